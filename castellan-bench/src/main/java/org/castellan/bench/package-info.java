@@ -1,0 +1,2 @@
+/** Castellan bench module. */
+package org.castellan.bench;

@@ -1,0 +1,2 @@
+/** Castellan security module. */
+package org.castellan.security;

@@ -1,0 +1,2 @@
+/** Castellan server module. */
+package org.castellan.server;

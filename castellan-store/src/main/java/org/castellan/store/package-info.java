@@ -1,0 +1,2 @@
+/** Castellan store module. */
+package org.castellan.store;

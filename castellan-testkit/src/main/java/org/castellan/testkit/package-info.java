@@ -1,0 +1,2 @@
+/** Castellan testkit module. */
+package org.castellan.testkit;
