@@ -1,0 +1,226 @@
+package org.castellan.store;
+
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.castellan.protocol.mail.EmailAddress;
+
+/**
+ * Accounts, mailboxes and messages, with the guarantees IMAP, POP3 and SMTP delivery build on.
+ *
+ * <p><b>Failures.</b> Every method throws {@link StoreException}: {@code NOT_FOUND} for a missing
+ * domain, account, alias, mailbox or message; {@code ALREADY_EXISTS}; {@code INVALID} for a
+ * malformed or forbidden request; {@code QUOTA_EXCEEDED}; {@code UNAVAILABLE} (temporary) for an
+ * I/O error, a full disk, a busy database or a closed store. A write that throws has changed
+ * nothing.
+ *
+ * <p><b>Durability.</b> A write returns only once it is durable: a message's body and metadata
+ * survive a crash of the process or the machine from that moment on.
+ *
+ * <p><b>UIDs and MODSEQs.</b> Within a mailbox, UIDs are strictly increasing and never reused
+ * (RFC 9051 §2.3.1.1); every change of the mailbox's messages raises its MODSEQ
+ * (RFC 7162 §3.1), and the messages it touched carry the new value. UIDVALIDITY is fixed for the
+ * life of a mailbox and differs between a deleted mailbox and a new one of the same name.
+ *
+ * <p><b>Access.</b> The store does not check who asks: the protocol layer decides which account
+ * may reach which mailbox.
+ */
+public interface MailStore extends AutoCloseable {
+
+    /** How many aliases {@link #resolveRecipient} follows before giving up; real chains have 1 or 2. */
+    int MAX_ALIAS_DEPTH = 10;
+
+    /** The mailboxes every new account gets besides INBOX, with their RFC 6154 special use. */
+    List<DefaultMailbox> DEFAULT_MAILBOXES = List.of(
+            new DefaultMailbox("Drafts", SpecialUse.DRAFTS),
+            new DefaultMailbox("Sent", SpecialUse.SENT),
+            new DefaultMailbox("Trash", SpecialUse.TRASH),
+            new DefaultMailbox("Junk", SpecialUse.JUNK),
+            new DefaultMailbox("Archive", SpecialUse.ARCHIVE));
+
+    /** A mailbox created with every account. */
+    record DefaultMailbox(String name, SpecialUse specialUse) {}
+
+    // ---- domains
+
+    /** Adds a domain; the name is validated and lower-cased. */
+    Domain createDomain(String name);
+
+    List<Domain> listDomains();
+
+    Optional<Domain> getDomain(String name);
+
+    /** Removes a domain; fails with {@code INVALID} while accounts or aliases of the domain exist. */
+    void deleteDomain(String name);
+
+    // ---- accounts
+
+    /**
+     * Creates an account with INBOX and the {@link #DEFAULT_MAILBOXES}, all subscribed. The domain
+     * must exist; the address must not already be an account or an alias.
+     *
+     * @param credential opaque to the store (a SCRAM-SHA-256 secret), never logged
+     * @param quotaBytes empty for no limit
+     */
+    Account createAccount(EmailAddress address, String credential, OptionalLong quotaBytes);
+
+    /** Looks an account up by its case-folded address ({@link EmailAddress#key()}). */
+    Optional<Account> getAccount(EmailAddress address);
+
+    Optional<Account> getAccount(long accountId);
+
+    List<Account> listAccounts();
+
+    List<Account> listAccounts(String domain);
+
+    void setCredential(long accountId, String credential);
+
+    /** Sets or removes (empty) the limit; usage may already be above it, new mail is then refused. */
+    void setQuota(long accountId, OptionalLong quotaBytes);
+
+    /** Deletes the account with all its mailboxes and messages. */
+    void deleteAccount(long accountId);
+
+    // ---- aliases
+
+    /**
+     * Makes mail for {@code address} go to {@code target}. The alias's domain must exist and the
+     * address must not be an account; the target may be anything, even an alias.
+     */
+    Alias createAlias(EmailAddress address, EmailAddress target);
+
+    List<Alias> listAliases();
+
+    void deleteAlias(EmailAddress address);
+
+    /**
+     * The local account mail for {@code recipient} is delivered to, following aliases; empty when
+     * the chain ends at an address that is not a local account.
+     *
+     * @throws StoreException {@code INVALID} when aliases form a loop or a chain longer than
+     *     {@link #MAX_ALIAS_DEPTH}
+     */
+    Optional<Account> resolveRecipient(EmailAddress recipient);
+
+    // ---- mailboxes
+
+    /**
+     * Creates a mailbox and any missing parents (RFC 9051 §6.3.4), with an optional special use
+     * (RFC 6154 §3 CREATE-SPECIAL-USE). The name is normalized by {@link MailboxNames#normalize}.
+     */
+    Mailbox createMailbox(long accountId, String name, Optional<SpecialUse> specialUse);
+
+    default Mailbox createMailbox(long accountId, String name) {
+        return createMailbox(accountId, name, Optional.empty());
+    }
+
+    /**
+     * Renames a mailbox and everything below it, keeping UIDs and UIDVALIDITY. Renaming INBOX
+     * moves its messages to a new mailbox and leaves INBOX empty (RFC 9051 §6.3.6).
+     *
+     * @return the mailbox under its new name
+     */
+    Mailbox renameMailbox(long mailboxId, String newName);
+
+    /**
+     * Deletes a mailbox and its messages; mailboxes below it stay. INBOX cannot be deleted
+     * ({@code INVALID}). Subscriptions to the name stay too (RFC 9051 §6.3.9).
+     */
+    void deleteMailbox(long mailboxId);
+
+    /** The account's mailboxes ordered by name. */
+    List<Mailbox> listMailboxes(long accountId);
+
+    /** Looks a mailbox up by name; {@code inbox} in any case finds INBOX. */
+    Optional<Mailbox> getMailbox(long accountId, String name);
+
+    Optional<Mailbox> getMailbox(long mailboxId);
+
+    /** Subscribes to a name, which need not exist (RFC 9051 §6.3.7); subscribing twice is harmless. */
+    void subscribeMailbox(long accountId, String name);
+
+    void unsubscribeMailbox(long accountId, String name);
+
+    /** The subscribed names, sorted. */
+    List<String> listSubscriptions(long accountId);
+
+    MailboxStatus status(long mailboxId);
+
+    // ---- messages
+
+    /**
+     * Stores a message in one mailbox (IMAP APPEND).
+     *
+     * @param internalDate null for now
+     * @throws StoreException {@code QUOTA_EXCEEDED} when the account has no room for it
+     */
+    AppendResult append(long mailboxId, InputStream content, Set<String> flags, Instant internalDate);
+
+    default AppendResult append(long mailboxId, byte[] content, Set<String> flags, Instant internalDate) {
+        return append(mailboxId, new java.io.ByteArrayInputStream(content), flags, internalDate);
+    }
+
+    /**
+     * Stores one message in several mailboxes, possibly of several accounts, in one transaction
+     * (SMTP delivery to many recipients): the body is kept once. All or nothing: if one account
+     * is over quota nothing is delivered.
+     *
+     * @return one result per mailbox, in the order given
+     */
+    List<AppendResult> deliver(List<Long> mailboxIds, InputStream content, Set<String> flags, Instant internalDate);
+
+    default List<AppendResult> deliver(List<Long> mailboxIds, byte[] content, Set<String> flags, Instant internalDate) {
+        return deliver(mailboxIds, new java.io.ByteArrayInputStream(content), flags, internalDate);
+    }
+
+    /** Metadata of the messages whose UID lies in {@code range}, ascending by UID. */
+    List<MessageMeta> listMessages(long mailboxId, UidRange range);
+
+    /** The message's bytes as stored; the caller closes the stream. */
+    InputStream openMessage(long mailboxId, long uid);
+
+    /**
+     * Changes flags (IMAP STORE). UIDs that do not exist are ignored; a message whose flags do
+     * not change keeps its MODSEQ.
+     *
+     * @param unchangedSince when present, a message whose MODSEQ is above it is left alone and
+     *     reported in {@link FlagUpdate#notModified()} (RFC 7162 §3.1.3)
+     */
+    FlagUpdate storeFlags(long mailboxId, Collection<Long> uids, FlagOperation operation, Set<String> flags,
+            OptionalLong unchangedSince);
+
+    /** Removes messages (IMAP UID EXPUNGE, POP3 DELE+QUIT); UIDs that do not exist are ignored. */
+    ExpungeResult expunge(long mailboxId, Collection<Long> uids);
+
+    /**
+     * Copies messages, with flags and internal date, to another (or the same) mailbox (RFC 4315
+     * COPYUID). Counts against the target account's quota.
+     */
+    CopyResult copy(long fromMailboxId, Collection<Long> uids, long toMailboxId);
+
+    /** Copies then expunges the source messages atomically (RFC 6851). */
+    CopyResult move(long fromMailboxId, Collection<Long> uids, long toMailboxId);
+
+    // ---- quota
+
+    Quota quota(long accountId);
+
+    // ---- change notifications
+
+    /**
+     * Calls {@code listener} with every committed change of the mailbox, in commit order, on a
+     * store thread that holds no lock (the listener must not block for long: it delays every
+     * other listener). A listener that throws is logged and keeps its subscription. Changes made
+     * by another process sharing the store's data are not seen.
+     */
+    EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener);
+
+    /** Finishes queued writes, delivers queued events, and releases files and threads. */
+    @Override
+    void close();
+}

@@ -1,0 +1,1024 @@
+package org.castellan.store.embedded;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.store.Account;
+import org.castellan.store.Alias;
+import org.castellan.store.AppendResult;
+import org.castellan.store.CopyResult;
+import org.castellan.store.Domain;
+import org.castellan.store.EventSubscription;
+import org.castellan.store.ExpungeResult;
+import org.castellan.store.FlagOperation;
+import org.castellan.store.FlagUpdate;
+import org.castellan.store.Flags;
+import org.castellan.store.MailStore;
+import org.castellan.store.Mailbox;
+import org.castellan.store.MailboxNames;
+import org.castellan.store.MailboxStatus;
+import org.castellan.store.MessageMeta;
+import org.castellan.store.Quota;
+import org.castellan.store.SpecialUse;
+import org.castellan.store.StoreEvent;
+import org.castellan.store.StoreException;
+import org.castellan.store.UidRange;
+import org.castellan.store.embedded.internal.BlobStore;
+import org.castellan.store.embedded.internal.EventDispatcher;
+import org.castellan.store.embedded.internal.GroupCommitWriter;
+import org.castellan.store.embedded.internal.ReadPool;
+import org.castellan.store.embedded.internal.Sql;
+import org.castellan.store.embedded.internal.SqlErrors;
+import org.castellan.store.embedded.internal.Tx;
+import org.castellan.store.embedded.internal.TxWork;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.sqlite.SQLiteConfig;
+
+/**
+ * The default {@link MailStore}: SQLite in WAL mode ({@code directory/mail.db}) for metadata and
+ * a content-addressed blob directory ({@code directory/blobs/}) for message bodies. No server to
+ * install.
+ *
+ * <p><b>Writes</b> go through one writer thread that commits many callers' requests in one
+ * transaction (group commit); a write returns after its body file and directory are fsynced and
+ * the transaction is committed with {@code synchronous=FULL}. <b>Reads</b> use separate
+ * read-only connections and never wait for the writer.
+ *
+ * <p>Several processes may open the same directory (the admin command line while the server
+ * runs): SQLite serializes their writes, and a write lock held longer than
+ * {@link Options#busyTimeout()} fails the request as {@code UNAVAILABLE}. Change notifications
+ * only cover changes made through this instance.
+ *
+ * <p>Security: the directory is created 0700 and the database 0600 (it holds credential
+ * secrets); body files are 0600. Nothing here logs credentials or message content.
+ */
+public final class EmbeddedMailStore implements MailStore {
+
+    /**
+     * Tuning of an embedded store.
+     *
+     * @param busyTimeout how long a write waits for another process's write lock before failing as
+     *     UNAVAILABLE
+     * @param readConnections how many reads may run at once
+     * @param maxBatch how many write requests may share one transaction
+     */
+    public record Options(Duration busyTimeout, int readConnections, int maxBatch) {
+
+        /** The admin command line holds the lock for short transactions only; 10 s is ample. */
+        public static final Duration DEFAULT_BUSY_TIMEOUT = Duration.ofSeconds(10);
+        /** Enough for the IMAP sessions of a small server; more only adds idle file handles. */
+        public static final int DEFAULT_READ_CONNECTIONS = 4;
+        /** Bounds one transaction's size and so the latency of its first request. */
+        public static final int DEFAULT_MAX_BATCH = 256;
+
+        public Options {
+            if (busyTimeout.isNegative() || busyTimeout.toMillis() > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("busyTimeout must be between 0 and " + Integer.MAX_VALUE + " ms");
+            }
+            if (readConnections < 1) throw new IllegalArgumentException("readConnections must be at least 1");
+            if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be at least 1");
+        }
+
+        public static Options defaults() {
+            return new Options(DEFAULT_BUSY_TIMEOUT, DEFAULT_READ_CONNECTIONS, DEFAULT_MAX_BATCH);
+        }
+    }
+
+    static final String DATABASE_FILE = "mail.db";
+    static final String BLOB_DIRECTORY = "blobs";
+    private static final String MIGRATIONS = "classpath:db/migration/embedded";
+
+    /** RFC 9051 §2.3.1.1: UIDs and UIDVALIDITY are 32-bit unsigned numbers. */
+    static final long MAX_UID = 0xFFFF_FFFFL;
+    static final long MAX_UID_VALIDITY = 0xFFFF_FFFFL;
+    /** No RFC limit; the credential is a SCRAM secret of about 150 characters. */
+    static final int MAX_CREDENTIAL_LENGTH = 4096;
+
+    private final Path directory;
+    private final BlobStore blobs;
+    private final Connection writeConnection;
+    private final GroupCommitWriter writer;
+    private final ReadPool readers;
+    private final EventDispatcher events;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private EmbeddedMailStore(Path directory, BlobStore blobs, Connection writeConnection, List<Connection> readConnections,
+            Options options) {
+        this.directory = directory;
+        this.blobs = blobs;
+        this.writeConnection = writeConnection;
+        this.events = new EventDispatcher("castellan-store-events");
+        this.writer = new GroupCommitWriter(writeConnection, blobs, events, options.maxBatch(), "castellan-store-writer");
+        this.readers = new ReadPool(readConnections);
+    }
+
+    /** Opens (creating if needed) the store in {@code directory} with default options. */
+    public static EmbeddedMailStore open(Path directory) {
+        return open(directory, Options.defaults());
+    }
+
+    /**
+     * Opens (creating if needed) the store in {@code directory} and brings its schema up to date.
+     *
+     * @throws StoreException {@code UNAVAILABLE} naming the file and the problem when the
+     *     directory cannot be created, the database cannot be opened or migrated
+     */
+    public static EmbeddedMailStore open(Path directory, Options options) {
+        Path database = directory.resolve(DATABASE_FILE);
+        List<Connection> opened = new ArrayList<>();
+        try {
+            if (!Files.isDirectory(directory)) {
+                Files.createDirectories(directory, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+            // Created 0600 before SQLite sees it: it holds credential secrets, and SQLite gives
+            // its -wal and -shm files the database file's permissions.
+            try {
+                Files.createFile(database, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            } catch (FileAlreadyExistsException existing) {
+                // an existing store
+            }
+            BlobStore blobs = new BlobStore(directory.resolve(BLOB_DIRECTORY));
+            String url = "jdbc:sqlite:" + database.toAbsolutePath();
+            int busyMillis = (int) options.busyTimeout().toMillis();
+
+            SQLiteConfig write = new SQLiteConfig();
+            write.setJournalMode(SQLiteConfig.JournalMode.WAL);
+            write.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
+            write.enforceForeignKeys(true);
+            write.setBusyTimeout(busyMillis);
+            Connection writeConnection = write.createConnection(url);
+            opened.add(writeConnection);
+            migrate(url, busyMillis);
+
+            SQLiteConfig read = new SQLiteConfig();
+            read.setReadOnly(true);
+            read.setBusyTimeout(busyMillis);
+            List<Connection> readConnections = new ArrayList<>();
+            for (int i = 0; i < options.readConnections(); i++) {
+                Connection c = read.createConnection(url);
+                opened.add(c);
+                readConnections.add(c);
+            }
+            return new EmbeddedMailStore(directory, blobs, writeConnection, readConnections, options);
+        } catch (IOException e) {
+            closeAll(opened);
+            throw SqlErrors.map(e, "open the mail store in " + directory);
+        } catch (SQLException e) {
+            closeAll(opened);
+            throw SqlErrors.map(e, "open the mail store database " + database);
+        } catch (FlywayException e) {
+            closeAll(opened);
+            throw StoreException.unavailable("cannot bring the schema of " + database + " up to date: " + e.getMessage()
+                    + " (is the file from a newer Castellan, or damaged?)", e);
+        }
+    }
+
+    private static void migrate(String url, int busyMillis) {
+        Flyway.configure(EmbeddedMailStore.class.getClassLoader())
+                .dataSource(url + "?busy_timeout=" + busyMillis, "", "")
+                .locations(MIGRATIONS)
+                .loggers("slf4j")
+                .load()
+                .migrate();
+    }
+
+    private static void closeAll(List<Connection> connections) {
+        for (Connection c : connections) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // already failing; the first error is the one to report
+            }
+        }
+    }
+
+    /** The data directory this store lives in. */
+    public Path directory() {
+        return directory;
+    }
+
+    // ------------------------------------------------------------------ domains
+
+    @Override
+    public Domain createDomain(String name) {
+        String domain = validDomain(name);
+        Instant now = now();
+        return write("create domain " + domain, tx -> {
+            Connection c = tx.connection();
+            if (Sql.exists(c, "SELECT 1 FROM domains WHERE name = ?", domain)) {
+                throw StoreException.alreadyExists("domain " + domain + " already exists");
+            }
+            Sql.update(c, "INSERT INTO domains (name, created_at) VALUES (?, ?)", domain, now.toEpochMilli());
+            return new Domain(domain, now);
+        });
+    }
+
+    @Override
+    public List<Domain> listDomains() {
+        return read("list domains", c -> Sql.list(c, "SELECT name, created_at FROM domains ORDER BY name", EmbeddedMailStore::domain));
+    }
+
+    @Override
+    public Optional<Domain> getDomain(String name) {
+        String domain = name.toLowerCase(java.util.Locale.ROOT);
+        return read("look up domain " + domain,
+                c -> Sql.one(c, "SELECT name, created_at FROM domains WHERE name = ?", EmbeddedMailStore::domain, domain));
+    }
+
+    @Override
+    public void deleteDomain(String name) {
+        String domain = name.toLowerCase(java.util.Locale.ROOT);
+        write("delete domain " + domain, tx -> {
+            Connection c = tx.connection();
+            requireDomain(c, domain);
+            long accounts = Sql.count(c, "SELECT count(*) FROM accounts WHERE domain = ?", domain);
+            long aliases = Sql.count(c, "SELECT count(*) FROM aliases WHERE domain = ?", domain);
+            if (accounts > 0 || aliases > 0) {
+                throw StoreException.invalid("domain " + domain + " still has " + accounts + " account(s) and " + aliases
+                        + " alias(es); delete them first");
+            }
+            Sql.update(c, "DELETE FROM domains WHERE name = ?", domain);
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ accounts
+
+    private static final String ACCOUNT_COLUMNS = "id, local_part, domain, credential, quota_bytes, created_at";
+
+    @Override
+    public Account createAccount(EmailAddress address, String credential, OptionalLong quotaBytes) {
+        validCredential(credential);
+        validQuota(quotaBytes);
+        Instant now = now();
+        return write("create account " + address, tx -> {
+            Connection c = tx.connection();
+            requireDomain(c, address.domain());
+            if (Sql.exists(c, "SELECT 1 FROM accounts WHERE address_key = ?", address.key())) {
+                throw StoreException.alreadyExists("account " + address + " already exists");
+            }
+            if (Sql.exists(c, "SELECT 1 FROM aliases WHERE address_key = ?", address.key())) {
+                throw StoreException.alreadyExists(address + " is an alias; delete the alias before creating an account");
+            }
+            Sql.update(c, "INSERT INTO accounts (address_key, local_part, domain, credential, quota_bytes, created_at)"
+                    + " VALUES (?, ?, ?, ?, ?, ?)", address.key(), address.localPart(), address.domain(), credential,
+                    quotaBytes.isPresent() ? quotaBytes.getAsLong() : null, now.toEpochMilli());
+            long id = Sql.lastId(c);
+            insertMailbox(c, id, MailboxNames.INBOX, null, now);
+            Sql.update(c, "INSERT INTO subscriptions (account_id, name) VALUES (?, ?)", id, MailboxNames.INBOX);
+            for (DefaultMailbox m : DEFAULT_MAILBOXES) {
+                insertMailbox(c, id, m.name(), m.specialUse(), now);
+                Sql.update(c, "INSERT INTO subscriptions (account_id, name) VALUES (?, ?)", id, m.name());
+            }
+            return new Account(id, address, credential, quotaBytes, now);
+        });
+    }
+
+    @Override
+    public Optional<Account> getAccount(EmailAddress address) {
+        return read("look up account " + address, c -> Sql.one(c,
+                "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE address_key = ?", EmbeddedMailStore::account, address.key()));
+    }
+
+    @Override
+    public Optional<Account> getAccount(long accountId) {
+        return read("look up account " + accountId, c -> Sql.one(c,
+                "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE id = ?", EmbeddedMailStore::account, accountId));
+    }
+
+    @Override
+    public List<Account> listAccounts() {
+        return read("list accounts", c -> Sql.list(c,
+                "SELECT " + ACCOUNT_COLUMNS + " FROM accounts ORDER BY address_key", EmbeddedMailStore::account));
+    }
+
+    @Override
+    public List<Account> listAccounts(String domain) {
+        String d = domain.toLowerCase(java.util.Locale.ROOT);
+        return read("list accounts of " + d, c -> Sql.list(c,
+                "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE domain = ? ORDER BY address_key", EmbeddedMailStore::account, d));
+    }
+
+    @Override
+    public void setCredential(long accountId, String credential) {
+        validCredential(credential);
+        write("set the credential of account " + accountId, tx -> {
+            if (Sql.update(tx.connection(), "UPDATE accounts SET credential = ? WHERE id = ?", credential, accountId) == 0) {
+                throw noAccount(accountId);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void setQuota(long accountId, OptionalLong quotaBytes) {
+        validQuota(quotaBytes);
+        write("set the quota of account " + accountId, tx -> {
+            if (Sql.update(tx.connection(), "UPDATE accounts SET quota_bytes = ? WHERE id = ?",
+                    quotaBytes.isPresent() ? quotaBytes.getAsLong() : null, accountId) == 0) {
+                throw noAccount(accountId);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void deleteAccount(long accountId) {
+        write("delete account " + accountId, tx -> {
+            Connection c = tx.connection();
+            requireAccount(c, accountId);
+            for (MailboxRow m : Sql.list(c, "SELECT " + MAILBOX_ROW + " FROM mailboxes WHERE account_id = ?",
+                    EmbeddedMailStore::mailboxRow, accountId)) {
+                deleteMailboxRows(tx, m);
+            }
+            Sql.update(c, "DELETE FROM subscriptions WHERE account_id = ?", accountId);
+            Sql.update(c, "DELETE FROM accounts WHERE id = ?", accountId);
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ aliases
+
+    @Override
+    public Alias createAlias(EmailAddress address, EmailAddress target) {
+        if (address.key().equals(target.key())) {
+            throw StoreException.invalid("alias " + address + " cannot point to itself");
+        }
+        Instant now = now();
+        return write("create alias " + address, tx -> {
+            Connection c = tx.connection();
+            requireDomain(c, address.domain());
+            if (Sql.exists(c, "SELECT 1 FROM aliases WHERE address_key = ?", address.key())) {
+                throw StoreException.alreadyExists("alias " + address + " already exists");
+            }
+            if (Sql.exists(c, "SELECT 1 FROM accounts WHERE address_key = ?", address.key())) {
+                throw StoreException.alreadyExists(address + " is an account; an alias cannot share its address");
+            }
+            Sql.update(c, "INSERT INTO aliases (address_key, local_part, domain, target, created_at) VALUES (?, ?, ?, ?, ?)",
+                    address.key(), address.localPart(), address.domain(), target.toString(), now.toEpochMilli());
+            return new Alias(address, target, now);
+        });
+    }
+
+    @Override
+    public List<Alias> listAliases() {
+        return read("list aliases", c -> Sql.list(c,
+                "SELECT local_part, domain, target, created_at FROM aliases ORDER BY address_key",
+                rs -> new Alias(new EmailAddress(rs.getString(1), rs.getString(2)), EmailAddress.of(rs.getString(3)),
+                        Instant.ofEpochMilli(rs.getLong(4)))));
+    }
+
+    @Override
+    public void deleteAlias(EmailAddress address) {
+        write("delete alias " + address, tx -> {
+            if (Sql.update(tx.connection(), "DELETE FROM aliases WHERE address_key = ?", address.key()) == 0) {
+                throw StoreException.notFound("alias " + address + " does not exist");
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<Account> resolveRecipient(EmailAddress recipient) {
+        return read("resolve recipient " + recipient, c -> {
+            List<String> chain = new ArrayList<>();
+            EmailAddress current = recipient;
+            while (true) {
+                Optional<Account> account = Sql.one(c, "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE address_key = ?",
+                        EmbeddedMailStore::account, current.key());
+                if (account.isPresent()) return account;
+                if (chain.contains(current.key())) {
+                    chain.add(current.key());
+                    throw StoreException.invalid("aliases form a loop: " + String.join(" -> ", chain)
+                            + "; change one of them to point to an account");
+                }
+                chain.add(current.key());
+                Optional<String> target = Sql.one(c, "SELECT target FROM aliases WHERE address_key = ?",
+                        rs -> rs.getString(1), current.key());
+                if (target.isEmpty()) return Optional.empty();
+                if (chain.size() > MAX_ALIAS_DEPTH) {
+                    throw StoreException.invalid("aliases from " + recipient + " form a chain longer than " + MAX_ALIAS_DEPTH
+                            + ": " + String.join(" -> ", chain) + "; point the first one nearer its account");
+                }
+                current = EmailAddress.of(target.get());
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ mailboxes
+
+    private static final String MAILBOX_ROW = "id, account_id, name, uid_validity, uid_next, highest_modseq, special_use";
+    private static final String MAILBOX_SELECT = "SELECT m.id, m.account_id, m.name, m.uid_validity, m.special_use,"
+            + " s.name IS NOT NULL FROM mailboxes m LEFT JOIN subscriptions s ON s.account_id = m.account_id AND s.name = m.name";
+
+    @Override
+    public Mailbox createMailbox(long accountId, String name, Optional<SpecialUse> specialUse) {
+        String normalized = MailboxNames.normalize(name);
+        Instant now = now();
+        return write("create mailbox " + normalized, tx -> {
+            Connection c = tx.connection();
+            requireAccount(c, accountId);
+            if (mailboxId(c, accountId, normalized).isPresent()) {
+                throw StoreException.alreadyExists("mailbox " + normalized + " already exists");
+            }
+            createParents(c, accountId, normalized, now);
+            long id = insertMailbox(c, accountId, normalized, specialUse.orElse(null), now);
+            return mailbox(c, id);
+        });
+    }
+
+    @Override
+    public Mailbox renameMailbox(long mailboxId, String newName) {
+        String target = MailboxNames.normalize(newName);
+        Instant now = now();
+        return write("rename mailbox " + mailboxId + " to " + target, tx -> {
+            Connection c = tx.connection();
+            MailboxRow source = requireMailbox(c, mailboxId);
+            if (mailboxId(c, source.accountId, target).isPresent()) {
+                throw StoreException.alreadyExists("mailbox " + target + " already exists");
+            }
+            if (source.isInbox()) {
+                // RFC 9051 §6.3.6: renaming INBOX moves its messages to a new mailbox; INBOX stays.
+                createParents(c, source.accountId, target, now);
+                long id = insertMailbox(c, source.accountId, target, null, now);
+                List<Long> uids = Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid",
+                        rs -> rs.getLong(1), source.id);
+                copyMessages(tx, source.id, uids, id, true);
+                return mailbox(c, id);
+            }
+            if (MailboxNames.isSelfOrChild(target, source.name)) {
+                throw StoreException.invalid("mailbox " + source.name + " cannot be moved below itself (" + target + ")");
+            }
+            List<MailboxRow> moving = Sql.list(c, "SELECT " + MAILBOX_ROW + " FROM mailboxes WHERE account_id = ?"
+                    + " AND (name = ? OR substr(name, 1, ?) = ?)", EmbeddedMailStore::mailboxRow,
+                    source.accountId, source.name, source.name.length() + 1, source.name + MailboxNames.SEPARATOR);
+            Map<MailboxRow, String> renamed = new LinkedHashMap<>();
+            for (MailboxRow m : moving) {
+                String to = target + m.name.substring(source.name.length());
+                if (to.length() > MailboxNames.MAX_NAME_LENGTH) {
+                    throw StoreException.invalid("renaming would make " + m.name + " longer than "
+                            + MailboxNames.MAX_NAME_LENGTH + " characters");
+                }
+                if (mailboxId(c, source.accountId, to).isPresent()) {
+                    throw StoreException.alreadyExists("cannot rename " + m.name + " to " + to + ": that mailbox exists");
+                }
+                renamed.put(m, to);
+            }
+            // Two steps, so that a child's new name may be another moving mailbox's old name.
+            for (MailboxRow m : moving) {
+                Sql.update(c, "UPDATE mailboxes SET name = ? WHERE id = ?", "\u0000renaming\u0000" + m.id, m.id);
+            }
+            for (Map.Entry<MailboxRow, String> e : renamed.entrySet()) {
+                Sql.update(c, "UPDATE mailboxes SET name = ? WHERE id = ?", e.getValue(), e.getKey().id);
+                renameSubscription(c, source.accountId, e.getKey().name, e.getValue());
+                tx.publish(new StoreEvent.MailboxRenamed(e.getKey().id, e.getKey().name, e.getValue()));
+            }
+            createParents(c, source.accountId, target, now);
+            return mailbox(c, source.id);
+        });
+    }
+
+    @Override
+    public void deleteMailbox(long mailboxId) {
+        write("delete mailbox " + mailboxId, tx -> {
+            MailboxRow m = requireMailbox(tx.connection(), mailboxId);
+            if (m.isInbox()) throw StoreException.invalid("INBOX cannot be deleted (RFC 9051 §6.3.5)");
+            deleteMailboxRows(tx, m);
+            return null;
+        });
+    }
+
+    @Override
+    public List<Mailbox> listMailboxes(long accountId) {
+        return read("list the mailboxes of account " + accountId, c -> {
+            requireAccount(c, accountId);
+            return Sql.list(c, MAILBOX_SELECT + " WHERE m.account_id = ? ORDER BY m.name", EmbeddedMailStore::mailbox, accountId);
+        });
+    }
+
+    @Override
+    public Optional<Mailbox> getMailbox(long accountId, String name) {
+        String normalized;
+        try {
+            normalized = MailboxNames.normalize(name);
+        } catch (StoreException invalidName) {
+            return Optional.empty(); // no mailbox can have an invalid name
+        }
+        return read("look up mailbox " + normalized, c -> Sql.one(c,
+                MAILBOX_SELECT + " WHERE m.account_id = ? AND m.name = ?", EmbeddedMailStore::mailbox, accountId, normalized));
+    }
+
+    @Override
+    public Optional<Mailbox> getMailbox(long mailboxId) {
+        return read("look up mailbox " + mailboxId,
+                c -> Sql.one(c, MAILBOX_SELECT + " WHERE m.id = ?", EmbeddedMailStore::mailbox, mailboxId));
+    }
+
+    @Override
+    public void subscribeMailbox(long accountId, String name) {
+        String normalized = MailboxNames.normalize(name);
+        write("subscribe to " + normalized, tx -> {
+            requireAccount(tx.connection(), accountId);
+            Sql.update(tx.connection(), "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)",
+                    accountId, normalized);
+            return null;
+        });
+    }
+
+    @Override
+    public void unsubscribeMailbox(long accountId, String name) {
+        String normalized = MailboxNames.normalize(name);
+        write("unsubscribe from " + normalized, tx -> {
+            requireAccount(tx.connection(), accountId);
+            Sql.update(tx.connection(), "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", accountId, normalized);
+            return null;
+        });
+    }
+
+    @Override
+    public List<String> listSubscriptions(long accountId) {
+        return read("list the subscriptions of account " + accountId, c -> {
+            requireAccount(c, accountId);
+            return Sql.list(c, "SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name", rs -> rs.getString(1),
+                    accountId);
+        });
+    }
+
+    @Override
+    public MailboxStatus status(long mailboxId) {
+        return read("read the status of mailbox " + mailboxId, c -> {
+            MailboxRow m = requireMailbox(c, mailboxId);
+            return Sql.one(c, "SELECT count(*), coalesce(sum(seen = 0), 0), coalesce(sum(size), 0) FROM messages"
+                    + " WHERE mailbox_id = ?", rs -> new MailboxStatus(m.id, rs.getLong(1), rs.getLong(2), m.uidNext,
+                    m.uidValidity, m.highestModSeq, rs.getLong(3)), mailboxId).orElseThrow();
+        });
+    }
+
+    // ------------------------------------------------------------------ messages
+
+    private static final String MESSAGE_COLUMNS = "uid, flags, internal_date, size, modseq, blob_hash";
+
+    @Override
+    public AppendResult append(long mailboxId, InputStream content, Set<String> flags, Instant internalDate) {
+        return deliver(List.of(mailboxId), content, flags, internalDate).get(0);
+    }
+
+    @Override
+    public List<AppendResult> deliver(List<Long> mailboxIds, InputStream content, Set<String> flags, Instant internalDate) {
+        if (mailboxIds.isEmpty()) throw StoreException.invalid("a message must be delivered to at least one mailbox");
+        Set<String> normalized = Flags.normalize(flags);
+        Instant date = internalDate == null ? now() : internalDate.truncatedTo(ChronoUnit.MILLIS);
+        String doing = "store a message in mailbox(es) " + mailboxIds;
+        BlobStore.BlobRef blob;
+        try {
+            blob = blobs.write(content);
+        } catch (IOException e) {
+            throw SqlErrors.map(e, doing);
+        }
+        return writer.execute(doing, List.of(blob.id()), tx -> {
+            Connection c = tx.connection();
+            List<AppendResult> results = new ArrayList<>();
+            for (long mailboxId : mailboxIds) {
+                MailboxRow m = requireMailbox(c, mailboxId);
+                if (m.uidNext > MAX_UID) {
+                    throw StoreException.invalid("mailbox " + m.name + " has used every UID (RFC 9051 §2.3.1.1);"
+                            + " move its messages to a new mailbox");
+                }
+                chargeQuota(c, m.accountId, blob.size(), 1);
+                long modSeq = m.highestModSeq + 1;
+                Sql.update(c, "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date, size, blob_hash)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", mailboxId, m.uidNext, modSeq, String.join(" ", normalized),
+                        normalized.contains(Flags.SEEN), date.toEpochMilli(), blob.size(), blob.id());
+                Sql.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", m.uidNext + 1, modSeq,
+                        mailboxId);
+                results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, blob.size(), blob.id()));
+                tx.publish(new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq));
+            }
+            referenceBlob(c, blob.id(), blob.size(), mailboxIds.size());
+            return results;
+        });
+    }
+
+    @Override
+    public List<MessageMeta> listMessages(long mailboxId, UidRange range) {
+        return read("list messages of mailbox " + mailboxId, c -> {
+            requireMailbox(c, mailboxId);
+            return Sql.list(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ?"
+                    + " ORDER BY uid", EmbeddedMailStore::message, mailboxId, range.first(), range.last());
+        });
+    }
+
+    @Override
+    public InputStream openMessage(long mailboxId, long uid) {
+        String blobId = read("open message " + uid + " of mailbox " + mailboxId, c -> {
+            requireMailbox(c, mailboxId);
+            return Sql.one(c, "SELECT blob_hash FROM messages WHERE mailbox_id = ? AND uid = ?", rs -> rs.getString(1),
+                    mailboxId, uid).orElseThrow(() -> StoreException.notFound("mailbox " + mailboxId + " has no message "
+                    + "with UID " + uid));
+        });
+        try {
+            return blobs.open(blobId);
+        } catch (NoSuchFileException e) {
+            // Expunged (and its file collected) between the lookup and the open.
+            throw StoreException.notFound("message " + uid + " of mailbox " + mailboxId + " was removed");
+        } catch (IOException e) {
+            throw SqlErrors.map(e, "open message " + uid + " of mailbox " + mailboxId);
+        }
+    }
+
+    @Override
+    public FlagUpdate storeFlags(long mailboxId, Collection<Long> uids, FlagOperation operation, Set<String> flags,
+            OptionalLong unchangedSince) {
+        Set<String> given = Flags.normalize(flags);
+        SortedSet<Long> sorted = new TreeSet<>(uids);
+        return write("change flags in mailbox " + mailboxId, tx -> {
+            Connection c = tx.connection();
+            MailboxRow m = requireMailbox(c, mailboxId);
+            long modSeq = m.highestModSeq + 1;
+            List<FlagUpdate.Changed> changed = new ArrayList<>();
+            SortedSet<Long> notModified = new TreeSet<>();
+            for (long uid : sorted) {
+                Optional<MessageMeta> found = Sql.one(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages"
+                        + " WHERE mailbox_id = ? AND uid = ?", EmbeddedMailStore::message, mailboxId, uid);
+                if (found.isEmpty()) continue;
+                MessageMeta meta = found.get();
+                if (unchangedSince.isPresent() && meta.modSeq() > unchangedSince.getAsLong()) {
+                    notModified.add(uid); // RFC 7162 §3.1.3
+                    continue;
+                }
+                TreeSet<String> next = new TreeSet<>(meta.flags());
+                switch (operation) {
+                    case ADD -> next.addAll(given);
+                    case REMOVE -> next.removeAll(given);
+                    case REPLACE -> {
+                        next.clear();
+                        next.addAll(given);
+                    }
+                }
+                if (next.equals(new TreeSet<>(meta.flags()))) continue;
+                if (next.size() > Flags.MAX_FLAGS_PER_MESSAGE) {
+                    throw StoreException.invalid("message " + uid + " would carry more than " + Flags.MAX_FLAGS_PER_MESSAGE
+                            + " flags");
+                }
+                Sql.update(c, "UPDATE messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+                        String.join(" ", next), next.contains(Flags.SEEN), modSeq, mailboxId, uid);
+                changed.add(new FlagUpdate.Changed(uid, next, modSeq));
+            }
+            if (!changed.isEmpty()) {
+                Sql.update(c, "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
+                SortedSet<Long> changedUids = new TreeSet<>();
+                changed.forEach(ch -> changedUids.add(ch.uid()));
+                tx.publish(new StoreEvent.FlagsChanged(mailboxId, changedUids, modSeq));
+            }
+            return new FlagUpdate(changed, notModified);
+        });
+    }
+
+    @Override
+    public ExpungeResult expunge(long mailboxId, Collection<Long> uids) {
+        SortedSet<Long> sorted = new TreeSet<>(uids);
+        return write("expunge messages of mailbox " + mailboxId, tx -> {
+            requireMailbox(tx.connection(), mailboxId);
+            return expungeMessages(tx, mailboxId, sorted);
+        });
+    }
+
+    @Override
+    public CopyResult copy(long fromMailboxId, Collection<Long> uids, long toMailboxId) {
+        List<Long> sorted = List.copyOf(new TreeSet<>(uids));
+        return write("copy messages from mailbox " + fromMailboxId + " to " + toMailboxId,
+                tx -> copyMessages(tx, fromMailboxId, sorted, toMailboxId, false));
+    }
+
+    @Override
+    public CopyResult move(long fromMailboxId, Collection<Long> uids, long toMailboxId) {
+        List<Long> sorted = List.copyOf(new TreeSet<>(uids));
+        return write("move messages from mailbox " + fromMailboxId + " to " + toMailboxId,
+                tx -> copyMessages(tx, fromMailboxId, sorted, toMailboxId, true));
+    }
+
+    // ------------------------------------------------------------------ quota and events
+
+    @Override
+    public Quota quota(long accountId) {
+        return read("read the quota of account " + accountId, c -> Sql.one(c,
+                "SELECT quota_bytes, used_bytes, used_messages FROM accounts WHERE id = ?", rs -> {
+                    long limit = rs.getLong(1);
+                    OptionalLong limitBytes = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(limit);
+                    return new Quota(accountId, limitBytes, rs.getLong(2), rs.getLong(3));
+                }, accountId).orElseThrow(() -> noAccount(accountId)));
+    }
+
+    @Override
+    public EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener) {
+        read("watch mailbox " + mailboxId, c -> requireMailbox(c, mailboxId));
+        return events.subscribe(mailboxId, listener);
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) return;
+        writer.close();
+        readers.close();
+        try {
+            writeConnection.close();
+        } catch (SQLException ignored) {
+            // closing; nothing to recover
+        }
+        events.close();
+    }
+
+    // ------------------------------------------------------------------ transaction bodies
+
+    private CopyResult copyMessages(Tx tx, long fromMailboxId, List<Long> uids, long toMailboxId, boolean move)
+            throws SQLException {
+        Connection c = tx.connection();
+        MailboxRow from = requireMailbox(c, fromMailboxId);
+        MailboxRow to = requireMailbox(c, toMailboxId);
+        record Source(long uid, String flags, int seen, long internalDate, long size, String blob, byte[] mime) {}
+        List<Source> sources = new ArrayList<>();
+        for (long uid : uids) {
+            Sql.one(c, "SELECT uid, flags, seen, internal_date, size, blob_hash, mime_structure FROM messages"
+                    + " WHERE mailbox_id = ? AND uid = ?", rs -> new Source(rs.getLong(1), rs.getString(2), rs.getInt(3),
+                    rs.getLong(4), rs.getLong(5), rs.getString(6), rs.getBytes(7)), from.id, uid).ifPresent(sources::add);
+        }
+        SortedMap<Long, Long> mapping = new TreeMap<>();
+        if (sources.isEmpty()) return new CopyResult(to.id, to.uidValidity, mapping);
+        if (to.uidNext + sources.size() - 1 > MAX_UID) {
+            throw StoreException.invalid("mailbox " + to.name + " has too few UIDs left (RFC 9051 §2.3.1.1)");
+        }
+        long bytes = sources.stream().mapToLong(Source::size).sum();
+        if (move && from.accountId == to.accountId) {
+            // usage is unchanged by a move within one account: no quota check
+        } else {
+            chargeQuota(c, to.accountId, bytes, sources.size());
+        }
+        long modSeq = to.highestModSeq + 1;
+        long uid = to.uidNext;
+        Map<String, Integer> references = new HashMap<>();
+        Map<String, Long> sizes = new HashMap<>();
+        for (Source s : sources) {
+            Sql.update(c, "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date, size, blob_hash,"
+                    + " mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", to.id, uid, modSeq, s.flags, s.seen,
+                    s.internalDate, s.size, s.blob, s.mime);
+            mapping.put(s.uid, uid);
+            references.merge(s.blob, 1, Integer::sum);
+            sizes.put(s.blob, s.size);
+            uid++;
+        }
+        Sql.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", uid, modSeq, to.id);
+        for (Map.Entry<String, Integer> e : references.entrySet()) {
+            referenceBlob(c, e.getKey(), sizes.get(e.getKey()), e.getValue());
+        }
+        tx.publish(new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq));
+        if (move) expungeMessages(tx, from.id, new TreeSet<>(mapping.keySet()));
+        return new CopyResult(to.id, to.uidValidity, mapping);
+    }
+
+    private ExpungeResult expungeMessages(Tx tx, long mailboxId, SortedSet<Long> uids) throws SQLException {
+        Connection c = tx.connection();
+        MailboxRow m = requireMailbox(c, mailboxId); // re-read: a move within one mailbox just raised its MODSEQ
+        record Gone(long uid, long size, String blob) {}
+        List<Gone> gone = new ArrayList<>();
+        for (long uid : uids) {
+            Sql.one(c, "SELECT uid, size, blob_hash FROM messages WHERE mailbox_id = ? AND uid = ?",
+                    rs -> new Gone(rs.getLong(1), rs.getLong(2), rs.getString(3)), mailboxId, uid).ifPresent(gone::add);
+        }
+        if (gone.isEmpty()) return new ExpungeResult(new TreeSet<>(), m.highestModSeq);
+        long modSeq = m.highestModSeq + 1;
+        SortedSet<Long> removed = new TreeSet<>();
+        Map<String, Integer> references = new HashMap<>();
+        long bytes = 0;
+        for (Gone g : gone) {
+            Sql.update(c, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", mailboxId, g.uid);
+            Sql.update(c, "INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)", mailboxId, g.uid, modSeq);
+            removed.add(g.uid);
+            references.merge(g.blob, 1, Integer::sum);
+            bytes += g.size;
+        }
+        Sql.update(c, "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
+        Sql.update(c, "UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?",
+                bytes, (long) gone.size(), m.accountId);
+        for (Map.Entry<String, Integer> e : references.entrySet()) releaseBlob(tx, e.getKey(), e.getValue());
+        tx.publish(new StoreEvent.MessagesExpunged(mailboxId, removed, modSeq));
+        return new ExpungeResult(removed, modSeq);
+    }
+
+    private void deleteMailboxRows(Tx tx, MailboxRow m) throws SQLException {
+        Connection c = tx.connection();
+        record Held(String blob, long count, long bytes) {}
+        List<Held> held = Sql.list(c, "SELECT blob_hash, count(*), sum(size) FROM messages WHERE mailbox_id = ?"
+                + " GROUP BY blob_hash", rs -> new Held(rs.getString(1), rs.getLong(2), rs.getLong(3)), m.id);
+        long bytes = 0;
+        long count = 0;
+        for (Held h : held) {
+            bytes += h.bytes;
+            count += h.count;
+        }
+        Sql.update(c, "DELETE FROM messages WHERE mailbox_id = ?", m.id);
+        Sql.update(c, "DELETE FROM expunged WHERE mailbox_id = ?", m.id);
+        Sql.update(c, "DELETE FROM mailboxes WHERE id = ?", m.id);
+        Sql.update(c, "UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?",
+                bytes, count, m.accountId);
+        for (Held h : held) releaseBlob(tx, h.blob, (int) h.count);
+        tx.publish(new StoreEvent.MailboxDeleted(m.id, m.name));
+    }
+
+    /** Adds references to a blob; the first reference requires its file (see BlobStore). */
+    private void referenceBlob(Connection c, String blobId, long size, int references) throws SQLException {
+        Sql.update(c, "INSERT INTO blobs (hash, size, refcount) VALUES (?, ?, ?)"
+                + " ON CONFLICT (hash) DO UPDATE SET refcount = refcount + excluded.refcount", blobId, size, references);
+        long count = Sql.count(c, "SELECT refcount FROM blobs WHERE hash = ?", blobId);
+        if (count == references && !blobs.exists(blobId)) {
+            // Another process collected the file between our write and this transaction.
+            throw StoreException.unavailable("the message body file " + blobId + " was removed by another process"
+                    + " while being stored; retry", null);
+        }
+    }
+
+    private static void releaseBlob(Tx tx, String blobId, int references) throws SQLException {
+        Connection c = tx.connection();
+        long count = Sql.count(c, "SELECT refcount FROM blobs WHERE hash = ?", blobId);
+        if (count <= references) {
+            Sql.update(c, "DELETE FROM blobs WHERE hash = ?", blobId);
+            tx.blobUnreferenced(blobId);
+        } else {
+            Sql.update(c, "UPDATE blobs SET refcount = refcount - ? WHERE hash = ?", references, blobId);
+        }
+    }
+
+    /** Checks the quota and counts the new messages against it, in the inserting transaction. */
+    private static void chargeQuota(Connection c, long accountId, long bytes, long messages) throws SQLException {
+        record Usage(String address, Long limit, long used) {}
+        Usage u = Sql.one(c, "SELECT local_part || '@' || domain, quota_bytes, used_bytes FROM accounts WHERE id = ?", rs -> {
+            long limit = rs.getLong(2);
+            Long l = rs.wasNull() ? null : limit;
+            return new Usage(rs.getString(1), l, rs.getLong(3));
+        }, accountId).orElseThrow(() -> noAccount(accountId));
+        if (u.limit != null && u.used + bytes > u.limit) {
+            throw StoreException.quotaExceeded("account " + u.address + " is over quota: " + u.used + " of " + u.limit
+                    + " bytes used, " + bytes + " more needed; raise its quota or remove mail");
+        }
+        Sql.update(c, "UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?",
+                bytes, messages, accountId);
+    }
+
+    private static long insertMailbox(Connection c, long accountId, String name, SpecialUse specialUse, Instant now)
+            throws SQLException {
+        // Unique across all mailboxes ever created, and time-based so a store rebuilt from
+        // scratch does not hand a client a UIDVALIDITY it has cached (RFC 9051 §2.3.1.1).
+        long last = Sql.count(c, "SELECT value FROM counters WHERE name = 'uid_validity'");
+        long uidValidity = Math.max(last + 1, now.getEpochSecond());
+        if (uidValidity > MAX_UID_VALIDITY) {
+            throw StoreException.invalid("no UIDVALIDITY values are left (RFC 9051 §2.3.1.1)");
+        }
+        Sql.update(c, "UPDATE counters SET value = ? WHERE name = 'uid_validity'", uidValidity);
+        Sql.update(c, "INSERT INTO mailboxes (account_id, name, uid_validity, special_use, created_at) VALUES (?, ?, ?, ?, ?)",
+                accountId, name, uidValidity, specialUse == null ? null : specialUse.name(), now.toEpochMilli());
+        return Sql.lastId(c);
+    }
+
+    /** RFC 9051 §6.3.4: creating a/b/c creates a and a/b when missing. */
+    private static void createParents(Connection c, long accountId, String name, Instant now) throws SQLException {
+        for (String parent : MailboxNames.parents(name)) {
+            if (mailboxId(c, accountId, parent).isEmpty()) insertMailbox(c, accountId, parent, null, now);
+        }
+    }
+
+    private static void renameSubscription(Connection c, long accountId, String from, String to) throws SQLException {
+        if (Sql.update(c, "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", accountId, from) > 0) {
+            Sql.update(c, "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)", accountId, to);
+        }
+    }
+
+    // ------------------------------------------------------------------ lookups inside transactions
+
+    /** A mailbox row as the write paths need it. */
+    private record MailboxRow(long id, long accountId, String name, long uidValidity, long uidNext, long highestModSeq,
+            String specialUse) {
+        boolean isInbox() {
+            return MailboxNames.INBOX.equals(name);
+        }
+    }
+
+    private static MailboxRow requireMailbox(Connection c, long mailboxId) throws SQLException {
+        return Sql.one(c, "SELECT " + MAILBOX_ROW + " FROM mailboxes WHERE id = ?", EmbeddedMailStore::mailboxRow, mailboxId)
+                .orElseThrow(() -> StoreException.notFound("mailbox " + mailboxId + " does not exist"));
+    }
+
+    private static Optional<Long> mailboxId(Connection c, long accountId, String name) throws SQLException {
+        return Sql.one(c, "SELECT id FROM mailboxes WHERE account_id = ? AND name = ?", rs -> rs.getLong(1), accountId, name);
+    }
+
+    private static Mailbox mailbox(Connection c, long mailboxId) throws SQLException {
+        return Sql.one(c, MAILBOX_SELECT + " WHERE m.id = ?", EmbeddedMailStore::mailbox, mailboxId).orElseThrow();
+    }
+
+    private static void requireAccount(Connection c, long accountId) throws SQLException {
+        if (!Sql.exists(c, "SELECT 1 FROM accounts WHERE id = ?", accountId)) throw noAccount(accountId);
+    }
+
+    private static void requireDomain(Connection c, String domain) throws SQLException {
+        if (!Sql.exists(c, "SELECT 1 FROM domains WHERE name = ?", domain)) {
+            throw StoreException.notFound("domain " + domain + " does not exist; create the domain first");
+        }
+    }
+
+    private static StoreException noAccount(long accountId) {
+        return StoreException.notFound("account " + accountId + " does not exist");
+    }
+
+    // ------------------------------------------------------------------ row mapping
+
+    private static Domain domain(ResultSet rs) throws SQLException {
+        return new Domain(rs.getString(1), Instant.ofEpochMilli(rs.getLong(2)));
+    }
+
+    private static Account account(ResultSet rs) throws SQLException {
+        long quota = rs.getLong(5);
+        OptionalLong quotaBytes = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(quota);
+        return new Account(rs.getLong(1), new EmailAddress(rs.getString(2), rs.getString(3)), rs.getString(4), quotaBytes,
+                Instant.ofEpochMilli(rs.getLong(6)));
+    }
+
+    private static MailboxRow mailboxRow(ResultSet rs) throws SQLException {
+        return new MailboxRow(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4), rs.getLong(5), rs.getLong(6),
+                rs.getString(7));
+    }
+
+    private static Mailbox mailbox(ResultSet rs) throws SQLException {
+        String use = rs.getString(5);
+        return new Mailbox(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4),
+                use == null ? Optional.empty() : Optional.of(SpecialUse.valueOf(use)), rs.getBoolean(6));
+    }
+
+    private static MessageMeta message(ResultSet rs) throws SQLException {
+        String flags = rs.getString(2);
+        Set<String> set = flags.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(flags.split(" ")));
+        return new MessageMeta(rs.getLong(1), set, Instant.ofEpochMilli(rs.getLong(3)), rs.getLong(4), rs.getLong(5),
+                rs.getString(6));
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    private <T> T write(String doing, TxWork<T> work) {
+        return writer.execute(doing, List.of(), work);
+    }
+
+    private <T> T read(String doing, ReadPool.Read<T> read) {
+        if (closed.get()) throw StoreException.unavailable("cannot " + doing + ": the mail store is closed", null);
+        return readers.read(doing, read);
+    }
+
+    private static Instant now() {
+        return Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    private static String validDomain(String name) {
+        if (name == null || !EmailAddress.isValidDomain(name)) {
+            throw StoreException.invalid("'" + name + "' is not a valid domain name (RFC 5321 §4.1.2)");
+        }
+        return name.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private static void validCredential(String credential) {
+        if (credential == null || credential.isBlank()) throw StoreException.invalid("the credential is empty");
+        if (credential.length() > MAX_CREDENTIAL_LENGTH) {
+            throw StoreException.invalid("the credential is longer than " + MAX_CREDENTIAL_LENGTH + " characters");
+        }
+    }
+
+    private static void validQuota(OptionalLong quotaBytes) {
+        if (quotaBytes.isPresent() && quotaBytes.getAsLong() < 0) {
+            throw StoreException.invalid("a quota cannot be negative, got " + quotaBytes.getAsLong());
+        }
+    }
+}
