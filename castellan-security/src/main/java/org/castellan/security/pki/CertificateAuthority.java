@@ -1,0 +1,581 @@
+package org.castellan.security.pki;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.Signature;
+import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.ASN1OctetString;
+import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.CRLNumber;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.CertIOException;
+import org.bouncycastle.cert.X509v2CRLBuilder;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.security.internal.SecureFiles;
+import org.castellan.security.pki.internal.IssuedIndex;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Castellan's certificate authority: a root CA and three issuing CAs under it ({@code server},
+ * {@code device}, {@code user}), all ECDSA P-256, kept as PEM files in one directory.
+ *
+ * <p>Trusts: the files in its directory, which only the owner may read (0700 directory, 0600
+ * keys). Exposes: certificates signed by the issuing CAs, the index of what was issued
+ * ({@value #INDEX_FILE}) and one CRL per issuing CA ({@code <name>-ca.crl}). The root key signs
+ * only the issuing CAs, so it can be moved offline once they exist.
+ *
+ * <p>Layout of the directory: {@code root.crt}, {@code root.key}, {@code server-ca.crt},
+ * {@code server-ca.key}, {@code server-ca.crl}, the same for {@code device-ca} and
+ * {@code user-ca}, and {@value #INDEX_FILE}.
+ *
+ * <p>One process at a time may issue or revoke: the methods of an instance are synchronized, but
+ * two processes writing the same directory may lose an index line.
+ *
+ * <p>Failure: every method throws {@link PkiException} with a message naming the file or value at
+ * fault and what to do about it.
+ */
+public final class CertificateAuthority {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CertificateAuthority.class);
+
+    /** The index of issued certificates, in the CA directory. */
+    public static final String INDEX_FILE = "issued.tsv";
+    static final String ROOT = "root";
+
+    /** Signature algorithm of every certificate and CRL: ECDSA on P-256, as TLS 1.3 requires every client to support (RFC 8446 §9.1). */
+    private static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
+    private static final String CURVE = "secp256r1";
+    /** A root is replaced only by re-enrolling every device and user: make that rare. */
+    static final Duration ROOT_VALIDITY = Duration.ofDays(20 * 365);
+    /** Issuing CAs can be rolled under the same root; half the root's life leaves room for that. */
+    static final Duration ISSUING_VALIDITY = Duration.ofDays(10 * 365);
+    /** Certificates start an hour in the past so a peer whose clock is behind still accepts them. */
+    static final Duration BACKDATE = Duration.ofHours(1);
+    /** Relying parties reject a CRL after its nextUpdate; a week leaves time to notice a failed refresh. */
+    public static final Duration CRL_VALIDITY = Duration.ofDays(7);
+    /** RFC 5280 §4.1.2.2 allows 20 octets; 128 random bits make serials unguessable and unique. */
+    static final int SERIAL_BITS = 128;
+    /** A device name becomes a certificate CN and a file name: keep it short and plain. */
+    static final Pattern DEVICE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+    private final Path directory;
+    private final String organization;
+    private final SecureRandom random = new SecureRandom();
+    private final X509Certificate root;
+    private final Map<CertificateKind, Issuer> issuers;
+
+    /** An issuing CA held in memory. */
+    private record Issuer(X509Certificate certificate, PrivateKey key) {}
+
+    private CertificateAuthority(Path directory, String organization, X509Certificate root,
+            Map<CertificateKind, Issuer> issuers) {
+        this.directory = directory;
+        this.organization = organization;
+        this.root = root;
+        this.issuers = issuers;
+    }
+
+    /**
+     * Opens the CA in {@code pkiDir}, first creating whatever is missing: the directory (0700), the
+     * root CA, the three issuing CAs and their empty CRLs. What exists is reused untouched, so
+     * running this again is harmless. An existing directory open to others is narrowed to 0700.
+     *
+     * @param organization the O= of new CA certificates (ignored for CAs that already exist)
+     * @throws PkiException if a certificate exists without its key or the reverse, if an issuing CA
+     *     was not signed by the root, or if a file cannot be read or written
+     */
+    public static CertificateAuthority initialize(Path pkiDir, String organization) {
+        if (organization == null || organization.isBlank() || organization.matches(".*[\\p{Cntrl}].*")) {
+            throw new PkiException("the organization name for the CA must be non-empty text without control characters");
+        }
+        try {
+            if (SecureFiles.privateDirectory(pkiDir)) {
+                LOG.warn("{} was readable by other users; its permissions are now 0700", pkiDir);
+            }
+        } catch (IOException e) {
+            throw new PkiException("cannot create the CA directory " + pkiDir + ": " + e.getMessage(), e);
+        }
+        SecureRandom random = new SecureRandom();
+        Instant now = Instant.now();
+
+        X509Certificate root;
+        PrivateKey rootKey;
+        if (present(pkiDir, ROOT)) {
+            root = Pem.readCertificate(certificateFile(pkiDir, ROOT));
+            rootKey = Pem.readPrivateKey(keyFile(pkiDir, ROOT));
+        } else {
+            for (CertificateKind kind : CertificateKind.values()) {
+                if (Files.exists(certificateFile(pkiDir, kind.caName() + "-ca"))) {
+                    throw new PkiException(pkiDir.resolve("root.crt") + " and root.key are missing but "
+                            + certificateFile(pkiDir, kind.caName() + "-ca") + " exists: restore the root"
+                            + " from a backup, or move " + pkiDir + " away to start a new CA");
+                }
+            }
+            KeyPair keys = newKeyPair(random);
+            X500Name name = caName(organization, organization + " Root CA");
+            root = certificate(name, name, keys.getPublic(), keys.getPublic(), keys.getPrivate(),
+                    now.minus(BACKDATE), now.plus(ROOT_VALIDITY), serial(random), b -> {
+                        // The root signs only issuing CAs, which sign only leaves.
+                        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(1));
+                        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+                    });
+            Pem.writePrivateKey(keyFile(pkiDir, ROOT), keys.getPrivate());
+            Pem.writeCertificates(certificateFile(pkiDir, ROOT), List.of(root));
+            rootKey = keys.getPrivate();
+            LOG.info("created root CA {} in {}", root.getSubjectX500Principal(), pkiDir);
+        }
+        requireMatchingKey(root, rootKey, keyFile(pkiDir, ROOT));
+
+        String org = organizationOf(root);
+        Instant rootEnd = root.getNotAfter().toInstant();
+        for (CertificateKind kind : CertificateKind.values()) {
+            String base = kind.caName() + "-ca";
+            if (present(pkiDir, base)) continue;
+            KeyPair keys = newKeyPair(random);
+            Instant until = min(now.plus(ISSUING_VALIDITY), rootEnd);
+            X509Certificate ca = certificate(caName(org, org + " " + capitalized(kind.caName()) + " CA"),
+                    subjectOf(root), keys.getPublic(), root.getPublicKey(), rootKey,
+                    now.minus(BACKDATE), until, serial(random), b -> {
+                        // pathLen 0: an issuing CA cannot create further CAs (RFC 5280 §4.2.1.9).
+                        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
+                        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+                    });
+            Pem.writePrivateKey(keyFile(pkiDir, base), keys.getPrivate());
+            Pem.writeCertificates(certificateFile(pkiDir, base), List.of(ca));
+            LOG.info("created issuing CA {} in {}", ca.getSubjectX500Principal(), pkiDir);
+        }
+
+        CertificateAuthority ca = load(pkiDir);
+        for (CertificateKind kind : CertificateKind.values()) {
+            if (!Files.exists(ca.crlFile(kind))) ca.writeCrl(kind);
+        }
+        return ca;
+    }
+
+    /**
+     * Opens an existing CA in {@code pkiDir} without creating anything.
+     *
+     * @throws PkiException naming the first missing or unreadable file, or an issuing CA that the
+     *     root did not sign, or a key that does not belong to its certificate
+     */
+    public static CertificateAuthority load(Path pkiDir) {
+        if (!Files.isDirectory(pkiDir)) {
+            throw new PkiException("the CA directory " + pkiDir + " does not exist; create the CA first"
+                    + " (CertificateAuthority.initialize)");
+        }
+        X509Certificate root = Pem.readCertificate(requireReadable(certificateFile(pkiDir, ROOT)));
+        Map<CertificateKind, Issuer> issuers = new EnumMap<>(CertificateKind.class);
+        for (CertificateKind kind : CertificateKind.values()) {
+            String base = kind.caName() + "-ca";
+            Path certificateFile = requireReadable(certificateFile(pkiDir, base));
+            Path keyFile = requireReadable(keyFile(pkiDir, base));
+            X509Certificate certificate = Pem.readCertificate(certificateFile);
+            PrivateKey key = Pem.readPrivateKey(keyFile);
+            try {
+                certificate.verify(root.getPublicKey());
+            } catch (GeneralSecurityException e) {
+                throw new PkiException(certificateFile + " was not signed by " + certificateFile(pkiDir, ROOT)
+                        + "; the directory mixes two CAs: restore the matching files from a backup", e);
+            }
+            requireMatchingKey(certificate, key, keyFile);
+            issuers.put(kind, new Issuer(certificate, key));
+        }
+        return new CertificateAuthority(pkiDir, organizationOf(root), root, issuers);
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    /** The root certificate: what clients and servers install as their trust anchor. */
+    public X509Certificate rootCertificate() {
+        return root;
+    }
+
+    public Path rootCertificateFile() {
+        return certificateFile(directory, ROOT);
+    }
+
+    /** The issuing CA for {@code kind}. */
+    public X509Certificate caCertificate(CertificateKind kind) {
+        return issuers.get(kind).certificate();
+    }
+
+    /** {@code <name>-ca.crt}: what a listener lists as the trust anchor for client certificates of that kind. */
+    public Path caCertificateFile(CertificateKind kind) {
+        return certificateFile(directory, kind.caName() + "-ca");
+    }
+
+    /** {@code <name>-ca.crl}: the PEM CRL of the issuing CA for {@code kind}. */
+    public Path crlFile(CertificateKind kind) {
+        return directory.resolve(kind.caName() + "-ca.crl");
+    }
+
+    /**
+     * Issues a TLS server certificate (serverAuth, digitalSignature) from the {@code server} CA
+     * with the given names as subjectAltNames; the CN is the first DNS name, or the first address.
+     *
+     * @throws PkiException if there is no name at all, a DNS name is malformed, or the validity is
+     *     not positive or would outlast the issuing CA
+     */
+    public synchronized IssuedCertificate issueServer(List<String> dnsNames, List<InetAddress> ips,
+            Duration validity) {
+        if (dnsNames.isEmpty() && ips.isEmpty()) {
+            throw new PkiException("a server certificate needs at least one DNS name or IP address");
+        }
+        List<GeneralName> names = new ArrayList<>();
+        for (String dns : dnsNames) {
+            String name = dns.toLowerCase(Locale.ROOT);
+            String plain = name.startsWith("*.") ? name.substring(2) : name;
+            if (!plain.isEmpty() && plain.chars().allMatch(c -> c < 0x80) && EmailAddress.isValidDomain(plain)) {
+                names.add(new GeneralName(GeneralName.dNSName, name));
+            } else {
+                throw new PkiException("'" + dns + "' is not a DNS name for a server certificate; use"
+                        + " letters, digits, hyphens and dots (IDNs in their xn-- form), optionally '*.' first");
+            }
+        }
+        for (InetAddress ip : ips) {
+            names.add(new GeneralName(GeneralName.iPAddress, ip.getHostAddress()));
+        }
+        String commonName = dnsNames.isEmpty() ? ips.get(0).getHostAddress() : dnsNames.get(0).toLowerCase(Locale.ROOT);
+        return issue(CertificateKind.SERVER, leafName(commonName), commonName, validity,
+                new KeyUsage(KeyUsage.digitalSignature), List.of(KeyPurposeId.id_kp_serverAuth), names);
+    }
+
+    /**
+     * Issues a device certificate (clientAuth) from the {@code device} CA. The device name is the
+     * CN; the owner is recorded in the index, not in the certificate, so a device certificate
+     * alone never names an account that it could log in as.
+     *
+     * @throws PkiException if the name is not 1–64 letters, digits, '.', '_' or '-', or the validity
+     *     is not positive or would outlast the issuing CA
+     */
+    public synchronized IssuedCertificate issueDevice(String deviceName, EmailAddress owner, Duration validity) {
+        if (deviceName == null || !DEVICE_NAME.matcher(deviceName).matches()) {
+            throw new PkiException("'" + deviceName + "' is not a device name; use 1 to 64 letters, digits,"
+                    + " '.', '_' or '-', starting with a letter or digit");
+        }
+        return issue(CertificateKind.DEVICE, leafName(deviceName), owner.toString(), validity,
+                new KeyUsage(KeyUsage.digitalSignature), List.of(KeyPurposeId.id_kp_clientAuth), List.of());
+    }
+
+    /**
+     * Issues a user certificate from the {@code user} CA: clientAuth for TLS and emailProtection
+     * for S/MIME, with the address as CN and as rfc822Name subjectAltName (RFC 8550 §3). Its
+     * keyUsage allows signing and, since the key is EC, key agreement for S/MIME encryption
+     * (RFC 5753).
+     *
+     * @throws PkiException if the address is not ASCII (internationalized addresses need the
+     *     SmtpUTF8Mailbox name form of RFC 9598, which is not supported yet), or the validity is
+     *     not positive or would outlast the issuing CA
+     */
+    public synchronized IssuedCertificate issueUser(EmailAddress user, Duration validity) {
+        String address = user.toString();
+        if (!address.chars().allMatch(c -> c < 0x80)) {
+            throw new PkiException("'" + address + "' is not an ASCII address; user certificates for"
+                    + " internationalized addresses are not supported yet");
+        }
+        return issue(CertificateKind.USER, leafName(address), address, validity,
+                new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement),
+                List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_emailProtection),
+                List.of(new GeneralName(GeneralName.rfc822Name, address)));
+    }
+
+    /**
+     * Marks the certificate with {@code serial} revoked now and rewrites the CRL of its issuing CA.
+     *
+     * @return the updated index entry
+     * @throws PkiException if no such certificate was issued here or it is already revoked
+     */
+    public synchronized IssuedEntry revoke(BigInteger serial, RevocationReason reason) {
+        List<IssuedEntry> entries = new ArrayList<>(IssuedIndex.read(indexFile()));
+        for (int i = 0; i < entries.size(); i++) {
+            IssuedEntry entry = entries.get(i);
+            if (!entry.serial().equals(serial)) continue;
+            if (entry.revoked()) {
+                throw new PkiException("certificate " + serial.toString(16) + " was already revoked at "
+                        + entry.revocation().orElseThrow().time());
+            }
+            IssuedEntry revoked = entry.revoke(Instant.now().truncatedTo(ChronoUnit.SECONDS), reason);
+            entries.set(i, revoked);
+            IssuedIndex.write(indexFile(), entries);
+            writeCrl(entry.kind());
+            LOG.info("revoked {} certificate {} ({}) for {}", entry.kind().caName(), revoked.serialHex(),
+                    entry.subject(), reason.label());
+            return revoked;
+        }
+        throw new PkiException("no certificate with serial " + serial.toString(16) + " in "
+                + indexFile() + "; list the issued certificates to find the right serial");
+    }
+
+    /**
+     * Signs and writes a new CRL for {@code kind}'s issuing CA listing every certificate it revoked,
+     * valid for {@link #CRL_VALIDITY}. Call it again before then (the server refreshes it daily).
+     */
+    public synchronized X509CRL writeCrl(CertificateKind kind) {
+        Issuer issuer = issuers.get(kind);
+        Instant now = Instant.now();
+        Path file = crlFile(kind);
+        BigInteger number = BigInteger.ONE;
+        if (Files.exists(file)) {
+            byte[] previous = Pem.readCrl(file).getExtensionValue(Extension.cRLNumber.getId());
+            if (previous != null) {
+                // RFC 5280 §5.2.3: CRL numbers increase monotonically per issuer.
+                number = ASN1Integer.getInstance(
+                        ASN1OctetString.getInstance(previous).getOctets())
+                        .getValue().add(BigInteger.ONE);
+            }
+        }
+        try {
+            X509v2CRLBuilder builder = new X509v2CRLBuilder(subjectOf(issuer.certificate()), Date.from(now));
+            builder.setNextUpdate(Date.from(now.plus(CRL_VALIDITY)));
+            for (IssuedEntry entry : IssuedIndex.read(indexFile())) {
+                if (entry.kind() != kind || entry.revocation().isEmpty()) continue;
+                IssuedEntry.Revocation r = entry.revocation().orElseThrow();
+                builder.addCRLEntry(entry.serial(), Date.from(r.time()), r.reason().code());
+            }
+            builder.addExtension(Extension.authorityKeyIdentifier, false,
+                    extensionUtils().createAuthorityKeyIdentifier(issuer.certificate()));
+            builder.addExtension(Extension.cRLNumber, false, new CRLNumber(number));
+            X509CRL crl = new JcaX509CRLConverter().getCRL(builder.build(signer(issuer.key())));
+            Pem.writeCrl(file, crl);
+            return crl;
+        } catch (GeneralSecurityException | CertIOException e) {
+            throw new PkiException("cannot sign the CRL of the " + kind.caName() + " CA: " + e.getMessage(), e);
+        }
+    }
+
+    /** Everything issued so far, oldest first. */
+    public synchronized List<IssuedEntry> issued() {
+        return IssuedIndex.read(indexFile());
+    }
+
+    /** The index entry for {@code serial}, if this CA issued it. */
+    public synchronized Optional<IssuedEntry> find(BigInteger serial) {
+        return issued().stream().filter(e -> e.serial().equals(serial)).findFirst();
+    }
+
+    private Path indexFile() {
+        return directory.resolve(INDEX_FILE);
+    }
+
+    private IssuedCertificate issue(CertificateKind kind, X500Name subject, String owner, Duration validity,
+            KeyUsage keyUsage, List<KeyPurposeId> purposes, List<GeneralName> altNames) {
+        Issuer issuer = issuers.get(kind);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        if (validity == null || validity.isNegative() || validity.isZero()) {
+            throw new PkiException("the validity of a certificate must be positive, not " + validity);
+        }
+        Instant notAfter = now.plus(validity);
+        Instant caEnd = issuer.certificate().getNotAfter().toInstant();
+        if (notAfter.isAfter(caEnd)) {
+            throw new PkiException("a validity of " + validity.toDays() + " days would outlast the "
+                    + kind.caName() + " CA, which expires " + caEnd + "; choose a shorter validity");
+        }
+        Instant notBefore = now.minus(BACKDATE);
+        List<IssuedEntry> entries = new ArrayList<>(IssuedIndex.read(indexFile()));
+        Set<BigInteger> used = new HashSet<>();
+        entries.forEach(e -> used.add(e.serial()));
+        BigInteger serial;
+        do {
+            serial = serial(random);
+        } while (used.contains(serial));
+
+        KeyPair keys = newKeyPair(random);
+        X509Certificate certificate = certificate(subject, subjectOf(issuer.certificate()), keys.getPublic(),
+                issuer.certificate().getPublicKey(), issuer.key(), notBefore, notAfter, serial, b -> {
+                    b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+                    b.addExtension(Extension.keyUsage, true, keyUsage);
+                    b.addExtension(Extension.extendedKeyUsage, false,
+                            new ExtendedKeyUsage(purposes.toArray(new KeyPurposeId[0])));
+                    if (!altNames.isEmpty()) {
+                        b.addExtension(Extension.subjectAlternativeName, false,
+                                new GeneralNames(altNames.toArray(new GeneralName[0])));
+                    }
+                });
+        // Index before handing the certificate out: a certificate missing from the index could
+        // never be revoked.
+        entries.add(new IssuedEntry(serial, kind, certificate.getSubjectX500Principal().getName(), owner,
+                notBefore, notAfter, Optional.empty()));
+        IssuedIndex.write(indexFile(), entries);
+        LOG.info("issued {} certificate {} for {}", kind.caName(), serial.toString(16), subject);
+        return new IssuedCertificate(kind, certificate, List.of(certificate, issuer.certificate()), keys.getPrivate());
+    }
+
+    private X500Name leafName(String commonName) {
+        return new X500NameBuilder(BCStyle.INSTANCE)
+                .addRDN(BCStyle.O, organization)
+                .addRDN(BCStyle.CN, commonName)
+                .build();
+    }
+
+    private static X500Name caName(String organization, String commonName) {
+        return new X500NameBuilder(BCStyle.INSTANCE)
+                .addRDN(BCStyle.O, organization)
+                .addRDN(BCStyle.CN, commonName)
+                .build();
+    }
+
+    @FunctionalInterface
+    private interface Extensions {
+        void add(X509v3CertificateBuilder builder) throws CertIOException;
+    }
+
+    private static X509Certificate certificate(X500Name subject, X500Name issuer, PublicKey subjectKey,
+            PublicKey issuerKey, PrivateKey signingKey, Instant notBefore, Instant notAfter, BigInteger serial,
+            Extensions extensions) {
+        try {
+            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(issuer, serial,
+                    Date.from(notBefore), Date.from(notAfter), subject, subjectKey);
+            JcaX509ExtensionUtils utils = extensionUtils();
+            builder.addExtension(Extension.subjectKeyIdentifier, false, utils.createSubjectKeyIdentifier(subjectKey));
+            builder.addExtension(Extension.authorityKeyIdentifier, false,
+                    utils.createAuthorityKeyIdentifier(issuerKey));
+            extensions.add(builder);
+            return new JcaX509CertificateConverter().getCertificate(builder.build(signer(signingKey)));
+        } catch (GeneralSecurityException | CertIOException e) {
+            throw new PkiException("cannot sign a certificate for " + subject + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static ContentSigner signer(PrivateKey key) {
+        try {
+            return new JcaContentSignerBuilder(SIGNATURE_ALGORITHM).build(key);
+        } catch (OperatorCreationException e) {
+            throw new PkiException("cannot sign with " + SIGNATURE_ALGORITHM + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static JcaX509ExtensionUtils extensionUtils() throws GeneralSecurityException {
+        return new JcaX509ExtensionUtils();
+    }
+
+    private static KeyPair newKeyPair(SecureRandom random) {
+        try {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+            generator.initialize(new ECGenParameterSpec(CURVE), random);
+            return generator.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new PkiException("this JDK cannot generate EC P-256 keys: " + e.getMessage(), e);
+        }
+    }
+
+    /** A positive serial of exactly {@link #SERIAL_BITS} bits (top bit set, so none is shorter). */
+    private static BigInteger serial(SecureRandom random) {
+        return new BigInteger(SERIAL_BITS, random).setBit(SERIAL_BITS - 1);
+    }
+
+    /** Catches a key file swapped or restored from the wrong backup before it signs anything. */
+    private static void requireMatchingKey(X509Certificate certificate, PrivateKey key, Path keyFile) {
+        try {
+            byte[] challenge = "castellan key check".getBytes(StandardCharsets.US_ASCII);
+            Signature signer = Signature.getInstance(SIGNATURE_ALGORITHM);
+            signer.initSign(key);
+            signer.update(challenge);
+            byte[] signature = signer.sign();
+            Signature verifier = Signature.getInstance(SIGNATURE_ALGORITHM);
+            verifier.initVerify(certificate.getPublicKey());
+            verifier.update(challenge);
+            if (verifier.verify(signature)) return;
+        } catch (GeneralSecurityException e) {
+            // Falls through: a key of another algorithm does not match either.
+        }
+        throw new PkiException(keyFile + " is not the private key of " + certificate.getSubjectX500Principal()
+                + "; restore the matching key from a backup");
+    }
+
+    private static boolean present(Path dir, String base) {
+        boolean certificate = Files.exists(certificateFile(dir, base));
+        boolean key = Files.exists(keyFile(dir, base));
+        if (certificate != key) {
+            Path missing = certificate ? keyFile(dir, base) : certificateFile(dir, base);
+            throw new PkiException(missing + " is missing while its " + (certificate ? "certificate" : "key")
+                    + " exists: restore it from a backup, or remove both to let a new " + base + " be created");
+        }
+        return certificate;
+    }
+
+    private static Path requireReadable(Path file) {
+        if (!Files.exists(file)) {
+            throw new PkiException(file + " is missing from the CA directory; restore it from a backup"
+                    + " (or run the CA initialization to create missing CAs)");
+        }
+        if (!Files.isReadable(file)) {
+            throw new PkiException(file + " is not readable by this user; the CA files belong to the"
+                    + " account that runs Castellan");
+        }
+        return file;
+    }
+
+    private static Path certificateFile(Path dir, String base) {
+        return dir.resolve(base + ".crt");
+    }
+
+    private static Path keyFile(Path dir, String base) {
+        return dir.resolve(base + ".key");
+    }
+
+    private static X500Name subjectOf(X509Certificate certificate) {
+        return X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded());
+    }
+
+    private static String organizationOf(X509Certificate certificate) {
+        RDN[] rdns = subjectOf(certificate).getRDNs(BCStyle.O);
+        return rdns.length == 0 || !(rdns[0].getFirst().getValue() instanceof ASN1String text)
+                ? "Castellan"
+                : text.getString();
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
+    }
+
+    private static String capitalized(String name) {
+        return Character.toUpperCase(name.charAt(0)) + name.substring(1);
+    }
+}

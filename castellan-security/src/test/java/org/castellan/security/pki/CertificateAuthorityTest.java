@@ -1,0 +1,286 @@
+package org.castellan.security.pki;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertStore;
+import java.security.cert.CertificateFactory;
+import java.security.cert.CollectionCertStoreParameters;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509CRL;
+import java.security.cert.X509CRLEntry;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.castellan.protocol.mail.EmailAddress;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CertificateAuthorityTest {
+
+    private static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+    private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+    private static final String EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4";
+    private static final int SAN_RFC822 = 1;
+    private static final int SAN_DNS = 2;
+    private static final int SAN_IP = 7;
+    private static final Duration YEAR = Duration.ofDays(365);
+
+    @TempDir Path temp;
+
+    @Test
+    void initializeCreatesRootAndThreeIssuingCasWithOwnerOnlyKeys() throws Exception {
+        Path dir = temp.resolve("pki");
+        CertificateAuthority ca = CertificateAuthority.initialize(dir, "Example Org");
+
+        assertThat(permissions(dir)).isEqualTo("rwx------");
+        for (String base : List.of("root", "server-ca", "device-ca", "user-ca")) {
+            assertThat(permissions(dir.resolve(base + ".key"))).as(base + ".key").isEqualTo("rw-------");
+            assertThat(Files.readString(dir.resolve(base + ".crt"))).startsWith("-----BEGIN CERTIFICATE-----");
+        }
+        for (CertificateKind kind : CertificateKind.values()) {
+            assertThat(ca.crlFile(kind)).exists().hasFileName(kind.caName() + "-ca.crl");
+            X509Certificate issuing = ca.caCertificate(kind);
+            issuing.verify(ca.rootCertificate().getPublicKey());
+            assertThat(issuing.getBasicConstraints()).isZero();
+            assertThat(issuing.getKeyUsage()[5]).as("keyCertSign").isTrue();
+            assertThat(issuing.getKeyUsage()[6]).as("cRLSign").isTrue();
+            assertThat(issuing.getSigAlgName()).isEqualTo("SHA256withECDSA");
+            assertThat(issuing.getExtensionValue("2.5.29.14")).as("subjectKeyIdentifier").isNotNull();
+            assertThat(issuing.getExtensionValue("2.5.29.35")).as("authorityKeyIdentifier").isNotNull();
+            assertThat(issuing.getSubjectX500Principal().getName()).contains("O=Example Org");
+        }
+        assertThat(ca.rootCertificate().getBasicConstraints()).isGreaterThanOrEqualTo(0);
+    }
+
+    @Test
+    void initializeTwiceReusesWhatExistsAndFillsInWhatIsMissing() throws Exception {
+        Path dir = temp.resolve("pki");
+        CertificateAuthority.initialize(dir, "Example Org");
+        byte[] root = Files.readAllBytes(dir.resolve("root.crt"));
+        byte[] serverKey = Files.readAllBytes(dir.resolve("server-ca.key"));
+        Files.delete(dir.resolve("user-ca.crt"));
+        Files.delete(dir.resolve("user-ca.key"));
+
+        CertificateAuthority again = CertificateAuthority.initialize(dir, "Other Org");
+
+        assertThat(Files.readAllBytes(dir.resolve("root.crt"))).isEqualTo(root);
+        assertThat(Files.readAllBytes(dir.resolve("server-ca.key"))).isEqualTo(serverKey);
+        assertThat(again.caCertificate(CertificateKind.USER).getSubjectX500Principal().getName())
+                .as("new issuing CA takes the organization of the existing root")
+                .contains("O=Example Org");
+        again.caCertificate(CertificateKind.USER).verify(again.rootCertificate().getPublicKey());
+    }
+
+    @Test
+    void initializeNarrowsAnOpenDirectory() throws Exception {
+        Path dir = Files.createDirectory(temp.resolve("open"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        CertificateAuthority.initialize(dir, "Example Org");
+        assertThat(permissions(dir)).isEqualTo("rwx------");
+    }
+
+    @Test
+    void initializeRefusesACertificateWithoutItsKey() throws Exception {
+        Path dir = temp.resolve("pki");
+        CertificateAuthority.initialize(dir, "Example Org");
+        Files.delete(dir.resolve("device-ca.key"));
+        assertThatThrownBy(() -> CertificateAuthority.initialize(dir, "Example Org"))
+                .isInstanceOf(PkiException.class)
+                .hasMessageContaining("device-ca.key is missing");
+    }
+
+    @Test
+    void loadNamesTheMissingFile() throws Exception {
+        Path dir = temp.resolve("pki");
+        CertificateAuthority.initialize(dir, "Example Org");
+        Files.delete(dir.resolve("user-ca.key"));
+        assertThatThrownBy(() -> CertificateAuthority.load(dir))
+                .isInstanceOf(PkiException.class)
+                .hasMessageContaining("user-ca.key");
+        assertThatThrownBy(() -> CertificateAuthority.load(temp.resolve("nowhere")))
+                .isInstanceOf(PkiException.class)
+                .hasMessageContaining("nowhere")
+                .hasMessageContaining("does not exist");
+    }
+
+    @Test
+    void loadRefusesAKeyThatIsNotTheCertificates() throws Exception {
+        Path dir = temp.resolve("pki");
+        CertificateAuthority.initialize(dir, "Example Org");
+        Files.copy(dir.resolve("server-ca.key"), dir.resolve("device-ca.key"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertThatThrownBy(() -> CertificateAuthority.load(dir))
+                .isInstanceOf(PkiException.class)
+                .hasMessageContaining("device-ca.key is not the private key");
+    }
+
+    @Test
+    void serverCertificateChainsToTheRootAndCarriesItsNames() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.initialize(temp.resolve("pki"), "Example Org");
+        IssuedCertificate issued = ca.issueServer(List.of("mail.example.org", "*.example.org"),
+                List.of(InetAddress.getByName("192.0.2.7"), InetAddress.getByName("::1")), YEAR);
+
+        IssuedCertificate.Files files = issued.writeTo(temp.resolve("tls"));
+        assertThat(permissions(files.key())).isEqualTo("rw-------");
+        List<X509Certificate> chain = Pem.readCertificates(files.chain());
+        assertThat(chain).containsExactly(issued.certificate(), ca.caCertificate(CertificateKind.SERVER));
+        assertThat(Pem.readPrivateKey(files.key())).isEqualTo(issued.privateKey());
+
+        validate(chain, ca.rootCertificate(), List.of());
+        X509Certificate leaf = issued.certificate();
+        assertThat(leaf.getExtendedKeyUsage()).containsExactly(SERVER_AUTH);
+        assertThat(leaf.getKeyUsage()[0]).as("digitalSignature").isTrue();
+        assertThat(leaf.getBasicConstraints()).isEqualTo(-1);
+        assertThat(leaf.getSubjectAlternativeNames()).containsExactlyInAnyOrder(
+                List.of(SAN_DNS, "mail.example.org"), List.of(SAN_DNS, "*.example.org"),
+                List.of(SAN_IP, "192.0.2.7"), List.of(SAN_IP, "0:0:0:0:0:0:0:1"));
+        assertThat(leaf.getSubjectX500Principal().getName()).isEqualTo("CN=mail.example.org,O=Example Org");
+    }
+
+    @Test
+    void deviceAndUserCertificatesHaveClientProfiles() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.initialize(temp.resolve("pki"), "Example Org");
+        EmailAddress alice = EmailAddress.of("alice@example.org");
+
+        IssuedCertificate device = ca.issueDevice("alice-laptop", alice, YEAR);
+        validate(device.chain(), ca.rootCertificate(), List.of());
+        assertThat(device.certificate().getExtendedKeyUsage()).containsExactly(CLIENT_AUTH);
+        assertThat(device.certificate().getSubjectAlternativeNames()).isNull();
+        assertThat(device.certificate().getIssuerX500Principal())
+                .isEqualTo(ca.caCertificate(CertificateKind.DEVICE).getSubjectX500Principal());
+
+        IssuedCertificate user = ca.issueUser(alice, YEAR);
+        validate(user.chain(), ca.rootCertificate(), List.of());
+        assertThat(user.certificate().getExtendedKeyUsage()).containsExactlyInAnyOrder(CLIENT_AUTH, EMAIL_PROTECTION);
+        assertThat(user.certificate().getSubjectAlternativeNames())
+                .containsExactly(List.of(SAN_RFC822, "alice@example.org"));
+        assertThat(user.certificate().getIssuerX500Principal())
+                .isEqualTo(ca.caCertificate(CertificateKind.USER).getSubjectX500Principal());
+
+        assertThat(ca.issued()).extracting(IssuedEntry::kind, IssuedEntry::owner).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(CertificateKind.DEVICE, "alice@example.org"),
+                org.assertj.core.groups.Tuple.tuple(CertificateKind.USER, "alice@example.org"));
+    }
+
+    @Test
+    void serialsAreRandomPositive128BitAndIndexed() {
+        CertificateAuthority ca = CertificateAuthority.initialize(temp.resolve("pki"), "Example Org");
+        Set<BigInteger> serials = new HashSet<>();
+        for (int i = 0; i < 5; i++) {
+            BigInteger serial = ca.issueDevice("d" + i, EmailAddress.of("bob@example.org"), YEAR)
+                    .certificate().getSerialNumber();
+            assertThat(serial.signum()).isPositive();
+            assertThat(serial.bitLength()).isEqualTo(128);
+            serials.add(serial);
+        }
+        assertThat(serials).hasSize(5);
+        CertificateAuthority reloaded = CertificateAuthority.load(temp.resolve("pki"));
+        assertThat(reloaded.issued()).extracting(IssuedEntry::serial).containsExactlyInAnyOrderElementsOf(serials);
+    }
+
+    @Test
+    void revocationAppearsInTheCrlWithItsReasonAndFailsValidation() throws Exception {
+        Path dir = temp.resolve("pki");
+        CertificateAuthority ca = CertificateAuthority.initialize(dir, "Example Org");
+        EmailAddress alice = EmailAddress.of("alice@example.org");
+        IssuedCertificate kept = ca.issueDevice("desktop", alice, YEAR);
+        IssuedCertificate lost = ca.issueDevice("phone", alice, YEAR);
+        BigInteger firstCrlNumber = crlNumber(Pem.readCrl(ca.crlFile(CertificateKind.DEVICE)));
+
+        IssuedEntry entry = ca.revoke(lost.certificate().getSerialNumber(), RevocationReason.KEY_COMPROMISE);
+
+        assertThat(entry.revoked()).isTrue();
+        X509CRL crl = Pem.readCrl(dir.resolve("device-ca.crl"));
+        crl.verify(ca.caCertificate(CertificateKind.DEVICE).getPublicKey());
+        assertThat(crl.getNextUpdate()).isAfter(crl.getThisUpdate());
+        assertThat(crlNumber(crl)).isGreaterThan(firstCrlNumber);
+        X509CRLEntry listed = crl.getRevokedCertificate(lost.certificate());
+        assertThat(listed).isNotNull();
+        assertThat(listed.getRevocationReason()).isEqualTo(java.security.cert.CRLReason.KEY_COMPROMISE);
+        assertThat(crl.isRevoked(kept.certificate())).isFalse();
+        assertThat(Pem.readCrl(ca.crlFile(CertificateKind.USER)).getRevokedCertificates())
+                .as("other issuing CAs' CRLs are unaffected").isNull();
+
+        validate(kept.chain(), ca.rootCertificate(), List.of(crl));
+        assertThatThrownBy(() -> validate(lost.chain(), ca.rootCertificate(), List.of(crl)))
+                .isInstanceOf(CertPathValidatorException.class)
+                .hasMessageContaining("revoked");
+
+        CertificateAuthority reloaded = CertificateAuthority.load(dir);
+        assertThat(reloaded.find(lost.certificate().getSerialNumber()).orElseThrow().revocation())
+                .hasValueSatisfying(r -> assertThat(r.reason()).isEqualTo(RevocationReason.KEY_COMPROMISE));
+        assertThatThrownBy(() -> reloaded.revoke(lost.certificate().getSerialNumber(), RevocationReason.SUPERSEDED))
+                .isInstanceOf(PkiException.class).hasMessageContaining("already revoked");
+        assertThatThrownBy(() -> reloaded.revoke(BigInteger.TEN, RevocationReason.SUPERSEDED))
+                .isInstanceOf(PkiException.class).hasMessageContaining("no certificate with serial a");
+    }
+
+    @Test
+    void badRequestsAreRefusedWithTheReason() {
+        CertificateAuthority ca = CertificateAuthority.initialize(temp.resolve("pki"), "Example Org");
+        EmailAddress alice = EmailAddress.of("alice@example.org");
+        assertThatThrownBy(() -> ca.issueServer(List.of(), List.of(), YEAR))
+                .isInstanceOf(PkiException.class).hasMessageContaining("at least one DNS name");
+        assertThatThrownBy(() -> ca.issueServer(List.of("bad name"), List.of(), YEAR))
+                .isInstanceOf(PkiException.class).hasMessageContaining("'bad name' is not a DNS name");
+        assertThatThrownBy(() -> ca.issueDevice("bad\tname", alice, YEAR))
+                .isInstanceOf(PkiException.class).hasMessageContaining("is not a device name");
+        assertThatThrownBy(() -> ca.issueDevice("laptop", alice, Duration.ofDays(365 * 40)))
+                .isInstanceOf(PkiException.class).hasMessageContaining("would outlast the device CA");
+        assertThatThrownBy(() -> ca.issueUser(alice, Duration.ZERO))
+                .isInstanceOf(PkiException.class).hasMessageContaining("must be positive");
+        assertThat(ca.issued()).isEmpty();
+    }
+
+    @Test
+    void pemErrorsNameTheFile() throws Exception {
+        Path notPem = Files.writeString(temp.resolve("notes.txt"), "hello\n");
+        assertThatThrownBy(() -> Pem.readCertificates(notPem))
+                .isInstanceOf(PkiException.class).hasMessageContaining("notes.txt holds no PEM certificate");
+        assertThatThrownBy(() -> Pem.readPrivateKey(notPem))
+                .isInstanceOf(PkiException.class).hasMessageContaining("notes.txt holds no PEM private key");
+        assertThatThrownBy(() -> Pem.readCrl(temp.resolve("absent.crl")))
+                .isInstanceOf(PkiException.class).hasMessageContaining("absent.crl does not exist");
+    }
+
+    private static void validate(List<X509Certificate> chain, X509Certificate root, List<X509CRL> crls)
+            throws Exception {
+        PKIXParameters parameters = new PKIXParameters(Set.of(new TrustAnchor(root, null)));
+        parameters.setRevocationEnabled(!crls.isEmpty());
+        if (!crls.isEmpty()) {
+            List<Object> store = new ArrayList<>(crls);
+            // The root's own CRL is not published; only the leaf's issuer is checked here.
+            java.security.cert.PKIXRevocationChecker checker = (java.security.cert.PKIXRevocationChecker)
+                    CertPathValidator.getInstance("PKIX").getRevocationChecker();
+            checker.setOptions(Set.of(java.security.cert.PKIXRevocationChecker.Option.ONLY_END_ENTITY,
+                    java.security.cert.PKIXRevocationChecker.Option.PREFER_CRLS,
+                    java.security.cert.PKIXRevocationChecker.Option.NO_FALLBACK));
+            parameters.addCertPathChecker(checker);
+            parameters.addCertStore(CertStore.getInstance("Collection", new CollectionCertStoreParameters(store)));
+        }
+        CertPathValidator.getInstance("PKIX").validate(
+                CertificateFactory.getInstance("X.509").generateCertPath(chain), parameters);
+    }
+
+    private static BigInteger crlNumber(X509CRL crl) {
+        byte[] value = crl.getExtensionValue("2.5.29.20");
+        return org.bouncycastle.asn1.ASN1Integer.getInstance(
+                org.bouncycastle.asn1.ASN1OctetString.getInstance(value).getOctets()).getValue();
+    }
+
+    private static String permissions(Path path) throws Exception {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(path));
+    }
+}

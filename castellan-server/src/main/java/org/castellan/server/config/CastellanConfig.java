@@ -1,0 +1,142 @@
+package org.castellan.server.config;
+
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.castellan.security.rules.ConnectionRules;
+import org.castellan.server.config.ConfigException.Problem;
+
+/**
+ * The whole configuration, read from {@code castellan.toml} and validated: immutable, with every
+ * default filled in and every path absolute.
+ *
+ * <p>{@link #load} and {@link #parse} throw {@link ConfigException} listing every problem found,
+ * each naming the file, line and key; the server must not start with a configuration that fails.
+ *
+ * @param file the configuration file, absolute
+ * @param listeners in file order, names unique
+ * @param rules connection rules in file order (first match wins)
+ */
+public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth,
+                              List<Listener> listeners, List<Rule> rules) {
+
+    /** A configuration file is a few kilobytes; one this large is the wrong file (a log, an image). */
+    private static final long MAX_FILE_SIZE = 1024 * 1024;
+
+    /** The constructor throws {@code NullPointerException} if a component is null. */
+    public CastellanConfig {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(server, "server");
+        Objects.requireNonNull(store, "store");
+        Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(auth, "auth");
+        listeners = List.copyOf(listeners);
+        rules = List.copyOf(rules);
+    }
+
+    /**
+     * Reads, parses and validates {@code file}, then checks that the files it refers to exist and
+     * are readable: the TLS certificate and key (when a listener uses TLS, or when they are written
+     * explicitly) and every client CA file.
+     *
+     * @throws ConfigException if the file is missing, unreadable, too large or not UTF-8, for any
+     *     problem {@link #parse} reports, or for each referenced file that cannot be read
+     */
+    public static CastellanConfig load(Path file) throws ConfigException {
+        String name = file.toString();
+        String text;
+        try {
+            if (Files.isDirectory(file)) {
+                throw new ConfigException(name, 0, "", "is a directory; name the configuration file itself");
+            }
+            if (Files.size(file) > MAX_FILE_SIZE) {
+                throw new ConfigException(name, 0, "", "is larger than " + MAX_FILE_SIZE
+                        + " bytes; is this the right file?");
+            }
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(name, 0, "", "configuration file not found");
+        } catch (AccessDeniedException e) {
+            throw new ConfigException(name, 0, "", "cannot be read: permission denied; let the server's user read it");
+        } catch (CharacterCodingException e) {
+            throw new ConfigException(name, 0, "", "is not valid UTF-8 text");
+        } catch (IOException e) {
+            throw new ConfigException(name, 0, "", "cannot be read: " + e);
+        }
+        ConfigReader.Result result = ConfigReader.read(text, file);
+        checkReferencedFiles(name, result.config(), result.lines());
+        return result.config();
+    }
+
+    /**
+     * Parses and validates configuration text without touching the file system: syntax, types,
+     * ranges, unknown keys, host name syntax, unique listener names and addresses, rules naming
+     * existing listeners, client certificates only with TLS. Relative paths resolve against
+     * {@code file}'s directory as {@link #load} would.
+     *
+     * @param file the file the text came from, used in messages and to resolve relative paths
+     * @throws ConfigException listing every problem found
+     */
+    public static CastellanConfig parse(String text, Path file) throws ConfigException {
+        return ConfigReader.read(text, file).config();
+    }
+
+    /** The listener called {@code name}, if any. */
+    public Optional<Listener> listener(String name) {
+        return listeners.stream().filter(l -> l.name().equals(name)).findFirst();
+    }
+
+    /** Whether any listener offers TLS, and so needs the certificate and key. */
+    public boolean usesTls() {
+        return listeners.stream().anyMatch(l -> l.tls() != TlsMode.NONE);
+    }
+
+    /** The rules as the accept path evaluates them. */
+    public ConnectionRules connectionRules() {
+        return new ConnectionRules(rules.stream()
+                .map(r -> new ConnectionRules.Entry(r.cidr(),
+                        r.appliesToAllListeners() ? Set.of() : Set.copyOf(r.listeners()), r.action()))
+                .toList());
+    }
+
+    private static void checkReferencedFiles(String name, CastellanConfig config, Map<String, Integer> lines)
+            throws ConfigException {
+        List<Problem> problems = new ArrayList<>();
+        int tlsLine = lines.getOrDefault("tls", 0);
+        for (String key : List.of("certificate", "key")) {
+            String path = "tls." + key;
+            boolean written = lines.containsKey(path);
+            if (written || config.usesTls()) {
+                Path target = key.equals("key") ? config.tls().key() : config.tls().certificate();
+                String hint = written ? "" : " (the default; put the file there, or set " + key + " in [tls])";
+                checkReadable(target, lines.getOrDefault(path, tlsLine), path, hint, problems);
+            }
+        }
+        for (Path ca : config.tls().clientCaFiles()) {
+            checkReadable(ca, lines.getOrDefault("tls.client-ca-files", tlsLine), "tls.client-ca-files", "", problems);
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(name, problems);
+        }
+    }
+
+    private static void checkReadable(Path target, int line, String key, String hint, List<Problem> problems) {
+        if (!Files.exists(target)) {
+            problems.add(new Problem(line, key, "file " + target + " does not exist" + hint));
+        } else if (!Files.isRegularFile(target)) {
+            problems.add(new Problem(line, key, target + " is not a regular file"));
+        } else if (!Files.isReadable(target)) {
+            problems.add(new Problem(line, key, "file " + target + " cannot be read by the server's user;"
+                    + " check its owner and permissions"));
+        }
+    }
+}

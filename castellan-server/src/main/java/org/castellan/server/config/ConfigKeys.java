@@ -1,0 +1,333 @@
+package org.castellan.server.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import org.castellan.security.rules.RuleAction;
+
+/**
+ * Every key of {@code castellan.toml}, described once: its table, type, default and meaning.
+ * The reader accepts exactly these keys and takes defaults from here, the template and
+ * {@code docs/configuration.md} are rendered from here, so none of them can drift from another.
+ */
+public final class ConfigKeys {
+
+    /** The longest {@code shutdown-grace}: a stuck session must not keep a restart waiting for ever. */
+    static final Duration MAX_SHUTDOWN_GRACE = Duration.ofHours(1);
+
+    /** The tables of the file, in the order they are documented and rendered. */
+    public enum Section {
+        SERVER("server", false, "The server's identity, where it keeps its state, and the part it plays."),
+        STORE("store", false, "Where mail is stored."),
+        TLS("tls", false, "One set of TLS settings shared by every listener (and by the link between"
+                + " edge and mailbox nodes)."),
+        AUTH("auth", false, "How credentials are stored and checked."),
+        LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
+        RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
+                + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
+                + " the listener decides; with no match the connection is allowed.");
+
+        private final String tomlName;
+        private final boolean array;
+        private final String description;
+
+        Section(String tomlName, boolean array, String description) {
+            this.tomlName = tomlName;
+            this.array = array;
+            this.description = description;
+        }
+
+        /** The name in the file: {@code server}, {@code listener}. */
+        public String tomlName() {
+            return tomlName;
+        }
+
+        /** Whether the table is written {@code [[name]]}, once per entry. */
+        public boolean array() {
+            return array;
+        }
+
+        /** What the table is for. */
+        public String description() {
+            return description;
+        }
+
+        /** The header as written in the file: {@code [server]} or {@code [[listener]]}. */
+        public String header() {
+            return array ? "[[" + tomlName + "]]" : "[" + tomlName + "]";
+        }
+
+        /** The section named {@code tomlName} in the file, if any. */
+        public static Optional<Section> byName(String tomlName) {
+            return Arrays.stream(values()).filter(s -> s.tomlName.equals(tomlName)).findFirst();
+        }
+    }
+
+    /** The type of a key's value; each names the form it expects in error messages. */
+    public enum Type {
+        STRING("string"),
+        NAME("name"),
+        HOSTNAME("host name"),
+        ADDRESS("IP address"),
+        PATH("path"),
+        INTEGER("integer"),
+        BOOLEAN("boolean"),
+        DURATION("duration"),
+        CHOICE("choice"),
+        CIDR("CIDR"),
+        STRINGS("array of strings"),
+        PATHS("array of paths"),
+        CIDRS("array of CIDRs");
+
+        private final String label;
+
+        Type(String label) {
+            this.label = label;
+        }
+
+        /** How the documentation names the type. */
+        public String label() {
+            return label;
+        }
+    }
+
+    /**
+     * One key.
+     *
+     * @param choices the accepted values of a {@link Type#CHOICE}, else empty
+     * @param min the smallest integer (or duration in milliseconds) accepted, for those types
+     * @param max the largest integer (or duration in milliseconds) accepted, for those types
+     * @param defaultValue the default exactly as it would be written in the file, or null if the
+     *     key is required
+     */
+    public record Key(Section section, String name, Type type, List<String> choices, long min, long max,
+                      String defaultValue, String description) {
+
+        public Key {
+            choices = List.copyOf(choices);
+        }
+
+        /** {@code server.hostname}; array tables without an index: {@code listener.port}. */
+        public String path() {
+            return section.tomlName() + "." + name;
+        }
+
+        /** Whether the key has no default and must be written. */
+        public boolean required() {
+            return defaultValue == null;
+        }
+
+        /** What a valid value looks like, as error messages say it after "expected". */
+        public String expected() {
+            return switch (type) {
+                case STRING -> "a string in double quotes";
+                case NAME -> "a name of letters, digits, - and _ in double quotes, such as \"imap\"";
+                case HOSTNAME -> "a host name in double quotes, such as \"mail.example.org\"";
+                case ADDRESS -> "an IP address or \"localhost\" in double quotes, such as \"0.0.0.0\" or \"::1\"";
+                case PATH -> "a path in double quotes";
+                case INTEGER -> "an integer from " + min + " to " + max;
+                case BOOLEAN -> "true or false";
+                case DURATION -> "a duration from " + formatDuration(min) + " to " + formatDuration(max)
+                        + " such as \"250ms\", \"30s\", \"5m\" or \"1h\"";
+                case CHOICE -> "one of " + String.join(", ", choices.stream().map(c -> "\"" + c + "\"").toList());
+                case CIDR -> "a CIDR in double quotes, such as \"192.0.2.0/24\" or \"2001:db8::/32\"";
+                case STRINGS -> "an array of strings on one line, such as [\"a\", \"b\"]";
+                case PATHS -> "an array of paths on one line, such as [\"ca.pem\"]";
+                case CIDRS -> "an array of CIDRs on one line, such as [\"192.0.2.0/24\", \"2001:db8::/32\"]";
+            };
+        }
+    }
+
+    private static final List<Key> KEYS = List.of(
+            key(Section.SERVER, "hostname", Type.HOSTNAME, null,
+                    "Fully qualified name of this server, announced in the SMTP, IMAP and POP3 greetings and"
+                            + " used as the TLS server name."),
+            key(Section.SERVER, "data-dir", Type.PATH, null,
+                    "Directory holding all state: mail, keys, certificates, the certificate authority. A relative"
+                            + " path is relative to the directory of this file."),
+            choice(Section.SERVER, "role", Role.class, Role.ALL,
+                    "\"all\" runs everything in one process; \"edge\" terminates TLS, pre-authenticates and"
+                            + " proxies to mailbox nodes without storing mail; \"mailbox\" stores mail and serves edges."),
+            new Key(Section.SERVER, "shutdown-grace", Type.DURATION, List.of(), 0, MAX_SHUTDOWN_GRACE.toMillis(),
+                    "\"30s\"", "How long a shutdown waits for sessions to finish before closing them."),
+            key(Section.SERVER, "admin-socket", Type.PATH, "\"admin.sock\"",
+                    "Unix socket through which the castellan command line manages the server; only the server's"
+                            + " user may connect. Relative to data-dir."),
+
+            choice(Section.STORE, "kind", StoreKind.class, StoreKind.EMBEDDED,
+                    "\"embedded\": SQLite for metadata and a directory of message files; nothing else to install."),
+            key(Section.STORE, "directory", Type.PATH, "\"mail\"",
+                    "Where the store keeps its database and message files. Relative to data-dir."),
+
+            choice(Section.TLS, "preset", TlsPreset.class, TlsPreset.INTERMEDIATE,
+                    "\"modern\" allows TLS 1.3 only; \"intermediate\" allows TLS 1.2 and 1.3 with forward-secret"
+                            + " AEAD ciphers, for older clients."),
+            key(Section.TLS, "certificate", Type.PATH, "\"tls/chain.pem\"",
+                    "PEM file with the server certificate followed by its intermediate certificates. Must exist"
+                            + " when a listener uses TLS. Relative to data-dir."),
+            key(Section.TLS, "key", Type.PATH, "\"tls/key.pem\"",
+                    "PEM file with the certificate's private key; keep it readable by the server's user only"
+                            + " (0600). Must exist when a listener uses TLS. Relative to data-dir."),
+            key(Section.TLS, "pki-directory", Type.PATH, "\"pki\"",
+                    "Directory of the built-in certificate authority that issues device and user certificates."
+                            + " Relative to data-dir."),
+            key(Section.TLS, "client-ca-files", Type.PATHS, "[]",
+                    "PEM files of further certificate authorities whose client certificates are accepted, besides"
+                            + " the built-in one. Each must exist. Relative to data-dir."),
+
+            new Key(Section.AUTH, "scram-iterations", Type.INTEGER, List.of(), Auth.MIN_SCRAM_ITERATIONS,
+                    Auth.MAX_SCRAM_ITERATIONS, Integer.toString(Auth.DEFAULT_SCRAM_ITERATIONS),
+                    "PBKDF2 iterations for new SCRAM-SHA-256 password secrets; RFC 7677 requires at least 4096."
+                            + " Each login costs this much work on the server. Existing secrets keep their"
+                            + " count until the password changes."),
+
+            key(Section.LISTENER, "name", Type.NAME, null,
+                    "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),
+            choice(Section.LISTENER, "protocol", Protocol.class, null,
+                    "\"smtp\" receives mail from other servers (port 25); \"submission\" takes mail from users'"
+                            + " clients (587, or 465 with implicit TLS); \"imap\" (143, or 993); \"pop3\" (110, or 995)."),
+            key(Section.LISTENER, "address", Type.ADDRESS, "\"0.0.0.0\"",
+                    "Local address to listen on: \"0.0.0.0\" for every IPv4 address, \"::\" for every IPv6 (and,"
+                            + " on most systems, IPv4) address, a single address, or \"localhost\"."),
+            new Key(Section.LISTENER, "port", Type.INTEGER, List.of(), 0, Listener.MAX_PORT, null,
+                    "TCP port. 0 picks any free port, which is useful only in tests."),
+            choice(Section.LISTENER, "tls", TlsMode.class, TlsMode.STARTTLS,
+                    "\"implicit\" starts TLS with the first byte (RFC 8314); \"starttls\" upgrades on the client's"
+                            + " request (RFC 3207, RFC 9051, RFC 2595); \"none\" never offers TLS."),
+            choice(Section.LISTENER, "client-cert", ClientCertMode.class, ClientCertMode.NONE,
+                    "\"require\" completes no handshake without a valid client certificate from a trusted CA"
+                            + " (the device gate); \"request\" asks for one and continues without; \"none\" does not"
+                            + " ask. Needs tls \"starttls\" or \"implicit\"."),
+            key(Section.LISTENER, "cleartext-auth", Type.BOOLEAN, "false",
+                    "Accept passwords before TLS is active. They then cross the network readable by anyone on"
+                            + " the path; the security audit reports every listener that allows it."),
+            key(Section.LISTENER, "proxy-from", Type.CIDRS, "[]",
+                    "Addresses of load balancers trusted to send a PROXY protocol header; connections from them"
+                            + " take the client's address from that header. Connections from elsewhere do not."),
+
+            key(Section.RULE, "cidr", Type.CIDR, null,
+                    "Remote addresses the rule applies to: a CIDR such as \"192.0.2.0/24\" or \"2001:db8::/32\","
+                            + " or one address. IPv4 clients reaching an IPv6 socket match IPv4 rules."),
+            key(Section.RULE, "listeners", Type.STRINGS, "[\"*\"]",
+                    "Names of the listeners the rule applies to, or [\"*\"] for all of them."),
+            choice(Section.RULE, "action", RuleAction.class, null,
+                    "\"allow\" accepts; \"deny\" closes the connection before TLS, sending nothing;"
+                            + " \"request-cert\" and \"require-cert\" accept but ask for, or require, a client"
+                            + " certificate, whatever the listener's client-cert says."));
+
+    private ConfigKeys() {}
+
+    /** Every key, in documentation order. */
+    public static List<Key> all() {
+        return KEYS;
+    }
+
+    /** The keys of one table, in documentation order. */
+    public static List<Key> of(Section section) {
+        return KEYS.stream().filter(k -> k.section() == section).toList();
+    }
+
+    /** The key {@code name} of {@code section}, if there is one. */
+    public static Optional<Key> find(Section section, String name) {
+        return KEYS.stream().filter(k -> k.section() == section && k.name().equals(name)).findFirst();
+    }
+
+    /** How an enum constant is written in the file: lower case, hyphens for underscores. */
+    public static String choiceName(Enum<?> constant) {
+        return constant.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    static String formatDuration(long millis) {
+        if (millis % 3_600_000 == 0 && millis > 0) {
+            return millis / 3_600_000 + "h";
+        } else if (millis % 60_000 == 0 && millis > 0) {
+            return millis / 60_000 + "m";
+        } else if (millis % 1000 == 0) {
+            return millis / 1000 + "s";
+        }
+        return millis + "ms";
+    }
+
+    private static Key key(Section section, String name, Type type, String defaultValue, String description) {
+        return new Key(section, name, type, List.of(), 0, 0, defaultValue, description);
+    }
+
+    private static <E extends Enum<E>> Key choice(Section section, String name, Class<E> values, E defaultValue,
+                                                  String description) {
+        List<String> choices = Arrays.stream(values.getEnumConstants()).map(ConfigKeys::choiceName).toList();
+        return new Key(section, name, Type.CHOICE, choices, 0, 0,
+                defaultValue == null ? null : "\"" + choiceName(defaultValue) + "\"", description);
+    }
+
+    /**
+     * The reference documentation, {@code docs/configuration.md}: the file format, how paths and
+     * errors work, and a table of every key.
+     */
+    public static String markdown() {
+        List<String> out = new ArrayList<>();
+        out.add("# Configuration reference");
+        out.add("");
+        out.add("<!-- Generated from ConfigKeys.java by ConfigDocsTest; edit the descriptions there, then run");
+        out.add("     ./mvnw -pl castellan-server -am verify -Dtest=ConfigDocsTest -Dcastellan.regenerateDocs=true"
+                + " -Dsurefire.failIfNoSpecifiedTests=false -->");
+        out.add("");
+        out.add("Castellan reads one file, `castellan.toml`, at start. An unknown key, a value of the wrong type"
+                + " or out of range, or a missing file is an error naming the file, the line and the key, and the"
+                + " server does not start:");
+        out.add("");
+        out.add("```");
+        out.add("castellan.toml:14: listener[2].port: expected an integer from 0 to 65535, got \"abc\"");
+        out.add("castellan.toml:3: server.hostnme: unknown key (known keys in [server]: hostname, data-dir, ...)");
+        out.add("```");
+        out.add("");
+        out.add("Entries of `[[listener]]` and `[[rule]]` are numbered from 1 in file order: `listener[2]` is the"
+                + " second `[[listener]]`. `castellan quickstart` writes a complete file with every key explained.");
+        out.add("");
+        out.add("## Format");
+        out.add("");
+        out.add("A strict subset of [TOML](https://toml.io), so that the file means one thing only:");
+        out.add("");
+        out.add("- `# comments`, to the end of the line.");
+        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, each at most once, and arrays of tables"
+                + " `[[listener]]` and `[[rule]]`, once per entry. Keys before the first table are errors.");
+        out.add("- `key = value`, one per line, with bare kebab-case keys (`data-dir`). Dotted and quoted keys are"
+                + " not supported.");
+        out.add("- Values: basic strings in double quotes with the escapes `\\\"` `\\\\` `\\n` `\\t` `\\uXXXX`;"
+                + " integers (`600000`, `600_000`); `true` and `false`; arrays of strings on one line"
+                + " (`[\"a\", \"b\"]`, a trailing comma is allowed).");
+        out.add("- Durations are strings: a whole number followed by `ms`, `s`, `m` or `h` (`\"250ms\"`, `\"30s\"`,"
+                + " `\"5m\"`, `\"1h\"`).");
+        out.add("- Not supported, and reported with the line: literal strings `'...'`, multi-line strings, inline"
+                + " tables, floats, dates and times, hexadecimal, octal and binary integers.");
+        out.add("");
+        out.add("Relative paths: `server.data-dir` is relative to the directory of the configuration file; every"
+                + " other path is relative to `data-dir`.");
+        for (Section section : Section.values()) {
+            out.add("");
+            out.add("## `" + section.header() + "`");
+            out.add("");
+            out.add(section.description());
+            out.add("");
+            out.add("| Key | Type | Default | Description |");
+            out.add("|---|---|---|---|");
+            for (Key key : of(section)) {
+                out.add("| `" + key.name() + "` | " + typeText(key) + " | "
+                        + (key.required() ? "required" : "`" + key.defaultValue() + "`") + " | "
+                        + key.description().replace("|", "\\|") + " |");
+            }
+        }
+        return String.join("\n", out) + "\n";
+    }
+
+    private static String typeText(Key key) {
+        return switch (key.type()) {
+            case CHOICE -> String.join(" \\| ", key.choices().stream().map(c -> "`\"" + c + "\"`").toList());
+            case INTEGER -> "integer, " + key.min() + " to " + key.max();
+            case DURATION -> "duration, " + formatDuration(key.min()) + " to " + formatDuration(key.max());
+            default -> key.type().label();
+        };
+    }
+}

@@ -1,0 +1,456 @@
+package org.castellan.server.config;
+
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.castellan.security.rules.Cidr;
+import org.castellan.security.rules.RuleAction;
+import org.castellan.server.config.ConfigException.Problem;
+import org.castellan.server.config.ConfigKeys.Key;
+import org.castellan.server.config.ConfigKeys.Section;
+import org.castellan.server.config.internal.TomlDocument;
+import org.castellan.server.config.internal.TomlDocument.Entry;
+import org.castellan.server.config.internal.TomlDocument.Table;
+import org.castellan.server.config.internal.TomlDocument.Value;
+import org.castellan.server.config.internal.TomlParser;
+
+/**
+ * Turns a parsed file into validated records. Every problem is collected, so the operator fixes
+ * them all in one pass; records are built only when there is none.
+ */
+final class ConfigReader {
+
+    private static final int MAX_HOSTNAME = 253; // RFC 1035 §2.3.4, less the root's trailing dot
+    private static final int MAX_LABEL = 63; // RFC 1035 §2.3.4
+    private static final Pattern LABEL = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?");
+    /** Listener names appear in rules, logs and session tables: a short token, never "*". */
+    private static final Pattern LISTENER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
+    /** Nine digits bound the count so the multiplication below cannot overflow. */
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
+    private static final int MAX_GOT = 80; // longer values are cut in messages; the line number finds them
+
+    /** The configuration and the line of every key and table that was written. */
+    record Result(CastellanConfig config, Map<String, Integer> lines) {}
+
+    private final Path file;
+    private final Path configDir;
+    private final List<Problem> problems = new ArrayList<>();
+    private final Map<String, Integer> lines = new HashMap<>();
+
+    private ConfigReader(Path file) {
+        this.file = file;
+        Path parent = file.toAbsolutePath().normalize().getParent();
+        this.configDir = parent != null ? parent : file.toAbsolutePath().getRoot();
+    }
+
+    static Result read(String text, Path file) throws ConfigException {
+        TomlDocument document = TomlParser.parse(text, file.toString());
+        ConfigReader reader = new ConfigReader(file);
+        CastellanConfig config = reader.build(document);
+        if (!reader.problems.isEmpty()) {
+            List<Problem> sorted = new ArrayList<>(reader.problems);
+            sorted.sort(Comparator.comparingInt(Problem::line));
+            throw new ConfigException(file.toString(), sorted);
+        }
+        return new Result(config, Map.copyOf(reader.lines));
+    }
+
+    private CastellanConfig build(TomlDocument document) {
+        Map<Section, Table> single = new EnumMap<>(Section.class);
+        List<Table> listenerTables = new ArrayList<>();
+        List<Table> ruleTables = new ArrayList<>();
+        for (Table table : document.tables()) {
+            if (table.name().isEmpty()) {
+                table.entries().values().forEach(e -> problem(e.line(), e.key(),
+                        "keys must be inside a table; put it under the right one, such as [server]"));
+                continue;
+            }
+            Optional<Section> section = Section.byName(table.name());
+            if (section.isEmpty()) {
+                problem(table.line(), table.prefix(), "unknown table (known tables: " + String.join(", ",
+                        Arrays.stream(Section.values()).map(Section::header).toList()) + ")");
+                continue;
+            }
+            Section s = section.get();
+            if (s.array() != table.array()) {
+                problem(table.line(), table.name(), "write " + s.header() + (s.array() ? ", once per entry" : ", once"));
+                continue;
+            }
+            for (Entry entry : table.entries().values()) {
+                if (ConfigKeys.find(s, entry.key()).isEmpty()) {
+                    problem(entry.line(), table.path(entry.key()), "unknown key (known keys in " + s.header() + ": "
+                            + String.join(", ", ConfigKeys.of(s).stream().map(Key::name).toList()) + ")");
+                }
+            }
+            switch (s) {
+                case LISTENER -> listenerTables.add(table);
+                case RULE -> ruleTables.add(table);
+                default -> single.put(s, table);
+            }
+        }
+
+        Fields server = new Fields(Section.SERVER, single.get(Section.SERVER));
+        String hostname = server.hostname("hostname");
+        Path dataDir = server.path("data-dir", configDir);
+        Path base = dataDir != null ? dataDir : configDir;
+        Role role = server.choice("role", Role.class);
+        Duration shutdownGrace = server.duration("shutdown-grace");
+        Path adminSocket = server.path("admin-socket", base);
+
+        Fields store = new Fields(Section.STORE, single.get(Section.STORE));
+        StoreKind kind = store.choice("kind", StoreKind.class);
+        Path storeDirectory = store.path("directory", base);
+
+        Fields tls = new Fields(Section.TLS, single.get(Section.TLS));
+        TlsPreset preset = tls.choice("preset", TlsPreset.class);
+        Path certificate = tls.path("certificate", base);
+        Path key = tls.path("key", base);
+        Path pkiDirectory = tls.path("pki-directory", base);
+        List<Path> clientCaFiles = tls.paths("client-ca-files", base);
+
+        Fields auth = new Fields(Section.AUTH, single.get(Section.AUTH));
+        Long scramIterations = auth.integer("scram-iterations");
+
+        Map<String, Listener> listeners = new LinkedHashMap<>();
+        boolean listenersComplete = readListeners(listenerTables, listeners);
+        List<Rule> rules = new ArrayList<>();
+        for (Table table : ruleTables) {
+            Rule rule = readRule(new Fields(Section.RULE, table), listeners, listenersComplete);
+            if (rule != null) {
+                rules.add(rule);
+            }
+        }
+        if (!problems.isEmpty()) {
+            return null;
+        }
+        return new CastellanConfig(file.toAbsolutePath().normalize(),
+                new Server(hostname, dataDir, role, shutdownGrace, adminSocket),
+                new Store(kind, storeDirectory),
+                new Tls(preset, certificate, key, pkiDirectory, clientCaFiles),
+                new Auth(scramIterations.intValue()),
+                List.copyOf(listeners.values()), rules);
+    }
+
+    /** Reads every listener into {@code out}; returns false if any could not be read at all. */
+    private boolean readListeners(List<Table> tables, Map<String, Listener> out) {
+        boolean complete = true;
+        Map<String, Integer> nameLines = new HashMap<>();
+        Map<String, String> boundBy = new HashMap<>();
+        for (Table table : tables) {
+            Fields f = new Fields(Section.LISTENER, table);
+            String name = f.listenerName("name");
+            Protocol protocol = f.choice("protocol", Protocol.class);
+            String address = f.address("address");
+            Long port = f.integer("port");
+            TlsMode tls = f.choice("tls", TlsMode.class);
+            ClientCertMode clientCert = f.choice("client-cert", ClientCertMode.class);
+            Boolean cleartextAuth = f.bool("cleartext-auth");
+            List<Cidr> proxyFrom = f.cidrs("proxy-from");
+            if (name != null) {
+                Integer first = nameLines.putIfAbsent(name, f.lineOf("name"));
+                if (first != null) {
+                    f.problem("name", "duplicate listener name \"" + name + "\" (first on line " + first
+                            + "); give each listener its own name");
+                    name = null;
+                }
+            }
+            if (tls == TlsMode.NONE && clientCert != null && clientCert != ClientCertMode.NONE) {
+                f.problem("client-cert", "client-cert = \"" + ConfigKeys.choiceName(clientCert)
+                        + "\" needs tls = \"starttls\" or \"implicit\"; a certificate is only seen in a TLS handshake");
+            }
+            if (address != null && port != null && port != 0) {
+                String bind = canonicalAddress(address) + " port " + port;
+                String other = boundBy.putIfAbsent(bind, f.table.prefix() + " (line " + f.lineOf("port") + ")");
+                if (other != null) {
+                    f.problem("port", "address " + address + " port " + port + " is already used by " + other
+                            + "; two listeners cannot bind the same address and port");
+                }
+            }
+            if (name == null || protocol == null || address == null || port == null || tls == null
+                    || clientCert == null || cleartextAuth == null || proxyFrom == null) {
+                complete = false;
+                continue;
+            }
+            out.put(name, new Listener(name, protocol, address, port.intValue(), tls, clientCert, cleartextAuth,
+                    proxyFrom.stream().map(Cidr::toString).toList()));
+        }
+        return complete;
+    }
+
+    private Rule readRule(Fields f, Map<String, Listener> listeners, boolean listenersComplete) {
+        Cidr cidr = f.cidr("cidr");
+        List<String> names = f.strings("listeners");
+        RuleAction action = f.choice("action", RuleAction.class);
+        if (names != null) {
+            if (names.isEmpty()) {
+                f.problem("listeners", "name at least one listener, or write [\"*\"] for all");
+                names = null;
+            } else if (names.contains(Rule.ALL_LISTENERS) && names.size() > 1) {
+                f.problem("listeners", "\"*\" already means every listener; write either [\"*\"] or listener names");
+                names = null;
+            }
+        }
+        if (names != null && !names.contains(Rule.ALL_LISTENERS)) {
+            for (String name : names) {
+                Listener listener = listeners.get(name);
+                if (listener == null && listenersComplete) {
+                    f.problem("listeners", "no listener named \"" + name + "\" (listeners: "
+                            + (listeners.isEmpty() ? "none" : String.join(", ", listeners.keySet())) + ")");
+                } else if (listener != null && listener.tls() == TlsMode.NONE
+                        && (action == RuleAction.REQUEST_CERT || action == RuleAction.REQUIRE_CERT)) {
+                    f.problem("action", "listener \"" + name + "\" has tls = \"none\", so no client certificate"
+                            + " can be asked for; give it tls = \"starttls\" or \"implicit\"");
+                }
+            }
+        }
+        if (cidr == null || names == null || action == null) {
+            return null;
+        }
+        return new Rule(cidr, names, action);
+    }
+
+    private static String canonicalAddress(String address) {
+        return address.equals("localhost") ? address : Cidr.parse(address).toString();
+    }
+
+    private void problem(int line, String key, String message) {
+        problems.add(new Problem(line, key, message));
+    }
+
+    /** Typed access to one table's keys; a getter records a problem and returns null on a bad value. */
+    private final class Fields {
+        final Section section;
+        final Table table;
+
+        Fields(Section section, Table table) {
+            this.section = section;
+            this.table = table != null ? table : new Table(section.tomlName(), false, 0, 0, Map.of());
+            if (this.table.line() > 0) {
+                lines.put(this.table.prefix(), this.table.line());
+            }
+        }
+
+        int lineOf(String name) {
+            Entry entry = table.entries().get(name);
+            return entry != null ? entry.line() : table.line();
+        }
+
+        void problem(String name, String message) {
+            ConfigReader.this.problem(lineOf(name), table.path(name), message);
+        }
+
+        private Key key(String name) {
+            return ConfigKeys.find(section, name)
+                    .orElseThrow(() -> new IllegalStateException("key " + name + " is missing from ConfigKeys"));
+        }
+
+        /** The written value, or the documented default; null (after a problem) if required and absent. */
+        private Value raw(Key key) {
+            Entry entry = table.entries().get(key.name());
+            if (entry != null) {
+                lines.put(table.path(key.name()), entry.line());
+                return entry.value();
+            }
+            if (key.required()) {
+                problem(key.name(), "missing; expected " + key.expected()
+                        + (table.line() == 0 ? " in " + section.header() : ""));
+                return null;
+            }
+            return TomlParser.parseValue(key.defaultValue());
+        }
+
+        private <T> T bad(Key key, Value value) {
+            String got = value.toToml();
+            problem(key.name(), "expected " + key.expected() + ", got "
+                    + (got.length() > MAX_GOT ? got.substring(0, MAX_GOT) + "..." : got));
+            return null;
+        }
+
+        private String str(Key key) {
+            Value value = raw(key);
+            if (value == null) {
+                return null;
+            }
+            return value instanceof TomlDocument.Str s ? s.value() : bad(key, value);
+        }
+
+        String hostname(String name) {
+            Key key = key(name);
+            String host = str(key);
+            return host == null || isHostname(host) ? host : bad(key, raw(key));
+        }
+
+        String listenerName(String name) {
+            Key key = key(name);
+            String value = str(key);
+            return value == null || LISTENER_NAME.matcher(value).matches() ? value : bad(key, raw(key));
+        }
+
+        String address(String name) {
+            Key key = key(name);
+            String value = str(key);
+            if (value == null || value.equals("localhost")) {
+                return value;
+            }
+            try {
+                if (value.indexOf('/') < 0) {
+                    Cidr.parse(value);
+                    return value;
+                }
+            } catch (IllegalArgumentException e) {
+                // reported below with the expected form
+            }
+            return bad(key, raw(key));
+        }
+
+        Path path(String name, Path base) {
+            Key key = key(name);
+            String value = str(key);
+            return value == null ? null : toPath(key, value, base);
+        }
+
+        private Path toPath(Key key, String value, Path base) {
+            try {
+                if (!value.isEmpty()) {
+                    return base.resolve(value).normalize();
+                }
+            } catch (InvalidPathException e) {
+                // reported below with the expected form
+            }
+            return bad(key, new TomlDocument.Str(value));
+        }
+
+        Long integer(String name) {
+            Key key = key(name);
+            Value value = raw(key);
+            if (value == null) {
+                return null;
+            }
+            if (value instanceof TomlDocument.Int i && i.value() >= key.min() && i.value() <= key.max()) {
+                return i.value();
+            }
+            return bad(key, value);
+        }
+
+        Boolean bool(String name) {
+            Key key = key(name);
+            Value value = raw(key);
+            if (value == null) {
+                return null;
+            }
+            return value instanceof TomlDocument.Bool b ? b.value() : bad(key, value);
+        }
+
+        Duration duration(String name) {
+            Key key = key(name);
+            String value = str(key);
+            if (value == null) {
+                return null;
+            }
+            Matcher m = DURATION.matcher(value);
+            if (m.matches()) {
+                long amount = Long.parseLong(m.group(1));
+                Duration duration = switch (m.group(2)) {
+                    case "ms" -> Duration.ofMillis(amount);
+                    case "s" -> Duration.ofSeconds(amount);
+                    case "m" -> Duration.ofMinutes(amount);
+                    default -> Duration.ofHours(amount);
+                };
+                if (duration.toMillis() >= key.min() && duration.toMillis() <= key.max()) {
+                    return duration;
+                }
+            }
+            return bad(key, raw(key));
+        }
+
+        <E extends Enum<E>> E choice(String name, Class<E> type) {
+            Key key = key(name);
+            String value = str(key);
+            if (value == null) {
+                return null;
+            }
+            for (E constant : type.getEnumConstants()) {
+                if (ConfigKeys.choiceName(constant).equals(value)) {
+                    return constant;
+                }
+            }
+            return bad(key, raw(key));
+        }
+
+        Cidr cidr(String name) {
+            Key key = key(name);
+            String value = str(key);
+            if (value == null) {
+                return null;
+            }
+            try {
+                return Cidr.parse(value);
+            } catch (IllegalArgumentException e) {
+                problem(name, "expected " + key.expected() + ": " + e.getMessage());
+                return null;
+            }
+        }
+
+        List<String> strings(String name) {
+            Key key = key(name);
+            Value value = raw(key);
+            if (value == null) {
+                return null;
+            }
+            return value instanceof TomlDocument.StrArray a ? a.values() : bad(key, value);
+        }
+
+        List<Path> paths(String name, Path base) {
+            List<String> values = strings(name);
+            if (values == null) {
+                return null;
+            }
+            List<Path> paths = values.stream().map(v -> toPath(key(name), v, base)).toList();
+            return paths.contains(null) ? null : paths;
+        }
+
+        List<Cidr> cidrs(String name) {
+            Key key = key(name);
+            List<String> values = strings(name);
+            if (values == null) {
+                return null;
+            }
+            List<Cidr> cidrs = new ArrayList<>();
+            for (String value : values) {
+                try {
+                    cidrs.add(Cidr.parse(value));
+                } catch (IllegalArgumentException e) {
+                    problem(name, "expected " + key.expected() + ": " + e.getMessage());
+                    return null;
+                }
+            }
+            return cidrs;
+        }
+    }
+
+    /** RFC 1123 §2.1: dot-separated labels of letters, digits and inner hyphens; not all-numeric. */
+    static boolean isHostname(String host) {
+        if (host.isEmpty() || host.length() > MAX_HOSTNAME) {
+            return false;
+        }
+        String[] labels = host.split("\\.", -1);
+        for (String label : labels) {
+            if (label.length() > MAX_LABEL || !LABEL.matcher(label).matches()) {
+                return false;
+            }
+        }
+        // An all-numeric last label makes it an IPv4 address, which greetings must not announce as a name.
+        return !labels[labels.length - 1].chars().allMatch(Character::isDigit);
+    }
+}

@@ -1,0 +1,42 @@
+package org.castellan.server.config;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One {@code [[listener]]}: a named socket speaking one protocol.
+ *
+ * @param address an IP literal or {@code "localhost"}, as written
+ * @param port 0-65535; 0 binds any free port
+ * @param cleartextAuth whether credentials are accepted before TLS is active
+ * @param proxyFrom canonical CIDRs of proxies trusted to send a PROXY protocol header
+ * <p>The constructor throws {@code NullPointerException} if a component is null and
+ * {@code IllegalArgumentException} if the port is outside 0-65535.
+ */
+public record Listener(String name, Protocol protocol, String address, int port, TlsMode tls,
+                       ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom) {
+
+    /** RFC 793 §3.1: ports are 16-bit. */
+    public static final int MAX_PORT = 65_535;
+
+    public Listener {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(protocol, "protocol");
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(clientCert, "clientCert");
+        if (port < 0 || port > MAX_PORT) {
+            throw new IllegalArgumentException("port must be from 0 to " + MAX_PORT + ", got " + port);
+        }
+        proxyFrom = List.copyOf(proxyFrom);
+    }
+
+    /**
+     * Whether a password may cross the network readable on this listener: cleartext
+     * authentication is allowed and TLS is not in force from the first byte. The security audit
+     * reports every such listener.
+     */
+    public boolean acceptsCleartextCredentials() {
+        return cleartextAuth && tls != TlsMode.IMPLICIT;
+    }
+}

@@ -1,0 +1,16 @@
+package org.castellan.server.config;
+
+/**
+ * The protocol a listener speaks. Configuration values: {@code "smtp"} (inbound mail exchange),
+ * {@code "submission"}, {@code "imap"}, {@code "pop3"}.
+ */
+public enum Protocol {
+    /** Mail exchange from other servers, usually port 25 (RFC 5321). */
+    SMTP,
+    /** Message submission by users' clients, ports 587 and 465 (RFC 6409, RFC 8314). */
+    SUBMISSION,
+    /** IMAP4rev2, ports 143 and 993 (RFC 9051). */
+    IMAP,
+    /** POP3, ports 110 and 995 (RFC 1939). */
+    POP3
+}

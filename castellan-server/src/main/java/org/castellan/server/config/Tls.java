@@ -1,0 +1,20 @@
+package org.castellan.server.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The {@code [tls]} table: one set of TLS settings shared by every listener.
+ *
+ * <p>The constructor throws {@code NullPointerException} if a component is null.
+ */
+public record Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles) {
+    public Tls {
+        Objects.requireNonNull(preset, "preset");
+        Objects.requireNonNull(certificate, "certificate");
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(pkiDirectory, "pkiDirectory");
+        clientCaFiles = List.copyOf(clientCaFiles);
+    }
+}
