@@ -46,7 +46,9 @@ public final class TomlParser {
         List<TableBuilder> tables = new ArrayList<>();
         TableBuilder current = new TableBuilder("", false, 0, 0);
         tables.add(current);
-        String[] lines = text.split("\r?\n", -1);
+        // Some Windows editors start UTF-8 files with a byte order mark; it is not part of the first key.
+        String body = text.startsWith("\uFEFF") ? text.substring(1) : text;
+        String[] lines = body.split("\r?\n", -1);
         for (int i = 0; i < lines.length; i++) {
             int lineNumber = i + 1;
             Line line = new Line(lines[i], lineNumber, current);
