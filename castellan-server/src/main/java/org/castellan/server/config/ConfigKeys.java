@@ -147,7 +147,7 @@ public final class ConfigKeys {
                             + " used as the TLS server name."),
             key(Section.SERVER, "data-dir", Type.PATH, null,
                     "Directory holding all state: mail, keys, certificates, the certificate authority. A relative"
-                            + " path is relative to the directory of this file."),
+                            + " path is relative to the directory of the configuration file."),
             choice(Section.SERVER, "role", Role.class, Role.ALL,
                     "\"all\" runs everything in one process; \"edge\" terminates TLS, pre-authenticates and"
                             + " proxies to mailbox nodes without storing mail; \"mailbox\" stores mail and serves edges."),
@@ -200,7 +200,8 @@ public final class ConfigKeys {
             choice(Section.LISTENER, "client-cert", ClientCertMode.class, ClientCertMode.NONE,
                     "\"require\" completes no handshake without a valid client certificate from a trusted CA"
                             + " (the device gate); \"request\" asks for one and continues without; \"none\" does not"
-                            + " ask. Needs tls \"starttls\" or \"implicit\"."),
+                            + " ask. \"require\" needs tls \"implicit\", so that nothing is sent before the certificate is"
+                            + " checked; \"request\" needs \"starttls\" or \"implicit\"."),
             key(Section.LISTENER, "cleartext-auth", Type.BOOLEAN, "false",
                     "Accept passwords before TLS is active. They then cross the network readable by anyone on"
                             + " the path; the security audit reports every listener that allows it."),
@@ -216,7 +217,8 @@ public final class ConfigKeys {
             choice(Section.RULE, "action", RuleAction.class, null,
                     "\"allow\" accepts; \"deny\" closes the connection before TLS, sending nothing;"
                             + " \"request-cert\" and \"require-cert\" accept but ask for, or require, a client"
-                            + " certificate, whatever the listener's client-cert says."));
+                            + " certificate, whatever the listener's client-cert says. \"require-cert\" may only apply to"
+                            + " listeners with tls \"implicit\"."));
 
     private ConfigKeys() {}
 

@@ -165,9 +165,14 @@ final class ConfigReader {
                     name = null;
                 }
             }
-            if (tls == TlsMode.NONE && clientCert != null && clientCert != ClientCertMode.NONE) {
-                f.problem("client-cert", "client-cert = \"" + ConfigKeys.choiceName(clientCert)
-                        + "\" needs tls = \"starttls\" or \"implicit\"; a certificate is only seen in a TLS handshake");
+            if (tls == TlsMode.NONE && clientCert == ClientCertMode.REQUEST) {
+                f.problem("client-cert", "client-cert = \"request\" needs tls = \"starttls\" or \"implicit\";"
+                        + " a certificate is only seen in a TLS handshake");
+            } else if (tls != null && tls != TlsMode.IMPLICIT && clientCert == ClientCertMode.REQUIRE) {
+                // The device gate promises that nothing is sent before the certificate is checked;
+                // a plaintext greeting before STARTTLS would break that promise.
+                f.problem("client-cert", "client-cert = \"require\" needs tls = \"implicit\", so that no"
+                        + " greeting is sent before the certificate is checked");
             }
             if (address != null && port != null && port != 0) {
                 String bind = canonicalAddress(address) + " port " + port;
@@ -207,11 +212,25 @@ final class ConfigReader {
                 if (listener == null && listenersComplete) {
                     f.problem("listeners", "no listener named \"" + name + "\" (listeners: "
                             + (listeners.isEmpty() ? "none" : String.join(", ", listeners.keySet())) + ")");
-                } else if (listener != null && listener.tls() == TlsMode.NONE
-                        && (action == RuleAction.REQUEST_CERT || action == RuleAction.REQUIRE_CERT)) {
+                } else if (listener != null && listener.tls() == TlsMode.NONE && action == RuleAction.REQUEST_CERT) {
                     f.problem("action", "listener \"" + name + "\" has tls = \"none\", so no client certificate"
                             + " can be asked for; give it tls = \"starttls\" or \"implicit\"");
                 }
+            }
+        }
+        if (names != null && action == RuleAction.REQUIRE_CERT) {
+            // As for client-cert = "require": nothing may be sent before the certificate is checked.
+            List<String> named = names;
+            List<String> unfit = listeners.values().stream()
+                    .filter(l -> named.contains(Rule.ALL_LISTENERS) || named.contains(l.name()))
+                    .filter(l -> l.tls() != TlsMode.IMPLICIT)
+                    .map(Listener::name)
+                    .toList();
+            if (!unfit.isEmpty()) {
+                f.problem("action", "\"require-cert\" applies to listener" + (unfit.size() > 1 ? "s " : " ")
+                        + String.join(", ", unfit.stream().map(n -> "\"" + n + "\"").toList())
+                        + " without tls = \"implicit\", whose greeting would be sent before any certificate is"
+                        + " checked; list only listeners with tls = \"implicit\" in listeners");
             }
         }
         if (cidr == null || names == null || action == null) {
@@ -263,8 +282,8 @@ final class ConfigReader {
                 return entry.value();
             }
             if (key.required()) {
-                problem(key.name(), "missing; expected " + key.expected()
-                        + (table.line() == 0 ? " in " + section.header() : ""));
+                problem(key.name(), "missing" + (table.line() == 0 ? " (there is no " + section.header() + " table)" : "")
+                        + "; expected " + key.expected());
                 return null;
             }
             return TomlParser.parseValue(key.defaultValue());

@@ -62,8 +62,8 @@ public final class ConfigTemplate {
         List<String> out = new ArrayList<>();
         out.add("# Castellan configuration.");
         out.add("#");
-        comment(out, "", "Every key is listed with what it does. Lines such as \"# role = \\\"all\\\"\" show an"
-                + " optional key at its default: remove the # to change it. server.data-dir is relative to this"
+        comment(out, "", "Every key is listed with what it does. A line \"# key = value\" shows an optional key"
+                + " at its default: remove the # to change it. server.data-dir is relative to this"
                 + " file's directory; every other path is relative to data-dir. The full reference, with the"
                 + " format rules, is docs/configuration.md.");
         for (Section section : Section.values()) {

@@ -46,7 +46,9 @@ public final class TomlParser {
         List<TableBuilder> tables = new ArrayList<>();
         TableBuilder current = new TableBuilder("", false, 0, 0);
         tables.add(current);
-        String[] lines = text.split("\r?\n", -1);
+        // Some Windows editors start UTF-8 files with a byte order mark; it is not part of the first key.
+        String body = text.startsWith("\uFEFF") ? text.substring(1) : text;
+        String[] lines = body.split("\r?\n", -1);
         for (int i = 0; i < lines.length; i++) {
             int lineNumber = i + 1;
             Line line = new Line(lines[i], lineNumber, current);
@@ -314,33 +316,27 @@ public final class TomlParser {
                 throw fail("unterminated string; add the closing \"");
             }
             char c = text.charAt(pos++);
-            switch (c) {
-                case '"' -> {
-                    return "\"";
-                }
-                case '\\' -> {
-                    return "\\";
-                }
-                case 'n' -> {
-                    return "\n";
-                }
-                case 't' -> {
-                    return "\t";
-                }
-                case 'u' -> {
-                    if (pos + 4 > text.length() || !text.substring(pos, pos + 4).chars().allMatch(h -> Character.digit(h, 16) >= 0)) {
-                        throw fail("\\u must be followed by four hex digits");
-                    }
-                    char unit = (char) Integer.parseInt(text.substring(pos, pos + 4), 16);
-                    pos += 4;
-                    if (Character.isSurrogate(unit)) {
-                        // TOML allows only Unicode scalar values; a lone surrogate is not text.
-                        throw fail("\\u" + text.substring(pos - 4, pos) + " is a surrogate, not a character");
-                    }
-                    return String.valueOf(unit);
-                }
+            return switch (c) {
+                case '"' -> "\"";
+                case '\\' -> "\\";
+                case 'n' -> "\n";
+                case 't' -> "\t";
+                case 'u' -> unicodeEscape();
                 default -> throw fail("unsupported escape \\" + c + " (supported: \\\" \\\\ \\n \\t \\uXXXX)");
+            };
+        }
+
+        private String unicodeEscape() throws SyntaxError {
+            if (pos + 4 > text.length() || !text.substring(pos, pos + 4).chars().allMatch(h -> Character.digit(h, 16) >= 0)) {
+                throw fail("\\u must be followed by four hex digits");
             }
+            char unit = (char) Integer.parseInt(text.substring(pos, pos + 4), 16);
+            pos += 4;
+            if (Character.isSurrogate(unit)) {
+                // TOML allows only Unicode scalar values; a lone surrogate is not text.
+                throw fail("\\u" + text.substring(pos - 4, pos) + " is a surrogate, not a character");
+            }
+            return String.valueOf(unit);
         }
 
         private String bareKey(String what) throws SyntaxError {

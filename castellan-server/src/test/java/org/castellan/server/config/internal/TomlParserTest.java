@@ -85,8 +85,8 @@ class TomlParserTest {
     }
 
     @Test
-    void acceptsWindowsLineEndings() throws ConfigException {
-        TomlDocument document = TomlParser.parse("[server]\r\nhostname = \"h\"\r\nport = 1\r\n", "f");
+    void acceptsWindowsLineEndingsAndByteOrderMark() throws ConfigException {
+        TomlDocument document = TomlParser.parse("\uFEFF[server]\r\nhostname = \"h\"\r\nport = 1\r\n", "f");
         assertThat(document.tables().get(1).entries().get("port").line()).isEqualTo(3);
     }
 

@@ -1,0 +1,408 @@
+package org.castellan.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.castellan.security.rules.Cidr;
+import org.castellan.security.rules.RuleAction;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ConfigValidationTest {
+
+    private static final Path FILE = Path.of("/etc/castellan/castellan.toml");
+
+    private static final String SERVER = """
+            [server]
+            hostname = "mail.example.org"
+            data-dir = "/var/lib/castellan"
+            """;
+
+    private static final String IMAP = """
+            [[listener]]
+            name = "imap"
+            protocol = "imap"
+            port = 143
+            """;
+
+    @Test
+    void minimalFileGetsEveryDefault() throws ConfigException {
+        CastellanConfig config = CastellanConfig.parse(SERVER, FILE);
+        Path data = Path.of("/var/lib/castellan");
+        assertThat(config.file()).isEqualTo(FILE);
+        assertThat(config.server()).isEqualTo(new Server("mail.example.org", data, Role.ALL, Duration.ofSeconds(30),
+                data.resolve("admin.sock")));
+        assertThat(config.store()).isEqualTo(new Store(StoreKind.EMBEDDED, data.resolve("mail")));
+        assertThat(config.tls()).isEqualTo(new Tls(TlsPreset.INTERMEDIATE, data.resolve("tls/chain.pem"),
+                data.resolve("tls/key.pem"), data.resolve("pki"), List.of()));
+        assertThat(config.auth()).isEqualTo(new Auth(600_000));
+        assertThat(config.listeners()).isEmpty();
+        assertThat(config.rules()).isEmpty();
+    }
+
+    @Test
+    void listenerDefaults() throws ConfigException {
+        CastellanConfig config = CastellanConfig.parse(SERVER + IMAP, FILE);
+        assertThat(config.listeners()).containsExactly(new Listener("imap", Protocol.IMAP, "0.0.0.0", 143,
+                TlsMode.STARTTLS, ClientCertMode.NONE, false, List.of()));
+        assertThat(config.usesTls()).isTrue();
+    }
+
+    @Test
+    void readsEveryKey() throws ConfigException {
+        String text = """
+                # Every key set to something other than its default.
+                [server]
+                hostname = "MX1.example.org"
+                data-dir = "data"          # relative to /etc/castellan
+                role = "edge"
+                shutdown-grace = "250ms"
+                admin-socket = "/run/castellan/admin.sock"
+
+                [store]
+                kind = "embedded"
+                directory = "/srv/mail"
+
+                [tls]
+                preset = "modern"
+                certificate = "certs/chain.pem"
+                key = "certs/key.pem"
+                pki-directory = "/srv/pki"
+                client-ca-files = ["partner-ca.pem", "/etc/ssl/devices.pem"]
+
+                [auth]
+                scram-iterations = 4_096
+
+                [[listener]]
+                name = "imaps"
+                protocol = "imap"
+                address = "::"
+                port = 993
+                tls = "implicit"
+                client-cert = "require"
+                cleartext-auth = false
+                proxy-from = ["10.0.0.0/8", "2001:DB8::/32"]
+
+                [[listener]]
+                name = "pop3-lan"
+                protocol = "pop3"
+                address = "localhost"
+                port = 0
+                tls = "none"
+                cleartext-auth = true
+
+                [[listener]]
+                name = "submission"
+                protocol = "submission"
+                address = "192.0.2.10"
+                port = 587
+                client-cert = "request"
+
+                [[rule]]
+                cidr = "192.0.2.0/24"
+                action = "deny"
+
+                [[rule]]
+                cidr = "::ffff:10.0.0.0/104"
+                listeners = ["imaps", "submission"]
+                action = "request-cert"
+                """;
+        CastellanConfig config = CastellanConfig.parse(text, FILE);
+        Path data = Path.of("/etc/castellan/data");
+        assertThat(config.server()).isEqualTo(new Server("MX1.example.org", data, Role.EDGE, Duration.ofMillis(250),
+                Path.of("/run/castellan/admin.sock")));
+        assertThat(config.store()).isEqualTo(new Store(StoreKind.EMBEDDED, Path.of("/srv/mail")));
+        assertThat(config.tls()).isEqualTo(new Tls(TlsPreset.MODERN, data.resolve("certs/chain.pem"),
+                data.resolve("certs/key.pem"), Path.of("/srv/pki"),
+                List.of(data.resolve("partner-ca.pem"), Path.of("/etc/ssl/devices.pem"))));
+        assertThat(config.auth().scramIterations()).isEqualTo(4096);
+        assertThat(config.listeners()).containsExactly(
+                new Listener("imaps", Protocol.IMAP, "::", 993, TlsMode.IMPLICIT, ClientCertMode.REQUIRE, false,
+                        List.of("10.0.0.0/8", "2001:db8::/32")),
+                new Listener("pop3-lan", Protocol.POP3, "localhost", 0, TlsMode.NONE, ClientCertMode.NONE, true,
+                        List.of()),
+                new Listener("submission", Protocol.SUBMISSION, "192.0.2.10", 587, TlsMode.STARTTLS,
+                        ClientCertMode.REQUEST, false, List.of()));
+        assertThat(config.rules()).containsExactly(
+                new Rule(Cidr.parse("192.0.2.0/24"), List.of("*"), RuleAction.DENY),
+                new Rule(Cidr.parse("10.0.0.0/8"), List.of("imaps", "submission"), RuleAction.REQUEST_CERT));
+        assertThat(config.listener("pop3-lan").orElseThrow().acceptsCleartextCredentials()).isTrue();
+        assertThat(config.listener("imaps").orElseThrow().acceptsCleartextCredentials()).isFalse();
+    }
+
+    @Test
+    void connectionRulesFollowFileOrderAndListenerNames() throws ConfigException, UnknownHostException {
+        String text = SERVER + IMAP + "tls = \"implicit\"\n" + """
+                [[listener]]
+                name = "smtp"
+                protocol = "smtp"
+                port = 25
+
+                [[rule]]
+                cidr = "192.0.2.7"
+                action = "allow"
+
+                [[rule]]
+                cidr = "192.0.2.0/24"
+                action = "deny"
+
+                [[rule]]
+                cidr = "0.0.0.0/0"
+                listeners = ["imap"]
+                action = "require-cert"
+                """;
+        var rules = CastellanConfig.parse(text, FILE).connectionRules();
+        assertThat(rules.decide(InetAddress.getByName("192.0.2.7"), "smtp")).isEqualTo(RuleAction.ALLOW);
+        assertThat(rules.decide(InetAddress.getByName("192.0.2.8"), "smtp")).isEqualTo(RuleAction.DENY);
+        assertThat(rules.decide(InetAddress.getByName("203.0.113.1"), "imap")).isEqualTo(RuleAction.REQUIRE_CERT);
+        assertThat(rules.decide(InetAddress.getByName("203.0.113.1"), "smtp")).isEqualTo(RuleAction.ALLOW);
+        assertThat(rules.decide(InetAddress.getByName("2001:db8::1"), "imap")).isEqualTo(RuleAction.ALLOW);
+    }
+
+    @Test
+    void portZeroMayRepeatAndPortsMayRepeatOnOtherAddresses() throws ConfigException {
+        String text = SERVER + """
+                [[listener]]
+                name = "a"
+                protocol = "imap"
+                port = 0
+                [[listener]]
+                name = "b"
+                protocol = "imap"
+                port = 0
+                [[listener]]
+                name = "c"
+                protocol = "smtp"
+                address = "127.0.0.1"
+                port = 2525
+                [[listener]]
+                name = "d"
+                protocol = "smtp"
+                address = "::1"
+                port = 2525
+                """;
+        assertThat(CastellanConfig.parse(text, FILE).listeners()).hasSize(4);
+    }
+
+    /**
+     * Each case is a whole file; the offending line ends with the comment "# <-" so the test knows
+     * which line the message must name. Cases without the marker expect line 0.
+     */
+    static List<Arguments> invalid() {
+        return List.of(
+                Arguments.of(SERVER.replace("hostname =", "hostnme = \"x\" # <-\nhostname ="), "server.hostnme",
+                        "unknown key (known keys in [server]: hostname, data-dir, role, shutdown-grace, admin-socket)"),
+                Arguments.of(SERVER + IMAP + "adress = \"::\" # <-\n", "listener[1].adress",
+                        "unknown key (known keys in [[listener]]: name, protocol, address, port, tls, client-cert,"
+                                + " cleartext-auth, proxy-from)"),
+                Arguments.of(SERVER + "[servre] # <-\n", "servre",
+                        "unknown table (known tables: [server], [store], [tls], [auth], [[listener]], [[rule]])"),
+                Arguments.of("hostname = \"x\" # <-\n" + SERVER, "hostname", "keys must be inside a table"),
+                Arguments.of(SERVER + "[listener] # <-\nname = \"x\"\n", "listener", "write [[listener]], once per entry"),
+                Arguments.of(SERVER + "[[store]] # <-\n", "store", "write [store], once"),
+                Arguments.of(SERVER + "role = 1 # <-\n", "server.role",
+                        "expected one of \"all\", \"edge\", \"mailbox\", got 1"),
+                Arguments.of(SERVER + "role = \"primary\" # <-\n", "server.role",
+                        "expected one of \"all\", \"edge\", \"mailbox\", got \"primary\""),
+                Arguments.of(SERVER + IMAP.replace("port = 143", "port = \"abc\" # <-"), "listener[1].port",
+                        "expected an integer from 0 to 65535, got \"abc\""),
+                Arguments.of(SERVER + IMAP.replace("port = 143", "port = 70000 # <-"), "listener[1].port",
+                        "expected an integer from 0 to 65535, got 70000"),
+                Arguments.of(SERVER + IMAP.replace("port = 143", "port = -1 # <-"), "listener[1].port",
+                        "expected an integer from 0 to 65535, got -1"),
+                Arguments.of(SERVER + IMAP + IMAP.replace("[[listener]]", "[[listener]] # <-")
+                                .replace("port = 143\n", "").replace("name = \"imap\"", "name = \"imap2\""),
+                        "listener[2].port", "missing; expected an integer from 0 to 65535"),
+                Arguments.of("[server] # <-\ndata-dir = \"/d\"\n", "server.hostname",
+                        "missing; expected a host name in double quotes"),
+                Arguments.of(SERVER + IMAP + IMAP.replace("name = \"imap\"", "name = \"imap\" # <-")
+                                .replace("143", "993"),
+                        "listener[2].name", "duplicate listener name \"imap\" (first on line 5)"),
+                Arguments.of(SERVER + IMAP + IMAP.replace("name = \"imap\"", "name = \"imap2\"")
+                                .replace("port = 143", "port = 143 # <-"),
+                        "listener[2].port", "address 0.0.0.0 port 143 is already used by listener[1] (line 7)"),
+                Arguments.of(SERVER + IMAP.replace("port = 143", "port = 143\naddress = \"::0\"")
+                                + IMAP.replace("name = \"imap\"", "name = \"b\"")
+                                .replace("port = 143", "address = \"0:0::\"\nport = 143 # <-"),
+                        "listener[2].port", "address 0:0:: port 143 is already used by listener[1]"),
+                Arguments.of(SERVER + IMAP.replace("name = \"imap\"", "name = \"*\" # <-"), "listener[1].name",
+                        "expected a name of letters, digits, - and _ in double quotes, such as \"imap\", got \"*\""),
+                Arguments.of(SERVER + IMAP.replace("name = \"imap\"", "name = \"my imap\" # <-"), "listener[1].name",
+                        "got \"my imap\""),
+                Arguments.of(SERVER + IMAP + "address = \"mail.example.org\" # <-\n", "listener[1].address",
+                        "expected an IP address or \"localhost\""),
+                Arguments.of(SERVER + IMAP + "address = \"10.0.0.0/8\" # <-\n", "listener[1].address",
+                        "expected an IP address or \"localhost\""),
+                Arguments.of(SERVER + IMAP + "tls = \"none\"\nclient-cert = \"request\" # <-\n",
+                        "listener[1].client-cert", "client-cert = \"request\" needs tls = \"starttls\" or \"implicit\""),
+                Arguments.of(SERVER + IMAP + "client-cert = \"require\" # <-\n", "listener[1].client-cert",
+                        "client-cert = \"require\" needs tls = \"implicit\", so that no greeting is sent before"),
+                Arguments.of(SERVER + IMAP + "tls = \"none\"\nclient-cert = \"require\" # <-\n",
+                        "listener[1].client-cert", "client-cert = \"require\" needs tls = \"implicit\""),
+                Arguments.of(SERVER + IMAP + "cleartext-auth = \"yes\" # <-\n", "listener[1].cleartext-auth",
+                        "expected true or false, got \"yes\""),
+                Arguments.of(SERVER + IMAP + "proxy-from = [\"10.0.0.0/33\"] # <-\n", "listener[1].proxy-from",
+                        "the prefix length after / must be a number from 0 to 32"),
+                Arguments.of(SERVER + IMAP + "proxy-from = \"10.0.0.0/8\" # <-\n", "listener[1].proxy-from",
+                        "expected an array of CIDRs on one line"),
+                Arguments.of(SERVER + IMAP + "[[rule]]\ncidr = \"10.0.0.0/8\"\nlisteners = [\"imap\", \"pop\"] # <-\n"
+                                + "action = \"deny\"\n",
+                        "rule[1].listeners", "no listener named \"pop\" (listeners: imap)"),
+                Arguments.of(SERVER + IMAP + "[[rule]]\ncidr = \"10.0.0.0/8\"\nlisteners = [] # <-\naction = \"deny\"\n",
+                        "rule[1].listeners", "name at least one listener, or write [\"*\"] for all"),
+                Arguments.of(SERVER + IMAP + "[[rule]]\ncidr = \"10.0.0.0/8\"\nlisteners = [\"*\", \"imap\"] # <-\n"
+                                + "action = \"deny\"\n",
+                        "rule[1].listeners", "write either [\"*\"] or listener names"),
+                Arguments.of(SERVER + "[[rule]]\ncidr = \"10.0.0.1/8\" # <-\naction = \"deny\"\n",
+                        "rule[1].cidr", "has bits set after the /8 prefix; did you mean 10.0.0.0/8?"),
+                Arguments.of(SERVER + "[[rule]]\ncidr = \"mail.example.org\" # <-\naction = \"deny\"\n",
+                        "rule[1].cidr", "expected a CIDR in double quotes"),
+                Arguments.of(SERVER + "[[rule]] # <-\ncidr = \"10.0.0.0/8\"\n", "rule[1].action",
+                        "missing; expected one of \"allow\", \"deny\", \"request-cert\", \"require-cert\""),
+                Arguments.of(SERVER + "[[rule]]\ncidr = \"10.0.0.0/8\"\naction = \"block\" # <-\n", "rule[1].action",
+                        "got \"block\""),
+                Arguments.of(SERVER + IMAP.replace("port = 143", "port = 143\ntls = \"none\"")
+                                + "[[rule]]\ncidr = \"::/0\"\nlisteners = [\"imap\"]\naction = \"request-cert\" # <-\n",
+                        "rule[1].action", "listener \"imap\" has tls = \"none\", so no client certificate can be asked for"),
+                Arguments.of(SERVER + IMAP + IMAP.replace("\"imap\"", "\"pop3\"").replace("143", "110")
+                                + "[[rule]]\ncidr = \"::/0\"\naction = \"require-cert\" # <-\n",
+                        "rule[1].action", "\"require-cert\" applies to listeners \"imap\", \"pop3\" without tls ="
+                                + " \"implicit\", whose greeting would be sent before any certificate is checked"),
+                Arguments.of(SERVER + IMAP + IMAP.replace("name = \"imap\"", "name = \"imaps\"")
+                                .replace("143", "993\ntls = \"implicit\"")
+                                + "[[rule]]\ncidr = \"::/0\"\nlisteners = [\"imaps\", \"imap\"]\n"
+                                + "action = \"require-cert\" # <-\n",
+                        "rule[1].action", "\"require-cert\" applies to listener \"imap\" without"),
+                Arguments.of(SERVER + "shutdown-grace = \"30 seconds\" # <-\n", "server.shutdown-grace",
+                        "expected a duration from 0s to 1h such as \"250ms\", \"30s\", \"5m\" or \"1h\", got \"30 seconds\""),
+                Arguments.of(SERVER + "shutdown-grace = \"2h\" # <-\n", "server.shutdown-grace", "got \"2h\""),
+                Arguments.of(SERVER + "shutdown-grace = \"-1s\" # <-\n", "server.shutdown-grace", "got \"-1s\""),
+                Arguments.of(SERVER + "shutdown-grace = 30 # <-\n", "server.shutdown-grace", "got 30"),
+                Arguments.of(SERVER.replace("\"mail.example.org\"", "\"mail_server.example.org\" # <-"),
+                        "server.hostname", "got \"mail_server.example.org\""),
+                Arguments.of(SERVER.replace("\"mail.example.org\"", "\"192.0.2.1\" # <-"),
+                        "server.hostname", "got \"192.0.2.1\""),
+                Arguments.of(SERVER.replace("\"mail.example.org\"", "\"-mail.example.org\" # <-"),
+                        "server.hostname", "got \"-mail.example.org\""),
+                Arguments.of(SERVER.replace("\"mail.example.org\"", "\"mail..example.org\" # <-"),
+                        "server.hostname", "got \"mail..example.org\""),
+                Arguments.of(SERVER.replace("\"mail.example.org\"", "\"" + "a".repeat(64) + ".org\" # <-"),
+                        "server.hostname", "expected a host name"),
+                Arguments.of(SERVER + "[auth]\nscram-iterations = 1000 # <-\n", "auth.scram-iterations",
+                        "expected an integer from 4096 to 10000000, got 1000"),
+                Arguments.of(SERVER + "[store]\ndirectory = \"\" # <-\n", "store.directory",
+                        "expected a path in double quotes, got \"\""),
+                Arguments.of(SERVER + "[store]\nkind = \"postgresql\" # <-\n", "store.kind",
+                        "expected one of \"embedded\", got \"postgresql\""),
+                Arguments.of(SERVER + "[tls]\nclient-ca-files = \"ca.pem\" # <-\n", "tls.client-ca-files",
+                        "expected an array of paths on one line, such as [\"ca.pem\"], got \"ca.pem\""),
+                Arguments.of(SERVER + "[tls]\npreset = \"old\" # <-\n", "tls.preset",
+                        "expected one of \"modern\", \"intermediate\", got \"old\""));
+    }
+
+    @ParameterizedTest(name = "{1}: {2}")
+    @MethodSource("invalid")
+    void invalidValuesNameFileLineAndKey(String text, String key, String fragment) {
+        int line = markedLine(text);
+        assertThatThrownBy(() -> CastellanConfig.parse(text, FILE))
+                .isInstanceOfSatisfying(ConfigException.class, e -> {
+                    assertThat(e.problems()).as(e.getMessage()).hasSize(1);
+                    assertThat(e.file()).isEqualTo(FILE.toString());
+                    assertThat(e.line()).isEqualTo(line);
+                    assertThat(e.key()).isEqualTo(key);
+                    assertThat(e.getMessage())
+                            .startsWith(FILE + (line > 0 ? ":" + line : "") + ": " + key + ": ")
+                            .contains(fragment);
+                });
+    }
+
+    @Test
+    void reportsEveryProblemInLineOrder() {
+        String text = """
+                [server]
+                hostname = "bad_name"
+                data-dir = "/d"
+                [[listener]]
+                name = "imap"
+                protocol = "imapx"
+                port = 99999
+                [[rule]]
+                cidr = "10.0.0.0/8"
+                listeners = ["imap"]
+                action = "deny"
+                colour = "blue"
+                """;
+        assertThatThrownBy(() -> CastellanConfig.parse(text, Path.of("castellan.toml")))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+                        "castellan.toml:2: server.hostname: expected a host name in double quotes, such as"
+                                + " \"mail.example.org\", got \"bad_name\"",
+                        "castellan.toml:6: listener[1].protocol: expected one of \"smtp\", \"submission\", \"imap\","
+                                + " \"pop3\", got \"imapx\"",
+                        "castellan.toml:7: listener[1].port: expected an integer from 0 to 65535, got 99999",
+                        "castellan.toml:12: rule[1].colour: unknown key (known keys in [[rule]]: cidr, listeners,"
+                                + " action)"));
+    }
+
+    @Test
+    void syntaxErrorsComeFirstWithLines() {
+        assertThatThrownBy(() -> CastellanConfig.parse(SERVER + "role = all\n", Path.of("castellan.toml")))
+                .hasMessage("castellan.toml:4: server.role: expected a value: a \"string\" in double quotes, an"
+                        + " integer, true, false or [\"strings\"]; got all");
+    }
+
+    @Test
+    void missingServerTableNamesItsRequiredKeys() {
+        assertThatThrownBy(() -> CastellanConfig.parse("[store]\n", Path.of("castellan.toml")))
+                .isInstanceOfSatisfying(ConfigException.class, e -> {
+                    assertThat(e.line()).isZero();
+                    assertThat(e.key()).isEqualTo("server.hostname");
+                    assertThat(e.problems()).containsExactly(
+                            "castellan.toml: server.hostname: missing (there is no [server] table); expected a host"
+                                    + " name in double quotes, such as \"mail.example.org\"",
+                            "castellan.toml: server.data-dir: missing (there is no [server] table); expected a path"
+                                    + " in double quotes");
+                });
+    }
+
+    @Test
+    void cleartextAuthWithoutTlsIsAllowedButVisible() throws ConfigException {
+        CastellanConfig config = CastellanConfig.parse(SERVER + IMAP + "tls = \"none\"\ncleartext-auth = true\n", FILE);
+        Listener imap = config.listeners().get(0);
+        assertThat(imap.tls()).isEqualTo(TlsMode.NONE);
+        assertThat(imap.acceptsCleartextCredentials()).isTrue();
+        assertThat(config.usesTls()).isFalse();
+    }
+
+    @Test
+    void requireCertRuleOnImplicitTlsListenersIsAccepted() throws ConfigException {
+        String text = SERVER + IMAP.replace("143", "993\ntls = \"implicit\"")
+                + "[[rule]]\ncidr = \"0.0.0.0/0\"\naction = \"require-cert\"\n";
+        assertThat(CastellanConfig.parse(text, FILE).rules()).extracting(Rule::action)
+                .containsExactly(RuleAction.REQUIRE_CERT);
+    }
+
+    @Test
+    void everyDocumentedDefaultIsValid() throws ConfigException {
+        // A listener and a rule with only their required keys exercise every optional default.
+        String text = SERVER + IMAP + "[[rule]]\ncidr = \"::/0\"\naction = \"allow\"\n";
+        CastellanConfig config = CastellanConfig.parse(text, FILE);
+        assertThat(config.rules()).containsExactly(new Rule(Cidr.parse("::/0"), List.of("*"), RuleAction.ALLOW));
+    }
+
+    private static int markedLine(String text) {
+        List<String> lines = text.lines().toList();
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).endsWith("# <-")) {
+                return i + 1;
+            }
+        }
+        return 0;
+    }
+}
