@@ -13,12 +13,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Random;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -186,7 +189,7 @@ public interface MailStoreContract {
             assertThat(m.accountId()).isEqualTo(alice.id());
             assertThat(m.subscribed()).isTrue();
         });
-        Map<String, Optional<SpecialUse>> uses = new java.util.HashMap<>();
+        Map<String, Optional<SpecialUse>> uses = new HashMap<>();
         boxes.forEach(m -> uses.put(m.name(), m.specialUse()));
         assertThat(uses).containsEntry("INBOX", Optional.empty())
                 .containsEntry("Drafts", Optional.of(SpecialUse.DRAFTS))
@@ -442,7 +445,7 @@ public interface MailStoreContract {
         Account alice = account("alice@example.org");
         Mailbox inbox = inbox(alice);
         byte[] body = new byte[70_000];
-        new java.util.Random(7).nextBytes(body);
+        new Random(7).nextBytes(body);
         Instant date = Instant.parse("2023-12-24T18:00:00Z");
 
         AppendResult r = store().append(inbox.id(), new ByteArrayInputStream(body), Set.of("\\seen", "$Important"), date);
@@ -776,10 +779,10 @@ public interface MailStoreContract {
 
         await().atMost(EVENT_WAIT).until(() -> seen.size() >= 6);
         assertThat(seen).containsExactly(
-                new StoreEvent.MessageAdded(work.id(), new java.util.TreeSet<>(Set.of(a.uid())), a.modSeq()),
-                new StoreEvent.MessageAdded(work.id(), new java.util.TreeSet<>(Set.of(b.uid())), b.modSeq()),
-                new StoreEvent.FlagsChanged(work.id(), new java.util.TreeSet<>(Set.of(a.uid())), f.changed().get(0).modSeq()),
-                new StoreEvent.MessagesExpunged(work.id(), new java.util.TreeSet<>(Set.of(b.uid())), x.modSeq()),
+                new StoreEvent.MessageAdded(work.id(), new TreeSet<>(Set.of(a.uid())), a.modSeq()),
+                new StoreEvent.MessageAdded(work.id(), new TreeSet<>(Set.of(b.uid())), b.modSeq()),
+                new StoreEvent.FlagsChanged(work.id(), new TreeSet<>(Set.of(a.uid())), f.changed().get(0).modSeq()),
+                new StoreEvent.MessagesExpunged(work.id(), new TreeSet<>(Set.of(b.uid())), x.modSeq()),
                 new StoreEvent.MailboxRenamed(work.id(), "Work", "Job"),
                 new StoreEvent.MailboxDeleted(work.id(), "Job"));
         assertThat(threads).doesNotContain(Thread.currentThread());
@@ -808,7 +811,7 @@ public interface MailStoreContract {
         await().atMost(EVENT_WAIT).until(() -> inboxEvents.size() >= 2 && !sentEvents.isEmpty());
         assertThat(inboxEvents).allSatisfy(e -> assertThat(e).isInstanceOf(StoreEvent.MessageAdded.class));
         assertThat(sentEvents).singleElement().isEqualTo(
-                new StoreEvent.MessageAdded(sent.id(), new java.util.TreeSet<>(Set.of(1L)), store().status(sent.id()).highestModSeq()));
+                new StoreEvent.MessageAdded(sent.id(), new TreeSet<>(Set.of(1L)), store().status(sent.id()).highestModSeq()));
         assertThat(closedOne).isEmpty();
         assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().subscribe(sent.id() + 999, e -> {}));
     }

@@ -19,6 +19,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -248,14 +249,14 @@ public final class EmbeddedMailStore implements MailStore {
 
     @Override
     public Optional<Domain> getDomain(String name) {
-        String domain = name.toLowerCase(java.util.Locale.ROOT);
+        String domain = name.toLowerCase(Locale.ROOT);
         return read("look up domain " + domain,
                 c -> Sql.one(c, "SELECT name, created_at FROM domains WHERE name = ?", EmbeddedMailStore::domain, domain));
     }
 
     @Override
     public void deleteDomain(String name) {
-        String domain = name.toLowerCase(java.util.Locale.ROOT);
+        String domain = name.toLowerCase(Locale.ROOT);
         write("delete domain " + domain, tx -> {
             Connection c = tx.connection();
             requireDomain(c, domain);
@@ -322,7 +323,7 @@ public final class EmbeddedMailStore implements MailStore {
 
     @Override
     public List<Account> listAccounts(String domain) {
-        String d = domain.toLowerCase(java.util.Locale.ROOT);
+        String d = domain.toLowerCase(Locale.ROOT);
         return read("list accounts of " + d, c -> Sql.list(c,
                 "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE domain = ? ORDER BY address_key", EmbeddedMailStore::account, d));
     }
@@ -1004,7 +1005,7 @@ public final class EmbeddedMailStore implements MailStore {
         if (name == null || !EmailAddress.isValidDomain(name)) {
             throw StoreException.invalid("'" + name + "' is not a valid domain name (RFC 5321 §4.1.2)");
         }
-        return name.toLowerCase(java.util.Locale.ROOT);
+        return name.toLowerCase(Locale.ROOT);
     }
 
     private static void validCredential(String credential) {
