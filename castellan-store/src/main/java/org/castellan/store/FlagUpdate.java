@@ -1,8 +1,10 @@
 package org.castellan.store;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * The outcome of {@link MailStore#storeFlags}.
@@ -15,7 +17,7 @@ public record FlagUpdate(List<Changed> changed, SortedSet<Long> notModified) {
 
     public FlagUpdate {
         changed = List.copyOf(changed);
-        notModified = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(notModified));
+        notModified = Collections.unmodifiableSortedSet(new TreeSet<>(notModified));
     }
 
     /** One message's new state. */

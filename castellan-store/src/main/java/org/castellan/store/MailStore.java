@@ -1,5 +1,6 @@
 package org.castellan.store;
 
+import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.time.Instant;
 import java.util.Collection;
@@ -162,7 +163,7 @@ public interface MailStore extends AutoCloseable {
     AppendResult append(long mailboxId, InputStream content, Set<String> flags, Instant internalDate);
 
     default AppendResult append(long mailboxId, byte[] content, Set<String> flags, Instant internalDate) {
-        return append(mailboxId, new java.io.ByteArrayInputStream(content), flags, internalDate);
+        return append(mailboxId, new ByteArrayInputStream(content), flags, internalDate);
     }
 
     /**
@@ -175,7 +176,7 @@ public interface MailStore extends AutoCloseable {
     List<AppendResult> deliver(List<Long> mailboxIds, InputStream content, Set<String> flags, Instant internalDate);
 
     default List<AppendResult> deliver(List<Long> mailboxIds, byte[] content, Set<String> flags, Instant internalDate) {
-        return deliver(mailboxIds, new java.io.ByteArrayInputStream(content), flags, internalDate);
+        return deliver(mailboxIds, new ByteArrayInputStream(content), flags, internalDate);
     }
 
     /** Metadata of the messages whose UID lies in {@code range}, ascending by UID. */

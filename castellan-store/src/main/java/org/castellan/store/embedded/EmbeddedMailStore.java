@@ -19,6 +19,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -248,14 +249,14 @@ public final class EmbeddedMailStore implements MailStore {
 
     @Override
     public Optional<Domain> getDomain(String name) {
-        String domain = name.toLowerCase(java.util.Locale.ROOT);
+        String domain = name.toLowerCase(Locale.ROOT);
         return read("look up domain " + domain,
                 c -> Sql.one(c, "SELECT name, created_at FROM domains WHERE name = ?", EmbeddedMailStore::domain, domain));
     }
 
     @Override
     public void deleteDomain(String name) {
-        String domain = name.toLowerCase(java.util.Locale.ROOT);
+        String domain = name.toLowerCase(Locale.ROOT);
         write("delete domain " + domain, tx -> {
             Connection c = tx.connection();
             requireDomain(c, domain);
@@ -322,7 +323,7 @@ public final class EmbeddedMailStore implements MailStore {
 
     @Override
     public List<Account> listAccounts(String domain) {
-        String d = domain.toLowerCase(java.util.Locale.ROOT);
+        String d = domain.toLowerCase(Locale.ROOT);
         return read("list accounts of " + d, c -> Sql.list(c,
                 "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE domain = ? ORDER BY address_key", EmbeddedMailStore::account, d));
     }
@@ -605,6 +606,7 @@ public final class EmbeddedMailStore implements MailStore {
         }
         return writer.execute(doing, List.of(blob.id()), tx -> {
             Connection c = tx.connection();
+            referenceBlob(c, blob.id(), blob.size(), mailboxIds.size()); // before the rows that reference it
             List<AppendResult> results = new ArrayList<>();
             for (long mailboxId : mailboxIds) {
                 MailboxRow m = requireMailbox(c, mailboxId);
@@ -612,7 +614,7 @@ public final class EmbeddedMailStore implements MailStore {
                     throw StoreException.invalid("mailbox " + m.name + " has used every UID (RFC 9051 §2.3.1.1);"
                             + " move its messages to a new mailbox");
                 }
-                chargeQuota(c, m.accountId, blob.size(), 1);
+                chargeQuota(c, m.accountId, blob.size(), 1, true);
                 long modSeq = m.highestModSeq + 1;
                 Sql.update(c, "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date, size, blob_hash)"
                         + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", mailboxId, m.uidNext, modSeq, String.join(" ", normalized),
@@ -622,7 +624,6 @@ public final class EmbeddedMailStore implements MailStore {
                 results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, blob.size(), blob.id()));
                 tx.publish(new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq));
             }
-            referenceBlob(c, blob.id(), blob.size(), mailboxIds.size());
             return results;
         });
     }
@@ -776,11 +777,8 @@ public final class EmbeddedMailStore implements MailStore {
             throw StoreException.invalid("mailbox " + to.name + " has too few UIDs left (RFC 9051 §2.3.1.1)");
         }
         long bytes = sources.stream().mapToLong(Source::size).sum();
-        if (move && from.accountId == to.accountId) {
-            // usage is unchanged by a move within one account: no quota check
-        } else {
-            chargeQuota(c, to.accountId, bytes, sources.size());
-        }
+        // A move within one account adds and removes the same bytes: it must work even at the limit.
+        chargeQuota(c, to.accountId, bytes, sources.size(), !(move && from.accountId == to.accountId));
         long modSeq = to.highestModSeq + 1;
         long uid = to.uidNext;
         Map<String, Integer> references = new HashMap<>();
@@ -876,14 +874,15 @@ public final class EmbeddedMailStore implements MailStore {
     }
 
     /** Checks the quota and counts the new messages against it, in the inserting transaction. */
-    private static void chargeQuota(Connection c, long accountId, long bytes, long messages) throws SQLException {
+    private static void chargeQuota(Connection c, long accountId, long bytes, long messages, boolean enforce)
+            throws SQLException {
         record Usage(String address, Long limit, long used) {}
         Usage u = Sql.one(c, "SELECT local_part || '@' || domain, quota_bytes, used_bytes FROM accounts WHERE id = ?", rs -> {
             long limit = rs.getLong(2);
             Long l = rs.wasNull() ? null : limit;
             return new Usage(rs.getString(1), l, rs.getLong(3));
         }, accountId).orElseThrow(() -> noAccount(accountId));
-        if (u.limit != null && u.used + bytes > u.limit) {
+        if (enforce && u.limit != null && u.used + bytes > u.limit) {
             throw StoreException.quotaExceeded("account " + u.address + " is over quota: " + u.used + " of " + u.limit
                     + " bytes used, " + bytes + " more needed; raise its quota or remove mail");
         }
@@ -1006,7 +1005,7 @@ public final class EmbeddedMailStore implements MailStore {
         if (name == null || !EmailAddress.isValidDomain(name)) {
             throw StoreException.invalid("'" + name + "' is not a valid domain name (RFC 5321 §4.1.2)");
         }
-        return name.toLowerCase(java.util.Locale.ROOT);
+        return name.toLowerCase(Locale.ROOT);
     }
 
     private static void validCredential(String credential) {

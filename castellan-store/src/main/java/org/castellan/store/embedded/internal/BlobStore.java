@@ -3,6 +3,7 @@ package org.castellan.store.embedded.internal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -142,7 +143,7 @@ public final class BlobStore {
                 try {
                     Files.deleteIfExists(path(id));
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
             }
             return n;
