@@ -192,7 +192,8 @@ public final class TlsPolicy {
 
         /**
          * PEM CRLs of those CAs. When given, a client certificate whose issuer has no current CRL
-         * here is refused: revocation is checked, not guessed.
+         * here is refused: revocation is checked, not guessed. CRLs are read once, by
+         * {@link #build()}: after a revocation, build a new policy for new connections.
          */
         public Builder crlFiles(List<Path> files) {
             this.crlFiles = List.copyOf(files);

@@ -203,6 +203,26 @@ class TlsPolicyTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Provider.class)
+    void startTlsSendsTheReplyInPlaintextThenHandshakes(Provider provider) throws Exception {
+        try (TlsTestServer server = new TlsTestServer(policy(Preset.INTERMEDIATE, provider), ClientCertMode.REQUEST, true);
+                Socket plain = new Socket("127.0.0.1", server.port())) {
+            plain.setSoTimeout(READ_TIMEOUT_MILLIS);
+            java.io.InputStream in = plain.getInputStream();
+            StringBuilder reply = new StringBuilder();
+            for (int c = in.read(); c != '\n' && c != -1; c = in.read()) reply.append((char) c);
+            assertThat(reply.toString()).isEqualTo("GO");
+            try (SSLSocket tls = (SSLSocket) pki.clientContext(pki.client()).getSocketFactory()
+                    .createSocket(plain, "localhost", server.port(), true)) {
+                tls.startHandshake();
+                String line = new BufferedReader(new InputStreamReader(tls.getInputStream(), StandardCharsets.US_ASCII))
+                        .readLine();
+                assertThat(line).startsWith("OK TLSv1.3").endsWith("peer=verified:CN=alice@example.org,O=Castellan Test");
+            }
+        }
+    }
+
     @Test
     void boringSslIsUsedWhenAvailable() {
         assertThat(OpenSsl.isAvailable()).as("netty-tcnative loads on this platform: %s", OpenSsl.unavailabilityCause())

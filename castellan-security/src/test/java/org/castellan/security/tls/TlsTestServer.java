@@ -29,14 +29,23 @@ final class TlsTestServer implements AutoCloseable {
     private final Channel channel;
 
     TlsTestServer(TlsPolicy policy, TlsPolicy.ClientCertMode mode) throws InterruptedException {
+        this(policy, mode, false);
+    }
+
+    /**
+     * With {@code startTls}, the server first sends {@code GO} in plaintext, as a STARTTLS reply
+     * would be sent, from a pipeline where the TLS handler is already installed.
+     */
+    TlsTestServer(TlsPolicy policy, TlsPolicy.ClientCertMode mode, boolean startTls) throws InterruptedException {
         channel = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(policy.newHandler(ch.alloc(), mode));
+                        ch.pipeline().addLast(policy.newHandler(ch.alloc(), mode, startTls));
                         ch.pipeline().addLast(new Greeter(policy));
+                        if (startTls) ch.writeAndFlush(Unpooled.copiedBuffer("GO\n", StandardCharsets.US_ASCII));
                     }
                 })
                 .bind(new InetSocketAddress("127.0.0.1", 0))
