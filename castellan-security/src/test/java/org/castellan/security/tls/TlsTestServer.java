@@ -58,9 +58,9 @@ final class TlsTestServer implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
-        channel.close().sync();
-        group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).sync();
+    public void close() {
+        channel.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 
     private static final class Greeter extends ChannelInboundHandlerAdapter {
