@@ -93,9 +93,9 @@ public final class TestPki {
         Instant from = now.minus(BACKDATE);
         Instant until = now.plus(VALIDITY);
 
-        root = ca("root", "CN=Castellan Test Root CA,O=Castellan Test", null, from, until);
-        issuingCa = ca("issuing-ca", "CN=Castellan Test Issuing CA,O=Castellan Test", root, from, until);
-        server = leaf("server", "CN=localhost,O=Castellan Test", issuingCa, from, until,
+        root = ca("root", "O=Castellan Test,CN=Castellan Test Root CA", null, from, until);
+        issuingCa = ca("issuing-ca", "O=Castellan Test,CN=Castellan Test Issuing CA", root, from, until);
+        server = leaf("server", "O=Castellan Test,CN=localhost", issuingCa, from, until,
                 KeyPurposeId.id_kp_serverAuth, serverNames());
         client = clientLeaf("client", issuingCa, from, until, KeyPurposeId.id_kp_clientAuth);
         expiredClient = clientLeaf("expired-client", issuingCa,
@@ -106,7 +106,7 @@ public final class TestPki {
                 KeyPurposeId.id_kp_serverAuth);
         revokedClient = clientLeaf("revoked-client", issuingCa, from, until, KeyPurposeId.id_kp_clientAuth);
         TestCertificate untrustedRoot =
-                ca("untrusted-root", "CN=Unrelated Test CA,O=Somebody Else", null, from, until);
+                ca("untrusted-root", "O=Somebody Else,CN=Unrelated Test CA", null, from, until);
         untrustedClient = clientLeaf("untrusted-client", untrustedRoot, from, until,
                 KeyPurposeId.id_kp_clientAuth);
 
@@ -227,7 +227,7 @@ public final class TestPki {
             String name, TestCertificate issuer, Instant from, Instant until, KeyPurposeId usage) {
         List<KeyPurposeId> usages = new ArrayList<>(List.of(usage));
         if (usage == KeyPurposeId.id_kp_clientAuth) usages.add(KeyPurposeId.id_kp_emailProtection);
-        return leaf(name, "CN=" + CLIENT_EMAIL + ",O=Castellan Test", issuer, from, until,
+        return leaf(name, "O=Castellan Test,CN=" + CLIENT_EMAIL, issuer, from, until,
                 usages.toArray(new KeyPurposeId[0]),
                 List.of(new GeneralName(GeneralName.rfc822Name, CLIENT_EMAIL)));
     }

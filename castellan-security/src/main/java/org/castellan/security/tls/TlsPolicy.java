@@ -1,0 +1,471 @@
+package org.castellan.security.tls;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import io.netty.internal.tcnative.SSL;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertStore;
+import java.security.cert.CollectionCertStoreParameters;
+import java.security.cert.PKIXBuilderParameters;
+import java.security.cert.PKIXRevocationChecker;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.CertPathTrustManagerParameters;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.castellan.security.pki.Pem;
+import org.castellan.security.pki.PkiException;
+import org.castellan.security.tls.internal.RecordingTrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one TLS configuration of a Castellan node: protocol versions, cipher suites, the server's
+ * certificate and key, and the trust anchors (and optionally CRLs) for client certificates. Built
+ * once at start; implicit TLS, STARTTLS and every listener take their handlers from it.
+ *
+ * <p>Trusts: the certificate and key files given, and for client certificates only the CA
+ * certificates given (no system trust store). Exposes: server {@link SslContext}s for each
+ * {@link ClientCertMode}, and what the client presented, via {@link #peerVerification}.
+ *
+ * <p>Provider: BoringSSL through netty-tcnative when it loads, else the JDK's TLS with the same
+ * protocols and cipher suites (one WARN line says why). Session resumption is off with both
+ * (BoringSSL: no session cache and no tickets; JDK: each session is invalidated once its
+ * handshake is done), so every connection verifies its client certificate, and its revocation,
+ * anew. Take handlers from {@link #newHandler}: a handler made directly from {@link #context}
+ * would allow TLS 1.3 resumption with BoringSSL.
+ *
+ * <p>Failure: {@link Builder#build()} throws {@link TlsConfigException} naming
+ * the file at fault (missing, not PEM, key not matching the certificate) or the setting that
+ * cannot be honoured; {@link #context} and {@link #newHandler} throw {@link IllegalStateException}
+ * for a client-certificate mode that needs trust anchors when none were configured.
+ */
+public final class TlsPolicy {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TlsPolicy.class);
+
+    /** A client that stalls mid-handshake must not hold a connection (and its memory) for long. */
+    public static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+
+    static final String TLS_1_3 = "TLSv1.3";
+    static final String TLS_1_2 = "TLSv1.2";
+
+    /** RFC 8446 §9.1 mandatory AES-128-GCM, plus AES-256-GCM and ChaCha20 (RFC 8446 B.4). */
+    static final List<String> TLS13_CIPHERS = List.of(
+            "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256");
+    /**
+     * TLS 1.2: forward-secret ECDHE with AEAD only (RFC 9325 §4.2): no CBC (padding oracles,
+     * Lucky13), no static RSA key exchange (no forward secrecy, ROBOT).
+     */
+    static final List<String> TLS12_CIPHERS = List.of(
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
+    /** Named protocol/cipher combinations, after Mozilla's server-side TLS recommendations. */
+    public enum Preset {
+        /** TLS 1.3 only: for listeners whose clients are all current. */
+        MODERN(List.of(TLS_1_3), TLS13_CIPHERS),
+        /** TLS 1.2 and 1.3, ECDHE + AEAD only: the default, for mail clients of the last decade. */
+        INTERMEDIATE(List.of(TLS_1_3, TLS_1_2), concat(TLS13_CIPHERS, TLS12_CIPHERS));
+
+        private final List<String> protocols;
+        private final List<String> ciphers;
+
+        Preset(List<String> protocols, List<String> ciphers) {
+            this.protocols = protocols;
+            this.ciphers = ciphers;
+        }
+
+        public List<String> protocols() {
+            return protocols;
+        }
+
+        public List<String> ciphers() {
+            return ciphers;
+        }
+    }
+
+    /** Whether and how the server asks for a client certificate. */
+    public enum ClientCertMode {
+        /** Does not ask. */
+        NONE,
+        /** Asks; a certificate that does not verify is ignored, and the connection goes on. */
+        REQUEST,
+        /** Asks; without a certificate that verifies the handshake fails before any protocol byte. */
+        REQUIRE
+    }
+
+    /** The TLS implementation in use. */
+    public enum Provider {
+        /** BoringSSL through netty-tcnative. */
+        OPENSSL,
+        /** The JDK's own TLS. */
+        JDK
+    }
+
+    /**
+     * What the policy offers, for logs, {@code castellan audit} and operators.
+     *
+     * @param clientCertificateAnchors subjects of the CAs trusted for client certificates
+     */
+    public record Description(Provider provider, Preset preset, List<String> protocols, List<String> cipherSuites,
+            List<String> clientCertificateAnchors, int crls) {
+        @Override
+        public String toString() {
+            return provider + " " + preset + " protocols=" + protocols + " ciphers=" + cipherSuites
+                    + " client-CAs=" + clientCertificateAnchors + " CRLs=" + crls;
+        }
+    }
+
+    private final Preset preset;
+    private final Provider provider;
+    private final Map<ClientCertMode, SslContext> contexts;
+    private final RecordingTrustManager verifier;
+    private final List<X509Certificate> anchors;
+    private final int crlCount;
+
+    private TlsPolicy(Preset preset, Provider provider, Map<ClientCertMode, SslContext> contexts,
+            RecordingTrustManager verifier, List<X509Certificate> anchors, int crlCount) {
+        this.preset = preset;
+        this.provider = provider;
+        this.contexts = contexts;
+        this.verifier = verifier;
+        this.anchors = anchors;
+        this.crlCount = crlCount;
+    }
+
+    /** Starts a policy from a preset, the server's PEM chain (leaf first) and its PEM private key. */
+    public static Builder builder(Preset preset, Path chainFile, Path keyFile) {
+        return new Builder(preset, chainFile, keyFile);
+    }
+
+    /** Collects the optional parts of a policy. */
+    public static final class Builder {
+        private final Preset preset;
+        private final Path chainFile;
+        private final Path keyFile;
+        private List<Path> clientCaFiles = List.of();
+        private List<Path> crlFiles = List.of();
+        private Provider provider;
+
+        private Builder(Preset preset, Path chainFile, Path keyFile) {
+            this.preset = Objects.requireNonNull(preset, "preset");
+            this.chainFile = Objects.requireNonNull(chainFile, "chainFile");
+            this.keyFile = Objects.requireNonNull(keyFile, "keyFile");
+        }
+
+        /** PEM files with the CA certificates trusted for client certificates (each may hold several). */
+        public Builder clientCaFiles(List<Path> files) {
+            this.clientCaFiles = List.copyOf(files);
+            return this;
+        }
+
+        /**
+         * PEM CRLs of those CAs. When given, a client certificate whose issuer has no current CRL
+         * here is refused: revocation is checked, not guessed. CRLs are read once, by
+         * {@link #build()}: after a revocation, build a new policy for new connections.
+         */
+        public Builder crlFiles(List<Path> files) {
+            this.crlFiles = List.copyOf(files);
+            return this;
+        }
+
+        /** Forces a provider; by default BoringSSL if it loads, else the JDK. */
+        public Builder provider(Provider provider) {
+            this.provider = provider;
+            return this;
+        }
+
+        /**
+         * Reads the files and builds an {@link SslContext} per client-certificate mode.
+         *
+         * @throws TlsConfigException naming the file or setting at fault
+         */
+        public TlsPolicy build() {
+            return TlsPolicy.build(this);
+        }
+    }
+
+    private static TlsPolicy build(Builder b) {
+        List<X509Certificate> chain = read(() -> Pem.readCertificates(b.chainFile), "server certificate chain");
+        PrivateKey key = read(() -> Pem.readPrivateKey(b.keyFile), "server private key");
+        List<X509Certificate> anchors = new ArrayList<>();
+        for (Path file : b.clientCaFiles) anchors.addAll(read(() -> Pem.readCertificates(file), "client CA"));
+        List<X509CRL> crls = new ArrayList<>();
+        for (Path file : b.crlFiles) crls.add(read(() -> Pem.readCrl(file), "CRL"));
+        if (!crls.isEmpty() && anchors.isEmpty()) {
+            throw new TlsConfigException("CRLs are configured but no client CA files: CRLs only apply to client"
+                    + " certificates; add the CA files or remove the CRLs");
+        }
+
+        Provider provider = choose(b.provider);
+        RecordingTrustManager verifier = null;
+        RecordingTrustManager requiring = null;
+        if (!anchors.isEmpty()) {
+            X509ExtendedTrustManager pkix = pkixTrustManager(anchors, crls);
+            verifier = new RecordingTrustManager(pkix, true);
+            requiring = new RecordingTrustManager(pkix, false);
+        }
+        Map<ClientCertMode, SslContext> contexts = new EnumMap<>(ClientCertMode.class);
+        contexts.put(ClientCertMode.NONE, serverContext(b, provider, chain, key, ClientAuth.NONE, null));
+        if (verifier != null) {
+            contexts.put(ClientCertMode.REQUEST, serverContext(b, provider, chain, key, ClientAuth.OPTIONAL, verifier));
+            contexts.put(ClientCertMode.REQUIRE, serverContext(b, provider, chain, key, ClientAuth.REQUIRE, requiring));
+        }
+        TlsPolicy policy = new TlsPolicy(b.preset, provider, contexts, verifier, List.copyOf(anchors), crls.size());
+        LOG.info("TLS policy: {}", policy.describe());
+        return policy;
+    }
+
+    private static Provider choose(Provider requested) {
+        if (requested == Provider.JDK) return Provider.JDK;
+        if (OpenSsl.isAvailable()) return Provider.OPENSSL;
+        Throwable cause = OpenSsl.unavailabilityCause();
+        if (requested == Provider.OPENSSL) {
+            throw new TlsConfigException("the OpenSSL (BoringSSL) TLS provider was requested but cannot be loaded: "
+                    + cause + "; install netty-tcnative-boringssl-static for this platform or choose the JDK provider",
+                    cause);
+        }
+        LOG.warn("BoringSSL (netty-tcnative) is not available, using the JDK's TLS with the same protocols and"
+                + " ciphers: {}", cause == null ? "unknown reason" : cause.toString());
+        return Provider.JDK;
+    }
+
+    private static SslContext serverContext(Builder b, Provider provider, List<X509Certificate> chain,
+            PrivateKey key, ClientAuth clientAuth, TrustManager trustManager) {
+        try {
+            SslContextBuilder builder = SslContextBuilder.forServer(key, chain)
+                    .sslProvider(provider == Provider.OPENSSL ? SslProvider.OPENSSL : SslProvider.JDK)
+                    .protocols(b.preset.protocols())
+                    .ciphers(b.preset.ciphers(), SupportedCipherSuiteFilter.INSTANCE)
+                    .clientAuth(clientAuth);
+            if (trustManager != null) builder.trustManager(trustManager);
+            SslContext context = builder.build();
+            if (context instanceof ReferenceCountedOpenSslContext openSsl) {
+                // No resumption: a resumed session skips certificate verification, so a revoked
+                // client certificate would keep working. This stops TLS 1.2's session cache;
+                // TLS 1.3 tickets are switched off per engine in newHandler.
+                openSsl.sessionContext().setSessionCacheEnabled(false);
+            }
+            if (context.cipherSuites().isEmpty()) {
+                throw new TlsConfigException("none of the " + b.preset + " cipher suites is available in the "
+                        + provider + " TLS provider; use the other provider or preset");
+            }
+            return context;
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new TlsConfigException("cannot build a TLS context from " + b.chainFile + " and " + b.keyFile
+                    + ": " + e.getMessage() + " (check that the key belongs to the first certificate of the chain)", e);
+        }
+    }
+
+    private static X509ExtendedTrustManager pkixTrustManager(List<X509Certificate> anchors, List<X509CRL> crls) {
+        try {
+            Set<TrustAnchor> trustAnchors = new HashSet<>();
+            for (X509Certificate anchor : anchors) trustAnchors.add(new TrustAnchor(anchor, null));
+            PKIXBuilderParameters parameters = new PKIXBuilderParameters(trustAnchors, null);
+            parameters.setRevocationEnabled(false);
+            if (!crls.isEmpty()) {
+                // Only the client's own certificate is checked, only against the CRLs given, and
+                // a missing or stale CRL fails closed: no network fetches from a handshake.
+                PKIXRevocationChecker checker =
+                        (PKIXRevocationChecker) CertPathValidator.getInstance("PKIX").getRevocationChecker();
+                checker.setOptions(Set.of(PKIXRevocationChecker.Option.ONLY_END_ENTITY,
+                        PKIXRevocationChecker.Option.PREFER_CRLS, PKIXRevocationChecker.Option.NO_FALLBACK));
+                parameters.addCertPathChecker(checker);
+                parameters.addCertStore(CertStore.getInstance("Collection",
+                        new CollectionCertStoreParameters(crls)));
+            }
+            TrustManagerFactory factory = TrustManagerFactory.getInstance("PKIX");
+            factory.init(new CertPathTrustManagerParameters(parameters));
+            for (TrustManager manager : factory.getTrustManagers()) {
+                if (manager instanceof X509ExtendedTrustManager x509) return x509;
+            }
+            throw new TlsConfigException("the JDK's PKIX trust manager factory returned no X.509 trust manager");
+        } catch (GeneralSecurityException e) {
+            throw new TlsConfigException("cannot build the client certificate trust manager: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A client context for Castellan's own outbound connections (edge to mailbox, tests): trusts
+     * only the CA certificates in {@code trustedCaFiles}, verifies the server's host name, and
+     * presents the certificate in {@code chainFile}/{@code keyFile} when both are given (null for
+     * none). Create handlers with {@code newHandler(allocator, host, port)} so that the host name
+     * is both sent (SNI) and checked.
+     *
+     * @throws TlsConfigException naming the file at fault
+     */
+    public static SslContext clientContext(Preset preset, List<Path> trustedCaFiles, Path chainFile, Path keyFile) {
+        if (trustedCaFiles.isEmpty()) {
+            throw new TlsConfigException("a client TLS context needs at least one trusted CA file");
+        }
+        if ((chainFile == null) != (keyFile == null)) {
+            throw new TlsConfigException("a client certificate needs both its chain file and its key file");
+        }
+        List<X509Certificate> trusted = new ArrayList<>();
+        for (Path file : trustedCaFiles) trusted.addAll(read(() -> Pem.readCertificates(file), "trusted CA"));
+        Provider provider = OpenSsl.isAvailable() ? Provider.OPENSSL : Provider.JDK;
+        try {
+            SslContextBuilder builder = SslContextBuilder.forClient()
+                    .sslProvider(provider == Provider.OPENSSL ? SslProvider.OPENSSL : SslProvider.JDK)
+                    .protocols(preset.protocols())
+                    .ciphers(preset.ciphers(), SupportedCipherSuiteFilter.INSTANCE)
+                    .trustManager(trusted)
+                    // RFC 9525 §6: the presented identity must match the name we connected to.
+                    .endpointIdentificationAlgorithm("HTTPS");
+            if (chainFile != null) {
+                builder.keyManager(read(() -> Pem.readPrivateKey(keyFile), "client private key"),
+                        read(() -> Pem.readCertificates(chainFile), "client certificate chain"));
+            }
+            return builder.build();
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new TlsConfigException("cannot build a client TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The server context for {@code mode}, for callers that need Netty's context itself (ALPN,
+     * SNI mapping). Handlers for connections come from {@link #newHandler}, which also switches
+     * off TLS 1.3 session resumption.
+     */
+    public SslContext context(ClientCertMode mode) {
+        SslContext context = contexts.get(mode);
+        if (context == null) {
+            throw new IllegalStateException("client certificate mode " + mode + " needs client CA files in the TLS"
+                    + " policy; none are configured");
+        }
+        return context;
+    }
+
+    /** A handler for a server channel doing implicit TLS (the first bytes are a ClientHello). */
+    public SslHandler newHandler(ByteBufAllocator allocator, ClientCertMode mode) {
+        return newHandler(allocator, mode, false);
+    }
+
+    /**
+     * A handler for a server channel. For STARTTLS pass {@code startTls = true} and add the handler
+     * before writing the reply that tells the client to start TLS: that one reply leaves in
+     * plaintext, everything after it is encrypted, and nothing received before it reaches the
+     * handshake (RFC 3207 §4.2, RFC 9051 §6.2.1, RFC 2595 §4).
+     */
+    public SslHandler newHandler(ByteBufAllocator allocator, ClientCertMode mode, boolean startTls) {
+        SSLEngine engine = context(mode).newEngine(allocator);
+        if (engine instanceof ReferenceCountedOpenSslEngine openSsl) {
+            // Netty turns TLS 1.3 session tickets back on for every new engine (unless the JVM-wide
+            // jdk.tls.server.enableSessionTicketExtension is false); a resumed session would skip
+            // client certificate verification, so switch them off again before the handshake.
+            SSL.setOptions(openSsl.sslPointer(), SSL.SSL_OP_NO_TICKET);
+        }
+        SslHandler handler = new SslHandler(engine, startTls);
+        handler.setHandshakeTimeout(HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        if (provider == Provider.JDK) {
+            // The JDK offers no switch against resumption; a session invalidated once its
+            // handshake is done cannot be resumed, so the next connection verifies afresh.
+            handler.handshakeFuture().addListener(done -> {
+                if (done.isSuccess()) handler.engine().getSession().invalidate();
+            });
+        }
+        return handler;
+    }
+
+    /**
+     * What became of the client certificate on {@code session}: none, verified, or rejected (the
+     * last only in REQUEST mode; REQUIRE fails the handshake instead).
+     */
+    public PeerVerification peerVerification(SSLSession session) {
+        Object recorded = session.getValue(RecordingTrustManager.SESSION_KEY);
+        X509Certificate[] presented = peerCertificates(session);
+        if (presented.length == 0) return new PeerVerification.None();
+        if (recorded instanceof PeerVerification.Verified verified
+                && verified.leaf().equals(presented[0])) {
+            return verified;
+        }
+        if (recorded instanceof PeerVerification.Rejected rejected) return rejected;
+        // A resumed session (JDK provider) carries certificates but no record: verify them now.
+        if (verifier == null) return new PeerVerification.Rejected(List.of(presented), "no client CA configured");
+        return verifier.verify(presented);
+    }
+
+    /** The client's verified certificate, if it presented one that verified. */
+    public Optional<X509Certificate> verifiedPeer(SSLSession session) {
+        return peerVerification(session) instanceof PeerVerification.Verified v ? Optional.of(v.leaf()) : Optional.empty();
+    }
+
+    public Provider provider() {
+        return provider;
+    }
+
+    public Preset preset() {
+        return preset;
+    }
+
+    /** Protocols, the cipher suites actually enabled, and the client CAs, for logs and audits. */
+    public Description describe() {
+        SslContext none = contexts.get(ClientCertMode.NONE);
+        return new Description(provider, preset, preset.protocols(), List.copyOf(none.cipherSuites()),
+                anchors.stream().map(a -> a.getSubjectX500Principal().getName()).toList(), crlCount);
+    }
+
+    private static X509Certificate[] peerCertificates(SSLSession session) {
+        try {
+            java.security.cert.Certificate[] certificates = session.getPeerCertificates();
+            X509Certificate[] x509 = new X509Certificate[certificates.length];
+            for (int i = 0; i < certificates.length; i++) {
+                if (!(certificates[i] instanceof X509Certificate c)) return new X509Certificate[0];
+                x509[i] = c;
+            }
+            return x509;
+        } catch (SSLPeerUnverifiedException none) {
+            return new X509Certificate[0];
+        }
+    }
+
+    @FunctionalInterface
+    private interface Read<T> {
+        T read();
+    }
+
+    private static <T> T read(Read<T> reader, String what) {
+        try {
+            return reader.read();
+        } catch (PkiException e) {
+            throw new TlsConfigException("the TLS " + what + " cannot be used: " + e.getMessage(), e);
+        }
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return List.copyOf(all);
+    }
+}

@@ -1,0 +1,96 @@
+package org.castellan.security.tls;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import javax.net.ssl.SSLSession;
+
+/**
+ * A Netty server on 127.0.0.1 that completes a TLS handshake with the policy's handler, then
+ * sends one line describing the session and closes:
+ * {@code OK <protocol> <cipher> peer=<none|verified:CN|rejected>}.
+ */
+final class TlsTestServer implements AutoCloseable {
+
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final Channel channel;
+
+    TlsTestServer(TlsPolicy policy, TlsPolicy.ClientCertMode mode) throws InterruptedException {
+        this(policy, mode, false);
+    }
+
+    /**
+     * With {@code startTls}, the server first sends {@code GO} in plaintext, as a STARTTLS reply
+     * would be sent, from a pipeline where the TLS handler is already installed.
+     */
+    TlsTestServer(TlsPolicy policy, TlsPolicy.ClientCertMode mode, boolean startTls) throws InterruptedException {
+        channel = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(policy.newHandler(ch.alloc(), mode, startTls));
+                        ch.pipeline().addLast(new Greeter(policy));
+                        if (startTls) ch.writeAndFlush(Unpooled.copiedBuffer("GO\n", StandardCharsets.US_ASCII));
+                    }
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .sync()
+                .channel();
+    }
+
+    int port() {
+        return ((InetSocketAddress) channel.localAddress()).getPort();
+    }
+
+    @Override
+    public void close() {
+        channel.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    private static final class Greeter extends ChannelInboundHandlerAdapter {
+        private final TlsPolicy policy;
+
+        Greeter(TlsPolicy policy) {
+            this.policy = policy;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (!(event instanceof SslHandshakeCompletionEvent done)) return;
+            if (!done.isSuccess()) {
+                ctx.close();
+                return;
+            }
+            SSLSession session = ctx.pipeline().get(SslHandler.class).engine().getSession();
+            String peer = switch (policy.peerVerification(session)) {
+                case PeerVerification.None n -> "none";
+                case PeerVerification.Verified v -> "verified:" + v.leaf().getSubjectX500Principal().getName();
+                case PeerVerification.Rejected r -> "rejected";
+            };
+            String line = "OK " + session.getProtocol() + " " + session.getCipherSuite() + " peer=" + peer + "\n";
+            ctx.writeAndFlush(Unpooled.copiedBuffer(line, StandardCharsets.US_ASCII))
+                    .addListener(ChannelFutureListener.CLOSE);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+}
