@@ -1,0 +1,131 @@
+package org.castellan.server.transport;
+
+import io.netty.channel.Channel;
+import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLSession;
+import io.netty.handler.ssl.SslHandler;
+import org.castellan.security.tls.TlsPolicy;
+import org.castellan.server.config.ClientCertMode;
+import org.castellan.server.config.Listener;
+
+/**
+ * One live client connection, as the rest of the server sees it: who is on the other end, what
+ * protects the channel, and who authenticated. Protocol sessions update it; the
+ * {@link SessionRegistry} lists and closes connections through it.
+ *
+ * <p>Thread safety: fields that change after accept are volatile and written only from the
+ * connection's event loop; readers on other threads (the admin listing) see a consistent enough
+ * snapshot for display.
+ */
+public final class Connection {
+
+    private final long id;
+    private final Listener listener;
+    private final Channel channel;
+    private final Instant started;
+    private final AtomicLong bytesIn = new AtomicLong();
+    private final AtomicLong bytesOut = new AtomicLong();
+    private volatile InetSocketAddress remote;
+    private volatile ClientCertMode clientCertMode;
+    private volatile TlsInfo tls;
+    private volatile String account;
+    private volatile String mechanism;
+    private final TlsPolicy tlsPolicy;
+
+    Connection(long id, Listener listener, Channel channel, InetSocketAddress remote, Instant started,
+               TlsPolicy tlsPolicy) {
+        this.id = id;
+        this.tlsPolicy = tlsPolicy;
+        this.listener = listener;
+        this.channel = channel;
+        this.remote = remote;
+        this.started = started;
+        this.clientCertMode = listener.clientCert();
+    }
+
+    public long id() { return id; }
+
+    /** The session id as it appears in logs: short, unique within a server run. */
+    public String logId() { return Long.toString(id, 36); }
+
+    public Listener listener() { return listener; }
+
+    public Channel channel() { return channel; }
+
+    public Instant started() { return started; }
+
+    /** The client's address: the socket's peer, or the address a trusted PROXY header named. */
+    public InetSocketAddress remote() { return remote; }
+
+    void remote(InetSocketAddress realClient) { this.remote = realClient; }
+
+    /** The client-certificate demand in force: the listener's, raised by a connection rule. */
+    public ClientCertMode clientCertMode() { return clientCertMode; }
+
+    void clientCertMode(ClientCertMode mode) { this.clientCertMode = mode; }
+
+    /** TLS parameters once a handshake has completed; empty on a cleartext channel. */
+    public Optional<TlsInfo> tls() { return Optional.ofNullable(tls); }
+
+    /** The authenticated account, once a protocol session has authenticated one. */
+    public Optional<String> account() { return Optional.ofNullable(account); }
+
+    public Optional<String> mechanism() { return Optional.ofNullable(mechanism); }
+
+    /** Records a successful authentication; called by protocol sessions through AuthService. */
+    public void authenticated(String account, String mechanism) {
+        this.account = account;
+        this.mechanism = mechanism;
+    }
+
+    public long bytesIn() { return bytesIn.get(); }
+
+    public long bytesOut() { return bytesOut.get(); }
+
+    void countIn(long n) { bytesIn.addAndGet(n); }
+
+    void countOut(long n) { bytesOut.addAndGet(n); }
+
+    /**
+     * Starts TLS on a cleartext connection (STARTTLS, STLS). Call it on the event loop before
+     * writing the protocol's "go ahead" reply: that one reply still leaves in cleartext and
+     * everything after it is TLS. The protocol's decoder must drop whatever the client pipelined
+     * after the command — those bytes arrived before TLS and are never acted upon (DESIGN.md §5.4).
+     *
+     * @throws IllegalStateException if TLS is already active on this connection
+     */
+    public void startTls() {
+        var pipeline = channel.pipeline();
+        if (pipeline.get("tls") != null) throw new IllegalStateException("TLS is already active");
+        pipeline.addAfter(Transport.BYTE_COUNTER, "tls", newTlsHandler(true));
+    }
+
+    /** A TLS handler from the server's one policy, demanding this connection's client-certificate mode. */
+    SslHandler newTlsHandler(boolean startTls) {
+        return tlsPolicy.newHandler(channel.alloc(), TlsPolicy.ClientCertMode.valueOf(clientCertMode.name()), startTls);
+    }
+
+    /** Records the parameters of a completed handshake; the peer is set only if its certificate verified. */
+    void handshakeCompleted(SSLSession session) {
+        this.tls = new TlsInfo(session.getProtocol(), session.getCipherSuite(), tlsPolicy.verifiedPeer(session));
+    }
+
+    /** Whether TLS is active or being negotiated on this connection. */
+    public boolean tlsStarted() {
+        return channel.pipeline().get("tls") != null;
+    }
+
+    /** Closes the connection at once; the registry forgets it when the channel is closed. */
+    public void close() { channel.close(); }
+
+    /**
+     * What protects the channel. {@code peer} is the client certificate only if it verified
+     * against the trust anchors; in {@code request} mode an unverifiable one is not a peer.
+     */
+    public record TlsInfo(String protocol, String cipherSuite, Optional<X509Certificate> peer) {
+    }
+}

@@ -1,0 +1,147 @@
+package org.castellan.server.transport;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.haproxy.HAProxyCommand;
+import io.netty.handler.codec.haproxy.HAProxyMessage;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicLong;
+import org.castellan.security.rules.RuleAction;
+import org.castellan.server.config.ClientCertMode;
+import org.castellan.server.config.TlsMode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one connection path of DESIGN.md §2, for one accepted connection: (PROXY header from a
+ * trusted upstream) → connection rules → TLS → protocol session.
+ *
+ * <p>SECURITY: nothing is read from or written to the client before the connection rules have
+ * admitted it. On an implicit-TLS listener the protocol is opened only after a successful
+ * handshake, so a client the device gate refuses never sees a protocol byte. A PROXY header is
+ * honoured only from an upstream the listener trusts (the caller decides before installing the
+ * decoder); from anyone else the bytes would be a protocol error, never an address.
+ */
+final class ConnectionGate extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(ConnectionGate.class);
+
+    private final Connection connection;
+    private final ListenerContext listener;
+    private final boolean awaitProxyHeader;
+    private boolean admitted;
+    private boolean handshakeFailed;
+
+    ConnectionGate(Connection connection, ListenerContext listener, boolean awaitProxyHeader) {
+        this.connection = connection;
+        this.listener = listener;
+        this.awaitProxyHeader = awaitProxyHeader;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        if (!awaitProxyHeader) admit(ctx);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!admitted && msg instanceof HAProxyMessage proxy) {
+            try {
+                // A LOCAL command is the proxy's own health check: keep the socket's address.
+                if (proxy.command() == HAProxyCommand.PROXY && proxy.sourceAddress() != null) {
+                    connection.remote(new InetSocketAddress(proxy.sourceAddress(), proxy.sourcePort()));
+                }
+            } finally {
+                ReferenceCountUtil.release(proxy);
+            }
+            admit(ctx);
+            return;
+        }
+        if (!admitted) {
+            // Bytes before admission can only come from a broken PROXY exchange; never act on them.
+            ReferenceCountUtil.release(msg);
+            ctx.close();
+            return;
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent done) {
+            if (done.isSuccess()) {
+                var ssl = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+                connection.handshakeCompleted(ssl.engine().getSession());
+                log.debug("{} TLS {} {}", connection.logId(), connection.tls().get().protocol(),
+                        connection.tls().get().cipherSuite());
+                if (listener.config().tls() == TlsMode.IMPLICIT) openProtocol(ctx);
+            } else {
+                log.info("{} TLS handshake from {} failed: {}", connection.logId(),
+                        connection.remote().getAddress().getHostAddress(), rootMessage(done.cause()));
+                handshakeFailed = true;
+                ctx.close();
+            }
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // The client gets no stack trace; the log gets one line (a failed handshake has had its own).
+        if (!handshakeFailed) log.info("{} closed after error: {}", connection.logId(), rootMessage(cause));
+        ctx.close();
+    }
+
+    private void admit(ChannelHandlerContext ctx) {
+        admitted = true; // the PROXY decoder, if any, has removed itself after its one header
+        RuleAction action = listener.rules().decide(connection.remote().getAddress(), listener.config().name());
+        switch (action) {
+            case DENY -> {
+                listener.denied().incrementAndGet();
+                log.info("{} denied by connection rules: {} on {}", connection.logId(),
+                        connection.remote().getAddress().getHostAddress(), listener.config().name());
+                ctx.close();
+                return;
+            }
+            case REQUIRE_CERT -> connection.clientCertMode(ClientCertMode.REQUIRE);
+            case REQUEST_CERT -> {
+                if (connection.clientCertMode() == ClientCertMode.NONE) connection.clientCertMode(ClientCertMode.REQUEST);
+            }
+            case ALLOW -> { }
+        }
+        listener.registry().register(connection);
+        ctx.channel().closeFuture().addListener(f -> listener.registry().unregister(connection));
+        log.debug("{} accepted from {} on {}", connection.logId(),
+                connection.remote().getAddress().getHostAddress(), listener.config().name());
+        if (listener.config().tls() == TlsMode.IMPLICIT) {
+            ctx.pipeline().addBefore(ctx.name(), "tls", connection.newTlsHandler(false));
+        } else {
+            openProtocol(ctx);
+        }
+    }
+
+    private void openProtocol(ChannelHandlerContext ctx) {
+        try {
+            listener.service().open(connection, ctx.pipeline());
+        } catch (RuntimeException e) {
+            log.warn("{} protocol {} failed to open", connection.logId(), listener.config().protocol(), e);
+            ctx.close();
+        }
+    }
+
+    static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        return root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage());
+    }
+
+    /** What every connection of one listener shares. */
+    record ListenerContext(org.castellan.server.config.Listener config,
+                           org.castellan.security.rules.ConnectionRules rules,
+                           ProtocolService service, SessionRegistry registry,
+                           AtomicLong denied) {
+    }
+}

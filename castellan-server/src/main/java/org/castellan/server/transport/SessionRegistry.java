@@ -1,0 +1,50 @@
+package org.castellan.server.transport;
+
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.function.Predicate;
+
+/**
+ * Every live connection of this server, in one place: listing, kicking, and closing the sessions
+ * of a revoked certificate all go through here (DESIGN.md §2).
+ */
+public final class SessionRegistry {
+
+    private final ConcurrentMap<Long, Connection> live = new ConcurrentHashMap<>();
+
+    void register(Connection connection) {
+        live.put(connection.id(), connection);
+    }
+
+    void unregister(Connection connection) {
+        live.remove(connection.id());
+    }
+
+    /** A snapshot of the live connections, oldest first. */
+    public List<Connection> list() {
+        return live.values().stream().sorted(Comparator.comparingLong(Connection::id)).toList();
+    }
+
+    public Optional<Connection> get(long id) {
+        return Optional.ofNullable(live.get(id));
+    }
+
+    public int size() {
+        return live.size();
+    }
+
+    /** Closes every connection the predicate selects and returns how many it closed. */
+    public int closeWhere(Predicate<Connection> which) {
+        int n = 0;
+        for (Connection c : live.values()) {
+            if (which.test(c)) {
+                c.close();
+                n++;
+            }
+        }
+        return n;
+    }
+}

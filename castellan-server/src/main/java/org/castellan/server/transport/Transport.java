@@ -1,0 +1,168 @@
+package org.castellan.server.transport;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.castellan.security.rules.Cidr;
+import org.castellan.security.rules.ConnectionRules;
+import org.castellan.security.tls.TlsPolicy;
+import org.castellan.server.config.Listener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The server's listeners: one Netty server channel per configured listener, all sharing one
+ * pair of event-loop groups, one set of connection rules, one TLS policy and one
+ * {@link SessionRegistry}.
+ *
+ * <p>SECURITY: every accepted connection goes through {@link ConnectionGate}; there is no other
+ * way for a socket to reach a protocol session.
+ */
+public final class Transport implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Transport.class);
+
+    static final String BYTE_COUNTER = "bytes";
+    /** Pending connections the kernel queues per listener before accept. */
+    private static final int ACCEPT_BACKLOG = 1024;
+
+    private final EventLoopGroup acceptors;
+    private final EventLoopGroup workers;
+    private final Class<? extends ServerChannel> serverChannel;
+    private final SessionRegistry registry;
+    private final ConnectionRules rules;
+    private final TlsPolicy tls;
+    private final Clock clock;
+    private final AtomicLong ids = new AtomicLong();
+    private final Map<String, Bound> bound = new LinkedHashMap<>();
+
+    public Transport(SessionRegistry registry, ConnectionRules rules, TlsPolicy tls, Clock clock) {
+        this.registry = registry;
+        this.rules = rules;
+        this.tls = tls;
+        this.clock = clock;
+        IoHandlerFactory io;
+        if (Epoll.isAvailable()) {
+            io = EpollIoHandler.newFactory();
+            serverChannel = EpollServerSocketChannel.class;
+        } else {
+            log.info("native epoll unavailable ({}); using NIO", Epoll.unavailabilityCause().getMessage());
+            io = NioIoHandler.newFactory();
+            serverChannel = NioServerSocketChannel.class;
+        }
+        acceptors = new MultiThreadIoEventLoopGroup(1, io);
+        workers = new MultiThreadIoEventLoopGroup(0, io);
+    }
+
+    /**
+     * Binds one listener. Fails with the OS's reason (address in use, permission denied) naming
+     * the listener, address and port.
+     */
+    public InetSocketAddress bind(Listener listener, ProtocolService service) {
+        List<Cidr> proxyFrom = listener.proxyFrom().stream().map(Cidr::parse).toList();
+        var context = new ConnectionGate.ListenerContext(listener, rules, service, registry, new AtomicLong());
+        ServerBootstrap b = new ServerBootstrap()
+                .group(acceptors, workers)
+                .channel(serverChannel)
+                .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        InetSocketAddress peer = ch.remoteAddress();
+                        var connection = new Connection(ids.incrementAndGet(), listener, ch, peer, clock.instant(), tls);
+                        boolean proxied = proxyFrom.stream().anyMatch(c -> c.contains(peer.getAddress()));
+                        ch.pipeline().addLast(BYTE_COUNTER, new ByteCounter(connection));
+                        if (proxied) ch.pipeline().addLast(new HAProxyMessageDecoder());
+                        ch.pipeline().addLast("gate", new ConnectionGate(connection, context, proxied));
+                    }
+                });
+        Channel channel;
+        try {
+            channel = b.bind(listener.address(), listener.port()).syncUninterruptibly().channel();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("listener " + listener.name() + ": cannot listen on "
+                    + listener.address() + ":" + listener.port() + ": " + ConnectionGate.rootMessage(e), e);
+        }
+        InetSocketAddress local = (InetSocketAddress) channel.localAddress();
+        bound.put(listener.name(), new Bound(listener, channel, local, context.denied()));
+        log.info("listening: {} ({}, {}) on {}:{}", listener.name(), listener.protocol().name().toLowerCase(),
+                listener.tls().name().toLowerCase(), local.getAddress().getHostAddress(), local.getPort());
+        return local;
+    }
+
+    /** The address each listener is bound to, by listener name, in configuration order. */
+    public Map<String, InetSocketAddress> addresses() {
+        Map<String, InetSocketAddress> out = new LinkedHashMap<>();
+        bound.forEach((name, b) -> out.put(name, b.address()));
+        return out;
+    }
+
+    /** Connections the rules refused on a listener since start. */
+    public long denied(String listener) {
+        Bound b = bound.get(listener);
+        return b == null ? 0 : b.denied().get();
+    }
+
+    public SessionRegistry registry() {
+        return registry;
+    }
+
+    /** Stops accepting new connections; live ones go on. */
+    public void stopAccepting() {
+        List<Channel> channels = new ArrayList<>();
+        bound.values().forEach(b -> channels.add(b.channel()));
+        channels.forEach(c -> c.close().syncUninterruptibly());
+    }
+
+    /**
+     * Graceful stop: no new connections, live sessions get {@code grace} to finish (protocols
+     * see {@link ShutdownEvent} and say goodbye), then the rest are closed.
+     */
+    public void shutdown(Duration grace) {
+        stopAccepting();
+        for (Connection c : registry.list()) c.channel().pipeline().fireUserEventTriggered(ShutdownEvent.INSTANCE);
+        long deadline = System.nanoTime() + grace.toNanos();
+        for (Connection c : registry.list()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || !c.channel().closeFuture().awaitUninterruptibly(left, TimeUnit.NANOSECONDS)) c.close();
+        }
+        close();
+    }
+
+    @Override
+    public void close() {
+        stopAccepting();
+        registry.closeWhere(c -> true);
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        acceptors.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    private record Bound(Listener listener, Channel channel, InetSocketAddress address, AtomicLong denied) {
+    }
+
+    /** Fired through each live connection's pipeline when the server shuts down gracefully. */
+    public enum ShutdownEvent { INSTANCE }
+}
