@@ -150,12 +150,14 @@ public final class ConfigKeys {
                             + " path is relative to the directory of the configuration file."),
             choice(Section.SERVER, "role", Role.class, Role.ALL,
                     "\"all\" runs everything in one process; \"edge\" terminates TLS, pre-authenticates and"
-                            + " proxies to mailbox nodes without storing mail; \"mailbox\" stores mail and serves edges."),
+                            + " proxies to mailbox nodes without storing mail; \"mailbox\" stores mail and serves edges."
+                            + " This version runs \"all\" only and refuses to start with another role."),
             new Key(Section.SERVER, "shutdown-grace", Type.DURATION, List.of(), 0, MAX_SHUTDOWN_GRACE.toMillis(),
                     "\"30s\"", "How long a shutdown waits for sessions to finish before closing them."),
             key(Section.SERVER, "admin-socket", Type.PATH, "\"admin.sock\"",
-                    "Unix socket through which the castellan command line manages the server; only the server's"
-                            + " user may connect. Relative to data-dir."),
+                    "Unix socket through which the castellan command line will manage the running server (live"
+                            + " sessions, kicks); only the server's user may connect. Reserved: this version does not"
+                            + " open it yet. Relative to data-dir."),
 
             choice(Section.STORE, "kind", StoreKind.class, StoreKind.EMBEDDED,
                     "\"embedded\": SQLite for metadata and a directory of message files; nothing else to install."),

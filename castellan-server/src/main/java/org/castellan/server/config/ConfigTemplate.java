@@ -19,10 +19,12 @@ public final class ConfigTemplate {
     private static final int WIDTH = 100;
 
     /** One listener to write. */
-    public record ListenerSpec(String name, Protocol protocol, int port, TlsMode tls, ClientCertMode clientCert) {
+    public record ListenerSpec(String name, Protocol protocol, String address, int port, TlsMode tls,
+                               ClientCertMode clientCert) {
         /** The constructor throws {@code NullPointerException} if a component is null. */
         public ListenerSpec {
             Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(address, "address");
             Objects.requireNonNull(protocol, "protocol");
             Objects.requireNonNull(tls, "tls");
             Objects.requireNonNull(clientCert, "clientCert");
@@ -108,6 +110,7 @@ public final class ConfigTemplate {
             Map<String, String> values = Map.of(
                     "name", TomlDocument.quote(spec.name()),
                     "protocol", TomlDocument.quote(ConfigKeys.choiceName(spec.protocol())),
+                    "address", TomlDocument.quote(spec.address()),
                     "port", Integer.toString(spec.port()),
                     "tls", TomlDocument.quote(ConfigKeys.choiceName(spec.tls())),
                     "client-cert", TomlDocument.quote(ConfigKeys.choiceName(spec.clientCert())));

@@ -16,10 +16,10 @@ import org.junit.jupiter.api.io.TempDir;
 class ConfigTemplateTest {
 
     private static final List<ListenerSpec> LISTENERS = List.of(
-            new ListenerSpec("smtp", Protocol.SMTP, 25, TlsMode.STARTTLS, ClientCertMode.NONE),
-            new ListenerSpec("submissions", Protocol.SUBMISSION, 465, TlsMode.IMPLICIT, ClientCertMode.REQUEST),
-            new ListenerSpec("imaps", Protocol.IMAP, 993, TlsMode.IMPLICIT, ClientCertMode.REQUIRE),
-            new ListenerSpec("pop3s", Protocol.POP3, 0, TlsMode.IMPLICIT, ClientCertMode.NONE));
+            new ListenerSpec("smtp", Protocol.SMTP, "0.0.0.0", 25, TlsMode.STARTTLS, ClientCertMode.NONE),
+            new ListenerSpec("submissions", Protocol.SUBMISSION, "127.0.0.1", 465, TlsMode.IMPLICIT, ClientCertMode.REQUEST),
+            new ListenerSpec("imaps", Protocol.IMAP, "::", 993, TlsMode.IMPLICIT, ClientCertMode.REQUIRE),
+            new ListenerSpec("pop3s", Protocol.POP3, "0.0.0.0", 0, TlsMode.IMPLICIT, ClientCertMode.NONE));
 
     @TempDir
     Path dir;
@@ -44,7 +44,7 @@ class ConfigTemplateTest {
         assertThat(config.listeners()).hasSize(LISTENERS.size());
         for (int i = 0; i < LISTENERS.size(); i++) {
             ListenerSpec spec = LISTENERS.get(i);
-            assertThat(config.listeners().get(i)).isEqualTo(new Listener(spec.name(), spec.protocol(), "0.0.0.0",
+            assertThat(config.listeners().get(i)).isEqualTo(new Listener(spec.name(), spec.protocol(), spec.address(),
                     spec.port(), spec.tls(), spec.clientCert(), false, List.of()));
         }
         assertThat(config.rules()).isEmpty();

@@ -1,0 +1,125 @@
+package org.castellan.server;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.CertificateKind;
+import org.castellan.security.tls.TlsPolicy;
+import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.config.Listener;
+import org.castellan.server.config.Role;
+import org.castellan.server.transport.ProtocolService;
+import org.castellan.server.transport.ServiceUnavailable;
+import org.castellan.server.transport.SessionRegistry;
+import org.castellan.server.transport.Transport;
+import org.castellan.store.MailStore;
+import org.castellan.store.embedded.EmbeddedMailStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Castellan server: the one place where the parts are wired together — store, TLS
+ * policy, connection rules, session registry, transport, and a protocol service per listener.
+ *
+ * <p>SECURITY: every listener is bound through {@link Transport}, so every connection takes the
+ * path accept → rules → TLS → session (DESIGN.md §2); there is no second way in.
+ */
+public final class Castellan implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Castellan.class);
+
+    private final CastellanConfig config;
+    private final MailStore store;
+    private final TlsPolicy tls;
+    private final Transport transport;
+
+    private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport) {
+        this.config = config;
+        this.store = store;
+        this.tls = tls;
+        this.transport = transport;
+    }
+
+    /**
+     * Starts the server described by {@code config}. If a listener cannot bind, everything
+     * already started is stopped again and the exception names the listener.
+     */
+    public static Castellan start(CastellanConfig config) {
+        if (config.server().role() != Role.ALL) {
+            throw new IllegalStateException(config.file() + ": server.role = \"" + config.server().role().name().toLowerCase()
+                    + "\" is not available in this version; use \"all\"");
+        }
+        MailStore store = EmbeddedMailStore.open(config.store().directory());
+        Transport transport = null;
+        try {
+            TlsPolicy tls = tlsPolicy(config);
+            log.info("TLS provider: {}", tls.provider());
+            transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC());
+            Castellan server = new Castellan(config, store, tls, transport);
+            for (Listener l : config.listeners()) transport.bind(l, server.service(l));
+            return server;
+        } catch (RuntimeException e) {
+            if (transport != null) transport.close();
+            store.close();
+            throw e;
+        }
+    }
+
+    static TlsPolicy tlsPolicy(CastellanConfig config) {
+        var t = config.tls();
+        // Client certificates are trusted from Castellan's own device and user CAs, plus any
+        // bundles the operator names; never from the server CA, which only issues servers.
+        List<Path> clientCas = new ArrayList<>();
+        if (Files.isDirectory(t.pkiDirectory())) {
+            CertificateAuthority ca = CertificateAuthority.load(t.pkiDirectory());
+            clientCas.add(ca.caCertificateFile(CertificateKind.DEVICE));
+            clientCas.add(ca.caCertificateFile(CertificateKind.USER));
+        }
+        clientCas.addAll(t.clientCaFiles());
+        return TlsPolicy.builder(TlsPolicy.Preset.valueOf(t.preset().name()), t.certificate(), t.key())
+                .clientCaFiles(clientCas)
+                .build();
+    }
+
+    private ProtocolService service(Listener listener) {
+        return switch (listener.protocol()) {
+            case SMTP, SUBMISSION -> ServiceUnavailable.smtp(config.server().hostname());
+            case IMAP -> ServiceUnavailable.imap();
+            case POP3 -> ServiceUnavailable.pop3();
+        };
+    }
+
+    public CastellanConfig config() { return config; }
+
+    public MailStore store() { return store; }
+
+    public SessionRegistry sessions() { return transport.registry(); }
+
+    public TlsPolicy tls() { return tls; }
+
+    /** Where each listener is bound, by listener name, in configuration order. */
+    public Map<String, InetSocketAddress> addresses() { return transport.addresses(); }
+
+    /** Connections the rules refused on a listener since start. */
+    public long denied(String listener) { return transport.denied(listener); }
+
+    /**
+     * Graceful stop: no new connections, live sessions get {@code server.shutdown-grace} to
+     * finish, then the store finishes its queued writes and closes.
+     */
+    @Override
+    public void close() {
+        log.info("shutting down");
+        try {
+            transport.shutdown(config.server().shutdownGrace());
+        } finally {
+            store.close();
+        }
+        log.info("stopped");
+    }
+}

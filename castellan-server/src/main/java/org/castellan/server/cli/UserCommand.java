@@ -1,0 +1,175 @@
+package org.castellan.server.cli;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.OptionalLong;
+import java.util.concurrent.Callable;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.store.Account;
+import org.castellan.store.Mailbox;
+import org.castellan.store.MailStore;
+import org.castellan.store.Quota;
+import org.castellan.store.StoreException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "user", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Manage user accounts.",
+        subcommands = {UserCommand.Add.class, UserCommand.Passwd.class, UserCommand.ListUsers.class,
+                UserCommand.Show.class, UserCommand.Remove.class})
+final class UserCommand {
+
+    @Command(name = "add", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = {"Create an account with INBOX, Drafts, Sent, Trash, Junk and Archive.",
+                    "Without --password-stdin a random password is generated and shown once."})
+    static final class Add implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Parameters(paramLabel = "ADDRESS") String address;
+        @Option(names = "--password-stdin", description = "Read the password from the first line of standard input.")
+        boolean passwordStdin;
+        @Option(names = "--quota", paramLabel = "SIZE", description = "Storage limit, e.g. 500M or 2G (default: none).")
+        String quota;
+
+        @Override
+        public Integer call() throws Exception {
+            EmailAddress a = Admin.address(address);
+            OptionalLong limit = quota == null ? OptionalLong.empty() : OptionalLong.of(parseSize(quota));
+            char[] password = passwordStdin ? Admin.readPassword() : Admin.generatePassword();
+            try (Admin admin = Admin.open(where)) {
+                requireDomain(admin.store, a);
+                admin.store.createAccount(a, admin.secret(password), limit);
+                System.out.println("user " + a + " added");
+                if (!passwordStdin) System.out.println("password: " + new String(password) + "   (shown once: save it now)");
+            } finally {
+                Arrays.fill(password, '\0');
+            }
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "passwd", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Set a new password (generated and shown once, unless --password-stdin).")
+    static final class Passwd implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Parameters(paramLabel = "ADDRESS") String address;
+        @Option(names = "--password-stdin", description = "Read the password from the first line of standard input.")
+        boolean passwordStdin;
+
+        @Override
+        public Integer call() throws Exception {
+            EmailAddress a = Admin.address(address);
+            char[] password = passwordStdin ? Admin.readPassword() : Admin.generatePassword();
+            try (Admin admin = Admin.open(where)) {
+                Account account = requireAccount(admin.store, a);
+                admin.store.setCredential(account.id(), admin.secret(password));
+                System.out.println("password of " + account.address() + " changed");
+                if (!passwordStdin) System.out.println("password: " + new String(password) + "   (shown once: save it now)");
+            } finally {
+                Arrays.fill(password, '\0');
+            }
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "List accounts.")
+    static final class ListUsers implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Option(names = "--domain", paramLabel = "DOMAIN", description = "Only accounts in this domain.") String domain;
+
+        @Override
+        public Integer call() throws Exception {
+            try (Admin admin = Admin.open(where)) {
+                var accounts = domain == null ? admin.store.listAccounts() : admin.store.listAccounts(domain.toLowerCase(Locale.ROOT));
+                for (Account a : accounts) System.out.println(a.address());
+            }
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Show an account: quota, usage and mailboxes.")
+    static final class Show implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Parameters(paramLabel = "ADDRESS") String address;
+
+        @Override
+        public Integer call() throws Exception {
+            EmailAddress a = Admin.address(address);
+            try (Admin admin = Admin.open(where)) {
+                Account account = requireAccount(admin.store, a);
+                Quota q = admin.store.quota(account.id());
+                System.out.println("address:   " + account.address());
+                System.out.println("created:   " + account.createdAt());
+                System.out.println("quota:     " + (q.limitBytes().isPresent() ? formatSize(q.limitBytes().getAsLong()) : "none"));
+                System.out.println("used:      " + formatSize(q.usedBytes()) + " in " + q.usedMessages() + " messages");
+                System.out.println("mailboxes:");
+                for (Mailbox m : admin.store.listMailboxes(account.id())) {
+                    var s = admin.store.status(m.id());
+                    System.out.println("  " + m.name() + m.specialUse().map(u -> " (" + u + ")").orElse("")
+                            + "  " + s.messages() + " messages, " + s.unseen() + " unseen");
+                }
+            }
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "remove", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Delete an account with all its mailboxes and messages.")
+    static final class Remove implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Parameters(paramLabel = "ADDRESS") String address;
+
+        @Override
+        public Integer call() throws Exception {
+            EmailAddress a = Admin.address(address);
+            try (Admin admin = Admin.open(where)) {
+                Account account = requireAccount(admin.store, a);
+                admin.store.deleteAccount(account.id());
+                System.out.println("user " + account.address() + " removed");
+            }
+            return Main.OK;
+        }
+    }
+
+    static void requireDomain(MailStore store, EmailAddress a) {
+        if (store.getDomain(a.domain()).isEmpty()) {
+            throw new Failures.BadInput("unknown domain " + a.domain() + " (add it first: castellan domain add " + a.domain() + ")");
+        }
+    }
+
+    static Account requireAccount(MailStore store, EmailAddress a) {
+        return store.getAccount(a).orElseThrow(() -> StoreException.notFound("no account " + a));
+    }
+
+    /** Parses 1234, 500K, 20M, 2G (powers of 1024). */
+    static long parseSize(String text) {
+        String t = text.trim().toUpperCase(Locale.ROOT);
+        long unit = 1;
+        if (t.endsWith("K")) unit = 1L << 10;
+        else if (t.endsWith("M")) unit = 1L << 20;
+        else if (t.endsWith("G")) unit = 1L << 30;
+        else if (t.endsWith("T")) unit = 1L << 40;
+        String digits = unit == 1 ? t : t.substring(0, t.length() - 1);
+        try {
+            long n = Long.parseLong(digits);
+            if (n < 0) throw new NumberFormatException();
+            return Math.multiplyExact(n, unit);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new Failures.BadInput("invalid size '" + text + "': expected a number with an optional K, M, G or T suffix");
+        }
+    }
+
+    static String formatSize(long bytes) {
+        if (bytes < 1024) return bytes + " B";
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int i = -1;
+        while (v >= 1024 && i < units.length - 1) {
+            v /= 1024;
+            i++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", v, units[i]);
+    }
+}
