@@ -53,6 +53,7 @@ final class Transcript implements AutoCloseable {
             if (line.startsWith("C: ")) send(line.substring(3));
             else if (line.startsWith("S: <closed>")) expectClosed();
             else if (line.startsWith("S: ")) expect(line.substring(3));
+            else if (line.equals("S:")) expect(""); // a text block strips the space of "S: "
             else throw new IllegalArgumentException("script line must start with C: or S: — " + line);
         }
         return this;
