@@ -27,8 +27,11 @@ abstract class ServerPerTest {
 
     @AfterEach
     void stopServer() {
-        pop3.close();
+        if (!stopped) pop3.close();
     }
+
+    /** For tests that stop the server themselves. */
+    boolean stopped;
 
     static long wireSize(String message) {
         return message.replace("\r\n", "\n").replace("\n", "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
