@@ -18,7 +18,7 @@ import org.castellan.testkit.TestPki;
 /**
  * Drives a scripted dialogue over a real socket. Script lines: {@code C: text} is sent with CRLF,
  * {@code S: regex} must match the next line received in full, {@code S: <closed>} expects the
- * server to have closed the connection. Blank lines and lines starting with {@code #} are skipped.
+ * server to have closed the connection; a bare {@code C:} or {@code S:} is an empty line. Blank lines and lines starting with {@code #} are skipped.
  */
 final class Transcript implements AutoCloseable {
 
@@ -54,6 +54,7 @@ final class Transcript implements AutoCloseable {
             else if (line.startsWith("S: <closed>")) expectClosed();
             else if (line.startsWith("S: ")) expect(line.substring(3));
             else if (line.equals("S:")) expect(""); // a text block strips the space of "S: "
+            else if (line.equals("C:")) send("");
             else throw new IllegalArgumentException("script line must start with C: or S: — " + line);
         }
         return this;
