@@ -223,7 +223,7 @@ public final class EmbeddedMailStore implements MailStore {
     private static void closeAll(List<Connection> connections) {
         for (Connection c : connections) {
             try {
-                c.close();
+                Sql.close(c);
             } catch (SQLException ignored) {
                 // already failing; the first error is the one to report
             }
@@ -757,7 +757,7 @@ public final class EmbeddedMailStore implements MailStore {
         writer.close();
         readers.close();
         try {
-            writeConnection.close();
+            Sql.close(writeConnection);
         } catch (SQLException ignored) {
             // closing; nothing to recover
         }
