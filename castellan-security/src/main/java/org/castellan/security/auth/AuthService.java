@@ -469,8 +469,8 @@ public final class AuthService implements AutoCloseable {
         Optional<Block> block = limiter.blocked(x.origin, account);
         if (block.isEmpty()) return Optional.empty();
         refusedBlocked.incrementAndGet();
-        return Optional.of(refuse(x, FailureKind.TEMPORARY, "blocked " + block.get().source()
-                + block.get().account().map(a -> " for " + a).orElse("") + " until " + block.get().until()));
+        return Optional.of(refuse(x, FailureKind.TEMPORARY, "blocked source=" + block.get().source()
+                + block.get().account().map(a -> " pair=" + a).orElse("") + " until=" + block.get().until()));
     }
 
     private CompletionStage<SaslStep> onWorker(Exchange x, Supplier<CompletionStage<SaslStep>> work) {

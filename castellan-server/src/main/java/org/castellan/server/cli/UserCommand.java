@@ -1,6 +1,5 @@
 package org.castellan.server.cli;
 
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
@@ -27,8 +26,7 @@ final class UserCommand {
     static final class Add implements Callable<Integer> {
         @Mixin DataOptions where;
         @Parameters(paramLabel = "ADDRESS") String address;
-        @Option(names = "--password-stdin", description = "Read the password from the first line of standard input.")
-        boolean passwordStdin;
+        @Mixin PasswordOption password;
         @Option(names = "--quota", paramLabel = "SIZE", description = "Storage limit, e.g. 500M or 2G (default: none).")
         String quota;
 
@@ -36,14 +34,12 @@ final class UserCommand {
         public Integer call() throws Exception {
             EmailAddress a = Admin.address(address);
             OptionalLong limit = quota == null ? OptionalLong.empty() : OptionalLong.of(parseSize(quota));
-            char[] password = passwordStdin ? Admin.readPassword() : Admin.generatePassword();
             try (Admin admin = Admin.open(where)) {
                 requireDomain(admin.store, a);
-                admin.store.createAccount(a, admin.secret(password), limit);
-                System.out.println("user " + a + " added");
-                if (!passwordStdin) System.out.println("password: " + new String(password) + "   (shown once: save it now)");
-            } finally {
-                Arrays.fill(password, '\0');
+                password.use(secret -> {
+                    admin.store.createAccount(a, admin.secret(secret), limit);
+                    System.out.println("user " + a + " added");
+                });
             }
             return Main.OK;
         }
@@ -54,20 +50,17 @@ final class UserCommand {
     static final class Passwd implements Callable<Integer> {
         @Mixin DataOptions where;
         @Parameters(paramLabel = "ADDRESS") String address;
-        @Option(names = "--password-stdin", description = "Read the password from the first line of standard input.")
-        boolean passwordStdin;
+        @Mixin PasswordOption password;
 
         @Override
         public Integer call() throws Exception {
             EmailAddress a = Admin.address(address);
-            char[] password = passwordStdin ? Admin.readPassword() : Admin.generatePassword();
             try (Admin admin = Admin.open(where)) {
                 Account account = requireAccount(admin.store, a);
-                admin.store.setCredential(account.id(), admin.secret(password));
-                System.out.println("password of " + account.address() + " changed");
-                if (!passwordStdin) System.out.println("password: " + new String(password) + "   (shown once: save it now)");
-            } finally {
-                Arrays.fill(password, '\0');
+                password.use(secret -> {
+                    admin.store.setCredential(account.id(), admin.secret(secret));
+                    System.out.println("password of " + account.address() + " changed");
+                });
             }
             return Main.OK;
         }

@@ -25,7 +25,9 @@ public final class CrashChild {
     static byte[] body(int thread, int index) {
         if (index % 10 == 0) return ("Subject: shared\r\n\r\nthe same body for many messages\r\n").getBytes(StandardCharsets.UTF_8);
         StringBuilder sb = new StringBuilder("Subject: thread ").append(thread).append(" message ").append(index).append("\r\n\r\n");
-        for (int i = 0; i < (index * 37) % 3000; i++) sb.append((char) ('a' + (i + thread) % 26));
+        // Every seventh body is too large for the database and goes to a file: both paths are killed mid-write.
+        int length = index % 7 == 3 ? EmbeddedMailStore.INLINE_MAX + index : (index * 37) % 3000;
+        for (int i = 0; i < length; i++) sb.append((char) ('a' + (i + thread) % 26));
         return sb.toString().getBytes(StandardCharsets.UTF_8);
     }
 

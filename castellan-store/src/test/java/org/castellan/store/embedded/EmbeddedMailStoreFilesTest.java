@@ -16,6 +16,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.OptionalLong;
@@ -57,6 +58,23 @@ class EmbeddedMailStoreFilesTest {
         }
     }
 
+    /** A body too large to live in the database, so it becomes a file under blobs/. */
+    private static byte[] fileSized(String text) {
+        byte[] head = text.getBytes(UTF_8);
+        byte[] body = Arrays.copyOf(head, EmbeddedMailStore.INLINE_MAX + 1);
+        Arrays.fill(body, head.length, body.length, (byte) 'x');
+        return body;
+    }
+
+    private long inlineBodies() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + data().resolve("mail.db"));
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT count(*) FROM blob_data")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     private static String sha256(byte[] body) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body));
     }
@@ -89,7 +107,7 @@ class EmbeddedMailStoreFilesTest {
     void theDataDirectoryDatabaseAndBodiesArePrivateAndTheDatabaseUsesWal() throws Exception {
         try (EmbeddedMailStore store = EmbeddedMailStore.open(data())) {
             Mailbox inbox = newInbox(store, "alice@example.org");
-            AppendResult r = store.append(inbox.id(), "private".getBytes(UTF_8), Set.of(), null);
+            AppendResult r = store.append(inbox.id(), fileSized("private"), Set.of(), null);
 
             assertThat(permissions(data())).isEqualTo("rwx------");
             assertThat(permissions(data().resolve("mail.db"))).isEqualTo("rw-------");
@@ -110,11 +128,11 @@ class EmbeddedMailStoreFilesTest {
         try (EmbeddedMailStore store = EmbeddedMailStore.open(data())) {
             Mailbox alice = newInbox(store, "alice@example.org");
             Mailbox bob = newInbox(store, "bob@example.org");
-            byte[] body = "Subject: newsletter\r\n\r\nsame for everyone".getBytes(UTF_8);
+            byte[] body = fileSized("Subject: newsletter\r\n\r\nsame for everyone");
             AppendResult a = store.append(alice.id(), body, Set.of(), null);
             AppendResult b = store.append(bob.id(), body, Set.of(), null);
             long copyUid = store.copy(bob.id(), List.of(b.uid()), bob.id()).uids().get(b.uid());
-            AppendResult other = store.append(bob.id(), "other".getBytes(UTF_8), Set.of(), null);
+            AppendResult other = store.append(bob.id(), fileSized("other"), Set.of(), null);
             Path shared = data().resolve("blobs").resolve(a.blobId().substring(0, 2)).resolve(a.blobId());
 
             assertThat(a.blobId()).isEqualTo(b.blobId()).isEqualTo(sha256(body));
@@ -132,10 +150,33 @@ class EmbeddedMailStoreFilesTest {
     }
 
     @Test
+    void smallBodiesLiveInTheDatabaseSharedAndGoWithTheLastReference() throws Exception {
+        try (EmbeddedMailStore store = EmbeddedMailStore.open(data())) {
+            Mailbox alice = newInbox(store, "alice@example.org");
+            Mailbox bob = newInbox(store, "bob@example.org");
+            byte[] body = "Subject: hello\r\n\r\nsmall".getBytes(UTF_8);
+            byte[] largest = Arrays.copyOf(body, EmbeddedMailStore.INLINE_MAX);
+            List<AppendResult> both = store.deliver(List.of(alice.id(), bob.id()), body, Set.of(), null);
+            AppendResult edge = store.append(alice.id(), largest, Set.of(), null);
+
+            assertThat(bodyFiles()).isEmpty();
+            assertThat(inlineBodies()).isEqualTo(2);
+            assertThat(read(store, bob.id(), both.get(1).uid())).isEqualTo(body);
+            assertThat(read(store, alice.id(), edge.uid())).isEqualTo(largest);
+
+            store.expunge(alice.id(), List.of(both.get(0).uid(), edge.uid()));
+            assertThat(inlineBodies()).isEqualTo(1);
+            assertThat(read(store, bob.id(), both.get(1).uid())).isEqualTo(body);
+            store.expunge(bob.id(), List.of(both.get(1).uid()));
+            assertThat(inlineBodies()).isZero();
+        }
+    }
+
+    @Test
     void aBodyThatCannotBeWrittenFailsTemporarilyChangesNothingAndTheStoreRecovers() throws Exception {
         try (EmbeddedMailStore store = EmbeddedMailStore.open(data())) {
             Mailbox inbox = newInbox(store, "alice@example.org");
-            byte[] body = "Subject: blocked\r\n\r\nthis body cannot be stored".getBytes(UTF_8);
+            byte[] body = fileSized("Subject: blocked\r\n\r\nthis body cannot be stored");
             // Tests run as root, for whom read-only permissions do not stop writes. A regular file
             // where the body's fan-out directory belongs makes the real file system refuse the
             // write, the way a full or failing disk does, with no test hook in the store.
@@ -169,7 +210,7 @@ class EmbeddedMailStoreFilesTest {
         EmbeddedMailStore.Options quick = new EmbeddedMailStore.Options(Duration.ofMillis(200), 2, 64);
         try (EmbeddedMailStore store = EmbeddedMailStore.open(data(), quick)) {
             Mailbox inbox = newInbox(store, "alice@example.org");
-            byte[] refused = "Subject: refused\r\n\r\nwhile locked".getBytes(UTF_8);
+            byte[] refused = fileSized("Subject: refused\r\n\r\nwhile locked");
 
             try (Connection admin = DriverManager.getConnection("jdbc:sqlite:" + data().resolve("mail.db"));
                     Statement st = admin.createStatement()) {

@@ -184,7 +184,7 @@ public final class BlobStore {
         }
     }
 
-    private static MessageDigest sha256() {
+    public static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {

@@ -59,7 +59,7 @@ public final class ReadPool implements AutoCloseable {
     public void close() {
         for (Connection c : all) {
             try {
-                c.close();
+                Sql.close(c);
             } catch (SQLException ignored) {
                 // closing; nothing to recover
             }
