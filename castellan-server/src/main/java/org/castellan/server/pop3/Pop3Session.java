@@ -5,7 +5,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -279,10 +278,7 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
 
     /** The connection as AuthService sees it. */
     AuthContext authContext() {
-        var tls = connection.tls();
-        return new AuthContext(connection.listener().name(), "pop3", connection.remote().getAddress(), tls.isPresent(),
-                connection.listener().cleartextAuth(), ChannelBindings.of(ctx.pipeline().get(SslHandler.class)),
-                tls.flatMap(Connection.TlsInfo::peer));
+        return connection.authContext("pop3");
     }
 
     /** Whether STLS may be offered and used now (RFC 2595 §4: only once, only without TLS). */

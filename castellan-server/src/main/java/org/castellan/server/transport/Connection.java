@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLSession;
 import io.netty.handler.ssl.SslHandler;
+import org.castellan.security.auth.AuthContext;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.server.config.ClientCertMode;
 import org.castellan.server.config.Listener;
@@ -112,6 +113,17 @@ public final class Connection {
     /** Records the parameters of a completed handshake; the peer is set only if its certificate verified. */
     void handshakeCompleted(SSLSession session) {
         this.tls = new TlsInfo(session.getProtocol(), session.getCipherSuite(), tlsPolicy.verifiedPeer(session));
+    }
+
+    /**
+     * What AuthService needs to know about this connection for an attempt over {@code protocol}:
+     * where it comes from, whether TLS protects it (and its channel binding for SCRAM-PLUS), the
+     * verified client certificate, and whether the listener allows credentials without TLS.
+     */
+    public AuthContext authContext(String protocol) {
+        var info = tls();
+        return new AuthContext(listener.name(), protocol, remote.getAddress(), info.isPresent(), listener.cleartextAuth(),
+                ChannelBindings.of(channel.pipeline().get(SslHandler.class)), info.flatMap(TlsInfo::peer));
     }
 
     /** Whether TLS is active or being negotiated on this connection. */

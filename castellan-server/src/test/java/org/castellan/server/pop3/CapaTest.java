@@ -81,4 +81,17 @@ class CapaTest {
                     .doesNotContain("USER", "STLS").noneMatch(l -> l.startsWith("SASL"));
         }
     }
+
+    /** TLS 1.3 has no channel binding here (no tls-exporter, RFC 9266), so no -PLUS mechanism. */
+    @Test
+    void tls13ConnectionsOfferNoPlusMechanism() {
+        try (Transcript t = pop3.connect("pop3s")) {
+            t.run("""
+                    S: \\+OK .*
+                    C: CAPA
+                    S: \\+OK .*
+                    """);
+            assertThat(t.readMultiline()).anyMatch(l -> l.startsWith("SASL ")).noneMatch(l -> l.contains("-PLUS"));
+        }
+    }
 }

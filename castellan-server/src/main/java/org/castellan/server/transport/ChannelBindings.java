@@ -1,4 +1,4 @@
-package org.castellan.server.pop3;
+package org.castellan.server.transport;
 
 import io.netty.handler.ssl.SslHandler;
 import java.security.MessageDigest;

@@ -1,4 +1,4 @@
-package org.castellan.server.pop3;
+package org.castellan.server.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,7 +9,7 @@ import org.castellan.testkit.TestPki;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** RFC 5929 §4 tls-server-end-point, and no -PLUS mechanism where no binding is available. */
+/** RFC 5929 §4 tls-server-end-point. */
 class ChannelBindingsTest {
 
     @TempDir Path dir;
@@ -21,17 +21,5 @@ class ChannelBindingsTest {
         ChannelBinding binding = ChannelBindings.serverEndPoint(cert).orElseThrow();
         assertThat(binding.type()).isEqualTo(ChannelBinding.TLS_SERVER_END_POINT);
         assertThat(binding.data()).isEqualTo(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
-    }
-
-    @Test
-    void tls13ConnectionsOfferNoPlusMechanism() {
-        try (Pop3TestServer pop3 = Pop3TestServer.start(dir); Transcript t = pop3.connect("pop3s")) {
-            t.run("""
-                    S: \\+OK .*
-                    C: CAPA
-                    S: \\+OK .*
-                    """);
-            assertThat(t.readMultiline()).anyMatch(l -> l.startsWith("SASL ")).noneMatch(l -> l.contains("-PLUS"));
-        }
     }
 }
