@@ -17,7 +17,7 @@ class HostileInputTest {
 
     private static final int ROUNDS = 3000;
     private static final byte[] SALT = Base64.getDecoder().decode("W22ZaJ0SNY7soEsUEjb6gQ==");
-    private static final ScramCredential PENCIL = ScramClient.credential("pencil", SALT, 4096);
+    private static final ScramCredential PENCIL = TestCredentials.credential("pencil", SALT, 4096);
     private static final byte[] CLIENT_FIRST = "n,,n=user,r=rOprNGfwEbeRWgbNEkqO".getBytes(StandardCharsets.UTF_8);
     private static final byte[] CLIENT_FINAL = ("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
             + "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=").getBytes(StandardCharsets.UTF_8);

@@ -1,5 +1,6 @@
 package org.castellan.protocol.sasl;
 
+import org.castellan.testkit.ScramClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
@@ -21,7 +22,7 @@ class ScramServerTest {
             + "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
     private static final String SERVER_FINAL = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
     private static final byte[] SALT = Base64.getDecoder().decode("W22ZaJ0SNY7soEsUEjb6gQ==");
-    private static final ScramCredential PENCIL = ScramClient.credential("pencil", SALT, 4096);
+    private static final ScramCredential PENCIL = TestCredentials.credential("pencil", SALT, 4096);
     private static final byte[] EXPORTER = "exporter-data-of-this-connection".getBytes(StandardCharsets.US_ASCII);
 
     private static byte[] bytes(String s) {
@@ -164,7 +165,7 @@ class ScramServerTest {
         for (int i = 0; i < fakeSalt.length; i++) fakeSalt[i] = (byte) (i * 7);
         ScramServer known = plainServer(false);
         ScramServer unknown = plainServer(false);
-        ScramCredential real = ScramClient.credential("pencil", SALT, 4096);
+        ScramCredential real = TestCredentials.credential("pencil", SALT, 4096);
         known.start(Optional.of(bytes("n,,n=user,r=abc")));
         unknown.start(Optional.of(bytes("n,,n=nobody,r=abc")));
         String knownFirst = text(known.credential(real));

@@ -1,5 +1,6 @@
 package org.castellan.security.auth;
 
+import org.castellan.testkit.ScramClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

@@ -1,4 +1,4 @@
-package org.castellan.protocol.sasl;
+package org.castellan.testkit;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -11,7 +11,8 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The client side of SCRAM-SHA-256 (RFC 5802 §3, §7), written from the RFC for tests: the JDK
- * has none. ASCII passwords only (SASLprep is the identity for them).
+ * has none, and Castellan has no client side. ASCII passwords only (SASLprep is the identity for
+ * them). Its helpers compute the server's stored keys the way RFC 5802 §3 defines them.
  */
 public final class ScramClient {
 
@@ -74,43 +75,12 @@ public final class ScramClient {
         return MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), serverFinal);
     }
 
-    /** A stored credential for {@code password}, as a server holds it, computed from the RFC. */
-    public static ScramCredential credential(String password, byte[] salt, int iterations) {
-        byte[] salted = saltedPassword(password, salt, iterations);
-        byte[] storedKey = sha256(hmac(salted, "Client Key"));
-        byte[] serverKey = hmac(salted, "Server Key");
-        return new ScramCredential() {
-            @Override
-            public int iterations() {
-                return iterations;
-            }
-
-            @Override
-            public byte[] salt() {
-                return salt.clone();
-            }
-
-            @Override
-            public boolean verifyClientProof(byte[] authMessage, byte[] clientProof) {
-                byte[] signature = hmac(storedKey, authMessage);
-                byte[] clientKey = new byte[signature.length];
-                for (int i = 0; i < clientKey.length; i++) clientKey[i] = (byte) (clientProof[i] ^ signature[i]);
-                return MessageDigest.isEqual(sha256(clientKey), storedKey);
-            }
-
-            @Override
-            public byte[] serverSignature(byte[] authMessage) {
-                return hmac(serverKey, authMessage);
-            }
-        };
-    }
-
     private static String value(String attribute, String prefix) {
         if (!attribute.startsWith(prefix)) throw new IllegalStateException("expected " + prefix + " in " + attribute);
         return attribute.substring(prefix.length());
     }
 
-    static byte[] saltedPassword(String password, byte[] salt, int iterations) {
+    public static byte[] saltedPassword(String password, byte[] salt, int iterations) {
         try {
             return SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256")
                     .generateSecret(new PBEKeySpec(password.toCharArray(), salt, iterations, 256)).getEncoded();
@@ -119,11 +89,11 @@ public final class ScramClient {
         }
     }
 
-    static byte[] hmac(byte[] key, String data) {
+    public static byte[] hmac(byte[] key, String data) {
         return hmac(key, data.getBytes(StandardCharsets.US_ASCII));
     }
 
-    static byte[] hmac(byte[] key, byte[] data) {
+    public static byte[] hmac(byte[] key, byte[] data) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(key, "HmacSHA256"));
@@ -133,7 +103,7 @@ public final class ScramClient {
         }
     }
 
-    static byte[] sha256(byte[] data) {
+    public static byte[] sha256(byte[] data) {
         try {
             return MessageDigest.getInstance("SHA-256").digest(data);
         } catch (GeneralSecurityException e) {
