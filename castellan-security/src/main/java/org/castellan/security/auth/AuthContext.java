@@ -1,0 +1,30 @@
+package org.castellan.security.auth;
+
+import java.net.InetAddress;
+import java.security.cert.X509Certificate;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Where an authentication attempt comes from, built by the protocol session from its connection.
+ *
+ * @param listener the listener's configured name, for the log
+ * @param protocol {@code "smtp"}, {@code "imap"} or {@code "pop3"}
+ * @param remote the client's address (after the PROXY header, when a trusted upstream sent one)
+ * @param tls whether the connection is inside TLS now (implicit TLS or after STARTTLS)
+ * @param cleartextAllowed whether this listener allows credentials without TLS (DESIGN §5.1)
+ * @param channelBinding the TLS channel binding, when the TLS engine can export one
+ * @param clientCertificate the client's certificate, present only when the handshake verified it
+ */
+public record AuthContext(String listener, String protocol, InetAddress remote, boolean tls,
+        boolean cleartextAllowed, Optional<ChannelBinding> channelBinding,
+        Optional<X509Certificate> clientCertificate) {
+
+    public AuthContext {
+        Objects.requireNonNull(listener, "listener");
+        Objects.requireNonNull(protocol, "protocol");
+        Objects.requireNonNull(remote, "remote");
+        Objects.requireNonNull(channelBinding, "channelBinding");
+        Objects.requireNonNull(clientCertificate, "clientCertificate");
+    }
+}
