@@ -7,12 +7,17 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.castellan.security.auth.AuthService;
+import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.CertificateKind;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Role;
+import org.castellan.server.pop3.Pop3Service;
 import org.castellan.server.transport.ProtocolService;
 import org.castellan.server.transport.ServiceUnavailable;
 import org.castellan.server.transport.SessionRegistry;
@@ -37,12 +42,20 @@ public final class Castellan implements AutoCloseable {
     private final MailStore store;
     private final TlsPolicy tls;
     private final Transport transport;
+    private final AuthService auth;
+    /** Store calls block (SQLite, blob files): protocol sessions run them here, never on an event loop. */
+    private final ExecutorService blocking;
+    private final Pop3Service pop3;
 
-    private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport) {
+    private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport, AuthService auth,
+                      ExecutorService blocking) {
         this.config = config;
         this.store = store;
         this.tls = tls;
         this.transport = transport;
+        this.auth = auth;
+        this.blocking = blocking;
+        this.pop3 = new Pop3Service(store, auth, blocking);
     }
 
     /**
@@ -56,18 +69,32 @@ public final class Castellan implements AutoCloseable {
         }
         MailStore store = EmbeddedMailStore.open(config.store().directory());
         Transport transport = null;
+        AuthService auth = null;
+        ExecutorService blocking = null;
         try {
             TlsPolicy tls = tlsPolicy(config);
             log.info("TLS provider: {}", tls.provider());
+            auth = new AuthService(new StoreCredentials(store), authSettings(config), Clock.systemUTC());
+            blocking = Executors.newVirtualThreadPerTaskExecutor();
             transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC());
-            Castellan server = new Castellan(config, store, tls, transport);
+            Castellan server = new Castellan(config, store, tls, transport, auth, blocking);
             for (Listener l : config.listeners()) transport.bind(l, server.service(l));
             return server;
         } catch (RuntimeException e) {
             if (transport != null) transport.close();
+            if (blocking != null) blocking.close();
+            if (auth != null) auth.close();
             store.close();
             throw e;
         }
+    }
+
+    /** AuthService's defaults, with the configured SCRAM cost for new secrets and unknown users. */
+    static AuthSettings authSettings(CastellanConfig config) {
+        AuthSettings d = AuthSettings.defaults();
+        return new AuthSettings(config.auth().scramIterations(), d.plainCacheSize(), d.freeFailures(), d.blockAfter(),
+                d.networkFreeFailures(), d.networkBlockAfter(), d.firstDelay(), d.maxDelay(), d.blockDuration(),
+                d.failureMemory(), d.maxTracked(), d.workerThreads());
     }
 
     static TlsPolicy tlsPolicy(CastellanConfig config) {
@@ -90,7 +117,7 @@ public final class Castellan implements AutoCloseable {
         return switch (listener.protocol()) {
             case SMTP, SUBMISSION -> ServiceUnavailable.smtp(config.server().hostname());
             case IMAP -> ServiceUnavailable.imap();
-            case POP3 -> ServiceUnavailable.pop3();
+            case POP3 -> pop3;
         };
     }
 
@@ -101,6 +128,8 @@ public final class Castellan implements AutoCloseable {
     public SessionRegistry sessions() { return transport.registry(); }
 
     public TlsPolicy tls() { return tls; }
+
+    public AuthService auth() { return auth; }
 
     /** Where each listener is bound, by listener name, in configuration order. */
     public Map<String, InetSocketAddress> addresses() { return transport.addresses(); }
@@ -118,6 +147,9 @@ public final class Castellan implements AutoCloseable {
         try {
             transport.shutdown(config.server().shutdownGrace());
         } finally {
+            // Sessions are gone: no store call is queued any more once the executor has drained.
+            blocking.close();
+            auth.close();
             store.close();
         }
         log.info("stopped");

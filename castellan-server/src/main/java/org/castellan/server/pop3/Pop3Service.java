@@ -1,0 +1,78 @@
+package org.castellan.server.pop3;
+
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.castellan.security.auth.AuthService;
+import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.ProtocolService;
+import org.castellan.store.MailStore;
+
+/**
+ * The POP3 server (RFC 1939 with CAPA, RFC 2449; STLS, RFC 2595; AUTH, RFC 5034; response codes,
+ * RFC 3206), plugged into the transport once per POP3 listener.
+ *
+ * <p>SECURITY: trusts nothing from the client before authentication except the command syntax,
+ * parsed with fixed limits. Credentials go only to {@link AuthService}, which decides whether a
+ * password may be used on this connection; USER, PASS and password mechanisms are neither offered
+ * nor accepted without TLS unless the listener allows cleartext authentication. After STLS,
+ * nothing received before the handshake is acted upon. An authenticated session reaches only its
+ * own account's INBOX.
+ *
+ * <p>Exposes: the messages of the INBOX of the authenticated account, read-only except for
+ * deletion, which happens only when the client ends the session with QUIT.
+ *
+ * <p>Failure: store errors reach the client as {@code -ERR [SYS/TEMP]} (temporary) or
+ * {@code -ERR [SYS/PERM]} and the log gets the detail; a failure while sending a message closes
+ * the connection, deleting nothing.
+ */
+public final class Pop3Service implements ProtocolService {
+
+    /** RFC 1939 §3: the autologout timer must be at least 10 minutes. */
+    public static final Duration AUTOLOGOUT = Duration.ofMinutes(10);
+
+    private final MailStore store;
+    private final AuthService auth;
+    private final ExecutorService blocking;
+    private final Duration autologout;
+    private final MaildropLocks locks = new MaildropLocks();
+    private final WireSizes sizes = new WireSizes();
+
+    /**
+     * @param blocking runs store calls, which block; shared with the other protocols and shut
+     *     down by the caller
+     */
+    public Pop3Service(MailStore store, AuthService auth, ExecutorService blocking) {
+        this(store, auth, blocking, AUTOLOGOUT);
+    }
+
+    /** With another autologout time; below {@link #AUTOLOGOUT} only for tests. */
+    public Pop3Service(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout) {
+        this.store = Objects.requireNonNull(store, "store");
+        this.auth = Objects.requireNonNull(auth, "auth");
+        this.blocking = Objects.requireNonNull(blocking, "blocking");
+        this.autologout = Objects.requireNonNull(autologout, "autologout");
+    }
+
+    @Override
+    public void open(Connection connection, ChannelPipeline pipeline) {
+        // Idle in both directions: a long RETR to a slow client is not idleness.
+        pipeline.addLast("pop3-idle", new IdleStateHandler(0, 0, autologout.toMillis(), TimeUnit.MILLISECONDS));
+        Pop3Session session = new Pop3Session(this, connection);
+        pipeline.addLast("pop3", session);
+        session.greet();
+    }
+
+    MailStore store() { return store; }
+
+    AuthService auth() { return auth; }
+
+    ExecutorService blocking() { return blocking; }
+
+    MaildropLocks locks() { return locks; }
+
+    WireSizes sizes() { return sizes; }
+}

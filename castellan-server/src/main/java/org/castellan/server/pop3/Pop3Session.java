@@ -1,0 +1,389 @@
+package org.castellan.server.pop3;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.castellan.protocol.pop3.Pop3Command;
+import org.castellan.protocol.pop3.Pop3Keyword;
+import org.castellan.protocol.pop3.Pop3Parser;
+import org.castellan.security.auth.AuthContext;
+import org.castellan.security.auth.SaslExchange;
+import org.castellan.security.auth.SaslStep;
+import org.castellan.server.config.TlsMode;
+import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.Transport;
+import org.castellan.store.StoreException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The engine of one POP3 connection: feeds received bytes to the pure {@link Pop3Parser}, checks
+ * each command against the {@link Pop3State} table, and runs one command at a time. A command
+ * that waits (store, authentication, sending a message) suspends reading; pipelined commands
+ * (RFC 2449 §6.6) stay queued and run, in order, when it is done.
+ *
+ * <p>Everything here runs on the connection's event loop. Work on other threads (store calls on
+ * the blocking executor, AuthService futures) comes back through {@link #blocking} and
+ * {@link #await}, which hop to the event loop before touching the session.
+ */
+final class Pop3Session extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(Pop3Session.class);
+
+    /**
+     * Unknown commands, bad arguments and commands out of state before the session is closed: a
+     * real client makes one or two such mistakes, a scanner or a confused peer makes many.
+     */
+    static final int MAX_ERRORS = 10;
+    /** Failed logins on one connection before it is closed; the limiter in AuthService does the rest. */
+    static final int MAX_AUTH_FAILURES = 3;
+
+    private final Pop3Service service;
+    private final Connection connection;
+    private final Pop3Parser parser = new Pop3Parser();
+    private ChannelHandlerContext ctx;
+    private ByteBuf pending;
+    private Pop3State state = Pop3State.AUTHORIZATION;
+    private boolean busy;
+    private boolean closed;
+    private boolean awaitingHandshake;
+    private boolean shutdownRequested;
+    private int errors;
+    private int authFailures;
+    private String pendingUser;
+    private SaslExchange sasl;
+    private String lockedAccount;
+    private Maildrop maildrop;
+
+    Pop3Session(Pop3Service service, Connection connection) {
+        this.service = service;
+        this.connection = connection;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.pending = ctx.alloc().buffer();
+    }
+
+    void greet() {
+        log.info("{} pop3 session start: listener {} from {}{}", connection.logId(), connection.listener().name(),
+                connection.remote().getAddress().getHostAddress(),
+                connection.tls().map(t -> " " + t.protocol()).orElse(""));
+        ok("Castellan POP3 server ready");
+    }
+
+    // ---- input
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf in)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            // RFC 2595 §4: whatever arrives between STLS and the end of the handshake is dropped.
+            if (awaitingHandshake || closed) return;
+            pending.writeBytes(in);
+        } finally {
+            ReferenceCountUtil.release(in);
+        }
+        drain();
+    }
+
+    /** Runs queued commands until one has to wait or the input runs out. */
+    private void drain() {
+        while (!busy && !closed && !awaitingHandshake) {
+            if (shutdownRequested) {
+                closeWith("-ERR [SYS/TEMP] Server shutting down, try again later"); // RFC 2449 §8.1.2
+                return;
+            }
+            if (!pending.isReadable()) break;
+            ByteBuffer view = pending.nioBuffer();
+            int before = view.position();
+            Pop3Parser.Result result = parser.next(view, sasl != null ? Pop3Parser.Mode.SASL_RESPONSE : Pop3Parser.Mode.COMMAND);
+            pending.skipBytes(view.position() - before);
+            switch (result) {
+                case Pop3Parser.NeedMore n -> { }
+                case Pop3Parser.Command c -> dispatch(c.command());
+                case Pop3Parser.SaslResponse r -> Auth.respond(this, r);
+                case Pop3Parser.Error e -> refused(e);
+            }
+            if (result instanceof Pop3Parser.NeedMore) break;
+        }
+        if (closed) return;
+        pending.discardReadBytes();
+        ctx.channel().config().setAutoRead(!busy);
+    }
+
+    private void dispatch(Pop3Command command) {
+        if (!state.allows(command.keyword())) {
+            error("Command not valid in this state");
+            return;
+        }
+        // RFC 1939 §7: PASS is valid only right after USER.
+        if (command.keyword() != Pop3Keyword.PASS) pendingUser = null;
+        switch (command) {
+            case Pop3Command.User c -> User.run(this, c);
+            case Pop3Command.Pass c -> Pass.run(this, c);
+            case Pop3Command.Auth c -> Auth.run(this, c);
+            case Pop3Command.Stls c -> Stls.run(this);
+            case Pop3Command.Capa c -> Capa.run(this);
+            case Pop3Command.Stat c -> Stat.run(this);
+            case Pop3Command.List c -> org.castellan.server.pop3.List.run(this, c);
+            case Pop3Command.Uidl c -> Uidl.run(this, c);
+            case Pop3Command.Retr c -> Retr.run(this, c);
+            case Pop3Command.Top c -> Top.run(this, c);
+            case Pop3Command.Dele c -> Dele.run(this, c);
+            case Pop3Command.Rset c -> Rset.run(this);
+            case Pop3Command.Noop c -> Noop.run(this);
+            case Pop3Command.Quit c -> Quit.run(this);
+        }
+    }
+
+    private void refused(Pop3Parser.Error e) {
+        if (sasl != null) {
+            // RFC 5034 §4: a response that is not valid base64 fails the exchange.
+            SaslExchange exchange = sasl;
+            sasl = null;
+            exchange.abort();
+        }
+        if (e.kind() == Pop3Parser.ErrorKind.LINE_TOO_LONG) {
+            closeWith("-ERR " + e.message());
+        } else {
+            error(e.message());
+        }
+    }
+
+    /** A protocol error: counted, and the session ends at {@link #MAX_ERRORS}. */
+    void error(String text) {
+        if (++errors >= MAX_ERRORS) {
+            closeWith("-ERR Too many errors, closing connection");
+        } else {
+            err(text);
+        }
+    }
+
+    // ---- output
+
+    void ok(String text) {
+        write(text.isEmpty() ? "+OK\r\n" : "+OK " + text + "\r\n");
+    }
+
+    void err(String text) {
+        write("-ERR " + text + "\r\n");
+    }
+
+    /** A multi-line response (RFC 1939 §3): the lines must not start with "." (callers send numbers and names). */
+    void okMultiline(String text, List<String> lines) {
+        StringBuilder b = new StringBuilder(text.isEmpty() ? "+OK" : "+OK " + text).append("\r\n");
+        for (String line : lines) b.append(line).append("\r\n");
+        write(b.append(".\r\n").toString());
+    }
+
+    void write(String text) {
+        ctx.writeAndFlush(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+    }
+
+    /** Sends the last reply and closes once it has left. */
+    void closeWith(String line) {
+        if (closed) return;
+        closed = true;
+        ctx.writeAndFlush(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    // ---- waiting
+
+    /**
+     * Runs {@code work} (a blocking store call) on the blocking executor, then {@code then} on the
+     * event loop; reading stops meanwhile. A store failure is answered with {@code -ERR [SYS/...]}.
+     */
+    <T> void blocking(Supplier<T> work, Consumer<T> then) {
+        blocking(work, then, this::storeFailure);
+    }
+
+    <T> void blocking(Supplier<T> work, Consumer<T> then, Consumer<Throwable> failed) {
+        await(CompletableFuture.supplyAsync(work, service.blocking()), then, failed);
+    }
+
+    /** Waits for {@code stage} (AuthService), then runs {@code then} on the event loop. */
+    <T> void await(CompletionStage<T> stage, Consumer<T> then, Consumer<Throwable> failed) {
+        suspend();
+        stage.whenCompleteAsync((value, error) -> {
+            busy = false;
+            if (!closed) {
+                if (error != null) failed.accept(error instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : error);
+                else then.accept(value);
+            }
+            if (!busy) drain();
+        }, ctx.channel().eventLoop());
+    }
+
+    /** Stops running commands until {@link #resume}. */
+    void suspend() {
+        busy = true;
+        ctx.channel().config().setAutoRead(false);
+    }
+
+    void resume() {
+        busy = false;
+        drain();
+    }
+
+    private void storeFailure(Throwable e) {
+        log.warn("{} pop3 store failure: {}", connection.logId(), e.toString());
+        err(e instanceof StoreException s && s.isTemporary()
+                ? "[SYS/TEMP] Mailbox temporarily unavailable, try again later"
+                : "[SYS/PERM] Mailbox unavailable");
+    }
+
+    // ---- state shared by the commands
+
+    Pop3Service service() { return service; }
+
+    Connection connection() { return connection; }
+
+    Pop3State state() { return state; }
+
+    Maildrop maildrop() { return maildrop; }
+
+    Optional<String> pendingUser() { return Optional.ofNullable(pendingUser); }
+
+    void pendingUser(String user) { this.pendingUser = user; }
+
+    void sasl(SaslExchange exchange) { this.sasl = exchange; }
+
+    Optional<SaslExchange> sasl() { return Optional.ofNullable(sasl); }
+
+    /** A failed login; the connection closes after {@link #MAX_AUTH_FAILURES}. */
+    void authFailed(String reply) {
+        if (++authFailures >= MAX_AUTH_FAILURES) closeWith("-ERR " + reply);
+        else err(reply);
+    }
+
+    /** The connection as AuthService sees it. */
+    AuthContext authContext() {
+        var tls = connection.tls();
+        return new AuthContext(connection.listener().name(), "pop3", connection.remote().getAddress(), tls.isPresent(),
+                connection.listener().cleartextAuth(), ChannelBindings.of(ctx.pipeline().get(SslHandler.class)),
+                tls.flatMap(Connection.TlsInfo::peer));
+    }
+
+    /** Whether STLS may be offered and used now (RFC 2595 §4: only once, only without TLS). */
+    boolean stlsAvailable() {
+        return connection.listener().tls() == TlsMode.STARTTLS && !connection.tlsStarted();
+    }
+
+    /**
+     * RFC 2595 §4: the TLS handler goes in before the reply is written; the reply leaves in
+     * cleartext, and the pending input and partial line — sent before TLS — are thrown away.
+     */
+    void startTls() {
+        connection.startTls();
+        awaitingHandshake = true;
+        pending.clear();
+        parser.reset();
+        ok("Begin TLS negotiation");
+    }
+
+    /**
+     * After authentication: takes the maildrop lock and a snapshot of INBOX (RFC 1939 §4), then
+     * enters TRANSACTION.
+     */
+    void openMaildrop(String account, String mechanism) {
+        if (!service.locks().tryLock(account)) {
+            // RFC 2449 §8.1.1: another session has the maildrop.
+            log.info("{} pop3 maildrop of {} in use", connection.logId(), account);
+            err("[IN-USE] Maildrop already locked, is another POP3 session running?");
+            return;
+        }
+        lockedAccount = account;
+        blocking(() -> Maildrop.load(service.store(), service.sizes(), account), drop -> {
+            maildrop = drop;
+            state = Pop3State.TRANSACTION;
+            connection.authenticated(account, mechanism);
+            log.info("{} pop3 login {} via {}", connection.logId(), account, mechanism);
+            ok("Maildrop has " + drop.count() + " messages (" + drop.octets() + " octets)");
+        }, e -> {
+            unlock();
+            storeFailure(e);
+        });
+    }
+
+    /** RFC 1939 §6: QUIT from TRANSACTION removes the marked messages, then says goodbye. */
+    void enterUpdate() {
+        state = Pop3State.UPDATE;
+        Maildrop drop = maildrop;
+        List<Long> uids = drop.deletedUids();
+        blocking(() -> uids.isEmpty() ? null : service.store().expunge(drop.mailboxId(), uids), r -> {
+            unlock();
+            closeWith("+OK Castellan POP3 server signing off (" + drop.count() + " messages left)");
+        }, e -> {
+            log.warn("{} pop3 deletions failed: {}", connection.logId(), e.toString());
+            unlock();
+            closeWith("-ERR [SYS/TEMP] Some deleted messages not removed, try again later");
+        });
+    }
+
+    private void unlock() {
+        if (lockedAccount != null) {
+            service.locks().unlock(lockedAccount);
+            lockedAccount = null;
+        }
+    }
+
+    // ---- events
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent done && done.isSuccess() && awaitingHandshake) {
+            awaitingHandshake = false;
+            drain();
+        } else if (evt instanceof IdleStateEvent) {
+            // RFC 1939 §3: on autologout the server closes without a response and deletes nothing.
+            log.info("{} pop3 autologout", connection.logId());
+            closed = true;
+            ctx.close();
+        } else if (evt == Transport.ShutdownEvent.INSTANCE) {
+            shutdownRequested = true;
+            if (!busy && state != Pop3State.UPDATE) drain();
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.info("{} pop3 connection error: {}", connection.logId(), cause.toString());
+        closed = true;
+        ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closed = true;
+        unlock();
+        if (sasl != null) {
+            sasl.abort();
+            sasl = null;
+        }
+        pending.release();
+        log.info("{} pop3 session end{}", connection.logId(), connection.account().map(a -> ": " + a).orElse(""));
+        ctx.fireChannelInactive();
+    }
+}
