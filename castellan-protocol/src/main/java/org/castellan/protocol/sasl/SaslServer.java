@@ -5,6 +5,10 @@ import java.util.Optional;
 /**
  * The server side of one SASL exchange. An instance serves one exchange and is not thread-safe:
  * the caller drives it one step at a time.
+ *
+ * <p>Failure: client input never makes a method throw. Bad syntax, oversized or non-UTF-8
+ * messages and wrong proofs are {@link SaslResult.Failed} values; so is any message after the
+ * exchange ended, after which the instance only ever answers {@link SaslFailure#OUT_OF_SEQUENCE}.
  */
 public interface SaslServer {
 

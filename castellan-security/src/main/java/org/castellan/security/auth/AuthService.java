@@ -1,35 +1,148 @@
 package org.castellan.security.auth;
 
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.net.InetAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.protocol.sasl.ExternalServer;
+import org.castellan.protocol.sasl.LoginServer;
+import org.castellan.protocol.sasl.PlainServer;
+import org.castellan.protocol.sasl.SaslFailure;
+import org.castellan.protocol.sasl.SaslResult;
+import org.castellan.protocol.sasl.SaslServer;
+import org.castellan.protocol.sasl.ScramServer;
+import org.castellan.security.auth.CredentialStore.StoredCredential;
+import org.castellan.security.auth.internal.CertificateAccounts;
+import org.castellan.security.auth.internal.LoginLimiter;
+import org.castellan.security.auth.internal.PasswordCache;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The one authentication service of every protocol (DESIGN §2 step 4).
+ * The one authentication service of every protocol (DESIGN §2 step 4): which mechanisms a
+ * connection may use, the SASL exchanges, password checks, certificate-to-account mapping and the
+ * brute-force limiter.
+ *
+ * <p>SECURITY. Trusts: the {@link AuthContext} the session builds (TLS state, verified
+ * certificate, remote address after a trusted PROXY header) and the {@link CredentialStore}.
+ * Everything from the client is untrusted and parsed by the pure mechanisms of
+ * {@code org.castellan.protocol.sasl}. Without TLS no password mechanism is offered or accepted
+ * unless the listener allows cleartext (invariant 1); SCRAM counts as a password mechanism there,
+ * because an eavesdropped SCRAM exchange allows an offline dictionary attack. Failures are slowed
+ * and blocked per host, network and account-and-network pair (invariant 6); a verified
+ * certificate holder is counted only against its own certificate. Failure replies say only what
+ * {@link FailureKind} says: an unknown user and a wrong password look alike, down to a SCRAM
+ * salt derived from the name. One INFO line is logged per attempt; it never holds a password,
+ * SASL payload, proof or secret (invariant 9).
+ *
+ * <p>Threads: every method returns at once. Credential lookups and PBKDF2 run on this service's
+ * own worker threads; limiter delays complete the future later from a timer thread. Futures
+ * complete on those threads, so a caller on an event loop hands the result back to its loop.
+ *
+ * <p>Failure: no method throws for client input. A broken credential store or an unreadable
+ * stored secret gives {@link FailureKind#TEMPORARY} (and a WARN line naming the account, never
+ * the secret); so does any call after {@link #close()}.
  */
 public final class AuthService implements AutoCloseable {
 
-    public static final String SCRAM_SHA_256_PLUS = "SCRAM-SHA-256-PLUS";
-    public static final String SCRAM_SHA_256 = "SCRAM-SHA-256";
-    public static final String PLAIN = "PLAIN";
-    public static final String LOGIN = "LOGIN";
-    public static final String EXTERNAL = "EXTERNAL";
+    public static final String SCRAM_SHA_256_PLUS = ScramServer.SHA_256_PLUS;
+    public static final String SCRAM_SHA_256 = ScramServer.SHA_256;
+    public static final String PLAIN = PlainServer.NAME;
+    public static final String LOGIN = LoginServer.NAME;
+    public static final String EXTERNAL = ExternalServer.NAME;
+
+    private static final Set<String> PASSWORD_MECHANISMS = Set.of(SCRAM_SHA_256_PLUS, SCRAM_SHA_256, PLAIN, LOGIN);
+    /** RFC 4422 §3.1: a mechanism name is 1 to 20 of A-Z, 0-9, '-' and '_'; anything else is not logged verbatim. */
+    private static final Pattern MECHANISM_NAME = Pattern.compile("[A-Z0-9_-]{1,20}");
+    /** RFC 5802 §5.1 asks for a fresh random nonce: 18 bytes are 144 bits and 24 base64 characters. */
+    private static final int SERVER_NONCE_BYTES = 18;
+    /** HMAC-SHA-256 key length (RFC 2104 §3). */
+    private static final int HMAC_KEY_BYTES = 32;
+    private static final String HMAC = "HmacSHA256";
+
+    private static final Logger LOG = LoggerFactory.getLogger(AuthService.class);
 
     private final CredentialStore credentials;
     private final AuthSettings settings;
-    private final Clock clock;
+    private final LoginLimiter limiter;
+    private final PasswordCache cache;
+    private final ExecutorService workers;
+    private final ScheduledThreadPoolExecutor timer;
+    private final SecureRandom random = new SecureRandom();
+    private final SecretKeySpec fakeSaltKey;
+    /** Verified for unknown users so that they take as long as a wrong password. */
+    private final ScramSecret dummySecret;
 
+    private final AtomicLong passwordHashes = new AtomicLong();
+    private final AtomicLong cacheHits = new AtomicLong();
+    private final AtomicLong successes = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong refusedBlocked = new AtomicLong();
+
+    /**
+     * Counters for metrics.
+     *
+     * @param passwordHashes PBKDF2 runs for PLAIN, LOGIN and password commands (unknown users included)
+     * @param cacheHits password checks answered from the cache without PBKDF2
+     * @param successes successful logins
+     * @param failures failed logins counted by the limiter
+     * @param blockedAttempts attempts refused at once because their source was blocked
+     */
+    public record Stats(long passwordHashes, long cacheHits, long successes, long failures, long blockedAttempts) {}
+
+    /**
+     * @param credentials where accounts are found
+     * @param settings limiter and cache numbers
+     * @param clock the limiter's clock (blocks, forgetting old failures); delays use real time
+     */
     public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock) {
         this.credentials = Objects.requireNonNull(credentials, "credentials");
         this.settings = Objects.requireNonNull(settings, "settings");
-        this.clock = Objects.requireNonNull(clock, "clock");
+        this.limiter = new LoginLimiter(settings, Objects.requireNonNull(clock, "clock"));
+        this.cache = new PasswordCache(settings.plainCacheSize());
+        this.workers = Executors.newFixedThreadPool(settings.workerThreads(), daemon("castellan-auth-"));
+        this.timer = new ScheduledThreadPoolExecutor(1, daemon("castellan-auth-delay-"));
+        this.timer.setRemoveOnCancelPolicy(true);
+        byte[] key = new byte[HMAC_KEY_BYTES];
+        random.nextBytes(key);
+        this.fakeSaltKey = new SecretKeySpec(key, HMAC);
+        Arrays.fill(key, (byte) 0);
+        char[] unguessable = Passwords.generate().toCharArray();
+        this.dummySecret = ScramSecret.derive(unguessable, settings.scramIterations());
+        Arrays.fill(unguessable, '\0');
     }
 
+    /**
+     * SASL mechanisms to advertise on this connection, in preference order: SCRAM-SHA-256-PLUS
+     * (only with TLS and a channel binding), SCRAM-SHA-256, PLAIN, LOGIN (all four only with TLS
+     * or where the listener allows cleartext), EXTERNAL (only with a verified client certificate).
+     */
     public List<String> mechanisms(AuthContext ctx) {
         List<String> names = new ArrayList<>();
         if (passwordAllowed(ctx)) {
@@ -42,30 +155,425 @@ public final class AuthService implements AutoCloseable {
         return List.copyOf(names);
     }
 
+    /** Whether password commands (POP3 USER/PASS, IMAP LOGIN) may be used here (DESIGN §5 invariant 1). */
     public boolean passwordAllowed(AuthContext ctx) {
         return ctx.tls() || ctx.cleartextAllowed();
     }
 
+    /**
+     * Starts a SASL exchange. {@code initialResponse} present means the client sent one (SASL-IR,
+     * POP3/SMTP AUTH initial response); an empty array means {@code "="}, an empty response.
+     * Mechanism names are matched without regard to case. Never throws for client input.
+     */
     public CompletionStage<SaslStep> start(AuthContext ctx, String mechanism, Optional<byte[]> initialResponse) {
-        return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.MECHANISM_UNAVAILABLE));
+        Objects.requireNonNull(ctx, "ctx");
+        Objects.requireNonNull(initialResponse, "initialResponse");
+        String name = mechanism == null ? "" : mechanism.toUpperCase(Locale.ROOT);
+        Exchange x = new Exchange(ctx, MECHANISM_NAME.matcher(name).matches() ? name : "?");
+        try {
+            if (!PASSWORD_MECHANISMS.contains(name) && !name.equals(EXTERNAL)) {
+                return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "unknown-mechanism");
+            }
+            if (PASSWORD_MECHANISMS.contains(name) && !passwordAllowed(ctx)) {
+                return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
+            }
+            if (!mechanisms(ctx).contains(name)) return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "not-offered");
+            Optional<CompletionStage<SaslStep>> blocked = refuseIfBlocked(x, Optional.empty());
+            if (blocked.isPresent()) return blocked.get();
+            synchronized (x) {
+                x.machine = machine(name, ctx);
+                return handle(x, x.machine.start(initialResponse.map(byte[]::clone)));
+            }
+        } catch (RuntimeException bug) {
+            return internalError(x, bug);
+        }
     }
 
+    /**
+     * A plain password login (POP3 USER/PASS, IMAP LOGIN) with the same policy, limiter and log
+     * as PLAIN. {@code command} names it in the log and in {@link SaslStep.Success#mechanism()}.
+     * The caller keeps {@code password}; this method works on its own copy and erases it.
+     */
     public CompletionStage<SaslStep> login(AuthContext ctx, String username, char[] password, String command) {
-        return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.TEMPORARY));
+        Objects.requireNonNull(ctx, "ctx");
+        String name = command == null ? "" : command.toUpperCase(Locale.ROOT);
+        Exchange x = new Exchange(ctx, MECHANISM_NAME.matcher(name).matches() ? name : "?");
+        try {
+            if (!passwordAllowed(ctx)) return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
+            if (username == null || username.isEmpty() || password == null || password.length == 0) {
+                return refuse(x, FailureKind.MALFORMED, "empty-credentials");
+            }
+            Optional<CompletionStage<SaslStep>> blocked = refuseIfBlocked(x, Optional.empty());
+            if (blocked.isPresent()) return blocked.get();
+            synchronized (x) {
+                return checkPassword(x, "", username, password.clone());
+            }
+        } catch (RuntimeException bug) {
+            return internalError(x, bug);
+        }
     }
 
+    /** The blocks in force now (for the command line), soonest to end first. */
     public List<Block> blocks() {
-        return List.of();
+        return limiter.blocks();
     }
 
+    /** Lifts the blocks, and forgets the failures, of {@code address}'s host, /24 and account pairs; returns how many blocks were lifted. */
     public int clearBlocks(InetAddress address) {
-        return 0;
+        int lifted = limiter.clear(address);
+        LOG.info("auth blocks cleared for {}: {}", address.getHostAddress(), lifted);
+        return lifted;
     }
 
+    /** Lifts every block and forgets every failure; returns how many blocks were lifted. */
     public int clearBlocks() {
-        return 0;
+        int lifted = limiter.clearAll();
+        LOG.info("auth blocks cleared for all sources: {}", lifted);
+        return lifted;
     }
 
+    /**
+     * How long the final reply to the next attempt from this connection for {@code account}
+     * (empty: before the client has named one) would be held back, given the failures so far.
+     */
+    public Duration pendingDelay(AuthContext ctx, Optional<String> account) {
+        return limiter.delay(origin(ctx), account);
+    }
+
+    public Stats stats() {
+        return new Stats(passwordHashes.get(), cacheHits.get(), successes.get(), failures.get(), refusedBlocked.get());
+    }
+
+    /** Stops the worker and timer threads; replies already being delayed are still delivered. */
     @Override
-    public void close() {}
+    public void close() {
+        workers.shutdown();
+        timer.shutdown();
+    }
+
+    // --- exchanges -------------------------------------------------------------------------
+
+    /** One attempt: the machine and what is known so far, for the limiter and the log. */
+    private final class Exchange implements SaslExchange {
+        final AuthContext ctx;
+        final String mechanism;
+        final LoginLimiter.Origin origin;
+        SaslServer machine;
+        /** The user name as typed (SASLprepped when possible); logged only if it is an address. */
+        String typed;
+        /** The canonical account once the store has named one. */
+        String account;
+        boolean done;
+
+        Exchange(AuthContext ctx, String mechanism) {
+            this.ctx = ctx;
+            this.mechanism = mechanism;
+            this.origin = origin(ctx);
+        }
+
+        @Override
+        public synchronized CompletionStage<SaslStep> respond(byte[] clientResponse) {
+            if (done || machine == null || clientResponse == null) {
+                return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.MALFORMED));
+            }
+            try {
+                return handle(this, machine.respond(clientResponse.clone()));
+            } catch (RuntimeException bug) {
+                return internalError(this, bug);
+            }
+        }
+
+        @Override
+        public synchronized CompletionStage<SaslStep> abort() {
+            if (!done) {
+                done = true;
+                log(this, "ABORTED", null, Duration.ZERO);
+            }
+            return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.ABORTED));
+        }
+
+        /** The limiter's account for this attempt: the canonical one, else the name typed. */
+        Optional<String> limiterAccount() {
+            return Optional.ofNullable(account != null ? account : typed);
+        }
+    }
+
+    private SaslServer machine(String name, AuthContext ctx) {
+        return switch (name) {
+            case PLAIN -> new PlainServer();
+            case LOGIN -> new LoginServer();
+            case EXTERNAL -> new ExternalServer();
+            case SCRAM_SHA_256, SCRAM_SHA_256_PLUS -> new ScramServer(name.equals(SCRAM_SHA_256_PLUS),
+                    ctx.channelBinding().map(b -> new ScramServer.Binding(b.type(), b.data())),
+                    mechanisms(ctx).contains(SCRAM_SHA_256_PLUS), serverNonce());
+            default -> throw new IllegalStateException("no machine for " + name);
+        };
+    }
+
+    /** Acts on a machine's step; called with the exchange's lock held. */
+    private CompletionStage<SaslStep> handle(Exchange x, SaslResult result) {
+        return switch (result) {
+            case SaslResult.Challenge c -> CompletableFuture.completedFuture(new SaslStep.Challenge(c.data(), x));
+            case SaslResult.PasswordCredentials p -> checkPassword(x, p.authzid(), p.username(), p.password());
+            case SaslResult.NeedCredential n -> scramCredential(x, n);
+            case SaslResult.ExternalIdentity e -> external(x, e.authzid());
+            case SaslResult.Verified v -> authzidMatches(v.authzid(), x.account)
+                    ? succeed(x, v.serverFinal())
+                    : fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true);
+            case SaslResult.Failed f -> failed(x, f.reason());
+        };
+    }
+
+    private CompletionStage<SaslStep> failed(Exchange x, SaslFailure reason) {
+        String detail = reason.name().toLowerCase(Locale.ROOT).replace('_', '-');
+        return reason.credentials()
+                ? fail(x, FailureKind.INVALID_CREDENTIALS, detail, true)
+                : fail(x, FailureKind.MALFORMED, detail, false);
+    }
+
+    /** PLAIN, LOGIN and password commands. Erases {@code password} when done. */
+    private CompletionStage<SaslStep> checkPassword(Exchange x, String authzid, String username, char[] password) {
+        String name = prepare(username);
+        x.typed = name != null ? name : username;
+        if (name == null) {
+            Arrays.fill(password, '\0');
+            return fail(x, FailureKind.INVALID_CREDENTIALS, "unusable-name", true);
+        }
+        Optional<CompletionStage<SaslStep>> blocked = refuseIfBlocked(x, x.limiterAccount());
+        if (blocked.isPresent()) {
+            Arrays.fill(password, '\0');
+            return blocked.get();
+        }
+        return onWorker(x, () -> {
+            synchronized (x) {
+                return verifyPassword(x, authzid, name, password);
+            }
+        });
+    }
+
+    /** On a worker, with the exchange locked: look the name up and check the password (or the cache). */
+    private CompletionStage<SaslStep> verifyPassword(Exchange x, String authzid, String name, char[] password) {
+        try {
+            Optional<StoredCredential> stored = credentials.find(name);
+            if (stored.isEmpty()) {
+                passwordHashes.incrementAndGet();
+                dummySecret.verifyPassword(password);
+                return fail(x, FailureKind.INVALID_CREDENTIALS, "unknown-user", true);
+            }
+            x.account = stored.get().account();
+            String secretText = stored.get().secret();
+            ScramSecret secret = parseSecret(stored.get());
+            boolean right;
+            if (cache.contains(x.account, secretText, password)) {
+                cacheHits.incrementAndGet();
+                right = true;
+            } else {
+                passwordHashes.incrementAndGet();
+                right = secret.verifyPassword(password);
+                if (right) cache.add(x.account, secretText, password);
+            }
+            if (!right) return fail(x, FailureKind.INVALID_CREDENTIALS, "wrong-password", true);
+            if (!authzidMatches(authzid, x.account)) {
+                return fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true);
+            }
+            return succeed(x, new byte[0]);
+        } finally {
+            Arrays.fill(password, '\0');
+        }
+    }
+
+    /** SCRAM has read client-first: find the account's secret, or invent a salt for a missing one. */
+    private CompletionStage<SaslStep> scramCredential(Exchange x, SaslResult.NeedCredential need) {
+        String name = prepare(need.username());
+        x.typed = name != null ? name : need.username();
+        if (name == null) return fail(x, FailureKind.INVALID_CREDENTIALS, "unusable-name", true);
+        Optional<CompletionStage<SaslStep>> blocked = refuseIfBlocked(x, x.limiterAccount());
+        if (blocked.isPresent()) return blocked.get();
+        ScramServer scram = (ScramServer) x.machine;
+        return onWorker(x, () -> {
+            Optional<StoredCredential> stored = credentials.find(name);
+            ScramSecret secret = stored.isPresent() ? parseSecret(stored.get()) : null;
+            synchronized (x) {
+                if (secret == null) return handle(x, scram.unknownUser(fakeSalt(name), settings.scramIterations()));
+                x.account = stored.get().account();
+                return handle(x, scram.credential(secret));
+            }
+        });
+    }
+
+    /** EXTERNAL: the account the verified certificate names. */
+    private CompletionStage<SaslStep> external(Exchange x, String authzid) {
+        return onWorker(x, () -> {
+            List<String> names = CertificateAccounts.candidates(x.ctx.clientCertificate().orElseThrow());
+            synchronized (x) {
+                if (!names.isEmpty()) x.typed = names.getFirst();
+            }
+            for (String name : names) {
+                Optional<StoredCredential> stored = credentials.find(name);
+                if (stored.isPresent()) {
+                    synchronized (x) {
+                        x.account = stored.get().account();
+                        if (!authzidMatches(authzid, x.account)) {
+                            return fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true);
+                        }
+                        return succeed(x, new byte[0]);
+                    }
+                }
+            }
+            synchronized (x) {
+                return fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-no-account", true);
+            }
+        });
+    }
+
+    /** RFC 4422 §3.4.1, DESIGN: no proxy authorization, so an authzid is empty or the account itself. */
+    private static boolean authzidMatches(String authzid, String account) {
+        return authzid.isEmpty() || (account != null && authzid.equalsIgnoreCase(account));
+    }
+
+    // --- outcomes ----------------------------------------------------------------------------
+
+    private CompletionStage<SaslStep> succeed(Exchange x, byte[] serverFinal) {
+        x.done = true;
+        Duration delay = limiter.delay(x.origin, x.limiterAccount());
+        limiter.success(x.origin, x.account);
+        successes.incrementAndGet();
+        log(x, "OK", null, delay);
+        return later(new SaslStep.Success(x.account, x.mechanism, serverFinal), delay);
+    }
+
+    /**
+     * Ends an attempt that reached the credentials. Every final reply from a source with failures
+     * beyond the free ones is held back, success included, so that an attacker cannot give up
+     * waiting early and read a quick answer as success.
+     */
+    private CompletionStage<SaslStep> fail(Exchange x, FailureKind kind, String detail, boolean counted) {
+        x.done = true;
+        Duration delay = limiter.delay(x.origin, x.limiterAccount());
+        if (counted) {
+            limiter.failure(x.origin, x.limiterAccount());
+            failures.incrementAndGet();
+        }
+        log(x, kind.name(), detail, delay);
+        return later(new SaslStep.Failure(kind), delay);
+    }
+
+    /** Ends an attempt refused by policy before any credential was looked at: no count, no delay. */
+    private CompletionStage<SaslStep> refuse(Exchange x, FailureKind kind, String detail) {
+        x.done = true;
+        log(x, kind.name(), detail, Duration.ZERO);
+        return CompletableFuture.completedFuture(new SaslStep.Failure(kind));
+    }
+
+    private Optional<CompletionStage<SaslStep>> refuseIfBlocked(Exchange x, Optional<String> account) {
+        Optional<Block> block = limiter.blocked(x.origin, account);
+        if (block.isEmpty()) return Optional.empty();
+        refusedBlocked.incrementAndGet();
+        return Optional.of(refuse(x, FailureKind.TEMPORARY, "blocked source=" + block.get().source()
+                + block.get().account().map(a -> " pair=" + a).orElse("") + " until=" + block.get().until()));
+    }
+
+    private CompletionStage<SaslStep> onWorker(Exchange x, Supplier<CompletionStage<SaslStep>> work) {
+        try {
+            return CompletableFuture.supplyAsync(work, workers)
+                    .thenCompose(step -> step)
+                    .exceptionallyCompose(e -> {
+                        Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                        synchronized (x) {
+                            return unavailable(x, cause);
+                        }
+                    });
+        } catch (RejectedExecutionException closed) {
+            return closed(x);
+        }
+    }
+
+    /** The store failed or a stored secret is unreadable: try later; no count, no hint. */
+    private CompletionStage<SaslStep> unavailable(Exchange x, Throwable cause) {
+        LOG.warn("auth listener={} protocol={} remote={}: cannot check credentials{}: {}", x.ctx.listener(),
+                x.ctx.protocol(), x.ctx.remote().getHostAddress(),
+                x.account != null ? " of " + x.account : "", cause.toString());
+        return refuse(x, FailureKind.TEMPORARY, "credentials-unavailable");
+    }
+
+    private CompletionStage<SaslStep> internalError(Exchange x, RuntimeException bug) {
+        LOG.warn("auth listener={} protocol={} remote={}: internal error in {}", x.ctx.listener(), x.ctx.protocol(),
+                x.ctx.remote().getHostAddress(), x.mechanism, bug);
+        return refuse(x, FailureKind.TEMPORARY, "internal-error");
+    }
+
+    private CompletionStage<SaslStep> closed(Exchange x) {
+        return refuse(x, FailureKind.TEMPORARY, "service-closed");
+    }
+
+    private CompletionStage<SaslStep> later(SaslStep step, Duration delay) {
+        if (delay.isZero()) return CompletableFuture.completedFuture(step);
+        CompletableFuture<SaslStep> reply = new CompletableFuture<>();
+        try {
+            timer.schedule(() -> reply.complete(step), delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closed) {
+            reply.complete(new SaslStep.Failure(FailureKind.TEMPORARY));
+        }
+        return reply;
+    }
+
+    private void log(Exchange x, String result, String detail, Duration delay) {
+        String user = x.account != null ? x.account
+                : x.typed != null && EmailAddress.parse(x.typed).ok() ? x.typed : "-";
+        LOG.info("auth listener={} protocol={} remote={} mechanism={} user={} result={}{} cert={} delay={}ms",
+                x.ctx.listener(), x.ctx.protocol(), x.ctx.remote().getHostAddress(), x.mechanism, user, result,
+                detail == null ? "" : " reason=" + detail, x.ctx.clientCertificate().isPresent() ? "yes" : "no",
+                delay.toMillis());
+    }
+
+    // --- helpers -----------------------------------------------------------------------------
+
+    private static LoginLimiter.Origin origin(AuthContext ctx) {
+        return LoginLimiter.origin(ctx.remote(), ctx.clientCertificate());
+    }
+
+    /** SASLprep of a user name (RFC 5802 §5.1, RFC 4616 §2); null if it cannot be a name. */
+    private static String prepare(String username) {
+        try {
+            return SaslPrep.prepare(username, false);
+        } catch (IllegalArgumentException unusable) {
+            return null;
+        }
+    }
+
+    private ScramSecret parseSecret(StoredCredential stored) {
+        try {
+            return ScramSecret.parse(stored.secret());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("the stored password secret of " + stored.account()
+                    + " is unreadable (" + e.getMessage() + "); set the password again", e);
+        }
+    }
+
+    private String serverNonce() {
+        byte[] nonce = new byte[SERVER_NONCE_BYTES];
+        random.nextBytes(nonce);
+        return Base64.getEncoder().encodeToString(nonce);
+    }
+
+    /** The same salt for the same missing name every time in this process, unrelated to any real one. */
+    private byte[] fakeSalt(String name) {
+        try {
+            Mac mac = Mac.getInstance(HMAC);
+            mac.init(fakeSaltKey);
+            return Arrays.copyOf(mac.doFinal(name.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8)),
+                    ScramSecret.SALT_BYTES);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("this JDK lacks " + HMAC, e);
+        }
+    }
+
+    private static ThreadFactory daemon(String prefix) {
+        AtomicInteger count = new AtomicInteger();
+        return task -> {
+            Thread thread = new Thread(task, prefix + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
 }

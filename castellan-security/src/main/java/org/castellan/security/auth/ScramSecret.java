@@ -12,6 +12,7 @@ import javax.crypto.Mac;
 import javax.crypto.SecretKeyFactory;
 import javax.crypto.spec.PBEKeySpec;
 import javax.crypto.spec.SecretKeySpec;
+import org.castellan.protocol.sasl.ScramCredential;
 
 /**
  * A password as Castellan stores it: the SCRAM-SHA-256 verifier of RFC 5802 §3 and RFC 7677 —
@@ -30,7 +31,8 @@ import javax.crypto.spec.SecretKeySpec;
  * iteration count; {@link #parse} throws it for a malformed string, naming the part that is wrong
  * without echoing the secret.
  */
-public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] serverKey) {
+public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] serverKey)
+        implements ScramCredential {
 
     /** RFC 7677 §4: the iteration count SHOULD be at least 4096. */
     public static final int MIN_ITERATIONS = 4096;
@@ -123,6 +125,7 @@ public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] 
      * @param authMessage client-first-message-bare "," server-first-message ","
      *     client-final-message-without-proof, as UTF-8
      */
+    @Override
     public boolean verifyClientProof(byte[] authMessage, byte[] clientProof) {
         if (clientProof.length != KEY_BYTES) return false;
         byte[] clientSignature = hmac(storedKey, authMessage);
@@ -132,6 +135,7 @@ public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] 
     }
 
     /** ServerSignature = HMAC(ServerKey, AuthMessage), which the server sends as {@code v=} (RFC 5802 §3). */
+    @Override
     public byte[] serverSignature(byte[] authMessage) {
         return hmac(serverKey, authMessage);
     }
