@@ -44,11 +44,15 @@ final class Delivery {
 
     static void deliver(SmtpSession s) {
         Transaction t = s.transaction();
-        MessageSpool spool = s.spool();
+        MessageSpool spool = s.takeSpool();
         MailStore store = s.service().store();
         Optional<String> account = s.submission() ? s.connection().account() : Optional.empty();
         String id = s.connection().logId();
-        s.blocking(() -> store(store, t, spool, account), outcome -> {
+        s.blocking(() -> {
+            try (spool) {
+                return store(store, t, spool, account);
+            }
+        }, outcome -> {
             switch (outcome) {
                 case Delivered d -> {
                     SmtpSession.log().info("{} delivered {} octets to {} recipient(s)", id, spool.size(), d.recipients());

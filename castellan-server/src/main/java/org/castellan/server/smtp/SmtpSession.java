@@ -406,6 +406,16 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     MessageSpool spool() { return spool; }
 
+    /**
+     * Hands the spool to a delivery on another thread, which closes it: the session must not
+     * free it under a delivery still reading it (when the client disconnects meanwhile).
+     */
+    MessageSpool takeSpool() {
+        MessageSpool s = spool;
+        spool = null;
+        return s;
+    }
+
     String helo() { return helo; }
 
     boolean esmtp() { return esmtp; }
