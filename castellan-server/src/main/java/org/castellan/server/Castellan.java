@@ -18,6 +18,8 @@ import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Role;
 import org.castellan.server.pop3.Pop3Service;
+import org.castellan.server.smtp.SmtpLimits;
+import org.castellan.server.smtp.SmtpService;
 import org.castellan.server.transport.ProtocolService;
 import org.castellan.server.transport.ServiceUnavailable;
 import org.castellan.server.transport.SessionRegistry;
@@ -46,6 +48,7 @@ public final class Castellan implements AutoCloseable {
     /** Store calls block (SQLite, blob files): protocol sessions run them here, never on an event loop. */
     private final ExecutorService blocking;
     private final Pop3Service pop3;
+    private final SmtpService smtp;
 
     private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport, AuthService auth,
                       ExecutorService blocking) {
@@ -56,6 +59,7 @@ public final class Castellan implements AutoCloseable {
         this.auth = auth;
         this.blocking = blocking;
         this.pop3 = new Pop3Service(store, auth, blocking);
+        this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS);
     }
 
     /**
@@ -115,7 +119,7 @@ public final class Castellan implements AutoCloseable {
 
     private ProtocolService service(Listener listener) {
         return switch (listener.protocol()) {
-            case SMTP, SUBMISSION -> ServiceUnavailable.smtp(config.server().hostname());
+            case SMTP, SUBMISSION -> smtp;
             case IMAP -> ServiceUnavailable.imap();
             case POP3 -> pop3;
         };

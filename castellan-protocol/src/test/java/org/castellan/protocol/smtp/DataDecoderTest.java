@@ -1,0 +1,102 @@
+package org.castellan.protocol.smtp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+class DataDecoderTest {
+
+    /** The decoded content, what stayed unread after the end, and the decoder's verdicts. */
+    record Decoded(String content, String rest, boolean ended, boolean bare, boolean longLine) {
+    }
+
+    static Decoded decode(String input, int chunk, int outSize) {
+        DataDecoder d = new DataDecoder();
+        byte[] bytes = input.getBytes(StandardCharsets.ISO_8859_1);
+        ByteArrayOutputStream content = new ByteArrayOutputStream();
+        ByteBuffer out = ByteBuffer.allocate(outSize);
+        int pos = 0;
+        boolean ended = false;
+        while (pos < bytes.length && !ended) {
+            ByteBuffer in = ByteBuffer.wrap(bytes, pos, Math.min(chunk, bytes.length - pos));
+            while (true) {
+                DataDecoder.Status s = d.decode(in, out);
+                out.flip();
+                content.write(out.array(), 0, out.limit());
+                out.clear();
+                if (s == DataDecoder.Status.END) {
+                    ended = true;
+                    break;
+                }
+                if (s == DataDecoder.Status.NEED_INPUT) break;
+            }
+            pos = in.position();
+        }
+        return new Decoded(content.toString(StandardCharsets.ISO_8859_1),
+                new String(bytes, pos, bytes.length - pos, StandardCharsets.ISO_8859_1), ended, d.bareLineBreak(),
+                d.lineTooLong());
+    }
+
+    static void assertSameAnyway(String input, Decoded expected) {
+        assertThat(decode(input, input.length() + 1, 8192)).isEqualTo(expected);
+        assertThat(decode(input, 1, 8192)).isEqualTo(expected);
+        assertThat(decode(input, 7, 2)).isEqualTo(expected);
+    }
+
+    @Test
+    void endsAtCrlfDotCrlfAndUnstuffsDots() {
+        String input = "Subject: x\r\n\r\n..leading dot\r\n.x\r\nend\r\n.\r\nQUIT\r\n";
+        assertSameAnyway(input, new Decoded("Subject: x\r\n\r\n.leading dot\r\nx\r\nend\r\n", "QUIT\r\n", true, false, false));
+    }
+
+    @Test
+    void anEmptyMessageEndsAtOnce() {
+        assertSameAnyway(".\r\n", new Decoded("", "", true, false, false));
+    }
+
+    /** CVE-2023-51766: none of these framings ends the message; the bare line break is reported. */
+    @ParameterizedTest
+    @ValueSource(strings = {"\n.\n", "\r.\r", "\r\n.\n", "\n.\r\n", "\r.\r\n", "\n.\r"})
+    void smugglingFramingsNeverEndTheMessage(String framing) {
+        String smuggled = "a\r\nb" + framing + "MAIL FROM:<evil@x>\r\nRCPT TO:<v@y>\r\nDATA\r\nforged\r\n";
+        Decoded partial = decode(smuggled, 3, 16);
+        assertThat(partial.ended()).isFalse();
+        assertThat(partial.bare()).isTrue();
+        Decoded full = decode(smuggled + ".\r\n", 1, 8192);
+        assertThat(full.ended()).isTrue();
+        assertThat(full.rest()).isEmpty();
+        assertThat(full.bare()).isTrue();
+        assertThat(full.content()).contains("MAIL FROM:<evil@x>");
+    }
+
+    @Test
+    void reportsLinesOver1000Octets() {
+        String ok = "x".repeat(998) + "\r\n.\r\n";
+        String tooLong = "x".repeat(999) + "\r\n.\r\n";
+        assertSameAnyway(ok, new Decoded("x".repeat(998) + "\r\n", "", true, false, false));
+        assertSameAnyway(tooLong, new Decoded("x".repeat(999) + "\r\n", "", true, false, true));
+    }
+
+    @Test
+    void randomInputNeverBreaksTheDecoderAndSplitsDoNotMatter() {
+        Random random = new Random(5321);
+        byte[] alphabet = {'\r', '\n', '.', 'a', 0, (byte) 0xff};
+        for (int round = 0; round < 2000; round++) {
+            byte[] input = new byte[random.nextInt(200)];
+            for (int i = 0; i < input.length; i++) input[i] = alphabet[random.nextInt(alphabet.length)];
+            String s = new String(input, StandardCharsets.ISO_8859_1);
+            Decoded whole = decode(s, s.length() + 1, 8192);
+            assertThat(decode(s, 1 + random.nextInt(5), 2 + random.nextInt(4))).isEqualTo(whole);
+            if (whole.ended()) {
+                String consumed = s.substring(0, s.length() - whole.rest().length());
+                assertThat(consumed).matches("(?s)(.*\r\n)?\\.\r\n");
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package org.castellan.protocol.smtp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class SmtpParserTest {
+
+    private static SmtpParser.Result parse(String line) {
+        return SmtpParser.parse(line.getBytes(StandardCharsets.UTF_8), false);
+    }
+
+    private static SmtpCommand ok(String line) {
+        SmtpParser.Result r = parse(line);
+        assertThat(r).isInstanceOf(SmtpParser.Ok.class);
+        return ((SmtpParser.Ok) r).command();
+    }
+
+    private static String error(String line, boolean utf8) {
+        SmtpParser.Result r = SmtpParser.parse(line.getBytes(StandardCharsets.UTF_8), utf8);
+        assertThat(r).isInstanceOf(SmtpParser.Bad.class);
+        SmtpError e = ((SmtpParser.Bad) r).error();
+        return e.code() + " " + e.status();
+    }
+
+    @Test
+    void parsesEveryCommand() {
+        assertThat(ok("EHLO client.example")).isEqualTo(new SmtpCommand.Ehlo("client.example"));
+        assertThat(ok("ehlo [192.0.2.1]")).isEqualTo(new SmtpCommand.Ehlo("[192.0.2.1]"));
+        assertThat(ok("HELO my_host.example.")).isEqualTo(new SmtpCommand.Helo("my_host.example."));
+        assertThat(ok("MAIL FROM:<a@b.example> SIZE=1000 BODY=8BITMIME")).isEqualTo(new SmtpCommand.Mail(
+                Optional.of(new Mailbox("a", "b.example")), OptionalLong.of(1000), SmtpCommand.Body.EIGHT_BIT_MIME, false));
+        assertThat(ok("mail from: <>")).isEqualTo(
+                new SmtpCommand.Mail(Optional.empty(), OptionalLong.empty(), SmtpCommand.Body.SEVEN_BIT, false));
+        assertThat(ok("MAIL FROM:<a@b.example> AUTH=<>")).isInstanceOf(SmtpCommand.Mail.class);
+        assertThat(ok("RCPT TO:<\"john doe\"@example.org>")).isEqualTo(
+                new SmtpCommand.Rcpt(new Mailbox("\"john doe\"", "example.org")));
+        assertThat(ok("RCPT TO:<@relay.example:user@example.org>")).isEqualTo(
+                new SmtpCommand.Rcpt(new Mailbox("user", "example.org")));
+        assertThat(ok("RCPT TO:<user@[IPv6:2001:db8::1]>")).isInstanceOf(SmtpCommand.Rcpt.class);
+        assertThat(ok("DATA")).isEqualTo(new SmtpCommand.Data());
+        assertThat(ok("BDAT 1000")).isEqualTo(new SmtpCommand.Bdat(1000, false));
+        assertThat(ok("BDAT 0 LAST")).isEqualTo(new SmtpCommand.Bdat(0, true));
+        assertThat(ok("AUTH PLAIN AGEAYg==")).satisfies(c -> {
+            SmtpCommand.Auth a = (SmtpCommand.Auth) c;
+            assertThat(a.mechanism()).isEqualTo("PLAIN");
+            assertThat(new String(a.initialResponse().orElseThrow(), StandardCharsets.UTF_8)).isEqualTo("\0a\0b");
+        });
+        assertThat(((SmtpCommand.Auth) ok("auth login =")).initialResponse()).hasValueSatisfying(v -> assertThat(v).isEmpty());
+        assertThat(((SmtpCommand.Auth) ok("AUTH LOGIN")).initialResponse()).isEmpty();
+        assertThat(ok("NOOP anything")).isEqualTo(new SmtpCommand.Noop());
+        assertThat(ok("STARTTLS")).isEqualTo(new SmtpCommand.StartTls());
+        assertThat(ok("QUIT")).isEqualTo(new SmtpCommand.Quit());
+        assertThat(ok("RSET")).isEqualTo(new SmtpCommand.Rset());
+        assertThat(ok("VRFY postmaster")).isEqualTo(new SmtpCommand.Vrfy());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "FOO|500 5.5.1",
+            "EHLO|501 5.5.4",
+            "EHLO bad..domain|501 5.5.4",
+            "MAIL TO:<a@b>|501 5.5.4",
+            "MAIL FROM:a@b|501 5.1.7",
+            "MAIL FROM:<a@b> SIZE=x|501 5.5.4",
+            "MAIL FROM:<a@b> SIZE=1 SIZE=2|501 5.5.4",
+            "MAIL FROM:<a@b> BODY=BINARYMIME|501 5.5.4",
+            "MAIL FROM:<a@b> RET=HDRS|555 5.5.4",
+            "RCPT TO:<>|501 5.1.3",
+            "RCPT TO:<a..b@example.org>|501 5.1.3",
+            "RCPT TO:<a@-bad-.example>|501 5.1.3",
+            "RCPT TO:<a b@example.org>|501 5.1.3",
+            "RCPT TO:<a@example.org|501 5.1.3",
+            "RCPT TO:<a@example.org> NOTIFY=NEVER|555 5.5.4",
+            "RCPT TO:<a@[300.1.1.1]>|501 5.1.3",
+            "DATA now|501 5.5.4",
+            "BDAT|501 5.5.4",
+            "BDAT 10 NOW|501 5.5.4",
+            "BDAT -1|501 5.5.4",
+            "AUTH PLAIN !!!|501 5.5.2",
+            "AUTH|501 5.5.4",
+            "STARTTLS x|501 5.5.4",
+    })
+    void refusesBadSyntaxWithTheRightCode(String line, String expected) {
+        assertThat(error(line, false)).isEqualTo(expected);
+    }
+
+    @Test
+    void refusesOverlongLocalPartsAndPaths() {
+        assertThat(error("RCPT TO:<" + "a".repeat(65) + "@example.org>", false)).isEqualTo("501 5.1.3");
+        assertThat(error("RCPT TO:<" + "a".repeat(10) + "@" + "b".repeat(60) + "." + "c".repeat(60) + "." + "d".repeat(60) + "."
+                + "e".repeat(60) + ".example>", false)).isEqualTo("501 5.1.3");
+    }
+
+    @Test
+    void nulAndControlBytesAreRefused() {
+        assertThat(SmtpParser.parse("MAIL FROM:<a\0@b>".getBytes(StandardCharsets.ISO_8859_1), false))
+                .isEqualTo(new SmtpParser.Bad(new SmtpError(500, "5.5.2", "Control characters in command")));
+        assertThat(SmtpParser.parse(new byte[] {'N', 'O', 'O', 'P', 0x1b}, false)).isInstanceOf(SmtpParser.Bad.class);
+        assertThat(SmtpParser.parse(new byte[] {'R', 'C', 'P', 'T', ' ', (byte) 0xc3, '(', 0}, false))
+                .isInstanceOf(SmtpParser.Bad.class);
+    }
+
+    @Test
+    void nonAsciiNeedsSmtpUtf8() {
+        assertThat(error("MAIL FROM:<jösé@example.org>", false)).isEqualTo("553 5.6.7");
+        assertThat(ok("MAIL FROM:<jösé@example.org> SMTPUTF8")).isEqualTo(new SmtpCommand.Mail(
+                Optional.of(new Mailbox("jösé", "example.org")), OptionalLong.empty(), SmtpCommand.Body.SEVEN_BIT, true));
+        assertThat(error("RCPT TO:<用户@例子.广告>", false)).isEqualTo("553 5.6.7");
+        assertThat(SmtpParser.parse("RCPT TO:<用户@例子.广告>".getBytes(StandardCharsets.UTF_8), true))
+                .isEqualTo(new SmtpParser.Ok(new SmtpCommand.Rcpt(new Mailbox("用户", "例子.广告"))));
+        assertThat(error("EHLO exämple.org", false)).isEqualTo("500 5.5.2");
+        assertThat(SmtpParser.parse(new byte[] {'R', 'C', 'P', 'T', ' ', (byte) 0xc3, '('}, true))
+                .isEqualTo(new SmtpParser.Bad(new SmtpError(500, "5.5.2", "Invalid UTF-8 in command")));
+    }
+
+    @Test
+    void mailboxConvertsToAnAccountAddressOnlyWhenItCanBeOne() {
+        assertThat(new Mailbox("Alice", "Example.ORG").address()).hasValueSatisfying(a -> assertThat(a.key()).isEqualTo("alice@example.org"));
+        assertThat(new Mailbox("\"a b\"", "example.org").address()).isEmpty();
+        assertThat(new Mailbox("a", "[192.0.2.1]").address()).isEmpty();
+    }
+
+    @Test
+    void randomLinesAlwaysGiveAResultAndNeverThrow() {
+        Random random = new Random(2920);
+        String[] starts = {"MAIL FROM:<", "RCPT TO:<", "EHLO ", "AUTH ", "BDAT ", ""};
+        for (int i = 0; i < 20_000; i++) {
+            byte[] tail = new byte[random.nextInt(60)];
+            random.nextBytes(tail);
+            byte[] head = starts[random.nextInt(starts.length)].getBytes(StandardCharsets.US_ASCII);
+            byte[] line = new byte[head.length + tail.length];
+            System.arraycopy(head, 0, line, 0, head.length);
+            System.arraycopy(tail, 0, line, head.length, tail.length);
+            assertThat(SmtpParser.parse(line, random.nextBoolean())).isNotNull();
+        }
+    }
+}

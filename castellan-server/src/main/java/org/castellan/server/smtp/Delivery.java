@@ -1,0 +1,95 @@
+package org.castellan.server.smtp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.ZonedDateTime;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.castellan.protocol.smtp.FromHeader;
+import org.castellan.protocol.smtp.Mailbox;
+import org.castellan.protocol.smtp.SmtpError;
+import org.castellan.store.MailStore;
+import org.castellan.store.StoreException;
+
+/**
+ * The end of a message: final checks, then one {@link MailStore#deliver} into every recipient's
+ * INBOX (one body, one transaction, all or nothing). The 250 is written only after deliver
+ * returned, i.e. once the message is durable (DESIGN.md §4).
+ *
+ * <p>Quotas are checked again with the real size: if a recipient has no room now, the whole
+ * message gets 452 4.2.2 (nothing was delivered, the client retries later) rather than a 250 for
+ * some recipients and a bounce for others.
+ */
+final class Delivery {
+
+    private Delivery() {}
+
+    sealed interface Outcome {
+    }
+
+    record Delivered(int recipients) implements Outcome {
+    }
+
+    record Refused(SmtpError error) implements Outcome {
+    }
+
+    static byte[] receivedField(SmtpSession s) {
+        Transaction t = s.transaction();
+        Optional<String> single = t.recipients.size() == 1 ? Optional.of(t.recipients.get(0).address().toString()) : Optional.empty();
+        return ReceivedHeader.render(s.service().hostname(), s.helo(), s.esmtp(), t.smtpUtf8, s.connection(), single,
+                ZonedDateTime.now(s.service().clock()));
+    }
+
+    static void deliver(SmtpSession s) {
+        Transaction t = s.transaction();
+        MessageSpool spool = s.takeSpool();
+        MailStore store = s.service().store();
+        Optional<String> account = s.submission() ? s.connection().account() : Optional.empty();
+        String id = s.connection().logId();
+        s.blocking(() -> {
+            try (spool) {
+                return store(store, t, spool, account);
+            }
+        }, outcome -> {
+            switch (outcome) {
+                case Delivered d -> {
+                    SmtpSession.log().info("{} delivered {} octets to {} recipient(s)", id, spool.size(), d.recipients());
+                    s.resetTransaction();
+                    s.reply("250 2.0.0 Ok: delivered");
+                }
+                case Refused r -> s.finishRefused(r.error());
+            }
+        });
+    }
+
+    private static Outcome store(MailStore store, Transaction t, MessageSpool spool, Optional<String> account) {
+        if (account.isPresent()) {
+            List<String> from = FromHeader.addresses(spool.head(), spool.headLength());
+            if (from.isEmpty()) return new Refused(new SmtpError(550, "5.6.0", "Message has no From: field"));
+            for (String f : from) {
+                int at = f.lastIndexOf('@');
+                if (at <= 0 || !Mail.belongsTo(store, new Mailbox(f.substring(0, at), f.substring(at + 1)), account.get())) {
+                    return new Refused(new SmtpError(550, "5.7.1", "From: address <" + f + "> is not yours"));
+                }
+            }
+        }
+        for (Transaction.Recipient r : t.recipients) {
+            SmtpError quota = Rcpt.quotaProblem(store.quota(r.accountId()), spool.size());
+            if (quota != null) return new Refused(quota.code() == 552 && t.recipients.size() == 1 ? quota
+                    : new SmtpError(452, "4.2.2", "A recipient's mailbox is full; nothing was delivered"));
+        }
+        try (InputStream content = spool.open()) {
+            store.deliver(t.mailboxIds(), content, Set.of(), null);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);
+        } catch (StoreException e) {
+            if (e.kind() == StoreException.Kind.QUOTA_EXCEEDED) {
+                return new Refused(new SmtpError(452, "4.2.2", "A recipient's mailbox is full; nothing was delivered"));
+            }
+            throw e;
+        }
+        return new Delivered(t.recipients.size());
+    }
+}

@@ -1,0 +1,68 @@
+package org.castellan.server.smtp;
+
+import java.util.Optional;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.protocol.smtp.Mailbox;
+import org.castellan.protocol.smtp.SmtpCommand;
+import org.castellan.protocol.smtp.SmtpError;
+import org.castellan.store.Account;
+import org.castellan.store.MailStore;
+import org.castellan.store.StoreException;
+
+/**
+ * MAIL (RFC 5321 §4.1.1.2). On submission the client must have authenticated (RFC 6409 §4.3)
+ * and the sender must be the account's own address or an alias of it (RFC 6409 §8.1 lets the
+ * server refuse rather than rewrite); on an MX listener any syntactically valid sender is taken.
+ */
+final class Mail {
+
+    private Mail() {}
+
+    static void run(SmtpSession s, SmtpCommand.Mail c) {
+        if (c.size().isPresent() && c.size().getAsLong() > s.service().limits().maxMessageSize()) {
+            s.error(s.tooBig()); // RFC 1870 §6.1
+            return;
+        }
+        if (!s.submission()) {
+            accept(s, c);
+            return;
+        }
+        Optional<String> account = s.connection().account();
+        if (account.isEmpty()) {
+            s.error(new SmtpError(530, "5.7.0", "Authentication required")); // RFC 4954 §6
+            return;
+        }
+        if (c.from().isEmpty()) {
+            s.error(new SmtpError(550, "5.7.1", "Sender address must be your own"));
+            return;
+        }
+        Mailbox from = c.from().get();
+        MailStore store = s.service().store();
+        s.blocking(() -> belongsTo(store, from, account.get()), ok -> {
+            if (ok) accept(s, c);
+            else s.error(new SmtpError(550, "5.7.1", "Sender address <" + from + "> is not yours"));
+        });
+    }
+
+    private static void accept(SmtpSession s, SmtpCommand.Mail c) {
+        s.transaction(new Transaction(c.from(), c.size(), c.smtpUtf8()));
+        s.state(SmtpState.MAIL);
+        s.reply("250 2.1.0 Ok");
+    }
+
+    /** Whether mail to {@code address} would reach {@code account}: the account's address or an alias of it. */
+    static boolean belongsTo(MailStore store, Mailbox address, String account) {
+        Optional<EmailAddress> parsed = address.address();
+        if (parsed.isEmpty()) return false;
+        try {
+            return store.resolveRecipient(parsed.get())
+                    .map(Account::address)
+                    .map(EmailAddress::key)
+                    .filter(k -> k.equals(EmailAddress.of(account).key()))
+                    .isPresent();
+        } catch (StoreException e) {
+            if (e.isTemporary()) throw e;
+            return false; // an alias loop leads nowhere, certainly not to this account
+        }
+    }
+}

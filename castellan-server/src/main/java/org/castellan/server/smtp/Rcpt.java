@@ -1,0 +1,88 @@
+package org.castellan.server.smtp;
+
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.protocol.smtp.Mailbox;
+import org.castellan.protocol.smtp.SmtpCommand;
+import org.castellan.protocol.smtp.SmtpError;
+import org.castellan.store.Account;
+import org.castellan.store.MailStore;
+import org.castellan.store.Quota;
+import org.castellan.store.StoreException;
+
+/**
+ * RCPT (RFC 5321 §4.1.1.3). Every check that can refuse a recipient happens here, during the
+ * transaction, so that Castellan never accepts mail it would have to bounce later: the domain
+ * must be local (no relaying, §3.6.2), aliases are followed to an account, the account must exist
+ * (550 5.1.1) and have room for the declared size (452 4.2.2, or 552 5.2.2 when it can never fit).
+ */
+final class Rcpt {
+
+    private Rcpt() {}
+
+    /** What the store said about one recipient. */
+    sealed interface Verdict {
+    }
+
+    record Accepted(long accountId, long mailboxId) implements Verdict {
+    }
+
+    record Refused(SmtpError error) implements Verdict {
+    }
+
+    static void run(SmtpSession s, SmtpCommand.Rcpt c) {
+        Transaction t = s.transaction();
+        if (t.recipients.size() >= s.service().limits().maxRecipients()) {
+            s.error(new SmtpError(452, "4.5.3", "Too many recipients")); // RFC 5321 §4.5.3.1.10
+            return;
+        }
+        boolean mayLeave = s.submission() && s.connection().account().isPresent();
+        MailStore store = s.service().store();
+        s.blocking(() -> check(store, c.to(), t.declaredSize, mayLeave), verdict -> {
+            switch (verdict) {
+                case Accepted a -> {
+                    t.add(new Transaction.Recipient(c.to(), a.accountId(), a.mailboxId()));
+                    s.state(SmtpState.RCPT);
+                    s.reply("250 2.1.5 Ok");
+                }
+                case Refused r -> s.error(r.error());
+            }
+        });
+    }
+
+    static Verdict check(MailStore store, Mailbox to, OptionalLong declaredSize, boolean authenticatedSubmission) {
+        // A literal ([192.0.2.1]) is never one of our domains: we do not guess which host we are.
+        boolean localDomain = !to.domain().startsWith("[") && store.getDomain(to.domainLowerCase()).isPresent();
+        if (!localDomain) {
+            return new Refused(authenticatedSubmission
+                    ? new SmtpError(550, "5.7.1", "Delivery to other domains is not available yet")
+                    : new SmtpError(550, "5.7.1", "Relaying denied: " + to.domainLowerCase() + " is not a local domain"));
+        }
+        Optional<EmailAddress> address = to.address();
+        if (address.isEmpty()) return new Refused(new SmtpError(550, "5.1.1", "No such user"));
+        Optional<Account> account;
+        try {
+            account = store.resolveRecipient(address.get());
+        } catch (StoreException e) {
+            if (e.isTemporary()) throw e;
+            return new Refused(new SmtpError(550, "5.4.6", "Alias loop")); // RFC 3463 §3.5
+        }
+        if (account.isEmpty()) return new Refused(new SmtpError(550, "5.1.1", "No such user"));
+        long id = account.get().id();
+        SmtpError quota = quotaProblem(store.quota(id), declaredSize.orElse(0));
+        if (quota != null) return new Refused(quota);
+        long inbox = store.getMailbox(id, "INBOX")
+                .orElseThrow(() -> StoreException.unavailable("account " + id + " has no INBOX", null)).id();
+        return new Accepted(id, inbox);
+    }
+
+    /** RFC 3463 §3.3: 4.2.2 mailbox full (may clear), 5.2.2 when the message can never fit. */
+    static SmtpError quotaProblem(Quota q, long size) {
+        if (q.limitBytes().isEmpty()) return null;
+        long limit = q.limitBytes().getAsLong();
+        if (size > limit) return new SmtpError(552, "5.2.2", "Message larger than the recipient's mailbox quota");
+        if (q.usedBytes() + Math.max(size, 1) > limit) return new SmtpError(452, "4.2.2", "Recipient's mailbox is full");
+        return null;
+    }
+}

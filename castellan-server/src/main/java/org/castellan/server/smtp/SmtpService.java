@@ -1,0 +1,74 @@
+package org.castellan.server.smtp;
+
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.time.Clock;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.castellan.security.auth.AuthService;
+import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.ProtocolService;
+import org.castellan.store.MailStore;
+
+/**
+ * SMTP for both kinds of listener: inbound mail exchange ({@code smtp}, RFC 5321) and message
+ * submission ({@code submission}, RFC 6409 on 587 with STARTTLS, RFC 8314 on 465 with implicit TLS).
+ *
+ * <p>SECURITY. Trusts nothing the client says. An MX listener accepts mail only for the local
+ * domains (never an open relay: any other recipient is refused at RCPT with 550 5.7.1) and offers
+ * no AUTH. A submission listener requires AUTH (through {@link AuthService}, which also decides
+ * whether a password may be used without TLS) before MAIL, and the envelope sender and every
+ * From: address must belong to the authenticated account. After STARTTLS nothing received before
+ * the handshake is acted upon and the client must EHLO again (RFC 3207 §4.2). Message content ends
+ * only at CRLF.CRLF; messages with bare CR or LF are refused (CVE-2023-51766).
+ *
+ * <p>Exposes: delivery into the INBOX of local accounts. A 250 reply after DATA or BDAT LAST
+ * means the message is durable in every recipient's mailbox ({@link MailStore#deliver} returned).
+ *
+ * <p>Failure: a store that fails temporarily gets the client a 4xx reply (it retries; nothing was
+ * delivered), a permanent failure a 5xx; the log gets the detail, never the content.
+ */
+public final class SmtpService implements ProtocolService {
+
+    private final String hostname;
+    private final MailStore store;
+    private final AuthService auth;
+    private final ExecutorService blocking;
+    private final Clock clock;
+    private final SmtpLimits limits;
+
+    /**
+     * @param hostname the name in the greeting, EHLO reply and Received fields
+     * @param blocking runs store calls, which block; shared and shut down by the caller
+     */
+    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+                       SmtpLimits limits) {
+        this.hostname = Objects.requireNonNull(hostname, "hostname");
+        this.store = Objects.requireNonNull(store, "store");
+        this.auth = Objects.requireNonNull(auth, "auth");
+        this.blocking = Objects.requireNonNull(blocking, "blocking");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.limits = Objects.requireNonNull(limits, "limits");
+    }
+
+    @Override
+    public void open(Connection connection, ChannelPipeline pipeline) {
+        pipeline.addLast("smtp-idle", new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+        SmtpSession session = new SmtpSession(this, connection);
+        pipeline.addLast("smtp", session);
+        session.greet();
+    }
+
+    String hostname() { return hostname; }
+
+    MailStore store() { return store; }
+
+    AuthService auth() { return auth; }
+
+    ExecutorService blocking() { return blocking; }
+
+    Clock clock() { return clock; }
+
+    SmtpLimits limits() { return limits; }
+}

@@ -1,0 +1,42 @@
+package org.castellan.server.smtp;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import org.castellan.protocol.smtp.Mailbox;
+
+/** The envelope of the message being received (RFC 5321 §3.3): sender, then accepted recipients. */
+final class Transaction {
+
+    /** One accepted recipient: where the message goes. */
+    record Recipient(Mailbox address, long accountId, long mailboxId) {
+    }
+
+    final Optional<Mailbox> from;
+    final OptionalLong declaredSize;
+    final boolean smtpUtf8;
+    final List<Recipient> recipients = new ArrayList<>();
+    private final Set<Long> accounts = new HashSet<>();
+
+    Transaction(Optional<Mailbox> from, OptionalLong declaredSize, boolean smtpUtf8) {
+        this.from = from;
+        this.declaredSize = declaredSize;
+        this.smtpUtf8 = smtpUtf8;
+    }
+
+    /** Adds a recipient; a second address for an account already listed (an alias, a case variant) is collapsed. */
+    void add(Recipient r) {
+        if (accounts.add(r.accountId())) recipients.add(r);
+    }
+
+    boolean hasAccount(long accountId) {
+        return accounts.contains(accountId);
+    }
+
+    List<Long> mailboxIds() {
+        return recipients.stream().map(Recipient::mailboxId).toList();
+    }
+}
