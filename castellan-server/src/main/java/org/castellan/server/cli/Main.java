@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 DomainCommand.class,
                 UserCommand.class,
                 AliasCommand.class,
+                CertCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
