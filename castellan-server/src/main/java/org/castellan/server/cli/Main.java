@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 UserCommand.class,
                 AliasCommand.class,
                 CertCommand.class,
+                SessionsCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
