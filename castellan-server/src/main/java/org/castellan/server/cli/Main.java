@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 AliasCommand.class,
                 CertCommand.class,
                 SessionsCommand.class,
+                AuditCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
