@@ -49,6 +49,8 @@ final class AuditCommand implements Callable<Integer> {
         System.out.println("Security options of " + config.file());
         System.out.println("TLS preset: " + ConfigKeys.choiceName(config.tls().preset()) + " (" + String.join(", ", preset.protocols())
                 + "); session resumption off, so every connection verifies its client certificate and its revocation");
+        // SCRAM-SHA-256-PLUS needs tls-server-end-point, which only TLS 1.2 connections export (docs/standards.md).
+        boolean bindable = preset.protocols().contains(LEAST_TLS);
         try (Admin admin = Admin.open(where);
              AuthService auth = new AuthService(new StoreCredentials(admin.store), AuthSettings.defaults(), Clock.systemUTC())) {
             for (Listener l : config.listeners()) {
@@ -59,9 +61,10 @@ final class AuditCommand implements Callable<Integer> {
                 row("tls", ConfigKeys.choiceName(l.tls()) + (l.tls() == TlsMode.NONE ? "" : ", minimum " + minimum));
                 row("client certificate", ConfigKeys.choiceName(l.clientCert()) + raisedBy(config, l));
                 row("before TLS", l.tls() == TlsMode.IMPLICIT ? "nothing: TLS from the first byte"
-                        : mechanisms(auth.mechanisms(context(l, false))));
+                        : mechanisms(auth.mechanisms(context(l, false, false))));
                 row("after TLS", l.tls() == TlsMode.NONE ? "never: this listener offers no TLS"
-                        : mechanisms(auth.mechanisms(context(l, true))) + (certificatePossible(config, l)
+                        : mechanisms(auth.mechanisms(context(l, true, bindable))) + (bindable ? " (-PLUS on TLS 1.2 only)" : "")
+                                + (certificatePossible(config, l)
                                 ? ", EXTERNAL with a verified client certificate" : ""));
                 String cleartext;
                 if (!l.acceptsCleartextCredentials()) {
@@ -94,10 +97,10 @@ final class AuditCommand implements Callable<Integer> {
 
     /**
      * What AuthService would see on this listener with or without TLS. The channel binding only
-     * signals that one exists (TLS always provides one here), for SCRAM-SHA-256-PLUS to be listed.
+     * signals that one exists (TLS 1.2 provides one), for SCRAM-SHA-256-PLUS to be listed.
      */
-    private static AuthContext context(Listener l, boolean tls) {
-        Optional<ChannelBinding> binding = tls
+    private static AuthContext context(Listener l, boolean tls, boolean bindable) {
+        Optional<ChannelBinding> binding = tls && bindable
                 ? Optional.of(new ChannelBinding(ChannelBinding.TLS_SERVER_END_POINT, new byte[32]))
                 : Optional.empty();
         return new AuthContext(l.name(), ConfigKeys.choiceName(l.protocol()), InetAddress.getLoopbackAddress(), tls,
