@@ -14,6 +14,8 @@ import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.CertificateKind;
 import org.castellan.security.tls.TlsPolicy;
+import org.castellan.server.admin.AdminServer;
+import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Role;
@@ -49,6 +51,9 @@ public final class Castellan implements AutoCloseable {
     private final ExecutorService blocking;
     private final Pop3Service pop3;
     private final SmtpService smtp;
+    /** Started once the listeners are bound; closed first on shutdown. */
+    private AdminServer admin;
+    private RevocationWatcher revocations;
 
     private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport, AuthService auth,
                       ExecutorService blocking) {
@@ -75,22 +80,42 @@ public final class Castellan implements AutoCloseable {
         Transport transport = null;
         AuthService auth = null;
         ExecutorService blocking = null;
+        Castellan server = null;
         try {
             TlsPolicy tls = tlsPolicy(config);
             log.info("TLS provider: {}", tls.provider());
             auth = new AuthService(new StoreCredentials(store), authSettings(config), Clock.systemUTC());
             blocking = Executors.newVirtualThreadPerTaskExecutor();
             transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC());
-            Castellan server = new Castellan(config, store, tls, transport, auth, blocking);
+            server = new Castellan(config, store, tls, transport, auth, blocking);
             for (Listener l : config.listeners()) transport.bind(l, server.service(l));
+            server.startAdministration();
             return server;
         } catch (RuntimeException e) {
+            if (server != null) server.stopAdministration();
             if (transport != null) transport.close();
             if (blocking != null) blocking.close();
             if (auth != null) auth.close();
             store.close();
             throw e;
         }
+    }
+
+    /**
+     * The admin socket, and — when the built-in CA exists — the watcher that enforces its
+     * revocations on new handshakes and live sessions (DESIGN.md §5.3).
+     */
+    private void startAdministration() {
+        Path pki = config.tls().pkiDirectory();
+        if (Files.isDirectory(pki)) {
+            revocations = new RevocationWatcher(CertificateAuthority.load(pki), tls, sessions(), Clock.systemUTC()).start();
+        }
+        admin = AdminServer.start(config.server().adminSocket(), sessions(), Clock.systemUTC());
+    }
+
+    private void stopAdministration() {
+        if (admin != null) admin.close();
+        if (revocations != null) revocations.close();
     }
 
     /** AuthService's defaults, with the configured SCRAM cost for new secrets and unknown users. */
@@ -106,14 +131,20 @@ public final class Castellan implements AutoCloseable {
         // Client certificates are trusted from Castellan's own device and user CAs, plus any
         // bundles the operator names; never from the server CA, which only issues servers.
         List<Path> clientCas = new ArrayList<>();
+        List<Path> crls = new ArrayList<>();
         if (Files.isDirectory(t.pkiDirectory())) {
             CertificateAuthority ca = CertificateAuthority.load(t.pkiDirectory());
-            clientCas.add(ca.caCertificateFile(CertificateKind.DEVICE));
-            clientCas.add(ca.caCertificateFile(CertificateKind.USER));
+            // Never start on an expired CRL: every certificate of that CA would be refused.
+            RevocationWatcher.refreshStaleCrls(ca, Clock.systemUTC());
+            for (CertificateKind kind : RevocationWatcher.CLIENT_KINDS) {
+                clientCas.add(ca.caCertificateFile(kind));
+                crls.add(ca.crlFile(kind));
+            }
         }
         clientCas.addAll(t.clientCaFiles());
         return TlsPolicy.builder(TlsPolicy.Preset.valueOf(t.preset().name()), t.certificate(), t.key())
                 .clientCaFiles(clientCas)
+                .crlFiles(crls)
                 .build();
     }
 
@@ -148,6 +179,7 @@ public final class Castellan implements AutoCloseable {
     @Override
     public void close() {
         log.info("shutting down");
+        stopAdministration();
         try {
             transport.shutdown(config.server().shutdownGrace());
         } finally {

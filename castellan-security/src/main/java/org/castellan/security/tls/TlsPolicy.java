@@ -39,8 +39,10 @@ import javax.net.ssl.SSLSession;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
+import javax.security.auth.x500.X500Principal;
 import org.castellan.security.pki.Pem;
 import org.castellan.security.pki.PkiException;
+import org.castellan.security.tls.internal.IssuerSplitTrustManager;
 import org.castellan.security.tls.internal.RecordingTrustManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -151,17 +153,23 @@ public final class TlsPolicy {
     private final Provider provider;
     private final Map<ClientCertMode, SslContext> contexts;
     private final RecordingTrustManager verifier;
+    private final RecordingTrustManager requiring;
     private final List<X509Certificate> anchors;
-    private final int crlCount;
+    private final List<Path> crlFiles;
+    /** The CRLs in force; replaced as a whole by {@link #reloadCrls()}. */
+    private volatile List<X509CRL> crls;
 
     private TlsPolicy(Preset preset, Provider provider, Map<ClientCertMode, SslContext> contexts,
-            RecordingTrustManager verifier, List<X509Certificate> anchors, int crlCount) {
+            RecordingTrustManager verifier, RecordingTrustManager requiring, List<X509Certificate> anchors,
+            List<Path> crlFiles, List<X509CRL> crls) {
         this.preset = preset;
         this.provider = provider;
         this.contexts = contexts;
         this.verifier = verifier;
+        this.requiring = requiring;
         this.anchors = anchors;
-        this.crlCount = crlCount;
+        this.crlFiles = crlFiles;
+        this.crls = crls;
     }
 
     /** Starts a policy from a preset, the server's PEM chain (leaf first) and its PEM private key. */
@@ -191,9 +199,12 @@ public final class TlsPolicy {
         }
 
         /**
-         * PEM CRLs of those CAs. When given, a client certificate whose issuer has no current CRL
-         * here is refused: revocation is checked, not guessed. CRLs are read once, by
-         * {@link #build()}: after a revocation, build a new policy for new connections.
+         * PEM CRLs of those CAs, each signed by one of them. When given, a client certificate is
+         * refused unless its issuer has a current CRL here that does not list it: revocation is
+         * checked, not guessed. The one exception is a certificate issued directly by a trusted CA
+         * that has no CRL here at all (an operator's own CA, which publishes none to Castellan):
+         * it is verified without a revocation check. {@link TlsPolicy#reloadCrls()} re-reads these
+         * files for every later handshake.
          */
         public Builder crlFiles(List<Path> files) {
             this.crlFiles = List.copyOf(files);
@@ -221,18 +232,18 @@ public final class TlsPolicy {
         PrivateKey key = read(() -> Pem.readPrivateKey(b.keyFile), "server private key");
         List<X509Certificate> anchors = new ArrayList<>();
         for (Path file : b.clientCaFiles) anchors.addAll(read(() -> Pem.readCertificates(file), "client CA"));
-        List<X509CRL> crls = new ArrayList<>();
-        for (Path file : b.crlFiles) crls.add(read(() -> Pem.readCrl(file), "CRL"));
-        if (!crls.isEmpty() && anchors.isEmpty()) {
+        if (!b.crlFiles.isEmpty() && anchors.isEmpty()) {
             throw new TlsConfigException("CRLs are configured but no client CA files: CRLs only apply to client"
                     + " certificates; add the CA files or remove the CRLs");
         }
+        List<X509CRL> crls = new ArrayList<>();
+        for (Path file : b.crlFiles) crls.add(verifiedCrl(read(() -> Pem.readCrl(file), "CRL"), file, anchors));
 
         Provider provider = choose(b.provider);
         RecordingTrustManager verifier = null;
         RecordingTrustManager requiring = null;
         if (!anchors.isEmpty()) {
-            X509ExtendedTrustManager pkix = pkixTrustManager(anchors, crls);
+            X509ExtendedTrustManager pkix = trustManager(anchors, crls);
             verifier = new RecordingTrustManager(pkix, true);
             requiring = new RecordingTrustManager(pkix, false);
         }
@@ -242,7 +253,8 @@ public final class TlsPolicy {
             contexts.put(ClientCertMode.REQUEST, serverContext(b, provider, chain, key, ClientAuth.OPTIONAL, verifier));
             contexts.put(ClientCertMode.REQUIRE, serverContext(b, provider, chain, key, ClientAuth.REQUIRE, requiring));
         }
-        TlsPolicy policy = new TlsPolicy(b.preset, provider, contexts, verifier, List.copyOf(anchors), crls.size());
+        TlsPolicy policy = new TlsPolicy(b.preset, provider, contexts, verifier, requiring, List.copyOf(anchors),
+                b.crlFiles, List.copyOf(crls));
         LOG.info("TLS policy: {}", policy.describe());
         return policy;
     }
@@ -286,6 +298,43 @@ public final class TlsPolicy {
             throw new TlsConfigException("cannot build a TLS context from " + b.chainFile + " and " + b.keyFile
                     + ": " + e.getMessage() + " (check that the key belongs to the first certificate of the chain)", e);
         }
+    }
+
+    /** A CRL is used only if one of the trusted CAs signed it: a stray or forged file changes nothing. */
+    private static X509CRL verifiedCrl(X509CRL crl, Path file, List<X509Certificate> anchors) {
+        for (X509Certificate anchor : anchors) {
+            if (!anchor.getSubjectX500Principal().equals(crl.getIssuerX500Principal())) continue;
+            try {
+                crl.verify(anchor.getPublicKey());
+                return crl;
+            } catch (GeneralSecurityException e) {
+                // Another anchor may carry the same name with another key; try them all.
+            }
+        }
+        throw new TlsConfigException("the CRL " + file + " (issuer " + crl.getIssuerX500Principal() + ") is not signed"
+                + " by any of the client CAs; name the CRL of one of the client CA files");
+    }
+
+    /**
+     * PKIX with the CRLs for certificates whose issuer has one or is not itself a trust anchor,
+     * and PKIX without revocation for those issued directly by an anchor that has no CRL (see
+     * {@link Builder#crlFiles}). Each half trusts only its own anchors, so a certificate cannot
+     * escape the revocation check by choosing the other half.
+     */
+    private static X509ExtendedTrustManager trustManager(List<X509Certificate> anchors, List<X509CRL> crls) {
+        if (crls.isEmpty()) return pkixTrustManager(anchors, crls);
+        Set<X500Principal> withCrl = new HashSet<>();
+        for (X509CRL crl : crls) withCrl.add(crl.getIssuerX500Principal());
+        List<X509Certificate> unchecked = anchors.stream()
+                .filter(a -> !withCrl.contains(a.getSubjectX500Principal())).toList();
+        List<X509Certificate> checked = anchors.stream()
+                .filter(a -> withCrl.contains(a.getSubjectX500Principal())).toList();
+        if (unchecked.isEmpty()) return pkixTrustManager(anchors, crls);
+        if (checked.isEmpty()) return pkixTrustManager(unchecked, List.of());
+        Set<X500Principal> uncheckedNames = new HashSet<>();
+        for (X509Certificate a : unchecked) uncheckedNames.add(a.getSubjectX500Principal());
+        return new IssuerSplitTrustManager(pkixTrustManager(checked, crls), pkixTrustManager(unchecked, List.of()),
+                uncheckedNames);
     }
 
     private static X509ExtendedTrustManager pkixTrustManager(List<X509Certificate> anchors, List<X509CRL> crls) {
@@ -421,6 +470,43 @@ public final class TlsPolicy {
         return peerVerification(session) instanceof PeerVerification.Verified v ? Optional.of(v.leaf()) : Optional.empty();
     }
 
+    /**
+     * Re-reads the CRL files this policy was built with; every later handshake, in every mode,
+     * verifies against them. If a file is missing, unreadable or not signed by a client CA, the
+     * CRLs in force stay as they were and one WARN line names the file.
+     *
+     * @return whether the new CRLs are in force
+     */
+    public synchronized boolean reloadCrls() {
+        if (crlFiles.isEmpty()) return true;
+        List<X509CRL> fresh = new ArrayList<>();
+        try {
+            for (Path file : crlFiles) fresh.add(verifiedCrl(read(() -> Pem.readCrl(file), "CRL"), file, anchors));
+        } catch (TlsConfigException e) {
+            LOG.warn("CRLs not reloaded, the previous ones stay in force: {}", e.getMessage());
+            return false;
+        }
+        X509ExtendedTrustManager pkix = trustManager(anchors, fresh);
+        verifier.replaceDelegate(pkix);
+        requiring.replaceDelegate(pkix);
+        crls = List.copyOf(fresh);
+        LOG.info("reloaded {} CRLs", fresh.size());
+        return true;
+    }
+
+    /**
+     * Whether a CRL in force, from {@code certificate}'s issuer, lists it. Used to close the live
+     * sessions of a certificate that was revoked after its handshake.
+     */
+    public boolean revoked(X509Certificate certificate) {
+        for (X509CRL crl : crls) {
+            if (crl.getIssuerX500Principal().equals(certificate.getIssuerX500Principal()) && crl.isRevoked(certificate)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public Provider provider() {
         return provider;
     }
@@ -433,7 +519,7 @@ public final class TlsPolicy {
     public Description describe() {
         SslContext none = contexts.get(ClientCertMode.NONE);
         return new Description(provider, preset, preset.protocols(), List.copyOf(none.cipherSuites()),
-                anchors.stream().map(a -> a.getSubjectX500Principal().getName()).toList(), crlCount);
+                anchors.stream().map(a -> a.getSubjectX500Principal().getName()).toList(), crls.size());
     }
 
     private static X509Certificate[] peerCertificates(SSLSession session) {

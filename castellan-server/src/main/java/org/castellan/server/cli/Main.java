@@ -18,6 +18,9 @@ import picocli.CommandLine.Command;
                 DomainCommand.class,
                 UserCommand.class,
                 AliasCommand.class,
+                CertCommand.class,
+                SessionsCommand.class,
+                AuditCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

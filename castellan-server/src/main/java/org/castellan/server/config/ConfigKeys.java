@@ -155,9 +155,9 @@ public final class ConfigKeys {
             new Key(Section.SERVER, "shutdown-grace", Type.DURATION, List.of(), 0, MAX_SHUTDOWN_GRACE.toMillis(),
                     "\"30s\"", "How long a shutdown waits for sessions to finish before closing them."),
             key(Section.SERVER, "admin-socket", Type.PATH, "\"admin.sock\"",
-                    "Unix socket through which the castellan command line will manage the running server (live"
-                            + " sessions, kicks); only the server's user may connect. Reserved: this version does not"
-                            + " open it yet. Relative to data-dir."),
+                    "Unix socket through which the castellan command line manages the running server (castellan"
+                            + " sessions, sessions kick). Created 0600, so only the server's user (and root) may connect;"
+                            + " a missing directory is created 0700. Relative to data-dir."),
 
             choice(Section.STORE, "kind", StoreKind.class, StoreKind.EMBEDDED,
                     "\"embedded\": SQLite for metadata and a directory of message files; nothing else to install."),
@@ -207,6 +207,10 @@ public final class ConfigKeys {
             key(Section.LISTENER, "cleartext-auth", Type.BOOLEAN, "false",
                     "Accept passwords before TLS is active. They then cross the network readable by anyone on"
                             + " the path; the security audit reports every listener that allows it."),
+            key(Section.LISTENER, "accept-cleartext-risk", Type.BOOLEAN, "false",
+                    "Accept the risk of cleartext-auth = true on a listener without implicit TLS: castellan audit"
+                            + " still reports it, but no longer fails because of it. Leave it false unless clients"
+                            + " that cannot use TLS must log in here, on a network you control."),
             key(Section.LISTENER, "proxy-from", Type.CIDRS, "[]",
                     "Addresses of load balancers trusted to send a PROXY protocol header; connections from them"
                             + " take the client's address from that header. Connections from elsewhere do not."),

@@ -156,6 +156,7 @@ final class ConfigReader {
             TlsMode tls = f.choice("tls", TlsMode.class);
             ClientCertMode clientCert = f.choice("client-cert", ClientCertMode.class);
             Boolean cleartextAuth = f.bool("cleartext-auth");
+            Boolean acceptCleartextRisk = f.bool("accept-cleartext-risk");
             List<Cidr> proxyFrom = f.cidrs("proxy-from");
             if (name != null) {
                 Integer first = nameLines.putIfAbsent(name, f.lineOf("name"));
@@ -183,12 +184,12 @@ final class ConfigReader {
                 }
             }
             if (name == null || protocol == null || address == null || port == null || tls == null
-                    || clientCert == null || cleartextAuth == null || proxyFrom == null) {
+                    || clientCert == null || cleartextAuth == null || proxyFrom == null || acceptCleartextRisk == null) {
                 complete = false;
                 continue;
             }
             out.put(name, new Listener(name, protocol, address, port.intValue(), tls, clientCert, cleartextAuth,
-                    proxyFrom.stream().map(Cidr::toString).toList()));
+                    proxyFrom.stream().map(Cidr::toString).toList(), acceptCleartextRisk));
         }
         return complete;
     }

@@ -10,11 +10,14 @@ import java.util.Objects;
  * @param port 0-65535; 0 binds any free port
  * @param cleartextAuth whether credentials are accepted before TLS is active
  * @param proxyFrom canonical CIDRs of proxies trusted to send a PROXY protocol header
+ * @param acceptCleartextRisk the operator accepts that this listener takes cleartext credentials:
+ *     {@code castellan audit} reports it but does not fail
  * <p>The constructor throws {@code NullPointerException} if a component is null and
  * {@code IllegalArgumentException} if the port is outside 0-65535.
  */
 public record Listener(String name, Protocol protocol, String address, int port, TlsMode tls,
-                       ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom) {
+                       ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom,
+                       boolean acceptCleartextRisk) {
 
     /** RFC 793 §3.1: ports are 16-bit. */
     public static final int MAX_PORT = 65_535;
@@ -29,6 +32,12 @@ public record Listener(String name, Protocol protocol, String address, int port,
             throw new IllegalArgumentException("port must be from 0 to " + MAX_PORT + ", got " + port);
         }
         proxyFrom = List.copyOf(proxyFrom);
+    }
+
+    /** A listener whose risks, if any, are not accepted. */
+    public Listener(String name, Protocol protocol, String address, int port, TlsMode tls,
+                    ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom) {
+        this(name, protocol, address, port, tls, clientCert, cleartextAuth, proxyFrom, false);
     }
 
     /**

@@ -27,12 +27,19 @@ public final class RecordingTrustManager extends X509ExtendedTrustManager {
     /** Session value name; a name no application would pick by chance. */
     public static final String SESSION_KEY = "org.castellan.security.tls.PeerVerification";
 
-    private final X509ExtendedTrustManager delegate;
+    // Swapped when the CRLs are reloaded; SslContexts keep this object, so the next handshake
+    // verifies against the new revocation data without rebuilding any context.
+    private volatile X509ExtendedTrustManager delegate;
     private final boolean optional;
 
     public RecordingTrustManager(X509ExtendedTrustManager delegate, boolean optional) {
         this.delegate = delegate;
         this.optional = optional;
+    }
+
+    /** Verifies every later handshake with {@code next} instead. */
+    public void replaceDelegate(X509ExtendedTrustManager next) {
+        this.delegate = java.util.Objects.requireNonNull(next, "next");
     }
 
     @Override

@@ -1,0 +1,253 @@
+package org.castellan.server.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Predicate;
+import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.SessionRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin channel: a Unix domain socket through which the {@code castellan} command line asks
+ * the running server for its live sessions and closes them. One request per connection, one JSON
+ * object per line each way: {@code {"command":"sessions"}} or {@code {"command":"kick","id":"…"}}
+ * (or {@code "account"}, or {@code "serial"} in hex); the answer has {@code "ok"} and either the
+ * result or {@code "error"}.
+ *
+ * <p>SECURITY: only the local administrator can use it. The socket is bound inside a fresh 0700
+ * directory, made 0600 there, and only then renamed to its configured path, so it is never
+ * reachable by other users, not even for an instant. Connecting needs write permission on the
+ * socket, so only the server's user (and root) can. Requests are size-limited and carry no
+ * secrets; answers name sessions, never credentials.
+ *
+ * <p>Failure: {@link #start} throws {@link UncheckedIOException} naming the path when the socket
+ * cannot be created, or when another server already answers on it.
+ */
+public final class AdminServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+
+    /** A request is a command and one argument; anything longer is not from our command line. */
+    static final int MAX_REQUEST_BYTES = 4096;
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path path;
+    private final ServerSocketChannel channel;
+    private final SessionRegistry sessions;
+    private final Clock clock;
+    private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
+    private final Thread acceptor;
+
+    private AdminServer(Path path, ServerSocketChannel channel, SessionRegistry sessions, Clock clock) {
+        this.path = path;
+        this.channel = channel;
+        this.sessions = sessions;
+        this.clock = clock;
+        this.acceptor = Thread.ofPlatform().daemon().name("castellan-admin").unstarted(this::acceptLoop);
+    }
+
+    /** Creates the socket at {@code path} (its directory 0700 if missing) and starts answering. */
+    public static AdminServer start(Path path, SessionRegistry sessions, Clock clock) {
+        Path socket = path.toAbsolutePath().normalize();
+        Path parent = socket.getParent();
+        try {
+            if (!Files.isDirectory(parent)) {
+                Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+            removeStale(socket);
+            Path staging = Files.createTempDirectory(parent, ".admin-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                Path bound = staging.resolve("s");
+                server.bind(UnixDomainSocketAddress.of(bound));
+                Files.setPosixFilePermissions(bound, PosixFilePermissions.fromString("rw-------"));
+                Files.move(bound, socket, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException | RuntimeException e) {
+                server.close();
+                throw e;
+            } finally {
+                Files.deleteIfExists(staging.resolve("s"));
+                Files.deleteIfExists(staging);
+            }
+            AdminServer admin = new AdminServer(socket, server, sessions, clock);
+            admin.acceptor.start();
+            log.info("admin channel on {}", socket);
+            return admin;
+        } catch (IOException e) {
+            throw new UncheckedIOException(new IOException("cannot open the admin socket " + socket + " (server.admin-socket): "
+                    + e.getMessage(), e));
+        }
+    }
+
+    /** A socket file left by a server that died is removed; one that answers belongs to a running server. */
+    private static void removeStale(Path socket) throws IOException {
+        if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) return;
+        if (Files.isRegularFile(socket, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS)
+                || Files.isSymbolicLink(socket)) {
+            throw new IOException(socket + " exists and is not a socket; remove it or choose another server.admin-socket");
+        }
+        boolean answers;
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            answers = true;
+        } catch (IOException refused) {
+            answers = false;
+        }
+        if (answers) throw new IOException("another Castellan server is running with this admin socket; stop it first");
+        Files.deleteIfExists(socket);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    private void acceptLoop() {
+        while (channel.isOpen()) {
+            try {
+                SocketChannel client = channel.accept();
+                handlers.execute(() -> serve(client));
+            } catch (ClosedChannelException closed) {
+                return;
+            } catch (IOException e) {
+                log.warn("admin channel: accept failed: {}", e.toString());
+            }
+        }
+    }
+
+    private void serve(SocketChannel client) {
+        try (client) {
+            String line = readLine(client);
+            ObjectNode answer;
+            try {
+                answer = answer(line == null ? null : JSON.readTree(line));
+            } catch (IOException | IllegalArgumentException e) {
+                answer = error("the request is not one JSON object on one line");
+            }
+            byte[] out = (JSON.writeValueAsString(answer) + "\n").getBytes(StandardCharsets.UTF_8);
+            client.write(ByteBuffer.wrap(out));
+        } catch (IOException e) {
+            log.debug("admin channel: client went away: {}", e.toString());
+        }
+    }
+
+    private static String readLine(SocketChannel client) throws IOException {
+        var in = Channels.newInputStream(client);
+        var buffer = new java.io.ByteArrayOutputStream();
+        int b;
+        while ((b = in.read()) != -1 && b != '\n') {
+            if (buffer.size() >= MAX_REQUEST_BYTES) return null;
+            buffer.write(b);
+        }
+        return buffer.toString(StandardCharsets.UTF_8);
+    }
+
+    ObjectNode answer(JsonNode request) {
+        if (request == null || !request.isObject()) return error("the request is not one JSON object of at most "
+                + MAX_REQUEST_BYTES + " bytes");
+        String command = request.path("command").asText("");
+        return switch (command) {
+            case "sessions" -> listing();
+            case "kick" -> kick(request);
+            default -> error("unknown command '" + command + "'; expected sessions or kick");
+        };
+    }
+
+    private ObjectNode listing() {
+        ObjectNode answer = JSON.createObjectNode().put("ok", true);
+        ArrayNode list = answer.putArray("sessions");
+        for (Connection c : sessions.list()) list.add(describe(c));
+        return answer;
+    }
+
+    private ObjectNode describe(Connection c) {
+        ObjectNode s = JSON.createObjectNode();
+        s.put("id", c.logId());
+        s.put("listener", c.listener().name());
+        s.put("remote", c.remote().getAddress().getHostAddress() + ":" + c.remote().getPort());
+        c.tls().ifPresent(t -> {
+            s.put("tls", t.protocol());
+            s.put("cipher", t.cipherSuite());
+            t.peer().ifPresent(p -> {
+                s.put("certificateSubject", p.getSubjectX500Principal().getName());
+                s.put("certificateSerial", p.getSerialNumber().toString(16));
+            });
+        });
+        c.account().ifPresent(a -> s.put("account", a));
+        c.mechanism().ifPresent(m -> s.put("mechanism", m));
+        s.put("started", c.started().toString());
+        s.put("ageSeconds", Math.max(0, Duration.between(c.started(), clock.instant()).toSeconds()));
+        s.put("bytesIn", c.bytesIn());
+        s.put("bytesOut", c.bytesOut());
+        return s;
+    }
+
+    private ObjectNode kick(JsonNode request) {
+        Predicate<Connection> which;
+        if (request.hasNonNull("id")) {
+            String id = request.get("id").asText();
+            which = c -> c.logId().equalsIgnoreCase(id);
+        } else if (request.hasNonNull("account")) {
+            String account = request.get("account").asText();
+            which = c -> c.account().map(a -> a.equalsIgnoreCase(account)).orElse(false);
+        } else if (request.hasNonNull("serial")) {
+            BigInteger serial;
+            try {
+                serial = new BigInteger(request.get("serial").asText(), 16);
+            } catch (NumberFormatException e) {
+                return error("'" + request.get("serial").asText() + "' is not a serial number in hex");
+            }
+            which = c -> peer(c).map(p -> p.getSerialNumber().equals(serial)).orElse(false);
+        } else {
+            return error("kick needs an id, an account or a serial");
+        }
+        int closed = sessions.closeWhere(which);
+        log.info("admin channel: closed {} session(s) on request", closed);
+        return JSON.createObjectNode().put("ok", true).put("closed", closed);
+    }
+
+    private static Optional<X509Certificate> peer(Connection c) {
+        return c.tls().flatMap(Connection.TlsInfo::peer);
+    }
+
+    private static ObjectNode error(String message) {
+        return JSON.createObjectNode().put("ok", false).put("error", message);
+    }
+
+    /** Stops answering and removes the socket file. */
+    @Override
+    public void close() {
+        try {
+            channel.close();
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            log.warn("admin channel: cannot remove {}: {}", path, e.toString());
+        }
+        handlers.shutdownNow();
+    }
+}

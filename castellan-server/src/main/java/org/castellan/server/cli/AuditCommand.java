@@ -1,0 +1,127 @@
+package org.castellan.server.cli;
+
+import java.net.InetAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.castellan.security.auth.AuthContext;
+import org.castellan.security.auth.AuthService;
+import org.castellan.security.auth.AuthSettings;
+import org.castellan.security.auth.ChannelBinding;
+import org.castellan.security.rules.RuleAction;
+import org.castellan.security.tls.TlsPolicy;
+import org.castellan.server.StoreCredentials;
+import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.config.ClientCertMode;
+import org.castellan.server.config.ConfigKeys;
+import org.castellan.server.config.Listener;
+import org.castellan.server.config.Rule;
+import org.castellan.server.config.TlsMode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/**
+ * {@code castellan audit}: a summary of the security options of the configuration, per listener,
+ * without a running server. Exit 1 when a listener takes credentials in cleartext and the
+ * configuration has not accepted that risk for it ({@code accept-cleartext-risk}).
+ */
+@Command(name = "audit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Summarise the security options of the configuration, per listener.",
+                "Exit code 1 when a listener accepts cleartext credentials without accept-cleartext-risk = true."})
+final class AuditCommand implements Callable<Integer> {
+
+    /** RFC 8996 deprecates TLS 1.0 and 1.1; 1.2 is the least a listener may allow. */
+    static final String LEAST_TLS = "TLSv1.2";
+
+    @Mixin DataOptions where;
+
+    @Override
+    public Integer call() throws Exception {
+        CastellanConfig config = where.load();
+        TlsPolicy.Preset preset = TlsPolicy.Preset.valueOf(config.tls().preset().name());
+        String minimum = preset.protocols().stream().min(String::compareTo).orElseThrow();
+        List<String> failures = new ArrayList<>();
+        if (minimum.compareTo(LEAST_TLS) < 0) {
+            failures.add("the TLS preset allows " + minimum + ", below " + LEAST_TLS + "; choose another [tls] preset");
+        }
+        System.out.println("Security options of " + config.file());
+        System.out.println("TLS preset: " + ConfigKeys.choiceName(config.tls().preset()) + " (" + String.join(", ", preset.protocols())
+                + "); session resumption off, so every connection verifies its client certificate and its revocation");
+        // SCRAM-SHA-256-PLUS needs tls-server-end-point, which only TLS 1.2 connections export (docs/standards.md).
+        boolean bindable = preset.protocols().contains(LEAST_TLS);
+        try (Admin admin = Admin.open(where);
+             AuthService auth = new AuthService(new StoreCredentials(admin.store), AuthSettings.defaults(), Clock.systemUTC())) {
+            for (Listener l : config.listeners()) {
+                System.out.println();
+                System.out.println("listener " + l.name());
+                row("protocol", ConfigKeys.choiceName(l.protocol()));
+                row("address", l.address() + ":" + l.port());
+                row("tls", ConfigKeys.choiceName(l.tls()) + (l.tls() == TlsMode.NONE ? "" : ", minimum " + minimum));
+                row("client certificate", ConfigKeys.choiceName(l.clientCert()) + raisedBy(config, l));
+                row("before TLS", l.tls() == TlsMode.IMPLICIT ? "nothing: TLS from the first byte"
+                        : mechanisms(auth.mechanisms(context(l, false, false))));
+                row("after TLS", l.tls() == TlsMode.NONE ? "never: this listener offers no TLS"
+                        : mechanisms(auth.mechanisms(context(l, true, bindable))) + (bindable ? " (-PLUS on TLS 1.2 only)" : "")
+                                + (certificatePossible(config, l)
+                                ? ", EXTERNAL with a verified client certificate" : ""));
+                String cleartext;
+                if (!l.acceptsCleartextCredentials()) {
+                    cleartext = "no";
+                } else if (l.acceptCleartextRisk()) {
+                    cleartext = "YES, risk accepted (accept-cleartext-risk = true)";
+                } else {
+                    cleartext = "YES";
+                    failures.add("listener " + l.name() + " accepts credentials in cleartext; set cleartext-auth = false"
+                            + " (or tls = \"implicit\"), or accept the risk with accept-cleartext-risk = true");
+                }
+                row("cleartext credentials", cleartext);
+                List<Rule> rules = rules(config, l);
+                row("rules", rules.isEmpty() ? "none: every address is allowed" : "first match of:");
+                for (Rule r : rules) System.out.println("    " + r.cidr() + " -> " + ConfigKeys.choiceName(r.action()));
+            }
+        }
+        System.out.println();
+        if (failures.isEmpty()) {
+            System.out.println("result: no listener lets a credential cross the network in cleartext");
+            return Main.OK;
+        }
+        failures.forEach(f -> System.out.println("FAIL: " + f));
+        return Main.FAILURE;
+    }
+
+    private static void row(String name, String value) {
+        System.out.printf("  %-22s %s%n", name + ":", value);
+    }
+
+    /**
+     * What AuthService would see on this listener with or without TLS. The channel binding only
+     * signals that one exists (TLS 1.2 provides one), for SCRAM-SHA-256-PLUS to be listed.
+     */
+    private static AuthContext context(Listener l, boolean tls, boolean bindable) {
+        Optional<ChannelBinding> binding = tls && bindable
+                ? Optional.of(new ChannelBinding(ChannelBinding.TLS_SERVER_END_POINT, new byte[32]))
+                : Optional.empty();
+        return new AuthContext(l.name(), ConfigKeys.choiceName(l.protocol()), InetAddress.getLoopbackAddress(), tls,
+                l.cleartextAuth(), binding, Optional.empty());
+    }
+
+    private static String mechanisms(List<String> names) {
+        return names.isEmpty() ? "no credentials accepted" : String.join(" ", names);
+    }
+
+    private static List<Rule> rules(CastellanConfig config, Listener l) {
+        return config.rules().stream().filter(r -> r.appliesToAllListeners() || r.listeners().contains(l.name())).toList();
+    }
+
+    private static boolean certificatePossible(CastellanConfig config, Listener l) {
+        return l.clientCert() != ClientCertMode.NONE || !raisedBy(config, l).isEmpty();
+    }
+
+    private static String raisedBy(CastellanConfig config, Listener l) {
+        boolean raised = rules(config, l).stream()
+                .anyMatch(r -> r.action() == RuleAction.REQUEST_CERT || r.action() == RuleAction.REQUIRE_CERT);
+        return raised ? " (raised by rules for some addresses)" : "";
+    }
+}

@@ -1,0 +1,294 @@
+package org.castellan.server.cli;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.security.auth.Passwords;
+import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.IssuedCertificate;
+import org.castellan.security.pki.IssuedEntry;
+import org.castellan.security.pki.PkiException;
+import org.castellan.security.pki.RevocationReason;
+import org.castellan.server.config.CastellanConfig;
+import org.castellan.store.embedded.EmbeddedMailStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code castellan cert}: issue device and user certificates from the built-in CA, list, show and
+ * revoke them. A revocation rewrites the issuing CA's CRL at once; a running server watches that
+ * file and closes the live sessions of the certificate within a second.
+ *
+ * <p>SECURITY: private keys are written only into files created 0600 (in a 0700 directory), and
+ * the PKCS#12 passphrase is shown once, when it was generated, never logged.
+ */
+@Command(name = "cert", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Issue, list, show and revoke certificates of the built-in CA.",
+        subcommands = {CertCommand.Issue.class, CertCommand.ListCerts.class, CertCommand.Show.class,
+                CertCommand.Revoke.class})
+final class CertCommand {
+
+    /** A year: long enough not to burden users with renewals, short enough that a lost key expires. */
+    static final int DEFAULT_DAYS = 365;
+    /** Leaves may not outlast their issuing CA (10 years) anyway; a larger number is a typo. */
+    static final int MAX_DAYS = 3650;
+
+    @Command(name = "issue", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Issue a certificate with a new key pair.",
+            subcommands = {IssueDevice.class, IssueUser.class})
+    static final class Issue {
+    }
+
+    /** Options every issue command shares. */
+    static final class IssueOptions {
+        @Option(names = "--days", paramLabel = "N", description = "Validity in days (default: " + DEFAULT_DAYS + ").")
+        int days = DEFAULT_DAYS;
+
+        @Option(names = "--out", paramLabel = "DIR", description = "Where to write the files (default: DATA/issued/SERIAL/).")
+        Path out;
+
+        @Option(names = "--passphrase-stdin", description = "Read the PKCS#12 passphrase from the first line of"
+                + " standard input (default: generate one and show it once).")
+        boolean passphraseFromStdin;
+
+        Duration validity() {
+            if (days < 1 || days > MAX_DAYS) {
+                throw new Failures.BadInput("--days must be from 1 to " + MAX_DAYS + ", not " + days);
+            }
+            return Duration.ofDays(days);
+        }
+    }
+
+    @Command(name = "device", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = {"Issue a device certificate (TLS client authentication) from the device CA.",
+                    "The owner is recorded in the CA's index, not in the certificate."})
+    static final class IssueDevice implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Mixin IssueOptions options;
+        @Parameters(paramLabel = "NAME", description = "Device name: letters, digits, '.', '_' or '-'.") String name;
+        @Option(names = "--owner", paramLabel = "ACCOUNT", required = true,
+                description = "The account the device belongs to (must exist).") String owner;
+
+        @Override
+        public Integer call() throws Exception {
+            Duration validity = options.validity();
+            EmailAddress account = existingAccount(where, owner);
+            return issue(where, options, ca -> ca.issueDevice(name, account, validity), name);
+        }
+    }
+
+    @Command(name = "user", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Issue a user certificate (TLS client authentication and S/MIME) from the user CA.")
+    static final class IssueUser implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Mixin IssueOptions options;
+        @Parameters(paramLabel = "ADDRESS", description = "The account's address (must exist).") String address;
+
+        @Override
+        public Integer call() throws Exception {
+            Duration validity = options.validity();
+            EmailAddress account = existingAccount(where, address);
+            return issue(where, options, ca -> ca.issueUser(account, validity), account.toString());
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "List every certificate the CA issued, oldest first.")
+    static final class ListCerts implements Callable<Integer> {
+        @Mixin DataOptions where;
+
+        @Override
+        public Integer call() throws Exception {
+            CertificateAuthority ca = ca(where.load());
+            Instant now = Instant.now();
+            System.out.printf(Locale.ROOT, "%-32s  %-6s  %-7s  %-20s  %s%n", "SERIAL", "KIND", "STATUS", "EXPIRES", "SUBJECT");
+            for (IssuedEntry e : ca.issued()) {
+                System.out.printf(Locale.ROOT, "%-32s  %-6s  %-7s  %-20s  %s%n", e.serialHex(), e.kind().caName(),
+                        status(e, now), e.notAfter(), e.subject());
+            }
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Show one certificate of the CA's index.")
+    static final class Show implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Parameters(paramLabel = "SERIAL", description = "The serial number in hex, as 'cert list' shows it.") String serial;
+
+        @Override
+        public Integer call() throws Exception {
+            BigInteger number = serial(serial);
+            CertificateAuthority ca = ca(where.load());
+            IssuedEntry e = ca.find(number).orElseThrow(() -> unknown(serial));
+            System.out.println("serial:     " + e.serialHex());
+            System.out.println("kind:       " + e.kind().caName());
+            System.out.println("subject:    " + e.subject());
+            System.out.println("owner:      " + e.owner());
+            System.out.println("not before: " + e.notBefore());
+            System.out.println("not after:  " + e.notAfter());
+            System.out.println("status:     " + status(e, Instant.now()));
+            e.revocation().ifPresent(r -> System.out.println("revoked:    " + r.time() + " (" + r.reason().label() + ")"));
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "revoke", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = {"Revoke a certificate and rewrite its CA's CRL.",
+                    "A running server refuses it at the next handshake and closes its live sessions."})
+    static final class Revoke implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Parameters(paramLabel = "SERIAL", description = "The serial number in hex.") String serial;
+        @Option(names = "--reason", paramLabel = "R", description = "unspecified (default), key-compromise,"
+                + " affiliation-changed, superseded, cessation-of-operation or privilege-withdrawn.")
+        String reason = RevocationReason.UNSPECIFIED.label();
+
+        @Override
+        public Integer call() throws Exception {
+            BigInteger number = serial(serial);
+            RevocationReason why = badInput(() -> RevocationReason.fromLabel(reason));
+            CertificateAuthority ca = ca(where.load());
+            if (ca.find(number).isEmpty()) throw unknown(serial);
+            IssuedEntry revoked = badInput(() -> ca.revoke(number, why));
+            System.out.println("revoked " + revoked.kind().caName() + " certificate " + revoked.serialHex()
+                    + " (" + revoked.subject() + ") for " + why.label());
+            return Main.OK;
+        }
+    }
+
+    @FunctionalInterface
+    private interface Issuing {
+        IssuedCertificate issue(CertificateAuthority ca);
+    }
+
+    private static int issue(DataOptions where, IssueOptions options, Issuing issuing, String name) throws Exception {
+        CastellanConfig config = where.load();
+        char[] passphrase = options.passphraseFromStdin ? readPassphrase() : Passwords.generate().toCharArray();
+        try {
+            CertificateAuthority ca = ca(config);
+            IssuedCertificate issued = badInput(() -> issuing.issue(ca));
+            Path dir = options.out != null ? options.out
+                    : config.server().dataDir().resolve("issued").resolve(issued.serialHex());
+            issued.writeTo(dir);
+            Path p12 = dir.resolve(fileName(name) + ".p12");
+            writePkcs12(p12, issued, passphrase);
+            System.out.println("issued " + issued.kind().caName() + " certificate " + issued.serialHex());
+            System.out.println("subject:  " + issued.certificate().getSubjectX500Principal().getName());
+            System.out.println("expires:  " + issued.certificate().getNotAfter().toInstant());
+            System.out.println("files:    " + dir.resolve(IssuedCertificate.CHAIN_FILE) + ", "
+                    + dir.resolve(IssuedCertificate.KEY_FILE) + ", " + p12);
+            if (!options.passphraseFromStdin) {
+                System.out.println("passphrase: " + new String(passphrase) + "   (shown once: save it now)");
+            }
+            return Main.OK;
+        } finally {
+            Arrays.fill(passphrase, '\0');
+        }
+    }
+
+    /**
+     * Writes the key and chain as PKCS#12 (the JDK's default protection: PBES2 with AES-256 and an
+     * HMAC-SHA-256 MAC, which OpenSSL 1.1.1 and later, curl and current mail clients read). The
+     * file is created 0600 before the key goes into it.
+     */
+    static void writePkcs12(Path file, IssuedCertificate issued, char[] passphrase) throws IOException {
+        try {
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            store.setKeyEntry(issued.certificate().getSubjectX500Principal().getName(), issued.privateKey(), passphrase,
+                    issued.chain().toArray(new Certificate[0]));
+            Files.deleteIfExists(file);
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                store.store(out, passphrase);
+            }
+        } catch (FileAlreadyExistsException e) {
+            throw new IOException(file + " appeared while it was being written; issue the certificate again", e);
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot write the PKCS#12 file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String fileName(String name) {
+        return name.replaceAll("[^A-Za-z0-9._@-]", "_");
+    }
+
+    private static EmailAddress existingAccount(DataOptions where, String text) throws Exception {
+        EmailAddress address = Admin.address(text);
+        CastellanConfig config = where.load();
+        try (var store = EmbeddedMailStore.open(config.store().directory())) {
+            if (store.getAccount(address).isEmpty()) {
+                throw new Failures.BadInput("no account " + address + " (create it first: castellan user add " + address + ")");
+            }
+        }
+        return address;
+    }
+
+    private static CertificateAuthority ca(CastellanConfig config) {
+        Path dir = config.tls().pkiDirectory();
+        if (!Files.isDirectory(dir)) {
+            throw new Failures.BadInput("no certificate authority in " + dir + "; create it with 'castellan init'");
+        }
+        return CertificateAuthority.load(dir);
+    }
+
+    private static String status(IssuedEntry e, Instant now) {
+        if (e.revoked()) return "revoked";
+        return e.notAfter().isBefore(now) ? "expired" : "valid";
+    }
+
+    static BigInteger serial(String text) {
+        if (text == null || !text.matches("(?i)[0-9a-f]{1,40}")) {
+            throw new Failures.BadInput("'" + text + "' is not a serial number; give it in hex as 'castellan cert list' shows it");
+        }
+        return new BigInteger(text, 16);
+    }
+
+    private static Failures.BadInput unknown(String serial) {
+        return new Failures.BadInput("no certificate with serial " + serial.toLowerCase(Locale.ROOT)
+                + " was issued by this CA; 'castellan cert list' shows them");
+    }
+
+    @FunctionalInterface
+    private interface PkiCall<T> {
+        T call();
+    }
+
+    /** A PKI refusal caused by what the operator typed (a bad name, a reason, a validity) is bad input. */
+    private static <T> T badInput(PkiCall<T> call) {
+        try {
+            return call.call();
+        } catch (PkiException e) {
+            throw new Failures.BadInput(e.getMessage());
+        }
+    }
+
+    private static char[] readPassphrase() {
+        try {
+            String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            if (line == null || line.isEmpty()) throw new Failures.BadInput("no passphrase on standard input");
+            return line.toCharArray();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

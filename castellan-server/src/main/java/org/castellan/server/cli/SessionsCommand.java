@@ -1,0 +1,84 @@
+package org.castellan.server.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.castellan.server.admin.AdminClient;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code castellan sessions}: the running server's live connections, over its admin socket, and
+ * {@code sessions kick} to close some of them. Without a running server: one line, exit 1.
+ */
+@Command(name = "sessions", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"List the running server's live connections: listener, remote address, TLS,",
+                "client certificate, account, mechanism, age and bytes."},
+        subcommands = SessionsCommand.Kick.class)
+final class SessionsCommand implements Callable<Integer> {
+
+    @Mixin DataOptions where;
+
+    @Override
+    public Integer call() throws Exception {
+        JsonNode answer = client(where).request(request("sessions"));
+        String format = "%-8s %-12s %-22s %-8s %-40s %-28s %-12s %-24s %6s %10s %10s%n";
+        System.out.printf(Locale.ROOT, format, "ID", "LISTENER", "REMOTE", "TLS", "CIPHER", "ACCOUNT", "MECHANISM",
+                "CERTIFICATE (SERIAL)", "AGE", "IN", "OUT");
+        for (JsonNode s : answer.path("sessions")) {
+            String certificate = s.has("certificateSerial")
+                    ? s.path("certificateSubject").asText() + " (" + s.path("certificateSerial").asText() + ")" : "-";
+            System.out.printf(Locale.ROOT, format, s.path("id").asText(), s.path("listener").asText(),
+                    s.path("remote").asText(), text(s, "tls"), text(s, "cipher"), text(s, "account"),
+                    text(s, "mechanism"), certificate, s.path("ageSeconds").asLong() + "s",
+                    s.path("bytesIn").asLong(), s.path("bytesOut").asLong());
+        }
+        return Main.OK;
+    }
+
+    @Command(name = "kick", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Close live connections: one by id, every one of an account, or every one of a certificate.")
+    static final class Kick implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @ArgGroup(multiplicity = "1") Which which;
+
+        static final class Which {
+            @Parameters(paramLabel = "ID", description = "A session id as 'castellan sessions' shows it.") String id;
+            @Option(names = "--account", paramLabel = "A", description = "Every session of this account.") String account;
+            @Option(names = "--serial", paramLabel = "S", description = "Every session of the client certificate with this serial (hex).") String serial;
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            ObjectNode request = request("kick");
+            if (which.id != null) {
+                if (!which.id.matches("[0-9a-zA-Z]{1,13}")) throw new Failures.BadInput("'" + which.id + "' is not a session id");
+                request.put("id", which.id);
+            } else if (which.account != null) {
+                request.put("account", Admin.address(which.account).toString());
+            } else {
+                request.put("serial", CertCommand.serial(which.serial).toString(16));
+            }
+            JsonNode answer = client(where).request(request);
+            System.out.println("closed " + answer.path("closed").asInt() + " session(s)");
+            return Main.OK;
+        }
+    }
+
+    private static AdminClient client(DataOptions where) throws Exception {
+        return new AdminClient(where.load().server().adminSocket());
+    }
+
+    private static ObjectNode request(String command) {
+        return JsonNodeFactory.instance.objectNode().put("command", command);
+    }
+
+    private static String text(JsonNode s, String field) {
+        return s.hasNonNull(field) ? s.get(field).asText() : "-";
+    }
+}

@@ -1,0 +1,71 @@
+package org.castellan.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code castellan audit} on real data directories: the summary, and the exit code on cleartext credentials. */
+class AuditCommandTest {
+
+    @TempDir Path tmp;
+    Cli cli;
+    Path config;
+
+    @BeforeEach
+    void init() {
+        cli = Cli.init(tmp.resolve("data"), "alice@example.org");
+        config = cli.data.resolve("castellan.toml");
+    }
+
+    /** The audit's output with runs of spaces folded, so that assertions do not depend on column widths. */
+    Cli.Run audit() {
+        Cli.Run r = cli.admin("audit");
+        return new Cli.Run(r.code(), r.out().replaceAll(" +", " "), r.err());
+    }
+
+    void append(String... lines) throws Exception {
+        Files.writeString(config, Files.readString(config) + "\n" + String.join("\n", lines) + "\n");
+    }
+
+    @Test
+    void theDefaultConfigurationPassesAndSaysWhatEachListenerOffers() {
+        Cli.Run r = audit();
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("listener ", "minimum TLSv1.2", "SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN LOGIN",
+                "nothing: TLS from the first byte", "no credentials accepted", "cleartext credentials: no",
+                "EXTERNAL with a verified client certificate",
+                "result: no listener lets a credential cross the network in cleartext");
+        assertThat(r.out()).doesNotContain("FAIL");
+    }
+
+    @Test
+    void cleartextCredentialsFailTheAuditUnlessTheRiskIsAccepted() throws Exception {
+        append("[[listener]]", "name = \"legacy\"", "protocol = \"pop3\"", "address = \"127.0.0.1\"", "port = 0",
+                "tls = \"starttls\"", "cleartext-auth = true",
+                "[[rule]]", "cidr = \"192.0.2.0/24\"", "listeners = [\"legacy\"]", "action = \"request-cert\"");
+        Cli.Run failing = audit();
+        assertThat(failing.code()).isEqualTo(Main.FAILURE);
+        assertThat(failing.out()).contains("FAIL: listener legacy accepts credentials in cleartext",
+                "192.0.2.0/24 -> request-cert", "(raised by rules for some addresses)");
+        String legacy = failing.out().substring(failing.out().indexOf("listener legacy"));
+        assertThat(legacy).contains("before TLS: SCRAM-SHA-256 PLAIN LOGIN", "cleartext credentials: YES");
+
+        Files.writeString(config, Files.readString(config).replace("name = \"legacy\"",
+                "name = \"legacy\"\naccept-cleartext-risk = true"));
+        Cli.Run accepted = audit();
+        assertThat(accepted.code()).as(accepted.out()).isZero();
+        assertThat(accepted.out()).contains("YES, risk accepted").doesNotContain("FAIL");
+    }
+
+    @Test
+    void aBadConfigurationIsAConfigurationError() throws Exception {
+        append("[[listener]]", "name = \"x\"", "protocol = \"pop3\"", "port = 0", "accept-cleartext-risk = \"yes\"");
+        Cli.Run r = audit();
+        assertThat(r.code()).isEqualTo(Main.BAD_INPUT);
+        assertThat(r.err()).contains("accept-cleartext-risk");
+    }
+}
