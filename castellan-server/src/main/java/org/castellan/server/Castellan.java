@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -82,14 +83,18 @@ public final class Castellan implements AutoCloseable {
         ExecutorService blocking = null;
         Castellan server = null;
         try {
-            TlsPolicy tls = tlsPolicy(config);
+            // The built-in CA, when this data directory has one: its client CAs and CRLs for the
+            // TLS policy, and its revocations for the watcher.
+            Path pki = config.tls().pkiDirectory();
+            Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki)) : Optional.empty();
+            TlsPolicy tls = tlsPolicy(config, ca);
             log.info("TLS provider: {}", tls.provider());
             auth = new AuthService(new StoreCredentials(store), authSettings(config), Clock.systemUTC());
             blocking = Executors.newVirtualThreadPerTaskExecutor();
             transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC());
             server = new Castellan(config, store, tls, transport, auth, blocking);
             for (Listener l : config.listeners()) transport.bind(l, server.service(l));
-            server.startAdministration();
+            server.startAdministration(ca);
             return server;
         } catch (RuntimeException e) {
             if (server != null) server.stopAdministration();
@@ -105,11 +110,8 @@ public final class Castellan implements AutoCloseable {
      * The admin socket, and — when the built-in CA exists — the watcher that enforces its
      * revocations on new handshakes and live sessions (DESIGN.md §5.3).
      */
-    private void startAdministration() {
-        Path pki = config.tls().pkiDirectory();
-        if (Files.isDirectory(pki)) {
-            revocations = new RevocationWatcher(CertificateAuthority.load(pki), tls, sessions(), Clock.systemUTC()).start();
-        }
+    private void startAdministration(Optional<CertificateAuthority> ca) {
+        if (ca.isPresent()) revocations = new RevocationWatcher(ca.get(), tls, sessions(), Clock.systemUTC()).start();
         admin = AdminServer.start(config.server().adminSocket(), sessions(), Clock.systemUTC());
     }
 
@@ -126,14 +128,14 @@ public final class Castellan implements AutoCloseable {
                 d.failureMemory(), d.maxTracked(), d.workerThreads());
     }
 
-    static TlsPolicy tlsPolicy(CastellanConfig config) {
+    static TlsPolicy tlsPolicy(CastellanConfig config, Optional<CertificateAuthority> builtIn) {
         var t = config.tls();
         // Client certificates are trusted from Castellan's own device and user CAs, plus any
         // bundles the operator names; never from the server CA, which only issues servers.
         List<Path> clientCas = new ArrayList<>();
         List<Path> crls = new ArrayList<>();
-        if (Files.isDirectory(t.pkiDirectory())) {
-            CertificateAuthority ca = CertificateAuthority.load(t.pkiDirectory());
+        if (builtIn.isPresent()) {
+            CertificateAuthority ca = builtIn.get();
             // Never start on an expired CRL: every certificate of that CA would be refused.
             RevocationWatcher.refreshStaleCrls(ca, Clock.systemUTC());
             for (CertificateKind kind : RevocationWatcher.CLIENT_KINDS) {
