@@ -116,7 +116,7 @@ public final class Castellan implements AutoCloseable {
     private ProtocolService service(Listener listener) {
         return switch (listener.protocol()) {
             case SMTP, SUBMISSION -> ServiceUnavailable.smtp(config.server().hostname());
-            case IMAP -> ServiceUnavailable.imap();
+            case IMAP -> new org.castellan.server.imap.ImapService(store, auth, blocking);
             case POP3 -> pop3;
         };
     }
