@@ -57,8 +57,9 @@ final class Fetch {
         long id = view.mailbox.id();
         s.blocking(tag, () -> {
             java.util.List<MessageMeta> metas = new ArrayList<>(store.listMessages(id, new UidRange(uids.first(), uids.last())));
-            metas.removeIf(m -> !uids.contains(m.uid())
-                    || (c.changedSince().isPresent() && m.modSeq() <= c.changedSince().getAsLong()));
+            metas.removeIf(m -> !uids.contains(m.uid()));
+            int found = metas.size();
+            metas.removeIf(m -> c.changedSince().isPresent() && m.modSeq() <= c.changedSince().getAsLong());
             Set<Long> seenNow = new HashSet<>();
             if (setSeen) {
                 java.util.List<Long> unseen = metas.stream().filter(m -> !m.flags().contains(Flags.SEEN)).map(MessageMeta::uid).toList();
@@ -77,8 +78,13 @@ final class Fetch {
                 if (msn == 0) continue;
                 s.write(Unpooled.wrappedBuffer(response(store, cache, id, msn, m, atts, seenNow.contains(m.uid()), condStore, s, view)));
             }
-            return metas.size();
-        }, n -> s.finish(tag, "OK FETCH completed", c.uid()));
+            return found;
+        }, found -> {
+            // RFC 5530 EXPUNGEISSUED, RFC 2180 §4.1.2: another session expunged messages this
+            // client still numbers; it hears of it at its next NOOP.
+            if (found < uids.size()) s.finish(tag, "NO [EXPUNGEISSUED] Some of the requested messages no longer exist", c.uid());
+            else s.finish(tag, "OK FETCH completed", c.uid());
+        });
     }
 
     private static byte[] response(MailStore store, StructureCache cache, long mailbox, int msn, MessageMeta m,

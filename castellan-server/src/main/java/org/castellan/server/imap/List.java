@@ -97,7 +97,8 @@ final class List {
             boolean children = existing.keySet().stream().anyMatch(x -> x.startsWith(name + MailboxNames.SEPARATOR));
             if (m == null) {
                 if (c.lsub()) attrs.add("\\Noselect");
-                else attrs.add(rev2 ? "\\NonExistent" : "\\Noselect");
+                // RFC 5258 §3.4: \NonExistent is LIST-EXTENDED's; a plain rev1 LIST says \Noselect.
+                else attrs.add(rev2 || !c.selectionOptions().isEmpty() ? "\\NonExistent" : "\\Noselect");
             }
             if (!c.lsub()) attrs.add(children ? "\\HasChildren" : "\\HasNoChildren");
             if (showSubscribed && isSubscribed) attrs.add("\\Subscribed");
