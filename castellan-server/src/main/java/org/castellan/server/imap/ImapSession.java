@@ -141,6 +141,8 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
         if (closed) return;
         pending.discardReadBytes();
         ctx.channel().config().setAutoRead(!busy);
+        // Events that arrived while an idling session was busy reading flags go out now.
+        if (!busy && idleTag != null && selected != null && selected.hasPending()) flushUpdates(() -> { });
     }
 
     private void dispatch(String tag, ImapCommand command) {
@@ -441,7 +443,12 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     java.util.function.Consumer<org.castellan.store.StoreEvent> listener(SelectedMailbox view) {
         var loop = ctx.channel().eventLoop();
         return event -> loop.execute(() -> {
-            if (closed || view.closed()) return;
+            if (closed) {
+                // The connection went away while SELECT was still opening this view.
+                view.close();
+                return;
+            }
+            if (view.closed()) return;
             view.event(event);
             if (selected == view && idleTag != null && !busy) flushUpdates(() -> { });
         });

@@ -1,6 +1,5 @@
 package org.castellan.server.imap;
 
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,24 +15,17 @@ class IdleTest extends ServerPerTest {
                     C: w1 IDLE
                     S: \\+ idling
                     """);
-            actor.run("""
-                    C: a1 APPEND INBOX {13+}
-                    C: Subject: new
-                    C:
-                    S: (\\* 3 EXISTS|a1 OK .*)
-                    """);
+            actor.sendRaw("a1 APPEND INBOX {13+}\r\nSubject: new\r\n\r\n");
+            untilTagged(actor, "a1");
             watcher.expect("\\* 3 EXISTS");
-            actor.run("""
-                    C: a2 UID STORE %d +FLAGS (\\Flagged)
-                    S: .*
-                    """.formatted(firstUid));
+            actor.send("a2 UID STORE %d +FLAGS (\\Flagged)".formatted(firstUid));
+            untilTagged(actor, "a2");
             watcher.expect("\\* 1 FETCH \\(FLAGS \\(\\\\Flagged\\) UID %d\\)".formatted(firstUid));
-            actor.run("""
-                    C: a3 UID STORE %d +FLAGS.SILENT (\\Deleted)
-                    S: .*
-                    C: a4 UID EXPUNGE %d
-                    """.formatted(secondUid, secondUid));
+            actor.send("a3 UID STORE %d +FLAGS.SILENT (\\Deleted)".formatted(secondUid));
+            untilTagged(actor, "a3");
             watcher.expect("\\* 2 FETCH \\(FLAGS \\(\\\\Deleted\\) UID %d\\)".formatted(secondUid));
+            actor.send("a4 UID EXPUNGE %d".formatted(secondUid));
+            untilTagged(actor, "a4");
             watcher.expect("\\* 2 EXPUNGE");
             watcher.run("""
                     C: DONE
@@ -42,6 +34,13 @@ class IdleTest extends ServerPerTest {
                     S: \\* 2 FETCH \\(UID %d\\)
                     S: w2 OK FETCH completed
                     """.formatted(secondUid + 1));
+        }
+    }
+
+    /** Reads untagged lines up to the tagged OK of {@code tag}. */
+    private static void untilTagged(Transcript t, String tag) {
+        for (String line; !(line = t.readLine()).startsWith(tag + " OK"); ) {
+            org.assertj.core.api.Assertions.assertThat(line).startsWith("* ");
         }
     }
 
