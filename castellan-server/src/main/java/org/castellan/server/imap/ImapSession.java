@@ -19,6 +19,8 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.ImapParser;
+import org.castellan.protocol.imap.ImapStrings;
+import org.castellan.protocol.imap.ModifiedUtf7;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.AuthContext;
 import org.castellan.security.auth.SaslExchange;
@@ -145,9 +147,14 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
         if (!busy && idleTag != null && selected != null && selected.hasPending()) flushUpdates(() -> { });
     }
 
-    private void dispatch(String tag, ImapCommand command) {
-        if (!state.allows(command.name())) {
+    private void dispatch(String tag, ImapCommand parsed) {
+        if (!state.allows(parsed.name())) {
             bad(tag, "Command not valid in this state");
+            return;
+        }
+        ImapCommand command = mailboxNamesIn(parsed);
+        if (command == null) {
+            bad(tag, "Mailbox name is not valid modified UTF-7");
             return;
         }
         switch (command) {
@@ -179,6 +186,41 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             case ImapCommand.Store c -> Store.run(this, tag, c);
             case ImapCommand.Copy c -> Copy.run(this, tag, c);
         }
+    }
+
+    /**
+     * Mailbox names as the store knows them (Unicode): IMAP4rev1 clients send modified UTF-7
+     * (RFC 3501 §5.1.3), IMAP4rev2 sessions UTF-8 (RFC 9051 §5.1). Null when a name is malformed.
+     */
+    private ImapCommand mailboxNamesIn(ImapCommand c) {
+        if (rev2) return c;
+        try {
+            return switch (c) {
+                case ImapCommand.Select x -> new ImapCommand.Select(in(x.mailbox()), x.readOnly(), x.condStore());
+                case ImapCommand.Create x -> new ImapCommand.Create(in(x.mailbox()), x.use());
+                case ImapCommand.Delete x -> new ImapCommand.Delete(in(x.mailbox()));
+                case ImapCommand.Rename x -> new ImapCommand.Rename(in(x.from()), in(x.to()));
+                case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(in(x.mailbox()));
+                case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
+                case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
+                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.flags(), x.date(), x.message());
+                case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
+                case ImapCommand.ListMailboxes x -> new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(),
+                        in(x.reference()), x.patterns().stream().map(ImapSession::in).toList(), x.returnOptions(), x.statusItems());
+                default -> c;
+            };
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static String in(String name) {
+        return ModifiedUtf7.decode(name).orElseThrow(() -> new IllegalArgumentException("bad modified UTF-7"));
+    }
+
+    /** A mailbox name for a response, in the session's encoding. */
+    static String mailboxOut(String name, boolean rev2) {
+        return ImapStrings.astring(rev2 ? name : ModifiedUtf7.encode(name), rev2);
     }
 
     private void refused(ImapParser.Error e) {

@@ -7,7 +7,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.castellan.protocol.imap.ImapCommand;
-import org.castellan.protocol.imap.ImapStrings;
 import org.castellan.store.MailStore;
 import org.castellan.store.Mailbox;
 import org.castellan.store.MailboxNames;
@@ -103,12 +102,12 @@ final class List {
             if (!c.lsub()) attrs.add(children ? "\\HasChildren" : "\\HasNoChildren");
             if (showSubscribed && isSubscribed) attrs.add("\\Subscribed");
             if (m != null && m.specialUse().isPresent() && !c.lsub()) attrs.add(m.specialUse().get().attribute());
-            String line = (c.lsub() ? "LSUB (" : "LIST (") + String.join(" ", attrs) + ") \"/\" " + ImapStrings.astring(name, true);
+            String line = (c.lsub() ? "LSUB (" : "LIST (") + String.join(" ", attrs) + ") \"/\" " + ImapSession.mailboxOut(name, rev2);
             if (selSubscribed && recursive && !isSubscribed) {
                 line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))"; // RFC 5258 §3.5
             }
             out.add(line);
-            if (m != null && c.returnOptions().contains("STATUS")) out.add(Status.line(store, m, c.statusItems()));
+            if (m != null && c.returnOptions().contains("STATUS")) out.add(Status.line(store, m, c.statusItems(), rev2));
         }
         return out;
     }

@@ -1,7 +1,6 @@
 package org.castellan.server.imap;
 
 import org.castellan.protocol.imap.ImapCommand;
-import org.castellan.protocol.imap.ImapStrings;
 import org.castellan.store.MailStore;
 import org.castellan.store.MailboxStatus;
 import org.castellan.store.MessageMeta;
@@ -51,7 +50,7 @@ final class Select {
             s.untagged("OK [UIDNEXT " + st.uidNext() + "] Predicted next UID");
             if (s.condStoreOn(view)) s.untagged("OK [HIGHESTMODSEQ " + st.highestModSeq() + "] Highest");
             // RFC 9051 §6.3.2: the mailbox's LIST line, telling the client its canonical name.
-            if (s.rev2()) s.untagged("LIST () \"/\" " + ImapStrings.astring(view.mailbox.name(), true));
+            if (s.rev2()) s.untagged("LIST () \"/\" " + ImapSession.mailboxOut(view.mailbox.name(), true));
             s.ok(tag, (view.readOnly ? "[READ-ONLY] " : "[READ-WRITE] ") + (view.readOnly ? "EXAMINE" : "SELECT") + " completed");
         });
     }

@@ -2,7 +2,6 @@ package org.castellan.server.imap;
 
 import java.util.ArrayList;
 import org.castellan.protocol.imap.ImapCommand;
-import org.castellan.protocol.imap.ImapStrings;
 import org.castellan.store.Flags;
 import org.castellan.store.MailStore;
 import org.castellan.store.Mailbox;
@@ -27,7 +26,7 @@ final class Status {
         MailStore store = s.service().store();
         s.blocking(tag, () -> {
             Mailbox m = store.getMailbox(s.accountId(), c.mailbox()).orElseThrow(() -> StoreException.notFound("no mailbox"));
-            return line(store, m, c.items());
+            return line(store, m, c.items(), s.rev2());
         }, line -> {
             s.untagged(line);
             s.ok(tag, "STATUS completed");
@@ -35,7 +34,7 @@ final class Status {
     }
 
     /** Blocking: the {@code STATUS name (...)} line. */
-    static String line(MailStore store, Mailbox m, java.util.List<String> items) {
+    static String line(MailStore store, Mailbox m, java.util.List<String> items, boolean rev2) {
         var st = store.status(m.id());
         java.util.List<String> out = new ArrayList<>();
         for (String item : items) {
@@ -52,6 +51,6 @@ final class Status {
             };
             out.add(item + " " + value);
         }
-        return "STATUS " + ImapStrings.astring(m.name(), true) + " (" + String.join(" ", out) + ")";
+        return "STATUS " + ImapSession.mailboxOut(m.name(), rev2) + " (" + String.join(" ", out) + ")";
     }
 }

@@ -33,4 +33,29 @@ class CreateTest extends ServerPerTest {
         long account = imap.store().getMailbox(imap.inbox).orElseThrow().accountId();
         assertThat(imap.store().getMailbox(account, "MyFlagged").orElseThrow().specialUse()).contains(SpecialUse.FLAGGED);
     }
+
+    @Test
+    void modifiedUtf7ForRev1AndUtf8ForRev2() {
+        try (Transcript t = imap.loggedIn()) {
+            t.run("""
+                    C: a1 CREATE Entw&APw-rfe
+                    S: a1 OK CREATE completed
+                    C: a2 LIST "" Entw*
+                    S: \\* LIST \\(\\\\HasNoChildren\\) "/" Entw&APw-rfe
+                    S: a2 OK LIST completed
+                    C: a3 CREATE &Jjo!
+                    S: a3 BAD Mailbox name is not valid modified UTF-7
+                    C: a4 ENABLE IMAP4rev2
+                    S: \\* ENABLED IMAP4rev2
+                    S: a4 OK ENABLE completed
+                    C: a5 STATUS Entw&APw-rfe (MESSAGES)
+                    S: a5 NO \\[NONEXISTENT\\] .*
+                    C: a6 LIST "" Entw*
+                    S: \\* LIST \\(\\\\HasNoChildren\\) "/" "Entw\u00c3\u00bcrfe"
+                    S: a6 OK LIST completed
+                    """);
+        }
+        long account = imap.store().getMailbox(imap.inbox).orElseThrow().accountId();
+        assertThat(imap.store().getMailbox(account, "Entw\u00fcrfe")).isPresent();
+    }
 }
