@@ -93,4 +93,20 @@ class FetchTest extends ServerPerTest {
                     """);
         }
     }
+
+    @Test
+    void examineNeverSetsSeenAndPipelinedCommandsRunInOrder() {
+        try (Transcript t = imap.loggedIn()) {
+            t.sendRaw("e1 EXAMINE INBOX\r\ne2 FETCH 1 (BODY[TEXT])\r\ne3 FETCH 1 FLAGS\r\n");
+            while (!t.readLine().startsWith("e1 OK")) { }
+            t.run("""
+                    S: \\* 1 FETCH \\(BODY\\[TEXT\\] \\{13\\}
+                    S: Hello there
+                    S: \\)
+                    S: e2 OK FETCH completed
+                    S: \\* 1 FETCH \\(FLAGS \\(\\)\\)
+                    S: e3 OK FETCH completed
+                    """);
+        }
+    }
 }
