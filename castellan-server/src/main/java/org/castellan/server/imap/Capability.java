@@ -13,7 +13,7 @@ final class Capability {
 
     /** Extensions every authenticated session has. */
     private static final String EXTENSIONS = "ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED "
-            + "LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE ESEARCH CONDSTORE STATUS=SIZE APPENDLIMIT="
+            + "LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES CONDSTORE STATUS=SIZE APPENDLIMIT="
             + ImapSession.APPEND_LIMIT;
 
     static String list(ImapSession s) {

@@ -21,7 +21,7 @@ import org.castellan.store.UidRange;
 
 /**
  * RFC 9051 §6.4.4 SEARCH and UID SEARCH, every key; RFC 4731 ESEARCH results with RETURN (MIN
- * MAX COUNT ALL). Text keys scan the raw message (headers undecoded, bodies not transfer-decoded)
+ * MAX COUNT ALL), RFC 5182 SAVE and {@code $}. Text keys scan the raw message (headers undecoded, bodies not transfer-decoded)
  * case-insensitively; a full-text index comes later.
  */
 final class Search {
@@ -29,7 +29,7 @@ final class Search {
     private Search() {}
 
     private static final Set<String> CHARSETS = Set.of("US-ASCII", "UTF-8");
-    private static final Set<String> RETURN = Set.of("MIN", "MAX", "COUNT", "ALL");
+    private static final Set<String> RETURN = Set.of("MIN", "MAX", "COUNT", "ALL", "SAVE");
 
     static void run(ImapSession s, String tag, ImapCommand.Search c) {
         if (c.charset().isPresent() && !CHARSETS.contains(c.charset().get().toUpperCase(Locale.ROOT))) {
@@ -44,11 +44,8 @@ final class Search {
                 }
             }
         }
-        if (usesSaved(c.key())) {
-            s.bad(tag, "No saved search result"); // RFC 5182 SEARCHRES is not offered
-            return;
-        }
         SelectedMailbox view = s.selected().orElseThrow();
+        java.util.SortedSet<Long> saved = usesSaved(c.key()) ? view.saved() : java.util.Collections.emptySortedSet();
         MailStore store = s.service().store();
         StructureCache cache = s.service().structures();
         s.blocking(tag, () -> {
@@ -58,19 +55,32 @@ final class Search {
             long maxUid = view.maxUid();
             java.util.List<long[]> hits = new ArrayList<>();
             for (MessageMeta m : metas) {
-                Candidate cand = new Candidate(store, cache, view.mailbox.id(), m, view.msnOf(m.uid()), count, maxUid);
+                Candidate cand = new Candidate(store, cache, view.mailbox.id(), m, view.msnOf(m.uid()), count, maxUid, saved);
                 if (matches(c.key(), cand)) hits.add(new long[] {cand.msn, m.uid()});
             }
             return hits;
         }, hits -> {
             java.util.List<Long> numbers = hits.stream().map(h -> c.uid() ? h[1] : h[0]).sorted().toList();
-            if (c.returnOptions().isEmpty()) {
+            java.util.List<String> opts = c.returnOptions().orElse(java.util.List.of());
+            if (opts.contains("SAVE")) {
+                java.util.List<Long> uids = hits.stream().map(h -> h[1]).sorted().toList();
+                if ((opts.contains("MIN") || opts.contains("MAX")) && !uids.isEmpty()) {
+                    // RFC 5182 §2.1: with MIN and/or MAX only those are saved.
+                    java.util.Set<Long> minMax = new java.util.TreeSet<>();
+                    if (opts.contains("MIN")) minMax.add(uids.get(0));
+                    if (opts.contains("MAX")) minMax.add(uids.get(uids.size() - 1));
+                    uids = new ArrayList<>(minMax);
+                }
+                view.save(uids);
+            }
+            if (opts.equals(java.util.List.of("SAVE"))) {
+                // RFC 5182 §2.4: SAVE alone returns nothing.
+            } else if (c.returnOptions().isEmpty()) {
                 StringBuilder b = new StringBuilder("SEARCH");
                 for (long n : numbers) b.append(' ').append(n);
                 s.untagged(b.toString());
             } else {
                 // RFC 4731 §3.1
-                java.util.List<String> opts = c.returnOptions().get();
                 StringBuilder b = new StringBuilder("ESEARCH (TAG \"" + tag + "\")");
                 if (c.uid()) b.append(" UID");
                 if (opts.contains("MIN") && !numbers.isEmpty()) b.append(" MIN ").append(numbers.get(0));
@@ -102,10 +112,13 @@ final class Search {
         final int msn;
         final long count;
         final long maxUid;
+        final java.util.SortedSet<Long> saved;
         byte[] content;
         MessageStructure structure;
 
-        Candidate(MailStore store, StructureCache cache, long mailbox, MessageMeta meta, int msn, long count, long maxUid) {
+        Candidate(MailStore store, StructureCache cache, long mailbox, MessageMeta meta, int msn, long count, long maxUid,
+                java.util.SortedSet<Long> saved) {
+            this.saved = saved;
             this.store = store;
             this.cache = cache;
             this.mailbox = mailbox;
@@ -161,6 +174,7 @@ final class Search {
                 };
             }
             case SearchKey.Size z -> z.larger() ? m.meta.size() > z.octets() : m.meta.size() < z.octets();
+            case SearchKey.Numbers n when n.set().savedResult() -> m.saved.contains(m.meta.uid());
             case SearchKey.Numbers n -> n.uid() ? n.set().contains(m.meta.uid(), m.maxUid) : n.set().contains(m.msn, m.count);
             case SearchKey.ModSeq q -> m.meta.modSeq() >= q.modSeq();
             case SearchKey.Not n -> !matches(n.key(), m);

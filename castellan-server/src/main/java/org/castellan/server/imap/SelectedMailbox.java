@@ -74,6 +74,21 @@ final class SelectedMailbox {
 
     boolean deleted() { return deleted; }
 
+    /** RFC 5182 SEARCHRES: the UIDs of the last SEARCH ... RETURN (SAVE); empty after SELECT. */
+    private final SortedSet<Long> saved = new TreeSet<>();
+
+    void save(java.util.Collection<Long> uids) {
+        saved.clear();
+        saved.addAll(uids);
+    }
+
+    /** The saved result, as UIDs still in the view (RFC 5182 §2.1: expunged ones drop out). */
+    SortedSet<Long> saved() {
+        SortedSet<Long> out = new TreeSet<>();
+        for (long uid : saved) if (msnOf(uid) > 0) out.add(uid);
+        return out;
+    }
+
     /**
      * The UIDs a sequence set names, ascending. By sequence number, {@code *} is the count; by
      * UID, the largest UID (RFC 9051 §6.4.8: a UID range past the end still includes it).
@@ -81,6 +96,7 @@ final class SelectedMailbox {
      * @return null when a sequence number is beyond the mailbox (the client gets BAD)
      */
     SortedSet<Long> resolve(SequenceSet set, boolean byUid) {
+        if (set.savedResult()) return saved();
         SortedSet<Long> out = new TreeSet<>();
         if (byUid) {
             if (uids.isEmpty()) return out;

@@ -50,4 +50,28 @@ class SearchTest extends ServerPerTest {
                     """.formatted(firstUid));
         }
     }
+
+    @Test
+    void savedResult() {
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 FETCH $ UID
+                    S: a1 OK FETCH completed
+                    C: a2 SEARCH RETURN (SAVE) SUBJECT two
+                    S: a2 OK SEARCH completed
+                    C: a3 FETCH $ (UID)
+                    S: \\* 2 FETCH \\(UID %1$d\\)
+                    S: a3 OK FETCH completed
+                    C: a4 UID SEARCH OR $ 1
+                    S: \\* SEARCH %2$d %1$d
+                    S: a4 OK SEARCH completed
+                    C: a5 SEARCH RETURN (SAVE MIN COUNT) ALL
+                    S: \\* ESEARCH \\(TAG "a5"\\) MIN 1 COUNT 2
+                    S: a5 OK SEARCH completed
+                    C: a6 UID STORE $ +FLAGS (\\Seen)
+                    S: \\* 1 FETCH \\(FLAGS \\(\\\\Seen\\) UID %2$d\\)
+                    S: a6 OK STORE completed
+                    """.formatted(secondUid, firstUid));
+        }
+    }
 }
