@@ -48,7 +48,8 @@ final class Search {
         java.util.SortedSet<Long> saved = usesSaved(c.key()) ? view.saved() : java.util.Collections.emptySortedSet();
         MailStore store = s.service().store();
         StructureCache cache = s.service().structures();
-        s.blocking(tag, () -> {
+        boolean save = c.returnOptions().map(o -> o.contains("SAVE")).orElse(false);
+        s.blocking(() -> {
             java.util.List<MessageMeta> metas = store.listMessages(view.mailbox.id(), UidRange.all()).stream()
                     .filter(m -> view.msnOf(m.uid()) > 0).toList();
             long count = view.count();
@@ -90,6 +91,9 @@ final class Search {
                 s.untagged(b.toString());
             }
             s.finish(tag, "OK SEARCH completed", c.uid());
+        }, e -> {
+            if (save) view.save(java.util.List.of()); // RFC 5182 §2.1: a failed SEARCH ... SAVE leaves it empty
+            s.storeFailure(tag, e);
         });
     }
 
