@@ -48,4 +48,20 @@ class AppendTest extends ServerPerTest {
                     """);
         }
     }
+
+    @Test
+    void overQuotaAppendAndCopyAreRefused() {
+        long account = imap.store().getMailbox(imap.inbox).orElseThrow().accountId();
+        imap.store().setQuota(account, java.util.OptionalLong.of(10));
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 APPEND INBOX {3+}
+                    C: a
+                    C:
+                    S: a1 NO \\[OVERQUOTA\\] Quota exceeded
+                    C: a2 COPY 1 Trash
+                    S: a2 NO \\[OVERQUOTA\\] Quota exceeded
+                    """);
+        }
+    }
 }
