@@ -20,11 +20,11 @@ import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Role;
+import org.castellan.server.imap.ImapService;
 import org.castellan.server.pop3.Pop3Service;
 import org.castellan.server.smtp.SmtpLimits;
 import org.castellan.server.smtp.SmtpService;
 import org.castellan.server.transport.ProtocolService;
-import org.castellan.server.transport.ServiceUnavailable;
 import org.castellan.server.transport.SessionRegistry;
 import org.castellan.server.transport.Transport;
 import org.castellan.store.MailStore;
@@ -52,6 +52,7 @@ public final class Castellan implements AutoCloseable {
     private final ExecutorService blocking;
     private final Pop3Service pop3;
     private final SmtpService smtp;
+    private final ImapService imap;
     /** Started once the listeners are bound; closed first on shutdown. */
     private AdminServer admin;
     private RevocationWatcher revocations;
@@ -65,6 +66,7 @@ public final class Castellan implements AutoCloseable {
         this.auth = auth;
         this.blocking = blocking;
         this.pop3 = new Pop3Service(store, auth, blocking);
+        this.imap = new ImapService(store, auth, blocking);
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS);
     }
 
@@ -153,7 +155,7 @@ public final class Castellan implements AutoCloseable {
     private ProtocolService service(Listener listener) {
         return switch (listener.protocol()) {
             case SMTP, SUBMISSION -> smtp;
-            case IMAP -> ServiceUnavailable.imap();
+            case IMAP -> imap;
             case POP3 -> pop3;
         };
     }

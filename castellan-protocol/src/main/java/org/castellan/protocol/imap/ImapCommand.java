@@ -1,0 +1,182 @@
+package org.castellan.protocol.imap;
+
+import java.time.OffsetDateTime;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/** A parsed IMAP command, without its tag (RFC 9051 §6). */
+public sealed interface ImapCommand {
+
+    /** The command name as the state table knows it. */
+    Name name();
+
+    /** Every command name, for the state table; UID variants share their base command's name. */
+    enum Name {
+        CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE,
+        SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
+        IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE
+    }
+
+    record Capability() implements ImapCommand { public Name name() { return Name.CAPABILITY; } }
+
+    record Noop() implements ImapCommand { public Name name() { return Name.NOOP; } }
+
+    record Logout() implements ImapCommand { public Name name() { return Name.LOGOUT; } }
+
+    record StartTls() implements ImapCommand { public Name name() { return Name.STARTTLS; } }
+
+    /** The password is cleared by the handler once used; toString never shows it. */
+    record Login(String user, char[] password) implements ImapCommand {
+        public Name name() { return Name.LOGIN; }
+
+        @Override
+        public String toString() { return "Login[" + user + ", ***]"; }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Login l && l.user.equals(user) && Arrays.equals(l.password, password);
+        }
+
+        @Override
+        public int hashCode() { return user.hashCode(); }
+    }
+
+    /** RFC 9051 §6.2.2 with RFC 4959 SASL-IR: {@code =} is an empty initial response. */
+    record Authenticate(String mechanism, Optional<byte[]> initialResponse) implements ImapCommand {
+        public Name name() { return Name.AUTHENTICATE; }
+
+        @Override
+        public String toString() { return "Authenticate[" + mechanism + (initialResponse.isPresent() ? ", ***]" : "]"); }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Authenticate a && a.mechanism.equals(mechanism)
+                    && a.initialResponse.isPresent() == initialResponse.isPresent()
+                    && (initialResponse.isEmpty() || Arrays.equals(a.initialResponse.get(), initialResponse.get()));
+        }
+
+        @Override
+        public int hashCode() { return mechanism.hashCode(); }
+    }
+
+    /** RFC 5161. */
+    record Enable(List<String> capabilities) implements ImapCommand {
+        public Enable { capabilities = List.copyOf(capabilities); }
+
+        public Name name() { return Name.ENABLE; }
+    }
+
+    /** RFC 2971: field/value pairs, values possibly NIL (null); empty for {@code ID NIL}. */
+    record Id(List<String> fieldsAndValues) implements ImapCommand {
+        public Id { fieldsAndValues = java.util.Collections.unmodifiableList(new java.util.ArrayList<>(fieldsAndValues)); }
+
+        public Name name() { return Name.ID; }
+    }
+
+    record Namespace() implements ImapCommand { public Name name() { return Name.NAMESPACE; } }
+
+    /** SELECT or, with {@code readOnly}, EXAMINE; {@code condStore} for the RFC 7162 parameter. */
+    record Select(String mailbox, boolean readOnly, boolean condStore) implements ImapCommand {
+        public Name name() { return readOnly ? Name.EXAMINE : Name.SELECT; }
+    }
+
+    /** {@code use}: RFC 6154 §3 CREATE-SPECIAL-USE attributes. */
+    record Create(String mailbox, List<String> use) implements ImapCommand {
+        public Create { use = List.copyOf(use); }
+
+        public Name name() { return Name.CREATE; }
+    }
+
+    record Delete(String mailbox) implements ImapCommand { public Name name() { return Name.DELETE; } }
+
+    record Rename(String from, String to) implements ImapCommand { public Name name() { return Name.RENAME; } }
+
+    record Subscribe(String mailbox) implements ImapCommand { public Name name() { return Name.SUBSCRIBE; } }
+
+    record Unsubscribe(String mailbox) implements ImapCommand { public Name name() { return Name.UNSUBSCRIBE; } }
+
+    /**
+     * LIST (RFC 9051 §6.3.9, RFC 5258 LIST-EXTENDED) or, with {@code lsub}, RFC 3501 LSUB.
+     * Options are upper-cased; {@code statusItems} are the items of RETURN (STATUS (...)) (RFC 5819).
+     */
+    record ListMailboxes(boolean lsub, List<String> selectionOptions, String reference, List<String> patterns,
+            List<String> returnOptions, List<String> statusItems) implements ImapCommand {
+        public ListMailboxes {
+            selectionOptions = List.copyOf(selectionOptions);
+            patterns = List.copyOf(patterns);
+            returnOptions = List.copyOf(returnOptions);
+            statusItems = List.copyOf(statusItems);
+        }
+
+        public Name name() { return lsub ? Name.LSUB : Name.LIST; }
+    }
+
+    /** Items upper-cased. */
+    record Status(String mailbox, List<String> items) implements ImapCommand {
+        public Status { items = List.copyOf(items); }
+
+        public Name name() { return Name.STATUS; }
+    }
+
+    record Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message) implements ImapCommand {
+        public Append { flags = List.copyOf(flags); }
+
+        public Name name() { return Name.APPEND; }
+
+        @Override
+        public String toString() { return "Append[" + mailbox + ", " + flags + ", " + date + ", " + message.length + " octets]"; }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Append a && a.mailbox.equals(mailbox) && a.flags.equals(flags) && a.date.equals(date)
+                    && Arrays.equals(a.message, message);
+        }
+
+        @Override
+        public int hashCode() { return mailbox.hashCode(); }
+    }
+
+    record Idle() implements ImapCommand { public Name name() { return Name.IDLE; } }
+
+    record Check() implements ImapCommand { public Name name() { return Name.CHECK; } }
+
+    record Close() implements ImapCommand { public Name name() { return Name.CLOSE; } }
+
+    record Unselect() implements ImapCommand { public Name name() { return Name.UNSELECT; } }
+
+    /** EXPUNGE, or UID EXPUNGE (RFC 9051 §6.4.9) when {@code uids} is present. */
+    record Expunge(Optional<SequenceSet> uids) implements ImapCommand { public Name name() { return Name.EXPUNGE; } }
+
+    /**
+     * SEARCH or UID SEARCH. {@code returnOptions} is empty when the client gave no RETURN (plain
+     * {@code * SEARCH} answer for rev1 clients); with RETURN () it holds "ALL" (RFC 4731 §3.1).
+     */
+    record Search(boolean uid, Optional<List<String>> returnOptions, Optional<String> charset, SearchKey key)
+            implements ImapCommand {
+        public Name name() { return Name.SEARCH; }
+    }
+
+    /** {@code changedSince}: RFC 7162 §3.1.4.1 CHANGEDSINCE modifier. */
+    record Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince)
+            implements ImapCommand {
+        public Fetch { attributes = List.copyOf(attributes); }
+
+        public Name name() { return Name.FETCH; }
+    }
+
+    enum StoreMode { ADD, REMOVE, REPLACE }
+
+    record Store(boolean uid, SequenceSet set, StoreMode mode, boolean silent, List<String> flags,
+            OptionalLong unchangedSince) implements ImapCommand {
+        public Store { flags = List.copyOf(flags); }
+
+        public Name name() { return Name.STORE; }
+    }
+
+    /** COPY or, with {@code move}, MOVE (RFC 6851). */
+    record Copy(boolean uid, boolean move, SequenceSet set, String mailbox) implements ImapCommand {
+        public Name name() { return move ? Name.MOVE : Name.COPY; }
+    }
+}

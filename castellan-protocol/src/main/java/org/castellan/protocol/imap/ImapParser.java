@@ -1,0 +1,963 @@
+package org.castellan.protocol.imap;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Incremental IMAP command parser (RFC 9051 §9 grammar, RFC 3501 forms, RFC 7888 LITERAL+):
+ * bytes in, one {@link Result} per call. Pure: no I/O, no clock, no exceptions for bad input.
+ *
+ * <p>It works in two steps. Framing collects one command: its lines and the literals announced
+ * at their ends ({@code {n}} asks for a continuation request, {@link Continue}; {@code {n+}} does
+ * not). Once the last line has arrived, the grammar step turns the frame into an
+ * {@link ImapCommand} or a {@link Error} carrying the tag, so the session can answer BAD.
+ *
+ * <p>Limits bound what a client can make the server hold: {@link #MAX_LINE} per line,
+ * {@code maxLiteral} (an argument, so the session can allow large APPENDs only after login) per
+ * literal, {@link #MAX_COMMAND} for everything else in one command. Not thread-safe.
+ */
+public final class ImapParser {
+
+    /** RFC 7162 §4: clients should keep command lines within 8192 octets; servers accept at least that. */
+    public static final int MAX_LINE = 8192;
+    /** No RFC limit: the non-literal text and small literals of one command (big SEARCH, long UID sets). */
+    public static final int MAX_COMMAND = 256 * 1024;
+    /** Literals per command; real clients send one or two (LOGIN, APPEND, SEARCH with 8-bit text). */
+    public static final int MAX_LITERALS = 64;
+    /** Parentheses nested in SEARCH; clients nest a handful of levels, recursion must stay bounded. */
+    public static final int MAX_DEPTH = 32;
+    /** Ranges in one sequence set; a client listing every UID of a large mailbox stays far below. */
+    public static final int MAX_SEQUENCE_RANGES = 100_000;
+    /** RFC 9051 §9 {@code tag}: no RFC limit; longer than any client's counter. */
+    public static final int MAX_TAG = 64;
+    /** RFC 9051 §9 {@code number}: 32-bit unsigned. */
+    public static final long MAX_NUMBER = 4_294_967_295L;
+    /** RFC 9051 §9 {@code mod-sequence-value}: 63-bit. */
+    public static final long MAX_MODSEQ = Long.MAX_VALUE;
+    /** RFC 2971 §3.3: at most 30 field/value pairs. */
+    public static final int MAX_ID_PAIRS = 30;
+
+    /** What the session expects next. */
+    public enum Mode {
+        /** A tagged command. */
+        COMMAND,
+        /** The client's line answering an AUTHENTICATE challenge: base64 or "*" (RFC 9051 §6.2.2). */
+        SASL_RESPONSE,
+        /** The line ending IDLE: "DONE" (RFC 2177 §3). */
+        IDLE
+    }
+
+    /** What one call to {@link #next} produced. */
+    public sealed interface Result {}
+
+    /** The input ended inside a command; call again with more bytes. */
+    public record NeedMore() implements Result {}
+
+    /** A synchronizing literal was announced: send a continuation request, then call again. */
+    public record Continue() implements Result {}
+
+    public record Command(String tag, ImapCommand command) implements Result {}
+
+    /** An AUTHENTICATE response line: the decoded data, or {@code cancel} for "*". */
+    public record SaslLine(boolean cancel, byte[] data) implements Result {
+        @Override
+        public String toString() { return cancel ? "SaslLine[cancel]" : "SaslLine[***]"; }
+    }
+
+    /** DONE, ending IDLE. */
+    public record Done() implements Result {}
+
+    /**
+     * Bad input. {@code tag} is present when the line had a usable one (answer {@code tag BAD});
+     * {@code fatal} when the input cannot be resynchronized (oversized line or literal): answer
+     * {@code * BYE} and close. {@code code} is a response code such as TOOBIG, or empty.
+     */
+    public record Error(Optional<String> tag, String message, boolean fatal, Optional<String> code) implements Result {}
+
+    private enum State { LINE, LITERAL }
+
+    private State state = State.LINE;
+    private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+    private final List<byte[]> parts = new ArrayList<>();
+    private byte[] literal;
+    private int literalFilled;
+    private long commandSize;
+
+    /** Forgets any partial command (after STARTTLS, RFC 9051 §6.2.1). */
+    public void reset() {
+        state = State.LINE;
+        line.reset();
+        parts.clear();
+        literal = null;
+        literalFilled = 0;
+        commandSize = 0;
+    }
+
+    /**
+     * Consumes bytes from {@code in} up to the end of one command (or all of it) and says what
+     * it found.
+     *
+     * @param maxLiteral the largest literal accepted now; a larger synchronizing literal is
+     *     refused with a tagged error before the client sends it, a larger non-synchronizing one
+     *     is fatal (RFC 7888 §4)
+     */
+    public Result next(ByteBuffer in, Mode mode, long maxLiteral) {
+        while (in.hasRemaining()) {
+            if (state == State.LITERAL) {
+                int n = Math.min(in.remaining(), literal.length - literalFilled);
+                in.get(literal, literalFilled, n);
+                literalFilled += n;
+                if (literalFilled == literal.length) {
+                    parts.add(literal);
+                    literal = null;
+                    state = State.LINE;
+                }
+                continue;
+            }
+            byte b = in.get();
+            if (b != '\n') {
+                if (line.size() >= MAX_LINE) {
+                    reset();
+                    return new Error(Optional.empty(), "Line too long", true, Optional.empty());
+                }
+                line.write(b);
+                continue;
+            }
+            byte[] text = line.toByteArray();
+            line.reset();
+            int len = text.length;
+            if (len > 0 && text[len - 1] == '\r') len--;
+            byte[] segment = java.util.Arrays.copyOf(text, len);
+            if (mode != Mode.COMMAND) {
+                reset();
+                return mode == Mode.IDLE ? idleLine(segment) : saslLine(segment);
+            }
+            commandSize += segment.length;
+            parts.add(segment);
+            LiteralMark mark = literalAtEnd(segment);
+            if (mark == null) {
+                List<byte[]> frame = List.copyOf(parts);
+                reset();
+                return new Grammar(frame).command();
+            }
+            if (parts.size() / 2 >= MAX_LITERALS || mark.size > maxLiteral
+                    || (mark.size + commandSize > MAX_COMMAND && mark.size > MAX_COMMAND / 4)) {
+                Optional<String> tag = tagOf(parts.get(0));
+                boolean tooBig = mark.size > maxLiteral;
+                reset();
+                if (mark.nonSync) {
+                    return new Error(tag, "Literal too large", true, Optional.of("TOOBIG"));
+                }
+                return new Error(tag, tooBig ? "Literal too large" : "Command too large", false, Optional.of("TOOBIG"));
+            }
+            if (mark.size <= MAX_COMMAND / 4) commandSize += mark.size;
+            if (commandSize > MAX_COMMAND) {
+                Optional<String> tag = tagOf(parts.get(0));
+                reset();
+                return new Error(tag, "Command too large", true, Optional.empty());
+            }
+            literal = new byte[(int) mark.size];
+            literalFilled = 0;
+            if (mark.size > 0) state = State.LITERAL;
+            else parts.add(literal);
+            if (!mark.nonSync) return new Continue();
+        }
+        return new NeedMore();
+    }
+
+    private static Result idleLine(byte[] segment) {
+        String s = new String(segment, StandardCharsets.US_ASCII);
+        if (s.equalsIgnoreCase("DONE")) return new Done();
+        return new Error(Optional.empty(), "Expected DONE", false, Optional.empty());
+    }
+
+    private static Result saslLine(byte[] segment) {
+        String s = new String(segment, StandardCharsets.US_ASCII);
+        if (s.equals("*")) return new SaslLine(true, new byte[0]);
+        try {
+            return new SaslLine(false, Base64.getDecoder().decode(s));
+        } catch (IllegalArgumentException e) {
+            return new Error(Optional.empty(), "Invalid base64", false, Optional.empty());
+        }
+    }
+
+    private record LiteralMark(long size, boolean nonSync) {}
+
+    /** A {@code {n}} or {@code {n+}} at the end of a line, or null. */
+    private static LiteralMark literalAtEnd(byte[] s) {
+        int end = s.length;
+        if (end < 3 || s[end - 1] != '}') return null;
+        int i = end - 2;
+        boolean nonSync = s[i] == '+';
+        if (nonSync) i--;
+        int digitsEnd = i + 1;
+        while (i >= 0 && s[i] >= '0' && s[i] <= '9') i--;
+        if (i < 0 || s[i] != '{' || i + 1 == digitsEnd || digitsEnd - (i + 1) > 10) return null;
+        long n = Long.parseLong(new String(s, i + 1, digitsEnd - (i + 1), StandardCharsets.US_ASCII));
+        if (n > MAX_NUMBER) return null;
+        return new LiteralMark(n, nonSync);
+    }
+
+    private static Optional<String> tagOf(byte[] firstLine) {
+        int i = 0;
+        while (i < firstLine.length && i <= MAX_TAG && isTagChar(firstLine[i] & 0xff)) i++;
+        if (i == 0 || i > MAX_TAG || i >= firstLine.length || firstLine[i] != ' ') return Optional.empty();
+        return Optional.of(new String(firstLine, 0, i, StandardCharsets.US_ASCII));
+    }
+
+    static boolean isAtomChar(int c) {
+        return c > 0x20 && c < 0x7f && "(){ %*\"\\]".indexOf(c) < 0;
+    }
+
+    private static boolean isTagChar(int c) {
+        return isAtomChar(c) && c != '+';
+    }
+
+    /** Thrown inside the grammar step only; never leaves the parser. */
+    private static final class Bad extends Exception {
+        Bad(String message) { super(message, null, false, false); }
+    }
+
+    /** The grammar over one framed command: lines and literals alternating. */
+    private static final class Grammar {
+        private final List<byte[]> parts;
+        private int seg;
+        private int pos;
+        private String tag;
+        private int depth;
+
+        Grammar(List<byte[]> parts) {
+            this.parts = parts;
+        }
+
+        Result command() {
+            try {
+                tag = tagOf(parts.get(0)).orElse(null);
+                if (tag == null) {
+                    return new Error(Optional.empty(), "Missing or invalid tag", false, Optional.empty());
+                }
+                pos = tag.length() + 1;
+                ImapCommand c = body();
+                if (!atEnd()) throw new Bad("Unexpected characters at end of command");
+                return new Command(tag, c);
+            } catch (Bad e) {
+                return new Error(Optional.ofNullable(tag), e.getMessage(), false, Optional.empty());
+            }
+        }
+
+        private ImapCommand body() throws Bad {
+            String name = atom().toUpperCase(Locale.ROOT);
+            boolean uid = false;
+            if (name.equals("UID")) {
+                sp();
+                uid = true;
+                name = atom().toUpperCase(Locale.ROOT);
+                if (!List.of("FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE").contains(name)) {
+                    throw new Bad("UID must be followed by FETCH, STORE, COPY, MOVE, SEARCH or EXPUNGE");
+                }
+            }
+            switch (name) {
+                case "CAPABILITY": return new ImapCommand.Capability();
+                case "NOOP": return new ImapCommand.Noop();
+                case "LOGOUT": return new ImapCommand.Logout();
+                case "STARTTLS": return new ImapCommand.StartTls();
+                case "NAMESPACE": return new ImapCommand.Namespace();
+                case "IDLE": return new ImapCommand.Idle();
+                case "CHECK": return new ImapCommand.Check();
+                case "CLOSE": return new ImapCommand.Close();
+                case "UNSELECT": return new ImapCommand.Unselect();
+                case "LOGIN": {
+                    sp();
+                    String user = astring();
+                    sp();
+                    String password = astring();
+                    return new ImapCommand.Login(user, password.toCharArray());
+                }
+                case "AUTHENTICATE": return authenticate();
+                case "ENABLE": {
+                    List<String> caps = new ArrayList<>();
+                    do {
+                        sp();
+                        caps.add(atom().toUpperCase(Locale.ROOT));
+                    } while (peek() == ' ');
+                    return new ImapCommand.Enable(caps);
+                }
+                case "ID": return id();
+                case "SELECT", "EXAMINE": return select(name.equals("EXAMINE"));
+                case "CREATE": return create();
+                case "DELETE": sp(); return new ImapCommand.Delete(astring());
+                case "RENAME": {
+                    sp();
+                    String from = astring();
+                    sp();
+                    return new ImapCommand.Rename(from, astring());
+                }
+                case "SUBSCRIBE": sp(); return new ImapCommand.Subscribe(astring());
+                case "UNSUBSCRIBE": sp(); return new ImapCommand.Unsubscribe(astring());
+                case "LIST": return list(false);
+                case "LSUB": return list(true);
+                case "STATUS": {
+                    sp();
+                    String mailbox = astring();
+                    sp();
+                    return new ImapCommand.Status(mailbox, atomList(false));
+                }
+                case "APPEND": return append();
+                case "EXPUNGE": {
+                    if (!uid) return new ImapCommand.Expunge(Optional.empty());
+                    sp();
+                    return new ImapCommand.Expunge(Optional.of(sequenceSet()));
+                }
+                case "SEARCH": return search(uid);
+                case "FETCH": return fetch(uid);
+                case "STORE": return store(uid);
+                case "COPY", "MOVE": {
+                    sp();
+                    SequenceSet set = sequenceSet();
+                    sp();
+                    return new ImapCommand.Copy(uid, name.equals("MOVE"), set, astring());
+                }
+                default: throw new Bad("Unknown command");
+            }
+        }
+
+        private ImapCommand authenticate() throws Bad {
+            sp();
+            String mechanism = atom().toUpperCase(Locale.ROOT);
+            if (peek() != ' ') return new ImapCommand.Authenticate(mechanism, Optional.empty());
+            sp();
+            String ir = atom();
+            if (ir.equals("=")) return new ImapCommand.Authenticate(mechanism, Optional.of(new byte[0])); // RFC 4959 §3
+            try {
+                return new ImapCommand.Authenticate(mechanism, Optional.of(Base64.getDecoder().decode(ir)));
+            } catch (IllegalArgumentException e) {
+                throw new Bad("Invalid base64 in initial response");
+            }
+        }
+
+        private ImapCommand id() throws Bad {
+            sp();
+            if (peek() != '(') {
+                nil();
+                return new ImapCommand.Id(List.of());
+            }
+            pos++;
+            List<String> pairs = new ArrayList<>();
+            while (true) {
+                if (pairs.size() / 2 >= MAX_ID_PAIRS) throw new Bad("ID takes at most " + MAX_ID_PAIRS + " pairs");
+                pairs.add(string());
+                sp();
+                pairs.add(nstring());
+                if (peek() == ')') break;
+                sp();
+            }
+            pos++;
+            return new ImapCommand.Id(pairs);
+        }
+
+        private ImapCommand select(boolean readOnly) throws Bad {
+            sp();
+            String mailbox = astring();
+            boolean condStore = false;
+            if (peek() == ' ') {
+                sp();
+                for (String p : atomList(false)) {
+                    if (p.equals("CONDSTORE")) condStore = true;
+                    else throw new Bad("Unknown SELECT parameter " + p);
+                }
+            }
+            return new ImapCommand.Select(mailbox, readOnly, condStore);
+        }
+
+        private ImapCommand create() throws Bad {
+            sp();
+            String mailbox = astring();
+            List<String> use = List.of();
+            if (peek() == ' ') {
+                sp();
+                expect('(');
+                if (!atom().equalsIgnoreCase("USE")) throw new Bad("Unknown CREATE parameter");
+                sp();
+                use = flagList();
+                expect(')');
+            }
+            return new ImapCommand.Create(mailbox, use);
+        }
+
+        private ImapCommand list(boolean lsub) throws Bad {
+            sp();
+            List<String> selection = List.of();
+            if (!lsub && peek() == '(') {
+                selection = atomList(false);
+                sp();
+            }
+            String reference = astring();
+            sp();
+            List<String> patterns = new ArrayList<>();
+            if (!lsub && peek() == '(') {
+                pos++;
+                do {
+                    if (peek() == ' ') pos++;
+                    patterns.add(listMailbox());
+                } while (peek() == ' ');
+                expect(')');
+            } else {
+                patterns.add(listMailbox());
+            }
+            List<String> returns = new ArrayList<>();
+            List<String> statusItems = new ArrayList<>();
+            if (!lsub && peek() == ' ') {
+                sp();
+                if (!atom().equalsIgnoreCase("RETURN")) throw new Bad("Expected RETURN");
+                sp();
+                expect('(');
+                while (peek() != ')') {
+                    if (!returns.isEmpty()) sp();
+                    String option = atom().toUpperCase(Locale.ROOT);
+                    returns.add(option);
+                    if (option.equals("STATUS")) {
+                        sp();
+                        statusItems.addAll(atomList(false));
+                    }
+                }
+                pos++;
+            }
+            return new ImapCommand.ListMailboxes(lsub, selection, reference, patterns, returns, statusItems);
+        }
+
+        private ImapCommand append() throws Bad {
+            sp();
+            String mailbox = astring();
+            sp();
+            List<String> flags = List.of();
+            if (peek() == '(') {
+                flags = flagList();
+                sp();
+            }
+            Optional<OffsetDateTime> date = Optional.empty();
+            if (peek() == '"') {
+                date = Optional.of(dateTime(quoted()));
+                sp();
+            }
+            if (peek() != '{') throw new Bad("APPEND needs the message as a literal");
+            return new ImapCommand.Append(mailbox, flags, date, literal());
+        }
+
+        private ImapCommand search(boolean uid) throws Bad {
+            sp();
+            Optional<List<String>> returns = Optional.empty();
+            Optional<String> charset = Optional.empty();
+            int save = pos;
+            String first = peek() == '(' ? "" : atomOrEmpty();
+            if (first.equalsIgnoreCase("RETURN")) {
+                sp();
+                List<String> opts = new ArrayList<>(atomList(false));
+                if (opts.isEmpty()) opts.add("ALL"); // RFC 4731 §3.1: RETURN () means ALL
+                returns = Optional.of(opts);
+                sp();
+                save = pos;
+                first = peek() == '(' ? "" : atomOrEmpty();
+            }
+            if (first.equalsIgnoreCase("CHARSET")) {
+                sp();
+                charset = Optional.of(astring());
+                sp();
+            } else {
+                pos = save;
+            }
+            List<SearchKey> keys = new ArrayList<>();
+            keys.add(searchKey());
+            while (peek() == ' ') {
+                sp();
+                keys.add(searchKey());
+            }
+            return new ImapCommand.Search(uid, returns, charset, keys.size() == 1 ? keys.get(0) : new SearchKey.And(keys));
+        }
+
+        private SearchKey searchKey() throws Bad {
+            int c = peek();
+            if (c == '(') {
+                if (++depth > MAX_DEPTH) throw new Bad("Search keys nested too deeply");
+                pos++;
+                List<SearchKey> keys = new ArrayList<>();
+                keys.add(searchKey());
+                while (peek() == ' ') {
+                    sp();
+                    keys.add(searchKey());
+                }
+                expect(')');
+                depth--;
+                return keys.size() == 1 ? keys.get(0) : new SearchKey.And(keys);
+            }
+            if (c == '*' || c == '$' || (c >= '0' && c <= '9')) return new SearchKey.Numbers(false, sequenceSet());
+            String name = atom().toUpperCase(Locale.ROOT);
+            switch (name) {
+                case "ALL": return new SearchKey.All();
+                case "ANSWERED": return new SearchKey.Flag("\\Answered", true);
+                case "DELETED": return new SearchKey.Flag("\\Deleted", true);
+                case "DRAFT": return new SearchKey.Flag("\\Draft", true);
+                case "FLAGGED": return new SearchKey.Flag("\\Flagged", true);
+                case "SEEN": return new SearchKey.Flag("\\Seen", true);
+                case "UNANSWERED": return new SearchKey.Flag("\\Answered", false);
+                case "UNDELETED": return new SearchKey.Flag("\\Deleted", false);
+                case "UNDRAFT": return new SearchKey.Flag("\\Draft", false);
+                case "UNFLAGGED": return new SearchKey.Flag("\\Flagged", false);
+                case "UNSEEN": return new SearchKey.Flag("\\Seen", false);
+                case "KEYWORD": sp(); return new SearchKey.Flag(atom(), true);
+                case "UNKEYWORD": sp(); return new SearchKey.Flag(atom(), false);
+                case "RECENT", "NEW": return new SearchKey.Recent(); // RFC 3501 §6.4.4
+                case "OLD": return new SearchKey.Not(new SearchKey.Recent());
+                case "BCC": sp(); return new SearchKey.Text(SearchKey.Field.BCC, astring());
+                case "BODY": sp(); return new SearchKey.Text(SearchKey.Field.BODY, astring());
+                case "CC": sp(); return new SearchKey.Text(SearchKey.Field.CC, astring());
+                case "FROM": sp(); return new SearchKey.Text(SearchKey.Field.FROM, astring());
+                case "SUBJECT": sp(); return new SearchKey.Text(SearchKey.Field.SUBJECT, astring());
+                case "TEXT": sp(); return new SearchKey.Text(SearchKey.Field.TEXT, astring());
+                case "TO": sp(); return new SearchKey.Text(SearchKey.Field.TO, astring());
+                case "HEADER": {
+                    sp();
+                    String field = astring();
+                    sp();
+                    return new SearchKey.Header(field, astring());
+                }
+                case "BEFORE": sp(); return new SearchKey.Date(false, SearchKey.Comparison.BEFORE, date());
+                case "ON": sp(); return new SearchKey.Date(false, SearchKey.Comparison.ON, date());
+                case "SINCE": sp(); return new SearchKey.Date(false, SearchKey.Comparison.SINCE, date());
+                case "SENTBEFORE": sp(); return new SearchKey.Date(true, SearchKey.Comparison.BEFORE, date());
+                case "SENTON": sp(); return new SearchKey.Date(true, SearchKey.Comparison.ON, date());
+                case "SENTSINCE": sp(); return new SearchKey.Date(true, SearchKey.Comparison.SINCE, date());
+                case "LARGER": sp(); return new SearchKey.Size(true, number());
+                case "SMALLER": sp(); return new SearchKey.Size(false, number());
+                case "UID": sp(); return new SearchKey.Numbers(true, sequenceSet());
+                case "MODSEQ": {
+                    sp();
+                    if (peek() == '"') {
+                        // RFC 7162 §3.1.5: entry name and type, meaningless without per-flag MODSEQs.
+                        quoted();
+                        sp();
+                        atom();
+                        sp();
+                    }
+                    return new SearchKey.ModSeq(number(MAX_MODSEQ));
+                }
+                case "NOT": {
+                    sp();
+                    if (++depth > MAX_DEPTH) throw new Bad("Search keys nested too deeply");
+                    SearchKey k = searchKey();
+                    depth--;
+                    return new SearchKey.Not(k);
+                }
+                case "OR": {
+                    sp();
+                    if (++depth > MAX_DEPTH) throw new Bad("Search keys nested too deeply");
+                    SearchKey a = searchKey();
+                    sp();
+                    SearchKey b = searchKey();
+                    depth--;
+                    return new SearchKey.Or(a, b);
+                }
+                default: throw new Bad("Unknown search key " + name);
+            }
+        }
+
+        private ImapCommand fetch(boolean uid) throws Bad {
+            sp();
+            SequenceSet set = sequenceSet();
+            sp();
+            List<FetchAttribute> atts = new ArrayList<>();
+            if (peek() == '(') {
+                pos++;
+                atts.add(fetchAtt());
+                while (peek() == ' ') {
+                    sp();
+                    atts.add(fetchAtt());
+                }
+                expect(')');
+            } else {
+                int save = pos;
+                String macro = atomUntilBracket().toUpperCase(Locale.ROOT);
+                switch (macro) {
+                    case "ALL" -> atts.addAll(List.of(new FetchAttribute.Flags(), new FetchAttribute.InternalDate(),
+                            new FetchAttribute.Rfc822Size(), new FetchAttribute.Envelope()));
+                    case "FAST" -> atts.addAll(List.of(new FetchAttribute.Flags(), new FetchAttribute.InternalDate(),
+                            new FetchAttribute.Rfc822Size()));
+                    case "FULL" -> atts.addAll(List.of(new FetchAttribute.Flags(), new FetchAttribute.InternalDate(),
+                            new FetchAttribute.Rfc822Size(), new FetchAttribute.Envelope(),
+                            new FetchAttribute.BodyStructure(false)));
+                    default -> {
+                        pos = save;
+                        atts.add(fetchAtt());
+                    }
+                }
+            }
+            OptionalLong changedSince = OptionalLong.empty();
+            if (peek() == ' ') {
+                sp();
+                expect('(');
+                if (!atom().equalsIgnoreCase("CHANGEDSINCE")) throw new Bad("Unknown FETCH modifier");
+                sp();
+                changedSince = OptionalLong.of(number(MAX_MODSEQ));
+                expect(')');
+            }
+            return new ImapCommand.Fetch(uid, set, atts, changedSince);
+        }
+
+        private FetchAttribute fetchAtt() throws Bad {
+            String name = atomUntilBracket().toUpperCase(Locale.ROOT);
+            switch (name) {
+                case "FLAGS": return new FetchAttribute.Flags();
+                case "UID": return new FetchAttribute.Uid();
+                case "INTERNALDATE": return new FetchAttribute.InternalDate();
+                case "RFC822.SIZE": return new FetchAttribute.Rfc822Size();
+                case "ENVELOPE": return new FetchAttribute.Envelope();
+                case "BODYSTRUCTURE": return new FetchAttribute.BodyStructure(true);
+                case "MODSEQ": return new FetchAttribute.ModSeq();
+                case "RFC822": return new FetchAttribute.Rfc822(FetchAttribute.Section.Kind.ALL);
+                case "RFC822.HEADER": return new FetchAttribute.Rfc822(FetchAttribute.Section.Kind.HEADER);
+                case "RFC822.TEXT": return new FetchAttribute.Rfc822(FetchAttribute.Section.Kind.TEXT);
+                case "BODY", "BODY.PEEK": {
+                    if (peek() != '[') {
+                        if (name.equals("BODY")) return new FetchAttribute.BodyStructure(false);
+                        throw new Bad("BODY.PEEK needs a section");
+                    }
+                    FetchAttribute.Section section = section();
+                    OptionalLong offset = OptionalLong.empty();
+                    OptionalLong length = OptionalLong.empty();
+                    if (peek() == '<') {
+                        pos++;
+                        offset = OptionalLong.of(number());
+                        expect('.');
+                        long l = number();
+                        if (l == 0) throw new Bad("Partial length must not be zero");
+                        length = OptionalLong.of(l);
+                        expect('>');
+                    }
+                    return new FetchAttribute.Body(name.equals("BODY.PEEK"), section, offset, length);
+                }
+                default: throw new Bad("Unknown fetch attribute " + name);
+            }
+        }
+
+        private FetchAttribute.Section section() throws Bad {
+            expect('[');
+            List<Integer> part = new ArrayList<>();
+            FetchAttribute.Section.Kind kind = FetchAttribute.Section.Kind.ALL;
+            List<String> fields = List.of();
+            while (peek() >= '0' && peek() <= '9') {
+                long n = number();
+                if (n == 0 || n > 10_000) throw new Bad("Invalid section part");
+                part.add((int) n);
+                if (part.size() > MAX_DEPTH) throw new Bad("Section nested too deeply");
+                if (peek() != '.') break;
+                pos++;
+            }
+            if (peek() != ']') {
+                String text = atomUntilBracket().toUpperCase(Locale.ROOT);
+                switch (text) {
+                    case "HEADER" -> kind = FetchAttribute.Section.Kind.HEADER;
+                    case "TEXT" -> kind = FetchAttribute.Section.Kind.TEXT;
+                    case "MIME" -> {
+                        if (part.isEmpty()) throw new Bad("MIME needs a part number");
+                        kind = FetchAttribute.Section.Kind.MIME;
+                    }
+                    case "HEADER.FIELDS", "HEADER.FIELDS.NOT" -> {
+                        kind = text.endsWith(".NOT") ? FetchAttribute.Section.Kind.HEADER_FIELDS_NOT
+                                : FetchAttribute.Section.Kind.HEADER_FIELDS;
+                        sp();
+                        expect('(');
+                        List<String> f = new ArrayList<>();
+                        f.add(astring().toUpperCase(Locale.ROOT));
+                        while (peek() == ' ') {
+                            sp();
+                            f.add(astring().toUpperCase(Locale.ROOT));
+                        }
+                        expect(')');
+                        fields = f;
+                    }
+                    default -> throw new Bad("Invalid section " + text);
+                }
+            } else if (!part.isEmpty() && lastWasDot()) {
+                throw new Bad("Invalid section");
+            }
+            expect(']');
+            return new FetchAttribute.Section(part, kind, fields);
+        }
+
+        private boolean lastWasDot() {
+            return pos > 0 && parts.get(seg)[pos - 1] == '.';
+        }
+
+        private ImapCommand store(boolean uid) throws Bad {
+            sp();
+            SequenceSet set = sequenceSet();
+            sp();
+            OptionalLong unchangedSince = OptionalLong.empty();
+            if (peek() == '(') {
+                pos++;
+                if (!atom().equalsIgnoreCase("UNCHANGEDSINCE")) throw new Bad("Unknown STORE modifier");
+                sp();
+                unchangedSince = OptionalLong.of(number(MAX_MODSEQ));
+                expect(')');
+                sp();
+            }
+            String item = atom().toUpperCase(Locale.ROOT);
+            ImapCommand.StoreMode mode = ImapCommand.StoreMode.REPLACE;
+            if (item.startsWith("+")) {
+                mode = ImapCommand.StoreMode.ADD;
+                item = item.substring(1);
+            } else if (item.startsWith("-")) {
+                mode = ImapCommand.StoreMode.REMOVE;
+                item = item.substring(1);
+            }
+            boolean silent = item.equals("FLAGS.SILENT");
+            if (!silent && !item.equals("FLAGS")) throw new Bad("STORE takes FLAGS, +FLAGS or -FLAGS");
+            sp();
+            List<String> flags;
+            if (peek() == '(') {
+                flags = flagList();
+            } else {
+                flags = new ArrayList<>();
+                flags.add(flag());
+                while (peek() == ' ') {
+                    sp();
+                    flags.add(flag());
+                }
+            }
+            return new ImapCommand.Store(uid, set, mode, silent, flags, unchangedSince);
+        }
+
+        // ---- tokens
+
+        private int peek() {
+            byte[] cur = parts.get(seg);
+            return pos < cur.length ? cur[pos] & 0xff : -1;
+        }
+
+        private boolean atEnd() {
+            return seg == parts.size() - 1 && pos == parts.get(seg).length;
+        }
+
+        private void expect(char c) throws Bad {
+            if (peek() != c) throw new Bad("Expected '" + c + "'");
+            pos++;
+        }
+
+        private void sp() throws Bad {
+            if (peek() != ' ') throw new Bad(peek() < 0 ? "Missing argument" : "Expected a space");
+            pos++;
+        }
+
+        private String atom() throws Bad {
+            int start = pos;
+            while (peek() >= 0 && isAtomChar(peek())) pos++;
+            if (pos == start) throw new Bad(peek() < 0 ? "Missing argument" : "Expected an atom");
+            return new String(parts.get(seg), start, pos - start, StandardCharsets.UTF_8);
+        }
+
+        private String atomOrEmpty() {
+            int start = pos;
+            while (peek() >= 0 && isAtomChar(peek())) pos++;
+            return new String(parts.get(seg), start, pos - start, StandardCharsets.UTF_8);
+        }
+
+        /** An atom that stops at '[' and '&lt;' too (fetch attribute names). */
+        private String atomUntilBracket() throws Bad {
+            int start = pos;
+            while (peek() >= 0 && isAtomChar(peek()) && peek() != '[' && peek() != '<') pos++;
+            if (pos == start) throw new Bad("Expected a fetch attribute");
+            return new String(parts.get(seg), start, pos - start, StandardCharsets.US_ASCII);
+        }
+
+        private String astring() throws Bad {
+            int c = peek();
+            if (c == '"' || c == '{') return string();
+            int start = pos;
+            // RFC 9051 §9: ASTRING-CHAR = ATOM-CHAR / resp-specials ("]")
+            while (peek() >= 0 && (isAtomChar(peek()) || peek() == ']')) pos++;
+            if (pos == start) throw new Bad(peek() < 0 ? "Missing argument" : "Expected a string");
+            return new String(parts.get(seg), start, pos - start, StandardCharsets.UTF_8);
+        }
+
+        private String listMailbox() throws Bad {
+            int c = peek();
+            if (c == '"' || c == '{') return string();
+            int start = pos;
+            while (peek() >= 0 && (isAtomChar(peek()) || peek() == ']' || peek() == '%' || peek() == '*')) pos++;
+            if (pos == start) throw new Bad("Expected a mailbox pattern");
+            return new String(parts.get(seg), start, pos - start, StandardCharsets.UTF_8);
+        }
+
+        private String string() throws Bad {
+            if (peek() == '"') return quoted();
+            if (peek() == '{') return new String(literal(), StandardCharsets.UTF_8);
+            throw new Bad("Expected a string");
+        }
+
+        private String nstring() throws Bad {
+            if (peek() == 'N' || peek() == 'n') {
+                nil();
+                return null;
+            }
+            return string();
+        }
+
+        private void nil() throws Bad {
+            if (!atom().equalsIgnoreCase("NIL")) throw new Bad("Expected NIL");
+        }
+
+        private String quoted() throws Bad {
+            expect('"');
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            while (true) {
+                int c = peek();
+                if (c < 0) throw new Bad("Unterminated quoted string");
+                pos++;
+                if (c == '"') break;
+                if (c == '\\') {
+                    int e = peek();
+                    if (e != '"' && e != '\\') throw new Bad("Invalid escape in quoted string");
+                    pos++;
+                    c = e;
+                }
+                out.write(c);
+            }
+            return out.toString(StandardCharsets.UTF_8);
+        }
+
+        /** A literal's bytes: the marker ends this line, the bytes are the next part. */
+        private byte[] literal() throws Bad {
+            expect('{');
+            while (peek() >= '0' && peek() <= '9') pos++;
+            if (peek() == '+') pos++;
+            expect('}');
+            if (pos != parts.get(seg).length || seg + 2 >= parts.size()) throw new Bad("Invalid literal");
+            byte[] data = parts.get(seg + 1);
+            seg += 2;
+            pos = 0;
+            return data;
+        }
+
+        private long number() throws Bad {
+            return number(MAX_NUMBER);
+        }
+
+        private long number(long max) throws Bad {
+            int start = pos;
+            long n = 0;
+            while (peek() >= '0' && peek() <= '9') {
+                n = n * 10 + (peek() - '0');
+                if (n > max || pos - start > 19) throw new Bad("Number too large");
+                pos++;
+            }
+            if (pos == start) throw new Bad("Expected a number");
+            return n;
+        }
+
+        private SequenceSet sequenceSet() throws Bad {
+            if (peek() == '$') {
+                pos++;
+                return SequenceSet.SAVED;
+            }
+            List<SequenceSet.Range> ranges = new ArrayList<>();
+            while (true) {
+                long a = seqNumber();
+                long b = a;
+                if (peek() == ':') {
+                    pos++;
+                    b = seqNumber();
+                }
+                ranges.add(new SequenceSet.Range(a, b));
+                if (ranges.size() > MAX_SEQUENCE_RANGES) throw new Bad("Sequence set too long");
+                if (peek() != ',') break;
+                pos++;
+            }
+            return new SequenceSet(ranges, false);
+        }
+
+        private long seqNumber() throws Bad {
+            if (peek() == '*') {
+                pos++;
+                return SequenceSet.STAR;
+            }
+            long n = number();
+            if (n == 0) throw new Bad("Invalid sequence set: 0 is not a message number");
+            return n;
+        }
+
+        private List<String> atomList(boolean allowBackslash) throws Bad {
+            expect('(');
+            List<String> out = new ArrayList<>();
+            while (peek() != ')') {
+                if (!out.isEmpty()) sp();
+                out.add(allowBackslash ? flag() : atom().toUpperCase(Locale.ROOT));
+            }
+            pos++;
+            return out;
+        }
+
+        private List<String> flagList() throws Bad {
+            return atomList(true);
+        }
+
+        /** RFC 9051 §9 {@code flag}: "\" atom or a keyword atom. */
+        private String flag() throws Bad {
+            if (peek() == '\\') {
+                pos++;
+                return "\\" + atom();
+            }
+            return atom();
+        }
+
+        private static final List<String> MONTHS = List.of("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG",
+                "SEP", "OCT", "NOV", "DEC");
+
+        /** RFC 9051 §9 {@code date}: {@code d-Mon-yyyy}, possibly quoted. */
+        private LocalDate date() throws Bad {
+            String s = peek() == '"' ? quoted() : atom();
+            return parseDate(s);
+        }
+
+        private static LocalDate parseDate(String s) throws Bad {
+            String[] p = s.split("-", -1);
+            if (p.length != 3 || p[0].isEmpty() || p[0].length() > 2 || p[2].length() != 4) {
+                throw new Bad("Invalid date, expected e.g. 1-Feb-2024");
+            }
+            int month = MONTHS.indexOf(p[1].toUpperCase(Locale.ROOT)) + 1;
+            try {
+                if (month == 0) throw new NumberFormatException();
+                return LocalDate.of(Integer.parseInt(p[2]), month, Integer.parseInt(p[0].strip()));
+            } catch (RuntimeException e) {
+                throw new Bad("Invalid date, expected e.g. 1-Feb-2024");
+            }
+        }
+
+        /** RFC 9051 §9 {@code date-time}: {@code dd-Mon-yyyy hh:mm:ss +zzzz}, day possibly space-padded. */
+        private static OffsetDateTime dateTime(String s) throws Bad {
+            String[] p = s.strip().split(" ");
+            if (p.length != 3 || p[1].length() != 8 || p[2].length() != 5) throw new Bad("Invalid date-time");
+            LocalDate d = parseDate(p[0]);
+            try {
+                String[] t = p[1].split(":");
+                int sign = p[2].charAt(0) == '-' ? -1 : p[2].charAt(0) == '+' ? 1 : 0;
+                if (sign == 0 || t.length != 3) throw new NumberFormatException();
+                int zh = Integer.parseInt(p[2].substring(1, 3));
+                int zm = Integer.parseInt(p[2].substring(3, 5));
+                ZoneOffset zone = ZoneOffset.ofHoursMinutes(sign * zh, sign * zm);
+                return OffsetDateTime.of(d.getYear(), d.getMonthValue(), d.getDayOfMonth(), Integer.parseInt(t[0]),
+                        Integer.parseInt(t[1]), Integer.parseInt(t[2]), 0, zone);
+            } catch (RuntimeException e) {
+                throw new Bad("Invalid date-time");
+            }
+        }
+    }
+}

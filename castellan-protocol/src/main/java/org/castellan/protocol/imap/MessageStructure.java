@@ -1,0 +1,355 @@
+package org.castellan.protocol.imap;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.james.mime4j.codec.DecodeMonitor;
+import org.apache.james.mime4j.dom.address.Address;
+import org.apache.james.mime4j.dom.address.AddressList;
+import org.apache.james.mime4j.dom.address.Group;
+import org.apache.james.mime4j.dom.address.Mailbox;
+import org.apache.james.mime4j.dom.field.ContentDispositionField;
+import org.apache.james.mime4j.dom.field.ContentTypeField;
+import org.apache.james.mime4j.field.ContentDispositionFieldLenientImpl;
+import org.apache.james.mime4j.field.ContentTypeFieldLenientImpl;
+import org.apache.james.mime4j.field.address.LenientAddressParser;
+import org.apache.james.mime4j.stream.RawField;
+
+/**
+ * The MIME structure of one message as IMAP FETCH reports it (RFC 9051 §6.4.5, §7.5.2):
+ * byte offsets of every entity's header and body, ENVELOPE and BODYSTRUCTURE. Sections are cut
+ * from the original bytes, so BODY[...] returns exactly what was stored.
+ *
+ * <p>Header fields are split by hand (byte-exact), their values parsed with mime4j
+ * (Content-Type, Content-Disposition, address lists), leniently: malformed MIME yields a
+ * best-effort structure, never an exception. Holds offsets and header fields, no body bytes, so
+ * it can be cached per stored body.
+ */
+public final class MessageStructure {
+
+    /** Multipart nesting followed; deeper parts are reported as opaque. Real mail nests a few levels. */
+    public static final int MAX_DEPTH = 20;
+    /** Parts per multipart followed; bounds work on hostile input. */
+    public static final int MAX_PARTS = 1000;
+
+    private final Entity root;
+
+    private MessageStructure(Entity root) {
+        this.root = root;
+    }
+
+    /** Parses a message; never fails. */
+    public static MessageStructure parse(byte[] message) {
+        return new MessageStructure(entity(message, 0, message.length, "text/plain", 0));
+    }
+
+    /** One MIME entity: header [start, bodyStart), body [bodyStart, end). */
+    private record Entity(int start, int bodyStart, int end, List<Field> fields, String type, String subtype,
+            Map<String, String> params, List<Entity> children, Entity embedded, int bodyLines) {
+
+        boolean multipart() { return type.equals("multipart"); }
+
+        boolean message() { return embedded != null; }
+
+        Optional<String> header(String name) {
+            for (Field f : fields) if (f.name.equalsIgnoreCase(name)) return Optional.of(f.value);
+            return Optional.empty();
+        }
+    }
+
+    /** A header field: its name, unfolded value and the raw bytes range including CRLF. */
+    private record Field(String name, String value, int start, int end) {}
+
+    // ---- parsing
+
+    private static Entity entity(byte[] b, int start, int end, String defaultType, int depth) {
+        int bodyStart = headerEnd(b, start, end);
+        List<Field> fields = fields(b, start, bodyStart);
+        String type = defaultType.substring(0, defaultType.indexOf('/'));
+        String subtype = defaultType.substring(defaultType.indexOf('/') + 1);
+        Map<String, String> params = Map.of();
+        for (Field f : fields) {
+            if (!f.name.equalsIgnoreCase("Content-Type")) continue;
+            ContentTypeField ct = ContentTypeFieldLenientImpl.PARSER.parse(new RawField("Content-Type", f.value),
+                    DecodeMonitor.SILENT);
+            if (ct.getMediaType() != null && ct.getSubType() != null && !ct.getMediaType().isEmpty()) {
+                type = ct.getMediaType().toLowerCase(Locale.ROOT);
+                subtype = ct.getSubType().toLowerCase(Locale.ROOT);
+                params = ct.getParameters();
+            }
+            break;
+        }
+        List<Entity> children = List.of();
+        Entity embedded = null;
+        if (depth < MAX_DEPTH && type.equals("multipart") && params.get("boundary") != null) {
+            children = parts(b, bodyStart, end, params.get("boundary"),
+                    subtype.equals("digest") ? "message/rfc822" : "text/plain", depth + 1);
+            if (children.isEmpty()) {
+                // RFC 2046 §5.1.1 needs one part; an empty multipart is shown as one empty text part.
+                children = List.of(entity(b, end, end, "text/plain", depth + 1));
+            }
+        } else if (depth < MAX_DEPTH && type.equals("message") && subtype.equals("rfc822")) {
+            embedded = entity(b, bodyStart, end, "text/plain", depth + 1);
+        } else if (type.equals("multipart")) {
+            type = "application";
+            subtype = "octet-stream";
+        }
+        return new Entity(start, bodyStart, end, fields, type, subtype, params, children, embedded,
+                countLines(b, bodyStart, end));
+    }
+
+    /** Where the body starts: after the first empty line, or at {@code end} when there is none. */
+    private static int headerEnd(byte[] b, int start, int end) {
+        int i = start;
+        while (i < end) {
+            if (b[i] == '\n') return i + 1;
+            if (b[i] == '\r' && i + 1 < end && b[i + 1] == '\n') return i + 2;
+            int eol = i;
+            while (eol < end && b[eol] != '\n') eol++;
+            i = eol + 1;
+        }
+        return end;
+    }
+
+    private static List<Field> fields(byte[] b, int start, int headerEnd) {
+        List<Field> out = new ArrayList<>();
+        int i = start;
+        while (i < headerEnd) {
+            int lineEnd = nextLine(b, i, headerEnd);
+            if (lineEnd - i <= 2 && (b[i] == '\r' || b[i] == '\n')) break;
+            int fieldEnd = lineEnd;
+            while (fieldEnd < headerEnd && (b[fieldEnd] == ' ' || b[fieldEnd] == '\t')) fieldEnd = nextLine(b, fieldEnd, headerEnd);
+            String raw = new String(b, i, fieldEnd - i, StandardCharsets.UTF_8);
+            int colon = raw.indexOf(':');
+            if (colon > 0) {
+                String value = raw.substring(colon + 1).replaceAll("\r?\n", "").strip();
+                out.add(new Field(raw.substring(0, colon).strip(), value, i, fieldEnd));
+            }
+            i = fieldEnd;
+        }
+        return out;
+    }
+
+    private static int nextLine(byte[] b, int i, int end) {
+        while (i < end && b[i] != '\n') i++;
+        return Math.min(i + 1, end);
+    }
+
+    private static int countLines(byte[] b, int start, int end) {
+        int n = 0;
+        for (int i = start; i < end; i++) if (b[i] == '\n') n++;
+        if (end > start && b[end - 1] != '\n') n++;
+        return n;
+    }
+
+    /** RFC 2046 §5.1.1: parts between "--boundary" lines, each ending before the CRLF of the next. */
+    private static List<Entity> parts(byte[] b, int start, int end, String boundary, String defaultType, int depth) {
+        byte[] delimiter = ("--" + boundary).getBytes(StandardCharsets.UTF_8);
+        List<Entity> out = new ArrayList<>();
+        int partStart = -1;
+        int i = start;
+        while (i < end && out.size() < MAX_PARTS) {
+            int lineEnd = nextLine(b, i, end);
+            if (startsWith(b, i, end, delimiter)) {
+                boolean close = startsWith(b, i + delimiter.length, end, new byte[] {'-', '-'});
+                if (partStart >= 0) {
+                    int partEnd = i;
+                    if (partEnd > partStart && b[partEnd - 1] == '\n') partEnd--;
+                    if (partEnd > partStart && b[partEnd - 1] == '\r') partEnd--;
+                    out.add(entity(b, partStart, Math.max(partStart, partEnd), defaultType, depth));
+                }
+                if (close) return out;
+                partStart = lineEnd;
+            }
+            i = lineEnd;
+        }
+        if (partStart >= 0 && partStart < end && out.size() < MAX_PARTS) {
+            out.add(entity(b, partStart, end, defaultType, depth)); // no closing delimiter
+        }
+        return out;
+    }
+
+    private static boolean startsWith(byte[] b, int at, int end, byte[] prefix) {
+        if (end - at < prefix.length) return false;
+        for (int k = 0; k < prefix.length; k++) if (b[at + k] != prefix[k]) return false;
+        return true;
+    }
+
+    // ---- sections
+
+    /**
+     * The bytes of a section (RFC 9051 §6.4.5 {@code BODY[section]}), or empty when the part does
+     * not exist (the server then returns an empty string, as RFC 9051 allows for missing parts).
+     */
+    public Optional<byte[]> section(byte[] message, FetchAttribute.Section section) {
+        Entity target = root;
+        for (int n : section.part()) {
+            if (target.message() && target != root) target = target.embedded;
+            if (target.multipart()) {
+                if (n > target.children.size()) return Optional.empty();
+                target = target.children.get(n - 1);
+            } else if (n != 1) {
+                return Optional.empty();
+            }
+        }
+        boolean nested = !section.part().isEmpty();
+        return switch (section.kind()) {
+            case ALL -> Optional.of(nested ? slice(message, target.bodyStart, target.end) : message.clone());
+            case MIME -> Optional.of(slice(message, target.start, target.bodyStart));
+            case HEADER, TEXT, HEADER_FIELDS, HEADER_FIELDS_NOT -> {
+                Entity msg = nested ? target.embedded : root;
+                if (msg == null) yield Optional.empty();
+                yield Optional.of(switch (section.kind()) {
+                    case TEXT -> slice(message, msg.bodyStart, msg.end);
+                    case HEADER -> slice(message, msg.start, msg.bodyStart);
+                    default -> headerFields(message, msg, Set.copyOf(section.fields()),
+                            section.kind() == FetchAttribute.Section.Kind.HEADER_FIELDS_NOT);
+                });
+            }
+        };
+    }
+
+    private static byte[] headerFields(byte[] message, Entity msg, Set<String> upperNames, boolean not) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        for (Field f : msg.fields) {
+            if (upperNames.contains(f.name.toUpperCase(Locale.ROOT)) != not) {
+                bytes.write(message, f.start, f.end - f.start);
+            }
+        }
+        bytes.write('\r');
+        bytes.write('\n');
+        return bytes.toByteArray();
+    }
+
+    private static byte[] slice(byte[] b, int from, int to) {
+        return java.util.Arrays.copyOfRange(b, from, to);
+    }
+
+    /** The value of a top-level header field, for SEARCH; empty when absent. */
+    public Optional<String> header(String name) {
+        return root.header(name);
+    }
+
+    /** Every value of a top-level header field. */
+    public List<String> headers(String name) {
+        return root.fields.stream().filter(f -> f.name.equalsIgnoreCase(name)).map(Field::value).toList();
+    }
+
+    /** Where the top-level body starts: SEARCH BODY scans from here. */
+    public int bodyOffset() {
+        return root.bodyStart;
+    }
+
+    // ---- ENVELOPE and BODYSTRUCTURE
+
+    /** RFC 9051 §7.5.2 ENVELOPE. */
+    public String envelope(boolean utf8) {
+        return envelope(root, utf8);
+    }
+
+    private static String envelope(Entity e, boolean utf8) {
+        String from = addresses(e.header("From"), utf8);
+        String sender = e.header("Sender").isPresent() ? addresses(e.header("Sender"), utf8) : from;
+        String replyTo = e.header("Reply-To").isPresent() ? addresses(e.header("Reply-To"), utf8) : from;
+        return "(" + String.join(" ",
+                nstring(e.header("Date"), utf8),
+                nstring(e.header("Subject"), utf8),
+                from, sender, replyTo,
+                addresses(e.header("To"), utf8),
+                addresses(e.header("Cc"), utf8),
+                addresses(e.header("Bcc"), utf8),
+                nstring(e.header("In-Reply-To"), utf8),
+                nstring(e.header("Message-ID"), utf8)) + ")";
+    }
+
+    private static String nstring(Optional<String> value, boolean utf8) {
+        return ImapStrings.nstring(value.orElse(null), utf8);
+    }
+
+    private static String addresses(Optional<String> header, boolean utf8) {
+        if (header.isEmpty() || header.get().isBlank()) return "NIL";
+        AddressList list;
+        try {
+            list = LenientAddressParser.DEFAULT.parseAddressList(header.get());
+        } catch (RuntimeException e) {
+            return "NIL";
+        }
+        StringBuilder b = new StringBuilder();
+        for (Address a : list) {
+            if (a instanceof Mailbox m) {
+                b.append(address(m, utf8));
+            } else if (a instanceof Group g) {
+                // RFC 9051 §7.5.2: a group is a start marker with the name, its members, an end marker.
+                b.append("(NIL NIL ").append(ImapStrings.string(g.getName(), utf8)).append(" NIL)");
+                for (Mailbox m : g.getMailboxes()) b.append(address(m, utf8));
+                b.append("(NIL NIL NIL NIL)");
+            }
+        }
+        return b.length() == 0 ? "NIL" : "(" + b + ")";
+    }
+
+    private static String address(Mailbox m, boolean utf8) {
+        String name = m.getName() == null || m.getName().isEmpty() ? null : m.getName();
+        return "(" + ImapStrings.nstring(name, utf8) + " NIL " + ImapStrings.nstring(m.getLocalPart(), utf8) + " "
+                + ImapStrings.nstring(m.getDomain(), utf8) + ")";
+    }
+
+    /** RFC 9051 §7.5.2 BODYSTRUCTURE ({@code extensible}) or BODY. */
+    public String bodyStructure(boolean extensible, boolean utf8) {
+        return body(root, extensible, utf8);
+    }
+
+    private static String body(Entity e, boolean ext, boolean utf8) {
+        StringBuilder b = new StringBuilder("(");
+        if (e.multipart()) {
+            for (Entity child : e.children) b.append(body(child, ext, utf8));
+            b.append(' ').append(ImapStrings.quote(e.subtype.toUpperCase(Locale.ROOT)));
+            if (ext) {
+                b.append(' ').append(params(e.params, utf8)).append(' ').append(disposition(e, utf8))
+                        .append(' ').append(nstring(e.header("Content-Language"), utf8))
+                        .append(' ').append(nstring(e.header("Content-Location"), utf8));
+            }
+            return b.append(')').toString();
+        }
+        b.append(ImapStrings.quote(e.type.toUpperCase(Locale.ROOT))).append(' ')
+                .append(ImapStrings.quote(e.subtype.toUpperCase(Locale.ROOT))).append(' ')
+                .append(params(e.params, utf8)).append(' ')
+                .append(nstring(e.header("Content-ID"), utf8)).append(' ')
+                .append(nstring(e.header("Content-Description"), utf8)).append(' ')
+                .append(ImapStrings.quote(e.header("Content-Transfer-Encoding").orElse("7BIT").toUpperCase(Locale.ROOT)))
+                .append(' ').append(e.end - e.bodyStart);
+        if (e.message()) {
+            b.append(' ').append(envelope(e.embedded, utf8)).append(' ').append(body(e.embedded, ext, utf8))
+                    .append(' ').append(e.bodyLines);
+        } else if (e.type.equals("text")) {
+            b.append(' ').append(e.bodyLines);
+        }
+        if (ext) {
+            b.append(' ').append(nstring(e.header("Content-MD5"), utf8)).append(' ').append(disposition(e, utf8))
+                    .append(' ').append(nstring(e.header("Content-Language"), utf8))
+                    .append(' ').append(nstring(e.header("Content-Location"), utf8));
+        }
+        return b.append(')').toString();
+    }
+
+    private static String params(Map<String, String> params, boolean utf8) {
+        if (params.isEmpty()) return "NIL";
+        return params.entrySet().stream()
+                .map(p -> ImapStrings.string(p.getKey().toUpperCase(Locale.ROOT), utf8) + " " + ImapStrings.string(p.getValue(), utf8))
+                .collect(Collectors.joining(" ", "(", ")"));
+    }
+
+    private static String disposition(Entity e, boolean utf8) {
+        Optional<String> raw = e.header("Content-Disposition");
+        if (raw.isEmpty()) return "NIL";
+        ContentDispositionField d = ContentDispositionFieldLenientImpl.PARSER.parse(
+                new RawField("Content-Disposition", raw.get()), DecodeMonitor.SILENT);
+        if (d.getDispositionType() == null || d.getDispositionType().isEmpty()) return "NIL";
+        return "(" + ImapStrings.quote(d.getDispositionType().toUpperCase(Locale.ROOT)) + " " + params(d.getParameters(), utf8) + ")";
+    }
+}

@@ -1,0 +1,235 @@
+package org.castellan.protocol.imap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.stream.Stream;
+import org.castellan.protocol.imap.FetchAttribute.Section;
+import org.castellan.protocol.imap.ImapCommand.StoreMode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The parser fed whole commands and one byte at a time; RFC 9051 examples. */
+class ImapParserTest {
+
+    private static final long BIG = 1 << 20;
+
+    /** Feeds everything at once; returns every result that is not NeedMore. */
+    private static List<ImapParser.Result> whole(String input) {
+        ImapParser p = new ImapParser();
+        ByteBuffer in = ByteBuffer.wrap(input.getBytes(StandardCharsets.UTF_8));
+        List<ImapParser.Result> out = new ArrayList<>();
+        while (in.hasRemaining()) {
+            ImapParser.Result r = p.next(in, ImapParser.Mode.COMMAND, BIG);
+            if (!(r instanceof ImapParser.NeedMore)) out.add(r);
+        }
+        return out;
+    }
+
+    /** One byte per call: NeedMore for every byte that completes nothing. */
+    private static List<ImapParser.Result> byteAtATime(String input) {
+        ImapParser p = new ImapParser();
+        byte[] bytes = input.getBytes(StandardCharsets.UTF_8);
+        List<ImapParser.Result> out = new ArrayList<>();
+        for (byte b : bytes) {
+            ImapParser.Result r = p.next(ByteBuffer.wrap(new byte[] {b}), ImapParser.Mode.COMMAND, BIG);
+            if (!(r instanceof ImapParser.NeedMore)) out.add(r);
+            if (b != '\n' && !(r instanceof ImapParser.Error)) assertThat(r).isInstanceOf(ImapParser.NeedMore.class);
+        }
+        return out;
+    }
+
+    private static ImapCommand parse(String line) {
+        List<ImapParser.Result> a = whole(line);
+        List<ImapParser.Result> b = byteAtATime(line);
+        assertThat(b).hasSize(a.size());
+        ImapParser.Result last = a.get(a.size() - 1);
+        assertThat(last).as(line).isInstanceOf(ImapParser.Command.class);
+        assertThat(b.get(b.size() - 1)).isEqualTo(last);
+        assertThat(((ImapParser.Command) last).tag()).isEqualTo("a1");
+        return ((ImapParser.Command) last).command();
+    }
+
+    private static ImapParser.Error error(String line) {
+        List<ImapParser.Result> a = whole(line);
+        assertThat(byteAtATime(line)).isEqualTo(a);
+        return (ImapParser.Error) a.get(a.size() - 1);
+    }
+
+    static Stream<Arguments> commands() {
+        SequenceSet all = SequenceSet.of(new SequenceSet.Range(1, SequenceSet.STAR));
+        return Stream.of(
+                Arguments.of("a1 CAPABILITY\r\n", new ImapCommand.Capability()),
+                Arguments.of("a1 noop\n", new ImapCommand.Noop()),
+                Arguments.of("a1 LOGIN SMITH SESAME\r\n", new ImapCommand.Login("SMITH", "SESAME".toCharArray())),
+                Arguments.of("a1 LOGIN \"fred \\\"x\\\"\" {3}\r\nf\"o\r\n", new ImapCommand.Login("fred \"x\"", "f\"o".toCharArray())),
+                Arguments.of("a1 LOGIN {4+}\r\nuser {0+}\r\n\r\n", new ImapCommand.Login("user", new char[0])),
+                Arguments.of("a1 AUTHENTICATE PLAIN =\r\n", new ImapCommand.Authenticate("PLAIN", Optional.of(new byte[0]))),
+                Arguments.of("a1 AUTHENTICATE plain AGEAYg==\r\n",
+                        new ImapCommand.Authenticate("PLAIN", Optional.of(new byte[] {0, 'a', 0, 'b'}))),
+                Arguments.of("a1 ENABLE IMAP4rev2 CONDSTORE\r\n", new ImapCommand.Enable(List.of("IMAP4REV2", "CONDSTORE"))),
+                Arguments.of("a1 ID (\"name\" \"sodr\" \"version\" NIL)\r\n",
+                        new ImapCommand.Id(java.util.Arrays.asList("name", "sodr", "version", null))),
+                Arguments.of("a1 ID NIL\r\n", new ImapCommand.Id(List.of())),
+                Arguments.of("a1 SELECT INBOX\r\n", new ImapCommand.Select("INBOX", false, false)),
+                Arguments.of("a1 EXAMINE \"blurdybloop\" (CONDSTORE)\r\n", new ImapCommand.Select("blurdybloop", true, true)),
+                Arguments.of("a1 CREATE owatagusiam/\r\n", new ImapCommand.Create("owatagusiam/", List.of())),
+                Arguments.of("a1 CREATE MySpecial (USE (\\Drafts \\Sent))\r\n",
+                        new ImapCommand.Create("MySpecial", List.of("\\Drafts", "\\Sent"))),
+                Arguments.of("a1 RENAME blurdybloop sarasoop\r\n", new ImapCommand.Rename("blurdybloop", "sarasoop")),
+                Arguments.of("a1 LIST \"\" %\r\n",
+                        new ImapCommand.ListMailboxes(false, List.of(), "", List.of("%"), List.of(), List.of())),
+                Arguments.of("a1 LIST (SUBSCRIBED) \"\" (\"INBOX\" \"Drafts\") RETURN (CHILDREN STATUS (MESSAGES UNSEEN))\r\n",
+                        new ImapCommand.ListMailboxes(false, List.of("SUBSCRIBED"), "", List.of("INBOX", "Drafts"),
+                                List.of("CHILDREN", "STATUS"), List.of("MESSAGES", "UNSEEN"))),
+                Arguments.of("a1 LSUB \"#news.\" comp.mail.*\r\n",
+                        new ImapCommand.ListMailboxes(true, List.of(), "#news.", List.of("comp.mail.*"), List.of(), List.of())),
+                Arguments.of("a1 STATUS blurdybloop (UIDNEXT MESSAGES)\r\n",
+                        new ImapCommand.Status("blurdybloop", List.of("UIDNEXT", "MESSAGES"))),
+                Arguments.of("a1 APPEND saved-messages (\\Seen) {5}\r\nHello\r\n",
+                        new ImapCommand.Append("saved-messages", List.of("\\Seen"), Optional.empty(), "Hello".getBytes())),
+                Arguments.of("a1 APPEND INBOX \" 7-Feb-1994 21:52:25 -0800\" {2+}\r\nHi\r\n",
+                        new ImapCommand.Append("INBOX", List.of(),
+                                Optional.of(OffsetDateTime.of(1994, 2, 7, 21, 52, 25, 0, ZoneOffset.ofHours(-8))), "Hi".getBytes())),
+                Arguments.of("a1 UID EXPUNGE 3000:3002\r\n",
+                        new ImapCommand.Expunge(Optional.of(SequenceSet.of(new SequenceSet.Range(3000, 3002))))),
+                Arguments.of("a1 FETCH 1:* FAST\r\n", new ImapCommand.Fetch(false, all, List.of(new FetchAttribute.Flags(),
+                        new FetchAttribute.InternalDate(), new FetchAttribute.Rfc822Size()), OptionalLong.empty())),
+                Arguments.of("a1 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])\r\n",
+                        new ImapCommand.Fetch(false, SequenceSet.of(new SequenceSet.Range(2, 4)), List.of(new FetchAttribute.Flags(),
+                                new FetchAttribute.Body(false, new Section(List.of(), Section.Kind.HEADER_FIELDS, List.of("DATE", "FROM")),
+                                        OptionalLong.empty(), OptionalLong.empty())), OptionalLong.empty())),
+                Arguments.of("a1 UID FETCH 4827313:4828442 (BODY.PEEK[1.2.MIME]<0.100> UID) (CHANGEDSINCE 12345)\r\n",
+                        new ImapCommand.Fetch(true, SequenceSet.of(new SequenceSet.Range(4827313, 4828442)), List.of(
+                                new FetchAttribute.Body(true, new Section(List.of(1, 2), Section.Kind.MIME, List.of()),
+                                        OptionalLong.of(0), OptionalLong.of(100)), new FetchAttribute.Uid()), OptionalLong.of(12345))),
+                Arguments.of("a1 FETCH 5 BODY[]\r\n", new ImapCommand.Fetch(false, SequenceSet.of(new SequenceSet.Range(5, 5)),
+                        List.of(new FetchAttribute.Body(false, new Section(List.of(), Section.Kind.ALL, List.of()),
+                                OptionalLong.empty(), OptionalLong.empty())), OptionalLong.empty())),
+                Arguments.of("a1 STORE 2:4 +FLAGS.SILENT (\\Deleted)\r\n",
+                        new ImapCommand.Store(false, SequenceSet.of(new SequenceSet.Range(2, 4)), StoreMode.ADD, true,
+                                List.of("\\Deleted"), OptionalLong.empty())),
+                Arguments.of("a1 UID STORE 1,3 (UNCHANGEDSINCE 7) FLAGS $Forwarded \\Seen\r\n",
+                        new ImapCommand.Store(true, SequenceSet.of(new SequenceSet.Range(1, 1), new SequenceSet.Range(3, 3)),
+                                StoreMode.REPLACE, false, List.of("$Forwarded", "\\Seen"), OptionalLong.of(7))),
+                Arguments.of("a1 UID MOVE 42:69 foo\r\n",
+                        new ImapCommand.Copy(true, true, SequenceSet.of(new SequenceSet.Range(42, 69)), "foo")),
+                Arguments.of("a1 COPY $ Trash\r\n", new ImapCommand.Copy(false, false, SequenceSet.SAVED, "Trash")),
+                Arguments.of("a1 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"\r\n",
+                        new ImapCommand.Search(false, Optional.empty(), Optional.empty(), new SearchKey.And(List.of(
+                                new SearchKey.Flag("\\Flagged", true),
+                                new SearchKey.Date(false, SearchKey.Comparison.SINCE, LocalDate.of(1994, 2, 1)),
+                                new SearchKey.Not(new SearchKey.Text(SearchKey.Field.FROM, "Smith")))))),
+                Arguments.of("a1 UID SEARCH RETURN () CHARSET UTF-8 OR (1:3 SEEN) UID 5 TEXT {3}\r\nr\u00e9\r\n",
+                        new ImapCommand.Search(true, Optional.of(List.of("ALL")), Optional.of("UTF-8"), new SearchKey.And(List.of(
+                                new SearchKey.Or(new SearchKey.And(List.of(
+                                        new SearchKey.Numbers(false, SequenceSet.of(new SequenceSet.Range(1, 3))),
+                                        new SearchKey.Flag("\\Seen", true))),
+                                        new SearchKey.Numbers(true, SequenceSet.of(new SequenceSet.Range(5, 5)))),
+                                new SearchKey.Text(SearchKey.Field.TEXT, "r\u00e9"))))),
+                Arguments.of("a1 SEARCH RETURN (MIN COUNT) HEADER X-Spam \"\" LARGER 100 MODSEQ 620162338\r\n",
+                        new ImapCommand.Search(false, Optional.of(List.of("MIN", "COUNT")), Optional.empty(), new SearchKey.And(List.of(
+                                new SearchKey.Header("X-Spam", ""), new SearchKey.Size(true, 100), new SearchKey.ModSeq(620162338))))),
+                Arguments.of("a1 IDLE\r\n", new ImapCommand.Idle()));
+    }
+
+    @ParameterizedTest
+    @MethodSource("commands")
+    void parsesWholeAndByteAtATime(String input, ImapCommand expected) {
+        assertThat(parse(input)).isEqualTo(expected);
+    }
+
+    @Test
+    void synchronizingLiteralAsksForContinuation() {
+        ImapParser p = new ImapParser();
+        assertThat(p.next(buf("a1 LOGIN {5}\r\n"), ImapParser.Mode.COMMAND, BIG)).isInstanceOf(ImapParser.Continue.class);
+        assertThat(p.next(buf("alice {3}\r\n"), ImapParser.Mode.COMMAND, BIG)).isInstanceOf(ImapParser.Continue.class);
+        assertThat(p.next(buf("pw1\r\n"), ImapParser.Mode.COMMAND, BIG))
+                .isEqualTo(new ImapParser.Command("a1", new ImapCommand.Login("alice", "pw1".toCharArray())));
+    }
+
+    @Test
+    void nonSynchronizingLiteralDoesNot() {
+        assertThat(whole("a1 LOGIN {5+}\r\nalice pw\r\n")).hasSize(1);
+    }
+
+    @Test
+    void pipelinedCommandsComeOneAtATime() {
+        assertThat(whole("a1 NOOP\r\na2 CAPABILITY\r\n")).containsExactly(
+                new ImapParser.Command("a1", new ImapCommand.Noop()),
+                new ImapParser.Command("a2", new ImapCommand.Capability()));
+    }
+
+    @Test
+    void badSyntaxIsATaggedErrorAndTheNextCommandStillParses() {
+        List<ImapParser.Result> r = whole("a1 FROB\r\na2 FETCH 0 FLAGS\r\na3 FETCH 1 (FLAGS\r\n* NOOP\r\na4 NOOP\r\n");
+        assertThat(r).hasSize(5);
+        assertThat(r.get(0)).isEqualTo(new ImapParser.Error(Optional.of("a1"), "Unknown command", false, Optional.empty()));
+        assertThat(((ImapParser.Error) r.get(1)).tag()).contains("a2");
+        assertThat(((ImapParser.Error) r.get(1)).message()).contains("0 is not a message number");
+        assertThat(((ImapParser.Error) r.get(2)).tag()).contains("a3");
+        assertThat(((ImapParser.Error) r.get(3)).tag()).isEmpty();
+        assertThat(r.get(4)).isInstanceOf(ImapParser.Command.class);
+    }
+
+    @Test
+    void errorsNameWhatIsWrong() {
+        assertThat(error("a1 LOGIN alice\r\n").message()).isEqualTo("Missing argument");
+        assertThat(error("a1 SEARCH FOO\r\n").message()).isEqualTo("Unknown search key FOO");
+        assertThat(error("a1 FETCH 1 BINARY[]\r\n").message()).startsWith("Unknown fetch attribute");
+        assertThat(error("a1 SEARCH BEFORE 30-Feb-2020\r\n").message()).startsWith("Invalid date");
+        assertThat(error("a1 FETCH 99999999999 FLAGS\r\n").message()).isEqualTo("Number too large");
+        assertThat(error("a1 SEARCH " + "NOT ".repeat(ImapParser.MAX_DEPTH + 1) + "ALL\r\n").message())
+                .isEqualTo("Search keys nested too deeply");
+    }
+
+    @Test
+    void oversizedLineIsFatal() {
+        String line = "a1 NOOP " + "x".repeat(ImapParser.MAX_LINE) + "\r\n";
+        // The session closes on the first fatal error; nothing after it is read.
+        assertThat(whole(line).get(0)).isEqualTo(new ImapParser.Error(Optional.empty(), "Line too long", true, Optional.empty()));
+        assertThat(byteAtATime(line).get(0)).isEqualTo(whole(line).get(0));
+    }
+
+    @Test
+    void oversizedLiteralIsRefusedBeforeTheClientSendsIt() {
+        ImapParser p = new ImapParser();
+        ImapParser.Result r = p.next(buf("a1 APPEND INBOX {2000}\r\n"), ImapParser.Mode.COMMAND, 1000);
+        assertThat(r).isEqualTo(new ImapParser.Error(Optional.of("a1"), "Literal too large", false, Optional.of("TOOBIG")));
+        assertThat(p.next(buf("a2 NOOP\r\n"), ImapParser.Mode.COMMAND, 1000)).isInstanceOf(ImapParser.Command.class);
+        assertThat(((ImapParser.Error) p.next(buf("a3 APPEND INBOX {2000+}\r\n"), ImapParser.Mode.COMMAND, 1000)).fatal()).isTrue();
+    }
+
+    @Test
+    void saslAndIdleLines() {
+        ImapParser p = new ImapParser();
+        assertThat(((ImapParser.SaslLine) p.next(buf("*\r\n"), ImapParser.Mode.SASL_RESPONSE, BIG)).cancel()).isTrue();
+        assertThat(((ImapParser.SaslLine) p.next(buf("YWJj\r\n"), ImapParser.Mode.SASL_RESPONSE, BIG)).data()).containsExactly('a', 'b', 'c');
+        assertThat(p.next(buf("!!\r\n"), ImapParser.Mode.SASL_RESPONSE, BIG)).isInstanceOf(ImapParser.Error.class);
+        assertThat(p.next(buf("done\r\n"), ImapParser.Mode.IDLE, BIG)).isInstanceOf(ImapParser.Done.class);
+    }
+
+    @Test
+    void sequenceSetsMatch() {
+        SequenceSet s = ((ImapCommand.Fetch) parse("a1 FETCH 5:2,9,*:20 FLAGS\r\n")).set();
+        assertThat(s.toString()).isEqualTo("5:2,9,*:20");
+        assertThat(s.contains(3, 30)).isTrue();
+        assertThat(s.contains(25, 30)).isTrue();
+        assertThat(s.contains(6, 30)).isFalse();
+        assertThat(SequenceSet.compact(List.of(1L, 2L, 3L, 7L, 9L, 10L))).isEqualTo("1:3,7,9:10");
+    }
+
+    private static ByteBuffer buf(String s) {
+        return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
+    }
+}

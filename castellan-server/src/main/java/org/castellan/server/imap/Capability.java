@@ -1,0 +1,37 @@
+package org.castellan.server.imap;
+
+import java.util.ArrayList;
+
+/**
+ * RFC 9051 §6.1.1 CAPABILITY. Before login, AUTH= lists what AuthService allows on this
+ * connection, LOGINDISABLED appears where passwords may not be used (RFC 9051 §6.2.3), STARTTLS
+ * only while it can be used.
+ */
+final class Capability {
+
+    private Capability() {}
+
+    /** Extensions every authenticated session has. */
+    private static final String EXTENSIONS = "ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED "
+            + "LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES CONDSTORE STATUS=SIZE APPENDLIMIT="
+            + ImapSession.APPEND_LIMIT;
+
+    static String list(ImapSession s) {
+        java.util.List<String> caps = new ArrayList<>(java.util.List.of("IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID"));
+        if (s.state() == ImapState.NOT_AUTHENTICATED) {
+            var auth = s.service().auth();
+            var ctx = s.authContext();
+            if (s.startTlsAvailable()) caps.add("STARTTLS");
+            if (!auth.passwordAllowed(ctx)) caps.add("LOGINDISABLED");
+            for (String m : auth.mechanisms(ctx)) caps.add("AUTH=" + m);
+        } else {
+            caps.add(EXTENSIONS);
+        }
+        return String.join(" ", caps);
+    }
+
+    static void run(ImapSession s, String tag) {
+        s.untagged("CAPABILITY " + list(s));
+        s.ok(tag, "CAPABILITY completed");
+    }
+}

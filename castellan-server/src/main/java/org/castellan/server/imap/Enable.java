@@ -1,0 +1,25 @@
+package org.castellan.server.imap;
+
+import java.util.ArrayList;
+import org.castellan.protocol.imap.ImapCommand;
+
+/** RFC 5161 ENABLE: IMAP4rev2 (RFC 9051 §6.3.1) and CONDSTORE (RFC 7162 §3.1); others are ignored. */
+final class Enable {
+
+    private Enable() {}
+
+    static void run(ImapSession s, String tag, ImapCommand.Enable c) {
+        java.util.List<String> enabled = new ArrayList<>();
+        for (String cap : c.capabilities()) {
+            if (cap.equals("IMAP4REV2") && !enabled.contains("IMAP4rev2")) {
+                s.enableRev2();
+                enabled.add("IMAP4rev2");
+            } else if (cap.equals("CONDSTORE") && !enabled.contains("CONDSTORE")) {
+                s.enableCondStore();
+                enabled.add("CONDSTORE");
+            }
+        }
+        s.untagged("ENABLED" + (enabled.isEmpty() ? "" : " " + String.join(" ", enabled)));
+        s.ok(tag, "ENABLE completed");
+    }
+}

@@ -1,0 +1,44 @@
+package org.castellan.server.imap;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.SortedSet;
+import org.castellan.protocol.imap.ImapCommand;
+import org.castellan.store.Flags;
+import org.castellan.store.MessageMeta;
+import org.castellan.store.UidRange;
+
+/** RFC 9051 §6.4.3 EXPUNGE and §6.4.9 UID EXPUNGE (RFC 4315). */
+final class Expunge {
+
+    private Expunge() {}
+
+    static void run(ImapSession s, String tag, ImapCommand.Expunge c) {
+        SelectedMailbox view = s.selected().orElseThrow();
+        if (view.readOnly) {
+            s.no(tag, "READ-ONLY", "Mailbox is read-only");
+            return;
+        }
+        SortedSet<Long> only = c.uids().map(set -> view.resolve(set, true)).orElse(null);
+        var store = s.service().store();
+        s.blocking(tag, () -> {
+            var uids = store.listMessages(view.mailbox.id(), UidRange.all()).stream()
+                    .filter(m -> m.flags().contains(Flags.DELETED) && view.msnOf(m.uid()) > 0)
+                    .map(MessageMeta::uid).filter(u -> only == null || only.contains(u)).toList();
+            return uids.isEmpty() ? java.util.List.<Long>of() : new ArrayList<>(store.expunge(view.mailbox.id(), uids).uids());
+        }, removed -> {
+            reportRemoved(s, view, removed);
+            s.ok(tag, "EXPUNGE completed");
+        });
+    }
+
+    /** One EXPUNGE per message this session removed, highest first so numbers do not shift. */
+    static void reportRemoved(ImapSession s, SelectedMailbox view, java.util.List<Long> uids) {
+        java.util.List<Long> desc = new ArrayList<>(uids);
+        desc.sort(Collections.reverseOrder());
+        for (long uid : desc) {
+            int msn = view.remove(uid);
+            if (msn > 0) s.untagged(msn + " EXPUNGE");
+        }
+    }
+}

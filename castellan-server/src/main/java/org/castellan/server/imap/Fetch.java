@@ -1,0 +1,192 @@
+package org.castellan.server.imap;
+
+import io.netty.buffer.Unpooled;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import org.castellan.protocol.imap.FetchAttribute;
+import org.castellan.protocol.imap.ImapCommand;
+import org.castellan.protocol.imap.ImapStrings;
+import org.castellan.protocol.imap.MessageStructure;
+import org.castellan.store.FlagOperation;
+import org.castellan.store.FlagUpdate;
+import org.castellan.store.Flags;
+import org.castellan.store.MailStore;
+import org.castellan.store.MessageMeta;
+import org.castellan.store.UidRange;
+
+/**
+ * RFC 9051 §6.4.5 FETCH and UID FETCH, with RFC 7162 MODSEQ and CHANGEDSINCE. Runs on the
+ * blocking executor and writes one response per message as it goes, so a large FETCH holds one
+ * message in memory at a time. BODY[...] and RFC822/RFC822.TEXT set \Seen (not in EXAMINE).
+ */
+final class Fetch {
+
+    private Fetch() {}
+
+    static void run(ImapSession s, String tag, ImapCommand.Fetch c) {
+        SelectedMailbox view = s.selected().orElseThrow();
+        SortedSet<Long> uids = view.resolve(c.set(), c.uid());
+        if (uids == null) {
+            s.bad(tag, "Invalid message sequence number");
+            return;
+        }
+        java.util.List<FetchAttribute> atts = new ArrayList<>(c.attributes());
+        // RFC 9051 §6.4.9: UID FETCH responses always carry the UID.
+        if (c.uid() && atts.stream().noneMatch(a -> a instanceof FetchAttribute.Uid)) atts.add(0, new FetchAttribute.Uid());
+        // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
+        if (c.changedSince().isPresent() && atts.stream().noneMatch(a -> a instanceof FetchAttribute.ModSeq)) {
+            atts.add(new FetchAttribute.ModSeq());
+        }
+        boolean setSeen = !view.readOnly && atts.stream().anyMatch(a -> (a instanceof FetchAttribute.Body b && !b.peek())
+                || (a instanceof FetchAttribute.Rfc822 r && r.kind() != FetchAttribute.Section.Kind.HEADER));
+        boolean condStore = s.condStoreOn(view) || c.changedSince().isPresent();
+        if (uids.isEmpty()) {
+            s.finish(tag, "OK FETCH completed", c.uid());
+            return;
+        }
+        MailStore store = s.service().store();
+        StructureCache cache = s.service().structures();
+        long id = view.mailbox.id();
+        s.blocking(tag, () -> {
+            java.util.List<MessageMeta> metas = new ArrayList<>(store.listMessages(id, new UidRange(uids.first(), uids.last())));
+            metas.removeIf(m -> !uids.contains(m.uid()));
+            int found = metas.size();
+            metas.removeIf(m -> c.changedSince().isPresent() && m.modSeq() <= c.changedSince().getAsLong());
+            Set<Long> seenNow = new HashSet<>();
+            if (setSeen) {
+                java.util.List<Long> unseen = metas.stream().filter(m -> !m.flags().contains(Flags.SEEN)).map(MessageMeta::uid).toList();
+                if (!unseen.isEmpty()) {
+                    FlagUpdate u = store.storeFlags(id, unseen, FlagOperation.ADD, Set.of(Flags.SEEN), java.util.OptionalLong.empty());
+                    for (FlagUpdate.Changed ch : u.changed()) {
+                        view.ownModSeqs.add(ch.modSeq());
+                        seenNow.add(ch.uid());
+                        metas.replaceAll(m -> m.uid() == ch.uid()
+                                ? new MessageMeta(m.uid(), ch.flags(), m.internalDate(), m.size(), ch.modSeq(), m.blobId()) : m);
+                    }
+                }
+            }
+            for (MessageMeta m : metas) {
+                int msn = view.msnOf(m.uid());
+                if (msn == 0) continue;
+                s.write(Unpooled.wrappedBuffer(response(store, cache, id, msn, m, atts, seenNow.contains(m.uid()), condStore, s, view)));
+            }
+            return found;
+        }, found -> {
+            // RFC 5530 EXPUNGEISSUED, RFC 2180 §4.1.2: another session expunged messages this
+            // client still numbers; it hears of it at its next NOOP.
+            if (found < uids.size()) s.finish(tag, "NO [EXPUNGEISSUED] Some of the requested messages no longer exist", c.uid());
+            else s.finish(tag, "OK FETCH completed", c.uid());
+        });
+    }
+
+    private static byte[] response(MailStore store, StructureCache cache, long mailbox, int msn, MessageMeta m,
+            java.util.List<FetchAttribute> atts, boolean seenChanged, boolean condStore, ImapSession s, SelectedMailbox view) {
+        Out out = new Out();
+        out.text("* " + msn + " FETCH (");
+        byte[] content = null;
+        MessageStructure structure = cache.peek(m.blobId());
+        boolean first = true;
+        boolean flagsSent = false;
+        boolean modSeqSent = false;
+        for (FetchAttribute a : atts) {
+            if (!first) out.text(" ");
+            first = false;
+            if (content == null && needsContent(a, structure)) {
+                content = read(store, mailbox, m.uid());
+                structure = cache.get(m.blobId(), content);
+            }
+            switch (a) {
+                case FetchAttribute.Flags f -> {
+                    out.text("FLAGS (" + String.join(" ", new TreeSet<>(m.flags())) + ")");
+                    flagsSent = true;
+                }
+                case FetchAttribute.Uid u -> out.text("UID " + m.uid());
+                case FetchAttribute.InternalDate d -> out.text("INTERNALDATE " + ImapStrings.dateTime(m.internalDate()));
+                case FetchAttribute.Rfc822Size z -> out.text("RFC822.SIZE " + m.size());
+                case FetchAttribute.Envelope e -> out.text("ENVELOPE " + structure.envelope(false));
+                case FetchAttribute.BodyStructure b -> out.text((b.extensible() ? "BODYSTRUCTURE " : "BODY ")
+                        + structure.bodyStructure(b.extensible(), false));
+                case FetchAttribute.ModSeq q -> {
+                    out.text("MODSEQ (" + m.modSeq() + ")");
+                    modSeqSent = true;
+                }
+                case FetchAttribute.Rfc822 r -> {
+                    String name = switch (r.kind()) {
+                        case HEADER -> "RFC822.HEADER";
+                        case TEXT -> "RFC822.TEXT";
+                        default -> "RFC822";
+                    };
+                    byte[] data = structure.section(content, new FetchAttribute.Section(java.util.List.of(), r.kind(),
+                            java.util.List.of())).orElse(new byte[0]);
+                    out.text(name + " ");
+                    out.literal(data);
+                }
+                case FetchAttribute.Body b -> {
+                    var data = structure.section(content, b.section());
+                    String origin = b.partialOffset().isPresent() ? "<" + b.partialOffset().getAsLong() + ">" : "";
+                    out.text("BODY[" + b.section().spec() + "]" + origin + " ");
+                    if (data.isEmpty()) {
+                        out.text("NIL");
+                    } else {
+                        byte[] bytes = data.get();
+                        if (b.partialOffset().isPresent()) {
+                            long from = Math.min(bytes.length, b.partialOffset().getAsLong());
+                            long to = Math.min(bytes.length, from + b.partialLength().getAsLong());
+                            bytes = java.util.Arrays.copyOfRange(bytes, (int) from, (int) to);
+                        }
+                        out.literal(bytes);
+                    }
+                }
+            }
+        }
+        // RFC 9051 §6.4.5: a \Seen set by this FETCH is reported even when FLAGS was not asked for.
+        if (seenChanged && !flagsSent) out.text(" FLAGS (" + String.join(" ", new TreeSet<>(m.flags())) + ")");
+        if (condStore && (flagsSent || seenChanged) && !modSeqSent) out.text(" MODSEQ (" + m.modSeq() + ")");
+        out.text(")\r\n");
+        return out.bytes();
+    }
+
+    private static boolean needsContent(FetchAttribute a, MessageStructure cached) {
+        return switch (a) {
+            case FetchAttribute.Envelope e -> cached == null;
+            case FetchAttribute.BodyStructure b -> cached == null;
+            case FetchAttribute.Body b -> true;
+            case FetchAttribute.Rfc822 r -> true;
+            default -> false;
+        };
+    }
+
+    private static byte[] read(MailStore store, long mailbox, long uid) {
+        try (InputStream in = store.openMessage(mailbox, uid)) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A response under construction: text and literals. */
+    private static final class Out {
+        private final ByteArrayOutputStream b = new ByteArrayOutputStream();
+
+        void text(String s) {
+            b.writeBytes(s.getBytes(StandardCharsets.UTF_8));
+        }
+
+        void literal(byte[] data) {
+            text("{" + data.length + "}\r\n");
+            b.writeBytes(data);
+        }
+
+        byte[] bytes() {
+            return b.toByteArray();
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package org.castellan.server.imap;
+
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.castellan.security.auth.AuthService;
+import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.ProtocolService;
+import org.castellan.store.MailStore;
+
+/**
+ * The IMAP server (RFC 9051 IMAP4rev2 and RFC 3501 IMAP4rev1 clients; the extensions listed in
+ * {@link Capability}), plugged into the transport once per IMAP listener.
+ *
+ * <p>SECURITY: trusts nothing from the client before authentication except the command syntax,
+ * parsed with fixed limits (literals before login are tiny). Credentials go only to
+ * {@link AuthService}, which decides whether a password may be used on this connection: without
+ * TLS on a listener that does not allow cleartext authentication, LOGIN is refused and
+ * LOGINDISABLED advertised. After STARTTLS nothing received before the handshake is acted upon.
+ * Every mailbox is looked up by name within the authenticated account; mailbox ids never come
+ * from the client, so a session reaches only its own account's mailboxes.
+ *
+ * <p>Exposes: the authenticated account's mailboxes and messages, read and write.
+ *
+ * <p>Failure: store errors reach the client as {@code NO [UNAVAILABLE]} (temporary) or
+ * {@code NO [SERVERBUG]} and the log gets the detail; bad syntax gets {@code BAD} and the session
+ * goes on; an oversized line or literal gets {@code * BYE} and the connection closes.
+ */
+public final class ImapService implements ProtocolService {
+
+    /** RFC 9051 §5.4: the autologout timer must be at least 30 minutes. */
+    public static final Duration AUTOLOGOUT = Duration.ofMinutes(30);
+
+    private final MailStore store;
+    private final AuthService auth;
+    private final ExecutorService blocking;
+    private final Duration autologout;
+    private final StructureCache structures = new StructureCache();
+
+    /**
+     * @param blocking runs store calls, which block; shared with the other protocols and shut
+     *     down by the caller
+     */
+    public ImapService(MailStore store, AuthService auth, ExecutorService blocking) {
+        this(store, auth, blocking, AUTOLOGOUT);
+    }
+
+    /** With another autologout time; below {@link #AUTOLOGOUT} only for tests. */
+    public ImapService(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout) {
+        this.store = Objects.requireNonNull(store, "store");
+        this.auth = Objects.requireNonNull(auth, "auth");
+        this.blocking = Objects.requireNonNull(blocking, "blocking");
+        this.autologout = Objects.requireNonNull(autologout, "autologout");
+    }
+
+    @Override
+    public void open(Connection connection, ChannelPipeline pipeline) {
+        pipeline.addLast("imap-idle", new IdleStateHandler(0, 0, autologout.toMillis(), TimeUnit.MILLISECONDS));
+        ImapSession session = new ImapSession(this, connection);
+        pipeline.addLast("imap", session);
+        session.greet();
+    }
+
+    MailStore store() { return store; }
+
+    AuthService auth() { return auth; }
+
+    ExecutorService blocking() { return blocking; }
+
+    StructureCache structures() { return structures; }
+}

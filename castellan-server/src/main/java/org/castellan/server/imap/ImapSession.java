@@ -1,0 +1,560 @@
+package org.castellan.server.imap;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.castellan.protocol.imap.ImapCommand;
+import org.castellan.protocol.imap.ImapParser;
+import org.castellan.protocol.imap.ImapStrings;
+import org.castellan.protocol.imap.ModifiedUtf7;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.security.auth.AuthContext;
+import org.castellan.security.auth.SaslExchange;
+import org.castellan.server.config.TlsMode;
+import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.Transport;
+import org.castellan.store.MessageMeta;
+import org.castellan.store.StoreException;
+import org.castellan.store.UidRange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The engine of one IMAP connection: feeds received bytes to the pure {@link ImapParser}, checks
+ * each command against the {@link ImapState} table, and runs one command at a time. A command
+ * that waits (store, authentication) suspends reading; pipelined commands stay queued and run,
+ * in order, when it is done (RFC 9051 §5.5 allows a server to serialize them).
+ *
+ * <p>Everything here runs on the connection's event loop. Work on other threads comes back
+ * through {@link #blocking} and {@link #await}, which hop to the event loop before touching the
+ * session. Store events are hopped the same way into the {@link SelectedMailbox} queue.
+ */
+final class ImapSession extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(ImapSession.class);
+
+    /** BAD responses before the session is closed: a real client makes few, a scanner many. */
+    static final int MAX_ERRORS = 20;
+    /** Failed logins on one connection before it is closed; AuthService's limiter does the rest. */
+    static final int MAX_AUTH_FAILURES = 3;
+    /** Literals before login carry a user name or password at most. */
+    static final long MAX_LITERAL_BEFORE_LOGIN = 4096;
+    /**
+     * RFC 7889 APPENDLIMIT: the largest message APPEND takes. The parser holds a literal in
+     * memory, so this also bounds what one session can make the server buffer.
+     */
+    static final long APPEND_LIMIT = 32L * 1024 * 1024;
+
+    private final ImapService service;
+    private final Connection connection;
+    private final ImapParser parser = new ImapParser();
+    private ChannelHandlerContext ctx;
+    private ByteBuf pending;
+    private ImapState state = ImapState.NOT_AUTHENTICATED;
+    private boolean busy;
+    private boolean closed;
+    private boolean awaitingHandshake;
+    private boolean shutdownRequested;
+    private int errors;
+    private int authFailures;
+    private SaslExchange sasl;
+    private String saslTag;
+    private String idleTag;
+    private long accountId;
+    private String account;
+    private SelectedMailbox selected;
+    private boolean rev2;
+    private boolean condStore;
+
+    ImapSession(ImapService service, Connection connection) {
+        this.service = service;
+        this.connection = connection;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.pending = ctx.alloc().buffer();
+    }
+
+    void greet() {
+        log.info("{} imap session start: listener {} from {}{}", connection.logId(), connection.listener().name(),
+                connection.remote().getAddress().getHostAddress(),
+                connection.tls().map(t -> " " + t.protocol()).orElse(""));
+        untagged("OK [CAPABILITY " + Capability.list(this) + "] Castellan IMAP server ready");
+    }
+
+    // ---- input
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf in)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            // RFC 9051 §6.2.1: whatever arrives between STARTTLS and the end of the handshake is dropped.
+            if (awaitingHandshake || closed) return;
+            pending.writeBytes(in);
+        } finally {
+            ReferenceCountUtil.release(in);
+        }
+        drain();
+    }
+
+    private void drain() {
+        while (!busy && !closed && !awaitingHandshake) {
+            if (shutdownRequested && idleTag == null && sasl == null) {
+                closeWith("* BYE Server shutting down, try again later");
+                return;
+            }
+            if (!pending.isReadable()) break;
+            ByteBuffer view = pending.nioBuffer();
+            int before = view.position();
+            ImapParser.Mode mode = sasl != null ? ImapParser.Mode.SASL_RESPONSE
+                    : idleTag != null ? ImapParser.Mode.IDLE : ImapParser.Mode.COMMAND;
+            ImapParser.Result result = parser.next(view, mode,
+                    state == ImapState.NOT_AUTHENTICATED ? MAX_LITERAL_BEFORE_LOGIN : APPEND_LIMIT);
+            pending.skipBytes(view.position() - before);
+            switch (result) {
+                case ImapParser.NeedMore n -> { }
+                case ImapParser.Continue c -> write("+ Ready for literal data\r\n");
+                case ImapParser.Command c -> dispatch(c.tag(), c.command());
+                case ImapParser.SaslLine l -> Authenticate.respond(this, l);
+                case ImapParser.Done d -> Idle.done(this);
+                case ImapParser.Error e -> refused(e);
+            }
+            if (result instanceof ImapParser.NeedMore) break;
+        }
+        if (closed) return;
+        pending.discardReadBytes();
+        ctx.channel().config().setAutoRead(!busy);
+        // Events that arrived while an idling session was busy reading flags go out now.
+        if (!busy && idleTag != null && selected != null && selected.hasPending()) flushUpdates(() -> { });
+    }
+
+    private void dispatch(String tag, ImapCommand parsed) {
+        if (!state.allows(parsed.name())) {
+            bad(tag, "Command not valid in this state");
+            return;
+        }
+        ImapCommand command = mailboxNamesIn(parsed);
+        if (command == null) {
+            bad(tag, "Mailbox name is not valid modified UTF-7");
+            return;
+        }
+        switch (command) {
+            case ImapCommand.Capability c -> Capability.run(this, tag);
+            case ImapCommand.Noop c -> Noop.run(this, tag);
+            case ImapCommand.Check c -> Noop.run(this, tag);
+            case ImapCommand.Logout c -> Logout.run(this, tag);
+            case ImapCommand.StartTls c -> StartTls.run(this, tag);
+            case ImapCommand.Login c -> Login.run(this, tag, c);
+            case ImapCommand.Authenticate c -> Authenticate.run(this, tag, c);
+            case ImapCommand.Enable c -> Enable.run(this, tag, c);
+            case ImapCommand.Id c -> Id.run(this, tag, c);
+            case ImapCommand.Namespace c -> Namespace.run(this, tag);
+            case ImapCommand.Select c -> Select.run(this, tag, c);
+            case ImapCommand.Create c -> Create.run(this, tag, c);
+            case ImapCommand.Delete c -> Delete.run(this, tag, c);
+            case ImapCommand.Rename c -> Rename.run(this, tag, c);
+            case ImapCommand.Subscribe c -> Subscribe.run(this, tag, c.mailbox(), true);
+            case ImapCommand.Unsubscribe c -> Subscribe.run(this, tag, c.mailbox(), false);
+            case ImapCommand.ListMailboxes c -> org.castellan.server.imap.List.run(this, tag, c);
+            case ImapCommand.Status c -> Status.run(this, tag, c);
+            case ImapCommand.Append c -> Append.run(this, tag, c);
+            case ImapCommand.Idle c -> Idle.run(this, tag);
+            case ImapCommand.Close c -> Close.run(this, tag, true);
+            case ImapCommand.Unselect c -> Close.run(this, tag, false);
+            case ImapCommand.Expunge c -> Expunge.run(this, tag, c);
+            case ImapCommand.Search c -> Search.run(this, tag, c);
+            case ImapCommand.Fetch c -> Fetch.run(this, tag, c);
+            case ImapCommand.Store c -> Store.run(this, tag, c);
+            case ImapCommand.Copy c -> Copy.run(this, tag, c);
+        }
+    }
+
+    /**
+     * Mailbox names as the store knows them (Unicode): IMAP4rev1 clients send modified UTF-7
+     * (RFC 3501 §5.1.3), IMAP4rev2 sessions UTF-8 (RFC 9051 §5.1). Null when a name is malformed.
+     */
+    private ImapCommand mailboxNamesIn(ImapCommand c) {
+        if (rev2) return c;
+        try {
+            return switch (c) {
+                case ImapCommand.Select x -> new ImapCommand.Select(in(x.mailbox()), x.readOnly(), x.condStore());
+                case ImapCommand.Create x -> new ImapCommand.Create(in(x.mailbox()), x.use());
+                case ImapCommand.Delete x -> new ImapCommand.Delete(in(x.mailbox()));
+                case ImapCommand.Rename x -> new ImapCommand.Rename(in(x.from()), in(x.to()));
+                case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(in(x.mailbox()));
+                case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
+                case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
+                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.flags(), x.date(), x.message());
+                case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
+                case ImapCommand.ListMailboxes x -> new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(),
+                        in(x.reference()), x.patterns().stream().map(ImapSession::in).toList(), x.returnOptions(), x.statusItems());
+                default -> c;
+            };
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static String in(String name) {
+        return ModifiedUtf7.decode(name).orElseThrow(() -> new IllegalArgumentException("bad modified UTF-7"));
+    }
+
+    /** A mailbox name for a response, in the session's encoding. */
+    static String mailboxOut(String name, boolean rev2) {
+        return ImapStrings.astring(rev2 ? name : ModifiedUtf7.encode(name), rev2);
+    }
+
+    private void refused(ImapParser.Error e) {
+        if (sasl != null) {
+            // RFC 9051 §6.2.2: a response that is not valid base64 fails the exchange with BAD.
+            SaslExchange exchange = sasl;
+            String tag = saslTag;
+            sasl = null;
+            saslTag = null;
+            exchange.abort();
+            bad(tag, "Invalid base64 in authentication response");
+            return;
+        }
+        if (idleTag != null) {
+            // RFC 2177 §3: anything but DONE ends IDLE badly.
+            String tag = idleTag;
+            idleTag = null;
+            bad(tag, "Expected DONE");
+            return;
+        }
+        if (e.fatal()) {
+            closeWith("* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
+            return;
+        }
+        String code = e.code().map(c -> "[" + c + "] ").orElse("");
+        if (e.tag().isPresent()) bad(e.tag().get(), code + e.message());
+        else error("* BAD " + code + e.message());
+    }
+
+    // ---- output
+
+    void untagged(String text) {
+        write("* " + text + "\r\n");
+    }
+
+    void write(String text) {
+        ctx.writeAndFlush(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+    }
+
+    void write(ByteBuf buf) {
+        ctx.writeAndFlush(buf);
+    }
+
+    /** A BAD: counted, the session ends at {@link #MAX_ERRORS}. */
+    void bad(String tag, String text) {
+        error(tag + " BAD " + text);
+    }
+
+    private void error(String line) {
+        if (++errors >= MAX_ERRORS) closeWith("* BYE Too many errors, closing connection");
+        else write(line + "\r\n");
+    }
+
+    /** NO with an optional response code (RFC 9051 §7.1), sent after pending mailbox updates. */
+    void no(String tag, String code, String text) {
+        finish(tag, "NO " + (code == null ? "" : "[" + code + "] ") + text, true);
+    }
+
+    void ok(String tag, String text) {
+        finish(tag, "OK " + text, true);
+    }
+
+    /**
+     * Ends a command: first the updates of the selected mailbox the client may hear now
+     * ({@code updates} false during FETCH, STORE, SEARCH by sequence number, RFC 9051 §7.5.1),
+     * then the tagged line.
+     */
+    void finish(String tag, String text, boolean updates) {
+        if (updates) {
+            flushUpdates(() -> write(tag + " " + text + "\r\n"));
+        } else {
+            write(tag + " " + text + "\r\n");
+        }
+    }
+
+    /** Tells the client what changed in the selected mailbox, then runs {@code then}. */
+    void flushUpdates(Runnable then) {
+        SelectedMailbox view = selected;
+        if (view == null || !view.hasPending()) {
+            then.run();
+            return;
+        }
+        SelectedMailbox.Update update = view.drain();
+        for (String line : update.lines()) untagged(line);
+        if (view.deleted()) {
+            // RFC 9051 §7.1.5: the selected mailbox is gone; nothing sensible can follow.
+            closeWith("* BYE Selected mailbox was deleted");
+            return;
+        }
+        if (update.flagUids().isEmpty()) {
+            then.run();
+            return;
+        }
+        long first = update.flagUids().first();
+        long last = update.flagUids().last();
+        blocking(() -> service.store().listMessages(view.mailbox.id(), new UidRange(first, last)), metas -> {
+            for (MessageMeta m : metas) {
+                int msn = view.msnOf(m.uid());
+                if (msn > 0 && update.flagUids().contains(m.uid())) untagged(msn + " FETCH (" + flagsItem(m, view) + ")");
+            }
+            then.run();
+        }, e -> {
+            log.warn("{} imap flag update failed: {}", connection.logId(), e.toString());
+            then.run();
+        });
+    }
+
+    /** {@code FLAGS (...) UID n} and, with CONDSTORE, {@code MODSEQ (m)}. */
+    String flagsItem(MessageMeta m, SelectedMailbox view) {
+        String s = "FLAGS (" + String.join(" ", new java.util.TreeSet<>(m.flags())) + ") UID " + m.uid();
+        return condStoreOn(view) ? s + " MODSEQ (" + m.modSeq() + ")" : s;
+    }
+
+    boolean condStoreOn(SelectedMailbox view) {
+        return condStore || (view != null && view.condStore);
+    }
+
+    /** Sends the last line and closes once it has left. */
+    void closeWith(String line) {
+        if (closed) return;
+        closed = true;
+        state = ImapState.LOGOUT;
+        ctx.writeAndFlush(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    // ---- waiting
+
+    /**
+     * Runs {@code work} (blocking store calls) on the blocking executor, then {@code then} on
+     * the event loop; reading stops meanwhile. A store failure is answered NO with its code.
+     */
+    <T> void blocking(String tag, Supplier<T> work, Consumer<T> then) {
+        blocking(work, then, e -> storeFailure(tag, e));
+    }
+
+    <T> void blocking(Supplier<T> work, Consumer<T> then, Consumer<Throwable> failed) {
+        await(CompletableFuture.supplyAsync(work, service.blocking()), then, failed);
+    }
+
+    <T> void await(CompletionStage<T> stage, Consumer<T> then, Consumer<Throwable> failed) {
+        busy = true;
+        ctx.channel().config().setAutoRead(false);
+        stage.whenCompleteAsync((value, error) -> {
+            busy = false;
+            if (!closed) {
+                if (error != null) failed.accept(error instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : error);
+                else then.accept(value);
+            }
+            if (!busy) drain();
+        }, ctx.channel().eventLoop());
+    }
+
+    /** The RFC 5530 response code for a store failure; the detail goes to the log only. */
+    void storeFailure(String tag, Throwable e) {
+        if (!(e instanceof StoreException s)) {
+            log.error("{} imap internal error", connection.logId(), e);
+            no(tag, "SERVERBUG", "Internal error");
+            return;
+        }
+        log.info("{} imap store refused: {}", connection.logId(), s.getMessage());
+        switch (s.kind()) {
+            case NOT_FOUND -> no(tag, "NONEXISTENT", "No such mailbox or message");
+            case ALREADY_EXISTS -> no(tag, "ALREADYEXISTS", "Mailbox already exists");
+            case INVALID -> no(tag, "CANNOT", s.getMessage());
+            case QUOTA_EXCEEDED -> no(tag, "OVERQUOTA", "Quota exceeded");
+            case UNAVAILABLE -> no(tag, "UNAVAILABLE", "Mailbox temporarily unavailable, try again later");
+        }
+    }
+
+    /** For APPEND, COPY and MOVE: a missing target mailbox is NO [TRYCREATE] (RFC 9051 §6.3.12). */
+    void targetFailure(String tag, Throwable e) {
+        if (e instanceof StoreException se && se.kind() == StoreException.Kind.NOT_FOUND) {
+            no(tag, "TRYCREATE", "No such mailbox; create it first");
+        } else {
+            storeFailure(tag, e);
+        }
+    }
+
+    // ---- state shared by the commands
+
+    ImapService service() { return service; }
+
+    Connection connection() { return connection; }
+
+    ChannelHandlerContext ctx() { return ctx; }
+
+    ImapState state() { return state; }
+
+    long accountId() { return accountId; }
+
+    Optional<SelectedMailbox> selected() { return Optional.ofNullable(selected); }
+
+    boolean rev2() { return rev2; }
+
+    void enableRev2() { rev2 = true; }
+
+    void enableCondStore() { condStore = true; }
+
+    AuthContext authContext() { return connection.authContext("imap"); }
+
+    /** Whether STARTTLS may be offered and used now (RFC 9051 §6.2.1). */
+    boolean startTlsAvailable() {
+        return connection.listener().tls() == TlsMode.STARTTLS && !connection.tlsStarted();
+    }
+
+    /** RFC 9051 §6.2.1: the TLS handler goes in before the OK; pending plaintext is thrown away. */
+    void startTls(String tag) {
+        connection.startTls();
+        awaitingHandshake = true;
+        pending.clear();
+        parser.reset();
+        write(tag + " OK Begin TLS negotiation now\r\n");
+    }
+
+    void sasl(String tag, SaslExchange exchange) {
+        this.saslTag = tag;
+        this.sasl = exchange;
+    }
+
+    /** Takes the waiting exchange and its tag, or null. */
+    SaslExchange takeSasl() {
+        SaslExchange x = sasl;
+        sasl = null;
+        return x;
+    }
+
+    String saslTag() { return saslTag; }
+
+    void authFailed(String tag, String text) {
+        if (++authFailures >= MAX_AUTH_FAILURES) {
+            write(tag + " NO " + text + "\r\n");
+            closeWith("* BYE Too many failed logins");
+        } else {
+            write(tag + " NO " + text + "\r\n");
+        }
+    }
+
+    /** After successful authentication: finds the account, then enters AUTHENTICATED. */
+    void loggedIn(String tag, String address, String mechanism) {
+        blocking(tag, () -> service.store().getAccount(EmailAddress.of(address))
+                .orElseThrow(() -> StoreException.notFound("account " + address + " is gone")).id(), id -> {
+            accountId = id;
+            account = address;
+            state = ImapState.AUTHENTICATED;
+            connection.authenticated(address, mechanism);
+            log.info("{} imap login {} via {}", connection.logId(), address, mechanism);
+            write(tag + " OK [CAPABILITY " + Capability.list(this) + "] Logged in\r\n");
+        });
+    }
+
+    /** Makes {@code view} the selected mailbox. */
+    void select(SelectedMailbox view) {
+        deselect();
+        selected = view;
+        state = ImapState.SELECTED;
+    }
+
+    /**
+     * The store listener for {@code view}: hops each event to the event loop and queues it;
+     * while idling, the client hears at once (RFC 2177).
+     */
+    java.util.function.Consumer<org.castellan.store.StoreEvent> listener(SelectedMailbox view) {
+        var loop = ctx.channel().eventLoop();
+        return event -> loop.execute(() -> {
+            if (closed) {
+                // The connection went away while SELECT was still opening this view.
+                view.close();
+                return;
+            }
+            if (view.closed()) return;
+            view.event(event);
+            if (selected == view && idleTag != null && !busy) flushUpdates(() -> { });
+        });
+    }
+
+    void deselect() {
+        if (selected != null) {
+            selected.close();
+            selected = null;
+        }
+        if (state == ImapState.SELECTED) state = ImapState.AUTHENTICATED;
+    }
+
+    void idle(String tag) { idleTag = tag; }
+
+    String takeIdleTag() {
+        String t = idleTag;
+        idleTag = null;
+        return t;
+    }
+
+    void logout() {
+        state = ImapState.LOGOUT;
+    }
+
+    void close() {
+        closed = true;
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    // ---- events
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent done && done.isSuccess() && awaitingHandshake) {
+            awaitingHandshake = false;
+            drain();
+        } else if (evt instanceof IdleStateEvent) {
+            log.info("{} imap autologout", connection.logId());
+            closeWith("* BYE Autologout; idle for too long"); // RFC 9051 §5.4
+        } else if (evt == Transport.ShutdownEvent.INSTANCE) {
+            shutdownRequested = true;
+            if (idleTag != null || (!busy && state != ImapState.LOGOUT)) closeWith("* BYE Server shutting down, try again later");
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.info("{} imap connection error: {}", connection.logId(), cause.toString());
+        closed = true;
+        ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closed = true;
+        if (sasl != null) {
+            sasl.abort();
+            sasl = null;
+        }
+        if (selected != null) selected.close();
+        pending.release();
+        log.info("{} imap session end{}", connection.logId(), account == null ? "" : ": " + account);
+        ctx.fireChannelInactive();
+    }
+}

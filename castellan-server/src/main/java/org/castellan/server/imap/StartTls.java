@@ -1,0 +1,15 @@
+package org.castellan.server.imap;
+
+/** RFC 9051 §6.2.1 STARTTLS. */
+final class StartTls {
+
+    private StartTls() {}
+
+    static void run(ImapSession s, String tag) {
+        if (!s.startTlsAvailable()) {
+            s.bad(tag, s.connection().tlsStarted() ? "TLS is already active" : "STARTTLS not offered here");
+            return;
+        }
+        s.startTls(tag);
+    }
+}

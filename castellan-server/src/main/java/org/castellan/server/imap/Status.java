@@ -1,0 +1,56 @@
+package org.castellan.server.imap;
+
+import java.util.ArrayList;
+import org.castellan.protocol.imap.ImapCommand;
+import org.castellan.store.Flags;
+import org.castellan.store.MailStore;
+import org.castellan.store.Mailbox;
+import org.castellan.store.StoreException;
+import org.castellan.store.UidRange;
+
+/** RFC 9051 §6.3.11 STATUS, with RFC 8438 SIZE and RFC 7162 HIGHESTMODSEQ. */
+final class Status {
+
+    private Status() {}
+
+    static final java.util.Set<String> ITEMS = java.util.Set.of("MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+            "DELETED", "SIZE", "HIGHESTMODSEQ", "RECENT");
+
+    static void run(ImapSession s, String tag, ImapCommand.Status c) {
+        for (String item : c.items()) {
+            if (!ITEMS.contains(item)) {
+                s.bad(tag, "Unknown STATUS item " + item);
+                return;
+            }
+        }
+        MailStore store = s.service().store();
+        s.blocking(tag, () -> {
+            Mailbox m = store.getMailbox(s.accountId(), c.mailbox()).orElseThrow(() -> StoreException.notFound("no mailbox"));
+            return line(store, m, c.items(), s.rev2());
+        }, line -> {
+            s.untagged(line);
+            s.ok(tag, "STATUS completed");
+        });
+    }
+
+    /** Blocking: the {@code STATUS name (...)} line. */
+    static String line(MailStore store, Mailbox m, java.util.List<String> items, boolean rev2) {
+        var st = store.status(m.id());
+        java.util.List<String> out = new ArrayList<>();
+        for (String item : items) {
+            long value = switch (item) {
+                case "MESSAGES" -> st.messages();
+                case "UIDNEXT" -> st.uidNext();
+                case "UIDVALIDITY" -> st.uidValidity();
+                case "UNSEEN" -> st.unseen();
+                case "SIZE" -> st.totalSize();
+                case "HIGHESTMODSEQ" -> st.highestModSeq();
+                case "DELETED" -> store.listMessages(m.id(), UidRange.all()).stream()
+                        .filter(x -> x.flags().contains(Flags.DELETED)).count();
+                default -> 0; // RECENT: IMAP4rev2 has no \Recent
+            };
+            out.add(item + " " + value);
+        }
+        return "STATUS " + ImapSession.mailboxOut(m.name(), rev2) + " (" + String.join(" ", out) + ")";
+    }
+}

@@ -1,0 +1,66 @@
+package org.castellan.server.imap;
+
+import java.util.ArrayList;
+import java.util.SortedSet;
+import org.castellan.protocol.imap.ImapCommand;
+import org.castellan.protocol.imap.SequenceSet;
+import org.castellan.store.FlagOperation;
+import org.castellan.store.FlagUpdate;
+import org.castellan.store.Flags;
+import org.castellan.store.MessageMeta;
+import org.castellan.store.UidRange;
+
+/**
+ * RFC 9051 §6.4.6 STORE and UID STORE, with RFC 7162 §3.1.3 UNCHANGEDSINCE and the MODIFIED
+ * response code. Without .SILENT every named message's flags are returned.
+ */
+final class Store {
+
+    private Store() {}
+
+    private record Done(FlagUpdate update, java.util.List<MessageMeta> metas) {}
+
+    static void run(ImapSession s, String tag, ImapCommand.Store c) {
+        SelectedMailbox view = s.selected().orElseThrow();
+        SortedSet<Long> uids = view.resolve(c.set(), c.uid());
+        if (uids == null) {
+            s.bad(tag, "Invalid message sequence number");
+            return;
+        }
+        if (view.readOnly) {
+            s.no(tag, "READ-ONLY", "Mailbox is read-only");
+            return;
+        }
+        if (uids.isEmpty()) {
+            s.finish(tag, "OK STORE completed", c.uid());
+            return;
+        }
+        FlagOperation op = switch (c.mode()) {
+            case ADD -> FlagOperation.ADD;
+            case REMOVE -> FlagOperation.REMOVE;
+            case REPLACE -> FlagOperation.REPLACE;
+        };
+        var store = s.service().store();
+        long id = view.mailbox.id();
+        s.blocking(tag, () -> {
+            FlagUpdate u = store.storeFlags(id, uids, op, Flags.normalize(c.flags()), c.unchangedSince());
+            for (FlagUpdate.Changed ch : u.changed()) view.ownModSeqs.add(ch.modSeq());
+            java.util.List<MessageMeta> metas = c.silent() ? java.util.List.of()
+                    : store.listMessages(id, new UidRange(uids.first(), uids.last())).stream()
+                            .filter(m -> uids.contains(m.uid())).toList();
+            return new Done(u, metas);
+        }, done -> {
+            for (MessageMeta m : done.metas()) {
+                int msn = view.msnOf(m.uid());
+                if (msn > 0) s.untagged(msn + " FETCH (" + s.flagsItem(m, view) + ")");
+            }
+            String code = "";
+            if (!done.update().notModified().isEmpty()) {
+                java.util.List<Long> failed = new ArrayList<>();
+                for (long uid : done.update().notModified()) failed.add(c.uid() ? uid : view.msnOf(uid));
+                code = "[MODIFIED " + SequenceSet.compact(failed) + "] ";
+            }
+            s.finish(tag, "OK " + code + "STORE completed", c.uid());
+        });
+    }
+}

@@ -1,0 +1,70 @@
+package org.castellan.server.imap;
+
+import org.junit.jupiter.api.Test;
+
+/** DESIGN.md §5.8: bad input gets BAD and the session goes on, or BYE and a clean close. */
+class BadInputTest extends ServerPerTest {
+
+    @Test
+    void syntaxErrorsAreBadAndTheSessionContinues() {
+        try (Transcript t = imap.connect("imap")) {
+            t.run("""
+                    S: \\* OK .*
+                    C: a1 FROB
+                    S: a1 BAD Unknown command
+                    C: +++
+                    S: \\* BAD Missing or invalid tag
+                    C: a2 LOGIN
+                    S: a2 BAD Missing argument
+                    C: a3 SELECT INBOX
+                    S: a3 BAD Command not valid in this state
+                    C: a4 NOOP extra
+                    S: a4 BAD Unexpected characters at end of command
+                    C: a5 NOOP
+                    S: a5 OK NOOP completed
+                    """);
+        }
+    }
+
+    @Test
+    void oversizedLineClosesTheConnection() {
+        try (Transcript t = imap.connect("imap")) {
+            t.expect("\\* OK .*");
+            t.send("a1 NOOP " + "x".repeat(10_000));
+            t.run("""
+                    S: \\* BYE Line too long
+                    S: <closed>
+                    """);
+        }
+    }
+
+    @Test
+    void bigLiteralBeforeLoginIsRefused() {
+        try (Transcript t = imap.connect("imap")) {
+            t.run("""
+                    S: \\* OK .*
+                    C: a1 LOGIN {100000}
+                    S: a1 BAD \\[TOOBIG\\] Literal too large
+                    C: a2 LOGIN {100000+}
+                    S: \\* BYE \\[TOOBIG\\] Literal too large
+                    S: <closed>
+                    """);
+        }
+    }
+
+    @Test
+    void tooManyErrorsCloseTheConnection() {
+        try (Transcript t = imap.connect("imap")) {
+            t.expect("\\* OK .*");
+            for (int i = 1; i < ImapSession.MAX_ERRORS; i++) {
+                t.send("b" + i + " FROB");
+                t.expect("b" + i + " BAD Unknown command");
+            }
+            t.send("x FROB");
+            t.run("""
+                    S: \\* BYE Too many errors, closing connection
+                    S: <closed>
+                    """);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package org.castellan.server.imap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** Runs a third-party client installed from the machine's packages (.ci/run installs them). */
+final class ExternalClient {
+
+    /** A client that has not finished in this time is hung, not slow. */
+    private static final long LIMIT_SECONDS = 120;
+
+    record Result(int exitCode, String output) {
+    }
+
+    private ExternalClient() {}
+
+    /** Fails the test, naming the Debian package, when {@code program} is not on the PATH. */
+    static void require(String program, String debianPackage) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+            if (Files.isExecutable(Path.of(dir, program))) return;
+        }
+        fail(program + " is not installed; install the Debian package '" + debianPackage
+                + "' (apt-get install " + debianPackage + "; .ci/run does this)");
+    }
+
+    static Result run(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(LIMIT_SECONDS, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail(command.get(0) + " did not finish");
+        }
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    }
+
+    static Result runOk(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
+        Result r = run(command, env);
+        assertThat(r.exitCode()).as("%s exited with %d:\n%s", command.get(0), r.exitCode(), r.output()).isZero();
+        return r;
+    }
+}

@@ -1,0 +1,63 @@
+package org.castellan.server.imap;
+
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * RFC 9051 §6.1.2 NOOP: a second session hears the first one's APPEND, STORE and EXPUNGE at its
+ * next NOOP, and not during FETCH by sequence number (RFC 9051 §7.5.1).
+ */
+class NoopTest extends ServerPerTest {
+
+    /** NOOP until its untagged responses include {@code expected}; the change may still be in flight. */
+    private static List<String> noopUntil(Transcript t, String expected) {
+        List<String> seen = new ArrayList<>();
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            t.send("n NOOP");
+            for (String line; !(line = t.readLine()).startsWith("n OK"); ) seen.add(line);
+            return seen.stream().anyMatch(l -> l.matches(expected));
+        });
+        return seen;
+    }
+
+    @Test
+    void secondSessionSeesChangesAtNoop() {
+        try (Transcript watcher = imap.selected(); Transcript actor = imap.selected()) {
+            actor.sendRaw("a1 APPEND INBOX {13+}\r\nSubject: new\r\n\r\n");
+            List<String> appendReply = new ArrayList<>();
+            for (String line; !(line = actor.readLine()).startsWith("a1 OK"); ) appendReply.add(line);
+            noopUntil(watcher, "\\* 3 EXISTS");
+            if (!appendReply.contains("* 3 EXISTS")) noopUntil(actor, "\\* 3 EXISTS");
+            actor.run("""
+                    C: a2 STORE 2 +FLAGS (\\Answered)
+                    S: \\* 2 FETCH \\(FLAGS \\(\\\\Answered\\) UID %d\\)
+                    S: a2 OK STORE completed
+                    """.formatted(secondUid));
+            noopUntil(watcher, "\\* 2 FETCH \\(FLAGS \\(\\\\Answered\\) UID %d\\)".formatted(secondUid));
+            actor.run("""
+                    C: a3 STORE 1 +FLAGS.SILENT (\\Deleted)
+                    S: a3 OK .*
+                    C: a4 EXPUNGE
+                    S: \\* 1 EXPUNGE
+                    S: a4 OK EXPUNGE completed
+                    """);
+            // Not during FETCH by sequence number: message 1 is still message 1 for the watcher,
+            // gone, and message 2 is still message 2.
+            watcher.run("""
+                    C: f1 FETCH 1:2 UID
+                    S: \\* 2 FETCH \\(UID %d\\)
+                    S: f1 NO \\[EXPUNGEISSUED\\] .*
+                    """.formatted(secondUid));
+            noopUntil(watcher, "\\* 1 EXPUNGE");
+            watcher.run("""
+                    C: f2 FETCH 1 UID
+                    S: \\* 1 FETCH \\(UID %d\\)
+                    S: f2 OK FETCH completed
+                    """.formatted(secondUid));
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package org.castellan.server.imap;
+
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** RFC 9051 §6.4.4 SEARCH, UID SEARCH, RFC 4731 ESEARCH. */
+class SearchTest extends ServerPerTest {
+
+    @Test
+    void keys() {
+        imap.append(imap.inbox, "Subject: three\r\nFrom: eve@example.com\r\n\r\nSomething long " + "x".repeat(500) + "\r\n",
+                Set.of("\\Flagged"));
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 SEARCH ALL
+                    S: \\* SEARCH 1 2 3
+                    S: a1 OK SEARCH completed
+                    C: a2 SEARCH FLAGGED
+                    S: \\* SEARCH 3
+                    S: a2 OK SEARCH completed
+                    C: a3 SEARCH OR FROM carol SUBJECT TWO
+                    S: \\* SEARCH 1 2
+                    S: a3 OK SEARCH completed
+                    C: a4 SEARCH NOT BODY "hello" LARGER 200
+                    S: \\* SEARCH 2 3
+                    S: a4 OK SEARCH completed
+                    C: a5 SEARCH TEXT "part one" 2:*
+                    S: \\* SEARCH 2
+                    S: a5 OK SEARCH completed
+                    C: a6 SEARCH SENTON 1-Feb-2024 SINCE 1-Feb-2024 BEFORE 2-Feb-2024
+                    S: \\* SEARCH 1
+                    S: a6 OK SEARCH completed
+                    C: a7 UID SEARCH HEADER Message-ID "<1@example.net>"
+                    S: \\* SEARCH %d
+                    S: a7 OK SEARCH completed
+                    C: a8 SEARCH UNSEEN UNFLAGGED UID 1:* SMALLER 1000 NEW
+                    S: \\* SEARCH
+                    S: a8 OK SEARCH completed
+                    C: a9 SEARCH RETURN (MIN MAX COUNT ALL) UNFLAGGED
+                    S: \\* ESEARCH \\(TAG "a9"\\) MIN 1 MAX 2 COUNT 2 ALL 1:2
+                    S: a9 OK SEARCH completed
+                    C: b1 SEARCH CHARSET KOI8-R ALL
+                    S: b1 NO \\[BADCHARSET \\(US-ASCII UTF-8\\)\\] .*
+                    C: b2 SEARCH FROB
+                    S: b2 BAD Unknown search key FROB
+                    C: b3 UID SEARCH RETURN (COUNT) CHARSET UTF-8 TEXT {5+}
+                    C: there
+                    S: \\* ESEARCH \\(TAG "b3"\\) UID COUNT 1
+                    S: b3 OK SEARCH completed
+                    """.formatted(firstUid));
+        }
+    }
+
+    @Test
+    void savedResult() {
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 FETCH $ UID
+                    S: a1 OK FETCH completed
+                    C: a2 SEARCH RETURN (SAVE) SUBJECT two
+                    S: a2 OK SEARCH completed
+                    C: a3 FETCH $ (UID)
+                    S: \\* 2 FETCH \\(UID %1$d\\)
+                    S: a3 OK FETCH completed
+                    C: a4 UID SEARCH OR $ 1
+                    S: \\* SEARCH %2$d %1$d
+                    S: a4 OK SEARCH completed
+                    C: a5 SEARCH RETURN (SAVE MIN COUNT) ALL
+                    S: \\* ESEARCH \\(TAG "a5"\\) MIN 1 COUNT 2
+                    S: a5 OK SEARCH completed
+                    C: a6 UID STORE $ +FLAGS (\\Seen)
+                    S: \\* 1 FETCH \\(FLAGS \\(\\\\Seen\\) UID %2$d\\)
+                    S: a6 OK STORE completed
+                    """.formatted(secondUid, firstUid));
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package org.castellan.server.imap;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A fresh server for each test, with two messages in alice's INBOX. */
+abstract class ServerPerTest {
+
+    static final String FIRST = "Date: Thu, 1 Feb 2024 09:00:00 +0100\r\nFrom: Carol <carol@example.net>\r\n"
+            + "To: alice@example.org\r\nSubject: one\r\nMessage-ID: <1@example.net>\r\n\r\nHello there\r\n";
+    static final String SECOND = "From: dave@example.net\r\nTo: alice@example.org\r\nSubject: two\r\n"
+            + "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+            + "preamble\r\n--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\npart one\r\n"
+            + "--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--b1--\r\n";
+
+    @TempDir Path dir;
+    ImapTestServer imap;
+    long firstUid;
+    long secondUid;
+
+    @BeforeEach
+    void startServer() {
+        imap = ImapTestServer.start(dir);
+        firstUid = imap.append(FIRST);
+        secondUid = imap.append(SECOND);
+    }
+
+    @AfterEach
+    void stopServer() {
+        if (!stopped) imap.close();
+    }
+
+    boolean stopped;
+
+    static int size(String message) {
+        return message.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+}

@@ -1,0 +1,57 @@
+package org.castellan.server.imap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.castellan.store.UidRange;
+import org.junit.jupiter.api.Test;
+
+/** RFC 9051 §6.4.6 STORE, UID STORE, RFC 7162 UNCHANGEDSINCE. */
+class StoreTest extends ServerPerTest {
+
+    @Test
+    void addRemoveReplaceAndSilent() {
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 STORE 1:2 +FLAGS (\\Flagged $Important)
+                    S: \\* 1 FETCH \\(FLAGS \\(\\$Important \\\\Flagged\\) UID %1$d\\)
+                    S: \\* 2 FETCH \\(FLAGS \\(\\$Important \\\\Flagged\\) UID %2$d\\)
+                    S: a1 OK STORE completed
+                    C: a2 STORE 1 -FLAGS \\Flagged
+                    S: \\* 1 FETCH \\(FLAGS \\(\\$Important\\) UID %1$d\\)
+                    S: a2 OK STORE completed
+                    C: a3 UID STORE %2$d FLAGS.SILENT (\\seen)
+                    S: a3 OK STORE completed
+                    C: a4 STORE 1 +FLAGS (\\Recent)
+                    S: a4 NO \\[CANNOT\\] .*
+                    C: a5 STORE 1 FLAGS.LOUD (\\Seen)
+                    S: a5 BAD STORE takes FLAGS, \\+FLAGS or -FLAGS
+                    """.formatted(firstUid, secondUid));
+        }
+        assertThat(imap.store().listMessages(imap.inbox, UidRange.of(secondUid)).get(0).flags()).containsExactly("\\Seen");
+    }
+
+    @Test
+    void unchangedSinceReportsModified() {
+        long modSeq = imap.store().listMessages(imap.inbox, UidRange.of(firstUid)).get(0).modSeq();
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 STORE 2 +FLAGS.SILENT (\\Seen)
+                    S: a1 OK STORE completed
+                    C: a2 STORE 1:2 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Answered)
+                    S: a2 OK \\[MODIFIED 2\\] STORE completed
+                    """.formatted(modSeq + 0));
+        }
+    }
+
+    @Test
+    void readOnlyMailboxRefusesStore() {
+        try (Transcript t = imap.loggedIn()) {
+            t.send("e1 EXAMINE INBOX");
+            while (!t.readLine().startsWith("e1 OK")) { }
+            t.run("""
+                    C: a1 STORE 1 +FLAGS (\\Seen)
+                    S: a1 NO \\[READ-ONLY\\] .*
+                    """);
+        }
+    }
+}
