@@ -22,7 +22,8 @@ final class Append {
             var flags = Flags.normalize(c.flags());
             var m = store.getMailbox(s.accountId(), c.mailbox()).orElseThrow(() -> StoreException.notFound("no mailbox"));
             return store.append(m.id(), c.message(), flags, date);
-        }, r -> s.ok(tag, "[APPENDUID " + r.uidValidity() + " " + r.uid() + "] APPEND completed"),
+        }, r -> s.afterOwnAddition(r.mailboxId(), r.uid(),
+                        () -> s.ok(tag, "[APPENDUID " + r.uidValidity() + " " + r.uid() + "] APPEND completed")),
                 e -> s.targetFailure(tag, e));
     }
 }

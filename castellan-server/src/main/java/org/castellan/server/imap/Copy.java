@@ -37,8 +37,12 @@ final class Copy {
                 if (!code.isEmpty()) s.untagged("OK " + code + "Moved");
                 Expunge.reportRemoved(s, view, new ArrayList<>(r.uids().keySet()));
                 s.ok(tag, "MOVE completed");
+            } else if (r.uids().isEmpty()) {
+                s.ok(tag, name + " completed");
             } else {
-                s.ok(tag, code + name + " completed");
+                // A copy into the selected mailbox itself: its EXISTS comes before the OK.
+                long last = java.util.Collections.max(r.uids().values());
+                s.afterOwnAddition(r.targetMailboxId(), last, () -> s.ok(tag, code + name + " completed"));
             }
         }, e -> s.targetFailure(tag, e));
     }

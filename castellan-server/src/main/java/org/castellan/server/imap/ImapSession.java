@@ -373,6 +373,22 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
         }, ctx.channel().eventLoop());
     }
 
+    /**
+     * Runs {@code then} once the selected mailbox's view has heard of {@code uid}, if this
+     * session's own command just added it to the selected mailbox; at once otherwise. Reading
+     * stays suspended meanwhile, so pipelined commands still run in order.
+     */
+    void afterOwnAddition(long mailboxId, long uid, Runnable then) {
+        SelectedMailbox view = selected;
+        if (view == null || view.mailbox.id() != mailboxId) {
+            then.run();
+            return;
+        }
+        CompletableFuture<Void> heard = new CompletableFuture<>();
+        view.whenHeard(uid, () -> heard.complete(null));
+        await(heard, v -> then.run(), e -> then.run());
+    }
+
     /** The RFC 5530 response code for a store failure; the detail goes to the log only. */
     void storeFailure(String tag, Throwable e) {
         if (!(e instanceof StoreException s)) {

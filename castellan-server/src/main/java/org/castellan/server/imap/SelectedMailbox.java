@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -35,6 +36,10 @@ final class SelectedMailbox {
     final Set<Long> ownModSeqs = ConcurrentHashMap.newKeySet();
     private EventSubscription subscription;
     private boolean deleted;
+    /** The highest UID this view has heard of, from the listing or an event, told to the client or not. */
+    private long heardUid;
+    /** Runs once the view has heard of a UID: this session's own APPEND or COPY into this mailbox. */
+    private final List<Map.Entry<Long, Runnable>> waiters = new ArrayList<>();
 
     private volatile boolean closed;
 
@@ -51,11 +56,37 @@ final class SelectedMailbox {
     void init(List<Long> listed) {
         uids.clear();
         uids.addAll(listed);
+        heardUid = Math.max(heardUid, maxUid());
     }
 
     void close() {
         closed = true;
         if (subscription != null) subscription.close();
+        runWaiters(Long.MAX_VALUE); // nobody will hear more; let the commands finish
+    }
+
+    /**
+     * Runs {@code then} on the event loop once this view has heard of {@code uid}. The store
+     * publishes a commit's events after the writing call returns, so without this a session's
+     * own APPEND could be answered before its EXISTS, and a SEARCH right after it miss the new
+     * message (RFC 9051 §6.3.12: the client SHOULD hear EXISTS for its own append at once).
+     */
+    void whenHeard(long uid, Runnable then) {
+        if (closed || heardUid >= uid) {
+            then.run();
+        } else {
+            waiters.add(Map.entry(uid, then));
+        }
+    }
+
+    private void runWaiters(long upTo) {
+        List<Runnable> ready = new ArrayList<>();
+        waiters.removeIf(w -> {
+            if (w.getKey() > upTo) return false;
+            ready.add(w.getValue());
+            return true;
+        });
+        ready.forEach(Runnable::run);
     }
 
     boolean closed() { return closed; }
@@ -132,6 +163,10 @@ final class SelectedMailbox {
     /** Called on the event loop with each store event, in commit order. */
     void event(StoreEvent e) {
         pending.add(e);
+        if (e instanceof StoreEvent.MessageAdded a && !a.uids().isEmpty()) {
+            heardUid = Math.max(heardUid, a.uids().last());
+            runWaiters(heardUid);
+        }
     }
 
     boolean hasPending() { return !pending.isEmpty(); }

@@ -15,7 +15,7 @@ class IdleTest extends ServerPerTest {
                     C: w1 IDLE
                     S: \\+ idling
                     """);
-            actor.sendRaw("a1 APPEND INBOX {13+}\r\nSubject: new\r\n\r\n");
+            actor.sendRaw("a1 APPEND INBOX {14+}\r\nSubject: new\r\n\r\n");
             untilTagged(actor, "a1");
             watcher.expect("\\* 3 EXISTS");
             actor.send("a2 UID STORE %d +FLAGS (\\Flagged)".formatted(firstUid));
