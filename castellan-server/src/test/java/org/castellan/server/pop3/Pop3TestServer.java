@@ -25,7 +25,8 @@ import org.castellan.testkit.TestPki;
 /**
  * A real Castellan over a temporary directory with three POP3 listeners and one account:
  * {@code pop3} (STLS offered, cleartext authentication allowed, for transcripts), {@code strict}
- * (STLS offered, no credentials before TLS, the secure default) and {@code pop3s} (implicit TLS).
+ * (STLS offered, no credentials before TLS, the secure default) and {@code pop3s} (implicit TLS),
+ * plus an {@code imap} listener (cleartext authentication allowed) on the same store.
  */
 final class Pop3TestServer implements AutoCloseable {
 
@@ -63,7 +64,10 @@ final class Pop3TestServer implements AutoCloseable {
                     "scram-iterations = 4096",
                     listener("pop3", "starttls", true),
                     listener("strict", "starttls", false),
-                    listener("pop3s", "implicit", false));
+                    listener("pop3s", "implicit", false),
+                    // IMAP on the same store: what POP3 deletes, IMAP sessions see expunged.
+                    String.join("\n", "[[listener]]", "name = \"imap\"", "protocol = \"imap\"",
+                            "address = \"127.0.0.1\"", "port = 0", "tls = \"starttls\"", "cleartext-auth = true", ""));
             Path file = dir.resolve("castellan.toml");
             Files.writeString(file, config);
             return new Pop3TestServer(pki, Castellan.start(CastellanConfig.parse(config, file)));
