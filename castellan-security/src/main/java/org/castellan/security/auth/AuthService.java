@@ -90,6 +90,8 @@ public final class AuthService implements AutoCloseable {
 
     private final CredentialStore credentials;
     private final AuthSettings settings;
+    private final AuthLog authLog;
+    private final Clock clock;
     private final LoginLimiter limiter;
     private final PasswordCache cache;
     private final ExecutorService workers;
@@ -122,8 +124,20 @@ public final class AuthService implements AutoCloseable {
      * @param clock the limiter's clock (blocks, forgetting old failures); delays use real time
      */
     public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock) {
+        this(credentials, settings, clock, AuthLog.NONE);
+    }
+
+    /**
+     * @param credentials where accounts are found
+     * @param settings limiter and cache numbers
+     * @param clock the limiter's clock (blocks, forgetting old failures) and the auth log's; delays use real time
+     * @param authLog told of every attempt, as the INFO log line is
+     */
+    public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock, AuthLog authLog) {
         this.credentials = Objects.requireNonNull(credentials, "credentials");
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.authLog = Objects.requireNonNull(authLog, "authLog");
+        this.clock = clock;
         this.limiter = new LoginLimiter(settings, Objects.requireNonNull(clock, "clock"));
         this.cache = new PasswordCache(settings.plainCacheSize());
         this.workers = Executors.newFixedThreadPool(settings.workerThreads(), daemon("castellan-auth-"));
@@ -263,6 +277,8 @@ public final class AuthService implements AutoCloseable {
         String typed;
         /** The canonical account once the store has named one. */
         String account;
+        /** The id of the app password that matched, if one did. */
+        Long appPassword;
         boolean done;
 
         Exchange(AuthContext ctx, String mechanism) {
@@ -361,16 +377,17 @@ public final class AuthService implements AutoCloseable {
                 return fail(x, FailureKind.INVALID_CREDENTIALS, "unknown-user", true);
             }
             x.account = stored.get().account();
-            String secretText = stored.get().secret();
-            ScramSecret secret = parseSecret(stored.get());
-            boolean right;
-            if (cache.contains(x.account, secretText, password)) {
-                cacheHits.incrementAndGet();
-                right = true;
-            } else {
-                passwordHashes.incrementAndGet();
-                right = secret.verifyPassword(password);
-                if (right) cache.add(x.account, secretText, password);
+            boolean right = matches(x.account, stored.get().secret(), password, "password");
+            if (!right) {
+                // An app password only on a protocol in its scope; a revoked one is no longer listed.
+                for (CredentialStore.AppSecret app : credentials.appPasswords(x.account)) {
+                    if (!app.protocols().contains(x.ctx.protocol())) continue;
+                    if (matches(x.account, app.secret(), password, "app password " + app.id())) {
+                        x.appPassword = app.id();
+                        right = true;
+                        break;
+                    }
+                }
             }
             if (!right) return fail(x, FailureKind.INVALID_CREDENTIALS, "wrong-password", true);
             if (!authzidMatches(authzid, x.account)) {
@@ -380,6 +397,23 @@ public final class AuthService implements AutoCloseable {
         } finally {
             Arrays.fill(password, '\0');
         }
+    }
+
+    /**
+     * Checks {@code password} against one stored secret, from the cache when it verified recently.
+     * The cache is keyed by the secret itself, so a changed password or a revoked app password
+     * (whose secret is no longer offered) always misses.
+     */
+    private boolean matches(String account, String secretText, char[] password, String what) {
+        if (cache.contains(account, secretText, password)) {
+            cacheHits.incrementAndGet();
+            return true;
+        }
+        ScramSecret secret = parseSecret(account, secretText, what);
+        passwordHashes.incrementAndGet();
+        boolean right = secret.verifyPassword(password);
+        if (right) cache.add(account, secretText, password);
+        return right;
     }
 
     /** SCRAM has read client-first: find the account's secret, or invent a salt for a missing one. */
@@ -520,10 +554,18 @@ public final class AuthService implements AutoCloseable {
     private void log(Exchange x, String result, String detail, Duration delay) {
         String user = x.account != null ? x.account
                 : x.typed != null && EmailAddress.parse(x.typed).ok() ? x.typed : "-";
-        LOG.info("auth listener={} protocol={} remote={} mechanism={} user={} result={}{} cert={} delay={}ms",
+        LOG.info("auth listener={} protocol={} remote={} mechanism={} user={} result={}{}{} cert={} delay={}ms",
                 x.ctx.listener(), x.ctx.protocol(), x.ctx.remote().getHostAddress(), x.mechanism, user, result,
-                detail == null ? "" : " reason=" + detail, x.ctx.clientCertificate().isPresent() ? "yes" : "no",
-                delay.toMillis());
+                detail == null ? "" : " reason=" + detail, x.appPassword == null ? "" : " app-password=" + x.appPassword,
+                x.ctx.clientCertificate().isPresent() ? "yes" : "no", delay.toMillis());
+        try {
+            authLog.record(new AuthLog.Attempt(clock.instant(), x.ctx.remote().getHostAddress(), x.ctx.listener(),
+                    x.ctx.protocol(), x.mechanism, user.equals("-") ? Optional.empty() : Optional.of(user), result,
+                    x.ctx.tlsVersion(), x.ctx.clientCertificate().map(LoginLimiter::fingerprint),
+                    Optional.ofNullable(x.appPassword)));
+        } catch (RuntimeException e) {
+            LOG.warn("auth log: cannot record an attempt: {}", e.toString());
+        }
     }
 
     // --- helpers -----------------------------------------------------------------------------
@@ -542,11 +584,15 @@ public final class AuthService implements AutoCloseable {
     }
 
     private ScramSecret parseSecret(StoredCredential stored) {
+        return parseSecret(stored.account(), stored.secret(), "password");
+    }
+
+    private static ScramSecret parseSecret(String account, String secret, String what) {
         try {
-            return ScramSecret.parse(stored.secret());
+            return ScramSecret.parse(secret);
         } catch (IllegalArgumentException e) {
-            throw new IllegalStateException("the stored password secret of " + stored.account()
-                    + " is unreadable (" + e.getMessage() + "); set the password again", e);
+            throw new IllegalStateException("the stored " + what + " secret of " + account
+                    + " is unreadable (" + e.getMessage() + "); set it again", e);
         }
     }
 
