@@ -1,5 +1,6 @@
 package org.castellan.server;
 
+import java.util.List;
 import java.util.Optional;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.CredentialStore;
@@ -28,5 +29,15 @@ public final class StoreCredentials implements CredentialStore {
         if (!parsed.ok()) return Optional.empty();
         return store.getAccount(parsed.address().orElseThrow())
                 .map(a -> new StoredCredential(a.address().toString(), a.credential()));
+    }
+
+    @Override
+    public List<AppSecret> appPasswords(String account) {
+        EmailAddress.Parsed parsed = EmailAddress.parse(account);
+        if (!parsed.ok()) return List.of();
+        return store.getAccount(parsed.address().orElseThrow())
+                .map(a -> store.listAppPasswords(a.id()).stream()
+                        .map(p -> new AppSecret(p.id(), p.credential(), p.scope())).toList())
+                .orElse(List.of());
     }
 }
