@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -155,11 +156,12 @@ public final class AuthService implements AutoCloseable {
     /**
      * SASL mechanisms to advertise on this connection, in preference order: SCRAM-SHA-256-PLUS
      * (only with TLS and a channel binding), SCRAM-SHA-256, PLAIN, LOGIN (all four only with TLS
-     * or where the listener allows cleartext), EXTERNAL (only with a verified client certificate).
+     * or where the listener allows cleartext; where the listener requires a certificate for
+     * passwords, only with one), EXTERNAL (only with a verified client certificate).
      */
     public List<String> mechanisms(AuthContext ctx) {
         List<String> names = new ArrayList<>();
-        if (passwordAllowed(ctx)) {
+        if (passwordAllowed(ctx) && !certificateMissing(ctx)) {
             if (ctx.tls() && ctx.channelBinding().isPresent()) names.add(SCRAM_SHA_256_PLUS);
             names.add(SCRAM_SHA_256);
             names.add(PLAIN);
@@ -191,6 +193,9 @@ public final class AuthService implements AutoCloseable {
             if (PASSWORD_MECHANISMS.contains(name) && !passwordAllowed(ctx)) {
                 return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
             }
+            if (PASSWORD_MECHANISMS.contains(name) && certificateMissing(ctx)) {
+                return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "certificate-required");
+            }
             if (!mechanisms(ctx).contains(name)) return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "not-offered");
             Optional<CompletionStage<SaslStep>> blocked = refuseIfBlocked(x, Optional.empty());
             if (blocked.isPresent()) return blocked.get();
@@ -217,6 +222,8 @@ public final class AuthService implements AutoCloseable {
             if (username == null || username.isEmpty() || password == null || password.length == 0) {
                 return refuse(x, FailureKind.MALFORMED, "empty-credentials");
             }
+            // Refused before any lookup: says nothing about the account, and costs no PBKDF2.
+            if (certificateMissing(ctx)) return refuse(x, FailureKind.INVALID_CREDENTIALS, "certificate-required");
             Optional<CompletionStage<SaslStep>> blocked = refuseIfBlocked(x, Optional.empty());
             if (blocked.isPresent()) return blocked.get();
             synchronized (x) {
@@ -333,9 +340,11 @@ public final class AuthService implements AutoCloseable {
             case SaslResult.PasswordCredentials p -> checkPassword(x, p.authzid(), p.username(), p.password());
             case SaslResult.NeedCredential n -> scramCredential(x, n);
             case SaslResult.ExternalIdentity e -> external(x, e.authzid());
-            case SaslResult.Verified v -> authzidMatches(v.authzid(), x.account)
-                    ? succeed(x, v.serverFinal())
-                    : fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true);
+            case SaslResult.Verified v -> !authzidMatches(v.authzid(), x.account)
+                    ? fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true)
+                    : !certificateNamesAccount(x)
+                            ? fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-another-account", true)
+                            : succeed(x, v.serverFinal());
             case SaslResult.Failed f -> failed(x, f.reason());
         };
     }
@@ -392,6 +401,9 @@ public final class AuthService implements AutoCloseable {
             if (!right) return fail(x, FailureKind.INVALID_CREDENTIALS, "wrong-password", true);
             if (!authzidMatches(authzid, x.account)) {
                 return fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true);
+            }
+            if (!certificateNamesAccount(x)) {
+                return fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-another-account", true);
             }
             return succeed(x, new byte[0]);
         } finally {
@@ -458,6 +470,22 @@ public final class AuthService implements AutoCloseable {
                 return fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-no-account", true);
             }
         });
+    }
+
+    /** The listener wants a certificate with every password and this connection has none verified. */
+    private static boolean certificateMissing(AuthContext ctx) {
+        return ctx.certificateForPassword() != CertificateForPassword.NO && ctx.clientCertificate().isEmpty();
+    }
+
+    /**
+     * For {@link CertificateForPassword#SAME_ACCOUNT}: whether the verified certificate names the
+     * account the password just proved, so that one user's device cannot carry another's password.
+     */
+    private static boolean certificateNamesAccount(Exchange x) {
+        if (x.ctx.certificateForPassword() != CertificateForPassword.SAME_ACCOUNT) return true;
+        Optional<X509Certificate> certificate = x.ctx.clientCertificate();
+        return certificate.isPresent() && x.account != null && CertificateAccounts.candidates(certificate.get()).stream()
+                .anyMatch(name -> name.equalsIgnoreCase(x.account));
     }
 
     /** RFC 4422 §3.4.1, DESIGN: no proxy authorization, so an authzid is empty or the account itself. */
