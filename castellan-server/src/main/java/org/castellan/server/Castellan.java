@@ -97,7 +97,7 @@ public final class Castellan implements AutoCloseable {
             TlsPolicy tls = tlsPolicy(config, ca);
             log.info("TLS provider: {}", tls.provider());
             authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
-            auth = new AuthService(new StoreCredentials(store), authSettings(config), Clock.systemUTC(), authLog);
+            auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog);
             blocking = Executors.newVirtualThreadPerTaskExecutor();
             transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC());
             server = new Castellan(config, store, tls, transport, auth, authLog, blocking);

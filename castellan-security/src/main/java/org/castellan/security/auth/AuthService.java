@@ -286,6 +286,8 @@ public final class AuthService implements AutoCloseable {
         String account;
         /** The id of the app password that matched, if one did. */
         Long appPassword;
+        /** For SAME_ACCOUNT: the accounts the client certificate names or belongs to, read on a worker. */
+        List<String> certificateAccounts = List.of();
         boolean done;
 
         Exchange(AuthContext ctx, String mechanism) {
@@ -379,6 +381,7 @@ public final class AuthService implements AutoCloseable {
     /** On a worker, with the exchange locked: look the name up and check the password (or the cache). */
     private CompletionStage<SaslStep> verifyPassword(Exchange x, String authzid, String name, char[] password) {
         try {
+            x.certificateAccounts = certificateAccounts(x.ctx);
             Optional<StoredCredential> stored = credentials.find(name);
             if (stored.isEmpty()) {
                 passwordHashes.incrementAndGet();
@@ -439,7 +442,9 @@ public final class AuthService implements AutoCloseable {
         return onWorker(x, () -> {
             Optional<StoredCredential> stored = credentials.find(name);
             ScramSecret secret = stored.isPresent() ? parseSecret(stored.get()) : null;
+            List<String> owners = certificateAccounts(x.ctx);
             synchronized (x) {
+                x.certificateAccounts = owners;
                 if (secret == null) return handle(x, scram.unknownUser(fakeSalt(name), settings.scramIterations()));
                 x.account = stored.get().account();
                 return handle(x, scram.credential(secret));
@@ -483,9 +488,16 @@ public final class AuthService implements AutoCloseable {
      */
     private static boolean certificateNamesAccount(Exchange x) {
         if (x.ctx.certificateForPassword() != CertificateForPassword.SAME_ACCOUNT) return true;
-        Optional<X509Certificate> certificate = x.ctx.clientCertificate();
-        return certificate.isPresent() && x.account != null && CertificateAccounts.candidates(certificate.get()).stream()
-                .anyMatch(name -> name.equalsIgnoreCase(x.account));
+        return x.account != null && x.certificateAccounts.stream().anyMatch(name -> name.equalsIgnoreCase(x.account));
+    }
+
+    /** On a worker: the addresses the certificate carries and the owners the store records for it. */
+    private List<String> certificateAccounts(AuthContext ctx) {
+        Optional<X509Certificate> certificate = ctx.clientCertificate();
+        if (ctx.certificateForPassword() != CertificateForPassword.SAME_ACCOUNT || certificate.isEmpty()) return List.of();
+        List<String> names = new ArrayList<>(CertificateAccounts.candidates(certificate.get()));
+        names.addAll(credentials.certificateOwners(certificate.get()));
+        return List.copyOf(names);
     }
 
     /** RFC 4422 §3.4.1, DESIGN: no proxy authorization, so an authzid is empty or the account itself. */

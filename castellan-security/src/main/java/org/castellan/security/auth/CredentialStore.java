@@ -1,5 +1,6 @@
 package org.castellan.security.auth;
 
+import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -27,6 +28,15 @@ public interface CredentialStore {
      * A store without app passwords keeps this default.
      */
     default List<AppSecret> appPasswords(String account) {
+        return List.of();
+    }
+
+    /**
+     * The accounts a verified client certificate belongs to by record rather than by the names
+     * it carries: the owner the built-in CA noted when it issued a device certificate. Used for
+     * {@link CertificateForPassword#SAME_ACCOUNT}. A store without such records keeps this default.
+     */
+    default List<String> certificateOwners(X509Certificate certificate) {
         return List.of();
     }
 
