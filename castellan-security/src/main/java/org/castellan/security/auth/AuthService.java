@@ -59,8 +59,11 @@ import org.slf4j.LoggerFactory;
  * and blocked per host, network and account-and-network pair (invariant 6); a verified
  * certificate holder is counted only against its own certificate. Failure replies say only what
  * {@link FailureKind} says: an unknown user and a wrong password look alike, down to a SCRAM
- * salt derived from the name. One INFO line is logged per attempt; it never holds a password,
- * SASL payload, proof or secret (invariant 9).
+ * salt derived from the name. App passwords are accepted only by PLAIN, LOGIN and password
+ * commands, only on a protocol in their scope, and only as long as the store still lists them; a
+ * listener may also demand a verified client certificate (of the same account) with every
+ * password. One INFO line is logged per attempt, and the same facts go to the {@link AuthLog};
+ * neither ever holds a password, SASL payload, proof or secret (invariant 9).
  *
  * <p>Threads: every method returns at once. Credential lookups and PBKDF2 run on this service's
  * own worker threads; limiter delays complete the future later from a timer thread. Futures
