@@ -10,7 +10,9 @@ import java.util.Optional;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.castellan.security.auth.AuthLog;
 import org.castellan.security.auth.AuthService;
+import org.castellan.security.auth.BatchingAuthLog;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.CertificateKind;
@@ -27,6 +29,7 @@ import org.castellan.server.smtp.SmtpService;
 import org.castellan.server.transport.ProtocolService;
 import org.castellan.server.transport.SessionRegistry;
 import org.castellan.server.transport.Transport;
+import org.castellan.store.AuthAttempt;
 import org.castellan.store.MailStore;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.slf4j.Logger;
@@ -48,6 +51,8 @@ public final class Castellan implements AutoCloseable {
     private final TlsPolicy tls;
     private final Transport transport;
     private final AuthService auth;
+    /** Written to the store in the background; closed after AuthService, before the store. */
+    private final BatchingAuthLog authLog;
     /** Store calls block (SQLite, blob files): protocol sessions run them here, never on an event loop. */
     private final ExecutorService blocking;
     private final Pop3Service pop3;
@@ -58,12 +63,13 @@ public final class Castellan implements AutoCloseable {
     private RevocationWatcher revocations;
 
     private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport, AuthService auth,
-                      ExecutorService blocking) {
+                      BatchingAuthLog authLog, ExecutorService blocking) {
         this.config = config;
         this.store = store;
         this.tls = tls;
         this.transport = transport;
         this.auth = auth;
+        this.authLog = authLog;
         this.blocking = blocking;
         this.pop3 = new Pop3Service(store, auth, blocking);
         this.imap = new ImapService(store, auth, blocking);
@@ -82,6 +88,7 @@ public final class Castellan implements AutoCloseable {
         MailStore store = EmbeddedMailStore.open(config.store().directory());
         Transport transport = null;
         AuthService auth = null;
+        BatchingAuthLog authLog = null;
         ExecutorService blocking = null;
         Castellan server = null;
         try {
@@ -91,10 +98,11 @@ public final class Castellan implements AutoCloseable {
             Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki)) : Optional.empty();
             TlsPolicy tls = tlsPolicy(config, ca);
             log.info("TLS provider: {}", tls.provider());
-            auth = new AuthService(new StoreCredentials(store), authSettings(config), Clock.systemUTC());
+            authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
+            auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog);
             blocking = Executors.newVirtualThreadPerTaskExecutor();
             transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC());
-            server = new Castellan(config, store, tls, transport, auth, blocking);
+            server = new Castellan(config, store, tls, transport, auth, authLog, blocking);
             for (Listener l : config.listeners()) transport.bind(l, server.service(l));
             server.startAdministration(ca);
             return server;
@@ -103,6 +111,7 @@ public final class Castellan implements AutoCloseable {
             if (transport != null) transport.close();
             if (blocking != null) blocking.close();
             if (auth != null) auth.close();
+            if (authLog != null) authLog.close();
             store.close();
             throw e;
         }
@@ -114,12 +123,20 @@ public final class Castellan implements AutoCloseable {
      */
     private void startAdministration(Optional<CertificateAuthority> ca) {
         if (ca.isPresent()) revocations = new RevocationWatcher(ca.get(), tls, sessions(), Clock.systemUTC()).start();
-        admin = AdminServer.start(config.server().adminSocket(), sessions(), Clock.systemUTC());
+        admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, Clock.systemUTC());
     }
 
     private void stopAdministration() {
         if (admin != null) admin.close();
         if (revocations != null) revocations.close();
+    }
+
+    /** An attempt as the store's auth log keeps it; the app password used, if any, is noted in the mechanism. */
+    private static AuthAttempt stored(AuthLog.Attempt a) {
+        String mechanism = a.mechanism() + a.appPassword().map(id -> " app-password=" + id).orElse("");
+        return new AuthAttempt(a.time(), a.remote(), a.listener(), a.protocol(), mechanism,
+                a.account().orElse(AuthAttempt.NO_ACCOUNT), a.result(), a.tlsVersion(),
+                a.certificateSha256().map(h -> "sha256:" + h));
     }
 
     /** AuthService's defaults, with the configured SCRAM cost for new secrets and unknown users. */
@@ -190,6 +207,7 @@ public final class Castellan implements AutoCloseable {
             // Sessions are gone: no store call is queued any more once the executor has drained.
             blocking.close();
             auth.close();
+            authLog.close();
             store.close();
         }
         log.info("stopped");

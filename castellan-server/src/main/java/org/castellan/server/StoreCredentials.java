@@ -1,8 +1,11 @@
 package org.castellan.server;
 
+import java.security.cert.X509Certificate;
+import java.util.List;
 import java.util.Optional;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.CredentialStore;
+import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.store.MailStore;
 
 /**
@@ -17,9 +20,16 @@ import org.castellan.store.MailStore;
 public final class StoreCredentials implements CredentialStore {
 
     private final MailStore store;
+    private final Optional<CertificateAuthority> ca;
 
     public StoreCredentials(MailStore store) {
+        this(store, Optional.empty());
+    }
+
+    /** @param ca the built-in CA, whose index records the owner of each device certificate it issued */
+    public StoreCredentials(MailStore store, Optional<CertificateAuthority> ca) {
         this.store = store;
+        this.ca = ca;
     }
 
     @Override
@@ -28,5 +38,29 @@ public final class StoreCredentials implements CredentialStore {
         if (!parsed.ok()) return Optional.empty();
         return store.getAccount(parsed.address().orElseThrow())
                 .map(a -> new StoredCredential(a.address().toString(), a.credential()));
+    }
+
+    /**
+     * The owner the built-in CA recorded for a certificate it issued. The serial alone is not
+     * enough: another trusted CA may have used the same number, so the issuer must be ours too.
+     */
+    @Override
+    public List<String> certificateOwners(X509Certificate certificate) {
+        if (ca.isEmpty()) return List.of();
+        return ca.get().find(certificate.getSerialNumber())
+                .filter(e -> ca.get().caCertificate(e.kind()).getSubjectX500Principal()
+                        .equals(certificate.getIssuerX500Principal()))
+                .map(e -> List.of(e.owner()))
+                .orElse(List.of());
+    }
+
+    @Override
+    public List<AppSecret> appPasswords(String account) {
+        EmailAddress.Parsed parsed = EmailAddress.parse(account);
+        if (!parsed.ok()) return List.of();
+        return store.getAccount(parsed.address().orElseThrow())
+                .map(a -> store.listAppPasswords(a.id()).stream()
+                        .map(p -> new AppSecret(p.id(), p.credential(), p.scope())).toList())
+                .orElse(List.of());
     }
 }

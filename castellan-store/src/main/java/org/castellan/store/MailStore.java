@@ -2,6 +2,7 @@ package org.castellan.store;
 
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
@@ -86,6 +87,47 @@ public interface MailStore extends AutoCloseable {
 
     /** Deletes the account with all its mailboxes and messages. */
     void deleteAccount(long accountId);
+
+    // ---- app passwords
+
+    /** How many app passwords one account may hold: each is checked on a failed login, so the number bounds that cost. */
+    int MAX_APP_PASSWORDS = 20;
+
+    /** How many rows the auth log keeps; older ones are dropped as new ones come in. */
+    int AUTH_LOG_MAX_ROWS = 100_000;
+
+    /** How long the auth log keeps an attempt: long enough to look back over a month's incidents. */
+    Duration AUTH_LOG_MAX_AGE = Duration.ofDays(90);
+
+    /**
+     * Adds an app password to an account.
+     *
+     * @param credential opaque to the store (a SCRAM-SHA-256 secret), never logged
+     * @param scope lower-case protocol names, at least one
+     * @throws StoreException {@code NOT_FOUND} without the account; {@code INVALID} for an empty
+     *     label or scope, or when the account already has {@link #MAX_APP_PASSWORDS}
+     */
+    AppPassword createAppPassword(long accountId, String label, String credential, Set<String> scope);
+
+    /** The account's app passwords, oldest first; {@code NOT_FOUND} without the account. */
+    List<AppPassword> listAppPasswords(long accountId);
+
+    /** Removes one app password of the account; {@code NOT_FOUND} if the account has no such one. */
+    void revokeAppPassword(long accountId, long appPasswordId);
+
+    // ---- auth log
+
+    /**
+     * Appends attempts to the auth log in one write, then drops rows beyond
+     * {@link #AUTH_LOG_MAX_ROWS} and older than {@link #AUTH_LOG_MAX_AGE}.
+     */
+    void recordAuthAttempts(List<AuthAttempt> attempts);
+
+    /**
+     * The newest {@code limit} attempts, newest first; only those of {@code account}
+     * (case-insensitive) when present.
+     */
+    List<AuthAttempt> listAuthAttempts(Optional<String> account, int limit);
 
     // ---- aliases
 

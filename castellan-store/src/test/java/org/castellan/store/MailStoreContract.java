@@ -222,6 +222,81 @@ public interface MailStoreContract {
         assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().deleteAccount(alice.id()));
     }
 
+    // ------------------------------------------------------------------ app passwords
+
+    @Test
+    default void appPasswordsAreCreatedListedAndRevokedPerAccount() {
+        Account alice = account("alice@example.org");
+        Account bob = account("bob@example.org");
+        AppPassword phone = store().createAppPassword(alice.id(), "phone", "SCRAM-SHA-256$4096:cGhvbmU=$s:k", Set.of("imap", "smtp"));
+        AppPassword laptop = store().createAppPassword(alice.id(), "laptop", "SCRAM-SHA-256$4096:bGFwdG9w$s:k", Set.of("pop3"));
+
+        assertThat(store().listAppPasswords(alice.id())).containsExactly(phone, laptop);
+        assertThat(phone.scope()).containsExactlyInAnyOrder("imap", "smtp");
+        assertThat(phone.credential()).isEqualTo("SCRAM-SHA-256$4096:cGhvbmU=$s:k");
+        assertThat(phone.toString()).contains("phone").doesNotContain("cGhvbmU");
+        assertThat(store().listAppPasswords(bob.id())).isEmpty();
+
+        // One account cannot revoke another's.
+        assertFails(StoreException.Kind.NOT_FOUND, "app password", () -> store().revokeAppPassword(bob.id(), phone.id()));
+        store().revokeAppPassword(alice.id(), phone.id());
+        assertThat(store().listAppPasswords(alice.id())).containsExactly(laptop);
+        assertFails(StoreException.Kind.NOT_FOUND, "app password", () -> store().revokeAppPassword(alice.id(), phone.id()));
+    }
+
+    @Test
+    default void badAppPasswordsAreRefused() {
+        Account alice = account("alice@example.org");
+        assertFails(StoreException.Kind.INVALID, "label", () -> store().createAppPassword(alice.id(), " ", "x", Set.of("imap")));
+        assertFails(StoreException.Kind.INVALID, "scope", () -> store().createAppPassword(alice.id(), "l", "x", Set.of()));
+        assertFails(StoreException.Kind.INVALID, "credential", () -> store().createAppPassword(alice.id(), "l", "", Set.of("imap")));
+        assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().createAppPassword(alice.id() + 1000, "l", "x", Set.of("imap")));
+        for (int i = 0; i < MailStore.MAX_APP_PASSWORDS; i++) store().createAppPassword(alice.id(), "app " + i, "x", Set.of("imap"));
+        assertFails(StoreException.Kind.INVALID, "revoke one", () -> store().createAppPassword(alice.id(), "one more", "x", Set.of("imap")));
+    }
+
+    @Test
+    default void deletingAnAccountRemovesItsAppPasswords() {
+        Account alice = account("alice@example.org");
+        store().createAppPassword(alice.id(), "phone", "x", Set.of("imap"));
+        store().deleteAccount(alice.id());
+        assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().listAppPasswords(alice.id()));
+        Account again = account("alice@example.org");
+        assertThat(store().listAppPasswords(again.id())).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ auth log
+
+    @Test
+    default void authLogKeepsAttemptsNewestFirstAndFiltersByAccount() {
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        AuthAttempt first = new AuthAttempt(now, "192.0.2.7", "pop3s", "pop3", "USER", "alice@example.org",
+                "INVALID_CREDENTIALS", Optional.of("TLSv1.3"), Optional.empty());
+        AuthAttempt second = new AuthAttempt(now.plusMillis(1), "192.0.2.8", "imaps", "imap", "PLAIN", "bob@example.org",
+                "OK", Optional.of("TLSv1.3"), Optional.of("sha256:00ff"));
+        AuthAttempt third = new AuthAttempt(now.plusMillis(2), "2001:db8::1", "smtp", "smtp", "LOGIN", AuthAttempt.NO_ACCOUNT,
+                "MALFORMED", Optional.empty(), Optional.empty());
+        store().recordAuthAttempts(List.of(first, second));
+        store().recordAuthAttempts(List.of(third));
+
+        assertThat(store().listAuthAttempts(Optional.empty(), 10)).containsExactly(third, second, first);
+        assertThat(store().listAuthAttempts(Optional.empty(), 2)).containsExactly(third, second);
+        assertThat(store().listAuthAttempts(Optional.of("ALICE@example.org"), 10)).containsExactly(first);
+        assertThat(store().listAuthAttempts(Optional.of("carol@example.org"), 10)).isEmpty();
+        assertFails(StoreException.Kind.INVALID, "limit", () -> store().listAuthAttempts(Optional.empty(), 0));
+    }
+
+    @Test
+    default void authLogDropsAttemptsOlderThanItsAge() {
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        AuthAttempt old = new AuthAttempt(now.minus(MailStore.AUTH_LOG_MAX_AGE).minusSeconds(60), "192.0.2.7", "pop3s",
+                "pop3", "USER", "alice@example.org", "OK", Optional.empty(), Optional.empty());
+        AuthAttempt fresh = new AuthAttempt(now, "192.0.2.7", "pop3s", "pop3", "USER", "alice@example.org", "OK",
+                Optional.empty(), Optional.empty());
+        store().recordAuthAttempts(List.of(old, fresh));
+        assertThat(store().listAuthAttempts(Optional.empty(), 10)).containsExactly(fresh);
+    }
+
     // ------------------------------------------------------------------ aliases
 
     @Test

@@ -15,10 +15,28 @@ import java.util.Optional;
  * @param cleartextAllowed whether this listener allows credentials without TLS (DESIGN §5.1)
  * @param channelBinding the TLS channel binding, when the TLS engine can export one
  * @param clientCertificate the client's certificate, present only when the handshake verified it
+ * @param tlsVersion the negotiated TLS protocol ({@code TLSv1.3}), for the auth log; empty without TLS
+ * @param certificateForPassword whether this listener's password logins also need a client certificate
  */
 public record AuthContext(String listener, String protocol, InetAddress remote, boolean tls,
         boolean cleartextAllowed, Optional<ChannelBinding> channelBinding,
-        Optional<X509Certificate> clientCertificate) {
+        Optional<X509Certificate> clientCertificate, Optional<String> tlsVersion,
+        CertificateForPassword certificateForPassword) {
+
+    /** A context whose listener lets a password alone log in. */
+    public AuthContext(String listener, String protocol, InetAddress remote, boolean tls, boolean cleartextAllowed,
+            Optional<ChannelBinding> channelBinding, Optional<X509Certificate> clientCertificate,
+            Optional<String> tlsVersion) {
+        this(listener, protocol, remote, tls, cleartextAllowed, channelBinding, clientCertificate, tlsVersion,
+                CertificateForPassword.NO);
+    }
+
+    /** A context whose TLS version is not known (tests, the configuration audit). */
+    public AuthContext(String listener, String protocol, InetAddress remote, boolean tls, boolean cleartextAllowed,
+            Optional<ChannelBinding> channelBinding, Optional<X509Certificate> clientCertificate) {
+        this(listener, protocol, remote, tls, cleartextAllowed, channelBinding, clientCertificate, Optional.empty(),
+                CertificateForPassword.NO);
+    }
 
     public AuthContext {
         Objects.requireNonNull(listener, "listener");
@@ -26,5 +44,7 @@ public record AuthContext(String listener, String protocol, InetAddress remote, 
         Objects.requireNonNull(remote, "remote");
         Objects.requireNonNull(channelBinding, "channelBinding");
         Objects.requireNonNull(clientCertificate, "clientCertificate");
+        Objects.requireNonNull(tlsVersion, "tlsVersion");
+        Objects.requireNonNull(certificateForPassword, "certificateForPassword");
     }
 }

@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,8 +59,11 @@ import org.slf4j.LoggerFactory;
  * and blocked per host, network and account-and-network pair (invariant 6); a verified
  * certificate holder is counted only against its own certificate. Failure replies say only what
  * {@link FailureKind} says: an unknown user and a wrong password look alike, down to a SCRAM
- * salt derived from the name. One INFO line is logged per attempt; it never holds a password,
- * SASL payload, proof or secret (invariant 9).
+ * salt derived from the name. App passwords are accepted only by PLAIN, LOGIN and password
+ * commands, only on a protocol in their scope, and only as long as the store still lists them; a
+ * listener may also demand a verified client certificate (of the same account) with every
+ * password. One INFO line is logged per attempt, and the same facts go to the {@link AuthLog};
+ * neither ever holds a password, SASL payload, proof or secret (invariant 9).
  *
  * <p>Threads: every method returns at once. Credential lookups and PBKDF2 run on this service's
  * own worker threads; limiter delays complete the future later from a timer thread. Futures
@@ -90,6 +94,8 @@ public final class AuthService implements AutoCloseable {
 
     private final CredentialStore credentials;
     private final AuthSettings settings;
+    private final AuthLog authLog;
+    private final Clock clock;
     private final LoginLimiter limiter;
     private final PasswordCache cache;
     private final ExecutorService workers;
@@ -122,8 +128,20 @@ public final class AuthService implements AutoCloseable {
      * @param clock the limiter's clock (blocks, forgetting old failures); delays use real time
      */
     public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock) {
+        this(credentials, settings, clock, AuthLog.NONE);
+    }
+
+    /**
+     * @param credentials where accounts are found
+     * @param settings limiter and cache numbers
+     * @param clock the limiter's clock (blocks, forgetting old failures) and the auth log's; delays use real time
+     * @param authLog told of every attempt, as the INFO log line is
+     */
+    public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock, AuthLog authLog) {
         this.credentials = Objects.requireNonNull(credentials, "credentials");
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.authLog = Objects.requireNonNull(authLog, "authLog");
+        this.clock = clock;
         this.limiter = new LoginLimiter(settings, Objects.requireNonNull(clock, "clock"));
         this.cache = new PasswordCache(settings.plainCacheSize());
         this.workers = Executors.newFixedThreadPool(settings.workerThreads(), daemon("castellan-auth-"));
@@ -141,11 +159,12 @@ public final class AuthService implements AutoCloseable {
     /**
      * SASL mechanisms to advertise on this connection, in preference order: SCRAM-SHA-256-PLUS
      * (only with TLS and a channel binding), SCRAM-SHA-256, PLAIN, LOGIN (all four only with TLS
-     * or where the listener allows cleartext), EXTERNAL (only with a verified client certificate).
+     * or where the listener allows cleartext; where the listener requires a certificate for
+     * passwords, only with one), EXTERNAL (only with a verified client certificate).
      */
     public List<String> mechanisms(AuthContext ctx) {
         List<String> names = new ArrayList<>();
-        if (passwordAllowed(ctx)) {
+        if (passwordAllowed(ctx) && !certificateMissing(ctx)) {
             if (ctx.tls() && ctx.channelBinding().isPresent()) names.add(SCRAM_SHA_256_PLUS);
             names.add(SCRAM_SHA_256);
             names.add(PLAIN);
@@ -177,6 +196,9 @@ public final class AuthService implements AutoCloseable {
             if (PASSWORD_MECHANISMS.contains(name) && !passwordAllowed(ctx)) {
                 return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
             }
+            if (PASSWORD_MECHANISMS.contains(name) && certificateMissing(ctx)) {
+                return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "certificate-required");
+            }
             if (!mechanisms(ctx).contains(name)) return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "not-offered");
             Optional<CompletionStage<SaslStep>> blocked = refuseIfBlocked(x, Optional.empty());
             if (blocked.isPresent()) return blocked.get();
@@ -203,6 +225,8 @@ public final class AuthService implements AutoCloseable {
             if (username == null || username.isEmpty() || password == null || password.length == 0) {
                 return refuse(x, FailureKind.MALFORMED, "empty-credentials");
             }
+            // Refused before any lookup: says nothing about the account, and costs no PBKDF2.
+            if (certificateMissing(ctx)) return refuse(x, FailureKind.INVALID_CREDENTIALS, "certificate-required");
             Optional<CompletionStage<SaslStep>> blocked = refuseIfBlocked(x, Optional.empty());
             if (blocked.isPresent()) return blocked.get();
             synchronized (x) {
@@ -263,6 +287,10 @@ public final class AuthService implements AutoCloseable {
         String typed;
         /** The canonical account once the store has named one. */
         String account;
+        /** The id of the app password that matched, if one did. */
+        Long appPassword;
+        /** For SAME_ACCOUNT: the accounts the client certificate names or belongs to, read on a worker. */
+        List<String> certificateAccounts = List.of();
         boolean done;
 
         Exchange(AuthContext ctx, String mechanism) {
@@ -317,9 +345,11 @@ public final class AuthService implements AutoCloseable {
             case SaslResult.PasswordCredentials p -> checkPassword(x, p.authzid(), p.username(), p.password());
             case SaslResult.NeedCredential n -> scramCredential(x, n);
             case SaslResult.ExternalIdentity e -> external(x, e.authzid());
-            case SaslResult.Verified v -> authzidMatches(v.authzid(), x.account)
-                    ? succeed(x, v.serverFinal())
-                    : fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true);
+            case SaslResult.Verified v -> !authzidMatches(v.authzid(), x.account)
+                    ? fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true)
+                    : !certificateNamesAccount(x)
+                            ? fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-another-account", true)
+                            : succeed(x, v.serverFinal());
             case SaslResult.Failed f -> failed(x, f.reason());
         };
     }
@@ -354,6 +384,7 @@ public final class AuthService implements AutoCloseable {
     /** On a worker, with the exchange locked: look the name up and check the password (or the cache). */
     private CompletionStage<SaslStep> verifyPassword(Exchange x, String authzid, String name, char[] password) {
         try {
+            x.certificateAccounts = certificateAccounts(x.ctx);
             Optional<StoredCredential> stored = credentials.find(name);
             if (stored.isEmpty()) {
                 passwordHashes.incrementAndGet();
@@ -361,25 +392,46 @@ public final class AuthService implements AutoCloseable {
                 return fail(x, FailureKind.INVALID_CREDENTIALS, "unknown-user", true);
             }
             x.account = stored.get().account();
-            String secretText = stored.get().secret();
-            ScramSecret secret = parseSecret(stored.get());
-            boolean right;
-            if (cache.contains(x.account, secretText, password)) {
-                cacheHits.incrementAndGet();
-                right = true;
-            } else {
-                passwordHashes.incrementAndGet();
-                right = secret.verifyPassword(password);
-                if (right) cache.add(x.account, secretText, password);
+            boolean right = matches(x.account, stored.get().secret(), password, "password");
+            if (!right) {
+                // An app password only on a protocol in its scope; a revoked one is no longer listed.
+                for (CredentialStore.AppSecret app : credentials.appPasswords(x.account)) {
+                    if (!app.protocols().contains(x.ctx.protocol())) continue;
+                    if (matches(x.account, app.secret(), password, "app password " + app.id())) {
+                        x.appPassword = app.id();
+                        right = true;
+                        break;
+                    }
+                }
             }
             if (!right) return fail(x, FailureKind.INVALID_CREDENTIALS, "wrong-password", true);
             if (!authzidMatches(authzid, x.account)) {
                 return fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true);
             }
+            if (!certificateNamesAccount(x)) {
+                return fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-another-account", true);
+            }
             return succeed(x, new byte[0]);
         } finally {
             Arrays.fill(password, '\0');
         }
+    }
+
+    /**
+     * Checks {@code password} against one stored secret, from the cache when it verified recently.
+     * The cache is keyed by the secret itself, so a changed password or a revoked app password
+     * (whose secret is no longer offered) always misses.
+     */
+    private boolean matches(String account, String secretText, char[] password, String what) {
+        if (cache.contains(account, secretText, password)) {
+            cacheHits.incrementAndGet();
+            return true;
+        }
+        ScramSecret secret = parseSecret(account, secretText, what);
+        passwordHashes.incrementAndGet();
+        boolean right = secret.verifyPassword(password);
+        if (right) cache.add(account, secretText, password);
+        return right;
     }
 
     /** SCRAM has read client-first: find the account's secret, or invent a salt for a missing one. */
@@ -393,7 +445,9 @@ public final class AuthService implements AutoCloseable {
         return onWorker(x, () -> {
             Optional<StoredCredential> stored = credentials.find(name);
             ScramSecret secret = stored.isPresent() ? parseSecret(stored.get()) : null;
+            List<String> owners = certificateAccounts(x.ctx);
             synchronized (x) {
+                x.certificateAccounts = owners;
                 if (secret == null) return handle(x, scram.unknownUser(fakeSalt(name), settings.scramIterations()));
                 x.account = stored.get().account();
                 return handle(x, scram.credential(secret));
@@ -424,6 +478,29 @@ public final class AuthService implements AutoCloseable {
                 return fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-no-account", true);
             }
         });
+    }
+
+    /** The listener wants a certificate with every password and this connection has none verified. */
+    private static boolean certificateMissing(AuthContext ctx) {
+        return ctx.certificateForPassword() != CertificateForPassword.NO && ctx.clientCertificate().isEmpty();
+    }
+
+    /**
+     * For {@link CertificateForPassword#SAME_ACCOUNT}: whether the verified certificate names the
+     * account the password just proved, so that one user's device cannot carry another's password.
+     */
+    private static boolean certificateNamesAccount(Exchange x) {
+        if (x.ctx.certificateForPassword() != CertificateForPassword.SAME_ACCOUNT) return true;
+        return x.account != null && x.certificateAccounts.stream().anyMatch(name -> name.equalsIgnoreCase(x.account));
+    }
+
+    /** On a worker: the addresses the certificate carries and the owners the store records for it. */
+    private List<String> certificateAccounts(AuthContext ctx) {
+        Optional<X509Certificate> certificate = ctx.clientCertificate();
+        if (ctx.certificateForPassword() != CertificateForPassword.SAME_ACCOUNT || certificate.isEmpty()) return List.of();
+        List<String> names = new ArrayList<>(CertificateAccounts.candidates(certificate.get()));
+        names.addAll(credentials.certificateOwners(certificate.get()));
+        return List.copyOf(names);
     }
 
     /** RFC 4422 §3.4.1, DESIGN: no proxy authorization, so an authzid is empty or the account itself. */
@@ -520,10 +597,18 @@ public final class AuthService implements AutoCloseable {
     private void log(Exchange x, String result, String detail, Duration delay) {
         String user = x.account != null ? x.account
                 : x.typed != null && EmailAddress.parse(x.typed).ok() ? x.typed : "-";
-        LOG.info("auth listener={} protocol={} remote={} mechanism={} user={} result={}{} cert={} delay={}ms",
+        LOG.info("auth listener={} protocol={} remote={} mechanism={} user={} result={}{}{} cert={} delay={}ms",
                 x.ctx.listener(), x.ctx.protocol(), x.ctx.remote().getHostAddress(), x.mechanism, user, result,
-                detail == null ? "" : " reason=" + detail, x.ctx.clientCertificate().isPresent() ? "yes" : "no",
-                delay.toMillis());
+                detail == null ? "" : " reason=" + detail, x.appPassword == null ? "" : " app-password=" + x.appPassword,
+                x.ctx.clientCertificate().isPresent() ? "yes" : "no", delay.toMillis());
+        try {
+            authLog.record(new AuthLog.Attempt(clock.instant(), x.ctx.remote().getHostAddress(), x.ctx.listener(),
+                    x.ctx.protocol(), x.mechanism, user.equals("-") ? Optional.empty() : Optional.of(user), result,
+                    x.ctx.tlsVersion(), x.ctx.clientCertificate().map(LoginLimiter::fingerprint),
+                    Optional.ofNullable(x.appPassword)));
+        } catch (RuntimeException e) {
+            LOG.warn("auth log: cannot record an attempt: {}", e.toString());
+        }
     }
 
     // --- helpers -----------------------------------------------------------------------------
@@ -542,11 +627,15 @@ public final class AuthService implements AutoCloseable {
     }
 
     private ScramSecret parseSecret(StoredCredential stored) {
+        return parseSecret(stored.account(), stored.secret(), "password");
+    }
+
+    private static ScramSecret parseSecret(String account, String secret, String what) {
         try {
-            return ScramSecret.parse(stored.secret());
+            return ScramSecret.parse(secret);
         } catch (IllegalArgumentException e) {
-            throw new IllegalStateException("the stored password secret of " + stored.account()
-                    + " is unreadable (" + e.getMessage() + "); set the password again", e);
+            throw new IllegalStateException("the stored " + what + " secret of " + account
+                    + " is unreadable (" + e.getMessage() + "); set it again", e);
         }
     }
 

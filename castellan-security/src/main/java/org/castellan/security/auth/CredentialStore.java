@@ -1,6 +1,10 @@
 package org.castellan.security.auth;
 
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * How {@link AuthService} finds accounts; the server implements it over the mail store.
@@ -18,6 +22,25 @@ public interface CredentialStore {
     Optional<StoredCredential> find(String username);
 
     /**
+     * The app passwords of {@code account} (the canonical address {@link #find} returned), each
+     * with the protocols it may be used on. AuthService asks only once the main password did not
+     * match, and only for PLAIN, LOGIN and password commands: SCRAM uses the main secret alone.
+     * A store without app passwords keeps this default.
+     */
+    default List<AppSecret> appPasswords(String account) {
+        return List.of();
+    }
+
+    /**
+     * The accounts a verified client certificate belongs to by record rather than by the names
+     * it carries: the owner the built-in CA noted when it issued a device certificate. Used for
+     * {@link CertificateForPassword#SAME_ACCOUNT}. A store without such records keeps this default.
+     */
+    default List<String> certificateOwners(X509Certificate certificate) {
+        return List.of();
+    }
+
+    /**
      * @param account the canonical address of the account
      * @param secret the password secret in {@link ScramSecret#encode()} form
      */
@@ -25,6 +48,25 @@ public interface CredentialStore {
         @Override
         public String toString() {
             return "StoredCredential[" + account + "]";
+        }
+    }
+
+    /**
+     * One app password as AuthService checks it.
+     *
+     * @param id the store's id, for the log and for revoking
+     * @param secret the secret in {@link ScramSecret#encode()} form
+     * @param protocols the lower-case protocol names ({@link AuthContext#protocol()}) it is good for
+     */
+    record AppSecret(long id, String secret, Set<String> protocols) {
+        public AppSecret {
+            Objects.requireNonNull(secret, "secret");
+            protocols = Set.copyOf(protocols);
+        }
+
+        @Override
+        public String toString() {
+            return "AppSecret[id=" + id + ", protocols=" + protocols + "]";
         }
     }
 }

@@ -1,15 +1,29 @@
 package org.castellan.security.auth;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** A real, in-memory credential store for tests: accounts by lower-cased address, with real SCRAM secrets. */
 final class MapCredentialStore implements CredentialStore {
 
     private final Map<String, StoredCredential> accounts = new ConcurrentHashMap<>();
+    private final Map<String, List<AppSecret>> apps = new ConcurrentHashMap<>();
     private volatile boolean down;
+
+    MapCredentialStore addApp(String account, long id, String password, Set<String> protocols) {
+        apps.computeIfAbsent(account.toLowerCase(Locale.ROOT), k -> new CopyOnWriteArrayList<>())
+                .add(new AppSecret(id, ScramSecret.derive(password.toCharArray()).encode(), protocols));
+        return this;
+    }
+
+    void revokeApp(String account, long id) {
+        apps.getOrDefault(account.toLowerCase(Locale.ROOT), List.of()).removeIf(a -> a.id() == id);
+    }
 
     MapCredentialStore add(String account, String password) {
         accounts.put(account.toLowerCase(Locale.ROOT),
@@ -31,5 +45,11 @@ final class MapCredentialStore implements CredentialStore {
     public Optional<StoredCredential> find(String username) {
         if (down) throw new IllegalStateException("the account database is not reachable");
         return Optional.ofNullable(accounts.get(username.toLowerCase(Locale.ROOT)));
+    }
+
+    @Override
+    public List<AppSecret> appPasswords(String account) {
+        if (down) throw new IllegalStateException("the account database is not reachable");
+        return List.copyOf(apps.getOrDefault(account.toLowerCase(Locale.ROOT), List.of()));
     }
 }

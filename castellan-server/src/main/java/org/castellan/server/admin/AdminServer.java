@@ -7,8 +7,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
+import java.net.InetAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
@@ -27,6 +29,9 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
+import org.castellan.security.auth.AuthService;
+import org.castellan.security.auth.Block;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.SessionRegistry;
 import org.slf4j.Logger;
@@ -34,16 +39,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The admin channel: a Unix domain socket through which the {@code castellan} command line asks
- * the running server for its live sessions and closes them. One request per connection, one JSON
- * object per line each way: {@code {"command":"sessions"}} or {@code {"command":"kick","id":"…"}}
- * (or {@code "account"}, or {@code "serial"} in hex); the answer has {@code "ok"} and either the
- * result or {@code "error"}.
+ * the running server for its live sessions and closes them, and for the login limiter's blocks and
+ * lifts them. One request per connection, one JSON object per line each way:
+ * {@code {"command":"sessions"}}, {@code {"command":"kick","id":"…"}} (or {@code "account"}, or
+ * {@code "serial"} in hex), {@code {"command":"blocks"}}, {@code {"command":"clear-blocks"}} (every
+ * block) or {@code {"command":"clear-blocks","address":"192.0.2.7"}}; the answer has {@code "ok"}
+ * and either the result or {@code "error"}.
  *
  * <p>SECURITY: only the local administrator can use it. The socket is bound inside a fresh 0700
  * directory, made 0600 there, and only then renamed to its configured path, so it is never
  * reachable by other users, not even for an instant. Connecting needs write permission on the
  * socket, so only the server's user (and root) can. Requests are size-limited and carry no
- * secrets; answers name sessions, never credentials.
+ * secrets; answers name sessions and blocked sources, never credentials.
  *
  * <p>Failure: {@link #start} throws {@link UncheckedIOException} naming the path when the socket
  * cannot be created, or when another server already answers on it.
@@ -57,23 +64,31 @@ public final class AdminServer implements AutoCloseable {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
+    /** RFC 4291 §2.2 text forms, with an IPv4 tail, fit in 45 characters. */
+    private static final int MAX_ADDRESS_LITERAL = 45;
+    private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})(\\.\\d{1,3}){3}");
+    /** A colon makes getByName parse an IPv6 literal and never resolve a name. */
+    private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
+
     private final Path path;
     private final ServerSocketChannel channel;
     private final SessionRegistry sessions;
+    private final AuthService auth;
     private final Clock clock;
     private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
     private final Thread acceptor;
 
-    private AdminServer(Path path, ServerSocketChannel channel, SessionRegistry sessions, Clock clock) {
+    private AdminServer(Path path, ServerSocketChannel channel, SessionRegistry sessions, AuthService auth, Clock clock) {
         this.path = path;
         this.channel = channel;
         this.sessions = sessions;
+        this.auth = auth;
         this.clock = clock;
         this.acceptor = Thread.ofPlatform().daemon().name("castellan-admin").unstarted(this::acceptLoop);
     }
 
     /** Creates the socket at {@code path} (its directory 0700 if missing) and starts answering. */
-    public static AdminServer start(Path path, SessionRegistry sessions, Clock clock) {
+    public static AdminServer start(Path path, SessionRegistry sessions, AuthService auth, Clock clock) {
         Path socket = path.toAbsolutePath().normalize();
         Path parent = socket.getParent();
         try {
@@ -96,7 +111,7 @@ public final class AdminServer implements AutoCloseable {
                 Files.deleteIfExists(staging.resolve("s"));
                 Files.deleteIfExists(staging);
             }
-            AdminServer admin = new AdminServer(socket, server, sessions, clock);
+            AdminServer admin = new AdminServer(socket, server, sessions, auth, clock);
             admin.acceptor.start();
             log.info("admin channel on {}", socket);
             return admin;
@@ -174,7 +189,9 @@ public final class AdminServer implements AutoCloseable {
         return switch (command) {
             case "sessions" -> listing();
             case "kick" -> kick(request);
-            default -> error("unknown command '" + command + "'; expected sessions or kick");
+            case "blocks" -> blocks();
+            case "clear-blocks" -> clearBlocks(request);
+            default -> error("unknown command '" + command + "'; expected sessions, kick, blocks or clear-blocks");
         };
     }
 
@@ -229,6 +246,48 @@ public final class AdminServer implements AutoCloseable {
         int closed = sessions.closeWhere(which);
         log.info("admin channel: closed {} session(s) on request", closed);
         return JSON.createObjectNode().put("ok", true).put("closed", closed);
+    }
+
+    private ObjectNode blocks() {
+        ObjectNode answer = JSON.createObjectNode().put("ok", true);
+        ArrayNode list = answer.putArray("blocks");
+        for (Block b : auth.blocks()) {
+            ObjectNode o = list.addObject();
+            o.put("source", b.source());
+            b.account().ifPresent(a -> o.put("account", a));
+            o.put("failures", b.failures());
+            o.put("until", b.until().toString());
+            o.put("remainingSeconds", Math.max(0, Duration.between(clock.instant(), b.until()).toSeconds()));
+        }
+        return answer;
+    }
+
+    private ObjectNode clearBlocks(JsonNode request) {
+        if (!request.hasNonNull("address")) {
+            return JSON.createObjectNode().put("ok", true).put("lifted", auth.clearBlocks());
+        }
+        String text = request.get("address").asText();
+        Optional<InetAddress> address = ipLiteral(text);
+        if (address.isEmpty()) return error("'" + text + "' is not an IPv4 or IPv6 address");
+        return JSON.createObjectNode().put("ok", true).put("lifted", auth.clearBlocks(address.get()));
+    }
+
+    /** An IP address literal, parsed without ever asking DNS (a name here would be a mistake, not a lookup). */
+    static Optional<InetAddress> ipLiteral(String text) {
+        if (text.length() > MAX_ADDRESS_LITERAL) return Optional.empty();
+        if (IPV4.matcher(text).matches()) {
+            // An octet above 255 would make getByName fall back to a name lookup.
+            for (String octet : text.split("\\.")) {
+                if (Integer.parseInt(octet) > 255) return Optional.empty();
+            }
+        } else if (!IPV6.matcher(text).matches()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(InetAddress.getByName(text));
+        } catch (UnknownHostException e) {
+            return Optional.empty();
+        }
     }
 
     private static Optional<X509Certificate> peer(Connection c) {

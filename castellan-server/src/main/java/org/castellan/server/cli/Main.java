@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
                 AliasCommand.class,
                 CertCommand.class,
                 SessionsCommand.class,
+                BlocksCommand.class,
+                AuthLogCommand.class,
                 AuditCommand.class,
                 CommandLine.HelpCommand.class,
         })

@@ -1,10 +1,15 @@
 package org.castellan.server.cli;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.store.Account;
+import org.castellan.store.AppPassword;
 import org.castellan.store.Mailbox;
 import org.castellan.store.MailStore;
 import org.castellan.store.Quota;
@@ -17,7 +22,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "user", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Manage user accounts.",
         subcommands = {UserCommand.Add.class, UserCommand.Passwd.class, UserCommand.ListUsers.class,
-                UserCommand.Show.class, UserCommand.Remove.class})
+                UserCommand.Show.class, UserCommand.Remove.class, UserCommand.AppPasswords.class})
 final class UserCommand {
 
     @Command(name = "add", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -123,6 +128,101 @@ final class UserCommand {
                 System.out.println("user " + account.address() + " removed");
             }
             return Main.OK;
+        }
+    }
+
+    @Command(name = "app-password", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = {"Manage app passwords: random passwords for one client, each good only for the",
+                    "protocols of its scope (imap, pop3, smtp) and revocable on its own. SCRAM logins",
+                    "use the main password only."},
+            subcommands = {AppPasswords.Add.class, AppPasswords.ListAppPasswords.class, AppPasswords.Revoke.class})
+    static final class AppPasswords {
+
+        /** The protocols an app password can be scoped to: those with password logins. */
+        static final Set<String> PROTOCOLS = Set.of("imap", "pop3", "smtp");
+
+        @Command(name = "add", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+                description = "Create an app password; it is generated and shown once.")
+        static final class Add implements Callable<Integer> {
+            @Mixin DataOptions where;
+            @Parameters(paramLabel = "ADDRESS") String address;
+            @Option(names = "--label", required = true, paramLabel = "L", description = "What the password is for, e.g. \"phone\".")
+            String label;
+            @Option(names = "--scope", required = true, paramLabel = "P[,P...]", split = ",",
+                    description = "Protocols it may be used on: imap, pop3, smtp.")
+            List<String> scope;
+
+            @Override
+            public Integer call() throws Exception {
+                EmailAddress a = Admin.address(address);
+                Set<String> protocols = scope(scope);
+                try (Admin admin = Admin.open(where)) {
+                    Account account = requireAccount(admin.store, a);
+                    char[] password = Admin.generatePassword();
+                    try {
+                        AppPassword created = admin.store.createAppPassword(account.id(), label, admin.secret(password), protocols);
+                        System.out.println("app password " + created.id() + " (" + created.label() + ") added to "
+                                + account.address() + " for " + String.join(",", new TreeSet<>(created.scope())));
+                        System.out.println("password: " + new String(password) + "   (shown once: save it now)");
+                    } finally {
+                        Arrays.fill(password, '\0');
+                    }
+                }
+                return Main.OK;
+            }
+        }
+
+        @Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+                description = "List an account's app passwords: id, scope, creation time and label.")
+        static final class ListAppPasswords implements Callable<Integer> {
+            @Mixin DataOptions where;
+            @Parameters(paramLabel = "ADDRESS") String address;
+
+            @Override
+            public Integer call() throws Exception {
+                EmailAddress a = Admin.address(address);
+                try (Admin admin = Admin.open(where)) {
+                    Account account = requireAccount(admin.store, a);
+                    String format = "%-6s %-16s %-24s %s%n";
+                    System.out.printf(Locale.ROOT, format, "ID", "SCOPE", "CREATED", "LABEL");
+                    for (AppPassword p : admin.store.listAppPasswords(account.id())) {
+                        System.out.printf(Locale.ROOT, format, p.id(), String.join(",", new TreeSet<>(p.scope())),
+                                p.createdAt(), p.label());
+                    }
+                }
+                return Main.OK;
+            }
+        }
+
+        @Command(name = "revoke", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+                description = "Delete an app password; the next login with it fails.")
+        static final class Revoke implements Callable<Integer> {
+            @Mixin DataOptions where;
+            @Parameters(index = "0", paramLabel = "ADDRESS") String address;
+            @Parameters(index = "1", paramLabel = "ID", description = "The id 'app-password list' shows.") long id;
+
+            @Override
+            public Integer call() throws Exception {
+                EmailAddress a = Admin.address(address);
+                try (Admin admin = Admin.open(where)) {
+                    Account account = requireAccount(admin.store, a);
+                    admin.store.revokeAppPassword(account.id(), id);
+                    System.out.println("app password " + id + " of " + account.address() + " revoked");
+                }
+                return Main.OK;
+            }
+        }
+
+        static Set<String> scope(List<String> names) {
+            Set<String> protocols = new TreeSet<>();
+            for (String n : names) {
+                String p = n.trim().toLowerCase(Locale.ROOT);
+                if (!PROTOCOLS.contains(p)) {
+                    throw new Failures.BadInput("unknown protocol '" + n + "' in --scope: expected imap, pop3 or smtp, comma-separated");
+                }
+                protocols.add(p);
+            }
+            return protocols;
         }
     }
 

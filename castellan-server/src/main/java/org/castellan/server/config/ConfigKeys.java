@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import org.castellan.security.auth.CertificateForPassword;
 import org.castellan.security.rules.RuleAction;
 
 /**
@@ -211,6 +212,12 @@ public final class ConfigKeys {
                     "Accept the risk of cleartext-auth = true on a listener without implicit TLS: castellan audit"
                             + " still reports it, but no longer fails because of it. Leave it false unless clients"
                             + " that cannot use TLS must log in here, on a network you control."),
+            choice(Section.LISTENER, "require-certificate-for-password", CertificateForPassword.class,
+                    CertificateForPassword.NO,
+                    "Two factors: \"any\" lets a password (or SCRAM) log in only on a connection that presented a"
+                            + " verified client certificate; \"same-account\" also needs the certificate to name that"
+                            + " account; \"no\" accepts a password alone. Not \"no\" needs client-cert \"request\" or"
+                            + " \"require\"."),
             key(Section.LISTENER, "proxy-from", Type.CIDRS, "[]",
                     "Addresses of load balancers trusted to send a PROXY protocol header; connections from them"
                             + " take the client's address from that header. Connections from elsewhere do not."),

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.castellan.security.auth.CertificateForPassword;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.server.config.ConfigException.Problem;
@@ -157,6 +158,8 @@ final class ConfigReader {
             ClientCertMode clientCert = f.choice("client-cert", ClientCertMode.class);
             Boolean cleartextAuth = f.bool("cleartext-auth");
             Boolean acceptCleartextRisk = f.bool("accept-cleartext-risk");
+            CertificateForPassword certificateForPassword =
+                    f.choice("require-certificate-for-password", CertificateForPassword.class);
             List<Cidr> proxyFrom = f.cidrs("proxy-from");
             if (name != null) {
                 Integer first = nameLines.putIfAbsent(name, f.lineOf("name"));
@@ -175,6 +178,12 @@ final class ConfigReader {
                 f.problem("client-cert", "client-cert = \"require\" needs tls = \"implicit\", so that no"
                         + " greeting is sent before the certificate is checked");
             }
+            if (certificateForPassword != null && certificateForPassword != CertificateForPassword.NO
+                    && clientCert == ClientCertMode.NONE) {
+                f.problem("require-certificate-for-password", "require-certificate-for-password = \""
+                        + ConfigKeys.choiceName(certificateForPassword) + "\" needs client-cert = \"request\" or"
+                        + " \"require\"; without either no certificate is ever asked for, so no password could log in");
+            }
             if (address != null && port != null && port != 0) {
                 String bind = canonicalAddress(address) + " port " + port;
                 String other = boundBy.putIfAbsent(bind, f.table.prefix() + " (line " + f.lineOf("port") + ")");
@@ -184,12 +193,13 @@ final class ConfigReader {
                 }
             }
             if (name == null || protocol == null || address == null || port == null || tls == null
-                    || clientCert == null || cleartextAuth == null || proxyFrom == null || acceptCleartextRisk == null) {
+                    || clientCert == null || cleartextAuth == null || proxyFrom == null || acceptCleartextRisk == null
+                    || certificateForPassword == null) {
                 complete = false;
                 continue;
             }
             out.put(name, new Listener(name, protocol, address, port.intValue(), tls, clientCert, cleartextAuth,
-                    proxyFrom.stream().map(Cidr::toString).toList(), acceptCleartextRisk));
+                    proxyFrom.stream().map(Cidr::toString).toList(), acceptCleartextRisk, certificateForPassword));
         }
         return complete;
     }

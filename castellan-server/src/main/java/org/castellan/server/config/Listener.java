@@ -2,6 +2,7 @@ package org.castellan.server.config;
 
 import java.util.List;
 import java.util.Objects;
+import org.castellan.security.auth.CertificateForPassword;
 
 /**
  * One {@code [[listener]]}: a named socket speaking one protocol.
@@ -12,12 +13,13 @@ import java.util.Objects;
  * @param proxyFrom canonical CIDRs of proxies trusted to send a PROXY protocol header
  * @param acceptCleartextRisk the operator accepts that this listener takes cleartext credentials:
  *     {@code castellan audit} reports it but does not fail
+ * @param certificateForPassword whether a password login here also needs a verified client certificate
  * <p>The constructor throws {@code NullPointerException} if a component is null and
  * {@code IllegalArgumentException} if the port is outside 0-65535.
  */
 public record Listener(String name, Protocol protocol, String address, int port, TlsMode tls,
                        ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom,
-                       boolean acceptCleartextRisk) {
+                       boolean acceptCleartextRisk, CertificateForPassword certificateForPassword) {
 
     /** RFC 793 §3.1: ports are 16-bit. */
     public static final int MAX_PORT = 65_535;
@@ -28,6 +30,7 @@ public record Listener(String name, Protocol protocol, String address, int port,
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(clientCert, "clientCert");
+        Objects.requireNonNull(certificateForPassword, "certificateForPassword");
         if (port < 0 || port > MAX_PORT) {
             throw new IllegalArgumentException("port must be from 0 to " + MAX_PORT + ", got " + port);
         }
@@ -38,6 +41,14 @@ public record Listener(String name, Protocol protocol, String address, int port,
     public Listener(String name, Protocol protocol, String address, int port, TlsMode tls,
                     ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom) {
         this(name, protocol, address, port, tls, clientCert, cleartextAuth, proxyFrom, false);
+    }
+
+    /** A listener where a password alone logs in. */
+    public Listener(String name, Protocol protocol, String address, int port, TlsMode tls,
+                    ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom,
+                    boolean acceptCleartextRisk) {
+        this(name, protocol, address, port, tls, clientCert, cleartextAuth, proxyFrom, acceptCleartextRisk,
+                CertificateForPassword.NO);
     }
 
     /**

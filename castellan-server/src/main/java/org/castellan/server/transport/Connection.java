@@ -123,7 +123,8 @@ public final class Connection {
     public AuthContext authContext(String protocol) {
         var info = tls();
         return new AuthContext(listener.name(), protocol, remote.getAddress(), info.isPresent(), listener.cleartextAuth(),
-                ChannelBindings.of(channel.pipeline().get(SslHandler.class)), info.flatMap(TlsInfo::peer));
+                ChannelBindings.of(channel.pipeline().get(SslHandler.class)), info.flatMap(TlsInfo::peer),
+                info.map(TlsInfo::protocol), listener.certificateForPassword());
     }
 
     /** Whether TLS is active or being negotiated on this connection. */

@@ -45,9 +45,15 @@ final class LiveServer implements AutoCloseable {
     }
 
     static LiveServer start(Path data) throws Exception {
+        return start(data, "");
+    }
+
+    /** As {@link #start(Path)}, with {@code moreListeners} (TOML) added to the configuration. */
+    static LiveServer start(Path data, String moreListeners) throws Exception {
         Cli cli = Cli.init(data, ACCOUNT);
         Path config = data.resolve("castellan.toml");
-        Files.writeString(config, Files.readString(config) + "\n" + listener("device", "require") + listener("optional", "request"));
+        Files.writeString(config, Files.readString(config) + "\n" + listener("device", "require") + listener("optional", "request")
+                + moreListeners);
         return new LiveServer(cli, Castellan.start(CastellanConfig.load(config)));
     }
 

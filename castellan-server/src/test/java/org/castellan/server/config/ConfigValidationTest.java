@@ -201,7 +201,7 @@ class ConfigValidationTest {
                         "unknown key (known keys in [server]: hostname, data-dir, role, shutdown-grace, admin-socket)"),
                 Arguments.of(SERVER + IMAP + "adress = \"::\" # <-\n", "listener[1].adress",
                         "unknown key (known keys in [[listener]]: name, protocol, address, port, tls, client-cert,"
-                                + " cleartext-auth, accept-cleartext-risk, proxy-from)"),
+                                + " cleartext-auth, accept-cleartext-risk, require-certificate-for-password, proxy-from)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
                         "unknown table (known tables: [server], [store], [tls], [auth], [[listener]], [[rule]])"),
                 Arguments.of("hostname = \"x\" # <-\n" + SERVER, "hostname", "keys must be inside a table"),

@@ -36,6 +36,8 @@ import java.util.function.Consumer;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.store.Account;
 import org.castellan.store.Alias;
+import org.castellan.store.AppPassword;
+import org.castellan.store.AuthAttempt;
 import org.castellan.store.AppendResult;
 import org.castellan.store.CopyResult;
 import org.castellan.store.Domain;
@@ -131,6 +133,8 @@ public final class EmbeddedMailStore implements MailStore {
     static final long MAX_UID_VALIDITY = 0xFFFF_FFFFL;
     /** No RFC limit; the credential is a SCRAM secret of about 150 characters. */
     static final int MAX_CREDENTIAL_LENGTH = 4096;
+    /** An app password's label is a reminder for its owner, shown in one listing column. */
+    static final int MAX_LABEL_LENGTH = 100;
 
     private final Path directory;
     private final BlobStore blobs;
@@ -370,9 +374,92 @@ public final class EmbeddedMailStore implements MailStore {
                 deleteMailboxRows(tx, m);
             }
             Sql.update(c, "DELETE FROM subscriptions WHERE account_id = ?", accountId);
+            Sql.update(c, "DELETE FROM app_passwords WHERE account_id = ?", accountId);
             Sql.update(c, "DELETE FROM accounts WHERE id = ?", accountId);
             return null;
         });
+    }
+
+    // ------------------------------------------------------------------ app passwords
+
+    private static final String APP_PASSWORD_COLUMNS = "id, account_id, label, credential, scope, created_at";
+
+    @Override
+    public AppPassword createAppPassword(long accountId, String label, String credential, Set<String> scope) {
+        validCredential(credential);
+        if (label == null || label.isBlank()) throw StoreException.invalid("an app password needs a label");
+        if (label.length() > MAX_LABEL_LENGTH) {
+            throw StoreException.invalid("the label is longer than " + MAX_LABEL_LENGTH + " characters");
+        }
+        if (scope == null || scope.isEmpty()) throw StoreException.invalid("an app password needs at least one protocol in its scope");
+        for (String p : scope) {
+            if (!p.matches("[a-z0-9]{1,16}")) throw StoreException.invalid("'" + p + "' is not a protocol name");
+        }
+        Instant now = now();
+        return write("create an app password for account " + accountId, tx -> {
+            Connection c = tx.connection();
+            requireAccount(c, accountId);
+            if (Sql.count(c, "SELECT COUNT(*) FROM app_passwords WHERE account_id = ?", accountId) >= MAX_APP_PASSWORDS) {
+                throw StoreException.invalid("account " + accountId + " already has " + MAX_APP_PASSWORDS
+                        + " app passwords; revoke one first");
+            }
+            Sql.update(c, "INSERT INTO app_passwords (account_id, label, credential, scope, created_at) VALUES (?, ?, ?, ?, ?)",
+                    accountId, label, credential, String.join(" ", new TreeSet<>(scope)), now.toEpochMilli());
+            return new AppPassword(Sql.lastId(c), accountId, label, credential, scope, now);
+        });
+    }
+
+    @Override
+    public List<AppPassword> listAppPasswords(long accountId) {
+        return read("list the app passwords of account " + accountId, c -> {
+            requireAccount(c, accountId);
+            return Sql.list(c, "SELECT " + APP_PASSWORD_COLUMNS + " FROM app_passwords WHERE account_id = ? ORDER BY id",
+                    EmbeddedMailStore::appPassword, accountId);
+        });
+    }
+
+    @Override
+    public void revokeAppPassword(long accountId, long appPasswordId) {
+        write("revoke app password " + appPasswordId + " of account " + accountId, tx -> {
+            if (Sql.update(tx.connection(), "DELETE FROM app_passwords WHERE id = ? AND account_id = ?",
+                    appPasswordId, accountId) == 0) {
+                throw StoreException.notFound("account " + accountId + " has no app password " + appPasswordId);
+            }
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ auth log
+
+    private static final String AUTH_LOG_COLUMNS = "at, remote, listener, protocol, mechanism, account, result, tls_version, certificate";
+
+    @Override
+    public void recordAuthAttempts(List<AuthAttempt> attempts) {
+        if (attempts.isEmpty()) return;
+        List<AuthAttempt> copy = List.copyOf(attempts);
+        long oldest = now().minus(AUTH_LOG_MAX_AGE).toEpochMilli();
+        write("record " + copy.size() + " authentication attempts", tx -> {
+            Connection c = tx.connection();
+            for (AuthAttempt a : copy) {
+                Sql.update(c, "INSERT INTO auth_log (" + AUTH_LOG_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        a.time().toEpochMilli(), a.remote(), a.listener(), a.protocol(), a.mechanism(),
+                        a.account().toLowerCase(Locale.ROOT), a.result(), a.tlsVersion().orElse(null),
+                        a.certificate().orElse(null));
+            }
+            Sql.update(c, "DELETE FROM auth_log WHERE at < ? OR id <= (SELECT MAX(id) FROM auth_log) - ?",
+                    oldest, AUTH_LOG_MAX_ROWS);
+            return null;
+        });
+    }
+
+    @Override
+    public List<AuthAttempt> listAuthAttempts(Optional<String> account, int limit) {
+        if (limit < 1) throw StoreException.invalid("the limit must be at least 1, got " + limit);
+        return read("read the auth log", c -> account.isPresent()
+                ? Sql.list(c, "SELECT " + AUTH_LOG_COLUMNS + " FROM auth_log WHERE account = ? ORDER BY id DESC LIMIT ?",
+                        EmbeddedMailStore::authAttempt, account.get().toLowerCase(Locale.ROOT), limit)
+                : Sql.list(c, "SELECT " + AUTH_LOG_COLUMNS + " FROM auth_log ORDER BY id DESC LIMIT ?",
+                        EmbeddedMailStore::authAttempt, limit));
     }
 
     // ------------------------------------------------------------------ aliases
@@ -1001,6 +1088,17 @@ public final class EmbeddedMailStore implements MailStore {
         OptionalLong quotaBytes = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(quota);
         return new Account(rs.getLong(1), new EmailAddress(rs.getString(2), rs.getString(3)), rs.getString(4), quotaBytes,
                 Instant.ofEpochMilli(rs.getLong(6)));
+    }
+
+    private static AppPassword appPassword(ResultSet rs) throws SQLException {
+        return new AppPassword(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4),
+                Set.of(rs.getString(5).split(" ")), Instant.ofEpochMilli(rs.getLong(6)));
+    }
+
+    private static AuthAttempt authAttempt(ResultSet rs) throws SQLException {
+        return new AuthAttempt(Instant.ofEpochMilli(rs.getLong(1)), rs.getString(2), rs.getString(3), rs.getString(4),
+                rs.getString(5), rs.getString(6), rs.getString(7), Optional.ofNullable(rs.getString(8)),
+                Optional.ofNullable(rs.getString(9)));
     }
 
     private static MailboxRow mailboxRow(ResultSet rs) throws SQLException {

@@ -252,7 +252,8 @@ public final class LoginLimiter {
         return (v4[0] & 0xFF) + "." + (v4[1] & 0xFF) + "." + (v4[2] & 0xFF) + "." + (v4[3] & 0xFF);
     }
 
-    static String fingerprint(X509Certificate certificate) {
+    /** The SHA-256 of the certificate's DER encoding in lower-case hex. */
+    public static String fingerprint(X509Certificate certificate) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded()));
         } catch (CertificateEncodingException | NoSuchAlgorithmException e) {

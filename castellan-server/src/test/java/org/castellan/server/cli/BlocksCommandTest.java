@@ -1,0 +1,85 @@
+package org.castellan.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import javax.net.ssl.SSLContext;
+import org.castellan.security.auth.AuthSettings;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code castellan blocks list|clear} against a running server whose limiter has blocked a real client. */
+class BlocksCommandTest {
+
+    @TempDir Path tmp;
+    LiveServer live;
+
+    @AfterEach
+    void stop() {
+        if (live != null) live.close();
+    }
+
+    @Test
+    void withoutARunningServerItSaysSoInOneLine() {
+        Cli cli = Cli.init(tmp.resolve("data"), LiveServer.ACCOUNT);
+        Cli.Run r = cli.admin("blocks", "list");
+        assertThat(r.code()).isEqualTo(Main.FAILURE);
+        assertThat(r.err().strip()).contains("no Castellan server is running").doesNotContain("\n", "Exception");
+    }
+
+    @Test
+    void failedLoginsBlockTheAddressListShowsItAndClearLiftsIt() throws Exception {
+        live = LiveServer.start(tmp.resolve("data"));
+        SSLContext tls = live.clientContext(null);
+        assertThat(live.cli.admin("blocks", "list").out().strip().split("\n")).hasSize(1);
+
+        // Enough wrong passwords at once to reach the block; each reply may be held back, so the
+        // guesses go out on parallel connections and the replies are read afterwards.
+        List<LiveServer.Pop3> guesses = new ArrayList<>();
+        try {
+            for (int i = 0; i <= AuthSettings.DEFAULT_BLOCK_AFTER; i++) {
+                LiveServer.Pop3 guess = new LiveServer.Pop3(tls, live.address("optional")).greeted();
+                assertThat(guess.command("USER " + LiveServer.ACCOUNT)).startsWith("+OK");
+                guess.out.write(("PASS wrong guess " + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                guess.out.flush();
+                guesses.add(guess);
+            }
+            for (LiveServer.Pop3 guess : guesses) assertThat(guess.line()).startsWith("-ERR");
+        } finally {
+            for (LiveServer.Pop3 guess : guesses) guess.close();
+        }
+
+        Cli.Run list = live.cli.admin("blocks", "list");
+        assertThat(list.code()).as(list.err()).isZero();
+        assertThat(list.out()).contains("127.0.0.1/32");
+
+        try (var blocked = new LiveServer.Pop3(tls, live.address("optional")).greeted()) {
+            assertThat(blocked.command("USER " + LiveServer.ACCOUNT)).startsWith("+OK");
+            assertThat(blocked.command("PASS " + Cli.Pop3Password.VALUE)).startsWith("-ERR [SYS/TEMP]");
+        }
+
+        Cli.Run clear = live.cli.admin("blocks", "clear", "127.0.0.1");
+        assertThat(clear.code()).as(clear.err()).isZero();
+        assertThat(clear.out()).matches("(?s)lifted [1-9]\\d* block\\(s\\) for 127.0.0.1\\s*");
+        assertThat(live.cli.admin("blocks", "list").out()).doesNotContain("127.0.0.1");
+
+        try (var again = new LiveServer.Pop3(tls, live.address("optional")).login()) {
+            assertThat(again.command("QUIT")).startsWith("+OK");
+        }
+        assertThat(live.cli.admin("blocks", "clear").out()).contains("lifted 0 block(s)");
+    }
+
+    @Test
+    void badAddressesAreRefusedInOneLine() throws Exception {
+        live = LiveServer.start(tmp.resolve("data"));
+        for (String bad : new String[] {"mail.example.com", "999.1.1.1", "1.2.3"}) {
+            Cli.Run r = live.cli.admin("blocks", "clear", bad);
+            assertThat(r.code()).as(bad + " -> " + r.err()).isNotZero();
+            assertThat(r.err()).contains("not an IPv4 or IPv6 address").doesNotContain("Exception");
+        }
+    }
+}
