@@ -16,6 +16,7 @@ import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.CertificateKind;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.server.admin.AdminServer;
+import org.castellan.server.admin.CertificateWatcher;
 import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
@@ -55,6 +56,7 @@ public final class Castellan implements AutoCloseable {
     /** Started once the listeners are bound; closed first on shutdown. */
     private AdminServer admin;
     private RevocationWatcher revocations;
+    private CertificateWatcher certificates;
 
     private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport, AuthService auth,
                       ExecutorService blocking) {
@@ -108,9 +110,11 @@ public final class Castellan implements AutoCloseable {
 
     /**
      * The admin socket, and — when the built-in CA exists — the watcher that enforces its
-     * revocations on new handshakes and live sessions (DESIGN.md §5.3).
+     * revocations on new handshakes and live sessions (DESIGN.md §5.3); and the watcher that
+     * puts a renewed server certificate into service without a restart.
      */
     private void startAdministration(Optional<CertificateAuthority> ca) {
+        certificates = new CertificateWatcher(tls).start();
         if (ca.isPresent()) revocations = new RevocationWatcher(ca.get(), tls, sessions(), Clock.systemUTC()).start();
         admin = AdminServer.start(config.server().adminSocket(), sessions(), Clock.systemUTC());
     }
@@ -118,6 +122,7 @@ public final class Castellan implements AutoCloseable {
     private void stopAdministration() {
         if (admin != null) admin.close();
         if (revocations != null) revocations.close();
+        if (certificates != null) certificates.close();
     }
 
     /** AuthService's defaults, with the configured SCRAM cost for new secrets and unknown users. */
