@@ -114,7 +114,7 @@ public final class Castellan implements AutoCloseable {
      * puts a renewed server certificate into service without a restart.
      */
     private void startAdministration(Optional<CertificateAuthority> ca) {
-        certificates = new CertificateWatcher(tls).start();
+        certificates = new CertificateWatcher(tls, config.tls().crlFiles()).start();
         if (ca.isPresent()) revocations = new RevocationWatcher(ca.get(), tls, sessions(), Clock.systemUTC()).start();
         admin = AdminServer.start(config.server().adminSocket(), sessions(), Clock.systemUTC());
     }
@@ -149,6 +149,7 @@ public final class Castellan implements AutoCloseable {
             }
         }
         clientCas.addAll(t.clientCaFiles());
+        crls.addAll(t.crlFiles());
         return TlsPolicy.builder(TlsPolicy.Preset.valueOf(t.preset().name()), t.certificate(), t.key())
                 .clientCaFiles(clientCas)
                 .crlFiles(crls)

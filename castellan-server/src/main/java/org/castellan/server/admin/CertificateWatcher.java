@@ -18,12 +18,15 @@ import org.castellan.security.tls.TlsPolicy;
  * Puts a renewed server certificate into service without a restart: it watches the TLS policy's
  * certificate chain and key files ({@code tls.certificate}, {@code tls.key}) and, when either
  * changes, asks the policy to reload them, so that later handshakes present the new certificate
- * while established connections keep theirs.
+ * while established connections keep theirs. It also watches the CRL files of external client
+ * CAs ({@code tls.crl-files}) and reloads the policy's CRLs when one changes, for later handshakes
+ * (the built-in CA's CRLs, and closing live sessions, are {@link RevocationWatcher}'s).
  *
  * <p>Trusts: nothing of the files until the policy has checked them. A file that is missing,
  * half-written, not PEM, or a key that does not belong to the certificate is refused by the
  * policy, which keeps serving the pair it had (one WARN line per change); the next change of
- * either file is tried again, so writing the key after the certificate ends in the new pair.
+ * either file is tried again, so writing the key after the certificate ends in the new pair. A
+ * CRL that does not parse or is not signed by a client CA is likewise refused by the policy.
  *
  * <p>Failure: nothing it does throws to the caller after {@link #start}; a failed poll is logged
  * and the next one tries again.
@@ -39,13 +42,17 @@ public final class CertificateWatcher implements AutoCloseable {
     static final Duration POLL_INTERVAL = Duration.ofSeconds(1);
 
     private final TlsPolicy tls;
-    private final List<Path> files;
+    private final List<Path> certificateFiles;
+    private final List<Path> crlFiles;
     private final ScheduledExecutorService timer;
-    private List<Object> lastStamp;
+    private List<Object> lastCertificates;
+    private List<Object> lastCrls;
 
-    public CertificateWatcher(TlsPolicy tls) {
+    /** Watches the policy's certificate and key, and {@code crlFiles} (some of the policy's CRL files). */
+    public CertificateWatcher(TlsPolicy tls, List<Path> crlFiles) {
         this.tls = Objects.requireNonNull(tls, "tls");
-        this.files = tls.certificateFiles();
+        this.certificateFiles = tls.certificateFiles();
+        this.crlFiles = List.copyOf(crlFiles);
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "castellan-certificate-watch");
             t.setDaemon(true);
@@ -55,7 +62,8 @@ public final class CertificateWatcher implements AutoCloseable {
 
     /** Starts polling; the files as they are now are the ones the policy was built from. */
     public CertificateWatcher start() {
-        lastStamp = stamp();
+        lastCertificates = stamp(certificateFiles);
+        lastCrls = stamp(crlFiles);
         timer.scheduleWithFixedDelay(this::pollSafely, POLL_INTERVAL.toMillis(), POLL_INTERVAL.toMillis(),
                 TimeUnit.MILLISECONDS);
         return this;
@@ -69,19 +77,25 @@ public final class CertificateWatcher implements AutoCloseable {
         }
     }
 
-    /** One round: reload when a file changed since the last round. */
+    /** One round: reload what changed since the last round. */
     void poll() {
-        List<Object> stamp = stamp();
-        if (stamp.equals(lastStamp)) return;
-        lastStamp = stamp;
-        tls.reloadCertificate();
+        List<Object> certificates = stamp(certificateFiles);
+        if (!certificates.equals(lastCertificates)) {
+            lastCertificates = certificates;
+            tls.reloadCertificate();
+        }
+        List<Object> crls = stamp(crlFiles);
+        if (!crls.equals(lastCrls)) {
+            lastCrls = crls;
+            tls.reloadCrls();
+        }
     }
 
     /**
      * What identifies the current content of each file: its inode (tools such as certbot and
      * {@code install} replace files by rename), modification time and size.
      */
-    private List<Object> stamp() {
+    private static List<Object> stamp(List<Path> files) {
         List<Object> stamp = new ArrayList<>();
         for (Path file : files) {
             try {

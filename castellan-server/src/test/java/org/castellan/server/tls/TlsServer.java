@@ -30,6 +30,11 @@ final class TlsServer implements AutoCloseable {
     }
 
     static TlsServer start(Path dir, TestPki pki, String preset) {
+        return start(dir, pki, preset, "");
+    }
+
+    /** With {@code extra} TOML appended to the {@code [tls]} table (extra listeners may follow it). */
+    static TlsServer start(Path dir, TestPki pki, String preset, String extra) {
         try {
             Path tls = Files.createDirectories(dir.resolve("data/tls"));
             Path chain = tls.resolve("chain.pem");
@@ -43,6 +48,7 @@ final class TlsServer implements AutoCloseable {
                     "shutdown-grace = \"1s\"",
                     "[tls]",
                     "preset = \"" + preset + "\"",
+                    extra,
                     "[auth]",
                     "scram-iterations = 4096",
                     listener("pop3s", "implicit"),
