@@ -18,6 +18,7 @@ import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.CertificateKind;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.server.admin.AdminServer;
+import org.castellan.server.admin.CertificateWatcher;
 import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
@@ -61,6 +62,7 @@ public final class Castellan implements AutoCloseable {
     /** Started once the listeners are bound; closed first on shutdown. */
     private AdminServer admin;
     private RevocationWatcher revocations;
+    private CertificateWatcher certificates;
 
     private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport, AuthService auth,
                       BatchingAuthLog authLog, ExecutorService blocking) {
@@ -119,9 +121,11 @@ public final class Castellan implements AutoCloseable {
 
     /**
      * The admin socket, and — when the built-in CA exists — the watcher that enforces its
-     * revocations on new handshakes and live sessions (DESIGN.md §5.3).
+     * revocations on new handshakes and live sessions (DESIGN.md §5.3); and the watcher that
+     * puts a renewed server certificate into service without a restart.
      */
     private void startAdministration(Optional<CertificateAuthority> ca) {
+        certificates = new CertificateWatcher(tls, config.tls().crlFiles()).start();
         if (ca.isPresent()) revocations = new RevocationWatcher(ca.get(), tls, sessions(), Clock.systemUTC()).start();
         admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, Clock.systemUTC());
     }
@@ -129,6 +133,7 @@ public final class Castellan implements AutoCloseable {
     private void stopAdministration() {
         if (admin != null) admin.close();
         if (revocations != null) revocations.close();
+        if (certificates != null) certificates.close();
     }
 
     /** An attempt as the store's auth log keeps it; the app password used, if any, is noted in the mechanism. */
@@ -163,6 +168,7 @@ public final class Castellan implements AutoCloseable {
             }
         }
         clientCas.addAll(t.clientCaFiles());
+        crls.addAll(t.crlFiles());
         return TlsPolicy.builder(TlsPolicy.Preset.valueOf(t.preset().name()), t.certificate(), t.key())
                 .clientCaFiles(clientCas)
                 .crlFiles(crls)

@@ -14,6 +14,7 @@ import io.netty.internal.tcnative.SSL;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
+import java.security.Signature;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertStore;
 import java.security.cert.CollectionCertStoreParameters;
@@ -50,7 +51,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The one TLS configuration of a Castellan node: protocol versions, cipher suites, the server's
  * certificate and key, and the trust anchors (and optionally CRLs) for client certificates. Built
- * once at start; implicit TLS, STARTTLS and every listener take their handlers from it.
+ * once at start; implicit TLS, STARTTLS and every listener take their handlers from it. The CRLs
+ * ({@link #reloadCrls}) and the server certificate and key ({@link #reloadCertificate}) can be
+ * re-read while it is in use; each reload applies to later handshakes only.
  *
  * <p>Trusts: the certificate and key files given, and for client certificates only the CA
  * certificates given (no system trust store). Exposes: server {@link SslContext}s for each
@@ -149,9 +152,11 @@ public final class TlsPolicy {
         }
     }
 
+    private final Builder settings;
     private final Preset preset;
     private final Provider provider;
-    private final Map<ClientCertMode, SslContext> contexts;
+    /** The contexts of new handshakes; replaced as a whole by {@link #reloadCertificate()}. */
+    private volatile Map<ClientCertMode, SslContext> contexts;
     private final RecordingTrustManager verifier;
     private final RecordingTrustManager requiring;
     private final List<X509Certificate> anchors;
@@ -159,10 +164,11 @@ public final class TlsPolicy {
     /** The CRLs in force; replaced as a whole by {@link #reloadCrls()}. */
     private volatile List<X509CRL> crls;
 
-    private TlsPolicy(Preset preset, Provider provider, Map<ClientCertMode, SslContext> contexts,
+    private TlsPolicy(Builder settings, Provider provider, Map<ClientCertMode, SslContext> contexts,
             RecordingTrustManager verifier, RecordingTrustManager requiring, List<X509Certificate> anchors,
             List<Path> crlFiles, List<X509CRL> crls) {
-        this.preset = preset;
+        this.settings = settings;
+        this.preset = settings.preset;
         this.provider = provider;
         this.contexts = contexts;
         this.verifier = verifier;
@@ -228,8 +234,7 @@ public final class TlsPolicy {
     }
 
     private static TlsPolicy build(Builder b) {
-        List<X509Certificate> chain = read(() -> Pem.readCertificates(b.chainFile), "server certificate chain");
-        PrivateKey key = read(() -> Pem.readPrivateKey(b.keyFile), "server private key");
+        ServerIdentity identity = readIdentity(b);
         List<X509Certificate> anchors = new ArrayList<>();
         for (Path file : b.clientCaFiles) anchors.addAll(read(() -> Pem.readCertificates(file), "client CA"));
         if (!b.crlFiles.isEmpty() && anchors.isEmpty()) {
@@ -247,16 +252,70 @@ public final class TlsPolicy {
             verifier = new RecordingTrustManager(pkix, true);
             requiring = new RecordingTrustManager(pkix, false);
         }
+        Map<ClientCertMode, SslContext> contexts = serverContexts(b, provider, identity, verifier, requiring);
+        TlsPolicy policy = new TlsPolicy(b, provider, contexts, verifier, requiring, List.copyOf(anchors),
+                b.crlFiles, List.copyOf(crls));
+        LOG.info("TLS policy: {}", policy.describe());
+        return policy;
+    }
+
+    /** The server's certificate chain (leaf first) and the private key of its leaf. */
+    private record ServerIdentity(List<X509Certificate> chain, PrivateKey key) {}
+
+    /**
+     * Reads the chain and key and proves that the key belongs to the leaf by signing with it: a
+     * half-written or mismatched pair is refused here, before any context is built from it.
+     */
+    private static ServerIdentity readIdentity(Builder b) {
+        List<X509Certificate> chain = read(() -> Pem.readCertificates(b.chainFile), "server certificate chain");
+        PrivateKey key = read(() -> Pem.readPrivateKey(b.keyFile), "server private key");
+        if (chain.isEmpty()) {
+            throw new TlsConfigException("the TLS server certificate chain " + b.chainFile + " holds no certificate");
+        }
+        if (!keyMatches(key, chain.get(0))) {
+            throw new TlsConfigException("the TLS server private key " + b.keyFile + " does not belong to the first"
+                    + " certificate of " + b.chainFile + "; install the key and certificate of one pair (leaf first)");
+        }
+        return new ServerIdentity(List.copyOf(chain), key);
+    }
+
+    /** Signs a fixed text with {@code key} and checks the signature with the certificate's public key. */
+    private static boolean keyMatches(PrivateKey key, X509Certificate leaf) {
+        String algorithm = switch (key.getAlgorithm()) {
+            case "EC" -> "SHA256withECDSA";
+            case "RSA" -> "SHA256withRSA";
+            case "Ed25519", "EdDSA" -> "Ed25519";
+            case "Ed448" -> "Ed448";
+            // Other key types: the TLS provider's own check in serverContext is the only one.
+            default -> null;
+        };
+        if (algorithm == null) return true;
+        try {
+            byte[] probe = "castellan key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            Signature signer = Signature.getInstance(algorithm);
+            signer.initSign(key);
+            signer.update(probe);
+            byte[] signature = signer.sign();
+            Signature verifier = Signature.getInstance(algorithm);
+            verifier.initVerify(leaf.getPublicKey());
+            verifier.update(probe);
+            return verifier.verify(signature);
+        } catch (GeneralSecurityException e) {
+            return false;
+        }
+    }
+
+    private static Map<ClientCertMode, SslContext> serverContexts(Builder b, Provider provider,
+            ServerIdentity identity, RecordingTrustManager verifier, RecordingTrustManager requiring) {
+        List<X509Certificate> chain = identity.chain();
+        PrivateKey key = identity.key();
         Map<ClientCertMode, SslContext> contexts = new EnumMap<>(ClientCertMode.class);
         contexts.put(ClientCertMode.NONE, serverContext(b, provider, chain, key, ClientAuth.NONE, null));
         if (verifier != null) {
             contexts.put(ClientCertMode.REQUEST, serverContext(b, provider, chain, key, ClientAuth.OPTIONAL, verifier));
             contexts.put(ClientCertMode.REQUIRE, serverContext(b, provider, chain, key, ClientAuth.REQUIRE, requiring));
         }
-        TlsPolicy policy = new TlsPolicy(b.preset, provider, contexts, verifier, requiring, List.copyOf(anchors),
-                b.crlFiles, List.copyOf(crls));
-        LOG.info("TLS policy: {}", policy.describe());
-        return policy;
+        return Map.copyOf(contexts);
     }
 
     private static Provider choose(Provider requested) {
@@ -492,6 +551,38 @@ public final class TlsPolicy {
         crls = List.copyOf(fresh);
         LOG.info("reloaded {} CRLs", fresh.size());
         return true;
+    }
+
+    /**
+     * Re-reads the server certificate chain and key files this policy was built with and, if they
+     * make a matching pair, serves every later handshake, in every mode, with them; connections
+     * already established keep the certificate they were made with. If a file is missing, not
+     * PEM, half-written or the key does not belong to the certificate, the certificate in force
+     * stays as it was and one WARN line names the file: a server never serves a broken pair.
+     *
+     * @return whether the new certificate is in force
+     */
+    public synchronized boolean reloadCertificate() {
+        Map<ClientCertMode, SslContext> fresh;
+        X509Certificate leaf;
+        try {
+            ServerIdentity identity = readIdentity(settings);
+            fresh = serverContexts(settings, provider, identity, verifier, requiring);
+            leaf = identity.chain().get(0);
+        } catch (TlsConfigException e) {
+            LOG.warn("TLS certificate not reloaded, the previous one stays in use: {}", e.getMessage());
+            return false;
+        }
+        contexts = fresh;
+        LOG.info("reloaded the TLS certificate {} (serial {}, valid until {}) from {}",
+                leaf.getSubjectX500Principal().getName(), leaf.getSerialNumber().toString(16), leaf.getNotAfter().toInstant(),
+                settings.chainFile);
+        return true;
+    }
+
+    /** The server certificate chain and key files, in that order, for a watcher of their changes. */
+    public List<Path> certificateFiles() {
+        return List.of(settings.chainFile, settings.keyFile);
     }
 
     /**

@@ -124,6 +124,9 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         for (Path ca : config.tls().clientCaFiles()) {
             checkReadable(ca, lines.getOrDefault("tls.client-ca-files", tlsLine), "tls.client-ca-files", "", problems);
         }
+        for (Path crl : config.tls().crlFiles()) {
+            checkReadable(crl, lines.getOrDefault("tls.crl-files", tlsLine), "tls.crl-files", "", problems);
+        }
         if (!problems.isEmpty()) {
             throw new ConfigException(name, problems);
         }

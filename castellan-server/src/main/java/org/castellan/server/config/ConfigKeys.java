@@ -180,6 +180,12 @@ public final class ConfigKeys {
             key(Section.TLS, "client-ca-files", Type.PATHS, "[]",
                     "PEM files of further certificate authorities whose client certificates are accepted, besides"
                             + " the built-in one. Each must exist. Relative to data-dir."),
+            key(Section.TLS, "crl-files", Type.PATHS, "[]",
+                    "PEM CRLs of the client-ca-files authorities, each signed by one of them. A client"
+                            + " certificate from a CA with a CRL here is refused when the CRL lists it or is out"
+                            + " of date (fail closed); one from a CA without a CRL here is not checked for"
+                            + " revocation. Re-read within a second of a change. Each must exist. Relative to"
+                            + " data-dir."),
 
             new Key(Section.AUTH, "scram-iterations", Type.INTEGER, List.of(), Auth.MIN_SCRAM_ITERATIONS,
                     Auth.MAX_SCRAM_ITERATIONS, Integer.toString(Auth.DEFAULT_SCRAM_ITERATIONS),

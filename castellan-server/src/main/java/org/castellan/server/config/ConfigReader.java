@@ -119,6 +119,7 @@ final class ConfigReader {
         Path key = tls.path("key", base);
         Path pkiDirectory = tls.path("pki-directory", base);
         List<Path> clientCaFiles = tls.paths("client-ca-files", base);
+        List<Path> crlFiles = tls.paths("crl-files", base);
 
         Fields auth = new Fields(Section.AUTH, single.get(Section.AUTH));
         Long scramIterations = auth.integer("scram-iterations");
@@ -138,7 +139,7 @@ final class ConfigReader {
         return new CastellanConfig(file.toAbsolutePath().normalize(),
                 new Server(hostname, dataDir, role, shutdownGrace, adminSocket),
                 new Store(kind, storeDirectory),
-                new Tls(preset, certificate, key, pkiDirectory, clientCaFiles),
+                new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles),
                 new Auth(scramIterations.intValue()),
                 List.copyOf(listeners.values()), rules);
     }

@@ -9,12 +9,19 @@ import java.util.Objects;
  *
  * <p>The constructor throws {@code NullPointerException} if a component is null.
  */
-public record Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles) {
+public record Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
+        List<Path> crlFiles) {
     public Tls {
         Objects.requireNonNull(preset, "preset");
         Objects.requireNonNull(certificate, "certificate");
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(pkiDirectory, "pkiDirectory");
         clientCaFiles = List.copyOf(clientCaFiles);
+        crlFiles = List.copyOf(crlFiles);
+    }
+
+    /** Without external CRLs. */
+    public Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles) {
+        this(preset, certificate, key, pkiDirectory, clientCaFiles, List.of());
     }
 }

@@ -1,0 +1,127 @@
+package org.castellan.server.tls;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.castellan.testkit.TestPki;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * testssl.sh, an independent TLS scanner, against a real server's implicit-TLS listener (POP3S)
+ * and its STARTTLS listener (POP3 STLS): protocols ({@code -p}), cipher categories
+ * ({@code -s}), ciphers per protocol ({@code -E}) and the known vulnerabilities ({@code -U}).
+ * Each scan is bounded by {@link #SCAN_LIMIT_SECONDS}; on the project's loaded 2-core machine
+ * one takes 20 to 35 seconds, the whole class under a minute.
+ */
+class TestsslIT {
+
+    /** A scan that has not finished in this time is hung, not slow; the test then fails. */
+    private static final long SCAN_LIMIT_SECONDS = 600;
+    /** Per connection: a scan must not wait long on one probe the server ignores. */
+    private static final String PROBE_TIMEOUT_SECONDS = "10";
+    private static final List<String> WEAK_PROTOCOLS = List.of("SSLv2", "SSLv3", "TLS1", "TLS1_1");
+    /** testssl.sh's cipher categories that must be empty: NULL, anonymous, export, low, 3DES/IDEA, CBC ("average"). */
+    private static final List<String> WEAK_CATEGORIES = List.of("cipherlist_NULL", "cipherlist_aNULL",
+            "cipherlist_EXPORT", "cipherlist_LOW", "cipherlist_3DES_IDEA", "cipherlist_AVERAGE");
+    private static final Pattern WEAK_CIPHER = Pattern.compile("NULL|EXP|RC4|DES|IDEA|CBC|MD5|anon|_SHA\\b|-SHA\\b|"
+            + "AES128-SHA|AES256-SHA|CAMELLIA|ARIA|SEED|PSK");
+    private static final List<String> BAD_SEVERITIES = List.of("CRITICAL", "HIGH");
+
+    @TempDir static Path dir;
+    private static String testssl;
+
+    @BeforeAll
+    static void requireTestssl() {
+        testssl = onPath("testssl", "testssl.sh");
+        if (testssl == null) {
+            fail("testssl.sh is not installed; install the Debian package 'testssl.sh' (apt-get install testssl.sh;"
+                    + " .ci/run does this)");
+        }
+    }
+
+    @Test
+    void implicitTlsOffersOnlyStrongProtocolsAndCiphersAndNoKnownVulnerability() throws Exception {
+        try (TlsServer server = TlsServer.start(dir.resolve("implicit"), TestPki.create(
+                Files.createDirectories(dir.resolve("implicit-pki"))), "intermediate")) {
+            assertStrong(scan("pop3s", List.of(), server.port("pop3s")));
+        }
+    }
+
+    @Test
+    void starttlsOffersOnlyStrongProtocolsAndCiphersAndNoKnownVulnerability() throws Exception {
+        try (TlsServer server = TlsServer.start(dir.resolve("starttls"), TestPki.create(
+                Files.createDirectories(dir.resolve("starttls-pki"))), "intermediate")) {
+            assertStrong(scan("pop3", List.of("-t", "pop3"), server.port("pop3")));
+        }
+    }
+
+    private static void assertStrong(JsonNode findings) {
+        assertThat(findings.isArray()).as("testssl.sh JSON output").isTrue();
+        assertThat(findings.size()).as("testssl.sh reported nothing").isGreaterThan(10);
+        List<String> problems = new ArrayList<>();
+        boolean tls12 = false;
+        boolean tls13 = false;
+        for (JsonNode f : findings) {
+            String id = f.path("id").asText();
+            String severity = f.path("severity").asText();
+            String finding = f.path("finding").asText();
+            String line = id + " [" + severity + "] " + finding;
+            if (id.equals("scanProblem") || severity.equals("FATAL")) problems.add("scan failed: " + line);
+            if (WEAK_PROTOCOLS.contains(id) && !finding.startsWith("not offered")) problems.add("weak protocol: " + line);
+            if (id.equals("TLS1_2") && finding.startsWith("offered")) tls12 = true;
+            if (id.equals("TLS1_3") && finding.startsWith("offered")) tls13 = true;
+            if (WEAK_CATEGORIES.contains(id) && !finding.startsWith("not offered")) problems.add("weak ciphers: " + line);
+            if (id.startsWith("cipher-") && WEAK_CIPHER.matcher(finding).find()) problems.add("weak cipher: " + line);
+            if (BAD_SEVERITIES.contains(severity)) problems.add("severity " + line);
+            if (finding.toUpperCase(Locale.ROOT).contains("VULNERABLE")
+                    && !finding.toLowerCase(Locale.ROOT).contains("not vulnerable")) {
+                problems.add("vulnerable: " + line);
+            }
+        }
+        assertThat(problems).as("testssl.sh findings").isEmpty();
+        assertThat(tls13).as("TLS 1.3 offered").isTrue();
+        assertThat(tls12).as("TLS 1.2 offered (intermediate preset)").isTrue();
+    }
+
+    private static JsonNode scan(String name, List<String> mode, int port) throws Exception {
+        Path json = dir.resolve(name + ".json");
+        Path log = dir.resolve(name + ".log");
+        List<String> command = new ArrayList<>(List.of(testssl, "--quiet", "--warnings", "batch", "--color", "0",
+                "--connect-timeout", PROBE_TIMEOUT_SECONDS, "--openssl-timeout", PROBE_TIMEOUT_SECONDS,
+                "--jsonfile", json.toString(), "-p", "-s", "-E", "-U"));
+        command.addAll(mode);
+        command.add("127.0.0.1:" + port);
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        p.getOutputStream().close();
+        if (!p.waitFor(SCAN_LIMIT_SECONDS, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("testssl.sh did not finish within " + SCAN_LIMIT_SECONDS + " s; its output so far:\n"
+                    + Files.readString(log));
+        }
+        assertThat(Files.exists(json)).as("testssl.sh wrote no JSON (exit %d):\n%s", p.exitValue(),
+                Files.readString(log)).isTrue();
+        return new ObjectMapper().readTree(json.toFile());
+    }
+
+    private static String onPath(String... programs) {
+        for (String dirName : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+            for (String program : programs) {
+                Path candidate = Path.of(dirName, program);
+                if (Files.isExecutable(candidate)) return candidate.toString();
+            }
+        }
+        return null;
+    }
+}
