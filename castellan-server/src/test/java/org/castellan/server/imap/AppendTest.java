@@ -1,5 +1,6 @@
 package org.castellan.server.imap;
 
+import org.castellan.server.testing.Transcript;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.castellan.store.UidRange;

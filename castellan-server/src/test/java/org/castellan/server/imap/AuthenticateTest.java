@@ -1,5 +1,6 @@
 package org.castellan.server.imap;
 
+import org.castellan.server.testing.Transcript;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package org.castellan.server.imap;
 
+import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.Test;
 
 /** DESIGN.md §5.8: bad input gets BAD and the session goes on, or BYE and a clean close. */

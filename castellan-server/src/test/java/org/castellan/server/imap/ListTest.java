@@ -1,5 +1,6 @@
 package org.castellan.server.imap;
 
+import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.Test;
 
 /** RFC 9051 §6.3.9 LIST (with LIST-EXTENDED options, RFC 6154 attributes), RFC 3501 LSUB. */

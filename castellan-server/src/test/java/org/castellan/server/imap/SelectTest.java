@@ -1,5 +1,6 @@
 package org.castellan.server.imap;
 
+import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.Test;
 
 /** RFC 9051 §6.3.2 SELECT, §6.3.3 EXAMINE, §6.4.2 CLOSE, UNSELECT. */

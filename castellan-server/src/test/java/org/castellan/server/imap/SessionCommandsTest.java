@@ -1,5 +1,6 @@
 package org.castellan.server.imap;
 
+import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.Test;
 
 /** RFC 5161 ENABLE, RFC 2971 ID, RFC 9051 §6.3.10 NAMESPACE, §6.1.3 LOGOUT. */

@@ -1,5 +1,6 @@
 package org.castellan.server.imap;
 
+import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.Test;
 
 /** Graceful shutdown: an idle or waiting session gets BYE (RFC 9051 §7.1.5) and is closed. */

@@ -1,5 +1,6 @@
 package org.castellan.server.pop3;
 
+import org.castellan.server.testing.Transcript;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;

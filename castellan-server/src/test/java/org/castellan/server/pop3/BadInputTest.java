@@ -1,5 +1,6 @@
 package org.castellan.server.pop3;
 
+import org.castellan.server.testing.Transcript;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -1,5 +1,6 @@
 package org.castellan.server.pop3;
 
+import org.castellan.server.testing.ExternalClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package org.castellan.server.pop3;
 
+import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.Test;
 
 /** RFC 1939 §5 LIST, with the RFC's examples. */

@@ -1,5 +1,6 @@
 package org.castellan.server.pop3;
 
+import org.castellan.server.testing.Transcript;
 import java.time.Duration;
 import static org.awaitility.Awaitility.await;
 

@@ -1,4 +1,4 @@
-package org.castellan.server.imap;
+package org.castellan.server.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,7 +20,7 @@ import org.castellan.testkit.TestPki;
  * {@code S: regex} must match the next line received in full, {@code S: <closed>} expects the
  * server to have closed the connection; a bare {@code C:} or {@code S:} is an empty line. Blank lines and lines starting with {@code #} are skipped.
  */
-final class Transcript implements AutoCloseable {
+public final class Transcript implements AutoCloseable {
 
     /** No test waits on a reply this long unless something is broken. */
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(20);
@@ -31,7 +31,7 @@ final class Transcript implements AutoCloseable {
     private final TestPki pki;
     private final List<String> log = new ArrayList<>();
 
-    Transcript(Socket socket, TestPki pki) {
+    public Transcript(Socket socket, TestPki pki) {
         this.pki = pki;
         attach(socket);
     }
@@ -47,7 +47,7 @@ final class Transcript implements AutoCloseable {
         }
     }
 
-    Transcript run(String script) {
+    public Transcript run(String script) {
         for (String line : script.split("\n")) {
             if (line.isBlank() || line.startsWith("#")) continue;
             if (line.startsWith("C: ")) send(line.substring(3));
@@ -60,11 +60,11 @@ final class Transcript implements AutoCloseable {
         return this;
     }
 
-    void send(String line) {
+    public void send(String line) {
         sendRaw(line + "\r\n");
     }
 
-    void sendRaw(String text) {
+    public void sendRaw(String text) {
         try {
             log.add("C: " + text.strip());
             out.write(text.getBytes(StandardCharsets.UTF_8));
@@ -74,13 +74,13 @@ final class Transcript implements AutoCloseable {
         }
     }
 
-    String expect(String regex) {
+    public String expect(String regex) {
         String line = readLine();
         assertThat(line).as("after:\n%s", String.join("\n", log)).isNotNull().matches(regex);
         return line;
     }
 
-    String readLine() {
+    public String readLine() {
         try {
             String line = in.readLine();
             log.add("S: " + line);
@@ -90,8 +90,14 @@ final class Transcript implements AutoCloseable {
         }
     }
 
+    /** The lines of a multi-line response up to (not including) the terminating ".". */
+    public List<String> readMultiline() {
+        List<String> lines = new ArrayList<>();
+        for (String line; !(line = readLine()).equals("."); ) lines.add(line);
+        return lines;
+    }
 
-    void expectClosed() {
+    public void expectClosed() {
         try {
             assertThat(in.readLine()).as("after:\n%s", String.join("\n", log)).isNull();
         } catch (IOException e) {
@@ -99,8 +105,8 @@ final class Transcript implements AutoCloseable {
         }
     }
 
-    /** Continues the same TCP connection inside TLS (after the OK to STARTTLS). */
-    void upgradeToTls() {
+    /** Continues the same TCP connection inside TLS (after the server agreed to STARTTLS or STLS). */
+    public void upgradeToTls() {
         try {
             SSLSocket tls = (SSLSocket) pki.clientContext().getSocketFactory()
                     .createSocket(socket, "localhost", socket.getPort(), true);
@@ -111,7 +117,7 @@ final class Transcript implements AutoCloseable {
         }
     }
 
-    Socket socket() {
+    public Socket socket() {
         return socket;
     }
 

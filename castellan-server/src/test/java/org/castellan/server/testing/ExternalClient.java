@@ -1,4 +1,4 @@
-package org.castellan.server.imap;
+package org.castellan.server.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
@@ -13,18 +13,18 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a third-party client installed from the machine's packages (.ci/run installs them). */
-final class ExternalClient {
+public final class ExternalClient {
 
     /** A client that has not finished in this time is hung, not slow. */
     private static final long LIMIT_SECONDS = 120;
 
-    record Result(int exitCode, String output) {
+    public record Result(int exitCode, String output) {
     }
 
     private ExternalClient() {}
 
     /** Fails the test, naming the Debian package, when {@code program} is not on the PATH. */
-    static void require(String program, String debianPackage) {
+    public static void require(String program, String debianPackage) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
             if (Files.isExecutable(Path.of(dir, program))) return;
         }
@@ -32,7 +32,7 @@ final class ExternalClient {
                 + "' (apt-get install " + debianPackage + "; .ci/run does this)");
     }
 
-    static Result run(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
+    public static Result run(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().putAll(env);
         Process p = pb.start();
@@ -45,7 +45,7 @@ final class ExternalClient {
         return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
     }
 
-    static Result runOk(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
+    public static Result runOk(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
         Result r = run(command, env);
         assertThat(r.exitCode()).as("%s exited with %d:\n%s", command.get(0), r.exitCode(), r.output()).isZero();
         return r;
