@@ -1,13 +1,15 @@
 package org.castellan.bench.smtp;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.castellan.testkit.TestPki;
 
 /**
@@ -57,27 +59,22 @@ final class Postfix {
         throw new IllegalStateException("castellan-bench/scripts/postfix-instance.sh not found; run from the repository root");
     }
 
-    private static void awaitListening(int port) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            try (var s = new java.net.Socket("127.0.0.1", port)) {
-                return;
-            } catch (IOException e) {
-                Thread.sleep(100);
-            }
-        }
-        throw new IllegalStateException("postfix is not listening on port " + port);
+    private static void awaitListening(int port) {
+        await("postfix listening on port " + port).atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .ignoreExceptions().until(() -> {
+                    try (var s = new java.net.Socket("127.0.0.1", port)) {
+                        return true;
+                    }
+                });
     }
 
-    private static void awaitEmptyQueue(Path script, Path dir) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(QUEUE_DRAIN_SECONDS);
-        while (System.nanoTime() < deadline) {
-            Process p = new ProcessBuilder(script.toString(), "queue-empty", dir.toString()).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            if (p.waitFor() == 0) return;
-            Thread.sleep(200);
-        }
-        throw new IllegalStateException("the Postfix queue did not empty; see " + dir.resolve("maillog"));
+    private static void awaitEmptyQueue(Path script, Path dir) {
+        await("the Postfix queue to empty; see " + dir.resolve("maillog")).atMost(Duration.ofSeconds(QUEUE_DRAIN_SECONDS))
+                .pollInterval(Duration.ofMillis(200)).until(() -> {
+                    Process p = new ProcessBuilder(script.toString(), "queue-empty", dir.toString()).redirectErrorStream(true).start();
+                    p.getInputStream().readAllBytes();
+                    return p.waitFor() == 0;
+                });
     }
 
     /** utime+stime of the master and its live children, plus what its reaped children used (cutime+cstime). */
