@@ -394,11 +394,15 @@ class SmtpSessionTest {
         c.send(MESSAGE + ".\r\n").expect("250 2\\.0\\.0.*");
         assertThat(c.rest()).startsWith("421 4.3.2");
         c.close();
-        assertThat(server.bodies(server.aliceInbox)).containsExactly(MESSAGE);
         try {
             stopper.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        // The shutdown closed the store after the 250: the message is durable in it.
+        try (var reopened = org.castellan.store.embedded.EmbeddedMailStore.open(server.dir.resolve("mail"))) {
+            assertThat(SmtpTestServer.messages(reopened, server.aliceInbox)).map(SmtpTestServer::afterReceived)
+                    .containsExactly(MESSAGE);
         }
     }
 

@@ -27,6 +27,7 @@ import org.castellan.server.config.Protocol;
 import org.castellan.server.config.TlsMode;
 import org.castellan.server.transport.SessionRegistry;
 import org.castellan.server.transport.Transport;
+import org.castellan.store.MailStore;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.UidRange;
 import org.castellan.store.embedded.EmbeddedMailStore;
@@ -106,6 +107,11 @@ final class SmtpTestServer implements AutoCloseable {
 
     /** The stored messages of a mailbox, in UID order. */
     List<byte[]> messages(long mailbox) {
+        return messages(store, mailbox);
+    }
+
+    /** The stored messages of a mailbox of {@code store}, in UID order. */
+    static List<byte[]> messages(MailStore store, long mailbox) {
         List<byte[]> out = new ArrayList<>();
         for (MessageMeta m : store.listMessages(mailbox, UidRange.all())) {
             try (InputStream in = store.openMessage(mailbox, m.uid())) {
