@@ -1,22 +1,17 @@
 package org.castellan.server.imap;
 
+import org.castellan.server.testing.TestServer;
 import org.castellan.server.testing.Transcript;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.OptionalLong;
 import java.util.Set;
 import javax.net.ssl.SSLSocket;
-import org.castellan.protocol.mail.EmailAddress;
-import org.castellan.security.auth.ScramSecret;
 import org.castellan.server.Castellan;
-import org.castellan.server.config.CastellanConfig;
-import org.castellan.server.config.ConfigException;
 import org.castellan.store.MailStore;
 import org.castellan.testkit.TestPki;
 
@@ -28,62 +23,30 @@ import org.castellan.testkit.TestPki;
  */
 final class ImapTestServer implements AutoCloseable {
 
-    static final String USER = "alice@example.org";
-    static final String OTHER = "bob@example.org";
-    static final String PASSWORD = "correct horse battery";
+    static final String USER = TestServer.USER;
+    static final String OTHER = TestServer.OTHER;
+    static final String PASSWORD = TestServer.PASSWORD;
 
     final TestPki pki;
     final Castellan server;
     final long inbox;
     final long otherInbox;
 
-    private ImapTestServer(TestPki pki, Castellan server) {
-        this.pki = pki;
-        this.server = server;
-        MailStore store = server.store();
-        store.createDomain("example.org");
-        this.inbox = createAccount(store, USER);
-        this.otherInbox = createAccount(store, OTHER);
+    private ImapTestServer(TestServer started) {
+        this.pki = started.pki();
+        this.server = started.server();
+        this.inbox = started.inbox();
+        this.otherInbox = started.otherInbox();
     }
 
     static ImapTestServer start(Path dir) {
-        try {
-            Path pkiDir = Files.createDirectories(dir.resolve("test-pki"));
-            TestPki pki = TestPki.create(pkiDir);
-            String config = String.join("\n",
-                    "[server]",
-                    "hostname = \"localhost\"",
-                    "data-dir = \".\"",
-                    "shutdown-grace = \"5s\"",
-                    "[tls]",
-                    "certificate = \"" + pki.server().chainFile() + "\"",
-                    "key = \"" + pki.server().keyFile() + "\"",
-                    "[auth]",
-                    "scram-iterations = 4096",
-                    listener("imap", "starttls", true),
-                    listener("strict", "starttls", false),
-                    listener("imaps", "implicit", false));
-            Path file = dir.resolve("castellan.toml");
-            Files.writeString(file, config);
-            return new ImapTestServer(pki, Castellan.start(CastellanConfig.parse(config, file)));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (ConfigException e) {
-            throw new IllegalStateException(e.getMessage(), e);
-        }
+        return new ImapTestServer(TestServer.start(dir,
+                TestServer.listener("imap", "imap", "starttls", true),
+                TestServer.listener("strict", "imap", "starttls", false),
+                TestServer.listener("imaps", "imap", "implicit", false)));
     }
 
-    private static String listener(String name, String tls, boolean cleartextAuth) {
-        return String.join("\n", "[[listener]]", "name = \"" + name + "\"", "protocol = \"imap\"",
-                "address = \"127.0.0.1\"", "port = 0", "tls = \"" + tls + "\"",
-                "cleartext-auth = " + cleartextAuth, "");
-    }
 
-    private static long createAccount(MailStore store, String address) {
-        String secret = ScramSecret.derive(PASSWORD.toCharArray(), 4096).encode();
-        var account = store.createAccount(EmailAddress.of(address), secret, OptionalLong.empty());
-        return store.getMailbox(account.id(), "INBOX").orElseThrow().id();
-    }
 
     MailStore store() {
         return server.store();

@@ -1,24 +1,18 @@
 package org.castellan.server.pop3;
 
+import org.castellan.server.testing.TestServer;
 import org.castellan.server.testing.Transcript;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.Set;
 import javax.net.ssl.SSLSocket;
-import org.castellan.protocol.mail.EmailAddress;
-import org.castellan.security.auth.ScramSecret;
 import org.castellan.server.Castellan;
-import org.castellan.server.config.CastellanConfig;
-import org.castellan.server.config.ConfigException;
-import org.castellan.store.MailStore;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.UidRange;
 import org.castellan.testkit.TestPki;
@@ -31,65 +25,32 @@ import org.castellan.testkit.TestPki;
  */
 final class Pop3TestServer implements AutoCloseable {
 
-    static final String USER = "alice@example.org";
-    static final String OTHER = "bob@example.org";
-    static final String PASSWORD = "correct horse battery";
+    static final String USER = TestServer.USER;
+    static final String OTHER = TestServer.OTHER;
+    static final String PASSWORD = TestServer.PASSWORD;
 
     final TestPki pki;
     final Castellan server;
     final long inbox;
     final long otherInbox;
 
-    private Pop3TestServer(TestPki pki, Castellan server) {
-        this.pki = pki;
-        this.server = server;
-        MailStore store = server.store();
-        store.createDomain("example.org");
-        this.inbox = createAccount(store, USER);
-        this.otherInbox = createAccount(store, OTHER);
+    private Pop3TestServer(TestServer started) {
+        this.pki = started.pki();
+        this.server = started.server();
+        this.inbox = started.inbox();
+        this.otherInbox = started.otherInbox();
     }
 
     static Pop3TestServer start(Path dir) {
-        try {
-            Path pkiDir = Files.createDirectories(dir.resolve("test-pki"));
-            TestPki pki = TestPki.create(pkiDir);
-            String config = String.join("\n",
-                    "[server]",
-                    "hostname = \"localhost\"",
-                    "data-dir = \".\"",
-                    "shutdown-grace = \"5s\"",
-                    "[tls]",
-                    "certificate = \"" + pki.server().chainFile() + "\"",
-                    "key = \"" + pki.server().keyFile() + "\"",
-                    "[auth]",
-                    "scram-iterations = 4096",
-                    listener("pop3", "starttls", true),
-                    listener("strict", "starttls", false),
-                    listener("pop3s", "implicit", false),
-                    // IMAP on the same store: what POP3 deletes, IMAP sessions see expunged.
-                    String.join("\n", "[[listener]]", "name = \"imap\"", "protocol = \"imap\"",
-                            "address = \"127.0.0.1\"", "port = 0", "tls = \"starttls\"", "cleartext-auth = true", ""));
-            Path file = dir.resolve("castellan.toml");
-            Files.writeString(file, config);
-            return new Pop3TestServer(pki, Castellan.start(CastellanConfig.parse(config, file)));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (ConfigException e) {
-            throw new IllegalStateException(e.getMessage(), e);
-        }
+        return new Pop3TestServer(TestServer.start(dir,
+                TestServer.listener("pop3", "pop3", "starttls", true),
+                TestServer.listener("strict", "pop3", "starttls", false),
+                TestServer.listener("pop3s", "pop3", "implicit", false),
+                // IMAP on the same store: what POP3 deletes, IMAP sessions see expunged.
+                TestServer.listener("imap", "imap", "starttls", true)));
     }
 
-    private static String listener(String name, String tls, boolean cleartextAuth) {
-        return String.join("\n", "[[listener]]", "name = \"" + name + "\"", "protocol = \"pop3\"",
-                "address = \"127.0.0.1\"", "port = 0", "tls = \"" + tls + "\"",
-                "cleartext-auth = " + cleartextAuth, "");
-    }
 
-    private static long createAccount(MailStore store, String address) {
-        String secret = ScramSecret.derive(PASSWORD.toCharArray(), 4096).encode();
-        var account = store.createAccount(EmailAddress.of(address), secret, OptionalLong.empty());
-        return store.getMailbox(account.id(), "INBOX").orElseThrow().id();
-    }
 
     int port(String listener) {
         return server.addresses().get(listener).getPort();
