@@ -1,0 +1,148 @@
+package org.castellan.bench.imap;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import org.castellan.testkit.TestPki;
+
+/**
+ * The reference: a throwaway, loopback-only Dovecot from the Debian package
+ * ({@code apt-get install dovecot-imapd}), with everything under one directory: its own
+ * configuration, {@code base_dir}, {@code state_dir}, log, passwd-file and Maildirs. It runs in
+ * the foreground as a child of the benchmark ({@code dovecot -F}); its CPU and memory are the
+ * master's and all its children's (imap-login, imap, auth, config, log...).
+ *
+ * <p>Set up the way Dovecot's documentation recommends for performance: imap-login in
+ * high-performance mode (one login process per CPU serving many connections, TLS included),
+ * everything else at Dovecot's defaults (one imap process per session). Needs root, like
+ * Dovecot itself, to start its services under their own users.
+ */
+final class Dovecot implements ServerUnderTest {
+
+    private static final String BINARY = "/usr/sbin/dovecot";
+    /** Dovecot's own deadline for starting is seconds; this is for a slow, loaded machine. */
+    private static final Duration START_LIMIT = Duration.ofSeconds(30);
+
+    private final Path dir;
+    private final Process master;
+    private final int port;
+
+    private Dovecot(Path dir, Process master, int port) {
+        this.dir = dir;
+        this.master = master;
+        this.port = port;
+    }
+
+    /**
+     * @param sessions how many sessions it must hold at once: raises the process and client
+     *     limits above Dovecot's defaults (1,000 connections per login process, 1,024 imap processes)
+     */
+    static Dovecot start(Path dir, TestPki pki, List<String> users, String password, int sessions) throws IOException, InterruptedException {
+        if (!Files.isExecutable(Path.of(BINARY))) {
+            throw new IllegalStateException(BINARY + " is missing: apt-get install dovecot-imapd");
+        }
+        Files.createDirectories(dir);
+        // Dovecot's unprivileged services (dovenull, dovecot, the mail user) must reach these.
+        for (Path p = dir; p != null && p.startsWith(Path.of(System.getProperty("java.io.tmpdir"))); p = p.getParent()) {
+            if (p.equals(Path.of(System.getProperty("java.io.tmpdir")))) break;
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        Path mail = Files.createDirectories(dir.resolve("mail"));
+        Path users0 = dir.resolve("users");
+        StringBuilder passwd = new StringBuilder();
+        for (String u : users) passwd.append(u).append(":{PLAIN}").append(password).append("::::::\n");
+        Files.createFile(users0, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(users0, passwd);
+        exec(List.of("chown", "dovecot", users0.toString())); // the auth service reads it as dovecot
+        exec(List.of("chown", "-R", "mail:mail", mail.toString()));
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        int cpus = Runtime.getRuntime().availableProcessors();
+        // Each TLS session holds two descriptors in imap-login (client and imap process).
+        int perLogin = Math.max(1000, 2 * sessions / cpus + 100);
+        Path conf = dir.resolve("dovecot.conf");
+        Files.writeString(conf, String.join("\n",
+                "protocols = imap",
+                "listen = 127.0.0.1",
+                "base_dir = " + dir.resolve("run"),
+                "state_dir = " + dir.resolve("state"),
+                "log_path = " + dir.resolve("dovecot.log"),
+                "ssl = required",
+                "ssl_cert = <" + pki.server().chainFile(),
+                "ssl_key = <" + pki.server().keyFile(),
+                "ssl_min_protocol = TLSv1.2",
+                "disable_plaintext_auth = yes",
+                "auth_mechanisms = plain login",
+                "mail_location = maildir:" + mail + "/%u",
+                "first_valid_uid = 8",
+                "passdb {", "  driver = passwd-file", "  args = scheme=PLAIN username_format=%u " + users0, "}",
+                "userdb {", "  driver = static", "  args = uid=mail gid=mail home=" + mail + "/%u", "}",
+                "service imap-login {",
+                "  inet_listener imap {", "    port = 0", "  }",
+                "  inet_listener imaps {", "    port = " + port, "    ssl = yes", "  }",
+                "  service_count = 0",
+                "  process_min_avail = " + cpus,
+                "  client_limit = " + perLogin,
+                "}",
+                "service imap {",
+                "  process_limit = " + Math.max(1024, sessions + 100),
+                "}",
+                "default_client_limit = " + Math.max(1000, sessions + 100),
+                "default_process_limit = " + Math.max(100, sessions + 100),
+                ""));
+        Process master = new ProcessBuilder(BINARY, "-F", "-c", conf.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("dovecot.out").toFile()).start();
+        Dovecot d = new Dovecot(dir, master, port);
+        try {
+            await("Dovecot listening on port " + port + "; see " + dir.resolve("dovecot.log"))
+                    .atMost(START_LIMIT).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                    .until(() -> {
+                        if (!master.isAlive()) throw new IllegalStateException("dovecot exited: " + Files.readString(dir.resolve("dovecot.out")));
+                        try (Socket s = new Socket("127.0.0.1", port)) {
+                            return true;
+                        }
+                    });
+        } catch (RuntimeException e) {
+            d.close();
+            throw e;
+        }
+        return d;
+    }
+
+    @Override
+    public String name() { return "dovecot"; }
+
+    @Override
+    public int port() { return port; }
+
+    @Override
+    public long pid() { return master.pid(); }
+
+    Path log() { return dir.resolve("dovecot.log"); }
+
+    @Override
+    public void close() {
+        master.destroy(); // SIGTERM: the master stops its services and exits
+        try {
+            if (!master.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) master.destroyForcibly();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void exec(List<String> command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) throw new IllegalStateException(String.join(" ", command) + " failed: " + out.strip());
+    }
+}

@@ -1,0 +1,72 @@
+package org.castellan.bench.imap;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Fills each account's INBOX over IMAP before a run, the same way for every server: LOGIN, then
+ * all the APPENDs pipelined with non-synchronizing literals (RFC 7888 LITERAL+), then LOGOUT.
+ */
+final class Fill {
+
+    /** Filling is setup, not measurement; this is only the point at which it counts as stuck. */
+    private static final long LIMIT_SECONDS = 600;
+
+    private Fill() {}
+
+    static void run(ImapClient client, int port, List<String> users, int messages, int size) throws InterruptedException {
+        CountDownLatch done = new CountDownLatch(users.size());
+        AtomicReference<String> error = new AtomicReference<>();
+        for (String user : users) {
+            client.connect(port, new ImapClient.Handler() {
+                int appended;
+
+                @Override
+                public void greeted(ImapClient.Connection c, String greeting) {
+                    c.send("l LOGIN " + user + " \"" + MixedWorkloadBench.PASSWORD + "\"\r\n");
+                }
+
+                @Override
+                public void untagged(ImapClient.Connection c, String line) { }
+
+                @Override
+                public void tagged(ImapClient.Connection c, String tag, String status, String line) {
+                    if (!status.equals("OK")) {
+                        error.compareAndSet(null, user + ": " + line);
+                        c.close();
+                    } else if (tag.equals("l")) {
+                        var out = new java.io.ByteArrayOutputStream();
+                        for (int i = 0; i < messages; i++) {
+                            byte[] m = MixedWorkloadBench.message(user, size);
+                            out.writeBytes(("p" + i + " APPEND INBOX {" + m.length + "+}\r\n").getBytes(StandardCharsets.US_ASCII));
+                            out.writeBytes(m);
+                            out.writeBytes(new byte[] {'\r', '\n'});
+                        }
+                        if (messages == 0) c.send("q LOGOUT\r\n");
+                        else c.send(out.toByteArray());
+                    } else if (tag.startsWith("p") && ++appended == messages) {
+                        c.send("q LOGOUT\r\n");
+                    } else if (tag.equals("q")) {
+                        c.close();
+                    }
+                }
+
+                @Override
+                public void closed(ImapClient.Connection c, Throwable cause) {
+                    if (cause != null) error.compareAndSet(null, user + ": " + cause);
+                    done.countDown();
+                }
+            }, null).addListener(f -> {
+                if (!f.isSuccess()) {
+                    error.compareAndSet(null, user + ": " + f.cause());
+                    done.countDown();
+                }
+            });
+        }
+        if (!done.await(LIMIT_SECONDS, TimeUnit.SECONDS)) throw new IllegalStateException("filling the mailboxes is stuck");
+        if (error.get() != null) throw new IllegalStateException("filling the mailboxes failed: " + error.get());
+    }
+}

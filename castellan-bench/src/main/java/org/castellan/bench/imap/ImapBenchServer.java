@@ -1,0 +1,24 @@
+package org.castellan.bench.imap;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.castellan.server.Castellan;
+import org.castellan.server.config.CastellanConfig;
+
+/**
+ * Castellan in its own JVM for the IMAP benchmarks, so that its CPU time and memory can be read
+ * apart from the load generator's. Prints {@code READY <port>} (the {@code imaps} listener),
+ * then serves until killed.
+ */
+public final class ImapBenchServer {
+
+    private ImapBenchServer() {}
+
+    public static void main(String[] args) throws Exception {
+        Path file = Path.of(args[0]);
+        Castellan server = Castellan.start(CastellanConfig.parse(Files.readString(file), file));
+        System.out.println("READY " + server.addresses().get("imaps").getPort());
+        System.out.flush();
+        Thread.currentThread().join();
+    }
+}

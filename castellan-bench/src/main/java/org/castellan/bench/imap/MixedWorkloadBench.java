@@ -1,0 +1,274 @@
+package org.castellan.bench.imap;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.castellan.testkit.TestPki;
+
+/**
+ * N clients, each with its own account, run imaptest-like sessions back to back over implicit
+ * TLS: connect, LOGIN, LIST, STATUS, SELECT, FETCH flags of all, FETCH ENVELOPE of ten, FETCH a
+ * whole message, STORE a flag, APPEND, STORE \Deleted, EXPUNGE, LOGOUT. Each INBOX is pre-filled
+ * and keeps its size (one APPEND and one EXPUNGE per session). One command at a time per
+ * session, so a command's latency is from sending it to its tagged reply.
+ *
+ * <p>The same load runs against Castellan (a child JVM, default settings) and Dovecot (see
+ * {@link Dovecot}) in one run. Reported: commands/s, p50/p99 latency, server CPU-ms per command
+ * and the ratios. The load generator ({@link ImapClient}: one Netty thread, BoringSSL) shares the
+ * machine and is kept cheap; its CPU is not counted.
+ *
+ * <p>Arguments: {@code [clients=50] [seconds=20] [messages=100] [messageBytes=4096] [dovecot=yes|no]}.
+ */
+public final class MixedWorkloadBench {
+
+    static final String PASSWORD = "bench password 1";
+    private static final int WARM_UP_SECONDS = 3;
+    /** A session that makes no progress for this long is stuck: the run fails rather than hangs. */
+    private static final long STUCK_SECONDS = 120;
+
+    private MixedWorkloadBench() {}
+
+    /** The session script's commands, in order; {@code a1} is LOGIN, {@code a12} LOGOUT. */
+    static final List<String> COMMANDS = List.of("LOGIN", "LIST", "STATUS", "SELECT", "FETCH-FLAGS", "FETCH-ENVELOPE",
+            "FETCH-BODY", "STORE", "APPEND", "STORE-DELETED", "EXPUNGE", "LOGOUT");
+
+    record Result(String name, long commands, long sessions, double seconds, long[] latencies, double cpuSeconds, long errors,
+                  double[] medianByCommand) {
+        double perSecond() { return commands / seconds; }
+
+        double percentileMillis(double p) {
+            if (latencies.length == 0) return Double.NaN;
+            return latencies[(int) Math.min(latencies.length - 1, Math.floor(p * latencies.length))] / 1e6;
+        }
+
+        double cpuPerCommandMillis() { return cpuSeconds * 1000 / commands; }
+
+        void print() {
+            System.out.printf("%-10s %8d cmds %6d sessions %8.1f cmd/s   p50 %6.2f ms   p99 %7.2f ms   server CPU %6.3f ms/cmd   errors %d%n",
+                    name, commands, sessions, perSecond(), percentileMillis(0.5), percentileMillis(0.99), cpuPerCommandMillis(), errors);
+            StringBuilder b = new StringBuilder(String.format("%-10s p50 by command:", ""));
+            for (int i = 0; i < COMMANDS.size(); i++) b.append(String.format(" %s %.2f", COMMANDS.get(i), medianByCommand[i]));
+            System.out.println(b.append(" ms"));
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        int clients = args.length > 0 ? Integer.parseInt(args[0]) : 50;
+        int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
+        int messages = args.length > 2 ? Integer.parseInt(args[2]) : 100;
+        int size = args.length > 3 ? Integer.parseInt(args[3]) : 4096;
+        boolean dovecot = args.length <= 4 || !args[4].equals("no");
+        Path dir = Files.createTempDirectory("castellan-bench-imap");
+        TestPki pki = TestPki.create(Files.createDirectories(dir.resolve("test-pki")));
+        List<String> users = new ArrayList<>();
+        for (int i = 1; i <= clients; i++) users.add("bench" + i + "@bench.test");
+        System.out.printf("IMAP mixed workload: %d clients, %d s, INBOX of %d messages of %d bytes, implicit TLS, in %s%n",
+                clients, seconds, messages, size, dir);
+        System.out.printf("machine: %d CPUs, %s %s%n", Runtime.getRuntime().availableProcessors(),
+                System.getProperty("os.name"), System.getProperty("os.version"));
+
+        Result castellan;
+        try (CastellanImap server = CastellanImap.start(dir.resolve("castellan"), pki, users, PASSWORD, List.of())) {
+            castellan = run(server, pki, users, seconds, messages, size);
+        }
+        castellan.print();
+        if (!dovecot) return;
+        Result reference;
+        try (Dovecot server = Dovecot.start(dir.resolve("dovecot"), pki, users, PASSWORD, clients)) {
+            reference = run(server, pki, users, seconds, messages, size);
+        }
+        reference.print();
+        System.out.printf("ratio castellan/dovecot: commands/s %.2fx, p50 %.2fx, p99 %.2fx, CPU per command %.2fx%n",
+                castellan.perSecond() / reference.perSecond(),
+                castellan.percentileMillis(0.5) / reference.percentileMillis(0.5),
+                castellan.percentileMillis(0.99) / reference.percentileMillis(0.99),
+                castellan.cpuPerCommandMillis() / reference.cpuPerCommandMillis());
+    }
+
+    private static Result run(ServerUnderTest server, TestPki pki, List<String> users, int seconds, int messages, int size)
+            throws Exception {
+        try (ImapClient client = new ImapClient(pki.trustFile())) {
+            Fill.run(client, server.port(), users, messages, size);
+            load(client, server.port(), users, WARM_UP_SECONDS, size); // JIT, caches, Dovecot's first indexes
+            double before = server.cpuSeconds();
+            Load l = load(client, server.port(), users, seconds, size);
+            double cpu = server.cpuSeconds() - before;
+            return new Result(server.name(), l.commands, l.sessions, l.seconds, l.sorted(), cpu, l.errors, l.medians());
+        }
+    }
+
+    static byte[] message(String user, int size) {
+        StringBuilder b = new StringBuilder("From: carol@example.net\r\nTo: " + user + "\r\nSubject: bench "
+                + ThreadLocalRandom.current().nextInt(1_000_000) + "\r\nMessage-ID: <" + System.nanoTime() + "@bench.test>\r\n"
+                + "Date: Fri, 1 Mar 2024 10:00:00 +0000\r\n\r\n");
+        int line = 0;
+        while (b.length() < size) b.append("line ").append(line++).append(' ').append("x".repeat(64)).append("\r\n");
+        return b.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** Everything a run measured; touched only on the client's event loop until the run ends. */
+    static final class Load {
+        long commands;
+        long sessions;
+        long errors;
+        double seconds;
+        private long[] latencies = new long[1 << 16];
+        private int n;
+
+        private final List<List<Long>> byCommand = new ArrayList<>();
+
+        Load() {
+            for (int i = 0; i < COMMANDS.size(); i++) byCommand.add(new ArrayList<>());
+        }
+
+        void latency(int step, long nanos) {
+            if (n == latencies.length) latencies = Arrays.copyOf(latencies, n * 2);
+            latencies[n++] = nanos;
+            byCommand.get(step - 1).add(nanos);
+            commands++;
+        }
+
+        double[] medians() {
+            double[] out = new double[COMMANDS.size()];
+            for (int i = 0; i < out.length; i++) {
+                List<Long> l = new ArrayList<>(byCommand.get(i));
+                java.util.Collections.sort(l);
+                out[i] = l.isEmpty() ? Double.NaN : l.get(l.size() / 2) / 1e6;
+            }
+            return out;
+        }
+
+        void error(String what) {
+            if (errors++ == 0) System.out.println("first error: " + what);
+        }
+
+        long[] sorted() {
+            long[] out = Arrays.copyOf(latencies, n);
+            Arrays.sort(out);
+            return out;
+        }
+    }
+
+    static Load load(ImapClient client, int port, List<String> users, int seconds, int size) throws InterruptedException {
+        Load load = new Load();
+        long start = System.nanoTime();
+        long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
+        CountDownLatch done = new CountDownLatch(users.size());
+        for (String user : users) new Session(client, port, user, size, deadline, load, done).connect();
+        if (!done.await(seconds + STUCK_SECONDS, TimeUnit.SECONDS)) {
+            throw new IllegalStateException(done.getCount() + " sessions did not finish; the server is stuck");
+        }
+        load.seconds = (System.nanoTime() - start) / 1e9;
+        return load;
+    }
+
+    /** One client: sessions back to back until the deadline, each the same command script. */
+    private static final class Session implements ImapClient.Handler {
+        private final ImapClient client;
+        private final int port;
+        private final String user;
+        private final int size;
+        private final long deadline;
+        private final Load load;
+        private final CountDownLatch done;
+        private int step;
+        private int exists;
+        private boolean failed;
+
+        Session(ImapClient client, int port, String user, int size, long deadline, Load load, CountDownLatch done) {
+            this.client = client;
+            this.port = port;
+            this.user = user;
+            this.size = size;
+            this.deadline = deadline;
+            this.load = load;
+            this.done = done;
+        }
+
+        void connect() {
+            step = 0;
+            exists = 0;
+            failed = false;
+            client.connect(port, this, null).addListener(f -> {
+                if (!f.isSuccess()) {
+                    load.error("connect: " + f.cause());
+                    done.countDown();
+                }
+            });
+        }
+
+        @Override
+        public void greeted(ImapClient.Connection c, String greeting) {
+            next(c);
+        }
+
+        @Override
+        public void untagged(ImapClient.Connection c, String line) {
+            if (line.endsWith(" EXISTS")) exists = Integer.parseInt(line.substring(2, line.length() - 7));
+        }
+
+        @Override
+        public void tagged(ImapClient.Connection c, String tag, String status, String line) {
+            long took = System.nanoTime() - c.sentNanos;
+            if (!status.equals("OK")) {
+                load.error(user + ": " + line);
+                failed = true;
+                c.close();
+                return;
+            }
+            load.latency(step, took);
+            if (step == SCRIPT_LENGTH) {
+                load.sessions++;
+                c.close();
+            } else {
+                next(c);
+            }
+        }
+
+        @Override
+        public void closed(ImapClient.Connection c, Throwable cause) {
+            if (cause != null && !failed) load.error(user + ": " + cause);
+            if (step < SCRIPT_LENGTH && !failed && cause == null) load.error(user + ": server closed at step " + step);
+            if (System.nanoTime() < deadline) connect();
+            else done.countDown();
+        }
+
+        private static final int SCRIPT_LENGTH = COMMANDS.size();
+
+        /** Sends command number {@code step}, tagged with it. */
+        private void next(ImapClient.Connection c) {
+            ThreadLocalRandom r = ThreadLocalRandom.current();
+            int msg = exists > 0 ? 1 + r.nextInt(exists) : 1;
+            String tag = "a" + (++step) + " ";
+            switch (step) {
+                case 1 -> c.send(tag + "LOGIN " + user + " \"" + PASSWORD + "\"\r\n");
+                case 2 -> c.send(tag + "LIST \"\" \"*\"\r\n");
+                case 3 -> c.send(tag + "STATUS INBOX (MESSAGES UNSEEN UIDNEXT)\r\n");
+                case 4 -> c.send(tag + "SELECT INBOX\r\n");
+                case 5 -> c.send(tag + "FETCH 1:* (FLAGS)\r\n");
+                case 6 -> c.send(tag + "FETCH " + Math.max(1, msg - 9) + ":" + msg + " (ENVELOPE)\r\n");
+                case 7 -> c.send(tag + "FETCH " + msg + " (BODY.PEEK[])\r\n");
+                case 8 -> c.send(tag + "STORE " + msg + (r.nextBoolean() ? " +" : " -") + "FLAGS (\\Seen)\r\n");
+                case 9 -> {
+                    byte[] m = message(user, size);
+                    byte[] head = (tag + "APPEND INBOX (\\Flagged) {" + m.length + "+}\r\n").getBytes(StandardCharsets.US_ASCII);
+                    byte[] all = Arrays.copyOf(head, head.length + m.length + 2);
+                    System.arraycopy(m, 0, all, head.length, m.length);
+                    all[all.length - 2] = '\r';
+                    all[all.length - 1] = '\n';
+                    c.send(all);
+                }
+                case 10 -> c.send(tag + "STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
+                case 11 -> c.send(tag + "EXPUNGE\r\n");
+                case 12 -> c.send(tag + "LOGOUT\r\n");
+                default -> throw new IllegalStateException("step " + step);
+            }
+        }
+    }
+}
