@@ -63,6 +63,11 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     private final Connection connection;
     private final ImapParser parser = new ImapParser();
     private ChannelHandlerContext ctx;
+    /**
+     * Received bytes not parsed yet; null while there are none. Most sessions sit idle between
+     * commands (IDLE for hours), so the buffer goes back to the allocator as soon as it is
+     * empty instead of staying with the connection.
+     */
     private ByteBuf pending;
     private ImapState state = ImapState.NOT_AUTHENTICATED;
     private boolean busy;
@@ -88,7 +93,6 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        this.pending = ctx.alloc().buffer();
     }
 
     void greet() {
@@ -109,6 +113,7 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
         try {
             // RFC 9051 §6.2.1: whatever arrives between STARTTLS and the end of the handshake is dropped.
             if (awaitingHandshake || closed) return;
+            if (pending == null) pending = ctx.alloc().buffer(in.readableBytes());
             pending.writeBytes(in);
         } finally {
             ReferenceCountUtil.release(in);
@@ -122,7 +127,7 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
                 closeWith("* BYE Server shutting down, try again later");
                 return;
             }
-            if (!pending.isReadable()) break;
+            if (pending == null || !pending.isReadable()) break;
             ByteBuffer view = pending.nioBuffer();
             int before = view.position();
             ImapParser.Mode mode = sasl != null ? ImapParser.Mode.SASL_RESPONSE
@@ -141,7 +146,12 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             if (result instanceof ImapParser.NeedMore) break;
         }
         if (closed) return;
-        pending.discardReadBytes();
+        if (pending != null && !pending.isReadable()) {
+            pending.release();
+            pending = null;
+        } else if (pending != null) {
+            pending.discardReadBytes();
+        }
         ctx.channel().config().setAutoRead(!busy);
         // Events that arrived while an idling session was busy reading flags go out now.
         if (!busy && idleTag != null && selected != null && selected.hasPending()) flushUpdates(() -> { });
@@ -446,7 +456,7 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     void startTls(String tag) {
         connection.startTls();
         awaitingHandshake = true;
-        pending.clear();
+        if (pending != null) pending.clear();
         parser.reset();
         write(tag + " OK Begin TLS negotiation now\r\n");
     }
@@ -569,7 +579,10 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             sasl = null;
         }
         if (selected != null) selected.close();
-        pending.release();
+        if (pending != null) {
+            pending.release();
+            pending = null;
+        }
         log.info("{} imap session end{}", connection.logId(), account == null ? "" : ": " + account);
         ctx.fireChannelInactive();
     }
