@@ -97,6 +97,8 @@ final class Dovecot implements ServerUnderTest {
                 "service imap {",
                 "  process_limit = " + Math.max(1024, sessions + 100),
                 "}",
+                // Dovecot allows 10 connections per user and address by default; the idle benchmark opens more.
+                "mail_max_userip_connections = " + Math.max(10, sessions),
                 "default_client_limit = " + Math.max(1000, sessions + 100),
                 "default_process_limit = " + Math.max(100, sessions + 100),
                 ""));

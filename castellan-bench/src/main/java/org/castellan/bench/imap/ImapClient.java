@@ -12,6 +12,9 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
@@ -53,6 +56,8 @@ final class ImapClient implements AutoCloseable {
     private final EventLoopGroup group;
     private final Bootstrap bootstrap;
     private final SslContext tls;
+    /** Every connection still open; closing the event loop alone may leave sockets open in this process. */
+    private final ChannelGroup open = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
     ImapClient(Path trustedCa) {
         this.tls = TlsPolicy.clientContext(TlsPolicy.Preset.INTERMEDIATE, List.of(trustedCa), null, null);
@@ -68,6 +73,7 @@ final class ImapClient implements AutoCloseable {
         return bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
+                open.add(ch);
                 SslHandler ssl = tls.newHandler(ch.alloc(), "localhost", port);
                 ch.pipeline().addLast("tls", ssl);
                 ch.pipeline().addLast("imap", new Connection(handler, attachment));
@@ -77,6 +83,7 @@ final class ImapClient implements AutoCloseable {
 
     @Override
     public void close() {
+        open.close().awaitUninterruptibly();
         group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 
