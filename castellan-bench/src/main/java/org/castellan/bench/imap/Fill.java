@@ -59,7 +59,7 @@ final class Fill {
                     if (cause != null) error.compareAndSet(null, user + ": " + cause);
                     done.countDown();
                 }
-            }, null).addListener(f -> {
+            }).addListener(f -> {
                 if (!f.isSuccess()) {
                     error.compareAndSet(null, user + ": " + f.cause());
                     done.countDown();

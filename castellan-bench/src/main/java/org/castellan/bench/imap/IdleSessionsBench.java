@@ -166,7 +166,7 @@ public final class IdleSessionsBench {
                     inFlight.release();
                     settled.countDown();
                 }
-            }, null).addListener(f -> {
+            }).addListener(f -> {
                 if (!f.isSuccess()) {
                     if (errors.incrementAndGet() == 1) System.out.println("first error: " + f.cause());
                     inFlight.release();

@@ -69,14 +69,14 @@ final class ImapClient implements AutoCloseable {
     }
 
     /** Connects to 127.0.0.1:{@code port} over implicit TLS, verifying the name localhost. */
-    ChannelFuture connect(int port, Handler handler, Object attachment) {
+    ChannelFuture connect(int port, Handler handler) {
         return bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
                 open.add(ch);
                 SslHandler ssl = tls.newHandler(ch.alloc(), "localhost", port);
                 ch.pipeline().addLast("tls", ssl);
-                ch.pipeline().addLast("imap", new Connection(handler, attachment));
+                ch.pipeline().addLast("imap", new Connection(handler));
             }
         }).connect("127.0.0.1", port);
     }
@@ -91,7 +91,6 @@ final class ImapClient implements AutoCloseable {
     static final class Connection extends ChannelInboundHandlerAdapter {
 
         private final Handler handler;
-        final Object attachment;
         private Channel channel;
         private ByteBuf in;
         private long literalLeft;
@@ -101,9 +100,8 @@ final class ImapClient implements AutoCloseable {
         /** When the command now outstanding was written, for its latency. */
         long sentNanos;
 
-        Connection(Handler handler, Object attachment) {
+        Connection(Handler handler) {
             this.handler = handler;
-            this.attachment = attachment;
         }
 
         void send(String text) {

@@ -195,7 +195,7 @@ public final class MixedWorkloadBench {
             step = 0;
             exists = 0;
             failed = false;
-            client.connect(port, this, null).addListener(f -> {
+            client.connect(port, this).addListener(f -> {
                 if (!f.isSuccess()) {
                     load.error("connect: " + f.cause());
                     done.countDown();
