@@ -741,18 +741,8 @@ public final class ImapParser {
                 case "RFC822.TEXT": return new FetchAttribute.Rfc822(FetchAttribute.Section.Kind.TEXT);
                 case "BINARY", "BINARY.PEEK": {
                     List<Integer> part = sectionBinary();
-                    OptionalLong offset = OptionalLong.empty();
-                    OptionalLong length = OptionalLong.empty();
-                    if (peek() == '<') {
-                        pos++;
-                        offset = OptionalLong.of(number());
-                        expect('.');
-                        long l = number();
-                        if (l == 0) throw new Bad("Partial length must not be zero");
-                        length = OptionalLong.of(l);
-                        expect('>');
-                    }
-                    return new FetchAttribute.Binary(name.equals("BINARY.PEEK"), part, offset, length);
+                    Partial p = partial();
+                    return new FetchAttribute.Binary(name.equals("BINARY.PEEK"), part, p.offset(), p.length());
                 }
                 case "BINARY.SIZE": return new FetchAttribute.BinarySize(sectionBinary());
                 case "BODY", "BODY.PEEK": {
@@ -761,18 +751,8 @@ public final class ImapParser {
                         throw new Bad("BODY.PEEK needs a section");
                     }
                     FetchAttribute.Section section = section();
-                    OptionalLong offset = OptionalLong.empty();
-                    OptionalLong length = OptionalLong.empty();
-                    if (peek() == '<') {
-                        pos++;
-                        offset = OptionalLong.of(number());
-                        expect('.');
-                        long l = number();
-                        if (l == 0) throw new Bad("Partial length must not be zero");
-                        length = OptionalLong.of(l);
-                        expect('>');
-                    }
-                    return new FetchAttribute.Body(name.equals("BODY.PEEK"), section, offset, length);
+                    Partial p = partial();
+                    return new FetchAttribute.Body(name.equals("BODY.PEEK"), section, p.offset(), p.length());
                 }
                 default: throw new Bad("Unknown fetch attribute " + name);
             }
@@ -821,6 +801,20 @@ public final class ImapParser {
             }
             expect(']');
             return new FetchAttribute.Section(part, kind, fields);
+        }
+
+        private record Partial(OptionalLong offset, OptionalLong length) {}
+
+        /** RFC 9051 §9 {@code partial = "<" number64 "." nz-number64 ">"}, when present. */
+        private Partial partial() throws Bad {
+            if (peek() != '<') return new Partial(OptionalLong.empty(), OptionalLong.empty());
+            pos++;
+            long offset = number();
+            expect('.');
+            long length = number();
+            if (length == 0) throw new Bad("Partial length must not be zero");
+            expect('>');
+            return new Partial(OptionalLong.of(offset), OptionalLong.of(length));
         }
 
         /** RFC 3516 §6 {@code section-binary = "[" [section-part] "]"}: part numbers only. */

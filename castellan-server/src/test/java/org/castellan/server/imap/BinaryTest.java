@@ -70,7 +70,7 @@ class BinaryTest extends ServerPerTest {
     @Test
     void appendTakesALiteral8() throws IOException {
         try (Transcript t = imap.selected()) {
-            t.sendRaw("a1 APPEND INBOX ~{9}\r\n");
+            t.sendRaw("a1 APPEND INBOX ~{10}\r\n");
             t.expect("\\+ Ready for literal data");
             t.sendRaw("X: 1\r\n\r\n\u0000!\r\n");
             t.expect("\\* 3 EXISTS");

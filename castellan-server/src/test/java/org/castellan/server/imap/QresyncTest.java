@@ -113,14 +113,7 @@ class QresyncTest extends ServerPerTest {
 
     @Test
     void uidFetchChangedSinceVanished() {
-        try (Transcript t = imap.loggedIn()) {
-            t.run("""
-                    C: a1 ENABLE QRESYNC
-                    S: \\* ENABLED QRESYNC
-                    S: a1 OK ENABLE completed
-                    C: a2 SELECT INBOX
-                    """);
-            while (!t.readLine().startsWith("a2 OK")) { }
+        try (Transcript t = qresyncSelected()) {
             t.run("""
                     C: a3 UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)
                     S: \\* VANISHED \\(EARLIER\\) 2,4
@@ -158,14 +151,7 @@ class QresyncTest extends ServerPerTest {
 
     @Test
     void ownExpungeIsReportedAsVanishedWithTheNewHighestModSeq() {
-        try (Transcript t = imap.loggedIn()) {
-            t.run("""
-                    C: a1 ENABLE QRESYNC
-                    S: \\* ENABLED QRESYNC
-                    S: a1 OK ENABLE completed
-                    C: a2 SELECT INBOX
-                    """);
-            while (!t.readLine().startsWith("a2 OK")) { }
+        try (Transcript t = qresyncSelected()) {
             t.run("""
                     C: a3 STORE 1:3 +FLAGS.SILENT (\\Deleted)
                     S: a3 OK .*
@@ -184,16 +170,7 @@ class QresyncTest extends ServerPerTest {
 
     @Test
     void otherSessionsExpungesArriveAsVanishedInIdleAndNoop() {
-        try (Transcript watcher = imap.loggedIn(); Transcript poller = imap.loggedIn(); Transcript actor = imap.selected()) {
-            for (Transcript w : List.of(watcher, poller)) {
-                w.run("""
-                        C: q1 ENABLE QRESYNC
-                        S: \\* ENABLED QRESYNC
-                        S: q1 OK ENABLE completed
-                        C: q2 SELECT INBOX
-                        """);
-                while (!w.readLine().startsWith("q2 OK")) { }
-            }
+        try (Transcript watcher = qresyncSelected(); Transcript poller = qresyncSelected(); Transcript actor = imap.selected()) {
             watcher.run("""
                     C: w1 IDLE
                     S: \\+ idling
@@ -222,14 +199,7 @@ class QresyncTest extends ServerPerTest {
 
     @Test
     void moveReportsVanishedAfterCopyUid() {
-        try (Transcript t = imap.loggedIn()) {
-            t.run("""
-                    C: a1 ENABLE QRESYNC
-                    S: \\* ENABLED QRESYNC
-                    S: a1 OK ENABLE completed
-                    C: a2 SELECT INBOX
-                    """);
-            while (!t.readLine().startsWith("a2 OK")) { }
+        try (Transcript t = qresyncSelected()) {
             t.run("""
                     C: a3 UID MOVE 3:5 Trash
                     S: \\* OK \\[COPYUID \\d+ 3,5 1:2\\] Moved
@@ -237,6 +207,19 @@ class QresyncTest extends ServerPerTest {
                     S: a3 OK MOVE completed
                     """);
         }
+    }
+
+    /** Logged in, QRESYNC enabled, INBOX selected. */
+    private Transcript qresyncSelected() {
+        Transcript t = imap.loggedIn();
+        t.run("""
+                C: a1 ENABLE QRESYNC
+                S: \\* ENABLED QRESYNC
+                S: a1 OK ENABLE completed
+                C: a2 SELECT INBOX
+                """);
+        while (!t.readLine().startsWith("a2 OK")) { }
+        return t;
     }
 
     private static void untilTagged(Transcript t, String tag) {
