@@ -48,7 +48,7 @@ public final class ImapParser {
     public static final int MAX_ID_PAIRS = 30;
     /** RFC 9208 §4.1.3: a SETQUOTA names each resource once; no server knows more than a handful. */
     public static final int MAX_QUOTA_RESOURCES = 16;
-    /** RFC 9208 §9 {@code number64}: 63-bit limits. */
+    /** RFC 9051 §9 {@code number64}: 63-bit, as RFC 9208 SETQUOTA limits are. */
     public static final long MAX_NUMBER64 = Long.MAX_VALUE;
 
     /** What the session expects next. */
