@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.function.Consumer;
 import org.castellan.protocol.mail.EmailAddress;
 
@@ -239,6 +240,15 @@ public interface MailStore extends AutoCloseable {
 
     /** Removes messages (IMAP UID EXPUNGE, POP3 DELE+QUIT); UIDs that do not exist are ignored. */
     ExpungeResult expunge(long mailboxId, Collection<Long> uids);
+
+    /**
+     * The UIDs expunged (or moved out) from the mailbox by changes whose MODSEQ is above
+     * {@code modSeq}, ascending: what IMAP QRESYNC reports as {@code VANISHED (EARLIER)}
+     * (RFC 7162 §3.2.5, §3.2.6). Every expunge is remembered for the life of the mailbox.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    SortedSet<Long> expungedSince(long mailboxId, long modSeq);
 
     /**
      * Copies messages, with flags and internal date, to another (or the same) mailbox (RFC 4315

@@ -695,6 +695,44 @@ public interface MailStoreContract {
     }
 
     @Test
+    default void expungedSinceListsTheUidsRemovedAfterAModSeq() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        Mailbox trash = store().getMailbox(alice.id(), "Trash").orElseThrow();
+        for (int i = 1; i <= 5; i++) append(inbox, "m" + i);
+        long start = store().status(inbox.id()).highestModSeq();
+        assertThat(store().expungedSince(inbox.id(), start)).isEmpty();
+
+        long first = store().expunge(inbox.id(), List.of(1L, 3L)).modSeq();
+        store().storeFlags(inbox.id(), List.of(2L), FlagOperation.ADD, Set.of(Flags.SEEN), OptionalLong.empty());
+        long flagged = store().status(inbox.id()).highestModSeq();
+        store().move(inbox.id(), List.of(4L), trash.id());
+
+        assertThat(store().expungedSince(inbox.id(), 0)).containsExactly(1L, 3L, 4L);
+        assertThat(store().expungedSince(inbox.id(), start)).containsExactly(1L, 3L, 4L);
+        assertThat(store().expungedSince(inbox.id(), first - 1)).containsExactly(1L, 3L, 4L);
+        assertThat(store().expungedSince(inbox.id(), first)).containsExactly(4L);
+        assertThat(store().expungedSince(inbox.id(), flagged)).containsExactly(4L);
+        assertThat(store().expungedSince(inbox.id(), store().status(inbox.id()).highestModSeq())).isEmpty();
+        // The target of the move lost nothing; an expunge of nothing remembers nothing.
+        assertThat(store().expungedSince(trash.id(), 0)).isEmpty();
+        store().expunge(inbox.id(), List.of(1L, 99L));
+        assertThat(store().expungedSince(inbox.id(), 0)).containsExactly(1L, 3L, 4L);
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().expungedSince(987_654L, 0));
+    }
+
+    @Test
+    default void expungedUidsOfADeletedMailboxDoNotReachItsSuccessor() {
+        Account alice = account("alice@example.org");
+        Mailbox old = store().createMailbox(alice.id(), "Projects");
+        append(old, "a");
+        store().expunge(old.id(), List.of(1L));
+        store().deleteMailbox(old.id());
+        Mailbox again = store().createMailbox(alice.id(), "Projects");
+        assertThat(store().expungedSince(again.id(), 0)).isEmpty();
+    }
+
+    @Test
     default void copyMapsUidsAndKeepsFlagsDatesAndBodies() {
         Account alice = account("alice@example.org");
         Mailbox inbox = inbox(alice);

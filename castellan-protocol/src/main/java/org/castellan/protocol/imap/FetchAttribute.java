@@ -26,8 +26,31 @@ public sealed interface FetchAttribute {
     record Rfc822(Section.Kind kind) implements FetchAttribute {}
 
     /**
-     * {@code BODY[section]<partial>} or {@code BODY.PEEK[...]} (RFC 9051 §6.4.5); {@code BINARY}
-     * is not offered.
+     * RFC 3516 §4.2 {@code BINARY[part]<partial>} or {@code BINARY.PEEK[...]}: the part's content
+     * with its transfer encoding undone; {@code part} empty for the whole message.
+     */
+    record Binary(boolean peek, List<Integer> part, OptionalLong partialOffset, OptionalLong partialLength)
+            implements FetchAttribute {
+        public Binary { part = List.copyOf(part); }
+    }
+
+    /** RFC 3516 §4.2 {@code BINARY.SIZE[part]}: the decoded size of the part. */
+    record BinarySize(List<Integer> part) implements FetchAttribute {
+        public BinarySize { part = List.copyOf(part); }
+    }
+
+    /** The part path as echoed in a response, e.g. {@code 1.2}; empty for the whole message. */
+    static String partSpec(List<Integer> part) {
+        StringBuilder b = new StringBuilder();
+        for (int p : part) {
+            if (b.length() > 0) b.append('.');
+            b.append(p);
+        }
+        return b.toString();
+    }
+
+    /**
+     * {@code BODY[section]<partial>} or {@code BODY.PEEK[...]} (RFC 9051 §6.4.5).
      *
      * @param partialOffset with {@code partialLength}, the {@code <o.l>} suffix
      */

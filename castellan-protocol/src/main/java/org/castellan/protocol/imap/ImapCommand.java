@@ -16,7 +16,8 @@ public sealed interface ImapCommand {
     enum Name {
         CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE,
         SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
-        IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE
+        IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE,
+        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS
     }
 
     record Capability() implements ImapCommand { public Name name() { return Name.CAPABILITY; } }
@@ -77,10 +78,24 @@ public sealed interface ImapCommand {
 
     record Namespace() implements ImapCommand { public Name name() { return Name.NAMESPACE; } }
 
-    /** SELECT or, with {@code readOnly}, EXAMINE; {@code condStore} for the RFC 7162 parameter. */
-    record Select(String mailbox, boolean readOnly, boolean condStore) implements ImapCommand {
+    /**
+     * SELECT or, with {@code readOnly}, EXAMINE; {@code condStore} and {@code qresync} for the
+     * RFC 7162 §3.1.8 and §3.2.5 parameters.
+     */
+    record Select(String mailbox, boolean readOnly, boolean condStore, Optional<QResync> qresync) implements ImapCommand {
+        public Select(String mailbox, boolean readOnly, boolean condStore) {
+            this(mailbox, readOnly, condStore, Optional.empty());
+        }
+
         public Name name() { return readOnly ? Name.EXAMINE : Name.SELECT; }
     }
+
+    /**
+     * RFC 7162 §3.2.5 {@code QRESYNC (uidvalidity modseq [known-uids [(known-sequence-set known-uid-set)]])}:
+     * what the client remembers of the mailbox.
+     */
+    record QResync(long uidValidity, long modSeq, Optional<SequenceSet> knownUids,
+            Optional<SequenceSet> knownSequenceSet, Optional<SequenceSet> knownUidSet) {}
 
     /** {@code use}: RFC 6154 §3 CREATE-SPECIAL-USE attributes. */
     record Create(String mailbox, List<String> use) implements ImapCommand {
@@ -120,8 +135,17 @@ public sealed interface ImapCommand {
         public Name name() { return Name.STATUS; }
     }
 
-    record Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message) implements ImapCommand {
+    /**
+     * {@code utf8}: the message came as RFC 6855 §4 {@code UTF8 (~{n})} data; {@code message} may
+     * hold NUL octets when sent as an RFC 3516 {@code literal8}.
+     */
+    record Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message, boolean utf8)
+            implements ImapCommand {
         public Append { flags = List.copyOf(flags); }
+
+        public Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message) {
+            this(mailbox, flags, date, message, false);
+        }
 
         public Name name() { return Name.APPEND; }
 
@@ -131,7 +155,7 @@ public sealed interface ImapCommand {
         @Override
         public boolean equals(Object o) {
             return o instanceof Append a && a.mailbox.equals(mailbox) && a.flags.equals(flags) && a.date.equals(date)
-                    && Arrays.equals(a.message, message);
+                    && Arrays.equals(a.message, message) && a.utf8 == utf8;
         }
 
         @Override
@@ -158,10 +182,17 @@ public sealed interface ImapCommand {
         public Name name() { return Name.SEARCH; }
     }
 
-    /** {@code changedSince}: RFC 7162 §3.1.4.1 CHANGEDSINCE modifier. */
-    record Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince)
-            implements ImapCommand {
+    /**
+     * {@code changedSince}: RFC 7162 §3.1.4.1 CHANGEDSINCE modifier; {@code vanished}: the
+     * §3.2.6 VANISHED modifier (only with UID FETCH and CHANGEDSINCE, which the parser checks).
+     */
+    record Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince,
+            boolean vanished) implements ImapCommand {
         public Fetch { attributes = List.copyOf(attributes); }
+
+        public Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince) {
+            this(uid, set, attributes, changedSince, false);
+        }
 
         public Name name() { return Name.FETCH; }
     }
@@ -179,4 +210,22 @@ public sealed interface ImapCommand {
     record Copy(boolean uid, boolean move, SequenceSet set, String mailbox) implements ImapCommand {
         public Name name() { return move ? Name.MOVE : Name.COPY; }
     }
+
+    /** RFC 9208 §4.1.1 GETQUOTA. */
+    record GetQuota(String root) implements ImapCommand { public Name name() { return Name.GETQUOTA; } }
+
+    /** RFC 9208 §4.1.2 GETQUOTAROOT. */
+    record GetQuotaRoot(String mailbox) implements ImapCommand { public Name name() { return Name.GETQUOTAROOT; } }
+
+    /** RFC 9208 §4.1.3 SETQUOTA; resource names upper-cased, in the order given. */
+    record SetQuota(String root, List<ResourceLimit> limits) implements ImapCommand {
+        public SetQuota { limits = List.copyOf(limits); }
+
+        public Name name() { return Name.SETQUOTA; }
+    }
+
+    record ResourceLimit(String resource, long limit) {}
+
+    /** RFC 4978 §3 COMPRESS; the mechanism upper-cased. */
+    record Compress(String mechanism) implements ImapCommand { public Name name() { return Name.COMPRESS; } }
 }

@@ -46,6 +46,10 @@ public final class ImapParser {
     public static final long MAX_MODSEQ = Long.MAX_VALUE;
     /** RFC 2971 §3.3: at most 30 field/value pairs. */
     public static final int MAX_ID_PAIRS = 30;
+    /** RFC 9208 §4.1.3: a SETQUOTA names each resource once; no server knows more than a handful. */
+    public static final int MAX_QUOTA_RESOURCES = 16;
+    /** RFC 9051 §9 {@code number64}: 63-bit, as RFC 9208 SETQUOTA limits are. */
+    public static final long MAX_NUMBER64 = Long.MAX_VALUE;
 
     /** What the session expects next. */
     public enum Mode {
@@ -112,6 +116,15 @@ public final class ImapParser {
      *     is fatal (RFC 7888 §4)
      */
     public Result next(ByteBuffer in, Mode mode, long maxLiteral) {
+        return next(in, mode, maxLiteral, true);
+    }
+
+    /**
+     * As {@link #next(ByteBuffer, Mode, long)}, saying whether quoted strings may carry UTF-8:
+     * RFC 3501 §9 allows only 7-bit text there, RFC 9051 §9 and RFC 6855 §3 (after
+     * {@code ENABLE UTF8=ACCEPT}) allow UTF-8. Invalid UTF-8 is refused either way.
+     */
+    public Result next(ByteBuffer in, Mode mode, long maxLiteral, boolean utf8) {
         while (in.hasRemaining()) {
             if (state == State.LITERAL) {
                 int n = Math.min(in.remaining(), literal.length - literalFilled);
@@ -148,7 +161,7 @@ public final class ImapParser {
             if (mark == null) {
                 List<byte[]> frame = List.copyOf(parts);
                 reset();
-                return new Grammar(frame).command();
+                return new Grammar(frame, utf8).command();
             }
             if (parts.size() / 2 >= MAX_LITERALS || mark.size > maxLiteral
                     || (mark.size + commandSize > MAX_COMMAND && mark.size > MAX_COMMAND / 4)) {
@@ -235,9 +248,11 @@ public final class ImapParser {
         private int pos;
         private String tag;
         private int depth;
+        private final boolean utf8;
 
-        Grammar(List<byte[]> parts) {
+        Grammar(List<byte[]> parts, boolean utf8) {
             this.parts = parts;
+            this.utf8 = utf8;
         }
 
         Result command() {
@@ -327,6 +342,10 @@ public final class ImapParser {
                     sp();
                     return new ImapCommand.Copy(uid, name.equals("MOVE"), set, astring());
                 }
+                case "GETQUOTA": sp(); return new ImapCommand.GetQuota(astring());
+                case "GETQUOTAROOT": sp(); return new ImapCommand.GetQuotaRoot(astring());
+                case "SETQUOTA": return setQuota();
+                case "COMPRESS": sp(); return new ImapCommand.Compress(atom().toUpperCase(Locale.ROOT));
                 default: throw new Bad("Unknown command");
             }
         }
@@ -369,14 +388,84 @@ public final class ImapParser {
             sp();
             String mailbox = astring();
             boolean condStore = false;
+            Optional<ImapCommand.QResync> qresync = Optional.empty();
             if (peek() == ' ') {
                 sp();
-                for (String p : atomList(false)) {
-                    if (p.equals("CONDSTORE")) condStore = true;
-                    else throw new Bad("Unknown SELECT parameter " + p);
+                expect('(');
+                while (peek() != ')') {
+                    if (condStore || qresync.isPresent()) sp();
+                    String p = atom().toUpperCase(Locale.ROOT);
+                    if (p.equals("CONDSTORE") && !condStore) {
+                        condStore = true;
+                    } else if (p.equals("QRESYNC") && qresync.isEmpty()) {
+                        sp();
+                        qresync = Optional.of(qresync());
+                    } else {
+                        throw new Bad("Unknown or repeated SELECT parameter " + p);
+                    }
+                }
+                pos++;
+            }
+            return new ImapCommand.Select(mailbox, readOnly, condStore, qresync);
+        }
+
+        /** RFC 7162 §7 {@code "(" uidvalidity SP mod-sequence-value [SP known-uids] [SP seq-match-data] ")"}. */
+        private ImapCommand.QResync qresync() throws Bad {
+            expect('(');
+            long uidValidity = nzNumber();
+            sp();
+            long modSeq = number(MAX_MODSEQ);
+            Optional<SequenceSet> knownUids = Optional.empty();
+            Optional<SequenceSet> knownSequences = Optional.empty();
+            Optional<SequenceSet> knownSequenceUids = Optional.empty();
+            if (peek() == ' ') {
+                sp();
+                if (peek() != '(') {
+                    knownUids = Optional.of(knownSet());
+                    if (peek() == ' ') sp();
+                }
+                if (peek() == '(') {
+                    pos++;
+                    knownSequences = Optional.of(knownSet());
+                    sp();
+                    knownSequenceUids = Optional.of(knownSet());
+                    expect(')');
                 }
             }
-            return new ImapCommand.Select(mailbox, readOnly, condStore);
+            expect(')');
+            return new ImapCommand.QResync(uidValidity, modSeq, knownUids, knownSequences, knownSequenceUids);
+        }
+
+        /** RFC 7162 §7 {@code known-uids} and friends: a sequence set without "*" or "$". */
+        private SequenceSet knownSet() throws Bad {
+            if (peek() == '$') throw new Bad("A saved search result is not a set of known UIDs");
+            SequenceSet set = sequenceSet();
+            if (set.usesStar()) throw new Bad("\"*\" is not allowed in QRESYNC known UIDs"); // RFC 7162 §7
+            return set;
+        }
+
+        private long nzNumber() throws Bad {
+            long n = number();
+            if (n == 0) throw new Bad("Expected a non-zero number");
+            return n;
+        }
+
+        /** RFC 9208 §4.1.3 {@code SETQUOTA root (resource limit ...)}. */
+        private ImapCommand setQuota() throws Bad {
+            sp();
+            String root = astring();
+            sp();
+            expect('(');
+            List<ImapCommand.ResourceLimit> limits = new ArrayList<>();
+            while (peek() != ')') {
+                if (!limits.isEmpty()) sp();
+                if (limits.size() >= MAX_QUOTA_RESOURCES) throw new Bad("Too many quota resources");
+                String resource = atom().toUpperCase(Locale.ROOT);
+                sp();
+                limits.add(new ImapCommand.ResourceLimit(resource, number(MAX_NUMBER64)));
+            }
+            pos++;
+            return new ImapCommand.SetQuota(root, limits);
         }
 
         private ImapCommand create() throws Bad {
@@ -449,6 +538,17 @@ public final class ImapParser {
                 date = Optional.of(dateTime(quoted()));
                 sp();
             }
+            if (peek() == 'U' || peek() == 'u') {
+                // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")"
+                if (!atom().equalsIgnoreCase("UTF8")) throw new Bad("APPEND needs the message as a literal");
+                sp();
+                expect('(');
+                if (peek() != '~') throw new Bad("APPEND UTF8 needs the message as a literal8 (~{n})");
+                byte[] message = literal8();
+                expect(')');
+                return new ImapCommand.Append(mailbox, flags, date, message, true);
+            }
+            if (peek() == '~') return new ImapCommand.Append(mailbox, flags, date, literal8()); // RFC 3516 §4.4
             if (peek() != '{') throw new Bad("APPEND needs the message as a literal");
             return new ImapCommand.Append(mailbox, flags, date, literal());
         }
@@ -601,15 +701,29 @@ public final class ImapParser {
                 }
             }
             OptionalLong changedSince = OptionalLong.empty();
+            boolean vanished = false;
             if (peek() == ' ') {
                 sp();
                 expect('(');
-                if (!atom().equalsIgnoreCase("CHANGEDSINCE")) throw new Bad("Unknown FETCH modifier");
-                sp();
-                changedSince = OptionalLong.of(number(MAX_MODSEQ));
+                do {
+                    if (peek() == ' ') pos++;
+                    String modifier = atom().toUpperCase(Locale.ROOT);
+                    if (modifier.equals("CHANGEDSINCE") && changedSince.isEmpty()) {
+                        sp();
+                        changedSince = OptionalLong.of(number(MAX_MODSEQ));
+                    } else if (modifier.equals("VANISHED") && !vanished) {
+                        vanished = true;
+                    } else {
+                        throw new Bad("Unknown or repeated FETCH modifier " + modifier);
+                    }
+                } while (peek() == ' ');
                 expect(')');
             }
-            return new ImapCommand.Fetch(uid, set, atts, changedSince);
+            // RFC 7162 §3.2.6: VANISHED only in UID FETCH, and only with CHANGEDSINCE.
+            if (vanished && (!uid || changedSince.isEmpty())) {
+                throw new Bad("VANISHED needs UID FETCH and CHANGEDSINCE");
+            }
+            return new ImapCommand.Fetch(uid, set, atts, changedSince, vanished);
         }
 
         private FetchAttribute fetchAtt() throws Bad {
@@ -625,24 +739,20 @@ public final class ImapParser {
                 case "RFC822": return new FetchAttribute.Rfc822(FetchAttribute.Section.Kind.ALL);
                 case "RFC822.HEADER": return new FetchAttribute.Rfc822(FetchAttribute.Section.Kind.HEADER);
                 case "RFC822.TEXT": return new FetchAttribute.Rfc822(FetchAttribute.Section.Kind.TEXT);
+                case "BINARY", "BINARY.PEEK": {
+                    List<Integer> part = sectionBinary();
+                    Partial p = partial();
+                    return new FetchAttribute.Binary(name.equals("BINARY.PEEK"), part, p.offset(), p.length());
+                }
+                case "BINARY.SIZE": return new FetchAttribute.BinarySize(sectionBinary());
                 case "BODY", "BODY.PEEK": {
                     if (peek() != '[') {
                         if (name.equals("BODY")) return new FetchAttribute.BodyStructure(false);
                         throw new Bad("BODY.PEEK needs a section");
                     }
                     FetchAttribute.Section section = section();
-                    OptionalLong offset = OptionalLong.empty();
-                    OptionalLong length = OptionalLong.empty();
-                    if (peek() == '<') {
-                        pos++;
-                        offset = OptionalLong.of(number());
-                        expect('.');
-                        long l = number();
-                        if (l == 0) throw new Bad("Partial length must not be zero");
-                        length = OptionalLong.of(l);
-                        expect('>');
-                    }
-                    return new FetchAttribute.Body(name.equals("BODY.PEEK"), section, offset, length);
+                    Partial p = partial();
+                    return new FetchAttribute.Body(name.equals("BODY.PEEK"), section, p.offset(), p.length());
                 }
                 default: throw new Bad("Unknown fetch attribute " + name);
             }
@@ -691,6 +801,35 @@ public final class ImapParser {
             }
             expect(']');
             return new FetchAttribute.Section(part, kind, fields);
+        }
+
+        private record Partial(OptionalLong offset, OptionalLong length) {}
+
+        /** RFC 9051 §9 {@code partial = "<" number64 "." nz-number64 ">"}, when present. */
+        private Partial partial() throws Bad {
+            if (peek() != '<') return new Partial(OptionalLong.empty(), OptionalLong.empty());
+            pos++;
+            long offset = number();
+            expect('.');
+            long length = number();
+            if (length == 0) throw new Bad("Partial length must not be zero");
+            expect('>');
+            return new Partial(OptionalLong.of(offset), OptionalLong.of(length));
+        }
+
+        /** RFC 3516 §6 {@code section-binary = "[" [section-part] "]"}: part numbers only. */
+        private List<Integer> sectionBinary() throws Bad {
+            expect('[');
+            List<Integer> part = new ArrayList<>();
+            while (peek() != ']') {
+                if (!part.isEmpty()) expect('.');
+                long n = number();
+                if (n == 0 || n > 10_000) throw new Bad("Invalid section part");
+                part.add((int) n);
+                if (part.size() > MAX_DEPTH) throw new Bad("Section nested too deeply");
+            }
+            pos++;
+            return part;
         }
 
         private boolean lastWasDot() {
@@ -818,11 +957,17 @@ public final class ImapParser {
         private String quoted() throws Bad {
             expect('"');
             ByteArrayOutputStream out = new ByteArrayOutputStream();
+            boolean eightBit = false;
             while (true) {
                 int c = peek();
                 if (c < 0) throw new Bad("Unterminated quoted string");
                 pos++;
                 if (c == '"') break;
+                if (c >= 0x80) {
+                    // RFC 3501 §9: quoted strings are 7-bit; RFC 9051 §9 and RFC 6855 §3 allow UTF-8.
+                    if (!utf8) throw new Bad("8-bit text in a quoted string needs ENABLE UTF8=ACCEPT; send a literal");
+                    eightBit = true;
+                }
                 if (c == '\\') {
                     int e = peek();
                     if (e != '"' && e != '\\') throw new Bad("Invalid escape in quoted string");
@@ -831,7 +976,21 @@ public final class ImapParser {
                 }
                 out.write(c);
             }
-            return out.toString(StandardCharsets.UTF_8);
+            return eightBit ? utf8(out.toByteArray()) : out.toString(StandardCharsets.US_ASCII);
+        }
+
+        private static String utf8(byte[] bytes) throws Bad {
+            try {
+                return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new Bad("Invalid UTF-8 in quoted string");
+            }
+        }
+
+        /** RFC 3516 §6 {@code literal8 = "~{" number64 "}" CRLF *OCTET}: may hold NUL. */
+        private byte[] literal8() throws Bad {
+            expect('~');
+            return literal();
         }
 
         /** A literal's bytes: the marker ends this line, the bytes are the next part. */

@@ -186,7 +186,7 @@ class ImapParserTest {
     void errorsNameWhatIsWrong() {
         assertThat(error("a1 LOGIN alice\r\n").message()).isEqualTo("Missing argument");
         assertThat(error("a1 SEARCH FOO\r\n").message()).isEqualTo("Unknown search key FOO");
-        assertThat(error("a1 FETCH 1 BINARY[]\r\n").message()).startsWith("Unknown fetch attribute");
+        assertThat(error("a1 FETCH 1 BINARY.TEXT[]\r\n").message()).startsWith("Unknown fetch attribute");
         assertThat(error("a1 SEARCH BEFORE 30-Feb-2020\r\n").message()).startsWith("Invalid date");
         assertThat(error("a1 FETCH 99999999999 FLAGS\r\n").message()).isEqualTo("Number too large");
         assertThat(error("a1 SEARCH " + "NOT ".repeat(ImapParser.MAX_DEPTH + 1) + "ALL\r\n").message())

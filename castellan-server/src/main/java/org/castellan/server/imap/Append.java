@@ -16,6 +16,11 @@ final class Append {
     private Append() {}
 
     static void run(ImapSession s, String tag, ImapCommand.Append c) {
+        if (c.utf8() && !s.utf8Accept()) {
+            // RFC 6855 §4: the UTF8 data item is for clients that enabled UTF8=ACCEPT.
+            s.bad(tag, "APPEND UTF8 needs ENABLE UTF8=ACCEPT first");
+            return;
+        }
         var store = s.service().store();
         Instant date = c.date().map(OffsetDateTime::toInstant).orElse(null);
         s.blocking(() -> {

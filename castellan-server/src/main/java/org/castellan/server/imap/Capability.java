@@ -13,8 +13,8 @@ final class Capability {
 
     /** Extensions every authenticated session has. */
     private static final String EXTENSIONS = "ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED "
-            + "LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES CONDSTORE STATUS=SIZE APPENDLIMIT="
-            + ImapSession.APPEND_LIMIT;
+            + "LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES CONDSTORE QRESYNC STATUS=SIZE "
+            + "QUOTA QUOTA=RES-STORAGE BINARY UTF8=ACCEPT APPENDLIMIT=" + ImapSession.APPEND_LIMIT;
 
     static String list(ImapSession s) {
         java.util.List<String> caps = new ArrayList<>(java.util.List.of("IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID"));
@@ -26,6 +26,8 @@ final class Capability {
             for (String m : auth.mechanisms(ctx)) caps.add("AUTH=" + m);
         } else {
             caps.add(EXTENSIONS);
+            // RFC 4978 §3: once per connection; not offered again while active.
+            if (!s.connection().compressionActive()) caps.add("COMPRESS=DEFLATE");
         }
         return String.join(" ", caps);
     }

@@ -3,7 +3,10 @@ package org.castellan.server.imap;
 import java.util.ArrayList;
 import org.castellan.protocol.imap.ImapCommand;
 
-/** RFC 5161 ENABLE: IMAP4rev2 (RFC 9051 §6.3.1) and CONDSTORE (RFC 7162 §3.1); others are ignored. */
+/**
+ * RFC 5161 ENABLE: IMAP4rev2 (RFC 9051 §6.3.1), CONDSTORE (RFC 7162 §3.1), QRESYNC (RFC 7162
+ * §3.2.3) and UTF8=ACCEPT (RFC 6855 §3); others are ignored.
+ */
 final class Enable {
 
     private Enable() {}
@@ -17,6 +20,12 @@ final class Enable {
             } else if (cap.equals("CONDSTORE") && !enabled.contains("CONDSTORE")) {
                 s.enableCondStore();
                 enabled.add("CONDSTORE");
+            } else if (cap.equals("QRESYNC") && !enabled.contains("QRESYNC")) {
+                s.enableQResync();
+                enabled.add("QRESYNC");
+            } else if (cap.equals("UTF8=ACCEPT") && !enabled.contains("UTF8=ACCEPT")) {
+                s.enableUtf8Accept();
+                enabled.add("UTF8=ACCEPT");
             }
         }
         s.untagged("ENABLED" + (enabled.isEmpty() ? "" : " " + String.join(" ", enabled)));

@@ -4,11 +4,16 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.SortedSet;
 import org.castellan.protocol.imap.ImapCommand;
+import org.castellan.protocol.imap.SequenceSet;
 import org.castellan.store.Flags;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.UidRange;
 
-/** RFC 9051 §6.4.3 EXPUNGE and §6.4.9 UID EXPUNGE (RFC 4315). */
+/**
+ * RFC 9051 §6.4.3 EXPUNGE and §6.4.9 UID EXPUNGE (RFC 4315). With QRESYNC the client hears
+ * VANISHED instead of EXPUNGE (RFC 7162 §3.2.10); with CONDSTORE the OK carries the mailbox's
+ * new HIGHESTMODSEQ (RFC 7162 §3.2.7).
+ */
 final class Expunge {
 
     private Expunge() {}
@@ -25,20 +30,30 @@ final class Expunge {
             var uids = store.listMessages(view.mailbox.id(), UidRange.all()).stream()
                     .filter(m -> m.flags().contains(Flags.DELETED) && view.msnOf(m.uid()) > 0)
                     .map(MessageMeta::uid).filter(u -> only == null || only.contains(u)).toList();
-            return uids.isEmpty() ? java.util.List.<Long>of() : new ArrayList<>(store.expunge(view.mailbox.id(), uids).uids());
+            return uids.isEmpty() ? null : store.expunge(view.mailbox.id(), uids);
         }, removed -> {
-            reportRemoved(s, view, removed);
-            s.ok(tag, "EXPUNGE completed");
+            if (removed == null || removed.uids().isEmpty()) {
+                s.ok(tag, "EXPUNGE completed");
+                return;
+            }
+            reportRemoved(s, view, new ArrayList<>(removed.uids()));
+            s.ok(tag, (s.condStoreOn(view) ? "[HIGHESTMODSEQ " + removed.modSeq() + "] " : "") + "EXPUNGE completed");
         });
     }
 
-    /** One EXPUNGE per message this session removed, highest first so numbers do not shift. */
+    /**
+     * One EXPUNGE per message this session removed, highest first so numbers do not shift; with
+     * QRESYNC one VANISHED naming them all (RFC 7162 §3.2.10).
+     */
     static void reportRemoved(ImapSession s, SelectedMailbox view, java.util.List<Long> uids) {
         java.util.List<Long> desc = new ArrayList<>(uids);
         desc.sort(Collections.reverseOrder());
+        java.util.List<Long> known = new ArrayList<>();
         for (long uid : desc) {
             int msn = view.remove(uid);
-            if (msn > 0) s.untagged(msn + " EXPUNGE");
+            if (msn > 0 && !s.qresync()) s.untagged(msn + " EXPUNGE");
+            if (msn > 0) known.add(0, uid);
         }
+        if (s.qresync() && !known.isEmpty()) s.untagged("VANISHED " + SequenceSet.compact(known));
     }
 }

@@ -15,6 +15,7 @@ import org.castellan.protocol.imap.FetchAttribute;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.ImapStrings;
 import org.castellan.protocol.imap.MessageStructure;
+import org.castellan.protocol.imap.SequenceSet;
 import org.castellan.store.FlagOperation;
 import org.castellan.store.FlagUpdate;
 import org.castellan.store.Flags;
@@ -23,16 +24,28 @@ import org.castellan.store.MessageMeta;
 import org.castellan.store.UidRange;
 
 /**
- * RFC 9051 §6.4.5 FETCH and UID FETCH, with RFC 7162 MODSEQ and CHANGEDSINCE. Runs on the
- * blocking executor and writes one response per message as it goes, so a large FETCH holds one
- * message in memory at a time. BODY[...] and RFC822/RFC822.TEXT set \Seen (not in EXAMINE).
+ * RFC 9051 §6.4.5 FETCH and UID FETCH, with RFC 7162 MODSEQ, CHANGEDSINCE and VANISHED, and
+ * RFC 3516 BINARY and BINARY.SIZE. Runs on the blocking executor and writes one response per
+ * message as it goes, so a large FETCH holds one message in memory at a time. BODY[...],
+ * BINARY[...] and RFC822/RFC822.TEXT set \Seen (not in EXAMINE).
  */
 final class Fetch {
 
     private Fetch() {}
 
+    /** RFC 3516 §4.3: a part whose transfer encoding the server cannot undo fails the FETCH. */
+    private static final class UnknownCte extends RuntimeException {
+        UnknownCte(String encoding) {
+            super(encoding, null, false, false);
+        }
+    }
+
     static void run(ImapSession s, String tag, ImapCommand.Fetch c) {
         SelectedMailbox view = s.selected().orElseThrow();
+        if (c.vanished() && !s.qresync()) {
+            s.bad(tag, "VANISHED needs ENABLE QRESYNC first"); // RFC 7162 §3.2.6
+            return;
+        }
         SortedSet<Long> uids = view.resolve(c.set(), c.uid());
         if (uids == null) {
             s.bad(tag, "Invalid message sequence number");
@@ -46,16 +59,25 @@ final class Fetch {
             atts.add(new FetchAttribute.ModSeq());
         }
         boolean setSeen = !view.readOnly && atts.stream().anyMatch(a -> (a instanceof FetchAttribute.Body b && !b.peek())
+                || (a instanceof FetchAttribute.Binary x && !x.peek())
                 || (a instanceof FetchAttribute.Rfc822 r && r.kind() != FetchAttribute.Section.Kind.HEADER));
         boolean condStore = s.condStoreOn(view) || c.changedSince().isPresent();
-        if (uids.isEmpty()) {
+        if (uids.isEmpty() && !c.vanished()) {
             s.finish(tag, "OK FETCH completed", c.uid());
             return;
         }
         MailStore store = s.service().store();
         StructureCache cache = s.service().structures();
         long id = view.mailbox.id();
-        s.blocking(tag, () -> {
+        s.blocking(() -> {
+            if (c.vanished() && !c.set().savedResult()) {
+                // RFC 7162 §3.2.6: the requested UIDs expunged since CHANGEDSINCE, before any FETCH.
+                // "*" reaches past the highest UID left: the last messages may be the expunged ones.
+                java.util.List<Long> gone = store.expungedSince(id, c.changedSince().getAsLong()).stream()
+                        .filter(u -> c.set().contains(u, SequenceSet.STAR)).toList();
+                if (!gone.isEmpty()) s.write("* VANISHED (EARLIER) " + SequenceSet.compact(gone) + "\r\n");
+            }
+            if (uids.isEmpty()) return 0;
             java.util.List<MessageMeta> metas = new ArrayList<>(store.listMessages(id, new UidRange(uids.first(), uids.last())));
             metas.removeIf(m -> !uids.contains(m.uid()));
             int found = metas.size();
@@ -84,6 +106,13 @@ final class Fetch {
             // client still numbers; it hears of it at its next NOOP.
             if (found < uids.size()) s.finish(tag, "NO [EXPUNGEISSUED] Some of the requested messages no longer exist", c.uid());
             else s.finish(tag, "OK FETCH completed", c.uid());
+        }, e -> {
+            if (e instanceof UnknownCte u) {
+                s.finish(tag, "NO [UNKNOWN-CTE] Cannot decode a part with Content-Transfer-Encoding " + u.getMessage(),
+                        c.uid());
+            } else {
+                s.storeFailure(tag, e);
+            }
         });
     }
 
@@ -111,9 +140,9 @@ final class Fetch {
                 case FetchAttribute.Uid u -> out.text("UID " + m.uid());
                 case FetchAttribute.InternalDate d -> out.text("INTERNALDATE " + ImapStrings.dateTime(m.internalDate()));
                 case FetchAttribute.Rfc822Size z -> out.text("RFC822.SIZE " + m.size());
-                case FetchAttribute.Envelope e -> out.text("ENVELOPE " + structure.envelope(false));
+                case FetchAttribute.Envelope e -> out.text("ENVELOPE " + structure.envelope(s.utf8Accept()));
                 case FetchAttribute.BodyStructure b -> out.text((b.extensible() ? "BODYSTRUCTURE " : "BODY ")
-                        + structure.bodyStructure(b.extensible(), false));
+                        + structure.bodyStructure(b.extensible(), s.utf8Accept()));
                 case FetchAttribute.ModSeq q -> {
                     out.text("MODSEQ (" + m.modSeq() + ")");
                     modSeqSent = true;
@@ -128,6 +157,26 @@ final class Fetch {
                             java.util.List.of())).orElse(new byte[0]);
                     out.text(name + " ");
                     out.literal(data);
+                }
+                case FetchAttribute.Binary b -> {
+                    String origin = b.partialOffset().isPresent() ? "<" + b.partialOffset().getAsLong() + ">" : "";
+                    out.text("BINARY[" + FetchAttribute.partSpec(b.part()) + "]" + origin + " ");
+                    byte[] bytes = binary(structure, content, b.part());
+                    if (bytes == null) {
+                        out.text("NIL");
+                    } else {
+                        if (b.partialOffset().isPresent()) {
+                            long from = Math.min(bytes.length, b.partialOffset().getAsLong());
+                            long to = Math.min(bytes.length, from + b.partialLength().getAsLong());
+                            bytes = java.util.Arrays.copyOfRange(bytes, (int) from, (int) to);
+                        }
+                        out.literal8(bytes);
+                    }
+                }
+                case FetchAttribute.BinarySize b -> {
+                    byte[] bytes = binary(structure, content, b.part());
+                    // RFC 3516 does not say what a missing part measures; 0, as for an empty one.
+                    out.text("BINARY.SIZE[" + FetchAttribute.partSpec(b.part()) + "] " + (bytes == null ? 0 : bytes.length));
                 }
                 case FetchAttribute.Body b -> {
                     var data = structure.section(content, b.section());
@@ -154,12 +203,23 @@ final class Fetch {
         return out.bytes();
     }
 
+    /** The decoded part, null when it does not exist; {@link UnknownCte} when it cannot be decoded. */
+    private static byte[] binary(MessageStructure structure, byte[] content, java.util.List<Integer> part) {
+        return switch (structure.binary(content, part)) {
+            case MessageStructure.BinaryContent.Decoded d -> d.bytes();
+            case MessageStructure.BinaryContent.Missing m -> null;
+            case MessageStructure.BinaryContent.UnknownEncoding u -> throw new UnknownCte(u.encoding());
+        };
+    }
+
     private static boolean needsContent(FetchAttribute a, MessageStructure cached) {
         return switch (a) {
             case FetchAttribute.Envelope e -> cached == null;
             case FetchAttribute.BodyStructure b -> cached == null;
             case FetchAttribute.Body b -> true;
             case FetchAttribute.Rfc822 r -> true;
+            case FetchAttribute.Binary b -> true;
+            case FetchAttribute.BinarySize b -> true;
             default -> false;
         };
     }
@@ -182,6 +242,14 @@ final class Fetch {
 
         void literal(byte[] data) {
             text("{" + data.length + "}\r\n");
+            b.writeBytes(data);
+        }
+
+        /** RFC 3516 §4.2: {@code ~{n}} only when the data holds NUL, which a literal may not. */
+        void literal8(byte[] data) {
+            boolean nul = false;
+            for (byte x : data) nul |= x == 0;
+            text((nul ? "~{" : "{") + data.length + "}\r\n");
             b.writeBytes(data);
         }
 

@@ -84,6 +84,8 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     private SelectedMailbox selected;
     private boolean rev2;
     private boolean condStore;
+    private boolean qresync;
+    private boolean utf8Accept;
 
     ImapSession(ImapService service, Connection connection) {
         this.service = service;
@@ -133,7 +135,7 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             ImapParser.Mode mode = sasl != null ? ImapParser.Mode.SASL_RESPONSE
                     : idleTag != null ? ImapParser.Mode.IDLE : ImapParser.Mode.COMMAND;
             ImapParser.Result result = parser.next(view, mode,
-                    state == ImapState.NOT_AUTHENTICATED ? MAX_LITERAL_BEFORE_LOGIN : APPEND_LIMIT);
+                    state == ImapState.NOT_AUTHENTICATED ? MAX_LITERAL_BEFORE_LOGIN : APPEND_LIMIT, utf8Quoted());
             pending.skipBytes(view.position() - before);
             switch (result) {
                 case ImapParser.NeedMore n -> { }
@@ -160,6 +162,11 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     private void dispatch(String tag, ImapCommand parsed) {
         if (!state.allows(parsed.name())) {
             bad(tag, "Command not valid in this state");
+            return;
+        }
+        if (utf8Accept && parsed instanceof ImapCommand.Search x && x.charset().isPresent()) {
+            // RFC 6855 §3: after ENABLE UTF8=ACCEPT every string is UTF-8; a CHARSET is refused.
+            bad(tag, "SEARCH CHARSET is not allowed after ENABLE UTF8=ACCEPT");
             return;
         }
         ImapCommand command = mailboxNamesIn(parsed);
@@ -195,6 +202,10 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             case ImapCommand.Fetch c -> Fetch.run(this, tag, c);
             case ImapCommand.Store c -> Store.run(this, tag, c);
             case ImapCommand.Copy c -> Copy.run(this, tag, c);
+            case ImapCommand.GetQuota c -> GetQuota.run(this, tag, c);
+            case ImapCommand.GetQuotaRoot c -> GetQuotaRoot.run(this, tag, c);
+            case ImapCommand.SetQuota c -> SetQuota.run(this, tag);
+            case ImapCommand.Compress c -> Compress.run(this, tag, c);
         }
     }
 
@@ -203,17 +214,18 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
      * (RFC 3501 §5.1.3), IMAP4rev2 sessions UTF-8 (RFC 9051 §5.1). Null when a name is malformed.
      */
     private ImapCommand mailboxNamesIn(ImapCommand c) {
-        if (rev2) return c;
+        if (utf8Names()) return c;
         try {
             return switch (c) {
-                case ImapCommand.Select x -> new ImapCommand.Select(in(x.mailbox()), x.readOnly(), x.condStore());
+                case ImapCommand.Select x -> new ImapCommand.Select(in(x.mailbox()), x.readOnly(), x.condStore(), x.qresync());
                 case ImapCommand.Create x -> new ImapCommand.Create(in(x.mailbox()), x.use());
                 case ImapCommand.Delete x -> new ImapCommand.Delete(in(x.mailbox()));
                 case ImapCommand.Rename x -> new ImapCommand.Rename(in(x.from()), in(x.to()));
                 case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(in(x.mailbox()));
                 case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
                 case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
-                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.flags(), x.date(), x.message());
+                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.flags(), x.date(), x.message(), x.utf8());
+                case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
                 case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
                 case ImapCommand.ListMailboxes x -> new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(),
                         in(x.reference()), x.patterns().stream().map(ImapSession::in).toList(), x.returnOptions(), x.statusItems());
@@ -313,7 +325,7 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             then.run();
             return;
         }
-        SelectedMailbox.Update update = view.drain();
+        SelectedMailbox.Update update = view.drain(qresync);
         for (String line : update.lines()) untagged(line);
         if (view.deleted()) {
             // RFC 9051 §7.1.5: the selected mailbox is gone; nothing sensible can follow.
@@ -444,6 +456,44 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     void enableRev2() { rev2 = true; }
 
     void enableCondStore() { condStore = true; }
+
+    /** RFC 7162 §3.2.3: enabling QRESYNC enables CONDSTORE too. */
+    void enableQResync() {
+        qresync = true;
+        condStore = true;
+    }
+
+    /** Whether expunges are reported as VANISHED (RFC 7162 §3.2.10). */
+    boolean qresync() { return qresync; }
+
+    void enableUtf8Accept() { utf8Accept = true; }
+
+    boolean utf8Accept() { return utf8Accept; }
+
+    /**
+     * Whether mailbox names travel as UTF-8 rather than modified UTF-7: IMAP4rev2
+     * (RFC 9051 §5.1) or UTF8=ACCEPT (RFC 6855 §3).
+     */
+    boolean utf8Names() { return rev2 || utf8Accept; }
+
+    /**
+     * Whether quoted strings may carry UTF-8 now: after IMAP4rev2 or UTF8=ACCEPT is enabled, and
+     * before login, where a user name or password may be UTF-8 (RFC 6855 §5). Otherwise RFC 3501
+     * §9 allows 7-bit only.
+     */
+    private boolean utf8Quoted() { return state == ImapState.NOT_AUTHENTICATED || utf8Names(); }
+
+    /**
+     * RFC 4978 §3: compression starts right after the CRLF of the tagged OK, in both directions.
+     * Anything the client sent after COMPRESS before seeing the OK is a protocol violation and is
+     * dropped, as after STARTTLS.
+     */
+    void startCompression(String tag) {
+        write(tag + " OK DEFLATE active\r\n");
+        connection.startCompression();
+        pending.clear();
+        parser.reset();
+    }
 
     AuthContext authContext() { return connection.authContext("imap"); }
 

@@ -13,13 +13,16 @@ import org.castellan.protocol.imap.ImapCommand;
 enum ImapState {
     /** RFC 9051 §6.1, §6.2. */
     NOT_AUTHENTICATED(EnumSet.of(CAPABILITY, NOOP, ImapCommand.Name.LOGOUT, ID, STARTTLS, LOGIN, AUTHENTICATE)),
-    /** RFC 9051 §6.3; ENABLE only here (RFC 5161 §3.1), IDLE RFC 2177. */
+    /**
+     * RFC 9051 §6.3; ENABLE only here (RFC 5161 §3.1), IDLE RFC 2177; the QUOTA commands
+     * (RFC 9208 §4.1) and COMPRESS (RFC 4978 §5: command-auth) here and in SELECTED.
+     */
     AUTHENTICATED(EnumSet.of(CAPABILITY, NOOP, ImapCommand.Name.LOGOUT, ID, ENABLE, NAMESPACE, SELECT, EXAMINE, CREATE, DELETE,
-            RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND, IDLE)),
+            RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND, IDLE, GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS)),
     /** RFC 9051 §6.4: everything of AUTHENTICATED but ENABLE, plus the message commands. */
     SELECTED(EnumSet.of(CAPABILITY, NOOP, ImapCommand.Name.LOGOUT, ID, NAMESPACE, SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE,
             UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND, IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY,
-            MOVE)),
+            MOVE, GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS)),
     /** RFC 9051 §3.4: the connection is closing; nothing more is read. */
     LOGOUT(EnumSet.noneOf(ImapCommand.Name.class));
 

@@ -57,13 +57,15 @@ final class List {
         }
         MailStore store = s.service().store();
         boolean rev2 = s.rev2();
-        s.blocking(tag, () -> lines(store, s.accountId(), c, rev2), lines -> {
+        boolean utf8 = s.utf8Names();
+        s.blocking(tag, () -> lines(store, s.accountId(), c, rev2, utf8), lines -> {
             for (String line : lines) s.untagged(line);
             s.ok(tag, keyword + " completed");
         });
     }
 
-    private static java.util.List<String> lines(MailStore store, long account, ImapCommand.ListMailboxes c, boolean rev2) {
+    private static java.util.List<String> lines(MailStore store, long account, ImapCommand.ListMailboxes c, boolean rev2,
+            boolean utf8) {
         java.util.List<Pattern> patterns = new ArrayList<>();
         for (String p : c.patterns()) patterns.add(pattern(c.reference() + p));
         Map<String, Mailbox> existing = new HashMap<>();
@@ -102,12 +104,12 @@ final class List {
             if (!c.lsub()) attrs.add(children ? "\\HasChildren" : "\\HasNoChildren");
             if (showSubscribed && isSubscribed) attrs.add("\\Subscribed");
             if (m != null && m.specialUse().isPresent() && !c.lsub()) attrs.add(m.specialUse().get().attribute());
-            String line = (c.lsub() ? "LSUB (" : "LIST (") + String.join(" ", attrs) + ") \"/\" " + ImapSession.mailboxOut(name, rev2);
+            String line = (c.lsub() ? "LSUB (" : "LIST (") + String.join(" ", attrs) + ") \"/\" " + ImapSession.mailboxOut(name, utf8);
             if (selSubscribed && recursive && !isSubscribed) {
                 line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))"; // RFC 5258 §3.5
             }
             out.add(line);
-            if (m != null && c.returnOptions().contains("STATUS")) out.add(Status.line(store, m, c.statusItems(), rev2));
+            if (m != null && c.returnOptions().contains("STATUS")) out.add(Status.line(store, m, c.statusItems(), utf8));
         }
         return out;
     }

@@ -1,13 +1,21 @@
 package org.castellan.server.imap;
 
+import java.util.List;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import org.castellan.protocol.imap.ImapCommand;
+import org.castellan.protocol.imap.SequenceSet;
 import org.castellan.store.MailStore;
 import org.castellan.store.MailboxStatus;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
 
-/** RFC 9051 §6.3.2 SELECT and §6.3.3 EXAMINE, with RFC 7162 §3.1.8 CONDSTORE. */
+/**
+ * RFC 9051 §6.3.2 SELECT and §6.3.3 EXAMINE, with RFC 7162 §3.1.8 CONDSTORE and §3.2.5 QRESYNC:
+ * a client that says what it knew (UIDVALIDITY, MODSEQ, known UIDs) hears what was expunged
+ * since ({@code VANISHED (EARLIER)}) and which messages changed ({@code FETCH}), before the OK.
+ */
 final class Select {
 
     private Select() {}
@@ -15,9 +23,16 @@ final class Select {
     /** RFC 9051 §2.3.2: the flags every mailbox takes; keywords too ("\*" in PERMANENTFLAGS). */
     static final String FLAGS = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft)";
 
-    private record Opened(SelectedMailbox view, MailboxStatus status) {}
+    /** What the client resynchronizes: UIDs expunged since its MODSEQ, and messages changed since. */
+    private record Resync(SortedSet<Long> vanished, List<MessageMeta> changed) {}
+
+    private record Opened(SelectedMailbox view, MailboxStatus status, Resync resync) {}
 
     static void run(ImapSession s, String tag, ImapCommand.Select c) {
+        if (c.qresync().isPresent() && !s.qresync()) {
+            s.bad(tag, "QRESYNC parameter needs ENABLE QRESYNC first"); // RFC 7162 §3.2.5
+            return;
+        }
         if (s.selected().isPresent()) {
             // RFC 9051 §6.3.2: the previous mailbox is closed even if this SELECT fails; [CLOSED] marks the switch.
             s.deselect();
@@ -28,12 +43,27 @@ final class Select {
         s.blocking(tag, () -> {
             var mailbox = store.getMailbox(account, c.mailbox())
                     .orElseThrow(() -> StoreException.notFound("no mailbox " + c.mailbox()));
-            SelectedMailbox view = new SelectedMailbox(mailbox, c.readOnly(), c.condStore());
+            SelectedMailbox view = new SelectedMailbox(mailbox, c.readOnly(), c.condStore() || c.qresync().isPresent());
             view.subscription(store.subscribe(mailbox.id(), s.listener(view)));
             try {
                 MailboxStatus status = store.status(mailbox.id());
-                view.init(store.listMessages(mailbox.id(), UidRange.all()).stream().map(MessageMeta::uid).toList());
-                return new Opened(view, status);
+                List<MessageMeta> metas = store.listMessages(mailbox.id(), UidRange.all());
+                view.init(metas.stream().map(MessageMeta::uid).toList());
+                Resync resync = null;
+                // RFC 7162 §3.2.5.1: with another UIDVALIDITY the client's knowledge is void; a plain SELECT follows.
+                var q = c.qresync().filter(x -> x.uidValidity() == status.uidValidity());
+                if (q.isPresent()) {
+                    // Every expunge is remembered, so the sequence match data of §3.2.5.2 is never needed.
+                    var known = q.get().knownUids();
+                    SortedSet<Long> vanished = new TreeSet<>();
+                    for (long uid : store.expungedSince(mailbox.id(), q.get().modSeq())) {
+                        if (known.isEmpty() || known.get().contains(uid, SequenceSet.STAR)) vanished.add(uid);
+                    }
+                    List<MessageMeta> changed = metas.stream().filter(m -> m.modSeq() > q.get().modSeq())
+                            .filter(m -> known.isEmpty() || known.get().contains(m.uid(), SequenceSet.STAR)).toList();
+                    resync = new Resync(vanished, changed);
+                }
+                return new Opened(view, status, resync);
             } catch (RuntimeException e) {
                 view.close();
                 throw e;
@@ -51,6 +81,17 @@ final class Select {
             if (s.condStoreOn(view)) s.untagged("OK [HIGHESTMODSEQ " + st.highestModSeq() + "] Highest");
             // RFC 9051 §6.3.2: the mailbox's LIST line, telling the client its canonical name.
             if (s.rev2()) s.untagged("LIST () \"/\" " + ImapSession.mailboxOut(view.mailbox.name(), true));
+            Resync resync = opened.resync();
+            if (resync != null) {
+                // RFC 7162 §3.2.5: VANISHED (EARLIER) first, then the changed messages with their UID and MODSEQ.
+                if (!resync.vanished().isEmpty()) {
+                    s.untagged("VANISHED (EARLIER) " + SequenceSet.compact(List.copyOf(resync.vanished())));
+                }
+                for (MessageMeta m : resync.changed()) {
+                    int msn = view.msnOf(m.uid());
+                    if (msn > 0) s.untagged(msn + " FETCH (" + s.flagsItem(m, view) + ")");
+                }
+            }
             s.ok(tag, (view.readOnly ? "[READ-ONLY] " : "[READ-WRITE] ") + (view.readOnly ? "EXAMINE" : "SELECT") + " completed");
         });
     }

@@ -176,9 +176,11 @@ final class SelectedMailbox {
 
     /**
      * Applies the queued events to the view and returns the untagged responses that tell the
-     * client. EXPUNGE lines carry the number each message had when it was removed.
+     * client. EXPUNGE lines carry the number each message had when it was removed; with
+     * {@code vanished} (QRESYNC enabled) one {@code VANISHED uids} line per commit replaces them
+     * (RFC 7162 §3.2.10), naming only UIDs the client knows.
      */
-    Update drain() {
+    Update drain(boolean vanished) {
         List<String> lines = new ArrayList<>();
         SortedSet<Long> flagUids = new TreeSet<>();
         boolean grew = false;
@@ -201,11 +203,14 @@ final class SelectedMailbox {
                     }
                     List<Long> gone = new ArrayList<>(x.uids());
                     Collections.reverse(gone);
+                    List<Long> known = new ArrayList<>();
                     for (long uid : gone) {
                         int msn = remove(uid);
-                        if (msn > 0) lines.add(msn + " EXPUNGE");
+                        if (msn > 0 && !vanished) lines.add(msn + " EXPUNGE");
+                        if (msn > 0) known.add(0, uid);
                         flagUids.remove(uid);
                     }
+                    if (vanished && !known.isEmpty()) lines.add("VANISHED " + SequenceSet.compact(known));
                 }
                 case StoreEvent.FlagsChanged f -> {
                     if (!ownModSeqs.remove(f.modSeq())) {

@@ -8,13 +8,16 @@ import org.castellan.store.Mailbox;
 import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
 
-/** RFC 9051 §6.3.11 STATUS, with RFC 8438 SIZE and RFC 7162 HIGHESTMODSEQ. */
+/**
+ * RFC 9051 §6.3.11 STATUS, with RFC 8438 SIZE, RFC 7162 HIGHESTMODSEQ and RFC 9208 §4.1.4
+ * DELETED-STORAGE.
+ */
 final class Status {
 
     private Status() {}
 
     static final java.util.Set<String> ITEMS = java.util.Set.of("MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
-            "DELETED", "SIZE", "HIGHESTMODSEQ", "RECENT");
+            "DELETED", "SIZE", "HIGHESTMODSEQ", "RECENT", "DELETED-STORAGE");
 
     static void run(ImapSession s, String tag, ImapCommand.Status c) {
         for (String item : c.items()) {
@@ -26,7 +29,7 @@ final class Status {
         MailStore store = s.service().store();
         s.blocking(tag, () -> {
             Mailbox m = store.getMailbox(s.accountId(), c.mailbox()).orElseThrow(() -> StoreException.notFound("no mailbox"));
-            return line(store, m, c.items(), s.rev2());
+            return line(store, m, c.items(), s.utf8Names());
         }, line -> {
             s.untagged(line);
             s.ok(tag, "STATUS completed");
@@ -34,7 +37,7 @@ final class Status {
     }
 
     /** Blocking: the {@code STATUS name (...)} line. */
-    static String line(MailStore store, Mailbox m, java.util.List<String> items, boolean rev2) {
+    static String line(MailStore store, Mailbox m, java.util.List<String> items, boolean utf8) {
         var st = store.status(m.id());
         java.util.List<String> out = new ArrayList<>();
         for (String item : items) {
@@ -47,10 +50,14 @@ final class Status {
                 case "HIGHESTMODSEQ" -> st.highestModSeq();
                 case "DELETED" -> store.listMessages(m.id(), UidRange.all()).stream()
                         .filter(x -> x.flags().contains(Flags.DELETED)).count();
+                // RFC 9208 §4.1.4: what EXPUNGE would free, in the STORAGE unit, rounded up.
+                case "DELETED-STORAGE" -> (store.listMessages(m.id(), UidRange.all()).stream()
+                        .filter(x -> x.flags().contains(Flags.DELETED)).mapToLong(x -> x.size()).sum()
+                        + GetQuota.STORAGE_UNIT - 1) / GetQuota.STORAGE_UNIT;
                 default -> 0; // RECENT: IMAP4rev2 has no \Recent
             };
             out.add(item + " " + value);
         }
-        return "STATUS " + ImapSession.mailboxOut(m.name(), rev2) + " (" + String.join(" ", out) + ")";
+        return "STATUS " + ImapSession.mailboxOut(m.name(), utf8) + " (" + String.join(" ", out) + ")";
     }
 }

@@ -105,6 +105,25 @@ public final class Connection {
         pipeline.addAfter(Transport.BYTE_COUNTER, "tls", newTlsHandler(true));
     }
 
+    /**
+     * Starts raw DEFLATE (RFC 1951) in both directions (IMAP COMPRESS=DEFLATE, RFC 4978): inside
+     * TLS when there is TLS, each write flushed so that every response reaches the client whole.
+     * Call it on the event loop right after writing the protocol's OK, which still leaves
+     * uncompressed. A stream that does not inflate closes the connection.
+     *
+     * @throws IllegalStateException if compression is already active
+     */
+    public void startCompression() {
+        var pipeline = channel.pipeline();
+        if (compressionActive()) throw new IllegalStateException("compression is already active");
+        pipeline.addAfter(pipeline.context(ConnectionGate.class).name(), DeflateCodec.NAME, new DeflateCodec());
+    }
+
+    /** Whether {@link #startCompression} has run on this connection. */
+    public boolean compressionActive() {
+        return channel.pipeline().get(DeflateCodec.NAME) != null;
+    }
+
     /** A TLS handler from the server's one policy, demanding this connection's client-certificate mode. */
     SslHandler newTlsHandler(boolean startTls) {
         return tlsPolicy.newHandler(channel.alloc(), TlsPolicy.ClientCertMode.valueOf(clientCertMode.name()), startTls);

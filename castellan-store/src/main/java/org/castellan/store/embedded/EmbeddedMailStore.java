@@ -807,6 +807,15 @@ public final class EmbeddedMailStore implements MailStore {
     }
 
     @Override
+    public SortedSet<Long> expungedSince(long mailboxId, long modSeq) {
+        return read("list the UIDs expunged from mailbox " + mailboxId + " since MODSEQ " + modSeq, c -> {
+            requireMailbox(c, mailboxId);
+            return new TreeSet<>(Sql.list(c, "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+                    rs -> rs.getLong(1), mailboxId, modSeq));
+        });
+    }
+
+    @Override
     public CopyResult copy(long fromMailboxId, Collection<Long> uids, long toMailboxId) {
         List<Long> sorted = List.copyOf(new TreeSet<>(uids));
         return write("copy messages from mailbox " + fromMailboxId + " to " + toMailboxId,

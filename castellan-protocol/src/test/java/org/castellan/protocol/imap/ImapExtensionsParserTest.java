@@ -1,0 +1,185 @@
+package org.castellan.protocol.imap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The syntax of QRESYNC (RFC 7162), QUOTA (RFC 9208), BINARY (RFC 3516), UTF8=ACCEPT (RFC 6855)
+ * and COMPRESS (RFC 4978), fed whole and one byte at a time; the RFCs' examples where they give one.
+ */
+class ImapExtensionsParserTest {
+
+    private static final long BIG = 1 << 20;
+
+    private static List<ImapParser.Result> whole(byte[] input, boolean utf8) {
+        ImapParser p = new ImapParser();
+        ByteBuffer in = ByteBuffer.wrap(input);
+        List<ImapParser.Result> out = new ArrayList<>();
+        while (in.hasRemaining()) {
+            ImapParser.Result r = p.next(in, ImapParser.Mode.COMMAND, BIG, utf8);
+            if (!(r instanceof ImapParser.NeedMore)) out.add(r);
+        }
+        return out;
+    }
+
+    /** One byte per call: every byte that is not the end of a line gives NeedMore (or Continue at a literal). */
+    private static List<ImapParser.Result> byteAtATime(byte[] input, boolean utf8) {
+        ImapParser p = new ImapParser();
+        List<ImapParser.Result> out = new ArrayList<>();
+        for (byte b : input) {
+            ImapParser.Result r = p.next(ByteBuffer.wrap(new byte[] {b}), ImapParser.Mode.COMMAND, BIG, utf8);
+            if (!(r instanceof ImapParser.NeedMore)) out.add(r);
+            if (b != '\n') assertThat(r).isInstanceOf(ImapParser.NeedMore.class);
+        }
+        return out;
+    }
+
+    private static ImapParser.Result last(String input, boolean utf8) {
+        byte[] bytes = input.getBytes(StandardCharsets.UTF_8);
+        List<ImapParser.Result> a = whole(bytes, utf8);
+        List<ImapParser.Result> b = byteAtATime(bytes, utf8);
+        assertThat(b).isEqualTo(a);
+        return a.get(a.size() - 1);
+    }
+
+    private static ImapCommand parse(String input) {
+        ImapParser.Result r = last(input, false);
+        assertThat(r).as(input).isInstanceOf(ImapParser.Command.class);
+        return ((ImapParser.Command) r).command();
+    }
+
+    private static ImapParser.Error error(String input, boolean utf8) {
+        ImapParser.Result r = last(input, utf8);
+        assertThat(r).as(input).isInstanceOf(ImapParser.Error.class);
+        assertThat(((ImapParser.Error) r).tag()).contains("a1");
+        return (ImapParser.Error) r;
+    }
+
+    private static SequenceSet set(long... bounds) {
+        List<SequenceSet.Range> ranges = new ArrayList<>();
+        for (int i = 0; i < bounds.length; i += 2) ranges.add(new SequenceSet.Range(bounds[i], bounds[i + 1]));
+        return new SequenceSet(ranges, false);
+    }
+
+    static Stream<Arguments> commands() {
+        return Stream.of(
+                // RFC 7162 §3.2.5.2's example, and its shorter forms.
+                Arguments.of("a1 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))\r\n",
+                        new ImapCommand.Select("INBOX", false, false, Optional.of(new ImapCommand.QResync(67890007L,
+                                20050715194045000L, Optional.of(set(41, 41, 43, 211, 214, 541)), Optional.empty(),
+                                Optional.empty())))),
+                Arguments.of("a1 SELECT INBOX (QRESYNC (67890007 90060115194045000 41:211,214:541))\r\n",
+                        new ImapCommand.Select("INBOX", false, false, Optional.of(new ImapCommand.QResync(67890007L,
+                                90060115194045000L, Optional.of(set(41, 211, 214, 541)), Optional.empty(), Optional.empty())))),
+                Arguments.of("a1 EXAMINE INBOX (QRESYNC (67890007 90060115194045000 1:29997 (5000,7500,9000,9990:9999 "
+                        + "15000,22500,27000,29970,29973,29976,29979,29982,29985,29988,29991,29994,29997)))\r\n",
+                        new ImapCommand.Select("INBOX", true, false, Optional.of(new ImapCommand.QResync(67890007L,
+                                90060115194045000L, Optional.of(set(1, 29997)),
+                                Optional.of(set(5000, 5000, 7500, 7500, 9000, 9000, 9990, 9999)),
+                                Optional.of(set(15000, 15000, 22500, 22500, 27000, 27000, 29970, 29970, 29973, 29973, 29976,
+                                        29976, 29979, 29979, 29982, 29982, 29985, 29985, 29988, 29988, 29991, 29991, 29994,
+                                        29994, 29997, 29997)))))),
+                Arguments.of("a1 SELECT INBOX (QRESYNC (1 0))\r\n", new ImapCommand.Select("INBOX", false, false,
+                        Optional.of(new ImapCommand.QResync(1, 0, Optional.empty(), Optional.empty(), Optional.empty())))),
+                Arguments.of("a1 SELECT INBOX (CONDSTORE QRESYNC (1 5 (1 2)))\r\n", new ImapCommand.Select("INBOX", false, true,
+                        Optional.of(new ImapCommand.QResync(1, 5, Optional.empty(), Optional.of(set(1, 1)),
+                                Optional.of(set(2, 2)))))),
+                // RFC 7162 §3.2.6's example.
+                Arguments.of("a1 UID FETCH 300:500 (FLAGS) (CHANGEDSINCE 12345 VANISHED)\r\n",
+                        new ImapCommand.Fetch(true, set(300, 500), List.of(new FetchAttribute.Flags()), OptionalLong.of(12345),
+                                true)),
+                Arguments.of("a1 UID FETCH 1:* FLAGS (VANISHED CHANGEDSINCE 7)\r\n",
+                        new ImapCommand.Fetch(true, set(1, SequenceSet.STAR), List.of(new FetchAttribute.Flags()),
+                                OptionalLong.of(7), true)),
+                // RFC 3516 §4.2.
+                Arguments.of("a1 FETCH 1 (BINARY[1.2]<0.100> BINARY.PEEK[] BINARY.SIZE[3])\r\n",
+                        new ImapCommand.Fetch(false, set(1, 1), List.of(
+                                new FetchAttribute.Binary(false, List.of(1, 2), OptionalLong.of(0), OptionalLong.of(100)),
+                                new FetchAttribute.Binary(true, List.of(), OptionalLong.empty(), OptionalLong.empty()),
+                                new FetchAttribute.BinarySize(List.of(3))), OptionalLong.empty())),
+                Arguments.of("a1 FETCH 2 BINARY.PEEK[1]\r\n", new ImapCommand.Fetch(false, set(2, 2), List.of(
+                        new FetchAttribute.Binary(true, List.of(1), OptionalLong.empty(), OptionalLong.empty())),
+                        OptionalLong.empty())),
+                // RFC 3516 §4.4: literal8; RFC 6855 §4: the UTF8 data item.
+                Arguments.of("a1 APPEND INBOX (\\Seen) ~{3}\r\na\u0000b\r\n",
+                        new ImapCommand.Append("INBOX", List.of("\\Seen"), Optional.empty(), new byte[] {'a', 0, 'b'})),
+                Arguments.of("a1 APPEND INBOX ~{2+}\r\nHi\r\n",
+                        new ImapCommand.Append("INBOX", List.of(), Optional.empty(), "Hi".getBytes())),
+                Arguments.of("a1 APPEND Drafts UTF8 (~{2+}\r\nHi)\r\n",
+                        new ImapCommand.Append("Drafts", List.of(), Optional.empty(), "Hi".getBytes(), true)),
+                // RFC 9208 §4.1.1 - §4.1.3.
+                Arguments.of("a1 GETQUOTA \"\"\r\n", new ImapCommand.GetQuota("")),
+                Arguments.of("a1 GETQUOTAROOT INBOX\r\n", new ImapCommand.GetQuotaRoot("INBOX")),
+                Arguments.of("a1 SETQUOTA \"\" (STORAGE 512)\r\n",
+                        new ImapCommand.SetQuota("", List.of(new ImapCommand.ResourceLimit("STORAGE", 512)))),
+                Arguments.of("a1 SETQUOTA \"\" (storage 512 MESSAGE 1000)\r\n", new ImapCommand.SetQuota("", List.of(
+                        new ImapCommand.ResourceLimit("STORAGE", 512), new ImapCommand.ResourceLimit("MESSAGE", 1000)))),
+                Arguments.of("a1 SETQUOTA \"\" ()\r\n", new ImapCommand.SetQuota("", List.of())),
+                // RFC 4978 §3.
+                Arguments.of("a1 COMPRESS deflate\r\n", new ImapCommand.Compress("DEFLATE")));
+    }
+
+    @ParameterizedTest
+    @MethodSource("commands")
+    void parsesWholeAndByteAtATime(String input, ImapCommand expected) {
+        assertThat(parse(input)).isEqualTo(expected);
+    }
+
+    @Test
+    void literal8AsksForContinuationLikeALiteral() {
+        ImapParser p = new ImapParser();
+        assertThat(p.next(ByteBuffer.wrap("a1 APPEND INBOX ~{3}\r\n".getBytes()), ImapParser.Mode.COMMAND, BIG, false))
+                .isInstanceOf(ImapParser.Continue.class);
+        assertThat(p.next(ByteBuffer.wrap(new byte[] {0, 1, 2, '\r', '\n'}), ImapParser.Mode.COMMAND, BIG, false))
+                .isEqualTo(new ImapParser.Command("a1", new ImapCommand.Append("INBOX", List.of(), Optional.empty(),
+                        new byte[] {0, 1, 2})));
+    }
+
+    @Test
+    void utf8InQuotedStringsOnlyWhenAllowed() {
+        String create = "a1 CREATE \"R\u00e9sum\u00e9s\"\r\n";
+        assertThat(((ImapParser.Command) last(create, true)).command()).isEqualTo(new ImapCommand.Create("R\u00e9sum\u00e9s",
+                List.of()));
+        assertThat(error(create, false).message()).contains("UTF8=ACCEPT");
+        // A literal carries 8-bit text either way (RFC 3501 §4.3).
+        assertThat(parse("a1 CREATE {9+}\r\nR\u00e9sum\u00e9s\r\n")).isEqualTo(new ImapCommand.Create("R\u00e9sum\u00e9s", List.of()));
+        byte[] invalid = {'a', '1', ' ', 'C', 'R', 'E', 'A', 'T', 'E', ' ', '"', (byte) 0xc3, '(', '"', '\r', '\n'};
+        ImapParser.Result r = whole(invalid, true).get(0);
+        assertThat(((ImapParser.Error) r).message()).isEqualTo("Invalid UTF-8 in quoted string");
+        assertThat(byteAtATime(invalid, true)).containsExactly(r);
+    }
+
+    @Test
+    void badExtensionSyntaxIsATaggedError() {
+        assertThat(error("a1 FETCH 1:* FLAGS (CHANGEDSINCE 1 VANISHED)\r\n", false).message())
+                .isEqualTo("VANISHED needs UID FETCH and CHANGEDSINCE");
+        assertThat(error("a1 UID FETCH 1:* FLAGS (VANISHED)\r\n", false).message())
+                .isEqualTo("VANISHED needs UID FETCH and CHANGEDSINCE");
+        assertThat(error("a1 UID FETCH 1:* FLAGS (CHANGEDSINCE 1 CHANGEDSINCE 2)\r\n", false).message())
+                .startsWith("Unknown or repeated FETCH modifier");
+        assertThat(error("a1 SELECT INBOX (QRESYNC (0 1))\r\n", false).message()).isEqualTo("Expected a non-zero number");
+        assertThat(error("a1 SELECT INBOX (QRESYNC (1 1 1:*))\r\n", false).message()).contains("not allowed");
+        assertThat(error("a1 SELECT INBOX (QRESYNC (1 1 (1:2)))\r\n", false).message()).isEqualTo("Expected a space");
+        assertThat(error("a1 SELECT INBOX (FOO)\r\n", false).message()).startsWith("Unknown or repeated SELECT parameter");
+        assertThat(error("a1 FETCH 1 BINARY[1.TEXT]\r\n", false).message()).isEqualTo("Expected a number");
+        assertThat(error("a1 FETCH 1 BINARY[1]<0.0>\r\n", false).message()).isEqualTo("Partial length must not be zero");
+        assertThat(error("a1 FETCH 1 BINARY.SIZE\r\n", false).message()).isEqualTo("Expected '['");
+        assertThat(error("a1 APPEND INBOX UTF8 ({2+}\r\nHi)\r\n", false).message()).contains("literal8");
+        assertThat(error("a1 SETQUOTA \"\" (STORAGE)\r\n", false).message()).isEqualTo("Expected a space");
+        assertThat(error("a1 SETQUOTA \"\" (" + "STORAGE 1 ".repeat(ImapParser.MAX_QUOTA_RESOURCES) + "STORAGE 1)\r\n", false)
+                .message()).isEqualTo("Too many quota resources");
+        assertThat(error("a1 GETQUOTAROOT\r\n", false).message()).isEqualTo("Missing argument");
+        assertThat(error("a1 COMPRESS\r\n", false).message()).isEqualTo("Missing argument");
+    }
+}

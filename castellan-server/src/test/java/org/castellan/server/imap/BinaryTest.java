@@ -1,0 +1,91 @@
+package org.castellan.server.imap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import org.castellan.server.testing.Transcript;
+import org.castellan.store.Flags;
+import org.castellan.store.UidRange;
+import org.junit.jupiter.api.Test;
+
+/**
+ * RFC 3516 BINARY: FETCH BINARY[part]&lt;partial&gt;, BINARY.PEEK and BINARY.SIZE with the
+ * transfer encoding undone, literal8 where the content holds NUL, NO [UNKNOWN-CTE], and APPEND
+ * of a literal8.
+ */
+class BinaryTest extends ServerPerTest {
+
+    static final String ENCODED = "From: erin@example.net\r\nSubject: encoded\r\nMIME-Version: 1.0\r\n"
+            + "Content-Type: multipart/mixed; boundary=\"q\"\r\n\r\n"
+            + "--q\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + "a=3Db =\r\nc\r\n"
+            + "--q\r\nContent-Type: application/x-old\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 f\r\n"
+            + "--q--\r\n";
+
+    @Test
+    void binaryDecodesAndBinarySizeMeasuresTheDecodedPart() {
+        try (Transcript t = imap.selected()) {
+            // SECOND's part 2 is base64 "AAEC": three octets, NUL among them, so literal8 (RFC 3516 §4.2).
+            t.run("""
+                    C: a1 FETCH 2 (BINARY.SIZE[2] BINARY.SIZE[1] BINARY.PEEK[2])
+                    S: \\* 2 FETCH \\(BINARY.SIZE\\[2\\] 3 BINARY.SIZE\\[1\\] 8 BINARY\\[2\\] ~\\{3\\}
+                    S: \\x00\\x01\\x02\\)
+                    S: a1 OK FETCH completed
+                    C: a2 FETCH 2 BINARY.PEEK[1]
+                    S: \\* 2 FETCH \\(BINARY\\[1\\] \\{8\\}
+                    S: part one\\)
+                    S: a2 OK FETCH completed
+                    C: a3 FETCH 2 BINARY.PEEK[3]
+                    S: \\* 2 FETCH \\(BINARY\\[3\\] NIL\\)
+                    S: a3 OK FETCH completed
+                    C: a4 FETCH 2 BINARY[1]<5.3>
+                    S: \\* 2 FETCH \\(BINARY\\[1\\]<5> \\{3\\}
+                    S: one FLAGS \\(\\\\Seen\\)\\)
+                    S: a4 OK FETCH completed
+                    C: a5 FETCH 2 BINARY[1.TEXT]
+                    S: a5 BAD .*
+                    """);
+        }
+        assertThat(imap.store().listMessages(imap.inbox, UidRange.of(secondUid)).get(0).flags()).containsExactly(Flags.SEEN);
+    }
+
+    @Test
+    void quotedPrintableIsDecodedAndAnUnknownEncodingIsRefused() {
+        long uid = imap.append(ENCODED);
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 UID FETCH %d BINARY.PEEK[1]
+                    S: \\* 3 FETCH \\(UID %d BINARY\\[1\\] \\{5\\}
+                    S: a=b c\\)
+                    S: a1 OK FETCH completed
+                    C: a2 UID FETCH %d BINARY.PEEK[2]
+                    S: a2 NO \\[UNKNOWN-CTE\\] .*
+                    C: a3 UID FETCH %d BINARY.SIZE[2]
+                    S: a3 NO \\[UNKNOWN-CTE\\] .*
+                    """.formatted(uid, uid, uid, uid));
+        }
+    }
+
+    @Test
+    void appendTakesALiteral8() throws IOException {
+        try (Transcript t = imap.selected()) {
+            t.sendRaw("a1 APPEND INBOX ~{10}\r\n");
+            t.expect("\\+ Ready for literal data");
+            t.sendRaw("X: 1\r\n\r\n\u0000!\r\n");
+            t.expect("\\* 3 EXISTS");
+            t.expect("a1 OK \\[APPENDUID \\d+ 3\\] APPEND completed");
+        }
+        try (InputStream in = imap.store().openMessage(imap.inbox, 3)) {
+            assertThat(in.readAllBytes()).containsExactly('X', ':', ' ', '1', '\r', '\n', '\r', '\n', 0, '!');
+        }
+    }
+
+    @Test
+    void capabilityAdvertisesBinary() {
+        try (Transcript t = imap.loggedIn()) {
+            assertThat(t.run("C: a1 CAPABILITY").expect("\\* CAPABILITY .*").split(" ")).contains("BINARY");
+            t.expect("a1 OK CAPABILITY completed");
+        }
+    }
+}
