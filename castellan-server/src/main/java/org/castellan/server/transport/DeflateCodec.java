@@ -16,8 +16,9 @@ import java.util.zip.Inflater;
  * large FETCH) is never held back waiting for more output (RFC 4978 §4).
  *
  * <p>The JDK's zlib with {@code nowrap}: RFC 4978 §4 asks for raw DEFLATE, no zlib header
- * (windowBits -8 to -15). Inflated bytes go up in chunks of {@link #CHUNK}; the protocol's own
- * limits on lines and literals apply to them as to uncompressed input. A stream that does not
+ * (windowBits -8 to -15). Inflated bytes go up in chunks of {@link #CHUNK}, and only while the
+ * channel reads (see {@link #inflate}); the protocol's own limits on lines and literals apply to
+ * them as to uncompressed input. A stream that does not
  * inflate, or that ends (a final block), fails the channel and the connection closes.
  */
 final class DeflateCodec extends ChannelDuplexHandler {
@@ -33,6 +34,8 @@ final class DeflateCodec extends ChannelDuplexHandler {
     private final Inflater inflater = new Inflater(true);
     private final Deflater deflater = new Deflater(LEVEL, true);
     private final byte[] outChunk = new byte[CHUNK];
+    /** Compressed bytes read but not inflated yet; null when there are none. */
+    private ByteBuf compressed;
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -41,29 +44,64 @@ final class DeflateCodec extends ChannelDuplexHandler {
             return;
         }
         try {
-            inflater.setInput(in.nioBuffer());
-            while (true) {
-                ByteBuf out = ctx.alloc().heapBuffer(CHUNK);
-                int n;
-                try {
-                    n = inflater.inflate(out.array(), out.arrayOffset() + out.writerIndex(), CHUNK);
-                } catch (DataFormatException e) {
-                    out.release();
-                    throw new DecoderException("compressed input is not valid DEFLATE: " + e.getMessage());
-                }
-                if (n > 0) {
-                    out.writerIndex(out.writerIndex() + n);
-                    ctx.fireChannelRead(out);
-                    continue;
-                }
-                out.release();
-                if (inflater.finished() || inflater.needsDictionary()) {
-                    throw new DecoderException("compressed input ended its DEFLATE stream");
-                }
-                if (inflater.needsInput()) break;
-            }
+            if (compressed == null) compressed = ctx.alloc().buffer(in.readableBytes());
+            compressed.writeBytes(in);
         } finally {
             ReferenceCountUtil.release(in);
+        }
+        inflate(ctx);
+    }
+
+    /**
+     * Resumes inflating what an earlier read left when the session stopped reading; only when all
+     * of it is consumed does the socket get read again.
+     */
+    @Override
+    public void read(ChannelHandlerContext ctx) {
+        inflate(ctx);
+        if (compressed == null) ctx.read();
+    }
+
+    /**
+     * Inflates held input one chunk at a time while the channel reads: a session that turns
+     * auto-read off (busy with a command) stops the inflation too, so a few kilobytes of
+     * well-compressed input never expand into megabytes queued in memory.
+     */
+    private void inflate(ChannelHandlerContext ctx) {
+        while (compressed != null && ctx.channel().isActive()) {
+            ByteBuf out = ctx.alloc().heapBuffer(CHUNK);
+            int n;
+            try {
+                inflater.setInput(compressed.nioBuffer());
+                int before = compressed.readableBytes();
+                n = inflater.inflate(out.array(), out.arrayOffset() + out.writerIndex(), CHUNK);
+                compressed.skipBytes(before - inflater.getRemaining());
+            } catch (DataFormatException e) {
+                out.release();
+                releaseInput();
+                throw new DecoderException("compressed input is not valid DEFLATE: " + e.getMessage());
+            }
+            if (inflater.finished() || inflater.needsDictionary()) {
+                out.release();
+                releaseInput();
+                throw new DecoderException("compressed input ended its DEFLATE stream");
+            }
+            boolean drained = !compressed.isReadable() && n < CHUNK;
+            if (drained) releaseInput();
+            if (n > 0) {
+                out.writerIndex(out.writerIndex() + n);
+                ctx.fireChannelRead(out);
+            } else {
+                out.release();
+            }
+            if (drained || !ctx.channel().config().isAutoRead()) return;
+        }
+    }
+
+    private void releaseInput() {
+        if (compressed != null) {
+            compressed.release();
+            compressed = null;
         }
     }
 
@@ -91,6 +129,7 @@ final class DeflateCodec extends ChannelDuplexHandler {
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseInput();
         inflater.end();
         deflater.end();
     }
