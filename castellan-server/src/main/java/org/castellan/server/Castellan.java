@@ -144,11 +144,12 @@ public final class Castellan implements AutoCloseable {
                 a.certificateSha256().map(h -> "sha256:" + h));
     }
 
-    /** AuthService's defaults, with the configured SCRAM cost for new secrets and unknown users. */
+    /** AuthService's defaults, with the configured SCRAM cost and the configured per-host limiter numbers. */
     static AuthSettings authSettings(CastellanConfig config) {
         AuthSettings d = AuthSettings.defaults();
-        return new AuthSettings(config.auth().scramIterations(), d.plainCacheSize(), d.freeFailures(), d.blockAfter(),
-                d.networkFreeFailures(), d.networkBlockAfter(), d.firstDelay(), d.maxDelay(), d.blockDuration(),
+        var a = config.auth();
+        return new AuthSettings(a.scramIterations(), d.plainCacheSize(), a.freeFailures(), a.blockAfter(),
+                d.networkFreeFailures(), d.networkBlockAfter(), a.firstDelay(), a.maxDelay(), a.blockDuration(),
                 d.failureMemory(), d.maxTracked(), d.workerThreads());
     }
 

@@ -4,6 +4,7 @@ import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Optional;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.security.auth.CertificateFingerprint;
 import org.castellan.security.auth.CredentialStore;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.store.MailStore;
@@ -52,6 +53,14 @@ public final class StoreCredentials implements CredentialStore {
                         .equals(certificate.getIssuerX500Principal()))
                 .map(e -> List.of(e.owner()))
                 .orElse(List.of());
+    }
+
+    /** The account an operator bound the certificate to ({@code castellan user cert bind}). */
+    @Override
+    public Optional<String> certificateBinding(X509Certificate certificate) {
+        return store.findCertificateBinding(CertificateFingerprint.sha256(certificate))
+                .flatMap(b -> store.getAccount(b.accountId()))
+                .map(a -> a.address().toString());
     }
 
     @Override

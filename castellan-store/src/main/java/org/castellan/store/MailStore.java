@@ -116,6 +116,30 @@ public interface MailStore extends AutoCloseable {
     /** Removes one app password of the account; {@code NOT_FOUND} if the account has no such one. */
     void revokeAppPassword(long accountId, long appPasswordId);
 
+    // ---- certificate bindings
+
+    /**
+     * Binds a client certificate to an account by its SHA-256 fingerprint.
+     *
+     * @param fingerprint 64 lower-case hex digits ({@link CertificateBinding#isFingerprint})
+     * @throws StoreException {@code NOT_FOUND} without the account; {@code INVALID} for a malformed
+     *     fingerprint or an empty label; {@code ALREADY_EXISTS} when the certificate is already bound
+     *     (to this or another account: one certificate belongs to one account)
+     */
+    CertificateBinding bindCertificate(long accountId, String fingerprint, String label);
+
+    /** The binding of a certificate, if it has one; empty for a malformed fingerprint. */
+    Optional<CertificateBinding> findCertificateBinding(String fingerprint);
+
+    /** The certificates bound to the account, oldest first; {@code NOT_FOUND} without the account. */
+    List<CertificateBinding> listCertificateBindings(long accountId);
+
+    /** Every binding, oldest first. */
+    List<CertificateBinding> listCertificateBindings();
+
+    /** Removes a binding; {@code NOT_FOUND} if the certificate is not bound. */
+    void unbindCertificate(String fingerprint);
+
     // ---- auth log
 
     /**

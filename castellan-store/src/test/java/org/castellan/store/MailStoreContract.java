@@ -265,6 +265,59 @@ public interface MailStoreContract {
         assertThat(store().listAppPasswords(again.id())).isEmpty();
     }
 
+    // ------------------------------------------------------------------ certificate bindings
+
+    String CARD = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    String PHONE = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
+
+    @Test
+    default void certificatesAreBoundFoundListedAndUnbound() {
+        Account alice = account("alice@example.org");
+        Account bob = account("bob@example.org");
+        CertificateBinding card = store().bindCertificate(alice.id(), CARD, "smart card");
+        CertificateBinding phone = store().bindCertificate(bob.id(), PHONE, "phone");
+
+        assertThat(store().findCertificateBinding(CARD)).contains(card);
+        assertThat(card.accountId()).isEqualTo(alice.id());
+        assertThat(store().listCertificateBindings(alice.id())).containsExactly(card);
+        assertThat(store().listCertificateBindings()).containsExactlyInAnyOrder(card, phone);
+
+        // One certificate belongs to one account: binding it again, to anyone, is refused.
+        assertFails(StoreException.Kind.ALREADY_EXISTS, "already bound", () -> store().bindCertificate(bob.id(), CARD, "stolen"));
+        assertFails(StoreException.Kind.ALREADY_EXISTS, "already bound", () -> store().bindCertificate(alice.id(), CARD, "again"));
+
+        store().unbindCertificate(CARD);
+        assertThat(store().findCertificateBinding(CARD)).isEmpty();
+        assertThat(store().listCertificateBindings(alice.id())).isEmpty();
+        assertFails(StoreException.Kind.NOT_FOUND, "not bound", () -> store().unbindCertificate(CARD));
+        // Free again, it may now go to another account.
+        assertThat(store().bindCertificate(bob.id(), CARD, "bob's card").accountId()).isEqualTo(bob.id());
+    }
+
+    @Test
+    default void badCertificateBindingsAreRefused() {
+        Account alice = account("alice@example.org");
+        assertFails(StoreException.Kind.INVALID, "fingerprint", () -> store().bindCertificate(alice.id(), CARD.toUpperCase(), "card"));
+        assertFails(StoreException.Kind.INVALID, "fingerprint", () -> store().bindCertificate(alice.id(), CARD.substring(2), "card"));
+        assertFails(StoreException.Kind.INVALID, "fingerprint", () -> store().bindCertificate(alice.id(), "sha256:" + CARD, "card"));
+        assertFails(StoreException.Kind.INVALID, "label", () -> store().bindCertificate(alice.id(), CARD, " "));
+        assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().bindCertificate(alice.id() + 1000, CARD, "card"));
+        assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().listCertificateBindings(alice.id() + 1000));
+        assertThat(store().findCertificateBinding("not a fingerprint")).isEmpty();
+        assertThat(store().listCertificateBindings()).isEmpty();
+    }
+
+    @Test
+    default void deletingAnAccountRemovesItsCertificateBindings() {
+        Account alice = account("alice@example.org");
+        store().bindCertificate(alice.id(), CARD, "card");
+        store().deleteAccount(alice.id());
+        assertThat(store().findCertificateBinding(CARD)).isEmpty();
+        // A new account of the same address does not inherit the old one's certificate.
+        Account again = account("alice@example.org");
+        assertThat(store().listCertificateBindings(again.id())).isEmpty();
+    }
+
     // ------------------------------------------------------------------ auth log
 
     @Test

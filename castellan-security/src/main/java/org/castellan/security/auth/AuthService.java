@@ -455,10 +455,16 @@ public final class AuthService implements AutoCloseable {
         });
     }
 
-    /** EXTERNAL: the account the verified certificate names. */
+    /**
+     * EXTERNAL: the account the verified certificate is bound to, else the first account it names.
+     * A certificate with neither authenticates nobody, however trusted its CA.
+     */
     private CompletionStage<SaslStep> external(Exchange x, String authzid) {
         return onWorker(x, () -> {
-            List<String> names = CertificateAccounts.candidates(x.ctx.clientCertificate().orElseThrow());
+            X509Certificate certificate = x.ctx.clientCertificate().orElseThrow();
+            List<String> names = new ArrayList<>();
+            credentials.certificateBinding(certificate).ifPresent(names::add);
+            names.addAll(CertificateAccounts.candidates(certificate));
             synchronized (x) {
                 if (!names.isEmpty()) x.typed = names.getFirst();
             }
@@ -494,11 +500,12 @@ public final class AuthService implements AutoCloseable {
         return x.account != null && x.certificateAccounts.stream().anyMatch(name -> name.equalsIgnoreCase(x.account));
     }
 
-    /** On a worker: the addresses the certificate carries and the owners the store records for it. */
+    /** On a worker: the addresses the certificate carries, the account it is bound to and the owners the CA recorded. */
     private List<String> certificateAccounts(AuthContext ctx) {
         Optional<X509Certificate> certificate = ctx.clientCertificate();
         if (ctx.certificateForPassword() != CertificateForPassword.SAME_ACCOUNT || certificate.isEmpty()) return List.of();
         List<String> names = new ArrayList<>(CertificateAccounts.candidates(certificate.get()));
+        credentials.certificateBinding(certificate.get()).ifPresent(names::add);
         names.addAll(credentials.certificateOwners(certificate.get()));
         return List.copyOf(names);
     }

@@ -41,6 +41,16 @@ public interface CredentialStore {
     }
 
     /**
+     * The account an operator has bound this verified client certificate to by its SHA-256
+     * fingerprint ({@link CertificateFingerprint}), if any. EXTERNAL prefers it to the addresses
+     * the certificate carries, and {@link CertificateForPassword#SAME_ACCOUNT} accepts it. A store
+     * without bindings keeps this default.
+     */
+    default Optional<String> certificateBinding(X509Certificate certificate) {
+        return Optional.empty();
+    }
+
+    /**
      * @param account the canonical address of the account
      * @param secret the password secret in {@link ScramSecret#encode()} form
      */

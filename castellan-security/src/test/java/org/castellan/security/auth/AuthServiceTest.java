@@ -2,6 +2,7 @@ package org.castellan.security.auth;
 
 import org.castellan.testkit.ScramClient;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Logger;
@@ -385,6 +386,39 @@ class AuthServiceTest {
         service = new AuthService(new MapCredentialStore().add(BOB, BOB_PASSWORD), AuthSettings.defaults(), clock);
         assertThat(result(service.start(withCertificate(HOST_A), "EXTERNAL", Optional.of(new byte[0]))))
                 .isEqualTo(failure(FailureKind.INVALID_CREDENTIALS));
+    }
+
+    @Test
+    void externalPrefersTheAccountTheCertificateIsBoundTo() throws Exception {
+        // The certificate names alice, but the operator bound it to bob: the binding decides.
+        store.bind(clientCertificate, BOB);
+        service(AuthSettings.defaults());
+        assertSuccess(result(service.start(withCertificate(HOST_A), "EXTERNAL", Optional.of(new byte[0]))), BOB, "EXTERNAL");
+        assertThat(result(service.start(withCertificate(HOST_A), "EXTERNAL",
+                Optional.of(ALICE.getBytes(StandardCharsets.UTF_8))))).isEqualTo(failure(FailureKind.INVALID_CREDENTIALS));
+    }
+
+    @Test
+    void externalAcceptsABoundCertificateThatNamesNoAccount() throws Exception {
+        // alice is not an account here, so the names in the certificate lead nowhere; the binding does.
+        MapCredentialStore bobOnly = new MapCredentialStore().add(BOB, BOB_PASSWORD).bind(clientCertificate, BOB);
+        service = new AuthService(bobOnly, AuthSettings.defaults(), clock);
+        assertSuccess(result(service.start(withCertificate(HOST_A), "EXTERNAL", Optional.of(new byte[0]))), BOB, "EXTERNAL");
+    }
+
+    @Test
+    void fingerprintsAreReadInTheFormsPeoplePaste() {
+        String hex = CertificateFingerprint.sha256(clientCertificate);
+        assertThat(hex).matches("[0-9a-f]{64}");
+        String colons = hex.toUpperCase(java.util.Locale.ROOT).replaceAll("(..)(?!$)", "$1:");
+        assertThat(CertificateFingerprint.parse(colons)).isEqualTo(hex);
+        assertThat(CertificateFingerprint.parse("sha256 Fingerprint=" + colons)).isEqualTo(hex);
+        assertThat(CertificateFingerprint.parse("sha256:" + hex)).isEqualTo(hex);
+        assertThat(CertificateFingerprint.parse(" " + hex + "\n")).isEqualTo(hex);
+        for (String bad : new String[] {"", hex.substring(1), hex + "00", "zz" + hex.substring(2), "sha1:" + hex}) {
+            assertThatThrownBy(() -> CertificateFingerprint.parse(bad)).as(bad)
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("64 hex digits");
+        }
     }
 
     // --- limiter --------------------------------------------------------------------------------

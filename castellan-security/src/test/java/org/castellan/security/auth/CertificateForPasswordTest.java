@@ -107,4 +107,14 @@ class CertificateForPasswordTest {
         assertThat(login(device, BOB)).isEqualTo(refused);
         assertThat(scram(device, BOB)).isEqualTo(refused);
     }
+
+    @Test
+    void sameAccountAcceptsTheAccountTheCertificateIsBoundTo() throws Exception {
+        store.bind(clientCertificate, BOB);
+        AuthContext device = ctx(CertificateForPassword.SAME_ACCOUNT, true);
+        assertThat(plain(device, BOB)).isInstanceOf(SaslStep.Success.class);
+        assertThat(scram(device, BOB)).isInstanceOf(SaslStep.Success.class);
+        // The names it carries still count: the binding adds an account, it does not hide alice's address.
+        assertThat(login(device, ALICE)).isInstanceOf(SaslStep.Success.class);
+    }
 }

@@ -1,5 +1,6 @@
 package org.castellan.security.auth;
 
+import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -13,7 +14,14 @@ final class MapCredentialStore implements CredentialStore {
 
     private final Map<String, StoredCredential> accounts = new ConcurrentHashMap<>();
     private final Map<String, List<AppSecret>> apps = new ConcurrentHashMap<>();
+    private final Map<String, String> bindings = new ConcurrentHashMap<>();
     private volatile boolean down;
+
+    /** Binds a certificate to an account by fingerprint, as {@code castellan user cert bind} does. */
+    MapCredentialStore bind(X509Certificate certificate, String account) {
+        bindings.put(CertificateFingerprint.sha256(certificate), account);
+        return this;
+    }
 
     MapCredentialStore addApp(String account, long id, String password, Set<String> protocols) {
         apps.computeIfAbsent(account.toLowerCase(Locale.ROOT), k -> new CopyOnWriteArrayList<>())
@@ -45,6 +53,12 @@ final class MapCredentialStore implements CredentialStore {
     public Optional<StoredCredential> find(String username) {
         if (down) throw new IllegalStateException("the account database is not reachable");
         return Optional.ofNullable(accounts.get(username.toLowerCase(Locale.ROOT)));
+    }
+
+    @Override
+    public Optional<String> certificateBinding(X509Certificate certificate) {
+        if (down) throw new IllegalStateException("the account database is not reachable");
+        return Optional.ofNullable(bindings.get(CertificateFingerprint.sha256(certificate)));
     }
 
     @Override

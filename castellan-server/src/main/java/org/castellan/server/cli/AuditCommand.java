@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 import org.castellan.security.auth.AuthContext;
 import org.castellan.security.auth.AuthService;
 import org.castellan.security.auth.AuthSettings;
+import org.castellan.security.auth.CertificateForPassword;
 import org.castellan.security.auth.ChannelBinding;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy;
@@ -66,6 +67,7 @@ final class AuditCommand implements Callable<Integer> {
                         : mechanisms(auth.mechanisms(context(l, true, bindable))) + (bindable ? " (-PLUS on TLS 1.2 only)" : "")
                                 + (certificatePossible(config, l)
                                 ? ", EXTERNAL with a verified client certificate" : ""));
+                row("password needs", passwordNeeds(l.certificateForPassword()));
                 String cleartext;
                 if (!l.acceptsCleartextCredentials()) {
                     cleartext = "no";
@@ -89,6 +91,17 @@ final class AuditCommand implements Callable<Integer> {
         }
         failures.forEach(f -> System.out.println("FAIL: " + f));
         return Main.FAILURE;
+    }
+
+    /** What require-certificate-for-password asks of a password login here, in the operator's words. */
+    private static String passwordNeeds(CertificateForPassword policy) {
+        return switch (policy) {
+            case NO -> "nothing more: a password alone logs in (require-certificate-for-password = \"no\")";
+            case ANY -> "a verified client certificate too, of any account (require-certificate-for-password = \"any\")";
+            case SAME_ACCOUNT -> "a verified client certificate of the same account: an address it carries, the owner"
+                    + " the built-in CA recorded, or a binding (castellan user cert bind)"
+                    + " (require-certificate-for-password = \"same-account\")";
+        };
     }
 
     private static void row(String name, String value) {

@@ -22,7 +22,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "user", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Manage user accounts.",
         subcommands = {UserCommand.Add.class, UserCommand.Passwd.class, UserCommand.ListUsers.class,
-                UserCommand.Show.class, UserCommand.Remove.class, UserCommand.AppPasswords.class})
+                UserCommand.Show.class, UserCommand.Remove.class, UserCommand.AppPasswords.class,
+                UserCertCommand.class})
 final class UserCommand {
 
     @Command(name = "add", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,

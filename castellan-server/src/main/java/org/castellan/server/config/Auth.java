@@ -1,14 +1,26 @@
 package org.castellan.server.config;
 
+import java.time.Duration;
+import java.util.Objects;
+import org.castellan.security.auth.AuthSettings;
+
 /**
- * The {@code [auth]} table.
+ * The {@code [auth]} table: the SCRAM cost and the brute-force limiter's per-host numbers.
  *
  * <p>The constructor throws {@code IllegalArgumentException} if the count is outside
- * {@link #MIN_SCRAM_ITERATIONS}..{@link #MAX_SCRAM_ITERATIONS}.
+ * {@link #MIN_SCRAM_ITERATIONS}..{@link #MAX_SCRAM_ITERATIONS}; the reader checks the ranges of
+ * the limiter keys and that {@code block-after} exceeds {@code free-failures} and
+ * {@code max-delay} is not shorter than {@code first-delay}, and reports them with the line.
  *
  * @param scramIterations PBKDF2 iteration count for new SCRAM-SHA-256 secrets
+ * @param freeFailures failures of a host or account-and-network pair before any delay
+ * @param blockAfter failures of a host or pair after which it is blocked
+ * @param firstDelay the delay after the first failure beyond the free ones; doubles each failure
+ * @param maxDelay the cap on the delay
+ * @param blockDuration how long a block lasts
  */
-public record Auth(int scramIterations) {
+public record Auth(int scramIterations, int freeFailures, int blockAfter, Duration firstDelay, Duration maxDelay,
+        Duration blockDuration) {
 
     /** RFC 7677 §4: SCRAM-SHA-256 iteration counts must be at least 4096. */
     public static final int MIN_SCRAM_ITERATIONS = 4096;
@@ -22,10 +34,26 @@ public record Auth(int scramIterations) {
     /** OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256. */
     public static final int DEFAULT_SCRAM_ITERATIONS = 600_000;
 
+    /** More free failures than this is no limiter at all; a thousand is already generous to scripts. */
+    public static final int MAX_FAILURES = 1000;
+    /** Beyond a minute clients time out and retry, which only adds load. */
+    public static final Duration MAX_DELAY = Duration.ofMinutes(1);
+    /** A block of more than a day locks a mistyping person out for too long; lift it with castellan blocks clear instead. */
+    public static final Duration MAX_BLOCK_DURATION = Duration.ofDays(1);
+
     public Auth {
         if (scramIterations < MIN_SCRAM_ITERATIONS || scramIterations > MAX_SCRAM_ITERATIONS) {
             throw new IllegalArgumentException("scram-iterations must be from " + MIN_SCRAM_ITERATIONS + " to "
                     + MAX_SCRAM_ITERATIONS + ", got " + scramIterations);
         }
+        Objects.requireNonNull(firstDelay, "firstDelay");
+        Objects.requireNonNull(maxDelay, "maxDelay");
+        Objects.requireNonNull(blockDuration, "blockDuration");
+    }
+
+    /** The given SCRAM cost with AuthService's default limiter. */
+    public Auth(int scramIterations) {
+        this(scramIterations, AuthSettings.DEFAULT_FREE_FAILURES, AuthSettings.DEFAULT_BLOCK_AFTER,
+                AuthSettings.DEFAULT_FIRST_DELAY, AuthSettings.DEFAULT_MAX_DELAY, AuthSettings.DEFAULT_BLOCK_DURATION);
     }
 }

@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.CertificateForPassword;
 import org.castellan.security.rules.RuleAction;
 
@@ -192,6 +193,29 @@ public final class ConfigKeys {
                     "PBKDF2 iterations for new SCRAM-SHA-256 password secrets; RFC 7677 requires at least 4096."
                             + " Each login costs this much work on the server. Existing secrets keep their"
                             + " count until the password changes."),
+            new Key(Section.AUTH, "free-failures", Type.INTEGER, List.of(), 0, Auth.MAX_FAILURES,
+                    Integer.toString(AuthSettings.DEFAULT_FREE_FAILURES),
+                    "Failed logins of one client host (IPv4 address, IPv6 /64), or of one account from one"
+                            + " network (IPv4 /24, IPv6 /64), before replies are delayed. An IPv4 /24 as a whole"
+                            + " gets " + AuthSettings.DEFAULT_NETWORK_FREE_FAILURES + " and is blocked after "
+                            + AuthSettings.DEFAULT_NETWORK_BLOCK_AFTER + ". A connection with a verified client"
+                            + " certificate is counted only against its certificate."),
+            new Key(Section.AUTH, "block-after", Type.INTEGER, List.of(), 1, Auth.MAX_FAILURES,
+                    Integer.toString(AuthSettings.DEFAULT_BLOCK_AFTER),
+                    "Failed logins after which that host or account-and-network pair is refused at once (a"
+                            + " temporary failure) for block-duration; more than free-failures. castellan blocks"
+                            + " list shows the blocks and castellan blocks clear lifts them."),
+            new Key(Section.AUTH, "first-delay", Type.DURATION, List.of(), 0, Auth.MAX_DELAY.toMillis(),
+                    "\"" + AuthSettings.DEFAULT_FIRST_DELAY.toMillis() + "ms\"",
+                    "Delay of the reply to the first attempt beyond free-failures; it doubles with each further"
+                            + " failure up to max-delay. Successes from such a source wait too, so that a quick"
+                            + " answer never means success."),
+            new Key(Section.AUTH, "max-delay", Type.DURATION, List.of(), 0, Auth.MAX_DELAY.toMillis(),
+                    "\"" + AuthSettings.DEFAULT_MAX_DELAY.toSeconds() + "s\"",
+                    "The longest delay; not shorter than first-delay."),
+            new Key(Section.AUTH, "block-duration", Type.DURATION, List.of(), 1000, Auth.MAX_BLOCK_DURATION.toMillis(),
+                    "\"" + AuthSettings.DEFAULT_BLOCK_DURATION.toMinutes() + "m\"",
+                    "How long a block lasts; the count starts afresh after it."),
 
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),

@@ -123,6 +123,18 @@ final class ConfigReader {
 
         Fields auth = new Fields(Section.AUTH, single.get(Section.AUTH));
         Long scramIterations = auth.integer("scram-iterations");
+        Long freeFailures = auth.integer("free-failures");
+        Long blockAfter = auth.integer("block-after");
+        Duration firstDelay = auth.duration("first-delay");
+        Duration maxDelay = auth.duration("max-delay");
+        Duration blockDuration = auth.duration("block-duration");
+        if (freeFailures != null && blockAfter != null && blockAfter <= freeFailures) {
+            auth.problem("block-after", "block-after (" + blockAfter + ") must be larger than free-failures ("
+                    + freeFailures + "), or no failure would ever be delayed before the block");
+        }
+        if (firstDelay != null && maxDelay != null && maxDelay.compareTo(firstDelay) < 0) {
+            auth.problem("max-delay", "max-delay must not be shorter than first-delay; raise max-delay or lower first-delay");
+        }
 
         Map<String, Listener> listeners = new LinkedHashMap<>();
         boolean listenersComplete = readListeners(listenerTables, listeners);
@@ -140,7 +152,8 @@ final class ConfigReader {
                 new Server(hostname, dataDir, role, shutdownGrace, adminSocket),
                 new Store(kind, storeDirectory),
                 new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles),
-                new Auth(scramIterations.intValue()),
+                new Auth(scramIterations.intValue(), freeFailures.intValue(), blockAfter.intValue(), firstDelay, maxDelay,
+                        blockDuration),
                 List.copyOf(listeners.values()), rules);
     }
 

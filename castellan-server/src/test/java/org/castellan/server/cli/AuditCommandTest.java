@@ -68,4 +68,21 @@ class AuditCommandTest {
         assertThat(r.code()).isEqualTo(Main.BAD_INPUT);
         assertThat(r.err()).contains("accept-cleartext-risk");
     }
+
+    @Test
+    void theAuditSaysWhatAPasswordLoginNeedsPerListener() throws Exception {
+        append("[[listener]]", "name = \"two-factor\"", "protocol = \"imap\"", "address = \"127.0.0.1\"", "port = 0",
+                "tls = \"implicit\"", "client-cert = \"request\"", "require-certificate-for-password = \"same-account\"",
+                "[[listener]]", "name = \"any-device\"", "protocol = \"pop3\"", "address = \"127.0.0.1\"", "port = 0",
+                "tls = \"implicit\"", "client-cert = \"require\"", "require-certificate-for-password = \"any\"");
+        Cli.Run r = audit();
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        String twoFactor = r.out().substring(r.out().indexOf("listener two-factor"), r.out().indexOf("listener any-device"));
+        assertThat(twoFactor).contains("password needs: a verified client certificate of the same account",
+                "castellan user cert bind", "require-certificate-for-password = \"same-account\"");
+        assertThat(r.out().substring(r.out().indexOf("listener any-device")))
+                .contains("password needs: a verified client certificate too, of any account");
+        assertThat(r.out().substring(0, r.out().indexOf("listener two-factor")))
+                .contains("password needs: nothing more: a password alone logs in");
+    }
 }

@@ -30,6 +30,14 @@ public record TestServer(TestPki pki, Castellan server, long inbox, long otherIn
 
     /** Starts a server with the given {@code [[listener]]} tables (see {@link #listener}). */
     public static TestServer start(Path dir, String... listeners) {
+        return startWith(dir, "", "", listeners);
+    }
+
+    /**
+     * As {@link #start(Path, String...)}, with further lines for the {@code [tls]} and {@code [auth]}
+     * tables; {@code tls} may refer to the test PKI's directory as {@code $PKI}.
+     */
+    public static TestServer startWith(Path dir, String tls, String auth, String... listeners) {
         try {
             TestPki pki = TestPki.create(Files.createDirectories(dir.resolve("test-pki")));
             String config = String.join("\n",
@@ -40,8 +48,10 @@ public record TestServer(TestPki pki, Castellan server, long inbox, long otherIn
                     "[tls]",
                     "certificate = \"" + pki.server().chainFile() + "\"",
                     "key = \"" + pki.server().keyFile() + "\"",
+                    tls.replace("$PKI", pki.directory().toString()),
                     "[auth]",
                     "scram-iterations = " + SCRAM_ITERATIONS,
+                    auth,
                     String.join("\n", listeners));
             Path file = dir.resolve("castellan.toml");
             Files.writeString(file, config);

@@ -37,6 +37,7 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.store.Account;
 import org.castellan.store.Alias;
 import org.castellan.store.AppPassword;
+import org.castellan.store.CertificateBinding;
 import org.castellan.store.AuthAttempt;
 import org.castellan.store.AppendResult;
 import org.castellan.store.CopyResult;
@@ -375,6 +376,7 @@ public final class EmbeddedMailStore implements MailStore {
             }
             Sql.update(c, "DELETE FROM subscriptions WHERE account_id = ?", accountId);
             Sql.update(c, "DELETE FROM app_passwords WHERE account_id = ?", accountId);
+            Sql.update(c, "DELETE FROM certificate_bindings WHERE account_id = ?", accountId);
             Sql.update(c, "DELETE FROM accounts WHERE id = ?", accountId);
             return null;
         });
@@ -424,6 +426,69 @@ public final class EmbeddedMailStore implements MailStore {
             if (Sql.update(tx.connection(), "DELETE FROM app_passwords WHERE id = ? AND account_id = ?",
                     appPasswordId, accountId) == 0) {
                 throw StoreException.notFound("account " + accountId + " has no app password " + appPasswordId);
+            }
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ certificate bindings
+
+    private static final String BINDING_COLUMNS = "fingerprint, account_id, label, created_at";
+
+    @Override
+    public CertificateBinding bindCertificate(long accountId, String fingerprint, String label) {
+        if (!CertificateBinding.isFingerprint(fingerprint)) {
+            throw StoreException.invalid("a certificate fingerprint is " + CertificateBinding.FINGERPRINT_LENGTH
+                    + " lower-case hex digits (SHA-256)");
+        }
+        if (label == null || label.isBlank()) throw StoreException.invalid("a certificate binding needs a label");
+        if (label.length() > MAX_LABEL_LENGTH) {
+            throw StoreException.invalid("the label is longer than " + MAX_LABEL_LENGTH + " characters");
+        }
+        Instant now = now();
+        return write("bind certificate " + fingerprint + " to account " + accountId, tx -> {
+            Connection c = tx.connection();
+            requireAccount(c, accountId);
+            Optional<Long> owner = Sql.one(c, "SELECT account_id FROM certificate_bindings WHERE fingerprint = ?",
+                    rs -> rs.getLong(1), fingerprint);
+            if (owner.isPresent()) {
+                throw StoreException.alreadyExists("certificate " + fingerprint + " is already bound to account "
+                        + owner.get() + "; unbind it first");
+            }
+            Sql.update(c, "INSERT INTO certificate_bindings (" + BINDING_COLUMNS + ") VALUES (?, ?, ?, ?)",
+                    fingerprint, accountId, label, now.toEpochMilli());
+            return new CertificateBinding(fingerprint, accountId, label, now);
+        });
+    }
+
+    @Override
+    public Optional<CertificateBinding> findCertificateBinding(String fingerprint) {
+        if (!CertificateBinding.isFingerprint(fingerprint)) return Optional.empty();
+        return read("find the binding of certificate " + fingerprint, c -> Sql.one(c,
+                "SELECT " + BINDING_COLUMNS + " FROM certificate_bindings WHERE fingerprint = ?",
+                EmbeddedMailStore::certificateBinding, fingerprint));
+    }
+
+    @Override
+    public List<CertificateBinding> listCertificateBindings(long accountId) {
+        return read("list the certificates bound to account " + accountId, c -> {
+            requireAccount(c, accountId);
+            return Sql.list(c, "SELECT " + BINDING_COLUMNS + " FROM certificate_bindings WHERE account_id = ?"
+                    + " ORDER BY created_at, fingerprint", EmbeddedMailStore::certificateBinding, accountId);
+        });
+    }
+
+    @Override
+    public List<CertificateBinding> listCertificateBindings() {
+        return read("list the certificate bindings", c -> Sql.list(c, "SELECT " + BINDING_COLUMNS
+                + " FROM certificate_bindings ORDER BY created_at, fingerprint", EmbeddedMailStore::certificateBinding));
+    }
+
+    @Override
+    public void unbindCertificate(String fingerprint) {
+        write("unbind certificate " + fingerprint, tx -> {
+            if (Sql.update(tx.connection(), "DELETE FROM certificate_bindings WHERE fingerprint = ?", fingerprint) == 0) {
+                throw StoreException.notFound("certificate " + fingerprint + " is not bound to any account");
             }
             return null;
         });
@@ -1102,6 +1167,10 @@ public final class EmbeddedMailStore implements MailStore {
     private static AppPassword appPassword(ResultSet rs) throws SQLException {
         return new AppPassword(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4),
                 Set.of(rs.getString(5).split(" ")), Instant.ofEpochMilli(rs.getLong(6)));
+    }
+
+    private static CertificateBinding certificateBinding(ResultSet rs) throws SQLException {
+        return new CertificateBinding(rs.getString(1), rs.getLong(2), rs.getString(3), Instant.ofEpochMilli(rs.getLong(4)));
     }
 
     private static AuthAttempt authAttempt(ResultSet rs) throws SQLException {

@@ -1,16 +1,12 @@
 package org.castellan.security.auth.internal;
 
 import java.net.InetAddress;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.Block;
+import org.castellan.security.auth.CertificateFingerprint;
 
 /**
  * Counts failed logins and turns them into delays and blocks (DESIGN §5.6, invariant 6).
@@ -254,10 +251,6 @@ public final class LoginLimiter {
 
     /** The SHA-256 of the certificate's DER encoding in lower-case hex. */
     public static String fingerprint(X509Certificate certificate) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded()));
-        } catch (CertificateEncodingException | NoSuchAlgorithmException e) {
-            throw new IllegalStateException("cannot fingerprint the client certificate: " + e.getMessage(), e);
-        }
+        return CertificateFingerprint.sha256(certificate);
     }
 }

@@ -1,0 +1,51 @@
+package org.castellan.server.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import org.castellan.security.auth.AuthSettings;
+import org.castellan.server.config.Auth;
+import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.config.ConfigException;
+import org.junit.jupiter.api.Test;
+
+/** The limiter keys of [auth]: defaults, values, and the errors an operator gets. */
+class LimiterConfigTest {
+
+    private static final Path FILE = Path.of("/etc/castellan/castellan.toml");
+
+    private static String config(String authLines) {
+        return String.join("\n", "[server]", "hostname = \"mail.example.org\"", "data-dir = \"/var/lib/castellan\"",
+                "[auth]", authLines, "");
+    }
+
+    @Test
+    void defaultsAreAuthServicesAndValuesAreRead() throws ConfigException {
+        Auth defaults = CastellanConfig.parse(config(""), FILE).auth();
+        assertThat(defaults.freeFailures()).isEqualTo(AuthSettings.DEFAULT_FREE_FAILURES);
+        assertThat(defaults.blockAfter()).isEqualTo(AuthSettings.DEFAULT_BLOCK_AFTER);
+        assertThat(defaults.firstDelay()).isEqualTo(AuthSettings.DEFAULT_FIRST_DELAY);
+        assertThat(defaults.maxDelay()).isEqualTo(AuthSettings.DEFAULT_MAX_DELAY);
+        assertThat(defaults.blockDuration()).isEqualTo(AuthSettings.DEFAULT_BLOCK_DURATION);
+
+        Auth set = CastellanConfig.parse(config(String.join("\n", "free-failures = 5", "block-after = 50",
+                "first-delay = \"100ms\"", "max-delay = \"2s\"", "block-duration = \"1h\"")), FILE).auth();
+        assertThat(set).isEqualTo(new Auth(Auth.DEFAULT_SCRAM_ITERATIONS, 5, 50, Duration.ofMillis(100),
+                Duration.ofSeconds(2), Duration.ofHours(1)));
+    }
+
+    @Test
+    void inconsistentNumbersNameTheKeyAndLine() {
+        assertThatThrownBy(() -> CastellanConfig.parse(config("free-failures = 10\nblock-after = 10"), FILE))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
+                        .contains(":6:", "auth.block-after", "larger than free-failures"));
+        assertThatThrownBy(() -> CastellanConfig.parse(config("first-delay = \"5s\"\nmax-delay = \"1s\""), FILE))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
+                        .contains(":6:", "auth.max-delay", "not be shorter than first-delay"));
+        assertThatThrownBy(() -> CastellanConfig.parse(config("block-duration = \"2d\""), FILE))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
+                        .contains("auth.block-duration"));
+    }
+}

@@ -1,0 +1,223 @@
+package org.castellan.server.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.castellan.server.auth.AuthServer.ALICE;
+import static org.castellan.server.auth.AuthServer.BOB;
+import static org.castellan.server.auth.AuthServer.PASSWORD;
+import static org.castellan.server.auth.AuthServer.listener;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.castellan.server.testing.ExternalClient;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SCRAM-SHA-256 and -PLUS against SASL libraries Castellan shares no code with: Cyrus SASL
+ * (libsasl2, through mbsync and through a small C client that hands Cyrus the channel binding)
+ * and GNU SASL (through mutt, which Debian builds with libgsasl), over IMAPS and SMTPS.
+ *
+ * <p>Castellan exports one channel binding, tls-server-end-point on TLS 1.2. mbsync 1.4.4 sets no
+ * channel binding, so Cyrus does not even list the -PLUS mechanisms; mutt 2.2.12 with GNU SASL
+ * 2.2 tries -PLUS but has no tls-server-end-point to give and cancels. Both therefore use plain
+ * SCRAM-SHA-256. {@code cyrus-scram.c} (compiled here with gcc against libsasl2 and OpenSSL) does
+ * the TLS 1.2 handshake itself, computes tls-server-end-point (RFC 5929 §4) and passes it to Cyrus
+ * with {@code sasl_setprop(SASL_CHANNEL_BINDING)}. Cyrus 2.1.28 never sends the "y" flag, so the
+ * refusal of a downgrade is shown with the testkit's client in {@link SameOutcomeOnEveryProtocolTest}.
+ */
+class ScramInteropTest {
+
+    @TempDir static Path dir;
+    static AuthServer auth;
+    static Path cyrusScram;
+
+    @BeforeAll
+    static void start() throws Exception {
+        auth = AuthServer.start(dir.resolve("server"), "",
+                listener("imaps", "imap", "implicit"), listener("submissions", "submission", "implicit"));
+        cyrusScram = compileCyrusClient(dir);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (auth != null) auth.close();
+    }
+
+    // --- Cyrus SASL through mbsync ---------------------------------------------------------------
+
+    @Test
+    void mbsyncLogsInWithCyrusScramSha256AndAWrongPasswordFails() throws Exception {
+        ExternalClient.require("mbsync", "isync");
+        var ok = ExternalClient.run(List.of("mbsync", "-c", mbsyncrc("right", PASSWORD, "SCRAM-SHA-256").toString(), "-l", "inbox"), Map.of());
+        assertThat(ok.exitCode()).as(ok.output()).isZero();
+        assertThat(ok.output()).contains("INBOX");
+        awaitAttempt(ALICE, "SCRAM-SHA-256", "OK");
+
+        var wrong = ExternalClient.run(List.of("mbsync", "-c", mbsyncrc("wrong", "not the password", "SCRAM-SHA-256").toString(),
+                "-l", "inbox"), Map.of());
+        assertThat(wrong.exitCode()).as(wrong.output()).isNotZero();
+        awaitAttempt(ALICE, "SCRAM-SHA-256", "INVALID_CREDENTIALS");
+    }
+
+    @Test
+    void mbsyncCannotUseScramPlusBecauseItPassesNoChannelBinding() throws Exception {
+        ExternalClient.require("mbsync", "isync");
+        var plus = ExternalClient.run(List.of("mbsync", "-c", mbsyncrc("plus", PASSWORD, "SCRAM-SHA-256-PLUS").toString(),
+                "-l", "inbox"), Map.of());
+        assertThat(plus.exitCode()).as(plus.output()).isNotZero();
+        // Cyrus lists the -PLUS variants only once the application has set a channel binding.
+        assertThat(plus.output()).contains("selected: SCRAM-SHA-256-PLUS", "not available").doesNotContain("available: SCRAM-SHA-256-PLUS");
+    }
+
+    // --- Cyrus SASL with a channel binding ----------------------------------------------------
+
+    @Test
+    void cyrusScramPlusBindsToTheTls12Connection() throws Exception {
+        var ok = cyrus("SCRAM-SHA-256-PLUS SCRAM-SHA-256", ALICE, PASSWORD, "critical");
+        assertThat(ok.exitCode()).as(ok.output()).isZero();
+        assertThat(ok.output()).contains("gs2 header p=tls-server-end-point,,", "mechanism SCRAM-SHA-256-PLUS", "a1 OK");
+        awaitAttempt(ALICE, "SCRAM-SHA-256-PLUS", "OK");
+
+        var wrong = cyrus("SCRAM-SHA-256-PLUS SCRAM-SHA-256", ALICE, "not the password", "critical");
+        assertThat(wrong.exitCode()).as(wrong.output()).isEqualTo(1);
+        assertThat(wrong.output()).contains("a1 NO");
+    }
+
+    @Test
+    void aTamperedChannelBindingFails() throws Exception {
+        var tampered = cyrus("SCRAM-SHA-256-PLUS SCRAM-SHA-256", BOB, PASSWORD, "tampered");
+        assertThat(tampered.exitCode()).as(tampered.output()).isEqualTo(1);
+        assertThat(tampered.output()).contains("mechanism SCRAM-SHA-256-PLUS", "a1 NO [AUTHENTICATIONFAILED]");
+        awaitAttempt(BOB, "SCRAM-SHA-256-PLUS", "INVALID_CREDENTIALS");
+    }
+
+    @Test
+    void withoutABindingCyrusSaysSoAndLogsInWithScramSha256() throws Exception {
+        // "n": the client cannot bind. (Cyrus 2.1.28 never sends "y", so the refusal of "y" where
+        // -PLUS was offered is shown by SameOutcomeOnEveryProtocolTest with the testkit's client.)
+        var unbound = cyrus("SCRAM-SHA-256-PLUS SCRAM-SHA-256", BOB, PASSWORD, "none");
+        assertThat(unbound.exitCode()).as(unbound.output()).isZero();
+        assertThat(unbound.output()).contains("gs2 header n,,", "mechanism SCRAM-SHA-256\n");
+        awaitAttempt(BOB, "SCRAM-SHA-256", "OK");
+    }
+
+    // --- GNU SASL through mutt ------------------------------------------------------------------
+
+    @Test
+    void muttSubmitsWithGnuSaslScramSha256AndAWrongPasswordFails() throws Exception {
+        ExternalClient.require("mutt", "mutt");
+        var sent = mutt("right", PASSWORD, "scram-sha-256");
+        assertThat(sent.exitCode()).as(sent.output()).isZero();
+        awaitAttempt(ALICE, "SCRAM-SHA-256", "OK");
+
+        var refused = mutt("wrong", "not the password", "scram-sha-256");
+        assertThat(refused.exitCode()).as(refused.output()).isNotZero();
+        awaitAttempt(ALICE, "SCRAM-SHA-256", "INVALID_CREDENTIALS");
+    }
+
+    @Test
+    void muttGivesUpOnScramPlusBecauseGnuSaslHasNoTlsServerEndPoint() throws Exception {
+        // mutt 2.2 hands GNU SASL no tls-server-end-point (the only binding Castellan exports, on
+        // TLS 1.2), so GNU SASL cancels the exchange before naming anyone: nothing is checked or counted.
+        ExternalClient.require("mutt", "mutt");
+        long failures = auth.server().auth().stats().failures();
+        var plus = mutt("plus", PASSWORD, "scram-sha-256-plus");
+        assertThat(plus.exitCode()).as(plus.output()).isNotZero();
+        assertThat(plus.output()).contains("SASL authentication failed");
+        await().atMost(Duration.ofSeconds(20)).until(() -> auth.server().store().listAuthAttempts(Optional.empty(), 200)
+                .stream().anyMatch(a -> a.mechanism().equals("SCRAM-SHA-256-PLUS") && a.result().equals("ABORTED")));
+        assertThat(auth.server().auth().stats().failures()).isEqualTo(failures);
+    }
+
+    // --- helpers --------------------------------------------------------------------------------
+
+    private static ExternalClient.Result cyrus(String mechlist, String user, String password, String binding) throws Exception {
+        return ExternalClient.run(List.of(cyrusScram.toString(), "127.0.0.1", Integer.toString(auth.address("imaps").getPort()),
+                auth.pki().trustFile().toString(), mechlist, user, password, binding), Map.of());
+    }
+
+    private static Path mbsyncrc(String name, String password, String mechanism) throws IOException {
+        Path home = Files.createDirectories(dir.resolve("mbsync-" + name));
+        Files.createDirectories(home.resolve("mail"));
+        Path rc = home.resolve("mbsyncrc");
+        Files.writeString(rc, String.join("\n",
+                "IMAPAccount castellan",
+                "Host localhost",
+                "Port " + auth.address("imaps").getPort(),
+                "User " + ALICE,
+                "Pass \"" + password + "\"",
+                "SSLType IMAPS",
+                // TLS 1.2, where the server offers SCRAM-SHA-256-PLUS (it has no tls-exporter for 1.3).
+                "SSLVersions TLSv1.2",
+                "CertificateFile " + auth.pki().trustFile(),
+                "AuthMechs " + mechanism,
+                "",
+                "IMAPStore remote",
+                "Account castellan",
+                "",
+                "MaildirStore local",
+                "Path " + home.resolve("mail") + "/",
+                "Inbox " + home.resolve("mail/INBOX"),
+                "",
+                "Channel inbox",
+                "Far :remote:",
+                "Near :local:",
+                "Patterns INBOX",
+                "Create Near",
+                ""));
+        return rc;
+    }
+
+    private static ExternalClient.Result mutt(String name, String password, String authenticators) throws Exception {
+        Path home = Files.createDirectories(dir.resolve("mutt-" + name));
+        Path rc = home.resolve("muttrc");
+        Files.writeString(rc, String.join("\n",
+                "set smtp_url = \"smtps://" + ALICE.replace("@", "%40") + "@localhost:" + auth.address("submissions").getPort() + "/\"",
+                "set smtp_pass = \"" + password + "\"",
+                "set smtp_authenticators = \"" + authenticators + "\"",
+                "set ssl_ca_certificates_file = \"" + auth.pki().trustFile() + "\"",
+                "set from = \"" + ALICE + "\"",
+                "set use_from = yes",
+                // TLS 1.2, where the server offers SCRAM-SHA-256-PLUS.
+                "set ssl_use_tlsv1_3 = no",
+                "set copy = no",
+                "set record = \"\"",
+                ""));
+        Path body = home.resolve("body.txt");
+        Files.writeString(body, "Sent by mutt through GNU SASL SCRAM-SHA-256.\n");
+        return ExternalClient.run(List.of("sh", "-c", "mutt -n -F '" + rc + "' -s 'interop " + name + "' " + BOB + " < '" + body + "'"),
+                Map.of("HOME", home.toString(), "TERM", "dumb"));
+    }
+
+    /** Waits for the auth log (written in the background) to hold such an attempt. */
+    private static void awaitAttempt(String account, String mechanism, String result) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> auth.server().store().listAuthAttempts(Optional.of(account), 200)
+                .stream().anyMatch(a -> a.mechanism().equals(mechanism) && a.result().equals(result)));
+    }
+
+    /** Builds cyrus-scram.c with gcc; a missing compiler or header fails with the Debian package to install. */
+    private static Path compileCyrusClient(Path into) throws Exception {
+        ExternalClient.require("gcc", "gcc");
+        for (String[] header : new String[][] {{"/usr/include/sasl/sasl.h", "libsasl2-dev"}, {"/usr/include/openssl/ssl.h", "libssl-dev"}}) {
+            assertThat(Path.of(header[0])).as("install the Debian package " + header[1] + " (.ci/run does this)").exists();
+        }
+        assertThat(Path.of("/usr/lib/x86_64-linux-gnu/sasl2/libscram.so"))
+                .as("install the Debian package libsasl2-modules (.ci/run does this)").exists();
+        Path source = into.resolve("cyrus-scram.c");
+        try (InputStream in = ScramInteropTest.class.getResourceAsStream("cyrus-scram.c")) {
+            Files.write(source, in.readAllBytes());
+        }
+        Path binary = into.resolve("cyrus-scram");
+        ExternalClient.runOk(List.of("gcc", "-Wall", "-o", binary.toString(), source.toString(), "-lsasl2", "-lssl", "-lcrypto"), Map.of());
+        return binary;
+    }
+}
