@@ -8,5 +8,6 @@ CREATE VIRTUAL TABLE text_index USING fts5(
     header, body, tokenize = 'trigram case_sensitive 1', content = '', contentless_delete = 1);
 
 -- The body's document in text_index; NULL until the background indexer has reached it.
+-- The index finds both the bodies still to index and the bodies of matching documents.
 ALTER TABLE blobs ADD COLUMN text_doc INTEGER;
-CREATE INDEX blobs_unindexed ON blobs (hash) WHERE text_doc IS NULL;
+CREATE INDEX blobs_by_text_doc ON blobs (text_doc);

@@ -111,11 +111,18 @@ final class Search {
         /** The matching messages in UID order; reads bodies only for keys that need them. */
         java.util.List<Hit> matching() {
             long mailbox = view.mailbox.id();
-            java.util.List<MessageMeta> metas = store.listMessages(mailbox, UidRange.all()).stream()
-                    .filter(m -> view.msnOf(m.uid()) > 0).toList();
             java.util.Map<SearchKey.Text, TextMatches> indexed = new java.util.HashMap<>();
             indexedKeys(key, t -> indexed.computeIfAbsent(t,
                     k -> store.searchText(mailbox, k.field() == SearchKey.Field.BODY, k.value())));
+            java.util.SortedSet<Long> candidates = candidates(key, indexed);
+            java.util.List<MessageMeta> listed;
+            if (candidates == null || candidates.size() > LIST_ALL_ABOVE) {
+                listed = store.listMessages(mailbox, UidRange.all());
+            } else {
+                listed = new ArrayList<>();
+                for (long uid : candidates) listed.addAll(store.listMessages(mailbox, new UidRange(uid, uid)));
+            }
+            java.util.List<MessageMeta> metas = listed.stream().filter(m -> view.msnOf(m.uid()) > 0).toList();
             long count = view.count();
             long maxUid = view.maxUid();
             java.util.List<Hit> hits = new ArrayList<>();
@@ -134,6 +141,34 @@ final class Search {
             return null;
         }
         return matcher(s, s.selected().orElseThrow(), key);
+    }
+
+    /**
+     * Below this many candidates (messages a TEXT or BODY key of the top level can match) their
+     * metadata is read one by one; above it, the whole mailbox is listed at once, which is cheaper.
+     */
+    static final int LIST_ALL_ABOVE = 256;
+
+    /** The UIDs a key can match at most, from its top-level TEXT and BODY keys; null for any message. */
+    private static java.util.SortedSet<Long> candidates(SearchKey k, java.util.Map<SearchKey.Text, TextMatches> indexed) {
+        return switch (k) {
+            case SearchKey.Text t when indexed.containsKey(t) -> {
+                java.util.SortedSet<Long> c = new java.util.TreeSet<>(indexed.get(t).matching());
+                c.addAll(indexed.get(t).unindexed());
+                yield c;
+            }
+            case SearchKey.And a -> {
+                java.util.SortedSet<Long> c = null;
+                for (SearchKey x : a.keys()) {
+                    java.util.SortedSet<Long> one = candidates(x, indexed);
+                    if (one == null) continue;
+                    if (c == null) c = one;
+                    else c.retainAll(one);
+                }
+                yield c;
+            }
+            default -> null;
+        };
     }
 
     static Matcher matcher(ImapSession s, SelectedMailbox view, SearchKey key) {

@@ -790,21 +790,22 @@ public final class EmbeddedMailStore implements MailStore {
         String query = bodyOnly ? "body : " + phrase : phrase;
         return read("search the text of mailbox " + mailboxId, c -> {
             requireMailbox(c, mailboxId);
-            Set<Long> docs = new java.util.HashSet<>();
-            if (indexable) {
-                docs.addAll(Sql.list(c, "SELECT rowid FROM text_index WHERE text_index MATCH ?", rs -> rs.getLong(1), query));
+            // Both lists cost what they return plus one pass over the mailbox's rows inside SQLite:
+            // the bodies come from the index on blobs.text_doc, not from a lookup per message.
+            if (!indexable) {
+                return new TextMatches(new TreeSet<>(), new TreeSet<>(uids(c, mailboxId)));
             }
-            SortedSet<Long> matching = new TreeSet<>();
-            SortedSet<Long> unindexed = new TreeSet<>();
-            Sql.list(c, "SELECT m.uid, b.text_doc FROM messages m JOIN blobs b ON b.hash = m.blob_hash"
-                    + " WHERE m.mailbox_id = ?", rs -> {
-                        long doc = rs.getLong(2);
-                        if (rs.wasNull() || !indexable) unindexed.add(rs.getLong(1));
-                        else if (docs.contains(doc)) matching.add(rs.getLong(1));
-                        return null;
-                    }, mailboxId);
-            return new TextMatches(matching, unindexed);
+            List<Long> unindexed = Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ? AND blob_hash IN"
+                    + " (SELECT hash FROM blobs WHERE text_doc IS NULL)", rs -> rs.getLong(1), mailboxId);
+            List<Long> matching = Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ? AND blob_hash IN"
+                    + " (SELECT hash FROM blobs WHERE text_doc IN (SELECT rowid FROM text_index WHERE text_index MATCH ?))",
+                    rs -> rs.getLong(1), mailboxId, query);
+            return new TextMatches(new TreeSet<>(matching), new TreeSet<>(unindexed));
         });
+    }
+
+    private static List<Long> uids(Connection c, long mailboxId) throws SQLException {
+        return Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ?", rs -> rs.getLong(1), mailboxId);
     }
 
     /**

@@ -60,7 +60,7 @@ public final class TextIndexer implements AutoCloseable {
     private void loop() {
         while (!closed) {
             try {
-                if (indexBatch() == 0) wake.acquire();
+                if (indexBatch(BATCH) == 0) wake.acquire();
             } catch (InterruptedException e) {
                 return;
             } catch (StoreException e) {
@@ -75,21 +75,27 @@ public final class TextIndexer implements AutoCloseable {
         }
     }
 
+    /**
+     * Bodies per transaction when catching up on the caller's thread: nothing waits behind it,
+     * and fewer commits (each an fsync) make it several times faster.
+     */
+    public static final int CATCH_UP_BATCH = 1000;
+
     /** Indexes every body not indexed yet, on the caller's thread; for tests and benchmarks. */
     public void catchUp() {
-        while (indexBatch() > 0) {
+        while (indexBatch(CATCH_UP_BATCH) > 0) {
             // until a batch finds nothing left
         }
     }
 
     private record Doc(String hash, String header, String body) {}
 
-    /** Indexes up to {@link #BATCH} bodies; returns how many it looked at. */
-    private synchronized int indexBatch() {
+    /** Indexes up to {@code max} bodies; returns how many it looked at. */
+    private synchronized int indexBatch(int max) {
         List<String> hashes = readers.read("find bodies to index", c -> Sql.list(c,
-                "SELECT hash FROM blobs WHERE text_doc IS NULL LIMIT ?", rs -> rs.getString(1), (long) (BATCH + failed.size())));
+                "SELECT hash FROM blobs WHERE text_doc IS NULL LIMIT ?", rs -> rs.getString(1), (long) (max + failed.size())));
         hashes.removeAll(failed);
-        if (hashes.size() > BATCH) hashes = hashes.subList(0, BATCH);
+        if (hashes.size() > max) hashes = hashes.subList(0, max);
         List<Doc> docs = new ArrayList<>();
         for (String hash : hashes) {
             try {
