@@ -170,7 +170,7 @@ public final class EmbeddedMailStore implements MailStore {
         this.writer = new GroupCommitWriter(writeConnection, blobs, events, options.maxBatch(), "castellan-store-writer");
         this.readers = new ReadPool(readConnections);
         this.indexer = new TextIndexer(readers, writer, this::bodyBytes, "castellan-store-indexer", options.textIndex());
-        indexer.wake(); // bodies stored before this open (or before V5) are indexed in the background
+        indexer.wake(); // messages stored before this open (or before V5) are indexed in the background
     }
 
     /** Opens (creating if needed) the store in {@code directory} with default options. */
@@ -790,26 +790,22 @@ public final class EmbeddedMailStore implements MailStore {
         String query = bodyOnly ? "body : " + phrase : phrase;
         return read("search the text of mailbox " + mailboxId, c -> {
             requireMailbox(c, mailboxId);
-            // Both lists cost what they return plus one pass over the mailbox's rows inside SQLite:
-            // the bodies come from the index on blobs.text_doc, not from a lookup per message.
             if (!indexable) {
-                return new TextMatches(new TreeSet<>(), new TreeSet<>(uids(c, mailboxId)));
+                return new TextMatches(new TreeSet<>(), new TreeSet<>(Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ?",
+                        rs -> rs.getLong(1), mailboxId)));
             }
-            List<Long> unindexed = Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ? AND blob_hash IN"
-                    + " (SELECT hash FROM blobs WHERE text_doc IS NULL)", rs -> rs.getLong(1), mailboxId);
-            List<Long> matching = Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ? AND blob_hash IN"
-                    + " (SELECT hash FROM blobs WHERE text_doc IN (SELECT rowid FROM text_index WHERE text_index MATCH ?))",
-                    rs -> rs.getLong(1), mailboxId, query);
+            long mark = Sql.count(c, "SELECT text_indexed_uid FROM mailboxes WHERE id = ?", mailboxId);
+            List<Long> unindexed = Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ? AND uid > ?",
+                    rs -> rs.getLong(1), mailboxId, mark);
+            // The mailbox's documents are one rowid range: no join, the cost is the matches'.
+            List<Long> matching = Sql.list(c, "SELECT rowid FROM text_index WHERE text_index MATCH ? AND rowid BETWEEN ? AND ?",
+                    rs -> rs.getLong(1) & MAX_UID, query, TextIndexer.docId(mailboxId, 0), TextIndexer.docId(mailboxId, mark));
             return new TextMatches(new TreeSet<>(matching), new TreeSet<>(unindexed));
         });
     }
 
-    private static List<Long> uids(Connection c, long mailboxId) throws SQLException {
-        return Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ?", rs -> rs.getLong(1), mailboxId);
-    }
-
     /**
-     * Indexes every body not indexed yet, on the caller's thread, and returns when the index has
+     * Indexes every message not indexed yet, on the caller's thread, and returns when the index has
      * caught up (tests and benchmarks; the server leaves this to the background indexer).
      */
     public void catchUpTextIndex() {
@@ -989,8 +985,10 @@ public final class EmbeddedMailStore implements MailStore {
         SortedSet<Long> removed = new TreeSet<>();
         Map<String, Integer> references = new HashMap<>();
         long bytes = 0;
+        long indexed = Sql.count(c, "SELECT text_indexed_uid FROM mailboxes WHERE id = ?", mailboxId);
         for (Gone g : gone) {
             Sql.update(c, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", mailboxId, g.uid);
+            if (g.uid <= indexed) Sql.update(c, "DELETE FROM text_index WHERE rowid = ?", TextIndexer.docId(mailboxId, g.uid));
             Sql.update(c, "INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)", mailboxId, g.uid, modSeq);
             removed.add(g.uid);
             references.merge(g.blob, 1, Integer::sum);
@@ -1015,6 +1013,8 @@ public final class EmbeddedMailStore implements MailStore {
             bytes += h.bytes;
             count += h.count;
         }
+        Sql.update(c, "DELETE FROM text_index WHERE rowid IN (SELECT rowid FROM text_index WHERE rowid BETWEEN ? AND ?)",
+                TextIndexer.docId(m.id, 0), TextIndexer.docId(m.id, MAX_UID));
         Sql.update(c, "DELETE FROM messages WHERE mailbox_id = ?", m.id);
         Sql.update(c, "DELETE FROM expunged WHERE mailbox_id = ?", m.id);
         Sql.update(c, "DELETE FROM mailboxes WHERE id = ?", m.id);
@@ -1078,7 +1078,6 @@ public final class EmbeddedMailStore implements MailStore {
         Connection c = tx.connection();
         long count = Sql.count(c, "SELECT refcount FROM blobs WHERE hash = ?", blobId);
         if (count <= references) {
-            Sql.update(c, "DELETE FROM text_index WHERE rowid = (SELECT text_doc FROM blobs WHERE hash = ?)", blobId);
             Sql.update(c, "DELETE FROM blobs WHERE hash = ?", blobId);
             // An inline body goes with its row; a file is removed after the commit.
             if (Sql.update(c, "DELETE FROM blob_data WHERE hash = ?", blobId) == 0) tx.blobUnreferenced(blobId);
@@ -1214,7 +1213,9 @@ public final class EmbeddedMailStore implements MailStore {
     // ------------------------------------------------------------------ plumbing
 
     private <T> T write(String doing, TxWork<T> work) {
-        return writer.execute(doing, List.of(), work);
+        T result = writer.execute(doing, List.of(), work);
+        indexer.wake(); // COPY, MOVE and renaming INBOX add messages to index
+        return result;
     }
 
     private <T> T read(String doing, ReadPool.Read<T> read) {
