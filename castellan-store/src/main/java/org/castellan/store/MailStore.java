@@ -11,6 +11,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.function.Consumer;
+import org.castellan.protocol.imap.MessageStructure;
 import org.castellan.protocol.mail.EmailAddress;
 
 /**
@@ -251,6 +252,33 @@ public interface MailStore extends AutoCloseable {
 
     /** The message's bytes as stored; the caller closes the stream. */
     InputStream openMessage(long mailboxId, long uid);
+
+    /**
+     * The MIME structure stored with the message at delivery (ENVELOPE, BODYSTRUCTURE, section
+     * offsets, SORT keys), read without touching the body; empty when none is stored (messages
+     * stored before structures were) or the stored form is from another version, and the caller
+     * then parses the body.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    Optional<MessageStructure> structure(long mailboxId, long uid);
+
+    /**
+     * SEARCH TEXT ({@code bodyOnly} false) or BODY: the messages of the mailbox whose
+     * {@link MessageStructure#searchText} contains {@code needle} (folded by
+     * {@link org.castellan.protocol.imap.SearchText#fold}), as far as the full-text index knows;
+     * messages it does not cover are listed for the caller to scan. Together the two give exactly
+     * what a scan of every message gives.
+     *
+     * <p>This default has no index: every message is listed for scanning.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    default TextMatches searchText(long mailboxId, boolean bodyOnly, String needle) {
+        java.util.SortedSet<Long> all = new java.util.TreeSet<>();
+        for (MessageMeta m : listMessages(mailboxId, UidRange.all())) all.add(m.uid());
+        return new TextMatches(new java.util.TreeSet<>(), all);
+    }
 
     /**
      * Changes flags (IMAP STORE). UIDs that do not exist are ignored; a message whose flags do

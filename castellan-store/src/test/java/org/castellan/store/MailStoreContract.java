@@ -1024,4 +1024,36 @@ public interface MailStoreContract {
         assertThat(eventUids).isSorted().doesNotHaveDuplicates().hasSize(threads * perThread);
         assertThat(eventModSeqs).isSorted().doesNotHaveDuplicates();
     }
+
+    // ------------------------------------------------------------------ structure and text
+
+    @Test
+    default void structureIsStoredAtDeliveryAndCopiedWithTheMessage() {
+        Mailbox inbox = inbox(account("structure@example.com"));
+        String msg = "From: a@example.org\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+                + "--B\r\n\r\none\r\n--B--\r\n";
+        long uid = append(inbox, msg).uid();
+        var parsed = org.castellan.protocol.imap.MessageStructure.parse(msg.getBytes(UTF_8));
+        var stored = store().structure(inbox.id(), uid).orElseThrow();
+        assertThat(stored.bodyStructure(true, false)).isEqualTo(parsed.bodyStructure(true, false));
+        assertThat(stored.envelope(false)).isEqualTo(parsed.envelope(false));
+        Mailbox other = store().createMailbox(inbox.accountId(), "Other");
+        long copied = store().copy(inbox.id(), List.of(uid), other.id()).uids().get(uid);
+        assertThat(store().structure(other.id(), copied).orElseThrow().envelope(false)).isEqualTo(parsed.envelope(false));
+        assertThat(store().structure(inbox.id(), uid + 100)).isEmpty();
+    }
+
+    @Test
+    default void textSearchTogetherWithItsScanListMatchesEveryMessageOnce() {
+        Mailbox inbox = inbox(account("text@example.com"));
+        long hit = append(inbox, "Subject: Findme\r\n\r\nbody words\r\n").uid();
+        long miss = append(inbox, "Subject: other\r\n\r\nnothing\r\n").uid();
+        TextMatches m = store().searchText(inbox.id(), false, "FINDME");
+        assertThat(m.matching()).doesNotContain(miss);
+        assertThat(m.unindexed().contains(hit) || m.matching().contains(hit)).isTrue();
+        Set<Long> both = new TreeSet<>(m.matching());
+        both.addAll(m.unindexed());
+        assertThat(both).isSubsetOf(uids(inbox));
+        assertThat(store().searchText(inbox.id(), true, "Findme").matching()).isEmpty(); // only in the header
+    }
 }

@@ -17,7 +17,7 @@ public sealed interface ImapCommand {
         CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE,
         SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
         IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE,
-        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS
+        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD
     }
 
     record Capability() implements ImapCommand { public Name name() { return Name.CAPABILITY; } }
@@ -180,6 +180,24 @@ public sealed interface ImapCommand {
     record Search(boolean uid, Optional<List<String>> returnOptions, Optional<String> charset, SearchKey key)
             implements ImapCommand {
         public Name name() { return Name.SEARCH; }
+    }
+
+    /** RFC 5256 §3 and RFC 5957 §3 sort keys; {@code DISPLAYFROM} and {@code DISPLAYTO} are RFC 5957's. */
+    enum SortKey { ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, DISPLAYFROM, DISPLAYTO }
+
+    /** One sort criterion: a key, possibly REVERSE. */
+    record SortCriterion(boolean reverse, SortKey key) {}
+
+    /** RFC 5256 SORT or UID SORT; the charset is required by its grammar. */
+    record Sort(boolean uid, List<SortCriterion> criteria, String charset, SearchKey key) implements ImapCommand {
+        public Sort { criteria = List.copyOf(criteria); }
+
+        public Name name() { return Name.SORT; }
+    }
+
+    /** RFC 5256 THREAD or UID THREAD. */
+    record Thread(boolean uid, Threading.Algorithm algorithm, String charset, SearchKey key) implements ImapCommand {
+        public Name name() { return Name.THREAD; }
     }
 
     /**

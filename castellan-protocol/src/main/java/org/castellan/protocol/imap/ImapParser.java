@@ -50,6 +50,8 @@ public final class ImapParser {
     public static final int MAX_QUOTA_RESOURCES = 16;
     /** RFC 9051 §9 {@code number64}: 63-bit, as RFC 9208 SETQUOTA limits are. */
     public static final long MAX_NUMBER64 = Long.MAX_VALUE;
+    /** RFC 5256 defines nine keys; a few more allow repeats, many more is abuse. */
+    public static final int MAX_SORT_CRITERIA = 16;
 
     /** What the session expects next. */
     public enum Mode {
@@ -277,8 +279,8 @@ public final class ImapParser {
                 sp();
                 uid = true;
                 name = atom().toUpperCase(Locale.ROOT);
-                if (!List.of("FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE").contains(name)) {
-                    throw new Bad("UID must be followed by FETCH, STORE, COPY, MOVE, SEARCH or EXPUNGE");
+                if (!List.of("FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE", "SORT", "THREAD").contains(name)) {
+                    throw new Bad("UID must be followed by FETCH, STORE, COPY, MOVE, SEARCH, SORT, THREAD or EXPUNGE");
                 }
             }
             switch (name) {
@@ -334,6 +336,8 @@ public final class ImapParser {
                     return new ImapCommand.Expunge(Optional.of(sequenceSet()));
                 }
                 case "SEARCH": return search(uid);
+                case "SORT": return sort(uid);
+                case "THREAD": return thread(uid);
                 case "FETCH": return fetch(uid);
                 case "STORE": return store(uid);
                 case "COPY", "MOVE": {
@@ -582,6 +586,61 @@ public final class ImapParser {
                 keys.add(searchKey());
             }
             return new ImapCommand.Search(uid, returns, charset, keys.size() == 1 ? keys.get(0) : new SearchKey.And(keys));
+        }
+
+        /** RFC 5256 §5: sort-criteria SP charset 1*(SP search-key); RFC 5957 DISPLAY keys. */
+        private ImapCommand sort(boolean uid) throws Bad {
+            sp();
+            expect('(');
+            List<ImapCommand.SortCriterion> criteria = new ArrayList<>();
+            while (true) {
+                String name = atom().toUpperCase(Locale.ROOT);
+                boolean reverse = name.equals("REVERSE");
+                if (reverse) {
+                    sp();
+                    name = atom().toUpperCase(Locale.ROOT);
+                }
+                ImapCommand.SortKey key;
+                try {
+                    key = ImapCommand.SortKey.valueOf(name);
+                } catch (IllegalArgumentException e) {
+                    throw new Bad("Unknown sort key " + name);
+                }
+                criteria.add(new ImapCommand.SortCriterion(reverse, key));
+                if (criteria.size() > MAX_SORT_CRITERIA) throw new Bad("Too many sort criteria");
+                if (peek() != ' ') break;
+                sp();
+            }
+            expect(')');
+            sp();
+            String charset = astring();
+            return new ImapCommand.Sort(uid, criteria, charset, searchCriteria());
+        }
+
+        /** RFC 5256 §5: thread-alg SP charset 1*(SP search-key). */
+        private ImapCommand thread(boolean uid) throws Bad {
+            sp();
+            String name = atom().toUpperCase(Locale.ROOT);
+            Threading.Algorithm algorithm;
+            try {
+                algorithm = Threading.Algorithm.valueOf(name);
+            } catch (IllegalArgumentException e) {
+                throw new Bad("Unknown threading algorithm " + name);
+            }
+            sp();
+            String charset = astring();
+            return new ImapCommand.Thread(uid, algorithm, charset, searchCriteria());
+        }
+
+        private SearchKey searchCriteria() throws Bad {
+            sp();
+            List<SearchKey> keys = new ArrayList<>();
+            keys.add(searchKey());
+            while (peek() == ' ') {
+                sp();
+                keys.add(searchKey());
+            }
+            return keys.size() == 1 ? keys.get(0) : new SearchKey.And(keys);
         }
 
         private SearchKey searchKey() throws Bad {

@@ -281,6 +281,55 @@ public final class MessageStructure {
         return java.util.Arrays.copyOfRange(b, from, to);
     }
 
+    /** The first address of a top-level address field (From, To, Cc), for SORT; empty when none. */
+    public Optional<FirstAddress> firstAddress(String field) {
+        Optional<String> value = root.header(field);
+        if (value.isEmpty() || value.get().isBlank()) return Optional.empty();
+        AddressList list;
+        try {
+            list = LenientAddressParser.DEFAULT.parseAddressList(value.get());
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+        for (Address a : list) {
+            java.util.List<Mailbox> mailboxes = a instanceof Mailbox m ? List.of(m)
+                    : a instanceof Group g ? g.getMailboxes() : List.of();
+            for (Mailbox m : mailboxes) {
+                return Optional.of(new FirstAddress(m.getName() == null ? "" : decodeWords(m.getName()),
+                        m.getLocalPart() == null ? "" : m.getLocalPart(), m.getDomain() == null ? "" : m.getDomain()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** One address as SORT compares it (RFC 5256 §3, RFC 5957 §3): display name, local part, domain. */
+    public record FirstAddress(String displayName, String localPart, String domain) {}
+
+    /**
+     * The Date: field as an instant (RFC 5256 §2.2 "sent date"), parsed leniently; empty when the
+     * field is missing or unparsable, and the caller then uses the internal date.
+     */
+    public Optional<java.time.Instant> sentDate() {
+        Optional<String> value = root.header("Date");
+        if (value.isEmpty()) return Optional.empty();
+        try {
+            java.util.Date d = org.apache.james.mime4j.field.DateTimeFieldLenientImpl.PARSER
+                    .parse(new RawField("Date", value.get()), DecodeMonitor.SILENT).getDate();
+            return Optional.ofNullable(d).map(java.util.Date::toInstant);
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** RFC 2047 encoded words decoded; text that is not an encoded word is kept as it is. */
+    public static String decodeWords(String value) {
+        try {
+            return org.apache.james.mime4j.codec.DecoderUtil.decodeEncodedWords(value, DecodeMonitor.SILENT);
+        } catch (RuntimeException e) {
+            return value;
+        }
+    }
+
     /** The value of a top-level header field, for SEARCH; empty when absent. */
     public Optional<String> header(String name) {
         return root.header(name);
@@ -402,5 +451,213 @@ public final class MessageStructure {
                 new RawField("Content-Disposition", raw.get()), DecodeMonitor.SILENT);
         if (d.getDispositionType() == null || d.getDispositionType().isEmpty()) return "NIL";
         return "(" + ImapStrings.quote(d.getDispositionType().toUpperCase(Locale.ROOT)) + " " + params(d.getParameters(), utf8) + ")";
+    }
+
+    // ---- search text
+
+    /**
+     * The text SEARCH TEXT and BODY compare (RFC 9051 §6.4.4), computed the same way for the
+     * full-text index and for a scan, so both give the same answers: the top-level header fields
+     * with RFC 2047 words decoded, and the body's text parts with their transfer encoding
+     * (base64, quoted-printable) and charset decoded. An encapsulated message (message/rfc822)
+     * contributes its header fields and text parts to the body; other parts (images, archives)
+     * are not text and contribute nothing. Each is cut at {@link SearchText#MAX_CHARS}.
+     */
+    public SearchText searchText(byte[] message) {
+        StringBuilder header = new StringBuilder();
+        headerText(root, header);
+        StringBuilder body = new StringBuilder();
+        bodyText(message, root, body, true);
+        return new SearchText(cap(header), cap(body));
+    }
+
+    /**
+     * Cut at {@link SearchText#MAX_CHARS}, NUL as a space: SQLite's full-text index does not keep
+     * NUL, and the scan must see what the index sees.
+     */
+    private static String cap(StringBuilder b) {
+        String s = b.length() > SearchText.MAX_CHARS ? b.substring(0, SearchText.MAX_CHARS) : b.toString();
+        return s.replace('\u0000', ' ');
+    }
+
+    private static void headerText(Entity e, StringBuilder out) {
+        for (Field f : e.fields) {
+            if (out.length() > SearchText.MAX_CHARS) return;
+            out.append(f.name).append(": ").append(decodeWords(f.value)).append('\n');
+        }
+    }
+
+    private static void bodyText(byte[] message, Entity e, StringBuilder out, boolean top) {
+        if (out.length() > SearchText.MAX_CHARS) return;
+        if (e.multipart()) {
+            for (Entity child : e.children) bodyText(message, child, out, false);
+        } else if (e.message()) {
+            headerText(e.embedded, out);
+            bodyText(message, e.embedded, out, false);
+        } else if (e.type.equals("text")) {
+            out.append(decodedText(message, e)).append('\n');
+        }
+    }
+
+    private static String decodedText(byte[] message, Entity e) {
+        int from = Math.min(e.bodyStart, message.length);
+        int to = Math.min(Math.max(from, e.end), message.length);
+        java.io.InputStream raw = new java.io.ByteArrayInputStream(message, from, to - from);
+        String encoding = e.header("Content-Transfer-Encoding").orElse("7bit").strip().toLowerCase(Locale.ROOT);
+        java.io.InputStream decoded = switch (encoding) {
+            case "base64" -> new org.apache.james.mime4j.codec.Base64InputStream(raw, DecodeMonitor.SILENT);
+            case "quoted-printable" -> new org.apache.james.mime4j.codec.QuotedPrintableInputStream(raw, DecodeMonitor.SILENT);
+            default -> raw;
+        };
+        byte[] bytes;
+        try {
+            bytes = decoded.readNBytes(SearchText.MAX_CHARS * 4);
+        } catch (java.io.IOException | RuntimeException ex) {
+            bytes = java.util.Arrays.copyOfRange(message, from, to); // undecodable: search what is there
+        }
+        return new String(bytes, charset(e.params.get("charset")));
+    }
+
+    /** The part's charset; US-ASCII, missing or unknown ones are read as UTF-8, its superset in practice. */
+    private static java.nio.charset.Charset charset(String name) {
+        if (name == null || name.isBlank()) return StandardCharsets.UTF_8;
+        try {
+            java.nio.charset.Charset c = java.nio.charset.Charset.forName(name.strip());
+            return c.equals(StandardCharsets.US_ASCII) ? StandardCharsets.UTF_8 : c;
+        } catch (RuntimeException e) {
+            return StandardCharsets.UTF_8;
+        }
+    }
+
+    // ---- stored form
+
+    /** Version of {@link #encode()}'s layout; {@link #decode} refuses others, and the caller re-parses. */
+    private static final int FORMAT = 1;
+    /** Bounds what a corrupt or hostile stored form can make {@link #decode} allocate. */
+    private static final int MAX_DECODED_ITEMS = 100_000;
+
+    /**
+     * A compact binary form of this structure, to store with the message so that ENVELOPE,
+     * BODYSTRUCTURE, sections and SORT keys need no parse of the message after delivery.
+     */
+    public byte[] encode() {
+        Out out = new Out();
+        out.varint(FORMAT);
+        encode(root, out);
+        return out.bytes.toByteArray();
+    }
+
+    /** Reads what {@link #encode()} wrote; empty for another version or damaged bytes (never throws). */
+    public static Optional<MessageStructure> decode(byte[] stored) {
+        if (stored == null) return Optional.empty();
+        try {
+            In in = new In(stored);
+            if (in.varint() != FORMAT) return Optional.empty();
+            Entity root = decodeEntity(in, 0);
+            return in.at == stored.length ? Optional.of(new MessageStructure(root)) : Optional.empty();
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static void encode(Entity e, Out out) {
+        out.varint(e.start);
+        out.varint(e.bodyStart);
+        out.varint(e.end);
+        out.varint(e.bodyLines);
+        out.varint(e.fields.size());
+        for (Field f : e.fields) {
+            out.string(f.name);
+            out.string(f.value);
+            out.varint(f.start);
+            out.varint(f.end);
+        }
+        out.string(e.type);
+        out.string(e.subtype);
+        out.varint(e.params.size());
+        for (Map.Entry<String, String> p : e.params.entrySet()) {
+            out.string(p.getKey());
+            out.string(p.getValue());
+        }
+        out.varint(e.children.size());
+        for (Entity c : e.children) encode(c, out);
+        out.varint(e.embedded == null ? 0 : 1);
+        if (e.embedded != null) encode(e.embedded, out);
+    }
+
+    private static Entity decodeEntity(In in, int depth) {
+        if (depth > MAX_DEPTH + 1) throw new IllegalArgumentException("nested too deeply");
+        int start = in.varint();
+        int bodyStart = in.varint();
+        int end = in.varint();
+        int lines = in.varint();
+        int n = in.count();
+        List<Field> fields = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) fields.add(new Field(in.string(), in.string(), in.varint(), in.varint()));
+        String type = in.string();
+        String subtype = in.string();
+        n = in.count();
+        Map<String, String> params = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < n; i++) params.put(in.string(), in.string());
+        n = in.count();
+        List<Entity> children = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) children.add(decodeEntity(in, depth + 1));
+        Entity embedded = in.varint() == 1 ? decodeEntity(in, depth + 1) : null;
+        return new Entity(start, bodyStart, end, List.copyOf(fields), type, subtype, java.util.Collections.unmodifiableMap(params),
+                List.copyOf(children), embedded, lines);
+    }
+
+    private static final class Out {
+        final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(512);
+
+        void varint(long v) {
+            while ((v & ~0x7FL) != 0) {
+                bytes.write((int) ((v & 0x7F) | 0x80));
+                v >>>= 7;
+            }
+            bytes.write((int) v);
+        }
+
+        void string(String s) {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            varint(b.length);
+            bytes.writeBytes(b);
+        }
+    }
+
+    private static final class In {
+        final byte[] b;
+        int at;
+
+        In(byte[] b) {
+            this.b = b;
+        }
+
+        int varint() {
+            long v = 0;
+            for (int shift = 0; shift < 35; shift += 7) {
+                int x = b[at++] & 0xFF;
+                v |= (long) (x & 0x7F) << shift;
+                if ((x & 0x80) == 0) {
+                    if (v > Integer.MAX_VALUE) break;
+                    return (int) v;
+                }
+            }
+            throw new IllegalArgumentException("bad number");
+        }
+
+        int count() {
+            int n = varint();
+            if (n > MAX_DECODED_ITEMS || n > b.length - at) throw new IllegalArgumentException("bad count");
+            return n;
+        }
+
+        String string() {
+            int n = varint();
+            if (n > b.length - at) throw new IllegalArgumentException("bad length");
+            String s = new String(b, at, n, StandardCharsets.UTF_8);
+            at += n;
+            return s;
+        }
     }
 }

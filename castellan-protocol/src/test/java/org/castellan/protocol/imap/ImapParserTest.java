@@ -140,6 +140,20 @@ class ImapParserTest {
                 Arguments.of("a1 SEARCH RETURN (MIN COUNT) HEADER X-Spam \"\" LARGER 100 MODSEQ 620162338\r\n",
                         new ImapCommand.Search(false, Optional.of(List.of("MIN", "COUNT")), Optional.empty(), new SearchKey.And(List.of(
                                 new SearchKey.Header("X-Spam", ""), new SearchKey.Size(true, 100), new SearchKey.ModSeq(620162338))))),
+                // RFC 5256 §3 examples
+                Arguments.of("a1 SORT (SUBJECT) UTF-8 SINCE 1-Feb-1994\r\n",
+                        new ImapCommand.Sort(false, List.of(new ImapCommand.SortCriterion(false, ImapCommand.SortKey.SUBJECT)),
+                                "UTF-8", new SearchKey.Date(false, SearchKey.Comparison.SINCE, LocalDate.of(1994, 2, 1)))),
+                Arguments.of("a1 UID SORT (REVERSE date displayFROM) US-ASCII UNDELETED SUBJECT {3}\r\nr\u00e9\r\n",
+                        new ImapCommand.Sort(true, List.of(new ImapCommand.SortCriterion(true, ImapCommand.SortKey.DATE),
+                                new ImapCommand.SortCriterion(false, ImapCommand.SortKey.DISPLAYFROM)), "US-ASCII",
+                                new SearchKey.And(List.of(new SearchKey.Flag("\\Deleted", false),
+                                        new SearchKey.Text(SearchKey.Field.SUBJECT, "r\u00e9"))))),
+                Arguments.of("a1 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000\r\n",
+                        new ImapCommand.Thread(false, Threading.Algorithm.ORDEREDSUBJECT, "UTF-8",
+                                new SearchKey.Date(false, SearchKey.Comparison.SINCE, LocalDate.of(2000, 3, 5)))),
+                Arguments.of("a1 UID THREAD references \"UTF-8\" ALL\r\n",
+                        new ImapCommand.Thread(true, Threading.Algorithm.REFERENCES, "UTF-8", new SearchKey.All())),
                 Arguments.of("a1 IDLE\r\n", new ImapCommand.Idle()));
     }
 
@@ -189,6 +203,12 @@ class ImapParserTest {
         assertThat(error("a1 FETCH 1 BINARY.TEXT[]\r\n").message()).startsWith("Unknown fetch attribute");
         assertThat(error("a1 SEARCH BEFORE 30-Feb-2020\r\n").message()).startsWith("Invalid date");
         assertThat(error("a1 FETCH 99999999999 FLAGS\r\n").message()).isEqualTo("Number too large");
+        assertThat(error("a1 SORT (SENDER) UTF-8 ALL\r\n").message()).isEqualTo("Unknown sort key SENDER");
+        assertThat(error("a1 SORT () UTF-8 ALL\r\n").message()).isEqualTo("Expected an atom");
+        assertThat(error("a1 SORT (DATE) ALL\r\n").message()).isEqualTo("Missing argument");
+        assertThat(error("a1 THREAD FOO UTF-8 ALL\r\n").message()).isEqualTo("Unknown threading algorithm FOO");
+        assertThat(error("a1 SORT (" + "DATE ".repeat(ImapParser.MAX_SORT_CRITERIA) + "SIZE) UTF-8 ALL\r\n").message())
+                .isEqualTo("Too many sort criteria");
         assertThat(error("a1 SEARCH " + "NOT ".repeat(ImapParser.MAX_DEPTH + 1) + "ALL\r\n").message())
                 .isEqualTo("Search keys nested too deeply");
     }

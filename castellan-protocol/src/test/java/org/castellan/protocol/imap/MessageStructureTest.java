@@ -68,4 +68,66 @@ class MessageStructureTest {
             assertThat(s.envelope(false)).startsWith("(");
         }
     }
+
+    @Test
+    void storedFormGivesTheSameAnswers() {
+        String signed = "From: =?UTF-8?Q?Ren=C3=A9?= <r@example.org>\r\nDate: Tue, 2 Jan 2024 10:00:00 +0100\r\n"
+                + "Content-Type: multipart/mixed; boundary=\"b 1\"; x=\"\u00e9\"\r\n\r\n--b 1\r\n\r\nx\r\n--b 1--\r\n";
+        for (String msg : List.of(NESTED, signed, "", "no header end")) {
+            byte[] bytes = msg.getBytes(StandardCharsets.UTF_8);
+            MessageStructure parsed = MessageStructure.parse(bytes);
+            MessageStructure stored = MessageStructure.decode(parsed.encode()).orElseThrow();
+            assertThat(stored.envelope(true)).isEqualTo(parsed.envelope(true));
+            assertThat(stored.bodyStructure(true, false)).isEqualTo(parsed.bodyStructure(true, false));
+            assertThat(stored.bodyOffset()).isEqualTo(parsed.bodyOffset());
+            assertThat(stored.searchText(bytes)).isEqualTo(parsed.searchText(bytes));
+            assertThat(stored.encode()).isEqualTo(parsed.encode());
+        }
+        assertThat(section(NESTED, "2.2", Section.Kind.MIME)).isEqualTo("Content-Type: text/html\r\n\r\n");
+    }
+
+    @Test
+    void damagedStoredFormIsRefusedNotThrown() {
+        byte[] good = MessageStructure.parse(NESTED.getBytes(StandardCharsets.UTF_8)).encode();
+        assertThat(MessageStructure.decode(null)).isEmpty();
+        assertThat(MessageStructure.decode(new byte[0])).isEmpty();
+        assertThat(MessageStructure.decode(new byte[] {9})).isEmpty(); // another format version
+        for (int cut = 1; cut < good.length; cut++) {
+            assertThat(MessageStructure.decode(java.util.Arrays.copyOf(good, cut))).isEmpty();
+        }
+        byte[] huge = good.clone();
+        huge[5] = (byte) 0xFF; // a count far beyond the bytes left
+        assertThat(MessageStructure.decode(huge)).satisfiesAnyOf(d -> assertThat(d).isEmpty(), d -> assertThat(d).isPresent());
+    }
+
+    @Test
+    void searchTextDecodesTransferEncodingsCharsetsAndEncodedWords() {
+        String msg = "Subject: =?ISO-8859-1?Q?caf=E9?=\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+                + "--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                + java.util.Base64.getMimeEncoder().encodeToString("Grüße aus Köln".getBytes(StandardCharsets.UTF_8)) + "\r\n"
+                + "--B\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                + "na=EFve soft=\r\nbreak\r\n"
+                + "--B\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\naGlkZGVu\r\n"
+                + "--B--\r\n";
+        byte[] bytes = msg.getBytes(StandardCharsets.ISO_8859_1);
+        SearchText t = MessageStructure.parse(bytes).searchText(bytes);
+        assertThat(t.header()).contains("Subject: café");
+        assertThat(t.bodyContains("GRÜSSE".substring(0, 3))).isTrue();
+        assertThat(t.bodyContains("köln")).isTrue();
+        assertThat(t.bodyContains("naïve softbreak")).isTrue();
+        assertThat(t.bodyContains("hidden")).isFalse(); // an image is not text
+        assertThat(t.textContains("CAFÉ")).isTrue();
+        assertThat(t.bodyContains("café")).isFalse();
+    }
+
+    @Test
+    void sortValues() {
+        String msg = "From: \"Zed\" <Zed@Example.org>, b@x.org\r\nCc: undisclosed:;\r\nDate: Mon, 1 Jan 2024 23:30:00 -0200\r\n\r\n";
+        MessageStructure s = MessageStructure.parse(msg.getBytes(StandardCharsets.UTF_8));
+        assertThat(s.firstAddress("From")).contains(new MessageStructure.FirstAddress("Zed", "Zed", "Example.org"));
+        assertThat(s.firstAddress("Cc")).isEmpty();
+        assertThat(s.firstAddress("To")).isEmpty();
+        assertThat(s.sentDate()).contains(java.time.Instant.parse("2024-01-02T01:30:00Z"));
+        assertThat(MessageStructure.parse("Date: yesterday\r\n\r\n".getBytes(StandardCharsets.UTF_8)).sentDate()).isEmpty();
+    }
 }

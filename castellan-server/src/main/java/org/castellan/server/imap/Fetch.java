@@ -121,7 +121,7 @@ final class Fetch {
         Out out = new Out();
         out.text("* " + msn + " FETCH (");
         byte[] content = null;
-        MessageStructure structure = cache.peek(m.blobId());
+        MessageStructure structure = cache.stored(store, mailbox, m);
         boolean first = true;
         boolean flagsSent = false;
         boolean modSeqSent = false;
@@ -130,7 +130,7 @@ final class Fetch {
             first = false;
             if (content == null && needsContent(a, structure)) {
                 content = read(store, mailbox, m.uid());
-                structure = cache.get(m.blobId(), content);
+                if (structure == null) structure = cache.get(store, mailbox, m, content);
             }
             switch (a) {
                 case FetchAttribute.Flags f -> {

@@ -199,6 +199,8 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             case ImapCommand.Unselect c -> Close.run(this, tag, false);
             case ImapCommand.Expunge c -> Expunge.run(this, tag, c);
             case ImapCommand.Search c -> Search.run(this, tag, c);
+            case ImapCommand.Sort c -> Sort.run(this, tag, c);
+            case ImapCommand.Thread c -> Thread.run(this, tag, c);
             case ImapCommand.Fetch c -> Fetch.run(this, tag, c);
             case ImapCommand.Store c -> Store.run(this, tag, c);
             case ImapCommand.Copy c -> Copy.run(this, tag, c);

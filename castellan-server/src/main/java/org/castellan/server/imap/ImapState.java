@@ -22,7 +22,7 @@ enum ImapState {
     /** RFC 9051 §6.4: everything of AUTHENTICATED but ENABLE, plus the message commands. */
     SELECTED(EnumSet.of(CAPABILITY, NOOP, ImapCommand.Name.LOGOUT, ID, NAMESPACE, SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE,
             UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND, IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY,
-            MOVE, GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS)),
+            MOVE, GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD)),
     /** RFC 9051 §3.4: the connection is closing; nothing more is read. */
     LOGOUT(EnumSet.noneOf(ImapCommand.Name.class));
 

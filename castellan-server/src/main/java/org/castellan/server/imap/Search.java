@@ -3,7 +3,6 @@ package org.castellan.server.imap;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
@@ -14,6 +13,8 @@ import java.util.Set;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.MessageStructure;
 import org.castellan.protocol.imap.SearchKey;
+import org.castellan.protocol.imap.SearchText;
+import org.castellan.store.TextMatches;
 import org.castellan.protocol.imap.SequenceSet;
 import org.castellan.store.MailStore;
 import org.castellan.store.MessageMeta;
@@ -21,19 +22,33 @@ import org.castellan.store.UidRange;
 
 /**
  * RFC 9051 §6.4.4 SEARCH and UID SEARCH, every key; RFC 4731 ESEARCH results with RETURN (MIN
- * MAX COUNT ALL), RFC 5182 SAVE and {@code $}. Text keys scan the raw message (headers undecoded, bodies not transfer-decoded)
- * case-insensitively; a full-text index comes later.
+ * MAX COUNT ALL), RFC 5182 SAVE and {@code $}. SORT and THREAD select their messages here too.
+ *
+ * <p>Text keys compare case-insensitively ({@link SearchText#fold}) with decoded text: header
+ * keys with RFC 2047 words decoded, TEXT and BODY with {@link MessageStructure#searchText}.
+ * TEXT and BODY ask the store's full-text index first and scan only the messages it does not
+ * cover, so a body search does not read every message.
  */
 final class Search {
 
     private Search() {}
 
     private static final Set<String> CHARSETS = Set.of("US-ASCII", "UTF-8");
+
+    /** RFC 9051 §6.4.4, RFC 5256 §3: the charsets search strings may come in. */
+    static boolean charsetSupported(String charset) {
+        return CHARSETS.contains(charset.toUpperCase(Locale.ROOT));
+    }
+
+    /** RFC 5255 §4 BADCHARSET with the list of what is supported. */
+    private static void badCharset(ImapSession s, String tag) {
+        s.no(tag, "BADCHARSET (US-ASCII UTF-8)", "Unsupported charset");
+    }
     private static final Set<String> RETURN = Set.of("MIN", "MAX", "COUNT", "ALL", "SAVE");
 
     static void run(ImapSession s, String tag, ImapCommand.Search c) {
-        if (c.charset().isPresent() && !CHARSETS.contains(c.charset().get().toUpperCase(Locale.ROOT))) {
-            s.no(tag, "BADCHARSET (US-ASCII UTF-8)", "Unsupported charset");
+        if (c.charset().isPresent() && !charsetSupported(c.charset().get())) {
+            badCharset(s, tag);
             return;
         }
         if (c.returnOptions().isPresent()) {
@@ -45,22 +60,9 @@ final class Search {
             }
         }
         SelectedMailbox view = s.selected().orElseThrow();
-        java.util.SortedSet<Long> saved = usesSaved(c.key()) ? view.saved() : java.util.Collections.emptySortedSet();
-        MailStore store = s.service().store();
-        StructureCache cache = s.service().structures();
+        Matcher matcher = matcher(s, view, c.key());
         boolean save = c.returnOptions().map(o -> o.contains("SAVE")).orElse(false);
-        s.blocking(() -> {
-            java.util.List<MessageMeta> metas = store.listMessages(view.mailbox.id(), UidRange.all()).stream()
-                    .filter(m -> view.msnOf(m.uid()) > 0).toList();
-            long count = view.count();
-            long maxUid = view.maxUid();
-            java.util.List<long[]> hits = new ArrayList<>();
-            for (MessageMeta m : metas) {
-                Candidate cand = new Candidate(store, cache, view.mailbox.id(), m, view.msnOf(m.uid()), count, maxUid, saved);
-                if (matches(c.key(), cand)) hits.add(new long[] {cand.msn, m.uid()});
-            }
-            return hits;
-        }, hits -> {
+        s.blocking(() -> matcher.matching().stream().map(h -> new long[] {h.msn(), h.meta().uid()}).toList(), hits -> {
             java.util.List<Long> numbers = hits.stream().map(h -> c.uid() ? h[1] : h[0]).sorted().toList();
             java.util.List<String> opts = c.returnOptions().orElse(java.util.List.of());
             if (opts.contains("SAVE")) {
@@ -97,6 +99,97 @@ final class Search {
         });
     }
 
+    /** A message that matched: its sequence number in the session's view and its metadata. */
+    record Hit(int msn, MessageMeta meta) {}
+
+    /**
+     * Finds the messages of the selected mailbox matching a key. Made on the event loop (it reads
+     * the session's saved result), run on the blocking executor.
+     */
+    record Matcher(MailStore store, StructureCache cache, SelectedMailbox view, SearchKey key, java.util.SortedSet<Long> saved) {
+
+        /** The matching messages in UID order; reads bodies only for keys that need them. */
+        java.util.List<Hit> matching() {
+            long mailbox = view.mailbox.id();
+            java.util.Map<SearchKey.Text, TextMatches> indexed = new java.util.HashMap<>();
+            indexedKeys(key, t -> indexed.computeIfAbsent(t,
+                    k -> store.searchText(mailbox, k.field() == SearchKey.Field.BODY, k.value())));
+            java.util.SortedSet<Long> candidates = candidates(key, indexed);
+            java.util.List<MessageMeta> listed;
+            if (candidates == null || candidates.size() > LIST_ALL_ABOVE) {
+                listed = store.listMessages(mailbox, UidRange.all());
+            } else {
+                listed = new ArrayList<>();
+                for (long uid : candidates) listed.addAll(store.listMessages(mailbox, new UidRange(uid, uid)));
+            }
+            java.util.List<MessageMeta> metas = listed.stream().filter(m -> view.msnOf(m.uid()) > 0).toList();
+            long count = view.count();
+            long maxUid = view.maxUid();
+            java.util.List<Hit> hits = new ArrayList<>();
+            for (MessageMeta m : metas) {
+                Candidate cand = new Candidate(this, indexed, m, view.msnOf(m.uid()), count, maxUid);
+                if (matches(key, cand)) hits.add(new Hit(cand.msn, m));
+            }
+            return hits;
+        }
+    }
+
+    /** For SORT and THREAD: the matcher, or null after answering NO [BADCHARSET] for an unsupported charset. */
+    static Matcher matcherFor(ImapSession s, String tag, String charset, SearchKey key) {
+        if (!charsetSupported(charset)) {
+            badCharset(s, tag);
+            return null;
+        }
+        return matcher(s, s.selected().orElseThrow(), key);
+    }
+
+    /**
+     * Below this many candidates (messages a TEXT or BODY key of the top level can match) their
+     * metadata is read one by one; above it, the whole mailbox is listed at once, which is cheaper.
+     */
+    static final int LIST_ALL_ABOVE = 256;
+
+    /** The UIDs a key can match at most, from its top-level TEXT and BODY keys; null for any message. */
+    private static java.util.SortedSet<Long> candidates(SearchKey k, java.util.Map<SearchKey.Text, TextMatches> indexed) {
+        return switch (k) {
+            case SearchKey.Text t when indexed.containsKey(t) -> {
+                java.util.SortedSet<Long> c = new java.util.TreeSet<>(indexed.get(t).matching());
+                c.addAll(indexed.get(t).unindexed());
+                yield c;
+            }
+            case SearchKey.And a -> {
+                java.util.SortedSet<Long> c = null;
+                for (SearchKey x : a.keys()) {
+                    java.util.SortedSet<Long> one = candidates(x, indexed);
+                    if (one == null) continue;
+                    if (c == null) c = one;
+                    else c.retainAll(one);
+                }
+                yield c;
+            }
+            default -> null;
+        };
+    }
+
+    static Matcher matcher(ImapSession s, SelectedMailbox view, SearchKey key) {
+        java.util.SortedSet<Long> saved = usesSaved(key) ? view.saved() : java.util.Collections.emptySortedSet();
+        return new Matcher(s.service().store(), s.service().structures(), view, key, saved);
+    }
+
+    /** The TEXT and BODY keys in a key tree: the ones the full-text index answers. */
+    private static void indexedKeys(SearchKey k, java.util.function.Consumer<SearchKey.Text> found) {
+        switch (k) {
+            case SearchKey.Text t when t.field() == SearchKey.Field.BODY || t.field() == SearchKey.Field.TEXT -> found.accept(t);
+            case SearchKey.Not n -> indexedKeys(n.key(), found);
+            case SearchKey.Or o -> {
+                indexedKeys(o.left(), found);
+                indexedKeys(o.right(), found);
+            }
+            case SearchKey.And a -> a.keys().forEach(x -> indexedKeys(x, found));
+            default -> { }
+        }
+    }
+
     private static boolean usesSaved(SearchKey k) {
         return switch (k) {
             case SearchKey.Numbers n -> n.set().savedResult();
@@ -112,6 +205,7 @@ final class Search {
         final MailStore store;
         final StructureCache cache;
         final long mailbox;
+        final java.util.Map<SearchKey.Text, TextMatches> indexed;
         final MessageMeta meta;
         final int msn;
         final long count;
@@ -119,13 +213,15 @@ final class Search {
         final java.util.SortedSet<Long> saved;
         byte[] content;
         MessageStructure structure;
+        SearchText text;
 
-        Candidate(MailStore store, StructureCache cache, long mailbox, MessageMeta meta, int msn, long count, long maxUid,
-                java.util.SortedSet<Long> saved) {
-            this.saved = saved;
-            this.store = store;
-            this.cache = cache;
-            this.mailbox = mailbox;
+        Candidate(Matcher matcher, java.util.Map<SearchKey.Text, TextMatches> indexed, MessageMeta meta, int msn, long count,
+                long maxUid) {
+            this.store = matcher.store();
+            this.cache = matcher.cache();
+            this.mailbox = matcher.view().mailbox.id();
+            this.saved = matcher.saved();
+            this.indexed = indexed;
             this.meta = meta;
             this.msn = msn;
             this.count = count;
@@ -139,17 +235,28 @@ final class Search {
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
-                structure = cache.get(meta.blobId(), content);
             }
             return content;
         }
 
         MessageStructure structure() {
             if (structure == null) {
-                structure = cache.peek(meta.blobId());
-                if (structure == null) content();
+                structure = cache.stored(store, mailbox, meta);
+                if (structure == null) structure = cache.get(store, mailbox, meta, content());
             }
             return structure;
+        }
+
+        SearchText text() {
+            if (text == null) text = structure().searchText(content());
+            return text;
+        }
+
+        /** TEXT or BODY: the index's answer, or a scan of this message when the index has none. */
+        boolean textContains(SearchKey.Text t) {
+            TextMatches m = indexed.get(t);
+            if (m != null && !m.unindexed().contains(meta.uid())) return m.matching().contains(meta.uid());
+            return t.field() == SearchKey.Field.BODY ? text().bodyContains(t.value()) : text().textContains(t.value());
         }
     }
 
@@ -159,15 +266,12 @@ final class Search {
             case SearchKey.Recent r -> false; // IMAP4rev2 has no \Recent
             case SearchKey.Flag f -> m.meta.flags().stream().anyMatch(x -> x.equalsIgnoreCase(f.flag())) == f.set();
             case SearchKey.Text t -> switch (t.field()) {
-                case TEXT -> contains(new String(m.content(), StandardCharsets.UTF_8), t.value());
-                case BODY -> {
-                    byte[] b = m.content();
-                    int from = m.structure().bodyOffset();
-                    yield contains(new String(b, from, b.length - from, StandardCharsets.UTF_8), t.value());
-                }
-                default -> m.structure().headers(t.field().name()).stream().anyMatch(v -> contains(v, t.value()));
+                case TEXT, BODY -> m.textContains(t);
+                default -> m.structure().headers(t.field().name()).stream()
+                        .anyMatch(v -> contains(MessageStructure.decodeWords(v), t.value()));
             };
-            case SearchKey.Header h -> m.structure().headers(h.name()).stream().anyMatch(v -> contains(v, h.value()));
+            case SearchKey.Header h -> m.structure().headers(h.name()).stream()
+                    .anyMatch(v -> contains(MessageStructure.decodeWords(v), h.value()));
             case SearchKey.Date d -> {
                 LocalDate date = d.sent() ? sentDate(m.structure()) : m.meta.internalDate().atZone(ZoneOffset.UTC).toLocalDate();
                 if (date == null) yield false;
@@ -188,7 +292,7 @@ final class Search {
     }
 
     private static boolean contains(String haystack, String needle) {
-        return haystack.toLowerCase(Locale.ROOT).contains(needle.toLowerCase(Locale.ROOT));
+        return SearchText.fold(haystack).contains(SearchText.fold(needle));
     }
 
     /** RFC 9051 §6.4.4: the Date: header's date, its own time zone, time disregarded. */

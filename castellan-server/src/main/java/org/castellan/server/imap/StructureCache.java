@@ -3,11 +3,14 @@ package org.castellan.server.imap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.castellan.protocol.imap.MessageStructure;
+import org.castellan.store.MailStore;
+import org.castellan.store.MessageMeta;
 
 /**
- * MIME structures by stored body id, so that a message is parsed once for ENVELOPE,
- * BODYSTRUCTURE and sections however often it is fetched. In memory only: the store has no API
- * for its mime_structure column yet. Bodies are immutable, so an entry never goes stale.
+ * MIME structures by stored body id, in front of the structure the store keeps with each
+ * message (computed once at delivery): a message's ENVELOPE, BODYSTRUCTURE and sections need
+ * neither a parse nor a read of its body, after a restart too. Only messages stored without a
+ * structure are parsed, once. Bodies are immutable, so an entry never goes stale.
  */
 final class StructureCache {
 
@@ -21,11 +24,29 @@ final class StructureCache {
         }
     };
 
-    synchronized MessageStructure get(String blobId, byte[] message) {
-        return map.computeIfAbsent(blobId, k -> MessageStructure.parse(message));
+    /** The structure of a message whose bytes the caller holds: cached, stored, or parsed from them. */
+    MessageStructure get(MailStore store, long mailbox, MessageMeta m, byte[] message) {
+        MessageStructure s = stored(store, mailbox, m);
+        if (s != null) return s;
+        s = MessageStructure.parse(message);
+        put(m.blobId(), s);
+        return s;
     }
 
-    synchronized MessageStructure peek(String blobId) {
+    /** The cached or stored structure, or null when the message has to be read and parsed. */
+    MessageStructure stored(MailStore store, long mailbox, MessageMeta m) {
+        MessageStructure s = peek(m.blobId());
+        if (s != null) return s;
+        s = store.structure(mailbox, m.uid()).orElse(null);
+        if (s != null) put(m.blobId(), s);
+        return s;
+    }
+
+    private synchronized MessageStructure peek(String blobId) {
         return map.get(blobId);
+    }
+
+    private synchronized void put(String blobId, MessageStructure s) {
+        map.put(blobId, s);
     }
 }

@@ -75,4 +75,39 @@ class SearchTest extends ServerPerTest {
                     """.formatted(secondUid, firstUid));
         }
     }
+
+    @Test
+    void textKeysCompareDecodedText() {
+        long uid = imap.append("Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                + "Content-Transfer-Encoding: base64\r\n\r\n"
+                + java.util.Base64.getMimeEncoder().encodeToString("Ein Leuchtturm in Köln".getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                + "\r\n");
+        // Once indexed and before: the same answers.
+        ((org.castellan.store.embedded.EmbeddedMailStore) imap.store()).catchUpTextIndex();
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 UID SEARCH CHARSET UTF-8 BODY {10+}
+                    C: LEUCHTTURM
+                    S: \\* SEARCH %1$d
+                    S: a1 OK SEARCH completed
+                    C: a2 UID SEARCH CHARSET UTF-8 SUBJECT {7+}
+                    C: grüße
+                    S: \\* SEARCH %1$d
+                    S: a2 OK SEARCH completed
+                    C: a3 UID SEARCH CHARSET UTF-8 TEXT {5+}
+                    C: kÖln
+                    S: \\* SEARCH %1$d
+                    S: a3 OK SEARCH completed
+                    C: a4 SEARCH BODY RWlu
+                    S: \\* SEARCH
+                    S: a4 OK SEARCH completed
+                    C: a5 SEARCH TEXT o
+                    S: \\* SEARCH 1 2 3
+                    S: a5 OK SEARCH completed
+                    C: a6 SEARCH NOT BODY turm OR BODY "part one" BODY hello
+                    S: \\* SEARCH 1 2
+                    S: a6 OK SEARCH completed
+                    """.formatted(uid));
+        }
+    }
 }

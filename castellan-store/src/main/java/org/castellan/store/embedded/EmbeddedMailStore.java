@@ -62,6 +62,10 @@ import org.castellan.store.embedded.internal.EventDispatcher;
 import org.castellan.store.embedded.internal.GroupCommitWriter;
 import org.castellan.store.embedded.internal.ReadPool;
 import org.castellan.store.embedded.internal.Sql;
+import org.castellan.store.embedded.internal.TextIndexer;
+import org.castellan.store.TextMatches;
+import org.castellan.protocol.imap.MessageStructure;
+import org.castellan.protocol.imap.SearchText;
 import org.castellan.store.embedded.internal.SqlErrors;
 import org.castellan.store.embedded.internal.Tx;
 import org.castellan.store.embedded.internal.TxWork;
@@ -96,8 +100,10 @@ public final class EmbeddedMailStore implements MailStore {
      *     UNAVAILABLE
      * @param readConnections how many reads may run at once
      * @param maxBatch how many write requests may share one transaction
+     * @param textIndex whether a background thread keeps the full-text index up to date; without
+     *     it, SEARCH TEXT and BODY scan every message (the answers are the same)
      */
-    public record Options(Duration busyTimeout, int readConnections, int maxBatch) {
+    public record Options(Duration busyTimeout, int readConnections, int maxBatch, boolean textIndex) {
 
         /** The admin command line holds the lock for short transactions only; 10 s is ample. */
         public static final Duration DEFAULT_BUSY_TIMEOUT = Duration.ofSeconds(10);
@@ -114,8 +120,18 @@ public final class EmbeddedMailStore implements MailStore {
             if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be at least 1");
         }
 
+        /** Options with the text index on. */
+        public Options(Duration busyTimeout, int readConnections, int maxBatch) {
+            this(busyTimeout, readConnections, maxBatch, true);
+        }
+
         public static Options defaults() {
-            return new Options(DEFAULT_BUSY_TIMEOUT, DEFAULT_READ_CONNECTIONS, DEFAULT_MAX_BATCH);
+            return new Options(DEFAULT_BUSY_TIMEOUT, DEFAULT_READ_CONNECTIONS, DEFAULT_MAX_BATCH, true);
+        }
+
+        /** These options with the text index on or off. */
+        public Options withTextIndex(boolean on) {
+            return new Options(busyTimeout, readConnections, maxBatch, on);
         }
     }
 
@@ -143,6 +159,7 @@ public final class EmbeddedMailStore implements MailStore {
     private final GroupCommitWriter writer;
     private final ReadPool readers;
     private final EventDispatcher events;
+    private final TextIndexer indexer;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private EmbeddedMailStore(Path directory, BlobStore blobs, Connection writeConnection, List<Connection> readConnections,
@@ -153,6 +170,8 @@ public final class EmbeddedMailStore implements MailStore {
         this.events = new EventDispatcher("castellan-store-events");
         this.writer = new GroupCommitWriter(writeConnection, blobs, events, options.maxBatch(), "castellan-store-writer");
         this.readers = new ReadPool(readConnections);
+        this.indexer = new TextIndexer(readers, writer, this::bodyBytes, "castellan-store-indexer", options.textIndex());
+        indexer.wake(); // messages stored before this open (or before V5) are indexed in the background
     }
 
     /** Opens (creating if needed) the store in {@code directory} with default options. */
@@ -760,7 +779,7 @@ public final class EmbeddedMailStore implements MailStore {
         Instant date = internalDate == null ? now() : internalDate.truncatedTo(ChronoUnit.MILLIS);
         String doing = "store a message in mailbox(es) " + mailboxIds;
         Body blob = body(content, doing);
-        return writer.execute(doing, blob.inline() == null ? List.of(blob.id()) : List.of(), tx -> {
+        List<AppendResult> delivered = writer.execute(doing, blob.inline() == null ? List.of(blob.id()) : List.of(), tx -> {
             Connection c = tx.connection();
             referenceBlob(c, blob, mailboxIds.size()); // before the rows that reference it
             List<AppendResult> results = new ArrayList<>();
@@ -772,9 +791,10 @@ public final class EmbeddedMailStore implements MailStore {
                 }
                 chargeQuota(c, m.accountId, blob.size(), 1, true);
                 long modSeq = m.highestModSeq + 1;
-                Sql.update(c, "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date, size, blob_hash)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", mailboxId, m.uidNext, modSeq, String.join(" ", normalized),
-                        normalized.contains(Flags.SEEN), date.toEpochMilli(), blob.size(), blob.id());
+                Sql.update(c, "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date, size, blob_hash,"
+                        + " mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", mailboxId, m.uidNext, modSeq,
+                        String.join(" ", normalized), normalized.contains(Flags.SEEN), date.toEpochMilli(), blob.size(), blob.id(),
+                        blob.structure());
                 Sql.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", m.uidNext + 1, modSeq,
                         mailboxId);
                 results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, blob.size(), blob.id()));
@@ -782,6 +802,8 @@ public final class EmbeddedMailStore implements MailStore {
             }
             return results;
         });
+        indexer.wake();
+        return delivered;
     }
 
     @Override
@@ -811,6 +833,60 @@ public final class EmbeddedMailStore implements MailStore {
             throw StoreException.notFound("message " + uid + " of mailbox " + mailboxId + " was removed");
         } catch (IOException e) {
             throw SqlErrors.map(e, "open message " + uid + " of mailbox " + mailboxId);
+        }
+    }
+
+    @Override
+    public Optional<MessageStructure> structure(long mailboxId, long uid) {
+        Optional<byte[]> stored = read("read the structure of message " + uid + " of mailbox " + mailboxId,
+                c -> Sql.one(c, "SELECT mime_structure FROM messages WHERE mailbox_id = ? AND uid = ?", rs -> rs.getBytes(1),
+                        mailboxId, uid)).filter(b -> b != null);
+        return stored.flatMap(MessageStructure::decode);
+    }
+
+    @Override
+    public TextMatches searchText(long mailboxId, boolean bodyOnly, String needle) {
+        String folded = SearchText.fold(needle);
+        boolean indexable = folded.codePointCount(0, folded.length()) >= TextMatches.MIN_INDEXED_LENGTH
+                && folded.indexOf('\u0000') < 0;
+        // FTS5 query syntax: one phrase, its quotes doubled; the trigram tokenizer turns it into
+        // consecutive trigrams, which match exactly the substrings equal to it.
+        String phrase = "\"" + folded.replace("\"", "\"\"") + "\"";
+        String query = bodyOnly ? "body : " + phrase : phrase;
+        return read("search the text of mailbox " + mailboxId, c -> {
+            requireMailbox(c, mailboxId);
+            if (!indexable) {
+                return new TextMatches(new TreeSet<>(), new TreeSet<>(Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ?",
+                        rs -> rs.getLong(1), mailboxId)));
+            }
+            long mark = Sql.count(c, "SELECT text_indexed_uid FROM mailboxes WHERE id = ?", mailboxId);
+            List<Long> unindexed = Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ? AND uid > ?",
+                    rs -> rs.getLong(1), mailboxId, mark);
+            // The mailbox's documents are one rowid range: no join, the cost is the matches'.
+            List<Long> matching = Sql.list(c, "SELECT rowid FROM text_index WHERE text_index MATCH ? AND rowid BETWEEN ? AND ?",
+                    rs -> rs.getLong(1) & MAX_UID, query, TextIndexer.docId(mailboxId, 0), TextIndexer.docId(mailboxId, mark));
+            return new TextMatches(new TreeSet<>(matching), new TreeSet<>(unindexed));
+        });
+    }
+
+    /**
+     * Indexes every message not indexed yet, on the caller's thread, and returns when the index has
+     * caught up (tests and benchmarks; the server leaves this to the background indexer).
+     */
+    public void catchUpTextIndex() {
+        indexer.catchUp();
+    }
+
+    private Optional<byte[]> bodyBytes(String hash) {
+        Optional<byte[]> inline = read("read body " + hash,
+                c -> Sql.one(c, "SELECT data FROM blob_data WHERE hash = ?", rs -> rs.getBytes(1), hash));
+        if (inline.isPresent()) return inline;
+        try (InputStream in = blobs.open(hash)) {
+            return Optional.of(in.readAllBytes());
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw SqlErrors.map(e, "read body " + hash);
         }
     }
 
@@ -915,6 +991,7 @@ public final class EmbeddedMailStore implements MailStore {
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
+        indexer.close();
         writer.close();
         readers.close();
         try {
@@ -982,8 +1059,10 @@ public final class EmbeddedMailStore implements MailStore {
         SortedSet<Long> removed = new TreeSet<>();
         Map<String, Integer> references = new HashMap<>();
         long bytes = 0;
+        long indexed = Sql.count(c, "SELECT text_indexed_uid FROM mailboxes WHERE id = ?", mailboxId);
         for (Gone g : gone) {
             Sql.update(c, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", mailboxId, g.uid);
+            if (g.uid <= indexed) Sql.update(c, "DELETE FROM text_index WHERE rowid = ?", TextIndexer.docId(mailboxId, g.uid));
             Sql.update(c, "INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)", mailboxId, g.uid, modSeq);
             removed.add(g.uid);
             references.merge(g.blob, 1, Integer::sum);
@@ -1008,6 +1087,8 @@ public final class EmbeddedMailStore implements MailStore {
             bytes += h.bytes;
             count += h.count;
         }
+        Sql.update(c, "DELETE FROM text_index WHERE rowid IN (SELECT rowid FROM text_index WHERE rowid BETWEEN ? AND ?)",
+                TextIndexer.docId(m.id, 0), TextIndexer.docId(m.id, MAX_UID));
         Sql.update(c, "DELETE FROM messages WHERE mailbox_id = ?", m.id);
         Sql.update(c, "DELETE FROM expunged WHERE mailbox_id = ?", m.id);
         Sql.update(c, "DELETE FROM mailboxes WHERE id = ?", m.id);
@@ -1023,16 +1104,26 @@ public final class EmbeddedMailStore implements MailStore {
      *
      * @param inline the bytes, or null when the body is a file
      */
-    private record Body(String id, long size, byte[] inline) {}
+    private record Body(String id, long size, byte[] inline, byte[] structure) {}
 
     private Body body(InputStream content, String doing) {
         try {
             byte[] head = content.readNBytes(INLINE_MAX + 1);
+            // The one parse of the message: its structure is stored with it, so FETCH and SORT
+            // never parse it again. Done here, on the caller's thread, not on the writer's.
             if (head.length <= INLINE_MAX) {
-                return new Body(HexFormat.of().formatHex(BlobStore.sha256().digest(head)), head.length, head);
+                return new Body(HexFormat.of().formatHex(BlobStore.sha256().digest(head)), head.length, head,
+                        MessageStructure.parse(head).encode());
             }
             BlobStore.BlobRef file = blobs.write(new SequenceInputStream(new ByteArrayInputStream(head), content));
-            return new Body(file.id(), file.size(), null);
+            byte[] structure;
+            try (InputStream written = blobs.open(file.id())) {
+                structure = MessageStructure.parse(written.readAllBytes()).encode(); // just written: in the page cache
+            } catch (IOException | RuntimeException e) {
+                blobs.unpin(file.id());
+                throw e;
+            }
+            return new Body(file.id(), file.size(), null, structure);
         } catch (IOException e) {
             throw SqlErrors.map(e, doing);
         }
@@ -1200,7 +1291,9 @@ public final class EmbeddedMailStore implements MailStore {
     // ------------------------------------------------------------------ plumbing
 
     private <T> T write(String doing, TxWork<T> work) {
-        return writer.execute(doing, List.of(), work);
+        T result = writer.execute(doing, List.of(), work);
+        indexer.wake(); // COPY, MOVE and renaming INBOX add messages to index
+        return result;
     }
 
     private <T> T read(String doing, ReadPool.Read<T> read) {

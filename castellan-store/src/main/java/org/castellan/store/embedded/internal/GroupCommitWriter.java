@@ -63,6 +63,7 @@ public final class GroupCommitWriter implements AutoCloseable {
      */
     public <T> T execute(String doing, List<String> pinnedBlobs, TxWork<T> work) {
         Request<T> request = new Request<>(doing, pinnedBlobs, work);
+        lastRequest = System.nanoTime();
         closing.readLock().lock();
         try {
             if (closed) {
@@ -82,6 +83,18 @@ public final class GroupCommitWriter implements AutoCloseable {
             }
             throw StoreException.unavailable("cannot " + doing + ": " + e.getCause(), e.getCause());
         }
+    }
+
+    /** When the last request came in (System.nanoTime()). */
+    private volatile long lastRequest = System.nanoTime();
+
+    /**
+     * Whether no request is waiting and none came in for {@code quietNanos}: background work
+     * (the text indexer) writes only then, so that it stays out of the way of a stream of
+     * deliveries instead of slipping a batch in between two of their commits.
+     */
+    public boolean idle(long quietNanos) {
+        return queue.isEmpty() && System.nanoTime() - lastRequest > quietNanos;
     }
 
     /** Finishes every queued request, then stops the thread. */

@@ -1,0 +1,40 @@
+package org.castellan.protocol.imap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** RFC 5256 §2.1 base subject extraction, step by step. */
+class BaseSubjectTest {
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "Hello world|Hello world|false",
+        "Re: Hello world|Hello world|true",
+        "RE: re:  Hello \t world|Hello world|true",
+        "Fwd: Hello|Hello|true",
+        "FW: Hello|Hello|true",
+        "Re[2]: Hello|Hello|true",
+        "Re [list]: Hello|Hello|true",
+        "[list] Re: Hello|Hello|true",
+        "[list] Hello|Hello|false",
+        "[list]|[list]|false",
+        "Hello (fwd)|Hello|true",
+        "Hello (fwd) (FWD)  |Hello|true",
+        "[Fwd: Re: Hello]|Hello|true",
+        "Re: [Fwd: [list] Hello (fwd)]|Hello|true",
+        "Reply to me|Reply to me|false",
+        "=?UTF-8?Q?Re=3A_caf=C3=A9?=|café|true",
+        "'   '|''|false",
+    })
+    void extracts(String raw, String base, boolean refwd) {
+        assertThat(BaseSubject.of(raw)).isEqualTo(new BaseSubject(base, refwd));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"abc|ABC|0", "a|b|-1", "Z|a|1", "é|f|1"})
+    void comparesWithAsciiCasemap(String a, String b, int sign) {
+        assertThat(Integer.signum(BaseSubject.compare(a, b))).isEqualTo(sign);
+    }
+}

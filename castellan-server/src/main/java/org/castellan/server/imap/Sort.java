@@ -1,0 +1,96 @@
+package org.castellan.server.imap;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.castellan.protocol.imap.BaseSubject;
+import org.castellan.protocol.imap.ImapCommand;
+import org.castellan.protocol.imap.MessageStructure;
+
+/**
+ * RFC 5256 SORT and UID SORT with RFC 5957 DISPLAYFROM and DISPLAYTO. The messages come from
+ * {@link Search}; their keys from the structure stored with each message, so sorting reads no
+ * message bodies. Strings compare with i;ascii-casemap; messages equal on every key stay in
+ * sequence-number order (RFC 5256 §3).
+ */
+final class Sort {
+
+    private Sort() {}
+
+    static void run(ImapSession s, String tag, ImapCommand.Sort c) {
+        Search.Matcher matcher = Search.matcherFor(s, tag, c.charset(), c.key());
+        if (matcher == null) return;
+        s.blocking(() -> {
+            record Keyed(Search.Hit hit, List<Comparable<?>> keys) {}
+            List<Keyed> keyed = new ArrayList<>();
+            for (Search.Hit h : matcher.matching()) {
+                MessageStructure st = structure(matcher, h);
+                List<Comparable<?>> keys = new ArrayList<>();
+                for (ImapCommand.SortCriterion k : c.criteria()) keys.add(key(k.key(), h, st));
+                keyed.add(new Keyed(h, keys));
+            }
+            Comparator<Keyed> order = (a, b) -> 0;
+            for (int i = 0; i < c.criteria().size(); i++) {
+                int at = i;
+                Comparator<Keyed> one = (a, b) -> compare(a.keys.get(at), b.keys.get(at));
+                order = order.thenComparing(c.criteria().get(i).reverse() ? one.reversed() : one);
+            }
+            keyed.sort(order.thenComparingInt(k -> k.hit.msn()));
+            return keyed.stream().map(k -> c.uid() ? k.hit.meta().uid() : (long) k.hit.msn()).toList();
+        }, numbers -> {
+            StringBuilder b = new StringBuilder("SORT");
+            for (long n : numbers) b.append(' ').append(n);
+            s.untagged(b.toString());
+            s.finish(tag, "OK SORT completed", c.uid());
+        }, e -> s.storeFailure(tag, e));
+    }
+
+    static MessageStructure structure(Search.Matcher matcher, Search.Hit h) {
+        long mailbox = matcher.view().mailbox.id();
+        MessageStructure st = matcher.cache().stored(matcher.store(), mailbox, h.meta());
+        if (st != null) return st;
+        try (var in = matcher.store().openMessage(mailbox, h.meta().uid())) {
+            return matcher.cache().get(matcher.store(), mailbox, h.meta(), in.readAllBytes());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** RFC 5256 §2.2: the Date: field in UTC, or the internal date when it is missing or invalid. */
+    static Instant sentDate(MessageStructure st, Search.Hit h) {
+        return st.sentDate().orElse(h.meta().internalDate());
+    }
+
+    /** The value one key compares: an Instant, a Long, or the casemapped octets as a String of Latin-1 chars. */
+    private static Comparable<?> key(ImapCommand.SortKey key, Search.Hit h, MessageStructure st) {
+        return switch (key) {
+            case ARRIVAL -> h.meta().internalDate();
+            case DATE -> sentDate(st, h);
+            case SIZE -> h.meta().size();
+            case SUBJECT -> casemap(BaseSubject.of(st.header("Subject").orElse(null)).subject());
+            // RFC 5256 §3: the addr-mailbox (local part) of the first address.
+            case FROM -> casemap(st.firstAddress("From").map(MessageStructure.FirstAddress::localPart).orElse(""));
+            case TO -> casemap(st.firstAddress("To").map(MessageStructure.FirstAddress::localPart).orElse(""));
+            case CC -> casemap(st.firstAddress("Cc").map(MessageStructure.FirstAddress::localPart).orElse(""));
+            case DISPLAYFROM -> casemap(display(st, "From"));
+            case DISPLAYTO -> casemap(display(st, "To"));
+        };
+    }
+
+    /** RFC 5957 §3: the display name of the first address, or its addr-spec when it has none. */
+    private static String display(MessageStructure st, String field) {
+        return st.firstAddress(field).map(a -> !a.displayName().isBlank() ? a.displayName()
+                : a.domain().isEmpty() ? a.localPart() : a.localPart() + "@" + a.domain()).orElse("");
+    }
+
+    /** i;ascii-casemap as a string whose chars are the octets, so String order is octet order. */
+    private static String casemap(String s) {
+        return new String(BaseSubject.casemap(s), java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static int compare(Comparable a, Comparable b) {
+        return a.compareTo(b);
+    }
+}

@@ -1,0 +1,44 @@
+package org.castellan.server.imap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import org.castellan.server.testing.Transcript;
+import org.junit.jupiter.api.Test;
+
+/**
+ * FETCH of ENVELOPE and BODYSTRUCTURE comes from the structure stored at delivery, not from a
+ * parse of the body: with the stored body overwritten behind the server's back, the metadata is
+ * still the original message's (and BODY[] shows the overwritten bytes).
+ */
+class StructureStoredTest extends ServerPerTest {
+
+    @Test
+    void metadataIsReadFromTheStoredStructure() throws SQLException {
+        Path db = ((org.castellan.store.embedded.EmbeddedMailStore) imap.store()).directory().resolve("mail.db");
+        assertThat(db).exists();
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db);
+                PreparedStatement st = c.prepareStatement("UPDATE blob_data SET data = ? WHERE hash ="
+                        + " (SELECT blob_hash FROM messages WHERE uid = ? AND mailbox_id = ?)")) {
+            st.setBytes(1, "X".repeat(size(FIRST)).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            st.setLong(2, firstUid);
+            st.setLong(3, imap.inbox);
+            assertThat(st.executeUpdate()).isEqualTo(1);
+        }
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 FETCH 1 (ENVELOPE BODYSTRUCTURE)
+                    S: \\* 1 FETCH \\(ENVELOPE \\("Thu, 1 Feb 2024 09:00:00 \\+0100" "one" \\(\\("Carol" NIL "carol" "example.net"\\)\\) .*\\) BODYSTRUCTURE \\("TEXT" "PLAIN" .*\\)\\)
+                    S: a1 OK FETCH completed
+                    C: a2 FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]
+                    S: \\* 1 FETCH \\(BODY\\[HEADER.FIELDS \\(SUBJECT\\)\\] \\{\\d+\\}
+                    """);
+            // The section is cut from the (overwritten) bytes at the stored offsets.
+            assertThat(t.readLine()).isEqualTo("X".repeat(size("Subject: one\r\n")));
+        }
+    }
+}
