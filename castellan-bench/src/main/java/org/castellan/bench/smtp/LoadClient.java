@@ -52,7 +52,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * or a connection that closes early, counts as an error and the client starts a new connection.
  *
  * <p>The client keeps TLS sessions (BoringSSL's client session cache, keyed by host and port) and
- * resumes them when the server issues tickets; how many handshakes were resumptions is reported.
+ * resumes them when the server issues tickets, unless told not to; how many handshakes were
+ * resumptions is reported.
  * Latency runs from the connect (first message of a connection) or from the MAIL write (later
  * ones) to the 250.
  *
@@ -84,8 +85,10 @@ final class LoadClient implements AutoCloseable {
      *
      * @param chunking BDAT when the server offers CHUNKING, otherwise DATA
      * @param messagesPerConnection messages sent on one connection before QUIT (1 = a mail client's habit)
+     * @param resume offer the last session for resumption (when off, every handshake is a full one)
      */
-    record Options(byte[] message, String user, String password, boolean chunking, int messagesPerConnection) {
+    record Options(byte[] message, String user, String password, boolean chunking, int messagesPerConnection,
+                   boolean resume) {
     }
 
     private final EventLoopGroup group;
@@ -282,7 +285,9 @@ final class LoadClient implements AutoCloseable {
                 case EHLO -> send(ascii("STARTTLS\r\n"), Expect.STARTTLS);
                 case STARTTLS -> {
                     // RFC 3207 §4.2: nothing may follow STARTTLS before the handshake; the handler goes first.
-                    SslHandler ssl = tls.newHandler(ctx.alloc(), "localhost", run.server.getPort());
+                    // BoringSSL's client session cache is keyed by host and port: without them, nothing is resumed.
+                    SslHandler ssl = options.resume() ? tls.newHandler(ctx.alloc(), "localhost", run.server.getPort())
+                            : tls.newHandler(ctx.alloc());
                     ctx.pipeline().addFirst("tls", ssl);
                 }
                 case EHLO_TLS -> {

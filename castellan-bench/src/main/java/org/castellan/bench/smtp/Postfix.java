@@ -41,7 +41,7 @@ final class Postfix {
         long master = Long.parseLong(out.substring(7).strip());
         try {
             awaitListening(port);
-            long warmedUp = SmtpSubmissionBench.warmUp(client, port, settings.clients(), () -> cpuSeconds(master));
+            long warmedUp = SmtpSubmissionBench.warmUp(client, port, settings.clients(), () -> cpuSeconds(master), null);
             awaitEmptyQueue(dir);
             double before = cpuSeconds(master);
             LoadClient.Load load = client.run(port, settings.clients(), settings.duration());
@@ -137,7 +137,7 @@ final class Postfix {
         }
     }
 
-    private static long clockTicks() {
+    static long clockTicks() {
         try {
             return Long.parseLong(exec(List.of("getconf", "CLK_TCK")).strip());
         } catch (Exception e) {
