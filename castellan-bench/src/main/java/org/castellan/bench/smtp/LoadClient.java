@@ -35,6 +35,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
@@ -218,6 +219,7 @@ final class LoadClient implements AutoCloseable {
         private boolean chunking;
         private boolean finished;
         private boolean ended;
+        private ScheduledFuture<?> timeout;
 
         Conversation(Run run, long connectTime) {
             this.run = run;
@@ -232,7 +234,7 @@ final class LoadClient implements AutoCloseable {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            ctx.executor().schedule(() -> {
+            timeout = ctx.executor().schedule(() -> {
                 if (!ended) fail("no reply within " + REPLY_TIMEOUT + ", waiting for " + expected.peek());
             }, REPLY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             ctx.fireChannelActive();
@@ -383,6 +385,8 @@ final class LoadClient implements AutoCloseable {
         private void end() {
             if (ended) return;
             ended = true;
+            // Thousands of conversations a second: a forgotten 60-second timer each would pile up.
+            if (timeout != null) timeout.cancel(false);
             run.ended();
         }
     }

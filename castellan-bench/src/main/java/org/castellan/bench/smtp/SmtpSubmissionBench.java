@@ -110,6 +110,7 @@ public final class SmtpSubmissionBench {
             else positional.add(a);
         }
         int clients = positional.size() > 0 ? Integer.parseInt(positional.get(0)) : 16;
+        if (clients < 1) throw new IllegalArgumentException("clients must be at least 1, not " + clients);
         int seconds = positional.size() > 1 ? Integer.parseInt(positional.get(1)) : 15;
         int size = positional.size() > 2 ? Integer.parseInt(positional.get(2)) : 10 * 1024;
         boolean postfix = !named.getOrDefault("postfix", "yes").equals("no");
