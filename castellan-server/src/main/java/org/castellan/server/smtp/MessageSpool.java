@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * One incoming message: the first octets in memory, the rest in a temporary file created
@@ -100,6 +101,11 @@ final class MessageSpool implements AutoCloseable {
 
     long size() {
         return size;
+    }
+
+    /** The temporary file holding what did not fit in memory, if any. */
+    Optional<Path> file() {
+        return Optional.ofNullable(file);
     }
 
     /** The first octets of the message (all of it, when it fits in memory). */
