@@ -4,10 +4,9 @@
 # config_directory, queue_directory, data_directory, a Cyrus SASL sasldb, and a Maildir.
 #
 #   postfix-instance.sh start DIR PORT CERT_CHAIN KEY USER PASSWORD   prints "MASTER <pid>"
-#   postfix-instance.sh queue-empty DIR                                exit 0 when the queue is empty
 #   postfix-instance.sh stop DIR
 set -euo pipefail
-cmd=${1:?usage: postfix-instance.sh start|queue-empty|stop DIR ...}
+cmd=${1:?usage: postfix-instance.sh start|stop DIR ...}
 dir=$(realpath -m "${2:?DIR}")
 conf=$dir/conf
 
@@ -81,9 +80,6 @@ CONF
     sleep 0.1
   done
   echo "postfix did not start; see $dir/maillog" >&2; exit 1
-  ;;
-queue-empty)
-  [ "$(postqueue -c "$conf" -p 2>/dev/null | tail -1)" = "Mail queue is empty" ]
   ;;
 stop)
   postfix -c "$conf" stop >/dev/null 2>&1 || true

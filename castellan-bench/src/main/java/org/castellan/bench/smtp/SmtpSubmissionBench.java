@@ -2,95 +2,152 @@ package org.castellan.bench.smtp;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
-import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
-import java.util.concurrent.atomic.AtomicLong;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocket;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.ScramSecret;
+import org.castellan.store.Account;
+import org.castellan.store.Mailbox;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.castellan.testkit.TestPki;
 
 /**
- * N concurrent clients submit 10 KB messages the way a mail client does: connect, EHLO,
- * STARTTLS, EHLO, AUTH PLAIN, MAIL, RCPT, DATA, QUIT — one connection per message. Reported:
- * messages/s, p50/p99 latency (connect to the 250 after DATA) and server CPU-seconds per message.
+ * N concurrent clients submit 10 KB messages over STARTTLS with AUTH PLAIN, first to Castellan,
+ * then to a loopback-only Postfix from the Debian package; reported for each: delivered
+ * messages/s, p50/p99 latency, the server's CPU per message and the load generator's own CPU per
+ * message, then the ratios.
  *
- * <p>The same load runs against Castellan (a child JVM, default settings) and, when
- * {@code castellan-bench/scripts/postfix-instance.sh} can start one, against a loopback-only
- * Postfix from the Debian package with Cyrus SASL (sasldb) delivering to a Maildir. A 250 means
- * different things: Castellan has the message in the mailbox, durably; Postfix has it durably in
- * its queue and delivers later, so its CPU is measured until the queue is empty.
+ * <p>The load comes from {@link LoadClient} (Netty, BoringSSL, pipelined commands, BDAT). Each
+ * server is warmed up first, not measured, until its CPU per message settles ({@link #warmUp}). A message counts when its 250 arrives; after
+ * the run the messages in Castellan's store and in Postfix's Maildir are counted and must equal
+ * the 250 replies (warm-up included), or the result says MISMATCH.
  *
- * <p>Arguments: {@code [clients=16] [seconds=15] [messageBytes=10240] [postfix=yes|no]}.
+ * <ul>
+ *   <li>Castellan runs in its own JVM ({@link BenchServer}) with the flags of the {@code castellan}
+ *       launcher plus {@code CASTELLAN_JAVA_OPTS}; its CPU is that process's over the measured run.
+ *       A 250 means the message is durable in the mailbox.
+ *   <li>Postfix ({@link Postfix}) accepts into its queue and delivers afterwards; its CPU is that of
+ *       the master and every child, from the start of the measured run until the queue is empty.
+ * </ul>
+ *
+ * <p>Arguments: {@code [clients=16] [seconds=15] [messageBytes=10240]}, then any of
+ * {@code postfix=no} (Castellan only), {@code perConnection=N} (messages per connection, 1),
+ * {@code body=data} (DATA even where BDAT is offered), {@code resume=no} (a full TLS handshake
+ * for every connection).
  */
 public final class SmtpSubmissionBench {
 
     static final String USER = "bench@bench.test";
     static final String PASSWORD = "bench password 1";
+    /**
+     * Warm-up runs in rounds until the server is in its steady state. For Castellan that is when
+     * the JIT has compiled the hot paths: on a busy 2-core machine C2 still takes a third of the
+     * server's CPU after 30 s, which no long-running server pays. Postfix has no JIT: its CPU per
+     * message settles within a round or two.
+     */
+    static final Duration WARMUP_ROUND = Duration.ofSeconds(5);
+    /** A round in which the JIT compilers used at most this share of the server's CPU: compiled. */
+    static final double JIT_SETTLED = 0.05;
+    /** Two rounds whose CPU per message differ by at most this fraction: settled (no JIT). */
+    static final double WARMUP_SETTLED = 0.10;
+    /** Bounds the warm-up on a machine too busy to settle: 80 s per server. */
+    static final int MAX_WARMUP_ROUNDS = 16;
 
-    record Result(String name, long messages, double seconds, List<Long> latenciesNanos, double cpuSeconds, long errors) {
-        double perSecond() { return messages / seconds; }
+    /** A server's CPU time so far, in seconds. */
+    interface CpuClock {
+        double seconds() throws Exception;
+    }
+
+    record Settings(int clients, Duration duration, LoadClient.Options options) {
+    }
+
+    /**
+     * One server's figures.
+     *
+     * @param stored messages found in the mailbox afterwards
+     * @param acknowledged 250 replies to content over the warm-up and the measured run
+     */
+    record Result(String name, LoadClient.Load load, double serverCpuSeconds, long stored, long acknowledged) {
+
+        double perSecond() { return load.messages() / load.seconds(); }
 
         double percentileMillis(double p) {
-            if (latenciesNanos.isEmpty()) return Double.NaN;
-            List<Long> sorted = new ArrayList<>(latenciesNanos);
-            Collections.sort(sorted);
-            return sorted.get((int) Math.min(sorted.size() - 1, Math.floor(p * sorted.size()))) / 1e6;
+            long[] l = load.latenciesNanos();
+            if (l.length == 0) return Double.NaN;
+            return l[(int) Math.min(l.length - 1, Math.floor(p * l.length))] / 1e6;
         }
 
-        double cpuPerMessageMillis() { return cpuSeconds * 1000 / messages; }
+        double cpuPerMessageMillis() { return serverCpuSeconds * 1000 / load.messages(); }
+
+        double clientCpuPerMessageMillis() { return load.clientCpuSeconds() * 1000 / load.messages(); }
 
         void print() {
-            System.out.printf("%-10s %8d msgs %8.1f msg/s   p50 %7.2f ms   p99 %7.2f ms   server CPU %6.3f ms/msg   errors %d%n",
-                    name, messages, perSecond(), percentileMillis(0.50), percentileMillis(0.99), cpuPerMessageMillis(), errors);
+            System.out.printf("%-10s %7d msgs %7.1f msg/s  p50 %7.2f ms  p99 %7.2f ms  server CPU %6.3f ms/msg"
+                            + "  client CPU %6.3f ms/msg  resumed %3.0f%%  errors %d  stored %d/%d %s%n",
+                    name, load.messages(), perSecond(), percentileMillis(0.50), percentileMillis(0.99), cpuPerMessageMillis(),
+                    clientCpuPerMessageMillis(), 100.0 * load.resumed() / Math.max(1, load.connections()), load.errors(),
+                    stored, acknowledged, stored == acknowledged ? "ok" : "MISMATCH");
+            if (load.firstError() != null) System.out.println("           first error: " + load.firstError());
         }
     }
 
+    private SmtpSubmissionBench() {}
+
     public static void main(String[] args) throws Exception {
-        int clients = args.length > 0 ? Integer.parseInt(args[0]) : 16;
-        int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
-        int size = args.length > 2 ? Integer.parseInt(args[2]) : 10 * 1024;
-        boolean postfix = args.length <= 3 || !args[3].equals("no");
+        List<String> positional = new ArrayList<>();
+        Map<String, String> named = new HashMap<>();
+        for (String a : args) {
+            int eq = a.indexOf('=');
+            if (eq > 0) named.put(a.substring(0, eq), a.substring(eq + 1));
+            else positional.add(a);
+        }
+        int clients = positional.size() > 0 ? Integer.parseInt(positional.get(0)) : 16;
+        if (clients < 1) throw new IllegalArgumentException("clients must be at least 1, not " + clients);
+        int seconds = positional.size() > 1 ? Integer.parseInt(positional.get(1)) : 15;
+        int size = positional.size() > 2 ? Integer.parseInt(positional.get(2)) : 10 * 1024;
+        boolean postfix = !named.getOrDefault("postfix", "yes").equals("no");
+        int perConnection = Integer.parseInt(named.getOrDefault("perConnection", "1"));
+        boolean chunking = !named.getOrDefault("body", "bdat").equals("data");
+        boolean resume = !named.getOrDefault("resume", "yes").equals("no");
         Path dir = Files.createTempDirectory("castellan-bench-smtp");
         TestPki pki = TestPki.create(Files.createDirectories(dir.resolve("test-pki")));
         byte[] message = message(size);
-        System.out.printf("SMTP submission: %d clients, %d s, %d-byte messages, STARTTLS + AUTH PLAIN, one connection per message, in %s%n",
-                clients, seconds, message.length, dir);
-        System.out.printf("machine: %d CPUs, %s %s%n", Runtime.getRuntime().availableProcessors(),
-                System.getProperty("os.name"), System.getProperty("os.version"));
+        Settings settings = new Settings(clients, Duration.ofSeconds(seconds),
+                new LoadClient.Options(message, USER, PASSWORD, chunking, perConnection, resume));
+        System.out.printf("SMTP submission: %d clients, %d s (after a warm-up until the server settles),"
+                        + " %d-byte messages, STARTTLS + AUTH PLAIN, %d message(s) per connection, %s, pipelined, TLS resumption %s;"
+                        + " in %s%n", clients, seconds, message.length, perConnection, chunking ? "BDAT" : "DATA",
+                resume ? "offered" : "off", dir);
+        System.out.printf("machine: %d CPUs, %s %s, load average %s%n", Runtime.getRuntime().availableProcessors(),
+                System.getProperty("os.name"), System.getProperty("os.version"), loadAverage());
 
-        Result castellan = castellan(dir.resolve("castellan"), pki, clients, seconds, message);
+        Result castellan = castellan(dir.resolve("castellan"), pki, settings);
         castellan.print();
         Result reference = null;
         if (postfix) {
-            try {
-                reference = Postfix.run(dir.resolve("postfix"), pki, clients, seconds, message);
+            try (LoadClient client = new LoadClient(pki.server().certificate(), settings.options())) {
+                reference = Postfix.run(dir.resolve("postfix"), pki, client, settings);
                 reference.print();
             } catch (Exception e) {
                 System.out.println("postfix: not measured: " + e.getMessage());
             }
         }
         if (reference != null) {
-            System.out.printf("ratio castellan/postfix: throughput %.2fx, p50 %.2fx, p99 %.2fx, CPU per message %.2fx%n",
+            System.out.printf("castellan/postfix: messages/s %.2fx, messages per server CPU-second %.2fx, p50 %.2fx, p99 %.2fx%n",
                     castellan.perSecond() / reference.perSecond(),
+                    reference.cpuPerMessageMillis() / castellan.cpuPerMessageMillis(),
                     castellan.percentileMillis(0.5) / reference.percentileMillis(0.5),
-                    castellan.percentileMillis(0.99) / reference.percentileMillis(0.99),
-                    castellan.cpuPerMessageMillis() / reference.cpuPerMessageMillis());
+                    castellan.percentileMillis(0.99) / reference.percentileMillis(0.99));
         }
+        System.out.printf("machine load average after the run: %s%n", loadAverage());
     }
 
     static byte[] message(int size) {
@@ -102,7 +159,7 @@ public final class SmtpSubmissionBench {
         return b.toString().getBytes(StandardCharsets.US_ASCII);
     }
 
-    private static Result castellan(Path dir, TestPki pki, int clients, int seconds, byte[] message) throws Exception {
+    private static Result castellan(Path dir, TestPki pki, Settings settings) throws Exception {
         Path mail = Files.createDirectories(dir.resolve("mail"));
         try (EmbeddedMailStore store = EmbeddedMailStore.open(mail)) {
             store.createDomain("bench.test");
@@ -114,108 +171,106 @@ public final class SmtpSubmissionBench {
                 "[tls]", "certificate = \"" + pki.server().chainFile() + "\"", "key = \"" + pki.server().keyFile() + "\"",
                 "[[listener]]", "name = \"submission\"", "protocol = \"submission\"", "address = \"127.0.0.1\"",
                 "port = 0", "tls = \"starttls\"", ""));
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), BenchServer.class.getName(), config.toString())
-                .redirectError(dir.resolve("server.err").toFile()).start();
-        try {
-            String ready = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8)).readLine();
-            if (ready == null || !ready.startsWith("READY ")) {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED")); // the castellan launcher's flags
+        String extra = System.getenv("CASTELLAN_JAVA_OPTS");
+        if (extra != null && !extra.isBlank()) command.addAll(List.of(extra.strip().split("\\s+")));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchServer.class.getName(), config.toString()));
+        Process child = new ProcessBuilder(command).redirectError(dir.resolve("server.err").toFile()).start();
+        long warmedUp;
+        LoadClient.Load load;
+        double cpu;
+        try (LoadClient client = new LoadClient(pki.server().certificate(), settings.options())) {
+            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+            String ready;
+            // JVM options may print first (-XX:StartFlightRecording does).
+            while ((ready = out.readLine()) != null && !ready.startsWith("READY ")) System.out.println("server: " + ready);
+            if (ready == null) {
                 throw new IllegalStateException("Castellan did not start: " + Files.readString(dir.resolve("server.err")));
             }
+            Thread.ofPlatform().daemon().start(() -> out.lines().forEach(l -> System.out.println("server: " + l)));
             int port = Integer.parseInt(ready.substring(6));
-            // Warm-up: JIT, TLS session setup, the PLAIN cache; not measured.
-            load(pki.clientContext(), port, clients, 3, message);
+            warmedUp = warmUp(client, port, settings.clients(), () -> child.info().totalCpuDuration().orElseThrow().toNanos() / 1e9,
+                    () -> compilerSeconds(child.pid()));
             Duration before = child.info().totalCpuDuration().orElseThrow();
-            Load l = load(pki.clientContext(), port, clients, seconds, message);
-            Duration cpu = child.info().totalCpuDuration().orElseThrow().minus(before);
-            return new Result("castellan", l.messages(), l.seconds(), l.latencies(), cpu.toNanos() / 1e9, l.errors());
+            load = client.run(port, settings.clients(), settings.duration());
+            cpu = child.info().totalCpuDuration().orElseThrow().minus(before).toNanos() / 1e9;
         } finally {
             child.destroy();
             child.waitFor();
         }
-    }
-
-    record Load(long messages, double seconds, List<Long> latencies, long errors) {
-    }
-
-    static Load load(SSLContext tls, int port, int clients, int seconds, byte[] message) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
-        List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
-        AtomicLong errors = new AtomicLong();
-        long start = System.nanoTime();
-        List<Thread> threads = new ArrayList<>();
-        for (int i = 0; i < clients; i++) {
-            threads.add(Thread.ofPlatform().start(() -> {
-                while (System.nanoTime() < end) {
-                    long t0 = System.nanoTime();
-                    try {
-                        submit(tls, port, message);
-                        latencies.add(System.nanoTime() - t0);
-                    } catch (IOException | RuntimeException e) {
-                        if (errors.incrementAndGet() == 1) System.out.println("first error: " + e);
-                    }
-                }
-            }));
+        long stored;
+        try (EmbeddedMailStore store = EmbeddedMailStore.open(mail)) {
+            Account account = store.getAccount(EmailAddress.of(USER)).orElseThrow();
+            Mailbox inbox = store.getMailbox(account.id(), "INBOX").orElseThrow();
+            stored = store.status(inbox.id()).messages();
         }
-        for (Thread t : threads) t.join();
-        double took = (System.nanoTime() - start) / 1e9;
-        return new Load(latencies.size(), took, List.copyOf(latencies), errors.get());
+        return new Result("castellan", load, cpu, stored, warmedUp + load.messages());
     }
 
-    /** One message, as a mail client sends it; throws if any reply is not the expected one. */
-    static void submit(SSLContext tls, int port, byte[] message) throws IOException {
-        try (Socket plain = new Socket()) {
-            plain.connect(new InetSocketAddress("127.0.0.1", port));
-            plain.setSoTimeout(60_000);
-            Conversation c = new Conversation(plain.getInputStream(), plain.getOutputStream());
-            c.expect("220");
-            c.command("EHLO bench.client", "250");
-            c.command("STARTTLS", "220");
-            try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(plain, "localhost", port, true)) {
-                s.startHandshake();
-                c = new Conversation(s.getInputStream(), s.getOutputStream());
-                c.command("EHLO bench.client", "250");
-                c.command("AUTH PLAIN " + Base64.getEncoder().encodeToString(("\0" + USER + "\0" + PASSWORD)
-                        .getBytes(StandardCharsets.UTF_8)), "235");
-                c.command("MAIL FROM:<" + USER + ">", "250");
-                c.command("RCPT TO:<" + USER + ">", "250");
-                c.command("DATA", "354");
-                c.out.write(message);
-                c.out.write(".\r\n".getBytes(StandardCharsets.US_ASCII));
-                c.out.flush();
-                c.expect("250");
-                c.command("QUIT", "221");
+    /**
+     * Runs warm-up rounds until the server settles: with {@code compiler} (a JVM), until its JIT
+     * threads use at most {@link #JIT_SETTLED} of its CPU in a round; without, until two rounds
+     * cost the same CPU per message. Returns the messages the rounds delivered.
+     */
+    static long warmUp(LoadClient client, int port, int clients, CpuClock server, CpuClock compiler) throws Exception {
+        long messages = 0;
+        double previous = Double.NaN;
+        for (int round = 1; round <= MAX_WARMUP_ROUNDS; round++) {
+            double before = server.seconds();
+            double compiledBefore = compiler == null ? 0 : compiler.seconds();
+            LoadClient.Load l = client.run(port, clients, WARMUP_ROUND);
+            double cpu = server.seconds() - before;
+            double perMessage = cpu / Math.max(1, l.messages());
+            messages += l.messages();
+            boolean settled;
+            if (compiler != null) {
+                double jitShare = Math.max(0, compiler.seconds() - compiledBefore) / Math.max(cpu, 1e-9);
+                System.out.printf("  warm-up %2d: %6.1f msg/s, server CPU %6.3f ms/msg, JIT %3.0f%% of it%n", round,
+                        l.messages() / l.seconds(), perMessage * 1000, jitShare * 100);
+                settled = jitShare <= JIT_SETTLED;
+            } else {
+                System.out.printf("  warm-up %2d: %6.1f msg/s, server CPU %6.3f ms/msg%n", round, l.messages() / l.seconds(),
+                        perMessage * 1000);
+                settled = Math.abs(perMessage - previous) <= WARMUP_SETTLED * previous;
             }
+            if (settled) break;
+            previous = perMessage;
         }
+        return messages;
     }
 
-    private static final class Conversation {
-        final InputStream in;
-        final OutputStream out;
-
-        Conversation(InputStream in, OutputStream out) {
-            this.in = new java.io.BufferedInputStream(in);
-            this.out = out;
+    /**
+     * CPU seconds of a JVM's JIT compiler threads so far, from /proc/PID/task/TID/stat (proc(5)).
+     * A compiler thread the JVM retired takes its time with it; that only makes a quiet JIT look quieter.
+     */
+    static double compilerSeconds(long pid) throws IOException {
+        long ticks = 0;
+        List<Path> tasks;
+        try (var list = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            tasks = list.toList();
         }
-
-        void command(String line, String code) throws IOException {
-            out.write((line + "\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            expect(code);
-        }
-
-        void expect(String code) throws IOException {
-            while (true) {
-                StringBuilder line = new StringBuilder();
-                int c;
-                while ((c = in.read()) != '\n') {
-                    if (c == -1) throw new IOException("connection closed, expected " + code);
-                    line.append((char) c);
-                }
-                if (!line.toString().startsWith(code)) throw new IOException("expected " + code + ", got " + line.toString().strip());
-                if (line.length() < 4 || line.charAt(3) != '-') return;
+        for (Path task : tasks) {
+            String stat;
+            try {
+                stat = Files.readString(task.resolve("stat"));
+            } catch (IOException gone) {
+                continue;
             }
+            String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+            if (!comm.startsWith("C1 Compiler") && !comm.startsWith("C2 Compiler")) continue;
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+        }
+        return ticks / (double) Postfix.clockTicks();
+    }
+
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (Exception e) {
+            return "unknown";
         }
     }
 }

@@ -7,6 +7,7 @@ import java.time.ZonedDateTime;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.protocol.smtp.FromHeader;
 import org.castellan.protocol.smtp.Mailbox;
 import org.castellan.protocol.smtp.SmtpError;
@@ -70,12 +71,19 @@ final class Delivery {
             if (from.isEmpty()) return new Refused(new SmtpError(550, "5.6.0", "Message has no From: field"));
             for (String f : from) {
                 int at = f.lastIndexOf('@');
-                if (at <= 0 || !Mail.belongsTo(store, new Mailbox(f.substring(0, at), f.substring(at + 1)), account.get())) {
+                if (at <= 0) return new Refused(new SmtpError(550, "5.7.1", "From: address <" + f + "> is not yours"));
+                Mailbox address = new Mailbox(f.substring(0, at), f.substring(at + 1));
+                // MAIL has just checked the envelope sender; the usual From: is the same address.
+                if (t.verifiedSenderKey != null && address.address().map(EmailAddress::key).orElse("").equals(t.verifiedSenderKey)) {
+                    continue;
+                }
+                if (!Mail.belongsTo(store, address, account.get())) {
                     return new Refused(new SmtpError(550, "5.7.1", "From: address <" + f + "> is not yours"));
                 }
             }
         }
         for (Transaction.Recipient r : t.recipients) {
+            if (!r.quotaLimited()) continue; // a quota set since RCPT is still enforced by the store: 452 below
             SmtpError quota = Rcpt.quotaProblem(store.quota(r.accountId()), spool.size());
             if (quota != null) return new Refused(quota.code() == 552 && t.recipients.size() == 1 ? quota
                     : new SmtpError(452, "4.2.2", "A recipient's mailbox is full; nothing was delivered"));

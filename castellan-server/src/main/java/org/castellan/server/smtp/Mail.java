@@ -39,15 +39,17 @@ final class Mail {
         Mailbox from = c.from().get();
         MailStore store = s.service().store();
         s.blocking(() -> belongsTo(store, from, account.get()), ok -> {
-            if (ok) accept(s, c);
+            if (ok) accept(s, c).verifiedSenderKey = from.address().map(EmailAddress::key).orElse(null);
             else s.error(new SmtpError(550, "5.7.1", "Sender address <" + from + "> is not yours"));
         });
     }
 
-    private static void accept(SmtpSession s, SmtpCommand.Mail c) {
-        s.transaction(new Transaction(c.from(), c.size(), c.smtpUtf8()));
+    private static Transaction accept(SmtpSession s, SmtpCommand.Mail c) {
+        Transaction t = new Transaction(c.from(), c.size(), c.smtpUtf8());
+        s.transaction(t);
         s.state(SmtpState.MAIL);
         s.reply("250 2.1.0 Ok");
+        return t;
     }
 
     /** Whether mail to {@code address} would reach {@code account}: the account's address or an alias of it. */

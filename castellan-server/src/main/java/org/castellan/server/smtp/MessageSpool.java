@@ -1,5 +1,6 @@
 package org.castellan.server.smtp;
 
+import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * One incoming message: the first octets in memory, the rest in a temporary file created
@@ -22,44 +24,88 @@ import java.util.Arrays;
  */
 final class MessageSpool implements AutoCloseable {
 
+    /** Most messages are small; a spool told nothing about the size starts here and doubles. */
+    private static final int INITIAL_MEMORY = 4096;
+    /**
+     * An announced size is the client's word, not octets received: allocating more than this on
+     * it alone would let connections that never send their content hold memory.
+     */
+    private static final int MAX_PREALLOCATION = 64 * 1024;
+
     private final int memoryLimit;
-    private byte[] memory = new byte[4096];
+    private byte[] memory;
     private int memoryLength;
     private Path file;
     private OutputStream fileOut;
     private long size;
 
-    MessageSpool(int memoryLimit) {
+    /**
+     * @param expectedSize the size the client announced (SIZE, a BDAT chunk) plus the Received
+     *     field, or 0: up to {@link #MAX_PREALLOCATION}, the memory part is allocated once at
+     *     that size instead of grown by copies
+     */
+    MessageSpool(int memoryLimit, long expectedSize) {
         this.memoryLimit = memoryLimit;
+        this.memory = new byte[(int) Math.min(Math.min(memoryLimit, MAX_PREALLOCATION), Math.max(INITIAL_MEMORY, expectedSize))];
     }
 
     void write(byte[] b, int off, int len) {
-        size += len;
-        int toMemory = Math.min(len, memoryLimit - memoryLength);
-        if (toMemory > 0) {
-            if (memoryLength + toMemory > memory.length) {
-                memory = Arrays.copyOf(memory, Math.min(memoryLimit, Math.max(memory.length * 2, memoryLength + toMemory)));
-            }
-            System.arraycopy(b, off, memory, memoryLength, toMemory);
-            memoryLength += toMemory;
-        }
+        int toMemory = reserve(len);
+        System.arraycopy(b, off, memory, memoryLength - toMemory, toMemory);
         if (toMemory < len) {
             try {
-                if (fileOut == null) {
-                    file = Files.createTempFile("castellan-smtp-", ".eml",
-                            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                    fileOut = Files.newOutputStream(file, StandardOpenOption.WRITE);
-                }
-                fileOut.write(b, off + toMemory, len - toMemory);
+                fileOut().write(b, off + toMemory, len - toMemory);
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot spool a message to a temporary file in "
-                        + System.getProperty("java.io.tmpdir") + ": " + e.getMessage(), e);
+                throw spoolFailure(e);
             }
         }
+    }
+
+    /** Copies {@code len} octets of {@code b} from its reader index on, without moving it. */
+    void write(ByteBuf b, int len) {
+        int toMemory = reserve(len);
+        b.getBytes(b.readerIndex(), memory, memoryLength - toMemory, toMemory);
+        if (toMemory < len) {
+            try {
+                b.getBytes(b.readerIndex() + toMemory, fileOut(), len - toMemory);
+            } catch (IOException e) {
+                throw spoolFailure(e);
+            }
+        }
+    }
+
+    /** Counts {@code len} more octets and makes room for the part that stays in memory; returns that part's length. */
+    private int reserve(int len) {
+        size += len;
+        int toMemory = Math.max(0, Math.min(len, memoryLimit - memoryLength));
+        if (memoryLength + toMemory > memory.length) {
+            memory = Arrays.copyOf(memory, Math.min(memoryLimit, Math.max(memory.length * 2, memoryLength + toMemory)));
+        }
+        memoryLength += toMemory;
+        return toMemory;
+    }
+
+    private OutputStream fileOut() throws IOException {
+        if (fileOut == null) {
+            file = Files.createTempFile("castellan-smtp-", ".eml",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            fileOut = Files.newOutputStream(file, StandardOpenOption.WRITE);
+        }
+        return fileOut;
+    }
+
+    private static UncheckedIOException spoolFailure(IOException e) {
+        return new UncheckedIOException("cannot spool a message to a temporary file in "
+                + System.getProperty("java.io.tmpdir") + ": " + e.getMessage(), e);
     }
 
     long size() {
         return size;
+    }
+
+    /** The temporary file holding what did not fit in memory, if any. */
+    Optional<Path> file() {
+        return Optional.ofNullable(file);
     }
 
     /** The first octets of the message (all of it, when it fits in memory). */

@@ -25,7 +25,7 @@ final class Rcpt {
     sealed interface Verdict {
     }
 
-    record Accepted(long accountId, long mailboxId) implements Verdict {
+    record Accepted(long accountId, long mailboxId, boolean quotaLimited) implements Verdict {
     }
 
     record Refused(SmtpError error) implements Verdict {
@@ -42,7 +42,7 @@ final class Rcpt {
         s.blocking(() -> check(store, c.to(), t.declaredSize, mayLeave), verdict -> {
             switch (verdict) {
                 case Accepted a -> {
-                    t.add(new Transaction.Recipient(c.to(), a.accountId(), a.mailboxId()));
+                    t.add(new Transaction.Recipient(c.to(), a.accountId(), a.mailboxId(), a.quotaLimited()));
                     s.state(SmtpState.RCPT);
                     s.reply("250 2.1.5 Ok");
                 }
@@ -70,11 +70,12 @@ final class Rcpt {
         }
         if (account.isEmpty()) return new Refused(new SmtpError(550, "5.1.1", "No such user"));
         long id = account.get().id();
-        SmtpError quota = quotaProblem(store.quota(id), declaredSize.orElse(0));
+        Quota q = store.quota(id);
+        SmtpError quota = quotaProblem(q, declaredSize.orElse(0));
         if (quota != null) return new Refused(quota);
         long inbox = store.getMailbox(id, "INBOX")
                 .orElseThrow(() -> StoreException.unavailable("account " + id + " has no INBOX", null)).id();
-        return new Accepted(id, inbox);
+        return new Accepted(id, inbox, q.limitBytes().isPresent());
     }
 
     /** RFC 3463 §3.3: 4.2.2 mailbox full (may clear), 5.2.2 when the message can never fit. */

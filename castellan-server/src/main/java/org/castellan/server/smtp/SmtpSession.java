@@ -201,7 +201,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     /** Starts reading DATA content; the 354 reply has been written. */
     void startData(byte[] received) {
-        spool = new MessageSpool(service.limits().memorySpool());
+        spool = new MessageSpool(service.limits().memorySpool(),
+                received.length + Math.min(transaction.declaredSize.orElse(0), service.limits().maxMessageSize()));
         spool.write(received, 0, received.length);
         decoder = new DataDecoder();
         mode = Mode.DATA;
@@ -237,7 +238,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     /** Starts or continues a BDAT chunk (RFC 3030 §2); the spool starts with the Received field. */
     void startChunk(long size, boolean last, byte[] received) {
         if (spool == null) {
-            spool = new MessageSpool(service.limits().memorySpool());
+            spool = new MessageSpool(service.limits().memorySpool(), received.length + size);
             spool.write(received, 0, received.length);
             bdatContent = 0;
         }
@@ -252,10 +253,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (n > 0) {
             bdatContent += n;
             if (bdatContent <= service.limits().maxMessageSize()) {
-                ByteBuffer view = pending.nioBuffer(pending.readerIndex(), n);
-                byte[] chunk = new byte[n];
-                view.get(chunk);
-                spool.write(chunk, 0, n);
+                spool.write(pending, n);
             } else {
                 bdatTooBig = true;
             }

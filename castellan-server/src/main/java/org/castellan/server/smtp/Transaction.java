@@ -11,13 +11,23 @@ import org.castellan.protocol.smtp.Mailbox;
 /** The envelope of the message being received (RFC 5321 §3.3): sender, then accepted recipients. */
 final class Transaction {
 
-    /** One accepted recipient: where the message goes. */
-    record Recipient(Mailbox address, long accountId, long mailboxId) {
+    /**
+     * One accepted recipient: where the message goes.
+     *
+     * @param quotaLimited whether the account had a quota at RCPT time; only those are checked
+     *     again with the real size before delivery (the store enforces every quota anyway)
+     */
+    record Recipient(Mailbox address, long accountId, long mailboxId, boolean quotaLimited) {
     }
 
     final Optional<Mailbox> from;
     final OptionalLong declaredSize;
     final boolean smtpUtf8;
+    /**
+     * The key of the envelope sender once MAIL found it to be the authenticated account's own
+     * address or alias; a From: field with the same address needs no second look-up.
+     */
+    String verifiedSenderKey;
     final List<Recipient> recipients = new ArrayList<>();
     private final Set<Long> accounts = new HashSet<>();
 

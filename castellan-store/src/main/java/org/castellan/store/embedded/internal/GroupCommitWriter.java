@@ -5,7 +5,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -237,9 +236,7 @@ public final class GroupCommitWriter implements AutoCloseable {
     }
 
     private void exec(String sql) throws SQLException {
-        try (Statement st = connection.createStatement()) {
-            st.execute(sql);
-        }
+        Sql.exec(connection, sql);
     }
 
     private static final class Request<T> {

@@ -2,7 +2,6 @@ package org.castellan.store.embedded.internal;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import org.castellan.store.StoreException;
@@ -50,9 +49,7 @@ public final class ReadPool implements AutoCloseable {
     }
 
     private static void exec(Connection c, String sql) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute(sql);
-        }
+        Sql.exec(c, sql);
     }
 
     @Override

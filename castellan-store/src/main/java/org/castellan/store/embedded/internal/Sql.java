@@ -84,6 +84,15 @@ public final class Sql {
         return one(c, sql, rs -> rs.getLong(1), args).orElse(0L);
     }
 
+    /**
+     * Runs a statement without parameters or result (BEGIN, COMMIT, SAVEPOINT...) from the
+     * connection's cache: each read and each write request runs two or more of these, and
+     * compiling them anew every time cost more than the queries they bracket.
+     */
+    public static void exec(Connection c, String sql) throws SQLException {
+        prepared(c, sql).execute();
+    }
+
     /** The rowid of the last INSERT on this connection. */
     public static long lastId(Connection c) throws SQLException {
         return count(c, "SELECT last_insert_rowid()");
