@@ -29,6 +29,7 @@ import java.security.cert.X509CRL;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.EnumMap;
@@ -56,6 +57,7 @@ import javax.security.auth.x500.X500Principal;
 import org.castellan.security.pki.OcspClient;
 import org.castellan.security.pki.Pem;
 import org.castellan.security.pki.PkiException;
+import org.castellan.security.tls.internal.CachingTrustManager;
 import org.castellan.security.tls.internal.CertificateSelector;
 import org.castellan.security.tls.internal.IssuerSplitTrustManager;
 import org.castellan.security.tls.internal.OcspTrustManager;
@@ -310,7 +312,10 @@ public final class TlsPolicy {
             return this;
         }
 
-        /** The clock OCSP answers are judged by (thisUpdate, nextUpdate); the system's by default. */
+        /**
+         * The clock OCSP answers (thisUpdate, nextUpdate) and remembered verifications are judged
+         * by; the system's by default.
+         */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;
@@ -348,7 +353,7 @@ public final class TlsPolicy {
         RecordingTrustManager verifier = null;
         RecordingTrustManager requiring = null;
         if (!anchors.isEmpty()) {
-            X509ExtendedTrustManager pkix = clientTrustManager(anchors, crls, ocsp, b.ocspMode);
+            X509ExtendedTrustManager pkix = clientTrustManager(anchors, crls, ocsp, b);
             verifier = new RecordingTrustManager(pkix, true);
             requiring = new RecordingTrustManager(pkix, false);
         }
@@ -557,12 +562,21 @@ public final class TlsPolicy {
                 + " by any of the client CAs; name the CRL of one of the client CA files");
     }
 
-    /** PKIX with CRLs ({@link #trustManager}), then OCSP when it is on. */
+    /**
+     * PKIX with CRLs ({@link #trustManager}), its successes remembered for a few minutes (never
+     * past a CRL's nextUpdate; a CRL reload builds a new one), then OCSP when it is on.
+     */
     private static X509ExtendedTrustManager clientTrustManager(List<X509Certificate> anchors, List<X509CRL> crls,
-            OcspClient ocsp, OcspMode mode) {
-        X509ExtendedTrustManager pkix = trustManager(anchors, crls);
+            OcspClient ocsp, Builder b) {
+        Instant notAfter = Instant.MAX;
+        for (X509CRL crl : crls) {
+            if (crl.getNextUpdate() != null && crl.getNextUpdate().toInstant().isBefore(notAfter)) {
+                notAfter = crl.getNextUpdate().toInstant();
+            }
+        }
+        X509ExtendedTrustManager pkix = new CachingTrustManager(trustManager(anchors, crls), b.clock, notAfter);
         if (ocsp == null) return pkix;
-        return new OcspTrustManager(pkix, ocsp, mode == OcspMode.HARD_FAIL, anchors);
+        return new OcspTrustManager(pkix, ocsp, b.ocspMode == OcspMode.HARD_FAIL, anchors);
     }
 
     /**
@@ -771,7 +785,7 @@ public final class TlsPolicy {
             LOG.warn("CRLs not reloaded, the previous ones stay in force: {}", e.getMessage());
             return false;
         }
-        X509ExtendedTrustManager pkix = clientTrustManager(anchors, fresh, ocsp, settings.ocspMode);
+        X509ExtendedTrustManager pkix = clientTrustManager(anchors, fresh, ocsp, settings);
         verifier.replaceDelegate(pkix);
         requiring.replaceDelegate(pkix);
         crls = List.copyOf(fresh);
