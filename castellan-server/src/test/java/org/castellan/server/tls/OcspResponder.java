@@ -11,6 +11,8 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.bouncycastle.asn1.x509.CRLReason;
 import org.bouncycastle.cert.X509CertificateHolder;
@@ -40,6 +42,8 @@ final class OcspResponder implements AutoCloseable {
     private final Map<BigInteger, Answer> answers = new ConcurrentHashMap<>();
     private final AtomicInteger requests = new AtomicInteger();
     private volatile Duration validity = Duration.ofHours(1);
+    private final AtomicInteger waiting = new AtomicInteger();
+    private volatile CountDownLatch held = new CountDownLatch(0);
 
     OcspResponder(ExternalCa ca) {
         this.ca = ca;
@@ -52,7 +56,11 @@ final class OcspResponder implements AutoCloseable {
             requests.incrementAndGet();
             byte[] body;
             try (exchange) {
-                body = respond(new OCSPReq(exchange.getRequestBody().readAllBytes()));
+                OCSPReq request = new OCSPReq(exchange.getRequestBody().readAllBytes());
+                waiting.incrementAndGet();
+                held.await();
+                waiting.decrementAndGet();
+                body = respond(request);
                 exchange.getResponseHeaders().add("Content-Type", "application/ocsp-response");
                 exchange.sendResponseHeaders(200, body.length);
                 exchange.getResponseBody().write(body);
@@ -60,6 +68,7 @@ final class OcspResponder implements AutoCloseable {
                 exchange.sendResponseHeaders(500, -1);
             }
         });
+        http.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         http.start();
     }
 
@@ -78,6 +87,20 @@ final class OcspResponder implements AutoCloseable {
 
     int requests() {
         return requests.get();
+    }
+
+    /** Requests wait unanswered from now until {@link #release}. */
+    void hold() {
+        held = new CountDownLatch(1);
+    }
+
+    void release() {
+        held.countDown();
+    }
+
+    /** Requests received and not yet answered. */
+    int waiting() {
+        return waiting.get();
     }
 
     private byte[] respond(OCSPReq request) throws Exception {

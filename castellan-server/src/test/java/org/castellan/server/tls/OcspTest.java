@@ -9,6 +9,8 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import org.castellan.server.transport.Connection;
@@ -82,6 +84,34 @@ class OcspTest {
             ExternalCa.Issued device = ca.client("stranger", responder.uri());
             responder.answer(device.serial(), OcspResponder.Answer.UNKNOWN);
             assertThat(TlsClient.greeting(client(device), server.port("device"))).isNull();
+        }
+    }
+
+    @Test
+    void aResponderThatDoesNotAnswerHoldsUpNoOtherConnection() throws Exception {
+        try (OcspResponder responder = new OcspResponder(ca);
+             TlsServer server = start("hard-fail")) {
+            responder.hold();
+            // More handshakes waiting for the responder than the server has event loops (Netty's
+            // default of two per CPU): if a check blocked its loop, every loop would be blocked.
+            int waiting = 4 * Runtime.getRuntime().availableProcessors();
+            List<SSLContext> devices = new ArrayList<>();
+            for (int i = 0; i < waiting; i++) devices.add(client(ca.client("device" + i, responder.uri())));
+            List<SSLSocket> sockets = new ArrayList<>();
+            try {
+                for (SSLContext device : devices) {
+                    // TLS 1.3: the client's side completes before the server has checked its certificate.
+                    sockets.add(TlsClient.open(device, server.port("device")));
+                }
+                await().atMost(CLOSE_WITHIN).until(() -> responder.waiting() == waiting);
+
+                assertThat(TlsClient.greeting(pki.clientContext(), server.port("pop3s"))).startsWith("+OK");
+                assertThat(server.server.sessions().list().stream().filter(c -> c.tls().isEmpty()))
+                        .as("the device handshakes are still waiting for their OCSP answers").hasSize(waiting);
+            } finally {
+                responder.release();
+                for (SSLSocket s : sockets) s.close();
+            }
         }
     }
 
