@@ -53,26 +53,29 @@ public final class CachingTrustManager extends ClientTrustManager {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
             throws CertificateException {
-        String key = key(chain, authType);
-        if (remembered(key)) return;
-        pkix.checkClientTrusted(chain, authType, engine);
-        remember(key, chain);
+        check(chain, authType, () -> pkix.checkClientTrusted(chain, authType, engine));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
             throws CertificateException {
-        String key = key(chain, authType);
-        if (remembered(key)) return;
-        pkix.checkClientTrusted(chain, authType, socket);
-        remember(key, chain);
+        check(chain, authType, () -> pkix.checkClientTrusted(chain, authType, socket));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        check(chain, authType, () -> pkix.checkClientTrusted(chain, authType));
+    }
+
+    @FunctionalInterface
+    private interface Check {
+        void run() throws CertificateException;
+    }
+
+    private void check(X509Certificate[] chain, String authType, Check pkixCheck) throws CertificateException {
         String key = key(chain, authType);
         if (remembered(key)) return;
-        pkix.checkClientTrusted(chain, authType);
+        pkixCheck.run();
         remember(key, chain);
     }
 
