@@ -125,7 +125,7 @@ public final class Castellan implements AutoCloseable {
      * puts a renewed server certificate into service without a restart.
      */
     private void startAdministration(Optional<CertificateAuthority> ca) {
-        certificates = new CertificateWatcher(tls, config.tls().crlFiles()).start();
+        certificates = new CertificateWatcher(tls, config.tls().crlFiles(), sessions()).start();
         if (ca.isPresent()) revocations = new RevocationWatcher(ca.get(), tls, sessions(), Clock.systemUTC()).start();
         admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, Clock.systemUTC());
     }
@@ -173,6 +173,8 @@ public final class Castellan implements AutoCloseable {
         return TlsPolicy.builder(TlsPolicy.Preset.valueOf(t.preset().name()), t.certificate(), t.key())
                 .clientCaFiles(clientCas)
                 .crlFiles(crls)
+                .sniCertificates(t.sniCertificates())
+                .ocsp(t.ocsp())
                 .build();
     }
 

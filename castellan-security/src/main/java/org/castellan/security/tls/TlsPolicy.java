@@ -1,8 +1,10 @@
 package org.castellan.security.tls;
 
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelHandler;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslContextOption;
 import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import io.netty.handler.ssl.SslContext;
@@ -11,6 +13,8 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.internal.tcnative.SSL;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
@@ -22,16 +26,25 @@ import java.security.cert.PKIXBuilderParameters;
 import java.security.cert.PKIXRevocationChecker;
 import java.security.cert.TrustAnchor;
 import java.security.cert.X509CRL;
+import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import javax.net.ssl.CertPathTrustManagerParameters;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
@@ -41,18 +54,23 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 import javax.security.auth.x500.X500Principal;
+import org.castellan.security.pki.OcspClient;
 import org.castellan.security.pki.Pem;
 import org.castellan.security.pki.PkiException;
+import org.castellan.security.tls.internal.CachingTrustManager;
+import org.castellan.security.tls.internal.CertificateSelector;
 import org.castellan.security.tls.internal.IssuerSplitTrustManager;
+import org.castellan.security.tls.internal.OcspTrustManager;
 import org.castellan.security.tls.internal.RecordingTrustManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The one TLS configuration of a Castellan node: protocol versions, cipher suites, the server's
- * certificate and key, and the trust anchors (and optionally CRLs) for client certificates. Built
- * once at start; implicit TLS, STARTTLS and every listener take their handlers from it. The CRLs
- * ({@link #reloadCrls}) and the server certificate and key ({@link #reloadCertificate}) can be
+ * certificate and key (and further certificates chosen by the client's SNI server name), and the
+ * trust anchors (and optionally CRLs and OCSP) for client certificates. Built once at start;
+ * implicit TLS, STARTTLS and every listener take their handlers from it. The CRLs
+ * ({@link #reloadCrls}) and the server certificates and keys ({@link #reloadCertificate}) can be
  * re-read while it is in use; each reload applies to later handshakes only.
  *
  * <p>Trusts: the certificate and key files given, and for client certificates only the CA
@@ -60,11 +78,18 @@ import org.slf4j.LoggerFactory;
  * {@link ClientCertMode}, and what the client presented, via {@link #peerVerification}.
  *
  * <p>Provider: BoringSSL through netty-tcnative when it loads, else the JDK's TLS with the same
- * protocols and cipher suites (one WARN line says why). Session resumption is off with both
- * (BoringSSL: no session cache and no tickets; JDK: each session is invalidated once its
- * handshake is done), so every connection verifies its client certificate, and its revocation,
- * anew. Take handlers from {@link #newHandler}: a handler made directly from {@link #context}
- * would allow TLS 1.3 resumption with BoringSSL.
+ * protocols and cipher suites (one WARN line says why). Where a client certificate is asked for,
+ * session resumption is off with both (BoringSSL: no session cache and no tickets; JDK: each
+ * session is invalidated once its handshake is done), so every such connection verifies its
+ * client certificate, and its revocation, anew. Where none is asked for, BoringSSL resumes TLS
+ * 1.3 sessions by ticket (RFC 8446 §2.2): nothing about the client is verified, so nothing is
+ * skipped, and the ticket keys of that context open no session of another. Take handlers from
+ * {@link #newServerHandler} (or {@link #newHandler} for the default certificate only): a handler
+ * made directly from {@link #context} would allow TLS 1.3 resumption with BoringSSL.
+ *
+ * <p>OCSP ({@link OcspMode}): a client certificate whose Authority Information Access names an
+ * HTTP OCSP responder is checked there after PKIX accepts it; the HTTP exchange runs as a
+ * delegated task on the policy's own threads, never on an event loop.
  *
  * <p>Failure: {@link Builder#build()} throws {@link TlsConfigException} naming
  * the file at fault (missing, not PEM, key not matching the certificate) or the setting that
@@ -130,6 +155,19 @@ public final class TlsPolicy {
         REQUIRE
     }
 
+    /**
+     * What OCSP does for a client certificate whose issuer names a responder (certificates without
+     * one are not affected). A "revoked" answer is always refused.
+     */
+    public enum OcspMode {
+        /** Not asked. */
+        OFF,
+        /** Asked; a responder that cannot be reached or gives no usable answer lets the certificate pass, logged. */
+        SOFT_FAIL,
+        /** Asked; without a usable "good" answer the certificate is refused. */
+        HARD_FAIL
+    }
+
     /** The TLS implementation in use. */
     public enum Provider {
         /** BoringSSL through netty-tcnative. */
@@ -142,13 +180,38 @@ public final class TlsPolicy {
      * What the policy offers, for logs, {@code castellan audit} and operators.
      *
      * @param clientCertificateAnchors subjects of the CAs trusted for client certificates
+     * @param serverNames the SNI names with a certificate of their own (the default serves the rest)
      */
     public record Description(Provider provider, Preset preset, List<String> protocols, List<String> cipherSuites,
-            List<String> clientCertificateAnchors, int crls) {
+            List<String> clientCertificateAnchors, int crls, OcspMode ocsp, List<String> serverNames) {
         @Override
         public String toString() {
             return provider + " " + preset + " protocols=" + protocols + " ciphers=" + cipherSuites
-                    + " client-CAs=" + clientCertificateAnchors + " CRLs=" + crls;
+                    + " client-CAs=" + clientCertificateAnchors + " CRLs=" + crls + " OCSP=" + ocsp
+                    + " SNI=" + serverNames;
+        }
+    }
+
+    /**
+     * The contexts of new handshakes: the default certificate's, and those of each SNI name
+     * (exact names, and {@code *.example.org} for one label), one per client-certificate mode.
+     */
+    private record Served(Map<ClientCertMode, SslContext> fallback,
+            Map<String, Map<ClientCertMode, SslContext>> byName) {
+
+        Map<ClientCertMode, SslContext> forName(String hostname) {
+            if (hostname == null || byName.isEmpty()) return fallback;
+            String name = hostname.toLowerCase(Locale.ROOT);
+            if (name.endsWith(".")) name = name.substring(0, name.length() - 1);
+            Map<ClientCertMode, SslContext> exact = byName.get(name);
+            if (exact != null) return exact;
+            // RFC 9525 §6.3: a wildcard stands for exactly one whole left-most label.
+            int dot = name.indexOf('.');
+            if (dot > 0) {
+                Map<ClientCertMode, SslContext> wildcard = byName.get("*" + name.substring(dot));
+                if (wildcard != null) return wildcard;
+            }
+            return fallback;
         }
     }
 
@@ -156,26 +219,36 @@ public final class TlsPolicy {
     private final Preset preset;
     private final Provider provider;
     /** The contexts of new handshakes; replaced as a whole by {@link #reloadCertificate()}. */
-    private volatile Map<ClientCertMode, SslContext> contexts;
+    private volatile Served served;
     private final RecordingTrustManager verifier;
     private final RecordingTrustManager requiring;
     private final List<X509Certificate> anchors;
     private final List<Path> crlFiles;
     /** The CRLs in force; replaced as a whole by {@link #reloadCrls()}. */
     private volatile List<X509CRL> crls;
+    /** Null when OCSP is off. */
+    private final OcspClient ocsp;
+    /**
+     * Runs the handshake steps that verify a client certificate when OCSP may block on HTTP, so
+     * that an event loop never waits for a responder. Virtual threads: a waiting check costs no
+     * platform thread.
+     */
+    private final ExecutorService verifications;
 
-    private TlsPolicy(Builder settings, Provider provider, Map<ClientCertMode, SslContext> contexts,
+    private TlsPolicy(Builder settings, Provider provider, Served served,
             RecordingTrustManager verifier, RecordingTrustManager requiring, List<X509Certificate> anchors,
-            List<Path> crlFiles, List<X509CRL> crls) {
+            List<Path> crlFiles, List<X509CRL> crls, OcspClient ocsp, ExecutorService verifications) {
         this.settings = settings;
         this.preset = settings.preset;
         this.provider = provider;
-        this.contexts = contexts;
+        this.served = served;
         this.verifier = verifier;
         this.requiring = requiring;
         this.anchors = anchors;
         this.crlFiles = crlFiles;
         this.crls = crls;
+        this.ocsp = ocsp;
+        this.verifications = verifications;
     }
 
     /** Starts a policy from a preset, the server's PEM chain (leaf first) and its PEM private key. */
@@ -190,6 +263,9 @@ public final class TlsPolicy {
         private final Path keyFile;
         private List<Path> clientCaFiles = List.of();
         private List<Path> crlFiles = List.of();
+        private List<Path> sniCertificates = List.of();
+        private OcspMode ocspMode = OcspMode.OFF;
+        private Clock clock = Clock.systemUTC();
         private Provider provider;
 
         private Builder(Preset preset, Path chainFile, Path keyFile) {
@@ -217,6 +293,34 @@ public final class TlsPolicy {
             return this;
         }
 
+        /**
+         * Further server certificates, chosen by the server name the client sends (SNI, RFC 6066
+         * §3): each path is a PEM file holding a chain (leaf first) and the leaf's private key, or
+         * a directory of such {@code *.pem} files. A certificate serves the DNS names of its
+         * subjectAltName, exactly or by a {@code *.} wildcard; a client that sends no name, or one
+         * that none matches, gets the default certificate. {@link TlsPolicy#reloadCertificate()}
+         * re-reads them with the default one.
+         */
+        public Builder sniCertificates(List<Path> paths) {
+            this.sniCertificates = List.copyOf(paths);
+            return this;
+        }
+
+        /** Whether client certificates are checked with their issuer's OCSP responder; off by default. */
+        public Builder ocsp(OcspMode mode) {
+            this.ocspMode = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /**
+         * The clock OCSP answers (thisUpdate, nextUpdate) and remembered verifications are judged
+         * by; the system's by default.
+         */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
         /** Forces a provider; by default BoringSSL if it loads, else the JDK. */
         public Builder provider(Provider provider) {
             this.provider = provider;
@@ -234,7 +338,7 @@ public final class TlsPolicy {
     }
 
     private static TlsPolicy build(Builder b) {
-        ServerIdentity identity = readIdentity(b);
+        List<ServerIdentity> identities = readIdentities(b);
         List<X509Certificate> anchors = new ArrayList<>();
         for (Path file : b.clientCaFiles) anchors.addAll(read(() -> Pem.readCertificates(file), "client CA"));
         if (!b.crlFiles.isEmpty() && anchors.isEmpty()) {
@@ -245,38 +349,118 @@ public final class TlsPolicy {
         for (Path file : b.crlFiles) crls.add(verifiedCrl(read(() -> Pem.readCrl(file), "CRL"), file, anchors));
 
         Provider provider = choose(b.provider);
+        OcspClient ocsp = b.ocspMode == OcspMode.OFF ? null : new OcspClient(b.clock);
         RecordingTrustManager verifier = null;
         RecordingTrustManager requiring = null;
         if (!anchors.isEmpty()) {
-            X509ExtendedTrustManager pkix = trustManager(anchors, crls);
+            X509ExtendedTrustManager pkix = clientTrustManager(anchors, crls, ocsp, b);
             verifier = new RecordingTrustManager(pkix, true);
             requiring = new RecordingTrustManager(pkix, false);
         }
-        Map<ClientCertMode, SslContext> contexts = serverContexts(b, provider, identity, verifier, requiring);
-        TlsPolicy policy = new TlsPolicy(b, provider, contexts, verifier, requiring, List.copyOf(anchors),
-                b.crlFiles, List.copyOf(crls));
+        Served served = served(b, provider, identities, verifier, requiring);
+        ExecutorService verifications = ocsp == null ? null : Executors.newVirtualThreadPerTaskExecutor();
+        TlsPolicy policy = new TlsPolicy(b, provider, served, verifier, requiring, List.copyOf(anchors),
+                b.crlFiles, List.copyOf(crls), ocsp, verifications);
         LOG.info("TLS policy: {}", policy.describe());
         return policy;
     }
 
-    /** The server's certificate chain (leaf first) and the private key of its leaf. */
-    private record ServerIdentity(List<X509Certificate> chain, PrivateKey key) {}
+    /**
+     * A server certificate chain (leaf first), the private key of its leaf, where they came from,
+     * and the SNI names it serves (none for the default certificate).
+     */
+    private record ServerIdentity(List<X509Certificate> chain, PrivateKey key, String source, List<String> names) {}
+
+    /** The default identity first, then one per SNI certificate file. */
+    private static List<ServerIdentity> readIdentities(Builder b) {
+        List<ServerIdentity> identities = new ArrayList<>();
+        identities.add(readIdentity(b.chainFile, b.keyFile, false));
+        for (Path file : sniFiles(b.sniCertificates)) identities.add(readIdentity(file, file, true));
+        Map<String, String> owner = new LinkedHashMap<>();
+        for (ServerIdentity identity : identities) {
+            for (String name : identity.names()) {
+                String previous = owner.putIfAbsent(name, identity.source());
+                if (previous != null) {
+                    throw new TlsConfigException("the server name " + name + " is in two SNI certificates, "
+                            + previous + " and " + identity.source() + "; keep it in one of them");
+                }
+            }
+        }
+        return List.copyOf(identities);
+    }
+
+    /** The SNI certificate files: each file named, and each {@code *.pem} file of each directory named, sorted. */
+    private static List<Path> sniFiles(List<Path> paths) {
+        List<Path> files = new ArrayList<>();
+        for (Path path : paths) {
+            if (!Files.isDirectory(path)) {
+                files.add(path);
+                continue;
+            }
+            try (Stream<Path> listing = Files.list(path)) {
+                listing.filter(f -> f.getFileName().toString().endsWith(".pem") && Files.isRegularFile(f))
+                        .sorted().forEach(files::add);
+            } catch (IOException e) {
+                throw new TlsConfigException("the SNI certificate directory " + path + " cannot be listed: " + e, e);
+            }
+        }
+        return files;
+    }
 
     /**
      * Reads the chain and key and proves that the key belongs to the leaf by signing with it: a
      * half-written or mismatched pair is refused here, before any context is built from it.
      */
-    private static ServerIdentity readIdentity(Builder b) {
-        List<X509Certificate> chain = read(() -> Pem.readCertificates(b.chainFile), "server certificate chain");
-        PrivateKey key = read(() -> Pem.readPrivateKey(b.keyFile), "server private key");
+    private static ServerIdentity readIdentity(Path chainFile, Path keyFile, boolean sni) {
+        String what = sni ? "SNI certificate" : "server certificate chain";
+        List<X509Certificate> chain = read(() -> Pem.readCertificates(chainFile), what);
+        PrivateKey key = read(() -> Pem.readPrivateKey(keyFile), sni ? "SNI certificate's private key" : "server private key");
         if (chain.isEmpty()) {
-            throw new TlsConfigException("the TLS server certificate chain " + b.chainFile + " holds no certificate");
+            throw new TlsConfigException("the TLS " + what + " " + chainFile + " holds no certificate");
         }
         if (!keyMatches(key, chain.get(0))) {
-            throw new TlsConfigException("the TLS server private key " + b.keyFile + " does not belong to the first"
-                    + " certificate of " + b.chainFile + "; install the key and certificate of one pair (leaf first)");
+            throw new TlsConfigException("the TLS private key in " + keyFile + " does not belong to the first"
+                    + " certificate of " + chainFile + "; install the key and certificate of one pair (leaf first)");
         }
-        return new ServerIdentity(List.copyOf(chain), key);
+        String source = sni ? chainFile.toString() : chainFile + " and " + keyFile;
+        List<String> names = sni ? dnsNames(chain.get(0), chainFile) : List.of();
+        return new ServerIdentity(List.copyOf(chain), key, source, names);
+    }
+
+    /** The leaf's subjectAltName DNS names, lower case: the names it may serve (RFC 9525 §6.3). */
+    private static List<String> dnsNames(X509Certificate leaf, Path file) {
+        List<String> names = new ArrayList<>();
+        try {
+            Collection<List<?>> alternatives = leaf.getSubjectAlternativeNames();
+            if (alternatives != null) {
+                for (List<?> entry : alternatives) {
+                    // GeneralName dNSName is tag 2 (RFC 5280 §4.2.1.6).
+                    if (Integer.valueOf(2).equals(entry.get(0)) && entry.get(1) instanceof String name) {
+                        names.add(name.toLowerCase(Locale.ROOT));
+                    }
+                }
+            }
+        } catch (CertificateParsingException e) {
+            throw new TlsConfigException("the SNI certificate " + file + " has an unreadable subjectAltName: "
+                    + e.getMessage(), e);
+        }
+        if (names.isEmpty()) {
+            throw new TlsConfigException("the SNI certificate " + file + " names no DNS name in its subjectAltName,"
+                    + " so no client could select it; issue it for the host names it should serve");
+        }
+        return List.copyOf(names);
+    }
+
+    private static Served served(Builder b, Provider provider, List<ServerIdentity> identities,
+            RecordingTrustManager verifier, RecordingTrustManager requiring) {
+        Map<ClientCertMode, SslContext> fallback = null;
+        Map<String, Map<ClientCertMode, SslContext>> byName = new LinkedHashMap<>();
+        for (ServerIdentity identity : identities) {
+            Map<ClientCertMode, SslContext> contexts = serverContexts(b, provider, identity, verifier, requiring);
+            if (fallback == null) fallback = contexts;
+            for (String name : identity.names()) byName.put(name, contexts);
+        }
+        return new Served(fallback, Map.copyOf(byName));
     }
 
     /** Signs a fixed text with {@code key} and checks the signature with the certificate's public key. */
@@ -307,13 +491,11 @@ public final class TlsPolicy {
 
     private static Map<ClientCertMode, SslContext> serverContexts(Builder b, Provider provider,
             ServerIdentity identity, RecordingTrustManager verifier, RecordingTrustManager requiring) {
-        List<X509Certificate> chain = identity.chain();
-        PrivateKey key = identity.key();
         Map<ClientCertMode, SslContext> contexts = new EnumMap<>(ClientCertMode.class);
-        contexts.put(ClientCertMode.NONE, serverContext(b, provider, chain, key, ClientAuth.NONE, null));
+        contexts.put(ClientCertMode.NONE, serverContext(b, provider, identity, ClientAuth.NONE, null));
         if (verifier != null) {
-            contexts.put(ClientCertMode.REQUEST, serverContext(b, provider, chain, key, ClientAuth.OPTIONAL, verifier));
-            contexts.put(ClientCertMode.REQUIRE, serverContext(b, provider, chain, key, ClientAuth.REQUIRE, requiring));
+            contexts.put(ClientCertMode.REQUEST, serverContext(b, provider, identity, ClientAuth.OPTIONAL, verifier));
+            contexts.put(ClientCertMode.REQUIRE, serverContext(b, provider, identity, ClientAuth.REQUIRE, requiring));
         }
         return Map.copyOf(contexts);
     }
@@ -332,20 +514,26 @@ public final class TlsPolicy {
         return Provider.JDK;
     }
 
-    private static SslContext serverContext(Builder b, Provider provider, List<X509Certificate> chain,
-            PrivateKey key, ClientAuth clientAuth, TrustManager trustManager) {
+    private static SslContext serverContext(Builder b, Provider provider, ServerIdentity identity,
+            ClientAuth clientAuth, TrustManager trustManager) {
         try {
-            SslContextBuilder builder = SslContextBuilder.forServer(key, chain)
+            SslContextBuilder builder = SslContextBuilder.forServer(identity.key(), identity.chain())
                     .sslProvider(provider == Provider.OPENSSL ? SslProvider.OPENSSL : SslProvider.JDK)
                     .protocols(b.preset.protocols())
                     .ciphers(b.preset.ciphers(), SupportedCipherSuiteFilter.INSTANCE)
                     .clientAuth(clientAuth);
             if (trustManager != null) builder.trustManager(trustManager);
+            if (provider == Provider.OPENSSL && trustManager != null && b.ocspMode != OcspMode.OFF) {
+                // Certificate verification may wait for an OCSP responder: make it a delegated
+                // task, which newHandler runs on the policy's executor instead of the event loop.
+                builder.option(OpenSslContextOption.USE_TASKS, true);
+            }
             SslContext context = builder.build();
-            if (context instanceof ReferenceCountedOpenSslContext openSsl) {
-                // No resumption: a resumed session skips certificate verification, so a revoked
-                // client certificate would keep working. This stops TLS 1.2's session cache;
-                // TLS 1.3 tickets are switched off per engine in newHandler.
+            if (context instanceof ReferenceCountedOpenSslContext openSsl && clientAuth != ClientAuth.NONE) {
+                // No resumption where a client certificate is asked for: a resumed session skips
+                // certificate verification, so a revoked client certificate would keep working.
+                // This stops TLS 1.2's session cache; TLS 1.3 tickets are switched off per engine
+                // in newHandler.
                 openSsl.sessionContext().setSessionCacheEnabled(false);
             }
             if (context.cipherSuites().isEmpty()) {
@@ -354,7 +542,7 @@ public final class TlsPolicy {
             }
             return context;
         } catch (SSLException | IllegalArgumentException e) {
-            throw new TlsConfigException("cannot build a TLS context from " + b.chainFile + " and " + b.keyFile
+            throw new TlsConfigException("cannot build a TLS context from " + identity.source()
                     + ": " + e.getMessage() + " (check that the key belongs to the first certificate of the chain)", e);
         }
     }
@@ -372,6 +560,23 @@ public final class TlsPolicy {
         }
         throw new TlsConfigException("the CRL " + file + " (issuer " + crl.getIssuerX500Principal() + ") is not signed"
                 + " by any of the client CAs; name the CRL of one of the client CA files");
+    }
+
+    /**
+     * PKIX with CRLs ({@link #trustManager}), its successes remembered for a few minutes (never
+     * past a CRL's nextUpdate; a CRL reload builds a new one), then OCSP when it is on.
+     */
+    private static X509ExtendedTrustManager clientTrustManager(List<X509Certificate> anchors, List<X509CRL> crls,
+            OcspClient ocsp, Builder b) {
+        Instant notAfter = Instant.MAX;
+        for (X509CRL crl : crls) {
+            if (crl.getNextUpdate() != null && crl.getNextUpdate().toInstant().isBefore(notAfter)) {
+                notAfter = crl.getNextUpdate().toInstant();
+            }
+        }
+        X509ExtendedTrustManager pkix = new CachingTrustManager(trustManager(anchors, crls), b.clock, notAfter);
+        if (ocsp == null) return pkix;
+        return new OcspTrustManager(pkix, ocsp, b.ocspMode == OcspMode.HARD_FAIL, anchors);
     }
 
     /**
@@ -467,6 +672,10 @@ public final class TlsPolicy {
      * off TLS 1.3 session resumption.
      */
     public SslContext context(ClientCertMode mode) {
+        return context(served.fallback(), mode);
+    }
+
+    private static SslContext context(Map<ClientCertMode, SslContext> contexts, ClientCertMode mode) {
         SslContext context = contexts.get(mode);
         if (context == null) {
             throw new IllegalStateException("client certificate mode " + mode + " needs client CA files in the TLS"
@@ -481,22 +690,53 @@ public final class TlsPolicy {
     }
 
     /**
+     * The TLS handler for a server connection: like {@link #newHandler(ByteBufAllocator,
+     * ClientCertMode, boolean)} when there are no SNI certificates; otherwise a handler that reads
+     * the ClientHello's server name and then replaces itself, under the same pipeline name, with
+     * the {@link SslHandler} of the matching certificate (or the default one). Either way the
+     * pipeline holds an {@link SslHandler} by the time the handshake completes.
+     *
+     * @throws IllegalStateException as {@link #context}
+     */
+    public ChannelHandler newServerHandler(ByteBufAllocator allocator, ClientCertMode mode, boolean startTls) {
+        Served now = served;
+        context(now.fallback(), mode); // fail here, not after the ClientHello, for a mode without anchors
+        if (now.byName().isEmpty()) return handler(now.fallback(), allocator, mode, startTls);
+        // The STARTTLS reply passes the selector before any ClientHello arrives, so the SslHandler
+        // that replaces it never needs to let a plaintext write through.
+        return new CertificateSelector(host -> context(now.forName(host), mode),
+                context -> handler(context, allocator, mode, false), HANDSHAKE_TIMEOUT_MILLIS);
+    }
+
+    /**
      * A handler for a server channel. For STARTTLS pass {@code startTls = true} and add the handler
      * before writing the reply that tells the client to start TLS: that one reply leaves in
      * plaintext, everything after it is encrypted, and nothing received before it reaches the
      * handshake (RFC 3207 §4.2, RFC 9051 §6.2.1, RFC 2595 §4).
      */
     public SslHandler newHandler(ByteBufAllocator allocator, ClientCertMode mode, boolean startTls) {
-        SSLEngine engine = context(mode).newEngine(allocator);
-        if (engine instanceof ReferenceCountedOpenSslEngine openSsl) {
+        return handler(served.fallback(), allocator, mode, startTls);
+    }
+
+    private SslHandler handler(Map<ClientCertMode, SslContext> contexts, ByteBufAllocator allocator,
+            ClientCertMode mode, boolean startTls) {
+        return handler(context(contexts, mode), allocator, mode, startTls);
+    }
+
+    private SslHandler handler(SslContext context, ByteBufAllocator allocator, ClientCertMode mode, boolean startTls) {
+        SSLEngine engine = context.newEngine(allocator);
+        if (engine instanceof ReferenceCountedOpenSslEngine openSsl && mode != ClientCertMode.NONE) {
             // Netty turns TLS 1.3 session tickets back on for every new engine (unless the JVM-wide
             // jdk.tls.server.enableSessionTicketExtension is false); a resumed session would skip
             // client certificate verification, so switch them off again before the handshake.
             SSL.setOptions(openSsl.sslPointer(), SSL.SSL_OP_NO_TICKET);
         }
-        SslHandler handler = new SslHandler(engine, startTls);
+        // Only a client-certificate check may wait on OCSP; everything else stays on the event
+        // loop, where a handshake costs no thread hop.
+        boolean offLoop = verifications != null && mode != ClientCertMode.NONE;
+        SslHandler handler = offLoop ? new SslHandler(engine, startTls, verifications) : new SslHandler(engine, startTls);
         handler.setHandshakeTimeout(HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        if (provider == Provider.JDK) {
+        if (provider == Provider.JDK && mode != ClientCertMode.NONE) {
             // The JDK offers no switch against resumption; a session invalidated once its
             // handshake is done cannot be resumed, so the next connection verifies afresh.
             handler.handshakeFuture().addListener(done -> {
@@ -545,7 +785,7 @@ public final class TlsPolicy {
             LOG.warn("CRLs not reloaded, the previous ones stay in force: {}", e.getMessage());
             return false;
         }
-        X509ExtendedTrustManager pkix = trustManager(anchors, fresh);
+        X509ExtendedTrustManager pkix = clientTrustManager(anchors, fresh, ocsp, settings);
         verifier.replaceDelegate(pkix);
         requiring.replaceDelegate(pkix);
         crls = List.copyOf(fresh);
@@ -554,40 +794,55 @@ public final class TlsPolicy {
     }
 
     /**
-     * Re-reads the server certificate chain and key files this policy was built with and, if they
-     * make a matching pair, serves every later handshake, in every mode, with them; connections
-     * already established keep the certificate they were made with. If a file is missing, not
-     * PEM, half-written or the key does not belong to the certificate, the certificate in force
-     * stays as it was and one WARN line names the file: a server never serves a broken pair.
+     * Re-reads the server certificate chain and key files this policy was built with, and the SNI
+     * certificates, and if every one is a matching pair serves every later handshake, in every
+     * mode, with them; connections already established keep the certificate they were made with.
+     * If a file is missing, not PEM, half-written or a key does not belong to its certificate, the
+     * certificates in force stay as they were (all of them) and one WARN line names the file: a
+     * server never serves a broken pair.
      *
-     * @return whether the new certificate is in force
+     * @return whether the new certificates are in force
      */
     public synchronized boolean reloadCertificate() {
-        Map<ClientCertMode, SslContext> fresh;
-        X509Certificate leaf;
+        Served fresh;
+        List<ServerIdentity> identities;
         try {
-            ServerIdentity identity = readIdentity(settings);
-            fresh = serverContexts(settings, provider, identity, verifier, requiring);
-            leaf = identity.chain().get(0);
+            identities = readIdentities(settings);
+            fresh = served(settings, provider, identities, verifier, requiring);
         } catch (TlsConfigException e) {
-            LOG.warn("TLS certificate not reloaded, the previous one stays in use: {}", e.getMessage());
+            LOG.warn("TLS certificates not reloaded, the previous ones stay in use: {}", e.getMessage());
             return false;
         }
-        contexts = fresh;
-        LOG.info("reloaded the TLS certificate {} (serial {}, valid until {}) from {}",
-                leaf.getSubjectX500Principal().getName(), leaf.getSerialNumber().toString(16), leaf.getNotAfter().toInstant(),
-                settings.chainFile);
+        served = fresh;
+        for (ServerIdentity identity : identities) {
+            X509Certificate leaf = identity.chain().get(0);
+            LOG.info("reloaded the TLS certificate {} (serial {}, valid until {}) from {}",
+                    leaf.getSubjectX500Principal().getName(), leaf.getSerialNumber().toString(16),
+                    leaf.getNotAfter().toInstant(), identity.source());
+        }
         return true;
     }
 
-    /** The server certificate chain and key files, in that order, for a watcher of their changes. */
+    /**
+     * The server certificate chain and key files, in that order, then each SNI certificate
+     * directory and file as they are now, for a watcher of their changes (a directory's own
+     * modification time changes when a file is added or removed).
+     */
     public List<Path> certificateFiles() {
-        return List.of(settings.chainFile, settings.keyFile);
+        List<Path> files = new ArrayList<>(List.of(settings.chainFile, settings.keyFile));
+        for (Path path : settings.sniCertificates) if (Files.isDirectory(path)) files.add(path);
+        try {
+            files.addAll(sniFiles(settings.sniCertificates));
+        } catch (TlsConfigException unlisted) {
+            // The directory's own stamp shows the change; the reload names the problem.
+        }
+        return List.copyOf(files);
     }
 
     /**
-     * Whether a CRL in force, from {@code certificate}'s issuer, lists it. Used to close the live
-     * sessions of a certificate that was revoked after its handshake.
+     * Whether {@code certificate} is known to be revoked without asking anyone: a CRL in force
+     * from its issuer lists it, or a cached OCSP answer says so. Used to close the live sessions
+     * of a certificate that was revoked after its handshake.
      */
     public boolean revoked(X509Certificate certificate) {
         for (X509CRL crl : crls) {
@@ -595,7 +850,29 @@ public final class TlsPolicy {
                 return true;
             }
         }
-        return false;
+        return ocsp != null && ocsp.cached(certificate).orElse(null) instanceof OcspClient.Status.Revoked;
+    }
+
+    /**
+     * Like {@link #revoked}, but also asks the OCSP responder when OCSP is on, the leaf names
+     * one and no current answer is cached (each answer is kept until its nextUpdate). Blocks on
+     * HTTP: call it off any event loop. Only a "revoked" answer counts; an unreachable responder
+     * does not end a session that was accepted.
+     *
+     * @param chain the verified chain, leaf first
+     */
+    public boolean revokedNow(List<X509Certificate> chain) {
+        X509Certificate leaf = chain.get(0);
+        if (revoked(leaf)) return true;
+        if (ocsp == null || OcspClient.responder(leaf).isEmpty()) return false;
+        return OcspTrustManager.issuerOf(leaf, chain.toArray(new X509Certificate[0]), anchors)
+                .map(issuer -> ocsp.check(leaf, issuer) instanceof OcspClient.Status.Revoked)
+                .orElse(false);
+    }
+
+    /** Whether OCSP is on; when it is, live sessions are worth re-checking with {@link #revokedNow}. */
+    public OcspMode ocsp() {
+        return settings.ocspMode;
     }
 
     public Provider provider() {
@@ -608,9 +885,11 @@ public final class TlsPolicy {
 
     /** Protocols, the cipher suites actually enabled, and the client CAs, for logs and audits. */
     public Description describe() {
-        SslContext none = contexts.get(ClientCertMode.NONE);
+        Served now = served;
+        SslContext none = now.fallback().get(ClientCertMode.NONE);
         return new Description(provider, preset, preset.protocols(), List.copyOf(none.cipherSuites()),
-                anchors.stream().map(a -> a.getSubjectX500Principal().getName()).toList(), crls.size());
+                anchors.stream().map(a -> a.getSubjectX500Principal().getName()).toList(), crls.size(),
+                settings.ocspMode, now.byName().keySet().stream().sorted().toList());
     }
 
     private static X509Certificate[] peerCertificates(SSLSession session) {

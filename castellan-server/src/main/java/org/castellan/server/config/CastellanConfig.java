@@ -127,6 +127,10 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         for (Path crl : config.tls().crlFiles()) {
             checkReadable(crl, lines.getOrDefault("tls.crl-files", tlsLine), "tls.crl-files", "", problems);
         }
+        for (Path sni : config.tls().sniCertificates()) {
+            if (Files.isDirectory(sni)) continue; // a directory of *.pem files; the TLS policy reads each
+            checkReadable(sni, lines.getOrDefault("tls.sni-certificates", tlsLine), "tls.sni-certificates", "", problems);
+        }
         if (!problems.isEmpty()) {
             throw new ConfigException(name, problems);
         }

@@ -9,6 +9,7 @@ import java.util.Optional;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.CertificateForPassword;
 import org.castellan.security.rules.RuleAction;
+import org.castellan.security.tls.TlsPolicy;
 
 /**
  * Every key of {@code castellan.toml}, described once: its table, type, default and meaning.
@@ -185,8 +186,23 @@ public final class ConfigKeys {
                     "PEM CRLs of the client-ca-files authorities, each signed by one of them. A client"
                             + " certificate from a CA with a CRL here is refused when the CRL lists it or is out"
                             + " of date (fail closed); one from a CA without a CRL here is not checked for"
-                            + " revocation. Re-read within a second of a change. Each must exist. Relative to"
-                            + " data-dir."),
+                            + " revocation. Re-read within a second of a change; live sessions of a certificate a"
+                            + " new CRL lists are closed. Each must exist. Relative to data-dir."),
+            key(Section.TLS, "sni-certificates", Type.PATHS, "[]",
+                    "Further server certificates, chosen by the host name the client asks for (SNI): each entry"
+                            + " is a PEM file holding a certificate chain (leaf first) and its private key (keep it"
+                            + " 0600), or a directory of such *.pem files. A certificate serves the DNS names of its"
+                            + " subjectAltName, exactly or by a \"*.\" wildcard for one label; clients that send no"
+                            + " name or an unknown one get the certificate above. Re-read within a second of a change. Each"
+                            + " must exist. Relative to data-dir."),
+            choice(Section.TLS, "ocsp", TlsPolicy.OcspMode.class, TlsPolicy.OcspMode.OFF,
+                    "OCSP for client certificates whose issuer names a responder (Authority Information Access)"
+                            + " in client-ca-files: \"soft-fail\" asks it and accepts the certificate, logged, when"
+                            + " the responder gives no usable answer; \"hard-fail\" then refuses it; \"off\" never"
+                            + " asks. A \"revoked\" answer is always refused, and closes live sessions of that"
+                            + " certificate when learned later. Answers are kept until their nextUpdate (at most a"
+                            + " day). One setting for every listener: a certificate is revoked whatever door it"
+                            + " comes through."),
 
             new Key(Section.AUTH, "scram-iterations", Type.INTEGER, List.of(), Auth.MIN_SCRAM_ITERATIONS,
                     Auth.MAX_SCRAM_ITERATIONS, Integer.toString(Auth.DEFAULT_SCRAM_ITERATIONS),

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.castellan.security.tls.TlsPolicy;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.castellan.security.auth.CertificateForPassword;
@@ -120,6 +121,8 @@ final class ConfigReader {
         Path pkiDirectory = tls.path("pki-directory", base);
         List<Path> clientCaFiles = tls.paths("client-ca-files", base);
         List<Path> crlFiles = tls.paths("crl-files", base);
+        List<Path> sniCertificates = tls.paths("sni-certificates", base);
+        TlsPolicy.OcspMode ocsp = tls.choice("ocsp", TlsPolicy.OcspMode.class);
 
         Fields auth = new Fields(Section.AUTH, single.get(Section.AUTH));
         Long scramIterations = auth.integer("scram-iterations");
@@ -151,7 +154,7 @@ final class ConfigReader {
         return new CastellanConfig(file.toAbsolutePath().normalize(),
                 new Server(hostname, dataDir, role, shutdownGrace, adminSocket),
                 new Store(kind, storeDirectory),
-                new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles),
+                new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp),
                 new Auth(scramIterations.intValue(), freeFailures.intValue(), blockAfter.intValue(), firstDelay, maxDelay,
                         blockDuration),
                 List.copyOf(listeners.values()), rules);

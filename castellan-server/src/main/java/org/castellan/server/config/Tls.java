@@ -3,6 +3,7 @@ package org.castellan.server.config;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import org.castellan.security.tls.TlsPolicy;
 
 /**
  * The {@code [tls]} table: one set of TLS settings shared by every listener.
@@ -10,7 +11,7 @@ import java.util.Objects;
  * <p>The constructor throws {@code NullPointerException} if a component is null.
  */
 public record Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
-        List<Path> crlFiles) {
+        List<Path> crlFiles, List<Path> sniCertificates, TlsPolicy.OcspMode ocsp) {
     public Tls {
         Objects.requireNonNull(preset, "preset");
         Objects.requireNonNull(certificate, "certificate");
@@ -18,6 +19,14 @@ public record Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirector
         Objects.requireNonNull(pkiDirectory, "pkiDirectory");
         clientCaFiles = List.copyOf(clientCaFiles);
         crlFiles = List.copyOf(crlFiles);
+        sniCertificates = List.copyOf(sniCertificates);
+        Objects.requireNonNull(ocsp, "ocsp");
+    }
+
+    /** Without SNI certificates, OCSP off. */
+    public Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
+            List<Path> crlFiles) {
+        this(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, List.of(), TlsPolicy.OcspMode.OFF);
     }
 
     /** Without external CRLs. */

@@ -1,14 +1,17 @@
 package org.castellan.server.transport;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLSession;
 import io.netty.handler.ssl.SslHandler;
 import org.castellan.security.auth.AuthContext;
+import org.castellan.security.tls.PeerVerification;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.server.config.ClientCertMode;
 import org.castellan.server.config.Listener;
@@ -33,6 +36,7 @@ public final class Connection {
     private volatile InetSocketAddress remote;
     private volatile ClientCertMode clientCertMode;
     private volatile TlsInfo tls;
+    private volatile List<X509Certificate> peerChain = List.of();
     private volatile String account;
     private volatile String mechanism;
     private final TlsPolicy tlsPolicy;
@@ -124,15 +128,32 @@ public final class Connection {
         return channel.pipeline().get(DeflateCodec.NAME) != null;
     }
 
-    /** A TLS handler from the server's one policy, demanding this connection's client-certificate mode. */
-    SslHandler newTlsHandler(boolean startTls) {
-        return tlsPolicy.newHandler(channel.alloc(), TlsPolicy.ClientCertMode.valueOf(clientCertMode.name()), startTls);
+    /**
+     * A TLS handler from the server's one policy, demanding this connection's client-certificate
+     * mode; with SNI certificates it chooses the certificate from the ClientHello first.
+     */
+    ChannelHandler newTlsHandler(boolean startTls) {
+        return tlsPolicy.newServerHandler(channel.alloc(), TlsPolicy.ClientCertMode.valueOf(clientCertMode.name()),
+                startTls);
     }
 
-    /** Records the parameters of a completed handshake; the peer is set only if its certificate verified. */
-    void handshakeCompleted(SSLSession session) {
-        this.tls = new TlsInfo(session.getProtocol(), session.getCipherSuite(), tlsPolicy.verifiedPeer(session));
+    /**
+     * Records the parameters of a completed handshake; the peer is set only if its certificate
+     * verified. Returns what became of the client certificate, for the log.
+     */
+    PeerVerification handshakeCompleted(SSLSession session) {
+        PeerVerification verification = tlsPolicy.peerVerification(session);
+        Optional<X509Certificate> peer = Optional.empty();
+        if (verification instanceof PeerVerification.Verified verified) {
+            peer = Optional.of(verified.leaf());
+            this.peerChain = verified.chain();
+        }
+        this.tls = new TlsInfo(session.getProtocol(), session.getCipherSuite(), peer);
+        return verification;
     }
+
+    /** The verified client certificate chain, leaf first; empty without one. For revocation re-checks. */
+    public List<X509Certificate> peerChain() { return peerChain; }
 
     /**
      * What AuthService needs to know about this connection for an attempt over {@code protocol}:

@@ -9,6 +9,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicLong;
 import org.castellan.security.rules.RuleAction;
+import org.castellan.security.tls.PeerVerification;
 import org.castellan.server.config.ClientCertMode;
 import org.castellan.server.config.TlsMode;
 import org.slf4j.Logger;
@@ -74,7 +75,12 @@ final class ConnectionGate extends ChannelInboundHandlerAdapter {
         if (evt instanceof SslHandshakeCompletionEvent done) {
             if (done.isSuccess()) {
                 var ssl = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
-                connection.handshakeCompleted(ssl.engine().getSession());
+                var verification = connection.handshakeCompleted(ssl.engine().getSession());
+                if (verification instanceof PeerVerification.Rejected rejected) {
+                    // client-cert "request": a certificate that does not verify counts as none.
+                    log.info("{} client certificate from {} not accepted, continuing without one: {}",
+                            connection.logId(), connection.remote().getAddress().getHostAddress(), rejected.reason());
+                }
                 log.debug("{} TLS {} {}", connection.logId(), connection.tls().get().protocol(),
                         connection.tls().get().cipherSuite());
                 if (listener.config().tls() == TlsMode.IMPLICIT) openProtocol(ctx);

@@ -16,7 +16,7 @@ import javax.security.auth.x500.X500Principal;
  * {@code checked} (PKIX with CRLs) otherwise. Each trusts only its own anchors, so choosing the
  * half never widens what is trusted.
  */
-public final class IssuerSplitTrustManager extends X509ExtendedTrustManager {
+public final class IssuerSplitTrustManager extends ClientTrustManager {
 
     private final X509ExtendedTrustManager checked;
     private final X509ExtendedTrustManager unchecked;
@@ -50,23 +50,6 @@ public final class IssuerSplitTrustManager extends X509ExtendedTrustManager {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
         forChain(chain).checkClientTrusted(chain, authType);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-            throws CertificateException {
-        throw new CertificateException("this trust manager only checks clients");
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-            throws CertificateException {
-        throw new CertificateException("this trust manager only checks clients");
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        throw new CertificateException("this trust manager only checks clients");
     }
 
     @Override

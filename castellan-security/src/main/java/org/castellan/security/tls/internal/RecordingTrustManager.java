@@ -22,7 +22,7 @@ import org.castellan.security.tls.PeerVerification;
  * <p>The outcome is recorded positively: a session without a {@link PeerVerification.Verified}
  * value was not verified, whatever its peer certificates say.
  */
-public final class RecordingTrustManager extends X509ExtendedTrustManager {
+public final class RecordingTrustManager extends ClientTrustManager {
 
     /** Session value name; a name no application would pick by chance. */
     public static final String SESSION_KEY = "org.castellan.security.tls.PeerVerification";
@@ -98,23 +98,6 @@ public final class RecordingTrustManager extends X509ExtendedTrustManager {
 
     private static void record(SSLSession session, PeerVerification outcome) {
         if (session != null) session.putValue(SESSION_KEY, outcome);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-            throws CertificateException {
-        throw new CertificateException("this trust manager only checks clients");
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-            throws CertificateException {
-        throw new CertificateException("this trust manager only checks clients");
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        throw new CertificateException("this trust manager only checks clients");
     }
 
     @Override
