@@ -752,6 +752,10 @@ public final class TlsPolicy {
      */
     public PeerVerification peerVerification(SSLSession session) {
         Object recorded = session.getValue(RecordingTrustManager.SESSION_KEY);
+        // BoringSSL hands every certificate presented in a full handshake to the trust manager,
+        // and resumes no session where one was asked for: no record means no certificate. Asking
+        // the session instead throws (with a stack trace) on every handshake without one.
+        if (recorded == null && provider == Provider.OPENSSL) return new PeerVerification.None();
         X509Certificate[] presented = peerCertificates(session);
         if (presented.length == 0) return new PeerVerification.None();
         if (recorded instanceof PeerVerification.Verified verified
