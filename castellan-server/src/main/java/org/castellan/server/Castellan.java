@@ -23,6 +23,7 @@ import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Role;
+import org.castellan.server.config.TlsProvider;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.pop3.Pop3Service;
 import org.castellan.server.smtp.SmtpLimits;
@@ -175,6 +176,7 @@ public final class Castellan implements AutoCloseable {
                 .crlFiles(crls)
                 .sniCertificates(t.sniCertificates())
                 .ocsp(t.ocsp())
+                .provider(t.provider() == TlsProvider.JDK ? TlsPolicy.Provider.JDK : null)
                 .build();
     }
 

@@ -123,6 +123,7 @@ final class ConfigReader {
         List<Path> crlFiles = tls.paths("crl-files", base);
         List<Path> sniCertificates = tls.paths("sni-certificates", base);
         TlsPolicy.OcspMode ocsp = tls.choice("ocsp", TlsPolicy.OcspMode.class);
+        TlsProvider provider = tls.choice("provider", TlsProvider.class);
 
         Fields auth = new Fields(Section.AUTH, single.get(Section.AUTH));
         Long scramIterations = auth.integer("scram-iterations");
@@ -154,7 +155,7 @@ final class ConfigReader {
         return new CastellanConfig(file.toAbsolutePath().normalize(),
                 new Server(hostname, dataDir, role, shutdownGrace, adminSocket),
                 new Store(kind, storeDirectory),
-                new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp),
+                new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp, provider),
                 new Auth(scramIterations.intValue(), freeFailures.intValue(), blockAfter.intValue(), firstDelay, maxDelay,
                         blockDuration),
                 List.copyOf(listeners.values()), rules);

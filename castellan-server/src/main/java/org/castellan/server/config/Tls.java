@@ -11,7 +11,7 @@ import org.castellan.security.tls.TlsPolicy;
  * <p>The constructor throws {@code NullPointerException} if a component is null.
  */
 public record Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
-        List<Path> crlFiles, List<Path> sniCertificates, TlsPolicy.OcspMode ocsp) {
+        List<Path> crlFiles, List<Path> sniCertificates, TlsPolicy.OcspMode ocsp, TlsProvider provider) {
     public Tls {
         Objects.requireNonNull(preset, "preset");
         Objects.requireNonNull(certificate, "certificate");
@@ -21,12 +21,14 @@ public record Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirector
         crlFiles = List.copyOf(crlFiles);
         sniCertificates = List.copyOf(sniCertificates);
         Objects.requireNonNull(ocsp, "ocsp");
+        Objects.requireNonNull(provider, "provider");
     }
 
-    /** Without SNI certificates, OCSP off. */
+    /** Without SNI certificates, OCSP off, BoringSSL. */
     public Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
             List<Path> crlFiles) {
-        this(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, List.of(), TlsPolicy.OcspMode.OFF);
+        this(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, List.of(), TlsPolicy.OcspMode.OFF,
+                TlsProvider.BORINGSSL);
     }
 
     /** Without external CRLs. */

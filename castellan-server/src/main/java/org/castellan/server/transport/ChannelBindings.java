@@ -1,6 +1,9 @@
 package org.castellan.server.transport;
 
 import io.netty.handler.ssl.SslHandler;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.Certificate;
@@ -8,6 +11,8 @@ import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.util.Locale;
 import java.util.Optional;
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SSLKeyException;
 import javax.net.ssl.SSLSession;
 import org.castellan.security.auth.ChannelBinding;
 
@@ -15,21 +20,55 @@ import org.castellan.security.auth.ChannelBinding;
  * The TLS channel binding of a connection, for SCRAM-SHA-256-PLUS.
  *
  * <p>TLS 1.2 gets {@code tls-server-end-point} (RFC 5929 §4): the hash of the server certificate
- * the client saw. TLS 1.3 would need {@code tls-exporter} (RFC 9266), a keying-material export
- * that neither netty-tcnative nor the Java 21 API (the build's release level) offers; such
- * connections get no binding, and AuthService then does not offer the -PLUS mechanism.
+ * the client saw. TLS 1.3 gets {@code tls-exporter} (RFC 9266), which clients use by default
+ * there, when the engine can export keying material: the JDK's TLS from JDK 25 on
+ * ({@code ExtendedSSLSession.exportKeyingMaterialData}, looked up at run time because the build's
+ * release level is 21). netty-tcnative exposes no exporter, so with BoringSSL a TLS 1.3
+ * connection gets no binding and AuthService does not offer the -PLUS mechanism: offering it
+ * with tls-server-end-point would fail clients that rightly pick tls-exporter.
  */
 final class ChannelBindings {
+
+    /** RFC 9266 §2: the exporter label; the context is empty and the length 32 bytes. */
+    static final String EXPORTER_LABEL = "EXPORTER-Channel-Binding";
+    static final int EXPORTER_LENGTH = 32;
+
+    /** {@code ExtendedSSLSession.exportKeyingMaterialData(String, byte[], int)}, or null before JDK 25. */
+    private static final MethodHandle EXPORT = exporter();
 
     private ChannelBindings() {}
 
     static Optional<ChannelBinding> of(SslHandler tls) {
         if (tls == null || !tls.handshakeFuture().isSuccess()) return Optional.empty();
         SSLSession session = tls.engine().getSession();
+        if ("TLSv1.3".equals(session.getProtocol())) return exporter(session);
         if (!"TLSv1.2".equals(session.getProtocol())) return Optional.empty();
         Certificate[] local = session.getLocalCertificates();
         if (local == null || local.length == 0 || !(local[0] instanceof X509Certificate cert)) return Optional.empty();
         return serverEndPoint(cert);
+    }
+
+    /** RFC 9266 §2: TLS-Exporter("EXPORTER-Channel-Binding", "", 32), if the engine can export. */
+    static Optional<ChannelBinding> exporter(SSLSession session) {
+        if (EXPORT == null || !(session instanceof ExtendedSSLSession)) return Optional.empty();
+        try {
+            byte[] data = (byte[]) EXPORT.invoke(session, EXPORTER_LABEL, new byte[0], EXPORTER_LENGTH);
+            return data == null ? Optional.empty() : Optional.of(new ChannelBinding(ChannelBinding.TLS_EXPORTER, data));
+        } catch (UnsupportedOperationException | SSLKeyException e) {
+            // Sessions of other providers (netty-tcnative's) inherit the method without implementing it.
+            return Optional.empty();
+        } catch (Throwable e) {
+            throw new IllegalStateException("cannot export the tls-exporter channel binding", e);
+        }
+    }
+
+    private static MethodHandle exporter() {
+        try {
+            return MethodHandles.publicLookup().findVirtual(ExtendedSSLSession.class, "exportKeyingMaterialData",
+                    MethodType.methodType(byte[].class, String.class, byte[].class, int.class));
+        } catch (NoSuchMethodException | IllegalAccessException e) {
+            return null;
+        }
     }
 
     /**

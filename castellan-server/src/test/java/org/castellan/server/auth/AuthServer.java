@@ -55,7 +55,12 @@ record AuthServer(Path dir, TestPki pki, Castellan server, TestCertificate unmap
 
     /** Starts a server with {@code auth} (lines of the [auth] table) and the given [[listener]] tables. */
     static AuthServer start(Path dir, String auth, String... listeners) {
-        TestServer test = TestServer.startWith(dir, "client-ca-files = [\"$PKI/trust.pem\"]", auth, listeners);
+        return startWithTls(dir, "", auth, listeners);
+    }
+
+    /** As {@link #start}, with further lines for the {@code [tls]} table. */
+    static AuthServer startWithTls(Path dir, String tls, String auth, String... listeners) {
+        TestServer test = TestServer.startWith(dir, "client-ca-files = [\"$PKI/trust.pem\"]\n" + tls, auth, listeners);
         return new AuthServer(dir, test.pki(), test.server(), unmappedCertificate(test.pki(), test.pki().directory()));
     }
 

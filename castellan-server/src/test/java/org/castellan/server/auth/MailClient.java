@@ -1,5 +1,9 @@
 package org.castellan.server.auth;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import javax.net.ssl.ExtendedSSLSession;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -133,6 +137,16 @@ final class MailClient implements AutoCloseable {
     byte[] tlsServerEndPoint() throws Exception {
         X509Certificate server = (X509Certificate) ((SSLSocket) socket).getSession().getPeerCertificates()[0];
         return MessageDigest.getInstance("SHA-256").digest(server.getEncoded());
+    }
+
+    /**
+     * RFC 9266 §2: TLS-Exporter("EXPORTER-Channel-Binding", "", 32), through the JDK 25 API (looked
+     * up at run time: the build's release level is 21).
+     */
+    byte[] tlsExporter() throws Throwable {
+        MethodHandle export = MethodHandles.publicLookup().findVirtual(ExtendedSSLSession.class,
+                "exportKeyingMaterialData", MethodType.methodType(byte[].class, String.class, byte[].class, int.class));
+        return (byte[]) export.invoke(((SSLSocket) socket).getSession(), "EXPORTER-Channel-Binding", new byte[0], 32);
     }
 
     String tlsVersion() {

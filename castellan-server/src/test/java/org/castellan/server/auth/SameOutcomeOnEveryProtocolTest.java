@@ -226,7 +226,7 @@ class SameOutcomeOnEveryProtocolTest {
 
     // --- helpers --------------------------------------------------------------------------------
 
-    private static void assertOutcome(Outcome expected, Reply reply) {
+    static void assertOutcome(Outcome expected, Reply reply) {
         assertThat(reply.outcome()).as(reply.line()).isEqualTo(expected);
     }
 
