@@ -2,7 +2,6 @@ package org.castellan.store.embedded.internal;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import org.castellan.store.StoreException;
@@ -49,10 +48,9 @@ public final class ReadPool implements AutoCloseable {
         }
     }
 
+    /** Through the per-connection statement cache: every read opens and ends a transaction. */
     private static void exec(Connection c, String sql) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute(sql);
-        }
+        Sql.update(c, sql);
     }
 
     @Override
