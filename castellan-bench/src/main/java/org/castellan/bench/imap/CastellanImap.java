@@ -17,12 +17,16 @@ import org.castellan.testkit.TestPki;
 /**
  * Castellan for the IMAP benchmarks: a data directory with the benchmark's accounts, one
  * implicit-TLS IMAP listener on 127.0.0.1, served by {@link ImapBenchServer} in a child JVM with
- * default settings (plus {@code jvmOptions}).
+ * default settings (plus {@code jvmOptions}, and the options in the environment variable
+ * {@value #SERVER_JVM_OPTIONS}).
  */
 final class CastellanImap implements ServerUnderTest {
 
     /** RFC 7677 §4's minimum; the accounts are created once per run, before the clock starts. */
     private static final int SCRAM_ITERATIONS = 4096;
+
+    /** Environment variable: more options for the server's JVM, separated by spaces. */
+    static final String SERVER_JVM_OPTIONS = "CASTELLAN_BENCH_SERVER_JVM";
 
     private final Process child;
     private final int port;
@@ -50,10 +54,16 @@ final class CastellanImap implements ServerUnderTest {
         command.add(ProcessHandle.current().info().command().orElseThrow());
         command.add("--enable-native-access=ALL-UNNAMED");
         command.addAll(jvmOptions);
+        // For profiling the server without editing the benchmark, e.g. -XX:StartFlightRecording=...
+        String extra = System.getenv(SERVER_JVM_OPTIONS);
+        if (extra != null && !extra.isBlank()) command.addAll(List.of(extra.strip().split("\\s+")));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), ImapBenchServer.class.getName(), config.toString()));
         Path err = dir.resolve("server.log");
         Process child = new ProcessBuilder(command).redirectError(err.toFile()).start();
-        String ready = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        String ready = out.readLine();
+        // JVM options such as -XX:StartFlightRecording print their own lines first.
+        while (ready != null && !ready.startsWith("READY ")) ready = out.readLine();
         if (ready == null || !ready.startsWith("READY ")) {
             child.destroyForcibly();
             throw new IllegalStateException("Castellan did not start; see " + err + ": " + Files.readString(err));

@@ -22,7 +22,9 @@ import org.castellan.testkit.TestPki;
  *
  * <p>Castellan runs in a child JVM; its figure is VmRSS from /proc/PID/status, and the live heap
  * after a full GC ({@code jcmd GC.run}, {@code GC.heap_info}) is printed next to it, with the
- * largest classes of the heap histogram when asked. Dovecot (optional: one imap process per
+ * classes whose live heap grew most per session when asked ({@code histogram=yes}), and the
+ * growth of each native memory area when the server runs with
+ * {@code -XX:NativeMemoryTracking=summary} (through {@value CastellanImap#SERVER_JVM_OPTIONS}). Dovecot (optional: one imap process per
  * session makes it heavy) is measured as the sum of its processes' proportional set sizes.
  *
  * <p>Sessions are spread over accounts, {@value #SESSIONS_PER_ACCOUNT} per account, so that no
@@ -41,6 +43,9 @@ public final class IdleSessionsBench {
     private static final long LIMIT_SECONDS = 600;
     /** Sessions opened and closed before the first measurement: JIT, pools, caches. */
     private static final int WARM_UP_SESSIONS = 200;
+
+    /** Classes of the heap histogram's growth printed: enough to hold every per-session class. */
+    private static final int HISTOGRAM_LINES = 40;
 
     private IdleSessionsBench() {}
 
@@ -80,6 +85,8 @@ public final class IdleSessionsBench {
             if (jvm != null) jvm.gc();
             long before = server.memoryKb();
             long heapBefore = jvm == null ? 0 : jvm.heapUsedKb();
+            boolean nmt = jvm != null && jvm.nativeMemoryBaseline();
+            java.util.Map<String, long[]> classesBefore = histogram && jvm != null ? jvm.histogram() : null;
             long t0 = System.nanoTime();
             Opened opened = open(client, server.port(), users, sessions);
             double openSeconds = (System.nanoTime() - t0) / 1e9;
@@ -92,7 +99,8 @@ public final class IdleSessionsBench {
                 long heapAfter = jvm.heapUsedKb();
                 System.out.printf("%-10s live heap after full GC %d KiB -> %d KiB: %.1f KiB/session%n", "", heapBefore, heapAfter,
                         (heapAfter - heapBefore) / (double) sessions);
-                if (histogram) System.out.print(jvm.histogram(25));
+                if (classesBefore != null) System.out.print(growth(classesBefore, jvm.histogram(), sessions, HISTOGRAM_LINES));
+                if (nmt) System.out.print(jvm.nativeMemoryDiff());
             }
             wake(client, server.port(), users.subList(0, Math.min(wakeAccounts, users.size())), opened);
         }
@@ -200,6 +208,26 @@ public final class IdleSessionsBench {
                 delays.length == 0 ? Double.NaN : Arrays.stream(delays).max().getAsLong() / 1e6);
     }
 
+    /**
+     * The classes whose live heap grew most while the sessions opened, per session: what one idle
+     * session holds, without the classes the server had loaded and cached before.
+     */
+    static String growth(java.util.Map<String, long[]> before, java.util.Map<String, long[]> after, int sessions, int lines) {
+        record Grown(String name, long instances, long bytes) {}
+        List<Grown> grown = new ArrayList<>();
+        after.forEach((name, a) -> {
+            long[] b = before.getOrDefault(name, new long[2]);
+            if (a[1] > b[1]) grown.add(new Grown(name, a[0] - b[0], a[1] - b[1]));
+        });
+        grown.sort(java.util.Comparator.comparingLong(Grown::bytes).reversed());
+        StringBuilder out = new StringBuilder(String.format("%-10s live heap growth by class, per session:%n", ""));
+        for (Grown g : grown.subList(0, Math.min(lines, grown.size()))) {
+            out.append(String.format("%-10s %8.1f B %6.2f objects  %s%n", "", g.bytes() / (double) sessions,
+                    g.instances() / (double) sessions, g.name()));
+        }
+        return out.toString();
+    }
+
     /** The server JVM, through jcmd from the JDK this benchmark runs on. */
     private record Jvm(long pid) {
         void gc() throws IOException, InterruptedException {
@@ -213,17 +241,36 @@ public final class IdleSessionsBench {
             return m.find() ? Long.parseLong(m.group(1)) : -1;
         }
 
-        String histogram(int lines) throws IOException, InterruptedException {
-            String[] all = jcmd("GC.class_histogram").split("\n");
-            StringBuilder b = new StringBuilder();
-            for (int i = 0; i < Math.min(all.length, lines + 3); i++) b.append(all[i]).append('\n');
-            return b.toString();
+        /** Live instances and bytes by class, from GC.class_histogram (which runs a full GC first). */
+        java.util.Map<String, long[]> histogram() throws IOException, InterruptedException {
+            java.util.Map<String, long[]> out = new java.util.HashMap<>();
+            var row = java.util.regex.Pattern.compile("^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)");
+            for (String line : jcmd("GC.class_histogram").split("\n")) {
+                var m = row.matcher(line);
+                if (m.find()) out.put(m.group(3), new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))});
+            }
+            return out;
+        }
+
+        /**
+         * Starts a native-memory baseline when the server runs with
+         * {@code -XX:NativeMemoryTracking=summary} (set through {@value CastellanImap#SERVER_JVM_OPTIONS}).
+         */
+        boolean nativeMemoryBaseline() throws IOException, InterruptedException {
+            return !jcmd("VM.native_memory baseline").contains("not enabled");
+        }
+
+        /** What each JVM area gained since the baseline, committed memory in KiB. */
+        String nativeMemoryDiff() throws IOException, InterruptedException {
+            return jcmd("VM.native_memory summary.diff scale=KB");
         }
 
         private String jcmd(String command) throws IOException, InterruptedException {
             Path java = Path.of(ProcessHandle.current().info().command().orElseThrow());
             Path jcmd = java.resolveSibling("jcmd");
-            Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid), command).redirectErrorStream(true).start();
+            List<String> argv = new ArrayList<>(List.of(jcmd.toString(), Long.toString(pid)));
+            argv.addAll(Arrays.asList(command.split(" ")));
+            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (p.waitFor() != 0) throw new IllegalStateException("jcmd " + command + " failed: " + out);
             return out;

@@ -25,13 +25,22 @@ import org.castellan.store.UidRange;
 
 /**
  * RFC 9051 §6.4.5 FETCH and UID FETCH, with RFC 7162 MODSEQ, CHANGEDSINCE and VANISHED, and
- * RFC 3516 BINARY and BINARY.SIZE. Runs on the blocking executor and writes one response per
- * message as it goes, so a large FETCH holds one message in memory at a time. BODY[...],
+ * RFC 3516 BINARY and BINARY.SIZE. Runs on the blocking executor and writes responses as it
+ * goes, in batches of {@link #WRITE_BATCH_BYTES}, so a large FETCH holds one message (or one batch
+ * of small responses) in memory at a time. BODY[...],
  * BINARY[...] and RFC822/RFC822.TEXT set \Seen (not in EXAMINE).
  */
 final class Fetch {
 
     private Fetch() {}
+
+    /**
+     * Responses are handed to the connection in batches of about this many bytes: each hand-over
+     * from the blocking executor wakes the event loop and ends in a TLS record and a system call,
+     * so FETCH 1:* (FLAGS) of a large mailbox should not make one per message. Small enough that
+     * a batch of small responses costs little memory; a large message still goes alone.
+     */
+    static final int WRITE_BATCH_BYTES = 32 * 1024;
 
     /** RFC 3516 §4.3: a part whose transfer encoding the server cannot undo fails the FETCH. */
     private static final class UnknownCte extends RuntimeException {
@@ -88,17 +97,31 @@ final class Fetch {
                 if (!unseen.isEmpty()) {
                     FlagUpdate u = store.storeFlags(id, unseen, FlagOperation.ADD, Set.of(Flags.SEEN), java.util.OptionalLong.empty());
                     for (FlagUpdate.Changed ch : u.changed()) {
-                        view.ownModSeqs.add(ch.modSeq());
+                        view.ownModSeq(ch.modSeq());
                         seenNow.add(ch.uid());
                         metas.replaceAll(m -> m.uid() == ch.uid()
                                 ? new MessageMeta(m.uid(), ch.flags(), m.internalDate(), m.size(), ch.modSeq(), m.blobId()) : m);
                     }
                 }
             }
-            for (MessageMeta m : metas) {
-                int msn = view.msnOf(m.uid());
-                if (msn == 0) continue;
-                s.write(Unpooled.wrappedBuffer(response(store, cache, id, msn, m, atts, seenNow.contains(m.uid()), condStore, s, view)));
+            java.util.List<byte[]> batch = new ArrayList<>();
+            long batched = 0;
+            try {
+                for (MessageMeta m : metas) {
+                    int msn = view.msnOf(m.uid());
+                    if (msn == 0) continue;
+                    byte[] one = response(store, cache, id, msn, m, atts, seenNow.contains(m.uid()), condStore, s, view);
+                    batch.add(one);
+                    batched += one.length;
+                    if (batched >= WRITE_BATCH_BYTES) {
+                        s.write(Unpooled.wrappedBuffer(batch.toArray(byte[][]::new)));
+                        batch.clear();
+                        batched = 0;
+                    }
+                }
+            } finally {
+                // Also when a message fails: the client gets the responses before it, then the NO.
+                if (!batch.isEmpty()) s.write(Unpooled.wrappedBuffer(batch.toArray(byte[][]::new)));
             }
             return found;
         }, found -> {

@@ -71,6 +71,8 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     private ByteBuf pending;
     private ImapState state = ImapState.NOT_AUTHENTICATED;
     private boolean busy;
+    /** A flush of what {@link #write} queued on the event loop is due after the current task. */
+    private boolean flushScheduled;
     private boolean closed;
     private boolean awaitingHandshake;
     private boolean shutdownRequested;
@@ -281,11 +283,29 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     }
 
     void write(String text) {
-        ctx.writeAndFlush(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+        write(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
     }
 
+    /**
+     * On the event loop the bytes wait for one flush after the current task (a SELECT's ten
+     * lines leave as one TLS record and one system call, not ten); from another thread they are
+     * flushed at once, since nothing there would flush them later.
+     */
     void write(ByteBuf buf) {
-        ctx.writeAndFlush(buf);
+        if (!ctx.executor().inEventLoop()) {
+            ctx.writeAndFlush(buf);
+            return;
+        }
+        ctx.write(buf);
+        if (!flushScheduled) {
+            flushScheduled = true;
+            ctx.executor().execute(this::flushNow);
+        }
+    }
+
+    private void flushNow() {
+        flushScheduled = false;
+        ctx.flush();
     }
 
     /** A BAD: counted, the session ends at {@link #MAX_ERRORS}. */
@@ -354,8 +374,12 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
 
     /** {@code FLAGS (...) UID n} and, with CONDSTORE, {@code MODSEQ (m)}. */
     String flagsItem(MessageMeta m, SelectedMailbox view) {
-        String s = "FLAGS (" + String.join(" ", new java.util.TreeSet<>(m.flags())) + ") UID " + m.uid();
-        return condStoreOn(view) ? s + " MODSEQ (" + m.modSeq() + ")" : s;
+        return flagsItem(m.uid(), m.flags(), m.modSeq(), view);
+    }
+
+    String flagsItem(long uid, java.util.Set<String> flags, long modSeq, SelectedMailbox view) {
+        String s = "FLAGS (" + String.join(" ", new java.util.TreeSet<>(flags)) + ") UID " + uid;
+        return condStoreOn(view) ? s + " MODSEQ (" + modSeq + ")" : s;
     }
 
     boolean condStoreOn(SelectedMailbox view) {

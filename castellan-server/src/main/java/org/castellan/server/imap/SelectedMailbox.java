@@ -22,8 +22,12 @@ import org.castellan.store.StoreEvent;
  * SEARCH by sequence number) and while idling. Until then a sequence number the client uses
  * still means what it meant when the client last heard.
  *
- * <p>Confined to the session's event loop, except {@link #ownModSeqs}; commands running on the
+ * <p>Confined to the session's event loop, except {@link #ownModSeq}; commands running on the
  * blocking executor read {@link #uids} only while the session is busy, when nothing changes it.
+ *
+ * <p>Most selected mailboxes sit in IDLE for hours and hear nothing, so the collections only
+ * some commands need (events not told yet, own flag changes, waiters, a saved search) are made
+ * on first use and the queue of events is dropped once drained.
  */
 final class SelectedMailbox {
 
@@ -31,15 +35,19 @@ final class SelectedMailbox {
     final boolean readOnly;
     final boolean condStore;
     private final List<Long> uids = new ArrayList<>();
-    private final ArrayDeque<StoreEvent> pending = new ArrayDeque<>();
-    /** MODSEQs of this session's own flag changes: their events need no unsolicited FETCH. */
-    final Set<Long> ownModSeqs = ConcurrentHashMap.newKeySet();
+    /** Events the client has not been told of yet; null when there are none. */
+    private ArrayDeque<StoreEvent> pending;
+    /**
+     * MODSEQs of this session's own flag changes: their events need no unsolicited FETCH. Added
+     * to by commands on the blocking executor, so made once under a lock and then concurrent.
+     */
+    private volatile Set<Long> ownModSeqs;
     private EventSubscription subscription;
     private boolean deleted;
     /** The highest UID this view has heard of, from the listing or an event, told to the client or not. */
     private long heardUid;
     /** Runs once the view has heard of a UID: this session's own APPEND or COPY into this mailbox. */
-    private final List<Map.Entry<Long, Runnable>> waiters = new ArrayList<>();
+    private List<Map.Entry<Long, Runnable>> waiters;
 
     private volatile boolean closed;
 
@@ -75,18 +83,38 @@ final class SelectedMailbox {
         if (closed || heardUid >= uid) {
             then.run();
         } else {
+            if (waiters == null) waiters = new ArrayList<>(1);
             waiters.add(Map.entry(uid, then));
         }
     }
 
     private void runWaiters(long upTo) {
+        if (waiters == null) return;
         List<Runnable> ready = new ArrayList<>();
         waiters.removeIf(w -> {
             if (w.getKey() > upTo) return false;
             ready.add(w.getValue());
             return true;
         });
+        if (waiters.isEmpty()) waiters = null;
         ready.forEach(Runnable::run);
+    }
+
+    /** Notes a MODSEQ this session's own STORE or FETCH gave: its event is not told back. */
+    void ownModSeq(long modSeq) {
+        Set<Long> own = ownModSeqs;
+        if (own == null) {
+            synchronized (this) {
+                own = ownModSeqs;
+                if (own == null) ownModSeqs = own = ConcurrentHashMap.newKeySet();
+            }
+        }
+        own.add(modSeq);
+    }
+
+    private boolean wasOwn(long modSeq) {
+        Set<Long> own = ownModSeqs;
+        return own != null && own.remove(modSeq);
     }
 
     boolean closed() { return closed; }
@@ -106,16 +134,16 @@ final class SelectedMailbox {
     boolean deleted() { return deleted; }
 
     /** RFC 5182 SEARCHRES: the UIDs of the last SEARCH ... RETURN (SAVE); empty after SELECT. */
-    private final SortedSet<Long> saved = new TreeSet<>();
+    private SortedSet<Long> saved;
 
     void save(java.util.Collection<Long> uids) {
-        saved.clear();
-        saved.addAll(uids);
+        saved = new TreeSet<>(uids);
     }
 
     /** The saved result, as UIDs still in the view (RFC 5182 §2.1: expunged ones drop out). */
     SortedSet<Long> saved() {
         SortedSet<Long> out = new TreeSet<>();
+        if (saved == null) return out;
         for (long uid : saved) if (msnOf(uid) > 0) out.add(uid);
         return out;
     }
@@ -162,6 +190,7 @@ final class SelectedMailbox {
 
     /** Called on the event loop with each store event, in commit order. */
     void event(StoreEvent e) {
+        if (pending == null) pending = new ArrayDeque<>(4);
         pending.add(e);
         if (e instanceof StoreEvent.MessageAdded a && !a.uids().isEmpty()) {
             heardUid = Math.max(heardUid, a.uids().last());
@@ -169,7 +198,7 @@ final class SelectedMailbox {
         }
     }
 
-    boolean hasPending() { return !pending.isEmpty(); }
+    boolean hasPending() { return pending != null && !pending.isEmpty(); }
 
     /** What {@link #drain} produced: lines to send now, and UIDs whose new flags must be fetched. */
     record Update(List<String> lines, SortedSet<Long> flagUids) {}
@@ -184,7 +213,7 @@ final class SelectedMailbox {
         List<String> lines = new ArrayList<>();
         SortedSet<Long> flagUids = new TreeSet<>();
         boolean grew = false;
-        while (!pending.isEmpty()) {
+        while (pending != null && !pending.isEmpty()) {
             StoreEvent e = pending.poll();
             switch (e) {
                 case StoreEvent.MessageAdded a -> {
@@ -213,7 +242,7 @@ final class SelectedMailbox {
                     if (vanished && !known.isEmpty()) lines.add("VANISHED " + SequenceSet.compact(known));
                 }
                 case StoreEvent.FlagsChanged f -> {
-                    if (!ownModSeqs.remove(f.modSeq())) {
+                    if (!wasOwn(f.modSeq())) {
                         for (long uid : f.uids()) if (msnOf(uid) > 0) flagUids.add(uid);
                     }
                 }
@@ -222,6 +251,7 @@ final class SelectedMailbox {
             }
         }
         if (grew) lines.add(uids.size() + " EXISTS");
+        pending = null;
         return new Update(lines, flagUids);
     }
 }

@@ -18,7 +18,10 @@ final class Store {
 
     private Store() {}
 
-    private record Done(FlagUpdate update, java.util.List<MessageMeta> metas) {}
+    /** One message's flags for the untagged FETCH of a STORE without .SILENT. */
+    private record Item(long uid, java.util.Set<String> flags, long modSeq) {}
+
+    private record Done(FlagUpdate update, java.util.List<Item> items) {}
 
     static void run(ImapSession s, String tag, ImapCommand.Store c) {
         SelectedMailbox view = s.selected().orElseThrow();
@@ -44,15 +47,23 @@ final class Store {
         long id = view.mailbox.id();
         s.blocking(tag, () -> {
             FlagUpdate u = store.storeFlags(id, uids, op, Flags.normalize(c.flags()), c.unchangedSince());
-            for (FlagUpdate.Changed ch : u.changed()) view.ownModSeqs.add(ch.modSeq());
-            java.util.List<MessageMeta> metas = c.silent() ? java.util.List.of()
-                    : store.listMessages(id, new UidRange(uids.first(), uids.last())).stream()
-                            .filter(m -> uids.contains(m.uid())).toList();
-            return new Done(u, metas);
+            for (FlagUpdate.Changed ch : u.changed()) view.ownModSeq(ch.modSeq());
+            if (c.silent()) return new Done(u, java.util.List.of());
+            // The update says what the changed messages now carry; only the others are read back.
+            java.util.SortedMap<Long, Item> items = new java.util.TreeMap<>();
+            for (FlagUpdate.Changed ch : u.changed()) items.put(ch.uid(), new Item(ch.uid(), ch.flags(), ch.modSeq()));
+            SortedSet<Long> rest = new java.util.TreeSet<>(uids);
+            rest.removeAll(items.keySet());
+            if (!rest.isEmpty()) {
+                for (MessageMeta m : store.listMessages(id, new UidRange(rest.first(), rest.last()))) {
+                    if (rest.contains(m.uid())) items.put(m.uid(), new Item(m.uid(), m.flags(), m.modSeq()));
+                }
+            }
+            return new Done(u, java.util.List.copyOf(items.values()));
         }, done -> {
-            for (MessageMeta m : done.metas()) {
+            for (Item m : done.items()) {
                 int msn = view.msnOf(m.uid());
-                if (msn > 0) s.untagged(msn + " FETCH (" + s.flagsItem(m, view) + ")");
+                if (msn > 0) s.untagged(msn + " FETCH (" + s.flagsItem(m.uid(), m.flags(), m.modSeq(), view) + ")");
             }
             String code = "";
             if (!done.update().notModified().isEmpty()) {

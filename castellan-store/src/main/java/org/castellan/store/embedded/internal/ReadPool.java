@@ -48,6 +48,7 @@ public final class ReadPool implements AutoCloseable {
         }
     }
 
+    /** Through the per-connection statement cache: every read opens and ends a transaction. */
     private static void exec(Connection c, String sql) throws SQLException {
         Sql.exec(c, sql);
     }
