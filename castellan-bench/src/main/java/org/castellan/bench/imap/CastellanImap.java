@@ -59,7 +59,9 @@ final class CastellanImap implements ServerUnderTest {
         if (extra != null && !extra.isBlank()) command.addAll(List.of(extra.strip().split("\\s+")));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), ImapBenchServer.class.getName(), config.toString()));
         Path err = dir.resolve("server.log");
-        Process child = new ProcessBuilder(command).redirectError(err.toFile()).start();
+        ProcessBuilder server = new ProcessBuilder(command).redirectError(err.toFile());
+        server.environment().putIfAbsent("MALLOC_ARENA_MAX", "2"); // as the castellan launcher sets it
+        Process child = server.start();
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         String ready = out.readLine();
         // JVM options such as -XX:StartFlightRecording print their own lines first.

@@ -176,7 +176,9 @@ public final class SmtpSubmissionBench {
         String extra = System.getenv("CASTELLAN_JAVA_OPTS");
         if (extra != null && !extra.isBlank()) command.addAll(List.of(extra.strip().split("\\s+")));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchServer.class.getName(), config.toString()));
-        Process child = new ProcessBuilder(command).redirectError(dir.resolve("server.err").toFile()).start();
+        ProcessBuilder server = new ProcessBuilder(command).redirectError(dir.resolve("server.err").toFile());
+        server.environment().putIfAbsent("MALLOC_ARENA_MAX", "2"); // as the castellan launcher sets it
+        Process child = server.start();
         long warmedUp;
         LoadClient.Load load;
         double cpu;
