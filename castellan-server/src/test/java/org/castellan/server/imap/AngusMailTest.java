@@ -5,26 +5,73 @@ import static org.assertj.core.api.Assertions.assertThat;
 import jakarta.mail.Flags;
 import jakarta.mail.Folder;
 import jakarta.mail.Message;
+import jakarta.mail.MessagingException;
 import jakarta.mail.Multipart;
 import jakarta.mail.Session;
 import jakarta.mail.Store;
+import jakarta.mail.event.MessageCountAdapter;
+import jakarta.mail.event.MessageCountEvent;
 import jakarta.mail.internet.MimeMessage;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.angus.mail.imap.IMAPFolder;
 import org.junit.jupiter.api.Test;
 
-/** Angus Mail (Jakarta Mail) IMAPStore over imaps: folders, envelope, structure, flags, UIDs, move. */
+/** Angus Mail (Jakarta Mail) IMAPStore over imaps: folders, envelope, structure, flags, UIDs, move, IDLE. */
 class AngusMailTest extends ServerPerTest {
 
-    @Test
-    void readsFlagsAndMoves() throws Exception {
+    private Session session() {
         Properties props = new Properties();
         props.put("mail.imaps.ssl.socketFactory", imap.pki.clientContext().getSocketFactory());
         props.put("mail.imaps.ssl.checkserveridentity", "true");
         props.put("mail.imaps.timeout", "20000");
         props.put("mail.imaps.connectiontimeout", "20000");
-        Session session = Session.getInstance(props);
+        return Session.getInstance(props);
+    }
+
+    @Test
+    void idleHearsAMessageDeliveredMeanwhile() throws Exception {
+        Store store = session().getStore("imaps");
+        store.connect("localhost", imap.port("imaps"), ImapTestServer.USER, ImapTestServer.PASSWORD);
+        try {
+            IMAPFolder inbox = (IMAPFolder) store.getFolder("INBOX");
+            inbox.open(Folder.READ_ONLY);
+            assertThat(inbox.getMessageCount()).isEqualTo(2);
+            CompletableFuture<String> added = new CompletableFuture<>();
+            inbox.addMessageCountListener(new MessageCountAdapter() {
+                @Override
+                public void messagesAdded(MessageCountEvent e) {
+                    try {
+                        added.complete(e.getMessages()[0].getSubject());
+                    } catch (MessagingException failed) {
+                        added.completeExceptionally(failed);
+                    }
+                }
+            });
+            java.lang.Thread idler = java.lang.Thread.ofVirtual().start(() -> {
+                try {
+                    inbox.idle(true);
+                } catch (MessagingException e) {
+                    added.completeExceptionally(e);
+                }
+            });
+            // Delivered while the client idles (or, if IDLE is not out yet, reported as it starts: RFC 2177).
+            imap.append("From: erin@example.net\r\nSubject: while idle\r\n\r\nhi\r\n");
+            assertThat(added.get(30, TimeUnit.SECONDS)).isEqualTo("while idle");
+            assertThat(inbox.getMessageCount()).isEqualTo(3);
+            idler.join(Duration.ofSeconds(30));
+            assertThat(idler.isAlive()).isFalse();
+        } finally {
+            store.close();
+        }
+    }
+
+    @Test
+    void readsFlagsAndMoves() throws Exception {
+        Session session = session();
         Store store = session.getStore("imaps");
         store.connect("localhost", imap.port("imaps"), ImapTestServer.USER, ImapTestServer.PASSWORD);
         try {
