@@ -2,15 +2,11 @@ package org.castellan.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.server.cli.Cli.Run;
 import org.castellan.security.auth.ScramSecret;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.junit.jupiter.api.BeforeEach;
@@ -26,25 +22,9 @@ class CliTest {
     @TempDir Path tmp;
     Path data;
 
-    record Run(int code, String out, String err) {}
-
+    /** Main.run with the standard streams captured, as {@link Cli#raw} does for every CLI test. */
     Run run(String stdin, String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        InputStream in = System.in;
-        var o = new ByteArrayOutputStream();
-        var e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            System.setIn(new ByteArrayInputStream((stdin == null ? "" : stdin).getBytes(StandardCharsets.UTF_8)));
-            int code = Main.run(args);
-            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-            System.setIn(in);
-        }
+        return Cli.raw(stdin, args);
     }
 
     Run admin(String... args) {
