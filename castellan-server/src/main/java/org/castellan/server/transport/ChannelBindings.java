@@ -36,6 +36,22 @@ final class ChannelBindings {
     /** {@code ExtendedSSLSession.exportKeyingMaterialData(String, byte[], int)}, or null before JDK 25. */
     private static final MethodHandle EXPORT = exporter();
 
+    /**
+     * Whether a session class implements the exporter. Sessions of other providers (netty-tcnative's)
+     * inherit the default, which throws; asking them would cost an exception on every AUTH.
+     */
+    private static final ClassValue<Boolean> EXPORTS = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            try {
+                return type.getMethod("exportKeyingMaterialData", String.class, byte[].class, int.class)
+                        .getDeclaringClass() != ExtendedSSLSession.class;
+            } catch (NoSuchMethodException e) {
+                return false;
+            }
+        }
+    };
+
     private ChannelBindings() {}
 
     static Optional<ChannelBinding> of(SslHandler tls) {
@@ -50,12 +66,13 @@ final class ChannelBindings {
 
     /** RFC 9266 §2: TLS-Exporter("EXPORTER-Channel-Binding", "", 32), if the engine can export. */
     static Optional<ChannelBinding> exporter(SSLSession session) {
-        if (EXPORT == null || !(session instanceof ExtendedSSLSession)) return Optional.empty();
+        if (EXPORT == null || !(session instanceof ExtendedSSLSession) || !EXPORTS.get(session.getClass())) {
+            return Optional.empty();
+        }
         try {
             byte[] data = (byte[]) EXPORT.invoke(session, EXPORTER_LABEL, new byte[0], EXPORTER_LENGTH);
             return data == null ? Optional.empty() : Optional.of(new ChannelBinding(ChannelBinding.TLS_EXPORTER, data));
         } catch (UnsupportedOperationException | SSLKeyException e) {
-            // Sessions of other providers (netty-tcnative's) inherit the method without implementing it.
             return Optional.empty();
         } catch (Throwable e) {
             throw new IllegalStateException("cannot export the tls-exporter channel binding", e);
