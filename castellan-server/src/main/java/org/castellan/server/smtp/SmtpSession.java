@@ -89,9 +89,6 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     void greet() {
-        log.info("{} smtp session start: listener {} from {}{}", connection.logId(), connection.listener().name(),
-                connection.remote().getAddress().getHostAddress(),
-                connection.tls().map(t -> " " + t.protocol()).orElse(""));
         reply("220 " + service.hostname() + " ESMTP Castellan");
         ctx.flush();
     }
@@ -298,7 +295,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     /** Stops reading until {@code stage} completes, then continues on the event loop. */
     <T> void await(CompletionStage<T> stage, Consumer<T> then, Consumer<Throwable> failed) {
         busy = true;
-        ctx.flush();
+        // RFC 2920 §3.2 (4) and (5): replies to a pipelined group go out together; they are
+        // flushed here only when the client has nothing more queued, i.e. it may be waiting.
+        if (!pending.isReadable()) ctx.flush();
         stage.whenComplete((value, error) -> ctx.executor().execute(() -> {
             busy = false;
             if (closed) return;
@@ -442,7 +441,6 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             state = SmtpState.CONNECTED;
             helo = null;
             esmtp = false;
-            log.info("{} smtp starttls {}", connection.logId(), connection.tls().map(Connection.TlsInfo::protocol).orElse("?"));
         } else if (evt instanceof IdleStateEvent) {
             closeWith("421 4.4.2 " + service.hostname() + " Timeout, closing connection"); // RFC 5321 §4.5.3.2.7
         } else if (evt == Transport.ShutdownEvent.INSTANCE) {
@@ -471,7 +469,6 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         resetTransaction();
         pending.release();
-        log.info("{} smtp session end: {} commands", connection.logId(), commands);
         ctx.fireChannelInactive();
     }
 }
