@@ -17,11 +17,20 @@ import java.util.Optional;
  * @param clientCertificate the client's certificate, present only when the handshake verified it
  * @param tlsVersion the negotiated TLS protocol ({@code TLSv1.3}), for the auth log; empty without TLS
  * @param certificateForPassword whether this listener's password logins also need a client certificate
+ * @param session the connection's id in the server log, so that the auth line joins its session's lines
  */
 public record AuthContext(String listener, String protocol, InetAddress remote, boolean tls,
         boolean cleartextAllowed, Optional<ChannelBinding> channelBinding,
         Optional<X509Certificate> clientCertificate, Optional<String> tlsVersion,
-        CertificateForPassword certificateForPassword) {
+        CertificateForPassword certificateForPassword, String session) {
+
+    /** A context outside any logged connection (tests, benchmarks, the configuration audit). */
+    public AuthContext(String listener, String protocol, InetAddress remote, boolean tls, boolean cleartextAllowed,
+            Optional<ChannelBinding> channelBinding, Optional<X509Certificate> clientCertificate,
+            Optional<String> tlsVersion, CertificateForPassword certificateForPassword) {
+        this(listener, protocol, remote, tls, cleartextAllowed, channelBinding, clientCertificate, tlsVersion,
+                certificateForPassword, "-");
+    }
 
     /** A context whose listener lets a password alone log in. */
     public AuthContext(String listener, String protocol, InetAddress remote, boolean tls, boolean cleartextAllowed,
@@ -46,5 +55,6 @@ public record AuthContext(String listener, String protocol, InetAddress remote, 
         Objects.requireNonNull(clientCertificate, "clientCertificate");
         Objects.requireNonNull(tlsVersion, "tlsVersion");
         Objects.requireNonNull(certificateForPassword, "certificateForPassword");
+        Objects.requireNonNull(session, "session");
     }
 }

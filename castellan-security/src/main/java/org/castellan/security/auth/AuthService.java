@@ -604,8 +604,8 @@ public final class AuthService implements AutoCloseable {
     private void log(Exchange x, String result, String detail, Duration delay) {
         String user = x.account != null ? x.account
                 : x.typed != null && EmailAddress.parse(x.typed).ok() ? x.typed : "-";
-        LOG.info("auth listener={} protocol={} remote={} mechanism={} user={} result={}{}{} cert={} delay={}ms",
-                x.ctx.listener(), x.ctx.protocol(), x.ctx.remote().getHostAddress(), x.mechanism, user, result,
+        LOG.info("{} auth listener={} protocol={} remote={} mechanism={} user={} result={}{}{} cert={} delay={}ms",
+                x.ctx.session(), x.ctx.listener(), x.ctx.protocol(), x.ctx.remote().getHostAddress(), x.mechanism, user, result,
                 detail == null ? "" : " reason=" + detail, x.appPassword == null ? "" : " app-password=" + x.appPassword,
                 x.ctx.clientCertificate().isPresent() ? "yes" : "no", delay.toMillis());
         try {

@@ -100,9 +100,6 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     }
 
     void greet() {
-        log.info("{} imap session start: listener {} from {}{}", connection.logId(), connection.listener().name(),
-                connection.remote().getAddress().getHostAddress(),
-                connection.tls().map(t -> " " + t.protocol()).orElse(""));
         untagged("OK [CAPABILITY " + Capability.list(this) + "] Castellan IMAP server ready");
     }
 
@@ -568,7 +565,6 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             account = address;
             state = ImapState.AUTHENTICATED;
             connection.authenticated(address, mechanism);
-            log.info("{} imap login {} via {}", connection.logId(), address, mechanism);
             write(tag + " OK [CAPABILITY " + Capability.list(this) + "] Logged in\r\n");
         });
     }
@@ -659,7 +655,6 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             pending.release();
             pending = null;
         }
-        log.info("{} imap session end{}", connection.logId(), account == null ? "" : ": " + account);
         ctx.fireChannelInactive();
     }
 }

@@ -81,9 +81,6 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
     }
 
     void greet() {
-        log.info("{} pop3 session start: listener {} from {}{}", connection.logId(), connection.listener().name(),
-                connection.remote().getAddress().getHostAddress(),
-                connection.tls().map(t -> " " + t.protocol()).orElse(""));
         ok("Castellan POP3 server ready");
     }
 
@@ -314,7 +311,6 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
             maildrop = drop;
             state = Pop3State.TRANSACTION;
             connection.authenticated(account, mechanism);
-            log.info("{} pop3 login {} via {}", connection.logId(), account, mechanism);
             ok("Maildrop has " + drop.count() + " messages (" + drop.octets() + " octets)");
         }, e -> {
             unlock();
@@ -379,7 +375,6 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
             sasl = null;
         }
         pending.release();
-        log.info("{} pop3 session end{}", connection.logId(), connection.account().map(a -> ": " + a).orElse(""));
         ctx.fireChannelInactive();
     }
 }

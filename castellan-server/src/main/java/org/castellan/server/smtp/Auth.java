@@ -95,7 +95,6 @@ final class Auth {
             return;
         }
         s.connection().authenticated(ok.account(), ok.mechanism());
-        SmtpSession.log().info("{} smtp authenticated {} with {}", s.connection().logId(), ok.account(), ok.mechanism());
         s.reply("235 2.7.0 Authentication successful");
     }
 

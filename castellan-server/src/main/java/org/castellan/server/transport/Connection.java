@@ -164,7 +164,7 @@ public final class Connection {
         var info = tls();
         return new AuthContext(listener.name(), protocol, remote.getAddress(), info.isPresent(), listener.cleartextAuth(),
                 ChannelBindings.of(channel.pipeline().get(SslHandler.class)), info.flatMap(TlsInfo::peer),
-                info.map(TlsInfo::protocol), listener.certificateForPassword());
+                info.map(TlsInfo::protocol), listener.certificateForPassword(), logId());
     }
 
     /** Whether TLS is active or being negotiated on this connection. */

@@ -7,10 +7,12 @@ import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.PeerVerification;
 import org.castellan.server.config.ClientCertMode;
+import org.castellan.server.config.Protocol;
 import org.castellan.server.config.TlsMode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -129,7 +131,22 @@ final class ConnectionGate extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Opens the protocol session and logs its start; its end is logged once, when the channel
+     * closes, with what the session amounted to (account, TLS, bytes, duration). Protocol
+     * sessions log only their own events in between; authentication is AuthService's line.
+     */
     private void openProtocol(ChannelHandlerContext ctx) {
+        String protocol = listener.config().protocol() == Protocol.SUBMISSION ? "smtp"
+                : listener.config().protocol().name().toLowerCase(Locale.ROOT);
+        log.info("{} {} session start: listener {} from {}{}", connection.logId(), protocol, listener.config().name(),
+                connection.remote().getAddress().getHostAddress(), connection.tls().map(t -> " " + t.protocol()).orElse(""));
+        long opened = System.nanoTime();
+        ctx.channel().closeFuture().addListener(f -> log.info(
+                "{} {} session end: account={} mechanism={} tls={} in={} out={} ms={}", connection.logId(), protocol,
+                connection.account().orElse("-"), connection.mechanism().orElse("-"),
+                connection.tls().map(t -> t.protocol() + "/" + t.cipherSuite()).orElse("none"),
+                connection.bytesIn(), connection.bytesOut(), (System.nanoTime() - opened) / 1_000_000));
         try {
             listener.service().open(connection, ctx.pipeline());
         } catch (RuntimeException e) {
