@@ -176,6 +176,27 @@ public interface MailStore extends AutoCloseable {
      */
     Optional<Account> resolveRecipient(EmailAddress recipient);
 
+    /**
+     * Where mail for {@code recipient} goes, following aliases as {@link #resolveRecipient} does;
+     * empty when no local account receives it. The store remembers the answer for
+     * {@link #knownRoute}.
+     *
+     * @throws StoreException {@code INVALID} when aliases form a loop or too long a chain
+     */
+    Optional<Route> route(EmailAddress recipient);
+
+    /**
+     * The route {@link #route} last found for {@code recipient}, if nothing it depends on has
+     * changed since; empty when the store would have to look. Answers from memory without
+     * waiting, so an event loop may call it. A change made by another process using the same
+     * database may take up to {@link #DIRECTORY_RECHECK} to be noticed; a delivery along a route
+     * that has just disappeared still fails in the store, never silently.
+     */
+    Optional<Route> knownRoute(EmailAddress recipient);
+
+    /** How often the store looks for changes to domains, accounts, aliases and mailboxes made by another process. */
+    Duration DIRECTORY_RECHECK = Duration.ofMillis(250);
+
     // ---- mailboxes
 
     /**

@@ -366,6 +366,29 @@ public interface MailStoreContract {
     }
 
     @Test
+    default void routesFollowAliasesAndAreKnownUntilTheDirectoryChanges() {
+        Account alice = account("alice@example.org");
+        store().createAlias(EmailAddress.of("info@example.org"), EmailAddress.of("alice@example.org"));
+        long inbox = store().getMailbox(alice.id(), "INBOX").orElseThrow().id();
+        EmailAddress info = EmailAddress.of("Info@Example.org");
+
+        assertThat(store().knownRoute(info)).isEmpty();
+        Route route = store().route(info).orElseThrow();
+        assertThat(route).isEqualTo(new Route(alice.id(), alice.address(), inbox, OptionalLong.empty()));
+        assertThat(store().knownRoute(EmailAddress.of("info@example.org"))).contains(route);
+        assertThat(store().route(EmailAddress.of("nobody@example.org"))).isEmpty();
+        assertThat(store().knownRoute(EmailAddress.of("nobody@example.org"))).isEmpty();
+
+        store().setQuota(alice.id(), OptionalLong.of(1_000_000));
+        assertThat(store().knownRoute(info)).as("a quota changes the route").isEmpty();
+        assertThat(store().route(info).orElseThrow().quotaBytes()).hasValue(1_000_000);
+
+        store().deleteAlias(EmailAddress.of("info@example.org"));
+        assertThat(store().knownRoute(info)).as("a deleted alias leads nowhere at once").isEmpty();
+        assertThat(store().route(info)).isEmpty();
+    }
+
+    @Test
     default void aliasToAnAddressElsewhereHasNoLocalAccount() {
         account("alice@example.org");
         Alias fwd = store().createAlias(EmailAddress.of("fwd@example.org"), EmailAddress.of("someone@elsewhere.net"));

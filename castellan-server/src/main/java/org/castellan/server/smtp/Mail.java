@@ -5,8 +5,8 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.protocol.smtp.Mailbox;
 import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.protocol.smtp.SmtpError;
-import org.castellan.store.Account;
 import org.castellan.store.MailStore;
+import org.castellan.store.Route;
 import org.castellan.store.StoreException;
 
 /**
@@ -38,10 +38,17 @@ final class Mail {
         }
         Mailbox from = c.from().get();
         MailStore store = s.service().store();
-        s.blocking(() -> belongsTo(store, from, account.get()), ok -> {
-            if (ok) accept(s, c).verifiedSenderKey = from.address().map(EmailAddress::key).orElse(null);
-            else s.error(new SmtpError(550, "5.7.1", "Sender address <" + from + "> is not yours"));
-        });
+        Optional<Route> known = from.address().flatMap(store::knownRoute);
+        if (known.isPresent()) {
+            senderChecked(s, c, from, isAccount(known.get(), account.get()));
+            return;
+        }
+        s.blocking(() -> belongsTo(store, from, account.get()), ok -> senderChecked(s, c, from, ok));
+    }
+
+    private static void senderChecked(SmtpSession s, SmtpCommand.Mail c, Mailbox from, boolean ok) {
+        if (ok) accept(s, c).verifiedSenderKey = from.address().map(EmailAddress::key).orElse(null);
+        else s.error(new SmtpError(550, "5.7.1", "Sender address <" + from + "> is not yours"));
     }
 
     private static Transaction accept(SmtpSession s, SmtpCommand.Mail c) {
@@ -52,16 +59,16 @@ final class Mail {
         return t;
     }
 
+    private static boolean isAccount(Route route, String account) {
+        return route.account().key().equals(EmailAddress.of(account).key());
+    }
+
     /** Whether mail to {@code address} would reach {@code account}: the account's address or an alias of it. */
     static boolean belongsTo(MailStore store, Mailbox address, String account) {
         Optional<EmailAddress> parsed = address.address();
         if (parsed.isEmpty()) return false;
         try {
-            return store.resolveRecipient(parsed.get())
-                    .map(Account::address)
-                    .map(EmailAddress::key)
-                    .filter(k -> k.equals(EmailAddress.of(account).key()))
-                    .isPresent();
+            return store.route(parsed.get()).filter(r -> isAccount(r, account)).isPresent();
         } catch (StoreException e) {
             if (e.isTemporary()) throw e;
             return false; // an alias loop leads nowhere, certainly not to this account

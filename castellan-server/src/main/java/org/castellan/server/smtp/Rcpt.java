@@ -6,9 +6,9 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.protocol.smtp.Mailbox;
 import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.protocol.smtp.SmtpError;
-import org.castellan.store.Account;
 import org.castellan.store.MailStore;
 import org.castellan.store.Quota;
+import org.castellan.store.Route;
 import org.castellan.store.StoreException;
 
 /**
@@ -39,16 +39,25 @@ final class Rcpt {
         }
         boolean mayLeave = s.submission() && s.connection().account().isPresent();
         MailStore store = s.service().store();
-        s.blocking(() -> check(store, c.to(), t.declaredSize, mayLeave), verdict -> {
-            switch (verdict) {
-                case Accepted a -> {
-                    t.add(new Transaction.Recipient(c.to(), a.accountId(), a.mailboxId(), a.quotaLimited()));
-                    s.state(SmtpState.RCPT);
-                    s.reply("250 2.1.5 Ok");
-                }
-                case Refused r -> s.error(r.error());
+        // A route the store already knows, to an account without a quota, needs no lookup: the
+        // answer comes at once, without leaving the event loop.
+        Optional<Route> known = c.to().address().flatMap(store::knownRoute);
+        if (known.isPresent() && known.get().quotaBytes().isEmpty()) {
+            answer(s, t, c, new Accepted(known.get().accountId(), known.get().inboxId(), false));
+            return;
+        }
+        s.blocking(() -> check(store, c.to(), t.declaredSize, mayLeave), verdict -> answer(s, t, c, verdict));
+    }
+
+    private static void answer(SmtpSession s, Transaction t, SmtpCommand.Rcpt c, Verdict verdict) {
+        switch (verdict) {
+            case Accepted a -> {
+                t.add(new Transaction.Recipient(c.to(), a.accountId(), a.mailboxId(), a.quotaLimited()));
+                s.state(SmtpState.RCPT);
+                s.reply("250 2.1.5 Ok");
             }
-        });
+            case Refused r -> s.error(r.error());
+        }
     }
 
     static Verdict check(MailStore store, Mailbox to, OptionalLong declaredSize, boolean authenticatedSubmission) {
@@ -61,21 +70,20 @@ final class Rcpt {
         }
         Optional<EmailAddress> address = to.address();
         if (address.isEmpty()) return new Refused(new SmtpError(550, "5.1.1", "No such user"));
-        Optional<Account> account;
+        Optional<Route> route;
         try {
-            account = store.resolveRecipient(address.get());
+            route = store.route(address.get());
         } catch (StoreException e) {
             if (e.isTemporary()) throw e;
             return new Refused(new SmtpError(550, "5.4.6", "Alias loop")); // RFC 3463 §3.5
         }
-        if (account.isEmpty()) return new Refused(new SmtpError(550, "5.1.1", "No such user"));
-        long id = account.get().id();
-        Quota q = store.quota(id);
-        SmtpError quota = quotaProblem(q, declaredSize.orElse(0));
-        if (quota != null) return new Refused(quota);
-        long inbox = store.getMailbox(id, "INBOX")
-                .orElseThrow(() -> StoreException.unavailable("account " + id + " has no INBOX", null)).id();
-        return new Accepted(id, inbox, q.limitBytes().isPresent());
+        if (route.isEmpty()) return new Refused(new SmtpError(550, "5.1.1", "No such user"));
+        Route r = route.get();
+        if (r.quotaBytes().isPresent()) {
+            SmtpError quota = quotaProblem(store.quota(r.accountId()), declaredSize.orElse(0));
+            if (quota != null) return new Refused(quota);
+        }
+        return new Accepted(r.accountId(), r.inboxId(), r.quotaBytes().isPresent());
     }
 
     /** RFC 3463 §3.3: 4.2.2 mailbox full (may clear), 5.2.2 when the message can never fit. */

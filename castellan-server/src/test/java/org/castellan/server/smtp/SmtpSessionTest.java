@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.OptionalLong;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.store.embedded.EmbeddedMailStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -95,6 +96,27 @@ class SmtpSessionTest {
             c.send(MESSAGE + ".\r\n").expect("250.*");
         }
         assertThat(server.bodies(server.aliceInbox)).containsExactly(MESSAGE);
+    }
+
+    /** The command line writes to the database from its own process; RCPT follows within moments. */
+    @Test
+    void aRecipientTheCommandLineDeletesIsRefusedOnceNoticed() {
+        try (SmtpClient c = server.connect("mx")) {
+            c.hello();
+            c.command("MAIL FROM:<a@elsewhere.example>", "250.*");
+            c.command("RCPT TO:<bob@example.org>", "250.*"); // bob's route is now known in memory
+            c.command("RSET", "250.*");
+        }
+        try (EmbeddedMailStore commandLine = EmbeddedMailStore.open(server.dir.resolve("mail"))) {
+            commandLine.deleteAccount(server.bobId);
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            try (SmtpClient c = server.connect("mx")) {
+                c.hello();
+                c.command("MAIL FROM:<a@elsewhere.example>", "250.*");
+                c.command("RCPT TO:<bob@example.org>", "550 5\\.1\\.1 .*");
+            }
+        });
     }
 
     @Test

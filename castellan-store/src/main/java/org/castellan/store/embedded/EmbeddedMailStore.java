@@ -31,6 +31,9 @@ import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.castellan.protocol.mail.EmailAddress;
@@ -53,6 +56,7 @@ import org.castellan.store.MailboxNames;
 import org.castellan.store.MailboxStatus;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.Quota;
+import org.castellan.store.Route;
 import org.castellan.store.SpecialUse;
 import org.castellan.store.StoreEvent;
 import org.castellan.store.StoreException;
@@ -61,6 +65,7 @@ import org.castellan.store.embedded.internal.BlobStore;
 import org.castellan.store.embedded.internal.EventDispatcher;
 import org.castellan.store.embedded.internal.GroupCommitWriter;
 import org.castellan.store.embedded.internal.ReadPool;
+import org.castellan.store.embedded.internal.RouteCache;
 import org.castellan.store.embedded.internal.Sql;
 import org.castellan.store.embedded.internal.TextIndexer;
 import org.castellan.store.TextMatches;
@@ -72,6 +77,8 @@ import org.castellan.store.embedded.internal.TxWork;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.sqlite.SQLiteConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The default {@link MailStore}: SQLite in WAL mode ({@code directory/mail.db}) for metadata and
@@ -92,6 +99,8 @@ import org.sqlite.SQLiteConfig;
  * secrets); body files are 0600. Nothing here logs credentials or message content.
  */
 public final class EmbeddedMailStore implements MailStore {
+
+    private static final Logger log = LoggerFactory.getLogger(EmbeddedMailStore.class);
 
     /**
      * Tuning of an embedded store.
@@ -160,6 +169,8 @@ public final class EmbeddedMailStore implements MailStore {
     private final ReadPool readers;
     private final EventDispatcher events;
     private final TextIndexer indexer;
+    private final RouteCache routes = new RouteCache();
+    private final ScheduledExecutorService directoryRecheck;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private EmbeddedMailStore(Path directory, BlobStore blobs, Connection writeConnection, List<Connection> readConnections,
@@ -172,6 +183,30 @@ public final class EmbeddedMailStore implements MailStore {
         this.readers = new ReadPool(readConnections);
         this.indexer = new TextIndexer(readers, writer, this::bodyBytes, "castellan-store-indexer", options.textIndex());
         indexer.wake(); // messages stored before this open (or before V5) are indexed in the background
+        this.directoryRecheck = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "castellan-store-directory");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = DIRECTORY_RECHECK.toMillis();
+        directoryRecheck.scheduleWithFixedDelay(this::recheckDirectory, 0, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** Notices changes other processes (the command line) made to domains, accounts, aliases or mailboxes. */
+    private void recheckDirectory() {
+        if (closed.get()) return;
+        try {
+            routes.versionSeen(readers.read("read the directory version", EmbeddedMailStore::directoryVersion));
+        } catch (RuntimeException e) {
+            // Closing, or the database is briefly unreadable: the next recheck tries again, and
+            // until one succeeds the last generation stands.
+            if (!closed.get()) log.warn("cannot read the directory version: {}", e.toString());
+        }
+    }
+
+    private static long directoryVersion(Connection c) throws SQLException {
+        return Sql.one(c, "SELECT version FROM directory_version WHERE id = 1", rs -> rs.getLong(1))
+                .orElseThrow(() -> new SQLException("directory_version has no row"));
     }
 
     /** Opens (creating if needed) the store in {@code directory} with default options. */
@@ -589,29 +624,53 @@ public final class EmbeddedMailStore implements MailStore {
 
     @Override
     public Optional<Account> resolveRecipient(EmailAddress recipient) {
-        return read("resolve recipient " + recipient, c -> {
-            List<String> chain = new ArrayList<>();
-            EmailAddress current = recipient;
-            while (true) {
-                Optional<Account> account = Sql.one(c, "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE address_key = ?",
-                        EmbeddedMailStore::account, current.key());
-                if (account.isPresent()) return account;
-                if (chain.contains(current.key())) {
-                    chain.add(current.key());
-                    throw StoreException.invalid("aliases form a loop: " + String.join(" -> ", chain)
-                            + "; change one of them to point to an account");
-                }
-                chain.add(current.key());
-                Optional<String> target = Sql.one(c, "SELECT target FROM aliases WHERE address_key = ?",
-                        rs -> rs.getString(1), current.key());
-                if (target.isEmpty()) return Optional.empty();
-                if (chain.size() > MAX_ALIAS_DEPTH) {
-                    throw StoreException.invalid("aliases from " + recipient + " form a chain longer than " + MAX_ALIAS_DEPTH
-                            + ": " + String.join(" -> ", chain) + "; point the first one nearer its account");
-                }
-                current = EmailAddress.of(target.get());
-            }
+        return read("resolve recipient " + recipient, c -> resolve(c, recipient));
+    }
+
+    @Override
+    public Optional<Route> route(EmailAddress recipient) {
+        long generation = routes.generation();
+        Optional<Route> route = read("route mail for " + recipient, c -> {
+            Optional<Account> account = resolve(c, recipient);
+            if (account.isEmpty()) return Optional.<Route>empty();
+            Account a = account.get();
+            long inbox = Sql.one(c, "SELECT id FROM mailboxes WHERE account_id = ? AND name = ?", rs -> rs.getLong(1),
+                    a.id(), MailboxNames.INBOX).orElseThrow(() -> StoreException.unavailable("account " + a.address()
+                    + " has no INBOX", null));
+            return Optional.of(new Route(a.id(), a.address(), inbox, a.quotaBytes()));
         });
+        route.ifPresent(r -> routes.put(recipient.key(), r, generation));
+        return route;
+    }
+
+    @Override
+    public Optional<Route> knownRoute(EmailAddress recipient) {
+        return routes.get(recipient.key());
+    }
+
+    /** Follows aliases from {@code recipient} to an account, within one read. */
+    private static Optional<Account> resolve(Connection c, EmailAddress recipient) throws SQLException {
+        List<String> chain = new ArrayList<>();
+        EmailAddress current = recipient;
+        while (true) {
+            Optional<Account> account = Sql.one(c, "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE address_key = ?",
+                    EmbeddedMailStore::account, current.key());
+            if (account.isPresent()) return account;
+            if (chain.contains(current.key())) {
+                chain.add(current.key());
+                throw StoreException.invalid("aliases form a loop: " + String.join(" -> ", chain)
+                        + "; change one of them to point to an account");
+            }
+            chain.add(current.key());
+            Optional<String> target = Sql.one(c, "SELECT target FROM aliases WHERE address_key = ?",
+                    rs -> rs.getString(1), current.key());
+            if (target.isEmpty()) return Optional.empty();
+            if (chain.size() > MAX_ALIAS_DEPTH) {
+                throw StoreException.invalid("aliases from " + recipient + " form a chain longer than " + MAX_ALIAS_DEPTH
+                        + ": " + String.join(" -> ", chain) + "; point the first one nearer its account");
+            }
+            current = EmailAddress.of(target.get());
+        }
     }
 
     // ------------------------------------------------------------------ mailboxes
@@ -990,8 +1049,10 @@ public final class EmbeddedMailStore implements MailStore {
 
     @Override
     public void close() {
+        if (closed.get()) return;
+        indexer.close(); // first: it reads and writes through this store until it has stopped
         if (!closed.compareAndSet(false, true)) return;
-        indexer.close();
+        directoryRecheck.shutdownNow();
         writer.close();
         readers.close();
         try {
@@ -1291,7 +1352,13 @@ public final class EmbeddedMailStore implements MailStore {
     // ------------------------------------------------------------------ plumbing
 
     private <T> T write(String doing, TxWork<T> work) {
-        T result = writer.execute(doing, List.of(), work);
+        long[] version = new long[1];
+        T result = writer.execute(doing, List.of(), tx -> {
+            T r = work.run(tx);
+            version[0] = directoryVersion(tx.connection());
+            return r;
+        });
+        routes.versionSeen(version[0]); // committed: routes read before this write are retired now
         indexer.wake(); // COPY, MOVE and renaming INBOX add messages to index
         return result;
     }
