@@ -34,9 +34,10 @@ final class Postfix {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        String out = exec(List.of(script.toString(), "start", dir.toString(), Integer.toString(port),
+        // Pinned, the script and so the master and every daemon it starts run on the server CPU.
+        String out = exec(settings.serverCommand(List.of(script.toString(), "start", dir.toString(), Integer.toString(port),
                 pki.server().chainFile().toString(), pki.server().keyFile().toString(),
-                SmtpSubmissionBench.USER, SmtpSubmissionBench.PASSWORD));
+                SmtpSubmissionBench.USER, SmtpSubmissionBench.PASSWORD)));
         if (!out.startsWith("MASTER ")) throw new IllegalStateException("the script said: " + out);
         long master = Long.parseLong(out.substring(7).strip());
         try {

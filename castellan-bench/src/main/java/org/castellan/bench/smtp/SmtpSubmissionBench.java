@@ -41,7 +41,8 @@ import org.castellan.testkit.TestPki;
  * <p>Arguments: {@code [clients=16] [seconds=15] [messageBytes=10240]}, then any of
  * {@code postfix=no} (Castellan only), {@code perConnection=N} (messages per connection, 1),
  * {@code body=data} (DATA even where BDAT is offered), {@code resume=no} (a full TLS handshake
- * for every connection).
+ * for every connection), {@code pin=yes} (each server on CPU 0, the load generator on CPU 1: on
+ * a 2-CPU machine the load generator otherwise takes a third of the CPU the servers compete for).
  */
 public final class SmtpSubmissionBench {
 
@@ -66,8 +67,21 @@ public final class SmtpSubmissionBench {
         double seconds() throws Exception;
     }
 
-    record Settings(int clients, Duration duration, LoadClient.Options options) {
+    record Settings(int clients, Duration duration, LoadClient.Options options, boolean pinned) {
+
+        /** The command, run on {@link #SERVER_CPU} when the run is pinned. */
+        List<String> serverCommand(List<String> command) {
+            if (!pinned) return command;
+            List<String> pinnedCommand = new ArrayList<>(List.of("taskset", "-c", Integer.toString(SERVER_CPU)));
+            pinnedCommand.addAll(command);
+            return pinnedCommand;
+        }
     }
+
+    /** With {@code pin=yes}: the server under test (and all its processes) runs on this CPU... */
+    static final int SERVER_CPU = 0;
+    /** ...and the load generator, this JVM with every thread it has or starts, on this one. */
+    static final int CLIENT_CPU = 1;
 
     /**
      * One server's figures.
@@ -117,17 +131,23 @@ public final class SmtpSubmissionBench {
         int perConnection = Integer.parseInt(named.getOrDefault("perConnection", "1"));
         boolean chunking = !named.getOrDefault("body", "bdat").equals("data");
         boolean resume = !named.getOrDefault("resume", "yes").equals("no");
+        boolean pinned = named.getOrDefault("pin", "no").equals("yes");
+        int cpus = Runtime.getRuntime().availableProcessors(); // before pinning, which makes it 1
+        if (pinned) pinLoadGenerator(cpus);
         Path dir = Files.createTempDirectory("castellan-bench-smtp");
         TestPki pki = TestPki.create(Files.createDirectories(dir.resolve("test-pki")));
         byte[] message = message(size);
         Settings settings = new Settings(clients, Duration.ofSeconds(seconds),
-                new LoadClient.Options(message, USER, PASSWORD, chunking, perConnection, resume));
+                new LoadClient.Options(message, USER, PASSWORD, chunking, perConnection, resume), pinned);
         System.out.printf("SMTP submission: %d clients, %d s (after a warm-up until the server settles),"
                         + " %d-byte messages, STARTTLS + AUTH PLAIN, %d message(s) per connection, %s, pipelined, TLS resumption %s;"
                         + " in %s%n", clients, seconds, message.length, perConnection, chunking ? "BDAT" : "DATA",
                 resume ? "offered" : "off", dir);
-        System.out.printf("machine: %d CPUs, %s %s, load average %s%n", Runtime.getRuntime().availableProcessors(),
+        System.out.printf("machine: %d CPUs, %s %s, load average %s%n", cpus,
                 System.getProperty("os.name"), System.getProperty("os.version"), loadAverage());
+        if (pinned) {
+            System.out.printf("pinned: each server on CPU %d, the load generator on CPU %d%n", SERVER_CPU, CLIENT_CPU);
+        }
 
         Result castellan = castellan(dir.resolve("castellan"), pki, settings);
         castellan.print();
@@ -148,6 +168,20 @@ public final class SmtpSubmissionBench {
                     castellan.percentileMillis(0.99) / reference.percentileMillis(0.99));
         }
         System.out.printf("machine load average after the run: %s%n", loadAverage());
+    }
+
+    /**
+     * Moves this JVM, all its threads (JIT and GC included) and every thread they start to
+     * {@link #CLIENT_CPU}, so that the servers, started on {@link #SERVER_CPU}, do not share a CPU
+     * with the load generator: then a server's messages per second are its own, not what the
+     * load generator left it.
+     */
+    private static void pinLoadGenerator(int cpus) throws IOException, InterruptedException {
+        if (cpus < 2) throw new IllegalStateException("pin=yes needs 2 CPUs");
+        Process p = new ProcessBuilder("taskset", "-a", "-p", "-c", Integer.toString(CLIENT_CPU),
+                Long.toString(ProcessHandle.current().pid())).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) throw new IllegalStateException("taskset (util-linux) failed: " + out.strip());
     }
 
     static byte[] message(int size) {
@@ -176,7 +210,7 @@ public final class SmtpSubmissionBench {
         String extra = System.getenv("CASTELLAN_JAVA_OPTS");
         if (extra != null && !extra.isBlank()) command.addAll(List.of(extra.strip().split("\\s+")));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchServer.class.getName(), config.toString()));
-        ProcessBuilder server = new ProcessBuilder(command).redirectError(dir.resolve("server.err").toFile());
+        ProcessBuilder server = new ProcessBuilder(settings.serverCommand(command)).redirectError(dir.resolve("server.err").toFile());
         server.environment().putIfAbsent("MALLOC_ARENA_MAX", "2"); // as the castellan launcher sets it
         Process child = server.start();
         long warmedUp;
