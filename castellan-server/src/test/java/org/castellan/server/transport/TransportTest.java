@@ -10,11 +10,13 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import javax.net.ssl.SSLContext;
@@ -90,6 +92,49 @@ class TransportTest {
             assertThat(c.bytesOut()).isPositive();
         }
         await().atMost(WAIT).until(() -> registry.size() == 0);
+    }
+
+    /** With one listening socket per event loop, every loop's connections are served. */
+    @Test
+    void manyConnectionsAtOnceAreAllServed() throws Exception {
+        InetSocketAddress at = start(listener("127.0.0.1", TlsMode.NONE, ClientCertMode.NONE));
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < 40; i++) sockets.add(new Socket(at.getAddress(), at.getPort()));
+            for (int i = 0; i < sockets.size(); i++) {
+                Socket s = sockets.get(i);
+                BufferedReader in = reader(s);
+                assertThat(in.readLine()).startsWith("hello ");
+                send(s, "ping " + i);
+                assertThat(in.readLine()).isEqualTo("echo ping " + i);
+            }
+            await().atMost(WAIT).until(() -> registry.size() == 40);
+        } finally {
+            for (Socket s : sockets) s.close();
+        }
+        await().atMost(WAIT).until(() -> registry.size() == 0);
+    }
+
+    /** SO_REUSEPORT must not let a second server (or anything else) share a port silently. */
+    @Test
+    void aPortInUseIsRefusedWithTheListenerNamed() throws Exception {
+        InetSocketAddress at = start(listener("127.0.0.1", TlsMode.NONE, ClientCertMode.NONE));
+        Listener same = new Listener("second", Protocol.IMAP, "127.0.0.1", at.getPort(), TlsMode.NONE, ClientCertMode.NONE,
+                false, List.of());
+        try (Transport second = new Transport(new SessionRegistry(), new ConnectionRules(List.of()), policy, Clock.systemUTC())) {
+            assertThatThrownBy(() -> second.bind(same, new EchoService()))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("listener second: cannot listen on 127.0.0.1:" + at.getPort());
+        }
+        try (ServerSocket other = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             Transport third = new Transport(new SessionRegistry(), new ConnectionRules(List.of()), policy, Clock.systemUTC())) {
+            Listener taken = new Listener("third", Protocol.IMAP, "127.0.0.1", other.getLocalPort(), TlsMode.NONE,
+                    ClientCertMode.NONE, false, List.of());
+            assertThatThrownBy(() -> third.bind(taken, new EchoService())).hasMessageContaining("listener third: cannot listen");
+        }
+        try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+            assertThat(reader(s).readLine()).as("the first server still serves").startsWith("hello ");
+        }
     }
 
     @Test
