@@ -606,7 +606,9 @@ class AuthServiceTest {
         service(AuthSettings.defaults());
         ListAppender<ILoggingEvent> log = capture();
         try {
-            assertSuccess(plainLogin(tls(HOST_A), ALICE, ALICE_PASSWORD), ALICE, "PLAIN");
+            AuthContext inSession = new AuthContext("imaps", "imap", HOST_A, true, false, Optional.empty(), Optional.empty(),
+                    Optional.empty(), CertificateForPassword.NO, "3f");
+            assertSuccess(plainLogin(inSession, ALICE, ALICE_PASSWORD), ALICE, "PLAIN");
             assertThat(plainLogin(tls(HOST_A), BOB, "hunter2-is-wrong")).isEqualTo(failure(FailureKind.INVALID_CREDENTIALS));
             assertThat(plainLogin(tls(HOST_A), "not an address\r\nFAKE result=OK", "x")).isEqualTo(failure(FailureKind.INVALID_CREDENTIALS));
             ScramClient client = ScramClient.plain(ALICE, ALICE_PASSWORD, "abc");
@@ -616,9 +618,10 @@ class AuthServiceTest {
 
             List<String> lines = messages(log);
             assertThat(lines).hasSize(5);
-            assertThat(lines.get(0)).isEqualTo("auth listener=imaps protocol=imap remote=192.0.2.1 mechanism=PLAIN"
+            // The first word is the connection's id, so that the line joins its session's lines.
+            assertThat(lines.get(0)).isEqualTo("3f auth listener=imaps protocol=imap remote=192.0.2.1 mechanism=PLAIN"
                     + " user=alice@example.org result=OK cert=no delay=0ms");
-            assertThat(lines.get(1)).isEqualTo("auth listener=imaps protocol=imap remote=192.0.2.1 mechanism=PLAIN"
+            assertThat(lines.get(1)).isEqualTo("- auth listener=imaps protocol=imap remote=192.0.2.1 mechanism=PLAIN"
                     + " user=bob@example.org result=INVALID_CREDENTIALS reason=wrong-password cert=no delay=0ms");
             assertThat(lines.get(2)).contains(" user=- result=INVALID_CREDENTIALS").doesNotContain("\n", "FAKE");
             assertThat(lines.get(3)).contains("remote=198.51.100.7 mechanism=SCRAM-SHA-256 user=alice@example.org result=OK cert=yes");
