@@ -143,7 +143,7 @@ final class ImapSession extends LineSession {
             case ImapCommand.Expunge c -> Expunge.run(this, tag, c);
             case ImapCommand.Search c -> Search.run(this, tag, c);
             case ImapCommand.Sort c -> Sort.run(this, tag, c);
-            case ImapCommand.Thread c -> Thread.run(this, tag, c);
+            case ImapCommand.Thread c -> ThreadCommand.run(this, tag, c);
             case ImapCommand.Fetch c -> Fetch.run(this, tag, c);
             case ImapCommand.Store c -> Store.run(this, tag, c);
             case ImapCommand.Copy c -> Copy.run(this, tag, c);
