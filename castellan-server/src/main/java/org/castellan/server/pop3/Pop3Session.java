@@ -6,7 +6,6 @@ import org.castellan.protocol.pop3.Pop3Command;
 import org.castellan.protocol.pop3.Pop3Keyword;
 import org.castellan.protocol.pop3.Pop3Parser;
 import org.castellan.security.auth.SaslExchange;
-import org.castellan.security.auth.SaslStep;
 import org.castellan.server.config.TlsMode;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.LineSession;
