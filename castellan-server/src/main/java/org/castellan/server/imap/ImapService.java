@@ -58,10 +58,7 @@ public final class ImapService implements ProtocolService {
 
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
-        pipeline.addLast("imap-idle", new IdleStateHandler(0, 0, autologout.toMillis(), TimeUnit.MILLISECONDS));
-        ImapSession session = new ImapSession(this, connection);
-        pipeline.addLast("imap", session);
-        session.greet();
+        new ImapSession(this, connection).open(pipeline, new IdleStateHandler(0, 0, autologout.toMillis(), TimeUnit.MILLISECONDS));
     }
 
     MailStore store() { return store; }

@@ -1,20 +1,7 @@
 package org.castellan.server.imap;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.util.ReferenceCountUtil;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.castellan.protocol.imap.ImapCommand;
@@ -22,11 +9,10 @@ import org.castellan.protocol.imap.ImapParser;
 import org.castellan.protocol.imap.ImapStrings;
 import org.castellan.protocol.imap.ModifiedUtf7;
 import org.castellan.protocol.mail.EmailAddress;
-import org.castellan.security.auth.AuthContext;
 import org.castellan.security.auth.SaslExchange;
 import org.castellan.server.config.TlsMode;
 import org.castellan.server.transport.Connection;
-import org.castellan.server.transport.Transport;
+import org.castellan.server.transport.LineSession;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
@@ -43,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * through {@link #blocking} and {@link #await}, which hop to the event loop before touching the
  * session. Store events are hopped the same way into the {@link SelectedMailbox} queue.
  */
-final class ImapSession extends ChannelInboundHandlerAdapter {
+final class ImapSession extends LineSession {
 
     private static final Logger log = LoggerFactory.getLogger(ImapSession.class);
 
@@ -60,23 +46,8 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     static final long APPEND_LIMIT = 32L * 1024 * 1024;
 
     private final ImapService service;
-    private final Connection connection;
     private final ImapParser parser = new ImapParser();
-    private ChannelHandlerContext ctx;
-    /**
-     * Received bytes not parsed yet; null while there are none. Most sessions sit idle between
-     * commands (IDLE for hours), so the buffer goes back to the allocator as soon as it is
-     * empty instead of staying with the connection.
-     */
-    private ByteBuf pending;
     private ImapState state = ImapState.NOT_AUTHENTICATED;
-    private boolean busy;
-    /** A flush of what {@link #write} queued on the event loop is due after the current task. */
-    private boolean flushScheduled;
-    private boolean closed;
-    private boolean awaitingHandshake;
-    private boolean shutdownRequested;
-    private int errors;
     private int authFailures;
     private SaslExchange sasl;
     private String saslTag;
@@ -90,72 +61,45 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     private boolean utf8Accept;
 
     ImapSession(ImapService service, Connection connection) {
+        // Reading stops while a command waits: a client cannot queue up unbounded input.
+        super(connection, "imap", service.blocking(), true);
         this.service = service;
-        this.connection = connection;
     }
 
     @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        this.ctx = ctx;
-    }
-
-    void greet() {
-        untagged("OK [CAPABILITY " + Capability.list(this) + "] Castellan IMAP server ready");
+    protected String greeting() {
+        return "* OK [CAPABILITY " + Capability.list(this) + "] Castellan IMAP server ready";
     }
 
     // ---- input
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof ByteBuf in)) {
-            ctx.fireChannelRead(msg);
-            return;
+    protected boolean step() {
+        if (idleTag != null && selected != null && selected.hasPending()) {
+            // RFC 2177: an idling client hears of changes as they happen, also of those that came while it was busy.
+            flushUpdates(() -> { });
+            return true;
         }
-        try {
-            // RFC 9051 §6.2.1: whatever arrives between STARTTLS and the end of the handshake is dropped.
-            if (awaitingHandshake || closed) return;
-            if (pending == null) pending = ctx.alloc().buffer(in.readableBytes());
-            pending.writeBytes(in);
-        } finally {
-            ReferenceCountUtil.release(in);
+        if (!pending().isReadable()) return false;
+        ImapParser.Mode mode = sasl != null ? ImapParser.Mode.SASL_RESPONSE
+                : idleTag != null ? ImapParser.Mode.IDLE : ImapParser.Mode.COMMAND;
+        long maxLiteral = state == ImapState.NOT_AUTHENTICATED ? MAX_LITERAL_BEFORE_LOGIN : APPEND_LIMIT;
+        boolean utf8 = utf8Quoted();
+        ImapParser.Result result = parse(view -> parser.next(view, mode, maxLiteral, utf8));
+        switch (result) {
+            case ImapParser.NeedMore n -> { }
+            case ImapParser.Continue c -> write("+ Ready for literal data\r\n");
+            case ImapParser.Command c -> dispatch(c.tag(), c.command());
+            case ImapParser.SaslLine l -> Authenticate.respond(this, l);
+            case ImapParser.Done d -> Idle.done(this);
+            case ImapParser.Error e -> refused(e);
         }
-        drain();
+        return !(result instanceof ImapParser.NeedMore);
     }
 
-    private void drain() {
-        while (!busy && !closed && !awaitingHandshake) {
-            if (shutdownRequested && idleTag == null && sasl == null) {
-                closeWith("* BYE Server shutting down, try again later");
-                return;
-            }
-            if (pending == null || !pending.isReadable()) break;
-            ByteBuffer view = pending.nioBuffer();
-            int before = view.position();
-            ImapParser.Mode mode = sasl != null ? ImapParser.Mode.SASL_RESPONSE
-                    : idleTag != null ? ImapParser.Mode.IDLE : ImapParser.Mode.COMMAND;
-            ImapParser.Result result = parser.next(view, mode,
-                    state == ImapState.NOT_AUTHENTICATED ? MAX_LITERAL_BEFORE_LOGIN : APPEND_LIMIT, utf8Quoted());
-            pending.skipBytes(view.position() - before);
-            switch (result) {
-                case ImapParser.NeedMore n -> { }
-                case ImapParser.Continue c -> write("+ Ready for literal data\r\n");
-                case ImapParser.Command c -> dispatch(c.tag(), c.command());
-                case ImapParser.SaslLine l -> Authenticate.respond(this, l);
-                case ImapParser.Done d -> Idle.done(this);
-                case ImapParser.Error e -> refused(e);
-            }
-            if (result instanceof ImapParser.NeedMore) break;
-        }
-        if (closed) return;
-        if (pending != null && !pending.isReadable()) {
-            pending.release();
-            pending = null;
-        } else if (pending != null) {
-            pending.discardReadBytes();
-        }
-        ctx.channel().config().setAutoRead(!busy);
-        // Events that arrived while an idling session was busy reading flags go out now.
-        if (!busy && idleTag != null && selected != null && selected.hasPending()) flushUpdates(() -> { });
+    @Override
+    protected void resetParser() {
+        parser.reset();
     }
 
     private void dispatch(String tag, ImapCommand parsed) {
@@ -199,7 +143,7 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             case ImapCommand.Expunge c -> Expunge.run(this, tag, c);
             case ImapCommand.Search c -> Search.run(this, tag, c);
             case ImapCommand.Sort c -> Sort.run(this, tag, c);
-            case ImapCommand.Thread c -> Thread.run(this, tag, c);
+            case ImapCommand.Thread c -> ThreadCommand.run(this, tag, c);
             case ImapCommand.Fetch c -> Fetch.run(this, tag, c);
             case ImapCommand.Store c -> Store.run(this, tag, c);
             case ImapCommand.Copy c -> Copy.run(this, tag, c);
@@ -279,39 +223,13 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
         write("* " + text + "\r\n");
     }
 
-    void write(String text) {
-        write(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
-    }
-
-    /**
-     * On the event loop the bytes wait for one flush after the current task (a SELECT's ten
-     * lines leave as one TLS record and one system call, not ten); from another thread they are
-     * flushed at once, since nothing there would flush them later.
-     */
-    void write(ByteBuf buf) {
-        if (!ctx.executor().inEventLoop()) {
-            ctx.writeAndFlush(buf);
-            return;
-        }
-        ctx.write(buf);
-        if (!flushScheduled) {
-            flushScheduled = true;
-            ctx.executor().execute(this::flushNow);
-        }
-    }
-
-    private void flushNow() {
-        flushScheduled = false;
-        ctx.flush();
-    }
-
     /** A BAD: counted, the session ends at {@link #MAX_ERRORS}. */
     void bad(String tag, String text) {
         error(tag + " BAD " + text);
     }
 
     private void error(String line) {
-        if (++errors >= MAX_ERRORS) closeWith("* BYE Too many errors, closing connection");
+        if (tooManyErrors(MAX_ERRORS)) closeWith("* BYE Too many errors, closing connection");
         else write(line + "\r\n");
     }
 
@@ -364,7 +282,7 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             }
             then.run();
         }, e -> {
-            log.warn("{} imap flag update failed: {}", connection.logId(), e.toString());
+            log.warn("{} imap flag update failed: {}", connection().logId(), e.toString());
             then.run();
         });
     }
@@ -383,12 +301,10 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
         return condStore || (view != null && view.condStore);
     }
 
-    /** Sends the last line and closes once it has left. */
-    void closeWith(String line) {
-        if (closed) return;
-        closed = true;
+    @Override
+    public void closeWith(String line) {
         state = ImapState.LOGOUT;
-        ctx.writeAndFlush(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8)).addListener(ChannelFutureListener.CLOSE);
+        super.closeWith(line);
     }
 
     // ---- waiting
@@ -401,21 +317,11 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
         blocking(work, then, e -> storeFailure(tag, e));
     }
 
-    <T> void blocking(Supplier<T> work, Consumer<T> then, Consumer<Throwable> failed) {
-        await(CompletableFuture.supplyAsync(work, service.blocking()), then, failed);
-    }
-
-    <T> void await(CompletionStage<T> stage, Consumer<T> then, Consumer<Throwable> failed) {
-        busy = true;
-        ctx.channel().config().setAutoRead(false);
-        stage.whenCompleteAsync((value, error) -> {
-            busy = false;
-            if (!closed) {
-                if (error != null) failed.accept(error instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : error);
-                else then.accept(value);
-            }
-            if (!busy) drain();
-        }, ctx.channel().eventLoop());
+    /** A failure no command answered: the client would wait for its tagged reply forever. */
+    @Override
+    protected void storeFailure(Throwable e) {
+        log.error("{} imap internal error", connection().logId(), e);
+        closeWith("* BYE [SERVERBUG] Internal error");
     }
 
     /**
@@ -437,11 +343,11 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     /** The RFC 5530 response code for a store failure; the detail goes to the log only. */
     void storeFailure(String tag, Throwable e) {
         if (!(e instanceof StoreException s)) {
-            log.error("{} imap internal error", connection.logId(), e);
+            log.error("{} imap internal error", connection().logId(), e);
             no(tag, "SERVERBUG", "Internal error");
             return;
         }
-        log.info("{} imap store refused: {}", connection.logId(), s.getMessage());
+        log.info("{} imap store refused: {}", connection().logId(), s.getMessage());
         switch (s.kind()) {
             case NOT_FOUND -> no(tag, "NONEXISTENT", "No such mailbox or message");
             case ALREADY_EXISTS -> no(tag, "ALREADYEXISTS", "Mailbox already exists");
@@ -463,10 +369,6 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
     // ---- state shared by the commands
 
     ImapService service() { return service; }
-
-    Connection connection() { return connection; }
-
-    ChannelHandlerContext ctx() { return ctx; }
 
     ImapState state() { return state; }
 
@@ -513,25 +415,13 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
      */
     void startCompression(String tag) {
         write(tag + " OK DEFLATE active\r\n");
-        connection.startCompression();
-        pending.clear();
-        parser.reset();
+        connection().startCompression();
+        discardInput();
     }
-
-    AuthContext authContext() { return connection.authContext("imap"); }
 
     /** Whether STARTTLS may be offered and used now (RFC 9051 §6.2.1). */
     boolean startTlsAvailable() {
-        return connection.listener().tls() == TlsMode.STARTTLS && !connection.tlsStarted();
-    }
-
-    /** RFC 9051 §6.2.1: the TLS handler goes in before the OK; pending plaintext is thrown away. */
-    void startTls(String tag) {
-        connection.startTls();
-        awaitingHandshake = true;
-        if (pending != null) pending.clear();
-        parser.reset();
-        write(tag + " OK Begin TLS negotiation now\r\n");
+        return connection().listener().tls() == TlsMode.STARTTLS && !connection().tlsStarted();
     }
 
     void sasl(String tag, SaslExchange exchange) {
@@ -564,7 +454,7 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
             accountId = id;
             account = address;
             state = ImapState.AUTHENTICATED;
-            connection.authenticated(address, mechanism);
+            connection().authenticated(address, mechanism);
             write(tag + " OK [CAPABILITY " + Capability.list(this) + "] Logged in\r\n");
         });
     }
@@ -581,16 +471,16 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
      * while idling, the client hears at once (RFC 2177).
      */
     java.util.function.Consumer<org.castellan.store.StoreEvent> listener(SelectedMailbox view) {
-        var loop = ctx.channel().eventLoop();
+        var loop = connection().channel().eventLoop();
         return event -> loop.execute(() -> {
-            if (closed) {
+            if (closed()) {
                 // The connection went away while SELECT was still opening this view.
                 view.close();
                 return;
             }
             if (view.closed()) return;
             view.event(event);
-            if (selected == view && idleTag != null && !busy) flushUpdates(() -> { });
+            if (selected == view && idleTag != null && !busy()) drain();
         });
     }
 
@@ -610,51 +500,36 @@ final class ImapSession extends ChannelInboundHandlerAdapter {
         return t;
     }
 
-    void logout() {
-        state = ImapState.LOGOUT;
-    }
-
-    void close() {
-        closed = true;
-        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-    }
-
     // ---- events
 
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof SslHandshakeCompletionEvent done && done.isSuccess() && awaitingHandshake) {
-            awaitingHandshake = false;
-            drain();
-        } else if (evt instanceof IdleStateEvent) {
-            log.info("{} imap autologout", connection.logId());
-            closeWith("* BYE Autologout; idle for too long"); // RFC 9051 §5.4
-        } else if (evt == Transport.ShutdownEvent.INSTANCE) {
-            shutdownRequested = true;
-            if (idleTag != null || (!busy && state != ImapState.LOGOUT)) closeWith("* BYE Server shutting down, try again later");
-        }
-        ctx.fireUserEventTriggered(evt);
+    protected String goodbyeOnIdle() {
+        log.info("{} imap autologout", connection().logId());
+        return "* BYE Autologout; idle for too long"; // RFC 9051 §5.4
     }
 
     @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.info("{} imap connection error: {}", connection.logId(), cause.toString());
-        closed = true;
-        ctx.close();
+    protected String goodbyeOnShutdown() {
+        return "* BYE Server shutting down, try again later";
+    }
+
+    /** Not in the middle of IDLE or of an authentication exchange. */
+    @Override
+    protected boolean readyToStop() {
+        return idleTag == null && sasl == null;
     }
 
     @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-        closed = true;
+    protected void onShutdownRequested() {
+        if (idleTag != null || (!busy() && state != ImapState.LOGOUT)) closeWith(goodbyeOnShutdown());
+    }
+
+    @Override
+    protected void onClose() {
         if (sasl != null) {
             sasl.abort();
             sasl = null;
         }
         if (selected != null) selected.close();
-        if (pending != null) {
-            pending.release();
-            pending = null;
-        }
-        ctx.fireChannelInactive();
     }
 }

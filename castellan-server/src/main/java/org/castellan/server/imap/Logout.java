@@ -6,9 +6,7 @@ final class Logout {
     private Logout() {}
 
     static void run(ImapSession s, String tag) {
-        s.logout();
         s.untagged("BYE Castellan IMAP server logging out");
-        s.write(tag + " OK LOGOUT completed\r\n");
-        s.close();
+        s.closeWith(tag + " OK LOGOUT completed");
     }
 }

@@ -10,6 +10,8 @@ final class StartTls {
             s.bad(tag, s.connection().tlsStarted() ? "TLS is already active" : "STARTTLS not offered here");
             return;
         }
-        s.startTls(tag);
+        // The TLS handler goes in before the OK; plaintext pipelined behind the command is dropped.
+        s.startTls();
+        s.write(tag + " OK Begin TLS negotiation now\r\n");
     }
 }

@@ -60,10 +60,7 @@ public final class Pop3Service implements ProtocolService {
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
         // Idle in both directions: a long RETR to a slow client is not idleness.
-        pipeline.addLast("pop3-idle", new IdleStateHandler(0, 0, autologout.toMillis(), TimeUnit.MILLISECONDS));
-        Pop3Session session = new Pop3Session(this, connection);
-        pipeline.addLast("pop3", session);
-        session.greet();
+        new Pop3Session(this, connection).open(pipeline, new IdleStateHandler(0, 0, autologout.toMillis(), TimeUnit.MILLISECONDS));
     }
 
     MailStore store() { return store; }

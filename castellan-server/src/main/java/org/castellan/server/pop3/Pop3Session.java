@@ -1,31 +1,14 @@
 package org.castellan.server.pop3;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.util.ReferenceCountUtil;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
-import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.castellan.protocol.pop3.Pop3Command;
 import org.castellan.protocol.pop3.Pop3Keyword;
 import org.castellan.protocol.pop3.Pop3Parser;
-import org.castellan.security.auth.AuthContext;
 import org.castellan.security.auth.SaslExchange;
-import org.castellan.security.auth.SaslStep;
 import org.castellan.server.config.TlsMode;
 import org.castellan.server.transport.Connection;
-import org.castellan.server.transport.Transport;
+import org.castellan.server.transport.LineSession;
 import org.castellan.store.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * the blocking executor, AuthService futures) comes back through {@link #blocking} and
  * {@link #await}, which hop to the event loop before touching the session.
  */
-final class Pop3Session extends ChannelInboundHandlerAdapter {
+final class Pop3Session extends LineSession {
 
     private static final Logger log = LoggerFactory.getLogger(Pop3Session.class);
 
@@ -53,16 +36,8 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
     static final int MAX_AUTH_FAILURES = 3;
 
     private final Pop3Service service;
-    private final Connection connection;
     private final Pop3Parser parser = new Pop3Parser();
-    private ChannelHandlerContext ctx;
-    private ByteBuf pending;
     private Pop3State state = Pop3State.AUTHORIZATION;
-    private boolean busy;
-    private boolean closed;
-    private boolean awaitingHandshake;
-    private boolean shutdownRequested;
-    private int errors;
     private int authFailures;
     private String pendingUser;
     private SaslExchange sasl;
@@ -70,61 +45,35 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
     private Maildrop maildrop;
 
     Pop3Session(Pop3Service service, Connection connection) {
+        // Reading stops while a command waits: a client cannot queue up unbounded input.
+        super(connection, "pop3", service.blocking(), true);
         this.service = service;
-        this.connection = connection;
     }
 
     @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        this.ctx = ctx;
-        this.pending = ctx.alloc().buffer();
-    }
-
-    void greet() {
-        ok("Castellan POP3 server ready");
+    protected String greeting() {
+        return "+OK Castellan POP3 server ready";
     }
 
     // ---- input
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof ByteBuf in)) {
-            ctx.fireChannelRead(msg);
-            return;
+    protected boolean step() {
+        if (!pending().isReadable()) return false;
+        Pop3Parser.Mode mode = sasl != null ? Pop3Parser.Mode.SASL_RESPONSE : Pop3Parser.Mode.COMMAND;
+        Pop3Parser.Result result = parse(view -> parser.next(view, mode));
+        switch (result) {
+            case Pop3Parser.NeedMore n -> { }
+            case Pop3Parser.Command c -> dispatch(c.command());
+            case Pop3Parser.SaslResponse r -> Auth.respond(this, r);
+            case Pop3Parser.Error e -> refused(e);
         }
-        try {
-            // RFC 2595 §4: whatever arrives between STLS and the end of the handshake is dropped.
-            if (awaitingHandshake || closed) return;
-            pending.writeBytes(in);
-        } finally {
-            ReferenceCountUtil.release(in);
-        }
-        drain();
+        return !(result instanceof Pop3Parser.NeedMore);
     }
 
-    /** Runs queued commands until one has to wait or the input runs out. */
-    private void drain() {
-        while (!busy && !closed && !awaitingHandshake) {
-            if (shutdownRequested) {
-                closeWith("-ERR [SYS/TEMP] Server shutting down, try again later"); // RFC 2449 §8.1.2
-                return;
-            }
-            if (!pending.isReadable()) break;
-            ByteBuffer view = pending.nioBuffer();
-            int before = view.position();
-            Pop3Parser.Result result = parser.next(view, sasl != null ? Pop3Parser.Mode.SASL_RESPONSE : Pop3Parser.Mode.COMMAND);
-            pending.skipBytes(view.position() - before);
-            switch (result) {
-                case Pop3Parser.NeedMore n -> { }
-                case Pop3Parser.Command c -> dispatch(c.command());
-                case Pop3Parser.SaslResponse r -> Auth.respond(this, r);
-                case Pop3Parser.Error e -> refused(e);
-            }
-            if (result instanceof Pop3Parser.NeedMore) break;
-        }
-        if (closed) return;
-        pending.discardReadBytes();
-        ctx.channel().config().setAutoRead(!busy);
+    @Override
+    protected void resetParser() {
+        parser.reset();
     }
 
     private void dispatch(Pop3Command command) {
@@ -168,7 +117,7 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
 
     /** A protocol error: counted, and the session ends at {@link #MAX_ERRORS}. */
     void error(String text) {
-        if (++errors >= MAX_ERRORS) {
+        if (tooManyErrors(MAX_ERRORS)) {
             closeWith("-ERR Too many errors, closing connection");
         } else {
             err(text);
@@ -192,58 +141,12 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
         write(b.append(".\r\n").toString());
     }
 
-    void write(String text) {
-        ctx.writeAndFlush(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
-    }
-
-    /** Sends the last reply and closes once it has left. */
-    void closeWith(String line) {
-        if (closed) return;
-        closed = true;
-        ctx.writeAndFlush(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8))
-                .addListener(ChannelFutureListener.CLOSE);
-    }
-
     // ---- waiting
 
-    /**
-     * Runs {@code work} (a blocking store call) on the blocking executor, then {@code then} on the
-     * event loop; reading stops meanwhile. A store failure is answered with {@code -ERR [SYS/...]}.
-     */
-    <T> void blocking(Supplier<T> work, Consumer<T> then) {
-        blocking(work, then, this::storeFailure);
-    }
-
-    <T> void blocking(Supplier<T> work, Consumer<T> then, Consumer<Throwable> failed) {
-        await(CompletableFuture.supplyAsync(work, service.blocking()), then, failed);
-    }
-
-    /** Waits for {@code stage} (AuthService), then runs {@code then} on the event loop. */
-    <T> void await(CompletionStage<T> stage, Consumer<T> then, Consumer<Throwable> failed) {
-        suspend();
-        stage.whenCompleteAsync((value, error) -> {
-            busy = false;
-            if (!closed) {
-                if (error != null) failed.accept(error instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : error);
-                else then.accept(value);
-            }
-            if (!busy) drain();
-        }, ctx.channel().eventLoop());
-    }
-
-    /** Stops running commands until {@link #resume}. */
-    void suspend() {
-        busy = true;
-        ctx.channel().config().setAutoRead(false);
-    }
-
-    void resume() {
-        busy = false;
-        drain();
-    }
-
-    private void storeFailure(Throwable e) {
-        log.warn("{} pop3 store failure: {}", connection.logId(), e.toString());
+    /** A store failure is answered with {@code -ERR [SYS/...]}. */
+    @Override
+    protected void storeFailure(Throwable e) {
+        log.warn("{} pop3 store failure: {}", connection().logId(), e.toString());
         err(e instanceof StoreException s && s.isTemporary()
                 ? "[SYS/TEMP] Mailbox temporarily unavailable, try again later"
                 : "[SYS/PERM] Mailbox unavailable");
@@ -252,8 +155,6 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
     // ---- state shared by the commands
 
     Pop3Service service() { return service; }
-
-    Connection connection() { return connection; }
 
     Pop3State state() { return state; }
 
@@ -273,26 +174,9 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
         else err(reply);
     }
 
-    /** The connection as AuthService sees it. */
-    AuthContext authContext() {
-        return connection.authContext("pop3");
-    }
-
     /** Whether STLS may be offered and used now (RFC 2595 §4: only once, only without TLS). */
     boolean stlsAvailable() {
-        return connection.listener().tls() == TlsMode.STARTTLS && !connection.tlsStarted();
-    }
-
-    /**
-     * RFC 2595 §4: the TLS handler goes in before the reply is written; the reply leaves in
-     * cleartext, and the pending input and partial line — sent before TLS — are thrown away.
-     */
-    void startTls() {
-        connection.startTls();
-        awaitingHandshake = true;
-        pending.clear();
-        parser.reset();
-        ok("Begin TLS negotiation");
+        return connection().listener().tls() == TlsMode.STARTTLS && !connection().tlsStarted();
     }
 
     /**
@@ -302,7 +186,7 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
     void openMaildrop(String account, String mechanism) {
         if (!service.locks().tryLock(account)) {
             // RFC 2449 §8.1.1: another session has the maildrop.
-            log.info("{} pop3 maildrop of {} in use", connection.logId(), account);
+            log.info("{} pop3 maildrop of {} in use", connection().logId(), account);
             err("[IN-USE] Maildrop already locked, is another POP3 session running?");
             return;
         }
@@ -310,7 +194,7 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
         blocking(() -> Maildrop.load(service.store(), service.sizes(), account), drop -> {
             maildrop = drop;
             state = Pop3State.TRANSACTION;
-            connection.authenticated(account, mechanism);
+            connection().authenticated(account, mechanism);
             ok("Maildrop has " + drop.count() + " messages (" + drop.octets() + " octets)");
         }, e -> {
             unlock();
@@ -327,7 +211,7 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
             unlock();
             closeWith("+OK Castellan POP3 server signing off (" + drop.count() + " messages left)");
         }, e -> {
-            log.warn("{} pop3 deletions failed: {}", connection.logId(), e.toString());
+            log.warn("{} pop3 deletions failed: {}", connection().logId(), e.toString());
             unlock();
             closeWith("-ERR [SYS/TEMP] Some deleted messages not removed, try again later");
         });
@@ -342,39 +226,24 @@ final class Pop3Session extends ChannelInboundHandlerAdapter {
 
     // ---- events
 
+    /** RFC 1939 §3: on autologout the server closes without a response and deletes nothing. */
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof SslHandshakeCompletionEvent done && done.isSuccess() && awaitingHandshake) {
-            awaitingHandshake = false;
-            drain();
-        } else if (evt instanceof IdleStateEvent) {
-            // RFC 1939 §3: on autologout the server closes without a response and deletes nothing.
-            log.info("{} pop3 autologout", connection.logId());
-            closed = true;
-            ctx.close();
-        } else if (evt == Transport.ShutdownEvent.INSTANCE) {
-            shutdownRequested = true;
-            if (!busy && state != Pop3State.UPDATE) drain();
-        }
-        ctx.fireUserEventTriggered(evt);
+    protected String goodbyeOnIdle() {
+        log.info("{} pop3 autologout", connection().logId());
+        return null;
     }
 
     @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.info("{} pop3 connection error: {}", connection.logId(), cause.toString());
-        closed = true;
-        ctx.close();
+    protected String goodbyeOnShutdown() {
+        return "-ERR [SYS/TEMP] Server shutting down, try again later"; // RFC 2449 §8.1.2
     }
 
     @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-        closed = true;
+    protected void onClose() {
         unlock();
         if (sasl != null) {
             sasl.abort();
             sasl = null;
         }
-        pending.release();
-        ctx.fireChannelInactive();
     }
 }

@@ -10,6 +10,8 @@ final class Stls {
             s.error(s.connection().tlsStarted() ? "Command not permitted when TLS active" : "STLS not offered here");
             return;
         }
+        // RFC 2595 §4: the go-ahead is the last cleartext line; what the client sent behind STLS is dropped.
         s.startTls();
+        s.ok("Begin TLS negotiation");
     }
 }

@@ -54,10 +54,8 @@ public final class SmtpService implements ProtocolService {
 
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
-        pipeline.addLast("smtp-idle", new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-        SmtpSession session = new SmtpSession(this, connection);
-        pipeline.addLast("smtp", session);
-        session.greet();
+        new SmtpSession(this, connection).open(pipeline,
+                new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
     }
 
     String hostname() { return hostname; }

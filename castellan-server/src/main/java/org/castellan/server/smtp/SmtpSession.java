@@ -2,31 +2,19 @@ package org.castellan.server.smtp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.util.ReferenceCountUtil;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
-import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.castellan.protocol.smtp.DataDecoder;
 import org.castellan.protocol.smtp.LineDecoder;
 import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.protocol.smtp.SmtpError;
 import org.castellan.protocol.smtp.SmtpParser;
-import org.castellan.security.auth.AuthContext;
 import org.castellan.security.auth.SaslExchange;
 import org.castellan.security.auth.SaslStep;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.transport.Connection;
-import org.castellan.server.transport.Transport;
+import org.castellan.server.transport.LineSession;
 import org.castellan.store.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * <p>Everything here runs on the connection's event loop; work on other threads comes back
  * through {@link #blocking} and {@link #await}, which hop to the event loop first.
  */
-final class SmtpSession extends ChannelInboundHandlerAdapter {
+final class SmtpSession extends LineSession {
 
     private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
 
@@ -53,19 +41,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     enum Mode { COMMAND, DATA, BDAT, AUTH_RESPONSE }
 
     private final SmtpService service;
-    private final Connection connection;
     private final LineDecoder lines = new LineDecoder();
     private final ByteBuffer dataOut = ByteBuffer.allocate(DATA_CHUNK);
-    private ChannelHandlerContext ctx;
-    private ByteBuf pending;
     private SmtpState state = SmtpState.CONNECTED;
     private Mode mode = Mode.COMMAND;
-    private boolean busy;
-    private boolean closed;
-    private boolean awaitingHandshake;
-    private boolean shutdownRequested;
     private int commands;
-    private int errors;
     private int authFailures;
     private String helo;
     private boolean esmtp;
@@ -78,79 +58,62 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private SaslStep.Success authSuccess;
 
     SmtpSession(SmtpService service, Connection connection) {
+        super(connection, "smtp", service.blocking(), false);
         this.service = service;
-        this.connection = connection;
     }
 
     @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        this.ctx = ctx;
-        this.pending = ctx.alloc().buffer();
-    }
-
-    void greet() {
-        reply("220 " + service.hostname() + " ESMTP Castellan");
-        ctx.flush();
+    protected String greeting() {
+        return "220 " + service.hostname() + " ESMTP Castellan";
     }
 
     // ---- input
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof ByteBuf in)) {
-            ctx.fireChannelRead(msg);
-            return;
+    protected boolean step() {
+        if (mode == Mode.DATA) return dataStep();
+        if (mode == Mode.BDAT) return bdatStep();
+        if (!pending().isReadable()) return false;
+        int max = mode == Mode.AUTH_RESPONSE || isAuthLine() ? LineDecoder.MAX_AUTH_LINE : LineDecoder.MAX_COMMAND_LINE;
+        LineDecoder.Result r = parse(view -> lines.next(view, max));
+        switch (r) {
+            case LineDecoder.NeedMore m -> { }
+            case LineDecoder.TooLong t -> {
+                if (mode == Mode.AUTH_RESPONSE) Auth.abandon(this);
+                error(new SmtpError(500, "5.5.6", "Line too long")); // RFC 5321 §4.5.3.1.4
+            }
+            case LineDecoder.Line l -> {
+                if (mode == Mode.AUTH_RESPONSE) Auth.response(this, l.bytes());
+                else command(l.bytes());
+            }
         }
-        try {
-            // RFC 3207 §4.2: whatever arrives between STARTTLS and the end of the handshake is dropped.
-            if (awaitingHandshake || closed) return;
-            pending.writeBytes(in);
-        } finally {
-            ReferenceCountUtil.release(in);
-        }
-        drain();
+        return !(r instanceof LineDecoder.NeedMore);
     }
 
-    /** Runs buffered input until a command has to wait or the input runs out. */
-    void drain() {
-        while (!busy && !closed && !awaitingHandshake) {
-            if (mode == Mode.DATA) {
-                if (!dataStep()) break;
-                continue;
-            }
-            if (mode == Mode.BDAT) {
-                if (!bdatStep()) break;
-                continue;
-            }
-            if (shutdownRequested && transaction == null) {
-                closeWith("421 4.3.2 " + service.hostname() + " Service shutting down, try again later");
-                return;
-            }
-            if (!pending.isReadable()) break;
-            ByteBuffer view = pending.nioBuffer();
-            int before = view.position();
-            LineDecoder.Result r = lines.next(view, mode == Mode.AUTH_RESPONSE || isAuthLine()
-                    ? LineDecoder.MAX_AUTH_LINE : LineDecoder.MAX_COMMAND_LINE);
-            pending.skipBytes(view.position() - before);
-            switch (r) {
-                case LineDecoder.NeedMore m -> { }
-                case LineDecoder.TooLong t -> {
-                    if (mode == Mode.AUTH_RESPONSE) Auth.abandon(this);
-                    error(new SmtpError(500, "5.5.6", "Line too long")); // RFC 5321 §4.5.3.1.4
-                }
-                case LineDecoder.Line l -> {
-                    if (mode == Mode.AUTH_RESPONSE) Auth.response(this, l.bytes());
-                    else command(l.bytes());
-                }
-            }
-            if (r instanceof LineDecoder.NeedMore) break;
-        }
-        pending.discardSomeReadBytes();
-        if (!closed) ctx.flush();
+    /** Shutdown waits for the transaction in progress; the goodbye comes once it is over. */
+    @Override
+    protected boolean readyToStop() {
+        return transaction == null && mode != Mode.DATA && mode != Mode.BDAT;
+    }
+
+    @Override
+    protected void onShutdownRequested() {
+        if (!busy() && mode == Mode.COMMAND) drain();
+    }
+
+    @Override
+    protected String goodbyeOnShutdown() {
+        return "421 4.3.2 " + service.hostname() + " Service shutting down, try again later";
+    }
+
+    @Override
+    protected String goodbyeOnIdle() {
+        return "421 4.4.2 " + service.hostname() + " Timeout, closing connection"; // RFC 5321 §4.5.3.2.7
     }
 
     /** An AUTH line with an initial response may exceed 512 octets (RFC 4954 §4). */
     private boolean isAuthLine() {
+        ByteBuf pending = pending();
         int i = pending.readerIndex();
         return pending.readableBytes() >= 5 && (pending.getByte(i) | 0x20) == 'a' && (pending.getByte(i + 1) | 0x20) == 'u'
                 && (pending.getByte(i + 2) | 0x20) == 't' && (pending.getByte(i + 3) | 0x20) == 'h' && pending.getByte(i + 4) == ' ';
@@ -207,20 +170,20 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     /** Decodes buffered DATA content; false when more input is needed. */
     private boolean dataStep() {
-        if (!pending.isReadable()) return false;
-        ByteBuffer view = pending.nioBuffer();
-        int before = view.position();
-        DataDecoder.Status status;
-        do {
-            status = decoder.decode(view, dataOut);
-            dataOut.flip();
-            // Beyond the limit the content is read and dropped: the reply comes after the end marker.
-            if (decoder.contentBytes() <= service.limits().maxMessageSize()) {
-                spool.write(dataOut.array(), 0, dataOut.remaining());
-            }
-            dataOut.clear();
-        } while (status == DataDecoder.Status.OUTPUT_FULL);
-        pending.skipBytes(view.position() - before);
+        if (!pending().isReadable()) return false;
+        DataDecoder.Status status = parse(view -> {
+            DataDecoder.Status s;
+            do {
+                s = decoder.decode(view, dataOut);
+                dataOut.flip();
+                // Beyond the limit the content is read and dropped: the reply comes after the end marker.
+                if (decoder.contentBytes() <= service.limits().maxMessageSize()) {
+                    spool.write(dataOut.array(), 0, dataOut.remaining());
+                }
+                dataOut.clear();
+            } while (s == DataDecoder.Status.OUTPUT_FULL);
+            return s;
+        });
         if (status != DataDecoder.Status.END) return false;
         mode = Mode.COMMAND;
         DataDecoder d = decoder;
@@ -246,6 +209,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     /** Copies buffered BDAT octets; false when more input is needed. */
     private boolean bdatStep() {
+        ByteBuf pending = pending();
         int n = (int) Math.min(bdatRemaining, pending.readableBytes());
         if (n > 0) {
             bdatContent += n;
@@ -287,36 +251,13 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     // ---- async
 
-    /** Runs blocking {@code work} on the shared executor, then {@code then} on the event loop. */
-    <T> void blocking(Supplier<T> work, Consumer<T> then) {
-        await(CompletableFuture.supplyAsync(work, service.blocking()), then, this::storeFailure);
-    }
-
-    /** Stops reading until {@code stage} completes, then continues on the event loop. */
-    <T> void await(CompletionStage<T> stage, Consumer<T> then, Consumer<Throwable> failed) {
-        busy = true;
-        // RFC 2920 §3.2 (4) and (5): replies to a pipelined group go out together; they are
-        // flushed here only when the client has nothing more queued, i.e. it may be waiting.
-        if (!pending.isReadable()) ctx.flush();
-        stage.whenComplete((value, error) -> ctx.executor().execute(() -> {
-            busy = false;
-            if (closed) return;
-            try {
-                if (error != null) failed.accept(error instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : error);
-                else then.accept(value);
-            } catch (RuntimeException e) {
-                storeFailure(e);
-            }
-            drain();
-        }));
-    }
-
-    private void storeFailure(Throwable e) {
+    @Override
+    protected void storeFailure(Throwable e) {
         if (e instanceof StoreException se && !se.isTemporary()) {
-            log.warn("{} store refused: {}", connection.logId(), se.getMessage());
+            log.warn("{} store refused: {}", connection().logId(), se.getMessage());
             finishRefused(new SmtpError(554, "5.3.0", "Local error, message not accepted"));
         } else {
-            log.warn("{} temporary failure: {}", connection.logId(), e.toString());
+            log.warn("{} temporary failure: {}", connection().logId(), e.toString());
             finishRefused(new SmtpError(451, "4.3.0", "Temporary local problem, try again later"));
         }
     }
@@ -324,7 +265,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     // ---- replies and state
 
     void reply(String line) {
-        ctx.write(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8));
+        write(line + "\r\n");
     }
 
     /** A multi-line reply (RFC 5321 §4.2.1): "250-" on every line but the last. */
@@ -333,21 +274,15 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         for (int i = 0; i < texts.size(); i++) {
             b.append(code).append(i == texts.size() - 1 ? ' ' : '-').append(texts.get(i)).append("\r\n");
         }
-        ctx.write(Unpooled.copiedBuffer(b, StandardCharsets.UTF_8));
+        write(Unpooled.copiedBuffer(b, StandardCharsets.UTF_8));
     }
 
     /** Sends a refusal and counts it; too many end the session (RFC 5321 §4.3.2 allows 421 at any time). */
     void error(SmtpError e) {
         reply(e.toString());
-        if (++errors >= service.limits().maxErrors()) {
+        if (tooManyErrors(service.limits().maxErrors())) {
             closeWith("421 4.7.0 " + service.hostname() + " Too many errors, closing connection");
         }
-    }
-
-    void closeWith(String line) {
-        if (closed) return;
-        closed = true;
-        ctx.writeAndFlush(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8)).addListener(ChannelFutureListener.CLOSE);
     }
 
     void resetTransaction() {
@@ -361,11 +296,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (state != SmtpState.CONNECTED) state = SmtpState.READY;
     }
 
-    /** RFC 3207 §4.2: after STARTTLS the client starts over; nothing pipelined behind it is used. */
-    void startTls() {
-        awaitingHandshake = true;
-        connection.startTls();
-        pending.clear();
+    @Override
+    protected void resetParser() {
         lines.reset();
     }
 
@@ -373,17 +305,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         return ++authFailures >= service.limits().maxAuthFailures();
     }
 
-    AuthContext authContext() {
-        return connection.authContext("smtp");
-    }
-
     boolean submission() {
-        return connection.listener().protocol() == Protocol.SUBMISSION;
+        return connection().listener().protocol() == Protocol.SUBMISSION;
     }
 
     SmtpService service() { return service; }
-
-    Connection connection() { return connection; }
 
     SmtpState state() { return state; }
 
@@ -429,46 +355,20 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     // ---- events
 
+    /** RFC 3207 §4.2: after STARTTLS the client starts over, with EHLO. */
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof SslHandshakeCompletionEvent done && awaitingHandshake) {
-            if (!done.isSuccess()) {
-                closed = true;
-                ctx.close();
-                return;
-            }
-            awaitingHandshake = false;
-            state = SmtpState.CONNECTED;
-            helo = null;
-            esmtp = false;
-        } else if (evt instanceof IdleStateEvent) {
-            closeWith("421 4.4.2 " + service.hostname() + " Timeout, closing connection"); // RFC 5321 §4.5.3.2.7
-        } else if (evt == Transport.ShutdownEvent.INSTANCE) {
-            // Finish the transaction in progress; drain() says goodbye once it is over.
-            shutdownRequested = true;
-            if (!busy && mode == Mode.COMMAND) {
-                drain();
-            }
-        }
-        ctx.fireUserEventTriggered(evt);
+    protected void onHandshakeDone() {
+        state = SmtpState.CONNECTED;
+        helo = null;
+        esmtp = false;
     }
 
     @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.info("{} smtp connection error: {}", connection.logId(), cause.toString());
-        closed = true;
-        ctx.close();
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-        closed = true;
+    protected void onClose() {
         if (sasl != null) {
             sasl.abort();
             sasl = null;
         }
         resetTransaction();
-        pending.release();
-        ctx.fireChannelInactive();
     }
 }

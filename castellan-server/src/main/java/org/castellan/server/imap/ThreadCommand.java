@@ -11,9 +11,9 @@ import org.castellan.protocol.imap.Threading;
  * {@link Search}, the header fields threading needs from the structure stored with each
  * message; the algorithms are {@link Threading}'s.
  */
-final class Thread {
+final class ThreadCommand {
 
-    private Thread() {}
+    private ThreadCommand() {}
 
     static void run(ImapSession s, String tag, ImapCommand.Thread c) {
         Search.Matcher matcher = Search.matcherFor(s, tag, c.charset(), c.key());

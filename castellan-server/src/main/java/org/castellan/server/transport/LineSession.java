@@ -1,0 +1,339 @@
+package org.castellan.server.transport;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.castellan.security.auth.AuthContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the SMTP, IMAP and POP3 sessions share: the buffer of received bytes, running one command
+ * at a time, hopping back to the event loop after work elsewhere, STARTTLS, and the idle timeout,
+ * graceful shutdown and end of the connection. A protocol supplies {@link #step} (act on the
+ * buffered input once) and its words for greeting and goodbye.
+ *
+ * <p>SECURITY: between STARTTLS and the end of the handshake every received byte is dropped, and
+ * so is whatever was buffered behind the command (RFC 3207 §4.2, RFC 2595 §3.1 and §4, DESIGN.md
+ * §5.4). A command that waits stops the session from running the next one; replies leave in order.
+ *
+ * <p>Everything here runs on the connection's event loop, except {@link #write(ByteBuf)}, which
+ * may be called from any thread.
+ *
+ * <p>Failure: a failed TLS handshake or an exception in the pipeline closes the connection; an
+ * exception thrown by a continuation of {@link #await} goes to {@link #storeFailure} and the
+ * session goes on.
+ */
+public abstract class LineSession extends ChannelInboundHandlerAdapter {
+
+    private final Logger log = LoggerFactory.getLogger(getClass());
+    private final Connection connection;
+    private final String protocol;
+    private final Executor blocking;
+    private final boolean pauseReadsWhileBusy;
+    private ChannelHandlerContext ctx;
+    /**
+     * Received bytes not acted on yet. Most sessions sit idle between commands (IMAP IDLE for
+     * hours), so the buffer goes back to the allocator whenever it is empty.
+     */
+    private ByteBuf pending = Unpooled.EMPTY_BUFFER;
+    private boolean busy;
+    private boolean closed;
+    private boolean awaitingHandshake;
+    private boolean shutdownRequested;
+    private int errors;
+
+    /**
+     * @param protocol the name of the pipeline handler, in logs and for {@link Connection#authContext}
+     * @param blocking runs blocking work (store calls) for {@link #blocking}
+     * @param pauseReadsWhileBusy whether the socket stops being read while a command waits, so a
+     *     client that pipelines without end is held back by TCP rather than by server memory
+     */
+    protected LineSession(Connection connection, String protocol, Executor blocking, boolean pauseReadsWhileBusy) {
+        this.connection = connection;
+        this.protocol = protocol;
+        this.blocking = blocking;
+        this.pauseReadsWhileBusy = pauseReadsWhileBusy;
+    }
+
+    /** Puts {@code idle} and this session at the end of {@code pipeline} and greets the client. */
+    public final void open(ChannelPipeline pipeline, IdleStateHandler idle) {
+        pipeline.addLast(protocol + "-idle", idle);
+        pipeline.addLast(protocol, this);
+        write(greeting() + "\r\n");
+        ctx.flush();
+    }
+
+    // ---- what a protocol supplies
+
+    /** The first line the server sends, without CRLF. */
+    protected abstract String greeting();
+
+    /**
+     * Acts on the buffered input once: one command line, one piece of message content, or
+     * whatever else the protocol owes. False when nothing more can be done until more input comes.
+     */
+    protected abstract boolean step();
+
+    /** Forgets the partial line or literal the protocol's parser holds. */
+    protected abstract void resetParser();
+
+    /** The last line when the client has been idle too long; null to close without one. */
+    protected abstract String goodbyeOnIdle();
+
+    /** The last line when the server shuts down. */
+    protected abstract String goodbyeOnShutdown();
+
+    /** Whether a requested shutdown may end the session now, before the next {@link #step}. */
+    protected boolean readyToStop() {
+        return true;
+    }
+
+    /** The server is shutting down: by default the session ends as soon as it is not waiting. */
+    protected void onShutdownRequested() {
+        if (!busy) drain();
+    }
+
+    /** The TLS handshake after STARTTLS succeeded; the client starts over. */
+    protected void onHandshakeDone() {}
+
+    /** Answers a failure of blocking work, or of the code that went on after it. */
+    protected abstract void storeFailure(Throwable e);
+
+    /** The connection is gone: release what the session holds (locks, SASL exchanges, files). */
+    protected abstract void onClose();
+
+    // ---- input
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf in)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            // RFC 3207 §4.2, RFC 2595 §3.1 and §4: what arrives between STARTTLS and the end of the handshake is dropped.
+            if (awaitingHandshake || closed) return;
+            if (pending == Unpooled.EMPTY_BUFFER) pending = ctx.alloc().buffer(in.readableBytes());
+            pending.writeBytes(in);
+        } finally {
+            ReferenceCountUtil.release(in);
+        }
+        drain();
+    }
+
+    /**
+     * Runs buffered input until a command has to wait or the input runs out, then sends the
+     * replies: RFC 2920 §3.2 lets the replies to pipelined commands leave together.
+     */
+    protected final void drain() {
+        while (!busy && !closed && !awaitingHandshake) {
+            if (shutdownRequested && readyToStop()) {
+                closeWith(goodbyeOnShutdown());
+                return;
+            }
+            if (!step()) break;
+        }
+        if (closed) return;
+        if (pending.isReadable()) {
+            pending.discardSomeReadBytes();
+        } else {
+            pending.release();
+            pending = Unpooled.EMPTY_BUFFER;
+        }
+        if (pauseReadsWhileBusy) ctx.channel().config().setAutoRead(!busy);
+        ctx.flush();
+    }
+
+    /** The received bytes not acted on yet. */
+    protected final ByteBuf pending() {
+        return pending;
+    }
+
+    /** Runs {@code parser} over the buffered input and consumes what it read. */
+    protected final <R> R parse(Function<ByteBuffer, R> parser) {
+        ByteBuffer view = pending.nioBuffer();
+        int before = view.position();
+        R result = parser.apply(view);
+        pending.skipBytes(view.position() - before);
+        return result;
+    }
+
+    /** Drops the buffered input and the parser's partial line: it was sent before a change of layer. */
+    protected final void discardInput() {
+        pending.clear();
+        resetParser();
+    }
+
+    // ---- output
+
+    /** Queues {@code text}; it leaves when the session runs out of input or waits. */
+    public void write(String text) {
+        write(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * On the event loop the bytes wait for the flush when the session runs out of input or waits
+     * (one TLS record and one system call for many lines); from another thread they are flushed at
+     * once, since nothing there would flush them later.
+     */
+    public void write(ByteBuf buf) {
+        if (ctx.executor().inEventLoop()) ctx.write(buf);
+        else ctx.writeAndFlush(buf);
+    }
+
+    /** Sends the last line and closes once it has left. */
+    public void closeWith(String line) {
+        if (closed) return;
+        closed = true;
+        ctx.writeAndFlush(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** Counts a protocol error; true once there have been {@code max}, when the session should end. */
+    protected final boolean tooManyErrors(int max) {
+        return ++errors >= max;
+    }
+
+    // ---- waiting
+
+    /**
+     * Runs blocking {@code work} on the blocking executor, then {@code then} on the event loop; a
+     * failure goes to {@link #storeFailure}.
+     */
+    public <T> void blocking(Supplier<T> work, Consumer<T> then) {
+        blocking(work, then, this::storeFailure);
+    }
+
+    public <T> void blocking(Supplier<T> work, Consumer<T> then, Consumer<Throwable> failed) {
+        await(CompletableFuture.supplyAsync(work, blocking), then, failed);
+    }
+
+    /**
+     * Runs no further command until {@code stage} completes, then {@code then} or {@code failed}
+     * on the event loop, then the input that queued up meanwhile.
+     */
+    public <T> void await(CompletionStage<T> stage, Consumer<T> then, Consumer<Throwable> failed) {
+        suspend();
+        // RFC 2920 §3.2 (4) and (5): replies to a pipelined group go out together; they are
+        // flushed here only when the client has nothing more queued, i.e. it may be waiting.
+        if (!pending.isReadable()) ctx.flush();
+        stage.whenCompleteAsync((value, error) -> {
+            busy = false;
+            if (closed) return;
+            try {
+                if (error != null) failed.accept(error instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : error);
+                else then.accept(value);
+            } catch (RuntimeException e) {
+                storeFailure(e);
+            }
+            drain();
+        }, ctx.executor());
+    }
+
+    /** Runs no further command until {@link #resume}. */
+    public void suspend() {
+        busy = true;
+        if (pauseReadsWhileBusy) ctx.channel().config().setAutoRead(false);
+    }
+
+    public void resume() {
+        busy = false;
+        drain();
+    }
+
+    /** Whether a command is waiting. */
+    protected final boolean busy() {
+        return busy;
+    }
+
+    /** Whether the session has ended (its last line may still be on its way). */
+    protected final boolean closed() {
+        return closed;
+    }
+
+    // ---- the connection
+
+    public Connection connection() {
+        return connection;
+    }
+
+    /** The connection as AuthService sees it. */
+    public AuthContext authContext() {
+        return connection.authContext(protocol);
+    }
+
+    /**
+     * STARTTLS: the TLS handler goes in before the protocol writes its go-ahead, which is the last
+     * cleartext line; input buffered behind the command is dropped (DESIGN.md §5.4).
+     */
+    public void startTls() {
+        connection.startTls();
+        awaitingHandshake = true;
+        discardInput();
+    }
+
+    // ---- events
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent done && awaitingHandshake) {
+            if (!done.isSuccess()) {
+                closed = true;
+                ctx.close();
+                return;
+            }
+            awaitingHandshake = false;
+            onHandshakeDone();
+            drain();
+        } else if (evt instanceof IdleStateEvent) {
+            String goodbye = goodbyeOnIdle();
+            if (goodbye != null) {
+                closeWith(goodbye);
+            } else {
+                closed = true;
+                ctx.close();
+            }
+        } else if (evt == Transport.ShutdownEvent.INSTANCE) {
+            shutdownRequested = true;
+            onShutdownRequested();
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.info("{} {} connection error: {}", connection.logId(), protocol, cause.toString());
+        closed = true;
+        ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closed = true;
+        onClose();
+        pending.release();
+        pending = Unpooled.EMPTY_BUFFER;
+        ctx.fireChannelInactive();
+    }
+}
