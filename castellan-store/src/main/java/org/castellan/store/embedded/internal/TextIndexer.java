@@ -137,6 +137,8 @@ public final class TextIndexer implements AutoCloseable {
                 SearchText text = MessageStructure.parse(bytes.get()).searchText(bytes.get());
                 docs.add(new Doc(r.uid, SearchText.fold(text.header()), SearchText.fold(text.body())));
             } catch (RuntimeException e) {
+                // The store is closing and interrupted the read: not a bad message; the loop ends.
+                if (closed) throw StoreException.unavailable("the store is closing", e);
                 stuck.add(p.mailbox);
                 mark = r.uid - 1;
                 log.warn("text index: cannot read message {} of mailbox {} ({}); searches scan from there",
