@@ -1,8 +1,6 @@
 package org.castellan.server.imap;
 
 import java.util.Base64;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.ImapParser;
 import org.castellan.security.auth.FailureKind;
@@ -39,7 +37,7 @@ final class Authenticate {
             case SaslStep.Success ok -> {
                 if (ok.serverFinal().length > 0) {
                     // RFC 9051 §6.2.2: data with success may go out as a last challenge, answered empty.
-                    s.sasl(tag, new FinalResponse(ok));
+                    s.sasl(tag, SaslExchange.acknowledging(ok));
                     s.write("+ " + Base64.getEncoder().encodeToString(ok.serverFinal()) + "\r\n");
                 } else {
                     s.loggedIn(tag, ok.account(), ok.mechanism());
@@ -65,19 +63,5 @@ final class Authenticate {
             case TEMPORARY -> "[UNAVAILABLE] Authentication temporarily unavailable, try again later";
             case ABORTED -> "Authentication cancelled";
         };
-    }
-
-    private record FinalResponse(SaslStep.Success success) implements SaslExchange {
-        @Override
-        public CompletionStage<SaslStep> respond(byte[] clientResponse) {
-            return CompletableFuture.completedFuture(clientResponse.length == 0
-                    ? new SaslStep.Success(success.account(), success.mechanism(), new byte[0])
-                    : new SaslStep.Failure(FailureKind.MALFORMED));
-        }
-
-        @Override
-        public CompletionStage<SaslStep> abort() {
-            return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.ABORTED));
-        }
     }
 }

@@ -2,8 +2,6 @@ package org.castellan.server.pop3;
 
 import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import org.castellan.protocol.pop3.Pop3Command;
 import org.castellan.protocol.pop3.Pop3Parser;
 import org.castellan.security.auth.FailureKind;
@@ -50,7 +48,7 @@ final class Auth {
                 if (ok.serverFinal().length > 0) {
                     // RFC 5034 §4: data with success goes out as one more challenge; the client
                     // answers it with an empty line, then gets the +OK.
-                    s.sasl(new FinalResponse(ok));
+                    s.sasl(SaslExchange.acknowledging(ok));
                     s.write("+ " + Base64.getEncoder().encodeToString(ok.serverFinal()) + "\r\n");
                 } else {
                     s.openMaildrop(ok.account(), ok.mechanism());
@@ -75,20 +73,5 @@ final class Auth {
             case TEMPORARY -> "[SYS/TEMP] Authentication temporarily unavailable, try again later";
             case ABORTED -> "Authentication cancelled";
         };
-    }
-
-    /** Waits for the client's empty answer to the success data, then reports success. */
-    private record FinalResponse(SaslStep.Success success) implements SaslExchange {
-        @Override
-        public CompletionStage<SaslStep> respond(byte[] clientResponse) {
-            return CompletableFuture.completedFuture(clientResponse.length == 0
-                    ? new SaslStep.Success(success.account(), success.mechanism(), new byte[0])
-                    : new SaslStep.Failure(FailureKind.MALFORMED));
-        }
-
-        @Override
-        public CompletionStage<SaslStep> abort() {
-            return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.ABORTED));
-        }
     }
 }

@@ -42,9 +42,8 @@ final class Auth {
     /** The client's answer to a 334 challenge. */
     static void response(SmtpSession s, byte[] line) {
         SaslExchange exchange = s.sasl();
-        if (exchange == null) { // the server-final data was acknowledged
-            if (line.length == 0) succeed(s);
-            else fail(s, FailureKind.MALFORMED);
+        if (exchange == null) {
+            fail(s, FailureKind.MALFORMED);
             return;
         }
         if (line.length == 1 && line[0] == '*') {
@@ -66,7 +65,6 @@ final class Auth {
     static void abandon(SmtpSession s) {
         if (s.sasl() != null) s.sasl().abort();
         s.sasl(null);
-        s.authSuccess(null);
         s.mode(SmtpSession.Mode.COMMAND);
     }
 
@@ -76,24 +74,19 @@ final class Auth {
                 s.sasl(ch.exchange());
                 s.reply("334 " + Base64.getEncoder().encodeToString(ch.data()));
             }
-            case SaslStep.Success ok -> {
-                s.sasl(null);
-                s.authSuccess(ok);
-                if (ok.serverFinal().length > 0) s.reply("334 " + Base64.getEncoder().encodeToString(ok.serverFinal()));
-                else succeed(s);
+            case SaslStep.Success ok when ok.serverFinal().length > 0 -> {
+                // RFC 4954 §4: the server-final data goes out as a last 334, answered empty.
+                s.sasl(SaslExchange.acknowledging(ok));
+                s.reply("334 " + Base64.getEncoder().encodeToString(ok.serverFinal()));
             }
+            case SaslStep.Success ok -> succeed(s, ok);
             case SaslStep.Failure f -> fail(s, f.kind());
         }
     }
 
-    private static void succeed(SmtpSession s) {
-        SaslStep.Success ok = s.authSuccess();
-        s.authSuccess(null);
+    private static void succeed(SmtpSession s, SaslStep.Success ok) {
+        s.sasl(null);
         s.mode(SmtpSession.Mode.COMMAND);
-        if (ok == null) {
-            fail(s, FailureKind.MALFORMED);
-            return;
-        }
         s.connection().authenticated(ok.account(), ok.mechanism());
         s.reply("235 2.7.0 Authentication successful");
     }
@@ -106,7 +99,6 @@ final class Auth {
     /** RFC 4954 §6 replies. */
     private static void fail(SmtpSession s, FailureKind kind) {
         s.sasl(null);
-        s.authSuccess(null);
         s.mode(SmtpSession.Mode.COMMAND);
         SmtpError e = switch (kind) {
             case INVALID_CREDENTIALS -> new SmtpError(535, "5.7.8", "Authentication credentials invalid");

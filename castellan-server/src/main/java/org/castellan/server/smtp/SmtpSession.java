@@ -11,7 +11,6 @@ import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.protocol.smtp.SmtpError;
 import org.castellan.protocol.smtp.SmtpParser;
 import org.castellan.security.auth.SaslExchange;
-import org.castellan.security.auth.SaslStep;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.LineSession;
@@ -55,7 +54,6 @@ final class SmtpSession extends LineSession {
     private long bdatRemaining;
     private boolean bdatLast;
     private SaslExchange sasl;
-    private SaslStep.Success authSuccess;
 
     SmtpSession(SmtpService service, Connection connection) {
         super(connection, "smtp", service.blocking(), false);
@@ -347,11 +345,6 @@ final class SmtpSession extends LineSession {
     SaslExchange sasl() { return sasl; }
 
     void sasl(SaslExchange exchange) { sasl = exchange; }
-
-    /** A success whose server-final data awaits the client's empty acknowledgement. */
-    SaslStep.Success authSuccess() { return authSuccess; }
-
-    void authSuccess(SaslStep.Success success) { authSuccess = success; }
 
     // ---- events
 
