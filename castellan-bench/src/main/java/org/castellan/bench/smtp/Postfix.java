@@ -8,8 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import org.castellan.bench.ProcessCpu;
 import org.castellan.testkit.TestPki;
 
 /**
@@ -42,12 +42,12 @@ final class Postfix {
         long master = Long.parseLong(out.substring(7).strip());
         try {
             awaitListening(port);
-            long warmedUp = SmtpSubmissionBench.warmUp(client, port, settings.clients(), () -> cpuSeconds(master), null);
+            long warmedUp = SmtpSubmissionBench.warmUp(client, port, settings.clients(), () -> ProcessCpu.treeSeconds(master), null);
             awaitEmptyQueue(dir);
-            double before = cpuSeconds(master);
+            double before = ProcessCpu.treeSeconds(master);
             LoadClient.Load load = client.run(port, settings.clients(), settings.duration());
             awaitEmptyQueue(dir);
-            double cpu = cpuSeconds(master) - before;
+            double cpu = ProcessCpu.treeSeconds(master) - before;
             return new SmtpSubmissionBench.Result("postfix", load, cpu, maildirMessages(dir),
                     warmedUp + load.messages());
         } finally {
@@ -104,46 +104,6 @@ final class Postfix {
                     }
                     return true;
                 });
-    }
-
-    /** utime+stime of the master and its live children, plus what its reaped children used (cutime+cstime). */
-    static double cpuSeconds(long master) throws IOException {
-        long ticks = 0;
-        List<Long> pids = new ArrayList<>();
-        pids.add(master);
-        try (var procs = Files.list(Path.of("/proc"))) {
-            procs.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
-                    .forEach(n -> {
-                        long[] f = stat(Long.parseLong(n));
-                        if (f != null && f[0] == master) pids.add(Long.parseLong(n));
-                    });
-        }
-        for (long pid : pids) {
-            long[] f = stat(pid);
-            if (f != null) ticks += f[1] + f[2] + f[3] + f[4];
-        }
-        return ticks / (double) clockTicks();
-    }
-
-    /** ppid, utime, stime, cutime, cstime from /proc/PID/stat (proc(5)); null when the process is gone. */
-    private static long[] stat(long pid) {
-        try {
-            String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
-            // After the command name: state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17).
-            return new long[] {Long.parseLong(f[1]), Long.parseLong(f[11]), Long.parseLong(f[12]),
-                    Long.parseLong(f[13]), Long.parseLong(f[14])};
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    static long clockTicks() {
-        try {
-            return Long.parseLong(exec(List.of("getconf", "CLK_TCK")).strip());
-        } catch (Exception e) {
-            return 100; // USER_HZ on every Linux architecture Castellan runs on
-        }
     }
 
     private static String exec(List<String> command) throws IOException, InterruptedException {

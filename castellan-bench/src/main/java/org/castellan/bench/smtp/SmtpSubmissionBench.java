@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import org.castellan.bench.ProcessCpu;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.ScramSecret;
 import org.castellan.store.Account;
@@ -281,24 +282,7 @@ public final class SmtpSubmissionBench {
      * A compiler thread the JVM retired takes its time with it; that only makes a quiet JIT look quieter.
      */
     static double compilerSeconds(long pid) throws IOException {
-        long ticks = 0;
-        List<Path> tasks;
-        try (var list = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
-            tasks = list.toList();
-        }
-        for (Path task : tasks) {
-            String stat;
-            try {
-                stat = Files.readString(task.resolve("stat"));
-            } catch (IOException gone) {
-                continue;
-            }
-            String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-            if (!comm.startsWith("C1 Compiler") && !comm.startsWith("C2 Compiler")) continue;
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
-        }
-        return ticks / (double) Postfix.clockTicks();
+        return ProcessCpu.threadSeconds(pid, "C1 Compiler", "C2 Compiler");
     }
 
     static String loadAverage() {

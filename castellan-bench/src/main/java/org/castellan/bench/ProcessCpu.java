@@ -1,0 +1,79 @@
+package org.castellan.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * CPU time of a server's processes, read from /proc (proc(5)), so that a benchmark charges a
+ * server with everything it ran: a JVM, or a master process and every daemon below it.
+ */
+public final class ProcessCpu {
+
+    /** USER_HZ, the unit of /proc/PID/stat times, on every Linux architecture Castellan runs on. */
+    public static final long CLOCK_TICKS = 100;
+
+    private ProcessCpu() {}
+
+    /** {@code root} and every process below it, as they are now. */
+    public static List<Long> tree(long root) {
+        List<Long> out = new ArrayList<>();
+        out.add(root);
+        ProcessHandle.of(root).ifPresent(h -> h.descendants().forEach(d -> out.add(d.pid())));
+        return out;
+    }
+
+    /**
+     * CPU seconds of {@code root} and its descendants: utime + stime of each, plus cutime + cstime,
+     * so that what children used before they were reaped is not lost.
+     */
+    public static double treeSeconds(long root) {
+        long ticks = 0;
+        for (long pid : tree(root)) {
+            String[] f = statFields(pid);
+            // After the command name: state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17).
+            if (f != null) ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]);
+        }
+        return ticks / (double) CLOCK_TICKS;
+    }
+
+    /**
+     * CPU seconds of the threads of {@code pid} whose name starts with one of {@code prefixes}
+     * (the JIT's "C1 CompilerThre", "C2 CompilerThre").
+     */
+    public static double threadSeconds(long pid, String... prefixes) throws IOException {
+        long ticks = 0;
+        List<Path> tasks;
+        try (var list = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            tasks = list.toList();
+        }
+        for (Path task : tasks) {
+            String stat;
+            try {
+                stat = Files.readString(task.resolve("stat"));
+            } catch (IOException gone) {
+                continue;
+            }
+            String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+            for (String prefix : prefixes) {
+                if (!comm.startsWith(prefix)) continue;
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+                break;
+            }
+        }
+        return ticks / (double) CLOCK_TICKS;
+    }
+
+    /** The fields of /proc/PID/stat after the command name; null when the process is gone. */
+    private static String[] statFields(long pid) {
+        try {
+            String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return s.substring(s.lastIndexOf(')') + 2).split(" ");
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+}
