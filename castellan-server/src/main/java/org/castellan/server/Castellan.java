@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -74,9 +75,11 @@ public final class Castellan implements AutoCloseable {
         this.auth = auth;
         this.authLog = authLog;
         this.blocking = blocking;
-        this.pop3 = new Pop3Service(store, auth, blocking);
-        this.imap = new ImapService(store, auth, blocking);
-        this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS);
+        Optional<Duration> loginTimeout = Optional.of(config.auth().loginTimeout());
+        this.pop3 = new Pop3Service(store, auth, blocking, Pop3Service.AUTOLOGOUT, loginTimeout);
+        this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, loginTimeout);
+        this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
+                loginTimeout);
     }
 
     /**

@@ -41,6 +41,16 @@ public final class StoreCredentials implements CredentialStore {
                 .map(a -> new StoredCredential(a.address().toString(), a.credential()));
     }
 
+    /** Compare and set on the account's credential ({@link MailStore#replaceCredential}). */
+    @Override
+    public boolean replaceSecret(String account, String expected, String replacement) {
+        EmailAddress.Parsed parsed = EmailAddress.parse(account);
+        if (!parsed.ok()) return false;
+        return store.getAccount(parsed.address().orElseThrow())
+                .map(a -> store.replaceCredential(a.id(), expected, replacement))
+                .orElse(false);
+    }
+
     /**
      * The owner the built-in CA recorded for a certificate it issued. The serial alone is not
      * enough: another trusted CA may have used the same number, so the issuer must be ours too.

@@ -84,6 +84,15 @@ public interface MailStore extends AutoCloseable {
 
     void setCredential(long accountId, String credential);
 
+    /**
+     * Sets the credential only while it is still {@code expected}, in one transaction: a login
+     * that re-derives a password secret must never undo a password change made meanwhile.
+     *
+     * @return whether it was replaced; false when the credential is no longer {@code expected}
+     *     or the account is gone
+     */
+    boolean replaceCredential(long accountId, String expected, String credential);
+
     /** Sets or removes (empty) the limit; usage may already be above it, new mail is then refused. */
     void setQuota(long accountId, OptionalLong quotaBytes);
 

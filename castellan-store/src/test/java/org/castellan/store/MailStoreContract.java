@@ -180,6 +180,21 @@ public interface MailStoreContract {
     }
 
     @Test
+    default void aCredentialIsReplacedOnlyWhileItIsStillTheExpectedOne() {
+        Account alice = account("alice@example.org");
+        String first = alice.credential();
+
+        assertThat(store().replaceCredential(alice.id(), first, "rehashed")).isTrue();
+        assertThat(store().getAccount(alice.id()).orElseThrow().credential()).isEqualTo("rehashed");
+
+        // A password change came in between: the stale replacement must not undo it.
+        store().setCredential(alice.id(), "changed by the operator");
+        assertThat(store().replaceCredential(alice.id(), "rehashed", "stale")).isFalse();
+        assertThat(store().getAccount(alice.id()).orElseThrow().credential()).isEqualTo("changed by the operator");
+        assertThat(store().replaceCredential(alice.id() + 99, "x", "y")).isFalse();
+    }
+
+    @Test
     default void newAccountHasInboxAndSpecialUseMailboxesAllSubscribed() {
         Account alice = account("alice@example.org");
 

@@ -411,9 +411,36 @@ public final class AuthService implements AutoCloseable {
             if (!certificateNamesAccount(x)) {
                 return fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-another-account", true);
             }
+            if (x.appPassword == null) rehash(x.account, stored.get().secret(), password);
             return succeed(x, new byte[0]);
         } finally {
             Arrays.fill(password, '\0');
+        }
+    }
+
+    /**
+     * After a successful password login: a main secret whose iteration count is not the configured
+     * one is derived anew from the password that just proved right, and replaced if the store
+     * still holds the old one. This is the only moment the server has the password, so a changed
+     * {@code scramIterations} (such as a count SCRAM clients refuse, above
+     * {@link ScramSecret#MAX_INTEROPERABLE_ITERATIONS}) reaches each account at its next PLAIN,
+     * LOGIN or password-command login; SCRAM logins never see the password and leave it as it is.
+     * A failure here is logged and changes nothing about the login.
+     */
+    private void rehash(String account, String secretText, char[] password) {
+        int from = parseSecret(account, secretText, "password").iterations();
+        if (from == settings.scramIterations()) return;
+        try {
+            passwordHashes.incrementAndGet();
+            String fresh = ScramSecret.derive(password, settings.scramIterations()).encode();
+            if (credentials.replaceSecret(account, secretText, fresh)) {
+                cache.add(account, fresh, password);
+                LOG.info("auth re-derived the password secret of {}: {} iterations, was {}", account,
+                        settings.scramIterations(), from);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("auth could not re-derive the password secret of {} ({} iterations): {}", account, from,
+                    e.toString());
         }
     }
 

@@ -51,6 +51,22 @@ public interface CredentialStore {
     }
 
     /**
+     * Replaces the password secret of {@code account} with {@code replacement}, but only while the
+     * store still holds {@code expected} (compare and set), so that a password changed meanwhile
+     * is never undone. AuthService calls it on a worker thread after a successful password login
+     * whose secret has another iteration count than configured. A store that cannot replace
+     * secrets keeps this default; its secrets then keep their count until the password is set again.
+     *
+     * @param account the canonical address {@link #find} returned
+     * @param expected the secret in {@link ScramSecret#encode()} form that was just verified
+     * @param replacement the new secret in the same form
+     * @return whether the secret was replaced
+     */
+    default boolean replaceSecret(String account, String expected, String replacement) {
+        return false;
+    }
+
+    /**
      * @param account the canonical address of the account
      * @param secret the password secret in {@link ScramSecret#encode()} form
      */

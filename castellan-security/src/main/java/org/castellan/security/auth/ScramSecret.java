@@ -43,6 +43,14 @@ public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] 
     public static final int DEFAULT_ITERATIONS = 4096;
     /** A stored secret asking for more would let one login stall a CPU for seconds. */
     public static final int MAX_ITERATIONS = 10_000_000;
+    /**
+     * The most iterations every mainstream SCRAM client computes: Cyrus SASL (2.1.28, used by
+     * mbsync, imtest and many C programs) refuses a server-first message asking for more
+     * ("iteration-count is too big, refusing to compute": MAX_ITERATION_COUNTER = 0x10000 in its
+     * scram plugin). GNU SASL, MailKit and the Java ongres client set no upper limit; Dovecot's
+     * client stops at 524,288. See docs/authentication.md.
+     */
+    public static final int MAX_INTEROPERABLE_ITERATIONS = 65_536;
     /** RFC 7677 §4 and NIST SP 800-132 §5.1: at least 128 random bits of salt. */
     public static final int SALT_BYTES = 16;
     /** SHA-256 output, the length of StoredKey and ServerKey. */

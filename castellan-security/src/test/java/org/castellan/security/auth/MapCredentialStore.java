@@ -56,6 +56,20 @@ final class MapCredentialStore implements CredentialStore {
     }
 
     @Override
+    public boolean replaceSecret(String account, String expected, String replacement) {
+        if (down) throw new IllegalStateException("the account database is not reachable");
+        String key = account.toLowerCase(Locale.ROOT);
+        StoredCredential now = accounts.get(key);
+        return now != null && now.secret().equals(expected)
+                && accounts.replace(key, now, new StoredCredential(now.account(), replacement));
+    }
+
+    /** The secret the store holds now for {@code account}. */
+    String secret(String account) {
+        return accounts.get(account.toLowerCase(Locale.ROOT)).secret();
+    }
+
+    @Override
     public Optional<String> certificateBinding(X509Certificate certificate) {
         if (down) throw new IllegalStateException("the account database is not reachable");
         return Optional.ofNullable(bindings.get(CertificateFingerprint.sha256(certificate)));

@@ -3,14 +3,17 @@ package org.castellan.server.config;
 import java.time.Duration;
 import java.util.Objects;
 import org.castellan.security.auth.AuthSettings;
+import org.castellan.security.auth.ScramSecret;
 
 /**
- * The {@code [auth]} table: the SCRAM cost and the brute-force limiter's per-host numbers.
+ * The {@code [auth]} table: the SCRAM cost, the brute-force limiter's per-host numbers, and how
+ * long a connection may take to log in.
  *
  * <p>The constructor throws {@code IllegalArgumentException} if the count is outside
- * {@link #MIN_SCRAM_ITERATIONS}..{@link #MAX_SCRAM_ITERATIONS}; the reader checks the ranges of
- * the limiter keys and that {@code block-after} exceeds {@code free-failures} and
- * {@code max-delay} is not shorter than {@code first-delay}, and reports them with the line.
+ * {@link #MIN_SCRAM_ITERATIONS}..{@link #MAX_SCRAM_ITERATIONS} or the login timeout outside
+ * {@link #MIN_LOGIN_TIMEOUT}..{@link #MAX_LOGIN_TIMEOUT}; the reader checks the ranges of the
+ * limiter keys and that {@code block-after} exceeds {@code free-failures} and {@code max-delay}
+ * is not shorter than {@code first-delay}, and reports them with the line.
  *
  * @param scramIterations PBKDF2 iteration count for new SCRAM-SHA-256 secrets
  * @param freeFailures failures of a host or account-and-network pair before any delay
@@ -18,21 +21,34 @@ import org.castellan.security.auth.AuthSettings;
  * @param firstDelay the delay after the first failure beyond the free ones; doubles each failure
  * @param maxDelay the cap on the delay
  * @param blockDuration how long a block lasts
+ * @param loginTimeout how long an IMAP, POP3 or submission connection may stay open without
+ *     authenticating
  */
 public record Auth(int scramIterations, int freeFailures, int blockAfter, Duration firstDelay, Duration maxDelay,
-        Duration blockDuration) {
+        Duration blockDuration, Duration loginTimeout) {
 
     /** RFC 7677 §4: SCRAM-SHA-256 iteration counts must be at least 4096. */
-    public static final int MIN_SCRAM_ITERATIONS = 4096;
+    public static final int MIN_SCRAM_ITERATIONS = ScramSecret.MIN_ITERATIONS;
 
     /**
-     * Every PLAIN, LOGIN and SCRAM login costs this many HMACs on the server; beyond ten million a
-     * single login takes seconds and a handful of clients can exhaust the CPU.
+     * Cyrus SASL clients (mbsync among them) refuse to compute more, and fail the login; every
+     * other mainstream client accepts it (docs/authentication.md). A server-wide count that breaks
+     * a common client is refused rather than allowed.
      */
-    public static final int MAX_SCRAM_ITERATIONS = 10_000_000;
+    public static final int MAX_SCRAM_ITERATIONS = ScramSecret.MAX_INTEROPERABLE_ITERATIONS;
 
-    /** OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256. */
-    public static final int DEFAULT_SCRAM_ITERATIONS = 600_000;
+    /**
+     * The strongest count every mainstream SCRAM client accepts: 16 times RFC 7677's minimum. It
+     * is also the cost of each PLAIN/LOGIN verification the password cache cannot answer.
+     */
+    public static final int DEFAULT_SCRAM_ITERATIONS = ScramSecret.MAX_INTEROPERABLE_ITERATIONS;
+
+    /** About what Dovecot allows before login: a person's client logs in within seconds, a stalled one never. */
+    public static final Duration DEFAULT_LOGIN_TIMEOUT = Duration.ofMinutes(1);
+    /** Below a second even a client behind a slow link and a limiter delay could not log in. */
+    public static final Duration MIN_LOGIN_TIMEOUT = Duration.ofSeconds(1);
+    /** IMAP's autologout (RFC 9051 §5.4) closes an idle session after 30 minutes anyway. */
+    public static final Duration MAX_LOGIN_TIMEOUT = Duration.ofMinutes(30);
 
     /** More free failures than this is no limiter at all; a thousand is already generous to scripts. */
     public static final int MAX_FAILURES = 1000;
@@ -49,11 +65,17 @@ public record Auth(int scramIterations, int freeFailures, int blockAfter, Durati
         Objects.requireNonNull(firstDelay, "firstDelay");
         Objects.requireNonNull(maxDelay, "maxDelay");
         Objects.requireNonNull(blockDuration, "blockDuration");
+        Objects.requireNonNull(loginTimeout, "loginTimeout");
+        if (loginTimeout.compareTo(MIN_LOGIN_TIMEOUT) < 0 || loginTimeout.compareTo(MAX_LOGIN_TIMEOUT) > 0) {
+            throw new IllegalArgumentException("login-timeout must be from " + MIN_LOGIN_TIMEOUT + " to "
+                    + MAX_LOGIN_TIMEOUT + ", got " + loginTimeout);
+        }
     }
 
-    /** The given SCRAM cost with AuthService's default limiter. */
+    /** The given SCRAM cost with AuthService's default limiter and the default login timeout. */
     public Auth(int scramIterations) {
         this(scramIterations, AuthSettings.DEFAULT_FREE_FAILURES, AuthSettings.DEFAULT_BLOCK_AFTER,
-                AuthSettings.DEFAULT_FIRST_DELAY, AuthSettings.DEFAULT_MAX_DELAY, AuthSettings.DEFAULT_BLOCK_DURATION);
+                AuthSettings.DEFAULT_FIRST_DELAY, AuthSettings.DEFAULT_MAX_DELAY, AuthSettings.DEFAULT_BLOCK_DURATION,
+                DEFAULT_LOGIN_TIMEOUT);
     }
 }

@@ -211,9 +211,12 @@ public final class ConfigKeys {
 
             new Key(Section.AUTH, "scram-iterations", Type.INTEGER, List.of(), Auth.MIN_SCRAM_ITERATIONS,
                     Auth.MAX_SCRAM_ITERATIONS, Integer.toString(Auth.DEFAULT_SCRAM_ITERATIONS),
-                    "PBKDF2 iterations for new SCRAM-SHA-256 password secrets; RFC 7677 requires at least 4096."
-                            + " Each login costs this much work on the server. Existing secrets keep their"
-                            + " count until the password changes."),
+                    "PBKDF2 iterations for new SCRAM-SHA-256 password secrets; RFC 7677 requires at least 4096, and"
+                            + " Cyrus SASL clients (mbsync) refuse more than " + Auth.MAX_SCRAM_ITERATIONS + "."
+                            + " SCRAM clients compute it at every login; PLAIN and LOGIN cost the server as much"
+                            + " once per password and client. A secret with another count is derived anew at the"
+                            + " account's next successful PLAIN, LOGIN or password-command login, or when the"
+                            + " password is set again (docs/authentication.md)."),
             new Key(Section.AUTH, "free-failures", Type.INTEGER, List.of(), 0, Auth.MAX_FAILURES,
                     Integer.toString(AuthSettings.DEFAULT_FREE_FAILURES),
                     "Failed logins of one client host (IPv4 address, IPv6 /64), or of one account from one"
@@ -237,6 +240,11 @@ public final class ConfigKeys {
             new Key(Section.AUTH, "block-duration", Type.DURATION, List.of(), 1000, Auth.MAX_BLOCK_DURATION.toMillis(),
                     "\"" + AuthSettings.DEFAULT_BLOCK_DURATION.toMinutes() + "m\"",
                     "How long a block lasts; the count starts afresh after it."),
+            new Key(Section.AUTH, "login-timeout", Type.DURATION, List.of(), Auth.MIN_LOGIN_TIMEOUT.toMillis(),
+                    Auth.MAX_LOGIN_TIMEOUT.toMillis(), "\"" + Auth.DEFAULT_LOGIN_TIMEOUT.toSeconds() + "s\"",
+                    "How long an IMAP, POP3 or submission connection may stay open without logging in, from"
+                            + " its start (STARTTLS and cancelled or stalled SASL exchanges included); then the"
+                            + " server says goodbye and closes it. SMTP to the MX listeners is not affected."),
 
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),

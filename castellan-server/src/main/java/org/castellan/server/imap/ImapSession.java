@@ -513,6 +513,12 @@ final class ImapSession extends LineSession {
         return "* BYE Server shutting down, try again later";
     }
 
+    /** RFC 9051 §5.4: a timer before authentication may be shorter than the 30-minute autologout. */
+    @Override
+    protected String goodbyeOnLoginTimeout() {
+        return "* BYE Autologout; no login in time";
+    }
+
     /** Not in the middle of IDLE or of an authentication exchange. */
     @Override
     protected boolean readyToStop() {

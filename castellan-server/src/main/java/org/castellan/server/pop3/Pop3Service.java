@@ -4,6 +4,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.castellan.security.auth.AuthService;
@@ -38,6 +39,7 @@ public final class Pop3Service implements ProtocolService {
     private final AuthService auth;
     private final ExecutorService blocking;
     private final Duration autologout;
+    private final Optional<Duration> loginTimeout;
     private final MaildropLocks locks = new MaildropLocks();
     private final WireSizes sizes = new WireSizes();
 
@@ -51,16 +53,24 @@ public final class Pop3Service implements ProtocolService {
 
     /** With another autologout time; below {@link #AUTOLOGOUT} only for tests. */
     public Pop3Service(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout) {
+        this(store, auth, blocking, autologout, Optional.empty());
+    }
+
+    /** @param loginTimeout closes a connection that has not authenticated this long after its greeting */
+    public Pop3Service(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout,
+                       Optional<Duration> loginTimeout) {
         this.store = Objects.requireNonNull(store, "store");
         this.auth = Objects.requireNonNull(auth, "auth");
         this.blocking = Objects.requireNonNull(blocking, "blocking");
         this.autologout = Objects.requireNonNull(autologout, "autologout");
+        this.loginTimeout = Objects.requireNonNull(loginTimeout, "loginTimeout");
     }
 
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
         // Idle in both directions: a long RETR to a slow client is not idleness.
-        new Pop3Session(this, connection).open(pipeline, new IdleStateHandler(0, 0, autologout.toMillis(), TimeUnit.MILLISECONDS));
+        new Pop3Session(this, connection).open(pipeline, new IdleStateHandler(0, 0, autologout.toMillis(), TimeUnit.MILLISECONDS),
+                loginTimeout);
     }
 
     MailStore store() { return store; }

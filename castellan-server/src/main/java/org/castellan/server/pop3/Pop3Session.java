@@ -233,6 +233,15 @@ final class Pop3Session extends LineSession {
         return null;
     }
 
+    /**
+     * RFC 1939 §3 closes a session ended by a timer without a response. The login deadline is not
+     * the inactivity timer of §3 (at least 10 minutes): it bounds a session that never logs in.
+     */
+    @Override
+    protected String goodbyeOnLoginTimeout() {
+        return null;
+    }
+
     @Override
     protected String goodbyeOnShutdown() {
         return "-ERR [SYS/TEMP] Server shutting down, try again later"; // RFC 2449 §8.1.2

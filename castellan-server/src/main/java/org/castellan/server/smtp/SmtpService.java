@@ -3,10 +3,13 @@ package org.castellan.server.smtp;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.castellan.security.auth.AuthService;
+import org.castellan.server.config.Protocol;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
 import org.castellan.store.MailStore;
@@ -37,6 +40,7 @@ public final class SmtpService implements ProtocolService {
     private final ExecutorService blocking;
     private final Clock clock;
     private final SmtpLimits limits;
+    private final Optional<Duration> loginTimeout;
 
     /**
      * @param hostname the name in the greeting, EHLO reply and Received fields
@@ -44,6 +48,17 @@ public final class SmtpService implements ProtocolService {
      */
     public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits) {
+        this(hostname, store, auth, blocking, clock, limits, Optional.empty());
+    }
+
+    /**
+     * @param loginTimeout closes a connection to a submission listener that has not authenticated
+     *     this long after its greeting; MX listeners take mail without authentication and keep only
+     *     the idle timeout
+     */
+    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+                       SmtpLimits limits, Optional<Duration> loginTimeout) {
+        this.loginTimeout = Objects.requireNonNull(loginTimeout, "loginTimeout");
         this.hostname = Objects.requireNonNull(hostname, "hostname");
         this.store = Objects.requireNonNull(store, "store");
         this.auth = Objects.requireNonNull(auth, "auth");
@@ -55,7 +70,8 @@ public final class SmtpService implements ProtocolService {
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
         new SmtpSession(this, connection).open(pipeline,
-                new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+                new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS),
+                connection.listener().protocol() == Protocol.SUBMISSION ? loginTimeout : Optional.empty());
     }
 
     String hostname() { return hostname; }

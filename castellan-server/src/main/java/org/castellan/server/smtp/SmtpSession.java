@@ -109,6 +109,12 @@ final class SmtpSession extends LineSession {
         return "421 4.4.2 " + service.hostname() + " Timeout, closing connection"; // RFC 5321 §4.5.3.2.7
     }
 
+    /** RFC 5321 §3.8: the server may close with 421; RFC 3463 X.7.0: other security or policy status. */
+    @Override
+    protected String goodbyeOnLoginTimeout() {
+        return "421 4.7.0 " + service.hostname() + " No authentication in time, closing connection";
+    }
+
     /** An AUTH line with an initial response may exceed 512 octets (RFC 4954 §4). */
     private boolean isAuthLine() {
         ByteBuf pending = pending();

@@ -12,10 +12,14 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -58,6 +62,8 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     private boolean awaitingHandshake;
     private boolean shutdownRequested;
     private int errors;
+    /** The login timeout's timer, if the protocol set one; cancelled when the connection ends. */
+    private ScheduledFuture<?> loginDeadline;
 
     /**
      * @param protocol the name of the pipeline handler, in logs and for {@link Connection#authContext}
@@ -74,10 +80,35 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
 
     /** Puts {@code idle} and this session at the end of {@code pipeline} and greets the client. */
     public final void open(ChannelPipeline pipeline, IdleStateHandler idle) {
+        open(pipeline, idle, Optional.empty());
+    }
+
+    /**
+     * As {@link #open(ChannelPipeline, IdleStateHandler)}, and closes the connection with
+     * {@link #goodbyeOnLoginTimeout()} if it has not authenticated {@code loginTimeout} from now.
+     * The deadline counts from the greeting, not from the last command: a client that stalls in
+     * the middle of a SASL exchange, or cancels one and then waits, is closed like an idle one.
+     */
+    public final void open(ChannelPipeline pipeline, IdleStateHandler idle, Optional<Duration> loginTimeout) {
         pipeline.addLast(protocol + "-idle", idle);
         pipeline.addLast(protocol, this);
+        loginTimeout.ifPresent(timeout -> loginDeadline = ctx.executor().schedule(this::loginTimedOut,
+                timeout.toMillis(), TimeUnit.MILLISECONDS));
         write(greeting() + "\r\n");
         ctx.flush();
+    }
+
+    private void loginTimedOut() {
+        if (closed || connection.account().isPresent()) return;
+        log.info("{} {} login timeout: no authentication since the connection opened", connection.logId(), protocol);
+        String goodbye = goodbyeOnLoginTimeout();
+        if (goodbye == null || awaitingHandshake) {
+            // Also when STARTTLS was answered and TLS never came up: nothing can be said in the clear then.
+            closed = true;
+            ctx.close();
+        } else {
+            closeWith(goodbye);
+        }
     }
 
     // ---- what a protocol supplies
@@ -99,6 +130,9 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
 
     /** The last line when the server shuts down. */
     protected abstract String goodbyeOnShutdown();
+
+    /** The last line when the client has not logged in within the login timeout; null to close without one. */
+    protected abstract String goodbyeOnLoginTimeout();
 
     /** Whether a requested shutdown may end the session now, before the next {@link #step}. */
     protected boolean readyToStop() {
@@ -331,6 +365,7 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
+        if (loginDeadline != null) loginDeadline.cancel(false);
         onClose();
         pending.release();
         pending = Unpooled.EMPTY_BUFFER;

@@ -29,11 +29,13 @@ class LimiterConfigTest {
         assertThat(defaults.firstDelay()).isEqualTo(AuthSettings.DEFAULT_FIRST_DELAY);
         assertThat(defaults.maxDelay()).isEqualTo(AuthSettings.DEFAULT_MAX_DELAY);
         assertThat(defaults.blockDuration()).isEqualTo(AuthSettings.DEFAULT_BLOCK_DURATION);
+        assertThat(defaults.loginTimeout()).isEqualTo(Duration.ofMinutes(1));
 
         Auth set = CastellanConfig.parse(config(String.join("\n", "free-failures = 5", "block-after = 50",
-                "first-delay = \"100ms\"", "max-delay = \"2s\"", "block-duration = \"1h\"")), FILE).auth();
+                "first-delay = \"100ms\"", "max-delay = \"2s\"", "block-duration = \"1h\"", "login-timeout = \"20s\"")),
+                FILE).auth();
         assertThat(set).isEqualTo(new Auth(Auth.DEFAULT_SCRAM_ITERATIONS, 5, 50, Duration.ofMillis(100),
-                Duration.ofSeconds(2), Duration.ofHours(1)));
+                Duration.ofSeconds(2), Duration.ofHours(1), Duration.ofSeconds(20)));
     }
 
     @Test
@@ -47,5 +49,8 @@ class LimiterConfigTest {
         assertThatThrownBy(() -> CastellanConfig.parse(config("block-duration = \"2d\""), FILE))
                 .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
                         .contains("auth.block-duration"));
+        assertThatThrownBy(() -> CastellanConfig.parse(config("login-timeout = \"500ms\""), FILE))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
+                        .contains(":5:", "auth.login-timeout", "a duration from 1s to 30m", "got \"500ms\""));
     }
 }

@@ -60,7 +60,7 @@ class ConfigTemplateTest {
         }
         assertThat(text.lines()).allSatisfy(line -> assertThat(line.length()).isLessThanOrEqualTo(100));
         // Optional keys stay commented at their default so that later default changes reach this file.
-        assertThat(text).contains("# role = \"all\"").contains("# scram-iterations = 600000");
+        assertThat(text).contains("# role = \"all\"").contains("# scram-iterations = 65536").contains("# login-timeout = \"60s\"");
     }
 
     @Test

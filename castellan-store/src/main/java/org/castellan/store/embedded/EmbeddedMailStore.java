@@ -408,6 +408,13 @@ public final class EmbeddedMailStore implements MailStore {
     }
 
     @Override
+    public boolean replaceCredential(long accountId, String expected, String credential) {
+        validCredential(credential);
+        return write("replace the credential of account " + accountId, tx -> Sql.update(tx.connection(),
+                "UPDATE accounts SET credential = ? WHERE id = ? AND credential = ?", credential, accountId, expected) == 1);
+    }
+
+    @Override
     public void setQuota(long accountId, OptionalLong quotaBytes) {
         validQuota(quotaBytes);
         write("set the quota of account " + accountId, tx -> {
