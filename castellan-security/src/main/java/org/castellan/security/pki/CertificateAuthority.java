@@ -499,7 +499,9 @@ public final class CertificateAuthority {
         try {
             KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
             generator.initialize(new ECGenParameterSpec(CURVE), random);
-            return generator.generateKeyPair();
+            KeyPair pair = generator.generateKeyPair();
+            // With the public key inside, so that the PKCS#12 export and PEM files carry it (Pem.complete).
+            return new KeyPair(pair.getPublic(), Pem.complete(pair.getPrivate()));
         } catch (GeneralSecurityException e) {
             throw new PkiException("this JDK cannot generate EC P-256 keys: " + e.getMessage(), e);
         }

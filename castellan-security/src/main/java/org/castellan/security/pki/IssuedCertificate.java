@@ -23,18 +23,24 @@ public record IssuedCertificate(
     public static final String CHAIN_FILE = "chain.pem";
     /** File name of the PEM PKCS#8 key written by {@link #writeTo(Path)}; permissions 0600. */
     public static final String KEY_FILE = "key.pem";
+    /**
+     * File name of the chain followed by the key in one PEM file, for clients that take a single
+     * file (mutt's {@code ssl_client_cert}, HAProxy); permissions 0600.
+     */
+    public static final String CHAIN_AND_KEY_FILE = "chain-and-key.pem";
 
     public IssuedCertificate {
         chain = List.copyOf(chain);
     }
 
-    /** Where {@link #writeTo(Path)} put the chain and the key. */
-    public record Files(Path chain, Path key) {}
+    /** Where {@link #writeTo(Path)} put the chain, the key, and both together. */
+    public record Files(Path chain, Path key, Path chainAndKey) {}
 
     /**
-     * Writes {@value #CHAIN_FILE} (leaf + issuing CA) and {@value #KEY_FILE} (0600 from creation)
-     * into {@code directory}, creating it with permissions 0700 if it does not exist (an existing
-     * directory is left as it is), and replacing earlier files atomically.
+     * Writes {@value #CHAIN_FILE} (leaf + issuing CA), {@value #KEY_FILE} and
+     * {@value #CHAIN_AND_KEY_FILE} (both 0600 from creation) into {@code directory}, creating it
+     * with permissions 0700 if it does not exist (an existing directory is left as it is), and
+     * replacing earlier files atomically.
      *
      * @throws PkiException if the directory cannot be created or a file cannot be written
      */
@@ -49,8 +55,10 @@ public record IssuedCertificate(
         // Key first: a chain.pem without its key would make a server fail at start, the other way
         // round only leaves an unused key.
         Pem.writePrivateKey(key, privateKey);
+        Path both = directory.resolve(CHAIN_AND_KEY_FILE);
+        Pem.writeCertificatesAndKey(both, chain, privateKey);
         Pem.writeCertificates(chainFile, chain);
-        return new Files(chainFile, key);
+        return new Files(chainFile, key, both);
     }
 
     /** The serial number as lower-case hex. */

@@ -9,7 +9,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.PrivateKey;
+import java.security.interfaces.ECPrivateKey;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.cert.CertificateException;
 import java.security.cert.CRLException;
 import java.security.cert.X509CRL;
@@ -17,6 +21,8 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.DERBitString;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509CertificateHolder;
@@ -27,6 +33,10 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.jcajce.provider.asymmetric.util.EC5Util;
+import org.bouncycastle.jce.spec.ECParameterSpec;
+import org.bouncycastle.math.ec.ECPoint;
+import org.bouncycastle.math.ec.FixedPointCombMultiplier;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
 import org.castellan.security.internal.SecureFiles;
@@ -36,8 +46,10 @@ import org.castellan.security.internal.SecureFiles;
  * every TLS library and command-line tool accepts.
  *
  * <p>Private keys are written as unencrypted PKCS#8 ({@code BEGIN PRIVATE KEY}) into files that
- * have permissions 0600 from the moment they exist. Reading also accepts OpenSSL's traditional
- * {@code BEGIN EC PRIVATE KEY} and {@code BEGIN RSA PRIVATE KEY} forms.
+ * have permissions 0600 from the moment they exist; an EC key always carries its public key
+ * ({@link #complete}), as OpenSSL writes it, so that GnuTLS, NSS, Java and .NET read it as well as
+ * OpenSSL. Reading also accepts OpenSSL's traditional {@code BEGIN EC PRIVATE KEY} and
+ * {@code BEGIN RSA PRIVATE KEY} forms.
  *
  * <p>Failure: every method throws {@link PkiException} naming the file and what was wrong with it
  * (missing, unreadable, no PEM block of the expected kind, an encrypted key).
@@ -106,14 +118,42 @@ public final class Pem {
     }
 
     /**
+     * The same key with an encoding that other TLS stacks read: an EC key whose PKCS#8 form lacks
+     * the public key gets it, computed from the private scalar. RFC 5915 §3 makes the publicKey
+     * field of ECPrivateKey optional and the JDK leaves it out, but GnuTLS (mutt, msmtp) refuses
+     * such a key ("ASN1 parser: Element was not found"); OpenSSL writes it. The curve stays in
+     * the PKCS#8 AlgorithmIdentifier (RFC 5915 §3: parameters then omitted from ECPrivateKey).
+     * Other keys are returned as they are. Anything that exports the key (a PEM file, PKCS#12)
+     * should take it from here.
+     *
+     * @throws PkiException if the JDK cannot rebuild the key from the completed encoding
+     */
+    public static PrivateKey complete(PrivateKey key) {
+        if (!(key instanceof ECPrivateKey ec) || !"PKCS#8".equals(key.getFormat())) return key;
+        PrivateKeyInfo info = PrivateKeyInfo.getInstance(key.getEncoded());
+        try {
+            org.bouncycastle.asn1.sec.ECPrivateKey inner = org.bouncycastle.asn1.sec.ECPrivateKey.getInstance(info.parsePrivateKey());
+            if (inner.getPublicKey() != null) return key;
+            ECParameterSpec curve = EC5Util.convertSpec(ec.getParams());
+            ECPoint q = new FixedPointCombMultiplier().multiply(curve.getG(), ec.getS()).normalize();
+            var withPublic = new org.bouncycastle.asn1.sec.ECPrivateKey(ec.getParams().getOrder().bitLength(), ec.getS(),
+                    new DERBitString(q.getEncoded(false)), null);
+            byte[] encoded = new PrivateKeyInfo(info.getPrivateKeyAlgorithm(), withPublic).getEncoded(ASN1Encoding.DER);
+            return KeyFactory.getInstance(key.getAlgorithm()).generatePrivate(new PKCS8EncodedKeySpec(encoded));
+        } catch (IOException | GeneralSecurityException e) {
+            throw new PkiException("cannot add the public key to an EC private key: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * PEM text for certificates, CRLs and private keys, in the order given. Private keys become
-     * unencrypted PKCS#8.
+     * unencrypted PKCS#8, EC keys with their public key ({@link #complete}).
      */
     public static String encode(Object... objects) {
         StringWriter text = new StringWriter();
         try (JcaPEMWriter writer = new JcaPEMWriter(text)) {
             for (Object object : objects) {
-                writer.writeObject(object instanceof PrivateKey key ? new JcaPKCS8Generator(key, null) : object);
+                writer.writeObject(object instanceof PrivateKey key ? new JcaPKCS8Generator(complete(key), null) : object);
             }
         } catch (IOException e) {
             throw new PkiException("cannot PEM-encode " + describe(objects) + ": " + e.getMessage(), e);
@@ -124,6 +164,13 @@ public final class Pem {
     /** Writes {@code certificates} (a chain, leaf first) to {@code file}, world-readable. */
     public static void writeCertificates(Path file, List<X509Certificate> certificates) {
         write(file, encode(certificates.toArray()), SecureFiles.PUBLIC);
+    }
+
+    /** Writes {@code certificates} (leaf first) and then {@code key} to {@code file}, 0600 from its creation. */
+    public static void writeCertificatesAndKey(Path file, List<X509Certificate> certificates, PrivateKey key) {
+        List<Object> objects = new ArrayList<>(certificates);
+        objects.add(key);
+        write(file, encode(objects.toArray()), SecureFiles.SECRET);
     }
 
     /** Writes {@code crl} to {@code file}, world-readable. */

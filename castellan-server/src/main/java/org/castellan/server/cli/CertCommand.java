@@ -18,15 +18,20 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.security.auth.CertificateFingerprint;
 import org.castellan.security.auth.Passwords;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.security.pki.IssuedEntry;
+import org.castellan.security.pki.Pem;
 import org.castellan.security.pki.PkiException;
 import org.castellan.security.pki.RevocationReason;
 import org.castellan.server.config.CastellanConfig;
+import org.castellan.store.Account;
+import org.castellan.store.StoreException;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -80,19 +85,20 @@ final class CertCommand {
 
     @Command(name = "device", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = {"Issue a device certificate (TLS client authentication) from the device CA.",
-                    "The owner is recorded in the CA's index, not in the certificate."})
+                    "The owner is recorded in the CA's index, not in the certificate, and the certificate is bound",
+                    "to the owner's account (as 'user cert bind' does), so SASL EXTERNAL logs it in at once."})
     static final class IssueDevice implements Callable<Integer> {
         @Mixin DataOptions where;
         @Mixin IssueOptions options;
         @Parameters(paramLabel = "NAME", description = "Device name: letters, digits, '.', '_' or '-'.") String name;
         @Option(names = "--owner", paramLabel = "ACCOUNT", required = true,
-                description = "The account the device belongs to (must exist).") String owner;
+                description = "The account the device belongs to (must exist); the certificate is bound to it.") String owner;
 
         @Override
         public Integer call() throws Exception {
             Duration validity = options.validity();
             EmailAddress account = existingAccount(where, owner);
-            return issue(where, options, ca -> ca.issueDevice(name, account, validity), name);
+            return issue(where, options, ca -> ca.issueDevice(name, account, validity), name, Optional.of(account));
         }
     }
 
@@ -107,7 +113,8 @@ final class CertCommand {
         public Integer call() throws Exception {
             Duration validity = options.validity();
             EmailAddress account = existingAccount(where, address);
-            return issue(where, options, ca -> ca.issueUser(account, validity), account.toString());
+            // The certificate names the address (rfc822Name), which EXTERNAL maps without a binding.
+            return issue(where, options, ca -> ca.issueUser(account, validity), account.toString(), Optional.empty());
         }
     }
 
@@ -180,7 +187,9 @@ final class CertCommand {
         IssuedCertificate issue(CertificateAuthority ca);
     }
 
-    private static int issue(DataOptions where, IssueOptions options, Issuing issuing, String name) throws Exception {
+    /** @param bindTo the account to bind the certificate to by fingerprint, for certificates that name none */
+    private static int issue(DataOptions where, IssueOptions options, Issuing issuing, String name,
+                             Optional<EmailAddress> bindTo) throws Exception {
         CastellanConfig config = where.load();
         char[] passphrase = options.passphraseFromStdin ? readPassphrase() : Passwords.generate().toCharArray();
         try {
@@ -195,13 +204,37 @@ final class CertCommand {
             System.out.println("subject:  " + issued.certificate().getSubjectX500Principal().getName());
             System.out.println("expires:  " + issued.certificate().getNotAfter().toInstant());
             System.out.println("files:    " + dir.resolve(IssuedCertificate.CHAIN_FILE) + ", "
-                    + dir.resolve(IssuedCertificate.KEY_FILE) + ", " + p12);
+                    + dir.resolve(IssuedCertificate.KEY_FILE) + ", " + dir.resolve(IssuedCertificate.CHAIN_AND_KEY_FILE)
+                    + ", " + p12);
             if (!options.passphraseFromStdin) {
-                System.out.println("passphrase: " + new String(passphrase) + "   (shown once: save it now)");
+                // The line holds the passphrase alone after the label, so that it can be cut out whole.
+                System.out.println("passphrase: " + new String(passphrase));
+                System.out.println("            (the PKCS#12 passphrase is shown once: save it now)");
             }
+            if (bindTo.isPresent()) bind(where, issued, bindTo.get());
             return Main.OK;
         } finally {
             Arrays.fill(passphrase, '\0');
+        }
+    }
+
+    /**
+     * Binds the new certificate to its owner's account by SHA-256 fingerprint, labelled with its
+     * subject as {@code user cert bind --certificate} would, so that EXTERNAL maps it without a
+     * second command. The files are already written: a failure says how to bind it by hand.
+     */
+    private static void bind(DataOptions where, IssuedCertificate issued, EmailAddress owner) throws Exception {
+        String fingerprint = CertificateFingerprint.sha256(issued.certificate());
+        String label = issued.certificate().getSubjectX500Principal().getName();
+        try (Admin admin = Admin.open(where)) {
+            Account account = UserCommand.requireAccount(admin.store, owner);
+            admin.store.bindCertificate(account.id(), fingerprint, label);
+            System.out.println("bound:    sha256:" + fingerprint + " to " + account.address()
+                    + " (SASL EXTERNAL logs in as this account)");
+        } catch (StoreException e) {
+            throw new Failures.BadInput("certificate " + issued.serialHex() + " was issued but not bound to " + owner
+                    + " (" + e.getMessage() + "); bind it with: castellan user cert bind " + owner + " --fingerprint sha256:"
+                    + fingerprint + " --label '" + label + "'");
         }
     }
 
@@ -214,7 +247,7 @@ final class CertCommand {
         try {
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
-            store.setKeyEntry(issued.certificate().getSubjectX500Principal().getName(), issued.privateKey(), passphrase,
+            store.setKeyEntry(issued.certificate().getSubjectX500Principal().getName(), Pem.complete(issued.privateKey()), passphrase,
                     issued.chain().toArray(new Certificate[0]));
             Files.deleteIfExists(file);
             Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));

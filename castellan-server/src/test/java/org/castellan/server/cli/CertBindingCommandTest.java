@@ -13,7 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code castellan user cert bind|unbind|list} on a running server: a device certificate names no
- * account, so EXTERNAL with it fails until an operator binds it, and fails again once unbound.
+ * account, so {@code cert issue device --owner} binds it to the owner at once; EXTERNAL with it
+ * works until an operator unbinds it, and again once it is bound anew.
  */
 class CertBindingCommandTest {
 
@@ -28,20 +29,15 @@ class CertBindingCommandTest {
     }
 
     @Test
-    void aBoundDeviceCertificateLogsInWithExternalUntilItIsUnbound() throws Exception {
+    void anIssuedDeviceCertificateIsBoundToItsOwnerAndLogsInWithExternalUntilItIsUnbound() throws Exception {
         live = LiveServer.start(tmp.resolve("data"));
         LiveServer.Issued laptop = live.issueDevice("laptop");
         Path chain = laptop.p12().resolveSibling("chain.pem");
+        String fingerprint = CertificateFingerprint.sha256(UserCertCommand.read(chain));
+        assertThat(laptop.output()).contains("bound:    sha256:" + fingerprint + " to " + LiveServer.ACCOUNT);
         SSLContext device = live.clientContext(laptop.p12());
 
-        assertThat(external(device)).as("a device certificate names no account").startsWith("-ERR");
-
-        Cli.Run bound = live.cli.admin("user", "cert", "bind", LiveServer.ACCOUNT, "--certificate", chain.toString());
-        assertThat(bound.code()).as(bound.err()).isZero();
-        String fingerprint = CertificateFingerprint.sha256(UserCertCommand.read(chain));
-        assertThat(bound.out()).contains("sha256:" + fingerprint, "bound to " + LiveServer.ACCOUNT, "CN=laptop");
-        assertThat(external(device)).startsWith("+OK");
-
+        assertThat(external(device)).as("issued with --owner: bound at once").startsWith("+OK");
         Cli.Run list = live.cli.admin("user", "cert", "list");
         assertThat(list.code()).isZero();
         assertThat(list.out()).contains("sha256:" + fingerprint, LiveServer.ACCOUNT, "CN=laptop");
@@ -49,8 +45,13 @@ class CertBindingCommandTest {
 
         Cli.Run unbound = live.cli.admin("user", "cert", "unbind", "--fingerprint", "sha256:" + fingerprint);
         assertThat(unbound.code()).as(unbound.err()).isZero();
-        assertThat(external(device)).startsWith("-ERR");
+        assertThat(external(device)).as("a device certificate names no account itself").startsWith("-ERR");
         assertThat(live.cli.admin("user", "cert", "list").out()).doesNotContain(fingerprint);
+
+        Cli.Run bound = live.cli.admin("user", "cert", "bind", LiveServer.ACCOUNT, "--certificate", chain.toString());
+        assertThat(bound.code()).as(bound.err()).isZero();
+        assertThat(bound.out()).contains("sha256:" + fingerprint, "bound to " + LiveServer.ACCOUNT, "CN=laptop");
+        assertThat(external(device)).startsWith("+OK");
     }
 
     @Test

@@ -20,7 +20,8 @@ class CertCommandTest {
 
     static final String ACCOUNT = "alice@example.org";
     static final Pattern SERIAL = Pattern.compile("certificate ([0-9a-f]+)");
-    static final Pattern PASSPHRASE = Pattern.compile("passphrase: (\\S+)");
+    /** The line holds the passphrase alone after its label, so that a script or a person copies it whole. */
+    static final Pattern PASSPHRASE = Pattern.compile("(?m)^passphrase: (\\S+)$");
 
     @TempDir Path tmp;
     Cli cli;

@@ -70,10 +70,11 @@ final class LiveServer implements AutoCloseable {
         Matcher m = Pattern.compile("certificate ([0-9a-f]+)").matcher(r.out());
         assertThat(m.find()).isTrue();
         String serial = m.group(1);
-        return new Issued(serial, cli.data.resolve("issued").resolve(serial).resolve(name + ".p12"));
+        return new Issued(serial, cli.data.resolve("issued").resolve(serial).resolve(name + ".p12"), r.out());
     }
 
-    record Issued(String serial, Path p12) {}
+    /** @param output what {@code cert issue} printed */
+    record Issued(String serial, Path p12, String output) {}
 
     InetSocketAddress address(String listener) {
         return server.addresses().get(listener);
