@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.KeyManagerFactory;
@@ -50,10 +51,15 @@ final class LiveServer implements AutoCloseable {
 
     /** As {@link #start(Path)}, with {@code moreListeners} (TOML) added to the configuration. */
     static LiveServer start(Path data, String moreListeners) throws Exception {
+        return start(data, moreListeners, UnaryOperator.identity());
+    }
+
+    /** As {@link #start(Path, String)}, with the generated configuration's text changed by {@code edit} first. */
+    static LiveServer start(Path data, String moreListeners, UnaryOperator<String> edit) throws Exception {
         Cli cli = Cli.init(data, ACCOUNT);
         Path config = data.resolve("castellan.toml");
-        Files.writeString(config, Files.readString(config) + "\n" + listener("device", "require") + listener("optional", "request")
-                + moreListeners);
+        Files.writeString(config, edit.apply(Files.readString(config)) + "\n" + listener("device", "require")
+                + listener("optional", "request") + moreListeners);
         return new LiveServer(cli, Castellan.start(CastellanConfig.load(config)));
     }
 
