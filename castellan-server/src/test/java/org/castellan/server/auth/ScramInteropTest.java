@@ -208,10 +208,10 @@ class ScramInteropTest {
     private static Path compileCyrusClient(Path into) throws Exception {
         ExternalClient.require("gcc", "gcc");
         for (String[] header : new String[][] {{"/usr/include/sasl/sasl.h", "libsasl2-dev"}, {"/usr/include/openssl/ssl.h", "libssl-dev"}}) {
-            assertThat(Path.of(header[0])).as("install the Debian package " + header[1] + " (.ci/run does this)").exists();
+            assertThat(Path.of(header[0])).as("install the Debian package " + header[1] + " (./test does this)").exists();
         }
         assertThat(Path.of("/usr/lib/x86_64-linux-gnu/sasl2/libscram.so"))
-                .as("install the Debian package libsasl2-modules (.ci/run does this)").exists();
+                .as("install the Debian package libsasl2-modules (./test does this)").exists();
         Path source = into.resolve("cyrus-scram.c");
         try (InputStream in = ScramInteropTest.class.getResourceAsStream("cyrus-scram.c")) {
             Files.write(source, in.readAllBytes());

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Real third-party clients from the machine's packages (.ci/run installs them) deliver through
+ * Real third-party clients from the machine's packages (./test installs them) deliver through
  * Castellan; each message is then read back from the store and compared byte for byte after the
  * Received field.
  */
@@ -159,7 +159,7 @@ class InteropTest {
         for (String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
             if (Files.isExecutable(Path.of(d, command.get(0)))) found = true;
         }
-        if (!found) fail(command.get(0) + " is not installed; apt-get install " + debianPackage + " (.ci/run does this)");
+        if (!found) fail(command.get(0) + " is not installed; apt-get install " + debianPackage + " (./test does this)");
         Process p = new ProcessBuilder(new ArrayList<>(command)).redirectErrorStream(true).start();
         p.getOutputStream().close();
         byte[] out = p.getInputStream().readAllBytes();

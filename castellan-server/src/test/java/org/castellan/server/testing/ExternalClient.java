@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** Runs a third-party client installed from the machine's packages (.ci/run installs them). */
+/** Runs a third-party client installed from the machine's packages (./test installs them). */
 public final class ExternalClient {
 
     /** A client that has not finished in this time is hung, not slow. */
@@ -29,7 +29,7 @@ public final class ExternalClient {
             if (Files.isExecutable(Path.of(dir, program))) return;
         }
         fail(program + " is not installed; install the Debian package '" + debianPackage
-                + "' (apt-get install " + debianPackage + "; .ci/run does this)");
+                + "' (apt-get install " + debianPackage + "; ./test does this)");
     }
 
     public static Result run(List<String> command, Map<String, String> env) throws IOException, InterruptedException {

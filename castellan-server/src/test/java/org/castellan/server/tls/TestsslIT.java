@@ -47,7 +47,7 @@ class TestsslIT {
         testssl = onPath("testssl", "testssl.sh");
         if (testssl == null) {
             fail("testssl.sh is not installed; install the Debian package 'testssl.sh' (apt-get install testssl.sh;"
-                    + " .ci/run does this)");
+                    + " ./test does this)");
         }
     }
 

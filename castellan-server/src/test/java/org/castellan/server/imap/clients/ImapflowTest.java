@@ -29,9 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ImapflowTest {
 
-    /** Pinned: .ci/run installs exactly this version from the npm registry. */
+    /** Pinned: ./test installs exactly this version from the npm registry. */
     static final String IMAPFLOW_VERSION = "2.10.2";
-    /** Where .ci/run installs it; {@code -Dcastellan.imapflow=DIR} points elsewhere. */
+    /** Where ./test installs it; {@code -Dcastellan.imapflow=DIR} points elsewhere. */
     static final Path DEFAULT_PREFIX = Path.of(System.getProperty("user.home"), ".cache", "castellan-tests",
             "imapflow-" + IMAPFLOW_VERSION);
 
@@ -56,7 +56,7 @@ class ImapflowTest {
         modules = prefix.resolve("node_modules");
         Path packageJson = modules.resolve("imapflow").resolve("package.json");
         String install = "install it with: npm install --prefix " + prefix + " --no-save imapflow@" + IMAPFLOW_VERSION
-                + " (.ci/run does this)";
+                + " (./test does this)";
         if (!Files.isRegularFile(packageJson)) fail("imapflow is not installed in " + prefix + "; " + install);
         String version = new ObjectMapper().readTree(packageJson.toFile()).path("version").asText();
         if (!version.equals(IMAPFLOW_VERSION)) fail("imapflow " + version + " in " + prefix + ", expected " + IMAPFLOW_VERSION + "; " + install);
