@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.security.auth.ScramSecret;
+import org.castellan.store.embedded.EmbeddedMailStore;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,6 +43,21 @@ class AuditCommandTest {
                 "EXTERNAL with a verified client certificate",
                 "result: no listener lets a credential cross the network in cleartext");
         assertThat(r.out()).doesNotContain("FAIL");
+    }
+
+    @Test
+    void theAuditNamesAccountsWhosePasswordSecretScramClientsRefuse() throws Exception {
+        assertThat(audit().out()).contains("password secrets: 1 accounts, scram-iterations = 65536")
+                .doesNotContain("SCRAM clients refuse");
+        // A secret made under the old default of 600,000 iterations, which Cyrus SASL refuses.
+        try (var store = EmbeddedMailStore.open(cli.data.resolve("mail"))) {
+            long id = store.getAccount(EmailAddress.of("alice@example.org")).orElseThrow().id();
+            store.setCredential(id, ScramSecret.derive("old password".toCharArray(), 600_000).encode());
+        }
+        Cli.Run r = audit();
+        assertThat(r.code()).as("a secret's count is no leak").isZero();
+        assertThat(r.out()).contains("SCRAM clients refuse: 1 accounts' secrets: more than 65536 iterations",
+                "castellan user passwd", "alice@example.org (600000)");
     }
 
     @Test
