@@ -32,17 +32,31 @@ public final class ExternalClient {
                 + "' (apt-get install " + debianPackage + "; ./test does this)");
     }
 
+    /**
+     * Runs {@code command} with no input; its output goes to a file, so that a client that hangs
+     * (mbsync waiting on a server that never answers) is ended after {@link #LIMIT_SECONDS} and
+     * fails the test with what it printed, instead of blocking a read of its output for ever.
+     */
     public static Result run(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(LIMIT_SECONDS, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail(command.get(0) + " did not finish");
+        Path output = Files.createTempFile("castellan-client-", ".out");
+        try {
+            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
+            pb.environment().putAll(env);
+            Process p = pb.start();
+            p.getOutputStream().close();
+            if (!p.waitFor(LIMIT_SECONDS, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                fail(command.get(0) + " did not finish in " + LIMIT_SECONDS + " s; it printed:\n" + read(output));
+            }
+            return new Result(p.exitValue(), read(output));
+        } finally {
+            Files.deleteIfExists(output);
         }
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    }
+
+    private static String read(Path output) throws IOException {
+        return new String(Files.readAllBytes(output), StandardCharsets.UTF_8);
     }
 
     public static Result runOk(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
