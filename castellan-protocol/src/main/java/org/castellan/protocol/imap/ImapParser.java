@@ -190,6 +190,22 @@ public final class ImapParser {
         return new NeedMore();
     }
 
+    /**
+     * An RFC 9051 §9 {@code section-spec} on its own (the text between the brackets of
+     * {@code BODY[...]}), as IMAP URLs carry it (RFC 5092 {@code enc-section}); empty when it is
+     * not one.
+     */
+    public static Optional<FetchAttribute.Section> section(String spec) {
+        byte[] bytes = ("[" + spec + "]").getBytes(StandardCharsets.UTF_8);
+        Grammar g = new Grammar(List.of(bytes), true);
+        try {
+            FetchAttribute.Section section = g.section();
+            return g.atEnd() ? Optional.of(section) : Optional.empty();
+        } catch (Bad e) {
+            return Optional.empty();
+        }
+    }
+
     private static Result idleLine(byte[] segment) {
         String s = new String(segment, StandardCharsets.US_ASCII);
         if (s.equalsIgnoreCase("DONE")) return new Done();
