@@ -265,6 +265,54 @@ public interface MailStoreContract {
         assertThat(store().listAppPasswords(again.id())).isEmpty();
     }
 
+    // ------------------------------------------------------------------ URLAUTH access keys
+
+    @Test
+    default void accessKeysAreMadeOncePerMailboxAndResetOnRequest() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        Mailbox sent = store().getMailbox(alice.id(), "Sent").orElseThrow();
+        // RFC 4467 §7: none until a URL is first authorized.
+        assertThat(store().accessKey(inbox.id())).isEmpty();
+
+        byte[] key = store().ensureAccessKey(inbox.id());
+        assertThat(key).hasSize(MailStore.ACCESS_KEY_BYTES);
+        assertThat(store().ensureAccessKey(inbox.id())).isEqualTo(key);
+        assertThat(store().accessKey(inbox.id())).hasValueSatisfying(k -> assertThat(k).isEqualTo(key));
+        byte[] other = store().ensureAccessKey(sent.id());
+        assertThat(other).isNotEqualTo(key);
+
+        // RESETKEY mailbox: that mailbox's key goes, and a new one is never the old one.
+        store().resetAccessKey(inbox.id());
+        assertThat(store().accessKey(inbox.id())).isEmpty();
+        assertThat(store().accessKey(sent.id())).isPresent();
+        assertThat(store().ensureAccessKey(inbox.id())).isNotEqualTo(key);
+
+        // RESETKEY: every key of the account goes, nobody else's.
+        Account bob = account("bob@example.org");
+        byte[] bobs = store().ensureAccessKey(inbox(bob).id());
+        store().resetAccessKeys(alice.id());
+        assertThat(store().accessKey(inbox.id())).isEmpty();
+        assertThat(store().accessKey(sent.id())).isEmpty();
+        assertThat(store().accessKey(inbox(bob).id())).hasValueSatisfying(k -> assertThat(k).isEqualTo(bobs));
+    }
+
+    @Test
+    default void accessKeysGoWithTheirMailboxAndNeedOne() {
+        Account alice = account("alice@example.org");
+        Mailbox work = store().createMailbox(alice.id(), "Work");
+        byte[] key = store().ensureAccessKey(work.id());
+        store().deleteMailbox(work.id());
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().accessKey(work.id()));
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().ensureAccessKey(work.id()));
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().resetAccessKey(work.id()));
+        assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().resetAccessKeys(alice.id() + 1000));
+        // A new mailbox of the same name is another mailbox: URLs for the old one stay dead.
+        Mailbox again = store().createMailbox(alice.id(), "Work");
+        assertThat(store().accessKey(again.id())).isEmpty();
+        assertThat(store().ensureAccessKey(again.id())).isNotEqualTo(key);
+    }
+
     // ------------------------------------------------------------------ certificate bindings
 
     String CARD = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";

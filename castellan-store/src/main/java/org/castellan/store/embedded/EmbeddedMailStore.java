@@ -1029,6 +1029,52 @@ public final class EmbeddedMailStore implements MailStore {
                 tx -> copyMessages(tx, fromMailboxId, sorted, toMailboxId, true));
     }
 
+    // ------------------------------------------------------------------ URLAUTH access keys
+
+    private static final java.security.SecureRandom ACCESS_KEYS = new java.security.SecureRandom();
+
+    @Override
+    public Optional<byte[]> accessKey(long mailboxId) {
+        return read("read the access key of mailbox " + mailboxId, c -> {
+            requireMailbox(c, mailboxId);
+            return Sql.one(c, "SELECT access_key FROM mailbox_access_keys WHERE mailbox_id = ?", rs -> rs.getBytes(1), mailboxId);
+        });
+    }
+
+    @Override
+    public byte[] ensureAccessKey(long mailboxId) {
+        byte[] fresh = new byte[ACCESS_KEY_BYTES];
+        ACCESS_KEYS.nextBytes(fresh);
+        long now = now().toEpochMilli();
+        return write("make sure mailbox " + mailboxId + " has an access key", tx -> {
+            Connection c = tx.connection();
+            requireMailbox(c, mailboxId);
+            Sql.update(c, "INSERT OR IGNORE INTO mailbox_access_keys (mailbox_id, access_key, created_at) VALUES (?, ?, ?)",
+                    mailboxId, fresh, now);
+            return Sql.one(c, "SELECT access_key FROM mailbox_access_keys WHERE mailbox_id = ?", rs -> rs.getBytes(1), mailboxId)
+                    .orElseThrow();
+        });
+    }
+
+    @Override
+    public void resetAccessKey(long mailboxId) {
+        write("reset the access key of mailbox " + mailboxId, tx -> {
+            requireMailbox(tx.connection(), mailboxId);
+            Sql.update(tx.connection(), "DELETE FROM mailbox_access_keys WHERE mailbox_id = ?", mailboxId);
+            return null;
+        });
+    }
+
+    @Override
+    public void resetAccessKeys(long accountId) {
+        write("reset the access keys of account " + accountId, tx -> {
+            requireAccount(tx.connection(), accountId);
+            Sql.update(tx.connection(), "DELETE FROM mailbox_access_keys WHERE mailbox_id IN"
+                    + " (SELECT id FROM mailboxes WHERE account_id = ?)", accountId);
+            return null;
+        });
+    }
+
     // ------------------------------------------------------------------ quota and events
 
     @Override
@@ -1152,6 +1198,7 @@ public final class EmbeddedMailStore implements MailStore {
                 TextIndexer.docId(m.id, 0), TextIndexer.docId(m.id, MAX_UID));
         Sql.update(c, "DELETE FROM messages WHERE mailbox_id = ?", m.id);
         Sql.update(c, "DELETE FROM expunged WHERE mailbox_id = ?", m.id);
+        Sql.update(c, "DELETE FROM mailbox_access_keys WHERE mailbox_id = ?", m.id);
         Sql.update(c, "DELETE FROM mailboxes WHERE id = ?", m.id);
         Sql.update(c, "UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?",
                 bytes, count, m.accountId);
