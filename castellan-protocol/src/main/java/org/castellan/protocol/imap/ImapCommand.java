@@ -17,7 +17,8 @@ public sealed interface ImapCommand {
         CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE,
         SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
         IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE,
-        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD
+        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD,
+        GENURLAUTH, RESETKEY, URLFETCH
     }
 
     record Capability() implements ImapCommand { public Name name() { return Name.CAPABILITY; } }
@@ -246,4 +247,66 @@ public sealed interface ImapCommand {
 
     /** RFC 4978 §3 COMPRESS; the mechanism upper-cased. */
     record Compress(String mechanism) implements ImapCommand { public Name name() { return Name.COMPRESS; } }
+
+    /** RFC 4467 §7 GENURLAUTH: URL rumps, each with the mechanism (upper-cased) to authorize it with. */
+    record GenUrlAuth(List<UrlRump> rumps) implements ImapCommand {
+        public GenUrlAuth { rumps = List.copyOf(rumps); }
+
+        public Name name() { return Name.GENURLAUTH; }
+    }
+
+    record UrlRump(String url, String mechanism) {}
+
+    /** RFC 4467 §7 RESETKEY: every mailbox without {@code mailbox}; mechanisms upper-cased. */
+    record ResetKey(Optional<String> mailbox, List<String> mechanisms) implements ImapCommand {
+        public ResetKey { mechanisms = List.copyOf(mechanisms); }
+
+        public Name name() { return Name.RESETKEY; }
+    }
+
+    /** RFC 4467 §7 URLFETCH, with RFC 5524 §3.1 parameters. */
+    record UrlFetch(List<UrlFetchItem> urls) implements ImapCommand {
+        public UrlFetch { urls = List.copyOf(urls); }
+
+        public Name name() { return Name.URLFETCH; }
+    }
+
+    /** What content an RFC 5524 URLFETCH returns: as stored, decoded, or none (only metadata). */
+    enum UrlData { BODY, BINARY, NONE }
+
+    /**
+     * One URL of URLFETCH; {@code extended} when it came in RFC 5524's parenthesized form, whose
+     * answer is a list of items rather than a bare string.
+     */
+    record UrlFetchItem(String url, boolean extended, boolean bodyPartStructure, UrlData data) {}
+
+    /**
+     * RFC 4469 APPEND with CATENATE: the message is built from the parts in order. A TEXT part's
+     * octets are held as the parser read them.
+     */
+    record Catenate(String mailbox, List<String> flags, Optional<OffsetDateTime> date, List<CatPart> parts)
+            implements ImapCommand {
+        public Catenate {
+            flags = List.copyOf(flags);
+            parts = List.copyOf(parts);
+        }
+
+        public Name name() { return Name.APPEND; }
+    }
+
+    /** RFC 4469 §5 {@code cat-part}. */
+    sealed interface CatPart {
+        record Text(byte[] octets) implements CatPart {
+            @Override
+            public String toString() { return "Text[" + octets.length + " octets]"; }
+
+            @Override
+            public boolean equals(Object o) { return o instanceof Text t && Arrays.equals(t.octets, octets); }
+
+            @Override
+            public int hashCode() { return Arrays.hashCode(octets); }
+        }
+
+        record Url(String url) implements CatPart {}
+    }
 }

@@ -53,6 +53,12 @@ public final class ImapParser {
     /** RFC 5256 defines nine keys; a few more allow repeats, many more is abuse. */
     public static final int MAX_SORT_CRITERIA = 16;
 
+    /**
+     * URLs in one GENURLAUTH or URLFETCH, parts in one CATENATE: no RFC limit; each costs a store
+     * read, and a client composing or forwarding a message names a few dozen at most.
+     */
+    public static final int MAX_URLS = 100;
+
     /** What the session expects next. */
     public enum Mode {
         /** A tagged command. */
@@ -366,6 +372,9 @@ public final class ImapParser {
                 case "GETQUOTAROOT": sp(); return new ImapCommand.GetQuotaRoot(astring());
                 case "SETQUOTA": return setQuota();
                 case "COMPRESS": sp(); return new ImapCommand.Compress(atom().toUpperCase(Locale.ROOT));
+                case "GENURLAUTH": return genUrlAuth();
+                case "RESETKEY": return resetKey();
+                case "URLFETCH": return urlFetch();
                 default: throw new Bad("Unknown command");
             }
         }
@@ -558,6 +567,7 @@ public final class ImapParser {
                 date = Optional.of(dateTime(quoted()));
                 sp();
             }
+            if (peek() == 'C' || peek() == 'c') return catenate(mailbox, flags, date);
             if (peek() == 'U' || peek() == 'u') {
                 // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")"
                 if (!atom().equalsIgnoreCase("UTF8")) throw new Bad("APPEND needs the message as a literal");
@@ -571,6 +581,105 @@ public final class ImapParser {
             if (peek() == '~') return new ImapCommand.Append(mailbox, flags, date, literal8()); // RFC 3516 §4.4
             if (peek() != '{') throw new Bad("APPEND needs the message as a literal");
             return new ImapCommand.Append(mailbox, flags, date, literal());
+        }
+
+        /**
+         * RFC 4469 §5 {@code catenate = "CATENATE" SP "(" cat-part *(SP cat-part) ")"},
+         * {@code cat-part = "TEXT" SP literal / "URL" SP astring}.
+         */
+        private ImapCommand catenate(String mailbox, List<String> flags, Optional<OffsetDateTime> date) throws Bad {
+            if (!atom().equalsIgnoreCase("CATENATE")) throw new Bad("APPEND needs the message as a literal");
+            sp();
+            expect('(');
+            List<ImapCommand.CatPart> parts = new ArrayList<>();
+            while (true) {
+                if (parts.size() >= MAX_URLS) throw new Bad("CATENATE takes at most " + MAX_URLS + " parts");
+                String kind = atom().toUpperCase(Locale.ROOT);
+                sp();
+                switch (kind) {
+                    case "TEXT" -> {
+                        if (peek() != '{') throw new Bad("CATENATE TEXT needs a literal");
+                        parts.add(new ImapCommand.CatPart.Text(literal()));
+                    }
+                    case "URL" -> parts.add(new ImapCommand.CatPart.Url(astring()));
+                    default -> throw new Bad("CATENATE parts are TEXT or URL");
+                }
+                if (peek() == ')') break;
+                sp();
+            }
+            pos++;
+            return new ImapCommand.Catenate(mailbox, flags, date, parts);
+        }
+
+        /** RFC 4467 §9 {@code genurlauth = "GENURLAUTH" 1*(SP url-rump SP mechanism)}. */
+        private ImapCommand genUrlAuth() throws Bad {
+            List<ImapCommand.UrlRump> rumps = new ArrayList<>();
+            do {
+                if (rumps.size() >= MAX_URLS) throw new Bad("GENURLAUTH takes at most " + MAX_URLS + " URLs");
+                sp();
+                String rump = astring();
+                sp();
+                rumps.add(new ImapCommand.UrlRump(rump, mechanism()));
+            } while (peek() == ' ');
+            return new ImapCommand.GenUrlAuth(rumps);
+        }
+
+        /** RFC 4467 §9 {@code resetkey = "RESETKEY" [SP mailbox *(SP mechanism)]}. */
+        private ImapCommand resetKey() throws Bad {
+            if (peek() != ' ') return new ImapCommand.ResetKey(Optional.empty(), List.of());
+            sp();
+            String mailbox = astring();
+            List<String> mechanisms = new ArrayList<>();
+            while (peek() == ' ') {
+                sp();
+                if (mechanisms.size() >= MAX_URLS) throw new Bad("Too many mechanisms");
+                mechanisms.add(mechanism());
+            }
+            return new ImapCommand.ResetKey(Optional.of(mailbox), mechanisms);
+        }
+
+        /** RFC 4467 §9 {@code mechanism = "INTERNAL" / 1*(ALPHA / DIGIT / "-" / ".")}, upper-cased. */
+        private String mechanism() throws Bad {
+            String m = atom();
+            if (!m.matches("[A-Za-z0-9.-]+")) throw new Bad("Invalid URLAUTH mechanism");
+            return m.toUpperCase(Locale.ROOT);
+        }
+
+        /**
+         * RFC 4467 §9 {@code urlfetch = "URLFETCH" 1*(SP url-full)}, with RFC 5524 §3.1's
+         * {@code "(" url-full *(SP ("BODYPARTSTRUCTURE" / "BODY" / "BINARY")) ")"}.
+         */
+        private ImapCommand urlFetch() throws Bad {
+            List<ImapCommand.UrlFetchItem> items = new ArrayList<>();
+            do {
+                if (items.size() >= MAX_URLS) throw new Bad("URLFETCH takes at most " + MAX_URLS + " URLs");
+                sp();
+                if (peek() != '(') {
+                    items.add(new ImapCommand.UrlFetchItem(astring(), false, false, ImapCommand.UrlData.BODY));
+                    continue;
+                }
+                pos++;
+                String url = astring();
+                boolean structure = false;
+                ImapCommand.UrlData data = null;
+                while (peek() == ' ') {
+                    sp();
+                    String param = atom().toUpperCase(Locale.ROOT);
+                    switch (param) {
+                        case "BODYPARTSTRUCTURE" -> structure = true;
+                        case "BODY", "BINARY" -> {
+                            // RFC 5524 §3.1: at most one of BODY and BINARY.
+                            if (data != null) throw new Bad("URLFETCH takes one of BODY and BINARY");
+                            data = ImapCommand.UrlData.valueOf(param);
+                        }
+                        default -> throw new Bad("Unknown URLFETCH parameter " + param);
+                    }
+                }
+                expect(')');
+                if (data == null) data = structure ? ImapCommand.UrlData.NONE : ImapCommand.UrlData.BODY;
+                items.add(new ImapCommand.UrlFetchItem(url, true, structure, data));
+            } while (peek() == ' ');
+            return new ImapCommand.UrlFetch(items);
         }
 
         private ImapCommand search(boolean uid) throws Bad {

@@ -182,4 +182,56 @@ class ImapExtensionsParserTest {
         assertThat(error("a1 GETQUOTAROOT\r\n", false).message()).isEqualTo("Missing argument");
         assertThat(error("a1 COMPRESS\r\n", false).message()).isEqualTo("Missing argument");
     }
+
+    // ---- URLAUTH (RFC 4467), URLFETCH BINARY (RFC 5524), CATENATE (RFC 4469)
+
+    static Stream<Arguments> urlAuthCommands() {
+        String url = "imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred";
+        String full = url + ":internal:91354a473744909de610943775f92055";
+        return Stream.of(
+                Arguments.of("a1 GENURLAUTH \"" + url + "\" INTERNAL\r\n", new ImapCommand.GenUrlAuth(
+                        List.of(new ImapCommand.UrlRump(url, "INTERNAL")))),
+                Arguments.of("a1 GENURLAUTH \"" + url + "\" internal " + url + " x-other\r\n", new ImapCommand.GenUrlAuth(
+                        List.of(new ImapCommand.UrlRump(url, "INTERNAL"), new ImapCommand.UrlRump(url, "X-OTHER")))),
+                Arguments.of("a1 RESETKEY\r\n", new ImapCommand.ResetKey(Optional.empty(), List.of())),
+                Arguments.of("a1 RESETKEY INBOX\r\n", new ImapCommand.ResetKey(Optional.of("INBOX"), List.of())),
+                Arguments.of("a1 RESETKEY INBOX XSAMPLE internal\r\n",
+                        new ImapCommand.ResetKey(Optional.of("INBOX"), List.of("XSAMPLE", "INTERNAL"))),
+                Arguments.of("a1 URLFETCH \"" + full + "\"\r\n", new ImapCommand.UrlFetch(List.of(
+                        new ImapCommand.UrlFetchItem(full, false, false, ImapCommand.UrlData.BODY)))),
+                Arguments.of("a1 URLFETCH (\"" + full + "\" BODYPARTSTRUCTURE BINARY) (" + full + ") (x bodypartstructure)"
+                        + " {3+}\r\nurl\r\n", new ImapCommand.UrlFetch(List.of(
+                                new ImapCommand.UrlFetchItem(full, true, true, ImapCommand.UrlData.BINARY),
+                                new ImapCommand.UrlFetchItem(full, true, false, ImapCommand.UrlData.BODY),
+                                new ImapCommand.UrlFetchItem("x", true, true, ImapCommand.UrlData.NONE),
+                                new ImapCommand.UrlFetchItem("url", false, false, ImapCommand.UrlData.BODY)))),
+                Arguments.of("a1 APPEND Drafts (\\Seen) CATENATE (URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER\""
+                        + " TEXT {4+}\r\n\r\nhi URL ;UID=30)\r\n", new ImapCommand.Catenate("Drafts", List.of("\\Seen"),
+                                Optional.empty(), List.of(
+                                        new ImapCommand.CatPart.Url("/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER"),
+                                        new ImapCommand.CatPart.Text("\r\nhi".getBytes(StandardCharsets.US_ASCII)),
+                                        new ImapCommand.CatPart.Url(";UID=30")))));
+    }
+
+    @ParameterizedTest
+    @MethodSource
+    void urlAuthCommands(String input, ImapCommand expected) {
+        assertThat(parse(input)).isEqualTo(expected);
+    }
+
+    @Test
+    void badUrlAuthSyntaxIsATaggedError() {
+        assertThat(error("a1 GENURLAUTH \"imap://h/INBOX/;UID=1;URLAUTH=anonymous\"\r\n", false).message())
+                .isEqualTo("Missing argument");
+        assertThat(error("a1 GENURLAUTH x INT_ERNAL\r\n", false).message()).isEqualTo("Invalid URLAUTH mechanism");
+        assertThat(error("a1 URLFETCH\r\n", false).message()).isEqualTo("Missing argument");
+        assertThat(error("a1 URLFETCH (x BODY BINARY)\r\n", false).message()).isEqualTo("URLFETCH takes one of BODY and BINARY");
+        assertThat(error("a1 URLFETCH (x ENVELOPE)\r\n", false).message()).isEqualTo("Unknown URLFETCH parameter ENVELOPE");
+        assertThat(error("a1 APPEND Drafts CATENATE ()\r\n", false).message()).isEqualTo("Expected an atom");
+        assertThat(error("a1 APPEND Drafts CATENATE (TEXT \"x\")\r\n", false).message()).isEqualTo("CATENATE TEXT needs a literal");
+        assertThat(error("a1 APPEND Drafts CATENATE (BODY x)\r\n", false).message()).isEqualTo("CATENATE parts are TEXT or URL");
+        assertThat(error("a1 APPEND Drafts CONCATENATE (URL x)\r\n", false).message()).isEqualTo("APPEND needs the message as a literal");
+        assertThat(error("a1 URLFETCH" + " x".repeat(ImapParser.MAX_URLS + 1) + "\r\n", false).message())
+                .isEqualTo("URLFETCH takes at most " + ImapParser.MAX_URLS + " URLs");
+    }
 }

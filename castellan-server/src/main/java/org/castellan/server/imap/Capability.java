@@ -15,7 +15,7 @@ final class Capability {
     private static final String EXTENSIONS = "ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED "
             + "LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES CONDSTORE QRESYNC STATUS=SIZE "
             + "QUOTA QUOTA=RES-STORAGE BINARY UTF8=ACCEPT SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
-            + "APPENDLIMIT=" + ImapSession.APPEND_LIMIT;
+            + "URLAUTH URLAUTH=BINARY CATENATE APPENDLIMIT=" + ImapSession.APPEND_LIMIT;
 
     static String list(ImapSession s) {
         java.util.List<String> caps = new ArrayList<>(java.util.List.of("IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID"));

@@ -151,6 +151,10 @@ final class ImapSession extends LineSession {
             case ImapCommand.GetQuotaRoot c -> GetQuotaRoot.run(this, tag, c);
             case ImapCommand.SetQuota c -> SetQuota.run(this, tag);
             case ImapCommand.Compress c -> Compress.run(this, tag, c);
+            case ImapCommand.GenUrlAuth c -> GenUrlAuth.run(this, tag, c);
+            case ImapCommand.ResetKey c -> ResetKey.run(this, tag, c);
+            case ImapCommand.UrlFetch c -> UrlFetch.run(this, tag, c);
+            case ImapCommand.Catenate c -> Catenate.run(this, tag, c);
         }
     }
 
@@ -171,6 +175,8 @@ final class ImapSession extends LineSession {
                 case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
                 case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.flags(), x.date(), x.message(), x.utf8());
                 case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
+                case ImapCommand.ResetKey x -> new ImapCommand.ResetKey(x.mailbox().map(ImapSession::in), x.mechanisms());
+                case ImapCommand.Catenate x -> new ImapCommand.Catenate(in(x.mailbox()), x.flags(), x.date(), x.parts());
                 case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
                 case ImapCommand.ListMailboxes x -> new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(),
                         in(x.reference()), x.patterns().stream().map(ImapSession::in).toList(), x.returnOptions(), x.statusItems());
@@ -373,6 +379,9 @@ final class ImapSession extends LineSession {
     ImapState state() { return state; }
 
     long accountId() { return accountId; }
+
+    /** The authenticated account's address, as it logged in. */
+    String account() { return account; }
 
     Optional<SelectedMailbox> selected() { return Optional.ofNullable(selected); }
 
