@@ -8,7 +8,7 @@ import org.castellan.store.StoreException;
 
 /**
  * RFC 9051 §6.3.12 APPEND with RFC 4315 APPENDUID. The OK goes out only once the store says the
- * message is durable (DESIGN.md §4). The size limit (RFC 7889 APPENDLIMIT) is enforced by the
+ * message is durable (docs/design.md §4). The size limit (RFC 7889 APPENDLIMIT) is enforced by the
  * parser before the client sends the literal.
  */
 final class Append {

@@ -3,7 +3,7 @@ package org.castellan.server.imap;
 import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.Test;
 
-/** DESIGN.md §5.8: bad input gets BAD and the session goes on, or BYE and a clean close. */
+/** docs/design.md §5.8: bad input gets BAD and the session goes on, or BYE and a clean close. */
 class BadInputTest extends ServerPerTest {
 
     @Test
