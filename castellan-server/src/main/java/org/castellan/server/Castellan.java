@@ -75,7 +75,8 @@ public final class Castellan implements AutoCloseable {
         this.authLog = authLog;
         this.blocking = blocking;
         this.pop3 = new Pop3Service(store, auth, blocking);
-        this.imap = new ImapService(store, auth, blocking, config.server().hostname(), java.util.Set.of());
+        this.imap = new ImapService(store, auth, blocking, config.server().hostname(),
+                java.util.Set.copyOf(config.auth().submissionAccounts()));
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS);
     }
 

@@ -257,4 +257,35 @@ class UrlAuthTest extends ServerPerTest {
                     """.formatted(header));
         }
     }
+
+    @Test
+    void submitUrlsAreForTheConfiguredSubmissionAccount() throws Exception {
+        imap.close();
+        stopped = true;
+        // RFC 4467 §3 submit+: only a session of a submission server may fetch it; here bob's.
+        try (ImapTestServer server = ImapTestServer.start(java.nio.file.Files.createDirectories(dir.resolve("submit")),
+                "submission-accounts = [\"Bob@example.org\"]")) {
+            long uid = server.append(FIRST);
+            String url;
+            try (Transcript alice = server.loggedIn()) {
+                url = authorize(alice, ALICE + "/INBOX/;UID=" + uid + ";URLAUTH=submit+alice%40example.org");
+                alice.run("""
+                        C: a1 URLFETCH "%s"
+                        S: \\* URLFETCH ".*" NIL
+                        S: a1 OK URLFETCH completed
+                        """.formatted(url));
+            }
+            try (Transcript bob = server.connect("imap")) {
+                bob.run("""
+                        S: \\* OK .*
+                        C: b0 LOGIN bob@example.org "%s"
+                        S: b0 OK .*
+                        C: b1 URLFETCH "%s"
+                        S: \\* URLFETCH ".*" \\{%d\\}
+                        """.formatted(ImapTestServer.PASSWORD, url, size(FIRST)));
+                for (String ignored : FIRST.split("\r\n", -1)) bob.readLine();
+                bob.expect("b1 OK URLFETCH completed");
+            }
+        }
+    }
 }
