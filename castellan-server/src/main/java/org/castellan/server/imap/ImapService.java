@@ -21,9 +21,11 @@ import org.castellan.store.MailStore;
  * TLS on a listener that does not allow cleartext authentication, LOGIN is refused and
  * LOGINDISABLED advertised. After STARTTLS nothing received before the handshake is acted upon.
  * Every mailbox is looked up by name within the authenticated account; mailbox ids never come
- * from the client, so a session reaches only its own account's mailboxes.
+ * from the client, so a session reaches only its own account's mailboxes, except through an IMAP
+ * URL whose URLAUTH token the owner's mailbox key confirms (RFC 4467, {@link UrlAccess}).
  *
- * <p>Exposes: the authenticated account's mailboxes and messages, read and write.
+ * <p>Exposes: the authenticated account's mailboxes and messages, read and write; the messages
+ * (or parts) that other accounts authorized with URLAUTH, read only.
  *
  * <p>Failure: store errors reach the client as {@code NO [UNAVAILABLE]} (temporary) or
  * {@code NO [SERVERBUG]} and the log gets the detail; bad syntax gets {@code BAD} and the session
