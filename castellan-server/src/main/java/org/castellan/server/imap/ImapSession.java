@@ -104,6 +104,7 @@ final class ImapSession extends LineSession {
 
     private void dispatch(String tag, ImapCommand parsed) {
         if (!state.allows(parsed.name())) {
+            if (parsed instanceof ImapCommand.Append a) Append.release(a);
             bad(tag, "Command not valid in this state");
             return;
         }
@@ -114,6 +115,7 @@ final class ImapSession extends LineSession {
         }
         ImapCommand command = mailboxNamesIn(parsed);
         if (command == null) {
+            if (parsed instanceof ImapCommand.Append a) Append.release(a);
             bad(tag, "Mailbox name is not valid modified UTF-7");
             return;
         }
@@ -169,7 +171,7 @@ final class ImapSession extends LineSession {
                 case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(in(x.mailbox()));
                 case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
                 case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
-                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.flags(), x.date(), x.message(), x.utf8());
+                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.messages());
                 case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
                 case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
                 case ImapCommand.ListMailboxes x -> new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(),
@@ -526,6 +528,7 @@ final class ImapSession extends LineSession {
 
     @Override
     protected void onClose() {
+        parser.reset(); // releases the literals of a command that was still arriving
         if (sasl != null) {
             sasl.abort();
             sasl = null;
