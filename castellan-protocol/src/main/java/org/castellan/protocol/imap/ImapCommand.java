@@ -140,27 +140,32 @@ public sealed interface ImapCommand {
      * {@code utf8}: the message came as RFC 6855 §4 {@code UTF8 (~{n})} data; {@code message} may
      * hold NUL octets when sent as an RFC 3516 {@code literal8}.
      */
-    record Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message, boolean utf8)
-            implements ImapCommand {
-        public Append { flags = List.copyOf(flags); }
+    /**
+     * RFC 9051 §6.3.12 APPEND, with RFC 3502 MULTIAPPEND: one or more messages for one mailbox.
+     * The messages' contents are {@link Literal}s the receiver of the command closes when done.
+     */
+    record Append(String mailbox, List<Message> messages) implements ImapCommand {
+        public Append { messages = List.copyOf(messages); }
 
+        /** One message. */
         public Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message) {
             this(mailbox, flags, date, message, false);
         }
 
-        public Name name() { return Name.APPEND; }
-
-        @Override
-        public String toString() { return "Append[" + mailbox + ", " + flags + ", " + date + ", " + message.length + " octets]"; }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Append a && a.mailbox.equals(mailbox) && a.flags.equals(flags) && a.date.equals(date)
-                    && Arrays.equals(a.message, message) && a.utf8 == utf8;
+        /** One message, with RFC 6855 {@code UTF8 (...)} when {@code utf8}. */
+        public Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message, boolean utf8) {
+            this(mailbox, List.of(new Message(flags, date, Literal.of(message), utf8)));
         }
 
-        @Override
-        public int hashCode() { return mailbox.hashCode(); }
+        public Name name() { return Name.APPEND; }
+
+        /**
+         * One message: its flags and internal date, its content, and whether it came as RFC 6855
+         * {@code UTF8 (literal8)}.
+         */
+        public record Message(List<String> flags, Optional<OffsetDateTime> date, Literal content, boolean utf8) {
+            public Message { flags = List.copyOf(flags); }
+        }
     }
 
     record Idle() implements ImapCommand { public Name name() { return Name.IDLE; } }
@@ -281,8 +286,7 @@ public sealed interface ImapCommand {
     record UrlFetchItem(String url, boolean extended, boolean bodyPartStructure, UrlData data) {}
 
     /**
-     * RFC 4469 APPEND with CATENATE: the message is built from the parts in order. A TEXT part's
-     * octets are held as the parser read them.
+     * RFC 4469 APPEND with CATENATE: the message is built from the parts in order.
      */
     record Catenate(String mailbox, List<String> flags, Optional<OffsetDateTime> date, List<CatPart> parts)
             implements ImapCommand {
@@ -296,16 +300,8 @@ public sealed interface ImapCommand {
 
     /** RFC 4469 §5 {@code cat-part}. */
     sealed interface CatPart {
-        record Text(byte[] octets) implements CatPart {
-            @Override
-            public String toString() { return "Text[" + octets.length + " octets]"; }
-
-            @Override
-            public boolean equals(Object o) { return o instanceof Text t && Arrays.equals(t.octets, octets); }
-
-            @Override
-            public int hashCode() { return Arrays.hashCode(octets); }
-        }
+        /** A TEXT literal, held as APPEND's messages are (in memory or spooled); the handler closes it. */
+        record Text(Literal octets) implements CatPart {}
 
         record Url(String url) implements CatPart {}
     }

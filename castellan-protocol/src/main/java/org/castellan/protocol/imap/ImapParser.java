@@ -8,8 +8,10 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -28,10 +30,24 @@ import java.util.OptionalLong;
  */
 public final class ImapParser {
 
-    /** RFC 7162 §4: clients should keep command lines within 8192 octets; servers accept at least that. */
-    public static final int MAX_LINE = 8192;
-    /** No RFC limit: the non-literal text and small literals of one command (big SEARCH, long UID sets). */
+    /**
+     * Octets per line. RFC 7162 §4 asks servers to take at least 8192; large UID sets, SEARCH
+     * and a full RFC 2971 ID need more, so 64 KiB, as Dovecot's default.
+     */
+    public static final int MAX_LINE = 64 * 1024;
+    /**
+     * No RFC limit: the text and the literals held in memory of one command (big SEARCH, long UID
+     * sets, a few lines of {@link #MAX_LINE}). APPEND's messages are not held here but handed to
+     * the {@link Literal.Sink}.
+     */
     public static final int MAX_COMMAND = 256 * 1024;
+    /** The literals of one command handed to the sink (RFC 3502 MULTIAPPEND messages): each may be a temporary file. */
+    public static final int MAX_SPOOLED_LITERALS = 1000;
+    /**
+     * The octets of one command's literals handed to the sink together: bounds the temporary disk
+     * one command can take; an upload of a large folder is split over several APPENDs.
+     */
+    public static final long MAX_SPOOLED_OCTETS = 2L * 1024 * 1024 * 1024;
     /** Literals per command; real clients send one or two (LOGIN, APPEND, SEARCH with 8-bit text). */
     public static final int MAX_LITERALS = 64;
     /** Parentheses nested in SEARCH; clients nest a handful of levels, recursion must stay bounded. */
@@ -90,29 +106,86 @@ public final class ImapParser {
     public record Done() implements Result {}
 
     /**
-     * Bad input. {@code tag} is present when the line had a usable one (answer {@code tag BAD});
-     * {@code fatal} when the input cannot be resynchronized (oversized line or literal): answer
-     * {@code * BYE} and close. {@code code} is a response code such as TOOBIG, or empty.
+     * Bad input. {@code tag} is present when the command had a usable one (answer {@code tag BAD});
+     * {@code fatal} when the input cannot be resynchronized (an oversized non-synchronizing
+     * literal): answer {@code * BYE} and close. Otherwise the parser skips the rest of the
+     * refused command by itself and goes on with the next. {@code code} is a response code such
+     * as TOOBIG, or empty; {@code limit} names the limit that was exceeded, for the log.
      */
-    public record Error(Optional<String> tag, String message, boolean fatal, Optional<String> code) implements Result {}
+    public record Error(Optional<String> tag, String message, boolean fatal, Optional<String> code, Optional<String> limit)
+            implements Result {
+        public Error(Optional<String> tag, String message, boolean fatal, Optional<String> code) {
+            this(tag, message, fatal, code, Optional.empty());
+        }
+    }
 
-    private enum State { LINE, LITERAL }
+    private enum State {
+        /** Collecting a line. */
+        LINE,
+        /** Collecting a literal into {@link #literal}. */
+        LITERAL,
+        /** Handing a literal to {@link #receiver}. */
+        SINK,
+        /** Dropping the rest of a refused command's line; a literal announced at its end is dropped too. */
+        SKIP_LINE,
+        /** Dropping a non-synchronizing literal of a refused command. */
+        SKIP_LITERAL
+    }
 
+    /** Stands in the frame for a literal handed to the sink; the literal itself is in {@link #sunk}. */
+    private static final byte[] SUNK = new byte[0];
+    /** The longest literal marker, {@code {4294967295+}}, and a CR: what skipping keeps of a line's end. */
+    private static final int MARKER_TAIL = 16;
+
+    private final Literal.Sink sink;
     private State state = State.LINE;
     private final ByteArrayOutputStream line = new ByteArrayOutputStream();
     private final List<byte[]> parts = new ArrayList<>();
+    private final Map<Integer, Literal> sunk = new HashMap<>();
     private byte[] literal;
     private int literalFilled;
+    private Literal.Receiver receiver;
+    private long remaining;
     private long commandSize;
+    private long sunkSize;
+    private final byte[] tail = new byte[MARKER_TAIL];
+    private int tailLength;
 
-    /** Forgets any partial command (after STARTTLS, RFC 9051 §6.2.1). */
+    /** A parser that keeps every literal in memory. */
+    public ImapParser() {
+        this(Literal.IN_MEMORY);
+    }
+
+    /** @param sink takes the messages of APPEND as they arrive, so they never sit in the command buffer */
+    public ImapParser(Literal.Sink sink) {
+        this.sink = sink;
+    }
+
+    /**
+     * Forgets any partial command (after STARTTLS, RFC 9051 §6.2.1) and releases the literals it
+     * had received; call it when the connection ends too.
+     */
     public void reset() {
         state = State.LINE;
         line.reset();
+        releaseFrame();
+    }
+
+    /** Whether a command has begun arriving and not ended yet (a line or literal in progress). */
+    public boolean inCommand() {
+        return state != State.LINE || line.size() > 0 || !parts.isEmpty();
+    }
+
+    private void releaseFrame() {
         parts.clear();
+        for (Literal l : sunk.values()) l.close();
+        sunk.clear();
+        if (receiver != null) receiver.abort();
+        receiver = null;
         literal = null;
         literalFilled = 0;
         commandSize = 0;
+        sunkSize = 0;
     }
 
     /**
@@ -134,22 +207,44 @@ public final class ImapParser {
      */
     public Result next(ByteBuffer in, Mode mode, long maxLiteral, boolean utf8) {
         while (in.hasRemaining()) {
-            if (state == State.LITERAL) {
-                int n = Math.min(in.remaining(), literal.length - literalFilled);
-                in.get(literal, literalFilled, n);
-                literalFilled += n;
-                if (literalFilled == literal.length) {
-                    parts.add(literal);
-                    literal = null;
-                    state = State.LINE;
+            switch (state) {
+                case LITERAL -> {
+                    int n = Math.min(in.remaining(), literal.length - literalFilled);
+                    in.get(literal, literalFilled, n);
+                    literalFilled += n;
+                    if (literalFilled == literal.length) {
+                        parts.add(literal);
+                        literal = null;
+                        state = State.LINE;
+                    }
+                    continue;
                 }
-                continue;
+                case SINK -> {
+                    int n = (int) Math.min(in.remaining(), remaining);
+                    ByteBuffer chunk = in.slice(in.position(), n);
+                    in.position(in.position() + n);
+                    receiver.write(chunk);
+                    remaining -= n;
+                    if (remaining == 0) sinkDone();
+                    continue;
+                }
+                case SKIP_LITERAL -> {
+                    int n = (int) Math.min(in.remaining(), remaining);
+                    in.position(in.position() + n);
+                    remaining -= n;
+                    if (remaining == 0) state = State.SKIP_LINE;
+                    continue;
+                }
+                case SKIP_LINE -> {
+                    skipLine(in);
+                    continue;
+                }
+                case LINE -> { }
             }
             byte b = in.get();
             if (b != '\n') {
                 if (line.size() >= MAX_LINE) {
-                    reset();
-                    return new Error(Optional.empty(), "Line too long", true, Optional.empty());
+                    return tooLong(mode, "Line too long", "MAX_LINE");
                 }
                 line.write(b);
                 continue;
@@ -167,30 +262,41 @@ public final class ImapParser {
             parts.add(segment);
             LiteralMark mark = literalAtEnd(segment);
             if (mark == null) {
+                if (commandSize > MAX_COMMAND) return refused("Command too large", "MAX_COMMAND", null, false);
                 List<byte[]> frame = List.copyOf(parts);
-                reset();
-                return new Grammar(frame, utf8).command();
+                Map<Integer, Literal> literals = Map.copyOf(sunk);
+                parts.clear();
+                sunk.clear();
+                commandSize = 0;
+                sunkSize = 0;
+                return new Grammar(frame, literals, utf8).command();
             }
-            if (parts.size() / 2 >= MAX_LITERALS || mark.size > maxLiteral
-                    || (mark.size + commandSize > MAX_COMMAND && mark.size > MAX_COMMAND / 4)) {
-                Optional<String> tag = tagOf(parts.get(0));
-                boolean tooBig = mark.size > maxLiteral;
-                reset();
+            if (mark.size > maxLiteral) {
                 if (mark.nonSync) {
-                    return new Error(tag, "Literal too large", true, Optional.of("TOOBIG"));
+                    // RFC 7888 §4: octets the server will not take are on their way; it may close the connection.
+                    Optional<String> tag = tagOf(parts.get(0));
+                    reset();
+                    return new Error(tag, "Literal too large", true, Optional.of("TOOBIG"), Optional.of("APPENDLIMIT"));
                 }
-                return new Error(tag, tooBig ? "Literal too large" : "Command too large", false, Optional.of("TOOBIG"));
+                return refused("Literal too large", "APPENDLIMIT", mark, true);
             }
-            if (mark.size <= MAX_COMMAND / 4) commandSize += mark.size;
-            if (commandSize > MAX_COMMAND) {
-                Optional<String> tag = tagOf(parts.get(0));
-                reset();
-                return new Error(tag, "Command too large", true, Optional.empty());
+            if (isAppend(parts.get(0))) {
+                if (sunk.size() >= MAX_SPOOLED_LITERALS) return refused("Too many messages", "MAX_SPOOLED_LITERALS", mark, true);
+                if (sunkSize + mark.size > MAX_SPOOLED_OCTETS) return refused("Command too large", "MAX_SPOOLED_OCTETS", mark, true);
+                sunkSize += mark.size;
+                receiver = sink.receive(mark.size);
+                remaining = mark.size;
+                state = State.SINK;
+                if (mark.size == 0) sinkDone();
+            } else {
+                if (parts.size() / 2 >= MAX_LITERALS) return refused("Too many literals", "MAX_LITERALS", mark, true);
+                if (mark.size + commandSize > MAX_COMMAND) return refused("Command too large", "MAX_COMMAND", mark, true);
+                commandSize += mark.size;
+                literal = new byte[(int) mark.size];
+                literalFilled = 0;
+                if (mark.size > 0) state = State.LITERAL;
+                else parts.add(literal);
             }
-            literal = new byte[(int) mark.size];
-            literalFilled = 0;
-            if (mark.size > 0) state = State.LITERAL;
-            else parts.add(literal);
             if (!mark.nonSync) return new Continue();
         }
         return new NeedMore();
@@ -203,13 +309,91 @@ public final class ImapParser {
      */
     public static Optional<FetchAttribute.Section> section(String spec) {
         byte[] bytes = ("[" + spec + "]").getBytes(StandardCharsets.UTF_8);
-        Grammar g = new Grammar(List.of(bytes), true);
+        Grammar g = new Grammar(List.of(bytes), Map.of(), true);
         try {
             FetchAttribute.Section section = g.section();
             return g.atEnd() ? Optional.of(section) : Optional.empty();
         } catch (Bad e) {
             return Optional.empty();
         }
+    }
+
+    private void sinkDone() {
+        sunk.put(parts.size(), receiver.finish());
+        parts.add(SUNK);
+        receiver = null;
+        state = State.LINE;
+    }
+
+    /**
+     * A line longer than {@link #MAX_LINE}: the command is refused and the rest of the line
+     * skipped; outside a command (an AUTHENTICATE response, IDLE) the line is refused as a whole.
+     */
+    private Result tooLong(Mode mode, String message, String limit) {
+        Optional<String> tag = mode == Mode.COMMAND ? tagOf(parts.isEmpty() ? line.toByteArray() : parts.get(0)) : Optional.empty();
+        line.reset();
+        releaseFrame();
+        tailLength = 0;
+        state = State.SKIP_LINE;
+        return new Error(tag, message, false, Optional.of("TOOBIG"), Optional.of(limit));
+    }
+
+    /**
+     * Refuses the command whose last complete line is in the frame. A synchronizing literal
+     * announced at its end will not come (the client sees the tagged answer instead of a
+     * continuation request, RFC 9051 §7.5); a non-synchronizing one is on its way and is skipped,
+     * with whatever follows it up to the command's end.
+     */
+    private Result refused(String message, String limit, LiteralMark mark, boolean tooBig) {
+        Optional<String> tag = tagOf(parts.get(0));
+        releaseFrame();
+        if (mark != null && mark.nonSync) {
+            remaining = mark.size;
+            tailLength = 0;
+            state = mark.size == 0 ? State.SKIP_LINE : State.SKIP_LITERAL;
+        } else {
+            state = State.LINE;
+        }
+        return new Error(tag, message, false, tooBig ? Optional.of("TOOBIG") : Optional.empty(), Optional.of(limit));
+    }
+
+    /** Drops octets up to the end of the line; a non-synchronizing literal announced there is dropped next. */
+    private void skipLine(ByteBuffer in) {
+        while (in.hasRemaining()) {
+            byte b = in.get();
+            if (b != '\n') {
+                if (tailLength == MARKER_TAIL) {
+                    System.arraycopy(tail, 1, tail, 0, MARKER_TAIL - 1);
+                    tailLength--;
+                }
+                tail[tailLength++] = b;
+                continue;
+            }
+            int len = tailLength > 0 && tail[tailLength - 1] == '\r' ? tailLength - 1 : tailLength;
+            LiteralMark mark = literalAtEnd(java.util.Arrays.copyOf(tail, len));
+            tailLength = 0;
+            if (mark != null && mark.nonSync && mark.size > 0) {
+                remaining = mark.size;
+                state = State.SKIP_LITERAL;
+            } else {
+                // The command ends here; a synchronizing literal is not sent without a continuation request.
+                state = State.LINE;
+            }
+            return;
+        }
+    }
+
+    /** Whether the command's first line is an APPEND, whose messages go to the sink. */
+    private static boolean isAppend(byte[] firstLine) {
+        Optional<String> tag = tagOf(firstLine);
+        if (tag.isEmpty()) return false;
+        int at = tag.get().length() + 1;
+        byte[] name = "APPEND ".getBytes(StandardCharsets.US_ASCII);
+        if (firstLine.length < at + name.length) return false;
+        for (int i = 0; i < name.length; i++) {
+            if (Character.toUpperCase(firstLine[at + i]) != name[i]) return false;
+        }
+        return true;
     }
 
     private static Result idleLine(byte[] segment) {
@@ -268,18 +452,31 @@ public final class ImapParser {
     /** The grammar over one framed command: lines and literals alternating. */
     private static final class Grammar {
         private final List<byte[]> parts;
+        /** Literals the sink took, by their index in {@link #parts}. */
+        private final Map<Integer, Literal> sunk;
+        /** The sunk literals the command carries; the others are closed once the command is parsed. */
+        private final java.util.Set<Literal> taken = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         private int seg;
         private int pos;
         private String tag;
         private int depth;
         private final boolean utf8;
 
-        Grammar(List<byte[]> parts, boolean utf8) {
+        Grammar(List<byte[]> parts, Map<Integer, Literal> sunk, boolean utf8) {
             this.parts = parts;
+            this.sunk = sunk;
             this.utf8 = utf8;
         }
 
         Result command() {
+            Result r = parse();
+            for (Literal l : sunk.values()) {
+                if (!(r instanceof Command) || !taken.contains(l)) l.close();
+            }
+            return r;
+        }
+
+        private Result parse() {
             try {
                 tag = tagOf(parts.get(0)).orElse(null);
                 if (tag == null) {
@@ -553,10 +750,33 @@ public final class ImapParser {
             return new ImapCommand.ListMailboxes(lsub, selection, reference, patterns, returns, statusItems);
         }
 
+        /** RFC 9051 §6.3.12, RFC 3502 §6.3.11: {@code APPEND mailbox 1*(SP append-message)}. */
         private ImapCommand append() throws Bad {
             sp();
             String mailbox = astring();
+            int start = pos;
             sp();
+            List<String> catFlags = peek() == '(' ? flagList() : List.of();
+            if (peek() == ' ') sp();
+            Optional<OffsetDateTime> catDate = peek() == '"' ? Optional.of(dateTime(quoted())) : Optional.empty();
+            if (peek() == ' ') sp();
+            if (peek() == 'C' || peek() == 'c') {
+                ImapCommand c = catenate(mailbox, catFlags, catDate);
+                // RFC 4469 §5 extends MULTIAPPEND too; this server takes CATENATE as the one message.
+                if (peek() == ' ') throw new Bad("CATENATE is taken as the only message of an APPEND");
+                return c;
+            }
+            pos = start;
+            List<ImapCommand.Append.Message> messages = new ArrayList<>();
+            do {
+                sp();
+                messages.add(appendMessage());
+            } while (peek() == ' ');
+            return new ImapCommand.Append(mailbox, messages);
+        }
+
+        /** RFC 3502 §6.3.11 {@code append-message = append-opts SP append-data}. */
+        private ImapCommand.Append.Message appendMessage() throws Bad {
             List<String> flags = List.of();
             if (peek() == '(') {
                 flags = flagList();
@@ -567,20 +787,20 @@ public final class ImapParser {
                 date = Optional.of(dateTime(quoted()));
                 sp();
             }
-            if (peek() == 'C' || peek() == 'c') return catenate(mailbox, flags, date);
             if (peek() == 'U' || peek() == 'u') {
                 // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")"
                 if (!atom().equalsIgnoreCase("UTF8")) throw new Bad("APPEND needs the message as a literal");
                 sp();
                 expect('(');
                 if (peek() != '~') throw new Bad("APPEND UTF8 needs the message as a literal8 (~{n})");
-                byte[] message = literal8();
+                pos++;
+                Literal message = literalContent();
                 expect(')');
-                return new ImapCommand.Append(mailbox, flags, date, message, true);
+                return new ImapCommand.Append.Message(flags, date, message, true);
             }
-            if (peek() == '~') return new ImapCommand.Append(mailbox, flags, date, literal8()); // RFC 3516 §4.4
-            if (peek() != '{') throw new Bad("APPEND needs the message as a literal");
-            return new ImapCommand.Append(mailbox, flags, date, literal());
+            if (peek() == '~') pos++; // RFC 3516 §4.4: literal8
+            else if (peek() != '{') throw new Bad("APPEND needs the message as a literal");
+            return new ImapCommand.Append.Message(flags, date, literalContent(), false);
         }
 
         /**
@@ -599,7 +819,7 @@ public final class ImapParser {
                 switch (kind) {
                     case "TEXT" -> {
                         if (peek() != '{') throw new Bad("CATENATE TEXT needs a literal");
-                        parts.add(new ImapCommand.CatPart.Text(literal()));
+                        parts.add(new ImapCommand.CatPart.Text(literalContent()));
                     }
                     case "URL" -> parts.add(new ImapCommand.CatPart.Url(astring()));
                     default -> throw new Bad("CATENATE parts are TEXT or URL");
@@ -1171,23 +1391,36 @@ public final class ImapParser {
             }
         }
 
-        /** RFC 3516 §6 {@code literal8 = "~{" number64 "}" CRLF *OCTET}: may hold NUL. */
-        private byte[] literal8() throws Bad {
-            expect('~');
-            return literal();
-        }
-
         /** A literal's bytes: the marker ends this line, the bytes are the next part. */
         private byte[] literal() throws Bad {
+            int at = literalPart();
+            Literal l = sunk.get(at);
+            if (l == null) return parts.get(at);
+            // A sunk literal stands for a string here (a mailbox name in APPEND): only a small one is in memory.
+            if (!(l instanceof Literal.InMemory m)) throw new Bad("Literal too large for a string");
+            return m.octets();
+        }
+
+        /** A literal as the command carries it: in memory, or as the sink received it. */
+        private Literal literalContent() throws Bad {
+            int at = literalPart();
+            Literal l = sunk.get(at);
+            if (l == null) return Literal.of(parts.get(at));
+            taken.add(l);
+            return l;
+        }
+
+        /** Moves past a literal marker and the literal; returns the literal's index in {@link #parts}. */
+        private int literalPart() throws Bad {
             expect('{');
             while (peek() >= '0' && peek() <= '9') pos++;
             if (peek() == '+') pos++;
             expect('}');
             if (pos != parts.get(seg).length || seg + 2 >= parts.size()) throw new Bad("Invalid literal");
-            byte[] data = parts.get(seg + 1);
+            int at = seg + 1;
             seg += 2;
             pos = 0;
-            return data;
+            return at;
         }
 
         private long number() throws Bad {

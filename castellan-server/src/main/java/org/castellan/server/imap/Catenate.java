@@ -14,6 +14,7 @@ import java.util.OptionalInt;
 import java.util.OptionalLong;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.ImapUrl;
+import org.castellan.protocol.imap.Literal;
 import org.castellan.store.AppendResult;
 import org.castellan.store.Flags;
 import org.castellan.store.StoreException;
@@ -26,14 +27,15 @@ import org.castellan.store.StoreException;
  * <p>Every URL is checked, and the size summed, before anything is stored: the first URL that
  * reaches nothing fails the command with {@code NO [BADURL url]}, a message larger than
  * APPENDLIMIT with {@code NO [TOOBIG]}, and in both cases nothing is appended. The store then
- * reads the parts one after the other, each URL's message loaded only when its turn comes.
+ * reads the parts one after the other, each opened only when its turn comes: a TEXT literal from
+ * where the session put it (memory or spool), a URL's part from its message, loaded then.
  */
 final class Catenate {
 
     private Catenate() {}
 
-    /** One part: TEXT octets, or the target of a URL with the text it came as. */
-    private record Part(byte[] text, String url, ImapUrl parsed) {}
+    /** One part: a TEXT literal, or a URL with the text it came as. */
+    private record Part(Literal text, String url, ImapUrl parsed) {}
 
     /** What the store step came to: appended, or the refusal. */
     private record Outcome(AppendResult appended, String badUrl, boolean tooBig) {}
@@ -46,6 +48,7 @@ final class Catenate {
                 case ImapCommand.CatPart.Text t -> parts.add(new Part(t.octets(), null, null));
                 case ImapCommand.CatPart.Url u -> {
                     if (!(ImapUrl.parse(u.url()) instanceof ImapUrl.Parsed(ImapUrl url))) {
+                        release(c);
                         s.no(tag, "BADURL " + echo(u.url()), "Invalid IMAP URL");
                         return;
                     }
@@ -63,22 +66,26 @@ final class Catenate {
             long total = 0;
             for (Part p : parts) {
                 if (p.text() != null) {
-                    total += p.text().length;
-                    streams.add(new ByteArrayInputStream(p.text()));
+                    total += p.text().size();
+                    streams.add(new Deferred(p.text()::open));
                 } else {
                     Optional<UrlAccess.Target> target = UrlAccess.reach(s, p.parsed(), true, now);
                     Optional<byte[]> octets = target.flatMap(t -> UrlAccess.section(UrlAccess.load(s, t), t));
                     if (octets.isEmpty()) return new Outcome(null, p.url(), false);
                     total += octets.get().length;
-                    streams.add(new UrlPart(s, target.get()));
+                    UrlAccess.Target t = target.get();
+                    streams.add(new Deferred(() -> new ByteArrayInputStream(octets(s, t))));
                 }
                 // RFC 4469 §5: larger than the server takes is TOOBIG, found before anything is stored.
                 if (total > ImapSession.APPEND_LIMIT) return new Outcome(null, null, true);
             }
-            // Parts in memory or loaded on demand: nothing to close.
-            InputStream message = new SequenceInputStream(Collections.enumeration(streams));
-            return new Outcome(store.append(mailbox.id(), message, flags, date), null, false);
+            try (InputStream message = new SequenceInputStream(Collections.enumeration(streams))) {
+                return new Outcome(store.append(mailbox.id(), message, flags, date), null, false);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         }, o -> {
+            release(c);
             if (o.badUrl() != null) {
                 s.no(tag, "BADURL " + echo(o.badUrl()), "CATENATE URL does not name a message part this session may read");
             } else if (o.tooBig()) {
@@ -88,7 +95,24 @@ final class Catenate {
                 s.afterOwnAddition(r.mailboxId(), r.uid(),
                         () -> s.ok(tag, "[APPENDUID " + r.uidValidity() + " " + r.uid() + "] CATENATE completed"));
             }
-        }, e -> s.targetFailure(tag, e));
+        }, e -> {
+            release(c);
+            s.targetFailure(tag, e);
+        });
+    }
+
+    /** The TEXT literals are released whatever the outcome (a spooled one deletes its file). */
+    private static void release(ImapCommand.Catenate c) {
+        for (ImapCommand.CatPart p : c.parts()) if (p instanceof ImapCommand.CatPart.Text t) t.octets().close();
+    }
+
+    /** A URL's octets, read again when the store reaches them; a part gone meanwhile is an I/O failure. */
+    private static byte[] octets(ImapSession s, UrlAccess.Target t) throws IOException {
+        try {
+            return UrlAccess.section(UrlAccess.load(s, t), t).orElseThrow(() -> new IOException("a CATENATE part is gone"));
+        } catch (StoreException e) {
+            throw new IOException("a CATENATE part is gone", e);
+        }
     }
 
     /**
@@ -112,37 +136,37 @@ final class Catenate {
         return b.toString();
     }
 
-    /** A URL's octets, read from the store when the message reaches them; a part gone meanwhile is an I/O failure. */
-    private static final class UrlPart extends InputStream {
-        private final ImapSession session;
-        private final UrlAccess.Target target;
-        private InputStream octets;
+    /** Opens where a stream comes from only when the store reaches it, so one part is open at a time. */
+    private interface Source {
+        InputStream open() throws IOException;
+    }
 
-        UrlPart(ImapSession session, UrlAccess.Target target) {
-            this.session = session;
-            this.target = target;
+    private static final class Deferred extends InputStream {
+        private final Source source;
+        private InputStream in;
+
+        Deferred(Source source) {
+            this.source = source;
         }
 
-        private InputStream octets() throws IOException {
-            if (octets == null) {
-                try {
-                    octets = new ByteArrayInputStream(UrlAccess.section(UrlAccess.load(session, target), target)
-                            .orElseThrow(() -> new IOException("a CATENATE part is gone")));
-                } catch (StoreException e) {
-                    throw new IOException("a CATENATE part is gone", e);
-                }
-            }
-            return octets;
+        private InputStream in() throws IOException {
+            if (in == null) in = source.open();
+            return in;
         }
 
         @Override
         public int read() throws IOException {
-            return octets().read();
+            return in().read();
         }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            return octets().read(b, off, len);
+            return in().read(b, off, len);
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (in != null) in.close();
         }
     }
 }

@@ -40,13 +40,14 @@ final class ImapSession extends LineSession {
     /** Literals before login carry a user name or password at most. */
     static final long MAX_LITERAL_BEFORE_LOGIN = 4096;
     /**
-     * RFC 7889 APPENDLIMIT: the largest message APPEND takes. The parser holds a literal in
-     * memory, so this also bounds what one session can make the server buffer.
+     * RFC 7889 APPENDLIMIT: the largest message APPEND takes. Messages stream through a
+     * {@link LiteralSpool} to the store, so this bounds temporary disk and stored size, not memory.
      */
     static final long APPEND_LIMIT = 32L * 1024 * 1024;
 
     private final ImapService service;
-    private final ImapParser parser = new ImapParser();
+    private final LiteralSpool literals = new LiteralSpool();
+    private final ImapParser parser = new ImapParser(literals);
     private ImapState state = ImapState.NOT_AUTHENTICATED;
     private int authFailures;
     private SaslExchange sasl;
@@ -86,6 +87,7 @@ final class ImapSession extends LineSession {
         long maxLiteral = state == ImapState.NOT_AUTHENTICATED ? MAX_LITERAL_BEFORE_LOGIN : APPEND_LIMIT;
         boolean utf8 = utf8Quoted();
         ImapParser.Result result = parse(view -> parser.next(view, mode, maxLiteral, utf8));
+        if (!parser.inCommand()) literals.commandEnded();
         switch (result) {
             case ImapParser.NeedMore n -> { }
             case ImapParser.Continue c -> write("+ Ready for literal data\r\n");
@@ -104,6 +106,7 @@ final class ImapSession extends LineSession {
 
     private void dispatch(String tag, ImapCommand parsed) {
         if (!state.allows(parsed.name())) {
+            if (parsed instanceof ImapCommand.Append a) Append.release(a);
             bad(tag, "Command not valid in this state");
             return;
         }
@@ -114,6 +117,7 @@ final class ImapSession extends LineSession {
         }
         ImapCommand command = mailboxNamesIn(parsed);
         if (command == null) {
+            if (parsed instanceof ImapCommand.Append a) Append.release(a);
             bad(tag, "Mailbox name is not valid modified UTF-7");
             return;
         }
@@ -173,7 +177,7 @@ final class ImapSession extends LineSession {
                 case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(in(x.mailbox()));
                 case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
                 case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
-                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.flags(), x.date(), x.message(), x.utf8());
+                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.messages());
                 case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
                 case ImapCommand.ResetKey x -> new ImapCommand.ResetKey(x.mailbox().map(ImapSession::in), x.mechanisms());
                 case ImapCommand.Catenate x -> new ImapCommand.Catenate(in(x.mailbox()), x.flags(), x.date(), x.parts());
@@ -215,8 +219,11 @@ final class ImapSession extends LineSession {
             return;
         }
         if (e.fatal()) {
-            closeWith("* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
+            closeAtLimit(e.limit().orElse("parser"), "* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
             return;
+        }
+        if (e.limit().isPresent()) {
+            log.info("{} imap command refused at limit {}: {}", connection().logId(), e.limit().get(), e.message());
         }
         String code = e.code().map(c -> "[" + c + "] ").orElse("");
         if (e.tag().isPresent()) bad(e.tag().get(), code + e.message());
@@ -235,8 +242,14 @@ final class ImapSession extends LineSession {
     }
 
     private void error(String line) {
-        if (tooManyErrors(MAX_ERRORS)) closeWith("* BYE Too many errors, closing connection");
+        if (tooManyErrors(MAX_ERRORS)) closeAtLimit("MAX_ERRORS", "* BYE Too many errors, closing connection");
         else write(line + "\r\n");
+    }
+
+    /** Ends the session because a protocol limit was reached; the log names the limit. */
+    private void closeAtLimit(String limit, String bye) {
+        log.info("{} imap closing at limit {}: {}", connection().logId(), limit, bye);
+        closeWith(bye);
     }
 
     /** NO with an optional response code (RFC 9051 §7.1), sent after pending mailbox updates. */
@@ -450,7 +463,7 @@ final class ImapSession extends LineSession {
     void authFailed(String tag, String text) {
         if (++authFailures >= MAX_AUTH_FAILURES) {
             write(tag + " NO " + text + "\r\n");
-            closeWith("* BYE Too many failed logins");
+            closeAtLimit("MAX_AUTH_FAILURES", "* BYE Too many failed logins");
         } else {
             write(tag + " NO " + text + "\r\n");
         }
@@ -535,6 +548,7 @@ final class ImapSession extends LineSession {
 
     @Override
     protected void onClose() {
+        parser.reset(); // releases the literals of a command that was still arriving
         if (sasl != null) {
             sasl.abort();
             sasl = null;

@@ -11,6 +11,7 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.protocol.smtp.FromHeader;
 import org.castellan.protocol.smtp.Mailbox;
 import org.castellan.protocol.smtp.SmtpError;
+import org.castellan.server.transport.MessageSpool;
 import org.castellan.store.MailStore;
 import org.castellan.store.StoreException;
 

@@ -1,5 +1,6 @@
 package org.castellan.server.imap;
 
+import org.castellan.protocol.imap.ImapParser;
 import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.Test;
 
@@ -28,13 +29,14 @@ class BadInputTest extends ServerPerTest {
     }
 
     @Test
-    void oversizedLineClosesTheConnection() {
+    void oversizedLineIsBadAndTheSessionContinues() {
         try (Transcript t = imap.connect("imap")) {
             t.expect("\\* OK .*");
-            t.send("a1 NOOP " + "x".repeat(10_000));
+            t.send("a1 NOOP " + "x".repeat(ImapParser.MAX_LINE));
             t.run("""
-                    S: \\* BYE Line too long
-                    S: <closed>
+                    S: a1 BAD \\[TOOBIG\\] Line too long
+                    C: a2 NOOP
+                    S: a2 OK NOOP completed
                     """);
         }
     }
