@@ -17,7 +17,7 @@ public sealed interface ImapCommand {
         CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE,
         SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
         IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE,
-        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD
+        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD, NOTIFY
     }
 
     record Capability() implements ImapCommand { public Name name() { return Name.CAPABILITY; } }
@@ -246,4 +246,14 @@ public sealed interface ImapCommand {
 
     /** RFC 4978 §3 COMPRESS; the mechanism upper-cased. */
     record Compress(String mechanism) implements ImapCommand { public Name name() { return Name.COMPRESS; } }
+
+    /**
+     * RFC 5465 §3 NOTIFY: {@code NOTIFY NONE} when {@code groups} is empty, otherwise
+     * {@code NOTIFY SET}, with {@code status} for its STATUS indicator.
+     */
+    record Notify(boolean status, List<NotifyGroup> groups) implements ImapCommand {
+        public Notify { groups = List.copyOf(groups); }
+
+        public Name name() { return Name.NOTIFY; }
+    }
 }
