@@ -1,7 +1,5 @@
 package org.castellan.server.imap;
 
-import io.netty.buffer.Unpooled;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -17,10 +15,7 @@ import org.castellan.store.AccountEvent;
 import org.castellan.store.EventSubscription;
 import org.castellan.store.MailStore;
 import org.castellan.store.MailboxNames;
-import org.castellan.store.MessageMeta;
 import org.castellan.store.StoreEvent;
-import org.castellan.store.StoreException;
-import org.castellan.store.UidRange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,8 +50,6 @@ final class Notifier {
     static final int MAX_PENDING = 1000;
     /** Responses written per turn: between two turns the session may read and the channel drain. */
     static final int BATCH = 64;
-    /** New messages fetched per turn; each may carry a whole message (BODY[]). */
-    static final int FETCH_BATCH = 16;
 
     /** The RFC 5465 §5 events Castellan reports. */
     enum Kind { MESSAGE_NEW, MESSAGE_EXPUNGE, FLAG_CHANGE, MAILBOX_NAME, SUBSCRIPTION_CHANGE }
@@ -77,8 +70,6 @@ final class Notifier {
     private final List<Rule> rules;
     /** The SELECTED or SELECTED-DELAYED group, or null (RFC 5465 §3: the same as SELECTED NONE). */
     private final Rule selected;
-    /** MessageNew's fetch attributes for the selected mailbox (RFC 5465 §5.2), UID first; empty for none. */
-    private final List<FetchAttribute> newMessageFetch;
 
     /** Set on the blocking executor while NOTIFY starts, closed on the event loop: volatile. */
     private volatile EventSubscription subscription;
@@ -90,15 +81,8 @@ final class Notifier {
     private final ArrayDeque<ListNote> lists = new ArrayDeque<>();
     /** Mailboxes with a STATUS due, and why (which items it carries). */
     private final LinkedHashMap<Long, EnumSet<Kind>> statuses = new LinkedHashMap<>();
-    /**
-     * New messages of {@link #newMailbox} to FETCH: the {@code [first, last]} UIDs of each commit
-     * (an APPEND, a COPY), which the store allocates consecutively, so a COPY of any size is one
-     * entry.
-     */
-    private final ArrayDeque<long[]> newRanges = new ArrayDeque<>();
-    private long newMailbox;
-    /** UIDs this session's own APPEND or COPY put into the selected mailbox: no FETCH for them (RFC 5465 §5.2). */
-    private final Set<Long> own = new HashSet<>();
+    /** The FETCH responses due for new messages of the selected mailbox; null without fetch attributes. */
+    private final NewMessageFetches fetches;
     private boolean overflowDue;
     /** After an overflow or {@link #close}: nothing more is noted or sent but the overflow line. */
     private boolean stopped;
@@ -107,12 +91,12 @@ final class Notifier {
         this.session = session;
         this.rules = List.copyOf(rules);
         this.selected = selected;
-        this.newMessageFetch = List.copyOf(newMessageFetch);
+        this.fetches = newMessageFetch.isEmpty() ? null : new NewMessageFetches(session, newMessageFetch);
     }
 
     /** Whether any group asks for events of mailboxes other than the selected one. */
     boolean watchesAccount() {
-        return rules.stream().anyMatch(r -> !r.kinds().isEmpty()) || !newMessageFetch.isEmpty();
+        return rules.stream().anyMatch(r -> !r.kinds().isEmpty()) || fetches != null;
     }
 
     void subscription(EventSubscription s) {
@@ -145,8 +129,7 @@ final class Notifier {
     private void clear() {
         lists.clear();
         statuses.clear();
-        newRanges.clear();
-        own.clear();
+        if (fetches != null) fetches.clear();
     }
 
     /** RFC 5465 §5.2, §5.3: with SELECTED (not -DELAYED) the selected mailbox's changes go out as they happen. */
@@ -204,8 +187,9 @@ final class Notifier {
         boolean isSelected = session.selected().map(v -> v.mailbox.id() == id).orElse(false);
         switch (change) {
             case StoreEvent.MessageAdded a -> {
-                if (isSelected) newInSelected(a);
-                else statusDue(id, Kind.MESSAGE_NEW);
+                // RFC 5465 §5.2: the view tells of the selected mailbox's new messages; a FETCH may follow.
+                if (isSelected && fetches != null) fetches.added(a);
+                else if (!isSelected) statusDue(id, Kind.MESSAGE_NEW);
             }
             case StoreEvent.MessagesExpunged x -> {
                 if (!isSelected) statusDue(id, Kind.MESSAGE_EXPUNGE);
@@ -229,36 +213,9 @@ final class Notifier {
         }
     }
 
-    /**
-     * RFC 5465 §5.2: the client hears EXISTS for a new message of the selected mailbox (the view
-     * does that); with fetch attributes a FETCH follows, except for messages this session added.
-     */
-    private void newInSelected(StoreEvent.MessageAdded a) {
-        if (newMessageFetch.isEmpty()) return;
-        newIn(a.mailboxId());
-        // Not filtered by what the view knows: with SELECTED the view may have told the client
-        // already. A commit that SELECT's listing also saw gets a FETCH the client did not need,
-        // which is harmless; its EXISTS went out with SELECT.
-        long first = a.uids().first();
-        long last = a.uids().last();
-        if (own.removeIf(uid -> uid >= first && uid <= last)) return;
-        newRanges.add(new long[] {first, last});
-    }
-
-    /** This session's APPEND or COPY put {@code uid} into {@code mailboxId}: its commit gets no FETCH. */
+    /** This session's APPEND or COPY put {@code uid} into {@code mailboxId}: its commit gets no FETCH (RFC 5465 §5.2). */
     void ownAddition(long mailboxId, long uid) {
-        if (newMessageFetch.isEmpty() || stopped) return;
-        if (session.selected().map(v -> v.mailbox.id() != mailboxId).orElse(true)) return; // another mailbox gets STATUS
-        newIn(mailboxId);
-        if (!newRanges.removeIf(r -> r[0] <= uid && uid <= r[1])) own.add(uid);
-    }
-
-    /** New messages are noted for {@code mailboxId}, the selected mailbox: those of another one are forgotten. */
-    private void newIn(long mailboxId) {
-        if (newMailbox == mailboxId) return;
-        newRanges.clear();
-        own.clear();
-        newMailbox = mailboxId;
+        if (fetches != null && !stopped) fetches.ownAddition(mailboxId, uid);
     }
 
     private void statusDue(long mailboxId, Kind kind) {
@@ -271,7 +228,7 @@ final class Notifier {
     }
 
     private int pending() {
-        return lists.size() + statuses.size() + newRanges.size();
+        return lists.size() + statuses.size() + (fetches == null ? 0 : fetches.pending());
     }
 
     /** RFC 5465 §5.8: too much is waiting; the client is told once and hears nothing more until its next NOTIFY. */
@@ -330,7 +287,7 @@ final class Notifier {
             for (int i = 0; i < BATCH && !lists.isEmpty(); i++) session.untagged(render(lists.poll()));
             return true;
         }
-        if (!newRanges.isEmpty() && fetchNew()) return true;
+        if (fetches != null && fetches.fetch()) return true;
         if (!statuses.isEmpty()) {
             sendStatuses();
             return true;
@@ -378,74 +335,6 @@ final class Notifier {
         if (kinds.contains(Kind.FLAG_CHANGE)) items.addAll(List.of("UIDVALIDITY", "UNSEEN"));
         if (condStore) items.add("HIGHESTMODSEQ");
         return items;
-    }
-
-    /**
-     * RFC 5465 §5.2: a FETCH with the requested attributes for new messages the client has heard
-     * of (their EXISTS is out). False when none is ready yet.
-     */
-    private boolean fetchNew() {
-        SelectedMailbox view = session.selected().filter(v -> v.mailbox.id() == newMailbox).orElse(null);
-        if (view == null) {
-            newRanges.clear();
-            return false;
-        }
-        List<Long> ready = new ArrayList<>();
-        while (!newRanges.isEmpty() && ready.size() < FETCH_BATCH) {
-            long[] range = newRanges.peek();
-            long heard = Math.min(range[1], view.maxUid());
-            // UIDs the view lacks were expunged before the client heard of them.
-            int msn = firstAtOrAbove(view, range[0]);
-            for (; msn <= view.count() && view.uidAt(msn) <= heard && ready.size() < FETCH_BATCH; msn++) {
-                ready.add(view.uidAt(msn));
-            }
-            range[0] = msn <= view.count() && view.uidAt(msn) <= heard ? view.uidAt(msn) : heard + 1;
-            if (range[0] <= range[1]) break; // the rest next turn, or once its EXISTS is out
-            newRanges.poll();
-        }
-        if (ready.isEmpty()) return false;
-        MailStore store = session.service().store();
-        StructureCache cache = session.service().structures();
-        boolean condStore = session.condStoreOn(view);
-        session.blocking(() -> {
-            List<MessageMeta> metas = new ArrayList<>(store.listMessages(view.mailbox.id(), new UidRange(ready.get(0),
-                    ready.get(ready.size() - 1))));
-            metas.removeIf(m -> !ready.contains(m.uid()));
-            // RFC 5465 §5.2: attributes without .PEEK set \Seen, as in FETCH (the client SHOULD NOT ask for them).
-            Set<Long> seen = !view.readOnly && Fetch.setsSeen(newMessageFetch) ? Fetch.markSeen(store, view, metas) : Set.of();
-            for (MessageMeta m : metas) {
-                // Waits until the response is on its way: the session runs nothing else, and more
-                // notifications wait (coalesced, bounded), while a client does not read a large one.
-                session.connection().channel().writeAndFlush(Unpooled.wrappedBuffer(
-                        fetchResponse(store, cache, view, m, seen.contains(m.uid()), condStore))).awaitUninterruptibly();
-            }
-            return null;
-        }, done -> { }, this::failed);
-        return true;
-    }
-
-    /** The sequence number of the first UID at or above {@code uid}; past the end when there is none. */
-    private static int firstAtOrAbove(SelectedMailbox view, long uid) {
-        int lo = 1;
-        int hi = view.count() + 1;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (view.uidAt(mid) < uid) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
-
-    /** Blocking: one FETCH response; a message that cannot be fetched any more gets just its UID. */
-    private byte[] fetchResponse(MailStore store, StructureCache cache, SelectedMailbox view, MessageMeta m, boolean seen,
-            boolean condStore) {
-        int msn = view.msnOf(m.uid());
-        try {
-            return Fetch.response(store, cache, view.mailbox.id(), msn, m, newMessageFetch, seen, condStore, session, view);
-        } catch (StoreException | Fetch.UnknownCte e) {
-            log.info("{} imap notification FETCH of UID {} failed: {}", session.connection().logId(), m.uid(), e.toString());
-            return ("* " + msn + " FETCH (UID " + m.uid() + ")\r\n").getBytes(StandardCharsets.US_ASCII);
-        }
     }
 
     private void failed(Throwable e) {
