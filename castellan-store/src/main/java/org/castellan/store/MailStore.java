@@ -385,6 +385,17 @@ public interface MailStore extends AutoCloseable {
      */
     EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener);
 
+    /**
+     * Calls {@code listener} with every committed change of the account's mailboxes and
+     * subscriptions ({@link AccountEvent}), in commit order, on the same store thread as
+     * {@link #subscribe}'s listeners and under the same rules. A change inside a mailbox reaches
+     * that mailbox's listeners before the account's, so a listener of both hears the mailbox's
+     * first. An account nobody watches costs one map look-up per change.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the account
+     */
+    EventSubscription subscribeAccount(long accountId, Consumer<AccountEvent> listener);
+
     /** Finishes queued writes, delivers queued events, and releases files and threads. */
     @Override
     void close();

@@ -18,7 +18,7 @@ public sealed interface ImapCommand {
         SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
         IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE,
         GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD,
-        GENURLAUTH, RESETKEY, URLFETCH
+        GENURLAUTH, RESETKEY, URLFETCH, NOTIFY
     }
 
     record Capability() implements ImapCommand { public Name name() { return Name.CAPABILITY; } }
@@ -304,5 +304,15 @@ public sealed interface ImapCommand {
         record Text(Literal octets) implements CatPart {}
 
         record Url(String url) implements CatPart {}
+    }
+
+    /**
+     * RFC 5465 §3 NOTIFY: {@code NOTIFY NONE} when {@code groups} is empty, otherwise
+     * {@code NOTIFY SET}, with {@code status} for its STATUS indicator.
+     */
+    record Notify(boolean status, List<NotifyGroup> groups) implements ImapCommand {
+        public Notify { groups = List.copyOf(groups); }
+
+        public Name name() { return Name.NOTIFY; }
     }
 }

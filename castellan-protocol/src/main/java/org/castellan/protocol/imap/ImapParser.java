@@ -572,6 +572,7 @@ public final class ImapParser {
                 case "GENURLAUTH": return genUrlAuth();
                 case "RESETKEY": return resetKey();
                 case "URLFETCH": return urlFetch();
+                case "NOTIFY": return notifyCommand();
                 default: throw new Bad("Unknown command");
             }
         }
@@ -674,6 +675,86 @@ public final class ImapParser {
             long n = number();
             if (n == 0) throw new Bad("Expected a non-zero number");
             return n;
+        }
+
+        /** RFC 5465 §8 {@code notify}: {@code NONE}, or {@code SET [STATUS] event-group *(SP event-group)}. */
+        private ImapCommand notifyCommand() throws Bad {
+            sp();
+            String verb = atom().toUpperCase(Locale.ROOT);
+            if (verb.equals("NONE")) return new ImapCommand.Notify(false, List.of());
+            if (!verb.equals("SET")) throw new Bad("NOTIFY takes SET or NONE");
+            sp();
+            boolean status = false;
+            if (peek() != '(') {
+                if (!atom().toUpperCase(Locale.ROOT).equals("STATUS")) throw new Bad("Expected STATUS or an event group");
+                status = true;
+                sp();
+            }
+            List<NotifyGroup> groups = new ArrayList<>();
+            groups.add(notifyGroup());
+            while (peek() == ' ') {
+                sp();
+                groups.add(notifyGroup());
+            }
+            return new ImapCommand.Notify(status, groups);
+        }
+
+        /** RFC 5465 §8 {@code event-group = "(" filter-mailboxes SP events ")"}. */
+        private NotifyGroup notifyGroup() throws Bad {
+            expect('(');
+            String keyword = atom();
+            NotifyGroup.Filter filter = NotifyGroup.Filter.of(keyword)
+                    .orElseThrow(() -> new Bad("Unknown NOTIFY mailbox specifier " + keyword));
+            List<String> mailboxes = List.of();
+            if (filter.takesMailboxes()) {
+                sp();
+                // one-or-more-mailbox = mailbox / "(" mailbox *(SP mailbox) ")"
+                mailboxes = peek() == '(' ? spaceList(this::astring) : List.of(astring());
+            }
+            sp();
+            List<NotifyGroup.Event> events = List.of();
+            if (peek() == '(') {
+                events = spaceList(this::notifyEvent);
+            } else if (!atom().toUpperCase(Locale.ROOT).equals("NONE")) {
+                throw new Bad("Expected a list of events or NONE");
+            }
+            expect(')');
+            return new NotifyGroup(filter, mailboxes, events);
+        }
+
+        /** RFC 5465 §8 {@code event}; only MessageNew takes {@code SP "(" fetch-att *(SP fetch-att) ")"}. */
+        private NotifyGroup.Event notifyEvent() throws Bad {
+            String name = NotifyGroup.Event.canonical(atom());
+            List<FetchAttribute> fetch = List.of();
+            if (name.equals("MessageNew") && peek() == ' ' && next() == '(') {
+                pos++;
+                fetch = spaceList(this::fetchAtt);
+            }
+            return new NotifyGroup.Event(name, fetch);
+        }
+
+        /** One item of {@link #spaceList}. */
+        private interface Item<T> {
+            T read() throws Bad;
+        }
+
+        /** {@code "(" item *(SP item) ")"}. */
+        private <T> List<T> spaceList(Item<T> item) throws Bad {
+            expect('(');
+            List<T> out = new ArrayList<>();
+            out.add(item.read());
+            while (peek() == ' ') {
+                sp();
+                out.add(item.read());
+            }
+            expect(')');
+            return out;
+        }
+
+        /** The character after the next one, or -1. */
+        private int next() {
+            byte[] cur = parts.get(seg);
+            return pos + 1 < cur.length ? cur[pos + 1] & 0xff : -1;
         }
 
         /** RFC 9208 §4.1.3 {@code SETQUOTA root (resource limit ...)}. */

@@ -56,13 +56,13 @@ class ImapExtensionsParserTest {
         return a.get(a.size() - 1);
     }
 
-    private static ImapCommand parse(String input) {
+    static ImapCommand parse(String input) {
         ImapParser.Result r = last(input, false);
         assertThat(r).as(input).isInstanceOf(ImapParser.Command.class);
         return ((ImapParser.Command) r).command();
     }
 
-    private static ImapParser.Error error(String input, boolean utf8) {
+    static ImapParser.Error error(String input, boolean utf8) {
         ImapParser.Result r = last(input, utf8);
         assertThat(r).as(input).isInstanceOf(ImapParser.Error.class);
         assertThat(((ImapParser.Error) r).tag()).contains("a1");

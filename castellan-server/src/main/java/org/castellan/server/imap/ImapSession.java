@@ -76,11 +76,12 @@ final class ImapSession extends LineSession {
 
     @Override
     protected boolean step() {
-        if (idleTag != null && selected != null && selected.hasPending()) {
+        if (hearsAtOnce() && selected != null && selected.hasPending()) {
             // RFC 2177: an idling client hears of changes as they happen, also of those that came while it was busy.
             flushUpdates(() -> { });
             return true;
         }
+        if (notifier != null && notifier.deliver()) return true;
         if (!pending().isReadable()) return false;
         ImapParser.Mode mode = sasl != null ? ImapParser.Mode.SASL_RESPONSE
                 : idleTag != null ? ImapParser.Mode.IDLE : ImapParser.Mode.COMMAND;
@@ -159,6 +160,7 @@ final class ImapSession extends LineSession {
             case ImapCommand.ResetKey c -> ResetKey.run(this, tag, c);
             case ImapCommand.UrlFetch c -> UrlFetch.run(this, tag, c);
             case ImapCommand.Catenate c -> Catenate.run(this, tag, c);
+            case ImapCommand.Notify c -> Notify.run(this, tag, c);
         }
     }
 
@@ -349,6 +351,7 @@ final class ImapSession extends LineSession {
      * stays suspended meanwhile, so pipelined commands still run in order.
      */
     void afterOwnAddition(long mailboxId, long uid, Runnable then) {
+        if (notifier != null) notifier.ownAddition(mailboxId, uid);
         SelectedMailbox view = selected;
         if (view == null || view.mailbox.id() != mailboxId) {
             then.run();
@@ -502,7 +505,7 @@ final class ImapSession extends LineSession {
             }
             if (view.closed()) return;
             view.event(event);
-            if (selected == view && idleTag != null && !busy()) drain();
+            if (selected == view && hearsAtOnce() && !busy()) drain();
         });
     }
 
@@ -554,5 +557,45 @@ final class ImapSession extends LineSession {
             sasl = null;
         }
         if (selected != null) selected.close();
+        if (notifier != null) notifier.close();
+    }
+
+    // ---- NOTIFY (RFC 5465): the hooks of Notify and Notifier
+
+    /** What the client's NOTIFY SET asked for; null before NOTIFY and after NOTIFY NONE. */
+    private Notifier notifier;
+
+    /** Replaces what NOTIFY asked for; the previous notifier stops (RFC 5465 §3). */
+    void notifier(Notifier next) {
+        if (notifier != null) notifier.close();
+        notifier = next;
+    }
+
+    /**
+     * Whether the client hears of the selected mailbox's changes as they happen, between
+     * commands: while idling (RFC 2177), or after NOTIFY SET (SELECTED ...) (RFC 5465 §5.2, §5.3).
+     */
+    private boolean hearsAtOnce() {
+        return idleTag != null || (notifier != null && notifier.selectedAtOnce());
+    }
+
+    /** A notification is waiting: out with it now unless a command is in progress (it follows the command then). */
+    void wake() {
+        if (!busy() && !closed()) drain();
+    }
+
+    /** Whether the connection has gone. */
+    boolean ended() {
+        return closed();
+    }
+
+    /**
+     * The client has read enough for more notifications to go out. Netty may say so in the middle
+     * of a flush, so the session goes on afterwards, as a task of its own.
+     */
+    @Override
+    public void channelWritabilityChanged(io.netty.channel.ChannelHandlerContext ctx) {
+        if (notifier != null && ctx.channel().isWritable()) ctx.executor().execute(this::wake);
+        ctx.fireChannelWritabilityChanged();
     }
 }
