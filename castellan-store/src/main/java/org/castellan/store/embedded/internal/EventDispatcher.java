@@ -39,10 +39,30 @@ public final class EventDispatcher implements AutoCloseable {
         });
     }
 
+    /**
+     * The MODSEQ of each mailbox's latest published change. Updated before the event is queued,
+     * so a listener registered before a reader saw a value hears every change above it.
+     */
+    private final ConcurrentHashMap<Long, Long> published = new ConcurrentHashMap<>();
+
     public void publish(List<StoreEvent> events) {
         if (events.isEmpty()) return;
+        for (StoreEvent e : events) {
+            if (e instanceof StoreEvent.MailboxDeleted) {
+                // SQLite may give the id to the next mailbox, whose MODSEQs start again at 1.
+                published.remove(e.mailboxId());
+            } else {
+                long modSeq = StoreEvent.modSeqOf(e);
+                if (modSeq > 0) published.merge(e.mailboxId(), modSeq, Math::max);
+            }
+        }
         // Called by the writer thread only, so one batch's events stay together and in order.
         queue.addAll(events);
+    }
+
+    /** See {@link org.castellan.store.MailStore#publishedModSeq}. */
+    public long publishedModSeq(long mailboxId) {
+        return published.getOrDefault(mailboxId, 0L);
     }
 
     private void loop() {
