@@ -142,7 +142,7 @@ public final class Castellan implements AutoCloseable {
         String mechanism = a.mechanism() + a.appPassword().map(id -> " app-password=" + id).orElse("");
         return new AuthAttempt(a.time(), a.remote(), a.listener(), a.protocol(), mechanism,
                 a.account().orElse(AuthAttempt.NO_ACCOUNT), a.result(), a.tlsVersion(),
-                a.certificateSha256().map(h -> "sha256:" + h));
+                a.certificateSha256().map(h -> "sha256:" + h), a.reason());
     }
 
     /** AuthService's defaults, with the configured SCRAM cost and the configured per-host limiter numbers. */

@@ -237,6 +237,12 @@ public final class ConfigKeys {
             new Key(Section.AUTH, "block-duration", Type.DURATION, List.of(), 1000, Auth.MAX_BLOCK_DURATION.toMillis(),
                     "\"" + AuthSettings.DEFAULT_BLOCK_DURATION.toMinutes() + "m\"",
                     "How long a block lasts; the count starts afresh after it."),
+            new Key(Section.AUTH, "password-min-length", Type.INTEGER, List.of(), Auth.MIN_PASSWORD_MIN_LENGTH,
+                    Auth.MAX_PASSWORD_MIN_LENGTH, Integer.toString(Auth.DEFAULT_PASSWORD_MIN_LENGTH),
+                    "The fewest characters (Unicode code points) castellan user add and user passwd accept in a"
+                            + " password read with --password-stdin; NIST SP 800-63B-4 asks for 15 where a password"
+                            + " logs in alone, and allows 8 only as part of two factors. Generated passwords have "
+                            + org.castellan.security.auth.Passwords.LENGTH + "."),
 
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),

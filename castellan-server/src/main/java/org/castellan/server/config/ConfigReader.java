@@ -132,6 +132,7 @@ final class ConfigReader {
         Duration firstDelay = auth.duration("first-delay");
         Duration maxDelay = auth.duration("max-delay");
         Duration blockDuration = auth.duration("block-duration");
+        Long passwordMinLength = auth.integer("password-min-length");
         if (freeFailures != null && blockAfter != null && blockAfter <= freeFailures) {
             auth.problem("block-after", "block-after (" + blockAfter + ") must be larger than free-failures ("
                     + freeFailures + "), or no failure would ever be delayed before the block");
@@ -157,7 +158,7 @@ final class ConfigReader {
                 new Store(kind, storeDirectory),
                 new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp, provider),
                 new Auth(scramIterations.intValue(), freeFailures.intValue(), blockAfter.intValue(), firstDelay, maxDelay,
-                        blockDuration),
+                        blockDuration, passwordMinLength.intValue()),
                 List.copyOf(listeners.values()), rules);
     }
 
