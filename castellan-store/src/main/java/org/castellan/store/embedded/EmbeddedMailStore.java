@@ -851,7 +851,7 @@ public final class EmbeddedMailStore implements MailStore {
                 chargeQuota(c, m.accountId, blob.size(), 1, true);
                 long modSeq = m.highestModSeq + 1;
                 Sql.update(c, "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date, size, blob_hash,"
-                        + " mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", mailboxId, m.uidNext, modSeq,
+                        + " mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", mailboxId, m.uidNext, modSeq,
                         String.join(" ", normalized), normalized.contains(Flags.SEEN), date.toEpochMilli(), blob.size(), blob.id(),
                         blob.structure());
                 Sql.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", m.uidNext + 1, modSeq,
@@ -1090,7 +1090,7 @@ public final class EmbeddedMailStore implements MailStore {
         Map<String, Integer> references = new HashMap<>();
         for (Source s : sources) {
             Sql.update(c, "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date, size, blob_hash,"
-                    + " mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", to.id, uid, modSeq, s.flags, s.seen,
+                    + " mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", to.id, uid, modSeq, s.flags, s.seen,
                     s.internalDate, s.size, s.blob, s.mime);
             mapping.put(s.uid, uid);
             references.merge(s.blob, 1, Integer::sum);
