@@ -1,6 +1,7 @@
 package org.castellan.server.cli;
 
 import java.io.UncheckedIOException;
+import org.castellan.server.StartChecks;
 import org.castellan.server.config.ConfigException;
 import org.castellan.store.StoreException;
 import org.slf4j.Logger;
@@ -27,6 +28,11 @@ final class Failures implements CommandLine.IExecutionExceptionHandler {
             case ConfigException config -> {
                 err.println("castellan: configuration error:");
                 config.problems().forEach(p -> err.println("  " + p));
+                return Main.BAD_INPUT;
+            }
+            case StartChecks.StartFailure start -> {
+                err.println("castellan: configuration error:");
+                start.asConfigError().problems().forEach(p -> err.println("  " + p));
                 return Main.BAD_INPUT;
             }
             case StoreException store when !store.isTemporary() -> {

@@ -50,10 +50,15 @@ final class LiveServer implements AutoCloseable {
 
     /** As {@link #start(Path)}, with {@code moreListeners} (TOML) added to the configuration. */
     static LiveServer start(Path data, String moreListeners) throws Exception {
+        return start(data, moreListeners, text -> text);
+    }
+
+    /** As {@link #start(Path, String)}, with the whole configuration text passed through {@code edit} before the start. */
+    static LiveServer start(Path data, String moreListeners, java.util.function.UnaryOperator<String> edit) throws Exception {
         Cli cli = Cli.init(data, ACCOUNT);
         Path config = data.resolve("castellan.toml");
-        Files.writeString(config, Files.readString(config) + "\n" + listener("device", "require") + listener("optional", "request")
-                + moreListeners);
+        Files.writeString(config, edit.apply(Files.readString(config) + "\n" + listener("device", "require")
+                + listener("optional", "request") + moreListeners));
         return new LiveServer(cli, Castellan.start(CastellanConfig.load(config)));
     }
 

@@ -62,7 +62,7 @@ class ConfigValidationTest {
                 [server]
                 hostname = "MX1.example.org"
                 data-dir = "data"          # relative to /etc/castellan
-                role = "edge"
+                role = "all"               # the only role this version runs; "edge" and "mailbox" are refused
                 shutdown-grace = "250ms"
                 admin-socket = "/run/castellan/admin.sock"
 
@@ -116,7 +116,7 @@ class ConfigValidationTest {
                 """;
         CastellanConfig config = CastellanConfig.parse(text, FILE);
         Path data = Path.of("/etc/castellan/data");
-        assertThat(config.server()).isEqualTo(new Server("MX1.example.org", data, Role.EDGE, Duration.ofMillis(250),
+        assertThat(config.server()).isEqualTo(new Server("MX1.example.org", data, Role.ALL, Duration.ofMillis(250),
                 Path.of("/run/castellan/admin.sock")));
         assertThat(config.store()).isEqualTo(new Store(StoreKind.EMBEDDED, Path.of("/srv/mail")));
         assertThat(config.tls()).isEqualTo(new Tls(TlsPreset.MODERN, data.resolve("certs/chain.pem"),
