@@ -30,9 +30,11 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (uid().orElse(-1) == 0) log.warn(ROOT_WARNING);
-        Castellan server = Castellan.start(where.load());
-        return Foreground.serveUntilSignalled(server);
+        try (Foreground foreground = Foreground.trapStopSignals()) {
+            if (uid().orElse(-1) == 0) log.warn(ROOT_WARNING);
+            Castellan server = Castellan.start(where.load());
+            return foreground.serveUntilSignalled(server);
+        }
     }
 
     /** The effective user id of this process, where the system tells it through /proc. */
