@@ -40,6 +40,10 @@ final class ConfigReader {
     private static final Pattern LISTENER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
     /** Nine digits bound the count so the multiplication below cannot overflow. */
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
+    private static final Map<String, Long> DURATION_UNITS = Map.of("ms", 1L, "s", 1000L, "m", 60_000L, "h", 3_600_000L);
+    /** Nine digits of gigabytes still fit a long. */
+    private static final Pattern SIZE = Pattern.compile("(\\d{1,9})(KB|MB|GB)");
+    private static final Map<String, Long> SIZE_UNITS = Map.of("KB", 1L << 10, "MB", 1L << 20, "GB", 1L << 30);
     private static final int MAX_GOT = 80;
     /** The wildcards as {@code Cidr.toString()} writes single addresses. */
     private static final String IPV4_ANY = Cidr.parse("0.0.0.0").toString();
@@ -148,6 +152,18 @@ final class ConfigReader {
             auth.problem("max-delay", "max-delay must not be shorter than first-delay; raise max-delay or lower first-delay");
         }
 
+        Fields logTable = new Fields(Section.LOG, single.get(Section.LOG));
+        LogFormat logFormat = logTable.choice("format", LogFormat.class);
+        Optional<Path> logFile = logTable.optionalPath("file", base);
+        if (logFile != null && logFile.filter(f -> f.toString().contains("%")).isPresent()) {
+            // Logback reads % in a rolled file's name as a pattern (%i, %d).
+            logTable.problem("file", "a log file's path may not contain %; choose another name");
+            logFile = null;
+        }
+        LogRotation logRotation = logTable.choice("rotate", LogRotation.class);
+        Long logMaxSize = logTable.size("max-size");
+        Long logKeep = logTable.integer("keep");
+
         Map<String, Listener> listeners = new LinkedHashMap<>();
         boolean listenersComplete = readListeners(listenerTables, listeners);
         List<Rule> rules = new ArrayList<>();
@@ -166,6 +182,7 @@ final class ConfigReader {
                 new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp, provider),
                 new Auth(scramIterations.intValue(), freeFailures.intValue(), blockAfter.intValue(), firstDelay, maxDelay,
                         blockDuration, passwordMinLength.intValue()),
+                new Log(logFormat, logFile, logRotation, logMaxSize, logKeep.intValue()),
                 List.copyOf(listeners.values()), rules, lines);
     }
 
@@ -416,6 +433,25 @@ final class ConfigReader {
             return bad(key, new TomlDocument.Str(value));
         }
 
+        /** A path, or empty when the value is "" (the key's way of saying "none"). */
+        Optional<Path> optionalPath(String name, Path base) {
+            Key key = key(name);
+            String value = str(key);
+            if (value == null) {
+                return null;
+            }
+            if (value.isEmpty()) {
+                return Optional.empty();
+            }
+            Path path = toPath(key, value, base);
+            return path == null ? null : Optional.of(path);
+        }
+
+        /** Bytes, from a whole number of KB, MB or GB (powers of 1024). */
+        Long size(String name) {
+            return scaled(key(name), SIZE, SIZE_UNITS);
+        }
+
         Long integer(String name) {
             Key key = key(name);
             Value value = raw(key);
@@ -438,22 +474,24 @@ final class ConfigReader {
         }
 
         Duration duration(String name) {
-            Key key = key(name);
+            Long millis = scaled(key(name), DURATION, DURATION_UNITS);
+            return millis == null ? null : Duration.ofMillis(millis);
+        }
+
+        /**
+         * A string of a whole number and a unit, as {@code pattern} matches them, times the unit's
+         * value in {@code units}; null, after a problem, when it is not one or out of the key's range.
+         */
+        private Long scaled(Key key, Pattern pattern, Map<String, Long> units) {
             String value = str(key);
             if (value == null) {
                 return null;
             }
-            Matcher m = DURATION.matcher(value);
+            Matcher m = pattern.matcher(value);
             if (m.matches()) {
-                long amount = Long.parseLong(m.group(1));
-                Duration duration = switch (m.group(2)) {
-                    case "ms" -> Duration.ofMillis(amount);
-                    case "s" -> Duration.ofSeconds(amount);
-                    case "m" -> Duration.ofMinutes(amount);
-                    default -> Duration.ofHours(amount);
-                };
-                if (duration.toMillis() >= key.min() && duration.toMillis() <= key.max()) {
-                    return duration;
+                long amount = Long.parseLong(m.group(1)) * units.get(m.group(2));
+                if (amount >= key.min() && amount <= key.max()) {
+                    return amount;
                 }
             }
             return bad(key, raw(key));
