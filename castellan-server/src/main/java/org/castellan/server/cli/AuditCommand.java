@@ -58,6 +58,7 @@ final class AuditCommand implements Callable<Integer> {
         Path pki = config.tls().pkiDirectory();
         Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki)) : Optional.empty();
         TlsPolicy tls = StartChecks.tlsPolicy(config, ca, false);
+        StartChecks.logFile(config);
         TlsPolicy.Preset preset = tls.preset();
         String minimum = preset.protocols().stream().min(String::compareTo).orElseThrow();
         List<String> failures = new ArrayList<>();

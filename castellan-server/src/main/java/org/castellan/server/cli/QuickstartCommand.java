@@ -13,6 +13,8 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.Passwords;
 import org.castellan.security.auth.ScramSecret;
 import org.castellan.server.Castellan;
+import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.logging.LogSetup;
 import org.castellan.server.config.ConfigTemplate;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.TlsMode;
@@ -57,7 +59,9 @@ final class QuickstartCommand implements Callable<Integer> {
             var done = dir.initialize(new ConfigTemplate.Params(InitCommand.Setup.hostname(hostname), Path.of("."), listeners));
             var config = new DataOptions();
             config.data = dir.root();
-            Castellan server = Castellan.start(config.load());
+            CastellanConfig loaded = config.load();
+            LogSetup.apply(loaded);
+            Castellan server = Castellan.start(loaded);
             char[] password = null;
             try {
                 password = createDemoAccount(server.store(), server.config().auth().scramIterations());

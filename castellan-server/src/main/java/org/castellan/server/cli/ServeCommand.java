@@ -6,6 +6,8 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.castellan.server.Castellan;
+import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.logging.LogSetup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -31,8 +33,10 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (Foreground foreground = Foreground.trapStopSignals()) {
+            CastellanConfig config = where.load();
+            LogSetup.apply(config);
             if (uid().orElse(-1) == 0) log.warn(ROOT_WARNING);
-            Castellan server = Castellan.start(where.load());
+            Castellan server = Castellan.start(config);
             return foreground.serveUntilSignalled(server);
         }
     }

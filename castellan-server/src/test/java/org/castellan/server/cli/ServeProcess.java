@@ -45,12 +45,12 @@ final class ServeProcess implements AutoCloseable {
 
     /**
      * Replaces the listeners of the data directory {@code castellan init} made with one POP3
-     * listener on 127.0.0.1 at a free port, and appends {@code moreToml} (such as a [log] table).
+     * listener on 127.0.0.1 at a free port, and writes {@code logKeys} (TOML lines) into its [log] table.
      */
-    static void oneLocalListener(Path data, String moreToml) throws IOException {
+    static void oneLocalListener(Path data, String... logKeys) throws IOException {
         Path config = data.resolve("castellan.toml");
-        String text = Files.readString(config);
-        Files.writeString(config, text.substring(0, text.indexOf("\n[[listener]]") + 1) + moreToml + "\n"
+        String text = Files.readString(config).replace("\n[log]\n", "\n[log]\n" + String.join("\n", logKeys) + "\n");
+        Files.writeString(config, text.substring(0, text.indexOf("\n[[listener]]") + 1)
                 + String.join("\n", "[[listener]]", "name = \"local\"", "protocol = \"pop3\"",
                         "address = \"127.0.0.1\"", "port = 0", "tls = \"starttls\"", ""));
     }

@@ -25,7 +25,7 @@ class ServeSignalTest {
     void sigtermStopsTheServerGracefullyWithExitZero(String signalledAfter) throws Exception {
         Path data = tmp.resolve("data");
         Cli.init(data, "alice@example.org");
-        ServeProcess.oneLocalListener(data, "");
+        ServeProcess.oneLocalListener(data);
         try (ServeProcess server = ServeProcess.start(data, tmp.resolve("stderr.log"))) {
             server.awaitStderr(signalledAfter);
             assertThat(server.stop()).as(server.stderr()).isZero();

@@ -63,6 +63,20 @@ class StartChecksTest {
     }
 
     @Test
+    void aLogFileWhereNoFileCanBe() throws Exception {
+        // Under a regular file: nothing can create the directory, whoever runs the server.
+        Files.writeString(config, Files.readString(config).replace("[log]\n", "[log]\nfile = \"castellan.toml/castellan.log\"\n"));
+        refusedByAuditAndServe("castellan\\.toml:\\d+: log\\.file: .*castellan\\.toml/castellan\\.log: cannot be created or"
+                + " rotated: the server's user cannot write in .*castellan\\.toml");
+    }
+
+    @Test
+    void aLogFileThatIsADirectory() throws Exception {
+        Files.writeString(config, Files.readString(config).replace("[log]\n", "[log]\nformat = \"json\"\nfile = \"pki\"\n"));
+        refusedByAuditAndServe("castellan\\.toml:\\d+: log\\.file: .*pki: is a directory; name a file in it");
+    }
+
+    @Test
     void aRoleThatIsNotImplemented() throws Exception {
         Files.writeString(config, Files.readString(config).replace("[server]", "[server]\nrole = \"edge\""));
         refusedByAuditAndServe("castellan\\.toml:\\d+: server\\.role: role = \"edge\" is not implemented");
