@@ -61,6 +61,8 @@ final class BackupCommand implements Callable<Integer> {
             throw new Failures.BadInput("store.directory " + store + " is outside the data directory " + data
                     + "; this command backs up a data directory that holds its store");
         }
+        // Before the snapshot: a directory the user cannot write in fails at once, naming it.
+        createPrivateDirectories(target.getParent());
         boolean zip = target.getFileName().toString().endsWith(ZIP_SUFFIX);
         Path staged = zip ? data.resolve(STAGING_PREFIX + UUID.randomUUID()) : target;
         long bodies;
@@ -94,7 +96,6 @@ final class BackupCommand implements Callable<Integer> {
     }
 
     private static void writeZip(Path target, Path staged, Path data, List<Path> others) throws IOException {
-        Files.createDirectories(target.getParent());
         try (OutputStream file = Files.newOutputStream(
                 Files.createFile(target, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))),
                 StandardOpenOption.WRITE);
