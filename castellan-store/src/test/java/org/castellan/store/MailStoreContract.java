@@ -388,6 +388,16 @@ public interface MailStoreContract {
     }
 
     @Test
+    default void authLogKeepsTheReasonOfAFailure() {
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        AuthAttempt failed = new AuthAttempt(now, "192.0.2.7", "imaps", "imap", "PLAIN", "alice@example.org",
+                "INVALID_CREDENTIALS", Optional.of("TLSv1.3"), Optional.empty(), Optional.of("wrong-password"));
+        store().recordAuthAttempts(List.of(failed));
+        assertThat(store().listAuthAttempts(Optional.empty(), 10)).containsExactly(failed);
+        assertThat(store().listAuthAttempts(Optional.empty(), 10).getFirst().reason()).contains("wrong-password");
+    }
+
+    @Test
     default void authLogDropsAttemptsOlderThanItsAge() {
         Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         AuthAttempt old = new AuthAttempt(now.minus(MailStore.AUTH_LOG_MAX_AGE).minusSeconds(60), "192.0.2.7", "pop3s",

@@ -552,7 +552,7 @@ public final class EmbeddedMailStore implements MailStore {
 
     // ------------------------------------------------------------------ auth log
 
-    private static final String AUTH_LOG_COLUMNS = "at, remote, listener, protocol, mechanism, account, result, tls_version, certificate";
+    private static final String AUTH_LOG_COLUMNS = "at, remote, listener, protocol, mechanism, account, result, tls_version, certificate, reason";
 
     @Override
     public void recordAuthAttempts(List<AuthAttempt> attempts) {
@@ -562,10 +562,10 @@ public final class EmbeddedMailStore implements MailStore {
         write("record " + copy.size() + " authentication attempts", tx -> {
             Connection c = tx.connection();
             for (AuthAttempt a : copy) {
-                Sql.update(c, "INSERT INTO auth_log (" + AUTH_LOG_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                Sql.update(c, "INSERT INTO auth_log (" + AUTH_LOG_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         a.time().toEpochMilli(), a.remote(), a.listener(), a.protocol(), a.mechanism(),
                         a.account().toLowerCase(Locale.ROOT), a.result(), a.tlsVersion().orElse(null),
-                        a.certificate().orElse(null));
+                        a.certificate().orElse(null), a.reason().orElse(null));
             }
             Sql.update(c, "DELETE FROM auth_log WHERE at < ? OR id <= (SELECT MAX(id) FROM auth_log) - ?",
                     oldest, AUTH_LOG_MAX_ROWS);
@@ -1436,7 +1436,7 @@ public final class EmbeddedMailStore implements MailStore {
     private static AuthAttempt authAttempt(ResultSet rs) throws SQLException {
         return new AuthAttempt(Instant.ofEpochMilli(rs.getLong(1)), rs.getString(2), rs.getString(3), rs.getString(4),
                 rs.getString(5), rs.getString(6), rs.getString(7), Optional.ofNullable(rs.getString(8)),
-                Optional.ofNullable(rs.getString(9)));
+                Optional.ofNullable(rs.getString(9)), Optional.ofNullable(rs.getString(10)));
     }
 
     private static MailboxRow mailboxRow(ResultSet rs) throws SQLException {
