@@ -55,6 +55,7 @@ import org.castellan.store.Mailbox;
 import org.castellan.store.MailboxNames;
 import org.castellan.store.MailboxStatus;
 import org.castellan.store.MessageMeta;
+import org.castellan.store.NewMessage;
 import org.castellan.store.Quota;
 import org.castellan.store.Route;
 import org.castellan.store.SpecialUse;
@@ -863,6 +864,58 @@ public final class EmbeddedMailStore implements MailStore {
         });
         indexer.wake();
         return delivered;
+    }
+
+    @Override
+    public List<AppendResult> appendAll(long mailboxId, List<NewMessage> messages) {
+        if (messages.isEmpty()) throw StoreException.invalid("appendAll needs at least one message");
+        record Prepared(Body body, Set<String> flags, Instant date) {}
+        String doing = "store " + messages.size() + " messages in mailbox " + mailboxId;
+        List<Prepared> prepared = new ArrayList<>();
+        try {
+            for (NewMessage m : messages) {
+                Set<String> flags = Flags.normalize(m.flags());
+                Instant date = m.internalDate() == null ? now() : m.internalDate().truncatedTo(ChronoUnit.MILLIS);
+                try (InputStream content = m.content().open()) {
+                    prepared.add(new Prepared(body(content, doing), flags, date));
+                } catch (IOException e) {
+                    throw SqlErrors.map(e, doing);
+                }
+            }
+        } catch (RuntimeException e) {
+            for (Prepared p : prepared) if (p.body().inline() == null) blobs.unpin(p.body().id());
+            throw e;
+        }
+        List<String> pinned = prepared.stream().filter(p -> p.body().inline() == null).map(p -> p.body().id()).toList();
+        List<AppendResult> stored = writer.execute(doing, pinned, tx -> {
+            Connection c = tx.connection();
+            MailboxRow m = requireMailbox(c, mailboxId);
+            if (m.uidNext + prepared.size() - 1 > MAX_UID) {
+                throw StoreException.invalid("mailbox " + m.name + " has too few UIDs left (RFC 9051 §2.3.1.1);"
+                        + " move its messages to a new mailbox");
+            }
+            long bytes = prepared.stream().mapToLong(p -> p.body().size()).sum();
+            chargeQuota(c, m.accountId, bytes, prepared.size(), true); // all of them or none
+            long modSeq = m.highestModSeq + 1;
+            long uid = m.uidNext;
+            List<AppendResult> results = new ArrayList<>();
+            for (Prepared p : prepared) {
+                referenceBlob(c, p.body(), 1);
+                Sql.update(c, "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date, size, blob_hash,"
+                        + " mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", mailboxId, uid, modSeq,
+                        String.join(" ", p.flags()), p.flags().contains(Flags.SEEN), p.date().toEpochMilli(), p.body().size(),
+                        p.body().id(), p.body().structure());
+                results.add(new AppendResult(mailboxId, m.uidValidity, uid, modSeq, p.body().size(), p.body().id()));
+                uid++;
+            }
+            Sql.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", uid, modSeq, mailboxId);
+            TreeSet<Long> added = new TreeSet<>();
+            for (AppendResult r : results) added.add(r.uid());
+            tx.publish(new StoreEvent.MessageAdded(mailboxId, added, modSeq));
+            return results;
+        });
+        indexer.wake();
+        return stored;
     }
 
     @Override
