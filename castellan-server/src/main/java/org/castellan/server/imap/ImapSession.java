@@ -526,15 +526,18 @@ final class ImapSession extends LineSession {
         return "* BYE Server shutting down, try again later";
     }
 
-    /** Not in the middle of IDLE or of an authentication exchange. */
+    /**
+     * Not in the middle of IDLE, of an authentication exchange, or of a command still arriving
+     * (an APPEND whose literal is on its way runs to its end within the shutdown grace).
+     */
     @Override
     protected boolean readyToStop() {
-        return idleTag == null && sasl == null;
+        return idleTag == null && sasl == null && !parser.inCommand();
     }
 
     @Override
     protected void onShutdownRequested() {
-        if (idleTag != null || (!busy() && state != ImapState.LOGOUT)) closeWith(goodbyeOnShutdown());
+        if (idleTag != null || (!busy() && !parser.inCommand() && state != ImapState.LOGOUT)) closeWith(goodbyeOnShutdown());
     }
 
     @Override
