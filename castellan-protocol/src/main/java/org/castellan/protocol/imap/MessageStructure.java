@@ -187,16 +187,8 @@ public final class MessageStructure {
      * not exist (the server then returns an empty string, as RFC 9051 allows for missing parts).
      */
     public Optional<byte[]> section(byte[] message, FetchAttribute.Section section) {
-        Entity target = root;
-        for (int n : section.part()) {
-            if (target.message() && target != root) target = target.embedded;
-            if (target.multipart()) {
-                if (n > target.children.size()) return Optional.empty();
-                target = target.children.get(n - 1);
-            } else if (n != 1) {
-                return Optional.empty();
-            }
-        }
+        Entity target = entity(section.part());
+        if (target == null) return Optional.empty();
         boolean nested = !section.part().isEmpty();
         return switch (section.kind()) {
             case ALL -> Optional.of(nested ? slice(message, target.bodyStart, target.end) : message.clone());
@@ -211,6 +203,51 @@ public final class MessageStructure {
                             section.kind() == FetchAttribute.Section.Kind.HEADER_FIELDS_NOT);
                 });
             }
+        };
+    }
+
+    /** The entity a part number names (RFC 9051 §6.4.5), or null when there is no such part. */
+    private Entity entity(List<Integer> part) {
+        Entity target = root;
+        for (int n : part) {
+            if (target.message() && target != root) target = target.embedded;
+            if (target.multipart()) {
+                if (n > target.children.size()) return null;
+                target = target.children.get(n - 1);
+            } else if (n != 1) {
+                return null;
+            }
+        }
+        return target;
+    }
+
+    /** Where a section lies in the stored message: octets {@code [from, to)}. */
+    public record Range(long from, long to) {
+        public long length() { return to - from; }
+    }
+
+    /**
+     * Where {@link #section} would cut a section that is one contiguous run of the stored
+     * message (kinds ALL, MIME, HEADER and TEXT), so that it can be sent from the stored bytes
+     * without holding them; empty when the part does not exist.
+     *
+     * @param messageSize the stored message's size, which is where the whole message ends
+     * @throws IllegalArgumentException for HEADER.FIELDS, which is not one run
+     */
+    public Optional<Range> sectionRange(FetchAttribute.Section section, long messageSize) {
+        Entity target = entity(section.part());
+        if (target == null) return Optional.empty();
+        boolean nested = !section.part().isEmpty();
+        return switch (section.kind()) {
+            case ALL -> Optional.of(nested ? new Range(target.bodyStart, target.end) : new Range(0, messageSize));
+            case MIME -> Optional.of(new Range(target.start, target.bodyStart));
+            case HEADER, TEXT -> {
+                Entity msg = nested ? target.embedded : root;
+                if (msg == null) yield Optional.empty();
+                yield Optional.of(section.kind() == FetchAttribute.Section.Kind.TEXT ? new Range(msg.bodyStart, msg.end)
+                        : new Range(msg.start, msg.bodyStart));
+            }
+            case HEADER_FIELDS, HEADER_FIELDS_NOT -> throw new IllegalArgumentException("not one run: " + section.kind());
         };
     }
 
@@ -233,16 +270,8 @@ public final class MessageStructure {
      */
     public BinaryContent binary(byte[] message, java.util.List<Integer> part) {
         if (part.isEmpty()) return new BinaryContent.Decoded(message.clone());
-        Entity target = root;
-        for (int n : part) {
-            if (target.message() && target != root) target = target.embedded;
-            if (target.multipart()) {
-                if (n > target.children.size()) return new BinaryContent.Missing();
-                target = target.children.get(n - 1);
-            } else if (n != 1) {
-                return new BinaryContent.Missing();
-            }
-        }
+        Entity target = entity(part);
+        if (target == null) return new BinaryContent.Missing();
         String encoding = target.header("Content-Transfer-Encoding").orElse("7bit").strip().toLowerCase(Locale.ROOT);
         byte[] body = slice(message, target.bodyStart, target.end);
         return switch (encoding) {
