@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -182,7 +183,7 @@ public final class EmbeddedMailStore implements MailStore {
         this.events = new EventDispatcher("castellan-store-events");
         this.writer = new GroupCommitWriter(writeConnection, blobs, events, options.maxBatch(), "castellan-store-writer");
         this.readers = new ReadPool(readConnections);
-        this.indexer = new TextIndexer(readers, writer, this::bodyBytes, "castellan-store-indexer", options.textIndex());
+        this.indexer = new TextIndexer(readers, writer, this::bodyBuffer, "castellan-store-indexer", options.textIndex());
         indexer.wake(); // messages stored before this open (or before V5) are indexed in the background
         this.directoryRecheck = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "castellan-store-directory");
@@ -989,12 +990,13 @@ public final class EmbeddedMailStore implements MailStore {
         indexer.catchUp();
     }
 
-    private Optional<byte[]> bodyBytes(String hash) {
+    /** A body for the text indexer: an inline one wrapped, a file mapped (no heap of its size). */
+    private Optional<ByteBuffer> bodyBuffer(String hash) {
         Optional<byte[]> inline = read("read body " + hash,
                 c -> Sql.one(c, "SELECT data FROM blob_data WHERE hash = ?", rs -> rs.getBytes(1), hash));
-        if (inline.isPresent()) return inline;
-        try (InputStream in = blobs.open(hash)) {
-            return Optional.of(in.readAllBytes());
+        if (inline.isPresent()) return inline.map(ByteBuffer::wrap);
+        try {
+            return Optional.of(blobs.map(hash));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
@@ -1231,8 +1233,9 @@ public final class EmbeddedMailStore implements MailStore {
             }
             BlobStore.BlobRef file = blobs.write(new SequenceInputStream(new ByteArrayInputStream(head), content));
             byte[] structure;
-            try (InputStream written = blobs.open(file.id())) {
-                structure = MessageStructure.parse(written.readAllBytes()).encode(); // just written: in the page cache
+            try {
+                // Just written, so in the page cache; mapped, so a large body takes no heap of its size.
+                structure = MessageStructure.parse(blobs.map(file.id())).encode();
             } catch (IOException | RuntimeException e) {
                 blobs.unpin(file.id());
                 throw e;
