@@ -122,9 +122,29 @@ public final class MessageStructure {
             if (b.get(i) == '\r' && i + 1 < end && b.get(i + 1) == '\n') return i + 2;
             int eol = i;
             while (eol < end && b.get(eol) != '\n') eol++;
+            // Content without a header (binary data APPENDed as literal8, a part sent with no
+            // blank line) is body from its first line that cannot be a header field.
+            if (!headerLine(b, i, eol)) return i;
             i = eol + 1;
         }
         return end;
+    }
+
+    /**
+     * Whether the line {@code [from, eol)} can belong to a header: a continuation (RFC 5322 §2.2.3)
+     * or a field name (printable US-ASCII, RFC 5322 §3.6.8; obsolete WSP before the colon
+     * tolerated, §4.5) and a colon. A line with a control or 8-bit octet before any colon, or
+     * with no colon at all, is the body's.
+     */
+    private static boolean headerLine(ByteBuffer b, int from, int eol) {
+        int c = b.get(from) & 0xff;
+        if (c == ' ' || c == '\t') return true;
+        for (int k = from; k < eol; k++) {
+            c = b.get(k) & 0xff;
+            if (c == ':') return k > from;
+            if (c != ' ' && c != '\t' && (c < 0x21 || c > 0x7e)) return false;
+        }
+        return false;
     }
 
     private static List<Field> fields(ByteBuffer b, int start, int headerEnd) {

@@ -120,6 +120,26 @@ class BinaryTest extends ServerPerTest {
     }
 
     @Test
+    void binaryContentWithoutAHeaderComesBackAsPartOne() {
+        // RFC 3516 §4.4 literal8 of data that has no header: it is all body, and BODY[1] of a
+        // non-multipart message is its body (RFC 9051 §6.4.5), not an empty string.
+        try (Transcript t = imap.selected()) {
+            t.sendRaw("a1 APPEND INBOX ~{15}\r\n");
+            t.expect("\\+ Ready for literal data");
+            t.sendRaw("\u0000\u0001binary data\r\n\r\n");
+            t.expect("\\* 3 EXISTS");
+            t.expect("a1 OK \\[APPENDUID \\d+ 3\\] APPEND completed");
+            t.run("""
+                    C: a2 FETCH 3 (BODY.PEEK[1] BINARY.SIZE[1])
+                    S: \\* 3 FETCH \\(BODY\\[1\\] \\{15\\}
+                    S: \\x00\\x01binary data
+                    S:  BINARY.SIZE\\[1\\] 15\\)
+                    S: a2 OK FETCH completed
+                    """);
+        }
+    }
+
+    @Test
     void capabilityAdvertisesBinary() {
         try (Transcript t = imap.loggedIn()) {
             assertThat(t.run("C: a1 CAPABILITY").expect("\\* CAPABILITY .*").split(" ")).contains("BINARY");
