@@ -270,9 +270,9 @@ public final class ImapParser {
                     // RFC 7888 §4: octets the server will not take are on their way; it may close the connection.
                     Optional<String> tag = tagOf(parts.get(0));
                     reset();
-                    return new Error(tag, "Literal too large", true, Optional.of("TOOBIG"), Optional.of("APPENDLIMIT"));
+                    return new Error(tag, "Literal too large", true, Optional.of("TOOBIG"), Optional.of("maxLiteral"));
                 }
-                return refused("Literal too large", "APPENDLIMIT", mark, true);
+                return refused("Literal too large", "maxLiteral", mark, true);
             }
             if (isAppend(parts.get(0))) {
                 if (sunk.size() >= MAX_SPOOLED_LITERALS) return refused("Too many messages", "MAX_SPOOLED_LITERALS", mark, true);

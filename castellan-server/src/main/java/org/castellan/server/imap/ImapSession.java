@@ -212,12 +212,15 @@ final class ImapSession extends LineSession {
             bad(tag, "Expected DONE");
             return;
         }
+        // The parser names its argument; the session knows which limit it passed.
+        String limit = e.limit().map(l -> !l.equals("maxLiteral") ? l
+                : state == ImapState.NOT_AUTHENTICATED ? "MAX_LITERAL_BEFORE_LOGIN" : "APPENDLIMIT").orElse("parser");
         if (e.fatal()) {
-            closeAtLimit(e.limit().orElse("parser"), "* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
+            closeAtLimit(limit, "* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
             return;
         }
         if (e.limit().isPresent()) {
-            log.info("{} imap command refused at limit {}: {}", connection().logId(), e.limit().get(), e.message());
+            log.info("{} imap command refused at limit {}: {}", connection().logId(), limit, e.message());
         }
         String code = e.code().map(c -> "[" + c + "] ").orElse("");
         if (e.tag().isPresent()) bad(e.tag().get(), code + e.message());
