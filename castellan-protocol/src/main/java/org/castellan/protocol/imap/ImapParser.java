@@ -24,9 +24,17 @@ import java.util.OptionalLong;
  * not). Once the last line has arrived, the grammar step turns the frame into an
  * {@link ImapCommand} or a {@link Error} carrying the tag, so the session can answer BAD.
  *
+ * <p>The literals of an APPEND (its messages, RFC 3502 MULTIAPPEND) are not held here: their
+ * octets go, as they arrive, to the {@link Literal.Sink} the parser was built with, and the
+ * command carries them as {@link Literal}s. The parser does no I/O itself; the sink decides
+ * where octets go, and the parser closes the literals of a command it refuses or abandons.
+ *
  * <p>Limits bound what a client can make the server hold: {@link #MAX_LINE} per line,
  * {@code maxLiteral} (an argument, so the session can allow large APPENDs only after login) per
- * literal, {@link #MAX_COMMAND} for everything else in one command. Not thread-safe.
+ * literal, {@link #MAX_COMMAND} for everything else in one command, {@link #MAX_SPOOLED_LITERALS}
+ * and {@link #MAX_SPOOLED_OCTETS} for what one APPEND hands to the sink. A command over a limit
+ * is refused with its tag and skipped to its end; only a non-synchronizing literal above
+ * {@code maxLiteral} is fatal. Not thread-safe.
  */
 public final class ImapParser {
 
@@ -276,9 +284,9 @@ public final class ImapParser {
                     // RFC 7888 §4: octets the server will not take are on their way; it may close the connection.
                     Optional<String> tag = tagOf(parts.get(0));
                     reset();
-                    return new Error(tag, "Literal too large", true, Optional.of("TOOBIG"), Optional.of("APPENDLIMIT"));
+                    return new Error(tag, "Literal too large", true, Optional.of("TOOBIG"), Optional.of("maxLiteral"));
                 }
-                return refused("Literal too large", "APPENDLIMIT", mark, true);
+                return refused("Literal too large", "maxLiteral", mark, true);
             }
             if (isAppend(parts.get(0))) {
                 if (sunk.size() >= MAX_SPOOLED_LITERALS) return refused("Too many messages", "MAX_SPOOLED_LITERALS", mark, true);

@@ -268,12 +268,15 @@ final class ImapSession extends LineSession {
             bad(tag, "Expected DONE");
             return;
         }
+        // The parser names its argument; the session knows which limit it passed.
+        String limit = e.limit().map(l -> !l.equals("maxLiteral") ? l
+                : state == ImapState.NOT_AUTHENTICATED ? "MAX_LITERAL_BEFORE_LOGIN" : "APPENDLIMIT").orElse("parser");
         if (e.fatal()) {
-            closeAtLimit(e.limit().orElse("parser"), "* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
+            closeAtLimit(limit, "* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
             return;
         }
         if (e.limit().isPresent()) {
-            log.info("{} imap command refused at limit {}: {}", connection().logId(), e.limit().get(), e.message());
+            log.info("{} imap command refused at limit {}: {}", connection().logId(), limit, e.message());
         }
         String code = e.code().map(c -> "[" + c + "] ").orElse("");
         if (e.tag().isPresent()) bad(e.tag().get(), code + e.message());
@@ -666,15 +669,18 @@ final class ImapSession extends LineSession {
         return "* BYE Server shutting down, try again later";
     }
 
-    /** Not in the middle of IDLE or of an authentication exchange. */
+    /**
+     * Not in the middle of IDLE, of an authentication exchange, or of a command still arriving
+     * (an APPEND whose literal is on its way runs to its end within the shutdown grace).
+     */
     @Override
     protected boolean readyToStop() {
-        return idleTag == null && sasl == null;
+        return idleTag == null && sasl == null && !parser.inCommand();
     }
 
     @Override
     protected void onShutdownRequested() {
-        if (idleTag != null || (!busy() && state != ImapState.LOGOUT)) closeWith(goodbyeOnShutdown());
+        if (idleTag != null || (!busy() && !parser.inCommand() && state != ImapState.LOGOUT)) closeWith(goodbyeOnShutdown());
     }
 
     @Override
