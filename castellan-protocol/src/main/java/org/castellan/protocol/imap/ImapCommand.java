@@ -115,14 +115,23 @@ public sealed interface ImapCommand {
     /**
      * LIST (RFC 9051 §6.3.9, RFC 5258 LIST-EXTENDED) or, with {@code lsub}, RFC 3501 LSUB.
      * Options are upper-cased; {@code statusItems} are the items of RETURN (STATUS (...)) (RFC 5819).
+     * {@code extended}: the command used RFC 5258 §3 syntax (a selection option list, even empty,
+     * a parenthesized pattern list, or RETURN), which changes what an empty pattern means.
      */
     record ListMailboxes(boolean lsub, List<String> selectionOptions, String reference, List<String> patterns,
-            List<String> returnOptions, List<String> statusItems) implements ImapCommand {
+            List<String> returnOptions, List<String> statusItems, boolean extended) implements ImapCommand {
         public ListMailboxes {
             selectionOptions = List.copyOf(selectionOptions);
             patterns = List.copyOf(patterns);
             returnOptions = List.copyOf(returnOptions);
             statusItems = List.copyOf(statusItems);
+        }
+
+        /** {@code extended} when it has options or several patterns; the parser knows the exact form. */
+        public ListMailboxes(boolean lsub, List<String> selectionOptions, String reference, List<String> patterns,
+                List<String> returnOptions, List<String> statusItems) {
+            this(lsub, selectionOptions, reference, patterns, returnOptions, statusItems,
+                    !selectionOptions.isEmpty() || !returnOptions.isEmpty() || patterns.size() > 1);
         }
 
         public Name name() { return lsub ? Name.LSUB : Name.LIST; }

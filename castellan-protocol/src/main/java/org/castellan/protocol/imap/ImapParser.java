@@ -490,8 +490,10 @@ public final class ImapParser {
         private ImapCommand list(boolean lsub) throws Bad {
             sp();
             List<String> selection = List.of();
+            boolean extended = false; // RFC 5258 §3: any of its syntax makes the command an extended LIST
             if (!lsub && peek() == '(') {
                 selection = atomList(false);
+                extended = true;
                 sp();
             }
             String reference = astring();
@@ -499,6 +501,7 @@ public final class ImapParser {
             List<String> patterns = new ArrayList<>();
             if (!lsub && peek() == '(') {
                 pos++;
+                extended = true;
                 do {
                     if (peek() == ' ') pos++;
                     patterns.add(listMailbox());
@@ -512,6 +515,7 @@ public final class ImapParser {
             if (!lsub && peek() == ' ') {
                 sp();
                 if (!atom().equalsIgnoreCase("RETURN")) throw new Bad("Expected RETURN");
+                extended = true;
                 sp();
                 expect('(');
                 while (peek() != ')') {
@@ -525,7 +529,7 @@ public final class ImapParser {
                 }
                 pos++;
             }
-            return new ImapCommand.ListMailboxes(lsub, selection, reference, patterns, returns, statusItems);
+            return new ImapCommand.ListMailboxes(lsub, selection, reference, patterns, returns, statusItems, extended);
         }
 
         private ImapCommand append() throws Bad {
