@@ -122,7 +122,7 @@ final class ImapSession extends LineSession {
         switch (command) {
             case ImapCommand.Capability c -> Capability.run(this, tag);
             case ImapCommand.Noop c -> Noop.run(this, tag);
-            case ImapCommand.Check c -> Noop.run(this, tag);
+            case ImapCommand.Check c -> Check.run(this, tag);
             case ImapCommand.Logout c -> Logout.run(this, tag);
             case ImapCommand.StartTls c -> StartTls.run(this, tag);
             case ImapCommand.Login c -> Login.run(this, tag, c);
