@@ -185,10 +185,40 @@ public sealed interface ImapCommand {
     /**
      * SEARCH or UID SEARCH. {@code returnOptions} is empty when the client gave no RETURN (plain
      * {@code * SEARCH} answer for rev1 clients); with RETURN () it holds "ALL" (RFC 4731 §3.1).
+     * Options are upper-cased atoms; when they hold PARTIAL, {@code partial} is its range (RFC 9394).
      */
-    record Search(boolean uid, Optional<List<String>> returnOptions, Optional<String> charset, SearchKey key)
-            implements ImapCommand {
+    record Search(boolean uid, Optional<List<String>> returnOptions, Optional<String> charset, SearchKey key,
+            Optional<PartialRange> partial) implements ImapCommand {
+        public Search(boolean uid, Optional<List<String>> returnOptions, Optional<String> charset, SearchKey key) {
+            this(uid, returnOptions, charset, key, Optional.empty());
+        }
+
         public Name name() { return Name.SEARCH; }
+    }
+
+    /**
+     * RFC 9394 §4 {@code partial-range}: positions in a result list, counted from 1; negative ones
+     * count from its end (-1 is the last result). Both ends have the same sign; their order is the
+     * client's ({@code 500:400} means {@code 400:500}) and is echoed back as given.
+     */
+    record PartialRange(long first, long last) {
+
+        /** Counted from the end of the results (RFC 9394 §3.1 {@code partial-range-last}). */
+        public boolean fromEnd() { return first < 0; }
+
+        /** The results at the positions this range names, in their order; fewer when the range reaches past them. */
+        public <T> List<T> of(List<T> results) {
+            long low = Math.min(Math.abs(first), Math.abs(last));
+            long high = Math.max(Math.abs(first), Math.abs(last));
+            int n = results.size();
+            if (low > n) return List.of();
+            int to = (int) Math.min(high, n);
+            if (!fromEnd()) return results.subList((int) low - 1, to);
+            return results.subList(n - to, n - (int) low + 1);
+        }
+
+        @Override
+        public String toString() { return first + ":" + last; }
     }
 
     /** RFC 5256 §3 and RFC 5957 §3 sort keys; {@code DISPLAYFROM} and {@code DISPLAYTO} are RFC 5957's. */
@@ -197,12 +227,21 @@ public sealed interface ImapCommand {
     /** One sort criterion: a key, possibly REVERSE. */
     record SortCriterion(boolean reverse, SortKey key) {}
 
-    /** RFC 5256 SORT or UID SORT; the charset is required by its grammar. */
-    record Sort(boolean uid, List<SortCriterion> criteria, String charset, SearchKey key) implements ImapCommand {
+    /**
+     * RFC 5256 SORT or UID SORT; the charset is required by its grammar. {@code returnOptions} and
+     * {@code partial} as in {@link Search}: present for RFC 5267 §3 {@code SORT RETURN (...)}.
+     */
+    record Sort(boolean uid, List<SortCriterion> criteria, String charset, SearchKey key,
+            Optional<List<String>> returnOptions, Optional<PartialRange> partial) implements ImapCommand {
         public Sort { criteria = List.copyOf(criteria); }
+
+        public Sort(boolean uid, List<SortCriterion> criteria, String charset, SearchKey key) {
+            this(uid, criteria, charset, key, Optional.empty(), Optional.empty());
+        }
 
         public Name name() { return Name.SORT; }
     }
+
 
     /** RFC 5256 THREAD or UID THREAD. */
     record Thread(boolean uid, Threading.Algorithm algorithm, String charset, SearchKey key) implements ImapCommand {
@@ -211,11 +250,17 @@ public sealed interface ImapCommand {
 
     /**
      * {@code changedSince}: RFC 7162 §3.1.4.1 CHANGEDSINCE modifier; {@code vanished}: the
-     * §3.2.6 VANISHED modifier (only with UID FETCH and CHANGEDSINCE, which the parser checks).
+     * §3.2.6 VANISHED modifier (only with UID FETCH and CHANGEDSINCE, which the parser checks);
+     * {@code partial}: the RFC 9394 §3.3 PARTIAL modifier (only with UID FETCH).
      */
     record Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince,
-            boolean vanished) implements ImapCommand {
+            boolean vanished, Optional<PartialRange> partial) implements ImapCommand {
         public Fetch { attributes = List.copyOf(attributes); }
+
+        public Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince,
+                boolean vanished) {
+            this(uid, set, attributes, changedSince, vanished, Optional.empty());
+        }
 
         public Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince) {
             this(uid, set, attributes, changedSince, false);

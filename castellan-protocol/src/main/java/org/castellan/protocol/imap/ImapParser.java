@@ -563,15 +563,13 @@ public final class ImapParser {
 
         private ImapCommand search(boolean uid) throws Bad {
             sp();
-            Optional<List<String>> returns = Optional.empty();
+            ReturnOptions returns = ReturnOptions.NONE;
             Optional<String> charset = Optional.empty();
             int save = pos;
             String first = peek() == '(' ? "" : atomOrEmpty();
             if (first.equalsIgnoreCase("RETURN")) {
                 sp();
-                List<String> opts = new ArrayList<>(atomList(false));
-                if (opts.isEmpty()) opts.add("ALL"); // RFC 4731 §3.1: RETURN () means ALL
-                returns = Optional.of(opts);
+                returns = returnOptions();
                 sp();
                 save = pos;
                 first = peek() == '(' ? "" : atomOrEmpty();
@@ -589,12 +587,73 @@ public final class ImapParser {
                 sp();
                 keys.add(searchKey());
             }
-            return new ImapCommand.Search(uid, returns, charset, keys.size() == 1 ? keys.get(0) : new SearchKey.And(keys));
+            return new ImapCommand.Search(uid, returns.options(), charset, keys.size() == 1 ? keys.get(0) : new SearchKey.And(keys),
+                    returns.partial());
         }
 
-        /** RFC 5256 §5: sort-criteria SP charset 1*(SP search-key); RFC 5957 DISPLAY keys. */
+        /** What RETURN (...) asked for: the options upper-cased, and PARTIAL's range. */
+        private record ReturnOptions(Optional<List<String>> options, Optional<ImapCommand.PartialRange> partial) {
+            static final ReturnOptions NONE = new ReturnOptions(Optional.empty(), Optional.empty());
+        }
+
+        /**
+         * RFC 4466 §2.6 {@code search-return-opts}, with RFC 9394 §4 {@code "PARTIAL" SP partial-range}.
+         * Which options the server knows is the command's business; the form is checked here.
+         */
+        private ReturnOptions returnOptions() throws Bad {
+            expect('(');
+            List<String> opts = new ArrayList<>();
+            Optional<ImapCommand.PartialRange> partial = Optional.empty();
+            while (peek() != ')') {
+                if (!opts.isEmpty()) sp();
+                String option = atom().toUpperCase(Locale.ROOT);
+                if (option.equals("PARTIAL")) {
+                    sp();
+                    partial = Optional.of(partialRange());
+                }
+                opts.add(option);
+            }
+            pos++;
+            // RFC 9394 §3.1 (and RFC 5267 §4.4): one PARTIAL, one ALL, or neither.
+            if (opts.stream().filter(o -> o.equals("PARTIAL") || o.equals("ALL")).count() > 1) {
+                throw new Bad("RETURN takes one PARTIAL or one ALL, not more");
+            }
+            if (opts.isEmpty()) opts.add("ALL"); // RFC 4731 §3.1: RETURN () means ALL
+            return new ReturnOptions(Optional.of(opts), partial);
+        }
+
+        /**
+         * RFC 9394 §4: {@code partial-range-first = nz-number ":" nz-number} or {@code
+         * partial-range-last = "-" nz-number ":" "-" nz-number}; never "*", never mixed signs.
+         */
+        private ImapCommand.PartialRange partialRange() throws Bad {
+            long first = signedNzNumber();
+            expect(':');
+            long last = signedNzNumber();
+            if ((first < 0) != (last < 0)) throw new Bad("A PARTIAL range has both ends counted from the same side");
+            return new ImapCommand.PartialRange(first, last);
+        }
+
+        private long signedNzNumber() throws Bad {
+            boolean minus = peek() == '-';
+            if (minus) pos++;
+            long n = nzNumber();
+            return minus ? -n : n;
+        }
+
+        /**
+         * RFC 5256 §5: sort-criteria SP charset 1*(SP search-key); RFC 5957 DISPLAY keys; RFC 5267
+         * §5 {@code extended-sort}: RETURN (...) first.
+         */
         private ImapCommand sort(boolean uid) throws Bad {
             sp();
+            ReturnOptions returns = ReturnOptions.NONE;
+            if (peek() != '(') {
+                if (!atom().equalsIgnoreCase("RETURN")) throw new Bad("Expected RETURN or sort criteria");
+                sp();
+                returns = returnOptions();
+                sp();
+            }
             expect('(');
             List<ImapCommand.SortCriterion> criteria = new ArrayList<>();
             while (true) {
@@ -618,7 +677,7 @@ public final class ImapParser {
             expect(')');
             sp();
             String charset = astring();
-            return new ImapCommand.Sort(uid, criteria, charset, searchCriteria());
+            return new ImapCommand.Sort(uid, criteria, charset, searchCriteria(), returns.options(), returns.partial());
         }
 
         /** RFC 5256 §5: thread-alg SP charset 1*(SP search-key). */
@@ -765,6 +824,7 @@ public final class ImapParser {
             }
             OptionalLong changedSince = OptionalLong.empty();
             boolean vanished = false;
+            Optional<ImapCommand.PartialRange> partial = Optional.empty();
             if (peek() == ' ') {
                 sp();
                 expect('(');
@@ -776,6 +836,10 @@ public final class ImapParser {
                         changedSince = OptionalLong.of(number(MAX_MODSEQ));
                     } else if (modifier.equals("VANISHED") && !vanished) {
                         vanished = true;
+                    } else if (modifier.equals("PARTIAL") && partial.isEmpty() && uid) {
+                        // RFC 9394 §3.3: a UID FETCH modifier only.
+                        sp();
+                        partial = Optional.of(partialRange());
                     } else {
                         throw new Bad("Unknown or repeated FETCH modifier " + modifier);
                     }
@@ -786,7 +850,7 @@ public final class ImapParser {
             if (vanished && (!uid || changedSince.isEmpty())) {
                 throw new Bad("VANISHED needs UID FETCH and CHANGEDSINCE");
             }
-            return new ImapCommand.Fetch(uid, set, atts, changedSince, vanished);
+            return new ImapCommand.Fetch(uid, set, atts, changedSince, vanished, partial);
         }
 
         private FetchAttribute fetchAtt() throws Bad {

@@ -24,8 +24,8 @@ import org.castellan.store.MessageMeta;
 import org.castellan.store.UidRange;
 
 /**
- * RFC 9051 §6.4.5 FETCH and UID FETCH, with RFC 7162 MODSEQ, CHANGEDSINCE and VANISHED, and
- * RFC 3516 BINARY and BINARY.SIZE. Runs on the blocking executor and writes responses as it
+ * RFC 9051 §6.4.5 FETCH and UID FETCH, with RFC 7162 MODSEQ, CHANGEDSINCE and VANISHED, RFC
+ * 9394 PARTIAL, and RFC 3516 BINARY and BINARY.SIZE. Runs on the blocking executor and writes responses as it
  * goes, in batches of {@link #WRITE_BATCH_BYTES}, so a large FETCH holds one message (or one batch
  * of small responses) in memory at a time. BODY[...],
  * BINARY[...] and RFC822/RFC822.TEXT set \Seen (not in EXAMINE).
@@ -91,6 +91,12 @@ final class Fetch {
             metas.removeIf(m -> !uids.contains(m.uid()));
             int found = metas.size();
             metas.removeIf(m -> c.changedSince().isPresent() && m.modSeq() <= c.changedSince().getAsLong());
+            if (c.partial().isPresent()) {
+                // RFC 9394 §3.3: only the messages at these positions of what would be returned.
+                java.util.List<MessageMeta> page = new ArrayList<>(c.partial().get().of(metas));
+                metas.clear();
+                metas.addAll(page);
+            }
             Set<Long> seenNow = new HashSet<>();
             if (setSeen) {
                 java.util.List<Long> unseen = metas.stream().filter(m -> !m.flags().contains(Flags.SEEN)).map(MessageMeta::uid).toList();

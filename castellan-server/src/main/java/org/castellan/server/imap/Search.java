@@ -9,6 +9,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.MessageStructure;
@@ -21,8 +22,9 @@ import org.castellan.store.MessageMeta;
 import org.castellan.store.UidRange;
 
 /**
- * RFC 9051 §6.4.4 SEARCH and UID SEARCH, every key; RFC 4731 ESEARCH results with RETURN (MIN
- * MAX COUNT ALL), RFC 5182 SAVE and {@code $}. SORT and THREAD select their messages here too.
+ * RFC 9051 §6.4.4 SEARCH and UID SEARCH, every key; RETURN options and ESEARCH answers as in
+ * {@link Esearch} (RFC 4731, RFC 5182 SAVE and {@code $}, RFC 5267, RFC 9394). SORT and THREAD
+ * select their messages here too.
  *
  * <p>Text keys compare case-insensitively ({@link SearchText#fold}) with decoded text: header
  * keys with RFC 2047 words decoded, TEXT and BODY with {@link MessageStructure#searchText}.
@@ -44,52 +46,27 @@ final class Search {
     private static void badCharset(ImapSession s, String tag) {
         s.no(tag, "BADCHARSET (US-ASCII UTF-8)", "Unsupported charset");
     }
-    private static final Set<String> RETURN = Set.of("MIN", "MAX", "COUNT", "ALL", "SAVE");
 
     static void run(ImapSession s, String tag, ImapCommand.Search c) {
         if (c.charset().isPresent() && !charsetSupported(c.charset().get())) {
             badCharset(s, tag);
             return;
         }
-        if (c.returnOptions().isPresent()) {
-            for (String o : c.returnOptions().get()) {
-                if (!RETURN.contains(o)) {
-                    s.bad(tag, "Unsupported RETURN option " + o);
-                    return;
-                }
-            }
-        }
+        // RFC 9051 §6.4.4: an IMAP4rev2 client always hears ESEARCH; no RETURN means RETURN (ALL).
+        var options = c.returnOptions().or(() -> s.rev2() ? Optional.of(java.util.List.of("ALL")) : Optional.empty());
+        var esearch = options.map(o -> new Esearch(o, c.partial()));
+        if (esearch.isPresent() && !esearch.get().accepted(s, tag)) return;
         SelectedMailbox view = s.selected().orElseThrow();
         Matcher matcher = matcher(s, view, c.key());
-        boolean save = c.returnOptions().map(o -> o.contains("SAVE")).orElse(false);
-        s.blocking(() -> matcher.matching().stream().map(h -> new long[] {h.msn(), h.meta().uid()}).toList(), hits -> {
-            java.util.List<Long> numbers = hits.stream().map(h -> c.uid() ? h[1] : h[0]).sorted().toList();
-            java.util.List<String> opts = c.returnOptions().orElse(java.util.List.of());
-            if (opts.contains("SAVE")) {
-                java.util.List<Long> uids = hits.stream().map(h -> h[1]).sorted().toList();
-                if ((opts.contains("MIN") || opts.contains("MAX")) && !uids.isEmpty()) {
-                    // RFC 5182 §2.1: with MIN and/or MAX only those are saved.
-                    java.util.Set<Long> minMax = new java.util.TreeSet<>();
-                    if (opts.contains("MIN")) minMax.add(uids.get(0));
-                    if (opts.contains("MAX")) minMax.add(uids.get(uids.size() - 1));
-                    uids = new ArrayList<>(minMax);
-                }
-                view.save(uids);
-            }
-            if (opts.equals(java.util.List.of("SAVE"))) {
-                // RFC 5182 §2.4: SAVE alone returns nothing.
-            } else if (c.returnOptions().isEmpty()) {
-                StringBuilder b = new StringBuilder("SEARCH");
-                for (long n : numbers) b.append(' ').append(n);
-                s.untagged(b.toString());
+        boolean save = esearch.map(e -> e.has("SAVE")).orElse(false);
+        s.blocking(() -> matcher.matching(), hits -> {
+            if (esearch.isPresent()) {
+                // RFC 5267 §4.1: in mailbox order, as the matcher gives them.
+                java.util.List<Sort.Keyed> results = hits.stream().map(h -> new Sort.Keyed(h, java.util.List.of())).toList();
+                esearch.get().answer(s, tag, c.uid(), view, results, matcher, java.util.List.of());
             } else {
-                // RFC 4731 §3.1
-                StringBuilder b = new StringBuilder("ESEARCH (TAG \"" + tag + "\")");
-                if (c.uid()) b.append(" UID");
-                if (opts.contains("MIN") && !numbers.isEmpty()) b.append(" MIN ").append(numbers.get(0));
-                if (opts.contains("MAX") && !numbers.isEmpty()) b.append(" MAX ").append(numbers.get(numbers.size() - 1));
-                if (opts.contains("COUNT")) b.append(" COUNT ").append(numbers.size());
-                if (opts.contains("ALL") && !numbers.isEmpty()) b.append(" ALL ").append(SequenceSet.compact(numbers));
+                StringBuilder b = new StringBuilder("SEARCH");
+                for (Hit h : hits) b.append(' ').append(c.uid() ? h.meta().uid() : h.msn());
                 s.untagged(b.toString());
             }
             s.finish(tag, "OK SEARCH completed", c.uid());
