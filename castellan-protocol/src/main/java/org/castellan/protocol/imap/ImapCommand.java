@@ -17,7 +17,8 @@ public sealed interface ImapCommand {
         CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE,
         SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
         IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE,
-        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD
+        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD,
+        CANCELUPDATE
     }
 
     record Capability() implements ImapCommand { public Name name() { return Name.CAPABILITY; } }
@@ -242,6 +243,12 @@ public sealed interface ImapCommand {
         public Name name() { return Name.SORT; }
     }
 
+    /** RFC 5267 §4.3.5 CANCELUPDATE: the tags of the searching commands whose updates stop. */
+    record CancelUpdate(List<String> tags) implements ImapCommand {
+        public CancelUpdate { tags = List.copyOf(tags); }
+
+        public Name name() { return Name.CANCELUPDATE; }
+    }
 
     /** RFC 5256 THREAD or UID THREAD. */
     record Thread(boolean uid, Threading.Algorithm algorithm, String charset, SearchKey key) implements ImapCommand {

@@ -337,6 +337,7 @@ public final class ImapParser {
                 }
                 case "SEARCH": return search(uid);
                 case "SORT": return sort(uid);
+                case "CANCELUPDATE": return cancelUpdate();
                 case "THREAD": return thread(uid);
                 case "FETCH": return fetch(uid);
                 case "STORE": return store(uid);
@@ -639,6 +640,17 @@ public final class ImapParser {
             if (minus) pos++;
             long n = nzNumber();
             return minus ? -n : n;
+        }
+
+        /** RFC 5267 §5: {@code "CANCELUPDATE" 1*(SP quoted)}. */
+        private ImapCommand cancelUpdate() throws Bad {
+            List<String> tags = new ArrayList<>();
+            do {
+                sp();
+                if (peek() != '"') throw new Bad("CANCELUPDATE takes the tags as quoted strings");
+                tags.add(quoted());
+            } while (peek() == ' ');
+            return new ImapCommand.CancelUpdate(tags);
         }
 
         /**

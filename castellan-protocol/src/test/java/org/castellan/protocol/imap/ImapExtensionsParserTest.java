@@ -204,6 +204,7 @@ class ImapExtensionsParserTest {
                 Arguments.of("B02 UID SORT RETURN (UPDATE COUNT) (ARRIVAL) UTF-8 KEYWORD $Junk\r\n",
                         new ImapCommand.Sort(true, List.of(new ImapCommand.SortCriterion(false, ImapCommand.SortKey.ARRIVAL)),
                                 "UTF-8", new SearchKey.Flag("$Junk", true), Optional.of(List.of("UPDATE", "COUNT")), none)),
+                Arguments.of("B04 CANCELUPDATE \"B01\" \"B02\"\r\n", new ImapCommand.CancelUpdate(List.of("B01", "B02"))),
                 // RFC 9394 §3.1 and §3.3.
                 Arguments.of("A01 UID SEARCH RETURN (PARTIAL -1:-100) UNDELETED UNKEYWORD $Junk\r\n",
                         new ImapCommand.Search(true, Optional.of(List.of("PARTIAL")), Optional.empty(), junkFree(),
@@ -255,5 +256,8 @@ class ImapExtensionsParserTest {
                 .startsWith("Unknown or repeated FETCH modifier");
         assertThat(error("a1 SORT RETURN MIN (DATE) UTF-8 ALL\r\n", false).message()).isEqualTo("Expected '('");
         assertThat(error("a1 SORT REVERSE (DATE) UTF-8 ALL\r\n", false).message()).contains("Expected RETURN");
+        // RFC 5267 §5: command-select =/ "CANCELUPDATE" 1*(SP quoted).
+        assertThat(error("a1 CANCELUPDATE\r\n", false).message()).isEqualTo("Missing argument");
+        assertThat(error("a1 CANCELUPDATE B01\r\n", false).message()).contains("quoted");
     }
 }

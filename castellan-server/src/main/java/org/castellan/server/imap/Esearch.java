@@ -10,7 +10,7 @@ import org.castellan.protocol.imap.SequenceSet;
 
 /**
  * The RETURN options of SEARCH and SORT and the ESEARCH response they ask for: RFC 4731 MIN, MAX,
- * COUNT and ALL, RFC 5182 SAVE, RFC 5267 CONTEXT, RFC 9394 PARTIAL. One list of
+ * COUNT and ALL, RFC 5182 SAVE, RFC 5267 CONTEXT and UPDATE, RFC 9394 PARTIAL. One list of
  * results serves both commands: in mailbox order for SEARCH, in the requested order for SORT,
  * where MIN and MAX are the first and last in that order (RFC 5267 §3.1). Sequence sets keep
  * that order, with ranges only for runs going up by one (RFC 5267 §3.2: 10:12 means 10,11,12).
@@ -18,7 +18,7 @@ import org.castellan.protocol.imap.SequenceSet;
 final class Esearch {
 
     /** What this server answers; anything else gets BAD (RFC 4466 §2.6.1). */
-    private static final Set<String> KNOWN = Set.of("MIN", "MAX", "COUNT", "ALL", "SAVE", "PARTIAL", "CONTEXT");
+    private static final Set<String> KNOWN = Set.of("MIN", "MAX", "COUNT", "ALL", "SAVE", "PARTIAL", "CONTEXT", "UPDATE");
 
     private final Set<String> options;
     private final Optional<ImapCommand.PartialRange> partial;
@@ -36,7 +36,10 @@ final class Esearch {
         return options.contains(option);
     }
 
-    /** Refuses an unknown option with BAD. False when the command is answered already. */
+    /**
+     * Refuses what cannot be answered, with BAD: an unknown option, and UPDATE under the tag of a
+     * context that is still updated (RFC 5267 §4.3). False when the command is answered already.
+     */
     boolean accepted(ImapSession s, String tag) {
         for (String o : options) {
             if (!KNOWN.contains(o)) {
@@ -44,16 +47,21 @@ final class Esearch {
                 return false;
             }
         }
+        if (has("UPDATE") && s.searchContexts().inUse(tag)) {
+            s.bad(tag, "Tag reuse: an update context already has tag " + tag);
+            return false;
+        }
         return true;
     }
 
     /**
      * Answers a SEARCH or SORT whose results are {@code results}, in result order: saves them for
-     * "$" and sends the ESEARCH response.
+     * "$", opens the update context, and sends the ESEARCH response.
      */
     void answer(ImapSession s, String tag, boolean uid, SelectedMailbox view, List<Sort.Keyed> results,
             Search.Matcher matcher, List<ImapCommand.SortCriterion> criteria) {
         if (has("SAVE")) view.save(saved(results));
+        if (has("UPDATE")) s.searchContexts().open(s, tag, uid, matcher, criteria, results);
         // RFC 5182 §2.4: SAVE alone returns no ESEARCH.
         if (options.equals(Set.of("SAVE"))) return;
         List<Long> numbers = results.stream().map(k -> uid ? k.hit().meta().uid() : (long) k.hit().msn()).toList();

@@ -55,6 +55,7 @@ final class ImapSession extends LineSession {
     private long accountId;
     private String account;
     private SelectedMailbox selected;
+    private final SearchContexts searchContexts = new SearchContexts();
     private boolean rev2;
     private boolean condStore;
     private boolean qresync;
@@ -145,6 +146,7 @@ final class ImapSession extends LineSession {
             case ImapCommand.Expunge c -> Expunge.run(this, tag, c);
             case ImapCommand.Search c -> Search.run(this, tag, c);
             case ImapCommand.Sort c -> Sort.run(this, tag, c);
+            case ImapCommand.CancelUpdate c -> CancelUpdate.run(this, tag, c);
             case ImapCommand.Thread c -> ThreadCommand.run(this, tag, c);
             case ImapCommand.Fetch c -> Fetch.run(this, tag, c);
             case ImapCommand.Store c -> Store.run(this, tag, c);
@@ -295,6 +297,8 @@ final class ImapSession extends LineSession {
             then.run();
             return;
         }
+        // RFC 5267 §4.3: the search contexts hear of the same changes, around the drain.
+        Runnable told = searchContexts.beforeDrain(this, view, then);
         SelectedMailbox.Update update = view.drain(qresync);
         for (String line : update.lines()) untagged(line);
         if (view.deleted()) {
@@ -303,7 +307,7 @@ final class ImapSession extends LineSession {
             return;
         }
         if (update.flagUids().isEmpty()) {
-            then.run();
+            told.run();
             return;
         }
         long first = update.flagUids().first();
@@ -313,10 +317,10 @@ final class ImapSession extends LineSession {
                 int msn = view.msnOf(m.uid());
                 if (msn > 0 && update.flagUids().contains(m.uid())) untagged(msn + " FETCH (" + flagsItem(m, view) + ")");
             }
-            then.run();
+            told.run();
         }, e -> {
             log.warn("{} imap flag update failed: {}", connection().logId(), e.toString());
-            then.run();
+            told.run();
         });
     }
 
@@ -408,6 +412,9 @@ final class ImapSession extends LineSession {
     long accountId() { return accountId; }
 
     Optional<SelectedMailbox> selected() { return Optional.ofNullable(selected); }
+
+    /** RFC 5267 UPDATE contexts of the selected mailbox. */
+    SearchContexts searchContexts() { return searchContexts; }
 
     boolean rev2() { return rev2; }
 
@@ -518,6 +525,7 @@ final class ImapSession extends LineSession {
     }
 
     void deselect() {
+        searchContexts.clear(); // RFC 5267 §4.3: updates cease when the mailbox is no longer selected
         if (selected != null) {
             selected.close();
             selected = null;

@@ -23,8 +23,8 @@ import org.castellan.store.UidRange;
 
 /**
  * RFC 9051 §6.4.4 SEARCH and UID SEARCH, every key; RETURN options and ESEARCH answers as in
- * {@link Esearch} (RFC 4731, RFC 5182 SAVE and {@code $}, RFC 5267, RFC 9394). SORT and THREAD
- * select their messages here too.
+ * {@link Esearch} (RFC 4731, RFC 5182 SAVE and {@code $}, RFC 5267, RFC 9394). SORT, THREAD and
+ * the update contexts ({@link SearchContexts}) select their messages here too.
  *
  * <p>Text keys compare case-insensitively ({@link SearchText#fold}) with decoded text: header
  * keys with RFC 2047 words decoded, TEXT and BODY with {@link MessageStructure#searchText}.
@@ -87,14 +87,27 @@ final class Search {
 
         /** The matching messages in UID order; reads bodies only for keys that need them. */
         java.util.List<Hit> matching() {
+            return matching(null);
+        }
+
+        /** As {@link #matching()}, of the messages with these UIDs only (all when null). */
+        java.util.List<Hit> matching(java.util.SortedSet<Long> only) {
             long mailbox = view.mailbox.id();
             java.util.Map<SearchKey.Text, TextMatches> indexed = new java.util.HashMap<>();
             indexedKeys(key, t -> indexed.computeIfAbsent(t,
                     k -> store.searchText(mailbox, k.field() == SearchKey.Field.BODY, k.value())));
             java.util.SortedSet<Long> candidates = candidates(key, indexed);
+            if (only != null) {
+                if (candidates == null) candidates = new java.util.TreeSet<>(only);
+                else candidates.retainAll(only);
+            }
             java.util.List<MessageMeta> listed;
             if (candidates == null || candidates.size() > LIST_ALL_ABOVE) {
                 listed = store.listMessages(mailbox, UidRange.all());
+                if (only != null) {
+                    java.util.SortedSet<Long> keep = candidates;
+                    listed = listed.stream().filter(m -> keep.contains(m.uid())).toList();
+                }
             } else {
                 listed = new ArrayList<>();
                 for (long uid : candidates) listed.addAll(store.listMessages(mailbox, new UidRange(uid, uid)));
@@ -165,6 +178,20 @@ final class Search {
             case SearchKey.And a -> a.keys().forEach(x -> indexedKeys(x, found));
             default -> { }
         }
+    }
+
+    /**
+     * Whether the key names messages by position: sequence numbers, or "*" (the highest UID), so
+     * that a message can start or stop matching without changing itself.
+     */
+    static boolean positional(SearchKey k) {
+        return switch (k) {
+            case SearchKey.Numbers n -> !n.set().savedResult() && (!n.uid() || n.set().usesStar());
+            case SearchKey.Not n -> positional(n.key());
+            case SearchKey.Or o -> positional(o.left()) || positional(o.right());
+            case SearchKey.And a -> a.keys().stream().anyMatch(Search::positional);
+            default -> false;
+        };
     }
 
     private static boolean usesSaved(SearchKey k) {

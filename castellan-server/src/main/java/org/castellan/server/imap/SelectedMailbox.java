@@ -200,6 +200,9 @@ final class SelectedMailbox {
 
     boolean hasPending() { return pending != null && !pending.isEmpty(); }
 
+    /** The events {@link #drain} is to apply, oldest first (RFC 5267 contexts read them first). */
+    List<StoreEvent> pendingEvents() { return pending == null ? List.of() : List.copyOf(pending); }
+
     /** What {@link #drain} produced: lines to send now, and UIDs whose new flags must be fetched. */
     record Update(List<String> lines, SortedSet<Long> flagUids) {}
 
