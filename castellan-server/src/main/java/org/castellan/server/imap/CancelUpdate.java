@@ -11,8 +11,9 @@ final class CancelUpdate {
     private CancelUpdate() {}
 
     static void run(ImapSession s, String tag, ImapCommand.CancelUpdate c) {
-        java.util.List<String> unknown = c.tags().stream().filter(t -> !s.searchContexts().cancel(t)).toList();
-        if (unknown.isEmpty()) s.ok(tag, "CANCELUPDATE completed");
-        else s.no(tag, "NONEXISTENT", "No update context for " + String.join(" ", unknown));
+        long unknown = c.tags().stream().filter(t -> !s.searchContexts().cancel(t)).count();
+        // The tags are the client's quoted strings: counted, not echoed.
+        if (unknown == 0) s.ok(tag, "CANCELUPDATE completed");
+        else s.no(tag, "NONEXISTENT", unknown + " of the tags name no update context");
     }
 }

@@ -94,17 +94,19 @@ class ContextTest extends ServerPerTest {
                     C: w2 IDLE
                     S: \\+ idling
                     """.formatted(secondUid));
-            append(actor, "a6", "Subject: four\r\n\r\nx");
-            actor.send("a7 STORE 3 +FLAGS ($Junk)");
-            untilTagged(actor, "a7");
-            // No ADDTO for B01 (cancelled); B02 hears of the new $Junk message.
+            String four = "Subject: four\r\n\r\nx";
+            actor.sendRaw("a6 APPEND INBOX ($Junk) {%d+}\r\n%s\r\n".formatted(four.length(), four));
+            untilTagged(actor, "a6");
+            // No ADDTO for B01 (cancelled), although the message is unseen; B02 hears of it.
             watcher.run("""
                     S: \\* 3 EXISTS
-                    S: \\* 3 FETCH \\(FLAGS \\(\\$Junk\\) UID %d\\)
                     S: \\* ESEARCH \\(TAG "B02"\\) ADDTO \\(0 3\\)
                     C: DONE
                     S: w2 OK IDLE terminated
-                    """.formatted(third + 1));
+                    C: w3 UID FETCH %d FLAGS
+                    S: \\* 3 FETCH \\(UID %d FLAGS \\(\\$Junk\\)\\)
+                    S: w3 OK FETCH completed
+                    """.formatted(third + 1, third + 1));
         }
     }
 
