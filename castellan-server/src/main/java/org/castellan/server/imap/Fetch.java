@@ -25,8 +25,8 @@ import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
 
 /**
- * RFC 9051 §6.4.5 FETCH and UID FETCH, with RFC 7162 MODSEQ, CHANGEDSINCE and VANISHED, and
- * RFC 3516 BINARY and BINARY.SIZE. Runs on the blocking executor and writes responses as it
+ * RFC 9051 §6.4.5 FETCH and UID FETCH, with RFC 7162 MODSEQ, CHANGEDSINCE and VANISHED, RFC
+ * 9394 PARTIAL, and RFC 3516 BINARY and BINARY.SIZE. Runs on the blocking executor and writes responses as it
  * goes, in batches of {@link #WRITE_BATCH_BYTES}; a section that is one run of the stored
  * message (BODY[], BODY[TEXT], BODY[1], RFC822 ...) is sent from the store in chunks of
  * {@link FetchOutput#STREAM_CHUNK} without reading the message into memory. Before each batch and each chunk
@@ -94,6 +94,12 @@ final class Fetch {
             metas.removeIf(m -> !uids.contains(m.uid()));
             int found = metas.size();
             metas.removeIf(m -> c.changedSince().isPresent() && m.modSeq() <= c.changedSince().getAsLong());
+            if (c.partial().isPresent()) {
+                // RFC 9394 §3.3: only the messages at these positions of what would be returned.
+                java.util.List<MessageMeta> page = new ArrayList<>(c.partial().get().of(metas));
+                metas.clear();
+                metas.addAll(page);
+            }
             Set<Long> seenNow = setSeen ? markSeen(store, view, metas) : Set.of();
             FetchOutput.Sender sender = new FetchOutput.Sender(s, store, id);
             try {
