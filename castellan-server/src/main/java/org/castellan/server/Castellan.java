@@ -23,7 +23,6 @@ import org.castellan.server.admin.CertificateWatcher;
 import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
-import org.castellan.server.config.Role;
 import org.castellan.server.config.TlsProvider;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.pop3.Pop3Service;
@@ -43,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * policy, connection rules, session registry, transport, and a protocol service per listener.
  *
  * <p>SECURITY: every listener is bound through {@link Transport}, so every connection takes the
- * path accept → rules → TLS → session (DESIGN.md §2); there is no second way in.
+ * path accept → rules → TLS → session (docs/design.md §2); there is no second way in.
  */
 public final class Castellan implements AutoCloseable {
 
@@ -77,20 +76,18 @@ public final class Castellan implements AutoCloseable {
         this.blocking = blocking;
         Optional<Duration> loginTimeout = Optional.of(config.auth().loginTimeout());
         this.pop3 = new Pop3Service(store, auth, blocking, Pop3Service.AUTOLOGOUT, loginTimeout);
-        this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, loginTimeout);
+        this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, config.server().hostname(),
+                java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout);
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout);
     }
 
     /**
-     * Starts the server described by {@code config}. If a listener cannot bind, everything
-     * already started is stopped again and the exception names the listener.
+     * Starts the server described by {@code config}. If the TLS files cannot be used or a listener
+     * cannot bind, everything already started is stopped again and a
+     * {@link StartChecks.StartFailure} names the file, line and key at fault.
      */
     public static Castellan start(CastellanConfig config) {
-        if (config.server().role() != Role.ALL) {
-            throw new IllegalStateException(config.file() + ": server.role = \"" + config.server().role().name().toLowerCase()
-                    + "\" is not available in this version; use \"all\"");
-        }
         MailStore store = EmbeddedMailStore.open(config.store().directory());
         Transport transport = null;
         AuthService auth = null;
@@ -102,14 +99,20 @@ public final class Castellan implements AutoCloseable {
             // TLS policy, and its revocations for the watcher.
             Path pki = config.tls().pkiDirectory();
             Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki)) : Optional.empty();
-            TlsPolicy tls = tlsPolicy(config, ca);
+            TlsPolicy tls = StartChecks.tlsPolicy(config, ca, true);
             log.info("TLS provider: {}", tls.provider());
             authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
             auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog);
             blocking = Executors.newVirtualThreadPerTaskExecutor();
             transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC());
             server = new Castellan(config, store, tls, transport, auth, authLog, blocking);
-            for (Listener l : config.listeners()) transport.bind(l, server.service(l));
+            for (Listener l : config.listeners()) {
+                try {
+                    transport.bind(l, server.service(l));
+                } catch (IllegalStateException e) {
+                    throw new StartChecks.StartFailure(config, config.problem(config.listenerKey(l, "port"), e.getMessage()), e);
+                }
+            }
             server.startAdministration(ca);
             return server;
         } catch (RuntimeException e) {
@@ -125,7 +128,7 @@ public final class Castellan implements AutoCloseable {
 
     /**
      * The admin socket, and — when the built-in CA exists — the watcher that enforces its
-     * revocations on new handshakes and live sessions (DESIGN.md §5.3); and the watcher that
+     * revocations on new handshakes and live sessions (docs/design.md §5.3); and the watcher that
      * puts a renewed server certificate into service without a restart.
      */
     private void startAdministration(Optional<CertificateAuthority> ca) {
@@ -145,7 +148,7 @@ public final class Castellan implements AutoCloseable {
         String mechanism = a.mechanism() + a.appPassword().map(id -> " app-password=" + id).orElse("");
         return new AuthAttempt(a.time(), a.remote(), a.listener(), a.protocol(), mechanism,
                 a.account().orElse(AuthAttempt.NO_ACCOUNT), a.result(), a.tlsVersion(),
-                a.certificateSha256().map(h -> "sha256:" + h));
+                a.certificateSha256().map(h -> "sha256:" + h), a.reason());
     }
 
     /** AuthService's defaults, with the configured SCRAM cost and the configured per-host limiter numbers. */
@@ -157,7 +160,7 @@ public final class Castellan implements AutoCloseable {
                 d.failureMemory(), d.maxTracked(), d.workerThreads());
     }
 
-    static TlsPolicy tlsPolicy(CastellanConfig config, Optional<CertificateAuthority> builtIn) {
+    static TlsPolicy tlsPolicy(CastellanConfig config, Optional<CertificateAuthority> builtIn, boolean refreshCrls) {
         var t = config.tls();
         // Client certificates are trusted from Castellan's own device and user CAs, plus any
         // bundles the operator names; never from the server CA, which only issues servers.
@@ -166,7 +169,7 @@ public final class Castellan implements AutoCloseable {
         if (builtIn.isPresent()) {
             CertificateAuthority ca = builtIn.get();
             // Never start on an expired CRL: every certificate of that CA would be refused.
-            RevocationWatcher.refreshStaleCrls(ca, Clock.systemUTC());
+            if (refreshCrls) RevocationWatcher.refreshStaleCrls(ca, Clock.systemUTC());
             for (CertificateKind kind : RevocationWatcher.CLIENT_KINDS) {
                 clientCas.add(ca.caCertificateFile(kind));
                 crls.add(ca.crlFile(kind));

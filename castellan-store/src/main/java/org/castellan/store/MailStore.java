@@ -265,6 +265,18 @@ public interface MailStore extends AutoCloseable {
     }
 
     /**
+     * Stores several messages in one mailbox in one transaction (IMAP MULTIAPPEND, RFC 3502):
+     * all or nothing. Each gets the next UID, in the order given, so the UIDs are consecutive.
+     * The contents are read one after the other before anything is committed; if one cannot be
+     * read, or the account has no room for all of them, none is stored.
+     *
+     * @return one result per message, in the order given
+     * @throws StoreException {@code INVALID} for an empty list or a bad flag; {@code QUOTA_EXCEEDED}
+     *     when the messages together do not fit; {@code UNAVAILABLE} when a content cannot be read
+     */
+    List<AppendResult> appendAll(long mailboxId, List<NewMessage> messages);
+
+    /**
      * Stores one message in several mailboxes, possibly of several accounts, in one transaction
      * (SMTP delivery to many recipients): the body is kept once. All or nothing: if one account
      * is over quota nothing is delivered.
@@ -341,9 +353,71 @@ public interface MailStore extends AutoCloseable {
     /** Copies then expunges the source messages atomically (RFC 6851). */
     CopyResult move(long fromMailboxId, Collection<Long> uids, long toMailboxId);
 
+    // ---- \Recent (IMAP4rev1)
+
+    /**
+     * RFC 3501 §2.3.2 \Recent: claims for the calling session the messages of the mailbox up to
+     * {@code upToUid} that no session has claimed yet. The claim is durable, so no other session,
+     * now or after a restart, is told of the same message as recent. Messages added later are
+     * unclaimed until a session claims them.
+     *
+     * @return the first UID that was unclaimed before this call: the caller's recent messages are
+     *     those from it up to {@code upToUid} (none when it is above)
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    long claimRecent(long mailboxId, long upToUid);
+
+    /**
+     * The first UID no session has claimed as recent: the messages from it on are what STATUS
+     * RECENT counts and what a read-only session shows as \Recent without claiming them
+     * (RFC 3501 §6.3.2).
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    long firstRecentUid(long mailboxId);
+
     // ---- quota
 
     Quota quota(long accountId);
+
+    // ---- URLAUTH mailbox access keys
+
+    /**
+     * Bytes of a new mailbox access key. RFC 4467 §2.2 asks for at least 128 bits of entropy;
+     * 256 bits are the most an HMAC-SHA1 key of the INTERNAL mechanism uses without hashing it.
+     */
+    int ACCESS_KEY_BYTES = 32;
+
+    /**
+     * The mailbox's URLAUTH access key (RFC 4467 §2.2), if it has one. A secret: the caller never
+     * logs it nor sends it to a client.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    Optional<byte[]> accessKey(long mailboxId);
+
+    /**
+     * The mailbox's URLAUTH access key, created first (random, {@link #ACCESS_KEY_BYTES}) when it
+     * has none (RFC 4467 §7 GENURLAUTH).
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    byte[] ensureAccessKey(long mailboxId);
+
+    /**
+     * Removes the mailbox's access key (RFC 4467 §7 RESETKEY): every URL authorized with it stops
+     * working, and the next {@link #ensureAccessKey} makes a new one. Harmless without a key.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    void resetAccessKey(long mailboxId);
+
+    /**
+     * Removes the access keys of all the account's mailboxes (RESETKEY without arguments).
+     *
+     * @throws StoreException {@code NOT_FOUND} without the account
+     */
+    void resetAccessKeys(long accountId);
 
     // ---- change notifications
 
@@ -354,6 +428,28 @@ public interface MailStore extends AutoCloseable {
      * by another process sharing the store's data are not seen.
      */
     EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener);
+
+    /**
+     * Calls {@code listener} with every committed change of the account's mailboxes and
+     * subscriptions ({@link AccountEvent}), in commit order, on the same store thread as
+     * {@link #subscribe}'s listeners and under the same rules. A change inside a mailbox reaches
+     * that mailbox's listeners before the account's, so a listener of both hears the mailbox's
+     * first. An account nobody watches costs one map look-up per change.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the account
+     */
+    EventSubscription subscribeAccount(long accountId, Consumer<AccountEvent> listener);
+
+    /**
+     * The MODSEQ of the mailbox's latest change whose event has been handed to the listeners
+     * ({@link StoreEvent#modSeqOf}): every change up to it has committed, and a listener
+     * subscribed before a call that returned {@code p} hears every change above {@code p}. A
+     * write returns only after its event is published, so a reader that calls this after another
+     * session's write returned and waits until its listener has heard up to the answer knows of
+     * that write (RFC 9051 §5.2). Answers from memory without waiting, so an event loop may call
+     * it; 0 when no change of the mailbox has been published since the store opened.
+     */
+    long publishedModSeq(long mailboxId);
 
     /** Finishes queued writes, delivers queued events, and releases files and threads. */
     @Override

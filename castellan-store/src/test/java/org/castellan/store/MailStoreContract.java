@@ -280,6 +280,54 @@ public interface MailStoreContract {
         assertThat(store().listAppPasswords(again.id())).isEmpty();
     }
 
+    // ------------------------------------------------------------------ URLAUTH access keys
+
+    @Test
+    default void accessKeysAreMadeOncePerMailboxAndResetOnRequest() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        Mailbox sent = store().getMailbox(alice.id(), "Sent").orElseThrow();
+        // RFC 4467 §7: none until a URL is first authorized.
+        assertThat(store().accessKey(inbox.id())).isEmpty();
+
+        byte[] key = store().ensureAccessKey(inbox.id());
+        assertThat(key).hasSize(MailStore.ACCESS_KEY_BYTES);
+        assertThat(store().ensureAccessKey(inbox.id())).isEqualTo(key);
+        assertThat(store().accessKey(inbox.id())).hasValueSatisfying(k -> assertThat(k).isEqualTo(key));
+        byte[] other = store().ensureAccessKey(sent.id());
+        assertThat(other).isNotEqualTo(key);
+
+        // RESETKEY mailbox: that mailbox's key goes, and a new one is never the old one.
+        store().resetAccessKey(inbox.id());
+        assertThat(store().accessKey(inbox.id())).isEmpty();
+        assertThat(store().accessKey(sent.id())).isPresent();
+        assertThat(store().ensureAccessKey(inbox.id())).isNotEqualTo(key);
+
+        // RESETKEY: every key of the account goes, nobody else's.
+        Account bob = account("bob@example.org");
+        byte[] bobs = store().ensureAccessKey(inbox(bob).id());
+        store().resetAccessKeys(alice.id());
+        assertThat(store().accessKey(inbox.id())).isEmpty();
+        assertThat(store().accessKey(sent.id())).isEmpty();
+        assertThat(store().accessKey(inbox(bob).id())).hasValueSatisfying(k -> assertThat(k).isEqualTo(bobs));
+    }
+
+    @Test
+    default void accessKeysGoWithTheirMailboxAndNeedOne() {
+        Account alice = account("alice@example.org");
+        Mailbox work = store().createMailbox(alice.id(), "Work");
+        byte[] key = store().ensureAccessKey(work.id());
+        store().deleteMailbox(work.id());
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().accessKey(work.id()));
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().ensureAccessKey(work.id()));
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().resetAccessKey(work.id()));
+        assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().resetAccessKeys(alice.id() + 1000));
+        // A new mailbox of the same name is another mailbox: URLs for the old one stay dead.
+        Mailbox again = store().createMailbox(alice.id(), "Work");
+        assertThat(store().accessKey(again.id())).isEmpty();
+        assertThat(store().ensureAccessKey(again.id())).isNotEqualTo(key);
+    }
+
     // ------------------------------------------------------------------ certificate bindings
 
     String CARD = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -352,6 +400,16 @@ public interface MailStoreContract {
         assertThat(store().listAuthAttempts(Optional.of("ALICE@example.org"), 10)).containsExactly(first);
         assertThat(store().listAuthAttempts(Optional.of("carol@example.org"), 10)).isEmpty();
         assertFails(StoreException.Kind.INVALID, "limit", () -> store().listAuthAttempts(Optional.empty(), 0));
+    }
+
+    @Test
+    default void authLogKeepsTheReasonOfAFailure() {
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        AuthAttempt failed = new AuthAttempt(now, "192.0.2.7", "imaps", "imap", "PLAIN", "alice@example.org",
+                "INVALID_CREDENTIALS", Optional.of("TLSv1.3"), Optional.empty(), Optional.of("wrong-password"));
+        store().recordAuthAttempts(List.of(failed));
+        assertThat(store().listAuthAttempts(Optional.empty(), 10)).containsExactly(failed);
+        assertThat(store().listAuthAttempts(Optional.empty(), 10).getFirst().reason()).contains("wrong-password");
     }
 
     @Test
@@ -632,6 +690,60 @@ public interface MailStoreContract {
         assertThat(meta.blobId()).isEqualTo(r.blobId());
         assertFails(StoreException.Kind.NOT_FOUND, "UID 2", () -> store().openMessage(inbox.id(), 2));
         assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().append(inbox.id() + 999, body, Set.of(), null));
+    }
+
+    @Test
+    default void appendAllStoresEveryMessageWithConsecutiveUidsInOneChange() throws IOException {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        append(inbox, "first");
+        java.util.Queue<StoreEvent> events = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        store().subscribe(inbox.id(), events::add);
+        byte[] large = new byte[300_000]; // a body kept as a file next to small ones kept inline
+        new Random(3).nextBytes(large);
+        Instant date = Instant.parse("2023-01-02T03:04:05Z");
+
+        List<AppendResult> r = store().appendAll(inbox.id(), List.of(
+                new NewMessage(() -> new ByteArrayInputStream("Subject: a\r\n\r\none".getBytes(UTF_8)), Set.of(Flags.SEEN), date),
+                new NewMessage(() -> new ByteArrayInputStream(large), Set.of(), null),
+                new NewMessage(() -> new ByteArrayInputStream("Subject: c\r\n\r\nthree".getBytes(UTF_8)), Set.of("$Work"), date)));
+
+        assertThat(r).extracting(AppendResult::uid).containsExactly(2L, 3L, 4L);
+        assertThat(r).extracting(AppendResult::uidValidity).containsOnly(inbox.uidValidity());
+        assertThat(r).extracting(AppendResult::modSeq).containsOnly(r.get(0).modSeq());
+        assertThat(read(inbox, 2)).isEqualTo("Subject: a\r\n\r\none");
+        try (InputStream in = store().openMessage(inbox.id(), 3)) {
+            assertThat(in.readAllBytes()).isEqualTo(large);
+        }
+        List<MessageMeta> metas = store().listMessages(inbox.id(), new UidRange(2, 4));
+        assertThat(metas.get(0).flags()).containsExactly(Flags.SEEN);
+        assertThat(metas.get(0).internalDate()).isEqualTo(date);
+        assertThat(metas.get(2).flags()).containsExactly("$Work");
+        assertThat(store().quota(alice.id()).usedMessages()).isEqualTo(4);
+        await().atMost(EVENT_WAIT).until(() -> !events.isEmpty());
+        assertThat(events.peek()).isInstanceOfSatisfying(StoreEvent.MessageAdded.class,
+                e -> assertThat(e.uids()).containsExactly(2L, 3L, 4L));
+    }
+
+    @Test
+    default void appendAllStoresNothingWhenOneMessageFails() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        NewMessage ok = new NewMessage(() -> new ByteArrayInputStream("0123456789".getBytes(UTF_8)), Set.of(), null);
+        NewMessage big = new NewMessage(() -> new ByteArrayInputStream(new byte[200_000]), Set.of(), null);
+        NewMessage unreadable = new NewMessage(() -> {
+            throw new IOException("the spool is gone");
+        }, Set.of(), null);
+
+        assertFails(StoreException.Kind.UNAVAILABLE, "", () -> store().appendAll(inbox.id(), List.of(ok, big, unreadable)));
+        assertThat(uids(inbox)).isEmpty();
+        store().setQuota(alice.id(), OptionalLong.of(25));
+        assertFails(StoreException.Kind.QUOTA_EXCEEDED, "", () -> store().appendAll(inbox.id(), List.of(ok, ok, ok)));
+        assertThat(uids(inbox)).isEmpty();
+        assertThat(store().quota(alice.id()).usedBytes()).isZero();
+        assertFails(StoreException.Kind.INVALID, "", () -> store().appendAll(inbox.id(), List.of()));
+
+        assertThat(store().appendAll(inbox.id(), List.of(ok, ok))).extracting(AppendResult::uid).containsExactly(1L, 2L);
     }
 
     @Test
@@ -1021,6 +1133,75 @@ public interface MailStoreContract {
     }
 
     @Test
+    default void accountListenersHearTheirAccountsMailboxesAndSubscriptionsInCommitOrder() {
+        Account alice = account("alice@example.org");
+        Account bob = account("bob@example.org");
+        List<AccountEvent> seen = new CopyOnWriteArrayList<>();
+        List<AccountEvent> bobs = new CopyOnWriteArrayList<>();
+        store().subscribeAccount(alice.id(), seen::add);
+        store().subscribeAccount(bob.id(), bobs::add);
+
+        Mailbox child = store().createMailbox(alice.id(), "Lists/ietf");
+        long lists = store().getMailbox(alice.id(), "Lists").orElseThrow().id();
+        AppendResult a = append(child, "a");
+        FlagUpdate f = store().storeFlags(child.id(), List.of(a.uid()), FlagOperation.ADD, Set.of(Flags.SEEN), OptionalLong.empty());
+        ExpungeResult x = store().expunge(child.id(), List.of(a.uid()));
+        store().subscribeMailbox(alice.id(), "Lists/ietf");
+        store().subscribeMailbox(alice.id(), "Lists/ietf"); // no change, no event
+        store().unsubscribeMailbox(alice.id(), "Nowhere"); // no change, no event
+        store().renameMailbox(lists, "Groups");
+        store().unsubscribeMailbox(alice.id(), "Groups/ietf");
+        store().deleteMailbox(child.id());
+        append(inbox(bob), "for bob");
+
+        await().atMost(EVENT_WAIT).until(() -> seen.size() >= 12 && !bobs.isEmpty());
+        long id = alice.id();
+        assertThat(seen).containsExactly(
+                new AccountEvent.MailboxCreated(id, lists, "Lists"),
+                new AccountEvent.MailboxCreated(id, child.id(), "Lists/ietf"),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.MessageAdded(child.id(), new TreeSet<>(Set.of(a.uid())), a.modSeq())),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.FlagsChanged(child.id(), new TreeSet<>(Set.of(a.uid())),
+                        f.changed().get(0).modSeq())),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.MessagesExpunged(child.id(), new TreeSet<>(Set.of(a.uid())),
+                        x.modSeq())),
+                new AccountEvent.SubscriptionChanged(id, "Lists/ietf", true),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.MailboxRenamed(lists, "Lists", "Groups")),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.MailboxRenamed(child.id(), "Lists/ietf", "Groups/ietf")),
+                new AccountEvent.SubscriptionChanged(id, "Lists/ietf", false),
+                new AccountEvent.SubscriptionChanged(id, "Groups/ietf", true),
+                new AccountEvent.SubscriptionChanged(id, "Groups/ietf", false),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.MailboxDeleted(child.id(), "Groups/ietf")));
+        assertThat(bobs).singleElement().isInstanceOfSatisfying(AccountEvent.MailboxChanged.class,
+                e -> assertThat(e.change().mailboxId()).isEqualTo(inbox(bob).id()));
+        assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().subscribeAccount(bob.id() + 999, e -> {}));
+    }
+
+    @Test
+    default void aMailboxsListenersHearAChangeBeforeItsAccountsAndClosedAccountListenersHearNothing() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        List<String> order = new CopyOnWriteArrayList<>();
+        List<AccountEvent> closedOne = new CopyOnWriteArrayList<>();
+        store().subscribeAccount(alice.id(), e -> order.add("account"));
+        store().subscribe(inbox.id(), e -> order.add("mailbox"));
+        store().subscribeAccount(alice.id(), e -> {
+            throw new IllegalStateException("a failing listener must not stop the others");
+        });
+        store().subscribeAccount(alice.id(), closedOne::add).close();
+
+        append(inbox, "one");
+        append(inbox, "two");
+        Mailbox renamed = store().renameMailbox(inbox.id(), "Old mail"); // RFC 9051 §6.3.6: a new mailbox takes INBOX's messages
+
+        // Renaming INBOX: the new mailbox is created (account), takes the messages (account) and
+        // INBOX loses them (mailbox, then account).
+        await().atMost(EVENT_WAIT).until(() -> order.size() >= 8);
+        assertThat(order).containsExactly("mailbox", "account", "mailbox", "account", "account", "account", "mailbox", "account");
+        assertThat(closedOne).isEmpty();
+        assertThat(renamed.name()).isEqualTo("Old mail");
+    }
+
+    @Test
     default void concurrentAppendsGetDistinctIncreasingUidsAndOrderedEvents() throws Exception {
         Account alice = account("alice@example.org");
         Mailbox inbox = inbox(alice);
@@ -1061,6 +1242,64 @@ public interface MailStoreContract {
         List<Long> eventModSeqs = events.stream().map(e -> ((StoreEvent.MessageAdded) e).modSeq()).toList();
         assertThat(eventUids).isSorted().doesNotHaveDuplicates().hasSize(threads * perThread);
         assertThat(eventModSeqs).isSorted().doesNotHaveDuplicates();
+    }
+
+    @Test
+    default void publishedModSeqCoversEveryWriteThatReturned() {
+        Account alice = account("alice@example.org");
+        Mailbox work = store().createMailbox(alice.id(), "Work");
+        List<StoreEvent> heard = new CopyOnWriteArrayList<>();
+        store().subscribe(work.id(), heard::add);
+        long before = store().publishedModSeq(work.id());
+
+        AppendResult a = append(work, "a");
+        assertThat(store().publishedModSeq(work.id())).isEqualTo(a.modSeq());
+        FlagUpdate f = store().storeFlags(work.id(), List.of(a.uid()), FlagOperation.ADD, Set.of("$Label1"), OptionalLong.empty());
+        ExpungeResult x = store().expunge(work.id(), List.of(a.uid()));
+        long published = store().publishedModSeq(work.id());
+        assertThat(published).isEqualTo(x.modSeq()).isGreaterThan(f.changed().get(0).modSeq()).isGreaterThan(before);
+
+        // What a session does before answering: wait until its listener has heard up to the published MODSEQ.
+        await().atMost(EVENT_WAIT).until(() -> heard.stream().mapToLong(StoreEvent::modSeqOf).max().orElse(0) >= published);
+        assertThat(heard).hasSize(3);
+    }
+
+    @Test
+    default void messageAddedNamesTheKeywordsOfTheNewMessages() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        Mailbox work = store().createMailbox(alice.id(), "Work");
+        List<StoreEvent> heard = new CopyOnWriteArrayList<>();
+        store().subscribe(work.id(), heard::add);
+        append(inbox, "one", "\\Seen", "$Forwarded");
+        append(inbox, "two", "Project-X");
+        AppendResult plain = append(work, "plain", "\\Flagged");
+        store().copy(inbox.id(), List.of(1L, 2L), work.id());
+
+        await().atMost(EVENT_WAIT).until(() -> heard.size() >= 2);
+        assertThat(heard).containsExactly(
+                new StoreEvent.MessageAdded(work.id(), new TreeSet<>(Set.of(plain.uid())), plain.modSeq(), Set.of()),
+                new StoreEvent.MessageAdded(work.id(), new TreeSet<>(Set.of(2L, 3L)), store().status(work.id()).highestModSeq(),
+                        Set.of("$Forwarded", "Project-X")));
+    }
+
+    @Test
+    default void recentMessagesAreClaimedOnceAndDurably() {
+        Account alice = account("alice@example.org");
+        Mailbox work = store().createMailbox(alice.id(), "Work");
+        assertThat(store().firstRecentUid(work.id())).isEqualTo(1);
+        long one = append(work, "one").uid();
+        long two = append(work, "two").uid();
+        assertThat(store().firstRecentUid(work.id())).isEqualTo(one);
+
+        // The first session claims both; the second finds nothing left.
+        assertThat(store().claimRecent(work.id(), two)).isEqualTo(one);
+        assertThat(store().claimRecent(work.id(), two)).isEqualTo(two + 1);
+        long three = append(work, "three").uid();
+        assertThat(store().firstRecentUid(work.id())).isEqualTo(three);
+        assertThat(store().claimRecent(work.id(), three)).isEqualTo(three);
+        assertThat(store().firstRecentUid(work.id())).isEqualTo(three + 1);
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().claimRecent(work.id() + 999, 1));
     }
 
     // ------------------------------------------------------------------ structure and text

@@ -50,7 +50,7 @@ import org.castellan.testkit.TestPki;
  *       process's only; its log goes to a file.</li>
  * </ol>
  *
- * <p>Arguments: {@code [seconds=5] [scram-iterations=600000] [threads=cores]}.
+ * <p>Arguments: {@code [seconds=5] [scram-iterations=4096] [threads=cores]}.
  */
 public final class LoginBench {
 

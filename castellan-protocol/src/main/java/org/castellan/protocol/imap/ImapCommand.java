@@ -17,7 +17,8 @@ public sealed interface ImapCommand {
         CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE,
         SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
         IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE,
-        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD
+        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD,
+        GENURLAUTH, RESETKEY, URLFETCH, NOTIFY, CANCELUPDATE
     }
 
     record Capability() implements ImapCommand { public Name name() { return Name.CAPABILITY; } }
@@ -115,14 +116,23 @@ public sealed interface ImapCommand {
     /**
      * LIST (RFC 9051 §6.3.9, RFC 5258 LIST-EXTENDED) or, with {@code lsub}, RFC 3501 LSUB.
      * Options are upper-cased; {@code statusItems} are the items of RETURN (STATUS (...)) (RFC 5819).
+     * {@code extended}: the command used RFC 5258 §3 syntax (a selection option list, even empty,
+     * a parenthesized pattern list, or RETURN), which changes what an empty pattern means.
      */
     record ListMailboxes(boolean lsub, List<String> selectionOptions, String reference, List<String> patterns,
-            List<String> returnOptions, List<String> statusItems) implements ImapCommand {
+            List<String> returnOptions, List<String> statusItems, boolean extended) implements ImapCommand {
         public ListMailboxes {
             selectionOptions = List.copyOf(selectionOptions);
             patterns = List.copyOf(patterns);
             returnOptions = List.copyOf(returnOptions);
             statusItems = List.copyOf(statusItems);
+        }
+
+        /** {@code extended} when it has options or several patterns; the parser knows the exact form. */
+        public ListMailboxes(boolean lsub, List<String> selectionOptions, String reference, List<String> patterns,
+                List<String> returnOptions, List<String> statusItems) {
+            this(lsub, selectionOptions, reference, patterns, returnOptions, statusItems,
+                    !selectionOptions.isEmpty() || !returnOptions.isEmpty() || patterns.size() > 1);
         }
 
         public Name name() { return lsub ? Name.LSUB : Name.LIST; }
@@ -139,27 +149,32 @@ public sealed interface ImapCommand {
      * {@code utf8}: the message came as RFC 6855 §4 {@code UTF8 (~{n})} data; {@code message} may
      * hold NUL octets when sent as an RFC 3516 {@code literal8}.
      */
-    record Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message, boolean utf8)
-            implements ImapCommand {
-        public Append { flags = List.copyOf(flags); }
+    /**
+     * RFC 9051 §6.3.12 APPEND, with RFC 3502 MULTIAPPEND: one or more messages for one mailbox.
+     * The messages' contents are {@link Literal}s the receiver of the command closes when done.
+     */
+    record Append(String mailbox, List<Message> messages) implements ImapCommand {
+        public Append { messages = List.copyOf(messages); }
 
+        /** One message. */
         public Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message) {
             this(mailbox, flags, date, message, false);
         }
 
-        public Name name() { return Name.APPEND; }
-
-        @Override
-        public String toString() { return "Append[" + mailbox + ", " + flags + ", " + date + ", " + message.length + " octets]"; }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Append a && a.mailbox.equals(mailbox) && a.flags.equals(flags) && a.date.equals(date)
-                    && Arrays.equals(a.message, message) && a.utf8 == utf8;
+        /** One message, with RFC 6855 {@code UTF8 (...)} when {@code utf8}. */
+        public Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message, boolean utf8) {
+            this(mailbox, List.of(new Message(flags, date, Literal.of(message), utf8)));
         }
 
-        @Override
-        public int hashCode() { return mailbox.hashCode(); }
+        public Name name() { return Name.APPEND; }
+
+        /**
+         * One message: its flags and internal date, its content, and whether it came as RFC 6855
+         * {@code UTF8 (literal8)}.
+         */
+        public record Message(List<String> flags, Optional<OffsetDateTime> date, Literal content, boolean utf8) {
+            public Message { flags = List.copyOf(flags); }
+        }
     }
 
     record Idle() implements ImapCommand { public Name name() { return Name.IDLE; } }
@@ -176,10 +191,40 @@ public sealed interface ImapCommand {
     /**
      * SEARCH or UID SEARCH. {@code returnOptions} is empty when the client gave no RETURN (plain
      * {@code * SEARCH} answer for rev1 clients); with RETURN () it holds "ALL" (RFC 4731 §3.1).
+     * Options are upper-cased atoms; when they hold PARTIAL, {@code partial} is its range (RFC 9394).
      */
-    record Search(boolean uid, Optional<List<String>> returnOptions, Optional<String> charset, SearchKey key)
-            implements ImapCommand {
+    record Search(boolean uid, Optional<List<String>> returnOptions, Optional<String> charset, SearchKey key,
+            Optional<PartialRange> partial) implements ImapCommand {
+        public Search(boolean uid, Optional<List<String>> returnOptions, Optional<String> charset, SearchKey key) {
+            this(uid, returnOptions, charset, key, Optional.empty());
+        }
+
         public Name name() { return Name.SEARCH; }
+    }
+
+    /**
+     * RFC 9394 §4 {@code partial-range}: positions in a result list, counted from 1; negative ones
+     * count from its end (-1 is the last result). Both ends have the same sign; their order is the
+     * client's ({@code 500:400} means {@code 400:500}) and is echoed back as given.
+     */
+    record PartialRange(long first, long last) {
+
+        /** Counted from the end of the results (RFC 9394 §3.1 {@code partial-range-last}). */
+        public boolean fromEnd() { return first < 0; }
+
+        /** The results at the positions this range names, in their order; fewer when the range reaches past them. */
+        public <T> List<T> of(List<T> results) {
+            long low = Math.min(Math.abs(first), Math.abs(last));
+            long high = Math.max(Math.abs(first), Math.abs(last));
+            int n = results.size();
+            if (low > n) return List.of();
+            int to = (int) Math.min(high, n);
+            if (!fromEnd()) return results.subList((int) low - 1, to);
+            return results.subList(n - to, n - (int) low + 1);
+        }
+
+        @Override
+        public String toString() { return first + ":" + last; }
     }
 
     /** RFC 5256 §3 and RFC 5957 §3 sort keys; {@code DISPLAYFROM} and {@code DISPLAYTO} are RFC 5957's. */
@@ -188,11 +233,26 @@ public sealed interface ImapCommand {
     /** One sort criterion: a key, possibly REVERSE. */
     record SortCriterion(boolean reverse, SortKey key) {}
 
-    /** RFC 5256 SORT or UID SORT; the charset is required by its grammar. */
-    record Sort(boolean uid, List<SortCriterion> criteria, String charset, SearchKey key) implements ImapCommand {
+    /**
+     * RFC 5256 SORT or UID SORT; the charset is required by its grammar. {@code returnOptions} and
+     * {@code partial} as in {@link Search}: present for RFC 5267 §3 {@code SORT RETURN (...)}.
+     */
+    record Sort(boolean uid, List<SortCriterion> criteria, String charset, SearchKey key,
+            Optional<List<String>> returnOptions, Optional<PartialRange> partial) implements ImapCommand {
         public Sort { criteria = List.copyOf(criteria); }
 
+        public Sort(boolean uid, List<SortCriterion> criteria, String charset, SearchKey key) {
+            this(uid, criteria, charset, key, Optional.empty(), Optional.empty());
+        }
+
         public Name name() { return Name.SORT; }
+    }
+
+    /** RFC 5267 §4.3.5 CANCELUPDATE: the tags of the searching commands whose updates stop. */
+    record CancelUpdate(List<String> tags) implements ImapCommand {
+        public CancelUpdate { tags = List.copyOf(tags); }
+
+        public Name name() { return Name.CANCELUPDATE; }
     }
 
     /** RFC 5256 THREAD or UID THREAD. */
@@ -202,11 +262,17 @@ public sealed interface ImapCommand {
 
     /**
      * {@code changedSince}: RFC 7162 §3.1.4.1 CHANGEDSINCE modifier; {@code vanished}: the
-     * §3.2.6 VANISHED modifier (only with UID FETCH and CHANGEDSINCE, which the parser checks).
+     * §3.2.6 VANISHED modifier (only with UID FETCH and CHANGEDSINCE, which the parser checks);
+     * {@code partial}: the RFC 9394 §3.3 PARTIAL modifier (only with UID FETCH).
      */
     record Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince,
-            boolean vanished) implements ImapCommand {
+            boolean vanished, Optional<PartialRange> partial) implements ImapCommand {
         public Fetch { attributes = List.copyOf(attributes); }
+
+        public Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince,
+                boolean vanished) {
+            this(uid, set, attributes, changedSince, vanished, Optional.empty());
+        }
 
         public Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince) {
             this(uid, set, attributes, changedSince, false);
@@ -246,4 +312,67 @@ public sealed interface ImapCommand {
 
     /** RFC 4978 §3 COMPRESS; the mechanism upper-cased. */
     record Compress(String mechanism) implements ImapCommand { public Name name() { return Name.COMPRESS; } }
+
+    /** RFC 4467 §7 GENURLAUTH: URL rumps, each with the mechanism (upper-cased) to authorize it with. */
+    record GenUrlAuth(List<UrlRump> rumps) implements ImapCommand {
+        public GenUrlAuth { rumps = List.copyOf(rumps); }
+
+        public Name name() { return Name.GENURLAUTH; }
+    }
+
+    record UrlRump(String url, String mechanism) {}
+
+    /** RFC 4467 §7 RESETKEY: every mailbox without {@code mailbox}; mechanisms upper-cased. */
+    record ResetKey(Optional<String> mailbox, List<String> mechanisms) implements ImapCommand {
+        public ResetKey { mechanisms = List.copyOf(mechanisms); }
+
+        public Name name() { return Name.RESETKEY; }
+    }
+
+    /** RFC 4467 §7 URLFETCH, with RFC 5524 §3.1 parameters. */
+    record UrlFetch(List<UrlFetchItem> urls) implements ImapCommand {
+        public UrlFetch { urls = List.copyOf(urls); }
+
+        public Name name() { return Name.URLFETCH; }
+    }
+
+    /** What content an RFC 5524 URLFETCH returns: as stored, decoded, or none (only metadata). */
+    enum UrlData { BODY, BINARY, NONE }
+
+    /**
+     * One URL of URLFETCH; {@code extended} when it came in RFC 5524's parenthesized form, whose
+     * answer is a list of items rather than a bare string.
+     */
+    record UrlFetchItem(String url, boolean extended, boolean bodyPartStructure, UrlData data) {}
+
+    /**
+     * RFC 4469 APPEND with CATENATE: the message is built from the parts in order.
+     */
+    record Catenate(String mailbox, List<String> flags, Optional<OffsetDateTime> date, List<CatPart> parts)
+            implements ImapCommand {
+        public Catenate {
+            flags = List.copyOf(flags);
+            parts = List.copyOf(parts);
+        }
+
+        public Name name() { return Name.APPEND; }
+    }
+
+    /** RFC 4469 §5 {@code cat-part}. */
+    sealed interface CatPart {
+        /** A TEXT literal, held as APPEND's messages are (in memory or spooled); the handler closes it. */
+        record Text(Literal octets) implements CatPart {}
+
+        record Url(String url) implements CatPart {}
+    }
+
+    /**
+     * RFC 5465 §3 NOTIFY: {@code NOTIFY NONE} when {@code groups} is empty, otherwise
+     * {@code NOTIFY SET}, with {@code status} for its STATUS indicator.
+     */
+    record Notify(boolean status, List<NotifyGroup> groups) implements ImapCommand {
+        public Notify { groups = List.copyOf(groups); }
+
+        public Name name() { return Name.NOTIFY; }
+    }
 }

@@ -1,5 +1,6 @@
 package org.castellan.protocol.imap;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,7 +46,17 @@ public final class MessageStructure {
 
     /** Parses a message; never fails. */
     public static MessageStructure parse(byte[] message) {
-        return new MessageStructure(entity(message, 0, message.length, "text/plain", 0));
+        return parse(ByteBuffer.wrap(message));
+    }
+
+    /**
+     * Parses the message between the buffer's position and limit, read with absolute gets (the
+     * buffer is not moved); a memory-mapped file lets the store parse a large message without
+     * holding it on the heap. Never fails.
+     */
+    public static MessageStructure parse(ByteBuffer message) {
+        ByteBuffer b = message.slice();
+        return new MessageStructure(entity(b, 0, b.limit(), "text/plain", 0));
     }
 
     /** One MIME entity: header [start, bodyStart), body [bodyStart, end). */
@@ -67,7 +78,7 @@ public final class MessageStructure {
 
     // ---- parsing
 
-    private static Entity entity(byte[] b, int start, int end, String defaultType, int depth) {
+    private static Entity entity(ByteBuffer b, int start, int end, String defaultType, int depth) {
         int bodyStart = headerEnd(b, start, end);
         List<Field> fields = fields(b, start, bodyStart);
         String type = defaultType.substring(0, defaultType.indexOf('/'));
@@ -104,27 +115,47 @@ public final class MessageStructure {
     }
 
     /** Where the body starts: after the first empty line, or at {@code end} when there is none. */
-    private static int headerEnd(byte[] b, int start, int end) {
+    private static int headerEnd(ByteBuffer b, int start, int end) {
         int i = start;
         while (i < end) {
-            if (b[i] == '\n') return i + 1;
-            if (b[i] == '\r' && i + 1 < end && b[i + 1] == '\n') return i + 2;
+            if (b.get(i) == '\n') return i + 1;
+            if (b.get(i) == '\r' && i + 1 < end && b.get(i + 1) == '\n') return i + 2;
             int eol = i;
-            while (eol < end && b[eol] != '\n') eol++;
+            while (eol < end && b.get(eol) != '\n') eol++;
+            // Content without a header (binary data APPENDed as literal8, a part sent with no
+            // blank line) is body from its first line that cannot be a header field.
+            if (!headerLine(b, i, eol)) return i;
             i = eol + 1;
         }
         return end;
     }
 
-    private static List<Field> fields(byte[] b, int start, int headerEnd) {
+    /**
+     * Whether the line {@code [from, eol)} can belong to a header: a continuation (RFC 5322 §2.2.3)
+     * or a field name (printable US-ASCII, RFC 5322 §3.6.8; obsolete WSP before the colon
+     * tolerated, §4.5) and a colon. A line with a control or 8-bit octet before any colon, or
+     * with no colon at all, is the body's.
+     */
+    private static boolean headerLine(ByteBuffer b, int from, int eol) {
+        int c = b.get(from) & 0xff;
+        if (c == ' ' || c == '\t') return true;
+        for (int k = from; k < eol; k++) {
+            c = b.get(k) & 0xff;
+            if (c == ':') return k > from;
+            if (c != ' ' && c != '\t' && (c < 0x21 || c > 0x7e)) return false;
+        }
+        return false;
+    }
+
+    private static List<Field> fields(ByteBuffer b, int start, int headerEnd) {
         List<Field> out = new ArrayList<>();
         int i = start;
         while (i < headerEnd) {
             int lineEnd = nextLine(b, i, headerEnd);
-            if (lineEnd - i <= 2 && (b[i] == '\r' || b[i] == '\n')) break;
+            if (lineEnd - i <= 2 && (b.get(i) == '\r' || b.get(i) == '\n')) break;
             int fieldEnd = lineEnd;
-            while (fieldEnd < headerEnd && (b[fieldEnd] == ' ' || b[fieldEnd] == '\t')) fieldEnd = nextLine(b, fieldEnd, headerEnd);
-            String raw = new String(b, i, fieldEnd - i, StandardCharsets.UTF_8);
+            while (fieldEnd < headerEnd && (b.get(fieldEnd) == ' ' || b.get(fieldEnd) == '\t')) fieldEnd = nextLine(b, fieldEnd, headerEnd);
+            String raw = string(b, i, fieldEnd - i);
             int colon = raw.indexOf(':');
             if (colon > 0) {
                 String value = raw.substring(colon + 1).replaceAll("\r?\n", "").strip();
@@ -135,20 +166,26 @@ public final class MessageStructure {
         return out;
     }
 
-    private static int nextLine(byte[] b, int i, int end) {
-        while (i < end && b[i] != '\n') i++;
+    private static String string(ByteBuffer b, int from, int length) {
+        byte[] bytes = new byte[length];
+        b.get(from, bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private static int nextLine(ByteBuffer b, int i, int end) {
+        while (i < end && b.get(i) != '\n') i++;
         return Math.min(i + 1, end);
     }
 
-    private static int countLines(byte[] b, int start, int end) {
+    private static int countLines(ByteBuffer b, int start, int end) {
         int n = 0;
-        for (int i = start; i < end; i++) if (b[i] == '\n') n++;
-        if (end > start && b[end - 1] != '\n') n++;
+        for (int i = start; i < end; i++) if (b.get(i) == '\n') n++;
+        if (end > start && b.get(end - 1) != '\n') n++;
         return n;
     }
 
     /** RFC 2046 §5.1.1: parts between "--boundary" lines, each ending before the CRLF of the next. */
-    private static List<Entity> parts(byte[] b, int start, int end, String boundary, String defaultType, int depth) {
+    private static List<Entity> parts(ByteBuffer b, int start, int end, String boundary, String defaultType, int depth) {
         byte[] delimiter = ("--" + boundary).getBytes(StandardCharsets.UTF_8);
         List<Entity> out = new ArrayList<>();
         int partStart = -1;
@@ -159,8 +196,8 @@ public final class MessageStructure {
                 boolean close = startsWith(b, i + delimiter.length, end, new byte[] {'-', '-'});
                 if (partStart >= 0) {
                     int partEnd = i;
-                    if (partEnd > partStart && b[partEnd - 1] == '\n') partEnd--;
-                    if (partEnd > partStart && b[partEnd - 1] == '\r') partEnd--;
+                    if (partEnd > partStart && b.get(partEnd - 1) == '\n') partEnd--;
+                    if (partEnd > partStart && b.get(partEnd - 1) == '\r') partEnd--;
                     out.add(entity(b, partStart, Math.max(partStart, partEnd), defaultType, depth));
                 }
                 if (close) return out;
@@ -174,9 +211,9 @@ public final class MessageStructure {
         return out;
     }
 
-    private static boolean startsWith(byte[] b, int at, int end, byte[] prefix) {
+    private static boolean startsWith(ByteBuffer b, int at, int end, byte[] prefix) {
         if (end - at < prefix.length) return false;
-        for (int k = 0; k < prefix.length; k++) if (b[at + k] != prefix[k]) return false;
+        for (int k = 0; k < prefix.length; k++) if (b.get(at + k) != prefix[k]) return false;
         return true;
     }
 
@@ -187,16 +224,8 @@ public final class MessageStructure {
      * not exist (the server then returns an empty string, as RFC 9051 allows for missing parts).
      */
     public Optional<byte[]> section(byte[] message, FetchAttribute.Section section) {
-        Entity target = root;
-        for (int n : section.part()) {
-            if (target.message() && target != root) target = target.embedded;
-            if (target.multipart()) {
-                if (n > target.children.size()) return Optional.empty();
-                target = target.children.get(n - 1);
-            } else if (n != 1) {
-                return Optional.empty();
-            }
-        }
+        Entity target = entity(section.part());
+        if (target == null) return Optional.empty();
         boolean nested = !section.part().isEmpty();
         return switch (section.kind()) {
             case ALL -> Optional.of(nested ? slice(message, target.bodyStart, target.end) : message.clone());
@@ -211,6 +240,51 @@ public final class MessageStructure {
                             section.kind() == FetchAttribute.Section.Kind.HEADER_FIELDS_NOT);
                 });
             }
+        };
+    }
+
+    /** The entity a part number names (RFC 9051 §6.4.5), or null when there is no such part. */
+    private Entity entity(List<Integer> part) {
+        Entity target = root;
+        for (int n : part) {
+            if (target.message() && target != root) target = target.embedded;
+            if (target.multipart()) {
+                if (n > target.children.size()) return null;
+                target = target.children.get(n - 1);
+            } else if (n != 1) {
+                return null;
+            }
+        }
+        return target;
+    }
+
+    /** Where a section lies in the stored message: octets {@code [from, to)}. */
+    public record Range(long from, long to) {
+        public long length() { return to - from; }
+    }
+
+    /**
+     * Where {@link #section} would cut a section that is one contiguous run of the stored
+     * message (kinds ALL, MIME, HEADER and TEXT), so that it can be sent from the stored bytes
+     * without holding them; empty when the part does not exist.
+     *
+     * @param messageSize the stored message's size, which is where the whole message ends
+     * @throws IllegalArgumentException for HEADER.FIELDS, which is not one run
+     */
+    public Optional<Range> sectionRange(FetchAttribute.Section section, long messageSize) {
+        Entity target = entity(section.part());
+        if (target == null) return Optional.empty();
+        boolean nested = !section.part().isEmpty();
+        return switch (section.kind()) {
+            case ALL -> Optional.of(nested ? new Range(target.bodyStart, target.end) : new Range(0, messageSize));
+            case MIME -> Optional.of(new Range(target.start, target.bodyStart));
+            case HEADER, TEXT -> {
+                Entity msg = nested ? target.embedded : root;
+                if (msg == null) yield Optional.empty();
+                yield Optional.of(section.kind() == FetchAttribute.Section.Kind.TEXT ? new Range(msg.bodyStart, msg.end)
+                        : new Range(msg.start, msg.bodyStart));
+            }
+            case HEADER_FIELDS, HEADER_FIELDS_NOT -> throw new IllegalArgumentException("not one run: " + section.kind());
         };
     }
 
@@ -233,16 +307,8 @@ public final class MessageStructure {
      */
     public BinaryContent binary(byte[] message, java.util.List<Integer> part) {
         if (part.isEmpty()) return new BinaryContent.Decoded(message.clone());
-        Entity target = root;
-        for (int n : part) {
-            if (target.message() && target != root) target = target.embedded;
-            if (target.multipart()) {
-                if (n > target.children.size()) return new BinaryContent.Missing();
-                target = target.children.get(n - 1);
-            } else if (n != 1) {
-                return new BinaryContent.Missing();
-            }
-        }
+        Entity target = entity(part);
+        if (target == null) return new BinaryContent.Missing();
         String encoding = target.header("Content-Transfer-Encoding").orElse("7bit").strip().toLowerCase(Locale.ROOT);
         byte[] body = slice(message, target.bodyStart, target.end);
         return switch (encoding) {
@@ -404,6 +470,24 @@ public final class MessageStructure {
         return body(root, extensible, utf8);
     }
 
+    /**
+     * RFC 5524 §3.2 {@code BODYPARTSTRUCTURE}: the extensible body structure of one part, as
+     * BODYSTRUCTURE gives it for the whole message (the empty part); empty when there is no such
+     * part.
+     */
+    public Optional<String> bodyPartStructure(java.util.List<Integer> part, boolean utf8) {
+        Entity target = root;
+        for (int n : part) {
+            if (target.message() && target != root) target = target.embedded;
+            if (target.multipart() && n <= target.children.size()) {
+                target = target.children.get(n - 1);
+            } else if (target.multipart() || n != 1) {
+                return Optional.empty();
+            }
+        }
+        return Optional.of(body(target, true, utf8));
+    }
+
     private static String body(Entity e, boolean ext, boolean utf8) {
         StringBuilder b = new StringBuilder("(");
         if (e.multipart()) {
@@ -464,6 +548,12 @@ public final class MessageStructure {
      * are not text and contribute nothing. Each is cut at {@link SearchText#MAX_CHARS}.
      */
     public SearchText searchText(byte[] message) {
+        return searchText(ByteBuffer.wrap(message));
+    }
+
+    /** As {@link #searchText(byte[])}, over the buffer's content (a mapped file), without moving it. */
+    public SearchText searchText(ByteBuffer message) {
+        message = message.slice();
         StringBuilder header = new StringBuilder();
         headerText(root, header);
         StringBuilder body = new StringBuilder();
@@ -487,7 +577,7 @@ public final class MessageStructure {
         }
     }
 
-    private static void bodyText(byte[] message, Entity e, StringBuilder out, boolean top) {
+    private static void bodyText(ByteBuffer message, Entity e, StringBuilder out, boolean top) {
         if (out.length() > SearchText.MAX_CHARS) return;
         if (e.multipart()) {
             for (Entity child : e.children) bodyText(message, child, out, false);
@@ -499,10 +589,25 @@ public final class MessageStructure {
         }
     }
 
-    private static String decodedText(byte[] message, Entity e) {
-        int from = Math.min(e.bodyStart, message.length);
-        int to = Math.min(Math.max(from, e.end), message.length);
-        java.io.InputStream raw = new java.io.ByteArrayInputStream(message, from, to - from);
+    private static String decodedText(ByteBuffer message, Entity e) {
+        int from = Math.min(e.bodyStart, message.limit());
+        int to = Math.min(Math.max(from, e.end), message.limit());
+        java.io.InputStream raw = new java.io.InputStream() {
+            private final ByteBuffer part = message.slice(from, to - from);
+
+            @Override
+            public int read() {
+                return part.hasRemaining() ? part.get() & 0xff : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (!part.hasRemaining()) return -1;
+                int n = Math.min(len, part.remaining());
+                part.get(b, off, n);
+                return n;
+            }
+        };
         String encoding = e.header("Content-Transfer-Encoding").orElse("7bit").strip().toLowerCase(Locale.ROOT);
         java.io.InputStream decoded = switch (encoding) {
             case "base64" -> new org.apache.james.mime4j.codec.Base64InputStream(raw, DecodeMonitor.SILENT);
@@ -513,7 +618,8 @@ public final class MessageStructure {
         try {
             bytes = decoded.readNBytes(SearchText.MAX_CHARS * 4);
         } catch (java.io.IOException | RuntimeException ex) {
-            bytes = java.util.Arrays.copyOfRange(message, from, to); // undecodable: search what is there
+            bytes = new byte[Math.min(to - from, SearchText.MAX_CHARS * 4)]; // undecodable: search what is there
+            message.get(from, bytes);
         }
         return new String(bytes, charset(e.params.get("charset")));
     }

@@ -40,13 +40,14 @@ final class ImapSession extends LineSession {
     /** Literals before login carry a user name or password at most. */
     static final long MAX_LITERAL_BEFORE_LOGIN = 4096;
     /**
-     * RFC 7889 APPENDLIMIT: the largest message APPEND takes. The parser holds a literal in
-     * memory, so this also bounds what one session can make the server buffer.
+     * RFC 7889 APPENDLIMIT: the largest message APPEND takes. Messages stream through a
+     * {@link LiteralSpool} to the store, so this bounds temporary disk and stored size, not memory.
      */
     static final long APPEND_LIMIT = 32L * 1024 * 1024;
 
     private final ImapService service;
-    private final ImapParser parser = new ImapParser();
+    private final LiteralSpool literals = new LiteralSpool();
+    private final ImapParser parser = new ImapParser(literals);
     private ImapState state = ImapState.NOT_AUTHENTICATED;
     private int authFailures;
     private SaslExchange sasl;
@@ -55,8 +56,16 @@ final class ImapSession extends LineSession {
     private long accountId;
     private String account;
     private SelectedMailbox selected;
+    private final SearchContexts searchContexts = new SearchContexts();
     private boolean rev2;
     private boolean condStore;
+    /** RFC 7162 §3.1: CONDSTORE was just enabled with a mailbox selected; the command's end reports HIGHESTMODSEQ. */
+    private boolean announceHighestModSeq;
+    /**
+     * RFC 9051 §7.5.1: the command in progress is FETCH, STORE or SEARCH by sequence number (or
+     * SORT or THREAD, which answer with sequence numbers too): no EXPUNGE may be sent until it ends.
+     */
+    private boolean expungesHeld;
     private boolean qresync;
     private boolean utf8Accept;
 
@@ -75,17 +84,19 @@ final class ImapSession extends LineSession {
 
     @Override
     protected boolean step() {
-        if (idleTag != null && selected != null && selected.hasPending()) {
+        if (hearsAtOnce() && selected != null && selected.hasPending()) {
             // RFC 2177: an idling client hears of changes as they happen, also of those that came while it was busy.
             flushUpdates(() -> { });
             return true;
         }
+        if (notifier != null && notifier.deliver()) return true;
         if (!pending().isReadable()) return false;
         ImapParser.Mode mode = sasl != null ? ImapParser.Mode.SASL_RESPONSE
                 : idleTag != null ? ImapParser.Mode.IDLE : ImapParser.Mode.COMMAND;
         long maxLiteral = state == ImapState.NOT_AUTHENTICATED ? MAX_LITERAL_BEFORE_LOGIN : APPEND_LIMIT;
         boolean utf8 = utf8Quoted();
         ImapParser.Result result = parse(view -> parser.next(view, mode, maxLiteral, utf8));
+        if (!parser.inCommand()) literals.commandEnded();
         switch (result) {
             case ImapParser.NeedMore n -> { }
             case ImapParser.Continue c -> write("+ Ready for literal data\r\n");
@@ -104,6 +115,7 @@ final class ImapSession extends LineSession {
 
     private void dispatch(String tag, ImapCommand parsed) {
         if (!state.allows(parsed.name())) {
+            if (parsed instanceof ImapCommand.Append a) Append.release(a);
             bad(tag, "Command not valid in this state");
             return;
         }
@@ -112,15 +124,20 @@ final class ImapSession extends LineSession {
             bad(tag, "SEARCH CHARSET is not allowed after ENABLE UTF8=ACCEPT");
             return;
         }
-        ImapCommand command = mailboxNamesIn(parsed);
-        if (command == null) {
-            bad(tag, "Mailbox name is not valid modified UTF-7");
+        ImapCommand command;
+        try {
+            command = mailboxNamesIn(parsed);
+        } catch (UnknownName e) {
+            if (parsed instanceof ImapCommand.Append a) Append.release(a);
+            unknownName(tag, parsed, e);
             return;
         }
+        expungesHeld = numbersMustHold(command);
+        if (enablesCondStore(command)) condStoreEnabled(!(command instanceof ImapCommand.Select));
         switch (command) {
             case ImapCommand.Capability c -> Capability.run(this, tag);
             case ImapCommand.Noop c -> Noop.run(this, tag);
-            case ImapCommand.Check c -> Noop.run(this, tag);
+            case ImapCommand.Check c -> Check.run(this, tag);
             case ImapCommand.Logout c -> Logout.run(this, tag);
             case ImapCommand.StartTls c -> StartTls.run(this, tag);
             case ImapCommand.Login c -> Login.run(this, tag, c);
@@ -143,6 +160,7 @@ final class ImapSession extends LineSession {
             case ImapCommand.Expunge c -> Expunge.run(this, tag, c);
             case ImapCommand.Search c -> Search.run(this, tag, c);
             case ImapCommand.Sort c -> Sort.run(this, tag, c);
+            case ImapCommand.CancelUpdate c -> CancelUpdate.run(this, tag, c);
             case ImapCommand.Thread c -> ThreadCommand.run(this, tag, c);
             case ImapCommand.Fetch c -> Fetch.run(this, tag, c);
             case ImapCommand.Store c -> Store.run(this, tag, c);
@@ -151,38 +169,115 @@ final class ImapSession extends LineSession {
             case ImapCommand.GetQuotaRoot c -> GetQuotaRoot.run(this, tag, c);
             case ImapCommand.SetQuota c -> SetQuota.run(this, tag);
             case ImapCommand.Compress c -> Compress.run(this, tag, c);
+            case ImapCommand.GenUrlAuth c -> GenUrlAuth.run(this, tag, c);
+            case ImapCommand.ResetKey c -> ResetKey.run(this, tag, c);
+            case ImapCommand.UrlFetch c -> UrlFetch.run(this, tag, c);
+            case ImapCommand.Catenate c -> Catenate.run(this, tag, c);
+            case ImapCommand.Notify c -> Notify.run(this, tag, c);
         }
+    }
+
+    /** RFC 9051 §7.5.1, RFC 3501 §7.4.1: the commands during which no EXPUNGE may be sent. */
+    private static boolean numbersMustHold(ImapCommand c) {
+        return switch (c) {
+            case ImapCommand.Fetch x -> !x.uid();
+            case ImapCommand.Store x -> !x.uid();
+            case ImapCommand.Search x -> !x.uid();
+            case ImapCommand.Sort x -> !x.uid();
+            case ImapCommand.Thread x -> !x.uid();
+            default -> false;
+        };
+    }
+
+    /**
+     * RFC 7162 §3.1 "CONDSTORE enabling commands": SELECT/EXAMINE (CONDSTORE), STATUS
+     * (HIGHESTMODSEQ), FETCH or SEARCH with MODSEQ, FETCH CHANGEDSINCE, STORE UNCHANGEDSINCE;
+     * ENABLE CONDSTORE enables it in {@link Enable}.
+     */
+    private static boolean enablesCondStore(ImapCommand c) {
+        return switch (c) {
+            case ImapCommand.Select x -> x.condStore();
+            case ImapCommand.Status x -> x.items().contains("HIGHESTMODSEQ");
+            case ImapCommand.Fetch x -> x.changedSince().isPresent()
+                    || x.attributes().stream().anyMatch(a -> a instanceof org.castellan.protocol.imap.FetchAttribute.ModSeq);
+            case ImapCommand.Search x -> hasModSeqKey(x.key());
+            case ImapCommand.Store x -> x.unchangedSince().isPresent();
+            default -> false;
+        };
+    }
+
+    static boolean hasModSeqKey(org.castellan.protocol.imap.SearchKey k) {
+        return switch (k) {
+            case org.castellan.protocol.imap.SearchKey.ModSeq m -> true;
+            case org.castellan.protocol.imap.SearchKey.Not n -> hasModSeqKey(n.key());
+            case org.castellan.protocol.imap.SearchKey.Or o -> hasModSeqKey(o.left()) || hasModSeqKey(o.right());
+            case org.castellan.protocol.imap.SearchKey.And a -> a.keys().stream().anyMatch(ImapSession::hasModSeqKey);
+            default -> false;
+        };
     }
 
     /**
      * Mailbox names as the store knows them (Unicode): IMAP4rev1 clients send modified UTF-7
-     * (RFC 3501 §5.1.3), IMAP4rev2 sessions UTF-8 (RFC 9051 §5.1). Null when a name is malformed.
+     * (RFC 3501 §5.1.3), IMAP4rev2 sessions UTF-8 (RFC 9051 §5.1).
+     *
+     * @throws UnknownName when a name is not valid modified UTF-7
      */
     private ImapCommand mailboxNamesIn(ImapCommand c) {
         if (utf8Names()) return c;
-        try {
-            return switch (c) {
-                case ImapCommand.Select x -> new ImapCommand.Select(in(x.mailbox()), x.readOnly(), x.condStore(), x.qresync());
-                case ImapCommand.Create x -> new ImapCommand.Create(in(x.mailbox()), x.use());
-                case ImapCommand.Delete x -> new ImapCommand.Delete(in(x.mailbox()));
-                case ImapCommand.Rename x -> new ImapCommand.Rename(in(x.from()), in(x.to()));
-                case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(in(x.mailbox()));
-                case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
-                case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
-                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.flags(), x.date(), x.message(), x.utf8());
-                case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
-                case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
-                case ImapCommand.ListMailboxes x -> new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(),
-                        in(x.reference()), x.patterns().stream().map(ImapSession::in).toList(), x.returnOptions(), x.statusItems());
-                default -> c;
-            };
-        } catch (IllegalArgumentException e) {
-            return null;
+        return switch (c) {
+            case ImapCommand.Select x -> new ImapCommand.Select(in(x.mailbox()), x.readOnly(), x.condStore(), x.qresync());
+            case ImapCommand.Create x -> new ImapCommand.Create(newName(x.mailbox()), x.use());
+            case ImapCommand.Delete x -> new ImapCommand.Delete(in(x.mailbox()));
+            case ImapCommand.Rename x -> new ImapCommand.Rename(in(x.from()), newName(x.to()));
+            case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(newName(x.mailbox()));
+            case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
+            case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
+            case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.messages());
+            case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
+            case ImapCommand.ResetKey x -> new ImapCommand.ResetKey(x.mailbox().map(ImapSession::in), x.mechanisms());
+            case ImapCommand.Catenate x -> new ImapCommand.Catenate(in(x.mailbox()), x.flags(), x.date(), x.parts());
+            case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
+            case ImapCommand.ListMailboxes x -> {
+                // RFC 5258 §3: a pattern the server does not accept matches nothing; the others still count.
+                var reference = ModifiedUtf7.decode(x.reference());
+                var patterns = reference.isEmpty() ? java.util.List.<String>of() : x.patterns().stream()
+                        .flatMap(p -> ModifiedUtf7.decode(p).stream()).toList();
+                yield new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(), reference.orElse(""), patterns,
+                        x.returnOptions(), x.statusItems(), x.extended());
+            }
+            default -> c;
+        };
+    }
+
+    /**
+     * A mailbox name that is not valid modified UTF-7. The command is well formed (a name is an
+     * astring, RFC 3501 §9), so this is no BAD: no mailbox has that name, and none can be given it.
+     */
+    private static final class UnknownName extends RuntimeException {
+        final String code;
+
+        UnknownName(String code) {
+            super(code, null, false, false);
+            this.code = code;
         }
     }
 
+    /** A name that must name an existing mailbox. */
     private static String in(String name) {
-        return ModifiedUtf7.decode(name).orElseThrow(() -> new IllegalArgumentException("bad modified UTF-7"));
+        return ModifiedUtf7.decode(name).orElseThrow(() -> new UnknownName("NONEXISTENT"));
+    }
+
+    /** A name a mailbox or subscription is to get: RFC 5530 CANNOT, the server cannot create it. */
+    private static String newName(String name) {
+        return ModifiedUtf7.decode(name).orElseThrow(() -> new UnknownName("CANNOT"));
+    }
+
+    private void unknownName(String tag, ImapCommand c, UnknownName e) {
+        // RFC 9051 §6.3.2: a failing SELECT still closes the mailbox that was selected.
+        if (c instanceof ImapCommand.Select) Select.closePrevious(this);
+        // RFC 9051 §6.3.12, §6.4.7: no [TRYCREATE], as creating that name fails too.
+        no(tag, e.code, e.code.equals("CANNOT") ? "Mailbox name is not valid modified UTF-7 (RFC 3501 section 5.1.3)"
+                : "No mailbox has that name: it is not valid modified UTF-7 (RFC 3501 section 5.1.3)");
     }
 
     /** A mailbox name for a response, in the session's encoding. */
@@ -208,9 +303,15 @@ final class ImapSession extends LineSession {
             bad(tag, "Expected DONE");
             return;
         }
+        // The parser names its argument; the session knows which limit it passed.
+        String limit = e.limit().map(l -> !l.equals("maxLiteral") ? l
+                : state == ImapState.NOT_AUTHENTICATED ? "MAX_LITERAL_BEFORE_LOGIN" : "APPENDLIMIT").orElse("parser");
         if (e.fatal()) {
-            closeWith("* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
+            closeAtLimit(limit, "* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
             return;
+        }
+        if (e.limit().isPresent()) {
+            log.info("{} imap command refused at limit {}: {}", connection().logId(), limit, e.message());
         }
         String code = e.code().map(c -> "[" + c + "] ").orElse("");
         if (e.tag().isPresent()) bad(e.tag().get(), code + e.message());
@@ -229,8 +330,14 @@ final class ImapSession extends LineSession {
     }
 
     private void error(String line) {
-        if (tooManyErrors(MAX_ERRORS)) closeWith("* BYE Too many errors, closing connection");
+        if (tooManyErrors(MAX_ERRORS)) closeAtLimit("MAX_ERRORS", "* BYE Too many errors, closing connection");
         else write(line + "\r\n");
+    }
+
+    /** Ends the session because a protocol limit was reached; the log names the limit. */
+    private void closeAtLimit(String limit, String bye) {
+        log.info("{} imap closing at limit {}: {}", connection().logId(), limit, bye);
+        closeWith(bye);
     }
 
     /** NO with an optional response code (RFC 9051 §7.1), sent after pending mailbox updates. */
@@ -243,48 +350,122 @@ final class ImapSession extends LineSession {
     }
 
     /**
-     * Ends a command: first the updates of the selected mailbox the client may hear now
-     * ({@code updates} false during FETCH, STORE, SEARCH by sequence number, RFC 9051 §7.5.1),
-     * then the tagged line.
+     * Ends a command: first the updates of the selected mailbox the client may hear now, then the
+     * tagged line. {@code expungesAllowed} false (FETCH, STORE, SEARCH by sequence number pass
+     * their UID flag) holds expunges back, as the dispatcher does for those commands anyway
+     * (RFC 9051 §7.5.1).
      */
-    void finish(String tag, String text, boolean updates) {
-        if (updates) {
-            flushUpdates(() -> write(tag + " " + text + "\r\n"));
-        } else {
-            write(tag + " " + text + "\r\n");
-        }
+    void finish(String tag, String text, boolean expungesAllowed) {
+        flushUpdates(expungesAllowed && !expungesHeld, () -> write(tag + " " + text + "\r\n"));
     }
 
     /** Tells the client what changed in the selected mailbox, then runs {@code then}. */
     void flushUpdates(Runnable then) {
+        flushUpdates(!expungesHeld, then);
+    }
+
+    /**
+     * Tells the client what changed in the selected mailbox, then runs {@code then}. First
+     * {@link #syncWithStore}: every change committed before now is told (RFC 9051 §5.2), not only
+     * those whose events happen to have arrived. Then the view's queued events are applied
+     * ({@link SelectedMailbox#drain}), and, when messages came in or flags changed, one blocking
+     * step claims the new messages' \Recent (RFC 3501 §2.3.2) and reads the changed flags. The
+     * client hears, in this order: a new FLAGS when a keyword is new to it, EXISTS, EXPUNGE or
+     * VANISHED, RECENT (IMAP4rev1), the FETCH of changed flags, and HIGHESTMODSEQ after the first
+     * CONDSTORE enabling command.
+     */
+    private void flushUpdates(boolean expungesAllowed, Runnable then) {
         SelectedMailbox view = selected;
-        if (view == null || !view.hasPending()) {
+        if (view == null) {
             then.run();
             return;
         }
-        SelectedMailbox.Update update = view.drain(qresync);
-        for (String line : update.lines()) untagged(line);
+        syncWithStore(view, () -> tellUpdates(view, expungesAllowed, then));
+    }
+
+    /**
+     * Runs {@code then} once the view has heard every change the store has published for its
+     * mailbox: a change another session committed may still be on its way through the store's
+     * event thread. Waits without blocking the event loop; reading stays suspended meanwhile.
+     */
+    void syncWithStore(SelectedMailbox view, Runnable then) {
+        long published = service.store().publishedModSeq(view.mailbox.id());
+        if (view.heardUpTo(published)) {
+            then.run();
+            return;
+        }
+        CompletableFuture<Void> heard = new CompletableFuture<>();
+        view.whenHeard(published, () -> heard.complete(null));
+        await(heard, v -> then.run(), e -> then.run());
+    }
+
+    /** The blocking part of a flush: the first recent UID for the new messages, and the changed messages' flags. */
+    private record Reread(long firstRecent, java.util.List<MessageMeta> flags) {}
+
+    private void tellUpdates(SelectedMailbox view, boolean expungesAllowed, Runnable then) {
+        if (view != selected) {
+            then.run();
+            return;
+        }
+        // RFC 5267 §4.3: the search contexts hear of the same changes, around the drain.
+        Runnable told = searchContexts.beforeDrain(this, view, expungesAllowed, then);
+        SelectedMailbox.Update update = view.drain(qresync, expungesAllowed);
         if (view.deleted()) {
+            for (String line : update.lines()) untagged(line);
             // RFC 9051 §7.1.5: the selected mailbox is gone; nothing sensible can follow.
             closeWith("* BYE Selected mailbox was deleted");
             return;
         }
-        if (update.flagUids().isEmpty()) {
-            then.run();
+        // \Recent: a read-write session claims new messages (also an IMAP4rev2 one, which is told of
+        // them first but has no \Recent to show); a read-only IMAP4rev1 session shows what is unclaimed.
+        boolean recentNeeded = !update.added().isEmpty() && (!view.readOnly || !rev2);
+        if (update.flagUids().isEmpty() && !recentNeeded) {
+            tell(view, update, new Reread(Long.MAX_VALUE, java.util.List.of()));
+            told.run();
             return;
         }
-        long first = update.flagUids().first();
-        long last = update.flagUids().last();
-        blocking(() -> service.store().listMessages(view.mailbox.id(), new UidRange(first, last)), metas -> {
-            for (MessageMeta m : metas) {
-                int msn = view.msnOf(m.uid());
-                if (msn > 0 && update.flagUids().contains(m.uid())) untagged(msn + " FETCH (" + flagsItem(m, view) + ")");
+        long id = view.mailbox.id();
+        var store = service.store();
+        blocking(() -> {
+            long firstRecent = Long.MAX_VALUE;
+            if (recentNeeded) {
+                firstRecent = view.readOnly ? store.firstRecentUid(id) : store.claimRecent(id, update.added().last());
             }
-            then.run();
+            java.util.List<MessageMeta> flags = java.util.List.of();
+            if (!update.flagUids().isEmpty()) {
+                flags = store.listMessages(id, new UidRange(update.flagUids().first(), update.flagUids().last()));
+            }
+            return new Reread(firstRecent, flags);
+        }, reread -> {
+            tell(view, update, reread);
+            told.run();
         }, e -> {
-            log.warn("{} imap flag update failed: {}", connection().logId(), e.toString());
-            then.run();
+            log.warn("{} imap mailbox update failed: {}", connection().logId(), e.toString());
+            tell(view, update, new Reread(Long.MAX_VALUE, java.util.List.of()));
+            told.run();
         });
+    }
+
+    private void tell(SelectedMailbox view, SelectedMailbox.Update update, Reread reread) {
+        java.util.List<MessageMeta> changed = reread.flags().stream()
+                .filter(m -> update.flagUids().contains(m.uid()) && view.msnOf(m.uid()) > 0).toList();
+        boolean newKeywords = update.newKeywords();
+        for (MessageMeta m : changed) newKeywords |= view.learnKeywords(m.flags());
+        if (newKeywords) announceFlags(view);
+        for (String line : update.lines()) untagged(line);
+        if (!rev2) view.recentFrom(reread.firstRecent(), update.added());
+        // RFC 3501 §7.3.2: RECENT goes with a change of size.
+        if (!rev2 && !update.added().isEmpty()) untagged(view.recentCount() + " RECENT");
+        for (MessageMeta m : changed) untagged(view.msnOf(m.uid()) + " FETCH (" + flagsItem(m, view) + ")");
+        if (announceHighestModSeq) {
+            announceHighestModSeq = false;
+            untagged("OK [HIGHESTMODSEQ " + view.toldModSeq() + "] Highest");
+        }
+    }
+
+    /** RFC 9051 §7.3.5: a new FLAGS, and PERMANENTFLAGS with it, once the client meets a new keyword. */
+    void announceFlags(SelectedMailbox view) {
+        for (String line : view.flagsLines()) untagged(line);
     }
 
     /** {@code FLAGS (...) UID n} and, with CONDSTORE, {@code MODSEQ (m)}. */
@@ -293,7 +474,8 @@ final class ImapSession extends LineSession {
     }
 
     String flagsItem(long uid, java.util.Set<String> flags, long modSeq, SelectedMailbox view) {
-        String s = "FLAGS (" + String.join(" ", new java.util.TreeSet<>(flags)) + ") UID " + uid;
+        java.util.Set<String> shown = view == null ? flags : view.flagsOf(uid, flags);
+        String s = "FLAGS (" + String.join(" ", new java.util.TreeSet<>(shown)) + ") UID " + uid;
         return condStoreOn(view) ? s + " MODSEQ (" + modSeq + ")" : s;
     }
 
@@ -325,19 +507,13 @@ final class ImapSession extends LineSession {
     }
 
     /**
-     * Runs {@code then} once the selected mailbox's view has heard of {@code uid}, if this
-     * session's own command just added it to the selected mailbox; at once otherwise. Reading
-     * stays suspended meanwhile, so pipelined commands still run in order.
+     * Runs {@code then} after this session's own command added {@code uid} to a mailbox. The
+     * tagged reply that follows synchronises with the store ({@link #syncWithStore}), so when the
+     * mailbox is the selected one the client hears its EXISTS before the OK (RFC 9051 §6.3.12).
      */
     void afterOwnAddition(long mailboxId, long uid, Runnable then) {
-        SelectedMailbox view = selected;
-        if (view == null || view.mailbox.id() != mailboxId) {
-            then.run();
-            return;
-        }
-        CompletableFuture<Void> heard = new CompletableFuture<>();
-        view.whenHeard(uid, () -> heard.complete(null));
-        await(heard, v -> then.run(), e -> then.run());
+        if (notifier != null) notifier.ownAddition(mailboxId, uid);
+        then.run();
     }
 
     /** The RFC 5530 response code for a store failure; the detail goes to the log only. */
@@ -374,13 +550,31 @@ final class ImapSession extends LineSession {
 
     long accountId() { return accountId; }
 
+    /** The authenticated account's address, as it logged in. */
+    String account() { return account; }
+
     Optional<SelectedMailbox> selected() { return Optional.ofNullable(selected); }
+
+    /** RFC 5267 UPDATE contexts of the selected mailbox. */
+    SearchContexts searchContexts() { return searchContexts; }
 
     boolean rev2() { return rev2; }
 
     void enableRev2() { rev2 = true; }
 
-    void enableCondStore() { condStore = true; }
+    /** ENABLE CONDSTORE (RFC 7162 §3.1). */
+    void enableCondStore() { condStoreEnabled(true); }
+
+    /**
+     * RFC 7162 §3.1: after a CONDSTORE enabling command every untagged FETCH carries UID and
+     * MODSEQ until the connection ends; the first one issued with a mailbox selected reports its
+     * HIGHESTMODSEQ ({@code announce} false for SELECT/EXAMINE, which report it themselves).
+     */
+    private void condStoreEnabled(boolean announce) {
+        if (condStore) return;
+        condStore = true;
+        if (announce && selected != null) announceHighestModSeq = true;
+    }
 
     /** RFC 7162 §3.2.3: enabling QRESYNC enables CONDSTORE too. */
     void enableQResync() {
@@ -441,7 +635,7 @@ final class ImapSession extends LineSession {
     void authFailed(String tag, String text) {
         if (++authFailures >= MAX_AUTH_FAILURES) {
             write(tag + " NO " + text + "\r\n");
-            closeWith("* BYE Too many failed logins");
+            closeAtLimit("MAX_AUTH_FAILURES", "* BYE Too many failed logins");
         } else {
             write(tag + " NO " + text + "\r\n");
         }
@@ -462,13 +656,15 @@ final class ImapSession extends LineSession {
     /** Makes {@code view} the selected mailbox. */
     void select(SelectedMailbox view) {
         deselect();
+        announceHighestModSeq = false;
         selected = view;
         state = ImapState.SELECTED;
     }
 
     /**
-     * The store listener for {@code view}: hops each event to the event loop and queues it;
-     * while idling, the client hears at once (RFC 2177).
+     * The store listener for {@code view}: hops each event to the event loop and queues it in the
+     * view ({@link SelectedMailbox#event}), which also releases commands waiting in
+     * {@link #syncWithStore}; while idling, the client hears at once (RFC 2177).
      */
     java.util.function.Consumer<org.castellan.store.StoreEvent> listener(SelectedMailbox view) {
         var loop = connection().channel().eventLoop();
@@ -480,11 +676,12 @@ final class ImapSession extends LineSession {
             }
             if (view.closed()) return;
             view.event(event);
-            if (selected == view && idleTag != null && !busy()) drain();
+            if (selected == view && hearsAtOnce() && !busy()) drain();
         });
     }
 
     void deselect() {
+        searchContexts.clear(); // RFC 5267 §4.3: updates cease when the mailbox is no longer selected
         if (selected != null) {
             selected.close();
             selected = null;
@@ -519,23 +716,67 @@ final class ImapSession extends LineSession {
         return "* BYE Autologout; no login in time";
     }
 
-    /** Not in the middle of IDLE or of an authentication exchange. */
+    /**
+     * Not in the middle of IDLE, of an authentication exchange, or of a command still arriving
+     * (an APPEND whose literal is on its way runs to its end within the shutdown grace).
+     */
     @Override
     protected boolean readyToStop() {
-        return idleTag == null && sasl == null;
+        return idleTag == null && sasl == null && !parser.inCommand();
     }
 
     @Override
     protected void onShutdownRequested() {
-        if (idleTag != null || (!busy() && state != ImapState.LOGOUT)) closeWith(goodbyeOnShutdown());
+        if (idleTag != null || (!busy() && !parser.inCommand() && state != ImapState.LOGOUT)) closeWith(goodbyeOnShutdown());
     }
 
     @Override
     protected void onClose() {
+        parser.reset(); // releases the literals of a command that was still arriving
         if (sasl != null) {
             sasl.abort();
             sasl = null;
         }
         if (selected != null) selected.close();
+        if (notifier != null) notifier.close();
+    }
+
+    // ---- NOTIFY (RFC 5465): the hooks of Notify and Notifier
+
+    /** What the client's NOTIFY SET asked for; null before NOTIFY and after NOTIFY NONE. */
+    private Notifier notifier;
+
+    /** Replaces what NOTIFY asked for; the previous notifier stops (RFC 5465 §3). */
+    void notifier(Notifier next) {
+        if (notifier != null) notifier.close();
+        notifier = next;
+    }
+
+    /**
+     * Whether the client hears of the selected mailbox's changes as they happen, between
+     * commands: while idling (RFC 2177), or after NOTIFY SET (SELECTED ...) (RFC 5465 §5.2, §5.3).
+     */
+    private boolean hearsAtOnce() {
+        return idleTag != null || (notifier != null && notifier.selectedAtOnce());
+    }
+
+    /** A notification is waiting: out with it now unless a command is in progress (it follows the command then). */
+    void wake() {
+        if (!busy() && !closed()) drain();
+    }
+
+    /** Whether the connection has gone. */
+    boolean ended() {
+        return closed();
+    }
+
+    /**
+     * The client has read enough for more notifications to go out. Netty may say so in the middle
+     * of a flush, so the session goes on afterwards, as a task of its own.
+     */
+    @Override
+    public void channelWritabilityChanged(io.netty.channel.ChannelHandlerContext ctx) {
+        if (notifier != null && ctx.channel().isWritable()) ctx.executor().execute(this::wake);
+        ctx.fireChannelWritabilityChanged();
     }
 }

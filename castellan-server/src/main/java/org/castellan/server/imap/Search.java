@@ -9,6 +9,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.MessageStructure;
@@ -18,11 +19,13 @@ import org.castellan.store.TextMatches;
 import org.castellan.protocol.imap.SequenceSet;
 import org.castellan.store.MailStore;
 import org.castellan.store.MessageMeta;
+import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
 
 /**
- * RFC 9051 §6.4.4 SEARCH and UID SEARCH, every key; RFC 4731 ESEARCH results with RETURN (MIN
- * MAX COUNT ALL), RFC 5182 SAVE and {@code $}. SORT and THREAD select their messages here too.
+ * RFC 9051 §6.4.4 SEARCH and UID SEARCH, every key; RETURN options and ESEARCH answers as in
+ * {@link Esearch} (RFC 4731, RFC 5182 SAVE and {@code $}, RFC 5267, RFC 9394). SORT, THREAD and
+ * the update contexts ({@link SearchContexts}) select their messages here too.
  *
  * <p>Text keys compare case-insensitively ({@link SearchText#fold}) with decoded text: header
  * keys with RFC 2047 words decoded, TEXT and BODY with {@link MessageStructure#searchText}.
@@ -44,52 +47,31 @@ final class Search {
     private static void badCharset(ImapSession s, String tag) {
         s.no(tag, "BADCHARSET (US-ASCII UTF-8)", "Unsupported charset");
     }
-    private static final Set<String> RETURN = Set.of("MIN", "MAX", "COUNT", "ALL", "SAVE");
 
     static void run(ImapSession s, String tag, ImapCommand.Search c) {
         if (c.charset().isPresent() && !charsetSupported(c.charset().get())) {
             badCharset(s, tag);
             return;
         }
-        if (c.returnOptions().isPresent()) {
-            for (String o : c.returnOptions().get()) {
-                if (!RETURN.contains(o)) {
-                    s.bad(tag, "Unsupported RETURN option " + o);
-                    return;
-                }
-            }
-        }
+        // RFC 9051 §6.4.4: an IMAP4rev2 client always hears ESEARCH; no RETURN means RETURN (ALL).
+        var options = c.returnOptions().or(() -> s.rev2() ? Optional.of(java.util.List.of("ALL")) : Optional.empty());
+        var esearch = options.map(o -> new Esearch(o, c.partial()));
+        if (esearch.isPresent() && !esearch.get().accepted(s, tag)) return;
         SelectedMailbox view = s.selected().orElseThrow();
         Matcher matcher = matcher(s, view, c.key());
-        boolean save = c.returnOptions().map(o -> o.contains("SAVE")).orElse(false);
-        s.blocking(() -> matcher.matching().stream().map(h -> new long[] {h.msn(), h.meta().uid()}).toList(), hits -> {
-            java.util.List<Long> numbers = hits.stream().map(h -> c.uid() ? h[1] : h[0]).sorted().toList();
-            java.util.List<String> opts = c.returnOptions().orElse(java.util.List.of());
-            if (opts.contains("SAVE")) {
-                java.util.List<Long> uids = hits.stream().map(h -> h[1]).sorted().toList();
-                if ((opts.contains("MIN") || opts.contains("MAX")) && !uids.isEmpty()) {
-                    // RFC 5182 §2.1: with MIN and/or MAX only those are saved.
-                    java.util.Set<Long> minMax = new java.util.TreeSet<>();
-                    if (opts.contains("MIN")) minMax.add(uids.get(0));
-                    if (opts.contains("MAX")) minMax.add(uids.get(uids.size() - 1));
-                    uids = new ArrayList<>(minMax);
-                }
-                view.save(uids);
-            }
-            if (opts.equals(java.util.List.of("SAVE"))) {
-                // RFC 5182 §2.4: SAVE alone returns nothing.
-            } else if (c.returnOptions().isEmpty()) {
-                StringBuilder b = new StringBuilder("SEARCH");
-                for (long n : numbers) b.append(' ').append(n);
-                s.untagged(b.toString());
+        boolean save = esearch.map(e -> e.has("SAVE")).orElse(false);
+        s.blocking(() -> matcher.matching(), hits -> {
+            if (esearch.isPresent()) {
+                // RFC 5267 §4.1: in mailbox order, as the matcher gives them.
+                java.util.List<Sort.Keyed> results = hits.stream().map(h -> new Sort.Keyed(h, java.util.List.of())).toList();
+                esearch.get().answer(s, tag, c.uid(), view, results, matcher, java.util.List.of());
             } else {
-                // RFC 4731 §3.1
-                StringBuilder b = new StringBuilder("ESEARCH (TAG \"" + tag + "\")");
-                if (c.uid()) b.append(" UID");
-                if (opts.contains("MIN") && !numbers.isEmpty()) b.append(" MIN ").append(numbers.get(0));
-                if (opts.contains("MAX") && !numbers.isEmpty()) b.append(" MAX ").append(numbers.get(numbers.size() - 1));
-                if (opts.contains("COUNT")) b.append(" COUNT ").append(numbers.size());
-                if (opts.contains("ALL") && !numbers.isEmpty()) b.append(" ALL ").append(SequenceSet.compact(numbers));
+                StringBuilder b = new StringBuilder("SEARCH");
+                for (Hit h : hits) b.append(' ').append(c.uid() ? h.meta().uid() : h.msn());
+                // RFC 7162 §3.1.5: with a MODSEQ key, the highest MODSEQ of the messages found.
+                if (ImapSession.hasModSeqKey(c.key()) && !hits.isEmpty()) {
+                    b.append(" (MODSEQ ").append(hits.stream().mapToLong(h -> h.meta().modSeq()).max().getAsLong()).append(')');
+                }
                 s.untagged(b.toString());
             }
             s.finish(tag, "OK SEARCH completed", c.uid());
@@ -110,14 +92,27 @@ final class Search {
 
         /** The matching messages in UID order; reads bodies only for keys that need them. */
         java.util.List<Hit> matching() {
+            return matching(null);
+        }
+
+        /** As {@link #matching()}, of the messages with these UIDs only (all when null). */
+        java.util.List<Hit> matching(java.util.SortedSet<Long> only) {
             long mailbox = view.mailbox.id();
             java.util.Map<SearchKey.Text, TextMatches> indexed = new java.util.HashMap<>();
             indexedKeys(key, t -> indexed.computeIfAbsent(t,
                     k -> store.searchText(mailbox, k.field() == SearchKey.Field.BODY, k.value())));
             java.util.SortedSet<Long> candidates = candidates(key, indexed);
+            if (only != null) {
+                if (candidates == null) candidates = new java.util.TreeSet<>(only);
+                else candidates.retainAll(only);
+            }
             java.util.List<MessageMeta> listed;
             if (candidates == null || candidates.size() > LIST_ALL_ABOVE) {
                 listed = store.listMessages(mailbox, UidRange.all());
+                if (only != null) {
+                    java.util.SortedSet<Long> keep = candidates;
+                    listed = listed.stream().filter(m -> keep.contains(m.uid())).toList();
+                }
             } else {
                 listed = new ArrayList<>();
                 for (long uid : candidates) listed.addAll(store.listMessages(mailbox, new UidRange(uid, uid)));
@@ -128,7 +123,12 @@ final class Search {
             java.util.List<Hit> hits = new ArrayList<>();
             for (MessageMeta m : metas) {
                 Candidate cand = new Candidate(this, indexed, m, view.msnOf(m.uid()), count, maxUid);
-                if (matches(key, cand)) hits.add(new Hit(cand.msn, m));
+                try {
+                    if (matches(key, cand)) hits.add(new Hit(cand.msn, m));
+                } catch (StoreException e) {
+                    // Expunged by another session since it was listed: it matches nothing now.
+                    if (e.kind() != StoreException.Kind.NOT_FOUND) throw e;
+                }
             }
             return hits;
         }
@@ -190,6 +190,20 @@ final class Search {
         }
     }
 
+    /**
+     * Whether the key names messages by position: sequence numbers, or "*" (the highest UID), so
+     * that a message can start or stop matching without changing itself.
+     */
+    static boolean positional(SearchKey k) {
+        return switch (k) {
+            case SearchKey.Numbers n -> !n.set().savedResult() && (!n.uid() || n.set().usesStar());
+            case SearchKey.Not n -> positional(n.key());
+            case SearchKey.Or o -> positional(o.left()) || positional(o.right());
+            case SearchKey.And a -> a.keys().stream().anyMatch(Search::positional);
+            default -> false;
+        };
+    }
+
     private static boolean usesSaved(SearchKey k) {
         return switch (k) {
             case SearchKey.Numbers n -> n.set().savedResult();
@@ -211,6 +225,7 @@ final class Search {
         final long count;
         final long maxUid;
         final java.util.SortedSet<Long> saved;
+        final boolean recent;
         byte[] content;
         MessageStructure structure;
         SearchText text;
@@ -226,6 +241,7 @@ final class Search {
             this.msn = msn;
             this.count = count;
             this.maxUid = maxUid;
+            this.recent = matcher.view().isRecent(meta.uid());
         }
 
         byte[] content() {
@@ -263,7 +279,7 @@ final class Search {
     static boolean matches(SearchKey key, Candidate m) {
         return switch (key) {
             case SearchKey.All a -> true;
-            case SearchKey.Recent r -> false; // IMAP4rev2 has no \Recent
+            case SearchKey.Recent r -> m.recent; // RFC 3501 §2.3.2; never in an IMAP4rev2 session
             case SearchKey.Flag f -> m.meta.flags().stream().anyMatch(x -> x.equalsIgnoreCase(f.flag())) == f.set();
             case SearchKey.Text t -> switch (t.field()) {
                 case TEXT, BODY -> m.textContains(t);

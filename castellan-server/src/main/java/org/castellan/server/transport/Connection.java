@@ -33,6 +33,7 @@ public final class Connection {
     private final Instant started;
     private final AtomicLong bytesIn = new AtomicLong();
     private final AtomicLong bytesOut = new AtomicLong();
+    private final AtomicLong peakQueuedOutput = new AtomicLong();
     private volatile InetSocketAddress remote;
     private volatile ClientCertMode clientCertMode;
     private volatile TlsInfo tls;
@@ -96,10 +97,25 @@ public final class Connection {
     void countOut(long n) { bytesOut.addAndGet(n); }
 
     /**
+     * Octets the server has queued for this client and the socket has not taken yet: written and
+     * not flushed, flushed and not sent, and writes handed over from other threads. Sessions stop
+     * producing above the channel's high-water mark ({@link Transport#WRITE_HIGH_WATER}).
+     */
+    public long queuedOutput() {
+        var out = channel.unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
+    }
+
+    /** The most {@link #queuedOutput} ever was when a write reached the socket's end of the pipeline. */
+    public long peakQueuedOutput() { return peakQueuedOutput.get(); }
+
+    void noteQueuedOutput() { peakQueuedOutput.accumulateAndGet(queuedOutput(), Math::max); }
+
+    /**
      * Starts TLS on a cleartext connection (STARTTLS, STLS). Call it on the event loop before
      * writing the protocol's "go ahead" reply: that one reply still leaves in cleartext and
      * everything after it is TLS. The protocol's decoder must drop whatever the client pipelined
-     * after the command — those bytes arrived before TLS and are never acted upon (DESIGN.md §5.4).
+     * after the command — those bytes arrived before TLS and are never acted upon (docs/design.md §5.4).
      *
      * @throws IllegalStateException if TLS is already active on this connection
      */

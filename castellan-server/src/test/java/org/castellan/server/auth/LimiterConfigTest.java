@@ -5,13 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.server.config.Auth;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.ConfigException;
 import org.junit.jupiter.api.Test;
 
-/** The limiter keys of [auth]: defaults, values, and the errors an operator gets. */
+/** The limiter, submission and login-timeout keys of [auth]: defaults, values, and the errors an operator gets. */
 class LimiterConfigTest {
 
     private static final Path FILE = Path.of("/etc/castellan/castellan.toml");
@@ -35,7 +36,8 @@ class LimiterConfigTest {
                 "first-delay = \"100ms\"", "max-delay = \"2s\"", "block-duration = \"1h\"", "login-timeout = \"20s\"")),
                 FILE).auth();
         assertThat(set).isEqualTo(new Auth(Auth.DEFAULT_SCRAM_ITERATIONS, 5, 50, Duration.ofMillis(100),
-                Duration.ofSeconds(2), Duration.ofHours(1), Duration.ofSeconds(20)));
+                Duration.ofSeconds(2), Duration.ofHours(1), Auth.DEFAULT_PASSWORD_MIN_LENGTH, List.of(),
+                Duration.ofSeconds(20)));
     }
 
     @Test
@@ -52,5 +54,15 @@ class LimiterConfigTest {
         assertThatThrownBy(() -> CastellanConfig.parse(config("login-timeout = \"500ms\""), FILE))
                 .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
                         .contains(":5:", "auth.login-timeout", "a duration from 1s to 30m", "got \"500ms\""));
+    }
+
+    @Test
+    void submissionAccountsAreAddresses() throws ConfigException {
+        assertThat(CastellanConfig.parse(config(""), FILE).auth().submissionAccounts()).isEmpty();
+        assertThat(CastellanConfig.parse(config("submission-accounts = [\"submit@example.org\"]"), FILE).auth()
+                .submissionAccounts()).containsExactly("submit@example.org");
+        assertThatThrownBy(() -> CastellanConfig.parse(config("submission-accounts = [\"submit\"]"), FILE))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
+                        .contains(":5:", "auth.submission-accounts", "not an address"));
     }
 }

@@ -31,7 +31,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The files {@code castellan cert issue device NAME --owner ACCOUNT} writes, used exactly as
+ * The files {@code castellan cert issue device NAME --owner ACCOUNT --out DIR} writes, used exactly as
  * written by the TLS stacks mail clients are built on: the key loads in OpenSSL, GnuTLS
  * ({@code certtool}), NSS ({@code pk12util} importing the PKCS#12 with the passphrase line the
  * command printed) and Java; and, since {@code --owner} binds the certificate to the account, the
@@ -50,12 +50,11 @@ class IssuedCertificateInteropTest {
     @BeforeAll
     static void issue() throws Exception {
         live = LiveServer.start(dir.resolve("data"));
-        // The passphrase generated and printed, as a newcomer gets it.
-        Cli.Run r = live.cli.admin("cert", "issue", "device", "laptop", "--owner", ACCOUNT);
+        // The passphrase generated and printed, as a newcomer gets it; the files go where --out says.
+        issued = dir.resolve("for-the-laptop");
+        Cli.Run r = live.cli.admin("cert", "issue", "device", "laptop", "--owner", ACCOUNT, "--out", issued.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        String serial = CertCommandTest.find(CertCommandTest.SERIAL, r.out());
         passphrase = CertCommandTest.find(CertCommandTest.PASSPHRASE, r.out());
-        issued = live.cli.data.resolve("issued").resolve(serial);
         fingerprint = CertificateFingerprint.sha256(UserCertCommand.read(issued.resolve("chain.pem")));
         assertThat(r.out()).contains("bound:    sha256:" + fingerprint + " to " + ACCOUNT);
     }

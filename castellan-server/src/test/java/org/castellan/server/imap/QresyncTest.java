@@ -35,6 +35,7 @@ class QresyncTest extends ServerPerTest {
         fifth = imap.append("Subject: five\r\n\r\n5\r\n");
         imap.store().storeFlags(imap.inbox, List.of(third), FlagOperation.ADD, Set.of(Flags.SEEN), OptionalLong.empty());
         imap.store().expunge(imap.inbox, List.of(secondUid, fourth));
+        imap.store().claimRecent(imap.inbox, fifth); // another client was told of them: no \Recent here
     }
 
     private long modSeq(long uid) {
@@ -52,11 +53,13 @@ class QresyncTest extends ServerPerTest {
                     C: a2 SELECT INBOX (QRESYNC (%d %d 1:5))
                     S: \\* 3 EXISTS
                     S: \\* 0 RECENT
+                    S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
                     S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
                     S: \\* OK \\[HIGHESTMODSEQ %d\\] Highest
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: \\* VANISHED \\(EARLIER\\) 2,4
                     S: \\* 2 FETCH \\(FLAGS \\(\\\\Seen\\) UID 3 MODSEQ \\(%d\\)\\)
                     S: \\* 3 FETCH \\(FLAGS \\(\\) UID 5 MODSEQ \\(%d\\)\\)
@@ -68,11 +71,13 @@ class QresyncTest extends ServerPerTest {
                     S: \\* OK \\[CLOSED\\] Previous mailbox closed
                     S: \\* 3 EXISTS
                     S: \\* 0 RECENT
+                    S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS \\(\\)\\] Flags permitted
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
                     S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
                     S: \\* OK \\[HIGHESTMODSEQ %d\\] Highest
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: \\* VANISHED \\(EARLIER\\) 2
                     S: \\* 2 FETCH \\(FLAGS \\(\\\\Seen\\) UID 3 MODSEQ \\(%d\\)\\)
                     S: a3 OK \\[READ-ONLY\\] EXAMINE completed
@@ -80,11 +85,13 @@ class QresyncTest extends ServerPerTest {
                     S: \\* OK \\[CLOSED\\] Previous mailbox closed
                     S: \\* 3 EXISTS
                     S: \\* 0 RECENT
+                    S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
                     S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
                     S: \\* OK \\[HIGHESTMODSEQ %d\\] Highest
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: a4 OK \\[READ-WRITE\\] SELECT completed
                     """.formatted(uidValidity, known, uidValidity, highest, modSeq(third), uidValidity, highest,
                     uidValidity, highest));
@@ -101,11 +108,13 @@ class QresyncTest extends ServerPerTest {
                     C: a2 SELECT INBOX (QRESYNC (%d 1 1:5 (1:2 1:2)))
                     S: \\* 3 EXISTS
                     S: \\* 0 RECENT
+                    S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
                     S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
                     S: \\* OK \\[HIGHESTMODSEQ \\d+\\] Highest
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: a2 OK \\[READ-WRITE\\] SELECT completed
                     """.formatted(uidValidity + 1, uidValidity));
         }

@@ -27,11 +27,13 @@ class SessionCommandsTest extends ServerPerTest {
                     C: a6 SELECT INBOX
                     S: \\* 2 EXISTS
                     S: \\* 0 RECENT
+                    S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* OK \\[UIDVALIDITY .*
                     S: \\* OK \\[UIDNEXT .*
                     S: \\* OK \\[HIGHESTMODSEQ \\d+\\] .*
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: a6 OK .*
                     C: a7 FETCH 1 (FLAGS)
                     S: \\* 1 FETCH \\(FLAGS \\(\\) MODSEQ \\(\\d+\\)\\)

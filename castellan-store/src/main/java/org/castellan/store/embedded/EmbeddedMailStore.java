@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -19,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,6 +40,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.store.Account;
+import org.castellan.store.AccountEvent;
 import org.castellan.store.Alias;
 import org.castellan.store.AppPassword;
 import org.castellan.store.CertificateBinding;
@@ -55,6 +58,7 @@ import org.castellan.store.Mailbox;
 import org.castellan.store.MailboxNames;
 import org.castellan.store.MailboxStatus;
 import org.castellan.store.MessageMeta;
+import org.castellan.store.NewMessage;
 import org.castellan.store.Quota;
 import org.castellan.store.Route;
 import org.castellan.store.SpecialUse;
@@ -181,7 +185,7 @@ public final class EmbeddedMailStore implements MailStore {
         this.events = new EventDispatcher("castellan-store-events");
         this.writer = new GroupCommitWriter(writeConnection, blobs, events, options.maxBatch(), "castellan-store-writer");
         this.readers = new ReadPool(readConnections);
-        this.indexer = new TextIndexer(readers, writer, this::bodyBytes, "castellan-store-indexer", options.textIndex());
+        this.indexer = new TextIndexer(readers, writer, this::bodyBuffer, "castellan-store-indexer", options.textIndex());
         indexer.wake(); // messages stored before this open (or before V5) are indexed in the background
         this.directoryRecheck = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "castellan-store-directory");
@@ -557,7 +561,7 @@ public final class EmbeddedMailStore implements MailStore {
 
     // ------------------------------------------------------------------ auth log
 
-    private static final String AUTH_LOG_COLUMNS = "at, remote, listener, protocol, mechanism, account, result, tls_version, certificate";
+    private static final String AUTH_LOG_COLUMNS = "at, remote, listener, protocol, mechanism, account, result, tls_version, certificate, reason";
 
     @Override
     public void recordAuthAttempts(List<AuthAttempt> attempts) {
@@ -567,10 +571,10 @@ public final class EmbeddedMailStore implements MailStore {
         write("record " + copy.size() + " authentication attempts", tx -> {
             Connection c = tx.connection();
             for (AuthAttempt a : copy) {
-                Sql.update(c, "INSERT INTO auth_log (" + AUTH_LOG_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                Sql.update(c, "INSERT INTO auth_log (" + AUTH_LOG_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         a.time().toEpochMilli(), a.remote(), a.listener(), a.protocol(), a.mechanism(),
                         a.account().toLowerCase(Locale.ROOT), a.result(), a.tlsVersion().orElse(null),
-                        a.certificate().orElse(null));
+                        a.certificate().orElse(null), a.reason().orElse(null));
             }
             Sql.update(c, "DELETE FROM auth_log WHERE at < ? OR id <= (SELECT MAX(id) FROM auth_log) - ?",
                     oldest, AUTH_LOG_MAX_ROWS);
@@ -696,8 +700,8 @@ public final class EmbeddedMailStore implements MailStore {
             if (mailboxId(c, accountId, normalized).isPresent()) {
                 throw StoreException.alreadyExists("mailbox " + normalized + " already exists");
             }
-            createParents(c, accountId, normalized, now);
-            long id = insertMailbox(c, accountId, normalized, specialUse.orElse(null), now);
+            createParents(tx, accountId, normalized, now);
+            long id = createMailboxRow(tx, accountId, normalized, specialUse.orElse(null), now);
             return mailbox(c, id);
         });
     }
@@ -714,8 +718,8 @@ public final class EmbeddedMailStore implements MailStore {
             }
             if (source.isInbox()) {
                 // RFC 9051 §6.3.6: renaming INBOX moves its messages to a new mailbox; INBOX stays.
-                createParents(c, source.accountId, target, now);
-                long id = insertMailbox(c, source.accountId, target, null, now);
+                createParents(tx, source.accountId, target, now);
+                long id = createMailboxRow(tx, source.accountId, target, null, now);
                 List<Long> uids = Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid",
                         rs -> rs.getLong(1), source.id);
                 copyMessages(tx, source.id, uids, id, true);
@@ -745,10 +749,10 @@ public final class EmbeddedMailStore implements MailStore {
             }
             for (Map.Entry<MailboxRow, String> e : renamed.entrySet()) {
                 Sql.update(c, "UPDATE mailboxes SET name = ? WHERE id = ?", e.getValue(), e.getKey().id);
-                renameSubscription(c, source.accountId, e.getKey().name, e.getValue());
-                tx.publish(new StoreEvent.MailboxRenamed(e.getKey().id, e.getKey().name, e.getValue()));
+                tx.publish(source.accountId, new StoreEvent.MailboxRenamed(e.getKey().id, e.getKey().name, e.getValue()));
+                renameSubscription(tx, source.accountId, e.getKey().name, e.getValue());
             }
-            createParents(c, source.accountId, target, now);
+            createParents(tx, source.accountId, target, now);
             return mailbox(c, source.id);
         });
     }
@@ -794,8 +798,10 @@ public final class EmbeddedMailStore implements MailStore {
         String normalized = MailboxNames.normalize(name);
         write("subscribe to " + normalized, tx -> {
             requireAccount(tx.connection(), accountId);
-            Sql.update(tx.connection(), "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)",
-                    accountId, normalized);
+            if (Sql.update(tx.connection(), "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)",
+                    accountId, normalized) > 0) {
+                tx.publish(new AccountEvent.SubscriptionChanged(accountId, normalized, true));
+            }
             return null;
         });
     }
@@ -805,7 +811,10 @@ public final class EmbeddedMailStore implements MailStore {
         String normalized = MailboxNames.normalize(name);
         write("unsubscribe from " + normalized, tx -> {
             requireAccount(tx.connection(), accountId);
-            Sql.update(tx.connection(), "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", accountId, normalized);
+            if (Sql.update(tx.connection(), "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", accountId,
+                    normalized) > 0) {
+                tx.publish(new AccountEvent.SubscriptionChanged(accountId, normalized, false));
+            }
             return null;
         });
     }
@@ -864,12 +873,67 @@ public final class EmbeddedMailStore implements MailStore {
                 Sql.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", m.uidNext + 1, modSeq,
                         mailboxId);
                 results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, blob.size(), blob.id()));
-                tx.publish(new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq));
+                tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq,
+                        keywords(normalized)));
             }
             return results;
         });
         indexer.wake();
         return delivered;
+    }
+
+    @Override
+    public List<AppendResult> appendAll(long mailboxId, List<NewMessage> messages) {
+        if (messages.isEmpty()) throw StoreException.invalid("appendAll needs at least one message");
+        record Prepared(Body body, Set<String> flags, Instant date) {}
+        String doing = "store " + messages.size() + " messages in mailbox " + mailboxId;
+        List<Prepared> prepared = new ArrayList<>();
+        try {
+            for (NewMessage m : messages) {
+                Set<String> flags = Flags.normalize(m.flags());
+                Instant date = m.internalDate() == null ? now() : m.internalDate().truncatedTo(ChronoUnit.MILLIS);
+                try (InputStream content = m.content().open()) {
+                    prepared.add(new Prepared(body(content, doing), flags, date));
+                } catch (IOException e) {
+                    throw SqlErrors.map(e, doing);
+                }
+            }
+        } catch (RuntimeException e) {
+            for (Prepared p : prepared) if (p.body().inline() == null) blobs.unpin(p.body().id());
+            throw e;
+        }
+        List<String> pinned = prepared.stream().filter(p -> p.body().inline() == null).map(p -> p.body().id()).toList();
+        List<AppendResult> stored = writer.execute(doing, pinned, tx -> {
+            Connection c = tx.connection();
+            MailboxRow m = requireMailbox(c, mailboxId);
+            if (m.uidNext + prepared.size() - 1 > MAX_UID) {
+                throw StoreException.invalid("mailbox " + m.name + " has too few UIDs left (RFC 9051 §2.3.1.1);"
+                        + " move its messages to a new mailbox");
+            }
+            long bytes = prepared.stream().mapToLong(p -> p.body().size()).sum();
+            chargeQuota(c, m.accountId, bytes, prepared.size(), true); // all of them or none
+            long modSeq = m.highestModSeq + 1;
+            long uid = m.uidNext;
+            List<AppendResult> results = new ArrayList<>();
+            for (Prepared p : prepared) {
+                referenceBlob(c, p.body(), 1);
+                Sql.update(c, "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date, size, blob_hash,"
+                        + " mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", mailboxId, uid, modSeq,
+                        String.join(" ", p.flags()), p.flags().contains(Flags.SEEN), p.date().toEpochMilli(), p.body().size(),
+                        p.body().id(), p.body().structure());
+                results.add(new AppendResult(mailboxId, m.uidValidity, uid, modSeq, p.body().size(), p.body().id()));
+                uid++;
+            }
+            Sql.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", uid, modSeq, mailboxId);
+            TreeSet<Long> added = new TreeSet<>();
+            for (AppendResult r : results) added.add(r.uid());
+            Set<String> keywords = new HashSet<>();
+            for (Prepared p : prepared) keywords.addAll(keywords(p.flags()));
+            tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, added, modSeq, keywords));
+            return results;
+        });
+        indexer.wake();
+        return stored;
     }
 
     @Override
@@ -943,12 +1007,13 @@ public final class EmbeddedMailStore implements MailStore {
         indexer.catchUp();
     }
 
-    private Optional<byte[]> bodyBytes(String hash) {
+    /** A body for the text indexer: an inline one wrapped, a file mapped (no heap of its size). */
+    private Optional<ByteBuffer> bodyBuffer(String hash) {
         Optional<byte[]> inline = read("read body " + hash,
                 c -> Sql.one(c, "SELECT data FROM blob_data WHERE hash = ?", rs -> rs.getBytes(1), hash));
-        if (inline.isPresent()) return inline;
-        try (InputStream in = blobs.open(hash)) {
-            return Optional.of(in.readAllBytes());
+        if (inline.isPresent()) return inline.map(ByteBuffer::wrap);
+        try {
+            return Optional.of(blobs.map(hash));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
@@ -998,7 +1063,7 @@ public final class EmbeddedMailStore implements MailStore {
                 Sql.update(c, "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
                 SortedSet<Long> changedUids = new TreeSet<>();
                 changed.forEach(ch -> changedUids.add(ch.uid()));
-                tx.publish(new StoreEvent.FlagsChanged(mailboxId, changedUids, modSeq));
+                tx.publish(m.accountId, new StoreEvent.FlagsChanged(mailboxId, changedUids, modSeq));
             }
             return new FlagUpdate(changed, notModified);
         });
@@ -1036,6 +1101,52 @@ public final class EmbeddedMailStore implements MailStore {
                 tx -> copyMessages(tx, fromMailboxId, sorted, toMailboxId, true));
     }
 
+    // ------------------------------------------------------------------ URLAUTH access keys
+
+    private static final java.security.SecureRandom ACCESS_KEYS = new java.security.SecureRandom();
+
+    @Override
+    public Optional<byte[]> accessKey(long mailboxId) {
+        return read("read the access key of mailbox " + mailboxId, c -> {
+            requireMailbox(c, mailboxId);
+            return Sql.one(c, "SELECT access_key FROM mailbox_access_keys WHERE mailbox_id = ?", rs -> rs.getBytes(1), mailboxId);
+        });
+    }
+
+    @Override
+    public byte[] ensureAccessKey(long mailboxId) {
+        byte[] fresh = new byte[ACCESS_KEY_BYTES];
+        ACCESS_KEYS.nextBytes(fresh);
+        long now = now().toEpochMilli();
+        return write("make sure mailbox " + mailboxId + " has an access key", tx -> {
+            Connection c = tx.connection();
+            requireMailbox(c, mailboxId);
+            Sql.update(c, "INSERT OR IGNORE INTO mailbox_access_keys (mailbox_id, access_key, created_at) VALUES (?, ?, ?)",
+                    mailboxId, fresh, now);
+            return Sql.one(c, "SELECT access_key FROM mailbox_access_keys WHERE mailbox_id = ?", rs -> rs.getBytes(1), mailboxId)
+                    .orElseThrow();
+        });
+    }
+
+    @Override
+    public void resetAccessKey(long mailboxId) {
+        write("reset the access key of mailbox " + mailboxId, tx -> {
+            requireMailbox(tx.connection(), mailboxId);
+            Sql.update(tx.connection(), "DELETE FROM mailbox_access_keys WHERE mailbox_id = ?", mailboxId);
+            return null;
+        });
+    }
+
+    @Override
+    public void resetAccessKeys(long accountId) {
+        write("reset the access keys of account " + accountId, tx -> {
+            requireAccount(tx.connection(), accountId);
+            Sql.update(tx.connection(), "DELETE FROM mailbox_access_keys WHERE mailbox_id IN"
+                    + " (SELECT id FROM mailboxes WHERE account_id = ?)", accountId);
+            return null;
+        });
+    }
+
     // ------------------------------------------------------------------ quota and events
 
     @Override
@@ -1049,9 +1160,48 @@ public final class EmbeddedMailStore implements MailStore {
     }
 
     @Override
+    public long claimRecent(long mailboxId, long upToUid) {
+        // Most calls find nothing left to claim (another session was first): a read says so
+        // without queueing behind the writer.
+        long first = firstRecentUid(mailboxId);
+        if (first > upToUid) return first;
+        return writer.execute("claim the recent messages of mailbox " + mailboxId, List.of(), tx -> {
+            Connection c = tx.connection();
+            requireMailbox(c, mailboxId);
+            long unclaimed = Sql.count(c, "SELECT first_recent_uid FROM mailboxes WHERE id = ?", mailboxId);
+            if (unclaimed <= upToUid) {
+                Sql.update(c, "UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?", upToUid + 1, mailboxId);
+            }
+            return unclaimed;
+        });
+    }
+
+    @Override
+    public long firstRecentUid(long mailboxId) {
+        return read("read the first recent UID of mailbox " + mailboxId, c -> {
+            requireMailbox(c, mailboxId);
+            return Sql.count(c, "SELECT first_recent_uid FROM mailboxes WHERE id = ?", mailboxId);
+        });
+    }
+
+    @Override
+    public long publishedModSeq(long mailboxId) {
+        return events.publishedModSeq(mailboxId);
+    }
+
+    @Override
     public EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener) {
         read("watch mailbox " + mailboxId, c -> requireMailbox(c, mailboxId));
         return events.subscribe(mailboxId, listener);
+    }
+
+    @Override
+    public EventSubscription subscribeAccount(long accountId, Consumer<AccountEvent> listener) {
+        read("watch account " + accountId, c -> {
+            requireAccount(c, accountId);
+            return null;
+        });
+        return events.subscribeAccount(accountId, listener);
     }
 
     @Override
@@ -1108,7 +1258,9 @@ public final class EmbeddedMailStore implements MailStore {
         for (Map.Entry<String, Integer> e : references.entrySet()) {
             Sql.update(c, "UPDATE blobs SET refcount = refcount + ? WHERE hash = ?", e.getValue(), e.getKey());
         }
-        tx.publish(new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq));
+        Set<String> keywords = new HashSet<>();
+        for (Source s : sources) keywords.addAll(keywords(storedFlags(s.flags)));
+        tx.publish(to.accountId, new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq, keywords));
         if (move) expungeMessages(tx, from.id, new TreeSet<>(mapping.keySet()));
         return new CopyResult(to.id, to.uidValidity, mapping);
     }
@@ -1140,7 +1292,7 @@ public final class EmbeddedMailStore implements MailStore {
         Sql.update(c, "UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?",
                 bytes, (long) gone.size(), m.accountId);
         for (Map.Entry<String, Integer> e : references.entrySet()) releaseBlob(tx, e.getKey(), e.getValue());
-        tx.publish(new StoreEvent.MessagesExpunged(mailboxId, removed, modSeq));
+        tx.publish(m.accountId, new StoreEvent.MessagesExpunged(mailboxId, removed, modSeq));
         return new ExpungeResult(removed, modSeq);
     }
 
@@ -1159,11 +1311,12 @@ public final class EmbeddedMailStore implements MailStore {
                 TextIndexer.docId(m.id, 0), TextIndexer.docId(m.id, MAX_UID));
         Sql.update(c, "DELETE FROM messages WHERE mailbox_id = ?", m.id);
         Sql.update(c, "DELETE FROM expunged WHERE mailbox_id = ?", m.id);
+        Sql.update(c, "DELETE FROM mailbox_access_keys WHERE mailbox_id = ?", m.id);
         Sql.update(c, "DELETE FROM mailboxes WHERE id = ?", m.id);
         Sql.update(c, "UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?",
                 bytes, count, m.accountId);
         for (Held h : held) releaseBlob(tx, h.blob, (int) h.count);
-        tx.publish(new StoreEvent.MailboxDeleted(m.id, m.name));
+        tx.publish(m.accountId, new StoreEvent.MailboxDeleted(m.id, m.name));
     }
 
     /**
@@ -1185,8 +1338,9 @@ public final class EmbeddedMailStore implements MailStore {
             }
             BlobStore.BlobRef file = blobs.write(new SequenceInputStream(new ByteArrayInputStream(head), content));
             byte[] structure;
-            try (InputStream written = blobs.open(file.id())) {
-                structure = MessageStructure.parse(written.readAllBytes()).encode(); // just written: in the page cache
+            try {
+                // Just written, so in the page cache; mapped, so a large body takes no heap of its size.
+                structure = MessageStructure.parse(blobs.map(file.id())).encode();
             } catch (IOException | RuntimeException e) {
                 blobs.unpin(file.id());
                 throw e;
@@ -1260,16 +1414,28 @@ public final class EmbeddedMailStore implements MailStore {
         return Sql.lastId(c);
     }
 
+    /** A mailbox of an existing account, announced to the account's listeners (RFC 5465 MailboxName). */
+    private static long createMailboxRow(Tx tx, long accountId, String name, SpecialUse specialUse, Instant now)
+            throws SQLException {
+        long id = insertMailbox(tx.connection(), accountId, name, specialUse, now);
+        tx.publish(new AccountEvent.MailboxCreated(accountId, id, name));
+        return id;
+    }
+
     /** RFC 9051 §6.3.4: creating a/b/c creates a and a/b when missing. */
-    private static void createParents(Connection c, long accountId, String name, Instant now) throws SQLException {
+    private static void createParents(Tx tx, long accountId, String name, Instant now) throws SQLException {
         for (String parent : MailboxNames.parents(name)) {
-            if (mailboxId(c, accountId, parent).isEmpty()) insertMailbox(c, accountId, parent, null, now);
+            if (mailboxId(tx.connection(), accountId, parent).isEmpty()) createMailboxRow(tx, accountId, parent, null, now);
         }
     }
 
-    private static void renameSubscription(Connection c, long accountId, String from, String to) throws SQLException {
+    private static void renameSubscription(Tx tx, long accountId, String from, String to) throws SQLException {
+        Connection c = tx.connection();
         if (Sql.update(c, "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", accountId, from) > 0) {
-            Sql.update(c, "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)", accountId, to);
+            tx.publish(new AccountEvent.SubscriptionChanged(accountId, from, false));
+            if (Sql.update(c, "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)", accountId, to) > 0) {
+                tx.publish(new AccountEvent.SubscriptionChanged(accountId, to, true));
+            }
         }
     }
 
@@ -1335,7 +1501,7 @@ public final class EmbeddedMailStore implements MailStore {
     private static AuthAttempt authAttempt(ResultSet rs) throws SQLException {
         return new AuthAttempt(Instant.ofEpochMilli(rs.getLong(1)), rs.getString(2), rs.getString(3), rs.getString(4),
                 rs.getString(5), rs.getString(6), rs.getString(7), Optional.ofNullable(rs.getString(8)),
-                Optional.ofNullable(rs.getString(9)));
+                Optional.ofNullable(rs.getString(9)), Optional.ofNullable(rs.getString(10)));
     }
 
     private static MailboxRow mailboxRow(ResultSet rs) throws SQLException {
@@ -1349,9 +1515,13 @@ public final class EmbeddedMailStore implements MailStore {
                 use == null ? Optional.empty() : Optional.of(SpecialUse.valueOf(use)), rs.getBoolean(6));
     }
 
+    /** The flags column: space-separated, empty for none. */
+    private static Set<String> storedFlags(String flags) {
+        return flags.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(flags.split(" ")));
+    }
+
     private static MessageMeta message(ResultSet rs) throws SQLException {
-        String flags = rs.getString(2);
-        Set<String> set = flags.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(flags.split(" ")));
+        Set<String> set = storedFlags(rs.getString(2));
         return new MessageMeta(rs.getLong(1), set, Instant.ofEpochMilli(rs.getLong(3)), rs.getLong(4), rs.getLong(5),
                 rs.getString(6));
     }
@@ -1373,6 +1543,13 @@ public final class EmbeddedMailStore implements MailStore {
     private <T> T read(String doing, ReadPool.Read<T> read) {
         if (closed.get()) throw StoreException.unavailable("cannot " + doing + ": the mail store is closed", null);
         return readers.read(doing, read);
+    }
+
+    /** The keywords among {@code flags}: what a MessageAdded event tells sessions to announce. */
+    private static Set<String> keywords(Set<String> flags) {
+        Set<String> out = new HashSet<>(flags);
+        out.removeAll(Flags.SYSTEM);
+        return out;
     }
 
     private static Instant now() {
