@@ -771,6 +771,7 @@ final class ImapSession extends LineSession {
     @Override
     public void channelWritabilityChanged(io.netty.channel.ChannelHandlerContext ctx) {
         if (notifier != null && ctx.channel().isWritable()) ctx.executor().execute(this::wake);
-        ctx.fireChannelWritabilityChanged();
+        // LineSession resumes commands and wakes blocking writers; it passes the event on.
+        super.channelWritabilityChanged(ctx);
     }
 }
