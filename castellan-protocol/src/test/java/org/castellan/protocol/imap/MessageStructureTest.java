@@ -125,7 +125,8 @@ class MessageStructureTest {
         String msg = "From: \"Zed\" <Zed@Example.org>, b@x.org\r\nCc: undisclosed:;\r\nDate: Mon, 1 Jan 2024 23:30:00 -0200\r\n\r\n";
         MessageStructure s = MessageStructure.parse(msg.getBytes(StandardCharsets.UTF_8));
         assertThat(s.firstAddress("From")).contains(new MessageStructure.FirstAddress("Zed", "Zed", "Example.org"));
-        assertThat(s.firstAddress("Cc")).isEmpty();
+        // RFC 5256 §3 sorts by the first address structure; a group's is its start marker (RFC 9051 §7.5.2).
+        assertThat(s.firstAddress("Cc")).contains(new MessageStructure.FirstAddress(null, "undisclosed", null));
         assertThat(s.firstAddress("To")).isEmpty();
         assertThat(s.sentDate()).contains(java.time.Instant.parse("2024-01-02T01:30:00Z"));
         assertThat(MessageStructure.parse("Date: yesterday\r\n\r\n".getBytes(StandardCharsets.UTF_8)).sentDate()).isEmpty();
