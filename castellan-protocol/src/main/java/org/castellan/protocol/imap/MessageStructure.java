@@ -107,12 +107,14 @@ public final class MessageStructure {
             Map<String, String> params = Map.of();
             for (Field f : fields) {
                 if (!f.name.equalsIgnoreCase("Content-Type")) continue;
-                ContentTypeField ct = ContentTypeFieldLenientImpl.PARSER.parse(new RawField("Content-Type", f.value),
+                ContentTypeField ct = ContentTypeFieldLenientImpl.PARSER.parse(rawField("Content-Type", f.value),
                         DecodeMonitor.SILENT);
                 if (ct.getMediaType() != null && ct.getSubType() != null && !ct.getMediaType().isEmpty()) {
                     type = ct.getMediaType().toLowerCase(Locale.ROOT);
                     subtype = ct.getSubType().toLowerCase(Locale.ROOT);
-                    params = ct.getParameters();
+                    Map<String, String> copy = new java.util.LinkedHashMap<>(ct.getParameters());
+                    copy.values().removeIf(java.util.Objects::isNull); // a name without "=value"
+                    params = java.util.Collections.unmodifiableMap(copy);
                 }
                 break;
             }
@@ -203,6 +205,15 @@ public final class MessageStructure {
     }
 
     private static final byte[] CLOSE = {'-', '-'};
+
+    /**
+     * A field for mime4j's value parsers, which refuse a CR or LF in a value (IllegalArgumentException,
+     * against header injection). Unfolding removed CRLF; a bare CR or LF (RFC 5322 §2.2 forbids them,
+     * but a stored message may hold one, and older stored forms kept them) is dropped here too.
+     */
+    private static RawField rawField(String name, String value) {
+        return new RawField(name, value.replace("\r", "").replace("\n", ""));
+    }
 
     private static List<Field> fields(byte[] b, int start, int headerEnd) {
         List<Field> out = new ArrayList<>();
@@ -402,7 +413,7 @@ public final class MessageStructure {
         Optional<String> value = root.header("Date");
         if (value.isEmpty()) return Optional.empty();
         java.util.Date d = org.apache.james.mime4j.field.DateTimeFieldLenientImpl.PARSER
-                .parse(new RawField("Date", value.get()), DecodeMonitor.SILENT).getDate();
+                .parse(rawField("Date", value.get()), DecodeMonitor.SILENT).getDate();
         return Optional.ofNullable(d).map(java.util.Date::toInstant);
     }
 
@@ -563,9 +574,13 @@ public final class MessageStructure {
         return b.append(')').toString();
     }
 
+    /**
+     * RFC 9051 §7.5.2 body-fld-param. mime4j gives a parameter written without "=value" a null
+     * value; it is not a parameter and is left out (the grammar has no NIL value).
+     */
     private static String params(Map<String, String> params, boolean utf8) {
-        if (params.isEmpty()) return "NIL";
-        return params.entrySet().stream()
+        if (params.values().stream().allMatch(java.util.Objects::isNull)) return "NIL";
+        return params.entrySet().stream().filter(p -> p.getValue() != null)
                 .map(p -> ImapStrings.string(p.getKey().toUpperCase(Locale.ROOT), utf8) + " " + ImapStrings.string(p.getValue(), utf8))
                 .collect(Collectors.joining(" ", "(", ")"));
     }
@@ -574,7 +589,7 @@ public final class MessageStructure {
         Optional<String> raw = e.header("Content-Disposition");
         if (raw.isEmpty()) return "NIL";
         ContentDispositionField d = ContentDispositionFieldLenientImpl.PARSER.parse(
-                new RawField("Content-Disposition", raw.get()), DecodeMonitor.SILENT);
+                rawField("Content-Disposition", raw.get()), DecodeMonitor.SILENT);
         if (d.getDispositionType() == null || d.getDispositionType().isEmpty()) return "NIL";
         return "(" + ImapStrings.quote(d.getDispositionType().toUpperCase(Locale.ROOT)) + " " + params(d.getParameters(), utf8) + ")";
     }
