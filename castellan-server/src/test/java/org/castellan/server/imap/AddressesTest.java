@@ -1,5 +1,11 @@
 package org.castellan.server.imap;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import jakarta.mail.Folder;
+import jakarta.mail.Message;
+import jakarta.mail.Store;
+import jakarta.mail.internet.InternetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -127,6 +133,25 @@ class AddressesTest {
                     S: \\* SORT 1 2 4 3 5
                     S: a5 OK SORT completed
                     """);
+        }
+    }
+
+    /** A real client decodes the encoded words ENVELOPE passes on as written, and shows the comment name. */
+    @Test
+    void angusMailShowsTheNames() throws Exception {
+        Store store = imap.angusSession().getStore("imaps");
+        store.connect("localhost", imap.port("imaps"), ImapTestServer.USER, ImapTestServer.PASSWORD);
+        try {
+            Folder inbox = store.getFolder("INBOX");
+            inbox.open(Folder.READ_ONLY);
+            InternetAddress from = (InternetAddress) inbox.getMessage(1).getFrom()[0];
+            assertThat(from.getPersonal()).isEqualTo("Real Name");
+            assertThat(from.getAddress()).isEqualTo("user@example.com");
+            InternetAddress to = (InternetAddress) inbox.getMessage(5).getRecipients(Message.RecipientType.TO)[0];
+            assertThat(to.getPersonal()).isEqualTo("Jörg");
+            assertThat(((InternetAddress) inbox.getMessage(5).getFrom()[0]).getAddress()).isEqualTo("bob@example.test");
+        } finally {
+            store.close();
         }
     }
 }

@@ -1,5 +1,11 @@
 package org.castellan.server.imap;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import jakarta.mail.Folder;
+import jakarta.mail.Multipart;
+import jakarta.mail.Store;
+import jakarta.mail.internet.MimeMessage;
 import org.castellan.server.testing.Transcript;
 import org.castellan.testkit.TestMessages;
 import org.junit.jupiter.api.Test;
@@ -74,6 +80,31 @@ class NestedPartsTest extends ServerPerTest {
                     S: \\)
                     S: a1 OK FETCH completed
                     """);
+        }
+    }
+
+    /**
+     * Angus Mail (Jakarta Mail) walks a nested message the way it reads BODYSTRUCTURE, fetching
+     * each part by the number it computes (RFC 9051 §6.4.5): the two must agree.
+     */
+    @Test
+    void angusMailReadsTheNestedMessages() throws Exception {
+        imap.append(TestMessages.load("top-level-rfc822-multipart"));
+        Store store = imap.angusSession().getStore("imaps");
+        store.connect("localhost", imap.port("imaps"), ImapTestServer.USER, ImapTestServer.PASSWORD);
+        try {
+            Folder inbox = store.getFolder("INBOX");
+            inbox.open(Folder.READ_ONLY);
+            MimeMessage inner = (MimeMessage) inbox.getMessage(3).getContent();
+            assertThat(inner.getSubject()).isEqualTo("inner");
+            Multipart parts = (Multipart) inner.getContent();
+            assertThat(parts.getCount()).isEqualTo(2);
+            MimeMessage deepest = (MimeMessage) parts.getBodyPart(0).getContent();
+            assertThat(deepest.getSubject()).isEqualTo("deepest");
+            assertThat(deepest.getContent()).isEqualTo("deepest body");
+            assertThat(parts.getBodyPart(1).getContent()).isEqualTo("inner two");
+        } finally {
+            store.close();
         }
     }
 }
