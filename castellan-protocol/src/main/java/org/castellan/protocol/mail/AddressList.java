@@ -121,89 +121,85 @@ public record AddressList(List<Address> addresses, boolean wellFormed) {
     }
 
     private static List<Token> tokens(String s) {
-        List<Token> out = new ArrayList<>();
-        boolean space = false;
-        int i = 0;
-        int n = s.length();
-        while (i < n) {
-            char c = s.charAt(i);
-            if (white(c)) {
-                space = true;
-                i++;
-            } else if (c == '(') { // RFC 5322 §3.2.2 comment, nested, with quoted-pairs
-                StringBuilder text = new StringBuilder();
-                int depth = 1;
-                boolean clean = true;
-                i++;
-                while (i < n && depth > 0) {
-                    char d = s.charAt(i++);
-                    if (d == '\\' && i < n) {
-                        text.append(s.charAt(i++));
-                        continue;
-                    }
-                    if (d == '(') depth++;
-                    if (d == ')' && --depth == 0) break;
-                    if (d == '\r' || d == '\n') continue; // folding
-                    clean &= !control(d);
-                    text.append(d);
-                }
-                out.add(new Token(Kind.COMMENT, text.toString(), space, clean && depth == 0));
-                space = true; // a comment separates tokens as white space does
-            } else if (c == '"') { // RFC 5322 §3.2.4 quoted string
-                StringBuilder text = new StringBuilder();
-                boolean closed = false;
-                boolean clean = true;
-                i++;
-                while (i < n) {
-                    char d = s.charAt(i++);
-                    if (d == '\\' && i < n) {
-                        text.append(s.charAt(i++));
-                    } else if (d == '"') {
-                        closed = true;
-                        break;
-                    } else if (d != '\r' && d != '\n') {
-                        clean &= !control(d);
-                        text.append(d);
-                    }
-                }
-                out.add(new Token(Kind.QUOTED, text.toString(), space, clean && closed));
-                space = false;
-            } else if (c == '[') { // RFC 5322 §3.4.1 domain literal, kept with its brackets
-                StringBuilder text = new StringBuilder("[");
-                boolean closed = false;
-                i++;
-                while (i < n) {
-                    char d = s.charAt(i++);
-                    if (d == '\\' && i < n) {
-                        text.append(s.charAt(i++));
-                    } else if (d == ']') {
-                        closed = true;
-                        break;
-                    } else if (!white(d)) {
-                        text.append(d);
-                    }
-                }
-                out.add(new Token(Kind.LITERAL, text.append(']').toString(), space, closed));
-                space = false;
-            } else if (SPECIALS.indexOf(c) >= 0) {
-                out.add(new Token(Kind.SPECIAL, String.valueOf(c), space, true));
-                space = false;
-                i++;
-            } else { // atext, UTF-8 (RFC 6532 §3.2) and, not cleanly, stray ')', ']', '\' and controls
-                int start = i;
-                boolean clean = true;
-                while (i < n) {
-                    char d = s.charAt(i);
-                    if (white(d) || d == '(' || d == '"' || d == '[' || SPECIALS.indexOf(d) >= 0) break;
-                    clean &= !control(d) && d != ')' && d != ']' && d != '\\';
-                    i++;
-                    if (d == ')' || d == ']') break; // keeps "a)b" as two atoms, as the writer meant
-                }
-                out.add(new Token(Kind.ATOM, s.substring(start, i), space, clean));
-                space = false;
-            }
+        return new Lexer(s).tokens();
+    }
+
+    private static final class Lexer {
+        final String s;
+        int i;
+
+        Lexer(String s) {
+            this.s = s;
         }
-        return out;
+
+        List<Token> tokens() {
+            List<Token> out = new ArrayList<>();
+            boolean space = false;
+            while (i < s.length()) {
+                char c = s.charAt(i);
+                if (white(c)) {
+                    space = true;
+                    i++;
+                } else if (c == '(') { // RFC 5322 §3.2.2 comment, nested
+                    out.add(enclosed(Kind.COMMENT, '(', ')', true, true, space));
+                    space = true; // a comment separates tokens as white space does
+                } else if (c == '"') { // RFC 5322 §3.2.4 quoted string
+                    out.add(enclosed(Kind.QUOTED, '"', '"', false, true, space));
+                    space = false;
+                } else if (c == '[') { // RFC 5322 §3.4.1 domain literal, kept with its brackets
+                    Token t = enclosed(Kind.LITERAL, '[', ']', false, false, space);
+                    out.add(new Token(Kind.LITERAL, "[" + t.text() + "]", space, t.clean()));
+                    space = false;
+                } else if (SPECIALS.indexOf(c) >= 0) {
+                    out.add(new Token(Kind.SPECIAL, String.valueOf(c), space, true));
+                    space = false;
+                    i++;
+                } else {
+                    out.add(atom(space));
+                    space = false;
+                }
+            }
+            return out;
+        }
+
+        /**
+         * A comment, quoted string or domain literal from its opening character: its content with
+         * quoted-pairs undone and folding dropped (all white space, in a literal); not clean when
+         * it is not closed or holds a control character.
+         */
+        Token enclosed(Kind kind, char open, char close, boolean nests, boolean keepWhite, boolean space) {
+            StringBuilder text = new StringBuilder();
+            int depth = 1;
+            boolean clean = true;
+            i++;
+            while (i < s.length()) {
+                char d = s.charAt(i++);
+                if (d == '\\' && i < s.length()) {
+                    text.append(s.charAt(i++));
+                    continue;
+                }
+                if (nests && d == open) depth++;
+                if (d == close && --depth == 0) break;
+                if (d == '\r' || d == '\n' || (!keepWhite && white(d))) continue;
+                clean &= !control(d);
+                text.append(d);
+            }
+            return new Token(kind, text.toString(), space, clean && depth == 0);
+        }
+
+        /** atext, UTF-8 (RFC 6532 §3.2) and, not cleanly, stray ')', ']', '\\' and controls. */
+        Token atom(boolean space) {
+            int start = i;
+            boolean clean = true;
+            while (i < s.length()) {
+                char d = s.charAt(i);
+                if (white(d) || d == '(' || d == '"' || d == '[' || SPECIALS.indexOf(d) >= 0) break;
+                clean &= !control(d) && d != ')' && d != ']' && d != '\\';
+                i++;
+                if (d == ')' || d == ']') break; // keeps "a)b" as two atoms, as the writer meant
+            }
+            return new Token(Kind.ATOM, s.substring(start, i), space, clean);
+        }
     }
 
     // ---- grammar (RFC 5322 §3.4, §4.4)
