@@ -425,9 +425,10 @@ public final class MessageStructure {
     /**
      * The text SEARCH FROM, TO, CC and BCC look in (RFC 9051 §6.4.4: "the envelope structure's
      * FROM field"): each top-level field of that name read as ENVELOPE reads it, its addresses
-     * written out one after another, display names decoded ({@code Name <local@domain>},
-     * {@code group: ...;}). Comments, routes and quoting are not part of the envelope's
-     * addresses and are not found; the addresses are, whatever form the field wrote them in.
+     * written out one after another as RFC 5322 writes them, display names decoded
+     * ({@code Name <local@domain>}, {@code group: ...;}). Comments and routes are not part of the
+     * envelope's addresses and are not found; the addresses are, whatever form the field wrote
+     * them in.
      */
     public List<String> addressText(String field) {
         List<String> out = new ArrayList<>();
@@ -454,8 +455,8 @@ public final class MessageStructure {
 
     private static void addressText(AddressList.Mailbox m, StringBuilder b) {
         String name = m.decodedName();
-        if (name != null && !name.isEmpty()) b.append(name).append(" <").append(m.addrSpec()).append('>');
-        else b.append(m.addrSpec());
+        if (name != null && !name.isEmpty()) b.append(name).append(" <").append(m.address()).append('>');
+        else b.append(m.address());
     }
 
     /** The value of a top-level header field, for SEARCH; empty when absent. */

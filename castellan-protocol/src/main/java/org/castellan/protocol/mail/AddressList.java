@@ -56,6 +56,16 @@ public record AddressList(List<Address> addresses, boolean wellFormed) {
             return domain == null ? localPart : localPart + "@" + domain;
         }
 
+        /**
+         * The address as RFC 5322 writes it: the local part quoted when it is not a dot-atom
+         * ({@code "a b"@example.com}), then {@code @domain} when there is one.
+         */
+        public String address() {
+            String local = dotAtom(localPart) ? localPart
+                    : "\"" + localPart.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+            return domain == null ? local : local + "@" + domain;
+        }
+
         /** The display name with RFC 2047 encoded words decoded; null when there is none. */
         public String decodedName() {
             return name == null ? null : EncodedWords.decode(name);
@@ -107,6 +117,16 @@ public record AddressList(List<Address> addresses, boolean wellFormed) {
         boolean word() {
             return kind == Kind.ATOM || kind == Kind.QUOTED;
         }
+    }
+
+    /** RFC 5322 §3.2.3 dot-atom-text: atext (and UTF-8, RFC 6532) in dot-separated runs. */
+    private static boolean dotAtom(String s) {
+        if (s.isEmpty() || s.startsWith(".") || s.endsWith(".") || s.contains("..")) return false;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c != '.' && (white(c) || control(c) || "()<>[]:;@\\,\"".indexOf(c) >= 0)) return false;
+        }
+        return true;
     }
 
     /** RFC 5322 §3.2.3 specials that end an atom (besides white space, comments and quotes). */

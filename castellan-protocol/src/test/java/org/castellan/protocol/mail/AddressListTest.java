@@ -121,6 +121,10 @@ class AddressListTest {
                 .addresses().get(0);
         assertThat(m.decodedName()).isEqualTo("Jörg M");
         assertThat(m.addrSpec()).isEqualTo("j@x.test");
+        assertThat(m.address()).isEqualTo("j@x.test");
+        AddressList.Mailbox quoted = AddressList.parse("\"a b\\\"c\"@x.test").mailboxes().get(0);
+        assertThat(quoted.addrSpec()).isEqualTo("a b\"c@x.test");
+        assertThat(quoted.address()).isEqualTo("\"a b\\\"c\"@x.test");
         assertThat(AddressList.parse("g: a@x.test, b <b@y.test>;").mailboxes()).extracting(AddressList.Mailbox::addrSpec)
                 .containsExactly("a@x.test", "b@y.test");
     }
