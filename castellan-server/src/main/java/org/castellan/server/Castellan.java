@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * policy, connection rules, session registry, transport, and a protocol service per listener.
  *
  * <p>SECURITY: every listener is bound through {@link Transport}, so every connection takes the
- * path accept → rules → TLS → session (DESIGN.md §2); there is no second way in.
+ * path accept → rules → TLS → session (docs/design.md §2); there is no second way in.
  */
 public final class Castellan implements AutoCloseable {
 
@@ -75,7 +75,8 @@ public final class Castellan implements AutoCloseable {
         this.authLog = authLog;
         this.blocking = blocking;
         this.pop3 = new Pop3Service(store, auth, blocking);
-        this.imap = new ImapService(store, auth, blocking);
+        this.imap = new ImapService(store, auth, blocking, config.server().hostname(),
+                java.util.Set.copyOf(config.auth().submissionAccounts()));
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS);
     }
 
@@ -122,7 +123,7 @@ public final class Castellan implements AutoCloseable {
 
     /**
      * The admin socket, and — when the built-in CA exists — the watcher that enforces its
-     * revocations on new handshakes and live sessions (DESIGN.md §5.3); and the watcher that
+     * revocations on new handshakes and live sessions (docs/design.md §5.3); and the watcher that
      * puts a renewed server certificate into service without a restart.
      */
     private void startAdministration(Optional<CertificateAuthority> ca) {

@@ -336,6 +336,45 @@ public interface MailStore extends AutoCloseable {
 
     Quota quota(long accountId);
 
+    // ---- URLAUTH mailbox access keys
+
+    /**
+     * Bytes of a new mailbox access key. RFC 4467 §2.2 asks for at least 128 bits of entropy;
+     * 256 bits are the most an HMAC-SHA1 key of the INTERNAL mechanism uses without hashing it.
+     */
+    int ACCESS_KEY_BYTES = 32;
+
+    /**
+     * The mailbox's URLAUTH access key (RFC 4467 §2.2), if it has one. A secret: the caller never
+     * logs it nor sends it to a client.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    Optional<byte[]> accessKey(long mailboxId);
+
+    /**
+     * The mailbox's URLAUTH access key, created first (random, {@link #ACCESS_KEY_BYTES}) when it
+     * has none (RFC 4467 §7 GENURLAUTH).
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    byte[] ensureAccessKey(long mailboxId);
+
+    /**
+     * Removes the mailbox's access key (RFC 4467 §7 RESETKEY): every URL authorized with it stops
+     * working, and the next {@link #ensureAccessKey} makes a new one. Harmless without a key.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    void resetAccessKey(long mailboxId);
+
+    /**
+     * Removes the access keys of all the account's mailboxes (RESETKEY without arguments).
+     *
+     * @throws StoreException {@code NOT_FOUND} without the account
+     */
+    void resetAccessKeys(long accountId);
+
     // ---- change notifications
 
     /**
@@ -345,6 +384,17 @@ public interface MailStore extends AutoCloseable {
      * by another process sharing the store's data are not seen.
      */
     EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener);
+
+    /**
+     * Calls {@code listener} with every committed change of the account's mailboxes and
+     * subscriptions ({@link AccountEvent}), in commit order, on the same store thread as
+     * {@link #subscribe}'s listeners and under the same rules. A change inside a mailbox reaches
+     * that mailbox's listeners before the account's, so a listener of both hears the mailbox's
+     * first. An account nobody watches costs one map look-up per change.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the account
+     */
+    EventSubscription subscribeAccount(long accountId, Consumer<AccountEvent> listener);
 
     /** Finishes queued writes, delivers queued events, and releases files and threads. */
     @Override

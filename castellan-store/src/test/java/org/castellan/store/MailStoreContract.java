@@ -265,6 +265,54 @@ public interface MailStoreContract {
         assertThat(store().listAppPasswords(again.id())).isEmpty();
     }
 
+    // ------------------------------------------------------------------ URLAUTH access keys
+
+    @Test
+    default void accessKeysAreMadeOncePerMailboxAndResetOnRequest() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        Mailbox sent = store().getMailbox(alice.id(), "Sent").orElseThrow();
+        // RFC 4467 §7: none until a URL is first authorized.
+        assertThat(store().accessKey(inbox.id())).isEmpty();
+
+        byte[] key = store().ensureAccessKey(inbox.id());
+        assertThat(key).hasSize(MailStore.ACCESS_KEY_BYTES);
+        assertThat(store().ensureAccessKey(inbox.id())).isEqualTo(key);
+        assertThat(store().accessKey(inbox.id())).hasValueSatisfying(k -> assertThat(k).isEqualTo(key));
+        byte[] other = store().ensureAccessKey(sent.id());
+        assertThat(other).isNotEqualTo(key);
+
+        // RESETKEY mailbox: that mailbox's key goes, and a new one is never the old one.
+        store().resetAccessKey(inbox.id());
+        assertThat(store().accessKey(inbox.id())).isEmpty();
+        assertThat(store().accessKey(sent.id())).isPresent();
+        assertThat(store().ensureAccessKey(inbox.id())).isNotEqualTo(key);
+
+        // RESETKEY: every key of the account goes, nobody else's.
+        Account bob = account("bob@example.org");
+        byte[] bobs = store().ensureAccessKey(inbox(bob).id());
+        store().resetAccessKeys(alice.id());
+        assertThat(store().accessKey(inbox.id())).isEmpty();
+        assertThat(store().accessKey(sent.id())).isEmpty();
+        assertThat(store().accessKey(inbox(bob).id())).hasValueSatisfying(k -> assertThat(k).isEqualTo(bobs));
+    }
+
+    @Test
+    default void accessKeysGoWithTheirMailboxAndNeedOne() {
+        Account alice = account("alice@example.org");
+        Mailbox work = store().createMailbox(alice.id(), "Work");
+        byte[] key = store().ensureAccessKey(work.id());
+        store().deleteMailbox(work.id());
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().accessKey(work.id()));
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().ensureAccessKey(work.id()));
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().resetAccessKey(work.id()));
+        assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().resetAccessKeys(alice.id() + 1000));
+        // A new mailbox of the same name is another mailbox: URLs for the old one stay dead.
+        Mailbox again = store().createMailbox(alice.id(), "Work");
+        assertThat(store().accessKey(again.id())).isEmpty();
+        assertThat(store().ensureAccessKey(again.id())).isNotEqualTo(key);
+    }
+
     // ------------------------------------------------------------------ certificate bindings
 
     String CARD = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -1003,6 +1051,75 @@ public interface MailStoreContract {
                 new StoreEvent.MessageAdded(sent.id(), new TreeSet<>(Set.of(1L)), store().status(sent.id()).highestModSeq()));
         assertThat(closedOne).isEmpty();
         assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().subscribe(sent.id() + 999, e -> {}));
+    }
+
+    @Test
+    default void accountListenersHearTheirAccountsMailboxesAndSubscriptionsInCommitOrder() {
+        Account alice = account("alice@example.org");
+        Account bob = account("bob@example.org");
+        List<AccountEvent> seen = new CopyOnWriteArrayList<>();
+        List<AccountEvent> bobs = new CopyOnWriteArrayList<>();
+        store().subscribeAccount(alice.id(), seen::add);
+        store().subscribeAccount(bob.id(), bobs::add);
+
+        Mailbox child = store().createMailbox(alice.id(), "Lists/ietf");
+        long lists = store().getMailbox(alice.id(), "Lists").orElseThrow().id();
+        AppendResult a = append(child, "a");
+        FlagUpdate f = store().storeFlags(child.id(), List.of(a.uid()), FlagOperation.ADD, Set.of(Flags.SEEN), OptionalLong.empty());
+        ExpungeResult x = store().expunge(child.id(), List.of(a.uid()));
+        store().subscribeMailbox(alice.id(), "Lists/ietf");
+        store().subscribeMailbox(alice.id(), "Lists/ietf"); // no change, no event
+        store().unsubscribeMailbox(alice.id(), "Nowhere"); // no change, no event
+        store().renameMailbox(lists, "Groups");
+        store().unsubscribeMailbox(alice.id(), "Groups/ietf");
+        store().deleteMailbox(child.id());
+        append(inbox(bob), "for bob");
+
+        await().atMost(EVENT_WAIT).until(() -> seen.size() >= 12 && !bobs.isEmpty());
+        long id = alice.id();
+        assertThat(seen).containsExactly(
+                new AccountEvent.MailboxCreated(id, lists, "Lists"),
+                new AccountEvent.MailboxCreated(id, child.id(), "Lists/ietf"),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.MessageAdded(child.id(), new TreeSet<>(Set.of(a.uid())), a.modSeq())),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.FlagsChanged(child.id(), new TreeSet<>(Set.of(a.uid())),
+                        f.changed().get(0).modSeq())),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.MessagesExpunged(child.id(), new TreeSet<>(Set.of(a.uid())),
+                        x.modSeq())),
+                new AccountEvent.SubscriptionChanged(id, "Lists/ietf", true),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.MailboxRenamed(lists, "Lists", "Groups")),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.MailboxRenamed(child.id(), "Lists/ietf", "Groups/ietf")),
+                new AccountEvent.SubscriptionChanged(id, "Lists/ietf", false),
+                new AccountEvent.SubscriptionChanged(id, "Groups/ietf", true),
+                new AccountEvent.SubscriptionChanged(id, "Groups/ietf", false),
+                new AccountEvent.MailboxChanged(id, new StoreEvent.MailboxDeleted(child.id(), "Groups/ietf")));
+        assertThat(bobs).singleElement().isInstanceOfSatisfying(AccountEvent.MailboxChanged.class,
+                e -> assertThat(e.change().mailboxId()).isEqualTo(inbox(bob).id()));
+        assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().subscribeAccount(bob.id() + 999, e -> {}));
+    }
+
+    @Test
+    default void aMailboxsListenersHearAChangeBeforeItsAccountsAndClosedAccountListenersHearNothing() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        List<String> order = new CopyOnWriteArrayList<>();
+        List<AccountEvent> closedOne = new CopyOnWriteArrayList<>();
+        store().subscribeAccount(alice.id(), e -> order.add("account"));
+        store().subscribe(inbox.id(), e -> order.add("mailbox"));
+        store().subscribeAccount(alice.id(), e -> {
+            throw new IllegalStateException("a failing listener must not stop the others");
+        });
+        store().subscribeAccount(alice.id(), closedOne::add).close();
+
+        append(inbox, "one");
+        append(inbox, "two");
+        Mailbox renamed = store().renameMailbox(inbox.id(), "Old mail"); // RFC 9051 §6.3.6: a new mailbox takes INBOX's messages
+
+        // Renaming INBOX: the new mailbox is created (account), takes the messages (account) and
+        // INBOX loses them (mailbox, then account).
+        await().atMost(EVENT_WAIT).until(() -> order.size() >= 8);
+        assertThat(order).containsExactly("mailbox", "account", "mailbox", "account", "account", "account", "mailbox", "account");
+        assertThat(closedOne).isEmpty();
+        assertThat(renamed.name()).isEqualTo("Old mail");
     }
 
     @Test

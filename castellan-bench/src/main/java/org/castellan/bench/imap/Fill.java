@@ -17,7 +17,7 @@ final class Fill {
 
     private Fill() {}
 
-    static void run(ImapClient client, int port, List<String> users, int messages, int size) throws InterruptedException {
+    static void run(ImapClient client, int port, List<String> users, int messages, MessageSizes sizes) throws InterruptedException {
         CountDownLatch done = new CountDownLatch(users.size());
         AtomicReference<String> error = new AtomicReference<>();
         for (String user : users) {
@@ -40,7 +40,7 @@ final class Fill {
                     } else if (tag.equals("l")) {
                         var out = new java.io.ByteArrayOutputStream();
                         for (int i = 0; i < messages; i++) {
-                            byte[] m = MixedWorkloadBench.message(user, size);
+                            byte[] m = MixedWorkloadBench.message(user, sizes.next());
                             out.writeBytes(("p" + i + " APPEND INBOX {" + m.length + "+}\r\n").getBytes(StandardCharsets.US_ASCII));
                             out.writeBytes(m);
                             out.writeBytes(new byte[] {'\r', '\n'});

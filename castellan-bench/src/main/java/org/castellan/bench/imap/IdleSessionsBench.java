@@ -77,7 +77,7 @@ public final class IdleSessionsBench {
     private static void run(ServerUnderTest server, TestPki pki, List<String> users, int sessions, int wakeAccounts,
                             boolean histogram) throws Exception {
         try (ImapClient client = new ImapClient(pki.trustFile())) {
-            Fill.run(client, server.port(), users, 1, 2048);
+            Fill.run(client, server.port(), users, 1, MessageSizes.parse("2048"));
             try (ImapClient warmUp = new ImapClient(pki.trustFile())) {
                 open(warmUp, server.port(), users, Math.min(WARM_UP_SESSIONS, sessions));
             }
@@ -192,7 +192,7 @@ public final class IdleSessionsBench {
     private static void wake(ImapClient client, int port, List<String> accounts, Opened opened) throws InterruptedException {
         List<Idler> expected = opened.idling.stream().filter(i -> i.account < accounts.size()).toList();
         long t0 = System.nanoTime();
-        Fill.run(client, port, accounts, 1, 2048);
+        Fill.run(client, port, accounts, 1, MessageSizes.parse("2048"));
         long appended = System.nanoTime();
         long limit = appended + TimeUnit.SECONDS.toNanos(60);
         ConcurrentLinkedQueue<Idler> waiting = new ConcurrentLinkedQueue<>(expected);

@@ -23,7 +23,8 @@ import org.castellan.testkit.TestPki;
  * and the ratios. The load generator ({@link ImapClient}: one Netty thread, BoringSSL) shares the
  * machine and is kept cheap; its CPU is not counted.
  *
- * <p>Arguments: {@code [clients=50] [seconds=20] [messages=100] [messageBytes=4096] [dovecot=yes|no]}.
+ * <p>Arguments: {@code [clients=50] [seconds=20] [messages=100] [messageBytes=4096|mix] [dovecot=yes|no]}:
+ * {@code mix} fills and APPENDs messages of mixed sizes up to 400 KB ({@link MessageSizes}).
  */
 public final class MixedWorkloadBench {
 
@@ -62,26 +63,26 @@ public final class MixedWorkloadBench {
         int clients = args.length > 0 ? Integer.parseInt(args[0]) : 50;
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
         int messages = args.length > 2 ? Integer.parseInt(args[2]) : 100;
-        int size = args.length > 3 ? Integer.parseInt(args[3]) : 4096;
+        MessageSizes sizes = MessageSizes.parse(args.length > 3 ? args[3] : "4096");
         boolean dovecot = args.length <= 4 || !args[4].equals("no");
         Path dir = Files.createTempDirectory("castellan-bench-imap");
         TestPki pki = TestPki.create(Files.createDirectories(dir.resolve("test-pki")));
         List<String> users = new ArrayList<>();
         for (int i = 1; i <= clients; i++) users.add("bench" + i + "@bench.test");
-        System.out.printf("IMAP mixed workload: %d clients, %d s, INBOX of %d messages of %d bytes, implicit TLS, in %s%n",
-                clients, seconds, messages, size, dir);
+        System.out.printf("IMAP mixed workload: %d clients, %d s, INBOX of %d messages of %s, implicit TLS, in %s%n",
+                clients, seconds, messages, sizes.name(), dir);
         System.out.printf("machine: %d CPUs, %s %s%n", Runtime.getRuntime().availableProcessors(),
                 System.getProperty("os.name"), System.getProperty("os.version"));
 
         Result castellan;
         try (CastellanImap server = CastellanImap.start(dir.resolve("castellan"), pki, users, PASSWORD, List.of())) {
-            castellan = run(server, pki, users, seconds, messages, size);
+            castellan = run(server, pki, users, seconds, messages, sizes);
         }
         castellan.print();
         if (!dovecot) return;
         Result reference;
         try (Dovecot server = Dovecot.start(dir.resolve("dovecot"), pki, users, PASSWORD, clients)) {
-            reference = run(server, pki, users, seconds, messages, size);
+            reference = run(server, pki, users, seconds, messages, sizes);
         }
         reference.print();
         System.out.printf("ratio castellan/dovecot: commands/s %.2fx, p50 %.2fx, p99 %.2fx, CPU per command %.2fx%n",
@@ -91,13 +92,13 @@ public final class MixedWorkloadBench {
                 castellan.cpuPerCommandMillis() / reference.cpuPerCommandMillis());
     }
 
-    private static Result run(ServerUnderTest server, TestPki pki, List<String> users, int seconds, int messages, int size)
-            throws Exception {
+    private static Result run(ServerUnderTest server, TestPki pki, List<String> users, int seconds, int messages,
+                              MessageSizes sizes) throws Exception {
         try (ImapClient client = new ImapClient(pki.trustFile())) {
-            Fill.run(client, server.port(), users, messages, size);
-            load(client, server.port(), users, WARM_UP_SECONDS, size); // JIT, caches, Dovecot's first indexes
+            Fill.run(client, server.port(), users, messages, sizes);
+            load(client, server.port(), users, WARM_UP_SECONDS, sizes); // JIT, caches, Dovecot's first indexes
             double before = server.cpuSeconds();
-            Load l = load(client, server.port(), users, seconds, size);
+            Load l = load(client, server.port(), users, seconds, sizes);
             double cpu = server.cpuSeconds() - before;
             return new Result(server.name(), l.commands, l.sessions, l.seconds, l.sorted(), cpu, l.errors, l.medians());
         }
@@ -155,12 +156,12 @@ public final class MixedWorkloadBench {
         }
     }
 
-    static Load load(ImapClient client, int port, List<String> users, int seconds, int size) throws InterruptedException {
+    static Load load(ImapClient client, int port, List<String> users, int seconds, MessageSizes sizes) throws InterruptedException {
         Load load = new Load();
         long start = System.nanoTime();
         long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
         CountDownLatch done = new CountDownLatch(users.size());
-        for (String user : users) new Session(client, port, user, size, deadline, load, done).connect();
+        for (String user : users) new Session(client, port, user, sizes, deadline, load, done).connect();
         if (!done.await(seconds + STUCK_SECONDS, TimeUnit.SECONDS)) {
             throw new IllegalStateException(done.getCount() + " sessions did not finish; the server is stuck");
         }
@@ -173,7 +174,7 @@ public final class MixedWorkloadBench {
         private final ImapClient client;
         private final int port;
         private final String user;
-        private final int size;
+        private final MessageSizes sizes;
         private final long deadline;
         private final Load load;
         private final CountDownLatch done;
@@ -181,11 +182,11 @@ public final class MixedWorkloadBench {
         private int exists;
         private boolean failed;
 
-        Session(ImapClient client, int port, String user, int size, long deadline, Load load, CountDownLatch done) {
+        Session(ImapClient client, int port, String user, MessageSizes sizes, long deadline, Load load, CountDownLatch done) {
             this.client = client;
             this.port = port;
             this.user = user;
-            this.size = size;
+            this.sizes = sizes;
             this.deadline = deadline;
             this.load = load;
             this.done = done;
@@ -256,7 +257,7 @@ public final class MixedWorkloadBench {
                 case 7 -> c.send(tag + "FETCH " + msg + " (BODY.PEEK[])\r\n");
                 case 8 -> c.send(tag + "STORE " + msg + (r.nextBoolean() ? " +" : " -") + "FLAGS (\\Seen)\r\n");
                 case 9 -> {
-                    byte[] m = message(user, size);
+                    byte[] m = message(user, sizes.next());
                     byte[] head = (tag + "APPEND INBOX (\\Flagged) {" + m.length + "+}\r\n").getBytes(StandardCharsets.US_ASCII);
                     byte[] all = Arrays.copyOf(head, head.length + m.length + 2);
                     System.arraycopy(m, 0, all, head.length, m.length);

@@ -17,7 +17,8 @@ public sealed interface ImapCommand {
         CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE,
         SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
         IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE,
-        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD
+        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD,
+        GENURLAUTH, RESETKEY, URLFETCH, NOTIFY
     }
 
     record Capability() implements ImapCommand { public Name name() { return Name.CAPABILITY; } }
@@ -139,27 +140,32 @@ public sealed interface ImapCommand {
      * {@code utf8}: the message came as RFC 6855 §4 {@code UTF8 (~{n})} data; {@code message} may
      * hold NUL octets when sent as an RFC 3516 {@code literal8}.
      */
-    record Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message, boolean utf8)
-            implements ImapCommand {
-        public Append { flags = List.copyOf(flags); }
+    /**
+     * RFC 9051 §6.3.12 APPEND, with RFC 3502 MULTIAPPEND: one or more messages for one mailbox.
+     * The messages' contents are {@link Literal}s the receiver of the command closes when done.
+     */
+    record Append(String mailbox, List<Message> messages) implements ImapCommand {
+        public Append { messages = List.copyOf(messages); }
 
+        /** One message. */
         public Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message) {
             this(mailbox, flags, date, message, false);
         }
 
-        public Name name() { return Name.APPEND; }
-
-        @Override
-        public String toString() { return "Append[" + mailbox + ", " + flags + ", " + date + ", " + message.length + " octets]"; }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Append a && a.mailbox.equals(mailbox) && a.flags.equals(flags) && a.date.equals(date)
-                    && Arrays.equals(a.message, message) && a.utf8 == utf8;
+        /** One message, with RFC 6855 {@code UTF8 (...)} when {@code utf8}. */
+        public Append(String mailbox, List<String> flags, Optional<OffsetDateTime> date, byte[] message, boolean utf8) {
+            this(mailbox, List.of(new Message(flags, date, Literal.of(message), utf8)));
         }
 
-        @Override
-        public int hashCode() { return mailbox.hashCode(); }
+        public Name name() { return Name.APPEND; }
+
+        /**
+         * One message: its flags and internal date, its content, and whether it came as RFC 6855
+         * {@code UTF8 (literal8)}.
+         */
+        public record Message(List<String> flags, Optional<OffsetDateTime> date, Literal content, boolean utf8) {
+            public Message { flags = List.copyOf(flags); }
+        }
     }
 
     record Idle() implements ImapCommand { public Name name() { return Name.IDLE; } }
@@ -246,4 +252,67 @@ public sealed interface ImapCommand {
 
     /** RFC 4978 §3 COMPRESS; the mechanism upper-cased. */
     record Compress(String mechanism) implements ImapCommand { public Name name() { return Name.COMPRESS; } }
+
+    /** RFC 4467 §7 GENURLAUTH: URL rumps, each with the mechanism (upper-cased) to authorize it with. */
+    record GenUrlAuth(List<UrlRump> rumps) implements ImapCommand {
+        public GenUrlAuth { rumps = List.copyOf(rumps); }
+
+        public Name name() { return Name.GENURLAUTH; }
+    }
+
+    record UrlRump(String url, String mechanism) {}
+
+    /** RFC 4467 §7 RESETKEY: every mailbox without {@code mailbox}; mechanisms upper-cased. */
+    record ResetKey(Optional<String> mailbox, List<String> mechanisms) implements ImapCommand {
+        public ResetKey { mechanisms = List.copyOf(mechanisms); }
+
+        public Name name() { return Name.RESETKEY; }
+    }
+
+    /** RFC 4467 §7 URLFETCH, with RFC 5524 §3.1 parameters. */
+    record UrlFetch(List<UrlFetchItem> urls) implements ImapCommand {
+        public UrlFetch { urls = List.copyOf(urls); }
+
+        public Name name() { return Name.URLFETCH; }
+    }
+
+    /** What content an RFC 5524 URLFETCH returns: as stored, decoded, or none (only metadata). */
+    enum UrlData { BODY, BINARY, NONE }
+
+    /**
+     * One URL of URLFETCH; {@code extended} when it came in RFC 5524's parenthesized form, whose
+     * answer is a list of items rather than a bare string.
+     */
+    record UrlFetchItem(String url, boolean extended, boolean bodyPartStructure, UrlData data) {}
+
+    /**
+     * RFC 4469 APPEND with CATENATE: the message is built from the parts in order.
+     */
+    record Catenate(String mailbox, List<String> flags, Optional<OffsetDateTime> date, List<CatPart> parts)
+            implements ImapCommand {
+        public Catenate {
+            flags = List.copyOf(flags);
+            parts = List.copyOf(parts);
+        }
+
+        public Name name() { return Name.APPEND; }
+    }
+
+    /** RFC 4469 §5 {@code cat-part}. */
+    sealed interface CatPart {
+        /** A TEXT literal, held as APPEND's messages are (in memory or spooled); the handler closes it. */
+        record Text(Literal octets) implements CatPart {}
+
+        record Url(String url) implements CatPart {}
+    }
+
+    /**
+     * RFC 5465 §3 NOTIFY: {@code NOTIFY NONE} when {@code groups} is empty, otherwise
+     * {@code NOTIFY SET}, with {@code status} for its STATUS indicator.
+     */
+    record Notify(boolean status, List<NotifyGroup> groups) implements ImapCommand {
+        public Notify { groups = List.copyOf(groups); }
+
+        public Name name() { return Name.NOTIFY; }
+    }
 }

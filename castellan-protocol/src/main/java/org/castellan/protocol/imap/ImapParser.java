@@ -8,8 +8,10 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -28,10 +30,24 @@ import java.util.OptionalLong;
  */
 public final class ImapParser {
 
-    /** RFC 7162 §4: clients should keep command lines within 8192 octets; servers accept at least that. */
-    public static final int MAX_LINE = 8192;
-    /** No RFC limit: the non-literal text and small literals of one command (big SEARCH, long UID sets). */
+    /**
+     * Octets per line. RFC 7162 §4 asks servers to take at least 8192; large UID sets, SEARCH
+     * and a full RFC 2971 ID need more, so 64 KiB, as Dovecot's default.
+     */
+    public static final int MAX_LINE = 64 * 1024;
+    /**
+     * No RFC limit: the text and the literals held in memory of one command (big SEARCH, long UID
+     * sets, a few lines of {@link #MAX_LINE}). APPEND's messages are not held here but handed to
+     * the {@link Literal.Sink}.
+     */
     public static final int MAX_COMMAND = 256 * 1024;
+    /** The literals of one command handed to the sink (RFC 3502 MULTIAPPEND messages): each may be a temporary file. */
+    public static final int MAX_SPOOLED_LITERALS = 1000;
+    /**
+     * The octets of one command's literals handed to the sink together: bounds the temporary disk
+     * one command can take; an upload of a large folder is split over several APPENDs.
+     */
+    public static final long MAX_SPOOLED_OCTETS = 2L * 1024 * 1024 * 1024;
     /** Literals per command; real clients send one or two (LOGIN, APPEND, SEARCH with 8-bit text). */
     public static final int MAX_LITERALS = 64;
     /** Parentheses nested in SEARCH; clients nest a handful of levels, recursion must stay bounded. */
@@ -52,6 +68,12 @@ public final class ImapParser {
     public static final long MAX_NUMBER64 = Long.MAX_VALUE;
     /** RFC 5256 defines nine keys; a few more allow repeats, many more is abuse. */
     public static final int MAX_SORT_CRITERIA = 16;
+
+    /**
+     * URLs in one GENURLAUTH or URLFETCH, parts in one CATENATE: no RFC limit; each costs a store
+     * read, and a client composing or forwarding a message names a few dozen at most.
+     */
+    public static final int MAX_URLS = 100;
 
     /** What the session expects next. */
     public enum Mode {
@@ -84,29 +106,86 @@ public final class ImapParser {
     public record Done() implements Result {}
 
     /**
-     * Bad input. {@code tag} is present when the line had a usable one (answer {@code tag BAD});
-     * {@code fatal} when the input cannot be resynchronized (oversized line or literal): answer
-     * {@code * BYE} and close. {@code code} is a response code such as TOOBIG, or empty.
+     * Bad input. {@code tag} is present when the command had a usable one (answer {@code tag BAD});
+     * {@code fatal} when the input cannot be resynchronized (an oversized non-synchronizing
+     * literal): answer {@code * BYE} and close. Otherwise the parser skips the rest of the
+     * refused command by itself and goes on with the next. {@code code} is a response code such
+     * as TOOBIG, or empty; {@code limit} names the limit that was exceeded, for the log.
      */
-    public record Error(Optional<String> tag, String message, boolean fatal, Optional<String> code) implements Result {}
+    public record Error(Optional<String> tag, String message, boolean fatal, Optional<String> code, Optional<String> limit)
+            implements Result {
+        public Error(Optional<String> tag, String message, boolean fatal, Optional<String> code) {
+            this(tag, message, fatal, code, Optional.empty());
+        }
+    }
 
-    private enum State { LINE, LITERAL }
+    private enum State {
+        /** Collecting a line. */
+        LINE,
+        /** Collecting a literal into {@link #literal}. */
+        LITERAL,
+        /** Handing a literal to {@link #receiver}. */
+        SINK,
+        /** Dropping the rest of a refused command's line; a literal announced at its end is dropped too. */
+        SKIP_LINE,
+        /** Dropping a non-synchronizing literal of a refused command. */
+        SKIP_LITERAL
+    }
 
+    /** Stands in the frame for a literal handed to the sink; the literal itself is in {@link #sunk}. */
+    private static final byte[] SUNK = new byte[0];
+    /** The longest literal marker, {@code {4294967295+}}, and a CR: what skipping keeps of a line's end. */
+    private static final int MARKER_TAIL = 16;
+
+    private final Literal.Sink sink;
     private State state = State.LINE;
     private final ByteArrayOutputStream line = new ByteArrayOutputStream();
     private final List<byte[]> parts = new ArrayList<>();
+    private final Map<Integer, Literal> sunk = new HashMap<>();
     private byte[] literal;
     private int literalFilled;
+    private Literal.Receiver receiver;
+    private long remaining;
     private long commandSize;
+    private long sunkSize;
+    private final byte[] tail = new byte[MARKER_TAIL];
+    private int tailLength;
 
-    /** Forgets any partial command (after STARTTLS, RFC 9051 §6.2.1). */
+    /** A parser that keeps every literal in memory. */
+    public ImapParser() {
+        this(Literal.IN_MEMORY);
+    }
+
+    /** @param sink takes the messages of APPEND as they arrive, so they never sit in the command buffer */
+    public ImapParser(Literal.Sink sink) {
+        this.sink = sink;
+    }
+
+    /**
+     * Forgets any partial command (after STARTTLS, RFC 9051 §6.2.1) and releases the literals it
+     * had received; call it when the connection ends too.
+     */
     public void reset() {
         state = State.LINE;
         line.reset();
+        releaseFrame();
+    }
+
+    /** Whether a command has begun arriving and not ended yet (a line or literal in progress). */
+    public boolean inCommand() {
+        return state != State.LINE || line.size() > 0 || !parts.isEmpty();
+    }
+
+    private void releaseFrame() {
         parts.clear();
+        for (Literal l : sunk.values()) l.close();
+        sunk.clear();
+        if (receiver != null) receiver.abort();
+        receiver = null;
         literal = null;
         literalFilled = 0;
         commandSize = 0;
+        sunkSize = 0;
     }
 
     /**
@@ -128,22 +207,44 @@ public final class ImapParser {
      */
     public Result next(ByteBuffer in, Mode mode, long maxLiteral, boolean utf8) {
         while (in.hasRemaining()) {
-            if (state == State.LITERAL) {
-                int n = Math.min(in.remaining(), literal.length - literalFilled);
-                in.get(literal, literalFilled, n);
-                literalFilled += n;
-                if (literalFilled == literal.length) {
-                    parts.add(literal);
-                    literal = null;
-                    state = State.LINE;
+            switch (state) {
+                case LITERAL -> {
+                    int n = Math.min(in.remaining(), literal.length - literalFilled);
+                    in.get(literal, literalFilled, n);
+                    literalFilled += n;
+                    if (literalFilled == literal.length) {
+                        parts.add(literal);
+                        literal = null;
+                        state = State.LINE;
+                    }
+                    continue;
                 }
-                continue;
+                case SINK -> {
+                    int n = (int) Math.min(in.remaining(), remaining);
+                    ByteBuffer chunk = in.slice(in.position(), n);
+                    in.position(in.position() + n);
+                    receiver.write(chunk);
+                    remaining -= n;
+                    if (remaining == 0) sinkDone();
+                    continue;
+                }
+                case SKIP_LITERAL -> {
+                    int n = (int) Math.min(in.remaining(), remaining);
+                    in.position(in.position() + n);
+                    remaining -= n;
+                    if (remaining == 0) state = State.SKIP_LINE;
+                    continue;
+                }
+                case SKIP_LINE -> {
+                    skipLine(in);
+                    continue;
+                }
+                case LINE -> { }
             }
             byte b = in.get();
             if (b != '\n') {
                 if (line.size() >= MAX_LINE) {
-                    reset();
-                    return new Error(Optional.empty(), "Line too long", true, Optional.empty());
+                    return tooLong(mode, "Line too long", "MAX_LINE");
                 }
                 line.write(b);
                 continue;
@@ -161,33 +262,138 @@ public final class ImapParser {
             parts.add(segment);
             LiteralMark mark = literalAtEnd(segment);
             if (mark == null) {
+                if (commandSize > MAX_COMMAND) return refused("Command too large", "MAX_COMMAND", null, false);
                 List<byte[]> frame = List.copyOf(parts);
-                reset();
-                return new Grammar(frame, utf8).command();
+                Map<Integer, Literal> literals = Map.copyOf(sunk);
+                parts.clear();
+                sunk.clear();
+                commandSize = 0;
+                sunkSize = 0;
+                return new Grammar(frame, literals, utf8).command();
             }
-            if (parts.size() / 2 >= MAX_LITERALS || mark.size > maxLiteral
-                    || (mark.size + commandSize > MAX_COMMAND && mark.size > MAX_COMMAND / 4)) {
-                Optional<String> tag = tagOf(parts.get(0));
-                boolean tooBig = mark.size > maxLiteral;
-                reset();
+            if (mark.size > maxLiteral) {
                 if (mark.nonSync) {
-                    return new Error(tag, "Literal too large", true, Optional.of("TOOBIG"));
+                    // RFC 7888 §4: octets the server will not take are on their way; it may close the connection.
+                    Optional<String> tag = tagOf(parts.get(0));
+                    reset();
+                    return new Error(tag, "Literal too large", true, Optional.of("TOOBIG"), Optional.of("APPENDLIMIT"));
                 }
-                return new Error(tag, tooBig ? "Literal too large" : "Command too large", false, Optional.of("TOOBIG"));
+                return refused("Literal too large", "APPENDLIMIT", mark, true);
             }
-            if (mark.size <= MAX_COMMAND / 4) commandSize += mark.size;
-            if (commandSize > MAX_COMMAND) {
-                Optional<String> tag = tagOf(parts.get(0));
-                reset();
-                return new Error(tag, "Command too large", true, Optional.empty());
+            if (isAppend(parts.get(0))) {
+                if (sunk.size() >= MAX_SPOOLED_LITERALS) return refused("Too many messages", "MAX_SPOOLED_LITERALS", mark, true);
+                if (sunkSize + mark.size > MAX_SPOOLED_OCTETS) return refused("Command too large", "MAX_SPOOLED_OCTETS", mark, true);
+                sunkSize += mark.size;
+                receiver = sink.receive(mark.size);
+                remaining = mark.size;
+                state = State.SINK;
+                if (mark.size == 0) sinkDone();
+            } else {
+                if (parts.size() / 2 >= MAX_LITERALS) return refused("Too many literals", "MAX_LITERALS", mark, true);
+                if (mark.size + commandSize > MAX_COMMAND) return refused("Command too large", "MAX_COMMAND", mark, true);
+                commandSize += mark.size;
+                literal = new byte[(int) mark.size];
+                literalFilled = 0;
+                if (mark.size > 0) state = State.LITERAL;
+                else parts.add(literal);
             }
-            literal = new byte[(int) mark.size];
-            literalFilled = 0;
-            if (mark.size > 0) state = State.LITERAL;
-            else parts.add(literal);
             if (!mark.nonSync) return new Continue();
         }
         return new NeedMore();
+    }
+
+    /**
+     * An RFC 9051 §9 {@code section-spec} on its own (the text between the brackets of
+     * {@code BODY[...]}), as IMAP URLs carry it (RFC 5092 {@code enc-section}); empty when it is
+     * not one.
+     */
+    public static Optional<FetchAttribute.Section> section(String spec) {
+        byte[] bytes = ("[" + spec + "]").getBytes(StandardCharsets.UTF_8);
+        Grammar g = new Grammar(List.of(bytes), Map.of(), true);
+        try {
+            FetchAttribute.Section section = g.section();
+            return g.atEnd() ? Optional.of(section) : Optional.empty();
+        } catch (Bad e) {
+            return Optional.empty();
+        }
+    }
+
+    private void sinkDone() {
+        sunk.put(parts.size(), receiver.finish());
+        parts.add(SUNK);
+        receiver = null;
+        state = State.LINE;
+    }
+
+    /**
+     * A line longer than {@link #MAX_LINE}: the command is refused and the rest of the line
+     * skipped; outside a command (an AUTHENTICATE response, IDLE) the line is refused as a whole.
+     */
+    private Result tooLong(Mode mode, String message, String limit) {
+        Optional<String> tag = mode == Mode.COMMAND ? tagOf(parts.isEmpty() ? line.toByteArray() : parts.get(0)) : Optional.empty();
+        line.reset();
+        releaseFrame();
+        tailLength = 0;
+        state = State.SKIP_LINE;
+        return new Error(tag, message, false, Optional.of("TOOBIG"), Optional.of(limit));
+    }
+
+    /**
+     * Refuses the command whose last complete line is in the frame. A synchronizing literal
+     * announced at its end will not come (the client sees the tagged answer instead of a
+     * continuation request, RFC 9051 §7.5); a non-synchronizing one is on its way and is skipped,
+     * with whatever follows it up to the command's end.
+     */
+    private Result refused(String message, String limit, LiteralMark mark, boolean tooBig) {
+        Optional<String> tag = tagOf(parts.get(0));
+        releaseFrame();
+        if (mark != null && mark.nonSync) {
+            remaining = mark.size;
+            tailLength = 0;
+            state = mark.size == 0 ? State.SKIP_LINE : State.SKIP_LITERAL;
+        } else {
+            state = State.LINE;
+        }
+        return new Error(tag, message, false, tooBig ? Optional.of("TOOBIG") : Optional.empty(), Optional.of(limit));
+    }
+
+    /** Drops octets up to the end of the line; a non-synchronizing literal announced there is dropped next. */
+    private void skipLine(ByteBuffer in) {
+        while (in.hasRemaining()) {
+            byte b = in.get();
+            if (b != '\n') {
+                if (tailLength == MARKER_TAIL) {
+                    System.arraycopy(tail, 1, tail, 0, MARKER_TAIL - 1);
+                    tailLength--;
+                }
+                tail[tailLength++] = b;
+                continue;
+            }
+            int len = tailLength > 0 && tail[tailLength - 1] == '\r' ? tailLength - 1 : tailLength;
+            LiteralMark mark = literalAtEnd(java.util.Arrays.copyOf(tail, len));
+            tailLength = 0;
+            if (mark != null && mark.nonSync && mark.size > 0) {
+                remaining = mark.size;
+                state = State.SKIP_LITERAL;
+            } else {
+                // The command ends here; a synchronizing literal is not sent without a continuation request.
+                state = State.LINE;
+            }
+            return;
+        }
+    }
+
+    /** Whether the command's first line is an APPEND, whose messages go to the sink. */
+    private static boolean isAppend(byte[] firstLine) {
+        Optional<String> tag = tagOf(firstLine);
+        if (tag.isEmpty()) return false;
+        int at = tag.get().length() + 1;
+        byte[] name = "APPEND ".getBytes(StandardCharsets.US_ASCII);
+        if (firstLine.length < at + name.length) return false;
+        for (int i = 0; i < name.length; i++) {
+            if (Character.toUpperCase(firstLine[at + i]) != name[i]) return false;
+        }
+        return true;
     }
 
     private static Result idleLine(byte[] segment) {
@@ -246,18 +452,31 @@ public final class ImapParser {
     /** The grammar over one framed command: lines and literals alternating. */
     private static final class Grammar {
         private final List<byte[]> parts;
+        /** Literals the sink took, by their index in {@link #parts}. */
+        private final Map<Integer, Literal> sunk;
+        /** The sunk literals the command carries; the others are closed once the command is parsed. */
+        private final java.util.Set<Literal> taken = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         private int seg;
         private int pos;
         private String tag;
         private int depth;
         private final boolean utf8;
 
-        Grammar(List<byte[]> parts, boolean utf8) {
+        Grammar(List<byte[]> parts, Map<Integer, Literal> sunk, boolean utf8) {
             this.parts = parts;
+            this.sunk = sunk;
             this.utf8 = utf8;
         }
 
         Result command() {
+            Result r = parse();
+            for (Literal l : sunk.values()) {
+                if (!(r instanceof Command) || !taken.contains(l)) l.close();
+            }
+            return r;
+        }
+
+        private Result parse() {
             try {
                 tag = tagOf(parts.get(0)).orElse(null);
                 if (tag == null) {
@@ -350,6 +569,10 @@ public final class ImapParser {
                 case "GETQUOTAROOT": sp(); return new ImapCommand.GetQuotaRoot(astring());
                 case "SETQUOTA": return setQuota();
                 case "COMPRESS": sp(); return new ImapCommand.Compress(atom().toUpperCase(Locale.ROOT));
+                case "GENURLAUTH": return genUrlAuth();
+                case "RESETKEY": return resetKey();
+                case "URLFETCH": return urlFetch();
+                case "NOTIFY": return notifyCommand();
                 default: throw new Bad("Unknown command");
             }
         }
@@ -454,6 +677,86 @@ public final class ImapParser {
             return n;
         }
 
+        /** RFC 5465 §8 {@code notify}: {@code NONE}, or {@code SET [STATUS] event-group *(SP event-group)}. */
+        private ImapCommand notifyCommand() throws Bad {
+            sp();
+            String verb = atom().toUpperCase(Locale.ROOT);
+            if (verb.equals("NONE")) return new ImapCommand.Notify(false, List.of());
+            if (!verb.equals("SET")) throw new Bad("NOTIFY takes SET or NONE");
+            sp();
+            boolean status = false;
+            if (peek() != '(') {
+                if (!atom().toUpperCase(Locale.ROOT).equals("STATUS")) throw new Bad("Expected STATUS or an event group");
+                status = true;
+                sp();
+            }
+            List<NotifyGroup> groups = new ArrayList<>();
+            groups.add(notifyGroup());
+            while (peek() == ' ') {
+                sp();
+                groups.add(notifyGroup());
+            }
+            return new ImapCommand.Notify(status, groups);
+        }
+
+        /** RFC 5465 §8 {@code event-group = "(" filter-mailboxes SP events ")"}. */
+        private NotifyGroup notifyGroup() throws Bad {
+            expect('(');
+            String keyword = atom();
+            NotifyGroup.Filter filter = NotifyGroup.Filter.of(keyword)
+                    .orElseThrow(() -> new Bad("Unknown NOTIFY mailbox specifier " + keyword));
+            List<String> mailboxes = List.of();
+            if (filter.takesMailboxes()) {
+                sp();
+                // one-or-more-mailbox = mailbox / "(" mailbox *(SP mailbox) ")"
+                mailboxes = peek() == '(' ? spaceList(this::astring) : List.of(astring());
+            }
+            sp();
+            List<NotifyGroup.Event> events = List.of();
+            if (peek() == '(') {
+                events = spaceList(this::notifyEvent);
+            } else if (!atom().toUpperCase(Locale.ROOT).equals("NONE")) {
+                throw new Bad("Expected a list of events or NONE");
+            }
+            expect(')');
+            return new NotifyGroup(filter, mailboxes, events);
+        }
+
+        /** RFC 5465 §8 {@code event}; only MessageNew takes {@code SP "(" fetch-att *(SP fetch-att) ")"}. */
+        private NotifyGroup.Event notifyEvent() throws Bad {
+            String name = NotifyGroup.Event.canonical(atom());
+            List<FetchAttribute> fetch = List.of();
+            if (name.equals("MessageNew") && peek() == ' ' && next() == '(') {
+                pos++;
+                fetch = spaceList(this::fetchAtt);
+            }
+            return new NotifyGroup.Event(name, fetch);
+        }
+
+        /** One item of {@link #spaceList}. */
+        private interface Item<T> {
+            T read() throws Bad;
+        }
+
+        /** {@code "(" item *(SP item) ")"}. */
+        private <T> List<T> spaceList(Item<T> item) throws Bad {
+            expect('(');
+            List<T> out = new ArrayList<>();
+            out.add(item.read());
+            while (peek() == ' ') {
+                sp();
+                out.add(item.read());
+            }
+            expect(')');
+            return out;
+        }
+
+        /** The character after the next one, or -1. */
+        private int next() {
+            byte[] cur = parts.get(seg);
+            return pos + 1 < cur.length ? cur[pos + 1] & 0xff : -1;
+        }
+
         /** RFC 9208 §4.1.3 {@code SETQUOTA root (resource limit ...)}. */
         private ImapCommand setQuota() throws Bad {
             sp();
@@ -528,10 +831,33 @@ public final class ImapParser {
             return new ImapCommand.ListMailboxes(lsub, selection, reference, patterns, returns, statusItems);
         }
 
+        /** RFC 9051 §6.3.12, RFC 3502 §6.3.11: {@code APPEND mailbox 1*(SP append-message)}. */
         private ImapCommand append() throws Bad {
             sp();
             String mailbox = astring();
+            int start = pos;
             sp();
+            List<String> catFlags = peek() == '(' ? flagList() : List.of();
+            if (peek() == ' ') sp();
+            Optional<OffsetDateTime> catDate = peek() == '"' ? Optional.of(dateTime(quoted())) : Optional.empty();
+            if (peek() == ' ') sp();
+            if (peek() == 'C' || peek() == 'c') {
+                ImapCommand c = catenate(mailbox, catFlags, catDate);
+                // RFC 4469 §5 extends MULTIAPPEND too; this server takes CATENATE as the one message.
+                if (peek() == ' ') throw new Bad("CATENATE is taken as the only message of an APPEND");
+                return c;
+            }
+            pos = start;
+            List<ImapCommand.Append.Message> messages = new ArrayList<>();
+            do {
+                sp();
+                messages.add(appendMessage());
+            } while (peek() == ' ');
+            return new ImapCommand.Append(mailbox, messages);
+        }
+
+        /** RFC 3502 §6.3.11 {@code append-message = append-opts SP append-data}. */
+        private ImapCommand.Append.Message appendMessage() throws Bad {
             List<String> flags = List.of();
             if (peek() == '(') {
                 flags = flagList();
@@ -548,13 +874,113 @@ public final class ImapParser {
                 sp();
                 expect('(');
                 if (peek() != '~') throw new Bad("APPEND UTF8 needs the message as a literal8 (~{n})");
-                byte[] message = literal8();
+                pos++;
+                Literal message = literalContent();
                 expect(')');
-                return new ImapCommand.Append(mailbox, flags, date, message, true);
+                return new ImapCommand.Append.Message(flags, date, message, true);
             }
-            if (peek() == '~') return new ImapCommand.Append(mailbox, flags, date, literal8()); // RFC 3516 §4.4
-            if (peek() != '{') throw new Bad("APPEND needs the message as a literal");
-            return new ImapCommand.Append(mailbox, flags, date, literal());
+            if (peek() == '~') pos++; // RFC 3516 §4.4: literal8
+            else if (peek() != '{') throw new Bad("APPEND needs the message as a literal");
+            return new ImapCommand.Append.Message(flags, date, literalContent(), false);
+        }
+
+        /**
+         * RFC 4469 §5 {@code catenate = "CATENATE" SP "(" cat-part *(SP cat-part) ")"},
+         * {@code cat-part = "TEXT" SP literal / "URL" SP astring}.
+         */
+        private ImapCommand catenate(String mailbox, List<String> flags, Optional<OffsetDateTime> date) throws Bad {
+            if (!atom().equalsIgnoreCase("CATENATE")) throw new Bad("APPEND needs the message as a literal");
+            sp();
+            expect('(');
+            List<ImapCommand.CatPart> parts = new ArrayList<>();
+            while (true) {
+                if (parts.size() >= MAX_URLS) throw new Bad("CATENATE takes at most " + MAX_URLS + " parts");
+                String kind = atom().toUpperCase(Locale.ROOT);
+                sp();
+                switch (kind) {
+                    case "TEXT" -> {
+                        if (peek() != '{') throw new Bad("CATENATE TEXT needs a literal");
+                        parts.add(new ImapCommand.CatPart.Text(literalContent()));
+                    }
+                    case "URL" -> parts.add(new ImapCommand.CatPart.Url(astring()));
+                    default -> throw new Bad("CATENATE parts are TEXT or URL");
+                }
+                if (peek() == ')') break;
+                sp();
+            }
+            pos++;
+            return new ImapCommand.Catenate(mailbox, flags, date, parts);
+        }
+
+        /** RFC 4467 §9 {@code genurlauth = "GENURLAUTH" 1*(SP url-rump SP mechanism)}. */
+        private ImapCommand genUrlAuth() throws Bad {
+            List<ImapCommand.UrlRump> rumps = new ArrayList<>();
+            do {
+                if (rumps.size() >= MAX_URLS) throw new Bad("GENURLAUTH takes at most " + MAX_URLS + " URLs");
+                sp();
+                String rump = astring();
+                sp();
+                rumps.add(new ImapCommand.UrlRump(rump, mechanism()));
+            } while (peek() == ' ');
+            return new ImapCommand.GenUrlAuth(rumps);
+        }
+
+        /** RFC 4467 §9 {@code resetkey = "RESETKEY" [SP mailbox *(SP mechanism)]}. */
+        private ImapCommand resetKey() throws Bad {
+            if (peek() != ' ') return new ImapCommand.ResetKey(Optional.empty(), List.of());
+            sp();
+            String mailbox = astring();
+            List<String> mechanisms = new ArrayList<>();
+            while (peek() == ' ') {
+                sp();
+                if (mechanisms.size() >= MAX_URLS) throw new Bad("Too many mechanisms");
+                mechanisms.add(mechanism());
+            }
+            return new ImapCommand.ResetKey(Optional.of(mailbox), mechanisms);
+        }
+
+        /** RFC 4467 §9 {@code mechanism = "INTERNAL" / 1*(ALPHA / DIGIT / "-" / ".")}, upper-cased. */
+        private String mechanism() throws Bad {
+            String m = atom();
+            if (!m.matches("[A-Za-z0-9.-]+")) throw new Bad("Invalid URLAUTH mechanism");
+            return m.toUpperCase(Locale.ROOT);
+        }
+
+        /**
+         * RFC 4467 §9 {@code urlfetch = "URLFETCH" 1*(SP url-full)}, with RFC 5524 §3.1's
+         * {@code "(" url-full *(SP ("BODYPARTSTRUCTURE" / "BODY" / "BINARY")) ")"}.
+         */
+        private ImapCommand urlFetch() throws Bad {
+            List<ImapCommand.UrlFetchItem> items = new ArrayList<>();
+            do {
+                if (items.size() >= MAX_URLS) throw new Bad("URLFETCH takes at most " + MAX_URLS + " URLs");
+                sp();
+                if (peek() != '(') {
+                    items.add(new ImapCommand.UrlFetchItem(astring(), false, false, ImapCommand.UrlData.BODY));
+                    continue;
+                }
+                pos++;
+                String url = astring();
+                boolean structure = false;
+                ImapCommand.UrlData data = null;
+                while (peek() == ' ') {
+                    sp();
+                    String param = atom().toUpperCase(Locale.ROOT);
+                    switch (param) {
+                        case "BODYPARTSTRUCTURE" -> structure = true;
+                        case "BODY", "BINARY" -> {
+                            // RFC 5524 §3.1: at most one of BODY and BINARY.
+                            if (data != null) throw new Bad("URLFETCH takes one of BODY and BINARY");
+                            data = ImapCommand.UrlData.valueOf(param);
+                        }
+                        default -> throw new Bad("Unknown URLFETCH parameter " + param);
+                    }
+                }
+                expect(')');
+                if (data == null) data = structure ? ImapCommand.UrlData.NONE : ImapCommand.UrlData.BODY;
+                items.add(new ImapCommand.UrlFetchItem(url, true, structure, data));
+            } while (peek() == ' ');
+            return new ImapCommand.UrlFetch(items);
         }
 
         private ImapCommand search(boolean uid) throws Bad {
@@ -1046,23 +1472,36 @@ public final class ImapParser {
             }
         }
 
-        /** RFC 3516 §6 {@code literal8 = "~{" number64 "}" CRLF *OCTET}: may hold NUL. */
-        private byte[] literal8() throws Bad {
-            expect('~');
-            return literal();
-        }
-
         /** A literal's bytes: the marker ends this line, the bytes are the next part. */
         private byte[] literal() throws Bad {
+            int at = literalPart();
+            Literal l = sunk.get(at);
+            if (l == null) return parts.get(at);
+            // A sunk literal stands for a string here (a mailbox name in APPEND): only a small one is in memory.
+            if (!(l instanceof Literal.InMemory m)) throw new Bad("Literal too large for a string");
+            return m.octets();
+        }
+
+        /** A literal as the command carries it: in memory, or as the sink received it. */
+        private Literal literalContent() throws Bad {
+            int at = literalPart();
+            Literal l = sunk.get(at);
+            if (l == null) return Literal.of(parts.get(at));
+            taken.add(l);
+            return l;
+        }
+
+        /** Moves past a literal marker and the literal; returns the literal's index in {@link #parts}. */
+        private int literalPart() throws Bad {
             expect('{');
             while (peek() >= '0' && peek() <= '9') pos++;
             if (peek() == '+') pos++;
             expect('}');
             if (pos != parts.get(seg).length || seg + 2 >= parts.size()) throw new Bad("Invalid literal");
-            byte[] data = parts.get(seg + 1);
+            int at = seg + 1;
             seg += 2;
             pos = 0;
-            return data;
+            return at;
         }
 
         private long number() throws Bad {

@@ -542,6 +542,24 @@ public final class MessageStructure {
         return body(root, extensible, utf8);
     }
 
+    /**
+     * RFC 5524 §3.2 {@code BODYPARTSTRUCTURE}: the extensible body structure of one part, as
+     * BODYSTRUCTURE gives it for the whole message (the empty part); empty when there is no such
+     * part.
+     */
+    public Optional<String> bodyPartStructure(java.util.List<Integer> part, boolean utf8) {
+        Entity target = root;
+        for (int n : part) {
+            if (target.message() && target != root) target = target.embedded;
+            if (target.multipart() && n <= target.children.size()) {
+                target = target.children.get(n - 1);
+            } else if (target.multipart() || n != 1) {
+                return Optional.empty();
+            }
+        }
+        return Optional.of(body(target, true, utf8));
+    }
+
     private static String body(Entity e, boolean ext, boolean utf8) {
         StringBuilder b = new StringBuilder("(");
         if (e.multipart()) {

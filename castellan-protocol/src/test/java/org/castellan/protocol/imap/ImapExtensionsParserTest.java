@@ -2,8 +2,11 @@ package org.castellan.protocol.imap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -53,13 +56,13 @@ class ImapExtensionsParserTest {
         return a.get(a.size() - 1);
     }
 
-    private static ImapCommand parse(String input) {
+    static ImapCommand parse(String input) {
         ImapParser.Result r = last(input, false);
         assertThat(r).as(input).isInstanceOf(ImapParser.Command.class);
         return ((ImapParser.Command) r).command();
     }
 
-    private static ImapParser.Error error(String input, boolean utf8) {
+    static ImapParser.Error error(String input, boolean utf8) {
         ImapParser.Result r = last(input, utf8);
         assertThat(r).as(input).isInstanceOf(ImapParser.Error.class);
         assertThat(((ImapParser.Error) r).tag()).contains("a1");
@@ -118,6 +121,13 @@ class ImapExtensionsParserTest {
                         new ImapCommand.Append("INBOX", List.of(), Optional.empty(), "Hi".getBytes())),
                 Arguments.of("a1 APPEND Drafts UTF8 (~{2+}\r\nHi)\r\n",
                         new ImapCommand.Append("Drafts", List.of(), Optional.empty(), "Hi".getBytes(), true)),
+                // RFC 3502 §6.3.11: several messages, each with its own options.
+                Arguments.of("a1 APPEND saved (\\Seen) {3}\r\none \" 7-Feb-1994 21:52:25 -0800\" ~{3+}\r\ntwo {5+}\r\nthree\r\n",
+                        new ImapCommand.Append("saved", List.of(
+                                new ImapCommand.Append.Message(List.of("\\Seen"), Optional.empty(), Literal.of("one".getBytes()), false),
+                                new ImapCommand.Append.Message(List.of(), Optional.of(OffsetDateTime.of(1994, 2, 7, 21, 52, 25, 0,
+                                        ZoneOffset.ofHours(-8))), Literal.of("two".getBytes()), false),
+                                new ImapCommand.Append.Message(List.of(), Optional.empty(), Literal.of("three".getBytes()), false)))),
                 // RFC 9208 §4.1.1 - §4.1.3.
                 Arguments.of("a1 GETQUOTA \"\"\r\n", new ImapCommand.GetQuota("")),
                 Arguments.of("a1 GETQUOTAROOT INBOX\r\n", new ImapCommand.GetQuotaRoot("INBOX")),
@@ -144,6 +154,99 @@ class ImapExtensionsParserTest {
         assertThat(p.next(ByteBuffer.wrap(new byte[] {0, 1, 2, '\r', '\n'}), ImapParser.Mode.COMMAND, BIG, false))
                 .isEqualTo(new ImapParser.Command("a1", new ImapCommand.Append("INBOX", List.of(), Optional.empty(),
                         new byte[] {0, 1, 2})));
+    }
+
+    /** Keeps what the parser hands over, and whether each was released. */
+    private static final class RecordingSink implements Literal.Sink {
+        final List<ByteArrayOutputStream> received = new ArrayList<>();
+        final List<Boolean> released = new ArrayList<>();
+
+        @Override
+        public Literal.Receiver receive(long size) {
+            int i = received.size();
+            received.add(new ByteArrayOutputStream());
+            released.add(false);
+            return new Literal.Receiver() {
+                @Override
+                public void write(ByteBuffer octets) {
+                    byte[] b = new byte[octets.remaining()];
+                    octets.get(b);
+                    received.get(i).writeBytes(b);
+                }
+
+                @Override
+                public Literal finish() {
+                    return new Literal() {
+                        public long size() { return size; }
+
+                        public java.io.InputStream open() { return new java.io.ByteArrayInputStream(received.get(i).toByteArray()); }
+
+                        public void close() { released.set(i, true); }
+                    };
+                }
+
+                @Override
+                public void abort() {
+                    released.set(i, true);
+                }
+            };
+        }
+    }
+
+    @Test
+    void appendMessagesGoToTheSinkNotTheCommandBuffer() throws Exception {
+        // A message far above MAX_COMMAND, non-synchronizing, arrives in pieces (RFC 7888, RFC 7889).
+        RecordingSink sink = new RecordingSink();
+        ImapParser p = new ImapParser(sink);
+        int size = ImapParser.MAX_COMMAND * 3;
+        byte[] message = new byte[size];
+        java.util.Arrays.fill(message, (byte) 'm');
+        assertThat(p.next(ByteBuffer.wrap(("a1 APPEND INBOX {" + size + "+}\r\n").getBytes()), ImapParser.Mode.COMMAND, BIG))
+                .isInstanceOf(ImapParser.NeedMore.class);
+        for (int off = 0; off < size; off += 10_000) {
+            ByteBuffer piece = ByteBuffer.wrap(message, off, Math.min(10_000, size - off));
+            assertThat(p.next(piece, ImapParser.Mode.COMMAND, BIG)).isInstanceOf(ImapParser.NeedMore.class);
+            assertThat(piece.hasRemaining()).isFalse();
+        }
+        ImapParser.Command c = (ImapParser.Command) p.next(ByteBuffer.wrap("\r\n".getBytes()), ImapParser.Mode.COMMAND, BIG);
+        Literal content = ((ImapCommand.Append) c.command()).messages().get(0).content();
+        assertThat(content.size()).isEqualTo(size);
+        try (var in = content.open()) {
+            assertThat(in.readAllBytes()).isEqualTo(message);
+        }
+        assertThat(sink.released).containsExactly(false); // the command's receiver owns it now
+    }
+
+    @Test
+    void literalsOfARefusedOrAbandonedAppendAreReleased() {
+        RecordingSink sink = new RecordingSink();
+        ImapParser p = new ImapParser(sink);
+        // Bad syntax after two messages: both released.
+        ImapParser.Result r = p.next(ByteBuffer.wrap("a1 APPEND INBOX {1+}\r\nx {1+}\r\ny FOO\r\n".getBytes()),
+                ImapParser.Mode.COMMAND, BIG);
+        assertThat(r).isInstanceOf(ImapParser.Error.class);
+        assertThat(sink.released).containsExactly(true, true);
+        // The connection ends in the middle of the second message.
+        p.next(ByteBuffer.wrap("a2 APPEND INBOX {1+}\r\nx {5+}\r\nab".getBytes()), ImapParser.Mode.COMMAND, BIG);
+        assertThat(p.inCommand()).isTrue();
+        p.reset();
+        assertThat(sink.released).containsExactly(true, true, true, true);
+        assertThat(p.inCommand()).isFalse();
+        // A mailbox name in a literal: the sink kept it in memory, the grammar reads it as a string.
+        ImapParser.Command c = (ImapParser.Command) new ImapParser().next(ByteBuffer.wrap("a3 APPEND {5+}\r\nINBOX {2+}\r\nhi\r\n".getBytes()),
+                ImapParser.Mode.COMMAND, BIG);
+        assertThat(((ImapCommand.Append) c.command()).mailbox()).isEqualTo("INBOX");
+    }
+
+    @Test
+    void tooManyMessagesInOneAppendAreRefusedBeforeTheyAreSent() {
+        ImapParser p = new ImapParser();
+        StringBuilder b = new StringBuilder("a1 APPEND INBOX {1+}\r\nx");
+        for (int i = 1; i < ImapParser.MAX_SPOOLED_LITERALS; i++) b.append(" {1+}\r\nx");
+        b.append(" {1}\r\n");
+        ImapParser.Result r = p.next(ByteBuffer.wrap(b.toString().getBytes()), ImapParser.Mode.COMMAND, BIG);
+        assertThat(r).isEqualTo(new ImapParser.Error(Optional.of("a1"), "Too many messages", false, Optional.of("TOOBIG"),
+                Optional.of("MAX_SPOOLED_LITERALS")));
     }
 
     @Test
@@ -181,5 +284,59 @@ class ImapExtensionsParserTest {
                 .message()).isEqualTo("Too many quota resources");
         assertThat(error("a1 GETQUOTAROOT\r\n", false).message()).isEqualTo("Missing argument");
         assertThat(error("a1 COMPRESS\r\n", false).message()).isEqualTo("Missing argument");
+    }
+
+    // ---- URLAUTH (RFC 4467), URLFETCH BINARY (RFC 5524), CATENATE (RFC 4469)
+
+    static Stream<Arguments> urlAuthCommands() {
+        String url = "imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred";
+        String full = url + ":internal:91354a473744909de610943775f92055";
+        return Stream.of(
+                Arguments.of("a1 GENURLAUTH \"" + url + "\" INTERNAL\r\n", new ImapCommand.GenUrlAuth(
+                        List.of(new ImapCommand.UrlRump(url, "INTERNAL")))),
+                Arguments.of("a1 GENURLAUTH \"" + url + "\" internal " + url + " x-other\r\n", new ImapCommand.GenUrlAuth(
+                        List.of(new ImapCommand.UrlRump(url, "INTERNAL"), new ImapCommand.UrlRump(url, "X-OTHER")))),
+                Arguments.of("a1 RESETKEY\r\n", new ImapCommand.ResetKey(Optional.empty(), List.of())),
+                Arguments.of("a1 RESETKEY INBOX\r\n", new ImapCommand.ResetKey(Optional.of("INBOX"), List.of())),
+                Arguments.of("a1 RESETKEY INBOX XSAMPLE internal\r\n",
+                        new ImapCommand.ResetKey(Optional.of("INBOX"), List.of("XSAMPLE", "INTERNAL"))),
+                Arguments.of("a1 URLFETCH \"" + full + "\"\r\n", new ImapCommand.UrlFetch(List.of(
+                        new ImapCommand.UrlFetchItem(full, false, false, ImapCommand.UrlData.BODY)))),
+                Arguments.of("a1 URLFETCH (\"" + full + "\" BODYPARTSTRUCTURE BINARY) (" + full + ") (x bodypartstructure)"
+                        + " {3+}\r\nurl\r\n", new ImapCommand.UrlFetch(List.of(
+                                new ImapCommand.UrlFetchItem(full, true, true, ImapCommand.UrlData.BINARY),
+                                new ImapCommand.UrlFetchItem(full, true, false, ImapCommand.UrlData.BODY),
+                                new ImapCommand.UrlFetchItem("x", true, true, ImapCommand.UrlData.NONE),
+                                new ImapCommand.UrlFetchItem("url", false, false, ImapCommand.UrlData.BODY)))),
+                Arguments.of("a1 APPEND Drafts (\\Seen) CATENATE (URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER\""
+                        + " TEXT {4+}\r\n\r\nhi URL ;UID=30)\r\n", new ImapCommand.Catenate("Drafts", List.of("\\Seen"),
+                                Optional.empty(), List.of(
+                                        new ImapCommand.CatPart.Url("/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER"),
+                                        new ImapCommand.CatPart.Text(Literal.of("\r\nhi".getBytes(StandardCharsets.US_ASCII))),
+                                        new ImapCommand.CatPart.Url(";UID=30")))));
+    }
+
+    @ParameterizedTest
+    @MethodSource
+    void urlAuthCommands(String input, ImapCommand expected) {
+        assertThat(parse(input)).isEqualTo(expected);
+    }
+
+    @Test
+    void badUrlAuthSyntaxIsATaggedError() {
+        assertThat(error("a1 GENURLAUTH \"imap://h/INBOX/;UID=1;URLAUTH=anonymous\"\r\n", false).message())
+                .isEqualTo("Missing argument");
+        assertThat(error("a1 GENURLAUTH x INT_ERNAL\r\n", false).message()).isEqualTo("Invalid URLAUTH mechanism");
+        assertThat(error("a1 URLFETCH\r\n", false).message()).isEqualTo("Missing argument");
+        assertThat(error("a1 URLFETCH (x BODY BINARY)\r\n", false).message()).isEqualTo("URLFETCH takes one of BODY and BINARY");
+        assertThat(error("a1 URLFETCH (x ENVELOPE)\r\n", false).message()).isEqualTo("Unknown URLFETCH parameter ENVELOPE");
+        assertThat(error("a1 APPEND Drafts CATENATE ()\r\n", false).message()).isEqualTo("Expected an atom");
+        assertThat(error("a1 APPEND Drafts CATENATE (TEXT \"x\")\r\n", false).message()).isEqualTo("CATENATE TEXT needs a literal");
+        assertThat(error("a1 APPEND Drafts CATENATE (BODY x)\r\n", false).message()).isEqualTo("CATENATE parts are TEXT or URL");
+        assertThat(error("a1 APPEND Drafts CONCATENATE (URL x)\r\n", false).message()).isEqualTo("APPEND needs the message as a literal");
+        assertThat(error("a1 APPEND Drafts CATENATE (URL x) CATENATE (URL y)\r\n", false).message())
+                .isEqualTo("CATENATE is taken as the only message of an APPEND");
+        assertThat(error("a1 URLFETCH" + " x".repeat(ImapParser.MAX_URLS + 1) + "\r\n", false).message())
+                .isEqualTo("URLFETCH takes at most " + ImapParser.MAX_URLS + " URLs");
     }
 }

@@ -7,7 +7,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.nio.ByteBuffer;
 
 /**
- * Jazzer fuzz target for the IMAP command parser (DESIGN.md §5.8: bad input gets a protocol
+ * Jazzer fuzz target for the IMAP command parser (docs/design.md §5.8: bad input gets a protocol
  * error, never a crash). In {@code ./mvnw verify} it runs in regression mode over the seed
  * corpus in {@code ImapParserFuzzTestInputs/commands}; {@code JAZZER_FUZZ=1} fuzzes for real.
  *

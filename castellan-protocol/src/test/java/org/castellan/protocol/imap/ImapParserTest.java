@@ -214,18 +214,53 @@ class ImapParserTest {
     }
 
     @Test
-    void oversizedLineIsFatal() {
-        String line = "a1 NOOP " + "x".repeat(ImapParser.MAX_LINE) + "\r\n";
-        // The session closes on the first fatal error; nothing after it is read.
-        assertThat(whole(line).get(0)).isEqualTo(new ImapParser.Error(Optional.empty(), "Line too long", true, Optional.empty()));
-        assertThat(byteAtATime(line).get(0)).isEqualTo(whole(line).get(0));
+    void anOversizedLineIsATaggedBadAndTheNextCommandStillParses() {
+        String line = "a1 NOOP " + "x".repeat(ImapParser.MAX_LINE) + "\r\na2 NOOP\r\n";
+        ImapParser.Error tooLong = new ImapParser.Error(Optional.of("a1"), "Line too long", false, Optional.of("TOOBIG"),
+                Optional.of("MAX_LINE"));
+        assertThat(whole(line)).containsExactly(tooLong, new ImapParser.Command("a2", new ImapCommand.Noop()));
+        assertThat(byteAtATime(line)).containsExactly(tooLong, new ImapParser.Command("a2", new ImapCommand.Noop()));
+    }
+
+    @Test
+    void aLineOfTheLimitIsTaken() {
+        // RFC 2971 §3.3's largest ID: 30 pairs, fields of 30 octets, values of 1024.
+        StringBuilder id = new StringBuilder("a1 ID (");
+        for (int i = 0; i < ImapParser.MAX_ID_PAIRS; i++) {
+            id.append(i == 0 ? "" : " ").append('"').append(("f" + i + "x".repeat(30)), 0, 30).append("\" \"")
+                    .append("v".repeat(1024)).append('"');
+        }
+        id.append(")\r\n");
+        assertThat(((ImapCommand.Id) parse(id.toString())).fieldsAndValues()).hasSize(2 * ImapParser.MAX_ID_PAIRS);
+        String uids = "a1 UID FETCH " + "1,".repeat((ImapParser.MAX_LINE - 40) / 2) + "1 FLAGS\r\n";
+        assertThat(parse(uids)).isInstanceOf(ImapCommand.Fetch.class);
+    }
+
+    @Test
+    void aRefusedCommandsNonSynchronizingLiteralIsSkippedNotRunAsCommands() {
+        // RFC 7888 §4: the literal is on its way; its octets must never be taken for a command.
+        String injected = "a9 DELETE INBOX\r\n";
+        String input = "a1 NOOP " + "x".repeat(ImapParser.MAX_LINE) + " {" + injected.length() + "+}\r\n" + injected
+                + " more\r\na2 NOOP\r\n";
+        List<ImapParser.Result> r = whole(input);
+        assertThat(r).hasSize(2);
+        assertThat(((ImapParser.Error) r.get(0)).tag()).contains("a1");
+        assertThat(r.get(1)).isEqualTo(new ImapParser.Command("a2", new ImapCommand.Noop()));
+        assertThat(byteAtATime(input)).isEqualTo(r);
+        String tooMany = "a1 LOGIN {" + (ImapParser.MAX_COMMAND + 1) + "+}\r\n" + "y".repeat(ImapParser.MAX_COMMAND + 1)
+                + " x\r\na2 NOOP\r\n";
+        List<ImapParser.Result> t = whole(tooMany);
+        assertThat(t.get(0)).isEqualTo(new ImapParser.Error(Optional.of("a1"), "Command too large", false,
+                Optional.of("TOOBIG"), Optional.of("MAX_COMMAND")));
+        assertThat(t.get(1)).isEqualTo(new ImapParser.Command("a2", new ImapCommand.Noop()));
     }
 
     @Test
     void oversizedLiteralIsRefusedBeforeTheClientSendsIt() {
         ImapParser p = new ImapParser();
         ImapParser.Result r = p.next(buf("a1 APPEND INBOX {2000}\r\n"), ImapParser.Mode.COMMAND, 1000);
-        assertThat(r).isEqualTo(new ImapParser.Error(Optional.of("a1"), "Literal too large", false, Optional.of("TOOBIG")));
+        assertThat(r).isEqualTo(new ImapParser.Error(Optional.of("a1"), "Literal too large", false, Optional.of("TOOBIG"),
+                Optional.of("APPENDLIMIT")));
         assertThat(p.next(buf("a2 NOOP\r\n"), ImapParser.Mode.COMMAND, 1000)).isInstanceOf(ImapParser.Command.class);
         assertThat(((ImapParser.Error) p.next(buf("a3 APPEND INBOX {2000+}\r\n"), ImapParser.Mode.COMMAND, 1000)).fatal()).isTrue();
     }

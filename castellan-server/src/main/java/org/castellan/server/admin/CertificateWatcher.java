@@ -28,7 +28,7 @@ import org.castellan.server.transport.SessionRegistry;
  * them, so that later handshakes present the new certificates while established connections keep
  * theirs. It also watches the CRL files of external client CAs ({@code tls.crl-files}): when one
  * changes it reloads the policy's CRLs, so the next handshake refuses a newly listed certificate,
- * and closes every live session whose client certificate the new CRL lists (DESIGN.md §5.3; the
+ * and closes every live session whose client certificate the new CRL lists (docs/design.md §5.3; the
  * built-in CA's CRLs are {@link RevocationWatcher}'s). With {@code tls.ocsp} on, it re-asks the
  * OCSP responders of live sessions' certificates whenever their cached answer runs out, and closes
  * the sessions of a certificate that is now revoked.
@@ -50,7 +50,7 @@ public final class CertificateWatcher implements AutoCloseable {
 
     /**
      * A quarter of the one second within which live sessions of a revoked certificate must close
-     * (DESIGN.md §5.3); a few stat calls four times a second cost nothing.
+     * (docs/design.md §5.3); a few stat calls four times a second cost nothing.
      */
     static final Duration POLL_INTERVAL = Duration.ofMillis(250);
     /**

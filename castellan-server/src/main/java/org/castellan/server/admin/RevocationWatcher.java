@@ -24,7 +24,7 @@ import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.SessionRegistry;
 
 /**
- * Makes a revocation by the built-in CA take effect at once (DESIGN.md §5.3): it watches the
+ * Makes a revocation by the built-in CA take effect at once (docs/design.md §5.3): it watches the
  * issuing CAs' CRL files, and when one changes — a {@code castellan cert revoke} in another
  * process, or a revocation within the server — it reloads the TLS policy's CRLs, so the next
  * handshake refuses the certificate, and closes every live session whose verified client
@@ -40,7 +40,7 @@ public final class RevocationWatcher implements AutoCloseable {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RevocationWatcher.class);
 
-    /** A quarter of the one second within which live sessions of a revoked certificate must close (DESIGN.md §5.3). */
+    /** A quarter of the one second within which live sessions of a revoked certificate must close (docs/design.md §5.3). */
     static final Duration POLL_INTERVAL = Duration.ofMillis(250);
     /**
      * A CRL older than this is re-signed: daily, so a week-long CRL_VALIDITY leaves six days to

@@ -18,9 +18,11 @@ import org.castellan.security.auth.AuthSettings;
  * @param firstDelay the delay after the first failure beyond the free ones; doubles each failure
  * @param maxDelay the cap on the delay
  * @param blockDuration how long a block lasts
+ * @param submissionAccounts the accounts that act as message submission servers for RFC 4467
+ *     {@code submit+} URLs
  */
 public record Auth(int scramIterations, int freeFailures, int blockAfter, Duration firstDelay, Duration maxDelay,
-        Duration blockDuration) {
+        Duration blockDuration, java.util.List<String> submissionAccounts) {
 
     /** RFC 7677 §4: SCRAM-SHA-256 iteration counts must be at least 4096. */
     public static final int MIN_SCRAM_ITERATIONS = 4096;
@@ -49,6 +51,13 @@ public record Auth(int scramIterations, int freeFailures, int blockAfter, Durati
         Objects.requireNonNull(firstDelay, "firstDelay");
         Objects.requireNonNull(maxDelay, "maxDelay");
         Objects.requireNonNull(blockDuration, "blockDuration");
+        submissionAccounts = java.util.List.copyOf(submissionAccounts);
+    }
+
+    /** Without submission accounts. */
+    public Auth(int scramIterations, int freeFailures, int blockAfter, Duration firstDelay, Duration maxDelay,
+            Duration blockDuration) {
+        this(scramIterations, freeFailures, blockAfter, firstDelay, maxDelay, blockDuration, java.util.List.of());
     }
 
     /** The given SCRAM cost with AuthService's default limiter. */

@@ -237,6 +237,11 @@ public final class ConfigKeys {
             new Key(Section.AUTH, "block-duration", Type.DURATION, List.of(), 1000, Auth.MAX_BLOCK_DURATION.toMillis(),
                     "\"" + AuthSettings.DEFAULT_BLOCK_DURATION.toMinutes() + "m\"",
                     "How long a block lasts; the count starts afresh after it."),
+            key(Section.AUTH, "submission-accounts", Type.STRINGS, "[]",
+                    "Accounts (addresses) that act as message submission servers: a session logged in as one"
+                            + " of them may fetch IMAP URLs authorized for \"submit+\" (RFC 4467 URLAUTH), which"
+                            + " users make so that their submission server can send a message they keep in their"
+                            + " mailbox. Give it only to the account your submission server logs in as."),
 
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),

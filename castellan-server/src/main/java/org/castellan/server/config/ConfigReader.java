@@ -132,6 +132,11 @@ final class ConfigReader {
         Duration firstDelay = auth.duration("first-delay");
         Duration maxDelay = auth.duration("max-delay");
         Duration blockDuration = auth.duration("block-duration");
+        List<String> submissionAccounts = auth.strings("submission-accounts");
+        for (String account : submissionAccounts == null ? List.<String>of() : submissionAccounts) {
+            var parsed = org.castellan.protocol.mail.EmailAddress.parse(account);
+            if (!parsed.ok()) auth.problem("submission-accounts", parsed.error());
+        }
         if (freeFailures != null && blockAfter != null && blockAfter <= freeFailures) {
             auth.problem("block-after", "block-after (" + blockAfter + ") must be larger than free-failures ("
                     + freeFailures + "), or no failure would ever be delayed before the block");
@@ -157,7 +162,7 @@ final class ConfigReader {
                 new Store(kind, storeDirectory),
                 new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp, provider),
                 new Auth(scramIterations.intValue(), freeFailures.intValue(), blockAfter.intValue(), firstDelay, maxDelay,
-                        blockDuration),
+                        blockDuration, submissionAccounts),
                 List.copyOf(listeners.values()), rules);
     }
 

@@ -43,7 +43,7 @@ final class Fetch {
     static final int WRITE_BATCH_BYTES = 32 * 1024;
 
     /** RFC 3516 §4.3: a part whose transfer encoding the server cannot undo fails the FETCH. */
-    private static final class UnknownCte extends RuntimeException {
+    static final class UnknownCte extends RuntimeException {
         UnknownCte(String encoding) {
             super(encoding, null, false, false);
         }
@@ -67,9 +67,7 @@ final class Fetch {
         if (c.changedSince().isPresent() && atts.stream().noneMatch(a -> a instanceof FetchAttribute.ModSeq)) {
             atts.add(new FetchAttribute.ModSeq());
         }
-        boolean setSeen = !view.readOnly && atts.stream().anyMatch(a -> (a instanceof FetchAttribute.Body b && !b.peek())
-                || (a instanceof FetchAttribute.Binary x && !x.peek())
-                || (a instanceof FetchAttribute.Rfc822 r && r.kind() != FetchAttribute.Section.Kind.HEADER));
+        boolean setSeen = !view.readOnly && setsSeen(atts);
         boolean condStore = s.condStoreOn(view) || c.changedSince().isPresent();
         if (uids.isEmpty() && !c.vanished()) {
             s.finish(tag, "OK FETCH completed", c.uid());
@@ -91,19 +89,7 @@ final class Fetch {
             metas.removeIf(m -> !uids.contains(m.uid()));
             int found = metas.size();
             metas.removeIf(m -> c.changedSince().isPresent() && m.modSeq() <= c.changedSince().getAsLong());
-            Set<Long> seenNow = new HashSet<>();
-            if (setSeen) {
-                java.util.List<Long> unseen = metas.stream().filter(m -> !m.flags().contains(Flags.SEEN)).map(MessageMeta::uid).toList();
-                if (!unseen.isEmpty()) {
-                    FlagUpdate u = store.storeFlags(id, unseen, FlagOperation.ADD, Set.of(Flags.SEEN), java.util.OptionalLong.empty());
-                    for (FlagUpdate.Changed ch : u.changed()) {
-                        view.ownModSeq(ch.modSeq());
-                        seenNow.add(ch.uid());
-                        metas.replaceAll(m -> m.uid() == ch.uid()
-                                ? new MessageMeta(m.uid(), ch.flags(), m.internalDate(), m.size(), ch.modSeq(), m.blobId()) : m);
-                    }
-                }
-            }
+            Set<Long> seenNow = setSeen ? markSeen(store, view, metas) : Set.of();
             java.util.List<byte[]> batch = new ArrayList<>();
             long batched = 0;
             try {
@@ -139,7 +125,35 @@ final class Fetch {
         });
     }
 
-    private static byte[] response(MailStore store, StructureCache cache, long mailbox, int msn, MessageMeta m,
+    /** RFC 9051 §6.4.5: BODY[...], BINARY[...], RFC822 and RFC822.TEXT set \Seen; their .PEEK forms do not. */
+    static boolean setsSeen(java.util.List<FetchAttribute> atts) {
+        return atts.stream().anyMatch(a -> (a instanceof FetchAttribute.Body b && !b.peek())
+                || (a instanceof FetchAttribute.Binary x && !x.peek())
+                || (a instanceof FetchAttribute.Rfc822 r && r.kind() != FetchAttribute.Section.Kind.HEADER));
+    }
+
+    /**
+     * Blocking: sets \Seen on the messages of {@code metas} that lack it, replaces them in
+     * {@code metas} with their new flags and MODSEQ, and returns their UIDs. The view notes the
+     * MODSEQs as its own, so no unsolicited FETCH repeats the change.
+     */
+    static Set<Long> markSeen(MailStore store, SelectedMailbox view, java.util.List<MessageMeta> metas) {
+        Set<Long> seenNow = new HashSet<>();
+        java.util.List<Long> unseen = metas.stream().filter(m -> !m.flags().contains(Flags.SEEN)).map(MessageMeta::uid).toList();
+        if (unseen.isEmpty()) return seenNow;
+        FlagUpdate u = store.storeFlags(view.mailbox.id(), unseen, FlagOperation.ADD, Set.of(Flags.SEEN),
+                java.util.OptionalLong.empty());
+        for (FlagUpdate.Changed ch : u.changed()) {
+            view.ownModSeq(ch.modSeq());
+            seenNow.add(ch.uid());
+            metas.replaceAll(m -> m.uid() == ch.uid()
+                    ? new MessageMeta(m.uid(), ch.flags(), m.internalDate(), m.size(), ch.modSeq(), m.blobId()) : m);
+        }
+        return seenNow;
+    }
+
+    /** One {@code * msn FETCH (...)} response, literals included; blocking. */
+    static byte[] response(MailStore store, StructureCache cache, long mailbox, int msn, MessageMeta m,
             java.util.List<FetchAttribute> atts, boolean seenChanged, boolean condStore, ImapSession s, SelectedMailbox view) {
         Out out = new Out();
         out.text("* " + msn + " FETCH (");

@@ -21,9 +21,11 @@ import org.castellan.store.MailStore;
  * TLS on a listener that does not allow cleartext authentication, LOGIN is refused and
  * LOGINDISABLED advertised. After STARTTLS nothing received before the handshake is acted upon.
  * Every mailbox is looked up by name within the authenticated account; mailbox ids never come
- * from the client, so a session reaches only its own account's mailboxes.
+ * from the client, so a session reaches only its own account's mailboxes, except through an IMAP
+ * URL whose URLAUTH token the owner's mailbox key confirms (RFC 4467, {@link UrlAccess}).
  *
- * <p>Exposes: the authenticated account's mailboxes and messages, read and write.
+ * <p>Exposes: the authenticated account's mailboxes and messages, read and write; the messages
+ * (or parts) that other accounts authorized with URLAUTH, read only.
  *
  * <p>Failure: store errors reach the client as {@code NO [UNAVAILABLE]} (temporary) or
  * {@code NO [SERVERBUG]} and the log gets the detail; bad syntax gets {@code BAD} and the session
@@ -39,21 +41,31 @@ public final class ImapService implements ProtocolService {
     private final ExecutorService blocking;
     private final Duration autologout;
     private final StructureCache structures = new StructureCache();
+    private final String hostname;
+    private final java.util.Set<String> submitters;
 
     /**
      * @param blocking runs store calls, which block; shared with the other protocols and shut
      *     down by the caller
+     * @param hostname this server's name: IMAP URLs (RFC 5092) naming another host are not ours
+     * @param submitters the accounts (addresses, any case) that act as message submission
+     *     entities for RFC 4467 {@code submit+} URLs
      */
-    public ImapService(MailStore store, AuthService auth, ExecutorService blocking) {
-        this(store, auth, blocking, AUTOLOGOUT);
+    public ImapService(MailStore store, AuthService auth, ExecutorService blocking, String hostname,
+            java.util.Set<String> submitters) {
+        this(store, auth, blocking, AUTOLOGOUT, hostname, submitters);
     }
 
     /** With another autologout time; below {@link #AUTOLOGOUT} only for tests. */
-    public ImapService(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout) {
+    public ImapService(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout, String hostname,
+            java.util.Set<String> submitters) {
         this.store = Objects.requireNonNull(store, "store");
         this.auth = Objects.requireNonNull(auth, "auth");
         this.blocking = Objects.requireNonNull(blocking, "blocking");
         this.autologout = Objects.requireNonNull(autologout, "autologout");
+        this.hostname = Objects.requireNonNull(hostname, "hostname");
+        this.submitters = submitters.stream().map(a -> a.toLowerCase(java.util.Locale.ROOT))
+                .collect(java.util.stream.Collectors.toUnmodifiableSet());
     }
 
     @Override
@@ -68,4 +80,9 @@ public final class ImapService implements ProtocolService {
     ExecutorService blocking() { return blocking; }
 
     StructureCache structures() { return structures; }
+
+    String hostname() { return hostname; }
+
+    /** Whether {@code account} may use RFC 4467 {@code submit+} URLs on behalf of others. */
+    boolean submitter(String account) { return submitters.contains(account.toLowerCase(java.util.Locale.ROOT)); }
 }

@@ -40,13 +40,14 @@ final class ImapSession extends LineSession {
     /** Literals before login carry a user name or password at most. */
     static final long MAX_LITERAL_BEFORE_LOGIN = 4096;
     /**
-     * RFC 7889 APPENDLIMIT: the largest message APPEND takes. The parser holds a literal in
-     * memory, so this also bounds what one session can make the server buffer.
+     * RFC 7889 APPENDLIMIT: the largest message APPEND takes. Messages stream through a
+     * {@link LiteralSpool} to the store, so this bounds temporary disk and stored size, not memory.
      */
     static final long APPEND_LIMIT = 32L * 1024 * 1024;
 
     private final ImapService service;
-    private final ImapParser parser = new ImapParser();
+    private final LiteralSpool literals = new LiteralSpool();
+    private final ImapParser parser = new ImapParser(literals);
     private ImapState state = ImapState.NOT_AUTHENTICATED;
     private int authFailures;
     private SaslExchange sasl;
@@ -75,17 +76,19 @@ final class ImapSession extends LineSession {
 
     @Override
     protected boolean step() {
-        if (idleTag != null && selected != null && selected.hasPending()) {
+        if (hearsAtOnce() && selected != null && selected.hasPending()) {
             // RFC 2177: an idling client hears of changes as they happen, also of those that came while it was busy.
             flushUpdates(() -> { });
             return true;
         }
+        if (notifier != null && notifier.deliver()) return true;
         if (!pending().isReadable()) return false;
         ImapParser.Mode mode = sasl != null ? ImapParser.Mode.SASL_RESPONSE
                 : idleTag != null ? ImapParser.Mode.IDLE : ImapParser.Mode.COMMAND;
         long maxLiteral = state == ImapState.NOT_AUTHENTICATED ? MAX_LITERAL_BEFORE_LOGIN : APPEND_LIMIT;
         boolean utf8 = utf8Quoted();
         ImapParser.Result result = parse(view -> parser.next(view, mode, maxLiteral, utf8));
+        if (!parser.inCommand()) literals.commandEnded();
         switch (result) {
             case ImapParser.NeedMore n -> { }
             case ImapParser.Continue c -> write("+ Ready for literal data\r\n");
@@ -104,6 +107,7 @@ final class ImapSession extends LineSession {
 
     private void dispatch(String tag, ImapCommand parsed) {
         if (!state.allows(parsed.name())) {
+            if (parsed instanceof ImapCommand.Append a) Append.release(a);
             bad(tag, "Command not valid in this state");
             return;
         }
@@ -114,6 +118,7 @@ final class ImapSession extends LineSession {
         }
         ImapCommand command = mailboxNamesIn(parsed);
         if (command == null) {
+            if (parsed instanceof ImapCommand.Append a) Append.release(a);
             bad(tag, "Mailbox name is not valid modified UTF-7");
             return;
         }
@@ -151,6 +156,11 @@ final class ImapSession extends LineSession {
             case ImapCommand.GetQuotaRoot c -> GetQuotaRoot.run(this, tag, c);
             case ImapCommand.SetQuota c -> SetQuota.run(this, tag);
             case ImapCommand.Compress c -> Compress.run(this, tag, c);
+            case ImapCommand.GenUrlAuth c -> GenUrlAuth.run(this, tag, c);
+            case ImapCommand.ResetKey c -> ResetKey.run(this, tag, c);
+            case ImapCommand.UrlFetch c -> UrlFetch.run(this, tag, c);
+            case ImapCommand.Catenate c -> Catenate.run(this, tag, c);
+            case ImapCommand.Notify c -> Notify.run(this, tag, c);
         }
     }
 
@@ -169,8 +179,10 @@ final class ImapSession extends LineSession {
                 case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(in(x.mailbox()));
                 case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
                 case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
-                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.flags(), x.date(), x.message(), x.utf8());
+                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.messages());
                 case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
+                case ImapCommand.ResetKey x -> new ImapCommand.ResetKey(x.mailbox().map(ImapSession::in), x.mechanisms());
+                case ImapCommand.Catenate x -> new ImapCommand.Catenate(in(x.mailbox()), x.flags(), x.date(), x.parts());
                 case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
                 case ImapCommand.ListMailboxes x -> new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(),
                         in(x.reference()), x.patterns().stream().map(ImapSession::in).toList(), x.returnOptions(), x.statusItems());
@@ -209,8 +221,11 @@ final class ImapSession extends LineSession {
             return;
         }
         if (e.fatal()) {
-            closeWith("* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
+            closeAtLimit(e.limit().orElse("parser"), "* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
             return;
+        }
+        if (e.limit().isPresent()) {
+            log.info("{} imap command refused at limit {}: {}", connection().logId(), e.limit().get(), e.message());
         }
         String code = e.code().map(c -> "[" + c + "] ").orElse("");
         if (e.tag().isPresent()) bad(e.tag().get(), code + e.message());
@@ -229,8 +244,14 @@ final class ImapSession extends LineSession {
     }
 
     private void error(String line) {
-        if (tooManyErrors(MAX_ERRORS)) closeWith("* BYE Too many errors, closing connection");
+        if (tooManyErrors(MAX_ERRORS)) closeAtLimit("MAX_ERRORS", "* BYE Too many errors, closing connection");
         else write(line + "\r\n");
+    }
+
+    /** Ends the session because a protocol limit was reached; the log names the limit. */
+    private void closeAtLimit(String limit, String bye) {
+        log.info("{} imap closing at limit {}: {}", connection().logId(), limit, bye);
+        closeWith(bye);
     }
 
     /** NO with an optional response code (RFC 9051 §7.1), sent after pending mailbox updates. */
@@ -330,6 +351,7 @@ final class ImapSession extends LineSession {
      * stays suspended meanwhile, so pipelined commands still run in order.
      */
     void afterOwnAddition(long mailboxId, long uid, Runnable then) {
+        if (notifier != null) notifier.ownAddition(mailboxId, uid);
         SelectedMailbox view = selected;
         if (view == null || view.mailbox.id() != mailboxId) {
             then.run();
@@ -373,6 +395,9 @@ final class ImapSession extends LineSession {
     ImapState state() { return state; }
 
     long accountId() { return accountId; }
+
+    /** The authenticated account's address, as it logged in. */
+    String account() { return account; }
 
     Optional<SelectedMailbox> selected() { return Optional.ofNullable(selected); }
 
@@ -441,7 +466,7 @@ final class ImapSession extends LineSession {
     void authFailed(String tag, String text) {
         if (++authFailures >= MAX_AUTH_FAILURES) {
             write(tag + " NO " + text + "\r\n");
-            closeWith("* BYE Too many failed logins");
+            closeAtLimit("MAX_AUTH_FAILURES", "* BYE Too many failed logins");
         } else {
             write(tag + " NO " + text + "\r\n");
         }
@@ -480,7 +505,7 @@ final class ImapSession extends LineSession {
             }
             if (view.closed()) return;
             view.event(event);
-            if (selected == view && idleTag != null && !busy()) drain();
+            if (selected == view && hearsAtOnce() && !busy()) drain();
         });
     }
 
@@ -526,10 +551,51 @@ final class ImapSession extends LineSession {
 
     @Override
     protected void onClose() {
+        parser.reset(); // releases the literals of a command that was still arriving
         if (sasl != null) {
             sasl.abort();
             sasl = null;
         }
         if (selected != null) selected.close();
+        if (notifier != null) notifier.close();
+    }
+
+    // ---- NOTIFY (RFC 5465): the hooks of Notify and Notifier
+
+    /** What the client's NOTIFY SET asked for; null before NOTIFY and after NOTIFY NONE. */
+    private Notifier notifier;
+
+    /** Replaces what NOTIFY asked for; the previous notifier stops (RFC 5465 §3). */
+    void notifier(Notifier next) {
+        if (notifier != null) notifier.close();
+        notifier = next;
+    }
+
+    /**
+     * Whether the client hears of the selected mailbox's changes as they happen, between
+     * commands: while idling (RFC 2177), or after NOTIFY SET (SELECTED ...) (RFC 5465 §5.2, §5.3).
+     */
+    private boolean hearsAtOnce() {
+        return idleTag != null || (notifier != null && notifier.selectedAtOnce());
+    }
+
+    /** A notification is waiting: out with it now unless a command is in progress (it follows the command then). */
+    void wake() {
+        if (!busy() && !closed()) drain();
+    }
+
+    /** Whether the connection has gone. */
+    boolean ended() {
+        return closed();
+    }
+
+    /**
+     * The client has read enough for more notifications to go out. Netty may say so in the middle
+     * of a flush, so the session goes on afterwards, as a task of its own.
+     */
+    @Override
+    public void channelWritabilityChanged(io.netty.channel.ChannelHandlerContext ctx) {
+        if (notifier != null && ctx.channel().isWritable()) ctx.executor().execute(this::wake);
+        ctx.fireChannelWritabilityChanged();
     }
 }

@@ -13,7 +13,7 @@ final class Login {
     static void run(ImapSession s, String tag, ImapCommand.Login c) {
         char[] password = c.password();
         if (!s.service().auth().passwordAllowed(s.authContext())) {
-            // DESIGN.md §5.1; RFC 9051 §6.2.3: LOGINDISABLED is advertised, the command refused.
+            // docs/design.md §5.1; RFC 9051 §6.2.3: LOGINDISABLED is advertised, the command refused.
             Arrays.fill(password, '\0');
             s.write(tag + " NO [PRIVACYREQUIRED] Cleartext login not allowed here; use STARTTLS or the IMAPS port first\r\n");
             return;

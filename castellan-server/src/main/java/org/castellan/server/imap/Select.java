@@ -79,6 +79,8 @@ final class Select {
             s.untagged("OK [UIDVALIDITY " + st.uidValidity() + "] UIDs valid");
             s.untagged("OK [UIDNEXT " + st.uidNext() + "] Predicted next UID");
             if (s.condStoreOn(view)) s.untagged("OK [HIGHESTMODSEQ " + st.highestModSeq() + "] Highest");
+            // RFC 4467 §8: the URLAUTH mechanisms for this mailbox; INTERNAL carries no data, so no secret.
+            s.untagged("OK [URLMECH INTERNAL] URLAUTH mechanisms");
             // RFC 9051 §6.3.2: the mailbox's LIST line, telling the client its canonical name.
             if (s.rev2()) s.untagged("LIST () \"/\" " + ImapSession.mailboxOut(view.mailbox.name(), true));
             Resync resync = opened.resync();

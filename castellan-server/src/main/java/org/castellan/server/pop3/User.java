@@ -12,7 +12,7 @@ final class User {
 
     static void run(Pop3Session s, Pop3Command.User c) {
         if (!s.service().auth().passwordAllowed(s.authContext())) {
-            // DESIGN.md §5.1: no credential without TLS unless the listener allows cleartext.
+            // docs/design.md §5.1: no credential without TLS unless the listener allows cleartext.
             s.err("[AUTH] Cleartext login not allowed here; use STLS or the POP3S port first");
             return;
         }

@@ -10,13 +10,14 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.protocol.smtp.FromHeader;
 import org.castellan.protocol.smtp.Mailbox;
 import org.castellan.protocol.smtp.SmtpError;
+import org.castellan.server.transport.MessageSpool;
 import org.castellan.store.MailStore;
 import org.castellan.store.StoreException;
 
 /**
  * The end of a message: final checks, then one {@link MailStore#deliver} into every recipient's
  * INBOX (one body, one transaction, all or nothing). The 250 is written only after deliver
- * returned, i.e. once the message is durable (DESIGN.md §4).
+ * returned, i.e. once the message is durable (docs/design.md §4).
  *
  * <p>Quotas are checked again with the real size: if a recipient has no room now, the whole
  * message gets 452 4.2.2 (nothing was delivered, the client retries later) rather than a 250 for

@@ -14,6 +14,7 @@ import org.castellan.security.auth.SaslExchange;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.LineSession;
+import org.castellan.server.transport.MessageSpool;
 import org.castellan.store.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -5,7 +5,7 @@ import org.castellan.server.config.TlsMode;
 
 /**
  * STARTTLS (RFC 3207). The TLS handler goes in before the 220 reply is written, so the reply is
- * the last cleartext byte; input buffered behind the command is dropped (§4.2, DESIGN.md §5.4)
+ * the last cleartext byte; input buffered behind the command is dropped (§4.2, docs/design.md §5.4)
  * and the client must send EHLO again.
  */
 final class StartTls {

@@ -99,7 +99,7 @@ public final class Connection {
      * Starts TLS on a cleartext connection (STARTTLS, STLS). Call it on the event loop before
      * writing the protocol's "go ahead" reply: that one reply still leaves in cleartext and
      * everything after it is TLS. The protocol's decoder must drop whatever the client pipelined
-     * after the command — those bytes arrived before TLS and are never acted upon (DESIGN.md §5.4).
+     * after the command — those bytes arrived before TLS and are never acted upon (docs/design.md §5.4).
      *
      * @throws IllegalStateException if TLS is already active on this connection
      */

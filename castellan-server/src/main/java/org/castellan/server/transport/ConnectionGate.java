@@ -18,7 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one connection path of DESIGN.md §2, for one accepted connection: (PROXY header from a
+ * The one connection path of docs/design.md §2, for one accepted connection: (PROXY header from a
  * trusted upstream) → connection rules → TLS → protocol session.
  *
  * <p>SECURITY: nothing is read from or written to the client before the connection rules have

@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * buffered input once) and its words for greeting and goodbye.
  *
  * <p>SECURITY: between STARTTLS and the end of the handshake every received byte is dropped, and
- * so is whatever was buffered behind the command (RFC 3207 §4.2, RFC 2595 §3.1 and §4, DESIGN.md
+ * so is whatever was buffered behind the command (RFC 3207 §4.2, RFC 2595 §3.1 and §4, docs/design.md
  * §5.4). A command that waits stops the session from running the next one; replies leave in order.
  *
  * <p>Everything here runs on the connection's event loop, except {@link #write(ByteBuf)}, which
@@ -285,7 +285,7 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
 
     /**
      * STARTTLS: the TLS handler goes in before the protocol writes its go-ahead, which is the last
-     * cleartext line; input buffered behind the command is dropped (DESIGN.md §5.4).
+     * cleartext line; input buffered behind the command is dropped (docs/design.md §5.4).
      */
     public void startTls() {
         connection.startTls();

@@ -7,7 +7,7 @@ import io.netty.channel.ChannelPipeline;
  *
  * <p>The transport calls {@link #open} only after the connection passed the connection rules
  * and, on an implicit-TLS listener, completed its TLS handshake — so a protocol never sends a
- * byte (not even its greeting) to a client that the device gate refused (DESIGN.md §5.2).
+ * byte (not even its greeting) to a client that the device gate refused (docs/design.md §5.2).
  */
 public interface ProtocolService {
 

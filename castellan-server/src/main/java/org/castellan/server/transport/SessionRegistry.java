@@ -9,7 +9,7 @@ import java.util.function.Predicate;
 
 /**
  * Every live connection of this server, in one place: listing, kicking, and closing the sessions
- * of a revoked certificate all go through here (DESIGN.md §2).
+ * of a revoked certificate all go through here (docs/design.md §2).
  */
 public final class SessionRegistry {
 

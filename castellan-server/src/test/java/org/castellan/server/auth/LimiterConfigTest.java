@@ -11,7 +11,7 @@ import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.ConfigException;
 import org.junit.jupiter.api.Test;
 
-/** The limiter keys of [auth]: defaults, values, and the errors an operator gets. */
+/** The limiter and submission keys of [auth]: defaults, values, and the errors an operator gets. */
 class LimiterConfigTest {
 
     private static final Path FILE = Path.of("/etc/castellan/castellan.toml");
@@ -47,5 +47,15 @@ class LimiterConfigTest {
         assertThatThrownBy(() -> CastellanConfig.parse(config("block-duration = \"2d\""), FILE))
                 .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
                         .contains("auth.block-duration"));
+    }
+
+    @Test
+    void submissionAccountsAreAddresses() throws ConfigException {
+        assertThat(CastellanConfig.parse(config(""), FILE).auth().submissionAccounts()).isEmpty();
+        assertThat(CastellanConfig.parse(config("submission-accounts = [\"submit@example.org\"]"), FILE).auth()
+                .submissionAccounts()).containsExactly("submit@example.org");
+        assertThatThrownBy(() -> CastellanConfig.parse(config("submission-accounts = [\"submit\"]"), FILE))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
+                        .contains(":5:", "auth.submission-accounts", "not an address"));
     }
 }

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Invariant 3 (DESIGN.md §5): a device certificate revoked with {@code castellan cert revoke} is
+ * Invariant 3 (docs/design.md §5): a device certificate revoked with {@code castellan cert revoke} is
  * refused at the next handshake, and its live sessions are closed within one second.
  */
 class RevocationTest {

@@ -1,9 +1,10 @@
 package org.castellan.server.imap;
 
+import org.castellan.protocol.imap.ImapParser;
 import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.Test;
 
-/** DESIGN.md §5.8: bad input gets BAD and the session goes on, or BYE and a clean close. */
+/** docs/design.md §5.8: bad input gets BAD and the session goes on, or BYE and a clean close. */
 class BadInputTest extends ServerPerTest {
 
     @Test
@@ -28,13 +29,14 @@ class BadInputTest extends ServerPerTest {
     }
 
     @Test
-    void oversizedLineClosesTheConnection() {
+    void oversizedLineIsBadAndTheSessionContinues() {
         try (Transcript t = imap.connect("imap")) {
             t.expect("\\* OK .*");
-            t.send("a1 NOOP " + "x".repeat(10_000));
+            t.send("a1 NOOP " + "x".repeat(ImapParser.MAX_LINE));
             t.run("""
-                    S: \\* BYE Line too long
-                    S: <closed>
+                    S: a1 BAD \\[TOOBIG\\] Line too long
+                    C: a2 NOOP
+                    S: a2 OK NOOP completed
                     """);
         }
     }

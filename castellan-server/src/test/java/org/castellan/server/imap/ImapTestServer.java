@@ -40,7 +40,12 @@ final class ImapTestServer implements AutoCloseable {
     }
 
     static ImapTestServer start(Path dir) {
-        return new ImapTestServer(TestServer.start(dir,
+        return start(dir, "");
+    }
+
+    /** With further lines for the {@code [auth]} table. */
+    static ImapTestServer start(Path dir, String auth) {
+        return new ImapTestServer(TestServer.startWith(dir, "", auth,
                 TestServer.listener("imap", "imap", "starttls", true),
                 TestServer.listener("strict", "imap", "starttls", false),
                 TestServer.listener("imaps", "imap", "implicit", false)));

@@ -3,7 +3,7 @@ package org.castellan.server.imap;
 import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.Test;
 
-/** RFC 9051 §6.2.3 LOGIN, DESIGN.md §5.1 (no password without TLS unless allowed). */
+/** RFC 9051 §6.2.3 LOGIN, docs/design.md §5.1 (no password without TLS unless allowed). */
 class LoginTest extends ServerPerTest {
 
     @Test

@@ -57,6 +57,7 @@ class QresyncTest extends ServerPerTest {
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
                     S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
                     S: \\* OK \\[HIGHESTMODSEQ %d\\] Highest
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: \\* VANISHED \\(EARLIER\\) 2,4
                     S: \\* 2 FETCH \\(FLAGS \\(\\\\Seen\\) UID 3 MODSEQ \\(%d\\)\\)
                     S: \\* 3 FETCH \\(FLAGS \\(\\) UID 5 MODSEQ \\(%d\\)\\)
@@ -73,6 +74,7 @@ class QresyncTest extends ServerPerTest {
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
                     S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
                     S: \\* OK \\[HIGHESTMODSEQ %d\\] Highest
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: \\* VANISHED \\(EARLIER\\) 2
                     S: \\* 2 FETCH \\(FLAGS \\(\\\\Seen\\) UID 3 MODSEQ \\(%d\\)\\)
                     S: a3 OK \\[READ-ONLY\\] EXAMINE completed
@@ -85,6 +87,7 @@ class QresyncTest extends ServerPerTest {
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
                     S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
                     S: \\* OK \\[HIGHESTMODSEQ %d\\] Highest
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: a4 OK \\[READ-WRITE\\] SELECT completed
                     """.formatted(uidValidity, known, uidValidity, highest, modSeq(third), uidValidity, highest,
                     uidValidity, highest));
@@ -106,6 +109,7 @@ class QresyncTest extends ServerPerTest {
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
                     S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
                     S: \\* OK \\[HIGHESTMODSEQ \\d+\\] Highest
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: a2 OK \\[READ-WRITE\\] SELECT completed
                     """.formatted(uidValidity + 1, uidValidity));
         }

@@ -18,6 +18,7 @@ class SelectTest extends ServerPerTest {
                     S: \\* OK \\[PERMANENTFLAGS \\(\\\\Answered \\\\Flagged \\\\Deleted \\\\Seen \\\\Draft \\\\\\*\\)\\] .*
                     S: \\* OK \\[UIDVALIDITY %d\\] .*
                     S: \\* OK \\[UIDNEXT %d\\] .*
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: a1 OK \\[READ-WRITE\\] SELECT completed
                     C: a2 EXAMINE Drafts (CONDSTORE)
                     S: \\* OK \\[CLOSED\\] .*
@@ -28,6 +29,7 @@ class SelectTest extends ServerPerTest {
                     S: \\* OK \\[UIDVALIDITY \\d+\\] .*
                     S: \\* OK \\[UIDNEXT 1\\] .*
                     S: \\* OK \\[HIGHESTMODSEQ \\d+\\] .*
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: a2 OK \\[READ-ONLY\\] EXAMINE completed
                     C: a3 UNSELECT
                     S: a3 OK UNSELECT completed
@@ -50,6 +52,7 @@ class SelectTest extends ServerPerTest {
                     S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* OK \\[UIDVALIDITY .*
                     S: \\* OK \\[UIDNEXT .*
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: \\* LIST \\(\\) "/" INBOX
                     S: a1 OK \\[READ-WRITE\\] SELECT completed
                     """);

@@ -32,6 +32,7 @@ class SessionCommandsTest extends ServerPerTest {
                     S: \\* OK \\[UIDVALIDITY .*
                     S: \\* OK \\[UIDNEXT .*
                     S: \\* OK \\[HIGHESTMODSEQ \\d+\\] .*
+                    S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: a6 OK .*
                     C: a7 FETCH 1 (FLAGS)
                     S: \\* 1 FETCH \\(FLAGS \\(\\) MODSEQ \\(\\d+\\)\\)

@@ -3,7 +3,7 @@ package org.castellan.server.imap;
 import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.Test;
 
-/** RFC 9051 §6.2.1 STARTTLS and DESIGN.md §5.4: nothing pipelined behind STARTTLS is acted upon. */
+/** RFC 9051 §6.2.1 STARTTLS and docs/design.md §5.4: nothing pipelined behind STARTTLS is acted upon. */
 class StartTlsTest extends ServerPerTest {
 
     @Test

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** DESIGN.md §5.8: bad input gets -ERR and the session goes on, or closes cleanly. */
+/** docs/design.md §5.8: bad input gets -ERR and the session goes on, or closes cleanly. */
 class BadInputTest {
 
     @TempDir static Path dir;

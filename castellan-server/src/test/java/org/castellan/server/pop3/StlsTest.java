@@ -7,7 +7,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** RFC 2595 §4 STLS, and DESIGN.md §5.4: nothing pipelined behind STLS is acted upon. */
+/** RFC 2595 §4 STLS, and docs/design.md §5.4: nothing pipelined behind STLS is acted upon. */
 class StlsTest {
 
     @TempDir static Path dir;

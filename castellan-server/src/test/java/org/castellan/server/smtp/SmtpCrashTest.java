@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * DESIGN.md §5 invariant 7 over SMTP: a child JVM runs Castellan; concurrent clients submit
+ * docs/design.md §5 invariant 7 over SMTP: a child JVM runs Castellan; concurrent clients submit
  * messages over implicit TLS with AUTH PLAIN and note every one that got 250; the child is killed
  * with SIGKILL in the middle of the load; every acknowledged message is in its mailbox afterwards,
  * byte for byte.

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The connection path of DESIGN.md §2 with real sockets and real TLS: rules at accept, implicit
+ * The connection path of docs/design.md §2 with real sockets and real TLS: rules at accept, implicit
  * TLS and STARTTLS from the one policy, the device gate, PROXY headers, the session registry.
  */
 class TransportTest {
@@ -226,7 +226,7 @@ class TransportTest {
         try (Socket plain = new Socket(at.getAddress(), at.getPort())) {
             BufferedReader in = reader(plain);
             assertThat(in.readLine()).startsWith("hello ");
-            // An attacker's line rides in the same packet as STARTTLS (DESIGN.md §5.4).
+            // An attacker's line rides in the same packet as STARTTLS (docs/design.md §5.4).
             plain.getOutputStream().write("STARTTLS\r\ninjected\r\n".getBytes(StandardCharsets.US_ASCII));
             plain.getOutputStream().flush();
             assertThat(in.readLine()).isEqualTo("GO");

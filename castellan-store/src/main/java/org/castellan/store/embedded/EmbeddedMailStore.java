@@ -38,6 +38,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.store.Account;
+import org.castellan.store.AccountEvent;
 import org.castellan.store.Alias;
 import org.castellan.store.AppPassword;
 import org.castellan.store.CertificateBinding;
@@ -689,8 +690,8 @@ public final class EmbeddedMailStore implements MailStore {
             if (mailboxId(c, accountId, normalized).isPresent()) {
                 throw StoreException.alreadyExists("mailbox " + normalized + " already exists");
             }
-            createParents(c, accountId, normalized, now);
-            long id = insertMailbox(c, accountId, normalized, specialUse.orElse(null), now);
+            createParents(tx, accountId, normalized, now);
+            long id = createMailboxRow(tx, accountId, normalized, specialUse.orElse(null), now);
             return mailbox(c, id);
         });
     }
@@ -707,8 +708,8 @@ public final class EmbeddedMailStore implements MailStore {
             }
             if (source.isInbox()) {
                 // RFC 9051 §6.3.6: renaming INBOX moves its messages to a new mailbox; INBOX stays.
-                createParents(c, source.accountId, target, now);
-                long id = insertMailbox(c, source.accountId, target, null, now);
+                createParents(tx, source.accountId, target, now);
+                long id = createMailboxRow(tx, source.accountId, target, null, now);
                 List<Long> uids = Sql.list(c, "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid",
                         rs -> rs.getLong(1), source.id);
                 copyMessages(tx, source.id, uids, id, true);
@@ -738,10 +739,10 @@ public final class EmbeddedMailStore implements MailStore {
             }
             for (Map.Entry<MailboxRow, String> e : renamed.entrySet()) {
                 Sql.update(c, "UPDATE mailboxes SET name = ? WHERE id = ?", e.getValue(), e.getKey().id);
-                renameSubscription(c, source.accountId, e.getKey().name, e.getValue());
-                tx.publish(new StoreEvent.MailboxRenamed(e.getKey().id, e.getKey().name, e.getValue()));
+                tx.publish(source.accountId, new StoreEvent.MailboxRenamed(e.getKey().id, e.getKey().name, e.getValue()));
+                renameSubscription(tx, source.accountId, e.getKey().name, e.getValue());
             }
-            createParents(c, source.accountId, target, now);
+            createParents(tx, source.accountId, target, now);
             return mailbox(c, source.id);
         });
     }
@@ -787,8 +788,10 @@ public final class EmbeddedMailStore implements MailStore {
         String normalized = MailboxNames.normalize(name);
         write("subscribe to " + normalized, tx -> {
             requireAccount(tx.connection(), accountId);
-            Sql.update(tx.connection(), "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)",
-                    accountId, normalized);
+            if (Sql.update(tx.connection(), "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)",
+                    accountId, normalized) > 0) {
+                tx.publish(new AccountEvent.SubscriptionChanged(accountId, normalized, true));
+            }
             return null;
         });
     }
@@ -798,7 +801,10 @@ public final class EmbeddedMailStore implements MailStore {
         String normalized = MailboxNames.normalize(name);
         write("unsubscribe from " + normalized, tx -> {
             requireAccount(tx.connection(), accountId);
-            Sql.update(tx.connection(), "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", accountId, normalized);
+            if (Sql.update(tx.connection(), "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", accountId,
+                    normalized) > 0) {
+                tx.publish(new AccountEvent.SubscriptionChanged(accountId, normalized, false));
+            }
             return null;
         });
     }
@@ -857,7 +863,7 @@ public final class EmbeddedMailStore implements MailStore {
                 Sql.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", m.uidNext + 1, modSeq,
                         mailboxId);
                 results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, blob.size(), blob.id()));
-                tx.publish(new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq));
+                tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq));
             }
             return results;
         });
@@ -991,7 +997,7 @@ public final class EmbeddedMailStore implements MailStore {
                 Sql.update(c, "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
                 SortedSet<Long> changedUids = new TreeSet<>();
                 changed.forEach(ch -> changedUids.add(ch.uid()));
-                tx.publish(new StoreEvent.FlagsChanged(mailboxId, changedUids, modSeq));
+                tx.publish(m.accountId, new StoreEvent.FlagsChanged(mailboxId, changedUids, modSeq));
             }
             return new FlagUpdate(changed, notModified);
         });
@@ -1029,6 +1035,52 @@ public final class EmbeddedMailStore implements MailStore {
                 tx -> copyMessages(tx, fromMailboxId, sorted, toMailboxId, true));
     }
 
+    // ------------------------------------------------------------------ URLAUTH access keys
+
+    private static final java.security.SecureRandom ACCESS_KEYS = new java.security.SecureRandom();
+
+    @Override
+    public Optional<byte[]> accessKey(long mailboxId) {
+        return read("read the access key of mailbox " + mailboxId, c -> {
+            requireMailbox(c, mailboxId);
+            return Sql.one(c, "SELECT access_key FROM mailbox_access_keys WHERE mailbox_id = ?", rs -> rs.getBytes(1), mailboxId);
+        });
+    }
+
+    @Override
+    public byte[] ensureAccessKey(long mailboxId) {
+        byte[] fresh = new byte[ACCESS_KEY_BYTES];
+        ACCESS_KEYS.nextBytes(fresh);
+        long now = now().toEpochMilli();
+        return write("make sure mailbox " + mailboxId + " has an access key", tx -> {
+            Connection c = tx.connection();
+            requireMailbox(c, mailboxId);
+            Sql.update(c, "INSERT OR IGNORE INTO mailbox_access_keys (mailbox_id, access_key, created_at) VALUES (?, ?, ?)",
+                    mailboxId, fresh, now);
+            return Sql.one(c, "SELECT access_key FROM mailbox_access_keys WHERE mailbox_id = ?", rs -> rs.getBytes(1), mailboxId)
+                    .orElseThrow();
+        });
+    }
+
+    @Override
+    public void resetAccessKey(long mailboxId) {
+        write("reset the access key of mailbox " + mailboxId, tx -> {
+            requireMailbox(tx.connection(), mailboxId);
+            Sql.update(tx.connection(), "DELETE FROM mailbox_access_keys WHERE mailbox_id = ?", mailboxId);
+            return null;
+        });
+    }
+
+    @Override
+    public void resetAccessKeys(long accountId) {
+        write("reset the access keys of account " + accountId, tx -> {
+            requireAccount(tx.connection(), accountId);
+            Sql.update(tx.connection(), "DELETE FROM mailbox_access_keys WHERE mailbox_id IN"
+                    + " (SELECT id FROM mailboxes WHERE account_id = ?)", accountId);
+            return null;
+        });
+    }
+
     // ------------------------------------------------------------------ quota and events
 
     @Override
@@ -1045,6 +1097,15 @@ public final class EmbeddedMailStore implements MailStore {
     public EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener) {
         read("watch mailbox " + mailboxId, c -> requireMailbox(c, mailboxId));
         return events.subscribe(mailboxId, listener);
+    }
+
+    @Override
+    public EventSubscription subscribeAccount(long accountId, Consumer<AccountEvent> listener) {
+        read("watch account " + accountId, c -> {
+            requireAccount(c, accountId);
+            return null;
+        });
+        return events.subscribeAccount(accountId, listener);
     }
 
     @Override
@@ -1101,7 +1162,7 @@ public final class EmbeddedMailStore implements MailStore {
         for (Map.Entry<String, Integer> e : references.entrySet()) {
             Sql.update(c, "UPDATE blobs SET refcount = refcount + ? WHERE hash = ?", e.getValue(), e.getKey());
         }
-        tx.publish(new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq));
+        tx.publish(to.accountId, new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq));
         if (move) expungeMessages(tx, from.id, new TreeSet<>(mapping.keySet()));
         return new CopyResult(to.id, to.uidValidity, mapping);
     }
@@ -1133,7 +1194,7 @@ public final class EmbeddedMailStore implements MailStore {
         Sql.update(c, "UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?",
                 bytes, (long) gone.size(), m.accountId);
         for (Map.Entry<String, Integer> e : references.entrySet()) releaseBlob(tx, e.getKey(), e.getValue());
-        tx.publish(new StoreEvent.MessagesExpunged(mailboxId, removed, modSeq));
+        tx.publish(m.accountId, new StoreEvent.MessagesExpunged(mailboxId, removed, modSeq));
         return new ExpungeResult(removed, modSeq);
     }
 
@@ -1152,11 +1213,12 @@ public final class EmbeddedMailStore implements MailStore {
                 TextIndexer.docId(m.id, 0), TextIndexer.docId(m.id, MAX_UID));
         Sql.update(c, "DELETE FROM messages WHERE mailbox_id = ?", m.id);
         Sql.update(c, "DELETE FROM expunged WHERE mailbox_id = ?", m.id);
+        Sql.update(c, "DELETE FROM mailbox_access_keys WHERE mailbox_id = ?", m.id);
         Sql.update(c, "DELETE FROM mailboxes WHERE id = ?", m.id);
         Sql.update(c, "UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?",
                 bytes, count, m.accountId);
         for (Held h : held) releaseBlob(tx, h.blob, (int) h.count);
-        tx.publish(new StoreEvent.MailboxDeleted(m.id, m.name));
+        tx.publish(m.accountId, new StoreEvent.MailboxDeleted(m.id, m.name));
     }
 
     /**
@@ -1253,16 +1315,28 @@ public final class EmbeddedMailStore implements MailStore {
         return Sql.lastId(c);
     }
 
+    /** A mailbox of an existing account, announced to the account's listeners (RFC 5465 MailboxName). */
+    private static long createMailboxRow(Tx tx, long accountId, String name, SpecialUse specialUse, Instant now)
+            throws SQLException {
+        long id = insertMailbox(tx.connection(), accountId, name, specialUse, now);
+        tx.publish(new AccountEvent.MailboxCreated(accountId, id, name));
+        return id;
+    }
+
     /** RFC 9051 §6.3.4: creating a/b/c creates a and a/b when missing. */
-    private static void createParents(Connection c, long accountId, String name, Instant now) throws SQLException {
+    private static void createParents(Tx tx, long accountId, String name, Instant now) throws SQLException {
         for (String parent : MailboxNames.parents(name)) {
-            if (mailboxId(c, accountId, parent).isEmpty()) insertMailbox(c, accountId, parent, null, now);
+            if (mailboxId(tx.connection(), accountId, parent).isEmpty()) createMailboxRow(tx, accountId, parent, null, now);
         }
     }
 
-    private static void renameSubscription(Connection c, long accountId, String from, String to) throws SQLException {
+    private static void renameSubscription(Tx tx, long accountId, String from, String to) throws SQLException {
+        Connection c = tx.connection();
         if (Sql.update(c, "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", accountId, from) > 0) {
-            Sql.update(c, "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)", accountId, to);
+            tx.publish(new AccountEvent.SubscriptionChanged(accountId, from, false));
+            if (Sql.update(c, "INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)", accountId, to) > 0) {
+                tx.publish(new AccountEvent.SubscriptionChanged(accountId, to, true));
+            }
         }
     }
 

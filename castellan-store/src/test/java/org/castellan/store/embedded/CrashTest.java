@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every acknowledged message survives kill -9 (DESIGN.md §5 invariant 7): a child JVM appends
+ * Every acknowledged message survives kill -9 (docs/design.md §5 invariant 7): a child JVM appends
  * from several threads, acknowledging each append on stdout once it returned; it is killed with
  * SIGKILL in the middle of its work, and every acknowledged message must be there, byte for byte.
  */

@@ -5,6 +5,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Consumer;
+import org.castellan.store.AccountEvent;
 import org.castellan.store.EventSubscription;
 import org.castellan.store.StoreEvent;
 import org.slf4j.Logger;
@@ -12,17 +13,21 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Delivers committed events to listeners on one thread, in the order they were published, so
- * that no listener runs on the writer thread or on a caller's thread.
+ * that no listener runs on the writer thread or on a caller's thread. A change inside a mailbox
+ * goes to that mailbox's listeners first, then to its account's listeners.
  */
 public final class EventDispatcher implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EventDispatcher.class);
 
     /** Queued marker: everything before it has been delivered, stop. */
-    private static final StoreEvent STOP = new StoreEvent.MailboxDeleted(-1, "");
+    private static final AccountEvent STOP = new AccountEvent.SubscriptionChanged(-1, "", false);
 
     private final ConcurrentHashMap<Long, CopyOnWriteArrayList<Consumer<StoreEvent>>> listeners = new ConcurrentHashMap<>();
-    private final LinkedBlockingQueue<StoreEvent> queue = new LinkedBlockingQueue<>();
+    /** Account listeners (IMAP NOTIFY sessions); usually empty, so most events cost one look-up here. */
+    private final ConcurrentHashMap<Long, CopyOnWriteArrayList<Consumer<AccountEvent>>> accountListeners =
+            new ConcurrentHashMap<>();
+    private final LinkedBlockingQueue<AccountEvent> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
 
     public EventDispatcher(String threadName) {
@@ -31,15 +36,24 @@ public final class EventDispatcher implements AutoCloseable {
     }
 
     public EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener) {
-        Consumer<StoreEvent> own = listener::accept; // a distinct instance, so one close removes one registration
-        listeners.computeIfAbsent(mailboxId, k -> new CopyOnWriteArrayList<>()).add(own);
-        return () -> listeners.computeIfPresent(mailboxId, (k, list) -> {
+        return register(listeners, mailboxId, listener);
+    }
+
+    public EventSubscription subscribeAccount(long accountId, Consumer<AccountEvent> listener) {
+        return register(accountListeners, accountId, listener);
+    }
+
+    private static <E> EventSubscription register(ConcurrentHashMap<Long, CopyOnWriteArrayList<Consumer<E>>> map, long key,
+            Consumer<E> listener) {
+        Consumer<E> own = listener::accept; // a distinct instance, so one close removes one registration
+        map.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(own);
+        return () -> map.computeIfPresent(key, (k, list) -> {
             list.remove(own);
             return list.isEmpty() ? null : list;
         });
     }
 
-    public void publish(List<StoreEvent> events) {
+    public void publish(List<AccountEvent> events) {
         if (events.isEmpty()) return;
         // Called by the writer thread only, so one batch's events stay together and in order.
         queue.addAll(events);
@@ -47,25 +61,31 @@ public final class EventDispatcher implements AutoCloseable {
 
     private void loop() {
         while (true) {
-            StoreEvent event;
+            AccountEvent event;
             try {
                 event = queue.take();
             } catch (InterruptedException e) {
                 continue; // nobody interrupts this thread; close() queues STOP
             }
             if (event == STOP) return;
-            List<Consumer<StoreEvent>> targets = listeners.get(event.mailboxId());
-            if (targets == null) continue;
-            for (Consumer<StoreEvent> listener : targets) {
-                try {
-                    listener.accept(event);
-                } catch (RuntimeException e) {
-                    log.warn("A mail store listener failed on {} for mailbox {}", event.getClass().getSimpleName(),
-                            event.mailboxId(), e);
-                }
+            if (event instanceof AccountEvent.MailboxChanged m) {
+                StoreEvent change = m.change();
+                deliver(listeners.get(change.mailboxId()), change, change.mailboxId());
+                // Nothing more can happen to a deleted mailbox; drop its listeners.
+                if (change instanceof StoreEvent.MailboxDeleted) listeners.remove(change.mailboxId());
             }
-            // Nothing more can happen to a deleted mailbox; drop its listeners.
-            if (event instanceof StoreEvent.MailboxDeleted) listeners.remove(event.mailboxId());
+            deliver(accountListeners.get(event.accountId()), event, event.accountId());
+        }
+    }
+
+    private static <E> void deliver(List<Consumer<E>> targets, E event, long key) {
+        if (targets == null) return;
+        for (Consumer<E> listener : targets) {
+            try {
+                listener.accept(event);
+            } catch (RuntimeException e) {
+                log.warn("A mail store listener failed on {} for {}", event.getClass().getSimpleName(), key, e);
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package org.castellan.store.embedded.internal;
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.List;
+import org.castellan.store.AccountEvent;
 import org.castellan.store.StoreEvent;
 
 /**
@@ -12,7 +13,7 @@ import org.castellan.store.StoreEvent;
 public final class Tx {
 
     private final Connection connection;
-    final List<StoreEvent> events = new ArrayList<>();
+    final List<AccountEvent> events = new ArrayList<>();
     final List<String> unreferencedBlobs = new ArrayList<>();
 
     Tx(Connection connection) {
@@ -23,8 +24,13 @@ public final class Tx {
         return connection;
     }
 
+    /** Publishes {@code event}, a change in a mailbox of {@code accountId}, once the transaction has committed. */
+    public void publish(long accountId, StoreEvent event) {
+        events.add(new AccountEvent.MailboxChanged(accountId, event));
+    }
+
     /** Publishes {@code event} once the transaction has committed. */
-    public void publish(StoreEvent event) {
+    public void publish(AccountEvent event) {
         events.add(event);
     }
 

@@ -1,4 +1,4 @@
-package org.castellan.server.smtp;
+package org.castellan.server.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package org.castellan.server.smtp;
+package org.castellan.server.transport;
 
 import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayInputStream;
@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.SequenceInputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -15,14 +16,15 @@ import java.util.Arrays;
 import java.util.Optional;
 
 /**
- * One incoming message: the first octets in memory, the rest in a temporary file created
- * owner-only (0600) from the start, since it holds someone's mail. The file is deleted on
- * {@link #close()}, which the session calls on every path (delivered, refused, disconnected).
+ * One incoming message (SMTP DATA or BDAT content, an IMAP APPEND literal): the first octets in
+ * memory, the rest in a temporary file created owner-only (0600) from the start, since it holds
+ * someone's mail. The file is deleted on {@link #close()}, which the session calls on every path
+ * (stored, refused, disconnected).
  *
  * <p>Failure: a temporary file that cannot be created or written throws
- * {@link UncheckedIOException}; the session answers 451 and delivers nothing.
+ * {@link UncheckedIOException}; the session answers with a temporary failure and stores nothing.
  */
-final class MessageSpool implements AutoCloseable {
+public final class MessageSpool implements AutoCloseable {
 
     /** Most messages are small; a spool told nothing about the size starts here and doubles. */
     private static final int INITIAL_MEMORY = 4096;
@@ -44,12 +46,12 @@ final class MessageSpool implements AutoCloseable {
      *     field, or 0: up to {@link #MAX_PREALLOCATION}, the memory part is allocated once at
      *     that size instead of grown by copies
      */
-    MessageSpool(int memoryLimit, long expectedSize) {
+    public MessageSpool(int memoryLimit, long expectedSize) {
         this.memoryLimit = memoryLimit;
         this.memory = new byte[(int) Math.min(Math.min(memoryLimit, MAX_PREALLOCATION), Math.max(INITIAL_MEMORY, expectedSize))];
     }
 
-    void write(byte[] b, int off, int len) {
+    public void write(byte[] b, int off, int len) {
         int toMemory = reserve(len);
         System.arraycopy(b, off, memory, memoryLength - toMemory, toMemory);
         if (toMemory < len) {
@@ -61,8 +63,32 @@ final class MessageSpool implements AutoCloseable {
         }
     }
 
+    /** Takes every remaining octet of {@code b}. */
+    public void write(ByteBuffer b) {
+        int len = b.remaining();
+        int toMemory = reserve(len);
+        b.get(memory, memoryLength - toMemory, toMemory);
+        if (toMemory < len) {
+            try {
+                if (b.hasArray()) {
+                    fileOut().write(b.array(), b.arrayOffset() + b.position(), b.remaining());
+                    b.position(b.limit());
+                } else {
+                    byte[] chunk = new byte[Math.min(b.remaining(), 64 * 1024)];
+                    while (b.hasRemaining()) {
+                        int n = Math.min(chunk.length, b.remaining());
+                        b.get(chunk, 0, n);
+                        fileOut().write(chunk, 0, n);
+                    }
+                }
+            } catch (IOException e) {
+                throw spoolFailure(e);
+            }
+        }
+    }
+
     /** Copies {@code len} octets of {@code b} from its reader index on, without moving it. */
-    void write(ByteBuf b, int len) {
+    public void write(ByteBuf b, int len) {
         int toMemory = reserve(len);
         b.getBytes(b.readerIndex(), memory, memoryLength - toMemory, toMemory);
         if (toMemory < len) {
@@ -87,7 +113,7 @@ final class MessageSpool implements AutoCloseable {
 
     private OutputStream fileOut() throws IOException {
         if (fileOut == null) {
-            file = Files.createTempFile("castellan-smtp-", ".eml",
+            file = Files.createTempFile("castellan-", ".eml",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             fileOut = Files.newOutputStream(file, StandardOpenOption.WRITE);
         }
@@ -99,32 +125,41 @@ final class MessageSpool implements AutoCloseable {
                 + System.getProperty("java.io.tmpdir") + ": " + e.getMessage(), e);
     }
 
-    long size() {
+    public long size() {
         return size;
     }
 
     /** The temporary file holding what did not fit in memory, if any. */
-    Optional<Path> file() {
+    public Optional<Path> file() {
         return Optional.ofNullable(file);
     }
 
     /** The first octets of the message (all of it, when it fits in memory). */
-    byte[] head() {
+    public byte[] head() {
         return memory;
     }
 
-    int headLength() {
+    public int headLength() {
         return memoryLength;
     }
 
-    /** The whole message; call after the last write. */
-    InputStream open() throws IOException {
+    /**
+     * The last octet has been written: the temporary file, if any, is closed for writing, so a
+     * finished spool holds no file descriptor until it is read.
+     */
+    public void finish() throws IOException {
+        if (fileOut != null) fileOut.close();
+    }
+
+    /** The whole message, from its first octet, each call afresh; call after the last write. */
+    public InputStream open() throws IOException {
         InputStream head = new ByteArrayInputStream(memory, 0, memoryLength);
         if (fileOut == null) return head;
         fileOut.close();
         return new SequenceInputStream(head, Files.newInputStream(file));
     }
 
+    /** Deletes the temporary file and drops the memory; harmless when called again. */
     @Override
     public void close() {
         memory = new byte[0];
