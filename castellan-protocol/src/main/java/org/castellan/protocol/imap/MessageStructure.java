@@ -548,16 +548,7 @@ public final class MessageStructure {
      * part.
      */
     public Optional<String> bodyPartStructure(java.util.List<Integer> part, boolean utf8) {
-        Entity target = root;
-        for (int n : part) {
-            if (target.message() && target != root) target = target.embedded;
-            if (target.multipart() && n <= target.children.size()) {
-                target = target.children.get(n - 1);
-            } else if (target.multipart() || n != 1) {
-                return Optional.empty();
-            }
-        }
-        return Optional.of(body(target, true, utf8));
+        return Optional.ofNullable(part(part)).map(target -> body(target, true, utf8));
     }
 
     private static String body(Entity e, boolean ext, boolean utf8) {
