@@ -22,7 +22,6 @@ import org.castellan.server.admin.CertificateWatcher;
 import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
-import org.castellan.server.config.Role;
 import org.castellan.server.config.TlsProvider;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.pop3.Pop3Service;
@@ -81,14 +80,11 @@ public final class Castellan implements AutoCloseable {
     }
 
     /**
-     * Starts the server described by {@code config}. If a listener cannot bind, everything
-     * already started is stopped again and the exception names the listener.
+     * Starts the server described by {@code config}. If the TLS files cannot be used or a listener
+     * cannot bind, everything already started is stopped again and a
+     * {@link StartChecks.StartFailure} names the file, line and key at fault.
      */
     public static Castellan start(CastellanConfig config) {
-        if (config.server().role() != Role.ALL) {
-            throw new IllegalStateException(config.file() + ": server.role = \"" + config.server().role().name().toLowerCase()
-                    + "\" is not available in this version; use \"all\"");
-        }
         MailStore store = EmbeddedMailStore.open(config.store().directory());
         Transport transport = null;
         AuthService auth = null;
@@ -100,14 +96,20 @@ public final class Castellan implements AutoCloseable {
             // TLS policy, and its revocations for the watcher.
             Path pki = config.tls().pkiDirectory();
             Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki)) : Optional.empty();
-            TlsPolicy tls = tlsPolicy(config, ca);
+            TlsPolicy tls = StartChecks.tlsPolicy(config, ca, true);
             log.info("TLS provider: {}", tls.provider());
             authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
             auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog);
             blocking = Executors.newVirtualThreadPerTaskExecutor();
             transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC());
             server = new Castellan(config, store, tls, transport, auth, authLog, blocking);
-            for (Listener l : config.listeners()) transport.bind(l, server.service(l));
+            for (Listener l : config.listeners()) {
+                try {
+                    transport.bind(l, server.service(l));
+                } catch (IllegalStateException e) {
+                    throw new StartChecks.StartFailure(config, config.problem(config.listenerKey(l, "port"), e.getMessage()), e);
+                }
+            }
             server.startAdministration(ca);
             return server;
         } catch (RuntimeException e) {
@@ -143,7 +145,7 @@ public final class Castellan implements AutoCloseable {
         String mechanism = a.mechanism() + a.appPassword().map(id -> " app-password=" + id).orElse("");
         return new AuthAttempt(a.time(), a.remote(), a.listener(), a.protocol(), mechanism,
                 a.account().orElse(AuthAttempt.NO_ACCOUNT), a.result(), a.tlsVersion(),
-                a.certificateSha256().map(h -> "sha256:" + h));
+                a.certificateSha256().map(h -> "sha256:" + h), a.reason());
     }
 
     /** AuthService's defaults, with the configured SCRAM cost and the configured per-host limiter numbers. */
@@ -155,7 +157,7 @@ public final class Castellan implements AutoCloseable {
                 d.failureMemory(), d.maxTracked(), d.workerThreads());
     }
 
-    static TlsPolicy tlsPolicy(CastellanConfig config, Optional<CertificateAuthority> builtIn) {
+    static TlsPolicy tlsPolicy(CastellanConfig config, Optional<CertificateAuthority> builtIn, boolean refreshCrls) {
         var t = config.tls();
         // Client certificates are trusted from Castellan's own device and user CAs, plus any
         // bundles the operator names; never from the server CA, which only issues servers.
@@ -164,7 +166,7 @@ public final class Castellan implements AutoCloseable {
         if (builtIn.isPresent()) {
             CertificateAuthority ca = builtIn.get();
             // Never start on an expired CRL: every certificate of that CA would be refused.
-            RevocationWatcher.refreshStaleCrls(ca, Clock.systemUTC());
+            if (refreshCrls) RevocationWatcher.refreshStaleCrls(ca, Clock.systemUTC());
             for (CertificateKind kind : RevocationWatcher.CLIENT_KINDS) {
                 clientCas.add(ca.caCertificateFile(kind));
                 crls.add(ca.crlFile(kind));

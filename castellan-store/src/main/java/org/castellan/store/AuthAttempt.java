@@ -16,9 +16,11 @@ import java.util.Optional;
  * @param result {@code OK} or the failure ({@code INVALID_CREDENTIALS}, {@code TEMPORARY}, ...)
  * @param tlsVersion the TLS protocol version, empty without TLS
  * @param certificate {@code sha256:<hex>} of the verified client certificate, if any
+ * @param reason why it failed, as the server log's {@code reason=} says it; empty for a success
  */
 public record AuthAttempt(Instant time, String remote, String listener, String protocol, String mechanism,
-        String account, String result, Optional<String> tlsVersion, Optional<String> certificate) {
+        String account, String result, Optional<String> tlsVersion, Optional<String> certificate,
+        Optional<String> reason) {
 
     /** What {@link #account()} holds when the client named no account. */
     public static final String NO_ACCOUNT = "-";
@@ -33,5 +35,12 @@ public record AuthAttempt(Instant time, String remote, String listener, String p
         Objects.requireNonNull(result, "result");
         Objects.requireNonNull(tlsVersion, "tlsVersion");
         Objects.requireNonNull(certificate, "certificate");
+        Objects.requireNonNull(reason, "reason");
+    }
+
+    /** An attempt whose record gives no reason (a success). */
+    public AuthAttempt(Instant time, String remote, String listener, String protocol, String mechanism,
+            String account, String result, Optional<String> tlsVersion, Optional<String> certificate) {
+        this(time, remote, listener, protocol, mechanism, account, result, tlsVersion, certificate, Optional.empty());
     }
 }

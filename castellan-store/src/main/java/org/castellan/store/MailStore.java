@@ -332,6 +332,29 @@ public interface MailStore extends AutoCloseable {
     /** Copies then expunges the source messages atomically (RFC 6851). */
     CopyResult move(long fromMailboxId, Collection<Long> uids, long toMailboxId);
 
+    // ---- \Recent (IMAP4rev1)
+
+    /**
+     * RFC 3501 §2.3.2 \Recent: claims for the calling session the messages of the mailbox up to
+     * {@code upToUid} that no session has claimed yet. The claim is durable, so no other session,
+     * now or after a restart, is told of the same message as recent. Messages added later are
+     * unclaimed until a session claims them.
+     *
+     * @return the first UID that was unclaimed before this call: the caller's recent messages are
+     *     those from it up to {@code upToUid} (none when it is above)
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    long claimRecent(long mailboxId, long upToUid);
+
+    /**
+     * The first UID no session has claimed as recent: the messages from it on are what STATUS
+     * RECENT counts and what a read-only session shows as \Recent without claiming them
+     * (RFC 3501 §6.3.2).
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox
+     */
+    long firstRecentUid(long mailboxId);
+
     // ---- quota
 
     Quota quota(long accountId);
@@ -395,6 +418,17 @@ public interface MailStore extends AutoCloseable {
      * @throws StoreException {@code NOT_FOUND} without the account
      */
     EventSubscription subscribeAccount(long accountId, Consumer<AccountEvent> listener);
+
+    /**
+     * The MODSEQ of the mailbox's latest change whose event has been handed to the listeners
+     * ({@link StoreEvent#modSeqOf}): every change up to it has committed, and a listener
+     * subscribed before a call that returned {@code p} hears every change above {@code p}. A
+     * write returns only after its event is published, so a reader that calls this after another
+     * session's write returned and waits until its listener has heard up to the answer knows of
+     * that write (RFC 9051 §5.2). Answers from memory without waiting, so an event loop may call
+     * it; 0 when no change of the mailbox has been published since the store opened.
+     */
+    long publishedModSeq(long mailboxId);
 
     /** Finishes queued writes, delivers queued events, and releases files and threads. */
     @Override

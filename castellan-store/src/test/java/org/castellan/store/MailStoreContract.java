@@ -388,6 +388,16 @@ public interface MailStoreContract {
     }
 
     @Test
+    default void authLogKeepsTheReasonOfAFailure() {
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        AuthAttempt failed = new AuthAttempt(now, "192.0.2.7", "imaps", "imap", "PLAIN", "alice@example.org",
+                "INVALID_CREDENTIALS", Optional.of("TLSv1.3"), Optional.empty(), Optional.of("wrong-password"));
+        store().recordAuthAttempts(List.of(failed));
+        assertThat(store().listAuthAttempts(Optional.empty(), 10)).containsExactly(failed);
+        assertThat(store().listAuthAttempts(Optional.empty(), 10).getFirst().reason()).contains("wrong-password");
+    }
+
+    @Test
     default void authLogDropsAttemptsOlderThanItsAge() {
         Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         AuthAttempt old = new AuthAttempt(now.minus(MailStore.AUTH_LOG_MAX_AGE).minusSeconds(60), "192.0.2.7", "pop3s",
@@ -1163,6 +1173,64 @@ public interface MailStoreContract {
         List<Long> eventModSeqs = events.stream().map(e -> ((StoreEvent.MessageAdded) e).modSeq()).toList();
         assertThat(eventUids).isSorted().doesNotHaveDuplicates().hasSize(threads * perThread);
         assertThat(eventModSeqs).isSorted().doesNotHaveDuplicates();
+    }
+
+    @Test
+    default void publishedModSeqCoversEveryWriteThatReturned() {
+        Account alice = account("alice@example.org");
+        Mailbox work = store().createMailbox(alice.id(), "Work");
+        List<StoreEvent> heard = new CopyOnWriteArrayList<>();
+        store().subscribe(work.id(), heard::add);
+        long before = store().publishedModSeq(work.id());
+
+        AppendResult a = append(work, "a");
+        assertThat(store().publishedModSeq(work.id())).isEqualTo(a.modSeq());
+        FlagUpdate f = store().storeFlags(work.id(), List.of(a.uid()), FlagOperation.ADD, Set.of("$Label1"), OptionalLong.empty());
+        ExpungeResult x = store().expunge(work.id(), List.of(a.uid()));
+        long published = store().publishedModSeq(work.id());
+        assertThat(published).isEqualTo(x.modSeq()).isGreaterThan(f.changed().get(0).modSeq()).isGreaterThan(before);
+
+        // What a session does before answering: wait until its listener has heard up to the published MODSEQ.
+        await().atMost(EVENT_WAIT).until(() -> heard.stream().mapToLong(StoreEvent::modSeqOf).max().orElse(0) >= published);
+        assertThat(heard).hasSize(3);
+    }
+
+    @Test
+    default void messageAddedNamesTheKeywordsOfTheNewMessages() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        Mailbox work = store().createMailbox(alice.id(), "Work");
+        List<StoreEvent> heard = new CopyOnWriteArrayList<>();
+        store().subscribe(work.id(), heard::add);
+        append(inbox, "one", "\\Seen", "$Forwarded");
+        append(inbox, "two", "Project-X");
+        AppendResult plain = append(work, "plain", "\\Flagged");
+        store().copy(inbox.id(), List.of(1L, 2L), work.id());
+
+        await().atMost(EVENT_WAIT).until(() -> heard.size() >= 2);
+        assertThat(heard).containsExactly(
+                new StoreEvent.MessageAdded(work.id(), new TreeSet<>(Set.of(plain.uid())), plain.modSeq(), Set.of()),
+                new StoreEvent.MessageAdded(work.id(), new TreeSet<>(Set.of(2L, 3L)), store().status(work.id()).highestModSeq(),
+                        Set.of("$Forwarded", "Project-X")));
+    }
+
+    @Test
+    default void recentMessagesAreClaimedOnceAndDurably() {
+        Account alice = account("alice@example.org");
+        Mailbox work = store().createMailbox(alice.id(), "Work");
+        assertThat(store().firstRecentUid(work.id())).isEqualTo(1);
+        long one = append(work, "one").uid();
+        long two = append(work, "two").uid();
+        assertThat(store().firstRecentUid(work.id())).isEqualTo(one);
+
+        // The first session claims both; the second finds nothing left.
+        assertThat(store().claimRecent(work.id(), two)).isEqualTo(one);
+        assertThat(store().claimRecent(work.id(), two)).isEqualTo(two + 1);
+        long three = append(work, "three").uid();
+        assertThat(store().firstRecentUid(work.id())).isEqualTo(three);
+        assertThat(store().claimRecent(work.id(), three)).isEqualTo(three);
+        assertThat(store().firstRecentUid(work.id())).isEqualTo(three + 1);
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().claimRecent(work.id() + 999, 1));
     }
 
     // ------------------------------------------------------------------ structure and text

@@ -1100,7 +1100,9 @@ public final class ImapParser {
                 case "UNSEEN": return new SearchKey.Flag("\\Seen", false);
                 case "KEYWORD": sp(); return new SearchKey.Flag(atom(), true);
                 case "UNKEYWORD": sp(); return new SearchKey.Flag(atom(), false);
-                case "RECENT", "NEW": return new SearchKey.Recent(); // RFC 3501 §6.4.4
+                case "RECENT": return new SearchKey.Recent(); // RFC 3501 §6.4.4
+                // RFC 3501 §6.4.4: NEW is "functionally equivalent to (RECENT UNSEEN)".
+                case "NEW": return new SearchKey.And(List.of(new SearchKey.Recent(), new SearchKey.Flag("\\Seen", false)));
                 case "OLD": return new SearchKey.Not(new SearchKey.Recent());
                 case "BCC": sp(); return new SearchKey.Text(SearchKey.Field.BCC, astring());
                 case "BODY": sp(); return new SearchKey.Text(SearchKey.Field.BODY, astring());

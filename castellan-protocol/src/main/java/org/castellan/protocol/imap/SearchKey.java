@@ -11,11 +11,13 @@ public sealed interface SearchKey {
 
     /**
      * A flag test: {@code ANSWERED}, {@code UNSEEN} ({@code set} false), {@code KEYWORD x}...
-     * {@code RECENT} and {@code NEW} match nothing: IMAP4rev2 has no \Recent.
      */
     record Flag(String flag, boolean set) implements SearchKey {}
 
-    /** {@code RECENT} / {@code NEW} (RFC 3501): no message is recent in this server. */
+    /**
+     * {@code RECENT} (RFC 3501 §6.4.4): the messages the session reports as \Recent; {@code NEW}
+     * is this and {@code UNSEEN}, {@code OLD} its negation. IMAP4rev2 sessions have none.
+     */
     record Recent() implements SearchKey {}
 
     /** A substring test on a header field or the text: BCC, BODY, CC, FROM, SUBJECT, TEXT, TO. */

@@ -137,6 +137,11 @@ class ImapParserTest {
                                         new SearchKey.Flag("\\Seen", true))),
                                         new SearchKey.Numbers(true, SequenceSet.of(new SequenceSet.Range(5, 5)))),
                                 new SearchKey.Text(SearchKey.Field.TEXT, "r\u00e9"))))),
+                // RFC 3501 §6.4.4: NEW is (RECENT UNSEEN), OLD is NOT RECENT.
+                Arguments.of("a1 SEARCH NEW OLD\r\n",
+                        new ImapCommand.Search(false, Optional.empty(), Optional.empty(), new SearchKey.And(List.of(
+                                new SearchKey.And(List.of(new SearchKey.Recent(), new SearchKey.Flag("\\Seen", false))),
+                                new SearchKey.Not(new SearchKey.Recent()))))),
                 Arguments.of("a1 SEARCH RETURN (MIN COUNT) HEADER X-Spam \"\" LARGER 100 MODSEQ 620162338\r\n",
                         new ImapCommand.Search(false, Optional.of(List.of("MIN", "COUNT")), Optional.empty(), new SearchKey.And(List.of(
                                 new SearchKey.Header("X-Spam", ""), new SearchKey.Size(true, 100), new SearchKey.ModSeq(620162338))))),

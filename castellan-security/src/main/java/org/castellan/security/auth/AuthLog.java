@@ -31,10 +31,11 @@ public interface AuthLog {
      * @param tlsVersion the TLS protocol version; empty without TLS or when unknown
      * @param certificateSha256 the verified client certificate's SHA-256 fingerprint in hex
      * @param appPassword the id of the app password that succeeded, if one did
+     * @param reason why it failed, as the server log's {@code reason=} says it; empty for a success
      */
     record Attempt(Instant time, String remote, String listener, String protocol, String mechanism,
             Optional<String> account, String result, Optional<String> tlsVersion, Optional<String> certificateSha256,
-            Optional<Long> appPassword) {
+            Optional<Long> appPassword, Optional<String> reason) {
         public Attempt {
             Objects.requireNonNull(time, "time");
             Objects.requireNonNull(remote, "remote");
@@ -46,6 +47,15 @@ public interface AuthLog {
             Objects.requireNonNull(tlsVersion, "tlsVersion");
             Objects.requireNonNull(certificateSha256, "certificateSha256");
             Objects.requireNonNull(appPassword, "appPassword");
+            Objects.requireNonNull(reason, "reason");
+        }
+
+        /** An attempt that gives no reason (a success). */
+        public Attempt(Instant time, String remote, String listener, String protocol, String mechanism,
+                Optional<String> account, String result, Optional<String> tlsVersion, Optional<String> certificateSha256,
+                Optional<Long> appPassword) {
+            this(time, remote, listener, protocol, mechanism, account, result, tlsVersion, certificateSha256, appPassword,
+                    Optional.empty());
         }
     }
 }

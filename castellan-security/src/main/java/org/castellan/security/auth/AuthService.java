@@ -612,7 +612,7 @@ public final class AuthService implements AutoCloseable {
             authLog.record(new AuthLog.Attempt(clock.instant(), x.ctx.remote().getHostAddress(), x.ctx.listener(),
                     x.ctx.protocol(), x.mechanism, user.equals("-") ? Optional.empty() : Optional.of(user), result,
                     x.ctx.tlsVersion(), x.ctx.clientCertificate().map(LoginLimiter::fingerprint),
-                    Optional.ofNullable(x.appPassword)));
+                    Optional.ofNullable(x.appPassword), Optional.ofNullable(detail)));
         } catch (RuntimeException e) {
             LOG.warn("auth log: cannot record an attempt: {}", e.toString());
         }

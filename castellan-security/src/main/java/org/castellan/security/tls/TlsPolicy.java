@@ -875,6 +875,14 @@ public final class TlsPolicy {
     }
 
     /** Whether OCSP is on; when it is, live sessions are worth re-checking with {@link #revokedNow}. */
+    /**
+     * Whether handshakes in {@code mode} resume earlier sessions: TLS 1.3 tickets where no client
+     * certificate is asked for; never where one is, so every such connection verifies it.
+     */
+    public boolean resumesSessions(ClientCertMode mode) {
+        return mode == ClientCertMode.NONE;
+    }
+
     public OcspMode ocsp() {
         return settings.ocspMode;
     }

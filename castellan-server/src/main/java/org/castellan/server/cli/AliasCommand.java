@@ -13,7 +13,8 @@ import picocli.CommandLine.Parameters;
 final class AliasCommand {
 
     @Command(name = "add", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = "Send mail for ALIAS to TARGET (a local account, another alias, or any address).")
+            description = {"Send mail for ALIAS to TARGET: a local account or another alias.",
+                    "TARGET must be in a local domain: Castellan does not deliver outbound mail yet."})
     static final class Add implements Callable<Integer> {
         @Mixin DataOptions where;
         @Parameters(index = "0", paramLabel = "ALIAS") String alias;
@@ -24,6 +25,12 @@ final class AliasCommand {
             var from = Admin.address(alias);
             var to = Admin.address(target);
             try (Admin admin = Admin.open(where)) {
+                if (admin.store.getDomain(to.domain()).isEmpty()) {
+                    // Mail for such an alias would be accepted and then bounce: nothing can carry it out.
+                    throw new Failures.BadInput("target " + to + " is outside the local domains; Castellan does not"
+                            + " deliver mail to other servers yet, so mail to " + from + " would bounce. Name a local"
+                            + " account or alias ('castellan domain list' shows the local domains)");
+                }
                 admin.store.createAlias(from, to);
                 System.out.println("alias " + from + " -> " + to + " added");
             }

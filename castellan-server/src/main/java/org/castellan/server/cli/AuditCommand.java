@@ -1,18 +1,25 @@
 package org.castellan.server.cli;
 
+import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import org.castellan.security.auth.AuthContext;
 import org.castellan.security.auth.AuthService;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.CertificateForPassword;
 import org.castellan.security.auth.ChannelBinding;
+import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy;
+import org.castellan.server.StartChecks;
 import org.castellan.server.StoreCredentials;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.ClientCertMode;
@@ -20,28 +27,39 @@ import org.castellan.server.config.ConfigKeys;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Rule;
 import org.castellan.server.config.TlsMode;
+import org.castellan.server.transport.ChannelBindings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /**
  * {@code castellan audit}: a summary of the security options of the configuration, per listener,
- * without a running server. Exit 1 when a listener takes credentials in cleartext and the
- * configuration has not accepted that risk for it ({@code accept-cleartext-risk}).
+ * without a running server, built from what the server itself runs: the start-time checks and
+ * TLS policy of {@link StartChecks} (so a configuration that would not start fails here, exit 2,
+ * naming file, line and key), AuthService's mechanism lists per listener and TLS version, the
+ * policy's session resumption. Exit 1 when a listener takes credentials in cleartext without
+ * {@code accept-cleartext-risk}, or a private key is kept under {@code DATA/issued}.
  */
 @Command(name = "audit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Summarise the security options of the configuration, per listener.",
-                "Exit code 1 when a listener accepts cleartext credentials without accept-cleartext-risk = true."})
+                "Exit code 1 when a listener accepts cleartext credentials without accept-cleartext-risk = true,",
+                "or a private key of an issued certificate is kept on the server; 2 when the server would not start."})
 final class AuditCommand implements Callable<Integer> {
 
     /** RFC 8996 deprecates TLS 1.0 and 1.1; 1.2 is the least a listener may allow. */
     static final String LEAST_TLS = "TLSv1.2";
+    static final String TLS_1_2 = "TLSv1.2";
 
     @Mixin DataOptions where;
 
     @Override
     public Integer call() throws Exception {
         CastellanConfig config = where.load();
-        TlsPolicy.Preset preset = TlsPolicy.Preset.valueOf(config.tls().preset().name());
+        // The server's own start-time checks: a configuration the audit passes is one that starts.
+        Path pki = config.tls().pkiDirectory();
+        Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki)) : Optional.empty();
+        TlsPolicy tls = StartChecks.tlsPolicy(config, ca, false);
+        StartChecks.logFile(config);
+        TlsPolicy.Preset preset = tls.preset();
         String minimum = preset.protocols().stream().min(String::compareTo).orElseThrow();
         List<String> failures = new ArrayList<>();
         if (minimum.compareTo(LEAST_TLS) < 0) {
@@ -49,27 +67,37 @@ final class AuditCommand implements Callable<Integer> {
         }
         System.out.println("Security options of " + config.file());
         System.out.println("TLS preset: " + ConfigKeys.choiceName(config.tls().preset()) + " (" + String.join(", ", preset.protocols())
-                + "); session resumption off, so every connection verifies its client certificate and its revocation");
-        // SCRAM-SHA-256-PLUS needs tls-server-end-point, which only TLS 1.2 connections export (docs/standards.md).
-        boolean bindable = preset.protocols().contains(LEAST_TLS);
+                + "), provider " + (tls.provider() == TlsPolicy.Provider.JDK ? "jdk" : "boringssl"));
         try (Admin admin = Admin.open(where);
              AuthService auth = new AuthService(new StoreCredentials(admin.store), AuthSettings.defaults(), Clock.systemUTC())) {
             for (Listener l : config.listeners()) {
                 System.out.println();
                 System.out.println("listener " + l.name());
                 row("protocol", ConfigKeys.choiceName(l.protocol()));
-                row("address", l.address() + ":" + l.port());
+                row("address", l.address() + ":" + l.port() + " (" + reach(l.address()) + ")");
                 row("tls", ConfigKeys.choiceName(l.tls()) + (l.tls() == TlsMode.NONE ? "" : ", minimum " + minimum));
                 row("client certificate", ConfigKeys.choiceName(l.clientCert()) + raisedBy(config, l));
-                row("before TLS", l.tls() == TlsMode.IMPLICIT ? "nothing: TLS from the first byte"
-                        : mechanisms(auth.mechanisms(context(l, false, false))));
-                row("after TLS", l.tls() == TlsMode.NONE ? "never: this listener offers no TLS"
-                        : mechanisms(auth.mechanisms(context(l, true, bindable))) + (bindable ? " (-PLUS on TLS 1.2 only)" : "")
-                                + (certificatePossible(config, l)
-                                ? ", EXTERNAL with a verified client certificate" : ""));
-                row("password needs", passwordNeeds(l.certificateForPassword()));
+                if (l.tls() != TlsMode.NONE) row("session resumption", resumption(tls, l, config));
+                if (!l.protocol().takesLogins()) {
+                    row("logins", "none: mail exchange from other servers takes no AUTH (RFC 4954 is for submission)");
+                } else {
+                    row("before TLS", l.tls() == TlsMode.IMPLICIT ? "nothing: TLS from the first byte"
+                            : mechanisms(auth.mechanisms(context(l, false, false))));
+                    if (l.tls() == TlsMode.NONE) {
+                        row("after TLS", "never: this listener offers no TLS");
+                    } else {
+                        // TLS 1.2 always has a channel binding (tls-server-end-point); TLS 1.3 has
+                        // one (tls-exporter) only where the provider exports keying material.
+                        for (String version : preset.protocols()) {
+                            boolean bound = version.equals(TLS_1_2) || ChannelBindings.tls13Binding(tls.provider());
+                            row("after " + version.replace("TLSv", "TLS "), mechanisms(auth.mechanisms(context(l, true, bound)))
+                                    + (certificatePossible(config, l) ? ", EXTERNAL with a verified client certificate" : ""));
+                        }
+                    }
+                    row("password needs", passwordNeeds(l.certificateForPassword()));
+                }
                 String cleartext;
-                if (!l.acceptsCleartextCredentials()) {
+                if (!l.acceptsCleartextCredentials() || !l.protocol().takesLogins()) {
                     cleartext = "no";
                 } else if (l.acceptCleartextRisk()) {
                     cleartext = "YES, risk accepted (accept-cleartext-risk = true)";
@@ -84,6 +112,15 @@ final class AuditCommand implements Callable<Integer> {
                 for (Rule r : rules) System.out.println("    " + r.cidr() + " -> " + ConfigKeys.choiceName(r.action()));
             }
         }
+        List<Path> keys = keysLeftOnTheServer(config);
+        System.out.println();
+        if (keys.isEmpty()) {
+            System.out.println("issued keys: none kept on the server");
+        } else {
+            for (Path k : keys) {
+                failures.add("private key " + k + " is kept on the server; hand it to its device or user and delete it");
+            }
+        }
         System.out.println();
         if (failures.isEmpty()) {
             System.out.println("result: no listener lets a credential cross the network in cleartext");
@@ -91,6 +128,43 @@ final class AuditCommand implements Callable<Integer> {
         }
         failures.forEach(f -> System.out.println("FAIL: " + f));
         return Main.FAILURE;
+    }
+
+    /** What a listener's address reaches, as Transport binds it. */
+    static String reach(String address) {
+        return switch (address) {
+            case "0.0.0.0" -> "every IPv4 address, no IPv6";
+            case "::" -> "every IPv6 address, and IPv4 too where the system maps it (Linux's default)";
+            case "localhost" -> "127.0.0.1 only";
+            default -> "this address only";
+        };
+    }
+
+    /** Whether handshakes on this listener resume sessions, as the TLS policy decides per client-certificate mode. */
+    private static String resumption(TlsPolicy tls, Listener l, CastellanConfig config) {
+        boolean resumes = tls.resumesSessions(TlsPolicy.ClientCertMode.valueOf(l.clientCert().name()));
+        if (!resumes) return "off: every connection verifies its client certificate and its revocation";
+        return "TLS 1.3 session tickets (no client certificate is asked, so no check is skipped)"
+                + (raisedBy(config, l).isEmpty() ? "" : "; off for addresses whose rules ask for a certificate");
+    }
+
+    /** Private keys under DATA/issued, where earlier versions left the keys of issued certificates. */
+    private static List<Path> keysLeftOnTheServer(CastellanConfig config) throws IOException {
+        Path issued = CertCommand.issuedRoot(config);
+        if (!Files.isDirectory(issued)) return List.of();
+        try (Stream<Path> walk = Files.walk(issued)) {
+            return walk.filter(Files::isRegularFile).filter(AuditCommand::holdsPrivateKey).sorted().toList();
+        }
+    }
+
+    private static boolean holdsPrivateKey(Path file) {
+        String name = file.getFileName().toString();
+        if (name.endsWith(".p12") || name.endsWith(".pfx") || name.equals(IssuedCertificate.KEY_FILE)) return true;
+        try {
+            return Files.readString(file).contains("PRIVATE KEY-----");
+        } catch (IOException | java.io.UncheckedIOException notText) {
+            return false;
+        }
     }
 
     /** What require-certificate-for-password asks of a password login here, in the operator's words. */
@@ -110,11 +184,11 @@ final class AuditCommand implements Callable<Integer> {
 
     /**
      * What AuthService would see on this listener with or without TLS. The channel binding only
-     * signals that one exists (TLS 1.2 provides one), for SCRAM-SHA-256-PLUS to be listed.
+     * signals that one exists, for SCRAM-SHA-256-PLUS to be listed.
      */
     private static AuthContext context(Listener l, boolean tls, boolean bindable) {
         Optional<ChannelBinding> binding = tls && bindable
-                ? Optional.of(new ChannelBinding(ChannelBinding.TLS_SERVER_END_POINT, new byte[32]))
+                ? Optional.of(new ChannelBinding(ChannelBinding.TLS_EXPORTER, new byte[32]))
                 : Optional.empty();
         return new AuthContext(l.name(), ConfigKeys.choiceName(l.protocol()), InetAddress.getLoopbackAddress(), tls,
                 l.cleartextAuth(), binding, Optional.empty());

@@ -1,5 +1,6 @@
 package org.castellan.server.cli;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "auth-log", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Show the newest authentication attempts: time, remote address, listener, protocol,",
-                "mechanism, account, result, TLS version and client-certificate fingerprint."})
+                "mechanism, account, result, reason, TLS version and client-certificate fingerprint."})
 final class AuthLogCommand implements Callable<Integer> {
 
     /** A screenful by default; --limit asks for more. */
@@ -34,12 +35,20 @@ final class AuthLogCommand implements Callable<Integer> {
         if (limit < 1 || limit > MAX_LIMIT) throw new Failures.BadInput("--limit must be between 1 and " + MAX_LIMIT);
         Optional<String> who = account == null ? Optional.empty() : Optional.of(Admin.address(account).toString());
         try (Admin admin = Admin.open(where)) {
-            String format = "%-24s %-40s %-12s %-6s %-28s %-32s %-20s %-8s %s%n";
+            List<AuthAttempt> attempts = admin.store.listAuthAttempts(who, limit);
+            // An address nobody has and nobody tried is most likely a typo; attempts naming an
+            // address that has no account (guessing, a deleted account) are still shown.
+            if (who.isPresent() && attempts.isEmpty() && admin.store.getAccount(Admin.address(who.get())).isEmpty()) {
+                throw new Failures.BadInput("no account " + who.get() + " and no attempt naming it in the auth log;"
+                        + " 'castellan user list' shows the accounts");
+            }
+            String format = "%-24s %-40s %-12s %-6s %-28s %-32s %-20s %-32s %-8s %s%n";
             System.out.printf(Locale.ROOT, format, "TIME", "REMOTE", "LISTENER", "PROTO", "MECHANISM", "ACCOUNT", "RESULT",
-                    "TLS", "CERTIFICATE");
-            for (AuthAttempt a : admin.store.listAuthAttempts(who, limit)) {
+                    "REASON", "TLS", "CERTIFICATE");
+            for (AuthAttempt a : attempts) {
                 System.out.printf(Locale.ROOT, format, a.time(), a.remote(), a.listener(), a.protocol(), a.mechanism(),
-                        a.account(), a.result(), a.tlsVersion().orElse("-"), a.certificate().orElse("-"));
+                        a.account(), a.result(), a.reason().orElse("-"), a.tlsVersion().orElse("-"),
+                        a.certificate().orElse("-"));
             }
         }
         return Main.OK;

@@ -24,6 +24,7 @@ import org.castellan.security.auth.Passwords;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.security.pki.IssuedEntry;
+import org.castellan.security.pki.Pem;
 import org.castellan.security.pki.PkiException;
 import org.castellan.security.pki.RevocationReason;
 import org.castellan.server.config.CastellanConfig;
@@ -38,8 +39,10 @@ import picocli.CommandLine.Parameters;
  * revoke them. A revocation rewrites the issuing CA's CRL at once; a running server watches that
  * file and closes the live sessions of the certificate within a second.
  *
- * <p>SECURITY: private keys are written only into files created 0600 (in a 0700 directory), and
- * the PKCS#12 passphrase is shown once, when it was generated, never logged.
+ * <p>SECURITY: private keys are written only into the directory the operator names with
+ * {@code --out}, in files created 0600 (in a 0700 directory), and nowhere on the server's side:
+ * the data directory keeps the certificate and the CA's index only. The PKCS#12 passphrase is
+ * shown once, when it was generated, never logged.
  */
 @Command(name = "cert", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Issue, list, show and revoke certificates of the built-in CA.",
@@ -63,7 +66,9 @@ final class CertCommand {
         @Option(names = "--days", paramLabel = "N", description = "Validity in days (default: " + DEFAULT_DAYS + ").")
         int days = DEFAULT_DAYS;
 
-        @Option(names = "--out", paramLabel = "DIR", description = "Where to write the files (default: DATA/issued/SERIAL/).")
+        @Option(names = "--out", paramLabel = "DIR", required = true, description = {"Where to write the private key"
+                + " (key.pem, NAME.p12) and chain.pem, created 0700; hand them to the device or user, then delete them.",
+                "The server keeps only the certificate (DATA/issued/SERIAL/chain.pem) and the CA's index."})
         Path out;
 
         @Option(names = "--passphrase-stdin", description = "Read the PKCS#12 passphrase from the first line of"
@@ -186,9 +191,12 @@ final class CertCommand {
         try {
             CertificateAuthority ca = ca(config);
             IssuedCertificate issued = badInput(() -> issuing.issue(ca));
-            Path dir = options.out != null ? options.out
-                    : config.server().dataDir().resolve("issued").resolve(issued.serialHex());
+            Path dir = options.out;
             issued.writeTo(dir);
+            // The server keeps the public certificate only: a private key left on the server is
+            // one more copy to steal, and the server never needs it (castellan audit reports any).
+            Pem.writeCertificates(issuedDirectory(config, issued.serialHex()).resolve(IssuedCertificate.CHAIN_FILE),
+                    issued.chain());
             Path p12 = dir.resolve(fileName(name) + ".p12");
             writePkcs12(p12, issued, passphrase);
             System.out.println("issued " + issued.kind().caName() + " certificate " + issued.serialHex());
@@ -196,6 +204,8 @@ final class CertCommand {
             System.out.println("expires:  " + issued.certificate().getNotAfter().toInstant());
             System.out.println("files:    " + dir.resolve(IssuedCertificate.CHAIN_FILE) + ", "
                     + dir.resolve(IssuedCertificate.KEY_FILE) + ", " + p12);
+            System.out.println("kept:     " + issuedDirectory(config, issued.serialHex()).resolve(IssuedCertificate.CHAIN_FILE)
+                    + " (the certificate only; the server keeps no copy of the private key)");
             if (!options.passphraseFromStdin) {
                 System.out.println("passphrase: " + new String(passphrase) + "   (shown once: save it now)");
             }
@@ -226,6 +236,21 @@ final class CertCommand {
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot write the PKCS#12 file " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The directory {@code issued/SERIAL} under the data directory (0700), where the public certificate stays. */
+    static Path issuedDirectory(CastellanConfig config, String serialHex) throws IOException {
+        Path dir = issuedRoot(config).resolve(serialHex);
+        Files.createDirectories(dir.getParent());
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        return dir;
+    }
+
+    /** Where certificates issued by {@code castellan cert issue} are kept: {@code DATA/issued}. */
+    static Path issuedRoot(CastellanConfig config) {
+        return config.server().dataDir().resolve("issued");
     }
 
     private static String fileName(String name) {

@@ -23,6 +23,8 @@ import picocli.CommandLine.Command;
                 BlocksCommand.class,
                 AuthLogCommand.class,
                 AuditCommand.class,
+                BackupCommand.class,
+                RestoreCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -13,6 +13,8 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.Passwords;
 import org.castellan.security.auth.ScramSecret;
 import org.castellan.server.Castellan;
+import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.logging.LogSetup;
 import org.castellan.server.config.ConfigTemplate;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.TlsMode;
@@ -51,23 +53,27 @@ final class QuickstartCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        var listeners = InitCommand.Setup.listeners(listen, portBase);
-        var dir = new DataDirectory(data);
-        var done = dir.initialize(new ConfigTemplate.Params(InitCommand.Setup.hostname(hostname), Path.of("."), listeners));
-        var config = new DataOptions();
-        config.data = dir.root();
-        Castellan server = Castellan.start(config.load());
-        char[] password = null;
-        try {
-            password = createDemoAccount(server.store(), server.config().auth().scramIterations());
-            print(server, dir, done.rootCertificate(), password);
-        } catch (RuntimeException e) {
-            server.close();
-            throw e;
-        } finally {
-            if (password != null) Arrays.fill(password, '\0');
+        try (Foreground foreground = Foreground.trapStopSignals()) {
+            var listeners = InitCommand.Setup.listeners(listen, portBase);
+            var dir = new DataDirectory(data);
+            var done = dir.initialize(new ConfigTemplate.Params(InitCommand.Setup.hostname(hostname), Path.of("."), listeners));
+            var config = new DataOptions();
+            config.data = dir.root();
+            CastellanConfig loaded = config.load();
+            LogSetup.apply(loaded);
+            Castellan server = Castellan.start(loaded);
+            char[] password = null;
+            try {
+                password = createDemoAccount(server.store(), server.config().auth().scramIterations());
+                print(server, dir, done.rootCertificate(), password);
+            } catch (RuntimeException e) {
+                server.close();
+                throw e;
+            } finally {
+                if (password != null) Arrays.fill(password, '\0');
+            }
+            return foreground.serveUntilSignalled(server);
         }
-        return Foreground.serveUntilSignalled(server);
     }
 
     /** Creates the demo domain and user on first run; returns the new password, or null if they exist. */

@@ -65,7 +65,11 @@ final class SessionsCommand implements Callable<Integer> {
                 request.put("serial", CertCommand.serial(which.serial).toString(16));
             }
             JsonNode answer = client(where).request(request);
-            System.out.println("closed " + answer.path("closed").asInt() + " session(s)");
+            int closed = answer.path("closed").asInt();
+            if (closed == 0 && which.id != null) {
+                throw new Failures.BadInput("no live session with id " + which.id + "; 'castellan sessions' lists them");
+            }
+            System.out.println("closed " + closed + " session(s)");
             return Main.OK;
         }
     }

@@ -42,7 +42,7 @@ final class UserCommand {
             OptionalLong limit = quota == null ? OptionalLong.empty() : OptionalLong.of(parseSize(quota));
             try (Admin admin = Admin.open(where)) {
                 requireDomain(admin.store, a);
-                password.use(secret -> {
+                password.use(admin.config.auth().passwordMinLength(), secret -> {
                     admin.store.createAccount(a, admin.secret(secret), limit);
                     System.out.println("user " + a + " added");
                 });
@@ -63,7 +63,7 @@ final class UserCommand {
             EmailAddress a = Admin.address(address);
             try (Admin admin = Admin.open(where)) {
                 Account account = requireAccount(admin.store, a);
-                password.use(secret -> {
+                password.use(admin.config.auth().passwordMinLength(), secret -> {
                     admin.store.setCredential(account.id(), admin.secret(secret));
                     System.out.println("password of " + account.address() + " changed");
                 });
@@ -80,6 +80,9 @@ final class UserCommand {
         @Override
         public Integer call() throws Exception {
             try (Admin admin = Admin.open(where)) {
+                if (domain != null && admin.store.getDomain(domain.toLowerCase(Locale.ROOT)).isEmpty()) {
+                    throw new Failures.BadInput("unknown domain " + domain + "; 'castellan domain list' shows the domains");
+                }
                 var accounts = domain == null ? admin.store.listAccounts() : admin.store.listAccounts(domain.toLowerCase(Locale.ROOT));
                 for (Account a : accounts) System.out.println(a.address());
             }

@@ -25,9 +25,11 @@ import org.castellan.server.config.ConfigException.Problem;
  * @param file the configuration file, absolute
  * @param listeners in file order, names unique
  * @param rules connection rules in file order (first match wins)
+ * @param lines the line of every key and table written in the file ({@code tls.certificate},
+ *     {@code listener[2].port}, {@code tls}), for errors found after reading (at start)
  */
-public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth,
-                              List<Listener> listeners, List<Rule> rules) {
+public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log,
+                              List<Listener> listeners, List<Rule> rules, Map<String, Integer> lines) {
 
     /** A configuration file is a few kilobytes; one this large is the wrong file (a log, an image). */
     private static final long MAX_FILE_SIZE = 1024 * 1024;
@@ -39,8 +41,25 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(auth, "auth");
+        Objects.requireNonNull(log, "log");
         listeners = List.copyOf(listeners);
         rules = List.copyOf(rules);
+        lines = Map.copyOf(lines);
+    }
+
+    /**
+     * A problem found after reading, such as at start, placed where the operator fixes it: the
+     * line of {@code key} if written, else of its table, else 0.
+     */
+    public Problem problem(String key, String message) {
+        int dot = key.lastIndexOf('.');
+        int line = lines.getOrDefault(key, dot < 0 ? 0 : lines.getOrDefault(key.substring(0, dot), 0));
+        return new Problem(line, key, message);
+    }
+
+    /** The key of a listener's setting as errors name it: {@code listener[2].port}. */
+    public String listenerKey(Listener listener, String name) {
+        return "listener[" + (listeners.indexOf(listener) + 1) + "]." + name;
     }
 
     /**

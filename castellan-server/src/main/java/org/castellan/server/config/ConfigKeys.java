@@ -28,6 +28,9 @@ public final class ConfigKeys {
         TLS("tls", false, "One set of TLS settings shared by every listener (and by the link between"
                 + " edge and mailbox nodes)."),
         AUTH("auth", false, "How credentials are stored and checked."),
+        LOG("log", false, "What the server's log (castellan serve, castellan quickstart) looks like and where"
+                + " it goes besides standard error, which systemd keeps in its journal. Sessions are logged with"
+                + " their connection id; passwords, SASL payloads, keys and message bodies never are."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
                 + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
@@ -79,6 +82,7 @@ public final class ConfigKeys {
         INTEGER("integer"),
         BOOLEAN("boolean"),
         DURATION("duration"),
+        SIZE("size"),
         CHOICE("choice"),
         CIDR("CIDR"),
         STRINGS("array of strings"),
@@ -135,6 +139,8 @@ public final class ConfigKeys {
                 case BOOLEAN -> "true or false";
                 case DURATION -> "a duration from " + formatDuration(min) + " to " + formatDuration(max)
                         + " such as \"250ms\", \"30s\", \"5m\" or \"1h\"";
+                case SIZE -> "a size from " + formatSize(min) + " to " + formatSize(max)
+                        + " such as \"512KB\", \"100MB\" or \"1GB\"";
                 case CHOICE -> "one of " + String.join(", ", choices.stream().map(c -> "\"" + c + "\"").toList());
                 case CIDR -> "a CIDR in double quotes, such as \"192.0.2.0/24\" or \"2001:db8::/32\"";
                 case STRINGS -> "an array of strings on one line, such as [\"a\", \"b\"]";
@@ -242,6 +248,34 @@ public final class ConfigKeys {
                             + " of them may fetch IMAP URLs authorized for \"submit+\" (RFC 4467 URLAUTH), which"
                             + " users make so that their submission server can send a message they keep in their"
                             + " mailbox. Give it only to the account your submission server logs in as."),
+            new Key(Section.AUTH, "password-min-length", Type.INTEGER, List.of(), Auth.MIN_PASSWORD_MIN_LENGTH,
+                    Auth.MAX_PASSWORD_MIN_LENGTH, Integer.toString(Auth.DEFAULT_PASSWORD_MIN_LENGTH),
+                    "The fewest characters (Unicode code points) castellan user add and user passwd accept in a"
+                            + " password read with --password-stdin; NIST SP 800-63B-4 asks for 15 where a password"
+                            + " logs in alone, and allows 8 only as part of two factors. Generated passwords have "
+                            + org.castellan.security.auth.Passwords.LENGTH + "."),
+
+            choice(Section.LOG, "format", LogFormat.class, LogFormat.TEXT,
+                    "\"text\": one line per event, TIME LEVEL Class: message. \"json\": one JSON object per line"
+                            + " with time, level, logger, thread, message, connection (the connection's id, on lines"
+                            + " about one connection) and exception (the stack trace, when there is one). Line breaks"
+                            + " and other control characters in a message are escaped in both, so that text from a"
+                            + " client can never start a line of its own. For standard error and the file alike."),
+            key(Section.LOG, "file", Type.PATH, "\"\"",
+                    "A file the log is written to as well, such as \"/var/log/castellan/castellan.log\" (the"
+                            + " Debian package makes that directory for the server's user); \"\" writes none."
+                            + " Missing directories are created; the server does not start when it cannot write"
+                            + " there. Relative to data-dir. May not contain %."),
+            choice(Section.LOG, "rotate", LogRotation.class, LogRotation.SIZE,
+                    "\"size\": when the file reaches max-size it is renamed FILE.1 (FILE.1 becomes FILE.2, and so"
+                            + " on) and files beyond keep are deleted. \"daily\": at midnight (local time), and within"
+                            + " a day at max-size, it is renamed FILE.YYYY-MM-DD.N; files older than keep days are"
+                            + " deleted, and the oldest ones as well while all together exceed keep times max-size."),
+            new Key(Section.LOG, "max-size", Type.SIZE, List.of(), Log.MIN_MAX_SIZE, Log.MAX_MAX_SIZE,
+                    "\"" + formatSize(Log.DEFAULT_MAX_SIZE) + "\"",
+                    "The size at which the file is rotated; 1KB is 1024 bytes."),
+            new Key(Section.LOG, "keep", Type.INTEGER, List.of(), 1, Log.MAX_KEEP, Integer.toString(Log.DEFAULT_KEEP),
+                    "How many rotated files (rotate = \"size\") or days of them (rotate = \"daily\") are kept."),
 
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),
@@ -322,6 +356,18 @@ public final class ConfigKeys {
         return millis + "ms";
     }
 
+    /** A size as the file writes it: the largest unit that divides it ({@code "100MB"}). */
+    static String formatSize(long bytes) {
+        String[] units = {"GB", "MB", "KB"};
+        for (int i = 0; i < units.length; i++) {
+            long unit = 1L << (10 * (units.length - i));
+            if (bytes % unit == 0) {
+                return bytes / unit + units[i];
+            }
+        }
+        throw new IllegalArgumentException("sizes are whole kilobytes: " + bytes);
+    }
+
     private static Key key(Section section, String name, Type type, String defaultValue, String description) {
         return new Key(section, name, type, List.of(), 0, 0, defaultValue, description);
     }
@@ -362,7 +408,7 @@ public final class ConfigKeys {
         out.add("A strict subset of [TOML](https://toml.io), so that the file means one thing only:");
         out.add("");
         out.add("- `# comments`, to the end of the line.");
-        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, each at most once, and arrays of tables"
+        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, each at most once, and arrays of tables"
                 + " `[[listener]]` and `[[rule]]`, once per entry. Keys before the first table are errors.");
         out.add("- `key = value`, one per line, with bare kebab-case keys (`data-dir`). Dotted and quoted keys are"
                 + " not supported.");
@@ -371,6 +417,8 @@ public final class ConfigKeys {
                 + " (`[\"a\", \"b\"]`, a trailing comma is allowed).");
         out.add("- Durations are strings: a whole number followed by `ms`, `s`, `m` or `h` (`\"250ms\"`, `\"30s\"`,"
                 + " `\"5m\"`, `\"1h\"`).");
+        out.add("- Sizes are strings: a whole number followed by `KB`, `MB` or `GB`, powers of 1024 (`\"512KB\"`,"
+                + " `\"100MB\"`).");
         out.add("- Not supported, and reported with the line: literal strings `'...'`, multi-line strings, inline"
                 + " tables, floats, dates and times, hexadecimal, octal and binary integers.");
         out.add("");
@@ -398,6 +446,7 @@ public final class ConfigKeys {
             case CHOICE -> String.join(" \\| ", key.choices().stream().map(c -> "`\"" + c + "\"`").toList());
             case INTEGER -> "integer, " + key.min() + " to " + key.max();
             case DURATION -> "duration, " + formatDuration(key.min()) + " to " + formatDuration(key.max());
+            case SIZE -> "size, " + formatSize(key.min()) + " to " + formatSize(key.max());
             default -> key.type().label();
         };
     }

@@ -40,7 +40,14 @@ final class ConfigReader {
     private static final Pattern LISTENER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
     /** Nine digits bound the count so the multiplication below cannot overflow. */
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
-    private static final int MAX_GOT = 80; // longer values are cut in messages; the line number finds them
+    private static final Map<String, Long> DURATION_UNITS = Map.of("ms", 1L, "s", 1000L, "m", 60_000L, "h", 3_600_000L);
+    /** Nine digits of gigabytes still fit a long. */
+    private static final Pattern SIZE = Pattern.compile("(\\d{1,9})(KB|MB|GB)");
+    private static final Map<String, Long> SIZE_UNITS = Map.of("KB", 1L << 10, "MB", 1L << 20, "GB", 1L << 30);
+    private static final int MAX_GOT = 80;
+    /** The wildcards as {@code Cidr.toString()} writes single addresses. */
+    private static final String IPV4_ANY = Cidr.parse("0.0.0.0").toString();
+    private static final String IPV6_ANY = Cidr.parse("::").toString(); // longer values are cut in messages; the line number finds them
 
     /** The configuration and the line of every key and table that was written. */
     record Result(CastellanConfig config, Map<String, Integer> lines) {}
@@ -107,6 +114,10 @@ final class ConfigReader {
         Path dataDir = server.path("data-dir", configDir);
         Path base = dataDir != null ? dataDir : configDir;
         Role role = server.choice("role", Role.class);
+        if (role != null && role != Role.ALL) {
+            server.problem("role", "role = \"" + ConfigKeys.choiceName(role) + "\" is not implemented in this version;"
+                    + " use \"all\" (or leave role out)");
+        }
         Duration shutdownGrace = server.duration("shutdown-grace");
         Path adminSocket = server.path("admin-socket", base);
 
@@ -137,6 +148,7 @@ final class ConfigReader {
             var parsed = org.castellan.protocol.mail.EmailAddress.parse(account);
             if (!parsed.ok()) auth.problem("submission-accounts", parsed.error());
         }
+        Long passwordMinLength = auth.integer("password-min-length");
         if (freeFailures != null && blockAfter != null && blockAfter <= freeFailures) {
             auth.problem("block-after", "block-after (" + blockAfter + ") must be larger than free-failures ("
                     + freeFailures + "), or no failure would ever be delayed before the block");
@@ -144,6 +156,18 @@ final class ConfigReader {
         if (firstDelay != null && maxDelay != null && maxDelay.compareTo(firstDelay) < 0) {
             auth.problem("max-delay", "max-delay must not be shorter than first-delay; raise max-delay or lower first-delay");
         }
+
+        Fields logTable = new Fields(Section.LOG, single.get(Section.LOG));
+        LogFormat logFormat = logTable.choice("format", LogFormat.class);
+        Optional<Path> logFile = logTable.optionalPath("file", base);
+        if (logFile != null && logFile.filter(f -> f.toString().contains("%")).isPresent()) {
+            // Logback reads % in a rolled file's name as a pattern (%i, %d).
+            logTable.problem("file", "a log file's path may not contain %; choose another name");
+            logFile = null;
+        }
+        LogRotation logRotation = logTable.choice("rotate", LogRotation.class);
+        Long logMaxSize = logTable.size("max-size");
+        Long logKeep = logTable.integer("keep");
 
         Map<String, Listener> listeners = new LinkedHashMap<>();
         boolean listenersComplete = readListeners(listenerTables, listeners);
@@ -162,15 +186,16 @@ final class ConfigReader {
                 new Store(kind, storeDirectory),
                 new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp, provider),
                 new Auth(scramIterations.intValue(), freeFailures.intValue(), blockAfter.intValue(), firstDelay, maxDelay,
-                        blockDuration, submissionAccounts),
-                List.copyOf(listeners.values()), rules);
+                        blockDuration, passwordMinLength.intValue(), submissionAccounts),
+                new Log(logFormat, logFile, logRotation, logMaxSize, logKeep.intValue()),
+                List.copyOf(listeners.values()), rules, lines);
     }
 
     /** Reads every listener into {@code out}; returns false if any could not be read at all. */
     private boolean readListeners(List<Table> tables, Map<String, Listener> out) {
         boolean complete = true;
         Map<String, Integer> nameLines = new HashMap<>();
-        Map<String, String> boundBy = new HashMap<>();
+        Map<String, String> boundBy = new LinkedHashMap<>();
         for (Table table : tables) {
             Fields f = new Fields(Section.LISTENER, table);
             String name = f.listenerName("name");
@@ -208,12 +233,20 @@ final class ConfigReader {
                         + " \"require\"; without either no certificate is ever asked for, so no password could log in");
             }
             if (address != null && port != null && port != 0) {
-                String bind = canonicalAddress(address) + " port " + port;
-                String other = boundBy.putIfAbsent(bind, f.table.prefix() + " (line " + f.lineOf("port") + ")");
-                if (other != null) {
-                    f.problem("port", "address " + address + " port " + port + " is already used by " + other
-                            + "; two listeners cannot bind the same address and port");
+                String here = f.table.prefix() + " (line " + f.lineOf("port") + ")";
+                for (Map.Entry<String, String> taken : boundBy.entrySet()) {
+                    String[] other = taken.getKey().split(" ");
+                    if (Long.parseLong(other[1]) != port || !overlap(bindAddress(address), other[0])) continue;
+                    if (other[0].equals(bindAddress(address))) {
+                        f.problem("port", "address " + address + " port " + port + " is already used by " + taken.getValue()
+                                + "; two listeners cannot bind the same address and port");
+                    } else {
+                        f.problem("port", "address " + address + " port " + port + " overlaps " + taken.getValue()
+                                + ", which binds " + other[0] + " port " + port + "; " + OVERLAP_HINT);
+                    }
+                    break;
                 }
+                boundBy.putIfAbsent(bindAddress(address) + " " + port, here);
             }
             if (name == null || protocol == null || address == null || port == null || tls == null
                     || clientCert == null || cleartextAuth == null || proxyFrom == null || acceptCleartextRisk == null
@@ -273,8 +306,29 @@ final class ConfigReader {
         return new Rule(cidr, names, action);
     }
 
-    private static String canonicalAddress(String address) {
-        return address.equals("localhost") ? address : Cidr.parse(address).toString();
+    private static final String OVERLAP_HINT = "two listeners cannot bind the same port on the same address, nor on an"
+            + " address and the wildcard (0.0.0.0 covers every IPv4 address, :: every IPv6 address and, on Linux by"
+            + " default, every IPv4 one too); give one of them another port";
+
+    /** The address a listener binds, canonical: "localhost" binds 127.0.0.1 (Transport). */
+    private static String bindAddress(String address) {
+        return Cidr.parse(address.equals("localhost") ? "127.0.0.1" : address).toString();
+    }
+
+    /**
+     * Whether sockets on these two canonical addresses (same port) would collide: the same
+     * address, a wildcard and an address of its family, or the IPv6 wildcard, which is dual-stack
+     * (net.ipv6.bindv6only = 0 is Linux's default), and any IPv4 address.
+     */
+    static boolean overlap(String a, String b) {
+        if (a.equals(b)) return true;
+        return covers(a, b) || covers(b, a);
+    }
+
+    private static boolean covers(String wildcard, String other) {
+        boolean otherIpv4 = !other.contains(":");
+        if (wildcard.equals(IPV4_ANY)) return otherIpv4;
+        return wildcard.equals(IPV6_ANY);
     }
 
     private void problem(int line, String key, String message) {
@@ -384,6 +438,25 @@ final class ConfigReader {
             return bad(key, new TomlDocument.Str(value));
         }
 
+        /** A path, or empty when the value is "" (the key's way of saying "none"). */
+        Optional<Path> optionalPath(String name, Path base) {
+            Key key = key(name);
+            String value = str(key);
+            if (value == null) {
+                return null;
+            }
+            if (value.isEmpty()) {
+                return Optional.empty();
+            }
+            Path path = toPath(key, value, base);
+            return path == null ? null : Optional.of(path);
+        }
+
+        /** Bytes, from a whole number of KB, MB or GB (powers of 1024). */
+        Long size(String name) {
+            return scaled(key(name), SIZE, SIZE_UNITS);
+        }
+
         Long integer(String name) {
             Key key = key(name);
             Value value = raw(key);
@@ -406,22 +479,24 @@ final class ConfigReader {
         }
 
         Duration duration(String name) {
-            Key key = key(name);
+            Long millis = scaled(key(name), DURATION, DURATION_UNITS);
+            return millis == null ? null : Duration.ofMillis(millis);
+        }
+
+        /**
+         * A string of a whole number and a unit, as {@code pattern} matches them, times the unit's
+         * value in {@code units}; null, after a problem, when it is not one or out of the key's range.
+         */
+        private Long scaled(Key key, Pattern pattern, Map<String, Long> units) {
             String value = str(key);
             if (value == null) {
                 return null;
             }
-            Matcher m = DURATION.matcher(value);
+            Matcher m = pattern.matcher(value);
             if (m.matches()) {
-                long amount = Long.parseLong(m.group(1));
-                Duration duration = switch (m.group(2)) {
-                    case "ms" -> Duration.ofMillis(amount);
-                    case "s" -> Duration.ofSeconds(amount);
-                    case "m" -> Duration.ofMinutes(amount);
-                    default -> Duration.ofHours(amount);
-                };
-                if (duration.toMillis() >= key.min() && duration.toMillis() <= key.max()) {
-                    return duration;
+                long amount = Long.parseLong(m.group(1)) * units.get(m.group(2));
+                if (amount >= key.min() && amount <= key.max()) {
+                    return amount;
                 }
             }
             return bad(key, raw(key));

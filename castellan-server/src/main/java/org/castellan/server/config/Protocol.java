@@ -12,5 +12,13 @@ public enum Protocol {
     /** IMAP4rev2, ports 143 and 993 (RFC 9051). */
     IMAP,
     /** POP3, ports 110 and 995 (RFC 1939). */
-    POP3
+    POP3;
+
+    /**
+     * Whether clients log in on this protocol's listeners. Not on SMTP (MX): other servers
+     * deliver there without AUTH, which RFC 4954 leaves to submission (RFC 6409 §4.3).
+     */
+    public boolean takesLogins() {
+        return this != SMTP;
+    }
 }

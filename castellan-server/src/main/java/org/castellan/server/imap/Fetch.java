@@ -21,6 +21,7 @@ import org.castellan.store.FlagUpdate;
 import org.castellan.store.Flags;
 import org.castellan.store.MailStore;
 import org.castellan.store.MessageMeta;
+import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
 
 /**
@@ -96,7 +97,16 @@ final class Fetch {
                 for (MessageMeta m : metas) {
                     int msn = view.msnOf(m.uid());
                     if (msn == 0) continue;
-                    byte[] one = response(store, cache, id, msn, m, atts, seenNow.contains(m.uid()), condStore, s, view);
+                    byte[] one;
+                    try {
+                        one = response(store, cache, id, msn, m, atts, seenNow.contains(m.uid()), condStore, s, view);
+                    } catch (StoreException e) {
+                        if (e.kind() != StoreException.Kind.NOT_FOUND) throw e;
+                        // Expunged by another session since it was listed: as if it had not been
+                        // listed (RFC 2180 §4.1.2), the others still answered.
+                        found--;
+                        continue;
+                    }
                     batch.add(one);
                     batched += one.length;
                     if (batched >= WRITE_BATCH_BYTES) {
@@ -171,7 +181,7 @@ final class Fetch {
             }
             switch (a) {
                 case FetchAttribute.Flags f -> {
-                    out.text("FLAGS (" + String.join(" ", new TreeSet<>(m.flags())) + ")");
+                    out.text("FLAGS (" + String.join(" ", new TreeSet<>(view.flagsOf(m.uid(), m.flags()))) + ")");
                     flagsSent = true;
                 }
                 case FetchAttribute.Uid u -> out.text("UID " + m.uid());
@@ -234,7 +244,10 @@ final class Fetch {
             }
         }
         // RFC 9051 §6.4.5: a \Seen set by this FETCH is reported even when FLAGS was not asked for.
-        if (seenChanged && !flagsSent) out.text(" FLAGS (" + String.join(" ", new TreeSet<>(m.flags())) + ")");
+        if (seenChanged && !flagsSent) out.text(" FLAGS (" + String.join(" ", new TreeSet<>(view.flagsOf(m.uid(), m.flags()))) + ")");
+        // RFC 7162 §3.1: once CONDSTORE is on, a FETCH that sets \Seen carries UID and MODSEQ too.
+        boolean uidSent = atts.stream().anyMatch(a -> a instanceof FetchAttribute.Uid);
+        if (condStore && seenChanged && !uidSent) out.text(" UID " + m.uid());
         if (condStore && (flagsSent || seenChanged) && !modSeqSent) out.text(" MODSEQ (" + m.modSeq() + ")");
         out.text(")\r\n");
         return out.bytes();

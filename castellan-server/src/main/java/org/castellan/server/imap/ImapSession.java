@@ -58,6 +58,13 @@ final class ImapSession extends LineSession {
     private SelectedMailbox selected;
     private boolean rev2;
     private boolean condStore;
+    /** RFC 7162 §3.1: CONDSTORE was just enabled with a mailbox selected; the command's end reports HIGHESTMODSEQ. */
+    private boolean announceHighestModSeq;
+    /**
+     * RFC 9051 §7.5.1: the command in progress is FETCH, STORE or SEARCH by sequence number (or
+     * SORT or THREAD, which answer with sequence numbers too): no EXPUNGE may be sent until it ends.
+     */
+    private boolean expungesHeld;
     private boolean qresync;
     private boolean utf8Accept;
 
@@ -122,6 +129,8 @@ final class ImapSession extends LineSession {
             bad(tag, "Mailbox name is not valid modified UTF-7");
             return;
         }
+        expungesHeld = numbersMustHold(command);
+        if (enablesCondStore(command)) condStoreEnabled(!(command instanceof ImapCommand.Select));
         switch (command) {
             case ImapCommand.Capability c -> Capability.run(this, tag);
             case ImapCommand.Noop c -> Noop.run(this, tag);
@@ -162,6 +171,45 @@ final class ImapSession extends LineSession {
             case ImapCommand.Catenate c -> Catenate.run(this, tag, c);
             case ImapCommand.Notify c -> Notify.run(this, tag, c);
         }
+    }
+
+    /** RFC 9051 §7.5.1, RFC 3501 §7.4.1: the commands during which no EXPUNGE may be sent. */
+    private static boolean numbersMustHold(ImapCommand c) {
+        return switch (c) {
+            case ImapCommand.Fetch x -> !x.uid();
+            case ImapCommand.Store x -> !x.uid();
+            case ImapCommand.Search x -> !x.uid();
+            case ImapCommand.Sort x -> !x.uid();
+            case ImapCommand.Thread x -> !x.uid();
+            default -> false;
+        };
+    }
+
+    /**
+     * RFC 7162 §3.1 "CONDSTORE enabling commands": SELECT/EXAMINE (CONDSTORE), STATUS
+     * (HIGHESTMODSEQ), FETCH or SEARCH with MODSEQ, FETCH CHANGEDSINCE, STORE UNCHANGEDSINCE;
+     * ENABLE CONDSTORE enables it in {@link Enable}.
+     */
+    private static boolean enablesCondStore(ImapCommand c) {
+        return switch (c) {
+            case ImapCommand.Select x -> x.condStore();
+            case ImapCommand.Status x -> x.items().contains("HIGHESTMODSEQ");
+            case ImapCommand.Fetch x -> x.changedSince().isPresent()
+                    || x.attributes().stream().anyMatch(a -> a instanceof org.castellan.protocol.imap.FetchAttribute.ModSeq);
+            case ImapCommand.Search x -> hasModSeqKey(x.key());
+            case ImapCommand.Store x -> x.unchangedSince().isPresent();
+            default -> false;
+        };
+    }
+
+    static boolean hasModSeqKey(org.castellan.protocol.imap.SearchKey k) {
+        return switch (k) {
+            case org.castellan.protocol.imap.SearchKey.ModSeq m -> true;
+            case org.castellan.protocol.imap.SearchKey.Not n -> hasModSeqKey(n.key());
+            case org.castellan.protocol.imap.SearchKey.Or o -> hasModSeqKey(o.left()) || hasModSeqKey(o.right());
+            case org.castellan.protocol.imap.SearchKey.And a -> a.keys().stream().anyMatch(ImapSession::hasModSeqKey);
+            default -> false;
+        };
     }
 
     /**
@@ -264,48 +312,120 @@ final class ImapSession extends LineSession {
     }
 
     /**
-     * Ends a command: first the updates of the selected mailbox the client may hear now
-     * ({@code updates} false during FETCH, STORE, SEARCH by sequence number, RFC 9051 §7.5.1),
-     * then the tagged line.
+     * Ends a command: first the updates of the selected mailbox the client may hear now, then the
+     * tagged line. {@code expungesAllowed} false (FETCH, STORE, SEARCH by sequence number pass
+     * their UID flag) holds expunges back, as the dispatcher does for those commands anyway
+     * (RFC 9051 §7.5.1).
      */
-    void finish(String tag, String text, boolean updates) {
-        if (updates) {
-            flushUpdates(() -> write(tag + " " + text + "\r\n"));
-        } else {
-            write(tag + " " + text + "\r\n");
-        }
+    void finish(String tag, String text, boolean expungesAllowed) {
+        flushUpdates(expungesAllowed && !expungesHeld, () -> write(tag + " " + text + "\r\n"));
     }
 
     /** Tells the client what changed in the selected mailbox, then runs {@code then}. */
     void flushUpdates(Runnable then) {
+        flushUpdates(!expungesHeld, then);
+    }
+
+    /**
+     * Tells the client what changed in the selected mailbox, then runs {@code then}. First
+     * {@link #syncWithStore}: every change committed before now is told (RFC 9051 §5.2), not only
+     * those whose events happen to have arrived. Then the view's queued events are applied
+     * ({@link SelectedMailbox#drain}), and, when messages came in or flags changed, one blocking
+     * step claims the new messages' \Recent (RFC 3501 §2.3.2) and reads the changed flags. The
+     * client hears, in this order: a new FLAGS when a keyword is new to it, EXISTS, EXPUNGE or
+     * VANISHED, RECENT (IMAP4rev1), the FETCH of changed flags, and HIGHESTMODSEQ after the first
+     * CONDSTORE enabling command.
+     */
+    private void flushUpdates(boolean expungesAllowed, Runnable then) {
         SelectedMailbox view = selected;
-        if (view == null || !view.hasPending()) {
+        if (view == null) {
             then.run();
             return;
         }
-        SelectedMailbox.Update update = view.drain(qresync);
-        for (String line : update.lines()) untagged(line);
+        syncWithStore(view, () -> tellUpdates(view, expungesAllowed, then));
+    }
+
+    /**
+     * Runs {@code then} once the view has heard every change the store has published for its
+     * mailbox: a change another session committed may still be on its way through the store's
+     * event thread. Waits without blocking the event loop; reading stays suspended meanwhile.
+     */
+    void syncWithStore(SelectedMailbox view, Runnable then) {
+        long published = service.store().publishedModSeq(view.mailbox.id());
+        if (view.heardUpTo(published)) {
+            then.run();
+            return;
+        }
+        CompletableFuture<Void> heard = new CompletableFuture<>();
+        view.whenHeard(published, () -> heard.complete(null));
+        await(heard, v -> then.run(), e -> then.run());
+    }
+
+    /** The blocking part of a flush: the first recent UID for the new messages, and the changed messages' flags. */
+    private record Reread(long firstRecent, java.util.List<MessageMeta> flags) {}
+
+    private void tellUpdates(SelectedMailbox view, boolean expungesAllowed, Runnable then) {
+        if (view != selected) {
+            then.run();
+            return;
+        }
+        SelectedMailbox.Update update = view.drain(qresync, expungesAllowed);
         if (view.deleted()) {
+            for (String line : update.lines()) untagged(line);
             // RFC 9051 §7.1.5: the selected mailbox is gone; nothing sensible can follow.
             closeWith("* BYE Selected mailbox was deleted");
             return;
         }
-        if (update.flagUids().isEmpty()) {
+        // \Recent: a read-write session claims new messages (also an IMAP4rev2 one, which is told of
+        // them first but has no \Recent to show); a read-only IMAP4rev1 session shows what is unclaimed.
+        boolean recentNeeded = !update.added().isEmpty() && (!view.readOnly || !rev2);
+        if (update.flagUids().isEmpty() && !recentNeeded) {
+            tell(view, update, new Reread(Long.MAX_VALUE, java.util.List.of()));
             then.run();
             return;
         }
-        long first = update.flagUids().first();
-        long last = update.flagUids().last();
-        blocking(() -> service.store().listMessages(view.mailbox.id(), new UidRange(first, last)), metas -> {
-            for (MessageMeta m : metas) {
-                int msn = view.msnOf(m.uid());
-                if (msn > 0 && update.flagUids().contains(m.uid())) untagged(msn + " FETCH (" + flagsItem(m, view) + ")");
+        long id = view.mailbox.id();
+        var store = service.store();
+        blocking(() -> {
+            long firstRecent = Long.MAX_VALUE;
+            if (recentNeeded) {
+                firstRecent = view.readOnly ? store.firstRecentUid(id) : store.claimRecent(id, update.added().last());
             }
+            java.util.List<MessageMeta> flags = java.util.List.of();
+            if (!update.flagUids().isEmpty()) {
+                flags = store.listMessages(id, new UidRange(update.flagUids().first(), update.flagUids().last()));
+            }
+            return new Reread(firstRecent, flags);
+        }, reread -> {
+            tell(view, update, reread);
             then.run();
         }, e -> {
-            log.warn("{} imap flag update failed: {}", connection().logId(), e.toString());
+            log.warn("{} imap mailbox update failed: {}", connection().logId(), e.toString());
+            tell(view, update, new Reread(Long.MAX_VALUE, java.util.List.of()));
             then.run();
         });
+    }
+
+    private void tell(SelectedMailbox view, SelectedMailbox.Update update, Reread reread) {
+        java.util.List<MessageMeta> changed = reread.flags().stream()
+                .filter(m -> update.flagUids().contains(m.uid()) && view.msnOf(m.uid()) > 0).toList();
+        boolean newKeywords = update.newKeywords();
+        for (MessageMeta m : changed) newKeywords |= view.learnKeywords(m.flags());
+        if (newKeywords) announceFlags(view);
+        for (String line : update.lines()) untagged(line);
+        if (!rev2) view.recentFrom(reread.firstRecent(), update.added());
+        // RFC 3501 §7.3.2: RECENT goes with a change of size.
+        if (!rev2 && !update.added().isEmpty()) untagged(view.recentCount() + " RECENT");
+        for (MessageMeta m : changed) untagged(view.msnOf(m.uid()) + " FETCH (" + flagsItem(m, view) + ")");
+        if (announceHighestModSeq) {
+            announceHighestModSeq = false;
+            untagged("OK [HIGHESTMODSEQ " + view.toldModSeq() + "] Highest");
+        }
+    }
+
+    /** RFC 9051 §7.3.5: a new FLAGS, and PERMANENTFLAGS with it, once the client meets a new keyword. */
+    void announceFlags(SelectedMailbox view) {
+        for (String line : view.flagsLines()) untagged(line);
     }
 
     /** {@code FLAGS (...) UID n} and, with CONDSTORE, {@code MODSEQ (m)}. */
@@ -314,7 +434,8 @@ final class ImapSession extends LineSession {
     }
 
     String flagsItem(long uid, java.util.Set<String> flags, long modSeq, SelectedMailbox view) {
-        String s = "FLAGS (" + String.join(" ", new java.util.TreeSet<>(flags)) + ") UID " + uid;
+        java.util.Set<String> shown = view == null ? flags : view.flagsOf(uid, flags);
+        String s = "FLAGS (" + String.join(" ", new java.util.TreeSet<>(shown)) + ") UID " + uid;
         return condStoreOn(view) ? s + " MODSEQ (" + modSeq + ")" : s;
     }
 
@@ -346,20 +467,13 @@ final class ImapSession extends LineSession {
     }
 
     /**
-     * Runs {@code then} once the selected mailbox's view has heard of {@code uid}, if this
-     * session's own command just added it to the selected mailbox; at once otherwise. Reading
-     * stays suspended meanwhile, so pipelined commands still run in order.
+     * Runs {@code then} after this session's own command added {@code uid} to a mailbox. The
+     * tagged reply that follows synchronises with the store ({@link #syncWithStore}), so when the
+     * mailbox is the selected one the client hears its EXISTS before the OK (RFC 9051 §6.3.12).
      */
     void afterOwnAddition(long mailboxId, long uid, Runnable then) {
         if (notifier != null) notifier.ownAddition(mailboxId, uid);
-        SelectedMailbox view = selected;
-        if (view == null || view.mailbox.id() != mailboxId) {
-            then.run();
-            return;
-        }
-        CompletableFuture<Void> heard = new CompletableFuture<>();
-        view.whenHeard(uid, () -> heard.complete(null));
-        await(heard, v -> then.run(), e -> then.run());
+        then.run();
     }
 
     /** The RFC 5530 response code for a store failure; the detail goes to the log only. */
@@ -405,7 +519,19 @@ final class ImapSession extends LineSession {
 
     void enableRev2() { rev2 = true; }
 
-    void enableCondStore() { condStore = true; }
+    /** ENABLE CONDSTORE (RFC 7162 §3.1). */
+    void enableCondStore() { condStoreEnabled(true); }
+
+    /**
+     * RFC 7162 §3.1: after a CONDSTORE enabling command every untagged FETCH carries UID and
+     * MODSEQ until the connection ends; the first one issued with a mailbox selected reports its
+     * HIGHESTMODSEQ ({@code announce} false for SELECT/EXAMINE, which report it themselves).
+     */
+    private void condStoreEnabled(boolean announce) {
+        if (condStore) return;
+        condStore = true;
+        if (announce && selected != null) announceHighestModSeq = true;
+    }
 
     /** RFC 7162 §3.2.3: enabling QRESYNC enables CONDSTORE too. */
     void enableQResync() {
@@ -487,13 +613,15 @@ final class ImapSession extends LineSession {
     /** Makes {@code view} the selected mailbox. */
     void select(SelectedMailbox view) {
         deselect();
+        announceHighestModSeq = false;
         selected = view;
         state = ImapState.SELECTED;
     }
 
     /**
-     * The store listener for {@code view}: hops each event to the event loop and queues it;
-     * while idling, the client hears at once (RFC 2177).
+     * The store listener for {@code view}: hops each event to the event loop and queues it in the
+     * view ({@link SelectedMailbox#event}), which also releases commands waiting in
+     * {@link #syncWithStore}; while idling, the client hears at once (RFC 2177).
      */
     java.util.function.Consumer<org.castellan.store.StoreEvent> listener(SelectedMailbox view) {
         var loop = connection().channel().eventLoop();

@@ -18,6 +18,7 @@ import org.castellan.store.TextMatches;
 import org.castellan.protocol.imap.SequenceSet;
 import org.castellan.store.MailStore;
 import org.castellan.store.MessageMeta;
+import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
 
 /**
@@ -64,7 +65,8 @@ final class Search {
         SelectedMailbox view = s.selected().orElseThrow();
         Matcher matcher = matcher(s, view, c.key());
         boolean save = c.returnOptions().map(o -> o.contains("SAVE")).orElse(false);
-        s.blocking(() -> matcher.matching().stream().map(h -> new long[] {h.msn(), h.meta().uid()}).toList(), hits -> {
+        boolean modSeqKey = ImapSession.hasModSeqKey(c.key());
+        s.blocking(() -> matcher.matching().stream().map(h -> new long[] {h.msn(), h.meta().uid(), h.meta().modSeq()}).toList(), hits -> {
             java.util.List<Long> numbers = hits.stream().map(h -> c.uid() ? h[1] : h[0]).sorted().toList();
             java.util.List<String> opts = c.returnOptions().orElse(java.util.List.of());
             if (opts.contains("SAVE")) {
@@ -83,6 +85,8 @@ final class Search {
             } else if (c.returnOptions().isEmpty()) {
                 StringBuilder b = new StringBuilder("SEARCH");
                 for (long n : numbers) b.append(' ').append(n);
+                // RFC 7162 §3.1.5: with a MODSEQ key, the highest MODSEQ of the messages found.
+                if (modSeqKey && !hits.isEmpty()) b.append(" (MODSEQ ").append(modSeqItem(hits, java.util.List.of("ALL"))).append(')');
                 s.untagged(b.toString());
             } else {
                 // RFC 4731 §3.1
@@ -92,6 +96,7 @@ final class Search {
                 if (opts.contains("MAX") && !numbers.isEmpty()) b.append(" MAX ").append(numbers.get(numbers.size() - 1));
                 if (opts.contains("COUNT")) b.append(" COUNT ").append(numbers.size());
                 if (opts.contains("ALL") && !numbers.isEmpty()) b.append(" ALL ").append(SequenceSet.compact(numbers));
+                if (modSeqKey && !hits.isEmpty()) b.append(" MODSEQ ").append(modSeqItem(hits, opts));
                 s.untagged(b.toString());
             }
             s.finish(tag, "OK SEARCH completed", c.uid());
@@ -99,6 +104,22 @@ final class Search {
             if (save) view.save(java.util.List.of()); // RFC 5182 §2.1: a failed SEARCH ... SAVE leaves it empty
             s.storeFailure(tag, e);
         });
+    }
+
+    /**
+     * RFC 7162 §3.1.10: the ESEARCH MODSEQ item. With ALL or COUNT (or a plain SEARCH) the highest
+     * MODSEQ of every message found; otherwise of those MIN and MAX return.
+     *
+     * @param hits sequence number, UID and MODSEQ of each message found, in UID order; not empty
+     */
+    static long modSeqItem(java.util.List<long[]> hits, java.util.List<String> opts) {
+        if (opts.contains("ALL") || opts.contains("COUNT") || (!opts.contains("MIN") && !opts.contains("MAX"))) {
+            return hits.stream().mapToLong(h -> h[2]).max().orElseThrow();
+        }
+        long out = 0;
+        if (opts.contains("MIN")) out = hits.get(0)[2];
+        if (opts.contains("MAX")) out = Math.max(out, hits.get(hits.size() - 1)[2]);
+        return out;
     }
 
     /** A message that matched: its sequence number in the session's view and its metadata. */
@@ -130,7 +151,12 @@ final class Search {
             java.util.List<Hit> hits = new ArrayList<>();
             for (MessageMeta m : metas) {
                 Candidate cand = new Candidate(this, indexed, m, view.msnOf(m.uid()), count, maxUid);
-                if (matches(key, cand)) hits.add(new Hit(cand.msn, m));
+                try {
+                    if (matches(key, cand)) hits.add(new Hit(cand.msn, m));
+                } catch (StoreException e) {
+                    // Expunged by another session since it was listed: it matches nothing now.
+                    if (e.kind() != StoreException.Kind.NOT_FOUND) throw e;
+                }
             }
             return hits;
         }
@@ -213,6 +239,7 @@ final class Search {
         final long count;
         final long maxUid;
         final java.util.SortedSet<Long> saved;
+        final boolean recent;
         byte[] content;
         MessageStructure structure;
         SearchText text;
@@ -228,6 +255,7 @@ final class Search {
             this.msn = msn;
             this.count = count;
             this.maxUid = maxUid;
+            this.recent = matcher.view().isRecent(meta.uid());
         }
 
         byte[] content() {
@@ -265,7 +293,7 @@ final class Search {
     static boolean matches(SearchKey key, Candidate m) {
         return switch (key) {
             case SearchKey.All a -> true;
-            case SearchKey.Recent r -> false; // IMAP4rev2 has no \Recent
+            case SearchKey.Recent r -> m.recent; // RFC 3501 §2.3.2; never in an IMAP4rev2 session
             case SearchKey.Flag f -> m.meta.flags().stream().anyMatch(x -> x.equalsIgnoreCase(f.flag())) == f.set();
             case SearchKey.Text t -> switch (t.field()) {
                 case TEXT, BODY -> m.textContains(t);

@@ -5,6 +5,7 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.SequenceSet;
+import org.castellan.store.Flags;
 import org.castellan.store.MailStore;
 import org.castellan.store.MailboxStatus;
 import org.castellan.store.MessageMeta;
@@ -20,13 +21,16 @@ final class Select {
 
     private Select() {}
 
-    /** RFC 9051 §2.3.2: the flags every mailbox takes; keywords too ("\*" in PERMANENTFLAGS). */
-    static final String FLAGS = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft)";
-
     /** What the client resynchronizes: UIDs expunged since its MODSEQ, and messages changed since. */
     private record Resync(SortedSet<Long> vanished, List<MessageMeta> changed) {}
 
-    private record Opened(SelectedMailbox view, MailboxStatus status, Resync resync) {}
+    /**
+     * What the blocking part found: the view, the store's published MODSEQ when it subscribed, the
+     * status, the keywords in use, the first recent UID for this session (RFC 3501 §2.3.2), the
+     * sequence number of the first unseen message (0 for none) and the resync data.
+     */
+    private record Opened(SelectedMailbox view, long published, MailboxStatus status, java.util.Set<String> keywords,
+            long firstRecent, int firstUnseen, Resync resync) {}
 
     static void run(ImapSession s, String tag, ImapCommand.Select c) {
         if (c.qresync().isPresent() && !s.qresync()) {
@@ -40,15 +44,30 @@ final class Select {
         }
         MailStore store = s.service().store();
         long account = s.accountId();
+        boolean rev1 = !s.rev2();
         s.blocking(tag, () -> {
             var mailbox = store.getMailbox(account, c.mailbox())
                     .orElseThrow(() -> StoreException.notFound("no mailbox " + c.mailbox()));
             SelectedMailbox view = new SelectedMailbox(mailbox, c.readOnly(), c.condStore() || c.qresync().isPresent());
             view.subscription(store.subscribe(mailbox.id(), s.listener(view)));
             try {
+                // After subscribing: every change above this MODSEQ reaches the listener.
+                long published = store.publishedModSeq(mailbox.id());
                 MailboxStatus status = store.status(mailbox.id());
                 List<MessageMeta> metas = store.listMessages(mailbox.id(), UidRange.all());
-                view.init(metas.stream().map(MessageMeta::uid).toList());
+                view.init(metas.stream().map(MessageMeta::uid).toList(), status.uidNext());
+                java.util.Set<String> keywords = new java.util.HashSet<>();
+                int firstUnseen = 0;
+                for (int i = 0; i < metas.size(); i++) {
+                    keywords.addAll(metas.get(i).flags());
+                    if (firstUnseen == 0 && !metas.get(i).flags().contains(Flags.SEEN)) firstUnseen = i + 1;
+                }
+                // RFC 3501 §2.3.2, §6.3.2: SELECT takes the unclaimed messages as its recent ones (an
+                // IMAP4rev2 session too, silently); EXAMINE shows them without taking them.
+                long firstRecent = Long.MAX_VALUE;
+                long last = view.maxUid();
+                if (!c.readOnly() && last > 0) firstRecent = store.claimRecent(mailbox.id(), last);
+                else if (c.readOnly() && rev1) firstRecent = store.firstRecentUid(mailbox.id());
                 Resync resync = null;
                 // RFC 7162 §3.2.5.1: with another UIDVALIDITY the client's knowledge is void; a plain SELECT follows.
                 var q = c.qresync().filter(x -> x.uidValidity() == status.uidValidity());
@@ -63,7 +82,7 @@ final class Select {
                             .filter(m -> known.isEmpty() || known.get().contains(m.uid(), SequenceSet.STAR)).toList();
                     resync = new Resync(vanished, changed);
                 }
-                return new Opened(view, status, resync);
+                return new Opened(view, published, status, keywords, firstRecent, firstUnseen, resync);
             } catch (RuntimeException e) {
                 view.close();
                 throw e;
@@ -72,10 +91,16 @@ final class Select {
             SelectedMailbox view = opened.view();
             MailboxStatus st = opened.status();
             s.select(view);
+            view.opened(opened.published(), st.highestModSeq());
+            view.learnKeywords(opened.keywords());
             s.untagged(view.count() + " EXISTS");
-            if (!s.rev2()) s.untagged("0 RECENT"); // RFC 3501 §6.3.1: required for IMAP4rev1 clients
-            s.untagged("FLAGS " + FLAGS);
-            s.untagged("OK [PERMANENTFLAGS " + (view.readOnly ? "()" : FLAGS.replace(")", " \\*)")) + "] Flags permitted");
+            if (rev1) {
+                // RFC 3501 §6.3.1: RECENT is required, UNSEEN too when a message is unseen; IMAP4rev2 dropped both.
+                view.recentFrom(opened.firstRecent(), view.uidsInOrder());
+                s.untagged(view.recentCount() + " RECENT");
+                if (opened.firstUnseen() > 0) s.untagged("OK [UNSEEN " + opened.firstUnseen() + "] First unseen message");
+            }
+            view.flagsLines().forEach(s::untagged);
             s.untagged("OK [UIDVALIDITY " + st.uidValidity() + "] UIDs valid");
             s.untagged("OK [UIDNEXT " + st.uidNext() + "] Predicted next UID");
             if (s.condStoreOn(view)) s.untagged("OK [HIGHESTMODSEQ " + st.highestModSeq() + "] Highest");

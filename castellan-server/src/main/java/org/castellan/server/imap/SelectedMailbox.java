@@ -2,6 +2,7 @@ package org.castellan.server.imap;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -11,19 +12,30 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import org.castellan.protocol.imap.SequenceSet;
 import org.castellan.store.EventSubscription;
+import org.castellan.store.Flags;
 import org.castellan.store.Mailbox;
 import org.castellan.store.StoreEvent;
 
 /**
  * The selected mailbox as this session's client knows it: the UIDs in message-sequence-number
- * order (RFC 9051 §2.3.1.2), changed only when the client is told. Store events queue up in
- * {@link #pending} and are applied by {@link #drain}, which the session calls only where RFC 9051
- * §7 allows untagged EXISTS/EXPUNGE/FETCH: at the end of a command (never during FETCH, STORE or
- * SEARCH by sequence number) and while idling. Until then a sequence number the client uses
- * still means what it meant when the client last heard.
+ * order (RFC 9051 §2.3.1.2), changed only when the client is told.
+ *
+ * <p><b>How changes reach the client.</b> The store calls the session's listener with every
+ * committed change, in commit order, on its event thread; the listener hops each event to the
+ * session's event loop and hands it to {@link #event}, which queues it in {@link #pending} and
+ * notes how far the view has heard ({@link #heardModSeq}). Nothing the client sees changes until
+ * {@link #drain}, which the session calls only where RFC 9051 §7 allows untagged responses: at the
+ * end of a command and while idling. Before draining at the end of a command the session
+ * synchronises with the store ({@link #whenHeard} with {@link org.castellan.store.MailStore#publishedModSeq}),
+ * so every change committed before the command started is reported by its end (RFC 9051 §5.2).
+ * During FETCH, STORE and SEARCH by sequence number expunges are held back in {@link #heldExpunges}
+ * (RFC 9051 §7.5.1) while additions and flag changes are told; the next drain that may report
+ * expunges reports them first. Until then a sequence number the client uses still means what it
+ * meant when the client last heard.
  *
  * <p>Confined to the session's event loop, except {@link #ownModSeq}; commands running on the
- * blocking executor read {@link #uids} only while the session is busy, when nothing changes it.
+ * blocking executor read {@link #uids} and {@link #recent} only while the session is busy, when
+ * nothing changes them.
  *
  * <p>Most selected mailboxes sit in IDLE for hours and hear nothing, so the collections only
  * some commands need (events not told yet, own flag changes, waiters, a saved search) are made
@@ -37,6 +49,8 @@ final class SelectedMailbox {
     private final List<Long> uids = new ArrayList<>();
     /** Events the client has not been told of yet; null when there are none. */
     private ArrayDeque<StoreEvent> pending;
+    /** Expunges that reached the view during FETCH, STORE or SEARCH by sequence number; null when none. */
+    private ArrayDeque<StoreEvent.MessagesExpunged> heldExpunges;
     /**
      * MODSEQs of this session's own flag changes: their events need no unsolicited FETCH. Added
      * to by commands on the blocking executor, so made once under a lock and then concurrent.
@@ -44,10 +58,18 @@ final class SelectedMailbox {
     private volatile Set<Long> ownModSeqs;
     private EventSubscription subscription;
     private boolean deleted;
-    /** The highest UID this view has heard of, from the listing or an event, told to the client or not. */
-    private long heardUid;
-    /** Runs once the view has heard of a UID: this session's own APPEND or COPY into this mailbox. */
+    /** The highest MODSEQ of the mailbox this view has heard of, from the opening or an event, told to the client or not. */
+    private long heardModSeq;
+    /** The highest MODSEQ up to which the client has been told of every change (RFC 7162 HIGHESTMODSEQ). */
+    private long toldModSeq;
+    /** The highest UID ever in the view: an added UID at or below it is known already, or already gone. */
+    private long highestUid;
+    /** Runs once the view has heard up to a MODSEQ: commands waiting to tell the client everything. */
     private List<Map.Entry<Long, Runnable>> waiters;
+    /** RFC 3501 §2.3.2: the messages this session reports as \Recent (IMAP4rev1 sessions only). */
+    private final SortedSet<Long> recent = new TreeSet<>();
+    /** The keywords the client has been told of in FLAGS (RFC 9051 §7.3.5). */
+    private final SortedSet<String> keywords = new TreeSet<>();
 
     private volatile boolean closed;
 
@@ -60,11 +82,25 @@ final class SelectedMailbox {
 
     void subscription(EventSubscription s) { this.subscription = s; }
 
-    /** The UIDs listed after subscribing; events queued meanwhile are reconciled by {@link #drain}. */
-    void init(List<Long> listed) {
+    /**
+     * The UIDs listed after subscribing; events queued meanwhile are reconciled by {@link #drain}.
+     *
+     * @param uidNext the mailbox's UIDNEXT read before the listing: every UID below it is in the
+     *     listing or was expunged before it, so an event adding it is stale
+     */
+    void init(List<Long> listed, long uidNext) {
         uids.clear();
         uids.addAll(listed);
-        heardUid = Math.max(heardUid, maxUid());
+        highestUid = Math.max(maxUid(), uidNext - 1);
+    }
+
+    /**
+     * On the event loop, once the view is opened: the store had published up to {@code published}
+     * when the view subscribed, and the client is told the mailbox as of {@code highestModSeq}.
+     */
+    void opened(long published, long highestModSeq) {
+        heardModSeq = Math.max(heardModSeq, published);
+        toldModSeq = highestModSeq;
     }
 
     void close() {
@@ -73,18 +109,22 @@ final class SelectedMailbox {
         runWaiters(Long.MAX_VALUE); // nobody will hear more; let the commands finish
     }
 
+    /** Whether the view has heard of every change up to {@code modSeq}. */
+    boolean heardUpTo(long modSeq) {
+        return closed || heardModSeq >= modSeq;
+    }
+
     /**
-     * Runs {@code then} on the event loop once this view has heard of {@code uid}. The store
-     * publishes a commit's events after the writing call returns, so without this a session's
-     * own APPEND could be answered before its EXISTS, and a SEARCH right after it miss the new
-     * message (RFC 9051 §6.3.12: the client SHOULD hear EXISTS for its own append at once).
+     * Runs {@code then} on the event loop once this view has heard of every change up to
+     * {@code modSeq}: the store publishes a commit's events before the writing call returns, but
+     * they reach this view a little later, on the store's event thread and then the event loop.
      */
-    void whenHeard(long uid, Runnable then) {
-        if (closed || heardUid >= uid) {
+    void whenHeard(long modSeq, Runnable then) {
+        if (heardUpTo(modSeq)) {
             then.run();
         } else {
             if (waiters == null) waiters = new ArrayList<>(1);
-            waiters.add(Map.entry(uid, then));
+            waiters.add(Map.entry(modSeq, then));
         }
     }
 
@@ -125,6 +165,9 @@ final class SelectedMailbox {
 
     long uidAt(int msn) { return uids.get(msn - 1); }
 
+    /** A copy of the UIDs in sequence-number order. */
+    List<Long> uidsInOrder() { return List.copyOf(uids); }
+
     /** The sequence number of {@code uid}, or 0 when it is not in the view. */
     int msnOf(long uid) {
         int i = Collections.binarySearch(uids, uid);
@@ -132,6 +175,60 @@ final class SelectedMailbox {
     }
 
     boolean deleted() { return deleted; }
+
+    /** RFC 7162: the HIGHESTMODSEQ the client may be told; no expunge it has not heard of lies below it. */
+    long toldModSeq() { return toldModSeq; }
+
+    // ---- \Recent and keywords
+
+    /** Adds the UIDs in the view from {@code firstRecent} on to this session's recent messages. */
+    void recentFrom(long firstRecent, Collection<Long> candidates) {
+        for (long uid : candidates) if (uid >= firstRecent && msnOf(uid) > 0) recent.add(uid);
+    }
+
+    boolean isRecent(long uid) { return recent.contains(uid); }
+
+    int recentCount() { return recent.size(); }
+
+    /** The flags the client sees: the stored ones, and \Recent when this session reports the message as recent. */
+    Set<String> flagsOf(long uid, Set<String> stored) {
+        if (!recent.contains(uid)) return stored;
+        Set<String> out = new TreeSet<>(stored);
+        out.add(RECENT);
+        return out;
+    }
+
+    /** RFC 3501 §2.3.2: a flag the server sets, never stored. */
+    static final String RECENT = "\\Recent";
+
+    /**
+     * Takes note of keywords among {@code flags}; true when one is new to the client, which must
+     * then be sent a new FLAGS ({@link #flagsLine}).
+     */
+    boolean learnKeywords(Collection<String> flags) {
+        boolean added = false;
+        for (String f : flags) {
+            if (!f.startsWith("\\") && !Flags.SYSTEM.contains(f)) added |= keywords.add(f);
+        }
+        return added;
+    }
+
+    /** RFC 9051 §7.3.5: the system flags and every keyword the client has been told of. */
+    String flagsList() {
+        StringBuilder b = new StringBuilder("(\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+        for (String k : keywords) b.append(' ').append(k);
+        return b.append(')').toString();
+    }
+
+    /** The {@code FLAGS} and {@code OK [PERMANENTFLAGS]} lines (RFC 9051 §7.1, §7.3.5), without "* ". */
+    List<String> flagsLines() {
+        String list = flagsList();
+        // "\*": new keywords may be created; a read-only session may change nothing.
+        String permanent = readOnly ? "()" : list.substring(0, list.length() - 1) + " \\*)";
+        return List.of("FLAGS " + list, "OK [PERMANENTFLAGS " + permanent + "] Flags permitted");
+    }
+
+    // ---- SEARCHRES
 
     /** RFC 5182 SEARCHRES: the UIDs of the last SEARCH ... RETURN (SAVE); empty after SELECT. */
     private SortedSet<Long> saved;
@@ -185,73 +282,120 @@ final class SelectedMailbox {
     int remove(long uid) {
         int msn = msnOf(uid);
         if (msn > 0) uids.remove(msn - 1);
+        recent.remove(uid);
         return msn;
     }
+
+    // ---- events
 
     /** Called on the event loop with each store event, in commit order. */
     void event(StoreEvent e) {
         if (pending == null) pending = new ArrayDeque<>(4);
         pending.add(e);
-        if (e instanceof StoreEvent.MessageAdded a && !a.uids().isEmpty()) {
-            heardUid = Math.max(heardUid, a.uids().last());
-            runWaiters(heardUid);
+        long modSeq = StoreEvent.modSeqOf(e);
+        if (modSeq > heardModSeq) {
+            heardModSeq = modSeq;
+            runWaiters(modSeq);
         }
     }
 
-    boolean hasPending() { return pending != null && !pending.isEmpty(); }
+    /** Whether a drain would tell the client something (expunges held back included). */
+    boolean hasPending() {
+        return (pending != null && !pending.isEmpty()) || (heldExpunges != null && !heldExpunges.isEmpty());
+    }
 
-    /** What {@link #drain} produced: lines to send now, and UIDs whose new flags must be fetched. */
-    record Update(List<String> lines, SortedSet<Long> flagUids) {}
+    /**
+     * What {@link #drain} produced: lines to send now, UIDs whose new flags must be fetched, UIDs
+     * that came in (for \Recent), and whether a keyword new to the client came with them.
+     */
+    record Update(List<String> lines, SortedSet<Long> flagUids, SortedSet<Long> added, boolean newKeywords) {}
 
     /**
      * Applies the queued events to the view and returns the untagged responses that tell the
      * client. EXPUNGE lines carry the number each message had when it was removed; with
      * {@code vanished} (QRESYNC enabled) one {@code VANISHED uids} line per commit replaces them
-     * (RFC 7162 §3.2.10), naming only UIDs the client knows.
+     * (RFC 7162 §3.2.10), naming only UIDs the client knows. Without {@code expungesAllowed}
+     * (during FETCH, STORE, SEARCH by sequence number, RFC 9051 §7.5.1) expunges are held back for
+     * a later drain; messages they remove keep their numbers meanwhile, so the EXISTS sent for
+     * new messages still counts them.
      */
-    Update drain(boolean vanished) {
-        List<String> lines = new ArrayList<>();
-        SortedSet<Long> flagUids = new TreeSet<>();
-        boolean grew = false;
+    Update drain(boolean vanished, boolean expungesAllowed) {
+        Drain d = new Drain(vanished);
+        if (expungesAllowed) {
+            while (heldExpunges != null && !heldExpunges.isEmpty()) d.expunge(heldExpunges.poll());
+            heldExpunges = null;
+        }
+        long applied = 0;
         while (pending != null && !pending.isEmpty()) {
             StoreEvent e = pending.poll();
+            applied = Math.max(applied, StoreEvent.modSeqOf(e));
             switch (e) {
                 case StoreEvent.MessageAdded a -> {
                     for (long uid : a.uids()) {
-                        // UIDs only grow; one at or below the view's last is already known or already gone.
-                        if (uid > maxUid()) {
+                        if (uid > highestUid) {
                             uids.add(uid);
-                            grew = true;
+                            highestUid = uid;
+                            d.added.add(uid);
+                            d.grew = true;
                         }
                     }
+                    d.newKeywords |= learnKeywords(a.keywords());
                 }
                 case StoreEvent.MessagesExpunged x -> {
-                    if (grew) {
-                        lines.add(uids.size() + " EXISTS");
-                        grew = false;
+                    if (expungesAllowed) {
+                        d.expunge(x);
+                    } else {
+                        if (heldExpunges == null) heldExpunges = new ArrayDeque<>(2);
+                        heldExpunges.add(x);
                     }
-                    List<Long> gone = new ArrayList<>(x.uids());
-                    Collections.reverse(gone);
-                    List<Long> known = new ArrayList<>();
-                    for (long uid : gone) {
-                        int msn = remove(uid);
-                        if (msn > 0 && !vanished) lines.add(msn + " EXPUNGE");
-                        if (msn > 0) known.add(0, uid);
-                        flagUids.remove(uid);
-                    }
-                    if (vanished && !known.isEmpty()) lines.add("VANISHED " + SequenceSet.compact(known));
                 }
                 case StoreEvent.FlagsChanged f -> {
                     if (!wasOwn(f.modSeq())) {
-                        for (long uid : f.uids()) if (msnOf(uid) > 0) flagUids.add(uid);
+                        for (long uid : f.uids()) if (msnOf(uid) > 0) d.flagUids.add(uid);
                     }
                 }
-                case StoreEvent.MailboxDeleted d -> deleted = true;
+                case StoreEvent.MailboxDeleted m -> deleted = true;
                 case StoreEvent.MailboxRenamed r -> { }
             }
         }
-        if (grew) lines.add(uids.size() + " EXISTS");
+        if (d.grew) d.lines.add(uids.size() + " EXISTS");
         pending = null;
-        return new Update(lines, flagUids);
+        // Everything up to the last event drained has been told, but for an expunge held back.
+        long told = heldExpunges == null ? applied : Math.min(applied, heldExpunges.peek().modSeq() - 1);
+        toldModSeq = Math.max(toldModSeq, told);
+        d.added.removeIf(uid -> msnOf(uid) == 0);
+        return new Update(d.lines, d.flagUids, d.added, d.newKeywords);
+    }
+
+    /** One drain's output under construction. */
+    private final class Drain {
+        final boolean vanished;
+        final List<String> lines = new ArrayList<>();
+        final SortedSet<Long> flagUids = new TreeSet<>();
+        final SortedSet<Long> added = new TreeSet<>();
+        boolean grew;
+        boolean newKeywords;
+
+        Drain(boolean vanished) {
+            this.vanished = vanished;
+        }
+
+        void expunge(StoreEvent.MessagesExpunged x) {
+            if (grew) {
+                // RFC 9051 §7.5.1: numbers in EXPUNGE refer to the mailbox as last told, EXISTS included.
+                lines.add(uids.size() + " EXISTS");
+                grew = false;
+            }
+            List<Long> gone = new ArrayList<>(x.uids());
+            Collections.reverse(gone);
+            List<Long> known = new ArrayList<>();
+            for (long uid : gone) {
+                int msn = remove(uid);
+                if (msn > 0 && !vanished) lines.add(msn + " EXPUNGE");
+                if (msn > 0) known.add(0, uid);
+                flagUids.remove(uid);
+            }
+            if (vanished && !known.isEmpty()) lines.add("VANISHED " + SequenceSet.compact(known));
+        }
     }
 }

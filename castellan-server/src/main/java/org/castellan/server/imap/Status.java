@@ -54,7 +54,9 @@ final class Status {
                 case "DELETED-STORAGE" -> (store.listMessages(m.id(), UidRange.all()).stream()
                         .filter(x -> x.flags().contains(Flags.DELETED)).mapToLong(x -> x.size()).sum()
                         + GetQuota.STORAGE_UNIT - 1) / GetQuota.STORAGE_UNIT;
-                default -> 0; // RECENT: IMAP4rev2 has no \Recent
+                // RFC 3501 §6.3.10: the messages no session has claimed as recent yet (RFC 9051 has no RECENT).
+                case "RECENT" -> store.listMessages(m.id(), new UidRange(store.firstRecentUid(m.id()), Long.MAX_VALUE)).size();
+                default -> 0;
             };
             out.add(item + " " + value);
         }

@@ -61,6 +61,10 @@ final class Store {
             }
             return new Done(u, java.util.List.copyOf(items.values()));
         }, done -> {
+            // RFC 9051 §7.3.5: a keyword new to the mailbox is announced before a FETCH carries it.
+            boolean newKeywords = false;
+            for (FlagUpdate.Changed ch : done.update().changed()) newKeywords |= view.learnKeywords(ch.flags());
+            if (newKeywords) s.announceFlags(view);
             for (Item m : done.items()) {
                 int msn = view.msnOf(m.uid());
                 if (msn > 0) s.untagged(msn + " FETCH (" + s.flagsItem(m.uid(), m.flags(), m.modSeq(), view) + ")");

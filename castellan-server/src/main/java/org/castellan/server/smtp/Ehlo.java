@@ -28,7 +28,7 @@ final class Ehlo {
         if (s.connection().listener().tls() == TlsMode.STARTTLS && !s.connection().tlsStarted()) {
             lines.add("STARTTLS"); // RFC 3207
         }
-        if (s.submission() && s.connection().account().isEmpty()) {
+        if (s.connection().listener().protocol().takesLogins() && s.connection().account().isEmpty()) {
             List<String> mechanisms = s.service().auth().mechanisms(s.authContext());
             if (!mechanisms.isEmpty()) lines.add("AUTH " + String.join(" ", mechanisms)); // RFC 4954 §3
         }

@@ -15,6 +15,7 @@ import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SSLKeyException;
 import javax.net.ssl.SSLSession;
 import org.castellan.security.auth.ChannelBinding;
+import org.castellan.security.tls.TlsPolicy;
 
 /**
  * The TLS channel binding of a connection, for SCRAM-SHA-256-PLUS.
@@ -27,7 +28,7 @@ import org.castellan.security.auth.ChannelBinding;
  * connection gets no binding and AuthService does not offer the -PLUS mechanism: offering it
  * with tls-server-end-point would fail clients that rightly pick tls-exporter.
  */
-final class ChannelBindings {
+public final class ChannelBindings {
 
     /** RFC 9266 §2: the exporter label; the context is empty and the length 32 bytes. */
     static final String EXPORTER_LABEL = "EXPORTER-Channel-Binding";
@@ -53,6 +54,14 @@ final class ChannelBindings {
     };
 
     private ChannelBindings() {}
+
+    /**
+     * Whether TLS 1.3 connections of this provider get a channel binding (tls-exporter), so that
+     * SCRAM-SHA-256-PLUS is offered on them; TLS 1.2 connections always get tls-server-end-point.
+     */
+    public static boolean tls13Binding(TlsPolicy.Provider provider) {
+        return provider == TlsPolicy.Provider.JDK && EXPORT != null;
+    }
 
     static Optional<ChannelBinding> of(SslHandler tls) {
         if (tls == null || !tls.handshakeFuture().isSuccess()) return Optional.empty();

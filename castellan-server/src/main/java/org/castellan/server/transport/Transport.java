@@ -18,7 +18,13 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.socket.SocketProtocolFamily;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.channels.spi.SelectorProvider;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -108,15 +114,16 @@ public final class Transport implements AutoCloseable {
                 };
         List<Channel> channels = new ArrayList<>();
         try {
+            InetAddress address = bindAddress(listener);
             if (reusePort) {
-                int port = freePort(listener, accepted);
+                int port = freePort(listener, address, accepted);
                 for (EventExecutor e : workers) {
                     EventLoop loop = (EventLoop) e;
-                    channels.add(bootstrap(loop, loop, accepted).option(EpollChannelOption.SO_REUSEPORT, true)
-                            .bind(listener.address(), port).syncUninterruptibly().channel());
+                    channels.add(bootstrap(loop, loop, address, accepted).option(EpollChannelOption.SO_REUSEPORT, true)
+                            .bind(address, port).syncUninterruptibly().channel());
                 }
             } else {
-                channels.add(bootstrap(acceptors, workers, accepted).bind(listener.address(), listener.port())
+                channels.add(bootstrap(acceptors, workers, address, accepted).bind(address, listener.port())
                         .syncUninterruptibly().channel());
             }
         } catch (Exception e) { // Netty rethrows the bind's IOException unchecked
@@ -131,10 +138,25 @@ public final class Transport implements AutoCloseable {
         return local;
     }
 
-    private ServerBootstrap bootstrap(EventLoopGroup accepting, EventLoopGroup serving, ChannelInitializer<SocketChannel> accepted) {
+    /**
+     * What a listener binds: exactly the address written, "localhost" being 127.0.0.1. An IPv4
+     * address gets an IPv4 socket, so that 0.0.0.0 means every IPv4 address and not, as a
+     * dual-stack socket would make it, the IPv6 wildcard too. "::" stays dual-stack where the
+     * system makes it so (Linux's net.ipv6.bindv6only = 0), as documented for listener.address.
+     */
+    static InetAddress bindAddress(Listener listener) throws UnknownHostException {
+        return InetAddress.getByName(listener.address().equals("localhost") ? "127.0.0.1" : listener.address());
+    }
+
+    private ServerBootstrap bootstrap(EventLoopGroup accepting, EventLoopGroup serving, InetAddress address,
+                                      ChannelInitializer<SocketChannel> accepted) {
+        SocketProtocolFamily family = address instanceof Inet4Address ? SocketProtocolFamily.INET : SocketProtocolFamily.INET6;
+        ChannelFactory<ServerChannel> sockets = serverChannel == EpollServerSocketChannel.class
+                ? () -> new EpollServerSocketChannel(family)
+                : () -> new NioServerSocketChannel(SelectorProvider.provider(), family);
         return new ServerBootstrap()
                 .group(accepting, serving)
-                .channel(serverChannel)
+                .channelFactory(sockets)
                 .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -146,9 +168,9 @@ public final class Transport implements AutoCloseable {
      * anyone already listens there (the {@code SO_REUSEPORT} group would not), and for port 0
      * finds the port the group then binds.
      */
-    private int freePort(Listener listener, ChannelInitializer<SocketChannel> accepted) {
+    private int freePort(Listener listener, InetAddress address, ChannelInitializer<SocketChannel> accepted) {
         EventLoop loop = workers.next();
-        Channel probe = bootstrap(loop, loop, accepted).bind(listener.address(), listener.port()).syncUninterruptibly().channel();
+        Channel probe = bootstrap(loop, loop, address, accepted).bind(address, listener.port()).syncUninterruptibly().channel();
         int port = ((InetSocketAddress) probe.localAddress()).getPort();
         probe.close().syncUninterruptibly();
         return port;

@@ -33,7 +33,7 @@ class LimiterConfigTest {
         Auth set = CastellanConfig.parse(config(String.join("\n", "free-failures = 5", "block-after = 50",
                 "first-delay = \"100ms\"", "max-delay = \"2s\"", "block-duration = \"1h\"")), FILE).auth();
         assertThat(set).isEqualTo(new Auth(Auth.DEFAULT_SCRAM_ITERATIONS, 5, 50, Duration.ofMillis(100),
-                Duration.ofSeconds(2), Duration.ofHours(1)));
+                Duration.ofSeconds(2), Duration.ofHours(1), Auth.DEFAULT_PASSWORD_MIN_LENGTH));
     }
 
     @Test

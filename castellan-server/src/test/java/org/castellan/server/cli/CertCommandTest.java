@@ -38,12 +38,12 @@ class CertCommandTest {
 
     @Test
     void issuesADeviceCertificateAsPemAndPkcs12ThatOpenSslReads() throws Exception {
+        Path dir = tmp.resolve("for-the-laptop");
         Cli.Run r = cli.withStdin("pass phrase 1\n", "cert", "issue", "device", "laptop", "--owner", ACCOUNT,
-                "--days", "30", "--passphrase-stdin");
+                "--days", "30", "--passphrase-stdin", "--out", dir.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).doesNotContain("pass phrase 1");
         String serial = find(SERIAL, r.out());
-        Path dir = cli.data.resolve("issued").resolve(serial);
         for (String f : new String[] {"key.pem", "laptop.p12"}) {
             assertThat(Files.getPosixFilePermissions(dir.resolve(f))).as(f)
                     .isEqualTo(PosixFilePermissions.fromString("rw-------"));
@@ -95,6 +95,40 @@ class CertCommandTest {
         Cli.Run again = cli.admin("cert", "revoke", serial);
         assertThat(again.code()).isEqualTo(Main.BAD_INPUT);
         assertThat(again.err()).contains("already revoked");
+    }
+
+    @Test
+    void theServerKeepsTheCertificateButNoPrivateKey() throws Exception {
+        Path out = tmp.resolve("handed-over");
+        Cli.Run r = cli.admin("cert", "issue", "device", "phone", "--owner", ACCOUNT, "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        String serial = find(SERIAL, r.out());
+        assertThat(r.out()).contains("the server keeps no copy of the private key");
+        assertThat(out.resolve("key.pem")).exists();
+        assertThat(out.resolve("phone.p12")).exists();
+
+        Path kept = cli.data.resolve("issued").resolve(serial);
+        try (var files = Files.list(kept)) {
+            assertThat(files.map(f -> f.getFileName().toString()).toList()).containsExactly("chain.pem");
+        }
+        assertThat(Files.readString(kept.resolve("chain.pem"))).contains("BEGIN CERTIFICATE").doesNotContain("PRIVATE KEY");
+        try (var all = Files.walk(cli.data)) {
+            assertThat(all.filter(f -> f.toString().endsWith(".p12") || f.startsWith(cli.data.resolve("issued"))
+                    && Files.isRegularFile(f) && readable(f).contains("PRIVATE KEY")).toList()).isEmpty();
+        }
+        assertThat(cli.admin("cert", "show", serial).out()).contains("owner:      " + ACCOUNT);
+
+        Cli.Run withoutOut = cli.admin("cert", "issue", "device", "tablet", "--owner", ACCOUNT);
+        assertThat(withoutOut.code()).isEqualTo(Main.BAD_INPUT);
+        assertThat(withoutOut.err()).contains("--out");
+    }
+
+    private static String readable(Path f) {
+        try {
+            return Files.readString(f);
+        } catch (java.io.IOException e) {
+            return "";
+        }
     }
 
     @Test

@@ -50,10 +50,15 @@ final class LiveServer implements AutoCloseable {
 
     /** As {@link #start(Path)}, with {@code moreListeners} (TOML) added to the configuration. */
     static LiveServer start(Path data, String moreListeners) throws Exception {
+        return start(data, moreListeners, text -> text);
+    }
+
+    /** As {@link #start(Path, String)}, with the whole configuration text passed through {@code edit} before the start. */
+    static LiveServer start(Path data, String moreListeners, java.util.function.UnaryOperator<String> edit) throws Exception {
         Cli cli = Cli.init(data, ACCOUNT);
         Path config = data.resolve("castellan.toml");
-        Files.writeString(config, Files.readString(config) + "\n" + listener("device", "require") + listener("optional", "request")
-                + moreListeners);
+        Files.writeString(config, edit.apply(Files.readString(config) + "\n" + listener("device", "require")
+                + listener("optional", "request") + moreListeners));
         return new LiveServer(cli, Castellan.start(CastellanConfig.load(config)));
     }
 
@@ -62,15 +67,16 @@ final class LiveServer implements AutoCloseable {
                 "address = \"127.0.0.1\"", "port = 0", "tls = \"implicit\"", "client-cert = \"" + clientCert + "\"", "");
     }
 
-    /** Issues a device certificate with {@code castellan cert}; returns its directory and serial. */
+    /** Issues a device certificate with {@code castellan cert} into a directory beside the data; returns its files and serial. */
     Issued issueDevice(String name) {
+        Path out = cli.data.resolveSibling("handed-over").resolve(name);
         Cli.Run r = cli.withStdin(P12_PASSPHRASE + "\n", "cert", "issue", "device", name, "--owner", ACCOUNT,
-                "--passphrase-stdin");
+                "--passphrase-stdin", "--out", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
         Matcher m = Pattern.compile("certificate ([0-9a-f]+)").matcher(r.out());
         assertThat(m.find()).isTrue();
         String serial = m.group(1);
-        return new Issued(serial, cli.data.resolve("issued").resolve(serial).resolve(name + ".p12"));
+        return new Issued(serial, out.resolve(name + ".p12"));
     }
 
     record Issued(String serial, Path p12) {}

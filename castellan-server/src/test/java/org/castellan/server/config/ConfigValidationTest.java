@@ -8,6 +8,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
 import org.junit.jupiter.api.Test;
@@ -43,8 +44,27 @@ class ConfigValidationTest {
         assertThat(config.tls()).isEqualTo(new Tls(TlsPreset.INTERMEDIATE, data.resolve("tls/chain.pem"),
                 data.resolve("tls/key.pem"), data.resolve("pki"), List.of()));
         assertThat(config.auth()).isEqualTo(new Auth(600_000));
+        assertThat(config.log()).isEqualTo(new Log(LogFormat.TEXT, Optional.empty(), LogRotation.SIZE, 100L << 20, 10));
+        assertThat(config.log().isDefault()).isTrue();
         assertThat(config.listeners()).isEmpty();
         assertThat(config.rules()).isEmpty();
+    }
+
+    @Test
+    void readsTheLogTable() throws ConfigException {
+        CastellanConfig config = CastellanConfig.parse(SERVER + """
+                [log]
+                format = "json"
+                file = "log/castellan.log"
+                rotate = "daily"
+                max-size = "512KB"
+                keep = 20
+                """, FILE);
+        assertThat(config.log()).isEqualTo(new Log(LogFormat.JSON,
+                Optional.of(Path.of("/var/lib/castellan/log/castellan.log")), LogRotation.DAILY, 512 * 1024, 20));
+        assertThat(CastellanConfig.parse(SERVER + "[log]\nmax-size = \"10GB\"\nfile = \"/var/log/c.log\"\n", FILE).log())
+                .isEqualTo(new Log(LogFormat.TEXT, Optional.of(Path.of("/var/log/c.log")), LogRotation.SIZE,
+                        10L << 30, 10));
     }
 
     @Test
@@ -62,7 +82,7 @@ class ConfigValidationTest {
                 [server]
                 hostname = "MX1.example.org"
                 data-dir = "data"          # relative to /etc/castellan
-                role = "edge"
+                role = "all"               # the only role this version runs; "edge" and "mailbox" are refused
                 shutdown-grace = "250ms"
                 admin-socket = "/run/castellan/admin.sock"
 
@@ -116,7 +136,7 @@ class ConfigValidationTest {
                 """;
         CastellanConfig config = CastellanConfig.parse(text, FILE);
         Path data = Path.of("/etc/castellan/data");
-        assertThat(config.server()).isEqualTo(new Server("MX1.example.org", data, Role.EDGE, Duration.ofMillis(250),
+        assertThat(config.server()).isEqualTo(new Server("MX1.example.org", data, Role.ALL, Duration.ofMillis(250),
                 Path.of("/run/castellan/admin.sock")));
         assertThat(config.store()).isEqualTo(new Store(StoreKind.EMBEDDED, Path.of("/srv/mail")));
         assertThat(config.tls()).isEqualTo(new Tls(TlsPreset.MODERN, data.resolve("certs/chain.pem"),
@@ -203,7 +223,7 @@ class ConfigValidationTest {
                         "unknown key (known keys in [[listener]]: name, protocol, address, port, tls, client-cert,"
                                 + " cleartext-auth, accept-cleartext-risk, require-certificate-for-password, proxy-from)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
-                        "unknown table (known tables: [server], [store], [tls], [auth], [[listener]], [[rule]])"),
+                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [[listener]], [[rule]])"),
                 Arguments.of("hostname = \"x\" # <-\n" + SERVER, "hostname", "keys must be inside a table"),
                 Arguments.of(SERVER + "[listener] # <-\nname = \"x\"\n", "listener", "write [[listener]], once per entry"),
                 Arguments.of(SERVER + "[[store]] # <-\n", "store", "write [store], once"),
@@ -304,7 +324,24 @@ class ConfigValidationTest {
                 Arguments.of(SERVER + "[tls]\nclient-ca-files = \"ca.pem\" # <-\n", "tls.client-ca-files",
                         "expected an array of paths on one line, such as [\"ca.pem\"], got \"ca.pem\""),
                 Arguments.of(SERVER + "[tls]\npreset = \"old\" # <-\n", "tls.preset",
-                        "expected one of \"modern\", \"intermediate\", got \"old\""));
+                        "expected one of \"modern\", \"intermediate\", got \"old\""),
+                Arguments.of(SERVER + "[log]\nformat = \"xml\" # <-\n", "log.format",
+                        "expected one of \"text\", \"json\", got \"xml\""),
+                Arguments.of(SERVER + "[log]\nfile = \"/var/log/castellan/%d.log\" # <-\n", "log.file",
+                        "a log file's path may not contain %"),
+                Arguments.of(SERVER + "[log]\nfile = [\"a.log\"] # <-\n", "log.file",
+                        "expected a path in double quotes, got [\"a.log\"]"),
+                Arguments.of(SERVER + "[log]\nrotate = \"weekly\" # <-\n", "log.rotate",
+                        "expected one of \"size\", \"daily\", got \"weekly\""),
+                Arguments.of(SERVER + "[log]\nmax-size = \"10 MB\" # <-\n", "log.max-size",
+                        "expected a size from 1KB to 10GB such as \"512KB\", \"100MB\" or \"1GB\", got \"10 MB\""),
+                Arguments.of(SERVER + "[log]\nmax-size = \"512B\" # <-\n", "log.max-size", "got \"512B\""),
+                Arguments.of(SERVER + "[log]\nmax-size = \"11GB\" # <-\n", "log.max-size", "got \"11GB\""),
+                Arguments.of(SERVER + "[log]\nmax-size = 1048576 # <-\n", "log.max-size", "got 1048576"),
+                Arguments.of(SERVER + "[log]\nkeep = 21 # <-\n", "log.keep", "expected an integer from 1 to 20, got 21"),
+                Arguments.of(SERVER + "[log]\nkeep = 0 # <-\n", "log.keep", "expected an integer from 1 to 20, got 0"),
+                Arguments.of(SERVER + "[log]\nlevel = \"debug\" # <-\n", "log.level",
+                        "unknown key (known keys in [log]: format, file, rotate, max-size, keep)"));
     }
 
     @ParameterizedTest(name = "{1}: {2}")

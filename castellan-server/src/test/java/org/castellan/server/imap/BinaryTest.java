@@ -74,6 +74,7 @@ class BinaryTest extends ServerPerTest {
             t.expect("\\+ Ready for literal data");
             t.sendRaw("X: 1\r\n\r\n\u0000!\r\n");
             t.expect("\\* 3 EXISTS");
+            t.expect("\\* 1 RECENT");
             t.expect("a1 OK \\[APPENDUID \\d+ 3\\] APPEND completed");
         }
         try (InputStream in = imap.store().openMessage(imap.inbox, 3)) {

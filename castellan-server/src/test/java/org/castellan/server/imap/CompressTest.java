@@ -144,6 +144,7 @@ class CompressTest extends ServerPerTest {
             while (!actor.readLine().startsWith("a1 OK")) { }
             watcher.run("""
                     S: \\* 3 EXISTS
+                    S: \\* [01] RECENT
                     C: DONE
                     S: w1 OK IDLE terminated
                     """);

@@ -19,6 +19,8 @@ class IdleTest extends ServerPerTest {
             actor.sendRaw("a1 APPEND INBOX {14+}\r\nSubject: new\r\n\r\n");
             untilTagged(actor, "a1");
             watcher.expect("\\* 3 EXISTS");
+            // RFC 3501 §7.3.2; which of the two sessions is told of it first decides the count.
+            watcher.expect("\\* [01] RECENT");
             actor.send("a2 UID STORE %d +FLAGS (\\Flagged)".formatted(firstUid));
             untilTagged(actor, "a2");
             watcher.expect("\\* 1 FETCH \\(FLAGS \\(\\\\Flagged\\) UID %d\\)".formatted(firstUid));

@@ -35,6 +35,7 @@ class QresyncTest extends ServerPerTest {
         fifth = imap.append("Subject: five\r\n\r\n5\r\n");
         imap.store().storeFlags(imap.inbox, List.of(third), FlagOperation.ADD, Set.of(Flags.SEEN), OptionalLong.empty());
         imap.store().expunge(imap.inbox, List.of(secondUid, fourth));
+        imap.store().claimRecent(imap.inbox, fifth); // another client was told of them: no \Recent here
     }
 
     private long modSeq(long uid) {
@@ -52,6 +53,7 @@ class QresyncTest extends ServerPerTest {
                     C: a2 SELECT INBOX (QRESYNC (%d %d 1:5))
                     S: \\* 3 EXISTS
                     S: \\* 0 RECENT
+                    S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
@@ -69,6 +71,7 @@ class QresyncTest extends ServerPerTest {
                     S: \\* OK \\[CLOSED\\] Previous mailbox closed
                     S: \\* 3 EXISTS
                     S: \\* 0 RECENT
+                    S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS \\(\\)\\] Flags permitted
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
@@ -82,6 +85,7 @@ class QresyncTest extends ServerPerTest {
                     S: \\* OK \\[CLOSED\\] Previous mailbox closed
                     S: \\* 3 EXISTS
                     S: \\* 0 RECENT
+                    S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
@@ -104,6 +108,7 @@ class QresyncTest extends ServerPerTest {
                     C: a2 SELECT INBOX (QRESYNC (%d 1 1:5 (1:2 1:2)))
                     S: \\* 3 EXISTS
                     S: \\* 0 RECENT
+                    S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid

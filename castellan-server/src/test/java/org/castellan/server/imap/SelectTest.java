@@ -14,6 +14,7 @@ class SelectTest extends ServerPerTest {
                     C: a1 SELECT inbox
                     S: \\* 2 EXISTS
                     S: \\* 0 RECENT
+                    S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS \\(\\\\Answered \\\\Flagged \\\\Deleted \\\\Seen \\\\Draft\\)
                     S: \\* OK \\[PERMANENTFLAGS \\(\\\\Answered \\\\Flagged \\\\Deleted \\\\Seen \\\\Draft \\\\\\*\\)\\] .*
                     S: \\* OK \\[UIDVALIDITY %d\\] .*

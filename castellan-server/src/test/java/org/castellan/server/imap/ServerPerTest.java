@@ -5,7 +5,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A fresh server for each test, with two messages in alice's INBOX. */
+/**
+ * A fresh server for each test, with two messages in alice's INBOX that an earlier session has
+ * seen already, so no session gets them as \Recent (RFC 3501 §2.3.2) unless the test says
+ * {@link #recentMessages}.
+ */
 abstract class ServerPerTest {
 
     static final String FIRST = "Date: Thu, 1 Feb 2024 09:00:00 +0100\r\nFrom: Carol <carol@example.net>\r\n"
@@ -25,6 +29,12 @@ abstract class ServerPerTest {
         imap = ImapTestServer.start(dir);
         firstUid = imap.append(FIRST);
         secondUid = imap.append(SECOND);
+        if (!recentMessages()) imap.store().claimRecent(imap.inbox, secondUid);
+    }
+
+    /** Whether the two messages are still \Recent for the first session to select INBOX. */
+    boolean recentMessages() {
+        return false;
     }
 
     @AfterEach

@@ -27,6 +27,7 @@ class SessionCommandsTest extends ServerPerTest {
                     C: a6 SELECT INBOX
                     S: \\* 2 EXISTS
                     S: \\* 0 RECENT
+                    S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* OK \\[UIDVALIDITY .*

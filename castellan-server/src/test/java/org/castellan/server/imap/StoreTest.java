@@ -14,6 +14,8 @@ class StoreTest extends ServerPerTest {
         try (Transcript t = imap.selected()) {
             t.run("""
                     C: a1 STORE 1:2 +FLAGS (\\Flagged $Important)
+                    S: \\* FLAGS \\(\\\\Answered \\\\Flagged \\\\Deleted \\\\Seen \\\\Draft \\$Important\\)
+                    S: \\* OK \\[PERMANENTFLAGS \\(.* \\$Important \\\\\\*\\)\\] .*
                     S: \\* 1 FETCH \\(FLAGS \\(\\$Important \\\\Flagged\\) UID %1$d\\)
                     S: \\* 2 FETCH \\(FLAGS \\(\\$Important \\\\Flagged\\) UID %2$d\\)
                     S: a1 OK STORE completed
@@ -39,6 +41,7 @@ class StoreTest extends ServerPerTest {
                     C: a1 STORE 2 +FLAGS.SILENT (\\Seen)
                     S: a1 OK STORE completed
                     C: a2 STORE 1:2 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Answered)
+                    S: \\* OK \\[HIGHESTMODSEQ \\d+\\] .*
                     S: a2 OK \\[MODIFIED 2\\] STORE completed
                     """.formatted(modSeq + 0));
         }

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -551,7 +552,7 @@ public final class EmbeddedMailStore implements MailStore {
 
     // ------------------------------------------------------------------ auth log
 
-    private static final String AUTH_LOG_COLUMNS = "at, remote, listener, protocol, mechanism, account, result, tls_version, certificate";
+    private static final String AUTH_LOG_COLUMNS = "at, remote, listener, protocol, mechanism, account, result, tls_version, certificate, reason";
 
     @Override
     public void recordAuthAttempts(List<AuthAttempt> attempts) {
@@ -561,10 +562,10 @@ public final class EmbeddedMailStore implements MailStore {
         write("record " + copy.size() + " authentication attempts", tx -> {
             Connection c = tx.connection();
             for (AuthAttempt a : copy) {
-                Sql.update(c, "INSERT INTO auth_log (" + AUTH_LOG_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                Sql.update(c, "INSERT INTO auth_log (" + AUTH_LOG_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         a.time().toEpochMilli(), a.remote(), a.listener(), a.protocol(), a.mechanism(),
                         a.account().toLowerCase(Locale.ROOT), a.result(), a.tlsVersion().orElse(null),
-                        a.certificate().orElse(null));
+                        a.certificate().orElse(null), a.reason().orElse(null));
             }
             Sql.update(c, "DELETE FROM auth_log WHERE at < ? OR id <= (SELECT MAX(id) FROM auth_log) - ?",
                     oldest, AUTH_LOG_MAX_ROWS);
@@ -863,7 +864,8 @@ public final class EmbeddedMailStore implements MailStore {
                 Sql.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", m.uidNext + 1, modSeq,
                         mailboxId);
                 results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, blob.size(), blob.id()));
-                tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq));
+                tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq,
+                        keywords(normalized)));
             }
             return results;
         });
@@ -1094,6 +1096,36 @@ public final class EmbeddedMailStore implements MailStore {
     }
 
     @Override
+    public long claimRecent(long mailboxId, long upToUid) {
+        // Most calls find nothing left to claim (another session was first): a read says so
+        // without queueing behind the writer.
+        long first = firstRecentUid(mailboxId);
+        if (first > upToUid) return first;
+        return writer.execute("claim the recent messages of mailbox " + mailboxId, List.of(), tx -> {
+            Connection c = tx.connection();
+            requireMailbox(c, mailboxId);
+            long unclaimed = Sql.count(c, "SELECT first_recent_uid FROM mailboxes WHERE id = ?", mailboxId);
+            if (unclaimed <= upToUid) {
+                Sql.update(c, "UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?", upToUid + 1, mailboxId);
+            }
+            return unclaimed;
+        });
+    }
+
+    @Override
+    public long firstRecentUid(long mailboxId) {
+        return read("read the first recent UID of mailbox " + mailboxId, c -> {
+            requireMailbox(c, mailboxId);
+            return Sql.count(c, "SELECT first_recent_uid FROM mailboxes WHERE id = ?", mailboxId);
+        });
+    }
+
+    @Override
+    public long publishedModSeq(long mailboxId) {
+        return events.publishedModSeq(mailboxId);
+    }
+
+    @Override
     public EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener) {
         read("watch mailbox " + mailboxId, c -> requireMailbox(c, mailboxId));
         return events.subscribe(mailboxId, listener);
@@ -1162,7 +1194,9 @@ public final class EmbeddedMailStore implements MailStore {
         for (Map.Entry<String, Integer> e : references.entrySet()) {
             Sql.update(c, "UPDATE blobs SET refcount = refcount + ? WHERE hash = ?", e.getValue(), e.getKey());
         }
-        tx.publish(to.accountId, new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq));
+        Set<String> keywords = new HashSet<>();
+        for (Source s : sources) keywords.addAll(keywords(storedFlags(s.flags)));
+        tx.publish(to.accountId, new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq, keywords));
         if (move) expungeMessages(tx, from.id, new TreeSet<>(mapping.keySet()));
         return new CopyResult(to.id, to.uidValidity, mapping);
     }
@@ -1402,7 +1436,7 @@ public final class EmbeddedMailStore implements MailStore {
     private static AuthAttempt authAttempt(ResultSet rs) throws SQLException {
         return new AuthAttempt(Instant.ofEpochMilli(rs.getLong(1)), rs.getString(2), rs.getString(3), rs.getString(4),
                 rs.getString(5), rs.getString(6), rs.getString(7), Optional.ofNullable(rs.getString(8)),
-                Optional.ofNullable(rs.getString(9)));
+                Optional.ofNullable(rs.getString(9)), Optional.ofNullable(rs.getString(10)));
     }
 
     private static MailboxRow mailboxRow(ResultSet rs) throws SQLException {
@@ -1416,9 +1450,13 @@ public final class EmbeddedMailStore implements MailStore {
                 use == null ? Optional.empty() : Optional.of(SpecialUse.valueOf(use)), rs.getBoolean(6));
     }
 
+    /** The flags column: space-separated, empty for none. */
+    private static Set<String> storedFlags(String flags) {
+        return flags.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(flags.split(" ")));
+    }
+
     private static MessageMeta message(ResultSet rs) throws SQLException {
-        String flags = rs.getString(2);
-        Set<String> set = flags.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(flags.split(" ")));
+        Set<String> set = storedFlags(rs.getString(2));
         return new MessageMeta(rs.getLong(1), set, Instant.ofEpochMilli(rs.getLong(3)), rs.getLong(4), rs.getLong(5),
                 rs.getString(6));
     }
@@ -1440,6 +1478,13 @@ public final class EmbeddedMailStore implements MailStore {
     private <T> T read(String doing, ReadPool.Read<T> read) {
         if (closed.get()) throw StoreException.unavailable("cannot " + doing + ": the mail store is closed", null);
         return readers.read(doing, read);
+    }
+
+    /** The keywords among {@code flags}: what a MessageAdded event tells sessions to announce. */
+    private static Set<String> keywords(Set<String> flags) {
+        Set<String> out = new HashSet<>(flags);
+        out.removeAll(Flags.SYSTEM);
+        return out;
     }
 
     private static Instant now() {

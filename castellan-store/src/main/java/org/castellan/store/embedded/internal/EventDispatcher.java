@@ -27,6 +27,12 @@ public final class EventDispatcher implements AutoCloseable {
     /** Account listeners (IMAP NOTIFY sessions); usually empty, so most events cost one look-up here. */
     private final ConcurrentHashMap<Long, CopyOnWriteArrayList<Consumer<AccountEvent>>> accountListeners =
             new ConcurrentHashMap<>();
+    /**
+     * The MODSEQ of each mailbox's latest published change. Updated before the event is queued,
+     * so a listener registered before a reader saw a value hears every change above it.
+     */
+    private final ConcurrentHashMap<Long, Long> published = new ConcurrentHashMap<>();
+
     private final LinkedBlockingQueue<AccountEvent> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
 
@@ -55,8 +61,24 @@ public final class EventDispatcher implements AutoCloseable {
 
     public void publish(List<AccountEvent> events) {
         if (events.isEmpty()) return;
+        for (AccountEvent a : events) {
+            if (!(a instanceof AccountEvent.MailboxChanged changed)) continue;
+            StoreEvent e = changed.change();
+            if (e instanceof StoreEvent.MailboxDeleted) {
+                // SQLite may give the id to the next mailbox, whose MODSEQs start again at 1.
+                published.remove(e.mailboxId());
+            } else {
+                long modSeq = StoreEvent.modSeqOf(e);
+                if (modSeq > 0) published.merge(e.mailboxId(), modSeq, Math::max);
+            }
+        }
         // Called by the writer thread only, so one batch's events stay together and in order.
         queue.addAll(events);
+    }
+
+    /** See {@link org.castellan.store.MailStore#publishedModSeq}. */
+    public long publishedModSeq(long mailboxId) {
+        return published.getOrDefault(mailboxId, 0L);
     }
 
     private void loop() {
