@@ -256,6 +256,18 @@ public interface MailStore extends AutoCloseable {
     }
 
     /**
+     * Stores several messages in one mailbox in one transaction (IMAP MULTIAPPEND, RFC 3502):
+     * all or nothing. Each gets the next UID, in the order given, so the UIDs are consecutive.
+     * The contents are read one after the other before anything is committed; if one cannot be
+     * read, or the account has no room for all of them, none is stored.
+     *
+     * @return one result per message, in the order given
+     * @throws StoreException {@code INVALID} for an empty list or a bad flag; {@code QUOTA_EXCEEDED}
+     *     when the messages together do not fit; {@code UNAVAILABLE} when a content cannot be read
+     */
+    List<AppendResult> appendAll(long mailboxId, List<NewMessage> messages);
+
+    /**
      * Stores one message in several mailboxes, possibly of several accounts, in one transaction
      * (SMTP delivery to many recipients): the body is kept once. All or nothing: if one account
      * is over quota nothing is delivered.

@@ -678,6 +678,60 @@ public interface MailStoreContract {
     }
 
     @Test
+    default void appendAllStoresEveryMessageWithConsecutiveUidsInOneChange() throws IOException {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        append(inbox, "first");
+        java.util.Queue<StoreEvent> events = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        store().subscribe(inbox.id(), events::add);
+        byte[] large = new byte[300_000]; // a body kept as a file next to small ones kept inline
+        new Random(3).nextBytes(large);
+        Instant date = Instant.parse("2023-01-02T03:04:05Z");
+
+        List<AppendResult> r = store().appendAll(inbox.id(), List.of(
+                new NewMessage(() -> new ByteArrayInputStream("Subject: a\r\n\r\none".getBytes(UTF_8)), Set.of(Flags.SEEN), date),
+                new NewMessage(() -> new ByteArrayInputStream(large), Set.of(), null),
+                new NewMessage(() -> new ByteArrayInputStream("Subject: c\r\n\r\nthree".getBytes(UTF_8)), Set.of("$Work"), date)));
+
+        assertThat(r).extracting(AppendResult::uid).containsExactly(2L, 3L, 4L);
+        assertThat(r).extracting(AppendResult::uidValidity).containsOnly(inbox.uidValidity());
+        assertThat(r).extracting(AppendResult::modSeq).containsOnly(r.get(0).modSeq());
+        assertThat(read(inbox, 2)).isEqualTo("Subject: a\r\n\r\none");
+        try (InputStream in = store().openMessage(inbox.id(), 3)) {
+            assertThat(in.readAllBytes()).isEqualTo(large);
+        }
+        List<MessageMeta> metas = store().listMessages(inbox.id(), new UidRange(2, 4));
+        assertThat(metas.get(0).flags()).containsExactly(Flags.SEEN);
+        assertThat(metas.get(0).internalDate()).isEqualTo(date);
+        assertThat(metas.get(2).flags()).containsExactly("$Work");
+        assertThat(store().quota(alice.id()).usedMessages()).isEqualTo(4);
+        await().atMost(EVENT_WAIT).until(() -> !events.isEmpty());
+        assertThat(events.peek()).isInstanceOfSatisfying(StoreEvent.MessageAdded.class,
+                e -> assertThat(e.uids()).containsExactly(2L, 3L, 4L));
+    }
+
+    @Test
+    default void appendAllStoresNothingWhenOneMessageFails() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        NewMessage ok = new NewMessage(() -> new ByteArrayInputStream("0123456789".getBytes(UTF_8)), Set.of(), null);
+        NewMessage big = new NewMessage(() -> new ByteArrayInputStream(new byte[200_000]), Set.of(), null);
+        NewMessage unreadable = new NewMessage(() -> {
+            throw new IOException("the spool is gone");
+        }, Set.of(), null);
+
+        assertFails(StoreException.Kind.UNAVAILABLE, "", () -> store().appendAll(inbox.id(), List.of(ok, big, unreadable)));
+        assertThat(uids(inbox)).isEmpty();
+        store().setQuota(alice.id(), OptionalLong.of(25));
+        assertFails(StoreException.Kind.QUOTA_EXCEEDED, "", () -> store().appendAll(inbox.id(), List.of(ok, ok, ok)));
+        assertThat(uids(inbox)).isEmpty();
+        assertThat(store().quota(alice.id()).usedBytes()).isZero();
+        assertFails(StoreException.Kind.INVALID, "", () -> store().appendAll(inbox.id(), List.of()));
+
+        assertThat(store().appendAll(inbox.id(), List.of(ok, ok))).extracting(AppendResult::uid).containsExactly(1L, 2L);
+    }
+
+    @Test
     default void emptyMessageAndMissingInternalDateAreAccepted() {
         Account alice = account("alice@example.org");
         Instant before = Instant.now().minusSeconds(1);

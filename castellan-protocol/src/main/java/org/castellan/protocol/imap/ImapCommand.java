@@ -18,7 +18,7 @@ public sealed interface ImapCommand {
         SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
         IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE,
         GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD,
-        GENURLAUTH, RESETKEY, URLFETCH, NOTIFY
+        GENURLAUTH, RESETKEY, URLFETCH, NOTIFY, CANCELUPDATE
     }
 
     record Capability() implements ImapCommand { public Name name() { return Name.CAPABILITY; } }
@@ -116,14 +116,23 @@ public sealed interface ImapCommand {
     /**
      * LIST (RFC 9051 §6.3.9, RFC 5258 LIST-EXTENDED) or, with {@code lsub}, RFC 3501 LSUB.
      * Options are upper-cased; {@code statusItems} are the items of RETURN (STATUS (...)) (RFC 5819).
+     * {@code extended}: the command used RFC 5258 §3 syntax (a selection option list, even empty,
+     * a parenthesized pattern list, or RETURN), which changes what an empty pattern means.
      */
     record ListMailboxes(boolean lsub, List<String> selectionOptions, String reference, List<String> patterns,
-            List<String> returnOptions, List<String> statusItems) implements ImapCommand {
+            List<String> returnOptions, List<String> statusItems, boolean extended) implements ImapCommand {
         public ListMailboxes {
             selectionOptions = List.copyOf(selectionOptions);
             patterns = List.copyOf(patterns);
             returnOptions = List.copyOf(returnOptions);
             statusItems = List.copyOf(statusItems);
+        }
+
+        /** {@code extended} when it has options or several patterns; the parser knows the exact form. */
+        public ListMailboxes(boolean lsub, List<String> selectionOptions, String reference, List<String> patterns,
+                List<String> returnOptions, List<String> statusItems) {
+            this(lsub, selectionOptions, reference, patterns, returnOptions, statusItems,
+                    !selectionOptions.isEmpty() || !returnOptions.isEmpty() || patterns.size() > 1);
         }
 
         public Name name() { return lsub ? Name.LSUB : Name.LIST; }
@@ -182,10 +191,40 @@ public sealed interface ImapCommand {
     /**
      * SEARCH or UID SEARCH. {@code returnOptions} is empty when the client gave no RETURN (plain
      * {@code * SEARCH} answer for rev1 clients); with RETURN () it holds "ALL" (RFC 4731 §3.1).
+     * Options are upper-cased atoms; when they hold PARTIAL, {@code partial} is its range (RFC 9394).
      */
-    record Search(boolean uid, Optional<List<String>> returnOptions, Optional<String> charset, SearchKey key)
-            implements ImapCommand {
+    record Search(boolean uid, Optional<List<String>> returnOptions, Optional<String> charset, SearchKey key,
+            Optional<PartialRange> partial) implements ImapCommand {
+        public Search(boolean uid, Optional<List<String>> returnOptions, Optional<String> charset, SearchKey key) {
+            this(uid, returnOptions, charset, key, Optional.empty());
+        }
+
         public Name name() { return Name.SEARCH; }
+    }
+
+    /**
+     * RFC 9394 §4 {@code partial-range}: positions in a result list, counted from 1; negative ones
+     * count from its end (-1 is the last result). Both ends have the same sign; their order is the
+     * client's ({@code 500:400} means {@code 400:500}) and is echoed back as given.
+     */
+    record PartialRange(long first, long last) {
+
+        /** Counted from the end of the results (RFC 9394 §3.1 {@code partial-range-last}). */
+        public boolean fromEnd() { return first < 0; }
+
+        /** The results at the positions this range names, in their order; fewer when the range reaches past them. */
+        public <T> List<T> of(List<T> results) {
+            long low = Math.min(Math.abs(first), Math.abs(last));
+            long high = Math.max(Math.abs(first), Math.abs(last));
+            int n = results.size();
+            if (low > n) return List.of();
+            int to = (int) Math.min(high, n);
+            if (!fromEnd()) return results.subList((int) low - 1, to);
+            return results.subList(n - to, n - (int) low + 1);
+        }
+
+        @Override
+        public String toString() { return first + ":" + last; }
     }
 
     /** RFC 5256 §3 and RFC 5957 §3 sort keys; {@code DISPLAYFROM} and {@code DISPLAYTO} are RFC 5957's. */
@@ -194,11 +233,26 @@ public sealed interface ImapCommand {
     /** One sort criterion: a key, possibly REVERSE. */
     record SortCriterion(boolean reverse, SortKey key) {}
 
-    /** RFC 5256 SORT or UID SORT; the charset is required by its grammar. */
-    record Sort(boolean uid, List<SortCriterion> criteria, String charset, SearchKey key) implements ImapCommand {
+    /**
+     * RFC 5256 SORT or UID SORT; the charset is required by its grammar. {@code returnOptions} and
+     * {@code partial} as in {@link Search}: present for RFC 5267 §3 {@code SORT RETURN (...)}.
+     */
+    record Sort(boolean uid, List<SortCriterion> criteria, String charset, SearchKey key,
+            Optional<List<String>> returnOptions, Optional<PartialRange> partial) implements ImapCommand {
         public Sort { criteria = List.copyOf(criteria); }
 
+        public Sort(boolean uid, List<SortCriterion> criteria, String charset, SearchKey key) {
+            this(uid, criteria, charset, key, Optional.empty(), Optional.empty());
+        }
+
         public Name name() { return Name.SORT; }
+    }
+
+    /** RFC 5267 §4.3.5 CANCELUPDATE: the tags of the searching commands whose updates stop. */
+    record CancelUpdate(List<String> tags) implements ImapCommand {
+        public CancelUpdate { tags = List.copyOf(tags); }
+
+        public Name name() { return Name.CANCELUPDATE; }
     }
 
     /** RFC 5256 THREAD or UID THREAD. */
@@ -208,11 +262,17 @@ public sealed interface ImapCommand {
 
     /**
      * {@code changedSince}: RFC 7162 §3.1.4.1 CHANGEDSINCE modifier; {@code vanished}: the
-     * §3.2.6 VANISHED modifier (only with UID FETCH and CHANGEDSINCE, which the parser checks).
+     * §3.2.6 VANISHED modifier (only with UID FETCH and CHANGEDSINCE, which the parser checks);
+     * {@code partial}: the RFC 9394 §3.3 PARTIAL modifier (only with UID FETCH).
      */
     record Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince,
-            boolean vanished) implements ImapCommand {
+            boolean vanished, Optional<PartialRange> partial) implements ImapCommand {
         public Fetch { attributes = List.copyOf(attributes); }
+
+        public Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince,
+                boolean vanished) {
+            this(uid, set, attributes, changedSince, vanished, Optional.empty());
+        }
 
         public Fetch(boolean uid, SequenceSet set, List<FetchAttribute> attributes, OptionalLong changedSince) {
             this(uid, set, attributes, changedSince, false);

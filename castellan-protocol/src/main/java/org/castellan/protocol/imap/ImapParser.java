@@ -24,9 +24,17 @@ import java.util.OptionalLong;
  * not). Once the last line has arrived, the grammar step turns the frame into an
  * {@link ImapCommand} or a {@link Error} carrying the tag, so the session can answer BAD.
  *
+ * <p>The literals of an APPEND (its messages, RFC 3502 MULTIAPPEND) are not held here: their
+ * octets go, as they arrive, to the {@link Literal.Sink} the parser was built with, and the
+ * command carries them as {@link Literal}s. The parser does no I/O itself; the sink decides
+ * where octets go, and the parser closes the literals of a command it refuses or abandons.
+ *
  * <p>Limits bound what a client can make the server hold: {@link #MAX_LINE} per line,
  * {@code maxLiteral} (an argument, so the session can allow large APPENDs only after login) per
- * literal, {@link #MAX_COMMAND} for everything else in one command. Not thread-safe.
+ * literal, {@link #MAX_COMMAND} for everything else in one command, {@link #MAX_SPOOLED_LITERALS}
+ * and {@link #MAX_SPOOLED_OCTETS} for what one APPEND hands to the sink. A command over a limit
+ * is refused with its tag and skipped to its end; only a non-synchronizing literal above
+ * {@code maxLiteral} is fatal. Not thread-safe.
  */
 public final class ImapParser {
 
@@ -276,9 +284,9 @@ public final class ImapParser {
                     // RFC 7888 §4: octets the server will not take are on their way; it may close the connection.
                     Optional<String> tag = tagOf(parts.get(0));
                     reset();
-                    return new Error(tag, "Literal too large", true, Optional.of("TOOBIG"), Optional.of("APPENDLIMIT"));
+                    return new Error(tag, "Literal too large", true, Optional.of("TOOBIG"), Optional.of("maxLiteral"));
                 }
-                return refused("Literal too large", "APPENDLIMIT", mark, true);
+                return refused("Literal too large", "maxLiteral", mark, true);
             }
             if (isAppend(parts.get(0))) {
                 if (sunk.size() >= MAX_SPOOLED_LITERALS) return refused("Too many messages", "MAX_SPOOLED_LITERALS", mark, true);
@@ -556,6 +564,7 @@ public final class ImapParser {
                 }
                 case "SEARCH": return search(uid);
                 case "SORT": return sort(uid);
+                case "CANCELUPDATE": return cancelUpdate();
                 case "THREAD": return thread(uid);
                 case "FETCH": return fetch(uid);
                 case "STORE": return store(uid);
@@ -793,8 +802,10 @@ public final class ImapParser {
         private ImapCommand list(boolean lsub) throws Bad {
             sp();
             List<String> selection = List.of();
+            boolean extended = false; // RFC 5258 §3: any of its syntax makes the command an extended LIST
             if (!lsub && peek() == '(') {
                 selection = atomList(false);
+                extended = true;
                 sp();
             }
             String reference = astring();
@@ -802,6 +813,7 @@ public final class ImapParser {
             List<String> patterns = new ArrayList<>();
             if (!lsub && peek() == '(') {
                 pos++;
+                extended = true;
                 do {
                     if (peek() == ' ') pos++;
                     patterns.add(listMailbox());
@@ -815,6 +827,7 @@ public final class ImapParser {
             if (!lsub && peek() == ' ') {
                 sp();
                 if (!atom().equalsIgnoreCase("RETURN")) throw new Bad("Expected RETURN");
+                extended = true;
                 sp();
                 expect('(');
                 while (peek() != ')') {
@@ -828,7 +841,7 @@ public final class ImapParser {
                 }
                 pos++;
             }
-            return new ImapCommand.ListMailboxes(lsub, selection, reference, patterns, returns, statusItems);
+            return new ImapCommand.ListMailboxes(lsub, selection, reference, patterns, returns, statusItems, extended);
         }
 
         /** RFC 9051 §6.3.12, RFC 3502 §6.3.11: {@code APPEND mailbox 1*(SP append-message)}. */
@@ -985,15 +998,13 @@ public final class ImapParser {
 
         private ImapCommand search(boolean uid) throws Bad {
             sp();
-            Optional<List<String>> returns = Optional.empty();
+            ReturnOptions returns = ReturnOptions.NONE;
             Optional<String> charset = Optional.empty();
             int save = pos;
             String first = peek() == '(' ? "" : atomOrEmpty();
             if (first.equalsIgnoreCase("RETURN")) {
                 sp();
-                List<String> opts = new ArrayList<>(atomList(false));
-                if (opts.isEmpty()) opts.add("ALL"); // RFC 4731 §3.1: RETURN () means ALL
-                returns = Optional.of(opts);
+                returns = returnOptions();
                 sp();
                 save = pos;
                 first = peek() == '(' ? "" : atomOrEmpty();
@@ -1011,12 +1022,84 @@ public final class ImapParser {
                 sp();
                 keys.add(searchKey());
             }
-            return new ImapCommand.Search(uid, returns, charset, keys.size() == 1 ? keys.get(0) : new SearchKey.And(keys));
+            return new ImapCommand.Search(uid, returns.options(), charset, keys.size() == 1 ? keys.get(0) : new SearchKey.And(keys),
+                    returns.partial());
         }
 
-        /** RFC 5256 §5: sort-criteria SP charset 1*(SP search-key); RFC 5957 DISPLAY keys. */
+        /** What RETURN (...) asked for: the options upper-cased, and PARTIAL's range. */
+        private record ReturnOptions(Optional<List<String>> options, Optional<ImapCommand.PartialRange> partial) {
+            static final ReturnOptions NONE = new ReturnOptions(Optional.empty(), Optional.empty());
+        }
+
+        /**
+         * RFC 4466 §2.6 {@code search-return-opts}, with RFC 9394 §4 {@code "PARTIAL" SP partial-range}.
+         * Which options the server knows is the command's business; the form is checked here.
+         */
+        private ReturnOptions returnOptions() throws Bad {
+            expect('(');
+            List<String> opts = new ArrayList<>();
+            Optional<ImapCommand.PartialRange> partial = Optional.empty();
+            while (peek() != ')') {
+                if (!opts.isEmpty()) sp();
+                String option = atom().toUpperCase(Locale.ROOT);
+                if (option.equals("PARTIAL")) {
+                    sp();
+                    partial = Optional.of(partialRange());
+                }
+                opts.add(option);
+            }
+            pos++;
+            // RFC 9394 §3.1 (and RFC 5267 §4.4): one PARTIAL, one ALL, or neither.
+            if (opts.stream().filter(o -> o.equals("PARTIAL") || o.equals("ALL")).count() > 1) {
+                throw new Bad("RETURN takes one PARTIAL or one ALL, not more");
+            }
+            if (opts.isEmpty()) opts.add("ALL"); // RFC 4731 §3.1: RETURN () means ALL
+            return new ReturnOptions(Optional.of(opts), partial);
+        }
+
+        /**
+         * RFC 9394 §4: {@code partial-range-first = nz-number ":" nz-number} or {@code
+         * partial-range-last = "-" nz-number ":" "-" nz-number}; never "*", never mixed signs.
+         */
+        private ImapCommand.PartialRange partialRange() throws Bad {
+            long first = signedNzNumber();
+            expect(':');
+            long last = signedNzNumber();
+            if ((first < 0) != (last < 0)) throw new Bad("A PARTIAL range has both ends counted from the same side");
+            return new ImapCommand.PartialRange(first, last);
+        }
+
+        private long signedNzNumber() throws Bad {
+            boolean minus = peek() == '-';
+            if (minus) pos++;
+            long n = nzNumber();
+            return minus ? -n : n;
+        }
+
+        /** RFC 5267 §5: {@code "CANCELUPDATE" 1*(SP quoted)}. */
+        private ImapCommand cancelUpdate() throws Bad {
+            List<String> tags = new ArrayList<>();
+            do {
+                sp();
+                if (peek() != '"') throw new Bad("CANCELUPDATE takes the tags as quoted strings");
+                tags.add(quoted());
+            } while (peek() == ' ');
+            return new ImapCommand.CancelUpdate(tags);
+        }
+
+        /**
+         * RFC 5256 §5: sort-criteria SP charset 1*(SP search-key); RFC 5957 DISPLAY keys; RFC 5267
+         * §5 {@code extended-sort}: RETURN (...) first.
+         */
         private ImapCommand sort(boolean uid) throws Bad {
             sp();
+            ReturnOptions returns = ReturnOptions.NONE;
+            if (peek() != '(') {
+                if (!atom().equalsIgnoreCase("RETURN")) throw new Bad("Expected RETURN or sort criteria");
+                sp();
+                returns = returnOptions();
+                sp();
+            }
             expect('(');
             List<ImapCommand.SortCriterion> criteria = new ArrayList<>();
             while (true) {
@@ -1040,7 +1123,7 @@ public final class ImapParser {
             expect(')');
             sp();
             String charset = astring();
-            return new ImapCommand.Sort(uid, criteria, charset, searchCriteria());
+            return new ImapCommand.Sort(uid, criteria, charset, searchCriteria(), returns.options(), returns.partial());
         }
 
         /** RFC 5256 §5: thread-alg SP charset 1*(SP search-key). */
@@ -1189,6 +1272,7 @@ public final class ImapParser {
             }
             OptionalLong changedSince = OptionalLong.empty();
             boolean vanished = false;
+            Optional<ImapCommand.PartialRange> partial = Optional.empty();
             if (peek() == ' ') {
                 sp();
                 expect('(');
@@ -1200,6 +1284,10 @@ public final class ImapParser {
                         changedSince = OptionalLong.of(number(MAX_MODSEQ));
                     } else if (modifier.equals("VANISHED") && !vanished) {
                         vanished = true;
+                    } else if (modifier.equals("PARTIAL") && partial.isEmpty() && uid) {
+                        // RFC 9394 §3.3: a UID FETCH modifier only.
+                        sp();
+                        partial = Optional.of(partialRange());
                     } else {
                         throw new Bad("Unknown or repeated FETCH modifier " + modifier);
                     }
@@ -1210,7 +1298,7 @@ public final class ImapParser {
             if (vanished && (!uid || changedSince.isEmpty())) {
                 throw new Bad("VANISHED needs UID FETCH and CHANGEDSINCE");
             }
-            return new ImapCommand.Fetch(uid, set, atts, changedSince, vanished);
+            return new ImapCommand.Fetch(uid, set, atts, changedSince, vanished, partial);
         }
 
         private FetchAttribute fetchAtt() throws Bad {

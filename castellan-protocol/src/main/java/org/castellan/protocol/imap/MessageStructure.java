@@ -1,5 +1,6 @@
 package org.castellan.protocol.imap;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +43,16 @@ public final class MessageStructure {
 
     /** Parses a message; never fails. */
     public static MessageStructure parse(byte[] message) {
-        return new MessageStructure(new Parser(message).entity(0, "text/plain", 0, List.of()).entity);
+        return parse(ByteBuffer.wrap(message));
+    }
+
+    /**
+     * Parses the message between the buffer's position and limit, read with absolute gets (the
+     * buffer is not moved); a memory-mapped file lets the store parse a large message without
+     * holding it on the heap. Never fails.
+     */
+    public static MessageStructure parse(ByteBuffer message) {
+        return new MessageStructure(new Parser(message.slice()).entity(0, "text/plain", 0, List.of()).entity);
     }
 
     /** One MIME entity: header [start, bodyStart), body [bodyStart, end). */
@@ -70,10 +80,12 @@ public final class MessageStructure {
      * never depends on how the parts inside it are cut.
      */
     private static final class Parser {
-        final byte[] b;
+        final ByteBuffer b;
+        final int length;
 
-        Parser(byte[] b) {
+        Parser(ByteBuffer b) {
             this.b = b;
+            this.length = b.limit();
         }
 
         /** A parsed entity and where the line that ended it starts (a delimiter line, or the end). */
@@ -85,21 +97,26 @@ public final class MessageStructure {
          */
         Parsed entity(int start, String defaultType, int depth, List<byte[]> open) {
             int i = start;
-            int bodyStart = b.length;
-            while (i < b.length) {
-                if (b[i] == '\n') {
+            int bodyStart = length;
+            while (i < length) {
+                if (b.get(i) == '\n') {
                     bodyStart = i + 1;
                     break;
                 }
-                if (b[i] == '\r' && i + 1 < b.length && b[i + 1] == '\n') {
+                if (b.get(i) == '\r' && i + 1 < length && b.get(i + 1) == '\n') {
                     bodyStart = i + 2;
                     break;
                 }
-                if (delimiter(i, open) >= 0) { // a header cut short by the next part: no body
+                int eol = i;
+                while (eol < length && b.get(eol) != '\n') eol++;
+                // A header cut short by the next part has no body; content without a header
+                // (binary data APPENDed as literal8, a part sent with no blank line) is body from
+                // its first line that cannot be a header field.
+                if (delimiter(i, open) >= 0 || !headerLine(b, i, eol)) {
                     bodyStart = i;
                     break;
                 }
-                i = nextLine(b, i, b.length);
+                i = Math.min(eol + 1, length);
             }
             List<Field> fields = fields(b, start, bodyStart);
             String type = defaultType.substring(0, defaultType.indexOf('/'));
@@ -134,17 +151,17 @@ public final class MessageStructure {
                 String childType = subtype.equals("digest") ? "message/rfc822" : "text/plain";
                 next = scan(bodyStart, inner); // the preamble
                 boolean closed = false;
-                while (next < b.length && delimiter(next, inner) == inner.size() - 1) {
-                    if (startsWith(b, next + own.length, b.length, CLOSE)) {
+                while (next < length && delimiter(next, inner) == inner.size() - 1) {
+                    if (startsWith(b, next + own.length, length, CLOSE)) {
                         closed = true;
                         break;
                     }
-                    int partStart = nextLine(b, next, b.length);
+                    int partStart = nextLine(b, next, length);
                     Parsed part = entity(partStart, childType, depth + 1, inner);
                     if (children.size() < MAX_PARTS) children.add(part.entity);
                     next = part.next;
                 }
-                if (closed) next = scan(nextLine(b, next, b.length), open); // the epilogue
+                if (closed) next = scan(nextLine(b, next, length), open); // the epilogue
                 if (children.isEmpty()) {
                     // RFC 2046 §5.1.1 needs one part; an empty multipart is shown as one empty text part.
                     int at = end(bodyStart, next);
@@ -171,21 +188,21 @@ public final class MessageStructure {
 
         /** Where content ending at the delimiter line {@code next} ends: the CRLF before a delimiter is the delimiter's (RFC 2046 §5.1.1). */
         int end(int bodyStart, int next) {
-            if (next >= b.length) return b.length;
+            if (next >= length) return length;
             int end = next;
-            if (end > bodyStart && b[end - 1] == '\n') end--;
-            if (end > bodyStart && b[end - 1] == '\r') end--;
+            if (end > bodyStart && b.get(end - 1) == '\n') end--;
+            if (end > bodyStart && b.get(end - 1) == '\r') end--;
             return end;
         }
 
         /** The start of the first line at or after {@code i} that is a delimiter of one of {@code open}, or the end. */
         int scan(int i, List<byte[]> open) {
-            if (open.isEmpty()) return b.length;
-            while (i < b.length) {
+            if (open.isEmpty()) return length;
+            while (i < length) {
                 if (delimiter(i, open) >= 0) return i;
-                i = nextLine(b, i, b.length);
+                i = nextLine(b, i, length);
             }
-            return b.length;
+            return length;
         }
 
         /**
@@ -194,11 +211,11 @@ public final class MessageStructure {
          * where one is a prefix of another), the longest is the line's, the innermost on a tie.
          */
         int delimiter(int i, List<byte[]> open) {
-            if (i >= b.length || b[i] != '-') return -1;
+            if (i >= length || b.get(i) != '-') return -1;
             int best = -1;
             for (int k = open.size() - 1; k >= 0; k--) {
                 byte[] d = open.get(k);
-                if ((best < 0 || d.length > open.get(best).length) && startsWith(b, i, b.length, d)) best = k;
+                if ((best < 0 || d.length > open.get(best).length) && startsWith(b, i, length, d)) best = k;
             }
             return best;
         }
@@ -215,15 +232,32 @@ public final class MessageStructure {
         return new RawField(name, value.replace("\r", "").replace("\n", ""));
     }
 
-    private static List<Field> fields(byte[] b, int start, int headerEnd) {
+    /**
+     * Whether the line {@code [from, eol)} can belong to a header: a continuation (RFC 5322 §2.2.3)
+     * or a field name (printable US-ASCII, RFC 5322 §3.6.8; obsolete WSP before the colon
+     * tolerated, §4.5) and a colon. A line with a control or 8-bit octet before any colon, or
+     * with no colon at all, is the body's.
+     */
+    private static boolean headerLine(ByteBuffer b, int from, int eol) {
+        int c = b.get(from) & 0xff;
+        if (c == ' ' || c == '\t') return true;
+        for (int k = from; k < eol; k++) {
+            c = b.get(k) & 0xff;
+            if (c == ':') return k > from;
+            if (c != ' ' && c != '\t' && (c < 0x21 || c > 0x7e)) return false;
+        }
+        return false;
+    }
+
+    private static List<Field> fields(ByteBuffer b, int start, int headerEnd) {
         List<Field> out = new ArrayList<>();
         int i = start;
         while (i < headerEnd) {
             int lineEnd = nextLine(b, i, headerEnd);
-            if (lineEnd - i <= 2 && (b[i] == '\r' || b[i] == '\n')) break;
+            if (lineEnd - i <= 2 && (b.get(i) == '\r' || b.get(i) == '\n')) break;
             int fieldEnd = lineEnd;
-            while (fieldEnd < headerEnd && (b[fieldEnd] == ' ' || b[fieldEnd] == '\t')) fieldEnd = nextLine(b, fieldEnd, headerEnd);
-            String raw = new String(b, i, fieldEnd - i, StandardCharsets.UTF_8);
+            while (fieldEnd < headerEnd && (b.get(fieldEnd) == ' ' || b.get(fieldEnd) == '\t')) fieldEnd = nextLine(b, fieldEnd, headerEnd);
+            String raw = string(b, i, fieldEnd - i);
             int colon = raw.indexOf(':');
             if (colon > 0) {
                 String value = raw.substring(colon + 1).replaceAll("\r?\n", "").strip();
@@ -234,21 +268,27 @@ public final class MessageStructure {
         return out;
     }
 
-    private static int nextLine(byte[] b, int i, int end) {
-        while (i < end && b[i] != '\n') i++;
+    private static String string(ByteBuffer b, int from, int length) {
+        byte[] bytes = new byte[length];
+        b.get(from, bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private static int nextLine(ByteBuffer b, int i, int end) {
+        while (i < end && b.get(i) != '\n') i++;
         return Math.min(i + 1, end);
     }
 
-    private static int countLines(byte[] b, int start, int end) {
+    private static int countLines(ByteBuffer b, int start, int end) {
         int n = 0;
-        for (int i = start; i < end; i++) if (b[i] == '\n') n++;
-        if (end > start && b[end - 1] != '\n') n++;
+        for (int i = start; i < end; i++) if (b.get(i) == '\n') n++;
+        if (end > start && b.get(end - 1) != '\n') n++;
         return n;
     }
 
-    private static boolean startsWith(byte[] b, int at, int end, byte[] prefix) {
+    private static boolean startsWith(ByteBuffer b, int at, int end, byte[] prefix) {
         if (end - at < prefix.length) return false;
-        for (int k = 0; k < prefix.length; k++) if (b[at + k] != prefix[k]) return false;
+        for (int k = 0; k < prefix.length; k++) if (b.get(at + k) != prefix[k]) return false;
         return true;
     }
 
@@ -275,6 +315,36 @@ public final class MessageStructure {
                             section.kind() == FetchAttribute.Section.Kind.HEADER_FIELDS_NOT);
                 });
             }
+        };
+    }
+
+    /** Where a section lies in the stored message: octets {@code [from, to)}. */
+    public record Range(long from, long to) {
+        public long length() { return to - from; }
+    }
+
+    /**
+     * Where {@link #section} would cut a section that is one contiguous run of the stored
+     * message (kinds ALL, MIME, HEADER and TEXT), so that it can be sent from the stored bytes
+     * without holding them; empty when the part does not exist.
+     *
+     * @param messageSize the stored message's size, which is where the whole message ends
+     * @throws IllegalArgumentException for HEADER.FIELDS, which is not one run
+     */
+    public Optional<Range> sectionRange(FetchAttribute.Section section, long messageSize) {
+        Entity target = part(section.part());
+        if (target == null) return Optional.empty();
+        boolean nested = !section.part().isEmpty();
+        return switch (section.kind()) {
+            case ALL -> Optional.of(nested ? new Range(target.bodyStart, target.end) : new Range(0, messageSize));
+            case MIME -> Optional.of(new Range(target.start, target.bodyStart));
+            case HEADER, TEXT -> {
+                Entity msg = nested ? target.embedded : root;
+                if (msg == null) yield Optional.empty();
+                yield Optional.of(section.kind() == FetchAttribute.Section.Kind.TEXT ? new Range(msg.bodyStart, msg.end)
+                        : new Range(msg.start, msg.bodyStart));
+            }
+            case HEADER_FIELDS, HEADER_FIELDS_NOT -> throw new IllegalArgumentException("not one run: " + section.kind());
         };
     }
 
@@ -615,6 +685,12 @@ public final class MessageStructure {
      * are not text and contribute nothing. Each is cut at {@link SearchText#MAX_CHARS}.
      */
     public SearchText searchText(byte[] message) {
+        return searchText(ByteBuffer.wrap(message));
+    }
+
+    /** As {@link #searchText(byte[])}, over the buffer's content (a mapped file), without moving it. */
+    public SearchText searchText(ByteBuffer message) {
+        message = message.slice();
         StringBuilder header = new StringBuilder();
         headerText(root, header);
         StringBuilder body = new StringBuilder();
@@ -638,7 +714,7 @@ public final class MessageStructure {
         }
     }
 
-    private static void bodyText(byte[] message, Entity e, StringBuilder out, boolean top) {
+    private static void bodyText(ByteBuffer message, Entity e, StringBuilder out, boolean top) {
         if (out.length() > SearchText.MAX_CHARS) return;
         if (e.multipart()) {
             for (Entity child : e.children) bodyText(message, child, out, false);
@@ -650,10 +726,25 @@ public final class MessageStructure {
         }
     }
 
-    private static String decodedText(byte[] message, Entity e) {
-        int from = Math.min(e.bodyStart, message.length);
-        int to = Math.min(Math.max(from, e.end), message.length);
-        java.io.InputStream raw = new java.io.ByteArrayInputStream(message, from, to - from);
+    private static String decodedText(ByteBuffer message, Entity e) {
+        int from = Math.min(e.bodyStart, message.limit());
+        int to = Math.min(Math.max(from, e.end), message.limit());
+        java.io.InputStream raw = new java.io.InputStream() {
+            private final ByteBuffer part = message.slice(from, to - from);
+
+            @Override
+            public int read() {
+                return part.hasRemaining() ? part.get() & 0xff : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (!part.hasRemaining()) return -1;
+                int n = Math.min(len, part.remaining());
+                part.get(b, off, n);
+                return n;
+            }
+        };
         String encoding = e.header("Content-Transfer-Encoding").orElse("7bit").strip().toLowerCase(Locale.ROOT);
         java.io.InputStream decoded = switch (encoding) {
             case "base64" -> new org.apache.james.mime4j.codec.Base64InputStream(raw, DecodeMonitor.SILENT);
@@ -664,9 +755,10 @@ public final class MessageStructure {
         try {
             bytes = decoded.readNBytes(SearchText.MAX_CHARS * 4);
         } catch (java.io.IOException ex) {
-            // Not thrown: the input is in memory and a silent monitor skips bad encodings. Kept
-            // for the declared exception: search what is there.
-            bytes = java.util.Arrays.copyOfRange(message, from, to);
+            // Not thrown: the input is in memory (or mapped) and a silent monitor skips bad
+            // encodings. Kept for the declared exception: search what is there.
+            bytes = new byte[Math.min(to - from, SearchText.MAX_CHARS * 4)];
+            message.get(from, bytes);
         }
         return new String(bytes, charset(e.params.get("charset")));
     }

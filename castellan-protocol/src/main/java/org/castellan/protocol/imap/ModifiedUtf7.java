@@ -31,8 +31,18 @@ public final class ModifiedUtf7 {
         return out.toString();
     }
 
-    /** The name a client sent; empty when it is not valid modified UTF-7. */
+    /**
+     * The name a client sent; empty when it is not valid modified UTF-7. Only the one encoding
+     * {@link #encode} gives is valid (RFC 3501 §5.1.3: printable US-ASCII stands for itself, and
+     * modified BASE64 MUST NOT encode it; one shift per run of other characters), so two names
+     * on the wire never reach the same mailbox. 8-bit octets, encoded ASCII, superfluous shifts,
+     * stray padding bits and unpaired surrogates are all invalid.
+     */
     public static Optional<String> decode(String name) {
+        return decodeLenient(name).filter(decoded -> encode(decoded).equals(name));
+    }
+
+    private static Optional<String> decodeLenient(String name) {
         StringBuilder out = new StringBuilder(name.length());
         int i = 0;
         while (i < name.length()) {

@@ -70,7 +70,10 @@ public record SequenceSet(List<Range> ranges, boolean savedResult) {
         return String.join(",", parts);
     }
 
-    /** The compact wire form of a sorted set of numbers, e.g. {@code 1:3,7} (for COPYUID, ESEARCH). */
+    /**
+     * The compact wire form of numbers in their order, runs going up by one as ranges, e.g.
+     * {@code 1:3,7} (COPYUID, ESEARCH); in a SORT's order {@code 5,3:4} (RFC 5267 §3.2).
+     */
     public static String compact(List<Long> sorted) {
         StringBuilder b = new StringBuilder();
         int i = 0;

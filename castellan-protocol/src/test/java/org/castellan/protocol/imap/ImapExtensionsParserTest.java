@@ -339,4 +339,82 @@ class ImapExtensionsParserTest {
         assertThat(error("a1 URLFETCH" + " x".repeat(ImapParser.MAX_URLS + 1) + "\r\n", false).message())
                 .isEqualTo("URLFETCH takes at most " + ImapParser.MAX_URLS + " URLs");
     }
+
+    private static SearchKey junkFree() {
+        return new SearchKey.And(List.of(new SearchKey.Flag("\\Deleted", false), new SearchKey.Flag("$Junk", false)));
+    }
+
+    /** ESORT and CONTEXT=SEARCH/SORT (RFC 5267) and PARTIAL (RFC 9394), with the RFCs' example commands. */
+    static Stream<Arguments> searchReturns() {
+        Optional<ImapCommand.PartialRange> none = Optional.empty();
+        return Stream.of(
+                // RFC 5267 §3.3.
+                Arguments.of("E01 UID SORT RETURN () (REVERSE DATE) UTF-8 UNDELETED UNKEYWORD $Junk\r\n",
+                        new ImapCommand.Sort(true, List.of(new ImapCommand.SortCriterion(true, ImapCommand.SortKey.DATE)),
+                                "UTF-8", junkFree(), Optional.of(List.of("ALL")), none)),
+                Arguments.of("a1 SORT RETURN (min MAX count) (SUBJECT) US-ASCII ALL\r\n",
+                        new ImapCommand.Sort(false, List.of(new ImapCommand.SortCriterion(false, ImapCommand.SortKey.SUBJECT)),
+                                "US-ASCII", new SearchKey.All(), Optional.of(List.of("MIN", "MAX", "COUNT")), none)),
+                // RFC 5267 §4.2 and §4.3.1.
+                Arguments.of("A01 SEARCH RETURN (CONTEXT COUNT) UNDELETED UNKEYWORD $Junk\r\n",
+                        new ImapCommand.Search(false, Optional.of(List.of("CONTEXT", "COUNT")), Optional.empty(), junkFree())),
+                Arguments.of("B02 UID SORT RETURN (UPDATE COUNT) (ARRIVAL) UTF-8 KEYWORD $Junk\r\n",
+                        new ImapCommand.Sort(true, List.of(new ImapCommand.SortCriterion(false, ImapCommand.SortKey.ARRIVAL)),
+                                "UTF-8", new SearchKey.Flag("$Junk", true), Optional.of(List.of("UPDATE", "COUNT")), none)),
+                Arguments.of("B04 CANCELUPDATE \"B01\" \"B02\"\r\n", new ImapCommand.CancelUpdate(List.of("B01", "B02"))),
+                // RFC 9394 §3.1 and §3.3.
+                Arguments.of("A01 UID SEARCH RETURN (PARTIAL -1:-100) UNDELETED UNKEYWORD $Junk\r\n",
+                        new ImapCommand.Search(true, Optional.of(List.of("PARTIAL")), Optional.empty(), junkFree(),
+                                Optional.of(new ImapCommand.PartialRange(-1, -100)))),
+                Arguments.of("A02 UID SEARCH RETURN (COUNT PARTIAL 23500:24000 SAVE) UNDELETED UNKEYWORD $Junk\r\n",
+                        new ImapCommand.Search(true, Optional.of(List.of("COUNT", "PARTIAL", "SAVE")), Optional.empty(), junkFree(),
+                                Optional.of(new ImapCommand.PartialRange(23500, 24000)))),
+                Arguments.of("10 UID FETCH 25900:26600 (UID FLAGS) (PARTIAL -1:-3)\r\n",
+                        new ImapCommand.Fetch(true, set(25900, 26600), List.of(new FetchAttribute.Uid(), new FetchAttribute.Flags()),
+                                OptionalLong.empty(), false, Optional.of(new ImapCommand.PartialRange(-1, -3)))),
+                Arguments.of("a1 UID FETCH 1:* FLAGS (CHANGEDSINCE 12345 PARTIAL 1:500)\r\n",
+                        new ImapCommand.Fetch(true, set(1, SequenceSet.STAR), List.of(new FetchAttribute.Flags()),
+                                OptionalLong.of(12345), false, Optional.of(new ImapCommand.PartialRange(1, 500)))),
+                // RFC 5258 §3: which LIST commands are extended, whatever their options hold.
+                Arguments.of("a1 LIST \"\" (\"\")\r\n",
+                        new ImapCommand.ListMailboxes(false, List.of(), "", List.of(""), List.of(), List.of(), true)),
+                Arguments.of("A03 LIST () \"\" \"%\" RETURN (CHILDREN)\r\n",
+                        new ImapCommand.ListMailboxes(false, List.of(), "", List.of("%"), List.of("CHILDREN"), List.of(), true)),
+                Arguments.of("a1 LIST \"\" \"\" RETURN ()\r\n",
+                        new ImapCommand.ListMailboxes(false, List.of(), "", List.of(""), List.of(), List.of(), true)),
+                Arguments.of("a1 LIST \"\" \"\"\r\n",
+                        new ImapCommand.ListMailboxes(false, List.of(), "", List.of(""), List.of(), List.of(), false)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("searchReturns")
+    void parsesSearchReturnsWholeAndByteAtATime(String input, ImapCommand expected) {
+        ImapParser.Result r = last(input, false);
+        assertThat(r).as(input).isInstanceOf(ImapParser.Command.class);
+        assertThat(((ImapParser.Command) r).command()).isEqualTo(expected);
+    }
+
+    @Test
+    void badSearchReturnSyntaxIsATaggedError() {
+        // RFC 9394 §3.1: one PARTIAL or one ALL.
+        assertThat(error("a1 SEARCH RETURN (PARTIAL 1:5 ALL) ALL\r\n", false).message()).contains("one PARTIAL or one ALL");
+        assertThat(error("a1 SEARCH RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL\r\n", false).message()).contains("one PARTIAL");
+        assertThat(error("a1 SORT RETURN (ALL ALL) (DATE) UTF-8 ALL\r\n", false).message()).contains("one ALL");
+        // RFC 9394 §4: nz-number ":" nz-number, or both negative; no "*".
+        assertThat(error("a1 SEARCH RETURN (PARTIAL) ALL\r\n", false).message()).isEqualTo("Expected a space");
+        assertThat(error("a1 SEARCH RETURN (PARTIAL 0:5) ALL\r\n", false).message()).isEqualTo("Expected a non-zero number");
+        assertThat(error("a1 SEARCH RETURN (PARTIAL 1:*) ALL\r\n", false).message()).isEqualTo("Expected a number");
+        assertThat(error("a1 SEARCH RETURN (PARTIAL -1:5) ALL\r\n", false).message()).contains("same side");
+        assertThat(error("a1 SEARCH RETURN (PARTIAL 5) ALL\r\n", false).message()).isEqualTo("Expected ':'");
+        assertThat(error("a1 SEARCH RETURN (PARTIAL 1:4294967296) ALL\r\n", false).message()).isEqualTo("Number too large");
+        // RFC 9394 §3.3: a UID FETCH modifier, once.
+        assertThat(error("a1 FETCH 1:* FLAGS (PARTIAL 1:5)\r\n", false).message()).startsWith("Unknown or repeated FETCH modifier");
+        assertThat(error("a1 UID FETCH 1:* FLAGS (PARTIAL 1:5 PARTIAL 1:2)\r\n", false).message())
+                .startsWith("Unknown or repeated FETCH modifier");
+        assertThat(error("a1 SORT RETURN MIN (DATE) UTF-8 ALL\r\n", false).message()).isEqualTo("Expected '('");
+        assertThat(error("a1 SORT REVERSE (DATE) UTF-8 ALL\r\n", false).message()).contains("Expected RETURN");
+        // RFC 5267 §5: command-select =/ "CANCELUPDATE" 1*(SP quoted).
+        assertThat(error("a1 CANCELUPDATE\r\n", false).message()).isEqualTo("Missing argument");
+        assertThat(error("a1 CANCELUPDATE B01\r\n", false).message()).contains("quoted");
+    }
 }

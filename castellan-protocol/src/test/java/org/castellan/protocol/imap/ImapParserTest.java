@@ -265,7 +265,7 @@ class ImapParserTest {
         ImapParser p = new ImapParser();
         ImapParser.Result r = p.next(buf("a1 APPEND INBOX {2000}\r\n"), ImapParser.Mode.COMMAND, 1000);
         assertThat(r).isEqualTo(new ImapParser.Error(Optional.of("a1"), "Literal too large", false, Optional.of("TOOBIG"),
-                Optional.of("APPENDLIMIT")));
+                Optional.of("maxLiteral")));
         assertThat(p.next(buf("a2 NOOP\r\n"), ImapParser.Mode.COMMAND, 1000)).isInstanceOf(ImapParser.Command.class);
         assertThat(((ImapParser.Error) p.next(buf("a3 APPEND INBOX {2000+}\r\n"), ImapParser.Mode.COMMAND, 1000)).fatal()).isTrue();
     }

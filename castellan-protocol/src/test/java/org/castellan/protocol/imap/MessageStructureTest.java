@@ -24,6 +24,21 @@ class MessageStructureTest {
     }
 
     @Test
+    void contentWithoutAHeaderIsBody() {
+        // RFC 3516 §4.4: literal8 may carry binary data; a line that cannot be a header field starts the body.
+        String raw = "\u0000\u0001binary\r\nmore: not a header\r\n";
+        assertThat(section(raw, "1", Section.Kind.ALL)).isEqualTo(raw);
+        assertThat(section(raw, "", Section.Kind.TEXT)).isEqualTo(raw);
+        assertThat(section(raw, "", Section.Kind.HEADER)).isEmpty();
+        String part = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\u0000\u00ffdata\r\n--b--\r\n";
+        assertThat(section(part, "1", Section.Kind.ALL)).isEqualTo("\u0000\u00ffdata");
+        // Usual headers, obsolete space before the colon and continuations are still headers.
+        String usual = "Subject : hi\r\n folded\r\nX-A: 1\r\n\r\nbody\r\n";
+        assertThat(section(usual, "", Section.Kind.TEXT)).isEqualTo("body\r\n");
+        assertThat(MessageStructure.parse(usual.getBytes(StandardCharsets.UTF_8)).header("X-A")).hasValue("1");
+    }
+
+    @Test
     void nestedSections() {
         assertThat(section(NESTED, "1", Section.Kind.ALL)).isEqualTo("first");
         assertThat(section(NESTED, "2.HEADER".replace(".HEADER", ""), Section.Kind.HEADER))

@@ -46,6 +46,7 @@ final class Expunge {
      * QRESYNC one VANISHED naming them all (RFC 7162 §3.2.10).
      */
     static void reportRemoved(ImapSession s, SelectedMailbox view, java.util.List<Long> uids) {
+        s.searchContexts().removing(s, view, uids); // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE
         java.util.List<Long> desc = new ArrayList<>(uids);
         desc.sort(Collections.reverseOrder());
         java.util.List<Long> known = new ArrayList<>();

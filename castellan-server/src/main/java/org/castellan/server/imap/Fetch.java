@@ -25,10 +25,13 @@ import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
 
 /**
- * RFC 9051 §6.4.5 FETCH and UID FETCH, with RFC 7162 MODSEQ, CHANGEDSINCE and VANISHED, and
- * RFC 3516 BINARY and BINARY.SIZE. Runs on the blocking executor and writes responses as it
- * goes, in batches of {@link #WRITE_BATCH_BYTES}, so a large FETCH holds one message (or one batch
- * of small responses) in memory at a time. BODY[...],
+ * RFC 9051 §6.4.5 FETCH and UID FETCH, with RFC 7162 MODSEQ, CHANGEDSINCE and VANISHED, RFC
+ * 9394 PARTIAL, and RFC 3516 BINARY and BINARY.SIZE. Runs on the blocking executor and writes responses as it
+ * goes, in batches of {@link #WRITE_BATCH_BYTES}; a section that is one run of the stored
+ * message (BODY[], BODY[TEXT], BODY[1], RFC822 ...) is sent from the store in chunks of
+ * {@link FetchOutput#STREAM_CHUNK} without reading the message into memory. Before each batch and each chunk
+ * it waits until the connection takes output again, so a client that does not read holds the
+ * channel's high-water mark of server memory, not the messages it asked for. BODY[...],
  * BINARY[...] and RFC822/RFC822.TEXT set \Seen (not in EXAMINE).
  */
 final class Fetch {
@@ -42,6 +45,7 @@ final class Fetch {
      * a batch of small responses costs little memory; a large message still goes alone.
      */
     static final int WRITE_BATCH_BYTES = 32 * 1024;
+
 
     /** RFC 3516 §4.3: a part whose transfer encoding the server cannot undo fails the FETCH. */
     static final class UnknownCte extends RuntimeException {
@@ -90,34 +94,32 @@ final class Fetch {
             metas.removeIf(m -> !uids.contains(m.uid()));
             int found = metas.size();
             metas.removeIf(m -> c.changedSince().isPresent() && m.modSeq() <= c.changedSince().getAsLong());
+            if (c.partial().isPresent()) {
+                // RFC 9394 §3.3: only the messages at these positions of what would be returned.
+                java.util.List<MessageMeta> page = new ArrayList<>(c.partial().get().of(metas));
+                metas.clear();
+                metas.addAll(page);
+            }
             Set<Long> seenNow = setSeen ? markSeen(store, view, metas) : Set.of();
-            java.util.List<byte[]> batch = new ArrayList<>();
-            long batched = 0;
+            FetchOutput.Sender sender = new FetchOutput.Sender(s, store, id);
             try {
                 for (MessageMeta m : metas) {
                     int msn = view.msnOf(m.uid());
                     if (msn == 0) continue;
-                    byte[] one;
                     try {
-                        one = response(store, cache, id, msn, m, atts, seenNow.contains(m.uid()), condStore, s, view);
+                        sender.send(response(store, cache, id, msn, m, atts, seenNow.contains(m.uid()), condStore, s, view));
                     } catch (StoreException e) {
                         if (e.kind() != StoreException.Kind.NOT_FOUND) throw e;
                         // Expunged by another session since it was listed: as if it had not been
-                        // listed (RFC 2180 §4.1.2), the others still answered.
+                        // listed (RFC 2180 §4.1.2), the others still answered. Nothing of this
+                        // response has left: the sender opens a response's stored runs first.
                         found--;
                         continue;
-                    }
-                    batch.add(one);
-                    batched += one.length;
-                    if (batched >= WRITE_BATCH_BYTES) {
-                        s.write(Unpooled.wrappedBuffer(batch.toArray(byte[][]::new)));
-                        batch.clear();
-                        batched = 0;
                     }
                 }
             } finally {
                 // Also when a message fails: the client gets the responses before it, then the NO.
-                if (!batch.isEmpty()) s.write(Unpooled.wrappedBuffer(batch.toArray(byte[][]::new)));
+                sender.flush();
             }
             return found;
         }, found -> {
@@ -129,6 +131,8 @@ final class Fetch {
             if (e instanceof UnknownCte u) {
                 s.finish(tag, "NO [UNKNOWN-CTE] Cannot decode a part with Content-Transfer-Encoding " + u.getMessage(),
                         c.uid());
+            } else if (e instanceof FetchOutput.Broken) {
+                // The connection was closed in the middle of a response; nothing more can be said.
             } else {
                 s.storeFailure(tag, e);
             }
@@ -162,10 +166,10 @@ final class Fetch {
         return seenNow;
     }
 
-    /** One {@code * msn FETCH (...)} response, literals included; blocking. */
-    static byte[] response(MailStore store, StructureCache cache, long mailbox, int msn, MessageMeta m,
+    /** One {@code * msn FETCH (...)} response; stored runs are read when it is sent; blocking. */
+    static FetchOutput response(MailStore store, StructureCache cache, long mailbox, int msn, MessageMeta m,
             java.util.List<FetchAttribute> atts, boolean seenChanged, boolean condStore, ImapSession s, SelectedMailbox view) {
-        Out out = new Out();
+        FetchOutput out = new FetchOutput();
         out.text("* " + msn + " FETCH (");
         byte[] content = null;
         MessageStructure structure = cache.stored(store, mailbox, m);
@@ -200,10 +204,13 @@ final class Fetch {
                         case TEXT -> "RFC822.TEXT";
                         default -> "RFC822";
                     };
-                    byte[] data = structure.section(content, new FetchAttribute.Section(java.util.List.of(), r.kind(),
-                            java.util.List.of())).orElse(new byte[0]);
+                    var section = new FetchAttribute.Section(java.util.List.of(), r.kind(), java.util.List.of());
                     out.text(name + " ");
-                    out.literal(data);
+                    if (content == null) {
+                        out.stored(m.uid(), structure.sectionRange(section, m.size()).orElseThrow());
+                    } else {
+                        out.literal(structure.section(content, section).orElse(new byte[0]));
+                    }
                 }
                 case FetchAttribute.Binary b -> {
                     String origin = b.partialOffset().isPresent() ? "<" + b.partialOffset().getAsLong() + ">" : "";
@@ -226,10 +233,12 @@ final class Fetch {
                     out.text("BINARY.SIZE[" + FetchAttribute.partSpec(b.part()) + "] " + (bytes == null ? 0 : bytes.length));
                 }
                 case FetchAttribute.Body b -> {
-                    var data = structure.section(content, b.section());
                     String origin = b.partialOffset().isPresent() ? "<" + b.partialOffset().getAsLong() + ">" : "";
                     out.text("BODY[" + b.section().spec() + "]" + origin + " ");
-                    if (data.isEmpty()) {
+                    var data = content == null ? null : structure.section(content, b.section());
+                    if (data == null) {
+                        out.stored(m.uid(), b, structure, m.size());
+                    } else if (data.isEmpty()) {
                         out.text("NIL");
                     } else {
                         byte[] bytes = data.get();
@@ -250,7 +259,7 @@ final class Fetch {
         if (condStore && seenChanged && !uidSent) out.text(" UID " + m.uid());
         if (condStore && (flagsSent || seenChanged) && !modSeqSent) out.text(" MODSEQ (" + m.modSeq() + ")");
         out.text(")\r\n");
-        return out.bytes();
+        return out;
     }
 
     /** The decoded part, null when it does not exist; {@link UnknownCte} when it cannot be decoded. */
@@ -266,8 +275,10 @@ final class Fetch {
         return switch (a) {
             case FetchAttribute.Envelope e -> cached == null;
             case FetchAttribute.BodyStructure b -> cached == null;
-            case FetchAttribute.Body b -> true;
-            case FetchAttribute.Rfc822 r -> true;
+            // A run of the stored message is sent from the store; header fields are picked from the bytes.
+            case FetchAttribute.Body b -> cached == null || b.section().kind() == FetchAttribute.Section.Kind.HEADER_FIELDS
+                    || b.section().kind() == FetchAttribute.Section.Kind.HEADER_FIELDS_NOT;
+            case FetchAttribute.Rfc822 r -> cached == null;
             case FetchAttribute.Binary b -> true;
             case FetchAttribute.BinarySize b -> true;
             default -> false;
@@ -279,32 +290,6 @@ final class Fetch {
             return in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    /** A response under construction: text and literals. */
-    private static final class Out {
-        private final ByteArrayOutputStream b = new ByteArrayOutputStream();
-
-        void text(String s) {
-            b.writeBytes(s.getBytes(StandardCharsets.UTF_8));
-        }
-
-        void literal(byte[] data) {
-            text("{" + data.length + "}\r\n");
-            b.writeBytes(data);
-        }
-
-        /** RFC 3516 §4.2: {@code ~{n}} only when the data holds NUL, which a literal may not. */
-        void literal8(byte[] data) {
-            boolean nul = false;
-            for (byte x : data) nul |= x == 0;
-            text((nul ? "~{" : "{") + data.length + "}\r\n");
-            b.writeBytes(data);
-        }
-
-        byte[] bytes() {
-            return b.toByteArray();
         }
     }
 }

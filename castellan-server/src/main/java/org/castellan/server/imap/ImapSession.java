@@ -56,6 +56,7 @@ final class ImapSession extends LineSession {
     private long accountId;
     private String account;
     private SelectedMailbox selected;
+    private final SearchContexts searchContexts = new SearchContexts();
     private boolean rev2;
     private boolean condStore;
     /** RFC 7162 §3.1: CONDSTORE was just enabled with a mailbox selected; the command's end reports HIGHESTMODSEQ. */
@@ -123,10 +124,12 @@ final class ImapSession extends LineSession {
             bad(tag, "SEARCH CHARSET is not allowed after ENABLE UTF8=ACCEPT");
             return;
         }
-        ImapCommand command = mailboxNamesIn(parsed);
-        if (command == null) {
+        ImapCommand command;
+        try {
+            command = mailboxNamesIn(parsed);
+        } catch (UnknownName e) {
             if (parsed instanceof ImapCommand.Append a) Append.release(a);
-            bad(tag, "Mailbox name is not valid modified UTF-7");
+            unknownName(tag, parsed, e);
             return;
         }
         expungesHeld = numbersMustHold(command);
@@ -134,7 +137,7 @@ final class ImapSession extends LineSession {
         switch (command) {
             case ImapCommand.Capability c -> Capability.run(this, tag);
             case ImapCommand.Noop c -> Noop.run(this, tag);
-            case ImapCommand.Check c -> Noop.run(this, tag);
+            case ImapCommand.Check c -> Check.run(this, tag);
             case ImapCommand.Logout c -> Logout.run(this, tag);
             case ImapCommand.StartTls c -> StartTls.run(this, tag);
             case ImapCommand.Login c -> Login.run(this, tag, c);
@@ -157,6 +160,7 @@ final class ImapSession extends LineSession {
             case ImapCommand.Expunge c -> Expunge.run(this, tag, c);
             case ImapCommand.Search c -> Search.run(this, tag, c);
             case ImapCommand.Sort c -> Sort.run(this, tag, c);
+            case ImapCommand.CancelUpdate c -> CancelUpdate.run(this, tag, c);
             case ImapCommand.Thread c -> ThreadCommand.run(this, tag, c);
             case ImapCommand.Fetch c -> Fetch.run(this, tag, c);
             case ImapCommand.Store c -> Store.run(this, tag, c);
@@ -214,35 +218,66 @@ final class ImapSession extends LineSession {
 
     /**
      * Mailbox names as the store knows them (Unicode): IMAP4rev1 clients send modified UTF-7
-     * (RFC 3501 §5.1.3), IMAP4rev2 sessions UTF-8 (RFC 9051 §5.1). Null when a name is malformed.
+     * (RFC 3501 §5.1.3), IMAP4rev2 sessions UTF-8 (RFC 9051 §5.1).
+     *
+     * @throws UnknownName when a name is not valid modified UTF-7
      */
     private ImapCommand mailboxNamesIn(ImapCommand c) {
         if (utf8Names()) return c;
-        try {
-            return switch (c) {
-                case ImapCommand.Select x -> new ImapCommand.Select(in(x.mailbox()), x.readOnly(), x.condStore(), x.qresync());
-                case ImapCommand.Create x -> new ImapCommand.Create(in(x.mailbox()), x.use());
-                case ImapCommand.Delete x -> new ImapCommand.Delete(in(x.mailbox()));
-                case ImapCommand.Rename x -> new ImapCommand.Rename(in(x.from()), in(x.to()));
-                case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(in(x.mailbox()));
-                case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
-                case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
-                case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.messages());
-                case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
-                case ImapCommand.ResetKey x -> new ImapCommand.ResetKey(x.mailbox().map(ImapSession::in), x.mechanisms());
-                case ImapCommand.Catenate x -> new ImapCommand.Catenate(in(x.mailbox()), x.flags(), x.date(), x.parts());
-                case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
-                case ImapCommand.ListMailboxes x -> new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(),
-                        in(x.reference()), x.patterns().stream().map(ImapSession::in).toList(), x.returnOptions(), x.statusItems());
-                default -> c;
-            };
-        } catch (IllegalArgumentException e) {
-            return null;
+        return switch (c) {
+            case ImapCommand.Select x -> new ImapCommand.Select(in(x.mailbox()), x.readOnly(), x.condStore(), x.qresync());
+            case ImapCommand.Create x -> new ImapCommand.Create(newName(x.mailbox()), x.use());
+            case ImapCommand.Delete x -> new ImapCommand.Delete(in(x.mailbox()));
+            case ImapCommand.Rename x -> new ImapCommand.Rename(in(x.from()), newName(x.to()));
+            case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(newName(x.mailbox()));
+            case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
+            case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
+            case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.messages());
+            case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
+            case ImapCommand.ResetKey x -> new ImapCommand.ResetKey(x.mailbox().map(ImapSession::in), x.mechanisms());
+            case ImapCommand.Catenate x -> new ImapCommand.Catenate(in(x.mailbox()), x.flags(), x.date(), x.parts());
+            case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
+            case ImapCommand.ListMailboxes x -> {
+                // RFC 5258 §3: a pattern the server does not accept matches nothing; the others still count.
+                var reference = ModifiedUtf7.decode(x.reference());
+                var patterns = reference.isEmpty() ? java.util.List.<String>of() : x.patterns().stream()
+                        .flatMap(p -> ModifiedUtf7.decode(p).stream()).toList();
+                yield new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(), reference.orElse(""), patterns,
+                        x.returnOptions(), x.statusItems(), x.extended());
+            }
+            default -> c;
+        };
+    }
+
+    /**
+     * A mailbox name that is not valid modified UTF-7. The command is well formed (a name is an
+     * astring, RFC 3501 §9), so this is no BAD: no mailbox has that name, and none can be given it.
+     */
+    private static final class UnknownName extends RuntimeException {
+        final String code;
+
+        UnknownName(String code) {
+            super(code, null, false, false);
+            this.code = code;
         }
     }
 
+    /** A name that must name an existing mailbox. */
     private static String in(String name) {
-        return ModifiedUtf7.decode(name).orElseThrow(() -> new IllegalArgumentException("bad modified UTF-7"));
+        return ModifiedUtf7.decode(name).orElseThrow(() -> new UnknownName("NONEXISTENT"));
+    }
+
+    /** A name a mailbox or subscription is to get: RFC 5530 CANNOT, the server cannot create it. */
+    private static String newName(String name) {
+        return ModifiedUtf7.decode(name).orElseThrow(() -> new UnknownName("CANNOT"));
+    }
+
+    private void unknownName(String tag, ImapCommand c, UnknownName e) {
+        // RFC 9051 §6.3.2: a failing SELECT still closes the mailbox that was selected.
+        if (c instanceof ImapCommand.Select) Select.closePrevious(this);
+        // RFC 9051 §6.3.12, §6.4.7: no [TRYCREATE], as creating that name fails too.
+        no(tag, e.code, e.code.equals("CANNOT") ? "Mailbox name is not valid modified UTF-7 (RFC 3501 section 5.1.3)"
+                : "No mailbox has that name: it is not valid modified UTF-7 (RFC 3501 section 5.1.3)");
     }
 
     /** A mailbox name for a response, in the session's encoding. */
@@ -268,12 +303,15 @@ final class ImapSession extends LineSession {
             bad(tag, "Expected DONE");
             return;
         }
+        // The parser names its argument; the session knows which limit it passed.
+        String limit = e.limit().map(l -> !l.equals("maxLiteral") ? l
+                : state == ImapState.NOT_AUTHENTICATED ? "MAX_LITERAL_BEFORE_LOGIN" : "APPENDLIMIT").orElse("parser");
         if (e.fatal()) {
-            closeAtLimit(e.limit().orElse("parser"), "* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
+            closeAtLimit(limit, "* BYE " + (e.code().isPresent() ? "[" + e.code().get() + "] " : "") + e.message());
             return;
         }
         if (e.limit().isPresent()) {
-            log.info("{} imap command refused at limit {}: {}", connection().logId(), e.limit().get(), e.message());
+            log.info("{} imap command refused at limit {}: {}", connection().logId(), limit, e.message());
         }
         String code = e.code().map(c -> "[" + c + "] ").orElse("");
         if (e.tag().isPresent()) bad(e.tag().get(), code + e.message());
@@ -369,6 +407,8 @@ final class ImapSession extends LineSession {
             then.run();
             return;
         }
+        // RFC 5267 §4.3: the search contexts hear of the same changes, around the drain.
+        Runnable told = searchContexts.beforeDrain(this, view, expungesAllowed, then);
         SelectedMailbox.Update update = view.drain(qresync, expungesAllowed);
         if (view.deleted()) {
             for (String line : update.lines()) untagged(line);
@@ -381,7 +421,7 @@ final class ImapSession extends LineSession {
         boolean recentNeeded = !update.added().isEmpty() && (!view.readOnly || !rev2);
         if (update.flagUids().isEmpty() && !recentNeeded) {
             tell(view, update, new Reread(Long.MAX_VALUE, java.util.List.of()));
-            then.run();
+            told.run();
             return;
         }
         long id = view.mailbox.id();
@@ -398,11 +438,11 @@ final class ImapSession extends LineSession {
             return new Reread(firstRecent, flags);
         }, reread -> {
             tell(view, update, reread);
-            then.run();
+            told.run();
         }, e -> {
             log.warn("{} imap mailbox update failed: {}", connection().logId(), e.toString());
             tell(view, update, new Reread(Long.MAX_VALUE, java.util.List.of()));
-            then.run();
+            told.run();
         });
     }
 
@@ -514,6 +554,9 @@ final class ImapSession extends LineSession {
     String account() { return account; }
 
     Optional<SelectedMailbox> selected() { return Optional.ofNullable(selected); }
+
+    /** RFC 5267 UPDATE contexts of the selected mailbox. */
+    SearchContexts searchContexts() { return searchContexts; }
 
     boolean rev2() { return rev2; }
 
@@ -638,6 +681,7 @@ final class ImapSession extends LineSession {
     }
 
     void deselect() {
+        searchContexts.clear(); // RFC 5267 §4.3: updates cease when the mailbox is no longer selected
         if (selected != null) {
             selected.close();
             selected = null;
@@ -666,15 +710,18 @@ final class ImapSession extends LineSession {
         return "* BYE Server shutting down, try again later";
     }
 
-    /** Not in the middle of IDLE or of an authentication exchange. */
+    /**
+     * Not in the middle of IDLE, of an authentication exchange, or of a command still arriving
+     * (an APPEND whose literal is on its way runs to its end within the shutdown grace).
+     */
     @Override
     protected boolean readyToStop() {
-        return idleTag == null && sasl == null;
+        return idleTag == null && sasl == null && !parser.inCommand();
     }
 
     @Override
     protected void onShutdownRequested() {
-        if (idleTag != null || (!busy() && state != ImapState.LOGOUT)) closeWith(goodbyeOnShutdown());
+        if (idleTag != null || (!busy() && !parser.inCommand() && state != ImapState.LOGOUT)) closeWith(goodbyeOnShutdown());
     }
 
     @Override

@@ -14,7 +14,7 @@ import org.castellan.store.MailboxNames;
 /**
  * RFC 9051 §6.3.9 LIST with the RFC 5258 LIST-EXTENDED selection options SUBSCRIBED,
  * RECURSIVEMATCH, SPECIAL-USE (RFC 6154) and REMOTE (no remote mailboxes here), the return
- * options SUBSCRIBED, CHILDREN, SPECIAL-USE and STATUS (RFC 5819); RFC 3501 LSUB.
+ * options SUBSCRIBED, CHILDREN, SPECIAL-USE and STATUS (RFC 5819); RFC 3501 §6.3.9 LSUB.
  * \HasChildren/\HasNoChildren and special-use attributes are always returned.
  */
 final class List {
@@ -26,12 +26,7 @@ final class List {
 
     static void run(ImapSession s, String tag, ImapCommand.ListMailboxes c) {
         String keyword = c.lsub() ? "LSUB" : "LIST";
-        if (c.patterns().size() == 1 && c.patterns().get(0).isEmpty() && c.selectionOptions().isEmpty()) {
-            // RFC 9051 §6.3.9: an empty pattern asks for the hierarchy delimiter.
-            s.untagged(keyword + " (\\Noselect) \"/\" \"\"");
-            s.ok(tag, keyword + " completed");
-            return;
-        }
+        // RFC 5258 §3: a server MUST answer BAD to options it does not recognize, whatever the pattern.
         for (String o : c.selectionOptions()) {
             if (!SELECTION.contains(o)) {
                 s.bad(tag, "Unknown LIST selection option " + o);
@@ -44,72 +39,115 @@ final class List {
                 return;
             }
         }
+        if (c.returnOptions().contains("STATUS") && c.statusItems().isEmpty()) {
+            s.bad(tag, "STATUS return option needs at least one item"); // RFC 5819 §6
+            return;
+        }
         for (String item : c.statusItems()) {
             if (!Status.ITEMS.contains(item)) {
                 s.bad(tag, "Unknown STATUS item " + item);
                 return;
             }
         }
-        // RFC 5258 §3.1: RECURSIVEMATCH needs another selection option.
-        if (c.selectionOptions().contains("RECURSIVEMATCH") && c.selectionOptions().size() == 1) {
-            s.bad(tag, "RECURSIVEMATCH needs another selection option");
+        // RFC 5258 §3.1: RECURSIVEMATCH only with a base option, and SUBSCRIBED is the only one
+        // here: REMOTE and SPECIAL-USE (RFC 6154 §6) are list-select-independent-opt.
+        if (c.selectionOptions().contains("RECURSIVEMATCH") && !c.selectionOptions().contains("SUBSCRIBED")) {
+            s.bad(tag, "RECURSIVEMATCH needs the SUBSCRIBED selection option");
+            return;
+        }
+        if (!c.lsub() && !c.extended() && c.patterns().size() == 1 && c.patterns().get(0).isEmpty()) {
+            // RFC 9051 §6.3.9: an empty pattern asks for the hierarchy delimiter; RFC 5258 §3: not in an extended LIST.
+            s.untagged("LIST (\\Noselect) \"/\" \"\"");
+            s.ok(tag, "LIST completed");
             return;
         }
         MailStore store = s.service().store();
-        boolean rev2 = s.rev2();
+        boolean nonExistent = s.rev2() || c.extended();
         boolean utf8 = s.utf8Names();
-        s.blocking(tag, () -> lines(store, s.accountId(), c, rev2, utf8), lines -> {
+        s.blocking(tag, () -> lines(store, s.accountId(), c, nonExistent, utf8), lines -> {
             for (String line : lines) s.untagged(line);
             s.ok(tag, keyword + " completed");
         });
     }
 
-    private static java.util.List<String> lines(MailStore store, long account, ImapCommand.ListMailboxes c, boolean rev2,
-            boolean utf8) {
+    private static java.util.List<String> lines(MailStore store, long account, ImapCommand.ListMailboxes c,
+            boolean nonExistent, boolean utf8) {
         java.util.List<Pattern> patterns = new ArrayList<>();
-        for (String p : c.patterns()) patterns.add(pattern(c.reference() + p));
+        for (String p : c.patterns()) {
+            // RFC 5258 §3: in an extended LIST the empty string matches nothing.
+            if (!p.isEmpty() || !c.extended()) patterns.add(pattern(c.reference() + p));
+        }
         Map<String, Mailbox> existing = new HashMap<>();
         for (Mailbox m : store.listMailboxes(account)) existing.put(m.name(), m);
         Set<String> subscribed = new TreeSet<>(store.listSubscriptions(account));
         boolean selSubscribed = c.lsub() || c.selectionOptions().contains("SUBSCRIBED");
-        boolean recursive = c.selectionOptions().contains("RECURSIVEMATCH");
         boolean selSpecial = c.selectionOptions().contains("SPECIAL-USE");
+        // RFC 3501 §6.3.9 lists LSUB's unsubscribed parents as RFC 5258 §3.5 lists RECURSIVEMATCH's.
+        boolean recursive = c.lsub() || c.selectionOptions().contains("RECURSIVEMATCH");
         boolean showSubscribed = !c.lsub() && (selSubscribed || c.returnOptions().contains("SUBSCRIBED"));
 
+        // RFC 5258 §3: a name is selected when it satisfies every selection option.
+        TreeSet<String> selected = new TreeSet<>();
         TreeSet<String> candidates = new TreeSet<>();
-        if (selSubscribed) {
-            candidates.addAll(subscribed);
-            if (recursive) for (String n : subscribed) candidates.addAll(MailboxNames.parents(n));
-        } else {
-            for (String n : existing.keySet()) {
-                candidates.add(n);
-                candidates.addAll(MailboxNames.parents(n));
-            }
+        for (String n : selSubscribed ? subscribed : existing.keySet()) {
+            Mailbox m = existing.get(n);
+            if (selSpecial && (m == null || m.specialUse().isEmpty())) continue;
+            selected.add(n);
+            candidates.add(n);
+            // Parents: listed when a plain LIST's hierarchy has gaps, or for RECURSIVEMATCH (and LSUB).
+            if (recursive || (!selSubscribed && !selSpecial)) candidates.addAll(MailboxNames.parents(n));
         }
+        java.util.function.Predicate<String> matches = n -> patterns.stream().anyMatch(p -> p.matcher(n).matches());
+
         java.util.List<String> out = new ArrayList<>();
         for (String name : candidates) {
-            if (patterns.stream().noneMatch(p -> p.matcher(name).matches())) continue;
+            if (!matches.test(name)) continue;
+            boolean isSelected = selected.contains(name);
+            boolean childInfo = false;
+            if (recursive) {
+                java.util.List<String> below = below(selected, name);
+                // RFC 5258 §3.5 (and RFC 9051 §6.3.9's table): CHILDINFO for a name with selected
+                // descendants; a name that is not selected itself only when some of them are not
+                // listed by this command (servers SHOULD suppress the redundant response).
+                childInfo = isSelected ? !below.isEmpty() : below.stream().anyMatch(matches.negate());
+                if (!isSelected && !childInfo) continue;
+            } else if (!isSelected && selSubscribed) {
+                continue;
+            }
             Mailbox m = existing.get(name);
-            if (selSpecial && (m == null || m.specialUse().isEmpty())) continue;
-            boolean isSubscribed = subscribed.contains(name);
-            boolean subscribedChild = subscribed.stream().anyMatch(x -> x.startsWith(name + MailboxNames.SEPARATOR));
-            if (selSubscribed && !isSubscribed && !(recursive && subscribedChild)) continue;
             java.util.List<String> attrs = new ArrayList<>();
-            boolean children = existing.keySet().stream().anyMatch(x -> x.startsWith(name + MailboxNames.SEPARATOR));
-            if (m == null) {
-                if (c.lsub()) attrs.add("\\Noselect");
+            if (c.lsub()) {
+                // RFC 3501 §6.3.9: a parent listed only for its subscribed children is \Noselect.
+                if (m == null || !isSelected) attrs.add("\\Noselect");
+            } else {
                 // RFC 5258 §3.4: \NonExistent is LIST-EXTENDED's; a plain rev1 LIST says \Noselect.
-                else attrs.add(rev2 || !c.selectionOptions().isEmpty() ? "\\NonExistent" : "\\Noselect");
+                if (m == null) attrs.add(nonExistent ? "\\NonExistent" : "\\Noselect");
+                String prefix = name + MailboxNames.SEPARATOR;
+                boolean children = existing.keySet().stream().anyMatch(x -> x.startsWith(prefix));
+                attrs.add(children ? "\\HasChildren" : "\\HasNoChildren");
+                if (showSubscribed && subscribed.contains(name)) attrs.add("\\Subscribed");
+                if (m != null && m.specialUse().isPresent()) attrs.add(m.specialUse().get().attribute());
             }
-            if (!c.lsub()) attrs.add(children ? "\\HasChildren" : "\\HasNoChildren");
-            if (showSubscribed && isSubscribed) attrs.add("\\Subscribed");
-            if (m != null && m.specialUse().isPresent() && !c.lsub()) attrs.add(m.specialUse().get().attribute());
-            String line = (c.lsub() ? "LSUB (" : "LIST (") + String.join(" ", attrs) + ") \"/\" " + ImapSession.mailboxOut(name, utf8);
-            if (selSubscribed && recursive && !isSubscribed) {
-                line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))"; // RFC 5258 §3.5
-            }
+            String line = (c.lsub() ? "LSUB (" : "LIST (") + String.join(" ", attrs) + ") \"/\" "
+                    + ImapSession.mailboxOut(name, utf8);
+            // RFC 5258 §3.5: CHILDINFO only when RECURSIVEMATCH was asked for (never for LSUB).
+            if (childInfo && !c.lsub()) line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
             out.add(line);
-            if (m != null && c.returnOptions().contains("STATUS")) out.add(Status.line(store, m, c.statusItems(), utf8));
+            // RFC 5819 §2: STATUS for the selectable mailboxes that meet the selection criteria.
+            if (m != null && isSelected && c.returnOptions().contains("STATUS")) {
+                out.add(Status.line(store, m, c.statusItems(), utf8));
+            }
+        }
+        return out;
+    }
+
+    /** The names in {@code names} below {@code parent} in the hierarchy. */
+    private static java.util.List<String> below(TreeSet<String> names, String parent) {
+        String prefix = parent + MailboxNames.SEPARATOR;
+        java.util.List<String> out = new ArrayList<>();
+        for (String n : names.tailSet(prefix, false)) {
+            if (!n.startsWith(prefix)) break;
+            out.add(n);
         }
         return out;
     }

@@ -105,12 +105,11 @@ final class NewMessageFetches {
             metas.removeIf(m -> !ready.contains(m.uid()));
             // RFC 5465 §5.2: attributes without .PEEK set \Seen, as in FETCH (the client SHOULD NOT ask for them).
             Set<Long> seen = !view.readOnly && Fetch.setsSeen(attributes) ? Fetch.markSeen(store, view, metas) : Set.of();
-            for (MessageMeta m : metas) {
-                // Waits until the response is on its way: the session runs nothing else, and
-                // notifications wait (bounded), while a client does not read a large one.
-                session.connection().channel().writeAndFlush(Unpooled.wrappedBuffer(
-                        response(store, cache, view, m, seen.contains(m.uid()), condStore))).awaitUninterruptibly();
-            }
+            // The sender waits while the client does not read: the session runs nothing else, and
+            // notifications wait (bounded), until a large response is on its way.
+            FetchOutput.Sender sender = new FetchOutput.Sender(session, store, view.mailbox.id());
+            for (MessageMeta m : metas) send(sender, store, cache, view, m, seen.contains(m.uid()), condStore);
+            sender.flush();
             return null;
         }, done -> { }, e -> log.warn("{} imap notification FETCH failed: {}", session.connection().logId(), e.toString()));
         return true;
@@ -147,14 +146,16 @@ final class NewMessageFetches {
     }
 
     /** Blocking: one FETCH response; a message that cannot be fetched any more gets just its UID. */
-    private byte[] response(MailStore store, StructureCache cache, SelectedMailbox view, MessageMeta m, boolean seen,
-            boolean condStore) {
+    private void send(FetchOutput.Sender sender, MailStore store, StructureCache cache, SelectedMailbox view, MessageMeta m,
+            boolean seen, boolean condStore) {
         int msn = view.msnOf(m.uid());
         try {
-            return Fetch.response(store, cache, view.mailbox.id(), msn, m, attributes, seen, condStore, session, view);
+            sender.send(Fetch.response(store, cache, view.mailbox.id(), msn, m, attributes, seen, condStore, session, view));
         } catch (StoreException | Fetch.UnknownCte e) {
             log.info("{} imap notification FETCH of UID {} failed: {}", session.connection().logId(), m.uid(), e.toString());
-            return ("* " + msn + " FETCH (UID " + m.uid() + ")\r\n").getBytes(StandardCharsets.US_ASCII);
+            FetchOutput uidOnly = new FetchOutput();
+            uidOnly.text("* " + msn + " FETCH (UID " + m.uid() + ")\r\n");
+            sender.send(uidOnly);
         }
     }
 }

@@ -1,6 +1,6 @@
 package org.castellan.server.imap;
 
-/** RFC 9051 §6.1.2 NOOP (and §6.4.1 CHECK, gone from IMAP4rev2, kept as NOOP for rev1 clients): reports mailbox changes. */
+/** RFC 9051 §6.1.2 NOOP: reports mailbox changes. */
 final class Noop {
 
     private Noop() {}

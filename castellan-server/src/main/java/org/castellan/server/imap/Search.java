@@ -9,6 +9,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.MessageStructure;
@@ -22,8 +23,9 @@ import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
 
 /**
- * RFC 9051 §6.4.4 SEARCH and UID SEARCH, every key; RFC 4731 ESEARCH results with RETURN (MIN
- * MAX COUNT ALL), RFC 5182 SAVE and {@code $}. SORT and THREAD select their messages here too.
+ * RFC 9051 §6.4.4 SEARCH and UID SEARCH, every key; RETURN options and ESEARCH answers as in
+ * {@link Esearch} (RFC 4731, RFC 5182 SAVE and {@code $}, RFC 5267, RFC 9394). SORT, THREAD and
+ * the update contexts ({@link SearchContexts}) select their messages here too.
  *
  * <p>Text keys compare case-insensitively ({@link SearchText#fold}) with decoded text: SUBJECT
  * and HEADER with RFC 2047 words decoded, FROM, TO, CC and BCC with the field's addresses as
@@ -47,56 +49,31 @@ final class Search {
     private static void badCharset(ImapSession s, String tag) {
         s.no(tag, "BADCHARSET (US-ASCII UTF-8)", "Unsupported charset");
     }
-    private static final Set<String> RETURN = Set.of("MIN", "MAX", "COUNT", "ALL", "SAVE");
 
     static void run(ImapSession s, String tag, ImapCommand.Search c) {
         if (c.charset().isPresent() && !charsetSupported(c.charset().get())) {
             badCharset(s, tag);
             return;
         }
-        if (c.returnOptions().isPresent()) {
-            for (String o : c.returnOptions().get()) {
-                if (!RETURN.contains(o)) {
-                    s.bad(tag, "Unsupported RETURN option " + o);
-                    return;
-                }
-            }
-        }
+        // RFC 9051 §6.4.4: an IMAP4rev2 client always hears ESEARCH; no RETURN means RETURN (ALL).
+        var options = c.returnOptions().or(() -> s.rev2() ? Optional.of(java.util.List.of("ALL")) : Optional.empty());
+        var esearch = options.map(o -> new Esearch(o, c.partial()));
+        if (esearch.isPresent() && !esearch.get().accepted(s, tag)) return;
         SelectedMailbox view = s.selected().orElseThrow();
         Matcher matcher = matcher(s, view, c.key());
-        boolean save = c.returnOptions().map(o -> o.contains("SAVE")).orElse(false);
-        boolean modSeqKey = ImapSession.hasModSeqKey(c.key());
-        s.blocking(() -> matcher.matching().stream().map(h -> new long[] {h.msn(), h.meta().uid(), h.meta().modSeq()}).toList(), hits -> {
-            java.util.List<Long> numbers = hits.stream().map(h -> c.uid() ? h[1] : h[0]).sorted().toList();
-            java.util.List<String> opts = c.returnOptions().orElse(java.util.List.of());
-            if (opts.contains("SAVE")) {
-                java.util.List<Long> uids = hits.stream().map(h -> h[1]).sorted().toList();
-                if ((opts.contains("MIN") || opts.contains("MAX")) && !uids.isEmpty()) {
-                    // RFC 5182 §2.1: with MIN and/or MAX only those are saved.
-                    java.util.Set<Long> minMax = new java.util.TreeSet<>();
-                    if (opts.contains("MIN")) minMax.add(uids.get(0));
-                    if (opts.contains("MAX")) minMax.add(uids.get(uids.size() - 1));
-                    uids = new ArrayList<>(minMax);
-                }
-                view.save(uids);
-            }
-            if (opts.equals(java.util.List.of("SAVE"))) {
-                // RFC 5182 §2.4: SAVE alone returns nothing.
-            } else if (c.returnOptions().isEmpty()) {
-                StringBuilder b = new StringBuilder("SEARCH");
-                for (long n : numbers) b.append(' ').append(n);
-                // RFC 7162 §3.1.5: with a MODSEQ key, the highest MODSEQ of the messages found.
-                if (modSeqKey && !hits.isEmpty()) b.append(" (MODSEQ ").append(modSeqItem(hits, java.util.List.of("ALL"))).append(')');
-                s.untagged(b.toString());
+        boolean save = esearch.map(e -> e.has("SAVE")).orElse(false);
+        s.blocking(() -> matcher.matching(), hits -> {
+            if (esearch.isPresent()) {
+                // RFC 5267 §4.1: in mailbox order, as the matcher gives them.
+                java.util.List<Sort.Keyed> results = hits.stream().map(h -> new Sort.Keyed(h, java.util.List.of())).toList();
+                esearch.get().answer(s, tag, c.uid(), view, results, matcher, java.util.List.of());
             } else {
-                // RFC 4731 §3.1
-                StringBuilder b = new StringBuilder("ESEARCH (TAG \"" + tag + "\")");
-                if (c.uid()) b.append(" UID");
-                if (opts.contains("MIN") && !numbers.isEmpty()) b.append(" MIN ").append(numbers.get(0));
-                if (opts.contains("MAX") && !numbers.isEmpty()) b.append(" MAX ").append(numbers.get(numbers.size() - 1));
-                if (opts.contains("COUNT")) b.append(" COUNT ").append(numbers.size());
-                if (opts.contains("ALL") && !numbers.isEmpty()) b.append(" ALL ").append(SequenceSet.compact(numbers));
-                if (modSeqKey && !hits.isEmpty()) b.append(" MODSEQ ").append(modSeqItem(hits, opts));
+                StringBuilder b = new StringBuilder("SEARCH");
+                for (Hit h : hits) b.append(' ').append(c.uid() ? h.meta().uid() : h.msn());
+                // RFC 7162 §3.1.5: with a MODSEQ key, the highest MODSEQ of the messages found.
+                if (ImapSession.hasModSeqKey(c.key()) && !hits.isEmpty()) {
+                    b.append(" (MODSEQ ").append(hits.stream().mapToLong(h -> h.meta().modSeq()).max().getAsLong()).append(')');
+                }
                 s.untagged(b.toString());
             }
             s.finish(tag, "OK SEARCH completed", c.uid());
@@ -104,22 +81,6 @@ final class Search {
             if (save) view.save(java.util.List.of()); // RFC 5182 §2.1: a failed SEARCH ... SAVE leaves it empty
             s.storeFailure(tag, e);
         });
-    }
-
-    /**
-     * RFC 7162 §3.1.10: the ESEARCH MODSEQ item. With ALL or COUNT (or a plain SEARCH) the highest
-     * MODSEQ of every message found; otherwise of those MIN and MAX return.
-     *
-     * @param hits sequence number, UID and MODSEQ of each message found, in UID order; not empty
-     */
-    static long modSeqItem(java.util.List<long[]> hits, java.util.List<String> opts) {
-        if (opts.contains("ALL") || opts.contains("COUNT") || (!opts.contains("MIN") && !opts.contains("MAX"))) {
-            return hits.stream().mapToLong(h -> h[2]).max().orElseThrow();
-        }
-        long out = 0;
-        if (opts.contains("MIN")) out = hits.get(0)[2];
-        if (opts.contains("MAX")) out = Math.max(out, hits.get(hits.size() - 1)[2]);
-        return out;
     }
 
     /** A message that matched: its sequence number in the session's view and its metadata. */
@@ -133,14 +94,27 @@ final class Search {
 
         /** The matching messages in UID order; reads bodies only for keys that need them. */
         java.util.List<Hit> matching() {
+            return matching(null);
+        }
+
+        /** As {@link #matching()}, of the messages with these UIDs only (all when null). */
+        java.util.List<Hit> matching(java.util.SortedSet<Long> only) {
             long mailbox = view.mailbox.id();
             java.util.Map<SearchKey.Text, TextMatches> indexed = new java.util.HashMap<>();
             indexedKeys(key, t -> indexed.computeIfAbsent(t,
                     k -> store.searchText(mailbox, k.field() == SearchKey.Field.BODY, k.value())));
             java.util.SortedSet<Long> candidates = candidates(key, indexed);
+            if (only != null) {
+                if (candidates == null) candidates = new java.util.TreeSet<>(only);
+                else candidates.retainAll(only);
+            }
             java.util.List<MessageMeta> listed;
             if (candidates == null || candidates.size() > LIST_ALL_ABOVE) {
                 listed = store.listMessages(mailbox, UidRange.all());
+                if (only != null) {
+                    java.util.SortedSet<Long> keep = candidates;
+                    listed = listed.stream().filter(m -> keep.contains(m.uid())).toList();
+                }
             } else {
                 listed = new ArrayList<>();
                 for (long uid : candidates) listed.addAll(store.listMessages(mailbox, new UidRange(uid, uid)));
@@ -216,6 +190,20 @@ final class Search {
             case SearchKey.And a -> a.keys().forEach(x -> indexedKeys(x, found));
             default -> { }
         }
+    }
+
+    /**
+     * Whether the key names messages by position: sequence numbers, or "*" (the highest UID), so
+     * that a message can start or stop matching without changing itself.
+     */
+    static boolean positional(SearchKey k) {
+        return switch (k) {
+            case SearchKey.Numbers n -> !n.set().savedResult() && (!n.uid() || n.set().usesStar());
+            case SearchKey.Not n -> positional(n.key());
+            case SearchKey.Or o -> positional(o.left()) || positional(o.right());
+            case SearchKey.And a -> a.keys().stream().anyMatch(Search::positional);
+            default -> false;
+        };
     }
 
     private static boolean usesSaved(SearchKey k) {

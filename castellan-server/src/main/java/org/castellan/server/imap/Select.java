@@ -32,16 +32,20 @@ final class Select {
     private record Opened(SelectedMailbox view, long published, MailboxStatus status, java.util.Set<String> keywords,
             long firstRecent, int firstUnseen, Resync resync) {}
 
+    /** RFC 9051 §6.3.2: the previous mailbox is closed even if this SELECT fails; [CLOSED] marks the switch. */
+    static void closePrevious(ImapSession s) {
+        if (s.selected().isPresent()) {
+            s.deselect();
+            s.untagged("OK [CLOSED] Previous mailbox closed");
+        }
+    }
+
     static void run(ImapSession s, String tag, ImapCommand.Select c) {
         if (c.qresync().isPresent() && !s.qresync()) {
             s.bad(tag, "QRESYNC parameter needs ENABLE QRESYNC first"); // RFC 7162 §3.2.5
             return;
         }
-        if (s.selected().isPresent()) {
-            // RFC 9051 §6.3.2: the previous mailbox is closed even if this SELECT fails; [CLOSED] marks the switch.
-            s.deselect();
-            s.untagged("OK [CLOSED] Previous mailbox closed");
-        }
+        closePrevious(s);
         MailStore store = s.service().store();
         long account = s.accountId();
         boolean rev1 = !s.rev2();

@@ -305,6 +305,22 @@ final class SelectedMailbox {
     }
 
     /**
+     * The events {@link #drain} with {@code expungesAllowed} is to apply, oldest first: the held
+     * expunges when they may go now, then the pending events, without their expunges when those
+     * are to be held (RFC 5267 contexts read them first).
+     */
+    List<StoreEvent> pendingEvents(boolean expungesAllowed) {
+        List<StoreEvent> events = new ArrayList<>();
+        if (expungesAllowed && heldExpunges != null) events.addAll(heldExpunges);
+        if (pending != null) {
+            for (StoreEvent e : pending) {
+                if (expungesAllowed || !(e instanceof StoreEvent.MessagesExpunged)) events.add(e);
+            }
+        }
+        return events;
+    }
+
+    /**
      * What {@link #drain} produced: lines to send now, UIDs whose new flags must be fetched, UIDs
      * that came in (for \Recent), and whether a keyword new to the client came with them.
      */

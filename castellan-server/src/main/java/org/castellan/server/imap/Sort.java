@@ -9,10 +9,11 @@ import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.MessageStructure;
 
 /**
- * RFC 5256 SORT and UID SORT with RFC 5957 DISPLAYFROM and DISPLAYTO. The messages come from
- * {@link Search}; their keys from the structure stored with each message, so sorting reads no
- * message bodies. Strings compare with i;ascii-casemap; messages equal on every key stay in
- * sequence-number order (RFC 5256 §3).
+ * RFC 5256 SORT and UID SORT with RFC 5957 DISPLAYFROM and DISPLAYTO, and RFC 5267 ESORT's
+ * RETURN options (answered by {@link Esearch}). The messages come from {@link Search}; their keys
+ * from the structure stored with each message, so sorting reads no message bodies. Strings
+ * compare with i;ascii-casemap; messages equal on every key stay in sequence-number order
+ * (RFC 5256 §3).
  */
 final class Sort {
 
@@ -21,29 +22,45 @@ final class Sort {
     static void run(ImapSession s, String tag, ImapCommand.Sort c) {
         Search.Matcher matcher = Search.matcherFor(s, tag, c.charset(), c.key());
         if (matcher == null) return;
+        // RFC 5267 §3: with RETURN the answer is ESEARCH, in the requested order.
+        var esearch = c.returnOptions().map(o -> new Esearch(o, c.partial()));
+        if (esearch.isPresent() && !esearch.get().accepted(s, tag)) return;
         s.blocking(() -> {
-            record Keyed(Search.Hit hit, List<Comparable<?>> keys) {}
             List<Keyed> keyed = new ArrayList<>();
-            for (Search.Hit h : matcher.matching()) {
-                MessageStructure st = structure(matcher, h);
-                List<Comparable<?>> keys = new ArrayList<>();
-                for (ImapCommand.SortCriterion k : c.criteria()) keys.add(key(k.key(), h, st));
-                keyed.add(new Keyed(h, keys));
+            for (Search.Hit h : matcher.matching()) keyed.add(keyed(matcher, h, c.criteria()));
+            keyed.sort(order(c.criteria()));
+            return keyed;
+        }, results -> {
+            if (esearch.isPresent()) {
+                esearch.get().answer(s, tag, c.uid(), matcher.view(), results, matcher, c.criteria());
+            } else {
+                StringBuilder b = new StringBuilder("SORT");
+                for (Keyed k : results) b.append(' ').append(c.uid() ? k.hit.meta().uid() : (long) k.hit.msn());
+                s.untagged(b.toString());
             }
-            Comparator<Keyed> order = (a, b) -> 0;
-            for (int i = 0; i < c.criteria().size(); i++) {
-                int at = i;
-                Comparator<Keyed> one = (a, b) -> compare(a.keys.get(at), b.keys.get(at));
-                order = order.thenComparing(c.criteria().get(i).reverse() ? one.reversed() : one);
-            }
-            keyed.sort(order.thenComparingInt(k -> k.hit.msn()));
-            return keyed.stream().map(k -> c.uid() ? k.hit.meta().uid() : (long) k.hit.msn()).toList();
-        }, numbers -> {
-            StringBuilder b = new StringBuilder("SORT");
-            for (long n : numbers) b.append(' ').append(n);
-            s.untagged(b.toString());
             s.finish(tag, "OK SORT completed", c.uid());
         }, e -> s.storeFailure(tag, e));
+    }
+
+    /** A result with the values its sort criteria compare (none for SEARCH). */
+    record Keyed(Search.Hit hit, List<Comparable<?>> keys) {}
+
+    static Keyed keyed(Search.Matcher matcher, Search.Hit h, List<ImapCommand.SortCriterion> criteria) {
+        MessageStructure st = structure(matcher, h);
+        List<Comparable<?>> keys = new ArrayList<>();
+        for (ImapCommand.SortCriterion k : criteria) keys.add(key(k.key(), h, st));
+        return new Keyed(h, keys);
+    }
+
+    /** RFC 5256 §3: each criterion in turn; messages equal on all stay in mailbox order. */
+    static Comparator<Keyed> order(List<ImapCommand.SortCriterion> criteria) {
+        Comparator<Keyed> order = (a, b) -> 0;
+        for (int i = 0; i < criteria.size(); i++) {
+            int at = i;
+            Comparator<Keyed> one = (a, b) -> compare(a.keys.get(at), b.keys.get(at));
+            order = order.thenComparing(criteria.get(i).reverse() ? one.reversed() : one);
+        }
+        return order.thenComparingLong(k -> k.hit.meta().uid());
     }
 
     static MessageStructure structure(Search.Matcher matcher, Search.Hit h) {

@@ -5,7 +5,10 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 
-/** Counts the bytes on the wire (before TLS), for the session listing. */
+/**
+ * Counts the bytes on the wire (before TLS), for the session listing, and notes the most output
+ * ever queued on the connection ({@link Connection#peakQueuedOutput}).
+ */
 final class ByteCounter extends ChannelDuplexHandler {
 
     private final Connection connection;
@@ -24,5 +27,6 @@ final class ByteCounter extends ChannelDuplexHandler {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (msg instanceof ByteBuf b) connection.countOut(b.readableBytes());
         ctx.write(msg, promise);
+        connection.noteQueuedOutput();
     }
 }

@@ -33,6 +33,7 @@ public final class Connection {
     private final Instant started;
     private final AtomicLong bytesIn = new AtomicLong();
     private final AtomicLong bytesOut = new AtomicLong();
+    private final AtomicLong peakQueuedOutput = new AtomicLong();
     private volatile InetSocketAddress remote;
     private volatile ClientCertMode clientCertMode;
     private volatile TlsInfo tls;
@@ -94,6 +95,21 @@ public final class Connection {
     void countIn(long n) { bytesIn.addAndGet(n); }
 
     void countOut(long n) { bytesOut.addAndGet(n); }
+
+    /**
+     * Octets the server has queued for this client and the socket has not taken yet: written and
+     * not flushed, flushed and not sent, and writes handed over from other threads. Sessions stop
+     * producing above the channel's high-water mark ({@link Transport#WRITE_HIGH_WATER}).
+     */
+    public long queuedOutput() {
+        var out = channel.unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
+    }
+
+    /** The most {@link #queuedOutput} ever was when a write reached the socket's end of the pipeline. */
+    public long peakQueuedOutput() { return peakQueuedOutput.get(); }
+
+    void noteQueuedOutput() { peakQueuedOutput.accumulateAndGet(queuedOutput(), Math::max); }
 
     /**
      * Starts TLS on a cleartext connection (STARTTLS, STLS). Call it on the event loop before

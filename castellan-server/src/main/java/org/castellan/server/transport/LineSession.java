@@ -16,6 +16,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -148,7 +150,9 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
      * replies: RFC 2920 §3.2 lets the replies to pipelined commands leave together.
      */
     protected final void drain() {
-        while (!busy && !closed && !awaitingHandshake) {
+        // Every stream a client can make the server produce is bounded by the channel's
+        // writability: above the high-water mark no further command runs until it drains.
+        while (!busy && !closed && !awaitingHandshake && ctx.channel().isWritable()) {
             if (shutdownRequested && readyToStop()) {
                 closeWith(goodbyeOnShutdown());
                 return;
@@ -162,8 +166,52 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
             pending.release();
             pending = Unpooled.EMPTY_BUFFER;
         }
-        if (pauseReadsWhileBusy) ctx.channel().config().setAutoRead(!busy);
+        updateAutoRead();
         ctx.flush();
+    }
+
+    /**
+     * Reads stop while the client does not take its output, and, for sessions that pause while
+     * busy, while a command waits: TCP then holds the client back, not server memory.
+     */
+    private void updateAutoRead() {
+        ctx.channel().config().setAutoRead(ctx.channel().isWritable() && !(pauseReadsWhileBusy && busy));
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        signalWritability();
+        if (ctx.channel().isWritable() && !closed) drain();
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    private final ReentrantLock writabilityLock = new ReentrantLock();
+    private final Condition writabilityChanged = writabilityLock.newCondition();
+
+    private void signalWritability() {
+        writabilityLock.lock();
+        try {
+            writabilityChanged.signalAll();
+        } finally {
+            writabilityLock.unlock();
+        }
+    }
+
+    /**
+     * For work on another thread that produces output piece by piece (a large FETCH): waits
+     * until the connection takes output again (its queue below {@link Transport#WRITE_LOW_WATER}).
+     *
+     * @return false when the connection has closed: stop producing
+     */
+    public boolean awaitWritable() throws InterruptedException {
+        var channel = ctx.channel();
+        writabilityLock.lock();
+        try {
+            while (channel.isActive() && !channel.isWritable()) writabilityChanged.await();
+            return channel.isActive();
+        } finally {
+            writabilityLock.unlock();
+        }
     }
 
     /** The received bytes not acted on yet. */
@@ -254,7 +302,7 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     /** Runs no further command until {@link #resume}. */
     public void suspend() {
         busy = true;
-        if (pauseReadsWhileBusy) ctx.channel().config().setAutoRead(false);
+        updateAutoRead();
     }
 
     public void resume() {
@@ -331,6 +379,7 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
+        signalWritability();
         onClose();
         pending.release();
         pending = Unpooled.EMPTY_BUFFER;

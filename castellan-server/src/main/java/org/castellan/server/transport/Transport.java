@@ -9,6 +9,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -60,6 +61,14 @@ public final class Transport implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Transport.class);
 
     static final String BYTE_COUNTER = "bytes";
+    /**
+     * Output a connection may queue before it stops being writable: sessions then stop running
+     * commands and reading input until it has drained below {@link #WRITE_LOW_WATER}, so a client
+     * that does not read holds about this much server memory, not what it asked for.
+     */
+    public static final int WRITE_HIGH_WATER = 64 * 1024;
+    /** Where a connection becomes writable again: enough left queued to keep the socket busy. */
+    public static final int WRITE_LOW_WATER = 32 * 1024;
     /** Pending connections the kernel queues per listener before accept. */
     private static final int ACCEPT_BACKLOG = 1024;
 
@@ -160,6 +169,7 @@ public final class Transport implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(WRITE_LOW_WATER, WRITE_HIGH_WATER))
                 .childHandler(accepted);
     }
 

@@ -83,6 +83,64 @@ class BinaryTest extends ServerPerTest {
     }
 
     @Test
+    void aBinaryPartAppendedAsLiteral8ComesBackByteForByte() throws IOException {
+        // RFC 3516 §4.4: APPEND with literal8; the part is stored as sent and BODY[1] is its octets.
+        for (int size : new int[] {300, 400_000}) {
+            byte[] part = new byte[size];
+            for (int i = 0; i < size; i++) part[i] = (byte) (i % 7 == 0 ? 0 : i % 11 == 0 ? '\n' : i % 13 == 0 ? '\r' : i);
+            java.io.ByteArrayOutputStream m = new java.io.ByteArrayOutputStream();
+            m.writeBytes(("From: erin@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"=b=\"\r\n\r\n"
+                    + "--=b=\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n").getBytes());
+            m.writeBytes(part);
+            m.writeBytes("\r\n--=b=\r\nContent-Type: text/plain\r\n\r\nsecond\r\n--=b=--\r\n".getBytes());
+            byte[] message = m.toByteArray();
+            try (Transcript t = imap.loggedIn()) {
+                t.sendRaw("a1 APPEND INBOX ~{" + message.length + "+}\r\n");
+                t.socket().getOutputStream().write(message);
+                t.sendRaw("\r\n");
+                String ok = t.expect("a1 OK \\[APPENDUID \\d+ \\d+\\] APPEND completed");
+                long uid = Long.parseLong(ok.replaceAll(".* (\\d+)\\] .*", "$1"));
+                var structure = imap.store().structure(imap.inbox, uid).orElseThrow();
+                try (InputStream in = imap.store().openMessage(imap.inbox, uid)) {
+                    byte[] stored = in.readAllBytes();
+                    assertThat(stored).isEqualTo(message);
+                    var body1 = structure.section(stored, new org.castellan.protocol.imap.FetchAttribute.Section(
+                            java.util.List.of(1), org.castellan.protocol.imap.FetchAttribute.Section.Kind.ALL, java.util.List.of()));
+                    assertThat(body1).hasValueSatisfying(b -> assertThat(b).isEqualTo(part));
+                }
+                t.send("a2 EXAMINE INBOX");
+                while (!t.readLine().startsWith("a2 OK")) {
+                    // EXAMINE data
+                }
+                t.send("a3 UID FETCH " + uid + " (BINARY.SIZE[1] BODY.PEEK[2])");
+                t.expect("\\* \\d+ FETCH \\(UID " + uid + " BINARY.SIZE\\[1\\] " + size + " BODY\\[2\\] \\{6\\}");
+                t.expect("second\\)");
+                t.expect("a3 OK FETCH completed");
+            }
+        }
+    }
+
+    @Test
+    void binaryContentWithoutAHeaderComesBackAsPartOne() {
+        // RFC 3516 §4.4 literal8 of data that has no header: it is all body, and BODY[1] of a
+        // non-multipart message is its body (RFC 9051 §6.4.5), not an empty string.
+        try (Transcript t = imap.selected()) {
+            t.sendRaw("a1 APPEND INBOX ~{15}\r\n");
+            t.expect("\\+ Ready for literal data");
+            t.sendRaw("\u0000\u0001binary data\r\n\r\n");
+            t.expect("\\* 3 EXISTS");
+            t.expect("a1 OK \\[APPENDUID \\d+ 3\\] APPEND completed");
+            t.run("""
+                    C: a2 FETCH 3 (BODY.PEEK[1] BINARY.SIZE[1])
+                    S: \\* 3 FETCH \\(BODY\\[1\\] \\{15\\}
+                    S: \\x00\\x01binary data
+                    S:  BINARY.SIZE\\[1\\] 15\\)
+                    S: a2 OK FETCH completed
+                    """);
+        }
+    }
+
+    @Test
     void capabilityAdvertisesBinary() {
         try (Transcript t = imap.loggedIn()) {
             assertThat(t.run("C: a1 CAPABILITY").expect("\\* CAPABILITY .*").split(" ")).contains("BINARY");

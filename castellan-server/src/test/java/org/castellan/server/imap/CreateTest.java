@@ -45,7 +45,7 @@ class CreateTest extends ServerPerTest {
                     S: \\* LIST \\(\\\\HasNoChildren\\) "/" Entw&APw-rfe
                     S: a2 OK LIST completed
                     C: a3 CREATE &Jjo!
-                    S: a3 BAD Mailbox name is not valid modified UTF-7
+                    S: a3 NO \\[CANNOT\\] .*
                     C: a4 ENABLE IMAP4rev2
                     S: \\* ENABLED IMAP4rev2
                     S: a4 OK ENABLE completed

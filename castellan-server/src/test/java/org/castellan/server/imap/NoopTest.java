@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * RFC 9051 §6.1.2 NOOP: a second session hears the first one's APPEND, STORE and EXPUNGE at its
- * next NOOP, and not during FETCH by sequence number (RFC 9051 §7.5.1).
+ * next NOOP, and not during FETCH by sequence number (RFC 9051 §7.5.1). RFC 3501 §6.4.1 CHECK.
  */
 class NoopTest extends ServerPerTest {
 
@@ -61,6 +61,41 @@ class NoopTest extends ServerPerTest {
                     S: \\* 1 FETCH \\(UID %d\\)
                     S: f2 OK FETCH completed
                     """.formatted(secondUid));
+        }
+    }
+
+    /**
+     * RFC 3501 §6.4.1 CHECK: a command of its own (gone from IMAP4rev2, still sent by rev1
+     * clients) with its own reply; with no housekeeping to do it is like NOOP, so the client
+     * hears of changes. Only in the selected state.
+     */
+    @Test
+    void checkIsItsOwnCommand() {
+        try (Transcript t = imap.loggedIn(); Transcript actor = imap.selected()) {
+            t.run("""
+                    C: c1 CHECK
+                    S: c1 BAD Command not valid in this state
+                    C: c2 SELECT INBOX
+                    """);
+            while (!t.readLine().startsWith("c2 OK")) {
+                // untagged SELECT data
+            }
+            t.run("""
+                    C: c3 CHECK
+                    S: c3 OK CHECK completed
+                    """);
+            actor.sendRaw("a1 APPEND INBOX {14+}\r\nSubject: new\r\n\r\n");
+            while (!actor.readLine().startsWith("a1 OK")) {
+                // the appending session's own EXISTS
+            }
+            List<String> seen = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                t.send("c4 CHECK");
+                String line;
+                while (!(line = t.readLine()).startsWith("c4 ")) seen.add(line);
+                assertThat(line).isEqualTo("c4 OK CHECK completed");
+                return seen.contains("* 3 EXISTS");
+            });
         }
     }
 }

@@ -94,6 +94,7 @@ class NotifyTest extends ServerPerTest {
             // Nothing about misc, which no group names: the next thing the watcher hears is the new message.
             watcher.run("""
                     S: \\* 3 EXISTS
+                    S: \\* \\d+ RECENT
                     S: \\* 3 FETCH \\(UID 3 BODY\\[HEADER.FIELDS \\(FROM TO SUBJECT\\)\\] \\{52\\}
                     S: From: carol@example.net
                     S: Subject: while you wait
@@ -151,6 +152,7 @@ class NotifyTest extends ServerPerTest {
                     C: Subject: own
                     C:
                     S: \\* 2 EXISTS
+                    S: \\* \\d+ RECENT
                     S: n4 OK \\[APPENDUID \\d+ \\d+\\] APPEND completed
                     C: n5 IDLE
                     S: \\+ idling
@@ -158,6 +160,7 @@ class NotifyTest extends ServerPerTest {
             long uid = imap.append("Subject: theirs\r\n\r\nx\r\n");
             watcher.run("""
                     S: \\* 3 EXISTS
+                    S: \\* \\d+ RECENT
                     S: \\* 3 FETCH \\(UID %d FLAGS \\(\\)\\)
                     C: DONE
                     S: n5 OK IDLE terminated
@@ -184,6 +187,7 @@ class NotifyTest extends ServerPerTest {
                     C: Subject: own
                     C:
                     S: \\* 3 EXISTS
+                    S: \\* \\d+ RECENT
                     S: n2 OK \\[APPENDUID \\d+ 1\\] APPEND completed
                     S: \\* 3 FETCH \\(UID %d FLAGS \\(\\)\\)
                     S: \\* STATUS Sent \\(MESSAGES 1 UIDNEXT 2\\)
@@ -309,6 +313,7 @@ class NotifyTest extends ServerPerTest {
             imap.append("Subject: last\r\n\r\nx\r\n");
             watcher.run("""
                     S: \\* 3 EXISTS
+                    S: \\* \\d+ RECENT
                     C: DONE
                     S: n3 OK IDLE terminated
                     """);
@@ -399,6 +404,7 @@ class NotifyTest extends ServerPerTest {
             imap.append(big);
             watcher.run("""
                     S: \\* 3 EXISTS
+                    S: \\* \\d+ RECENT
                     S: \\* 3 FETCH \\(UID 3 BODY\\[\\] \\{%d\\}
                     """.formatted(size(big)));
             String deep = String.join("/", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN".split(""));
@@ -421,6 +427,7 @@ class NotifyTest extends ServerPerTest {
             imap.append("Subject: small\r\n\r\nx\r\n");
             watcher.run("""
                     S: \\* 4 EXISTS
+                    S: \\* \\d+ RECENT
                     C: DONE
                     S: n2 OK IDLE terminated
                     """);

@@ -4,7 +4,7 @@ import org.castellan.server.testing.Transcript;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** RFC 9051 §6.4.4 SEARCH, UID SEARCH, RFC 4731 ESEARCH. */
+/** RFC 9051 §6.4.4 SEARCH, UID SEARCH, RFC 4731 ESEARCH, RFC 5182 SEARCHRES. */
 class SearchTest extends ServerPerTest {
 
     @Test
@@ -69,9 +69,21 @@ class SearchTest extends ServerPerTest {
                     C: a5 SEARCH RETURN (SAVE MIN COUNT) ALL
                     S: \\* ESEARCH \\(TAG "a5"\\) MIN 1 COUNT 2
                     S: a5 OK SEARCH completed
+                    # RFC 5182 §2.1: with COUNT (or ALL) "$" holds every message found, MIN or not.
                     C: a6 UID STORE $ +FLAGS (\\Seen)
                     S: \\* 1 FETCH \\(FLAGS \\(\\\\Seen\\) UID %2$d\\)
+                    S: \\* 2 FETCH \\(FLAGS \\(\\\\Seen\\) UID %1$d\\)
                     S: a6 OK STORE completed
+                    # With MIN alone, only the MIN message.
+                    C: a7 SEARCH RETURN (SAVE MIN) UNSEEN
+                    S: \\* ESEARCH \\(TAG "a7"\\)
+                    S: a7 OK SEARCH completed
+                    C: a8 SEARCH RETURN (SAVE MIN) SEEN
+                    S: \\* ESEARCH \\(TAG "a8"\\) MIN 1
+                    S: a8 OK SEARCH completed
+                    C: a9 FETCH $ UID
+                    S: \\* 1 FETCH \\(UID %2$d\\)
+                    S: a9 OK FETCH completed
                     """.formatted(secondUid, firstUid));
         }
     }
@@ -108,6 +120,34 @@ class SearchTest extends ServerPerTest {
                     S: \\* SEARCH 1 2
                     S: a6 OK SEARCH completed
                     """.formatted(uid));
+        }
+    }
+
+    /** RFC 9051 §6.4.4: once IMAP4rev2 is enabled, SEARCH always answers ESEARCH (no RETURN means ALL). */
+    @Test
+    void rev2SearchAnswersEsearch() {
+        long junk = imap.append(imap.inbox, "Subject: junk\r\n\r\nbuy\r\n", Set.of("$Junk"));
+        try (Transcript t = imap.loggedIn()) {
+            t.run("""
+                    C: a0 ENABLE IMAP4rev2
+                    S: \\* ENABLED IMAP4rev2
+                    S: a0 OK ENABLE completed
+                    C: a1 SELECT INBOX
+                    """);
+            for (String line; !(line = t.readLine()).startsWith("a1 OK"); ) {
+                org.assertj.core.api.Assertions.assertThat(line).startsWith("* ");
+            }
+            t.run("""
+                    C: A283 SEARCH RETURN () UNDELETED UNKEYWORD $Junk
+                    S: \\* ESEARCH \\(TAG "A283"\\) ALL 1:2
+                    S: A283 OK SEARCH completed
+                    C: A284 SEARCH TEXT "string not in mailbox"
+                    S: \\* ESEARCH \\(TAG "A284"\\)
+                    S: A284 OK SEARCH completed
+                    C: A285 UID SEARCH KEYWORD $Junk
+                    S: \\* ESEARCH \\(TAG "A285"\\) UID ALL %d
+                    S: A285 OK SEARCH completed
+                    """.formatted(junk));
         }
     }
 }

@@ -1,9 +1,22 @@
 package org.castellan.server.imap;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import org.castellan.server.testing.Transcript;
+import org.castellan.store.embedded.EmbeddedMailStore;
 import org.junit.jupiter.api.Test;
 
-/** Graceful shutdown: an idle or waiting session gets BYE (RFC 9051 §7.1.5) and is closed. */
+/**
+ * Graceful shutdown: an idle or waiting session gets BYE (RFC 9051 §7.1.5) and is closed; a
+ * command in flight, an APPEND whose literal is still arriving too, finishes first.
+ */
 class ShutdownTest extends ServerPerTest {
 
     @Test
@@ -19,6 +32,43 @@ class ShutdownTest extends ServerPerTest {
                     S: \\* BYE Server shutting down, try again later
                     S: <closed>
                     """);
+        }
+    }
+
+    @Test
+    void anAppendWhoseLiteralIsArrivingFinishesBeforeTheGoodbye() throws Exception {
+        byte[] msg = LargeLiteralTest.message("shutdown", 200_000);
+        int port = imap.port("imap");
+        Thread stopping;
+        try (Transcript t = imap.loggedIn()) {
+            t.send("a1 APPEND INBOX {" + msg.length + "}");
+            t.expect("\\+ Ready for literal data");
+            t.socket().getOutputStream().write(msg, 0, msg.length / 2);
+            t.socket().getOutputStream().flush();
+            stopped = true;
+            stopping = Thread.ofPlatform().start(imap::close); // SIGTERM's path: Castellan.close
+            await().atMost(Duration.ofSeconds(10)).until(() -> !accepting(port));
+            t.socket().getOutputStream().write(msg, msg.length / 2, msg.length - msg.length / 2);
+            t.sendRaw("\r\n");
+            t.run("""
+                    S: a1 OK \\[APPENDUID \\d+ %d\\] APPEND completed
+                    S: \\* BYE Server shutting down, try again later
+                    S: <closed>
+                    """.formatted(secondUid + 1));
+        }
+        stopping.join();
+        try (EmbeddedMailStore store = EmbeddedMailStore.open(dir.resolve("mail"));
+                InputStream in = store.openMessage(imap.inbox, secondUid + 1)) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo(new String(msg, StandardCharsets.US_ASCII));
+        }
+    }
+
+    private static boolean accepting(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 }

@@ -95,6 +95,42 @@ class InteropTest {
         assertThat(delivered("python mx")).isEqualTo(message("python mx"));
     }
 
+    /** Writes a 30 MiB message to a file, then sends it with DATA (smtplib) or one BDAT LAST (RFC 3030). */
+    private static final String PYTHON_LARGE = String.join("\n",
+            "import smtplib, ssl, sys, random",
+            "mode, port, ca, user, password, path, subject = sys.argv[1:8]",
+            "rnd = random.Random(7)",
+            "lines = [('From: %s\\r\\nTo: bob@example.org\\r\\nSubject: %s\\r\\n\\r\\n' % (user, subject)).encode()]",
+            "line = bytes(rnd.choice(b'ABCDEFGHIJKLMNOPQRSTUVWXYZ') for _ in range(76)) + b'\\r\\n'",
+            "lines += [line] * ((30 * 1024 * 1024 - len(lines[0])) // len(line))",
+            "body = b''.join(lines)",
+            "open(path, 'wb').write(body)",
+            "ctx = ssl.create_default_context(cafile=ca)",
+            "s = smtplib.SMTP('localhost', int(port))",
+            "s.starttls(context=ctx)",
+            "s.login(user, password)",
+            "assert s.has_extn('size') and int(s.esmtp_features['size']) >= len(body), s.esmtp_features",
+            "if mode == 'data':",
+            "    s.sendmail(user, ['bob@example.org'], body)",
+            "else:",
+            "    s.mail(user, ['SIZE=%d' % len(body)])",
+            "    s.rcpt('bob@example.org')",
+            "    s.send(b'BDAT %d LAST\\r\\n' % len(body) + body)",
+            "    code, text = s.getreply()",
+            "    assert code == 250, (code, text)",
+            "s.quit()");
+
+    @Test
+    void thirtyMebibyteMessagesGoThroughDataAndBdat() throws Exception {
+        // RFC 1870: a message within the advertised SIZE is taken, however it is sent (RFC 5321 DATA, RFC 3030 BDAT).
+        for (String mode : List.of("data", "bdat")) {
+            Path sent = dir.resolve("large-" + mode + ".eml");
+            runOk(List.of("python3", "-c", PYTHON_LARGE, mode, port("submission"), ca(), SmtpTestServer.ALICE,
+                    SmtpTestServer.PASSWORD, sent.toString(), "large " + mode), "python3");
+            assertThat(delivered("large " + mode)).isEqualTo(Files.readString(sent, StandardCharsets.UTF_8));
+        }
+    }
+
     @Test
     void swaksWithPipeliningStarttlsAndAuthPlain() throws Exception {
         Path data = dir.resolve("swaks.eml");

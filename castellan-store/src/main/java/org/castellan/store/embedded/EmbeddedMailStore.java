@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -57,6 +58,7 @@ import org.castellan.store.Mailbox;
 import org.castellan.store.MailboxNames;
 import org.castellan.store.MailboxStatus;
 import org.castellan.store.MessageMeta;
+import org.castellan.store.NewMessage;
 import org.castellan.store.Quota;
 import org.castellan.store.Route;
 import org.castellan.store.SpecialUse;
@@ -183,7 +185,7 @@ public final class EmbeddedMailStore implements MailStore {
         this.events = new EventDispatcher("castellan-store-events");
         this.writer = new GroupCommitWriter(writeConnection, blobs, events, options.maxBatch(), "castellan-store-writer");
         this.readers = new ReadPool(readConnections);
-        this.indexer = new TextIndexer(readers, writer, this::bodyBytes, "castellan-store-indexer", options.textIndex());
+        this.indexer = new TextIndexer(readers, writer, this::bodyBuffer, "castellan-store-indexer", options.textIndex());
         indexer.wake(); // messages stored before this open (or before V5) are indexed in the background
         this.directoryRecheck = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "castellan-store-directory");
@@ -874,6 +876,60 @@ public final class EmbeddedMailStore implements MailStore {
     }
 
     @Override
+    public List<AppendResult> appendAll(long mailboxId, List<NewMessage> messages) {
+        if (messages.isEmpty()) throw StoreException.invalid("appendAll needs at least one message");
+        record Prepared(Body body, Set<String> flags, Instant date) {}
+        String doing = "store " + messages.size() + " messages in mailbox " + mailboxId;
+        List<Prepared> prepared = new ArrayList<>();
+        try {
+            for (NewMessage m : messages) {
+                Set<String> flags = Flags.normalize(m.flags());
+                Instant date = m.internalDate() == null ? now() : m.internalDate().truncatedTo(ChronoUnit.MILLIS);
+                try (InputStream content = m.content().open()) {
+                    prepared.add(new Prepared(body(content, doing), flags, date));
+                } catch (IOException e) {
+                    throw SqlErrors.map(e, doing);
+                }
+            }
+        } catch (RuntimeException e) {
+            for (Prepared p : prepared) if (p.body().inline() == null) blobs.unpin(p.body().id());
+            throw e;
+        }
+        List<String> pinned = prepared.stream().filter(p -> p.body().inline() == null).map(p -> p.body().id()).toList();
+        List<AppendResult> stored = writer.execute(doing, pinned, tx -> {
+            Connection c = tx.connection();
+            MailboxRow m = requireMailbox(c, mailboxId);
+            if (m.uidNext + prepared.size() - 1 > MAX_UID) {
+                throw StoreException.invalid("mailbox " + m.name + " has too few UIDs left (RFC 9051 §2.3.1.1);"
+                        + " move its messages to a new mailbox");
+            }
+            long bytes = prepared.stream().mapToLong(p -> p.body().size()).sum();
+            chargeQuota(c, m.accountId, bytes, prepared.size(), true); // all of them or none
+            long modSeq = m.highestModSeq + 1;
+            long uid = m.uidNext;
+            List<AppendResult> results = new ArrayList<>();
+            for (Prepared p : prepared) {
+                referenceBlob(c, p.body(), 1);
+                Sql.update(c, "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date, size, blob_hash,"
+                        + " mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", mailboxId, uid, modSeq,
+                        String.join(" ", p.flags()), p.flags().contains(Flags.SEEN), p.date().toEpochMilli(), p.body().size(),
+                        p.body().id(), p.body().structure());
+                results.add(new AppendResult(mailboxId, m.uidValidity, uid, modSeq, p.body().size(), p.body().id()));
+                uid++;
+            }
+            Sql.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", uid, modSeq, mailboxId);
+            TreeSet<Long> added = new TreeSet<>();
+            for (AppendResult r : results) added.add(r.uid());
+            Set<String> keywords = new HashSet<>();
+            for (Prepared p : prepared) keywords.addAll(keywords(p.flags()));
+            tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, added, modSeq, keywords));
+            return results;
+        });
+        indexer.wake();
+        return stored;
+    }
+
+    @Override
     public List<MessageMeta> listMessages(long mailboxId, UidRange range) {
         return read("list messages of mailbox " + mailboxId, c -> {
             requireMailbox(c, mailboxId);
@@ -944,12 +1000,13 @@ public final class EmbeddedMailStore implements MailStore {
         indexer.catchUp();
     }
 
-    private Optional<byte[]> bodyBytes(String hash) {
+    /** A body for the text indexer: an inline one wrapped, a file mapped (no heap of its size). */
+    private Optional<ByteBuffer> bodyBuffer(String hash) {
         Optional<byte[]> inline = read("read body " + hash,
                 c -> Sql.one(c, "SELECT data FROM blob_data WHERE hash = ?", rs -> rs.getBytes(1), hash));
-        if (inline.isPresent()) return inline;
-        try (InputStream in = blobs.open(hash)) {
-            return Optional.of(in.readAllBytes());
+        if (inline.isPresent()) return inline.map(ByteBuffer::wrap);
+        try {
+            return Optional.of(blobs.map(hash));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
@@ -1274,8 +1331,9 @@ public final class EmbeddedMailStore implements MailStore {
             }
             BlobStore.BlobRef file = blobs.write(new SequenceInputStream(new ByteArrayInputStream(head), content));
             byte[] structure;
-            try (InputStream written = blobs.open(file.id())) {
-                structure = MessageStructure.parse(written.readAllBytes()).encode(); // just written: in the page cache
+            try {
+                // Just written, so in the page cache; mapped, so a large body takes no heap of its size.
+                structure = MessageStructure.parse(blobs.map(file.id())).encode();
             } catch (IOException | RuntimeException e) {
                 blobs.unpin(file.id());
                 throw e;

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -111,6 +112,17 @@ public final class BlobStore {
             return new BlobRef(id, size);
         } finally {
             Files.deleteIfExists(temp);
+        }
+    }
+
+    /**
+     * A stored body mapped into memory, read-only: it is read from the page cache without a copy
+     * on the heap, so parsing a large body costs no heap of its size. The mapping goes when the
+     * buffer is collected; the file may be removed meanwhile.
+     */
+    public ByteBuffer map(String id) throws IOException {
+        try (FileChannel ch = FileChannel.open(path(id), StandardOpenOption.READ)) {
+            return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
         }
     }
 

@@ -44,7 +44,7 @@ public final class TextIndexer implements AutoCloseable {
 
     private final ReadPool readers;
     private final GroupCommitWriter writer;
-    private final Function<String, Optional<byte[]>> bodies;
+    private final Function<String, Optional<java.nio.ByteBuffer>> bodies;
     private final Semaphore wake = new Semaphore(0);
     private final Set<Long> stuck = new HashSet<>();
     private final Thread thread;
@@ -59,7 +59,7 @@ public final class TextIndexer implements AutoCloseable {
      * @param bodies the bytes of a body by hash, empty when it no longer exists
      * @param start whether to run the background thread
      */
-    public TextIndexer(ReadPool readers, GroupCommitWriter writer, Function<String, Optional<byte[]>> bodies,
+    public TextIndexer(ReadPool readers, GroupCommitWriter writer, Function<String, Optional<java.nio.ByteBuffer>> bodies,
             String threadName, boolean start) {
         this.readers = readers;
         this.writer = writer;
@@ -132,7 +132,7 @@ public final class TextIndexer implements AutoCloseable {
         long mark = rows.size() < max ? p.last : rows.get(rows.size() - 1).uid;
         for (Row r : rows) {
             try {
-                Optional<byte[]> bytes = bodies.apply(r.hash);
+                Optional<java.nio.ByteBuffer> bytes = bodies.apply(r.hash);
                 if (bytes.isEmpty()) continue; // expunged meanwhile
                 SearchText text = MessageStructure.parse(bytes.get()).searchText(bytes.get());
                 docs.add(new Doc(r.uid, SearchText.fold(text.header()), SearchText.fold(text.body())));
