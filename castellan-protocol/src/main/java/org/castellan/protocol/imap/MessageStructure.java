@@ -10,32 +10,29 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.james.mime4j.codec.DecodeMonitor;
-import org.apache.james.mime4j.dom.address.Address;
-import org.apache.james.mime4j.dom.address.AddressList;
-import org.apache.james.mime4j.dom.address.Group;
-import org.apache.james.mime4j.dom.address.Mailbox;
 import org.apache.james.mime4j.dom.field.ContentDispositionField;
 import org.apache.james.mime4j.dom.field.ContentTypeField;
 import org.apache.james.mime4j.field.ContentDispositionFieldLenientImpl;
 import org.apache.james.mime4j.field.ContentTypeFieldLenientImpl;
-import org.apache.james.mime4j.field.address.LenientAddressParser;
 import org.apache.james.mime4j.stream.RawField;
+import org.castellan.protocol.mail.AddressList;
+import org.castellan.protocol.mail.EncodedWords;
 
 /**
  * The MIME structure of one message as IMAP FETCH reports it (RFC 9051 §6.4.5, §7.5.2):
  * byte offsets of every entity's header and body, ENVELOPE and BODYSTRUCTURE. Sections are cut
  * from the original bytes, so BODY[...] returns exactly what was stored.
  *
- * <p>Header fields are split by hand (byte-exact), their values parsed with mime4j
- * (Content-Type, Content-Disposition, address lists), leniently: malformed MIME yields a
- * best-effort structure, never an exception. Holds offsets and header fields, no body bytes, so
- * it can be cached per stored body.
+ * <p>Header fields and multipart bodies are split by hand (byte-exact); Content-Type and
+ * Content-Disposition values are parsed with mime4j, address fields with {@link AddressList},
+ * leniently: malformed MIME yields a best-effort structure, never an exception. Holds offsets and
+ * header fields, no body bytes, so it can be cached per stored body.
  */
 public final class MessageStructure {
 
     /** Multipart nesting followed; deeper parts are reported as opaque. Real mail nests a few levels. */
     public static final int MAX_DEPTH = 20;
-    /** Parts per multipart followed; bounds work on hostile input. */
+    /** Parts reported per multipart; bounds the structure a hostile message can make. Later parts are passed over. */
     public static final int MAX_PARTS = 1000;
 
     private final Entity root;
@@ -55,8 +52,7 @@ public final class MessageStructure {
      * holding it on the heap. Never fails.
      */
     public static MessageStructure parse(ByteBuffer message) {
-        ByteBuffer b = message.slice();
-        return new MessageStructure(entity(b, 0, b.limit(), "text/plain", 0));
+        return new MessageStructure(new Parser(message.slice()).entity(0, "text/plain", 0, List.of()).entity);
     }
 
     /** One MIME entity: header [start, bodyStart), body [bodyStart, end). */
@@ -78,56 +74,162 @@ public final class MessageStructure {
 
     // ---- parsing
 
-    private static Entity entity(ByteBuffer b, int start, int end, String defaultType, int depth) {
-        int bodyStart = headerEnd(b, start, end);
-        List<Field> fields = fields(b, start, bodyStart);
-        String type = defaultType.substring(0, defaultType.indexOf('/'));
-        String subtype = defaultType.substring(defaultType.indexOf('/') + 1);
-        Map<String, String> params = Map.of();
-        for (Field f : fields) {
-            if (!f.name.equalsIgnoreCase("Content-Type")) continue;
-            ContentTypeField ct = ContentTypeFieldLenientImpl.PARSER.parse(new RawField("Content-Type", f.value),
-                    DecodeMonitor.SILENT);
-            if (ct.getMediaType() != null && ct.getSubType() != null && !ct.getMediaType().isEmpty()) {
-                type = ct.getMediaType().toLowerCase(Locale.ROOT);
-                subtype = ct.getSubType().toLowerCase(Locale.ROOT);
-                params = ct.getParameters();
-            }
-            break;
+    /**
+     * One pass over the message, as a mail reader reads it: each entity ends at the first line
+     * that is a delimiter of a multipart enclosing it (RFC 2046 §5.1.1), so an entity's extent
+     * never depends on how the parts inside it are cut.
+     */
+    private static final class Parser {
+        final ByteBuffer b;
+        final int length;
+
+        Parser(ByteBuffer b) {
+            this.b = b;
+            this.length = b.limit();
         }
-        List<Entity> children = List.of();
-        Entity embedded = null;
-        if (depth < MAX_DEPTH && type.equals("multipart") && params.get("boundary") != null) {
-            children = parts(b, bodyStart, end, params.get("boundary"),
-                    subtype.equals("digest") ? "message/rfc822" : "text/plain", depth + 1);
-            if (children.isEmpty()) {
-                // RFC 2046 §5.1.1 needs one part; an empty multipart is shown as one empty text part.
-                children = List.of(entity(b, end, end, "text/plain", depth + 1));
+
+        /** A parsed entity and where the line that ended it starts (a delimiter line, or the end). */
+        record Parsed(Entity entity, int next) {}
+
+        /**
+         * The entity starting at {@code start}. {@code open} holds "--boundary" of every enclosing
+         * multipart, innermost last; the first line that is one of them ends the entity.
+         */
+        Parsed entity(int start, String defaultType, int depth, List<byte[]> open) {
+            int i = start;
+            int bodyStart = length;
+            while (i < length) {
+                if (b.get(i) == '\n') {
+                    bodyStart = i + 1;
+                    break;
+                }
+                if (b.get(i) == '\r' && i + 1 < length && b.get(i + 1) == '\n') {
+                    bodyStart = i + 2;
+                    break;
+                }
+                int eol = i;
+                while (eol < length && b.get(eol) != '\n') eol++;
+                // A header cut short by the next part has no body; content without a header
+                // (binary data APPENDed as literal8, a part sent with no blank line) is body from
+                // its first line that cannot be a header field.
+                if (delimiter(i, open) >= 0 || !headerLine(b, i, eol)) {
+                    bodyStart = i;
+                    break;
+                }
+                i = Math.min(eol + 1, length);
             }
-        } else if (depth < MAX_DEPTH && type.equals("message") && subtype.equals("rfc822")) {
-            embedded = entity(b, bodyStart, end, "text/plain", depth + 1);
-        } else if (type.equals("multipart")) {
-            type = "application";
-            subtype = "octet-stream";
+            List<Field> fields = fields(b, start, bodyStart);
+            String type = defaultType.substring(0, defaultType.indexOf('/'));
+            String subtype = defaultType.substring(defaultType.indexOf('/') + 1);
+            Map<String, String> params = Map.of();
+            for (Field f : fields) {
+                if (!f.name.equalsIgnoreCase("Content-Type")) continue;
+                ContentTypeField ct = ContentTypeFieldLenientImpl.PARSER.parse(rawField("Content-Type", f.value),
+                        DecodeMonitor.SILENT);
+                if (ct.getMediaType() != null && ct.getSubType() != null && !ct.getMediaType().isEmpty()) {
+                    type = ct.getMediaType().toLowerCase(Locale.ROOT);
+                    subtype = ct.getSubType().toLowerCase(Locale.ROOT);
+                    Map<String, String> copy = new java.util.LinkedHashMap<>(ct.getParameters());
+                    copy.values().removeIf(java.util.Objects::isNull); // a name without "=value"
+                    params = java.util.Collections.unmodifiableMap(copy);
+                }
+                break;
+            }
+            boolean deepest = depth >= MAX_DEPTH;
+            // RFC 2046 §5.2.1, RFC 6532 §3.7: the body is a message, parsed as one.
+            boolean encapsulated = type.equals("message") && (subtype.equals("rfc822") || subtype.equals("global"));
+            String boundary = params.get("boundary");
+            List<Entity> children = List.of();
+            Entity embedded = null;
+            int next;
+            if (type.equals("multipart") && boundary != null && !boundary.isEmpty() && !deepest) {
+                byte[] own = ("--" + boundary).getBytes(StandardCharsets.UTF_8);
+                List<byte[]> inner = new ArrayList<>(open);
+                inner.add(own);
+                children = new ArrayList<>();
+                // RFC 2046 §5.1.5: a digest's parts are messages unless they say otherwise.
+                String childType = subtype.equals("digest") ? "message/rfc822" : "text/plain";
+                next = scan(bodyStart, inner); // the preamble
+                boolean closed = false;
+                while (next < length && delimiter(next, inner) == inner.size() - 1) {
+                    if (startsWith(b, next + own.length, length, CLOSE)) {
+                        closed = true;
+                        break;
+                    }
+                    int partStart = nextLine(b, next, length);
+                    Parsed part = entity(partStart, childType, depth + 1, inner);
+                    if (children.size() < MAX_PARTS) children.add(part.entity);
+                    next = part.next;
+                }
+                if (closed) next = scan(nextLine(b, next, length), open); // the epilogue
+                if (children.isEmpty()) {
+                    // RFC 2046 §5.1.1 needs one part; an empty multipart is shown as one empty text part.
+                    int at = end(bodyStart, next);
+                    children.add(new Entity(at, at, at, List.of(), "text", "plain", Map.of(), List.of(), null, 0));
+                }
+                children = List.copyOf(children);
+            } else if (encapsulated && !deepest) {
+                Parsed inner = entity(bodyStart, "text/plain", depth + 1, open);
+                embedded = inner.entity;
+                next = inner.next;
+            } else {
+                if (type.equals("multipart") || encapsulated) {
+                    // Nested too deeply, or a multipart without a boundary: opaque, and reported
+                    // so, since BODYSTRUCTURE would otherwise need its parts or envelope.
+                    type = "application";
+                    subtype = "octet-stream";
+                }
+                next = scan(bodyStart, open);
+            }
+            int end = end(bodyStart, next);
+            return new Parsed(new Entity(start, bodyStart, end, fields, type, subtype, params, children, embedded,
+                    countLines(b, bodyStart, end)), next);
         }
-        return new Entity(start, bodyStart, end, fields, type, subtype, params, children, embedded,
-                countLines(b, bodyStart, end));
+
+        /** Where content ending at the delimiter line {@code next} ends: the CRLF before a delimiter is the delimiter's (RFC 2046 §5.1.1). */
+        int end(int bodyStart, int next) {
+            if (next >= length) return length;
+            int end = next;
+            if (end > bodyStart && b.get(end - 1) == '\n') end--;
+            if (end > bodyStart && b.get(end - 1) == '\r') end--;
+            return end;
+        }
+
+        /** The start of the first line at or after {@code i} that is a delimiter of one of {@code open}, or the end. */
+        int scan(int i, List<byte[]> open) {
+            if (open.isEmpty()) return length;
+            while (i < length) {
+                if (delimiter(i, open) >= 0) return i;
+                i = nextLine(b, i, length);
+            }
+            return length;
+        }
+
+        /**
+         * Which of {@code open} the line at {@code i} is a delimiter of, or -1. RFC 2046 §5.1.1
+         * compares the line's beginning with the boundary; when several match (nested boundaries
+         * where one is a prefix of another), the longest is the line's, the innermost on a tie.
+         */
+        int delimiter(int i, List<byte[]> open) {
+            if (i >= length || b.get(i) != '-') return -1;
+            int best = -1;
+            for (int k = open.size() - 1; k >= 0; k--) {
+                byte[] d = open.get(k);
+                if ((best < 0 || d.length > open.get(best).length) && startsWith(b, i, length, d)) best = k;
+            }
+            return best;
+        }
     }
 
-    /** Where the body starts: after the first empty line, or at {@code end} when there is none. */
-    private static int headerEnd(ByteBuffer b, int start, int end) {
-        int i = start;
-        while (i < end) {
-            if (b.get(i) == '\n') return i + 1;
-            if (b.get(i) == '\r' && i + 1 < end && b.get(i + 1) == '\n') return i + 2;
-            int eol = i;
-            while (eol < end && b.get(eol) != '\n') eol++;
-            // Content without a header (binary data APPENDed as literal8, a part sent with no
-            // blank line) is body from its first line that cannot be a header field.
-            if (!headerLine(b, i, eol)) return i;
-            i = eol + 1;
-        }
-        return end;
+    private static final byte[] CLOSE = {'-', '-'};
+
+    /**
+     * A field for mime4j's value parsers, which refuse a CR or LF in a value (IllegalArgumentException,
+     * against header injection). Unfolding removed CRLF; a bare CR or LF (RFC 5322 §2.2 forbids them,
+     * but a stored message may hold one, and older stored forms kept them) is dropped here too.
+     */
+    private static RawField rawField(String name, String value) {
+        return new RawField(name, value.replace("\r", "").replace("\n", ""));
     }
 
     /**
@@ -184,33 +286,6 @@ public final class MessageStructure {
         return n;
     }
 
-    /** RFC 2046 §5.1.1: parts between "--boundary" lines, each ending before the CRLF of the next. */
-    private static List<Entity> parts(ByteBuffer b, int start, int end, String boundary, String defaultType, int depth) {
-        byte[] delimiter = ("--" + boundary).getBytes(StandardCharsets.UTF_8);
-        List<Entity> out = new ArrayList<>();
-        int partStart = -1;
-        int i = start;
-        while (i < end && out.size() < MAX_PARTS) {
-            int lineEnd = nextLine(b, i, end);
-            if (startsWith(b, i, end, delimiter)) {
-                boolean close = startsWith(b, i + delimiter.length, end, new byte[] {'-', '-'});
-                if (partStart >= 0) {
-                    int partEnd = i;
-                    if (partEnd > partStart && b.get(partEnd - 1) == '\n') partEnd--;
-                    if (partEnd > partStart && b.get(partEnd - 1) == '\r') partEnd--;
-                    out.add(entity(b, partStart, Math.max(partStart, partEnd), defaultType, depth));
-                }
-                if (close) return out;
-                partStart = lineEnd;
-            }
-            i = lineEnd;
-        }
-        if (partStart >= 0 && partStart < end && out.size() < MAX_PARTS) {
-            out.add(entity(b, partStart, end, defaultType, depth)); // no closing delimiter
-        }
-        return out;
-    }
-
     private static boolean startsWith(ByteBuffer b, int at, int end, byte[] prefix) {
         if (end - at < prefix.length) return false;
         for (int k = 0; k < prefix.length; k++) if (b.get(at + k) != prefix[k]) return false;
@@ -224,7 +299,7 @@ public final class MessageStructure {
      * not exist (the server then returns an empty string, as RFC 9051 allows for missing parts).
      */
     public Optional<byte[]> section(byte[] message, FetchAttribute.Section section) {
-        Entity target = entity(section.part());
+        Entity target = part(section.part());
         if (target == null) return Optional.empty();
         boolean nested = !section.part().isEmpty();
         return switch (section.kind()) {
@@ -243,21 +318,6 @@ public final class MessageStructure {
         };
     }
 
-    /** The entity a part number names (RFC 9051 §6.4.5), or null when there is no such part. */
-    private Entity entity(List<Integer> part) {
-        Entity target = root;
-        for (int n : part) {
-            if (target.message() && target != root) target = target.embedded;
-            if (target.multipart()) {
-                if (n > target.children.size()) return null;
-                target = target.children.get(n - 1);
-            } else if (n != 1) {
-                return null;
-            }
-        }
-        return target;
-    }
-
     /** Where a section lies in the stored message: octets {@code [from, to)}. */
     public record Range(long from, long to) {
         public long length() { return to - from; }
@@ -272,7 +332,7 @@ public final class MessageStructure {
      * @throws IllegalArgumentException for HEADER.FIELDS, which is not one run
      */
     public Optional<Range> sectionRange(FetchAttribute.Section section, long messageSize) {
-        Entity target = entity(section.part());
+        Entity target = part(section.part());
         if (target == null) return Optional.empty();
         boolean nested = !section.part().isEmpty();
         return switch (section.kind()) {
@@ -286,6 +346,33 @@ public final class MessageStructure {
             }
             case HEADER_FIELDS, HEADER_FIELDS_NOT -> throw new IllegalArgumentException("not one run: " + section.kind());
         };
+    }
+
+    /**
+     * The entity a part number names (RFC 9051 §6.4.5), or null when there is none. A multipart's
+     * parts are numbered from 1. A message that is not multipart (the message itself, or one a
+     * message/rfc822 part encapsulates) has one part, 1, its body; a leaf part has none. The parts
+     * of a message/rfc822 part are those of the message it encapsulates, so "4.2.1" is part 1 of
+     * the message that part 4.2 holds.
+     */
+    private Entity part(List<Integer> path) {
+        Entity e = root;
+        boolean message = true;
+        for (int k = 0; k < path.size(); k++) {
+            int n = path.get(k);
+            if (e.multipart()) {
+                if (n > e.children.size()) return null;
+                e = e.children.get(n - 1);
+            } else if (!message || n != 1) {
+                return null;
+            }
+            message = false;
+            if (k + 1 < path.size() && e.message()) {
+                e = e.embedded;
+                message = true;
+            }
+        }
+        return e;
     }
 
     /** What {@link #binary} found: the decoded content, no such part, or an encoding it cannot undo. */
@@ -307,7 +394,7 @@ public final class MessageStructure {
      */
     public BinaryContent binary(byte[] message, java.util.List<Integer> part) {
         if (part.isEmpty()) return new BinaryContent.Decoded(message.clone());
-        Entity target = entity(part);
+        Entity target = part(part);
         if (target == null) return new BinaryContent.Missing();
         String encoding = target.header("Content-Transfer-Encoding").orElse("7bit").strip().toLowerCase(Locale.ROOT);
         byte[] body = slice(message, target.bodyStart, target.end);
@@ -347,53 +434,99 @@ public final class MessageStructure {
         return java.util.Arrays.copyOfRange(b, from, to);
     }
 
-    /** The first address of a top-level address field (From, To, Cc), for SORT; empty when none. */
+    /**
+     * The first address structure of a top-level address field as ENVELOPE gives it, for SORT
+     * (RFC 5256 §3 "the first From address"; RFC 5957 §3 speaks of the IMAP address structure):
+     * for a field that opens with a group, the group's start marker, whose mailbox is the group
+     * name. Empty when the field is missing or holds no address.
+     */
     public Optional<FirstAddress> firstAddress(String field) {
         Optional<String> value = root.header(field);
-        if (value.isEmpty() || value.get().isBlank()) return Optional.empty();
-        AddressList list;
-        try {
-            list = LenientAddressParser.DEFAULT.parseAddressList(value.get());
-        } catch (RuntimeException e) {
-            return Optional.empty();
-        }
-        for (Address a : list) {
-            java.util.List<Mailbox> mailboxes = a instanceof Mailbox m ? List.of(m)
-                    : a instanceof Group g ? g.getMailboxes() : List.of();
-            for (Mailbox m : mailboxes) {
-                return Optional.of(new FirstAddress(m.getName() == null ? "" : decodeWords(m.getName()),
-                        m.getLocalPart() == null ? "" : m.getLocalPart(), m.getDomain() == null ? "" : m.getDomain()));
-            }
+        if (value.isEmpty()) return Optional.empty();
+        for (AddressList.Address a : AddressList.parse(value.get()).addresses()) {
+            return Optional.of(switch (a) {
+                case AddressList.Mailbox m -> new FirstAddress(m.name(), m.localPart(), m.domain());
+                case AddressList.Group g -> new FirstAddress(null, g.name(), null);
+            });
         }
         return Optional.empty();
     }
 
-    /** One address as SORT compares it (RFC 5256 §3, RFC 5957 §3): display name, local part, domain. */
-    public record FirstAddress(String displayName, String localPart, String domain) {}
+    /**
+     * One IMAP address structure as SORT compares it (RFC 9051 §7.5.2): addr-name (as written,
+     * encoded words kept; null for NIL), addr-mailbox, addr-host (null for a group marker, and
+     * for an address without a domain).
+     */
+    public record FirstAddress(String name, String mailbox, String host) {
+
+        /** RFC 5957 §3: the display value of the address structure. */
+        public String display() {
+            // "If the address structure's addr-name is non-NIL, apply the procedure from RFC 5255
+            // §4.6 (decode RFC 2047 words) ... If the resulting octet string is not the empty string, use it."
+            if (name != null) {
+                String decoded = EncodedWords.decode(name);
+                if (!decoded.isEmpty()) return decoded;
+            }
+            // "Otherwise, if addr-mailbox and addr-host are both non-NIL, addr-mailbox@addr-host";
+            // "otherwise, if addr-mailbox is non-NIL, addr-mailbox" (a group's name); else "".
+            if (mailbox != null && host != null) return mailbox + "@" + host;
+            return mailbox == null ? "" : mailbox;
+        }
+    }
 
     /**
      * The Date: field as an instant (RFC 5256 §2.2 "sent date"), parsed leniently; empty when the
-     * field is missing or unparsable, and the caller then uses the internal date.
+     * field is missing or unparsable, and the caller then uses the internal date. mime4j's lenient
+     * parser reports an unparsable date as null (it catches SimpleDateFormat's ParseException).
      */
     public Optional<java.time.Instant> sentDate() {
         Optional<String> value = root.header("Date");
         if (value.isEmpty()) return Optional.empty();
-        try {
-            java.util.Date d = org.apache.james.mime4j.field.DateTimeFieldLenientImpl.PARSER
-                    .parse(new RawField("Date", value.get()), DecodeMonitor.SILENT).getDate();
-            return Optional.ofNullable(d).map(java.util.Date::toInstant);
-        } catch (RuntimeException e) {
-            return Optional.empty();
-        }
+        java.util.Date d = org.apache.james.mime4j.field.DateTimeFieldLenientImpl.PARSER
+                .parse(rawField("Date", value.get()), DecodeMonitor.SILENT).getDate();
+        return Optional.ofNullable(d).map(java.util.Date::toInstant);
     }
 
     /** RFC 2047 encoded words decoded; text that is not an encoded word is kept as it is. */
     public static String decodeWords(String value) {
-        try {
-            return org.apache.james.mime4j.codec.DecoderUtil.decodeEncodedWords(value, DecodeMonitor.SILENT);
-        } catch (RuntimeException e) {
-            return value;
+        return EncodedWords.decode(value);
+    }
+
+    /**
+     * The text SEARCH FROM, TO, CC and BCC look in (RFC 9051 §6.4.4: "the envelope structure's
+     * FROM field"): each top-level field of that name read as ENVELOPE reads it, its addresses
+     * written out one after another as RFC 5322 writes them, display names decoded
+     * ({@code Name <local@domain>}, {@code group: ...;}). Comments and routes are not part of the
+     * envelope's addresses and are not found; the addresses are, whatever form the field wrote
+     * them in.
+     */
+    public List<String> addressText(String field) {
+        List<String> out = new ArrayList<>();
+        for (String value : headers(field)) {
+            StringBuilder b = new StringBuilder();
+            for (AddressList.Address a : AddressList.parse(value).addresses()) {
+                if (b.length() > 0) b.append(", ");
+                switch (a) {
+                    case AddressList.Mailbox m -> addressText(m, b);
+                    case AddressList.Group g -> {
+                        b.append(EncodedWords.decode(g.name())).append(": ");
+                        for (int i = 0; i < g.members().size(); i++) {
+                            if (i > 0) b.append(", ");
+                            addressText(g.members().get(i), b);
+                        }
+                        b.append(';');
+                    }
+                }
+            }
+            out.add(b.toString());
         }
+        return out;
+    }
+
+    private static void addressText(AddressList.Mailbox m, StringBuilder b) {
+        String name = m.decodedName();
+        if (name != null && !name.isEmpty()) b.append(name).append(" <").append(m.address()).append('>');
+        else b.append(m.address());
     }
 
     /** The value of a top-level header field, for SEARCH; empty when absent. */
@@ -420,12 +553,13 @@ public final class MessageStructure {
 
     private static String envelope(Entity e, boolean utf8) {
         String from = addresses(e.header("From"), utf8);
-        String sender = e.header("Sender").isPresent() ? addresses(e.header("Sender"), utf8) : from;
-        String replyTo = e.header("Reply-To").isPresent() ? addresses(e.header("Reply-To"), utf8) : from;
+        // RFC 9051 §7.5.2: Sender and Reply-To absent, or present but empty, are the From field.
+        String sender = addresses(e.header("Sender"), utf8);
+        String replyTo = addresses(e.header("Reply-To"), utf8);
         return "(" + String.join(" ",
                 nstring(e.header("Date"), utf8),
                 nstring(e.header("Subject"), utf8),
-                from, sender, replyTo,
+                from, sender.equals("NIL") ? from : sender, replyTo.equals("NIL") ? from : replyTo,
                 addresses(e.header("To"), utf8),
                 addresses(e.header("Cc"), utf8),
                 addresses(e.header("Bcc"), utf8),
@@ -437,32 +571,40 @@ public final class MessageStructure {
         return ImapStrings.nstring(value.orElse(null), utf8);
     }
 
+    /**
+     * An address field as a list of address structures (RFC 9051 §7.5.2), read by
+     * {@link AddressList}: display names as written (clients decode RFC 2047 words, as they do in
+     * the subject), the comment of the legacy {@code addr (Name)} form as the name, an obsolete
+     * route as addr-adl. A group is a start marker with its name, its members, an end marker.
+     */
     private static String addresses(Optional<String> header, boolean utf8) {
-        if (header.isEmpty() || header.get().isBlank()) return "NIL";
-        AddressList list;
-        try {
-            list = LenientAddressParser.DEFAULT.parseAddressList(header.get());
-        } catch (RuntimeException e) {
-            return "NIL";
-        }
+        if (header.isEmpty()) return "NIL";
         StringBuilder b = new StringBuilder();
-        for (Address a : list) {
-            if (a instanceof Mailbox m) {
-                b.append(address(m, utf8));
-            } else if (a instanceof Group g) {
-                // RFC 9051 §7.5.2: a group is a start marker with the name, its members, an end marker.
-                b.append("(NIL NIL ").append(ImapStrings.string(g.getName(), utf8)).append(" NIL)");
-                for (Mailbox m : g.getMailboxes()) b.append(address(m, utf8));
-                b.append("(NIL NIL NIL NIL)");
+        for (AddressList.Address a : AddressList.parse(header.get()).addresses()) {
+            switch (a) {
+                case AddressList.Mailbox m -> b.append(address(m, utf8));
+                case AddressList.Group g -> {
+                    b.append("(NIL NIL ").append(ImapStrings.string(g.name(), utf8)).append(" NIL)");
+                    for (AddressList.Mailbox m : g.members()) b.append(address(m, utf8));
+                    b.append("(NIL NIL NIL NIL)");
+                }
             }
         }
         return b.length() == 0 ? "NIL" : "(" + b + ")";
     }
 
-    private static String address(Mailbox m, boolean utf8) {
-        String name = m.getName() == null || m.getName().isEmpty() ? null : m.getName();
-        return "(" + ImapStrings.nstring(name, utf8) + " NIL " + ImapStrings.nstring(m.getLocalPart(), utf8) + " "
-                + ImapStrings.nstring(m.getDomain(), utf8) + ")";
+    private static String address(AddressList.Mailbox m, boolean utf8) {
+        String name = m.name() == null || m.name().isEmpty() ? null : m.name();
+        return "(" + ImapStrings.nstring(name, utf8) + " " + ImapStrings.nstring(m.route(), utf8) + " "
+                + ImapStrings.string(m.localPart(), utf8) + " " + ImapStrings.string(envelopeDomain(m), utf8) + ")";
+    }
+
+    /**
+     * addr-host of a mailbox: its domain; for an address without one (not RFC 5322, but "From:
+     * root" exists) the empty string, since NIL would make it a group marker (RFC 9051 §7.5.2).
+     */
+    private static String envelopeDomain(AddressList.Mailbox m) {
+        return m.domain() == null ? "" : m.domain();
     }
 
     /** RFC 9051 §7.5.2 BODYSTRUCTURE ({@code extensible}) or BODY. */
@@ -476,16 +618,7 @@ public final class MessageStructure {
      * part.
      */
     public Optional<String> bodyPartStructure(java.util.List<Integer> part, boolean utf8) {
-        Entity target = root;
-        for (int n : part) {
-            if (target.message() && target != root) target = target.embedded;
-            if (target.multipart() && n <= target.children.size()) {
-                target = target.children.get(n - 1);
-            } else if (target.multipart() || n != 1) {
-                return Optional.empty();
-            }
-        }
-        return Optional.of(body(target, true, utf8));
+        return Optional.ofNullable(part(part)).map(target -> body(target, true, utf8));
     }
 
     private static String body(Entity e, boolean ext, boolean utf8) {
@@ -521,9 +654,13 @@ public final class MessageStructure {
         return b.append(')').toString();
     }
 
+    /**
+     * RFC 9051 §7.5.2 body-fld-param. mime4j gives a parameter written without "=value" a null
+     * value; it is not a parameter and is left out (the grammar has no NIL value).
+     */
     private static String params(Map<String, String> params, boolean utf8) {
-        if (params.isEmpty()) return "NIL";
-        return params.entrySet().stream()
+        if (params.values().stream().allMatch(java.util.Objects::isNull)) return "NIL";
+        return params.entrySet().stream().filter(p -> p.getValue() != null)
                 .map(p -> ImapStrings.string(p.getKey().toUpperCase(Locale.ROOT), utf8) + " " + ImapStrings.string(p.getValue(), utf8))
                 .collect(Collectors.joining(" ", "(", ")"));
     }
@@ -532,7 +669,7 @@ public final class MessageStructure {
         Optional<String> raw = e.header("Content-Disposition");
         if (raw.isEmpty()) return "NIL";
         ContentDispositionField d = ContentDispositionFieldLenientImpl.PARSER.parse(
-                new RawField("Content-Disposition", raw.get()), DecodeMonitor.SILENT);
+                rawField("Content-Disposition", raw.get()), DecodeMonitor.SILENT);
         if (d.getDispositionType() == null || d.getDispositionType().isEmpty()) return "NIL";
         return "(" + ImapStrings.quote(d.getDispositionType().toUpperCase(Locale.ROOT)) + " " + params(d.getParameters(), utf8) + ")";
     }
@@ -617,8 +754,10 @@ public final class MessageStructure {
         byte[] bytes;
         try {
             bytes = decoded.readNBytes(SearchText.MAX_CHARS * 4);
-        } catch (java.io.IOException | RuntimeException ex) {
-            bytes = new byte[Math.min(to - from, SearchText.MAX_CHARS * 4)]; // undecodable: search what is there
+        } catch (java.io.IOException ex) {
+            // Not thrown: the input is in memory (or mapped) and a silent monitor skips bad
+            // encodings. Kept for the declared exception: search what is there.
+            bytes = new byte[Math.min(to - from, SearchText.MAX_CHARS * 4)];
             message.get(from, bytes);
         }
         return new String(bytes, charset(e.params.get("charset")));
@@ -630,7 +769,7 @@ public final class MessageStructure {
         try {
             java.nio.charset.Charset c = java.nio.charset.Charset.forName(name.strip());
             return c.equals(StandardCharsets.US_ASCII) ? StandardCharsets.UTF_8 : c;
-        } catch (RuntimeException e) {
+        } catch (IllegalArgumentException e) { // IllegalCharsetNameException, UnsupportedCharsetException
             return StandardCharsets.UTF_8;
         }
     }
@@ -661,7 +800,7 @@ public final class MessageStructure {
             if (in.varint() != FORMAT) return Optional.empty();
             Entity root = decodeEntity(in, 0);
             return in.at == stored.length ? Optional.of(new MessageStructure(root)) : Optional.empty();
-        } catch (RuntimeException e) {
+        } catch (IllegalArgumentException e) { // In's checks: truncated, too long, too deep
             return Optional.empty();
         }
     }
@@ -742,6 +881,7 @@ public final class MessageStructure {
         int varint() {
             long v = 0;
             for (int shift = 0; shift < 35; shift += 7) {
+                if (at >= b.length) throw new IllegalArgumentException("truncated");
                 int x = b[at++] & 0xFF;
                 v |= (long) (x & 0x7F) << shift;
                 if ((x & 0x80) == 0) {

@@ -187,12 +187,13 @@ public final class Threading {
                 if (previous != null && c.parent == null && c != previous && !previous.reaches(c)) previous.addChild(c);
                 previous = c;
             }
-            // (1B) The last reference is the parent, replacing a link from a truncated References.
-            if (previous != null && previous != self && !previous.reaches(self)) {
-                previous.addChild(self);
-            } else if (previous == null) {
-                self.unlink();
-            }
+            // (1B) "If the current message already has a parent, it is probably the result of a
+            // truncated References header line, so break the current parent/child link before
+            // creating the new correct one. As in step 1.A, do not create the parent/child link if
+            // creating that link would introduce a loop." The old link goes even when the new one
+            // cannot be made: the message then has no parent. Without references it has none either.
+            self.unlink();
+            if (previous != null && !previous.reaches(self)) previous.addChild(self);
         }
         // (2) the root set
         List<Container> roots = new ArrayList<>();

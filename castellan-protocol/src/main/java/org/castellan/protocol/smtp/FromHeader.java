@@ -1,13 +1,26 @@
 package org.castellan.protocol.smtp;
 
 import java.nio.charset.StandardCharsets;
+import java.text.Normalizer;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.castellan.protocol.mail.AddressList;
 
 /**
- * The addresses of a message's {@code From:} fields (RFC 5322 §3.6.2), which a submission server
- * checks against the authenticated account (RFC 6409 §8 lets it refuse what it would otherwise
- * have to rewrite). Pure; reads only the header section.
+ * Who a submitted message says it is from: the addresses of its originator fields (RFC 5322
+ * §3.6.2 From and Sender, §3.6.6 Resent-From and Resent-Sender), which a submission server checks
+ * against the authenticated account (RFC 6409 §8 lets it refuse what it would otherwise have to
+ * rewrite). Reply-To names where answers go, not who wrote: it is not checked.
+ *
+ * <p>The fields are read with {@link AddressList}, the parser IMAP's ENVELOPE, SEARCH and SORT
+ * use, so the address checked here is the address a mail reader shows. Two more rules close the
+ * gap between what is checked and what a reader sees: a field that is not RFC 5322 is refused
+ * rather than guessed at (readers guess differently), and an address shown in a display name
+ * ({@code "ceo@bank.example" <bob@example.org>}, which many readers show instead of the address)
+ * is claimed as much as the mailbox is. Pure; reads only the header section.
  */
 public final class FromHeader {
 
@@ -17,84 +30,107 @@ public final class FromHeader {
      */
     public static final int MAX_HEADER_SECTION = 256 * 1024;
 
+    /** The originator fields, each of whose addresses must be the sender's. */
+    public static final List<String> FIELDS = List.of("From", "Sender", "Resent-From", "Resent-Sender");
+
     private FromHeader() {}
 
     /**
-     * The addr-specs in every From field, in order, as written ({@code local@domain}); empty if
-     * there is no From field. Display names, comments and group syntax are skipped.
+     * An address a field claims for the sender.
+     *
+     * @param field the field's name as {@link #FIELDS} spells it
+     * @param address {@code local@domain} as written (the local part unquoted)
+     * @param inDisplayName true when the address is shown in a display name, not the mailbox itself
+     */
+    public record Claim(String field, String address, boolean inDisplayName) {}
+
+    /** What the originator fields say. */
+    public sealed interface Originators {
+
+        /** Every claim of every originator field; {@code fromAddresses} counts the From mailboxes. */
+        record Claims(List<Claim> claims, int fromAddresses) implements Originators {
+            public Claims {
+                claims = List.copyOf(claims);
+            }
+        }
+
+        /** A field that is not an RFC 5322 address list (§3.4, with §4.4's obsolete forms). */
+        record Malformed(String field) implements Originators {}
+    }
+
+    /**
+     * Reads the originator fields of a message's header section.
      *
      * @param message the start of the message, at least its header section when it has one
      */
-    public static List<String> addresses(byte[] message, int length) {
-        String text = new String(message, 0, Math.min(length, MAX_HEADER_SECTION), StandardCharsets.UTF_8);
-        int end = text.indexOf("\r\n\r\n");
-        String headers = end < 0 ? text : text.substring(0, end + 2);
-        List<String> out = new ArrayList<>();
-        String[] lines = headers.split("\r\n", -1);
-        for (int i = 0; i < lines.length; i++) {
-            String line = lines[i];
-            if (!line.regionMatches(true, 0, "From:", 0, 5)) continue;
-            StringBuilder value = new StringBuilder(line.substring(5));
-            // RFC 5322 §2.2.3: a field continues on lines that start with white space.
-            while (i + 1 < lines.length && !lines[i + 1].isEmpty()
-                    && (lines[i + 1].charAt(0) == ' ' || lines[i + 1].charAt(0) == '\t')) {
-                value.append(lines[++i]);
-            }
-            out.addAll(mailboxes(value.toString()));
-        }
-        return out;
-    }
-
-    /** Splits an address-list (RFC 5322 §3.4) into addr-specs. */
-    static List<String> mailboxes(String value) {
-        List<String> out = new ArrayList<>();
-        StringBuilder element = new StringBuilder();
-        int depth = 0;
-        boolean quoted = false;
-        boolean angle = false;
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (quoted) {
-                if (c == '\\' && i + 1 < value.length()) {
-                    element.append(c).append(value.charAt(++i));
-                    continue;
+    public static Originators originators(byte[] message, int length) {
+        List<Claim> claims = new ArrayList<>();
+        int fromAddresses = 0;
+        for (String[] f : headerFields(message, length)) {
+            String field = FIELDS.stream().filter(n -> n.equalsIgnoreCase(f[0])).findFirst().orElse(null);
+            if (field == null) continue;
+            AddressList list = AddressList.parse(f[1]);
+            if (!list.wellFormed()) return new Originators.Malformed(field);
+            for (AddressList.Mailbox m : list.mailboxes()) {
+                claims.add(new Claim(field, m.addrSpec(), false));
+                if (m.name() != null) {
+                    for (String shown : addressesIn(m.name())) claims.add(new Claim(field, shown, true));
+                    for (String shown : addressesIn(m.decodedName())) claims.add(new Claim(field, shown, true));
                 }
-                if (c == '"') quoted = false;
-                element.append(c);
-            } else if (depth > 0) { // inside a comment: dropped
-                if (c == '\\') i++;
-                else if (c == '(') depth++;
-                else if (c == ')') depth--;
-            } else if (c == '(') {
-                depth++;
-            } else if (c == '"') {
-                quoted = true;
-                element.append(c);
-            } else if (c == '<') {
-                angle = true;
-                element.append(c);
-            } else if (c == '>') {
-                angle = false;
-                element.append(c);
-            } else if ((c == ',' || c == ';') && !angle) {
-                addSpec(element.toString(), out);
-                element.setLength(0);
-            } else if (c == ':' && !angle) { // group display name: "undisclosed:"
-                element.setLength(0);
-            } else {
-                element.append(c);
+                if (field.equals("From")) fromAddresses++;
             }
         }
-        addSpec(element.toString(), out);
+        return new Originators.Claims(claims, fromAddresses);
+    }
+
+    /** Header fields as {name, unfolded value}, up to the empty line ending the header section. */
+    private static List<String[]> headerFields(byte[] message, int length) {
+        String text = new String(message, 0, Math.min(length, MAX_HEADER_SECTION), StandardCharsets.UTF_8);
+        List<String[]> out = new ArrayList<>();
+        String name = null;
+        StringBuilder value = new StringBuilder();
+        for (String line : text.split("\n", -1)) {
+            if (line.endsWith("\r")) line = line.substring(0, line.length() - 1);
+            boolean continuation = !line.isEmpty() && (line.charAt(0) == ' ' || line.charAt(0) == '\t');
+            if (continuation && name != null) { // RFC 5322 §2.2.3 folding
+                value.append(line);
+                continue;
+            }
+            if (name != null) out.add(new String[] {name, value.toString()});
+            name = null;
+            if (line.isEmpty()) break; // the end of the header section
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                name = line.substring(0, colon).strip();
+                value.setLength(0);
+                value.append(line, colon + 1, line.length());
+            }
+        }
         return out;
     }
 
-    private static void addSpec(String element, List<String> out) {
-        String e = element.strip();
-        if (e.isEmpty()) return;
-        int open = e.lastIndexOf('<');
-        int close = e.lastIndexOf('>');
-        if (open >= 0 && close > open) e = e.substring(open + 1, close).strip();
-        if (!e.isEmpty()) out.add(e);
+    /** What ends an address a display name shows: white space and the characters that frame one. */
+    private static boolean frame(int c) {
+        return Character.isWhitespace(c) || "\"'<>()[],;:@".indexOf(c) >= 0;
+    }
+
+    /**
+     * The addresses ({@code local@domain}) a display name shows, after Unicode compatibility
+     * normalisation (NFKC), which turns look-alikes such as the full-width {@code ＠} into what a
+     * reader's eye takes them for.
+     */
+    static Set<String> addressesIn(String name) {
+        String text = Normalizer.normalize(name, Normalizer.Form.NFKC);
+        Set<String> out = new LinkedHashSet<>();
+        for (int at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+            int from = at;
+            while (from > 0 && !frame(text.codePointBefore(from))) from -= Character.charCount(text.codePointBefore(from));
+            int to = at + 1;
+            while (to < text.length() && !frame(text.codePointAt(to))) to += Character.charCount(text.codePointAt(to));
+            String local = text.substring(from, at);
+            String domain = text.substring(at + 1, to).replaceAll("\\.+$", "");
+            if (!local.isEmpty() && !domain.isEmpty()) out.add(local + "@" + domain.toLowerCase(Locale.ROOT));
+        }
+        return out;
     }
 }

@@ -64,6 +64,30 @@ class ThreadingTest {
         assertThat(references(m(1, 1, "a", "<1>", "<1>"))).isEqualTo("(1)");
     }
 
+    /**
+     * RFC 5256 §3 REFERENCES step 1: (A) never links a message under its own descendant; (B)
+     * "break the current parent/child link before creating the new correct one", and does not
+     * create the new one if that would introduce a loop: the old link is gone all the same.
+     */
+    @Test
+    void referencesLoops() {
+        // 2 makes 1 the parent of a placeholder for <3>, and <3> its own parent. Message 3 then
+        // names 2 as its parent, which is its child: the link from 1 goes and none is made.
+        assertThat(references(m(1, 2, "one", "<1>", null), m(2, 3, "two", "<2>", "<1> <3>"), m(3, 1, "three", "<3>", "<2>")))
+                .isEqualTo("(3 2)(1)");
+        // The same messages in another order: 3 is processed first and becomes 2's child, 2 then
+        // takes 3 as its parent only if that makes no loop.
+        assertThat(references(m(3, 1, "three", "<3>", "<2>"), m(1, 2, "one", "<1>", null), m(2, 3, "two", "<2>", "<1> <3>")))
+                .isEqualTo("(3 2)(1)");
+        // A message whose last reference is itself loses the parent an earlier message gave it;
+        // its own child stays.
+        assertThat(references(m(1, 1, "one", "<1>", null), m(2, 2, "two", "<2>", "<1> <3>"), m(3, 3, "three", "<3>", "<3>")))
+                .isEqualTo("(1)(3 2)");
+        // (A): a reference chain that runs back into itself links each pair once.
+        assertThat(references(m(1, 1, "one", "<1>", "<a> <b> <a>"), m(2, 2, "two", "<2>", "<b> <a>")))
+                .isEqualTo("((1)(2))");
+    }
+
     @Test
     void siblingsAreOrderedBySentDateThenNumber() {
         assertThat(references(m(1, 1, "T", "<1>", null), m(4, 3, "Re: T", "<4>", "<1>"), m(3, 3, "Re: T", "<3>", "<1>"),

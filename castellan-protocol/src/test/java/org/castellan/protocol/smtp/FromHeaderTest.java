@@ -4,13 +4,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.castellan.protocol.smtp.FromHeader.Claim;
+import org.castellan.protocol.smtp.FromHeader.Originators;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
+/** The originator fields a submission server checks (RFC 5322 §3.6.2, §3.6.6; RFC 6409 §8). */
 class FromHeaderTest {
 
-    private static List<String> from(String message) {
+    private static Originators originators(String message) {
         byte[] b = message.getBytes(StandardCharsets.UTF_8);
-        return FromHeader.addresses(b, b.length);
+        return FromHeader.originators(b, b.length);
+    }
+
+    private static List<Claim> claims(String message) {
+        return ((Originators.Claims) originators(message)).claims();
+    }
+
+    /** The From mailboxes, as the old check read them. */
+    private static List<String> from(String message) {
+        return claims(message).stream().filter(c -> c.field().equals("From") && !c.inDisplayName()).map(Claim::address).toList();
     }
 
     @Test
@@ -20,11 +34,67 @@ class FromHeaderTest {
                 .containsExactly("alice@example.org", "bob@example.org");
         assertThat(from("From: =?utf-8?q?J=C3=B6rg?=\r\n <joerg@example.org>\r\n\r\n")).containsExactly("joerg@example.org");
         assertThat(from("From: friends: a@x.example, b@y.example;\r\n\r\n")).containsExactly("a@x.example", "b@y.example");
+        // RFC 5322 §4.4 obsolete forms: a route, comments and white space inside the addr-spec.
+        assertThat(from("From: Mary <@node.test:mary@example.net>\r\n\r\n")).containsExactly("mary@example.net");
+        assertThat(from("From: John <jdoe@machine(comment).  example>\r\n\r\n")).containsExactly("jdoe@machine.example");
+        assertThat(from("From: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>\r\n\r\n"))
+                .containsExactly("pete@silly.test");
     }
 
     @Test
     void onlyTheHeaderSectionCounts() {
         assertThat(from("Subject: none\r\n\r\nFrom: mallory@evil.example\r\n")).isEmpty();
         assertThat(from("Subject: none\r\nFrom-Alias: x@y\r\n\r\n")).isEmpty();
+        assertThat(((Originators.Claims) originators("Subject: none\r\n\r\n")).fromAddresses()).isZero();
+        assertThat(((Originators.Claims) originators("From: undisclosed:;\r\n\r\n")).fromAddresses()).isZero();
+    }
+
+    @Test
+    void senderResentFromAndResentSenderAreClaimsReplyToIsNot() {
+        assertThat(claims("From: a@x.example\r\nSender: s@x.example\r\nReply-To: anyone@elsewhere.example\r\n"
+                + "Resent-From: r@x.example\r\nResent-Sender: rs@x.example\r\n\r\n"))
+                .containsExactly(new Claim("From", "a@x.example", false), new Claim("Sender", "s@x.example", false),
+                        new Claim("Resent-From", "r@x.example", false), new Claim("Resent-Sender", "rs@x.example", false));
+    }
+
+    /** The display name a reader shows in place of the address is claimed as much as the address. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "\"demo@example.test\" <bob@example.test>|demo@example.test",
+        "\"ceo@bank.example \" <bob@example.test>|ceo@bank.example",
+        "\"Alice (ceo@bank.example)\" <bob@example.test>|ceo@bank.example",
+        "=?utf-8?q?ceo=40bank.example?= <bob@example.test>|ceo@bank.example",
+        "\"ceo\uFF20bank.example\" <bob@example.test>|ceo@bank.example",
+        "bob@example.test (ceo@bank.example)|ceo@bank.example",
+        "\"CEO@Bank.Example.\" <bob@example.test>|CEO@bank.example",
+    })
+    void addressesShownInDisplayNames(String field, String shown) {
+        assertThat(claims("From: " + field + "\r\n\r\n")).contains(new Claim("From", "bob@example.test", false))
+                .contains(new Claim("From", shown, true));
+    }
+
+    @Test
+    void namesWithoutAnAddressClaimNothingMore() {
+        assertThat(claims("From: \"Bob @ home\" <bob@example.test>\r\n\r\n")).containsExactly(new Claim("From", "bob@example.test", false));
+        assertThat(claims("From: Bob <bob@example.test>\r\n\r\n")).containsExactly(new Claim("From", "bob@example.test", false));
+    }
+
+    /** What is not RFC 5322 is refused, not guessed at: readers guess differently (the ENVELOPE did). */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "From|From: demo@example.test <bob@example.test>",
+        "From|From: bob@example.test <ceo@bank.example>",
+        "From|From: Smith, Bob <bob@example.test>",
+        "From|From: <bob@example.test> ceo@bank.example",
+        "From|From: \"Bob <bob@example.test>",
+        "From|From: Bob <bob@example.test",
+        "From|From: bob",
+        "From|From: bob@example.test; ceo@bank.example",
+        "Sender|Sender: ceo@bank.example@bob.example.test",
+        "Resent-From|Resent-From: team: bob@example.test",
+    })
+    void malformedOriginatorFieldsAreNamed(String field, String header) {
+        assertThat(originators("From: bob@example.test\r\n" + header + "\r\n\r\n"))
+                .isEqualTo(new Originators.Malformed(field));
     }
 }

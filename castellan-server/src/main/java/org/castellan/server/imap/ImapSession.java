@@ -771,13 +771,13 @@ final class ImapSession extends LineSession {
     }
 
     /**
-     * The client has read enough for more output: LineSession wakes a FETCH waiting to stream and
-     * runs queued commands; more notifications go out too. Netty may say so in the middle of a
-     * flush, so the notifier goes on afterwards, as a task of its own.
+     * The client has read enough for more notifications to go out. Netty may say so in the middle
+     * of a flush, so the session goes on afterwards, as a task of its own.
      */
     @Override
     public void channelWritabilityChanged(io.netty.channel.ChannelHandlerContext ctx) {
-        super.channelWritabilityChanged(ctx);
         if (notifier != null && ctx.channel().isWritable()) ctx.executor().execute(this::wake);
+        // LineSession resumes commands and wakes blocking writers; it passes the event on.
+        super.channelWritabilityChanged(ctx);
     }
 }

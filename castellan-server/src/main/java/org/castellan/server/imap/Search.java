@@ -27,8 +27,10 @@ import org.castellan.store.UidRange;
  * {@link Esearch} (RFC 4731, RFC 5182 SAVE and {@code $}, RFC 5267, RFC 9394). SORT, THREAD and
  * the update contexts ({@link SearchContexts}) select their messages here too.
  *
- * <p>Text keys compare case-insensitively ({@link SearchText#fold}) with decoded text: header
- * keys with RFC 2047 words decoded, TEXT and BODY with {@link MessageStructure#searchText}.
+ * <p>Text keys compare case-insensitively ({@link SearchText#fold}) with decoded text: SUBJECT
+ * and HEADER with RFC 2047 words decoded, FROM, TO, CC and BCC with the field's addresses as
+ * ENVELOPE reads them ({@link MessageStructure#addressText}), TEXT and BODY with
+ * {@link MessageStructure#searchText}.
  * TEXT and BODY ask the store's full-text index first and scan only the messages it does not
  * cover, so a body search does not read every message.
  */
@@ -283,8 +285,11 @@ final class Search {
             case SearchKey.Flag f -> m.meta.flags().stream().anyMatch(x -> x.equalsIgnoreCase(f.flag())) == f.set();
             case SearchKey.Text t -> switch (t.field()) {
                 case TEXT, BODY -> m.textContains(t);
-                default -> m.structure().headers(t.field().name()).stream()
+                case SUBJECT -> m.structure().headers("Subject").stream()
                         .anyMatch(v -> contains(MessageStructure.decodeWords(v), t.value()));
+                // RFC 9051 §6.4.4: "the envelope structure's FROM field", not the field's raw text.
+                case FROM, TO, CC, BCC -> m.structure().addressText(t.field().name()).stream()
+                        .anyMatch(v -> contains(v, t.value()));
             };
             case SearchKey.Header h -> m.structure().headers(h.name()).stream()
                     .anyMatch(v -> contains(MessageStructure.decodeWords(v), h.value()));
@@ -318,7 +323,7 @@ final class Search {
         String v = value.get().replaceAll("\\s*\\([^)]*\\)\\s*$", "").replaceAll("\\s+", " ").strip();
         try {
             return ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toLocalDate();
-        } catch (RuntimeException e) {
+        } catch (java.time.format.DateTimeParseException e) {
             return null;
         }
     }

@@ -86,19 +86,14 @@ final class Sort {
             case DATE -> sentDate(st, h);
             case SIZE -> h.meta().size();
             case SUBJECT -> casemap(BaseSubject.of(st.header("Subject").orElse(null)).subject());
-            // RFC 5256 §3: the addr-mailbox (local part) of the first address.
-            case FROM -> casemap(st.firstAddress("From").map(MessageStructure.FirstAddress::localPart).orElse(""));
-            case TO -> casemap(st.firstAddress("To").map(MessageStructure.FirstAddress::localPart).orElse(""));
-            case CC -> casemap(st.firstAddress("Cc").map(MessageStructure.FirstAddress::localPart).orElse(""));
-            case DISPLAYFROM -> casemap(display(st, "From"));
-            case DISPLAYTO -> casemap(display(st, "To"));
+            // RFC 5256 §3: the addr-mailbox of the first address (a group's name when it opens with one).
+            case FROM -> casemap(st.firstAddress("From").map(MessageStructure.FirstAddress::mailbox).orElse(""));
+            case TO -> casemap(st.firstAddress("To").map(MessageStructure.FirstAddress::mailbox).orElse(""));
+            case CC -> casemap(st.firstAddress("Cc").map(MessageStructure.FirstAddress::mailbox).orElse(""));
+            // RFC 5957 §3: the display value of the first address structure.
+            case DISPLAYFROM -> casemap(st.firstAddress("From").map(MessageStructure.FirstAddress::display).orElse(""));
+            case DISPLAYTO -> casemap(st.firstAddress("To").map(MessageStructure.FirstAddress::display).orElse(""));
         };
-    }
-
-    /** RFC 5957 §3: the display name of the first address, or its addr-spec when it has none. */
-    private static String display(MessageStructure st, String field) {
-        return st.firstAddress(field).map(a -> !a.displayName().isBlank() ? a.displayName()
-                : a.domain().isEmpty() ? a.localPart() : a.localPart() + "@" + a.domain()).orElse("");
     }
 
     /** i;ascii-casemap as a string whose chars are the octets, so String order is octet order. */

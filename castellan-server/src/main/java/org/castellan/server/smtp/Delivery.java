@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.ZonedDateTime;
-import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.castellan.protocol.mail.EmailAddress;
@@ -66,22 +65,53 @@ final class Delivery {
         });
     }
 
+    /**
+     * The longest address a refusal repeats (RFC 5321 §4.5.3.1.3's path limit); a longer one is
+     * cut, so a reply line stays within RFC 5321 §4.5.3.1.5's 512 octets.
+     */
+    private static final int MAX_SHOWN = 256;
+
+    /**
+     * Submission (RFC 6409 §8): every address the originator fields claim — the mailboxes of From,
+     * Sender, Resent-From and Resent-Sender, and any address their display names show — must be
+     * the account's own or one of its aliases; a field that is not RFC 5322 is refused rather
+     * than guessed at. Null when the message may go.
+     */
+    private static SmtpError originatorProblem(MailStore store, Transaction t, MessageSpool spool, String account) {
+        return switch (FromHeader.originators(spool.head(), spool.headLength())) {
+            case FromHeader.Originators.Malformed m ->
+                    new SmtpError(550, "5.6.0", m.field() + ": field is not a valid address list (RFC 5322 3.4)");
+            case FromHeader.Originators.Claims c when c.fromAddresses() == 0 ->
+                    new SmtpError(550, "5.6.0", "Message has no From: field");
+            case FromHeader.Originators.Claims c -> {
+                for (FromHeader.Claim claim : c.claims()) {
+                    if (!owned(store, t, claim.address(), account)) {
+                        String shown = ReceivedHeader.printable(claim.address().length() > MAX_SHOWN
+                                ? claim.address().substring(0, MAX_SHOWN) + "..." : claim.address());
+                        yield new SmtpError(550, "5.7.1", claim.field() + ": " + (claim.inDisplayName()
+                                ? "display name shows <" + shown + ">, which is not yours" : "address <" + shown + "> is not yours"));
+                    }
+                }
+                yield null;
+            }
+        };
+    }
+
+    private static boolean owned(MailStore store, Transaction t, String address, String account) {
+        int at = address.lastIndexOf('@');
+        if (at <= 0) return false;
+        Mailbox mailbox = new Mailbox(address.substring(0, at), address.substring(at + 1));
+        // MAIL has just checked the envelope sender; the usual From: is the same address.
+        if (t.verifiedSenderKey != null && mailbox.address().map(EmailAddress::key).orElse("").equals(t.verifiedSenderKey)) {
+            return true;
+        }
+        return Mail.belongsTo(store, mailbox, account);
+    }
+
     private static Outcome store(MailStore store, Transaction t, MessageSpool spool, Optional<String> account) {
         if (account.isPresent()) {
-            List<String> from = FromHeader.addresses(spool.head(), spool.headLength());
-            if (from.isEmpty()) return new Refused(new SmtpError(550, "5.6.0", "Message has no From: field"));
-            for (String f : from) {
-                int at = f.lastIndexOf('@');
-                if (at <= 0) return new Refused(new SmtpError(550, "5.7.1", "From: address <" + f + "> is not yours"));
-                Mailbox address = new Mailbox(f.substring(0, at), f.substring(at + 1));
-                // MAIL has just checked the envelope sender; the usual From: is the same address.
-                if (t.verifiedSenderKey != null && address.address().map(EmailAddress::key).orElse("").equals(t.verifiedSenderKey)) {
-                    continue;
-                }
-                if (!Mail.belongsTo(store, address, account.get())) {
-                    return new Refused(new SmtpError(550, "5.7.1", "From: address <" + f + "> is not yours"));
-                }
-            }
+            SmtpError refused = originatorProblem(store, t, spool, account.get());
+            if (refused != null) return new Refused(refused);
         }
         for (Transaction.Recipient r : t.recipients) {
             if (!r.quotaLimited()) continue; // a quota set since RCPT is still enforced by the store: 452 below

@@ -39,8 +39,11 @@ final class ReceivedHeader {
         return h.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The client's EHLO name is its own words: keep it to printable ASCII so it cannot fold or break the field. */
-    private static String printable(String s) {
+    /**
+     * The client's own words (its EHLO name, an address from its message): kept to printable
+     * ASCII so they cannot fold or break a header field or a reply line.
+     */
+    static String printable(String s) {
         StringBuilder b = new StringBuilder();
         for (char c : s.toCharArray()) b.append(c > 0x20 && c < 0x7f ? c : '?');
         return b.toString();

@@ -14,7 +14,6 @@ import jakarta.mail.event.MessageCountEvent;
 import jakarta.mail.internet.MimeMessage;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.angus.mail.imap.IMAPFolder;
@@ -23,18 +22,9 @@ import org.junit.jupiter.api.Test;
 /** Angus Mail (Jakarta Mail) IMAPStore over imaps: folders, envelope, structure, flags, UIDs, move, IDLE. */
 class AngusMailTest extends ServerPerTest {
 
-    private Session session() {
-        Properties props = new Properties();
-        props.put("mail.imaps.ssl.socketFactory", imap.pki.clientContext().getSocketFactory());
-        props.put("mail.imaps.ssl.checkserveridentity", "true");
-        props.put("mail.imaps.timeout", "20000");
-        props.put("mail.imaps.connectiontimeout", "20000");
-        return Session.getInstance(props);
-    }
-
     @Test
     void idleHearsAMessageDeliveredMeanwhile() throws Exception {
-        Store store = session().getStore("imaps");
+        Store store = imap.angusSession().getStore("imaps");
         store.connect("localhost", imap.port("imaps"), ImapTestServer.USER, ImapTestServer.PASSWORD);
         try {
             IMAPFolder inbox = (IMAPFolder) store.getFolder("INBOX");
@@ -71,7 +61,7 @@ class AngusMailTest extends ServerPerTest {
 
     @Test
     void readsFlagsAndMoves() throws Exception {
-        Session session = session();
+        Session session = imap.angusSession();
         Store store = session.getStore("imaps");
         store.connect("localhost", imap.port("imaps"), ImapTestServer.USER, ImapTestServer.PASSWORD);
         try {

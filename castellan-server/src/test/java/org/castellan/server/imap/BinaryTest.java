@@ -129,6 +129,7 @@ class BinaryTest extends ServerPerTest {
             t.expect("\\+ Ready for literal data");
             t.sendRaw("\u0000\u0001binary data\r\n\r\n");
             t.expect("\\* 3 EXISTS");
+            t.expect("\\* \\d+ RECENT");
             t.expect("a1 OK \\[APPENDUID \\d+ 3\\] APPEND completed");
             t.run("""
                     C: a2 FETCH 3 (BODY.PEEK[1] BINARY.SIZE[1])

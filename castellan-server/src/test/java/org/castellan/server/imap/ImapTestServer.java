@@ -105,6 +105,16 @@ final class ImapTestServer implements AutoCloseable {
         return t;
     }
 
+    /** An Angus Mail (Jakarta Mail) session for the {@code imaps} listener, trusting the test CA. */
+    jakarta.mail.Session angusSession() {
+        java.util.Properties props = new java.util.Properties();
+        props.put("mail.imaps.ssl.socketFactory", pki.clientContext().getSocketFactory());
+        props.put("mail.imaps.ssl.checkserveridentity", "true");
+        props.put("mail.imaps.timeout", "20000");
+        props.put("mail.imaps.connectiontimeout", "20000");
+        return jakarta.mail.Session.getInstance(props);
+    }
+
     @Override
     public void close() {
         server.close();

@@ -38,6 +38,7 @@ class MultiappendTest extends ServerPerTest {
             other.run("""
                     C: n1 NOOP
                     S: \\* 4 EXISTS
+                    S: \\* \\d+ RECENT
                     S: n1 OK NOOP completed
                     """);
         }

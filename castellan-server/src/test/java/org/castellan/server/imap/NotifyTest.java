@@ -161,7 +161,7 @@ class NotifyTest extends ServerPerTest {
             watcher.run("""
                     S: \\* 3 EXISTS
                     S: \\* \\d+ RECENT
-                    S: \\* 3 FETCH \\(UID %d FLAGS \\(\\)\\)
+                    S: \\* 3 FETCH \\(UID %d FLAGS \\(\\\\Recent\\)\\)
                     C: DONE
                     S: n5 OK IDLE terminated
                     """.formatted(uid));
@@ -189,7 +189,7 @@ class NotifyTest extends ServerPerTest {
                     S: \\* 3 EXISTS
                     S: \\* \\d+ RECENT
                     S: n2 OK \\[APPENDUID \\d+ 1\\] APPEND completed
-                    S: \\* 3 FETCH \\(UID %d FLAGS \\(\\)\\)
+                    S: \\* 3 FETCH \\(UID %d FLAGS \\(\\\\Recent\\)\\)
                     S: \\* STATUS Sent \\(MESSAGES 1 UIDNEXT 2\\)
                     """.formatted(theirs));
         }

@@ -129,9 +129,9 @@ class PartialTest extends ServerPerTest {
         try (Transcript t = imap.selected()) {
             t.run("""
                     C: 10 UID FETCH %3$d:* (UID FLAGS) (PARTIAL -1:-3)
-                    S: \\* 6 FETCH \\(UID %6$d FLAGS \\(\\)\\)
-                    S: \\* 7 FETCH \\(UID %7$d FLAGS \\(\\\\Deleted\\)\\)
-                    S: \\* 8 FETCH \\(UID %8$d FLAGS \\(\\)\\)
+                    S: \\* 6 FETCH \\(UID %6$d FLAGS \\(\\\\Recent\\)\\)
+                    S: \\* 7 FETCH \\(UID %7$d FLAGS \\(\\\\Deleted \\\\Recent\\)\\)
+                    S: \\* 8 FETCH \\(UID %8$d FLAGS \\(\\\\Recent\\)\\)
                     S: 10 OK FETCH completed
                     C: 11 UID FETCH 1:* (UID) (PARTIAL 2:3)
                     S: \\* 2 FETCH \\(UID %2$d\\)
@@ -142,7 +142,7 @@ class PartialTest extends ServerPerTest {
                     S: \\* 5 FETCH .*
                     S: 12 OK STORE completed
                     C: 13 UID FETCH 1:* (FLAGS) (PARTIAL -1:-1 CHANGEDSINCE %9$d)
-                    S: \\* 5 FETCH \\(UID %5$d FLAGS \\(\\\\Seen\\) MODSEQ \\(\\d+\\)\\)
+                    S: \\* 5 FETCH \\(UID %5$d FLAGS \\(\\\\Recent \\\\Seen\\) MODSEQ \\(\\d+\\)\\)
                     S: 13 OK FETCH completed
                     C: 14 FETCH 1:* (UID) (PARTIAL 1:2)
                     S: 14 BAD .*

@@ -48,10 +48,10 @@ class SharedMailboxTest extends ServerPerTest {
                     "* 2 FETCH (FLAGS (\\Flagged) UID %d)".formatted(secondUid), "w1 OK NOOP completed");
             events.hold();
             imap.store().storeFlags(imap.inbox, List.of(firstUid), FlagOperation.ADD, Set.of(Flags.SEEN), OptionalLong.empty());
-            // CHECK (RFC 3501 §6.4.1) is a NOOP here; it synchronizes all the same.
+            // CHECK (RFC 3501 §6.4.1) has nothing to write out here; it synchronizes all the same.
             events.sendThenRelease(watcher, "w2 CHECK");
             assertThat(reply(watcher, "w2")).containsExactly(
-                    "* 1 FETCH (FLAGS (\\Seen) UID %d)".formatted(firstUid), "w2 OK NOOP completed");
+                    "* 1 FETCH (FLAGS (\\Seen) UID %d)".formatted(firstUid), "w2 OK CHECK completed");
             events.hold();
             long third = imap.append("Subject: three\r\n\r\n3\r\n");
             imap.store().expunge(imap.inbox, List.of(firstUid));

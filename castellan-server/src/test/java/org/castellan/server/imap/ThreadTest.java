@@ -63,4 +63,27 @@ class ThreadTest {
                     """.formatted(uids[0], uids[1]));
         }
     }
+
+    /**
+     * RFC 5256 §3 REFERENCES (1B): a message that already has a parent loses that link before the
+     * new one is made, and the new one is not made when it would be a loop. Message 7
+     * (References: 6's id, 8's id) makes 6 the parent of a placeholder for 8, and the placeholder
+     * 7's parent; message 8 then names 7, by then its child, as its parent.
+     */
+    @Test
+    void aReferencesLoopIsBrokenNotFollowed() {
+        String[][] messages = {{"<l1@x>", "", "2"}, {"<l2@x>", "<l1@x> <l3@x>", "3"}, {"<l3@x>", "<l2@x>", "1"}};
+        for (String[] m : messages) {
+            String text = "Date: " + m[2] + " Jan 2024 10:00:00 +0000\r\nMessage-ID: " + m[0] + "\r\n"
+                    + (m[1].isEmpty() ? "" : "References: " + m[1] + "\r\n") + "Subject: loop " + m[0] + "\r\n\r\nx\r\n";
+            imap.store().append(imap.inbox, text.getBytes(StandardCharsets.UTF_8), Set.of(), Instant.parse("2024-03-01T00:00:00Z"));
+        }
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 THREAD REFERENCES UTF-8 6:8
+                    S: \\* THREAD \\(8 7\\)\\(6\\)
+                    S: a1 OK THREAD completed
+                    """);
+        }
+    }
 }
