@@ -23,9 +23,12 @@ import org.junit.jupiter.api.Test;
 class TestCommandTest {
 
     private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
-    /** {@code require("mbsync", "isync")}, and messages such as "install the Debian package libssl-dev (...)". */
+    /**
+     * {@code require("mbsync", "isync")}, and failure messages such as "install the Debian package
+     * libssl-dev (...)"; prose that merely mentions "the Debian package" names none.
+     */
     private static final Pattern NAMED_PACKAGE = Pattern.compile(
-            "require\\(\"[^\"]+\", \"([a-z0-9.+-]+)\"\\)|Debian package '?([a-z0-9][a-z0-9.+-]+)'? \\(");
+            "require\\(\"[^\"]+\", \"([a-z0-9.+-]+)\"\\)|install the Debian package '?([a-z0-9][a-z0-9.+-]+)'? \\(");
 
     private static Set<String> scriptPackages() throws IOException {
         Matcher m = Pattern.compile("(?s)\npackages=\\((.*?)\\)").matcher(Files.readString(REPO.resolve("test")));
