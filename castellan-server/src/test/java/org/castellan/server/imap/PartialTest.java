@@ -122,7 +122,10 @@ class PartialTest extends ServerPerTest {
         }
     }
 
-    /** RFC 9394 §3.3: the UID FETCH modifier; its example, and CHANGEDSINCE with it (§3.4). */
+    /**
+     * RFC 9394 §3.3: the UID FETCH modifier; its example, and CHANGEDSINCE with it (§3.4), which
+     * enables CONDSTORE and so reports HIGHESTMODSEQ (RFC 7162 §3.1).
+     */
     @Test
     void uidFetchPages() {
         long highest = imap.store().status(imap.inbox).highestModSeq();
@@ -143,6 +146,7 @@ class PartialTest extends ServerPerTest {
                     S: 12 OK STORE completed
                     C: 13 UID FETCH 1:* (FLAGS) (PARTIAL -1:-1 CHANGEDSINCE %9$d)
                     S: \\* 5 FETCH \\(UID %5$d FLAGS \\(\\\\Recent \\\\Seen\\) MODSEQ \\(\\d+\\)\\)
+                    S: \\* OK \\[HIGHESTMODSEQ \\d+\\] .*
                     S: 13 OK FETCH completed
                     C: 14 FETCH 1:* (UID) (PARTIAL 1:2)
                     S: 14 BAD .*
