@@ -73,7 +73,10 @@ class ContextTest extends ServerPerTest {
                     """.formatted(firstUid, firstUid));
             actor.send("a3 STORE 2:3 +FLAGS ($Junk)");
             untilTagged(actor, "a3");
+            // $Junk is new to the watcher: FLAGS and PERMANENTFLAGS first (RFC 9051 §7.3.5).
             watcher.run("""
+                    S: \\* FLAGS \\(.*\\$Junk\\)
+                    S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* 2 FETCH \\(FLAGS \\(\\$Junk\\) UID %d\\)
                     S: \\* 3 FETCH \\(FLAGS \\(\\$Junk\\) UID %d\\)
                     S: \\* ESEARCH \\(TAG "B02"\\) ADDTO \\(0 2:3\\)
@@ -106,7 +109,7 @@ class ContextTest extends ServerPerTest {
                     C: DONE
                     S: w2 OK IDLE terminated
                     C: w3 UID FETCH %d FLAGS
-                    S: \\* 3 FETCH \\(UID %d FLAGS \\(\\$Junk\\)\\)
+                    S: \\* 3 FETCH \\(UID %d FLAGS \\(\\$Junk( \\\\Recent)?\\)\\)
                     S: w3 OK FETCH completed
                     """.formatted(third + 1, third + 1));
         }
@@ -158,7 +161,8 @@ class ContextTest extends ServerPerTest {
             // Message 3 leaves C01 (4, 2, 3) from position 3 and C02 (1, 3, 2, 4) from 2, before its EXPUNGE.
             actor.send("a4 UID STORE %d +FLAGS.SILENT (\\Deleted)".formatted(third));
             untilTagged(actor, "a4");
-            watcher.expect("\\* 3 FETCH \\(FLAGS \\(\\\\Deleted\\) UID %d\\)".formatted(third));
+            // Recent to the watcher or to the actor, whichever heard of it first.
+            watcher.expect("\\* 3 FETCH \\(FLAGS \\(\\\\Deleted( \\\\Recent)?\\) UID %d\\)".formatted(third));
             actor.send("a5 EXPUNGE");
             untilTagged(actor, "a5");
             watcher.run("""

@@ -143,6 +143,7 @@ class PartialTest extends ServerPerTest {
                     S: 12 OK STORE completed
                     C: 13 UID FETCH 1:* (FLAGS) (PARTIAL -1:-1 CHANGEDSINCE %9$d)
                     S: \\* 5 FETCH \\(UID %5$d FLAGS \\(\\\\Recent \\\\Seen\\) MODSEQ \\(\\d+\\)\\)
+                    S: \\* OK \\[HIGHESTMODSEQ \\d+\\] .*
                     S: 13 OK FETCH completed
                     C: 14 FETCH 1:* (UID) (PARTIAL 1:2)
                     S: 14 BAD .*
