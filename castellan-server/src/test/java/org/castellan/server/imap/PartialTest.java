@@ -122,10 +122,7 @@ class PartialTest extends ServerPerTest {
         }
     }
 
-    /**
-     * RFC 9394 §3.3: the UID FETCH modifier; its example, and CHANGEDSINCE with it (§3.4), which
-     * enables CONDSTORE and so reports HIGHESTMODSEQ (RFC 7162 §3.1).
-     */
+    /** RFC 9394 §3.3: the UID FETCH modifier; its example, and CHANGEDSINCE with it (§3.4). */
     @Test
     void uidFetchPages() {
         long highest = imap.store().status(imap.inbox).highestModSeq();
