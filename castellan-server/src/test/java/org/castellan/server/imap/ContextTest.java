@@ -73,12 +73,13 @@ class ContextTest extends ServerPerTest {
                     """.formatted(firstUid, firstUid));
             actor.send("a3 STORE 2:3 +FLAGS ($Junk)");
             untilTagged(actor, "a3");
-            // $Junk is new to the watcher: FLAGS and PERMANENTFLAGS first (RFC 9051 §7.3.5).
+            // $Junk is new to the watcher: FLAGS and PERMANENTFLAGS first (RFC 9051 §7.3.5). Message
+            // 3 is \Recent to whichever session heard of it first (RFC 3501 §2.3.2), maybe the watcher.
             watcher.run("""
                     S: \\* FLAGS \\(.*\\$Junk\\)
                     S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* 2 FETCH \\(FLAGS \\(\\$Junk\\) UID %d\\)
-                    S: \\* 3 FETCH \\(FLAGS \\(\\$Junk\\) UID %d\\)
+                    S: \\* 3 FETCH \\(FLAGS \\(\\$Junk( \\\\Recent)?\\) UID %d\\)
                     S: \\* ESEARCH \\(TAG "B02"\\) ADDTO \\(0 2:3\\)
                     """.formatted(secondUid, third));
             actor.send("a4 UID STORE %d +FLAGS.SILENT (\\Deleted)".formatted(secondUid));
