@@ -150,8 +150,9 @@ public sealed interface ImapCommand {
      * hold NUL octets when sent as an RFC 3516 {@code literal8}.
      */
     /**
-     * RFC 9051 §6.3.12 APPEND, with RFC 3502 MULTIAPPEND: one or more messages for one mailbox.
-     * The messages' contents are {@link Literal}s the receiver of the command closes when done.
+     * RFC 9051 §6.3.12 APPEND, with RFC 3502 MULTIAPPEND: one or more messages for one mailbox,
+     * each a literal or an RFC 4469 CATENATE. Their {@link Message#literals()} are closed by the
+     * receiver of the command when done.
      */
     record Append(String mailbox, List<Message> messages) implements ImapCommand {
         public Append { messages = List.copyOf(messages); }
@@ -169,11 +170,37 @@ public sealed interface ImapCommand {
         public Name name() { return Name.APPEND; }
 
         /**
-         * One message: its flags and internal date, its content, and whether it came as RFC 6855
-         * {@code UTF8 (literal8)}.
+         * One message: its flags and internal date, and its content, a literal or (RFC 4469 §5) the
+         * parts of a CATENATE.
          */
-        public record Message(List<String> flags, Optional<OffsetDateTime> date, Literal content, boolean utf8) {
+        public record Message(List<String> flags, Optional<OffsetDateTime> date, Data data) {
             public Message { flags = List.copyOf(flags); }
+
+            /** A literal message, with RFC 6855 {@code UTF8 (...)} when {@code utf8}. */
+            public Message(List<String> flags, Optional<OffsetDateTime> date, Literal content, boolean utf8) {
+                this(flags, date, new Data.Octets(content, utf8));
+            }
+
+            /** Whether it came as RFC 6855 {@code UTF8 (literal8)}. */
+            public boolean utf8() { return data instanceof Data.Octets o && o.utf8(); }
+
+            /** The literals it holds (in memory or spooled), which the handler closes whatever the outcome. */
+            public List<Literal> literals() {
+                return switch (data) {
+                    case Data.Octets o -> List.of(o.content());
+                    case Data.Catenated c -> c.parts().stream()
+                            .filter(CatPart.Text.class::isInstance).map(p -> ((CatPart.Text) p).octets()).toList();
+                };
+            }
+        }
+
+        /** A message's content: a literal, or RFC 4469 §5 {@code catenate}, built from the parts in order. */
+        public sealed interface Data {
+            record Octets(Literal content, boolean utf8) implements Data {}
+
+            record Catenated(List<CatPart> parts) implements Data {
+                public Catenated { parts = List.copyOf(parts); }
+            }
         }
     }
 
@@ -344,19 +371,6 @@ public sealed interface ImapCommand {
      * answer is a list of items rather than a bare string.
      */
     record UrlFetchItem(String url, boolean extended, boolean bodyPartStructure, UrlData data) {}
-
-    /**
-     * RFC 4469 APPEND with CATENATE: the message is built from the parts in order.
-     */
-    record Catenate(String mailbox, List<String> flags, Optional<OffsetDateTime> date, List<CatPart> parts)
-            implements ImapCommand {
-        public Catenate {
-            flags = List.copyOf(flags);
-            parts = List.copyOf(parts);
-        }
-
-        public Name name() { return Name.APPEND; }
-    }
 
     /** RFC 4469 §5 {@code cat-part}. */
     sealed interface CatPart {

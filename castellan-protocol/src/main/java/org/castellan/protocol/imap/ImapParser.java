@@ -844,33 +844,29 @@ public final class ImapParser {
             return new ImapCommand.ListMailboxes(lsub, selection, reference, patterns, returns, statusItems, extended);
         }
 
-        /** RFC 9051 §6.3.12, RFC 3502 §6.3.11: {@code APPEND mailbox 1*(SP append-message)}. */
+        /**
+         * RFC 9051 §6.3.12, RFC 3502 §6.3.11: {@code APPEND mailbox 1*(SP append-message)}, where
+         * RFC 4469 §5 lets each message be a CATENATE as well as a literal.
+         */
         private ImapCommand append() throws Bad {
             sp();
             String mailbox = astring();
-            int start = pos;
-            sp();
-            List<String> catFlags = peek() == '(' ? flagList() : List.of();
-            if (peek() == ' ') sp();
-            Optional<OffsetDateTime> catDate = peek() == '"' ? Optional.of(dateTime(quoted())) : Optional.empty();
-            if (peek() == ' ') sp();
-            if (peek() == 'C' || peek() == 'c') {
-                ImapCommand c = catenate(mailbox, catFlags, catDate);
-                // RFC 4469 §5 extends MULTIAPPEND too; this server takes CATENATE as the one message.
-                if (peek() == ' ') throw new Bad("CATENATE is taken as the only message of an APPEND");
-                return c;
-            }
-            pos = start;
             List<ImapCommand.Append.Message> messages = new ArrayList<>();
+            int catParts = 0;
             do {
                 sp();
-                messages.add(appendMessage());
+                ImapCommand.Append.Message m = appendMessage(catParts);
+                if (m.data() instanceof ImapCommand.Append.Data.Catenated cat) catParts += cat.parts().size();
+                messages.add(m);
             } while (peek() == ' ');
             return new ImapCommand.Append(mailbox, messages);
         }
 
-        /** RFC 3502 §6.3.11 {@code append-message = append-opts SP append-data}. */
-        private ImapCommand.Append.Message appendMessage() throws Bad {
+        /**
+         * RFC 3502 §6.3.11 {@code append-message = append-opts SP append-data}, with RFC 4469 §5
+         * {@code append-data =/ catenate}; {@code catParts} are the CATENATE parts of the messages before.
+         */
+        private ImapCommand.Append.Message appendMessage(int catParts) throws Bad {
             List<String> flags = List.of();
             if (peek() == '(') {
                 flags = flagList();
@@ -880,6 +876,9 @@ public final class ImapParser {
             if (peek() == '"') {
                 date = Optional.of(dateTime(quoted()));
                 sp();
+            }
+            if (peek() == 'C' || peek() == 'c') {
+                return new ImapCommand.Append.Message(flags, date, new ImapCommand.Append.Data.Catenated(catenate(catParts)));
             }
             if (peek() == 'U' || peek() == 'u') {
                 // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")"
@@ -899,15 +898,17 @@ public final class ImapParser {
 
         /**
          * RFC 4469 §5 {@code catenate = "CATENATE" SP "(" cat-part *(SP cat-part) ")"},
-         * {@code cat-part = "TEXT" SP literal / "URL" SP astring}.
+         * {@code cat-part = "TEXT" SP literal / "URL" SP astring}. {@link #MAX_URLS} bounds the parts
+         * of the whole APPEND, {@code before} of them in earlier messages: a MULTIAPPEND of URL-only
+         * CATENATEs has no literal for the literal limit to count.
          */
-        private ImapCommand catenate(String mailbox, List<String> flags, Optional<OffsetDateTime> date) throws Bad {
+        private List<ImapCommand.CatPart> catenate(int before) throws Bad {
             if (!atom().equalsIgnoreCase("CATENATE")) throw new Bad("APPEND needs the message as a literal");
             sp();
             expect('(');
             List<ImapCommand.CatPart> parts = new ArrayList<>();
             while (true) {
-                if (parts.size() >= MAX_URLS) throw new Bad("CATENATE takes at most " + MAX_URLS + " parts");
+                if (before + parts.size() >= MAX_URLS) throw new Bad("CATENATE takes at most " + MAX_URLS + " parts");
                 String kind = atom().toUpperCase(Locale.ROOT);
                 sp();
                 switch (kind) {
@@ -922,7 +923,7 @@ public final class ImapParser {
                 sp();
             }
             pos++;
-            return new ImapCommand.Catenate(mailbox, flags, date, parts);
+            return parts;
         }
 
         /** RFC 4467 §9 {@code genurlauth = "GENURLAUTH" 1*(SP url-rump SP mechanism)}. */

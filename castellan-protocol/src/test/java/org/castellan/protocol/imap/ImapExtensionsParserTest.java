@@ -209,7 +209,7 @@ class ImapExtensionsParserTest {
             assertThat(piece.hasRemaining()).isFalse();
         }
         ImapParser.Command c = (ImapParser.Command) p.next(ByteBuffer.wrap("\r\n".getBytes()), ImapParser.Mode.COMMAND, BIG);
-        Literal content = ((ImapCommand.Append) c.command()).messages().get(0).content();
+        Literal content = ((ImapCommand.Append.Data.Octets) ((ImapCommand.Append) c.command()).messages().get(0).data()).content();
         assertThat(content.size()).isEqualTo(size);
         try (var in = content.open()) {
             assertThat(in.readAllBytes()).isEqualTo(message);
@@ -309,11 +309,26 @@ class ImapExtensionsParserTest {
                                 new ImapCommand.UrlFetchItem("x", true, true, ImapCommand.UrlData.NONE),
                                 new ImapCommand.UrlFetchItem("url", false, false, ImapCommand.UrlData.BODY)))),
                 Arguments.of("a1 APPEND Drafts (\\Seen) CATENATE (URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER\""
-                        + " TEXT {4+}\r\n\r\nhi URL ;UID=30)\r\n", new ImapCommand.Catenate("Drafts", List.of("\\Seen"),
-                                Optional.empty(), List.of(
+                        + " TEXT {4+}\r\n\r\nhi URL ;UID=30)\r\n", new ImapCommand.Append("Drafts", List.of(
+                                new ImapCommand.Append.Message(List.of("\\Seen"), Optional.empty(), catenated(
                                         new ImapCommand.CatPart.Url("/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER"),
                                         new ImapCommand.CatPart.Text(Literal.of("\r\nhi".getBytes(StandardCharsets.US_ASCII))),
-                                        new ImapCommand.CatPart.Url(";UID=30")))));
+                                        new ImapCommand.CatPart.Url(";UID=30")))))),
+                // RFC 4469 §5 with RFC 3502 §6.3.11: each message of a MULTIAPPEND a literal or a CATENATE.
+                Arguments.of("a1 APPEND Drafts (\\Seen) {3}\r\none (\\Draft) \" 7-Feb-1994 21:52:25 -0800\" catenate"
+                        + " (url \"/INBOX/;UID=7\" text {2}\r\n!!) ~{5+}\r\nthree CATENATE (TEXT {1+}\r\nx)\r\n",
+                        new ImapCommand.Append("Drafts", List.of(
+                                new ImapCommand.Append.Message(List.of("\\Seen"), Optional.empty(), Literal.of("one".getBytes()), false),
+                                new ImapCommand.Append.Message(List.of("\\Draft"), Optional.of(OffsetDateTime.of(1994, 2, 7, 21, 52, 25, 0,
+                                        ZoneOffset.ofHours(-8))), catenated(new ImapCommand.CatPart.Url("/INBOX/;UID=7"),
+                                        new ImapCommand.CatPart.Text(Literal.of("!!".getBytes())))),
+                                new ImapCommand.Append.Message(List.of(), Optional.empty(), Literal.of("three".getBytes()), false),
+                                new ImapCommand.Append.Message(List.of(), Optional.empty(),
+                                        catenated(new ImapCommand.CatPart.Text(Literal.of("x".getBytes()))))))));
+    }
+
+    private static ImapCommand.Append.Data catenated(ImapCommand.CatPart... parts) {
+        return new ImapCommand.Append.Data.Catenated(List.of(parts));
     }
 
     @ParameterizedTest
@@ -334,8 +349,9 @@ class ImapExtensionsParserTest {
         assertThat(error("a1 APPEND Drafts CATENATE (TEXT \"x\")\r\n", false).message()).isEqualTo("CATENATE TEXT needs a literal");
         assertThat(error("a1 APPEND Drafts CATENATE (BODY x)\r\n", false).message()).isEqualTo("CATENATE parts are TEXT or URL");
         assertThat(error("a1 APPEND Drafts CONCATENATE (URL x)\r\n", false).message()).isEqualTo("APPEND needs the message as a literal");
-        assertThat(error("a1 APPEND Drafts CATENATE (URL x) CATENATE (URL y)\r\n", false).message())
-                .isEqualTo("CATENATE is taken as the only message of an APPEND");
+        // The parts limit counts the whole MULTIAPPEND, whose URL-only messages carry no literal.
+        assertThat(error("a1 APPEND Drafts" + " CATENATE (URL x)".repeat(ImapParser.MAX_URLS + 1) + "\r\n", false).message())
+                .isEqualTo("CATENATE takes at most " + ImapParser.MAX_URLS + " parts");
         assertThat(error("a1 URLFETCH" + " x".repeat(ImapParser.MAX_URLS + 1) + "\r\n", false).message())
                 .isEqualTo("URLFETCH takes at most " + ImapParser.MAX_URLS + " URLs");
     }

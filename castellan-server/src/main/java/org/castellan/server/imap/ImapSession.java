@@ -172,7 +172,6 @@ final class ImapSession extends LineSession {
             case ImapCommand.GenUrlAuth c -> GenUrlAuth.run(this, tag, c);
             case ImapCommand.ResetKey c -> ResetKey.run(this, tag, c);
             case ImapCommand.UrlFetch c -> UrlFetch.run(this, tag, c);
-            case ImapCommand.Catenate c -> Catenate.run(this, tag, c);
             case ImapCommand.Notify c -> Notify.run(this, tag, c);
         }
     }
@@ -235,7 +234,6 @@ final class ImapSession extends LineSession {
             case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.messages());
             case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
             case ImapCommand.ResetKey x -> new ImapCommand.ResetKey(x.mailbox().map(ImapSession::in), x.mechanisms());
-            case ImapCommand.Catenate x -> new ImapCommand.Catenate(in(x.mailbox()), x.flags(), x.date(), x.parts());
             case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
             case ImapCommand.ListMailboxes x -> {
                 // RFC 5258 §3: a pattern the server does not accept matches nothing; the others still count.

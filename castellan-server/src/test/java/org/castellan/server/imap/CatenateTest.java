@@ -188,4 +188,48 @@ class CatenateTest extends ServerPerTest {
         }
         assertThat(last(drafts).uid()).isEqualTo(forwardedUid);
     }
+
+    @Test
+    void multiappendTakesCatenateAmongLiteralsAllInOneAppenduid() {
+        String one = "Subject: first\r\n\r\none\r\n";
+        String text = "Quoted above.\r\n";
+        String three = "Subject: third\r\n\r\nthree\r\n";
+        String header = "/Drafts;UIDVALIDITY=" + validity + "/;UID=" + draftUid + "/;section=HEADER";
+        try (Transcript t = imap.loggedIn()) {
+            // RFC 4469 §5: append-data =/ catenate, in each message of an RFC 3502 MULTIAPPEND.
+            t.sendRaw("a1 APPEND Drafts (\\Seen) {" + one.length() + "+}\r\n" + one
+                    + " (\\Draft) CATENATE (URL \"" + header + "\" TEXT {" + text.length() + "+}\r\n" + text + ")"
+                    + " (\\Flagged) {" + three.length() + "+}\r\n" + three + "\r\n");
+            // RFC 4315 §3, RFC 3502 §6.3.11: one APPENDUID with the UIDs of all three, in order.
+            t.expect("a1 OK \\[APPENDUID " + validity + " " + (forwardedUid + 1) + ":" + (forwardedUid + 3) + "\\] .*");
+        }
+        List<MessageMeta> made = imap.store().listMessages(drafts, new UidRange(forwardedUid + 1, forwardedUid + 3));
+        assertThat(made).extracting(MessageMeta::uid).containsExactly(forwardedUid + 1, forwardedUid + 2, forwardedUid + 3);
+        assertThat(stored(drafts, forwardedUid + 1)).isEqualTo(one.getBytes(UTF_8));
+        ByteArrayOutputStream built = new ByteArrayOutputStream();
+        built.writeBytes(section(DRAFT, "HEADER"));
+        built.writeBytes(text.getBytes(UTF_8));
+        assertThat(stored(drafts, forwardedUid + 2)).isEqualTo(built.toByteArray());
+        assertThat(stored(drafts, forwardedUid + 3)).isEqualTo(three.getBytes(UTF_8));
+        assertThat(made.get(0).flags()).containsExactly("\\Seen");
+        assertThat(made.get(1).flags()).containsExactly("\\Draft");
+        assertThat(made.get(2).flags()).containsExactly("\\Flagged");
+    }
+
+    @Test
+    void aBadUrlInTheSecondMessageOfAMultiappendStoresNone() {
+        String one = "Subject: first\r\n\r\none\r\n";
+        String gone = "/Drafts;UIDVALIDITY=" + validity + "/;UID=" + (forwardedUid + 50);
+        try (Transcript t = imap.loggedIn()) {
+            // RFC 4469 §5: a URL that names nothing fails the APPEND with BADURL; RFC 3502 §6.3.11: none is added.
+            t.sendRaw("a1 APPEND Drafts {" + one.length() + "+}\r\n" + one
+                    + " CATENATE (TEXT {2+}\r\nhi URL \"" + gone + "\") {" + one.length() + "+}\r\n" + one + "\r\n");
+            t.expect("a1 NO \\[BADURL " + java.util.regex.Pattern.quote(gone) + "\\] .*");
+            t.run("""
+                    C: a2 NOOP
+                    S: a2 OK NOOP completed
+                    """);
+        }
+        assertThat(last(drafts).uid()).isEqualTo(forwardedUid);
+    }
 }
