@@ -1,6 +1,7 @@
 package org.castellan.server.imap;
 
 import java.util.ArrayList;
+import java.util.List;
 
 /**
  * RFC 9051 §6.1.1 CAPABILITY. Before login, AUTH= lists what AuthService allows on this
@@ -18,7 +19,7 @@ final class Capability {
             + "ESORT CONTEXT=SEARCH CONTEXT=SORT PARTIAL URLAUTH URLAUTH=BINARY CATENATE APPENDLIMIT=" + ImapSession.APPEND_LIMIT;
 
     static String list(ImapSession s) {
-        java.util.List<String> caps = new ArrayList<>(java.util.List.of("IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID"));
+        List<String> caps = new ArrayList<>(List.of("IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID"));
         if (s.state() == ImapState.NOT_AUTHENTICATED) {
             var auth = s.service().auth();
             var ctx = s.authContext();

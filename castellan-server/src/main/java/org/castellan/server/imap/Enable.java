@@ -1,6 +1,7 @@
 package org.castellan.server.imap;
 
 import java.util.ArrayList;
+import java.util.List;
 import org.castellan.protocol.imap.ImapCommand;
 
 /**
@@ -12,7 +13,7 @@ final class Enable {
     private Enable() {}
 
     static void run(ImapSession s, String tag, ImapCommand.Enable c) {
-        java.util.List<String> enabled = new ArrayList<>();
+        List<String> enabled = new ArrayList<>();
         for (String cap : c.capabilities()) {
             if (cap.equals("IMAP4REV2") && !enabled.contains("IMAP4rev2")) {
                 s.enableRev2();

@@ -2,6 +2,7 @@ package org.castellan.server.imap;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
 import java.util.SortedSet;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.SequenceSet;
@@ -45,11 +46,11 @@ final class Expunge {
      * One EXPUNGE per message this session removed, highest first so numbers do not shift; with
      * QRESYNC one VANISHED naming them all (RFC 7162 §3.2.10).
      */
-    static void reportRemoved(ImapSession s, SelectedMailbox view, java.util.List<Long> uids) {
+    static void reportRemoved(ImapSession s, SelectedMailbox view, List<Long> uids) {
         s.searchContexts().removing(s, view, uids); // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE
-        java.util.List<Long> desc = new ArrayList<>(uids);
+        List<Long> desc = new ArrayList<>(uids);
         desc.sort(Collections.reverseOrder());
-        java.util.List<Long> known = new ArrayList<>();
+        List<Long> known = new ArrayList<>();
         for (long uid : desc) {
             int msn = view.remove(uid);
             if (msn > 0 && !s.qresync()) s.untagged(msn + " EXPUNGE");

@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -65,7 +66,7 @@ final class Fetch {
             s.bad(tag, "Invalid message sequence number");
             return;
         }
-        java.util.List<FetchAttribute> atts = new ArrayList<>(c.attributes());
+        List<FetchAttribute> atts = new ArrayList<>(c.attributes());
         // RFC 9051 §6.4.9: UID FETCH responses always carry the UID.
         if (c.uid() && atts.stream().noneMatch(a -> a instanceof FetchAttribute.Uid)) atts.add(0, new FetchAttribute.Uid());
         // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
@@ -85,18 +86,18 @@ final class Fetch {
             if (c.vanished() && !c.set().savedResult()) {
                 // RFC 7162 §3.2.6: the requested UIDs expunged since CHANGEDSINCE, before any FETCH.
                 // "*" reaches past the highest UID left: the last messages may be the expunged ones.
-                java.util.List<Long> gone = store.expungedSince(id, c.changedSince().getAsLong()).stream()
+                List<Long> gone = store.expungedSince(id, c.changedSince().getAsLong()).stream()
                         .filter(u -> c.set().contains(u, SequenceSet.STAR)).toList();
                 if (!gone.isEmpty()) s.write("* VANISHED (EARLIER) " + SequenceSet.compact(gone) + "\r\n");
             }
             if (uids.isEmpty()) return 0;
-            java.util.List<MessageMeta> metas = new ArrayList<>(store.listMessages(id, new UidRange(uids.first(), uids.last())));
+            List<MessageMeta> metas = new ArrayList<>(store.listMessages(id, new UidRange(uids.first(), uids.last())));
             metas.removeIf(m -> !uids.contains(m.uid()));
             int found = metas.size();
             metas.removeIf(m -> c.changedSince().isPresent() && m.modSeq() <= c.changedSince().getAsLong());
             if (c.partial().isPresent()) {
                 // RFC 9394 §3.3: only the messages at these positions of what would be returned.
-                java.util.List<MessageMeta> page = new ArrayList<>(c.partial().get().of(metas));
+                List<MessageMeta> page = new ArrayList<>(c.partial().get().of(metas));
                 metas.clear();
                 metas.addAll(page);
             }
@@ -140,7 +141,7 @@ final class Fetch {
     }
 
     /** RFC 9051 §6.4.5: BODY[...], BINARY[...], RFC822 and RFC822.TEXT set \Seen; their .PEEK forms do not. */
-    static boolean setsSeen(java.util.List<FetchAttribute> atts) {
+    static boolean setsSeen(List<FetchAttribute> atts) {
         return atts.stream().anyMatch(a -> (a instanceof FetchAttribute.Body b && !b.peek())
                 || (a instanceof FetchAttribute.Binary x && !x.peek())
                 || (a instanceof FetchAttribute.Rfc822 r && r.kind() != FetchAttribute.Section.Kind.HEADER));
@@ -151,9 +152,9 @@ final class Fetch {
      * {@code metas} with their new flags and MODSEQ, and returns their UIDs. The view notes the
      * MODSEQs as its own, so no unsolicited FETCH repeats the change.
      */
-    static Set<Long> markSeen(MailStore store, SelectedMailbox view, java.util.List<MessageMeta> metas) {
+    static Set<Long> markSeen(MailStore store, SelectedMailbox view, List<MessageMeta> metas) {
         Set<Long> seenNow = new HashSet<>();
-        java.util.List<Long> unseen = metas.stream().filter(m -> !m.flags().contains(Flags.SEEN)).map(MessageMeta::uid).toList();
+        List<Long> unseen = metas.stream().filter(m -> !m.flags().contains(Flags.SEEN)).map(MessageMeta::uid).toList();
         if (unseen.isEmpty()) return seenNow;
         FlagUpdate u = store.storeFlags(view.mailbox.id(), unseen, FlagOperation.ADD, Set.of(Flags.SEEN),
                 java.util.OptionalLong.empty());
@@ -168,7 +169,7 @@ final class Fetch {
 
     /** One {@code * msn FETCH (...)} response; stored runs are read when it is sent; blocking. */
     static FetchOutput response(MailStore store, StructureCache cache, long mailbox, int msn, MessageMeta m,
-            java.util.List<FetchAttribute> atts, boolean seenChanged, boolean condStore, ImapSession s, SelectedMailbox view) {
+            List<FetchAttribute> atts, boolean seenChanged, boolean condStore, ImapSession s, SelectedMailbox view) {
         FetchOutput out = new FetchOutput();
         out.text("* " + msn + " FETCH (");
         byte[] content = null;
@@ -204,7 +205,7 @@ final class Fetch {
                         case TEXT -> "RFC822.TEXT";
                         default -> "RFC822";
                     };
-                    var section = new FetchAttribute.Section(java.util.List.of(), r.kind(), java.util.List.of());
+                    var section = new FetchAttribute.Section(List.of(), r.kind(), List.of());
                     out.text(name + " ");
                     if (content == null) {
                         out.stored(m.uid(), structure.sectionRange(section, m.size()).orElseThrow());
@@ -263,7 +264,7 @@ final class Fetch {
     }
 
     /** The decoded part, null when it does not exist; {@link UnknownCte} when it cannot be decoded. */
-    private static byte[] binary(MessageStructure structure, byte[] content, java.util.List<Integer> part) {
+    private static byte[] binary(MessageStructure structure, byte[] content, List<Integer> part) {
         return switch (structure.binary(content, part)) {
             case MessageStructure.BinaryContent.Decoded d -> d.bytes();
             case MessageStructure.BinaryContent.Missing m -> null;

@@ -1,5 +1,6 @@
 package org.castellan.server.imap;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -151,7 +152,7 @@ final class ImapSession extends LineSession {
             case ImapCommand.Rename c -> Rename.run(this, tag, c);
             case ImapCommand.Subscribe c -> Subscribe.run(this, tag, c.mailbox(), true);
             case ImapCommand.Unsubscribe c -> Subscribe.run(this, tag, c.mailbox(), false);
-            case ImapCommand.ListMailboxes c -> org.castellan.server.imap.List.run(this, tag, c);
+            case ImapCommand.ListMailboxes c -> ListCommand.run(this, tag, c);
             case ImapCommand.Status c -> Status.run(this, tag, c);
             case ImapCommand.Append c -> Append.run(this, tag, c);
             case ImapCommand.Idle c -> Idle.run(this, tag);
@@ -163,7 +164,7 @@ final class ImapSession extends LineSession {
             case ImapCommand.CancelUpdate c -> CancelUpdate.run(this, tag, c);
             case ImapCommand.Thread c -> ThreadCommand.run(this, tag, c);
             case ImapCommand.Fetch c -> Fetch.run(this, tag, c);
-            case ImapCommand.Store c -> Store.run(this, tag, c);
+            case ImapCommand.Store c -> StoreCommand.run(this, tag, c);
             case ImapCommand.Copy c -> Copy.run(this, tag, c);
             case ImapCommand.GetQuota c -> GetQuota.run(this, tag, c);
             case ImapCommand.GetQuotaRoot c -> GetQuotaRoot.run(this, tag, c);
@@ -238,7 +239,7 @@ final class ImapSession extends LineSession {
             case ImapCommand.ListMailboxes x -> {
                 // RFC 5258 §3: a pattern the server does not accept matches nothing; the others still count.
                 var reference = ModifiedUtf7.decode(x.reference());
-                var patterns = reference.isEmpty() ? java.util.List.<String>of() : x.patterns().stream()
+                var patterns = reference.isEmpty() ? List.<String>of() : x.patterns().stream()
                         .flatMap(p -> ModifiedUtf7.decode(p).stream()).toList();
                 yield new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(), reference.orElse(""), patterns,
                         x.returnOptions(), x.statusItems(), x.extended());
@@ -398,7 +399,7 @@ final class ImapSession extends LineSession {
     }
 
     /** The blocking part of a flush: the first recent UID for the new messages, and the changed messages' flags. */
-    private record Reread(long firstRecent, java.util.List<MessageMeta> flags) {}
+    private record Reread(long firstRecent, List<MessageMeta> flags) {}
 
     private void tellUpdates(SelectedMailbox view, boolean expungesAllowed, Runnable then) {
         if (view != selected) {
@@ -418,7 +419,7 @@ final class ImapSession extends LineSession {
         // them first but has no \Recent to show); a read-only IMAP4rev1 session shows what is unclaimed.
         boolean recentNeeded = !update.added().isEmpty() && (!view.readOnly || !rev2);
         if (update.flagUids().isEmpty() && !recentNeeded) {
-            tell(view, update, new Reread(Long.MAX_VALUE, java.util.List.of()));
+            tell(view, update, new Reread(Long.MAX_VALUE, List.of()));
             told.run();
             return;
         }
@@ -429,7 +430,7 @@ final class ImapSession extends LineSession {
             if (recentNeeded) {
                 firstRecent = view.readOnly ? store.firstRecentUid(id) : store.claimRecent(id, update.added().last());
             }
-            java.util.List<MessageMeta> flags = java.util.List.of();
+            List<MessageMeta> flags = List.of();
             if (!update.flagUids().isEmpty()) {
                 flags = store.listMessages(id, new UidRange(update.flagUids().first(), update.flagUids().last()));
             }
@@ -439,13 +440,13 @@ final class ImapSession extends LineSession {
             told.run();
         }, e -> {
             log.warn("{} imap mailbox update failed: {}", connection().logId(), e.toString());
-            tell(view, update, new Reread(Long.MAX_VALUE, java.util.List.of()));
+            tell(view, update, new Reread(Long.MAX_VALUE, List.of()));
             told.run();
         });
     }
 
     private void tell(SelectedMailbox view, SelectedMailbox.Update update, Reread reread) {
-        java.util.List<MessageMeta> changed = reread.flags().stream()
+        List<MessageMeta> changed = reread.flags().stream()
                 .filter(m -> update.flagUids().contains(m.uid()) && view.msnOf(m.uid()) > 0).toList();
         boolean newKeywords = update.newKeywords();
         for (MessageMeta m : changed) newKeywords |= view.learnKeywords(m.flags());

@@ -8,6 +8,7 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -56,7 +57,7 @@ final class Search {
             return;
         }
         // RFC 9051 §6.4.4: an IMAP4rev2 client always hears ESEARCH; no RETURN means RETURN (ALL).
-        var options = c.returnOptions().or(() -> s.rev2() ? Optional.of(java.util.List.of("ALL")) : Optional.empty());
+        var options = c.returnOptions().or(() -> s.rev2() ? Optional.of(List.of("ALL")) : Optional.empty());
         var esearch = options.map(o -> new Esearch(o, c.partial()));
         if (esearch.isPresent() && !esearch.get().accepted(s, tag)) return;
         SelectedMailbox view = s.selected().orElseThrow();
@@ -65,8 +66,8 @@ final class Search {
         s.blocking(() -> matcher.matching(), hits -> {
             if (esearch.isPresent()) {
                 // RFC 5267 §4.1: in mailbox order, as the matcher gives them.
-                java.util.List<Sort.Keyed> results = hits.stream().map(h -> new Sort.Keyed(h, java.util.List.of())).toList();
-                esearch.get().answer(s, tag, c.uid(), view, results, matcher, java.util.List.of());
+                List<Sort.Keyed> results = hits.stream().map(h -> new Sort.Keyed(h, List.of())).toList();
+                esearch.get().answer(s, tag, c.uid(), view, results, matcher, List.of());
             } else {
                 StringBuilder b = new StringBuilder("SEARCH");
                 for (Hit h : hits) b.append(' ').append(c.uid() ? h.meta().uid() : h.msn());
@@ -78,7 +79,7 @@ final class Search {
             }
             s.finish(tag, "OK SEARCH completed", c.uid());
         }, e -> {
-            if (save) view.save(java.util.List.of()); // RFC 5182 §2.1: a failed SEARCH ... SAVE leaves it empty
+            if (save) view.save(List.of()); // RFC 5182 §2.1: a failed SEARCH ... SAVE leaves it empty
             s.storeFailure(tag, e);
         });
     }
@@ -93,12 +94,12 @@ final class Search {
     record Matcher(MailStore store, StructureCache cache, SelectedMailbox view, SearchKey key, java.util.SortedSet<Long> saved) {
 
         /** The matching messages in UID order; reads bodies only for keys that need them. */
-        java.util.List<Hit> matching() {
+        List<Hit> matching() {
             return matching(null);
         }
 
         /** As {@link #matching()}, of the messages with these UIDs only (all when null). */
-        java.util.List<Hit> matching(java.util.SortedSet<Long> only) {
+        List<Hit> matching(java.util.SortedSet<Long> only) {
             long mailbox = view.mailbox.id();
             java.util.Map<SearchKey.Text, TextMatches> indexed = new java.util.HashMap<>();
             indexedKeys(key, t -> indexed.computeIfAbsent(t,
@@ -108,7 +109,7 @@ final class Search {
                 if (candidates == null) candidates = new java.util.TreeSet<>(only);
                 else candidates.retainAll(only);
             }
-            java.util.List<MessageMeta> listed;
+            List<MessageMeta> listed;
             if (candidates == null || candidates.size() > LIST_ALL_ABOVE) {
                 listed = store.listMessages(mailbox, UidRange.all());
                 if (only != null) {
@@ -119,10 +120,10 @@ final class Search {
                 listed = new ArrayList<>();
                 for (long uid : candidates) listed.addAll(store.listMessages(mailbox, new UidRange(uid, uid)));
             }
-            java.util.List<MessageMeta> metas = listed.stream().filter(m -> view.msnOf(m.uid()) > 0).toList();
+            List<MessageMeta> metas = listed.stream().filter(m -> view.msnOf(m.uid()) > 0).toList();
             long count = view.count();
             long maxUid = view.maxUid();
-            java.util.List<Hit> hits = new ArrayList<>();
+            List<Hit> hits = new ArrayList<>();
             for (MessageMeta m : metas) {
                 Candidate cand = new Candidate(this, indexed, m, view.msnOf(m.uid()), count, maxUid);
                 try {

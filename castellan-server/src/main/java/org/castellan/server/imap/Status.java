@@ -1,6 +1,7 @@
 package org.castellan.server.imap;
 
 import java.util.ArrayList;
+import java.util.List;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.store.Flags;
 import org.castellan.store.MailStore;
@@ -37,9 +38,9 @@ final class Status {
     }
 
     /** Blocking: the {@code STATUS name (...)} line. */
-    static String line(MailStore store, Mailbox m, java.util.List<String> items, boolean utf8) {
+    static String line(MailStore store, Mailbox m, List<String> items, boolean utf8) {
         var st = store.status(m.id());
-        java.util.List<String> out = new ArrayList<>();
+        List<String> out = new ArrayList<>();
         for (String item : items) {
             long value = switch (item) {
                 case "MESSAGES" -> st.messages();

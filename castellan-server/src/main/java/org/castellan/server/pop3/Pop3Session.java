@@ -90,7 +90,7 @@ final class Pop3Session extends LineSession {
             case Pop3Command.Stls c -> Stls.run(this);
             case Pop3Command.Capa c -> Capa.run(this);
             case Pop3Command.Stat c -> Stat.run(this);
-            case Pop3Command.List c -> org.castellan.server.pop3.List.run(this, c);
+            case Pop3Command.List c -> ListCommand.run(this, c);
             case Pop3Command.Uidl c -> Uidl.run(this, c);
             case Pop3Command.Retr c -> Retr.run(this, c);
             case Pop3Command.Top c -> Top.run(this, c);

@@ -1,6 +1,7 @@
 package org.castellan.server.imap;
 
 import java.util.ArrayList;
+import java.util.List;
 import java.util.SortedSet;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.SequenceSet;
@@ -14,14 +15,14 @@ import org.castellan.store.UidRange;
  * RFC 9051 §6.4.6 STORE and UID STORE, with RFC 7162 §3.1.3 UNCHANGEDSINCE and the MODIFIED
  * response code. Without .SILENT every named message's flags are returned.
  */
-final class Store {
+final class StoreCommand {
 
-    private Store() {}
+    private StoreCommand() {}
 
     /** One message's flags for the untagged FETCH of a STORE without .SILENT. */
     private record Item(long uid, java.util.Set<String> flags, long modSeq) {}
 
-    private record Done(FlagUpdate update, java.util.List<Item> items) {}
+    private record Done(FlagUpdate update, List<Item> items) {}
 
     static void run(ImapSession s, String tag, ImapCommand.Store c) {
         SelectedMailbox view = s.selected().orElseThrow();
@@ -48,7 +49,7 @@ final class Store {
         s.blocking(tag, () -> {
             FlagUpdate u = store.storeFlags(id, uids, op, Flags.normalize(c.flags()), c.unchangedSince());
             for (FlagUpdate.Changed ch : u.changed()) view.ownModSeq(ch.modSeq());
-            if (c.silent()) return new Done(u, java.util.List.of());
+            if (c.silent()) return new Done(u, List.of());
             // The update says what the changed messages now carry; only the others are read back.
             java.util.SortedMap<Long, Item> items = new java.util.TreeMap<>();
             for (FlagUpdate.Changed ch : u.changed()) items.put(ch.uid(), new Item(ch.uid(), ch.flags(), ch.modSeq()));
@@ -59,7 +60,7 @@ final class Store {
                     if (rest.contains(m.uid())) items.put(m.uid(), new Item(m.uid(), m.flags(), m.modSeq()));
                 }
             }
-            return new Done(u, java.util.List.copyOf(items.values()));
+            return new Done(u, List.copyOf(items.values()));
         }, done -> {
             // RFC 9051 §7.3.5: a keyword new to the mailbox is announced before a FETCH carries it.
             boolean newKeywords = false;
@@ -71,7 +72,7 @@ final class Store {
             }
             String code = "";
             if (!done.update().notModified().isEmpty()) {
-                java.util.List<Long> failed = new ArrayList<>();
+                List<Long> failed = new ArrayList<>();
                 for (long uid : done.update().notModified()) failed.add(c.uid() ? uid : view.msnOf(uid));
                 code = "[MODIFIED " + SequenceSet.compact(failed) + "] ";
             }

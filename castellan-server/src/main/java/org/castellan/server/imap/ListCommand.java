@@ -2,6 +2,7 @@ package org.castellan.server.imap;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -17,9 +18,9 @@ import org.castellan.store.MailboxNames;
  * options SUBSCRIBED, CHILDREN, SPECIAL-USE and STATUS (RFC 5819); RFC 3501 §6.3.9 LSUB.
  * \HasChildren/\HasNoChildren and special-use attributes are always returned.
  */
-final class List {
+final class ListCommand {
 
-    private List() {}
+    private ListCommand() {}
 
     private static final Set<String> SELECTION = Set.of("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE");
     private static final Set<String> RETURN = Set.of("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS");
@@ -70,9 +71,9 @@ final class List {
         });
     }
 
-    private static java.util.List<String> lines(MailStore store, long account, ImapCommand.ListMailboxes c,
+    private static List<String> lines(MailStore store, long account, ImapCommand.ListMailboxes c,
             boolean nonExistent, boolean utf8) {
-        java.util.List<Pattern> patterns = new ArrayList<>();
+        List<Pattern> patterns = new ArrayList<>();
         for (String p : c.patterns()) {
             // RFC 5258 §3: in an extended LIST the empty string matches nothing.
             if (!p.isEmpty() || !c.extended()) patterns.add(pattern(c.reference() + p));
@@ -99,13 +100,13 @@ final class List {
         }
         java.util.function.Predicate<String> matches = n -> patterns.stream().anyMatch(p -> p.matcher(n).matches());
 
-        java.util.List<String> out = new ArrayList<>();
+        List<String> out = new ArrayList<>();
         for (String name : candidates) {
             if (!matches.test(name)) continue;
             boolean isSelected = selected.contains(name);
             boolean childInfo = false;
             if (recursive) {
-                java.util.List<String> below = below(selected, name);
+                List<String> below = below(selected, name);
                 // RFC 5258 §3.5 (and RFC 9051 §6.3.9's table): CHILDINFO for a name with selected
                 // descendants; a name that is not selected itself only when some of them are not
                 // listed by this command (servers SHOULD suppress the redundant response).
@@ -115,7 +116,7 @@ final class List {
                 continue;
             }
             Mailbox m = existing.get(name);
-            java.util.List<String> attrs = new ArrayList<>();
+            List<String> attrs = new ArrayList<>();
             if (c.lsub()) {
                 // RFC 3501 §6.3.9: a parent listed only for its subscribed children is \Noselect.
                 if (m == null || !isSelected) attrs.add("\\Noselect");
@@ -142,9 +143,9 @@ final class List {
     }
 
     /** The names in {@code names} below {@code parent} in the hierarchy. */
-    private static java.util.List<String> below(TreeSet<String> names, String parent) {
+    private static List<String> below(TreeSet<String> names, String parent) {
         String prefix = parent + MailboxNames.SEPARATOR;
-        java.util.List<String> out = new ArrayList<>();
+        List<String> out = new ArrayList<>();
         for (String n : names.tailSet(prefix, false)) {
             if (!n.startsWith(prefix)) break;
             out.add(n);

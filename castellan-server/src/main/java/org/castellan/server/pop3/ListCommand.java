@@ -3,9 +3,9 @@ package org.castellan.server.pop3;
 import org.castellan.protocol.pop3.Pop3Command;
 
 /** RFC 1939 §5 LIST: scan listings "n size" of one message or of all not marked deleted. */
-final class List {
+final class ListCommand {
 
-    private List() {}
+    private ListCommand() {}
 
     static void run(Pop3Session s, Pop3Command.List c) {
         Maildrop drop = s.maildrop();
