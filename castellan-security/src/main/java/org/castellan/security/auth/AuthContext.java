@@ -12,7 +12,7 @@ import java.util.Optional;
  * @param protocol {@code "smtp"}, {@code "imap"} or {@code "pop3"}
  * @param remote the client's address (after the PROXY header, when a trusted upstream sent one)
  * @param tls whether the connection is inside TLS now (implicit TLS or after STARTTLS)
- * @param cleartextAllowed whether this listener allows credentials without TLS (DESIGN §5.1)
+ * @param cleartextAllowed whether this listener allows credentials without TLS (docs/design.md §5.1)
  * @param channelBinding the TLS channel binding, when the TLS engine can export one
  * @param clientCertificate the client's certificate, present only when the handshake verified it
  * @param tlsVersion the negotiated TLS protocol ({@code TLSv1.3}), for the auth log; empty without TLS

@@ -46,7 +46,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one authentication service of every protocol (DESIGN §2 step 4): which mechanisms a
+ * The one authentication service of every protocol (docs/design.md §2, step 4): which mechanisms a
  * connection may use, the SASL exchanges, password checks, certificate-to-account mapping and the
  * brute-force limiter.
  *
@@ -174,7 +174,7 @@ public final class AuthService implements AutoCloseable {
         return List.copyOf(names);
     }
 
-    /** Whether password commands (POP3 USER/PASS, IMAP LOGIN) may be used here (DESIGN §5 invariant 1). */
+    /** Whether password commands (POP3 USER/PASS, IMAP LOGIN) may be used here (docs/design.md §5.1). */
     public boolean passwordAllowed(AuthContext ctx) {
         return ctx.tls() || ctx.cleartextAllowed();
     }
@@ -537,7 +537,7 @@ public final class AuthService implements AutoCloseable {
         return List.copyOf(names);
     }
 
-    /** RFC 4422 §3.4.1, DESIGN: no proxy authorization, so an authzid is empty or the account itself. */
+    /** RFC 4422 §3.4.1: Castellan offers no proxy authorization, so an authzid is empty or the account itself. */
     private static boolean authzidMatches(String authzid, String account) {
         return authzid.isEmpty() || (account != null && authzid.equalsIgnoreCase(account));
     }

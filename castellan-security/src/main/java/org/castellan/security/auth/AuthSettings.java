@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /**
  * The numbers behind {@link AuthService}: SCRAM cost for new secrets, the size of the PLAIN
- * verification cache, and the brute-force limiter (DESIGN §5.6).
+ * verification cache, and the brute-force limiter (docs/design.md §5.6).
  *
  * <p>Failures are counted per client host (IPv4 /32, IPv6 /64), per IPv4 /24, and per pair of
  * account and source network (IPv4 /24, IPv6 /64). The first {@code freeFailures} failures of a

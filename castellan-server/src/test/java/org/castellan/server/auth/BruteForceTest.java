@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * DESIGN §5 invariant 6 as an operator would watch it: a thousand wrong passwords for one account
+ * docs/design.md §5.6 as an operator would watch it: a thousand wrong passwords for one account
  * from 127.0.0.2 over IMAP are slowed, then refused with the temporary failure, while the
  * account still logs in from another network and with its certificate from the attacking address
  * itself; {@code castellan blocks list} shows the blocks and {@code blocks clear} lifts them.

@@ -18,7 +18,7 @@ import org.castellan.security.auth.Block;
 import org.castellan.security.auth.CertificateFingerprint;
 
 /**
- * Counts failed logins and turns them into delays and blocks (DESIGN §5.6, invariant 6).
+ * Counts failed logins and turns them into delays and blocks (docs/design.md §5.6).
  *
  * <p>A connection without a client certificate is counted under its host (IPv4 /32, IPv6 /64),
  * its IPv4 /24, and the pair of account and network (IPv4 /24, IPv6 /64) — never the account
