@@ -7,7 +7,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.ScramSecret;
@@ -18,9 +20,9 @@ import org.castellan.testkit.TestPki;
  * Castellan for the IMAP benchmarks: a data directory with the benchmark's accounts, one
  * implicit-TLS IMAP listener on 127.0.0.1, served by {@link ImapBenchServer} in a child JVM with
  * default settings (plus {@code jvmOptions}, and the options in the environment variable
- * {@value #SERVER_JVM_OPTIONS}).
+ * {@value #SERVER_JVM_OPTIONS}), and any further listeners a benchmark asks for.
  */
-final class CastellanImap implements ServerUnderTest {
+public final class CastellanImap implements ServerUnderTest {
 
     /** RFC 7677 §4's minimum; the accounts are created once per run, before the clock starts. */
     private static final int SCRAM_ITERATIONS = 4096;
@@ -30,14 +32,26 @@ final class CastellanImap implements ServerUnderTest {
 
     private final Process child;
     private final int port;
+    private final Map<String, Integer> ports;
 
-    private CastellanImap(Process child, int port) {
+    private CastellanImap(Process child, int port, Map<String, Integer> ports) {
         this.child = child;
         this.port = port;
+        this.ports = ports;
     }
 
     static CastellanImap start(Path dir, TestPki pki, List<String> users, String password, List<String> jvmOptions)
             throws IOException {
+        return start(dir, pki, users, password, jvmOptions, List.of());
+    }
+
+    /**
+     * The same with more configuration after the {@code imaps} listener: {@code extraConfig} is
+     * lines of castellan.toml, typically {@code [[listener]]} tables with {@code port = 0}, whose
+     * ports {@link #port(String)} then tells.
+     */
+    public static CastellanImap start(Path dir, TestPki pki, List<String> users, String password, List<String> jvmOptions,
+                                      List<String> extraConfig) throws IOException {
         Path mail = Files.createDirectories(dir.resolve("mail"));
         try (EmbeddedMailStore store = EmbeddedMailStore.open(mail)) {
             store.createDomain(users.get(0).substring(users.get(0).indexOf('@') + 1));
@@ -49,7 +63,7 @@ final class CastellanImap implements ServerUnderTest {
                 "[server]", "hostname = \"localhost\"", "data-dir = \".\"",
                 "[tls]", "certificate = \"" + pki.server().chainFile() + "\"", "key = \"" + pki.server().keyFile() + "\"",
                 "[[listener]]", "name = \"imaps\"", "protocol = \"imap\"", "address = \"127.0.0.1\"",
-                "port = 0", "tls = \"implicit\"", ""));
+                "port = 0", "tls = \"implicit\"", String.join("\n", extraConfig), ""));
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());
         command.add("--enable-native-access=ALL-UNNAMED");
@@ -70,7 +84,21 @@ final class CastellanImap implements ServerUnderTest {
             child.destroyForcibly();
             throw new IllegalStateException("Castellan did not start; see " + err + ": " + Files.readString(err));
         }
-        return new CastellanImap(child, Integer.parseInt(ready.substring(6).strip()));
+        // READY <imaps port> [name=port ...]: the other listeners after the one every benchmark uses.
+        String[] words = ready.substring(6).strip().split(" ");
+        Map<String, Integer> ports = new HashMap<>();
+        for (int i = 1; i < words.length; i++) {
+            int eq = words[i].indexOf('=');
+            ports.put(words[i].substring(0, eq), Integer.parseInt(words[i].substring(eq + 1)));
+        }
+        return new CastellanImap(child, Integer.parseInt(words[0]), ports);
+    }
+
+    /** The port of the listener {@code name} from the extra configuration. */
+    public int port(String name) {
+        Integer p = ports.get(name);
+        if (p == null) throw new IllegalArgumentException("no listener " + name + " among " + ports.keySet());
+        return p;
     }
 
     @Override

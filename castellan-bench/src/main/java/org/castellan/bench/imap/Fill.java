@@ -10,14 +10,14 @@ import java.util.concurrent.atomic.AtomicReference;
  * Fills each account's INBOX over IMAP before a run, the same way for every server: LOGIN, then
  * all the APPENDs pipelined with non-synchronizing literals (RFC 7888 LITERAL+), then LOGOUT.
  */
-final class Fill {
+public final class Fill {
 
     /** Filling is setup, not measurement; this is only the point at which it counts as stuck. */
     private static final long LIMIT_SECONDS = 600;
 
     private Fill() {}
 
-    static void run(ImapClient client, int port, List<String> users, int messages, MessageSizes sizes) throws InterruptedException {
+    public static void run(ImapClient client, int port, List<String> users, int messages, MessageSizes sizes) throws InterruptedException {
         CountDownLatch done = new CountDownLatch(users.size());
         AtomicReference<String> error = new AtomicReference<>();
         for (String user : users) {

@@ -22,6 +22,8 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -33,13 +35,13 @@ import org.castellan.security.tls.TlsPolicy;
  * shares the two cores with the server, so it parses no more than the benchmarks need: the
  * first line of each response (with any literal's bytes consumed, not kept).
  */
-final class ImapClient implements AutoCloseable {
+public final class ImapClient implements AutoCloseable {
 
     /** Lines longer than this end the connection: no server response in these benchmarks comes close. */
     private static final int MAX_LINE = 64 * 1024;
 
     /** What a benchmark does with one connection's responses; called on the client's event loop. */
-    interface Handler {
+    public interface Handler {
         /** The TLS handshake is done and the greeting arrived. */
         void greeted(Connection c, String greeting);
 
@@ -59,7 +61,7 @@ final class ImapClient implements AutoCloseable {
     /** Every connection still open; closing the event loop alone may leave sockets open in this process. */
     private final ChannelGroup open = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
-    ImapClient(Path trustedCa) {
+    public ImapClient(Path trustedCa) {
         this.tls = TlsPolicy.clientContext(TlsPolicy.Preset.INTERMEDIATE, List.of(trustedCa), null, null);
         boolean epoll = Epoll.isAvailable();
         this.group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
@@ -69,8 +71,18 @@ final class ImapClient implements AutoCloseable {
     }
 
     /** Connects to 127.0.0.1:{@code port} over implicit TLS, verifying the name localhost. */
-    ChannelFuture connect(int port, Handler handler) {
-        return bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
+    public ChannelFuture connect(int port, Handler handler) {
+        return connect(null, port, handler);
+    }
+
+    /**
+     * The same from the source address {@code local} (any of 127.0.0.0/8, which Linux routes to
+     * loopback), so that the server sees each client as a host of its own; null for any.
+     */
+    public ChannelFuture connect(InetAddress local, int port, Handler handler) {
+        Bootstrap b = bootstrap.clone();
+        if (local != null) b.localAddress(new InetSocketAddress(local, 0));
+        return b.handler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
                 open.add(ch);
@@ -81,6 +93,18 @@ final class ImapClient implements AutoCloseable {
         }).connect("127.0.0.1", port);
     }
 
+    /** Runs {@code task} on {@code channel}'s event loop after {@code millis}, if the channel is still open then. */
+    public static void later(Channel channel, Runnable task, long millis) {
+        channel.eventLoop().schedule(() -> {
+            if (channel.isActive()) task.run();
+        }, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** Runs {@code task} on the client's event loop after {@code millis}. */
+    public void schedule(Runnable task, long millis) {
+        group.schedule(task, millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     @Override
     public void close() {
         open.close().awaitUninterruptibly();
@@ -88,7 +112,7 @@ final class ImapClient implements AutoCloseable {
     }
 
     /** One IMAP connection: splits responses, remembers when its last command was sent. */
-    static final class Connection extends ChannelInboundHandlerAdapter {
+    public static final class Connection extends ChannelInboundHandlerAdapter {
 
         private final Handler handler;
         private Channel channel;
@@ -98,24 +122,29 @@ final class ImapClient implements AutoCloseable {
         private boolean greeted;
         private boolean ended;
         /** When the command now outstanding was written, for its latency. */
-        long sentNanos;
+        public long sentNanos;
 
         Connection(Handler handler) {
             this.handler = handler;
         }
 
-        void send(String text) {
+        public void send(String text) {
             sentNanos = System.nanoTime();
             channel.writeAndFlush(ByteBufUtil.writeAscii(channel.alloc(), text));
         }
 
-        void send(byte[] bytes) {
+        public void send(byte[] bytes) {
             sentNanos = System.nanoTime();
             channel.writeAndFlush(channel.alloc().buffer(bytes.length).writeBytes(bytes));
         }
 
-        void close() {
+        public void close() {
             channel.close();
+        }
+
+        /** Runs {@code task} on this connection's event loop after {@code millis}, if it is still open then. */
+        public void later(Runnable task, long millis) {
+            ImapClient.later(channel, task, millis);
         }
 
         @Override

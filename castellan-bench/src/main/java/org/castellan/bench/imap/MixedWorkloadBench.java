@@ -28,7 +28,7 @@ import org.castellan.testkit.TestPki;
  */
 public final class MixedWorkloadBench {
 
-    static final String PASSWORD = "bench password 1";
+    public static final String PASSWORD = "bench password 1";
     private static final int WARM_UP_SECONDS = 3;
     /** A session that makes no progress for this long is stuck: the run fails rather than hangs. */
     private static final long STUCK_SECONDS = 120;
@@ -104,7 +104,21 @@ public final class MixedWorkloadBench {
         }
     }
 
-    static byte[] message(String user, int size) {
+    /**
+     * The command {@code command} (such as {@code a9 APPEND INBOX}) with {@code message} as its
+     * LITERAL+ literal (RFC 7888), in one piece to send.
+     */
+    public static byte[] append(String command, byte[] message) {
+        byte[] head = (command + " {" + message.length + "+}\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] all = Arrays.copyOf(head, head.length + message.length + 2);
+        System.arraycopy(message, 0, all, head.length, message.length);
+        all[all.length - 2] = '\r';
+        all[all.length - 1] = '\n';
+        return all;
+    }
+
+    /** A plain-text message to {@code user} of about {@code size} bytes, with a random subject. */
+    public static byte[] message(String user, int size) {
         StringBuilder b = new StringBuilder("From: carol@example.net\r\nTo: " + user + "\r\nSubject: bench "
                 + ThreadLocalRandom.current().nextInt(1_000_000) + "\r\nMessage-ID: <" + System.nanoTime() + "@bench.test>\r\n"
                 + "Date: Fri, 1 Mar 2024 10:00:00 +0000\r\n\r\n");
@@ -256,15 +270,7 @@ public final class MixedWorkloadBench {
                 case 6 -> c.send(tag + "FETCH " + Math.max(1, msg - 9) + ":" + msg + " (ENVELOPE)\r\n");
                 case 7 -> c.send(tag + "FETCH " + msg + " (BODY.PEEK[])\r\n");
                 case 8 -> c.send(tag + "STORE " + msg + (r.nextBoolean() ? " +" : " -") + "FLAGS (\\Seen)\r\n");
-                case 9 -> {
-                    byte[] m = message(user, sizes.next());
-                    byte[] head = (tag + "APPEND INBOX (\\Flagged) {" + m.length + "+}\r\n").getBytes(StandardCharsets.US_ASCII);
-                    byte[] all = Arrays.copyOf(head, head.length + m.length + 2);
-                    System.arraycopy(m, 0, all, head.length, m.length);
-                    all[all.length - 2] = '\r';
-                    all[all.length - 1] = '\n';
-                    c.send(all);
-                }
+                case 9 -> c.send(append(tag + "APPEND INBOX (\\Flagged)", message(user, sizes.next())));
                 case 10 -> c.send(tag + "STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
                 case 11 -> c.send(tag + "EXPUNGE\r\n");
                 case 12 -> c.send(tag + "LOGOUT\r\n");
