@@ -27,9 +27,10 @@ final class MailClient implements ImapClient.Handler {
     private static final int MAX_ROUNDS = 12;
     /** After an error or a refusal: not a hot loop against a server that is failing. */
     private static final long RETRY_MILLIS = 1000;
-    /** Errors printed as they happen; the rest are only counted. */
+    /** Errors (and NO replies) printed as they happen; the rest are only counted. */
     private static final int ERRORS_SHOWN = 10;
     private static final AtomicLong SHOWN = new AtomicLong();
+    private static final AtomicLong SHOWN_NO = new AtomicLong();
 
     /** SEARCH criteria the rounds take in turn: flags, header, body (the index), date, size. */
     private static final String[] SEARCHES = {
@@ -103,7 +104,10 @@ final class MailClient implements ImapClient.Handler {
             fail(c, step + ": " + line);
             return;
         }
-        if (status.equals("NO")) shared.no().increment(); // e.g. a message the other session expunged meanwhile
+        if (status.equals("NO")) {
+            shared.no().increment();
+            if (SHOWN_NO.incrementAndGet() <= ERRORS_SHOWN) System.out.println("client NO (counted, not an error): " + step + ": " + line);
+        }
         shared.commands().add(took);
         switch (step) {
             case LOGIN -> {

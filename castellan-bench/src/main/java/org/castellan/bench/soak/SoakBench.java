@@ -55,6 +55,10 @@ public final class SoakBench {
     private SoakBench() {}
 
     public static void main(String[] args) throws Exception {
+        if (List.of(args).contains("--help")) {
+            System.out.print(SoakOptions.usage());
+            return;
+        }
         SoakOptions o;
         try {
             o = SoakOptions.parse(args);

@@ -83,6 +83,8 @@ final class SoakReport implements AutoCloseable {
                 options.rssSlopeLimitMib()));
         b.append(String.format(Locale.ROOT, "  p99 trend       %s ms/min after warm-up (limit %.2f); p99 median %.2f ms, worst %.2f ms%n",
                 slope(p99, 3), options.p99SlopeLimitMillis(), median(after, s -> s.commands().p99()), worst(after, s -> s.commands().p99())));
+        b.append(String.format(Locale.ROOT, "  LOGIN p99       median %.2f ms, worst %.2f ms after warm-up (what guessing costs the users)%n",
+                median(after, s -> s.logins().p99()), worst(after, s -> s.logins().p99())));
         b.append(String.format(Locale.ROOT, "  heap after GC   %s MiB/min after warm-up (the live heap's trend; not part of the verdict)%n",
                 slope(heap, 3)));
         b.append(String.format(Locale.ROOT, "  server          fds %d -> %d (max %d), threads %d -> %d, CPU %.0f%% of a core on average%n",
