@@ -126,8 +126,9 @@ final class ImapSession extends LineSession {
         }
         ImapCommand command;
         try {
-            command = mailboxNamesIn(parsed);
-        } catch (UnknownName e) {
+            // Mailbox names travel as modified UTF-7 (RFC 3501 §5.1.3) unless UTF-8 (RFC 9051 §5.1).
+            command = utf8Names() ? parsed : row.namesIn(parsed);
+        } catch (CommandTable.UnknownName e) {
             if (parsed instanceof ImapCommand.Append a) Append.release(a);
             unknownName(tag, parsed, e);
             return;
@@ -176,62 +177,7 @@ final class ImapSession extends LineSession {
         };
     }
 
-    /**
-     * Mailbox names as the store knows them (Unicode): IMAP4rev1 clients send modified UTF-7
-     * (RFC 3501 §5.1.3), IMAP4rev2 sessions UTF-8 (RFC 9051 §5.1).
-     *
-     * @throws UnknownName when a name is not valid modified UTF-7
-     */
-    private ImapCommand mailboxNamesIn(ImapCommand c) {
-        if (utf8Names()) return c;
-        return switch (c) {
-            case ImapCommand.Select x -> new ImapCommand.Select(in(x.mailbox()), x.readOnly(), x.condStore(), x.qresync());
-            case ImapCommand.Create x -> new ImapCommand.Create(newName(x.mailbox()), x.use());
-            case ImapCommand.Delete x -> new ImapCommand.Delete(in(x.mailbox()));
-            case ImapCommand.Rename x -> new ImapCommand.Rename(in(x.from()), newName(x.to()));
-            case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(newName(x.mailbox()));
-            case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
-            case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
-            case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.messages());
-            case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
-            case ImapCommand.ResetKey x -> new ImapCommand.ResetKey(x.mailbox().map(ImapSession::in), x.mechanisms());
-            case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
-            case ImapCommand.ListMailboxes x -> {
-                // RFC 5258 §3: a pattern the server does not accept matches nothing; the others still count.
-                var reference = ModifiedUtf7.decode(x.reference());
-                var patterns = reference.isEmpty() ? List.<String>of() : x.patterns().stream()
-                        .flatMap(p -> ModifiedUtf7.decode(p).stream()).toList();
-                yield new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(), reference.orElse(""), patterns,
-                        x.returnOptions(), x.statusItems(), x.extended());
-            }
-            default -> c;
-        };
-    }
-
-    /**
-     * A mailbox name that is not valid modified UTF-7. The command is well formed (a name is an
-     * astring, RFC 3501 §9), so this is no BAD: no mailbox has that name, and none can be given it.
-     */
-    private static final class UnknownName extends RuntimeException {
-        final String code;
-
-        UnknownName(String code) {
-            super(code, null, false, false);
-            this.code = code;
-        }
-    }
-
-    /** A name that must name an existing mailbox. */
-    private static String in(String name) {
-        return ModifiedUtf7.decode(name).orElseThrow(() -> new UnknownName("NONEXISTENT"));
-    }
-
-    /** A name a mailbox or subscription is to get: RFC 5530 CANNOT, the server cannot create it. */
-    private static String newName(String name) {
-        return ModifiedUtf7.decode(name).orElseThrow(() -> new UnknownName("CANNOT"));
-    }
-
-    private void unknownName(String tag, ImapCommand c, UnknownName e) {
+    private void unknownName(String tag, ImapCommand c, CommandTable.UnknownName e) {
         // RFC 9051 §6.3.2: a failing SELECT still closes the mailbox that was selected.
         if (c instanceof ImapCommand.Select) Select.closePrevious(this);
         // RFC 9051 §6.3.12, §6.4.7: no [TRYCREATE], as creating that name fails too.
