@@ -145,13 +145,19 @@ public final class TlsPolicy {
         }
     }
 
-    /** Whether and how the server asks for a client certificate. */
+    /**
+     * Whether and how the server asks for a client certificate: a listener's {@code client-cert}
+     * (configuration values {@code "none"}, {@code "request"}, {@code "require"}).
+     */
     public enum ClientCertMode {
         /** Does not ask. */
         NONE,
         /** Asks; a certificate that does not verify is ignored, and the connection goes on. */
         REQUEST,
-        /** Asks; without a certificate that verifies the handshake fails before any protocol byte. */
+        /**
+         * Asks; without a certificate that verifies (from a trusted CA) the handshake fails before
+         * any protocol byte: the device gate.
+         */
         REQUIRE
     }
 

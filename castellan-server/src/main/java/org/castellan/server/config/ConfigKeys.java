@@ -10,6 +10,7 @@ import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.CertificateForPassword;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 
 /**
  * Every key of {@code castellan.toml}, described once: its table, type, default and meaning.

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.castellan.security.tls.TlsPolicy;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.castellan.security.auth.CertificateForPassword;

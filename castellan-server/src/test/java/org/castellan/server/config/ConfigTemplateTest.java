@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.config.ConfigTemplate.ListenerSpec;
 import org.castellan.server.config.ConfigTemplate.Params;
 import org.junit.jupiter.api.Test;

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Optional;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
