@@ -177,7 +177,7 @@ public final class Castellan implements AutoCloseable {
         }
         clientCas.addAll(t.clientCaFiles());
         crls.addAll(t.crlFiles());
-        return TlsPolicy.builder(TlsPolicy.Preset.valueOf(t.preset().name()), t.certificate(), t.key())
+        return TlsPolicy.builder(t.preset(), t.certificate(), t.key())
                 .clientCaFiles(clientCas)
                 .crlFiles(crls)
                 .sniCertificates(t.sniCertificates())

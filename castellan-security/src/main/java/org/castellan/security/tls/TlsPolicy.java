@@ -121,7 +121,10 @@ public final class TlsPolicy {
             "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
             "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
 
-    /** Named protocol/cipher combinations, after Mozilla's server-side TLS recommendations. */
+    /**
+     * Named protocol/cipher combinations, after Mozilla's server-side TLS recommendations: the
+     * {@code [tls] preset} (configuration values {@code "modern"}, {@code "intermediate"}).
+     */
     public enum Preset {
         /** TLS 1.3 only: for listeners whose clients are all current. */
         MODERN(List.of(TLS_1_3), TLS13_CIPHERS),

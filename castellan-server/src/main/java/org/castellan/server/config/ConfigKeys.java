@@ -174,7 +174,7 @@ public final class ConfigKeys {
             key(Section.STORE, "directory", Type.PATH, "\"mail\"",
                     "Where the store keeps its database and message files. Relative to data-dir."),
 
-            choice(Section.TLS, "preset", TlsPreset.class, TlsPreset.INTERMEDIATE,
+            choice(Section.TLS, "preset", TlsPolicy.Preset.class, TlsPolicy.Preset.INTERMEDIATE,
                     "\"modern\" allows TLS 1.3 only; \"intermediate\" allows TLS 1.2 and 1.3 with forward-secret"
                             + " AEAD ciphers, for older clients."),
             key(Section.TLS, "certificate", Type.PATH, "\"tls/chain.pem\"",

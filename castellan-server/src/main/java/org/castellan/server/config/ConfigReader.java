@@ -127,7 +127,7 @@ final class ConfigReader {
         Path storeDirectory = store.path("directory", base);
 
         Fields tls = new Fields(Section.TLS, single.get(Section.TLS));
-        TlsPreset preset = tls.choice("preset", TlsPreset.class);
+        TlsPolicy.Preset preset = tls.choice("preset", TlsPolicy.Preset.class);
         Path certificate = tls.path("certificate", base);
         Path key = tls.path("key", base);
         Path pkiDirectory = tls.path("pki-directory", base);
