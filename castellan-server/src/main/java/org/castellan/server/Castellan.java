@@ -23,7 +23,6 @@ import org.castellan.server.admin.CertificateWatcher;
 import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
-import org.castellan.server.config.TlsProvider;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.pop3.Pop3Service;
 import org.castellan.server.smtp.SmtpLimits;
@@ -182,7 +181,8 @@ public final class Castellan implements AutoCloseable {
                 .crlFiles(crls)
                 .sniCertificates(t.sniCertificates())
                 .ocsp(t.ocsp())
-                .provider(t.provider() == TlsProvider.JDK ? TlsPolicy.Provider.JDK : null)
+                // "boringssl" is the default, which falls back to the JDK's TLS; only "jdk" is forced.
+                .provider(t.provider() == TlsPolicy.Provider.JDK ? TlsPolicy.Provider.JDK : null)
                 .build();
     }
 

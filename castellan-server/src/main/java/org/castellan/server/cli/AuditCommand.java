@@ -71,7 +71,7 @@ final class AuditCommand implements Callable<Integer> {
         }
         System.out.println("Security options of " + config.file());
         System.out.println("TLS preset: " + ConfigKeys.choiceName(config.tls().preset()) + " (" + String.join(", ", preset.protocols())
-                + "), provider " + (tls.provider() == TlsPolicy.Provider.JDK ? "jdk" : "boringssl"));
+                + "), provider " + ConfigKeys.choiceName(tls.provider()));
         try (Admin admin = Admin.open(where);
              AuthService auth = new AuthService(new StoreCredentials(admin.store), AuthSettings.defaults(), Clock.systemUTC())) {
             for (Listener l : config.listeners()) {

@@ -202,7 +202,7 @@ public final class ConfigKeys {
                             + " subjectAltName, exactly or by a \"*.\" wildcard for one label; clients that send no"
                             + " name or an unknown one get the certificate above. Re-read within a second of a change. Each"
                             + " must exist. Relative to data-dir."),
-            choice(Section.TLS, "provider", TlsProvider.class, TlsProvider.BORINGSSL,
+            choice(Section.TLS, "provider", TlsPolicy.Provider.class, TlsPolicy.Provider.BORINGSSL,
                     "The TLS implementation: \"boringssl\" (netty-tcnative; the JDK's TLS with a warning if it"
                             + " cannot load) or \"jdk\" (the JDK's TLS, slower handshakes). Only \"jdk\" gives TLS 1.3"
                             + " connections a tls-exporter channel binding (RFC 9266), so that SCRAM-SHA-256-PLUS is"

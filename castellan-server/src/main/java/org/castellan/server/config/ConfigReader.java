@@ -135,7 +135,7 @@ final class ConfigReader {
         List<Path> crlFiles = tls.paths("crl-files", base);
         List<Path> sniCertificates = tls.paths("sni-certificates", base);
         TlsPolicy.OcspMode ocsp = tls.choice("ocsp", TlsPolicy.OcspMode.class);
-        TlsProvider provider = tls.choice("provider", TlsProvider.class);
+        TlsPolicy.Provider provider = tls.choice("provider", TlsPolicy.Provider.class);
 
         Fields auth = new Fields(Section.AUTH, single.get(Section.AUTH));
         Long scramIterations = auth.integer("scram-iterations");

@@ -11,7 +11,7 @@ import org.castellan.security.tls.TlsPolicy;
  * <p>The constructor throws {@code NullPointerException} if a component is null.
  */
 public record Tls(TlsPolicy.Preset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
-        List<Path> crlFiles, List<Path> sniCertificates, TlsPolicy.OcspMode ocsp, TlsProvider provider) {
+        List<Path> crlFiles, List<Path> sniCertificates, TlsPolicy.OcspMode ocsp, TlsPolicy.Provider provider) {
     public Tls {
         Objects.requireNonNull(preset, "preset");
         Objects.requireNonNull(certificate, "certificate");
@@ -28,7 +28,7 @@ public record Tls(TlsPolicy.Preset preset, Path certificate, Path key, Path pkiD
     public Tls(TlsPolicy.Preset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
             List<Path> crlFiles) {
         this(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, List.of(), TlsPolicy.OcspMode.OFF,
-                TlsProvider.BORINGSSL);
+                TlsPolicy.Provider.BORINGSSL);
     }
 
     /** Without external CRLs. */
