@@ -23,7 +23,6 @@ import org.castellan.server.admin.CertificateWatcher;
 import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
-import org.castellan.server.config.TlsProvider;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.pop3.Pop3Service;
 import org.castellan.server.smtp.SmtpLimits;
@@ -177,12 +176,13 @@ public final class Castellan implements AutoCloseable {
         }
         clientCas.addAll(t.clientCaFiles());
         crls.addAll(t.crlFiles());
-        return TlsPolicy.builder(TlsPolicy.Preset.valueOf(t.preset().name()), t.certificate(), t.key())
+        return TlsPolicy.builder(t.preset(), t.certificate(), t.key())
                 .clientCaFiles(clientCas)
                 .crlFiles(crls)
                 .sniCertificates(t.sniCertificates())
                 .ocsp(t.ocsp())
-                .provider(t.provider() == TlsProvider.JDK ? TlsPolicy.Provider.JDK : null)
+                // "boringssl" is the default, which falls back to the JDK's TLS; only "jdk" is forced.
+                .provider(t.provider() == TlsPolicy.Provider.JDK ? TlsPolicy.Provider.JDK : null)
                 .build();
     }
 

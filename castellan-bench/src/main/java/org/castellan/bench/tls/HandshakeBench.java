@@ -122,7 +122,7 @@ public final class HandshakeBench {
         try {
             String ready = readyLine(server, "READY ", err);
             int port = Integer.parseInt(ready.split(" ")[1]);
-            if (!ready.endsWith("OPENSSL")) System.err.println("warning: Castellan runs on the JDK's TLS: " + ready);
+            if (!ready.endsWith("BORINGSSL")) System.err.println("warning: Castellan runs on the JDK's TLS: " + ready);
             return measure("castellan", server, port, pki, clientCert, resumed, seconds);
         } finally {
             stop(server);

@@ -1,24 +1,115 @@
 package org.castellan.protocol.imap;
 
+import static org.castellan.protocol.imap.ImapState.AUTHENTICATED;
+import static org.castellan.protocol.imap.ImapState.NOT_AUTHENTICATED;
+import static org.castellan.protocol.imap.ImapState.SELECTED;
+
 import java.time.OffsetDateTime;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /** A parsed IMAP command, without its tag (RFC 9051 §6). */
 public sealed interface ImapCommand {
 
-    /** The command name as the state table knows it. */
+    /** The command's row in the command table. */
     Name name();
 
-    /** Every command name, for the state table; UID variants share their base command's name. */
+    /**
+     * The command table: one row per command, with the states that accept it and whether
+     * {@code UID} may prefix it. The dispatcher checks the row once, before the command's handler
+     * runs; handlers never check the state again. The parser reads each command's arguments in an
+     * exhaustive switch over this enum, and the server's table maps each row to its handler, so a
+     * new command is one row here plus its grammar and its handler.
+     */
     enum Name {
-        CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE, ENABLE, ID, NAMESPACE,
-        SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
-        IDLE, CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE,
-        GETQUOTA, GETQUOTAROOT, SETQUOTA, COMPRESS, SORT, THREAD,
-        GENURLAUTH, RESETKEY, URLFETCH, NOTIFY, CANCELUPDATE
+        // RFC 9051 §6.1: any state; RFC 2971 §3.1 ID too.
+        CAPABILITY(NOT_AUTHENTICATED, AUTHENTICATED, SELECTED),
+        NOOP(NOT_AUTHENTICATED, AUTHENTICATED, SELECTED),
+        LOGOUT(NOT_AUTHENTICATED, AUTHENTICATED, SELECTED),
+        ID(NOT_AUTHENTICATED, AUTHENTICATED, SELECTED),
+        // RFC 9051 §6.2.
+        STARTTLS(NOT_AUTHENTICATED),
+        LOGIN(NOT_AUTHENTICATED),
+        AUTHENTICATE(NOT_AUTHENTICATED),
+        // RFC 5161 §3.1: ENABLE only before a mailbox is selected.
+        ENABLE(AUTHENTICATED),
+        // RFC 9051 §6.3 (and RFC 2342 NAMESPACE, RFC 2177 IDLE); valid in SELECTED too (§6.4).
+        NAMESPACE(AUTHENTICATED, SELECTED),
+        SELECT(AUTHENTICATED, SELECTED),
+        EXAMINE(AUTHENTICATED, SELECTED),
+        CREATE(AUTHENTICATED, SELECTED),
+        DELETE(AUTHENTICATED, SELECTED),
+        RENAME(AUTHENTICATED, SELECTED),
+        SUBSCRIBE(AUTHENTICATED, SELECTED),
+        UNSUBSCRIBE(AUTHENTICATED, SELECTED),
+        LIST(AUTHENTICATED, SELECTED),
+        LSUB(AUTHENTICATED, SELECTED),
+        STATUS(AUTHENTICATED, SELECTED),
+        APPEND(AUTHENTICATED, SELECTED),
+        IDLE(AUTHENTICATED, SELECTED),
+        // RFC 9208 §4.1, RFC 4978 §5, RFC 4467 §9, RFC 5465 §8: command-auth.
+        GETQUOTA(AUTHENTICATED, SELECTED),
+        GETQUOTAROOT(AUTHENTICATED, SELECTED),
+        SETQUOTA(AUTHENTICATED, SELECTED),
+        COMPRESS(AUTHENTICATED, SELECTED),
+        GENURLAUTH(AUTHENTICATED, SELECTED),
+        RESETKEY(AUTHENTICATED, SELECTED),
+        URLFETCH(AUTHENTICATED, SELECTED),
+        NOTIFY(AUTHENTICATED, SELECTED),
+        // RFC 9051 §6.4 (RFC 3501 §6.4.1 CHECK, RFC 3691 UNSELECT, RFC 6851 MOVE, RFC 5256 SORT
+        // and THREAD, RFC 5267 §5 CANCELUPDATE); §6.4.9 names the UID forms.
+        CHECK(SELECTED),
+        CLOSE(SELECTED),
+        UNSELECT(SELECTED),
+        FETCH(Prefix.UID, SELECTED),
+        STORE(Prefix.UID, SELECTED),
+        COPY(Prefix.UID, SELECTED),
+        MOVE(Prefix.UID, SELECTED),
+        SEARCH(Prefix.UID, SELECTED),
+        SORT(Prefix.UID, SELECTED),
+        THREAD(Prefix.UID, SELECTED),
+        EXPUNGE(Prefix.UID, SELECTED),
+        CANCELUPDATE(SELECTED);
+
+        /** A column of the table: {@code UID} may prefix the command (RFC 9051 §6.4.9). */
+        enum Prefix { UID }
+
+        private static final Map<String, Name> BY_NAME = Arrays.stream(values())
+                .collect(Collectors.toUnmodifiableMap(Name::name, n -> n));
+
+        private final Set<ImapState> states;
+        private final boolean uid;
+
+        Name(ImapState... states) {
+            this(null, states);
+        }
+
+        Name(Prefix prefix, ImapState... states) {
+            this.uid = prefix == Prefix.UID;
+            this.states = Collections.unmodifiableSet(EnumSet.copyOf(Arrays.asList(states)));
+        }
+
+        /** The command of this name (upper-case, as on the wire), if there is one. */
+        public static Optional<Name> of(String name) {
+            return Optional.ofNullable(BY_NAME.get(name));
+        }
+
+        /** Whether a session in {@code state} accepts the command. */
+        public boolean allowedIn(ImapState state) {
+            return states.contains(state);
+        }
+
+        /** Whether {@code UID} may prefix the command. */
+        public boolean takesUid() {
+            return uid;
+        }
     }
 
     record Capability() implements ImapCommand { public Name name() { return Name.CAPABILITY; } }

@@ -7,6 +7,7 @@ import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -452,6 +453,15 @@ public final class ImapParser {
         return isAtomChar(c) && c != '+';
     }
 
+    /** The commands UID may prefix, for the refusal of another: "FETCH, STORE, ... or EXPUNGE". */
+    private static final String UID_COMMANDS = uidCommands();
+
+    private static String uidCommands() {
+        List<String> names = Arrays.stream(ImapCommand.Name.values()).filter(ImapCommand.Name::takesUid)
+                .map(Enum::name).toList();
+        return String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.getLast();
+    }
+
     /** Thrown inside the grammar step only; never leaves the parser. */
     private static final class Bad extends Exception {
         Bad(String message) { super(message, null, false, false); }
@@ -500,90 +510,81 @@ public final class ImapParser {
         }
 
         private ImapCommand body() throws Bad {
-            String name = atom().toUpperCase(Locale.ROOT);
-            boolean uid = false;
-            if (name.equals("UID")) {
+            String word = atom().toUpperCase(Locale.ROOT);
+            boolean uid = word.equals("UID");
+            if (uid) {
                 sp();
-                uid = true;
-                name = atom().toUpperCase(Locale.ROOT);
-                if (!List.of("FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE", "SORT", "THREAD").contains(name)) {
-                    throw new Bad("UID must be followed by FETCH, STORE, COPY, MOVE, SEARCH, SORT, THREAD or EXPUNGE");
-                }
+                word = atom().toUpperCase(Locale.ROOT);
             }
-            switch (name) {
-                case "CAPABILITY": return new ImapCommand.Capability();
-                case "NOOP": return new ImapCommand.Noop();
-                case "LOGOUT": return new ImapCommand.Logout();
-                case "STARTTLS": return new ImapCommand.StartTls();
-                case "NAMESPACE": return new ImapCommand.Namespace();
-                case "IDLE": return new ImapCommand.Idle();
-                case "CHECK": return new ImapCommand.Check();
-                case "CLOSE": return new ImapCommand.Close();
-                case "UNSELECT": return new ImapCommand.Unselect();
-                case "LOGIN": {
-                    sp();
-                    String user = astring();
-                    sp();
-                    String password = astring();
-                    return new ImapCommand.Login(user, password.toCharArray());
-                }
-                case "AUTHENTICATE": return authenticate();
-                case "ENABLE": {
+            ImapCommand.Name name = ImapCommand.Name.of(word).orElse(null);
+            if (uid && (name == null || !name.takesUid())) {
+                throw new Bad("UID must be followed by " + UID_COMMANDS);
+            }
+            if (name == null) throw new Bad("Unknown command");
+            // Exhaustive: a command added to the table does not compile until its grammar is here.
+            return switch (name) {
+                case CAPABILITY -> new ImapCommand.Capability();
+                case NOOP -> new ImapCommand.Noop();
+                case LOGOUT -> new ImapCommand.Logout();
+                case STARTTLS -> new ImapCommand.StartTls();
+                case NAMESPACE -> new ImapCommand.Namespace();
+                case IDLE -> new ImapCommand.Idle();
+                case CHECK -> new ImapCommand.Check();
+                case CLOSE -> new ImapCommand.Close();
+                case UNSELECT -> new ImapCommand.Unselect();
+                case LOGIN -> new ImapCommand.Login(argument(), argument().toCharArray());
+                case AUTHENTICATE -> authenticate();
+                case ENABLE -> {
                     List<String> caps = new ArrayList<>();
                     do {
                         sp();
                         caps.add(atom().toUpperCase(Locale.ROOT));
                     } while (peek() == ' ');
-                    return new ImapCommand.Enable(caps);
+                    yield new ImapCommand.Enable(caps);
                 }
-                case "ID": return id();
-                case "SELECT", "EXAMINE": return select(name.equals("EXAMINE"));
-                case "CREATE": return create();
-                case "DELETE": sp(); return new ImapCommand.Delete(astring());
-                case "RENAME": {
+                case ID -> id();
+                case SELECT, EXAMINE -> select(name == ImapCommand.Name.EXAMINE);
+                case CREATE -> create();
+                case DELETE -> new ImapCommand.Delete(argument());
+                case RENAME -> new ImapCommand.Rename(argument(), argument());
+                case SUBSCRIBE -> new ImapCommand.Subscribe(argument());
+                case UNSUBSCRIBE -> new ImapCommand.Unsubscribe(argument());
+                case LIST -> list(false);
+                case LSUB -> list(true);
+                case STATUS -> {
+                    String mailbox = argument();
                     sp();
-                    String from = astring();
-                    sp();
-                    return new ImapCommand.Rename(from, astring());
+                    yield new ImapCommand.Status(mailbox, atomList(false));
                 }
-                case "SUBSCRIBE": sp(); return new ImapCommand.Subscribe(astring());
-                case "UNSUBSCRIBE": sp(); return new ImapCommand.Unsubscribe(astring());
-                case "LIST": return list(false);
-                case "LSUB": return list(true);
-                case "STATUS": {
+                case APPEND -> append();
+                case EXPUNGE -> {
+                    if (!uid) yield new ImapCommand.Expunge(Optional.empty());
                     sp();
-                    String mailbox = astring();
-                    sp();
-                    return new ImapCommand.Status(mailbox, atomList(false));
+                    yield new ImapCommand.Expunge(Optional.of(sequenceSet()));
                 }
-                case "APPEND": return append();
-                case "EXPUNGE": {
-                    if (!uid) return new ImapCommand.Expunge(Optional.empty());
-                    sp();
-                    return new ImapCommand.Expunge(Optional.of(sequenceSet()));
-                }
-                case "SEARCH": return search(uid);
-                case "SORT": return sort(uid);
-                case "CANCELUPDATE": return cancelUpdate();
-                case "THREAD": return thread(uid);
-                case "FETCH": return fetch(uid);
-                case "STORE": return store(uid);
-                case "COPY", "MOVE": {
+                case SEARCH -> search(uid);
+                case SORT -> sort(uid);
+                case CANCELUPDATE -> cancelUpdate();
+                case THREAD -> thread(uid);
+                case FETCH -> fetch(uid);
+                case STORE -> store(uid);
+                case COPY, MOVE -> {
                     sp();
                     SequenceSet set = sequenceSet();
-                    sp();
-                    return new ImapCommand.Copy(uid, name.equals("MOVE"), set, astring());
+                    yield new ImapCommand.Copy(uid, name == ImapCommand.Name.MOVE, set, argument());
                 }
-                case "GETQUOTA": sp(); return new ImapCommand.GetQuota(astring());
-                case "GETQUOTAROOT": sp(); return new ImapCommand.GetQuotaRoot(astring());
-                case "SETQUOTA": return setQuota();
-                case "COMPRESS": sp(); return new ImapCommand.Compress(atom().toUpperCase(Locale.ROOT));
-                case "GENURLAUTH": return genUrlAuth();
-                case "RESETKEY": return resetKey();
-                case "URLFETCH": return urlFetch();
-                case "NOTIFY": return notifyCommand();
-                default: throw new Bad("Unknown command");
-            }
+                case GETQUOTA -> new ImapCommand.GetQuota(argument());
+                case GETQUOTAROOT -> new ImapCommand.GetQuotaRoot(argument());
+                case SETQUOTA -> setQuota();
+                case COMPRESS -> {
+                    sp();
+                    yield new ImapCommand.Compress(atom().toUpperCase(Locale.ROOT));
+                }
+                case GENURLAUTH -> genUrlAuth();
+                case RESETKEY -> resetKey();
+                case URLFETCH -> urlFetch();
+                case NOTIFY -> notifyCommand();
+            };
         }
 
         private ImapCommand authenticate() throws Bad {
@@ -1491,6 +1492,12 @@ public final class ImapParser {
             while (peek() >= 0 && isAtomChar(peek()) && peek() != '[' && peek() != '<') pos++;
             if (pos == start) throw new Bad("Expected a fetch attribute");
             return new String(parts.get(seg), start, pos - start, StandardCharsets.US_ASCII);
+        }
+
+        /** {@code SP astring}: the next argument of a command. */
+        private String argument() throws Bad {
+            sp();
+            return astring();
         }
 
         private String astring() throws Bad {

@@ -121,7 +121,10 @@ public final class TlsPolicy {
             "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
             "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
 
-    /** Named protocol/cipher combinations, after Mozilla's server-side TLS recommendations. */
+    /**
+     * Named protocol/cipher combinations, after Mozilla's server-side TLS recommendations: the
+     * {@code [tls] preset} (configuration values {@code "modern"}, {@code "intermediate"}).
+     */
     public enum Preset {
         /** TLS 1.3 only: for listeners whose clients are all current. */
         MODERN(List.of(TLS_1_3), TLS13_CIPHERS),
@@ -145,13 +148,19 @@ public final class TlsPolicy {
         }
     }
 
-    /** Whether and how the server asks for a client certificate. */
+    /**
+     * Whether and how the server asks for a client certificate: a listener's {@code client-cert}
+     * (configuration values {@code "none"}, {@code "request"}, {@code "require"}).
+     */
     public enum ClientCertMode {
         /** Does not ask. */
         NONE,
         /** Asks; a certificate that does not verify is ignored, and the connection goes on. */
         REQUEST,
-        /** Asks; without a certificate that verifies the handshake fails before any protocol byte. */
+        /**
+         * Asks; without a certificate that verifies (from a trusted CA) the handshake fails before
+         * any protocol byte: the device gate.
+         */
         REQUIRE
     }
 
@@ -168,11 +177,21 @@ public final class TlsPolicy {
         HARD_FAIL
     }
 
-    /** The TLS implementation in use. */
+    /**
+     * The TLS implementation: the one in use, and the {@code [tls] provider} (configuration values
+     * {@code "boringssl"}, {@code "jdk"}).
+     */
     public enum Provider {
-        /** BoringSSL through netty-tcnative. */
-        OPENSSL,
-        /** The JDK's own TLS. */
+        /**
+         * BoringSSL through netty-tcnative: the default, which falls back to the JDK's TLS, with a
+         * warning, when it cannot load; forced with {@link Builder#provider}, the build fails instead.
+         */
+        BORINGSSL,
+        /**
+         * The JDK's own TLS: slower handshakes, but on JDK 25 and later it exports keying material,
+         * so TLS 1.3 connections get the {@code tls-exporter} channel binding (RFC 9266) and
+         * SCRAM-SHA-256-PLUS.
+         */
         JDK
     }
 
@@ -502,9 +521,9 @@ public final class TlsPolicy {
 
     private static Provider choose(Provider requested) {
         if (requested == Provider.JDK) return Provider.JDK;
-        if (OpenSsl.isAvailable()) return Provider.OPENSSL;
+        if (OpenSsl.isAvailable()) return Provider.BORINGSSL;
         Throwable cause = OpenSsl.unavailabilityCause();
-        if (requested == Provider.OPENSSL) {
+        if (requested == Provider.BORINGSSL) {
             throw new TlsConfigException("the OpenSSL (BoringSSL) TLS provider was requested but cannot be loaded: "
                     + cause + "; install netty-tcnative-boringssl-static for this platform or choose the JDK provider",
                     cause);
@@ -518,12 +537,12 @@ public final class TlsPolicy {
             ClientAuth clientAuth, TrustManager trustManager) {
         try {
             SslContextBuilder builder = SslContextBuilder.forServer(identity.key(), identity.chain())
-                    .sslProvider(provider == Provider.OPENSSL ? SslProvider.OPENSSL : SslProvider.JDK)
+                    .sslProvider(provider == Provider.BORINGSSL ? SslProvider.OPENSSL : SslProvider.JDK)
                     .protocols(b.preset.protocols())
                     .ciphers(b.preset.ciphers(), SupportedCipherSuiteFilter.INSTANCE)
                     .clientAuth(clientAuth);
             if (trustManager != null) builder.trustManager(trustManager);
-            if (provider == Provider.OPENSSL && trustManager != null && b.ocspMode != OcspMode.OFF) {
+            if (provider == Provider.BORINGSSL && trustManager != null && b.ocspMode != OcspMode.OFF) {
                 // Certificate verification may wait for an OCSP responder: make it a delegated
                 // task, which newHandler runs on the policy's executor instead of the event loop.
                 builder.option(OpenSslContextOption.USE_TASKS, true);
@@ -647,10 +666,10 @@ public final class TlsPolicy {
         }
         List<X509Certificate> trusted = new ArrayList<>();
         for (Path file : trustedCaFiles) trusted.addAll(read(() -> Pem.readCertificates(file), "trusted CA"));
-        Provider provider = OpenSsl.isAvailable() ? Provider.OPENSSL : Provider.JDK;
+        Provider provider = OpenSsl.isAvailable() ? Provider.BORINGSSL : Provider.JDK;
         try {
             SslContextBuilder builder = SslContextBuilder.forClient()
-                    .sslProvider(provider == Provider.OPENSSL ? SslProvider.OPENSSL : SslProvider.JDK)
+                    .sslProvider(provider == Provider.BORINGSSL ? SslProvider.OPENSSL : SslProvider.JDK)
                     .protocols(preset.protocols())
                     .ciphers(preset.ciphers(), SupportedCipherSuiteFilter.INSTANCE)
                     .trustManager(trusted)
@@ -755,7 +774,7 @@ public final class TlsPolicy {
         // BoringSSL hands every certificate presented in a full handshake to the trust manager,
         // and resumes no session where one was asked for: no record means no certificate. Asking
         // the session instead throws (with a stack trace) on every handshake without one.
-        if (recorded == null && provider == Provider.OPENSSL) return new PeerVerification.None();
+        if (recorded == null && provider == Provider.BORINGSSL) return new PeerVerification.None();
         X509Certificate[] presented = peerCertificates(session);
         if (presented.length == 0) return new PeerVerification.None();
         if (recorded instanceof PeerVerification.Verified verified

@@ -228,7 +228,7 @@ class TlsPolicyTest {
         assertThat(OpenSsl.isAvailable()).as("netty-tcnative loads on this platform: %s", OpenSsl.unavailabilityCause())
                 .isTrue();
         TlsPolicy policy = TlsPolicy.builder(Preset.INTERMEDIATE, pki.server().chainFile(), pki.server().keyFile()).build();
-        assertThat(policy.provider()).isEqualTo(Provider.OPENSSL);
+        assertThat(policy.provider()).isEqualTo(Provider.BORINGSSL);
     }
 
     @ParameterizedTest

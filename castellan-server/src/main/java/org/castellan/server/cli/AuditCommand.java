@@ -20,10 +20,10 @@ import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.StartChecks;
 import org.castellan.server.StoreCredentials;
 import org.castellan.server.config.CastellanConfig;
-import org.castellan.server.config.ClientCertMode;
 import org.castellan.server.config.ConfigKeys;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Rule;
@@ -71,7 +71,7 @@ final class AuditCommand implements Callable<Integer> {
         }
         System.out.println("Security options of " + config.file());
         System.out.println("TLS preset: " + ConfigKeys.choiceName(config.tls().preset()) + " (" + String.join(", ", preset.protocols())
-                + "), provider " + (tls.provider() == TlsPolicy.Provider.JDK ? "jdk" : "boringssl"));
+                + "), provider " + ConfigKeys.choiceName(tls.provider()));
         try (Admin admin = Admin.open(where);
              AuthService auth = new AuthService(new StoreCredentials(admin.store), AuthSettings.defaults(), Clock.systemUTC())) {
             for (Listener l : config.listeners()) {
@@ -181,7 +181,7 @@ final class AuditCommand implements Callable<Integer> {
 
     /** Whether handshakes on this listener resume sessions, as the TLS policy decides per client-certificate mode. */
     private static String resumption(TlsPolicy tls, Listener l, CastellanConfig config) {
-        boolean resumes = tls.resumesSessions(TlsPolicy.ClientCertMode.valueOf(l.clientCert().name()));
+        boolean resumes = tls.resumesSessions(l.clientCert());
         if (!resumes) return "off: every connection verifies its client certificate and its revocation";
         return "TLS 1.3 session tickets (no client certificate is asked, so no check is skipped)"
                 + (raisedBy(config, l).isEmpty() ? "" : "; off for addresses whose rules ask for a certificate");

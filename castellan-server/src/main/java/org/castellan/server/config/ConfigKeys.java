@@ -10,6 +10,7 @@ import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.CertificateForPassword;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 
 /**
  * Every key of {@code castellan.toml}, described once: its table, type, default and meaning.
@@ -173,7 +174,7 @@ public final class ConfigKeys {
             key(Section.STORE, "directory", Type.PATH, "\"mail\"",
                     "Where the store keeps its database and message files. Relative to data-dir."),
 
-            choice(Section.TLS, "preset", TlsPreset.class, TlsPreset.INTERMEDIATE,
+            choice(Section.TLS, "preset", TlsPolicy.Preset.class, TlsPolicy.Preset.INTERMEDIATE,
                     "\"modern\" allows TLS 1.3 only; \"intermediate\" allows TLS 1.2 and 1.3 with forward-secret"
                             + " AEAD ciphers, for older clients."),
             key(Section.TLS, "certificate", Type.PATH, "\"tls/chain.pem\"",
@@ -201,7 +202,7 @@ public final class ConfigKeys {
                             + " subjectAltName, exactly or by a \"*.\" wildcard for one label; clients that send no"
                             + " name or an unknown one get the certificate above. Re-read within a second of a change. Each"
                             + " must exist. Relative to data-dir."),
-            choice(Section.TLS, "provider", TlsProvider.class, TlsProvider.BORINGSSL,
+            choice(Section.TLS, "provider", TlsPolicy.Provider.class, TlsPolicy.Provider.BORINGSSL,
                     "The TLS implementation: \"boringssl\" (netty-tcnative; the JDK's TLS with a warning if it"
                             + " cannot load) or \"jdk\" (the JDK's TLS, slower handshakes). Only \"jdk\" gives TLS 1.3"
                             + " connections a tls-exporter channel binding (RFC 9266), so that SCRAM-SHA-256-PLUS is"

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.castellan.security.tls.TlsPolicy;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.castellan.security.auth.CertificateForPassword;
@@ -126,7 +127,7 @@ final class ConfigReader {
         Path storeDirectory = store.path("directory", base);
 
         Fields tls = new Fields(Section.TLS, single.get(Section.TLS));
-        TlsPreset preset = tls.choice("preset", TlsPreset.class);
+        TlsPolicy.Preset preset = tls.choice("preset", TlsPolicy.Preset.class);
         Path certificate = tls.path("certificate", base);
         Path key = tls.path("key", base);
         Path pkiDirectory = tls.path("pki-directory", base);
@@ -134,7 +135,7 @@ final class ConfigReader {
         List<Path> crlFiles = tls.paths("crl-files", base);
         List<Path> sniCertificates = tls.paths("sni-certificates", base);
         TlsPolicy.OcspMode ocsp = tls.choice("ocsp", TlsPolicy.OcspMode.class);
-        TlsProvider provider = tls.choice("provider", TlsProvider.class);
+        TlsPolicy.Provider provider = tls.choice("provider", TlsPolicy.Provider.class);
 
         Fields auth = new Fields(Section.AUTH, single.get(Section.AUTH));
         Long scramIterations = auth.integer("scram-iterations");

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.config.ConfigKeys.Key;
 import org.castellan.server.config.ConfigKeys.Section;
 import org.castellan.server.config.internal.TomlDocument;

@@ -3,6 +3,7 @@ package org.castellan.server.config;
 import java.util.List;
 import java.util.Objects;
 import org.castellan.security.auth.CertificateForPassword;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 
 /**
  * One {@code [[listener]]}: a named socket speaking one protocol.

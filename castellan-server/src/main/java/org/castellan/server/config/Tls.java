@@ -10,8 +10,8 @@ import org.castellan.security.tls.TlsPolicy;
  *
  * <p>The constructor throws {@code NullPointerException} if a component is null.
  */
-public record Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
-        List<Path> crlFiles, List<Path> sniCertificates, TlsPolicy.OcspMode ocsp, TlsProvider provider) {
+public record Tls(TlsPolicy.Preset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
+        List<Path> crlFiles, List<Path> sniCertificates, TlsPolicy.OcspMode ocsp, TlsPolicy.Provider provider) {
     public Tls {
         Objects.requireNonNull(preset, "preset");
         Objects.requireNonNull(certificate, "certificate");
@@ -25,14 +25,14 @@ public record Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirector
     }
 
     /** Without SNI certificates, OCSP off, BoringSSL. */
-    public Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
+    public Tls(TlsPolicy.Preset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
             List<Path> crlFiles) {
         this(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, List.of(), TlsPolicy.OcspMode.OFF,
-                TlsProvider.BORINGSSL);
+                TlsPolicy.Provider.BORINGSSL);
     }
 
     /** Without external CRLs. */
-    public Tls(TlsPreset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles) {
+    public Tls(TlsPolicy.Preset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles) {
         this(preset, certificate, key, pkiDirectory, clientCaFiles, List.of());
     }
 }

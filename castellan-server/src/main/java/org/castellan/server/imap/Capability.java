@@ -2,6 +2,7 @@ package org.castellan.server.imap;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.castellan.protocol.imap.ImapState;
 
 /**
  * RFC 9051 §6.1.1 CAPABILITY. Before login, AUTH= lists what AuthService allows on this

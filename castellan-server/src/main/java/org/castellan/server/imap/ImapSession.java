@@ -7,6 +7,7 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.ImapParser;
+import org.castellan.protocol.imap.ImapState;
 import org.castellan.protocol.imap.ImapStrings;
 import org.castellan.protocol.imap.ModifiedUtf7;
 import org.castellan.protocol.mail.EmailAddress;
@@ -22,9 +23,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The engine of one IMAP connection: feeds received bytes to the pure {@link ImapParser}, checks
- * each command against the {@link ImapState} table, and runs one command at a time. A command
- * that waits (store, authentication) suspends reading; pipelined commands stay queued and run,
- * in order, when it is done (RFC 9051 §5.5 allows a server to serialize them).
+ * each command against its row of the command table ({@link ImapCommand.Name}, {@link CommandTable})
+ * and runs one command at a time. A command that waits (store, authentication) suspends reading;
+ * pipelined commands stay queued and run, in order, when it is done (RFC 9051 §5.5 allows a
+ * server to serialize them).
  *
  * <p>Everything here runs on the connection's event loop. Work on other threads comes back
  * through {@link #blocking} and {@link #await}, which hop to the event loop before touching the
@@ -115,66 +117,25 @@ final class ImapSession extends LineSession {
     }
 
     private void dispatch(String tag, ImapCommand parsed) {
-        if (!state.allows(parsed.name())) {
+        CommandTable.Row<?> row = CommandTable.of(parsed.name());
+        String refusal = parsed.name().allowedIn(state) ? row.refusal(this, parsed) : "Command not valid in this state";
+        if (refusal != null) {
             if (parsed instanceof ImapCommand.Append a) Append.release(a);
-            bad(tag, "Command not valid in this state");
-            return;
-        }
-        if (utf8Accept && parsed instanceof ImapCommand.Search x && x.charset().isPresent()) {
-            // RFC 6855 §3: after ENABLE UTF8=ACCEPT every string is UTF-8; a CHARSET is refused.
-            bad(tag, "SEARCH CHARSET is not allowed after ENABLE UTF8=ACCEPT");
+            bad(tag, refusal);
             return;
         }
         ImapCommand command;
         try {
-            command = mailboxNamesIn(parsed);
-        } catch (UnknownName e) {
+            // Mailbox names travel as modified UTF-7 (RFC 3501 §5.1.3) unless UTF-8 (RFC 9051 §5.1).
+            command = utf8Names() ? parsed : row.namesIn(parsed);
+        } catch (CommandTable.UnknownName e) {
             if (parsed instanceof ImapCommand.Append a) Append.release(a);
             unknownName(tag, parsed, e);
             return;
         }
         expungesHeld = numbersMustHold(command);
         if (enablesCondStore(command)) condStoreEnabled(!(command instanceof ImapCommand.Select));
-        switch (command) {
-            case ImapCommand.Capability c -> Capability.run(this, tag);
-            case ImapCommand.Noop c -> Noop.run(this, tag);
-            case ImapCommand.Check c -> Check.run(this, tag);
-            case ImapCommand.Logout c -> Logout.run(this, tag);
-            case ImapCommand.StartTls c -> StartTls.run(this, tag);
-            case ImapCommand.Login c -> Login.run(this, tag, c);
-            case ImapCommand.Authenticate c -> Authenticate.run(this, tag, c);
-            case ImapCommand.Enable c -> Enable.run(this, tag, c);
-            case ImapCommand.Id c -> Id.run(this, tag, c);
-            case ImapCommand.Namespace c -> Namespace.run(this, tag);
-            case ImapCommand.Select c -> Select.run(this, tag, c);
-            case ImapCommand.Create c -> Create.run(this, tag, c);
-            case ImapCommand.Delete c -> Delete.run(this, tag, c);
-            case ImapCommand.Rename c -> Rename.run(this, tag, c);
-            case ImapCommand.Subscribe c -> Subscribe.run(this, tag, c.mailbox(), true);
-            case ImapCommand.Unsubscribe c -> Subscribe.run(this, tag, c.mailbox(), false);
-            case ImapCommand.ListMailboxes c -> ListCommand.run(this, tag, c);
-            case ImapCommand.Status c -> Status.run(this, tag, c);
-            case ImapCommand.Append c -> Append.run(this, tag, c);
-            case ImapCommand.Idle c -> Idle.run(this, tag);
-            case ImapCommand.Close c -> Close.run(this, tag, true);
-            case ImapCommand.Unselect c -> Close.run(this, tag, false);
-            case ImapCommand.Expunge c -> Expunge.run(this, tag, c);
-            case ImapCommand.Search c -> Search.run(this, tag, c);
-            case ImapCommand.Sort c -> Sort.run(this, tag, c);
-            case ImapCommand.CancelUpdate c -> CancelUpdate.run(this, tag, c);
-            case ImapCommand.Thread c -> ThreadCommand.run(this, tag, c);
-            case ImapCommand.Fetch c -> Fetch.run(this, tag, c);
-            case ImapCommand.Store c -> StoreCommand.run(this, tag, c);
-            case ImapCommand.Copy c -> Copy.run(this, tag, c);
-            case ImapCommand.GetQuota c -> GetQuota.run(this, tag, c);
-            case ImapCommand.GetQuotaRoot c -> GetQuotaRoot.run(this, tag, c);
-            case ImapCommand.SetQuota c -> SetQuota.run(this, tag);
-            case ImapCommand.Compress c -> Compress.run(this, tag, c);
-            case ImapCommand.GenUrlAuth c -> GenUrlAuth.run(this, tag, c);
-            case ImapCommand.ResetKey c -> ResetKey.run(this, tag, c);
-            case ImapCommand.UrlFetch c -> UrlFetch.run(this, tag, c);
-            case ImapCommand.Notify c -> Notify.run(this, tag, c);
-        }
+        row.run(this, tag, command);
     }
 
     /** RFC 9051 §7.5.1, RFC 3501 §7.4.1: the commands during which no EXPUNGE may be sent. */
@@ -216,62 +177,7 @@ final class ImapSession extends LineSession {
         };
     }
 
-    /**
-     * Mailbox names as the store knows them (Unicode): IMAP4rev1 clients send modified UTF-7
-     * (RFC 3501 §5.1.3), IMAP4rev2 sessions UTF-8 (RFC 9051 §5.1).
-     *
-     * @throws UnknownName when a name is not valid modified UTF-7
-     */
-    private ImapCommand mailboxNamesIn(ImapCommand c) {
-        if (utf8Names()) return c;
-        return switch (c) {
-            case ImapCommand.Select x -> new ImapCommand.Select(in(x.mailbox()), x.readOnly(), x.condStore(), x.qresync());
-            case ImapCommand.Create x -> new ImapCommand.Create(newName(x.mailbox()), x.use());
-            case ImapCommand.Delete x -> new ImapCommand.Delete(in(x.mailbox()));
-            case ImapCommand.Rename x -> new ImapCommand.Rename(in(x.from()), newName(x.to()));
-            case ImapCommand.Subscribe x -> new ImapCommand.Subscribe(newName(x.mailbox()));
-            case ImapCommand.Unsubscribe x -> new ImapCommand.Unsubscribe(in(x.mailbox()));
-            case ImapCommand.Status x -> new ImapCommand.Status(in(x.mailbox()), x.items());
-            case ImapCommand.Append x -> new ImapCommand.Append(in(x.mailbox()), x.messages());
-            case ImapCommand.GetQuotaRoot x -> new ImapCommand.GetQuotaRoot(in(x.mailbox()));
-            case ImapCommand.ResetKey x -> new ImapCommand.ResetKey(x.mailbox().map(ImapSession::in), x.mechanisms());
-            case ImapCommand.Copy x -> new ImapCommand.Copy(x.uid(), x.move(), x.set(), in(x.mailbox()));
-            case ImapCommand.ListMailboxes x -> {
-                // RFC 5258 §3: a pattern the server does not accept matches nothing; the others still count.
-                var reference = ModifiedUtf7.decode(x.reference());
-                var patterns = reference.isEmpty() ? List.<String>of() : x.patterns().stream()
-                        .flatMap(p -> ModifiedUtf7.decode(p).stream()).toList();
-                yield new ImapCommand.ListMailboxes(x.lsub(), x.selectionOptions(), reference.orElse(""), patterns,
-                        x.returnOptions(), x.statusItems(), x.extended());
-            }
-            default -> c;
-        };
-    }
-
-    /**
-     * A mailbox name that is not valid modified UTF-7. The command is well formed (a name is an
-     * astring, RFC 3501 §9), so this is no BAD: no mailbox has that name, and none can be given it.
-     */
-    private static final class UnknownName extends RuntimeException {
-        final String code;
-
-        UnknownName(String code) {
-            super(code, null, false, false);
-            this.code = code;
-        }
-    }
-
-    /** A name that must name an existing mailbox. */
-    private static String in(String name) {
-        return ModifiedUtf7.decode(name).orElseThrow(() -> new UnknownName("NONEXISTENT"));
-    }
-
-    /** A name a mailbox or subscription is to get: RFC 5530 CANNOT, the server cannot create it. */
-    private static String newName(String name) {
-        return ModifiedUtf7.decode(name).orElseThrow(() -> new UnknownName("CANNOT"));
-    }
-
-    private void unknownName(String tag, ImapCommand c, UnknownName e) {
+    private void unknownName(String tag, ImapCommand c, CommandTable.UnknownName e) {
         // RFC 9051 §6.3.2: a failing SELECT still closes the mailbox that was selected.
         if (c instanceof ImapCommand.Select) Select.closePrevious(this);
         // RFC 9051 §6.3.12, §6.4.7: no [TRYCREATE], as creating that name fails too.

@@ -1,7 +1,7 @@
 package org.castellan.server.setup;
 
 import java.util.List;
-import org.castellan.server.config.ClientCertMode;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.config.ConfigTemplate.ListenerSpec;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.config.TlsMode;

@@ -13,7 +13,7 @@ import io.netty.handler.ssl.SslHandler;
 import org.castellan.security.auth.AuthContext;
 import org.castellan.security.tls.PeerVerification;
 import org.castellan.security.tls.TlsPolicy;
-import org.castellan.server.config.ClientCertMode;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.config.Listener;
 
 /**
@@ -149,8 +149,7 @@ public final class Connection {
      * mode; with SNI certificates it chooses the certificate from the ClientHello first.
      */
     ChannelHandler newTlsHandler(boolean startTls) {
-        return tlsPolicy.newServerHandler(channel.alloc(), TlsPolicy.ClientCertMode.valueOf(clientCertMode.name()),
-                startTls);
+        return tlsPolicy.newServerHandler(channel.alloc(), clientCertMode, startTls);
     }
 
     /**

@@ -11,7 +11,7 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.PeerVerification;
-import org.castellan.server.config.ClientCertMode;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.config.TlsMode;
 import org.slf4j.Logger;

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import org.castellan.server.config.ClientCertMode;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.config.TlsMode;

@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
+import org.castellan.security.tls.TlsPolicy.Preset;
 import org.castellan.server.config.ConfigTemplate.ListenerSpec;
 import org.castellan.server.config.ConfigTemplate.Params;
 import org.junit.jupiter.api.Test;
@@ -38,7 +40,7 @@ class ConfigTemplateTest {
         assertThat(config.server()).isEqualTo(new Server("mail.example.org", data, Role.ALL, Duration.ofSeconds(30),
                 data.resolve("admin.sock")));
         assertThat(config.store()).isEqualTo(new Store(StoreKind.EMBEDDED, data.resolve("mail")));
-        assertThat(config.tls()).isEqualTo(new Tls(TlsPreset.INTERMEDIATE, data.resolve("tls/chain.pem"),
+        assertThat(config.tls()).isEqualTo(new Tls(Preset.INTERMEDIATE, data.resolve("tls/chain.pem"),
                 data.resolve("tls/key.pem"), data.resolve("pki"), List.of()));
         assertThat(config.auth()).isEqualTo(new Auth(Auth.DEFAULT_SCRAM_ITERATIONS));
         assertThat(config.listeners()).hasSize(LISTENERS.size());

@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Optional;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
+import org.castellan.security.tls.TlsPolicy.Preset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -41,7 +43,7 @@ class ConfigValidationTest {
         assertThat(config.server()).isEqualTo(new Server("mail.example.org", data, Role.ALL, Duration.ofSeconds(30),
                 data.resolve("admin.sock")));
         assertThat(config.store()).isEqualTo(new Store(StoreKind.EMBEDDED, data.resolve("mail")));
-        assertThat(config.tls()).isEqualTo(new Tls(TlsPreset.INTERMEDIATE, data.resolve("tls/chain.pem"),
+        assertThat(config.tls()).isEqualTo(new Tls(Preset.INTERMEDIATE, data.resolve("tls/chain.pem"),
                 data.resolve("tls/key.pem"), data.resolve("pki"), List.of()));
         // The most iterations Cyrus SASL's SCRAM client accepts (docs/authentication.md).
         assertThat(config.auth()).isEqualTo(new Auth(65_536));
@@ -140,7 +142,7 @@ class ConfigValidationTest {
         assertThat(config.server()).isEqualTo(new Server("MX1.example.org", data, Role.ALL, Duration.ofMillis(250),
                 Path.of("/run/castellan/admin.sock")));
         assertThat(config.store()).isEqualTo(new Store(StoreKind.EMBEDDED, Path.of("/srv/mail")));
-        assertThat(config.tls()).isEqualTo(new Tls(TlsPreset.MODERN, data.resolve("certs/chain.pem"),
+        assertThat(config.tls()).isEqualTo(new Tls(Preset.MODERN, data.resolve("certs/chain.pem"),
                 data.resolve("certs/key.pem"), Path.of("/srv/pki"),
                 List.of(data.resolve("partner-ca.pem"), Path.of("/etc/ssl/devices.pem"))));
         assertThat(config.auth().scramIterations()).isEqualTo(4096);

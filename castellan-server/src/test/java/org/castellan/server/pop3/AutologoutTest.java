@@ -1,5 +1,6 @@
 package org.castellan.server.pop3;
 
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.testing.Transcript;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -22,7 +23,6 @@ import org.castellan.security.auth.ScramSecret;
 import org.castellan.security.rules.ConnectionRules;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.server.StoreCredentials;
-import org.castellan.server.config.ClientCertMode;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.config.TlsMode;

@@ -25,7 +25,7 @@ import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.ConnectionRules;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy;
-import org.castellan.server.config.ClientCertMode;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.config.TlsMode;
