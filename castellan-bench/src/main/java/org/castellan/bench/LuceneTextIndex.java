@@ -102,6 +102,12 @@ final class LuceneTextIndex implements AutoCloseable {
         writer.commit();
     }
 
+    /** Merges every segment into one and commits: the smallest the index gets. */
+    void forceMerge() throws IOException {
+        writer.forceMerge(1);
+        writer.commit();
+    }
+
     /** Bytes of the index's files on disk. */
     long size() throws IOException {
         try (Stream<Path> files = Files.list(path)) {
