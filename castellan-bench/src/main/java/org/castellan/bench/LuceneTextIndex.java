@@ -106,6 +106,9 @@ final class LuceneTextIndex implements AutoCloseable {
     void forceMerge() throws IOException {
         writer.forceMerge(1);
         writer.commit();
+        // The searchers' reader still holds the old segments, and their files stay until it goes.
+        searchers.maybeRefreshBlocking();
+        writer.deleteUnusedFiles();
     }
 
     /** Bytes of the index's files on disk. */
