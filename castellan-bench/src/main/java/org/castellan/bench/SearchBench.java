@@ -38,8 +38,8 @@ public final class SearchBench {
 
     /** The body words are drawn from this many made-up words, so that trigrams repeat as in real text. */
     private static final int VOCABULARY = 5000;
-    private static final String RARE = "quetzalcoatl";
-    private static final String COMMON = "meeting";
+    static final String RARE = "quetzalcoatl";
+    static final String COMMON = "meeting";
     private static final int SAMPLE_SCAN = 5000;
 
     public static void main(String[] args) throws Exception {
@@ -116,14 +116,7 @@ public final class SearchBench {
 
     /** Appends from several threads, so that deliveries share commits as they do in a server. */
     private static void fill(EmbeddedMailStore store, long inbox, int messages) throws Exception {
-        String[] vocabulary = new String[VOCABULARY];
-        Random r = new Random(7);
-        for (int i = 0; i < VOCABULARY; i++) {
-            StringBuilder w = new StringBuilder();
-            int len = 3 + r.nextInt(8);
-            for (int k = 0; k < len; k++) w.append((char) ('a' + r.nextInt(26)));
-            vocabulary[i] = w.toString();
-        }
+        String[] vocabulary = vocabulary();
         int threads = 8;
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         List<Future<?>> futures = new ArrayList<>();
@@ -139,6 +132,19 @@ public final class SearchBench {
         }
         for (Future<?> f : futures) f.get();
         pool.shutdown();
+    }
+
+    /** The made-up words of the bodies, the same on every run. */
+    static String[] vocabulary() {
+        String[] vocabulary = new String[VOCABULARY];
+        Random r = new Random(7);
+        for (int i = 0; i < VOCABULARY; i++) {
+            StringBuilder w = new StringBuilder();
+            int len = 3 + r.nextInt(8);
+            for (int k = 0; k < len; k++) w.append((char) ('a' + r.nextInt(26)));
+            vocabulary[i] = w.toString();
+        }
+        return vocabulary;
     }
 
     /** About 1 KiB of text; every 10,000th message holds the rare word, 60% the common one. */

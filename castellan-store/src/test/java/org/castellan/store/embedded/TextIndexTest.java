@@ -24,6 +24,7 @@ import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.castellan.protocol.imap.MessageStructure;
 import org.castellan.protocol.imap.SearchText;
 import org.castellan.protocol.mail.EmailAddress;
@@ -179,6 +180,35 @@ class TextIndexTest {
             store.expunge(box.id(), List.of(twin));
             assertThat(documents()).isZero();
             assertThat(store.searchText(box.id(), true, "ascii body").matching()).isEmpty();
+        }
+    }
+
+    @Test
+    void indexerKeepsUpWithAStreamOfDeliveries() throws InterruptedException {
+        // One request per transaction: while sixteen threads deliver back to back, most of them
+        // are always queued, so the writer is never quiet, as under a steady stream of mail.
+        EmbeddedMailStore.Options defaults = EmbeddedMailStore.Options.defaults();
+        EmbeddedMailStore.Options oneByOne = new EmbeddedMailStore.Options(defaults.busyTimeout(), defaults.readConnections(), 1);
+        try (EmbeddedMailStore store = EmbeddedMailStore.open(directory, oneByOne)) {
+            Mailbox box = inbox(store);
+            long first = store.append(box.id(), corpus().get(0), Set.of(), Instant.now()).uid();
+            // The index must still reach the first message while the stream goes on, rather than
+            // leave every new message to SEARCH's scan until the stream stops.
+            AtomicBoolean streaming = new AtomicBoolean(true);
+            List<Thread> senders = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                senders.add(Thread.ofPlatform().start(() -> {
+                    while (streaming.get()) store.append(box.id(), corpus().get(1), Set.of(), Instant.now());
+                }));
+            }
+            try {
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> store.searchText(box.id(), true, "ascii body").matching().contains(first));
+                assertThat(senders).allMatch(Thread::isAlive);
+            } finally {
+                streaming.set(false);
+                for (Thread t : senders) t.join();
+            }
         }
     }
 

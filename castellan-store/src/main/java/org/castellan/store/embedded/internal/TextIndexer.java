@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.castellan.protocol.imap.MessageStructure;
 import org.castellan.protocol.imap.SearchText;
@@ -16,8 +17,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fills the full-text index off the delivery path: whenever the writer has nothing queued, a
- * background thread finds mailboxes whose
+ * Fills the full-text index off the delivery path: when the writer is quiet (or, under a steady
+ * stream of deliveries, every {@link #MAX_DEFER_MILLIS}), a background thread finds mailboxes whose
  * messages above {@code mailboxes.text_indexed_uid} are not indexed yet, decodes their text on
  * its own thread and hands the folded text to the writer in small batches, raising the mark. A
  * search answers from the index up to the mark and scans the messages above it, so a message is
@@ -81,11 +82,22 @@ public final class TextIndexer implements AutoCloseable {
      */
     static final long QUIET_MILLIS = 50;
 
+    /**
+     * The longest the indexer yields to deliveries once it has work: under a stream that never
+     * leaves the writer quiet it still writes a batch this often, so what SEARCH must scan stays a
+     * few hundred milliseconds of mail instead of growing with the stream until it stops. A batch
+     * every 200 ms takes at most a fifth of the writer's turns and keeps up with about
+     * {@code BATCH * 5} = 160 messages a second; quiet moments add to that.
+     */
+    static final long MAX_DEFER_MILLIS = 200;
+
     private void loop() {
+        long waitingSince = System.nanoTime();
         while (!closed) {
             try {
-                if (!writer.idle(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(QUIET_MILLIS))) {
-                    wake.tryAcquire(QUIET_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                boolean overdue = System.nanoTime() - waitingSince > TimeUnit.MILLISECONDS.toNanos(MAX_DEFER_MILLIS);
+                if (!overdue && !writer.idle(TimeUnit.MILLISECONDS.toNanos(QUIET_MILLIS))) {
+                    wake.tryAcquire(QUIET_MILLIS, TimeUnit.MILLISECONDS);
                     continue;
                 }
                 if (indexBatch(BATCH) == 0) wake.acquire();
@@ -100,6 +112,8 @@ public final class TextIndexer implements AutoCloseable {
                     return;
                 }
             }
+            // After a batch, or woken by new mail: the next batch waits for quiet, or this long.
+            waitingSince = System.nanoTime();
         }
     }
 
