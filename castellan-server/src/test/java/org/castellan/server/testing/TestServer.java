@@ -90,7 +90,7 @@ public record TestServer(TestPki pki, Castellan server, long inbox, long otherIn
     public static final int LEADING_GAP = 2;
 
     /** Gives every mailbox of the INBOX's account its leading expunged gap, each mailbox a different one. */
-    private static void leaveGaps(MailStore store, long inbox) {
+    public static void leaveGaps(MailStore store, long inbox) {
         long account = store.getMailbox(inbox).orElseThrow().accountId();
         int gap = LEADING_GAP;
         for (Mailbox m : store.listMailboxes(account)) expungedGap(store, m.id(), gap++);
