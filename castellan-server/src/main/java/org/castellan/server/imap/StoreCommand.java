@@ -13,7 +13,8 @@ import org.castellan.store.UidRange;
 
 /**
  * RFC 9051 §6.4.6 STORE and UID STORE, with RFC 7162 §3.1.3 UNCHANGEDSINCE and the MODIFIED
- * response code. Without .SILENT every named message's flags are returned.
+ * response code. Without .SILENT every named message's flags are returned; with .SILENT and
+ * UNCHANGEDSINCE each changed message's new MODSEQ still is.
  */
 final class StoreCommand {
 
@@ -49,13 +50,13 @@ final class StoreCommand {
         s.blocking(tag, () -> {
             FlagUpdate u = store.storeFlags(id, uids, op, Flags.normalize(c.flags()), c.unchangedSince());
             for (FlagUpdate.Changed ch : u.changed()) view.ownModSeq(ch.modSeq());
-            if (c.silent()) return new Done(u, List.of());
+            if (c.silent() && c.unchangedSince().isEmpty()) return new Done(u, List.of());
             // The update says what the changed messages now carry; only the others are read back.
             java.util.SortedMap<Long, Item> items = new java.util.TreeMap<>();
             for (FlagUpdate.Changed ch : u.changed()) items.put(ch.uid(), new Item(ch.uid(), ch.flags(), ch.modSeq()));
             SortedSet<Long> rest = new java.util.TreeSet<>(uids);
             rest.removeAll(items.keySet());
-            if (!rest.isEmpty()) {
+            if (!rest.isEmpty() && !c.silent()) {
                 for (MessageMeta m : store.listMessages(id, new UidRange(rest.first(), rest.last()))) {
                     if (rest.contains(m.uid())) items.put(m.uid(), new Item(m.uid(), m.flags(), m.modSeq()));
                 }
@@ -68,7 +69,12 @@ final class StoreCommand {
             if (newKeywords) s.announceFlags(view);
             for (Item m : done.items()) {
                 int msn = view.msnOf(m.uid());
-                if (msn > 0) s.untagged(msn + " FETCH (" + s.flagsItem(m.uid(), m.flags(), m.modSeq(), view) + ")");
+                if (msn <= 0) continue;
+                // RFC 7162 §3.1.3: a conditional STORE tells each message it changed of its new
+                // MODSEQ "even if the .SILENT suffix is specified", so the client's cache stays right.
+                String item = c.silent() ? "UID " + m.uid() + " MODSEQ (" + m.modSeq() + ")"
+                        : s.flagsItem(m.uid(), m.flags(), m.modSeq(), view);
+                s.untagged(msn + " FETCH (" + item + ")");
             }
             String code = "";
             if (!done.update().notModified().isEmpty()) {

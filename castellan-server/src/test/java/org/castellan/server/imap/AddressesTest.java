@@ -6,10 +6,7 @@ import jakarta.mail.Folder;
 import jakarta.mail.Message;
 import jakarta.mail.Store;
 import jakarta.mail.internet.InternetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.util.Set;
 import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,9 +36,7 @@ class AddressesTest {
     @BeforeEach
     void start() {
         imap = ImapTestServer.start(dir);
-        for (String m : MESSAGES) {
-            imap.store().append(imap.inbox, m.getBytes(StandardCharsets.UTF_8), Set.of(), Instant.parse("2024-02-01T10:00:00Z"));
-        }
+        imap.seed(MESSAGES);
     }
 
     @AfterEach

@@ -12,6 +12,7 @@ class AppendTest extends ServerPerTest {
     @Test
     void appendWithFlagsAndDate() {
         long validity = imap.store().status(imap.inbox).uidValidity();
+        long next = uidNext();
         String msg = "Subject: appended\r\n\r\nbody\r\n";
         try (Transcript t = imap.loggedIn()) {
             t.run("""
@@ -31,9 +32,9 @@ class AppendTest extends ServerPerTest {
                     S: a4 BAD \\[TOOBIG\\] Literal too large
                     C: a5 NOOP
                     S: a5 OK NOOP completed
-                    """.formatted(size(msg), validity, secondUid + 1));
+                    """.formatted(size(msg), validity, next));
         }
-        var meta = imap.store().listMessages(imap.inbox, UidRange.of(secondUid + 1)).get(0);
+        var meta = imap.store().listMessages(imap.inbox, UidRange.of(next)).get(0);
         assertThat(meta.flags()).containsExactlyInAnyOrder("\\Seen", "$Work");
         assertThat(meta.internalDate()).hasToString("1994-02-08T05:52:25Z");
     }

@@ -69,15 +69,16 @@ class BinaryTest extends ServerPerTest {
 
     @Test
     void appendTakesALiteral8() throws IOException {
+        long next = uidNext();
         try (Transcript t = imap.selected()) {
             t.sendRaw("a1 APPEND INBOX ~{10}\r\n");
             t.expect("\\+ Ready for literal data");
             t.sendRaw("X: 1\r\n\r\n\u0000!\r\n");
             t.expect("\\* 3 EXISTS");
             t.expect("\\* 1 RECENT");
-            t.expect("a1 OK \\[APPENDUID \\d+ 3\\] APPEND completed");
+            t.expect("a1 OK \\[APPENDUID \\d+ " + next + "\\] APPEND completed");
         }
-        try (InputStream in = imap.store().openMessage(imap.inbox, 3)) {
+        try (InputStream in = imap.store().openMessage(imap.inbox, next)) {
             assertThat(in.readAllBytes()).containsExactly('X', ':', ' ', '1', '\r', '\n', '\r', '\n', 0, '!');
         }
     }
@@ -124,13 +125,14 @@ class BinaryTest extends ServerPerTest {
     void binaryContentWithoutAHeaderComesBackAsPartOne() {
         // RFC 3516 §4.4 literal8 of data that has no header: it is all body, and BODY[1] of a
         // non-multipart message is its body (RFC 9051 §6.4.5), not an empty string.
+        long next = uidNext();
         try (Transcript t = imap.selected()) {
             t.sendRaw("a1 APPEND INBOX ~{15}\r\n");
             t.expect("\\+ Ready for literal data");
             t.sendRaw("\u0000\u0001binary data\r\n\r\n");
             t.expect("\\* 3 EXISTS");
             t.expect("\\* \\d+ RECENT");
-            t.expect("a1 OK \\[APPENDUID \\d+ 3\\] APPEND completed");
+            t.expect("a1 OK \\[APPENDUID \\d+ " + next + "\\] APPEND completed");
             t.run("""
                     C: a2 FETCH 3 (BODY.PEEK[1] BINARY.SIZE[1])
                     S: \\* 3 FETCH \\(BODY\\[1\\] \\{15\\}

@@ -31,7 +31,7 @@ class ContextTest extends ServerPerTest {
                     S: \\* ESEARCH \\(TAG "A01"\\) COUNT 2
                     S: A01 OK SEARCH completed
                     C: A02 UID SORT RETURN (CONTEXT) (SIZE) UTF-8 ALL
-                    S: \\* ESEARCH \\(TAG "A02"\\) UID ALL %d:%d
+                    S: \\* ESEARCH \\(TAG "A02"\\) UID ALL %d,%d
                     S: A02 OK SORT completed
                     C: A03 CAPABILITY
                     S: \\* CAPABILITY .* ESORT CONTEXT=SEARCH CONTEXT=SORT PARTIAL .*
@@ -58,7 +58,7 @@ class ContextTest extends ServerPerTest {
                     C: w1 IDLE
                     S: \\+ idling
                     """);
-            long third = secondUid + 1;
+            long third = uidNext();
             append(actor, "a1", "Subject: three\r\n\r\nx");
             watcher.run("""
                     S: \\* 3 EXISTS
@@ -99,6 +99,7 @@ class ContextTest extends ServerPerTest {
                     C: w2 IDLE
                     S: \\+ idling
                     """.formatted(secondUid));
+            long fourth = uidNext();
             String four = "Subject: four\r\n\r\nx";
             actor.sendRaw("a6 APPEND INBOX ($Junk) {%d+}\r\n%s\r\n".formatted(four.length(), four));
             untilTagged(actor, "a6");
@@ -112,7 +113,7 @@ class ContextTest extends ServerPerTest {
                     C: w3 UID FETCH %d FLAGS
                     S: \\* 3 FETCH \\(UID %d FLAGS \\(\\$Junk( \\\\Recent)?\\)\\)
                     S: w3 OK FETCH completed
-                    """.formatted(third + 1, third + 1));
+                    """.formatted(fourth, fourth));
         }
     }
 
@@ -122,8 +123,7 @@ class ContextTest extends ServerPerTest {
      */
     @Test
     void sortUpdatesKeepTheRequestedOrder() {
-        long third = secondUid + 1;
-        long fourth = secondUid + 2;
+        long third = uidNext();
         try (Transcript watcher = imap.selected(); Transcript actor = imap.selected()) {
             // The second message is the larger one: REVERSE SIZE puts it first.
             watcher.run("""
@@ -145,6 +145,7 @@ class ContextTest extends ServerPerTest {
                     S: \\* ESEARCH \\(TAG "C02"\\) ADDTO \\(2 3\\)
                     """.formatted(third));
             // Larger than all: first in C01's order, last in C02's.
+            long fourth = uidNext();
             append(actor, "a2", "Subject: large\r\n\r\n" + "l".repeat(size(SECOND) + 100));
             watcher.run("""
                     S: \\* 4 EXISTS

@@ -10,18 +10,18 @@ class CopyTest extends ServerPerTest {
 
     @Test
     void copyReportsUids() {
+        long next = uidNext("Archive");
         try (Transcript t = imap.selected()) {
             t.run("""
                     C: a1 COPY 1:2 Archive
-                    S: a1 OK \\[COPYUID \\d+ %d:%d 1:2\\] COPY completed
+                    S: a1 OK \\[COPYUID \\d+ %d,%d %d:%d\\] COPY completed
                     C: a2 UID COPY 999 Archive
                     S: a2 OK COPY completed
                     C: a3 COPY 1 Nowhere
                     S: a3 NO \\[TRYCREATE\\] .*
-                    """.formatted(firstUid, secondUid));
+                    """.formatted(firstUid, secondUid, next, next + 1));
         }
-        long archive = imap.store().getMailbox(imap.store().getMailbox(imap.inbox).orElseThrow().accountId(), "Archive")
-                .orElseThrow().id();
+        long archive = mailboxId("Archive");
         assertThat(imap.store().status(archive).messages()).isEqualTo(2);
         assertThat(imap.store().status(imap.inbox).messages()).isEqualTo(2);
     }

@@ -1,6 +1,8 @@
 package org.castellan.server.imap;
 
+import java.util.List;
 import java.util.Set;
+import org.castellan.server.testing.TestServer;
 import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -18,9 +20,15 @@ class EsortTest extends ServerPerTest {
     /** Five messages, each larger than the one before; the fourth is $Junk, the fifth \Deleted. */
     @BeforeEach
     void mailbox() {
-        third = imap.append(imap.inbox, "Subject: c\r\n\r\n" + "x".repeat(400) + "\r\n", Set.of());
-        fourth = imap.append(imap.inbox, "Subject: d\r\n\r\n" + "x".repeat(500) + "\r\n", Set.of("$Junk"));
-        fifth = imap.append(imap.inbox, "Subject: e\r\n\r\n" + "x".repeat(600) + "\r\n", Set.of("\\Deleted"));
+        record Flagged(String message, Set<String> flags) {}
+        long[] uids = TestServer.seed(imap.store(), imap.inbox, List.of(
+                new Flagged("Subject: c\r\n\r\n" + "x".repeat(400) + "\r\n", Set.of()),
+                new Flagged("Subject: d\r\n\r\n" + "x".repeat(500) + "\r\n", Set.of("$Junk")),
+                new Flagged("Subject: e\r\n\r\n" + "x".repeat(600) + "\r\n", Set.of("\\Deleted"))),
+                m -> imap.append(imap.inbox, m.message(), m.flags()));
+        third = uids[0];
+        fourth = uids[1];
+        fifth = uids[2];
     }
 
     @Test

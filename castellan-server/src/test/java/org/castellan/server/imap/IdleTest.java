@@ -11,6 +11,7 @@ class IdleTest extends ServerPerTest {
 
     @Test
     void idlingSessionSeesChangesAsTheyHappen() {
+        long third = uidNext();
         try (Transcript watcher = imap.selected(); Transcript actor = imap.selected()) {
             watcher.run("""
                     C: w1 IDLE
@@ -36,7 +37,7 @@ class IdleTest extends ServerPerTest {
                     C: w2 FETCH 2 UID
                     S: \\* 2 FETCH \\(UID %d\\)
                     S: w2 OK FETCH completed
-                    """.formatted(secondUid + 1));
+                    """.formatted(third));
         }
     }
 

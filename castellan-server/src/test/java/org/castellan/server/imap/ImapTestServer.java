@@ -61,7 +61,15 @@ final class ImapTestServer implements AutoCloseable {
         return server.addresses().get(listener).getPort();
     }
 
-    /** Appends a message to alice's INBOX; returns its UID. */
+    /**
+     * Appends messages to alice's INBOX with the fixtures' expunged gaps after each
+     * ({@link TestServer#seed}); returns their UIDs in order.
+     */
+    long[] seed(String... messages) {
+        return TestServer.seed(store(), inbox, java.util.List.of(messages), this::append);
+    }
+
+    /** Appends a message to alice's INBOX, right after whatever was there; returns its UID. */
     long append(String message) {
         return append(inbox, message, Set.of());
     }

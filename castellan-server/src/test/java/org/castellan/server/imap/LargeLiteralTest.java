@@ -52,20 +52,22 @@ class LargeLiteralTest extends ServerPerTest {
     @Test
     void aSynchronizingLiteralAboveTheOldCommandLimitIsStored() throws IOException {
         byte[] msg = message("sync", 262_122);
+        long next = uidNext();
         try (Transcript t = imap.loggedIn()) {
             t.send("a1 APPEND INBOX {" + msg.length + "}");
             t.expect("\\+ Ready for literal data");
             write(t, msg);
             t.send("");
-            t.expect("a1 OK \\[APPENDUID \\d+ " + (secondUid + 1) + "\\] APPEND completed");
+            t.expect("a1 OK \\[APPENDUID \\d+ " + next + "\\] APPEND completed");
         }
-        assertThat(stored(secondUid + 1)).isEqualTo(msg);
+        assertThat(stored(next)).isEqualTo(msg);
     }
 
     @Test
     void nonSynchronizingLiteralsOfSeveralMegabytesAreStoredInOrder() throws IOException {
         byte[] first = message("plus-1", 3 * 1024 * 1024 + 17);
         byte[] second = message("plus-2", 300_000);
+        long next = uidNext();
         try (Transcript t = imap.loggedIn()) {
             t.sendRaw("a1 APPEND INBOX (\\Seen) {" + first.length + "+}\r\n");
             write(t, first);
@@ -76,10 +78,10 @@ class LargeLiteralTest extends ServerPerTest {
                     S: a1 OK \\[APPENDUID \\d+ %d\\] APPEND completed
                     S: a2 OK \\[APPENDUID \\d+ %d\\] APPEND completed
                     S: a3 OK NOOP completed
-                    """.formatted(secondUid + 1, secondUid + 2));
+                    """.formatted(next, next + 1));
         }
-        assertThat(stored(secondUid + 1)).isEqualTo(first);
-        assertThat(stored(secondUid + 2)).isEqualTo(second);
+        assertThat(stored(next)).isEqualTo(first);
+        assertThat(stored(next + 1)).isEqualTo(second);
     }
 
     @Test

@@ -10,19 +10,20 @@ class MoveTest extends ServerPerTest {
 
     @Test
     void moveExpungesFromTheSource() {
+        long next = uidNext("Trash");
         try (Transcript t = imap.selected()) {
             t.run("""
                     C: a1 MOVE 1 Trash
-                    S: \\* OK \\[COPYUID \\d+ %d 1\\] Moved
+                    S: \\* OK \\[COPYUID \\d+ %d %d\\] Moved
                     S: \\* 1 EXPUNGE
                     S: a1 OK MOVE completed
                     C: a2 UID MOVE %d Trash
-                    S: \\* OK \\[COPYUID \\d+ %d 2\\] Moved
+                    S: \\* OK \\[COPYUID \\d+ %d %d\\] Moved
                     S: \\* 1 EXPUNGE
                     S: a2 OK MOVE completed
                     C: a3 NOOP
                     S: a3 OK NOOP completed
-                    """.formatted(firstUid, secondUid, secondUid));
+                    """.formatted(firstUid, next, secondUid, secondUid, next + 1));
         }
         assertThat(imap.store().status(imap.inbox).messages()).isZero();
     }

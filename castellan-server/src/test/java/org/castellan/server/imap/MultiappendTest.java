@@ -25,6 +25,7 @@ class MultiappendTest extends ServerPerTest {
     @Test
     void twoMessagesInOneAppendGetConsecutiveUidsAndOneAppenduid() {
         long validity = imap.store().status(imap.inbox).uidValidity();
+        long next = uidNext();
         try (Transcript other = imap.selected(); Transcript t = imap.loggedIn()) {
             // RFC 3502 §6.3.11's example, each message with its own flags and date.
             t.send("A003 APPEND INBOX (\\Seen) {" + size(ONE) + "}");
@@ -34,7 +35,7 @@ class MultiappendTest extends ServerPerTest {
             t.expect("\\+ Ready for literal data");
             t.sendRaw(TWO);
             t.send("");
-            t.expect("A003 OK \\[APPENDUID " + validity + " " + (secondUid + 1) + ":" + (secondUid + 2) + "\\] APPEND completed");
+            t.expect("A003 OK \\[APPENDUID " + validity + " " + next + ":" + (next + 1) + "\\] APPEND completed");
             other.run("""
                     C: n1 NOOP
                     S: \\* 4 EXISTS
@@ -42,7 +43,7 @@ class MultiappendTest extends ServerPerTest {
                     S: n1 OK NOOP completed
                     """);
         }
-        var metas = imap.store().listMessages(imap.inbox, new UidRange(secondUid + 1, secondUid + 2));
+        var metas = imap.store().listMessages(imap.inbox, new UidRange(next, next + 1));
         assertThat(metas).extracting(MessageMeta::size).containsExactly((long) size(ONE), (long) size(TWO));
         assertThat(metas.get(0).flags()).containsExactly("\\Seen");
         assertThat(metas.get(1).flags()).containsExactly("\\Flagged");

@@ -62,6 +62,7 @@ class NotifyTest extends ServerPerTest {
         mailbox("Lists/lemonade");
         imap.append(mailbox("Lists/ietf"), "Subject: ietf\r\n\r\nlist mail\r\n", Set.of());
         mailbox("misc");
+        long third = uidNext();
         try (Transcript watcher = imap.selected(); Transcript actor = imap.loggedIn()) {
             watcher.run("""
                     C: b notify set status (selected (MessageNew (uid body.peek[header.fields (from to subject)]) \
@@ -95,12 +96,12 @@ class NotifyTest extends ServerPerTest {
             watcher.run("""
                     S: \\* 3 EXISTS
                     S: \\* \\d+ RECENT
-                    S: \\* 3 FETCH \\(UID 3 BODY\\[HEADER.FIELDS \\(FROM TO SUBJECT\\)\\] \\{52\\}
+                    S: \\* 3 FETCH \\(UID %d BODY\\[HEADER.FIELDS \\(FROM TO SUBJECT\\)\\] \\{52\\}
                     S: From: carol@example.net
                     S: Subject: while you wait
                     S:
                     S: \\)
-                    """);
+                    """.formatted(third));
             actor.send("a4 SELECT Lists/lemonade");
             while (!actor.readLine().startsWith("a4 OK ")) {
                 // SELECT's untagged data; what it holds is SelectTest's concern
@@ -141,7 +142,7 @@ class NotifyTest extends ServerPerTest {
             imap.append(sent, "Subject: sent\r\n\r\nx\r\n", Set.of());
             // The expunge came first, yet only the STATUS may go out between commands.
             watcher.run("""
-                    S: \\* STATUS Sent \\(MESSAGES 1 UIDNEXT 2\\)
+                    S: \\* STATUS Sent \\(MESSAGES 1 UIDNEXT %d\\)
                     C: n2 FETCH 1:2 (UID)
                     S: \\* 2 FETCH \\(UID %d\\)
                     S: n2 NO \\[EXPUNGEISSUED\\] .*
@@ -156,7 +157,7 @@ class NotifyTest extends ServerPerTest {
                     S: n4 OK \\[APPENDUID \\d+ \\d+\\] APPEND completed
                     C: n5 IDLE
                     S: \\+ idling
-                    """.formatted(secondUid));
+                    """.formatted(uidNext("Sent"), secondUid));
             long uid = imap.append("Subject: theirs\r\n\r\nx\r\n");
             watcher.run("""
                     S: \\* 3 EXISTS
@@ -172,7 +173,7 @@ class NotifyTest extends ServerPerTest {
     @Test
     void anOwnAppendElsewhereLeavesTheSelectedMailboxsFetchesAlone() {
         long trash = mailbox("Trash");
-        mailbox("Sent");
+        long sent = uidNext("Sent");
         try (Transcript watcher = imap.selected()) {
             watcher.run("""
                     C: n1 NOTIFY SET (SELECTED-DELAYED (MessageNew (FLAGS) MessageExpunge)) (PERSONAL (MessageNew MessageExpunge))
@@ -182,16 +183,16 @@ class NotifyTest extends ServerPerTest {
             imap.append(trash, "Subject: trash\r\n\r\nx\r\n", Set.of());
             // The Trash STATUS shows the INBOX message, committed before it, has reached the session.
             watcher.run("""
-                    S: \\* STATUS Trash \\(MESSAGES 1 UIDNEXT 2\\)
+                    S: \\* STATUS Trash \\(MESSAGES 1 UIDNEXT %d\\)
                     C: n2 APPEND Sent {14+}
                     C: Subject: own
                     C:
                     S: \\* 3 EXISTS
                     S: \\* \\d+ RECENT
-                    S: n2 OK \\[APPENDUID \\d+ 1\\] APPEND completed
+                    S: n2 OK \\[APPENDUID \\d+ %d\\] APPEND completed
                     S: \\* 3 FETCH \\(UID %d FLAGS \\(\\\\Recent\\)\\)
-                    S: \\* STATUS Sent \\(MESSAGES 1 UIDNEXT 2\\)
-                    """.formatted(theirs));
+                    S: \\* STATUS Sent \\(MESSAGES 1 UIDNEXT %d\\)
+                    """.formatted(uidNext("Trash"), sent, theirs, sent + 1));
         }
     }
 
@@ -212,7 +213,7 @@ class NotifyTest extends ServerPerTest {
                     """);
             long uid = imap.append(sent, "Subject: sent\r\n\r\nx\r\n", Set.of());
             long added = imap.store().status(sent).highestModSeq();
-            watcher.expect("\\* STATUS Sent \\(MESSAGES 1 UIDNEXT 2 HIGHESTMODSEQ %d\\)".formatted(added));
+            watcher.expect("\\* STATUS Sent \\(MESSAGES 1 UIDNEXT %d HIGHESTMODSEQ %d\\)".formatted(uidNext("Sent"), added));
             imap.store().storeFlags(sent, List.of(uid), org.castellan.store.FlagOperation.ADD, Set.of("\\Seen"),
                     java.util.OptionalLong.empty());
             watcher.expect("\\* STATUS Sent \\(UIDVALIDITY %d UNSEEN 0 HIGHESTMODSEQ %d\\)"
@@ -360,13 +361,14 @@ class NotifyTest extends ServerPerTest {
      */
     @Test
     void aNotifyCannotReachAnotherAccount() {
+        long third = uidNext();
         try (Transcript alice = imap.loggedIn(); Transcript bob = imap.connect("imap")) {
             alice.run("""
                     C: n1 NOTIFY SET STATUS (MAILBOXES ("bob@example.org/INBOX" "Other Users/bob/INBOX" "#user/bob/INBOX" \
                     Lost) (MessageNew MessageExpunge)) (INBOXES (MessageNew MessageExpunge)) (PERSONAL (MailboxName))
-                    S: \\* STATUS INBOX \\(MESSAGES 2 UIDNEXT 3 UIDVALIDITY \\d+ UNSEEN 2\\)
+                    S: \\* STATUS INBOX \\(MESSAGES 2 UIDNEXT %d UIDVALIDITY \\d+ UNSEEN 2\\)
                     S: n1 OK NOTIFY completed
-                    """);
+                    """.formatted(third));
             bob.run("""
                     S: \\* OK .*
                     C: b1 LOGIN %s "%s"
@@ -379,7 +381,7 @@ class NotifyTest extends ServerPerTest {
                     S: b3 OK CREATE completed
                     """.formatted(ImapTestServer.OTHER, ImapTestServer.PASSWORD));
             imap.append("Subject: for alice\r\n\r\nx\r\n");
-            alice.expect("\\* STATUS INBOX \\(MESSAGES 3 UIDNEXT 4\\)");
+            alice.expect("\\* STATUS INBOX \\(MESSAGES 3 UIDNEXT %d\\)".formatted(uidNext()));
         }
     }
 
@@ -401,12 +403,12 @@ class NotifyTest extends ServerPerTest {
             // Registered after the watcher's: when it has heard an event, the watcher's session has been handed it.
             List<AccountEvent> heard = new CopyOnWriteArrayList<>();
             imap.store().subscribeAccount(account(), heard::add);
-            imap.append(big);
+            long uid = imap.append(big);
             watcher.run("""
                     S: \\* 3 EXISTS
                     S: \\* \\d+ RECENT
-                    S: \\* 3 FETCH \\(UID 3 BODY\\[\\] \\{%d\\}
-                    """.formatted(size(big)));
+                    S: \\* 3 FETCH \\(UID %d BODY\\[\\] \\{%d\\}
+                    """.formatted(uid, size(big)));
             String deep = String.join("/", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN".split(""));
             int created = 0;
             for (int i = 0; created <= Notifier.MAX_PENDING; i++) {

@@ -16,8 +16,10 @@ class PartialTest extends ServerPerTest {
     final long[] uid = new long[8];
 
     /**
-     * Eight messages, each larger than the one before, after two expunged ones: UIDs 1 2 3 5 6 8 9
-     * 10 (relative to the first); message 4 is $Junk, message 7 \Deleted. UNDELETED UNKEYWORD $Junk
+     * Eight messages, each larger than the one before: the fixture's two, then eight appended and
+     * two of those expunged. The UIDs of messages 1, 2, 3 and 4 and of 5 and 6 have holes between
+     * them, those of 4 and 5, 6 and 7, 7 and 8 are neighbours; message 4 is $Junk, message 7
+     * \Deleted. UNDELETED UNKEYWORD $Junk
      * matches messages 1 2 3 5 6 8.
      */
     @BeforeEach
@@ -43,7 +45,7 @@ class PartialTest extends ServerPerTest {
                     S: \\* ESEARCH \\(TAG "A01"\\) UID PARTIAL \\(-1:-3 %5$d,%6$d,%8$d\\)
                     S: A01 OK SEARCH completed
                     C: A02 UID SEARCH RETURN (PARTIAL 2:4) UNDELETED UNKEYWORD $Junk
-                    S: \\* ESEARCH \\(TAG "A02"\\) UID PARTIAL \\(2:4 %2$d:%3$d,%5$d\\)
+                    S: \\* ESEARCH \\(TAG "A02"\\) UID PARTIAL \\(2:4 %2$d,%3$d,%5$d\\)
                     S: A02 OK SEARCH completed
                     # A range reaching past the results gives what there is; one past them all NIL.
                     C: A03 SEARCH RETURN (PARTIAL 5:100) UNDELETED UNKEYWORD $Junk
@@ -61,7 +63,7 @@ class PartialTest extends ServerPerTest {
                     S: A06 OK SEARCH completed
                     # The other return options are answered alongside, from all results.
                     C: A07 UID SEARCH RETURN (COUNT PARTIAL 1:2 MIN MAX) UNDELETED UNKEYWORD $Junk
-                    S: \\* ESEARCH \\(TAG "A07"\\) UID MIN %1$d MAX %8$d COUNT 6 PARTIAL \\(1:2 %1$d:%2$d\\)
+                    S: \\* ESEARCH \\(TAG "A07"\\) UID MIN %1$d MAX %8$d COUNT 6 PARTIAL \\(1:2 %1$d,%2$d\\)
                     S: A07 OK SEARCH completed
                     C: A08 SEARCH RETURN (PARTIAL 1:5 ALL) ALL
                     S: A08 BAD .*

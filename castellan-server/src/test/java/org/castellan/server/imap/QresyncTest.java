@@ -22,20 +22,28 @@ class QresyncTest extends ServerPerTest {
     /** The MODSEQ the client last saw: after the two messages of ServerPerTest. */
     long known;
     long third;
+    long fourth;
     long fifth;
+    /** UIDNEXT after the changes. */
+    long next;
 
-    /** UIDs 1 and 2 were there when the client last synchronized; then 3-5 came, 3 was read, 2 and 4 expunged. */
+    /**
+     * The fixture's two messages were there when the client last synchronized; then a third,
+     * fourth and fifth came, the third was read, the second and fourth expunged. The expunged
+     * gaps the fixture left before are older than what the client knows, so never VANISHED.
+     */
     @BeforeEach
     void changeTheMailboxSinceTheClientLastSawIt() {
         var st = imap.store().status(imap.inbox);
         uidValidity = st.uidValidity();
         known = st.highestModSeq();
         third = imap.append("Subject: three\r\n\r\n3\r\n");
-        long fourth = imap.append("Subject: four\r\n\r\n4\r\n");
+        fourth = imap.append("Subject: four\r\n\r\n4\r\n");
         fifth = imap.append("Subject: five\r\n\r\n5\r\n");
         imap.store().storeFlags(imap.inbox, List.of(third), FlagOperation.ADD, Set.of(Flags.SEEN), OptionalLong.empty());
         imap.store().expunge(imap.inbox, List.of(secondUid, fourth));
         imap.store().claimRecent(imap.inbox, fifth); // another client was told of them: no \Recent here
+        next = uidNext();
     }
 
     private long modSeq(long uid) {
@@ -50,51 +58,51 @@ class QresyncTest extends ServerPerTest {
                     C: a1 ENABLE QRESYNC
                     S: \\* ENABLED QRESYNC
                     S: a1 OK ENABLE completed
-                    C: a2 SELECT INBOX (QRESYNC (%d %d 1:5))
+                    C: a2 SELECT INBOX (QRESYNC (%1$d %2$d %3$d:%4$d))
                     S: \\* 3 EXISTS
                     S: \\* 0 RECENT
                     S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS .*
-                    S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
-                    S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
-                    S: \\* OK \\[HIGHESTMODSEQ %d\\] Highest
+                    S: \\* OK \\[UIDVALIDITY %1$d\\] UIDs valid
+                    S: \\* OK \\[UIDNEXT %5$d\\] Predicted next UID
+                    S: \\* OK \\[HIGHESTMODSEQ %6$d\\] Highest
                     S: \\* OK \\[URLMECH INTERNAL\\] .*
-                    S: \\* VANISHED \\(EARLIER\\) 2,4
-                    S: \\* 2 FETCH \\(FLAGS \\(\\\\Seen\\) UID 3 MODSEQ \\(%d\\)\\)
-                    S: \\* 3 FETCH \\(FLAGS \\(\\) UID 5 MODSEQ \\(%d\\)\\)
+                    S: \\* VANISHED \\(EARLIER\\) %7$d,%8$d
+                    S: \\* 2 FETCH \\(FLAGS \\(\\\\Seen\\) UID %9$d MODSEQ \\(%10$d\\)\\)
+                    S: \\* 3 FETCH \\(FLAGS \\(\\) UID %4$d MODSEQ \\(%11$d\\)\\)
                     S: a2 OK \\[READ-WRITE\\] SELECT completed
-                    """.formatted(uidValidity, known, uidValidity, highest, modSeq(third), modSeq(fifth)));
+                    """.formatted(uidValidity, known, firstUid, fifth, next, highest, secondUid, fourth, third,
+                    modSeq(third), modSeq(fifth)));
             // Known UIDs narrow both reports (RFC 7162 §3.2.5.1); so does a more recent MODSEQ.
             t.run("""
-                    C: a3 EXAMINE INBOX (QRESYNC (%d %d 1:3))
+                    C: a3 EXAMINE INBOX (QRESYNC (%1$d %2$d %3$d:%4$d))
                     S: \\* OK \\[CLOSED\\] Previous mailbox closed
                     S: \\* 3 EXISTS
                     S: \\* 0 RECENT
                     S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS \\(\\)\\] Flags permitted
-                    S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
-                    S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
-                    S: \\* OK \\[HIGHESTMODSEQ %d\\] Highest
+                    S: \\* OK \\[UIDVALIDITY %1$d\\] UIDs valid
+                    S: \\* OK \\[UIDNEXT %5$d\\] Predicted next UID
+                    S: \\* OK \\[HIGHESTMODSEQ %6$d\\] Highest
                     S: \\* OK \\[URLMECH INTERNAL\\] .*
-                    S: \\* VANISHED \\(EARLIER\\) 2
-                    S: \\* 2 FETCH \\(FLAGS \\(\\\\Seen\\) UID 3 MODSEQ \\(%d\\)\\)
+                    S: \\* VANISHED \\(EARLIER\\) %7$d
+                    S: \\* 2 FETCH \\(FLAGS \\(\\\\Seen\\) UID %4$d MODSEQ \\(%8$d\\)\\)
                     S: a3 OK \\[READ-ONLY\\] EXAMINE completed
-                    C: a4 SELECT INBOX (QRESYNC (%d %d))
+                    C: a4 SELECT INBOX (QRESYNC (%1$d %6$d))
                     S: \\* OK \\[CLOSED\\] Previous mailbox closed
                     S: \\* 3 EXISTS
                     S: \\* 0 RECENT
                     S: \\* OK \\[UNSEEN 1\\] .*
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS .*
-                    S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
-                    S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
-                    S: \\* OK \\[HIGHESTMODSEQ %d\\] Highest
+                    S: \\* OK \\[UIDVALIDITY %1$d\\] UIDs valid
+                    S: \\* OK \\[UIDNEXT %5$d\\] Predicted next UID
+                    S: \\* OK \\[HIGHESTMODSEQ %6$d\\] Highest
                     S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: a4 OK \\[READ-WRITE\\] SELECT completed
-                    """.formatted(uidValidity, known, uidValidity, highest, modSeq(third), uidValidity, highest,
-                    uidValidity, highest));
+                    """.formatted(uidValidity, known, firstUid, third, next, highest, secondUid, modSeq(third)));
         }
     }
 
@@ -112,11 +120,11 @@ class QresyncTest extends ServerPerTest {
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS .*
                     S: \\* OK \\[UIDVALIDITY %d\\] UIDs valid
-                    S: \\* OK \\[UIDNEXT 6\\] Predicted next UID
+                    S: \\* OK \\[UIDNEXT %d\\] Predicted next UID
                     S: \\* OK \\[HIGHESTMODSEQ \\d+\\] Highest
                     S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: a2 OK \\[READ-WRITE\\] SELECT completed
-                    """.formatted(uidValidity + 1, uidValidity));
+                    """.formatted(uidValidity + 1, uidValidity, next));
         }
     }
 
@@ -124,17 +132,18 @@ class QresyncTest extends ServerPerTest {
     void uidFetchChangedSinceVanished() {
         try (Transcript t = qresyncSelected()) {
             t.run("""
-                    C: a3 UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)
-                    S: \\* VANISHED \\(EARLIER\\) 2,4
-                    S: \\* 2 FETCH \\(UID 3 FLAGS \\(\\\\Seen\\) MODSEQ \\(%d\\)\\)
-                    S: \\* 3 FETCH \\(UID 5 FLAGS \\(\\) MODSEQ \\(%d\\)\\)
+                    C: a3 UID FETCH 1:* (FLAGS) (CHANGEDSINCE %1$d VANISHED)
+                    S: \\* VANISHED \\(EARLIER\\) %2$d,%3$d
+                    S: \\* 2 FETCH \\(UID %4$d FLAGS \\(\\\\Seen\\) MODSEQ \\(%5$d\\)\\)
+                    S: \\* 3 FETCH \\(UID %6$d FLAGS \\(\\) MODSEQ \\(%7$d\\)\\)
                     S: a3 OK FETCH completed
-                    C: a4 UID FETCH 4:4 (FLAGS) (CHANGEDSINCE %d VANISHED)
-                    S: \\* VANISHED \\(EARLIER\\) 4
+                    C: a4 UID FETCH %3$d:%3$d (FLAGS) (CHANGEDSINCE %1$d VANISHED)
+                    S: \\* VANISHED \\(EARLIER\\) %3$d
                     S: a4 OK FETCH completed
-                    C: a5 UID FETCH 1:2 (FLAGS) (CHANGEDSINCE %d VANISHED)
+                    C: a5 UID FETCH %8$d:%2$d (FLAGS) (CHANGEDSINCE %9$d VANISHED)
                     S: a5 OK FETCH completed
-                    """.formatted(known, modSeq(third), modSeq(fifth), known, imap.store().status(imap.inbox).highestModSeq()));
+                    """.formatted(known, secondUid, fourth, third, modSeq(third), fifth, modSeq(fifth), firstUid,
+                    imap.store().status(imap.inbox).highestModSeq()));
         }
     }
 
@@ -164,17 +173,17 @@ class QresyncTest extends ServerPerTest {
             t.run("""
                     C: a3 STORE 1:3 +FLAGS.SILENT (\\Deleted)
                     S: a3 OK .*
-                    C: a4 UID EXPUNGE 1:3
-                    S: \\* VANISHED 1,3
+                    C: a4 UID EXPUNGE %1$d:%2$d
+                    S: \\* VANISHED %1$d,%2$d
                     S: a4 OK \\[HIGHESTMODSEQ \\d+\\] EXPUNGE completed
                     C: a5 EXPUNGE
-                    S: \\* VANISHED 5
+                    S: \\* VANISHED %3$d
                     S: a5 OK \\[HIGHESTMODSEQ \\d+\\] EXPUNGE completed
                     C: a6 EXPUNGE
                     S: a6 OK EXPUNGE completed
-                    """);
+                    """.formatted(firstUid, third, fifth));
         }
-        assertThat(imap.store().expungedSince(imap.inbox, known)).containsExactly(1L, 2L, 3L, 4L, 5L);
+        assertThat(imap.store().expungedSince(imap.inbox, known)).containsExactly(firstUid, secondUid, third, fourth, fifth);
     }
 
     @Test
@@ -210,11 +219,11 @@ class QresyncTest extends ServerPerTest {
     void moveReportsVanishedAfterCopyUid() {
         try (Transcript t = qresyncSelected()) {
             t.run("""
-                    C: a3 UID MOVE 3:5 Trash
-                    S: \\* OK \\[COPYUID \\d+ 3,5 1:2\\] Moved
-                    S: \\* VANISHED 3,5
+                    C: a3 UID MOVE %1$d:%2$d Trash
+                    S: \\* OK \\[COPYUID \\d+ %1$d,%2$d %3$d:%4$d\\] Moved
+                    S: \\* VANISHED %1$d,%2$d
                     S: a3 OK MOVE completed
-                    """);
+                    """.formatted(third, fifth, uidNext("Trash"), uidNext("Trash") + 1));
         }
     }
 

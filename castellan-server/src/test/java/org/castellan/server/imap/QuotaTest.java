@@ -94,10 +94,10 @@ class QuotaTest extends ServerPerTest {
                     S: \\* STATUS INBOX \\(MESSAGES 2 DELETED 1 DELETED-STORAGE 1\\)
                     S: a4 OK STATUS completed
                     C: a5 MOVE 1 Archive
-                    S: \\* OK \\[COPYUID \\d+ %d 1\\] Moved
+                    S: \\* OK \\[COPYUID \\d+ %d %d\\] Moved
                     S: \\* 1 EXPUNGE
                     S: a5 OK MOVE completed
-                    """.formatted(firstUid));
+                    """.formatted(firstUid, uidNext("Archive")));
         }
         assertThat(imap.store().quota(account()).usedBytes()).isEqualTo(used);
     }

@@ -9,6 +9,7 @@ class SelectTest extends ServerPerTest {
     @Test
     void selectReportsTheMailbox() {
         long validity = imap.store().status(imap.inbox).uidValidity();
+        long next = uidNext();
         try (Transcript t = imap.loggedIn()) {
             t.run("""
                     C: a1 SELECT inbox
@@ -28,7 +29,7 @@ class SelectTest extends ServerPerTest {
                     S: \\* FLAGS .*
                     S: \\* OK \\[PERMANENTFLAGS \\(\\)\\] .*
                     S: \\* OK \\[UIDVALIDITY \\d+\\] .*
-                    S: \\* OK \\[UIDNEXT 1\\] .*
+                    S: \\* OK \\[UIDNEXT %d\\] .*
                     S: \\* OK \\[HIGHESTMODSEQ \\d+\\] .*
                     S: \\* OK \\[URLMECH INTERNAL\\] .*
                     S: a2 OK \\[READ-ONLY\\] EXAMINE completed
@@ -36,7 +37,7 @@ class SelectTest extends ServerPerTest {
                     S: a3 OK UNSELECT completed
                     C: a4 FETCH 1 FLAGS
                     S: a4 BAD Command not valid in this state
-                    """.formatted(validity, secondUid + 1));
+                    """.formatted(validity, next, uidNext("Drafts")));
         }
     }
 

@@ -8,7 +8,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A fresh server for each test, with two messages in alice's INBOX that an earlier session has
  * seen already, so no session gets them as \Recent (RFC 3501 §2.3.2) unless the test says
- * {@link #recentMessages}.
+ * {@link #recentMessages}. The INBOX has expunged gaps before, between and after them
+ * ({@link org.castellan.server.testing.TestServer#seed}): {@link #firstUid} and {@link #secondUid}
+ * are neither 1 and 2 nor consecutive, and UIDNEXT is above {@code secondUid + 1}.
  */
 abstract class ServerPerTest {
 
@@ -27,8 +29,9 @@ abstract class ServerPerTest {
     @BeforeEach
     void startServer() {
         imap = ImapTestServer.start(dir);
-        firstUid = imap.append(FIRST);
-        secondUid = imap.append(SECOND);
+        long[] uids = imap.seed(FIRST, SECOND);
+        firstUid = uids[0];
+        secondUid = uids[1];
         if (!recentMessages()) imap.store().claimRecent(imap.inbox, secondUid);
     }
 
@@ -43,6 +46,22 @@ abstract class ServerPerTest {
     }
 
     boolean stopped;
+
+    /** The INBOX's UIDNEXT, which the fixtures' gaps put above the last UID + 1. */
+    long uidNext() {
+        return imap.store().status(imap.inbox).uidNext();
+    }
+
+    /** The UIDNEXT of alice's mailbox {@code name}: above 1 even while it is empty. */
+    long uidNext(String name) {
+        return imap.store().status(mailboxId(name)).uidNext();
+    }
+
+    /** The id of alice's mailbox {@code name}. */
+    long mailboxId(String name) {
+        long account = imap.store().getMailbox(imap.inbox).orElseThrow().accountId();
+        return imap.store().getMailbox(account, name).orElseThrow().id();
+    }
 
     static int size(String message) {
         return message.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;

@@ -78,7 +78,9 @@ class SharedMailboxStressTest {
         long seed = Long.getLong("castellan.stress.seed", new Random().nextLong());
         System.out.printf("shared-mailbox stress: seed=%d sessions=%d seconds=%d%n", seed, sessions, seconds);
         try (ImapTestServer imap = ImapTestServer.start(dir)) {
-            for (int i = 0; i < 30; i++) imap.append("Subject: seed " + i + "\r\n\r\nbody " + i + "\r\n");
+            String[] seeds = new String[30];
+            for (int i = 0; i < seeds.length; i++) seeds[i] = "Subject: seed " + i + "\r\n\r\nbody " + i + "\r\n";
+            imap.seed(seeds);
             int rounds = (int) Math.max(1, seconds / CHECKPOINT_EVERY.toSeconds());
             long roundNanos = seconds * 1_000_000_000L / rounds;
             CyclicBarrier quiet = new CyclicBarrier(sessions,

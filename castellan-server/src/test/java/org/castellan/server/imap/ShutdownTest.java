@@ -39,6 +39,7 @@ class ShutdownTest extends ServerPerTest {
     void anAppendWhoseLiteralIsArrivingFinishesBeforeTheGoodbye() throws Exception {
         byte[] msg = LargeLiteralTest.message("shutdown", 200_000);
         int port = imap.port("imap");
+        long next = uidNext();
         Thread stopping;
         try (Transcript t = imap.loggedIn()) {
             t.send("a1 APPEND INBOX {" + msg.length + "}");
@@ -54,11 +55,11 @@ class ShutdownTest extends ServerPerTest {
                     S: a1 OK \\[APPENDUID \\d+ %d\\] APPEND completed
                     S: \\* BYE Server shutting down, try again later
                     S: <closed>
-                    """.formatted(secondUid + 1));
+                    """.formatted(next));
         }
         stopping.join();
         try (EmbeddedMailStore store = EmbeddedMailStore.open(dir.resolve("mail"));
-                InputStream in = store.openMessage(imap.inbox, secondUid + 1)) {
+                InputStream in = store.openMessage(imap.inbox, next)) {
             assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo(new String(msg, StandardCharsets.US_ASCII));
         }
     }

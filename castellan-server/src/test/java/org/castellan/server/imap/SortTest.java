@@ -3,7 +3,9 @@ package org.castellan.server.imap;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
+import org.castellan.server.testing.TestServer;
 import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -15,22 +17,23 @@ class SortTest {
 
     @TempDir Path dir;
     ImapTestServer imap;
-    long[] uids = new long[3];
+    long[] uids;
 
-    private long append(String message, String internalDate) {
-        return imap.store().append(imap.inbox, message.getBytes(StandardCharsets.UTF_8), Set.of(), Instant.parse(internalDate)).uid();
-    }
+    private record Dated(String message, String internalDate) {}
 
     @BeforeEach
     void start() {
         imap = ImapTestServer.start(dir);
-        uids[0] = append("Date: Mon, 5 Feb 2024 10:00:00 +0000\r\nFrom: \"Aaron\" <zed@x.org>\r\nTo: bob@x.org\r\n"
-                + "Cc: carl@x.org\r\nSubject: Re: Banana\r\n\r\nshort\r\n", "2024-02-06T00:00:00Z");
-        // 4 Feb 04:00 UTC: after message 3's internal date, which stands in for its missing Date:.
-        uids[1] = append("Date: Sat, 3 Feb 2024 23:00:00 -0500\r\nFrom: amy@x.org\r\nTo: \"Bob\" <zz@x.org>\r\n"
-                + "Subject: apple\r\n\r\n" + "medium ".repeat(20) + "\r\n", "2024-02-01T00:00:00Z");
-        uids[2] = append("From: \"Mike\" <mike@x.org>\r\nSubject: [list] Cherry\r\n\r\n" + "long ".repeat(100) + "\r\n",
-                "2024-02-04T00:00:00Z");
+        uids = TestServer.seed(imap.store(), imap.inbox, List.of(
+                new Dated("Date: Mon, 5 Feb 2024 10:00:00 +0000\r\nFrom: \"Aaron\" <zed@x.org>\r\nTo: bob@x.org\r\n"
+                        + "Cc: carl@x.org\r\nSubject: Re: Banana\r\n\r\nshort\r\n", "2024-02-06T00:00:00Z"),
+                // 4 Feb 04:00 UTC: after message 3's internal date, which stands in for its missing Date:.
+                new Dated("Date: Sat, 3 Feb 2024 23:00:00 -0500\r\nFrom: amy@x.org\r\nTo: \"Bob\" <zz@x.org>\r\n"
+                        + "Subject: apple\r\n\r\n" + "medium ".repeat(20) + "\r\n", "2024-02-01T00:00:00Z"),
+                new Dated("From: \"Mike\" <mike@x.org>\r\nSubject: [list] Cherry\r\n\r\n" + "long ".repeat(100) + "\r\n",
+                        "2024-02-04T00:00:00Z")),
+                m -> imap.store().append(imap.inbox, m.message().getBytes(StandardCharsets.UTF_8), Set.of(),
+                        Instant.parse(m.internalDate())).uid());
     }
 
     @AfterEach

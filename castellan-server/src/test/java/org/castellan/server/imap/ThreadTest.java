@@ -3,6 +3,8 @@ package org.castellan.server.imap;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.AfterEach;
@@ -15,7 +17,7 @@ class ThreadTest {
 
     @TempDir Path dir;
     ImapTestServer imap;
-    long[] uids = new long[5];
+    long[] uids;
 
     @BeforeEach
     void start() {
@@ -23,13 +25,13 @@ class ThreadTest {
         String[][] messages = {
             {"<a@x>", "", "Alpha"}, {"<b@x>", "", "Beta"}, {"<c@x>", "<b@x>", "Re: Beta"},
             {"<d@x>", "<b@x> <c@x>", "Re: Beta"}, {"<e@x>", "<b@x>\r\n <c@x>", "RE: [list] beta"}};
+        List<String> texts = new ArrayList<>();
         for (int i = 0; i < messages.length; i++) {
-            String m = "Date: " + (i + 1) + " Feb 2024 10:00:00 +0000\r\nMessage-ID: " + messages[i][0] + "\r\n"
+            texts.add("Date: " + (i + 1) + " Feb 2024 10:00:00 +0000\r\nMessage-ID: " + messages[i][0] + "\r\n"
                     + (messages[i][1].isEmpty() ? "" : "References: " + messages[i][1] + "\r\n")
-                    + "Subject: " + messages[i][2] + "\r\n\r\nbody " + i + "\r\n";
-            uids[i] = imap.store().append(imap.inbox, m.getBytes(StandardCharsets.UTF_8), Set.of(),
-                    Instant.parse("2024-03-01T00:00:00Z")).uid();
+                    + "Subject: " + messages[i][2] + "\r\n\r\nbody " + i + "\r\n");
         }
+        uids = imap.seed(texts.toArray(String[]::new));
     }
 
     @AfterEach

@@ -22,8 +22,9 @@ class ImapConsistencyTest {
     @Test
     void whatPop3DeletesAnImapSessionSeesExpunged() {
         try (Pop3TestServer server = Pop3TestServer.start(dir)) {
-            long first = server.append("Subject: one\r\n\r\nfirst\r\n");
-            long second = server.append("Subject: two\r\n\r\nsecond\r\n");
+            long[] uids = server.seed("Subject: one\r\n\r\nfirst\r\n", "Subject: two\r\n\r\nsecond\r\n");
+            long first = uids[0];
+            long second = uids[1];
             try (Transcript imap = server.connect("imap")) {
                 imap.run("""
                         S: \\* OK .*

@@ -56,7 +56,15 @@ final class Pop3TestServer implements AutoCloseable {
         return server.addresses().get(listener).getPort();
     }
 
-    /** Appends a message to the account's INBOX; returns its UID. */
+    /**
+     * Appends messages to the account's INBOX with the fixtures' expunged gaps after each
+     * ({@link TestServer#seed}); returns their UIDs in order.
+     */
+    long[] seed(String... messages) {
+        return TestServer.seed(server.store(), inbox, List.of(messages), this::append);
+    }
+
+    /** Appends a message to the account's INBOX, right after whatever was there; returns its UID. */
     long append(String message) {
         return append(inbox, message);
     }

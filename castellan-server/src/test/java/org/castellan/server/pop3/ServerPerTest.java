@@ -5,7 +5,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A fresh server and maildrop for each test, with two messages in the INBOX. */
+/**
+ * A fresh server and maildrop for each test, with two messages in the INBOX, whose UIDs have
+ * expunged gaps before, between and after them
+ * ({@link org.castellan.server.testing.TestServer#seed}).
+ */
 abstract class ServerPerTest {
 
     /** 6 header octets + blank line + two body lines, CRLF throughout: 52 octets. */
@@ -21,8 +25,9 @@ abstract class ServerPerTest {
     @BeforeEach
     void startServer() {
         pop3 = Pop3TestServer.start(dir);
-        firstUid = pop3.append(FIRST);
-        secondUid = pop3.append(SECOND);
+        long[] uids = pop3.seed(FIRST, SECOND);
+        firstUid = uids[0];
+        secondUid = uids[1];
     }
 
     @AfterEach

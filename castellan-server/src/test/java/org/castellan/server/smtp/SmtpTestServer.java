@@ -25,6 +25,7 @@ import org.castellan.server.StoreCredentials;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.config.TlsMode;
+import org.castellan.server.testing.TestServer;
 import org.castellan.server.transport.SessionRegistry;
 import org.castellan.server.transport.Transport;
 import org.castellan.store.MailStore;
@@ -37,8 +38,8 @@ import org.castellan.testkit.TestPki;
  * The SMTP service over real sockets, real TLS and a real store in a temporary directory, wired as
  * {@code Castellan.start} wires it, but with limits and store options a test may choose. Listeners:
  * {@code mx} (smtp, STARTTLS), {@code submission} (STARTTLS, no credentials before TLS),
- * {@code submissions} (implicit TLS). Accounts alice and bob in example.org; alias
- * {@code al@example.org} → alice.
+ * {@code submissions} (implicit TLS). Accounts alice and bob in example.org, their mailboxes
+ * starting with expunged gaps as {@link TestServer}'s do; alias {@code al@example.org} → alice.
  */
 final class SmtpTestServer implements AutoCloseable {
 
@@ -74,6 +75,8 @@ final class SmtpTestServer implements AutoCloseable {
         aliceInbox = store.getMailbox(aliceId, "INBOX").orElseThrow().id();
         bobId = account(BOB, OptionalLong.empty());
         bobInbox = store.getMailbox(bobId, "INBOX").orElseThrow().id();
+        TestServer.leaveGaps(store, aliceInbox);
+        TestServer.leaveGaps(store, bobInbox);
         store.createAlias(EmailAddress.of("al@example.org"), EmailAddress.of(ALICE));
         AuthSettings d = AuthSettings.defaults();
         auth = new AuthService(new StoreCredentials(store), new AuthSettings(4096, d.plainCacheSize(), d.freeFailures(),

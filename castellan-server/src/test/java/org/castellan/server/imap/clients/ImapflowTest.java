@@ -65,8 +65,10 @@ class ImapflowTest {
     @BeforeEach
     void start() {
         server = TestServer.start(dir, TestServer.listener("imaps", "imap", "implicit", false));
-        firstUid = append(FIRST, Set.of("\\Seen"));
-        secondUid = append(SECOND, Set.of());
+        long[] uids = TestServer.seed(server.server().store(), server.inbox(), List.of(FIRST, SECOND),
+                m -> append(m, m.equals(FIRST) ? Set.of("\\Seen") : Set.of()));
+        firstUid = uids[0];
+        secondUid = uids[1];
     }
 
     @AfterEach
@@ -76,6 +78,7 @@ class ImapflowTest {
 
     @Test
     void aWholeSessionWithIdle() throws Exception {
+        long next = server.server().store().status(server.inbox()).uidNext();
         Path script = Path.of(ImapflowTest.class.getResource("imapflow-session.cjs").toURI());
         int port = server.server().addresses().get("imaps").getPort();
         var result = ExternalClient.run(List.of("node", script.toString(), Integer.toString(port),
@@ -115,7 +118,7 @@ class ImapflowTest {
         assertThat(out.path("flagsAfter").toString()).isEqualTo("[\"\\\\Flagged\",\"\\\\Seen\"]");
 
         long appended = out.path("append").path("uid").asLong();
-        assertThat(appended).isEqualTo(secondUid + 1);
+        assertThat(appended).isEqualTo(next);
         assertThat(out.path("append").path("uidValidity").asText()).isEqualTo(out.path("open").path("uidValidity").asText());
         assertThat(out.path("search").toString()).isEqualTo("[3]");
         assertThat(out.path("searchFlagged").toString()).isEqualTo("[" + firstUid + "]");

@@ -172,9 +172,11 @@ class MbsyncTest {
         return out;
     }
 
+    /** A message in a server mailbox, seeded as the fixtures seed (an expunged gap after it). */
     private long serverMessage(long mailbox, String subject, Set<String> flags) {
         byte[] content = FROM_SERVER.formatted(subject, subject.replace(' ', '.')).getBytes(StandardCharsets.UTF_8);
-        return store.append(mailbox, content, flags, Instant.parse("2024-03-01T10:00:00Z")).uid();
+        return TestServer.seed(store, mailbox, List.of(content),
+                c -> store.append(mailbox, c, flags, Instant.parse("2024-03-01T10:00:00Z")).uid())[0];
     }
 
     /** A message the way a Maildir mail client leaves it: in cur/ with its flags after ":2,". */
