@@ -83,6 +83,12 @@ public final class ImapService implements ProtocolService {
                 loginTimeout);
     }
 
+    /** RFC 9051 §7.1.5: BYE as the greeting refuses a connection from this client. */
+    @Override
+    public String refusal(String reason) {
+        return "* BYE " + reason;
+    }
+
     MailStore store() { return store; }
 
     AuthService auth() { return auth; }

@@ -73,6 +73,15 @@ public final class Pop3Service implements ProtocolService {
                 loginTimeout);
     }
 
+    /**
+     * RFC 3206 §4: SYS/TEMP, a temporary problem, so the client tries again later (as it does
+     * when the server shuts down).
+     */
+    @Override
+    public String refusal(String reason) {
+        return "-ERR [SYS/TEMP] " + reason;
+    }
+
     MailStore store() { return store; }
 
     AuthService auth() { return auth; }

@@ -74,6 +74,12 @@ public final class SmtpService implements ProtocolService {
                 connection.listener().protocol() == Protocol.SUBMISSION ? loginTimeout : Optional.empty());
     }
 
+    /** RFC 5321 §3.1 and §4.2.3: 421 may stand in for the greeting when the server will not serve. */
+    @Override
+    public String refusal(String reason) {
+        return "421 4.7.0 " + hostname + " " + reason;
+    }
+
     String hostname() { return hostname; }
 
     MailStore store() { return store; }

@@ -16,4 +16,14 @@ public interface ProtocolService {
      * the greeting. Runs on the connection's event loop. A failure here closes the connection.
      */
     void open(Connection connection, ChannelPipeline pipeline);
+
+    /**
+     * The one line, without CRLF, that the transport sends instead of a greeting to a connection
+     * it refuses because the server or the client holds too many (on a cleartext or STARTTLS
+     * listener; on implicit TLS it closes without a word). {@code reason} is a short sentence
+     * such as "Too many connections from your address, try again later". Null to close silently.
+     */
+    default String refusal(String reason) {
+        return null;
+    }
 }
