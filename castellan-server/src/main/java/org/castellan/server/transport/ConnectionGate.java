@@ -13,6 +13,8 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.PeerVerification;
@@ -36,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * address or network ({@link ConnectionCounts}), is refused the moment it is known: with the
  * protocol's one-line refusal, or without a byte on implicit TLS, and closed; it never reaches TLS
  * or a session. A client certificate exempts nobody: it is seen only after the handshake that the
- * cap protects.
+ * cap protects. Where the protocol logs in, the login timeout runs from accept, so a handshake
+ * trickled a byte at a time cannot extend it.
  */
 final class ConnectionGate extends ChannelInboundHandlerAdapter {
 
@@ -47,6 +50,7 @@ final class ConnectionGate extends ChannelInboundHandlerAdapter {
     private final boolean awaitProxyHeader;
     private boolean admitted;
     private boolean handshakeFailed;
+    private boolean sessionOpen;
     /** The client's address as counted against the listener's caps; null until counted. */
     private InetAddress counted;
 
@@ -68,8 +72,30 @@ final class ConnectionGate extends ChannelInboundHandlerAdapter {
             listener.counts().leaveServer();
             if (counted != null) listener.caps().leave(counted);
         });
+        listener.service().loginTimeout(listener.config()).ifPresent(timeout -> startLoginDeadline(ctx, timeout));
         if (!awaitProxyHeader) admit(ctx);
         ctx.fireChannelActive();
+    }
+
+    private void startLoginDeadline(ChannelHandlerContext ctx, Duration timeout) {
+        ScheduledFuture<?> deadline = ctx.executor().schedule(() -> loginDeadlinePassed(ctx), timeout.toNanos(),
+                TimeUnit.NANOSECONDS);
+        ctx.channel().closeFuture().addListener(f -> deadline.cancel(false));
+    }
+
+    /**
+     * An open session decides (it may have logged in); before one is open, a TLS handshake or a
+     * PROXY header still unfinished at the deadline ends the connection without a word.
+     */
+    private void loginDeadlinePassed(ChannelHandlerContext ctx) {
+        if (!ctx.channel().isActive()) return;
+        if (sessionOpen) {
+            ctx.fireUserEventTriggered(LoginDeadline.PASSED);
+            return;
+        }
+        log.info("{} login timeout before the session opened: {} from {} unfinished", connection.logId(),
+                admitted ? "TLS handshake" : "PROXY header", connection.remote().getAddress().getHostAddress());
+        ctx.close();
     }
 
     @Override
@@ -177,6 +203,7 @@ final class ConnectionGate extends ChannelInboundHandlerAdapter {
                 connection.account().orElse("-"), connection.mechanism().orElse("-"),
                 connection.tls().map(t -> t.protocol() + "/" + t.cipherSuite()).orElse("none"),
                 connection.bytesIn(), connection.bytesOut(), (System.nanoTime() - opened) / 1_000_000));
+        sessionOpen = true;
         try {
             listener.service().open(connection, ctx.pipeline());
         } catch (RuntimeException e) {
@@ -222,6 +249,9 @@ final class ConnectionGate extends ChannelInboundHandlerAdapter {
                            AtomicLong denied, ConnectionCounts counts, ConnectionCounts.PerListener caps,
                            Refusals refusals) {
     }
+
+    /** Fired through an open session's pipeline when the login timeout has passed since accept. */
+    enum LoginDeadline { PASSED }
 
     /**
      * A listener's refusals by the connection caps: counted, and logged at most once every

@@ -1,6 +1,9 @@
 package org.castellan.server.transport;
 
 import io.netty.channel.ChannelPipeline;
+import java.time.Duration;
+import java.util.Optional;
+import org.castellan.server.config.Listener;
 
 /**
  * The seam where a protocol (SMTP, IMAP, POP3) plugs into the connection path.
@@ -25,5 +28,15 @@ public interface ProtocolService {
      */
     default String refusal(String reason) {
         return null;
+    }
+
+    /**
+     * How long a connection to {@code listener} may go without authenticating, counted from the
+     * moment it is accepted, so that a slow TLS handshake or PROXY header counts as well; empty
+     * when connections there need not log in. The transport closes one still in its handshake
+     * then; a session that is open gets {@link LineSession#goodbyeOnLoginTimeout()}.
+     */
+    default Optional<Duration> loginTimeout(Listener listener) {
+        return Optional.empty();
     }
 }
