@@ -103,7 +103,14 @@ public final class Castellan implements AutoCloseable {
             authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
             auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog);
             blocking = Executors.newVirtualThreadPerTaskExecutor();
-            transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC());
+            StartChecks.ConnectionCeiling ceiling = StartChecks.connectionCeiling(config);
+            if (ceiling.lowered()) {
+                log.warn("server.max-connections = {} is more than half the file-descriptor limit ({}): serving at most {}"
+                        + " connections; raise LimitNOFILE (systemd) or ulimit -n to serve more", ceiling.configured(),
+                        ceiling.descriptors().getAsLong(), ceiling.effective());
+            }
+            transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC(),
+                    ceiling.effective());
             server = new Castellan(config, store, tls, transport, auth, authLog, blocking);
             for (Listener l : config.listeners()) {
                 try {

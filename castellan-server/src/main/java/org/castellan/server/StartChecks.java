@@ -1,9 +1,11 @@
 package org.castellan.server;
 
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.PkiException;
 import org.castellan.security.tls.TlsConfigException;
@@ -15,7 +17,8 @@ import org.castellan.server.config.ConfigException;
  * What the server checks at start beyond reading the configuration, shared by
  * {@link Castellan#start} (and {@code castellan serve}, for the log file) and {@code castellan
  * audit}, so that the audit passes exactly the configurations that start: the TLS policy built
- * from the certificate, key, CA, CRL and SNI files, and the log file. (Listener addresses that
+ * from the certificate, key, CA, CRL and SNI files, the log file, and the connection ceiling that
+ * the file-descriptor limit allows. (Listener addresses that
  * would collide, and roles not implemented, are refused when the file is read.) Every failure
  * names the file, the line and the key, as configuration errors do.
  */
@@ -63,6 +66,45 @@ public final class StartChecks {
             throw logFileFailure(config, file, "cannot be created or rotated: the server's user cannot write in " + dir
                     + " (the Debian package gives it /var/log/castellan)");
         }
+    }
+
+    /**
+     * The server's connection ceiling: {@code server.max-connections}, lowered to half the
+     * process's file-descriptor limit where that is less. Each connection holds a descriptor and
+     * may need a second one for a message it spools to a temporary file; the store, the log and
+     * the listening sockets need theirs; and a flood that takes every descriptor leaves the server
+     * unable even to accept the connection it would refuse.
+     *
+     * @param configured {@code server.max-connections}
+     * @param descriptors the process's file-descriptor limit (RLIMIT_NOFILE), where the JVM tells it
+     * @param effective what the server enforces
+     */
+    public record ConnectionCeiling(int configured, OptionalLong descriptors, int effective) {
+
+        /** Whether the server enforces less than was configured. */
+        public boolean lowered() {
+            return effective < configured;
+        }
+    }
+
+    /** Descriptors per connection: its socket, and a temporary file for a message it spools. */
+    static final int DESCRIPTORS_PER_CONNECTION = 2;
+
+    /** {@code server.max-connections}, lowered to what this process's file-descriptor limit allows. */
+    public static ConnectionCeiling connectionCeiling(CastellanConfig config) {
+        int configured = config.server().maxConnections();
+        OptionalLong descriptors = descriptorLimit();
+        long allowed = descriptors.isPresent() ? Math.max(1, descriptors.getAsLong() / DESCRIPTORS_PER_CONNECTION) : configured;
+        return new ConnectionCeiling(configured, descriptors, (int) Math.min(configured, allowed));
+    }
+
+    /** The process's limit on open file descriptors, where the JVM reports one (Unix). */
+    public static OptionalLong descriptorLimit() {
+        if (ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean unix && unix.getMaxFileDescriptorCount() > 0) {
+            return OptionalLong.of(unix.getMaxFileDescriptorCount());
+        }
+        return OptionalLong.empty();
     }
 
     /** The log file cannot be used, for the reason {@code why}. */

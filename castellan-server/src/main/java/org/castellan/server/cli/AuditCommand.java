@@ -72,6 +72,9 @@ final class AuditCommand implements Callable<Integer> {
         System.out.println("Security options of " + config.file());
         System.out.println("TLS preset: " + ConfigKeys.choiceName(config.tls().preset()) + " (" + String.join(", ", preset.protocols())
                 + "), provider " + ConfigKeys.choiceName(tls.provider()));
+        StartChecks.ConnectionCeiling ceiling = StartChecks.connectionCeiling(config);
+        List<String> warnings = new ArrayList<>(ConnectionCaps.serverWarnings(ceiling));
+        System.out.println(ConnectionCaps.serverLine(ceiling));
         try (Admin admin = Admin.open(where);
              AuthService auth = new AuthService(new StoreCredentials(admin.store), AuthSettings.defaults(), Clock.systemUTC())) {
             for (Listener l : config.listeners()) {
@@ -111,6 +114,13 @@ final class AuditCommand implements Callable<Integer> {
                             + " (or tls = \"implicit\"), or accept the risk with accept-cleartext-risk = true");
                 }
                 row("cleartext credentials", cleartext);
+                row("connections", ConnectionCaps.perListener(l));
+                if (l.protocol().takesLogins()) row("login within", config.auth().loginTimeout().toSeconds()
+                        + "s of accept, TLS handshake included ([auth] login-timeout)");
+                if (!l.protocol().takesLogins() || l.protocol() == org.castellan.server.config.Protocol.SUBMISSION) {
+                    row("slow senders", ConnectionCaps.smtpDeadlines(l));
+                }
+                warnings.addAll(ConnectionCaps.listenerWarnings(l, ceiling));
                 List<Rule> rules = rules(config, l);
                 row("rules", rules.isEmpty() ? "none: every address is allowed" : "first match of:");
                 for (Rule r : rules) System.out.println("    " + r.cidr() + " -> " + ConfigKeys.choiceName(r.action()));
@@ -127,6 +137,8 @@ final class AuditCommand implements Callable<Integer> {
                 failures.add("private key " + k + " is kept on the server; hand it to its device or user and delete it");
             }
         }
+        if (!warnings.isEmpty()) System.out.println();
+        warnings.forEach(w -> System.out.println("WARN: " + w));
         System.out.println();
         if (failures.isEmpty()) {
             System.out.println("result: no listener lets a credential cross the network in cleartext");

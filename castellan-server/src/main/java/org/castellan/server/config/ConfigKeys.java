@@ -168,6 +168,13 @@ public final class ConfigKeys {
                     "Unix socket through which the castellan command line manages the running server (castellan"
                             + " sessions, sessions kick). Created 0600, so only the server's user (and root) may connect;"
                             + " a missing directory is created 0700. Relative to data-dir."),
+            new Key(Section.SERVER, "max-connections", Type.INTEGER, List.of(), 1, ConnectionLimits.MAX_CONNECTIONS,
+                    Integer.toString(Server.DEFAULT_MAX_CONNECTIONS),
+                    "Live client connections of all listeners together. One more is refused at once (SMTP 421"
+                            + " 4.7.0, IMAP * BYE, POP3 -ERR [SYS/TEMP], nothing on implicit TLS) and closed, so a"
+                            + " flood never takes the file descriptors the server needs to accept and serve. The"
+                            + " server lowers it to half its file-descriptor limit (each connection may need a second"
+                            + " descriptor for a message it spools), and says so in its log and in castellan audit."),
 
             choice(Section.STORE, "kind", StoreKind.class, StoreKind.EMBEDDED,
                     "\"embedded\": SQLite for metadata and a directory of message files; nothing else to install."),
@@ -250,8 +257,10 @@ public final class ConfigKeys {
             new Key(Section.AUTH, "login-timeout", Type.DURATION, List.of(), Auth.MIN_LOGIN_TIMEOUT.toMillis(),
                     Auth.MAX_LOGIN_TIMEOUT.toMillis(), "\"" + Auth.DEFAULT_LOGIN_TIMEOUT.toSeconds() + "s\"",
                     "How long an IMAP, POP3 or submission connection may stay open without logging in, from"
-                            + " its start (STARTTLS and cancelled or stalled SASL exchanges included); then the"
-                            + " server says goodbye and closes it. SMTP to the MX listeners is not affected."),
+                            + " the moment it is accepted (the TLS handshake, STARTTLS, and cancelled or stalled SASL"
+                            + " exchanges included; bytes trickling in do not extend it); then the server says goodbye"
+                            + " and closes it, or just closes it while TLS is still being negotiated. SMTP to the MX"
+                            + " listeners is not affected: command-deadline and min-data-rate bound it."),
             key(Section.AUTH, "submission-accounts", Type.STRINGS, "[]",
                     "Accounts (addresses) that act as message submission servers: a session logged in as one"
                             + " of them may fetch IMAP URLs authorized for \"submit+\" (RFC 4467 URLAUTH), which"
@@ -320,6 +329,31 @@ public final class ConfigKeys {
             key(Section.LISTENER, "proxy-from", Type.CIDRS, "[]",
                     "Addresses of load balancers trusted to send a PROXY protocol header; connections from them"
                             + " take the client's address from that header. Connections from elsewhere do not."),
+            new Key(Section.LISTENER, "max-connections-per-address", Type.INTEGER, List.of(), 0,
+                    ConnectionLimits.MAX_CONNECTIONS, Integer.toString(ConnectionLimits.DEFAULT_PER_ADDRESS),
+                    "Live connections to this listener from one client address (an IPv4 address, an IPv6 /64,"
+                            + " which one host can fill). One more is refused at once, as for max-connections,"
+                            + " before TLS and before any login; a client certificate does not exempt it. 0 for no"
+                            + " cap, which castellan audit reports."),
+            new Key(Section.LISTENER, "max-connections-per-network", Type.INTEGER, List.of(), 0,
+                    ConnectionLimits.MAX_CONNECTIONS, Integer.toString(ConnectionLimits.DEFAULT_PER_NETWORK),
+                    "Live connections to this listener from one network: an IPv4 /24 or an IPv6 /48, the"
+                            + " longest prefixes the Internet routes, so the least address space anyone holding"
+                            + " a block has. Not less than max-connections-per-address. 0 for no cap, which castellan"
+                            + " audit reports."),
+            new Key(Section.LISTENER, "command-deadline", Type.DURATION, List.of(), 1000,
+                    ConnectionLimits.MAX_COMMAND_DEADLINE.toMillis(),
+                    "\"" + ConnectionLimits.DEFAULT_COMMAND_DEADLINE.toMinutes() + "m\"",
+                    "SMTP and submission only: how long a command line may take from its first byte to its"
+                            + " end; then the server replies 421 4.4.2 and closes. Bytes trickling in do not extend"
+                            + " it. RFC 5321 §4.5.3.2 asks servers to wait at least 5 minutes for a command; shorter"
+                            + " values are for a server under attack, as Postfix's smtpd_timeout under stress."),
+            new Key(Section.LISTENER, "min-data-rate", Type.INTEGER, List.of(), 0, ConnectionLimits.MAX_MIN_DATA_RATE,
+                    Integer.toString(ConnectionLimits.DEFAULT_MIN_DATA_RATE),
+                    "SMTP and submission only: octets per second that the content of DATA or of a BDAT chunk"
+                            + " must average once command-deadline has passed since it began (Postfix's"
+                            + " smtpd_min_data_rate); a slower client gets 421 4.4.2 and is closed, so that content"
+                            + " trickled a byte at a time cannot hold a connection for hours. 0 for no floor."),
 
             key(Section.RULE, "cidr", Type.CIDR, null,
                     "Remote addresses the rule applies to: a CIDR such as \"192.0.2.0/24\" or \"2001:db8::/32\","

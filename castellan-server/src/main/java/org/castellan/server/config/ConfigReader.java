@@ -121,6 +121,7 @@ final class ConfigReader {
         }
         Duration shutdownGrace = server.duration("shutdown-grace");
         Path adminSocket = server.path("admin-socket", base);
+        Long maxConnections = server.integer("max-connections");
 
         Fields store = new Fields(Section.STORE, single.get(Section.STORE));
         StoreKind kind = store.choice("kind", StoreKind.class);
@@ -184,7 +185,7 @@ final class ConfigReader {
             return null;
         }
         return new CastellanConfig(file.toAbsolutePath().normalize(),
-                new Server(hostname, dataDir, role, shutdownGrace, adminSocket),
+                new Server(hostname, dataDir, role, shutdownGrace, adminSocket, maxConnections.intValue()),
                 new Store(kind, storeDirectory),
                 new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp, provider),
                 new Auth(scramIterations.intValue(), freeFailures.intValue(), blockAfter.intValue(), firstDelay, maxDelay,
@@ -211,6 +212,7 @@ final class ConfigReader {
             CertificateForPassword certificateForPassword =
                     f.choice("require-certificate-for-password", CertificateForPassword.class);
             List<Cidr> proxyFrom = f.cidrs("proxy-from");
+            ConnectionLimits limits = connectionLimits(f, protocol);
             if (name != null) {
                 Integer first = nameLines.putIfAbsent(name, f.lineOf("name"));
                 if (first != null) {
@@ -252,14 +254,40 @@ final class ConfigReader {
             }
             if (name == null || protocol == null || address == null || port == null || tls == null
                     || clientCert == null || cleartextAuth == null || proxyFrom == null || acceptCleartextRisk == null
-                    || certificateForPassword == null) {
+                    || certificateForPassword == null || limits == null) {
                 complete = false;
                 continue;
             }
             out.put(name, new Listener(name, protocol, address, port.intValue(), tls, clientCert, cleartextAuth,
-                    proxyFrom.stream().map(Cidr::toString).toList(), acceptCleartextRisk, certificateForPassword));
+                    proxyFrom.stream().map(Cidr::toString).toList(), acceptCleartextRisk, certificateForPassword, limits));
         }
         return complete;
+    }
+
+    /**
+     * A listener's caps on one client's connections and its SMTP deadlines; the SMTP keys are
+     * refused on listeners of other protocols, where they would silently do nothing.
+     */
+    private ConnectionLimits connectionLimits(Fields f, Protocol protocol) {
+        Long perAddress = f.integer("max-connections-per-address");
+        Long perNetwork = f.integer("max-connections-per-network");
+        Duration commandDeadline = f.duration("command-deadline");
+        Long minDataRate = f.integer("min-data-rate");
+        if (protocol == Protocol.IMAP || protocol == Protocol.POP3) {
+            for (String smtpOnly : List.of("command-deadline", "min-data-rate")) {
+                if (f.table.entries().containsKey(smtpOnly)) {
+                    f.problem(smtpOnly, smtpOnly + " applies to protocol \"smtp\" and \"submission\" only; remove it here");
+                }
+            }
+        }
+        if (perAddress != null && perNetwork != null && perAddress != 0 && perNetwork != 0 && perNetwork < perAddress) {
+            f.problem("max-connections-per-network", "max-connections-per-network (" + perNetwork + ") is below"
+                    + " max-connections-per-address (" + perAddress + "), and a network holds that address; raise it,"
+                    + " or set it to 0 for no cap");
+            return null;
+        }
+        if (perAddress == null || perNetwork == null || commandDeadline == null || minDataRate == null) return null;
+        return new ConnectionLimits(perAddress.intValue(), perNetwork.intValue(), commandDeadline, minDataRate.intValue());
     }
 
     private Rule readRule(Fields f, Map<String, Listener> listeners, boolean listenersComplete) {

@@ -15,12 +15,14 @@ import org.castellan.security.tls.TlsPolicy.ClientCertMode;
  * @param acceptCleartextRisk the operator accepts that this listener takes cleartext credentials:
  *     {@code castellan audit} reports it but does not fail
  * @param certificateForPassword whether a password login here also needs a verified client certificate
+ * @param limits the caps on one client's connections and the SMTP deadlines
  * <p>The constructor throws {@code NullPointerException} if a component is null and
  * {@code IllegalArgumentException} if the port is outside 0-65535.
  */
 public record Listener(String name, Protocol protocol, String address, int port, TlsMode tls,
                        ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom,
-                       boolean acceptCleartextRisk, CertificateForPassword certificateForPassword) {
+                       boolean acceptCleartextRisk, CertificateForPassword certificateForPassword,
+                       ConnectionLimits limits) {
 
     /** RFC 793 §3.1: ports are 16-bit. */
     public static final int MAX_PORT = 65_535;
@@ -32,6 +34,7 @@ public record Listener(String name, Protocol protocol, String address, int port,
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(clientCert, "clientCert");
         Objects.requireNonNull(certificateForPassword, "certificateForPassword");
+        Objects.requireNonNull(limits, "limits");
         if (port < 0 || port > MAX_PORT) {
             throw new IllegalArgumentException("port must be from 0 to " + MAX_PORT + ", got " + port);
         }
@@ -42,6 +45,14 @@ public record Listener(String name, Protocol protocol, String address, int port,
     public Listener(String name, Protocol protocol, String address, int port, TlsMode tls,
                     ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom) {
         this(name, protocol, address, port, tls, clientCert, cleartextAuth, proxyFrom, false);
+    }
+
+    /** A listener with the default {@link ConnectionLimits}. */
+    public Listener(String name, Protocol protocol, String address, int port, TlsMode tls,
+                    ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom,
+                    boolean acceptCleartextRisk, CertificateForPassword certificateForPassword) {
+        this(name, protocol, address, port, tls, clientCert, cleartextAuth, proxyFrom, acceptCleartextRisk,
+                certificateForPassword, ConnectionLimits.DEFAULTS);
     }
 
     /** A listener where a password alone logs in. */

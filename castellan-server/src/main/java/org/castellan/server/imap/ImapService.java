@@ -1,13 +1,12 @@
 package org.castellan.server.imap;
 
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.castellan.security.auth.AuthService;
+import org.castellan.server.config.Listener;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
 import org.castellan.store.MailStore;
@@ -64,7 +63,7 @@ public final class ImapService implements ProtocolService {
         this(store, auth, blocking, autologout, hostname, submitters, Optional.empty());
     }
 
-    /** @param loginTimeout closes a connection that has not authenticated this long after its greeting */
+    /** @param loginTimeout closes a connection that has not authenticated this long after it was accepted */
     public ImapService(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout, String hostname,
             java.util.Set<String> submitters, Optional<Duration> loginTimeout) {
         this.store = Objects.requireNonNull(store, "store");
@@ -79,8 +78,18 @@ public final class ImapService implements ProtocolService {
 
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
-        new ImapSession(this, connection).open(pipeline, new IdleStateHandler(0, 0, autologout.toMillis(), TimeUnit.MILLISECONDS),
-                loginTimeout);
+        new ImapSession(this, connection).open(pipeline, autologout);
+    }
+
+    /** RFC 9051 §7.1.5: BYE as the greeting refuses a connection from this client. */
+    @Override
+    public String refusal(String reason) {
+        return "* BYE " + reason;
+    }
+
+    @Override
+    public Optional<Duration> loginTimeout(Listener listener) {
+        return loginTimeout;
     }
 
     MailStore store() { return store; }

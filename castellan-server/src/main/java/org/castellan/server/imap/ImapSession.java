@@ -98,7 +98,9 @@ final class ImapSession extends LineSession {
                 : idleTag != null ? ImapParser.Mode.IDLE : ImapParser.Mode.COMMAND;
         long maxLiteral = state == ImapState.NOT_AUTHENTICATED ? MAX_LITERAL_BEFORE_LOGIN : APPEND_LIMIT;
         boolean utf8 = utf8Quoted();
+        long literalOctets = literals.received();
         ImapParser.Result result = parse(view -> parser.next(view, mode, maxLiteral, utf8));
+        if (literals.received() != literalOctets) progress(); // a literal on its way is not idleness; a line must end
         if (!parser.inCommand()) literals.commandEnded();
         switch (result) {
             case ImapParser.NeedMore n -> { }

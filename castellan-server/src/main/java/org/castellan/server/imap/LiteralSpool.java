@@ -32,6 +32,12 @@ final class LiteralSpool implements Literal.Sink {
     static final int MEMORY_PER_COMMAND = 256 * 1024;
 
     private long memoryLeft = MEMORY_PER_COMMAND;
+    /** Octets of literals received so far, for the session's idle timer: a long upload is not idleness. */
+    private long received;
+
+    long received() {
+        return received;
+    }
 
     /** A command has ended; the next one has the whole memory budget again. */
     void commandEnded() {
@@ -46,7 +52,7 @@ final class LiteralSpool implements Literal.Sink {
     }
 
     /** One literal on its way into a spool. */
-    private static final class Spooling implements Literal.Receiver {
+    private final class Spooling implements Literal.Receiver {
         private final MessageSpool spool;
         private final long size;
         private IOException failure;
@@ -58,6 +64,7 @@ final class LiteralSpool implements Literal.Sink {
 
         @Override
         public void write(ByteBuffer octets) {
+            received += octets.remaining();
             if (failure != null) {
                 octets.position(octets.limit());
                 return;

@@ -1,13 +1,12 @@
 package org.castellan.server.pop3;
 
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.castellan.security.auth.AuthService;
+import org.castellan.server.config.Listener;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
 import org.castellan.store.MailStore;
@@ -56,7 +55,7 @@ public final class Pop3Service implements ProtocolService {
         this(store, auth, blocking, autologout, Optional.empty());
     }
 
-    /** @param loginTimeout closes a connection that has not authenticated this long after its greeting */
+    /** @param loginTimeout closes a connection that has not authenticated this long after it was accepted */
     public Pop3Service(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout,
                        Optional<Duration> loginTimeout) {
         this.store = Objects.requireNonNull(store, "store");
@@ -68,9 +67,22 @@ public final class Pop3Service implements ProtocolService {
 
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
-        // Idle in both directions: a long RETR to a slow client is not idleness.
-        new Pop3Session(this, connection).open(pipeline, new IdleStateHandler(0, 0, autologout.toMillis(), TimeUnit.MILLISECONDS),
-                loginTimeout);
+        // Output counts as activity: a long RETR to a slow client is not idleness.
+        new Pop3Session(this, connection).open(pipeline, autologout);
+    }
+
+    /**
+     * RFC 3206 §4: SYS/TEMP, a temporary problem, so the client tries again later (as it does
+     * when the server shuts down).
+     */
+    @Override
+    public String refusal(String reason) {
+        return "-ERR [SYS/TEMP] " + reason;
+    }
+
+    @Override
+    public Optional<Duration> loginTimeout(Listener listener) {
+        return loginTimeout;
     }
 
     MailStore store() { return store; }

@@ -1,14 +1,13 @@
 package org.castellan.server.smtp;
 
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.castellan.security.auth.AuthService;
+import org.castellan.server.config.Listener;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
@@ -53,8 +52,8 @@ public final class SmtpService implements ProtocolService {
 
     /**
      * @param loginTimeout closes a connection to a submission listener that has not authenticated
-     *     this long after its greeting; MX listeners take mail without authentication and keep only
-     *     the idle timeout
+     *     this long after it was accepted; MX listeners take mail without authentication and keep
+     *     the idle timeout and the listener's command deadline and data rate
      */
     public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits, Optional<Duration> loginTimeout) {
@@ -69,9 +68,19 @@ public final class SmtpService implements ProtocolService {
 
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
-        new SmtpSession(this, connection).open(pipeline,
-                new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS),
-                connection.listener().protocol() == Protocol.SUBMISSION ? loginTimeout : Optional.empty());
+        new SmtpSession(this, connection).open(pipeline, limits.idleTimeout());
+    }
+
+    /** RFC 5321 §3.1 and §4.2.3: 421 may stand in for the greeting when the server will not serve. */
+    @Override
+    public String refusal(String reason) {
+        return "421 4.7.0 " + hostname + " " + reason;
+    }
+
+    /** Submission only: MX listeners take mail without logging in. */
+    @Override
+    public Optional<Duration> loginTimeout(Listener listener) {
+        return listener.protocol() == Protocol.SUBMISSION ? loginTimeout : Optional.empty();
     }
 
     String hostname() { return hostname; }

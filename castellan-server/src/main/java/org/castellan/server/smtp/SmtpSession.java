@@ -55,6 +55,11 @@ final class SmtpSession extends LineSession {
     private long bdatRemaining;
     private boolean bdatLast;
     private SaslExchange sasl;
+    /** {@link System#nanoTime()} when the command line now arriving began; {@link #NO_DEADLINE} between lines. */
+    private long commandStarted = NO_DEADLINE;
+    /** When the content of the current DATA or BDAT chunk began, and how many octets of it came since. */
+    private long contentStarted;
+    private long contentReceived;
 
     SmtpSession(SmtpService service, Connection connection) {
         super(connection, "smtp", service.blocking(), false);
@@ -73,8 +78,13 @@ final class SmtpSession extends LineSession {
         if (mode == Mode.DATA) return dataStep();
         if (mode == Mode.BDAT) return bdatStep();
         if (!pending().isReadable()) return false;
+        if (commandStarted == NO_DEADLINE) {
+            commandStarted = System.nanoTime();
+            deadlineChanged();
+        }
         int max = mode == Mode.AUTH_RESPONSE || isAuthLine() ? LineDecoder.MAX_AUTH_LINE : LineDecoder.MAX_COMMAND_LINE;
         LineDecoder.Result r = parse(view -> lines.next(view, max));
+        if (!(r instanceof LineDecoder.NeedMore)) commandStarted = NO_DEADLINE;
         switch (r) {
             case LineDecoder.NeedMore m -> { }
             case LineDecoder.TooLong t -> {
@@ -114,6 +124,50 @@ final class SmtpSession extends LineSession {
     @Override
     protected String goodbyeOnLoginTimeout() {
         return "421 4.7.0 " + service.hostname() + " No authentication in time, closing connection";
+    }
+
+    /**
+     * A command line must be complete within the listener's command deadline of its first byte
+     * (RFC 5321 §4.5.3.2 asks servers to allow at least five minutes, the default); content must
+     * average the listener's minimum data rate once that much time has passed since it began
+     * (Postfix's smtpd_min_data_rate). Bytes trickling in extend neither.
+     */
+    @Override
+    protected long deadline() {
+        var limits = connection().listener().limits();
+        if (mode == Mode.DATA || mode == Mode.BDAT) {
+            if (limits.minDataRate() == 0) return NO_DEADLINE;
+            double earned = (double) contentReceived / limits.minDataRate() * 1e9;
+            if (earned > MAX_EARNED_NANOS) return NO_DEADLINE;
+            return contentStarted + limits.commandDeadline().toNanos() + (long) earned;
+        }
+        return commandStarted == NO_DEADLINE ? NO_DEADLINE : commandStarted + limits.commandDeadline().toNanos();
+    }
+
+    /** Content time that no message could need: beyond it (a century) the rate sets no deadline. */
+    private static final double MAX_EARNED_NANOS = 100.0 * 365 * 86_400 * 1e9;
+
+    /** RFC 5321 §3.8 and §4.2.3: the server may close with 421; RFC 3463 X.4.2: bad connection. */
+    @Override
+    protected String goodbyeOnDeadline() {
+        boolean content = mode == Mode.DATA || mode == Mode.BDAT;
+        log.info("{} smtp {}", connection().logId(), content ? "content below min-data-rate" : "command not complete by command-deadline");
+        return "421 4.4.2 " + service.hostname() + (content ? " Data arriving too slowly" : " Command not completed in time")
+                + ", closing connection";
+    }
+
+    /** Counts content octets for the data rate; the content arriving keeps the session from idling. */
+    private void contentArrived(long octets) {
+        if (octets == 0) return;
+        contentReceived += octets;
+        progress();
+    }
+
+    /** Content of a DATA or BDAT chunk begins: the data rate counts from here. */
+    private void contentBegins() {
+        contentStarted = System.nanoTime();
+        contentReceived = 0;
+        deadlineChanged();
     }
 
     /** An AUTH line with an initial response may exceed 512 octets (RFC 4954 §4). */
@@ -171,11 +225,13 @@ final class SmtpSession extends LineSession {
         spool.write(received, 0, received.length);
         decoder = new DataDecoder();
         mode = Mode.DATA;
+        contentBegins();
     }
 
     /** Decodes buffered DATA content; false when more input is needed. */
     private boolean dataStep() {
         if (!pending().isReadable()) return false;
+        int before = pending().readableBytes();
         DataDecoder.Status status = parse(view -> {
             DataDecoder.Status s;
             do {
@@ -189,6 +245,7 @@ final class SmtpSession extends LineSession {
             } while (s == DataDecoder.Status.OUTPUT_FULL);
             return s;
         });
+        contentArrived(before - pending().readableBytes());
         if (status != DataDecoder.Status.END) return false;
         mode = Mode.COMMAND;
         DataDecoder d = decoder;
@@ -210,6 +267,7 @@ final class SmtpSession extends LineSession {
         bdatRemaining = size;
         bdatLast = last;
         mode = Mode.BDAT;
+        contentBegins();
     }
 
     /** Copies buffered BDAT octets; false when more input is needed. */
@@ -225,6 +283,7 @@ final class SmtpSession extends LineSession {
             }
             pending.skipBytes(n);
             bdatRemaining -= n;
+            contentArrived(n);
         }
         if (bdatRemaining > 0) return false;
         mode = Mode.COMMAND;

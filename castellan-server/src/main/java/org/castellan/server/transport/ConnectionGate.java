@@ -1,13 +1,20 @@
 package org.castellan.server.transport;
 
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.PeerVerification;
@@ -19,13 +26,20 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one connection path of docs/design.md §2, for one accepted connection: (PROXY header from a
- * trusted upstream) → connection rules → TLS → protocol session.
+ * trusted upstream) → connection rules → connection caps → TLS → protocol session.
  *
  * <p>SECURITY: nothing is read from or written to the client before the connection rules have
  * admitted it. On an implicit-TLS listener the protocol is opened only after a successful
  * handshake, so a client the device gate refuses never sees a protocol byte. A PROXY header is
  * honoured only from an upstream the listener trusts (the caller decides before installing the
  * decoder); from anyone else the bytes would be a protocol error, never an address.
+ *
+ * <p>A connection beyond the server's ceiling, or beyond its listener's caps for the client's
+ * address or network ({@link ConnectionCounts}), is refused the moment it is known: with the
+ * protocol's one-line refusal, or without a byte on implicit TLS, and closed; it never reaches TLS
+ * or a session. A client certificate exempts nobody: it is seen only after the handshake that the
+ * cap protects. Where the protocol logs in, the login timeout runs from accept, so a handshake
+ * trickled a byte at a time cannot extend it.
  */
 final class ConnectionGate extends ChannelInboundHandlerAdapter {
 
@@ -36,6 +50,9 @@ final class ConnectionGate extends ChannelInboundHandlerAdapter {
     private final boolean awaitProxyHeader;
     private boolean admitted;
     private boolean handshakeFailed;
+    private boolean sessionOpen;
+    /** The client's address as counted against the listener's caps; null until counted. */
+    private InetAddress counted;
 
     ConnectionGate(Connection connection, ListenerContext listener, boolean awaitProxyHeader) {
         this.connection = connection;
@@ -45,8 +62,40 @@ final class ConnectionGate extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        // Before anything else, the PROXY header included: a connection over the ceiling must not
+        // hold a descriptor while it waits for anything.
+        if (!listener.counts().enterServer()) {
+            refuse(ctx, ConnectionCounts.Cap.SERVER);
+            return;
+        }
+        ctx.channel().closeFuture().addListener(f -> {
+            listener.counts().leaveServer();
+            if (counted != null) listener.caps().leave(counted);
+        });
+        listener.service().loginTimeout(listener.config()).ifPresent(timeout -> startLoginDeadline(ctx, timeout));
         if (!awaitProxyHeader) admit(ctx);
         ctx.fireChannelActive();
+    }
+
+    private void startLoginDeadline(ChannelHandlerContext ctx, Duration timeout) {
+        ScheduledFuture<?> deadline = ctx.executor().schedule(() -> loginDeadlinePassed(ctx), timeout.toNanos(),
+                TimeUnit.NANOSECONDS);
+        ctx.channel().closeFuture().addListener(f -> deadline.cancel(false));
+    }
+
+    /**
+     * An open session decides (it may have logged in); before one is open, a TLS handshake or a
+     * PROXY header still unfinished at the deadline ends the connection without a word.
+     */
+    private void loginDeadlinePassed(ChannelHandlerContext ctx) {
+        if (!ctx.channel().isActive()) return;
+        if (sessionOpen) {
+            ctx.fireUserEventTriggered(LoginDeadline.PASSED);
+            return;
+        }
+        log.info("{} login timeout before the session opened: {} from {} unfinished", connection.logId(),
+                admitted ? "TLS handshake" : "PROXY header", connection.remote().getAddress().getHostAddress());
+        ctx.close();
     }
 
     @Override
@@ -120,6 +169,13 @@ final class ConnectionGate extends ChannelInboundHandlerAdapter {
             }
             case ALLOW -> { }
         }
+        InetAddress client = connection.remote().getAddress();
+        ConnectionCounts.Cap over = listener.caps().enter(client);
+        if (over != null) {
+            refuse(ctx, over);
+            return;
+        }
+        counted = client;
         listener.registry().register(connection);
         ctx.channel().closeFuture().addListener(f -> listener.registry().unregister(connection));
         log.debug("{} accepted from {} on {}", connection.logId(),
@@ -147,11 +203,36 @@ final class ConnectionGate extends ChannelInboundHandlerAdapter {
                 connection.account().orElse("-"), connection.mechanism().orElse("-"),
                 connection.tls().map(t -> t.protocol() + "/" + t.cipherSuite()).orElse("none"),
                 connection.bytesIn(), connection.bytesOut(), (System.nanoTime() - opened) / 1_000_000));
+        sessionOpen = true;
         try {
             listener.service().open(connection, ctx.pipeline());
         } catch (RuntimeException e) {
             log.warn("{} protocol {} failed to open", connection.logId(), listener.config().protocol(), e);
             ctx.close();
+        }
+    }
+
+    /**
+     * Refuses a connection over a cap: the protocol's refusal line and close, or on implicit TLS,
+     * where nothing may be said before the handshake, close alone. Either way at once: a refused
+     * client never holds a descriptor while the server waits for it.
+     */
+    private void refuse(ChannelHandlerContext ctx, ConnectionCounts.Cap cap) {
+        listener.refusals().note(connection, listener.config().name(), cap, switch (cap) {
+            case SERVER -> listener.counts().ceiling();
+            case ADDRESS -> listener.config().limits().perAddress();
+            case NETWORK -> listener.config().limits().perNetwork();
+        });
+        String line = listener.config().tls() == TlsMode.IMPLICIT ? null : listener.service().refusal(switch (cap) {
+            case SERVER -> "Too many connections, try again later";
+            case ADDRESS -> "Too many connections from your address, try again later";
+            case NETWORK -> "Too many connections from your network, try again later";
+        });
+        if (line == null) {
+            ctx.close();
+        } else {
+            ctx.writeAndFlush(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.US_ASCII))
+                    .addListener(ChannelFutureListener.CLOSE);
         }
     }
 
@@ -165,6 +246,43 @@ final class ConnectionGate extends ChannelInboundHandlerAdapter {
     record ListenerContext(org.castellan.server.config.Listener config,
                            org.castellan.security.rules.ConnectionRules rules,
                            ProtocolService service, SessionRegistry registry,
-                           AtomicLong denied) {
+                           AtomicLong denied, ConnectionCounts counts, ConnectionCounts.PerListener caps,
+                           Refusals refusals) {
+    }
+
+    /** Fired through an open session's pipeline when the login timeout has passed since accept. */
+    enum LoginDeadline { PASSED }
+
+    /**
+     * A listener's refusals by the connection caps: counted, and logged at most once every
+     * {@link #LOG_INTERVAL}, since a flood of connections must not become a flood of log lines.
+     */
+    static final class Refusals {
+
+        /** One line every ten seconds tells the operator all a flood's lines would. */
+        static final Duration LOG_INTERVAL = Duration.ofSeconds(10);
+
+        private final AtomicLong count = new AtomicLong();
+        private final AtomicLong logged = new AtomicLong();
+        private final AtomicLong lastLine = new AtomicLong(System.nanoTime() - LOG_INTERVAL.toNanos());
+
+        long count() {
+            return count.get();
+        }
+
+        void note(Connection connection, String listener, ConnectionCounts.Cap cap, int limit) {
+            long n = count.incrementAndGet();
+            long now = System.nanoTime();
+            long last = lastLine.get();
+            if (now - last < LOG_INTERVAL.toNanos() || !lastLine.compareAndSet(last, now)) return;
+            long since = n - logged.getAndSet(n);
+            String what = switch (cap) {
+                case SERVER -> "the server holds max-connections = " + limit;
+                case ADDRESS -> "its address holds max-connections-per-address = " + limit;
+                case NETWORK -> "its network holds max-connections-per-network = " + limit;
+            };
+            log.warn("{} refused {} on {}: {} ({} refused since the last such line)", connection.logId(),
+                    connection.remote().getAddress().getHostAddress(), listener, what, since);
+        }
     }
 }

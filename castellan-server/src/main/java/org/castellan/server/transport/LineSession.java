@@ -7,13 +7,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -38,6 +35,10 @@ import org.slf4j.LoggerFactory;
  * <p>SECURITY: between STARTTLS and the end of the handshake every received byte is dropped, and
  * so is whatever was buffered behind the command (RFC 3207 §4.2, RFC 2595 §3.1 and §4, docs/design.md
  * §5.4). A command that waits stops the session from running the next one; replies leave in order.
+ * The idle timer counts whole commands, not bytes: only a command acted upon, message content
+ * the protocol declares ({@link #progress()}) or output the session writes resets it, so a client
+ * that sends one byte every few seconds is as idle as one that sends none. A protocol adds its
+ * own deadlines ({@link #deadline()}) on the same timer.
  *
  * <p>Everything here runs on the connection's event loop, except {@link #write(ByteBuf)}, which
  * may be called from any thread.
@@ -64,8 +65,15 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     private boolean awaitingHandshake;
     private boolean shutdownRequested;
     private int errors;
-    /** The login timeout's timer, if the protocol set one; cancelled when the connection ends. */
-    private ScheduledFuture<?> loginDeadline;
+    private long idleNanos;
+    /**
+     * {@link System#nanoTime()} of the last sign of life: a command acted upon, content the
+     * protocol counted, output written (from any thread).
+     */
+    private volatile long lastProgress;
+    /** The one timer of the session, due at {@link #clockAt}; it re-arms itself. */
+    private ScheduledFuture<?> clock;
+    private long clockAt;
 
     /**
      * @param protocol the name of the pipeline handler, in logs and for {@link Connection#authContext}
@@ -80,22 +88,17 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
         this.pauseReadsWhileBusy = pauseReadsWhileBusy;
     }
 
-    /** Puts {@code idle} and this session at the end of {@code pipeline} and greets the client. */
-    public final void open(ChannelPipeline pipeline, IdleStateHandler idle) {
-        open(pipeline, idle, Optional.empty());
-    }
-
     /**
-     * As {@link #open(ChannelPipeline, IdleStateHandler)}, and closes the connection with
-     * {@link #goodbyeOnLoginTimeout()} if it has not authenticated {@code loginTimeout} from now.
-     * The deadline counts from the greeting, not from the last command: a client that stalls in
-     * the middle of a SASL exchange, or cancels one and then waits, is closed like an idle one.
+     * Puts this session at the end of {@code pipeline} and greets the client. The session ends
+     * with {@link #goodbyeOnIdle()} once {@code idleTimeout} passes without a whole command, counted
+     * content or output. A login timeout, where the protocol has one, is the transport's
+     * ({@link ProtocolService#loginTimeout}): it runs from accept.
      */
-    public final void open(ChannelPipeline pipeline, IdleStateHandler idle, Optional<Duration> loginTimeout) {
-        pipeline.addLast(protocol + "-idle", idle);
+    public final void open(ChannelPipeline pipeline, Duration idleTimeout) {
         pipeline.addLast(protocol, this);
-        loginTimeout.ifPresent(timeout -> loginDeadline = ctx.executor().schedule(this::loginTimedOut,
-                timeout.toMillis(), TimeUnit.MILLISECONDS));
+        idleNanos = idleTimeout.toNanos();
+        progress();
+        armClock(lastProgress + idleNanos);
         write(greeting() + "\r\n");
         ctx.flush();
     }
@@ -103,14 +106,8 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     private void loginTimedOut() {
         if (closed || connection.account().isPresent()) return;
         log.info("{} {} login timeout: no authentication since the connection opened", connection.logId(), protocol);
-        String goodbye = goodbyeOnLoginTimeout();
-        if (goodbye == null || awaitingHandshake) {
-            // Also when STARTTLS was answered and TLS never came up: nothing can be said in the clear then.
-            closed = true;
-            ctx.close();
-        } else {
-            closeWith(goodbye);
-        }
+        // Silent also when STARTTLS was answered and TLS never came up: nothing can be said in the clear then.
+        timedOut(goodbyeOnLoginTimeout());
     }
 
     // ---- what a protocol supplies
@@ -135,6 +132,24 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
 
     /** The last line when the client has not logged in within the login timeout; null to close without one. */
     protected abstract String goodbyeOnLoginTimeout();
+
+    /** {@link #deadline()} when the protocol has none. */
+    protected static final long NO_DEADLINE = Long.MAX_VALUE;
+
+    /**
+     * The {@link System#nanoTime()} by which the protocol's own deadline passes (a command line
+     * that must be complete, content that must have arrived at a rate), or {@link #NO_DEADLINE}.
+     * Asked each time the session's timer fires; call {@link #deadlineChanged()} when it may have
+     * moved earlier than the timer.
+     */
+    protected long deadline() {
+        return NO_DEADLINE;
+    }
+
+    /** The last line when {@link #deadline()} has passed; null to close without one. */
+    protected String goodbyeOnDeadline() {
+        return goodbyeOnIdle();
+    }
 
     /** Whether a requested shutdown may end the session now, before the next {@link #step}. */
     protected boolean readyToStop() {
@@ -192,6 +207,7 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             if (!step()) break;
+            progress();
         }
         if (closed) return;
         if (pending.isReadable()) {
@@ -262,6 +278,62 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
         return result;
     }
 
+    // ---- timers
+
+    /**
+     * The session moved: message content arrived that the protocol counts as such (DATA, a
+     * literal). Commands acted upon and output count by themselves. Any thread.
+     */
+    protected final void progress() {
+        lastProgress = System.nanoTime();
+    }
+
+    /** The protocol's {@link #deadline()} may now be earlier than the timer: check by then. */
+    protected final void deadlineChanged() {
+        long due = deadline();
+        if (due != NO_DEADLINE && !closed) armClock(due);
+    }
+
+    private void armClock(long at) {
+        if (clock != null) {
+            if (clockAt - at <= 0) return; // due no later already
+            clock.cancel(false);
+        }
+        clockAt = at;
+        clock = ctx.executor().schedule(this::clockFired, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    /** Ends an idle or overdue session; otherwise waits for whichever comes first. */
+    private void clockFired() {
+        clock = null;
+        if (closed) return;
+        long now = System.nanoTime();
+        long idleAt = lastProgress + idleNanos;
+        if (now - idleAt >= 0) {
+            timedOut(goodbyeOnIdle());
+            return;
+        }
+        long due = deadline();
+        if (due != NO_DEADLINE && now - due >= 0) {
+            timedOut(goodbyeOnDeadline());
+            return;
+        }
+        armClock(due != NO_DEADLINE && due - idleAt < 0 ? due : idleAt);
+    }
+
+    /**
+     * Says {@code goodbye} and closes; without a word when there is none, when TLS is being
+     * negotiated, or when the client is not reading its output (the line would wait behind it).
+     */
+    private void timedOut(String goodbye) {
+        if (goodbye == null || awaitingHandshake || !ctx.channel().isWritable()) {
+            closed = true;
+            ctx.close();
+        } else {
+            closeWith(goodbye);
+        }
+    }
+
     /** Drops the buffered input and the parser's partial line: it was sent before a change of layer. */
     protected final void discardInput() {
         pending.clear();
@@ -281,6 +353,7 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
      * once, since nothing there would flush them later.
      */
     public void write(ByteBuf buf) {
+        progress();
         if (ctx.executor().inEventLoop()) ctx.write(buf);
         else ctx.writeAndFlush(buf);
     }
@@ -388,14 +461,8 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
             awaitingHandshake = false;
             onHandshakeDone();
             drain();
-        } else if (evt instanceof IdleStateEvent) {
-            String goodbye = goodbyeOnIdle();
-            if (goodbye != null) {
-                closeWith(goodbye);
-            } else {
-                closed = true;
-                ctx.close();
-            }
+        } else if (evt == ConnectionGate.LoginDeadline.PASSED) {
+            loginTimedOut();
         } else if (evt == Transport.ShutdownEvent.INSTANCE) {
             shutdownRequested = true;
             onShutdownRequested();
@@ -413,7 +480,7 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
-        if (loginDeadline != null) loginDeadline.cancel(false);
+        if (clock != null) clock.cancel(false);
         signalWritability();
         onClose();
         pending.release();

@@ -1,6 +1,9 @@
 package org.castellan.server.transport;
 
 import io.netty.channel.ChannelPipeline;
+import java.time.Duration;
+import java.util.Optional;
+import org.castellan.server.config.Listener;
 
 /**
  * The seam where a protocol (SMTP, IMAP, POP3) plugs into the connection path.
@@ -16,4 +19,24 @@ public interface ProtocolService {
      * the greeting. Runs on the connection's event loop. A failure here closes the connection.
      */
     void open(Connection connection, ChannelPipeline pipeline);
+
+    /**
+     * The one line, without CRLF, that the transport sends instead of a greeting to a connection
+     * it refuses because the server or the client holds too many (on a cleartext or STARTTLS
+     * listener; on implicit TLS it closes without a word). {@code reason} is a short sentence
+     * such as "Too many connections from your address, try again later". Null to close silently.
+     */
+    default String refusal(String reason) {
+        return null;
+    }
+
+    /**
+     * How long a connection to {@code listener} may go without authenticating, counted from the
+     * moment it is accepted, so that a slow TLS handshake or PROXY header counts as well; empty
+     * when connections there need not log in. The transport closes one still in its handshake
+     * then; a session that is open gets {@link LineSession#goodbyeOnLoginTimeout()}.
+     */
+    default Optional<Duration> loginTimeout(Listener listener) {
+        return Optional.empty();
+    }
 }

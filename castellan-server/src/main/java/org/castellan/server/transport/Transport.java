@@ -38,6 +38,7 @@ import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.ConnectionRules;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.server.config.Listener;
+import org.castellan.server.config.Server;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,8 +84,19 @@ public final class Transport implements AutoCloseable {
     private final Clock clock;
     private final AtomicLong ids = new AtomicLong();
     private final Map<String, Bound> bound = new LinkedHashMap<>();
+    private final ConnectionCounts counts;
 
+    /** With the default ceiling, {@link Server#DEFAULT_MAX_CONNECTIONS}. */
     public Transport(SessionRegistry registry, ConnectionRules rules, TlsPolicy tls, Clock clock) {
+        this(registry, rules, tls, clock, Server.DEFAULT_MAX_CONNECTIONS);
+    }
+
+    /**
+     * @param maxConnections live connections of every listener together; one more is refused at
+     *     once (keep it below the process's file-descriptor limit: StartChecks does)
+     */
+    public Transport(SessionRegistry registry, ConnectionRules rules, TlsPolicy tls, Clock clock, int maxConnections) {
+        this.counts = new ConnectionCounts(maxConnections);
         this.registry = registry;
         this.rules = rules;
         this.tls = tls;
@@ -109,7 +121,8 @@ public final class Transport implements AutoCloseable {
      */
     public InetSocketAddress bind(Listener listener, ProtocolService service) {
         List<Cidr> proxyFrom = listener.proxyFrom().stream().map(Cidr::parse).toList();
-        var context = new ConnectionGate.ListenerContext(listener, rules, service, registry, new AtomicLong());
+        var context = new ConnectionGate.ListenerContext(listener, rules, service, registry, new AtomicLong(), counts,
+                new ConnectionCounts.PerListener(listener.limits()), new ConnectionGate.Refusals());
         ChannelInitializer<SocketChannel> accepted = new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
@@ -141,7 +154,7 @@ public final class Transport implements AutoCloseable {
                     + listener.address() + ":" + listener.port() + ": " + ConnectionGate.rootMessage(e), e);
         }
         InetSocketAddress local = (InetSocketAddress) channels.get(0).localAddress();
-        bound.put(listener.name(), new Bound(listener, List.copyOf(channels), local, context.denied()));
+        bound.put(listener.name(), new Bound(listener, List.copyOf(channels), local, context.denied(), context.refusals()));
         log.info("listening: {} ({}, {}) on {}:{}", listener.name(), listener.protocol().name().toLowerCase(),
                 listener.tls().name().toLowerCase(), local.getAddress().getHostAddress(), local.getPort());
         return local;
@@ -199,6 +212,12 @@ public final class Transport implements AutoCloseable {
         return b == null ? 0 : b.denied().get();
     }
 
+    /** Connections refused on a listener since start because the server, or the client's address or network, held too many. */
+    public long refused(String listener) {
+        Bound b = bound.get(listener);
+        return b == null ? 0 : b.refusals().count();
+    }
+
     public SessionRegistry registry() {
         return registry;
     }
@@ -233,7 +252,8 @@ public final class Transport implements AutoCloseable {
         if (acceptors != null) acceptors.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    private record Bound(Listener listener, List<Channel> channels, InetSocketAddress address, AtomicLong denied) {
+    private record Bound(Listener listener, List<Channel> channels, InetSocketAddress address, AtomicLong denied,
+                         ConnectionGate.Refusals refusals) {
     }
 
     /** Fired through each live connection's pipeline when the server shuts down gracefully. */

@@ -221,10 +221,12 @@ class ConfigValidationTest {
     static List<Arguments> invalid() {
         return List.of(
                 Arguments.of(SERVER.replace("hostname =", "hostnme = \"x\" # <-\nhostname ="), "server.hostnme",
-                        "unknown key (known keys in [server]: hostname, data-dir, role, shutdown-grace, admin-socket)"),
+                        "unknown key (known keys in [server]: hostname, data-dir, role, shutdown-grace, admin-socket,"
+                                + " max-connections)"),
                 Arguments.of(SERVER + IMAP + "adress = \"::\" # <-\n", "listener[1].adress",
                         "unknown key (known keys in [[listener]]: name, protocol, address, port, tls, client-cert,"
-                                + " cleartext-auth, accept-cleartext-risk, require-certificate-for-password, proxy-from)"),
+                                + " cleartext-auth, accept-cleartext-risk, require-certificate-for-password, proxy-from,"
+                                + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
                         "unknown table (known tables: [server], [store], [tls], [auth], [log], [[listener]], [[rule]])"),
                 Arguments.of("hostname = \"x\" # <-\n" + SERVER, "hostname", "keys must be inside a table"),

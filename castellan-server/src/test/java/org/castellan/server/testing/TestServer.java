@@ -54,6 +54,11 @@ public record TestServer(TestPki pki, Castellan server, long inbox, long otherIn
      * tables; {@code tls} may refer to the test PKI's directory as {@code $PKI}.
      */
     public static TestServer startWith(Path dir, String tls, String auth, String... listeners) {
+        return startWithServer(dir, "", tls, auth, listeners);
+    }
+
+    /** As {@link #startWith}, with further lines for the {@code [server]} table as well. */
+    public static TestServer startWithServer(Path dir, String serverLines, String tls, String auth, String... listeners) {
         try {
             TestPki pki = TestPki.create(Files.createDirectories(dir.resolve("test-pki")));
             String config = String.join("\n",
@@ -61,6 +66,7 @@ public record TestServer(TestPki pki, Castellan server, long inbox, long otherIn
                     "hostname = \"localhost\"",
                     "data-dir = \".\"",
                     "shutdown-grace = \"5s\"",
+                    serverLines,
                     "[tls]",
                     "certificate = \"" + pki.server().chainFile() + "\"",
                     "key = \"" + pki.server().keyFile() + "\"",
