@@ -442,7 +442,7 @@ public final class AuthService implements AutoCloseable {
                 x.certificateAccounts = certificateAccounts(x.ctx);
                 Optional<StoredCredential> stored = credentials.find(name);
                 if (stored.isPresent()) x.account = stored.get().account();
-                candidates = candidates(x, stored);
+                candidates = candidates(x, stored, password);
                 for (Candidate c : candidates) {
                     if (c.decoy() || !cache.contains(x.account, c.secret(), password)) continue;
                     // A secret to re-derive needs a PBKDF2 after all: it takes the hashing workers' path.
@@ -480,18 +480,24 @@ public final class AuthService implements AutoCloseable {
     private record Candidate(String secret, CredentialStore.AppSecret app, boolean decoy, String what) {}
 
     /**
-     * The secrets to check {@code x}'s password against, in order: the main password, then the
-     * app passwords of the account on this protocol; for an unknown user the decoy.
+     * The secrets to check {@code x}'s password against (docs/authentication.md): the app
+     * password on this protocol whose selector begins it, alone; else the main password, then any
+     * app passwords on this protocol stored before selectors existed. For an unknown user, the
+     * decoy. So every failure path — unknown user, wrong password, wrong app password — costs one
+     * PBKDF2 of the same count, however many app passwords the account has; only app passwords
+     * without a selector add one each.
      */
-    private List<Candidate> candidates(Exchange x, Optional<StoredCredential> stored) {
+    private List<Candidate> candidates(Exchange x, Optional<StoredCredential> stored, char[] password) {
         if (stored.isEmpty()) return List.of(new Candidate(dummySecretText, null, true, "decoy"));
+        Optional<String> selector = Passwords.selector(password);
         List<Candidate> candidates = new ArrayList<>();
         candidates.add(new Candidate(stored.get().secret(), null, false, "password"));
         // An app password only on a protocol in its scope; a revoked one is no longer listed.
         for (CredentialStore.AppSecret app : credentials.appPasswords(x.account)) {
-            if (app.protocols().contains(x.ctx.protocol())) {
-                candidates.add(new Candidate(app.secret(), app, false, "app password " + app.id()));
-            }
+            if (!app.protocols().contains(x.ctx.protocol())) continue;
+            Candidate c = new Candidate(app.secret(), app, false, "app password " + app.id());
+            if (app.selector().isEmpty()) candidates.add(c);
+            else if (app.selector().equals(selector)) return List.of(c);
         }
         return candidates;
     }
