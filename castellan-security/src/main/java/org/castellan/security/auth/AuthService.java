@@ -295,7 +295,10 @@ public final class AuthService implements AutoCloseable {
                 hashIterations.get(), refusedBusy.get(), hashers.queued());
     }
 
-    /** Stops the worker and timer threads; replies already being delayed are still delivered. */
+    /**
+     * Stops the worker and timer threads: password checks still queued are answered
+     * {@link FailureKind#TEMPORARY}; replies already being delayed are still delivered.
+     */
     @Override
     public void close() {
         lookups.shutdown();
@@ -451,7 +454,7 @@ public final class AuthService implements AutoCloseable {
                     return verified(x, authzid, c, password);
                 }
             }
-            CompletionStage<SaslStep> checked = onHashers(x, () -> {
+            CompletableFuture<CompletionStage<SaslStep>> checked = hashers.submit(x.origin.source(), () -> {
                 synchronized (x) {
                     try {
                         return hashPassword(x, authzid, candidates, password);
@@ -461,7 +464,11 @@ public final class AuthService implements AutoCloseable {
                 }
             });
             handedOver = true;
-            return checked;
+            // A check dropped by close() never runs: its password is erased here instead.
+            checked.whenComplete((step, e) -> {
+                if (e != null) Arrays.fill(password, '\0');
+            });
+            return unavailableOnError(x, checked);
         } catch (RejectedExecutionException closed) {
             synchronized (x) {
                 return closed(x);
@@ -758,20 +765,11 @@ public final class AuthService implements AutoCloseable {
         }
     }
 
-    /**
-     * Runs {@code work} (PBKDF2) on the hashing workers in the turn of {@code x}'s source.
-     *
-     * @throws RejectedExecutionException after {@link #close()}
-     */
-    private CompletionStage<SaslStep> onHashers(Exchange x, Supplier<CompletionStage<SaslStep>> work) {
-        return unavailableOnError(x, hashers.submit(x.origin.source(), work));
-    }
-
     private CompletionStage<SaslStep> unavailableOnError(Exchange x, CompletableFuture<CompletionStage<SaslStep>> work) {
         return work.thenCompose(step -> step).exceptionallyCompose(e -> {
             Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             synchronized (x) {
-                return unavailable(x, cause);
+                return cause instanceof RejectedExecutionException ? closed(x) : unavailable(x, cause);
             }
         });
     }

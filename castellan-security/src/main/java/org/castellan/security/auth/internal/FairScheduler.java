@@ -23,13 +23,17 @@ import java.util.function.Supplier;
  * everyone else.
  *
  * <p>Nothing bounds the queues here: the login limiter admits only a few checks per source at once.
- * Thread-safe. {@link #close()} lets queued tasks finish and refuses new ones.
+ * Thread-safe. {@link #close()} lets running tasks finish and fails queued and new ones with
+ * {@link RejectedExecutionException}: a server shutting down has no use for pending guesses.
  */
 public final class FairScheduler implements AutoCloseable {
 
+    /** A queued task, and how to tell its caller it will not run. */
+    private record Task(Runnable run, Runnable reject) {}
+
     private static final class Source {
         final String name;
-        final ArrayDeque<Runnable> queue = new ArrayDeque<>();
+        final ArrayDeque<Task> queue = new ArrayDeque<>();
         int running;
 
         Source(String name) {
@@ -57,13 +61,13 @@ public final class FairScheduler implements AutoCloseable {
 
     /**
      * Runs {@code work} for {@code source} in its turn; the future completes with its result or
-     * exception.
+     * exception, or with {@link RejectedExecutionException} if {@link #close()} comes first.
      *
      * @throws RejectedExecutionException after {@link #close()}
      */
     public <T> CompletableFuture<T> submit(String source, Supplier<T> work) {
         CompletableFuture<T> result = new CompletableFuture<>();
-        Runnable task = () -> {
+        Runnable run = () -> {
             try {
                 result.complete(work.get());
             } catch (RuntimeException e) {
@@ -74,10 +78,11 @@ public final class FairScheduler implements AutoCloseable {
                 throw e;
             }
         };
+        Runnable reject = () -> result.completeExceptionally(new RejectedExecutionException("the password workers stopped"));
         synchronized (lock) {
             if (closed) throw new RejectedExecutionException("the password workers are stopped");
             Source s = active.computeIfAbsent(source, Source::new);
-            s.queue.add(task);
+            s.queue.add(new Task(run, reject));
             waiting.putIfAbsent(source, s);
             queued++;
             lock.notify();
@@ -109,16 +114,25 @@ public final class FairScheduler implements AutoCloseable {
 
     @Override
     public void close() {
+        List<Task> dropped = new ArrayList<>();
         synchronized (lock) {
             closed = true;
+            for (Source s : waiting.values()) {
+                dropped.addAll(s.queue);
+                s.queue.clear();
+            }
+            waiting.clear();
+            active.values().removeIf(s -> s.running == 0);
+            queued = 0;
             lock.notifyAll();
         }
+        for (Task t : dropped) t.reject().run();
     }
 
     private void work() {
         while (true) {
             Source source;
-            Runnable task;
+            Task task;
             synchronized (lock) {
                 while (waiting.isEmpty() && !closed) {
                     try {
@@ -139,7 +153,7 @@ public final class FairScheduler implements AutoCloseable {
                 if (!source.queue.isEmpty()) waiting.put(source.name, source);
             }
             try {
-                task.run();
+                task.run().run();
             } finally {
                 synchronized (lock) {
                     source.running--;

@@ -122,14 +122,22 @@ class FairSchedulerTest {
     }
 
     @Test
-    void taskFailuresReachTheCallerAndClosingRefusesNewWork() throws Exception {
+    void taskFailuresReachTheCallerAndClosingRefusesWhatHasNotStarted() throws Exception {
         scheduler = scheduler(1);
         CompletableFuture<Object> broken = scheduler.submit("s", () -> {
             throw new IllegalStateException("the store is gone");
         });
         assertThatThrownBy(() -> broken.get(20, TimeUnit.SECONDS)).hasCauseInstanceOf(IllegalStateException.class);
         assertThat(scheduler.submit("s", () -> "still working").get(20, TimeUnit.SECONDS)).isEqualTo("still working");
+
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<Void> running = hold(scheduler, "s", release);
+        CompletableFuture<String> queued = scheduler.submit("s", () -> "never");
         scheduler.close();
+        assertThatThrownBy(() -> queued.get(20, TimeUnit.SECONDS)).hasCauseInstanceOf(RejectedExecutionException.class);
+        assertThat(scheduler.queued()).isZero();
         assertThatThrownBy(() -> scheduler.submit("s", () -> "late")).isInstanceOf(RejectedExecutionException.class);
+        release.countDown();
+        assertThat(running.get(20, TimeUnit.SECONDS)).as("a running task finishes").isNull();
     }
 }
