@@ -157,13 +157,13 @@ public final class Castellan implements AutoCloseable {
                 a.certificateSha256().map(h -> "sha256:" + h), a.reason());
     }
 
-    /** AuthService's defaults, with the configured SCRAM cost and the configured per-host limiter numbers. */
+    /** AuthService's defaults, with the configured SCRAM cost and the configured per-host limiter numbers and caps. */
     static AuthSettings authSettings(CastellanConfig config) {
         AuthSettings d = AuthSettings.defaults();
         var a = config.auth();
         return new AuthSettings(a.scramIterations(), d.plainCacheSize(), a.freeFailures(), a.blockAfter(),
                 d.networkFreeFailures(), d.networkBlockAfter(), a.firstDelay(), a.maxDelay(), a.blockDuration(),
-                d.failureMemory(), d.maxTracked(), d.workerThreads());
+                d.failureMemory(), d.maxTracked(), d.workerThreads(), a.maxInFlightPerHost(), a.maxInFlightPerAccount());
     }
 
     static TlsPolicy tlsPolicy(CastellanConfig config, Optional<CertificateAuthority> builtIn, boolean refreshCrls) {

@@ -79,7 +79,7 @@ public final class StoreCredentials implements CredentialStore {
         if (!parsed.ok()) return List.of();
         return store.getAccount(parsed.address().orElseThrow())
                 .map(a -> store.listAppPasswords(a.id()).stream()
-                        .map(p -> new AppSecret(p.id(), p.credential(), p.scope())).toList())
+                        .map(p -> new AppSecret(p.id(), p.credential(), p.scope(), p.selector())).toList())
                 .orElse(List.of());
     }
 }

@@ -2,6 +2,7 @@ package org.castellan.store;
 
 import java.time.Instant;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -12,14 +13,18 @@ import java.util.Set;
  * @param id unique in the store, for revoking
  * @param label what the owner called it ("phone", "laptop Thunderbird")
  * @param scope the lower-case protocol names it may be used on ({@code imap}, {@code pop3}, {@code smtp})
+ * @param selector the first characters of the password, by which a login finds it; empty for one
+ *     made before selectors existed
  */
-public record AppPassword(long id, long accountId, String label, String credential, Set<String> scope, Instant createdAt) {
+public record AppPassword(long id, long accountId, String label, String credential, Set<String> scope, Instant createdAt,
+        Optional<String> selector) {
 
     public AppPassword {
         Objects.requireNonNull(label, "label");
         Objects.requireNonNull(credential, "credential");
         scope = Set.copyOf(scope);
         Objects.requireNonNull(createdAt, "createdAt");
+        Objects.requireNonNull(selector, "selector");
     }
 
     @Override

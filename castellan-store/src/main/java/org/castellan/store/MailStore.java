@@ -101,8 +101,15 @@ public interface MailStore extends AutoCloseable {
 
     // ---- app passwords
 
-    /** How many app passwords one account may hold: each is checked on a failed login, so the number bounds that cost. */
+    /**
+     * How many app passwords one account may hold. A login checks only the one its selector names,
+     * but each one stored without a selector (made before selectors existed) is checked on a
+     * failed login: this bounds that.
+     */
     int MAX_APP_PASSWORDS = 20;
+
+    /** The longest app password selector: a few characters of the password are enough to tell 20 apart. */
+    int MAX_APP_PASSWORD_SELECTOR = 16;
 
     /** How many rows the auth log keeps; older ones are dropped as new ones come in. */
     int AUTH_LOG_MAX_ROWS = 100_000;
@@ -118,7 +125,19 @@ public interface MailStore extends AutoCloseable {
      * @throws StoreException {@code NOT_FOUND} without the account; {@code INVALID} for an empty
      *     label or scope, or when the account already has {@link #MAX_APP_PASSWORDS}
      */
-    AppPassword createAppPassword(long accountId, String label, String credential, Set<String> scope);
+    default AppPassword createAppPassword(long accountId, String label, String credential, Set<String> scope) {
+        return createAppPassword(accountId, label, credential, Optional.empty(), scope);
+    }
+
+    /**
+     * Adds an app password whose first characters are {@code selector}, by which logins find it.
+     *
+     * @param selector stored in the clear; at most {@link #MAX_APP_PASSWORD_SELECTOR} characters
+     * @throws StoreException as {@link #createAppPassword(long, String, String, Set)}, and
+     *     {@code INVALID} if another app password of the account has the same selector
+     */
+    AppPassword createAppPassword(long accountId, String label, String credential, Optional<String> selector,
+            Set<String> scope);
 
     /** The account's app passwords, oldest first; {@code NOT_FOUND} without the account. */
     List<AppPassword> listAppPasswords(long accountId);

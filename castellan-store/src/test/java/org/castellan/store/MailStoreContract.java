@@ -260,6 +260,28 @@ public interface MailStoreContract {
     }
 
     @Test
+    default void anAppPasswordsSelectorIsUniquePerAccount() {
+        Account alice = account("alice@example.org");
+        Account bob = account("bob@example.org");
+        AppPassword phone = store().createAppPassword(alice.id(), "phone", "x", Optional.of("7Hqa"), Set.of("imap"));
+        assertThat(phone.selector()).contains("7Hqa");
+        assertThat(store().listAppPasswords(alice.id())).containsExactly(phone);
+        assertFails(StoreException.Kind.INVALID, "selector",
+                () -> store().createAppPassword(alice.id(), "tablet", "x", Optional.of("7Hqa"), Set.of("imap")));
+        assertThat(store().createAppPassword(bob.id(), "phone", "x", Optional.of("7Hqa"), Set.of("imap")).selector())
+                .as("another account's").contains("7Hqa");
+        assertFails(StoreException.Kind.INVALID, "selector",
+                () -> store().createAppPassword(alice.id(), "l", "x", Optional.of("x".repeat(17)), Set.of("imap")));
+
+        // Without a selector (made before selectors existed), any number of them.
+        AppPassword old = store().createAppPassword(alice.id(), "old laptop", "x", Set.of("pop3"));
+        store().createAppPassword(alice.id(), "old phone", "x", Set.of("pop3"));
+        assertThat(old.selector()).isEmpty();
+        assertThat(store().listAppPasswords(alice.id())).extracting(AppPassword::selector)
+                .containsExactly(Optional.of("7Hqa"), Optional.empty(), Optional.empty());
+    }
+
+    @Test
     default void badAppPasswordsAreRefused() {
         Account alice = account("alice@example.org");
         assertFails(StoreException.Kind.INVALID, "label", () -> store().createAppPassword(alice.id(), " ", "x", Set.of("imap")));

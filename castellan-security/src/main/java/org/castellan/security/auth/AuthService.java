@@ -40,6 +40,7 @@ import org.castellan.protocol.sasl.SaslServer;
 import org.castellan.protocol.sasl.ScramServer;
 import org.castellan.security.auth.CredentialStore.StoredCredential;
 import org.castellan.security.auth.internal.CertificateAccounts;
+import org.castellan.security.auth.internal.FairScheduler;
 import org.castellan.security.auth.internal.LoginLimiter;
 import org.castellan.security.auth.internal.PasswordCache;
 import org.slf4j.Logger;
@@ -65,9 +66,16 @@ import org.slf4j.LoggerFactory;
  * password. One INFO line is logged per attempt, and the same facts go to the {@link AuthLog};
  * neither ever holds a password, SASL payload, proof or secret (invariant 9).
  *
+ * <p>Under attack: each password check is admitted by the limiter before it starts, so guesses
+ * sent together are counted as if sent one after the other, and a source gets only a few checks
+ * in flight. PBKDF2 runs on workers that serve every source in turn ({@link FairScheduler}), so
+ * one address's flood of guesses delays its own checks, not other people's logins. Certificate
+ * logins and passwords the cache already verified need no PBKDF2 and never wait for those workers.
+ *
  * <p>Threads: every method returns at once. Credential lookups and PBKDF2 run on this service's
- * own worker threads; limiter delays complete the future later from a timer thread. Futures
- * complete on those threads, so a caller on an event loop hands the result back to its loop.
+ * own threads, each kind on its own; limiter delays complete the future later from a timer
+ * thread. Futures complete on those threads, so a caller on an event loop hands the result back
+ * to its loop.
  *
  * <p>Failure: no method throws for client input. A broken credential store or an unreadable
  * stored secret gives {@link FailureKind#TEMPORARY} (and a WARN line naming the account, never
@@ -89,6 +97,11 @@ public final class AuthService implements AutoCloseable {
     /** HMAC-SHA-256 key length (RFC 2104 §3). */
     private static final int HMAC_KEY_BYTES = 32;
     private static final String HMAC = "HmacSHA256";
+    /**
+     * Credential lookups are store reads of a fraction of a millisecond; the limiter admits only
+     * a few per source, so a small pool keeps up without taking the CPUs from PBKDF2.
+     */
+    private static final int LOOKUP_THREADS = 4;
 
     private static final Logger LOG = LoggerFactory.getLogger(AuthService.class);
 
@@ -98,14 +111,19 @@ public final class AuthService implements AutoCloseable {
     private final Clock clock;
     private final LoginLimiter limiter;
     private final PasswordCache cache;
-    private final ExecutorService workers;
+    /** Credential lookups: store reads, no PBKDF2. */
+    private final ExecutorService lookups;
+    /** PBKDF2, shared fairly between sources. */
+    private final FairScheduler hashers;
     private final ScheduledThreadPoolExecutor timer;
     private final SecureRandom random = new SecureRandom();
     private final SecretKeySpec fakeSaltKey;
-    /** Verified for unknown users so that they take as long as a wrong password. */
-    private final ScramSecret dummySecret;
+    /** Checked for unknown users so that they cost what a wrong password does: one PBKDF2 at the configured count. */
+    private final String dummySecretText;
 
     private final AtomicLong passwordHashes = new AtomicLong();
+    private final AtomicLong hashIterations = new AtomicLong();
+    private final AtomicLong refusedBusy = new AtomicLong();
     private final AtomicLong cacheHits = new AtomicLong();
     private final AtomicLong successes = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
@@ -119,8 +137,13 @@ public final class AuthService implements AutoCloseable {
      * @param successes successful logins
      * @param failures failed logins counted by the limiter
      * @param blockedAttempts attempts refused at once because their source was blocked
+     * @param hashIterations the PBKDF2 iterations of those runs, together: the CPU they cost
+     * @param busyAttempts attempts refused before any PBKDF2 because their host, account or
+     *     network already had its share of checks in flight
+     * @param queuedChecks password checks waiting for a worker now
      */
-    public record Stats(long passwordHashes, long cacheHits, long successes, long failures, long blockedAttempts) {}
+    public record Stats(long passwordHashes, long cacheHits, long successes, long failures, long blockedAttempts,
+            long hashIterations, long busyAttempts, int queuedChecks) {}
 
     /**
      * @param credentials where accounts are found
@@ -144,7 +167,10 @@ public final class AuthService implements AutoCloseable {
         this.clock = clock;
         this.limiter = new LoginLimiter(settings, Objects.requireNonNull(clock, "clock"));
         this.cache = new PasswordCache(settings.plainCacheSize());
-        this.workers = Executors.newFixedThreadPool(settings.workerThreads(), daemon("castellan-auth-"));
+        // Platform threads: a store read through JNI would hold a virtual thread's carrier anyway.
+        this.lookups = Executors.newFixedThreadPool(Math.max(LOOKUP_THREADS, settings.workerThreads()),
+                daemon("castellan-auth-lookup-"));
+        this.hashers = new FairScheduler(settings.workerThreads(), daemon("castellan-auth-"));
         this.timer = new ScheduledThreadPoolExecutor(1, daemon("castellan-auth-delay-"));
         this.timer.setRemoveOnCancelPolicy(true);
         byte[] key = new byte[HMAC_KEY_BYTES];
@@ -152,7 +178,7 @@ public final class AuthService implements AutoCloseable {
         this.fakeSaltKey = new SecretKeySpec(key, HMAC);
         Arrays.fill(key, (byte) 0);
         char[] unguessable = Passwords.generate().toCharArray();
-        this.dummySecret = ScramSecret.derive(unguessable, settings.scramIterations());
+        this.dummySecretText = ScramSecret.derive(unguessable, settings.scramIterations()).encode();
         Arrays.fill(unguessable, '\0');
     }
 
@@ -265,13 +291,18 @@ public final class AuthService implements AutoCloseable {
     }
 
     public Stats stats() {
-        return new Stats(passwordHashes.get(), cacheHits.get(), successes.get(), failures.get(), refusedBlocked.get());
+        return new Stats(passwordHashes.get(), cacheHits.get(), successes.get(), failures.get(), refusedBlocked.get(),
+                hashIterations.get(), refusedBusy.get(), hashers.queued());
     }
 
-    /** Stops the worker and timer threads; replies already being delayed are still delivered. */
+    /**
+     * Stops the worker and timer threads: password checks still queued are answered
+     * {@link FailureKind#TEMPORARY}; replies already being delayed are still delivered.
+     */
     @Override
     public void close() {
-        workers.shutdown();
+        lookups.shutdown();
+        hashers.close();
         timer.shutdown();
     }
 
@@ -291,6 +322,10 @@ public final class AuthService implements AutoCloseable {
         Long appPassword;
         /** For SAME_ACCOUNT: the accounts the client certificate names or belongs to, read on a worker. */
         List<String> certificateAccounts = List.of();
+        /** The limiter's place for the check in progress, settled by the outcome. */
+        LoginLimiter.Reservation reservation;
+        /** SCRAM has sent server-first: the next response carries the proof to check. */
+        boolean awaitingProof;
         boolean done;
 
         Exchange(AuthContext ctx, String mechanism) {
@@ -304,10 +339,22 @@ public final class AuthService implements AutoCloseable {
             if (done || machine == null || clientResponse == null) {
                 return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.MALFORMED));
             }
+            boolean proof = awaitingProof;
             try {
+                if (proof) {
+                    // Admitted before the proof is checked, as a password is before its PBKDF2.
+                    awaitingProof = false;
+                    Optional<CompletionStage<SaslStep>> refused = admit(this);
+                    if (refused.isPresent()) return refused.get();
+                }
                 return handle(this, machine.respond(clientResponse.clone()));
             } catch (RuntimeException bug) {
                 return internalError(this, bug);
+            } finally {
+                if (proof && !done && reservation != null) {
+                    reservation.cancelled();
+                    reservation = null;
+                }
             }
         }
 
@@ -315,6 +362,7 @@ public final class AuthService implements AutoCloseable {
         public synchronized CompletionStage<SaslStep> abort() {
             if (!done) {
                 done = true;
+                settle(this, Settlement.NONE);
                 log(this, "ABORTED", null, Duration.ZERO);
             }
             return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.ABORTED));
@@ -369,53 +417,120 @@ public final class AuthService implements AutoCloseable {
             Arrays.fill(password, '\0');
             return fail(x, FailureKind.INVALID_CREDENTIALS, "unusable-name", true);
         }
-        Optional<CompletionStage<SaslStep>> blocked = refuseIfBlocked(x, x.limiterAccount());
-        if (blocked.isPresent()) {
+        // Counted before anything is looked up: a flood is refused here, on the caller's thread.
+        Optional<CompletionStage<SaslStep>> refused = admit(x);
+        if (refused.isPresent()) {
             Arrays.fill(password, '\0');
-            return blocked.get();
+            return refused.get();
         }
-        return onWorker(x, () -> {
-            synchronized (x) {
-                return verifyPassword(x, authzid, name, password);
-            }
-        });
+        try {
+            return unavailableOnError(x, CompletableFuture.supplyAsync(() -> lookUpPassword(x, authzid, name, password),
+                    lookups));
+        } catch (RejectedExecutionException closed) {
+            Arrays.fill(password, '\0');
+            return closed(x);
+        }
     }
 
-    /** On a worker, with the exchange locked: look the name up and check the password (or the cache). */
-    private CompletionStage<SaslStep> verifyPassword(Exchange x, String authzid, String name, char[] password) {
+    /**
+     * On a lookup thread, admitted by the limiter: the account and the secrets to check. A
+     * password the cache verified succeeds here, without PBKDF2 and without waiting for the
+     * hashing workers; any other is queued for them in its source's turn.
+     */
+    private CompletionStage<SaslStep> lookUpPassword(Exchange x, String authzid, String name, char[] password) {
+        boolean handedOver = false;
         try {
-            x.certificateAccounts = certificateAccounts(x.ctx);
-            Optional<StoredCredential> stored = credentials.find(name);
-            if (stored.isEmpty()) {
-                passwordHashes.incrementAndGet();
-                dummySecret.verifyPassword(password);
-                return fail(x, FailureKind.INVALID_CREDENTIALS, "unknown-user", true);
-            }
-            x.account = stored.get().account();
-            boolean right = matches(x.account, stored.get().secret(), password, "password");
-            if (!right) {
-                // An app password only on a protocol in its scope; a revoked one is no longer listed.
-                for (CredentialStore.AppSecret app : credentials.appPasswords(x.account)) {
-                    if (!app.protocols().contains(x.ctx.protocol())) continue;
-                    if (matches(x.account, app.secret(), password, "app password " + app.id())) {
-                        x.appPassword = app.id();
-                        right = true;
-                        break;
-                    }
+            List<Candidate> candidates;
+            synchronized (x) {
+                x.certificateAccounts = certificateAccounts(x.ctx);
+                Optional<StoredCredential> stored = credentials.find(name);
+                if (stored.isPresent()) x.account = stored.get().account();
+                candidates = candidates(x, stored, password);
+                for (Candidate c : candidates) {
+                    if (c.decoy() || !cache.contains(x.account, c.secret(), password)) continue;
+                    // A secret to re-derive needs a PBKDF2 after all: it takes the hashing workers' path.
+                    if (c.app() == null && needsRehash(x.account, c.secret())) break;
+                    cacheHits.incrementAndGet();
+                    return verified(x, authzid, c, password);
                 }
             }
-            if (!right) return fail(x, FailureKind.INVALID_CREDENTIALS, "wrong-password", true);
-            if (!authzidMatches(authzid, x.account)) {
-                return fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true);
+            CompletableFuture<CompletionStage<SaslStep>> checked = hashers.submit(x.origin.source(), () -> {
+                synchronized (x) {
+                    try {
+                        return hashPassword(x, authzid, candidates, password);
+                    } finally {
+                        Arrays.fill(password, '\0');
+                    }
+                }
+            });
+            handedOver = true;
+            // A check dropped by close() never runs: its password is erased here instead.
+            checked.whenComplete((step, e) -> {
+                if (e != null) Arrays.fill(password, '\0');
+            });
+            return unavailableOnError(x, checked);
+        } catch (RejectedExecutionException closed) {
+            synchronized (x) {
+                return closed(x);
             }
-            if (!certificateNamesAccount(x)) {
-                return fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-another-account", true);
-            }
-            if (x.appPassword == null) rehash(x.account, stored.get().secret(), password);
-            return succeed(x, new byte[0]);
         } finally {
-            Arrays.fill(password, '\0');
+            if (!handedOver) Arrays.fill(password, '\0');
         }
+    }
+
+    /**
+     * One secret a password is checked against.
+     *
+     * @param app the app password it belongs to; null for the main password and the decoy
+     * @param decoy the secret checked for an unknown user, so that it costs what a known one does
+     */
+    private record Candidate(String secret, CredentialStore.AppSecret app, boolean decoy, String what) {}
+
+    /**
+     * The secrets to check {@code x}'s password against (docs/authentication.md): the app
+     * password on this protocol whose selector begins it, alone; else the main password, then any
+     * app passwords on this protocol stored before selectors existed. For an unknown user, the
+     * decoy. So every failure path — unknown user, wrong password, wrong app password — costs one
+     * PBKDF2 of the same count, however many app passwords the account has; only app passwords
+     * without a selector add one each.
+     */
+    private List<Candidate> candidates(Exchange x, Optional<StoredCredential> stored, char[] password) {
+        if (stored.isEmpty()) return List.of(new Candidate(dummySecretText, null, true, "decoy"));
+        Optional<String> selector = Passwords.selector(password);
+        List<Candidate> candidates = new ArrayList<>();
+        candidates.add(new Candidate(stored.get().secret(), null, false, "password"));
+        // An app password only on a protocol in its scope; a revoked one is no longer listed.
+        for (CredentialStore.AppSecret app : credentials.appPasswords(x.account)) {
+            if (!app.protocols().contains(x.ctx.protocol())) continue;
+            Candidate c = new Candidate(app.secret(), app, false, "app password " + app.id());
+            if (app.selector().isEmpty()) candidates.add(c);
+            else if (app.selector().equals(selector)) return List.of(c);
+        }
+        return candidates;
+    }
+
+    /** On a hashing worker, with the exchange locked: PBKDF2 against each candidate until one matches. */
+    private CompletionStage<SaslStep> hashPassword(Exchange x, String authzid, List<Candidate> candidates, char[] password) {
+        for (Candidate c : candidates) {
+            if (matches(c.decoy() ? "" : x.account, c.secret(), password, c.what())) {
+                if (c.decoy()) break;
+                return verified(x, authzid, c, password);
+            }
+        }
+        return fail(x, FailureKind.INVALID_CREDENTIALS, x.account == null ? "unknown-user" : "wrong-password", true);
+    }
+
+    /** The password matched {@code c}: the policy checks that remain, then success. */
+    private CompletionStage<SaslStep> verified(Exchange x, String authzid, Candidate c, char[] password) {
+        if (c.app() != null) x.appPassword = c.app().id();
+        if (!authzidMatches(authzid, x.account)) {
+            return fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true);
+        }
+        if (!certificateNamesAccount(x)) {
+            return fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-another-account", true);
+        }
+        if (c.app() == null) rehash(x.account, c.secret(), password);
+        return succeed(x, new byte[0]);
     }
 
     /**
@@ -428,10 +543,11 @@ public final class AuthService implements AutoCloseable {
      * A failure here is logged and changes nothing about the login.
      */
     private void rehash(String account, String secretText, char[] password) {
+        if (!needsRehash(account, secretText)) return;
         int from = parseSecret(account, secretText, "password").iterations();
-        if (from == settings.scramIterations()) return;
         try {
             passwordHashes.incrementAndGet();
+            hashIterations.addAndGet(settings.scramIterations());
             String fresh = ScramSecret.derive(password, settings.scramIterations()).encode();
             if (credentials.replaceSecret(account, secretText, fresh)) {
                 cache.add(account, fresh, password);
@@ -442,6 +558,11 @@ public final class AuthService implements AutoCloseable {
             LOG.warn("auth could not re-derive the password secret of {} ({} iterations): {}", account, from,
                     e.toString());
         }
+    }
+
+    /** Whether a main secret has another iteration count than configured, to be derived anew at a login. */
+    private boolean needsRehash(String account, String secretText) {
+        return parseSecret(account, secretText, "password").iterations() != settings.scramIterations();
     }
 
     /**
@@ -456,6 +577,7 @@ public final class AuthService implements AutoCloseable {
         }
         ScramSecret secret = parseSecret(account, secretText, what);
         passwordHashes.incrementAndGet();
+        hashIterations.addAndGet(secret.iterations());
         boolean right = secret.verifyPassword(password);
         if (right) cache.add(account, secretText, password);
         return right;
@@ -469,12 +591,13 @@ public final class AuthService implements AutoCloseable {
         Optional<CompletionStage<SaslStep>> blocked = refuseIfBlocked(x, x.limiterAccount());
         if (blocked.isPresent()) return blocked.get();
         ScramServer scram = (ScramServer) x.machine;
-        return onWorker(x, () -> {
+        return onLookup(x, () -> {
             Optional<StoredCredential> stored = credentials.find(name);
             ScramSecret secret = stored.isPresent() ? parseSecret(stored.get()) : null;
             List<String> owners = certificateAccounts(x.ctx);
             synchronized (x) {
                 x.certificateAccounts = owners;
+                x.awaitingProof = true;
                 if (secret == null) return handle(x, scram.unknownUser(fakeSalt(name), settings.scramIterations()));
                 x.account = stored.get().account();
                 return handle(x, scram.credential(secret));
@@ -487,7 +610,7 @@ public final class AuthService implements AutoCloseable {
      * A certificate with neither authenticates nobody, however trusted its CA.
      */
     private CompletionStage<SaslStep> external(Exchange x, String authzid) {
-        return onWorker(x, () -> {
+        return onLookup(x, () -> {
             X509Certificate certificate = x.ctx.clientCertificate().orElseThrow();
             List<String> names = new ArrayList<>();
             credentials.certificateBinding(certificate).ifPresent(names::add);
@@ -547,7 +670,7 @@ public final class AuthService implements AutoCloseable {
     private CompletionStage<SaslStep> succeed(Exchange x, byte[] serverFinal) {
         x.done = true;
         Duration delay = limiter.delay(x.origin, x.limiterAccount());
-        limiter.success(x.origin, x.account);
+        settle(x, Settlement.SUCCESS);
         successes.incrementAndGet();
         log(x, "OK", null, delay);
         return later(new SaslStep.Success(x.account, x.mechanism, serverFinal), delay);
@@ -561,10 +684,8 @@ public final class AuthService implements AutoCloseable {
     private CompletionStage<SaslStep> fail(Exchange x, FailureKind kind, String detail, boolean counted) {
         x.done = true;
         Duration delay = limiter.delay(x.origin, x.limiterAccount());
-        if (counted) {
-            limiter.failure(x.origin, x.limiterAccount());
-            failures.incrementAndGet();
-        }
+        settle(x, counted ? Settlement.FAILURE : Settlement.NONE);
+        if (counted) failures.incrementAndGet();
         log(x, kind.name(), detail, delay);
         return later(new SaslStep.Failure(kind), delay);
     }
@@ -572,31 +693,85 @@ public final class AuthService implements AutoCloseable {
     /** Ends an attempt refused by policy before any credential was looked at: no count, no delay. */
     private CompletionStage<SaslStep> refuse(Exchange x, FailureKind kind, String detail) {
         x.done = true;
+        settle(x, Settlement.NONE);
         log(x, kind.name(), detail, Duration.ZERO);
         return CompletableFuture.completedFuture(new SaslStep.Failure(kind));
+    }
+
+    /** How an attempt's outcome settles its limiter reservation, or counts without one. */
+    private enum Settlement { SUCCESS, FAILURE, NONE }
+
+    /**
+     * Tells the limiter how the attempt ended: through its reservation if it has one, else
+     * directly (cached passwords, certificates, names refused before any lookup).
+     */
+    private void settle(Exchange x, Settlement outcome) {
+        LoginLimiter.Reservation reservation = x.reservation;
+        x.reservation = null;
+        switch (outcome) {
+            case SUCCESS -> {
+                if (reservation != null) reservation.succeeded(x.account);
+                else limiter.success(x.origin, x.account);
+            }
+            case FAILURE -> {
+                if (reservation != null) reservation.failed(x.limiterAccount());
+                else limiter.failure(x.origin, x.limiterAccount());
+            }
+            case NONE -> {
+                if (reservation != null) reservation.cancelled();
+            }
+        }
     }
 
     private Optional<CompletionStage<SaslStep>> refuseIfBlocked(Exchange x, Optional<String> account) {
         Optional<Block> block = limiter.blocked(x.origin, account);
         if (block.isEmpty()) return Optional.empty();
-        refusedBlocked.incrementAndGet();
-        return Optional.of(refuse(x, FailureKind.TEMPORARY, "blocked source=" + block.get().source()
-                + block.get().account().map(a -> " pair=" + a).orElse("") + " until=" + block.get().until()));
+        return Optional.of(refuseBlocked(x, block.get()));
     }
 
-    private CompletionStage<SaslStep> onWorker(Exchange x, Supplier<CompletionStage<SaslStep>> work) {
+    private CompletionStage<SaslStep> refuseBlocked(Exchange x, Block block) {
+        refusedBlocked.incrementAndGet();
+        return refuse(x, FailureKind.TEMPORARY, "blocked source=" + block.source()
+                + block.account().map(a -> " pair=" + a).orElse("") + " until=" + block.until());
+    }
+
+    /**
+     * Reserves the limiter's place for the check about to start (LoginLimiter#admit), with the
+     * exchange locked. A refusal ends the attempt with TEMPORARY before any PBKDF2, uncounted: a
+     * blocked source, or one whose checks in flight already use its cap or the failures it has
+     * left before its block.
+     */
+    private Optional<CompletionStage<SaslStep>> admit(Exchange x) {
+        return switch (limiter.admit(x.origin, x.limiterAccount())) {
+            case LoginLimiter.Admitted a -> {
+                x.reservation = a.reservation();
+                yield Optional.empty();
+            }
+            case LoginLimiter.Blocked b -> Optional.of(refuseBlocked(x, b.block()));
+            case LoginLimiter.Busy b -> {
+                refusedBusy.incrementAndGet();
+                yield Optional.of(refuse(x, FailureKind.TEMPORARY, "busy source=" + b.source()
+                        + b.account().map(a -> " pair=" + a).orElse("") + " in-flight=" + b.inFlight()));
+            }
+        };
+    }
+
+    /** Runs {@code work} (store reads, never PBKDF2) on a lookup thread. */
+    private CompletionStage<SaslStep> onLookup(Exchange x, Supplier<CompletionStage<SaslStep>> work) {
         try {
-            return CompletableFuture.supplyAsync(work, workers)
-                    .thenCompose(step -> step)
-                    .exceptionallyCompose(e -> {
-                        Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-                        synchronized (x) {
-                            return unavailable(x, cause);
-                        }
-                    });
+            return unavailableOnError(x, CompletableFuture.supplyAsync(work, lookups));
         } catch (RejectedExecutionException closed) {
             return closed(x);
         }
+    }
+
+    private CompletionStage<SaslStep> unavailableOnError(Exchange x, CompletableFuture<CompletionStage<SaslStep>> work) {
+        return work.thenCompose(step -> step).exceptionallyCompose(e -> {
+            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            synchronized (x) {
+                return cause instanceof RejectedExecutionException ? closed(x) : unavailable(x, cause);
+            }
+        });
     }
 
     /** The store failed or a stored secret is unreadable: try later; no count, no hint. */

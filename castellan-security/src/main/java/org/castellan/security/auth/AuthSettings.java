@@ -15,6 +15,12 @@ import java.util.Objects;
  * because many users share one NAT. Counts are forgotten after {@code failureMemory} without a
  * new failure.
  *
+ * <p>Each password check is counted before it starts (docs/authentication.md): at most
+ * {@code maxInFlightPerHost} checks of one host (or certificate) and {@code maxInFlightPerAccount}
+ * of one account-and-network pair are admitted at once, and never more than the failures a host,
+ * network or pair has left before its block, so that guesses sent together are counted as they
+ * would be one after the other.
+ *
  * <p>Failure: the constructor throws {@link IllegalArgumentException} naming the field that is
  * out of range and the range it must be in.
  *
@@ -30,11 +36,15 @@ import java.util.Objects;
  * @param blockDuration how long a block lasts
  * @param failureMemory how long a count is kept after its last failure
  * @param maxTracked the most hosts, networks and pairs tracked at once; the least recent are dropped
- * @param workerThreads threads for credential lookups and password hashing
+ * @param workerThreads threads for password hashing (PBKDF2), shared fairly between sources
+ * @param maxInFlightPerHost password checks of one host (IPv4 address, IPv6 /64) or client
+ *     certificate admitted at once, waiting or running
+ * @param maxInFlightPerAccount password checks of one account-and-network pair admitted at once
  */
 public record AuthSettings(int scramIterations, int plainCacheSize, int freeFailures, int blockAfter,
         int networkFreeFailures, int networkBlockAfter, Duration firstDelay, Duration maxDelay,
-        Duration blockDuration, Duration failureMemory, int maxTracked, int workerThreads) {
+        Duration blockDuration, Duration failureMemory, int maxTracked, int workerThreads,
+        int maxInFlightPerHost, int maxInFlightPerAccount) {
 
     /** A person mistyping a password rarely needs more than three tries (Dovecot's default is similar). */
     public static final int DEFAULT_FREE_FAILURES = 3;
@@ -60,6 +70,19 @@ public record AuthSettings(int scramIterations, int plainCacheSize, int freeFail
     public static final int DEFAULT_WORKER_THREADS = 2;
     /** More threads than this only queue on the CPUs; the limiter, not parallelism, bounds the load. */
     public static final int MAX_WORKER_THREADS = 64;
+    /**
+     * An office or carrier NAT whose clients all reconnect at once (after a restart, with the
+     * password cache empty) has a few checks of tens of milliseconds each in flight; a guessing
+     * host gains nothing from more, since the workers serve every source in turn anyway.
+     */
+    public static final int DEFAULT_MAX_IN_FLIGHT_PER_HOST = 16;
+    /**
+     * One person's devices, and the parallel connections one client opens (Thunderbird up to
+     * five), logging in at the same moment; a guesser aiming at one account gets no more.
+     */
+    public static final int DEFAULT_MAX_IN_FLIGHT_PER_ACCOUNT = 8;
+    /** As many as the largest block-after: a cap above it is no cap, the failure budget binds first. */
+    public static final int MAX_IN_FLIGHT = 1000;
 
     public AuthSettings {
         Objects.requireNonNull(firstDelay, "firstDelay");
@@ -99,6 +122,23 @@ public record AuthSettings(int scramIterations, int plainCacheSize, int freeFail
             throw new IllegalArgumentException("workerThreads must be between 1 and " + MAX_WORKER_THREADS
                     + ", not " + workerThreads);
         }
+        if (maxInFlightPerHost < 1 || maxInFlightPerHost > MAX_IN_FLIGHT) {
+            throw new IllegalArgumentException("maxInFlightPerHost must be between 1 and " + MAX_IN_FLIGHT
+                    + ", not " + maxInFlightPerHost);
+        }
+        if (maxInFlightPerAccount < 1 || maxInFlightPerAccount > MAX_IN_FLIGHT) {
+            throw new IllegalArgumentException("maxInFlightPerAccount must be between 1 and " + MAX_IN_FLIGHT
+                    + ", not " + maxInFlightPerAccount);
+        }
+    }
+
+    /** With the default in-flight caps. */
+    public AuthSettings(int scramIterations, int plainCacheSize, int freeFailures, int blockAfter,
+            int networkFreeFailures, int networkBlockAfter, Duration firstDelay, Duration maxDelay,
+            Duration blockDuration, Duration failureMemory, int maxTracked, int workerThreads) {
+        this(scramIterations, plainCacheSize, freeFailures, blockAfter, networkFreeFailures, networkBlockAfter,
+                firstDelay, maxDelay, blockDuration, failureMemory, maxTracked, workerThreads,
+                DEFAULT_MAX_IN_FLIGHT_PER_HOST, DEFAULT_MAX_IN_FLIGHT_PER_ACCOUNT);
     }
 
     /** The defaults above, with {@link ScramSecret#DEFAULT_ITERATIONS}. */

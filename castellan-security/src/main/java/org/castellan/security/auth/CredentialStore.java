@@ -23,9 +23,9 @@ public interface CredentialStore {
 
     /**
      * The app passwords of {@code account} (the canonical address {@link #find} returned), each
-     * with the protocols it may be used on. AuthService asks only once the main password did not
-     * match, and only for PLAIN, LOGIN and password commands: SCRAM uses the main secret alone.
-     * A store without app passwords keeps this default.
+     * with the protocols it may be used on and its selector. AuthService asks for PLAIN, LOGIN and
+     * password commands only: SCRAM uses the main secret alone. A store without app passwords
+     * keeps this default.
      */
     default List<AppSecret> appPasswords(String account) {
         return List.of();
@@ -83,11 +83,19 @@ public interface CredentialStore {
      * @param id the store's id, for the log and for revoking
      * @param secret the secret in {@link ScramSecret#encode()} form
      * @param protocols the lower-case protocol names ({@link AuthContext#protocol()}) it is good for
+     * @param selector the app password's first characters ({@link Passwords#selector}); empty for
+     *     one made before selectors existed
      */
-    record AppSecret(long id, String secret, Set<String> protocols) {
+    record AppSecret(long id, String secret, Set<String> protocols, Optional<String> selector) {
         public AppSecret {
             Objects.requireNonNull(secret, "secret");
             protocols = Set.copyOf(protocols);
+            Objects.requireNonNull(selector, "selector");
+        }
+
+        /** One made before selectors existed. */
+        public AppSecret(long id, String secret, Set<String> protocols) {
+            this(id, secret, protocols, Optional.empty());
         }
 
         @Override

@@ -23,9 +23,11 @@ final class MapCredentialStore implements CredentialStore {
         return this;
     }
 
+    /** An app password as the server stores one: with its selector if it has one (a generated app password does). */
     MapCredentialStore addApp(String account, long id, String password, Set<String> protocols) {
         apps.computeIfAbsent(account.toLowerCase(Locale.ROOT), k -> new CopyOnWriteArrayList<>())
-                .add(new AppSecret(id, ScramSecret.derive(password.toCharArray()).encode(), protocols));
+                .add(new AppSecret(id, ScramSecret.derive(password.toCharArray()).encode(), protocols,
+                        Passwords.selector(password.toCharArray())));
         return this;
     }
 

@@ -1,13 +1,16 @@
 package org.castellan.server.cli;
 
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.security.auth.Passwords;
 import org.castellan.store.Account;
 import org.castellan.store.AppPassword;
 import org.castellan.store.Mailbox;
@@ -162,9 +165,10 @@ final class UserCommand {
                 Set<String> protocols = scope(scope);
                 try (Admin admin = Admin.open(where)) {
                     Account account = requireAccount(admin.store, a);
-                    char[] password = Admin.generatePassword();
+                    char[] password = appPassword(admin.store.listAppPasswords(account.id()));
                     try {
-                        AppPassword created = admin.store.createAppPassword(account.id(), label, admin.secret(password), protocols);
+                        AppPassword created = admin.store.createAppPassword(account.id(), label, admin.secret(password),
+                                Passwords.selector(password), protocols);
                         System.out.println("app password " + created.id() + " (" + created.label() + ") added to "
                                 + account.address() + " for " + String.join(",", new TreeSet<>(created.scope())));
                         System.out.println("password: " + new String(password) + "   (shown once: save it now)");
@@ -214,6 +218,17 @@ final class UserCommand {
                     System.out.println("app password " + id + " of " + account.address() + " revoked");
                 }
                 return Main.OK;
+            }
+        }
+
+        /** A new app password whose selector no other app password of the account has. */
+        static char[] appPassword(List<AppPassword> existing) {
+            Set<Optional<String>> taken = new HashSet<>();
+            for (AppPassword p : existing) taken.add(p.selector());
+            while (true) {
+                char[] password = Passwords.generateAppPassword().toCharArray();
+                if (!taken.contains(Passwords.selector(password))) return password;
+                Arrays.fill(password, '\0');
             }
         }
 

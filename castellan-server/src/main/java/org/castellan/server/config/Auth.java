@@ -28,9 +28,12 @@ import org.castellan.security.auth.ScramSecret;
  *     {@code submit+} URLs
  * @param loginTimeout how long an IMAP, POP3 or submission connection may stay open without
  *     authenticating
+ * @param maxInFlightPerHost password checks of one client host admitted at once
+ * @param maxInFlightPerAccount password checks of one account from one network admitted at once
  */
 public record Auth(int scramIterations, int freeFailures, int blockAfter, Duration firstDelay, Duration maxDelay,
-        Duration blockDuration, int passwordMinLength, List<String> submissionAccounts, Duration loginTimeout) {
+        Duration blockDuration, int passwordMinLength, List<String> submissionAccounts, Duration loginTimeout,
+        int maxInFlightPerHost, int maxInFlightPerAccount) {
 
     /** RFC 7677 §4: SCRAM-SHA-256 iteration counts must be at least 4096. */
     public static final int MIN_SCRAM_ITERATIONS = ScramSecret.MIN_ITERATIONS;
@@ -90,6 +93,22 @@ public record Auth(int scramIterations, int freeFailures, int blockAfter, Durati
             throw new IllegalArgumentException("login-timeout must be from " + MIN_LOGIN_TIMEOUT + " to "
                     + MAX_LOGIN_TIMEOUT + ", got " + loginTimeout);
         }
+        if (maxInFlightPerHost < 1 || maxInFlightPerHost > AuthSettings.MAX_IN_FLIGHT) {
+            throw new IllegalArgumentException("max-in-flight-per-host must be from 1 to " + AuthSettings.MAX_IN_FLIGHT
+                    + ", got " + maxInFlightPerHost);
+        }
+        if (maxInFlightPerAccount < 1 || maxInFlightPerAccount > AuthSettings.MAX_IN_FLIGHT) {
+            throw new IllegalArgumentException("max-in-flight-per-account must be from 1 to "
+                    + AuthSettings.MAX_IN_FLIGHT + ", got " + maxInFlightPerAccount);
+        }
+    }
+
+    /** With AuthService's default in-flight caps. */
+    public Auth(int scramIterations, int freeFailures, int blockAfter, Duration firstDelay, Duration maxDelay,
+            Duration blockDuration, int passwordMinLength, List<String> submissionAccounts, Duration loginTimeout) {
+        this(scramIterations, freeFailures, blockAfter, firstDelay, maxDelay, blockDuration, passwordMinLength,
+                submissionAccounts, loginTimeout, AuthSettings.DEFAULT_MAX_IN_FLIGHT_PER_HOST,
+                AuthSettings.DEFAULT_MAX_IN_FLIGHT_PER_ACCOUNT);
     }
 
     /** Without submission accounts, with the default login timeout. */

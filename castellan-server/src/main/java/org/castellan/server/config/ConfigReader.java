@@ -152,6 +152,8 @@ final class ConfigReader {
         }
         Long passwordMinLength = auth.integer("password-min-length");
         Duration loginTimeout = auth.duration("login-timeout");
+        Long maxInFlightPerHost = auth.integer("max-in-flight-per-host");
+        Long maxInFlightPerAccount = auth.integer("max-in-flight-per-account");
         if (freeFailures != null && blockAfter != null && blockAfter <= freeFailures) {
             auth.problem("block-after", "block-after (" + blockAfter + ") must be larger than free-failures ("
                     + freeFailures + "), or no failure would ever be delayed before the block");
@@ -189,7 +191,8 @@ final class ConfigReader {
                 new Store(kind, storeDirectory),
                 new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp, provider),
                 new Auth(scramIterations.intValue(), freeFailures.intValue(), blockAfter.intValue(), firstDelay, maxDelay,
-                        blockDuration, passwordMinLength.intValue(), submissionAccounts, loginTimeout),
+                        blockDuration, passwordMinLength.intValue(), submissionAccounts, loginTimeout,
+                        maxInFlightPerHost.intValue(), maxInFlightPerAccount.intValue()),
                 new Log(logFormat, logFile, logRotation, logMaxSize, logKeep.intValue()),
                 List.copyOf(listeners.values()), rules, lines);
     }

@@ -41,6 +41,25 @@ class LimiterConfigTest {
     }
 
     @Test
+    void inFlightCapsHaveSafeDefaultsAndRanges() throws ConfigException {
+        Auth defaults = CastellanConfig.parse(config(""), FILE).auth();
+        assertThat(defaults.maxInFlightPerHost()).isEqualTo(AuthSettings.DEFAULT_MAX_IN_FLIGHT_PER_HOST);
+        assertThat(defaults.maxInFlightPerAccount()).isEqualTo(AuthSettings.DEFAULT_MAX_IN_FLIGHT_PER_ACCOUNT);
+        assertThat(defaults.maxInFlightPerAccount()).as("a cap above the failure budget would be no cap")
+                .isLessThan(AuthSettings.DEFAULT_BLOCK_AFTER);
+
+        Auth set = CastellanConfig.parse(config("max-in-flight-per-host = 4\nmax-in-flight-per-account = 2"), FILE).auth();
+        assertThat(set.maxInFlightPerHost()).isEqualTo(4);
+        assertThat(set.maxInFlightPerAccount()).isEqualTo(2);
+        assertThatThrownBy(() -> CastellanConfig.parse(config("max-in-flight-per-host = 0"), FILE))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
+                        .contains(":5:", "auth.max-in-flight-per-host"));
+        assertThatThrownBy(() -> CastellanConfig.parse(config("max-in-flight-per-account = 1001"), FILE))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
+                        .contains(":5:", "auth.max-in-flight-per-account"));
+    }
+
+    @Test
     void inconsistentNumbersNameTheKeyAndLine() {
         assertThatThrownBy(() -> CastellanConfig.parse(config("free-failures = 10\nblock-after = 10"), FILE))
                 .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()

@@ -34,7 +34,7 @@ class AppPasswordCommandTest {
         Cli.Run add = cli.admin("user", "app-password", "add", ACCOUNT, "--label", "phone", "--scope", "imap,POP3");
         assertThat(add.code()).as(add.err()).isZero();
         Matcher m = Pattern.compile("app password (\\d+) \\(phone\\) added to alice@example.org for imap,pop3\\n"
-                + "password: (\\S{" + Passwords.LENGTH + "}) ").matcher(add.out());
+                + "password: (\\S{" + Passwords.APP_PASSWORD_LENGTH + "}) ").matcher(add.out());
         assertThat(m.find()).as(add.out()).isTrue();
         String id = m.group(1);
         String password = m.group(2);
@@ -44,6 +44,8 @@ class AppPasswordCommandTest {
         assertThat(stored.getFirst().scope()).containsExactlyInAnyOrder("imap", "pop3");
         assertThat(stored.getFirst().credential()).doesNotContain(password);
         assertThat(ScramSecret.parse(stored.getFirst().credential()).verifyPassword(password.toCharArray())).isTrue();
+        assertThat(stored.getFirst().selector()).as("the start of the password, by which logins find it")
+                .contains(password.substring(0, Passwords.SELECTOR_LENGTH));
 
         Cli.Run list = cli.admin("user", "app-password", "list", ACCOUNT);
         assertThat(list.code()).as(list.err()).isZero();

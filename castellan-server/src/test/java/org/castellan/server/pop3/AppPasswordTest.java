@@ -54,6 +54,24 @@ class AppPasswordTest extends ServerPerTest {
     }
 
     @Test
+    void anAppPasswordWithASelectorIsFoundWithOnePasswordCheck() {
+        Account alice = pop3.server.store().getAccount(EmailAddress.of(Pop3TestServer.USER)).orElseThrow();
+        for (int i = 0; i < 5; i++) {
+            String other = Passwords.generateAppPassword();
+            pop3.server.store().createAppPassword(alice.id(), "other " + i, ScramSecret.derive(other.toCharArray(), 4096)
+                    .encode(), Passwords.selector(other.toCharArray()), Set.of("pop3"));
+        }
+        String password = Passwords.generateAppPassword();
+        pop3.server.store().createAppPassword(alice.id(), "phone", ScramSecret.derive(password.toCharArray(), 4096).encode(),
+                Passwords.selector(password.toCharArray()), Set.of("pop3"));
+        long before = pop3.server.auth().stats().passwordHashes();
+        userPass(password, OK);
+        assertThat(pop3.server.auth().stats().passwordHashes() - before).as("PBKDF2 runs").isEqualTo(1);
+        userPass("not the password", FAILED);
+        assertThat(pop3.server.auth().stats().passwordHashes() - before).as("PBKDF2 runs").isEqualTo(2);
+    }
+
+    @Test
     void anAppPasswordOutOfScopeIsRefused() {
         String password = Passwords.generate();
         add(password, Set.of("imap", "smtp"));

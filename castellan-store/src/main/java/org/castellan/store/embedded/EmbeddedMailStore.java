@@ -449,11 +449,13 @@ public final class EmbeddedMailStore implements MailStore {
 
     // ------------------------------------------------------------------ app passwords
 
-    private static final String APP_PASSWORD_COLUMNS = "id, account_id, label, credential, scope, created_at";
+    private static final String APP_PASSWORD_COLUMNS = "id, account_id, label, credential, scope, created_at, selector";
 
     @Override
-    public AppPassword createAppPassword(long accountId, String label, String credential, Set<String> scope) {
+    public AppPassword createAppPassword(long accountId, String label, String credential, Optional<String> selector,
+            Set<String> scope) {
         validCredential(credential);
+        selector.ifPresent(EmbeddedMailStore::validSelector);
         if (label == null || label.isBlank()) throw StoreException.invalid("an app password needs a label");
         if (label.length() > MAX_LABEL_LENGTH) {
             throw StoreException.invalid("the label is longer than " + MAX_LABEL_LENGTH + " characters");
@@ -470,10 +472,22 @@ public final class EmbeddedMailStore implements MailStore {
                 throw StoreException.invalid("account " + accountId + " already has " + MAX_APP_PASSWORDS
                         + " app passwords; revoke one first");
             }
-            Sql.update(c, "INSERT INTO app_passwords (account_id, label, credential, scope, created_at) VALUES (?, ?, ?, ?, ?)",
-                    accountId, label, credential, String.join(" ", new TreeSet<>(scope)), now.toEpochMilli());
-            return new AppPassword(Sql.lastId(c), accountId, label, credential, scope, now);
+            if (selector.isPresent() && Sql.count(c, "SELECT COUNT(*) FROM app_passwords WHERE account_id = ? AND selector = ?",
+                    accountId, selector.get()) > 0) {
+                throw StoreException.invalid("account " + accountId + " already has an app password with this selector");
+            }
+            Sql.update(c, "INSERT INTO app_passwords (account_id, label, credential, scope, created_at, selector)"
+                            + " VALUES (?, ?, ?, ?, ?, ?)",
+                    accountId, label, credential, String.join(" ", new TreeSet<>(scope)), now.toEpochMilli(),
+                    selector.orElse(null));
+            return new AppPassword(Sql.lastId(c), accountId, label, credential, scope, now, selector);
         });
+    }
+
+    private static void validSelector(String selector) {
+        if (selector.isEmpty() || selector.length() > MAX_APP_PASSWORD_SELECTOR) {
+            throw StoreException.invalid("an app password selector has 1 to " + MAX_APP_PASSWORD_SELECTOR + " characters");
+        }
     }
 
     @Override
@@ -1491,7 +1505,7 @@ public final class EmbeddedMailStore implements MailStore {
 
     private static AppPassword appPassword(ResultSet rs) throws SQLException {
         return new AppPassword(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4),
-                Set.of(rs.getString(5).split(" ")), Instant.ofEpochMilli(rs.getLong(6)));
+                Set.of(rs.getString(5).split(" ")), Instant.ofEpochMilli(rs.getLong(6)), Optional.ofNullable(rs.getString(7)));
     }
 
     private static CertificateBinding certificateBinding(ResultSet rs) throws SQLException {

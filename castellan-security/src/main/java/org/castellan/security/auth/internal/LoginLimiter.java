@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,8 +27,17 @@ import org.castellan.security.auth.CertificateFingerprint;
  * with a verified client certificate is counted only under that certificate: failures from
  * addresses, however many, never slow or block it.
  *
+ * <p>A password check is counted before it starts: {@link #admit} reserves a place under each of
+ * the attempt's counters, and the check settles the reservation once, as a failure, a success or
+ * neither. A counter admits no more checks than its in-flight cap, nor more than the failures it
+ * has left before its block, counting those in flight as failures to come: however many guesses
+ * arrive together, no more are checked than would have been one after the other, and a block
+ * decided by them refuses everything that comes later.
+ *
  * <p>Thread-safe; every method is short and holds one lock. Memory is bounded by
- * {@link AuthSettings#maxTracked()}: the least recently touched counters go first.
+ * {@link AuthSettings#maxTracked()}: the least recently touched counters go first. Reservations
+ * are kept apart from the counters, so that neither eviction nor forgetting loses one; there are
+ * never more than there are attempts in progress.
  */
 public final class LoginLimiter {
 
@@ -54,11 +64,33 @@ public final class LoginLimiter {
      * @param pairNetwork the network paired with the account: IPv4 /24 or IPv6 /64
      * @param certificate {@code certificate sha256:<hex>}, or null
      */
-    public record Origin(String host, String network, String pairNetwork, String certificate) {}
+    public record Origin(String host, String network, String pairNetwork, String certificate) {
+        /** The certificate if there is one, else the host: whose turn a check waits for. */
+        public String source() {
+            return certificate != null ? certificate : host;
+        }
+    }
+
+    /** What {@link #admit} decided about one attempt. */
+    public sealed interface Admission {}
+
+    /** The check may run; its {@code reservation} must be settled exactly once. */
+    public record Admitted(Reservation reservation) implements Admission {}
+
+    /** A block is in force for the attempt's host, network, pair or certificate. */
+    public record Blocked(Block block) implements Admission {}
+
+    /**
+     * {@code source} (for {@code account}, if present) already has {@code inFlight} checks admitted:
+     * its cap, or all the failures it has left before its block.
+     */
+    public record Busy(String source, Optional<String> account, int inFlight) implements Admission {}
 
     private final AuthSettings settings;
     private final Clock clock;
     private final LinkedHashMap<Key, Counter> counters;
+    /** Admitted checks not yet settled, by counter; a key leaves when its last one is settled. */
+    private final Map<Key, Integer> inFlight = new HashMap<>();
 
     public LoginLimiter(AuthSettings settings, Clock clock) {
         this.settings = settings;
@@ -100,6 +132,73 @@ public final class LoginLimiter {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * Reserves a check for an attempt from {@code origin} for {@code account} (as typed, or the
+     * canonical account): refused if a block is in force, or if any of its counters already has
+     * its cap of checks in flight or as many in flight as it has failures left before its block.
+     */
+    public synchronized Admission admit(Origin origin, Optional<String> account) {
+        Instant now = clock.instant();
+        List<Key> keys = keys(origin, account);
+        Optional<Block> blocked = blocked(origin, account);
+        if (blocked.isPresent()) return new Blocked(blocked.get());
+        for (Key key : keys) {
+            Counter counter = current(key, now);
+            int admitted = inFlight.getOrDefault(key, 0);
+            int failures = counter == null ? 0 : counter.failures;
+            if (admitted >= cap(key.scope()) || failures + admitted >= blockAfter(key.scope())) {
+                return new Busy(key.source(), Optional.ofNullable(key.account()), admitted);
+            }
+        }
+        for (Key key : keys) inFlight.merge(key, 1, Integer::sum);
+        return new Admitted(new Reservation(origin, keys));
+    }
+
+    /** Checks admitted and not yet settled for {@code origin}'s host (or certificate). */
+    public synchronized int inFlight(Origin origin) {
+        return inFlight.getOrDefault(keys(origin, Optional.empty()).getFirst(), 0);
+    }
+
+    /** One admitted check. Settling it a second time does nothing. */
+    public final class Reservation {
+        private final Origin origin;
+        private final List<Key> keys;
+        private boolean settled;
+
+        private Reservation(Origin origin, List<Key> keys) {
+            this.origin = origin;
+            this.keys = keys;
+        }
+
+        /** The credentials were wrong: a failure of {@code account} (the canonical one once known). */
+        public void failed(Optional<String> account) {
+            synchronized (LoginLimiter.this) {
+                if (release()) failure(origin, account);
+            }
+        }
+
+        /** The credentials were right: as {@link #success}. */
+        public void succeeded(String account) {
+            synchronized (LoginLimiter.this) {
+                if (release()) success(origin, account);
+            }
+        }
+
+        /** The attempt ended without a verdict on the credentials (store outage, shutdown): nothing is counted. */
+        public void cancelled() {
+            synchronized (LoginLimiter.this) {
+                release();
+            }
+        }
+
+        private boolean release() {
+            if (settled) return false;
+            settled = true;
+            for (Key key : keys) inFlight.computeIfPresent(key, (k, n) -> n > 1 ? n - 1 : null);
+            return true;
+        }
     }
 
     /** How long to wait before the final reply to an attempt from {@code origin}: the largest of its counters' delays. */
@@ -217,6 +316,15 @@ public final class LoginLimiter {
             return null;
         }
         return counter;
+    }
+
+    private int cap(Scope scope) {
+        return switch (scope) {
+            case HOST, CERTIFICATE -> settings.maxInFlightPerHost();
+            case PAIR -> settings.maxInFlightPerAccount();
+            // Bounded by its failure budget (network-block-after), shared by the hosts behind it.
+            case NETWORK -> Integer.MAX_VALUE;
+        };
     }
 
     private int free(Scope scope) {
