@@ -51,7 +51,7 @@ class FairLoginTest {
     /** The default limiter: the burst gets its failure budget checked, no more, and bob gets in. */
     @Test
     void aGoodLoginFromElsewhereIsNotQueuedBehindTheBurst() throws Exception {
-        test = TestServer.startWith(dir, "", "", TestServer.listener("imap", "imap", "none", true));
+        test = TestServer.startWith(dir, "", "", LoginBurst.imapListener());
         AuthService auth = test.server().auth();
         InetSocketAddress imap = test.server().addresses().get("imap");
 
@@ -82,7 +82,7 @@ class FairLoginTest {
     void theHashingWorkersServeEachSourceInTurn() throws Exception {
         test = TestServer.startWith(dir, "", String.join("\n", "free-failures = 999", "block-after = 1000",
                         "max-in-flight-per-host = 1000", "max-in-flight-per-account = 1000"),
-                TestServer.listener("imap", "imap", "none", true));
+                LoginBurst.imapListener());
         AuthService auth = test.server().auth();
         InetSocketAddress imap = test.server().addresses().get("imap");
         var store = test.server().store();

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.castellan.server.testing.TestServer;
 
 /**
  * Many IMAP connections from one source address, each sending one LOGIN, written one right after
@@ -33,6 +34,15 @@ final class LoginBurst implements AutoCloseable {
     private record Connection(Socket socket, BufferedReader in, OutputStream out) {}
 
     /** Opens {@code count} connections from {@code from} (any 127/8 address on Linux) and reads their greetings. */
+    /**
+     * An IMAP listener whose connection caps admit a whole burst from one address, so that what
+     * is tested is the login path alone (the caps have ConnectionFloodTest).
+     */
+    static String imapListener() {
+        return TestServer.listener("imap", "imap", "none", true)
+                + "max-connections-per-address = 1000\nmax-connections-per-network = 1000\n";
+    }
+
     static LoginBurst open(InetSocketAddress server, InetAddress from, int count) throws Exception {
         LoginBurst burst = new LoginBurst();
         try (ExecutorService connecting = Executors.newVirtualThreadPerTaskExecutor()) {

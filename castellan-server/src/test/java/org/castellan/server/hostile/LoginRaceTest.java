@@ -45,7 +45,7 @@ class LoginRaceTest {
     void concurrentGuessesNeverCheckMoreThanTheBlockAllowsAndTheRightPasswordLastIsRefused() throws Exception {
         test = TestServer.startWith(dir, "", String.join("\n", "block-after = " + BLOCK_AFTER,
                         "first-delay = \"1ms\"", "max-delay = \"2ms\""),
-                TestServer.listener("imap", "imap", "none", true));
+                LoginBurst.imapListener());
         AuthService auth = test.server().auth();
         InetSocketAddress imap = test.server().addresses().get("imap");
 
