@@ -15,6 +15,9 @@ public final class Fill {
     /** Filling is setup, not measurement; this is only the point at which it counts as stuck. */
     private static final long LIMIT_SECONDS = 600;
 
+    /** How long to wait before logging in again after a temporary refusal. */
+    private static final long RETRY_MILLIS = 100;
+
     private Fill() {}
 
     public static void run(ImapClient client, int port, List<String> users, int messages, MessageSizes sizes) throws InterruptedException {
@@ -34,7 +37,10 @@ public final class Fill {
 
                 @Override
                 public void tagged(ImapClient.Connection c, String tag, String status, String line) {
-                    if (!status.equals("OK")) {
+                    if (tag.equals("l") && line.contains("[UNAVAILABLE]")) {
+                        // RFC 5530 §3: a temporary refusal, such as a busy login limiter; try again.
+                        c.later(() -> greeted(c, null), RETRY_MILLIS);
+                    } else if (!status.equals("OK")) {
                         error.compareAndSet(null, user + ": " + line);
                         c.close();
                     } else if (tag.equals("l")) {
