@@ -194,6 +194,7 @@ final class SmtpSession extends LineSession {
         DataDecoder d = decoder;
         decoder = null;
         if (d.bareLineBreak()) finishRefused(new SmtpError(550, "5.6.2", "Bare CR or LF in message content; use CRLF line endings"));
+        else if (d.nul()) finishRefused(nulInContent());
         else if (d.lineTooLong()) finishRefused(new SmtpError(500, "5.5.6", "Message line longer than 1000 octets"));
         else if (d.contentBytes() > service.limits().maxMessageSize()) finishRefused(tooBig());
         else Delivery.deliver(this);
@@ -223,6 +224,8 @@ final class SmtpSession extends LineSession {
             } else {
                 bdatTooBig = true;
             }
+            // RFC 3030 §3: without BINARYMIME a chunk is 7bit or 8bit data, which hold no NUL (RFC 2045 §2.8).
+            bdatNul |= pending.indexOf(pending.readerIndex(), pending.readerIndex() + n, (byte) 0) >= 0;
             pending.skipBytes(n);
             bdatRemaining -= n;
         }
@@ -232,6 +235,8 @@ final class SmtpSession extends LineSession {
             // RFC 3030 §2: a failed chunk ends the transaction; later BDATs get 503.
             bdatTooBig = false;
             finishRefused(tooBig());
+        } else if (bdatNul) {
+            finishRefused(nulInContent());
         } else if (bdatLast) {
             Delivery.deliver(this);
         } else {
@@ -242,10 +247,21 @@ final class SmtpSession extends LineSession {
     }
 
     private boolean bdatTooBig;
+    private boolean bdatNul;
     private long bdatContent;
 
     SmtpError tooBig() {
         return new SmtpError(552, "5.3.4", "Message too big; the limit is " + service.limits().maxMessageSize() + " octets");
+    }
+
+    /**
+     * A NUL octet in DATA or BDAT content: refused rather than stored or converted, since the
+     * message is not what RFC 5322 §3.5 and RFC 2045 §2.8 allow without BINARYMIME (not offered),
+     * and a stored NUL could not go out in an IMAP literal (RFC 9051 §4.3). RFC 3463: 5.6.0, other
+     * media error.
+     */
+    private static SmtpError nulInContent() {
+        return new SmtpError(554, "5.6.0", "NUL octet in message content; it is not allowed in mail without BINARYMIME");
     }
 
     /** Ends the transaction with a refusal of the whole message (RFC 5321 §4.1.1.4: the envelope is cleared). */
@@ -298,6 +314,7 @@ final class SmtpSession extends LineSession {
         }
         decoder = null;
         bdatTooBig = false;
+        bdatNul = false;
         if (state != SmtpState.CONNECTED) state = SmtpState.READY;
     }
 
