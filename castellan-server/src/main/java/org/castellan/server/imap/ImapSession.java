@@ -330,7 +330,7 @@ final class ImapSession extends LineSession {
 
     private void error(String line) {
         if (tooManyErrors(MAX_ERRORS)) closeAtLimit("MAX_ERRORS", "* BYE Too many errors, closing connection");
-        else write(line + "\r\n");
+        else write(oneLine(line) + "\r\n");
     }
 
     /** Ends the session because a protocol limit was reached; the log names the limit. */
@@ -355,7 +355,7 @@ final class ImapSession extends LineSession {
      * (RFC 9051 §7.5.1).
      */
     void finish(String tag, String text, boolean expungesAllowed) {
-        flushUpdates(expungesAllowed && !expungesHeld, () -> write(tag + " " + text + "\r\n"));
+        flushUpdates(expungesAllowed && !expungesHeld, () -> write(tag + " " + oneLine(text) + "\r\n"));
     }
 
     /** Tells the client what changed in the selected mailbox, then runs {@code then}. */

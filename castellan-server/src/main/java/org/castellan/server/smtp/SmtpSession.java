@@ -286,14 +286,14 @@ final class SmtpSession extends LineSession {
     // ---- replies and state
 
     void reply(String line) {
-        write(line + "\r\n");
+        write(oneLine(line) + "\r\n");
     }
 
     /** A multi-line reply (RFC 5321 §4.2.1): "250-" on every line but the last. */
     void reply(int code, List<String> texts) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < texts.size(); i++) {
-            b.append(code).append(i == texts.size() - 1 ? ' ' : '-').append(texts.get(i)).append("\r\n");
+            b.append(code).append(i == texts.size() - 1 ? ' ' : '-').append(oneLine(texts.get(i))).append("\r\n");
         }
         write(Unpooled.copiedBuffer(b, StandardCharsets.UTF_8));
     }

@@ -2,10 +2,7 @@ package org.castellan.server.hostile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +19,7 @@ import org.castellan.server.testing.TestServer;
 import org.castellan.server.testing.Transcript;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -195,7 +193,7 @@ class HeaderSpoofTest {
      * The check reads the part of a message held in memory (128 KiB by default); a Sender field
      * after that much padding would reach the ENVELOPE unchecked, so such a header is refused.
      */
-    @org.junit.jupiter.api.Test
+    @Test
     void aFieldBeyondWhatTheCheckReadsIsNotLetThrough() {
         StringBuilder pad = new StringBuilder("X-Pad:");
         for (int i = 0; i < 160; i++) pad.append("\r\n ").append("p".repeat(900));
@@ -239,29 +237,24 @@ class HeaderSpoofTest {
 
     /** APPENDs {@code message} to alice's INBOX and returns the ENVELOPE's from and sender mailboxes. */
     private static List<List<String>> envelopeOf(byte[] message) {
-        try (Socket socket = new Socket("127.0.0.1", port("imap"))) {
-            socket.setSoTimeout(20_000);
-            InputStream in = socket.getInputStream();
-            OutputStream out = socket.getOutputStream();
-            response(in);
-            out.write(("a LOGIN " + TestServer.USER + " \"" + TestServer.PASSWORD + "\"\r\n").getBytes(StandardCharsets.US_ASCII));
-            until(in, "a ");
-            out.write(("b APPEND INBOX {" + message.length + "+}\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.write(message);
-            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
-            Matcher uid = Pattern.compile("b OK \\[APPENDUID \\d+ (\\d+)].*").matcher(until(in, "b "));
+        try (RawClient c = RawClient.connect(port("imap"))) {
+            response(c);
+            c.send("a LOGIN " + TestServer.USER + " \"" + TestServer.PASSWORD + "\"\r\n");
+            until(c, "a ");
+            c.send("b APPEND INBOX {" + message.length + "+}\r\n");
+            c.send(message);
+            c.send("\r\n");
+            Matcher uid = Pattern.compile("b OK \\[APPENDUID \\d+ (\\d+)].*").matcher(until(c, "b "));
             assertThat(uid.matches()).isTrue();
-            out.write(("c SELECT INBOX\r\nd UID FETCH " + uid.group(1) + " ENVELOPE\r\n").getBytes(StandardCharsets.US_ASCII));
+            c.send("c SELECT INBOX\r\nd UID FETCH " + uid.group(1) + " ENVELOPE\r\n");
             String fetch = null;
-            for (String line = response(in); !line.startsWith("d "); line = response(in)) {
+            for (String line = response(c); !line.startsWith("d "); line = response(c)) {
                 if (line.contains(" FETCH (")) fetch = line;
             }
             assertThat(fetch).isNotNull();
             List<Object> items = new Sexp(fetch.substring(fetch.indexOf(" FETCH (") + 7)).list();
             List<Object> env = cast(items.get(items.indexOf("ENVELOPE") + 1));
             return List.of(addresses(env.get(2)), addresses(env.get(3)));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 
@@ -283,8 +276,8 @@ class HeaderSpoofTest {
         return (List<Object>) o;
     }
 
-    private static String until(InputStream in, String tag) throws IOException {
-        for (String line = response(in); ; line = response(in)) {
+    private static String until(RawClient c, String tag) {
+        for (String line = response(c); ; line = response(c)) {
             if (line.startsWith(tag)) return line;
         }
     }
@@ -293,26 +286,16 @@ class HeaderSpoofTest {
      * One response line with its literals written in as quoted strings, so that the line can be
      * read as one expression.
      */
-    private static String response(InputStream in) throws IOException {
+    private static String response(RawClient c) {
         StringBuilder out = new StringBuilder();
         Pattern literal = Pattern.compile("\\{(\\d+)}$");
         while (true) {
-            String line = line(in);
+            String line = c.line();
             Matcher m = literal.matcher(line);
             if (!m.find()) return out.append(line).toString();
-            String octets = new String(in.readNBytes(Integer.parseInt(m.group(1))), StandardCharsets.UTF_8);
+            String octets = new String(c.octets(Integer.parseInt(m.group(1))), StandardCharsets.UTF_8);
             out.append(line, 0, m.start()).append('"').append(octets.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
         }
-    }
-
-    private static String line(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        for (int c = in.read(); c != '\n'; c = in.read()) {
-            if (c < 0) throw new IOException("connection closed after " + b);
-            b.write(c);
-        }
-        String s = b.toString(StandardCharsets.UTF_8);
-        return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
     }
 
     /** The parenthesised lists of an IMAP response: NIL as null, strings and atoms as String. */
