@@ -47,8 +47,8 @@ final class ImapSession extends LineSession {
     static final long APPEND_LIMIT = 32L * 1024 * 1024;
 
     private final ImapService service;
-    private final LiteralSpool literals = new LiteralSpool();
-    private final ImapParser parser = new ImapParser(literals);
+    private final LiteralSpool literals;
+    private final ImapParser parser;
     private ImapState state = ImapState.NOT_AUTHENTICATED;
     private int authFailures;
     private SaslExchange sasl;
@@ -74,6 +74,8 @@ final class ImapSession extends LineSession {
         // Reading stops while a command waits: a client cannot queue up unbounded input.
         super(connection, "imap", service.blocking(), true);
         this.service = service;
+        this.literals = new LiteralSpool(service.spoolDirectory());
+        this.parser = new ImapParser(literals);
     }
 
     @Override

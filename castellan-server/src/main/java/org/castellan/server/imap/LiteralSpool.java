@@ -31,7 +31,13 @@ final class LiteralSpool implements Literal.Sink {
      */
     static final int MEMORY_PER_COMMAND = 256 * 1024;
 
+    private final java.nio.file.Path directory;
     private long memoryLeft = MEMORY_PER_COMMAND;
+
+    /** @param directory where spooled literals' files go */
+    LiteralSpool(java.nio.file.Path directory) {
+        this.directory = directory;
+    }
 
     /** A command has ended; the next one has the whole memory budget again. */
     void commandEnded() {
@@ -42,7 +48,7 @@ final class LiteralSpool implements Literal.Sink {
     public Literal.Receiver receive(long size) {
         int memory = (int) Math.min(size, memoryLeft);
         memoryLeft -= memory;
-        return new Spooling(new MessageSpool(memory, size), size);
+        return new Spooling(new MessageSpool(directory, memory, size), size);
     }
 
     /** One literal on its way into a spool. */

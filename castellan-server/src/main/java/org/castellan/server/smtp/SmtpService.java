@@ -2,6 +2,7 @@ package org.castellan.server.smtp;
 
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.timeout.IdleStateHandler;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -11,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.castellan.security.auth.AuthService;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
 import org.castellan.store.MailStore;
 
@@ -41,6 +43,7 @@ public final class SmtpService implements ProtocolService {
     private final Clock clock;
     private final SmtpLimits limits;
     private final Optional<Duration> loginTimeout;
+    private final Path spoolDirectory;
 
     /**
      * @param hostname the name in the greeting, EHLO reply and Received fields
@@ -58,6 +61,13 @@ public final class SmtpService implements ProtocolService {
      */
     public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits, Optional<Duration> loginTimeout) {
+        this(hostname, store, auth, blocking, clock, limits, loginTimeout, MessageSpool.SYSTEM_TEMP);
+    }
+
+    /** @param spoolDirectory where messages too large for memory are spooled ({@link MessageSpool#prepare}) */
+    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+                       SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory) {
+        this.spoolDirectory = Objects.requireNonNull(spoolDirectory, "spoolDirectory");
         this.loginTimeout = Objects.requireNonNull(loginTimeout, "loginTimeout");
         this.hostname = Objects.requireNonNull(hostname, "hostname");
         this.store = Objects.requireNonNull(store, "store");
@@ -85,4 +95,6 @@ public final class SmtpService implements ProtocolService {
     Clock clock() { return clock; }
 
     SmtpLimits limits() { return limits; }
+
+    Path spoolDirectory() { return spoolDirectory; }
 }

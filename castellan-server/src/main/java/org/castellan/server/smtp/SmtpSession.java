@@ -166,7 +166,7 @@ final class SmtpSession extends LineSession {
 
     /** Starts reading DATA content; the 354 reply has been written. */
     void startData(byte[] received) {
-        spool = new MessageSpool(service.limits().memorySpool(),
+        spool = new MessageSpool(service.spoolDirectory(), service.limits().memorySpool(),
                 received.length + Math.min(transaction.declaredSize.orElse(0), service.limits().maxMessageSize()));
         spool.write(received, 0, received.length);
         decoder = new DataDecoder();
@@ -204,7 +204,7 @@ final class SmtpSession extends LineSession {
     /** Starts or continues a BDAT chunk (RFC 3030 §2); the spool starts with the Received field. */
     void startChunk(long size, boolean last, byte[] received) {
         if (spool == null) {
-            spool = new MessageSpool(service.limits().memorySpool(), received.length + size);
+            spool = new MessageSpool(service.spoolDirectory(), service.limits().memorySpool(), received.length + size);
             spool.write(received, 0, received.length);
             bdatContent = 0;
         }

@@ -3,13 +3,8 @@ package org.castellan.server.hostile;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.OutputStreamAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -17,13 +12,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.castellan.server.config.LogFormat;
-import org.castellan.server.logging.LogEncoder;
 import org.castellan.server.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 /**
  * The probe's log injection: a mailbox name sent as a literal holding CR LF and, after it, a line
@@ -45,38 +38,22 @@ class LogInjectionTest {
 
     @TempDir Path dir;
     TestServer server;
-    final ByteArrayOutputStream text = new ByteArrayOutputStream();
-    final ByteArrayOutputStream json = new ByteArrayOutputStream();
-    final List<OutputStreamAppender<ILoggingEvent>> appenders = new ArrayList<>();
+    LogCapture text;
+    LogCapture json;
 
     @BeforeEach
     void start() {
-        capture(text, LogFormat.TEXT);
-        capture(json, LogFormat.JSON);
+        text = new LogCapture(LogFormat.TEXT);
+        json = new LogCapture(LogFormat.JSON);
         server = TestServer.start(dir, TestServer.listener("imap", "imap", "none", true),
                 TestServer.listener("pop3", "pop3", "none", true), TestServer.listener("mx", "smtp", "none", false));
-    }
-
-    /** The server's log events, as the product's encoder writes them in {@code format}, into {@code out}. */
-    private void capture(ByteArrayOutputStream out, LogFormat format) {
-        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-        OutputStreamAppender<ILoggingEvent> appender = new OutputStreamAppender<>();
-        appender.setContext(context);
-        appender.setEncoder(new LogEncoder(format));
-        appender.setOutputStream(out);
-        appender.start();
-        context.getLogger(Logger.ROOT_LOGGER_NAME).addAppender(appender);
-        appenders.add(appender);
     }
 
     @AfterEach
     void stop() {
         server.server().close();
-        Logger root = ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(Logger.ROOT_LOGGER_NAME);
-        for (OutputStreamAppender<ILoggingEvent> a : appenders) {
-            root.detachAppender(a);
-            a.stop();
-        }
+        text.close();
+        json.close();
     }
 
     /** No control character but the CRLF that ends it; what a reply line must look like. */
@@ -102,16 +79,16 @@ class LogInjectionTest {
             c.send("a6 NOOP\r\n");
             assertThat(c.line()).startsWith("a6 OK ");
         }
-        await().atMost(LIMIT).until(() -> count(text, "imap store refused") >= 1 && count(json, "imap store refused") >= 1);
+        await().atMost(LIMIT).until(() -> text.count("imap store refused") >= 1 && json.count("imap store refused") >= 1);
 
-        List<String> textLines = text.toString(StandardCharsets.UTF_8).lines().toList();
+        List<String> textLines = text.text().lines().toList();
         assertThat(textLines).allMatch(l -> l.matches(TEXT_LINE) || l.startsWith("\t"), "a line the server wrote");
         assertThat(textLines).noneMatch(l -> l.startsWith(FORGED));
         assertThat(textLines).anyMatch(l -> l.contains("imap store refused: ") && l.contains("x\\r\\n" + FORGED));
 
         ObjectMapper mapper = new ObjectMapper();
         List<JsonNode> objects = new ArrayList<>();
-        for (String line : json.toString(StandardCharsets.UTF_8).lines().toList()) objects.add(mapper.readTree(line));
+        for (String line : json.text().lines().toList()) objects.add(mapper.readTree(line));
         assertThat(objects).anySatisfy(o -> assertThat(o.get("message").asText()).contains("imap store refused: ")
                 .contains("x\r\n" + FORGED));
     }
@@ -138,15 +115,5 @@ class LogInjectionTest {
 
     private int port(String listener) {
         return server.server().addresses().get(listener).getPort();
-    }
-
-    private static int count(ByteArrayOutputStream out, String text) {
-        String s;
-        synchronized (out) {
-            s = out.toString(StandardCharsets.UTF_8);
-        }
-        int n = 0;
-        for (int i = s.indexOf(text); i >= 0; i = s.indexOf(text, i + 1)) n++;
-        return n;
     }
 }
