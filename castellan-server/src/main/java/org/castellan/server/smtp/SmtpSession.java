@@ -4,7 +4,10 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.castellan.protocol.smtp.DataDecoder;
 import org.castellan.protocol.smtp.LineDecoder;
 import org.castellan.protocol.smtp.SmtpCommand;
@@ -12,6 +15,7 @@ import org.castellan.protocol.smtp.SmtpError;
 import org.castellan.protocol.smtp.SmtpParser;
 import org.castellan.security.auth.SaslExchange;
 import org.castellan.server.config.Protocol;
+import org.castellan.server.config.Smtp;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.LineSession;
 import org.castellan.server.transport.MessageSpool;
@@ -124,7 +128,22 @@ final class SmtpSession extends LineSession {
                 && (pending.getByte(i + 2) | 0x20) == 't' && (pending.getByte(i + 3) | 0x20) == 'h' && pending.getByte(i + 4) == ' ';
     }
 
+    /**
+     * Runs a command line, once {@link #replyDelay} has passed: a session guessing recipients
+     * waits for every further reply, on the event loop's timer, never holding a thread.
+     */
     private void command(byte[] line) {
+        Duration delay = replyDelay();
+        if (delay.isZero()) {
+            execute(line);
+            return;
+        }
+        CompletableFuture<Void> later = new CompletableFuture<>();
+        connection().channel().eventLoop().schedule(() -> later.complete(null), delay.toMillis(), TimeUnit.MILLISECONDS);
+        await(later, v -> execute(line), e -> execute(line));
+    }
+
+    private void execute(byte[] line) {
         if (++commands > service.limits().maxCommands()) {
             closeWith("421 4.7.0 " + service.hostname() + " Too many commands, closing connection");
             return;
@@ -161,6 +180,63 @@ final class SmtpSession extends LineSession {
             case SmtpCommand.Quit c -> closeWith("221 2.0.0 " + service.hostname() + " Bye");
         }
     }
+
+    // ---- unknown recipients (directory harvesting, [smtp])
+
+    /** Whether the [smtp] harvesting limits apply: MX listeners, whose clients have not logged in. */
+    private boolean guardsRecipients() {
+        return connection().listener().protocol() == Protocol.SMTP;
+    }
+
+    private String host() {
+        if (host == null) host = UnknownRecipients.host(connection().remote().getAddress());
+        return host;
+    }
+
+    /**
+     * How long the next reply waits: {@link Smtp#unknownRecipientDelay()} once this session, or
+     * its host within the window, has had {@link Smtp#unknownRecipientDelayAfter()} unknown
+     * recipients (Postfix's smtpd_soft_error_limit with smtpd_error_sleep_time); else nothing.
+     */
+    private Duration replyDelay() {
+        if (!guardsRecipients()) return Duration.ZERO;
+        UnknownRecipients guard = service.unknownRecipients();
+        Smtp limits = guard.limits();
+        if (limits.unknownRecipientDelay().isZero()) return Duration.ZERO;
+        if (unknownRecipients < limits.unknownRecipientDelayAfter() && guard.count(host()) < limits.unknownRecipientDelayAfter()) {
+            return Duration.ZERO;
+        }
+        if (!delaying) {
+            delaying = true;
+            log.info("{} smtp delaying replies by {}: {} unknown recipient(s) in this session, {} from {}", connection().logId(),
+                    limits.unknownRecipientDelay(), unknownRecipients, guard.count(host()), host());
+        }
+        return limits.unknownRecipientDelay();
+    }
+
+    /**
+     * RCPT named no local user (550 5.1.1). Counted for the session and its host; past
+     * {@link Smtp#unknownRecipientLimit()} in the session or {@link Smtp#unknownRecipientSourceLimit()}
+     * for the host the session ends with 421 4.7.0 (RFC 5321 §3.8; RFC 3463 4.7.0, security or
+     * policy status), as Postfix's smtpd_hard_error_limit does.
+     */
+    void unknownRecipient(SmtpError e) {
+        unknownRecipients++;
+        int fromHost = service.unknownRecipients().add(host());
+        Smtp limits = service.unknownRecipients().limits();
+        if (unknownRecipients < limits.unknownRecipientLimit() && fromHost < limits.unknownRecipientSourceLimit()) {
+            error(e);
+            return;
+        }
+        reply(e.toString());
+        log.info("{} smtp closing: {} unknown recipient(s) in this session, {} from {}", connection().logId(),
+                unknownRecipients, fromHost, host());
+        closeWith("421 4.7.0 " + service.hostname() + " Too many unknown recipients, closing connection");
+    }
+
+    private int unknownRecipients;
+    private boolean delaying;
+    private String host;
 
     // ---- message content
 
