@@ -27,6 +27,7 @@ import org.castellan.server.imap.ImapService;
 import org.castellan.server.pop3.Pop3Service;
 import org.castellan.server.smtp.SmtpLimits;
 import org.castellan.server.smtp.SmtpService;
+import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
 import org.castellan.server.transport.SessionRegistry;
 import org.castellan.server.transport.Transport;
@@ -46,6 +47,8 @@ import org.slf4j.LoggerFactory;
 public final class Castellan implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Castellan.class);
+    /** Below the data directory: the spool files of messages on their way in. */
+    public static final String SPOOL_DIRECTORY = "spool";
 
     private final CastellanConfig config;
     private final MailStore store;
@@ -65,7 +68,7 @@ public final class Castellan implements AutoCloseable {
     private CertificateWatcher certificates;
 
     private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport, AuthService auth,
-                      BatchingAuthLog authLog, ExecutorService blocking) {
+                      BatchingAuthLog authLog, ExecutorService blocking, Path spool) {
         this.config = config;
         this.store = store;
         this.tls = tls;
@@ -76,9 +79,9 @@ public final class Castellan implements AutoCloseable {
         Optional<Duration> loginTimeout = Optional.of(config.auth().loginTimeout());
         this.pop3 = new Pop3Service(store, auth, blocking, Pop3Service.AUTOLOGOUT, loginTimeout);
         this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, config.server().hostname(),
-                java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout);
+                java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout, spool);
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
-                loginTimeout);
+                loginTimeout, spool, config.smtp());
     }
 
     /**
@@ -99,6 +102,7 @@ public final class Castellan implements AutoCloseable {
             Path pki = config.tls().pkiDirectory();
             Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki)) : Optional.empty();
             TlsPolicy tls = StartChecks.tlsPolicy(config, ca, true);
+            Path spool = spoolDirectory(config);
             log.info("TLS provider: {}", tls.provider());
             authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
             auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog);
@@ -111,7 +115,7 @@ public final class Castellan implements AutoCloseable {
             }
             transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC(),
                     ceiling.effective());
-            server = new Castellan(config, store, tls, transport, auth, authLog, blocking);
+            server = new Castellan(config, store, tls, transport, auth, authLog, blocking, spool);
             for (Listener l : config.listeners()) {
                 try {
                     transport.bind(l, server.service(l));
@@ -130,6 +134,17 @@ public final class Castellan implements AutoCloseable {
             store.close();
             throw e;
         }
+    }
+
+    /**
+     * {@code DATA/spool}, where messages too large for memory wait while they arrive, ready for
+     * use: the files a killed server left there are removed (docs/architecture.md).
+     */
+    private static Path spoolDirectory(CastellanConfig config) {
+        Path spool = config.server().dataDir().resolve(SPOOL_DIRECTORY);
+        int removed = MessageSpool.prepare(spool);
+        if (removed > 0) log.info("removed {} temporary message file(s) that a stopped server left in {}", removed, spool);
+        return spool;
     }
 
     /**

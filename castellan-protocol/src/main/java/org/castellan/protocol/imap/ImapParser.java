@@ -151,6 +151,10 @@ public final class ImapParser {
     private final ByteArrayOutputStream line = new ByteArrayOutputStream();
     private final List<byte[]> parts = new ArrayList<>();
     private final Map<Integer, Literal> sunk = new HashMap<>();
+    /** The indexes in {@link #parts} of sunk literals that held a NUL octet. */
+    private final java.util.Set<Integer> sunkNul = new java.util.HashSet<>();
+    /** Whether the literal going to the sink has held a NUL octet so far. */
+    private boolean sinkNul;
     private byte[] literal;
     private int literalFilled;
     private Literal.Receiver receiver;
@@ -189,6 +193,8 @@ public final class ImapParser {
         parts.clear();
         for (Literal l : sunk.values()) l.close();
         sunk.clear();
+        sunkNul.clear();
+        sinkNul = false;
         if (receiver != null) receiver.abort();
         receiver = null;
         literal = null;
@@ -232,6 +238,7 @@ public final class ImapParser {
                     int n = (int) Math.min(in.remaining(), remaining);
                     ByteBuffer chunk = in.slice(in.position(), n);
                     in.position(in.position() + n);
+                    for (int i = 0; i < n && !sinkNul; i++) sinkNul = chunk.get(i) == 0;
                     receiver.write(chunk);
                     remaining -= n;
                     if (remaining == 0) sinkDone();
@@ -274,11 +281,13 @@ public final class ImapParser {
                 if (commandSize > MAX_COMMAND) return refused("Command too large", "MAX_COMMAND", null, false);
                 List<byte[]> frame = List.copyOf(parts);
                 Map<Integer, Literal> literals = Map.copyOf(sunk);
+                java.util.Set<Integer> nul = java.util.Set.copyOf(sunkNul);
                 parts.clear();
                 sunk.clear();
+                sunkNul.clear();
                 commandSize = 0;
                 sunkSize = 0;
-                return new Grammar(frame, literals, utf8).command();
+                return new Grammar(frame, literals, nul, utf8).command();
             }
             if (mark.size > maxLiteral) {
                 if (mark.nonSync) {
@@ -318,7 +327,7 @@ public final class ImapParser {
      */
     public static Optional<FetchAttribute.Section> section(String spec) {
         byte[] bytes = ("[" + spec + "]").getBytes(StandardCharsets.UTF_8);
-        Grammar g = new Grammar(List.of(bytes), Map.of(), true);
+        Grammar g = new Grammar(List.of(bytes), Map.of(), java.util.Set.of(), true);
         try {
             FetchAttribute.Section section = g.section();
             return g.atEnd() ? Optional.of(section) : Optional.empty();
@@ -328,6 +337,8 @@ public final class ImapParser {
     }
 
     private void sinkDone() {
+        if (sinkNul) sunkNul.add(parts.size());
+        sinkNul = false;
         sunk.put(parts.size(), receiver.finish());
         parts.add(SUNK);
         receiver = null;
@@ -472,6 +483,8 @@ public final class ImapParser {
         private final List<byte[]> parts;
         /** Literals the sink took, by their index in {@link #parts}. */
         private final Map<Integer, Literal> sunk;
+        /** The indexes of sunk literals that hold a NUL octet. */
+        private final java.util.Set<Integer> sunkNul;
         /** The sunk literals the command carries; the others are closed once the command is parsed. */
         private final java.util.Set<Literal> taken = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         private int seg;
@@ -480,9 +493,10 @@ public final class ImapParser {
         private int depth;
         private final boolean utf8;
 
-        Grammar(List<byte[]> parts, Map<Integer, Literal> sunk, boolean utf8) {
+        Grammar(List<byte[]> parts, Map<Integer, Literal> sunk, java.util.Set<Integer> sunkNul, boolean utf8) {
             this.parts = parts;
             this.sunk = sunk;
+            this.sunkNul = sunkNul;
             this.utf8 = utf8;
         }
 
@@ -888,13 +902,14 @@ public final class ImapParser {
                 expect('(');
                 if (peek() != '~') throw new Bad("APPEND UTF8 needs the message as a literal8 (~{n})");
                 pos++;
-                Literal message = literalContent();
+                Literal message = literalContent(true);
                 expect(')');
                 return new ImapCommand.Append.Message(flags, date, message, true);
             }
-            if (peek() == '~') pos++; // RFC 3516 §4.4: literal8
+            boolean literal8 = peek() == '~'; // RFC 3516 §4.4
+            if (literal8) pos++;
             else if (peek() != '{') throw new Bad("APPEND needs the message as a literal");
-            return new ImapCommand.Append.Message(flags, date, literalContent(), false);
+            return new ImapCommand.Append.Message(flags, date, literalContent(literal8), false);
         }
 
         /**
@@ -915,7 +930,7 @@ public final class ImapParser {
                 switch (kind) {
                     case "TEXT" -> {
                         if (peek() != '{') throw new Bad("CATENATE TEXT needs a literal");
-                        parts.add(new ImapCommand.CatPart.Text(literalContent()));
+                        parts.add(new ImapCommand.CatPart.Text(literalContent(false)));
                     }
                     case "URL" -> parts.add(new ImapCommand.CatPart.Url(astring()));
                     default -> throw new Bad("CATENATE parts are TEXT or URL");
@@ -1573,6 +1588,7 @@ public final class ImapParser {
         /** A literal's bytes: the marker ends this line, the bytes are the next part. */
         private byte[] literal() throws Bad {
             int at = literalPart();
+            refuseNul(at, false);
             Literal l = sunk.get(at);
             if (l == null) return parts.get(at);
             // A sunk literal stands for a string here (a mailbox name in APPEND): only a small one is in memory.
@@ -1580,13 +1596,35 @@ public final class ImapParser {
             return m.octets();
         }
 
-        /** A literal as the command carries it: in memory, or as the sink received it. */
-        private Literal literalContent() throws Bad {
+        /**
+         * A literal as the command carries it: in memory, or as the sink received it.
+         *
+         * @param literal8 whether it was announced as an RFC 3516 literal8, which may hold NUL
+         */
+        private Literal literalContent(boolean literal8) throws Bad {
             int at = literalPart();
+            refuseNul(at, literal8);
             Literal l = sunk.get(at);
             if (l == null) return Literal.of(parts.get(at));
             taken.add(l);
             return l;
+        }
+
+        /**
+         * RFC 9051 §4.3 and §9: a literal is CHAR8, %x01-ff; only a literal8 (RFC 3516 §4.4) may
+         * carry NUL. A client that has binary content to send uses {@code ~{n}}.
+         */
+        private void refuseNul(int at, boolean literal8) throws Bad {
+            if (literal8) return;
+            boolean nul = sunk.containsKey(at) ? sunkNul.contains(at) : indexOfNul(parts.get(at)) >= 0;
+            if (nul) throw new Bad("NUL octet in a literal; send binary content as a literal8 (~{n})");
+        }
+
+        private static int indexOfNul(byte[] b) {
+            for (int i = 0; i < b.length; i++) {
+                if (b[i] == 0) return i;
+            }
+            return -1;
         }
 
         /** Moves past a literal marker and the literal; returns the literal's index in {@link #parts}. */

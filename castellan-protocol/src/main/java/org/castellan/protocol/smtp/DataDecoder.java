@@ -14,6 +14,11 @@ import java.nio.ByteBuffer;
  * smuggled message inside this one (CVE-2023-51766, "SMTP smuggling"). Refusing rather than
  * rewriting keeps the stored bytes exactly what the client sent.
  *
+ * <p>A NUL octet is reported by {@link #nul()}: RFC 5322 §3.5 text, RFC 2045 §2.7 and §2.8 (7bit
+ * and 8bit data, so RFC 6152 8BITMIME) exclude it; only RFC 3030 BINARYMIME allows it, and that
+ * is not offered. Castellan refuses such messages too, rather than storing octets IMAP could not
+ * send in a plain literal (RFC 9051 §4.3: CHAR8 is %x01-ff).
+ *
  * <p>Pure and incremental: feed any split of the input; output is the unstuffed content with its
  * CRLFs, the final CRLF of the last line included. Not thread-safe.
  */
@@ -41,6 +46,7 @@ public final class DataDecoder {
     private int lineLength;
     private boolean bareLineBreak;
     private boolean lineTooLong;
+    private boolean nul;
     private long contentBytes;
 
     /**
@@ -103,6 +109,7 @@ public final class DataDecoder {
             return;
         }
         if (b == '\n') bareLineBreak = true; // a lone LF never starts a line here
+        if (b == 0) nul = true;
         put(out, b);
         state = State.TEXT;
     }
@@ -126,6 +133,11 @@ public final class DataDecoder {
     /** Whether a line was longer than {@link #MAX_TEXT_LINE} octets with its CRLF. */
     public boolean lineTooLong() {
         return lineTooLong;
+    }
+
+    /** Whether the content held a NUL octet. */
+    public boolean nul() {
+        return nul;
     }
 
     /** Octets of content produced so far (after unstuffing). */

@@ -270,6 +270,23 @@ class ImapParserTest {
         assertThat(((ImapParser.Error) p.next(buf("a3 APPEND INBOX {2000+}\r\n"), ImapParser.Mode.COMMAND, 1000)).fatal()).isTrue();
     }
 
+    /** RFC 9051 §4.3: a literal is CHAR8 (%x01-ff); RFC 3516 §4.4: NUL only in a literal8. */
+    @Test
+    void nulIsRefusedInALiteralButNotInALiteral8() {
+        String nul = "\u0000";
+        for (String command : new String[] {"a1 APPEND INBOX {3}\r\na" + nul + "b\r\n", "a1 APPEND INBOX {3+}\r\n" + nul + "ab\r\n",
+                "a1 APPEND INBOX CATENATE (TEXT {2}\r\n" + nul + "x)\r\n", "a1 CREATE {3}\r\na" + nul + "b\r\n",
+                "a1 LOGIN {1}\r\n" + nul + " x\r\n"}) {
+            assertThat(error(command)).as(command).isEqualTo(new ImapParser.Error(Optional.of("a1"),
+                    "NUL octet in a literal; send binary content as a literal8 (~{n})", false, Optional.empty()));
+        }
+        ImapCommand.Append append = (ImapCommand.Append) parse("a1 APPEND INBOX ~{3}\r\na" + nul + "b\r\n");
+        assertThat(append.messages()).hasSize(1);
+        // A NUL in an earlier command's literal does not taint the next one.
+        List<ImapParser.Result> two = whole("a1 APPEND INBOX ~{1}\r\n" + nul + "\r\na2 APPEND INBOX {1}\r\nx\r\n");
+        assertThat(two).filteredOn(r -> !(r instanceof ImapParser.Continue)).hasSize(2).allMatch(r -> r instanceof ImapParser.Command);
+    }
+
     @Test
     void saslAndIdleLines() {
         ImapParser p = new ImapParser();

@@ -99,4 +99,29 @@ class DataDecoderTest {
             }
         }
     }
+
+    /** Whether {@code input}, fed {@code chunk} octets at a time, reported a NUL. */
+    private static boolean nul(String input, int chunk) {
+        DataDecoder d = new DataDecoder();
+        byte[] bytes = input.getBytes(StandardCharsets.ISO_8859_1);
+        ByteBuffer out = ByteBuffer.allocate(8192);
+        for (int pos = 0; pos < bytes.length; pos += chunk) {
+            ByteBuffer in = ByteBuffer.wrap(bytes, pos, Math.min(chunk, bytes.length - pos));
+            while (d.decode(in, out) == DataDecoder.Status.OUTPUT_FULL) out.clear();
+            out.clear();
+        }
+        return d.nul();
+    }
+
+    /** RFC 5322 §3.5, RFC 2045 §2.8: text and 8bit data hold no NUL; BINARYMIME (RFC 3030) is not offered. */
+    @Test
+    void reportsNulAnywhereInTheContent() {
+        for (String input : new String[] {"a\u0000b\r\n.\r\n", "\u0000\r\n.\r\n", ".\u0000\r\n.\r\n", "a\r\n\u0000\r\n.\r\n"}) {
+            assertThat(nul(input, input.length())).as(input).isTrue();
+            assertThat(nul(input, 1)).as(input).isTrue();
+        }
+        assertThat(nul("Subject: x\r\n\r\n\u0080\u00ff\r\n.\r\n", 1)).isFalse();
+        // What follows the end of data is the next command, not content.
+        assertThat(nul("x\r\n.\r\n\u0000", 100)).isFalse();
+    }
 }

@@ -97,4 +97,44 @@ class FromHeaderTest {
         assertThat(originators("From: bob@example.test\r\n" + header + "\r\n\r\n"))
                 .isEqualTo(new Originators.Malformed(field));
     }
+
+    private static java.util.Optional<String> misuse(String message) {
+        return ((Originators.Claims) originators(message)).misuse();
+    }
+
+    /** RFC 5322 §3.6: From and Sender at most once; §3.6.2: several authors need one Sender mailbox. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "From: a@x.example\\r\\nFrom: b@x.example|From: field appears more than once (RFC 5322 3.6)",
+        "From: a@x.example\\r\\nSender: a@x.example\\r\\nsender: a@x.example|Sender: field appears more than once (RFC 5322 3.6)",
+        "From: a@x.example, b@x.example|From: names several authors, so a Sender: field is required (RFC 5322 3.6.2)",
+        "From: team: a@x.example, b@x.example;|From: names several authors, so a Sender: field is required (RFC 5322 3.6.2)",
+        "From: a@x.example\\r\\nSender: a@x.example, b@x.example|Sender: names more than one mailbox (RFC 5322 3.6.2)",
+    })
+    void originatorFieldsUsedAgainstRfc5322AreMisuse(String header, String why) {
+        assertThat(misuse(header.replace("\\r\\n", "\r\n") + "\r\n\r\n")).contains(why);
+    }
+
+    @Test
+    void severalAuthorsWithOneSenderAndResentBlocksAreFine() {
+        assertThat(misuse("From: a@x.example, b@x.example\r\nSender: a@x.example\r\n\r\n")).isEmpty();
+        assertThat(misuse("Resent-From: r@x.example\r\nResent-From: s@x.example\r\nFrom: a@x.example\r\n\r\n")).isEmpty();
+    }
+
+    /**
+     * A header section longer than what was read hides fields from the check that a reader
+     * still shows (a Sender after 128 KiB of padding); unless those octets are the whole message.
+     */
+    @Test
+    void aHeaderSectionThatDoesNotEndWithinWhatWasReadIsRefused() {
+        String head = "From: bob@example.test\r\nX-Pad: " + "x".repeat(2000) + "\r\n";
+        byte[] b = (head + "Sender: ceo@bank.example\r\n\r\nbody\r\n").getBytes(StandardCharsets.UTF_8);
+        assertThat(FromHeader.originators(b, head.length(), false)).isEqualTo(new Originators.HeaderTooLong(head.length()));
+        assertThat(FromHeader.originators(b, b.length, false)).isInstanceOf(Originators.Claims.class);
+        byte[] headerOnly = "From: bob@example.test\r\n".getBytes(StandardCharsets.UTF_8);
+        assertThat(FromHeader.originators(headerOnly, headerOnly.length, true)).isInstanceOf(Originators.Claims.class);
+        byte[] huge = ("From: bob@example.test\r\nX-Pad: " + "x".repeat(FromHeader.MAX_HEADER_SECTION) + "\r\n")
+                .getBytes(StandardCharsets.UTF_8);
+        assertThat(FromHeader.originators(huge, huge.length, true)).isInstanceOf(Originators.HeaderTooLong.class);
+    }
 }

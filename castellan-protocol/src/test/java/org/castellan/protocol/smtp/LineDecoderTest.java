@@ -41,6 +41,20 @@ class LineDecoderTest {
         assertThat(byteAtATime(input, 512)).containsExactly("line:EHLO a", "line:NOOP", "line:QUIT");
     }
 
+    /**
+     * RFC 5321 §2.3.8: lines end with CRLF. A bare LF still ends a command line (as Postfix takes
+     * it), LF alone makes an empty line, CR CR LF keeps the first CR, and a bare CR ends nothing:
+     * it stays inside the line, where the parser refuses it as a control character. Message
+     * content is DataDecoder's, which accepts only CRLF.
+     */
+    @Test
+    void bareLineBreaksInCommands() {
+        String input = "NOOP\n\nRSET\r\r\nMAIL FROM:<a@b>\rRCPT TO:<c@d>\r\nQUIT\n";
+        List<String> expected = List.of("line:NOOP", "line:", "line:RSET\r", "line:MAIL FROM:<a@b>\rRCPT TO:<c@d>", "line:QUIT");
+        assertThat(whole(input, 512)).containsExactlyElementsOf(expected);
+        assertThat(byteAtATime(input, 512)).containsExactlyElementsOf(expected);
+    }
+
     @Test
     void everyPrefixNeedsMore() {
         LineDecoder d = new LineDecoder();

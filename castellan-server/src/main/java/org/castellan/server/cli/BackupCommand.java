@@ -83,10 +83,14 @@ final class BackupCommand implements Callable<Integer> {
         return Main.OK;
     }
 
-    /** Regular files of the data directory outside the store and earlier staging directories. */
+    /**
+     * Regular files of the data directory outside the store, the spool (messages still arriving,
+     * not yet mail) and earlier staging directories.
+     */
     private static List<Path> otherFiles(Path data, Path store) throws IOException {
+        Path spool = data.resolve(org.castellan.server.Castellan.SPOOL_DIRECTORY);
         try (Stream<Path> walk = Files.walk(data)) {
-            return walk.filter(p -> !p.startsWith(store))
+            return walk.filter(p -> !p.startsWith(store) && !p.startsWith(spool))
                     .filter(p -> data.relativize(p).getNameCount() == 0
                             || !data.relativize(p).getName(0).toString().startsWith(STAGING_PREFIX))
                     .filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))

@@ -28,7 +28,7 @@ import org.castellan.server.config.ConfigException.Problem;
  * @param lines the line of every key and table written in the file ({@code tls.certificate},
  *     {@code listener[2].port}, {@code tls}), for errors found after reading (at start)
  */
-public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log,
+public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp,
                               List<Listener> listeners, List<Rule> rules, Map<String, Integer> lines) {
 
     /** A configuration file is a few kilobytes; one this large is the wrong file (a log, an image). */
@@ -42,6 +42,7 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(auth, "auth");
         Objects.requireNonNull(log, "log");
+        Objects.requireNonNull(smtp, "smtp");
         listeners = List.copyOf(listeners);
         rules = List.copyOf(rules);
         lines = Map.copyOf(lines);

@@ -32,6 +32,12 @@ public final class ConfigKeys {
         LOG("log", false, "What the server's log (castellan serve, castellan quickstart) looks like and where"
                 + " it goes besides standard error, which systemd keeps in its journal. Sessions are logged with"
                 + " their connection id; passwords, SASL payloads, keys and message bodies never are."),
+        SMTP("smtp", false, "How the MX listeners (protocol \"smtp\") treat a client that guesses recipients"
+                + " (directory harvesting): every unknown recipient is refused with 550 5.1.1, and past these"
+                + " counts, per session and per client host (IPv4 address, IPv6 /64) over a window, replies"
+                + " slow down and then the session ends with 421 4.7.0, as Postfix's smtpd_soft_error_limit,"
+                + " smtpd_error_sleep_time, smtpd_hard_error_limit and anvil rate limits do. Submission"
+                + " listeners, where clients have logged in, are not affected."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
                 + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
@@ -307,6 +313,27 @@ public final class ConfigKeys {
             new Key(Section.LOG, "keep", Type.INTEGER, List.of(), 1, Log.MAX_KEEP, Integer.toString(Log.DEFAULT_KEEP),
                     "How many rotated files (rotate = \"size\") or days of them (rotate = \"daily\") are kept."),
 
+            new Key(Section.SMTP, "unknown-recipient-delay-after", Type.INTEGER, List.of(), 1, Smtp.MAX_COUNT,
+                    Integer.toString(Smtp.DEFAULT_DELAY_AFTER),
+                    "Unknown recipients, of a session or of its host within unknown-recipient-window, after which"
+                            + " every further reply of the session waits unknown-recipient-delay (without holding a"
+                            + " thread). Below unknown-recipient-limit."),
+            new Key(Section.SMTP, "unknown-recipient-delay", Type.DURATION, List.of(), 0, Smtp.MAX_DELAY.toMillis(),
+                    "\"" + Smtp.DEFAULT_DELAY.toSeconds() + "s\"",
+                    "How long each of those replies waits; \"0s\" never delays."),
+            new Key(Section.SMTP, "unknown-recipient-limit", Type.INTEGER, List.of(), 2, Smtp.MAX_COUNT,
+                    Integer.toString(Smtp.DEFAULT_LIMIT),
+                    "Unknown recipients in one session after which the server answers 421 4.7.0 and closes it."),
+            new Key(Section.SMTP, "unknown-recipient-source-limit", Type.INTEGER, List.of(), 1, Smtp.MAX_COUNT,
+                    Integer.toString(Smtp.DEFAULT_SOURCE_LIMIT),
+                    "Unknown recipients of one client host within unknown-recipient-window after which its"
+                            + " sessions end with 421 4.7.0 and new ones get 421 4.7.0 in place of the greeting,"
+                            + " until the window has passed. A mail server retries later, so nothing is lost."),
+            new Key(Section.SMTP, "unknown-recipient-window", Type.DURATION, List.of(), 1000, Smtp.MAX_WINDOW.toMillis(),
+                    "\"" + Smtp.DEFAULT_WINDOW.toHours() + "h\"",
+                    "How long a host's unknown recipients count, from the first of them; reconnecting does not"
+                            + " start it afresh."),
+
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),
             choice(Section.LISTENER, "protocol", Protocol.class, null,
@@ -463,7 +490,7 @@ public final class ConfigKeys {
         out.add("A strict subset of [TOML](https://toml.io), so that the file means one thing only:");
         out.add("");
         out.add("- `# comments`, to the end of the line.");
-        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, each at most once, and arrays of tables"
+        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, each at most once, and arrays of tables"
                 + " `[[listener]]` and `[[rule]]`, once per entry. Keys before the first table are errors.");
         out.add("- `key = value`, one per line, with bare kebab-case keys (`data-dir`). Dotted and quoted keys are"
                 + " not supported.");

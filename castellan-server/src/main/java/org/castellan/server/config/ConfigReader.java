@@ -174,6 +174,18 @@ final class ConfigReader {
         Long logMaxSize = logTable.size("max-size");
         Long logKeep = logTable.integer("keep");
 
+        Fields smtpTable = new Fields(Section.SMTP, single.get(Section.SMTP));
+        Long delayAfter = smtpTable.integer("unknown-recipient-delay-after");
+        Duration unknownDelay = smtpTable.duration("unknown-recipient-delay");
+        Long unknownLimit = smtpTable.integer("unknown-recipient-limit");
+        Long sourceLimit = smtpTable.integer("unknown-recipient-source-limit");
+        Duration unknownWindow = smtpTable.duration("unknown-recipient-window");
+        if (delayAfter != null && unknownLimit != null && delayAfter >= unknownLimit) {
+            smtpTable.problem("unknown-recipient-delay-after", "unknown-recipient-delay-after (" + delayAfter
+                    + ") must be below unknown-recipient-limit (" + unknownLimit + "), or no reply would be delayed"
+                    + " before the session ends; to never delay, set unknown-recipient-delay = \"0s\"");
+        }
+
         Map<String, Listener> listeners = new LinkedHashMap<>();
         boolean listenersComplete = readListeners(listenerTables, listeners);
         List<Rule> rules = new ArrayList<>();
@@ -194,6 +206,7 @@ final class ConfigReader {
                         blockDuration, passwordMinLength.intValue(), submissionAccounts, loginTimeout,
                         maxInFlightPerHost.intValue(), maxInFlightPerAccount.intValue()),
                 new Log(logFormat, logFile, logRotation, logMaxSize, logKeep.intValue()),
+                new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
                 List.copyOf(listeners.values()), rules, lines);
     }
 

@@ -8,6 +8,7 @@ import java.util.concurrent.ExecutorService;
 import org.castellan.security.auth.AuthService;
 import org.castellan.server.config.Listener;
 import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
 import org.castellan.store.MailStore;
 
@@ -44,6 +45,7 @@ public final class ImapService implements ProtocolService {
     private final StructureCache structures = new StructureCache();
     private final String hostname;
     private final java.util.Set<String> submitters;
+    private final java.nio.file.Path spoolDirectory;
 
     /**
      * @param blocking runs store calls, which block; shared with the other protocols and shut
@@ -66,6 +68,13 @@ public final class ImapService implements ProtocolService {
     /** @param loginTimeout closes a connection that has not authenticated this long after it was accepted */
     public ImapService(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout, String hostname,
             java.util.Set<String> submitters, Optional<Duration> loginTimeout) {
+        this(store, auth, blocking, autologout, hostname, submitters, loginTimeout, MessageSpool.SYSTEM_TEMP);
+    }
+
+    /** @param spoolDirectory where APPEND messages too large for memory are spooled ({@link MessageSpool#prepare}) */
+    public ImapService(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout, String hostname,
+            java.util.Set<String> submitters, Optional<Duration> loginTimeout, java.nio.file.Path spoolDirectory) {
+        this.spoolDirectory = Objects.requireNonNull(spoolDirectory, "spoolDirectory");
         this.store = Objects.requireNonNull(store, "store");
         this.auth = Objects.requireNonNull(auth, "auth");
         this.blocking = Objects.requireNonNull(blocking, "blocking");
@@ -99,6 +108,8 @@ public final class ImapService implements ProtocolService {
     ExecutorService blocking() { return blocking; }
 
     StructureCache structures() { return structures; }
+
+    java.nio.file.Path spoolDirectory() { return spoolDirectory; }
 
     String hostname() { return hostname; }
 

@@ -49,8 +49,8 @@ final class ImapSession extends LineSession {
     static final long APPEND_LIMIT = 32L * 1024 * 1024;
 
     private final ImapService service;
-    private final LiteralSpool literals = new LiteralSpool();
-    private final ImapParser parser = new ImapParser(literals);
+    private final LiteralSpool literals;
+    private final ImapParser parser;
     private ImapState state = ImapState.NOT_AUTHENTICATED;
     private int authFailures;
     private SaslExchange sasl;
@@ -76,6 +76,8 @@ final class ImapSession extends LineSession {
         // Reading stops while a command waits: a client cannot queue up unbounded input.
         super(connection, "imap", service.blocking(), true);
         this.service = service;
+        this.literals = new LiteralSpool(service.spoolDirectory());
+        this.parser = new ImapParser(literals);
     }
 
     @Override
@@ -238,7 +240,7 @@ final class ImapSession extends LineSession {
 
     private void error(String line) {
         if (tooManyErrors(MAX_ERRORS)) closeAtLimit("MAX_ERRORS", "* BYE Too many errors, closing connection");
-        else write(line + "\r\n");
+        else write(oneLine(line) + "\r\n");
     }
 
     /** Ends the session because a protocol limit was reached; the log names the limit. */
@@ -263,7 +265,7 @@ final class ImapSession extends LineSession {
      * (RFC 9051 §7.5.1).
      */
     void finish(String tag, String text, boolean expungesAllowed) {
-        flushUpdates(expungesAllowed && !expungesHeld, () -> write(tag + " " + text + "\r\n"));
+        flushUpdates(expungesAllowed && !expungesHeld, () -> write(tag + " " + oneLine(text) + "\r\n"));
     }
 
     /** Tells the client what changed in the selected mailbox, then runs {@code then}. */

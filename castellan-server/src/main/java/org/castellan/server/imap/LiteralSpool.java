@@ -31,12 +31,18 @@ final class LiteralSpool implements Literal.Sink {
      */
     static final int MEMORY_PER_COMMAND = 256 * 1024;
 
+    private final java.nio.file.Path directory;
     private long memoryLeft = MEMORY_PER_COMMAND;
     /** Octets of literals received so far, for the session's idle timer: a long upload is not idleness. */
     private long received;
 
     long received() {
         return received;
+    }
+
+    /** @param directory where spooled literals' files go */
+    LiteralSpool(java.nio.file.Path directory) {
+        this.directory = directory;
     }
 
     /** A command has ended; the next one has the whole memory budget again. */
@@ -48,7 +54,7 @@ final class LiteralSpool implements Literal.Sink {
     public Literal.Receiver receive(long size) {
         int memory = (int) Math.min(size, memoryLeft);
         memoryLeft -= memory;
-        return new Spooling(new MessageSpool(memory, size), size);
+        return new Spooling(new MessageSpool(directory, memory, size), size);
     }
 
     /** One literal on its way into a spool. */

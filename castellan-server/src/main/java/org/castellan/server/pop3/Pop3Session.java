@@ -127,11 +127,11 @@ final class Pop3Session extends LineSession {
     // ---- output
 
     void ok(String text) {
-        write(text.isEmpty() ? "+OK\r\n" : "+OK " + text + "\r\n");
+        write(text.isEmpty() ? "+OK\r\n" : "+OK " + oneLine(text) + "\r\n");
     }
 
     void err(String text) {
-        write("-ERR " + text + "\r\n");
+        write("-ERR " + oneLine(text) + "\r\n");
     }
 
     /** A multi-line response (RFC 1939 §3): the lines must not start with "." (callers send numbers and names). */

@@ -75,12 +75,16 @@ final class Delivery {
      * Submission (RFC 6409 §8): every address the originator fields claim — the mailboxes of From,
      * Sender, Resent-From and Resent-Sender, and any address their display names show — must be
      * the account's own or one of its aliases; a field that is not RFC 5322 is refused rather
-     * than guessed at. Null when the message may go.
+     * than guessed at, and so are fields a reader could show differently from what was checked
+     * (a second From, several authors without a Sender, a header section longer than the part
+     * of the message held in memory). Null when the message may go.
      */
     private static SmtpError originatorProblem(MailStore store, Transaction t, MessageSpool spool, String account) {
-        return switch (FromHeader.originators(spool.head(), spool.headLength())) {
+        return switch (FromHeader.originators(spool.head(), spool.headLength(), spool.headLength() == spool.size())) {
             case FromHeader.Originators.Malformed m ->
                     new SmtpError(550, "5.6.0", m.field() + ": field is not a valid address list (RFC 5322 3.4)");
+            case FromHeader.Originators.HeaderTooLong h ->
+                    new SmtpError(552, "5.3.4", "Header section longer than " + h.limit() + " octets");
             case FromHeader.Originators.Claims c when c.fromAddresses() == 0 ->
                     new SmtpError(550, "5.6.0", "Message has no From: field");
             case FromHeader.Originators.Claims c -> {
@@ -92,7 +96,7 @@ final class Delivery {
                                 ? "display name shows <" + shown + ">, which is not yours" : "address <" + shown + "> is not yours"));
                     }
                 }
-                yield null;
+                yield c.misuse().map(m -> new SmtpError(550, "5.6.0", m)).orElse(null);
             }
         };
     }

@@ -56,9 +56,13 @@ final class Rcpt {
                 s.state(SmtpState.RCPT);
                 s.reply("250 2.1.5 Ok");
             }
+            case Refused r when r.error().status().equals(NO_SUCH_USER) && !s.submission() -> s.unknownRecipient(r.error());
             case Refused r -> s.error(r.error());
         }
     }
+
+    /** RFC 3463 §3.2: bad destination mailbox address, the answer a harvester is looking for. */
+    private static final String NO_SUCH_USER = "5.1.1";
 
     static Verdict check(MailStore store, Mailbox to, OptionalLong declaredSize, boolean authenticatedSubmission) {
         // A literal ([192.0.2.1]) is never one of our domains: we do not guess which host we are.

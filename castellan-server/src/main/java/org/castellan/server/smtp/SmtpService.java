@@ -1,6 +1,10 @@
 package org.castellan.server.smtp;
 
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelPipeline;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -9,7 +13,9 @@ import java.util.concurrent.ExecutorService;
 import org.castellan.security.auth.AuthService;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Protocol;
+import org.castellan.server.config.Smtp;
 import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
 import org.castellan.store.MailStore;
 
@@ -23,7 +29,9 @@ import org.castellan.store.MailStore;
  * whether a password may be used without TLS) before MAIL, and the envelope sender and every
  * From: address must belong to the authenticated account. After STARTTLS nothing received before
  * the handshake is acted upon and the client must EHLO again (RFC 3207 §4.2). Message content ends
- * only at CRLF.CRLF; messages with bare CR or LF are refused (CVE-2023-51766).
+ * only at CRLF.CRLF; messages with bare CR or LF are refused (CVE-2023-51766). On MX listeners a
+ * client that guesses recipients is slowed, then closed with 421, per session and per host over a
+ * window ({@code [smtp]}, {@link UnknownRecipients}), so that reconnecting does not help it.
  *
  * <p>Exposes: delivery into the INBOX of local accounts. A 250 reply after DATA or BDAT LAST
  * means the message is durable in every recipient's mailbox ({@link MailStore#deliver} returned).
@@ -40,6 +48,8 @@ public final class SmtpService implements ProtocolService {
     private final Clock clock;
     private final SmtpLimits limits;
     private final Optional<Duration> loginTimeout;
+    private final Path spoolDirectory;
+    private final UnknownRecipients unknownRecipients;
 
     /**
      * @param hostname the name in the greeting, EHLO reply and Received fields
@@ -57,6 +67,17 @@ public final class SmtpService implements ProtocolService {
      */
     public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits, Optional<Duration> loginTimeout) {
+        this(hostname, store, auth, blocking, clock, limits, loginTimeout, MessageSpool.SYSTEM_TEMP, Smtp.DEFAULTS);
+    }
+
+    /**
+     * @param spoolDirectory where messages too large for memory are spooled ({@link MessageSpool#prepare})
+     * @param harvesting the {@code [smtp]} limits on unknown recipients for the MX listeners
+     */
+    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+                       SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory, Smtp harvesting) {
+        this.spoolDirectory = Objects.requireNonNull(spoolDirectory, "spoolDirectory");
+        this.unknownRecipients = new UnknownRecipients(Objects.requireNonNull(harvesting, "harvesting"), clock);
         this.loginTimeout = Objects.requireNonNull(loginTimeout, "loginTimeout");
         this.hostname = Objects.requireNonNull(hostname, "hostname");
         this.store = Objects.requireNonNull(store, "store");
@@ -68,6 +89,18 @@ public final class SmtpService implements ProtocolService {
 
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
+        if (connection.listener().protocol() == Protocol.SMTP) {
+            String host = UnknownRecipients.host(connection.remote().getAddress());
+            if (unknownRecipients.refused(host)) {
+                // RFC 5321 §3.8: 421 may come at any time, the greeting's place included; a mail server retries later.
+                SmtpSession.log().info("{} smtp refused: {} has tried {} unknown recipients within {}", connection.logId(),
+                        host, unknownRecipients.count(host), unknownRecipients.limits().unknownRecipientWindow());
+                pipeline.channel().writeAndFlush(Unpooled.copiedBuffer(
+                        refusal("Too many unknown recipients from your address, try again later") + "\r\n",
+                        StandardCharsets.US_ASCII)).addListener(ChannelFutureListener.CLOSE);
+                return;
+            }
+        }
         new SmtpSession(this, connection).open(pipeline, limits.idleTimeout());
     }
 
@@ -94,4 +127,8 @@ public final class SmtpService implements ProtocolService {
     Clock clock() { return clock; }
 
     SmtpLimits limits() { return limits; }
+
+    Path spoolDirectory() { return spoolDirectory; }
+
+    UnknownRecipients unknownRecipients() { return unknownRecipients; }
 }

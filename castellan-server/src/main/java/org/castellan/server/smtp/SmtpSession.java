@@ -4,7 +4,10 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.castellan.protocol.smtp.DataDecoder;
 import org.castellan.protocol.smtp.LineDecoder;
 import org.castellan.protocol.smtp.SmtpCommand;
@@ -12,6 +15,7 @@ import org.castellan.protocol.smtp.SmtpError;
 import org.castellan.protocol.smtp.SmtpParser;
 import org.castellan.security.auth.SaslExchange;
 import org.castellan.server.config.Protocol;
+import org.castellan.server.config.Smtp;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.LineSession;
 import org.castellan.server.transport.MessageSpool;
@@ -178,7 +182,22 @@ final class SmtpSession extends LineSession {
                 && (pending.getByte(i + 2) | 0x20) == 't' && (pending.getByte(i + 3) | 0x20) == 'h' && pending.getByte(i + 4) == ' ';
     }
 
+    /**
+     * Runs a command line, once {@link #replyDelay} has passed: a session guessing recipients
+     * waits for every further reply, on the event loop's timer, never holding a thread.
+     */
     private void command(byte[] line) {
+        Duration delay = replyDelay();
+        if (delay.isZero()) {
+            execute(line);
+            return;
+        }
+        CompletableFuture<Void> later = new CompletableFuture<>();
+        connection().channel().eventLoop().schedule(() -> later.complete(null), delay.toMillis(), TimeUnit.MILLISECONDS);
+        await(later, v -> execute(line), e -> execute(line));
+    }
+
+    private void execute(byte[] line) {
         if (++commands > service.limits().maxCommands()) {
             closeWith("421 4.7.0 " + service.hostname() + " Too many commands, closing connection");
             return;
@@ -216,11 +235,68 @@ final class SmtpSession extends LineSession {
         }
     }
 
+    // ---- unknown recipients (directory harvesting, [smtp])
+
+    /** Whether the [smtp] harvesting limits apply: MX listeners, whose clients have not logged in. */
+    private boolean guardsRecipients() {
+        return connection().listener().protocol() == Protocol.SMTP;
+    }
+
+    private String host() {
+        if (host == null) host = UnknownRecipients.host(connection().remote().getAddress());
+        return host;
+    }
+
+    /**
+     * How long the next reply waits: {@link Smtp#unknownRecipientDelay()} once this session, or
+     * its host within the window, has had {@link Smtp#unknownRecipientDelayAfter()} unknown
+     * recipients (Postfix's smtpd_soft_error_limit with smtpd_error_sleep_time); else nothing.
+     */
+    private Duration replyDelay() {
+        if (!guardsRecipients()) return Duration.ZERO;
+        UnknownRecipients guard = service.unknownRecipients();
+        Smtp limits = guard.limits();
+        if (limits.unknownRecipientDelay().isZero()) return Duration.ZERO;
+        if (unknownRecipients < limits.unknownRecipientDelayAfter() && guard.count(host()) < limits.unknownRecipientDelayAfter()) {
+            return Duration.ZERO;
+        }
+        if (!delaying) {
+            delaying = true;
+            log.info("{} smtp delaying replies by {}: {} unknown recipient(s) in this session, {} from {}", connection().logId(),
+                    limits.unknownRecipientDelay(), unknownRecipients, guard.count(host()), host());
+        }
+        return limits.unknownRecipientDelay();
+    }
+
+    /**
+     * RCPT named no local user (550 5.1.1). Counted for the session and its host; past
+     * {@link Smtp#unknownRecipientLimit()} in the session or {@link Smtp#unknownRecipientSourceLimit()}
+     * for the host the session ends with 421 4.7.0 (RFC 5321 §3.8; RFC 3463 4.7.0, security or
+     * policy status), as Postfix's smtpd_hard_error_limit does.
+     */
+    void unknownRecipient(SmtpError e) {
+        unknownRecipients++;
+        int fromHost = service.unknownRecipients().add(host());
+        Smtp limits = service.unknownRecipients().limits();
+        if (unknownRecipients < limits.unknownRecipientLimit() && fromHost < limits.unknownRecipientSourceLimit()) {
+            error(e);
+            return;
+        }
+        reply(e.toString());
+        log.info("{} smtp closing: {} unknown recipient(s) in this session, {} from {}", connection().logId(),
+                unknownRecipients, fromHost, host());
+        closeWith("421 4.7.0 " + service.hostname() + " Too many unknown recipients, closing connection");
+    }
+
+    private int unknownRecipients;
+    private boolean delaying;
+    private String host;
+
     // ---- message content
 
     /** Starts reading DATA content; the 354 reply has been written. */
     void startData(byte[] received) {
-        spool = new MessageSpool(service.limits().memorySpool(),
+        spool = new MessageSpool(service.spoolDirectory(), service.limits().memorySpool(),
                 received.length + Math.min(transaction.declaredSize.orElse(0), service.limits().maxMessageSize()));
         spool.write(received, 0, received.length);
         decoder = new DataDecoder();
@@ -251,6 +327,7 @@ final class SmtpSession extends LineSession {
         DataDecoder d = decoder;
         decoder = null;
         if (d.bareLineBreak()) finishRefused(new SmtpError(550, "5.6.2", "Bare CR or LF in message content; use CRLF line endings"));
+        else if (d.nul()) finishRefused(nulInContent());
         else if (d.lineTooLong()) finishRefused(new SmtpError(500, "5.5.6", "Message line longer than 1000 octets"));
         else if (d.contentBytes() > service.limits().maxMessageSize()) finishRefused(tooBig());
         else Delivery.deliver(this);
@@ -260,7 +337,7 @@ final class SmtpSession extends LineSession {
     /** Starts or continues a BDAT chunk (RFC 3030 §2); the spool starts with the Received field. */
     void startChunk(long size, boolean last, byte[] received) {
         if (spool == null) {
-            spool = new MessageSpool(service.limits().memorySpool(), received.length + size);
+            spool = new MessageSpool(service.spoolDirectory(), service.limits().memorySpool(), received.length + size);
             spool.write(received, 0, received.length);
             bdatContent = 0;
         }
@@ -281,6 +358,8 @@ final class SmtpSession extends LineSession {
             } else {
                 bdatTooBig = true;
             }
+            // RFC 3030 §3: without BINARYMIME a chunk is 7bit or 8bit data, which hold no NUL (RFC 2045 §2.8).
+            bdatNul |= pending.indexOf(pending.readerIndex(), pending.readerIndex() + n, (byte) 0) >= 0;
             pending.skipBytes(n);
             bdatRemaining -= n;
             contentArrived(n);
@@ -291,6 +370,8 @@ final class SmtpSession extends LineSession {
             // RFC 3030 §2: a failed chunk ends the transaction; later BDATs get 503.
             bdatTooBig = false;
             finishRefused(tooBig());
+        } else if (bdatNul) {
+            finishRefused(nulInContent());
         } else if (bdatLast) {
             Delivery.deliver(this);
         } else {
@@ -301,10 +382,21 @@ final class SmtpSession extends LineSession {
     }
 
     private boolean bdatTooBig;
+    private boolean bdatNul;
     private long bdatContent;
 
     SmtpError tooBig() {
         return new SmtpError(552, "5.3.4", "Message too big; the limit is " + service.limits().maxMessageSize() + " octets");
+    }
+
+    /**
+     * A NUL octet in DATA or BDAT content: refused rather than stored or converted, since the
+     * message is not what RFC 5322 §3.5 and RFC 2045 §2.8 allow without BINARYMIME (not offered),
+     * and a stored NUL could not go out in an IMAP literal (RFC 9051 §4.3). RFC 3463: 5.6.0, other
+     * media error.
+     */
+    private static SmtpError nulInContent() {
+        return new SmtpError(554, "5.6.0", "NUL octet in message content; it is not allowed in mail without BINARYMIME");
     }
 
     /** Ends the transaction with a refusal of the whole message (RFC 5321 §4.1.1.4: the envelope is cleared). */
@@ -329,14 +421,14 @@ final class SmtpSession extends LineSession {
     // ---- replies and state
 
     void reply(String line) {
-        write(line + "\r\n");
+        write(oneLine(line) + "\r\n");
     }
 
     /** A multi-line reply (RFC 5321 §4.2.1): "250-" on every line but the last. */
     void reply(int code, List<String> texts) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < texts.size(); i++) {
-            b.append(code).append(i == texts.size() - 1 ? ' ' : '-').append(texts.get(i)).append("\r\n");
+            b.append(code).append(i == texts.size() - 1 ? ' ' : '-').append(oneLine(texts.get(i))).append("\r\n");
         }
         write(Unpooled.copiedBuffer(b, StandardCharsets.UTF_8));
     }
@@ -357,6 +449,7 @@ final class SmtpSession extends LineSession {
         }
         decoder = null;
         bdatTooBig = false;
+        bdatNul = false;
         if (state != SmtpState.CONNECTED) state = SmtpState.READY;
     }
 

@@ -362,7 +362,30 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     public void closeWith(String line) {
         if (closed) return;
         closed = true;
-        ctx.writeAndFlush(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8)).addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(Unpooled.copiedBuffer(oneLine(line) + "\r\n", StandardCharsets.UTF_8)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * A status line as it may go to the client: every control character (C0 with CR, LF and NUL,
+     * DEL, C1, and the Unicode line and paragraph separators) becomes {@code ?}. Status texts
+     * repeat what clients sent (a mailbox name in a refusal, an address); a line break in one
+     * would let a client write a line the server never said to whoever reads the stream, and
+     * RFC 9051 §9 ({@code text} has no CR or LF), RFC 5321 §4.2 ({@code textstring}) and RFC 1939
+     * §3 allow none. Data that may hold them goes out in the protocol's own form (an IMAP literal).
+     */
+    protected static String oneLine(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (control(text.charAt(i))) {
+                StringBuilder b = new StringBuilder(text.length());
+                for (int j = 0; j < text.length(); j++) b.append(control(text.charAt(j)) ? '?' : text.charAt(j));
+                return b.toString();
+            }
+        }
+        return text;
+    }
+
+    private static boolean control(char c) {
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029';
     }
 
     /** Counts a protocol error; true once there have been {@code max}, when the session should end. */

@@ -8,18 +8,27 @@ import java.io.OutputStream;
 import java.io.SequenceInputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One incoming message (SMTP DATA or BDAT content, an IMAP APPEND literal): the first octets in
  * memory, the rest in a temporary file created owner-only (0600) from the start, since it holds
  * someone's mail. The file is deleted on {@link #close()}, which the session calls on every path
  * (stored, refused, disconnected).
+ *
+ * <p>A process that is killed (kill -9, a power cut) deletes nothing, so the file names say whose
+ * they are, {@code castellan-<pid>-<random>.eml}, and {@link #prepare} removes those of processes
+ * that are gone when the server starts; the server keeps them in a directory of its own
+ * ({@code DATA/spool}), never sweeping a shared one.
  *
  * <p>Failure: a temporary file that cannot be created or written throws
  * {@link UncheckedIOException}; the session answers with a temporary failure and stores nothing.
@@ -34,6 +43,15 @@ public final class MessageSpool implements AutoCloseable {
      */
     private static final int MAX_PREALLOCATION = 64 * 1024;
 
+    /** Where spools without a directory of their own write: the JVM's temporary directory. */
+    public static final Path SYSTEM_TEMP = Path.of(System.getProperty("java.io.tmpdir"));
+    private static final String PREFIX = "castellan-";
+    private static final String SUFFIX = ".eml";
+    /** What {@link Files#createTempFile} makes of {@link #PREFIX}, the pid and {@link #SUFFIX}. */
+    private static final Pattern OWN_FILE = Pattern.compile("castellan-(\\d{1,18})-\\d+\\.eml");
+    private static final long PID = ProcessHandle.current().pid();
+
+    private final Path directory;
     private final int memoryLimit;
     private byte[] memory;
     private int memoryLength;
@@ -47,6 +65,12 @@ public final class MessageSpool implements AutoCloseable {
      *     that size instead of grown by copies
      */
     public MessageSpool(int memoryLimit, long expectedSize) {
+        this(SYSTEM_TEMP, memoryLimit, expectedSize);
+    }
+
+    /** @param directory where the temporary file goes, if one is needed */
+    public MessageSpool(Path directory, int memoryLimit, long expectedSize) {
+        this.directory = directory;
         this.memoryLimit = memoryLimit;
         this.memory = new byte[(int) Math.min(Math.min(memoryLimit, MAX_PREALLOCATION), Math.max(INITIAL_MEMORY, expectedSize))];
     }
@@ -113,16 +137,45 @@ public final class MessageSpool implements AutoCloseable {
 
     private OutputStream fileOut() throws IOException {
         if (fileOut == null) {
-            file = Files.createTempFile("castellan-", ".eml",
+            file = Files.createTempFile(directory, PREFIX + PID + "-", SUFFIX,
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             fileOut = Files.newOutputStream(file, StandardOpenOption.WRITE);
         }
         return fileOut;
     }
 
-    private static UncheckedIOException spoolFailure(IOException e) {
-        return new UncheckedIOException("cannot spool a message to a temporary file in "
-                + System.getProperty("java.io.tmpdir") + ": " + e.getMessage(), e);
+    private UncheckedIOException spoolFailure(IOException e) {
+        return new UncheckedIOException("cannot spool a message to a temporary file in " + directory + ": " + e.getMessage(), e);
+    }
+
+    /**
+     * Makes {@code directory} ready for spools at start: creates it owner-only (0700) when it is
+     * missing, and removes the files spools of other, ended processes left in it. Only files named
+     * as spools name them, of a pid that is neither this process nor a live one, are touched; a
+     * pid reused since is taken for alive and its files wait for a later start.
+     *
+     * @return how many files were removed
+     * @throws UncheckedIOException when the directory cannot be created or read
+     */
+    public static int prepare(Path directory) {
+        int removed = 0;
+        try {
+            if (!Files.isDirectory(directory)) {
+                Files.createDirectories(directory, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
+                for (Path f : files) {
+                    Matcher m = OWN_FILE.matcher(f.getFileName().toString());
+                    if (!m.matches() || !Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) continue;
+                    long pid = Long.parseLong(m.group(1));
+                    if (pid == PID || ProcessHandle.of(pid).isPresent()) continue;
+                    if (Files.deleteIfExists(f)) removed++;
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare the spool directory " + directory + ": " + e.getMessage(), e);
+        }
+        return removed;
     }
 
     public long size() {

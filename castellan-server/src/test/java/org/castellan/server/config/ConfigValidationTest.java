@@ -71,6 +71,21 @@ class ConfigValidationTest {
     }
 
     @Test
+    void readsTheSmtpTable() throws ConfigException {
+        assertThat(CastellanConfig.parse(SERVER, FILE).smtp()).isEqualTo(Smtp.DEFAULTS)
+                .isEqualTo(new Smtp(3, Duration.ofSeconds(1), 10, 30, Duration.ofHours(1)));
+        CastellanConfig config = CastellanConfig.parse(SERVER + """
+                [smtp]
+                unknown-recipient-delay-after = 1
+                unknown-recipient-delay = "250ms"
+                unknown-recipient-limit = 4
+                unknown-recipient-source-limit = 6
+                unknown-recipient-window = "10m"
+                """, FILE);
+        assertThat(config.smtp()).isEqualTo(new Smtp(1, Duration.ofMillis(250), 4, 6, Duration.ofMinutes(10)));
+    }
+
+    @Test
     void listenerDefaults() throws ConfigException {
         CastellanConfig config = CastellanConfig.parse(SERVER + IMAP, FILE);
         assertThat(config.listeners()).containsExactly(new Listener("imap", Protocol.IMAP, "0.0.0.0", 143,
@@ -228,7 +243,7 @@ class ConfigValidationTest {
                                 + " cleartext-auth, accept-cleartext-risk, require-certificate-for-password, proxy-from,"
                                 + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
-                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [[listener]], [[rule]])"),
+                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [[listener]], [[rule]])"),
                 Arguments.of("hostname = \"x\" # <-\n" + SERVER, "hostname", "keys must be inside a table"),
                 Arguments.of(SERVER + "[listener] # <-\nname = \"x\"\n", "listener", "write [[listener]], once per entry"),
                 Arguments.of(SERVER + "[[store]] # <-\n", "store", "write [store], once"),
@@ -347,6 +362,14 @@ class ConfigValidationTest {
                 Arguments.of(SERVER + "[log]\nmax-size = 1048576 # <-\n", "log.max-size", "got 1048576"),
                 Arguments.of(SERVER + "[log]\nkeep = 21 # <-\n", "log.keep", "expected an integer from 1 to 20, got 21"),
                 Arguments.of(SERVER + "[log]\nkeep = 0 # <-\n", "log.keep", "expected an integer from 1 to 20, got 0"),
+                Arguments.of(SERVER + "[smtp]\nunknown-recipient-delay-after = 10 # <-\n", "smtp.unknown-recipient-delay-after",
+                        "unknown-recipient-delay-after (10) must be below unknown-recipient-limit (10)"),
+                Arguments.of(SERVER + "[smtp]\nunknown-recipient-delay = \"2m\" # <-\n", "smtp.unknown-recipient-delay",
+                        "expected a duration from 0s to 1m"),
+                Arguments.of(SERVER + "[smtp]\nunknown-recipient-window = \"0s\" # <-\n", "smtp.unknown-recipient-window",
+                        "expected a duration from 1s to 24h"),
+                Arguments.of(SERVER + "[smtp]\nunknown-recipient-source-limit = 0 # <-\n", "smtp.unknown-recipient-source-limit",
+                        "expected an integer from 1 to 100000, got 0"),
                 Arguments.of(SERVER + "[log]\nlevel = \"debug\" # <-\n", "log.level",
                         "unknown key (known keys in [log]: format, file, rotate, max-size, keep)"));
     }

@@ -115,10 +115,10 @@ class LargeLiteralTest extends ServerPerTest {
         }
     }
 
-    /** Temporary files holding octets of the message marked {@code marker}. */
-    private static long spooled(String marker) throws IOException {
+    /** Temporary files holding octets of the message marked {@code marker}, in the server's spool directory. */
+    private long spooled(String marker) throws IOException {
         byte[] needle = marker.getBytes(StandardCharsets.US_ASCII);
-        try (Stream<Path> files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+        try (Stream<Path> files = Files.list(dir.resolve("spool"))) {
             return files.filter(f -> f.getFileName().toString().startsWith("castellan-") && f.toString().endsWith(".eml"))
                     .filter(f -> contains(f, needle)).count();
         }

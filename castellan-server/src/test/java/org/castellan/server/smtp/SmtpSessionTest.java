@@ -289,7 +289,7 @@ class SmtpSessionTest {
     @Test
     void bdatChunksAreTakenVerbatimAndTheLastOneDelivers() {
         String part1 = "Subject: chunks\r\n\r\n.a dot line\r\n";
-        String part2 = "binary\0ok\n.\nno end marker here\r\n";
+        String part2 = "binary\u00ffok\n.\nno end marker here\r\n";
         try (SmtpClient c = server.connect("mx")) {
             c.hello();
             c.command("MAIL FROM:<a@elsewhere.example>", "250.*");

@@ -2,7 +2,6 @@ package org.castellan.server.smtp;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -29,8 +28,6 @@ import org.castellan.server.testing.TestServer;
 import org.castellan.server.transport.SessionRegistry;
 import org.castellan.server.transport.Transport;
 import org.castellan.store.MailStore;
-import org.castellan.store.MessageMeta;
-import org.castellan.store.UidRange;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.castellan.testkit.TestPki;
 
@@ -115,15 +112,7 @@ final class SmtpTestServer implements AutoCloseable {
 
     /** The stored messages of a mailbox of {@code store}, in UID order. */
     static List<byte[]> messages(MailStore store, long mailbox) {
-        List<byte[]> out = new ArrayList<>();
-        for (MessageMeta m : store.listMessages(mailbox, UidRange.all())) {
-            try (InputStream in = store.openMessage(mailbox, m.uid())) {
-                out.add(in.readAllBytes());
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        return out;
+        return org.castellan.server.testing.TestServer.messages(store, mailbox);
     }
 
     /** The stored messages of a mailbox without the Received field Castellan prepended. */

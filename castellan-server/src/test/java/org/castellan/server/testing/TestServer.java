@@ -1,6 +1,7 @@
 package org.castellan.server.testing;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +21,8 @@ import org.castellan.store.AppendResult;
 import org.castellan.store.MailStore;
 import org.castellan.store.Mailbox;
 import org.castellan.store.NewMessage;
+import org.castellan.store.MessageMeta;
+import org.castellan.store.UidRange;
 import org.castellan.testkit.TestPki;
 
 /**
@@ -137,6 +140,19 @@ public record TestServer(TestPki pki, Castellan server, long inbox, long otherIn
         return String.join("\n", "[[listener]]", "name = \"" + name + "\"", "protocol = \"" + protocol + "\"",
                 "address = \"127.0.0.1\"", "port = 0", "tls = \"" + tls + "\"",
                 "cleartext-auth = " + cleartextAuth, "");
+    }
+
+    /** The stored messages of a mailbox of {@code store}, in UID order. */
+    public static List<byte[]> messages(MailStore store, long mailbox) {
+        List<byte[]> out = new ArrayList<>();
+        for (MessageMeta m : store.listMessages(mailbox, UidRange.all())) {
+            try (InputStream in = store.openMessage(mailbox, m.uid())) {
+                out.add(in.readAllBytes());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return out;
     }
 
     /** Creates an account with {@link #PASSWORD}; returns its INBOX. */

@@ -69,4 +69,31 @@ class MessageSpoolTest {
             }
         }
     }
+
+    /** Spool files say whose they are; at start those of ended processes go, nothing else does. */
+    @Test
+    void prepareRemovesOnlyTheSpoolFilesOfEndedProcesses(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path spoolDir = dir.resolve("spool");
+        assertThat(MessageSpool.prepare(spoolDir)).isZero();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(spoolDir))).isEqualTo("rwx------");
+        Process ended = new ProcessBuilder("true").start();
+        ended.waitFor();
+        Path killed = Files.write(spoolDir.resolve("castellan-" + ended.pid() + "-123456789.eml"), content(5000));
+        long alive = ProcessHandle.current().parent().orElseThrow().pid();
+        Path live = Files.write(spoolDir.resolve("castellan-" + alive + "-42.eml"), content(10));
+        Path notOurs = Files.write(spoolDir.resolve("castellan-" + ended.pid() + "-notes.txt"), content(10));
+        MessageSpool writing = new MessageSpool(spoolDir, MEMORY_LIMIT, 0);
+        writing.write(content(2 * MEMORY_LIMIT), 0, 2 * MEMORY_LIMIT);
+        Path mine = writing.file().orElseThrow();
+        assertThat(mine.getParent()).isEqualTo(spoolDir);
+
+        assertThat(MessageSpool.prepare(spoolDir)).isEqualTo(1);
+
+        assertThat(killed).doesNotExist();
+        assertThat(live).exists();
+        assertThat(notOurs).exists();
+        assertThat(mine).exists();
+        writing.close();
+        assertThat(mine).doesNotExist();
+    }
 }

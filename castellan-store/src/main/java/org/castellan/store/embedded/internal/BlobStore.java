@@ -27,6 +27,10 @@ import java.util.HexFormat;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Message bodies stored by content: {@code root/<first two hex digits>/<sha-256 hex>}.
@@ -38,6 +42,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>A writer <em>pins</em> a blob from the moment it finds or creates the file until its
  * transaction has committed or failed, so that the collector never removes a file a pending
  * transaction is about to reference. Files are private mail: 0600 in 0700 directories.
+ *
+ * <p>A temporary file is named {@code <pid>-<uuid>.tmp}: a writer that was killed leaves it
+ * behind, and the next open removes those of processes that are gone (and any older than
+ * {@link #STALE_TEMP_AGE}), while the files of a live server, which an administration command
+ * opening the same store must not touch, stay.
  */
 public final class BlobStore {
 
@@ -47,6 +56,10 @@ public final class BlobStore {
     /** Temp files older than this belong to a writer that crashed, not a slow one. */
     static final Duration STALE_TEMP_AGE = Duration.ofDays(1);
     private static final String TMP = "tmp";
+    private static final long PID = ProcessHandle.current().pid();
+    /** A temporary file's name: the writer's pid, a UUID. */
+    private static final Pattern TEMP_NAME = Pattern.compile("(\\d{1,18})-[0-9a-f-]{36}\\.tmp");
+    private static final Logger log = LoggerFactory.getLogger(BlobStore.class);
     private static final int COPY_BUFFER = 64 * 1024;
     private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_FILE =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
@@ -74,7 +87,7 @@ public final class BlobStore {
      * referencing transaction has ended. On failure nothing is left behind and nothing is pinned.
      */
     public BlobRef write(InputStream content) throws IOException {
-        Path temp = tmp.resolve(UUID.randomUUID() + ".tmp");
+        Path temp = tmp.resolve(PID + "-" + UUID.randomUUID() + ".tmp");
         MessageDigest sha = sha256();
         long size = 0;
         try {
@@ -168,16 +181,26 @@ public final class BlobStore {
 
     private void removeStaleTemps() throws IOException {
         Instant cutoff = Instant.now().minus(STALE_TEMP_AGE);
+        int removed = 0;
         try (DirectoryStream<Path> temps = Files.newDirectoryStream(tmp)) {
             for (Path temp : temps) {
                 try {
                     FileTime modified = Files.getLastModifiedTime(temp);
-                    if (modified.toInstant().isBefore(cutoff)) Files.deleteIfExists(temp);
+                    if ((modified.toInstant().isBefore(cutoff) || writerGone(temp)) && Files.deleteIfExists(temp)) removed++;
                 } catch (NoSuchFileException gone) {
                     // another process cleaned up first
                 }
             }
         }
+        if (removed > 0) log.info("removed {} temporary file(s) that a stopped writer left in {}", removed, tmp);
+    }
+
+    /** Whether {@code temp} is named for a process that is neither this one nor alive. */
+    private static boolean writerGone(Path temp) {
+        Matcher m = TEMP_NAME.matcher(temp.getFileName().toString());
+        if (!m.matches()) return false;
+        long pid = Long.parseLong(m.group(1));
+        return pid != PID && ProcessHandle.of(pid).isEmpty();
     }
 
     static void createPrivateDirectory(Path dir) throws IOException {

@@ -124,6 +124,25 @@ class BlobStoreTest {
         assertThat(live).exists();
     }
 
+    /** A kill -9 between write and rename leaves a temporary file: the next open removes it, not another live writer's. */
+    @Test
+    void tempFilesOfAWriterThatIsGoneAreRemovedOnOpenThoseOfALiveOneStay() throws Exception {
+        new BlobStore(dir.resolve("blobs"));
+        Process ended = new ProcessBuilder("true").start();
+        ended.waitFor();
+        String uuid = java.util.UUID.randomUUID().toString();
+        Path killed = Files.writeString(dir.resolve("blobs/tmp/" + ended.pid() + "-" + uuid + ".tmp"), "half a message");
+        long alive = ProcessHandle.current().parent().orElseThrow().pid();
+        Path writing = Files.writeString(dir.resolve("blobs/tmp/" + alive + "-" + uuid + ".tmp"), "being written");
+        Path ours = Files.writeString(dir.resolve("blobs/tmp/" + ProcessHandle.current().pid() + "-" + uuid + ".tmp"), "ours");
+
+        new BlobStore(dir.resolve("blobs"));
+
+        assertThat(killed).doesNotExist();
+        assertThat(writing).exists();
+        assertThat(ours).exists();
+    }
+
     static List<Path> storedFiles(BlobStore blobs) throws IOException {
         try (Stream<Path> files = Files.walk(blobs.root())) {
             return files.filter(Files::isRegularFile).filter(p -> !p.getParent().getFileName().toString().equals("tmp")).toList();
