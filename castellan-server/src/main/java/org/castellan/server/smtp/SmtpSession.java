@@ -211,7 +211,8 @@ final class SmtpSession extends LineSession {
         Verb verb = Verb.of(command);
         SmtpError refusal = verb.refusal(state);
         if (refusal != null) {
-            error(refusal);
+            if (command instanceof SmtpCommand.Bdat c) discardChunk(c.size(), refusal);
+            else error(refusal);
             return;
         }
         switch (command) {
@@ -347,26 +348,43 @@ final class SmtpSession extends LineSession {
         contentBegins();
     }
 
+    /**
+     * A refused BDAT: RFC 3030 §2 has the receiver accept and discard the chunk's octets before it
+     * replies, so that none of them is read as a command.
+     */
+    private void discardChunk(long size, SmtpError refusal) {
+        bdatRemaining = size;
+        bdatRefusal = refusal;
+        mode = Mode.BDAT;
+        contentBegins();
+    }
+
     /** Copies buffered BDAT octets; false when more input is needed. */
     private boolean bdatStep() {
         ByteBuf pending = pending();
         int n = (int) Math.min(bdatRemaining, pending.readableBytes());
         if (n > 0) {
-            bdatContent += n;
-            if (bdatContent <= service.limits().maxMessageSize()) {
-                spool.write(pending, n);
-            } else {
-                bdatTooBig = true;
+            if (bdatRefusal == null) {
+                bdatContent += n;
+                if (bdatContent <= service.limits().maxMessageSize()) {
+                    spool.write(pending, n);
+                } else {
+                    bdatTooBig = true;
+                }
+                // RFC 3030 §3: without BINARYMIME a chunk is 7bit or 8bit data, which hold no NUL (RFC 2045 §2.8).
+                bdatNul |= pending.indexOf(pending.readerIndex(), pending.readerIndex() + n, (byte) 0) >= 0;
             }
-            // RFC 3030 §3: without BINARYMIME a chunk is 7bit or 8bit data, which hold no NUL (RFC 2045 §2.8).
-            bdatNul |= pending.indexOf(pending.readerIndex(), pending.readerIndex() + n, (byte) 0) >= 0;
             pending.skipBytes(n);
             bdatRemaining -= n;
             contentArrived(n);
         }
         if (bdatRemaining > 0) return false;
         mode = Mode.COMMAND;
-        if (bdatTooBig) {
+        if (bdatRefusal != null) {
+            SmtpError refusal = bdatRefusal;
+            bdatRefusal = null;
+            error(refusal);
+        } else if (bdatTooBig) {
             // RFC 3030 §2: a failed chunk ends the transaction; later BDATs get 503.
             bdatTooBig = false;
             finishRefused(tooBig());
@@ -383,6 +401,8 @@ final class SmtpSession extends LineSession {
 
     private boolean bdatTooBig;
     private boolean bdatNul;
+    /** Set while the chunk of a refused BDAT is read and thrown away; its reply once it is. */
+    private SmtpError bdatRefusal;
     private long bdatContent;
 
     SmtpError tooBig() {

@@ -305,6 +305,25 @@ class SmtpSessionTest {
     }
 
     @Test
+    void aRefusedBdatStillConsumesItsChunkSoNoneOfItIsReadAsCommands() {
+        // RFC 3030 §2: after a failure the receiver MUST accept and discard the chunk's octets
+        // before it replies; otherwise a chunk's content would be taken for commands.
+        String chunk = "MAIL FROM:<smuggled@evil.example>\r\nRCPT TO:<alice@example.org>\r\n";
+        int size = chunk.getBytes(StandardCharsets.UTF_8).length;
+        try (SmtpClient c = server.connect("mx")) {
+            c.hello();
+            c.send("BDAT " + size + " LAST\r\n" + chunk + "NOOP\r\n")
+                    .expect("503 5\\.5\\.1 .*").expect("250 2\\.0\\.0 Ok");
+            c.command("RCPT TO:<alice@example.org>", "503 5\\.5\\.1 .*");
+            c.command("MAIL FROM:<a@elsewhere.example>", "250.*");
+            c.command("RCPT TO:<alice@example.org>", "250.*");
+            String message = "Subject: after the refusal\r\n\r\nbody\r\n";
+            c.send("BDAT " + message.length() + " LAST\r\n" + message).expect("250 2\\.0\\.0 Ok.*");
+        }
+        assertThat(server.bodies(server.aliceInbox)).singleElement().asString().endsWith("Subject: after the refusal\r\n\r\nbody\r\n");
+    }
+
+    @Test
     void starttlsDropsWhatWasPipelinedBehindItAndRequiresEhloAgain() {
         try (SmtpClient c = server.connect("mx")) {
             c.hello();
