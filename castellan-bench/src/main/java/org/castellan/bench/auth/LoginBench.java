@@ -62,6 +62,8 @@ public final class LoginBench {
     private static final InetAddress BLOCKED = loopback("127.0.0.66");
     /** A server that has not printed its ready line in this time did not start. */
     private static final long START_LIMIT_SECONDS = 60;
+    /** How long a client waits before logging in again after a temporary refusal, as imap/Fill does. */
+    private static final long RETRY_MILLIS = 100;
 
     record Result(String path, String kind, long logins, double seconds, double cpuSeconds) {
         double perSecond() { return logins / seconds; }
@@ -253,11 +255,12 @@ public final class LoginBench {
             InetSocketAddress at = new InetSocketAddress("127.0.0.1", Integer.parseInt(ready.substring(6)));
             List<Result> results = new ArrayList<>();
             results.add(remote(server, "LOGIN (cached)", seconds, threads,
-                    () -> imap(at, CLIENT, "a LOGIN \"" + ACCOUNT + "\" \"" + PASSWORD + "\"", null).startsWith("a OK")));
+                    () -> untilAvailable(at, CLIENT, "a LOGIN \"" + ACCOUNT + "\" \"" + PASSWORD + "\"", null)
+                            .startsWith("a OK")));
             FastScram scram = new FastScram();
             results.add(remote(server, "SCRAM-SHA-256", seconds, threads, () -> {
                 String nonce = Long.toHexString(System.nanoTime());
-                return imap(at, CLIENT, "a AUTHENTICATE SCRAM-SHA-256 " + b64(scram.clientFirst(nonce)),
+                return untilAvailable(at, CLIENT, "a AUTHENTICATE SCRAM-SHA-256 " + b64(scram.clientFirst(nonce)),
                         challenge -> scram.clientFinal(nonce, challenge)).startsWith("a OK");
             }));
             imap(at, BLOCKED, "a LOGIN \"" + ACCOUNT + "\" \"wrong\"", null);
@@ -278,6 +281,20 @@ public final class LoginBench {
         long count = measure(seconds, threads, login);
         double wall = (System.nanoTime() - start) / 1e9;
         return new Result("IMAP", kind, count, wall, server.info().totalCpuDuration().orElseThrow().minus(before).toNanos() / 1e9);
+    }
+
+    /**
+     * {@link #imap} again, on a new connection after {@link #RETRY_MILLIS}, while the login is
+     * refused as temporarily unavailable (RFC 5530 §3), such as by a busy login limiter: what a
+     * client does, rather than an error.
+     */
+    private static String untilAvailable(InetSocketAddress at, InetAddress from, String command,
+            java.util.function.UnaryOperator<byte[]> respond) throws IOException, InterruptedException {
+        while (true) {
+            String reply = imap(at, from, command, respond);
+            if (!reply.startsWith("a NO [UNAVAILABLE]")) return reply;
+            Thread.sleep(RETRY_MILLIS);
+        }
     }
 
     /** One connection: greeting, {@code command}, answers to challenges (server-final gets an empty one), the final line. */

@@ -15,8 +15,8 @@ public final class Fill {
     /** Filling is setup, not measurement; this is only the point at which it counts as stuck. */
     private static final long LIMIT_SECONDS = 600;
 
-    /** How long to wait before logging in again after a temporary refusal. */
-    private static final long RETRY_MILLIS = 100;
+    /** How long to wait before logging in again after a temporary refusal (also MixedWorkloadBench's). */
+    static final long RETRY_MILLIS = 100;
 
     private Fill() {}
 

@@ -231,6 +231,14 @@ public final class MixedWorkloadBench {
         @Override
         public void tagged(ImapClient.Connection c, String tag, String status, String line) {
             long took = System.nanoTime() - c.sentNanos;
+            if (step == 1 && line.contains("[UNAVAILABLE]")) {
+                // RFC 5530 §3: a temporary refusal, such as a busy login limiter; log in again, as Fill does.
+                c.later(() -> {
+                    step = 0;
+                    next(c);
+                }, Fill.RETRY_MILLIS);
+                return;
+            }
             if (!status.equals("OK")) {
                 load.error(user + ": " + line);
                 failed = true;

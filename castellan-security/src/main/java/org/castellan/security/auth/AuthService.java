@@ -68,14 +68,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Under attack: each password check is admitted by the limiter before it starts, so guesses
  * sent together are counted as if sent one after the other, and a source gets only a few checks
- * in flight. PBKDF2 runs on workers that serve every source in turn ({@link FairScheduler}), so
- * one address's flood of guesses delays its own checks, not other people's logins. Certificate
- * logins and passwords the cache already verified need no PBKDF2 and never wait for those workers.
+ * in flight; more wait for a place (no thread waits with them), so that a crowd of good clients
+ * behind one address all log in, a few at a time. PBKDF2 runs on workers that serve every source
+ * in turn ({@link FairScheduler}), so one address's flood of guesses delays its own checks, not
+ * other people's logins. Certificate logins and passwords the cache already verified need no
+ * PBKDF2 and never wait for those workers.
  *
  * <p>Threads: every method returns at once. Credential lookups and PBKDF2 run on this service's
  * own threads, each kind on its own; limiter delays complete the future later from a timer
  * thread. Futures complete on those threads, so a caller on an event loop hands the result back
- * to its loop.
+ * to its loop. A caller that no longer wants the reply of a password attempt (its connection
+ * closed) may cancel the future: an attempt still waiting for its place then leaves the line
+ * unchecked, and one already being checked ends as it would have.
  *
  * <p>Failure: no method throws for client input. A broken credential store or an unreadable
  * stored secret gives {@link FailureKind#TEMPORARY} (and a WARN line naming the account, never
@@ -97,6 +101,8 @@ public final class AuthService implements AutoCloseable {
     /** HMAC-SHA-256 key length (RFC 2104 §3). */
     private static final int HMAC_KEY_BYTES = 32;
     private static final String HMAC = "HmacSHA256";
+    /** The log's reason for an attempt given up while it waited for the limiter's place. */
+    private static final String WITHDRAWN = "withdrawn-while-waiting";
     /**
      * Credential lookups are store reads of a fraction of a millisecond; the limiter admits only
      * a few per source, so a small pool keeps up without taking the CPUs from PBKDF2.
@@ -124,6 +130,7 @@ public final class AuthService implements AutoCloseable {
     private final AtomicLong passwordHashes = new AtomicLong();
     private final AtomicLong hashIterations = new AtomicLong();
     private final AtomicLong refusedBusy = new AtomicLong();
+    private final AtomicLong waited = new AtomicLong();
     private final AtomicLong cacheHits = new AtomicLong();
     private final AtomicLong successes = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
@@ -139,11 +146,16 @@ public final class AuthService implements AutoCloseable {
      * @param blockedAttempts attempts refused at once because their source was blocked
      * @param hashIterations the PBKDF2 iterations of those runs, together: the CPU they cost
      * @param busyAttempts attempts refused before any PBKDF2 because their host, account or
-     *     network already had its share of checks in flight
+     *     network already had as many checks in flight as failures left before its block, or its
+     *     cap with its line of waiting attempts full
      * @param queuedChecks password checks waiting for a worker now
+     * @param inFlightChecks password checks admitted by the limiter and not yet ended, now
+     * @param waitingChecks attempts waiting for a place under an in-flight cap now
+     * @param waitedAttempts attempts that had to wait for such a place, however they ended
      */
     public record Stats(long passwordHashes, long cacheHits, long successes, long failures, long blockedAttempts,
-            long hashIterations, long busyAttempts, int queuedChecks) {}
+            long hashIterations, long busyAttempts, int queuedChecks, int inFlightChecks, int waitingChecks,
+            long waitedAttempts) {}
 
     /**
      * @param credentials where accounts are found
@@ -292,15 +304,18 @@ public final class AuthService implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(passwordHashes.get(), cacheHits.get(), successes.get(), failures.get(), refusedBlocked.get(),
-                hashIterations.get(), refusedBusy.get(), hashers.queued());
+                hashIterations.get(), refusedBusy.get(), hashers.queued(), limiter.inFlight(), limiter.waiting(),
+                waited.get());
     }
 
     /**
-     * Stops the worker and timer threads: password checks still queued are answered
-     * {@link FailureKind#TEMPORARY}; replies already being delayed are still delivered.
+     * Stops the worker and timer threads: password checks still queued, and attempts still
+     * waiting for a place, are answered {@link FailureKind#TEMPORARY}; replies already being
+     * delayed are still delivered.
      */
     @Override
     public void close() {
+        limiter.close();
         lookups.shutdown();
         hashers.close();
         timer.shutdown();
@@ -324,6 +339,8 @@ public final class AuthService implements AutoCloseable {
         List<String> certificateAccounts = List.of();
         /** The limiter's place for the check in progress, settled by the outcome. */
         LoginLimiter.Reservation reservation;
+        /** While the attempt waits for that place: its turn, cancelled if the attempt is given up. */
+        CompletableFuture<LoginLimiter.Admission> turn;
         /** SCRAM has sent server-first: the next response carries the proof to check. */
         boolean awaitingProof;
         boolean done;
@@ -336,22 +353,30 @@ public final class AuthService implements AutoCloseable {
 
         @Override
         public synchronized CompletionStage<SaslStep> respond(byte[] clientResponse) {
-            if (done || machine == null || clientResponse == null) {
+            if (done || machine == null || clientResponse == null || turn != null) {
                 return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.MALFORMED));
             }
-            boolean proof = awaitingProof;
+            byte[] response = clientResponse.clone();
+            if (awaitingProof) {
+                // Admitted before the proof is checked, as a password is before its PBKDF2.
+                awaitingProof = false;
+                return inTurn(this, () -> checkProof(response), () -> {});
+            }
             try {
-                if (proof) {
-                    // Admitted before the proof is checked, as a password is before its PBKDF2.
-                    awaitingProof = false;
-                    Optional<CompletionStage<SaslStep>> refused = admit(this);
-                    if (refused.isPresent()) return refused.get();
-                }
-                return handle(this, machine.respond(clientResponse.clone()));
+                return handle(this, machine.respond(response));
+            } catch (RuntimeException bug) {
+                return internalError(this, bug);
+            }
+        }
+
+        /** SCRAM's client-final message, admitted by the limiter; called with this exchange locked. */
+        private CompletionStage<SaslStep> checkProof(byte[] response) {
+            try {
+                return handle(this, machine.respond(response));
             } catch (RuntimeException bug) {
                 return internalError(this, bug);
             } finally {
-                if (proof && !done && reservation != null) {
+                if (!done && reservation != null) {
                     reservation.cancelled();
                     reservation = null;
                 }
@@ -362,8 +387,10 @@ public final class AuthService implements AutoCloseable {
         public synchronized CompletionStage<SaslStep> abort() {
             if (!done) {
                 done = true;
+                // Still waiting for its place: it leaves the line, and the proof is never checked.
+                boolean withdrawn = turn != null && turn.cancel(false);
                 settle(this, Settlement.NONE);
-                log(this, "ABORTED", null, Duration.ZERO);
+                log(this, "ABORTED", withdrawn ? WITHDRAWN : null, Duration.ZERO);
             }
             return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.ABORTED));
         }
@@ -417,19 +444,16 @@ public final class AuthService implements AutoCloseable {
             Arrays.fill(password, '\0');
             return fail(x, FailureKind.INVALID_CREDENTIALS, "unusable-name", true);
         }
-        // Counted before anything is looked up: a flood is refused here, on the caller's thread.
-        Optional<CompletionStage<SaslStep>> refused = admit(x);
-        if (refused.isPresent()) {
-            Arrays.fill(password, '\0');
-            return refused.get();
-        }
-        try {
-            return unavailableOnError(x, CompletableFuture.supplyAsync(() -> lookUpPassword(x, authzid, name, password),
-                    lookups));
-        } catch (RejectedExecutionException closed) {
-            Arrays.fill(password, '\0');
-            return closed(x);
-        }
+        // Counted before anything is looked up: a flood is refused or held here, on the caller's thread.
+        return inTurn(x, () -> {
+            try {
+                return unavailableOnError(x, CompletableFuture.supplyAsync(
+                        () -> lookUpPassword(x, authzid, name, password), lookups));
+            } catch (RejectedExecutionException closed) {
+                Arrays.fill(password, '\0');
+                return closed(x);
+            }
+        }, () -> Arrays.fill(password, '\0'));
     }
 
     /**
@@ -736,24 +760,102 @@ public final class AuthService implements AutoCloseable {
     }
 
     /**
-     * Reserves the limiter's place for the check about to start (LoginLimiter#admit), with the
-     * exchange locked. A refusal ends the attempt with TEMPORARY before any PBKDF2, uncounted: a
-     * blocked source, or one whose checks in flight already use its cap or the failures it has
-     * left before its block.
+     * Takes the limiter's place for the check about to start (LoginLimiter#admitInTurn), with the
+     * exchange locked, then runs {@code check}: at once if there is room, else once the place is
+     * free, on a lookup thread with the exchange locked. A refusal ends the attempt with TEMPORARY
+     * before any PBKDF2, uncounted: a blocked source, one whose checks in flight already use the
+     * failures it has left before its block, or one whose line of waiting attempts is full.
+     *
+     * <p>The reply of an attempt that waits may be cancelled (its connection closed): the attempt
+     * leaves the line, and its check never runs. {@code dropped} erases what the check would have
+     * used, whenever it will not run.
      */
-    private Optional<CompletionStage<SaslStep>> admit(Exchange x) {
-        return switch (limiter.admit(x.origin, x.limiterAccount())) {
+    private CompletionStage<SaslStep> inTurn(Exchange x, Supplier<CompletionStage<SaslStep>> check, Runnable dropped) {
+        CompletableFuture<LoginLimiter.Admission> turn = limiter.admitInTurn(x.origin, x.limiterAccount());
+        if (turn.isDone()) {
+            if (turn.isCompletedExceptionally()) {
+                dropped.run();
+                return closed(x);
+            }
+            return admitted(x, turn.join(), check, dropped);
+        }
+        waited.incrementAndGet();
+        x.turn = turn;
+        CompletableFuture<SaslStep> reply = new CompletableFuture<>();
+        turn.whenComplete((admission, error) -> {
+            if (turn.isCancelled()) {
+                // Given up while waiting (abort, or the reply cancelled below): nothing was checked.
+                dropped.run();
+                reply.complete(new SaslStep.Failure(FailureKind.ABORTED));
+                return;
+            }
+            // Not on this thread: it has just settled another attempt, and may hold that exchange.
+            try {
+                unavailableOnError(x, CompletableFuture.supplyAsync(() -> {
+                    synchronized (x) {
+                        return afterTurn(x, admission, error, check, dropped);
+                    }
+                }, lookups)).whenComplete((step, e) -> complete(reply, step, e));
+            } catch (RejectedExecutionException closed) {
+                CompletionStage<SaslStep> refused;
+                synchronized (x) {
+                    refused = afterTurn(x, admission, closed, check, dropped);
+                }
+                refused.whenComplete((step, e) -> complete(reply, step, e));
+            }
+        });
+        reply.whenComplete((step, e) -> {
+            if (reply.isCancelled() && turn.cancel(false)) {
+                synchronized (x) {
+                    if (!x.done) {
+                        x.done = true;
+                        x.turn = null;
+                        log(x, "ABORTED", WITHDRAWN, Duration.ZERO);
+                    }
+                }
+            }
+        });
+        return reply;
+    }
+
+    /** The waiting attempt's place is decided; with the exchange locked. */
+    private CompletionStage<SaslStep> afterTurn(Exchange x, LoginLimiter.Admission admission, Throwable error,
+            Supplier<CompletionStage<SaslStep>> check, Runnable dropped) {
+        x.turn = null;
+        if (error != null || x.done) {
+            // Shut down, or aborted just as its place came: the place goes back, the check never runs.
+            if (admission instanceof LoginLimiter.Admitted a) a.reservation().cancelled();
+            dropped.run();
+            return error != null ? closed(x) : CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.ABORTED));
+        }
+        return admitted(x, admission, check, dropped);
+    }
+
+    /** Acts on the limiter's decision for the check about to start; with the exchange locked. */
+    private CompletionStage<SaslStep> admitted(Exchange x, LoginLimiter.Admission admission,
+            Supplier<CompletionStage<SaslStep>> check, Runnable dropped) {
+        switch (admission) {
             case LoginLimiter.Admitted a -> {
                 x.reservation = a.reservation();
-                yield Optional.empty();
+                return check.get();
             }
-            case LoginLimiter.Blocked b -> Optional.of(refuseBlocked(x, b.block()));
+            case LoginLimiter.Blocked b -> {
+                dropped.run();
+                return refuseBlocked(x, b.block());
+            }
             case LoginLimiter.Busy b -> {
+                dropped.run();
                 refusedBusy.incrementAndGet();
-                yield Optional.of(refuse(x, FailureKind.TEMPORARY, "busy source=" + b.source()
-                        + b.account().map(a -> " pair=" + a).orElse("") + " in-flight=" + b.inFlight()));
+                return refuse(x, FailureKind.TEMPORARY, "busy source=" + b.source()
+                        + b.account().map(a -> " pair=" + a).orElse("") + " in-flight=" + b.inFlight()
+                        + (b.waiting() > 0 ? " waiting=" + b.waiting() : ""));
             }
-        };
+        }
+    }
+
+    private static void complete(CompletableFuture<SaslStep> reply, SaslStep step, Throwable error) {
+        if (error != null) reply.completeExceptionally(error);
+        else reply.complete(step);
     }
 
     /** Runs {@code work} (store reads, never PBKDF2) on a lookup thread. */

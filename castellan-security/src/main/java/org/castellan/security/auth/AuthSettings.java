@@ -19,7 +19,8 @@ import java.util.Objects;
  * {@code maxInFlightPerHost} checks of one host (or certificate) and {@code maxInFlightPerAccount}
  * of one account-and-network pair are admitted at once, and never more than the failures a host,
  * network or pair has left before its block, so that guesses sent together are counted as they
- * would be one after the other.
+ * would be one after the other. An attempt over a cap waits for a place (at most
+ * {@link #MAX_WAITING_PER_KEY} per host, certificate or pair) rather than being refused.
  *
  * <p>Failure: the constructor throws {@link IllegalArgumentException} naming the field that is
  * out of range and the range it must be in.
@@ -38,8 +39,9 @@ import java.util.Objects;
  * @param maxTracked the most hosts, networks and pairs tracked at once; the least recent are dropped
  * @param workerThreads threads for password hashing (PBKDF2), shared fairly between sources
  * @param maxInFlightPerHost password checks of one host (IPv4 address, IPv6 /64) or client
- *     certificate admitted at once, waiting or running
- * @param maxInFlightPerAccount password checks of one account-and-network pair admitted at once
+ *     certificate admitted at once, waiting for a worker or running; more wait for a place
+ * @param maxInFlightPerAccount password checks of one account-and-network pair admitted at once;
+ *     more wait for a place
  */
 public record AuthSettings(int scramIterations, int plainCacheSize, int freeFailures, int blockAfter,
         int networkFreeFailures, int networkBlockAfter, Duration firstDelay, Duration maxDelay,
@@ -83,6 +85,16 @@ public record AuthSettings(int scramIterations, int plainCacheSize, int freeFail
     public static final int DEFAULT_MAX_IN_FLIGHT_PER_ACCOUNT = 8;
     /** As many as the largest block-after: a cap above it is no cap, the failure budget binds first. */
     public static final int MAX_IN_FLIGHT = 1000;
+    /**
+     * Attempts one host, certificate or account-and-network pair may have waiting for a place
+     * under its in-flight cap; one more is refused as busy. Each waiter is a connection with its
+     * one command outstanding, so a listener's max-connections-per-address (100 by default)
+     * bounds a host's waiters well below this; this is the limiter's own bound, for listeners
+     * with that cap raised or off, and for callers without a transport. It does not scale with
+     * the caps: a crowd of a hundred good clients behind one address must wait with a cap of 8
+     * as much as with one of 16. A waiter costs a few hundred bytes and no thread.
+     */
+    public static final int MAX_WAITING_PER_KEY = 1000;
 
     public AuthSettings {
         Objects.requireNonNull(firstDelay, "firstDelay");

@@ -8,6 +8,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** A real, in-memory credential store for tests: accounts by lower-cased address, with real SCRAM secrets. */
 final class MapCredentialStore implements CredentialStore {
@@ -16,6 +19,10 @@ final class MapCredentialStore implements CredentialStore {
     private final Map<String, List<AppSecret>> apps = new ConcurrentHashMap<>();
     private final Map<String, String> bindings = new ConcurrentHashMap<>();
     private volatile boolean down;
+    /** While set, account lookups wait for it to open, as they would on a slow database. */
+    private volatile CountDownLatch paused;
+    private final AtomicInteger lookupsNow = new AtomicInteger();
+    private final AtomicInteger mostLookups = new AtomicInteger();
 
     /** Binds a certificate to an account by fingerprint, as {@code castellan user cert bind} does. */
     MapCredentialStore bind(X509Certificate certificate, String account) {
@@ -51,10 +58,43 @@ final class MapCredentialStore implements CredentialStore {
         this.down = down;
     }
 
+    /** Makes account lookups wait until {@link #resume()}, as a slow database would. */
+    void pause() {
+        paused = new CountDownLatch(1);
+    }
+
+    void resume() {
+        CountDownLatch latch = paused;
+        paused = null;
+        if (latch != null) latch.countDown();
+    }
+
+    /** Account lookups in progress now (waiting on {@link #pause()} or not). */
+    int lookupsNow() {
+        return lookupsNow.get();
+    }
+
+    /** The most account lookups that were ever in progress at once. */
+    int mostLookupsAtOnce() {
+        return mostLookups.get();
+    }
+
     @Override
     public Optional<StoredCredential> find(String username) {
-        if (down) throw new IllegalStateException("the account database is not reachable");
-        return Optional.ofNullable(accounts.get(username.toLowerCase(Locale.ROOT)));
+        mostLookups.accumulateAndGet(lookupsNow.incrementAndGet(), Math::max);
+        try {
+            CountDownLatch latch = paused;
+            if (latch != null && !latch.await(60, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the account database was paused for a minute");
+            }
+            if (down) throw new IllegalStateException("the account database is not reachable");
+            return Optional.ofNullable(accounts.get(username.toLowerCase(Locale.ROOT)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the account database was paused", e);
+        } finally {
+            lookupsNow.decrementAndGet();
+        }
     }
 
     @Override

@@ -252,15 +252,19 @@ public final class ConfigKeys {
             new Key(Section.AUTH, "max-in-flight-per-host", Type.INTEGER, List.of(), 1, AuthSettings.MAX_IN_FLIGHT,
                     Integer.toString(AuthSettings.DEFAULT_MAX_IN_FLIGHT_PER_HOST),
                     "Password checks of one client host (IPv4 address, IPv6 /64), or of one client certificate,"
-                            + " admitted at once; further attempts from it get a temporary failure at once, before"
-                            + " any lookup. Each check is counted before it starts, so besides this cap a host never"
-                            + " has more in flight than the failures it has left before block-after: guesses sent"
-                            + " together are counted as if sent one after the other (docs/authentication.md)."),
+                            + " admitted at once; further attempts from it wait for a place, in arrival order, rather"
+                            + " than being refused (at most " + AuthSettings.MAX_WAITING_PER_KEY + " waiting; one more"
+                            + " gets a temporary failure), and one whose connection closes leaves the line. Each check"
+                            + " is counted before it starts, so besides this cap a host never has more in flight"
+                            + " than the failures it has left before block-after: guesses sent together are counted"
+                            + " as if sent one after the other, and an attempt that could only be refused is refused"
+                            + " at once rather than kept waiting (docs/authentication.md)."),
             new Key(Section.AUTH, "max-in-flight-per-account", Type.INTEGER, List.of(), 1, AuthSettings.MAX_IN_FLIGHT,
                     Integer.toString(AuthSettings.DEFAULT_MAX_IN_FLIGHT_PER_ACCOUNT),
                     "Password checks of one account from one network (IPv4 /24, IPv6 /64) admitted at once:"
-                            + " enough for one person's devices and a client's parallel connections logging in"
-                            + " together, not for a guesser."),
+                            + " enough for one person's devices and a client's parallel connections to be checked"
+                            + " together, not for a guesser. Further attempts wait for a place (at most "
+                            + AuthSettings.MAX_WAITING_PER_KEY + ") as for max-in-flight-per-host."),
             new Key(Section.AUTH, "first-delay", Type.DURATION, List.of(), 0, Auth.MAX_DELAY.toMillis(),
                     "\"" + AuthSettings.DEFAULT_FIRST_DELAY.toMillis() + "ms\"",
                     "Delay of the reply to the first attempt beyond free-failures; it doubles with each further"

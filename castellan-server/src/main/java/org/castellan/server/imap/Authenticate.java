@@ -17,7 +17,7 @@ final class Authenticate {
     private Authenticate() {}
 
     static void run(ImapSession s, String tag, ImapCommand.Authenticate c) {
-        s.await(s.service().auth().start(s.authContext(), c.mechanism(), c.initialResponse()),
+        s.awaitCancellable(s.service().auth().start(s.authContext(), c.mechanism(), c.initialResponse()),
                 step -> step(s, tag, step), e -> unavailable(s, tag));
     }
 
@@ -25,7 +25,7 @@ final class Authenticate {
         String tag = s.saslTag();
         SaslExchange exchange = s.takeSasl();
         var next = line.cancel() ? exchange.abort() : exchange.respond(line.data());
-        s.await(next, step -> step(s, tag, step), e -> unavailable(s, tag));
+        s.awaitCancellable(next, step -> step(s, tag, step), e -> unavailable(s, tag));
     }
 
     private static void step(ImapSession s, String tag, SaslStep step) {

@@ -18,7 +18,7 @@ final class Login {
             s.write(tag + " NO [PRIVACYREQUIRED] Cleartext login not allowed here; use STARTTLS or the IMAPS port first\r\n");
             return;
         }
-        s.await(s.service().auth().login(s.authContext(), c.user(), password, "LOGIN"), step -> {
+        s.awaitCancellable(s.service().auth().login(s.authContext(), c.user(), password, "LOGIN"), step -> {
             Arrays.fill(password, '\0');
             switch (step) {
                 case SaslStep.Success ok -> s.loggedIn(tag, ok.account(), ok.mechanism());

@@ -23,7 +23,7 @@ final class Auth {
             s.okMultiline("", mechanisms);
             return;
         }
-        s.await(s.service().auth().start(s.authContext(), c.mechanism().get(), c.initialResponse()),
+        s.awaitCancellable(s.service().auth().start(s.authContext(), c.mechanism().get(), c.initialResponse()),
                 step -> step(s, step), e -> unavailable(s));
     }
 
@@ -35,7 +35,7 @@ final class Auth {
             case Pop3Parser.SaslCancel c -> exchange.abort();
             case Pop3Parser.SaslData d -> exchange.respond(d.data());
         };
-        s.await(next, step -> step(s, step), e -> unavailable(s));
+        s.awaitCancellable(next, step -> step(s, step), e -> unavailable(s));
     }
 
     private static void step(Pop3Session s, SaslStep step) {

@@ -17,7 +17,7 @@ final class Pass {
         String user = s.pendingUser().get();
         s.pendingUser(null);
         char[] password = c.password();
-        s.await(s.service().auth().login(s.authContext(), user, password, "USER"), step -> {
+        s.awaitCancellable(s.service().auth().login(s.authContext(), user, password, "USER"), step -> {
             Arrays.fill(password, '\0');
             switch (step) {
                 case SaslStep.Success ok -> s.openMaildrop(ok.account(), ok.mechanism());

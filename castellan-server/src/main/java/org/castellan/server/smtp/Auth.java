@@ -36,7 +36,7 @@ final class Auth {
             return;
         }
         s.mode(SmtpSession.Mode.AUTH_RESPONSE);
-        s.await(auth.start(ctx, c.mechanism(), c.initialResponse()), step -> step(s, step), e -> failed(s, e));
+        s.awaitCancellable(auth.start(ctx, c.mechanism(), c.initialResponse()), step -> step(s, step), e -> failed(s, e));
     }
 
     /** The client's answer to a 334 challenge. */
@@ -58,7 +58,7 @@ final class Auth {
             fail(s, FailureKind.MALFORMED);
             return;
         }
-        s.await(exchange.respond(data), step -> step(s, step), e -> failed(s, e));
+        s.awaitCancellable(exchange.respond(data), step -> step(s, step), e -> failed(s, e));
     }
 
     /** An overlong response line ends the exchange. */

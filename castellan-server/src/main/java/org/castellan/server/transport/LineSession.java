@@ -74,6 +74,8 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     /** The one timer of the session, due at {@link #clockAt}; it re-arms itself. */
     private ScheduledFuture<?> clock;
     private long clockAt;
+    /** The last stage of {@link #awaitCancellable}, cancelled if the connection closes before it completes. */
+    private CompletableFuture<?> cancelOnClose;
 
     /**
      * @param protocol the name of the pipeline handler, in logs and for {@link Connection#authContext}
@@ -429,6 +431,18 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
         }, ctx.executor());
     }
 
+    /**
+     * As {@link #await}, for a stage worth nothing once the client has gone: it is cancelled when
+     * the connection closes first. A login waiting for its place under the limiter's in-flight cap
+     * (AuthService) then leaves the line instead of taking a check from the clients still there.
+     */
+    public <T> void awaitCancellable(CompletionStage<T> stage, Consumer<T> then, Consumer<Throwable> failed) {
+        // Cancelling a stage that has completed does nothing, so the last one may stay here.
+        CompletableFuture<T> future = stage.toCompletableFuture();
+        cancelOnClose = future;
+        await(future, then, failed);
+    }
+
     /** Runs no further command until {@link #resume}. */
     public void suspend() {
         busy = true;
@@ -504,6 +518,7 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
         if (clock != null) clock.cancel(false);
+        if (cancelOnClose != null) cancelOnClose.cancel(false);
         signalWritability();
         onClose();
         pending.release();

@@ -14,6 +14,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.Block;
 import org.castellan.security.auth.CertificateFingerprint;
@@ -34,10 +37,20 @@ import org.castellan.security.auth.CertificateFingerprint;
  * arrive together, no more are checked than would have been one after the other, and a block
  * decided by them refuses everything that comes later.
  *
- * <p>Thread-safe; every method is short and holds one lock. Memory is bounded by
- * {@link AuthSettings#maxTracked()}: the least recently touched counters go first. Reservations
- * are kept apart from the counters, so that neither eviction nor forgetting loses one; there are
- * never more than there are attempts in progress.
+ * <p>An attempt over an in-flight cap need not be refused: through {@link #admitInTurn} it waits
+ * for a place in its counter's line, and is admitted, in arrival order, when one of that
+ * counter's checks is settled — the right passwords of a crowd behind one address all get their
+ * check, a few at a time. Waiting gains nothing where the answer is known already: a blocked
+ * source, and a counter whose failures plus checks in flight reach its block, are refused at once,
+ * and a waiter is judged again when its turn comes, since failures may have grown meanwhile. A
+ * line holds at most {@link AuthSettings#MAX_WAITING_PER_KEY}; a waiter leaves it when its turn's
+ * future is cancelled (its connection closed).
+ *
+ * <p>Thread-safe; every method is short and holds one lock. A waiter's future is completed after
+ * the lock is released, on the thread that settled the reservation which made room. Memory is
+ * bounded by {@link AuthSettings#maxTracked()}: the least recently touched counters go first.
+ * Reservations and lines are kept apart from the counters, so that neither eviction nor
+ * forgetting loses one; there are never more than there are attempts in progress.
  */
 public final class LoginLimiter {
 
@@ -82,15 +95,44 @@ public final class LoginLimiter {
 
     /**
      * {@code source} (for {@code account}, if present) already has {@code inFlight} checks admitted:
-     * its cap, or all the failures it has left before its block.
+     * all the failures it has left before its block, or its cap with no waiting (from
+     * {@link #admit}) or with its line full ({@code waiting} attempts in it).
      */
-    public record Busy(String source, Optional<String> account, int inFlight) implements Admission {}
+    public record Busy(String source, Optional<String> account, int inFlight, int waiting) implements Admission {}
+
+    /** An attempt in a counter's line, waiting for one of its checks in flight to be settled. */
+    private static final class Waiter {
+        final long arrival;
+        final Origin origin;
+        final List<Key> keys;
+        final CompletableFuture<Admission> turn = new CompletableFuture<>();
+        /** The counter whose line it is in: the first of its capped counters that was full. */
+        Key line;
+
+        Waiter(long arrival, Origin origin, List<Key> keys) {
+            this.arrival = arrival;
+            this.origin = origin;
+            this.keys = keys;
+        }
+    }
+
+    /** What a settled reservation decided for a waiter, to be told once the lock is released. */
+    private record Turn(Waiter waiter, Admission admission) {}
 
     private final AuthSettings settings;
     private final Clock clock;
     private final LinkedHashMap<Key, Counter> counters;
     /** Admitted checks not yet settled, by counter; a key leaves when its last one is settled. */
     private final Map<Key, Integer> inFlight = new HashMap<>();
+    /**
+     * Waiters by the counter they wait for, in arrival order; a key leaves when its line empties.
+     * Only a counter at its cap has a line, so nobody arriving later passes those in it.
+     */
+    private final Map<Key, TreeMap<Long, Waiter>> lines = new HashMap<>();
+    private long arrivals;
+    private int admitted;
+    private int waiting;
+    private boolean closed;
 
     public LoginLimiter(AuthSettings settings, Clock clock) {
         this.settings = settings;
@@ -136,29 +178,74 @@ public final class LoginLimiter {
 
     /**
      * Reserves a check for an attempt from {@code origin} for {@code account} (as typed, or the
-     * canonical account): refused if a block is in force, or if any of its counters already has
-     * its cap of checks in flight or as many in flight as it has failures left before its block.
+     * canonical account), now or never: refused if a block is in force, or if any of its counters
+     * already has its cap of checks in flight or as many in flight as it has failures left before
+     * its block.
      */
     public synchronized Admission admit(Origin origin, Optional<String> account) {
-        Instant now = clock.instant();
         List<Key> keys = keys(origin, account);
-        Optional<Block> blocked = blocked(origin, account);
-        if (blocked.isPresent()) return new Blocked(blocked.get());
-        for (Key key : keys) {
-            Counter counter = current(key, now);
-            int admitted = inFlight.getOrDefault(key, 0);
-            int failures = counter == null ? 0 : counter.failures;
-            if (admitted >= cap(key.scope()) || failures + admitted >= blockAfter(key.scope())) {
-                return new Busy(key.source(), Optional.ofNullable(key.account()), admitted);
-            }
+        Admission refused = refusal(keys, clock.instant());
+        if (refused != null) return refused;
+        Key full = full(keys);
+        return full != null ? busy(full) : reserve(origin, keys);
+    }
+
+    /**
+     * As {@link #admit}, but an attempt over an in-flight cap waits for a place instead of being
+     * refused, unless the line of the counter it waits for already holds
+     * {@link AuthSettings#MAX_WAITING_PER_KEY}. The future completes with the admission once it
+     * is decided — at once, or when a check of that counter is settled; no thread waits for it.
+     * Cancelling the future takes the attempt out of the line; a waiter admitted just as it was
+     * cancelled has its reservation returned. After {@link #close()} the future of an attempt
+     * that would wait fails with {@link RejectedExecutionException}.
+     */
+    public CompletableFuture<Admission> admitInTurn(Origin origin, Optional<String> account) {
+        Waiter waiter;
+        synchronized (this) {
+            List<Key> keys = keys(origin, account);
+            Admission refused = refusal(keys, clock.instant());
+            if (refused != null) return CompletableFuture.completedFuture(refused);
+            Key full = full(keys);
+            if (full == null) return CompletableFuture.completedFuture(reserve(origin, keys));
+            if (closed) return CompletableFuture.failedFuture(new RejectedExecutionException("the login limiter is closed"));
+            if (waiting(full) >= AuthSettings.MAX_WAITING_PER_KEY) return CompletableFuture.completedFuture(busy(full));
+            waiter = new Waiter(arrivals++, origin, keys);
+            join(waiter, full);
         }
-        for (Key key : keys) inFlight.merge(key, 1, Integer::sum);
-        return new Admitted(new Reservation(origin, keys));
+        waiter.turn.whenComplete((admission, e) -> {
+            if (waiter.turn.isCancelled()) leave(waiter);
+        });
+        return waiter.turn;
     }
 
     /** Checks admitted and not yet settled for {@code origin}'s host (or certificate). */
     public synchronized int inFlight(Origin origin) {
         return inFlight.getOrDefault(keys(origin, Optional.empty()).getFirst(), 0);
+    }
+
+    /** Checks admitted and not yet settled, from every source. */
+    public synchronized int inFlight() {
+        return admitted;
+    }
+
+    /** Attempts waiting for a place, from every source. */
+    public synchronized int waiting() {
+        return waiting;
+    }
+
+    /**
+     * Refuses every attempt still waiting, and any that would wait from now on: their futures
+     * fail with {@link RejectedExecutionException}. Admitting and settling go on as before.
+     */
+    public void close() {
+        List<Waiter> dropped = new ArrayList<>();
+        synchronized (this) {
+            closed = true;
+            for (TreeMap<Long, Waiter> line : lines.values()) dropped.addAll(line.values());
+            lines.clear();
+            waiting = 0;
+        }
+        for (Waiter w : dropped) w.turn.completeExceptionally(new RejectedExecutionException("the login limiter is closed"));
     }
 
     /** One admitted check. Settling it a second time does nothing. */
@@ -172,32 +259,136 @@ public final class LoginLimiter {
             this.keys = keys;
         }
 
-        /** The credentials were wrong: a failure of {@code account} (the canonical one once known). */
+        /**
+         * The credentials were wrong: a failure of {@code account} (the canonical one once known),
+         * counted before the place goes to the next in line, who is judged with it.
+         */
         public void failed(Optional<String> account) {
+            List<Turn> turns;
             synchronized (LoginLimiter.this) {
-                if (release()) failure(origin, account);
+                if (!release()) return;
+                failure(origin, account);
+                turns = nextInLine(keys);
             }
+            tell(turns);
         }
 
         /** The credentials were right: as {@link #success}. */
         public void succeeded(String account) {
+            List<Turn> turns;
             synchronized (LoginLimiter.this) {
-                if (release()) success(origin, account);
+                if (!release()) return;
+                success(origin, account);
+                turns = nextInLine(keys);
             }
+            tell(turns);
         }
 
         /** The attempt ended without a verdict on the credentials (store outage, shutdown): nothing is counted. */
         public void cancelled() {
+            List<Turn> turns;
             synchronized (LoginLimiter.this) {
-                release();
+                if (!release()) return;
+                turns = nextInLine(keys);
             }
+            tell(turns);
         }
 
         private boolean release() {
             if (settled) return false;
             settled = true;
+            admitted--;
             for (Key key : keys) inFlight.computeIfPresent(key, (k, n) -> n > 1 ? n - 1 : null);
             return true;
+        }
+    }
+
+    /** Why an attempt with {@code keys} is refused whatever it waits for: a block, or a counter's failure budget spent; null if neither. */
+    private Admission refusal(List<Key> keys, Instant now) {
+        for (Key key : keys) {
+            Counter counter = current(key, now);
+            if (counter != null && counter.blockedUntil != null) return new Blocked(block(key, counter));
+        }
+        for (Key key : keys) {
+            Counter counter = current(key, now);
+            int failures = counter == null ? 0 : counter.failures;
+            if (failures + inFlight(key) >= blockAfter(key.scope())) return busy(key);
+        }
+        return null;
+    }
+
+    /** The first of {@code keys} that has its cap of checks in flight, or null. */
+    private Key full(List<Key> keys) {
+        for (Key key : keys) {
+            if (inFlight(key) >= cap(key.scope())) return key;
+        }
+        return null;
+    }
+
+    private Admitted reserve(Origin origin, List<Key> keys) {
+        for (Key key : keys) inFlight.merge(key, 1, Integer::sum);
+        admitted++;
+        return new Admitted(new Reservation(origin, keys));
+    }
+
+    private Busy busy(Key key) {
+        return new Busy(key.source(), Optional.ofNullable(key.account()), inFlight(key), waiting(key));
+    }
+
+    private int inFlight(Key key) {
+        return inFlight.getOrDefault(key, 0);
+    }
+
+    private int waiting(Key key) {
+        TreeMap<Long, Waiter> line = lines.get(key);
+        return line == null ? 0 : line.size();
+    }
+
+    private void join(Waiter waiter, Key key) {
+        waiter.line = key;
+        lines.computeIfAbsent(key, k -> new TreeMap<>()).put(waiter.arrival, waiter);
+        waiting++;
+    }
+
+    /** A cancelled waiter leaves its line, if it is still in one. */
+    private synchronized void leave(Waiter waiter) {
+        TreeMap<Long, Waiter> line = lines.get(waiter.line);
+        if (line == null || line.remove(waiter.arrival) == null) return;
+        waiting--;
+        if (line.isEmpty()) lines.remove(waiter.line);
+    }
+
+    /**
+     * After a reservation of {@code released} was settled: while one of them has room, the first
+     * in its line is judged as a newcomer would be — admitted, refused, or moved to the line of
+     * another of its counters that is full. What was decided is told by {@link #tell}.
+     */
+    private List<Turn> nextInLine(List<Key> released) {
+        if (closed || waiting == 0) return List.of();
+        Instant now = clock.instant();
+        List<Turn> turns = new ArrayList<>();
+        for (Key key : released) {
+            TreeMap<Long, Waiter> line = lines.get(key);
+            while (line != null && !line.isEmpty() && inFlight(key) < cap(key.scope())) {
+                Waiter next = line.pollFirstEntry().getValue();
+                waiting--;
+                Admission refused = refusal(next.keys, now);
+                Key full = refused == null ? full(next.keys) : null;
+                if (refused != null) turns.add(new Turn(next, refused));
+                else if (full != null) join(next, full);
+                else turns.add(new Turn(next, reserve(next.origin, next.keys)));
+            }
+            if (line != null && line.isEmpty()) lines.remove(key);
+        }
+        return turns;
+    }
+
+    /** Outside the lock: completes each waiter's future; a place taken by one cancelled meanwhile goes back. */
+    private static void tell(List<Turn> turns) {
+        for (Turn t : turns) {
+            if (!t.waiter().turn.complete(t.admission()) && t.admission() instanceof Admitted a) {
+                a.reservation().cancelled();
+            }
         }
     }
 

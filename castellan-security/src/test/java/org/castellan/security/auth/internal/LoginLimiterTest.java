@@ -1,6 +1,7 @@
 package org.castellan.security.auth.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -11,11 +12,16 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.internal.LoginLimiter.Admission;
 import org.castellan.security.auth.internal.LoginLimiter.Admitted;
@@ -32,6 +38,7 @@ class LoginLimiterTest {
     private static final Origin NEIGHBOUR = LoginLimiter.origin(address("192.0.2.2"), Optional.empty());
     private static final Optional<String> ALICE = Optional.of("alice@example.org");
     private static final Optional<String> BOB = Optional.of("bob@example.org");
+    private static final Optional<String> CAROL = Optional.of("carol@example.org");
 
     private static AuthSettings settings(int free, int blockAfter, Duration first, Duration max, int hostCap, int accountCap) {
         return new AuthSettings(4096, 100, free, blockAfter, 10, 1000, first, max, Duration.ofMinutes(15),
@@ -137,10 +144,22 @@ class LoginLimiterTest {
         int cap = 3;
         int blockAfter = 40;
         LoginLimiter limiter = new LoginLimiter(settings(0, blockAfter, Duration.ZERO, Duration.ZERO, cap, 1000), CLOCK);
+        int mostRunning = mostRunningAtOnce(account -> limiter.admit(HOST, account));
+        assertThat(mostRunning).as("checks running at once").isLessThanOrEqualTo(cap);
+        assertThat(limiter.inFlight(HOST)).isZero();
+        assertThat(limiter.blocks()).as("the host ran out of failures").isNotEmpty()
+                .allSatisfy(b -> assertThat(b.failures()).isEqualTo(blockAfter));
+        assertThat(limiter.admit(HOST, ALICE)).isInstanceOf(Blocked.class);
+    }
+
+    /**
+     * Eight threads make 2,000 attempts each from {@link #HOST} for five accounts; each admitted
+     * check fails, is cancelled or succeeds at random. {@code attempt} gives the admission, or
+     * null for an attempt given up. Returns the most checks that ran at once.
+     */
+    private static int mostRunningAtOnce(Function<Optional<String>, Admission> attempt) throws Exception {
         AtomicInteger running = new AtomicInteger();
         AtomicInteger mostRunning = new AtomicInteger();
-        AtomicInteger checked = new AtomicInteger();
-        AtomicInteger succeeded = new AtomicInteger();
         try (ExecutorService threads = Executors.newFixedThreadPool(8)) {
             List<Future<?>> done = new ArrayList<>();
             for (int t = 0; t < 8; t++) {
@@ -148,28 +167,148 @@ class LoginLimiterTest {
                     ThreadLocalRandom random = ThreadLocalRandom.current();
                     for (int i = 0; i < 2_000; i++) {
                         Optional<String> account = Optional.of("user" + random.nextInt(5) + "@example.org");
-                        if (!(limiter.admit(HOST, account) instanceof Admitted a)) continue;
+                        if (!(attempt.apply(account) instanceof Admitted a)) continue;
                         mostRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
-                        checked.incrementAndGet();
                         if (random.nextInt(4) == 0) Thread.yield();
                         running.decrementAndGet();
                         switch (random.nextInt(3)) {
                             case 0 -> a.reservation().failed(account);
                             case 1 -> a.reservation().cancelled();
-                            default -> {
-                                a.reservation().succeeded(account.get());
-                                succeeded.incrementAndGet();
-                            }
+                            default -> a.reservation().succeeded(account.get());
                         }
                     }
                 }));
             }
             for (Future<?> f : done) f.get();
         }
-        assertThat(mostRunning.get()).as("checks running at once").isLessThanOrEqualTo(cap);
+        return mostRunning.get();
+    }
+
+    // --- waiting for a place ----------------------------------------------------------------
+
+    private static LoginLimiter.Reservation admittedNow(CompletableFuture<Admission> turn) {
+        assertThat(turn).as("decided").isDone();
+        return admitted(turn.join());
+    }
+
+    @Test
+    void overTheCapAnAttemptWaitsAndIsAdmittedInArrivalOrder() {
+        LoginLimiter limiter = new LoginLimiter(settings(3, 20, Duration.ZERO, Duration.ZERO, 1, 8), CLOCK);
+        LoginLimiter.Reservation first = admittedNow(limiter.admitInTurn(HOST, ALICE));
+        CompletableFuture<Admission> second = limiter.admitInTurn(HOST, BOB);
+        CompletableFuture<Admission> third = limiter.admitInTurn(HOST, CAROL);
+        assertThat(second).as("over the host's cap of one").isNotDone();
+        assertThat(third).isNotDone();
+        assertThat(limiter.waiting()).isEqualTo(2);
+        assertThat(limiter.admit(HOST, ALICE)).as("nobody passes those waiting").isInstanceOf(Busy.class);
+        assertThat(limiter.admitInTurn(NEIGHBOUR, ALICE)).as("another host has its own cap").isCompleted();
+
+        first.succeeded("alice@example.org");
+        LoginLimiter.Reservation next = admittedNow(second);
+        assertThat(third).as("one place, one waiter").isNotDone();
+        assertThat(limiter.inFlight(HOST)).isEqualTo(1);
+        next.failed(BOB);
+        admittedNow(third).cancelled();
+        assertThat(limiter.waiting()).isZero();
         assertThat(limiter.inFlight(HOST)).isZero();
+    }
+
+    @Test
+    void aWaiterIsJudgedAgainWhenItsTurnComes() {
+        LoginLimiter limiter = new LoginLimiter(settings(0, 3, Duration.ZERO, Duration.ZERO, 1, 8), CLOCK);
+        LoginLimiter.Reservation holder = admittedNow(limiter.admitInTurn(HOST, BOB));
+        LoginLimiter.Reservation neighbours = admittedNow(limiter.admitInTurn(NEIGHBOUR, ALICE));
+        CompletableFuture<Admission> waiter = limiter.admitInTurn(HOST, ALICE);
+        assertThat(waiter).as("alice's pair has 0 failures and 1 check in flight of 3").isNotDone();
+        // While it waits, alice's pair spends its budget from the neighbour's address.
+        limiter.failure(NEIGHBOUR, ALICE);
+        limiter.failure(NEIGHBOUR, ALICE);
+        holder.succeeded("bob@example.org");
+        assertThat(waiter.join()).as("2 failures and 1 in flight reach block-after 3")
+                .isInstanceOfSatisfying(Busy.class, b -> assertThat(b.account()).isEqualTo(ALICE));
+        assertThat(limiter.inFlight(HOST)).isZero();
+
+        LoginLimiter.Reservation again = admittedNow(limiter.admitInTurn(HOST, BOB));
+        CompletableFuture<Admission> blocked = limiter.admitInTurn(HOST, CAROL);
+        assertThat(blocked).isNotDone();
+        for (int i = 0; i < 3; i++) limiter.failure(NEIGHBOUR, CAROL);
+        again.cancelled();
+        assertThat(blocked.join()).as("carol's pair was blocked meanwhile").isInstanceOf(Blocked.class);
+        assertThat(limiter.waiting()).isZero();
+        neighbours.cancelled();
+        assertThat(limiter.inFlight()).isZero();
+    }
+
+    @Test
+    void aWaiterWhoseOtherCounterIsFullMovesToItsLineWithoutHoldingUpTheHost() {
+        LoginLimiter limiter = new LoginLimiter(settings(3, 20, Duration.ZERO, Duration.ZERO, 2, 1), CLOCK);
+        LoginLimiter.Reservation alice = admittedNow(limiter.admitInTurn(HOST, ALICE));
+        LoginLimiter.Reservation bob = admittedNow(limiter.admitInTurn(HOST, BOB));
+        CompletableFuture<Admission> aliceAgain = limiter.admitInTurn(HOST, ALICE);
+        assertThat(aliceAgain).as("the host has its two").isNotDone();
+        bob.succeeded("bob@example.org");
+        assertThat(aliceAgain).as("the host has room, alice's pair has not").isNotDone();
+        admittedNow(limiter.admitInTurn(HOST, CAROL)).succeeded("carol@example.org");
+        alice.succeeded("alice@example.org");
+        admittedNow(aliceAgain).succeeded("alice@example.org");
+        assertThat(limiter.inFlight()).isZero();
+        assertThat(limiter.waiting()).isZero();
+    }
+
+    @Test
+    void theLineIsBoundedAndACancelledWaiterLeavesIt() {
+        LoginLimiter limiter = new LoginLimiter(settings(3, 20, Duration.ZERO, Duration.ZERO, 1, 1000), CLOCK);
+        LoginLimiter.Reservation holder = admittedNow(limiter.admitInTurn(HOST, ALICE));
+        List<CompletableFuture<Admission>> line = new ArrayList<>();
+        for (int i = 0; i < AuthSettings.MAX_WAITING_PER_KEY; i++) line.add(limiter.admitInTurn(HOST, ALICE));
+        assertThat(line).allSatisfy(f -> assertThat(f).isNotDone());
+        assertThat(limiter.admitInTurn(HOST, ALICE)).as("one more than the line holds")
+                .isCompletedWithValueMatching(a -> a instanceof Busy b && b.waiting() == AuthSettings.MAX_WAITING_PER_KEY);
+
+        assertThat(line.getFirst().cancel(false)).isTrue();
+        assertThat(limiter.waiting()).isEqualTo(AuthSettings.MAX_WAITING_PER_KEY - 1);
+        holder.cancelled();
+        assertThat(line.get(1)).as("the place goes to the next still waiting").isCompleted();
+        for (CompletableFuture<Admission> f : line.subList(2, line.size())) f.cancel(false);
+        assertThat(limiter.waiting()).isZero();
+        admitted(line.get(1).join()).cancelled();
+        assertThat(limiter.inFlight()).isZero();
+    }
+
+    @Test
+    void closingRefusesTheWaiting() {
+        LoginLimiter limiter = new LoginLimiter(settings(3, 20, Duration.ZERO, Duration.ZERO, 1, 8), CLOCK);
+        LoginLimiter.Reservation holder = admittedNow(limiter.admitInTurn(HOST, ALICE));
+        CompletableFuture<Admission> waiter = limiter.admitInTurn(HOST, BOB);
+        limiter.close();
+        assertThatThrownBy(waiter::join).hasCauseInstanceOf(RejectedExecutionException.class);
+        assertThat(limiter.waiting()).isZero();
+        assertThat(limiter.admitInTurn(HOST, BOB)).isCompletedExceptionally();
+        holder.succeeded("alice@example.org");
+        assertThat(limiter.inFlight()).isZero();
+    }
+
+    @Test
+    void theCapsAndTheBudgetHoldWhileAttemptsWaitAndGiveUpUnderAnyInterleaving() throws Exception {
+        int cap = 3;
+        int blockAfter = 40;
+        LoginLimiter limiter = new LoginLimiter(settings(0, blockAfter, Duration.ZERO, Duration.ZERO, cap, 1000), CLOCK);
+        int mostRunning = mostRunningAtOnce(account -> {
+            CompletableFuture<Admission> turn = limiter.admitInTurn(HOST, account);
+            // Some give up at once, as a client closing its connection would, maybe after their turn came.
+            if (ThreadLocalRandom.current().nextInt(5) == 0) turn.cancel(false);
+            try {
+                return turn.get(30, TimeUnit.SECONDS);
+            } catch (CancellationException gaveUp) {
+                return null;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertThat(mostRunning).as("checks running at once").isLessThanOrEqualTo(cap);
+        assertThat(limiter.inFlight()).isZero();
+        assertThat(limiter.waiting()).as("every waiter admitted, refused or gone").isZero();
         assertThat(limiter.blocks()).as("the host ran out of failures").isNotEmpty()
                 .allSatisfy(b -> assertThat(b.failures()).isEqualTo(blockAfter));
-        assertThat(limiter.admit(HOST, ALICE)).isInstanceOf(Blocked.class);
     }
 }
