@@ -1059,6 +1059,23 @@ public interface MailStoreContract {
         assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().quota(alice.id() + 99));
     }
 
+    /**
+     * An expunge naming messages that are gone already (another session removed them first)
+     * releases only what it removed: the account's count of messages stays the number it holds.
+     */
+    @Test
+    default void expungeReleasesOnlyTheMessagesItRemoved() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        for (int i = 1; i <= 4; i++) append(inbox, "m" + i);
+
+        store().expunge(inbox.id(), List.of(2L, 4L, 17L));
+        assertThat(store().quota(alice.id()).usedMessages()).isEqualTo(2);
+        store().expunge(inbox.id(), List.of(2L, 3L));
+        assertThat(store().quota(alice.id()).usedMessages()).isEqualTo(1);
+        assertThat(store().quota(alice.id()).usedBytes()).isEqualTo(2);
+    }
+
     @Test
     default void appendAndCopyOverQuotaAreRefusedAndChangeNothing() {
         Account alice = account("alice@example.org");

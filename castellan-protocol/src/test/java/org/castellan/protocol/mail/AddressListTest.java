@@ -2,6 +2,7 @@ package org.castellan.protocol.mail;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -127,6 +128,20 @@ class AddressListTest {
         assertThat(quoted.address()).isEqualTo("\"a b\\\"c\"@x.test");
         assertThat(AddressList.parse("g: a@x.test, b <b@y.test>;").mailboxes()).extracting(AddressList.Mailbox::addrSpec)
                 .containsExactly("a@x.test", "b@y.test");
+    }
+
+    /**
+     * RFC 5322 §3.2.3: a dot-atom has atext between every two dots, so a local part with two dots
+     * in a row, or one at either end, is a quoted-string (§3.4.1) and is written back quoted.
+     */
+    @Test
+    void aLocalPartThatIsNoDotAtomIsWrittenQuoted() {
+        for (String local : List.of("john..doe", ".john", "john.")) {
+            AddressList.Mailbox m = AddressList.parse("\"" + local + "\"@x.test").mailboxes().get(0);
+            assertThat(m.addrSpec()).isEqualTo(local + "@x.test");
+            assertThat(m.address()).isEqualTo("\"" + local + "\"@x.test");
+        }
+        assertThat(AddressList.parse("john.doe@x.test").mailboxes().get(0).address()).isEqualTo("john.doe@x.test");
     }
 
     /** Hostile input: deep comment nesting, huge lists, long runs; linear, bounded, never throws. */

@@ -62,7 +62,7 @@ class DataDecoderTest {
 
     /** CVE-2023-51766: none of these framings ends the message; the bare line break is reported. */
     @ParameterizedTest
-    @ValueSource(strings = {"\n.\n", "\r.\r", "\r\n.\n", "\n.\r\n", "\r.\r\n", "\n.\r"})
+    @ValueSource(strings = {"\n.\n", "\r.\r", "\r\n.\n", "\n.\r\n", "\r.\r\n", "\n.\r", "\r\n.\r"})
     void smugglingFramingsNeverEndTheMessage(String framing) {
         String smuggled = "a\r\nb" + framing + "MAIL FROM:<evil@x>\r\nRCPT TO:<v@y>\r\nDATA\r\nforged\r\n";
         Decoded partial = decode(smuggled, 3, 16);

@@ -50,6 +50,26 @@ class MultiappendTest extends ServerPerTest {
         assertThat(metas.get(1).internalDate()).hasToString("1994-02-08T06:43:04Z");
     }
 
+    /**
+     * RFC 9051 §2.3.1.1: UIDNEXT is the UID the next new message gets, so after a MULTIAPPEND it
+     * lies past the last message added, and the next APPEND gets it (RFC 4315 §3 APPENDUID).
+     */
+    @Test
+    void uidNextMovesPastEveryMessageOfAMultiappend() {
+        long validity = imap.store().status(imap.inbox).uidValidity();
+        try (Transcript t = imap.loggedIn()) {
+            t.sendRaw("a1 APPEND INBOX {" + size(ONE) + "+}\r\n" + ONE + " {" + size(TWO) + "+}\r\n" + TWO + "\r\n");
+            t.expect("a1 OK \\[APPENDUID " + validity + " " + (secondUid + 1) + ":" + (secondUid + 2) + "\\] APPEND completed");
+            t.run("""
+                    C: a2 STATUS INBOX (MESSAGES UIDNEXT)
+                    S: \\* STATUS INBOX \\(MESSAGES 4 UIDNEXT %d\\)
+                    S: a2 OK STATUS completed
+                    """.formatted(secondUid + 3));
+            t.sendRaw("a3 APPEND INBOX {" + size(ONE) + "+}\r\n" + ONE + "\r\n");
+            t.expect("a3 OK \\[APPENDUID " + validity + " " + (secondUid + 3) + "\\] APPEND completed");
+        }
+    }
+
     @Test
     void whenOneMessageDoesNotFitNoneIsAdded() {
         long account = imap.store().getMailbox(imap.inbox).orElseThrow().accountId();

@@ -90,6 +90,27 @@ class StoreTest extends ServerPerTest {
                 .containsExactly(java.util.Set.of("\\Deleted"), java.util.Set.of("\\Seen"));
     }
 
+    /**
+     * RFC 7162 §3.1.3: MODIFIED names the messages that failed the UNCHANGEDSINCE test by message
+     * sequence number for STORE and by UID for UID STORE; the two differ once a message has gone.
+     */
+    @Test
+    void modifiedNamesSequenceNumbersForStoreAndUidsForUidStore() {
+        imap.store().expunge(imap.inbox, java.util.List.of(firstUid));
+        long modSeq = imap.store().listMessages(imap.inbox, UidRange.of(secondUid)).get(0).modSeq();
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 STORE 1 +FLAGS.SILENT (\\Seen)
+                    S: a1 OK STORE completed
+                    C: a2 STORE 1 (UNCHANGEDSINCE %1$d) +FLAGS.SILENT (\\Answered)
+                    S: \\* OK \\[HIGHESTMODSEQ \\d+\\] .*
+                    S: a2 OK \\[MODIFIED 1\\] STORE completed
+                    C: a3 UID STORE %2$d (UNCHANGEDSINCE %1$d) +FLAGS.SILENT (\\Answered)
+                    S: a3 OK \\[MODIFIED %2$d\\] STORE completed
+                    """.formatted(modSeq, secondUid));
+        }
+    }
+
     @Test
     void readOnlyMailboxRefusesStore() {
         try (Transcript t = imap.loggedIn()) {
