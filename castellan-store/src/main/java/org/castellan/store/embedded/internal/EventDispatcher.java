@@ -106,6 +106,8 @@ public final class EventDispatcher implements AutoCloseable {
             try {
                 listener.accept(event);
             } catch (RuntimeException e) {
+                // The boundary between the store and its listeners (sessions): one listener's bug
+                // must not keep the event from the others nor stop this thread; it is logged with its stack.
                 log.warn("A mail store listener failed on {} for {}", event.getClass().getSimpleName(), key, e);
             }
         }
