@@ -1174,6 +1174,46 @@ public interface MailStoreContract {
         assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> store().subscribe(sent.id() + 999, e -> {}));
     }
 
+    /**
+     * A deleted mailbox's id may be given to a new one (SQLite reuses the highest rowid). A
+     * listener of the new mailbox hears nothing of the old one, even when the old one's events
+     * are still on their way, and goes on hearing its own: a session that selects a mailbox right
+     * after another was deleted must not lose its subscription to the old one's deletion.
+     */
+    @Test
+    default void aListenerHearsOnlyWhatIsPublishedAfterItSubscribes() throws InterruptedException {
+        Account alice = account("alice@example.org");
+        Mailbox old = store().createMailbox(alice.id(), "Old");
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        store().subscribe(old.id(), e -> {
+            holding.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            append(old, "holds the event thread");
+            assertThat(holding.await(EVENT_WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            store().deleteMailbox(old.id());
+            Mailbox fresh = store().createMailbox(alice.id(), "New");
+            List<StoreEvent> heard = new CopyOnWriteArrayList<>();
+            store().subscribe(fresh.id(), heard::add);
+            AppendResult first = append(fresh, "first");
+            release.countDown();
+            AppendResult second = append(fresh, "second");
+
+            await().atMost(EVENT_WAIT).until(() -> heard.size() >= 2);
+            assertThat(heard).containsExactly(
+                    new StoreEvent.MessageAdded(fresh.id(), new TreeSet<>(Set.of(first.uid())), first.modSeq()),
+                    new StoreEvent.MessageAdded(fresh.id(), new TreeSet<>(Set.of(second.uid())), second.modSeq()));
+        } finally {
+            release.countDown();
+        }
+    }
+
     @Test
     default void accountListenersHearTheirAccountsMailboxesAndSubscriptionsInCommitOrder() {
         Account alice = account("alice@example.org");

@@ -3,6 +3,7 @@ package org.castellan.protocol.imap;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -1722,14 +1723,16 @@ public final class ImapParser {
 
         private static LocalDate parseDate(String s) throws Bad {
             String[] p = s.split("-", -1);
-            if (p.length != 3 || p[0].isEmpty() || p[0].length() > 2 || p[2].length() != 4) {
+            String day = p.length == 3 ? p[0].strip() : "";
+            int month = p.length == 3 ? MONTHS.indexOf(p[1].toUpperCase(Locale.ROOT)) + 1 : 0;
+            // RFC 9051 §9: date-day 1*2DIGIT, date-year 4DIGIT; DIGIT is ASCII (RFC 5234 B.1), so
+            // Integer.parseInt's signs and other scripts' digits are not dates.
+            if (month == 0 || !digits(day, 1, 2) || !digits(p[2], 4, 4)) {
                 throw new Bad("Invalid date, expected e.g. 1-Feb-2024");
             }
-            int month = MONTHS.indexOf(p[1].toUpperCase(Locale.ROOT)) + 1;
             try {
-                if (month == 0) throw new NumberFormatException();
-                return LocalDate.of(Integer.parseInt(p[2]), month, Integer.parseInt(p[0].strip()));
-            } catch (RuntimeException e) {
+                return LocalDate.of(Integer.parseInt(p[2]), month, Integer.parseInt(day));
+            } catch (DateTimeException e) { // 30-Feb, 0-Jan
                 throw new Bad("Invalid date, expected e.g. 1-Feb-2024");
             }
         }
@@ -1739,18 +1742,31 @@ public final class ImapParser {
             String[] p = s.strip().split(" ");
             if (p.length != 3 || p[1].length() != 8 || p[2].length() != 5) throw new Bad("Invalid date-time");
             LocalDate d = parseDate(p[0]);
-            try {
-                String[] t = p[1].split(":");
-                int sign = p[2].charAt(0) == '-' ? -1 : p[2].charAt(0) == '+' ? 1 : 0;
-                if (sign == 0 || t.length != 3) throw new NumberFormatException();
-                int zh = Integer.parseInt(p[2].substring(1, 3));
-                int zm = Integer.parseInt(p[2].substring(3, 5));
-                ZoneOffset zone = ZoneOffset.ofHoursMinutes(sign * zh, sign * zm);
-                return OffsetDateTime.of(d.getYear(), d.getMonthValue(), d.getDayOfMonth(), Integer.parseInt(t[0]),
-                        Integer.parseInt(t[1]), Integer.parseInt(t[2]), 0, zone);
-            } catch (RuntimeException e) {
+            // time = 2DIGIT ":" 2DIGIT ":" 2DIGIT; zone = ("+" / "-") 4DIGIT
+            String[] t = p[1].split(":", -1);
+            char sign = p[2].charAt(0);
+            if (t.length != 3 || !digits(t[0], 2, 2) || !digits(t[1], 2, 2) || !digits(t[2], 2, 2)
+                    || (sign != '+' && sign != '-') || !digits(p[2].substring(1), 4, 4)) {
                 throw new Bad("Invalid date-time");
             }
+            int direction = sign == '-' ? -1 : 1;
+            try {
+                ZoneOffset zone = ZoneOffset.ofHoursMinutes(direction * Integer.parseInt(p[2].substring(1, 3)),
+                        direction * Integer.parseInt(p[2].substring(3, 5)));
+                return OffsetDateTime.of(d.getYear(), d.getMonthValue(), d.getDayOfMonth(), Integer.parseInt(t[0]),
+                        Integer.parseInt(t[1]), Integer.parseInt(t[2]), 0, zone);
+            } catch (DateTimeException e) { // hour 24, minute 60, an offset beyond ±18:00
+                throw new Bad("Invalid date-time");
+            }
+        }
+
+        /** Whether {@code s} is {@code min} to {@code max} ASCII digits. */
+        private static boolean digits(String s, int min, int max) {
+            if (s.length() < min || s.length() > max) return false;
+            for (int i = 0; i < s.length(); i++) {
+                if (s.charAt(i) < '0' || s.charAt(i) > '9') return false;
+            }
+            return true;
         }
     }
 }

@@ -9,11 +9,13 @@ import org.apache.james.mime4j.codec.DecoderUtil;
 public final class EncodedWords {
 
     /**
-     * An encoded word without encoded text. RFC 2047 §2 needs at least one character there, and
-     * §6.3 says a malformed word is shown as it is; mime4j instead turns the whole value into the
-     * empty string, which would hide the rest of a subject or a display name.
+     * RFC 2047 §2: {@code "=?" charset "?" encoding "?" encoded-text "?="}, the encoded text at
+     * least one printable ASCII character other than "?" and SPACE. mime4j also decodes words
+     * with spaces, line breaks or non-ASCII inside (turning a LF into CRLF on the way), and turns
+     * a word without encoded text into nothing, which would hide the rest of a subject or a
+     * display name; §6.3 says a malformed word is shown as it is, so only these are decoded.
      */
-    private static final Pattern EMPTY_WORD = Pattern.compile("=\\?[^?\\s]*\\?[A-Za-z]\\?\\?=");
+    private static final Pattern WORD = Pattern.compile("=\\?[^?\\s]+\\?[BbQq]\\?[\\x21-\\x3e\\x40-\\x7e]+\\?=");
 
     private EncodedWords() {}
 
@@ -23,15 +25,27 @@ public final class EncodedWords {
      * nothing: a word in an unknown charset or encoding stays encoded.
      */
     public static String decode(String value) {
-        Matcher empty = EMPTY_WORD.matcher(value);
-        if (!empty.find()) return DecoderUtil.decodeEncodedWords(value, DecodeMonitor.SILENT);
-        StringBuilder out = new StringBuilder();
+        Matcher word = WORD.matcher(value);
+        if (!word.find()) return value;
+        StringBuilder out = new StringBuilder(value.length());
         int from = 0;
+        boolean afterWord = false;
         do {
-            out.append(DecoderUtil.decodeEncodedWords(value.substring(from, empty.start()), DecodeMonitor.SILENT))
-                    .append(empty.group());
-            from = empty.end();
-        } while (empty.find());
-        return out.append(DecoderUtil.decodeEncodedWords(value.substring(from), DecodeMonitor.SILENT)).toString();
+            String between = value.substring(from, word.start());
+            if (!afterWord || !linearWhiteSpace(between)) out.append(between);
+            afterWord = true;
+            out.append(DecoderUtil.decodeEncodedWords(word.group(), DecodeMonitor.SILENT));
+            from = word.end();
+        } while (word.find());
+        return out.append(value, from, value.length()).toString();
+    }
+
+    /** RFC 822 §3.2 linear-white-space: SPACE, HTAB and the CRLF of folding. */
+    private static boolean linearWhiteSpace(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
+        }
+        return true;
     }
 }

@@ -115,7 +115,10 @@ public final class SmtpParser {
         for (String p : c.rest().split(" ")) {
             if (p.isEmpty()) continue;
             int eq = p.indexOf('=');
-            String key = (eq < 0 ? p : p.substring(0, eq)).toUpperCase(Locale.ROOT);
+            String name = eq < 0 ? p : p.substring(0, eq);
+            // RFC 5321 §4.1.2 esmtp-keyword; it also keeps anything but a keyword out of the replies below.
+            if (!esmtpKeyword(name)) return bad(501, "5.5.4", "Syntax: MAIL FROM:<address> [keyword=value ...]");
+            String key = name.toUpperCase(Locale.ROOT);
             String value = eq < 0 ? null : p.substring(eq + 1);
             if (!seen.add(key)) return bad(501, "5.5.4", "Parameter " + key + " given twice");
             switch (key) {
@@ -208,7 +211,7 @@ public final class SmtpParser {
             c.pos = colon + 1;
         }
         String local = c.peek() == '"' ? quotedString(c) : dotString(c);
-        if (local == null || local.length() > EmailAddress.MAX_LOCAL_PART || !c.take('@')) {
+        if (local == null || octets(local) > EmailAddress.MAX_LOCAL_PART || !c.take('@')) {
             return new PathResult(Optional.empty(), syntax);
         }
         int close = c.s.indexOf('>', c.pos);
@@ -216,7 +219,7 @@ public final class SmtpParser {
         String domain = c.s.substring(c.pos, close);
         c.pos = close + 1;
         boolean domainOk = domain.startsWith("[") ? addressLiteral(domain) : EmailAddress.isValidDomain(domain);
-        if (!domainOk || c.pos - start > MAX_PATH) return new PathResult(Optional.empty(), syntax);
+        if (!domainOk || octets(c.s.substring(start, c.pos)) > MAX_PATH) return new PathResult(Optional.empty(), syntax);
         if (c.pos < c.s.length() && c.s.charAt(c.pos) != ' ') return new PathResult(Optional.empty(), syntax);
         return new PathResult(Optional.of(new Mailbox(local, domain)), null);
     }
@@ -274,8 +277,23 @@ public final class SmtpParser {
         return true;
     }
 
+    /** RFC 5321 §4.1.2: esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-"). */
+    private static boolean esmtpKeyword(String s) {
+        if (s.isEmpty() || s.charAt(0) == '-') return false;
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return false;
+        }
+        return true;
+    }
+
     private static boolean digits(String s) {
         return !s.isEmpty() && s.length() <= MAX_NUMBER_DIGITS && s.chars().allMatch(ch -> ch >= '0' && ch <= '9');
+    }
+
+    /** RFC 5321 §4.5.3.1 limits count octets; with SMTPUTF8 those of UTF-8 (RFC 6531 §3.3). */
+    private static int octets(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
     }
 
     private static boolean startsWithIgnoreCase(String s, String prefix) {

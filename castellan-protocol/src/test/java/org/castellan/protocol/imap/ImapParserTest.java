@@ -218,6 +218,27 @@ class ImapParserTest {
                 .isEqualTo("Search keys nested too deeply");
     }
 
+    /**
+     * RFC 9051 §9: date-day is 1*2DIGIT, date-year 4DIGIT, time 2DIGIT ":" 2DIGIT ":" 2DIGIT and
+     * zone ("+" / "-") 4DIGIT, DIGIT being ASCII 0-9 (RFC 5234 B.1): no signs inside numbers, no
+     * other scripts' digits, and no hour, minute or offset out of range.
+     */
+    @Test
+    void datesAreAsciiDigitsInRange() {
+        assertThat(error("a1 SEARCH SINCE +1-Feb-2024\r\n").message()).startsWith("Invalid date");
+        assertThat(error("a1 SEARCH SINCE 1-Feb-+202\r\n").message()).startsWith("Invalid date");
+        assertThat(error("a1 SEARCH SINCE \"\u0661-Feb-2024\"\r\n").message()).startsWith("Invalid date");
+        assertThat(error("a1 APPEND INBOX \" 7-Feb-1994 +1:52:25 -0800\" {2+}\r\nHi\r\n").message())
+                .startsWith("Invalid date-time");
+        assertThat(error("a1 APPEND INBOX \" 7-Feb-1994 21:52:25 --800\" {2+}\r\nHi\r\n").message())
+                .startsWith("Invalid date-time");
+        assertThat(error("a1 APPEND INBOX \" 7-Feb-1994 24:52:25 -0800\" {2+}\r\nHi\r\n").message())
+                .startsWith("Invalid date-time");
+        assertThat(error("a1 APPEND INBOX \" 7-Feb-1994 21:52:25 -1900\" {2+}\r\nHi\r\n").message())
+                .startsWith("Invalid date-time");
+        assertThat(parse("a1 SEARCH SINCE 1-Feb-2024\r\n")).isInstanceOf(ImapCommand.Search.class);
+    }
+
     @Test
     void anOversizedLineIsATaggedBadAndTheNextCommandStillParses() {
         String line = "a1 NOOP " + "x".repeat(ImapParser.MAX_LINE) + "\r\na2 NOOP\r\n";

@@ -4,14 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import org.castellan.protocol.mail.AddressList;
+import org.castellan.protocol.mail.EncodedWords;
 
 /**
  * Jazzer fuzz targets for what reads a stored message (bad input gets a best-effort answer,
- * never an exception): the RFC 5322 address-list parser and the MIME structure with its
- * sections, ENVELOPE, BODYSTRUCTURE, search text and stored form. {@code ./mvnw verify} runs them
+ * never an exception): the RFC 5322 address-list parser, RFC 2047 encoded words, and the MIME
+ * structure with its sections, ENVELOPE, BODYSTRUCTURE, search text and stored form. {@code ./mvnw verify} runs them
  * in regression mode over {@code MimeFuzzTestInputs}; {@code JAZZER_FUZZ=1} fuzzes for real.
  */
 class MimeFuzzTest {
@@ -25,6 +28,26 @@ class MimeFuzzTest {
             if (list.wellFormed()) assertThat(m.domain()).as("a well-formed address has a domain").isNotEmpty();
             m.decodedName();
         }
+    }
+
+    /**
+     * {@link EncodedWords#decode} on any header value: never longer than what it decodes (an
+     * encoded word is longer than its text), text without "=?" unchanged; and any text encoded
+     * as one B or Q word in UTF-8 (RFC 2047 §4) decodes to itself.
+     */
+    @FuzzTest(maxDuration = "30s")
+    void encodedWords(FuzzedDataProvider data) {
+        String text = new String(data.consumeBytes(data.consumeInt(0, 200)), StandardCharsets.UTF_8);
+        String value = data.consumeRemainingAsString();
+        String decoded = EncodedWords.decode(value);
+        assertThat(decoded.length()).isLessThanOrEqualTo(value.length());
+        if (!value.contains("=?")) assertThat(decoded).isEqualTo(value);
+        if (text.isEmpty()) return;
+        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+        assertThat(EncodedWords.decode("=?UTF-8?B?" + Base64.getEncoder().encodeToString(utf8) + "?=")).isEqualTo(text);
+        StringBuilder q = new StringBuilder("=?utf-8?q?");
+        for (byte b : utf8) q.append(String.format("=%02X", b & 0xff));
+        assertThat(EncodedWords.decode(q.append("?=").toString())).isEqualTo(text);
     }
 
     @FuzzTest(maxDuration = "30s")

@@ -17,8 +17,19 @@ class EncodedWordsTest {
         "`Hello =?utf-8?q??= world`|`Hello =?utf-8?q??= world`",
         "`=?utf-8?q??= ceo@bank.example`|`=?utf-8?q??= ceo@bank.example`",
         "`=?utf-8?q?J=C3=B6rg?= =?utf-8?b??= =?utf-8?q?J=C3=B6rg?=`|`Jörg =?utf-8?b??= Jörg`",
+        // §2: encoded-text is printable ASCII without "?" or SPACE; anything else is plain text.
+        "`=?utf-8?q?a b?=`|`=?utf-8?q?a b?=`",
+        "`=?utf-8?q?a\nb?= =?utf-8?q?c?=`|`=?utf-8?q?a\nb?= c`",
+        "`=?utf-8?q?café?=`|`=?utf-8?q?café?=`",
+        "`=?=?utf-8?q?x?=`|`=?x`",
+        "`=?utf-8?q?a?=\r\n\t=?utf-8?q?b?=`|ab",
     })
     void decode(String value, String shown) {
-        assertThat(EncodedWords.decode(value)).isEqualTo(shown);
+        assertThat(EncodedWords.decode(unescape(value))).isEqualTo(unescape(shown));
+    }
+
+    /** The table writes CR, LF and TAB as \\r, \\n and \\t. */
+    private static String unescape(String s) {
+        return s.replace("\\r", "\r").replace("\\n", "\n").replace("\\t", "\t");
     }
 }

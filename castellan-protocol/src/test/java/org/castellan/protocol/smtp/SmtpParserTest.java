@@ -98,6 +98,31 @@ class SmtpParserTest {
                 + "e".repeat(60) + ".example>", false)).isEqualTo("501 5.1.3");
     }
 
+    /** RFC 5321 §4.5.3.1.1 and §4.5.3.1.3 count octets; with SMTPUTF8 a character may be up to four (RFC 6531 §3.3). */
+    @Test
+    void limitsCountOctetsOfUtf8NotCharacters() {
+        assertThat(SmtpParser.parse(("RCPT TO:<" + "q".repeat(62) + "ï@example.org>").getBytes(StandardCharsets.UTF_8), true))
+                .isInstanceOf(SmtpParser.Ok.class);
+        assertThat(error("RCPT TO:<" + "q".repeat(63) + "ï@example.org>", true)).isEqualTo("501 5.1.3");
+        String domain = String.join(".", "例".repeat(20), "子".repeat(20), "广".repeat(20), "告".repeat(20), "example");
+        assertThat(error("RCPT TO:<" + "用".repeat(21) + "@" + domain + ">", true)).isEqualTo("501 5.1.3");
+    }
+
+    /**
+     * RFC 5321 §4.1.2: a parameter name is an esmtp-keyword; anything else is a syntax error, and
+     * only a keyword is ever named in a reply (RFC 5321 §4.2: reply text is printable ASCII).
+     */
+    @Test
+    void parameterNamesAreKeywordsAndOnlyKeywordsAreEchoed() {
+        SmtpParser.Result tab = parse("MAIL FROM:<a@example.org> SI\tZE=1024");
+        assertThat(tab).isEqualTo(new SmtpParser.Bad(new SmtpError(501, "5.5.4", "Syntax: MAIL FROM:<address> [keyword=value ...]")));
+        assertThat(SmtpParser.parse("MAIL FROM:<ü@example.org> SMTPUTF8 ÜBER=1".getBytes(StandardCharsets.UTF_8), false))
+                .isEqualTo(tab);
+        assertThat(parse("MAIL FROM:<a@example.org> X-FOO=1"))
+                .isEqualTo(new SmtpParser.Bad(new SmtpError(555, "5.5.4", "Parameter X-FOO not supported")));
+        assertThat(parse("MAIL FROM:<a@example.org> -X=1")).isEqualTo(tab);
+    }
+
     @Test
     void nulAndControlBytesAreRefused() {
         assertThat(SmtpParser.parse("MAIL FROM:<a\0@b>".getBytes(StandardCharsets.ISO_8859_1), false))

@@ -249,7 +249,7 @@ final class SelectedMailbox {
      * The UIDs a sequence set names, ascending. By sequence number, {@code *} is the count; by
      * UID, the largest UID (RFC 9051 §6.4.8: a UID range past the end still includes it).
      *
-     * @return null when a sequence number is beyond the mailbox (the client gets BAD)
+     * @return null when a sequence number is beyond the mailbox, "*" of an empty one included (the client gets BAD)
      */
     SortedSet<Long> resolve(SequenceSet set, boolean byUid) {
         if (set.savedResult()) return saved();
@@ -272,7 +272,8 @@ final class SelectedMailbox {
         for (SequenceSet.Range r : set.ranges()) {
             long a = r.first() == SequenceSet.STAR ? max : r.first();
             long b = r.last() == SequenceSet.STAR ? max : r.last();
-            if (Math.max(a, b) > max) return null;
+            // RFC 9051 §9 seq-number: 1 to the message count; "*" is the count of a non-empty mailbox.
+            if (Math.max(a, b) > max || Math.min(a, b) < 1) return null;
             for (long n = Math.min(a, b); n <= Math.max(a, b); n++) out.add(uids.get((int) n - 1));
         }
         return out;

@@ -28,6 +28,34 @@ class BadInputTest extends ServerPerTest {
         }
     }
 
+    /**
+     * RFC 9051 §9 seq-number: "*" is the number of messages in a non-empty mailbox; in an empty
+     * one no sequence number is valid, so "*" is BAD (a UID set matches nothing and is fine).
+     */
+    @Test
+    void starInAnEmptyMailboxIsBad() {
+        try (Transcript t = imap.loggedIn()) {
+            t.send("s1 SELECT Archive");
+            while (!t.readLine().startsWith("s1 OK")) {
+                // untagged SELECT data
+            }
+            t.run("""
+                    C: a1 MOVE * Trash
+                    S: a1 BAD Invalid message sequence number
+                    C: a2 COPY * Trash
+                    S: a2 BAD Invalid message sequence number
+                    C: a3 FETCH * FLAGS
+                    S: a3 BAD Invalid message sequence number
+                    C: a4 STORE * +FLAGS (\\Seen)
+                    S: a4 BAD Invalid message sequence number
+                    C: a5 UID FETCH * FLAGS
+                    S: a5 OK FETCH completed
+                    C: a6 NOOP
+                    S: a6 OK NOOP completed
+                    """);
+        }
+    }
+
     @Test
     void oversizedLineIsBadAndTheSessionContinues() {
         try (Transcript t = imap.connect("imap")) {

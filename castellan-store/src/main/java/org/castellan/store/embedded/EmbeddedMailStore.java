@@ -201,10 +201,14 @@ public final class EmbeddedMailStore implements MailStore {
         if (closed.get()) return;
         try {
             routes.versionSeen(readers.read("read the directory version", EmbeddedMailStore::directoryVersion));
-        } catch (RuntimeException e) {
+        } catch (StoreException e) {
             // Closing, or the database is briefly unreadable: the next recheck tries again, and
             // until one succeeds the last generation stands.
             if (!closed.get()) log.warn("cannot read the directory version: {}", e.toString());
+        } catch (RuntimeException bug) {
+            // The boundary of a scheduled task: anything escaping would cancel every later recheck
+            // without a word (ScheduledExecutorService), so a bug is logged with its stack instead.
+            log.error("cannot read the directory version", bug);
         }
     }
 

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.castellan.store.AccountEvent;
 import org.castellan.store.EventSubscription;
@@ -15,6 +16,13 @@ import org.slf4j.LoggerFactory;
  * Delivers committed events to listeners on one thread, in the order they were published, so
  * that no listener runs on the writer thread or on a caller's thread. A change inside a mailbox
  * goes to that mailbox's listeners first, then to its account's listeners.
+ *
+ * <p>A listener hears the events published after it subscribed, and only those. Ids are
+ * reused (SQLite gives a deleted mailbox's or account's id to the next one when it was the
+ * highest), so an event of the old mailbox may still be queued when a listener subscribes to the
+ * new one; it is not for that listener, and the old mailbox's deletion must not end the new
+ * subscription. What was published before a subscription is committed before it too, so a
+ * reader that subscribes first and then reads sees it.
  */
 public final class EventDispatcher implements AutoCloseable {
 
@@ -23,17 +31,19 @@ public final class EventDispatcher implements AutoCloseable {
     /** Queued marker: everything before it has been delivered, stop. */
     private static final AccountEvent STOP = new AccountEvent.SubscriptionChanged(-1, "", false);
 
-    private final ConcurrentHashMap<Long, CopyOnWriteArrayList<Consumer<StoreEvent>>> listeners = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, CopyOnWriteArrayList<Listener<StoreEvent>>> listeners = new ConcurrentHashMap<>();
     /** Account listeners (IMAP NOTIFY sessions); usually empty, so most events cost one look-up here. */
-    private final ConcurrentHashMap<Long, CopyOnWriteArrayList<Consumer<AccountEvent>>> accountListeners =
+    private final ConcurrentHashMap<Long, CopyOnWriteArrayList<Listener<AccountEvent>>> accountListeners =
             new ConcurrentHashMap<>();
+    /** How many batches have been published: a listener hears the batches numbered above this when it subscribed. */
+    private final AtomicLong batches = new AtomicLong();
     /**
      * The MODSEQ of each mailbox's latest published change. Updated before the event is queued,
      * so a listener registered before a reader saw a value hears every change above it.
      */
     private final ConcurrentHashMap<Long, Long> published = new ConcurrentHashMap<>();
 
-    private final LinkedBlockingQueue<AccountEvent> queue = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
 
     public EventDispatcher(String threadName) {
@@ -49,9 +59,15 @@ public final class EventDispatcher implements AutoCloseable {
         return register(accountListeners, accountId, listener);
     }
 
-    private static <E> EventSubscription register(ConcurrentHashMap<Long, CopyOnWriteArrayList<Consumer<E>>> map, long key,
+    /** One subscription: the listener, and how many batches had been published when it subscribed. */
+    private record Listener<E>(Consumer<E> consumer, long since) {}
+
+    /** An event and the number of the batch it was published in. */
+    private record Queued(AccountEvent event, long batch) {}
+
+    private <E> EventSubscription register(ConcurrentHashMap<Long, CopyOnWriteArrayList<Listener<E>>> map, long key,
             Consumer<E> listener) {
-        Consumer<E> own = listener::accept; // a distinct instance, so one close removes one registration
+        Listener<E> own = new Listener<>(listener, batches.get()); // a distinct instance, so one close removes one registration
         map.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(own);
         return () -> map.computeIfPresent(key, (k, list) -> {
             list.remove(own);
@@ -72,8 +88,11 @@ public final class EventDispatcher implements AutoCloseable {
                 if (modSeq > 0) published.merge(e.mailboxId(), modSeq, Math::max);
             }
         }
-        // Called by the writer thread only, so one batch's events stay together and in order.
-        queue.addAll(events);
+        // Called by the writer thread only, so one batch's events stay together and in order. The
+        // MODSEQs above are published first: a listener that subscribes after the count moves
+        // on does not hear this batch, and a reader after it sees them in publishedModSeq.
+        long batch = batches.incrementAndGet();
+        for (AccountEvent a : events) queue.add(new Queued(a, batch));
     }
 
     /** See {@link org.castellan.store.MailStore#publishedModSeq}. */
@@ -83,29 +102,40 @@ public final class EventDispatcher implements AutoCloseable {
 
     private void loop() {
         while (true) {
-            AccountEvent event;
+            Queued queued;
             try {
-                event = queue.take();
+                queued = queue.take();
             } catch (InterruptedException e) {
                 continue; // nobody interrupts this thread; close() queues STOP
             }
+            AccountEvent event = queued.event();
             if (event == STOP) return;
+            long batch = queued.batch();
             if (event instanceof AccountEvent.MailboxChanged m) {
                 StoreEvent change = m.change();
-                deliver(listeners.get(change.mailboxId()), change, change.mailboxId());
-                // Nothing more can happen to a deleted mailbox; drop its listeners.
-                if (change instanceof StoreEvent.MailboxDeleted) listeners.remove(change.mailboxId());
+                deliver(listeners.get(change.mailboxId()), change, change.mailboxId(), batch);
+                // Nothing more can happen to a deleted mailbox; drop its listeners, not those of a
+                // new mailbox that has its id already.
+                if (change instanceof StoreEvent.MailboxDeleted) {
+                    listeners.computeIfPresent(change.mailboxId(), (id, list) -> {
+                        list.removeIf(l -> l.since() < batch);
+                        return list.isEmpty() ? null : list;
+                    });
+                }
             }
-            deliver(accountListeners.get(event.accountId()), event, event.accountId());
+            deliver(accountListeners.get(event.accountId()), event, event.accountId(), batch);
         }
     }
 
-    private static <E> void deliver(List<Consumer<E>> targets, E event, long key) {
+    private static <E> void deliver(List<Listener<E>> targets, E event, long key, long batch) {
         if (targets == null) return;
-        for (Consumer<E> listener : targets) {
+        for (Listener<E> listener : targets) {
+            if (listener.since() >= batch) continue; // published before it subscribed
             try {
-                listener.accept(event);
+                listener.consumer().accept(event);
             } catch (RuntimeException e) {
+                // The boundary between the store and its listeners (sessions): one listener's bug
+                // must not keep the event from the others nor stop this thread; it is logged with its stack.
                 log.warn("A mail store listener failed on {} for {}", event.getClass().getSimpleName(), key, e);
             }
         }
@@ -114,7 +144,7 @@ public final class EventDispatcher implements AutoCloseable {
     /** Delivers what is queued, then stops. */
     @Override
     public void close() {
-        queue.add(STOP);
+        queue.add(new Queued(STOP, Long.MAX_VALUE));
         boolean interrupted = false;
         while (thread.isAlive()) {
             try {

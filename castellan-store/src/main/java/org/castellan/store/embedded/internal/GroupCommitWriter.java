@@ -154,6 +154,9 @@ public final class GroupCommitWriter implements AutoCloseable {
                 request.run();
                 exec("RELEASE request");
             } catch (Throwable t) {
+                // The boundary of the writer thread, which runs every caller's work: whatever one
+                // request throws is rolled back to its savepoint and handed to its caller
+                // (Request.complete logs anything that is not the store's own failure).
                 request.error = t;
                 try {
                     exec("ROLLBACK TO request");

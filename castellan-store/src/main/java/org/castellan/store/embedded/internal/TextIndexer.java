@@ -106,14 +106,25 @@ public final class TextIndexer implements AutoCloseable {
             } catch (StoreException e) {
                 if (closed) return;
                 log.warn("text index: {}; searches scan the messages not indexed yet", e.getMessage());
-                try {
-                    wake.acquire();
-                } catch (InterruptedException ie) {
-                    return;
-                }
+                if (!awaitWake()) return;
+            } catch (RuntimeException bug) {
+                // The boundary of the background thread: a bug must not end it (searches would scan
+                // for good) nor hide; it is logged with its stack and tried again on the next delivery.
+                log.error("text index: searches scan the messages not indexed yet", bug);
+                if (!awaitWake()) return;
             }
             // After a batch, or woken by new mail: the next batch waits for quiet, or this long.
             waitingSince = System.nanoTime();
+        }
+    }
+
+    /** Waits for the next {@link #wake}; false when interrupted (the store is closing). */
+    private boolean awaitWake() {
+        try {
+            wake.acquire();
+            return true;
+        } catch (InterruptedException e) {
+            return false;
         }
     }
 
@@ -150,8 +161,9 @@ public final class TextIndexer implements AutoCloseable {
                 if (bytes.isEmpty()) continue; // expunged meanwhile
                 SearchText text = MessageStructure.parse(bytes.get()).searchText(bytes.get());
                 docs.add(new Doc(r.uid, SearchText.fold(text.header()), SearchText.fold(text.body())));
-            } catch (RuntimeException e) {
-                // The store is closing and interrupted the read: not a bad message; the loop ends.
+            } catch (StoreException e) {
+                // Parsing never throws (MimeFuzzTest); reading the body may. If the store is closing
+                // and interrupted the read, it is not a bad message and the loop ends.
                 if (closed) throw StoreException.unavailable("the store is closing", e);
                 stuck.add(p.mailbox);
                 mark = r.uid - 1;
