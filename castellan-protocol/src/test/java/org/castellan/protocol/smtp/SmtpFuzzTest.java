@@ -138,6 +138,7 @@ class SmtpFuzzTest {
         byte[] message = data.consumeRemainingAsBytes();
         switch (FromHeader.originators(message, message.length)) {
             case FromHeader.Originators.Malformed m -> assertThat(FromHeader.FIELDS).contains(m.field());
+            case FromHeader.Originators.HeaderTooLong t -> assertThat(message.length).isGreaterThanOrEqualTo(t.limit());
             case FromHeader.Originators.Claims c -> {
                 for (FromHeader.Claim claim : c.claims()) {
                     assertThat(FromHeader.FIELDS).contains(claim.field());

@@ -57,16 +57,17 @@ class MultiappendTest extends ServerPerTest {
     @Test
     void uidNextMovesPastEveryMessageOfAMultiappend() {
         long validity = imap.store().status(imap.inbox).uidValidity();
+        long next = uidNext();
         try (Transcript t = imap.loggedIn()) {
             t.sendRaw("a1 APPEND INBOX {" + size(ONE) + "+}\r\n" + ONE + " {" + size(TWO) + "+}\r\n" + TWO + "\r\n");
-            t.expect("a1 OK \\[APPENDUID " + validity + " " + (secondUid + 1) + ":" + (secondUid + 2) + "\\] APPEND completed");
+            t.expect("a1 OK \\[APPENDUID " + validity + " " + next + ":" + (next + 1) + "\\] APPEND completed");
             t.run("""
                     C: a2 STATUS INBOX (MESSAGES UIDNEXT)
                     S: \\* STATUS INBOX \\(MESSAGES 4 UIDNEXT %d\\)
                     S: a2 OK STATUS completed
-                    """.formatted(secondUid + 3));
+                    """.formatted(next + 2));
             t.sendRaw("a3 APPEND INBOX {" + size(ONE) + "+}\r\n" + ONE + "\r\n");
-            t.expect("a3 OK \\[APPENDUID " + validity + " " + (secondUid + 3) + "\\] APPEND completed");
+            t.expect("a3 OK \\[APPENDUID " + validity + " " + (next + 2) + "\\] APPEND completed");
         }
     }
 

@@ -54,8 +54,8 @@ import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.ScramSecret;
 import org.castellan.security.rules.ConnectionRules;
 import org.castellan.security.tls.TlsPolicy;
+import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.StoreCredentials;
-import org.castellan.server.config.ClientCertMode;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.config.TlsMode;
@@ -155,12 +155,13 @@ final class FuzzedServer {
                     Kind.SMTP, new SmtpService("localhost", store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS),
                     Kind.SUBMISSION, new SmtpService("localhost", store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS));
             SessionRegistry registry = new SessionRegistry();
+            ConnectionCounts counts = new ConnectionCounts(Integer.MAX_VALUE);
             for (Kind kind : Kind.values()) {
                 Protocol protocol = Protocol.valueOf(kind.name());
                 Listener listener = new Listener(kind.name().toLowerCase(), protocol, "127.0.0.1", 0, TlsMode.STARTTLS,
                         ClientCertMode.NONE, protocol != Protocol.SMTP, List.of());
                 var context = new ConnectionGate.ListenerContext(listener, ConnectionRules.none(), services.get(kind), registry,
-                        new AtomicLong());
+                        new AtomicLong(), counts, new ConnectionCounts.PerListener(listener.limits()), new ConnectionGate.Refusals());
                 LocalAddress address = new LocalAddress("castellan-fuzz-" + kind.name().toLowerCase() + "-" + ProcessHandle.current().pid());
                 listening.add(new ServerBootstrap().group(loop).channel(LocalServerChannel.class)
                         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
