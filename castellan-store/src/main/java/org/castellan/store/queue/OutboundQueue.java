@@ -1,0 +1,71 @@
+package org.castellan.store.queue;
+
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The outbound queue (docs/outbound.md §2). Every write returns only once it is durable, like
+ * {@link org.castellan.store.MailStore#deliver}: a message is acknowledged to its submitter only
+ * after {@link #enqueue} returned (docs/design.md §4), and an attempt's result is recorded before
+ * the engine acts on it, so a crash repeats at most the attempt that was under way.
+ *
+ * <p>A recipient is {@link RecipientState#QUEUED} until it is delivered or failed. A queued
+ * recipient is <i>due</i> when its next attempt time has come, its message is not held and no
+ * engine holds a lease on it. A lease ends when its time passes, so recipients leased by an
+ * engine that died become due again without anyone's intervention.
+ */
+public interface OutboundQueue {
+
+    /** Stores the message's body once and its recipients, all {@code QUEUED} and due at once. */
+    QueuedMessage enqueue(NewQueuedMessage message, InputStream content);
+
+    /**
+     * Leases up to {@code maxRecipients} due recipients until {@code leaseUntil}, oldest next
+     * attempt first, and returns them with their messages. Recipients of one message and one
+     * domain come together, so one session can serve them all.
+     */
+    List<DueMessage> lease(Instant now, Instant leaseUntil, int maxRecipients);
+
+    /** Records attempts' results and releases their leases; all of them or none. */
+    void record(Collection<AttemptResult> results);
+
+    /**
+     * Marks that a delivery status notification was made for these recipients (a bounce, a
+     * success report, a delay warning), so that none is made twice.
+     */
+    void markReported(Collection<Long> recipientIds, Report report);
+
+    /** The message's content as it was enqueued. */
+    InputStream openContent(long messageId);
+
+    /** The earliest next attempt among due or leased recipients, for the engine's timer. */
+    Optional<Instant> nextAttempt();
+
+    /** Messages with at least one recipient not yet reported, oldest first. */
+    List<QueuedMessage> list(int limit);
+
+    Optional<QueuedMessage> get(long messageId);
+
+    /** Held messages are not attempted until released. False when there is no such message. */
+    boolean hold(long messageId);
+
+    boolean release(long messageId);
+
+    /** Makes every queued recipient of the message due now. */
+    boolean retryNow(long messageId);
+
+    /** Removes the message and its recipients without any notification. */
+    boolean delete(long messageId);
+
+    /**
+     * Removes messages none of whose recipients is queued any more and every needed report has
+     * been made; the body goes once nothing refers to it.
+     */
+    int purgeFinished();
+
+    /** Which notification {@link #markReported} records. */
+    enum Report { FINAL, DELAY }
+}

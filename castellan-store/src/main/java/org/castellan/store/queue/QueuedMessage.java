@@ -1,0 +1,28 @@
+package org.castellan.store.queue;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.castellan.protocol.smtp.Dsn;
+import org.castellan.protocol.smtp.SmtpCommand;
+
+/** A message in the outbound queue, with all its recipients. {@code size} is in octets. */
+public record QueuedMessage(
+        long id,
+        String sender,
+        Optional<String> envid,
+        Dsn.Ret ret,
+        SmtpCommand.Body body,
+        boolean smtpUtf8,
+        boolean requireTls,
+        Optional<String> submitter,
+        String receivedFrom,
+        Instant arrival,
+        long size,
+        boolean held,
+        List<QueuedRecipient> recipients) {
+
+    public QueuedMessage {
+        recipients = List.copyOf(recipients);
+    }
+}
