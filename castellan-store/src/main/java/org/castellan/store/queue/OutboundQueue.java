@@ -38,6 +38,16 @@ public interface OutboundQueue {
      */
     void markReported(Collection<Long> recipientIds, Report report);
 
+    /**
+     * Messages that may need a delivery status notification (docs/outbound.md §4), oldest first,
+     * at most {@code limit}: those with a recipient {@code DELIVERED} or {@code FAILED} whose final
+     * report is not marked, or one still {@code QUEUED} without a delay warning marked while the
+     * message arrived at or before {@code delayCutoff}. Whether a notification is due by the
+     * recipient's NOTIFY and the message's sender is the caller's decision; it marks every
+     * recipient it has dealt with through {@link #markReported}, so none comes back.
+     */
+    List<QueuedMessage> needingNotification(Instant delayCutoff, int limit);
+
     /** The message's content as it was enqueued. */
     InputStream openContent(long messageId);
 
