@@ -34,6 +34,7 @@ import org.castellan.security.auth.AuthService;
 import org.castellan.security.auth.Block;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.SessionRegistry;
+import org.castellan.store.queue.OutboundQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,8 +44,9 @@ import org.slf4j.LoggerFactory;
  * lifts them. One request per connection, one JSON object per line each way:
  * {@code {"command":"sessions"}}, {@code {"command":"kick","id":"…"}} (or {@code "account"}, or
  * {@code "serial"} in hex), {@code {"command":"blocks"}}, {@code {"command":"clear-blocks"}} (every
- * block) or {@code {"command":"clear-blocks","address":"192.0.2.7"}}; the answer has {@code "ok"}
- * and either the result or {@code "error"}.
+ * block) or {@code {"command":"clear-blocks","address":"192.0.2.7"}}, and the outbound queue's
+ * {@code queue-*} requests ({@link QueueRequests}); the answer has {@code "ok"} and either the
+ * result or {@code "error"}.
  *
  * <p>SECURITY: only the local administrator can use it. The socket is bound inside a fresh 0700
  * directory, made 0600 there, and only then renamed to its configured path, so it is never
@@ -75,20 +77,34 @@ public final class AdminServer implements AutoCloseable {
     private final SessionRegistry sessions;
     private final AuthService auth;
     private final Clock clock;
+    /** Empty when the store keeps no outbound queue. */
+    private final Optional<QueueRequests> queue;
     private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
     private final Thread acceptor;
 
-    private AdminServer(Path path, ServerSocketChannel channel, SessionRegistry sessions, AuthService auth, Clock clock) {
+    private AdminServer(Path path, ServerSocketChannel channel, SessionRegistry sessions, AuthService auth,
+                        Optional<QueueRequests> queue, Clock clock) {
         this.path = path;
         this.channel = channel;
         this.sessions = sessions;
         this.auth = auth;
+        this.queue = queue;
         this.clock = clock;
         this.acceptor = Thread.ofPlatform().daemon().name("castellan-admin").unstarted(this::acceptLoop);
     }
 
     /** Creates the socket at {@code path} (its directory 0700 if missing) and starts answering. */
     public static AdminServer start(Path path, SessionRegistry sessions, AuthService auth, Clock clock) {
+        return start(path, sessions, auth, Optional.empty(), () -> {}, clock);
+    }
+
+    /**
+     * As {@link #start(Path, SessionRegistry, AuthService, Clock)}, answering the {@code queue-*}
+     * requests from {@code queue}; {@code recorded} runs after the operator failed recipients
+     * ({@code queue-bounce}), so their notifications need not wait.
+     */
+    public static AdminServer start(Path path, SessionRegistry sessions, AuthService auth, Optional<OutboundQueue> queue,
+                                    Runnable recorded, Clock clock) {
         Path socket = path.toAbsolutePath().normalize();
         Path parent = socket.getParent();
         try {
@@ -111,7 +127,8 @@ public final class AdminServer implements AutoCloseable {
                 Files.deleteIfExists(staging.resolve("s"));
                 Files.deleteIfExists(staging);
             }
-            AdminServer admin = new AdminServer(socket, server, sessions, auth, clock);
+            AdminServer admin = new AdminServer(socket, server, sessions, auth,
+                    queue.map(q -> new QueueRequests(q, recorded, clock)), clock);
             admin.acceptor.start();
             log.info("admin channel on {}", socket);
             return admin;
@@ -191,7 +208,9 @@ public final class AdminServer implements AutoCloseable {
             case "kick" -> kick(request);
             case "blocks" -> blocks();
             case "clear-blocks" -> clearBlocks(request);
-            default -> error("unknown command '" + command + "'; expected sessions, kick, blocks or clear-blocks");
+            case "queue-list", "queue-show", "queue-retry", "queue-hold", "queue-release", "queue-delete", "queue-bounce" ->
+                    queue.map(q -> q.answer(command, request)).orElseGet(() -> error("this server keeps no outbound queue"));
+            default -> error("unknown command '" + command + "'; expected sessions, kick, blocks, clear-blocks or queue-*");
         };
     }
 
@@ -294,7 +313,7 @@ public final class AdminServer implements AutoCloseable {
         return c.tls().flatMap(Connection.TlsInfo::peer);
     }
 
-    private static ObjectNode error(String message) {
+    static ObjectNode error(String message) {
         return JSON.createObjectNode().put("ok", false).put("error", message);
     }
 

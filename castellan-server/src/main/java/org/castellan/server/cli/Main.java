@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 CertCommand.class,
                 SessionsCommand.class,
                 BlocksCommand.class,
+                QueueCommand.class,
                 AuthLogCommand.class,
                 AuditCommand.class,
                 BackupCommand.class,
