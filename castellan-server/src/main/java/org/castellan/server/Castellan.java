@@ -24,6 +24,7 @@ import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
 import org.castellan.server.imap.ImapService;
+import org.castellan.server.outbound.Notifier;
 import org.castellan.server.pop3.Pop3Service;
 import org.castellan.server.smtp.SmtpLimits;
 import org.castellan.server.smtp.SmtpService;
@@ -34,6 +35,7 @@ import org.castellan.server.transport.Transport;
 import org.castellan.store.AuthAttempt;
 import org.castellan.store.MailStore;
 import org.castellan.store.embedded.EmbeddedMailStore;
+import org.castellan.store.queue.OutboundQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,6 +66,8 @@ public final class Castellan implements AutoCloseable {
     private final ImapService imap;
     /** Started once the listeners are bound; closed first on shutdown. */
     private AdminServer admin;
+    /** Delivery status notifications for the outbound queue; empty when the store keeps none. */
+    private Optional<Notifier> notifier = Optional.empty();
     private RevocationWatcher revocations;
     private CertificateWatcher certificates;
 
@@ -123,10 +127,12 @@ public final class Castellan implements AutoCloseable {
                     throw new StartChecks.StartFailure(config, config.problem(config.listenerKey(l, "port"), e.getMessage()), e);
                 }
             }
+            server.startNotifier();
             server.startAdministration(ca);
             return server;
         } catch (RuntimeException e) {
             if (server != null) server.stopAdministration();
+            if (server != null) server.stopNotifier();
             if (transport != null) transport.close();
             if (blocking != null) blocking.close();
             if (auth != null) auth.close();
@@ -155,7 +161,22 @@ public final class Castellan implements AutoCloseable {
     private void startAdministration(Optional<CertificateAuthority> ca) {
         certificates = new CertificateWatcher(tls, config.tls().crlFiles(), sessions()).start();
         if (ca.isPresent()) revocations = new RevocationWatcher(ca.get(), tls, sessions(), Clock.systemUTC()).start();
-        admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, Clock.systemUTC());
+        admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, outboundQueue(),
+                () -> notifier.ifPresent(Notifier::afterRecord), Clock.systemUTC());
+    }
+
+    private Optional<OutboundQueue> outboundQueue() {
+        return store instanceof OutboundQueue queue ? Optional.of(queue) : Optional.empty();
+    }
+
+    /** Bounces, success reports and delay warnings for the outbound queue (docs/outbound.md §4). */
+    private void startNotifier() {
+        notifier = outboundQueue().map(queue -> new Notifier(store, queue, config.server().hostname(),
+                Notifier.DEFAULT_DELAY_WARNING, Clock.systemUTC()).start());
+    }
+
+    private void stopNotifier() {
+        notifier.ifPresent(Notifier::close);
     }
 
     private void stopAdministration() {
@@ -226,6 +247,9 @@ public final class Castellan implements AutoCloseable {
 
     public AuthService auth() { return auth; }
 
+    /** The outbound queue's notifier, when the store keeps a queue. */
+    public Optional<Notifier> notifier() { return notifier; }
+
     /** Where each listener is bound, by listener name, in configuration order. */
     public Map<String, InetSocketAddress> addresses() { return transport.addresses(); }
 
@@ -243,6 +267,7 @@ public final class Castellan implements AutoCloseable {
         try {
             transport.shutdown(config.server().shutdownGrace());
         } finally {
+            stopNotifier();
             // Sessions are gone: no store call is queued any more once the executor has drained.
             blocking.close();
             auth.close();
