@@ -1,6 +1,7 @@
 package org.castellan.server.outbound;
 
 import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -14,7 +15,9 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.protocol.smtp.DeliveryReport;
 import org.castellan.protocol.smtp.Dsn;
+import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.store.MailStore;
 import org.castellan.store.Route;
 import org.castellan.store.StoreException;
@@ -222,12 +225,13 @@ public final class Notifier implements AutoCloseable {
 
     /** Renders the notification and stores it: into a local sender's INBOX, or into the queue. */
     private void send(QueuedMessage m, Kind kind, List<QueuedRecipient> covered, Instant now) {
-        byte[] notification;
+        DeliveryReport.Composed report;
         try (var content = queue.openContent(m.id())) {
-            notification = NotificationMessage.render(hostname, m, kind, covered, content, now);
+            report = NotificationMessage.render(hostname, m, kind, covered, content, now);
         } catch (java.io.IOException e) {
             throw StoreException.unavailable("cannot read queued message " + m.id() + ": " + e.getMessage(), e);
         }
+        byte[] notification = report.message();
         Optional<Route> local = localRoute(m.sender());
         if (local.isPresent()) {
             // RFC 5321 §4.4: final delivery records the (null) reverse-path.
@@ -238,7 +242,8 @@ public final class Notifier implements AutoCloseable {
             return;
         }
         NewQueuedMessage bounce = new NewQueuedMessage("", Optional.empty(), Dsn.Ret.HDRS,
-                NotificationMessage.bodyType(notification), m.smtpUtf8() || NotificationMessage.needsSmtpUtf8(m.sender()), false,
+                report.eightBit() ? SmtpCommand.Body.EIGHT_BIT_MIME : SmtpCommand.Body.SEVEN_BIT,
+                report.smtpUtf8() || !StandardCharsets.US_ASCII.newEncoder().canEncode(m.sender()), false,
                 Optional.empty(), RECEIVED_FROM, now,
                 List.of(new NewQueuedRecipient(m.sender(), Set.of(), Optional.empty())));
         QueuedMessage queued = queue.enqueue(bounce, new ByteArrayInputStream(notification));

@@ -121,8 +121,8 @@ class QueueCommandTest {
         // The notifier is told at once; its timer would get there only within a minute.
         await().atMost(Duration.ofSeconds(30)).until(() -> inbox().size() == 1);
         String text = new String(inbox().getFirst(), StandardCharsets.UTF_8);
-        assertThat(text).contains("Final-Recipient: rfc822; bob@" + REMOTE, "Action: failed", "Status: 5.0.0",
-                "bounced by the operator").doesNotContain("Final-Recipient: rfc822; carol@");
+        assertThat(text).contains("Final-Recipient: rfc822;bob@" + REMOTE, "Action: failed", "Status: 5.0.0",
+                "bounced by the operator").doesNotContain("Final-Recipient: rfc822;carol@");
         await().atMost(Duration.ofSeconds(30)).until(() -> queue.get(m.id()).isEmpty());
         assertThat(live.cli.admin("queue", "list").out().strip().split("\n")).hasSize(1);
     }
