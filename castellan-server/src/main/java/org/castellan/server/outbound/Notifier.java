@@ -146,6 +146,9 @@ public final class Notifier implements AutoCloseable {
             } catch (StoreException e) {
                 // The store is closing or busy; the next tick tries again.
                 log.warn("notifier: pass failed, trying again in {}: {}", PERIOD, e.getMessage());
+            } catch (RuntimeException e) {
+                // A bug, not a condition: said loudly, and the timer lives on for the messages it does not touch.
+                log.error("notifier: pass failed, trying again in {}", PERIOD, e);
             }
         }
     }
