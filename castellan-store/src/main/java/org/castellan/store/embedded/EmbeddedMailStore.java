@@ -62,10 +62,16 @@ import org.castellan.store.SpecialUse;
 import org.castellan.store.StoreEvent;
 import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
+import org.castellan.store.queue.AttemptResult;
+import org.castellan.store.queue.DueMessage;
+import org.castellan.store.queue.NewQueuedMessage;
+import org.castellan.store.queue.OutboundQueue;
+import org.castellan.store.queue.QueuedMessage;
 import org.castellan.store.embedded.internal.BlobRefs;
 import org.castellan.store.embedded.internal.BlobStore;
 import org.castellan.store.embedded.internal.EventDispatcher;
 import org.castellan.store.embedded.internal.GroupCommitWriter;
+import org.castellan.store.embedded.internal.QueueTables;
 import org.castellan.store.embedded.internal.ReadPool;
 import org.castellan.store.embedded.internal.RouteCache;
 import org.castellan.store.embedded.internal.Sql;
@@ -97,10 +103,13 @@ import org.slf4j.LoggerFactory;
  * {@link Options#busyTimeout()} fails the request as {@code UNAVAILABLE}. Change notifications
  * only cover changes made through this instance.
  *
+ * <p>It is also the {@link OutboundQueue} (see {@link QueueTables}), in the same database and blob
+ * directory: a body delivered to mailboxes and queued for other domains is stored once.
+ *
  * <p>Security: the directory is created 0700 and the database 0600 (it holds credential
  * secrets); body files are 0600. Nothing here logs credentials or message content.
  */
-public final class EmbeddedMailStore implements MailStore {
+public final class EmbeddedMailStore implements MailStore, OutboundQueue {
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddedMailStore.class);
 
@@ -167,6 +176,7 @@ public final class EmbeddedMailStore implements MailStore {
     private final ReadPool readers;
     private final EventDispatcher events;
     private final TextIndexer indexer;
+    private final QueueTables queue;
     private final RouteCache routes = new RouteCache();
     private final ScheduledExecutorService directoryRecheck;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -179,6 +189,7 @@ public final class EmbeddedMailStore implements MailStore {
         this.events = new EventDispatcher("castellan-store-events");
         this.writer = new GroupCommitWriter(writeConnection, blobs, events, options.maxBatch(), "castellan-store-writer");
         this.readers = new ReadPool(readConnections);
+        this.queue = new QueueTables(writer, readers, blobs, closed::get);
         this.indexer = new TextIndexer(readers, writer, this::bodyBuffer, "castellan-store-indexer", options.textIndex());
         indexer.wake(); // messages stored before this open (or before V5) are indexed in the background
         this.directoryRecheck = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -1508,6 +1519,73 @@ public final class EmbeddedMailStore implements MailStore {
         Set<String> set = storedFlags(rs.getString(2));
         return new MessageMeta(rs.getLong(1), set, Instant.ofEpochMilli(rs.getLong(3)), rs.getLong(4), rs.getLong(5),
                 rs.getString(6));
+    }
+
+    // ------------------------------------------------------------------ outbound queue (QueueTables)
+
+    @Override
+    public QueuedMessage enqueue(NewQueuedMessage message, InputStream content) {
+        return queue.enqueue(message, content);
+    }
+
+    @Override
+    public List<DueMessage> lease(Instant now, Instant leaseUntil, int maxRecipients) {
+        return queue.lease(now, leaseUntil, maxRecipients);
+    }
+
+    @Override
+    public void record(Collection<AttemptResult> results) {
+        queue.record(results);
+    }
+
+    @Override
+    public void markReported(Collection<Long> recipientIds, Report report) {
+        queue.markReported(recipientIds, report);
+    }
+
+    @Override
+    public InputStream openContent(long messageId) {
+        return queue.openContent(messageId);
+    }
+
+    @Override
+    public Optional<Instant> nextAttempt() {
+        return queue.nextAttempt();
+    }
+
+    @Override
+    public List<QueuedMessage> list(int limit) {
+        return queue.list(limit);
+    }
+
+    @Override
+    public Optional<QueuedMessage> get(long messageId) {
+        return queue.get(messageId);
+    }
+
+    @Override
+    public boolean hold(long messageId) {
+        return queue.hold(messageId);
+    }
+
+    @Override
+    public boolean release(long messageId) {
+        return queue.release(messageId);
+    }
+
+    @Override
+    public boolean retryNow(long messageId) {
+        return queue.retryNow(messageId);
+    }
+
+    @Override
+    public boolean delete(long messageId) {
+        return queue.delete(messageId);
+    }
+
+    @Override
+    public int purgeFinished() {
+        return queue.purgeFinished();
     }
 
     // ------------------------------------------------------------------ plumbing
