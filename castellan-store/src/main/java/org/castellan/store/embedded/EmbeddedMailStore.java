@@ -1559,6 +1559,11 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
     }
 
     @Override
+    public List<QueuedMessage> needingNotification(Instant delayCutoff, int limit) {
+        return queue.needingNotification(delayCutoff, limit);
+    }
+
+    @Override
     public Optional<QueuedMessage> get(long messageId) {
         return queue.get(messageId);
     }

@@ -482,4 +482,34 @@ public interface OutboundQueueContract {
             assertThat(in.readAllBytes()).isEqualTo(body);
         }
     }
+
+    // ------------------------------------------------------------------ notifications
+
+    @Test
+    default void messagesNeedingANotificationAreFoundOldestFirstUntilMarked() {
+        QueuedMessage old = enqueue(T0, "a@example.net", "b@example.net");
+        QueuedMessage failing = enqueue(T0.plusSeconds(60), "c@example.net");
+        QueuedMessage young = enqueue(T0.plus(Duration.ofHours(3)), "d@example.net");
+        Instant now = T0.plus(Duration.ofHours(5));
+        Instant delayCutoff = now.minus(Duration.ofHours(4));
+
+        // Queued since before the cutoff: a delay warning may be due.
+        assertThat(queue().needingNotification(delayCutoff, 10)).extracting(QueuedMessage::id)
+                .containsExactly(old.id(), failing.id());
+
+        queue().record(List.of(failed(recipient(failing.id(), "c@example.net"), now),
+                delivered(recipient(young.id(), "d@example.net"), now)));
+        queue().markReported(List.of(recipient(old.id(), "a@example.net").id(), recipient(old.id(), "b@example.net").id(),
+                recipient(failing.id(), "c@example.net").id()), Report.DELAY);
+        // A final report is due however young the message; a delay warning made is not made again.
+        List<QueuedMessage> needing = queue().needingNotification(delayCutoff, 10);
+        assertThat(needing).extracting(QueuedMessage::id).containsExactly(failing.id(), young.id());
+        assertThat(needing.get(1)).isEqualTo(queue().get(young.id()).orElseThrow());
+        assertThat(queue().needingNotification(delayCutoff, 1)).extracting(QueuedMessage::id).containsExactly(failing.id());
+
+        queue().markReported(List.of(recipient(failing.id(), "c@example.net").id(), recipient(young.id(), "d@example.net").id()),
+                Report.FINAL);
+        assertThat(queue().needingNotification(delayCutoff, 10)).isEmpty();
+        assertFails(StoreException.Kind.INVALID, "at least 1", () -> queue().needingNotification(delayCutoff, 0));
+    }
 }

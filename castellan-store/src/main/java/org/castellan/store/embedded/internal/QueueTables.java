@@ -66,6 +66,16 @@ public final class QueueTables implements OutboundQueue {
     private static final String UNFINISHED = "SELECT 1 FROM queue_recipients r WHERE r.message_id = m.id"
             + " AND (r.state = 'QUEUED' OR r.final_reported = 0)";
 
+    /**
+     * Messages with a recipient whose final report is due, or still queued without a delay
+     * warning while the message is old enough, oldest first. Reads the messages in arrival order
+     * (queue_messages_by_arrival), each one's recipients through queue_recipients_by_message, and
+     * stops at the limit.
+     */
+    private static final String NEEDING_NOTIFICATION = "SELECT id FROM queue_messages m WHERE EXISTS (SELECT 1"
+            + " FROM queue_recipients r WHERE r.message_id = m.id AND (r.state <> 'QUEUED' AND r.final_reported = 0"
+            + " OR r.state = 'QUEUED' AND r.delay_reported = 0 AND m.arrival <= ?)) ORDER BY arrival, id LIMIT ?";
+
     private final GroupCommitWriter writer;
     private final ReadPool readers;
     private final BlobStore blobs;
@@ -214,6 +224,17 @@ public final class QueueTables implements OutboundQueue {
             List<Long> ids = Sql.list(c, "SELECT id FROM queue_messages m WHERE EXISTS (SELECT 1 FROM queue_recipients r"
                     + " WHERE r.message_id = m.id AND r.final_reported = 0) ORDER BY arrival, id LIMIT ?",
                     rs -> rs.getLong(1), limit);
+            List<QueuedMessage> out = new ArrayList<>();
+            for (long id : ids) out.add(message(c, id).orElseThrow());
+            return out;
+        });
+    }
+
+    @Override
+    public List<QueuedMessage> needingNotification(Instant delayCutoff, int limit) {
+        if (limit < 1) throw StoreException.invalid("a search needs a limit of at least 1");
+        return read("find queued messages needing a notification", c -> {
+            List<Long> ids = Sql.list(c, NEEDING_NOTIFICATION, rs -> rs.getLong(1), delayCutoff.toEpochMilli(), limit);
             List<QueuedMessage> out = new ArrayList<>();
             for (long id : ids) out.add(message(c, id).orElseThrow());
             return out;
