@@ -230,6 +230,25 @@ class NotifierTest {
         assertThat(inbox()).hasSize(before);
     }
 
+    @Test
+    void aBounceThatCannotBeStoredIsNotLostButMadeAtTheNextPass() {
+        var store = server.server().store();
+        long account = store.getMailbox(server.inbox()).orElseThrow().accountId();
+        int before = inbox().size();
+        store.setQuota(account, java.util.OptionalLong.of(store.quota(account).usedBytes() + 100));
+        QueuedMessage m = enqueue(TestServer.USER, Dsn.Ret.HDRS, Optional.empty(), Instant.now(),
+                new NewQueuedRecipient("bob@" + REMOTE, DEFAULT_NOTIFY, Optional.empty()));
+        record(result(m, "bob@" + REMOTE, RecipientState.FAILED, "550 5.1.1 no such user"));
+
+        assertThat(notifier.runOnce().notifications()).as("the sender's mailbox is full").isZero();
+        assertThat(recipient(queue.get(m.id()).orElseThrow(), "bob@" + REMOTE).finalReported()).isFalse();
+
+        store.setQuota(account, java.util.OptionalLong.empty());
+        notifier.runOnce();
+        assertThat(inbox()).hasSize(before + 1);
+        assertThat(queue.get(m.id())).isEmpty();
+    }
+
     // ---- helpers
 
     private List<byte[]> inbox() {
