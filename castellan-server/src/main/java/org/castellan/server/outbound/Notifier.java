@@ -92,9 +92,6 @@ public final class Notifier implements AutoCloseable {
      * that need none (NOTIFY said so, or the sender is null) but must be marked all the same.
      */
     record Plan(QueuedMessage message, Map<Kind, List<QueuedRecipient>> notices, Map<Kind, List<QueuedRecipient>> silent) {
-        boolean isEmpty() {
-            return notices.isEmpty() && silent.isEmpty();
-        }
     }
 
     /** What one pass did. */
