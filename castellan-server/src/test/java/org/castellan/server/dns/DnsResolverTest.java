@@ -8,8 +8,11 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
+import java.util.Random;
 import java.util.Set;
 import org.castellan.security.mailauth.DnsLookup;
+import org.castellan.server.config.Dns;
 import org.castellan.server.dns.DnsFixture.Signing;
 import org.castellan.server.dns.DnsFixture.Zone;
 import org.castellan.server.dns.MailRouting.Destination;
@@ -52,7 +55,17 @@ class DnsResolverTest {
                         "nullmx MX 0 .",
                         "alias MX 10 cname",
                         "cname CNAME mx2",
-                        "noaddress MX 10 nowhere")),
+                        "noaddress MX 10 nowhere",
+                        "mixednull MX 0 .",
+                        "mixednull MX 10 mx2",
+                        "wide A 192.0.2.101", "wide A 192.0.2.102", "wide A 192.0.2.103",
+                        "wide A 192.0.2.104", "wide A 192.0.2.105", "wide A 192.0.2.106",
+                        "many MX 1 h1", "many MX 2 h2", "many MX 3 h3", "many MX 4 h4", "many MX 5 h5",
+                        "many MX 6 h6", "many MX 7 h7", "many MX 8 h8", "many MX 9 h9", "many MX 10 h10",
+                        "many MX 11 h11", "many MX 12 h12",
+                        "h1 A 192.0.2.201", "h2 A 192.0.2.202", "h3 A 192.0.2.203", "h4 A 192.0.2.204",
+                        "h5 A 192.0.2.205", "h6 A 192.0.2.206", "h7 A 192.0.2.207", "h8 A 192.0.2.208",
+                        "h9 A 192.0.2.209", "h10 A 192.0.2.210", "h11 A 192.0.2.211", "h12 A 192.0.2.212")),
                 new Zone("insecure.test", Signing.UNSIGNED, List.of(
                         "@ MX 10 mx",
                         "mx A 192.0.2.30",
@@ -112,6 +125,29 @@ class DnsResolverTest {
     @Test
     void aNullMxAcceptsNoMail() {
         assertThat(resolver.route("nullmx.example.test")).isEqualTo(new MailRouting.NullMx());
+    }
+
+    @Test
+    void aNullMxAmongOthersNamesNoHost() {
+        assertThat(names(resolver.route("mixednull.example.test"))).containsExactly("mx2.example.test");
+    }
+
+    @Test
+    void hostsAndAddressesAreCapped() {
+        assertThat(names(resolver.route("many.example.test"))).hasSize(DnsResolver.MAX_MX_HOSTS)
+                .startsWith("h1.example.test").endsWith("h10.example.test");
+        assertThat(((Hosts) resolver.route("wide.example.test")).hosts().getFirst().addresses())
+                .hasSize(DnsResolver.MAX_ADDRESSES_PER_FAMILY);
+    }
+
+    @Test
+    void answersSignedUnderAnotherRootAreBogus() throws Exception {
+        Dns iana = new Dns(List.of(dns.resolverAddress()), Optional.empty(), true, Dns.DEFAULT_TIMEOUT);
+        DnsResolver strict = new DnsResolver(iana, new Random(1));
+
+        assertThat(strict.route("example.test")).isInstanceOf(MailRouting.Temporary.class);
+        assertThat(strict.tlsa("mx1.example.test", 25)).isInstanceOf(MailRouting.TlsaFailure.class);
+        assertThat(strict.txt("example.test")).isInstanceOf(DnsLookup.Failed.class);
     }
 
     @Test
