@@ -182,7 +182,7 @@ public final class DnsResolver implements MailRouting, DnsLookup {
             case Records r when r.records().isEmpty() -> new NoSuchDomain(domain + " has neither MX nor address records");
             case Records r -> {
                 boolean secure = mxSecure && r.secure();
-                yield new Hosts(List.of(new MxHost(domain, 0, addresses(r), secure)), secure);
+                yield new Hosts(List.of(new MxHost(text(name), 0, addresses(r), secure)), secure);
             }
         };
     }

@@ -223,8 +223,7 @@ public final class DnsFixture implements AutoCloseable {
                     "  stub-addr: " + HOST + "@" + authoritativePort));
         }
         Files.write(dir.resolve("unbound.conf"), unbound);
-        startServer("unbound", List.of("unbound", "-d", "-c", dir.resolve("unbound.conf").toString()), resolverPort,
-                given.isEmpty() ? "." : given.getFirst().name());
+        startServer("unbound", List.of("unbound", "-d", "-c", dir.resolve("unbound.conf").toString()), resolverPort, ".");
     }
 
     /** The closest zone above {@code name}. */
