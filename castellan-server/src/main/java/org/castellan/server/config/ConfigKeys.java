@@ -345,7 +345,9 @@ public final class ConfigKeys {
             key(Section.DNS, "resolvers", Type.STRINGS, "[]",
                     "Recursive resolvers to ask, in order: \"192.0.2.53\", \"192.0.2.53:5353\", \"2001:db8::53\""
                             + " or \"[2001:db8::53]:5353\". [] asks those of /etc/resolv.conf. They must pass DNSSEC"
-                            + " records through (any recursive resolver does); the server validates them itself."),
+                            + " records through, as recursive resolvers do; behind a forwarder that strips them"
+                            + " (some home routers) every answer is bogus and outbound mail waits in the queue, so"
+                            + " name another resolver or set dnssec = false. The server validates answers itself."),
             key(Section.DNS, "trust-anchor", Type.PATH, "\"\"",
                     "A file of DS or DNSKEY records in zone-file form, the keys DNSSEC validation starts from;"
                             + " \"\" uses the root zone's key-signing keys built into the server (KSK-2017 and"

@@ -88,8 +88,12 @@ public final class DnsFixture implements AutoCloseable {
     private int authoritativePort;
     private int resolverPort;
 
+    /** Stops the servers if the JVM ends without {@link #close}, so that no NSD or Unbound outlives the tests. */
+    private final Thread stopAtExit = new Thread(this::stopServers, "dns-fixture-stop");
+
     private DnsFixture(Path dir) {
         this.dir = dir;
+        Runtime.getRuntime().addShutdownHook(stopAtExit);
     }
 
     /**
@@ -312,6 +316,22 @@ public final class DnsFixture implements AutoCloseable {
 
     @Override
     public void close() {
+        stopServers();
+        try {
+            Runtime.getRuntime().removeShutdownHook(stopAtExit);
+        } catch (IllegalStateException e) {
+            // the JVM is already ending
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void stopServers() {
         for (Process p : processes) {
             p.destroy();
             try {
@@ -321,13 +341,6 @@ public final class DnsFixture implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

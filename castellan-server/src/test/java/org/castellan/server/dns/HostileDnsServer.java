@@ -39,6 +39,7 @@ import org.xbill.DNS.Type;
  *   <li>{@code bigtxt}: TC over UDP, 60 KB of TXT records over TCP;
  *   <li>{@code wrongquestion}: an answer to a question about another name;
  *   <li>{@code silent}: nothing at all;
+ *   <li>{@code wrongid}: an answer with another message ID (RFC 5452 §4.3);
  *   <li>{@code servfail}: SERVFAIL;
  *   <li>{@code mxloop}: MX 10 loop.hostile.test;
  *   <li>anything else: A 192.0.2.53 (MX 10 fallback.hostile.test for MX), with no signatures.
@@ -153,6 +154,10 @@ final class HostileDnsServer implements AutoCloseable {
             }
             case "silent" -> {
                 return null;
+            }
+            case "wrongid" -> {
+                reply.getHeader().setID((request.getHeader().getID() + 1) & 0xFFFF); // a blind spoofer's guess
+                reply.addRecord(address(name), Section.ANSWER);
             }
             case "truncated" -> {
                 if (overTcp) return new byte[0];

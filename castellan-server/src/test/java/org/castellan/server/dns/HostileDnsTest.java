@@ -43,7 +43,7 @@ class HostileDnsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"malformed", "short", "truncated", "loop", "pingpong", "chain0", "wrongquestion", "silent",
+    @ValueSource(strings = {"malformed", "short", "truncated", "loop", "pingpong", "chain0", "wrongquestion", "silent", "wrongid",
             "servfail"})
     void aBadAnswerIsATemporaryFailure(String label) {
         String name = label + ".hostile.test";
