@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -83,6 +84,23 @@ class ConfigValidationTest {
                 unknown-recipient-window = "10m"
                 """, FILE);
         assertThat(config.smtp()).isEqualTo(new Smtp(1, Duration.ofMillis(250), 4, 6, Duration.ofMinutes(10)));
+    }
+
+    @Test
+    void readsTheDnsTable() throws ConfigException {
+        assertThat(CastellanConfig.parse(SERVER, FILE).dns()).isEqualTo(Dns.DEFAULTS)
+                .isEqualTo(new Dns(List.of(), Optional.empty(), true, Duration.ofSeconds(5)));
+        CastellanConfig config = CastellanConfig.parse(SERVER + """
+                [dns]
+                resolvers = ["192.0.2.53", "192.0.2.54:5353", "2001:db8::53", "[2001:db8::54]:5353"]
+                trust-anchor = "dns/root.ds"
+                dnssec = false
+                timeout = "1500ms"
+                """, FILE);
+        assertThat(config.dns()).isEqualTo(new Dns(List.of(new InetSocketAddress("192.0.2.53", 53),
+                new InetSocketAddress("192.0.2.54", 5353), new InetSocketAddress("2001:db8::53", 53),
+                new InetSocketAddress("2001:db8::54", 5353)), Optional.of(Path.of("/var/lib/castellan/dns/root.ds")),
+                false, Duration.ofMillis(1500)));
     }
 
     @Test
@@ -243,7 +261,7 @@ class ConfigValidationTest {
                                 + " cleartext-auth, accept-cleartext-risk, require-certificate-for-password, proxy-from,"
                                 + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
-                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [[listener]], [[rule]])"),
+                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [[listener]], [[rule]])"),
                 Arguments.of("hostname = \"x\" # <-\n" + SERVER, "hostname", "keys must be inside a table"),
                 Arguments.of(SERVER + "[listener] # <-\nname = \"x\"\n", "listener", "write [[listener]], once per entry"),
                 Arguments.of(SERVER + "[[store]] # <-\n", "store", "write [store], once"),
@@ -370,6 +388,12 @@ class ConfigValidationTest {
                         "expected a duration from 1s to 24h"),
                 Arguments.of(SERVER + "[smtp]\nunknown-recipient-source-limit = 0 # <-\n", "smtp.unknown-recipient-source-limit",
                         "expected an integer from 1 to 100000, got 0"),
+                Arguments.of(SERVER + "[dns]\nresolvers = [\"dns.example.net\"] # <-\n", "dns.resolvers",
+                        "expected IP addresses with an optional port"),
+                Arguments.of(SERVER + "[dns]\nresolvers = [\"192.0.2.53:0\"] # <-\n", "dns.resolvers",
+                        "the port must be from 1 to 65535"),
+                Arguments.of(SERVER + "[dns]\ntimeout = \"2h\" # <-\n", "dns.timeout",
+                        "expected a duration from 100ms to 1m"),
                 Arguments.of(SERVER + "[log]\nlevel = \"debug\" # <-\n", "log.level",
                         "unknown key (known keys in [log]: format, file, rotate, max-size, keep)"));
     }
