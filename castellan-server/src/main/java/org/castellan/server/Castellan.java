@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.castellan.security.auth.AuthLog;
 import org.castellan.security.auth.AuthService;
+import org.castellan.security.mailauth.DnsLookup;
 import org.castellan.security.auth.BatchingAuthLog;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.pki.CertificateAuthority;
@@ -81,7 +82,32 @@ public final class Castellan implements AutoCloseable {
         this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, config.server().hostname(),
                 java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout, spool);
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
-                loginTimeout, spool, config.smtp());
+                loginTimeout, spool, config.smtp(), config.mailAuth(), mailAuthDns(config));
+    }
+
+    /**
+     * The one DnsLookup of the inbound mail checks ({@code [mail-auth]}). The server has no
+     * resolver of its own yet: every look-up fails, so SPF and DMARC give temperror, the
+     * Authentication-Results field says so, and no DMARC policy is applied.
+     */
+    static DnsLookup mailAuthDns(CastellanConfig config) {
+        return new DnsLookup() {
+            private <T> Answer<T> none() {
+                return new Failed<>("no resolver configured");
+            }
+
+            @Override
+            public Answer<String> txt(String name) { return none(); }
+
+            @Override
+            public Answer<java.net.InetAddress> addresses(String name) { return none(); }
+
+            @Override
+            public Answer<String> mx(String name) { return none(); }
+
+            @Override
+            public Answer<String> ptr(java.net.InetAddress address) { return none(); }
+        };
     }
 
     /**

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Optional;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.CertificateForPassword;
+import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.security.tls.TlsPolicy.ClientCertMode;
@@ -38,6 +39,11 @@ public final class ConfigKeys {
                 + " slow down and then the session ends with 421 4.7.0, as Postfix's smtpd_soft_error_limit,"
                 + " smtpd_error_sleep_time, smtpd_hard_error_limit and anvil rate limits do. Submission"
                 + " listeners, where clients have logged in, are not affected."),
+        MAIL_AUTH("mail-auth", false, "SPF (RFC 7208), DKIM and DMARC (RFC 7489) checks of the mail the MX listeners"
+                + " receive: the results go into an Authentication-Results field (RFC 8601) with the server's"
+                + " hostname, any such field the message already had is removed, and a message failing DMARC"
+                + " is treated as its From domain's policy and these keys say. DMARC reports are not sent."
+                + " Submission listeners are not checked."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
                 + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
@@ -338,6 +344,19 @@ public final class ConfigKeys {
                     "How long a host's unknown recipients count, from the first of them; reconnecting does not"
                             + " start it afresh."),
 
+            key(Section.MAIL_AUTH, "enabled", Type.BOOLEAN, "true",
+                    "Whether MX listeners check SPF, DKIM and DMARC and add Authentication-Results."),
+            choice(Section.MAIL_AUTH, "dmarc-reject", Dmarc.Policy.class, MailAuth.DEFAULTS.dmarcReject(),
+                    "What a message failing DMARC under p=reject gets: \"reject\" refuses it with 550 5.7.1;"
+                            + " \"quarantine\" delivers it to each recipient's Junk mailbox (RFC 6154 \\Junk);"
+                            + " \"none\" delivers it as usual."),
+            choice(Section.MAIL_AUTH, "dmarc-quarantine", Dmarc.Policy.class, MailAuth.DEFAULTS.dmarcQuarantine(),
+                    "The same for a message failing DMARC under p=quarantine."),
+            new Key(Section.MAIL_AUTH, "dns-timeout", Type.DURATION, List.of(), 1000, MailAuth.MAX_DNS_TIMEOUT.toMillis(),
+                    "\"" + MailAuth.DEFAULT_DNS_TIMEOUT.toSeconds() + "s\"",
+                    "How long the checks of one message may spend on DNS in all (RFC 7208 4.6.4 asks for at least"
+                            + " 20 seconds); past it they are temperror and the message is delivered as usual."),
+
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),
             choice(Section.LISTENER, "protocol", Protocol.class, null,
@@ -494,7 +513,7 @@ public final class ConfigKeys {
         out.add("A strict subset of [TOML](https://toml.io), so that the file means one thing only:");
         out.add("");
         out.add("- `# comments`, to the end of the line.");
-        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, each at most once, and arrays of tables"
+        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, `[mail-auth]`, each at most once, and arrays of tables"
                 + " `[[listener]]` and `[[rule]]`, once per entry. Keys before the first table are errors.");
         out.add("- `key = value`, one per line, with bare kebab-case keys (`data-dir`). Dotted and quoted keys are"
                 + " not supported.");

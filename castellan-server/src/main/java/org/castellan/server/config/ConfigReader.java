@@ -17,6 +17,7 @@ import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.castellan.security.auth.CertificateForPassword;
+import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.server.config.ConfigException.Problem;
@@ -186,6 +187,12 @@ final class ConfigReader {
                     + " before the session ends; to never delay, set unknown-recipient-delay = \"0s\"");
         }
 
+        Fields mailAuthTable = new Fields(Section.MAIL_AUTH, single.get(Section.MAIL_AUTH));
+        Boolean mailAuthEnabled = mailAuthTable.bool("enabled");
+        Dmarc.Policy dmarcReject = mailAuthTable.choice("dmarc-reject", Dmarc.Policy.class);
+        Dmarc.Policy dmarcQuarantine = mailAuthTable.choice("dmarc-quarantine", Dmarc.Policy.class);
+        Duration dnsTimeout = mailAuthTable.duration("dns-timeout");
+
         Map<String, Listener> listeners = new LinkedHashMap<>();
         boolean listenersComplete = readListeners(listenerTables, listeners);
         List<Rule> rules = new ArrayList<>();
@@ -207,6 +214,7 @@ final class ConfigReader {
                         maxInFlightPerHost.intValue(), maxInFlightPerAccount.intValue()),
                 new Log(logFormat, logFile, logRotation, logMaxSize, logKeep.intValue()),
                 new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
+                new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, dnsTimeout),
                 List.copyOf(listeners.values()), rules, lines);
     }
 
