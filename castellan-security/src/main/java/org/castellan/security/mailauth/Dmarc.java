@@ -163,6 +163,11 @@ public final class Dmarc {
             return new Verdict(Result.PASS, fromDomain, Optional.of(requested), Policy.NONE, spfAligned, dkimAligned,
                     spfAligned ? "SPF aligned" : "DKIM aligned");
         }
+        if (spf == Spf.Result.TEMPERROR) {
+            // SPF could not be evaluated: it might have passed aligned, so failing the message would be a guess.
+            return new Verdict(Result.TEMPERROR, fromDomain, Optional.of(requested), Policy.NONE, false, false,
+                    "SPF temperror and no aligned DKIM pass");
+        }
         // RFC 7489 §6.6.4: a message outside the pct sample gets the next-lower policy.
         boolean sampled = record.percent() >= PERCENT || random.nextInt(PERCENT) < record.percent();
         Policy apply = sampled ? requested : requested.nextLower();

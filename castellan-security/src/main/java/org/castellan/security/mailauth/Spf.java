@@ -344,7 +344,8 @@ public final class Spf {
     /** RFC 7208 §4.3: a multi-label name with labels of 1 to 63 octets, at most 253 in all. */
     static boolean validDomain(String domain) {
         String d = withoutDot(domain);
-        if (d.isEmpty() || d.length() > MAX_DOMAIN || d.indexOf('.') < 0) return false;
+        // An address literal ("[192.0.2.1]", a HELO's) is no domain name.
+        if (d.isEmpty() || d.length() > MAX_DOMAIN || d.indexOf('.') < 0 || d.startsWith("[")) return false;
         for (String label : d.split("\\.", -1)) {
             if (label.isEmpty() || label.length() > MAX_LABEL) return false;
         }

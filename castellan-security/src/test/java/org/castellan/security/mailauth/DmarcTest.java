@@ -110,6 +110,15 @@ class DmarcTest {
     }
 
     @Test
+    void spfTemperrorWithoutAlignedDkimIsTemperror() {
+        ZoneDns dns = new ZoneDns().txt("_dmarc.example.com", "v=DMARC1; p=reject");
+        Verdict v = verdict(dns, "example.com", Spf.Result.TEMPERROR, "example.com");
+        assertThat(v.result()).isEqualTo(Result.TEMPERROR);
+        assertThat(v.apply()).isEqualTo(Policy.NONE);
+        assertThat(verdict(dns, "example.com", Spf.Result.TEMPERROR, "example.com", "example.com").result()).isEqualTo(Result.PASS);
+    }
+
+    @Test
     void severalRecordsMeanNoPolicy() { // RFC 7489 §6.6.3
         ZoneDns dns = new ZoneDns().txt("_dmarc.example.com", "v=DMARC1; p=reject", "v=DMARC1; p=none");
         assertThat(verdict(dns, "example.com", Spf.Result.FAIL, "x.example").result()).isEqualTo(Result.NONE);

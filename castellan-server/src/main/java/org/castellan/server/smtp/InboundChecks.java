@@ -60,9 +60,9 @@ final class InboundChecks {
     }
 
     /** What the session knew of the client, taken on the event loop before the checks run elsewhere. */
-    record Envelope(InetAddress client, String helo, Optional<String> mailFrom) {
+    record Envelope(String logId, InetAddress client, String helo, Optional<String> mailFrom) {
         static Envelope of(SmtpSession s) {
-            return new Envelope(s.connection().remote().getAddress(), s.helo() == null ? "" : s.helo(),
+            return new Envelope(s.connection().logId(), s.connection().remote().getAddress(), s.helo() == null ? "" : s.helo(),
                     s.transaction().from.map(Mailbox::toString));
         }
     }
@@ -118,7 +118,7 @@ final class InboundChecks {
         entries.addAll(AuthenticationResults.dkim(signatures));
         entries.add(AuthenticationResults.dmarc(dmarc));
         byte[] field = AuthenticationResults.field(authservId, entries).getBytes(StandardCharsets.UTF_8);
-        SmtpSession.log().info("{} spf={} ({}) dmarc={} ({}){}", envelope.client().getHostAddress(), spf.result().keyword(),
+        SmtpSession.log().info("{} spf={} ({}) dmarc={} ({}){}", envelope.logId(), spf.result().keyword(),
                 spf.detail(), dmarc.result().keyword(), dmarc.detail(),
                 header.get().removed() > 0 ? ", removed " + header.get().removed() + " Authentication-Results claiming " + authservId : "");
 

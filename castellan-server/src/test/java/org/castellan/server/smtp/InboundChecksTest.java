@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.mailauth.DnsLookup;
 import org.castellan.server.config.MailAuth;
@@ -22,10 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class InboundChecksTest {
 
-    /** TXT records by name; every other name and type does not exist. */
-    record Zone(Map<String, List<String>> txt) implements DnsLookup {
+    /** TXT records by name, and names whose look-ups fail (SERVFAIL); every other name and type does not exist. */
+    record Zone(Map<String, List<String>> txt, Set<String> failing) implements DnsLookup {
         @Override
         public Answer<String> txt(String name) {
+            if (failing.contains(name)) return new Failed<>("SERVFAIL");
             List<String> values = txt.get(name.toLowerCase());
             return values == null ? new NotFound<>() : new Found<>(values);
         }
@@ -52,7 +54,8 @@ class InboundChecksTest {
             "reject.example", List.of("v=spf1 -all"),
             "_dmarc.reject.example", List.of("v=DMARC1; p=reject"),
             "quarantine.example", List.of("v=spf1 -all"),
-            "_dmarc.quarantine.example", List.of("v=DMARC1; p=quarantine")));
+            "_dmarc.quarantine.example", List.of("v=DMARC1; p=quarantine"),
+            "_dmarc.unreachable.example", List.of("v=DMARC1; p=reject")), Set.of("unreachable.example"));
 
     @TempDir Path dir;
     SmtpTestServer server;
@@ -141,6 +144,15 @@ class InboundChecksTest {
         assertThat(stored).contains("Authentication-Results: mail.example.org; spf=pass smtp.mailfrom=a@pass.example;");
         assertThat(stored).contains("Authentication-Results: relay.example.net; dkim=pass header.d=pass.example\r\n");
         assertThat(stored).doesNotContain("(forged)").doesNotContain("header.from=reject.example");
+    }
+
+    @Test
+    void dnsTroubleRefusesNothing() { // RFC 7208 §2.6.6: temperror; DMARC cannot tell either
+        start(MailAuth.DEFAULTS);
+        assertThat(send(server, "a@unreachable.example", "From: a@unreachable.example\r\n", "")).startsWith("250 ");
+        assertThat(stored(server.bobInbox)).singleElement().asString()
+                .contains("spf=temperror smtp.mailfrom=a@unreachable.example;")
+                .contains("dmarc=temperror (p=reject dis=none) header.from=unreachable.example");
     }
 
     @Test
