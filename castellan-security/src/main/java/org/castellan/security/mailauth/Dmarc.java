@@ -134,6 +134,9 @@ public final class Dmarc {
 
     private Verdict evaluate(String from, Spf.Result spf, String spfDomain, List<String> dkimPassDomains) {
         Optional<String> fromDomain = Optional.of(from);
+        if (!Spf.validDomain(from)) { // a domain literal or a single label: no policy can be published for it
+            return new Verdict(Result.NONE, fromDomain, Optional.empty(), Policy.NONE, false, false, "not a domain name");
+        }
         // RFC 7489 §6.6.3: the From domain's record, else the organizational domain's.
         String organizational = organizationalDomain(from);
         Discovery found = discover(from);

@@ -177,6 +177,13 @@ class DmarcTest {
     }
 
     @Test
+    void domainLiteralIsNone() {
+        ZoneDns dns = new ZoneDns();
+        assertThat(verdict(dns, "[192.0.2.1]", Spf.Result.FAIL, "x.example").result()).isEqualTo(Result.NONE);
+        assertThat(dns.queries).isZero();
+    }
+
+    @Test
     void noFromDomainIsNone() {
         assertThat(new Dmarc(new ZoneDns(), draws(0)).evaluate(List.of(), Spf.Result.PASS, "example.com", List.of()).result())
                 .isEqualTo(Result.NONE);

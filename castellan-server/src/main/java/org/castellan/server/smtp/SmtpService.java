@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
 import org.castellan.security.auth.AuthService;
 import org.castellan.security.mailauth.DnsLookup;
@@ -54,6 +55,8 @@ public final class SmtpService implements ProtocolService {
     private final Path spoolDirectory;
     private final UnknownRecipients unknownRecipients;
     private final Optional<InboundChecks> inboundChecks;
+    /** DMARC's pct draws from many sessions at once: each thread its own generator. */
+    private static final RandomGenerator PER_THREAD_RANDOM = () -> ThreadLocalRandom.current().nextLong();
 
     /**
      * @param hostname the name in the greeting, EHLO reply and Received fields
@@ -91,7 +94,7 @@ public final class SmtpService implements ProtocolService {
                        SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory, Smtp harvesting,
                        MailAuth mailAuth, DnsLookup dns) {
         this.inboundChecks = mailAuth.enabled()
-                ? Optional.of(new InboundChecks(mailAuth, Objects.requireNonNull(dns, "dns"), hostname, clock, RandomGenerator.getDefault()))
+                ? Optional.of(new InboundChecks(mailAuth, Objects.requireNonNull(dns, "dns"), hostname, clock, PER_THREAD_RANDOM))
                 : Optional.empty();
         this.spoolDirectory = Objects.requireNonNull(spoolDirectory, "spoolDirectory");
         this.unknownRecipients = new UnknownRecipients(Objects.requireNonNull(harvesting, "harvesting"), clock);
