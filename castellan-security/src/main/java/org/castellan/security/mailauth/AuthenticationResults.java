@@ -60,7 +60,12 @@ public final class AuthenticationResults {
 
     /** RFC 7489 §11.2: dmarc with header.from; the comment names the policy requested and the one applied. */
     public static Entry dmarc(Dmarc.Verdict v) {
-        Optional<String> comment = v.requested().map(p -> "p=" + p.keyword() + " dis=" + v.apply().keyword());
+        return dmarc(v, v.apply());
+    }
+
+    /** The same, with the disposition the receiver chose (its configuration may soften the policy). */
+    public static Entry dmarc(Dmarc.Verdict v, Dmarc.Policy disposition) {
+        Optional<String> comment = v.requested().map(p -> "p=" + p.keyword() + " dis=" + disposition.keyword());
         List<Property> props = v.fromDomain().map(d -> List.of(new Property("header", "from", d))).orElse(List.of());
         return new Entry("dmarc", v.result().keyword(), comment, props);
     }

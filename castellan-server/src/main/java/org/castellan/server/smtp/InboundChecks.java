@@ -113,17 +113,17 @@ final class InboundChecks {
         List<String> passed = signatures.stream().filter(SignatureCheck::passed).map(SignatureCheck::domain).toList();
         Dmarc.Verdict dmarc = new Dmarc(lookups, random).evaluate(fromDomains(spool, whole), spf.result(), spf.domain(), passed);
 
+        Dmarc.Policy action = dmarc.result() == Dmarc.Result.FAIL ? config.action(dmarc.apply()) : Dmarc.Policy.NONE;
         List<AuthenticationResults.Entry> entries = new ArrayList<>();
         entries.add(AuthenticationResults.spf(spf));
         entries.addAll(AuthenticationResults.dkim(signatures));
-        entries.add(AuthenticationResults.dmarc(dmarc));
+        entries.add(AuthenticationResults.dmarc(dmarc, action));
         byte[] field = AuthenticationResults.field(authservId, entries).getBytes(StandardCharsets.UTF_8);
         SmtpSession.log().info("{} spf={} ({}) dmarc={} ({}){}", envelope.logId(), spf.result().keyword(),
                 spf.detail(), dmarc.result().keyword(), dmarc.detail(),
                 header.get().removed() > 0 ? ", removed " + header.get().removed() + " Authentication-Results claiming " + authservId : "");
 
-        Dmarc.Policy action = dmarc.result() == Dmarc.Result.FAIL ? config.action(dmarc.apply()) : Dmarc.Policy.NONE;
-        // RFC 7489 §6.6.4 (and §7.3's advice to reject in SMTP): 550 5.7.1 for p=reject when so configured.
+        // RFC 7489 §6.6.4, §10.3 (reject during the SMTP session, not by a later bounce): 550 5.7.1 when so configured.
         if (action == Dmarc.Policy.REJECT) {
             String domain = ReceivedHeader.printable(dmarc.fromDomain().orElse(""));
             return Plan.refused(new SmtpError(550, "5.7.1", "Message rejected by the DMARC policy of " + domain));
