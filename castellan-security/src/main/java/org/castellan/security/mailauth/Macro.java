@@ -36,6 +36,8 @@ record Macro(String text, List<Part> parts) {
     record Expand(char letter, int keep, boolean reverse, String delimiters, boolean escape) implements Part {
     }
 
+    /** RFC 7208 §7.3: a DIGIT transformer of at least 127 must work; three digits hold that, more is no name's part count. */
+    private static final int MAX_DIGITS = 3;
     private static final String LETTERS = "slodiphv";
     private static final String EXPLANATION_LETTERS = "crt";
     private static final String DELIMITERS = ".-+,/_=";
@@ -106,7 +108,7 @@ record Macro(String text, List<Part> parts) {
         int keep = 0;
         if (i > 1) {
             String digits = body.substring(1, i);
-            if (digits.length() > 3) return Optional.empty();
+            if (digits.length() > MAX_DIGITS) return Optional.empty();
             keep = Integer.parseInt(digits);
             if (keep == 0) return Optional.empty(); // RFC 7208 §7.3: a DIGIT transformer is not zero
         }

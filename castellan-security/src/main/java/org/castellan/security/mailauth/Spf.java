@@ -37,8 +37,6 @@ public final class Spf {
     static final int MAX_DOMAIN = 253;
     /** RFC 1035 §2.3.4: a label's length. */
     static final int MAX_LABEL = 63;
-    /** RFC 7208 §7.3: at least 127 parts must be supported; more is no domain name. */
-    static final int MAX_MACRO_PARTS = 128;
 
     /** RFC 7208 §2.6. */
     public enum Result {
