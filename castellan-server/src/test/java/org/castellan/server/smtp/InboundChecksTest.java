@@ -156,6 +156,19 @@ class InboundChecksTest {
     }
 
     @Test
+    void bdatIsCheckedAsDataIs() { // RFC 3030: the same message, sent in chunks
+        start(MailAuth.DEFAULTS);
+        String message = "From: a@reject.example\r\nSubject: test\r\n\r\nbody\r\n";
+        try (SmtpClient c = server.connect("mx")) {
+            c.hello();
+            c.command("MAIL FROM:<a@reject.example>", "250.*");
+            c.command("RCPT TO:<bob@example.org>", "250.*");
+            c.send("BDAT " + message.length() + " LAST\r\n" + message).expect("550 5\\.7\\.1 .*DMARC.*");
+        }
+        assertThat(stored(server.bobInbox)).isEmpty();
+    }
+
+    @Test
     void submissionAddsNone() {
         start(MailAuth.DEFAULTS);
         try (SmtpClient c = server.connect("submissions")) {
