@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Optional;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.CertificateForPassword;
+import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.security.tls.TlsPolicy.ClientCertMode;
@@ -42,6 +43,11 @@ public final class ConfigKeys {
                 + " which recursive resolvers, and whether their answers are validated with DNSSEC by the"
                 + " server itself (a bogus answer is a temporary failure; only validated answers make DANE"
                 + " apply). docs/outbound.md §3."),
+        MAIL_AUTH("mail-auth", false, "SPF (RFC 7208), DKIM and DMARC (RFC 7489) checks of the mail the MX listeners"
+                + " receive: the results go into an Authentication-Results field (RFC 8601) with the server's"
+                + " hostname, any such field the message already had is removed, and a message failing DMARC"
+                + " is treated as its From domain's policy and these keys say. DMARC reports are not sent."
+                + " Submission listeners are not checked."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
                 + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
@@ -359,6 +365,18 @@ public final class ConfigKeys {
                     Dns.MAX_TIMEOUT.toMillis(), "\"" + Dns.DEFAULT_TIMEOUT.toSeconds() + "s\"",
                     "How long one look-up may take, validation included; then it is a temporary failure, and"
                             + " a message waiting on it stays queued for the next attempt."),
+            key(Section.MAIL_AUTH, "enabled", Type.BOOLEAN, "true",
+                    "Whether MX listeners check SPF, DKIM and DMARC and add Authentication-Results."),
+            choice(Section.MAIL_AUTH, "dmarc-reject", Dmarc.Policy.class, MailAuth.DEFAULTS.dmarcReject(),
+                    "What a message failing DMARC under p=reject gets: \"reject\" refuses it with 550 5.7.1;"
+                            + " \"quarantine\" delivers it to each recipient's Junk mailbox (RFC 6154 \\Junk);"
+                            + " \"none\" delivers it as usual."),
+            choice(Section.MAIL_AUTH, "dmarc-quarantine", Dmarc.Policy.class, MailAuth.DEFAULTS.dmarcQuarantine(),
+                    "The same for a message failing DMARC under p=quarantine."),
+            new Key(Section.MAIL_AUTH, "dns-timeout", Type.DURATION, List.of(), 1000, MailAuth.MAX_DNS_TIMEOUT.toMillis(),
+                    "\"" + MailAuth.DEFAULT_DNS_TIMEOUT.toSeconds() + "s\"",
+                    "How long the checks of one message may spend on DNS in all (RFC 7208 4.6.4 asks for at least"
+                            + " 20 seconds); past it they are temperror and the message is delivered as usual."),
 
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),
@@ -516,7 +534,7 @@ public final class ConfigKeys {
         out.add("A strict subset of [TOML](https://toml.io), so that the file means one thing only:");
         out.add("");
         out.add("- `# comments`, to the end of the line.");
-        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, `[dns]`, each at most once, and arrays of tables"
+        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, `[dns]`, `[mail-auth]`, each at most once, and arrays of tables"
                 + " `[[listener]]` and `[[rule]]`, once per entry. Keys before the first table are errors.");
         out.add("- `key = value`, one per line, with bare kebab-case keys (`data-dir`). Dotted and quoted keys are"
                 + " not supported.");

@@ -18,6 +18,7 @@ import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.castellan.security.auth.CertificateForPassword;
+import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.server.config.ConfigException.Problem;
@@ -200,6 +201,11 @@ final class ConfigReader {
         Optional<Path> trustAnchor = dnsTable.optionalPath("trust-anchor", base);
         Boolean dnssec = dnsTable.bool("dnssec");
         Duration dnsTimeout = dnsTable.duration("timeout");
+        Fields mailAuthTable = new Fields(Section.MAIL_AUTH, single.get(Section.MAIL_AUTH));
+        Boolean mailAuthEnabled = mailAuthTable.bool("enabled");
+        Dmarc.Policy dmarcReject = mailAuthTable.choice("dmarc-reject", Dmarc.Policy.class);
+        Dmarc.Policy dmarcQuarantine = mailAuthTable.choice("dmarc-quarantine", Dmarc.Policy.class);
+        Duration mailAuthDnsTimeout = mailAuthTable.duration("dns-timeout");
 
         Map<String, Listener> listeners = new LinkedHashMap<>();
         boolean listenersComplete = readListeners(listenerTables, listeners);
@@ -223,6 +229,7 @@ final class ConfigReader {
                 new Log(logFormat, logFile, logRotation, logMaxSize, logKeep.intValue()),
                 new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
+                new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout),
                 List.copyOf(listeners.values()), rules, lines);
     }
 

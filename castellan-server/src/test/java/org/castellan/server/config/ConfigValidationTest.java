@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy.ClientCertMode;
@@ -101,6 +102,22 @@ class ConfigValidationTest {
                 new InetSocketAddress("192.0.2.54", 5353), new InetSocketAddress("2001:db8::53", 53),
                 new InetSocketAddress("2001:db8::54", 5353)), Optional.of(Path.of("/var/lib/castellan/dns/root.ds")),
                 false, Duration.ofMillis(1500)));
+    }
+
+    @Test
+    void readsTheMailAuthTable() throws ConfigException {
+        assertThat(CastellanConfig.parse(SERVER, FILE).mailAuth()).isEqualTo(MailAuth.DEFAULTS)
+                .isEqualTo(new MailAuth(true, Dmarc.Policy.REJECT, Dmarc.Policy.QUARANTINE, Duration.ofSeconds(20)));
+        CastellanConfig config = CastellanConfig.parse(SERVER + """
+                [mail-auth]
+                enabled = false
+                dmarc-reject = "quarantine"
+                dmarc-quarantine = "none"
+                dns-timeout = "30s"
+                """, FILE);
+        assertThat(config.mailAuth()).isEqualTo(new MailAuth(false, Dmarc.Policy.QUARANTINE, Dmarc.Policy.NONE, Duration.ofSeconds(30)));
+        assertThatThrownBy(() -> CastellanConfig.parse(SERVER + "[mail-auth]\ndmarc-reject = \"drop\"\n", FILE))
+                .hasMessageContaining("mail-auth.dmarc-reject");
     }
 
     @Test
@@ -261,7 +278,7 @@ class ConfigValidationTest {
                                 + " cleartext-auth, accept-cleartext-risk, require-certificate-for-password, proxy-from,"
                                 + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
-                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [[listener]], [[rule]])"),
+                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [mail-auth], [[listener]], [[rule]])"),
                 Arguments.of("hostname = \"x\" # <-\n" + SERVER, "hostname", "keys must be inside a table"),
                 Arguments.of(SERVER + "[listener] # <-\nname = \"x\"\n", "listener", "write [[listener]], once per entry"),
                 Arguments.of(SERVER + "[[store]] # <-\n", "store", "write [store], once"),
