@@ -103,7 +103,9 @@ final class DnsCommand implements Callable<Integer> {
         out.add("; MTA-STS (RFC 8461): senders that support it require TLS to the MX. The id changes with the policy.");
         out.add("_mta-sts." + d + ". IN TXT " + txtStrings("v=STSv1; id=" + policyId(policy)));
         out.add("; Serve this policy as text/plain at https://mta-sts." + d + "/.well-known/mta-sts.txt (RFC 8461 §3.3),");
-        out.add("; with a certificate valid for mta-sts." + d + "; after a few clean TLS reports change mode to enforce:");
+        out.add("; with a certificate valid for mta-sts." + d + ". Senders then require " + host + " to have a certificate");
+        out.add("; from a public CA (RFC 8461 §4.2): with the built-in CA's keep mode: testing. Once TLS reports are");
+        out.add("; clean, change mode to enforce:");
         for (String line : policy.split("\n")) out.add(";   " + line);
         out.add("");
     }
