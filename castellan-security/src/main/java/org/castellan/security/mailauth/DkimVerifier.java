@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -81,16 +82,14 @@ public final class DkimVerifier {
         }
         DkimHeaderSection header = read.get();
         List<DkimHeaderSection.Field> fields = header.named("DKIM-Signature");
-        List<Object> checks = new ArrayList<>(); // a DkimSignature to verify, or its DkimResult already
+        List<DkimSignature.Parsed> checks = new ArrayList<>();
         Map<String, DkimBodyHasher> hashers = new LinkedHashMap<>();
         for (DkimHeaderSection.Field field : fields.subList(0, Math.min(fields.size(), MAX_SIGNATURES))) {
-            switch (DkimSignature.parse(field.text(), clock.instant())) {
-                case DkimSignature.Early early -> checks.add(early.result());
-                case DkimSignature.Ok ok -> {
-                    checks.add(ok.signature());
-                    hashers.computeIfAbsent(hasherKey(ok.signature()), k -> new DkimBodyHasher(
-                            ok.signature().bodyCanonicalization(), ok.signature().bodyLength().orElse(-1)));
-                }
+            DkimSignature.Parsed parsed = DkimSignature.parse(field.text(), clock.instant());
+            checks.add(parsed);
+            if (parsed instanceof DkimSignature.Ok ok) {
+                hashers.computeIfAbsent(hasherKey(ok.signature()), k -> new DkimBodyHasher(
+                        ok.signature().bodyCanonicalization(), ok.signature().bodyLength().orElse(-1)));
             }
         }
         if (!hashers.isEmpty()) {
@@ -101,12 +100,11 @@ public final class DkimVerifier {
         }
         Map<String, PublicKeyAnswer> keys = new HashMap<>();
         List<DkimResult> results = new ArrayList<>();
-        for (Object check : checks) {
+        for (DkimSignature.Parsed check : checks) {
             results.add(switch (check) {
-                case DkimResult result -> result;
-                case DkimSignature signature -> check(signature, header, hashers.get(hasherKey(signature)),
-                        keys.computeIfAbsent(signature.keyName(), this::key));
-                default -> throw new IllegalStateException("unexpected " + check);
+                case DkimSignature.Early early -> early.result();
+                case DkimSignature.Ok ok -> check(ok.signature(), header, hashers.get(hasherKey(ok.signature())),
+                        keys.computeIfAbsent(ok.signature().keyName(), this::key));
             });
         }
         return List.copyOf(results);
@@ -163,8 +161,8 @@ public final class DkimVerifier {
         if (record.algorithm() == DkimAlgorithm.RSA_SHA256 && record.bits() < MIN_RSA_BITS) {
             return signature.result(DkimResult.Status.PERMERROR, "key of " + record.bits() + " bits is too small", length, testing);
         }
-        if (record.strict() && !signature.identity().toLowerCase(java.util.Locale.ROOT)
-                .endsWith("@" + signature.domain().toLowerCase(java.util.Locale.ROOT))) {
+        if (record.strict() && !signature.identity().toLowerCase(Locale.ROOT)
+                .endsWith("@" + signature.domain().toLowerCase(Locale.ROOT))) {
             return signature.result(DkimResult.Status.PERMERROR, "key record requires i= in d= itself (t=s)", length, testing);
         }
         // RFC 6376 §3.5 l=: a count larger than the body cannot be honoured.
@@ -207,11 +205,16 @@ public final class DkimVerifier {
      */
     static String signedData(DkimHeaderSection header, List<String> signedFields, DkimCanonicalization canonicalization,
                              String signatureField) {
+        // One pass to index the fields by name: h= may name thousands, each looked up once.
+        Map<String, List<DkimHeaderSection.Field>> byName = new HashMap<>();
+        for (DkimHeaderSection.Field field : header.fields()) {
+            byName.computeIfAbsent(field.name().strip().toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(field);
+        }
         StringBuilder data = new StringBuilder();
         Map<String, Integer> used = new HashMap<>();
         for (String name : signedFields) {
-            String key = name.toLowerCase(java.util.Locale.ROOT);
-            List<DkimHeaderSection.Field> instances = header.named(name);
+            String key = name.toLowerCase(Locale.ROOT);
+            List<DkimHeaderSection.Field> instances = byName.getOrDefault(key, List.of());
             int taken = used.merge(key, 1, Integer::sum);
             if (taken <= instances.size()) {
                 data.append(canonicalization.header(instances.get(instances.size() - taken).text()));
