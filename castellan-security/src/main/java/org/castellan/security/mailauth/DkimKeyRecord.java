@@ -63,7 +63,7 @@ public record DkimKeyRecord(DkimAlgorithm algorithm, Optional<PublicKey> key, bo
         }
         String k = tags.getOrDefault("k", "rsa").toLowerCase(Locale.ROOT);
         DkimAlgorithm algorithm = Arrays.stream(DkimAlgorithm.values()).filter(a -> a.keyType().equals(k)).findFirst().orElse(null);
-        if (algorithm == null) return new Invalid("unknown key type k=" + k);
+        if (algorithm == null) return new Invalid("unknown key type k=" + (k.matches("[a-z0-9-]{1,20}") ? k : "(malformed)"));
         String h = tags.get("h");
         if (h != null && !values(h).contains("sha256")) return new Invalid("key record does not allow sha256");
         String s = tags.get("s");

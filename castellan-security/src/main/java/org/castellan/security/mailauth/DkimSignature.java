@@ -50,11 +50,12 @@ record DkimSignature(String field, DkimAlgorithm algorithm, String domain, Strin
         if (algorithm.isEmpty()) {
             // RFC 8301 §3.1: rsa-sha1 signatures are not valid, whatever they say.
             return early(DkimResult.Status.PERMERROR, domain, selector, identity, algorithm,
-                    "algorithm " + tags.get("a") + " not accepted");
+                    "algorithm " + (printable(tags.get("a")) ? tags.get("a") : "(malformed)") + " not accepted");
         }
         if (!validDomain(domain) || !validDomain(selector)) {
             return early(DkimResult.Status.NEUTRAL, domain, selector, identity, algorithm, "signature d= or s= syntax");
         }
+        if (!printable(identity)) return early(DkimResult.Status.NEUTRAL, domain, selector, identity, algorithm, "i= syntax");
         int at = identity.lastIndexOf('@');
         String identityDomain = at < 0 ? "" : identity.substring(at + 1);
         if (!identityDomain.equalsIgnoreCase(domain) && !lower(identityDomain).endsWith("." + lower(domain))) {
@@ -117,9 +118,23 @@ record DkimSignature(String field, DkimAlgorithm algorithm, String domain, Strin
         return selector + "._domainkey." + domain;
     }
 
+    /**
+     * A result before verification. Its d=, s= and i= are reported only when well-formed, so that
+     * a forged value can never carry a line break or a ';' into an Authentication-Results field.
+     */
     private static Early early(DkimResult.Status status, String domain, String selector, String identity,
                                Optional<DkimAlgorithm> algorithm, String reason) {
-        return new Early(new DkimResult(status, domain, selector, identity, algorithm, reason, OptionalLong.empty(), 0, false));
+        return new Early(new DkimResult(status, validDomain(domain) ? domain : "", validDomain(selector) ? selector : "",
+                printable(identity) ? identity : "", algorithm, reason, OptionalLong.empty(), 0, false));
+    }
+
+    /** No white space, controls or ';' (RFC 6376 §3.5: i= is a local part and a domain; UTF-8 octets pass). */
+    private static boolean printable(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c <= ' ' || c == 0x7f || c == ';') return false;
+        }
+        return true;
     }
 
     /** Dot-separated labels of letters, digits, '-' and '_' (selectors and _-prefixed names use it). */
