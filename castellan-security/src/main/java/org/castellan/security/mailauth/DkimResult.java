@@ -19,9 +19,16 @@ import java.util.OptionalLong;
  *     cover; a pass with unsigned octets means content may have been appended (RFC 6376 §8.2)
  * @param testing the key record says the domain is testing DKIM (t=y): RFC 6376 §3.6.1 asks that
  *     such a message be treated like an unsigned one whatever the result
+ * @param signaturePrefix the first {@link #SIGNATURE_PREFIX} characters of b=, which tell apart two
+ *     signatures of one domain in Authentication-Results ({@code header.b}, RFC 6008 §2); empty
+ *     when b= was missing or malformed
  */
 public record DkimResult(Status status, String domain, String selector, String identity, Optional<DkimAlgorithm> algorithm,
-                         String reason, OptionalLong bodyLength, long unsignedBodyOctets, boolean testing) {
+                         String reason, OptionalLong bodyLength, long unsignedBodyOctets, boolean testing,
+                         String signaturePrefix) {
+
+    /** RFC 6008 §2 asks for at least 8 characters of b=; 12 make a collision of two signatures of one domain unlikely. */
+    public static final int SIGNATURE_PREFIX = 12;
 
     /** RFC 8601 §2.7.1. */
     public enum Status {
@@ -50,6 +57,7 @@ public record DkimResult(Status status, String domain, String selector, String i
         Objects.requireNonNull(algorithm, "algorithm");
         Objects.requireNonNull(reason, "reason");
         Objects.requireNonNull(bodyLength, "bodyLength");
+        Objects.requireNonNull(signaturePrefix, "signaturePrefix");
     }
 
     public boolean passed() {

@@ -110,7 +110,9 @@ record DkimSignature(String field, DkimAlgorithm algorithm, String domain, Strin
     /** The result of this signature with {@code status}; l= and the octets after it as the body hasher counted them. */
     DkimResult result(DkimResult.Status status, String reason, long canonicalBodyLength, boolean testing) {
         long unsigned = bodyLength.isPresent() ? Math.max(0, canonicalBodyLength - bodyLength.getAsLong()) : 0;
-        return new DkimResult(status, domain, selector, identity, Optional.of(algorithm), reason, bodyLength, unsigned, testing);
+        String b = java.util.Base64.getEncoder().encodeToString(signature);
+        return new DkimResult(status, domain, selector, identity, Optional.of(algorithm), reason, bodyLength, unsigned, testing,
+                b.substring(0, Math.min(b.length(), DkimResult.SIGNATURE_PREFIX)));
     }
 
     /** The DNS name of the key record (RFC 6376 §3.6.2.1). */
@@ -125,7 +127,7 @@ record DkimSignature(String field, DkimAlgorithm algorithm, String domain, Strin
     private static Early early(DkimResult.Status status, String domain, String selector, String identity,
                                Optional<DkimAlgorithm> algorithm, String reason) {
         return new Early(new DkimResult(status, validDomain(domain) ? domain : "", validDomain(selector) ? selector : "",
-                printable(identity) ? identity : "", algorithm, reason, OptionalLong.empty(), 0, false));
+                printable(identity) ? identity : "", algorithm, reason, OptionalLong.empty(), 0, false, ""));
     }
 
     /** No white space, controls or ';' (RFC 6376 §3.5: i= is a local part and a domain; UTF-8 octets pass). */

@@ -78,7 +78,7 @@ public final class DkimVerifier {
         Optional<DkimHeaderSection> read = DkimHeaderSection.read(in);
         if (read.isEmpty()) {
             return List.of(new DkimResult(DkimResult.Status.PERMERROR, "", "", "", Optional.empty(),
-                    "header section over " + DkimHeaderSection.MAX_HEADER_SECTION + " octets", OptionalLong.empty(), 0, false));
+                    "header section over " + DkimHeaderSection.MAX_HEADER_SECTION + " octets", OptionalLong.empty(), 0, false, ""));
         }
         DkimHeaderSection header = read.get();
         List<DkimHeaderSection.Field> fields = header.named("DKIM-Signature");

@@ -30,6 +30,7 @@ class DkimVerifierTest {
         assertThat(results).extracting(DkimResult::algorithm)
                 .containsExactly(Optional.of(DkimAlgorithm.ED25519_SHA256), Optional.of(DkimAlgorithm.RSA_SHA256));
         assertThat(results).extracting(DkimResult::identity).containsOnly("@football.example.com");
+        assertThat(results).extracting(DkimResult::signaturePrefix).containsExactly("/gCrinpcQOoI", "F45dVWDfMbQD");
     }
 
     @Test
