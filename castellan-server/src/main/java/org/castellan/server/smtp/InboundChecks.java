@@ -2,6 +2,7 @@ package org.castellan.server.smtp;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
 import java.net.InetAddress;
@@ -21,6 +22,8 @@ import org.castellan.protocol.smtp.SmtpError;
 import org.castellan.security.mailauth.AuthenticationResults;
 import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.mailauth.DnsLookup;
+import org.castellan.security.mailauth.DkimResult;
+import org.castellan.security.mailauth.DkimVerifier;
 import org.castellan.security.mailauth.SignatureCheck;
 import org.castellan.security.mailauth.Spf;
 import org.castellan.server.config.MailAuth;
@@ -92,12 +95,19 @@ final class InboundChecks {
     }
 
     /**
-     * The DKIM verdicts of the message, one per signature. The verifier is not part of this
-     * server yet: until it is, every message counts as unsigned (dkim=none), and DMARC rests on
-     * SPF alone.
+     * The DKIM verdicts of the message as received, one per signature checked (RFC 6376 §6), at
+     * most {@link DkimVerifier#MAX_SIGNATURES}; none for an unsigned message (dkim=none).
      */
     private List<SignatureCheck> dkim(MessageSpool spool, DnsLookup lookups) {
-        return List.of();
+        try (InputStream content = spool.open()) {
+            return new DkimVerifier(lookups, clock).verify(content).stream()
+                    .map(r -> new SignatureCheck(r.status().keyword(), r.domain(),
+                            r.selector().isEmpty() ? Optional.empty() : Optional.of(r.selector()),
+                            r.status() == DkimResult.Status.PASS || r.reason().isEmpty() ? Optional.empty() : Optional.of(r.reason())))
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);
+        }
     }
 
     Plan check(Envelope envelope, Transaction t, MessageSpool spool, MailStore store) {

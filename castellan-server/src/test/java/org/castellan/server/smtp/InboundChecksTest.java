@@ -5,10 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.time.Instant;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.castellan.security.mailauth.DkimKeyRecord;
+import org.castellan.security.mailauth.DkimSigner;
 import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.mailauth.DnsLookup;
 import org.castellan.server.config.MailAuth;
@@ -97,6 +102,39 @@ class InboundChecksTest {
                 .matches("550 5\\.7\\.1 Message rejected by the DMARC policy of reject\\.example");
         assertThat(stored(server.bobInbox)).isEmpty();
         assertThat(stored(junk())).isEmpty();
+    }
+
+    @Test
+    void anAlignedDkimSignaturePassesDmarcWhereSpfFails() throws Exception { // RFC 7489 §4.2, RFC 6376
+        KeyPair key = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        Map<String, List<String>> txt = new java.util.HashMap<>(ZONE.txt());
+        txt.put("s1._domainkey.reject.example", List.of(DkimKeyRecord.format(key.getPublic())));
+        server = new SmtpTestServer(dir, SmtpLimits.DEFAULTS, MailAuth.DEFAULTS, new Zone(txt, Set.of()));
+        byte[] message = "From: a@reject.example\r\nTo: bob@example.org\r\nSubject: signed\r\n\r\nbody\r\n"
+                .getBytes(StandardCharsets.UTF_8);
+        String signature = new String(new DkimSigner(List.of(new DkimSigner.Key("reject.example", "s1", key.getPrivate())))
+                .sign(message, Instant.now()), StandardCharsets.US_ASCII);
+        try (SmtpClient c = server.connect("mx")) {
+            c.hello();
+            c.command("MAIL FROM:<a@reject.example>", "250.*");
+            c.command("RCPT TO:<bob@example.org>", "250.*");
+            c.command("DATA", "354.*");
+            c.send(signature + new String(message, StandardCharsets.UTF_8) + ".\r\n");
+            assertThat(c.reply()).startsWith("250 ");
+        }
+        assertThat(stored(server.bobInbox)).singleElement().asString()
+                .contains("spf=fail smtp.mailfrom=a@reject.example")
+                .contains("dkim=pass header.d=reject.example header.s=s1")
+                .contains("dmarc=pass (p=reject dis=none) header.from=reject.example");
+        // The same message with its body changed after signing fails DKIM, and DMARC rejects it.
+        try (SmtpClient c = server.connect("mx")) {
+            c.hello();
+            c.command("MAIL FROM:<a@reject.example>", "250.*");
+            c.command("RCPT TO:<bob@example.org>", "250.*");
+            c.command("DATA", "354.*");
+            c.send(signature + new String(message, StandardCharsets.UTF_8).replace("body", "b0dy") + ".\r\n");
+            assertThat(c.reply()).matches("550 5\\.7\\.1 .*");
+        }
     }
 
     @Test
