@@ -147,13 +147,13 @@ public final class TestPki {
      */
     public TestCertificate serverFor(String... dnsNames) {
         Instant now = Instant.now();
-        return namedServer(dnsNames[0], now.minus(BACKDATE), now.plus(VALIDITY), dnsNames);
+        return namedServer(dnsNames[0].replace("*", "wildcard"), now.minus(BACKDATE), now.plus(VALIDITY), dnsNames);
     }
 
     /** Same profile as {@link #serverFor(String...)}, but its validity ended yesterday. */
     public TestCertificate expiredServerFor(String... dnsNames) {
         Instant now = Instant.now();
-        return namedServer("expired-" + dnsNames[0], now.minus(VALIDITY), now.minus(Duration.ofDays(1)), dnsNames);
+        return namedServer("expired-" + dnsNames[0].replace("*", "wildcard"), now.minus(VALIDITY), now.minus(Duration.ofDays(1)), dnsNames);
     }
 
     private TestCertificate namedServer(String name, Instant from, Instant until, String... dnsNames) {
