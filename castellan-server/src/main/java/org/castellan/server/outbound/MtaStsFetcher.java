@@ -53,7 +53,7 @@ public final class MtaStsFetcher implements AutoCloseable {
                 .followRedirects(HttpClient.Redirect.NEVER) // RFC 8461 §3.3
                 .connectTimeout(timeout)
                 .proxy(proxy)
-                .sslContext(context(trustStore.orElse(null)))
+                .sslContext(webPkiContext(trustStore))
                 .build();
     }
 
@@ -107,15 +107,16 @@ public final class MtaStsFetcher implements AutoCloseable {
         return (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip().toLowerCase(Locale.ROOT);
     }
 
-    private static SSLContext context(KeyStore anchors) {
+    /** A TLS client context that trusts {@code trustStore}, or the system's store when it is empty. */
+    static SSLContext webPkiContext(Optional<KeyStore> trustStore) {
         try {
             TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            trust.init(anchors);
+            trust.init(trustStore.orElse(null));
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(null, trust.getTrustManagers(), null);
             return context;
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("cannot build the MTA-STS TLS context: " + e.getMessage(), e);
+            throw new IllegalStateException("cannot build a web PKI TLS context: " + e.getMessage(), e);
         }
     }
 

@@ -54,7 +54,7 @@ class TlsRptTest {
         assertThat(TlsRptRecord.select(List.of("v=spf1 -all", "v=TLSRPTv1; rua=mailto:a@example.com"))).isPresent();
     }
 
-    private static TlsRptReport report() {
+    static TlsRptReport report() {
         TlsRptAggregator aggregator = new TlsRptAggregator();
         TlsRptPolicy sts = TlsRptPolicy.sts("example.com", MtaStsTest.EXAMPLE_POLICY.replace("example.net", "example.com"),
                 ((MtaStsPolicy.Valid) MtaStsPolicy.parse(MtaStsTest.EXAMPLE_POLICY.replace("example.net", "example.com"))).policy());
