@@ -143,7 +143,7 @@ public final class TestPki {
     /**
      * A server certificate from {@link #issuingCa()} for {@code dnsNames} (the first names its
      * files), valid now: for tests of peers that are not {@code localhost}, such as an MX host
-     * or an {@code mta-sts.} policy host.
+     * or an {@code mta-sts.} policy host. Call it once per first name: the files are named after it.
      */
     public TestCertificate serverFor(String... dnsNames) {
         Instant now = Instant.now();

@@ -24,7 +24,7 @@ import org.castellan.server.dns.MailRouting.TlsaRecord;
  * (RFC 7672 §2.2: TLS is required, authentication is not). One instance per handshake.
  *
  * <p>Failure: a chain no usable record authenticates makes the handshake fail with a
- * {@link CertificateException} naming each record and why it did not match.
+ * {@link Mismatch} naming each record and why it did not match.
  */
 public final class DaneTrustManager extends X509ExtendedTrustManager {
 
@@ -32,6 +32,15 @@ public final class DaneTrustManager extends X509ExtendedTrustManager {
     private final String mxHost;
     private final Clock clock;
     private volatile DaneVerifier.Decision decision;
+
+    /** No usable TLSA record authenticates the server's chain (TLS-RPT's {@code tlsa-invalid}). */
+    public static final class Mismatch extends CertificateException {
+        private static final long serialVersionUID = 1L;
+
+        Mismatch(String reason) {
+            super("DANE: " + reason);
+        }
+    }
 
     public DaneTrustManager(List<TlsaRecord> records, String mxHost, Clock clock) {
         this.records = List.copyOf(records);
@@ -59,7 +68,7 @@ public final class DaneTrustManager extends X509ExtendedTrustManager {
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
         DaneVerifier.Decision d = DaneVerifier.verify(records, chain, mxHost, clock.instant());
         decision = d;
-        if (d instanceof DaneVerifier.Failed f) throw new CertificateException("DANE: " + f.reason());
+        if (d instanceof DaneVerifier.Failed f) throw new Mismatch(f.reason());
     }
 
     @Override

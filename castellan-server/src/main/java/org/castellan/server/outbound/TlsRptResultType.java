@@ -1,5 +1,12 @@
 package org.castellan.server.outbound;
 
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.PKIXReason;
+
 /**
  * The result types of a TLS-RPT report (RFC 8460 §4.3): why a session with a receiving MTA did not
  * meet the policy that applied to it. Each has the name the report's JSON uses.
@@ -27,6 +34,34 @@ public enum TlsRptResultType {
 
     TlsRptResultType(String json) {
         this.json = json;
+    }
+
+    /**
+     * The result type of a failed outbound TLS handshake, from what the JDK's trust managers and
+     * {@link DaneTrustManager} threw: a DANE mismatch, an expired certificate, a certificate for
+     * another name (the JDK's RFC 6125 check, recognised by its message), a chain to no trusted
+     * root; anything else is a {@code validation-failure}.
+     */
+    public static TlsRptResultType ofHandshakeFailure(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof DaneTrustManager.Mismatch) return TLSA_INVALID;
+            if (t instanceof CertificateExpiredException || t instanceof CertificateNotYetValidException) return CERTIFICATE_EXPIRED;
+            if (t instanceof CertPathValidatorException v && (v.getReason() == CertPathValidatorException.BasicReason.EXPIRED
+                    || v.getReason() == CertPathValidatorException.BasicReason.NOT_YET_VALID)) {
+                return CERTIFICATE_EXPIRED;
+            }
+        }
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof CertificateException c && c.getMessage() != null
+                    && (c.getMessage().startsWith("No subject alternative") || c.getMessage().startsWith("No name matching"))) {
+                return CERTIFICATE_HOST_MISMATCH;
+            }
+            if (t instanceof CertPathBuilderException
+                    || (t instanceof CertPathValidatorException v && v.getReason() == PKIXReason.NO_TRUST_ANCHOR)) {
+                return CERTIFICATE_NOT_TRUSTED;
+            }
+        }
+        return VALIDATION_FAILURE;
     }
 
     /** The name in the report: {@code starttls-not-supported}. */

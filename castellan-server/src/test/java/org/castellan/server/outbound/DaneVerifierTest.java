@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -14,8 +15,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 import org.castellan.server.dns.MailRouting.TlsaRecord;
@@ -190,11 +193,19 @@ class DaneVerifierTest {
         assertThat(refused.decision()).containsInstanceOf(DaneVerifier.Failed.class);
     }
 
-    /** A JDK TLS server on loopback presenting the MX certificate; the client handshakes and reads one byte. */
     private static void handshake(SSLContext client) throws Exception {
-        SSLContext server = SSLContext.getInstance("TLS");
-        server.init(mx.keyManagerFactory().getKeyManagers(), null, null);
-        try (SSLServerSocket listener = (SSLServerSocket) server.getServerSocketFactory()
+        handshake(mx, client, MX, false);
+    }
+
+    /**
+     * A JDK TLS server on loopback presenting {@code server}; the client connects as to
+     * {@code host} (SNI, and with {@code verifyName} the JDK's RFC 6125 name check), handshakes and
+     * reads one byte.
+     */
+    static void handshake(TestCertificate server, SSLContext client, String host, boolean verifyName) throws Exception {
+        SSLContext serverContext = SSLContext.getInstance("TLS");
+        serverContext.init(server.keyManagerFactory().getKeyManagers(), null, null);
+        try (SSLServerSocket listener = (SSLServerSocket) serverContext.getServerSocketFactory()
                 .createServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
                 try (SSLSocket s = (SSLSocket) listener.accept(); OutputStream out = s.getOutputStream()) {
@@ -205,9 +216,13 @@ class DaneVerifierTest {
                     // the client refused the certificate: the server sees the alert
                 }
             });
-            try (SSLSocket s = (SSLSocket) client.getSocketFactory()
-                    .createSocket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+            Socket plain = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+            try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket(plain, host, listener.getLocalPort(), true);
                     InputStream in = s.getInputStream()) {
+                SSLParameters p = s.getSSLParameters();
+                p.setServerNames(List.of(new SNIHostName(host)));
+                if (verifyName) p.setEndpointIdentificationAlgorithm("HTTPS");
+                s.setSSLParameters(p);
                 s.startHandshake();
                 assertThat(in.read()).isEqualTo('!');
             } finally {
