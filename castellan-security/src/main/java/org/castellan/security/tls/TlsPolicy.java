@@ -13,6 +13,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.internal.tcnative.SSL;
+import io.netty.util.concurrent.ImmediateExecutor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +42,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -59,6 +61,8 @@ import org.castellan.security.pki.Pem;
 import org.castellan.security.pki.PkiException;
 import org.castellan.security.tls.internal.CachingTrustManager;
 import org.castellan.security.tls.internal.CertificateSelector;
+import org.castellan.security.tls.internal.ExporterKeyLog;
+import org.castellan.security.tls.internal.ExportingSslHandler;
 import org.castellan.security.tls.internal.IssuerSplitTrustManager;
 import org.castellan.security.tls.internal.OcspTrustManager;
 import org.castellan.security.tls.internal.RecordingTrustManager;
@@ -548,6 +552,8 @@ public final class TlsPolicy {
                 builder.option(OpenSslContextOption.USE_TASKS, true);
             }
             SslContext context = builder.build();
+            // RFC 9266: netty-tcnative has no exporter; the key log yields each TLS 1.3 connection's.
+            if (context instanceof ReferenceCountedOpenSslContext openSsl) ExporterKeyLog.install(openSsl);
             if (context instanceof ReferenceCountedOpenSslContext openSsl && clientAuth != ClientAuth.NONE) {
                 // No resumption where a client certificate is asked for: a resumed session skips
                 // certificate verification, so a revoked client certificate would keep working.
@@ -753,7 +759,10 @@ public final class TlsPolicy {
         // Only a client-certificate check may wait on OCSP; everything else stays on the event
         // loop, where a handshake costs no thread hop.
         boolean offLoop = verifications != null && mode != ClientCertMode.NONE;
-        SslHandler handler = offLoop ? new SslHandler(engine, startTls, verifications) : new SslHandler(engine, startTls);
+        Executor tasks = offLoop ? verifications : ImmediateExecutor.INSTANCE;
+        SslHandler handler = engine instanceof ReferenceCountedOpenSslEngine openSsl
+                ? new ExportingSslHandler(engine, startTls, tasks, ExporterKeyLog.expect(openSsl))
+                : new SslHandler(engine, startTls, tasks);
         handler.setHandshakeTimeout(HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
         if (provider == Provider.JDK && mode != ClientCertMode.NONE) {
             // The JDK offers no switch against resumption; a session invalidated once its
@@ -763,6 +772,20 @@ public final class TlsPolicy {
             });
         }
         return handler;
+    }
+
+    /**
+     * The {@code tls-exporter} channel binding (RFC 9266) of a TLS 1.3 connection whose
+     * {@code handler} came from a policy with the BoringSSL provider, once its handshake has
+     * succeeded; empty otherwise (the JDK provider's sessions export it themselves).
+     */
+    public static Optional<byte[]> tlsExporter(SslHandler handler) {
+        return handler instanceof ExportingSslHandler exporting ? exporting.tlsExporter() : Optional.empty();
+    }
+
+    /** Whether TLS 1.3 connections with the BoringSSL provider get {@link #tlsExporter} values. */
+    public static boolean exportsWithBoringSsl() {
+        return ExporterKeyLog.available();
     }
 
     /**
