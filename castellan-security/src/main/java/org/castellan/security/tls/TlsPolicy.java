@@ -79,7 +79,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Trusts: the certificate and key files given, and for client certificates only the CA
  * certificates given (no system trust store). Exposes: server {@link SslContext}s for each
- * {@link ClientCertMode}, and what the client presented, via {@link #peerVerification}.
+ * {@link ClientCertMode}, what the client presented, via {@link #peerVerification}, and with
+ * BoringSSL each TLS 1.3 connection's {@code tls-exporter} channel binding, via {@link #tlsExporter}:
+ * derived from the exporter secret BoringSSL's key log hands over during the handshake, which is
+ * zeroed at once and never logged or written anywhere.
  *
  * <p>Provider: BoringSSL through netty-tcnative when it loads, else the JDK's TLS with the same
  * protocols and cipher suites (one WARN line says why). Where a client certificate is asked for,
@@ -189,12 +192,13 @@ public final class TlsPolicy {
         /**
          * BoringSSL through netty-tcnative: the default, which falls back to the JDK's TLS, with a
          * warning, when it cannot load; forced with {@link Builder#provider}, the build fails instead.
+         * TLS 1.3 connections get the {@code tls-exporter} channel binding (RFC 9266) from the key
+         * log ({@link #tlsExporter}).
          */
         BORINGSSL,
         /**
-         * The JDK's own TLS: slower handshakes, but on JDK 25 and later it exports keying material,
-         * so TLS 1.3 connections get the {@code tls-exporter} channel binding (RFC 9266) and
-         * SCRAM-SHA-256-PLUS.
+         * The JDK's own TLS: slower handshakes; on JDK 25 and later its sessions export keying
+         * material, so TLS 1.3 connections get the {@code tls-exporter} channel binding (RFC 9266).
          */
         JDK
     }
