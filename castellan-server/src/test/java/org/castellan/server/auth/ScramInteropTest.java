@@ -187,6 +187,23 @@ class ScramInteropTest {
         }
     }
 
+    @Test
+    void muttWithItsDefaultsTakesScramPlusOnTls13WithoutABindingAndFails() throws Exception {
+        // mutt 2.2.12 leaves the choice to GNU SASL, which suggests SCRAM-SHA-256-PLUS whenever it is
+        // offered, though mutt gives it no binding: the exchange is cancelled before naming anyone and
+        // mutt tries nothing else. Naming the mechanisms (here SCRAM-SHA-256) is the way round.
+        ExternalClient.require("mutt", "mutt");
+        long failures = auth.server().auth().stats().failures();
+        var defaults = mutt("defaults-tls13", PASSWORD, null, true);
+        assertThat(defaults.exitCode()).as(defaults.output()).isNotZero();
+        assertThat(defaults.output()).contains("SASL authentication failed");
+        assertThat(auth.server().auth().stats().failures()).isEqualTo(failures);
+
+        var named = mutt("named-tls13", PASSWORD, "scram-sha-256", true);
+        assertThat(named.exitCode()).as(named.output()).isZero();
+        awaitAttempt(ALICE, "SCRAM-SHA-256", "OK");
+    }
+
     // --- helpers --------------------------------------------------------------------------------
 
     private static ExternalClient.Result cyrus(String mechlist, String user, String password, String binding) throws Exception {
@@ -239,17 +256,23 @@ class ScramInteropTest {
     }
 
     private static ExternalClient.Result mutt(String name, String password, String authenticators) throws Exception {
+        return mutt(name, password, authenticators, false);
+    }
+
+    /** mutt over SMTPS; {@code authenticators} null leaves the choice to mutt and GNU SASL, {@code tls13} allows TLS 1.3. */
+    private static ExternalClient.Result mutt(String name, String password, String authenticators, boolean tls13)
+            throws Exception {
         Path home = Files.createDirectories(dir.resolve("mutt-" + name));
         Path rc = home.resolve("muttrc");
         Files.writeString(rc, String.join("\n",
                 "set smtp_url = \"smtps://" + ALICE.replace("@", "%40") + "@localhost:" + auth.address("submissions").getPort() + "/\"",
                 "set smtp_pass = \"" + password + "\"",
-                "set smtp_authenticators = \"" + authenticators + "\"",
+                authenticators == null ? "" : "set smtp_authenticators = \"" + authenticators + "\"",
                 "set ssl_ca_certificates_file = \"" + auth.pki().trustFile() + "\"",
                 "set from = \"" + ALICE + "\"",
                 "set use_from = yes",
-                // TLS 1.2, where the server offers SCRAM-SHA-256-PLUS.
-                "set ssl_use_tlsv1_3 = no",
+                // TLS 1.2 unless asked: the tests of its -PLUS attempt were written for tls-server-end-point.
+                tls13 ? "" : "set ssl_use_tlsv1_3 = no",
                 "set copy = no",
                 "set record = \"\"",
                 ""));
