@@ -123,7 +123,11 @@ public final class ExporterKeyLog implements KeyLogCallback {
         /** Stops waiting for key-log lines; a failed handshake forgets what it had. */
         public void handshakeDone(boolean success) {
             INSTANCE.awaiting.remove(ssl, this);
-            if (!success) value = null;
+            byte[] v = value;
+            if (!success && v != null) {
+                value = null;
+                Arrays.fill(v, (byte) 0);
+            }
         }
 
         /**
