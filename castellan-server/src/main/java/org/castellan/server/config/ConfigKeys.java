@@ -227,9 +227,10 @@ public final class ConfigKeys {
                             + " must exist. Relative to data-dir."),
             choice(Section.TLS, "provider", TlsPolicy.Provider.class, TlsPolicy.Provider.BORINGSSL,
                     "The TLS implementation: \"boringssl\" (netty-tcnative; the JDK's TLS with a warning if it"
-                            + " cannot load) or \"jdk\" (the JDK's TLS, slower handshakes). Only \"jdk\" gives TLS 1.3"
-                            + " connections a tls-exporter channel binding (RFC 9266), so that SCRAM-SHA-256-PLUS is"
-                            + " offered there too; with BoringSSL it is offered on TLS 1.2 only."),
+                            + " cannot load) or \"jdk\" (the JDK's TLS, slower handshakes). Both give TLS 1.3"
+                            + " connections the tls-exporter channel binding (RFC 9266; \"jdk\" from JDK 25 on) and"
+                            + " TLS 1.2 ones tls-server-end-point, so SCRAM-SHA-256-PLUS is offered on every TLS"
+                            + " connection."),
             choice(Section.TLS, "ocsp", TlsPolicy.OcspMode.class, TlsPolicy.OcspMode.OFF,
                     "OCSP for client certificates whose issuer names a responder (Authority Information Access)"
                             + " in client-ca-files: \"soft-fail\" asks it and accepts the certificate, logged, when"
