@@ -74,6 +74,8 @@ public final class BearerTokenVerifier {
     public static final Duration HTTP_TIMEOUT = Duration.ofSeconds(10);
     /** A JWKS holds a few keys; a discovery document a few kilobytes. More is not one. */
     public static final int MAX_DOCUMENT = 256 * 1024;
+    /** The longest reason logged for a refused token. */
+    private static final int MAX_REASON = 100;
     /** How long fetched keys are used before they are fetched again (Nimbus's default). */
     public static final Duration KEY_CACHE = Duration.ofMinutes(5);
     /** RFC 9068 §2.1: access tokens are typed {@code at+jwt}; RFC 8725 §3.11 asks for explicit typing. */
@@ -267,12 +269,14 @@ public final class BearerTokenVerifier {
         }
     }
 
-    /** A short reason from Nimbus's message, lower-cased and hyphenated; it names no claim value. */
+    /**
+     * A reason from Nimbus's message, lower-cased and hyphenated so that no client-chosen value
+     * (an audience, an algorithm) can put anything but letters and digits into the log; bounded.
+     */
     private static String reason(Exception e) {
         String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        int colon = message.indexOf(':');
-        if (colon > 0) message = message.substring(0, colon);
-        return message.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-|-$", "");
+        String words = message.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-|-$", "");
+        return words.length() > MAX_REASON ? words.substring(0, MAX_REASON) : words;
     }
 
     private static HttpClient httpClient(Optional<Path> caFile) {
