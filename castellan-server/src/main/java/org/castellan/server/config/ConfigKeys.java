@@ -474,8 +474,8 @@ public final class ConfigKeys {
             key(Section.OAUTH_ISSUER, "ca-file", Type.PATH, "\"\"",
                     "PEM certificates to trust for the issuer's HTTPS instead of the system's; \"\" for the system's."),
             new Key(Section.OAUTH_ISSUER, "min-refresh", Type.DURATION, List.of(), 1000, 3_600_000, "\"30s\"",
-                    "The shortest time between two fetches of the issuer's keys: a token signed with a key id not"
-                            + " yet known (after a key rotation) fetches them again, at most this often."));
+                    "How often the issuer's keys may be fetched: a token signed with a key id not yet known (after"
+                            + " a key rotation) fetches them again, at most twice in this time."));
 
     private ConfigKeys() {}
 

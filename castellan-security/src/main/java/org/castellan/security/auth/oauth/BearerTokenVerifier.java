@@ -53,7 +53,7 @@ import org.castellan.protocol.mail.EmailAddress;
 /**
  * Verifies OAuth 2.0 JWT access tokens (RFC 9068) against the configured issuers: the signature
  * with a key from the issuer's JWKS (fetched over HTTPS, cached, fetched again for a key id not
- * yet known — at most once per {@link OAuthIssuer#minRefresh()} — so that the issuer's key
+ * yet known — at most twice per {@link OAuthIssuer#minRefresh()} — so that the issuer's key
  * rotation needs nothing here), {@code typ}, {@code iss}, {@code aud}, {@code exp} and
  * {@code nbf} with {@link #CLOCK_SKEW}, the required scope, and the claim naming the account.
  *
@@ -166,7 +166,7 @@ public final class BearerTokenVerifier {
             try {
                 claims = p.process(token, null);
             } catch (RateLimitReachedException e) {
-                // An unknown key id while the keys were fetched only just now: not a key of this issuer.
+                // An unknown key id while the keys were just fetched twice: not a key of this issuer now.
                 return new Verdict.Invalid(Optional.of(issuer), "unknown-key");
             } catch (com.nimbusds.jose.KeySourceException e) {
                 return new Verdict.Unavailable(issuer, "jwks-unavailable " + e.getClass().getSimpleName());

@@ -21,8 +21,8 @@ import java.util.Optional;
  * @param untypedJwt whether tokens typed {@code JWT}, or without {@code typ}, are accepted besides
  *     {@code at+jwt} (RFC 9068 §2.1): some servers issue access tokens as plain JWTs
  * @param caFile PEM certificates trusted for this issuer's HTTPS instead of the system's; empty: the system's
- * @param minRefresh the shortest time between two fetches of the keys, which a token with an unknown
- *     key id triggers
+ * @param minRefresh the keys are fetched at most twice in this time; a token with an unknown key id
+ *     fetches them
  */
 public record OAuthIssuer(String issuer, Optional<URI> jwksUri, String audience, String accountClaim,
         Optional<String> accountDomain, Optional<String> requiredScope, boolean untypedJwt,
