@@ -66,7 +66,9 @@ import org.slf4j.LoggerFactory;
  * salt derived from the name. App passwords are accepted only by PLAIN, LOGIN and password
  * commands, only on a protocol in their scope, and only as long as the store still lists them; a
  * listener may also demand a verified client certificate (of the same account) with every
- * password. One INFO line is logged per attempt, and the same facts go to the {@link AuthLog};
+ * password. A bearer token (OAUTHBEARER, XOAUTH2) is accepted only where a password would be, is
+ * verified against the configured issuers' keys ({@link BearerTokenVerifier}), and counts as a
+ * failure when refused, as a wrong password does. One INFO line is logged per attempt, and the same facts go to the {@link AuthLog};
  * neither ever holds a password, SASL payload, proof or secret (invariant 9).
  *
  * <p>Under attack: each password check is admitted by the limiter before it starts, so guesses
@@ -220,7 +222,9 @@ public final class AuthService implements AutoCloseable {
      * SASL mechanisms to advertise on this connection, in preference order: SCRAM-SHA-256-PLUS
      * (only with TLS and a channel binding), SCRAM-SHA-256, PLAIN, LOGIN (all four only with TLS
      * or where the listener allows cleartext; where the listener requires a certificate for
-     * passwords, only with one), EXTERNAL (only with a verified client certificate).
+     * passwords, only with one), EXTERNAL (only with a verified client certificate), OAUTHBEARER
+     * and XOAUTH2 (only with an OAuth issuer configured, with TLS or where the listener allows
+     * cleartext).
      */
     public List<String> mechanisms(AuthContext ctx) {
         List<String> names = new ArrayList<>();

@@ -152,6 +152,44 @@ class OAuthBearerTest {
                 .contains("challenge " + errorJson()).contains("NO").doesNotContain("OK");
     }
 
+    @Test
+    void advertisedWithTlsOnEveryProtocol() throws Exception {
+        ExternalClient.require("python3", "python3");
+        Path script = dir.resolve("capabilities.py");
+        Files.writeString(script, String.join("\n",
+                "import imaplib, poplib, smtplib, ssl, sys",
+                "cafile, imaps, imap, pop3s, smtps = sys.argv[1:]",
+                "ctx = ssl.create_default_context(cafile=cafile)",
+                "m = imaplib.IMAP4_SSL('localhost', int(imaps), ssl_context=ctx)",
+                "print('imaps:', ' '.join(m.capabilities))",
+                "m.logout()",
+                "m = imaplib.IMAP4('localhost', int(imap))",
+                "print('imap before STARTTLS:', ' '.join(m.capabilities))",
+                "m.starttls(ssl_context=ctx)",
+                "print('imap after STARTTLS:', ' '.join(m.capabilities))",
+                "m.logout()",
+                "p = poplib.POP3_SSL('localhost', int(pop3s), context=ctx)",
+                "print('pop3s:', ' '.join(p.capa().get('SASL', [])))",
+                "p.quit()",
+                "s = smtplib.SMTP_SSL('localhost', int(smtps), context=ctx)",
+                "s.ehlo()",
+                "print('smtps:', s.esmtp_features.get('auth', ''))",
+                "s.quit()",
+                ""));
+        String output = ExternalClient.runOk(List.of("python3", script.toString(), auth.pki().trustFile().toString(),
+                port("imaps"), port("imap"), port("pop3s"), port("smtps")), Map.of()).output();
+        assertThat(output.lines().filter(l -> l.contains(":")).toList()).satisfiesExactly(
+                l -> assertThat(l).startsWith("imaps:").contains(" AUTH=OAUTHBEARER", " AUTH=XOAUTH2"),
+                l -> assertThat(l).startsWith("imap before STARTTLS:").doesNotContain("OAUTHBEARER", "XOAUTH2"),
+                l -> assertThat(l).startsWith("imap after STARTTLS:").contains(" AUTH=OAUTHBEARER", " AUTH=XOAUTH2"),
+                l -> assertThat(l).startsWith("pop3s:").contains(" OAUTHBEARER", " XOAUTH2"),
+                l -> assertThat(l).startsWith("smtps:").contains(" OAUTHBEARER", " XOAUTH2"));
+    }
+
+    private static String port(String listener) {
+        return Integer.toString(auth.address(listener).getPort());
+    }
+
     // --- refused tokens -------------------------------------------------------------------------
 
     static Stream<Arguments> refusedTokens() {
