@@ -127,7 +127,8 @@ public final class Castellan implements AutoCloseable {
             Path spool = spoolDirectory(config);
             log.info("TLS provider: {}", tls.provider());
             authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
-            auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog);
+            auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog,
+                    config.oauthIssuers());
             blocking = Executors.newVirtualThreadPerTaskExecutor();
             StartChecks.ConnectionCeiling ceiling = StartChecks.connectionCeiling(config);
             if (ceiling.lowered()) {

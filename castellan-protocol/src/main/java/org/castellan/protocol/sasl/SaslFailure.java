@@ -17,7 +17,9 @@ public enum SaslFailure {
     /** SCRAM: the user does not exist (the exchange was carried on with a fake salt). */
     UNKNOWN_USER(true),
     /** SCRAM: the proof is wrong. */
-    INVALID_PROOF(true);
+    INVALID_PROOF(true),
+    /** OAUTHBEARER, XOAUTH2: the bearer token was refused and the client has acknowledged the error. */
+    INVALID_TOKEN(true);
 
     private final boolean credentials;
 

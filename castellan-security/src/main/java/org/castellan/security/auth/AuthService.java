@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.protocol.sasl.BearerServer;
 import org.castellan.protocol.sasl.ExternalServer;
 import org.castellan.protocol.sasl.LoginServer;
 import org.castellan.protocol.sasl.PlainServer;
@@ -43,6 +44,8 @@ import org.castellan.security.auth.internal.CertificateAccounts;
 import org.castellan.security.auth.internal.FairScheduler;
 import org.castellan.security.auth.internal.LoginLimiter;
 import org.castellan.security.auth.internal.PasswordCache;
+import org.castellan.security.auth.oauth.BearerTokenVerifier;
+import org.castellan.security.auth.oauth.OAuthIssuer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +66,9 @@ import org.slf4j.LoggerFactory;
  * salt derived from the name. App passwords are accepted only by PLAIN, LOGIN and password
  * commands, only on a protocol in their scope, and only as long as the store still lists them; a
  * listener may also demand a verified client certificate (of the same account) with every
- * password. One INFO line is logged per attempt, and the same facts go to the {@link AuthLog};
+ * password. A bearer token (OAUTHBEARER, XOAUTH2) is accepted only where a password would be, is
+ * verified against the configured issuers' keys ({@link BearerTokenVerifier}), and counts as a
+ * failure when refused, as a wrong password does. One INFO line is logged per attempt, and the same facts go to the {@link AuthLog};
  * neither ever holds a password, SASL payload, proof or secret (invariant 9).
  *
  * <p>Under attack: each password check is admitted by the limiter before it starts, so guesses
@@ -92,8 +97,12 @@ public final class AuthService implements AutoCloseable {
     public static final String PLAIN = PlainServer.NAME;
     public static final String LOGIN = LoginServer.NAME;
     public static final String EXTERNAL = ExternalServer.NAME;
+    public static final String OAUTHBEARER = BearerServer.OAUTHBEARER;
+    public static final String XOAUTH2 = BearerServer.XOAUTH2;
 
     private static final Set<String> PASSWORD_MECHANISMS = Set.of(SCRAM_SHA_256_PLUS, SCRAM_SHA_256, PLAIN, LOGIN);
+    /** A bearer token is a credential: offered and accepted where passwords are (RFC 7628 §5, RFC 6750 §5.3). */
+    private static final Set<String> BEARER_MECHANISMS = Set.of(OAUTHBEARER, XOAUTH2);
     /** RFC 4422 §3.1: a mechanism name is 1 to 20 of A-Z, 0-9, '-' and '_'; anything else is not logged verbatim. */
     private static final Pattern MECHANISM_NAME = Pattern.compile("[A-Z0-9_-]{1,20}");
     /** RFC 5802 §5.1 asks for a fresh random nonce: 18 bytes are 144 bits and 24 base64 characters. */
@@ -115,6 +124,8 @@ public final class AuthService implements AutoCloseable {
     private final AuthSettings settings;
     private final AuthLog authLog;
     private final Clock clock;
+    /** OAUTHBEARER and XOAUTH2 tokens; null when no issuer is configured. */
+    private final BearerTokenVerifier bearer;
     private final LoginLimiter limiter;
     private final PasswordCache cache;
     /** Credential lookups: store reads, no PBKDF2. */
@@ -173,6 +184,19 @@ public final class AuthService implements AutoCloseable {
      * @param authLog told of every attempt, as the INFO log line is
      */
     public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock, AuthLog authLog) {
+        this(credentials, settings, clock, authLog, List.of());
+    }
+
+    /**
+     * @param credentials where accounts are found
+     * @param settings limiter and cache numbers
+     * @param clock the limiter's clock, the auth log's, and the one tokens' {@code exp} and {@code nbf} are checked with
+     * @param authLog told of every attempt, as the INFO log line is
+     * @param issuers whose JWT access tokens OAUTHBEARER and XOAUTH2 accept; none: the mechanisms are not offered
+     */
+    public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock, AuthLog authLog,
+            List<OAuthIssuer> issuers) {
+        this.bearer = issuers.isEmpty() ? null : new BearerTokenVerifier(issuers, Objects.requireNonNull(clock, "clock"));
         this.credentials = Objects.requireNonNull(credentials, "credentials");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.authLog = Objects.requireNonNull(authLog, "authLog");
@@ -198,7 +222,9 @@ public final class AuthService implements AutoCloseable {
      * SASL mechanisms to advertise on this connection, in preference order: SCRAM-SHA-256-PLUS
      * (only with TLS and a channel binding), SCRAM-SHA-256, PLAIN, LOGIN (all four only with TLS
      * or where the listener allows cleartext; where the listener requires a certificate for
-     * passwords, only with one), EXTERNAL (only with a verified client certificate).
+     * passwords, only with one), EXTERNAL (only with a verified client certificate), OAUTHBEARER
+     * and XOAUTH2 (only with an OAuth issuer configured, with TLS or where the listener allows
+     * cleartext).
      */
     public List<String> mechanisms(AuthContext ctx) {
         List<String> names = new ArrayList<>();
@@ -209,6 +235,10 @@ public final class AuthService implements AutoCloseable {
             names.add(LOGIN);
         }
         if (ctx.tls() && ctx.clientCertificate().isPresent()) names.add(EXTERNAL);
+        if (bearer != null && passwordAllowed(ctx)) {
+            names.add(OAUTHBEARER);
+            names.add(XOAUTH2);
+        }
         return List.copyOf(names);
     }
 
@@ -228,8 +258,11 @@ public final class AuthService implements AutoCloseable {
         String name = mechanism == null ? "" : mechanism.toUpperCase(Locale.ROOT);
         Exchange x = new Exchange(ctx, MECHANISM_NAME.matcher(name).matches() ? name : "?");
         try {
-            if (!PASSWORD_MECHANISMS.contains(name) && !name.equals(EXTERNAL)) {
+            if (!PASSWORD_MECHANISMS.contains(name) && !name.equals(EXTERNAL) && !BEARER_MECHANISMS.contains(name)) {
                 return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "unknown-mechanism");
+            }
+            if (BEARER_MECHANISMS.contains(name) && bearer != null && !passwordAllowed(ctx)) {
+                return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
             }
             if (PASSWORD_MECHANISMS.contains(name) && !passwordAllowed(ctx)) {
                 return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
@@ -343,6 +376,8 @@ public final class AuthService implements AutoCloseable {
         CompletableFuture<LoginLimiter.Admission> turn;
         /** SCRAM has sent server-first: the next response carries the proof to check. */
         boolean awaitingProof;
+        /** OAUTHBEARER, XOAUTH2: the token was refused (counted and logged) and the error challenge sent. */
+        boolean tokenRefused;
         boolean done;
 
         Exchange(AuthContext ctx, String mechanism) {
@@ -353,6 +388,12 @@ public final class AuthService implements AutoCloseable {
 
         @Override
         public synchronized CompletionStage<SaslStep> respond(byte[] clientResponse) {
+            if (tokenRefused && machine != null && clientResponse != null) {
+                // RFC 7628 §3.2.3: the client's %x01 after the error; the failure was counted and logged with the token.
+                tokenRefused = false;
+                machine.respond(clientResponse.clone());
+                return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.INVALID_CREDENTIALS));
+            }
             if (done || machine == null || clientResponse == null || turn != null) {
                 return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.MALFORMED));
             }
@@ -406,6 +447,8 @@ public final class AuthService implements AutoCloseable {
             case PLAIN -> new PlainServer();
             case LOGIN -> new LoginServer();
             case EXTERNAL -> new ExternalServer();
+            case OAUTHBEARER -> BearerServer.oauthBearer();
+            case XOAUTH2 -> BearerServer.xoauth2();
             case SCRAM_SHA_256, SCRAM_SHA_256_PLUS -> new ScramServer(name.equals(SCRAM_SHA_256_PLUS),
                     ctx.channelBinding().map(b -> new ScramServer.Binding(b.type(), b.data())),
                     mechanisms(ctx).contains(SCRAM_SHA_256_PLUS), serverNonce());
@@ -420,6 +463,7 @@ public final class AuthService implements AutoCloseable {
             case SaslResult.PasswordCredentials p -> checkPassword(x, p.authzid(), p.username(), p.password());
             case SaslResult.NeedCredential n -> scramCredential(x, n);
             case SaslResult.ExternalIdentity e -> external(x, e.authzid());
+            case SaslResult.BearerToken b -> bearerToken(x, b);
             case SaslResult.Verified v -> !authzidMatches(v.authzid(), x.account)
                     ? fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true)
                     : !certificateNamesAccount(x)
@@ -658,6 +702,63 @@ public final class AuthService implements AutoCloseable {
                 return fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-no-account", true);
             }
         });
+    }
+
+    /**
+     * OAUTHBEARER, XOAUTH2: admitted by the limiter like a password, then verified on a lookup
+     * thread (the issuer's keys may have to be fetched) and the account it names looked up. A
+     * refused token is a counted failure answered with the RFC 7628 §3.2.2 error challenge.
+     */
+    private CompletionStage<SaslStep> bearerToken(Exchange x, SaslResult.BearerToken token) {
+        if (!token.authzid().isEmpty()) x.typed = prepare(token.authzid());
+        return inTurn(x, () -> onLookup(x, () -> verifyToken(x, token)), () -> {});
+    }
+
+    /** On a lookup thread, admitted by the limiter. */
+    private CompletionStage<SaslStep> verifyToken(Exchange x, SaslResult.BearerToken token) {
+        BearerTokenVerifier.Verdict verdict = bearer.verify(token.token());
+        switch (verdict) {
+            case BearerTokenVerifier.Verdict.Unavailable u -> {
+                LOG.warn("auth listener={} protocol={} remote={}: cannot verify a token of {}: {}", x.ctx.listener(),
+                        x.ctx.protocol(), x.ctx.remote().getHostAddress(), u.issuer().issuer(), u.reason());
+                synchronized (x) {
+                    return refuse(x, FailureKind.TEMPORARY, "issuer-unavailable");
+                }
+            }
+            case BearerTokenVerifier.Verdict.Invalid i -> {
+                synchronized (x) {
+                    return refuseToken(x, i.issuer(), "invalid-token " + i.reason());
+                }
+            }
+            case BearerTokenVerifier.Verdict.Valid v -> {
+                Optional<StoredCredential> stored = credentials.find(v.name());
+                synchronized (x) {
+                    if (x.typed == null) x.typed = v.name();
+                    if (stored.isEmpty()) return refuseToken(x, Optional.of(v.issuer()), "unknown-user");
+                    x.account = stored.get().account();
+                    if (!authzidMatches(token.authzid(), x.account)) {
+                        return refuseToken(x, Optional.of(v.issuer()), "authzid-differs");
+                    }
+                    return succeed(x, new byte[0]);
+                }
+            }
+        }
+    }
+
+    /**
+     * A counted failure, logged now, whose reply is the RFC 7628 §3.2.2 error challenge; the
+     * client's answer to it gets the failure itself. Held back by the limiter as any final reply is.
+     */
+    private CompletionStage<SaslStep> refuseToken(Exchange x, Optional<OAuthIssuer> issuer, String detail) {
+        x.done = true;
+        Duration delay = limiter.delay(x.origin, x.limiterAccount());
+        settle(x, Settlement.FAILURE);
+        failures.incrementAndGet();
+        log(x, FailureKind.INVALID_CREDENTIALS.name(), detail, delay);
+        OAuthIssuer named = issuer.orElse(bearer.issuers().getFirst());
+        SaslResult error = ((BearerServer) x.machine).refuse(named.requiredScope(), Optional.of(named.openidConfiguration()));
+        x.tokenRefused = true;
+        return later(new SaslStep.Challenge(((SaslResult.Challenge) error).data(), x), delay);
     }
 
     /** The listener wants a certificate with every password and this connection has none verified. */

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import org.castellan.security.auth.oauth.OAuthIssuer;
 import org.castellan.security.rules.ConnectionRules;
 import org.castellan.server.config.ConfigException.Problem;
 
@@ -26,12 +27,14 @@ import org.castellan.server.config.ConfigException.Problem;
  * @param listeners in file order, names unique
  * @param mailAuth the checks of inbound mail ({@code [mail-auth]})
  * @param rules connection rules in file order (first match wins)
+ * @param oauthIssuers the authorization servers whose tokens OAUTHBEARER and XOAUTH2 accept ({@code [[oauth-issuer]]})
  * @param dns the resolvers and DNSSEC validation of outbound routing and mail authentication
  * @param lines the line of every key and table written in the file ({@code tls.certificate},
  *     {@code listener[2].port}, {@code tls}), for errors found after reading (at start)
  */
 public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp,
-                              Dns dns, MailAuth mailAuth, List<Listener> listeners, List<Rule> rules, Map<String, Integer> lines) {
+                              Dns dns, MailAuth mailAuth, List<Listener> listeners, List<Rule> rules,
+                              List<OAuthIssuer> oauthIssuers, Map<String, Integer> lines) {
 
     /** A configuration file is a few kilobytes; one this large is the wrong file (a log, an image). */
     private static final long MAX_FILE_SIZE = 1024 * 1024;
@@ -49,6 +52,7 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         Objects.requireNonNull(mailAuth, "mailAuth");
         listeners = List.copyOf(listeners);
         rules = List.copyOf(rules);
+        oauthIssuers = List.copyOf(oauthIssuers);
         lines = Map.copyOf(lines);
     }
 

@@ -51,7 +51,11 @@ public final class ConfigKeys {
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
                 + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
-                + " the listener decides; with no match the connection is allowed.");
+                + " the listener decides; with no match the connection is allowed."),
+        OAUTH_ISSUER("oauth-issuer", true, "One [[oauth-issuer]] table per OAuth 2.0 authorization server whose JWT"
+                + " access tokens (RFC 9068) log users in with SASL OAUTHBEARER (RFC 7628) and XOAUTH2 on IMAP,"
+                + " POP3 and submission, where passwords are accepted (TLS, or cleartext-auth). Without one these"
+                + " mechanisms are not offered. docs/authentication.md, OAuth.");
 
         private final String tomlName;
         private final boolean array;
@@ -227,9 +231,10 @@ public final class ConfigKeys {
                             + " must exist. Relative to data-dir."),
             choice(Section.TLS, "provider", TlsPolicy.Provider.class, TlsPolicy.Provider.BORINGSSL,
                     "The TLS implementation: \"boringssl\" (netty-tcnative; the JDK's TLS with a warning if it"
-                            + " cannot load) or \"jdk\" (the JDK's TLS, slower handshakes). Only \"jdk\" gives TLS 1.3"
-                            + " connections a tls-exporter channel binding (RFC 9266), so that SCRAM-SHA-256-PLUS is"
-                            + " offered there too; with BoringSSL it is offered on TLS 1.2 only."),
+                            + " cannot load) or \"jdk\" (the JDK's TLS, slower handshakes). Both give TLS 1.3"
+                            + " connections the tls-exporter channel binding (RFC 9266; \"jdk\" from JDK 25 on) and"
+                            + " TLS 1.2 ones tls-server-end-point, so SCRAM-SHA-256-PLUS is offered on every TLS"
+                            + " connection."),
             choice(Section.TLS, "ocsp", TlsPolicy.OcspMode.class, TlsPolicy.OcspMode.OFF,
                     "OCSP for client certificates whose issuer names a responder (Authority Information Access)"
                             + " in client-ca-files: \"soft-fail\" asks it and accepts the certificate, logged, when"
@@ -447,7 +452,31 @@ public final class ConfigKeys {
                     "\"allow\" accepts; \"deny\" closes the connection before TLS, sending nothing;"
                             + " \"request-cert\" and \"require-cert\" accept but ask for, or require, a client"
                             + " certificate, whatever the listener's client-cert says. \"require-cert\" may only apply to"
-                            + " listeners with tls \"implicit\"."));
+                            + " listeners with tls \"implicit\"."),
+
+            key(Section.OAUTH_ISSUER, "issuer", Type.STRING, null,
+                    "The issuer's identifier, an https URL, compared exactly with the iss of its tokens."),
+            key(Section.OAUTH_ISSUER, "jwks-uri", Type.STRING, "\"\"",
+                    "Where the issuer publishes its signing keys (https). \"\" reads jwks_uri from"
+                            + " issuer/.well-known/openid-configuration (OpenID Connect Discovery)."),
+            key(Section.OAUTH_ISSUER, "audience", Type.STRING, null,
+                    "A value the token's aud must contain: the resource indicator or client id this server is"
+                            + " known by at the issuer."),
+            key(Section.OAUTH_ISSUER, "account-claim", Type.STRING, "\"email\"",
+                    "The claim naming the account: an address, or (with account-domain) a user name. The account"
+                            + " must exist."),
+            key(Section.OAUTH_ISSUER, "account-domain", Type.STRING, "\"\"",
+                    "Appended as @domain to an account-claim value without an @, such as preferred_username."),
+            key(Section.OAUTH_ISSUER, "required-scope", Type.STRING, "\"\"",
+                    "A scope the token's scope claim must contain; \"\" for none."),
+            key(Section.OAUTH_ISSUER, "untyped-jwt", Type.BOOLEAN, "false",
+                    "Also accept tokens typed JWT or untyped, besides at+jwt (RFC 9068 §2.1), for issuers that"
+                            + " issue access tokens as plain JWTs."),
+            key(Section.OAUTH_ISSUER, "ca-file", Type.PATH, "\"\"",
+                    "PEM certificates to trust for the issuer's HTTPS instead of the system's; \"\" for the system's."),
+            new Key(Section.OAUTH_ISSUER, "min-refresh", Type.DURATION, List.of(), 1000, 3_600_000, "\"30s\"",
+                    "How often the issuer's keys may be fetched: a token signed with a key id not yet known (after"
+                            + " a key rotation) fetches them again, at most twice in this time."));
 
     private ConfigKeys() {}
 

@@ -1,6 +1,8 @@
 package org.castellan.server.config;
 
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,6 +20,7 @@ import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.castellan.security.auth.CertificateForPassword;
+import org.castellan.security.auth.oauth.OAuthIssuer;
 import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
@@ -82,6 +85,7 @@ final class ConfigReader {
         Map<Section, Table> single = new EnumMap<>(Section.class);
         List<Table> listenerTables = new ArrayList<>();
         List<Table> ruleTables = new ArrayList<>();
+        List<Table> issuerTables = new ArrayList<>();
         for (Table table : document.tables()) {
             if (table.name().isEmpty()) {
                 table.entries().values().forEach(e -> problem(e.line(), e.key(),
@@ -108,6 +112,7 @@ final class ConfigReader {
             switch (s) {
                 case LISTENER -> listenerTables.add(table);
                 case RULE -> ruleTables.add(table);
+                case OAUTH_ISSUER -> issuerTables.add(table);
                 default -> single.put(s, table);
             }
         }
@@ -216,6 +221,7 @@ final class ConfigReader {
                 rules.add(rule);
             }
         }
+        List<OAuthIssuer> issuers = readIssuers(issuerTables, base);
         if (!problems.isEmpty()) {
             return null;
         }
@@ -230,7 +236,52 @@ final class ConfigReader {
                 new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
                 new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout),
-                List.copyOf(listeners.values()), rules, lines);
+                List.copyOf(listeners.values()), rules, issuers, lines);
+    }
+
+    /** The [[oauth-issuer]] tables; each issuer once. */
+    private List<OAuthIssuer> readIssuers(List<Table> tables, Path base) {
+        List<OAuthIssuer> issuers = new ArrayList<>();
+        Map<String, Integer> seen = new HashMap<>();
+        for (Table table : tables) {
+            Fields f = new Fields(Section.OAUTH_ISSUER, table);
+            String issuer = f.httpsUrl("issuer");
+            String jwks = f.str(f.key("jwks-uri"));
+            if (jwks != null && !jwks.isEmpty() && f.httpsUrl("jwks-uri") == null) jwks = null;
+            String audience = f.str(f.key("audience"));
+            if (audience != null && audience.isEmpty()) {
+                f.problem("audience", "must not be empty: name this server as the issuer's tokens do in aud");
+                audience = null;
+            }
+            String claim = f.str(f.key("account-claim"));
+            if (claim != null && claim.isEmpty()) {
+                f.problem("account-claim", "must not be empty; \"email\" names the account by address");
+                claim = null;
+            }
+            String domain = f.str(f.key("account-domain"));
+            if (domain != null && !domain.isEmpty() && !isHostname(domain)) {
+                f.problem("account-domain", "expected a domain such as \"example.org\", got \"" + domain + "\"");
+                domain = null;
+            }
+            String scope = f.str(f.key("required-scope"));
+            Boolean untyped = f.bool("untyped-jwt");
+            Optional<Path> caFile = f.optionalPath("ca-file", base);
+            Duration minRefresh = f.duration("min-refresh");
+            if (issuer != null) {
+                Integer first = seen.putIfAbsent(issuer, f.lineOf("issuer"));
+                if (first != null) {
+                    f.problem("issuer", "issuer " + issuer + " is already configured on line " + first);
+                    issuer = null;
+                }
+            }
+            if (issuer != null && jwks != null && audience != null && claim != null && domain != null && scope != null
+                    && untyped != null && caFile != null && minRefresh != null) {
+                issuers.add(new OAuthIssuer(issuer, jwks.isEmpty() ? Optional.empty() : Optional.of(URI.create(jwks)),
+                        audience, claim, domain.isEmpty() ? Optional.empty() : Optional.of(domain),
+                        scope.isEmpty() ? Optional.empty() : Optional.of(scope), untyped, caFile, minRefresh));
+            }
+        }
+        return List.copyOf(issuers);
     }
 
     /** Reads every listener into {@code out}; returns false if any could not be read at all. */
@@ -450,6 +501,26 @@ final class ConfigReader {
             String got = value.toToml();
             problem(key.name(), "expected " + key.expected() + ", got "
                     + (got.length() > MAX_GOT ? got.substring(0, MAX_GOT) + "..." : got));
+            return null;
+        }
+
+        /** An absolute https URL with a host (RFC 9110 §4.2.2). */
+        String httpsUrl(String name) {
+            Key key = key(name);
+            String value = str(key);
+            if (value == null) {
+                return null;
+            }
+            try {
+                URI uri = new URI(value);
+                if ("https".equals(uri.getScheme()) && uri.getHost() != null && uri.getRawUserInfo() == null
+                        && uri.getRawFragment() == null) {
+                    return value;
+                }
+            } catch (URISyntaxException e) {
+                // reported below with the expected form
+            }
+            problem(name, "expected an https URL such as \"https://id.example.org\", got \"" + value + "\"");
             return null;
         }
 

@@ -75,6 +75,7 @@ public final class ConfigTemplate {
             switch (section) {
                 case LISTENER -> renderListeners(out, params.listeners());
                 case RULE -> renderExampleRule(out);
+                case OAUTH_ISSUER -> renderExampleIssuer(out);
                 default -> {
                     out.add(section.header());
                     for (Key key : ConfigKeys.of(section)) {
@@ -134,6 +135,17 @@ public final class ConfigTemplate {
         out.add("#");
         out.add("# " + Section.RULE.header());
         for (Key key : ConfigKeys.of(Section.RULE)) {
+            comment(out, "", key.description());
+            out.add("# " + key.name() + " = " + (key.required() ? examples.get(key.name()) : key.defaultValue()));
+        }
+    }
+
+    private static void renderExampleIssuer(List<String> out) {
+        Map<String, String> examples = Map.of("issuer", "\"https://id.example.org\"", "audience", "\"https://mail.example.org\"");
+        comment(out, "", "No issuer is set: OAUTHBEARER and XOAUTH2 are not offered. For example:");
+        out.add("#");
+        out.add("# " + Section.OAUTH_ISSUER.header());
+        for (Key key : ConfigKeys.of(Section.OAUTH_ISSUER)) {
             comment(out, "", key.description());
             out.add("# " + key.name() + " = " + (key.required() ? examples.get(key.name()) : key.defaultValue()));
         }

@@ -278,7 +278,7 @@ class ConfigValidationTest {
                                 + " cleartext-auth, accept-cleartext-risk, require-certificate-for-password, proxy-from,"
                                 + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
-                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [mail-auth], [[listener]], [[rule]])"),
+                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [mail-auth], [[listener]], [[rule]], [[oauth-issuer]])"),
                 Arguments.of("hostname = \"x\" # <-\n" + SERVER, "hostname", "keys must be inside a table"),
                 Arguments.of(SERVER + "[listener] # <-\nname = \"x\"\n", "listener", "write [[listener]], once per entry"),
                 Arguments.of(SERVER + "[[store]] # <-\n", "store", "write [store], once"),
