@@ -41,6 +41,7 @@ import org.castellan.protocol.sasl.ScramServer;
 import org.castellan.security.auth.CredentialStore.StoredCredential;
 import org.castellan.security.auth.internal.CertificateAccounts;
 import org.castellan.security.auth.internal.FairScheduler;
+import org.castellan.security.auth.internal.GssapiServer;
 import org.castellan.security.auth.internal.LoginLimiter;
 import org.castellan.security.auth.internal.PasswordCache;
 import org.slf4j.Logger;
@@ -92,6 +93,7 @@ public final class AuthService implements AutoCloseable {
     public static final String PLAIN = PlainServer.NAME;
     public static final String LOGIN = LoginServer.NAME;
     public static final String EXTERNAL = ExternalServer.NAME;
+    public static final String GSSAPI = GssapiServer.NAME;
 
     private static final Set<String> PASSWORD_MECHANISMS = Set.of(SCRAM_SHA_256_PLUS, SCRAM_SHA_256, PLAIN, LOGIN);
     /** RFC 4422 §3.1: a mechanism name is 1 to 20 of A-Z, 0-9, '-' and '_'; anything else is not logged verbatim. */
@@ -114,6 +116,8 @@ public final class AuthService implements AutoCloseable {
     private final CredentialStore credentials;
     private final AuthSettings settings;
     private final AuthLog authLog;
+    /** GSSAPI's service keys and principal mapping; empty where Kerberos is not configured. */
+    private final Optional<KerberosSettings> kerberos;
     private final Clock clock;
     private final LoginLimiter limiter;
     private final PasswordCache cache;
@@ -173,9 +177,22 @@ public final class AuthService implements AutoCloseable {
      * @param authLog told of every attempt, as the INFO log line is
      */
     public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock, AuthLog authLog) {
+        this(credentials, settings, clock, authLog, Optional.empty());
+    }
+
+    /**
+     * @param credentials where accounts are found
+     * @param settings limiter and cache numbers
+     * @param clock the limiter's clock (blocks, forgetting old failures) and the auth log's; delays use real time
+     * @param authLog told of every attempt, as the INFO log line is
+     * @param kerberos the service keys and principal mapping of GSSAPI; empty offers no GSSAPI
+     */
+    public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock, AuthLog authLog,
+            Optional<KerberosSettings> kerberos) {
         this.credentials = Objects.requireNonNull(credentials, "credentials");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.authLog = Objects.requireNonNull(authLog, "authLog");
+        this.kerberos = Objects.requireNonNull(kerberos, "kerberos");
         this.clock = clock;
         this.limiter = new LoginLimiter(settings, Objects.requireNonNull(clock, "clock"));
         this.cache = new PasswordCache(settings.plainCacheSize());
@@ -198,13 +215,15 @@ public final class AuthService implements AutoCloseable {
      * SASL mechanisms to advertise on this connection, in preference order: SCRAM-SHA-256-PLUS
      * (only with TLS and a channel binding), SCRAM-SHA-256, PLAIN, LOGIN (all four only with TLS
      * or where the listener allows cleartext; where the listener requires a certificate for
-     * passwords, only with one), EXTERNAL (only with a verified client certificate).
+     * passwords, only with one), GSSAPI (under the same conditions, and only where a service
+     * principal is configured for the protocol), EXTERNAL (only with a verified client certificate).
      */
     public List<String> mechanisms(AuthContext ctx) {
         List<String> names = new ArrayList<>();
         if (passwordAllowed(ctx) && !certificateMissing(ctx)) {
             if (ctx.tls() && ctx.channelBinding().isPresent()) names.add(SCRAM_SHA_256_PLUS);
             names.add(SCRAM_SHA_256);
+            if (kerberos.flatMap(k -> k.servicePrincipal(ctx.protocol())).isPresent()) names.add(GSSAPI);
             names.add(PLAIN);
             names.add(LOGIN);
         }
@@ -228,13 +247,13 @@ public final class AuthService implements AutoCloseable {
         String name = mechanism == null ? "" : mechanism.toUpperCase(Locale.ROOT);
         Exchange x = new Exchange(ctx, MECHANISM_NAME.matcher(name).matches() ? name : "?");
         try {
-            if (!PASSWORD_MECHANISMS.contains(name) && !name.equals(EXTERNAL)) {
+            if (!PASSWORD_MECHANISMS.contains(name) && !name.equals(EXTERNAL) && !name.equals(GSSAPI)) {
                 return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "unknown-mechanism");
             }
-            if (PASSWORD_MECHANISMS.contains(name) && !passwordAllowed(ctx)) {
+            if (passwordPolicy(name) && !passwordAllowed(ctx)) {
                 return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
             }
-            if (PASSWORD_MECHANISMS.contains(name) && certificateMissing(ctx)) {
+            if (passwordPolicy(name) && certificateMissing(ctx)) {
                 return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "certificate-required");
             }
             if (!mechanisms(ctx).contains(name)) return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "not-offered");
@@ -242,6 +261,10 @@ public final class AuthService implements AutoCloseable {
             if (blocked.isPresent()) return blocked.get();
             synchronized (x) {
                 x.machine = machine(name, ctx);
+                if (name.equals(GSSAPI)) {
+                    x.awaitingTicket = true;
+                    if (initialResponse.isPresent()) return x.ticket(initialResponse.get().clone());
+                }
                 return handle(x, x.machine.start(initialResponse.map(byte[]::clone)));
             }
         } catch (RuntimeException bug) {
@@ -343,6 +366,8 @@ public final class AuthService implements AutoCloseable {
         CompletableFuture<LoginLimiter.Admission> turn;
         /** SCRAM has sent server-first: the next response carries the proof to check. */
         boolean awaitingProof;
+        /** GSSAPI has begun: the next response carries the Kerberos ticket to check. */
+        boolean awaitingTicket;
         boolean done;
 
         Exchange(AuthContext ctx, String mechanism) {
@@ -362,6 +387,7 @@ public final class AuthService implements AutoCloseable {
                 awaitingProof = false;
                 return inTurn(this, () -> checkProof(response), () -> {});
             }
+            if (awaitingTicket) return ticket(response);
             try {
                 return handle(this, machine.respond(response));
             } catch (RuntimeException bug) {
@@ -369,7 +395,24 @@ public final class AuthService implements AutoCloseable {
             }
         }
 
-        /** SCRAM's client-final message, admitted by the limiter; called with this exchange locked. */
+        /**
+         * GSSAPI's first token, admitted by the limiter as a password is before its PBKDF2, then
+         * checked on a lookup thread: it reads the keytab and the replay cache. Called with this
+         * exchange locked.
+         */
+        CompletionStage<SaslStep> ticket(byte[] token) {
+            awaitingTicket = false;
+            return inTurn(this, () -> onLookup(this, () -> {
+                synchronized (this) {
+                    return checkProof(token);
+                }
+            }), () -> {});
+        }
+
+        /**
+         * SCRAM's client-final message or GSSAPI's ticket, admitted by the limiter; called with
+         * this exchange locked. The place is given back if the exchange goes on.
+         */
         private CompletionStage<SaslStep> checkProof(byte[] response) {
             try {
                 return handle(this, machine.respond(response));
@@ -406,6 +449,8 @@ public final class AuthService implements AutoCloseable {
             case PLAIN -> new PlainServer();
             case LOGIN -> new LoginServer();
             case EXTERNAL -> new ExternalServer();
+            case GSSAPI -> new GssapiServer(kerberos.orElseThrow().servicePrincipal(ctx.protocol()).orElseThrow(),
+                    kerberos.orElseThrow().keytab());
             case SCRAM_SHA_256, SCRAM_SHA_256_PLUS -> new ScramServer(name.equals(SCRAM_SHA_256_PLUS),
                     ctx.channelBinding().map(b -> new ScramServer.Binding(b.type(), b.data())),
                     mechanisms(ctx).contains(SCRAM_SHA_256_PLUS), serverNonce());
@@ -420,6 +465,7 @@ public final class AuthService implements AutoCloseable {
             case SaslResult.PasswordCredentials p -> checkPassword(x, p.authzid(), p.username(), p.password());
             case SaslResult.NeedCredential n -> scramCredential(x, n);
             case SaslResult.ExternalIdentity e -> external(x, e.authzid());
+            case SaslResult.Principal p -> kerberosAccount(x, p);
             case SaslResult.Verified v -> !authzidMatches(v.authzid(), x.account)
                     ? fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true)
                     : !certificateNamesAccount(x)
@@ -430,7 +476,8 @@ public final class AuthService implements AutoCloseable {
     }
 
     private CompletionStage<SaslStep> failed(Exchange x, SaslFailure reason) {
-        String detail = reason.name().toLowerCase(Locale.ROOT).replace('_', '-');
+        String detail = reason.name().toLowerCase(Locale.ROOT).replace('_', '-')
+                + (x.machine instanceof GssapiServer g ? g.refusal().map(r -> " " + r).orElse("") : "");
         return reason.credentials()
                 ? fail(x, FailureKind.INVALID_CREDENTIALS, detail, true)
                 : fail(x, FailureKind.MALFORMED, detail, false);
@@ -658,6 +705,37 @@ public final class AuthService implements AutoCloseable {
                 return fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-no-account", true);
             }
         });
+    }
+
+    /**
+     * GSSAPI: the account the authenticated principal maps to (KerberosSettings#accountName),
+     * which must exist. A principal that maps to none, or to a missing account, is a counted
+     * failure, like an unknown user's password.
+     */
+    private CompletionStage<SaslStep> kerberosAccount(Exchange x, SaslResult.Principal principal) {
+        Optional<String> name = kerberos.orElseThrow().accountName(principal.principal()).map(AuthService::prepare);
+        x.typed = name.orElse(null);
+        if (name.isEmpty()) return fail(x, FailureKind.INVALID_CREDENTIALS, "principal-not-mapped", true);
+        return onLookup(x, () -> {
+            Optional<StoredCredential> stored = credentials.find(name.get());
+            List<String> owners = certificateAccounts(x.ctx);
+            synchronized (x) {
+                x.certificateAccounts = owners;
+                if (stored.isEmpty()) return fail(x, FailureKind.INVALID_CREDENTIALS, "principal-names-no-account", true);
+                x.account = stored.get().account();
+                return handle(x, new SaslResult.Verified(principal.authzid(), principal.principal(), new byte[0]));
+            }
+        });
+    }
+
+    /**
+     * Mechanisms under the password policy: offered and accepted only with TLS or where the
+     * listener allows cleartext, and only with a certificate where the listener asks for one with
+     * every password. GSSAPI exposes no password, but it is kept under the same policy: one rule
+     * for every mechanism that logs in by something the user holds other than the certificate.
+     */
+    private static boolean passwordPolicy(String mechanism) {
+        return PASSWORD_MECHANISMS.contains(mechanism) || mechanism.equals(GSSAPI);
     }
 
     /** The listener wants a certificate with every password and this connection has none verified. */
