@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.security.auth.Subject;
 import javax.security.auth.callback.Callback;
 import javax.security.auth.callback.UnsupportedCallbackException;
@@ -49,6 +51,8 @@ public final class GssapiServer implements SaslServer {
     public static final int MAX_TOKEN = 48_000;
     /** RFC 4752 §3.3: "auth" is the "no security layer" bit. */
     private static final Map<String, String> PROPERTIES = Map.of(Sasl.QOP, "auth");
+    /** "... (Mechanism level: Ticket expired (32))": the last bracketed number of the JDK's message. */
+    private static final Pattern KRB5_CODE = Pattern.compile("\\((\\d{1,3})\\)\\)?\\s*$");
 
     private final Subject acceptor;
     private final String service;
@@ -106,7 +110,7 @@ public final class GssapiServer implements SaslServer {
                 throw new IllegalStateException("no usable key for the service principal in the keytab: "
                         + gss.getMessage(), gss);
             }
-            refusal = gss != null ? "gss-major=" + gss.getMajor() + " krb5-error=" + gss.getMinor()
+            refusal = gss != null ? "gss-major=" + gss.getMajor() + krb5Error(gss)
                     : cause instanceof SaslException ? "sasl" : cause.getClass().getSimpleName();
             return end(new SaslResult.Failed(SaslFailure.TOKEN_REJECTED));
         }
@@ -147,6 +151,18 @@ public final class GssapiServer implements SaslServer {
     /** The authenticated principal: the JDK hands it back as the authorization id it authorized. */
     private static String principalOf(String peer) {
         return peer == null ? "" : peer;
+    }
+
+    /**
+     * The Kerberos error code (RFC 4120 §7.5.9: 31 integrity check failed, 32 ticket expired, 34
+     * replay, 41 modified message, …). The JDK's Kerberos mechanism leaves the GSS minor status
+     * at -1 and ends its message with the code in brackets ("Request is a replay (34)"); the
+     * exception carrying it is internal to the JDK, so the code is read from the message.
+     */
+    private static String krb5Error(GSSException gss) {
+        if (gss.getMinor() > 0) return " krb5-error=" + gss.getMinor();
+        Matcher m = KRB5_CODE.matcher(String.valueOf(gss.getMessage()));
+        return m.find() ? " krb5-error=" + m.group(1) : "";
     }
 
     private static GSSException gssCause(Throwable t) {
