@@ -54,6 +54,8 @@ public final class GssapiServer implements SaslServer {
     /** "... (Mechanism level: Ticket expired (32))": the last bracketed number of the JDK's message. */
     private static final Pattern KRB5_CODE = Pattern.compile("\\((\\d{1,3})\\)\\)?\\s*$");
 
+    private final KerberosPrincipal principal;
+    private final KeyTab keytab;
     private final Subject acceptor;
     private final String service;
     private javax.security.sasl.SaslServer jdk;
@@ -67,9 +69,11 @@ public final class GssapiServer implements SaslServer {
      */
     public GssapiServer(String servicePrincipal, Path keytab) {
         KerberosPrincipal principal = new KerberosPrincipal(servicePrincipal, KerberosPrincipal.KRB_NT_SRV_HST);
+        this.principal = principal;
+        this.keytab = KeyTab.getInstance(principal, new File(keytab.toString()));
         Subject subject = new Subject();
         subject.getPrincipals().add(principal);
-        subject.getPrivateCredentials().add(KeyTab.getInstance(principal, new File(keytab.toString())));
+        subject.getPrivateCredentials().add(this.keytab);
         subject.setReadOnly();
         this.acceptor = subject;
         int slash = servicePrincipal.indexOf('/');
@@ -94,6 +98,12 @@ public final class GssapiServer implements SaslServer {
         if (response.length > MAX_TOKEN) return end(new SaslResult.Failed(SaslFailure.MALFORMED));
         try {
             if (jdk == null) {
+                // Checked before the token: without keys every ticket would look bad, and be counted against its client.
+                if (keytab.getKeys(principal).length == 0) {
+                    done = true;
+                    throw new IllegalStateException("the keytab " + keytab + " is missing, unreadable or holds no key of "
+                            + principal.getName());
+                }
                 // A null server name: the acceptor's credentials (the bound keytab) decide which tickets are good.
                 jdk = Subject.callAs(acceptor, () -> Sasl.createSaslServer(NAME, service, null, PROPERTIES,
                         this::authorize));
