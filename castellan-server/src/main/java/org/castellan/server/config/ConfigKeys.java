@@ -379,16 +379,16 @@ public final class ConfigKeys {
             key(Section.KERBEROS, "protocols", Type.STRINGS, "[\"imap\", \"pop3\", \"smtp\"]",
                     "The protocols that offer GSSAPI: some of \"imap\", \"pop3\" and \"smtp\" (submission)."),
             key(Section.KERBEROS, "imap-principal", Type.STRING, "\"\"",
-                    "The service principal IMAP clients get tickets for; \"\" is imap/<server.hostname>@<realm>."),
+                    "The service principal IMAP clients get tickets for; \"\" is imap/HOST@REALM, HOST being server.hostname."),
             key(Section.KERBEROS, "pop3-principal", Type.STRING, "\"\"",
-                    "The same for POP3; \"\" is pop/<server.hostname>@<realm> (RFC 5034's service name is \"pop\")."),
+                    "The same for POP3; \"\" is pop/HOST@REALM (RFC 5034's service name is \"pop\")."),
             key(Section.KERBEROS, "smtp-principal", Type.STRING, "\"\"",
-                    "The same for submission; \"\" is smtp/<server.hostname>@<realm>."),
+                    "The same for submission; \"\" is smtp/HOST@REALM."),
             key(Section.KERBEROS, "principals", Type.STRINGS, "[]",
                     "Explicit mappings \"principal=account\", such as [\"alice/admin@EXAMPLE.ORG=alice@example.org\"];"
                             + " consulted first. A principal that maps to no existing account is refused."),
             key(Section.KERBEROS, "realm-domain", Type.STRING, "\"\"",
-                    "Strips the realm: a principal name@<realm> of one component logs in as name@<realm-domain>"
+                    "Strips the realm: a principal NAME@REALM of one component logs in as NAME@DOMAIN, DOMAIN being this key,"
                             + " if that account exists. Principals with an instance (alice/admin) or of another"
                             + " realm need an entry in principals. \"\" maps only through principals."),
             key(Section.MAIL_AUTH, "enabled", Type.BOOLEAN, "true",
