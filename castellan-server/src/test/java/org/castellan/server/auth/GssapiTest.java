@@ -88,7 +88,9 @@ class GssapiTest {
                 listener("imaps", "imap", "implicit"),
                 listener("pop3s", "pop3", "implicit"),
                 listener("smtps", "submission", "implicit"),
-                listener("imap-plain", "imap", "none"));
+                listener("imap-plain", "imap", "none"),
+                listener("imap-two", "imap", "implicit", "client-cert = \"request\"",
+                        "require-certificate-for-password = \"same-account\""));
     }
 
     @AfterAll
@@ -231,6 +233,29 @@ class GssapiTest {
                 loopback("127.0.0.1"), true, false, Optional.empty(), Optional.empty()))).contains("GSSAPI");
         assertThat(auth.server().auth().mechanisms(new AuthContext("imap-plain", "imap",
                 loopback("127.0.0.1"), false, false, Optional.empty(), Optional.empty()))).doesNotContain("GSSAPI");
+    }
+
+    @Test
+    void whereAListenerWantsTheAccountsCertificateWithEveryLoginGssapiDoesToo() throws Exception {
+        Subject alice = login(ALICE_PRINCIPAL);
+        var at = auth.address("imap-two");
+        try (MailClient c = MailClient.implicit(Proto.IMAP, at, loopback("127.0.0.1"),
+                auth.pki().clientContext(auth.pki().client()), false).oneShot()) {
+            var reply = exchange(c, Proto.IMAP, alice, client(alice, Proto.IMAP));
+            assertThat(reply.outcome()).as("alice's ticket with alice's certificate: " + reply.line()).isEqualTo(Outcome.OK);
+        }
+        try (MailClient c = MailClient.implicit(Proto.IMAP, at, loopback("127.0.17.2"),
+                auth.pki().clientContext(), false).oneShot()) {
+            var reply = exchange(c, Proto.IMAP, alice, client(alice, Proto.IMAP));
+            assertThat(reply.outcome()).as("no certificate: " + reply.line()).isEqualTo(Outcome.UNAVAILABLE);
+        }
+        try (MailClient c = MailClient.implicit(Proto.IMAP, at, loopback("127.0.17.3"),
+                auth.pki().clientContext(auth.unmapped()), false).oneShot()) {
+            var reply = exchange(c, Proto.IMAP, alice, client(alice, Proto.IMAP));
+            assertThat(reply.outcome()).as("a certificate of nobody: " + reply.line()).isEqualTo(Outcome.INVALID);
+        }
+        awaitAttempt(a -> a.remote().equals("127.0.17.3")
+                && a.reason().orElse("").equals("certificate-names-another-account"), "the kiosk certificate refused");
     }
 
     // --- helpers ---------------------------------------------------------------------------------
