@@ -1,14 +1,17 @@
 package org.castellan.server.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
 import static org.awaitility.Awaitility.await;
 import static org.castellan.server.auth.AuthServer.ALICE;
 import static org.castellan.server.auth.AuthServer.BOB;
 import static org.castellan.server.auth.AuthServer.listener;
 import static org.castellan.server.auth.AuthServer.loopback;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -18,6 +21,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 import javax.security.auth.Subject;
 import javax.security.auth.callback.NameCallback;
 import javax.security.auth.callback.PasswordCallback;
@@ -44,7 +48,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * SASL GSSAPI (RFC 4752) against a real MIT Kerberos realm ({@link KerberosRealm}): tickets from
- * MIT's kinit used by curl (MIT's GSS-API library) on imaps, pop3s and smtps, and the JDK's own
+ * MIT's kinit used by curl (MIT's GSS-API library) on imaps, pop3s and smtps and by mbsync
+ * (Cyrus SASL's GSSAPI plugin) on imaps, and the JDK's own
  * GSSAPI client driven token by token, which can also send what no honest client sends: garbage,
  * a ticket for another service, a replayed first token, an expired ticket.
  *
@@ -115,6 +120,45 @@ class GssapiTest {
         });
         awaitAttempt(a -> a.mechanism().equals("GSSAPI") && a.account().equals(ALICE) && a.result().equals("OK")
                 && a.listener().equals(listener), "an OK GSSAPI row for " + ALICE + " on " + listener);
+    }
+
+    @Test
+    void mbsyncLogsInThroughCyrusSaslsGssapiPlugin() throws Exception {
+        ExternalClient.require("mbsync", "isync");
+        requireCyrusGssapiPlugin();
+        Path home = Files.createDirectories(dir.resolve("mbsync"));
+        Files.createDirectories(home.resolve("mail"));
+        Path rc = home.resolve("mbsyncrc");
+        Files.writeString(rc, String.join("\n",
+                "IMAPAccount castellan",
+                "Host localhost",
+                "Port " + auth.address("imaps").getPort(),
+                // Cyrus sends the user as GSSAPI's authorization identity: the account, which the ticket maps to.
+                "User " + ALICE,
+                "SSLType IMAPS",
+                "CertificateFile " + auth.pki().trustFile(),
+                "AuthMechs GSSAPI",
+                "",
+                "IMAPStore remote",
+                "Account castellan",
+                "",
+                "MaildirStore local",
+                "Path " + home.resolve("mail") + "/",
+                "Inbox " + home.resolve("mail/INBOX"),
+                "",
+                "Channel inbox",
+                "Far :remote:",
+                "Near :local:",
+                "Patterns INBOX",
+                "Create Near",
+                ""));
+        Path ccache = dir.resolve("alice-mbsync.ccache");
+        realm.kinit(ALICE_PRINCIPAL, ALICE_PASSWORD, ccache);
+        var r = ExternalClient.run(List.of("mbsync", "-c", rc.toString(), "-l", "inbox"), realm.env(ccache));
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(r.output()).contains("INBOX");
+        awaitAttempt(a -> a.mechanism().equals("GSSAPI") && a.account().equals(ALICE) && a.result().equals("OK")
+                && a.protocol().equals("imap"), "mbsync's GSSAPI login");
     }
 
     // --- the JDK's client ------------------------------------------------------------------------
@@ -345,6 +389,17 @@ class GssapiTest {
                 scheme + "://localhost:" + auth.address(listener).getPort() + "/"));
         if (listener.equals("smtps")) command.addAll(List.of("-X", "VRFY " + ALICE));
         return ExternalClient.run(command, realm.env(ccache));
+    }
+
+    /** Cyrus SASL loads its mechanisms from plugins: GSSAPI's is libgssapiv2 (Debian's libsasl2-modules-gssapi-mit). */
+    private static void requireCyrusGssapiPlugin() throws IOException {
+        try (Stream<Path> files = Files.find(Path.of("/usr/lib"), 3,
+                (file, attributes) -> file.getFileName().toString().startsWith("libgssapiv2.so"))) {
+            if (files.findAny().isEmpty()) {
+                fail("Cyrus SASL's GSSAPI plugin is not installed; install the Debian package 'libsasl2-modules-gssapi-mit'"
+                        + " (apt-get install libsasl2-modules-gssapi-mit; ./test does this)");
+            }
+        }
     }
 
     private static void awaitAttempt(java.util.function.Predicate<AuthAttempt> row, String what) {
