@@ -64,7 +64,9 @@ import org.slf4j.LoggerFactory;
  * salt derived from the name. App passwords are accepted only by PLAIN, LOGIN and password
  * commands, only on a protocol in their scope, and only as long as the store still lists them; a
  * listener may also demand a verified client certificate (of the same account) with every
- * password. One INFO line is logged per attempt, and the same facts go to the {@link AuthLog};
+ * password. GSSAPI tickets are judged by the JDK's Kerberos acceptor with the configured keytab
+ * only, and their principal names an account only through {@link KerberosSettings}' rules; the
+ * mechanism sits under the password policy. One INFO line is logged per attempt, and the same facts go to the {@link AuthLog};
  * neither ever holds a password, SASL payload, proof or secret (invariant 9).
  *
  * <p>Under attack: each password check is admitted by the limiter before it starts, so guesses

@@ -126,7 +126,24 @@ class GssapiTest {
     void mbsyncLogsInThroughCyrusSaslsGssapiPlugin() throws Exception {
         ExternalClient.require("mbsync", "isync");
         requireCyrusGssapiPlugin();
-        Path home = Files.createDirectories(dir.resolve("mbsync"));
+        Path ccache = dir.resolve("alice-mbsync.ccache");
+        realm.kinit(ALICE_PRINCIPAL, ALICE_PASSWORD, ccache);
+        var r = ExternalClient.run(List.of("mbsync", "-c", mbsyncrc("alice", ALICE).toString(), "-l", "inbox"),
+                realm.env(ccache));
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(r.output()).contains("INBOX");
+        awaitAttempt(a -> a.mechanism().equals("GSSAPI") && a.account().equals(ALICE) && a.result().equals("OK")
+                && a.protocol().equals("imap"), "mbsync's GSSAPI login");
+        // RFC 4422 §3.4.1: alice's ticket cannot ask to act as bob, as there is no proxy authorization.
+        var proxy = ExternalClient.run(List.of("mbsync", "-c", mbsyncrc("bob", BOB).toString(), "-l", "inbox"),
+                realm.env(ccache));
+        assertThat(proxy.exitCode()).as(proxy.output()).isNotZero();
+        awaitAttempt(a -> a.mechanism().equals("GSSAPI") && a.reason().orElse("").equals("authzid-differs"),
+                "alice's ticket refused as bob");
+    }
+
+    private static Path mbsyncrc(String name, String user) throws IOException {
+        Path home = Files.createDirectories(dir.resolve("mbsync-" + name));
         Files.createDirectories(home.resolve("mail"));
         Path rc = home.resolve("mbsyncrc");
         Files.writeString(rc, String.join("\n",
@@ -134,7 +151,7 @@ class GssapiTest {
                 "Host localhost",
                 "Port " + auth.address("imaps").getPort(),
                 // Cyrus sends the user as GSSAPI's authorization identity: the account, which the ticket maps to.
-                "User " + ALICE,
+                "User " + user,
                 "SSLType IMAPS",
                 "CertificateFile " + auth.pki().trustFile(),
                 "AuthMechs GSSAPI",
@@ -152,13 +169,7 @@ class GssapiTest {
                 "Patterns INBOX",
                 "Create Near",
                 ""));
-        Path ccache = dir.resolve("alice-mbsync.ccache");
-        realm.kinit(ALICE_PRINCIPAL, ALICE_PASSWORD, ccache);
-        var r = ExternalClient.run(List.of("mbsync", "-c", rc.toString(), "-l", "inbox"), realm.env(ccache));
-        assertThat(r.exitCode()).as(r.output()).isZero();
-        assertThat(r.output()).contains("INBOX");
-        awaitAttempt(a -> a.mechanism().equals("GSSAPI") && a.account().equals(ALICE) && a.result().equals("OK")
-                && a.protocol().equals("imap"), "mbsync's GSSAPI login");
+        return rc;
     }
 
     // --- the JDK's client ------------------------------------------------------------------------
