@@ -56,6 +56,7 @@ public final class GssapiServer implements SaslServer {
 
     private final KerberosPrincipal principal;
     private final KeyTab keytab;
+    private final Path keytabFile;
     private final Subject acceptor;
     private final String service;
     private javax.security.sasl.SaslServer jdk;
@@ -70,6 +71,7 @@ public final class GssapiServer implements SaslServer {
     public GssapiServer(String servicePrincipal, Path keytab) {
         KerberosPrincipal principal = new KerberosPrincipal(servicePrincipal, KerberosPrincipal.KRB_NT_SRV_HST);
         this.principal = principal;
+        this.keytabFile = keytab;
         this.keytab = KeyTab.getInstance(principal, new File(keytab.toString()));
         Subject subject = new Subject();
         subject.getPrincipals().add(principal);
@@ -101,7 +103,7 @@ public final class GssapiServer implements SaslServer {
                 // Checked before the token: without keys every ticket would look bad, and be counted against its client.
                 if (keytab.getKeys(principal).length == 0) {
                     done = true;
-                    throw new IllegalStateException("the keytab " + keytab + " is missing, unreadable or holds no key of "
+                    throw new IllegalStateException("the keytab " + keytabFile + " is missing, unreadable or holds no key of "
                             + principal.getName());
                 }
                 // A null server name: the acceptor's credentials (the bound keytab) decide which tickets are good.
