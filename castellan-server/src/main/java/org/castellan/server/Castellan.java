@@ -124,7 +124,7 @@ public final class Castellan implements AutoCloseable {
             log.info("TLS provider: {}", tls.provider());
             authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
             auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog,
-                    config.oauthIssuers());
+                    config.oauthIssuers(), config.kerberos().settings());
             blocking = Executors.newVirtualThreadPerTaskExecutor();
             StartChecks.ConnectionCeiling ceiling = StartChecks.connectionCeiling(config);
             if (ceiling.lowered()) {

@@ -48,6 +48,11 @@ public final class ConfigKeys {
                 + " hostname, any such field the message already had is removed, and a message failing DMARC"
                 + " is treated as its From domain's policy and these keys say. DMARC reports are not sent."
                 + " Submission listeners are not checked."),
+        KERBEROS("kerberos", false, "SASL GSSAPI (Kerberos V5, RFC 4752) on IMAP, POP3 and submission: where the"
+                + " service keys are and how a client's principal names an account (docs/authentication.md). Off"
+                + " unless keytab is set. GSSAPI is offered under the same conditions as passwords: with TLS or"
+                + " where the listener allows cleartext, and with a client certificate where the listener asks for"
+                + " one."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
                 + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
@@ -370,6 +375,27 @@ public final class ConfigKeys {
                     Dns.MAX_TIMEOUT.toMillis(), "\"" + Dns.DEFAULT_TIMEOUT.toSeconds() + "s\"",
                     "How long one look-up may take, validation included; then it is a temporary failure, and"
                             + " a message waiting on it stays queued for the next attempt."),
+            key(Section.KERBEROS, "keytab", Type.PATH, "\"\"",
+                    "The keytab holding the keys of the service principals (kadmin: ktadd -k FILE"
+                            + " imap/mail.example.org pop/mail.example.org smtp/mail.example.org); readable by the"
+                            + " server's user only. \"\" offers no GSSAPI. Relative to data-dir."),
+            key(Section.KERBEROS, "realm", Type.STRING, "\"\"",
+                    "The users' Kerberos realm, such as \"EXAMPLE.ORG\"; required with keytab."),
+            key(Section.KERBEROS, "protocols", Type.STRINGS, "[\"imap\", \"pop3\", \"smtp\"]",
+                    "The protocols that offer GSSAPI: some of \"imap\", \"pop3\" and \"smtp\" (submission)."),
+            key(Section.KERBEROS, "imap-principal", Type.STRING, "\"\"",
+                    "The service principal IMAP clients get tickets for; \"\" is imap/HOST@REALM, HOST being server.hostname."),
+            key(Section.KERBEROS, "pop3-principal", Type.STRING, "\"\"",
+                    "The same for POP3; \"\" is pop/HOST@REALM (RFC 5034's service name is \"pop\")."),
+            key(Section.KERBEROS, "smtp-principal", Type.STRING, "\"\"",
+                    "The same for submission; \"\" is smtp/HOST@REALM."),
+            key(Section.KERBEROS, "principals", Type.STRINGS, "[]",
+                    "Explicit mappings \"principal=account\", such as [\"alice/admin@EXAMPLE.ORG=alice@example.org\"];"
+                            + " consulted first. A principal that maps to no existing account is refused."),
+            key(Section.KERBEROS, "realm-domain", Type.STRING, "\"\"",
+                    "Strips the realm: a principal NAME@REALM of one component logs in as NAME@DOMAIN, DOMAIN being this key,"
+                            + " if that account exists. Principals with an instance (alice/admin) or of another"
+                            + " realm need an entry in principals. \"\" maps only through principals."),
             key(Section.MAIL_AUTH, "enabled", Type.BOOLEAN, "true",
                     "Whether MX listeners check SPF, DKIM and DMARC and add Authentication-Results."),
             choice(Section.MAIL_AUTH, "dmarc-reject", Dmarc.Policy.class, MailAuth.DEFAULTS.dmarcReject(),
@@ -563,7 +589,7 @@ public final class ConfigKeys {
         out.add("A strict subset of [TOML](https://toml.io), so that the file means one thing only:");
         out.add("");
         out.add("- `# comments`, to the end of the line.");
-        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, `[dns]`, `[mail-auth]`, each at most once, and arrays of tables"
+        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, `[dns]`, `[mail-auth]`, `[kerberos]`, each at most once, and arrays of tables"
                 + " `[[listener]]` and `[[rule]]`, once per entry. Keys before the first table are errors.");
         out.add("- `key = value`, one per line, with bare kebab-case keys (`data-dir`). Dotted and quoted keys are"
                 + " not supported.");

@@ -19,6 +19,7 @@ import org.castellan.security.tls.TlsPolicy;
 import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.CertificateForPassword;
 import org.castellan.security.auth.oauth.OAuthIssuer;
 import org.castellan.security.mailauth.Dmarc;
@@ -211,6 +212,7 @@ final class ConfigReader {
         Dmarc.Policy dmarcReject = mailAuthTable.choice("dmarc-reject", Dmarc.Policy.class);
         Dmarc.Policy dmarcQuarantine = mailAuthTable.choice("dmarc-quarantine", Dmarc.Policy.class);
         Duration mailAuthDnsTimeout = mailAuthTable.duration("dns-timeout");
+        Kerberos kerberos = readKerberos(new Fields(Section.KERBEROS, single.get(Section.KERBEROS)), hostname, base);
 
         Map<String, Listener> listeners = new LinkedHashMap<>();
         boolean listenersComplete = readListeners(listenerTables, listeners);
@@ -235,7 +237,7 @@ final class ConfigReader {
                 new Log(logFormat, logFile, logRotation, logMaxSize, logKeep.intValue()),
                 new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
-                new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout),
+                new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout), kerberos,
                 List.copyOf(listeners.values()), rules, issuers, lines);
     }
 
@@ -282,6 +284,62 @@ final class ConfigReader {
             }
         }
         return List.copyOf(issuers);
+    }
+
+    /** The {@code [kerberos]} table; null after a problem. */
+    private Kerberos readKerberos(Fields f, String hostname, Path base) {
+        Optional<Path> keytab = f.optionalPath("keytab", base);
+        String realm = f.str(f.key("realm"));
+        List<String> protocols = f.strings("protocols");
+        List<String> principalEntries = f.strings("principals");
+        String realmDomain = f.str(f.key("realm-domain"));
+        if (keytab == null || realm == null || protocols == null || principalEntries == null || realmDomain == null) {
+            return null;
+        }
+        if (keytab.isEmpty()) return Kerberos.NONE;
+        boolean ok = true;
+        if (realm.isEmpty() || realm.contains("@") || realm.contains("/") || realm.contains(" ")) {
+            f.problem("realm", "expected the users' Kerberos realm, such as \"EXAMPLE.ORG\", with keytab set");
+            ok = false;
+        }
+        for (String protocol : protocols) {
+            if (!Kerberos.PROTOCOLS.contains(protocol)) {
+                f.problem("protocols", "expected some of \"imap\", \"pop3\" and \"smtp\", got \"" + protocol + "\"");
+                ok = false;
+            }
+        }
+        Map<String, String> services = new LinkedHashMap<>();
+        for (String protocol : Kerberos.PROTOCOLS) {
+            String key = protocol + "-principal";
+            String written = f.str(f.key(key));
+            if (written == null) return null;
+            String principal = written.isEmpty() ? Kerberos.serviceName(protocol) + "/" + hostname + "@" + realm : written;
+            if (!principal.matches("[^@/\\s]+/[^@/\\s]+@[^@/\\s]+")) {
+                f.problem(key, "expected a service principal such as \"" + Kerberos.serviceName(protocol)
+                        + "/mail.example.org@EXAMPLE.ORG\", got \"" + principal + "\"");
+                ok = false;
+            }
+            services.put(protocol, principal);
+        }
+        Map<String, String> principals = new LinkedHashMap<>();
+        for (String entry : principalEntries) {
+            int eq = entry.lastIndexOf('=');
+            String account = eq < 0 ? "" : entry.substring(eq + 1).strip();
+            if (eq <= 0 || !EmailAddress.parse(account).ok()) {
+                f.problem("principals", "expected \"principal=account\" such as \"alice@EXAMPLE.ORG=alice@example.org\","
+                        + " got \"" + entry + "\"");
+                ok = false;
+            } else {
+                principals.put(entry.substring(0, eq).strip(), account);
+            }
+        }
+        if (!realmDomain.isEmpty() && !isHostname(realmDomain)) {
+            f.problem("realm-domain", "expected a mail domain such as \"example.org\", got \"" + realmDomain + "\"");
+            ok = false;
+        }
+        if (!ok || hostname == null) return null;
+        return new Kerberos(keytab, realm, protocols, services, principals,
+                realmDomain.isEmpty() ? Optional.empty() : Optional.of(realmDomain));
     }
 
     /** Reads every listener into {@code out}; returns false if any could not be read at all. */
