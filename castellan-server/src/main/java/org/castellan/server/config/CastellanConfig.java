@@ -29,7 +29,7 @@ import org.castellan.server.config.ConfigException.Problem;
  *     {@code listener[2].port}, {@code tls}), for errors found after reading (at start)
  */
 public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp,
-                              List<Listener> listeners, List<Rule> rules, Map<String, Integer> lines) {
+                              Outbound outbound, List<Listener> listeners, List<Rule> rules, Map<String, Integer> lines) {
 
     /** A configuration file is a few kilobytes; one this large is the wrong file (a log, an image). */
     private static final long MAX_FILE_SIZE = 1024 * 1024;
@@ -43,6 +43,7 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         Objects.requireNonNull(auth, "auth");
         Objects.requireNonNull(log, "log");
         Objects.requireNonNull(smtp, "smtp");
+        Objects.requireNonNull(outbound, "outbound");
         listeners = List.copyOf(listeners);
         rules = List.copyOf(rules);
         lines = Map.copyOf(lines);
