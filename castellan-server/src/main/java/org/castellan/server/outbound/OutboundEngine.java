@@ -3,6 +3,7 @@ package org.castellan.server.outbound;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.IDN;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -10,6 +11,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -108,6 +110,20 @@ public final class OutboundEngine implements AutoCloseable {
 
     public OutboundQueue queue() {
         return queue;
+    }
+
+    /**
+     * A domain as routing and the queue use it: lower case, A-labels for an internationalized
+     * name (RFC 5890 §2.3.2.1), so that DNS and static routes see one spelling.
+     */
+    public static String routingDomain(String domain) {
+        String lower = domain.toLowerCase(Locale.ROOT);
+        if (lower.chars().allMatch(c -> c < 0x80)) return lower;
+        try {
+            return IDN.toASCII(lower, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+        } catch (IllegalArgumentException e) {
+            return lower; // not a valid IDN: routing will not find it, and says so
+        }
     }
 
     /** Starts the scheduler thread; returns at once. */

@@ -3,16 +3,24 @@ package org.castellan.server.smtp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.Instant;
 import java.time.ZonedDateTime;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.FromHeader;
 import org.castellan.protocol.smtp.Mailbox;
 import org.castellan.protocol.smtp.SmtpError;
+import org.castellan.server.outbound.OutboundEngine;
 import org.castellan.server.transport.MessageSpool;
 import org.castellan.store.MailStore;
 import org.castellan.store.StoreException;
+import org.castellan.store.queue.NewQueuedMessage;
+import org.castellan.store.queue.NewQueuedRecipient;
+import org.castellan.store.queue.QueuedMessage;
 
 /**
  * The end of a message: final checks, then one {@link MailStore#deliver} into every recipient's
@@ -22,6 +30,11 @@ import org.castellan.store.StoreException;
  * <p>Quotas are checked again with the real size: if a recipient has no room now, the whole
  * message gets 452 4.2.2 (nothing was delivered, the client retries later) rather than a 250 for
  * some recipients and a bounce for others.
+ *
+ * <p>Remote recipients (authenticated submission) are enqueued for the outbound engine
+ * (docs/outbound.md §2) before the local ones are delivered; the one 250 covers both. If the
+ * enqueue fails nothing is acknowledged; if the local delivery fails after it, the queued copy is
+ * deleted again before the 4xx, so that the client's retry does not send it twice.
  */
 final class Delivery {
 
@@ -30,7 +43,12 @@ final class Delivery {
     sealed interface Outcome {
     }
 
-    record Delivered(int recipients) implements Outcome {
+    /** @param queued the outbound queue's id of the message, when it had remote recipients */
+    record Delivered(int recipients, Optional<Long> queued) implements Outcome {
+    }
+
+    /** What enqueueing needs besides the transaction: the engine, the submitter, where from and when. */
+    record Queueing(OutboundEngine engine, Optional<String> submitter, String receivedFrom, Instant arrival) {
     }
 
     record Refused(SmtpError error) implements Outcome {
@@ -38,7 +56,8 @@ final class Delivery {
 
     static byte[] receivedField(SmtpSession s) {
         Transaction t = s.transaction();
-        Optional<String> single = t.recipients.size() == 1 ? Optional.of(t.recipients.get(0).address().toString()) : Optional.empty();
+        Optional<String> single = t.recipientCount() != 1 ? Optional.empty()
+                : Optional.of((t.recipients.isEmpty() ? t.remote.get(0) : t.recipients.get(0).address()).toString());
         return ReceivedHeader.render(s.service().hostname(), s.helo(), s.esmtp(), t.smtpUtf8, s.connection(), single,
                 ZonedDateTime.now(s.service().clock()));
     }
@@ -49,16 +68,22 @@ final class Delivery {
         MailStore store = s.service().store();
         Optional<String> account = s.submission() ? s.connection().account() : Optional.empty();
         String id = s.connection().logId();
+        Optional<OutboundEngine> outbound = s.service().outbound();
+        Queueing queueing = t.remote.isEmpty() || outbound.isEmpty() ? null
+                : new Queueing(outbound.get(), account, s.connection().remote().toString() + " " + id,
+                        s.service().clock().instant());
         s.blocking(() -> {
             try (spool) {
-                return store(store, t, spool, account);
+                return store(store, t, spool, account, queueing);
             }
         }, outcome -> {
             switch (outcome) {
                 case Delivered d -> {
-                    SmtpSession.log().info("{} delivered {} octets to {} recipient(s)", id, spool.size(), d.recipients());
+                    SmtpSession.log().info("{} delivered {} octets to {} recipient(s){}", id, spool.size(), d.recipients(),
+                            d.queued().map(q -> ", queued as " + q + " for " + t.remote.size() + " remote").orElse(""));
+                    if (queueing != null) queueing.engine().wake();
                     s.resetTransaction();
-                    s.reply("250 2.0.0 Ok: delivered");
+                    s.reply(d.queued().isPresent() ? "250 2.0.0 Ok: queued as " + d.queued().get() : "250 2.0.0 Ok: delivered");
                 }
                 case Refused r -> s.finishRefused(r.error());
             }
@@ -112,7 +137,8 @@ final class Delivery {
         return Mail.belongsTo(store, mailbox, account);
     }
 
-    private static Outcome store(MailStore store, Transaction t, MessageSpool spool, Optional<String> account) {
+    private static Outcome store(MailStore store, Transaction t, MessageSpool spool, Optional<String> account,
+                                 Queueing queueing) {
         if (account.isPresent()) {
             SmtpError refused = originatorProblem(store, t, spool, account.get());
             if (refused != null) return new Refused(refused);
@@ -123,16 +149,46 @@ final class Delivery {
             if (quota != null) return new Refused(quota.code() == 552 && t.recipients.size() == 1 ? quota
                     : new SmtpError(452, "4.2.2", "A recipient's mailbox is full; nothing was delivered"));
         }
-        try (InputStream content = spool.open()) {
-            store.deliver(t.mailboxIds(), content, Set.of(), null);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);
-        } catch (StoreException e) {
-            if (e.kind() == StoreException.Kind.QUOTA_EXCEEDED) {
-                return new Refused(new SmtpError(452, "4.2.2", "A recipient's mailbox is full; nothing was delivered"));
-            }
-            throw e;
+        if (!t.remote.isEmpty() && queueing == null) {
+            return new Refused(new SmtpError(451, "4.3.0", "Delivery to other domains is not available; nothing was delivered"));
         }
-        return new Delivered(t.recipients.size());
+        Optional<QueuedMessage> queued = Optional.empty();
+        if (queueing != null) {
+            try (InputStream content = spool.open()) {
+                queued = Optional.of(queueing.engine().queue().enqueue(queuedMessage(t, queueing), content));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);
+            }
+        }
+        if (!t.recipients.isEmpty()) {
+            try (InputStream content = spool.open()) {
+                store.deliver(t.mailboxIds(), content, Set.of(), null);
+            } catch (IOException e) {
+                unqueue(queueing, queued);
+                throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);
+            } catch (StoreException e) {
+                unqueue(queueing, queued);
+                if (e.kind() == StoreException.Kind.QUOTA_EXCEEDED) {
+                    return new Refused(new SmtpError(452, "4.2.2", "A recipient's mailbox is full; nothing was delivered"));
+                }
+                throw e;
+            }
+        }
+        return new Delivered(t.recipientCount(), queued.map(QueuedMessage::id));
+    }
+
+    /** All or nothing: the 4xx that follows makes the client send again, so the queued copy must go. */
+    private static void unqueue(Queueing queueing, Optional<QueuedMessage> queued) {
+        queued.ifPresent(q -> queueing.engine().queue().delete(q.id()));
+    }
+
+    /** The envelope as the queue keeps it; every recipient is notified of failure and delay (RFC 3461 §4.1's default). */
+    private static NewQueuedMessage queuedMessage(Transaction t, Queueing q) {
+        List<NewQueuedRecipient> recipients = t.remote.stream()
+                .map(m -> new NewQueuedRecipient(m.localPart() + "@" + OutboundEngine.routingDomain(m.domain()),
+                        EnumSet.of(Dsn.Notify.FAILURE, Dsn.Notify.DELAY), Optional.empty()))
+                .toList();
+        return new NewQueuedMessage(t.from.map(Mailbox::toString).orElse(""), Optional.empty(), Dsn.Ret.UNSPECIFIED, t.body,
+                t.smtpUtf8, false, q.submitter(), q.receivedFrom(), q.arrival(), recipients);
     }
 }

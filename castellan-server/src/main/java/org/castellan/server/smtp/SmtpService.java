@@ -14,6 +14,7 @@ import org.castellan.security.auth.AuthService;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.config.Smtp;
+import org.castellan.server.outbound.OutboundEngine;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
@@ -50,6 +51,7 @@ public final class SmtpService implements ProtocolService {
     private final Optional<Duration> loginTimeout;
     private final Path spoolDirectory;
     private final UnknownRecipients unknownRecipients;
+    private final Optional<OutboundEngine> outbound;
 
     /**
      * @param hostname the name in the greeting, EHLO reply and Received fields
@@ -76,6 +78,17 @@ public final class SmtpService implements ProtocolService {
      */
     public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory, Smtp harvesting) {
+        this(hostname, store, auth, blocking, clock, limits, loginTimeout, spoolDirectory, harvesting, Optional.empty());
+    }
+
+    /**
+     * @param outbound the delivery engine whose queue takes authenticated submissions' remote
+     *     recipients; empty refuses them (550 5.7.1)
+     */
+    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+                       SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory, Smtp harvesting,
+                       Optional<OutboundEngine> outbound) {
+        this.outbound = Objects.requireNonNull(outbound, "outbound");
         this.spoolDirectory = Objects.requireNonNull(spoolDirectory, "spoolDirectory");
         this.unknownRecipients = new UnknownRecipients(Objects.requireNonNull(harvesting, "harvesting"), clock);
         this.loginTimeout = Objects.requireNonNull(loginTimeout, "loginTimeout");
@@ -127,6 +140,8 @@ public final class SmtpService implements ProtocolService {
     Clock clock() { return clock; }
 
     SmtpLimits limits() { return limits; }
+
+    Optional<OutboundEngine> outbound() { return outbound; }
 
     Path spoolDirectory() { return spoolDirectory; }
 

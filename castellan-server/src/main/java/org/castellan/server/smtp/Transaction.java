@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import org.castellan.protocol.smtp.Mailbox;
+import org.castellan.protocol.smtp.SmtpCommand;
 
 /** The envelope of the message being received (RFC 5321 §3.3): sender, then accepted recipients. */
 final class Transaction {
@@ -29,7 +30,12 @@ final class Transaction {
      */
     String verifiedSenderKey;
     final List<Recipient> recipients = new ArrayList<>();
+    /** Recipients in other domains, accepted on authenticated submission for the outbound queue. */
+    final List<Mailbox> remote = new ArrayList<>();
+    /** MAIL's BODY parameter (RFC 6152), which the queue keeps for the receiving server. */
+    SmtpCommand.Body body = SmtpCommand.Body.SEVEN_BIT;
     private final Set<Long> accounts = new HashSet<>();
+    private final Set<String> remoteKeys = new HashSet<>();
 
     Transaction(Optional<Mailbox> from, OptionalLong declaredSize, boolean smtpUtf8) {
         this.from = from;
@@ -40,6 +46,16 @@ final class Transaction {
     /** Adds a recipient; a second address for an account already listed (an alias, a case variant) is collapsed. */
     void add(Recipient r) {
         if (accounts.add(r.accountId())) recipients.add(r);
+    }
+
+    /** Adds a remote recipient; the same address twice (in any case of its domain) is listed once. */
+    void addRemote(Mailbox m) {
+        if (remoteKeys.add(m.localPart() + "@" + m.domainLowerCase())) remote.add(m);
+    }
+
+    /** Local and remote recipients together, as RCPT's limit counts them. */
+    int recipientCount() {
+        return recipients.size() + remote.size();
     }
 
     boolean hasAccount(long accountId) {

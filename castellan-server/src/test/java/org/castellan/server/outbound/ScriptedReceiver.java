@@ -44,10 +44,15 @@ final class ScriptedReceiver implements AutoCloseable {
     private final List<Socket> open = Collections.synchronizedList(new ArrayList<>());
 
     ScriptedReceiver(List<String> extensions, TestCertificate certificate) throws IOException {
+        this(InetAddress.getLoopbackAddress(), extensions, certificate);
+    }
+
+    /** @param address where to listen: another loopback address (127.0.0.2) than the certificate names */
+    ScriptedReceiver(InetAddress address, List<String> extensions, TestCertificate certificate) throws IOException {
         this.extensions = List.copyOf(extensions);
         this.certificate = certificate;
         server = new ServerSocket();
-        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        server.bind(new InetSocketAddress(address, 0));
         Thread.ofVirtual().start(this::accept);
     }
 
