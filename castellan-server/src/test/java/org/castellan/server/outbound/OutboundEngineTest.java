@@ -295,4 +295,56 @@ class OutboundEngineTest {
         assertThat(r.state()).isEqualTo(RecipientState.QUEUED);
         assertThat(r.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.4.3 "));
     }
+
+    @Test
+    void aMessageArrivesAtPostfixOverStartTls() throws Exception {
+        try (PostfixReceiver postfix = new PostfixReceiver(Files.createDirectories(dir.resolve("postfix")), pki.server())) {
+            long id = enqueue(PostfixReceiver.RECIPIENT);
+            start(new Outbound.Route("remote.test", List.of(new Outbound.NextHop("127.0.0.1", postfix.port)),
+                    OutboundTls.OPPORTUNISTIC, Optional.empty()));
+            QueuedRecipient r = attempted(id, PostfixReceiver.RECIPIENT, 1);
+            assertThat(r.state()).as(postfix.maillog()).isEqualTo(RecipientState.DELIVERED);
+            // Postfix counts the octets only in its reply to BDAT (RFC 3030), which Castellan uses when offered.
+            assertThat(r.lastReply()).hasValueSatisfying(reply -> assertThat(reply)
+                    .startsWith("250 2.0.0 Ok: " + MESSAGE.length() + " bytes queued as "));
+            await().until(() -> postfix.messages().size() == 1);
+            assertThat(postfix.messages().get(0)).contains("(using TLSv1.3 with cipher").contains("with ESMTPS")
+                    .contains("Subject: hello");
+        }
+    }
+
+    @Test
+    void verifyNameToPostfixAcceptsTheRightNameAndDefersTheWrongOne() throws Exception {
+        try (PostfixReceiver postfix = new PostfixReceiver(Files.createDirectories(dir.resolve("postfix")), pki.server())) {
+            // "localhost" is what the certificate names; 127.0.0.2 is not (it names 127.0.0.1).
+            long right = enqueue(PostfixReceiver.RECIPIENT);
+            Outbound settings = OutboundSessionTest.settings(SHORT).withRoutes(List.of(
+                    new Outbound.Route("remote.test", List.of(new Outbound.NextHop("localhost", postfix.port)),
+                            OutboundTls.VERIFY_NAME, Optional.of(pki.trustFile()))));
+            start(settings);
+            assertThat(attempted(right, PostfixReceiver.RECIPIENT, 1).state()).as(postfix.maillog())
+                    .isEqualTo(RecipientState.DELIVERED);
+            engine.close();
+
+            long wrong = enqueue(PostfixReceiver.RECIPIENT);
+            start(settings.withRoutes(List.of(new Outbound.Route("remote.test",
+                    List.of(new Outbound.NextHop("127.0.0.2", postfix.port)), OutboundTls.VERIFY_NAME, Optional.of(pki.trustFile())))));
+            QueuedRecipient r = attempted(wrong, PostfixReceiver.RECIPIENT, 1);
+            assertThat(r.state()).isEqualTo(RecipientState.QUEUED);
+            assertThat(r.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 "));
+            assertThat(postfix.messages()).hasSize(1); // the first message only
+        }
+    }
+
+    @Test
+    void anSmtpUtf8MessageGoesToPostfixWhichOffersSmtpUtf8() throws Exception {
+        try (PostfixReceiver postfix = new PostfixReceiver(Files.createDirectories(dir.resolve("postfix")), pki.server())) {
+            long id = enqueue(true, PostfixReceiver.RECIPIENT);
+            start(new Outbound.Route("remote.test", List.of(new Outbound.NextHop("127.0.0.1", postfix.port)),
+                    OutboundTls.REQUIRE, Optional.empty()));
+            assertThat(attempted(id, PostfixReceiver.RECIPIENT, 1).state()).as(postfix.maillog())
+                    .isEqualTo(RecipientState.DELIVERED);
+            assertThat(postfix.maillog()).contains("from=<alice@example.org>");
+        }
+    }
 }

@@ -49,6 +49,10 @@ final class SmtpSink implements AutoCloseable {
 
     /** Listening, seen from /proc/net/tcp rather than by connecting: a probe would count as a session. */
     private boolean listening() throws IOException {
+        return listening(port);
+    }
+
+    static boolean listening(int port) throws IOException {
         String local = String.format(":%04X ", port);
         return Files.readAllLines(Path.of("/proc/net/tcp")).stream()
                 .anyMatch(l -> l.contains(local) && l.trim().split("\\s+")[3].equals("0A"));
