@@ -347,4 +347,22 @@ class OutboundEngineTest {
             assertThat(postfix.maillog()).contains("from=<alice@example.org>");
         }
     }
+
+    @Test
+    void stoppingDuringAnAttemptLosesNothing() throws Exception {
+        try (ScriptedReceiver silent = new ScriptedReceiver(List.of(), null).greeting(ScriptedReceiver.SILENCE);
+             SmtpSink sink = new SmtpSink(dir.resolve("sink"))) {
+            long id = enqueue("carol@remote.test");
+            start(OutboundSessionTest.settings(Duration.ofMinutes(5)).withRoutes(List.of(route(OutboundTls.OPPORTUNISTIC, silent.port()))));
+            await().until(() -> silent.connections.get() == 1);
+            engine.close(); // the server shuts down while the session waits for a greeting
+            assertThat(recipient(id, "carol@remote.test").state()).isEqualTo(RecipientState.QUEUED);
+
+            // The next start (here: after the lease and any back-off) delivers it.
+            clock.advance(OutboundEngine.LEASE.plus(Outbound.DEFAULT_RETRY_INITIAL));
+            start(route(OutboundTls.OPPORTUNISTIC, sink.port));
+            await().atMost(Duration.ofSeconds(30)).until(() -> recipient(id, "carol@remote.test").state() == RecipientState.DELIVERED);
+            assertThat(sink.messages()).hasSize(1);
+        }
+    }
 }
