@@ -2,6 +2,7 @@ package org.castellan.protocol.smtp;
 
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /** One parsed SMTP command (RFC 5321 §4.1.1 and the extensions Castellan offers). */
 public sealed interface SmtpCommand {
@@ -26,13 +27,26 @@ public sealed interface SmtpCommand {
      * @param size the SIZE parameter (RFC 1870), when given
      * @param body the BODY parameter (RFC 6152), {@code 7BIT} when absent
      * @param smtpUtf8 the SMTPUTF8 parameter (RFC 6531 §3.4)
+     * @param ret the RET parameter (RFC 3461 §4.3), {@code UNSPECIFIED} when absent
+     * @param envid the ENVID parameter (RFC 3461 §4.4), xtext-decoded: printable ASCII
      */
-    record Mail(Optional<Mailbox> from, OptionalLong size, Body body, boolean smtpUtf8) implements SmtpCommand {
+    record Mail(Optional<Mailbox> from, OptionalLong size, Body body, boolean smtpUtf8, Dsn.Ret ret,
+            Optional<String> envid) implements SmtpCommand {
         public String verb() { return "MAIL"; }
     }
 
-    /** RFC 5321 §4.1.1.3. */
-    record Rcpt(Mailbox to) implements SmtpCommand {
+    /**
+     * RFC 5321 §4.1.1.3.
+     *
+     * @param notifyOn the NOTIFY parameter (RFC 3461 §4.1): empty when not given, an empty set for NEVER
+     * @param orcpt the ORCPT parameter (RFC 3461 §4.2) as {@code addr-type;address}, the address
+     *     xtext-decoded; a {@code utf-8} address (RFC 6533 §3) is kept as given
+     */
+    record Rcpt(Mailbox to, Optional<Set<Dsn.Notify>> notifyOn, Optional<String> orcpt) implements SmtpCommand {
+        public Rcpt {
+            notifyOn = notifyOn.map(Set::copyOf);
+        }
+
         public String verb() { return "RCPT"; }
     }
 

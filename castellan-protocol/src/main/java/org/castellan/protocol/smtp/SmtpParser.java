@@ -5,8 +5,10 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
-import java.util.HashSet;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -29,6 +31,12 @@ public final class SmtpParser {
     public static final int MAX_MECHANISM = 20;
     /** A SIZE or BDAT count of 18 digits fits a long; nobody sends an exabyte. */
     private static final int MAX_NUMBER_DIGITS = 18;
+    /** RFC 3461 §4.4: an ENVID is at most 100 characters (counted as sent, in xtext). */
+    public static final int MAX_ENVID = 100;
+    /** RFC 3461 §4.2: an ORCPT is at most 500 characters (counted as sent, in xtext). */
+    public static final int MAX_ORCPT = 500;
+    /** RFC 5322 §3.2.3 atext besides letters and digits. */
+    private static final String ATEXT_SPECIALS = "!#$%&'*+-/=?^_`{|}~";
 
     /** What a line parsed into. */
     public sealed interface Result {
@@ -111,16 +119,13 @@ public final class SmtpParser {
         OptionalLong size = OptionalLong.empty();
         SmtpCommand.Body body = SmtpCommand.Body.SEVEN_BIT;
         boolean utf8 = false;
-        Set<String> seen = new HashSet<>();
-        for (String p : c.rest().split(" ")) {
-            if (p.isEmpty()) continue;
-            int eq = p.indexOf('=');
-            String name = eq < 0 ? p : p.substring(0, eq);
-            // RFC 5321 §4.1.2 esmtp-keyword; it also keeps anything but a keyword out of the replies below.
-            if (!esmtpKeyword(name)) return bad(501, "5.5.4", "Syntax: MAIL FROM:<address> [keyword=value ...]");
-            String key = name.toUpperCase(Locale.ROOT);
-            String value = eq < 0 ? null : p.substring(eq + 1);
-            if (!seen.add(key)) return bad(501, "5.5.4", "Parameter " + key + " given twice");
+        Dsn.Ret ret = Dsn.Ret.UNSPECIFIED;
+        Optional<String> envid = Optional.empty();
+        Parameters params = parameters(c.rest(), "MAIL FROM:<address>");
+        if (params.error != null) return params.error;
+        for (Map.Entry<String, String> p : params.values.entrySet()) {
+            String key = p.getKey();
+            String value = p.getValue();
             switch (key) {
                 case "SIZE" -> { // RFC 1870 §3
                     if (value == null || !digits(value)) return bad(501, "5.5.4", "Syntax: SIZE=octets");
@@ -138,13 +143,22 @@ public final class SmtpParser {
                 case "AUTH" -> { // RFC 4954 §5: accepted and not trusted; Castellan does not relay
                     if (value == null) return bad(501, "5.5.4", "Syntax: AUTH=mailbox or AUTH=<>");
                 }
+                case "RET" -> { // RFC 3461 §4.3, in any case
+                    if ("FULL".equalsIgnoreCase(value)) ret = Dsn.Ret.FULL;
+                    else if ("HDRS".equalsIgnoreCase(value)) ret = Dsn.Ret.HDRS;
+                    else return bad(501, "5.5.4", "Syntax: RET=FULL or RET=HDRS");
+                }
+                case "ENVID" -> { // RFC 3461 §4.4
+                    envid = value == null || value.isEmpty() || value.length() > MAX_ENVID ? Optional.empty() : Xtext.decode(value);
+                    if (envid.isEmpty()) return bad(501, "5.5.4", "Syntax: ENVID=xtext of at most " + MAX_ENVID + " characters");
+                }
                 default -> { return bad(555, "5.5.4", "Parameter " + key + " not supported"); }
             }
         }
         if (path.mailbox.isPresent() && !path.mailbox.get().isAscii() && !utf8) {
             return bad(553, "5.6.7", "Non-ASCII address needs SMTPUTF8"); // RFC 6531 §3.5
         }
-        return new Ok(new SmtpCommand.Mail(path.mailbox, size, body, utf8));
+        return new Ok(new SmtpCommand.Mail(path.mailbox, size, body, utf8, ret, envid));
     }
 
     private static Result rcpt(String arg, boolean utf8) {
@@ -153,12 +167,97 @@ public final class SmtpParser {
         c.skipSpaces();
         PathResult path = path(c, false);
         if (path.error != null) return new Bad(path.error);
-        if (!c.rest().isBlank()) {
-            return bad(555, "5.5.4", "RCPT parameters not supported"); // no DSN (RFC 3461) offered
+        Optional<Set<Dsn.Notify>> notify = Optional.empty();
+        Optional<String> orcpt = Optional.empty();
+        Parameters params = parameters(c.rest(), "RCPT TO:<address>");
+        if (params.error != null) return params.error;
+        for (Map.Entry<String, String> p : params.values.entrySet()) {
+            switch (p.getKey()) {
+                case "NOTIFY" -> {
+                    notify = notify(p.getValue());
+                    if (notify.isEmpty()) return bad(501, "5.5.4", "Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY");
+                }
+                case "ORCPT" -> {
+                    orcpt = orcpt(p.getValue(), utf8);
+                    if (orcpt.isEmpty()) return bad(501, "5.5.4", "Syntax: ORCPT=addr-type;xtext of at most " + MAX_ORCPT + " characters");
+                }
+                default -> { return bad(555, "5.5.4", "Parameter " + p.getKey() + " not supported"); }
+            }
         }
         Mailbox to = path.mailbox.orElseThrow();
         if (!to.isAscii() && !utf8) return bad(553, "5.6.7", "Non-ASCII address needs SMTPUTF8");
-        return new Ok(new SmtpCommand.Rcpt(to));
+        return new Ok(new SmtpCommand.Rcpt(to, notify, orcpt));
+    }
+
+    // ---- parameters (RFC 5321 §4.1.2 Mail-parameters, Rcpt-parameters)
+
+    /** The parameters by upper-case keyword, in order, a value {@code null} when none was given; or a refusal. */
+    private record Parameters(Map<String, String> values, Bad error) {
+    }
+
+    private static Parameters parameters(String rest, String syntax) {
+        Map<String, String> values = new LinkedHashMap<>();
+        for (String p : rest.split(" ")) {
+            if (p.isEmpty()) continue;
+            int eq = p.indexOf('=');
+            String name = eq < 0 ? p : p.substring(0, eq);
+            // RFC 5321 §4.1.2 esmtp-keyword; it also keeps anything but a keyword out of the replies.
+            if (!esmtpKeyword(name)) return new Parameters(values, bad(501, "5.5.4", "Syntax: " + syntax + " [keyword=value ...]"));
+            String key = name.toUpperCase(Locale.ROOT);
+            if (values.containsKey(key)) return new Parameters(values, bad(501, "5.5.4", "Parameter " + key + " given twice"));
+            values.put(key, eq < 0 ? null : p.substring(eq + 1));
+        }
+        return new Parameters(values, null);
+    }
+
+    /** RFC 3461 §4.1: NEVER alone, or a list of SUCCESS, FAILURE and DELAY, in any case; empty when malformed. */
+    private static Optional<Set<Dsn.Notify>> notify(String value) {
+        if (value == null) return Optional.empty();
+        if (value.equalsIgnoreCase("NEVER")) return Optional.of(Set.of());
+        Set<Dsn.Notify> on = EnumSet.noneOf(Dsn.Notify.class);
+        for (String word : value.split(",", -1)) {
+            switch (word.toUpperCase(Locale.ROOT)) {
+                case "SUCCESS" -> on.add(Dsn.Notify.SUCCESS);
+                case "FAILURE" -> on.add(Dsn.Notify.FAILURE);
+                case "DELAY" -> on.add(Dsn.Notify.DELAY);
+                default -> { return Optional.empty(); } // NEVER among others, an empty or unknown word
+            }
+        }
+        return Optional.of(on);
+    }
+
+    /**
+     * RFC 3461 §4.2: {@code addr-type ";" xtext}, returned with the address decoded. A {@code utf-8}
+     * address (RFC 6533 §3) is kept as given: utf-8-addr-xtext, or with SMTPUTF8 utf-8-addr-unitext.
+     */
+    private static Optional<String> orcpt(String value, boolean utf8) {
+        if (value == null || value.length() > MAX_ORCPT) return Optional.empty();
+        int semi = value.indexOf(';');
+        if (semi <= 0) return Optional.empty();
+        String type = value.substring(0, semi);
+        String address = value.substring(semi + 1);
+        // RFC 3464 §2.3.1: addr-type is an atom; "=" cannot occur in an esmtp-value (RFC 5321 §4.1.2).
+        if (!type.chars().allMatch(ch -> ch < 0x80 && ch != '=' && (Character.isLetterOrDigit(ch) || ATEXT_SPECIALS.indexOf(ch) >= 0))) {
+            return Optional.empty();
+        }
+        if (type.equalsIgnoreCase("utf-8")) return utf8Address(address, utf8) ? Optional.of(value) : Optional.empty();
+        return Xtext.decode(address).map(decoded -> type + ";" + decoded);
+    }
+
+    /** RFC 6533 §3: QCHAR, "\x{HEXPOINT}", and with SMTPUTF8 any non-ASCII character. */
+    private static boolean utf8Address(String s, boolean utf8) {
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch == '\\') {
+                int close = s.indexOf('}', i);
+                if (close < 0 || !s.startsWith("\\x{", i) || close - i - 3 < 1 || close - i - 3 > 6) return false;
+                if (!s.substring(i + 3, close).chars().allMatch(h -> h < 0x80 && Character.digit(h, 16) >= 0)) return false;
+                i = close;
+            } else if (ch >= 0x80 ? !utf8 : (ch < '!' || ch > '~' || ch == '+' || ch == '=')) {
+                return false;
+            }
+        }
+        return !s.isEmpty();
     }
 
     private static Result bdat(String arg) {

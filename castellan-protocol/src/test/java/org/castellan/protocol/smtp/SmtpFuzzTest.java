@@ -10,7 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.stream.Collectors;
 import org.castellan.protocol.mail.EmailAddress;
 
 /**
@@ -176,13 +178,25 @@ class SmtpFuzzTest {
             case SmtpCommand.Mail m -> "MAIL FROM:<" + m.from().map(Mailbox::toString).orElse("") + ">"
                     + m.size().stream().mapToObj(n -> " SIZE=" + n).findFirst().orElse("")
                     + (m.body() == SmtpCommand.Body.EIGHT_BIT_MIME ? " BODY=8BITMIME" : "")
-                    + (m.smtpUtf8() ? " SMTPUTF8" : "");
-            case SmtpCommand.Rcpt r -> "RCPT TO:<" + r.to() + ">";
+                    + (m.smtpUtf8() ? " SMTPUTF8" : "")
+                    + (m.ret() == Dsn.Ret.UNSPECIFIED ? "" : " RET=" + m.ret())
+                    + m.envid().map(id -> " ENVID=" + Xtext.encode(id)).orElse("");
+            case SmtpCommand.Rcpt r -> "RCPT TO:<" + r.to() + ">"
+                    + r.notifyOn().map(n -> " NOTIFY=" + (n.isEmpty() ? "NEVER"
+                            : EnumSet.copyOf(n).stream().map(Enum::name).collect(Collectors.joining(",")))).orElse("")
+                    + r.orcpt().map(SmtpFuzzTest::orcpt).orElse("");
             case SmtpCommand.Bdat b -> "BDAT " + b.size() + (b.last() ? " LAST" : "");
             case SmtpCommand.Auth a -> "AUTH " + a.mechanism() + a.initialResponse()
                     .map(ir -> " " + (ir.length == 0 ? "=" : Base64.getEncoder().encodeToString(ir))).orElse("");
             default -> null;
         };
+    }
+
+    /** RFC 3461 §4.2: the address in xtext; a utf-8 address (RFC 6533 §3) was kept as given. */
+    private static String orcpt(String value) {
+        int semi = value.indexOf(';');
+        String type = value.substring(0, semi);
+        return " ORCPT=" + type + ";" + (type.equalsIgnoreCase("utf-8") ? value.substring(semi + 1) : Xtext.encode(value.substring(semi + 1)));
     }
 
     private static void assertSame(SmtpCommand first, SmtpCommand again) {

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -35,14 +36,15 @@ class SmtpParserTest {
         assertThat(ok("ehlo [192.0.2.1]")).isEqualTo(new SmtpCommand.Ehlo("[192.0.2.1]"));
         assertThat(ok("HELO my_host.example.")).isEqualTo(new SmtpCommand.Helo("my_host.example."));
         assertThat(ok("MAIL FROM:<a@b.example> SIZE=1000 BODY=8BITMIME")).isEqualTo(new SmtpCommand.Mail(
-                Optional.of(new Mailbox("a", "b.example")), OptionalLong.of(1000), SmtpCommand.Body.EIGHT_BIT_MIME, false));
+                Optional.of(new Mailbox("a", "b.example")), OptionalLong.of(1000), SmtpCommand.Body.EIGHT_BIT_MIME, false,
+                Dsn.Ret.UNSPECIFIED, Optional.empty()));
         assertThat(ok("mail from: <>")).isEqualTo(
-                new SmtpCommand.Mail(Optional.empty(), OptionalLong.empty(), SmtpCommand.Body.SEVEN_BIT, false));
+                new SmtpCommand.Mail(Optional.empty(), OptionalLong.empty(), SmtpCommand.Body.SEVEN_BIT, false, Dsn.Ret.UNSPECIFIED, Optional.empty()));
         assertThat(ok("MAIL FROM:<a@b.example> AUTH=<>")).isInstanceOf(SmtpCommand.Mail.class);
         assertThat(ok("RCPT TO:<\"john doe\"@example.org>")).isEqualTo(
-                new SmtpCommand.Rcpt(new Mailbox("\"john doe\"", "example.org")));
+                new SmtpCommand.Rcpt(new Mailbox("\"john doe\"", "example.org"), Optional.empty(), Optional.empty()));
         assertThat(ok("RCPT TO:<@relay.example:user@example.org>")).isEqualTo(
-                new SmtpCommand.Rcpt(new Mailbox("user", "example.org")));
+                new SmtpCommand.Rcpt(new Mailbox("user", "example.org"), Optional.empty(), Optional.empty()));
         assertThat(ok("RCPT TO:<user@[IPv6:2001:db8::1]>")).isInstanceOf(SmtpCommand.Rcpt.class);
         assertThat(ok("DATA")).isEqualTo(new SmtpCommand.Data());
         assertThat(ok("BDAT 1000")).isEqualTo(new SmtpCommand.Bdat(1000, false));
@@ -71,13 +73,14 @@ class SmtpParserTest {
             "MAIL FROM:<a@b> SIZE=x|501 5.5.4",
             "MAIL FROM:<a@b> SIZE=1 SIZE=2|501 5.5.4",
             "MAIL FROM:<a@b> BODY=BINARYMIME|501 5.5.4",
-            "MAIL FROM:<a@b> RET=HDRS|555 5.5.4",
+            "MAIL FROM:<a@b> RET=NONE|501 5.5.4",
+            "MAIL FROM:<a@b> X-RET=HDRS|555 5.5.4",
             "RCPT TO:<>|501 5.1.3",
             "RCPT TO:<a..b@example.org>|501 5.1.3",
             "RCPT TO:<a@-bad-.example>|501 5.1.3",
             "RCPT TO:<a b@example.org>|501 5.1.3",
             "RCPT TO:<a@example.org|501 5.1.3",
-            "RCPT TO:<a@example.org> NOTIFY=NEVER|555 5.5.4",
+            "RCPT TO:<a@example.org> X-NOTIFY=NEVER|555 5.5.4",
             "RCPT TO:<a@[300.1.1.1]>|501 5.1.3",
             "DATA now|501 5.5.4",
             "BDAT|501 5.5.4",
@@ -123,6 +126,99 @@ class SmtpParserTest {
         assertThat(parse("MAIL FROM:<a@example.org> -X=1")).isEqualTo(tab);
     }
 
+    /** RFC 3461 §4.3 and §4.4: RET=FULL|HDRS in any case, ENVID as xtext, decoded. */
+    @Test
+    void mailTakesRetAndEnvid() {
+        SmtpCommand.Mail m = (SmtpCommand.Mail) ok("MAIL FROM:<a@b.example> ret=hdrs ENVID=QQ314159+2BA+3DB+20c");
+        assertThat(m.ret()).isEqualTo(Dsn.Ret.HDRS);
+        assertThat(m.envid()).hasValue("QQ314159+A=B c");
+        SmtpCommand.Mail full = (SmtpCommand.Mail) ok("MAIL FROM:<> RET=Full");
+        assertThat(full.ret()).isEqualTo(Dsn.Ret.FULL);
+        assertThat(full.envid()).isEmpty();
+        assertThat(((SmtpCommand.Mail) ok("MAIL FROM:<a@b.example>")).ret()).isEqualTo(Dsn.Ret.UNSPECIFIED);
+        assertThat(((SmtpCommand.Mail) ok("MAIL FROM:<a@b.example> ENVID=" + "x".repeat(SmtpParser.MAX_ENVID))).envid())
+                .hasValue("x".repeat(SmtpParser.MAX_ENVID));
+    }
+
+    /** RFC 3461 §4.1 and §4.2: NOTIFY=NEVER or a list, ORCPT=addr-type;xtext, decoded. */
+    @Test
+    void rcptTakesNotifyAndOrcpt() {
+        SmtpCommand.Rcpt r = (SmtpCommand.Rcpt) ok("RCPT TO:<user@example.org> NOTIFY=success,Delay ORCPT=rfc822;Bob+2BLists@example.org");
+        assertThat(r.notifyOn()).hasValue(Set.of(Dsn.Notify.SUCCESS, Dsn.Notify.DELAY));
+        assertThat(r.orcpt()).hasValue("rfc822;Bob+Lists@example.org");
+        assertThat(((SmtpCommand.Rcpt) ok("RCPT TO:<user@example.org> NOTIFY=NEVER")).notifyOn()).hasValue(Set.of());
+        assertThat(((SmtpCommand.Rcpt) ok("RCPT TO:<user@example.org>")).notifyOn()).isEmpty();
+        assertThat(((SmtpCommand.Rcpt) ok("RCPT TO:<user@example.org> notify=FAILURE,FAILURE")).notifyOn())
+                .hasValue(Set.of(Dsn.Notify.FAILURE));
+        assertThat(((SmtpCommand.Rcpt) ok("RCPT TO:<user@example.org> ORCPT=rfc822;\"John+20Doe\"@example.org")).orcpt())
+                .hasValue("rfc822;\"John Doe\"@example.org");
+    }
+
+    /** RFC 6533 §3: a utf-8 ORCPT is kept as given; its unitext form (raw UTF-8) only with SMTPUTF8. */
+    @Test
+    void utf8OrcptIsKeptAsGiven() {
+        assertThat(((SmtpCommand.Rcpt) ok("RCPT TO:<user@example.org> ORCPT=utf-8;j\\x{F6}s\\x{E9}@example.org")).orcpt())
+                .hasValue("utf-8;j\\x{F6}s\\x{E9}@example.org");
+        assertThat(SmtpParser.parse("RCPT TO:<user@example.org> ORCPT=UTF-8;jösé@example.org".getBytes(StandardCharsets.UTF_8), true))
+                .isEqualTo(new SmtpParser.Ok(new SmtpCommand.Rcpt(new Mailbox("user", "example.org"), Optional.empty(),
+                        Optional.of("UTF-8;jösé@example.org"))));
+        assertThat(error("RCPT TO:<user@example.org> ORCPT=utf-8;jösé@example.org", false)).isEqualTo("501 5.5.4");
+        assertThat(error("RCPT TO:<user@example.org> ORCPT=utf-8;a\\x{}@example.org", false)).isEqualTo("501 5.5.4");
+        assertThat(error("RCPT TO:<user@example.org> ORCPT=utf-8;a\\y@example.org", false)).isEqualTo("501 5.5.4");
+    }
+
+    /** RFC 3461 §4 and RFC 3463 §3.6: every malformed DSN parameter is a 501 5.5.4 naming what was expected. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "MAIL FROM:<a@b.example> RET=FULL RET=HDRS|Parameter RET given twice",
+            "MAIL FROM:<a@b.example> RET|Syntax: RET=FULL or RET=HDRS",
+            "MAIL FROM:<a@b.example> RET=|Syntax: RET=FULL or RET=HDRS",
+            "MAIL FROM:<a@b.example> ENVID=a ENVID=b|Parameter ENVID given twice",
+            "MAIL FROM:<a@b.example> ENVID|Syntax: ENVID=xtext of at most 100 characters",
+            "MAIL FROM:<a@b.example> ENVID=|Syntax: ENVID=xtext of at most 100 characters",
+            "MAIL FROM:<a@b.example> ENVID=a+2|Syntax: ENVID=xtext of at most 100 characters",
+            "MAIL FROM:<a@b.example> ENVID=a+ZZb|Syntax: ENVID=xtext of at most 100 characters",
+            "MAIL FROM:<a@b.example> ENVID=a+0D+0ASubject:+20x|Syntax: ENVID=xtext of at most 100 characters",
+            "MAIL FROM:<a@b.example> ENVID=a+7F|Syntax: ENVID=xtext of at most 100 characters",
+            "MAIL FROM:<a@b.example> ENVID=a==b|Syntax: ENVID=xtext of at most 100 characters",
+            "RCPT TO:<a@example.org> NOTIFY=NEVER,SUCCESS|Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY",
+            "RCPT TO:<a@example.org> NOTIFY=SUCCESS,NEVER|Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY",
+            "RCPT TO:<a@example.org> NOTIFY=SUCCESS,|Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY",
+            "RCPT TO:<a@example.org> NOTIFY=ALWAYS|Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY",
+            "RCPT TO:<a@example.org> NOTIFY|Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY",
+            "RCPT TO:<a@example.org> NOTIFY=DELAY NOTIFY=DELAY|Parameter NOTIFY given twice",
+            "RCPT TO:<a@example.org> ORCPT=a@example.org|Syntax: ORCPT=addr-type;xtext of at most 500 characters",
+            "RCPT TO:<a@example.org> ORCPT=;a@example.org|Syntax: ORCPT=addr-type;xtext of at most 500 characters",
+            "RCPT TO:<a@example.org> ORCPT=rfc(822);a@example.org|Syntax: ORCPT=addr-type;xtext of at most 500 characters",
+            "RCPT TO:<a@example.org> ORCPT=rfc822;a+0Ab@example.org|Syntax: ORCPT=addr-type;xtext of at most 500 characters",
+            "RCPT TO:<a@example.org> ORCPT=rfc822;a@b ORCPT=rfc822;c@d|Parameter ORCPT given twice",
+    })
+    void refusesMalformedDsnParameters(String line, String text) {
+        assertThat(parse(line)).isEqualTo(new SmtpParser.Bad(new SmtpError(501, "5.5.4", text)));
+    }
+
+    /** RFC 3461 §4.4 and §4.2 limit the values as sent. */
+    @Test
+    void dsnParametersHaveTheirLengthLimits() {
+        assertThat(error("MAIL FROM:<a@b.example> ENVID=" + "x".repeat(SmtpParser.MAX_ENVID + 1), false)).isEqualTo("501 5.5.4");
+        String orcpt = "rfc822;" + "x".repeat(SmtpParser.MAX_ORCPT - "rfc822;".length() - "@b.example".length()) + "@b.example";
+        assertThat(((SmtpCommand.Rcpt) ok("RCPT TO:<a@b.example> ORCPT=" + orcpt)).orcpt()).hasValue(orcpt);
+        assertThat(error("RCPT TO:<a@b.example> ORCPT=x" + orcpt, false)).isEqualTo("501 5.5.4");
+    }
+
+    /** RFC 3461 §4: xtext both ways; the decoder refuses what the DSN format could not carry. */
+    @Test
+    void xtextRoundTrips() {
+        assertThat(Xtext.encode("a+b=c d~")).isEqualTo("a+2Bb+3Dc+20d~");
+        assertThat(Xtext.decode("a+2Bb+3Dc+20d~")).hasValue("a+b=c d~");
+        assertThat(Xtext.decode("a+2bb")).hasValue("a+b");
+        assertThat(Xtext.decode("")).hasValue("");
+        assertThat(Xtext.decode("+0D+0A")).isEmpty();
+        assertThat(Xtext.decode("+٣٣")).isEmpty();
+        assertThat(Xtext.decode("ü")).isEmpty();
+        assertThat(Xtext.decode("a b")).isEmpty();
+    }
+
     @Test
     void nulAndControlBytesAreRefused() {
         assertThat(SmtpParser.parse("MAIL FROM:<a\0@b>".getBytes(StandardCharsets.ISO_8859_1), false))
@@ -136,10 +232,11 @@ class SmtpParserTest {
     void nonAsciiNeedsSmtpUtf8() {
         assertThat(error("MAIL FROM:<jösé@example.org>", false)).isEqualTo("553 5.6.7");
         assertThat(ok("MAIL FROM:<jösé@example.org> SMTPUTF8")).isEqualTo(new SmtpCommand.Mail(
-                Optional.of(new Mailbox("jösé", "example.org")), OptionalLong.empty(), SmtpCommand.Body.SEVEN_BIT, true));
+                Optional.of(new Mailbox("jösé", "example.org")), OptionalLong.empty(), SmtpCommand.Body.SEVEN_BIT, true,
+                Dsn.Ret.UNSPECIFIED, Optional.empty()));
         assertThat(error("RCPT TO:<用户@例子.广告>", false)).isEqualTo("553 5.6.7");
         assertThat(SmtpParser.parse("RCPT TO:<用户@例子.广告>".getBytes(StandardCharsets.UTF_8), true))
-                .isEqualTo(new SmtpParser.Ok(new SmtpCommand.Rcpt(new Mailbox("用户", "例子.广告"))));
+                .isEqualTo(new SmtpParser.Ok(new SmtpCommand.Rcpt(new Mailbox("用户", "例子.广告"), Optional.empty(), Optional.empty())));
         assertThat(error("EHLO exämple.org", false)).isEqualTo("500 5.5.2");
         assertThat(SmtpParser.parse(new byte[] {'R', 'C', 'P', 'T', ' ', (byte) 0xc3, '('}, true))
                 .isEqualTo(new SmtpParser.Bad(new SmtpError(500, "5.5.2", "Invalid UTF-8 in command")));

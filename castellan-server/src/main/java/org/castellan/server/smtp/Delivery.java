@@ -72,9 +72,12 @@ final class Delivery {
         Queueing queueing = t.remote.isEmpty() || outbound.isEmpty() ? null
                 : new Queueing(outbound.get(), account, s.connection().remote().toString() + " " + id,
                         s.service().clock().instant());
+        // On MX listeners only: SPF, DKIM and DMARC, run with the store call below, off the event loop.
+        Optional<InboundChecks> checks = s.submission() ? Optional.empty() : s.service().inboundChecks();
+        InboundChecks.Envelope envelope = InboundChecks.Envelope.of(s);
         s.blocking(() -> {
             try (spool) {
-                return store(store, t, spool, account, queueing);
+                return store(store, t, spool, account, checks, envelope, queueing);
             }
         }, outcome -> {
             switch (outcome) {
@@ -138,7 +141,7 @@ final class Delivery {
     }
 
     private static Outcome store(MailStore store, Transaction t, MessageSpool spool, Optional<String> account,
-                                 Queueing queueing) {
+                                 Optional<InboundChecks> checks, InboundChecks.Envelope envelope, Queueing queueing) {
         if (account.isPresent()) {
             SmtpError refused = originatorProblem(store, t, spool, account.get());
             if (refused != null) return new Refused(refused);
@@ -152,6 +155,8 @@ final class Delivery {
         if (!t.remote.isEmpty() && queueing == null) {
             return new Refused(new SmtpError(451, "4.3.0", "Delivery to other domains is not available; nothing was delivered"));
         }
+        InboundChecks.Plan plan = checks.map(c -> c.check(envelope, t, spool, store)).orElseGet(() -> InboundChecks.Plan.asReceived(t));
+        if (plan.refusal() != null) return new Refused(plan.refusal());
         Optional<QueuedMessage> queued = Optional.empty();
         if (queueing != null) {
             try (InputStream content = spool.open()) {
@@ -160,9 +165,9 @@ final class Delivery {
                 throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);
             }
         }
-        if (!t.recipients.isEmpty()) {
-            try (InputStream content = spool.open()) {
-                store.deliver(t.mailboxIds(), content, Set.of(), null);
+        if (!plan.mailboxIds().isEmpty()) {
+            try (InputStream content = plan.open(spool)) {
+                store.deliver(plan.mailboxIds(), content, Set.of(), null);
             } catch (IOException e) {
                 unqueue(queueing, queued);
                 throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);

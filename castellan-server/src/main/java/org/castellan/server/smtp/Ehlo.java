@@ -25,6 +25,7 @@ final class Ehlo {
         lines.add("SMTPUTF8"); // RFC 6531
         lines.add("ENHANCEDSTATUSCODES"); // RFC 2034
         lines.add("CHUNKING"); // RFC 3030
+        lines.add("DSN"); // RFC 3461 §4: RET, ENVID, NOTIFY and ORCPT are accepted and kept
         if (s.connection().listener().tls() == TlsMode.STARTTLS && !s.connection().tlsStarted()) {
             lines.add("STARTTLS"); // RFC 3207
         }

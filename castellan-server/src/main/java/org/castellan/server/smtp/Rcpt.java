@@ -63,7 +63,8 @@ final class Rcpt {
     private static void answer(SmtpSession s, Transaction t, SmtpCommand.Rcpt c, Verdict verdict) {
         switch (verdict) {
             case Accepted a -> {
-                t.add(new Transaction.Recipient(c.to(), a.accountId(), a.mailboxId(), a.quotaLimited()));
+                t.add(new Transaction.Recipient(c.to(), a.accountId(), a.mailboxId(), a.quotaLimited(),
+                        c.notifyOn(), c.orcpt()));
                 s.state(SmtpState.RCPT);
                 s.reply("250 2.1.5 Ok");
             }

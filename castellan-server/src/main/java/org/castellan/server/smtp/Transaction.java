@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.Mailbox;
 import org.castellan.protocol.smtp.SmtpCommand;
 
@@ -17,13 +18,20 @@ final class Transaction {
      *
      * @param quotaLimited whether the account had a quota at RCPT time; only those are checked
      *     again with the real size before delivery (the store enforces every quota anyway)
+     * @param notifyOn RCPT's NOTIFY (RFC 3461 §4.1): empty when not given, an empty set for NEVER
+     * @param orcpt RCPT's ORCPT (RFC 3461 §4.2), {@code addr-type;decoded address}
      */
-    record Recipient(Mailbox address, long accountId, long mailboxId, boolean quotaLimited) {
+    record Recipient(Mailbox address, long accountId, long mailboxId, boolean quotaLimited,
+            Optional<Set<Dsn.Notify>> notifyOn, Optional<String> orcpt) {
     }
 
     final Optional<Mailbox> from;
     final OptionalLong declaredSize;
     final boolean smtpUtf8;
+    /** MAIL's RET (RFC 3461 §4.3): how much of the message a notification returns. */
+    final Dsn.Ret ret;
+    /** MAIL's ENVID (RFC 3461 §4.4), decoded; a notification carries it back. */
+    final Optional<String> envid;
     /**
      * The key of the envelope sender once MAIL found it to be the authenticated account's own
      * address or alias; a From: field with the same address needs no second look-up.
@@ -37,10 +45,12 @@ final class Transaction {
     private final Set<Long> accounts = new HashSet<>();
     private final Set<String> remoteKeys = new HashSet<>();
 
-    Transaction(Optional<Mailbox> from, OptionalLong declaredSize, boolean smtpUtf8) {
+    Transaction(Optional<Mailbox> from, OptionalLong declaredSize, boolean smtpUtf8, Dsn.Ret ret, Optional<String> envid) {
         this.from = from;
         this.declaredSize = declaredSize;
         this.smtpUtf8 = smtpUtf8;
+        this.ret = ret;
+        this.envid = envid;
     }
 
     /** Adds a recipient; a second address for an account already listed (an alias, a case variant) is collapsed. */

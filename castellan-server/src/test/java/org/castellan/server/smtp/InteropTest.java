@@ -155,8 +155,8 @@ class InteropTest {
         assertThat(delivered("curl")).isEqualTo(message("curl"));
     }
 
-    @Test
-    void angusMailWithRequiredStarttls() throws Exception {
+    /** Angus Mail over submission with STARTTLS required, and any further properties. */
+    private static Session angusSession(Properties extra) {
         Properties p = new Properties();
         p.put("mail.smtp.host", "127.0.0.1");
         p.put("mail.smtp.port", port("submission"));
@@ -165,7 +165,38 @@ class InteropTest {
         p.put("mail.smtp.starttls.required", "true");
         p.put("mail.smtp.ssl.socketFactory", server.pki.clientContext().getSocketFactory());
         p.put("mail.smtp.ssl.checkserveridentity", "false"); // the test certificate names localhost, we dial 127.0.0.1
-        Session session = Session.getInstance(p);
+        p.putAll(extra);
+        return Session.getInstance(p);
+    }
+
+    /** RFC 3461: Angus Mail sends RET and NOTIFY only to a server that offers DSN; the message arrives. */
+    @Test
+    void angusMailSendsDsnParametersToAServerOfferingDsn() throws Exception {
+        Properties dsn = new Properties();
+        dsn.put("mail.smtp.dsn.ret", "HDRS");
+        dsn.put("mail.smtp.dsn.notify", "SUCCESS,FAILURE");
+        Session session = angusSession(dsn);
+        ByteArrayOutputStream transcript = new ByteArrayOutputStream();
+        session.setDebugOut(new java.io.PrintStream(transcript, true, StandardCharsets.UTF_8));
+        session.setDebug(true);
+        MimeMessage m = new MimeMessage(session);
+        m.setFrom(new InternetAddress(SmtpTestServer.ALICE, "Alice"));
+        m.setRecipient(Message.RecipientType.TO, new InternetAddress(SmtpTestServer.BOB));
+        m.setSubject("angus dsn");
+        m.setText("Hello Bob\r\n", "UTF-8");
+        try (jakarta.mail.Transport t = session.getTransport("smtp")) {
+            t.connect(SmtpTestServer.ALICE, SmtpTestServer.PASSWORD);
+            t.sendMessage(m, m.getAllRecipients());
+        }
+        assertThat(transcript.toString(StandardCharsets.UTF_8))
+                .contains("MAIL FROM:<" + SmtpTestServer.ALICE + "> RET=HDRS")
+                .contains("RCPT TO:<" + SmtpTestServer.BOB + "> NOTIFY=SUCCESS,FAILURE");
+        assertThat(delivered("angus dsn")).contains("Hello Bob");
+    }
+
+    @Test
+    void angusMailWithRequiredStarttls() throws Exception {
+        Session session = angusSession(new Properties());
         MimeMessage m = new MimeMessage(session);
         m.setFrom(new InternetAddress(SmtpTestServer.ALICE, "Alice"));
         m.setRecipient(Message.RecipientType.TO, new InternetAddress(SmtpTestServer.BOB));

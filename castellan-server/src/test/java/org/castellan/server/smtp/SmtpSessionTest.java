@@ -43,7 +43,7 @@ class SmtpSessionTest {
         try (SmtpClient c = server.connect("mx")) {
             c.expect("220 mail\\.example\\.org ESMTP.*");
             c.send("EHLO client.example\r\n").expect("250-mail.example.org greets client.example\n250-PIPELINING\n"
-                    + "250-SIZE 52428800\n250-8BITMIME\n250-SMTPUTF8\n250-ENHANCEDSTATUSCODES\n250-CHUNKING\n250 STARTTLS");
+                    + "250-SIZE 52428800\n250-8BITMIME\n250-SMTPUTF8\n250-ENHANCEDSTATUSCODES\n250-CHUNKING\n250-DSN\n250 STARTTLS");
             c.command("MAIL FROM:<someone@elsewhere.example>", "250 2\\.1\\.0 .*");
             c.command("RCPT TO:<alice@example.org>", "250 2\\.1\\.5 .*");
             c.command("DATA", "354 .*");
@@ -124,7 +124,7 @@ class SmtpSessionTest {
         try (SmtpClient c = server.connect("mx")) {
             c.hello();
             c.command("FROB", "500 5\\.5\\.1 .*");
-            c.command("MAIL FROM:<a@elsewhere.example> RET=FULL", "555 5\\.5\\.4 .*");
+            c.command("MAIL FROM:<a@elsewhere.example> X-RET=FULL", "555 5\\.5\\.4 .*");
             c.command("MAIL FROM:<a@elsewhere.example>", "250.*");
             c.command("RCPT TO:<nobody@example.org>", "550 5\\.1\\.1 .*");
             c.command("RCPT TO:<a..b@example.org>", "501 5\\.1\\.3 .*");
@@ -133,6 +133,35 @@ class SmtpSessionTest {
             c.command("VRFY alice", "252 .*");
             c.command("NOOP", "250.*");
         }
+    }
+
+    /**
+     * RFC 3461 §4: DSN is offered on every listener, and its parameters are taken at MAIL and RCPT
+     * (§4.1 to §4.4); a malformed one is refused with 501 5.5.4 and the transaction goes on.
+     */
+    @Test
+    void dsnIsOfferedAndItsParametersAccepted() {
+        for (String listener : new String[] {"mx", "submissions"}) {
+            try (SmtpClient c = server.connect(listener)) {
+                c.expect("220 .*");
+                c.send("EHLO client.example\r\n");
+                assertThat(c.reply()).contains("250-DSN\n");
+                if (listener.equals("submissions")) c.login(SmtpTestServer.ALICE, SmtpTestServer.PASSWORD);
+                String from = listener.equals("mx") ? "someone@elsewhere.example" : SmtpTestServer.ALICE;
+                String message = MESSAGE.replace("someone@elsewhere.example", from);
+                c.command("MAIL FROM:<" + from + "> RET=FULL RET=HDRS", "501 5\\.5\\.4 .*");
+                c.command("MAIL FROM:<" + from + "> RET=HDRS ENVID=QQ314159+2Bx", "250 2\\.1\\.0 .*");
+                c.command("RCPT TO:<alice@example.org> NOTIFY=NEVER,DELAY", "501 5\\.5\\.4 .*");
+                c.command("RCPT TO:<alice@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Alice+2BDSN@example.org",
+                        "250 2\\.1\\.5 .*");
+                c.command("RCPT TO:<bob@example.org> NOTIFY=NEVER", "250 2\\.1\\.5 .*");
+                c.command("DATA", "354 .*");
+                c.send(message + ".\r\n").expect("250 2\\.0\\.0 .*");
+            }
+        }
+        String submitted = MESSAGE.replace("someone@elsewhere.example", SmtpTestServer.ALICE);
+        assertThat(server.bodies(server.aliceInbox)).containsExactly(MESSAGE, submitted);
+        assertThat(server.bodies(server.bobInbox)).containsExactly(MESSAGE, submitted);
     }
 
     @Test

@@ -1,9 +1,7 @@
 package org.castellan.store.embedded;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.SequenceInputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -21,7 +19,6 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -65,9 +62,16 @@ import org.castellan.store.SpecialUse;
 import org.castellan.store.StoreEvent;
 import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
+import org.castellan.store.queue.AttemptResult;
+import org.castellan.store.queue.DueMessage;
+import org.castellan.store.queue.NewQueuedMessage;
+import org.castellan.store.queue.OutboundQueue;
+import org.castellan.store.queue.QueuedMessage;
+import org.castellan.store.embedded.internal.BlobRefs;
 import org.castellan.store.embedded.internal.BlobStore;
 import org.castellan.store.embedded.internal.EventDispatcher;
 import org.castellan.store.embedded.internal.GroupCommitWriter;
+import org.castellan.store.embedded.internal.QueueTables;
 import org.castellan.store.embedded.internal.ReadPool;
 import org.castellan.store.embedded.internal.RouteCache;
 import org.castellan.store.embedded.internal.Sql;
@@ -99,10 +103,13 @@ import org.slf4j.LoggerFactory;
  * {@link Options#busyTimeout()} fails the request as {@code UNAVAILABLE}. Change notifications
  * only cover changes made through this instance.
  *
+ * <p>It is also the {@link OutboundQueue} (see {@link QueueTables}), in the same database and blob
+ * directory: a body delivered to mailboxes and queued for other domains is stored once.
+ *
  * <p>Security: the directory is created 0700 and the database 0600 (it holds credential
  * secrets); body files are 0600. Nothing here logs credentials or message content.
  */
-public final class EmbeddedMailStore implements MailStore {
+public final class EmbeddedMailStore implements MailStore, OutboundQueue {
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddedMailStore.class);
 
@@ -150,12 +157,8 @@ public final class EmbeddedMailStore implements MailStore {
 
     static final String DATABASE_FILE = "mail.db";
     static final String BLOB_DIRECTORY = "blobs";
-    /**
-     * Bodies up to this size live in the database: a batch of them shares one WAL fsync, where a
-     * file each would cost a file and a directory fsync per message. Most mail without
-     * attachments is below it; above it, the fsync is a small part of the cost of the write.
-     */
-    static final int INLINE_MAX = 128 * 1024;
+    /** Bodies up to this size live in the database (see {@link BlobRefs#INLINE_MAX}). */
+    static final int INLINE_MAX = BlobRefs.INLINE_MAX;
     private static final String MIGRATIONS = "classpath:db/migration/embedded";
 
     /** RFC 9051 §2.3.1.1: UIDs and UIDVALIDITY are 32-bit unsigned numbers. */
@@ -173,6 +176,7 @@ public final class EmbeddedMailStore implements MailStore {
     private final ReadPool readers;
     private final EventDispatcher events;
     private final TextIndexer indexer;
+    private final QueueTables queue;
     private final RouteCache routes = new RouteCache();
     private final ScheduledExecutorService directoryRecheck;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -185,6 +189,7 @@ public final class EmbeddedMailStore implements MailStore {
         this.events = new EventDispatcher("castellan-store-events");
         this.writer = new GroupCommitWriter(writeConnection, blobs, events, options.maxBatch(), "castellan-store-writer");
         this.readers = new ReadPool(readConnections);
+        this.queue = new QueueTables(writer, readers, blobs, closed::get);
         this.indexer = new TextIndexer(readers, writer, this::bodyBuffer, "castellan-store-indexer", options.textIndex());
         indexer.wake(); // messages stored before this open (or before V5) are indexed in the background
         this.directoryRecheck = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -971,11 +976,8 @@ public final class EmbeddedMailStore implements MailStore {
                     mailboxId, uid).orElseThrow(() -> StoreException.notFound("mailbox " + mailboxId + " has no message "
                     + "with UID " + uid));
         });
-        Optional<byte[]> inline = read("open message " + uid + " of mailbox " + mailboxId,
-                c -> Sql.one(c, "SELECT data FROM blob_data WHERE hash = ?", rs -> rs.getBytes(1), blobId));
-        if (inline.isPresent()) return new ByteArrayInputStream(inline.get());
         try {
-            return blobs.open(blobId);
+            return BlobRefs.open(readers, blobs, blobId, "open message " + uid + " of mailbox " + mailboxId);
         } catch (NoSuchFileException e) {
             // Expunged (and its file collected) between the lookup and the open.
             throw StoreException.notFound("message " + uid + " of mailbox " + mailboxId + " was removed");
@@ -1347,57 +1349,32 @@ public final class EmbeddedMailStore implements MailStore {
 
     private Body body(InputStream content, String doing) {
         try {
-            byte[] head = content.readNBytes(INLINE_MAX + 1);
+            BlobRefs.Incoming in = BlobRefs.take(blobs, content);
             // The one parse of the message: its structure is stored with it, so FETCH and SORT
             // never parse it again. Done here, on the caller's thread, not on the writer's.
-            if (head.length <= INLINE_MAX) {
-                return new Body(HexFormat.of().formatHex(BlobStore.sha256().digest(head)), head.length, head,
-                        MessageStructure.parse(head).encode());
+            if (in.inline() != null) {
+                return new Body(in.id(), in.size(), in.inline(), MessageStructure.parse(in.inline()).encode());
             }
-            BlobStore.BlobRef file = blobs.write(new SequenceInputStream(new ByteArrayInputStream(head), content));
             byte[] structure;
             try {
                 // Just written, so in the page cache; mapped, so a large body takes no heap of its size.
-                structure = MessageStructure.parse(blobs.map(file.id())).encode();
+                structure = MessageStructure.parse(blobs.map(in.id())).encode();
             } catch (IOException | RuntimeException e) {
-                blobs.unpin(file.id());
+                blobs.unpin(in.id());
                 throw e;
             }
-            return new Body(file.id(), file.size(), null, structure);
+            return new Body(in.id(), in.size(), null, structure);
         } catch (IOException e) {
             throw SqlErrors.map(e, doing);
         }
     }
 
-    /**
-     * Adds references to a body. The first reference of an inline body stores its bytes; the
-     * first reference of a file requires the file (see BlobStore). A body already stored stays
-     * where it is.
-     */
     private void referenceBlob(Connection c, Body body, int references) throws SQLException {
-        String blobId = body.id();
-        Sql.update(c, "INSERT INTO blobs (hash, size, refcount) VALUES (?, ?, ?)"
-                + " ON CONFLICT (hash) DO UPDATE SET refcount = refcount + excluded.refcount", blobId, body.size(), references);
-        long count = Sql.count(c, "SELECT refcount FROM blobs WHERE hash = ?", blobId);
-        if (count == references && body.inline() != null) {
-            Sql.update(c, "INSERT INTO blob_data (hash, data) VALUES (?, ?)", blobId, body.inline());
-        } else if (count == references && !blobs.exists(blobId)) {
-            // Another process collected the file between our write and this transaction.
-            throw StoreException.unavailable("the message body file " + blobId + " was removed by another process"
-                    + " while being stored; retry", null);
-        }
+        BlobRefs.reference(c, blobs, new BlobRefs.Incoming(body.id(), body.size(), body.inline()), references);
     }
 
     private static void releaseBlob(Tx tx, String blobId, int references) throws SQLException {
-        Connection c = tx.connection();
-        long count = Sql.count(c, "SELECT refcount FROM blobs WHERE hash = ?", blobId);
-        if (count <= references) {
-            Sql.update(c, "DELETE FROM blobs WHERE hash = ?", blobId);
-            // An inline body goes with its row; a file is removed after the commit.
-            if (Sql.update(c, "DELETE FROM blob_data WHERE hash = ?", blobId) == 0) tx.blobUnreferenced(blobId);
-        } else {
-            Sql.update(c, "UPDATE blobs SET refcount = refcount - ? WHERE hash = ?", references, blobId);
-        }
+        BlobRefs.release(tx, blobId, references);
     }
 
     /** Checks the quota and counts the new messages against it, in the inserting transaction. */
@@ -1542,6 +1519,73 @@ public final class EmbeddedMailStore implements MailStore {
         Set<String> set = storedFlags(rs.getString(2));
         return new MessageMeta(rs.getLong(1), set, Instant.ofEpochMilli(rs.getLong(3)), rs.getLong(4), rs.getLong(5),
                 rs.getString(6));
+    }
+
+    // ------------------------------------------------------------------ outbound queue (QueueTables)
+
+    @Override
+    public QueuedMessage enqueue(NewQueuedMessage message, InputStream content) {
+        return queue.enqueue(message, content);
+    }
+
+    @Override
+    public List<DueMessage> lease(Instant now, Instant leaseUntil, int maxRecipients) {
+        return queue.lease(now, leaseUntil, maxRecipients);
+    }
+
+    @Override
+    public void record(Collection<AttemptResult> results) {
+        queue.record(results);
+    }
+
+    @Override
+    public void markReported(Collection<Long> recipientIds, Report report) {
+        queue.markReported(recipientIds, report);
+    }
+
+    @Override
+    public InputStream openContent(long messageId) {
+        return queue.openContent(messageId);
+    }
+
+    @Override
+    public Optional<Instant> nextAttempt() {
+        return queue.nextAttempt();
+    }
+
+    @Override
+    public List<QueuedMessage> list(int limit) {
+        return queue.list(limit);
+    }
+
+    @Override
+    public Optional<QueuedMessage> get(long messageId) {
+        return queue.get(messageId);
+    }
+
+    @Override
+    public boolean hold(long messageId) {
+        return queue.hold(messageId);
+    }
+
+    @Override
+    public boolean release(long messageId) {
+        return queue.release(messageId);
+    }
+
+    @Override
+    public boolean retryNow(long messageId) {
+        return queue.retryNow(messageId);
+    }
+
+    @Override
+    public boolean delete(long messageId) {
+        return queue.delete(messageId);
+    }
+
+    @Override
+    public int purgeFinished() {
+        return queue.purgeFinished();
     }
 
     // ------------------------------------------------------------------ plumbing
