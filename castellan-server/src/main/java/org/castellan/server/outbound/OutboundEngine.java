@@ -275,7 +275,9 @@ public final class OutboundEngine implements AutoCloseable {
     private void deliver(DueMessage m, Router.Hosts plan, Connection connection) {
         QueuedMessage message = m.message();
         Envelope envelope = new Envelope(message.sender(), m.recipients().stream().map(QueuedRecipient::address).toList(),
-                message.size(), message.body(), message.smtpUtf8());
+                message.size(), message.body(), message.smtpUtf8(), message.ret(), message.envid(),
+                m.recipients().stream().map(QueuedRecipient::notifyOn).toList(),
+                m.recipients().stream().map(QueuedRecipient::orcpt).toList());
         String last = null;
         if (connection.session != null && connection.session.usable()) {
             try {

@@ -12,10 +12,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -24,7 +26,9 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand;
+import org.castellan.protocol.smtp.Xtext;
 import org.castellan.server.config.Outbound;
 import org.castellan.server.config.OutboundTls;
 
@@ -84,9 +88,22 @@ final class OutboundSession implements AutoCloseable {
      * @param sender the reverse-path, empty for {@code <>}
      * @param size the content's size in octets
      */
-    record Envelope(String sender, List<String> recipients, long size, SmtpCommand.Body body, boolean smtpUtf8) {
+    record Envelope(String sender, List<String> recipients, long size, SmtpCommand.Body body, boolean smtpUtf8,
+                    Dsn.Ret ret, Optional<String> envid, List<Set<Dsn.Notify>> notifyOn, List<Optional<String>> orcpts) {
         Envelope {
             recipients = List.copyOf(recipients);
+            notifyOn = List.copyOf(notifyOn);
+            orcpts = List.copyOf(orcpts);
+            if (notifyOn.size() != recipients.size() || orcpts.size() != recipients.size()) {
+                throw new IllegalArgumentException("one NOTIFY and one ORCPT per recipient");
+            }
+        }
+
+        /** Without RFC 3461 parameters: NOTIFY left to the receiver's default, no ORCPT, RET and ENVID. */
+        Envelope(String sender, List<String> recipients, long size, SmtpCommand.Body body, boolean smtpUtf8) {
+            this(sender, recipients, size, body, smtpUtf8, Dsn.Ret.UNSPECIFIED, Optional.empty(),
+                    recipients.stream().map(r -> (Set<Dsn.Notify>) EnumSet.of(Dsn.Notify.FAILURE, Dsn.Notify.DELAY)).toList(),
+                    recipients.stream().map(r -> Optional.<String>empty()).toList());
         }
     }
 
@@ -314,8 +331,13 @@ final class OutboundSession implements AutoCloseable {
         if (offers("SIZE")) mail.append(" SIZE=").append(e.size()); // RFC 1870 §6
         if (e.body() == SmtpCommand.Body.EIGHT_BIT_MIME) mail.append(" BODY=8BITMIME"); // RFC 6152 §2
         if (e.smtpUtf8()) mail.append(" SMTPUTF8"); // RFC 6531 §3.4
+        boolean dsn = offers("DSN");
+        if (dsn) mail.append(mailDsn(e));
         boolean pipelining = offers("PIPELINING");
-        List<String> rcpts = e.recipients().stream().map(r -> "RCPT TO:<" + r + ">").toList();
+        List<String> rcpts = new ArrayList<>();
+        for (int i = 0; i < e.recipients().size(); i++) {
+            rcpts.add("RCPT TO:<" + e.recipients().get(i) + ">" + (dsn ? rcptDsn(e.notifyOn().get(i), e.orcpts().get(i)) : ""));
+        }
         Reply mailReply;
         List<Reply> rcptReplies = new ArrayList<>();
         if (pipelining) {
@@ -362,6 +384,31 @@ final class OutboundSession implements AutoCloseable {
         }
         for (int i : accepted) outcomes.set(i, after);
         return outcomes;
+    }
+
+    /** RFC 3461 §5.2: a DSN-capable receiver is given RET and ENVID as the submitter gave them. */
+    private static String mailDsn(Envelope e) {
+        StringBuilder b = new StringBuilder();
+        if (e.ret() != Dsn.Ret.UNSPECIFIED) b.append(" RET=").append(e.ret().name()); // §4.3
+        e.envid().filter(OutboundSession::printableAscii).ifPresent(v -> b.append(" ENVID=").append(Xtext.encode(v))); // §4.4
+        return b.toString();
+    }
+
+    /** RFC 3461 §5.2: NOTIFY (§4.1, NEVER for none) and ORCPT (§4.2) passed on to a DSN-capable receiver. */
+    private static String rcptDsn(Set<Dsn.Notify> notifyOn, Optional<String> orcpt) {
+        StringBuilder b = new StringBuilder(" NOTIFY=");
+        b.append(notifyOn.isEmpty() ? "NEVER"
+                : String.join(",", EnumSet.copyOf(notifyOn).stream().map(Enum::name).toList()));
+        // An ORCPT outside printable ASCII (a utf-8 address, RFC 6533) is left out rather than mangled.
+        orcpt.filter(OutboundSession::printableAscii).filter(o -> o.indexOf(';') > 0).ifPresent(o -> {
+            int semi = o.indexOf(';');
+            b.append(" ORCPT=").append(o, 0, semi).append(';').append(Xtext.encode(o.substring(semi + 1)));
+        });
+        return b.toString();
+    }
+
+    private static boolean printableAscii(String s) {
+        return s.chars().allMatch(c -> c >= 0x20 && c <= 0x7e);
     }
 
     private static Outcome byReply(Reply r) {

@@ -57,7 +57,7 @@ final class Delivery {
     static byte[] receivedField(SmtpSession s) {
         Transaction t = s.transaction();
         Optional<String> single = t.recipientCount() != 1 ? Optional.empty()
-                : Optional.of((t.recipients.isEmpty() ? t.remote.get(0) : t.recipients.get(0).address()).toString());
+                : Optional.of((t.recipients.isEmpty() ? t.remote.get(0).address() : t.recipients.get(0).address()).toString());
         return ReceivedHeader.render(s.service().hostname(), s.helo(), s.esmtp(), t.smtpUtf8, s.connection(), single,
                 ZonedDateTime.now(s.service().clock()));
     }
@@ -187,13 +187,16 @@ final class Delivery {
         queued.ifPresent(q -> queueing.engine().queue().delete(q.id()));
     }
 
-    /** The envelope as the queue keeps it; every recipient is notified of failure and delay (RFC 3461 §4.1's default). */
+    /**
+     * The envelope as the queue keeps it, with the RFC 3461 parameters: a recipient without
+     * NOTIFY is notified of failure and delay (§4.1's default), RET and ENVID as given.
+     */
     private static NewQueuedMessage queuedMessage(Transaction t, Queueing q) {
         List<NewQueuedRecipient> recipients = t.remote.stream()
-                .map(m -> new NewQueuedRecipient(m.localPart() + "@" + OutboundEngine.routingDomain(m.domain()),
-                        EnumSet.of(Dsn.Notify.FAILURE, Dsn.Notify.DELAY), Optional.empty()))
+                .map(r -> new NewQueuedRecipient(r.address().localPart() + "@" + OutboundEngine.routingDomain(r.address().domain()),
+                        r.notifyOn().orElse(EnumSet.of(Dsn.Notify.FAILURE, Dsn.Notify.DELAY)), r.orcpt()))
                 .toList();
-        return new NewQueuedMessage(t.from.map(Mailbox::toString).orElse(""), Optional.empty(), Dsn.Ret.UNSPECIFIED, t.body,
+        return new NewQueuedMessage(t.from.map(Mailbox::toString).orElse(""), t.envid, t.ret, t.body,
                 t.smtpUtf8, false, q.submitter(), q.receivedFrom(), q.arrival(), recipients);
     }
 }

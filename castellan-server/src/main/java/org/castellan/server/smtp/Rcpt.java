@@ -69,7 +69,7 @@ final class Rcpt {
                 s.reply("250 2.1.5 Ok");
             }
             case Remote r -> {
-                t.addRemote(c.to());
+                t.addRemote(new Transaction.RemoteRecipient(c.to(), c.notifyOn(), c.orcpt()));
                 s.state(SmtpState.RCPT);
                 s.reply("250 2.1.5 Ok");
             }

@@ -25,6 +25,10 @@ final class Transaction {
             Optional<Set<Dsn.Notify>> notifyOn, Optional<String> orcpt) {
     }
 
+    /** A recipient in another domain, with its RFC 3461 parameters for the queue. */
+    record RemoteRecipient(Mailbox address, Optional<Set<Dsn.Notify>> notifyOn, Optional<String> orcpt) {
+    }
+
     final Optional<Mailbox> from;
     final OptionalLong declaredSize;
     final boolean smtpUtf8;
@@ -39,7 +43,7 @@ final class Transaction {
     String verifiedSenderKey;
     final List<Recipient> recipients = new ArrayList<>();
     /** Recipients in other domains, accepted on authenticated submission for the outbound queue. */
-    final List<Mailbox> remote = new ArrayList<>();
+    final List<RemoteRecipient> remote = new ArrayList<>();
     /** MAIL's BODY parameter (RFC 6152), which the queue keeps for the receiving server. */
     SmtpCommand.Body body = SmtpCommand.Body.SEVEN_BIT;
     private final Set<Long> accounts = new HashSet<>();
@@ -59,8 +63,8 @@ final class Transaction {
     }
 
     /** Adds a remote recipient; the same address twice (in any case of its domain) is listed once. */
-    void addRemote(Mailbox m) {
-        if (remoteKeys.add(m.localPart() + "@" + m.domainLowerCase())) remote.add(m);
+    void addRemote(RemoteRecipient r) {
+        if (remoteKeys.add(r.address().localPart() + "@" + r.address().domainLowerCase())) remote.add(r);
     }
 
     /** Local and remote recipients together, as RCPT's limit counts them. */

@@ -11,8 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
+import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand.Body;
 import org.castellan.server.config.Outbound;
 import org.castellan.server.config.OutboundTls;
@@ -275,6 +277,35 @@ class OutboundSessionTest {
                 assertThat(s.send(envelope("carol@remote.test"), content())).allMatch(o -> o instanceof Delivered);
                 assertThat(s.tls()).isEqualTo("none");
             }
+        }
+    }
+
+    private static Envelope withDsn() {
+        return new Envelope("alice@example.org", List.of("carol@remote.test", "dave@remote.test"), MESSAGE.length(),
+                Body.SEVEN_BIT, false, Dsn.Ret.HDRS, Optional.of("QQ 314+159"),
+                List.of(EnumSet.of(Dsn.Notify.SUCCESS, Dsn.Notify.FAILURE), EnumSet.noneOf(Dsn.Notify.class)),
+                List.of(Optional.of("rfc822;carol+list@remote.test"), Optional.empty()));
+    }
+
+    @Test
+    void aDsnReceiverGetsTheSubmittersRfc3461Parameters() throws Exception {
+        try (ScriptedReceiver r = new ScriptedReceiver(List.of("PIPELINING", "DSN"), null);
+             OutboundSession s = open(target("127.0.0.1", r.port(), OutboundTls.OPPORTUNISTIC))) {
+            assertThat(s.send(withDsn(), content())).allMatch(o -> o instanceof Delivered);
+            // RFC 3461 §4: ENVID and ORCPT in xtext, "+" and space written as +2B and +20.
+            assertThat(r.commands()).contains("MAIL FROM:<alice@example.org> RET=HDRS ENVID=QQ+20314+2B159",
+                    "RCPT TO:<carol@remote.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;carol+2Blist@remote.test",
+                    "RCPT TO:<dave@remote.test> NOTIFY=NEVER");
+        }
+    }
+
+    @Test
+    void aReceiverWithoutDsnGetsNoRfc3461Parameters() throws Exception {
+        try (ScriptedReceiver r = new ScriptedReceiver(List.of("PIPELINING"), null);
+             OutboundSession s = open(target("127.0.0.1", r.port(), OutboundTls.OPPORTUNISTIC))) {
+            assertThat(s.send(withDsn(), content())).allMatch(o -> o instanceof Delivered);
+            assertThat(r.commands()).contains("MAIL FROM:<alice@example.org>", "RCPT TO:<carol@remote.test>",
+                    "RCPT TO:<dave@remote.test>");
         }
     }
 }

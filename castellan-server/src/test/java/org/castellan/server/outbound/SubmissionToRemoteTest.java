@@ -34,7 +34,8 @@ class SubmissionToRemoteTest {
                 s.login("alice@example.org", "correct horse battery")
                 print("rcpt-literal", *s.mail("alice@example.org"), *s.rcpt("x@[192.0.2.1]"))
                 s.rset()
-                refused = s.sendmail("alice@example.org", ["carol@remote.test", "bob@example.org"], message)
+                refused = s.sendmail("alice@example.org", ["carol@remote.test", "bob@example.org"], message,
+                                     mail_options=["RET=HDRS", "ENVID=QQ314159"], rcpt_options=["NOTIFY=SUCCESS,FAILURE"])
                 print("refused", refused)
             """;
 
@@ -70,7 +71,9 @@ class SubmissionToRemoteTest {
 
         await().atMost(Duration.ofSeconds(30)).until(() -> sink.messages().size() == 1);
         String arrived = sink.messages().get(0);
-        assertThat(arrived).contains("X-Mail-Args: <alice@example.org>").contains("X-Rcpt-Args: <carol@remote.test>")
+        // RFC 3461 §5.2: the submitter's DSN parameters go on to a receiver that offers DSN, as smtp-sink does.
+        assertThat(arrived).contains("X-Mail-Args: <alice@example.org> RET=HDRS ENVID=QQ314159")
+                .contains("X-Rcpt-Args: <carol@remote.test> NOTIFY=SUCCESS,FAILURE")
                 .doesNotContain("bob@example.org>") // the local recipient is not sent out
                 .contains("by localhost (Castellan) with ESMTPSA").contains("Subject: to both");
         assertThat(TestServer.messages(server.server().store(), server.otherInbox())).hasSize(1);
@@ -80,6 +83,7 @@ class SubmissionToRemoteTest {
                 .allMatch(x -> x.state() == RecipientState.DELIVERED));
         QueuedMessage queued = engine.queue().list(10).get(0);
         assertThat(queued.submitter()).contains("alice@example.org");
+        assertThat(queued.envid()).contains("QQ314159");
         assertThat(queued.recipients()).singleElement().satisfies(x -> assertThat(x.address()).isEqualTo("carol@remote.test"));
     }
 }
