@@ -55,7 +55,7 @@ class OutboundEngineTest {
     @BeforeEach
     void open() throws IOException {
         store = EmbeddedMailStore.open(Files.createDirectories(dir.resolve("mail")));
-        queue = (OutboundQueue) (Object) store;
+        queue = store;
         clock = new MutableClock(Instant.now().truncatedTo(ChronoUnit.SECONDS));
         pki = TestPki.create(Files.createDirectories(dir.resolve("pki")));
     }
