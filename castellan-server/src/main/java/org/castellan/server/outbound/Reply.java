@@ -38,8 +38,11 @@ record Reply(int code, List<String> lines) {
         if (code < 200 || code > 599) return null;
         if (length == 3) return new Line(code, false, "");
         if (line[3] != ' ' && line[3] != '-') return null;
-        // A receiver may send UTF-8 (RFC 6531 §3.7.4); anything else is shown replaced.
-        return new Line(code, line[3] == '-', new String(line, 4, length - 4, StandardCharsets.UTF_8));
+        // A receiver may send UTF-8 (RFC 6531 §3.7.4); anything else is shown replaced, and control
+        // characters become "?" so that a reply cannot forge lines in the log or the queue.
+        String text = new String(line, 4, length - 4, StandardCharsets.UTF_8);
+        return new Line(code, line[3] == '-', text.codePoints().map(c -> c < 0x20 || c == 0x7f ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString());
     }
 
     boolean positive() {
