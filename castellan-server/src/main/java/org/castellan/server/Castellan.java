@@ -26,6 +26,7 @@ import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
 import org.castellan.server.dns.DnsResolver;
+import org.castellan.server.dns.MailRouting;
 import org.castellan.server.dns.UnavailableResolver;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.pop3.Pop3Service;
@@ -88,13 +89,16 @@ public final class Castellan implements AutoCloseable {
         this.pop3 = new Pop3Service(store, auth, blocking, Pop3Service.AUTOLOGOUT, loginTimeout);
         this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, config.server().hostname(),
                 java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout, spool);
+        // One resolver answers the inbound checks and outbound MX routing (docs/outbound.md §3).
+        DnsLookup dns = mailAuthDns(config);
+        Optional<MailRouting> mx = dns instanceof MailRouting routing ? Optional.of(routing) : Optional.empty();
         // The embedded store is also the outbound queue (docs/outbound.md §2).
         this.outbound = store instanceof OutboundQueue queue
-                ? Optional.of(new OutboundEngine(queue, Optional.empty(), config.outbound(),
+                ? Optional.of(new OutboundEngine(queue, mx, config.outbound(),
                         config.outbound().hostname().orElse(config.server().hostname()), Clock.systemUTC()))
                 : Optional.empty();
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
-                loginTimeout, spool, config.smtp(), config.mailAuth(), mailAuthDns(config), outbound);
+                loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
     }
 
     /**

@@ -49,10 +49,16 @@ final class ScriptedReceiver implements AutoCloseable {
 
     /** @param address where to listen: another loopback address (127.0.0.2) than the certificate names */
     ScriptedReceiver(InetAddress address, List<String> extensions, TestCertificate certificate) throws IOException {
+        this(new InetSocketAddress(address, 0), extensions, certificate);
+    }
+
+    /** @param address where to listen, such as a loopback address at port 25 for MX routing */
+    ScriptedReceiver(InetSocketAddress address, List<String> extensions, TestCertificate certificate) throws IOException {
         this.extensions = List.copyOf(extensions);
         this.certificate = certificate;
         server = new ServerSocket();
-        server.bind(new InetSocketAddress(address, 0));
+        server.setReuseAddress(true);
+        server.bind(address);
         Thread.ofVirtual().start(this::accept);
     }
 

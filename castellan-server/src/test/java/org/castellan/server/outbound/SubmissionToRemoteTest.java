@@ -15,12 +15,16 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.Name;
 
 /**
  * The whole path (docs/outbound.md §1, §2, §4): Python's smtplib logs in over implicit TLS
  * (RFC 8314) and submits one message to a remote and a local recipient; the 250 comes once the
  * remote one is queued and the local one delivered, and the remote copy arrives at Postfix's
- * smtp-sink through a static route.
+ * smtp-sink through a static route. Recipients in a domain with a null MX or none at all are
+ * refused at RCPT, as the server's resolver (here asking a DNS server on loopback) finds them.
  */
 class SubmissionToRemoteTest {
 
@@ -33,6 +37,8 @@ class SubmissionToRemoteTest {
             with smtplib.SMTP_SSL("127.0.0.1", port, context=ssl.create_default_context(cafile=ca)) as s:
                 s.login("alice@example.org", "correct horse battery")
                 print("rcpt-literal", *s.mail("alice@example.org"), *s.rcpt("x@[192.0.2.1]"))
+                print("rcpt-nullmx", *s.rcpt("x@nullmx.test"))
+                print("rcpt-gone", *s.rcpt("x@gone.test"))
                 s.rset()
                 refused = s.sendmail("alice@example.org", ["carol@remote.test", "bob@example.org"], message,
                                      mail_options=["RET=HDRS", "ENVID=QQ314159"], rcpt_options=["NOTIFY=SUCCESS,FAILURE"])
@@ -41,12 +47,17 @@ class SubmissionToRemoteTest {
 
     @TempDir Path dir;
     SmtpSink sink;
+    ZoneDnsServer dns;
     TestServer server;
 
     @BeforeEach
     void start() throws Exception {
         sink = new SmtpSink(dir.resolve("sink"));
-        String route = String.join("\n", "[[outbound.route]]", "domain = \"remote.test\"",
+        // RFC 7505 §3: a null MX, one MX of preference 0 and an empty exchange.
+        Name nullMx = Name.fromString("nullmx.test.");
+        dns = new ZoneDnsServer(Map.of(nullMx, List.of(new MXRecord(nullMx, DClass.IN, 300, 0, Name.root))));
+        String route = String.join("\n", "[dns]", "resolvers = [\"127.0.0.1:" + dns.address().getPort() + "\"]",
+                "dnssec = false", "[[outbound.route]]", "domain = \"remote.test\"",
                 "next-hop = \"127.0.0.1:" + sink.port + "\"", "");
         server = TestServer.startWith(dir.resolve("server"), "", route,
                 TestServer.listener("submissions", "submission", "implicit", false));
@@ -56,6 +67,7 @@ class SubmissionToRemoteTest {
     void stop() {
         server.server().close();
         sink.close();
+        dns.close();
     }
 
     @Test
@@ -67,6 +79,7 @@ class SubmissionToRemoteTest {
         assertThat(r.exitCode()).as(r.output()).isZero();
         // A domain literal is refused (docs/outbound.md §1); both recipients of the message are taken.
         assertThat(r.output()).contains("rcpt-literal 250").contains("550 b'5.7.1 Delivery to address literals")
+                .contains("rcpt-nullmx 556 b'5.1.10").contains("rcpt-gone 550 b'5.1.2")
                 .contains("refused {}");
 
         await().atMost(Duration.ofSeconds(30)).until(() -> sink.messages().size() == 1);
