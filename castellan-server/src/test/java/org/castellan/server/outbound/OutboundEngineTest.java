@@ -218,6 +218,34 @@ class OutboundEngineTest {
     }
 
     @Test
+    void aFailedHandshakeUnderOpportunisticTlsIsRetriedInClear() throws Exception {
+        // As Postfix's "may" level: the same host again, without STARTTLS.
+        try (ScriptedReceiver receiver = new ScriptedReceiver(List.of("PIPELINING", "STARTTLS"), null)
+                .script((c, n) -> c.equals("STARTTLS") ? "220 2.0.0 go ahead\r\nthis is not TLS" : null)) {
+            long id = enqueue("carol@remote.test");
+            start(route(OutboundTls.OPPORTUNISTIC, receiver.port()));
+            assertThat(attempted(id, "carol@remote.test", 1).state()).isEqualTo(RecipientState.DELIVERED);
+            assertThat(receiver.connections.get()).isEqualTo(2);
+            assertThat(receiver.transcript).contains("1: STARTTLS", "2: MAIL FROM:<alice@example.org>")
+                    .doesNotContain("1: MAIL FROM:<alice@example.org>", "2: STARTTLS");
+        }
+    }
+
+    @Test
+    void aFailedHandshakeUnderRequireTlsIsNotRetriedInClear() throws Exception {
+        try (ScriptedReceiver receiver = new ScriptedReceiver(List.of("PIPELINING", "STARTTLS"), null)
+                .script((c, n) -> c.equals("STARTTLS") ? "220 2.0.0 go ahead\r\nthis is not TLS" : null)) {
+            long id = enqueue("carol@remote.test");
+            start(route(OutboundTls.REQUIRE, receiver.port()));
+            QueuedRecipient r = attempted(id, "carol@remote.test", 1);
+            assertThat(r.state()).isEqualTo(RecipientState.QUEUED);
+            assertThat(r.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 TLS handshake"));
+            assertThat(receiver.connections.get()).isEqualTo(1);
+            assertThat(receiver.commands()).noneMatch(c -> c.startsWith("MAIL"));
+        }
+    }
+
+    @Test
     void aReceiverThatNeverAnswersIsDeferredAfterTheTimeout() throws Exception {
         try (ScriptedReceiver receiver = new ScriptedReceiver(List.of(), null).greeting(ScriptedReceiver.SILENCE)) {
             long id = enqueue("carol@remote.test");
