@@ -117,7 +117,7 @@ class OutboundEngineTest {
             assertThat(r.state()).isEqualTo(RecipientState.DELIVERED);
             assertThat(r.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("250 2.0.0"));
             assertThat(r.lastHost()).contains("127.0.0.1[127.0.0.1]:" + sink.port);
-            assertThat(sink.messages()).singleElement().asString().contains("X-Rcpt-Args: <carol@remote.test>")
+            assertThat(sink.awaitMessages(1, "Hi.")).singleElement().asString().contains("X-Rcpt-Args: <carol@remote.test>")
                     .contains("Subject: hello");
         }
     }
@@ -143,7 +143,7 @@ class OutboundEngineTest {
             QueuedRecipient r = attempted(id, "carol@remote.test", 1);
             assertThat(r.state()).isEqualTo(RecipientState.DELIVERED);
             assertThat(r.lastHost()).contains("127.0.0.1[127.0.0.1]:" + sink.port);
-            assertThat(sink.messages()).hasSize(1);
+            assertThat(sink.awaitMessages(1, "Hi.")).hasSize(1);
         }
     }
 
@@ -390,7 +390,7 @@ class OutboundEngineTest {
             clock.advance(OutboundEngine.LEASE.plus(Outbound.DEFAULT_RETRY_INITIAL));
             start(route(OutboundTls.OPPORTUNISTIC, sink.port));
             await().atMost(Duration.ofSeconds(30)).until(() -> recipient(id, "carol@remote.test").state() == RecipientState.DELIVERED);
-            assertThat(sink.messages()).hasSize(1);
+            assertThat(sink.awaitMessages(1, "Hi.")).hasSize(1);
         }
     }
 }

@@ -79,8 +79,7 @@ class OutboundSessionTest {
             List<Outcome> outcomes = s.send(envelope("carol@remote.test", "dave@remote.test"), content());
             assertThat(outcomes).hasSize(2).allSatisfy(o -> assertThat(o).isInstanceOf(Delivered.class));
             assertThat(s.tls()).isEqualTo("none"); // smtp-sink offers no STARTTLS
-            org.awaitility.Awaitility.await().until(() -> sink.messages().size() == 1);
-            String got = sink.messages().get(0);
+            String got = sink.awaitMessages(1, "last").get(0);
             assertThat(got).contains("X-Mail-Args: <alice@example.org>")
                     .contains("X-Rcpt-Args: <carol@remote.test>").contains("X-Rcpt-Args: <dave@remote.test>")
                     // RFC 5321 §4.5.2: stuffed on the wire, removed by the receiver

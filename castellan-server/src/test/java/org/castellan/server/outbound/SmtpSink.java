@@ -67,6 +67,20 @@ final class SmtpSink implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until {@code count} messages have been written in full: smtp-sink creates a message's
+     * file at MAIL and fills it as the content comes, so a file is complete once it holds {@code end}.
+     */
+    List<String> awaitMessages(int count, String end) {
+        Awaitility.await().atMost(Duration.ofSeconds(30))
+                .until(() -> messages().size() == count && messages().stream().allMatch(m -> m.contains(end)));
+        try {
+            return messages();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Override
     public void close() {
         process.destroy();

@@ -82,8 +82,7 @@ class SubmissionToRemoteTest {
                 .contains("rcpt-nullmx 556 b'5.1.10").contains("rcpt-gone 550 b'5.1.2")
                 .contains("refused {}");
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> sink.messages().size() == 1);
-        String arrived = sink.messages().get(0);
+        String arrived = sink.awaitMessages(1, "Hello.").get(0);
         // RFC 3461 §5.2: the submitter's DSN parameters go on to a receiver that offers DSN, as smtp-sink does.
         assertThat(arrived).contains("X-Mail-Args: <alice@example.org> RET=HDRS ENVID=QQ314159")
                 .contains("X-Rcpt-Args: <carol@remote.test> NOTIFY=SUCCESS,FAILURE")
