@@ -34,8 +34,8 @@ import org.castellan.server.config.ConfigException.Problem;
  *     {@code listener[2].port}, {@code tls}), for errors found after reading (at start)
  */
 public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp,
-                              Dns dns, MailAuth mailAuth, Kerberos kerberos, List<Listener> listeners, List<Rule> rules,
-                              List<OAuthIssuer> oauthIssuers, Map<String, Integer> lines) {
+                              Dns dns, MailAuth mailAuth, Kerberos kerberos, Outbound outbound, List<Listener> listeners,
+                              List<Rule> rules, List<OAuthIssuer> oauthIssuers, Map<String, Integer> lines) {
 
     /** A configuration file is a few kilobytes; one this large is the wrong file (a log, an image). */
     private static final long MAX_FILE_SIZE = 1024 * 1024;
@@ -52,6 +52,7 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         Objects.requireNonNull(dns, "dns");
         Objects.requireNonNull(mailAuth, "mailAuth");
         Objects.requireNonNull(kerberos, "kerberos");
+        Objects.requireNonNull(outbound, "outbound");
         listeners = List.copyOf(listeners);
         rules = List.copyOf(rules);
         oauthIssuers = List.copyOf(oauthIssuers);
