@@ -25,6 +25,7 @@ import org.castellan.server.admin.CertificateWatcher;
 import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
+import org.castellan.server.dkim.DkimKeys;
 import org.castellan.server.dns.DnsResolver;
 import org.castellan.server.dns.MailRouting;
 import org.castellan.server.dns.UnavailableResolver;
@@ -95,7 +96,8 @@ public final class Castellan implements AutoCloseable {
         // The embedded store is also the outbound queue (docs/outbound.md §2).
         this.outbound = store instanceof OutboundQueue queue
                 ? Optional.of(new OutboundEngine(queue, mx, config.outbound(),
-                        config.outbound().hostname().orElse(config.server().hostname()), Clock.systemUTC()))
+                        config.outbound().hostname().orElse(config.server().hostname()), Clock.systemUTC())
+                        .signWith(new DkimKeys(config.server().dataDir())))
                 : Optional.empty();
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);

@@ -21,6 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.castellan.protocol.smtp.SmtpError;
 import org.castellan.server.config.Outbound;
 import org.castellan.server.config.OutboundTls;
+import org.castellan.security.mailauth.DkimSigner;
+import org.castellan.server.dkim.DkimKeys;
 import org.castellan.server.dns.MailRouting;
 import org.castellan.server.outbound.OutboundSession.Deferred;
 import org.castellan.server.outbound.OutboundSession.Delivered;
@@ -94,6 +96,8 @@ public final class OutboundEngine implements AutoCloseable {
     private boolean woken;
     private volatile boolean stopped;
     private Thread scheduler;
+    /** DKIM keys by sender domain (docs/outbound.md §6); none signs nothing. */
+    private volatile Optional<DkimKeys> dkim = Optional.empty();
 
     /**
      * @param mx MX routing for domains without a static route; empty defers them
@@ -110,6 +114,20 @@ public final class OutboundEngine implements AutoCloseable {
 
     public OutboundQueue queue() {
         return queue;
+    }
+
+    /** Signs the mail enqueued from now on with the keys {@code castellan dkim} keeps. */
+    public OutboundEngine signWith(DkimKeys keys) {
+        this.dkim = Optional.of(keys);
+        return this;
+    }
+
+    /**
+     * The DKIM signer for mail from {@code domain} (RFC 6376): its active selectors, RSA and
+     * Ed25519 (RFC 8463) when both are kept; empty when the domain has no key.
+     */
+    public Optional<DkimSigner> signer(String domain) {
+        return dkim.flatMap(k -> k.signer(routingDomain(domain)));
     }
 
     /**

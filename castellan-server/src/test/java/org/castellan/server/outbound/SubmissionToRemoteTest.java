@@ -1,5 +1,12 @@
 package org.castellan.server.outbound;
 
+import java.time.Instant;
+import java.util.Set;
+import org.castellan.security.mailauth.DkimAlgorithm;
+import org.castellan.security.mailauth.DkimResult;
+import org.castellan.security.mailauth.DkimVerifier;
+import org.castellan.security.mailauth.DnsLookup;
+import org.castellan.server.dkim.DkimKeys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -97,5 +104,37 @@ class SubmissionToRemoteTest {
         assertThat(queued.submitter()).contains("alice@example.org");
         assertThat(queued.envid()).contains("QQ314159");
         assertThat(queued.recipients()).singleElement().satisfies(x -> assertThat(x.address()).isEqualTo("carol@remote.test"));
+    }
+    @Test
+    void mailLeavesSignedWithTheSenderDomainsDkimKeys() throws Exception { // RFC 6376, RFC 8463
+        ExternalClient.require("python3", "python3");
+        List<DkimKeys.Selector> selectors = new DkimKeys(dir.resolve("server"))
+                .generate("example.org", Set.of(DkimAlgorithm.RSA_SHA256, DkimAlgorithm.ED25519_SHA256), Instant.now());
+        int port = server.server().addresses().get("submissions").getPort();
+        ExternalClient.Result r = ExternalClient.run(List.of("python3", "-c", CLIENT, Integer.toString(port),
+                server.pki().trustFile().toString()), Map.of());
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        String arrived = sink.awaitMessages(1, "Hello.").get(0);
+        // smtp-sink writes its own X- lines before the message; the message starts at the first other field.
+        String message = arrived.substring(arrived.indexOf("DKIM-Signature:"));
+        Map<String, List<String>> records = new java.util.HashMap<>();
+        selectors.forEach(x -> records.put(x.dnsName(), List.of(x.record())));
+        DnsLookup keys = new DnsLookup() {
+            public Answer<String> txt(String name) {
+                List<String> found = records.get(name);
+                return found == null ? new NotFound<>() : new Found<>(found);
+            }
+            public Answer<java.net.InetAddress> addresses(String name) { return new NotFound<>(); }
+            public Answer<String> mx(String name) { return new NotFound<>(); }
+            public Answer<String> ptr(java.net.InetAddress address) { return new NotFound<>(); }
+        };
+        List<DkimResult> results = new DkimVerifier(keys).verify(message.replace("\r\n", "\n").replace("\n", "\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(results).hasSize(2).allSatisfy(x -> {
+            assertThat(x.status()).as(x.reason()).isEqualTo(DkimResult.Status.PASS);
+            assertThat(x.domain()).isEqualTo("example.org");
+        });
+        assertThat(results).extracting(DkimResult::selector).containsExactlyInAnyOrderElementsOf(
+                selectors.stream().map(DkimKeys.Selector::selector).toList());
     }
 }
