@@ -25,12 +25,15 @@ import org.castellan.server.admin.CertificateWatcher;
 import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
+import org.castellan.server.dkim.DkimKeys;
 import org.castellan.server.dns.DnsResolver;
+import org.castellan.server.dns.MailRouting;
 import org.castellan.server.dns.UnavailableResolver;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.outbound.Notifier;
 import org.castellan.server.pop3.Pop3Service;
 import org.castellan.server.smtp.SmtpLimits;
+import org.castellan.server.outbound.OutboundEngine;
 import org.castellan.server.smtp.SmtpService;
 import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
@@ -68,6 +71,8 @@ public final class Castellan implements AutoCloseable {
     private final Pop3Service pop3;
     private final SmtpService smtp;
     private final ImapService imap;
+    /** Sends queued mail to other domains; started once the listeners are bound, stopped before the store closes. */
+    private final Optional<OutboundEngine> outbound;
     /** Started once the listeners are bound; closed first on shutdown. */
     private AdminServer admin;
     /** Delivery status notifications for the outbound queue; empty when the store keeps none. */
@@ -88,8 +93,17 @@ public final class Castellan implements AutoCloseable {
         this.pop3 = new Pop3Service(store, auth, blocking, Pop3Service.AUTOLOGOUT, loginTimeout);
         this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, config.server().hostname(),
                 java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout, spool);
+        // One resolver answers the inbound checks and outbound MX routing (docs/outbound.md §3).
+        DnsLookup dns = mailAuthDns(config);
+        Optional<MailRouting> mx = dns instanceof MailRouting routing ? Optional.of(routing) : Optional.empty();
+        // The embedded store is also the outbound queue (docs/outbound.md §2).
+        this.outbound = store instanceof OutboundQueue queue
+                ? Optional.of(new OutboundEngine(queue, mx, config.outbound(),
+                        config.outbound().hostname().orElse(config.server().hostname()), Clock.systemUTC())
+                        .signWith(new DkimKeys(config.server().dataDir())))
+                : Optional.empty();
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
-                loginTimeout, spool, config.smtp(), config.mailAuth(), mailAuthDns(config));
+                loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
     }
 
     /**
@@ -128,7 +142,7 @@ public final class Castellan implements AutoCloseable {
             log.info("TLS provider: {}", tls.provider());
             authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
             auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog,
-                    config.oauthIssuers());
+                    config.oauthIssuers(), config.kerberos().settings());
             blocking = Executors.newVirtualThreadPerTaskExecutor();
             StartChecks.ConnectionCeiling ceiling = StartChecks.connectionCeiling(config);
             if (ceiling.lowered()) {
@@ -148,9 +162,11 @@ public final class Castellan implements AutoCloseable {
             }
             server.startNotifier();
             server.startAdministration(ca);
+            server.outbound.ifPresent(OutboundEngine::start);
             return server;
         } catch (RuntimeException e) {
             if (server != null) server.stopAdministration();
+            if (server != null) server.outbound.ifPresent(OutboundEngine::close);
             if (server != null) server.stopNotifier();
             if (transport != null) transport.close();
             if (blocking != null) blocking.close();
@@ -191,7 +207,8 @@ public final class Castellan implements AutoCloseable {
     /** Bounces, success reports and delay warnings for the outbound queue (docs/outbound.md §4). */
     private void startNotifier() {
         notifier = outboundQueue().map(queue -> new Notifier(store, queue, config.server().hostname(),
-                Notifier.DEFAULT_DELAY_WARNING, Clock.systemUTC()).start());
+                config.outbound().delayWarning(), config.outbound().giveUp(), Clock.systemUTC()).start());
+        notifier.ifPresent(n -> outbound.ifPresent(engine -> engine.afterRecord(n::afterRecord)));
     }
 
     private void stopNotifier() {
@@ -260,6 +277,9 @@ public final class Castellan implements AutoCloseable {
 
     public MailStore store() { return store; }
 
+    /** The delivery engine, when the store keeps an outbound queue. */
+    public Optional<OutboundEngine> outbound() { return outbound; }
+
     public SessionRegistry sessions() { return transport.registry(); }
 
     public TlsPolicy tls() { return tls; }
@@ -289,6 +309,8 @@ public final class Castellan implements AutoCloseable {
             stopNotifier();
             // Sessions are gone: no store call is queued any more once the executor has drained.
             blocking.close();
+            // Attempts under way end; their leases lapse and the recipients are due again at the next start.
+            outbound.ifPresent(OutboundEngine::close);
             auth.close();
             authLog.close();
             store.close();

@@ -19,7 +19,13 @@ public enum SaslFailure {
     /** SCRAM: the proof is wrong. */
     INVALID_PROOF(true),
     /** OAUTHBEARER, XOAUTH2: the bearer token was refused and the client has acknowledged the error. */
-    INVALID_TOKEN(true);
+    INVALID_TOKEN(true),
+
+    /**
+     * GSSAPI (RFC 4752): the Kerberos layer refused a token — garbage, a ticket that is expired or
+     * for another service, a replayed authenticator, a security layer message that does not unwrap.
+     */
+    TOKEN_REJECTED(true);
 
     private final boolean credentials;
 

@@ -89,6 +89,19 @@ public sealed interface SaslResult {
         }
     }
 
+    /**
+     * A mechanism that verifies the client by itself (GSSAPI: the Kerberos ticket) has proved it
+     * to be {@code principal}; the caller maps the principal to an account.
+     *
+     * @param authzid the requested authorization identity; empty if none
+     */
+    record Principal(String authzid, String principal) implements SaslResult {
+        public Principal {
+            Objects.requireNonNull(authzid, "authzid");
+            Objects.requireNonNull(principal, "principal");
+        }
+    }
+
     /** The exchange failed; it accepts no further messages. */
     record Failed(SaslFailure reason) implements SaslResult {
         public Failed {

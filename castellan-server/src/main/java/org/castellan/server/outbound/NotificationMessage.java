@@ -41,15 +41,18 @@ final class NotificationMessage {
     /** RFC 3463 §2: class.subject.detail, the first one in a reply. */
     private static final Pattern STATUS = Pattern.compile("\\b([245])\\.(\\d{1,3}\\.\\d{1,3})\\b");
 
-    /** The composed notification about {@code covered}; {@code content} is the queued message's. */
+    /**
+     * The composed notification about {@code covered}; {@code content} is the queued message's,
+     * {@code giveUpAt} when the queue stops trying it.
+     */
     static DeliveryReport.Composed render(String hostname, QueuedMessage m, Notifier.Kind kind, List<QueuedRecipient> covered,
-                                          InputStream content, Instant now) throws IOException {
+                                          InputStream content, Instant giveUpAt, Instant now) throws IOException {
         // RFC 3461 §4.3: RET=FULL returns the whole message with a failure; above the limit, the header section.
         boolean whole = kind == Notifier.Kind.FAILED && m.ret() == Dsn.Ret.FULL && m.size() <= MAX_RETURNED;
         Dsn.Ret ret = whole ? Dsn.Ret.FULL : Dsn.Ret.HDRS;
         byte[] returned = whole ? content.readAllBytes() : headerSection(content);
         var original = new DeliveryReport.Original(m.sender(), m.envid(), ret, m.arrival(), m.smtpUtf8(), returned);
-        List<DeliveryReport.Recipient> recipients = covered.stream().map(r -> recipient(kind, r)).toList();
+        List<DeliveryReport.Recipient> recipients = covered.stream().map(r -> recipient(kind, r, giveUpAt)).toList();
         String explanation = DeliveryReport.explanation(hostname, recipients);
         if (kind == Notifier.Kind.FAILED && m.ret() == Dsn.Ret.FULL && !whole) {
             explanation += "\r\nThe message is larger than " + MAX_RETURNED + " octets; only its header section is returned.\r\n";
@@ -59,10 +62,12 @@ final class NotificationMessage {
     }
 
     /** RFC 3464 §2.3: one recipient's fields from what the queue recorded of it. */
-    static DeliveryReport.Recipient recipient(Notifier.Kind kind, QueuedRecipient r) {
+    static DeliveryReport.Recipient recipient(Notifier.Kind kind, QueuedRecipient r, Instant giveUpAt) {
         DeliveryReport.Action action = action(kind, r);
+        // RFC 3464 §2.3.9: only a recipient still being tried has a Will-Retry-Until.
+        Optional<Instant> willRetryUntil = kind == Notifier.Kind.DELAYED ? Optional.of(giveUpAt) : Optional.empty();
         return new DeliveryReport.Recipient(r.address(), r.orcpt(), action, status(action, r), r.lastHost(), r.lastReply(),
-                r.lastAttempt(), Optional.empty());
+                r.lastAttempt(), willRetryUntil);
     }
 
     /**

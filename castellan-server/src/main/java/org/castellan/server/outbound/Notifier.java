@@ -60,8 +60,6 @@ public final class Notifier implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Notifier.class);
 
-    /** RFC 3461 leaves it to the MTA; 4 hours is Postfix's {@code delay_warning_time} when enabled. */
-    public static final Duration DEFAULT_DELAY_WARNING = Duration.ofHours(4);
     /** How often the queue is looked at without being told: results recorded anyway are reported within a minute. */
     public static final Duration PERIOD = Duration.ofMinutes(1);
     /** Messages read per query; a pass goes on while queries come back full and everything in them was settled. */
@@ -101,6 +99,7 @@ public final class Notifier implements AutoCloseable {
     private final OutboundQueue queue;
     private final String hostname;
     private final Duration delayWarning;
+    private final Duration giveUp;
     private final Clock clock;
     private final ReentrantLock passes = new ReentrantLock();
     private final Semaphore wake = new Semaphore(0);
@@ -110,13 +109,17 @@ public final class Notifier implements AutoCloseable {
     /**
      * @param hostname the reporting MTA's name (RFC 3464 §2.2.2) and the notification's Message-ID domain
      * @param delayWarning how long after arrival a recipient still queued gets a delay warning
+     * @param giveUp how long after arrival the engine gives a recipient up, for a delay warning's Will-Retry-Until
      */
-    public Notifier(MailStore store, OutboundQueue queue, String hostname, Duration delayWarning, Clock clock) {
-        if (!delayWarning.isPositive()) throw new IllegalArgumentException("delay-warning must be positive");
+    public Notifier(MailStore store, OutboundQueue queue, String hostname, Duration delayWarning, Duration giveUp, Clock clock) {
+        if (!delayWarning.isPositive() || !giveUp.isPositive()) {
+            throw new IllegalArgumentException("delay-warning and give-up must be positive");
+        }
         this.store = store;
         this.queue = queue;
         this.hostname = hostname;
         this.delayWarning = delayWarning;
+        this.giveUp = giveUp;
         this.clock = clock;
     }
 
@@ -227,7 +230,7 @@ public final class Notifier implements AutoCloseable {
     private void send(QueuedMessage m, Kind kind, List<QueuedRecipient> covered, Instant now) {
         DeliveryReport.Composed report;
         try (var content = queue.openContent(m.id())) {
-            report = NotificationMessage.render(hostname, m, kind, covered, content, now);
+            report = NotificationMessage.render(hostname, m, kind, covered, content, m.arrival().plus(giveUp), now);
         } catch (java.io.IOException e) {
             throw StoreException.unavailable("cannot read queued message " + m.id() + ": " + e.getMessage(), e);
         }

@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand;
+import org.castellan.server.config.Outbound;
 import org.castellan.store.queue.QueuedMessage;
 import org.castellan.store.queue.QueuedRecipient;
 import org.castellan.store.queue.RecipientState;
@@ -25,11 +26,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 class NotifierPlanTest {
 
     private static final Instant NOW = Instant.parse("2026-12-06T12:00:00Z");
-    private static final Instant CUTOFF = NOW.minus(Notifier.DEFAULT_DELAY_WARNING);
+    private static final Instant CUTOFF = NOW.minus(Outbound.DEFAULT_DELAY_WARNING);
     private static final Set<Dsn.Notify> DEFAULT = EnumSet.of(Dsn.Notify.FAILURE, Dsn.Notify.DELAY);
     private static final Set<Dsn.Notify> NEVER = Set.of();
     private static final Set<Dsn.Notify> ALL = EnumSet.allOf(Dsn.Notify.class);
-    private static final Duration OLD = Notifier.DEFAULT_DELAY_WARNING.plusMinutes(1);
+    private static final Duration OLD = Outbound.DEFAULT_DELAY_WARNING.plusMinutes(1);
     private static final Duration YOUNG = Duration.ofMinutes(10);
 
     /** "notice KIND", "silent KIND" or "nothing". */

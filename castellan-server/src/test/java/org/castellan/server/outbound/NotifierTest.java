@@ -20,6 +20,7 @@ import org.castellan.protocol.imap.FetchAttribute;
 import org.castellan.protocol.imap.MessageStructure;
 import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand;
+import org.castellan.server.config.Outbound;
 import org.castellan.server.testing.ExternalClient;
 import org.castellan.server.testing.TestServer;
 import org.castellan.store.queue.AttemptResult;
@@ -37,7 +38,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Delivery status notifications (RFC 3461, RFC 3464) made from the queue of a real server: the
  * messages are enqueued through the store's {@link OutboundQueue} for a domain with no route, and
- * results are recorded as the delivery engine records them, so no engine and no network is needed.
+ * results are recorded as the delivery engine records them, so no network is needed. The server's
+ * own engine, started on an empty queue, sleeps until it is woken or {@code OutboundEngine.MAX_SLEEP}
+ * passes, and enqueueing through the store does not wake it, so it attempts none of these messages
+ * while a test runs.
  */
 class NotifierTest {
 
@@ -180,7 +184,7 @@ class NotifierTest {
     void aDelayWarningComesOnceAfterTheDelayAndNotForAYoungMessage() throws Exception {
         int before = inbox().size();
         QueuedMessage old = enqueue(TestServer.USER, Dsn.Ret.HDRS, Optional.empty(),
-                Instant.now().minus(Notifier.DEFAULT_DELAY_WARNING).minus(Duration.ofMinutes(5)),
+                Instant.now().minus(Outbound.DEFAULT_DELAY_WARNING).minus(Duration.ofMinutes(5)),
                 new NewQueuedRecipient("bob@" + REMOTE, DEFAULT_NOTIFY, Optional.empty()),
                 new NewQueuedRecipient("carol@" + REMOTE, EnumSet.of(Dsn.Notify.FAILURE), Optional.empty()));
         QueuedMessage young = enqueue(TestServer.USER, Dsn.Ret.HDRS, Optional.empty(), Instant.now().minus(Duration.ofHours(1)),
@@ -195,7 +199,11 @@ class NotifierTest {
         byte[] warning = inbox().getLast();
         MessageStructure s = MessageStructure.parse(warning);
         String status = statusPart(s, warning);
-        assertThat(status).contains("Final-Recipient: rfc822;bob@" + REMOTE, "Action: delayed", "Status: 4.7.0")
+        // RFC 3464 §2.3.9: the engine gives up `give-up` after arrival.
+        String until = java.time.format.DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", java.util.Locale.ROOT)
+                .withZone(java.time.ZoneOffset.UTC).format(old.arrival().plus(Outbound.DEFAULT_GIVE_UP));
+        assertThat(status).contains("Final-Recipient: rfc822;bob@" + REMOTE, "Action: delayed", "Status: 4.7.0",
+                "Will-Retry-Until: " + until)
                 .as("carol's NOTIFY has no DELAY").doesNotContain("carol");
         assertThat(python(warning).get("recipient")).containsExactly(
                 "rfc822;bob@nowhere.invalid|delayed|4.7.0|smtp; 421 4.7.0 too many connections");
