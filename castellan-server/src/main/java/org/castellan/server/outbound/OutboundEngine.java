@@ -384,6 +384,12 @@ public final class OutboundEngine implements AutoCloseable {
             results.add(result);
         }
         queue.record(results);
+        if (session != null && session.offersDsn()) {
+            // RFC 3461 §5.2.2: a receiver that offers DSN reports delivery itself; no "relayed" report from here.
+            List<Long> passedOn = results.stream().filter(r -> r.state() == RecipientState.DELIVERED)
+                    .map(AttemptResult::recipientId).toList();
+            queue.markReported(passedOn, OutboundQueue.Report.FINAL);
+        }
         recorded.run();
         String relay = host.orElse("none");
         String tls = session == null ? "-" : session.tls();

@@ -266,6 +266,11 @@ final class OutboundSession implements AutoCloseable {
         return usable;
     }
 
+    /** The receiver offered DSN (RFC 3461 §5.2): the NOTIFY of what it accepted went on, and so did the duty to report. */
+    boolean offersDsn() {
+        return offers("DSN");
+    }
+
     private boolean offers(String keyword) {
         return extensions.stream().anyMatch(e -> e.equals(keyword) || e.startsWith(keyword + " "));
     }
