@@ -14,6 +14,7 @@ import java.util.Optional;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand;
+import org.castellan.server.testing.EngineIdle;
 import org.castellan.store.MailStore;
 import org.castellan.store.UidRange;
 import org.castellan.store.queue.AttemptResult;
@@ -57,6 +58,7 @@ class QueueCommandTest {
     @Test
     void listShowHoldReleaseRetryAndDelete() throws Exception {
         live = LiveServer.start(tmp.resolve("data"));
+        EngineIdle.await(); // the engine attempts none of these messages
         OutboundQueue queue = (OutboundQueue) live.server.store();
         QueuedMessage report = enqueue(queue, LiveServer.ACCOUNT, "bob@" + REMOTE, "carol@" + REMOTE);
         QueuedMessage bounce = enqueue(queue, "", "dave@" + REMOTE);
@@ -108,6 +110,7 @@ class QueueCommandTest {
     @Test
     void bounceFailsTheQueuedRecipientsAndTheSenderGetsItsBounce() throws Exception {
         live = LiveServer.start(tmp.resolve("data"));
+        EngineIdle.await(); // the engine attempts none of these messages
         OutboundQueue queue = (OutboundQueue) live.server.store();
         QueuedMessage m = enqueue(queue, LiveServer.ACCOUNT, "bob@" + REMOTE, "carol@" + REMOTE);
         Instant at = Instant.now();

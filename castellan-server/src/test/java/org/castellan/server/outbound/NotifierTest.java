@@ -21,6 +21,7 @@ import org.castellan.protocol.imap.MessageStructure;
 import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.server.config.Outbound;
+import org.castellan.server.testing.EngineIdle;
 import org.castellan.server.testing.ExternalClient;
 import org.castellan.server.testing.TestServer;
 import org.castellan.store.queue.AttemptResult;
@@ -38,10 +39,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Delivery status notifications (RFC 3461, RFC 3464) made from the queue of a real server: the
  * messages are enqueued through the store's {@link OutboundQueue} for a domain with no route, and
- * results are recorded as the delivery engine records them, so no network is needed. The server's
- * own engine, started on an empty queue, sleeps until it is woken or {@code OutboundEngine.MAX_SLEEP}
- * passes, and enqueueing through the store does not wake it, so it attempts none of these messages
- * while a test runs.
+ * results are recorded as the delivery engine records them, so no network is needed; the server's
+ * own engine is asleep first ({@link EngineIdle}) and attempts none of them.
  */
 class NotifierTest {
 
@@ -59,6 +58,7 @@ class NotifierTest {
         server = TestServer.start(dir, TestServer.listener("mx", "smtp", "starttls", false));
         queue = (OutboundQueue) server.server().store();
         notifier = server.server().notifier().orElseThrow();
+        EngineIdle.await();
     }
 
     @AfterEach
