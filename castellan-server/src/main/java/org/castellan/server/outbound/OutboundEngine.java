@@ -152,8 +152,14 @@ public final class OutboundEngine implements AutoCloseable {
         }
     }
 
-    /** Starts the scheduler thread; returns at once. */
+    /**
+     * Starts the scheduler thread; returns at once. Leases left in the queue are those of a
+     * process that died (one engine serves a data directory): they end now, so their recipients are
+     * attempted again at once rather than when the lease would have run out (docs/outbound.md §2).
+     */
     public OutboundEngine start() {
+        int lapsed = queue.releaseLeases();
+        if (lapsed > 0) LOG.info("outbound: {} recipient(s) leased by a previous run are due again", lapsed);
         scheduler = Thread.ofPlatform().name("outbound-scheduler").daemon().start(this::schedule);
         return this;
     }

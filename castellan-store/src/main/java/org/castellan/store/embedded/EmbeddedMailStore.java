@@ -1534,6 +1534,11 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
     }
 
     @Override
+    public int releaseLeases() {
+        return queue.releaseLeases();
+    }
+
+    @Override
     public void record(Collection<AttemptResult> results) {
         queue.record(results);
     }

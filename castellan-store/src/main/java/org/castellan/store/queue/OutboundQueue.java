@@ -29,6 +29,13 @@ public interface OutboundQueue {
      */
     List<DueMessage> lease(Instant now, Instant leaseUntil, int maxRecipients);
 
+    /**
+     * Ends every lease, making its recipients due again: for the engine as it starts, when no
+     * attempt of this store's can be under way and a lease left is that of a process that died.
+     * Returns how many leases ended.
+     */
+    int releaseLeases();
+
     /** Records attempts' results and releases their leases; all of them or none. */
     void record(Collection<AttemptResult> results);
 

@@ -247,6 +247,20 @@ public interface OutboundQueueContract {
     }
 
     @Test
+    default void releasedLeasesMakeTheirRecipientsDueAtOnce() {
+        // An engine starting after a process died: the dead process's leases end now, not at their time.
+        QueuedMessage m = enqueue(T0, "bob@example.net");
+        assertThat(queue().lease(T0, T0.plus(LEASE), 10)).hasSize(1);
+
+        assertThat(queue().releaseLeases()).isEqualTo(1);
+        List<DueMessage> again = queue().lease(T0.plusSeconds(1), T0.plusSeconds(1).plus(LEASE), 10);
+        assertThat(shape(again)).containsExactly(m.id() + " example.net bob@example.net");
+        assertThat(again.get(0).recipients().get(0).attempts()).isZero();
+        assertThat(queue().releaseLeases()).isEqualTo(1);
+        assertThat(queue().releaseLeases()).isZero();
+    }
+
+    @Test
     default void nextAttemptIsWhenTheFirstRecipientBecomesDue() {
         assertThat(queue().nextAttempt()).isEmpty();
         QueuedMessage a = enqueue(T0.plusSeconds(30), "a@x.example");

@@ -153,6 +153,12 @@ public final class QueueTables implements OutboundQueue {
     }
 
     @Override
+    public int releaseLeases() {
+        return writer.execute("release leases", List.of(), tx -> Sql.update(tx.connection(),
+                "UPDATE queue_recipients SET lease_until = NULL WHERE lease_until IS NOT NULL"));
+    }
+
+    @Override
     public void record(Collection<AttemptResult> results) {
         if (results.isEmpty()) return;
         writer.execute("record " + results.size() + " delivery attempt(s)", List.of(), tx -> {
