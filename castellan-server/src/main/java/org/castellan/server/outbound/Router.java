@@ -32,8 +32,13 @@ final class Router {
     sealed interface Plan {
     }
 
-    /** Try these hosts in order with this TLS policy. */
-    record Hosts(List<Hop> hops, OutboundTls tls, Optional<Path> caFile) implements Plan {
+    /**
+     * Try these hosts in order with this TLS policy.
+     *
+     * @param mx the hosts are the domain's MX (or implicit MX), to which DANE and MTA-STS may apply
+     * @param dnssec the MX RRset was validated by DNSSEC (RFC 7672 §2.2.1: DANE needs it)
+     */
+    record Hosts(List<Hop> hops, OutboundTls tls, Optional<Path> caFile, boolean mx, boolean dnssec) implements Plan {
         Hosts {
             hops = List.copyOf(hops);
         }
@@ -73,7 +78,7 @@ final class Router {
         if (route.isPresent()) {
             List<Hop> hops = new ArrayList<>();
             for (Outbound.NextHop h : route.get().nextHops()) hops.add(resolve(h));
-            return new Hosts(hops, route.get().tls(), route.get().caFile());
+            return new Hosts(hops, route.get().tls(), route.get().caFile(), false, false);
         }
         if (mx.isEmpty()) return new Defer("4.4.3 No static route for " + domain + " and MX routing is not available");
         return switch (mx.get().route(domain)) {
@@ -85,8 +90,13 @@ final class Router {
             case MailRouting.Hosts h -> new Hosts(h.hosts().stream()
                     .map(m -> new Hop(m.name(), m.addresses().stream().map(a -> new InetSocketAddress(a, SMTP_PORT)).toList(),
                             "4.4.4 " + m.name() + " has no addresses"))
-                    .toList(), OutboundTls.OPPORTUNISTIC, Optional.empty());
+                    .toList(), OutboundTls.OPPORTUNISTIC, Optional.empty(), true, h.secure());
         };
+    }
+
+    /** The TLSA records of an MX host's SMTP port (RFC 7672 §2.2: {@code _25._tcp.host}); blocks on DNS. */
+    MailRouting.Tlsa tlsa(String host) {
+        return mx.map(m -> m.tlsa(host, SMTP_PORT)).orElse(new MailRouting.TlsaFailure("MX routing is not available"));
     }
 
     private static Hop resolve(Outbound.NextHop h) {
