@@ -476,7 +476,9 @@ public final class OutboundEngine implements AutoCloseable {
         if (!policy.mxAllowed(hop.host())) {
             tlsReports.failure(report, hostOnly(TlsRptResultType.VALIDATION_FAILURE, hop.host()));
             // RFC 8461 §4.1: under enforce an MX host the policy does not list is not used.
-            if (enforce) return new Skip("4.7.5 MTA-STS: " + hop.host() + " is not an MX host the policy of " + domain + " lists");
+            if (enforce) {
+                return new Skip("4.7.5 MTA-STS: " + hop.host() + " is not an MX host the policy of " + domain + " lists");
+            }
             return Use.opportunistic(Optional.empty());
         }
         // RFC 8461 §4.2: STARTTLS with a certificate valid for the MX host name.

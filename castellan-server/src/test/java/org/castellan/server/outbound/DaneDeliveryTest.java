@@ -144,7 +144,8 @@ class DaneDeliveryTest {
             assertThat(r.commands()).noneMatch(c -> c.startsWith("MAIL") || c.startsWith("RCPT"));
             assertThat(engine.tlsReports().drain().get("wrong.dane.test"))
                     .singleElement().satisfies(p -> assertThat(p.failures().keySet())
-                            .extracting(TlsRptAggregator.FailureDetails::resultType).containsExactly(TlsRptResultType.TLSA_INVALID));
+                            .extracting(TlsRptAggregator.FailureDetails::resultType)
+                            .containsExactly(TlsRptResultType.TLSA_INVALID));
         }
     }
 

@@ -55,7 +55,8 @@ class MtaStsDeliveryTest {
     private static final String ENFORCE_WRONG = "127.0.27.1";
     private static final String ENFORCE_RIGHT = "127.0.27.2";
     private static final String TESTING_WRONG = "127.0.27.3";
-    private static final Map<String, String> MODES = Map.of("a", "enforce", "b", "enforce", "c", "testing");
+    private static final String UNLISTED = "127.0.27.4";
+    private static final Map<String, String> MODES = Map.of("a", "enforce", "b", "enforce", "c", "testing", "d", "enforce");
 
     @TempDir static Path pkiDir;
     static TestPki pki;
@@ -78,8 +79,11 @@ class MtaStsDeliveryTest {
         dns = DnsFixture.start(new Zone("sts.test", Signing.UNSIGNED, List.of(
                 "a MX 10 mx-a", "mx-a A " + ENFORCE_WRONG, "_mta-sts.a TXT \"v=STSv1; id=1\"",
                 "b MX 10 mx-b", "mx-b A " + ENFORCE_RIGHT, "_mta-sts.b TXT \"v=STSv1; id=1\"",
-                "c MX 10 mx-c", "mx-c A " + TESTING_WRONG, "_mta-sts.c TXT \"v=STSv1; id=1\"")));
-        TestCertificate policyHost = pki.serverFor("mta-sts.a.sts.test", "mta-sts.b.sts.test", "mta-sts.c.sts.test");
+                "c MX 10 mx-c", "mx-c A " + TESTING_WRONG, "_mta-sts.c TXT \"v=STSv1; id=1\"",
+                // the policy of d lists mx-d, but its MX is another host
+                "d MX 10 elsewhere", "elsewhere A " + UNLISTED, "_mta-sts.d TXT \"v=STSv1; id=1\"")));
+        TestCertificate policyHost = pki.serverFor("mta-sts.a.sts.test", "mta-sts.b.sts.test", "mta-sts.c.sts.test",
+                "mta-sts.d.sts.test");
         SSLContext tls = SSLContext.getInstance("TLS");
         tls.init(policyHost.keyManagerFactory().getKeyManagers(), null, null);
         policies = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -100,7 +104,8 @@ class MtaStsDeliveryTest {
         });
         policies.start();
         int port = policies.getAddress().getPort();
-        proxy = new ConnectProxy(Map.of("mta-sts.a.sts.test", port, "mta-sts.b.sts.test", port, "mta-sts.c.sts.test", port));
+        proxy = new ConnectProxy(Map.of("mta-sts.a.sts.test", port, "mta-sts.b.sts.test", port, "mta-sts.c.sts.test", port,
+                "mta-sts.d.sts.test", port));
     }
 
     @AfterAll
@@ -156,6 +161,17 @@ class MtaStsDeliveryTest {
         assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 MTA-STS: "));
         assertThat(commands).contains("STARTTLS");
         assertThat(commands).noneMatch(c -> c.startsWith("MAIL") || c.startsWith("RCPT"));
+    }
+
+    @Test
+    void enforceSkipsAnMxHostThePolicyDoesNotList() throws Exception {
+        List<String> commands = new ArrayList<>();
+        QueuedRecipient q = deliverTo(UNLISTED, rightName, "carol@d.sts.test", commands);
+        // RFC 8461 §4.1: under enforce only the MX hosts the policy lists are used.
+        assertThat(q.state()).isEqualTo(RecipientState.QUEUED);
+        assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply)
+                .startsWith("4.7.5 MTA-STS: elsewhere.sts.test is not an MX host"));
+        assertThat(commands).isEmpty();
     }
 
     @Test
