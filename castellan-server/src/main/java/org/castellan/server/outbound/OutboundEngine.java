@@ -153,7 +153,7 @@ public final class OutboundEngine implements AutoCloseable {
 
     /**
      * Applies the MTA-STS policies of recipient domains to their MX hosts (RFC 8461 §5) where DANE
-     * does not apply.
+     * does not apply; the engine closes them when it closes.
      *
      * @param caFile CAs an MX certificate may chain to beside the system's trust store; empty in production
      */
@@ -555,9 +555,20 @@ public final class OutboundEngine implements AutoCloseable {
         return a.isBefore(b) ? a : b;
     }
 
-    /** Stops the scheduler and interrupts running sessions; their leases lapse and nothing is lost. */
+    /**
+     * Stops the scheduler and interrupts running sessions; their leases lapse and nothing is lost.
+     * Then closes the MTA-STS policies it applies.
+     */
     @Override
     public void close() {
+        try {
+            stopSessions();
+        } finally {
+            mtaSts.ifPresent(MtaStsPolicies::close); // after the sessions, so that none sees a closed client as a fetch failure
+        }
+    }
+
+    private void stopSessions() {
         stopped = true;
         wake();
         if (scheduler != null) {
