@@ -443,13 +443,15 @@ public final class OutboundEngine implements AutoCloseable {
 
     /**
      * The strictest policy that applies to one host: a static route's own; for an MX host DANE when
-     * the MX RRset is DNSSEC-secure and the host has secure TLSA records (RFC 7672 §2.2), else the
+     * the MX RRset and the host's addresses are DNSSEC-secure and the host has secure TLSA records
+     * (RFC 7672 §2.2), else the
      * domain's MTA-STS policy (RFC 8461 §5; it never overrides DANE, §2), else opportunistic TLS.
      */
     private HopTls hopTls(Router.Hosts plan, Router.Hop hop, DomainTls domainTls) {
         if (!plan.mx()) return new Use(plan.tls(), plan.caFile(), List.of(), "", Optional.empty(), false);
         String domain = domainTls.domain;
-        if (plan.dnssec()) {
+        // RFC 7672 §2.2.1, §2.2.2: DANE needs a secure MX RRset and secure addresses of the host.
+        if (plan.dnssec() && hop.dnssec()) {
             switch (router.tlsa(hop.host())) {
                 // RFC 7672 §2.2: a failed or bogus TLSA look-up may hide records: the host is not used, in clear or otherwise.
                 case MailRouting.TlsaFailure f -> {

@@ -22,8 +22,12 @@ final class Router {
     /** RFC 5321 §5.1: port 25 for MX hosts. */
     static final int SMTP_PORT = 25;
 
-    /** One host to try: its name (for TLS) and its addresses, each tried in order. */
-    record Hop(String host, List<InetSocketAddress> addresses, String failure) {
+    /**
+     * One host to try: its name (for TLS) and its addresses, each tried in order.
+     *
+     * @param dnssec the addresses were validated by DNSSEC (RFC 7672 §2.2.2: TLSA records are looked up only then)
+     */
+    record Hop(String host, List<InetSocketAddress> addresses, String failure, boolean dnssec) {
         Hop {
             addresses = List.copyOf(addresses);
         }
@@ -89,7 +93,7 @@ final class Router {
             case MailRouting.Hosts h when h.hosts().isEmpty() -> new Defer("4.4.3 Cannot route " + domain + ": no hosts");
             case MailRouting.Hosts h -> new Hosts(h.hosts().stream()
                     .map(m -> new Hop(m.name(), m.addresses().stream().map(a -> new InetSocketAddress(a, SMTP_PORT)).toList(),
-                            "4.4.4 " + m.name() + " has no addresses"))
+                            "4.4.4 " + m.name() + " has no addresses", m.secure()))
                     .toList(), OutboundTls.OPPORTUNISTIC, Optional.empty(), true, h.secure());
         };
     }
@@ -103,10 +107,10 @@ final class Router {
         try {
             List<InetSocketAddress> addresses = new ArrayList<>();
             for (InetAddress a : InetAddress.getAllByName(h.host())) addresses.add(new InetSocketAddress(a, h.port()));
-            return new Hop(h.host(), addresses, "4.4.4 " + h + " has no addresses");
+            return new Hop(h.host(), addresses, "4.4.4 " + h + " has no addresses", false);
         } catch (UnknownHostException e) {
             // RFC 3463 §3.5: X.4.4 unable to route
-            return new Hop(h.host(), List.of(), "4.4.4 Cannot resolve next hop " + h + ": " + e.getMessage());
+            return new Hop(h.host(), List.of(), "4.4.4 Cannot resolve next hop " + h + ": " + e.getMessage(), false);
         }
     }
 }
