@@ -33,6 +33,8 @@ import org.castellan.server.imap.ImapService;
 import org.castellan.server.outbound.Notifier;
 import org.castellan.server.pop3.Pop3Service;
 import org.castellan.server.smtp.SmtpLimits;
+import org.castellan.server.outbound.MtaStsFetcher;
+import org.castellan.server.outbound.MtaStsPolicies;
 import org.castellan.server.outbound.OutboundEngine;
 import org.castellan.server.smtp.SmtpService;
 import org.castellan.server.transport.MessageSpool;
@@ -58,6 +60,10 @@ public final class Castellan implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Castellan.class);
     /** Below the data directory: the spool files of messages on their way in. */
     public static final String SPOOL_DIRECTORY = "spool";
+    /** Below the data directory: the MTA-STS policies kept across restarts (RFC 8461 §5.1). */
+    public static final String MTA_STS_DIRECTORY = "mta-sts";
+    /** How long fetching a domain's MTA-STS policy may take; RFC 8461 §3.3 leaves it to the sender. */
+    static final Duration MTA_STS_FETCH_TIMEOUT = Duration.ofMinutes(1);
 
     private final CastellanConfig config;
     private final MailStore store;
@@ -100,7 +106,10 @@ public final class Castellan implements AutoCloseable {
         this.outbound = store instanceof OutboundQueue queue
                 ? Optional.of(new OutboundEngine(queue, mx, config.outbound(),
                         config.outbound().hostname().orElse(config.server().hostname()), Clock.systemUTC())
-                        .signWith(new DkimKeys(config.server().dataDir())))
+                        .signWith(new DkimKeys(config.server().dataDir()))
+                        .applyMtaSts(new MtaStsPolicies(dns, new MtaStsFetcher(Optional.empty(),
+                                java.net.http.HttpClient.Builder.NO_PROXY, MTA_STS_FETCH_TIMEOUT),
+                                config.server().dataDir().resolve(MTA_STS_DIRECTORY), Clock.systemUTC()), Optional.empty()))
                 : Optional.empty();
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);

@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * <p>Failure: never throws for DNS, HTTPS or file errors; a cache file that cannot be read or
  * written is logged and ignored.
  */
-public final class MtaStsPolicies {
+public final class MtaStsPolicies implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(MtaStsPolicies.class);
     private static final Pattern FILE_SAFE = Pattern.compile("[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?");
@@ -152,5 +152,11 @@ public final class MtaStsPolicies {
     private Optional<Path> file(String domain) {
         String d = domain.endsWith(".") ? domain.substring(0, domain.length() - 1) : domain;
         return FILE_SAFE.matcher(d).matches() && !d.contains("..") ? Optional.of(directory.resolve(d + SUFFIX)) : Optional.empty();
+    }
+
+    /** Closes the fetcher's HTTP client; the cache files stay. */
+    @Override
+    public void close() {
+        fetcher.close();
     }
 }

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.IDN;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -96,6 +97,12 @@ public final class OutboundEngine implements AutoCloseable {
     private boolean woken;
     private volatile boolean stopped;
     private Thread scheduler;
+    /** Every MX session's TLS result, per policy, for TLS-RPT (RFC 8460 §4). */
+    private final TlsRptAggregator tlsReports = new TlsRptAggregator();
+    /** MTA-STS policies (RFC 8461) of MX destinations without DANE; none applies no MTA-STS. */
+    private volatile Optional<MtaStsPolicies> mtaSts = Optional.empty();
+    /** CAs trusted for MTA-STS beside the system's (tests); empty in production. */
+    private volatile Optional<Path> mtaStsCaFile = Optional.empty();
     /** DKIM keys by sender domain (docs/outbound.md §6); none signs nothing. */
     private volatile Optional<DkimKeys> dkim = Optional.empty();
     /** Told after each recorded batch of results; the notifier makes their notifications. */
@@ -150,6 +157,23 @@ public final class OutboundEngine implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             return lower; // not a valid IDN: routing will not find it, and says so
         }
+    }
+
+    /**
+     * Applies the MTA-STS policies of recipient domains to their MX hosts (RFC 8461 §5) where DANE
+     * does not apply; the engine closes them when it closes.
+     *
+     * @param caFile CAs an MX certificate may chain to beside the system's trust store; empty in production
+     */
+    public OutboundEngine applyMtaSts(MtaStsPolicies policies, Optional<Path> caFile) {
+        this.mtaSts = Optional.of(policies);
+        this.mtaStsCaFile = caFile;
+        return this;
+    }
+
+    /** The TLS results of MX sessions counted so far, for the daily TLS-RPT reports (RFC 8460). */
+    public TlsRptAggregator tlsReports() {
+        return tlsReports;
     }
 
     /**
@@ -270,6 +294,7 @@ public final class OutboundEngine implements AutoCloseable {
     private void deliverGroup(List<DueMessage> group, Instant leasedAt) {
         Router.Plan plan = router.plan(group.get(0).domain());
         Connection connection = new Connection();
+        DomainTls domainTls = new DomainTls(group.get(0).domain());
         try {
             for (DueMessage m : group) {
                 if (stopped) return;
@@ -281,7 +306,7 @@ public final class OutboundEngine implements AutoCloseable {
                 switch (plan) {
                     case Router.Fail f -> record(m, null, same(m, new Failed(f.reply())), false);
                     case Router.Defer d -> record(m, null, same(m, new Deferred(d.reply())), false);
-                    case Router.Hosts h -> deliver(m, h, connection);
+                    case Router.Hosts h -> deliver(m, h, connection, domainTls);
                 }
             }
         } finally {
@@ -304,7 +329,7 @@ public final class OutboundEngine implements AutoCloseable {
     }
 
     /** Tries the hosts in order, each of their addresses, until one gives replies for the recipients. */
-    private void deliver(DueMessage m, Router.Hosts plan, Connection connection) {
+    private void deliver(DueMessage m, Router.Hosts plan, Connection connection, DomainTls domainTls) {
         QueuedMessage message = m.message();
         Envelope envelope = new Envelope(message.sender(), m.recipients().stream().map(QueuedRecipient::address).toList(),
                 message.size(), message.body(), message.smtpUtf8(), message.ret(), message.envid(),
@@ -324,11 +349,18 @@ public final class OutboundEngine implements AutoCloseable {
         connection.close();
         for (Router.Hop hop : plan.hops()) {
             if (hop.addresses().isEmpty()) last = hop.failure();
+            HopTls hopTls = hopTls(plan, hop, domainTls);
+            if (hopTls instanceof Skip skip) {
+                last = skip.reply(); // RFC 7672 §2.2.1, RFC 8461 §4.2: this host is not used, the next one may be
+                LOG.info("outbound msg={} host={}: {}", message.id(), hop.host(), skip.reply());
+                continue;
+            }
+            Use use = (Use) hopTls;
             for (InetSocketAddress address : hop.addresses()) {
                 if (stopped) return;
-                Target target = new Target(hop.host(), address, plan.tls(), plan.caFile(), false);
+                Target target = new Target(hop.host(), address, use.tls(), use.caFile(), false, use.tlsa(), use.name());
                 try {
-                    connection.session = connect(target);
+                    connection.session = connect(target, use);
                     List<Outcome> outcomes = send(connection.session, envelope, message.id());
                     record(m, connection.session, outcomes, false);
                     return;
@@ -343,16 +375,137 @@ public final class OutboundEngine implements AutoCloseable {
         record(m, null, same(m, new Deferred(last == null ? "4.4.4 No host to try" : last)), false);
     }
 
-    /** Opens a session; under opportunistic TLS a failed handshake is retried in cleartext, as Postfix does. */
-    private OutboundSession connect(Target target) throws Failure {
+    /**
+     * Opens a session and counts its TLS result for TLS-RPT; under opportunistic TLS a failed
+     * handshake is retried in cleartext, as Postfix does, and under an MTA-STS policy in
+     * {@code testing} mode a failure is counted and the host tried again opportunistically
+     * (RFC 8461 §5: testing policies are reported, not enforced).
+     */
+    private OutboundSession connect(Target target, Use use) throws Failure {
         try {
-            return OutboundSession.open(target, settings, heloName);
+            OutboundSession session = OutboundSession.open(target, settings, heloName);
+            use.report().ifPresent(policy -> {
+                if (!session.tls().equals("none")) tlsReports.success(policy);
+                else tlsReports.failure(policy, details(TlsRptResultType.STARTTLS_NOT_SUPPORTED, target));
+            });
+            return session;
         } catch (Failure f) {
+            if (use.report().isPresent() && f.tlsResult().isPresent()) {
+                tlsReports.failure(use.report().get(), details(f.tlsResult().get(), target));
+            }
+            if (use.testing() && f.tlsResult().isPresent()) {
+                LOG.info("outbound relay={}: {}; the MTA-STS policy is in testing mode, delivering anyway", target.describe(),
+                        f.reply());
+                return connect(new Target(target.host(), target.address(), OutboundTls.OPPORTUNISTIC, Optional.empty(), false),
+                        Use.opportunistic(Optional.empty()));
+            }
             if (!f.handshake() || target.tls() != OutboundTls.OPPORTUNISTIC) throw f;
             LOG.info("outbound relay={}: {}; trying again without TLS", target.describe(), f.reply());
-            return OutboundSession.open(new Target(target.host(), target.address(), target.tls(), target.caFile(), true),
-                    settings, heloName);
+            return OutboundSession.open(target.inCleartext(), settings, heloName);
         }
+    }
+
+    private static TlsRptAggregator.FailureDetails details(TlsRptResultType type, Target target) {
+        InetSocketAddress a = target.address();
+        return TlsRptAggregator.FailureDetails.of(type, target.host(),
+                a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress());
+    }
+
+    private static TlsRptAggregator.FailureDetails hostOnly(TlsRptResultType type, String host) {
+        return new TlsRptAggregator.FailureDetails(type, Optional.empty(), host, Optional.empty(), Optional.empty(),
+                Optional.empty(), Optional.empty());
+    }
+
+    /** The TLS policy of one host of a destination (docs/outbound.md §5). */
+    private sealed interface HopTls {
+    }
+
+    /** The host is not tried: DANE or MTA-STS rules it out ({@code reply} says why). */
+    private record Skip(String reply) implements HopTls {
+    }
+
+    /**
+     * The host is tried with this TLS.
+     *
+     * @param name the policy's name in a failure's reply, empty for a route's own
+     * @param report the TLS-RPT policy its session is counted under; empty for static routes
+     * @param testing an MTA-STS policy in {@code testing} mode: a failure is counted, then delivered opportunistically
+     */
+    private record Use(OutboundTls tls, Optional<Path> caFile, List<MailRouting.TlsaRecord> tlsa, String name,
+                       Optional<TlsRptPolicy> report, boolean testing) implements HopTls {
+        static Use opportunistic(Optional<TlsRptPolicy> report) {
+            return new Use(OutboundTls.OPPORTUNISTIC, Optional.empty(), List.of(), "", report, false);
+        }
+    }
+
+    /** What a destination domain asks of TLS beyond DANE: its MTA-STS policy, looked up once per group. */
+    private final class DomainTls {
+        private final String domain;
+        private MtaStsPolicies.Lookup sts;
+
+        DomainTls(String domain) {
+            this.domain = domain;
+        }
+
+        Optional<MtaStsPolicies.Applies> mtaSts() {
+            if (mtaSts.isEmpty()) return Optional.empty();
+            if (sts == null) sts = mtaSts.get().lookup(domain);
+            return sts instanceof MtaStsPolicies.Applies a && a.policy().mode() != MtaStsPolicy.Mode.NONE
+                    ? Optional.of(a) : Optional.empty();
+        }
+    }
+
+    /**
+     * The strictest policy that applies to one host: a static route's own; for an MX host DANE when
+     * the MX RRset and the host's addresses are DNSSEC-secure and the host has secure TLSA records
+     * (RFC 7672 §2.2), else the
+     * domain's MTA-STS policy (RFC 8461 §5; it never overrides DANE, §2), else opportunistic TLS.
+     */
+    private HopTls hopTls(Router.Hosts plan, Router.Hop hop, DomainTls domainTls) {
+        if (!plan.mx()) return new Use(plan.tls(), plan.caFile(), List.of(), "", Optional.empty(), false);
+        String domain = domainTls.domain;
+        // RFC 7672 §2.2.1, §2.2.2: DANE needs a secure MX RRset and secure addresses of the host.
+        if (plan.dnssec() && hop.dnssec()) {
+            switch (router.tlsa(hop.host())) {
+                // RFC 7672 §2.2: a failed or bogus TLSA look-up may hide records: the host is not used, in clear or otherwise.
+                case MailRouting.TlsaFailure f -> {
+                    tlsReports.failure(TlsRptPolicy.tlsa(domain, hop.host(), List.of()),
+                            hostOnly(TlsRptResultType.DNSSEC_INVALID, hop.host()));
+                    return new Skip("4.7.5 DANE: TLSA lookup failed for " + hop.host() + ": " + f.reason());
+                }
+                case MailRouting.SecureTlsa t when !t.records().isEmpty() -> {
+                    // RFC 7672 §2.2: with no usable record TLS is still required, any certificate will do.
+                    List<MailRouting.TlsaRecord> usable = DaneVerifier.usable(t.records());
+                    return new Use(OutboundTls.REQUIRE, Optional.empty(), usable, "DANE",
+                            Optional.of(TlsRptPolicy.tlsa(domain, hop.host(), t.records())), false);
+                }
+                default -> {
+                    // no TLSA records: DANE does not apply to this host
+                }
+            }
+        }
+        Optional<MtaStsPolicies.Applies> sts = domainTls.mtaSts();
+        if (sts.isEmpty()) return Use.opportunistic(Optional.of(TlsRptPolicy.none(domain)));
+        MtaStsPolicy policy = sts.get().policy();
+        boolean enforce = policy.mode() == MtaStsPolicy.Mode.ENFORCE;
+        TlsRptPolicy report = TlsRptPolicy.sts(domain, policyText(policy), policy);
+        if (!policy.mxAllowed(hop.host())) {
+            tlsReports.failure(report, hostOnly(TlsRptResultType.VALIDATION_FAILURE, hop.host()));
+            // RFC 8461 §4.1: under enforce an MX host the policy does not list is not used.
+            if (enforce) {
+                return new Skip("4.7.5 MTA-STS: " + hop.host() + " is not an MX host the policy of " + domain + " lists");
+            }
+            return Use.opportunistic(Optional.empty());
+        }
+        // RFC 8461 §4.2: STARTTLS with a certificate valid for the MX host name.
+        return new Use(OutboundTls.VERIFY_NAME, mtaStsCaFile, List.of(), "MTA-STS", Optional.of(report), !enforce);
+    }
+
+    /** The policy as RFC 8461 §3.2 writes it, for the TLS-RPT report's {@code policy-string}. */
+    private static String policyText(MtaStsPolicy policy) {
+        StringBuilder b = new StringBuilder("version: STSv1\nmode: ").append(policy.mode().text()).append('\n');
+        policy.mx().forEach(mx -> b.append("mx: ").append(mx).append('\n'));
+        return b.append("max_age: ").append(policy.maxAge().toSeconds()).append('\n').toString();
     }
 
     private List<Outcome> send(OutboundSession session, Envelope envelope, long messageId) throws Failure {
@@ -425,9 +578,20 @@ public final class OutboundEngine implements AutoCloseable {
         return a.isBefore(b) ? a : b;
     }
 
-    /** Stops the scheduler and interrupts running sessions; their leases lapse and nothing is lost. */
+    /**
+     * Stops the scheduler and interrupts running sessions; their leases lapse and nothing is lost.
+     * Then closes the MTA-STS policies it applies.
+     */
     @Override
     public void close() {
+        try {
+            stopSessions();
+        } finally {
+            mtaSts.ifPresent(MtaStsPolicies::close); // after the sessions, so that none sees a closed client as a fetch failure
+        }
+    }
+
+    private void stopSessions() {
         stopped = true;
         wake();
         if (scheduler != null) {

@@ -10,6 +10,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -31,6 +32,7 @@ import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.protocol.smtp.Xtext;
 import org.castellan.server.config.Outbound;
 import org.castellan.server.config.OutboundTls;
+import org.castellan.server.dns.MailRouting.TlsaRecord;
 
 /**
  * One SMTP client session to one address of a receiving host (RFC 5321 §4, §3.3): greeting,
@@ -74,8 +76,31 @@ final class OutboundSession implements AutoCloseable {
      *
      * @param host the receiving host's name: SNI and the name a certificate must carry
      * @param cleartext skip STARTTLS: the retry after a failed handshake under opportunistic TLS
+     * @param tlsa DANE (RFC 7672): the usable TLSA records the certificate must match instead of
+     *     any CA or name check; empty otherwise
+     * @param policy the policy that asked for {@code tls} ("DANE", "MTA-STS"), named in a failure's
+     *     reply; empty for a route's own
      */
-    record Target(String host, InetSocketAddress address, OutboundTls tls, Optional<Path> caFile, boolean cleartext) {
+    record Target(String host, InetSocketAddress address, OutboundTls tls, Optional<Path> caFile, boolean cleartext,
+                  List<TlsaRecord> tlsa, String policy) {
+        Target {
+            tlsa = List.copyOf(tlsa);
+        }
+
+        Target(String host, InetSocketAddress address, OutboundTls tls, Optional<Path> caFile, boolean cleartext) {
+            this(host, address, tls, caFile, cleartext, List.of(), "");
+        }
+
+        /** The same host and address, opened in cleartext. */
+        Target inCleartext() {
+            return new Target(host, address, tls, caFile, true, tlsa, policy);
+        }
+
+        /** Status, then the policy's name, then the text: "4.7.5 DANE: ...". */
+        String reason(String status, String text) {
+            return status + " " + (policy.isEmpty() ? "" : policy + ": ") + text;
+        }
+
         String describe() {
             String a = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
             return host + "[" + a + "]:" + address.getPort();
@@ -124,10 +149,21 @@ final class OutboundSession implements AutoCloseable {
     /** The session failed before any recipient had a reply; {@code reply} starts with an enhanced status code. */
     static final class Failure extends Exception {
         private final boolean handshake;
+        private final transient Optional<TlsRptResultType> tlsResult;
 
         Failure(String reply, boolean handshake) {
+            this(reply, handshake, Optional.empty());
+        }
+
+        Failure(String reply, boolean handshake, Optional<TlsRptResultType> tlsResult) {
             super(reply);
             this.handshake = handshake;
+            this.tlsResult = tlsResult;
+        }
+
+        /** Why TLS could not be had, as TLS-RPT counts it (RFC 8460 §4.3); empty for any other failure. */
+        Optional<TlsRptResultType> tlsResult() {
+            return tlsResult;
         }
 
         String reply() {
@@ -190,15 +226,16 @@ final class OutboundSession implements AutoCloseable {
             if (required) {
                 quietQuit();
                 // RFC 3463 §3.8: X.7.4 security features not supported; temporary, the receiver may add them.
-                throw new Failure("4.7.4 TLS required but not offered by " + target.describe(), false);
+                throw new Failure(target.reason("4.7.4", "TLS required but not offered by " + target.describe()), false,
+                        Optional.of(TlsRptResultType.STARTTLS_NOT_SUPPORTED));
             }
             return;
         }
         command("STARTTLS");
         Reply r = read(settings.greetingTimeout(), "the reply to STARTTLS");
         if (r.code() != 220) {
-            if (required) throw new Failure("4.7.4 TLS required but STARTTLS refused by " + target.describe() + ": "
-                    + r.oneLine(), false);
+            if (required) throw new Failure(target.reason("4.7.4", "TLS required but STARTTLS refused by " + target.describe()
+                    + ": " + r.oneLine()), false, Optional.of(TlsRptResultType.STARTTLS_NOT_SUPPORTED));
             return; // RFC 3207 §4: the client may go on without TLS
         }
         handshake();
@@ -206,9 +243,13 @@ final class OutboundSession implements AutoCloseable {
     }
 
     private void handshake() throws Failure, IOException {
-        boolean verify = target.tls() == OutboundTls.VERIFY_NAME;
+        boolean dane = !target.tlsa().isEmpty();
+        boolean verify = !dane && target.tls() == OutboundTls.VERIFY_NAME;
         try {
-            var context = verify ? OutboundTlsContexts.verifying(target.caFile()) : OutboundTlsContexts.opportunistic();
+            // RFC 7672 §3.1: under DANE the TLSA records alone authenticate the server, no CA and no
+            // name check (DANE-TA checks the MX host name itself); SNI is the MX host name (§8.1).
+            var context = dane ? new DaneTrustManager(target.tlsa(), target.host(), Clock.systemUTC()).sslContext()
+                    : verify ? OutboundTlsContexts.verifying(target.caFile()) : OutboundTlsContexts.opportunistic();
             SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(socket, target.host(), target.address().getPort(), true);
             SSLParameters p = ssl.getSSLParameters();
             if (!isAddressLiteral(target.host())) p.setServerNames(List.of(new SNIHostName(target.host())));
@@ -228,7 +269,8 @@ final class OutboundSession implements AutoCloseable {
             streams();
         } catch (SSLException e) {
             // RFC 3463 §3.8: X.7.5 cryptographic failure; a certificate not trusted is X.7.5 too.
-            throw new Failure("4.7.5 TLS handshake with " + target.describe() + " failed: " + e.getMessage(), true);
+            throw new Failure(target.reason("4.7.5", "TLS handshake with " + target.describe() + " failed: " + e.getMessage()),
+                    true, Optional.of(TlsRptResultType.ofHandshakeFailure(e)));
         } catch (IllegalStateException e) {
             throw new Failure("4.7.5 TLS configuration: " + e.getMessage(), false);
         }

@@ -22,8 +22,12 @@ final class Router {
     /** RFC 5321 §5.1: port 25 for MX hosts. */
     static final int SMTP_PORT = 25;
 
-    /** One host to try: its name (for TLS) and its addresses, each tried in order. */
-    record Hop(String host, List<InetSocketAddress> addresses, String failure) {
+    /**
+     * One host to try: its name (for TLS) and its addresses, each tried in order.
+     *
+     * @param dnssec the addresses were validated by DNSSEC (RFC 7672 §2.2.2: TLSA records are looked up only then)
+     */
+    record Hop(String host, List<InetSocketAddress> addresses, String failure, boolean dnssec) {
         Hop {
             addresses = List.copyOf(addresses);
         }
@@ -32,8 +36,13 @@ final class Router {
     sealed interface Plan {
     }
 
-    /** Try these hosts in order with this TLS policy. */
-    record Hosts(List<Hop> hops, OutboundTls tls, Optional<Path> caFile) implements Plan {
+    /**
+     * Try these hosts in order with this TLS policy.
+     *
+     * @param mx the hosts are the domain's MX (or implicit MX), to which DANE and MTA-STS may apply
+     * @param dnssec the MX RRset was validated by DNSSEC (RFC 7672 §2.2.1: DANE needs it)
+     */
+    record Hosts(List<Hop> hops, OutboundTls tls, Optional<Path> caFile, boolean mx, boolean dnssec) implements Plan {
         Hosts {
             hops = List.copyOf(hops);
         }
@@ -73,7 +82,7 @@ final class Router {
         if (route.isPresent()) {
             List<Hop> hops = new ArrayList<>();
             for (Outbound.NextHop h : route.get().nextHops()) hops.add(resolve(h));
-            return new Hosts(hops, route.get().tls(), route.get().caFile());
+            return new Hosts(hops, route.get().tls(), route.get().caFile(), false, false);
         }
         if (mx.isEmpty()) return new Defer("4.4.3 No static route for " + domain + " and MX routing is not available");
         return switch (mx.get().route(domain)) {
@@ -84,19 +93,24 @@ final class Router {
             case MailRouting.Hosts h when h.hosts().isEmpty() -> new Defer("4.4.3 Cannot route " + domain + ": no hosts");
             case MailRouting.Hosts h -> new Hosts(h.hosts().stream()
                     .map(m -> new Hop(m.name(), m.addresses().stream().map(a -> new InetSocketAddress(a, SMTP_PORT)).toList(),
-                            "4.4.4 " + m.name() + " has no addresses"))
-                    .toList(), OutboundTls.OPPORTUNISTIC, Optional.empty());
+                            "4.4.4 " + m.name() + " has no addresses", m.secure()))
+                    .toList(), OutboundTls.OPPORTUNISTIC, Optional.empty(), true, h.secure());
         };
+    }
+
+    /** The TLSA records of an MX host's SMTP port (RFC 7672 §2.2: {@code _25._tcp.host}); blocks on DNS. */
+    MailRouting.Tlsa tlsa(String host) {
+        return mx.map(m -> m.tlsa(host, SMTP_PORT)).orElse(new MailRouting.TlsaFailure("MX routing is not available"));
     }
 
     private static Hop resolve(Outbound.NextHop h) {
         try {
             List<InetSocketAddress> addresses = new ArrayList<>();
             for (InetAddress a : InetAddress.getAllByName(h.host())) addresses.add(new InetSocketAddress(a, h.port()));
-            return new Hop(h.host(), addresses, "4.4.4 " + h + " has no addresses");
+            return new Hop(h.host(), addresses, "4.4.4 " + h + " has no addresses", false);
         } catch (UnknownHostException e) {
             // RFC 3463 §3.5: X.4.4 unable to route
-            return new Hop(h.host(), List.of(), "4.4.4 Cannot resolve next hop " + h + ": " + e.getMessage());
+            return new Hop(h.host(), List.of(), "4.4.4 Cannot resolve next hop " + h + ": " + e.getMessage(), false);
         }
     }
 }

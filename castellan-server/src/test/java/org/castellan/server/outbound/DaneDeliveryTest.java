@@ -1,0 +1,175 @@
+package org.castellan.server.outbound;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.ByteArrayInputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import org.castellan.protocol.smtp.Dsn;
+import org.castellan.protocol.smtp.SmtpCommand.Body;
+import org.castellan.server.dns.DnsFixture;
+import org.castellan.server.dns.DnsFixture.Signing;
+import org.castellan.server.dns.DnsFixture.Zone;
+import org.castellan.store.embedded.EmbeddedMailStore;
+import org.castellan.store.queue.NewQueuedMessage;
+import org.castellan.store.queue.NewQueuedRecipient;
+import org.castellan.store.queue.QueuedRecipient;
+import org.castellan.store.queue.RecipientState;
+import org.castellan.testkit.TestCertificate;
+import org.castellan.testkit.TestPki;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * DANE for SMTP (RFC 7672) applied by the engine, against a real validating resolver (NSD and
+ * Unbound with signed zones) and a STARTTLS receiver on port 25 of its own loopback address: a
+ * TLSA record that matches the receiver's key lets the mail go; one that does not, or one whose
+ * answer is bogus, defers it with 4.7.5 and nothing is sent in clear (docs/outbound.md §5).
+ */
+class DaneDeliveryTest {
+
+    /** Loopback addresses of their own, so that port 25 is free on them. */
+    private static final String MATCHING = "127.0.26.1";
+    private static final String MISMATCHING = "127.0.26.2";
+    private static final String BOGUS = "127.0.26.3";
+    private static final String NO_TLSA = "127.0.26.4";
+
+    @TempDir static Path pkiDir;
+    static TestPki pki;
+    static TestCertificate receiverCertificate;
+    static DnsFixture dns;
+
+    @TempDir Path dir;
+    EmbeddedMailStore store;
+    OutboundEngine engine;
+
+    /** RFC 7672 §3.1.1, RFC 6698 §2.1: DANE-EE(3) SPKI(1) SHA-256(1) of a certificate's key. */
+    private static String daneEe(TestCertificate c) throws Exception {
+        byte[] hash = MessageDigest.getInstance("SHA-256").digest(c.certificate().getPublicKey().getEncoded());
+        return "3 1 1 " + HexFormat.of().formatHex(hash);
+    }
+
+    @BeforeAll
+    static void zones() throws Exception {
+        pki = TestPki.create(pkiDir);
+        receiverCertificate = pki.serverFor("receiver.test");
+        String other = daneEe(pki.serverFor("other.test"));
+        dns = DnsFixture.start(
+                new Zone("dane.test", Signing.SIGNED, List.of(
+                        "ok MX 10 mx1", "mx1 A " + MATCHING, "_25._tcp.mx1 TLSA " + daneEe(receiverCertificate),
+                        "wrong MX 10 mx2", "mx2 A " + MISMATCHING, "_25._tcp.mx2 TLSA " + other,
+                        "bogus MX 10 mx3", "mx3 A " + BOGUS,
+                        "plain MX 10 mx4", "mx4 A " + NO_TLSA)),
+                // the TLSA record of mx3 in a zone of its own whose signatures are broken
+                new Zone("_tcp.mx3.dane.test", Signing.BOGUS, List.of("_25 TLSA " + daneEe(receiverCertificate))));
+    }
+
+    @AfterAll
+    static void stopDns() {
+        if (dns != null) dns.close();
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        store = EmbeddedMailStore.open(Files.createDirectories(dir.resolve("mail")));
+        engine = new OutboundEngine(store, Optional.of(dns.resolver(1)), OutboundSessionTest.settings(Duration.ofSeconds(10)),
+                "castellan.test", Clock.systemUTC());
+    }
+
+    @AfterEach
+    void stop() {
+        engine.close();
+        store.close();
+    }
+
+    private long enqueue(String recipient) {
+        NewQueuedMessage m = new NewQueuedMessage("alice@example.org", Optional.empty(), Dsn.Ret.UNSPECIFIED, Body.SEVEN_BIT,
+                false, false, Optional.empty(), "test", Clock.systemUTC().instant(),
+                List.of(new NewQueuedRecipient(recipient, EnumSet.of(Dsn.Notify.FAILURE), Optional.empty())));
+        return store.enqueue(m, new ByteArrayInputStream("Subject: dane\r\n\r\nHi.\r\n".getBytes(StandardCharsets.US_ASCII))).id();
+    }
+
+    private QueuedRecipient attempted(long id) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> store.get(id).orElseThrow().recipients().get(0).attempts() > 0);
+        return store.get(id).orElseThrow().recipients().get(0);
+    }
+
+    private static ScriptedReceiver receiver(String address) throws Exception {
+        return new ScriptedReceiver(new InetSocketAddress(InetAddress.getByName(address), Router.SMTP_PORT),
+                List.of("PIPELINING"), receiverCertificate);
+    }
+
+    @Test
+    void aMatchingTlsaRecordAuthenticatesTheReceiver() throws Exception {
+        try (ScriptedReceiver r = receiver(MATCHING)) {
+            long id = enqueue("carol@ok.dane.test");
+            engine.start();
+            QueuedRecipient q = attempted(id);
+            assertThat(q.state()).isEqualTo(RecipientState.DELIVERED);
+            assertThat(r.commands()).containsSubsequence("STARTTLS", "RCPT TO:<carol@ok.dane.test>");
+            assertThat(engine.tlsReports().drain().get("ok.dane.test"))
+                    .singleElement().satisfies(p -> {
+                        assertThat(p.policy().type()).isEqualTo(TlsRptPolicy.Type.TLSA);
+                        assertThat(p.successes()).isEqualTo(1);
+                        assertThat(p.failureCount()).isZero();
+                    });
+        }
+    }
+
+    @Test
+    void aMismatchingTlsaRecordDefersAndNothingGoesInClear() throws Exception {
+        try (ScriptedReceiver r = receiver(MISMATCHING)) {
+            long id = enqueue("carol@wrong.dane.test");
+            engine.start();
+            QueuedRecipient q = attempted(id);
+            // RFC 7672 §2.2.2: the host is not authenticated, so it is not used; the mail waits.
+            assertThat(q.state()).isEqualTo(RecipientState.QUEUED);
+            assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 DANE: "));
+            assertThat(r.commands()).contains("STARTTLS");
+            assertThat(r.commands()).noneMatch(c -> c.startsWith("MAIL") || c.startsWith("RCPT"));
+            assertThat(engine.tlsReports().drain().get("wrong.dane.test"))
+                    .singleElement().satisfies(p -> assertThat(p.failures().keySet())
+                            .extracting(TlsRptAggregator.FailureDetails::resultType)
+                            .containsExactly(TlsRptResultType.TLSA_INVALID));
+        }
+    }
+
+    @Test
+    void aBogusTlsaAnswerDefersWithoutConnecting() throws Exception {
+        try (ScriptedReceiver r = receiver(BOGUS)) {
+            long id = enqueue("carol@bogus.dane.test");
+            engine.start();
+            QueuedRecipient q = attempted(id);
+            // RFC 7672 §2.2: a TLSA look-up that fails may hide records; the host is not used.
+            assertThat(q.state()).isEqualTo(RecipientState.QUEUED);
+            assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 DANE: TLSA lookup failed"));
+            assertThat(r.connections).hasValue(0);
+        }
+    }
+
+    @Test
+    void withoutTlsaRecordsDeliveryIsOpportunistic() throws Exception {
+        try (ScriptedReceiver r = new ScriptedReceiver(new InetSocketAddress(InetAddress.getByName(NO_TLSA), Router.SMTP_PORT),
+                List.of("PIPELINING"), null)) {
+            long id = enqueue("carol@plain.dane.test");
+            engine.start();
+            assertThat(attempted(id).state()).isEqualTo(RecipientState.DELIVERED);
+            assertThat(r.commands()).doesNotContain("STARTTLS");
+        }
+    }
+}
