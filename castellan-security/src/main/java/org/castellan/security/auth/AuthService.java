@@ -257,8 +257,7 @@ public final class AuthService implements AutoCloseable {
      * or where the listener allows cleartext; where the listener requires a certificate for
      * passwords, only with one), GSSAPI (under the same conditions, and only where a service
      * principal is configured for the protocol), EXTERNAL (only with a verified client certificate),
-     * OAUTHBEARER and XOAUTH2 (only with an OAuth issuer configured, with TLS or where the listener
-     * allows cleartext).
+     * OAUTHBEARER and XOAUTH2 (only with an OAuth issuer configured, under the password rule as well).
      */
     public List<String> mechanisms(AuthContext ctx) {
         List<String> names = new ArrayList<>();
@@ -270,7 +269,8 @@ public final class AuthService implements AutoCloseable {
             names.add(LOGIN);
         }
         if (ctx.tls() && ctx.clientCertificate().isPresent()) names.add(EXTERNAL);
-        if (bearer != null && passwordAllowed(ctx)) {
+        // A token stands in for a password: a listener's second factor applies to it as well.
+        if (bearer != null && passwordAllowed(ctx) && !certificateMissing(ctx)) {
             names.add(OAUTHBEARER);
             names.add(XOAUTH2);
         }
@@ -303,7 +303,7 @@ public final class AuthService implements AutoCloseable {
             if (passwordPolicy(name) && !passwordAllowed(ctx)) {
                 return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
             }
-            if (passwordPolicy(name) && certificateMissing(ctx)) {
+            if ((passwordPolicy(name) || BEARER_MECHANISMS.contains(name)) && certificateMissing(ctx)) {
                 return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "certificate-required");
             }
             if (!mechanisms(ctx).contains(name)) return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "not-offered");
@@ -796,12 +796,17 @@ public final class AuthService implements AutoCloseable {
             }
             case BearerTokenVerifier.Verdict.Valid v -> {
                 Optional<StoredCredential> stored = credentials.find(v.name());
+                List<String> owners = certificateAccounts(x.ctx);
                 synchronized (x) {
+                    x.certificateAccounts = owners;
                     if (x.typed == null) x.typed = v.name();
                     if (stored.isEmpty()) return refuseToken(x, Optional.of(v.issuer()), "unknown-user");
                     x.account = stored.get().account();
                     if (!authzidMatches(token.authzid(), x.account)) {
                         return refuseToken(x, Optional.of(v.issuer()), "authzid-differs");
+                    }
+                    if (!certificateNamesAccount(x)) {
+                        return refuseToken(x, Optional.of(v.issuer()), "certificate-names-another-account");
                     }
                     return succeed(x, new byte[0]);
                 }

@@ -445,7 +445,7 @@ public final class ConfigKeys {
                             + " that cannot use TLS must log in here, on a network you control."),
             choice(Section.LISTENER, "require-certificate-for-password", CertificateForPassword.class,
                     CertificateForPassword.NO,
-                    "Two factors: \"any\" lets a password (or SCRAM) log in only on a connection that presented a"
+                    "Two factors: \"any\" lets a password (or SCRAM, GSSAPI, an OAuth token) log in only on a connection that presented a"
                             + " verified client certificate; \"same-account\" also needs the certificate to name that"
                             + " account; \"no\" accepts a password alone. Not \"no\" needs client-cert \"request\" or"
                             + " \"require\"."),

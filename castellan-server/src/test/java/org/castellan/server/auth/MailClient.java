@@ -14,7 +14,9 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.function.UnaryOperator;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -82,6 +84,11 @@ final class MailClient implements AutoCloseable {
 
     /** RFC 3207, RFC 9051 §6.2.1, RFC 2595 §4: the upgrade, then (SMTP) a fresh EHLO. */
     MailClient startTls(SSLContext context) throws IOException {
+        return startTls(context, false);
+    }
+
+    /** As {@link #startTls(SSLContext)}; {@code tls12} limits the handshake to TLS 1.2. */
+    MailClient startTls(SSLContext context, boolean tls12) throws IOException {
         String reply = switch (proto) {
             case SMTP -> command("STARTTLS");
             case IMAP -> tagged(TAG + " STARTTLS");
@@ -91,9 +98,39 @@ final class MailClient implements AutoCloseable {
             throw new IOException("STARTTLS refused: " + reply);
         }
         InetSocketAddress at = (InetSocketAddress) socket.getRemoteSocketAddress();
-        use(wrap(socket, context, at, false));
+        use(wrap(socket, context, at, tls12));
         if (proto == Proto.SMTP) smtpReply("EHLO client.example");
         return this;
+    }
+
+    /**
+     * What the server lists now, one entry per capability: the words of IMAP's untagged
+     * CAPABILITY (RFC 9051 §6.1.1), the lines of the EHLO reply after the greeting line
+     * (RFC 5321 §4.1.1.1), the lines of POP3 CAPA (RFC 2449 §5).
+     */
+    List<String> capabilities() throws IOException {
+        List<String> caps = new ArrayList<>();
+        switch (proto) {
+            case IMAP -> {
+                send("a2 CAPABILITY");
+                for (String l = line(); l != null && !l.startsWith("a2 "); l = line()) {
+                    if (l.startsWith("* CAPABILITY ")) caps.addAll(List.of(l.substring(13).split(" ")));
+                }
+            }
+            case SMTP -> {
+                send("EHLO client.example");
+                String l = line();
+                while (l != null && l.length() > 3 && l.charAt(3) == '-') {
+                    l = line();
+                    if (l != null && l.length() > 4) caps.add(l.substring(4));
+                }
+            }
+            case POP3 -> {
+                if (!command("CAPA").startsWith("+OK")) throw new IOException("CAPA refused");
+                for (String l = line(); l != null && !l.equals("."); l = line()) caps.add(l);
+            }
+        }
+        return caps;
     }
 
     /**
