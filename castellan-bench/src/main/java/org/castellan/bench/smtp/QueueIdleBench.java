@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -150,9 +151,13 @@ final class QueueIdleBench {
     /** Starts the server on {@code config}, lets it settle, and reads its memory and CPU over {@code window}. */
     private static void idle(String label, Path config, SmtpSubmissionBench.Settings settings, Duration settle, Duration window)
             throws Exception {
+        long start = System.nanoTime();
         try (ChildServer server = ChildServer.start(config, settings)) {
             long pid = server.pid();
+            double ready = (System.nanoTime() - start) / 1e9;
             Thread.sleep(settle); // the measured window starts after start-up, by design
+            System.out.printf("%-16s ready in %.1f s; CPU %.2f s by the end of the settling; threads: %s%n", label, ready,
+                    ProcessCpu.treeSeconds(pid), threadNames(pid));
             Map<Long, Long> threadsBefore = threadTicks(pid);
             double cpuBefore = ProcessCpu.treeSeconds(pid);
             long rssBefore = status(pid, "VmRSS");
@@ -195,6 +200,15 @@ final class QueueIdleBench {
             }
         }
         return ticks;
+    }
+
+    /** The threads' names (as the kernel keeps them, 15 characters) with how many have each. */
+    private static String threadNames(long pid) throws IOException {
+        Map<String, Integer> names = new TreeMap<>();
+        for (long tid : threadTicks(pid).keySet()) names.merge(threadName(pid, tid), 1, Integer::sum);
+        StringBuilder b = new StringBuilder();
+        names.forEach((name, n) -> b.append(b.isEmpty() ? "" : ", ").append(name).append(n > 1 ? " x" + n : ""));
+        return b.toString();
     }
 
     private static String threadName(long pid, long tid) {
