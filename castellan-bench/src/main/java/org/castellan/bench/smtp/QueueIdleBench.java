@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -83,6 +84,7 @@ final class QueueIdleBench {
         Path config = SmtpSubmissionBench.castellanDataDir(dir.resolve("queued"), pki, RelayBench.relayConfig(deadHop));
         fill(dir.resolve("queued/mail"), messages, size, threads);
         idle(messages + " deferred", config, settings, settle, window);
+        deleteTree(dir.resolve("queued/mail")); // a gigabyte and more of bodies nobody will read
         System.out.printf("machine load average after the run: %s%n", SmtpSubmissionBench.loadAverage());
     }
 
@@ -216,6 +218,12 @@ final class QueueIdleBench {
             return Files.readString(Path.of("/proc", Long.toString(pid), "task", Long.toString(tid), "comm")).strip();
         } catch (IOException gone) {
             return "thread " + tid;
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
         }
     }
 

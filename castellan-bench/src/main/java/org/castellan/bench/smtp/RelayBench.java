@@ -68,7 +68,8 @@ public final class RelayBench {
             System.out.printf("%-12s %-9s %6d submitted %6d relayed %7.1f msg/s (250s within %5.1f s)  server CPU %6.2f s"
                             + " = %6.3f ms/msg, %7.1f msg per CPU-s  client CPU %5.2f s  errors %d  load %s%s%n",
                     label, name, submitted, received, perSecond(), submitSeconds, cpuSeconds, 1000 / perCpuSecond(),
-                    perCpuSecond(), clientCpuSeconds, errors, loadAverage, received < submitted ? "  INCOMPLETE" : "");
+                    perCpuSecond(), clientCpuSeconds, errors, loadAverage, received < submitted ? "  INCOMPLETE"
+                            : received > submitted ? "  MORE THAN SUBMITTED" : "");
             if (firstError != null) System.out.println("             first error: " + firstError);
         }
     }
