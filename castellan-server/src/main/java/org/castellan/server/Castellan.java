@@ -1,5 +1,6 @@
 package org.castellan.server;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +14,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.castellan.security.auth.AuthLog;
 import org.castellan.security.auth.AuthService;
+import org.castellan.security.mailauth.DnsLookup;
 import org.castellan.security.auth.BatchingAuthLog;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.pki.CertificateAuthority;
@@ -23,6 +25,8 @@ import org.castellan.server.admin.CertificateWatcher;
 import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
+import org.castellan.server.dns.DnsResolver;
+import org.castellan.server.dns.UnavailableResolver;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.pop3.Pop3Service;
 import org.castellan.server.smtp.SmtpLimits;
@@ -81,7 +85,21 @@ public final class Castellan implements AutoCloseable {
         this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, config.server().hostname(),
                 java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout, spool);
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
-                loginTimeout, spool, config.smtp());
+                loginTimeout, spool, config.smtp(), config.mailAuth(), mailAuthDns(config));
+    }
+
+    /**
+     * The server's one resolver (docs/outbound.md §3), shared by the inbound mail checks and
+     * outbound routing: validating when {@code [dns] dnssec} is on. Without any resolver to ask,
+     * the server still starts and every look-up fails temporarily.
+     */
+    static DnsLookup mailAuthDns(CastellanConfig config) {
+        try {
+            return DnsResolver.create(config.dns());
+        } catch (IOException e) {
+            log.error("DNS look-ups will fail until this is fixed: {}", e.getMessage());
+            return new UnavailableResolver(e.getMessage());
+        }
     }
 
     /**

@@ -24,12 +24,14 @@ import org.castellan.server.config.ConfigException.Problem;
  *
  * @param file the configuration file, absolute
  * @param listeners in file order, names unique
+ * @param mailAuth the checks of inbound mail ({@code [mail-auth]})
  * @param rules connection rules in file order (first match wins)
+ * @param dns the resolvers and DNSSEC validation of outbound routing and mail authentication
  * @param lines the line of every key and table written in the file ({@code tls.certificate},
  *     {@code listener[2].port}, {@code tls}), for errors found after reading (at start)
  */
 public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp,
-                              List<Listener> listeners, List<Rule> rules, Map<String, Integer> lines) {
+                              Dns dns, MailAuth mailAuth, List<Listener> listeners, List<Rule> rules, Map<String, Integer> lines) {
 
     /** A configuration file is a few kilobytes; one this large is the wrong file (a log, an image). */
     private static final long MAX_FILE_SIZE = 1024 * 1024;
@@ -43,6 +45,8 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         Objects.requireNonNull(auth, "auth");
         Objects.requireNonNull(log, "log");
         Objects.requireNonNull(smtp, "smtp");
+        Objects.requireNonNull(dns, "dns");
+        Objects.requireNonNull(mailAuth, "mailAuth");
         listeners = List.copyOf(listeners);
         rules = List.copyOf(rules);
         lines = Map.copyOf(lines);
@@ -151,6 +155,8 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
             if (Files.isDirectory(sni)) continue; // a directory of *.pem files; the TLS policy reads each
             checkReadable(sni, lines.getOrDefault("tls.sni-certificates", tlsLine), "tls.sni-certificates", "", problems);
         }
+        config.dns().trustAnchor().ifPresent(anchor -> checkReadable(anchor,
+                lines.getOrDefault("dns.trust-anchor", 0), "dns.trust-anchor", "", problems));
         if (!problems.isEmpty()) {
             throw new ConfigException(name, problems);
         }

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Optional;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.CertificateForPassword;
+import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.security.tls.TlsPolicy.ClientCertMode;
@@ -38,6 +39,15 @@ public final class ConfigKeys {
                 + " slow down and then the session ends with 421 4.7.0, as Postfix's smtpd_soft_error_limit,"
                 + " smtpd_error_sleep_time, smtpd_hard_error_limit and anvil rate limits do. Submission"
                 + " listeners, where clients have logged in, are not affected."),
+        DNS("dns", false, "How outbound routing and mail authentication (SPF, DKIM, DMARC) ask DNS:"
+                + " which recursive resolvers, and whether their answers are validated with DNSSEC by the"
+                + " server itself (a bogus answer is a temporary failure; only validated answers make DANE"
+                + " apply). docs/outbound.md §3."),
+        MAIL_AUTH("mail-auth", false, "SPF (RFC 7208), DKIM and DMARC (RFC 7489) checks of the mail the MX listeners"
+                + " receive: the results go into an Authentication-Results field (RFC 8601) with the server's"
+                + " hostname, any such field the message already had is removed, and a message failing DMARC"
+                + " is treated as its From domain's policy and these keys say. DMARC reports are not sent."
+                + " Submission listeners are not checked."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
                 + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
@@ -338,6 +348,36 @@ public final class ConfigKeys {
                     "How long a host's unknown recipients count, from the first of them; reconnecting does not"
                             + " start it afresh."),
 
+            key(Section.DNS, "resolvers", Type.STRINGS, "[]",
+                    "Recursive resolvers to ask, in order: \"192.0.2.53\", \"192.0.2.53:5353\", \"2001:db8::53\""
+                            + " or \"[2001:db8::53]:5353\". [] asks those of /etc/resolv.conf. They must pass DNSSEC"
+                            + " records through, as recursive resolvers do; behind a forwarder that strips them"
+                            + " (some home routers) every answer is bogus and outbound mail waits in the queue, so"
+                            + " name another resolver or set dnssec = false. The server validates answers itself."),
+            key(Section.DNS, "trust-anchor", Type.PATH, "\"\"",
+                    "A file of DS or DNSKEY records in zone-file form, the keys DNSSEC validation starts from;"
+                            + " \"\" uses the root zone's key-signing keys built into the server (KSK-2017 and"
+                            + " KSK-2024, from IANA's root-anchors.xml). Relative to data-dir."),
+            key(Section.DNS, "dnssec", Type.BOOLEAN, "true",
+                    "Validate answers with DNSSEC (RFC 4033 to 4035). With false no answer is secure: DANE (RFC"
+                            + " 7672) never applies, and forged answers go unnoticed."),
+            new Key(Section.DNS, "timeout", Type.DURATION, List.of(), Dns.MIN_TIMEOUT.toMillis(),
+                    Dns.MAX_TIMEOUT.toMillis(), "\"" + Dns.DEFAULT_TIMEOUT.toSeconds() + "s\"",
+                    "How long one look-up may take, validation included; then it is a temporary failure, and"
+                            + " a message waiting on it stays queued for the next attempt."),
+            key(Section.MAIL_AUTH, "enabled", Type.BOOLEAN, "true",
+                    "Whether MX listeners check SPF, DKIM and DMARC and add Authentication-Results."),
+            choice(Section.MAIL_AUTH, "dmarc-reject", Dmarc.Policy.class, MailAuth.DEFAULTS.dmarcReject(),
+                    "What a message failing DMARC under p=reject gets: \"reject\" refuses it with 550 5.7.1;"
+                            + " \"quarantine\" delivers it to each recipient's Junk mailbox (RFC 6154 \\Junk);"
+                            + " \"none\" delivers it as usual."),
+            choice(Section.MAIL_AUTH, "dmarc-quarantine", Dmarc.Policy.class, MailAuth.DEFAULTS.dmarcQuarantine(),
+                    "The same for a message failing DMARC under p=quarantine."),
+            new Key(Section.MAIL_AUTH, "dns-timeout", Type.DURATION, List.of(), 1000, MailAuth.MAX_DNS_TIMEOUT.toMillis(),
+                    "\"" + MailAuth.DEFAULT_DNS_TIMEOUT.toSeconds() + "s\"",
+                    "How long the checks of one message may spend on DNS in all (RFC 7208 4.6.4 asks for at least"
+                            + " 20 seconds); past it they are temperror and the message is delivered as usual."),
+
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),
             choice(Section.LISTENER, "protocol", Protocol.class, null,
@@ -494,7 +534,7 @@ public final class ConfigKeys {
         out.add("A strict subset of [TOML](https://toml.io), so that the file means one thing only:");
         out.add("");
         out.add("- `# comments`, to the end of the line.");
-        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, each at most once, and arrays of tables"
+        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, `[dns]`, `[mail-auth]`, each at most once, and arrays of tables"
                 + " `[[listener]]` and `[[rule]]`, once per entry. Keys before the first table are errors.");
         out.add("- `key = value`, one per line, with bare kebab-case keys (`data-dir`). Dotted and quoted keys are"
                 + " not supported.");

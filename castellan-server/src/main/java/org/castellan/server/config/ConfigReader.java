@@ -1,5 +1,6 @@
 package org.castellan.server.config;
 
+import java.net.InetSocketAddress;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +18,7 @@ import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.castellan.security.auth.CertificateForPassword;
+import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.server.config.ConfigException.Problem;
@@ -186,6 +188,25 @@ final class ConfigReader {
                     + " before the session ends; to never delay, set unknown-recipient-delay = \"0s\"");
         }
 
+        Fields dnsTable = new Fields(Section.DNS, single.get(Section.DNS));
+        List<InetSocketAddress> resolvers = new ArrayList<>();
+        for (String resolver : Optional.ofNullable(dnsTable.strings("resolvers")).orElse(List.of())) {
+            try {
+                resolvers.add(Dns.parseResolver(resolver));
+            } catch (IllegalArgumentException e) {
+                dnsTable.problem("resolvers", "expected IP addresses with an optional port, such as [\"192.0.2.53\","
+                        + " \"[2001:db8::53]:5353\"]: " + e.getMessage());
+            }
+        }
+        Optional<Path> trustAnchor = dnsTable.optionalPath("trust-anchor", base);
+        Boolean dnssec = dnsTable.bool("dnssec");
+        Duration dnsTimeout = dnsTable.duration("timeout");
+        Fields mailAuthTable = new Fields(Section.MAIL_AUTH, single.get(Section.MAIL_AUTH));
+        Boolean mailAuthEnabled = mailAuthTable.bool("enabled");
+        Dmarc.Policy dmarcReject = mailAuthTable.choice("dmarc-reject", Dmarc.Policy.class);
+        Dmarc.Policy dmarcQuarantine = mailAuthTable.choice("dmarc-quarantine", Dmarc.Policy.class);
+        Duration mailAuthDnsTimeout = mailAuthTable.duration("dns-timeout");
+
         Map<String, Listener> listeners = new LinkedHashMap<>();
         boolean listenersComplete = readListeners(listenerTables, listeners);
         List<Rule> rules = new ArrayList<>();
@@ -207,6 +228,8 @@ final class ConfigReader {
                         maxInFlightPerHost.intValue(), maxInFlightPerAccount.intValue()),
                 new Log(logFormat, logFile, logRotation, logMaxSize, logKeep.intValue()),
                 new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
+                new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
+                new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout),
                 List.copyOf(listeners.values()), rules, lines);
     }
 

@@ -49,9 +49,12 @@ final class Delivery {
         MailStore store = s.service().store();
         Optional<String> account = s.submission() ? s.connection().account() : Optional.empty();
         String id = s.connection().logId();
+        // On MX listeners only: SPF, DKIM and DMARC, run with the store call below, off the event loop.
+        Optional<InboundChecks> checks = s.submission() ? Optional.empty() : s.service().inboundChecks();
+        InboundChecks.Envelope envelope = InboundChecks.Envelope.of(s);
         s.blocking(() -> {
             try (spool) {
-                return store(store, t, spool, account);
+                return store(store, t, spool, account, checks, envelope);
             }
         }, outcome -> {
             switch (outcome) {
@@ -112,7 +115,8 @@ final class Delivery {
         return Mail.belongsTo(store, mailbox, account);
     }
 
-    private static Outcome store(MailStore store, Transaction t, MessageSpool spool, Optional<String> account) {
+    private static Outcome store(MailStore store, Transaction t, MessageSpool spool, Optional<String> account,
+                                 Optional<InboundChecks> checks, InboundChecks.Envelope envelope) {
         if (account.isPresent()) {
             SmtpError refused = originatorProblem(store, t, spool, account.get());
             if (refused != null) return new Refused(refused);
@@ -123,8 +127,10 @@ final class Delivery {
             if (quota != null) return new Refused(quota.code() == 552 && t.recipients.size() == 1 ? quota
                     : new SmtpError(452, "4.2.2", "A recipient's mailbox is full; nothing was delivered"));
         }
-        try (InputStream content = spool.open()) {
-            store.deliver(t.mailboxIds(), content, Set.of(), null);
+        InboundChecks.Plan plan = checks.map(c -> c.check(envelope, t, spool, store)).orElseGet(() -> InboundChecks.Plan.asReceived(t));
+        if (plan.refusal() != null) return new Refused(plan.refusal());
+        try (InputStream content = plan.open(spool)) {
+            store.deliver(plan.mailboxIds(), content, Set.of(), null);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);
         } catch (StoreException e) {

@@ -10,8 +10,12 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.random.RandomGenerator;
 import org.castellan.security.auth.AuthService;
+import org.castellan.security.mailauth.DnsLookup;
 import org.castellan.server.config.Listener;
+import org.castellan.server.config.MailAuth;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.config.Smtp;
 import org.castellan.server.transport.Connection;
@@ -50,6 +54,9 @@ public final class SmtpService implements ProtocolService {
     private final Optional<Duration> loginTimeout;
     private final Path spoolDirectory;
     private final UnknownRecipients unknownRecipients;
+    private final Optional<InboundChecks> inboundChecks;
+    /** DMARC's pct draws from many sessions at once: each thread its own generator. */
+    private static final RandomGenerator PER_THREAD_RANDOM = () -> ThreadLocalRandom.current().nextLong();
 
     /**
      * @param hostname the name in the greeting, EHLO reply and Received fields
@@ -76,6 +83,19 @@ public final class SmtpService implements ProtocolService {
      */
     public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory, Smtp harvesting) {
+        this(hostname, store, auth, blocking, clock, limits, loginTimeout, spoolDirectory, harvesting, MailAuth.DISABLED, null);
+    }
+
+    /**
+     * @param mailAuth the SPF, DKIM and DMARC checks of MX listeners' mail ({@code [mail-auth]})
+     * @param dns what those checks look up; only used when {@code mailAuth} is enabled
+     */
+    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+                       SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory, Smtp harvesting,
+                       MailAuth mailAuth, DnsLookup dns) {
+        this.inboundChecks = mailAuth.enabled()
+                ? Optional.of(new InboundChecks(mailAuth, Objects.requireNonNull(dns, "dns"), hostname, clock, PER_THREAD_RANDOM))
+                : Optional.empty();
         this.spoolDirectory = Objects.requireNonNull(spoolDirectory, "spoolDirectory");
         this.unknownRecipients = new UnknownRecipients(Objects.requireNonNull(harvesting, "harvesting"), clock);
         this.loginTimeout = Objects.requireNonNull(loginTimeout, "loginTimeout");
@@ -131,4 +151,6 @@ public final class SmtpService implements ProtocolService {
     Path spoolDirectory() { return spoolDirectory; }
 
     UnknownRecipients unknownRecipients() { return unknownRecipients; }
+
+    Optional<InboundChecks> inboundChecks() { return inboundChecks; }
 }

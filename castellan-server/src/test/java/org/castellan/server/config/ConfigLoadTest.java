@@ -106,6 +106,14 @@ class ConfigLoadTest {
     }
 
     @Test
+    void aWrittenTrustAnchorMustExist() throws IOException {
+        Path file = write(SERVER + "[dns]\ntrust-anchor = \"root.ds\"\n");
+        assertThatThrownBy(() -> CastellanConfig.load(file))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+                        file + ":5: dns.trust-anchor: file " + dir.resolve("root.ds") + " does not exist"));
+    }
+
+    @Test
     void withoutTlsListenersTheDefaultCertificateIsNotNeeded() throws IOException, ConfigException {
         Path file = write(SERVER + IMAPS.replace("\"implicit\"", "\"none\""));
         assertThat(CastellanConfig.load(file).listeners()).hasSize(1);

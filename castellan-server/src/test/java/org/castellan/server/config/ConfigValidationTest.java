@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy.ClientCertMode;
@@ -83,6 +85,39 @@ class ConfigValidationTest {
                 unknown-recipient-window = "10m"
                 """, FILE);
         assertThat(config.smtp()).isEqualTo(new Smtp(1, Duration.ofMillis(250), 4, 6, Duration.ofMinutes(10)));
+    }
+
+    @Test
+    void readsTheDnsTable() throws ConfigException {
+        assertThat(CastellanConfig.parse(SERVER, FILE).dns()).isEqualTo(Dns.DEFAULTS)
+                .isEqualTo(new Dns(List.of(), Optional.empty(), true, Duration.ofSeconds(5)));
+        CastellanConfig config = CastellanConfig.parse(SERVER + """
+                [dns]
+                resolvers = ["192.0.2.53", "192.0.2.54:5353", "2001:db8::53", "[2001:db8::54]:5353"]
+                trust-anchor = "dns/root.ds"
+                dnssec = false
+                timeout = "1500ms"
+                """, FILE);
+        assertThat(config.dns()).isEqualTo(new Dns(List.of(new InetSocketAddress("192.0.2.53", 53),
+                new InetSocketAddress("192.0.2.54", 5353), new InetSocketAddress("2001:db8::53", 53),
+                new InetSocketAddress("2001:db8::54", 5353)), Optional.of(Path.of("/var/lib/castellan/dns/root.ds")),
+                false, Duration.ofMillis(1500)));
+    }
+
+    @Test
+    void readsTheMailAuthTable() throws ConfigException {
+        assertThat(CastellanConfig.parse(SERVER, FILE).mailAuth()).isEqualTo(MailAuth.DEFAULTS)
+                .isEqualTo(new MailAuth(true, Dmarc.Policy.REJECT, Dmarc.Policy.QUARANTINE, Duration.ofSeconds(20)));
+        CastellanConfig config = CastellanConfig.parse(SERVER + """
+                [mail-auth]
+                enabled = false
+                dmarc-reject = "quarantine"
+                dmarc-quarantine = "none"
+                dns-timeout = "30s"
+                """, FILE);
+        assertThat(config.mailAuth()).isEqualTo(new MailAuth(false, Dmarc.Policy.QUARANTINE, Dmarc.Policy.NONE, Duration.ofSeconds(30)));
+        assertThatThrownBy(() -> CastellanConfig.parse(SERVER + "[mail-auth]\ndmarc-reject = \"drop\"\n", FILE))
+                .hasMessageContaining("mail-auth.dmarc-reject");
     }
 
     @Test
@@ -243,7 +278,7 @@ class ConfigValidationTest {
                                 + " cleartext-auth, accept-cleartext-risk, require-certificate-for-password, proxy-from,"
                                 + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
-                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [[listener]], [[rule]])"),
+                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [mail-auth], [[listener]], [[rule]])"),
                 Arguments.of("hostname = \"x\" # <-\n" + SERVER, "hostname", "keys must be inside a table"),
                 Arguments.of(SERVER + "[listener] # <-\nname = \"x\"\n", "listener", "write [[listener]], once per entry"),
                 Arguments.of(SERVER + "[[store]] # <-\n", "store", "write [store], once"),
@@ -370,6 +405,12 @@ class ConfigValidationTest {
                         "expected a duration from 1s to 24h"),
                 Arguments.of(SERVER + "[smtp]\nunknown-recipient-source-limit = 0 # <-\n", "smtp.unknown-recipient-source-limit",
                         "expected an integer from 1 to 100000, got 0"),
+                Arguments.of(SERVER + "[dns]\nresolvers = [\"dns.example.net\"] # <-\n", "dns.resolvers",
+                        "expected IP addresses with an optional port"),
+                Arguments.of(SERVER + "[dns]\nresolvers = [\"192.0.2.53:0\"] # <-\n", "dns.resolvers",
+                        "the port must be from 1 to 65535"),
+                Arguments.of(SERVER + "[dns]\ntimeout = \"2h\" # <-\n", "dns.timeout",
+                        "expected a duration from 100ms to 1m"),
                 Arguments.of(SERVER + "[log]\nlevel = \"debug\" # <-\n", "log.level",
                         "unknown key (known keys in [log]: format, file, rotate, max-size, keep)"));
     }

@@ -10,6 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -17,14 +18,18 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.AuthService;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.ScramSecret;
+import org.castellan.security.mailauth.DnsLookup;
 import org.castellan.security.rules.ConnectionRules;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.StoreCredentials;
 import org.castellan.server.config.Listener;
+import org.castellan.server.config.MailAuth;
 import org.castellan.server.config.Protocol;
+import org.castellan.server.config.Smtp;
 import org.castellan.server.config.TlsMode;
 import org.castellan.server.testing.TestServer;
+import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.SessionRegistry;
 import org.castellan.server.transport.Transport;
 import org.castellan.store.MailStore;
@@ -59,6 +64,14 @@ final class SmtpTestServer implements AutoCloseable {
     private final List<Listener> listeners = new ArrayList<>();
 
     SmtpTestServer(Path dir, SmtpLimits limits) {
+        this(dir, limits, MailAuth.DISABLED, null);
+    }
+
+    /**
+     * With the inbound mail checks of the MX listener: the one seam where tests give the server
+     * DNS data of their own ({@code dns}, e.g. a zone of TXT records) instead of a resolver.
+     */
+    SmtpTestServer(Path dir, SmtpLimits limits, MailAuth mailAuth, DnsLookup dns) {
         try {
             this.dir = dir;
             this.pki = TestPki.create(Files.createDirectories(dir.resolve("pki")));
@@ -81,7 +94,8 @@ final class SmtpTestServer implements AutoCloseable {
                 d.blockDuration(), d.failureMemory(), d.maxTracked(), d.workerThreads()), Clock.systemUTC());
         TlsPolicy tls = TlsPolicy.builder(TlsPolicy.Preset.INTERMEDIATE, pki.server().chainFile(), pki.server().keyFile()).build();
         transport = new Transport(new SessionRegistry(), new ConnectionRules(List.of()), tls, Clock.systemUTC());
-        SmtpService smtp = new SmtpService("mail.example.org", store, auth, blocking, Clock.systemUTC(), limits);
+        SmtpService smtp = new SmtpService("mail.example.org", store, auth, blocking, Clock.systemUTC(), limits, Optional.empty(),
+                MessageSpool.SYSTEM_TEMP, Smtp.DEFAULTS, mailAuth, dns);
         bind(smtp, "mx", Protocol.SMTP, TlsMode.STARTTLS);
         bind(smtp, "submission", Protocol.SUBMISSION, TlsMode.STARTTLS);
         bind(smtp, "submissions", Protocol.SUBMISSION, TlsMode.IMPLICIT);
