@@ -26,10 +26,12 @@ import org.castellan.server.admin.RevocationWatcher;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
 import org.castellan.server.dns.DnsResolver;
+import org.castellan.server.dns.MailRouting;
 import org.castellan.server.dns.UnavailableResolver;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.pop3.Pop3Service;
 import org.castellan.server.smtp.SmtpLimits;
+import org.castellan.server.outbound.OutboundEngine;
 import org.castellan.server.smtp.SmtpService;
 import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
@@ -38,6 +40,7 @@ import org.castellan.server.transport.Transport;
 import org.castellan.store.AuthAttempt;
 import org.castellan.store.MailStore;
 import org.castellan.store.embedded.EmbeddedMailStore;
+import org.castellan.store.queue.OutboundQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,6 +69,8 @@ public final class Castellan implements AutoCloseable {
     private final Pop3Service pop3;
     private final SmtpService smtp;
     private final ImapService imap;
+    /** Sends queued mail to other domains; started once the listeners are bound, stopped before the store closes. */
+    private final Optional<OutboundEngine> outbound;
     /** Started once the listeners are bound; closed first on shutdown. */
     private AdminServer admin;
     private RevocationWatcher revocations;
@@ -84,8 +89,16 @@ public final class Castellan implements AutoCloseable {
         this.pop3 = new Pop3Service(store, auth, blocking, Pop3Service.AUTOLOGOUT, loginTimeout);
         this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, config.server().hostname(),
                 java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout, spool);
+        // One resolver answers the inbound checks and outbound MX routing (docs/outbound.md §3).
+        DnsLookup dns = mailAuthDns(config);
+        Optional<MailRouting> mx = dns instanceof MailRouting routing ? Optional.of(routing) : Optional.empty();
+        // The embedded store is also the outbound queue (docs/outbound.md §2).
+        this.outbound = store instanceof OutboundQueue queue
+                ? Optional.of(new OutboundEngine(queue, mx, config.outbound(),
+                        config.outbound().hostname().orElse(config.server().hostname()), Clock.systemUTC()))
+                : Optional.empty();
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
-                loginTimeout, spool, config.smtp(), config.mailAuth(), mailAuthDns(config));
+                loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
     }
 
     /**
@@ -123,7 +136,8 @@ public final class Castellan implements AutoCloseable {
             Path spool = spoolDirectory(config);
             log.info("TLS provider: {}", tls.provider());
             authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
-            auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog);
+            auth = new AuthService(new StoreCredentials(store, ca), authSettings(config), Clock.systemUTC(), authLog,
+                    config.oauthIssuers(), config.kerberos().settings());
             blocking = Executors.newVirtualThreadPerTaskExecutor();
             StartChecks.ConnectionCeiling ceiling = StartChecks.connectionCeiling(config);
             if (ceiling.lowered()) {
@@ -142,9 +156,11 @@ public final class Castellan implements AutoCloseable {
                 }
             }
             server.startAdministration(ca);
+            server.outbound.ifPresent(OutboundEngine::start);
             return server;
         } catch (RuntimeException e) {
             if (server != null) server.stopAdministration();
+            if (server != null) server.outbound.ifPresent(OutboundEngine::close);
             if (transport != null) transport.close();
             if (blocking != null) blocking.close();
             if (auth != null) auth.close();
@@ -238,6 +254,9 @@ public final class Castellan implements AutoCloseable {
 
     public MailStore store() { return store; }
 
+    /** The delivery engine, when the store keeps an outbound queue. */
+    public Optional<OutboundEngine> outbound() { return outbound; }
+
     public SessionRegistry sessions() { return transport.registry(); }
 
     public TlsPolicy tls() { return tls; }
@@ -263,6 +282,8 @@ public final class Castellan implements AutoCloseable {
         } finally {
             // Sessions are gone: no store call is queued any more once the executor has drained.
             blocking.close();
+            // Attempts under way end; their leases lapse and the recipients are due again at the next start.
+            outbound.ifPresent(OutboundEngine::close);
             auth.close();
             authLog.close();
             store.close();

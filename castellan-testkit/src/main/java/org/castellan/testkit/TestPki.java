@@ -140,6 +140,29 @@ public final class TestPki {
         return server;
     }
 
+    /**
+     * A server certificate from {@link #issuingCa()} for {@code dnsNames} (the first names its
+     * files), valid now: for tests of peers that are not {@code localhost}, such as an MX host
+     * or an {@code mta-sts.} policy host. Call it once per first name: the files are named after it.
+     */
+    public TestCertificate serverFor(String... dnsNames) {
+        Instant now = Instant.now();
+        return namedServer(dnsNames[0].replace("*", "wildcard"), now.minus(BACKDATE), now.plus(VALIDITY), dnsNames);
+    }
+
+    /** Same profile as {@link #serverFor(String...)}, but its validity ended yesterday. */
+    public TestCertificate expiredServerFor(String... dnsNames) {
+        Instant now = Instant.now();
+        return namedServer("expired-" + dnsNames[0].replace("*", "wildcard"), now.minus(VALIDITY), now.minus(Duration.ofDays(1)), dnsNames);
+    }
+
+    private TestCertificate namedServer(String name, Instant from, Instant until, String... dnsNames) {
+        List<GeneralName> names = new ArrayList<>();
+        for (String dnsName : dnsNames) names.add(new GeneralName(GeneralName.dNSName, dnsName));
+        return leaf(name, "O=Castellan Test,CN=" + dnsNames[0], issuingCa, from, until,
+                KeyPurposeId.id_kp_serverAuth, names);
+    }
+
     /** A valid client certificate for {@link #CLIENT_EMAIL} (clientAuth + emailProtection). */
     public TestCertificate client() {
         return client;

@@ -17,7 +17,15 @@ public enum SaslFailure {
     /** SCRAM: the user does not exist (the exchange was carried on with a fake salt). */
     UNKNOWN_USER(true),
     /** SCRAM: the proof is wrong. */
-    INVALID_PROOF(true);
+    INVALID_PROOF(true),
+    /** OAUTHBEARER, XOAUTH2: the bearer token was refused and the client has acknowledged the error. */
+    INVALID_TOKEN(true),
+
+    /**
+     * GSSAPI (RFC 4752): the Kerberos layer refused a token — garbage, a ticket that is expired or
+     * for another service, a replayed authenticator, a security layer message that does not unwrap.
+     */
+    TOKEN_REJECTED(true);
 
     private final boolean credentials;
 

@@ -1,6 +1,7 @@
 package org.castellan.protocol.sasl;
 
 import java.util.Objects;
+import java.util.Optional;
 
 /** What a {@link SaslServer} step produced. */
 public sealed interface SaslResult {
@@ -61,6 +62,43 @@ public sealed interface SaslResult {
             Objects.requireNonNull(authzid, "authzid");
             Objects.requireNonNull(username, "username");
             Objects.requireNonNull(serverFinal, "serverFinal");
+        }
+    }
+
+    /**
+     * OAUTHBEARER or XOAUTH2 has read a bearer token; the caller verifies it, and answers a refused
+     * one with {@link BearerServer#refuse}.
+     *
+     * @param authzid OAUTHBEARER's {@code a=} or XOAUTH2's {@code user=}: empty, or the account the token must name
+     * @param token the RFC 6750 b64token; never logged
+     * @param host the {@code host} the client says it connected to, if sent
+     * @param port the {@code port} the client says it connected to, if sent
+     */
+    record BearerToken(String authzid, String token, Optional<String> host,
+            Optional<Integer> port) implements SaslResult {
+        public BearerToken {
+            Objects.requireNonNull(authzid, "authzid");
+            Objects.requireNonNull(token, "token");
+            Objects.requireNonNull(host, "host");
+            Objects.requireNonNull(port, "port");
+        }
+
+        @Override
+        public String toString() {
+            return "BearerToken[" + authzid + "]";
+        }
+    }
+
+    /**
+     * A mechanism that verifies the client by itself (GSSAPI: the Kerberos ticket) has proved it
+     * to be {@code principal}; the caller maps the principal to an account.
+     *
+     * @param authzid the requested authorization identity; empty if none
+     */
+    record Principal(String authzid, String principal) implements SaslResult {
+        public Principal {
+            Objects.requireNonNull(authzid, "authzid");
+            Objects.requireNonNull(principal, "principal");
         }
     }
 

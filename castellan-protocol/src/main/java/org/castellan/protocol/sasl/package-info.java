@@ -9,6 +9,6 @@
  *
  * <p>Standards: RFC 4422 (SASL, EXTERNAL in App. A), RFC 4616 (PLAIN),
  * draft-murchison-sasl-login-00 (LOGIN), RFC 5802 (SCRAM), RFC 7677 (SCRAM-SHA-256), RFC 5929
- * (tls-server-end-point), RFC 9266 (tls-exporter).
+ * (tls-server-end-point), RFC 9266 (tls-exporter), RFC 7628 (OAUTHBEARER; XOAUTH2 alike).
  */
 package org.castellan.protocol.sasl;

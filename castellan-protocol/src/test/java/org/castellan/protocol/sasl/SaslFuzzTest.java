@@ -191,6 +191,27 @@ class SaslFuzzTest {
         assertThat(server.respond(authzid)).isEqualTo(new SaslResult.Failed(SaslFailure.OUT_OF_SEQUENCE));
     }
 
+    /**
+     * OAUTHBEARER and XOAUTH2 (RFC 7628 §3.1): any bytes give a token or MALFORMED; a token is a
+     * non-empty RFC 6750 b64token that the message carries after "auth=Bearer "; then nothing more.
+     */
+    @FuzzTest(maxDuration = "30s")
+    void bearer(FuzzedDataProvider data) {
+        boolean xoauth2 = data.consumeBoolean();
+        byte[] message = data.consumeRemainingAsBytes();
+        BearerServer server = xoauth2 ? BearerServer.xoauth2() : BearerServer.oauthBearer();
+        SaslResult r = server.start(Optional.of(message));
+        if (r instanceof SaslResult.BearerToken t) {
+            assertThat(t.token()).matches("[A-Za-z0-9\\-._~+/]+=*");
+            assertThat(new String(message, StandardCharsets.UTF_8).toLowerCase(java.util.Locale.ROOT))
+                    .contains("auth=bearer ").contains(t.token().toLowerCase(java.util.Locale.ROOT));
+            assertThat(message.length).isLessThanOrEqualTo(BearerServer.MAX_MESSAGE);
+        } else {
+            assertThat(r).isEqualTo(new SaslResult.Failed(SaslFailure.MALFORMED));
+        }
+        assertThat(server.respond(message)).isEqualTo(new SaslResult.Failed(SaslFailure.OUT_OF_SEQUENCE));
+    }
+
     // ---- what the targets compare with
 
     /** After its outcome the exchange answers everything as out of sequence. */

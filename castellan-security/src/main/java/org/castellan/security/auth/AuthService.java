@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.protocol.sasl.BearerServer;
 import org.castellan.protocol.sasl.ExternalServer;
 import org.castellan.protocol.sasl.LoginServer;
 import org.castellan.protocol.sasl.PlainServer;
@@ -41,8 +42,11 @@ import org.castellan.protocol.sasl.ScramServer;
 import org.castellan.security.auth.CredentialStore.StoredCredential;
 import org.castellan.security.auth.internal.CertificateAccounts;
 import org.castellan.security.auth.internal.FairScheduler;
+import org.castellan.security.auth.internal.GssapiServer;
 import org.castellan.security.auth.internal.LoginLimiter;
 import org.castellan.security.auth.internal.PasswordCache;
+import org.castellan.security.auth.oauth.BearerTokenVerifier;
+import org.castellan.security.auth.oauth.OAuthIssuer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +67,12 @@ import org.slf4j.LoggerFactory;
  * salt derived from the name. App passwords are accepted only by PLAIN, LOGIN and password
  * commands, only on a protocol in their scope, and only as long as the store still lists them; a
  * listener may also demand a verified client certificate (of the same account) with every
- * password. One INFO line is logged per attempt, and the same facts go to the {@link AuthLog};
+ * password. A bearer token (OAUTHBEARER, XOAUTH2) is accepted only where a password would be, is
+ * verified against the configured issuers' keys ({@link BearerTokenVerifier}), and counts as a
+ * failure when refused, as a wrong password does.
+ * GSSAPI tickets are judged by the JDK's Kerberos acceptor with the configured keytab
+ * only, and their principal names an account only through {@link KerberosSettings}' rules; the
+ * mechanism sits under the password policy. One INFO line is logged per attempt, and the same facts go to the {@link AuthLog};
  * neither ever holds a password, SASL payload, proof or secret (invariant 9).
  *
  * <p>Under attack: each password check is admitted by the limiter before it starts, so guesses
@@ -92,8 +101,13 @@ public final class AuthService implements AutoCloseable {
     public static final String PLAIN = PlainServer.NAME;
     public static final String LOGIN = LoginServer.NAME;
     public static final String EXTERNAL = ExternalServer.NAME;
+    public static final String OAUTHBEARER = BearerServer.OAUTHBEARER;
+    public static final String XOAUTH2 = BearerServer.XOAUTH2;
+    public static final String GSSAPI = GssapiServer.NAME;
 
     private static final Set<String> PASSWORD_MECHANISMS = Set.of(SCRAM_SHA_256_PLUS, SCRAM_SHA_256, PLAIN, LOGIN);
+    /** A bearer token is a credential: offered and accepted where passwords are (RFC 7628 §5, RFC 6750 §5.3). */
+    private static final Set<String> BEARER_MECHANISMS = Set.of(OAUTHBEARER, XOAUTH2);
     /** RFC 4422 §3.1: a mechanism name is 1 to 20 of A-Z, 0-9, '-' and '_'; anything else is not logged verbatim. */
     private static final Pattern MECHANISM_NAME = Pattern.compile("[A-Z0-9_-]{1,20}");
     /** RFC 5802 §5.1 asks for a fresh random nonce: 18 bytes are 144 bits and 24 base64 characters. */
@@ -114,7 +128,11 @@ public final class AuthService implements AutoCloseable {
     private final CredentialStore credentials;
     private final AuthSettings settings;
     private final AuthLog authLog;
+    /** GSSAPI's service keys and principal mapping; empty where Kerberos is not configured. */
+    private final Optional<KerberosSettings> kerberos;
     private final Clock clock;
+    /** OAUTHBEARER and XOAUTH2 tokens; null when no issuer is configured. */
+    private final BearerTokenVerifier bearer;
     private final LoginLimiter limiter;
     private final PasswordCache cache;
     /** Credential lookups: store reads, no PBKDF2. */
@@ -173,9 +191,48 @@ public final class AuthService implements AutoCloseable {
      * @param authLog told of every attempt, as the INFO log line is
      */
     public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock, AuthLog authLog) {
+        this(credentials, settings, clock, authLog, List.of(), Optional.empty());
+    }
+
+    /**
+     * @param credentials where accounts are found
+     * @param settings limiter and cache numbers
+     * @param clock the limiter's clock, the auth log's, and the one tokens' {@code exp} and {@code nbf} are checked with
+     * @param authLog told of every attempt, as the INFO log line is
+     * @param issuers whose JWT access tokens OAUTHBEARER and XOAUTH2 accept; none: the mechanisms are not offered
+     */
+    public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock, AuthLog authLog,
+            List<OAuthIssuer> issuers) {
+        this(credentials, settings, clock, authLog, issuers, Optional.empty());
+    }
+
+    /**
+     * @param credentials where accounts are found
+     * @param settings limiter and cache numbers
+     * @param clock the limiter's clock (blocks, forgetting old failures) and the auth log's; delays use real time
+     * @param authLog told of every attempt, as the INFO log line is
+     * @param kerberos the service keys and principal mapping of GSSAPI; empty offers no GSSAPI
+     */
+    public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock, AuthLog authLog,
+            Optional<KerberosSettings> kerberos) {
+        this(credentials, settings, clock, authLog, List.of(), kerberos);
+    }
+
+    /**
+     * @param credentials where accounts are found
+     * @param settings limiter and cache numbers
+     * @param clock the limiter's clock, the auth log's, and the one tokens' {@code exp} and {@code nbf} are checked with
+     * @param authLog told of every attempt, as the INFO log line is
+     * @param issuers whose JWT access tokens OAUTHBEARER and XOAUTH2 accept; none: the mechanisms are not offered
+     * @param kerberos the service keys and principal mapping of GSSAPI; empty offers no GSSAPI
+     */
+    public AuthService(CredentialStore credentials, AuthSettings settings, Clock clock, AuthLog authLog,
+            List<OAuthIssuer> issuers, Optional<KerberosSettings> kerberos) {
+        this.bearer = issuers.isEmpty() ? null : new BearerTokenVerifier(issuers, Objects.requireNonNull(clock, "clock"));
         this.credentials = Objects.requireNonNull(credentials, "credentials");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.authLog = Objects.requireNonNull(authLog, "authLog");
+        this.kerberos = Objects.requireNonNull(kerberos, "kerberos");
         this.clock = clock;
         this.limiter = new LoginLimiter(settings, Objects.requireNonNull(clock, "clock"));
         this.cache = new PasswordCache(settings.plainCacheSize());
@@ -198,17 +255,25 @@ public final class AuthService implements AutoCloseable {
      * SASL mechanisms to advertise on this connection, in preference order: SCRAM-SHA-256-PLUS
      * (only with TLS and a channel binding), SCRAM-SHA-256, PLAIN, LOGIN (all four only with TLS
      * or where the listener allows cleartext; where the listener requires a certificate for
-     * passwords, only with one), EXTERNAL (only with a verified client certificate).
+     * passwords, only with one), GSSAPI (under the same conditions, and only where a service
+     * principal is configured for the protocol), EXTERNAL (only with a verified client certificate),
+     * OAUTHBEARER and XOAUTH2 (only with an OAuth issuer configured, with TLS or where the listener
+     * allows cleartext).
      */
     public List<String> mechanisms(AuthContext ctx) {
         List<String> names = new ArrayList<>();
         if (passwordAllowed(ctx) && !certificateMissing(ctx)) {
             if (ctx.tls() && ctx.channelBinding().isPresent()) names.add(SCRAM_SHA_256_PLUS);
             names.add(SCRAM_SHA_256);
+            if (kerberos.flatMap(k -> k.servicePrincipal(ctx.protocol())).isPresent()) names.add(GSSAPI);
             names.add(PLAIN);
             names.add(LOGIN);
         }
         if (ctx.tls() && ctx.clientCertificate().isPresent()) names.add(EXTERNAL);
+        if (bearer != null && passwordAllowed(ctx)) {
+            names.add(OAUTHBEARER);
+            names.add(XOAUTH2);
+        }
         return List.copyOf(names);
     }
 
@@ -228,13 +293,17 @@ public final class AuthService implements AutoCloseable {
         String name = mechanism == null ? "" : mechanism.toUpperCase(Locale.ROOT);
         Exchange x = new Exchange(ctx, MECHANISM_NAME.matcher(name).matches() ? name : "?");
         try {
-            if (!PASSWORD_MECHANISMS.contains(name) && !name.equals(EXTERNAL)) {
+            if (!PASSWORD_MECHANISMS.contains(name) && !name.equals(EXTERNAL) && !name.equals(GSSAPI)
+                    && !BEARER_MECHANISMS.contains(name)) {
                 return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "unknown-mechanism");
             }
-            if (PASSWORD_MECHANISMS.contains(name) && !passwordAllowed(ctx)) {
+            if (BEARER_MECHANISMS.contains(name) && bearer != null && !passwordAllowed(ctx)) {
                 return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
             }
-            if (PASSWORD_MECHANISMS.contains(name) && certificateMissing(ctx)) {
+            if (passwordPolicy(name) && !passwordAllowed(ctx)) {
+                return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
+            }
+            if (passwordPolicy(name) && certificateMissing(ctx)) {
                 return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "certificate-required");
             }
             if (!mechanisms(ctx).contains(name)) return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "not-offered");
@@ -242,6 +311,10 @@ public final class AuthService implements AutoCloseable {
             if (blocked.isPresent()) return blocked.get();
             synchronized (x) {
                 x.machine = machine(name, ctx);
+                if (name.equals(GSSAPI)) {
+                    x.awaitingTicket = true;
+                    if (initialResponse.isPresent()) return x.ticket(initialResponse.get().clone());
+                }
                 return handle(x, x.machine.start(initialResponse.map(byte[]::clone)));
             }
         } catch (RuntimeException bug) {
@@ -343,6 +416,10 @@ public final class AuthService implements AutoCloseable {
         CompletableFuture<LoginLimiter.Admission> turn;
         /** SCRAM has sent server-first: the next response carries the proof to check. */
         boolean awaitingProof;
+        /** OAUTHBEARER, XOAUTH2: the token was refused (counted and logged) and the error challenge sent. */
+        boolean tokenRefused;
+        /** GSSAPI has begun: the next response carries the Kerberos ticket to check. */
+        boolean awaitingTicket;
         boolean done;
 
         Exchange(AuthContext ctx, String mechanism) {
@@ -353,6 +430,12 @@ public final class AuthService implements AutoCloseable {
 
         @Override
         public synchronized CompletionStage<SaslStep> respond(byte[] clientResponse) {
+            if (tokenRefused && machine != null && clientResponse != null) {
+                // RFC 7628 §3.2.3: the client's %x01 after the error; the failure was counted and logged with the token.
+                tokenRefused = false;
+                machine.respond(clientResponse.clone());
+                return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.INVALID_CREDENTIALS));
+            }
             if (done || machine == null || clientResponse == null || turn != null) {
                 return CompletableFuture.completedFuture(new SaslStep.Failure(FailureKind.MALFORMED));
             }
@@ -362,6 +445,7 @@ public final class AuthService implements AutoCloseable {
                 awaitingProof = false;
                 return inTurn(this, () -> checkProof(response), () -> {});
             }
+            if (awaitingTicket) return ticket(response);
             try {
                 return handle(this, machine.respond(response));
             } catch (RuntimeException bug) {
@@ -369,7 +453,24 @@ public final class AuthService implements AutoCloseable {
             }
         }
 
-        /** SCRAM's client-final message, admitted by the limiter; called with this exchange locked. */
+        /**
+         * GSSAPI's first token, admitted by the limiter as a password is before its PBKDF2, then
+         * checked on a lookup thread: it reads the keytab and the replay cache. Called with this
+         * exchange locked.
+         */
+        CompletionStage<SaslStep> ticket(byte[] token) {
+            awaitingTicket = false;
+            return inTurn(this, () -> onLookup(this, () -> {
+                synchronized (this) {
+                    return checkProof(token);
+                }
+            }), () -> {});
+        }
+
+        /**
+         * SCRAM's client-final message or GSSAPI's ticket, admitted by the limiter; called with
+         * this exchange locked. The place is given back if the exchange goes on.
+         */
         private CompletionStage<SaslStep> checkProof(byte[] response) {
             try {
                 return handle(this, machine.respond(response));
@@ -406,6 +507,10 @@ public final class AuthService implements AutoCloseable {
             case PLAIN -> new PlainServer();
             case LOGIN -> new LoginServer();
             case EXTERNAL -> new ExternalServer();
+            case OAUTHBEARER -> BearerServer.oauthBearer();
+            case XOAUTH2 -> BearerServer.xoauth2();
+            case GSSAPI -> new GssapiServer(kerberos.orElseThrow().servicePrincipal(ctx.protocol()).orElseThrow(),
+                    kerberos.orElseThrow().keytab());
             case SCRAM_SHA_256, SCRAM_SHA_256_PLUS -> new ScramServer(name.equals(SCRAM_SHA_256_PLUS),
                     ctx.channelBinding().map(b -> new ScramServer.Binding(b.type(), b.data())),
                     mechanisms(ctx).contains(SCRAM_SHA_256_PLUS), serverNonce());
@@ -420,6 +525,8 @@ public final class AuthService implements AutoCloseable {
             case SaslResult.PasswordCredentials p -> checkPassword(x, p.authzid(), p.username(), p.password());
             case SaslResult.NeedCredential n -> scramCredential(x, n);
             case SaslResult.ExternalIdentity e -> external(x, e.authzid());
+            case SaslResult.BearerToken b -> bearerToken(x, b);
+            case SaslResult.Principal p -> kerberosAccount(x, p);
             case SaslResult.Verified v -> !authzidMatches(v.authzid(), x.account)
                     ? fail(x, FailureKind.INVALID_CREDENTIALS, "authzid-differs", true)
                     : !certificateNamesAccount(x)
@@ -430,7 +537,8 @@ public final class AuthService implements AutoCloseable {
     }
 
     private CompletionStage<SaslStep> failed(Exchange x, SaslFailure reason) {
-        String detail = reason.name().toLowerCase(Locale.ROOT).replace('_', '-');
+        String detail = reason.name().toLowerCase(Locale.ROOT).replace('_', '-')
+                + (x.machine instanceof GssapiServer g ? g.refusal().map(r -> " " + r).orElse("") : "");
         return reason.credentials()
                 ? fail(x, FailureKind.INVALID_CREDENTIALS, detail, true)
                 : fail(x, FailureKind.MALFORMED, detail, false);
@@ -658,6 +766,94 @@ public final class AuthService implements AutoCloseable {
                 return fail(x, FailureKind.INVALID_CREDENTIALS, "certificate-names-no-account", true);
             }
         });
+    }
+
+    /**
+     * OAUTHBEARER, XOAUTH2: admitted by the limiter like a password, then verified on a lookup
+     * thread (the issuer's keys may have to be fetched) and the account it names looked up. A
+     * refused token is a counted failure answered with the RFC 7628 §3.2.2 error challenge.
+     */
+    private CompletionStage<SaslStep> bearerToken(Exchange x, SaslResult.BearerToken token) {
+        if (!token.authzid().isEmpty()) x.typed = prepare(token.authzid());
+        return inTurn(x, () -> onLookup(x, () -> verifyToken(x, token)), () -> {});
+    }
+
+    /** On a lookup thread, admitted by the limiter. */
+    private CompletionStage<SaslStep> verifyToken(Exchange x, SaslResult.BearerToken token) {
+        BearerTokenVerifier.Verdict verdict = bearer.verify(token.token());
+        switch (verdict) {
+            case BearerTokenVerifier.Verdict.Unavailable u -> {
+                LOG.warn("auth listener={} protocol={} remote={}: cannot verify a token of {}: {}", x.ctx.listener(),
+                        x.ctx.protocol(), x.ctx.remote().getHostAddress(), u.issuer().issuer(), u.reason());
+                synchronized (x) {
+                    return refuse(x, FailureKind.TEMPORARY, "issuer-unavailable");
+                }
+            }
+            case BearerTokenVerifier.Verdict.Invalid i -> {
+                synchronized (x) {
+                    return refuseToken(x, i.issuer(), "invalid-token " + i.reason());
+                }
+            }
+            case BearerTokenVerifier.Verdict.Valid v -> {
+                Optional<StoredCredential> stored = credentials.find(v.name());
+                synchronized (x) {
+                    if (x.typed == null) x.typed = v.name();
+                    if (stored.isEmpty()) return refuseToken(x, Optional.of(v.issuer()), "unknown-user");
+                    x.account = stored.get().account();
+                    if (!authzidMatches(token.authzid(), x.account)) {
+                        return refuseToken(x, Optional.of(v.issuer()), "authzid-differs");
+                    }
+                    return succeed(x, new byte[0]);
+                }
+            }
+        }
+    }
+
+    /**
+     * A counted failure, logged now, whose reply is the RFC 7628 §3.2.2 error challenge; the
+     * client's answer to it gets the failure itself. Held back by the limiter as any final reply is.
+     */
+    private CompletionStage<SaslStep> refuseToken(Exchange x, Optional<OAuthIssuer> issuer, String detail) {
+        x.done = true;
+        Duration delay = limiter.delay(x.origin, x.limiterAccount());
+        settle(x, Settlement.FAILURE);
+        failures.incrementAndGet();
+        log(x, FailureKind.INVALID_CREDENTIALS.name(), detail, delay);
+        OAuthIssuer named = issuer.orElse(bearer.issuers().getFirst());
+        SaslResult error = ((BearerServer) x.machine).refuse(named.requiredScope(), Optional.of(named.openidConfiguration()));
+        x.tokenRefused = true;
+        return later(new SaslStep.Challenge(((SaslResult.Challenge) error).data(), x), delay);
+    }
+
+    /**
+     * GSSAPI: the account the authenticated principal maps to (KerberosSettings#accountName),
+     * which must exist. A principal that maps to none, or to a missing account, is a counted
+     * failure, like an unknown user's password.
+     */
+    private CompletionStage<SaslStep> kerberosAccount(Exchange x, SaslResult.Principal principal) {
+        Optional<String> name = kerberos.orElseThrow().accountName(principal.principal()).map(AuthService::prepare);
+        x.typed = name.orElse(null);
+        if (name.isEmpty()) return fail(x, FailureKind.INVALID_CREDENTIALS, "principal-not-mapped", true);
+        return onLookup(x, () -> {
+            Optional<StoredCredential> stored = credentials.find(name.get());
+            List<String> owners = certificateAccounts(x.ctx);
+            synchronized (x) {
+                x.certificateAccounts = owners;
+                if (stored.isEmpty()) return fail(x, FailureKind.INVALID_CREDENTIALS, "principal-names-no-account", true);
+                x.account = stored.get().account();
+                return handle(x, new SaslResult.Verified(principal.authzid(), principal.principal(), new byte[0]));
+            }
+        });
+    }
+
+    /**
+     * Mechanisms under the password policy: offered and accepted only with TLS or where the
+     * listener allows cleartext, and only with a certificate where the listener asks for one with
+     * every password. GSSAPI exposes no password, but it is kept under the same policy: one rule
+     * for every mechanism that logs in by something the user holds other than the certificate.
+     */
+    private static boolean passwordPolicy(String mechanism) {
+        return PASSWORD_MECHANISMS.contains(mechanism) || mechanism.equals(GSSAPI);
     }
 
     /** The listener wants a certificate with every password and this connection has none verified. */

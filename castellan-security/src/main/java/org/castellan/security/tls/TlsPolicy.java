@@ -13,6 +13,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.internal.tcnative.SSL;
+import io.netty.util.concurrent.ImmediateExecutor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +42,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -59,6 +61,8 @@ import org.castellan.security.pki.Pem;
 import org.castellan.security.pki.PkiException;
 import org.castellan.security.tls.internal.CachingTrustManager;
 import org.castellan.security.tls.internal.CertificateSelector;
+import org.castellan.security.tls.internal.ExporterKeyLog;
+import org.castellan.security.tls.internal.ExportingSslHandler;
 import org.castellan.security.tls.internal.IssuerSplitTrustManager;
 import org.castellan.security.tls.internal.OcspTrustManager;
 import org.castellan.security.tls.internal.RecordingTrustManager;
@@ -75,7 +79,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Trusts: the certificate and key files given, and for client certificates only the CA
  * certificates given (no system trust store). Exposes: server {@link SslContext}s for each
- * {@link ClientCertMode}, and what the client presented, via {@link #peerVerification}.
+ * {@link ClientCertMode}, what the client presented, via {@link #peerVerification}, and with
+ * BoringSSL each TLS 1.3 connection's {@code tls-exporter} channel binding, via {@link #tlsExporter}:
+ * derived from the exporter secret BoringSSL's key log hands over during the handshake, which is
+ * zeroed at once and never logged or written anywhere.
  *
  * <p>Provider: BoringSSL through netty-tcnative when it loads, else the JDK's TLS with the same
  * protocols and cipher suites (one WARN line says why). Where a client certificate is asked for,
@@ -185,12 +192,13 @@ public final class TlsPolicy {
         /**
          * BoringSSL through netty-tcnative: the default, which falls back to the JDK's TLS, with a
          * warning, when it cannot load; forced with {@link Builder#provider}, the build fails instead.
+         * TLS 1.3 connections get the {@code tls-exporter} channel binding (RFC 9266) from the key
+         * log ({@link #tlsExporter}).
          */
         BORINGSSL,
         /**
-         * The JDK's own TLS: slower handshakes, but on JDK 25 and later it exports keying material,
-         * so TLS 1.3 connections get the {@code tls-exporter} channel binding (RFC 9266) and
-         * SCRAM-SHA-256-PLUS.
+         * The JDK's own TLS: slower handshakes; on JDK 25 and later its sessions export keying
+         * material, so TLS 1.3 connections get the {@code tls-exporter} channel binding (RFC 9266).
          */
         JDK
     }
@@ -548,6 +556,8 @@ public final class TlsPolicy {
                 builder.option(OpenSslContextOption.USE_TASKS, true);
             }
             SslContext context = builder.build();
+            // RFC 9266: netty-tcnative has no exporter; the key log yields each TLS 1.3 connection's.
+            if (context instanceof ReferenceCountedOpenSslContext openSsl) ExporterKeyLog.install(openSsl);
             if (context instanceof ReferenceCountedOpenSslContext openSsl && clientAuth != ClientAuth.NONE) {
                 // No resumption where a client certificate is asked for: a resumed session skips
                 // certificate verification, so a revoked client certificate would keep working.
@@ -753,7 +763,10 @@ public final class TlsPolicy {
         // Only a client-certificate check may wait on OCSP; everything else stays on the event
         // loop, where a handshake costs no thread hop.
         boolean offLoop = verifications != null && mode != ClientCertMode.NONE;
-        SslHandler handler = offLoop ? new SslHandler(engine, startTls, verifications) : new SslHandler(engine, startTls);
+        Executor tasks = offLoop ? verifications : ImmediateExecutor.INSTANCE;
+        SslHandler handler = engine instanceof ReferenceCountedOpenSslEngine openSsl
+                ? new ExportingSslHandler(engine, startTls, tasks, ExporterKeyLog.expect(openSsl))
+                : new SslHandler(engine, startTls, tasks);
         handler.setHandshakeTimeout(HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
         if (provider == Provider.JDK && mode != ClientCertMode.NONE) {
             // The JDK offers no switch against resumption; a session invalidated once its
@@ -763,6 +776,20 @@ public final class TlsPolicy {
             });
         }
         return handler;
+    }
+
+    /**
+     * The {@code tls-exporter} channel binding (RFC 9266) of a TLS 1.3 connection whose
+     * {@code handler} came from a policy with the BoringSSL provider, once its handshake has
+     * succeeded; empty otherwise (the JDK provider's sessions export it themselves).
+     */
+    public static Optional<byte[]> tlsExporter(SslHandler handler) {
+        return handler instanceof ExportingSslHandler exporting ? exporting.tlsExporter() : Optional.empty();
+    }
+
+    /** Whether TLS 1.3 connections with the BoringSSL provider get {@link #tlsExporter} values. */
+    public static boolean exportsWithBoringSsl() {
+        return ExporterKeyLog.available();
     }
 
     /**

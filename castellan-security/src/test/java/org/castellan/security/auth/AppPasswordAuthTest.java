@@ -20,6 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.castellan.testkit.MutableClock;
 
 /** App passwords in AuthService, and what it tells the auth log. */
 class AppPasswordAuthTest {

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.castellan.testkit.MutableClock;
 
 /** Certificate and password as two factors: a listener's require-certificate-for-password. */
 class CertificateForPasswordTest {

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.castellan.testkit.ScramClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.castellan.testkit.MutableClock;
 
 /**
  * docs/design.md §5.6 against guesses that do not wait for each other's replies: a check is

@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.castellan.testkit.MutableClock;
 
 /**
  * Account probing by timing: every way a password login can fail must cost the server the same

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.castellan.testkit.ScramClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.castellan.testkit.MutableClock;
 
 /**
  * A password secret with another iteration count than configured (an account made under an older

@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.castellan.testkit.ScramClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.castellan.testkit.MutableClock;
 
 /**
  * Good clients that open many connections at once from one address (an office behind one NAT

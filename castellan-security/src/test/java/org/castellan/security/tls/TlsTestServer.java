@@ -16,12 +16,14 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
 import javax.net.ssl.SSLSession;
 
 /**
  * A Netty server on 127.0.0.1 that completes a TLS handshake with the policy's handler, then
  * sends one line describing the session and closes:
- * {@code OK <protocol> <cipher> peer=<none|verified:CN|rejected>}.
+ * {@code OK <protocol> <cipher> peer=<none|verified:CN|rejected>}, and with {@link #reportingExporter}
+ * {@code  exporter=<hex|none>}: the tls-exporter value the policy derived for the connection.
  */
 final class TlsTestServer implements AutoCloseable {
 
@@ -32,11 +34,21 @@ final class TlsTestServer implements AutoCloseable {
         this(policy, mode, false);
     }
 
+    TlsTestServer(TlsPolicy policy, TlsPolicy.ClientCertMode mode, boolean startTls) throws InterruptedException {
+        this(policy, mode, startTls, false);
+    }
+
+    /** A server whose line ends with the connection's {@link TlsPolicy#tlsExporter} value. */
+    static TlsTestServer reportingExporter(TlsPolicy policy, TlsPolicy.ClientCertMode mode) throws InterruptedException {
+        return new TlsTestServer(policy, mode, false, true);
+    }
+
     /**
      * With {@code startTls}, the server first sends {@code GO} in plaintext, as a STARTTLS reply
      * would be sent, from a pipeline where the TLS handler is already installed.
      */
-    TlsTestServer(TlsPolicy policy, TlsPolicy.ClientCertMode mode, boolean startTls) throws InterruptedException {
+    private TlsTestServer(TlsPolicy policy, TlsPolicy.ClientCertMode mode, boolean startTls, boolean exporter)
+            throws InterruptedException {
         channel = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
@@ -44,7 +56,7 @@ final class TlsTestServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast(policy.newHandler(ch.alloc(), mode, startTls));
-                        ch.pipeline().addLast(new Greeter(policy));
+                        ch.pipeline().addLast(new Greeter(policy, exporter));
                         if (startTls) ch.writeAndFlush(Unpooled.copiedBuffer("GO\n", StandardCharsets.US_ASCII));
                     }
                 })
@@ -65,9 +77,11 @@ final class TlsTestServer implements AutoCloseable {
 
     private static final class Greeter extends ChannelInboundHandlerAdapter {
         private final TlsPolicy policy;
+        private final boolean exporter;
 
-        Greeter(TlsPolicy policy) {
+        Greeter(TlsPolicy policy, boolean exporter) {
             this.policy = policy;
+            this.exporter = exporter;
         }
 
         @Override
@@ -77,13 +91,16 @@ final class TlsTestServer implements AutoCloseable {
                 ctx.close();
                 return;
             }
-            SSLSession session = ctx.pipeline().get(SslHandler.class).engine().getSession();
+            SslHandler tls = ctx.pipeline().get(SslHandler.class);
+            SSLSession session = tls.engine().getSession();
             String peer = switch (policy.peerVerification(session)) {
                 case PeerVerification.None n -> "none";
                 case PeerVerification.Verified v -> "verified:" + v.leaf().getSubjectX500Principal().getName();
                 case PeerVerification.Rejected r -> "rejected";
             };
-            String line = "OK " + session.getProtocol() + " " + session.getCipherSuite() + " peer=" + peer + "\n";
+            String line = "OK " + session.getProtocol() + " " + session.getCipherSuite() + " peer=" + peer
+                    + (exporter ? " exporter=" + TlsPolicy.tlsExporter(tls).map(HexFormat.of()::formatHex).orElse("none") : "")
+                    + "\n";
             ctx.writeAndFlush(Unpooled.copiedBuffer(line, StandardCharsets.US_ASCII))
                     .addListener(ChannelFutureListener.CLOSE);
         }

@@ -94,7 +94,7 @@ final class AuditCommand implements Callable<Integer> {
                         row("after TLS", "never: this listener offers no TLS");
                     } else {
                         // TLS 1.2 always has a channel binding (tls-server-end-point); TLS 1.3 has
-                        // one (tls-exporter) only where the provider exports keying material.
+                        // tls-exporter with BoringSSL (from the key log) and with JDK 25's TLS.
                         for (String version : preset.protocols()) {
                             boolean bound = version.equals(TLS_1_2) || ChannelBindings.tls13Binding(tls.provider());
                             row("after " + version.replace("TLSv", "TLS "), mechanisms(auth.mechanisms(context(l, true, bound)))

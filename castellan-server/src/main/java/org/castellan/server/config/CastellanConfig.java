@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import org.castellan.security.auth.oauth.OAuthIssuer;
 import org.castellan.security.rules.ConnectionRules;
 import org.castellan.server.config.ConfigException.Problem;
 
@@ -26,12 +27,15 @@ import org.castellan.server.config.ConfigException.Problem;
  * @param listeners in file order, names unique
  * @param mailAuth the checks of inbound mail ({@code [mail-auth]})
  * @param rules connection rules in file order (first match wins)
+ * @param oauthIssuers the authorization servers whose tokens OAUTHBEARER and XOAUTH2 accept ({@code [[oauth-issuer]]})
  * @param dns the resolvers and DNSSEC validation of outbound routing and mail authentication
+ * @param kerberos SASL GSSAPI's keytab, service principals and principal mapping ({@code [kerberos]})
  * @param lines the line of every key and table written in the file ({@code tls.certificate},
  *     {@code listener[2].port}, {@code tls}), for errors found after reading (at start)
  */
 public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp,
-                              Dns dns, MailAuth mailAuth, List<Listener> listeners, List<Rule> rules, Map<String, Integer> lines) {
+                              Dns dns, MailAuth mailAuth, Kerberos kerberos, Outbound outbound, List<Listener> listeners,
+                              List<Rule> rules, List<OAuthIssuer> oauthIssuers, Map<String, Integer> lines) {
 
     /** A configuration file is a few kilobytes; one this large is the wrong file (a log, an image). */
     private static final long MAX_FILE_SIZE = 1024 * 1024;
@@ -47,8 +51,11 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         Objects.requireNonNull(smtp, "smtp");
         Objects.requireNonNull(dns, "dns");
         Objects.requireNonNull(mailAuth, "mailAuth");
+        Objects.requireNonNull(kerberos, "kerberos");
+        Objects.requireNonNull(outbound, "outbound");
         listeners = List.copyOf(listeners);
         rules = List.copyOf(rules);
+        oauthIssuers = List.copyOf(oauthIssuers);
         lines = Map.copyOf(lines);
     }
 
@@ -157,6 +164,8 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         }
         config.dns().trustAnchor().ifPresent(anchor -> checkReadable(anchor,
                 lines.getOrDefault("dns.trust-anchor", 0), "dns.trust-anchor", "", problems));
+        config.kerberos().keytab().ifPresent(keytab -> checkReadable(keytab,
+                lines.getOrDefault("kerberos.keytab", 0), "kerberos.keytab", "", problems));
         if (!problems.isEmpty()) {
             throw new ConfigException(name, problems);
         }

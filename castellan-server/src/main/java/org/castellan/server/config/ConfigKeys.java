@@ -48,10 +48,25 @@ public final class ConfigKeys {
                 + " hostname, any such field the message already had is removed, and a message failing DMARC"
                 + " is treated as its From domain's policy and these keys say. DMARC reports are not sent."
                 + " Submission listeners are not checked."),
+        KERBEROS("kerberos", false, "SASL GSSAPI (Kerberos V5, RFC 4752) on IMAP, POP3 and submission: where the"
+                + " service keys are and how a client's principal names an account (docs/authentication.md). Off"
+                + " unless keytab is set. GSSAPI is offered under the same conditions as passwords: with TLS or"
+                + " where the listener allows cleartext, and with a client certificate where the listener asks for"
+                + " one."),
+        OUTBOUND("outbound", false, "How mail to other domains is sent (docs/outbound.md): the name given in"
+                + " EHLO, the RFC 5321 §4.5.3.2 timeouts of each session, the retry schedule and the limits per"
+                + " destination (a static route, or the recipient domain)."),
+        OUTBOUND_ROUTE("outbound.route", true, "Static routes, like Postfix's transport maps and relayhost: mail"
+                + " for domain (or for every domain, \"*\") goes to next-hop instead of the domain's MX hosts. The"
+                + " first matching route in file order wins."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
                 + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
-                + " the listener decides; with no match the connection is allowed.");
+                + " the listener decides; with no match the connection is allowed."),
+        OAUTH_ISSUER("oauth-issuer", true, "One [[oauth-issuer]] table per OAuth 2.0 authorization server whose JWT"
+                + " access tokens (RFC 9068) log users in with SASL OAUTHBEARER (RFC 7628) and XOAUTH2 on IMAP,"
+                + " POP3 and submission, where passwords are accepted (TLS, or cleartext-auth). Without one these"
+                + " mechanisms are not offered. docs/authentication.md, OAuth.");
 
         private final String tomlName;
         private final boolean array;
@@ -104,7 +119,8 @@ public final class ConfigKeys {
         CIDR("CIDR"),
         STRINGS("array of strings"),
         PATHS("array of paths"),
-        CIDRS("array of CIDRs");
+        CIDRS("array of CIDRs"),
+        NEXT_HOPS("host:port or array of them");
 
         private final String label;
 
@@ -163,6 +179,8 @@ public final class ConfigKeys {
                 case STRINGS -> "an array of strings on one line, such as [\"a\", \"b\"]";
                 case PATHS -> "an array of paths on one line, such as [\"ca.pem\"]";
                 case CIDRS -> "an array of CIDRs on one line, such as [\"192.0.2.0/24\", \"2001:db8::/32\"]";
+                case NEXT_HOPS -> "\"host:port\" or an array of them on one line, such as \"relay.example.net:587\""
+                        + " or [\"mx1.example.net:25\", \"[2001:db8::25]:25\"]";
             };
         }
     }
@@ -227,9 +245,10 @@ public final class ConfigKeys {
                             + " must exist. Relative to data-dir."),
             choice(Section.TLS, "provider", TlsPolicy.Provider.class, TlsPolicy.Provider.BORINGSSL,
                     "The TLS implementation: \"boringssl\" (netty-tcnative; the JDK's TLS with a warning if it"
-                            + " cannot load) or \"jdk\" (the JDK's TLS, slower handshakes). Only \"jdk\" gives TLS 1.3"
-                            + " connections a tls-exporter channel binding (RFC 9266), so that SCRAM-SHA-256-PLUS is"
-                            + " offered there too; with BoringSSL it is offered on TLS 1.2 only."),
+                            + " cannot load) or \"jdk\" (the JDK's TLS, slower handshakes). Both give TLS 1.3"
+                            + " connections the tls-exporter channel binding (RFC 9266; \"jdk\" from JDK 25 on) and"
+                            + " TLS 1.2 ones tls-server-end-point, so SCRAM-SHA-256-PLUS is offered on every TLS"
+                            + " connection."),
             choice(Section.TLS, "ocsp", TlsPolicy.OcspMode.class, TlsPolicy.OcspMode.OFF,
                     "OCSP for client certificates whose issuer names a responder (Authority Information Access)"
                             + " in client-ca-files: \"soft-fail\" asks it and accepts the certificate, logged, when"
@@ -365,6 +384,27 @@ public final class ConfigKeys {
                     Dns.MAX_TIMEOUT.toMillis(), "\"" + Dns.DEFAULT_TIMEOUT.toSeconds() + "s\"",
                     "How long one look-up may take, validation included; then it is a temporary failure, and"
                             + " a message waiting on it stays queued for the next attempt."),
+            key(Section.KERBEROS, "keytab", Type.PATH, "\"\"",
+                    "The keytab holding the keys of the service principals (kadmin: ktadd -k FILE"
+                            + " imap/mail.example.org pop/mail.example.org smtp/mail.example.org); readable by the"
+                            + " server's user only. \"\" offers no GSSAPI. Relative to data-dir."),
+            key(Section.KERBEROS, "realm", Type.STRING, "\"\"",
+                    "The users' Kerberos realm, such as \"EXAMPLE.ORG\"; required with keytab."),
+            key(Section.KERBEROS, "protocols", Type.STRINGS, "[\"imap\", \"pop3\", \"smtp\"]",
+                    "The protocols that offer GSSAPI: some of \"imap\", \"pop3\" and \"smtp\" (submission)."),
+            key(Section.KERBEROS, "imap-principal", Type.STRING, "\"\"",
+                    "The service principal IMAP clients get tickets for; \"\" is imap/HOST@REALM, HOST being server.hostname."),
+            key(Section.KERBEROS, "pop3-principal", Type.STRING, "\"\"",
+                    "The same for POP3; \"\" is pop/HOST@REALM (RFC 5034's service name is \"pop\")."),
+            key(Section.KERBEROS, "smtp-principal", Type.STRING, "\"\"",
+                    "The same for submission; \"\" is smtp/HOST@REALM."),
+            key(Section.KERBEROS, "principals", Type.STRINGS, "[]",
+                    "Explicit mappings \"principal=account\", such as [\"alice/admin@EXAMPLE.ORG=alice@example.org\"];"
+                            + " consulted first. A principal that maps to no existing account is refused."),
+            key(Section.KERBEROS, "realm-domain", Type.STRING, "\"\"",
+                    "Strips the realm: a principal NAME@REALM of one component logs in as NAME@DOMAIN, DOMAIN being this key,"
+                            + " if that account exists. Principals with an instance (alice/admin) or of another"
+                            + " realm need an entry in principals. \"\" maps only through principals."),
             key(Section.MAIL_AUTH, "enabled", Type.BOOLEAN, "true",
                     "Whether MX listeners check SPF, DKIM and DMARC and add Authentication-Results."),
             choice(Section.MAIL_AUTH, "dmarc-reject", Dmarc.Policy.class, MailAuth.DEFAULTS.dmarcReject(),
@@ -438,6 +478,55 @@ public final class ConfigKeys {
                             + " smtpd_min_data_rate); a slower client gets 421 4.4.2 and is closed, so that content"
                             + " trickled a byte at a time cannot hold a connection for hours. 0 for no floor."),
 
+            key(Section.OUTBOUND, "hostname", Type.STRING, "\"\"",
+                    "The name Castellan gives in EHLO to receiving servers, which may check that it resolves to"
+                            + " the sending address; \"\" for server.hostname."),
+            timeout("connect-timeout", Outbound.DEFAULT_CONNECT_TIMEOUT,
+                    "How long a TCP connection to one address of a receiving host may take (Postfix's"
+                            + " smtp_connect_timeout); then the next address is tried."),
+            timeout("greeting-timeout", Outbound.DEFAULT_GREETING_TIMEOUT,
+                    "How long to wait for the receiver's 220 greeting (RFC 5321 §4.5.3.2.1), and for its replies to"
+                            + " EHLO, STARTTLS, RSET and QUIT."),
+            timeout("mail-timeout", Outbound.DEFAULT_MAIL_TIMEOUT, "How long to wait for the reply to MAIL (RFC 5321 §4.5.3.2.2)."),
+            timeout("rcpt-timeout", Outbound.DEFAULT_RCPT_TIMEOUT, "How long to wait for the reply to each RCPT (RFC 5321 §4.5.3.2.3)."),
+            timeout("data-timeout", Outbound.DEFAULT_DATA_TIMEOUT, "How long to wait for the 354 reply to DATA (RFC 5321 §4.5.3.2.4)."),
+            timeout("data-block-timeout", Outbound.DEFAULT_DATA_BLOCK_TIMEOUT,
+                    "How long each write of the message may take, and each BDAT chunk's reply (RFC 5321 §4.5.3.2.5)."),
+            timeout("data-done-timeout", Outbound.DEFAULT_DATA_DONE_TIMEOUT,
+                    "How long to wait for the reply after the end of the message (RFC 5321 §4.5.3.2.6)."),
+            interval("retry-initial", Outbound.DEFAULT_RETRY_INITIAL, Duration.ofDays(1),
+                    "The wait before the second attempt of a deferred recipient; each further wait is twice the"
+                            + " last, up to retry-max."),
+            interval("retry-max", Outbound.DEFAULT_RETRY_MAX, Duration.ofDays(1), "The longest wait between two attempts."),
+            interval("give-up", Outbound.DEFAULT_GIVE_UP, Outbound.MAX_GIVE_UP,
+                    "How long after its arrival a recipient still deferred fails (4.4.7, delivery time expired;"
+                            + " RFC 5321 §4.5.4.1 asks for at least 4-5 days)."),
+            interval("delay-warning", Outbound.DEFAULT_DELAY_WARNING, Outbound.MAX_GIVE_UP,
+                    "How long after its arrival a recipient still deferred gets its sender a delay warning (RFC 3464)."),
+            new Key(Section.OUTBOUND, "max-connections-per-destination", Type.INTEGER, List.of(), 1,
+                    Outbound.MAX_CONNECTIONS_PER_DESTINATION, Integer.toString(Outbound.DEFAULT_CONNECTIONS_PER_DESTINATION),
+                    "Sessions open at once to one destination. 5 is where Postfix starts a destination"
+                            + " (initial_destination_concurrency) before its feedback raises it; Castellan has no such"
+                            + " feedback, so it stays there, below the per-client limits receivers commonly set."),
+            new Key(Section.OUTBOUND, "max-messages-per-connection", Type.INTEGER, List.of(), 1,
+                    Outbound.MAX_MESSAGES_PER_CONNECTION, Integer.toString(Outbound.DEFAULT_MESSAGES_PER_CONNECTION),
+                    "Messages one session carries, with RSET between them, before it ends."),
+
+            key(Section.OUTBOUND_ROUTE, "domain", Type.STRING, null,
+                    "The recipient domain the route serves, such as \"example.net\", or \"*\" for every domain"
+                            + " (a relay host)."),
+            key(Section.OUTBOUND_ROUTE, "next-hop", Type.NEXT_HOPS, null,
+                    "Where the mail goes: \"host:port\", or several tried in order until one answers. An IPv6"
+                            + " address is written in brackets."),
+            choice(Section.OUTBOUND_ROUTE, "tls", OutboundTls.class, OutboundTls.OPPORTUNISTIC,
+                    "\"opportunistic\" uses STARTTLS when offered, accepting any certificate; \"require\" defers the"
+                            + " mail rather than send it without TLS; \"verify-name\" also requires a certificate that"
+                            + " chains to the system's CAs (or ca-file) and names the next hop (RFC 6125); \"none\""
+                            + " never uses TLS."),
+            key(Section.OUTBOUND_ROUTE, "ca-file", Type.PATH, "\"\"",
+                    "With tls = \"verify-name\": a PEM file of CA certificates trusted for this route besides the"
+                            + " system's; \"\" for none. Relative to data-dir."),
+
             key(Section.RULE, "cidr", Type.CIDR, null,
                     "Remote addresses the rule applies to: a CIDR such as \"192.0.2.0/24\" or \"2001:db8::/32\","
                             + " or one address. IPv4 clients reaching an IPv6 socket match IPv4 rules."),
@@ -447,7 +536,31 @@ public final class ConfigKeys {
                     "\"allow\" accepts; \"deny\" closes the connection before TLS, sending nothing;"
                             + " \"request-cert\" and \"require-cert\" accept but ask for, or require, a client"
                             + " certificate, whatever the listener's client-cert says. \"require-cert\" may only apply to"
-                            + " listeners with tls \"implicit\"."));
+                            + " listeners with tls \"implicit\"."),
+
+            key(Section.OAUTH_ISSUER, "issuer", Type.STRING, null,
+                    "The issuer's identifier, an https URL, compared exactly with the iss of its tokens."),
+            key(Section.OAUTH_ISSUER, "jwks-uri", Type.STRING, "\"\"",
+                    "Where the issuer publishes its signing keys (https). \"\" reads jwks_uri from"
+                            + " issuer/.well-known/openid-configuration (OpenID Connect Discovery)."),
+            key(Section.OAUTH_ISSUER, "audience", Type.STRING, null,
+                    "A value the token's aud must contain: the resource indicator or client id this server is"
+                            + " known by at the issuer."),
+            key(Section.OAUTH_ISSUER, "account-claim", Type.STRING, "\"email\"",
+                    "The claim naming the account: an address, or (with account-domain) a user name. The account"
+                            + " must exist."),
+            key(Section.OAUTH_ISSUER, "account-domain", Type.STRING, "\"\"",
+                    "Appended as @domain to an account-claim value without an @, such as preferred_username."),
+            key(Section.OAUTH_ISSUER, "required-scope", Type.STRING, "\"\"",
+                    "A scope the token's scope claim must contain; \"\" for none."),
+            key(Section.OAUTH_ISSUER, "untyped-jwt", Type.BOOLEAN, "false",
+                    "Also accept tokens typed JWT or untyped, besides at+jwt (RFC 9068 §2.1), for issuers that"
+                            + " issue access tokens as plain JWTs."),
+            key(Section.OAUTH_ISSUER, "ca-file", Type.PATH, "\"\"",
+                    "PEM certificates to trust for the issuer's HTTPS instead of the system's; \"\" for the system's."),
+            new Key(Section.OAUTH_ISSUER, "min-refresh", Type.DURATION, List.of(), 1000, 3_600_000, "\"30s\"",
+                    "How often the issuer's keys may be fetched: a token signed with a key id not yet known (after"
+                            + " a key rotation) fetches them again, at most twice in this time."));
 
     private ConfigKeys() {}
 
@@ -494,6 +607,16 @@ public final class ConfigKeys {
         throw new IllegalArgumentException("sizes are whole kilobytes: " + bytes);
     }
 
+    private static Key timeout(String name, Duration defaultValue, String description) {
+        return interval(name, defaultValue, Outbound.MAX_TIMEOUT, description);
+    }
+
+    private static Key interval(String name, Duration defaultValue, Duration max, String description) {
+        return new Key(Section.OUTBOUND, name, Type.DURATION, List.of(), 1000, max.toMillis(),
+                "\"" + (defaultValue.toHours() % 24 == 0 && defaultValue.toDays() > 1 ? defaultValue.toDays() + "d"
+                        : formatDuration(defaultValue.toMillis())) + "\"", description);
+    }
+
     private static Key key(Section section, String name, Type type, String defaultValue, String description) {
         return new Key(section, name, type, List.of(), 0, 0, defaultValue, description);
     }
@@ -534,15 +657,16 @@ public final class ConfigKeys {
         out.add("A strict subset of [TOML](https://toml.io), so that the file means one thing only:");
         out.add("");
         out.add("- `# comments`, to the end of the line.");
-        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, `[dns]`, `[mail-auth]`, each at most once, and arrays of tables"
-                + " `[[listener]]` and `[[rule]]`, once per entry. Keys before the first table are errors.");
+        out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, `[dns]`, `[mail-auth]`, `[kerberos]`,"
+                + " `[outbound]`, each at most once, and arrays of tables `[[outbound.route]]`, `[[listener]]`, `[[rule]]`"
+                + " and `[[oauth-issuer]]`, once per entry. Keys before the first table are errors.");
         out.add("- `key = value`, one per line, with bare kebab-case keys (`data-dir`). Dotted and quoted keys are"
                 + " not supported.");
         out.add("- Values: basic strings in double quotes with the escapes `\\\"` `\\\\` `\\n` `\\t` `\\uXXXX`;"
                 + " integers (`600000`, `600_000`); `true` and `false`; arrays of strings on one line"
                 + " (`[\"a\", \"b\"]`, a trailing comma is allowed).");
-        out.add("- Durations are strings: a whole number followed by `ms`, `s`, `m` or `h` (`\"250ms\"`, `\"30s\"`,"
-                + " `\"5m\"`, `\"1h\"`).");
+        out.add("- Durations are strings: a whole number followed by `ms`, `s`, `m`, `h` or `d` (`\"250ms\"`, `\"30s\"`,"
+                + " `\"5m\"`, `\"1h\"`, `\"5d\"`).");
         out.add("- Sizes are strings: a whole number followed by `KB`, `MB` or `GB`, powers of 1024 (`\"512KB\"`,"
                 + " `\"100MB\"`).");
         out.add("- Not supported, and reported with the line: literal strings `'...'`, multi-line strings, inline"

@@ -1,6 +1,8 @@
 package org.castellan.server.config;
 
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,7 +19,9 @@ import org.castellan.security.tls.TlsPolicy;
 import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.CertificateForPassword;
+import org.castellan.security.auth.oauth.OAuthIssuer;
 import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
@@ -42,8 +46,9 @@ final class ConfigReader {
     /** Listener names appear in rules, logs and session tables: a short token, never "*". */
     private static final Pattern LISTENER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
     /** Nine digits bound the count so the multiplication below cannot overflow. */
-    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
-    private static final Map<String, Long> DURATION_UNITS = Map.of("ms", 1L, "s", 1000L, "m", 60_000L, "h", 3_600_000L);
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
+    private static final Map<String, Long> DURATION_UNITS =
+            Map.of("ms", 1L, "s", 1000L, "m", 60_000L, "h", 3_600_000L, "d", 86_400_000L);
     /** Nine digits of gigabytes still fit a long. */
     private static final Pattern SIZE = Pattern.compile("(\\d{1,9})(KB|MB|GB)");
     private static final Map<String, Long> SIZE_UNITS = Map.of("KB", 1L << 10, "MB", 1L << 20, "GB", 1L << 30);
@@ -82,6 +87,8 @@ final class ConfigReader {
         Map<Section, Table> single = new EnumMap<>(Section.class);
         List<Table> listenerTables = new ArrayList<>();
         List<Table> ruleTables = new ArrayList<>();
+        List<Table> issuerTables = new ArrayList<>();
+        List<Table> routeTables = new ArrayList<>();
         for (Table table : document.tables()) {
             if (table.name().isEmpty()) {
                 table.entries().values().forEach(e -> problem(e.line(), e.key(),
@@ -108,6 +115,8 @@ final class ConfigReader {
             switch (s) {
                 case LISTENER -> listenerTables.add(table);
                 case RULE -> ruleTables.add(table);
+                case OAUTH_ISSUER -> issuerTables.add(table);
+                case OUTBOUND_ROUTE -> routeTables.add(table);
                 default -> single.put(s, table);
             }
         }
@@ -206,6 +215,8 @@ final class ConfigReader {
         Dmarc.Policy dmarcReject = mailAuthTable.choice("dmarc-reject", Dmarc.Policy.class);
         Dmarc.Policy dmarcQuarantine = mailAuthTable.choice("dmarc-quarantine", Dmarc.Policy.class);
         Duration mailAuthDnsTimeout = mailAuthTable.duration("dns-timeout");
+        Kerberos kerberos = readKerberos(new Fields(Section.KERBEROS, single.get(Section.KERBEROS)), hostname, base);
+        Outbound outbound = readOutbound(new Fields(Section.OUTBOUND, single.get(Section.OUTBOUND)), routeTables, base);
 
         Map<String, Listener> listeners = new LinkedHashMap<>();
         boolean listenersComplete = readListeners(listenerTables, listeners);
@@ -216,6 +227,7 @@ final class ConfigReader {
                 rules.add(rule);
             }
         }
+        List<OAuthIssuer> issuers = readIssuers(issuerTables, base);
         if (!problems.isEmpty()) {
             return null;
         }
@@ -229,8 +241,164 @@ final class ConfigReader {
                 new Log(logFormat, logFile, logRotation, logMaxSize, logKeep.intValue()),
                 new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
-                new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout),
-                List.copyOf(listeners.values()), rules, lines);
+                new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout), kerberos,
+                outbound, List.copyOf(listeners.values()), rules, issuers, lines);
+    }
+
+    /** The [[oauth-issuer]] tables; each issuer once. */
+    private List<OAuthIssuer> readIssuers(List<Table> tables, Path base) {
+        List<OAuthIssuer> issuers = new ArrayList<>();
+        Map<String, Integer> seen = new HashMap<>();
+        for (Table table : tables) {
+            Fields f = new Fields(Section.OAUTH_ISSUER, table);
+            String issuer = f.httpsUrl("issuer");
+            String jwks = f.str(f.key("jwks-uri"));
+            if (jwks != null && !jwks.isEmpty() && f.httpsUrl("jwks-uri") == null) jwks = null;
+            String audience = f.str(f.key("audience"));
+            if (audience != null && audience.isEmpty()) {
+                f.problem("audience", "must not be empty: name this server as the issuer's tokens do in aud");
+                audience = null;
+            }
+            String claim = f.str(f.key("account-claim"));
+            if (claim != null && claim.isEmpty()) {
+                f.problem("account-claim", "must not be empty; \"email\" names the account by address");
+                claim = null;
+            }
+            String domain = f.str(f.key("account-domain"));
+            if (domain != null && !domain.isEmpty() && !isHostname(domain)) {
+                f.problem("account-domain", "expected a domain such as \"example.org\", got \"" + domain + "\"");
+                domain = null;
+            }
+            String scope = f.str(f.key("required-scope"));
+            Boolean untyped = f.bool("untyped-jwt");
+            Optional<Path> caFile = f.optionalPath("ca-file", base);
+            Duration minRefresh = f.duration("min-refresh");
+            if (issuer != null) {
+                Integer first = seen.putIfAbsent(issuer, f.lineOf("issuer"));
+                if (first != null) {
+                    f.problem("issuer", "issuer " + issuer + " is already configured on line " + first);
+                    issuer = null;
+                }
+            }
+            if (issuer != null && jwks != null && audience != null && claim != null && domain != null && scope != null
+                    && untyped != null && caFile != null && minRefresh != null) {
+                issuers.add(new OAuthIssuer(issuer, jwks.isEmpty() ? Optional.empty() : Optional.of(URI.create(jwks)),
+                        audience, claim, domain.isEmpty() ? Optional.empty() : Optional.of(domain),
+                        scope.isEmpty() ? Optional.empty() : Optional.of(scope), untyped, caFile, minRefresh));
+            }
+        }
+        return List.copyOf(issuers);
+    }
+
+    /** The {@code [kerberos]} table; null after a problem. */
+    private Kerberos readKerberos(Fields f, String hostname, Path base) {
+        Optional<Path> keytab = f.optionalPath("keytab", base);
+        String realm = f.str(f.key("realm"));
+        List<String> protocols = f.strings("protocols");
+        List<String> principalEntries = f.strings("principals");
+        String realmDomain = f.str(f.key("realm-domain"));
+        if (keytab == null || realm == null || protocols == null || principalEntries == null || realmDomain == null) {
+            return null;
+        }
+        if (keytab.isEmpty()) return Kerberos.NONE;
+        boolean ok = true;
+        if (realm.isEmpty() || realm.contains("@") || realm.contains("/") || realm.contains(" ")) {
+            f.problem("realm", "expected the users' Kerberos realm, such as \"EXAMPLE.ORG\", with keytab set");
+            ok = false;
+        }
+        for (String protocol : protocols) {
+            if (!Kerberos.PROTOCOLS.contains(protocol)) {
+                f.problem("protocols", "expected some of \"imap\", \"pop3\" and \"smtp\", got \"" + protocol + "\"");
+                ok = false;
+            }
+        }
+        Map<String, String> services = new LinkedHashMap<>();
+        for (String protocol : Kerberos.PROTOCOLS) {
+            String key = protocol + "-principal";
+            String written = f.str(f.key(key));
+            if (written == null) return null;
+            String principal = written.isEmpty() ? Kerberos.serviceName(protocol) + "/" + hostname + "@" + realm : written;
+            if (!principal.matches("[^@/\\s]+/[^@/\\s]+@[^@/\\s]+")) {
+                f.problem(key, "expected a service principal such as \"" + Kerberos.serviceName(protocol)
+                        + "/mail.example.org@EXAMPLE.ORG\", got \"" + principal + "\"");
+                ok = false;
+            }
+            services.put(protocol, principal);
+        }
+        Map<String, String> principals = new LinkedHashMap<>();
+        for (String entry : principalEntries) {
+            int eq = entry.lastIndexOf('=');
+            String account = eq < 0 ? "" : entry.substring(eq + 1).strip();
+            if (eq <= 0 || !EmailAddress.parse(account).ok()) {
+                f.problem("principals", "expected \"principal=account\" such as \"alice@EXAMPLE.ORG=alice@example.org\","
+                        + " got \"" + entry + "\"");
+                ok = false;
+            } else {
+                principals.put(entry.substring(0, eq).strip(), account);
+            }
+        }
+        if (!realmDomain.isEmpty() && !isHostname(realmDomain)) {
+            f.problem("realm-domain", "expected a mail domain such as \"example.org\", got \"" + realmDomain + "\"");
+            ok = false;
+        }
+        if (!ok || hostname == null) return null;
+        return new Kerberos(keytab, realm, protocols, services, principals,
+                realmDomain.isEmpty() ? Optional.empty() : Optional.of(realmDomain));
+    }
+
+    /** The {@code [outbound]} table and its routes; null after a problem. */
+    private Outbound readOutbound(Fields f, List<Table> routeTables, Path base) {
+        String hostname = f.str(f.key("hostname"));
+        if (hostname != null && !hostname.isEmpty() && !isHostname(hostname)) {
+            f.problem("hostname", "expected a host name such as \"mail.example.org\", or \"\" for server.hostname");
+            hostname = null;
+        }
+        List<Duration> durations = new ArrayList<>();
+        for (String name : List.of("connect-timeout", "greeting-timeout", "mail-timeout", "rcpt-timeout", "data-timeout",
+                "data-block-timeout", "data-done-timeout", "retry-initial", "retry-max", "give-up", "delay-warning")) {
+            durations.add(f.duration(name));
+        }
+        Long connections = f.integer("max-connections-per-destination");
+        Long messages = f.integer("max-messages-per-connection");
+        if (durations.get(7) != null && durations.get(8) != null && durations.get(8).compareTo(durations.get(7)) < 0) {
+            f.problem("retry-max", "retry-max must not be shorter than retry-initial; raise retry-max or lower retry-initial");
+            return null;
+        }
+        List<Outbound.Route> routes = new ArrayList<>();
+        Map<String, Integer> domains = new HashMap<>();
+        for (Table table : routeTables) {
+            Fields r = new Fields(Section.OUTBOUND_ROUTE, table);
+            String domain = r.str(r.key("domain"));
+            if (domain != null && !domain.equals(Outbound.Route.ANY_DOMAIN) && !isHostname(domain)) {
+                r.problem("domain", "expected a domain such as \"example.net\", or \"*\" for every domain");
+                domain = null;
+            }
+            if (domain != null) {
+                Integer first = domains.putIfAbsent(domain.toLowerCase(java.util.Locale.ROOT), r.lineOf("domain"));
+                if (first != null) {
+                    r.problem("domain", "a route for \"" + domain + "\" is already on line " + first + "; only the first"
+                            + " would ever be used");
+                    domain = null;
+                }
+            }
+            List<Outbound.NextHop> hops = r.nextHops("next-hop");
+            OutboundTls tls = r.choice("tls", OutboundTls.class);
+            Optional<Path> caFile = r.optionalPath("ca-file", base);
+            if (caFile != null && caFile.isPresent() && tls != null && tls != OutboundTls.VERIFY_NAME) {
+                r.problem("ca-file", "ca-file is used only with tls = \"verify-name\"; remove it or set that tls");
+                caFile = null;
+            }
+            if (domain != null && hops != null && tls != null && caFile != null) {
+                routes.add(new Outbound.Route(domain, hops, tls, caFile));
+            }
+        }
+        if (hostname == null || durations.contains(null) || connections == null || messages == null
+                || routes.size() != routeTables.size()) {
+            return null;
+        }
+        return new Outbound(hostname.isEmpty() ? Optional.empty() : Optional.of(hostname), durations.get(0), durations.get(1),
+                durations.get(2), durations.get(3), durations.get(4), durations.get(5), durations.get(6), durations.get(7),
+                durations.get(8), durations.get(9), durations.get(10), connections.intValue(), messages.intValue(), routes);
     }
 
     /** Reads every listener into {@code out}; returns false if any could not be read at all. */
@@ -453,6 +621,26 @@ final class ConfigReader {
             return null;
         }
 
+        /** An absolute https URL with a host (RFC 9110 §4.2.2). */
+        String httpsUrl(String name) {
+            Key key = key(name);
+            String value = str(key);
+            if (value == null) {
+                return null;
+            }
+            try {
+                URI uri = new URI(value);
+                if ("https".equals(uri.getScheme()) && uri.getHost() != null && uri.getRawUserInfo() == null
+                        && uri.getRawFragment() == null) {
+                    return value;
+                }
+            } catch (URISyntaxException e) {
+                // reported below with the expected form
+            }
+            problem(name, "expected an https URL such as \"https://id.example.org\", got \"" + value + "\"");
+            return null;
+        }
+
         private String str(Key key) {
             Value value = raw(key);
             if (value == null) {
@@ -617,6 +805,26 @@ final class ConfigReader {
             return paths.contains(null) ? null : paths;
         }
 
+        /** {@code "host:port"} or an array of them; an IPv6 address in brackets ({@code "[2001:db8::1]:25"}). */
+        List<Outbound.NextHop> nextHops(String name) {
+            Key key = key(name);
+            Value value = raw(key);
+            if (value == null) return null;
+            List<String> written = value instanceof TomlDocument.Str s ? List.of(s.value())
+                    : value instanceof TomlDocument.StrArray a ? a.values() : null;
+            if (written == null || written.isEmpty()) return bad(key, value);
+            List<Outbound.NextHop> hops = new ArrayList<>();
+            for (String hop : written) {
+                Matcher m = NEXT_HOP.matcher(hop);
+                String host = m.matches() ? (m.group(1) != null ? m.group(1) : m.group(2)) : null;
+                boolean valid = host != null && (m.group(1) != null ? isIpv6(host) : isHostname(host) || isIpv4(host));
+                int port = valid ? Integer.parseInt(m.group(3)) : 0;
+                if (!valid || port < 1 || port > Listener.MAX_PORT) return bad(key, value);
+                hops.add(new Outbound.NextHop(host, port));
+            }
+            return hops;
+        }
+
         List<Cidr> cidrs(String name) {
             Key key = key(name);
             List<String> values = strings(name);
@@ -633,6 +841,25 @@ final class ConfigReader {
                 }
             }
             return cidrs;
+        }
+    }
+
+    /** {@code host:port} or {@code [IPv6]:port}. */
+    private static final Pattern NEXT_HOP = Pattern.compile("(?:\\[([0-9A-Fa-f:.]+)\\]|([^\\[\\]:]+)):(\\d{1,5})");
+
+    private static boolean isIpv6(String host) {
+        try {
+            return host.contains(":") && Cidr.parse(host) != null;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static boolean isIpv4(String host) {
+        try {
+            return host.matches("\\d{1,3}(\\.\\d{1,3}){3}") && Cidr.parse(host) != null;
+        } catch (IllegalArgumentException e) {
+            return false;
         }
     }
 

@@ -75,6 +75,8 @@ public final class ConfigTemplate {
             switch (section) {
                 case LISTENER -> renderListeners(out, params.listeners());
                 case RULE -> renderExampleRule(out);
+                case OAUTH_ISSUER -> renderExampleIssuer(out);
+                case OUTBOUND_ROUTE -> renderExampleRoute(out);
                 default -> {
                     out.add(section.header());
                     for (Key key : ConfigKeys.of(section)) {
@@ -129,11 +131,33 @@ public final class ConfigTemplate {
     }
 
     private static void renderExampleRule(List<String> out) {
-        Map<String, String> examples = Map.of("cidr", "\"192.0.2.0/24\"", "action", "\"deny\"");
-        comment(out, "", "No rules are set: every connection is allowed. For example, to refuse a network:");
+        renderExample(out, Section.RULE, Map.of("cidr", "\"192.0.2.0/24\"", "action", "\"deny\""),
+                "No rules are set: every connection is allowed. For example, to refuse a network:");
+    }
+
+    private static void renderExampleRoute(List<String> out) {
+        renderExample(out, Section.OUTBOUND_ROUTE, Map.of("domain", "\"*\"", "next-hop", "\"relay.example.net:587\""),
+                "No routes are set: mail goes to each domain's MX hosts. For example, to send everything through a"
+                        + " relay host:");
+    }
+
+    /** An array table's entry, all commented out: {@code examples} for the required keys, defaults for the rest. */
+    private static void renderExample(List<String> out, Section section, Map<String, String> examples, String intro) {
+        comment(out, "", intro);
         out.add("#");
-        out.add("# " + Section.RULE.header());
-        for (Key key : ConfigKeys.of(Section.RULE)) {
+        out.add("# " + section.header());
+        for (Key key : ConfigKeys.of(section)) {
+            comment(out, "", key.description());
+            out.add("# " + key.name() + " = " + (key.required() ? examples.get(key.name()) : key.defaultValue()));
+        }
+    }
+
+    private static void renderExampleIssuer(List<String> out) {
+        Map<String, String> examples = Map.of("issuer", "\"https://id.example.org\"", "audience", "\"https://mail.example.org\"");
+        comment(out, "", "No issuer is set: OAUTHBEARER and XOAUTH2 are not offered. For example:");
+        out.add("#");
+        out.add("# " + Section.OAUTH_ISSUER.header());
+        for (Key key : ConfigKeys.of(Section.OAUTH_ISSUER)) {
             comment(out, "", key.description());
             out.add("# " + key.name() + " = " + (key.required() ? examples.get(key.name()) : key.defaultValue()));
         }

@@ -3,16 +3,24 @@ package org.castellan.server.smtp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.Instant;
 import java.time.ZonedDateTime;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.FromHeader;
 import org.castellan.protocol.smtp.Mailbox;
 import org.castellan.protocol.smtp.SmtpError;
+import org.castellan.server.outbound.OutboundEngine;
 import org.castellan.server.transport.MessageSpool;
 import org.castellan.store.MailStore;
 import org.castellan.store.StoreException;
+import org.castellan.store.queue.NewQueuedMessage;
+import org.castellan.store.queue.NewQueuedRecipient;
+import org.castellan.store.queue.QueuedMessage;
 
 /**
  * The end of a message: final checks, then one {@link MailStore#deliver} into every recipient's
@@ -22,6 +30,11 @@ import org.castellan.store.StoreException;
  * <p>Quotas are checked again with the real size: if a recipient has no room now, the whole
  * message gets 452 4.2.2 (nothing was delivered, the client retries later) rather than a 250 for
  * some recipients and a bounce for others.
+ *
+ * <p>Remote recipients (authenticated submission) are enqueued for the outbound engine
+ * (docs/outbound.md §2) before the local ones are delivered; the one 250 covers both. If the
+ * enqueue fails nothing is acknowledged; if the local delivery fails after it, the queued copy is
+ * deleted again before the 4xx, so that the client's retry does not send it twice.
  */
 final class Delivery {
 
@@ -30,7 +43,12 @@ final class Delivery {
     sealed interface Outcome {
     }
 
-    record Delivered(int recipients) implements Outcome {
+    /** @param queued the outbound queue's id of the message, when it had remote recipients */
+    record Delivered(int recipients, Optional<Long> queued) implements Outcome {
+    }
+
+    /** What enqueueing needs besides the transaction: the engine, the submitter, where from and when. */
+    record Queueing(OutboundEngine engine, Optional<String> submitter, String receivedFrom, Instant arrival) {
     }
 
     record Refused(SmtpError error) implements Outcome {
@@ -38,7 +56,8 @@ final class Delivery {
 
     static byte[] receivedField(SmtpSession s) {
         Transaction t = s.transaction();
-        Optional<String> single = t.recipients.size() == 1 ? Optional.of(t.recipients.get(0).address().toString()) : Optional.empty();
+        Optional<String> single = t.recipientCount() != 1 ? Optional.empty()
+                : Optional.of((t.recipients.isEmpty() ? t.remote.get(0).address() : t.recipients.get(0).address()).toString());
         return ReceivedHeader.render(s.service().hostname(), s.helo(), s.esmtp(), t.smtpUtf8, s.connection(), single,
                 ZonedDateTime.now(s.service().clock()));
     }
@@ -49,19 +68,25 @@ final class Delivery {
         MailStore store = s.service().store();
         Optional<String> account = s.submission() ? s.connection().account() : Optional.empty();
         String id = s.connection().logId();
+        Optional<OutboundEngine> outbound = s.service().outbound();
+        Queueing queueing = t.remote.isEmpty() || outbound.isEmpty() ? null
+                : new Queueing(outbound.get(), account, s.connection().remote().toString() + " " + id,
+                        s.service().clock().instant());
         // On MX listeners only: SPF, DKIM and DMARC, run with the store call below, off the event loop.
         Optional<InboundChecks> checks = s.submission() ? Optional.empty() : s.service().inboundChecks();
         InboundChecks.Envelope envelope = InboundChecks.Envelope.of(s);
         s.blocking(() -> {
             try (spool) {
-                return store(store, t, spool, account, checks, envelope);
+                return store(store, t, spool, account, checks, envelope, queueing);
             }
         }, outcome -> {
             switch (outcome) {
                 case Delivered d -> {
-                    SmtpSession.log().info("{} delivered {} octets to {} recipient(s)", id, spool.size(), d.recipients());
+                    SmtpSession.log().info("{} delivered {} octets to {} recipient(s){}", id, spool.size(), d.recipients(),
+                            d.queued().map(q -> ", queued as " + q + " for " + t.remote.size() + " remote").orElse(""));
+                    if (queueing != null) queueing.engine().wake();
                     s.resetTransaction();
-                    s.reply("250 2.0.0 Ok: delivered");
+                    s.reply(d.queued().isPresent() ? "250 2.0.0 Ok: queued as " + d.queued().get() : "250 2.0.0 Ok: delivered");
                 }
                 case Refused r -> s.finishRefused(r.error());
             }
@@ -116,7 +141,7 @@ final class Delivery {
     }
 
     private static Outcome store(MailStore store, Transaction t, MessageSpool spool, Optional<String> account,
-                                 Optional<InboundChecks> checks, InboundChecks.Envelope envelope) {
+                                 Optional<InboundChecks> checks, InboundChecks.Envelope envelope, Queueing queueing) {
         if (account.isPresent()) {
             SmtpError refused = originatorProblem(store, t, spool, account.get());
             if (refused != null) return new Refused(refused);
@@ -127,18 +152,51 @@ final class Delivery {
             if (quota != null) return new Refused(quota.code() == 552 && t.recipients.size() == 1 ? quota
                     : new SmtpError(452, "4.2.2", "A recipient's mailbox is full; nothing was delivered"));
         }
+        if (!t.remote.isEmpty() && queueing == null) {
+            return new Refused(new SmtpError(451, "4.3.0", "Delivery to other domains is not available; nothing was delivered"));
+        }
         InboundChecks.Plan plan = checks.map(c -> c.check(envelope, t, spool, store)).orElseGet(() -> InboundChecks.Plan.asReceived(t));
         if (plan.refusal() != null) return new Refused(plan.refusal());
-        try (InputStream content = plan.open(spool)) {
-            store.deliver(plan.mailboxIds(), content, Set.of(), null);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);
-        } catch (StoreException e) {
-            if (e.kind() == StoreException.Kind.QUOTA_EXCEEDED) {
-                return new Refused(new SmtpError(452, "4.2.2", "A recipient's mailbox is full; nothing was delivered"));
+        Optional<QueuedMessage> queued = Optional.empty();
+        if (queueing != null) {
+            try (InputStream content = spool.open()) {
+                queued = Optional.of(queueing.engine().queue().enqueue(queuedMessage(t, queueing), content));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);
             }
-            throw e;
         }
-        return new Delivered(t.recipients.size());
+        if (!plan.mailboxIds().isEmpty()) {
+            try (InputStream content = plan.open(spool)) {
+                store.deliver(plan.mailboxIds(), content, Set.of(), null);
+            } catch (IOException e) {
+                unqueue(queueing, queued);
+                throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);
+            } catch (StoreException e) {
+                unqueue(queueing, queued);
+                if (e.kind() == StoreException.Kind.QUOTA_EXCEEDED) {
+                    return new Refused(new SmtpError(452, "4.2.2", "A recipient's mailbox is full; nothing was delivered"));
+                }
+                throw e;
+            }
+        }
+        return new Delivered(t.recipientCount(), queued.map(QueuedMessage::id));
+    }
+
+    /** All or nothing: the 4xx that follows makes the client send again, so the queued copy must go. */
+    private static void unqueue(Queueing queueing, Optional<QueuedMessage> queued) {
+        queued.ifPresent(q -> queueing.engine().queue().delete(q.id()));
+    }
+
+    /**
+     * The envelope as the queue keeps it, with the RFC 3461 parameters: a recipient without
+     * NOTIFY is notified of failure and delay (§4.1's default), RET and ENVID as given.
+     */
+    private static NewQueuedMessage queuedMessage(Transaction t, Queueing q) {
+        List<NewQueuedRecipient> recipients = t.remote.stream()
+                .map(r -> new NewQueuedRecipient(r.address().localPart() + "@" + OutboundEngine.routingDomain(r.address().domain()),
+                        r.notifyOn().orElse(EnumSet.of(Dsn.Notify.FAILURE, Dsn.Notify.DELAY)), r.orcpt()))
+                .toList();
+        return new NewQueuedMessage(t.from.map(Mailbox::toString).orElse(""), t.envid, t.ret, t.body,
+                t.smtpUtf8, false, q.submitter(), q.receivedFrom(), q.arrival(), recipients);
     }
 }

@@ -53,6 +53,7 @@ final class Mail {
 
     private static Transaction accept(SmtpSession s, SmtpCommand.Mail c) {
         Transaction t = new Transaction(c.from(), c.size(), c.smtpUtf8(), c.ret(), c.envid());
+        t.body = c.body();
         s.transaction(t);
         s.state(SmtpState.MAIL);
         s.reply("250 2.1.0 Ok");

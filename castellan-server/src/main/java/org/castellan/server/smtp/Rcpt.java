@@ -6,6 +6,7 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.protocol.smtp.Mailbox;
 import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.protocol.smtp.SmtpError;
+import org.castellan.server.outbound.OutboundEngine;
 import org.castellan.store.MailStore;
 import org.castellan.store.Quota;
 import org.castellan.store.Route;
@@ -16,6 +17,11 @@ import org.castellan.store.StoreException;
  * transaction, so that Castellan never accepts mail it would have to bounce later: the domain
  * must be local (no relaying, §3.6.2), aliases are followed to an account, the account must exist
  * (550 5.1.1) and have room for the declared size (452 4.2.2, or 552 5.2.2 when it can never fit).
+ *
+ * <p>Only an authenticated submission session may name a recipient in another domain (RFC 6409,
+ * docs/outbound.md §1), and only when outbound delivery runs; its domain must not have a null MX
+ * (556 5.1.10, RFC 7505 §3) nor be missing from DNS (550 5.1.2). An MX listener refuses every
+ * remote recipient, whoever the client claims to be.
  */
 final class Rcpt {
 
@@ -31,9 +37,13 @@ final class Rcpt {
     record Refused(SmtpError error) implements Verdict {
     }
 
+    /** A recipient in another domain, for the outbound queue. */
+    record Remote() implements Verdict {
+    }
+
     static void run(SmtpSession s, SmtpCommand.Rcpt c) {
         Transaction t = s.transaction();
-        if (t.recipients.size() >= s.service().limits().maxRecipients()) {
+        if (t.recipientCount() >= s.service().limits().maxRecipients()) {
             s.error(new SmtpError(452, "4.5.3", "Too many recipients")); // RFC 5321 §4.5.3.1.10
             return;
         }
@@ -46,7 +56,8 @@ final class Rcpt {
             answer(s, t, c, new Accepted(known.get().accountId(), known.get().inboxId(), false));
             return;
         }
-        s.blocking(() -> check(store, c.to(), t.declaredSize, mayLeave), verdict -> answer(s, t, c, verdict));
+        Optional<OutboundEngine> outbound = mayLeave ? s.service().outbound() : Optional.empty();
+        s.blocking(() -> check(store, c.to(), t.declaredSize, outbound, mayLeave), verdict -> answer(s, t, c, verdict));
     }
 
     private static void answer(SmtpSession s, Transaction t, SmtpCommand.Rcpt c, Verdict verdict) {
@@ -54,6 +65,11 @@ final class Rcpt {
             case Accepted a -> {
                 t.add(new Transaction.Recipient(c.to(), a.accountId(), a.mailboxId(), a.quotaLimited(),
                         c.notifyOn(), c.orcpt()));
+                s.state(SmtpState.RCPT);
+                s.reply("250 2.1.5 Ok");
+            }
+            case Remote r -> {
+                t.addRemote(new Transaction.RemoteRecipient(c.to(), c.notifyOn(), c.orcpt()));
                 s.state(SmtpState.RCPT);
                 s.reply("250 2.1.5 Ok");
             }
@@ -66,12 +82,29 @@ final class Rcpt {
     private static final String NO_SUCH_USER = "5.1.1";
 
     static Verdict check(MailStore store, Mailbox to, OptionalLong declaredSize, boolean authenticatedSubmission) {
+        return check(store, to, declaredSize, Optional.empty(), authenticatedSubmission);
+    }
+
+    /** @param outbound the delivery engine, for an authenticated submission session when it runs */
+    static Verdict check(MailStore store, Mailbox to, OptionalLong declaredSize, Optional<OutboundEngine> outbound,
+                         boolean authenticatedSubmission) {
         // A literal ([192.0.2.1]) is never one of our domains: we do not guess which host we are.
-        boolean localDomain = !to.domain().startsWith("[") && store.getDomain(to.domainLowerCase()).isPresent();
+        boolean literal = to.domain().startsWith("[");
+        boolean localDomain = !literal && store.getDomain(to.domainLowerCase()).isPresent();
         if (!localDomain) {
-            return new Refused(authenticatedSubmission
-                    ? new SmtpError(550, "5.7.1", "Delivery to other domains is not available yet")
-                    : new SmtpError(550, "5.7.1", "Relaying denied: " + to.domainLowerCase() + " is not a local domain"));
+            if (!authenticatedSubmission) {
+                // RFC 5321 §3.6.2: an MX is no open relay, whatever the client's address or PROXY header says.
+                return new Refused(new SmtpError(550, "5.7.1", "Relaying denied: " + to.domainLowerCase()
+                        + " is not a local domain"));
+            }
+            if (outbound.isEmpty()) return new Refused(new SmtpError(550, "5.7.1", "Delivery to other domains is not available"));
+            if (literal) {
+                // RFC 5321 §4.1.3 allows them, but a literal skips MX routing and any TLS policy a domain has;
+                // a submitting user has a domain to write instead.
+                return new Refused(new SmtpError(550, "5.7.1", "Delivery to address literals is not offered; use a domain"));
+            }
+            Optional<SmtpError> refusal = outbound.get().refusal(OutboundEngine.routingDomain(to.domain()));
+            return refusal.<Verdict>map(Refused::new).orElseGet(Remote::new);
         }
         Optional<EmailAddress> address = to.address();
         if (address.isEmpty()) return new Refused(new SmtpError(550, "5.1.1", "No such user"));

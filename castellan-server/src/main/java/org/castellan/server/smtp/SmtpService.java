@@ -18,6 +18,7 @@ import org.castellan.server.config.Listener;
 import org.castellan.server.config.MailAuth;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.config.Smtp;
+import org.castellan.server.outbound.OutboundEngine;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
@@ -54,6 +55,7 @@ public final class SmtpService implements ProtocolService {
     private final Optional<Duration> loginTimeout;
     private final Path spoolDirectory;
     private final UnknownRecipients unknownRecipients;
+    private final Optional<OutboundEngine> outbound;
     private final Optional<InboundChecks> inboundChecks;
     /** DMARC's pct draws from many sessions at once: each thread its own generator. */
     private static final RandomGenerator PER_THREAD_RANDOM = () -> ThreadLocalRandom.current().nextLong();
@@ -93,6 +95,18 @@ public final class SmtpService implements ProtocolService {
     public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory, Smtp harvesting,
                        MailAuth mailAuth, DnsLookup dns) {
+        this(hostname, store, auth, blocking, clock, limits, loginTimeout, spoolDirectory, harvesting, mailAuth, dns,
+                Optional.empty());
+    }
+
+    /**
+     * @param outbound the delivery engine whose queue takes authenticated submissions' remote
+     *     recipients; empty refuses them (550 5.7.1)
+     */
+    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+                       SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory, Smtp harvesting,
+                       MailAuth mailAuth, DnsLookup dns, Optional<OutboundEngine> outbound) {
+        this.outbound = Objects.requireNonNull(outbound, "outbound");
         this.inboundChecks = mailAuth.enabled()
                 ? Optional.of(new InboundChecks(mailAuth, Objects.requireNonNull(dns, "dns"), hostname, clock, PER_THREAD_RANDOM))
                 : Optional.empty();
@@ -147,6 +161,8 @@ public final class SmtpService implements ProtocolService {
     Clock clock() { return clock; }
 
     SmtpLimits limits() { return limits; }
+
+    Optional<OutboundEngine> outbound() { return outbound; }
 
     Path spoolDirectory() { return spoolDirectory; }
 

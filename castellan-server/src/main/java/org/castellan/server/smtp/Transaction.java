@@ -8,6 +8,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.Mailbox;
+import org.castellan.protocol.smtp.SmtpCommand;
 
 /** The envelope of the message being received (RFC 5321 §3.3): sender, then accepted recipients. */
 final class Transaction {
@@ -24,6 +25,10 @@ final class Transaction {
             Optional<Set<Dsn.Notify>> notifyOn, Optional<String> orcpt) {
     }
 
+    /** A recipient in another domain, with its RFC 3461 parameters for the queue. */
+    record RemoteRecipient(Mailbox address, Optional<Set<Dsn.Notify>> notifyOn, Optional<String> orcpt) {
+    }
+
     final Optional<Mailbox> from;
     final OptionalLong declaredSize;
     final boolean smtpUtf8;
@@ -37,7 +42,12 @@ final class Transaction {
      */
     String verifiedSenderKey;
     final List<Recipient> recipients = new ArrayList<>();
+    /** Recipients in other domains, accepted on authenticated submission for the outbound queue. */
+    final List<RemoteRecipient> remote = new ArrayList<>();
+    /** MAIL's BODY parameter (RFC 6152), which the queue keeps for the receiving server. */
+    SmtpCommand.Body body = SmtpCommand.Body.SEVEN_BIT;
     private final Set<Long> accounts = new HashSet<>();
+    private final Set<String> remoteKeys = new HashSet<>();
 
     Transaction(Optional<Mailbox> from, OptionalLong declaredSize, boolean smtpUtf8, Dsn.Ret ret, Optional<String> envid) {
         this.from = from;
@@ -50,6 +60,16 @@ final class Transaction {
     /** Adds a recipient; a second address for an account already listed (an alias, a case variant) is collapsed. */
     void add(Recipient r) {
         if (accounts.add(r.accountId())) recipients.add(r);
+    }
+
+    /** Adds a remote recipient; the same address twice (in any case of its domain) is listed once. */
+    void addRemote(RemoteRecipient r) {
+        if (remoteKeys.add(r.address().localPart() + "@" + r.address().domainLowerCase())) remote.add(r);
+    }
+
+    /** Local and remote recipients together, as RCPT's limit counts them. */
+    int recipientCount() {
+        return recipients.size() + remote.size();
     }
 
     boolean hasAccount(long accountId) {

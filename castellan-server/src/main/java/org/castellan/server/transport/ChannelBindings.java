@@ -22,11 +22,12 @@ import org.castellan.security.tls.TlsPolicy;
  *
  * <p>TLS 1.2 gets {@code tls-server-end-point} (RFC 5929 §4): the hash of the server certificate
  * the client saw. TLS 1.3 gets {@code tls-exporter} (RFC 9266), which clients use by default
- * there, when the engine can export keying material: the JDK's TLS from JDK 25 on
+ * there: with BoringSSL the value the policy derived from the connection's key log
+ * ({@link TlsPolicy#tlsExporter}); with the JDK's TLS from JDK 25 on, the session's own exporter
  * ({@code ExtendedSSLSession.exportKeyingMaterialData}, looked up at run time because the build's
- * release level is 21). netty-tcnative exposes no exporter, so with BoringSSL a TLS 1.3
- * connection gets no binding and AuthService does not offer the -PLUS mechanism: offering it
- * with tls-server-end-point would fail clients that rightly pick tls-exporter.
+ * release level is 21). A TLS 1.3 connection without either gets no binding, and AuthService does
+ * not offer the -PLUS mechanism: offering it with tls-server-end-point would fail clients that
+ * rightly pick tls-exporter.
  */
 public final class ChannelBindings {
 
@@ -60,13 +61,16 @@ public final class ChannelBindings {
      * SCRAM-SHA-256-PLUS is offered on them; TLS 1.2 connections always get tls-server-end-point.
      */
     public static boolean tls13Binding(TlsPolicy.Provider provider) {
-        return provider == TlsPolicy.Provider.JDK && EXPORT != null;
+        return provider == TlsPolicy.Provider.BORINGSSL ? TlsPolicy.exportsWithBoringSsl() : EXPORT != null;
     }
 
     static Optional<ChannelBinding> of(SslHandler tls) {
         if (tls == null || !tls.handshakeFuture().isSuccess()) return Optional.empty();
         SSLSession session = tls.engine().getSession();
-        if ("TLSv1.3".equals(session.getProtocol())) return exporter(session);
+        if ("TLSv1.3".equals(session.getProtocol())) {
+            return TlsPolicy.tlsExporter(tls).map(data -> new ChannelBinding(ChannelBinding.TLS_EXPORTER, data))
+                    .or(() -> exporter(session));
+        }
         if (!"TLSv1.2".equals(session.getProtocol())) return Optional.empty();
         Certificate[] local = session.getLocalCertificates();
         if (local == null || local.length == 0 || !(local[0] instanceof X509Certificate cert)) return Optional.empty();

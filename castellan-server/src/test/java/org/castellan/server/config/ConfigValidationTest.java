@@ -9,6 +9,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.Cidr;
@@ -118,6 +119,36 @@ class ConfigValidationTest {
         assertThat(config.mailAuth()).isEqualTo(new MailAuth(false, Dmarc.Policy.QUARANTINE, Dmarc.Policy.NONE, Duration.ofSeconds(30)));
         assertThatThrownBy(() -> CastellanConfig.parse(SERVER + "[mail-auth]\ndmarc-reject = \"drop\"\n", FILE))
                 .hasMessageContaining("mail-auth.dmarc-reject");
+    }
+
+    @Test
+    void readsTheKerberosTable() throws ConfigException {
+        assertThat(CastellanConfig.parse(SERVER, FILE).kerberos()).isEqualTo(Kerberos.NONE);
+        assertThat(Kerberos.NONE.settings()).isEmpty();
+        CastellanConfig config = CastellanConfig.parse(SERVER + """
+                [kerberos]
+                keytab = "castellan.keytab"
+                realm = "EXAMPLE.ORG"
+                protocols = ["imap", "smtp"]
+                smtp-principal = "smtp/relay.example.org@EXAMPLE.ORG"
+                principals = ["alice/admin@EXAMPLE.ORG=alice@example.org"]
+                realm-domain = "example.org"
+                """, FILE);
+        var settings = config.kerberos().settings().orElseThrow();
+        assertThat(settings.keytab()).isEqualTo(Path.of("/var/lib/castellan/castellan.keytab"));
+        // RFC 9051 §6.2.2 and RFC 4954 §4: the service names "imap" and "smtp"; POP3 is left out here.
+        assertThat(settings.servicePrincipals()).isEqualTo(Map.of("imap", "imap/mail.example.org@EXAMPLE.ORG",
+                "smtp", "smtp/relay.example.org@EXAMPLE.ORG"));
+        assertThat(settings.accountName("alice/admin@EXAMPLE.ORG")).contains("alice@example.org");
+        assertThat(settings.accountName("bob@EXAMPLE.ORG")).contains("bob@example.org");
+        assertThat(CastellanConfig.parse(SERVER + "[kerberos]\nkeytab = \"k\"\nrealm = \"EXAMPLE.ORG\"\n", FILE)
+                .kerberos().settings().orElseThrow().servicePrincipals())
+                .containsEntry("pop3", "pop/mail.example.org@EXAMPLE.ORG");
+        assertThatThrownBy(() -> CastellanConfig.parse(SERVER + "[kerberos]\nkeytab = \"k\"\n", FILE))
+                .hasMessageContaining("kerberos.realm");
+        assertThatThrownBy(() -> CastellanConfig.parse(SERVER
+                + "[kerberos]\nkeytab = \"k\"\nrealm = \"EXAMPLE.ORG\"\nprincipals = [\"alice\"]\nprotocols = [\"pop\"]\n", FILE))
+                .hasMessageContaining("kerberos.principals").hasMessageContaining("kerberos.protocols");
     }
 
     @Test
@@ -278,7 +309,10 @@ class ConfigValidationTest {
                                 + " cleartext-auth, accept-cleartext-risk, require-certificate-for-password, proxy-from,"
                                 + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
-                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [mail-auth], [[listener]], [[rule]])"),
+                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [mail-auth],"
+                                + " [kerberos], [outbound], [[outbound.route]], [[listener]], [[rule]], [[oauth-issuer]])"),
+                Arguments.of(SERVER + "[[outbound.routes]] # <-\n", "outbound.routes[1]", "unknown table"),
+                Arguments.of(SERVER + "[outbound.route] # <-\n", "outbound.route", "write [[outbound.route]], once per entry"),
                 Arguments.of("hostname = \"x\" # <-\n" + SERVER, "hostname", "keys must be inside a table"),
                 Arguments.of(SERVER + "[listener] # <-\nname = \"x\"\n", "listener", "write [[listener]], once per entry"),
                 Arguments.of(SERVER + "[[store]] # <-\n", "store", "write [store], once"),

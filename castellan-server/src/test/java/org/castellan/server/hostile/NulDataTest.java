@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -80,20 +81,8 @@ class NulDataTest {
     /** A NUL in the second of two chunks: the transaction ends there, and the next BDAT is out of sequence. */
     @Test
     void nulInALaterBdatChunkEndsTheTransaction() throws IOException {
-        try (Transcript t = new Transcript(new Socket("127.0.0.1", Integer.parseInt(port("mx"))), null)) {
-            t.run("""
-                    S: 220 .*
-                    C: EHLO client.example
-                    """);
-            while (!t.readLine().startsWith("250 ")) {
-                // the extensions
-            }
-            t.run("""
-                    C: MAIL FROM:<someone@example.net>
-                    S: 250 .*
-                    C: RCPT TO:<bob@example.org>
-                    S: 250 .*
-                    """);
+        try (Transcript t = mxSession()) {
+            envelope(t);
             t.sendRaw("BDAT 23\r\nSubject: two chunks\r\n\r\n");
             t.expect("250 2\\.0\\.0 23 octets received");
             t.sendRaw("BDAT 5\r\nab\u0000c\n");
@@ -106,6 +95,22 @@ class NulDataTest {
                     """);
         }
         assertThat(TestServer.messages(server.server().store(), server.otherInbox())).isEmpty();
+    }
+
+    /** The refusal ends its own transaction only: the next BDAT, without a NUL, is delivered. */
+    @Test
+    void aBdatAfterOneRefusedForANulIsJudgedOnItsOwnContent() throws IOException {
+        String clean = "From: someone@example.net\r\nSubject: clean\r\n\r\nno NUL here\r\n";
+        try (Transcript t = mxSession()) {
+            envelope(t);
+            t.sendRaw("BDAT 5 LAST\r\nab\u0000c\n");
+            t.expect("554 5\\.6\\.0 NUL octet in message content.*");
+            envelope(t);
+            t.sendRaw("BDAT " + clean.length() + " LAST\r\n" + clean);
+            t.expect("250 2\\.0\\.0 .*");
+        }
+        assertThat(TestServer.messages(server.server().store(), server.otherInbox())).singleElement()
+                .satisfies(m -> assertThat(new String(m, StandardCharsets.UTF_8)).endsWith(clean));
     }
 
     @Test
@@ -127,6 +132,29 @@ class NulDataTest {
                     """);
         }
         assertThat(TestServer.messages(server.server().store(), server.inbox())).isEmpty();
+    }
+
+    /** A session on the MX listener, after EHLO. */
+    private Transcript mxSession() throws IOException {
+        Transcript t = new Transcript(new Socket("127.0.0.1", Integer.parseInt(port("mx"))), null);
+        t.run("""
+                S: 220 .*
+                C: EHLO client.example
+                """);
+        while (!t.readLine().startsWith("250 ")) {
+            // the extensions
+        }
+        return t;
+    }
+
+    /** Starts a transaction from someone@example.net to bob. */
+    private static void envelope(Transcript t) {
+        t.run("""
+                C: MAIL FROM:<someone@example.net>
+                S: 250 .*
+                C: RCPT TO:<bob@example.org>
+                S: 250 .*
+                """);
     }
 
     private String port(String listener) {

@@ -49,6 +49,39 @@ class CondStoreEnablingTest extends ServerPerTest {
         }
     }
 
+    /**
+     * An expunge that reaches the session during the enabling FETCH is held back until it ends
+     * (RFC 9051 §7.5.1), so the HIGHESTMODSEQ that FETCH reports must lie below it: a client that
+     * kept that value and lost the connection would otherwise never hear of the expunge.
+     */
+    @Test
+    void theHighestModSeqOfAnEnablingFetchLeavesOutAnExpungeHeldBack() {
+        try (Transcript watcher = imap.selected(); Transcript actor = imap.selected(); Transcript idler = imap.selected()) {
+            idler.run("""
+                    C: i1 IDLE
+                    S: \\+ idling
+                    """);
+            actor.run("""
+                    C: a1 STORE 1 +FLAGS.SILENT (\\Deleted)
+                    S: a1 OK STORE completed
+                    """);
+            long deleted = highest();
+            actor.run("""
+                    C: a2 EXPUNGE
+                    S: \\* 1 EXPUNGE
+                    S: a2 OK EXPUNGE completed
+                    """);
+            assertThat(highest()).isGreaterThan(deleted);
+            idler.run("""
+                    S: \\* 1 FETCH .*
+                    S: \\* 1 EXPUNGE
+                    """);
+            watcher.send("w1 FETCH 2 (MODSEQ)");
+            assertThat(reply(watcher, "w1")).contains("* OK [HIGHESTMODSEQ %d] Highest".formatted(deleted))
+                    .noneMatch(l -> l.endsWith(" EXPUNGE"));
+        }
+    }
+
     @Test
     void searchModSeqReturnsTheHighestModSeqFound() {
         try (Transcript t = imap.selected()) {

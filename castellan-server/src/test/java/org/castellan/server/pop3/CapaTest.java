@@ -83,16 +83,16 @@ class CapaTest {
         }
     }
 
-    /** TLS 1.3 has no channel binding here (no tls-exporter, RFC 9266), so no -PLUS mechanism. */
+    /** TLS 1.3 binds with tls-exporter (RFC 9266) on the default provider too, so -PLUS is offered. */
     @Test
-    void tls13ConnectionsOfferNoPlusMechanism() {
+    void tls13ConnectionsOfferThePlusMechanism() {
         try (Transcript t = pop3.connect("pop3s")) {
             t.run("""
                     S: \\+OK .*
                     C: CAPA
                     S: \\+OK .*
                     """);
-            assertThat(t.readMultiline()).anyMatch(l -> l.startsWith("SASL ")).noneMatch(l -> l.contains("-PLUS"));
+            assertThat(t.readMultiline()).anyMatch(l -> l.startsWith("SASL ") && l.contains(" SCRAM-SHA-256-PLUS"));
         }
     }
 }

@@ -61,5 +61,7 @@ class TestCommandTest {
         String readme = Files.readString(REPO.resolve("README.md"));
         assertThat(installed).allSatisfy(p -> assertThat(readme).contains(p));
         assertThat(readme).contains("imapflow 2.10.2");
+        assertThat(readme).contains("oidc-provider 9.13.3");
+        assertThat(Files.readString(REPO.resolve("test"))).contains("oidc_provider_version=9.13.3");
     }
 }

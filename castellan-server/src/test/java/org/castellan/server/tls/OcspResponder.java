@@ -44,6 +44,8 @@ final class OcspResponder implements AutoCloseable {
     private volatile Duration validity = Duration.ofHours(1);
     private final AtomicInteger waiting = new AtomicInteger();
     private volatile CountDownLatch held = new CountDownLatch(0);
+    /** Signs the answers instead of the CA, sending its certificate along; null for the CA itself. */
+    private volatile ExternalCa.Issued signer;
 
     OcspResponder(ExternalCa ca) {
         this.ca = ca;
@@ -94,6 +96,11 @@ final class OcspResponder implements AutoCloseable {
         held = new CountDownLatch(1);
     }
 
+    /** From now on answers are signed with {@code delegate}'s key (RFC 6960 §4.2.2.2 delegation). */
+    void signedBy(ExternalCa.Issued delegate) {
+        this.signer = delegate;
+    }
+
     void release() {
         held.countDown();
     }
@@ -104,7 +111,8 @@ final class OcspResponder implements AutoCloseable {
     }
 
     private byte[] respond(OCSPReq request) throws Exception {
-        X509CertificateHolder issuer = new JcaX509CertificateHolder(ca.certificate());
+        ExternalCa.Issued delegate = signer;
+        X509CertificateHolder issuer = new JcaX509CertificateHolder(delegate == null ? ca.certificate() : delegate.certificate());
         BasicOCSPRespBuilder builder = new BasicOCSPRespBuilder(new RespID(issuer.getSubject()));
         Instant now = Instant.now();
         for (Req req : request.getRequestList()) {
@@ -116,7 +124,8 @@ final class OcspResponder implements AutoCloseable {
             builder.addResponse(req.getCertID(), status, Date.from(now.minusSeconds(1)),
                     Date.from(now.plus(validity)));
         }
-        var basic = builder.build(ExternalCa.signer(ca.privateKey()), new X509CertificateHolder[] {issuer},
+        var basic = builder.build(ExternalCa.signer(delegate == null ? ca.privateKey() : delegate.key()),
+                new X509CertificateHolder[] {issuer},
                 Date.from(now));
         return new OCSPRespBuilder().build(OCSPRespBuilder.SUCCESSFUL, basic).getEncoded();
     }

@@ -8,11 +8,13 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
+import org.castellan.security.pki.OcspClient;
 import org.castellan.server.transport.Connection;
 import org.castellan.testkit.TestPki;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,6 +48,24 @@ class OcspTest {
             assertThat(TlsClient.greeting(client(device), server.port("device"))).startsWith("+OK");
             assertThat(TlsClient.greeting(client(device), server.port("device"))).startsWith("+OK");
             assertThat(responder.requests()).as("the second handshake used the cached answer").isEqualTo(1);
+        }
+    }
+
+    /**
+     * RFC 6960 §4.2.2.2: an answer is signed by the CA itself or by a responder the CA issued a
+     * certificate with id-kp-OCSPSigning; any other certificate of the CA, a device's, signs
+     * nothing, or every device could vouch for a stolen one.
+     */
+    @Test
+    void onlyTheCaOrADelegateWithOcspSigningMaySignAnAnswer() {
+        try (OcspResponder responder = new OcspResponder(ca)) {
+            ExternalCa.Issued device = ca.client("stolen", responder.uri());
+            responder.signedBy(ca.client("mallory", null));
+            assertThat(new OcspClient(Clock.systemUTC()).check(device.certificate(), ca.certificate()))
+                    .isInstanceOf(OcspClient.Status.Unavailable.class);
+            responder.signedBy(ca.ocspSigner());
+            assertThat(new OcspClient(Clock.systemUTC()).check(device.certificate(), ca.certificate()))
+                    .isInstanceOf(OcspClient.Status.Good.class);
         }
     }
 

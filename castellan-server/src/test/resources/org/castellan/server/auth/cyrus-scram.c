@@ -1,7 +1,8 @@
 /*
- * IMAP AUTHENTICATE through Cyrus SASL (libsasl2) over TLS 1.2 with OpenSSL, handing Cyrus the
- * tls-server-end-point channel binding (RFC 5929 §4) of this very connection, because neither
- * mutt nor mbsync sets SASL_CHANNEL_BINDING.
+ * IMAP AUTHENTICATE through Cyrus SASL (libsasl2) over TLS with OpenSSL, handing Cyrus the
+ * channel binding of this very connection, because neither mutt nor mbsync sets
+ * SASL_CHANNEL_BINDING: tls-server-end-point (RFC 5929 §4) on TLS 1.2, or tls-exporter (RFC 9266,
+ * OpenSSL's SSL_export_keying_material) on TLS 1.3.
  *
  *   cyrus-scram HOST PORT CAFILE MECHLIST USER PASSWORD BINDING
  *
@@ -9,6 +10,8 @@
  *   none      no channel binding: Cyrus sends "n"
  *   critical  this connection's binding, mandatory: Cyrus uses -PLUS with "p=tls-server-end-point"
  *   tampered  as critical, with one bit of the hash flipped (what a relay would present)
+ *   exporter  TLS 1.3 and its tls-exporter binding, mandatory: "p=tls-exporter"
+ *   exporter-tampered  as exporter, with one bit flipped
  *
  * Prints the server's final line; exits 0 on "a1 OK", 1 on a refusal, 2 on a local error.
  */
@@ -70,7 +73,7 @@ static int send_line(SSL *ssl, const char *text) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 8) return fail("usage: cyrus-scram HOST PORT CAFILE MECHLIST USER PASSWORD none|critical|tampered");
+    if (argc != 8) return fail("usage: cyrus-scram HOST PORT CAFILE MECHLIST USER PASSWORD none|critical|tampered|exporter|exporter-tampered");
     const char *host = argv[1], *port = argv[2], *cafile = argv[3], *mechlist = argv[4], *binding = argv[7];
     user = argv[5];
     password = argv[6];
@@ -84,10 +87,12 @@ int main(int argc, char **argv) {
     int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
     if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) return fail("cannot connect");
 
+    int exporter = strncmp(binding, "exporter", 8) == 0;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    /* tls-server-end-point is a TLS 1.2 binding here: the server exports no tls-exporter. */
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    /* RFC 9266 §3: tls-exporter is TLS 1.3's binding; tls-server-end-point is used on TLS 1.2. */
+    int version = exporter ? TLS1_3_VERSION : TLS1_2_VERSION;
+    SSL_CTX_set_min_proto_version(ctx, version);
+    SSL_CTX_set_max_proto_version(ctx, version);
     if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) return fail("cannot read the CA file");
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL *ssl = SSL_new(ctx);
@@ -96,12 +101,19 @@ int main(int argc, char **argv) {
     SSL_set1_host(ssl, "localhost");
     if (SSL_connect(ssl) != 1) return fail("TLS handshake failed");
 
-    /* RFC 5929 §4.1: SHA-256 of the server certificate (its signature uses SHA-256). */
-    X509 *server = SSL_get1_peer_certificate(ssl);
     unsigned char cb[EVP_MAX_MD_SIZE];
     unsigned int cb_len = 0;
-    if (!server || X509_digest(server, EVP_sha256(), cb, &cb_len) != 1) return fail("cannot hash the server certificate");
-    if (strcmp(binding, "tampered") == 0) cb[0] ^= 1;
+    if (exporter) {
+        /* RFC 9266 §2: TLS-Exporter("EXPORTER-Channel-Binding", "", 32). */
+        static const char label[] = "EXPORTER-Channel-Binding";
+        cb_len = 32;
+        if (SSL_export_keying_material(ssl, cb, cb_len, label, strlen(label), NULL, 0, 0) != 1) return fail("cannot export");
+    } else {
+        /* RFC 5929 §4.1: SHA-256 of the server certificate (its signature uses SHA-256). */
+        X509 *server = SSL_get1_peer_certificate(ssl);
+        if (!server || X509_digest(server, EVP_sha256(), cb, &cb_len) != 1) return fail("cannot hash the server certificate");
+    }
+    if (strstr(binding, "tampered") != NULL) cb[0] ^= 1;
 
     static sasl_callback_t callbacks[] = {
         {SASL_CB_AUTHNAME, (int (*)(void)) get_simple, NULL},
@@ -113,7 +125,7 @@ int main(int argc, char **argv) {
     if (sasl_client_new("imap", "localhost", NULL, NULL, callbacks, 0, &conn) != SASL_OK) return fail("sasl_client_new failed");
     sasl_ssf_t ssf = 128;  /* TLS protects the exchange: no SASL security layer */
     sasl_setprop(conn, SASL_SSF_EXTERNAL, &ssf);
-    sasl_channel_binding_t channel = {"tls-server-end-point", 1, cb_len, cb};
+    sasl_channel_binding_t channel = {exporter ? "tls-exporter" : "tls-server-end-point", 1, cb_len, cb};
     if (strcmp(binding, "none") != 0 && sasl_setprop(conn, SASL_CHANNEL_BINDING, &channel) != SASL_OK) {
         return fail("sasl_setprop(SASL_CHANNEL_BINDING) failed");
     }

@@ -181,8 +181,13 @@ public final class TomlParser {
             String name = bareKey("table name");
             key = name;
             skipSpaces();
-            if (!atEnd() && peek() == '.') {
-                throw fail("dotted table names are not supported; Castellan's tables are not nested");
+            // A dotted name ([[outbound.route]]) is one table name here: the reader knows which exist.
+            while (!atEnd() && peek() == '.') {
+                pos++;
+                skipSpaces();
+                name = name + "." + bareKey("table name");
+                key = name;
+                skipSpaces();
             }
             String close = array ? "]]" : "]";
             if (!text.startsWith(close, pos)) {

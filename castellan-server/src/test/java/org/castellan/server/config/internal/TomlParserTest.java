@@ -122,7 +122,7 @@ class TomlParserTest {
                 Arguments.of("\"quoted\" = 1", "", "quoted keys are not supported"),
                 Arguments.of("k 1", "t.k", "expected = after the key"),
                 Arguments.of("= 1", "", "expected a key"),
-                Arguments.of("[a.b]", "a", "dotted table names"),
+                Arguments.of("[a.]", "a", "expected a table name"),
                 Arguments.of("[t", "t", "expected ] to close"),
                 Arguments.of("[[t]", "t", "expected ]] to close"),
                 Arguments.of("[t] x", "t", "unexpected text after the table header"),

@@ -1,0 +1,20 @@
+package org.castellan.server.config;
+
+/**
+ * How an outbound session uses STARTTLS (RFC 3207) towards one destination (docs/outbound.md §5).
+ * Configuration values: {@code "opportunistic"}, {@code "require"}, {@code "verify-name"},
+ * {@code "none"}.
+ */
+public enum OutboundTls {
+    /** STARTTLS when offered, any certificate; cleartext otherwise (RFC 7435). */
+    OPPORTUNISTIC,
+    /** STARTTLS or no delivery; any certificate. */
+    REQUIRE,
+    /**
+     * STARTTLS or no delivery, and a certificate that chains to a trusted CA and names the host
+     * connected to (RFC 6125).
+     */
+    VERIFY_NAME,
+    /** Never STARTTLS: for a next hop on a network path that needs none (a local relay). */
+    NONE
+}
