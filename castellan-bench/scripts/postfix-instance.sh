@@ -2,8 +2,9 @@
 # A throwaway, loopback-only Postfix for the SMTP benchmark, from the Debian package
 # (apt-get install postfix libsasl2-modules sasl2-bin). Everything lives under DIR: its own
 # config_directory, queue_directory, data_directory, a Cyrus SASL sasldb, and a Maildir.
+# With RELAYHOST ([address]:port), mail for other domains goes there (relayhost), in clear.
 #
-#   postfix-instance.sh start DIR PORT CERT_CHAIN KEY USER PASSWORD   prints "MASTER <pid>"
+#   postfix-instance.sh start DIR PORT CERT_CHAIN KEY USER PASSWORD [RELAYHOST]   prints "MASTER <pid>"
 #   postfix-instance.sh stop DIR
 set -euo pipefail
 cmd=${1:?usage: postfix-instance.sh start|stop DIR ...}
@@ -13,6 +14,7 @@ conf=$dir/conf
 case "$cmd" in
 start)
   port=${3:?PORT}; chain=${4:?CERT_CHAIN}; key=${5:?KEY}; user=${6:?USER}; password=${7:?PASSWORD}
+  relayhost=${8:-}
   domain=${user#*@}
   command -v postfix >/dev/null || { echo "postfix is not installed: apt-get install postfix libsasl2-modules sasl2-bin" >&2; exit 1; }
   command -v saslpasswd2 >/dev/null || { echo "saslpasswd2 is not installed: apt-get install sasl2-bin" >&2; exit 1; }
@@ -65,6 +67,8 @@ smtpd_recipient_restrictions = permit_sasl_authenticated, reject
 smtpd_relay_restrictions = permit_sasl_authenticated, reject
 message_size_limit = 52428800
 virtual_mailbox_limit = 0
+relayhost = $relayhost
+smtp_tls_security_level = none
 CONF
   # master.cf: the Debian default's services, unchrooted (the chroot would need copies of
   # /etc files), with smtpd on the benchmark port only.

@@ -87,9 +87,15 @@ final class LoadClient implements AutoCloseable {
      * @param chunking BDAT when the server offers CHUNKING, otherwise DATA
      * @param messagesPerConnection messages sent on one connection before QUIT (1 = a mail client's habit)
      * @param resume offer the last session for resumption (when off, every handshake is a full one)
+     * @param recipient the RCPT address of every message
      */
     record Options(byte[] message, String user, String password, boolean chunking, int messagesPerConnection,
-                   boolean resume) {
+                   boolean resume, String recipient) {
+
+        /** Every message to the submitting user's own mailbox. */
+        Options(byte[] message, String user, String password, boolean chunking, int messagesPerConnection, boolean resume) {
+            this(message, user, password, chunking, messagesPerConnection, resume, user);
+        }
     }
 
     private final EventLoopGroup group;
@@ -117,7 +123,7 @@ final class LoadClient implements AutoCloseable {
         String plain = "\0" + options.user() + "\0" + options.password();
         this.authLine = ascii("AUTH PLAIN " + Base64.getEncoder().encodeToString(plain.getBytes(StandardCharsets.UTF_8)) + "\r\n");
         this.envelope = ascii("MAIL FROM:<" + options.user() + "> SIZE=" + options.message().length + "\r\nRCPT TO:<"
-                + options.user() + ">\r\n");
+                + options.recipient() + ">\r\n");
         this.bdatLine = ascii("BDAT " + options.message().length + " LAST\r\n");
         // The content with the end marker, dot-stuffed (RFC 5321 §4.5.2), built once.
         this.dataContent = Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(dotStuffed(options.message()))).asReadOnly();
@@ -125,7 +131,20 @@ final class LoadClient implements AutoCloseable {
 
     /** Runs {@code clients} conversations against {@code port} for {@code duration}, then waits for the ones in flight. */
     Load run(int port, int clients, Duration duration) throws InterruptedException {
-        Run run = new Run(new InetSocketAddress("127.0.0.1", port), clients, System.nanoTime() + duration.toNanos());
+        return run(port, clients, duration, Long.MAX_VALUE);
+    }
+
+    /**
+     * Submits {@code messages} messages over {@code clients} conversations at a time, then waits
+     * for the ones in flight; a message that fails is not sent again. Gives up starting new ones
+     * after {@code atMost}.
+     */
+    Load submit(int port, int clients, long messages, Duration atMost) throws InterruptedException {
+        return run(port, (int) Math.min(clients, messages), atMost, messages);
+    }
+
+    private Load run(int port, int clients, Duration duration, long quota) throws InterruptedException {
+        Run run = new Run(new InetSocketAddress("127.0.0.1", port), clients, System.nanoTime() + duration.toNanos(), quota);
         Duration cpuBefore = ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO);
         long start = System.nanoTime();
         group.next().execute(() -> {
@@ -152,8 +171,11 @@ final class LoadClient implements AutoCloseable {
     private final class Run {
         final InetSocketAddress server;
         final long end;
+        /** Messages to start in all; the run ends once they have been. */
+        final long quota;
         final CountDownLatch done = new CountDownLatch(1);
         int running;
+        long started;
         int messages;
         long[] latencies = new long[1 << 14];
         long errors;
@@ -161,9 +183,10 @@ final class LoadClient implements AutoCloseable {
         long resumed;
         String firstError;
 
-        Run(InetSocketAddress server, int clients, long end) {
+        Run(InetSocketAddress server, int clients, long end, long quota) {
             this.server = server;
             this.end = end;
+            this.quota = quota;
         }
 
         void connect() {
@@ -180,7 +203,7 @@ final class LoadClient implements AutoCloseable {
         /** A conversation ended (well or not): start the next one while the window is open. */
         void ended() {
             running--;
-            if (System.nanoTime() < end) connect();
+            if (System.nanoTime() < end && started < quota) connect();
             else if (running == 0) done.countDown();
         }
 
@@ -299,7 +322,14 @@ final class LoadClient implements AutoCloseable {
                     }
                     send(authLine, Expect.AUTH);
                 }
-                case AUTH -> startMessage();
+                case AUTH -> {
+                    if (run.started < run.quota) {
+                        startMessage();
+                    } else { // the other conversations started the last messages meanwhile
+                        quit();
+                        ctx.flush();
+                    }
+                }
                 case DATA -> {
                     ctx.write(dataContent.retainedDuplicate());
                     expected.add(Expect.CONTENT);
@@ -320,8 +350,9 @@ final class LoadClient implements AutoCloseable {
 
         private void startMessage() {
             sent++;
+            run.started++;
             messageStart = sent == 1 ? messageStart : System.nanoTime();
-            lastMessage = sent >= options.messagesPerConnection() || System.nanoTime() >= run.end;
+            lastMessage = sent >= options.messagesPerConnection() || System.nanoTime() >= run.end || run.started >= run.quota;
             ctx.write(Unpooled.wrappedBuffer(envelope));
             expected.add(Expect.MAIL);
             expected.add(Expect.RCPT);

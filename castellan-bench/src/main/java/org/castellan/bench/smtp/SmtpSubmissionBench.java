@@ -1,16 +1,12 @@
 package org.castellan.bench.smtp;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalLong;
 import org.castellan.bench.ProcessCpu;
 import org.castellan.protocol.mail.EmailAddress;
@@ -117,22 +113,16 @@ public final class SmtpSubmissionBench {
     private SmtpSubmissionBench() {}
 
     public static void main(String[] args) throws Exception {
-        List<String> positional = new ArrayList<>();
-        Map<String, String> named = new HashMap<>();
-        for (String a : args) {
-            int eq = a.indexOf('=');
-            if (eq > 0) named.put(a.substring(0, eq), a.substring(eq + 1));
-            else positional.add(a);
-        }
-        int clients = positional.size() > 0 ? Integer.parseInt(positional.get(0)) : 16;
+        Args a = Args.parse(args);
+        int clients = Integer.parseInt(a.positional(0, "16"));
         if (clients < 1) throw new IllegalArgumentException("clients must be at least 1, not " + clients);
-        int seconds = positional.size() > 1 ? Integer.parseInt(positional.get(1)) : 15;
-        int size = positional.size() > 2 ? Integer.parseInt(positional.get(2)) : 10 * 1024;
-        boolean postfix = !named.getOrDefault("postfix", "yes").equals("no");
-        int perConnection = Integer.parseInt(named.getOrDefault("perConnection", "1"));
-        boolean chunking = !named.getOrDefault("body", "bdat").equals("data");
-        boolean resume = !named.getOrDefault("resume", "yes").equals("no");
-        boolean pinned = named.getOrDefault("pin", "no").equals("yes");
+        int seconds = Integer.parseInt(a.positional(1, "15"));
+        int size = Integer.parseInt(a.positional(2, "10240"));
+        boolean postfix = !a.named("postfix", "yes").equals("no");
+        int perConnection = Integer.parseInt(a.named("perConnection", "1"));
+        boolean chunking = !a.named("body", "bdat").equals("data");
+        boolean resume = !a.named("resume", "yes").equals("no");
+        boolean pinned = a.named("pin", "no").equals("yes");
         int cpus = Runtime.getRuntime().availableProcessors(); // before pinning, which makes it 1
         if (pinned) pinLoadGenerator(cpus);
         Path dir = Files.createTempDirectory("castellan-bench-smtp");
@@ -186,7 +176,12 @@ public final class SmtpSubmissionBench {
     }
 
     static byte[] message(int size) {
-        StringBuilder b = new StringBuilder("From: " + USER + "\r\nTo: " + USER + "\r\nSubject: bench\r\n\r\n");
+        return message(size, USER);
+    }
+
+    /** A text message of about {@code size} bytes from the benchmark's account to {@code to}. */
+    static byte[] message(int size, String to) {
+        StringBuilder b = new StringBuilder("From: " + USER + "\r\nTo: " + to + "\r\nSubject: bench\r\n\r\n");
         int line = 0;
         while (b.length() < size) {
             b.append("line ").append(line++).append(' ').append("x".repeat(64)).append("\r\n");
@@ -195,6 +190,33 @@ public final class SmtpSubmissionBench {
     }
 
     private static Result castellan(Path dir, TestPki pki, Settings settings) throws Exception {
+        Path mail = dir.resolve("mail");
+        Path config = castellanDataDir(dir, pki, "");
+        long warmedUp;
+        LoadClient.Load load;
+        double cpu;
+        try (ChildServer child = ChildServer.start(config, settings);
+             LoadClient client = new LoadClient(pki.server().certificate(), settings.options())) {
+            warmedUp = warmUp(client, child.port(), settings.clients(), child::cpuSeconds, () -> compilerSeconds(child.pid()));
+            double before = child.cpuSeconds();
+            load = client.run(child.port(), settings.clients(), settings.duration());
+            cpu = child.cpuSeconds() - before;
+        }
+        long stored;
+        try (EmbeddedMailStore store = EmbeddedMailStore.open(mail)) {
+            Account account = store.getAccount(EmailAddress.of(USER)).orElseThrow();
+            Mailbox inbox = store.getMailbox(account.id(), "INBOX").orElseThrow();
+            stored = store.status(inbox.id()).messages();
+        }
+        return new Result("castellan", load, cpu, stored, warmedUp + load.messages());
+    }
+
+    /**
+     * A data directory with the benchmark's account in the store and a configuration file beside
+     * it: a submission listener on a free loopback port with STARTTLS, then {@code more}
+     * configuration. Returns the file.
+     */
+    static Path castellanDataDir(Path dir, TestPki pki, String more) throws Exception {
         Path mail = Files.createDirectories(dir.resolve("mail"));
         try (EmbeddedMailStore store = EmbeddedMailStore.open(mail)) {
             store.createDomain("bench.test");
@@ -205,44 +227,8 @@ public final class SmtpSubmissionBench {
                 "[server]", "hostname = \"localhost\"", "data-dir = \".\"",
                 "[tls]", "certificate = \"" + pki.server().chainFile() + "\"", "key = \"" + pki.server().keyFile() + "\"",
                 "[[listener]]", "name = \"submission\"", "protocol = \"submission\"", "address = \"127.0.0.1\"",
-                "port = 0", "tls = \"starttls\"", ""));
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED")); // the castellan launcher's flags
-        String extra = System.getenv("CASTELLAN_JAVA_OPTS");
-        if (extra != null && !extra.isBlank()) command.addAll(List.of(extra.strip().split("\\s+")));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchServer.class.getName(), config.toString()));
-        ProcessBuilder server = new ProcessBuilder(settings.serverCommand(command)).redirectError(dir.resolve("server.err").toFile());
-        server.environment().putIfAbsent("MALLOC_ARENA_MAX", "2"); // as the castellan launcher sets it
-        Process child = server.start();
-        long warmedUp;
-        LoadClient.Load load;
-        double cpu;
-        try (LoadClient client = new LoadClient(pki.server().certificate(), settings.options())) {
-            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-            String ready;
-            // JVM options may print first (-XX:StartFlightRecording does).
-            while ((ready = out.readLine()) != null && !ready.startsWith("READY ")) System.out.println("server: " + ready);
-            if (ready == null) {
-                throw new IllegalStateException("Castellan did not start: " + Files.readString(dir.resolve("server.err")));
-            }
-            Thread.ofPlatform().daemon().start(() -> out.lines().forEach(l -> System.out.println("server: " + l)));
-            int port = Integer.parseInt(ready.substring(6));
-            warmedUp = warmUp(client, port, settings.clients(), () -> child.info().totalCpuDuration().orElseThrow().toNanos() / 1e9,
-                    () -> compilerSeconds(child.pid()));
-            Duration before = child.info().totalCpuDuration().orElseThrow();
-            load = client.run(port, settings.clients(), settings.duration());
-            cpu = child.info().totalCpuDuration().orElseThrow().minus(before).toNanos() / 1e9;
-        } finally {
-            child.destroy();
-            child.waitFor();
-        }
-        long stored;
-        try (EmbeddedMailStore store = EmbeddedMailStore.open(mail)) {
-            Account account = store.getAccount(EmailAddress.of(USER)).orElseThrow();
-            Mailbox inbox = store.getMailbox(account.id(), "INBOX").orElseThrow();
-            stored = store.status(inbox.id()).messages();
-        }
-        return new Result("castellan", load, cpu, stored, warmedUp + load.messages());
+                "port = 0", "tls = \"starttls\"", more));
+        return config;
     }
 
     /**
