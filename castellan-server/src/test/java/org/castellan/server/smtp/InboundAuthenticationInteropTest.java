@@ -137,15 +137,14 @@ class InboundAuthenticationInteropTest {
         assertThat(swaks("alice@sender.test", signed.replace("the plan stands.", "the plan changed."))).contains("<-  250 ");
         assertThat(stored("signed altered")).singleElement().satisfies(m -> assertThat(results(m))
                 .contains("spf=pass smtp.mailfrom=alice@sender.test")
-                .contains("dkim=fail")
-                .contains("header.d=sender.test header.s=sel")
+                .contains("dkim=fail (body hash did not verify) header.d=sender.test header.s=sel")
                 .contains("dmarc=pass (p=reject dis=none) header.from=sender.test"));
     }
 
     @Test
     void aSpoofedFromUnderPRejectIsRefusedAndNothingStored() throws Exception { // RFC 7489 §6.6.4
         String transcript = swaks("ceo@victim.test", message("CEO <ceo@victim.test>", "spoofed"));
-        assertThat(transcript).containsPattern("<\\*\\* +550 5\\.7\\.1 .*victim\\.test");
+        assertThat(transcript).contains("<** 550 5.7.1 Message rejected by the DMARC policy of victim.test");
         assertThat(stored("spoofed")).isEmpty();
     }
 }
