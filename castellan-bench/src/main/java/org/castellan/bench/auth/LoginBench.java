@@ -5,6 +5,9 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -12,12 +15,16 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionStage;
@@ -26,6 +33,21 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.security.auth.Subject;
+import javax.security.auth.callback.Callback;
+import javax.security.auth.callback.NameCallback;
+import javax.security.auth.callback.PasswordCallback;
+import javax.security.auth.login.AppConfigurationEntry;
+import javax.security.auth.login.Configuration;
+import javax.security.auth.login.LoginContext;
+import javax.security.sasl.Sasl;
+import javax.security.sasl.SaslClient;
 import org.castellan.security.auth.AuthContext;
 import org.castellan.security.auth.AuthService;
 import org.castellan.security.auth.AuthSettings;
@@ -48,15 +70,32 @@ import org.castellan.testkit.TestPki;
  *       once), without TLS ({@code cleartext-auth = true} on loopback) so that the figure is the
  *       login's, not the handshake's (HandshakeBench measures that). CPU is the server
  *       process's only; its log goes to a file.</li>
+ *   <li><b>IMAPS</b>, the same server's implicit-TLS listener, every mechanism a client of a
+ *       TLS 1.3 connection may use, each login a full one: connect, a full handshake (BoringSSL on
+ *       the server; a new client context per login, so nothing is resumed), AUTHENTICATE or
+ *       LOGIN, LOGOUT. {@code LOGIN} (cached), {@code SCRAM-SHA-256}, {@code SCRAM-SHA-256-PLUS}
+ *       bound by {@code tls-exporter} (RFC 9266; the client's value from the JDK's own exporter),
+ *       {@code GSSAPI} (RFC 4752) with a ticket from an MIT KDC started for the run
+ *       ({@link BenchRealm}; skipped when MIT Kerberos is not installed), and {@code OAUTHBEARER}
+ *       (RFC 7628) with an RS256 JWT access token whose issuer's keys this process serves
+ *       ({@link BenchIssuer}). The cases run in the order given, rotated by {@code rotate}, so
+ *       that runs can alternate which mechanism meets the machine's load first, after a warm-up
+ *       pass over all of them.</li>
  * </ol>
  *
- * <p>Arguments: {@code [seconds=5] [scram-iterations=4096] [threads=cores]}.
+ * <p>Arguments: {@code [seconds=5] [scram-iterations=4096] [threads=cores] [paths=all|imaps] [rotate=0]};
+ * {@code paths=imaps} runs the IMAPS cases only.
  */
 public final class LoginBench {
 
     private static final String ACCOUNT = "bench@example.org";
     private static final String PASSWORD = "correct horse battery staple";
     private static final int WARM_UP_SECONDS = 2;
+    /**
+     * The first pass over the IMAPS cases, each this long: with 2 s, the case measured first was
+     * still the slowest per CPU-second in each of three runs (the server compiling its TLS path).
+     */
+    private static final int TLS_WARM_UP_SECONDS = 8;
     private static final InetAddress CLIENT = loopback("127.0.0.1");
     /** Any loopback address on Linux; blocked after its first failure in the IMAP runs. */
     private static final InetAddress BLOCKED = loopback("127.0.0.66");
@@ -64,6 +103,12 @@ public final class LoginBench {
     private static final long START_LIMIT_SECONDS = 60;
     /** How long a client waits before logging in again after a temporary refusal, as imap/Fill does. */
     private static final long RETRY_MILLIS = 100;
+    /** The GSSAPI case's principal, {@code bench@BENCH.REALM}: the account by {@code realm-domain}. */
+    private static final String KERBEROS_USER = "bench";
+    private static final String KERBEROS_PASSWORD = "correct-horse-battery-staple";
+    /** RFC 5802 §7 with RFC 9266's binding type. */
+    private static final String TLS_EXPORTER = "p=tls-exporter,,";
+    private static final MethodHandle EXPORT = exportKeyingMaterial();
 
     record Result(String path, String kind, long logins, double seconds, double cpuSeconds) {
         double perSecond() { return logins / seconds; }
@@ -85,17 +130,21 @@ public final class LoginBench {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         int iterations = args.length > 1 ? Integer.parseInt(args[1]) : ScramSecret.DEFAULT_ITERATIONS;
         int threads = args.length > 2 ? Integer.parseInt(args[2]) : Runtime.getRuntime().availableProcessors();
+        boolean all = args.length <= 3 || !args[3].equals("imaps");
+        int rotate = args.length > 4 ? Integer.parseInt(args[4]) : 0;
         Path dir = Files.createTempDirectory("castellan-login-bench");
         List<Result> results = new ArrayList<>();
-        // One INFO line per attempt is part of an attempt's cost: it goes to a file, as a server's would.
-        PrintStream terminal = System.err;
-        try (PrintStream log = new PrintStream(Files.newOutputStream(dir.resolve("bench.log")), false, StandardCharsets.UTF_8)) {
-            System.setErr(log);
-            results.addAll(direct(seconds, iterations, threads));
-        } finally {
-            System.setErr(terminal);
+        if (all) {
+            // One INFO line per attempt is part of an attempt's cost: it goes to a file, as a server's would.
+            PrintStream terminal = System.err;
+            try (PrintStream log = new PrintStream(Files.newOutputStream(dir.resolve("bench.log")), false, StandardCharsets.UTF_8)) {
+                System.setErr(log);
+                results.addAll(direct(seconds, iterations, threads));
+            } finally {
+                System.setErr(terminal);
+            }
         }
-        results.addAll(overImap(dir, seconds, iterations, threads));
+        results.addAll(overImap(dir, seconds, iterations, threads, all, rotate));
 
         System.out.printf(Locale.ROOT, "%nLogins, PBKDF2-HMAC-SHA256 with %d iterations, %d client threads, %d s per case, %d cores%n",
                 iterations, threads, seconds, Runtime.getRuntime().availableProcessors());
@@ -197,20 +246,35 @@ public final class LoginBench {
      * client's PBKDF2.
      */
     private static final class FastScram {
+        private static final String NO_BINDING = "n,,";
+
         private record Keys(String salt, byte[] clientKey, byte[] storedKey) {}
 
         private volatile Keys keys;
 
         byte[] clientFirst(String nonce) {
-            return ("n,,n=" + ACCOUNT + ",r=" + nonce).getBytes(StandardCharsets.UTF_8);
+            return clientFirst(NO_BINDING, nonce);
+        }
+
+        /** With the gs2 header {@code gs2}, such as {@code "p=tls-exporter,,"} (RFC 5802 §7). */
+        byte[] clientFirst(String gs2, String nonce) {
+            return (gs2 + "n=" + ACCOUNT + ",r=" + nonce).getBytes(StandardCharsets.UTF_8);
         }
 
         byte[] clientFinal(String nonce, byte[] serverFirst) {
+            return clientFinal(NO_BINDING, new byte[0], nonce, serverFirst);
+        }
+
+        /** RFC 5802 §7: {@code c=} carries the gs2 header followed by the channel binding data. */
+        byte[] clientFinal(String gs2, byte[] binding, String nonce, byte[] serverFirst) {
             String first = new String(serverFirst, StandardCharsets.UTF_8);
             String[] fields = first.split(",");
             String serverNonce = fields[0].substring(2);
             Keys k = keys(fields[1].substring(2), Integer.parseInt(fields[2].substring(2)));
-            String withoutProof = "c=biws,r=" + serverNonce;
+            byte[] header = gs2.getBytes(StandardCharsets.UTF_8);
+            byte[] cbind = Arrays.copyOf(header, header.length + binding.length);
+            System.arraycopy(binding, 0, cbind, header.length, binding.length);
+            String withoutProof = "c=" + b64(cbind) + ",r=" + serverNonce;
             String authMessage = "n=" + ACCOUNT + ",r=" + nonce + "," + first + "," + withoutProof;
             byte[] signature = ScramClient.hmac(k.storedKey(), authMessage);
             byte[] proof = new byte[k.clientKey().length];
@@ -229,58 +293,143 @@ public final class LoginBench {
         }
     }
 
-    // --- IMAP against a child JVM ---------------------------------------------------------------
+    // --- IMAP and IMAPS against a child JVM -----------------------------------------------------
 
-    private static List<Result> overImap(Path dir, int seconds, int iterations, int threads) throws Exception {
+    /** What a client sends on a new connection: the command, and its answer to each challenge. */
+    record Dialogue(String command, UnaryOperator<byte[]> respond) {}
+
+    @FunctionalInterface
+    interface Opening {
+        /** The dialogue for this connection (SCRAM-PLUS reads the TLS session's exporter). */
+        Dialogue on(Socket connection) throws Exception;
+    }
+
+    private record Case(String kind, Login login) {}
+
+    private static List<Result> overImap(Path dir, int seconds, int iterations, int threads, boolean cleartext, int rotate)
+            throws Exception {
         TestPki pki = TestPki.create(Files.createDirectories(dir.resolve("test-pki")));
-        Path config = dir.resolve("castellan.toml");
-        Files.writeString(config, String.join("\n", "[server]", "hostname = \"localhost\"", "data-dir = \".\"",
-                "shutdown-grace = \"1s\"",
-                "[tls]", "certificate = \"" + pki.server().chainFile() + "\"", "key = \"" + pki.server().keyFile() + "\"",
-                "[auth]", "scram-iterations = " + iterations,
-                // One failure blocks a source, so that the refused case is reached at once; no delays.
-                "free-failures = 0", "block-after = 1", "first-delay = \"0ms\"", "max-delay = \"0ms\"", "block-duration = \"1h\"",
-                "[[listener]]", "name = \"imap\"", "protocol = \"imap\"", "address = \"127.0.0.1\"", "port = 0",
-                "tls = \"none\"", "cleartext-auth = true", "accept-cleartext-risk = true", ""));
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process server = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                LoginServer.class.getName(), config.toString(), ACCOUNT, PASSWORD)
-                .redirectError(dir.resolve("server.err").toFile()).start();
-        try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-            String ready = out.readLine();
-            if (ready == null || !ready.startsWith("READY ")) {
-                throw new IllegalStateException("the server did not start; see " + dir.resolve("server.err"));
+        BenchRealm realm = null;
+        if (BenchRealm.available()) {
+            realm = BenchRealm.create(dir.resolve("realm"));
+            realm.addUser(KERBEROS_USER + "@" + BenchRealm.REALM, KERBEROS_PASSWORD);
+            realm.addService("imap/localhost@" + BenchRealm.REALM);
+            // Read once per JVM, before the first Kerberos class loads (the client's, below).
+            System.setProperty("java.security.krb5.conf", realm.krb5Conf().toString());
+        } else {
+            System.out.println("GSSAPI skipped: MIT Kerberos (krb5kdc, kdb5_util, kadmin.local) is not installed");
+        }
+        try (BenchIssuer issuer = BenchIssuer.start(pki)) {
+            Path config = dir.resolve("castellan.toml");
+            List<String> lines = new ArrayList<>(List.of("[server]", "hostname = \"localhost\"", "data-dir = \".\"",
+                    "shutdown-grace = \"1s\"",
+                    "[tls]", "certificate = \"" + pki.server().chainFile() + "\"", "key = \"" + pki.server().keyFile() + "\"",
+                    "[auth]", "scram-iterations = " + iterations,
+                    // One failure blocks a source, so that the refused case is reached at once; no delays.
+                    "free-failures = 0", "block-after = 1", "first-delay = \"0ms\"", "max-delay = \"0ms\"", "block-duration = \"1h\"",
+                    "[[listener]]", "name = \"imap\"", "protocol = \"imap\"", "address = \"127.0.0.1\"", "port = 0",
+                    "tls = \"none\"", "cleartext-auth = true", "accept-cleartext-risk = true",
+                    "[[listener]]", "name = \"imaps\"", "protocol = \"imap\"", "address = \"127.0.0.1\"", "port = 0",
+                    "tls = \"implicit\"",
+                    "[[oauth-issuer]]", "issuer = \"" + issuer.issuer() + "\"", "jwks-uri = \"" + issuer.jwksUri() + "\"",
+                    "audience = \"" + BenchIssuer.AUDIENCE + "\"", "required-scope = \"" + BenchIssuer.SCOPE + "\"",
+                    "ca-file = \"" + pki.trustFile() + "\""));
+            if (realm != null) {
+                lines.addAll(List.of("[kerberos]", "keytab = \"" + realm.keytab() + "\"", "realm = \"" + BenchRealm.REALM + "\"",
+                        "realm-domain = \"" + ACCOUNT.substring(ACCOUNT.indexOf('@') + 1) + "\""));
             }
-            InetSocketAddress at = new InetSocketAddress("127.0.0.1", Integer.parseInt(ready.substring(6)));
-            List<Result> results = new ArrayList<>();
-            results.add(remote(server, "LOGIN (cached)", seconds, threads,
-                    () -> untilAvailable(at, CLIENT, "a LOGIN \"" + ACCOUNT + "\" \"" + PASSWORD + "\"", null)
-                            .startsWith("a OK")));
-            FastScram scram = new FastScram();
-            results.add(remote(server, "SCRAM-SHA-256", seconds, threads, () -> {
-                String nonce = Long.toHexString(System.nanoTime());
-                return untilAvailable(at, CLIENT, "a AUTHENTICATE SCRAM-SHA-256 " + b64(scram.clientFirst(nonce)),
-                        challenge -> scram.clientFinal(nonce, challenge)).startsWith("a OK");
-            }));
-            imap(at, BLOCKED, "a LOGIN \"" + ACCOUNT + "\" \"wrong\"", null);
-            byte[] plain = ("\0" + ACCOUNT + "\0" + PASSWORD).getBytes(StandardCharsets.UTF_8);
-            results.add(remote(server, "refused, source blocked", seconds, threads,
-                    () -> imap(at, BLOCKED, "a AUTHENTICATE PLAIN " + b64(plain), null).contains("[UNAVAILABLE]")));
-            return results;
+            lines.add("");
+            Files.writeString(config, String.join("\n", lines));
+            String java = ProcessHandle.current().info().command().orElseThrow();
+            List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
+            if (realm != null) command.add("-Djava.security.krb5.conf=" + realm.krb5Conf());
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), LoginServer.class.getName(), config.toString(),
+                    ACCOUNT, PASSWORD));
+            Process server = new ProcessBuilder(command).redirectError(dir.resolve("server.err").toFile()).start();
+            try {
+                BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+                String ready = out.readLine();
+                if (ready == null || !ready.startsWith("READY ")) {
+                    throw new IllegalStateException("the server did not start; see " + dir.resolve("server.err"));
+                }
+                String[] ports = ready.substring(6).split(" ");
+                InetSocketAddress at = new InetSocketAddress("127.0.0.1", Integer.parseInt(ports[0]));
+                InetSocketAddress tlsAt = new InetSocketAddress("127.0.0.1", Integer.parseInt(ports[1]));
+                List<Result> results = new ArrayList<>();
+                if (cleartext) {
+                    for (Case c : cases(at, null, null, null)) results.add(remote(server, "IMAP", c.kind(), seconds, threads, c.login()));
+                }
+                List<Case> tls = new ArrayList<>(cases(tlsAt, new FreshTls(pki), realm == null ? null : kerberosLogin(),
+                        issuer.token(ACCOUNT)));
+                Collections.rotate(tls, -rotate);
+                // The server's JIT first meets TLS and these mechanisms here: a first pass over every case
+                // keeps that cost off whichever case happens to run first.
+                for (Case c : tls) measure(TLS_WARM_UP_SECONDS, threads, c.login());
+                for (Case c : tls) results.add(remote(server, "IMAPS", c.kind(), seconds, threads, c.login()));
+                if (cleartext) {
+                    imap(at, BLOCKED, null, s -> new Dialogue("a LOGIN \"" + ACCOUNT + "\" \"wrong\"", null));
+                    byte[] plain = ("\0" + ACCOUNT + "\0" + PASSWORD).getBytes(StandardCharsets.UTF_8);
+                    results.add(remote(server, "IMAP", "refused, source blocked", seconds, threads,
+                            () -> imap(at, BLOCKED, null, s -> new Dialogue("a AUTHENTICATE PLAIN " + b64(plain), null))
+                                    .contains("[UNAVAILABLE]")));
+                }
+                return results;
+            } finally {
+                server.destroyForcibly().waitFor(START_LIMIT_SECONDS, TimeUnit.SECONDS);
+            }
         } finally {
-            server.destroyForcibly().waitFor(START_LIMIT_SECONDS, TimeUnit.SECONDS);
+            if (realm != null) realm.close();
         }
     }
 
+    /**
+     * The logins that succeed, in this order: LOGIN and SCRAM-SHA-256 everywhere; with TLS also
+     * SCRAM-SHA-256-PLUS, GSSAPI when {@code kerberos} is there, and OAUTHBEARER with {@code token}.
+     */
+    private static List<Case> cases(InetSocketAddress at, FreshTls tls, Subject kerberos, String token) {
+        List<Case> cases = new ArrayList<>();
+        cases.add(new Case("LOGIN (cached)", () -> untilAvailable(at, tls,
+                s -> new Dialogue("a LOGIN \"" + ACCOUNT + "\" \"" + PASSWORD + "\"", null)).startsWith("a OK")));
+        FastScram scram = new FastScram();
+        cases.add(new Case("SCRAM-SHA-256", () -> untilAvailable(at, tls, s -> {
+            String nonce = Long.toHexString(System.nanoTime());
+            return new Dialogue("a AUTHENTICATE SCRAM-SHA-256 " + b64(scram.clientFirst(nonce)),
+                    firstOnly(challenge -> scram.clientFinal(nonce, challenge)));
+        }).startsWith("a OK")));
+        if (tls == null) return cases;
+        cases.add(new Case("SCRAM-SHA-256-PLUS", () -> untilAvailable(at, tls, s -> {
+            String nonce = Long.toHexString(System.nanoTime());
+            byte[] binding = FreshTls.exporter((SSLSocket) s);
+            return new Dialogue("a AUTHENTICATE SCRAM-SHA-256-PLUS " + b64(scram.clientFirst(TLS_EXPORTER, nonce)),
+                    firstOnly(challenge -> scram.clientFinal(TLS_EXPORTER, binding, nonce, challenge)));
+        }).startsWith("a OK")));
+        if (kerberos != null) {
+            cases.add(new Case("GSSAPI", () -> untilAvailable(at, tls, s -> {
+                // RFC 4752 §3.1: the host-based service name imap@localhost.
+                SaslClient client = as(kerberos, () -> Sasl.createSaslClient(new String[] {"GSSAPI"}, null, "imap", "localhost",
+                        Map.of(Sasl.QOP, "auth"), null));
+                byte[] first = as(kerberos, () -> client.evaluateChallenge(new byte[0]));
+                return new Dialogue("a AUTHENTICATE GSSAPI " + b64(first),
+                        challenge -> as(kerberos, () -> client.evaluateChallenge(challenge)));
+            }).startsWith("a OK")));
+        }
+        // RFC 7628 §3.1: gs2 header, then host, port and auth, each ended by %x01.
+        byte[] bearer = ("n,,\u0001host=localhost\u0001port=" + at.getPort() + "\u0001auth=Bearer " + token + "\u0001\u0001")
+                .getBytes(StandardCharsets.US_ASCII);
+        cases.add(new Case("OAUTHBEARER", () -> untilAvailable(at, tls,
+                s -> new Dialogue("a AUTHENTICATE OAUTHBEARER " + b64(bearer), null)).startsWith("a OK")));
+        return cases;
+    }
+
     /** As {@link #run}, with the CPU of the server process only. */
-    private static Result remote(Process server, String kind, int seconds, int threads, Login login) throws Exception {
+    private static Result remote(Process server, String path, String kind, int seconds, int threads, Login login)
+            throws Exception {
         measure(WARM_UP_SECONDS, threads, login);
         Duration before = server.info().totalCpuDuration().orElseThrow();
         long start = System.nanoTime();
         long count = measure(seconds, threads, login);
         double wall = (System.nanoTime() - start) / 1e9;
-        return new Result("IMAP", kind, count, wall, server.info().totalCpuDuration().orElseThrow().minus(before).toNanos() / 1e9);
+        return new Result(path, kind, count, wall, server.info().totalCpuDuration().orElseThrow().minus(before).toNanos() / 1e9);
     }
 
     /**
@@ -288,34 +437,41 @@ public final class LoginBench {
      * refused as temporarily unavailable (RFC 5530 §3), such as by a busy login limiter: what a
      * client does, rather than an error.
      */
-    private static String untilAvailable(InetSocketAddress at, InetAddress from, String command,
-            java.util.function.UnaryOperator<byte[]> respond) throws IOException, InterruptedException {
+    private static String untilAvailable(InetSocketAddress at, FreshTls tls, Opening opening) throws Exception {
         while (true) {
-            String reply = imap(at, from, command, respond);
+            String reply = imap(at, CLIENT, tls, opening);
             if (!reply.startsWith("a NO [UNAVAILABLE]")) return reply;
             Thread.sleep(RETRY_MILLIS);
         }
     }
 
-    /** One connection: greeting, {@code command}, answers to challenges (server-final gets an empty one), the final line. */
-    private static String imap(InetSocketAddress at, InetAddress from, String command,
-            java.util.function.UnaryOperator<byte[]> respond) throws IOException {
-        try (Socket s = new Socket()) {
-            s.bind(new InetSocketAddress(from, 0));
-            s.connect(at, 10_000);
-            s.setSoTimeout(30_000);
+    /**
+     * One connection (over TLS when {@code tls} is given): greeting, the command, the dialogue's
+     * answer to each challenge (an empty one without an answerer), the final line, LOGOUT.
+     */
+    private static String imap(InetSocketAddress at, InetAddress from, FreshTls tls, Opening opening) throws Exception {
+        try (Socket raw = new Socket()) {
+            raw.bind(new InetSocketAddress(from, 0));
+            raw.connect(at, 10_000);
+            raw.setSoTimeout(30_000);
+            return tls == null ? dialogue(raw, opening) : dialogue(tls.over(raw), opening);
+        }
+    }
+
+    private static String dialogue(Socket s, Opening opening) throws Exception {
+        try (s) {
+            if (s instanceof SSLSocket secure) secure.startHandshake();
             BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
             OutputStream out = s.getOutputStream();
             in.readLine();
-            out.write((command + "\r\n").getBytes(StandardCharsets.UTF_8));
+            Dialogue dialogue = opening.on(s);
+            out.write((dialogue.command() + "\r\n").getBytes(StandardCharsets.UTF_8));
             out.flush();
-            boolean answered = false;
             for (String line = in.readLine(); line != null; line = in.readLine()) {
                 if (line.startsWith("+")) {
                     byte[] challenge = Base64.getDecoder().decode(line.substring(1).trim());
-                    byte[] answer = answered || respond == null ? new byte[0] : respond.apply(challenge);
-                    answered = true;
-                    out.write((b64(answer) + "\r\n").getBytes(StandardCharsets.UTF_8));
+                    byte[] answer = dialogue.respond() == null ? new byte[0] : dialogue.respond().apply(challenge);
+                    out.write((b64(answer == null ? new byte[0] : answer) + "\r\n").getBytes(StandardCharsets.UTF_8));
                     out.flush();
                 } else if (line.startsWith("a ")) {
                     out.write("z LOGOUT\r\n".getBytes(StandardCharsets.UTF_8));
@@ -325,6 +481,81 @@ public final class LoginBench {
             }
             return "";
         }
+    }
+
+    /** Answers the first challenge with {@code answer}, later ones (SCRAM's server-final) with nothing. */
+    private static UnaryOperator<byte[]> firstOnly(UnaryOperator<byte[]> answer) {
+        boolean[] answered = {false};
+        return challenge -> {
+            if (answered[0]) return new byte[0];
+            answered[0] = true;
+            return answer.apply(challenge);
+        };
+    }
+
+    /**
+     * TLS client connections that never resume: a new context per connection, trusting the test
+     * PKI's root, so that every login pays a full TLS 1.3 handshake.
+     */
+    private static final class FreshTls {
+        private final TrustManager[] trust;
+
+        FreshTls(TestPki pki) throws GeneralSecurityException {
+            TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            factory.init(pki.trustStore());
+            trust = factory.getTrustManagers();
+        }
+
+        /** TLS to localhost over the connected {@code raw}. */
+        Socket over(Socket raw) throws GeneralSecurityException, IOException {
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, trust, null);
+            return context.getSocketFactory().createSocket(raw, "localhost", raw.getPort(), true);
+        }
+
+        /** RFC 9266 §2: TLS-Exporter("EXPORTER-Channel-Binding", "", 32), by the JDK 25 API (the build's release is 21). */
+        static byte[] exporter(SSLSocket s) throws Exception {
+            try {
+                return (byte[]) EXPORT.invoke((ExtendedSSLSession) s.getSession(), "EXPORTER-Channel-Binding", new byte[0], 32);
+            } catch (Exception | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+        }
+    }
+
+    /** {@code ExtendedSSLSession.exportKeyingMaterialData(String, byte[], int)}, from JDK 25 on. */
+    private static MethodHandle exportKeyingMaterial() {
+        try {
+            return MethodHandles.publicLookup().findVirtual(ExtendedSSLSession.class, "exportKeyingMaterialData",
+                    MethodType.methodType(byte[].class, String.class, byte[].class, int.class));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("SCRAM-SHA-256-PLUS's client needs JDK 25's TLS exporter", e);
+        }
+    }
+
+    /** A TGT for the bench's principal from the realm's KDC, by the JDK's Krb5LoginModule with the password. */
+    private static Subject kerberosLogin() throws Exception {
+        Configuration krb5 = new Configuration() {
+            @Override
+            public AppConfigurationEntry[] getAppConfigurationEntry(String name) {
+                return new AppConfigurationEntry[] {new AppConfigurationEntry("com.sun.security.auth.module.Krb5LoginModule",
+                        AppConfigurationEntry.LoginModuleControlFlag.REQUIRED, Map.of("refreshKrb5Config", "true"))};
+            }
+        };
+        LoginContext context = new LoginContext("login-bench", new Subject(), callbacks -> {
+            for (Callback callback : callbacks) {
+                if (callback instanceof NameCallback n) n.setName(KERBEROS_USER + "@" + BenchRealm.REALM);
+                if (callback instanceof PasswordCallback p) p.setPassword(KERBEROS_PASSWORD.toCharArray());
+            }
+        }, krb5);
+        context.login();
+        return context.getSubject();
+    }
+
+    private static <T> T as(Subject subject, Callable<T> action) {
+        return Subject.callAs(subject, action);
     }
 
     private static String b64(byte[] bytes) {

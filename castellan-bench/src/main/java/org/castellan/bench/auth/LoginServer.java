@@ -11,7 +11,7 @@ import org.castellan.server.config.CastellanConfig;
 /**
  * Castellan in its own JVM for {@link LoginBench}, so that the server's CPU time is read apart
  * from the clients'. Creates the account {@code args[1]} with password {@code args[2]}, prints
- * {@code READY <imap port>}, then serves until killed.
+ * {@code READY <imap port> <imaps port>}, then serves until killed.
  */
 public final class LoginServer {
 
@@ -24,7 +24,7 @@ public final class LoginServer {
         server.store().createDomain(account.domain());
         server.store().createAccount(account,
                 ScramSecret.derive(args[2].toCharArray(), server.config().auth().scramIterations()).encode(), OptionalLong.empty());
-        System.out.println("READY " + server.addresses().get("imap").getPort());
+        System.out.println("READY " + server.addresses().get("imap").getPort() + " " + server.addresses().get("imaps").getPort());
         System.out.flush();
         Thread.currentThread().join();
     }
