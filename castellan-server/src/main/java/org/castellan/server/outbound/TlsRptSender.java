@@ -74,16 +74,22 @@ public final class TlsRptSender implements AutoCloseable {
 
     private void run() {
         try {
+            Instant dayEnd = clock.instant().truncatedTo(ChronoUnit.DAYS).plus(Duration.ofDays(1));
             while (!Thread.currentThread().isInterrupted()) {
-                Instant dayEnd = clock.instant().truncatedTo(ChronoUnit.DAYS).plus(Duration.ofDays(1));
                 long delay = maxDelay.isZero() ? 0 : ThreadLocalRandom.current().nextLong(maxDelay.toMillis());
                 Duration wait = Duration.between(clock.instant(), dayEnd.plusMillis(delay));
                 if (wait.isPositive()) Thread.sleep(wait);
                 sendNow(dayEnd.minus(Duration.ofDays(1)), dayEnd);
+                // The next UTC day, even when the clock has not yet passed this midnight's delay.
+                dayEnd = later(dayEnd.plus(Duration.ofDays(1)), clock.instant().truncatedTo(ChronoUnit.DAYS).plus(Duration.ofDays(1)));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private static Instant later(Instant a, Instant b) {
+        return a.isAfter(b) ? a : b;
     }
 
     /**

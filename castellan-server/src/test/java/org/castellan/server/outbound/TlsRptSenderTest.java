@@ -1,6 +1,7 @@
 package org.castellan.server.outbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -32,6 +33,7 @@ import org.castellan.security.mailauth.DnsLookup;
 import org.castellan.server.dkim.DkimKeys;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.castellan.store.queue.QueuedMessage;
+import org.castellan.testkit.MutableClock;
 import org.castellan.testkit.TestPki;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -149,6 +151,27 @@ class TlsRptSenderTest {
         assertThat(posted.get()).isNotNull();
         assertReport(gunzip(posted.get()));
         assertThat(engine.tlsReports().drain()).as("the counts were drained").isEmpty();
+    }
+
+    @Test
+    void theSchedulerReportsTheUtcDayJustEnded() throws Exception { // RFC 8460 §4.1
+        engine.tlsReports().success(TlsRptPolicy.none("example.com"));
+        engine.tlsReports().success(TlsRptPolicy.none("example.com"));
+        engine.tlsReports().failure(TlsRptPolicy.none("example.com"), TlsRptAggregator.FailureDetails.of(
+                TlsRptResultType.STARTTLS_NOT_SUPPORTED, "mx.example.com", "192.0.2.7"));
+        Zone zone = new Zone(Map.of("_smtp._tls.example.com", List.of("v=TLSRPTv1; rua=mailto:tlsrpt@reports.example")));
+        // Shortly before midnight UTC: the day's report is due once midnight has passed.
+        MutableClock clock = new MutableClock(END.minusMillis(200));
+        try (TlsRptSender sender = new TlsRptSender(engine, zone, HOSTNAME,
+                new TlsRptPost(Optional.empty(), java.net.http.HttpClient.Builder.NO_PROXY, Duration.ofSeconds(5)),
+                clock, Duration.ZERO).start()) {
+            await().until(() -> !store.list(10).isEmpty());
+            String message;
+            try (InputStream in = store.openContent(store.list(10).get(0).id())) {
+                message = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+            }
+            assertReport(gunzip(Base64.getMimeDecoder().decode(attachment(message))));
+        }
     }
 
     private static void assertReport(String json) throws IOException {
