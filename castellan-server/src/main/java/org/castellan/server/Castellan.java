@@ -36,6 +36,8 @@ import org.castellan.server.smtp.SmtpLimits;
 import org.castellan.server.outbound.MtaStsFetcher;
 import org.castellan.server.outbound.MtaStsPolicies;
 import org.castellan.server.outbound.OutboundEngine;
+import org.castellan.server.outbound.TlsRptPost;
+import org.castellan.server.outbound.TlsRptSender;
 import org.castellan.server.smtp.SmtpService;
 import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
@@ -64,6 +66,8 @@ public final class Castellan implements AutoCloseable {
     public static final String MTA_STS_DIRECTORY = "mta-sts";
     /** How long fetching a domain's MTA-STS policy may take; RFC 8461 §3.3 leaves it to the sender. */
     static final Duration MTA_STS_FETCH_TIMEOUT = Duration.ofMinutes(1);
+    /** How long POSTing a TLS report may take; RFC 8460 §5.4 leaves it to the sender. */
+    static final Duration TLSRPT_POST_TIMEOUT = Duration.ofMinutes(1);
 
     private final CastellanConfig config;
     private final MailStore store;
@@ -79,6 +83,8 @@ public final class Castellan implements AutoCloseable {
     private final ImapService imap;
     /** Sends queued mail to other domains; started once the listeners are bound, stopped before the store closes. */
     private final Optional<OutboundEngine> outbound;
+    /** Sends the engine's daily TLS reports; started and stopped with the engine. */
+    private final Optional<TlsRptSender> tlsReports;
     /** Started once the listeners are bound; closed first on shutdown. */
     private AdminServer admin;
     /** Delivery status notifications for the outbound queue; empty when the store keeps none. */
@@ -111,6 +117,10 @@ public final class Castellan implements AutoCloseable {
                                 java.net.http.HttpClient.Builder.NO_PROXY, MTA_STS_FETCH_TIMEOUT),
                                 config.server().dataDir().resolve(MTA_STS_DIRECTORY), Clock.systemUTC()), Optional.empty()))
                 : Optional.empty();
+        // The daily TLS reports of what the engine counted (docs/outbound.md §5, RFC 8460).
+        this.tlsReports = outbound.map(engine -> new TlsRptSender(engine, dns, config.server().hostname(),
+                new TlsRptPost(Optional.empty(), java.net.http.HttpClient.Builder.NO_PROXY, TLSRPT_POST_TIMEOUT),
+                Clock.systemUTC(), TlsRptSender.MAX_DELAY));
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
     }
@@ -172,9 +182,11 @@ public final class Castellan implements AutoCloseable {
             server.startNotifier();
             server.startAdministration(ca);
             server.outbound.ifPresent(OutboundEngine::start);
+            server.tlsReports.ifPresent(TlsRptSender::start);
             return server;
         } catch (RuntimeException e) {
             if (server != null) server.stopAdministration();
+            if (server != null) server.tlsReports.ifPresent(TlsRptSender::close);
             if (server != null) server.outbound.ifPresent(OutboundEngine::close);
             if (server != null) server.stopNotifier();
             if (transport != null) transport.close();
@@ -319,6 +331,7 @@ public final class Castellan implements AutoCloseable {
             // Sessions are gone: no store call is queued any more once the executor has drained.
             blocking.close();
             // Attempts under way end; their leases lapse and the recipients are due again at the next start.
+            tlsReports.ifPresent(TlsRptSender::close);
             outbound.ifPresent(OutboundEngine::close);
             auth.close();
             authLog.close();
