@@ -1,5 +1,6 @@
 package org.castellan.server.outbound;
 
+import org.castellan.server.testing.TxtZone;
 import java.time.Instant;
 import java.util.Set;
 import org.castellan.security.mailauth.DkimAlgorithm;
@@ -116,15 +117,7 @@ class SubmissionToRemoteTest {
         String message = arrived.substring(arrived.indexOf("DKIM-Signature:"));
         Map<String, List<String>> records = new java.util.HashMap<>();
         selectors.forEach(x -> records.put(x.dnsName(), List.of(x.record())));
-        DnsLookup keys = new DnsLookup() {
-            public Answer<String> txt(String name) {
-                List<String> found = records.get(name);
-                return found == null ? new NotFound<>() : new Found<>(found);
-            }
-            public Answer<java.net.InetAddress> addresses(String name) { return new NotFound<>(); }
-            public Answer<String> mx(String name) { return new NotFound<>(); }
-            public Answer<String> ptr(java.net.InetAddress address) { return new NotFound<>(); }
-        };
+        DnsLookup keys = TxtZone.of(records);
         List<DkimResult> results = new DkimVerifier(keys).verify(message.replace("\r\n", "\n").replace("\n", "\r\n")
                 .getBytes(java.nio.charset.StandardCharsets.UTF_8));
         assertThat(results).hasSize(2).allSatisfy(x -> {

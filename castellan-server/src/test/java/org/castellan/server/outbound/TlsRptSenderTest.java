@@ -1,5 +1,6 @@
 package org.castellan.server.outbound;
 
+import org.castellan.server.testing.TxtZone;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -57,30 +58,6 @@ class TlsRptSenderTest {
     EmbeddedMailStore store;
     OutboundEngine engine;
 
-    /** Answers TXT from a map; everything else is absent. */
-    record Zone(Map<String, List<String>> txt) implements DnsLookup {
-        @Override
-        public Answer<String> txt(String name) {
-            List<String> values = txt.get(name.toLowerCase());
-            return values == null ? new NotFound<>() : new Found<>(values);
-        }
-
-        @Override
-        public Answer<InetAddress> addresses(String name) {
-            return new NotFound<>();
-        }
-
-        @Override
-        public Answer<String> mx(String name) {
-            return new NotFound<>();
-        }
-
-        @Override
-        public Answer<String> ptr(InetAddress address) {
-            return new NotFound<>();
-        }
-    }
-
     @BeforeEach
     void open() throws IOException {
         store = EmbeddedMailStore.open(Files.createDirectories(dir.resolve("mail")));
@@ -121,7 +98,7 @@ class TlsRptSenderTest {
                 "192.0.2.7"));
         // A domain without an _smtp._tls record gets no report (RFC 8460 §3).
         counts.success(TlsRptPolicy.none("quiet.example"));
-        Zone zone = new Zone(Map.of("_smtp._tls.example.com", List.of("v=spf1 -all",
+        TxtZone zone = TxtZone.of(Map.of("_smtp._tls.example.com", List.of("v=spf1 -all",
                 "v=TLSRPTv1; rua=mailto:tlsrpt@reports.example,mailto:second@other.example,https://" + REPORTS_HOST + "/tlsrpt")));
         try (ConnectProxy proxy = new ConnectProxy(Map.of(REPORTS_HOST, server.getAddress().getPort()));
                 TlsRptSender sender = new TlsRptSender(engine, zone, HOSTNAME,
@@ -159,7 +136,7 @@ class TlsRptSenderTest {
         engine.tlsReports().success(TlsRptPolicy.none("example.com"));
         engine.tlsReports().failure(TlsRptPolicy.none("example.com"), TlsRptAggregator.FailureDetails.of(
                 TlsRptResultType.STARTTLS_NOT_SUPPORTED, "mx.example.com", "192.0.2.7"));
-        Zone zone = new Zone(Map.of("_smtp._tls.example.com", List.of("v=TLSRPTv1; rua=mailto:tlsrpt@reports.example")));
+        TxtZone zone = TxtZone.of(Map.of("_smtp._tls.example.com", List.of("v=TLSRPTv1; rua=mailto:tlsrpt@reports.example")));
         // Shortly before midnight UTC: the day's report is due once midnight has passed.
         MutableClock clock = new MutableClock(END.minusMillis(200));
         try (TlsRptSender sender = new TlsRptSender(engine, zone, HOSTNAME,

@@ -1,5 +1,6 @@
 package org.castellan.server.smtp;
 
+import org.castellan.server.testing.TxtZone;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
@@ -28,32 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class InboundChecksTest {
 
-    /** TXT records by name, and names whose look-ups fail (SERVFAIL); every other name and type does not exist. */
-    record Zone(Map<String, List<String>> txt, Set<String> failing) implements DnsLookup {
-        @Override
-        public Answer<String> txt(String name) {
-            if (failing.contains(name)) return new Failed<>("SERVFAIL");
-            List<String> values = txt.get(name.toLowerCase());
-            return values == null ? new NotFound<>() : new Found<>(values);
-        }
-
-        @Override
-        public Answer<InetAddress> addresses(String name) {
-            return new NotFound<>();
-        }
-
-        @Override
-        public Answer<String> mx(String name) {
-            return new NotFound<>();
-        }
-
-        @Override
-        public Answer<String> ptr(InetAddress address) {
-            return new NotFound<>();
-        }
-    }
-
-    static final Zone ZONE = new Zone(Map.of(
+    static final TxtZone ZONE = new TxtZone(Map.of(
             "pass.example", List.of("v=spf1 ip4:127.0.0.0/8 -all"),
             "_dmarc.pass.example", List.of("v=DMARC1; p=reject"),
             "reject.example", List.of("v=spf1 -all"),
@@ -109,7 +85,7 @@ class InboundChecksTest {
         KeyPair key = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         Map<String, List<String>> txt = new java.util.HashMap<>(ZONE.txt());
         txt.put("s1._domainkey.reject.example", List.of(DkimKeyRecord.format(key.getPublic())));
-        server = new SmtpTestServer(dir, SmtpLimits.DEFAULTS, MailAuth.DEFAULTS, new Zone(txt, Set.of()));
+        server = new SmtpTestServer(dir, SmtpLimits.DEFAULTS, MailAuth.DEFAULTS, TxtZone.of(txt));
         byte[] message = "From: a@reject.example\r\nTo: bob@example.org\r\nSubject: signed\r\n\r\nbody\r\n"
                 .getBytes(StandardCharsets.UTF_8);
         String signature = new String(new DkimSigner(List.of(new DkimSigner.Key("reject.example", "s1", key.getPrivate())))
