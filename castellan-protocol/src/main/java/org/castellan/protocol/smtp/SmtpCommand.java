@@ -29,9 +29,16 @@ public sealed interface SmtpCommand {
      * @param smtpUtf8 the SMTPUTF8 parameter (RFC 6531 §3.4)
      * @param ret the RET parameter (RFC 3461 §4.3), {@code UNSPECIFIED} when absent
      * @param envid the ENVID parameter (RFC 3461 §4.4), xtext-decoded: printable ASCII
+     * @param requireTls the REQUIRETLS parameter (RFC 8689 §4.1)
      */
     record Mail(Optional<Mailbox> from, OptionalLong size, Body body, boolean smtpUtf8, Dsn.Ret ret,
-            Optional<String> envid) implements SmtpCommand {
+            Optional<String> envid, boolean requireTls) implements SmtpCommand {
+        /** A MAIL command without REQUIRETLS. */
+        public Mail(Optional<Mailbox> from, OptionalLong size, Body body, boolean smtpUtf8, Dsn.Ret ret,
+                Optional<String> envid) {
+            this(from, size, body, smtpUtf8, ret, envid, false);
+        }
+
         public String verb() { return "MAIL"; }
     }
 

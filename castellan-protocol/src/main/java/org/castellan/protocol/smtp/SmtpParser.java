@@ -121,6 +121,7 @@ public final class SmtpParser {
         boolean utf8 = false;
         Dsn.Ret ret = Dsn.Ret.UNSPECIFIED;
         Optional<String> envid = Optional.empty();
+        boolean requireTls = false;
         Parameters params = parameters(c.rest(), "MAIL FROM:<address>");
         if (params.error != null) return params.error;
         for (Map.Entry<String, String> p : params.values.entrySet()) {
@@ -152,13 +153,17 @@ public final class SmtpParser {
                     envid = value == null || value.isEmpty() || value.length() > MAX_ENVID ? Optional.empty() : Xtext.decode(value);
                     if (envid.isEmpty()) return bad(501, "5.5.4", "Syntax: ENVID=xtext of at most " + MAX_ENVID + " characters");
                 }
+                case "REQUIRETLS" -> { // RFC 8689 §4.1: no value
+                    if (value != null) return bad(501, "5.5.4", "REQUIRETLS takes no value");
+                    requireTls = true;
+                }
                 default -> { return bad(555, "5.5.4", "Parameter " + key + " not supported"); }
             }
         }
         if (path.mailbox.isPresent() && !path.mailbox.get().isAscii() && !utf8) {
             return bad(553, "5.6.7", "Non-ASCII address needs SMTPUTF8"); // RFC 6531 §3.5
         }
-        return new Ok(new SmtpCommand.Mail(path.mailbox, size, body, utf8, ret, envid));
+        return new Ok(new SmtpCommand.Mail(path.mailbox, size, body, utf8, ret, envid, requireTls));
     }
 
     private static Result rcpt(String arg, boolean utf8) {

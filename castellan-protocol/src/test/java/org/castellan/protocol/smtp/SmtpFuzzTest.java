@@ -180,7 +180,8 @@ class SmtpFuzzTest {
                     + (m.body() == SmtpCommand.Body.EIGHT_BIT_MIME ? " BODY=8BITMIME" : "")
                     + (m.smtpUtf8() ? " SMTPUTF8" : "")
                     + (m.ret() == Dsn.Ret.UNSPECIFIED ? "" : " RET=" + m.ret())
-                    + m.envid().map(id -> " ENVID=" + Xtext.encode(id)).orElse("");
+                    + m.envid().map(id -> " ENVID=" + Xtext.encode(id)).orElse("")
+                    + (m.requireTls() ? " REQUIRETLS" : "");
             case SmtpCommand.Rcpt r -> "RCPT TO:<" + r.to() + ">"
                     + r.notifyOn().map(n -> " NOTIFY=" + (n.isEmpty() ? "NEVER"
                             : EnumSet.copyOf(n).stream().map(Enum::name).collect(Collectors.joining(",")))).orElse("")

@@ -229,6 +229,16 @@ class SmtpParserTest {
     }
 
     @Test
+    void requireTlsIsAMailParameterWithoutValue() { // RFC 8689 §4.1
+        assertThat(ok("MAIL FROM:<a@b.example> REQUIRETLS")).isEqualTo(new SmtpCommand.Mail(
+                Optional.of(new Mailbox("a", "b.example")), OptionalLong.empty(), SmtpCommand.Body.SEVEN_BIT, false,
+                Dsn.Ret.UNSPECIFIED, Optional.empty(), true));
+        assertThat(((SmtpCommand.Mail) ok("mail from:<a@b.example> requiretls BODY=8BITMIME")).requireTls()).isTrue();
+        assertThat(((SmtpCommand.Mail) ok("MAIL FROM:<a@b.example>")).requireTls()).isFalse();
+        assertThat(error("MAIL FROM:<a@b.example> REQUIRETLS=YES", false)).isEqualTo("501 5.5.4");
+    }
+
+    @Test
     void nonAsciiNeedsSmtpUtf8() {
         assertThat(error("MAIL FROM:<jösé@example.org>", false)).isEqualTo("553 5.6.7");
         assertThat(ok("MAIL FROM:<jösé@example.org> SMTPUTF8")).isEqualTo(new SmtpCommand.Mail(

@@ -334,7 +334,7 @@ public final class OutboundEngine implements AutoCloseable {
         Envelope envelope = new Envelope(message.sender(), m.recipients().stream().map(QueuedRecipient::address).toList(),
                 message.size(), message.body(), message.smtpUtf8(), message.ret(), message.envid(),
                 m.recipients().stream().map(QueuedRecipient::notifyOn).toList(),
-                m.recipients().stream().map(QueuedRecipient::orcpt).toList());
+                m.recipients().stream().map(QueuedRecipient::orcpt).toList(), message.requireTls());
         String last = null;
         if (connection.session != null && connection.session.usable()) {
             try {

@@ -112,9 +112,16 @@ final class OutboundSession implements AutoCloseable {
      *
      * @param sender the reverse-path, empty for {@code <>}
      * @param size the content's size in octets
+     * @param requireTls MAIL's REQUIRETLS (RFC 8689 §4.1), kept in the queue from submission
      */
     record Envelope(String sender, List<String> recipients, long size, SmtpCommand.Body body, boolean smtpUtf8,
-                    Dsn.Ret ret, Optional<String> envid, List<Set<Dsn.Notify>> notifyOn, List<Optional<String>> orcpts) {
+                    Dsn.Ret ret, Optional<String> envid, List<Set<Dsn.Notify>> notifyOn, List<Optional<String>> orcpts,
+                    boolean requireTls) {
+        Envelope(String sender, List<String> recipients, long size, SmtpCommand.Body body, boolean smtpUtf8,
+                 Dsn.Ret ret, Optional<String> envid, List<Set<Dsn.Notify>> notifyOn, List<Optional<String>> orcpts) {
+            this(sender, recipients, size, body, smtpUtf8, ret, envid, notifyOn, orcpts, false);
+        }
+
         Envelope {
             recipients = List.copyOf(recipients);
             notifyOn = List.copyOf(notifyOn);
@@ -294,6 +301,19 @@ final class OutboundSession implements AutoCloseable {
         extensions = List.of();
     }
 
+    /**
+     * How this session's TLS authenticated the receiver, for RFC 8689: DANE or MTA-STS only when
+     * TLS was had under that policy (a testing-mode retry or a cleartext retry has neither).
+     */
+    RequireTlsPolicy.Authentication authentication() {
+        if (tls.equals("none")) return RequireTlsPolicy.Authentication.NONE;
+        return switch (target.policy()) {
+            case "DANE" -> RequireTlsPolicy.Authentication.DANE;
+            case "MTA-STS" -> RequireTlsPolicy.Authentication.MTA_STS;
+            default -> RequireTlsPolicy.Authentication.NONE;
+        };
+    }
+
     /** The session's TLS protocol and cipher suite, or "none". */
     String tls() {
         return tls;
@@ -357,7 +377,13 @@ final class OutboundSession implements AutoCloseable {
     private List<Outcome> unsendable(Envelope e) {
         String reason = null;
         OptionalLong limit = announcedSize();
-        if (e.smtpUtf8() && !offers("SMTPUTF8")) {
+        RequireTlsPolicy.Verdict tlsVerdict = RequireTlsPolicy.check(
+                e.requireTls() ? RequireTlsPolicy.Demand.REQUIRE_TLS : RequireTlsPolicy.Demand.USUAL, authentication(),
+                offers("REQUIRETLS"));
+        if (tlsVerdict instanceof RequireTlsPolicy.Refuse refuse) {
+            // RFC 8689 §4.2.1: nothing of the message goes to a hop that cannot keep its demand.
+            reason = refuse.enhancedCode() + " " + target.describe() + ": " + refuse.text();
+        } else if (e.smtpUtf8() && !offers("SMTPUTF8")) {
             // RFC 6531 §3.4: no downgrade; the message needs SMTPUTF8 and the receiver lacks it.
             reason = "5.6.7 " + target.describe() + " does not support SMTPUTF8, which the message needs";
         } else if (e.body() == SmtpCommand.Body.EIGHT_BIT_MIME && !offers("8BITMIME")) {
@@ -378,6 +404,7 @@ final class OutboundSession implements AutoCloseable {
         if (offers("SIZE")) mail.append(" SIZE=").append(e.size()); // RFC 1870 §6
         if (e.body() == SmtpCommand.Body.EIGHT_BIT_MIME) mail.append(" BODY=8BITMIME"); // RFC 6152 §2
         if (e.smtpUtf8()) mail.append(" SMTPUTF8"); // RFC 6531 §3.4
+        if (e.requireTls()) mail.append(" REQUIRETLS"); // RFC 8689 §4.2.1: unsendable() made sure the hop may have it
         boolean dsn = offers("DSN");
         if (dsn) mail.append(mailDsn(e));
         boolean pipelining = offers("PIPELINING");

@@ -215,6 +215,6 @@ final class Delivery {
                         r.notifyOn().orElse(EnumSet.of(Dsn.Notify.FAILURE, Dsn.Notify.DELAY)), r.orcpt()))
                 .toList();
         return new NewQueuedMessage(t.from.map(Mailbox::toString).orElse(""), t.envid, t.ret, t.body,
-                t.smtpUtf8, false, q.submitter(), q.receivedFrom(), q.arrival(), recipients);
+                t.smtpUtf8, t.requireTls, q.submitter(), q.receivedFrom(), q.arrival(), recipients);
     }
 }

@@ -29,6 +29,9 @@ final class Ehlo {
         if (s.connection().listener().tls() == TlsMode.STARTTLS && !s.connection().tlsStarted()) {
             lines.add("STARTTLS"); // RFC 3207
         }
+        if (s.submission() && s.connection().tls().isPresent()) {
+            lines.add("REQUIRETLS"); // RFC 8689 §4: offered only over TLS; MX listeners do not relay
+        }
         if (s.connection().listener().protocol().takesLogins() && s.connection().account().isEmpty()) {
             List<String> mechanisms = s.service().auth().mechanisms(s.authContext());
             if (!mechanisms.isEmpty()) lines.add("AUTH " + String.join(" ", mechanisms)); // RFC 4954 §3

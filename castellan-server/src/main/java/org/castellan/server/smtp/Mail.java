@@ -23,6 +23,15 @@ final class Mail {
             s.error(s.tooBig()); // RFC 1870 §6.1
             return;
         }
+        if (c.requireTls() && !s.submission()) {
+            // RFC 8689 §4: REQUIRETLS is offered only where mail is relayed on; an MX listener delivers locally
+            s.error(new SmtpError(555, "5.5.4", "Parameter REQUIRETLS not supported"));
+            return;
+        }
+        if (c.requireTls() && !s.connection().tls().isPresent()) {
+            s.error(new SmtpError(530, "5.7.10", "REQUIRETLS needs TLS")); // RFC 8689 §4.1, RFC 3463 X.7.10
+            return;
+        }
         if (!s.submission()) {
             accept(s, c);
             return;
@@ -53,6 +62,7 @@ final class Mail {
 
     private static Transaction accept(SmtpSession s, SmtpCommand.Mail c) {
         Transaction t = new Transaction(c.from(), c.size(), c.smtpUtf8(), c.ret(), c.envid());
+        t.requireTls = c.requireTls();
         t.body = c.body();
         s.transaction(t);
         s.state(SmtpState.MAIL);

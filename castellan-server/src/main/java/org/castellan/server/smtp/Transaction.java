@@ -46,6 +46,8 @@ final class Transaction {
     final List<RemoteRecipient> remote = new ArrayList<>();
     /** MAIL's BODY parameter (RFC 6152), which the queue keeps for the receiving server. */
     SmtpCommand.Body body = SmtpCommand.Body.SEVEN_BIT;
+    /** MAIL's REQUIRETLS (RFC 8689 §4.1), which the queue keeps for the engine. */
+    boolean requireTls;
     private final Set<Long> accounts = new HashSet<>();
     private final Set<String> remoteKeys = new HashSet<>();
 

@@ -98,8 +98,12 @@ class DaneDeliveryTest {
     }
 
     private long enqueue(String recipient) {
+        return enqueue(recipient, false);
+    }
+
+    private long enqueue(String recipient, boolean requireTls) {
         NewQueuedMessage m = new NewQueuedMessage("alice@example.org", Optional.empty(), Dsn.Ret.UNSPECIFIED, Body.SEVEN_BIT,
-                false, false, Optional.empty(), "test", Clock.systemUTC().instant(),
+                false, requireTls, Optional.empty(), "test", Clock.systemUTC().instant(),
                 List.of(new NewQueuedRecipient(recipient, EnumSet.of(Dsn.Notify.FAILURE), Optional.empty())));
         return store.enqueue(m, new ByteArrayInputStream("Subject: dane\r\n\r\nHi.\r\n".getBytes(StandardCharsets.US_ASCII))).id();
     }
@@ -128,6 +132,31 @@ class DaneDeliveryTest {
                         assertThat(p.successes()).isEqualTo(1);
                         assertThat(p.failureCount()).isZero();
                     });
+        }
+    }
+
+    @Test
+    void requireTlsGoesOnToADaneAuthenticatedHopThatOffersIt() throws Exception {
+        try (ScriptedReceiver r = new ScriptedReceiver(new InetSocketAddress(InetAddress.getByName(MATCHING), Router.SMTP_PORT),
+                List.of("PIPELINING", "REQUIRETLS"), receiverCertificate)) {
+            long id = enqueue("carol@ok.dane.test", true);
+            engine.start();
+            assertThat(attempted(id).state()).isEqualTo(RecipientState.DELIVERED);
+            // RFC 8689 §4.2.1: the demand travels on with the message.
+            assertThat(r.commands()).contains("MAIL FROM:<alice@example.org> REQUIRETLS");
+        }
+    }
+
+    @Test
+    void requireTlsFailsAtADaneAuthenticatedHopThatDoesNotOfferIt() throws Exception {
+        try (ScriptedReceiver r = receiver(MATCHING)) {
+            long id = enqueue("carol@ok.dane.test", true);
+            engine.start();
+            QueuedRecipient q = attempted(id);
+            // RFC 8689 §4.2.1: without REQUIRETLS at the hop the message fails with 5.7.30, nothing sent.
+            assertThat(q.state()).isEqualTo(RecipientState.FAILED);
+            assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("5.7.30 "));
+            assertThat(r.commands()).contains("STARTTLS").noneMatch(c -> c.startsWith("MAIL") || c.startsWith("RCPT"));
         }
     }
 
