@@ -10,7 +10,6 @@ import java.util.Optional;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 import org.castellan.server.dns.MailRouting.TlsaRecord;
 
 /**
@@ -26,7 +25,7 @@ import org.castellan.server.dns.MailRouting.TlsaRecord;
  * <p>Failure: a chain no usable record authenticates makes the handshake fail with a
  * {@link Mismatch} naming each record and why it did not match.
  */
-public final class DaneTrustManager extends X509ExtendedTrustManager {
+public final class DaneTrustManager extends OutboundTlsContexts.ServerOnly {
 
     private final List<TlsaRecord> records;
     private final String mxHost;
@@ -79,21 +78,6 @@ public final class DaneTrustManager extends X509ExtendedTrustManager {
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
         checkServerTrusted(chain, authType);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        throw new CertificateException("an outbound session does not accept clients");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        checkClientTrusted(chain, authType);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        checkClientTrusted(chain, authType);
     }
 
     @Override

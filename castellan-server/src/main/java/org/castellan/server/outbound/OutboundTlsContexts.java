@@ -90,7 +90,7 @@ final class OutboundTlsContexts {
     }
 
     /** A trust manager of a client: it never checks client certificates. */
-    private abstract static class ServerOnly extends X509ExtendedTrustManager {
+    abstract static class ServerOnly extends X509ExtendedTrustManager {
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
             throw new CertificateException("an outbound session does not accept clients");
