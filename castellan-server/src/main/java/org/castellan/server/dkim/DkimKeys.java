@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -20,8 +21,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import org.castellan.security.mailauth.DkimAlgorithm;
 import org.castellan.security.mailauth.DkimKeyRecord;
@@ -59,6 +62,8 @@ public final class DkimKeys {
     /** RFC 8301 §3.2: signers SHOULD use RSA keys of 2048 bits. */
     public static final int RSA_BITS = 2048;
     static final String INDEX = "index";
+    /** Signers by domain, kept while the domain's index is unchanged. */
+    private final Map<String, ReadSigner> signers = new ConcurrentHashMap<>();
     private static final DateTimeFormatter MONTH = DateTimeFormatter.ofPattern("yyyyMM", Locale.ROOT).withZone(ZoneOffset.UTC);
 
     /**
@@ -179,10 +184,33 @@ public final class DkimKeys {
                 .toList();
     }
 
-    /** A signer with every active key of {@code domain}, or empty when it has none. */
+    /**
+     * A signer with every active key of {@code domain}, or empty when it has none. It is read
+     * again only when the domain's index has changed (a keygen or rotation, by this process or
+     * the command line), so signing a message costs one look at the index's time, not reading and
+     * parsing its keys.
+     */
     public Optional<DkimSigner> signer(String domain) {
-        List<DkimSigner.Key> keys = signingKeys(domain);
-        return keys.isEmpty() ? Optional.empty() : Optional.of(new DkimSigner(keys));
+        String d = normalize(domain);
+        FileTime modified;
+        try {
+            modified = Files.getLastModifiedTime(dir(d).resolve(INDEX));
+        } catch (NoSuchFileException none) {
+            signers.remove(d);
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException(new IOException("cannot read " + dir(d).resolve(INDEX) + ": " + e.getMessage(), e));
+        }
+        ReadSigner read = signers.get(d);
+        if (read != null && read.index().equals(modified)) return read.signer();
+        List<DkimSigner.Key> keys = signingKeys(d);
+        Optional<DkimSigner> signer = keys.isEmpty() ? Optional.empty() : Optional.of(new DkimSigner(keys));
+        signers.put(d, new ReadSigner(modified, signer));
+        return signer;
+    }
+
+    /** A domain's signer as read when its index had this modification time. */
+    private record ReadSigner(FileTime index, Optional<DkimSigner> signer) {
     }
 
     private List<Selector> add(String domain, List<DkimAlgorithm> algorithms, List<Selector> existing, Instant now) {
