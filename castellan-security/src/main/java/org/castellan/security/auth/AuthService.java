@@ -270,10 +270,7 @@ public final class AuthService implements AutoCloseable {
         }
         if (ctx.tls() && ctx.clientCertificate().isPresent()) names.add(EXTERNAL);
         // A token stands in for a password: a listener's second factor applies to it as well.
-        if (bearer != null && passwordAllowed(ctx) && !certificateMissing(ctx)) {
-            names.add(OAUTHBEARER);
-            names.add(XOAUTH2);
-        }
+        if (bearer != null && passwordAllowed(ctx) && !certificateMissing(ctx)) names.addAll(List.of(OAUTHBEARER, XOAUTH2));
         return List.copyOf(names);
     }
 
@@ -297,13 +294,10 @@ public final class AuthService implements AutoCloseable {
                     && !BEARER_MECHANISMS.contains(name)) {
                 return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "unknown-mechanism");
             }
-            if (BEARER_MECHANISMS.contains(name) && bearer != null && !passwordAllowed(ctx)) {
-                return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
-            }
             if (passwordPolicy(name) && !passwordAllowed(ctx)) {
                 return refuse(x, FailureKind.ENCRYPTION_REQUIRED, "no-tls");
             }
-            if ((passwordPolicy(name) || BEARER_MECHANISMS.contains(name)) && certificateMissing(ctx)) {
+            if (passwordPolicy(name) && certificateMissing(ctx)) {
                 return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "certificate-required");
             }
             if (!mechanisms(ctx).contains(name)) return refuse(x, FailureKind.MECHANISM_UNAVAILABLE, "not-offered");
@@ -854,11 +848,13 @@ public final class AuthService implements AutoCloseable {
     /**
      * Mechanisms under the password policy: offered and accepted only with TLS or where the
      * listener allows cleartext, and only with a certificate where the listener asks for one with
-     * every password. GSSAPI exposes no password, but it is kept under the same policy: one rule
-     * for every mechanism that logs in by something the user holds other than the certificate.
+     * every password. GSSAPI exposes no password, and a bearer token (once an issuer is
+     * configured) stands in for one, but both are kept under the same policy: one rule for every
+     * mechanism that logs in by something the user holds other than the certificate.
      */
-    private static boolean passwordPolicy(String mechanism) {
-        return PASSWORD_MECHANISMS.contains(mechanism) || mechanism.equals(GSSAPI);
+    private boolean passwordPolicy(String mechanism) {
+        return PASSWORD_MECHANISMS.contains(mechanism) || mechanism.equals(GSSAPI)
+                || (BEARER_MECHANISMS.contains(mechanism) && bearer != null);
     }
 
     /** The listener wants a certificate with every password and this connection has none verified. */
