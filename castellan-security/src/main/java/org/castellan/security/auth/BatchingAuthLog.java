@@ -1,8 +1,10 @@
 package org.castellan.security.auth;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +32,10 @@ public final class BatchingAuthLog implements AuthLog, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(BatchingAuthLog.class);
 
+    /** Put behind the last attempt by {@link #close()}: the writer stops when it reaches it, not at its next poll. */
+    private static final Attempt END = new Attempt(Instant.EPOCH, "", "", "", "", Optional.empty(), "", Optional.empty(),
+            Optional.empty(), Optional.empty(), Optional.empty());
+
     private final BlockingQueue<Attempt> queue = new ArrayBlockingQueue<>(MAX_QUEUED);
     private final Consumer<List<Attempt>> sink;
     private final Thread writer;
@@ -55,16 +61,13 @@ public final class BatchingAuthLog implements AuthLog, AutoCloseable {
     private void drain() {
         long reportedDrops = 0;
         List<Attempt> batch = new ArrayList<>(MAX_BATCH);
-        while (true) {
+        boolean end = false;
+        while (!end) {
             try {
-                Attempt first = closing ? queue.poll() : queue.poll(1, TimeUnit.SECONDS);
-                if (first == null) {
-                    if (closing) return;
-                    continue;
-                }
-                batch.add(first);
+                batch.add(queue.take());
                 queue.drainTo(batch, MAX_BATCH - 1);
-                sink.accept(List.copyOf(batch));
+                end = batch.removeIf(a -> a == END);
+                if (!batch.isEmpty()) sink.accept(List.copyOf(batch));
             } catch (InterruptedException stop) {
                 return;
             } catch (RuntimeException e) {
@@ -85,7 +88,7 @@ public final class BatchingAuthLog implements AuthLog, AutoCloseable {
     public void close() {
         closing = true;
         try {
-            writer.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
+            if (queue.offer(END, CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) writer.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
