@@ -53,6 +53,14 @@ record AuthServer(Path dir, TestPki pki, Castellan server, TestCertificate unmap
     /** As TestServer's accounts: RFC 7677 §4's minimum. */
     static final int SCRAM_ITERATIONS = 4096;
 
+    /**
+     * {@code [auth]} lines for tests whose refused logins are not about the limiter: no delays and
+     * no blocks, so that one case's failures do not slow the next (LoginLimiterTest and
+     * BruteForceTest show the delays).
+     */
+    static final String NO_DELAYS = String.join("\n", "free-failures = 999", "block-after = 1000",
+            "first-delay = \"0ms\"", "max-delay = \"0ms\"");
+
     /** Starts a server with {@code auth} (lines of the [auth] table) and the given [[listener]] tables. */
     static AuthServer start(Path dir, String auth, String... listeners) {
         return startWithTls(dir, "", auth, listeners);

@@ -46,7 +46,7 @@ class ScramInteropTest {
 
     @BeforeAll
     static void start() throws Exception {
-        auth = AuthServer.start(dir.resolve("server"), "",
+        auth = AuthServer.start(dir.resolve("server"), AuthServer.NO_DELAYS,
                 listener("imaps", "imap", "implicit"), listener("submissions", "submission", "implicit"),
                 listener("imap", "imap", "starttls"), listener("submission", "submission", "starttls"));
         cyrusScram = compileCyrusClient(dir);

@@ -32,12 +32,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 class TlsExporterBindingTest {
 
     private static final InetAddress HOME = AuthServer.loopback("127.0.0.1");
-    /**
-     * The refused bindings here count as failures; the limiter's delays (LoginLimiterTest and
-     * BruteForceTest show them) stay out of the way.
-     */
-    private static final String NO_DELAYS = String.join("\n", "free-failures = 999", "block-after = 1000",
-            "first-delay = \"0ms\"", "max-delay = \"0ms\"");
 
     @TempDir static Path boringDir;
     @TempDir static Path jdkDir;
@@ -51,8 +45,8 @@ class TlsExporterBindingTest {
             listeners.add(listener(name(p, false), p.configName, "implicit"));
             listeners.add(listener(name(p, true), p.configName, "starttls"));
         }
-        boring = AuthServer.start(boringDir, NO_DELAYS, listeners.toArray(String[]::new));
-        jdk = AuthServer.startWithTls(jdkDir, "provider = \"jdk\"", NO_DELAYS, listeners.toArray(String[]::new));
+        boring = AuthServer.start(boringDir, AuthServer.NO_DELAYS, listeners.toArray(String[]::new));
+        jdk = AuthServer.startWithTls(jdkDir, "provider = \"jdk\"", AuthServer.NO_DELAYS, listeners.toArray(String[]::new));
     }
 
     @AfterAll
