@@ -5,8 +5,6 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.util.HexFormat;
 import java.util.Properties;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
@@ -57,8 +55,8 @@ public final class ObjectStore implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the object directory " + dir, e);
         }
-        String accessKey = "castellan-" + randomHex(6);
-        String secretKey = randomHex(20);
+        String accessKey = "castellan-" + RandomHex.of(6);
+        String secretKey = RandomHex.of(20);
         Properties properties = new Properties();
         properties.setProperty("jclouds.filesystem.basedir", dir.toAbsolutePath().toString());
         BlobStoreContext context = ContextBuilder.newBuilder("filesystem-nio2")
@@ -107,11 +105,5 @@ public final class ObjectStore implements AutoCloseable {
         } finally {
             context.close();
         }
-    }
-
-    private static String randomHex(int bytes) {
-        byte[] b = new byte[bytes];
-        new SecureRandom().nextBytes(b);
-        return HexFormat.of().formatHex(b);
     }
 }
