@@ -42,7 +42,7 @@ import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
 /**
  * {@link ObjectStore} driven by the AWS SDK v2 the way the PostgreSQL + S3 store will drive S3:
  * path-style, SigV4, the S3 operations it needs, and what the server refuses.
- * docs/decisions/s3-test-server.md lists what S3Proxy does not do (If-None-Match on PUT among them).
+ * docs/decisions/s3-test-server.md lists what S3Proxy cannot show.
  */
 class ObjectStoreTest {
 
@@ -142,7 +142,7 @@ class ObjectStoreTest {
     /**
      * The SDK's default flexible checksums are refused, not ignored: a CRC32 as an aws-chunked
      * trailer fails the payload signature check, a CRC32 header is not implemented. A client for
-     * this server (and for Ceph RGW before Reef) says WHEN_REQUIRED and sends Content-MD5.
+     * this server says WHEN_REQUIRED and sends Content-MD5.
      */
     @Test
     void flexibleChecksumsAreRefusedAndNothingIsStored() {
