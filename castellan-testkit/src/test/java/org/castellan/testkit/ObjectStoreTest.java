@@ -204,6 +204,23 @@ class ObjectStoreTest {
     }
 
     @Test
+    void aMultipartUploadWithAPartUnder5MibBeforeTheLastIsRefused() {
+        String bucket = store.bucket();
+        byte[] small = new byte[1024];
+        String id = s3.createMultipartUpload(r -> r.bucket(bucket).key("small")).uploadId();
+        String etag1 = s3.uploadPart(r -> r.bucket(bucket).key("small").uploadId(id).partNumber(1), RequestBody.fromBytes(small)).eTag();
+        String etag2 = s3.uploadPart(r -> r.bucket(bucket).key("small").uploadId(id).partNumber(2), RequestBody.fromBytes(small)).eTag();
+        S3Exception refused = catchThrowableOfType(S3Exception.class, () -> s3.completeMultipartUpload(
+                r -> r.bucket(bucket).key("small").uploadId(id).multipartUpload(m -> m.parts(
+                        CompletedPart.builder().partNumber(1).eTag(etag1).build(),
+                        CompletedPart.builder().partNumber(2).eTag(etag2).build()))));
+        assertThat(refused.statusCode()).isEqualTo(400);
+        assertThat(refused.awsErrorDetails().errorCode()).isEqualTo("EntityTooSmall");
+        assertThat(catchThrowableOfType(NoSuchKeyException.class,
+                () -> s3.headObject(r -> r.bucket(bucket).key("small")))).isNotNull();
+    }
+
+    @Test
     void serverSideEncryptionIsRefusedAsNotImplemented() {
         String bucket = store.bucket();
         S3Exception sseS3 = catchThrowableOfType(S3Exception.class, () -> s3.putObject(
