@@ -349,6 +349,7 @@ public final class OutboundEngine implements AutoCloseable {
         RequireTlsPolicy.Demand demand = plan.mx() ? demand(message)
                 : RequireTlsPolicy.demand(message.requireTls(), new byte[0]);
         String last = null;
+        String refused = null; // the last hop that could not keep the message's REQUIRETLS (RFC 8689 §4.2.1)
         if (connection.session != null && connection.session.usable()
                 && (!connection.passedOver || RequireTlsPolicy.mayIgnorePolicyFailure(demand))) {
             try {
@@ -357,6 +358,7 @@ public final class OutboundEngine implements AutoCloseable {
                 return;
             } catch (Failure f) {
                 last = f.reply();
+                if (f.refusedHop()) refused = f.reply();
                 connection.close();
             }
         }
@@ -382,13 +384,20 @@ public final class OutboundEngine implements AutoCloseable {
                     return;
                 } catch (Failure f) {
                     last = f.reply();
+                    // RFC 8689 §4.2.1: after QUIT the next MX host is tried; the message fails only when none will do.
+                    if (f.refusedHop()) refused = f.reply();
                     LOG.info("outbound msg={} relay={} tls={}: {}", message.id(), target.describe(),
                             connection.session == null ? "-" : connection.session.tls(), f.reply());
                     connection.close();
                 }
             }
         }
-        record(m, null, same(m, new Deferred(last == null ? "4.4.4 No host to try" : last)), false);
+        if (refused != null) {
+            // RFC 8689 §4.2.1: no MX host could keep REQUIRETLS, so the message is not sent; the sender is told.
+            record(m, null, same(m, new Failed(refused)), false);
+        } else {
+            record(m, null, same(m, new Deferred(last == null ? "4.4.4 No host to try" : last)), false);
+        }
     }
 
     /**

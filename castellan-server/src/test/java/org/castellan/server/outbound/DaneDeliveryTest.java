@@ -238,6 +238,21 @@ class DaneDeliveryTest {
     }
 
     @Test
+    void requireTlsRefusedAtTheFirstMxHostGoesToTheNextThatOffersIt() throws Exception {
+        try (ScriptedReceiver first = receiver(MATCHING);
+             ScriptedReceiver second = new ScriptedReceiver(new InetSocketAddress(InetAddress.getByName(SECOND_MX),
+                     Router.SMTP_PORT), List.of("PIPELINING", "REQUIRETLS"), receiverCertificate)) {
+            long id = enqueue("carol@two.dane.test", true);
+            engine.start();
+            // RFC 8689 §4.2.1: after QUIT at a host without REQUIRETLS, the next MX host is tried.
+            assertThat(attempted(id).state()).isEqualTo(RecipientState.DELIVERED);
+            assertThat(first.commands()).containsSubsequence("STARTTLS", "QUIT")
+                    .noneMatch(c -> c.startsWith("MAIL") || c.startsWith("RCPT"));
+            assertThat(second.commands()).contains("MAIL FROM:<alice@example.org> REQUIRETLS");
+        }
+    }
+
+    @Test
     void aPostfixWhoseKeyATlsaRecordNamesGetsTheMail() throws Exception {
         try (PostfixReceiver postfix = postfix("pf.dane.test", POSTFIX_MATCHING, receiverCertificate)) {
             long id = enqueue(postfix.recipient);
