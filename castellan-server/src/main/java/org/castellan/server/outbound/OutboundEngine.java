@@ -83,11 +83,12 @@ public final class OutboundEngine implements AutoCloseable {
     /** Shortest sleep, so that a queue reporting a due time in the past cannot make the scheduler spin. */
     static final Duration MIN_SLEEP = Duration.ofMillis(200);
     /**
-     * How much of a message is read for its {@code TLS-Required} field (RFC 8689 §5), which is in the
+     * How much of a message is read for its {@code TLS-Required} field (RFC 8689 §3), which is in the
      * header section: a field beyond this is not seen, so the usual policies apply to that message.
      */
     static final int HEADER_PEEK = 64 * 1024;
-    /** The name of the operator's {@code [[outbound.tls-policy]]} in a deferral's reply. */
+    /** The names of DANE and of the operator's {@code [[outbound.tls-policy]]} in a deferral's reply. */
+    private static final String DANE = "DANE";
     private static final String LOCAL_POLICY = "tls-policy";
     /** How long {@link #close} waits for sessions it interrupted. */
     private static final Duration STOP_WAIT = Duration.ofSeconds(5);
@@ -483,6 +484,11 @@ public final class OutboundEngine implements AutoCloseable {
             return new Use(OutboundTls.OPPORTUNISTIC, Optional.empty(), List.of(), "", report, Optional.empty());
         }
 
+        /** DANE applies: the host has secure TLSA records, of which {@link #tlsa} are the usable ones. */
+        boolean tlsaApplies() {
+            return name.equals(DANE);
+        }
+
         Use withCaFile(Optional<Path> file) {
             return new Use(tls, file, tlsa, name, report, passOver);
         }
@@ -551,6 +557,10 @@ public final class OutboundEngine implements AutoCloseable {
         if (domainPolicy instanceof Skip skip) return tlsOptional ? floor : skip;
         Use u = (Use) domainPolicy;
         if (u.name().isEmpty()) return local.isPresent() ? floor.withReport(u.report()) : u; // no domain policy applies
+        if (u.tlsa().isEmpty() && u.tlsaApplies() && local.isPresent() && local.get().tls() == OutboundTls.VERIFY_NAME) {
+            // RFC 7672 §2.2: with no usable TLSA record DANE asks only for TLS; the operator asks more.
+            return floor.withReport(u.report());
+        }
         if (u.tls() == OutboundTls.VERIFY_NAME && local.isPresent() && local.get().caFile().isPresent()) {
             u = u.withCaFile(local.get().caFile()); // the CAs the operator trusts for this domain
         }
@@ -575,7 +585,7 @@ public final class OutboundEngine implements AutoCloseable {
             }
             // RFC 7672 §2.2: with no usable record TLS is still required, any certificate will do.
             case MailRouting.SecureTlsa t when !t.records().isEmpty() -> Optional.of(new Use(OutboundTls.REQUIRE,
-                    Optional.empty(), DaneVerifier.usable(t.records()), "DANE",
+                    Optional.empty(), DaneVerifier.usable(t.records()), DANE,
                     Optional.of(TlsRptPolicy.tlsa(domain, hop.host(), t.records())), Optional.empty()));
             default -> Optional.empty(); // no TLSA records: DANE does not apply to this host
         };

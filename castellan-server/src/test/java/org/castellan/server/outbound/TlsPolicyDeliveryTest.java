@@ -51,6 +51,7 @@ class TlsPolicyDeliveryTest {
     private static final String NO_TLSA = "127.0.28.4";
     private static final String DANE = "127.0.28.5";
     private static final String DANE_MISMATCH = "127.0.28.6";
+    private static final String PKIX_TLSA = "127.0.28.7";
 
     @TempDir static Path pkiDir;
     static TestPki pki;
@@ -74,7 +75,10 @@ class TlsPolicyDeliveryTest {
                 "vn MX 10 mx3", "mx3 A " + VERIFY,
                 "donly MX 10 mx4", "mx4 A " + NO_TLSA,
                 "dsec MX 10 mx5", "mx5 A " + DANE, "_25._tcp.mx5 TLSA " + DaneDeliveryTest.daneEe(otherName),
-                "mis MX 10 mx6", "mis2 MX 10 mx6", "mx6 A " + DANE_MISMATCH, "_25._tcp.mx6 TLSA " + unrelated)));
+                "mis MX 10 mx6", "mis2 MX 10 mx6", "mx6 A " + DANE_MISMATCH, "_25._tcp.mx6 TLSA " + unrelated,
+                // PKIX-EE(1): a usage RFC 7672 §3.1.3 says SMTP ignores, so no record is usable
+                "pkix MX 10 mx7", "mx7 A " + PKIX_TLSA, "_25._tcp.mx7 TLSA " + DaneDeliveryTest.daneEe(otherName)
+                        .replaceFirst("^3 ", "1 "))));
     }
 
     @AfterAll
@@ -239,6 +243,19 @@ class TlsPolicyDeliveryTest {
             assertThat(q.state()).isEqualTo(RecipientState.QUEUED);
             assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 tls-policy: "));
             assertThat(r.commands()).containsSubsequence("STARTTLS", "STARTTLS");
+            assertNothingSent(r);
+        }
+    }
+
+    @Test
+    void verifyNameStillAppliesWhereNoTlsaRecordIsUsable() throws Exception {
+        try (ScriptedReceiver r = receiver(PKIX_TLSA, otherName)) {
+            long id = enqueue("carol@pkix.pol.test");
+            start(policy("pkix.pol.test", OutboundTls.VERIFY_NAME));
+            QueuedRecipient q = attempted(id);
+            // RFC 7672 §2.2: unusable records leave DANE asking for TLS only; verify-name asks more, and wins.
+            assertThat(q.state()).isEqualTo(RecipientState.QUEUED);
+            assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 tls-policy: "));
             assertNothingSent(r);
         }
     }
