@@ -238,6 +238,21 @@ class DaneDeliveryTest {
     }
 
     @Test
+    void aSessionOpenedUnderTlsRequiredNoCarriesNoOtherMessage() throws Exception {
+        try (ScriptedReceiver r = receiver(MISMATCHING)) {
+            long optional = enqueue("carol@wrong.dane.test", false, "Subject: dane\r\nTLS-Required: No\r\n\r\nHi.\r\n");
+            long usual = enqueue("dave@wrong.dane.test");
+            engine.start();
+            assertThat(attempted(optional).state()).isEqualTo(RecipientState.DELIVERED);
+            // The next message of the group asked nothing: DANE holds for it, so the unauthenticated session is not reused.
+            QueuedRecipient q = attempted(usual);
+            assertThat(q.state()).isEqualTo(RecipientState.QUEUED);
+            assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 DANE: "));
+            assertThat(r.commands()).doesNotContain("RCPT TO:<dave@wrong.dane.test>");
+        }
+    }
+
+    @Test
     void requireTlsRefusedAtTheFirstMxHostGoesToTheNextThatOffersIt() throws Exception {
         try (ScriptedReceiver first = receiver(MATCHING);
              ScriptedReceiver second = new ScriptedReceiver(new InetSocketAddress(InetAddress.getByName(SECOND_MX),
