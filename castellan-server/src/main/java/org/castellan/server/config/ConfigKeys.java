@@ -59,6 +59,10 @@ public final class ConfigKeys {
         OUTBOUND_ROUTE("outbound.route", true, "Static routes, like Postfix's transport maps and relayhost: mail"
                 + " for domain (or for every domain, \"*\") goes to next-hop instead of the domain's MX hosts. The"
                 + " first matching route in file order wins."),
+        OUTBOUND_TLS_POLICY("outbound.tls-policy", true, "The operator's TLS policy for one recipient domain whose mail"
+                + " goes to its MX hosts (no static route), like Postfix's smtp_tls_policy_maps: added to what the"
+                + " domain publishes (DANE, MTA-STS), the stricter applying to each MX host; where TLS is"
+                + " required and not to be had the mail is deferred, never sent in clear. docs/outbound.md §5."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
                 + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
@@ -518,7 +522,8 @@ public final class ConfigKeys {
             key(Section.OUTBOUND_ROUTE, "next-hop", Type.NEXT_HOPS, null,
                     "Where the mail goes: \"host:port\", or several tried in order until one answers. An IPv6"
                             + " address is written in brackets."),
-            choice(Section.OUTBOUND_ROUTE, "tls", OutboundTls.class, OutboundTls.OPPORTUNISTIC,
+            choice(Section.OUTBOUND_ROUTE, "tls", List.of(OutboundTls.OPPORTUNISTIC, OutboundTls.REQUIRE,
+                            OutboundTls.VERIFY_NAME, OutboundTls.NONE), OutboundTls.OPPORTUNISTIC,
                     "\"opportunistic\" uses STARTTLS when offered, accepting any certificate; \"require\" defers the"
                             + " mail rather than send it without TLS; \"verify-name\" also requires a certificate that"
                             + " chains to the system's CAs (or ca-file) and names the next hop (RFC 6125); \"none\""
@@ -526,6 +531,20 @@ public final class ConfigKeys {
             key(Section.OUTBOUND_ROUTE, "ca-file", Type.PATH, "\"\"",
                     "With tls = \"verify-name\": a PEM file of CA certificates trusted for this route besides the"
                             + " system's; \"\" for none. Relative to data-dir."),
+
+            key(Section.OUTBOUND_TLS_POLICY, "domain", Type.STRING, null,
+                    "The recipient domain, such as \"example.net\"; at most one entry per domain, and none for a"
+                            + " domain an [[outbound.route]] serves (the route's tls applies there)."),
+            choice(Section.OUTBOUND_TLS_POLICY, "tls", Outbound.TlsPolicy.CHOICES, null,
+                    "\"require\": STARTTLS or no delivery, any certificate (4.7.4 when not offered); \"verify-name\":"
+                            + " also a certificate that chains to the system's CAs (or ca-file) and names the MX host"
+                            + " (RFC 6125), else 4.7.5; \"dane-only\": DANE (RFC 7672) must apply to the MX host and"
+                            + " authenticate it, so a host without DNSSEC-secure, usable TLSA records is not used"
+                            + " (4.7.5), with no fall-back to MTA-STS or opportunistic TLS. DANE or MTA-STS still apply"
+                            + " where stricter, and a message's TLS-Required: No (RFC 8689) does not lift this policy."),
+            key(Section.OUTBOUND_TLS_POLICY, "ca-file", Type.PATH, "\"\"",
+                    "With tls = \"verify-name\": a PEM file of CA certificates trusted for this domain's MX hosts"
+                            + " besides the system's; \"\" for none. Relative to data-dir."),
 
             key(Section.RULE, "cidr", Type.CIDR, null,
                     "Remote addresses the rule applies to: a CIDR such as \"192.0.2.0/24\" or \"2001:db8::/32\","
@@ -623,7 +642,13 @@ public final class ConfigKeys {
 
     private static <E extends Enum<E>> Key choice(Section section, String name, Class<E> values, E defaultValue,
                                                   String description) {
-        List<String> choices = Arrays.stream(values.getEnumConstants()).map(ConfigKeys::choiceName).toList();
+        return choice(section, name, Arrays.asList(values.getEnumConstants()), defaultValue, description);
+    }
+
+    /** A choice of some of an enum's constants: the others are not accepted in this key. */
+    private static <E extends Enum<E>> Key choice(Section section, String name, List<E> values, E defaultValue,
+                                                  String description) {
+        List<String> choices = values.stream().map(ConfigKeys::choiceName).toList();
         return new Key(section, name, Type.CHOICE, choices, 0, 0,
                 defaultValue == null ? null : "\"" + choiceName(defaultValue) + "\"", description);
     }
@@ -658,7 +683,8 @@ public final class ConfigKeys {
         out.add("");
         out.add("- `# comments`, to the end of the line.");
         out.add("- Tables `[server]`, `[store]`, `[tls]`, `[auth]`, `[log]`, `[smtp]`, `[dns]`, `[mail-auth]`, `[kerberos]`,"
-                + " `[outbound]`, each at most once, and arrays of tables `[[outbound.route]]`, `[[listener]]`, `[[rule]]`"
+                + " `[outbound]`, each at most once, and arrays of tables `[[outbound.route]]`, `[[outbound.tls-policy]]`,"
+                + " `[[listener]]`, `[[rule]]`"
                 + " and `[[oauth-issuer]]`, once per entry. Keys before the first table are errors.");
         out.add("- `key = value`, one per line, with bare kebab-case keys (`data-dir`). Dotted and quoted keys are"
                 + " not supported.");

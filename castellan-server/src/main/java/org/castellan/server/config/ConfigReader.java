@@ -89,6 +89,7 @@ final class ConfigReader {
         List<Table> ruleTables = new ArrayList<>();
         List<Table> issuerTables = new ArrayList<>();
         List<Table> routeTables = new ArrayList<>();
+        List<Table> tlsPolicyTables = new ArrayList<>();
         for (Table table : document.tables()) {
             if (table.name().isEmpty()) {
                 table.entries().values().forEach(e -> problem(e.line(), e.key(),
@@ -117,6 +118,7 @@ final class ConfigReader {
                 case RULE -> ruleTables.add(table);
                 case OAUTH_ISSUER -> issuerTables.add(table);
                 case OUTBOUND_ROUTE -> routeTables.add(table);
+                case OUTBOUND_TLS_POLICY -> tlsPolicyTables.add(table);
                 default -> single.put(s, table);
             }
         }
@@ -217,6 +219,7 @@ final class ConfigReader {
         Duration mailAuthDnsTimeout = mailAuthTable.duration("dns-timeout");
         Kerberos kerberos = readKerberos(new Fields(Section.KERBEROS, single.get(Section.KERBEROS)), hostname, base);
         Outbound outbound = readOutbound(new Fields(Section.OUTBOUND, single.get(Section.OUTBOUND)), routeTables, base);
+        if (outbound != null) outbound = readTlsPolicies(outbound, tlsPolicyTables, base);
 
         Map<String, Listener> listeners = new LinkedHashMap<>();
         boolean listenersComplete = readListeners(listenerTables, listeners);
@@ -399,6 +402,47 @@ final class ConfigReader {
         return new Outbound(hostname.isEmpty() ? Optional.empty() : Optional.of(hostname), durations.get(0), durations.get(1),
                 durations.get(2), durations.get(3), durations.get(4), durations.get(5), durations.get(6), durations.get(7),
                 durations.get(8), durations.get(9), durations.get(10), connections.intValue(), messages.intValue(), routes);
+    }
+
+    /**
+     * The {@code [[outbound.tls-policy]]} entries added to {@code outbound}; null after a problem. A
+     * domain named twice, or one a static route serves, is an error: the entry could never apply.
+     */
+    private Outbound readTlsPolicies(Outbound outbound, List<Table> tables, Path base) {
+        List<Outbound.TlsPolicy> policies = new ArrayList<>();
+        Map<String, Integer> domains = new HashMap<>();
+        for (Table table : tables) {
+            Fields p = new Fields(Section.OUTBOUND_TLS_POLICY, table);
+            String domain = p.str(p.key("domain"));
+            if (domain != null && !isHostname(domain)) {
+                p.problem("domain", "expected a domain such as \"example.net\"");
+                domain = null;
+            }
+            if (domain != null) {
+                String d = domain;
+                Integer first = domains.putIfAbsent(domain.toLowerCase(java.util.Locale.ROOT), p.lineOf("domain"));
+                Optional<Outbound.Route> route = outbound.routes().stream().filter(r -> r.matches(d)).findFirst();
+                if (first != null) {
+                    p.problem("domain", "a tls-policy for \"" + domain + "\" is already on line " + first
+                            + "; write one entry per domain");
+                    domain = null;
+                } else if (route.isPresent()) {
+                    Integer line = lines.get("outbound.route[" + (outbound.routes().indexOf(route.get()) + 1) + "]");
+                    p.problem("domain", "mail for \"" + domain + "\" goes by the [[outbound.route]] for \""
+                            + route.get().domain() + "\"" + (line == null ? "" : " on line " + line)
+                            + ", whose tls applies instead; set the tls there or remove this entry");
+                    domain = null;
+                }
+            }
+            OutboundTls tls = p.choice("tls", OutboundTls.class);
+            Optional<Path> caFile = p.optionalPath("ca-file", base);
+            if (caFile != null && caFile.isPresent() && tls != null && tls != OutboundTls.VERIFY_NAME) {
+                p.problem("ca-file", "ca-file is used only with tls = \"verify-name\"; remove it or set that tls");
+                caFile = null;
+            }
+            if (domain != null && tls != null && caFile != null) policies.add(new Outbound.TlsPolicy(domain, tls, caFile));
+        }
+        return policies.size() == tables.size() ? outbound.withTlsPolicies(policies) : null;
     }
 
     /** Reads every listener into {@code out}; returns false if any could not be read at all. */
@@ -766,7 +810,7 @@ final class ConfigReader {
                 return null;
             }
             for (E constant : type.getEnumConstants()) {
-                if (ConfigKeys.choiceName(constant).equals(value)) {
+                if (ConfigKeys.choiceName(constant).equals(value) && key.choices().contains(value)) {
                     return constant;
                 }
             }

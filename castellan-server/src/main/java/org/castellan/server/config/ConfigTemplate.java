@@ -77,6 +77,10 @@ public final class ConfigTemplate {
                 case RULE -> renderExampleRule(out);
                 case OAUTH_ISSUER -> renderExampleIssuer(out);
                 case OUTBOUND_ROUTE -> renderExampleRoute(out);
+                case OUTBOUND_TLS_POLICY -> renderExample(out, Section.OUTBOUND_TLS_POLICY,
+                        Map.of("domain", "\"bank.example\"", "tls", "\"verify-name\""),
+                        "No TLS policies are set: each domain gets what it publishes (DANE, MTA-STS), else"
+                                + " opportunistic TLS. For example, to require a verified certificate from a partner's MX hosts:");
                 default -> {
                     out.add(section.header());
                     for (Key key : ConfigKeys.of(section)) {

@@ -24,11 +24,13 @@ import java.util.Optional;
  * @param dataBlockTimeout each write of the content, and each BDAT chunk's reply
  * @param dataDoneTimeout the reply after the content's end (the final "." or the last BDAT)
  * @param routes static routes in file order; the first whose domain matches (or {@code *}) wins
+ * @param tlsPolicies the operator's TLS policies of MX destinations ({@code [[outbound.tls-policy]]}), at most one per domain
  */
 public record Outbound(Optional<String> hostname, Duration connectTimeout, Duration greetingTimeout, Duration mailTimeout,
                        Duration rcptTimeout, Duration dataTimeout, Duration dataBlockTimeout, Duration dataDoneTimeout,
                        Duration retryInitial, Duration retryMax, Duration giveUp, Duration delayWarning,
-                       int maxConnectionsPerDestination, int maxMessagesPerConnection, List<Route> routes) {
+                       int maxConnectionsPerDestination, int maxMessagesPerConnection, List<Route> routes,
+                       List<TlsPolicy> tlsPolicies) {
 
     /** Postfix's smtp_connect_timeout. */
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(30);
@@ -84,13 +86,36 @@ public record Outbound(Optional<String> hostname, Duration connectTimeout, Durat
             throw new IllegalArgumentException("outbound counts must be at least 1");
         }
         routes = List.copyOf(routes);
+        tlsPolicies = List.copyOf(tlsPolicies);
+    }
+
+    /** Without per-domain TLS policies. */
+    public Outbound(Optional<String> hostname, Duration connectTimeout, Duration greetingTimeout, Duration mailTimeout,
+                    Duration rcptTimeout, Duration dataTimeout, Duration dataBlockTimeout, Duration dataDoneTimeout,
+                    Duration retryInitial, Duration retryMax, Duration giveUp, Duration delayWarning,
+                    int maxConnectionsPerDestination, int maxMessagesPerConnection, List<Route> routes) {
+        this(hostname, connectTimeout, greetingTimeout, mailTimeout, rcptTimeout, dataTimeout, dataBlockTimeout,
+                dataDoneTimeout, retryInitial, retryMax, giveUp, delayWarning, maxConnectionsPerDestination,
+                maxMessagesPerConnection, routes, List.of());
     }
 
     /** The same settings with other routes. */
     public Outbound withRoutes(List<Route> newRoutes) {
         return new Outbound(hostname, connectTimeout, greetingTimeout, mailTimeout, rcptTimeout, dataTimeout,
                 dataBlockTimeout, dataDoneTimeout, retryInitial, retryMax, giveUp, delayWarning,
-                maxConnectionsPerDestination, maxMessagesPerConnection, newRoutes);
+                maxConnectionsPerDestination, maxMessagesPerConnection, newRoutes, tlsPolicies);
+    }
+
+    /** The same settings with other per-domain TLS policies. */
+    public Outbound withTlsPolicies(List<TlsPolicy> newPolicies) {
+        return new Outbound(hostname, connectTimeout, greetingTimeout, mailTimeout, rcptTimeout, dataTimeout,
+                dataBlockTimeout, dataDoneTimeout, retryInitial, retryMax, giveUp, delayWarning,
+                maxConnectionsPerDestination, maxMessagesPerConnection, routes, newPolicies);
+    }
+
+    /** The operator's TLS policy of {@code domain}'s MX hosts, if {@code [[outbound.tls-policy]]} names it. */
+    public Optional<TlsPolicy> tlsPolicy(String domain) {
+        return tlsPolicies.stream().filter(p -> p.domain().equalsIgnoreCase(domain)).findFirst();
     }
 
     /**
@@ -112,6 +137,29 @@ public record Outbound(Optional<String> hostname, Duration connectTimeout, Durat
 
         public boolean matches(String recipientDomain) {
             return domain.equals(ANY_DOMAIN) || domain.equalsIgnoreCase(recipientDomain);
+        }
+    }
+
+    /**
+     * One {@code [[outbound.tls-policy]]}: the TLS the operator asks of {@code domain}'s MX hosts, on top of
+     * what the domain publishes (DANE, MTA-STS), like a Postfix smtp_tls_policy_maps entry; the
+     * stricter applies (docs/outbound.md §5). Routing stays MX routing.
+     *
+     * @param tls {@link OutboundTls#REQUIRE}, {@link OutboundTls#VERIFY_NAME} or {@link OutboundTls#DANE_ONLY}
+     * @param caFile for {@code verify-name}: CA certificates trusted besides the system's
+     */
+    public record TlsPolicy(String domain, OutboundTls tls, Optional<Path> caFile) {
+        /** The values a policy may have: each asks more than opportunistic TLS. */
+        public static final List<OutboundTls> CHOICES = List.of(OutboundTls.REQUIRE, OutboundTls.VERIFY_NAME,
+                OutboundTls.DANE_ONLY);
+
+        public TlsPolicy {
+            Objects.requireNonNull(domain, "domain");
+            Objects.requireNonNull(caFile, "caFile");
+            if (!CHOICES.contains(tls)) throw new IllegalArgumentException("a TLS policy is require, verify-name or dane-only");
+            if (caFile.isPresent() && tls != OutboundTls.VERIFY_NAME) {
+                throw new IllegalArgumentException("ca-file goes with verify-name only");
+            }
         }
     }
 

@@ -3,7 +3,7 @@ package org.castellan.server.config;
 /**
  * How an outbound session uses STARTTLS (RFC 3207) towards one destination (docs/outbound.md §5).
  * Configuration values: {@code "opportunistic"}, {@code "require"}, {@code "verify-name"},
- * {@code "none"}.
+ * {@code "none"}, and for an MX destination's {@code [[outbound.tls-policy]]} {@code "dane-only"}.
  */
 public enum OutboundTls {
     /** STARTTLS when offered, any certificate; cleartext otherwise (RFC 7435). */
@@ -16,5 +16,10 @@ public enum OutboundTls {
      */
     VERIFY_NAME,
     /** Never STARTTLS: for a next hop on a network path that needs none (a local relay). */
-    NONE
+    NONE,
+    /**
+     * DANE (RFC 7672) must apply to each MX host and authenticate it: a host without DNSSEC-secure,
+     * usable TLSA records is not used. Only for MX destinations, whose hosts are looked up with DNSSEC.
+     */
+    DANE_ONLY
 }

@@ -82,6 +82,14 @@ public final class OutboundEngine implements AutoCloseable {
     static final Duration MAX_SLEEP = Duration.ofMinutes(1);
     /** Shortest sleep, so that a queue reporting a due time in the past cannot make the scheduler spin. */
     static final Duration MIN_SLEEP = Duration.ofMillis(200);
+    /**
+     * How much of a message is read for its {@code TLS-Required} field (RFC 8689 §3), which is in the
+     * header section: a field beyond this is not seen, so the usual policies apply to that message.
+     */
+    static final int HEADER_PEEK = 64 * 1024;
+    /** The names of DANE and of the operator's {@code [[outbound.tls-policy]]} in a deferral's reply. */
+    private static final String DANE = "DANE";
+    private static final String LOCAL_POLICY = "tls-policy";
     /** How long {@link #close} waits for sessions it interrupted. */
     private static final Duration STOP_WAIT = Duration.ofSeconds(5);
 
@@ -294,7 +302,7 @@ public final class OutboundEngine implements AutoCloseable {
     private void deliverGroup(List<DueMessage> group, Instant leasedAt) {
         Router.Plan plan = router.plan(group.get(0).domain());
         Connection connection = new Connection();
-        DomainTls domainTls = new DomainTls(group.get(0).domain());
+        DomainTls domainTls = new DomainTls(group.get(0).domain(), settings.tlsPolicy(group.get(0).domain()));
         try {
             for (DueMessage m : group) {
                 if (stopped) return;
@@ -321,10 +329,13 @@ public final class OutboundEngine implements AutoCloseable {
     /** The session a group reuses from one message to the next. */
     private static final class Connection {
         OutboundSession session;
+        /** The session was opened after a policy failure was passed over: only a message that allows that may use it. */
+        boolean passedOver;
 
         void close() {
             if (session != null) session.close();
             session = null;
+            passedOver = false;
         }
     }
 
@@ -335,21 +346,27 @@ public final class OutboundEngine implements AutoCloseable {
                 message.size(), message.body(), message.smtpUtf8(), message.ret(), message.envid(),
                 m.recipients().stream().map(QueuedRecipient::notifyOn).toList(),
                 m.recipients().stream().map(QueuedRecipient::orcpt).toList(), message.requireTls());
+        // Only MX destinations have domain policies a message may ask to pass over; a route's is the operator's.
+        RequireTlsPolicy.Demand demand = plan.mx() ? demand(message)
+                : RequireTlsPolicy.demand(message.requireTls(), new byte[0]);
         String last = null;
-        if (connection.session != null && connection.session.usable()) {
+        String refused = null; // the last hop that could not keep the message's REQUIRETLS (RFC 8689 §4.2.1)
+        if (connection.session != null && connection.session.usable()
+                && (!connection.passedOver || RequireTlsPolicy.mayIgnorePolicyFailure(demand))) {
             try {
                 List<Outcome> outcomes = send(connection.session, envelope, message.id());
                 record(m, connection.session, outcomes, false);
                 return;
             } catch (Failure f) {
                 last = f.reply();
+                if (f.refusedHop()) refused = f.reply();
                 connection.close();
             }
         }
         connection.close();
         for (Router.Hop hop : plan.hops()) {
             if (hop.addresses().isEmpty()) last = hop.failure();
-            HopTls hopTls = hopTls(plan, hop, domainTls);
+            HopTls hopTls = hopTls(plan, hop, domainTls, demand);
             if (hopTls instanceof Skip skip) {
                 last = skip.reply(); // RFC 7672 §2.2.1, RFC 8461 §4.2: this host is not used, the next one may be
                 LOG.info("outbound msg={} host={}: {}", message.id(), hop.host(), skip.reply());
@@ -360,48 +377,77 @@ public final class OutboundEngine implements AutoCloseable {
                 if (stopped) return;
                 Target target = new Target(hop.host(), address, use.tls(), use.caFile(), false, use.tlsa(), use.name());
                 try {
-                    connection.session = connect(target, use);
+                    Opened opened = connect(target, use);
+                    connection.session = opened.session();
+                    connection.passedOver = opened.passedOver();
                     List<Outcome> outcomes = send(connection.session, envelope, message.id());
                     record(m, connection.session, outcomes, false);
                     return;
                 } catch (Failure f) {
                     last = f.reply();
+                    // RFC 8689 §4.2.1: after QUIT the next MX host is tried; the message fails only when none will do.
+                    if (f.refusedHop()) refused = f.reply();
                     LOG.info("outbound msg={} relay={} tls={}: {}", message.id(), target.describe(),
                             connection.session == null ? "-" : connection.session.tls(), f.reply());
                     connection.close();
                 }
             }
         }
-        record(m, null, same(m, new Deferred(last == null ? "4.4.4 No host to try" : last)), false);
+        if (refused != null) {
+            // RFC 8689 §4.2.1: no MX host could keep REQUIRETLS, so the message is not sent; the sender is told.
+            record(m, null, same(m, new Failed(refused)), false);
+        } else {
+            record(m, null, same(m, new Deferred(last == null ? "4.4.4 No host to try" : last)), false);
+        }
+    }
+
+    /**
+     * What the message asks of TLS (RFC 8689): REQUIRETLS from its envelope, else whether its header
+     * section has {@code TLS-Required: No}.
+     */
+    private RequireTlsPolicy.Demand demand(QueuedMessage message) {
+        if (message.requireTls()) return RequireTlsPolicy.Demand.REQUIRE_TLS;
+        try (InputStream content = queue.openContent(message.id())) {
+            return RequireTlsPolicy.demand(false, content.readNBytes(HEADER_PEEK));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read queued message " + message.id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A session, and whether it was opened after a policy failure was passed over. */
+    private record Opened(OutboundSession session, boolean passedOver) {
     }
 
     /**
      * Opens a session and counts its TLS result for TLS-RPT; under opportunistic TLS a failed
-     * handshake is retried in cleartext, as Postfix does, and under an MTA-STS policy in
-     * {@code testing} mode a failure is counted and the host tried again opportunistically
-     * (RFC 8461 §5: testing policies are reported, not enforced).
+     * handshake is retried in cleartext, as Postfix does. Where the policy's failure may be passed
+     * over (an MTA-STS policy in {@code testing} mode, RFC 8461 §5; a message with
+     * {@code TLS-Required: No}, RFC 8689 §4.2.2) the failure is counted and the host tried again
+     * under what remains: the operator's own policy, else opportunistic TLS.
      */
-    private OutboundSession connect(Target target, Use use) throws Failure {
+    private Opened connect(Target target, Use use) throws Failure {
         try {
             OutboundSession session = OutboundSession.open(target, settings, heloName);
             use.report().ifPresent(policy -> {
                 if (!session.tls().equals("none")) tlsReports.success(policy);
                 else tlsReports.failure(policy, details(TlsRptResultType.STARTTLS_NOT_SUPPORTED, target));
             });
-            return session;
+            return new Opened(session, false);
         } catch (Failure f) {
             if (use.report().isPresent() && f.tlsResult().isPresent()) {
                 tlsReports.failure(use.report().get(), details(f.tlsResult().get(), target));
             }
-            if (use.testing() && f.tlsResult().isPresent()) {
-                LOG.info("outbound relay={}: {}; the MTA-STS policy is in testing mode, delivering anyway", target.describe(),
-                        f.reply());
-                return connect(new Target(target.host(), target.address(), OutboundTls.OPPORTUNISTIC, Optional.empty(), false),
-                        Use.opportunistic(Optional.empty()));
+            if (use.passOver().isPresent() && f.tlsResult().isPresent()) {
+                PassOver p = use.passOver().get();
+                LOG.info("outbound relay={}: {}; {}, trying again under {}", target.describe(), f.reply(), p.why(),
+                        p.then().name().isEmpty() ? "opportunistic TLS" : p.then().name() + " " + p.then().tls());
+                Use then = p.then();
+                return new Opened(connect(new Target(target.host(), target.address(), then.tls(), then.caFile(), false,
+                        List.of(), then.name()), then).session(), true);
             }
             if (!f.handshake() || target.tls() != OutboundTls.OPPORTUNISTIC) throw f;
             LOG.info("outbound relay={}: {}; trying again without TLS", target.describe(), f.reply());
-            return OutboundSession.open(target.inCleartext(), settings, heloName);
+            return new Opened(OutboundSession.open(target.inCleartext(), settings, heloName), false);
         }
     }
 
@@ -427,24 +473,51 @@ public final class OutboundEngine implements AutoCloseable {
     /**
      * The host is tried with this TLS.
      *
-     * @param name the policy's name in a failure's reply, empty for a route's own
+     * @param name the policy's name in a failure's reply ("DANE", "MTA-STS", "tls-policy"), empty for
+     *     a route's own and for opportunistic TLS
      * @param report the TLS-RPT policy its session is counted under; empty for static routes
-     * @param testing an MTA-STS policy in {@code testing} mode: a failure is counted, then delivered opportunistically
+     * @param passOver when the policy's TLS check fails: the policy that still holds, tried at once
      */
     private record Use(OutboundTls tls, Optional<Path> caFile, List<MailRouting.TlsaRecord> tlsa, String name,
-                       Optional<TlsRptPolicy> report, boolean testing) implements HopTls {
+                       Optional<TlsRptPolicy> report, Optional<PassOver> passOver) implements HopTls {
         static Use opportunistic(Optional<TlsRptPolicy> report) {
-            return new Use(OutboundTls.OPPORTUNISTIC, Optional.empty(), List.of(), "", report, false);
+            return new Use(OutboundTls.OPPORTUNISTIC, Optional.empty(), List.of(), "", report, Optional.empty());
+        }
+
+        /** DANE applies: the host has secure TLSA records, of which {@link #tlsa} are the usable ones. */
+        boolean tlsaApplies() {
+            return name.equals(DANE);
+        }
+
+        Use withCaFile(Optional<Path> file) {
+            return new Use(tls, file, tlsa, name, report, passOver);
+        }
+
+        Use withReport(Optional<TlsRptPolicy> policy) {
+            return new Use(tls, caFile, tlsa, name, policy, passOver);
+        }
+
+        Use withPassOver(Optional<PassOver> p) {
+            return new Use(tls, caFile, tlsa, name, report, p);
         }
     }
 
-    /** What a destination domain asks of TLS beyond DANE: its MTA-STS policy, looked up once per group. */
+    /** A failure of a domain's policy that does not stop delivery ({@code why}); {@code then} is tried instead. */
+    private record PassOver(String why, Use then) {
+    }
+
+    /**
+     * What a destination domain asks of TLS beyond DANE: its MTA-STS policy, looked up once per group,
+     * and the operator's {@code [[outbound.tls-policy]]} for it.
+     */
     private final class DomainTls {
         private final String domain;
+        private final Optional<Outbound.TlsPolicy> local;
         private MtaStsPolicies.Lookup sts;
 
-        DomainTls(String domain) {
+        DomainTls(String domain, Optional<Outbound.TlsPolicy> local) {
             this.domain = domain;
+            this.local = local;
         }
 
         Optional<MtaStsPolicies.Applies> mtaSts() {
@@ -456,34 +529,71 @@ public final class OutboundEngine implements AutoCloseable {
     }
 
     /**
-     * The strictest policy that applies to one host: a static route's own; for an MX host DANE when
-     * the MX RRset and the host's addresses are DNSSEC-secure and the host has secure TLSA records
-     * (RFC 7672 §2.2), else the
-     * domain's MTA-STS policy (RFC 8461 §5; it never overrides DANE, §2), else opportunistic TLS.
+     * The strictest policy that applies to one host (docs/outbound.md §5): a static route's own; for an
+     * MX host the domain's DANE when the MX RRset and the host's addresses are DNSSEC-secure and the host
+     * has secure TLSA records (RFC 7672 §2.2), else its MTA-STS policy (RFC 8461 §5; it never overrides
+     * DANE, §2), else opportunistic TLS; then the operator's {@code [[outbound.tls-policy]]} where it asks
+     * more. A message's {@code TLS-Required: No} passes over the domain's policies, not the operator's.
      */
-    private HopTls hopTls(Router.Hosts plan, Router.Hop hop, DomainTls domainTls) {
-        if (!plan.mx()) return new Use(plan.tls(), plan.caFile(), List.of(), "", Optional.empty(), false);
-        String domain = domainTls.domain;
-        // RFC 7672 §2.2.1, §2.2.2: DANE needs a secure MX RRset and secure addresses of the host.
-        if (plan.dnssec() && hop.dnssec()) {
-            switch (router.tlsa(hop.host())) {
-                // RFC 7672 §2.2: a failed or bogus TLSA look-up may hide records: the host is not used, in clear or otherwise.
-                case MailRouting.TlsaFailure f -> {
-                    tlsReports.failure(TlsRptPolicy.tlsa(domain, hop.host(), List.of()),
-                            hostOnly(TlsRptResultType.DNSSEC_INVALID, hop.host()));
-                    return new Skip("4.7.5 DANE: TLSA lookup failed for " + hop.host() + ": " + f.reason());
-                }
-                case MailRouting.SecureTlsa t when !t.records().isEmpty() -> {
-                    // RFC 7672 §2.2: with no usable record TLS is still required, any certificate will do.
-                    List<MailRouting.TlsaRecord> usable = DaneVerifier.usable(t.records());
-                    return new Use(OutboundTls.REQUIRE, Optional.empty(), usable, "DANE",
-                            Optional.of(TlsRptPolicy.tlsa(domain, hop.host(), t.records())), false);
-                }
-                default -> {
-                    // no TLSA records: DANE does not apply to this host
-                }
+    private HopTls hopTls(Router.Hosts plan, Router.Hop hop, DomainTls domainTls, RequireTlsPolicy.Demand demand) {
+        if (!plan.mx()) return new Use(plan.tls(), plan.caFile(), List.of(), "", Optional.empty(), Optional.empty());
+        Optional<HopTls> dane = dane(plan, hop, domainTls.domain);
+        Optional<Outbound.TlsPolicy> local = domainTls.local;
+        if (local.isPresent() && local.get().tls() == OutboundTls.DANE_ONLY) {
+            // Postfix's dane-only: DANE authenticates the host or it is not used; nothing weaker, whatever the message says.
+            if (dane.isEmpty()) return new Skip("4.7.5 " + LOCAL_POLICY + ": dane-only, and " + hop.host()
+                    + " has no DNSSEC-secure TLSA records");
+            if (dane.get() instanceof Use u && u.tlsa().isEmpty()) {
+                return new Skip("4.7.5 " + LOCAL_POLICY + ": dane-only, and no TLSA record of " + hop.host() + " is usable");
             }
+            return dane.get();
         }
+        HopTls domainPolicy = dane.isPresent() ? dane.get() : mtaSts(hop, domainTls);
+        Use floor = local.map(p -> new Use(p.tls(), p.caFile(), List.of(), LOCAL_POLICY, Optional.empty(), Optional.empty()))
+                .orElse(Use.opportunistic(Optional.empty()));
+        // RFC 8689 §4.2.2: TLS-Required: No asks that the recipient domain's DANE and MTA-STS not stop the
+        // message; the operator's own policy is the sender side's and still holds.
+        boolean tlsOptional = RequireTlsPolicy.mayIgnorePolicyFailure(demand);
+        if (domainPolicy instanceof Skip skip) return tlsOptional ? floor : skip;
+        Use u = (Use) domainPolicy;
+        if (u.name().isEmpty()) return local.isPresent() ? floor.withReport(u.report()) : u; // no domain policy applies
+        if (u.tlsa().isEmpty() && u.tlsaApplies() && local.isPresent() && local.get().tls() == OutboundTls.VERIFY_NAME) {
+            // RFC 7672 §2.2: with no usable TLSA record DANE asks only for TLS; the operator asks more.
+            return floor.withReport(u.report());
+        }
+        if (u.tls() == OutboundTls.VERIFY_NAME && local.isPresent() && local.get().caFile().isPresent()) {
+            u = u.withCaFile(local.get().caFile()); // the CAs the operator trusts for this domain
+        }
+        if (u.passOver().isPresent()) return u.withPassOver(Optional.of(new PassOver(u.passOver().get().why(), floor)));
+        if (tlsOptional) return u.withPassOver(Optional.of(new PassOver("the message has TLS-Required: No", floor)));
+        return u;
+    }
+
+    /**
+     * DANE for one MX host (RFC 7672 §2.2.1, §2.2.2: it needs a secure MX RRset and secure addresses
+     * of the host): the host's TLSA records, a skip when their look-up failed; empty when DANE does not
+     * apply (no TLSA records, or insecure DNS).
+     */
+    private Optional<HopTls> dane(Router.Hosts plan, Router.Hop hop, String domain) {
+        if (!plan.dnssec() || !hop.dnssec()) return Optional.empty();
+        return switch (router.tlsa(hop.host())) {
+            // RFC 7672 §2.2: a failed or bogus TLSA look-up may hide records: the host is not used, in clear or otherwise.
+            case MailRouting.TlsaFailure f -> {
+                tlsReports.failure(TlsRptPolicy.tlsa(domain, hop.host(), List.of()),
+                        hostOnly(TlsRptResultType.DNSSEC_INVALID, hop.host()));
+                yield Optional.of(new Skip("4.7.5 DANE: TLSA lookup failed for " + hop.host() + ": " + f.reason()));
+            }
+            // RFC 7672 §2.2: with no usable record TLS is still required, any certificate will do.
+            case MailRouting.SecureTlsa t when !t.records().isEmpty() -> Optional.of(new Use(OutboundTls.REQUIRE,
+                    Optional.empty(), DaneVerifier.usable(t.records()), DANE,
+                    Optional.of(TlsRptPolicy.tlsa(domain, hop.host(), t.records())), Optional.empty()));
+            default -> Optional.empty(); // no TLSA records: DANE does not apply to this host
+        };
+    }
+
+    /** The domain's MTA-STS policy for one MX host where DANE does not apply (RFC 8461 §5). */
+    private HopTls mtaSts(Router.Hop hop, DomainTls domainTls) {
+        String domain = domainTls.domain;
         Optional<MtaStsPolicies.Applies> sts = domainTls.mtaSts();
         if (sts.isEmpty()) return Use.opportunistic(Optional.of(TlsRptPolicy.none(domain)));
         MtaStsPolicy policy = sts.get().policy();
@@ -497,8 +607,11 @@ public final class OutboundEngine implements AutoCloseable {
             }
             return Use.opportunistic(Optional.empty());
         }
-        // RFC 8461 §4.2: STARTTLS with a certificate valid for the MX host name.
-        return new Use(OutboundTls.VERIFY_NAME, mtaStsCaFile, List.of(), "MTA-STS", Optional.of(report), !enforce);
+        // RFC 8461 §4.2: STARTTLS with a certificate valid for the MX host name; under testing a failure is
+        // reported, not enforced (§5).
+        Optional<PassOver> testing = enforce ? Optional.empty()
+                : Optional.of(new PassOver("the MTA-STS policy is in testing mode", Use.opportunistic(Optional.empty())));
+        return new Use(OutboundTls.VERIFY_NAME, mtaStsCaFile, List.of(), "MTA-STS", Optional.of(report), testing);
     }
 
     /** The policy as RFC 8461 §3.2 writes it, for the TLS-RPT report's {@code policy-string}. */

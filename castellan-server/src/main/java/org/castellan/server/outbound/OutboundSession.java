@@ -157,6 +157,7 @@ final class OutboundSession implements AutoCloseable {
     static final class Failure extends Exception {
         private final boolean handshake;
         private final transient Optional<TlsRptResultType> tlsResult;
+        private boolean refusedHop;
 
         Failure(String reply, boolean handshake) {
             this(reply, handshake, Optional.empty());
@@ -166,6 +167,20 @@ final class OutboundSession implements AutoCloseable {
             super(reply);
             this.handshake = handshake;
             this.tlsResult = tlsResult;
+        }
+
+        /**
+         * The hop cannot keep the message's REQUIRETLS (RFC 8689 §4.2.1): nothing of it was sent, the
+         * next MX host may do, and when none does the message fails with this reply.
+         */
+        static Failure refusedHop(String reply) {
+            Failure f = new Failure(reply, false);
+            f.refusedHop = true;
+            return f;
+        }
+
+        boolean refusedHop() {
+            return refusedHop;
         }
 
         /** Why TLS could not be had, as TLS-RPT counts it (RFC 8460 §4.3); empty for any other failure. */
@@ -357,6 +372,13 @@ final class OutboundSession implements AutoCloseable {
      * @throws Failure when the session failed before any recipient got a reply
      */
     List<Outcome> send(Envelope e, InputStream content) throws Failure {
+        RequireTlsPolicy.Verdict tlsVerdict = RequireTlsPolicy.check(
+                e.requireTls() ? RequireTlsPolicy.Demand.REQUIRE_TLS : RequireTlsPolicy.Demand.USUAL, authentication(),
+                offers("REQUIRETLS"));
+        if (tlsVerdict instanceof RequireTlsPolicy.Refuse refuse) {
+            // RFC 8689 §4.2.1: nothing of the message goes to a hop that cannot keep its demand; another MX host may.
+            throw Failure.refusedHop(refuse.enhancedCode() + " " + target.describe() + ": " + refuse.text());
+        }
         List<Outcome> refused = unsendable(e);
         if (refused != null) return refused;
         try {
@@ -377,13 +399,7 @@ final class OutboundSession implements AutoCloseable {
     private List<Outcome> unsendable(Envelope e) {
         String reason = null;
         OptionalLong limit = announcedSize();
-        RequireTlsPolicy.Verdict tlsVerdict = RequireTlsPolicy.check(
-                e.requireTls() ? RequireTlsPolicy.Demand.REQUIRE_TLS : RequireTlsPolicy.Demand.USUAL, authentication(),
-                offers("REQUIRETLS"));
-        if (tlsVerdict instanceof RequireTlsPolicy.Refuse refuse) {
-            // RFC 8689 §4.2.1: nothing of the message goes to a hop that cannot keep its demand.
-            reason = refuse.enhancedCode() + " " + target.describe() + ": " + refuse.text();
-        } else if (e.smtpUtf8() && !offers("SMTPUTF8")) {
+        if (e.smtpUtf8() && !offers("SMTPUTF8")) {
             // RFC 6531 §3.4: no downgrade; the message needs SMTPUTF8 and the receiver lacks it.
             reason = "5.6.7 " + target.describe() + " does not support SMTPUTF8, which the message needs";
         } else if (e.body() == SmtpCommand.Body.EIGHT_BIT_MIME && !offers("8BITMIME")) {

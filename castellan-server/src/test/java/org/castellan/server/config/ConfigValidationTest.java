@@ -310,9 +310,12 @@ class ConfigValidationTest {
                                 + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
                         "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [mail-auth],"
-                                + " [kerberos], [outbound], [[outbound.route]], [[listener]], [[rule]], [[oauth-issuer]])"),
+                                + " [kerberos], [outbound], [[outbound.route]], [[outbound.tls-policy]], [[listener]], [[rule]],"
+                                + " [[oauth-issuer]])"),
                 Arguments.of(SERVER + "[[outbound.routes]] # <-\n", "outbound.routes[1]", "unknown table"),
                 Arguments.of(SERVER + "[outbound.route] # <-\n", "outbound.route", "write [[outbound.route]], once per entry"),
+                Arguments.of(SERVER + "[outbound.tls-policy] # <-\n", "outbound.tls-policy",
+                        "write [[outbound.tls-policy]], once per entry"),
                 Arguments.of("hostname = \"x\" # <-\n" + SERVER, "hostname", "keys must be inside a table"),
                 Arguments.of(SERVER + "[listener] # <-\nname = \"x\"\n", "listener", "write [[listener]], once per entry"),
                 Arguments.of(SERVER + "[[store]] # <-\n", "store", "write [store], once"),

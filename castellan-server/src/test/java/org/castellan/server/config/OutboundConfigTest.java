@@ -105,6 +105,84 @@ class OutboundConfigTest {
     }
 
     @Test
+    void tlsPoliciesKeepMxRoutingAndTheirValues() throws ConfigException {
+        Outbound o = parse(SERVER + """
+                [[outbound.tls-policy]]
+                domain = "bank.example"
+                tls = "verify-name"
+                ca-file = "bank-ca.pem"
+
+                [[outbound.tls-policy]]
+                domain = "dane.example"
+                tls = "dane-only"
+
+                [[outbound.tls-policy]]
+                domain = "partner.example"
+                tls = "require"
+                """).outbound();
+        assertThat(o.routes()).isEmpty();
+        assertThat(o.tlsPolicies()).containsExactly(
+                new Outbound.TlsPolicy("bank.example", OutboundTls.VERIFY_NAME, Optional.of(Path.of("/var/lib/castellan/bank-ca.pem"))),
+                new Outbound.TlsPolicy("dane.example", OutboundTls.DANE_ONLY, Optional.empty()),
+                new Outbound.TlsPolicy("partner.example", OutboundTls.REQUIRE, Optional.empty()));
+        assertThat(o.tlsPolicy("Partner.Example")).map(Outbound.TlsPolicy::tls).contains(OutboundTls.REQUIRE);
+        assertThat(o.tlsPolicy("other.example")).isEmpty();
+    }
+
+    @Test
+    void tlsPoliciesThatCouldNeverApplyAreReportedWithTheirLines() {
+        assertThatThrownBy(() -> parse(SERVER + """
+                [[outbound.route]]
+                domain = "routed.example"
+                next-hop = "relay.example:25"
+
+                [[outbound.tls-policy]]
+                domain = "routed.example"
+                tls = "require"
+
+                [[outbound.tls-policy]]
+                domain = "a.example"
+                tls = "opportunistic"
+
+                [[outbound.tls-policy]]
+                domain = "b.example"
+                tls = "dane-only"
+                ca-file = "ca.pem"
+
+                [[outbound.tls-policy]]
+                domain = "B.example"
+                tls = "none"
+
+                [[outbound.tls-policy]]
+                domain = "*"
+                """)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("castellan.toml:9: outbound.tls-policy[1].domain: mail for \"routed.example\" goes by the"
+                        + " [[outbound.route]] for \"routed.example\" on line 4, whose tls applies instead")
+                .hasMessageContaining("castellan.toml:14: outbound.tls-policy[2].tls: expected one of \"require\","
+                        + " \"verify-name\", \"dane-only\", got \"opportunistic\"")
+                .hasMessageContaining("castellan.toml:19: outbound.tls-policy[3].ca-file: ca-file is used only with"
+                        + " tls = \"verify-name\"")
+                .hasMessageContaining("castellan.toml:22: outbound.tls-policy[4].domain: a tls-policy for \"B.example\""
+                        + " is already on line 17")
+                .hasMessageContaining("castellan.toml:23: outbound.tls-policy[4].tls: expected one of")
+                .hasMessageContaining("castellan.toml:26: outbound.tls-policy[5].domain: expected a domain")
+                .hasMessageContaining("castellan.toml:25: outbound.tls-policy[5].tls: missing");
+    }
+
+    @Test
+    void daneOnlyIsNotARoutesTls() {
+        // A static route's next hop is not looked up with DNSSEC, so DANE could never apply to it.
+        assertThatThrownBy(() -> parse(SERVER + """
+                [[outbound.route]]
+                domain = "c.example"
+                next-hop = "relay.example:25"
+                tls = "dane-only"
+                """)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("castellan.toml:7: outbound.route[1].tls: expected one of \"opportunistic\","
+                        + " \"require\", \"verify-name\", \"none\", got \"dane-only\"");
+    }
+
+    @Test
     void retryMaxBelowRetryInitialIsRefused() {
         assertThatThrownBy(() -> parse(SERVER + """
                 [outbound]

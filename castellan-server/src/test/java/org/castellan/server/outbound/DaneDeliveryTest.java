@@ -48,6 +48,12 @@ class DaneDeliveryTest {
     private static final String MISMATCHING = "127.0.26.2";
     private static final String BOGUS = "127.0.26.3";
     private static final String NO_TLSA = "127.0.26.4";
+    /** Real Postfix receivers: one whose key a TLSA record names, one whose key none does, one without TLS. */
+    private static final String POSTFIX_MATCHING = "127.0.26.5";
+    private static final String POSTFIX_MISMATCHING = "127.0.26.6";
+    private static final String POSTFIX_CLEAR = "127.0.26.7";
+    /** The second MX host of two.dane.test, behind MATCHING. */
+    private static final String SECOND_MX = "127.0.26.9";
 
     @TempDir static Path pkiDir;
     static TestPki pki;
@@ -59,7 +65,7 @@ class DaneDeliveryTest {
     OutboundEngine engine;
 
     /** RFC 7672 §3.1.1, RFC 6698 §2.1: DANE-EE(3) SPKI(1) SHA-256(1) of a certificate's key. */
-    private static String daneEe(TestCertificate c) throws Exception {
+    static String daneEe(TestCertificate c) throws Exception {
         byte[] hash = MessageDigest.getInstance("SHA-256").digest(c.certificate().getPublicKey().getEncoded());
         return "3 1 1 " + HexFormat.of().formatHex(hash);
     }
@@ -74,7 +80,12 @@ class DaneDeliveryTest {
                         "ok MX 10 mx1", "mx1 A " + MATCHING, "_25._tcp.mx1 TLSA " + daneEe(receiverCertificate),
                         "wrong MX 10 mx2", "mx2 A " + MISMATCHING, "_25._tcp.mx2 TLSA " + other,
                         "bogus MX 10 mx3", "mx3 A " + BOGUS,
-                        "plain MX 10 mx4", "mx4 A " + NO_TLSA)),
+                        "plain MX 10 mx4", "mx4 A " + NO_TLSA,
+                        "pf MX 10 mx5", "mx5 A " + POSTFIX_MATCHING, "_25._tcp.mx5 TLSA " + daneEe(receiverCertificate),
+                        "pfwrong MX 10 mx6", "mx6 A " + POSTFIX_MISMATCHING, "_25._tcp.mx6 TLSA " + other,
+                        "pfclear MX 10 mx7", "mx7 A " + POSTFIX_CLEAR, "_25._tcp.mx7 TLSA " + daneEe(receiverCertificate),
+                        "two MX 10 mx1", "two MX 20 mx9", "mx9 A " + SECOND_MX,
+                        "_25._tcp.mx9 TLSA " + daneEe(receiverCertificate))),
                 // the TLSA record of mx3 in a zone of its own whose signatures are broken
                 new Zone("_tcp.mx3.dane.test", Signing.BOGUS, List.of("_25 TLSA " + daneEe(receiverCertificate))));
     }
@@ -102,10 +113,19 @@ class DaneDeliveryTest {
     }
 
     private long enqueue(String recipient, boolean requireTls) {
+        return enqueue(recipient, requireTls, "Subject: dane\r\n\r\nHi.\r\n");
+    }
+
+    private long enqueue(String recipient, boolean requireTls, String content) {
         NewQueuedMessage m = new NewQueuedMessage("alice@example.org", Optional.empty(), Dsn.Ret.UNSPECIFIED, Body.SEVEN_BIT,
                 false, requireTls, Optional.empty(), "test", Clock.systemUTC().instant(),
                 List.of(new NewQueuedRecipient(recipient, EnumSet.of(Dsn.Notify.FAILURE), Optional.empty())));
-        return store.enqueue(m, new ByteArrayInputStream("Subject: dane\r\n\r\nHi.\r\n".getBytes(StandardCharsets.US_ASCII))).id();
+        return store.enqueue(m, new ByteArrayInputStream(content.getBytes(StandardCharsets.US_ASCII))).id();
+    }
+
+    private PostfixReceiver postfix(String domain, String address, TestCertificate certificate) throws Exception {
+        return new PostfixReceiver(Files.createDirectories(dir.resolve("postfix")), certificate, domain,
+                new InetSocketAddress(InetAddress.getByName(address), Router.SMTP_PORT));
     }
 
     private QueuedRecipient attempted(long id) {
@@ -199,6 +219,89 @@ class DaneDeliveryTest {
             engine.start();
             assertThat(attempted(id).state()).isEqualTo(RecipientState.DELIVERED);
             assertThat(r.commands()).doesNotContain("STARTTLS");
+        }
+    }
+
+    @Test
+    void tlsRequiredNoPassesOverADaneMismatch() throws Exception {
+        try (ScriptedReceiver r = receiver(MISMATCHING)) {
+            long id = enqueue("carol@wrong.dane.test", false, "Subject: dane\r\nTLS-Required: No\r\n\r\nHi.\r\n");
+            engine.start();
+            // RFC 8689 §4.2.2: the sender asked that the recipient domain's DANE not stop the message; TLS is still tried.
+            assertThat(attempted(id).state()).isEqualTo(RecipientState.DELIVERED);
+            assertThat(r.commands()).containsSubsequence("STARTTLS", "STARTTLS", "RCPT TO:<carol@wrong.dane.test>");
+            assertThat(r.transcript).anyMatch(l -> l.endsWith("(TLS TLSv1.3)"));
+            assertThat(engine.tlsReports().drain().get("wrong.dane.test")).singleElement().satisfies(p -> assertThat(
+                    p.failures().keySet()).extracting(TlsRptAggregator.FailureDetails::resultType)
+                    .containsExactly(TlsRptResultType.TLSA_INVALID));
+        }
+    }
+
+    @Test
+    void aSessionOpenedUnderTlsRequiredNoCarriesNoOtherMessage() throws Exception {
+        try (ScriptedReceiver r = receiver(MISMATCHING)) {
+            long optional = enqueue("carol@wrong.dane.test", false, "Subject: dane\r\nTLS-Required: No\r\n\r\nHi.\r\n");
+            long usual = enqueue("dave@wrong.dane.test");
+            engine.start();
+            assertThat(attempted(optional).state()).isEqualTo(RecipientState.DELIVERED);
+            // The next message of the group asked nothing: DANE holds for it, so the unauthenticated session is not reused.
+            QueuedRecipient q = attempted(usual);
+            assertThat(q.state()).isEqualTo(RecipientState.QUEUED);
+            assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 DANE: "));
+            assertThat(r.commands()).doesNotContain("RCPT TO:<dave@wrong.dane.test>");
+        }
+    }
+
+    @Test
+    void requireTlsRefusedAtTheFirstMxHostGoesToTheNextThatOffersIt() throws Exception {
+        try (ScriptedReceiver first = receiver(MATCHING);
+             ScriptedReceiver second = new ScriptedReceiver(new InetSocketAddress(InetAddress.getByName(SECOND_MX),
+                     Router.SMTP_PORT), List.of("PIPELINING", "REQUIRETLS"), receiverCertificate)) {
+            long id = enqueue("carol@two.dane.test", true);
+            engine.start();
+            // RFC 8689 §4.2.1: after QUIT at a host without REQUIRETLS, the next MX host is tried.
+            assertThat(attempted(id).state()).isEqualTo(RecipientState.DELIVERED);
+            assertThat(first.commands()).containsSubsequence("STARTTLS", "QUIT")
+                    .noneMatch(c -> c.startsWith("MAIL") || c.startsWith("RCPT"));
+            assertThat(second.commands()).contains("MAIL FROM:<alice@example.org> REQUIRETLS");
+        }
+    }
+
+    @Test
+    void aPostfixWhoseKeyATlsaRecordNamesGetsTheMail() throws Exception {
+        try (PostfixReceiver postfix = postfix("pf.dane.test", POSTFIX_MATCHING, receiverCertificate)) {
+            long id = enqueue(postfix.recipient);
+            engine.start();
+            assertThat(attempted(id).state()).as(postfix.maillog()).isEqualTo(RecipientState.DELIVERED);
+            await().until(() -> postfix.messages().size() == 1);
+            assertThat(postfix.messages().get(0)).contains("with ESMTPS").contains("Subject: dane");
+        }
+    }
+
+    @Test
+    void aPostfixWhoseKeyNoTlsaRecordNamesGetsNothing() throws Exception {
+        try (PostfixReceiver postfix = postfix("pfwrong.dane.test", POSTFIX_MISMATCHING, receiverCertificate)) {
+            long id = enqueue(postfix.recipient);
+            engine.start();
+            QueuedRecipient q = attempted(id);
+            // RFC 7672 §2.2.2: not authenticated, so not used; the mail waits and nothing reached Postfix.
+            assertThat(q.state()).isEqualTo(RecipientState.QUEUED);
+            assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 DANE: "));
+            assertThat(postfix.queuedAnything()).as(postfix.maillog()).isFalse();
+        }
+    }
+
+    @Test
+    void aPostfixWithoutTlsUnderDaneGetsNothingInClear() throws Exception {
+        try (PostfixReceiver postfix = postfix("pfclear.dane.test", POSTFIX_CLEAR, null)) {
+            long id = enqueue(postfix.recipient);
+            engine.start();
+            QueuedRecipient q = attempted(id);
+            // RFC 7672 §2.2: secure TLSA records make TLS required; without STARTTLS the mail waits.
+            assertThat(q.state()).isEqualTo(RecipientState.QUEUED);
+            assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply)
+                    .startsWith("4.7.4 DANE: TLS required but not offered"));
+            assertThat(postfix.queuedAnything()).as(postfix.maillog()).isFalse();
         }
     }
 }

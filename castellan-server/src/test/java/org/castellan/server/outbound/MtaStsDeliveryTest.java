@@ -56,7 +56,10 @@ class MtaStsDeliveryTest {
     private static final String ENFORCE_RIGHT = "127.0.27.2";
     private static final String TESTING_WRONG = "127.0.27.3";
     private static final String UNLISTED = "127.0.27.4";
-    private static final Map<String, String> MODES = Map.of("a", "enforce", "b", "enforce", "c", "testing", "d", "enforce");
+    /** A real Postfix with a certificate for another name than its MX host's. */
+    private static final String POSTFIX_WRONG = "127.0.27.5";
+    private static final Map<String, String> MODES = Map.of("a", "enforce", "b", "enforce", "c", "testing", "d", "enforce",
+            "e", "enforce");
 
     @TempDir static Path pkiDir;
     static TestPki pki;
@@ -81,9 +84,10 @@ class MtaStsDeliveryTest {
                 "b MX 10 mx-b", "mx-b A " + ENFORCE_RIGHT, "_mta-sts.b TXT \"v=STSv1; id=1\"",
                 "c MX 10 mx-c", "mx-c A " + TESTING_WRONG, "_mta-sts.c TXT \"v=STSv1; id=1\"",
                 // the policy of d lists mx-d, but its MX is another host
-                "d MX 10 elsewhere", "elsewhere A " + UNLISTED, "_mta-sts.d TXT \"v=STSv1; id=1\"")));
+                "d MX 10 elsewhere", "elsewhere A " + UNLISTED, "_mta-sts.d TXT \"v=STSv1; id=1\"",
+                "e MX 10 mx-e", "mx-e A " + POSTFIX_WRONG, "_mta-sts.e TXT \"v=STSv1; id=1\"")));
         TestCertificate policyHost = pki.serverFor("mta-sts.a.sts.test", "mta-sts.b.sts.test", "mta-sts.c.sts.test",
-                "mta-sts.d.sts.test");
+                "mta-sts.d.sts.test", "mta-sts.e.sts.test");
         SSLContext tls = SSLContext.getInstance("TLS");
         tls.init(policyHost.keyManagerFactory().getKeyManagers(), null, null);
         policies = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -105,7 +109,7 @@ class MtaStsDeliveryTest {
         policies.start();
         int port = policies.getAddress().getPort();
         proxy = new ConnectProxy(Map.of("mta-sts.a.sts.test", port, "mta-sts.b.sts.test", port, "mta-sts.c.sts.test", port,
-                "mta-sts.d.sts.test", port));
+                "mta-sts.d.sts.test", port, "mta-sts.e.sts.test", port));
     }
 
     @AfterAll
@@ -134,10 +138,14 @@ class MtaStsDeliveryTest {
     }
 
     private long enqueue(String recipient) {
+        return enqueue(recipient, "Subject: sts\r\n\r\nHi.\r\n");
+    }
+
+    private long enqueue(String recipient, String content) {
         NewQueuedMessage m = new NewQueuedMessage("alice@example.org", Optional.empty(), Dsn.Ret.UNSPECIFIED, Body.SEVEN_BIT,
                 false, false, Optional.empty(), "test", Clock.systemUTC().instant(),
                 List.of(new NewQueuedRecipient(recipient, EnumSet.of(Dsn.Notify.FAILURE), Optional.empty())));
-        return store.enqueue(m, new ByteArrayInputStream("Subject: sts\r\n\r\nHi.\r\n".getBytes(StandardCharsets.US_ASCII))).id();
+        return store.enqueue(m, new ByteArrayInputStream(content.getBytes(StandardCharsets.US_ASCII))).id();
     }
 
     private QueuedRecipient deliverTo(String address, TestCertificate certificate, String recipient, List<String> commands)
@@ -197,5 +205,33 @@ class MtaStsDeliveryTest {
             assertThat(p.failures().keySet()).extracting(TlsRptAggregator.FailureDetails::resultType)
                     .containsExactly(TlsRptResultType.CERTIFICATE_HOST_MISMATCH);
         });
+    }
+
+    @Test
+    void tlsRequiredNoPassesOverAnEnforcedCertificateFailure() throws Exception {
+        try (ScriptedReceiver r = new ScriptedReceiver(new InetSocketAddress(InetAddress.getByName(ENFORCE_WRONG),
+                Router.SMTP_PORT), List.of("PIPELINING"), wrongName)) {
+            long id = enqueue("carol@a.sts.test", "Subject: sts\r\nTLS-Required: No\r\n\r\nHi.\r\n");
+            engine.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> store.get(id).orElseThrow().recipients().get(0).attempts() > 0);
+            // RFC 8689 §4.2.2: the recipient domain's MTA-STS failure does not stop this message.
+            assertThat(store.get(id).orElseThrow().recipients().get(0).state()).isEqualTo(RecipientState.DELIVERED);
+            assertThat(r.commands()).containsSubsequence("STARTTLS", "STARTTLS", "RCPT TO:<carol@a.sts.test>");
+        }
+    }
+
+    @Test
+    void enforceGivesAPostfixWithAnotherNamesCertificateNothing() throws Exception {
+        try (PostfixReceiver postfix = new PostfixReceiver(Files.createDirectories(dir.resolve("postfix")), wrongName,
+                "e.sts.test", new InetSocketAddress(InetAddress.getByName(POSTFIX_WRONG), Router.SMTP_PORT))) {
+            long id = enqueue(postfix.recipient);
+            engine.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> store.get(id).orElseThrow().recipients().get(0).attempts() > 0);
+            QueuedRecipient q = store.get(id).orElseThrow().recipients().get(0);
+            // RFC 8461 §5.1: under enforce, no delivery to an MX host whose certificate does not name it.
+            assertThat(q.state()).isEqualTo(RecipientState.QUEUED);
+            assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 MTA-STS: "));
+            assertThat(postfix.queuedAnything()).as(postfix.maillog()).isFalse();
+        }
     }
 }

@@ -2,6 +2,8 @@ package org.castellan.server.outbound;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,10 +21,11 @@ import org.castellan.testkit.TestCertificate;
 
 /**
  * A real Postfix (Debian's) receiving for {@code remote.test} on 127.0.0.1 and 127.0.0.2 at a
- * port chosen at run time, with its own configuration, queue and maildirs in a temporary
- * directory: STARTTLS with the given certificate, PIPELINING, SIZE, 8BITMIME, SMTPUTF8 and
- * CHUNKING as Postfix offers them. Postfix's master runs as root and drops to its own user, as
- * an installed Postfix does; the tests run as root.
+ * port chosen at run time, or for another domain on an address of its own (an MX host at port 25),
+ * with its own configuration, queue and maildirs in a temporary directory: STARTTLS with the given
+ * certificate (none: TLS off, {@code smtpd_tls_security_level = none}), PIPELINING, SIZE, 8BITMIME,
+ * SMTPUTF8 and CHUNKING as Postfix offers them. Postfix's master runs as root and drops to its own
+ * user, as an installed Postfix does; the tests run as root.
  */
 final class PostfixReceiver implements AutoCloseable {
 
@@ -31,12 +34,30 @@ final class PostfixReceiver implements AutoCloseable {
     private static final Duration START = Duration.ofSeconds(30);
 
     final int port;
+    /** The mailbox that takes mail: its domain's only user. */
+    final String recipient;
     private final Path config;
     private final Path mail;
     private final Path log;
 
     PostfixReceiver(Path dir, TestCertificate certificate) throws IOException, InterruptedException {
+        this(dir, certificate, "remote.test", List.of("127.0.0.1", "127.0.0.2"), freePort());
+    }
+
+    /**
+     * A Postfix receiving for {@code domain} at {@code address}.
+     *
+     * @param certificate its STARTTLS certificate; null for no TLS at all
+     */
+    PostfixReceiver(Path dir, TestCertificate certificate, String domain, InetSocketAddress address)
+            throws IOException, InterruptedException {
+        this(dir, certificate, domain, List.of(address.getAddress().getHostAddress()), address.getPort());
+    }
+
+    private PostfixReceiver(Path dir, TestCertificate certificate, String domain, List<String> addresses, int port)
+            throws IOException, InterruptedException {
         ExternalClient.require("postfix", "postfix");
+        this.recipient = "carol@" + domain;
         // Postfix's master runs as postfix and its delivery agent as nobody: the directories and
         // their parents (a test's temporary directory, 0700) must be passable.
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
@@ -49,31 +70,31 @@ final class PostfixReceiver implements AutoCloseable {
         UserPrincipal postfix = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postfix");
         Files.setOwner(data, postfix);
         log = dir.resolve("maillog");
-        port = freePort();
-        Files.writeString(config.resolve("main.cf"), String.join("\n",
-                "compatibility_level = 3.6",
+        this.port = port;
+        List<String> tls = certificate == null ? List.of("smtpd_tls_security_level = none") : List.of(
+                "smtpd_tls_security_level = may",
+                "smtpd_tls_received_header = yes",
+                "smtpd_tls_chain_files = " + certificate.keyFile() + ", " + certificate.chainFile());
+        List<String> main = new ArrayList<>(List.of(                "compatibility_level = 3.6",
                 "queue_directory = " + queue,
                 "data_directory = " + data,
                 "maillog_file = " + log,
                 "maillog_file_prefixes = " + dir,
                 "inet_interfaces = loopback-only",
                 "inet_protocols = ipv4",
-                "myhostname = mx.remote.test",
+                "myhostname = mx." + domain,
                 "mydestination =",
                 "mynetworks = 127.0.0.0/8",
-                "virtual_mailbox_domains = remote.test",
+                "virtual_mailbox_domains = " + domain,
                 "virtual_mailbox_base = " + mail,
-                "virtual_mailbox_maps = inline:{ " + RECIPIENT + "=carol/ }",
+                "virtual_mailbox_maps = inline:{ " + recipient + "=carol/ }",
                 "virtual_uid_maps = static:65534",
                 "virtual_gid_maps = static:65534",
-                "virtual_minimum_uid = 1",
-                "smtpd_tls_security_level = may",
-                "smtpd_tls_received_header = yes",
-                "smtpd_tls_chain_files = " + certificate.keyFile() + ", " + certificate.chainFile(),
-                ""));
-        List<String> master = new ArrayList<>(List.of(
-                "127.0.0.1:" + port + " inet n - n - - smtpd",
-                "127.0.0.2:" + port + " inet n - n - - smtpd"));
+                "virtual_minimum_uid = 1"));
+        main.addAll(tls);
+        Files.writeString(config.resolve("main.cf"), String.join("\n", main) + "\n");
+        List<String> master = new ArrayList<>();
+        for (String a : addresses) master.add(a + ":" + port + " inet n - n - - smtpd");
         for (String service : List.of("pickup unix n - n 60 1", "cleanup unix n - n - 0", "qmgr unix n - n 300 1",
                 "tlsmgr unix - - n 1000? 1", "rewrite unix - - n - - trivial-rewrite", "bounce unix - - n - 0",
                 "defer unix - - n - 0 bounce", "trace unix - - n - 0 bounce", "verify unix - - n - 1",
@@ -85,7 +106,7 @@ final class PostfixReceiver implements AutoCloseable {
         }
         Files.writeString(config.resolve("master.cf"), String.join("\n", master) + "\n");
         postfix("start");
-        Awaitility.await().atMost(START).until(() -> SmtpSink.listening(port));
+        Awaitility.await().atMost(START).until(() -> listening(addresses.get(0), port));
     }
 
     private void postfix(String command) throws IOException, InterruptedException {
@@ -95,13 +116,22 @@ final class PostfixReceiver implements AutoCloseable {
         }
     }
 
+    private static boolean listening(String address, int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(address, port), 1000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }
 
-    /** The messages delivered to {@link #RECIPIENT}'s maildir, each with Postfix's Received field. */
+    /** The messages delivered to {@link #recipient}'s maildir, each with Postfix's Received field. */
     List<String> messages() throws IOException {
         Path fresh = mail.resolve("carol").resolve("new");
         if (!Files.isDirectory(fresh)) return List.of();
@@ -110,6 +140,14 @@ final class PostfixReceiver implements AutoCloseable {
             for (Path f : files.sorted().toList()) out.add(Files.readString(f, StandardCharsets.UTF_8));
             return out;
         }
+    }
+
+    /**
+     * Whether any message reached Postfix's queue: delivered, or logged by its queue manager (which
+     * logs "from=<...>, size=..., nrcpt=... (queue active)" for each message it takes up).
+     */
+    boolean queuedAnything() throws IOException {
+        return !messages().isEmpty() || maillog().contains("(queue active)");
     }
 
     /** Postfix's log, for the transcript of what its smtpd saw. */
