@@ -98,7 +98,7 @@ public final class OutboundEngine implements AutoCloseable {
     private volatile boolean stopped;
     private Thread scheduler;
     /** Every MX session's TLS result, per policy, for TLS-RPT (RFC 8460 §4). */
-    private final TlsRptAggregator tlsReports = new TlsRptAggregator();
+    private final TlsRptAggregator tlsReports;
     /** MTA-STS policies (RFC 8461) of MX destinations without DANE; none applies no MTA-STS. */
     private volatile Optional<MtaStsPolicies> mtaSts = Optional.empty();
     /** CAs trusted for MTA-STS beside the system's (tests); empty in production. */
@@ -119,6 +119,7 @@ public final class OutboundEngine implements AutoCloseable {
         this.settings = settings;
         this.heloName = heloName;
         this.clock = clock;
+        this.tlsReports = new TlsRptAggregator(queue, clock);
     }
 
     public OutboundQueue queue() {
