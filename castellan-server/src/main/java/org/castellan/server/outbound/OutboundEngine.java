@@ -307,6 +307,12 @@ public final class OutboundEngine implements AutoCloseable {
                 switch (plan) {
                     case Router.Fail f -> record(m, null, same(m, new Failed(f.reply())), false);
                     case Router.Defer d -> record(m, null, same(m, new Deferred(d.reply())), false);
+                    case Router.Hosts h when m.message().tlsReport() -> {
+                        // Its session may have weaker TLS than the others' policy: none is shared with it.
+                        connection.close();
+                        deliver(m, h, connection, domainTls);
+                        connection.close();
+                    }
                     case Router.Hosts h -> deliver(m, h, connection, domainTls);
                 }
             }
@@ -350,7 +356,7 @@ public final class OutboundEngine implements AutoCloseable {
         connection.close();
         for (Router.Hop hop : plan.hops()) {
             if (hop.addresses().isEmpty()) last = hop.failure();
-            HopTls hopTls = hopTls(plan, hop, domainTls);
+            HopTls hopTls = message.tlsReport() ? reportTls(plan) : hopTls(plan, hop, domainTls);
             if (hopTls instanceof Skip skip) {
                 last = skip.reply(); // RFC 7672 §2.2.1, RFC 8461 §4.2: this host is not used, the next one may be
                 LOG.info("outbound msg={} host={}: {}", message.id(), hop.host(), skip.reply());
@@ -500,6 +506,18 @@ public final class OutboundEngine implements AutoCloseable {
         }
         // RFC 8461 §4.2: STARTTLS with a certificate valid for the MX host name.
         return new Use(OutboundTls.VERIFY_NAME, mtaStsCaFile, List.of(), "MTA-STS", Optional.of(report), !enforce);
+    }
+
+    /**
+     * RFC 8460 §3: "sending MTAs MUST deliver reports despite any TLS-related failures and SHOULD
+     * NOT include this SMTP session in the next report". A TLS report goes with opportunistic TLS
+     * where DANE, MTA-STS or a route's {@code require} or {@code verify-name} would defer it, and its
+     * session is not counted; a route that says {@code none} keeps its cleartext.
+     */
+    private static HopTls reportTls(Router.Hosts plan) {
+        if (!plan.mx() && plan.tls() == OutboundTls.NONE) return new Use(OutboundTls.NONE, Optional.empty(), List.of(), "",
+                Optional.empty(), false);
+        return Use.opportunistic(Optional.empty());
     }
 
     /** The policy as RFC 8461 §3.2 writes it, for the TLS-RPT report's {@code policy-string}. */
