@@ -221,6 +221,11 @@ public final class OutboundEngine implements AutoCloseable {
             } catch (StoreException | UncheckedIOException e) {
                 LOG.warn("outbound: cannot lease from the queue: {}", e.getMessage());
                 sleep();
+            } catch (RuntimeException e) {
+                // The one scheduler must outlive a round that failed (a fault met on some entry): without
+                // it no delivery at all would follow. The next round tries again; the log says why.
+                LOG.error("outbound: a scheduler round failed; trying again", e);
+                sleep();
             }
         }
     }
@@ -229,8 +234,13 @@ public final class OutboundEngine implements AutoCloseable {
         Instant now = clock.instant();
         Duration wait = MAX_SLEEP;
         if (groups.get() < MAX_GROUPS) {
-            Optional<Instant> next = queue.nextAttempt();
-            if (next.isPresent()) wait = Duration.between(now, next.get());
+            try {
+                Optional<Instant> next = queue.nextAttempt();
+                if (next.isPresent()) wait = Duration.between(now, next.get());
+            } catch (StoreException e) {
+                // Called from the scheduler's own error handling too: a failure here must not end the thread.
+                LOG.warn("outbound: cannot read the next attempt from the queue: {}", e.getMessage());
+            }
         }
         if (wait.compareTo(MIN_SLEEP) < 0) wait = MIN_SLEEP;
         if (wait.compareTo(MAX_SLEEP) > 0) wait = MAX_SLEEP;
@@ -287,6 +297,9 @@ public final class OutboundEngine implements AutoCloseable {
         } catch (StoreException | UncheckedIOException e) {
             LOG.warn("outbound {}: stopped, the queue failed: {}; the leased recipients become due again", destination,
                     e.getMessage());
+        } catch (RuntimeException e) {
+            // A fault the group cannot get past: logged here, since nothing else would see a virtual thread end.
+            LOG.error("outbound {}: stopped by a fault; the leased recipients become due again", destination, e);
         } finally {
             slots.release();
         }
@@ -304,16 +317,23 @@ public final class OutboundEngine implements AutoCloseable {
                             true);
                     continue;
                 }
-                switch (plan) {
-                    case Router.Fail f -> record(m, null, same(m, new Failed(f.reply())), false);
-                    case Router.Defer d -> record(m, null, same(m, new Deferred(d.reply())), false);
-                    case Router.Hosts h when m.message().tlsReport() -> {
-                        // Its session may have weaker TLS than the others' policy: none is shared with it.
-                        connection.close();
-                        deliver(m, h, connection, domainTls);
-                        connection.close();
+                try {
+                    switch (plan) {
+                        case Router.Fail f -> record(m, null, same(m, new Failed(f.reply())), false);
+                        case Router.Defer d -> record(m, null, same(m, new Deferred(d.reply())), false);
+                        case Router.Hosts h when m.message().tlsReport() -> {
+                            // Its session may have weaker TLS than the others' policy: none is shared with it.
+                            connection.close();
+                            deliver(m, h, connection, domainTls);
+                            connection.close();
+                        }
+                        case Router.Hosts h -> deliver(m, h, connection, domainTls);
                     }
-                    case Router.Hosts h -> deliver(m, h, connection, domainTls);
+                } catch (UnreadableMessage e) {
+                    // One message that cannot be read must not hold up the rest of its group.
+                    LOG.warn("outbound msg={}: {}; deferred, the others go on", m.message().id(), e.getMessage());
+                    connection.close();
+                    record(m, null, same(m, new Deferred("4.3.0 The queued message cannot be read")), false);
                 }
             }
         } finally {
@@ -528,10 +548,25 @@ public final class OutboundEngine implements AutoCloseable {
     }
 
     private List<Outcome> send(OutboundSession session, Envelope envelope, long messageId) throws Failure {
-        try (InputStream content = queue.openContent(messageId)) {
+        InputStream opened;
+        try {
+            opened = queue.openContent(messageId);
+        } catch (StoreException e) {
+            // Its body is gone (a damaged blob directory, or the operator deleted the message meanwhile).
+            if (e.kind() == StoreException.Kind.NOT_FOUND) throw new UnreadableMessage(e.getMessage(), e);
+            throw e;
+        }
+        try (InputStream content = opened) {
             return session.send(envelope, content);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read queued message " + messageId + ": " + e.getMessage(), e);
+            throw new UnreadableMessage("cannot read queued message " + messageId + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A queued message's content cannot be read: that message is deferred, the others of its group go on. */
+    private static final class UnreadableMessage extends RuntimeException {
+        UnreadableMessage(String message, Exception cause) {
+            super(message, cause);
         }
     }
 
