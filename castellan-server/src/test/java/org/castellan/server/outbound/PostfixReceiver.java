@@ -35,7 +35,8 @@ final class PostfixReceiver implements AutoCloseable {
     private final Path mail;
     private final Path log;
 
-    PostfixReceiver(Path dir, TestCertificate certificate) throws IOException, InterruptedException {
+    /** @param mainCf further lines for main.cf, such as {@code smtpd_discard_ehlo_keywords = chunking} */
+    PostfixReceiver(Path dir, TestCertificate certificate, String... mainCf) throws IOException, InterruptedException {
         ExternalClient.require("postfix", "postfix");
         // Postfix's master runs as postfix and its delivery agent as nobody: the directories and
         // their parents (a test's temporary directory, 0700) must be passable.
@@ -70,6 +71,7 @@ final class PostfixReceiver implements AutoCloseable {
                 "smtpd_tls_security_level = may",
                 "smtpd_tls_received_header = yes",
                 "smtpd_tls_chain_files = " + certificate.keyFile() + ", " + certificate.chainFile(),
+                String.join("\n", mainCf),
                 ""));
         List<String> master = new ArrayList<>(List.of(
                 "127.0.0.1:" + port + " inet n - n - - smtpd",
