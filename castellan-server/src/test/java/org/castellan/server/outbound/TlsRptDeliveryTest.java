@@ -28,6 +28,7 @@ import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.server.Castellan;
 import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.testing.ExternalClient;
 import org.castellan.server.testing.TestServer;
 import org.castellan.server.testing.TxtZone;
 import org.castellan.store.queue.NewQueuedMessage;
@@ -35,6 +36,7 @@ import org.castellan.store.queue.NewQueuedRecipient;
 import org.castellan.store.queue.OutboundQueue;
 import org.castellan.store.queue.QueuedRecipient;
 import org.castellan.store.queue.RecipientState;
+import org.castellan.testkit.TestPki;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -62,6 +64,8 @@ class TlsRptDeliveryTest {
     /** A receiver whose certificate names another host than the route's next hop. */
     ScriptedReceiver strict;
     Castellan server;
+    /** What a submission client trusts for the server's certificate. */
+    Path submissionTrust;
 
     @BeforeEach
     void start() throws Exception {
@@ -70,7 +74,7 @@ class TlsRptDeliveryTest {
         dns = new ZoneDnsServer(Map.of(domain, List.of(new MXRecord(domain, DClass.IN, TTL, 10, host)),
                 host, List.of(new ARecord(host, DClass.IN, TTL, InetAddress.getByName(MX_ADDRESS)))));
         Path pkiDir = Files.createDirectories(dir.resolve("receiver-pki"));
-        org.castellan.testkit.TestPki pki = org.castellan.testkit.TestPki.create(pkiDir);
+        TestPki pki = TestPki.create(pkiDir);
         mx = new ScriptedReceiver(new InetSocketAddress(InetAddress.getByName(MX_ADDRESS), Router.SMTP_PORT),
                 List.of("PIPELINING"), pki.serverFor("mx.remote.test"));
         strict = new ScriptedReceiver(List.of("PIPELINING"), pki.serverFor("other.test"));
@@ -79,8 +83,10 @@ class TlsRptDeliveryTest {
                 // verify-name: the certificate must name "localhost", and names other.test
                 "[[outbound.route]]", "domain = \"strict.test\"", "next-hop = \"localhost:" + strict.port() + "\"",
                 "tls = \"verify-name\"", "ca-file = \"" + pki.trustFile() + "\"", "");
-        server = TestServer.startWith(dir.resolve("server"), "", outbound,
-                TestServer.listener("submissions", "submission", "implicit", false)).server();
+        TestServer started = TestServer.startWith(dir.resolve("server"), "", outbound,
+                TestServer.listener("submissions", "submission", "implicit", false));
+        server = started.server();
+        submissionTrust = started.pki().trustFile();
     }
 
     @AfterEach
@@ -156,6 +162,46 @@ class TlsRptDeliveryTest {
         sendTodaysReports("mailto:tlsrpt@remote.test");
         assertThat(queue.list(10)).isEmpty();
         assertThat(mx.messages).hasSize(before);
+    }
+
+    /** Submits one message to carol@remote.test and prints "ok" once the server answered 250. */
+    private static final String SUBMIT = """
+            import smtplib, ssl, sys
+            port, ca = int(sys.argv[1]), sys.argv[2]
+            with smtplib.SMTP_SSL("127.0.0.1", port, context=ssl.create_default_context(cafile=ca)) as s:
+                s.login("alice@example.org", "correct horse battery")
+                s.sendmail("alice@example.org", ["carol@remote.test"],
+                           "From: alice@example.org\\r\\nTo: carol@remote.test\\r\\nSubject: counted\\r\\n\\r\\nHi.\\r\\n")
+                print("ok")
+            """;
+
+    @Test
+    void aKillMinusNineKeepsTheSessionsCountedBeforeIt() throws Exception {
+        ExternalClient.require("python3", "python3");
+        Path data = dir.resolve("server");
+        server.close(); // castellan serve, in a JVM of its own, takes the data directory over
+        server = null;
+        try (QueueCrashTest.Serve serve = QueueCrashTest.Serve.start(data, dir.resolve("serve.log"))) {
+            int port = serve.port();
+            for (int i = 1; i <= 2; i++) {
+                ExternalClient.Result r = ExternalClient.run(List.of("python3", "-c", SUBMIT, Integer.toString(port),
+                        submissionTrust.toString()), Map.of());
+                assertThat(r.output()).as(r.output()).contains("ok");
+                int delivered = i;
+                await().atMost(Duration.ofSeconds(30)).until(() -> mx.messages.size() == delivered);
+            }
+            serve.kill(); // SIGKILL: no shutdown of any kind
+        }
+        int sessions = mx.connections.get();
+        Path config = data.resolve("castellan.toml");
+        server = Castellan.start(CastellanConfig.parse(Files.readString(config), config));
+
+        sendTodaysReports("mailto:tlsrpt@remote.test");
+        await().atMost(Duration.ofSeconds(30)).until(() -> mx.messages.stream().anyMatch(m -> m.contains("TLS-Report-Domain:")));
+        String report = mx.messages.stream().filter(m -> m.contains("TLS-Report-Domain: remote.test")).findFirst().orElseThrow();
+        JsonNode policy = JSON.readTree(gunzip(report)).get("policies").get(0);
+        // Each session was counted, and committed, as it began: every one before the kill is in the report.
+        assertThat(policy.at("/summary/total-successful-session-count").asLong()).isEqualTo(sessions).isPositive();
     }
 
     @Test
