@@ -94,7 +94,7 @@ public final class TlsRptAggregator {
     }
 
     /** The UTC day now, the day a session counted now belongs to (RFC 8460 §4.1). */
-    public LocalDate today() {
+    private LocalDate today() {
         return LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
     }
 
