@@ -201,4 +201,20 @@ class DaneDeliveryTest {
             assertThat(r.commands()).doesNotContain("STARTTLS");
         }
     }
+
+    @Test
+    void aTlsReportGoesWhereTheTlsaRecordDoesNotMatchAndItsSessionIsNotCounted() throws Exception {
+        try (ScriptedReceiver r = receiver(MISMATCHING)) {
+            NewQueuedMessage report = new NewQueuedMessage("postmaster@castellan.test", Optional.empty(), Dsn.Ret.HDRS,
+                    Body.SEVEN_BIT, false, false, Optional.empty(), "local TLS reporting", Clock.systemUTC().instant(),
+                    List.of(new NewQueuedRecipient("tlsrpt@wrong.dane.test", java.util.Set.of(), Optional.empty())), true);
+            long id = store.enqueue(report, new ByteArrayInputStream("Subject: report\r\n\r\nCounts.\r\n"
+                    .getBytes(StandardCharsets.US_ASCII))).id();
+            engine.start();
+            // RFC 8460 §3: delivered despite the TLS failure that would defer other mail, and not counted.
+            assertThat(attempted(id).state()).isEqualTo(RecipientState.DELIVERED);
+            assertThat(r.commands()).containsSubsequence("STARTTLS", "MAIL FROM:<postmaster@castellan.test>");
+            assertThat(engine.tlsReports().pending()).isEmpty();
+        }
+    }
 }
