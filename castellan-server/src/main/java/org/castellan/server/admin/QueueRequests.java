@@ -160,6 +160,7 @@ final class QueueRequests {
         o.put("body", m.body().name());
         o.put("smtpUtf8", m.smtpUtf8());
         o.put("requireTls", m.requireTls());
+        o.put("tlsReport", m.tlsReport());
         m.submitter().ifPresent(s -> o.put("submitter", s));
         o.put("receivedFrom", m.receivedFrom());
         ArrayNode recipients = o.putArray("recipients");
