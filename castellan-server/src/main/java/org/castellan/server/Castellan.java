@@ -218,7 +218,7 @@ public final class Castellan implements AutoCloseable {
         certificates = new CertificateWatcher(tls, config.tls().crlFiles(), sessions()).start();
         if (ca.isPresent()) revocations = new RevocationWatcher(ca.get(), tls, sessions(), Clock.systemUTC()).start();
         admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, outboundQueue(),
-                () -> notifier.ifPresent(Notifier::afterRecord), Clock.systemUTC());
+                () -> notifier.ifPresent(Notifier::afterRecord), Clock.systemUTC(), () -> outbound.ifPresent(OutboundEngine::wake));
     }
 
     private Optional<OutboundQueue> outboundQueue() {

@@ -95,16 +95,17 @@ public final class AdminServer implements AutoCloseable {
 
     /** Creates the socket at {@code path} (its directory 0700 if missing) and starts answering. */
     public static AdminServer start(Path path, SessionRegistry sessions, AuthService auth, Clock clock) {
-        return start(path, sessions, auth, Optional.empty(), () -> {}, clock);
+        return start(path, sessions, auth, Optional.empty(), () -> {}, clock, () -> {});
     }
 
     /**
      * As {@link #start(Path, SessionRegistry, AuthService, Clock)}, answering the {@code queue-*}
      * requests from {@code queue}; {@code recorded} runs after the operator failed recipients
-     * ({@code queue-bounce}), so their notifications need not wait.
+     * ({@code queue-bounce}), so their notifications need not wait, and {@code due} after a message
+     * was made due ({@code queue-retry}, {@code queue-release}), so its delivery need not wait.
      */
     public static AdminServer start(Path path, SessionRegistry sessions, AuthService auth, Optional<OutboundQueue> queue,
-                                    Runnable recorded, Clock clock) {
+                                    Runnable recorded, Clock clock, Runnable due) {
         Path socket = path.toAbsolutePath().normalize();
         Path parent = socket.getParent();
         try {
@@ -128,7 +129,7 @@ public final class AdminServer implements AutoCloseable {
                 Files.deleteIfExists(staging);
             }
             AdminServer admin = new AdminServer(socket, server, sessions, auth,
-                    queue.map(q -> new QueueRequests(q, recorded, clock)), clock);
+                    queue.map(q -> new QueueRequests(q, recorded, clock, due)), clock);
             admin.acceptor.start();
             log.info("admin channel on {}", socket);
             return admin;

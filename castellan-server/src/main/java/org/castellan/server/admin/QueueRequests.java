@@ -44,11 +44,14 @@ final class QueueRequests {
     /** Told after {@code queue-bounce} recorded failures, so their bounces go out without waiting for the timer. */
     private final Runnable recorded;
     private final Clock clock;
+    /** Told after {@code queue-retry} and {@code queue-release} made a message due, so the engine need not wait for its timer. */
+    private final Runnable due;
 
-    QueueRequests(OutboundQueue queue, Runnable recorded, Clock clock) {
+    QueueRequests(OutboundQueue queue, Runnable recorded, Clock clock, Runnable due) {
         this.queue = queue;
         this.recorded = recorded;
         this.clock = clock;
+        this.due = due;
     }
 
     ObjectNode answer(String command, JsonNode request) {
@@ -60,10 +63,10 @@ final class QueueRequests {
         long id = idNode.asLong();
         return switch (command) {
             case "queue-show" -> show(id);
-            case "queue-retry" -> act(id, queue::retryNow, "retry");
-            case "queue-hold" -> act(id, queue::hold, "hold");
-            case "queue-release" -> act(id, queue::release, "release");
-            case "queue-delete" -> act(id, queue::delete, "delete");
+            case "queue-retry" -> act(id, queue::retryNow, "retry", due);
+            case "queue-hold" -> act(id, queue::hold, "hold", () -> {});
+            case "queue-release" -> act(id, queue::release, "release", due);
+            case "queue-delete" -> act(id, queue::delete, "delete", () -> {});
             case "queue-bounce" -> bounce(id);
             default -> AdminServer.error("unknown command '" + command + "'");
         };
@@ -92,9 +95,11 @@ final class QueueRequests {
         return answer;
     }
 
-    private ObjectNode act(long id, LongPredicate action, String what) {
+    /** Runs {@code action} on the message, then {@code then} when there was one. */
+    private ObjectNode act(long id, LongPredicate action, String what, Runnable then) {
         if (!action.test(id)) return notFound(id);
         log.info("admin channel: queue {} of message {}", what, id);
+        then.run();
         return found(id);
     }
 
@@ -155,6 +160,7 @@ final class QueueRequests {
         o.put("body", m.body().name());
         o.put("smtpUtf8", m.smtpUtf8());
         o.put("requireTls", m.requireTls());
+        o.put("tlsReport", m.tlsReport());
         m.submitter().ifPresent(s -> o.put("submitter", s));
         o.put("receivedFrom", m.receivedFrom());
         ArrayNode recipients = o.putArray("recipients");

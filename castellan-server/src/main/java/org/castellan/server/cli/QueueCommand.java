@@ -67,6 +67,8 @@ final class QueueCommand {
             rows.add(new String[] {"body", m.path("body").asText()});
             rows.add(new String[] {"smtputf8", m.path("smtpUtf8").asBoolean() ? "yes" : "no"});
             rows.add(new String[] {"requiretls", m.path("requireTls").asBoolean() ? "yes" : "no"});
+            // RFC 8460 §3: such mail goes despite TLS failures; the operator should see which it is.
+            rows.add(new String[] {"tls report", m.path("tlsReport").asBoolean() ? "yes" : "no"});
             rows.add(new String[] {"submitter", text(m, "submitter")});
             rows.add(new String[] {"received from", m.path("receivedFrom").asText()});
             System.out.println("message " + m.path("id").asLong());

@@ -106,7 +106,7 @@ public final class OutboundEngine implements AutoCloseable {
     private volatile boolean stopped;
     private Thread scheduler;
     /** Every MX session's TLS result, per policy, for TLS-RPT (RFC 8460 §4). */
-    private final TlsRptAggregator tlsReports = new TlsRptAggregator();
+    private final TlsRptAggregator tlsReports;
     /** MTA-STS policies (RFC 8461) of MX destinations without DANE; none applies no MTA-STS. */
     private volatile Optional<MtaStsPolicies> mtaSts = Optional.empty();
     /** CAs trusted for MTA-STS beside the system's (tests); empty in production. */
@@ -127,6 +127,7 @@ public final class OutboundEngine implements AutoCloseable {
         this.settings = settings;
         this.heloName = heloName;
         this.clock = clock;
+        this.tlsReports = new TlsRptAggregator(queue, clock);
     }
 
     public OutboundQueue queue() {
@@ -228,6 +229,11 @@ public final class OutboundEngine implements AutoCloseable {
             } catch (StoreException | UncheckedIOException e) {
                 LOG.warn("outbound: cannot lease from the queue: {}", e.getMessage());
                 sleep();
+            } catch (RuntimeException e) {
+                // The one scheduler must outlive a round that failed (a fault met on some entry): without
+                // it no delivery at all would follow. The next round tries again; the log says why.
+                LOG.error("outbound: a scheduler round failed; trying again", e);
+                sleep();
             }
         }
     }
@@ -236,8 +242,13 @@ public final class OutboundEngine implements AutoCloseable {
         Instant now = clock.instant();
         Duration wait = MAX_SLEEP;
         if (groups.get() < MAX_GROUPS) {
-            Optional<Instant> next = queue.nextAttempt();
-            if (next.isPresent()) wait = Duration.between(now, next.get());
+            try {
+                Optional<Instant> next = queue.nextAttempt();
+                if (next.isPresent()) wait = Duration.between(now, next.get());
+            } catch (StoreException e) {
+                // Called from the scheduler's own error handling too: a failure here must not end the thread.
+                LOG.warn("outbound: cannot read the next attempt from the queue: {}", e.getMessage());
+            }
         }
         if (wait.compareTo(MIN_SLEEP) < 0) wait = MIN_SLEEP;
         if (wait.compareTo(MAX_SLEEP) > 0) wait = MAX_SLEEP;
@@ -294,6 +305,9 @@ public final class OutboundEngine implements AutoCloseable {
         } catch (StoreException | UncheckedIOException e) {
             LOG.warn("outbound {}: stopped, the queue failed: {}; the leased recipients become due again", destination,
                     e.getMessage());
+        } catch (RuntimeException e) {
+            // A fault the group cannot get past: logged here, since nothing else would see a virtual thread end.
+            LOG.error("outbound {}: stopped by a fault; the leased recipients become due again", destination, e);
         } finally {
             slots.release();
         }
@@ -311,10 +325,23 @@ public final class OutboundEngine implements AutoCloseable {
                             true);
                     continue;
                 }
-                switch (plan) {
-                    case Router.Fail f -> record(m, null, same(m, new Failed(f.reply())), false);
-                    case Router.Defer d -> record(m, null, same(m, new Deferred(d.reply())), false);
-                    case Router.Hosts h -> deliver(m, h, connection, domainTls);
+                try {
+                    switch (plan) {
+                        case Router.Fail f -> record(m, null, same(m, new Failed(f.reply())), false);
+                        case Router.Defer d -> record(m, null, same(m, new Deferred(d.reply())), false);
+                        case Router.Hosts h when m.message().tlsReport() -> {
+                            // Its session may have weaker TLS than the others' policy: none is shared with it.
+                            connection.close();
+                            deliver(m, h, connection, domainTls);
+                            connection.close();
+                        }
+                        case Router.Hosts h -> deliver(m, h, connection, domainTls);
+                    }
+                } catch (UnreadableMessage e) {
+                    // One message that cannot be read must not hold up the rest of its group.
+                    LOG.warn("outbound msg={}: {}; deferred, the others go on", m.message().id(), e.getMessage());
+                    connection.close();
+                    record(m, null, same(m, new Deferred("4.3.0 The queued message cannot be read")), false);
                 }
             }
         } finally {
@@ -366,7 +393,7 @@ public final class OutboundEngine implements AutoCloseable {
         connection.close();
         for (Router.Hop hop : plan.hops()) {
             if (hop.addresses().isEmpty()) last = hop.failure();
-            HopTls hopTls = hopTls(plan, hop, domainTls, demand);
+            HopTls hopTls = message.tlsReport() ? reportTls(plan) : hopTls(plan, hop, domainTls, demand);
             if (hopTls instanceof Skip skip) {
                 last = skip.reply(); // RFC 7672 §2.2.1, RFC 8461 §4.2: this host is not used, the next one may be
                 LOG.info("outbound msg={} host={}: {}", message.id(), hop.host(), skip.reply());
@@ -614,6 +641,18 @@ public final class OutboundEngine implements AutoCloseable {
         return new Use(OutboundTls.VERIFY_NAME, mtaStsCaFile, List.of(), "MTA-STS", Optional.of(report), testing);
     }
 
+    /**
+     * RFC 8460 §3: "sending MTAs MUST deliver reports despite any TLS-related failures and SHOULD
+     * NOT include this SMTP session in the next report". A TLS report goes with opportunistic TLS
+     * where DANE, MTA-STS or a route's {@code require} or {@code verify-name} would defer it, and its
+     * session is not counted; a route that says {@code none} keeps its cleartext.
+     */
+    private static HopTls reportTls(Router.Hosts plan) {
+        if (!plan.mx() && plan.tls() == OutboundTls.NONE) return new Use(OutboundTls.NONE, Optional.empty(), List.of(), "",
+                Optional.empty(), Optional.empty());
+        return Use.opportunistic(Optional.empty());
+    }
+
     /** The policy as RFC 8461 §3.2 writes it, for the TLS-RPT report's {@code policy-string}. */
     private static String policyText(MtaStsPolicy policy) {
         StringBuilder b = new StringBuilder("version: STSv1\nmode: ").append(policy.mode().text()).append('\n');
@@ -622,10 +661,25 @@ public final class OutboundEngine implements AutoCloseable {
     }
 
     private List<Outcome> send(OutboundSession session, Envelope envelope, long messageId) throws Failure {
-        try (InputStream content = queue.openContent(messageId)) {
+        InputStream opened;
+        try {
+            opened = queue.openContent(messageId);
+        } catch (StoreException e) {
+            // Its body is gone (a damaged blob directory, or the operator deleted the message meanwhile).
+            if (e.kind() == StoreException.Kind.NOT_FOUND) throw new UnreadableMessage(e.getMessage(), e);
+            throw e;
+        }
+        try (InputStream content = opened) {
             return session.send(envelope, content);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read queued message " + messageId + ": " + e.getMessage(), e);
+            throw new UnreadableMessage("cannot read queued message " + messageId + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A queued message's content cannot be read: that message is deferred, the others of its group go on. */
+    private static final class UnreadableMessage extends RuntimeException {
+        UnreadableMessage(String message, Exception cause) {
+            super(message, cause);
         }
     }
 

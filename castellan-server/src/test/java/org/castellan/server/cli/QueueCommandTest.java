@@ -79,7 +79,7 @@ class QueueCommandTest {
         Cli.Run show = live.cli.admin("queue", "show", Long.toString(report.id()));
         assertThat(show.code()).as(show.err()).isZero();
         assertThat(show.out()).contains("message " + report.id(), "<" + LiveServer.ACCOUNT + ">", "ret            FULL",
-                "envid          env-7", "submitter      " + LiveServer.ACCOUNT,
+                "envid          env-7", "tls report     no", "submitter      " + LiveServer.ACCOUNT,
                 "bob@nowhere.invalid  QUEUED  attempts 1  next " + at.plus(Duration.ofHours(2)).truncatedTo(
                         java.time.temporal.ChronoUnit.MILLIS),
                 "451 4.3.0 <bob@nowhere.invalid>: try again later (host mx1.nowhere.invalid)",

@@ -146,7 +146,7 @@ class DaneDeliveryTest {
             QueuedRecipient q = attempted(id);
             assertThat(q.state()).isEqualTo(RecipientState.DELIVERED);
             assertThat(r.commands()).containsSubsequence("STARTTLS", "RCPT TO:<carol@ok.dane.test>");
-            assertThat(engine.tlsReports().drain().get("ok.dane.test"))
+            assertThat(engine.tlsReports().pending().get("ok.dane.test"))
                     .singleElement().satisfies(p -> {
                         assertThat(p.policy().type()).isEqualTo(TlsRptPolicy.Type.TLSA);
                         assertThat(p.successes()).isEqualTo(1);
@@ -191,7 +191,7 @@ class DaneDeliveryTest {
             assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply).startsWith("4.7.5 DANE: "));
             assertThat(r.commands()).contains("STARTTLS");
             assertThat(r.commands()).noneMatch(c -> c.startsWith("MAIL") || c.startsWith("RCPT"));
-            assertThat(engine.tlsReports().drain().get("wrong.dane.test"))
+            assertThat(engine.tlsReports().pending().get("wrong.dane.test"))
                     .singleElement().satisfies(p -> assertThat(p.failures().keySet())
                             .extracting(TlsRptAggregator.FailureDetails::resultType)
                             .containsExactly(TlsRptResultType.TLSA_INVALID));
@@ -231,7 +231,7 @@ class DaneDeliveryTest {
             assertThat(attempted(id).state()).isEqualTo(RecipientState.DELIVERED);
             assertThat(r.commands()).containsSubsequence("STARTTLS", "STARTTLS", "RCPT TO:<carol@wrong.dane.test>");
             assertThat(r.transcript).anyMatch(l -> l.endsWith("(TLS TLSv1.3)"));
-            assertThat(engine.tlsReports().drain().get("wrong.dane.test")).singleElement().satisfies(p -> assertThat(
+            assertThat(engine.tlsReports().pending().get("wrong.dane.test")).singleElement().satisfies(p -> assertThat(
                     p.failures().keySet()).extracting(TlsRptAggregator.FailureDetails::resultType)
                     .containsExactly(TlsRptResultType.TLSA_INVALID));
         }
@@ -302,6 +302,22 @@ class DaneDeliveryTest {
             assertThat(q.lastReply()).hasValueSatisfying(reply -> assertThat(reply)
                     .startsWith("4.7.4 DANE: TLS required but not offered"));
             assertThat(postfix.queuedAnything()).as(postfix.maillog()).isFalse();
+        }
+    }
+
+    @Test
+    void aTlsReportGoesWhereTheTlsaRecordDoesNotMatchAndItsSessionIsNotCounted() throws Exception {
+        try (ScriptedReceiver r = receiver(MISMATCHING)) {
+            NewQueuedMessage report = new NewQueuedMessage("postmaster@castellan.test", Optional.empty(), Dsn.Ret.HDRS,
+                    Body.SEVEN_BIT, false, false, Optional.empty(), "local TLS reporting", Clock.systemUTC().instant(),
+                    List.of(new NewQueuedRecipient("tlsrpt@wrong.dane.test", java.util.Set.of(), Optional.empty())), true);
+            long id = store.enqueue(report, new ByteArrayInputStream("Subject: report\r\n\r\nCounts.\r\n"
+                    .getBytes(StandardCharsets.US_ASCII))).id();
+            engine.start();
+            // RFC 8460 §3: delivered despite the TLS failure that would defer other mail, and not counted.
+            assertThat(attempted(id).state()).isEqualTo(RecipientState.DELIVERED);
+            assertThat(r.commands()).containsSubsequence("STARTTLS", "MAIL FROM:<postmaster@castellan.test>");
+            assertThat(engine.tlsReports().pending()).isEmpty();
         }
     }
 }

@@ -40,8 +40,9 @@ final class PostfixReceiver implements AutoCloseable {
     private final Path mail;
     private final Path log;
 
-    PostfixReceiver(Path dir, TestCertificate certificate) throws IOException, InterruptedException {
-        this(dir, certificate, "remote.test", List.of("127.0.0.1", "127.0.0.2"), freePort());
+    /** @param mainCf further lines for main.cf, such as {@code smtpd_discard_ehlo_keywords = chunking} */
+    PostfixReceiver(Path dir, TestCertificate certificate, String... mainCf) throws IOException, InterruptedException {
+        this(dir, certificate, "remote.test", List.of("127.0.0.1", "127.0.0.2"), freePort(), mainCf);
     }
 
     /**
@@ -54,8 +55,8 @@ final class PostfixReceiver implements AutoCloseable {
         this(dir, certificate, domain, List.of(address.getAddress().getHostAddress()), address.getPort());
     }
 
-    private PostfixReceiver(Path dir, TestCertificate certificate, String domain, List<String> addresses, int port)
-            throws IOException, InterruptedException {
+    private PostfixReceiver(Path dir, TestCertificate certificate, String domain, List<String> addresses, int port,
+                            String... mainCf) throws IOException, InterruptedException {
         ExternalClient.require("postfix", "postfix");
         this.recipient = "carol@" + domain;
         // Postfix's master runs as postfix and its delivery agent as nobody: the directories and
@@ -92,6 +93,7 @@ final class PostfixReceiver implements AutoCloseable {
                 "virtual_gid_maps = static:65534",
                 "virtual_minimum_uid = 1"));
         main.addAll(tls);
+        main.addAll(List.of(mainCf));
         Files.writeString(config.resolve("main.cf"), String.join("\n", main) + "\n");
         List<String> master = new ArrayList<>();
         for (String a : addresses) master.add(a + ":" + port + " inet n - n - - smtpd");

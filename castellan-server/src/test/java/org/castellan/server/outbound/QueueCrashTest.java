@@ -253,8 +253,8 @@ class QueueCrashTest {
         }
     }
 
-    /** {@code castellan serve} in a JVM of its own, as {@code org.castellan.server.cli.ServeProcess} runs it. */
-    private record Serve(Process process, Path stderr) implements AutoCloseable {
+    /** {@code castellan serve} in a JVM of its own, as {@code org.castellan.server.cli.ServeProcess} runs it; other crash tests use it too. */
+    record Serve(Process process, Path stderr) implements AutoCloseable {
 
         static Serve start(Path data, Path stderr) throws IOException {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

@@ -6,18 +6,25 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
 import org.castellan.server.dns.MailRouting.TlsaRecord;
+import org.castellan.store.embedded.EmbeddedMailStore;
 import org.junit.jupiter.api.Test;
 
 /** RFC 8460: the reporting record, the aggregate JSON report (§4) and its mail form (§5.3). */
@@ -54,26 +61,48 @@ class TlsRptTest {
         assertThat(TlsRptRecord.select(List.of("v=spf1 -all", "v=TLSRPTv1; rua=mailto:a@example.com"))).isPresent();
     }
 
+    /**
+     * A report of counts that went through the store (so every field of a failure is kept there),
+     * for the domain example.com, with another domain's counts beside it.
+     */
     static TlsRptReport report() {
-        TlsRptAggregator aggregator = new TlsRptAggregator();
-        TlsRptPolicy sts = TlsRptPolicy.sts("example.com", MtaStsTest.EXAMPLE_POLICY.replace("example.net", "example.com"),
-                ((MtaStsPolicy.Valid) MtaStsPolicy.parse(MtaStsTest.EXAMPLE_POLICY.replace("example.net", "example.com"))).policy());
-        for (int i = 0; i < 3; i++) aggregator.success(sts);
-        var expired = TlsRptAggregator.FailureDetails.of(TlsRptResultType.CERTIFICATE_EXPIRED, "mail.example.com", "192.0.2.7");
-        aggregator.failure(sts, expired);
-        aggregator.failure(sts, expired);
-        aggregator.failure(sts, new TlsRptAggregator.FailureDetails(TlsRptResultType.STARTTLS_NOT_SUPPORTED,
-                Optional.of("198.51.100.1"), "backupmx.example.com", Optional.of("backup.example.com"),
-                Optional.of("2001:db8::25"), Optional.of("https://tls.example.org/why"), Optional.of("no STARTTLS in EHLO")));
-        TlsRptPolicy tlsa = TlsRptPolicy.tlsa("example.com", "mx.example.com", List.of(new TlsaRecord(3, 1, 1, new byte[32])));
-        aggregator.success(tlsa);
-        aggregator.failure(TlsRptPolicy.none("other.example"), TlsRptAggregator.FailureDetails.of(
-                TlsRptResultType.VALIDATION_FAILURE, "mx.other.example", "192.0.2.9"));
-        Map<String, List<TlsRptAggregator.PolicyResult>> byDomain = aggregator.drain();
-        assertThat(byDomain).containsOnlyKeys("example.com", "other.example");
-        assertThat(aggregator.drain()).isEmpty();
-        return new TlsRptReport("Castellan at mail.sender.test", "mailto:postmaster@sender.test", "2026-12-05T00:00:00Z_example.com",
-                START, END, byDomain.get("example.com"));
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("tlsrpt-test");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try (EmbeddedMailStore store = EmbeddedMailStore.open(dir)) {
+            TlsRptAggregator aggregator = new TlsRptAggregator(store, Clock.fixed(START.plusSeconds(3600), ZoneOffset.UTC));
+            TlsRptPolicy sts = TlsRptPolicy.sts("example.com", MtaStsTest.EXAMPLE_POLICY.replace("example.net", "example.com"),
+                    ((MtaStsPolicy.Valid) MtaStsPolicy.parse(MtaStsTest.EXAMPLE_POLICY.replace("example.net", "example.com"))).policy());
+            for (int i = 0; i < 3; i++) aggregator.success(sts);
+            var expired = TlsRptAggregator.FailureDetails.of(TlsRptResultType.CERTIFICATE_EXPIRED, "mail.example.com", "192.0.2.7");
+            aggregator.failure(sts, expired);
+            aggregator.failure(sts, expired);
+            aggregator.failure(sts, new TlsRptAggregator.FailureDetails(TlsRptResultType.STARTTLS_NOT_SUPPORTED,
+                    Optional.of("198.51.100.1"), "backupmx.example.com", Optional.of("backup.example.com"),
+                    Optional.of("2001:db8::25"), Optional.of("https://tls.example.org/why"), Optional.of("no STARTTLS in EHLO")));
+            TlsRptPolicy tlsa = TlsRptPolicy.tlsa("example.com", "mx.example.com", List.of(new TlsaRecord(3, 1, 1, new byte[32])));
+            aggregator.success(tlsa);
+            aggregator.failure(TlsRptPolicy.none("other.example"), TlsRptAggregator.FailureDetails.of(
+                    TlsRptResultType.VALIDATION_FAILURE, "mx.other.example", "192.0.2.9"));
+            LocalDate day = LocalDate.ofInstant(START, ZoneOffset.UTC);
+            assertThat(aggregator.dueBefore(day.plusDays(1))).containsOnlyKeys(day);
+            assertThat(aggregator.dueBefore(day.plusDays(1)).get(day)).containsExactly("example.com", "other.example");
+            assertThat(aggregator.dueBefore(day)).as("the day has not ended").isEmpty();
+            List<TlsRptAggregator.PolicyResult> results = aggregator.drain(day, "example.com");
+            assertThat(aggregator.drain(day, "example.com")).isEmpty();
+            assertThat(aggregator.pending()).containsOnlyKeys("other.example");
+            return new TlsRptReport("Castellan at mail.sender.test", "mailto:postmaster@sender.test",
+                    "2026-12-05T00:00:00Z_example.com", START, END, results);
+        } finally {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
     }
 
     @Test

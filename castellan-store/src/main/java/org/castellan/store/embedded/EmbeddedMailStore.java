@@ -13,6 +13,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -67,6 +68,7 @@ import org.castellan.store.queue.DueMessage;
 import org.castellan.store.queue.NewQueuedMessage;
 import org.castellan.store.queue.OutboundQueue;
 import org.castellan.store.queue.QueuedMessage;
+import org.castellan.store.queue.TlsSessionCount;
 import org.castellan.store.embedded.internal.BlobRefs;
 import org.castellan.store.embedded.internal.BlobStore;
 import org.castellan.store.embedded.internal.EventDispatcher;
@@ -1596,6 +1598,21 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
     @Override
     public int purgeFinished() {
         return queue.purgeFinished();
+    }
+
+    @Override
+    public void countTlsSession(LocalDate day, String policyDomain, String policy, String result) {
+        queue.countTlsSession(day, policyDomain, policy, result);
+    }
+
+    @Override
+    public List<TlsSessionCount> tlsSessions() {
+        return queue.tlsSessions();
+    }
+
+    @Override
+    public List<TlsSessionCount> drainTlsSessions(LocalDate day, String policyDomain) {
+        return queue.drainTlsSessions(day, policyDomain);
     }
 
     // ------------------------------------------------------------------ plumbing

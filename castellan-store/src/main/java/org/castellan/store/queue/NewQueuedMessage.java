@@ -14,6 +14,7 @@ import org.castellan.protocol.smtp.SmtpCommand;
  *     notification (RFC 5321 §4.5.5)
  * @param submitter the account that submitted the message, when one did
  * @param receivedFrom who handed it over, for the operator's view (client host and address)
+ * @param tlsReport a TLS report of the server's own (RFC 8460 §3: delivered despite TLS failures)
  */
 public record NewQueuedMessage(
         String sender,
@@ -25,7 +26,15 @@ public record NewQueuedMessage(
         Optional<String> submitter,
         String receivedFrom,
         Instant arrival,
-        List<NewQueuedRecipient> recipients) {
+        List<NewQueuedRecipient> recipients,
+        boolean tlsReport) {
+
+    /** Any message but a TLS report. */
+    public NewQueuedMessage(String sender, Optional<String> envid, Dsn.Ret ret, SmtpCommand.Body body, boolean smtpUtf8,
+            boolean requireTls, Optional<String> submitter, String receivedFrom, Instant arrival,
+            List<NewQueuedRecipient> recipients) {
+        this(sender, envid, ret, body, smtpUtf8, requireTls, submitter, receivedFrom, arrival, recipients, false);
+    }
 
     public NewQueuedMessage {
         recipients = List.copyOf(recipients);

@@ -2,6 +2,7 @@ package org.castellan.store.queue;
 
 import java.io.InputStream;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
@@ -16,6 +17,9 @@ import java.util.Optional;
  * recipient is <i>due</i> when its next attempt time has come, its message is not held and no
  * engine holds a lease on it. A lease ends when its time passes, so recipients leased by an
  * engine that died become due again without anyone's intervention.
+ *
+ * <p>It also keeps the engine's TLS-RPT counts (RFC 8460 §4) until each day's report takes them,
+ * durable like the rest, so that a restart loses none ({@link #countTlsSession}).
  */
 public interface OutboundQueue {
 
@@ -82,6 +86,23 @@ public interface OutboundQueue {
      * been made; the body goes once nothing refers to it.
      */
     int purgeFinished();
+
+    /**
+     * Adds one session to the count of {@code day} (UTC), policy domain, policy and result;
+     * durable when it returns.
+     *
+     * @param result empty for a success, else the failure's details
+     */
+    void countTlsSession(LocalDate day, String policyDomain, String policy, String result);
+
+    /** Every count not yet drained, by day, then policy domain. */
+    List<TlsSessionCount> tlsSessions();
+
+    /**
+     * Removes the counts of one policy domain's day and returns them, in one transaction: what
+     * that day's report covers. A second drain of the same day and domain returns nothing.
+     */
+    List<TlsSessionCount> drainTlsSessions(LocalDate day, String policyDomain);
 
     /** Which notification {@link #markReported} records. */
     enum Report { FINAL, DELAY }

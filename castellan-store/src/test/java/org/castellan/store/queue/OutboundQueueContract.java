@@ -526,4 +526,44 @@ public interface OutboundQueueContract {
         assertThat(queue().needingNotification(delayCutoff, 10)).isEmpty();
         assertFails(StoreException.Kind.INVALID, "at least 1", () -> queue().needingNotification(delayCutoff, 0));
     }
+
+    // ------------------------------------------------------------------ TLS-RPT
+
+    @Test
+    default void aTlsReportIsMarkedAndOtherMailIsNot() { // RFC 8460 §3
+        NewQueuedMessage report = new NewQueuedMessage("postmaster@mx.example.org", Optional.empty(), Dsn.Ret.HDRS,
+                SmtpCommand.Body.SEVEN_BIT, false, false, Optional.empty(), "local TLS reporting", T0,
+                List.of(new NewQueuedRecipient("tlsrpt@example.net", Set.of(), Optional.empty())), true);
+        QueuedMessage r = queue().enqueue(report, content("Subject: report\r\n\r\n.\r\n"));
+        QueuedMessage plain = queue().enqueue(message("alice@example.org", T0, rcpt("bob@example.net")), content("x"));
+        assertThat(r.tlsReport()).isTrue();
+        assertThat(queue().get(r.id()).orElseThrow().tlsReport()).isTrue();
+        assertThat(plain.tlsReport()).isFalse();
+        assertThat(queue().lease(T0, T0.plus(LEASE), 10)).extracting(d -> d.message().tlsReport())
+                .containsExactlyInAnyOrder(true, false);
+    }
+
+    @Test
+    default void tlsSessionsAddUpPerDayDomainPolicyAndResultUntilDrained() { // RFC 8460 §4
+        java.time.LocalDate day = java.time.LocalDate.of(2026, 12, 5);
+        java.time.LocalDate next = day.plusDays(1);
+        queue().countTlsSession(day, "example.net", "sts", "");
+        queue().countTlsSession(day, "example.net", "sts", "");
+        queue().countTlsSession(day, "example.net", "sts", "starttls-not-supported mx1");
+        queue().countTlsSession(day, "example.com", "none", "");
+        queue().countTlsSession(next, "example.net", "sts", "");
+        assertThat(queue().tlsSessions()).containsExactly(
+                new TlsSessionCount(day, "example.com", "none", "", 1),
+                new TlsSessionCount(day, "example.net", "sts", "", 2),
+                new TlsSessionCount(day, "example.net", "sts", "starttls-not-supported mx1", 1),
+                new TlsSessionCount(next, "example.net", "sts", "", 1));
+
+        assertThat(queue().drainTlsSessions(day, "example.net")).containsExactly(
+                new TlsSessionCount(day, "example.net", "sts", "", 2),
+                new TlsSessionCount(day, "example.net", "sts", "starttls-not-supported mx1", 1));
+        assertThat(queue().drainTlsSessions(day, "example.net")).as("drained once").isEmpty();
+        assertThat(queue().tlsSessions()).containsExactly(
+                new TlsSessionCount(day, "example.com", "none", "", 1),
+                new TlsSessionCount(next, "example.net", "sts", "", 1));
+    }
 }

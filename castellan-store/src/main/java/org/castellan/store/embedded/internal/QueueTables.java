@@ -8,6 +8,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -31,10 +32,12 @@ import org.castellan.store.queue.OutboundQueue;
 import org.castellan.store.queue.QueuedMessage;
 import org.castellan.store.queue.QueuedRecipient;
 import org.castellan.store.queue.RecipientState;
+import org.castellan.store.queue.TlsSessionCount;
 
 /**
  * The outbound queue of the embedded store: the {@code queue_messages} and
- * {@code queue_recipients} tables (V18) behind {@link OutboundQueue}.
+ * {@code queue_recipients} tables (V18) behind {@link OutboundQueue}, and the TLS-RPT counts
+ * ({@code tlsrpt_counts}, V19).
  *
  * <p>Writes, leases included, go through the store's one writer (group commit), so they are
  * durable when they return and never run at the same time: two engines leasing at once get
@@ -46,7 +49,8 @@ import org.castellan.store.queue.RecipientState;
 public final class QueueTables implements OutboundQueue {
 
     private static final String MESSAGE_COLUMNS = "id, sender, envid, ret, body, smtp_utf8, require_tls, submitter,"
-            + " received_from, arrival, size, held";
+            + " received_from, arrival, size, held, tls_report";
+    private static final String TLS_COLUMNS = "day, policy_domain, policy, result, sessions";
     private static final String RECIPIENT_COLUMNS = "id, message_id, address, domain, notify, orcpt, state, attempts,"
             + " next_attempt, last_attempt, last_reply, last_host, final_reported, delay_reported";
     /**
@@ -107,10 +111,10 @@ public final class QueueTables implements OutboundQueue {
             BlobRefs.reference(c, blobs, body, 1); // before the row that references it
             long arrival = message.arrival().toEpochMilli();
             Sql.update(c, "INSERT INTO queue_messages (sender, envid, ret, body, smtp_utf8, require_tls, submitter,"
-                    + " received_from, arrival, size, blob_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    + " received_from, arrival, size, blob_hash, tls_report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     message.sender(), message.envid().orElse(null), message.ret().name(), message.body().name(),
                     message.smtpUtf8(), message.requireTls(), message.submitter().orElse(null), message.receivedFrom(),
-                    arrival, body.size(), body.id());
+                    arrival, body.size(), body.id(), message.tlsReport());
             long id = Sql.lastId(c);
             for (NewQueuedRecipient r : message.recipients()) {
                 Sql.update(c, "INSERT INTO queue_recipients (message_id, address, domain, notify, orcpt, state, next_attempt)"
@@ -295,6 +299,37 @@ public final class QueueTables implements OutboundQueue {
         });
     }
 
+    @Override
+    public void countTlsSession(LocalDate day, String policyDomain, String policy, String result) {
+        writer.execute("count a TLS session of " + policyDomain, List.of(), tx -> Sql.update(tx.connection(),
+                "INSERT INTO tlsrpt_counts (day, policy_domain, policy, result, sessions) VALUES (?, ?, ?, ?, 1)"
+                        + " ON CONFLICT (day, policy_domain, policy, result) DO UPDATE SET sessions = sessions + 1",
+                day.toString(), policyDomain, policy, result));
+    }
+
+    @Override
+    public List<TlsSessionCount> tlsSessions() {
+        return read("read the TLS session counts", c -> Sql.list(c, "SELECT " + TLS_COLUMNS + " FROM tlsrpt_counts"
+                + " ORDER BY day, policy_domain, policy, result", QueueTables::tlsCount));
+    }
+
+    @Override
+    public List<TlsSessionCount> drainTlsSessions(LocalDate day, String policyDomain) {
+        return writer.execute("drain the TLS session counts of " + policyDomain + " on " + day, List.of(), tx -> {
+            Connection c = tx.connection();
+            List<TlsSessionCount> counts = Sql.list(c, "SELECT " + TLS_COLUMNS + " FROM tlsrpt_counts"
+                    + " WHERE day = ? AND policy_domain = ? ORDER BY policy, result", QueueTables::tlsCount, day.toString(),
+                    policyDomain);
+            Sql.update(c, "DELETE FROM tlsrpt_counts WHERE day = ? AND policy_domain = ?", day.toString(), policyDomain);
+            return counts;
+        });
+    }
+
+    private static TlsSessionCount tlsCount(ResultSet rs) throws SQLException {
+        return new TlsSessionCount(LocalDate.parse(rs.getString(1)), rs.getString(2), rs.getString(3), rs.getString(4),
+                rs.getLong(5));
+    }
+
     /** Removes a message, its recipients and its reference to the body. */
     private static boolean remove(Tx tx, long messageId) throws SQLException {
         Connection c = tx.connection();
@@ -322,7 +357,7 @@ public final class QueueTables implements OutboundQueue {
                 rs.getLong(1), rs.getString(2), Optional.ofNullable(rs.getString(3)), Dsn.Ret.valueOf(rs.getString(4)),
                 SmtpCommand.Body.valueOf(rs.getString(5)), rs.getInt(6) != 0, rs.getInt(7) != 0,
                 Optional.ofNullable(rs.getString(8)), rs.getString(9), Instant.ofEpochMilli(rs.getLong(10)), rs.getLong(11),
-                rs.getInt(12) != 0, recipients), id);
+                rs.getInt(12) != 0, recipients, rs.getInt(13) != 0), id);
     }
 
     private static QueuedRecipient recipient(ResultSet rs) throws SQLException {
