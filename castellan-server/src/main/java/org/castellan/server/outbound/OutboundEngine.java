@@ -719,6 +719,7 @@ public final class OutboundEngine implements AutoCloseable {
         recorded.run();
         String relay = host.orElse("none");
         String tls = session == null ? "-" : session.tls();
+        String policy = session == null ? "-" : session.policy();
         for (int i = 0; i < results.size(); i++) {
             AttemptResult r = results.get(i);
             String status = switch (r.state()) {
@@ -726,8 +727,8 @@ public final class OutboundEngine implements AutoCloseable {
                 case FAILED -> "bounced";
                 case QUEUED -> "deferred";
             };
-            LOG.info("outbound msg={} to=<{}> relay={} tls={} status={} ({})", m.message().id(),
-                    m.recipients().get(i).address(), relay, tls, status, r.reply());
+            LOG.info("outbound msg={} to=<{}> relay={} tls={} policy={} status={} ({})", m.message().id(),
+                    m.recipients().get(i).address(), relay, tls, policy, status, r.reply());
         }
     }
 

@@ -287,7 +287,7 @@ final class OutboundSession implements AutoCloseable {
                 watchdog.cancel(false);
             }
             socket = ssl;
-            tls = ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite();
+            tls = ssl.getSession().getProtocol() + "/" + ssl.getSession().getCipherSuite();
             streams();
         } catch (SSLException e) {
             // RFC 3463 §3.8: X.7.5 cryptographic failure; a certificate not trusted is X.7.5 too.
@@ -329,13 +329,23 @@ final class OutboundSession implements AutoCloseable {
         };
     }
 
-    /** The session's TLS protocol and cipher suite, or "none". */
+    /** The session's TLS protocol and cipher suite ("TLSv1.3/TLS_AES_256_GCM_SHA384"), or "none". */
     String tls() {
         return tls;
     }
 
     Target target() {
         return target;
+    }
+
+    /**
+     * The TLS policy the session was opened under, for the delivery log: {@code DANE} or
+     * {@code MTA-STS} where the destination's policy applied, else the route's or the operator's
+     * setting as configured ({@code opportunistic}, {@code require}, {@code verify-name}, {@code none}).
+     */
+    String policy() {
+        if (!target.policy().isEmpty()) return target.policy();
+        return target.tls().name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /** Whether another transaction may follow on this connection. */

@@ -12,6 +12,7 @@ import java.util.UUID;
 import org.castellan.server.Castellan;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.LogFormat;
+import org.castellan.server.testing.LogCapture;
 import org.castellan.server.testing.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

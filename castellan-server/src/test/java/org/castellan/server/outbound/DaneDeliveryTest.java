@@ -18,9 +18,11 @@ import java.util.List;
 import java.util.Optional;
 import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand.Body;
+import org.castellan.server.config.LogFormat;
 import org.castellan.server.dns.DnsFixture;
 import org.castellan.server.dns.DnsFixture.Signing;
 import org.castellan.server.dns.DnsFixture.Zone;
+import org.castellan.server.testing.LogCapture;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.castellan.store.queue.NewQueuedMessage;
 import org.castellan.store.queue.NewQueuedRecipient;
@@ -269,12 +271,16 @@ class DaneDeliveryTest {
 
     @Test
     void aPostfixWhoseKeyATlsaRecordNamesGetsTheMail() throws Exception {
-        try (PostfixReceiver postfix = postfix("pf.dane.test", POSTFIX_MATCHING, receiverCertificate)) {
+        try (PostfixReceiver postfix = postfix("pf.dane.test", POSTFIX_MATCHING, receiverCertificate);
+             LogCapture log = new LogCapture(LogFormat.TEXT)) {
             long id = enqueue(postfix.recipient);
             engine.start();
             assertThat(attempted(id).state()).as(postfix.maillog()).isEqualTo(RecipientState.DELIVERED);
             await().until(() -> postfix.messages().size() == 1);
             assertThat(postfix.messages().get(0)).contains("with ESMTPS").contains("Subject: dane");
+            // The delivery log says what the session had: the TLS version and cipher, and the policy that applied.
+            assertThat(log.text()).containsPattern("to=<" + postfix.recipient + "> relay=\\S+ tls=TLSv1\\.[23]/\\S+"
+                    + " policy=DANE status=sent");
         }
     }
 

@@ -1,4 +1,4 @@
-package org.castellan.server.hostile;
+package org.castellan.server.testing;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
@@ -15,12 +15,12 @@ import org.slf4j.LoggerFactory;
  * every logger while open. Tests in this JVM log through a test configuration; this shows what
  * castellan serve would have written.
  */
-final class LogCapture implements AutoCloseable {
+public final class LogCapture implements AutoCloseable {
 
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     private final OutputStreamAppender<ILoggingEvent> appender = new OutputStreamAppender<>();
 
-    LogCapture(LogFormat format) {
+    public LogCapture(LogFormat format) {
         LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
         appender.setContext(context);
         appender.setEncoder(new LogEncoder(format));
@@ -30,14 +30,14 @@ final class LogCapture implements AutoCloseable {
     }
 
     /** What was written so far. */
-    String text() {
+    public String text() {
         synchronized (out) {
             return out.toString(StandardCharsets.UTF_8);
         }
     }
 
     /** How often {@code text} occurs in what was written. */
-    int count(String text) {
+    public int count(String text) {
         String s = text();
         int n = 0;
         for (int i = s.indexOf(text); i >= 0; i = s.indexOf(text, i + 1)) n++;
