@@ -23,6 +23,7 @@ import org.castellan.server.dns.DnsFixture;
 import org.castellan.server.dns.DnsFixture.Signing;
 import org.castellan.server.dns.DnsFixture.Zone;
 import org.castellan.server.testing.LogCapture;
+import org.castellan.server.testing.PostfixReceiver;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.castellan.store.queue.NewQueuedMessage;
 import org.castellan.store.queue.NewQueuedRecipient;

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.castellan.server.testing.ExternalClient;
+import org.castellan.server.testing.PostfixReceiver;
 import org.castellan.server.testing.TestServer;
 import org.castellan.testkit.TestPki;
 import org.junit.jupiter.api.AfterEach;

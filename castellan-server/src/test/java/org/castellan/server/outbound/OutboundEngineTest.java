@@ -21,6 +21,7 @@ import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand.Body;
 import org.castellan.server.config.Outbound;
 import org.castellan.server.config.OutboundTls;
+import org.castellan.server.testing.PostfixReceiver;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.castellan.store.queue.NewQueuedMessage;
 import org.castellan.store.queue.NewQueuedRecipient;
@@ -28,12 +29,12 @@ import org.castellan.store.queue.OutboundQueue;
 import org.castellan.store.queue.QueuedMessage;
 import org.castellan.store.queue.QueuedRecipient;
 import org.castellan.store.queue.RecipientState;
+import org.castellan.testkit.MutableClock;
 import org.castellan.testkit.TestPki;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.castellan.testkit.MutableClock;
 
 /**
  * The delivery engine over the embedded store's queue and real receivers on loopback: what it

@@ -1,21 +1,33 @@
 package org.castellan.server.smtp;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+import static org.awaitility.Awaitility.await;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
 import org.castellan.security.mailauth.DkimKeyRecord;
 import org.castellan.server.dns.DnsFixture;
 import org.castellan.server.dns.DnsFixture.Signing;
 import org.castellan.server.dns.DnsFixture.Zone;
 import org.castellan.server.testing.ExternalClient;
+import org.castellan.server.testing.PostfixReceiver;
 import org.castellan.server.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,9 +36,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The inbound mail-authentication path end to end, with nothing of Castellan's own on the other
- * side: Debian's python3-dkim (dkimpy) signs, swaks sends from 127.0.0.1 to a full server's MX
- * listener, and the SPF, DKIM and DMARC records come from NSD through Unbound, DNSSEC-signed and
- * validated by the server against the fixture's trust anchor (docs/outbound.md §6).
+ * side: Debian's python3-dkim (dkimpy) signs, or a real Postfix signs through the OpenDKIM milter
+ * and relays; swaks sends from 127.0.0.1 to a full server's MX listener (or to that Postfix), and
+ * the SPF, DKIM and DMARC records come from NSD through Unbound, DNSSEC-signed and validated by the
+ * server against the fixture's trust anchor (docs/outbound.md §6).
  */
 class InboundAuthenticationInteropTest {
 
@@ -47,10 +60,16 @@ class InboundAuthenticationInteropTest {
     /** RFC 1035 §3.3.14: one character-string of a TXT record holds at most 255 octets. */
     static final int TXT_STRING = 255;
 
+    /** OpenDKIM's programs: Debian installs them in /usr/sbin, which a user's PATH may lack. */
+    static final Path OPENDKIM = Path.of("/usr/sbin/opendkim");
+    static final Path OPENDKIM_GENKEY = Path.of("/usr/sbin/opendkim-genkey");
+
     @TempDir static Path dir;
     static DnsFixture dns;
     static TestServer server;
     static Path key;
+    /** OpenDKIM's key for odk._domainkey.sender.test, made by opendkim-genkey. */
+    static Path opendkimKey;
 
     @BeforeAll
     static void start() throws Exception {
@@ -62,11 +81,13 @@ class InboundAuthenticationInteropTest {
         Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n"
                 + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(rsa.getPrivate().getEncoded())
                 + "\n-----END PRIVATE KEY-----\n");
+        String opendkimRecord = opendkimGenkey();
         dns = DnsFixture.start(
                 new Zone("sender.test", Signing.SIGNED, List.of(
                         "@ TXT \"v=spf1 ip4:127.0.0.0/8 -all\"",
                         "_dmarc TXT \"v=DMARC1; p=reject\"",
-                        "sel._domainkey TXT " + txtStrings(DkimKeyRecord.format(rsa.getPublic())))),
+                        "sel._domainkey TXT " + txtStrings(DkimKeyRecord.format(rsa.getPublic())),
+                        "odk._domainkey TXT " + txtStrings(opendkimRecord))),
                 new Zone("victim.test", Signing.SIGNED, List.of(
                         "@ TXT \"v=spf1 -all\"",
                         "_dmarc TXT \"v=DMARC1; p=reject\"")));
@@ -80,6 +101,27 @@ class InboundAuthenticationInteropTest {
     static void stop() {
         if (server != null) server.server().close();
         if (dns != null) dns.close();
+    }
+
+    /** Makes OpenDKIM's key pair with its own tool; returns the TXT record's value it wrote for the zone. */
+    private static String opendkimGenkey() throws Exception {
+        requireSbin(OPENDKIM_GENKEY, "opendkim-tools");
+        Path keys = Files.createDirectories(dir.resolve("opendkim"));
+        ExternalClient.runOk(List.of(OPENDKIM_GENKEY.toString(), "-D", keys.toString(), "-d", "sender.test", "-s", "odk",
+                "-b", "2048"), Map.of());
+        opendkimKey = keys.resolve("odk.private");
+        // odk.txt is a zone-file record: the value is its quoted strings, joined.
+        Matcher quoted = Pattern.compile("\"([^\"]*)\"").matcher(Files.readString(keys.resolve("odk.txt")));
+        StringBuilder value = new StringBuilder();
+        while (quoted.find()) value.append(quoted.group(1));
+        return value.toString();
+    }
+
+    private static void requireSbin(Path program, String debianPackage) {
+        if (!Files.isExecutable(program)) {
+            fail(program + " is not installed; install the Debian package '" + debianPackage + "' (apt-get install "
+                    + debianPackage + "; ./test does this)");
+        }
     }
 
     /** A zone-file TXT value of quoted strings, each within {@link #TXT_STRING} octets. */
@@ -102,11 +144,15 @@ class InboundAuthenticationInteropTest {
         return ExternalClient.runOk(List.of(PYTHON, "-c", SIGN, file.toString(), key.toString()), Map.of()).output();
     }
 
-    /** Sends {@code message} with swaks from 127.0.0.1; returns its transcript. */
+    /** Sends {@code message} with swaks from 127.0.0.1 to the server's MX listener; returns its transcript. */
     private static String swaks(String sender, String message) throws Exception {
+        return swaks(server.server().addresses().get("mx").getPort(), sender, message);
+    }
+
+    private static String swaks(int port, String sender, String message) throws Exception {
         Path file = Files.writeString(dir.resolve("send.eml"), message);
-        return ExternalClient.run(List.of("swaks", "--server", "127.0.0.1:" + server.server().addresses().get("mx").getPort(),
-                "--helo", "mail.sender.test", "--from", sender, "--to", TestServer.OTHER, "--data", file.toString()), Map.of()).output();
+        return ExternalClient.run(List.of("swaks", "--server", "127.0.0.1:" + port, "--helo", "mail.sender.test",
+                "--from", sender, "--to", TestServer.OTHER, "--data", file.toString()), Map.of()).output();
     }
 
     /** Bob's stored messages with {@code subject}, header fields unfolded (RFC 5322 §2.2.3). */
@@ -146,5 +192,54 @@ class InboundAuthenticationInteropTest {
         String transcript = swaks("ceo@victim.test", message("CEO <ceo@victim.test>", "spoofed"));
         assertThat(transcript).contains("<** 550 5.7.1 Message rejected by the DMARC policy of victim.test");
         assertThat(stored("spoofed")).isEmpty();
+    }
+
+    @Test
+    void mailPostfixSignedThroughOpendkimVerifiesAndPassesDmarc() throws Exception { // RFC 6376 §6, RFC 7489 §3.1
+        requireSbin(OPENDKIM, "opendkim");
+        int milter = freePort();
+        Path conf = Files.writeString(dir.resolve("opendkim/opendkim.conf"), String.join("\n",
+                "Mode s", "Domain sender.test", "Selector odk", "KeyFile " + opendkimKey,
+                "Socket inet:" + milter + "@127.0.0.1", "Canonicalization relaxed/relaxed", "SignatureAlgorithm rsa-sha256",
+                "InternalHosts 127.0.0.0/8", "Background no", "Syslog no", "RequireSafeKeys false",
+                "PidFile " + dir.resolve("opendkim/opendkim.pid"), ""));
+        Process opendkim = new ProcessBuilder(OPENDKIM.toString(), "-f", "-x", conf.toString()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("opendkim/opendkim.log").toFile()).start();
+        // Postfix takes the mail from 127.0.0.1 (its mynetworks), has OpenDKIM sign it, and relays it to the MX listener.
+        try (PostfixReceiver postfix = new PostfixReceiver(Files.createDirectories(dir.resolve("postfix")), null,
+                "relayhost = [127.0.0.1]:" + server.server().addresses().get("mx").getPort(),
+                "smtpd_milters = inet:127.0.0.1:" + milter, "milter_default_action = tempfail")) {
+            await().until(() -> listening(milter));
+            assertThat(swaks(postfix.port, "alice@sender.test", message("Alice <alice@sender.test>", "postfix signed")))
+                    .contains("<-  250 ");
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> !stored("postfix signed").isEmpty());
+            } catch (ConditionTimeoutException e) {
+                throw new AssertionError("not relayed; Postfix's log:\n" + postfix.maillog() + "\nOpenDKIM's log:\n"
+                        + Files.readString(dir.resolve("opendkim/opendkim.log")), e);
+            }
+            assertThat(stored("postfix signed")).singleElement().satisfies(m -> assertThat(results(m))
+                    .contains("spf=pass smtp.mailfrom=alice@sender.test")
+                    .contains("dkim=pass header.d=sender.test header.s=odk")
+                    .contains("dmarc=pass (p=reject dis=none) header.from=sender.test"));
+        } finally {
+            opendkim.destroy();
+            opendkim.waitFor();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static boolean listening(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 }

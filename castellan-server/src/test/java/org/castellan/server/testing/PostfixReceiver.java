@@ -1,4 +1,4 @@
-package org.castellan.server.outbound;
+package org.castellan.server.testing;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.awaitility.Awaitility;
-import org.castellan.server.testing.ExternalClient;
 import org.castellan.testkit.TestCertificate;
 
 /**
@@ -27,21 +26,21 @@ import org.castellan.testkit.TestCertificate;
  * SMTPUTF8 and CHUNKING as Postfix offers them. Postfix's master runs as root and drops to its own
  * user, as an installed Postfix does; the tests run as root.
  */
-final class PostfixReceiver implements AutoCloseable {
+public final class PostfixReceiver implements AutoCloseable {
 
     /** The mailbox that takes mail: remote.test's only user. */
-    static final String RECIPIENT = "carol@remote.test";
+    public static final String RECIPIENT = "carol@remote.test";
     private static final Duration START = Duration.ofSeconds(30);
 
-    final int port;
+    public final int port;
     /** The mailbox that takes mail: its domain's only user. */
-    final String recipient;
+    public final String recipient;
     private final Path config;
     private final Path mail;
     private final Path log;
 
     /** @param mainCf further lines for main.cf, such as {@code smtpd_discard_ehlo_keywords = chunking} */
-    PostfixReceiver(Path dir, TestCertificate certificate, String... mainCf) throws IOException, InterruptedException {
+    public PostfixReceiver(Path dir, TestCertificate certificate, String... mainCf) throws IOException, InterruptedException {
         this(dir, certificate, "remote.test", List.of("127.0.0.1", "127.0.0.2"), freePort(), mainCf);
     }
 
@@ -50,7 +49,7 @@ final class PostfixReceiver implements AutoCloseable {
      *
      * @param certificate its STARTTLS certificate; null for no TLS at all
      */
-    PostfixReceiver(Path dir, TestCertificate certificate, String domain, InetSocketAddress address)
+    public PostfixReceiver(Path dir, TestCertificate certificate, String domain, InetSocketAddress address)
             throws IOException, InterruptedException {
         this(dir, certificate, domain, List.of(address.getAddress().getHostAddress()), address.getPort());
     }
@@ -134,7 +133,7 @@ final class PostfixReceiver implements AutoCloseable {
     }
 
     /** The messages delivered to {@link #recipient}'s maildir, each with Postfix's Received field. */
-    List<String> messages() throws IOException {
+    public List<String> messages() throws IOException {
         Path fresh = mail.resolve("carol").resolve("new");
         if (!Files.isDirectory(fresh)) return List.of();
         try (Stream<Path> files = Files.list(fresh)) {
@@ -148,12 +147,12 @@ final class PostfixReceiver implements AutoCloseable {
      * Whether any message reached Postfix's queue: delivered, or logged by its queue manager (which
      * logs "from=<...>, size=..., nrcpt=... (queue active)" for each message it takes up).
      */
-    boolean queuedAnything() throws IOException {
+    public boolean queuedAnything() throws IOException {
         return !messages().isEmpty() || maillog().contains("(queue active)");
     }
 
     /** Postfix's log, for the transcript of what its smtpd saw. */
-    String maillog() throws IOException {
+    public String maillog() throws IOException {
         return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
     }
 
