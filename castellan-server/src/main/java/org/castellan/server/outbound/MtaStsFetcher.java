@@ -37,6 +37,11 @@ public final class MtaStsFetcher implements AutoCloseable {
     public static final int MAX_POLICY_BYTES = 64 * 1024;
     /** RFC 8461 §3.3: the well-known path of the policy. */
     static final String PATH = "/.well-known/mta-sts.txt";
+
+    /** The policy host of {@code domain} (RFC 8461 §3.3): {@code mta-sts.<domain>}. */
+    static String host(String domain) {
+        return "mta-sts." + domain.toLowerCase(Locale.ROOT);
+    }
     private static final int HTTP_OK = 200;
 
     private final HttpClient client;
@@ -69,7 +74,7 @@ public final class MtaStsFetcher implements AutoCloseable {
 
     /** Fetches and parses the policy of the ASCII (A-label) {@code domain}; blocks up to the timeout. */
     public Fetch fetch(String domain) {
-        URI uri = URI.create("https://mta-sts." + domain.toLowerCase(Locale.ROOT) + PATH);
+        URI uri = URI.create("https://" + host(domain) + PATH);
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
         try {
             HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());

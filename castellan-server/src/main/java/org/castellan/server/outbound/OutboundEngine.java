@@ -549,7 +549,16 @@ public final class OutboundEngine implements AutoCloseable {
 
         Optional<MtaStsPolicies.Applies> mtaSts() {
             if (mtaSts.isEmpty()) return Optional.empty();
-            if (sts == null) sts = mtaSts.get().lookup(domain);
+            if (sts == null) {
+                sts = mtaSts.get().lookup(domain);
+                // RFC 8460 §4.3.2.2: a policy the domain announced that could not be fetched, or was invalid, is
+                // reported as such; the sessions then go as with no policy (RFC 8461 §5.1), counted under that.
+                if (sts instanceof MtaStsPolicies.NoPolicy(Optional<MtaStsFetcher.Failed> failure) && failure.isPresent()) {
+                    tlsReports.failure(TlsRptPolicy.stsUnavailable(domain), new TlsRptAggregator.FailureDetails(
+                            failure.get().type(), Optional.empty(), MtaStsFetcher.host(domain), Optional.empty(),
+                            Optional.empty(), Optional.of(failure.get().reason()), Optional.empty()));
+                }
+            }
             return sts instanceof MtaStsPolicies.Applies a && a.policy().mode() != MtaStsPolicy.Mode.NONE
                     ? Optional.of(a) : Optional.empty();
         }

@@ -50,6 +50,14 @@ public record TlsRptPolicy(Type type, List<String> policyString, String policyDo
         return new TlsRptPolicy(Type.TLSA, text, domain, List.of(mxHost));
     }
 
+    /**
+     * The {@code sts} policy a domain announced (its {@code _mta-sts} record) but that could not be
+     * fetched or was invalid, so none applied; its failure is reported (RFC 8460 §4.3.2.2).
+     */
+    public static TlsRptPolicy stsUnavailable(String domain) {
+        return new TlsRptPolicy(Type.STS, List.of(), domain, List.of());
+    }
+
     /** No policy applied to the domain. */
     public static TlsRptPolicy none(String domain) {
         return new TlsRptPolicy(Type.NO_POLICY_FOUND, List.of(), domain, List.of());

@@ -59,8 +59,10 @@ class MtaStsDeliveryTest {
     private static final String UNLISTED = "127.0.27.4";
     /** A real Postfix with a certificate for another name than its MX host's. */
     private static final String POSTFIX_WRONG = "127.0.27.5";
+    /** The MX host of a domain whose policy is invalid. */
+    private static final String INVALID_POLICY = "127.0.27.6";
     private static final Map<String, String> MODES = Map.of("a", "enforce", "b", "enforce", "c", "testing", "d", "enforce",
-            "e", "enforce");
+            "e", "enforce", "f", "strict");
 
     @TempDir static Path pkiDir;
     static TestPki pki;
@@ -86,9 +88,11 @@ class MtaStsDeliveryTest {
                 "c MX 10 mx-c", "mx-c A " + TESTING_WRONG, "_mta-sts.c TXT \"v=STSv1; id=1\"",
                 // the policy of d lists mx-d, but its MX is another host
                 "d MX 10 elsewhere", "elsewhere A " + UNLISTED, "_mta-sts.d TXT \"v=STSv1; id=1\"",
-                "e MX 10 mx-e", "mx-e A " + POSTFIX_WRONG, "_mta-sts.e TXT \"v=STSv1; id=1\"")));
+                "e MX 10 mx-e", "mx-e A " + POSTFIX_WRONG, "_mta-sts.e TXT \"v=STSv1; id=1\"",
+                // the policy of f has a mode RFC 8461 §3.2 does not know
+                "f MX 10 mx-f", "mx-f A " + INVALID_POLICY, "_mta-sts.f TXT \"v=STSv1; id=1\"")));
         TestCertificate policyHost = pki.serverFor("mta-sts.a.sts.test", "mta-sts.b.sts.test", "mta-sts.c.sts.test",
-                "mta-sts.d.sts.test", "mta-sts.e.sts.test");
+                "mta-sts.d.sts.test", "mta-sts.e.sts.test", "mta-sts.f.sts.test");
         SSLContext tls = SSLContext.getInstance("TLS");
         tls.init(policyHost.keyManagerFactory().getKeyManagers(), null, null);
         policies = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -110,7 +114,7 @@ class MtaStsDeliveryTest {
         policies.start();
         int port = policies.getAddress().getPort();
         proxy = new ConnectProxy(Map.of("mta-sts.a.sts.test", port, "mta-sts.b.sts.test", port, "mta-sts.c.sts.test", port,
-                "mta-sts.d.sts.test", port, "mta-sts.e.sts.test", port));
+                "mta-sts.d.sts.test", port, "mta-sts.e.sts.test", port, "mta-sts.f.sts.test", port));
     }
 
     @AfterAll
@@ -205,6 +209,27 @@ class MtaStsDeliveryTest {
             assertThat(p.policy().type()).isEqualTo(TlsRptPolicy.Type.STS);
             assertThat(p.failures().keySet()).extracting(TlsRptAggregator.FailureDetails::resultType)
                     .containsExactly(TlsRptResultType.CERTIFICATE_HOST_MISMATCH);
+        });
+    }
+
+    @Test
+    void anInvalidPolicyIsReportedAndTheMailGoesAsWithNone() throws Exception {
+        List<String> commands = new ArrayList<>();
+        QueuedRecipient q = deliverTo(INVALID_POLICY, wrongName, "carol@f.sts.test", commands);
+        // RFC 8461 §5.1: without a valid policy the mail goes as for a domain with none.
+        assertThat(q.state()).isEqualTo(RecipientState.DELIVERED);
+        // RFC 8460 §4.3.2.2: the policy that could not be had is reported, beside the session's own count.
+        assertThat(engine.tlsReports().pending().get("f.sts.test")).satisfiesExactlyInAnyOrder(p -> {
+            assertThat(p.policy()).isEqualTo(TlsRptPolicy.stsUnavailable("f.sts.test"));
+            assertThat(p.successes()).isZero();
+            assertThat(p.failures().keySet()).singleElement().satisfies(d -> {
+                assertThat(d.resultType()).isEqualTo(TlsRptResultType.STS_POLICY_INVALID);
+                assertThat(d.receivingMxHostname()).isEqualTo("mta-sts.f.sts.test");
+                assertThat(d.additionalInformation()).hasValueSatisfying(i -> assertThat(i).contains("mode"));
+            });
+        }, p -> {
+            assertThat(p.policy().type()).isEqualTo(TlsRptPolicy.Type.NO_POLICY_FOUND);
+            assertThat(p.successes()).isOne();
         });
     }
 
