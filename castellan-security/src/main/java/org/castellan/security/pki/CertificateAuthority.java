@@ -32,6 +32,8 @@ import java.util.regex.Pattern;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.DERNull;
+import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
 import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
@@ -324,6 +326,36 @@ public final class CertificateAuthority {
                 new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement),
                 List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_emailProtection),
                 List.of(new GeneralName(GeneralName.rfc822Name, address)));
+    }
+
+    /**
+     * Issues a delegated OCSP responder certificate for {@code kind}'s issuing CA (RFC 6960
+     * §4.2.2.2): id-kp-OCSPSigning, digitalSignature, and id-pkix-ocsp-nocheck (RFC 6960
+     * §4.2.2.2.1), so that clients do not ask about the responder's own status. It is not
+     * recorded in the index: nothing checks its revocation, which is why its validity is short
+     * and the responder renews it (see {@link OcspResponder}).
+     *
+     * @throws PkiException if the validity is not positive or the certificate cannot be signed
+     */
+    public synchronized IssuedCertificate issueOcspSigner(CertificateKind kind, Duration validity) {
+        if (validity == null || validity.isNegative() || validity.isZero()) {
+            throw new PkiException("the validity of an OCSP signing certificate must be positive, not " + validity);
+        }
+        Issuer issuer = issuers.get(kind);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        Instant notAfter = min(now.plus(validity), issuer.certificate().getNotAfter().toInstant());
+        KeyPair keys = newKeyPair(random);
+        X500Name subject = leafName(organization + " " + capitalized(kind.caName()) + " CA OCSP Responder");
+        X509Certificate certificate = certificate(subject, subjectOf(issuer.certificate()), keys.getPublic(),
+                issuer.certificate().getPublicKey(), issuer.key(), now.minus(BACKDATE), notAfter, serial(random), b -> {
+                    b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+                    b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+                    b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_OCSPSigning));
+                    b.addExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nocheck, false, DERNull.INSTANCE);
+                });
+        LOG.info("issued the OCSP signing certificate {} of the {} CA, valid until {}",
+                certificate.getSerialNumber().toString(16), kind.caName(), notAfter);
+        return new IssuedCertificate(kind, certificate, List.of(certificate, issuer.certificate()), keys.getPrivate());
     }
 
     /**
