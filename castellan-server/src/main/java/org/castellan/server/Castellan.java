@@ -155,7 +155,7 @@ public final class Castellan implements AutoCloseable {
             // The built-in CA, when this data directory has one: its client CAs and CRLs for the
             // TLS policy, and its revocations for the watcher.
             Path pki = config.tls().pkiDirectory();
-            Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki)) : Optional.empty();
+            Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki, config.tls().pkiPublicUrl())) : Optional.empty();
             TlsPolicy tls = StartChecks.tlsPolicy(config, ca, true);
             Path spool = spoolDirectory(config);
             log.info("TLS provider: {}", tls.provider());

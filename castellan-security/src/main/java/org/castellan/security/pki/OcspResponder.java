@@ -3,9 +3,7 @@ package org.castellan.security.pki;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.PrivateKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
@@ -52,6 +50,7 @@ import org.bouncycastle.operator.DigestCalculatorProvider;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
+import org.castellan.security.pki.internal.FileStamp;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -313,24 +312,13 @@ public final class OcspResponder {
 
     /** The index, re-read when the file changed since the last request. */
     private Map<BigInteger, IssuedEntry> currentIndex() {
-        List<Object> stamp = stamp(ca.directory().resolve(CertificateAuthority.INDEX_FILE));
+        List<Object> stamp = FileStamp.of(ca.directory().resolve(CertificateAuthority.INDEX_FILE));
         Snapshot now = index;
         if (now.stamp().equals(stamp)) return now.entries();
         Map<BigInteger, IssuedEntry> entries = new HashMap<>();
         for (IssuedEntry entry : ca.issued()) entries.put(entry.serial(), entry);
         index = new Snapshot(stamp, Map.copyOf(entries));
         return index.entries();
-    }
-
-    private static List<Object> stamp(Path file) {
-        try {
-            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-            return List.of(String.valueOf(a.fileKey()), a.lastModifiedTime(), a.size());
-        } catch (NoSuchFileException e) {
-            return List.of("missing");
-        } catch (IOException e) {
-            throw new PkiException("cannot read " + file + ": " + e.getMessage(), e);
-        }
     }
 
     /** The delegated responder of {@code kind}, renewed (and written) when missing or near its end. */

@@ -59,9 +59,9 @@ class OcspResponderTest {
     @Test
     void answersGoodThenRevokedWithinOneSecondOfARevocationByAnotherProcess() throws Exception {
         String serial = hex(server.certificate());
-        Path request = openssl("ocsp", "-issuer", serverCa, "-serial", serial, "-reqout", temp.resolve("req.der")).file;
+        Path request = openssl("ocsp", "-issuer", serverCa, "-serial", serial, "-reqout", temp.resolve("req.der")).file();
         Path requestNoNonce = openssl("ocsp", "-issuer", serverCa, "-serial", serial, "-no_nonce",
-                "-reqout", temp.resolve("req-no-nonce.der")).file;
+                "-reqout", temp.resolve("req-no-nonce.der")).file();
 
         assertThat(check(request, serial)).contains("Response verify OK").contains(serial + ": good");
         assertThat(check(requestNoNonce, serial)).contains("Response verify OK").contains(serial + ": good");
@@ -77,12 +77,12 @@ class OcspResponderTest {
     @Test
     void echoesTheNonceAndSignsWithADelegatedResponderCertificate() throws Exception {
         String serial = hex(server.certificate());
-        Path request = openssl("ocsp", "-issuer", serverCa, "-serial", serial, "-reqout", temp.resolve("req.der")).file;
+        Path request = openssl("ocsp", "-issuer", serverCa, "-serial", serial, "-reqout", temp.resolve("req.der")).file();
         Path response = write("resp.der", responder.respond(Files.readAllBytes(request)));
 
         // With -reqin, openssl compares the response's nonce with the request's.
         String text = openssl("ocsp", "-reqin", request, "-respin", response, "-issuer", serverCa,
-                "-verify_other", serverCa, "-CAfile", ca.rootCertificateFile(), "-resp_text").out;
+                "-verify_other", serverCa, "-CAfile", ca.rootCertificateFile(), "-resp_text").out();
         assertThat(text).contains("Response verify OK").contains("OCSP Nonce").doesNotContain("WARNING: no nonce");
 
         X509Certificate signer = responder.signerCertificate(CertificateKind.SERVER);
@@ -104,7 +104,7 @@ class OcspResponderTest {
     void theGetFormAnswersLikeThePost() throws Exception {
         String serial = hex(server.certificate());
         Path request = openssl("ocsp", "-issuer", serverCa, "-serial", serial, "-no_nonce", "-reqout",
-                temp.resolve("req.der")).file;
+                temp.resolve("req.der")).file();
         // RFC 6960 Appendix A.1: the URL encoding of the base64 of the DER.
         String path = URLEncoder.encode(Base64.getEncoder().encodeToString(Files.readAllBytes(request)),
                 StandardCharsets.US_ASCII);
@@ -118,13 +118,13 @@ class OcspResponderTest {
     @Test
     void aSerialThisCaNeverIssuedIsUnknown() throws Exception {
         String made = "0x" + new BigInteger(128, new java.security.SecureRandom()).setBit(127).toString(16);
-        Path request = openssl("ocsp", "-issuer", serverCa, "-serial", made, "-reqout", temp.resolve("req.der")).file;
+        Path request = openssl("ocsp", "-issuer", serverCa, "-serial", made, "-reqout", temp.resolve("req.der")).file();
         assertThat(check(request, made)).contains("Response verify OK").contains(made + ": unknown");
 
         // A device certificate's serial asked of the server CA is not the server CA's.
         IssuedCertificate device = ca.issueDevice("laptop", EmailAddress.of("alice@example.org"), YEAR);
         String deviceSerial = hex(device.certificate());
-        Path asked = openssl("ocsp", "-issuer", serverCa, "-serial", deviceSerial, "-reqout", temp.resolve("dev.der")).file;
+        Path asked = openssl("ocsp", "-issuer", serverCa, "-serial", deviceSerial, "-reqout", temp.resolve("dev.der")).file();
         assertThat(check(asked, deviceSerial)).contains(deviceSerial + ": unknown");
     }
 
@@ -133,15 +133,15 @@ class OcspResponderTest {
         CertificateAuthority other = CertificateAuthority.initialize(temp.resolve("other"), "Example Org");
         IssuedCertificate foreign = other.issueServer(List.of("mail.example.org"), List.of(), YEAR);
         Path request = openssl("ocsp", "-issuer", other.caCertificateFile(CertificateKind.SERVER), "-serial",
-                hex(foreign.certificate()), "-reqout", temp.resolve("req.der")).file;
+                hex(foreign.certificate()), "-reqout", temp.resolve("req.der")).file();
         Path response = write("resp.der", responder.respond(Files.readAllBytes(request)));
         // RFC 6960 §2.3: unauthorized (6), unsigned.
-        assertThat(run(false, "ocsp", "-respin", response, "-resp_text", "-noverify").out)
+        assertThat(run(false, "ocsp", "-respin", response, "-resp_text", "-noverify").out())
                 .contains("Responder Error: unauthorized (6)");
 
         // The root is not a CA this responder answers for either.
         Path aboutIssuingCa = openssl("ocsp", "-issuer", ca.rootCertificateFile(), "-serial",
-                hex(ca.caCertificate(CertificateKind.SERVER)), "-reqout", temp.resolve("root.der")).file;
+                hex(ca.caCertificate(CertificateKind.SERVER)), "-reqout", temp.resolve("root.der")).file();
         assertThat(status(responder.respond(Files.readAllBytes(aboutIssuingCa)))).isEqualTo(6);
     }
 
@@ -158,7 +158,7 @@ class OcspResponderTest {
         List<Object> many = new ArrayList<>(List.of("ocsp", "-issuer", serverCa));
         for (int i = 0; i <= OcspResponder.MAX_CERTIFICATES; i++) many.addAll(List.of("-serial", String.valueOf(i + 1)));
         many.addAll(List.of("-reqout", temp.resolve("many.der")));
-        Path tooMany = openssl(many.toArray()).file;
+        Path tooMany = openssl(many.toArray()).file();
         assertThat(status(responder.respond(Files.readAllBytes(tooMany)))).isEqualTo(1);
 
         List<Object> most = new ArrayList<>(List.of("ocsp", "-issuer", serverCa));
@@ -197,7 +197,7 @@ class OcspResponderTest {
     private String verify(Path response, String serial) throws Exception {
         // -no_nonce: openssl would compare the response with a nonce of its own making.
         return openssl("ocsp", "-respin", response, "-issuer", serverCa, "-verify_other", serverCa,
-                "-CAfile", ca.rootCertificateFile(), "-serial", serial, "-no_nonce", "-resp_text").out;
+                "-CAfile", ca.rootCertificateFile(), "-serial", serial, "-no_nonce", "-resp_text").out();
     }
 
     private static int status(byte[] der) throws IOException {
@@ -212,7 +212,7 @@ class OcspResponderTest {
         return "0x" + certificate.getSerialNumber().toString(16);
     }
 
-    private record Run(String out, Path file) {}
+    record Run(String out, Path file) {}
 
     /** Runs openssl; the last argument that is a path is the file it wrote, if any. */
     static Run openssl(Object... args) throws Exception {
