@@ -19,6 +19,8 @@ import org.castellan.security.auth.BatchingAuthLog;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.CertificateKind;
+import org.castellan.security.pki.OcspResponder;
+import org.castellan.security.tls.OcspStapling;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.server.admin.AdminServer;
 import org.castellan.server.admin.CertificateWatcher;
@@ -281,6 +283,9 @@ public final class Castellan implements AutoCloseable {
                 .crlFiles(crls)
                 .sniCertificates(t.sniCertificates())
                 .ocsp(t.ocsp())
+                // RFC 6066 §8 on every listener: the built-in CA's certificates from its own
+                // responder, others from the responder their AIA names.
+                .stapling(new OcspStapling(builtIn.map(ca -> OcspResponder.open(ca, Clock.systemUTC())), Clock.systemUTC()))
                 // "boringssl" is the default, which falls back to the JDK's TLS; only "jdk" is forced.
                 .provider(t.provider() == TlsPolicy.Provider.JDK ? TlsPolicy.Provider.JDK : null)
                 .build();

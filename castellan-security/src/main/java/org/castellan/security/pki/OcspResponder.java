@@ -130,6 +130,8 @@ public final class OcspResponder {
     private final Map<ASN1ObjectIdentifier, List<IssuerHashes>> issuerHashes;
     private final Map<CertificateKind, Signer> signers = new EnumMap<>(CertificateKind.class);
     private final Map<CacheKey, Signed> cache = new ConcurrentHashMap<>();
+    /** The servers' own certificates whose issuer was looked up for {@link #staple}: a handful. */
+    private final Map<X509Certificate, Optional<CertificateKind>> issuedBy = new ConcurrentHashMap<>();
     private volatile Snapshot index = new Snapshot(List.of("none"), Map.of());
 
     private record IssuerHashes(CertificateKind kind, byte[] nameHash, byte[] keyHash) {}
@@ -245,6 +247,40 @@ public final class OcspResponder {
             LOG.warn("OCSP response for the {} CA not signed: {}", kind.caName(), e.getMessage());
             return INTERNAL_ERROR;
         }
+    }
+
+    /**
+     * The response a TLS server presenting {@code certificate} staples (RFC 6066 §8), if one of
+     * the issuing CAs issued it: the pre-signed response a client asking would get, so a
+     * revocation shows in the next handshake. Empty for a certificate of another CA, or if the
+     * response cannot be signed (logged). Called on every handshake: a map look-up and one
+     * {@code stat} of the index once the response is signed.
+     */
+    public Optional<byte[]> staple(X509Certificate certificate) {
+        Optional<CertificateKind> kind = issuedBy.computeIfAbsent(certificate, this::issuingKind);
+        if (kind.isEmpty()) return Optional.empty();
+        try {
+            CertificateID id = certificateId(kind.get(), OIWObjectIdentifiers.idSHA1, certificate.getSerialNumber());
+            return Optional.of(cached(kind.get(), id, currentIndex()));
+        } catch (PkiException | OCSPException | IOException e) {
+            LOG.warn("no OCSP staple for certificate {}: {}", certificate.getSerialNumber().toString(16), e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** The issuing CA that signed {@code certificate}, checked by its signature, not only its issuer name. */
+    private Optional<CertificateKind> issuingKind(X509Certificate certificate) {
+        for (CertificateKind kind : CertificateKind.values()) {
+            X509Certificate issuer = ca.caCertificate(kind);
+            if (!issuer.getSubjectX500Principal().equals(certificate.getIssuerX500Principal())) continue;
+            try {
+                certificate.verify(issuer.getPublicKey());
+                return Optional.of(kind);
+            } catch (java.security.GeneralSecurityException e) {
+                // Same name, another key: not ours.
+            }
+        }
+        return Optional.empty();
     }
 
     private byte[] cached(CertificateKind kind, CertificateID id, Map<BigInteger, IssuedEntry> entries)
