@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and after SMTP STARTTLS, and the answer turns to revoked once {@code castellan cert revoke}
  * revokes that certificate, with the listeners serving on.
  */
-class OcspStaplingTest {
+class ListenerStaplingTest {
 
     @TempDir Path tmp;
     LiveServer live;
