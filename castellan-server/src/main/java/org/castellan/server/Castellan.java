@@ -19,6 +19,9 @@ import org.castellan.security.auth.BatchingAuthLog;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.CertificateKind;
+import org.castellan.security.pki.OcspResponder;
+import org.castellan.security.pki.PkiException;
+import org.castellan.security.tls.OcspStapling;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.server.admin.AdminServer;
 import org.castellan.server.admin.CertificateWatcher;
@@ -155,7 +158,7 @@ public final class Castellan implements AutoCloseable {
             // The built-in CA, when this data directory has one: its client CAs and CRLs for the
             // TLS policy, and its revocations for the watcher.
             Path pki = config.tls().pkiDirectory();
-            Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki)) : Optional.empty();
+            Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki, config.tls().pkiPublicUrl())) : Optional.empty();
             TlsPolicy tls = StartChecks.tlsPolicy(config, ca, true);
             Path spool = spoolDirectory(config);
             log.info("TLS provider: {}", tls.provider());
@@ -281,9 +284,27 @@ public final class Castellan implements AutoCloseable {
                 .crlFiles(crls)
                 .sniCertificates(t.sniCertificates())
                 .ocsp(t.ocsp())
+                // RFC 6066 §8 on every listener: the built-in CA's certificates from its own
+                // responder, others from the responder their AIA names.
+                .stapling(new OcspStapling(builtIn.flatMap(Castellan::responder), Clock.systemUTC()))
                 // "boringssl" is the default, which falls back to the JDK's TLS; only "jdk" is forced.
                 .provider(t.provider() == TlsPolicy.Provider.JDK ? TlsPolicy.Provider.JDK : null)
                 .build();
+    }
+
+    /**
+     * The built-in CA's OCSP responder, or none if its delegated responder certificate cannot be
+     * issued or written: the listeners then serve without staples of their own CA's, and say so
+     * in the audit, rather than not start.
+     */
+    private static Optional<OcspResponder> responder(CertificateAuthority ca) {
+        try {
+            return Optional.of(OcspResponder.open(ca, Clock.systemUTC()));
+        } catch (PkiException e) {
+            log.warn("OCSP responder of the built-in CA unavailable, its certificates are served without staples: {}",
+                    e.getMessage());
+            return Optional.empty();
+        }
     }
 
     private ProtocolService service(Listener listener) {

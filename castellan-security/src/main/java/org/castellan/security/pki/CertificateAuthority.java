@@ -3,6 +3,7 @@ package org.castellan.security.pki;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,11 +33,18 @@ import java.util.regex.Pattern;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.DERNull;
+import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
 import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.AccessDescription;
+import org.bouncycastle.asn1.x509.AuthorityInformationAccess;
 import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.CRLDistPoint;
+import org.bouncycastle.asn1.x509.DistributionPoint;
+import org.bouncycastle.asn1.x509.DistributionPointName;
 import org.bouncycastle.asn1.x509.CRLNumber;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
@@ -108,16 +116,19 @@ public final class CertificateAuthority {
     private final SecureRandom random = new SecureRandom();
     private final X509Certificate root;
     private final Map<CertificateKind, Issuer> issuers;
+    /** Where the HTTPS listener publishes OCSP, CRLs and CA certificates; empty: nothing is published. */
+    private final Optional<URI> publicUrl;
 
     /** An issuing CA held in memory. */
     private record Issuer(X509Certificate certificate, PrivateKey key) {}
 
     private CertificateAuthority(Path directory, String organization, X509Certificate root,
-            Map<CertificateKind, Issuer> issuers) {
+            Map<CertificateKind, Issuer> issuers, Optional<URI> publicUrl) {
         this.directory = directory;
         this.organization = organization;
         this.root = root;
         this.issuers = issuers;
+        this.publicUrl = publicUrl;
     }
 
     /**
@@ -204,6 +215,19 @@ public final class CertificateAuthority {
      *     root did not sign, or a key that does not belong to its certificate
      */
     public static CertificateAuthority load(Path pkiDir) {
+        return load(pkiDir, Optional.empty());
+    }
+
+    /**
+     * Like {@link #load(Path)}, for a CA whose revocation services are published under {@code
+     * publicUrl} (see {@link #requirePublicUrl}): every certificate it issues from then on names
+     * {@code <publicUrl>/ocsp} and {@code <publicUrl>/ca/<name>-ca.crt} in its Authority
+     * Information Access and {@code <publicUrl>/crl/<name>-ca.crl} as its CRL distribution point.
+     *
+     * @throws PkiException as {@link #load(Path)}, or if the URL is not an https URL
+     */
+    public static CertificateAuthority load(Path pkiDir, Optional<URI> publicUrl) {
+        publicUrl.ifPresent(CertificateAuthority::requirePublicUrl);
         if (!Files.isDirectory(pkiDir)) {
             throw new PkiException("the CA directory " + pkiDir + " does not exist; create the CA first"
                     + " (CertificateAuthority.initialize)");
@@ -225,7 +249,34 @@ public final class CertificateAuthority {
             requireMatchingKey(certificate, key, keyFile);
             issuers.put(kind, new Issuer(certificate, key));
         }
-        return new CertificateAuthority(pkiDir, organizationOf(root), root, issuers);
+        return new CertificateAuthority(pkiDir, organizationOf(root), root, issuers,
+                publicUrl.map(CertificateAuthority::withoutTrailingSlash));
+    }
+
+    /**
+     * Checks a URL for {@link #load(Path, Optional)}: https (the only HTTP listener the server
+     * has), a host, and no user, query or fragment, which have no place in a URL printed into
+     * every certificate.
+     *
+     * @throws PkiException naming what is wrong
+     */
+    public static URI requirePublicUrl(URI url) {
+        if (!"https".equalsIgnoreCase(url.getScheme()) || url.getHost() == null || url.getRawUserInfo() != null
+                || url.getRawQuery() != null || url.getRawFragment() != null) {
+            throw new PkiException("'" + url + "' is not a public URL for the CA; expected https://host[:port][/path],"
+                    + " such as https://mail.example.org");
+        }
+        return url;
+    }
+
+    private static URI withoutTrailingSlash(URI url) {
+        String text = url.toString();
+        return text.endsWith("/") ? URI.create(text.substring(0, text.length() - 1)) : url;
+    }
+
+    /** Where revocation services are published, if they are. */
+    public Optional<URI> publicUrl() {
+        return publicUrl;
     }
 
     public Path directory() {
@@ -324,6 +375,36 @@ public final class CertificateAuthority {
                 new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement),
                 List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_emailProtection),
                 List.of(new GeneralName(GeneralName.rfc822Name, address)));
+    }
+
+    /**
+     * Issues a delegated OCSP responder certificate for {@code kind}'s issuing CA (RFC 6960
+     * §4.2.2.2): id-kp-OCSPSigning, digitalSignature, and id-pkix-ocsp-nocheck (RFC 6960
+     * §4.2.2.2.1), so that clients do not ask about the responder's own status. It is not
+     * recorded in the index: nothing checks its revocation, which is why its validity is short
+     * and the responder renews it (see {@link OcspResponder}).
+     *
+     * @throws PkiException if the validity is not positive or the certificate cannot be signed
+     */
+    public synchronized IssuedCertificate issueOcspSigner(CertificateKind kind, Duration validity) {
+        if (validity == null || validity.isNegative() || validity.isZero()) {
+            throw new PkiException("the validity of an OCSP signing certificate must be positive, not " + validity);
+        }
+        Issuer issuer = issuers.get(kind);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        Instant notAfter = min(now.plus(validity), issuer.certificate().getNotAfter().toInstant());
+        KeyPair keys = newKeyPair(random);
+        X500Name subject = leafName(organization + " " + capitalized(kind.caName()) + " CA OCSP Responder");
+        X509Certificate certificate = certificate(subject, subjectOf(issuer.certificate()), keys.getPublic(),
+                issuer.certificate().getPublicKey(), issuer.key(), now.minus(BACKDATE), notAfter, serial(random), b -> {
+                    b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+                    b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+                    b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_OCSPSigning));
+                    b.addExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nocheck, false, DERNull.INSTANCE);
+                });
+        LOG.info("issued the OCSP signing certificate {} of the {} CA, valid until {}",
+                certificate.getSerialNumber().toString(16), kind.caName(), notAfter);
+        return new IssuedCertificate(kind, certificate, List.of(certificate, issuer.certificate()), keys.getPrivate());
     }
 
     /**
@@ -437,6 +518,7 @@ public final class CertificateAuthority {
                         b.addExtension(Extension.subjectAlternativeName, false,
                                 new GeneralNames(altNames.toArray(new GeneralName[0])));
                     }
+                    if (publicUrl.isPresent()) addRevocationServices(b, publicUrl.get(), kind);
                 });
         // Index before handing the certificate out: a certificate missing from the index could
         // never be revoked.
@@ -445,6 +527,27 @@ public final class CertificateAuthority {
         IssuedIndex.write(indexFile(), entries);
         LOG.info("issued {} certificate {} for {}", kind.caName(), serial.toString(16), subject);
         return new IssuedCertificate(kind, certificate, List.of(certificate, issuer.certificate()), keys.getPrivate());
+    }
+
+    /**
+     * RFC 5280 §4.2.2.1: where to ask about the certificate (id-ad-ocsp, RFC 6960 §3.1) and where
+     * its issuer's certificate is (id-ad-caIssuers, a DER certificate); RFC 5280 §4.2.1.13: where
+     * its issuer's CRL is. Not critical, as RFC 5280 recommends for both.
+     */
+    private static void addRevocationServices(X509v3CertificateBuilder builder, URI base, CertificateKind kind)
+            throws CertIOException {
+        String ca = kind.caName() + "-ca";
+        builder.addExtension(Extension.authorityInfoAccess, false, new AuthorityInformationAccess(new AccessDescription[] {
+            new AccessDescription(AccessDescription.id_ad_ocsp, uri(base + "/ocsp")),
+            new AccessDescription(AccessDescription.id_ad_caIssuers, uri(base + "/ca/" + ca + ".crt")),
+        }));
+        builder.addExtension(Extension.cRLDistributionPoints, false, new CRLDistPoint(new DistributionPoint[] {
+            new DistributionPoint(new DistributionPointName(new GeneralNames(uri(base + "/crl/" + ca + ".crl"))), null, null),
+        }));
+    }
+
+    private static GeneralName uri(String text) {
+        return new GeneralName(GeneralName.uniformResourceIdentifier, text);
     }
 
     private X500Name leafName(String commonName) {

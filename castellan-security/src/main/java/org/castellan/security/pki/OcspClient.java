@@ -175,7 +175,7 @@ public final class OcspClient {
             }
         }
         try {
-            Status status = fetch(certificate, issuer);
+            Status status = fetch(certificate, issuer).status();
             synchronized (cache) {
                 cache.put(key, status);
             }
@@ -189,11 +189,31 @@ public final class OcspClient {
         }
     }
 
-    private Status fetch(X509Certificate certificate, X509Certificate issuer) {
+    /**
+     * A response a TLS server may staple (RFC 6066 §8): its DER, empty unless {@code status} is
+     * Good, Revoked or Unknown, that is, unless it passed every check of {@link #check}.
+     */
+    public record Staple(byte[] response, Status status) {}
+
+    /**
+     * Asks {@code certificate}'s responder now, past the cache, for a response to staple to the
+     * TLS handshakes of a server presenting it. Blocks as {@link #check} does; never throws.
+     */
+    public Staple fetchStaple(X509Certificate certificate, X509Certificate issuer) {
+        try {
+            return fetch(certificate, issuer);
+        } catch (RuntimeException e) {
+            return new Staple(new byte[0], new Status.Unavailable(e.toString(), clock.instant().plus(FAILURE_TTL)));
+        }
+    }
+
+    private Staple fetch(X509Certificate certificate, X509Certificate issuer) {
         Instant now = clock.instant();
         Instant retry = now.plus(FAILURE_TTL);
         Optional<URI> responder = responder(certificate);
-        if (responder.isEmpty()) return new Status.Unavailable("the certificate names no HTTP OCSP responder", retry);
+        if (responder.isEmpty()) {
+            return none(new Status.Unavailable("the certificate names no HTTP OCSP responder", retry));
+        }
         try {
             CertificateID id = new CertificateID(
                     new JcaDigestCalculatorProviderBuilder().build().get(CertificateID.HASH_SHA1),
@@ -208,20 +228,25 @@ public final class OcspClient {
                             .build(),
                     HttpResponse.BodyHandlers.ofByteArray());
             if (reply.statusCode() != 200) {
-                return unavailable(responder.get(), "HTTP status " + reply.statusCode(), retry);
+                return none(unavailable(responder.get(), "HTTP status " + reply.statusCode(), retry));
             }
             if (reply.body().length > MAX_RESPONSE_BYTES) {
-                return unavailable(responder.get(), "response larger than " + MAX_RESPONSE_BYTES + " bytes", retry);
+                return none(unavailable(responder.get(), "response larger than " + MAX_RESPONSE_BYTES + " bytes", retry));
             }
-            return interpret(new OCSPResp(reply.body()), id, issuer, now, retry, responder.get());
+            Status status = interpret(new OCSPResp(reply.body()), id, issuer, now, retry, responder.get());
+            return status instanceof Status.Unavailable ? none(status) : new Staple(reply.body(), status);
         } catch (IOException e) {
-            return unavailable(responder.get(), e.toString(), retry);
+            return none(unavailable(responder.get(), e.toString(), retry));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return unavailable(responder.get(), "interrupted", retry);
+            return none(unavailable(responder.get(), "interrupted", retry));
         } catch (OCSPException | OperatorCreationException | CertificateEncodingException | RuntimeException e) {
-            return unavailable(responder.get(), "malformed exchange: " + e.getMessage(), retry);
+            return none(unavailable(responder.get(), "malformed exchange: " + e.getMessage(), retry));
         }
+    }
+
+    private static Staple none(Status unavailable) {
+        return new Staple(new byte[0], unavailable);
     }
 
     private Status interpret(OCSPResp response, CertificateID id, X509Certificate issuer, Instant now, Instant retry,

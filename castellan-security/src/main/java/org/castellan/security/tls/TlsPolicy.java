@@ -33,8 +33,10 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -97,6 +99,11 @@ import org.slf4j.LoggerFactory;
  * <p>OCSP ({@link OcspMode}): a client certificate whose Authority Information Access names an
  * HTTP OCSP responder is checked there after PKIX accepts it; the HTTP exchange runs as a
  * delegated task on the policy's own threads, never on an event loop.
+ *
+ * <p>OCSP stapling ({@link Builder#stapling}, RFC 6066 §8): with BoringSSL each handshake
+ * carries the response {@link OcspStapling} has for the certificate served, when it has one; a
+ * certificate without one is served without. The JDK's TLS can only staple responses it fetches
+ * itself (a JVM-wide switch), so with the JDK provider nothing is stapled ({@link #stapling}).
  *
  * <p>Failure: {@link Builder#build()} throws {@link TlsConfigException} naming
  * the file at fault (missing, not PEM, key not matching the certificate) or the setting that
@@ -224,7 +231,7 @@ public final class TlsPolicy {
      * (exact names, and {@code *.example.org} for one label), one per client-certificate mode.
      */
     private record Served(Map<ClientCertMode, SslContext> fallback,
-            Map<String, Map<ClientCertMode, SslContext>> byName) {
+            Map<String, Map<ClientCertMode, SslContext>> byName, Map<SslContext, List<X509Certificate>> chains) {
 
         Map<ClientCertMode, SslContext> forName(String hostname) {
             if (hostname == null || byName.isEmpty()) return fallback;
@@ -261,6 +268,8 @@ public final class TlsPolicy {
      * platform thread.
      */
     private final ExecutorService verifications;
+    /** Null when nothing is stapled. */
+    private final OcspStapling stapling;
 
     private TlsPolicy(Builder settings, Provider provider, Served served,
             RecordingTrustManager verifier, RecordingTrustManager requiring, List<X509Certificate> anchors,
@@ -276,6 +285,7 @@ public final class TlsPolicy {
         this.crls = crls;
         this.ocsp = ocsp;
         this.verifications = verifications;
+        this.stapling = settings.stapling;
     }
 
     /** Starts a policy from a preset, the server's PEM chain (leaf first) and its PEM private key. */
@@ -294,6 +304,7 @@ public final class TlsPolicy {
         private OcspMode ocspMode = OcspMode.OFF;
         private Clock clock = Clock.systemUTC();
         private Provider provider;
+        private OcspStapling stapling;
 
         private Builder(Preset preset, Path chainFile, Path keyFile) {
             this.preset = Objects.requireNonNull(preset, "preset");
@@ -345,6 +356,15 @@ public final class TlsPolicy {
          */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Staples OCSP responses from {@code stapling} to every handshake (RFC 6066 §8), with the
+         * BoringSSL provider; by default none.
+         */
+        public Builder stapling(OcspStapling stapling) {
+            this.stapling = stapling;
             return this;
         }
 
@@ -482,12 +502,16 @@ public final class TlsPolicy {
             RecordingTrustManager verifier, RecordingTrustManager requiring) {
         Map<ClientCertMode, SslContext> fallback = null;
         Map<String, Map<ClientCertMode, SslContext>> byName = new LinkedHashMap<>();
+        Map<SslContext, List<X509Certificate>> chains = new IdentityHashMap<>();
         for (ServerIdentity identity : identities) {
             Map<ClientCertMode, SslContext> contexts = serverContexts(b, provider, identity, verifier, requiring);
+            contexts.values().forEach(c -> chains.put(c, identity.chain()));
+            // The first handshake of an externally issued certificate finds its staple being fetched.
+            if (b.stapling != null) b.stapling.staple(identity.chain());
             if (fallback == null) fallback = contexts;
             for (String name : identity.names()) byName.put(name, contexts);
         }
-        return new Served(fallback, Map.copyOf(byName));
+        return new Served(fallback, Map.copyOf(byName), Collections.unmodifiableMap(chains));
     }
 
     /** Signs a fixed text with {@code key} and checks the signature with the certificate's public key. */
@@ -550,6 +574,8 @@ public final class TlsPolicy {
                     .ciphers(b.preset.ciphers(), SupportedCipherSuiteFilter.INSTANCE)
                     .clientAuth(clientAuth);
             if (trustManager != null) builder.trustManager(trustManager);
+            // RFC 6066 §8: the server answers status_request with the staple set per engine.
+            if (provider == Provider.BORINGSSL && b.stapling != null && OpenSsl.isOcspSupported()) builder.enableOcsp(true);
             if (provider == Provider.BORINGSSL && trustManager != null && b.ocspMode != OcspMode.OFF) {
                 // Certificate verification may wait for an OCSP responder: make it a delegated
                 // task, which newHandler runs on the policy's executor instead of the event loop.
@@ -730,11 +756,11 @@ public final class TlsPolicy {
     public ChannelHandler newServerHandler(ByteBufAllocator allocator, ClientCertMode mode, boolean startTls) {
         Served now = served;
         context(now.fallback(), mode); // fail here, not after the ClientHello, for a mode without anchors
-        if (now.byName().isEmpty()) return handler(now.fallback(), allocator, mode, startTls);
+        if (now.byName().isEmpty()) return handler(now, context(now.fallback(), mode), allocator, mode, startTls);
         // The STARTTLS reply passes the selector before any ClientHello arrives, so the SslHandler
         // that replaces it never needs to let a plaintext write through.
         return new CertificateSelector(host -> context(now.forName(host), mode),
-                context -> handler(context, allocator, mode, false), HANDSHAKE_TIMEOUT_MILLIS);
+                context -> handler(now, context, allocator, mode, false), HANDSHAKE_TIMEOUT_MILLIS);
     }
 
     /**
@@ -744,16 +770,17 @@ public final class TlsPolicy {
      * handshake (RFC 3207 §4.2, RFC 9051 §6.2.1, RFC 2595 §4).
      */
     public SslHandler newHandler(ByteBufAllocator allocator, ClientCertMode mode, boolean startTls) {
-        return handler(served.fallback(), allocator, mode, startTls);
+        Served now = served;
+        return handler(now, context(now.fallback(), mode), allocator, mode, startTls);
     }
 
-    private SslHandler handler(Map<ClientCertMode, SslContext> contexts, ByteBufAllocator allocator,
-            ClientCertMode mode, boolean startTls) {
-        return handler(context(contexts, mode), allocator, mode, startTls);
-    }
-
-    private SslHandler handler(SslContext context, ByteBufAllocator allocator, ClientCertMode mode, boolean startTls) {
+    private SslHandler handler(Served now, SslContext context, ByteBufAllocator allocator, ClientCertMode mode,
+            boolean startTls) {
         SSLEngine engine = context.newEngine(allocator);
+        if (stapling != null && engine instanceof ReferenceCountedOpenSslEngine openSsl && OpenSsl.isOcspSupported()) {
+            List<X509Certificate> chain = now.chains().get(context);
+            if (chain != null) stapling.staple(chain).ifPresent(openSsl::setOcspResponse);
+        }
         if (engine instanceof ReferenceCountedOpenSslEngine openSsl && mode != ClientCertMode.NONE) {
             // Netty turns TLS 1.3 session tickets back on for every new engine (unless the JVM-wide
             // jdk.tls.server.enableSessionTicketExtension is false); a resumed session would skip
@@ -920,7 +947,33 @@ public final class TlsPolicy {
                 .orElse(false);
     }
 
-    /** Whether OCSP is on; when it is, live sessions are worth re-checking with {@link #revokedNow}. */
+    /**
+     * Where the OCSP staple of each server certificate (the default one first, then each SNI one)
+     * comes from, or why there is none, keyed by its subject; asks external responders now, so
+     * call it off any event loop (it is for {@code castellan audit}).
+     */
+    public Map<String, String> stapling() {
+        Map<String, String> states = new LinkedHashMap<>();
+        Served now = served;
+        List<List<X509Certificate>> chains = new ArrayList<>();
+        chains.add(now.chains().get(now.fallback().get(ClientCertMode.NONE)));
+        for (Map<ClientCertMode, SslContext> contexts : now.byName().values()) {
+            List<X509Certificate> chain = now.chains().get(contexts.get(ClientCertMode.NONE));
+            if (!chains.contains(chain)) chains.add(chain);
+        }
+        for (List<X509Certificate> chain : chains) {
+            String name = chain.get(0).getSubjectX500Principal().getName();
+            if (stapling == null) {
+                states.put(name, "none: stapling is off");
+            } else if (provider != Provider.BORINGSSL || !OpenSsl.isOcspSupported()) {
+                states.put(name, "none: the JDK's TLS cannot staple a response of Castellan's choosing");
+            } else {
+                states.put(name, stapling.describe(chain));
+            }
+        }
+        return states;
+    }
+
     /**
      * Whether handshakes in {@code mode} resume earlier sessions: TLS 1.3 tickets where no client
      * certificate is asked for; never where one is, so every such connection verifies it.

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.math.BigInteger;
 import java.net.InetAddress;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -22,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import org.castellan.protocol.mail.EmailAddress;
 import org.junit.jupiter.api.Test;
@@ -253,6 +255,48 @@ class CertificateAuthorityTest {
                 .isInstanceOf(PkiException.class).hasMessageContaining("notes.txt holds no PEM private key");
         assertThatThrownBy(() -> Pem.readCrl(temp.resolve("absent.crl")))
                 .isInstanceOf(PkiException.class).hasMessageContaining("absent.crl does not exist");
+    }
+
+    @Test
+    void withAPublicUrlIssuedCertificatesNameTheirOcspResponderIssuerAndCrl() throws Exception {
+        Path dir = temp.resolve("pki");
+        CertificateAuthority.initialize(dir, "Example Org");
+        CertificateAuthority ca = CertificateAuthority.load(dir, Optional.of(URI.create("https://mail.example.org:8443/pki/")));
+        IssuedCertificate server = ca.issueServer(List.of("mail.example.org"), List.of(), YEAR);
+        IssuedCertificate user = ca.issueUser(EmailAddress.of("alice@example.org"), YEAR);
+
+        String text = x509Text(server.certificate());
+        assertThat(text).contains("Authority Information Access:")
+                .contains("OCSP - URI:https://mail.example.org:8443/pki/ocsp")
+                .contains("CA Issuers - URI:https://mail.example.org:8443/pki/ca/server-ca.crt")
+                .contains("X509v3 CRL Distribution Points:")
+                .contains("URI:https://mail.example.org:8443/pki/crl/server-ca.crl");
+        assertThat(x509Text(user.certificate())).contains("URI:https://mail.example.org:8443/pki/crl/user-ca.crl")
+                .contains("CA Issuers - URI:https://mail.example.org:8443/pki/ca/user-ca.crt");
+
+        // Without one, nothing points anywhere.
+        assertThat(x509Text(CertificateAuthority.load(dir).issueServer(List.of("mail.example.org"), List.of(), YEAR)
+                .certificate())).doesNotContain("Authority Information Access").doesNotContain("CRL Distribution");
+    }
+
+    @Test
+    void aPublicUrlMustBeHttps() {
+        for (String bad : List.of("http://mail.example.org", "https:///ocsp", "https://user@mail.example.org",
+                "https://mail.example.org/?q", "ftp://mail.example.org")) {
+            assertThatThrownBy(() -> CertificateAuthority.requirePublicUrl(URI.create(bad)))
+                    .as(bad).isInstanceOf(PkiException.class).hasMessageContaining("https://host");
+        }
+        assertThat(CertificateAuthority.requirePublicUrl(URI.create("https://mail.example.org"))).isNotNull();
+    }
+
+    private Path x509File(X509Certificate certificate) {
+        Path file = temp.resolve("c-" + certificate.getSerialNumber().toString(16) + ".pem");
+        Pem.writeCertificates(file, List.of(certificate));
+        return file;
+    }
+
+    private String x509Text(X509Certificate certificate) throws Exception {
+        return OcspResponderTest.openssl("x509", "-in", x509File(certificate), "-noout", "-text").out();
     }
 
     private static void validate(List<X509Certificate> chain, X509Certificate root, List<X509CRL> crls)

@@ -72,6 +72,8 @@ final class AuditCommand implements Callable<Integer> {
         System.out.println("Security options of " + config.file());
         System.out.println("TLS preset: " + ConfigKeys.choiceName(config.tls().preset()) + " (" + String.join(", ", preset.protocols())
                 + "), provider " + ConfigKeys.choiceName(tls.provider()));
+        // RFC 6066 §8: a certificate without a staple is still served; the audit says so.
+        tls.stapling().forEach((subject, state) -> System.out.println("OCSP stapling for " + subject + ": " + state));
         StartChecks.ConnectionCeiling ceiling = StartChecks.connectionCeiling(config);
         List<String> warnings = new ArrayList<>(ConnectionCaps.serverWarnings(ceiling));
         System.out.println(ConnectionCaps.serverLine(ceiling));

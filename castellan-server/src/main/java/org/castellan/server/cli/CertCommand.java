@@ -306,7 +306,7 @@ final class CertCommand {
         if (!Files.isDirectory(dir)) {
             throw new Failures.BadInput("no certificate authority in " + dir + "; create it with 'castellan init'");
         }
-        return CertificateAuthority.load(dir);
+        return CertificateAuthority.load(dir, config.tls().pkiPublicUrl());
     }
 
     private static String status(IssuedEntry e, Instant now) {

@@ -231,6 +231,14 @@ public final class ConfigKeys {
             key(Section.TLS, "pki-directory", Type.PATH, "\"pki\"",
                     "Directory of the built-in certificate authority that issues device and user certificates."
                             + " Relative to data-dir."),
+            key(Section.TLS, "pki-public-url", Type.STRING, "\"\"",
+                    "The https URL under which the HTTPS listener publishes the built-in CA's OCSP responder"
+                            + " (/ocsp), CRLs (/crl/<ca>.crl) and CA certificates (/ca/<ca>.crt), such as"
+                            + " \"https://mail.example.org\". Certificates the CA issues from then on name these"
+                            + " in their Authority Information Access and CRL distribution points. Empty: they name"
+                            + " none, since a URL printed into a certificate cannot be taken back for its lifetime"
+                            + " and must point at a listener that exists. Relying parties that fetch OCSP or CRLs"
+                            + " only over plain HTTP cannot use it; TLS listeners staple their own status anyway."),
             key(Section.TLS, "client-ca-files", Type.PATHS, "[]",
                     "PEM files of further certificate authorities whose client certificates are accepted, besides"
                             + " the built-in one. Each must exist. Relative to data-dir."),

@@ -23,6 +23,8 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.CertificateForPassword;
 import org.castellan.security.auth.oauth.OAuthIssuer;
 import org.castellan.security.mailauth.Dmarc;
+import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.PkiException;
 import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.server.config.ConfigException.Problem;
@@ -145,6 +147,7 @@ final class ConfigReader {
         Path certificate = tls.path("certificate", base);
         Path key = tls.path("key", base);
         Path pkiDirectory = tls.path("pki-directory", base);
+        Optional<URI> pkiPublicUrl = pkiPublicUrl(tls);
         List<Path> clientCaFiles = tls.paths("client-ca-files", base);
         List<Path> crlFiles = tls.paths("crl-files", base);
         List<Path> sniCertificates = tls.paths("sni-certificates", base);
@@ -237,7 +240,8 @@ final class ConfigReader {
         return new CastellanConfig(file.toAbsolutePath().normalize(),
                 new Server(hostname, dataDir, role, shutdownGrace, adminSocket, maxConnections.intValue()),
                 new Store(kind, storeDirectory),
-                new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp, provider),
+                new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp, provider,
+                        pkiPublicUrl),
                 new Auth(scramIterations.intValue(), freeFailures.intValue(), blockAfter.intValue(), firstDelay, maxDelay,
                         blockDuration, passwordMinLength.intValue(), submissionAccounts, loginTimeout,
                         maxInFlightPerHost.intValue(), maxInFlightPerAccount.intValue()),
@@ -294,6 +298,19 @@ final class ConfigReader {
     }
 
     /** The {@code [kerberos]} table; null after a problem. */
+    /** {@code [tls] pki-public-url}: empty, or an https URL (CertificateAuthority.requirePublicUrl). */
+    private static Optional<URI> pkiPublicUrl(Fields tls) {
+        String text = tls.str(tls.key("pki-public-url"));
+        if (text == null || text.isEmpty()) return Optional.empty();
+        try {
+            return Optional.of(CertificateAuthority.requirePublicUrl(new URI(text)));
+        } catch (URISyntaxException | PkiException e) {
+            tls.problem("pki-public-url", "expected an https URL such as \"https://mail.example.org\" (a host, an"
+                    + " optional port and path, no query), or \"\" for none");
+            return Optional.empty();
+        }
+    }
+
     private Kerberos readKerberos(Fields f, String hostname, Path base) {
         Optional<Path> keytab = f.optionalPath("keytab", base);
         String realm = f.str(f.key("realm"));

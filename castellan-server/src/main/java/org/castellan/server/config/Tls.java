@@ -1,8 +1,10 @@
 package org.castellan.server.config;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import org.castellan.security.tls.TlsPolicy;
 
 /**
@@ -11,7 +13,8 @@ import org.castellan.security.tls.TlsPolicy;
  * <p>The constructor throws {@code NullPointerException} if a component is null.
  */
 public record Tls(TlsPolicy.Preset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
-        List<Path> crlFiles, List<Path> sniCertificates, TlsPolicy.OcspMode ocsp, TlsPolicy.Provider provider) {
+        List<Path> crlFiles, List<Path> sniCertificates, TlsPolicy.OcspMode ocsp, TlsPolicy.Provider provider,
+        Optional<URI> pkiPublicUrl) {
     public Tls {
         Objects.requireNonNull(preset, "preset");
         Objects.requireNonNull(certificate, "certificate");
@@ -22,6 +25,14 @@ public record Tls(TlsPolicy.Preset preset, Path certificate, Path key, Path pkiD
         sniCertificates = List.copyOf(sniCertificates);
         Objects.requireNonNull(ocsp, "ocsp");
         Objects.requireNonNull(provider, "provider");
+        Objects.requireNonNull(pkiPublicUrl, "pkiPublicUrl");
+    }
+
+    /** Without a public URL for the built-in CA's revocation services. */
+    public Tls(TlsPolicy.Preset preset, Path certificate, Path key, Path pkiDirectory, List<Path> clientCaFiles,
+            List<Path> crlFiles, List<Path> sniCertificates, TlsPolicy.OcspMode ocsp, TlsPolicy.Provider provider) {
+        this(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp, provider,
+                Optional.empty());
     }
 
     /** Without SNI certificates, OCSP off, BoringSSL. */

@@ -57,6 +57,13 @@ class ConfigValidationTest {
     }
 
     @Test
+    void readsThePublicUrlOfTheBuiltInCa() throws ConfigException {
+        CastellanConfig config = CastellanConfig.parse(SERVER + "[tls]\npki-public-url = \"https://mail.example.org/\"\n", FILE);
+        assertThat(config.tls().pkiPublicUrl()).contains(java.net.URI.create("https://mail.example.org/"));
+        assertThat(CastellanConfig.parse(SERVER, FILE).tls().pkiPublicUrl()).isEmpty();
+    }
+
+    @Test
     void readsTheLogTable() throws ConfigException {
         CastellanConfig config = CastellanConfig.parse(SERVER + """
                 [log]
@@ -448,6 +455,10 @@ class ConfigValidationTest {
                         "the port must be from 1 to 65535"),
                 Arguments.of(SERVER + "[dns]\ntimeout = \"2h\" # <-\n", "dns.timeout",
                         "expected a duration from 100ms to 1m"),
+                Arguments.of(SERVER + "[tls]\npki-public-url = \"http://mail.example.org\" # <-\n", "tls.pki-public-url",
+                        "expected an https URL"),
+                Arguments.of(SERVER + "[tls]\npki-public-url = \"https://mail.example.org/?x\" # <-\n",
+                        "tls.pki-public-url", "expected an https URL"),
                 Arguments.of(SERVER + "[log]\nlevel = \"debug\" # <-\n", "log.level",
                         "unknown key (known keys in [log]: format, file, rotate, max-size, keep)"));
     }

@@ -103,6 +103,12 @@ final class ExternalCa {
         return leaf(name, "CN=" + dnsNames[0], KeyPurposeId.id_kp_serverAuth, names, null);
     }
 
+    /** A server certificate for {@code dnsName} whose Authority Information Access names the responder {@code ocsp}. */
+    Issued server(String name, URI ocsp, String dnsName) {
+        return leaf(name, "CN=" + dnsName, KeyPurposeId.id_kp_serverAuth,
+                List.of(new GeneralName(GeneralName.dNSName, dnsName)), ocsp);
+    }
+
     /** A client certificate; with {@code ocsp}, its Authority Information Access names that responder. */
     Issued client(String name, URI ocsp) {
         return leaf(name, "CN=" + name + "@example.org", KeyPurposeId.id_kp_clientAuth,
