@@ -422,7 +422,8 @@ public final class ConfigKeys {
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),
             choice(Section.LISTENER, "protocol", Protocol.class, null,
                     "\"smtp\" receives mail from other servers (port 25); \"submission\" takes mail from users'"
-                            + " clients (587, or 465 with implicit TLS); \"imap\" (143, or 993); \"pop3\" (110, or 995)."),
+                            + " clients (587, or 465 with implicit TLS); \"imap\" (143, or 993); \"pop3\" (110, or 995); \"https\" (443,"
+                            + " implicit TLS only) serves certificate enrollment (docs/http.md)."),
             key(Section.LISTENER, "address", Type.ADDRESS, "\"0.0.0.0\"",
                     "Local address to listen on: \"0.0.0.0\" for every IPv4 address, \"::\" for every IPv6 (and,"
                             + " on most systems, IPv4) address, a single address, or \"localhost\"."),
