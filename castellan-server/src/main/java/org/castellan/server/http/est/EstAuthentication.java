@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -42,10 +43,13 @@ public final class EstAuthentication {
         this.tokens = tokens;
     }
 
-    /** 401 with the challenge (RFC 9110 §11.6.1). */
+    /**
+     * 401 with the challenge (RFC 9110 §11.6.1) and no body: Bouncy Castle's EST client answers a
+     * Basic challenge by closing the response unread, and fails if a body was left in it.
+     */
     static HttpAnswer challenge() {
-        return HttpAnswer.text(HttpResponseStatus.UNAUTHORIZED, "Authentication required: an account's password or an"
-                + " enrollment token").with(HttpHeaderNames.WWW_AUTHENTICATE.toString(), CHALLENGE);
+        return new HttpAnswer(HttpResponseStatus.UNAUTHORIZED, HttpAnswer.TEXT, new byte[0], Map.of())
+                .with(HttpHeaderNames.WWW_AUTHENTICATE.toString(), CHALLENGE);
     }
 
     /** The enrollee, or empty when the request carries no credentials or wrong ones. */
