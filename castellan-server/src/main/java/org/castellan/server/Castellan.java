@@ -34,6 +34,7 @@ import org.castellan.server.http.HttpService;
 import org.castellan.server.http.est.EnrollmentPolicy;
 import org.castellan.server.http.est.EstAuthentication;
 import org.castellan.server.http.est.EstRoutes;
+import org.castellan.server.http.est.StoreEnrollmentTokens;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.outbound.Notifier;
 import org.castellan.server.pop3.Pop3Service;
@@ -128,15 +129,17 @@ public final class Castellan implements AutoCloseable {
         this.tlsReports = outbound.map(engine -> new TlsRptSender(engine, dns, config.server().hostname(),
                 new TlsRptPost(Optional.empty(), java.net.http.HttpClient.Builder.NO_PROXY, TLSRPT_POST_TIMEOUT),
                 Clock.systemUTC(), TlsRptSender.MAX_DELAY));
-        this.http = new HttpService(httpRoutes(ca, auth, blocking));
+        this.http = new HttpService(httpRoutes(ca, auth, store, blocking));
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
     }
 
     /** What the HTTPS listeners serve: EST enrollment against the built-in CA, if there is one. */
-    private static HttpRoutes httpRoutes(Optional<CertificateAuthority> ca, AuthService auth, ExecutorService blocking) {
+    private static HttpRoutes httpRoutes(Optional<CertificateAuthority> ca, AuthService auth, MailStore store,
+                                         ExecutorService blocking) {
         HttpRoutes routes = new HttpRoutes();
-        ca.ifPresent(authority -> new EstRoutes(authority, new EstAuthentication(auth, Optional.empty()),
+        var tokens = new StoreEnrollmentTokens(store, blocking, Clock.systemUTC());
+        ca.ifPresent(authority -> new EstRoutes(authority, new EstAuthentication(auth, Optional.of(tokens)),
                 EnrollmentPolicy.DEFAULTS, blocking).register(routes));
         return routes;
     }

@@ -91,7 +91,12 @@ public final class EstRoutes {
     private CompletionStage<HttpAnswer> enroll(HttpCall call, CertificateKind kind) {
         byte[] body = call.body();
         return authentication.authenticate(call).thenComposeAsync(who -> {
-            if (who.isEmpty()) return done(EstAuthentication.challenge());
+            if (who.isEmpty()) {
+                if (call.header(HttpHeaderNames.AUTHORIZATION) != null) {
+                    log.info("{} enrollment refused: credentials not accepted", call.connection().logId());
+                }
+                return done(EstAuthentication.challenge());
+            }
             Enrollee enrollee = who.get();
             if (enrollee.kind().isPresent() && enrollee.kind().get() != kind) {
                 return done(HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "this enrollment token is for a "
