@@ -129,18 +129,19 @@ public final class Castellan implements AutoCloseable {
         this.tlsReports = outbound.map(engine -> new TlsRptSender(engine, dns, config.server().hostname(),
                 new TlsRptPost(Optional.empty(), java.net.http.HttpClient.Builder.NO_PROXY, TLSRPT_POST_TIMEOUT),
                 Clock.systemUTC(), TlsRptSender.MAX_DELAY));
-        this.http = new HttpService(httpRoutes(ca, auth, store, blocking));
+        this.http = new HttpService(httpRoutes(ca, auth, store, blocking,
+                new EnrollmentPolicy(config.enroll().deviceValidity(), config.enroll().userValidity())));
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
     }
 
     /** What the HTTPS listeners serve: EST enrollment against the built-in CA, if there is one. */
     private static HttpRoutes httpRoutes(Optional<CertificateAuthority> ca, AuthService auth, MailStore store,
-                                         ExecutorService blocking) {
+                                         ExecutorService blocking, EnrollmentPolicy policy) {
         HttpRoutes routes = new HttpRoutes();
         var tokens = new StoreEnrollmentTokens(store, blocking, Clock.systemUTC());
         ca.ifPresent(authority -> new EstRoutes(authority, new EstAuthentication(auth, Optional.of(tokens)),
-                EnrollmentPolicy.DEFAULTS, blocking).register(routes));
+                policy, blocking).register(routes));
         return routes;
     }
 

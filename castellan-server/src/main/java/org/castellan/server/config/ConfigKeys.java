@@ -53,6 +53,9 @@ public final class ConfigKeys {
                 + " unless keytab is set. GSSAPI is offered under the same conditions as passwords: with TLS or"
                 + " where the listener allows cleartext, and with a client certificate where the listener asks for"
                 + " one."),
+        ENROLL("enroll", false, "Certificate enrollment over HTTPS (EST, RFC 7030; docs/http.md): how long the"
+                + " certificates it issues last. Enrollment is served on listeners with protocol \"https\" when the"
+                + " built-in CA exists."),
         OUTBOUND("outbound", false, "How mail to other domains is sent (docs/outbound.md): the name given in"
                 + " EHLO, the RFC 5321 §4.5.3.2 timeouts of each session, the retry schedule and the limits per"
                 + " destination (a static route, or the recipient domain)."),
@@ -417,6 +420,14 @@ public final class ConfigKeys {
                     "\"" + MailAuth.DEFAULT_DNS_TIMEOUT.toSeconds() + "s\"",
                     "How long the checks of one message may spend on DNS in all (RFC 7208 4.6.4 asks for at least"
                             + " 20 seconds); past it they are temperror and the message is delivered as usual."),
+
+            new Key(Section.ENROLL, "device-validity", Type.DURATION, List.of(), Enroll.MIN_VALIDITY.toMillis(),
+                    Enroll.MAX_VALIDITY.toMillis(), "\"" + Enroll.DEFAULT_VALIDITY.toDays() + "d\"",
+                    "How long a device certificate issued by enrollment lasts; the device renews it with"
+                            + " simplereenroll before then."),
+            new Key(Section.ENROLL, "user-validity", Type.DURATION, List.of(), Enroll.MIN_VALIDITY.toMillis(),
+                    Enroll.MAX_VALIDITY.toMillis(), "\"" + Enroll.DEFAULT_VALIDITY.toDays() + "d\"",
+                    "How long a user certificate issued by enrollment lasts."),
 
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),

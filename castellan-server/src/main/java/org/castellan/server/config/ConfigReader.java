@@ -216,6 +216,9 @@ final class ConfigReader {
         Dmarc.Policy dmarcQuarantine = mailAuthTable.choice("dmarc-quarantine", Dmarc.Policy.class);
         Duration mailAuthDnsTimeout = mailAuthTable.duration("dns-timeout");
         Kerberos kerberos = readKerberos(new Fields(Section.KERBEROS, single.get(Section.KERBEROS)), hostname, base);
+        Fields enrollTable = new Fields(Section.ENROLL, single.get(Section.ENROLL));
+        Duration deviceValidity = enrollTable.duration("device-validity");
+        Duration userValidity = enrollTable.duration("user-validity");
         Outbound outbound = readOutbound(new Fields(Section.OUTBOUND, single.get(Section.OUTBOUND)), routeTables, base);
 
         Map<String, Listener> listeners = new LinkedHashMap<>();
@@ -242,7 +245,7 @@ final class ConfigReader {
                 new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
                 new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout), kerberos,
-                outbound, List.copyOf(listeners.values()), rules, issuers, lines);
+                outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity));
     }
 
     /** The [[oauth-issuer]] tables; each issuer once. */

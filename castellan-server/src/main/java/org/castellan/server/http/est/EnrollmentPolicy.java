@@ -14,14 +14,10 @@ import org.castellan.security.pki.CertificationRequest;
  * token), or a user certificate for their own address and nothing else. A request naming another
  * address is refused, never quietly narrowed, so the person asking learns why. Pure.
  *
- * @param deviceValidity how long a device certificate issued here lasts
- * @param userValidity how long a user certificate issued here lasts
+ * @param deviceValidity how long a device certificate issued here lasts ({@code [enroll] device-validity})
+ * @param userValidity how long a user certificate issued here lasts ({@code [enroll] user-validity})
  */
 public record EnrollmentPolicy(Duration deviceValidity, Duration userValidity) {
-
-    /** A year, as the certificates of {@code castellan cert issue} default to: renewal is yearly and routine. */
-    public static final Duration DEFAULT_VALIDITY = Duration.ofDays(365);
-    public static final EnrollmentPolicy DEFAULTS = new EnrollmentPolicy(DEFAULT_VALIDITY, DEFAULT_VALIDITY);
 
     public EnrollmentPolicy {
         Objects.requireNonNull(deviceValidity, "deviceValidity");
