@@ -10,6 +10,7 @@ import static org.castellan.server.cli.EstEnrollmentTest.post;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.castellan.server.testing.RawHttps;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -14,6 +14,7 @@ import javax.net.ssl.SSLContext;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.ConfigException;
 import org.castellan.server.http.HttpService;
+import org.castellan.server.testing.RawHttps;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -4,20 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 import org.castellan.security.rules.ConnectionRules;
 import org.castellan.security.tls.TlsPolicy;
@@ -27,6 +21,7 @@ import org.castellan.server.config.Protocol;
 import org.castellan.server.config.TlsMode;
 import org.castellan.server.transport.SessionRegistry;
 import org.castellan.server.transport.Transport;
+import org.castellan.server.testing.RawHttps;
 import org.castellan.testkit.TestPki;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -80,109 +75,57 @@ class HttpServiceTest {
 
     @Test
     void aFailingRouteIs500WithoutItsDetailAndTheConnectionGoesOn() throws Exception {
-        try (Client c = new Client()) {
-            String thrown = c.exchange("GET /throws HTTP/1.1\r\nHost: x\r\n\r\n");
-            assertThat(thrown).startsWith("HTTP/1.1 500").contains("Internal server error").doesNotContain("secret", "Exception");
-            String failed = c.exchange("GET /fails HTTP/1.1\r\nHost: x\r\n\r\n");
-            assertThat(failed).startsWith("HTTP/1.1 500").doesNotContain("disk on fire");
-            assertThat(c.exchange("GET /p/x HTTP/1.1\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 200");
+        try (RawHttps c = client()) {
+            RawHttps.Response thrown = c.exchange("GET /throws HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(thrown.status()).isEqualTo(500);
+            assertThat(thrown.text()).contains("Internal server error").doesNotContain("secret", "Exception");
+            RawHttps.Response failed = c.exchange("GET /fails HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(failed.status()).isEqualTo(500);
+            assertThat(failed.text()).doesNotContain("disk on fire");
+            assertThat(c.exchange("GET /p/x HTTP/1.1\r\nHost: x\r\n\r\n").statusLine()).startsWith("HTTP/1.1 200");
         }
     }
 
     @Test
     void theLongestPrefixWinsAndAPrefixIsASegment() throws Exception {
-        try (Client c = new Client()) {
-            assertThat(c.exchange("GET /p/long/a?q=1 HTTP/1.1\r\nHost: x\r\n\r\n")).endsWith("long /p/long/a\n");
-            assertThat(c.exchange("GET /p/a HTTP/1.1\r\nHost: x\r\n\r\n")).endsWith("short /p/a\n");
-            assertThat(c.exchange("GET /px HTTP/1.1\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 404");
-            assertThat(c.exchange("GET https://x/p/b HTTP/1.1\r\nHost: x\r\n\r\n")).endsWith("short /p/b\n"); // RFC 9112 §3.2.2
+        try (RawHttps c = client()) {
+            assertThat(c.exchange("GET /p/long/a?q=1 HTTP/1.1\r\nHost: x\r\n\r\n").text()).isEqualTo("long /p/long/a\n");
+            assertThat(c.exchange("GET /p/a HTTP/1.1\r\nHost: x\r\n\r\n").text()).isEqualTo("short /p/a\n");
+            assertThat(c.exchange("GET /px HTTP/1.1\r\nHost: x\r\n\r\n").statusLine()).startsWith("HTTP/1.1 404");
+            assertThat(c.exchange("GET https://x/p/b HTTP/1.1\r\nHost: x\r\n\r\n").text()).isEqualTo("short /p/b\n"); // RFC 9112 §3.2.2
         }
     }
 
     @Test
     void aRequestNotCompleteInTimeGets408AndTheConnectionCloses() throws Exception {
-        try (Client c = new Client()) {
+        try (RawHttps c = client()) {
             c.send("GET /p/x HTTP/1.1\r\nHost: x\r\n");
-            assertThat(c.response()).startsWith("HTTP/1.1 408");
-            assertThat(c.closed()).isTrue();
+            assertThat(c.read(false).statusLine()).startsWith("HTTP/1.1 408");
+            assertThat(c.closedByServer()).isTrue();
         }
     }
 
     @Test
     void anIdleConnectionIsClosedWithoutAWord() throws Exception {
-        try (Client c = new Client()) {
-            assertThat(c.exchange("GET /p/x HTTP/1.1\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 200");
-            assertThat(c.closed()).isTrue();
+        try (RawHttps c = client()) {
+            assertThat(c.exchange("GET /p/x HTTP/1.1\r\nHost: x\r\n\r\n").statusLine()).startsWith("HTTP/1.1 200");
+            assertThat(c.closedByServer()).isTrue();
         }
     }
 
     @Test
     void http10WithoutKeepAliveClosesAfterItsAnswer() throws Exception {
-        try (Client c = new Client()) {
-            assertThat(c.exchange("GET /p/x HTTP/1.0\r\n\r\n")).startsWith("HTTP/1.0 200");
-            assertThat(c.closed()).isTrue();
+        try (RawHttps c = client()) {
+            assertThat(c.exchange("GET /p/x HTTP/1.0\r\n\r\n").statusLine()).startsWith("HTTP/1.0 200");
+            assertThat(c.closedByServer()).isTrue();
         }
     }
 
-    /** An HTTP/1.1 client over TLS reading one Content-Length response at a time. */
-    private final class Client implements AutoCloseable {
-        private final SSLSocket socket;
-        private final InputStream in;
-
-        Client() throws Exception {
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-            tmf.init(pki.trustStore());
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, tmf.getTrustManagers(), null);
-            Socket raw = new Socket();
-            raw.connect(at, 20_000);
-            raw.setSoTimeout(20_000);
-            socket = (SSLSocket) context.getSocketFactory().createSocket(raw, "localhost", at.getPort(), true);
-            socket.startHandshake();
-            in = new BufferedInputStream(socket.getInputStream());
-        }
-
-        void send(String request) throws IOException {
-            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
-            socket.getOutputStream().flush();
-        }
-
-        String exchange(String request) throws IOException {
-            send(request);
-            return response();
-        }
-
-        /** Status line, headers and body as text. */
-        String response() throws IOException {
-            StringBuilder head = new StringBuilder();
-            int length = 0;
-            for (String line = line(); !line.isEmpty(); line = line()) {
-                head.append(line).append("\r\n");
-                if (line.toLowerCase().startsWith("content-length:")) length = Integer.parseInt(line.substring(15).trim());
-            }
-            return head.append("\r\n").append(new String(in.readNBytes(length), StandardCharsets.UTF_8)).toString();
-        }
-
-        private String line() throws IOException {
-            ByteArrayOutputStream b = new ByteArrayOutputStream();
-            for (int c = in.read(); c != '\n'; c = in.read()) {
-                if (c == -1) throw new IOException("closed in the middle of a response");
-                if (c != '\r') b.write(c);
-            }
-            return b.toString(StandardCharsets.ISO_8859_1);
-        }
-
-        boolean closed() {
-            try {
-                return in.read() == -1;
-            } catch (IOException reset) {
-                return true;
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            socket.close();
-        }
+    private RawHttps client() throws Exception {
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+        tmf.init(pki.trustStore());
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, tmf.getTrustManagers(), null);
+        return new RawHttps(context, at);
     }
 }

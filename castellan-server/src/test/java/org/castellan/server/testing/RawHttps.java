@@ -1,4 +1,4 @@
-package org.castellan.server.cli;
+package org.castellan.server.testing;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -19,14 +19,17 @@ import javax.net.ssl.SSLSocket;
  * one response at a time (status line, headers, a Content-Length body), so that tests see what
  * the server put on the wire, limits and all.
  */
-final class RawHttps implements AutoCloseable {
+public final class RawHttps implements AutoCloseable {
 
-    record Response(int status, String statusLine, Map<String, String> headers, byte[] body) {
-        String header(String name) {
+    /** A safety net so that a broken server fails the test instead of hanging it; never asserted. */
+    private static final int READ_TIMEOUT_MILLIS = 20_000;
+
+    public record Response(int status, String statusLine, Map<String, String> headers, byte[] body) {
+        public String header(String name) {
             return headers.get(name.toLowerCase(Locale.ROOT));
         }
 
-        String text() {
+        public String text() {
             return new String(body, StandardCharsets.UTF_8);
         }
     }
@@ -35,33 +38,33 @@ final class RawHttps implements AutoCloseable {
     private final InputStream in;
     private final OutputStream out;
 
-    RawHttps(SSLContext context, InetSocketAddress at) throws IOException {
+    public RawHttps(SSLContext context, InetSocketAddress at) throws IOException {
         Socket raw = new Socket();
-        raw.connect(at, LiveServer.READ_TIMEOUT_MILLIS);
-        raw.setSoTimeout(LiveServer.READ_TIMEOUT_MILLIS);
+        raw.connect(at, READ_TIMEOUT_MILLIS);
+        raw.setSoTimeout(READ_TIMEOUT_MILLIS);
         socket = (SSLSocket) context.getSocketFactory().createSocket(raw, "localhost", at.getPort(), true);
         socket.startHandshake();
         in = new BufferedInputStream(socket.getInputStream());
         out = socket.getOutputStream();
     }
 
-    RawHttps send(String request) throws IOException {
+    public RawHttps send(String request) throws IOException {
         return send(request.getBytes(StandardCharsets.ISO_8859_1));
     }
 
-    RawHttps send(byte[] request) throws IOException {
+    public RawHttps send(byte[] request) throws IOException {
         out.write(request);
         out.flush();
         return this;
     }
 
     /** Sends {@code request} and reads its response. */
-    Response exchange(String request) throws IOException {
+    public Response exchange(String request) throws IOException {
         return send(request).read(false);
     }
 
     /** The next response; {@code head}: the answer to HEAD, whose Content-Length has no body behind it. */
-    Response read(boolean head) throws IOException {
+    public Response read(boolean head) throws IOException {
         String statusLine = line();
         if (statusLine == null) throw new IOException("the server closed the connection without a response");
         Map<String, String> headers = new LinkedHashMap<>();
@@ -85,7 +88,7 @@ final class RawHttps implements AutoCloseable {
     }
 
     /** Whether the server has closed the connection: end of stream or a reset. */
-    boolean closedByServer() {
+    public boolean closedByServer() {
         try {
             return in.read() == -1;
         } catch (IOException reset) {
