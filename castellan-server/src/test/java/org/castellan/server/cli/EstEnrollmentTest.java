@@ -11,15 +11,12 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
-import java.security.Security;
 import java.security.cert.CertificateFactory;
-import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
@@ -29,14 +26,13 @@ import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.est.CACertsResponse;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.est.ESTService;
 import org.bouncycastle.est.EnrollmentResponse;
 import org.bouncycastle.est.HttpAuth;
-import org.bouncycastle.est.jcajce.JcaJceUtils;
 import org.bouncycastle.est.jcajce.JsseDefaultHostnameAuthorizer;
 import org.bouncycastle.est.jcajce.JsseESTServiceBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
@@ -66,8 +62,6 @@ class EstEnrollmentTest {
 
     @BeforeEach
     void start() throws Exception {
-        // Bouncy Castle's EST client reads the CMS answer through the provider named "BC".
-        if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) Security.addProvider(new BouncyCastleProvider());
         live = LiveServer.start(tmp.resolve("data"), String.join("\n", "[[listener]]", "name = \"gated-imap\"",
                 "protocol = \"imap\"", "address = \"127.0.0.1\"", "port = 0", "tls = \"implicit\"",
                 "client-cert = \"require\"", ""));
@@ -125,6 +119,10 @@ class EstEnrollmentTest {
         CACertsResponse ca = anonymous.getCACerts();
         assertThat(ESTService.storeToArray(ca.getCertificateStore())).extracting(h -> h.getSubject().toString())
                 .anySatisfy(s -> assertThat(s).contains("Device CA"));
+
+        // RFC 7030 §4.5.2: the CA's preference, ECDSA with SHA-256, as an OID.
+        assertThat(anonymous.getCSRAttributes().getAttributesResponse().getRequirements())
+                .contains(X9ObjectIdentifiers.ecdsa_with_SHA256);
 
         KeyPair keys = ecKeys();
         PKCS10CertificationRequest csr = csr("CN=phone", keys, null);
@@ -280,8 +278,14 @@ class EstEnrollmentTest {
 
     private ESTService est(KeyManagerFactory keys) throws Exception {
         X509Certificate root = certificate(live.rootCertificate());
-        var builder = new JsseESTServiceBuilder("localhost:" + port("https"),
-                JcaJceUtils.getCertPathTrustManager(Set.of(new TrustAnchor(root, null)), null))
+        // The JDK's PKIX trust manager: JcaJceUtils' would need the "BC" provider registered in the
+        // whole test JVM, which changes how other tests' keys are encoded.
+        KeyStore anchors = KeyStore.getInstance("PKCS12");
+        anchors.load(null, null);
+        anchors.setCertificateEntry("root", root);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+        tmf.init(anchors);
+        var builder = new JsseESTServiceBuilder("localhost:" + port("https"), (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0])
                 .withHostNameAuthorizer(new JsseDefaultHostnameAuthorizer(null))
                 .withTimeout(LiveServer.READ_TIMEOUT_MILLIS);
         if (keys != null) builder.withKeyManagers(keys.getKeyManagers());
