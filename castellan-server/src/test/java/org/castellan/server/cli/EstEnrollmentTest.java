@@ -1,7 +1,7 @@
 package org.castellan.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,6 +14,7 @@ import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -220,6 +221,13 @@ class EstEnrollmentTest {
             RawHttps.Response ed25519 = http.exchange(post(BASE + "simpleenroll", base64(csr("CN=tablet", ed, null, "Ed25519").getEncoded()), auth));
             assertThat(ed25519.status()).as(ed25519.text()).isEqualTo(200);
             assertThat(ed25519.header("Content-Type")).isEqualTo("application/pkcs7-mime; smime-type=certs-only");
+            // castellan sessions shows whom the connection enrolls for, and how it authenticated.
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(live.server.sessions().list())
+                    .filteredOn(c -> c.listener().name().equals("https"))
+                    .anySatisfy(c -> {
+                        assertThat(c.account()).contains(LiveServer.ACCOUNT);
+                        assertThat(c.mechanism()).contains("BASIC");
+                    }));
         }
     }
 

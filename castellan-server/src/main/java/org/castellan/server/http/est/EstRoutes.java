@@ -98,6 +98,7 @@ public final class EstRoutes {
                 return done(EstAuthentication.challenge());
             }
             Enrollee enrollee = who.get();
+            noteLogin(call.connection(), enrollee.owner(), enrollee.token().isPresent() ? "ENROLLMENT-TOKEN" : "BASIC");
             if (enrollee.kind().isPresent() && enrollee.kind().get() != kind) {
                 return done(HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "this enrollment token is for a "
                         + enrollee.kind().get().caName() + " certificate; use " + BASE
@@ -130,6 +131,7 @@ public final class EstRoutes {
             }
             if (entry.get().revoked()) return HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "The client certificate is revoked");
             EmailAddress owner = EmailAddress.of(entry.get().owner());
+            noteLogin(call.connection(), owner, "CERTIFICATE");
             String name = kind == CertificateKind.USER ? owner.toString() : commonName(certificate);
             return issue(call.connection(), body, r -> policy.renew(kind, name, owner, r), () -> true);
         }, blocking);
@@ -174,6 +176,11 @@ public final class EstRoutes {
                 }
             }
         }
+    }
+
+    /** For {@code castellan sessions}: who this connection enrolls for, recorded on its event loop. */
+    private static void noteLogin(Connection connection, EmailAddress owner, String method) {
+        connection.channel().eventLoop().execute(() -> connection.authenticated(owner.toString(), method));
     }
 
     private static String commonName(X509Certificate certificate) {
