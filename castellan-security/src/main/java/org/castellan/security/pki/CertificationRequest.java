@@ -96,7 +96,7 @@ public final class CertificationRequest {
         PublicKey key;
         try {
             key = new JcaPKCS10CertificationRequest(request).getPublicKey();
-        } catch (GeneralSecurityException | IllegalArgumentException e) {
+        } catch (GeneralSecurityException | IllegalArgumentException | IllegalStateException e) {
             return new Refused("the request's public key cannot be read");
         }
         String problem = keyProblem(info, key);
@@ -107,6 +107,9 @@ public final class CertificationRequest {
             }
         } catch (OperatorCreationException | PKCSException | IllegalArgumentException e) {
             return new Refused("the request's signature cannot be checked: unsupported signature algorithm");
+        } catch (IllegalStateException e) {
+            // Bouncy Castle's word for a signature BIT STRING with unused bits (found by fuzzing).
+            return new Refused("the request's signature is malformed");
         }
         List<Name> names;
         try {
