@@ -7,8 +7,8 @@ import org.castellan.server.config.Protocol;
 import org.castellan.server.config.TlsMode;
 
 /**
- * The listeners a new data directory gets: every protocol with STARTTLS on its classic port and
- * implicit TLS on its RFC 8314 port. The implicit-TLS listeners request (never require) a client
+ * The listeners a new data directory gets: every mail protocol with STARTTLS on its classic port and
+ * implicit TLS on its RFC 8314 port, and HTTPS (certificate enrollment, docs/http.md) on 443. The implicit-TLS listeners request (never require) a client
  * certificate, so device and user certificates work out of the box without troubling clients
  * that hold none.
  */
