@@ -75,6 +75,19 @@ public final class CertificationRequest {
 
     /** Reads a base64 request body; {@link Refused} says why one cannot be used. */
     public static Result read(byte[] body) {
+        return read(body, true);
+    }
+
+    /**
+     * Reads a request for server-side key generation (RFC 7030 §4.4.1): as {@link #read}, but its
+     * key and signature are not checked, since the CA makes the key and the request's own is
+     * ignored; only its names count.
+     */
+    public static Result readForServerKey(byte[] body) {
+        return read(body, false);
+    }
+
+    private static Result read(byte[] body, boolean keyMatters) {
         String text = new String(body, StandardCharsets.US_ASCII)
                 .replace("-----BEGIN CERTIFICATE REQUEST-----", "")
                 .replace("-----END CERTIFICATE REQUEST-----", "");
@@ -92,6 +105,13 @@ public final class CertificationRequest {
             // Bouncy Castle reports malformed DER with each of these, depending on where it breaks.
             return new Refused("the request is not a DER PKCS#10 certification request (RFC 2986)");
         }
+        List<Name> names;
+        try {
+            names = alternativeNames(request);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return new Refused("the request's extensionRequest attribute is malformed (RFC 2985 §5.4.2)");
+        }
+        if (!keyMatters) return new Accepted(new CertificationRequest(request, null, names));
         SubjectPublicKeyInfo info = request.getSubjectPublicKeyInfo();
         PublicKey key;
         try {
@@ -110,12 +130,6 @@ public final class CertificationRequest {
         } catch (IllegalStateException e) {
             // Bouncy Castle's word for a signature BIT STRING with unused bits (found by fuzzing).
             return new Refused("the request's signature is malformed");
-        }
-        List<Name> names;
-        try {
-            names = alternativeNames(request);
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            return new Refused("the request's extensionRequest attribute is malformed (RFC 2985 §5.4.2)");
         }
         return new Accepted(new CertificationRequest(request, key, names));
     }
@@ -142,7 +156,7 @@ public final class CertificationRequest {
                 + " bits, or Ed25519";
     }
 
-    /** The key to certify. */
+    /** The key to certify; null for a request read by {@link #readForServerKey}, whose key is ignored. */
     public PublicKey publicKey() {
         return key;
     }

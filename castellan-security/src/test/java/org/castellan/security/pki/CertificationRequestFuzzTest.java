@@ -19,6 +19,7 @@ class CertificationRequestFuzzTest {
     void requests(FuzzedDataProvider data) {
         byte[] octets = data.consumeRemainingAsBytes();
         for (byte[] body : new byte[][] {Base64.getMimeEncoder().encode(octets), octets}) {
+            assertThat(CertificationRequest.readForServerKey(body)).isNotNull();
             var result = CertificationRequest.read(body);
             if (result instanceof CertificationRequest.Accepted accepted) {
                 assertThat(accepted.request().publicKey()).isNotNull();

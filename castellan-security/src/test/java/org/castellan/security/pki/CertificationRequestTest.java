@@ -93,6 +93,19 @@ class CertificationRequestTest {
     }
 
     @Test
+    void forServerKeyGenerationOnlyTheFormAndNamesCount() throws Exception {
+        byte[] weak = der(keys("RSA", 1024), "SHA256withRSA", "CN=tv", "alice@example.org");
+        var result = CertificationRequest.readForServerKey(base64(weak));
+        assertThat(result).isInstanceOf(CertificationRequest.Accepted.class);
+        CertificationRequest request = ((CertificationRequest.Accepted) result).request();
+        assertThat(request.publicKey()).as("ignored, RFC 7030 §4.4.1").isNull();
+        assertThat(request.commonName()).contains("tv");
+        assertThat(request.alternativeNames()).hasSize(1);
+        assertThat(CertificationRequest.readForServerKey(base64("garbage".getBytes(StandardCharsets.US_ASCII))))
+                .isInstanceOf(CertificationRequest.Refused.class);
+    }
+
+    @Test
     void everyPrefixOfARequestIsRefusedWithoutAnException() throws Exception {
         byte[] der = der(keys("EC", "secp256r1"), "SHA256withECDSA", "CN=laptop", "alice@example.org");
         for (int n = 0; n < der.length; n++) {

@@ -141,6 +141,12 @@ class EstEnrollmentTest {
         try (var imap = new RawImaps(sslContext(keyManagers(keys, second), rootCert), live.address("gated-imap"))) {
             assertThat(imap.greeting()).startsWith("* OK");
         }
+
+        // Server-side key generation (RFC 7030 §4.4): the key comes back with its certificate.
+        EnrollmentResponse generated = anonymous.simpleEnrollWithServersideCreation(csr("CN=watch", ecKeys(), null),
+                new HttpAuth(LiveServer.ACCOUNT, PASSWORD.toCharArray()));
+        assertThat(generated.getPrivateKeyInfo()).isNotNull();
+        assertThat(only(generated).getSubjectX500Principal().getName()).contains("CN=watch");
     }
 
     @Test
@@ -245,6 +251,45 @@ class EstEnrollmentTest {
         }
         Cli.Run log = live.cli.admin("auth-log");
         assertThat(log.out()).contains("enroll");
+    }
+
+    @Test
+    void serverkeygenAnswersAKeyMadeHereAndItsCertificate() throws Exception {
+        // RFC 7030 §4.4.1: the request's own key is ignored, however weak; only its names count.
+        KeyPairGenerator rsa = KeyPairGenerator.getInstance("RSA");
+        rsa.initialize(1024);
+        String auth = basic(LiveServer.ACCOUNT, PASSWORD);
+        try (RawHttps http = new RawHttps(live.clientContext(null), live.address("https"))) {
+            RawHttps.Response r = http.exchange(post(BASE + "serverkeygen",
+                    base64(csr("CN=tv", rsa.generateKeyPair(), null, "SHA256withRSA").getEncoded()), auth));
+            assertThat(r.status()).as(r.text()).isEqualTo(200);
+            assertThat(r.header("Content-Type")).startsWith("multipart/mixed; boundary=");
+            assertThat(r.header("Cache-Control")).isEqualTo("no-store");
+            String boundary = r.header("Content-Type").substring(r.header("Content-Type").indexOf('=') + 1);
+            String[] parts = r.text().split("--" + boundary);
+            assertThat(parts[1]).contains("Content-Type: application/pkcs8");
+            assertThat(parts[2]).contains("Content-Type: application/pkcs7-mime; smime-type=certs-only");
+            java.security.PrivateKey key = java.security.KeyFactory.getInstance("EC").generatePrivate(
+                    new java.security.spec.PKCS8EncodedKeySpec(Base64.getMimeDecoder().decode(partBody(parts[1]))));
+            X509Certificate certificate = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificates(
+                    new java.io.ByteArrayInputStream(Base64.getMimeDecoder().decode(partBody(parts[2])))).iterator().next();
+            assertThat(certificate.getSubjectX500Principal().getName()).contains("CN=tv");
+            var signature = java.security.Signature.getInstance("SHA256withECDSA");
+            signature.initSign(key);
+            signature.update(new byte[] {1, 2, 3});
+            byte[] signed = signature.sign();
+            signature.initVerify(certificate.getPublicKey());
+            signature.update(new byte[] {1, 2, 3});
+            assertThat(signature.verify(signed)).as("the key is the certificate's").isTrue();
+
+            RawHttps.Response elsewhere = http.exchange(post(BASE + "user/serverkeygen",
+                    base64(csr("CN=bob@example.org", ecKeys(), null).getEncoded()), auth));
+            assertThat(elsewhere.status()).isEqualTo(403);
+        }
+    }
+
+    private static String partBody(String part) {
+        return part.substring(part.indexOf("\r\n\r\n") + 4).strip();
     }
 
     // --- helpers ---

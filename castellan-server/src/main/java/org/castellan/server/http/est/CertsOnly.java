@@ -24,15 +24,23 @@ final class CertsOnly {
     }
 
     static HttpAnswer answer(List<X509Certificate> certificates) {
+        // RFC 7030 §4.1.3 names the encoding in a Content-Transfer-Encoding header; RFC 8951 §3.1 lets clients ignore it.
+        return HttpAnswer.ok(CONTENT_TYPE, base64(der(certificates))).with("Content-Transfer-Encoding", "base64");
+    }
+
+    /** The certs-only SignedData, DER. */
+    static byte[] der(List<X509Certificate> certificates) {
         try {
             CMSSignedDataGenerator generator = new CMSSignedDataGenerator();
             generator.addCertificates(new JcaCertStore(certificates));
-            byte[] der = generator.generate(new CMSAbsentContent()).getEncoded();
-            byte[] base64 = Base64.getMimeEncoder(64, "\r\n".getBytes(StandardCharsets.US_ASCII)).encode(der);
-            // RFC 7030 §4.1.3 names the encoding in a Content-Transfer-Encoding header; RFC 8951 §3.1 lets clients ignore it.
-            return HttpAnswer.ok(CONTENT_TYPE, base64).with("Content-Transfer-Encoding", "base64");
+            return generator.generate(new CMSAbsentContent()).getEncoded();
         } catch (CertificateEncodingException | CMSException | IOException e) {
             throw new IllegalStateException("cannot encode certificates the CA just made", e);
         }
+    }
+
+    /** Base64 in lines of 64 with CRLF, as PEM and MIME bodies have it. */
+    static byte[] base64(byte[] der) {
+        return Base64.getMimeEncoder(64, "\r\n".getBytes(StandardCharsets.US_ASCII)).encode(der);
     }
 }

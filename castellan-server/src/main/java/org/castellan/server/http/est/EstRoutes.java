@@ -16,6 +16,7 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.CertificateKind;
 import org.castellan.security.pki.CertificationRequest;
+import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.security.pki.IssuedEntry;
 import org.castellan.security.pki.PkiException;
 import org.castellan.server.http.HttpAnswer;
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Enrollment over Secure Transport (RFC 7030) against the built-in CA: {@code cacerts},
- * {@code simpleenroll}, {@code simplereenroll} and {@code csrattrs} under
+ * {@code simpleenroll}, {@code simplereenroll}, {@code serverkeygen} and {@code csrattrs} under
  * {@code /.well-known/est/}, and under the labels {@code device/} and {@code user/} (RFC 7030
  * §3.2.2), which choose the issuing CA; without a label, device.
  *
@@ -63,8 +64,9 @@ public final class EstRoutes {
             CertificateKind kind = label.equals("user/") ? CertificateKind.USER : CertificateKind.DEVICE;
             routes.exact(HttpMethod.GET, BASE + label + "cacerts", call -> done(cacerts(kind)));
             routes.exact(HttpMethod.GET, BASE + label + "csrattrs", call -> done(csrattrs()));
-            routes.exact(HttpMethod.POST, BASE + label + "simpleenroll", call -> enroll(call, kind));
+            routes.exact(HttpMethod.POST, BASE + label + "simpleenroll", call -> enroll(call, kind, ServerKey.CLIENTS));
             routes.exact(HttpMethod.POST, BASE + label + "simplereenroll", call -> reenroll(call, kind));
+            routes.exact(HttpMethod.POST, BASE + label + "serverkeygen", call -> enroll(call, kind, ServerKey.MADE_HERE));
         }
     }
 
@@ -87,8 +89,14 @@ public final class EstRoutes {
         }
     }
 
-    /** RFC 7030 §4.2.1: authenticated by a password or token; the request's key certified for its owner. */
-    private CompletionStage<HttpAnswer> enroll(HttpCall call, CertificateKind kind) {
+    /** Whose key is certified: the request's (simpleenroll) or one the CA makes (serverkeygen, RFC 7030 §4.4). */
+    private enum ServerKey { CLIENTS, MADE_HERE }
+
+    /**
+     * RFC 7030 §4.2.1 and §4.4: authenticated by a password or token; the request's key, or one the
+     * CA makes, certified for its owner.
+     */
+    private CompletionStage<HttpAnswer> enroll(HttpCall call, CertificateKind kind, ServerKey whose) {
         byte[] body = call.body();
         return authentication.authenticate(call).thenComposeAsync(who -> {
             if (who.isEmpty()) {
@@ -104,7 +112,7 @@ public final class EstRoutes {
                         + enrollee.kind().get().caName() + " certificate; use " + BASE
                         + enrollee.kind().get().caName() + "/simpleenroll"));
             }
-            return done(issue(call.connection(), body, r -> policy.decide(kind, enrollee.owner(), enrollee.device(), r),
+            return done(issue(call.connection(), body, whose, r -> policy.decide(kind, enrollee.owner(), enrollee.device(), r),
                     () -> authentication.consume(enrollee)));
         }, blocking);
     }
@@ -133,7 +141,7 @@ public final class EstRoutes {
             EmailAddress owner = EmailAddress.of(entry.get().owner());
             noteLogin(call.connection(), owner, "CERTIFICATE");
             String name = kind == CertificateKind.USER ? owner.toString() : commonName(certificate);
-            return issue(call.connection(), body, r -> policy.renew(kind, name, owner, r), () -> true);
+            return issue(call.connection(), body, ServerKey.CLIENTS, r -> policy.renew(kind, name, owner, r), () -> true);
         }, blocking);
     }
 
@@ -146,9 +154,11 @@ public final class EstRoutes {
      * token is spent only by a request that would be signed, and by only one of two sent at
      * once), then the certificate signed.
      */
-    private HttpAnswer issue(Connection connection, byte[] body, Deciding deciding, java.util.function.BooleanSupplier consume) {
+    private HttpAnswer issue(Connection connection, byte[] body, ServerKey whose, Deciding deciding,
+                             java.util.function.BooleanSupplier consume) {
         CertificationRequest request;
-        switch (CertificationRequest.read(body)) {
+        var read = whose == ServerKey.CLIENTS ? CertificationRequest.read(body) : CertificationRequest.readForServerKey(body);
+        switch (read) {
             case CertificationRequest.Refused r -> {
                 log.info("{} enrollment refused: {}", connection.logId(), r.reason());
                 return HttpAnswer.text(HttpResponseStatus.BAD_REQUEST, r.reason());
@@ -165,6 +175,13 @@ public final class EstRoutes {
                     return HttpAnswer.text(HttpResponseStatus.UNAUTHORIZED, "This enrollment token has been used");
                 }
                 try {
+                    if (whose == ServerKey.MADE_HERE) {
+                        IssuedCertificate made = i.kind() == CertificateKind.USER ? ca.issueUser(i.owner(), i.validity())
+                                : ca.issueDevice(i.name(), i.owner(), i.validity());
+                        log.info("{} enrolled {} certificate {} with a key made here for {}", connection.logId(),
+                                i.kind().caName(), made.serialHex(), i.owner());
+                        return ServerKeyAnswer.answer(made);
+                    }
                     List<X509Certificate> chain = ca.issueForKey(i.kind(), i.name(), i.owner(), request.publicKey(), i.validity());
                     log.info("{} enrolled {} certificate {} for {}", connection.logId(), i.kind().caName(),
                             chain.get(0).getSerialNumber().toString(16), i.owner());
