@@ -32,6 +32,12 @@ import org.castellan.server.dkim.DkimKeys;
 import org.castellan.server.dns.DnsResolver;
 import org.castellan.server.dns.MailRouting;
 import org.castellan.server.dns.UnavailableResolver;
+import org.castellan.server.http.HttpRoutes;
+import org.castellan.server.http.HttpService;
+import org.castellan.server.http.est.EnrollmentPolicy;
+import org.castellan.server.http.est.EstAuthentication;
+import org.castellan.server.http.est.EstRoutes;
+import org.castellan.server.http.est.StoreEnrollmentTokens;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.outbound.Notifier;
 import org.castellan.server.pop3.Pop3Service;
@@ -84,6 +90,8 @@ public final class Castellan implements AutoCloseable {
     private final Pop3Service pop3;
     private final SmtpService smtp;
     private final ImapService imap;
+    /** The HTTPS listeners' one service: enrollment when the built-in CA exists (docs/http.md). */
+    private final HttpService http;
     /** Sends queued mail to other domains; started once the listeners are bound, stopped before the store closes. */
     private final Optional<OutboundEngine> outbound;
     /** Sends the engine's daily TLS reports; started and stopped with the engine. */
@@ -96,7 +104,7 @@ public final class Castellan implements AutoCloseable {
     private CertificateWatcher certificates;
 
     private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport, AuthService auth,
-                      BatchingAuthLog authLog, ExecutorService blocking, Path spool) {
+                      BatchingAuthLog authLog, ExecutorService blocking, Path spool, Optional<CertificateAuthority> ca) {
         this.config = config;
         this.store = store;
         this.tls = tls;
@@ -124,8 +132,20 @@ public final class Castellan implements AutoCloseable {
         this.tlsReports = outbound.map(engine -> new TlsRptSender(engine, dns, config.server().hostname(),
                 new TlsRptPost(Optional.empty(), java.net.http.HttpClient.Builder.NO_PROXY, TLSRPT_POST_TIMEOUT),
                 Clock.systemUTC(), TlsRptSender.MAX_DELAY));
+        this.http = new HttpService(httpRoutes(ca, auth, store, blocking,
+                new EnrollmentPolicy(config.enroll().deviceValidity(), config.enroll().userValidity())));
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
+    }
+
+    /** What the HTTPS listeners serve: EST enrollment against the built-in CA, if there is one. */
+    private static HttpRoutes httpRoutes(Optional<CertificateAuthority> ca, AuthService auth, MailStore store,
+                                         ExecutorService blocking, EnrollmentPolicy policy) {
+        HttpRoutes routes = new HttpRoutes();
+        var tokens = new StoreEnrollmentTokens(store, blocking, Clock.systemUTC());
+        ca.ifPresent(authority -> new EstRoutes(authority, new EstAuthentication(auth, Optional.of(tokens)),
+                policy, blocking).register(routes));
+        return routes;
     }
 
     /**
@@ -174,7 +194,7 @@ public final class Castellan implements AutoCloseable {
             }
             transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC(),
                     ceiling.effective());
-            server = new Castellan(config, store, tls, transport, auth, authLog, blocking, spool);
+            server = new Castellan(config, store, tls, transport, auth, authLog, blocking, spool, ca);
             for (Listener l : config.listeners()) {
                 try {
                     transport.bind(l, server.service(l));
@@ -312,6 +332,7 @@ public final class Castellan implements AutoCloseable {
             case SMTP, SUBMISSION -> smtp;
             case IMAP -> imap;
             case POP3 -> pop3;
+            case HTTPS -> http;
         };
     }
 

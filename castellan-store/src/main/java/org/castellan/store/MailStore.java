@@ -169,6 +169,28 @@ public interface MailStore extends AutoCloseable {
     /** Removes a binding; {@code NOT_FOUND} if the certificate is not bound. */
     void unbindCertificate(String fingerprint);
 
+    // ---- enrollment tokens
+
+    /**
+     * Keeps a new one-time enrollment token.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the account; {@code ALREADY_EXISTS} for an
+     *     id in use; {@code INVALID} for an id not {@code et-} and 8 to 32 lower-case hex digits, a
+     *     hash not 64 lower-case hex digits, an empty device, a kind other than device or user, or
+     *     an expiry not after now
+     */
+    EnrollmentToken createEnrollmentToken(long accountId, String id, String secretHash, String device, String kind,
+            Instant expires);
+
+    /** The token with this id, used or not, expired or not. */
+    Optional<EnrollmentToken> findEnrollmentToken(String id);
+
+    /**
+     * Marks the token used at {@code now} if it exists, is unused and has not expired; of two
+     * calls at once, one wins. Returns whether this call marked it.
+     */
+    boolean useEnrollmentToken(String id, Instant now);
+
     // ---- auth log
 
     /**

@@ -350,6 +350,38 @@ public interface MailStoreContract {
         assertThat(store().ensureAccessKey(again.id())).isNotEqualTo(key);
     }
 
+    // ------------------------------------------------------------------ enrollment tokens
+
+    String TOKEN_HASH = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+    @Test
+    default void anEnrollmentTokenIsUsedOnceAndNotAfterItExpires() {
+        Account alice = account("alice@example.org");
+        Instant now = Instant.now();
+        EnrollmentToken token = store().createEnrollmentToken(alice.id(), "et-0123456789abcdef", TOKEN_HASH, "laptop", "device",
+                now.plus(Duration.ofHours(1)));
+        assertThat(store().findEnrollmentToken("et-0123456789abcdef")).contains(token);
+        assertThat(token.used()).isEmpty();
+
+        assertThat(store().useEnrollmentToken(token.id(), now)).isTrue();
+        assertThat(store().useEnrollmentToken(token.id(), now)).as("a replay").isFalse();
+        assertThat(store().findEnrollmentToken(token.id()).orElseThrow().used()).isPresent();
+
+        store().createEnrollmentToken(alice.id(), "et-00000000", TOKEN_HASH, "phone", "user", now.plus(Duration.ofMinutes(1)));
+        assertThat(store().useEnrollmentToken("et-00000000", now.plus(Duration.ofMinutes(2)))).as("expired").isFalse();
+        assertThat(store().useEnrollmentToken("et-ffffffff", now)).as("unknown").isFalse();
+
+        assertFails(StoreException.Kind.ALREADY_EXISTS, "exists", () -> store().createEnrollmentToken(alice.id(),
+                token.id(), TOKEN_HASH, "laptop", "device", now.plus(Duration.ofHours(1))));
+        assertFails(StoreException.Kind.INVALID, "id", () -> store().createEnrollmentToken(alice.id(), "laptop",
+                TOKEN_HASH, "laptop", "device", now.plus(Duration.ofHours(1))));
+        assertFails(StoreException.Kind.INVALID, "device or user", () -> store().createEnrollmentToken(alice.id(),
+                "et-12345678", TOKEN_HASH, "laptop", "server", now.plus(Duration.ofHours(1))));
+
+        store().deleteAccount(alice.id());
+        assertThat(store().findEnrollmentToken(token.id())).isEmpty();
+    }
+
     // ------------------------------------------------------------------ certificate bindings
 
     String CARD = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";

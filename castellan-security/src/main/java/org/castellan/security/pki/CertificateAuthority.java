@@ -347,10 +347,7 @@ public final class CertificateAuthority {
      *     is not positive or would outlast the issuing CA
      */
     public synchronized IssuedCertificate issueDevice(String deviceName, EmailAddress owner, Duration validity) {
-        if (deviceName == null || !DEVICE_NAME.matcher(deviceName).matches()) {
-            throw new PkiException("'" + deviceName + "' is not a device name; use 1 to 64 letters, digits,"
-                    + " '.', '_' or '-', starting with a letter or digit");
-        }
+        requireDeviceName(deviceName);
         return issue(CertificateKind.DEVICE, leafName(deviceName), owner.toString(), validity,
                 new KeyUsage(KeyUsage.digitalSignature), List.of(KeyPurposeId.id_kp_clientAuth), List.of());
     }
@@ -366,15 +363,62 @@ public final class CertificateAuthority {
      *     not positive or would outlast the issuing CA
      */
     public synchronized IssuedCertificate issueUser(EmailAddress user, Duration validity) {
+        String address = requireAsciiAddress(user);
+        return issue(CertificateKind.USER, leafName(address), address, validity,
+                new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement),
+                List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_emailProtection),
+                List.of(new GeneralName(GeneralName.rfc822Name, address)));
+    }
+
+    /**
+     * Issues a device or user certificate for a key its holder made and keeps (an enrollment
+     * request, RFC 7030 §4.2): the profile of {@link #issueDevice} or {@link #issueUser}, with a
+     * keyUsage that fits the key — keyAgreement for an EC key and keyEncipherment for an RSA key
+     * on a user certificate (RFC 8550 §4.4.2, RFC 5753), digitalSignature alone otherwise. Which
+     * keys are acceptable is the caller's policy; this method signs what it is given.
+     *
+     * @param name the device name (DEVICE), or the owner's address again (USER)
+     * @return the certificate followed by its issuing CA certificate
+     * @throws PkiException for a SERVER kind, a name {@link #issueDevice} or {@link #issueUser}
+     *     refuses, a user name other than the owner, or a validity they refuse
+     */
+    public synchronized List<X509Certificate> issueForKey(CertificateKind kind, String name, EmailAddress owner,
+            PublicKey key, Duration validity) {
+        boolean ec = key.getAlgorithm().equals("EC");
+        boolean rsa = key.getAlgorithm().equals("RSA");
+        IssuedCertificate issued = switch (kind) {
+            case DEVICE -> {
+                requireDeviceName(name);
+                yield issue(CertificateKind.DEVICE, leafName(name), owner.toString(), validity,
+                        new KeyUsage(KeyUsage.digitalSignature), List.of(KeyPurposeId.id_kp_clientAuth), List.of(), key);
+            }
+            case USER -> {
+                String address = requireAsciiAddress(owner);
+                if (!address.equals(name)) throw new PkiException("a user certificate names its owner, " + address + ", not " + name);
+                int usage = KeyUsage.digitalSignature | (ec ? KeyUsage.keyAgreement : rsa ? KeyUsage.keyEncipherment : 0);
+                yield issue(CertificateKind.USER, leafName(address), address, validity, new KeyUsage(usage),
+                        List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_emailProtection),
+                        List.of(new GeneralName(GeneralName.rfc822Name, address)), key);
+            }
+            case SERVER -> throw new PkiException("server certificates are issued by castellan cert, not on request");
+        };
+        return issued.chain();
+    }
+
+    private static void requireDeviceName(String deviceName) {
+        if (deviceName == null || !DEVICE_NAME.matcher(deviceName).matches()) {
+            throw new PkiException("'" + deviceName + "' is not a device name; use 1 to 64 letters, digits,"
+                    + " '.', '_' or '-', starting with a letter or digit");
+        }
+    }
+
+    private static String requireAsciiAddress(EmailAddress user) {
         String address = user.toString();
         if (!address.chars().allMatch(c -> c < 0x80)) {
             throw new PkiException("'" + address + "' is not an ASCII address; user certificates for"
                     + " internationalized addresses are not supported yet");
         }
-        return issue(CertificateKind.USER, leafName(address), address, validity,
-                new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement),
-                List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_emailProtection),
-                List.of(new GeneralName(GeneralName.rfc822Name, address)));
+        return address;
     }
 
     /**
@@ -487,6 +531,12 @@ public final class CertificateAuthority {
 
     private IssuedCertificate issue(CertificateKind kind, X500Name subject, String owner, Duration validity,
             KeyUsage keyUsage, List<KeyPurposeId> purposes, List<GeneralName> altNames) {
+        return issue(kind, subject, owner, validity, keyUsage, purposes, altNames, null);
+    }
+
+    /** As above, for {@code requested} (the holder keeps its private key) or, when null, a key the CA makes. */
+    private IssuedCertificate issue(CertificateKind kind, X500Name subject, String owner, Duration validity,
+            KeyUsage keyUsage, List<KeyPurposeId> purposes, List<GeneralName> altNames, PublicKey requested) {
         Issuer issuer = issuers.get(kind);
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         if (validity == null || validity.isNegative() || validity.isZero()) {
@@ -507,7 +557,7 @@ public final class CertificateAuthority {
             serial = serial(random);
         } while (used.contains(serial));
 
-        KeyPair keys = newKeyPair(random);
+        KeyPair keys = requested != null ? new KeyPair(requested, null) : newKeyPair(random);
         X509Certificate certificate = certificate(subject, subjectOf(issuer.certificate()), keys.getPublic(),
                 issuer.certificate().getPublicKey(), issuer.key(), notBefore, notAfter, serial, b -> {
                     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));

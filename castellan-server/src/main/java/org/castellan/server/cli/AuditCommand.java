@@ -89,6 +89,9 @@ final class AuditCommand implements Callable<Integer> {
                 if (l.tls() != TlsMode.NONE) row("session resumption", resumption(tls, l, config));
                 if (!l.protocol().takesLogins()) {
                     row("logins", "none: mail exchange from other servers takes no AUTH (RFC 4954 is for submission)");
+                } else if (l.protocol() == org.castellan.server.config.Protocol.HTTPS) {
+                    row("logins", "per request inside TLS: HTTP Basic through AuthService (protocol enroll), an enrollment"
+                            + " token, or the client certificate (docs/http.md)");
                 } else {
                     row("before TLS", l.tls() == TlsMode.IMPLICIT ? "nothing: TLS from the first byte"
                             : mechanisms(auth.mechanisms(context(l, false, false))));
@@ -117,7 +120,7 @@ final class AuditCommand implements Callable<Integer> {
                 }
                 row("cleartext credentials", cleartext);
                 row("connections", ConnectionCaps.perListener(l));
-                if (l.protocol().takesLogins()) row("login within", config.auth().loginTimeout().toSeconds()
+                if (l.protocol().takesLogins() && l.protocol() != org.castellan.server.config.Protocol.HTTPS) row("login within", config.auth().loginTimeout().toSeconds()
                         + "s of accept, TLS handshake included ([auth] login-timeout)");
                 if (!l.protocol().takesLogins() || l.protocol() == org.castellan.server.config.Protocol.SUBMISSION) {
                     row("slow senders", ConnectionCaps.smtpDeadlines(l));

@@ -140,13 +140,13 @@ final class UserCommand {
 
     @Command(name = "app-password", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = {"Manage app passwords: random passwords for one client, each good only for the",
-                    "protocols of its scope (imap, pop3, smtp) and revocable on its own. SCRAM logins",
+                    "protocols of its scope (imap, pop3, smtp, enroll) and revocable on its own. SCRAM logins",
                     "use the main password only."},
             subcommands = {AppPasswords.Add.class, AppPasswords.ListAppPasswords.class, AppPasswords.Revoke.class})
     static final class AppPasswords {
 
-        /** The protocols an app password can be scoped to: those with password logins. */
-        static final Set<String> PROTOCOLS = Set.of("imap", "pop3", "smtp");
+        /** The protocols an app password can be scoped to: those with password logins, and certificate enrollment (docs/http.md). */
+        static final Set<String> PROTOCOLS = Set.of("imap", "pop3", "smtp", "enroll");
 
         @Command(name = "add", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
                 description = "Create an app password; it is generated and shown once.")
@@ -156,7 +156,7 @@ final class UserCommand {
             @Option(names = "--label", required = true, paramLabel = "L", description = "What the password is for, e.g. \"phone\".")
             String label;
             @Option(names = "--scope", required = true, paramLabel = "P[,P...]", split = ",",
-                    description = "Protocols it may be used on: imap, pop3, smtp.")
+                    description = "Protocols it may be used on: imap, pop3, smtp, enroll.")
             List<String> scope;
 
             @Override
@@ -237,7 +237,7 @@ final class UserCommand {
             for (String n : names) {
                 String p = n.trim().toLowerCase(Locale.ROOT);
                 if (!PROTOCOLS.contains(p)) {
-                    throw new Failures.BadInput("unknown protocol '" + n + "' in --scope: expected imap, pop3 or smtp, comma-separated");
+                    throw new Failures.BadInput("unknown protocol '" + n + "' in --scope: expected imap, pop3, smtp or enroll, comma-separated");
                 }
                 protocols.add(p);
             }

@@ -53,6 +53,9 @@ public final class ConfigKeys {
                 + " unless keytab is set. GSSAPI is offered under the same conditions as passwords: with TLS or"
                 + " where the listener allows cleartext, and with a client certificate where the listener asks for"
                 + " one."),
+        ENROLL("enroll", false, "Certificate enrollment over HTTPS (EST, RFC 7030; docs/http.md): how long the"
+                + " certificates it issues last. Enrollment is served on listeners with protocol \"https\" when the"
+                + " built-in CA exists."),
         OUTBOUND("outbound", false, "How mail to other domains is sent (docs/outbound.md): the name given in"
                 + " EHLO, the RFC 5321 §4.5.3.2 timeouts of each session, the retry schedule and the limits per"
                 + " destination (a static route, or the recipient domain)."),
@@ -430,11 +433,20 @@ public final class ConfigKeys {
                     "How long the checks of one message may spend on DNS in all (RFC 7208 4.6.4 asks for at least"
                             + " 20 seconds); past it they are temperror and the message is delivered as usual."),
 
+            new Key(Section.ENROLL, "device-validity", Type.DURATION, List.of(), Enroll.MIN_VALIDITY.toMillis(),
+                    Enroll.MAX_VALIDITY.toMillis(), "\"" + Enroll.DEFAULT_VALIDITY.toDays() + "d\"",
+                    "How long a device certificate issued by enrollment lasts; the device renews it with"
+                            + " simplereenroll before then."),
+            new Key(Section.ENROLL, "user-validity", Type.DURATION, List.of(), Enroll.MIN_VALIDITY.toMillis(),
+                    Enroll.MAX_VALIDITY.toMillis(), "\"" + Enroll.DEFAULT_VALIDITY.toDays() + "d\"",
+                    "How long a user certificate issued by enrollment lasts."),
+
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),
             choice(Section.LISTENER, "protocol", Protocol.class, null,
                     "\"smtp\" receives mail from other servers (port 25); \"submission\" takes mail from users'"
-                            + " clients (587, or 465 with implicit TLS); \"imap\" (143, or 993); \"pop3\" (110, or 995)."),
+                            + " clients (587, or 465 with implicit TLS); \"imap\" (143, or 993); \"pop3\" (110, or 995); \"https\" (443,"
+                            + " implicit TLS only) serves certificate enrollment (docs/http.md)."),
             key(Section.LISTENER, "address", Type.ADDRESS, "\"0.0.0.0\"",
                     "Local address to listen on: \"0.0.0.0\" for every IPv4 address, \"::\" for every IPv6 (and,"
                             + " on most systems, IPv4) address, a single address, or \"localhost\"."),

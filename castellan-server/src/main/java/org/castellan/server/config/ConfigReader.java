@@ -221,6 +221,9 @@ final class ConfigReader {
         Dmarc.Policy dmarcQuarantine = mailAuthTable.choice("dmarc-quarantine", Dmarc.Policy.class);
         Duration mailAuthDnsTimeout = mailAuthTable.duration("dns-timeout");
         Kerberos kerberos = readKerberos(new Fields(Section.KERBEROS, single.get(Section.KERBEROS)), hostname, base);
+        Fields enrollTable = new Fields(Section.ENROLL, single.get(Section.ENROLL));
+        Duration deviceValidity = enrollTable.duration("device-validity");
+        Duration userValidity = enrollTable.duration("user-validity");
         Outbound outbound = readOutbound(new Fields(Section.OUTBOUND, single.get(Section.OUTBOUND)), routeTables, base);
         if (outbound != null) outbound = readTlsPolicies(outbound, tlsPolicyTables, base);
 
@@ -249,7 +252,7 @@ final class ConfigReader {
                 new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
                 new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout), kerberos,
-                outbound, List.copyOf(listeners.values()), rules, issuers, lines);
+                outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity));
     }
 
     /** The [[oauth-issuer]] tables; each issuer once. */
@@ -498,6 +501,11 @@ final class ConfigReader {
                 f.problem("client-cert", "client-cert = \"require\" needs tls = \"implicit\", so that no"
                         + " greeting is sent before the certificate is checked");
             }
+            if (protocol == Protocol.HTTPS && tls != null && tls != TlsMode.IMPLICIT) {
+                // HTTP has no STARTTLS (RFC 2817's Upgrade is unused by browsers and EST clients), and a
+                // plain-HTTP listener would carry passwords and enrollment tokens in the clear (RFC 7030 §3.2.3).
+                f.problem("tls", "protocol = \"https\" needs tls = \"implicit\"; HTTP is served only inside TLS");
+            }
             if (certificateForPassword != null && certificateForPassword != CertificateForPassword.NO
                     && clientCert == ClientCertMode.NONE) {
                 f.problem("require-certificate-for-password", "require-certificate-for-password = \""
@@ -541,7 +549,7 @@ final class ConfigReader {
         Long perNetwork = f.integer("max-connections-per-network");
         Duration commandDeadline = f.duration("command-deadline");
         Long minDataRate = f.integer("min-data-rate");
-        if (protocol == Protocol.IMAP || protocol == Protocol.POP3) {
+        if (protocol == Protocol.IMAP || protocol == Protocol.POP3 || protocol == Protocol.HTTPS) {
             for (String smtpOnly : List.of("command-deadline", "min-data-rate")) {
                 if (f.table.entries().containsKey(smtpOnly)) {
                     f.problem(smtpOnly, smtpOnly + " applies to protocol \"smtp\" and \"submission\" only; remove it here");

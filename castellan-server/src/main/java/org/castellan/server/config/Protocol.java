@@ -2,7 +2,7 @@ package org.castellan.server.config;
 
 /**
  * The protocol a listener speaks. Configuration values: {@code "smtp"} (inbound mail exchange),
- * {@code "submission"}, {@code "imap"}, {@code "pop3"}.
+ * {@code "submission"}, {@code "imap"}, {@code "pop3"}, {@code "https"}.
  */
 public enum Protocol {
     /** Mail exchange from other servers, usually port 25 (RFC 5321). */
@@ -12,7 +12,12 @@ public enum Protocol {
     /** IMAP4rev2, ports 143 and 993 (RFC 9051). */
     IMAP,
     /** POP3, ports 110 and 995 (RFC 1939). */
-    POP3;
+    POP3,
+    /**
+     * HTTP/1.1 over implicit TLS, port 443 (RFC 9110, RFC 9112): certificate enrollment (EST,
+     * RFC 7030) and, later, the other web services of docs/http.md.
+     */
+    HTTPS;
 
     /**
      * Whether clients log in on this protocol's listeners. Not on SMTP (MX): other servers

@@ -6,7 +6,7 @@ import java.util.Optional;
 import org.castellan.server.config.Listener;
 
 /**
- * The seam where a protocol (SMTP, IMAP, POP3) plugs into the connection path.
+ * The seam where a protocol (SMTP, IMAP, POP3, HTTPS) plugs into the connection path.
  *
  * <p>The transport calls {@link #open} only after the connection passed the connection rules
  * and, on an implicit-TLS listener, completed its TLS handshake — so a protocol never sends a

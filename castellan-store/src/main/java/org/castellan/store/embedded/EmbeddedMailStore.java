@@ -42,6 +42,7 @@ import org.castellan.store.AccountEvent;
 import org.castellan.store.Alias;
 import org.castellan.store.AppPassword;
 import org.castellan.store.CertificateBinding;
+import org.castellan.store.EnrollmentToken;
 import org.castellan.store.AuthAttempt;
 import org.castellan.store.AppendResult;
 import org.castellan.store.CopyResult;
@@ -453,6 +454,7 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
             Sql.update(c, "DELETE FROM subscriptions WHERE account_id = ?", accountId);
             Sql.update(c, "DELETE FROM app_passwords WHERE account_id = ?", accountId);
             Sql.update(c, "DELETE FROM certificate_bindings WHERE account_id = ?", accountId);
+            Sql.update(c, "DELETE FROM enroll_tokens WHERE account_id = ?", accountId);
             Sql.update(c, "DELETE FROM accounts WHERE id = ?", accountId);
             return null;
         });
@@ -582,6 +584,57 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
             }
             return null;
         });
+    }
+
+    // ------------------------------------------------------------------ enrollment tokens
+
+    private static final String ENROLL_TOKEN_COLUMNS = "id, account_id, secret_hash, device, kind, created_at, expires_at, used_at";
+
+    @Override
+    public EnrollmentToken createEnrollmentToken(long accountId, String id, String secretHash, String device, String kind,
+            Instant expires) {
+        if (id == null || !id.matches("et-[0-9a-f]{8,32}")) throw StoreException.invalid("an enrollment token id is et- and 8 to 32 hex digits");
+        if (secretHash == null || !secretHash.matches("[0-9a-f]{64}")) {
+            throw StoreException.invalid("an enrollment token's hash is 64 lower-case hex digits (SHA-256)");
+        }
+        if (device == null || device.isBlank() || device.length() > MAX_LABEL_LENGTH) {
+            throw StoreException.invalid("an enrollment token needs a device name of at most " + MAX_LABEL_LENGTH + " characters");
+        }
+        if (!kind.equals("device") && !kind.equals("user")) throw StoreException.invalid("an enrollment token is for a device or user certificate");
+        Instant now = now();
+        if (!expires.isAfter(now)) throw StoreException.invalid("an enrollment token must expire after now");
+        return write("create enrollment token " + id + " for account " + accountId, tx -> {
+            Connection c = tx.connection();
+            requireAccount(c, accountId);
+            if (Sql.count(c, "SELECT COUNT(*) FROM enroll_tokens WHERE id = ?", id) > 0) {
+                throw StoreException.alreadyExists("enrollment token " + id + " exists already");
+            }
+            Sql.update(c, "INSERT INTO enroll_tokens (" + ENROLL_TOKEN_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                    id, accountId, secretHash, device, kind, now.toEpochMilli(), expires.toEpochMilli());
+            return new EnrollmentToken(id, accountId, secretHash, device, kind, now, Instant.ofEpochMilli(expires.toEpochMilli()),
+                    Optional.empty());
+        });
+    }
+
+    @Override
+    public Optional<EnrollmentToken> findEnrollmentToken(String id) {
+        return read("find enrollment token " + id, c -> Sql.one(c,
+                "SELECT " + ENROLL_TOKEN_COLUMNS + " FROM enroll_tokens WHERE id = ?", EmbeddedMailStore::enrollmentToken, id));
+    }
+
+    @Override
+    public boolean useEnrollmentToken(String id, Instant now) {
+        // One UPDATE decides: the single writer runs it once, so of two requests with the same token one wins.
+        return write("use enrollment token " + id, tx -> Sql.update(tx.connection(),
+                "UPDATE enroll_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+                now.toEpochMilli(), id, now.toEpochMilli()) == 1);
+    }
+
+    private static EnrollmentToken enrollmentToken(ResultSet rs) throws SQLException {
+        long used = rs.getLong(8);
+        Optional<Instant> usedAt = rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(used));
+        return new EnrollmentToken(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                Instant.ofEpochMilli(rs.getLong(6)), Instant.ofEpochMilli(rs.getLong(7)), usedAt);
     }
 
     // ------------------------------------------------------------------ auth log

@@ -1,0 +1,107 @@
+package org.castellan.server.http;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import java.time.Duration;
+import java.util.Objects;
+import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.ProtocolService;
+
+/**
+ * HTTP/1.1 (RFC 9110, RFC 9112) on the HTTPS listeners: Netty's codec, keep-alive handler and
+ * aggregator, bounded by the limits below, and one {@link HttpSession} per connection that hands
+ * each whole request to its {@link HttpRoute} in {@link HttpRoutes} (docs/http.md).
+ *
+ * <p>SECURITY. Trusts: nothing from the client; the request line, headers and body are parsed
+ * by Netty's decoder within fixed limits, and a route sees a request only once it is complete and
+ * within {@link #MAX_BODY}. The listener is implicit TLS only (the configuration refuses anything
+ * else), so the session opens after the handshake and the connection rules, as every protocol's
+ * does (docs/design.md §2); the verified client certificate reaches routes through the
+ * {@link Connection}. Credentials go to AuthService from the routes that need them. Exposes: the
+ * routes registered, nothing else: an unknown path is 404.
+ */
+public final class HttpService implements ProtocolService {
+
+    /**
+     * The longest request line: RFC 9112 §3 asks for at least 8000 octets; longer is 414
+     * (Netty's TooLongHttpLineException).
+     */
+    public static final int MAX_REQUEST_LINE = 8 * 1024;
+    /**
+     * All header lines of one request together: twice Netty's default and nginx's single
+     * large_client_header_buffers, enough for long Authorization headers; more is 431 (RFC 6585 §5).
+     */
+    public static final int MAX_HEADER_SIZE = 16 * 1024;
+    /**
+     * A request body: an enrollment request with an RSA-8192 key is under 3 KiB in base64; 64 KiB
+     * leaves room for the routes to come without letting a client make the server hold megabytes.
+     * More is 413 (RFC 9110 §15.5.14) and the connection is closed.
+     */
+    public static final int MAX_BODY = 64 * 1024;
+    /** The largest piece the decoder hands on at once; the aggregator joins them up to {@link #MAX_BODY}. */
+    static final int MAX_CHUNK = 8 * 1024;
+    /**
+     * A kept-alive connection waiting for its next request is closed after this (RFC 9112 §9.5
+     * lets a server close an idle connection; nginx's keepalive_timeout is 75 s).
+     */
+    public static final Duration IDLE_TIMEOUT = Duration.ofSeconds(60);
+    /**
+     * A request must arrive whole within this from its first byte, or the client gets 408 and the
+     * connection closes (RFC 9110 §15.5.9): a request trickled a byte at a time holds a connection
+     * no longer than one sent at once (nginx's client_header_timeout and client_body_timeout are 60 s each).
+     */
+    public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+    /** Requests a client may send ahead of the answers (pipelining, RFC 9112 §9.3.2); more closes the connection. */
+    static final int MAX_PIPELINED = 16;
+
+    private final HttpRoutes routes;
+    private final Duration idleTimeout;
+    private final Duration requestTimeout;
+
+    public HttpService(HttpRoutes routes) {
+        this(routes, IDLE_TIMEOUT, REQUEST_TIMEOUT);
+    }
+
+    /** With other timeouts; shorter ones only for tests. */
+    public HttpService(HttpRoutes routes, Duration idleTimeout, Duration requestTimeout) {
+        this.routes = Objects.requireNonNull(routes, "routes");
+        this.idleTimeout = Objects.requireNonNull(idleTimeout, "idleTimeout");
+        this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
+    }
+
+    @Override
+    public void open(Connection connection, ChannelPipeline pipeline) {
+        HttpDecoderConfig limits = new HttpDecoderConfig()
+                .setMaxInitialLineLength(MAX_REQUEST_LINE)
+                .setMaxHeaderSize(MAX_HEADER_SIZE)
+                .setMaxChunkSize(MAX_CHUNK)
+                // RFC 9112 §6.3: a request with both Transfer-Encoding and Content-Length is refused, not guessed at.
+                .setUseRfc9112TransferEncoding(true)
+                .setStrictLineParsing(true);
+        RequestClock clock = new RequestClock(idleTimeout, requestTimeout);
+        pipeline.addLast(RequestClock.NAME, clock);
+        pipeline.addLast("http", new HttpServerCodec(limits));
+        pipeline.addLast("http-keep-alive", new HttpServerKeepAliveHandler());
+        pipeline.addLast("http-aggregator", new Aggregator());
+        pipeline.addLast("http-session", new HttpSession(connection, routes, clock));
+    }
+
+    /** Netty's aggregator, answering an oversized request with the server's own 413. */
+    private static final class Aggregator extends HttpObjectAggregator {
+        Aggregator() {
+            super(MAX_BODY, true);
+        }
+
+        @Override
+        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+            HttpSession.refuseAndClose(ctx, oversized.protocolVersion(), HttpAnswer.text(
+                    HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Request body over " + MAX_BODY + " octets"));
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package org.castellan.server.http.est;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.security.cert.X509Certificate;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import org.bouncycastle.asn1.DERSequence;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.CertificateKind;
+import org.castellan.security.pki.CertificationRequest;
+import org.castellan.security.pki.IssuedCertificate;
+import org.castellan.security.pki.IssuedEntry;
+import org.castellan.security.pki.PkiException;
+import org.castellan.server.http.HttpAnswer;
+import org.castellan.server.http.HttpCall;
+import org.castellan.server.http.HttpRoutes;
+import org.castellan.server.transport.Connection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Enrollment over Secure Transport (RFC 7030) against the built-in CA: {@code cacerts},
+ * {@code simpleenroll}, {@code simplereenroll}, {@code serverkeygen} and {@code csrattrs} under
+ * {@code /.well-known/est/}, and under the labels {@code device/} and {@code user/} (RFC 7030
+ * §3.2.2), which choose the issuing CA; without a label, device.
+ *
+ * <p>SECURITY. Trusts: the TLS handshake's verified client certificate (for a renewal, only if
+ * the CA's index knows it and it is not revoked), AuthService's verdict on a password, and the
+ * token store's on a token. Everything in a request is checked by {@link CertificationRequest}
+ * (format, key, proof of possession) and {@link EnrollmentPolicy} (names) before the CA signs.
+ * Exposes: the CA certificates to anyone (they are public); certificates only to their owner.
+ */
+public final class EstRoutes {
+
+    private static final Logger log = LoggerFactory.getLogger(EstRoutes.class);
+
+    /** RFC 7030 §3.2.2. */
+    public static final String BASE = "/.well-known/est/";
+
+    private final CertificateAuthority ca;
+    private final EstAuthentication authentication;
+    private final EnrollmentPolicy policy;
+    private final Executor blocking;
+
+    /** @param blocking runs the CA's signing and index writes, which touch the disk */
+    public EstRoutes(CertificateAuthority ca, EstAuthentication authentication, EnrollmentPolicy policy, Executor blocking) {
+        this.ca = ca;
+        this.authentication = authentication;
+        this.policy = policy;
+        this.blocking = blocking;
+    }
+
+    /** Adds the EST resources to {@code routes}. */
+    public void register(HttpRoutes routes) {
+        for (String label : List.of("", "device/", "user/")) {
+            CertificateKind kind = label.equals("user/") ? CertificateKind.USER : CertificateKind.DEVICE;
+            routes.exact(HttpMethod.GET, BASE + label + "cacerts", call -> done(cacerts(kind)));
+            routes.exact(HttpMethod.GET, BASE + label + "csrattrs", call -> done(csrattrs()));
+            routes.exact(HttpMethod.POST, BASE + label + "simpleenroll", call -> enroll(call, kind, ServerKey.CLIENTS));
+            routes.exact(HttpMethod.POST, BASE + label + "simplereenroll", call -> reenroll(call, kind));
+            routes.exact(HttpMethod.POST, BASE + label + "serverkeygen", call -> enroll(call, kind, ServerKey.MADE_HERE));
+        }
+    }
+
+    /** RFC 7030 §4.1.3: the issuing CA and the root, which the client keeps as its trust anchor. */
+    private HttpAnswer cacerts(CertificateKind kind) {
+        return CertsOnly.answer(List.of(ca.caCertificate(kind), ca.rootCertificate()));
+    }
+
+    /**
+     * RFC 7030 §4.5.2: a hint of what the CA likes best, ECDSA with SHA-256 on P-256 (its own
+     * keys' algorithm); any key {@link CertificationRequest} accepts is signed all the same.
+     */
+    private static HttpAnswer csrattrs() {
+        try {
+            byte[] der = new DERSequence(X9ObjectIdentifiers.ecdsa_with_SHA256).getEncoded();
+            return HttpAnswer.ok("application/csrattrs", Base64.getEncoder().encode(der))
+                    .with("Content-Transfer-Encoding", "base64");
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot encode one OID", e);
+        }
+    }
+
+    /** Whose key is certified: the request's (simpleenroll) or one the CA makes (serverkeygen, RFC 7030 §4.4). */
+    private enum ServerKey { CLIENTS, MADE_HERE }
+
+    /**
+     * RFC 7030 §4.2.1 and §4.4: authenticated by a password or token; the request's key, or one the
+     * CA makes, certified for its owner.
+     */
+    private CompletionStage<HttpAnswer> enroll(HttpCall call, CertificateKind kind, ServerKey whose) {
+        byte[] body = call.body();
+        return authentication.authenticate(call).thenComposeAsync(who -> {
+            if (who.isEmpty()) {
+                if (call.header(HttpHeaderNames.AUTHORIZATION) != null) {
+                    log.info("{} enrollment refused: credentials not accepted", call.connection().logId());
+                }
+                return done(EstAuthentication.challenge());
+            }
+            Enrollee enrollee = who.get();
+            noteLogin(call.connection(), enrollee.owner(), enrollee.token().isPresent() ? "ENROLLMENT-TOKEN" : "BASIC");
+            if (enrollee.kind().isPresent() && enrollee.kind().get() != kind) {
+                return done(HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "this enrollment token is for a "
+                        + enrollee.kind().get().caName() + " certificate; use " + BASE
+                        + enrollee.kind().get().caName() + "/simpleenroll"));
+            }
+            return done(issue(call.connection(), body, whose, r -> policy.decide(kind, enrollee.owner(), enrollee.device(), r),
+                    () -> authentication.consume(enrollee)));
+        }, blocking);
+    }
+
+    /**
+     * RFC 7030 §4.2.2: authenticated by the current certificate, presented in the TLS handshake,
+     * which this CA issued, has not revoked and is still valid (the handshake checked the dates
+     * and the CRL; the index is checked again here, since the CRL is re-read only when it changes).
+     */
+    private CompletionStage<HttpAnswer> reenroll(HttpCall call, CertificateKind kind) {
+        Optional<X509Certificate> current = call.connection().tls().flatMap(Connection.TlsInfo::peer);
+        if (current.isEmpty()) {
+            return done(HttpAnswer.text(HttpResponseStatus.UNAUTHORIZED,
+                    "A renewal needs the current certificate as the TLS client certificate"));
+        }
+        byte[] body = call.body();
+        return CompletableFuture.supplyAsync(() -> {
+            X509Certificate certificate = current.get();
+            Optional<IssuedEntry> entry = ca.find(certificate.getSerialNumber());
+            if (entry.isEmpty() || entry.get().kind() != kind
+                    || !certificate.getIssuerX500Principal().equals(ca.caCertificate(kind).getSubjectX500Principal())) {
+                return HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "The client certificate is not a " + kind.caName()
+                        + " certificate of this CA");
+            }
+            if (entry.get().revoked()) return HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "The client certificate is revoked");
+            EmailAddress owner = EmailAddress.of(entry.get().owner());
+            noteLogin(call.connection(), owner, "CERTIFICATE");
+            String name = kind == CertificateKind.USER ? owner.toString() : commonName(certificate);
+            return issue(call.connection(), body, ServerKey.CLIENTS, r -> policy.renew(kind, name, owner, r), () -> true);
+        }, blocking);
+    }
+
+    private interface Deciding {
+        EnrollmentPolicy.Decision decide(CertificationRequest request);
+    }
+
+    /**
+     * On a blocking thread: the request checked, the policy applied, then {@code consume} (a
+     * token is spent only by a request that would be signed, and by only one of two sent at
+     * once), then the certificate signed.
+     */
+    private HttpAnswer issue(Connection connection, byte[] body, ServerKey whose, Deciding deciding,
+                             java.util.function.BooleanSupplier consume) {
+        CertificationRequest request;
+        var read = whose == ServerKey.CLIENTS ? CertificationRequest.read(body) : CertificationRequest.readForServerKey(body);
+        switch (read) {
+            case CertificationRequest.Refused r -> {
+                log.info("{} enrollment refused: {}", connection.logId(), r.reason());
+                return HttpAnswer.text(HttpResponseStatus.BAD_REQUEST, r.reason());
+            }
+            case CertificationRequest.Accepted a -> request = a.request();
+        }
+        switch (deciding.decide(request)) {
+            case EnrollmentPolicy.Refuse r -> {
+                log.info("{} enrollment refused: {}", connection.logId(), r.reason());
+                return HttpAnswer.text(r.status(), r.reason());
+            }
+            case EnrollmentPolicy.Issue i -> {
+                if (!consume.getAsBoolean()) {
+                    return HttpAnswer.text(HttpResponseStatus.UNAUTHORIZED, "This enrollment token has been used");
+                }
+                try {
+                    if (whose == ServerKey.MADE_HERE) {
+                        IssuedCertificate made = i.kind() == CertificateKind.USER ? ca.issueUser(i.owner(), i.validity())
+                                : ca.issueDevice(i.name(), i.owner(), i.validity());
+                        log.info("{} enrolled {} certificate {} with a key made here for {}", connection.logId(),
+                                i.kind().caName(), made.serialHex(), i.owner());
+                        return ServerKeyAnswer.answer(made);
+                    }
+                    List<X509Certificate> chain = ca.issueForKey(i.kind(), i.name(), i.owner(), request.publicKey(), i.validity());
+                    log.info("{} enrolled {} certificate {} for {}", connection.logId(), i.kind().caName(),
+                            chain.get(0).getSerialNumber().toString(16), i.owner());
+                    return CertsOnly.answer(List.of(chain.get(0)));
+                } catch (PkiException e) {
+                    // The CA's own refusals (a device name it cannot use) are about the request.
+                    log.info("{} enrollment refused by the CA: {}", connection.logId(), e.getMessage());
+                    return HttpAnswer.text(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** For {@code castellan sessions}: who this connection enrolls for, recorded on its event loop. */
+    private static void noteLogin(Connection connection, EmailAddress owner, String method) {
+        connection.channel().eventLoop().execute(() -> connection.authenticated(owner.toString(), method));
+    }
+
+    private static String commonName(X509Certificate certificate) {
+        var rdns = new org.bouncycastle.asn1.x500.X500Name(certificate.getSubjectX500Principal().getName())
+                .getRDNs(org.bouncycastle.asn1.x500.style.BCStyle.CN);
+        return rdns.length == 0 ? "" : rdns[0].getFirst().getValue().toString();
+    }
+
+    private static CompletionStage<HttpAnswer> done(HttpAnswer answer) {
+        return CompletableFuture.completedFuture(answer);
+    }
+}
