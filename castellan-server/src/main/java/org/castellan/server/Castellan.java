@@ -19,6 +19,7 @@ import org.castellan.security.auth.BatchingAuthLog;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.CertificateKind;
+import org.castellan.security.pki.CrlPublisher;
 import org.castellan.security.pki.OcspResponder;
 import org.castellan.security.pki.PkiException;
 import org.castellan.security.tls.OcspStapling;
@@ -37,6 +38,7 @@ import org.castellan.server.http.HttpService;
 import org.castellan.server.http.est.EnrollmentPolicy;
 import org.castellan.server.http.est.EstAuthentication;
 import org.castellan.server.http.est.EstRoutes;
+import org.castellan.server.http.pki.RevocationRoutes;
 import org.castellan.server.http.est.StoreEnrollmentTokens;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.outbound.Notifier;
@@ -104,7 +106,8 @@ public final class Castellan implements AutoCloseable {
     private CertificateWatcher certificates;
 
     private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport, AuthService auth,
-                      BatchingAuthLog authLog, ExecutorService blocking, Path spool, Optional<CertificateAuthority> ca) {
+                      BatchingAuthLog authLog, ExecutorService blocking, Path spool, Optional<CertificateAuthority> ca,
+                      Optional<OcspResponder> responder) {
         this.config = config;
         this.store = store;
         this.tls = tls;
@@ -132,19 +135,26 @@ public final class Castellan implements AutoCloseable {
         this.tlsReports = outbound.map(engine -> new TlsRptSender(engine, dns, config.server().hostname(),
                 new TlsRptPost(Optional.empty(), java.net.http.HttpClient.Builder.NO_PROXY, TLSRPT_POST_TIMEOUT),
                 Clock.systemUTC(), TlsRptSender.MAX_DELAY));
-        this.http = new HttpService(httpRoutes(ca, auth, store, blocking,
+        this.http = new HttpService(httpRoutes(ca, responder, auth, store, blocking,
                 new EnrollmentPolicy(config.enroll().deviceValidity(), config.enroll().userValidity())));
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
     }
 
-    /** What the HTTPS listeners serve: EST enrollment against the built-in CA, if there is one. */
-    private static HttpRoutes httpRoutes(Optional<CertificateAuthority> ca, AuthService auth, MailStore store,
-                                         ExecutorService blocking, EnrollmentPolicy policy) {
+    /**
+     * What the HTTPS listeners serve, when there is a built-in CA: EST enrollment against it, and
+     * its OCSP responder, CRLs and CA certificates (docs/kms.md).
+     */
+    private static HttpRoutes httpRoutes(Optional<CertificateAuthority> ca, Optional<OcspResponder> responder,
+                                         AuthService auth, MailStore store, ExecutorService blocking,
+                                         EnrollmentPolicy policy) {
         HttpRoutes routes = new HttpRoutes();
         var tokens = new StoreEnrollmentTokens(store, blocking, Clock.systemUTC());
         ca.ifPresent(authority -> new EstRoutes(authority, new EstAuthentication(auth, Optional.of(tokens)),
                 policy, blocking).register(routes));
+        if (ca.isPresent() && responder.isPresent()) {
+            new RevocationRoutes(responder.get(), new CrlPublisher(ca.get(), Clock.systemUTC()), blocking).register(routes);
+        }
         return routes;
     }
 
@@ -178,8 +188,11 @@ public final class Castellan implements AutoCloseable {
             // The built-in CA, when this data directory has one: its client CAs and CRLs for the
             // TLS policy, and its revocations for the watcher.
             Path pki = config.tls().pkiDirectory();
-            Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki, config.tls().pkiPublicUrl())) : Optional.empty();
-            TlsPolicy tls = StartChecks.tlsPolicy(config, ca, true);
+            Optional<CertificateAuthority> ca = Files.isDirectory(pki)
+                    ? Optional.of(CertificateAuthority.load(pki, config.tls().pkiPublicUrl())) : Optional.empty();
+            // One responder staples the CA's certificates on every listener and answers OCSP over HTTP.
+            Optional<OcspResponder> responder = ca.flatMap(Castellan::responder);
+            TlsPolicy tls = StartChecks.tlsPolicy(config, ca, responder, true);
             Path spool = spoolDirectory(config);
             log.info("TLS provider: {}", tls.provider());
             authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
@@ -194,7 +207,7 @@ public final class Castellan implements AutoCloseable {
             }
             transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC(),
                     ceiling.effective());
-            server = new Castellan(config, store, tls, transport, auth, authLog, blocking, spool, ca);
+            server = new Castellan(config, store, tls, transport, auth, authLog, blocking, spool, ca, responder);
             for (Listener l : config.listeners()) {
                 try {
                     transport.bind(l, server.service(l));
@@ -282,7 +295,8 @@ public final class Castellan implements AutoCloseable {
                 d.failureMemory(), d.maxTracked(), d.workerThreads(), a.maxInFlightPerHost(), a.maxInFlightPerAccount());
     }
 
-    static TlsPolicy tlsPolicy(CastellanConfig config, Optional<CertificateAuthority> builtIn, boolean refreshCrls) {
+    static TlsPolicy tlsPolicy(CastellanConfig config, Optional<CertificateAuthority> builtIn,
+                               Optional<OcspResponder> responder, boolean refreshCrls) {
         var t = config.tls();
         // Client certificates are trusted from Castellan's own device and user CAs, plus any
         // bundles the operator names; never from the server CA, which only issues servers.
@@ -306,7 +320,7 @@ public final class Castellan implements AutoCloseable {
                 .ocsp(t.ocsp())
                 // RFC 6066 §8 on every listener: the built-in CA's certificates from its own
                 // responder, others from the responder their AIA names.
-                .stapling(new OcspStapling(builtIn.flatMap(Castellan::responder), Clock.systemUTC()))
+                .stapling(new OcspStapling(responder, Clock.systemUTC()))
                 // "boringssl" is the default, which falls back to the JDK's TLS; only "jdk" is forced.
                 .provider(t.provider() == TlsPolicy.Provider.JDK ? TlsPolicy.Provider.JDK : null)
                 .build();
@@ -317,7 +331,7 @@ public final class Castellan implements AutoCloseable {
      * issued or written: the listeners then serve without staples of their own CA's, and say so
      * in the audit, rather than not start.
      */
-    private static Optional<OcspResponder> responder(CertificateAuthority ca) {
+    static Optional<OcspResponder> responder(CertificateAuthority ca) {
         try {
             return Optional.of(OcspResponder.open(ca, Clock.systemUTC()));
         } catch (PkiException e) {

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.OcspResponder;
 import org.castellan.security.pki.PkiException;
 import org.castellan.security.tls.TlsConfigException;
 import org.castellan.security.tls.TlsPolicy;
@@ -33,8 +34,14 @@ public final class StartChecks {
      * @throws StartFailure naming the key of the file at fault when the policy cannot be built
      */
     public static TlsPolicy tlsPolicy(CastellanConfig config, Optional<CertificateAuthority> ca, boolean refreshCrls) {
+        return tlsPolicy(config, ca, ca.flatMap(Castellan::responder), refreshCrls);
+    }
+
+    /** As {@link #tlsPolicy(CastellanConfig, Optional, boolean)}, stapling the answers of {@code responder}. */
+    static TlsPolicy tlsPolicy(CastellanConfig config, Optional<CertificateAuthority> ca, Optional<OcspResponder> responder,
+                               boolean refreshCrls) {
         try {
-            return Castellan.tlsPolicy(config, ca, refreshCrls);
+            return Castellan.tlsPolicy(config, ca, responder, refreshCrls);
         } catch (TlsConfigException | PkiException e) {
             throw new StartFailure(config, config.problem(keyOf(config, e.getMessage()), e.getMessage()), e);
         }

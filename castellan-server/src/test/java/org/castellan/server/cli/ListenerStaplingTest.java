@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * OCSP stapling (RFC 6066 §8) on every TLS listener, seen by {@code openssl s_client -status}:
- * the built-in CA's server certificate carries its responder's answer on implicit TLS (IMAPS)
- * and after SMTP STARTTLS, and the answer turns to revoked once {@code castellan cert revoke}
+ * the built-in CA's server certificate carries its responder's answer on implicit TLS (IMAPS,
+ * HTTPS) and after SMTP STARTTLS, and the answer turns to revoked once {@code castellan cert revoke}
  * revokes that certificate, with the listeners serving on.
  */
 class ListenerStaplingTest {
@@ -40,6 +40,7 @@ class ListenerStaplingTest {
         live = LiveServer.start(tmp.resolve("data"));
         assertThat(status("imaps")).contains("OCSP Response Status: successful").contains("Cert Status: good");
         assertThat(status("mx")).contains("OCSP Response Status: successful").contains("Cert Status: good");
+        assertThat(status("https")).contains("OCSP Response Status: successful").contains("Cert Status: good");
         assertThat(live.cli.admin("audit").out()).contains("OCSP stapling for").contains("from the built-in CA's OCSP responder");
 
         String serial = serverCertificate().getSerialNumber().toString(16);
@@ -49,6 +50,7 @@ class ListenerStaplingTest {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
                 assertThat(status("imaps")).contains("Cert Status: revoked").contains("Revocation Reason: keyCompromise"));
         assertThat(status("mx")).contains("Cert Status: revoked");
+        assertThat(status("https")).contains("Cert Status: revoked");
     }
 
     /** What {@code openssl s_client -status} printed about the staple of {@code listener}. */
