@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -161,6 +162,15 @@ class AddressListTest {
         assertThat(AddressList.parse("\"".repeat(100_001)).wellFormed()).isFalse();
         assertThat(AddressList.parse("@".repeat(100_000)).wellFormed()).isFalse();
         assertThat(AddressList.parse(":".repeat(100_000) + ";".repeat(100_000)).wellFormed()).isFalse();
+    }
+
+    /** RFC 5322 §4.4 obs-domain-list: an element without its "@" makes the route malformed and is passed over. */
+    @Test
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // the reading must end, not loop
+    void aRouteElementWithoutItsAtIsPassedOver() {
+        AddressList list = AddressList.parse("<@a.test,b.test:x@y.test>");
+        assertThat(render(list)).isEqualTo("NIL/@a.test/x/y.test");
+        assertThat(list.wellFormed()).isFalse();
     }
 
     /** Every prefix of every corpus value parses without throwing (what a truncated header gives). */

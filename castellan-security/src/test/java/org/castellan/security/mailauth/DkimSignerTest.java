@@ -42,6 +42,15 @@ class DkimSignerTest {
         assertThat(results).extracting(DkimResult::status).containsExactly(Status.PASS);
     }
 
+    /** d= and s= are required tags of every signature (RFC 6376 §3.5): a key lacking either is refused when made. */
+    @Test
+    void aKeyNeedsItsDomainAndItsSelector() throws Exception {
+        var key = DkimTestKeys.ed25519().getPrivate();
+        assertThatThrownBy(() -> new DkimSigner.Key(null, "s", key)).isInstanceOf(NullPointerException.class).hasMessage("domain");
+        assertThatThrownBy(() -> new DkimSigner.Key("example.org", null, key)).isInstanceOf(NullPointerException.class)
+                .hasMessage("selector");
+    }
+
     @Test
     void theRfc8463Ed25519SignatureIsReproducedOverTheSha256OfTheHeaderData() throws Exception {
         // Ed25519 is deterministic: the same data and key give the RFC's b= octet for octet.

@@ -151,6 +151,16 @@ class CertificateAuthorityTest {
         assertThat(leaf.getSubjectX500Principal().getName()).isEqualTo("CN=mail.example.org,O=Example Org");
     }
 
+    /** DNS names are the same in any case (RFC 4343 §3): names given in capitals are written in lower case, as the CN is. */
+    @Test
+    void serverNamesGivenInCapitalsAreWrittenInLowerCase() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.initialize(temp.resolve("pki"), "Example Org");
+        X509Certificate leaf = ca.issueServer(List.of("Mail.Example.ORG", "*.Example.org"), List.of(), YEAR).certificate();
+        assertThat(leaf.getSubjectAlternativeNames()).containsExactlyInAnyOrder(
+                List.of(SAN_DNS, "mail.example.org"), List.of(SAN_DNS, "*.example.org"));
+        assertThat(leaf.getSubjectX500Principal().getName()).isEqualTo("CN=mail.example.org,O=Example Org");
+    }
+
     @Test
     void deviceAndUserCertificatesHaveClientProfiles() throws Exception {
         CertificateAuthority ca = CertificateAuthority.initialize(temp.resolve("pki"), "Example Org");

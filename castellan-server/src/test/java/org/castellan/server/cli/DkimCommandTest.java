@@ -54,6 +54,22 @@ class DkimCommandTest {
                 .containsExactly(DkimAlgorithm.RSA_SHA256, DkimAlgorithm.ED25519_SHA256);
     }
 
+    /**
+     * A domain name is the same in any case (RFC 4343 §3): the commands find a mail domain named in
+     * capitals, and refuse an unknown one by the name the store keeps, in lower case (docs/store.md).
+     */
+    @Test
+    void aDomainNamedInCapitalsIsTheMailDomain() {
+        Cli.Run unknown = cli.admin("dkim", "keygen", "--domain", "Example.COM");
+        assertThat(unknown.code()).isEqualTo(Main.BAD_INPUT);
+        assertThat(unknown.err()).contains("no mail domain example.com (add it first: castellan domain add example.com)");
+        Cli.Run r = cli.admin("dkim", "keygen", "--domain", "Example.ORG");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains(month + "._domainkey.example.org. IN TXT");
+        assertThat(rows(cli.admin("dkim", "list", "--domain", "EXAMPLE.org"))).extracting(f -> f[1])
+                .containsExactly(month, month + "e");
+    }
+
     @Test
     void keygenRefusesAnUnknownDomainAndADomainWithKeys() {
         Cli.Run unknown = cli.admin("dkim", "keygen", "--domain", "example.com");

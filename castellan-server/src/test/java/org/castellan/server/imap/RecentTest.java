@@ -92,6 +92,23 @@ class RecentTest extends ServerPerTest {
         }
     }
 
+    /** RFC 9051 §7.4.1: a rev2 session is told of a new message by EXISTS alone; RECENT is gone (Appendix E). */
+    @Test
+    void aRev2SessionIsToldOfANewMessageWithoutRecent() {
+        try (Transcript rev2 = imap.loggedIn()) {
+            rev2.run("""
+                    C: a0 ENABLE IMAP4rev2
+                    S: \\* ENABLED IMAP4rev2
+                    S: a0 OK ENABLE completed
+                    """);
+            rev2.send("a1 SELECT INBOX");
+            assertThat(reply(rev2, "a1")).contains("* 2 EXISTS");
+            imap.append("Subject: three\r\n\r\n3\r\n");
+            rev2.send("a2 NOOP");
+            assertThat(reply(rev2, "a2")).containsExactly("* 3 EXISTS", "a2 OK NOOP completed");
+        }
+    }
+
     @Test
     void rev2SessionsHearOfNoRecentButStillTakeThem() {
         try (Transcript rev2 = imap.loggedIn(); Transcript rev1 = imap.loggedIn()) {

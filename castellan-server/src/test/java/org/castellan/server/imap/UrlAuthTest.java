@@ -60,6 +60,20 @@ class UrlAuthTest extends ServerPerTest {
         }
     }
 
+    /** RFC 4467 §6.1: GENURLAUTH authorizes each URL it is given, answering them in the order given. */
+    @Test
+    void genurlauthOfTwoUrlsAnswersEachWithItsOwnToken() {
+        String first = ALICE + "/INBOX/;uid=" + firstUid + ";urlauth=anonymous";
+        String second = ALICE + "/INBOX/;uid=" + secondUid + "/;section=1;urlauth=anonymous";
+        try (Transcript t = imap.loggedIn()) {
+            t.run("""
+                    C: g2 GENURLAUTH "%s" INTERNAL "%s" INTERNAL
+                    S: \\* GENURLAUTH "%s:internal:01[0-9a-f]{40}" "%s:internal:01[0-9a-f]{40}"
+                    S: g2 OK GENURLAUTH completed
+                    """.formatted(first, second, Pattern.quote(first), Pattern.quote(second)));
+        }
+    }
+
     @Test
     void accessIdentifiersDecideWhoFetchesAcrossAccounts() {
         String message = ALICE + "/INBOX;UIDVALIDITY=" + imap.store().status(imap.inbox).uidValidity() + "/;UID=" + firstUid;

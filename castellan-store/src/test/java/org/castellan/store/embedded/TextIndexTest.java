@@ -159,6 +159,20 @@ class TextIndexTest {
         }
     }
 
+    /** The index answers every needle of {@link TextMatches#MIN_INDEXED_LENGTH} characters or more, three included. */
+    @Test
+    void aNeedleOfExactlyThreeCharactersIsAnsweredByTheIndex() {
+        try (EmbeddedMailStore store = EmbeddedMailStore.open(directory, EmbeddedMailStore.Options.defaults().withTextIndex(false))) {
+            Mailbox box = inbox(store);
+            long uid = store.append(box.id(), "Subject: s\r\n\r\nthe fox\r\n".getBytes(UTF_8), Set.of(), Instant.now()).uid();
+            store.catchUpTextIndex();
+            TextMatches fox = store.searchText(box.id(), true, "fox");
+            assertThat(fox.unindexed()).isEmpty();
+            assertThat(fox.matching()).containsExactly(uid);
+            assertThat(store.searchText(box.id(), true, "fo").unindexed()).containsExactly(uid);
+        }
+    }
+
     @Test
     void backgroundIndexerCatchesUpAndRemovalsTakeTheirDocuments() throws SQLException {
         long uid;
