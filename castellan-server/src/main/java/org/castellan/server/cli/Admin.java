@@ -9,8 +9,8 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.Passwords;
 import org.castellan.security.auth.ScramSecret;
 import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.setup.Stores;
 import org.castellan.store.MailStore;
-import org.castellan.store.embedded.EmbeddedMailStore;
 
 /** What the administration commands share: opening the store, parsing addresses, reading passwords. */
 final class Admin implements AutoCloseable {
@@ -25,7 +25,7 @@ final class Admin implements AutoCloseable {
 
     static Admin open(DataOptions where) throws Exception {
         CastellanConfig config = where.load();
-        return new Admin(config, EmbeddedMailStore.open(config.store().directory()));
+        return new Admin(config, Stores.open(config.store()));
     }
 
     static EmailAddress address(String text) {

@@ -30,9 +30,9 @@ import org.castellan.security.pki.Pem;
 import org.castellan.security.pki.PkiException;
 import org.castellan.security.pki.RevocationReason;
 import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.setup.Stores;
 import org.castellan.store.Account;
 import org.castellan.store.StoreException;
-import org.castellan.store.embedded.EmbeddedMailStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -293,7 +293,7 @@ final class CertCommand {
     private static EmailAddress existingAccount(DataOptions where, String text) throws Exception {
         EmailAddress address = Admin.address(text);
         CastellanConfig config = where.load();
-        try (var store = EmbeddedMailStore.open(config.store().directory())) {
+        try (var store = Stores.open(config.store())) {
             if (store.getAccount(address).isEmpty()) {
                 throw new Failures.BadInput("no account " + address + " (create it first: castellan user add " + address + ")");
             }

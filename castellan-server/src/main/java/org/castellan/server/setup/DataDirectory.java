@@ -13,7 +13,8 @@ import java.util.Set;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.server.config.ConfigTemplate;
-import org.castellan.store.embedded.EmbeddedMailStore;
+import org.castellan.server.config.Store;
+import org.castellan.server.config.StoreKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,7 +81,7 @@ public final class DataDirectory {
             log.info("issued server certificate {} for {}", server.serialHex(), dnsNames(settings.hostname()));
         }
         createPrivateDirectory(mail());
-        EmbeddedMailStore.open(mail()).close(); // creates and migrates the schema now, not on first mail
+        Stores.open(new Store(StoreKind.EMBEDDED, mail())).close(); // creates and migrates the schema now, not on first mail
         return new Initialized(wroteConfig, ca.rootCertificateFile());
     }
 
