@@ -20,7 +20,7 @@ import org.castellan.server.transport.ProtocolService;
  *
  * <p>SECURITY. Trusts: nothing from the client; the request line, headers and body are parsed
  * by Netty's decoder within fixed limits, and a route sees a request only once it is complete and
- * within {@link #MAX_BODY}. The listener is implicit TLS only (the configuration refuses anything
+ * within {@link #MAX_BODY}. An HTTPS listener is implicit TLS only (the configuration refuses anything
  * else), so the session opens after the handshake and the connection rules, as every protocol's
  * does (docs/design.md §2); the verified client certificate reaches routes through the
  * {@link Connection}. Credentials go to AuthService from the routes that need them. Exposes: the
