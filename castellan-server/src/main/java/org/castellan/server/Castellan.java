@@ -94,6 +94,8 @@ public final class Castellan implements AutoCloseable {
     private final ImapService imap;
     /** The HTTPS listeners' one service: enrollment when the built-in CA exists (docs/http.md). */
     private final HttpService http;
+    /** The plain-HTTP listeners' one service: the built-in CA's public objects only (docs/http.md). */
+    private final HttpService plainHttp;
     /** Sends queued mail to other domains; started once the listeners are bound, stopped before the store closes. */
     private final Optional<OutboundEngine> outbound;
     /** Sends the engine's daily TLS reports; started and stopped with the engine. */
@@ -135,8 +137,13 @@ public final class Castellan implements AutoCloseable {
         this.tlsReports = outbound.map(engine -> new TlsRptSender(engine, dns, config.server().hostname(),
                 new TlsRptPost(Optional.empty(), java.net.http.HttpClient.Builder.NO_PROXY, TLSRPT_POST_TIMEOUT),
                 Clock.systemUTC(), TlsRptSender.MAX_DELAY));
-        this.http = new HttpService(httpRoutes(ca, responder, auth, store, blocking,
+        Optional<RevocationRoutes> revocation = revocationRoutes(ca, responder, blocking);
+        this.http = new HttpService(httpRoutes(ca, revocation, auth, store, blocking,
                 new EnrollmentPolicy(config.enroll().deviceValidity(), config.enroll().userValidity())));
+        // No AuthService reaches this table: nothing on a plain-HTTP listener asks who the client is.
+        HttpRoutes publicRoutes = new HttpRoutes();
+        revocation.ifPresent(routes -> routes.register(publicRoutes));
+        this.plainHttp = HttpService.plain(publicRoutes);
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
     }
@@ -145,17 +152,22 @@ public final class Castellan implements AutoCloseable {
      * What the HTTPS listeners serve, when there is a built-in CA: EST enrollment against it, and
      * its OCSP responder, CRLs and CA certificates (docs/kms.md).
      */
-    private static HttpRoutes httpRoutes(Optional<CertificateAuthority> ca, Optional<OcspResponder> responder,
+    private static HttpRoutes httpRoutes(Optional<CertificateAuthority> ca, Optional<RevocationRoutes> revocation,
                                          AuthService auth, MailStore store, ExecutorService blocking,
                                          EnrollmentPolicy policy) {
         HttpRoutes routes = new HttpRoutes();
         var tokens = new StoreEnrollmentTokens(store, blocking, Clock.systemUTC());
         ca.ifPresent(authority -> new EstRoutes(authority, new EstAuthentication(auth, Optional.of(tokens)),
                 policy, blocking).register(routes));
-        if (ca.isPresent() && responder.isPresent()) {
-            new RevocationRoutes(responder.get(), new CrlPublisher(ca.get(), Clock.systemUTC()), blocking).register(routes);
-        }
+        revocation.ifPresent(r -> r.register(routes));
         return routes;
+    }
+
+    /** The built-in CA's OCSP responder, CRLs and CA certificates, public and signed (docs/kms.md). */
+    private static Optional<RevocationRoutes> revocationRoutes(Optional<CertificateAuthority> ca,
+                                                               Optional<OcspResponder> responder, ExecutorService blocking) {
+        if (ca.isEmpty() || responder.isEmpty()) return Optional.empty();
+        return Optional.of(new RevocationRoutes(responder.get(), new CrlPublisher(ca.get(), Clock.systemUTC()), blocking));
     }
 
     /**
@@ -347,6 +359,7 @@ public final class Castellan implements AutoCloseable {
             case IMAP -> imap;
             case POP3 -> pop3;
             case HTTPS -> http;
+            case HTTP -> plainHttp;
         };
     }
 

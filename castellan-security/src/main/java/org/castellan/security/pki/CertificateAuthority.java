@@ -224,7 +224,7 @@ public final class CertificateAuthority {
      * {@code <publicUrl>/ocsp} and {@code <publicUrl>/ca/<name>-ca.crt} in its Authority
      * Information Access and {@code <publicUrl>/crl/<name>-ca.crl} as its CRL distribution point.
      *
-     * @throws PkiException as {@link #load(Path)}, or if the URL is not an https URL
+     * @throws PkiException as {@link #load(Path)}, or if the URL is not an http or https URL
      */
     public static CertificateAuthority load(Path pkiDir, Optional<URI> publicUrl) {
         publicUrl.ifPresent(CertificateAuthority::requirePublicUrl);
@@ -254,17 +254,20 @@ public final class CertificateAuthority {
     }
 
     /**
-     * Checks a URL for {@link #load(Path, Optional)}: https (the only HTTP listener the server
-     * has), a host, and no user, query or fragment, which have no place in a URL printed into
-     * every certificate.
+     * Checks a URL for {@link #load(Path, Optional)}: http or https, a host, and no user, query
+     * or fragment, which have no place in a URL printed into every certificate. Plain http is the
+     * usual choice: relying parties fetch CRLs and OCSP over it (RFC 5280 §4.2.1.13, RFC 6960
+     * Appendix A.1), the objects being signed; https makes checking the server's own certificate
+     * circular.
      *
      * @throws PkiException naming what is wrong
      */
     public static URI requirePublicUrl(URI url) {
-        if (!"https".equalsIgnoreCase(url.getScheme()) || url.getHost() == null || url.getRawUserInfo() != null
+        boolean web = "http".equalsIgnoreCase(url.getScheme()) || "https".equalsIgnoreCase(url.getScheme());
+        if (!web || url.getHost() == null || url.getRawUserInfo() != null
                 || url.getRawQuery() != null || url.getRawFragment() != null) {
-            throw new PkiException("'" + url + "' is not a public URL for the CA; expected https://host[:port][/path],"
-                    + " such as https://mail.example.org");
+            throw new PkiException("'" + url + "' is not a public URL for the CA; expected http://host[:port][/path]"
+                    + " or https://..., such as http://mail.example.org");
         }
         return url;
     }

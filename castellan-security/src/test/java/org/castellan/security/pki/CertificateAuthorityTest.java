@@ -290,13 +290,17 @@ class CertificateAuthorityTest {
     }
 
     @Test
-    void aPublicUrlMustBeHttps() {
-        for (String bad : List.of("http://mail.example.org", "https:///ocsp", "https://user@mail.example.org",
-                "https://mail.example.org/?q", "ftp://mail.example.org")) {
+    void aPublicUrlMustBeHttpOrHttps() {
+        for (String bad : List.of("https:///ocsp", "https://user@mail.example.org", "https://mail.example.org/?q",
+                "ftp://mail.example.org", "http:///ocsp", "http://user@mail.example.org", "http://mail.example.org/#f",
+                "mail.example.org")) {
             assertThatThrownBy(() -> CertificateAuthority.requirePublicUrl(URI.create(bad)))
-                    .as(bad).isInstanceOf(PkiException.class).hasMessageContaining("https://host");
+                    .as(bad).isInstanceOf(PkiException.class).hasMessageContaining("http://host");
         }
         assertThat(CertificateAuthority.requirePublicUrl(URI.create("https://mail.example.org"))).isNotNull();
+        // RFC 5280 §4.2.1.13 and RFC 6960 Appendix A.1: relying parties fetch CRLs and OCSP over plain http.
+        assertThat(CertificateAuthority.requirePublicUrl(URI.create("http://mail.example.org"))).isNotNull();
+        assertThat(CertificateAuthority.requirePublicUrl(URI.create("http://mail.example.org:8080/pki"))).isNotNull();
     }
 
     private Path x509File(X509Certificate certificate) {

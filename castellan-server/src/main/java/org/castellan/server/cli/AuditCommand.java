@@ -87,7 +87,10 @@ final class AuditCommand implements Callable<Integer> {
                 row("tls", ConfigKeys.choiceName(l.tls()) + (l.tls() == TlsMode.NONE ? "" : ", minimum " + minimum));
                 row("client certificate", ConfigKeys.choiceName(l.clientCert()) + raisedBy(config, l));
                 if (l.tls() != TlsMode.NONE) row("session resumption", resumption(tls, l, config));
-                if (!l.protocol().takesLogins()) {
+                if (l.protocol() == org.castellan.server.config.Protocol.HTTP) {
+                    row("logins", "none: only the built-in CA's public OCSP responder, CRLs and CA certificates"
+                            + " (docs/http.md)");
+                } else if (!l.protocol().takesLogins()) {
                     row("logins", "none: mail exchange from other servers takes no AUTH (RFC 4954 is for submission)");
                 } else if (l.protocol() == org.castellan.server.config.Protocol.HTTPS) {
                     row("logins", "per request inside TLS: HTTP Basic through AuthService (protocol enroll), an enrollment"
@@ -122,7 +125,8 @@ final class AuditCommand implements Callable<Integer> {
                 row("connections", ConnectionCaps.perListener(l));
                 if (l.protocol().takesLogins() && l.protocol() != org.castellan.server.config.Protocol.HTTPS) row("login within", config.auth().loginTimeout().toSeconds()
                         + "s of accept, TLS handshake included ([auth] login-timeout)");
-                if (!l.protocol().takesLogins() || l.protocol() == org.castellan.server.config.Protocol.SUBMISSION) {
+                if (l.protocol() == org.castellan.server.config.Protocol.SMTP
+                        || l.protocol() == org.castellan.server.config.Protocol.SUBMISSION) {
                     row("slow senders", ConnectionCaps.smtpDeadlines(l));
                 }
                 warnings.addAll(ConnectionCaps.listenerWarnings(l, ceiling));

@@ -235,13 +235,15 @@ public final class ConfigKeys {
                     "Directory of the built-in certificate authority that issues device and user certificates."
                             + " Relative to data-dir."),
             key(Section.TLS, "pki-public-url", Type.STRING, "\"\"",
-                    "The https URL under which the HTTPS listener publishes the built-in CA's OCSP responder"
-                            + " (/ocsp), CRLs (/crl/<ca>.crl) and CA certificates (/ca/<ca>.crt), such as"
-                            + " \"https://mail.example.org\". Certificates the CA issues from then on name these"
-                            + " in their Authority Information Access and CRL distribution points. Empty: they name"
-                            + " none, since a URL printed into a certificate cannot be taken back for its lifetime"
-                            + " and must point at a listener that exists. Relying parties that fetch OCSP or CRLs"
-                            + " only over plain HTTP cannot use it; TLS listeners staple their own status anyway."),
+                    "The URL under which the built-in CA's OCSP responder (/ocsp), CRLs (/crl/<ca>.crl) and CA"
+                            + " certificates (/ca/<ca>.crt) are published, such as \"http://mail.example.org\" (served"
+                            + " by a protocol = \"http\" listener on port 80) or an https URL (served by the HTTPS"
+                            + " listener). Prefer http: relying parties fetch OCSP and CRLs over plain HTTP, the"
+                            + " objects are signed, and an https URL makes checking the server's own certificate"
+                            + " circular (docs/kms.md). Certificates the CA issues from then on name these in their"
+                            + " Authority Information Access and CRL distribution points. Empty: they name none, since"
+                            + " a URL printed into a certificate cannot be taken back for its lifetime and must point"
+                            + " at a listener that exists. TLS listeners staple their own status anyway."),
             key(Section.TLS, "client-ca-files", Type.PATHS, "[]",
                     "PEM files of further certificate authorities whose client certificates are accepted, besides"
                             + " the built-in one. Each must exist. Relative to data-dir."),
@@ -446,7 +448,8 @@ public final class ConfigKeys {
             choice(Section.LISTENER, "protocol", Protocol.class, null,
                     "\"smtp\" receives mail from other servers (port 25); \"submission\" takes mail from users'"
                             + " clients (587, or 465 with implicit TLS); \"imap\" (143, or 993); \"pop3\" (110, or 995); \"https\" (443,"
-                            + " implicit TLS only) serves certificate enrollment (docs/http.md)."),
+                            + " implicit TLS only) serves certificate enrollment (docs/http.md); \"http\" (80, tls = \"none\""
+                            + " only) serves the built-in CA's OCSP responder, CRLs and CA certificates and nothing else."),
             key(Section.LISTENER, "address", Type.ADDRESS, "\"0.0.0.0\"",
                     "Local address to listen on: \"0.0.0.0\" for every IPv4 address, \"::\" for every IPv6 (and,"
                             + " on most systems, IPv4) address, a single address, or \"localhost\"."),

@@ -301,14 +301,14 @@ final class ConfigReader {
     }
 
     /** The {@code [kerberos]} table; null after a problem. */
-    /** {@code [tls] pki-public-url}: empty, or an https URL (CertificateAuthority.requirePublicUrl). */
+    /** {@code [tls] pki-public-url}: empty, or an http or https URL (CertificateAuthority.requirePublicUrl). */
     private static Optional<URI> pkiPublicUrl(Fields tls) {
         String text = tls.str(tls.key("pki-public-url"));
         if (text == null || text.isEmpty()) return Optional.empty();
         try {
             return Optional.of(CertificateAuthority.requirePublicUrl(new URI(text)));
         } catch (URISyntaxException | PkiException e) {
-            tls.problem("pki-public-url", "expected an https URL such as \"https://mail.example.org\" (a host, an"
+            tls.problem("pki-public-url", "expected an http or https URL such as \"http://mail.example.org\" (a host, an"
                     + " optional port and path, no query), or \"\" for none");
             return Optional.empty();
         }
@@ -506,6 +506,12 @@ final class ConfigReader {
                 // plain-HTTP listener would carry passwords and enrollment tokens in the clear (RFC 7030 §3.2.3).
                 f.problem("tls", "protocol = \"https\" needs tls = \"implicit\"; HTTP is served only inside TLS");
             }
+            if (protocol == Protocol.HTTP && tls != null && tls != TlsMode.NONE) {
+                // The plain-HTTP listener publishes the CA's signed objects where relying parties fetch
+                // them, over http (RFC 5280 §4.2.1.13, RFC 6960 Appendix A.1); HTTP inside TLS is "https".
+                f.problem("tls", "protocol = \"http\" needs tls = \"none\"; it serves only the CA's public objects"
+                        + " over plain HTTP, and protocol = \"https\" is HTTP inside TLS");
+            }
             if (certificateForPassword != null && certificateForPassword != CertificateForPassword.NO
                     && clientCert == ClientCertMode.NONE) {
                 f.problem("require-certificate-for-password", "require-certificate-for-password = \""
@@ -549,7 +555,7 @@ final class ConfigReader {
         Long perNetwork = f.integer("max-connections-per-network");
         Duration commandDeadline = f.duration("command-deadline");
         Long minDataRate = f.integer("min-data-rate");
-        if (protocol == Protocol.IMAP || protocol == Protocol.POP3 || protocol == Protocol.HTTPS) {
+        if (protocol == Protocol.IMAP || protocol == Protocol.POP3 || protocol == Protocol.HTTPS || protocol == Protocol.HTTP) {
             for (String smtpOnly : List.of("command-deadline", "min-data-rate")) {
                 if (f.table.entries().containsKey(smtpOnly)) {
                     f.problem(smtpOnly, smtpOnly + " applies to protocol \"smtp\" and \"submission\" only; remove it here");

@@ -2,7 +2,7 @@ package org.castellan.server.config;
 
 /**
  * The protocol a listener speaks. Configuration values: {@code "smtp"} (inbound mail exchange),
- * {@code "submission"}, {@code "imap"}, {@code "pop3"}, {@code "https"}.
+ * {@code "submission"}, {@code "imap"}, {@code "pop3"}, {@code "https"}, {@code "http"}.
  */
 public enum Protocol {
     /** Mail exchange from other servers, usually port 25 (RFC 5321). */
@@ -17,13 +17,20 @@ public enum Protocol {
      * HTTP/1.1 over implicit TLS, port 443 (RFC 9110, RFC 9112): certificate enrollment (EST,
      * RFC 7030) and, later, the other web services of docs/http.md.
      */
-    HTTPS;
+    HTTPS,
+    /**
+     * Plain HTTP/1.1 without TLS, port 80 (RFC 9110, RFC 9112): only the built-in CA's signed,
+     * public objects (OCSP, CRLs, CA certificates), which relying parties fetch over http (RFC 5280
+     * §4.2.1.13, RFC 6960 Appendix A.1); nothing that asks who the client is (docs/http.md).
+     */
+    HTTP;
 
     /**
      * Whether clients log in on this protocol's listeners. Not on SMTP (MX): other servers
-     * deliver there without AUTH, which RFC 4954 leaves to submission (RFC 6409 §4.3).
+     * deliver there without AUTH, which RFC 4954 leaves to submission (RFC 6409 §4.3). Not on
+     * plain HTTP, which serves only public objects.
      */
     public boolean takesLogins() {
-        return this != SMTP;
+        return this != SMTP && this != HTTP;
     }
 }

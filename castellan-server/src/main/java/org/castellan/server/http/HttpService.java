@@ -14,17 +14,21 @@ import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
 
 /**
- * HTTP/1.1 (RFC 9110, RFC 9112) on the HTTPS listeners: Netty's codec, keep-alive handler and
+ * HTTP/1.1 (RFC 9110, RFC 9112) on the HTTPS and plain-HTTP listeners: Netty's codec, keep-alive handler and
  * aggregator, bounded by the limits below, and one {@link HttpSession} per connection that hands
  * each whole request to its {@link HttpRoute} in {@link HttpRoutes} (docs/http.md).
  *
  * <p>SECURITY. Trusts: nothing from the client; the request line, headers and body are parsed
  * by Netty's decoder within fixed limits, and a route sees a request only once it is complete and
- * within {@link #MAX_BODY}. The listener is implicit TLS only (the configuration refuses anything
+ * within {@link #MAX_BODY}. An HTTPS listener is implicit TLS only (the configuration refuses anything
  * else), so the session opens after the handshake and the connection rules, as every protocol's
  * does (docs/design.md §2); the verified client certificate reaches routes through the
  * {@link Connection}. Credentials go to AuthService from the routes that need them. Exposes: the
  * routes registered, nothing else: an unknown path is 404.
+ *
+ * <p>The plain-HTTP listeners ({@code protocol = "http"}, never inside TLS) have their own
+ * instance, made by {@link #plain}, whose table holds only the CA's public objects: no route there
+ * asks who the client is, and no answer carries HSTS (RFC 6797 §7.2).
  */
 public final class HttpService implements ProtocolService {
 
@@ -63,6 +67,8 @@ public final class HttpService implements ProtocolService {
     private final HttpRoutes routes;
     private final Duration idleTimeout;
     private final Duration requestTimeout;
+    /** Whether the connections are inside TLS, so that answers may carry HSTS (RFC 6797 §7.2). */
+    private final boolean overTls;
 
     public HttpService(HttpRoutes routes) {
         this(routes, IDLE_TIMEOUT, REQUEST_TIMEOUT);
@@ -70,9 +76,22 @@ public final class HttpService implements ProtocolService {
 
     /** With other timeouts; shorter ones only for tests. */
     public HttpService(HttpRoutes routes, Duration idleTimeout, Duration requestTimeout) {
+        this(routes, idleTimeout, requestTimeout, true);
+    }
+
+    private HttpService(HttpRoutes routes, Duration idleTimeout, Duration requestTimeout, boolean overTls) {
         this.routes = Objects.requireNonNull(routes, "routes");
         this.idleTimeout = Objects.requireNonNull(idleTimeout, "idleTimeout");
         this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
+        this.overTls = overTls;
+    }
+
+    /**
+     * The service of the plain-HTTP listeners: {@code routes} must hold only public objects, since
+     * everything on the wire there can be read and changed by anyone on the path.
+     */
+    public static HttpService plain(HttpRoutes routes) {
+        return new HttpService(routes, IDLE_TIMEOUT, REQUEST_TIMEOUT, false);
     }
 
     @Override
@@ -88,19 +107,22 @@ public final class HttpService implements ProtocolService {
         pipeline.addLast(RequestClock.NAME, clock);
         pipeline.addLast("http", new HttpServerCodec(limits));
         pipeline.addLast("http-keep-alive", new HttpServerKeepAliveHandler());
-        pipeline.addLast("http-aggregator", new Aggregator());
-        pipeline.addLast("http-session", new HttpSession(connection, routes, clock));
+        pipeline.addLast("http-aggregator", new Aggregator(overTls));
+        pipeline.addLast("http-session", new HttpSession(connection, routes, clock, overTls));
     }
 
     /** Netty's aggregator, answering an oversized request with the server's own 413. */
     private static final class Aggregator extends HttpObjectAggregator {
-        Aggregator() {
+        private final boolean overTls;
+
+        Aggregator(boolean overTls) {
             super(MAX_BODY, true);
+            this.overTls = overTls;
         }
 
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-            HttpSession.refuseAndClose(ctx, oversized.protocolVersion(), HttpAnswer.text(
+            HttpSession.refuseAndClose(ctx, overTls, oversized.protocolVersion(), HttpAnswer.text(
                     HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Request body over " + MAX_BODY + " octets"));
         }
     }

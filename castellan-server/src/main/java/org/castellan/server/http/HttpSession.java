@@ -27,7 +27,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One HTTPS connection's requests, answered one at a time and in order (RFC 9112 §9.3.2): the
+ * One HTTP connection's requests, answered one at a time and in order (RFC 9112 §9.3.2): the
  * decoder's refusals become 400, 414 and 431; each whole request goes to its route; every answer
  * carries the headers of docs/http.md. Runs on the connection's event loop; routes' answers are
  * brought back to it.
@@ -37,28 +37,32 @@ final class HttpSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(HttpSession.class);
 
     /**
-     * RFC 6797 §6.1: a year, the figure the HSTS preload list asks for. The host serves nothing
-     * but HTTPS, so telling browsers never to try plain HTTP costs nothing.
+     * RFC 6797 §6.1: a year, the figure the HSTS preload list asks for. Whatever the host serves
+     * over plain HTTP (the CA's public objects) its HTTPS listener serves too, so telling browsers
+     * never to try plain HTTP costs nothing.
      */
     static final String HSTS = "max-age=31536000";
 
     private final Connection connection;
     private final HttpRoutes routes;
     private final RequestClock clock;
+    /** Whether the connection is inside TLS: only then do answers carry HSTS (RFC 6797 §7.2). */
+    private final boolean overTls;
     private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
     private boolean answering;
     private ChannelHandlerContext ctx;
 
-    HttpSession(Connection connection, HttpRoutes routes, RequestClock clock) {
+    HttpSession(Connection connection, HttpRoutes routes, RequestClock clock, boolean overTls) {
         this.connection = connection;
         this.routes = routes;
         this.clock = clock;
+        this.overTls = overTls;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        clock.onRequestTimeout(() -> refuseAndClose(ctx, HttpVersion.HTTP_1_1,
+        clock.onRequestTimeout(() -> refuseAndClose(ctx, overTls, HttpVersion.HTTP_1_1,
                 HttpAnswer.text(HttpResponseStatus.REQUEST_TIMEOUT, "Request not complete in time")));
     }
 
@@ -90,7 +94,7 @@ final class HttpSession extends ChannelInboundHandlerAdapter {
         HttpAnswer refusal = refusal(request);
         if (refusal != null) {
             request.release();
-            refuseAndClose(ctx, HttpVersion.HTTP_1_1, refusal);
+            refuseAndClose(ctx, overTls, HttpVersion.HTTP_1_1, refusal);
             return;
         }
         String path = path(request.uri());
@@ -124,7 +128,7 @@ final class HttpSession extends ChannelInboundHandlerAdapter {
                 log.warn("{} {} {} failed", connection.logId(), request.method(), path, failure);
                 answer = HttpAnswer.text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "Internal server error");
             }
-            FullHttpResponse response = response(request.protocolVersion(), answer);
+            FullHttpResponse response = response(request.protocolVersion(), answer, overTls);
             HttpUtil.setKeepAlive(response, HttpUtil.isKeepAlive(request));
             ctx.writeAndFlush(response).addListener((ChannelFutureListener) f -> {
                 answering = false;
@@ -177,14 +181,14 @@ final class HttpSession extends ChannelInboundHandlerAdapter {
         return query < 0 ? raw : raw.substring(0, query);
     }
 
-    /** An answer as a response with the headers every answer carries. */
-    static FullHttpResponse response(HttpVersion version, HttpAnswer answer) {
+    /** An answer as a response with the headers every answer carries; HSTS only {@code overTls} (RFC 6797 §7.2). */
+    static FullHttpResponse response(HttpVersion version, HttpAnswer answer, boolean overTls) {
         var response = new DefaultFullHttpResponse(version, answer.status(), Unpooled.wrappedBuffer(answer.body()));
         var headers = response.headers();
         headers.set(HttpHeaderNames.CONTENT_TYPE, answer.contentType());
         headers.setInt(HttpHeaderNames.CONTENT_LENGTH, answer.body().length);
         headers.set(HttpHeaderNames.DATE, DateFormatter.format(new Date())); // RFC 9110 §6.6.1
-        headers.set("Strict-Transport-Security", HSTS);
+        if (overTls) headers.set("Strict-Transport-Security", HSTS);
         headers.set("X-Content-Type-Options", "nosniff");
         // Answers name people's certificates and accounts: no shared cache keeps them (RFC 9111 §5.2.2.5).
         headers.set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
@@ -193,8 +197,8 @@ final class HttpSession extends ChannelInboundHandlerAdapter {
     }
 
     /** Answers with {@code answer} and closes: after a request the decoder could not read, nothing after it can be trusted. */
-    static void refuseAndClose(ChannelHandlerContext ctx, HttpVersion version, HttpAnswer answer) {
-        FullHttpResponse response = response(version, answer);
+    static void refuseAndClose(ChannelHandlerContext ctx, boolean overTls, HttpVersion version, HttpAnswer answer) {
+        FullHttpResponse response = response(version, answer, overTls);
         response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
     }

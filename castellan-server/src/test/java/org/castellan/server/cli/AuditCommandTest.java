@@ -105,4 +105,16 @@ class AuditCommandTest {
         assertThat(r.out().substring(0, r.out().indexOf("listener two-factor")))
                 .contains("password needs: nothing more: a password alone logs in");
     }
+
+    @Test
+    void aPlainHttpListenerPassesAndSaysItTakesNoLogins() throws Exception {
+        append("[[listener]]", "name = \"pki\"", "protocol = \"http\"", "address = \"127.0.0.1\"", "port = 0",
+                "tls = \"none\"");
+        Cli.Run r = audit();
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        String pki = r.out().substring(r.out().indexOf("listener pki"));
+        assertThat(pki).contains("tls: none", "logins: none: only the built-in CA's public OCSP responder",
+                "cleartext credentials: no").doesNotContain("slow senders").doesNotContain("mail exchange");
+        assertThat(r.out()).doesNotContain("FAIL");
+    }
 }

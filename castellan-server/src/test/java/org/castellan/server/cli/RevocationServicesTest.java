@@ -71,10 +71,7 @@ class RevocationServicesTest {
         assertThat(curl("/crl/device-ca.crl", crl)).isEqualTo("200 application/pkix-crl");
         String text = run("openssl", "crl", "-inform", "DER", "-in", crl.toString(), "-noout", "-text");
         assertThat(text).contains("Issuer: O = Castellan, CN = Castellan Device CA");
-        Matcher serials = Pattern.compile("Serial Number: ([0-9A-Fa-f]+)").matcher(text);
-        List<BigInteger> revoked = new ArrayList<>();
-        while (serials.find()) revoked.add(new BigInteger(serials.group(1), 16));
-        assertThat(revoked).contains(new BigInteger(laptop.serial(), 16));
+        assertThat(revokedSerials(text)).contains(new BigInteger(laptop.serial(), 16));
 
         Path ca = work.resolve("device-ca.crt");
         assertThat(curl("/ca/device-ca.crt", ca)).isEqualTo("200 application/pkix-cert");
@@ -99,6 +96,14 @@ class RevocationServicesTest {
         }
     }
 
+    /** The serial numbers {@code openssl crl -text} lists as revoked. */
+    static List<BigInteger> revokedSerials(String crlText) {
+        Matcher serials = Pattern.compile("Serial Number: ([0-9A-Fa-f]+)").matcher(crlText);
+        List<BigInteger> revoked = new ArrayList<>();
+        while (serials.find()) revoked.add(new BigInteger(serials.group(1), 16));
+        return revoked;
+    }
+
     /** {@code openssl ocsp} for {@code certificate} against the listener's responder, with the response's text. */
     private String ocsp(Path certificate) throws Exception {
         Path pki = live.cli.data.resolve("pki");
@@ -112,15 +117,19 @@ class RevocationServicesTest {
                 "-w", "%{http_code} %{content_type}", base() + path);
     }
 
-    /** The leaf certificate of a PKCS#12 file, as PEM. */
     private Path pem(Path p12) throws Exception {
+        return pem(p12, work);
+    }
+
+    /** The leaf certificate of a PKCS#12 file, as PEM in {@code dir}. */
+    static Path pem(Path p12, Path dir) throws Exception {
         KeyStore store = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(p12)) {
             store.load(in, LiveServer.P12_PASSPHRASE.toCharArray());
         }
         List<String> aliases = Collections.list(store.aliases());
         Certificate leaf = store.getCertificate(aliases.getFirst());
-        return write(work.resolve(p12.getFileName() + ".pem"), leaf.getEncoded());
+        return write(dir.resolve(p12.getFileName() + ".pem"), leaf.getEncoded());
     }
 
     private Path pemOf(Path der) throws Exception {
@@ -132,7 +141,7 @@ class RevocationServicesTest {
                 + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der) + "\n-----END CERTIFICATE-----\n");
     }
 
-    private static String run(String... command) throws Exception {
+    static String run(String... command) throws Exception {
         Process p = new ProcessBuilder(new ArrayList<>(List.of(command))).redirectErrorStream(true).start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

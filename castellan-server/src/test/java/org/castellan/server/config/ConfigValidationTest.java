@@ -60,6 +60,9 @@ class ConfigValidationTest {
     void readsThePublicUrlOfTheBuiltInCa() throws ConfigException {
         CastellanConfig config = CastellanConfig.parse(SERVER + "[tls]\npki-public-url = \"https://mail.example.org/\"\n", FILE);
         assertThat(config.tls().pkiPublicUrl()).contains(java.net.URI.create("https://mail.example.org/"));
+        // RFC 5280 §4.2.1.13, RFC 6960 Appendix A.1: relying parties fetch these over plain http.
+        assertThat(CastellanConfig.parse(SERVER + "[tls]\npki-public-url = \"http://mail.example.org\"\n", FILE)
+                .tls().pkiPublicUrl()).contains(java.net.URI.create("http://mail.example.org"));
         assertThat(CastellanConfig.parse(SERVER, FILE).tls().pkiPublicUrl()).isEmpty();
     }
 
@@ -365,6 +368,11 @@ class ConfigValidationTest {
                         "client-cert = \"require\" needs tls = \"implicit\", so that no greeting is sent before"),
                 Arguments.of(SERVER + IMAP + "tls = \"none\"\nclient-cert = \"require\" # <-\n",
                         "listener[1].client-cert", "client-cert = \"require\" needs tls = \"implicit\""),
+                // The plain-HTTP listener serves the CA's public objects only, never inside TLS (docs/http.md).
+                Arguments.of(SERVER + IMAP.replace("\"imap\"\nport", "\"http\"\nport") + "tls = \"implicit\" # <-\n",
+                        "listener[1].tls", "protocol = \"http\" needs tls = \"none\""),
+                Arguments.of(SERVER + IMAP.replace("\"imap\"\nport", "\"http\"\nport") + "tls = \"starttls\" # <-\n",
+                        "listener[1].tls", "protocol = \"http\" needs tls = \"none\""),
                 Arguments.of(SERVER + IMAP + "cleartext-auth = \"yes\" # <-\n", "listener[1].cleartext-auth",
                         "expected true or false, got \"yes\""),
                 Arguments.of(SERVER + IMAP + "proxy-from = [\"10.0.0.0/33\"] # <-\n", "listener[1].proxy-from",
@@ -455,10 +463,12 @@ class ConfigValidationTest {
                         "the port must be from 1 to 65535"),
                 Arguments.of(SERVER + "[dns]\ntimeout = \"2h\" # <-\n", "dns.timeout",
                         "expected a duration from 100ms to 1m"),
-                Arguments.of(SERVER + "[tls]\npki-public-url = \"http://mail.example.org\" # <-\n", "tls.pki-public-url",
-                        "expected an https URL"),
+                Arguments.of(SERVER + "[tls]\npki-public-url = \"ftp://mail.example.org\" # <-\n", "tls.pki-public-url",
+                        "expected an http or https URL"),
+                Arguments.of(SERVER + "[tls]\npki-public-url = \"http://user@mail.example.org\" # <-\n",
+                        "tls.pki-public-url", "expected an http or https URL"),
                 Arguments.of(SERVER + "[tls]\npki-public-url = \"https://mail.example.org/?x\" # <-\n",
-                        "tls.pki-public-url", "expected an https URL"),
+                        "tls.pki-public-url", "expected an http or https URL"),
                 Arguments.of(SERVER + "[log]\nlevel = \"debug\" # <-\n", "log.level",
                         "unknown key (known keys in [log]: format, file, rotate, max-size, keep)"));
     }
@@ -500,7 +510,7 @@ class ConfigValidationTest {
                         "castellan.toml:2: server.hostname: expected a host name in double quotes, such as"
                                 + " \"mail.example.org\", got \"bad_name\"",
                         "castellan.toml:6: listener[1].protocol: expected one of \"smtp\", \"submission\", \"imap\","
-                                + " \"pop3\", \"https\", got \"imapx\"",
+                                + " \"pop3\", \"https\", \"http\", got \"imapx\"",
                         "castellan.toml:7: listener[1].port: expected an integer from 0 to 65535, got 99999",
                         "castellan.toml:12: rule[1].colour: unknown key (known keys in [[rule]]: cidr, listeners,"
                                 + " action)"));
