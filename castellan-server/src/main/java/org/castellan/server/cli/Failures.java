@@ -54,6 +54,12 @@ final class Failures implements CommandLine.IExecutionExceptionHandler {
                         : io.getCause().getMessage()));
                 return Main.FAILURE;
             }
+            case RuntimeException bug when e.getMessage() == null -> {
+                // No message to show the operator: a fault of Castellan's own, whose trace the bug report needs.
+                log.error("internal error", bug);
+                err.println("castellan: internal error: " + bug + " (its trace is in the log on standard error)");
+                return Main.FAILURE;
+            }
             default -> {
                 err.println("castellan: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
                 return Main.FAILURE;
