@@ -35,6 +35,7 @@ import org.castellan.server.dns.MailRouting;
 import org.castellan.server.dns.UnavailableResolver;
 import org.castellan.server.http.HttpRoutes;
 import org.castellan.server.http.HttpService;
+import org.castellan.server.http.est.EnrollmentApprovals;
 import org.castellan.server.http.est.EnrollmentPolicy;
 import org.castellan.server.http.est.EstAuthentication;
 import org.castellan.server.http.est.EstRoutes;
@@ -136,7 +137,8 @@ public final class Castellan implements AutoCloseable {
                 new TlsRptPost(Optional.empty(), java.net.http.HttpClient.Builder.NO_PROXY, TLSRPT_POST_TIMEOUT),
                 Clock.systemUTC(), TlsRptSender.MAX_DELAY));
         this.http = new HttpService(httpRoutes(ca, responder, auth, store, blocking,
-                new EnrollmentPolicy(config.enroll().deviceValidity(), config.enroll().userValidity())));
+                new EnrollmentPolicy(config.enroll().deviceValidity(), config.enroll().userValidity()),
+                config.enroll().approve() ? Optional.of(new EnrollmentApprovals(store, Clock.systemUTC())) : Optional.empty()));
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
     }
@@ -147,11 +149,11 @@ public final class Castellan implements AutoCloseable {
      */
     private static HttpRoutes httpRoutes(Optional<CertificateAuthority> ca, Optional<OcspResponder> responder,
                                          AuthService auth, MailStore store, ExecutorService blocking,
-                                         EnrollmentPolicy policy) {
+                                         EnrollmentPolicy policy, Optional<EnrollmentApprovals> approvals) {
         HttpRoutes routes = new HttpRoutes();
         var tokens = new StoreEnrollmentTokens(store, blocking, Clock.systemUTC());
         ca.ifPresent(authority -> new EstRoutes(authority, new EstAuthentication(auth, Optional.of(tokens)),
-                policy, blocking).register(routes));
+                policy, blocking, approvals).register(routes));
         if (ca.isPresent() && responder.isPresent()) {
             new RevocationRoutes(responder.get(), new CrlPublisher(ca.get(), Clock.systemUTC()), blocking).register(routes);
         }

@@ -57,15 +57,16 @@ class EstEnrollmentTest {
 
     private static final String PASSWORD = Cli.Pop3Password.VALUE;
     private static final String BASE = "/.well-known/est/";
+    /** An IMAPS listener that lets in only a client with a certificate of the built-in CA: the device gate. */
+    static final String GATED_IMAP = String.join("\n", "[[listener]]", "name = \"gated-imap\"", "protocol = \"imap\"",
+            "address = \"127.0.0.1\"", "port = 0", "tls = \"implicit\"", "client-cert = \"require\"", "");
 
     @TempDir Path tmp;
     LiveServer live;
 
     @BeforeEach
     void start() throws Exception {
-        live = LiveServer.start(tmp.resolve("data"), String.join("\n", "[[listener]]", "name = \"gated-imap\"",
-                "protocol = \"imap\"", "address = \"127.0.0.1\"", "port = 0", "tls = \"implicit\"",
-                "client-cert = \"require\"", ""));
+        live = LiveServer.start(tmp.resolve("data"), GATED_IMAP);
     }
 
     @AfterEach

@@ -49,13 +49,19 @@ public final class EstRoutes {
     private final EstAuthentication authentication;
     private final EnrollmentPolicy policy;
     private final Executor blocking;
+    private final Optional<EnrollmentApprovals> approvals;
 
-    /** @param blocking runs the CA's signing and index writes, which touch the disk */
-    public EstRoutes(CertificateAuthority ca, EstAuthentication authentication, EnrollmentPolicy policy, Executor blocking) {
+    /**
+     * @param blocking runs the CA's signing and index writes, which touch the disk
+     * @param approvals present when enrollments wait for the operator ({@code [enroll] approve})
+     */
+    public EstRoutes(CertificateAuthority ca, EstAuthentication authentication, EnrollmentPolicy policy, Executor blocking,
+                     Optional<EnrollmentApprovals> approvals) {
         this.ca = ca;
         this.authentication = authentication;
         this.policy = policy;
         this.blocking = blocking;
+        this.approvals = approvals;
     }
 
     /** Adds the EST resources to {@code routes}. */
@@ -112,8 +118,13 @@ public final class EstRoutes {
                         + enrollee.kind().get().caName() + " certificate; use " + BASE
                         + enrollee.kind().get().caName() + "/simpleenroll"));
             }
+            if (whose == ServerKey.MADE_HERE && approvals.isPresent()) {
+                // A held request is found again by its key, and serverkeygen's request carries none that counts.
+                return done(HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "enrollments here wait for approval, which"
+                        + " serverkeygen cannot; make a key and send its request to " + BASE + kind.caName() + "/simpleenroll"));
+            }
             return done(issue(call.connection(), body, whose, r -> policy.decide(kind, enrollee.owner(), enrollee.device(), r),
-                    () -> authentication.consume(enrollee)));
+                    () -> authentication.consume(enrollee), approvals));
         }, blocking);
     }
 
@@ -141,7 +152,9 @@ public final class EstRoutes {
             EmailAddress owner = EmailAddress.of(entry.get().owner());
             noteLogin(call.connection(), owner, "CERTIFICATE");
             String name = kind == CertificateKind.USER ? owner.toString() : commonName(certificate);
-            return issue(call.connection(), body, ServerKey.CLIENTS, r -> policy.renew(kind, name, owner, r), () -> true);
+            // A renewal is not held for approval: its certificate was approved once, and it keeps its names.
+            return issue(call.connection(), body, ServerKey.CLIENTS, r -> policy.renew(kind, name, owner, r), () -> true,
+                    Optional.empty());
         }, blocking);
     }
 
@@ -152,10 +165,11 @@ public final class EstRoutes {
     /**
      * On a blocking thread: the request checked, the policy applied, then {@code consume} (a
      * token is spent only by a request that would be signed, and by only one of two sent at
-     * once), then the certificate signed.
+     * once), then the certificate signed. With {@code approvals}, a request is signed only once
+     * the operator approved it, at the client's repeat of it.
      */
     private HttpAnswer issue(Connection connection, byte[] body, ServerKey whose, Deciding deciding,
-                             java.util.function.BooleanSupplier consume) {
+                             java.util.function.BooleanSupplier consume, Optional<EnrollmentApprovals> approvals) {
         CertificationRequest request;
         var read = whose == ServerKey.CLIENTS ? CertificationRequest.read(body) : CertificationRequest.readForServerKey(body);
         switch (read) {
@@ -171,6 +185,10 @@ public final class EstRoutes {
                 return HttpAnswer.text(r.status(), r.reason());
             }
             case EnrollmentPolicy.Issue i -> {
+                if (approvals.isPresent()) {
+                    HttpAnswer held = held(connection, approvals.get().check(i.owner(), i.kind().caName(), i.name(), request, body));
+                    if (held != null) return held;
+                }
                 if (!consume.getAsBoolean()) {
                     return HttpAnswer.text(HttpResponseStatus.UNAUTHORIZED, "This enrollment token has been used");
                 }
@@ -193,6 +211,25 @@ public final class EstRoutes {
                 }
             }
         }
+    }
+
+    /** The answer to a request the approval queue holds or refused; null for one approved, to be signed now. */
+    private static HttpAnswer held(Connection connection, EnrollmentApprovals.Verdict verdict) {
+        return switch (verdict) {
+            case EnrollmentApprovals.Wait w -> {
+                log.info("{} enrollment {} waits for approval", connection.logId(), w.id());
+                // RFC 7030 §4.2.3: 202 and Retry-After; the client repeats the same request then.
+                yield HttpAnswer.text(HttpResponseStatus.ACCEPTED, "enrollment request " + w.id()
+                        + " waits for approval by the operator; send the same request again later")
+                        .with(HttpHeaderNames.RETRY_AFTER.toString(), Integer.toString(EnrollmentApprovals.RETRY_AFTER_SECONDS));
+            }
+            case EnrollmentApprovals.Denied d -> {
+                log.info("{} enrollment {} refused: denied by the operator", connection.logId(), d.id());
+                yield HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "enrollment request " + d.id() + " was denied"
+                        + d.reason().map(r -> ": " + r).orElse(""));
+            }
+            case EnrollmentApprovals.Approved a -> null;
+        };
     }
 
     /** For {@code castellan sessions}: who this connection enrolls for, recorded on its event loop. */
