@@ -98,7 +98,10 @@ class EstApprovalTest {
             RawHttps.Response refused = http.exchange(post(SIMPLEENROLL, body, auth));
             assertThat(refused.status()).isEqualTo(403);
             assertThat(refused.text()).contains("denied").contains("not a company device");
-            assertThat(live.cli.admin("enroll", "approve", id).code()).as("a decided request stays decided").isNotZero();
+            Cli.Run again = live.cli.admin("enroll", "approve", id);
+            assertThat(again.code()).as("a decided request stays decided").isNotZero();
+            assertThat(again.err()).contains("is denied, not pending");
+            assertThat(live.cli.admin("enroll", "deny", "er-00000000").err()).contains("no enrollment request er-00000000");
         }
     }
 
@@ -132,6 +135,23 @@ class EstApprovalTest {
             assertThat(http.exchange(post(SIMPLEENROLL, body, bearer)).status()).isEqualTo(200);
             assertThat(http.exchange(post(SIMPLEENROLL, body, bearer)).status()).as("spent by the issue").isEqualTo(401);
         }
+    }
+
+    @Test
+    void aRenewalIsNotHeldAndServerkeygenIsRefused() throws Exception {
+        LiveServer.Issued laptop = live.issueDevice("laptop");
+        try (RawHttps http = new RawHttps(live.clientContext(laptop.p12()), live.address("https"))) {
+            RawHttps.Response renewed = http.exchange(post("/.well-known/est/simplereenroll",
+                    base64(csr("CN=laptop", ecKeys(), null).getEncoded()), null));
+            assertThat(renewed.status()).as(renewed.text()).isEqualTo(200);
+        }
+        try (RawHttps http = new RawHttps(live.clientContext(null), live.address("https"))) {
+            RawHttps.Response generated = http.exchange(post("/.well-known/est/serverkeygen",
+                    base64(csr("CN=watch", ecKeys(), null).getEncoded()), basic(LiveServer.ACCOUNT, PASSWORD)));
+            assertThat(generated.status()).isEqualTo(403);
+            assertThat(generated.text()).contains("simpleenroll");
+        }
+        assertThat(idsIn(live.cli.admin("enroll", "pending").out())).isEmpty();
     }
 
     private static final Pattern ID = Pattern.compile("(?m)^(er-[0-9a-f]{8})\\s");
