@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -218,9 +219,9 @@ public final class EstRoutes {
         return switch (verdict) {
             case EnrollmentApprovals.Wait w -> {
                 log.info("{} enrollment {} waits for approval", connection.logId(), w.id());
-                // RFC 7030 §4.2.3: 202 and Retry-After; the client repeats the same request then.
-                yield HttpAnswer.text(HttpResponseStatus.ACCEPTED, "enrollment request " + w.id()
-                        + " waits for approval by the operator; send the same request again later")
+                // RFC 7030 §4.2.3: 202 and Retry-After; the client repeats the same request then. No
+                // body: Bouncy Castle's EST client closes a 202 unread and fails if a body was left in it.
+                yield new HttpAnswer(HttpResponseStatus.ACCEPTED, HttpAnswer.TEXT, new byte[0], Map.of())
                         .with(HttpHeaderNames.RETRY_AFTER.toString(), Integer.toString(EnrollmentApprovals.RETRY_AFTER_SECONDS));
             }
             case EnrollmentApprovals.Denied d -> {
