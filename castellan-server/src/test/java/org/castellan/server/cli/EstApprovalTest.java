@@ -110,6 +110,21 @@ class EstApprovalTest {
     }
 
     @Test
+    void anAccountHasAtMostTenRequestsWaiting() throws Exception {
+        String auth = basic(LiveServer.ACCOUNT, PASSWORD);
+        try (RawHttps http = new RawHttps(live.clientContext(null), live.address("https"))) {
+            for (int i = 0; i < 10; i++) {
+                assertThat(http.exchange(post(SIMPLEENROLL, base64(csr("CN=dev" + i, ecKeys(), null).getEncoded()), auth))
+                        .status()).isEqualTo(202);
+            }
+            RawHttps.Response eleventh = http.exchange(post(SIMPLEENROLL, base64(csr("CN=dev10", ecKeys(), null).getEncoded()), auth));
+            assertThat(eleventh.status()).isEqualTo(429); // RFC 6585 §4
+            assertThat(eleventh.text()).contains("wait for approval already");
+        }
+        assertThat(idsIn(live.cli.admin("enroll", "pending").out())).hasSize(10);
+    }
+
+    @Test
     void aDeniedRequestIsRefusedWithTheReason() throws Exception {
         String body = base64(csr("CN=tablet", ecKeys(), null).getEncoded());
         String auth = basic(LiveServer.ACCOUNT, PASSWORD);

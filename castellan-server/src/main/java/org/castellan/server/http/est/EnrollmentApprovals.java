@@ -34,6 +34,11 @@ public final class EnrollmentApprovals {
     public static final int RETRY_AFTER_SECONDS = 300;
     /** Every request id starts with this, so the operator tells it from a token id ({@code et-}). */
     public static final String ID_PREFIX = "er-";
+    /**
+     * Requests one account may have waiting at once: a person enrolls a few devices at a time, and
+     * a client making a new key for every attempt must not fill the operator's list.
+     */
+    public static final int MAX_PENDING_PER_ACCOUNT = 10;
     /** Random octets of a request id: short enough to type, and unique among the few waiting at once. */
     private static final int ID_BYTES = 4;
 
@@ -53,6 +58,9 @@ public final class EnrollmentApprovals {
     /** Kept, or still waiting: come back later. */
     public record Wait(String id) implements Verdict {}
 
+    /** Not kept: the account has {@link #MAX_PENDING_PER_ACCOUNT} waiting already. */
+    public record TooMany() implements Verdict {}
+
     /** The operator said no. */
     public record Denied(String id, Optional<String> reason) implements Verdict {}
 
@@ -71,6 +79,9 @@ public final class EnrollmentApprovals {
         String keyHash = keyHash(request);
         Optional<EnrollmentRequest> open = store.findOpenEnrollmentRequest(account.get().id(), kind, name, keyHash);
         if (open.isEmpty()) {
+            long waiting = store.listEnrollmentRequests(State.PENDING).stream()
+                    .filter(r -> r.accountId() == account.get().id()).count();
+            if (waiting >= MAX_PENDING_PER_ACCOUNT) return new TooMany();
             EnrollmentRequest kept = keep(account.get().id(), kind, name, request.publicKey().getAlgorithm(), keyHash, body);
             return new Wait(kept.id());
         }

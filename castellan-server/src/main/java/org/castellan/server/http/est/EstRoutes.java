@@ -224,6 +224,12 @@ public final class EstRoutes {
                 yield new HttpAnswer(HttpResponseStatus.ACCEPTED, HttpAnswer.TEXT, new byte[0], Map.of())
                         .with(HttpHeaderNames.RETRY_AFTER.toString(), Integer.toString(EnrollmentApprovals.RETRY_AFTER_SECONDS));
             }
+            case EnrollmentApprovals.TooMany t -> {
+                log.info("{} enrollment refused: too many waiting for approval", connection.logId());
+                // RFC 6585 §4.
+                yield HttpAnswer.text(HttpResponseStatus.TOO_MANY_REQUESTS, EnrollmentApprovals.MAX_PENDING_PER_ACCOUNT
+                        + " enrollment requests of this account wait for approval already; repeat one of those");
+            }
             case EnrollmentApprovals.Denied d -> {
                 log.info("{} enrollment {} refused: denied by the operator", connection.logId(), d.id());
                 yield HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "enrollment request " + d.id() + " was denied"
