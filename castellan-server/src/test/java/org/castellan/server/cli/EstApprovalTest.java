@@ -125,6 +125,17 @@ class EstApprovalTest {
     }
 
     @Test
+    void aRequestTheCaCannotSignIsRefusedBeforeItWaits() throws Exception {
+        try (RawHttps http = new RawHttps(live.clientContext(null), live.address("https"))) {
+            RawHttps.Response bad = http.exchange(post(SIMPLEENROLL, base64(csr("CN=my laptop!", ecKeys(), null).getEncoded()),
+                    basic(LiveServer.ACCOUNT, PASSWORD)));
+            assertThat(bad.status()).isEqualTo(400);
+            assertThat(bad.text()).contains("is not a device name");
+        }
+        assertThat(idsIn(live.cli.admin("enroll", "pending").out())).isEmpty();
+    }
+
+    @Test
     void aDeniedRequestIsRefusedWithTheReason() throws Exception {
         String body = base64(csr("CN=tablet", ecKeys(), null).getEncoded());
         String auth = basic(LiveServer.ACCOUNT, PASSWORD);

@@ -96,6 +96,11 @@ public final class EnrollmentApprovals {
         };
     }
 
+    /** Gives back a request {@link #check} claimed but that was not signed after all: approved again. */
+    public void release(String id) {
+        store.moveEnrollmentRequest(id, State.ISSUED, State.APPROVED, null, clock.instant());
+    }
+
     private EnrollmentRequest keep(long accountId, String kind, String name, String keyType, String keyHash, byte[] body) {
         for (int attempt = 0; ; attempt++) {
             try {

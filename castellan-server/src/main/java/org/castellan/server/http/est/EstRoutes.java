@@ -186,35 +186,55 @@ public final class EstRoutes {
                 return HttpAnswer.text(r.status(), r.reason());
             }
             case EnrollmentPolicy.Issue i -> {
-                if (approvals.isPresent()) {
-                    HttpAnswer held = held(connection, approvals.get().check(i.owner(), i.kind().caName(), i.name(), request, body));
-                    if (held != null) return held;
-                }
-                if (!consume.getAsBoolean()) {
-                    return HttpAnswer.text(HttpResponseStatus.UNAUTHORIZED, "This enrollment token has been used");
-                }
-                try {
-                    if (whose == ServerKey.MADE_HERE) {
-                        IssuedCertificate made = i.kind() == CertificateKind.USER ? ca.issueUser(i.owner(), i.validity())
-                                : ca.issueDevice(i.name(), i.owner(), i.validity());
-                        log.info("{} enrolled {} certificate {} with a key made here for {}", connection.logId(),
-                                i.kind().caName(), made.serialHex(), i.owner());
-                        return ServerKeyAnswer.answer(made);
+                if (approvals.isEmpty()) return sign(connection, whose, i, request, consume);
+                if (i.kind() == CertificateKind.DEVICE) {
+                    // Before the operator sees it: an approval of a name the CA cannot use would be wasted.
+                    try {
+                        CertificateAuthority.requireDeviceName(i.name());
+                    } catch (PkiException e) {
+                        return refusedByCa(connection, e);
                     }
-                    List<X509Certificate> chain = ca.issueForKey(i.kind(), i.name(), i.owner(), request.publicKey(), i.validity());
-                    log.info("{} enrolled {} certificate {} for {}", connection.logId(), i.kind().caName(),
-                            chain.get(0).getSerialNumber().toString(16), i.owner());
-                    return CertsOnly.answer(List.of(chain.get(0)));
-                } catch (PkiException e) {
-                    // The CA's own refusals (a device name it cannot use) are about the request.
-                    log.info("{} enrollment refused by the CA: {}", connection.logId(), e.getMessage());
-                    return HttpAnswer.text(HttpResponseStatus.BAD_REQUEST, e.getMessage());
                 }
+                EnrollmentApprovals.Verdict verdict = approvals.get().check(i.owner(), i.kind().caName(), i.name(), request, body);
+                if (!(verdict instanceof EnrollmentApprovals.Approved approved)) return held(connection, verdict);
+                HttpAnswer signed = sign(connection, whose, i, request, consume);
+                // Not signed after all (the token spent meanwhile, the CA refusing): the approval stands for the next repeat.
+                if (!signed.status().equals(HttpResponseStatus.OK)) approvals.get().release(approved.id());
+                return signed;
             }
         }
     }
 
-    /** The answer to a request the approval queue holds or refused; null for one approved, to be signed now. */
+    /** Spends the token ({@code consume}), then signs. */
+    private HttpAnswer sign(Connection connection, ServerKey whose, EnrollmentPolicy.Issue i, CertificationRequest request,
+                            java.util.function.BooleanSupplier consume) {
+        if (!consume.getAsBoolean()) {
+            return HttpAnswer.text(HttpResponseStatus.UNAUTHORIZED, "This enrollment token has been used");
+        }
+        try {
+            if (whose == ServerKey.MADE_HERE) {
+                IssuedCertificate made = i.kind() == CertificateKind.USER ? ca.issueUser(i.owner(), i.validity())
+                        : ca.issueDevice(i.name(), i.owner(), i.validity());
+                log.info("{} enrolled {} certificate {} with a key made here for {}", connection.logId(),
+                        i.kind().caName(), made.serialHex(), i.owner());
+                return ServerKeyAnswer.answer(made);
+            }
+            List<X509Certificate> chain = ca.issueForKey(i.kind(), i.name(), i.owner(), request.publicKey(), i.validity());
+            log.info("{} enrolled {} certificate {} for {}", connection.logId(), i.kind().caName(),
+                    chain.get(0).getSerialNumber().toString(16), i.owner());
+            return CertsOnly.answer(List.of(chain.get(0)));
+        } catch (PkiException e) {
+            return refusedByCa(connection, e);
+        }
+    }
+
+    /** The CA's own refusals (a device name it cannot use) are about the request. */
+    private static HttpAnswer refusedByCa(Connection connection, PkiException e) {
+        log.info("{} enrollment refused by the CA: {}", connection.logId(), e.getMessage());
+        return HttpAnswer.text(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+    }
+
+    /** The answer to a request the approval queue holds or refused. */
     private static HttpAnswer held(Connection connection, EnrollmentApprovals.Verdict verdict) {
         return switch (verdict) {
             case EnrollmentApprovals.Wait w -> {
@@ -235,7 +255,7 @@ public final class EstRoutes {
                 yield HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "enrollment request " + d.id() + " was denied"
                         + d.reason().map(r -> ": " + r).orElse(""));
             }
-            case EnrollmentApprovals.Approved a -> null;
+            case EnrollmentApprovals.Approved a -> throw new IllegalStateException("an approved request is signed, not held");
         };
     }
 
