@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * <p>SECURITY. Trusts: the TLS handshake's verified client certificate (for a renewal, only if
  * the CA's index knows it and it is not revoked), AuthService's verdict on a password, and the
  * token store's on a token. Everything in a request is checked by {@link CertificationRequest}
- * (format, key, proof of possession) and {@link EnrollmentPolicy} (names) before the CA signs.
+ * (format, key, proof of possession) and {@link EnrollmentPolicy} (names) before the CA signs;
+ * with {@code [enroll] approve}, a simpleenroll is signed only after the operator approved it
+ * ({@link EnrollmentApprovals}).
  * Exposes: the CA certificates to anyone (they are public); certificates only to their owner.
  */
 public final class EstRoutes {
