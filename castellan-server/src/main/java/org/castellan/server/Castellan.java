@@ -35,6 +35,7 @@ import org.castellan.server.dns.MailRouting;
 import org.castellan.server.dns.UnavailableResolver;
 import org.castellan.server.http.HttpRoutes;
 import org.castellan.server.http.HttpService;
+import org.castellan.server.http.est.EnrollmentApprovals;
 import org.castellan.server.http.est.EnrollmentPolicy;
 import org.castellan.server.http.est.EstAuthentication;
 import org.castellan.server.http.est.EstRoutes;
@@ -139,7 +140,8 @@ public final class Castellan implements AutoCloseable {
                 Clock.systemUTC(), TlsRptSender.MAX_DELAY));
         Optional<RevocationRoutes> revocation = revocationRoutes(ca, responder, blocking);
         this.http = new HttpService(httpRoutes(ca, revocation, auth, store, blocking,
-                new EnrollmentPolicy(config.enroll().deviceValidity(), config.enroll().userValidity())));
+                new EnrollmentPolicy(config.enroll().deviceValidity(), config.enroll().userValidity()),
+                config.enroll().approve() ? Optional.of(new EnrollmentApprovals(store, Clock.systemUTC())) : Optional.empty()));
         // No AuthService reaches this table: nothing on a plain-HTTP listener asks who the client is.
         HttpRoutes publicRoutes = new HttpRoutes();
         revocation.ifPresent(routes -> routes.register(publicRoutes));
@@ -154,11 +156,11 @@ public final class Castellan implements AutoCloseable {
      */
     private static HttpRoutes httpRoutes(Optional<CertificateAuthority> ca, Optional<RevocationRoutes> revocation,
                                          AuthService auth, MailStore store, ExecutorService blocking,
-                                         EnrollmentPolicy policy) {
+                                         EnrollmentPolicy policy, Optional<EnrollmentApprovals> approvals) {
         HttpRoutes routes = new HttpRoutes();
         var tokens = new StoreEnrollmentTokens(store, blocking, Clock.systemUTC());
         ca.ifPresent(authority -> new EstRoutes(authority, new EstAuthentication(auth, Optional.of(tokens)),
-                policy, blocking).register(routes));
+                policy, blocking, approvals).register(routes));
         revocation.ifPresent(r -> r.register(routes));
         return routes;
     }

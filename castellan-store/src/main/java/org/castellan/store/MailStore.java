@@ -191,6 +191,37 @@ public interface MailStore extends AutoCloseable {
      */
     boolean useEnrollmentToken(String id, Instant now);
 
+    // ---- enrollment requests waiting for approval
+
+    /**
+     * Keeps a new pending enrollment request.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the account; {@code ALREADY_EXISTS} for an
+     *     id in use; {@code INVALID} for an id not {@code er-} and 8 lower-case hex digits, a kind
+     *     other than device or user, an empty device, or a key hash not 64 lower-case hex digits
+     */
+    EnrollmentRequest createEnrollmentRequest(long accountId, String id, String kind, String device, String keyType,
+            String keyHash, byte[] csr);
+
+    /** The request with this id, in any state. */
+    Optional<EnrollmentRequest> findEnrollmentRequest(String id);
+
+    /**
+     * The latest request of this account for this kind, device and key that is not yet issued:
+     * what a client's repeat of the same request finds.
+     */
+    Optional<EnrollmentRequest> findOpenEnrollmentRequest(long accountId, String kind, String device, String keyHash);
+
+    /** Every request in {@code state}, oldest first. */
+    List<EnrollmentRequest> listEnrollmentRequests(EnrollmentRequest.State state);
+
+    /**
+     * Moves the request from {@code from} to {@code to} at {@code now}, with {@code reason} (may be
+     * null); of two calls at once, one wins. Returns whether this call moved it.
+     */
+    boolean moveEnrollmentRequest(String id, EnrollmentRequest.State from, EnrollmentRequest.State to, String reason,
+            Instant now);
+
     // ---- auth log
 
     /**

@@ -382,6 +382,47 @@ public interface MailStoreContract {
         assertThat(store().findEnrollmentToken(token.id())).isEmpty();
     }
 
+    // ------------------------------------------------------------------ enrollment requests
+
+    @Test
+    default void anEnrollmentRequestIsFoundByItsAccountAndKeyAndDecidedOnce() {
+        Account alice = account("alice@example.org");
+        Account bob = account("bob@example.org");
+        byte[] csr = "MIIB...".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        EnrollmentRequest kept = store().createEnrollmentRequest(alice.id(), "er-0123abcd", "device", "laptop", "EC", TOKEN_HASH, csr);
+        assertThat(kept.state()).isEqualTo(EnrollmentRequest.State.PENDING);
+        assertThat(store().findOpenEnrollmentRequest(alice.id(), "device", "laptop", TOKEN_HASH)).map(EnrollmentRequest::id)
+                .contains("er-0123abcd");
+        assertThat(store().findOpenEnrollmentRequest(bob.id(), "device", "laptop", TOKEN_HASH)).as("another account").isEmpty();
+        assertThat(store().findOpenEnrollmentRequest(alice.id(), "user", "laptop", TOKEN_HASH)).as("another kind").isEmpty();
+        assertThat(store().listEnrollmentRequests(EnrollmentRequest.State.PENDING)).extracting(EnrollmentRequest::id)
+                .containsExactly("er-0123abcd");
+        assertThat(store().findEnrollmentRequest("er-0123abcd").orElseThrow().csr()).isEqualTo(csr);
+
+        Instant now = Instant.now();
+        assertThat(store().moveEnrollmentRequest("er-0123abcd", EnrollmentRequest.State.PENDING, EnrollmentRequest.State.DENIED,
+                "not ours", now)).isTrue();
+        assertThat(store().moveEnrollmentRequest("er-0123abcd", EnrollmentRequest.State.PENDING, EnrollmentRequest.State.APPROVED,
+                null, now)).as("decided once").isFalse();
+        EnrollmentRequest denied = store().findEnrollmentRequest("er-0123abcd").orElseThrow();
+        assertThat(denied.state()).isEqualTo(EnrollmentRequest.State.DENIED);
+        assertThat(denied.reason()).contains("not ours");
+        assertThat(denied.decidedAt()).isPresent();
+        assertThat(store().listEnrollmentRequests(EnrollmentRequest.State.PENDING)).isEmpty();
+
+        assertFails(StoreException.Kind.ALREADY_EXISTS, "exists", () -> store().createEnrollmentRequest(alice.id(),
+                "er-0123abcd", "device", "laptop", "EC", TOKEN_HASH, csr));
+        assertFails(StoreException.Kind.INVALID, "id", () -> store().createEnrollmentRequest(alice.id(),
+                "laptop", "device", "laptop", "EC", TOKEN_HASH, csr));
+        assertFails(StoreException.Kind.INVALID, "device or user", () -> store().createEnrollmentRequest(alice.id(),
+                "er-00000000", "server", "laptop", "EC", TOKEN_HASH, csr));
+        assertFails(StoreException.Kind.NOT_FOUND, "account", () -> store().createEnrollmentRequest(bob.id() + 1000,
+                "er-00000000", "device", "laptop", "EC", TOKEN_HASH, csr));
+
+        store().deleteAccount(alice.id());
+        assertThat(store().findEnrollmentRequest("er-0123abcd")).isEmpty();
+    }
+
     // ------------------------------------------------------------------ certificate bindings
 
     String CARD = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";

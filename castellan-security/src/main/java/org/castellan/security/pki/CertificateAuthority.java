@@ -408,7 +408,8 @@ public final class CertificateAuthority {
         return issued.chain();
     }
 
-    private static void requireDeviceName(String deviceName) {
+    /** Throws {@link PkiException} saying why, unless {@code deviceName} is one a device certificate can carry. */
+    public static void requireDeviceName(String deviceName) {
         if (deviceName == null || !DEVICE_NAME.matcher(deviceName).matches()) {
             throw new PkiException("'" + deviceName + "' is not a device name; use 1 to 64 letters, digits,"
                     + " '.', '_' or '-', starting with a letter or digit");

@@ -54,7 +54,7 @@ public final class ConfigKeys {
                 + " where the listener allows cleartext, and with a client certificate where the listener asks for"
                 + " one."),
         ENROLL("enroll", false, "Certificate enrollment over HTTPS (EST, RFC 7030; docs/http.md): how long the"
-                + " certificates it issues last. Enrollment is served on listeners with protocol \"https\" when the"
+                + " certificates it issues last, and whether they wait for the operator's approval. Enrollment is served on listeners with protocol \"https\" when the"
                 + " built-in CA exists."),
         OUTBOUND("outbound", false, "How mail to other domains is sent (docs/outbound.md): the name given in"
                 + " EHLO, the RFC 5321 §4.5.3.2 timeouts of each session, the retry schedule and the limits per"
@@ -442,6 +442,11 @@ public final class ConfigKeys {
             new Key(Section.ENROLL, "user-validity", Type.DURATION, List.of(), Enroll.MIN_VALIDITY.toMillis(),
                     Enroll.MAX_VALIDITY.toMillis(), "\"" + Enroll.DEFAULT_VALIDITY.toDays() + "d\"",
                     "How long a user certificate issued by enrollment lasts."),
+            key(Section.ENROLL, "approve", Type.BOOLEAN, "false",
+                    "Whether an enrollment (simpleenroll) waits for the operator: it is answered 202 with"
+                            + " Retry-After until castellan enroll approve (then the client's repeat gets the"
+                            + " certificate) or deny (403). Renewals (simplereenroll) are not held; serverkeygen is"
+                            + " refused while this is on."),
 
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),

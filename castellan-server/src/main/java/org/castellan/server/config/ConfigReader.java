@@ -224,6 +224,7 @@ final class ConfigReader {
         Fields enrollTable = new Fields(Section.ENROLL, single.get(Section.ENROLL));
         Duration deviceValidity = enrollTable.duration("device-validity");
         Duration userValidity = enrollTable.duration("user-validity");
+        Boolean enrollApprove = enrollTable.bool("approve");
         Outbound outbound = readOutbound(new Fields(Section.OUTBOUND, single.get(Section.OUTBOUND)), routeTables, base);
         if (outbound != null) outbound = readTlsPolicies(outbound, tlsPolicyTables, base);
 
@@ -252,7 +253,7 @@ final class ConfigReader {
                 new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
                 new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout), kerberos,
-                outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity));
+                outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity, enrollApprove));
     }
 
     /** The [[oauth-issuer]] tables; each issuer once. */

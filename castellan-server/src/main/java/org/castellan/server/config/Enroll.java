@@ -9,10 +9,11 @@ import java.util.Objects;
  *
  * @param deviceValidity how long a device certificate issued by enrollment lasts
  * @param userValidity how long a user certificate issued by enrollment lasts
+ * @param approve whether an enrollment (simpleenroll) waits for the operator's {@code castellan enroll approve}
  * <p>The constructor throws {@code IllegalArgumentException} for a validity outside
  * {@link #MIN_VALIDITY} to {@link #MAX_VALIDITY}; the reader checks the ranges first and reports them with the line.
  */
-public record Enroll(Duration deviceValidity, Duration userValidity) {
+public record Enroll(Duration deviceValidity, Duration userValidity, boolean approve) {
 
     /** A year, as {@code castellan cert issue} gives: renewal (simplereenroll) is routine and yearly. */
     public static final Duration DEFAULT_VALIDITY = Duration.ofDays(365);
@@ -23,7 +24,7 @@ public record Enroll(Duration deviceValidity, Duration userValidity) {
      * its issuer. Devices renew with their current certificate, so long lives buy little.
      */
     public static final Duration MAX_VALIDITY = Duration.ofDays(5 * 365);
-    public static final Enroll DEFAULTS = new Enroll(DEFAULT_VALIDITY, DEFAULT_VALIDITY);
+    public static final Enroll DEFAULTS = new Enroll(DEFAULT_VALIDITY, DEFAULT_VALIDITY, false);
 
     public Enroll {
         Objects.requireNonNull(deviceValidity, "deviceValidity");

@@ -57,15 +57,16 @@ class EstEnrollmentTest {
 
     private static final String PASSWORD = Cli.Pop3Password.VALUE;
     private static final String BASE = "/.well-known/est/";
+    /** An IMAPS listener that lets in only a client with a certificate of the built-in CA: the device gate. */
+    static final String GATED_IMAP = String.join("\n", "[[listener]]", "name = \"gated-imap\"", "protocol = \"imap\"",
+            "address = \"127.0.0.1\"", "port = 0", "tls = \"implicit\"", "client-cert = \"require\"", "");
 
     @TempDir Path tmp;
     LiveServer live;
 
     @BeforeEach
     void start() throws Exception {
-        live = LiveServer.start(tmp.resolve("data"), String.join("\n", "[[listener]]", "name = \"gated-imap\"",
-                "protocol = \"imap\"", "address = \"127.0.0.1\"", "port = 0", "tls = \"implicit\"",
-                "client-cert = \"require\"", ""));
+        live = LiveServer.start(tmp.resolve("data"), GATED_IMAP);
     }
 
     @AfterEach
@@ -330,6 +331,11 @@ class EstEnrollmentTest {
     }
 
     private ESTService est(KeyManagerFactory keys) throws Exception {
+        return est(live, keys);
+    }
+
+    /** Bouncy Castle's EST client for {@code live}'s HTTPS listener, presenting {@code keys} (or nothing when null). */
+    static ESTService est(LiveServer live, KeyManagerFactory keys) throws Exception {
         X509Certificate root = certificate(live.rootCertificate());
         // The JDK's PKIX trust manager: JcaJceUtils' would need the "BC" provider registered in the
         // whole test JVM, which changes how other tests' keys are encoded.
@@ -338,7 +344,7 @@ class EstEnrollmentTest {
         anchors.setCertificateEntry("root", root);
         TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
         tmf.init(anchors);
-        var builder = new JsseESTServiceBuilder("localhost:" + port("https"), (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0])
+        var builder = new JsseESTServiceBuilder("localhost:" + live.address("https").getPort(), (javax.net.ssl.X509TrustManager) tmf.getTrustManagers()[0])
                 .withHostNameAuthorizer(new JsseDefaultHostnameAuthorizer(null))
                 .withTimeout(LiveServer.READ_TIMEOUT_MILLIS);
         if (keys != null) builder.withKeyManagers(keys.getKeyManagers());

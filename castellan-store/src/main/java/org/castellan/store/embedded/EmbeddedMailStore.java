@@ -42,6 +42,7 @@ import org.castellan.store.AccountEvent;
 import org.castellan.store.Alias;
 import org.castellan.store.AppPassword;
 import org.castellan.store.CertificateBinding;
+import org.castellan.store.EnrollmentRequest;
 import org.castellan.store.EnrollmentToken;
 import org.castellan.store.AuthAttempt;
 import org.castellan.store.AppendResult;
@@ -455,6 +456,7 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
             Sql.update(c, "DELETE FROM app_passwords WHERE account_id = ?", accountId);
             Sql.update(c, "DELETE FROM certificate_bindings WHERE account_id = ?", accountId);
             Sql.update(c, "DELETE FROM enroll_tokens WHERE account_id = ?", accountId);
+            Sql.update(c, "DELETE FROM enroll_pending WHERE account_id = ?", accountId);
             Sql.update(c, "DELETE FROM accounts WHERE id = ?", accountId);
             return null;
         });
@@ -635,6 +637,75 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
         Optional<Instant> usedAt = rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(used));
         return new EnrollmentToken(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5),
                 Instant.ofEpochMilli(rs.getLong(6)), Instant.ofEpochMilli(rs.getLong(7)), usedAt);
+    }
+
+    // ------------------------------------------------------------------ enrollment requests
+
+    private static final String ENROLL_REQUEST_COLUMNS =
+            "id, account_id, kind, device, key_type, key_hash, csr, requested_at, state, reason, decided_at";
+
+    @Override
+    public EnrollmentRequest createEnrollmentRequest(long accountId, String id, String kind, String device, String keyType,
+            String keyHash, byte[] csr) {
+        if (id == null || !id.matches("er-[0-9a-f]{8}")) throw StoreException.invalid("an enrollment request id is er- and 8 hex digits");
+        if (!"device".equals(kind) && !"user".equals(kind)) throw StoreException.invalid("an enrollment request is for a device or user certificate");
+        if (device == null || device.isBlank() || device.length() > MAX_LABEL_LENGTH) {
+            throw StoreException.invalid("an enrollment request needs a device name of at most " + MAX_LABEL_LENGTH + " characters");
+        }
+        if (keyHash == null || !keyHash.matches("[0-9a-f]{64}")) {
+            throw StoreException.invalid("an enrollment request's key hash is 64 lower-case hex digits (SHA-256)");
+        }
+        Instant now = Instant.ofEpochMilli(now().toEpochMilli());
+        return write("create enrollment request " + id + " for account " + accountId, tx -> {
+            Connection c = tx.connection();
+            requireAccount(c, accountId);
+            if (Sql.count(c, "SELECT COUNT(*) FROM enroll_pending WHERE id = ?", id) > 0) {
+                throw StoreException.alreadyExists("enrollment request " + id + " exists already");
+            }
+            Sql.update(c, "INSERT INTO enroll_pending (" + ENROLL_REQUEST_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                    id, accountId, kind, device, keyType, keyHash, csr, now.toEpochMilli(), EnrollmentRequest.State.PENDING.sqlName());
+            return new EnrollmentRequest(id, accountId, kind, device, keyType, keyHash, csr, now,
+                    EnrollmentRequest.State.PENDING, Optional.empty(), Optional.empty());
+        });
+    }
+
+    @Override
+    public Optional<EnrollmentRequest> findEnrollmentRequest(String id) {
+        return read("find enrollment request " + id, c -> Sql.one(c,
+                "SELECT " + ENROLL_REQUEST_COLUMNS + " FROM enroll_pending WHERE id = ?", EmbeddedMailStore::enrollmentRequest, id));
+    }
+
+    @Override
+    public Optional<EnrollmentRequest> findOpenEnrollmentRequest(long accountId, String kind, String device, String keyHash) {
+        return read("find open enrollment request of account " + accountId, c -> Sql.one(c,
+                "SELECT " + ENROLL_REQUEST_COLUMNS + " FROM enroll_pending WHERE account_id = ? AND kind = ? AND device = ?"
+                        + " AND key_hash = ? AND state <> ? ORDER BY requested_at DESC, rowid DESC LIMIT 1",
+                EmbeddedMailStore::enrollmentRequest, accountId, kind, device, keyHash, EnrollmentRequest.State.ISSUED.sqlName()));
+    }
+
+    @Override
+    public List<EnrollmentRequest> listEnrollmentRequests(EnrollmentRequest.State state) {
+        return read("list enrollment requests", c -> Sql.list(c,
+                "SELECT " + ENROLL_REQUEST_COLUMNS + " FROM enroll_pending WHERE state = ? ORDER BY requested_at, rowid",
+                EmbeddedMailStore::enrollmentRequest, state.sqlName()));
+    }
+
+    @Override
+    public boolean moveEnrollmentRequest(String id, EnrollmentRequest.State from, EnrollmentRequest.State to, String reason,
+            Instant now) {
+        // One UPDATE decides, as for a token: of an approval and a denial at once, one wins.
+        return write("move enrollment request " + id + " to " + to.sqlName(), tx -> Sql.update(tx.connection(),
+                "UPDATE enroll_pending SET state = ?, reason = ?, decided_at = ? WHERE id = ? AND state = ?",
+                to.sqlName(), reason, now.toEpochMilli(), id, from.sqlName()) == 1);
+    }
+
+    private static EnrollmentRequest enrollmentRequest(ResultSet rs) throws SQLException {
+        long decided = rs.getLong(11);
+        Optional<Instant> decidedAt = rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(decided));
+        return new EnrollmentRequest(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                rs.getString(6), rs.getBytes(7), Instant.ofEpochMilli(rs.getLong(8)),
+                EnrollmentRequest.State.valueOf(rs.getString(9).toUpperCase(java.util.Locale.ROOT)),
+                Optional.ofNullable(rs.getString(10)), decidedAt);
     }
 
     // ------------------------------------------------------------------ auth log

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -35,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * <p>SECURITY. Trusts: the TLS handshake's verified client certificate (for a renewal, only if
  * the CA's index knows it and it is not revoked), AuthService's verdict on a password, and the
  * token store's on a token. Everything in a request is checked by {@link CertificationRequest}
- * (format, key, proof of possession) and {@link EnrollmentPolicy} (names) before the CA signs.
+ * (format, key, proof of possession) and {@link EnrollmentPolicy} (names) before the CA signs;
+ * with {@code [enroll] approve}, a simpleenroll is signed only after the operator approved it
+ * ({@link EnrollmentApprovals}).
  * Exposes: the CA certificates to anyone (they are public); certificates only to their owner.
  */
 public final class EstRoutes {
@@ -49,13 +52,19 @@ public final class EstRoutes {
     private final EstAuthentication authentication;
     private final EnrollmentPolicy policy;
     private final Executor blocking;
+    private final Optional<EnrollmentApprovals> approvals;
 
-    /** @param blocking runs the CA's signing and index writes, which touch the disk */
-    public EstRoutes(CertificateAuthority ca, EstAuthentication authentication, EnrollmentPolicy policy, Executor blocking) {
+    /**
+     * @param blocking runs the CA's signing and index writes, which touch the disk
+     * @param approvals present when enrollments wait for the operator ({@code [enroll] approve})
+     */
+    public EstRoutes(CertificateAuthority ca, EstAuthentication authentication, EnrollmentPolicy policy, Executor blocking,
+                     Optional<EnrollmentApprovals> approvals) {
         this.ca = ca;
         this.authentication = authentication;
         this.policy = policy;
         this.blocking = blocking;
+        this.approvals = approvals;
     }
 
     /** Adds the EST resources to {@code routes}. */
@@ -112,8 +121,13 @@ public final class EstRoutes {
                         + enrollee.kind().get().caName() + " certificate; use " + BASE
                         + enrollee.kind().get().caName() + "/simpleenroll"));
             }
+            if (whose == ServerKey.MADE_HERE && approvals.isPresent()) {
+                // A held request is found again by its key, and serverkeygen's request carries none that counts.
+                return done(HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "enrollments here wait for approval, which"
+                        + " serverkeygen cannot; make a key and send its request to " + BASE + kind.caName() + "/simpleenroll"));
+            }
             return done(issue(call.connection(), body, whose, r -> policy.decide(kind, enrollee.owner(), enrollee.device(), r),
-                    () -> authentication.consume(enrollee)));
+                    () -> authentication.consume(enrollee), approvals));
         }, blocking);
     }
 
@@ -141,7 +155,9 @@ public final class EstRoutes {
             EmailAddress owner = EmailAddress.of(entry.get().owner());
             noteLogin(call.connection(), owner, "CERTIFICATE");
             String name = kind == CertificateKind.USER ? owner.toString() : commonName(certificate);
-            return issue(call.connection(), body, ServerKey.CLIENTS, r -> policy.renew(kind, name, owner, r), () -> true);
+            // A renewal is not held for approval: its certificate was approved once, and it keeps its names.
+            return issue(call.connection(), body, ServerKey.CLIENTS, r -> policy.renew(kind, name, owner, r), () -> true,
+                    Optional.empty());
         }, blocking);
     }
 
@@ -152,10 +168,11 @@ public final class EstRoutes {
     /**
      * On a blocking thread: the request checked, the policy applied, then {@code consume} (a
      * token is spent only by a request that would be signed, and by only one of two sent at
-     * once), then the certificate signed.
+     * once), then the certificate signed. With {@code approvals}, a request is signed only once
+     * the operator approved it, at the client's repeat of it.
      */
     private HttpAnswer issue(Connection connection, byte[] body, ServerKey whose, Deciding deciding,
-                             java.util.function.BooleanSupplier consume) {
+                             java.util.function.BooleanSupplier consume, Optional<EnrollmentApprovals> approvals) {
         CertificationRequest request;
         var read = whose == ServerKey.CLIENTS ? CertificationRequest.read(body) : CertificationRequest.readForServerKey(body);
         switch (read) {
@@ -171,28 +188,77 @@ public final class EstRoutes {
                 return HttpAnswer.text(r.status(), r.reason());
             }
             case EnrollmentPolicy.Issue i -> {
-                if (!consume.getAsBoolean()) {
-                    return HttpAnswer.text(HttpResponseStatus.UNAUTHORIZED, "This enrollment token has been used");
-                }
-                try {
-                    if (whose == ServerKey.MADE_HERE) {
-                        IssuedCertificate made = i.kind() == CertificateKind.USER ? ca.issueUser(i.owner(), i.validity())
-                                : ca.issueDevice(i.name(), i.owner(), i.validity());
-                        log.info("{} enrolled {} certificate {} with a key made here for {}", connection.logId(),
-                                i.kind().caName(), made.serialHex(), i.owner());
-                        return ServerKeyAnswer.answer(made);
+                if (approvals.isEmpty()) return sign(connection, whose, i, request, consume);
+                if (i.kind() == CertificateKind.DEVICE) {
+                    // Before the operator sees it: an approval of a name the CA cannot use would be wasted.
+                    try {
+                        CertificateAuthority.requireDeviceName(i.name());
+                    } catch (PkiException e) {
+                        return refusedByCa(connection, e);
                     }
-                    List<X509Certificate> chain = ca.issueForKey(i.kind(), i.name(), i.owner(), request.publicKey(), i.validity());
-                    log.info("{} enrolled {} certificate {} for {}", connection.logId(), i.kind().caName(),
-                            chain.get(0).getSerialNumber().toString(16), i.owner());
-                    return CertsOnly.answer(List.of(chain.get(0)));
-                } catch (PkiException e) {
-                    // The CA's own refusals (a device name it cannot use) are about the request.
-                    log.info("{} enrollment refused by the CA: {}", connection.logId(), e.getMessage());
-                    return HttpAnswer.text(HttpResponseStatus.BAD_REQUEST, e.getMessage());
                 }
+                EnrollmentApprovals.Verdict verdict = approvals.get().check(i.owner(), i.kind().caName(), i.name(), request, body);
+                if (!(verdict instanceof EnrollmentApprovals.Approved approved)) return held(connection, verdict);
+                HttpAnswer signed = sign(connection, whose, i, request, consume);
+                // Not signed after all (the token spent meanwhile, the CA refusing): the approval stands for the next repeat.
+                if (!signed.status().equals(HttpResponseStatus.OK)) approvals.get().release(approved.id());
+                return signed;
             }
         }
+    }
+
+    /** Spends the token ({@code consume}), then signs. */
+    private HttpAnswer sign(Connection connection, ServerKey whose, EnrollmentPolicy.Issue i, CertificationRequest request,
+                            java.util.function.BooleanSupplier consume) {
+        if (!consume.getAsBoolean()) {
+            return HttpAnswer.text(HttpResponseStatus.UNAUTHORIZED, "This enrollment token has been used");
+        }
+        try {
+            if (whose == ServerKey.MADE_HERE) {
+                IssuedCertificate made = i.kind() == CertificateKind.USER ? ca.issueUser(i.owner(), i.validity())
+                        : ca.issueDevice(i.name(), i.owner(), i.validity());
+                log.info("{} enrolled {} certificate {} with a key made here for {}", connection.logId(),
+                        i.kind().caName(), made.serialHex(), i.owner());
+                return ServerKeyAnswer.answer(made);
+            }
+            List<X509Certificate> chain = ca.issueForKey(i.kind(), i.name(), i.owner(), request.publicKey(), i.validity());
+            log.info("{} enrolled {} certificate {} for {}", connection.logId(), i.kind().caName(),
+                    chain.get(0).getSerialNumber().toString(16), i.owner());
+            return CertsOnly.answer(List.of(chain.get(0)));
+        } catch (PkiException e) {
+            return refusedByCa(connection, e);
+        }
+    }
+
+    /** The CA's own refusals (a device name it cannot use) are about the request. */
+    private static HttpAnswer refusedByCa(Connection connection, PkiException e) {
+        log.info("{} enrollment refused by the CA: {}", connection.logId(), e.getMessage());
+        return HttpAnswer.text(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+    }
+
+    /** The answer to a request the approval queue holds or refused. */
+    private static HttpAnswer held(Connection connection, EnrollmentApprovals.Verdict verdict) {
+        return switch (verdict) {
+            case EnrollmentApprovals.Wait w -> {
+                log.info("{} enrollment {} waits for approval", connection.logId(), w.id());
+                // RFC 7030 §4.2.3: 202 and Retry-After; the client repeats the same request then. No
+                // body: Bouncy Castle's EST client closes a 202 unread and fails if a body was left in it.
+                yield new HttpAnswer(HttpResponseStatus.ACCEPTED, HttpAnswer.TEXT, new byte[0], Map.of())
+                        .with(HttpHeaderNames.RETRY_AFTER.toString(), Integer.toString(EnrollmentApprovals.RETRY_AFTER_SECONDS));
+            }
+            case EnrollmentApprovals.TooMany t -> {
+                log.info("{} enrollment refused: too many waiting for approval", connection.logId());
+                // RFC 6585 §4.
+                yield HttpAnswer.text(HttpResponseStatus.TOO_MANY_REQUESTS, EnrollmentApprovals.MAX_PENDING_PER_ACCOUNT
+                        + " enrollment requests of this account wait for approval already; repeat one of those");
+            }
+            case EnrollmentApprovals.Denied d -> {
+                log.info("{} enrollment {} refused: denied by the operator", connection.logId(), d.id());
+                yield HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "enrollment request " + d.id() + " was denied"
+                        + d.reason().map(r -> ": " + r).orElse(""));
+            }
+            case EnrollmentApprovals.Approved a -> throw new IllegalStateException("an approved request is signed, not held");
+        };
     }
 
     /** For {@code castellan sessions}: who this connection enrolls for, recorded on its event loop. */
