@@ -374,6 +374,19 @@ public final class CertificateAuthority {
     }
 
     /**
+     * Issues a user encryption certificate from the {@code user} CA: S/MIME (emailProtection)
+     * with keyAgreement alone (RFC 5753, RFC 8550 §4.4.2), so that it cannot sign, which is what
+     * allows its key to be escrowed; the user signs with a certificate of {@link #issueUser}.
+     *
+     * @throws PkiException as {@link #issueUser}
+     */
+    public synchronized IssuedCertificate issueUserEncryption(EmailAddress user, Duration validity) {
+        String address = requireAsciiAddress(user);
+        return issue(CertificateKind.USER, leafName(address), address, validity, new KeyUsage(KeyUsage.keyAgreement),
+                List.of(KeyPurposeId.id_kp_emailProtection), List.of(new GeneralName(GeneralName.rfc822Name, address)));
+    }
+
+    /**
      * Issues a device or user certificate for a key its holder made and keeps (an enrollment
      * request, RFC 7030 §4.2): the profile of {@link #issueDevice} or {@link #issueUser}, with a
      * keyUsage that fits the key — keyAgreement for an EC key and keyEncipherment for an RSA key
