@@ -1,0 +1,217 @@
+package org.castellan.server.cli;
+
+import java.io.BufferedReader;
+import java.io.Console;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.castellan.security.escrow.EscrowAuditLog;
+import org.castellan.security.escrow.EscrowException;
+import org.castellan.security.escrow.EscrowShare;
+import org.castellan.security.escrow.KeyEscrow;
+import org.castellan.security.pki.CertificateKind;
+import org.castellan.security.pki.IssuedCertificate;
+import org.castellan.server.config.CastellanConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code castellan kms}: the key escrow of the built-in CA (docs/kms.md, "Key escrow").
+ * {@code kms escrow init} makes the escrow key and prints its shares once; {@code kms recover}
+ * takes shares on standard input and writes the escrowed key of one certificate as PKCS#12.
+ *
+ * <p>SECURITY: shares are printed only by {@code init}, never stored or logged; recovered keys go
+ * only into the file named with {@code --out} (0600), protected by a password from a file or the
+ * terminal, never from the command line (where {@code ps} shows it). Every recovery attempt is
+ * appended to the escrow's audit log before the command ends, and a recovery whose record cannot be
+ * written writes no key.
+ */
+@Command(name = "kms", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "The key management server: key escrow and recovery.",
+        subcommands = {KmsCommand.Escrow.class, KmsCommand.Recover.class})
+final class KmsCommand {
+
+    /** A PKCS#12 password shorter than this is refused: the file leaves the server. */
+    static final int MIN_PASSWORD = 8;
+
+    @Command(name = "escrow", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Make the escrow key.", subcommands = {EscrowInit.class})
+    static final class Escrow {
+    }
+
+    @Command(name = "init", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = {"Make the escrow key and print its private half as shares, once.",
+                    "Keys of encryption certificates are escrowed to it; THRESHOLD of the shares recover one."})
+    static final class EscrowInit implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Option(names = "--shares", paramLabel = "N", required = true, description = "How many shares to make (2 to 255).")
+        int shares;
+        @Option(names = "--threshold", paramLabel = "M", required = true, description = "How many shares recover a key (2 to N).")
+        int threshold;
+        @Option(names = "--replace", description = {"Make a new escrow key although one exists. Keys escrowed to the old one",
+                "stay recoverable with the old shares only; keys escrowed from now on need the new ones."})
+        boolean replace;
+
+        @Override
+        public Integer call() throws Exception {
+            KeyEscrow escrow = escrow(where.load());
+            KeyEscrow.Created created;
+            try {
+                created = escrow.initialize(shares, threshold, replace);
+            } catch (EscrowException e) {
+                throw new Failures.BadInput(e.getMessage());
+            }
+            record(escrow, "init", "-", 0, "ok", "escrow key " + created.keyId() + ", " + threshold + " of " + shares
+                    + created.replaced().map(old -> ", replacing " + old).orElse(""));
+            created.replaced().ifPresent(old -> System.out.println("WARNING: escrow key " + old + " is replaced. Keys escrowed"
+                    + " to it stay recoverable only with ITS shares: keep them."));
+            System.out.println("escrow key " + created.keyId() + ": " + threshold + " of these " + shares
+                    + " shares recover an escrowed key.");
+            System.out.println("Give each share to a different person; they are shown only now and kept nowhere.");
+            System.out.println("Recovery: castellan kms recover SERIAL --out FILE.p12, with " + threshold
+                    + " holders each typing or pasting their share.");
+            System.out.println();
+            for (EscrowShare share : created.shares()) {
+                System.out.println("share " + share.index() + ": " + share.format());
+            }
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "recover", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = {"Recover the escrowed key of a certificate as PKCS#12.",
+                    "Reads the shares from standard input, one per line, until an empty line or the end of input.",
+                    "Every attempt is written to the escrow audit log, which 'castellan audit' shows."})
+    static final class Recover implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Parameters(paramLabel = "SERIAL", description = "The certificate's serial number in hex, as 'cert list' shows it.")
+        String serial;
+        @Option(names = "--out", paramLabel = "FILE", required = true, description = "The PKCS#12 file to write (0600).")
+        Path out;
+        @Option(names = "--password-file", paramLabel = "FILE", description = {"Read the PKCS#12 password from the first line"
+                + " of FILE (default: ask on the terminal).", "Never give it on the command line."})
+        Path passwordFile;
+
+        @Override
+        public Integer call() throws Exception {
+            BigInteger number = CertCommand.serial(serial);
+            KeyEscrow escrow = escrow(where.load());
+            char[] password = password(passwordFile);
+            try {
+                List<String> lines = shares();
+                KeyEscrow.Recovered recovered;
+                try {
+                    recovered = escrow.recover(number, lines);
+                } catch (EscrowException e) {
+                    String why = e.getMessage();
+                    if (!Files.exists(escrow.keyFile(number))) {
+                        why += "; only keys of encryption certificates are escrowed, never signing keys";
+                    }
+                    record(escrow, "recover", number.toString(16), lines.size(), "refused", why);
+                    throw new Failures.BadInput(why);
+                }
+                // The record first: a key recovered without its record is what the log exists to prevent.
+                record(escrow, "recover", number.toString(16), lines.size(), "ok", "escrow key " + recovered.keyId()
+                        + ", written to " + out.toAbsolutePath());
+                CertCommand.writePkcs12(out, new IssuedCertificate(CertificateKind.USER, recovered.chain().get(0),
+                        recovered.chain(), recovered.key()), password);
+                System.out.println("recovered the key of certificate " + number.toString(16) + " ("
+                        + recovered.chain().get(0).getSubjectX500Principal().getName() + ") into " + out);
+                System.out.println("recorded in " + escrow.audit().file());
+                return Main.OK;
+            } finally {
+                Arrays.fill(password, '\0');
+            }
+        }
+
+        /** Share lines until an empty line or the end of input; a prompt goes to the terminal only. */
+        private static List<String> shares() throws IOException {
+            System.err.println("Type or paste the shares, one per line; end with an empty line.");
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            List<String> lines = new ArrayList<>();
+            for (String line = in.readLine(); line != null && !line.isBlank(); line = in.readLine()) lines.add(line);
+            return lines;
+        }
+    }
+
+    /** The escrow of the configured CA: {@code PKI/escrow}. */
+    static KeyEscrow escrow(CastellanConfig config) {
+        return KeyEscrow.at(config.tls().pkiDirectory().resolve(KeyEscrow.DIRECTORY));
+    }
+
+    /** Appends one line to the escrow audit log, naming the operating-system user who ran the command. */
+    static void record(KeyEscrow escrow, String event, String serial, int shares, String outcome, String detail) {
+        escrow.audit().append(new EscrowAuditLog.Entry(Instant.now(), System.getProperty("user.name"), event, serial, shares,
+                outcome, detail));
+    }
+
+    /**
+     * For {@code castellan audit}: the escrow key, how many keys are escrowed, every recovery
+     * attempt in the audit log, and as failures each place where the log's chain is broken.
+     */
+    static void auditEscrow(CastellanConfig config, List<String> failures) throws IOException {
+        KeyEscrow escrow = escrow(config);
+        if (escrow.currentKeyId().isEmpty()) {
+            System.out.println("key escrow: no escrow key (castellan kms escrow init); encryption keys are not escrowed");
+        } else {
+            Path keys = escrow.keyFile(BigInteger.ONE).getParent();
+            long count;
+            try (var files = Files.list(keys)) {
+                count = files.filter(f -> f.getFileName().toString().endsWith(".p7m")).count();
+            } catch (NoSuchFileException e) {
+                count = 0;
+            }
+            System.out.println("key escrow: escrow key " + escrow.currentKeyId().get() + ", " + count + " keys escrowed");
+        }
+        EscrowAuditLog.Reading reading = escrow.audit().read();
+        List<EscrowAuditLog.Entry> recoveries = reading.entries().stream().filter(e -> e.event().equals("recover")).toList();
+        System.out.println("escrow recoveries: " + (recoveries.isEmpty() ? "none" : recoveries.size() + ", from "
+                + escrow.audit().file()));
+        for (EscrowAuditLog.Entry e : recoveries) {
+            System.out.println("    " + e.time() + "  " + e.user() + "  certificate " + e.serial() + "  " + e.shares()
+                    + " shares  " + e.outcome() + ": " + e.detail());
+        }
+        for (String finding : reading.findings()) {
+            failures.add("the escrow audit log has been tampered with: " + finding);
+        }
+    }
+
+    /** The PKCS#12 password: the first line of {@code file}, or typed twice on the terminal. */
+    static char[] password(Path file) throws IOException {
+        char[] password;
+        if (file != null) {
+            try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                String line = reader.readLine();
+                password = line == null ? new char[0] : line.toCharArray();
+            } catch (NoSuchFileException e) {
+                throw new Failures.BadInput("the password file " + file + " does not exist");
+            }
+        } else {
+            Console console = System.console();
+            if (console == null) {
+                throw new Failures.BadInput("no terminal to ask for the PKCS#12 password on; give --password-file FILE");
+            }
+            password = console.readPassword("Password for the PKCS#12 file: ");
+            char[] again = console.readPassword("The same again: ");
+            boolean same = password != null && Arrays.equals(password, again);
+            if (again != null) Arrays.fill(again, '\0');
+            if (!same) throw new Failures.BadInput("the two passwords differ");
+        }
+        if (password.length < MIN_PASSWORD) {
+            Arrays.fill(password, '\0');
+            throw new Failures.BadInput("the PKCS#12 password needs at least " + MIN_PASSWORD + " characters");
+        }
+        return password;
+    }
+}
