@@ -12,11 +12,9 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
-import java.security.Provider;
 import java.security.SecureRandom;
 import java.security.Signature;
 import java.security.cert.X509Certificate;
-import java.security.spec.MGF1ParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,10 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
-import javax.crypto.spec.OAEPParameterSpec;
-import javax.crypto.spec.PSource;
 import javax.crypto.spec.SecretKeySpec;
-import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
@@ -43,20 +38,14 @@ import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.cms.CMSAlgorithm;
+import org.bouncycastle.asn1.cms.CMSObjectIdentifiers;
 import org.bouncycastle.cms.CMSEnvelopedData;
-import org.bouncycastle.cms.CMSEnvelopedDataGenerator;
 import org.bouncycastle.cms.CMSException;
-import org.bouncycastle.cms.CMSProcessableByteArray;
 import org.bouncycastle.cms.RecipientInformation;
-import org.bouncycastle.cms.jcajce.JceCMSContentEncryptorBuilder;
 import org.bouncycastle.cms.jcajce.JceKeyTransEnvelopedRecipient;
-import org.bouncycastle.cms.jcajce.JceKeyTransRecipientInfoGenerator;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaAlgorithmParametersConverter;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.castellan.security.internal.SecureFiles;
 import org.castellan.security.pki.Pem;
@@ -95,12 +84,6 @@ public final class KeyEscrow {
     static final Duration CERTIFICATE_VALIDITY = Duration.ofDays(100 * 365);
     private static final int GCM_NONCE = 12;
     private static final int GCM_TAG_BITS = 128;
-    /** OAEP's label and hashes per RFC 4055 §4.1 with SHA-256, as OpenSSL's {@code -keyopt rsa_padding_mode:oaep} names them. */
-    private static final OAEPParameterSpec OAEP = new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256,
-            PSource.PSpecified.DEFAULT);
-    /** A provider object of our own, not registered: CMS's OAEP and key unwrapping are the same on every JDK. */
-    private static final Provider BC = new BouncyCastleProvider();
-
     private final Path directory;
     private final SecureRandom random = new SecureRandom();
 
@@ -228,16 +211,12 @@ public final class KeyEscrow {
         objects.add(key);
         byte[] content = Pem.encode(objects.toArray()).getBytes(StandardCharsets.US_ASCII);
         try {
-            CMSEnvelopedDataGenerator generator = new CMSEnvelopedDataGenerator();
-            var oaep = new JcaAlgorithmParametersConverter().getAlgorithmIdentifier(PKCSObjectIdentifiers.id_RSAES_OAEP, OAEP);
-            generator.addRecipientInfoGenerator(new JceKeyTransRecipientInfoGenerator(recipient, oaep).setProvider(BC));
-            CMSEnvelopedData enveloped = generator.generate(new CMSProcessableByteArray(content),
-                    new JceCMSContentEncryptorBuilder(CMSAlgorithm.AES256_CBC).setProvider(BC).build());
+            byte[] enveloped = CmsEnvelope.to(recipient, CMSObjectIdentifiers.data, content);
             Path file = keyFile(leaf.getSerialNumber());
             SecureFiles.privateDirectory(file.getParent());
-            SecureFiles.write(file, enveloped.getEncoded(), SecureFiles.SECRET);
+            SecureFiles.write(file, enveloped, SecureFiles.SECRET);
             return file;
-        } catch (GeneralSecurityException | CMSException | IOException e) {
+        } catch (GeneralSecurityException | IOException e) {
             throw new EscrowException("cannot escrow the key of certificate " + leaf.getSerialNumber().toString(16) + ": "
                     + e.getMessage(), e);
         } finally {
@@ -279,7 +258,7 @@ public final class KeyEscrow {
         requireMatching(certificate, escrowKey, id);
         byte[] content;
         try {
-            content = recipient.getContent(new JceKeyTransEnvelopedRecipient(escrowKey).setProvider(BC));
+            content = recipient.getContent(new JceKeyTransEnvelopedRecipient(escrowKey).setProvider(CmsEnvelope.BC));
         } catch (CMSException e) {
             throw new EscrowException(file + " cannot be decrypted with escrow key " + id + ": " + e.getMessage(), e);
         }

@@ -30,6 +30,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.cms.CMSSignedDataGenerator;
+import org.bouncycastle.cms.jcajce.JcaSignerInfoGeneratorBuilder;
+import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
+import org.bouncycastle.cms.CMSProcessableByteArray;
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.cms.CMSException;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1String;
@@ -419,6 +427,30 @@ public final class CertificateAuthority {
             case SERVER -> throw new PkiException("server certificates are issued by castellan cert, not on request");
         };
         return issued.chain();
+    }
+
+    /**
+     * {@code content} of CMS type {@code type} signed by {@code kind}'s issuing CA as CMS SignedData
+     * (RFC 5652 §5), with the issuing CA's certificate included: the signature of "the party that
+     * generated the private key" on a server-made key (RFC 7030 §4.4.2).
+     *
+     * @return the DER SignedData (not wrapped in a ContentInfo), as an EnvelopedData encapsulates it
+     * @throws PkiException if signing fails
+     */
+    public synchronized byte[] signedData(CertificateKind kind, ASN1ObjectIdentifier type, byte[] content) {
+        Issuer issuer = issuers.get(kind);
+        try {
+            var generator = new CMSSignedDataGenerator();
+            generator.addSignerInfoGenerator(new JcaSignerInfoGeneratorBuilder(
+                    new JcaDigestCalculatorProviderBuilder().build())
+                    .build(signer(issuer.key()), issuer.certificate()));
+            generator.addCertificate(new JcaX509CertificateHolder(issuer.certificate()));
+            var signed = generator.generate(new CMSProcessableByteArray(type, content), true);
+            return signed.toASN1Structure().getContent().toASN1Primitive().getEncoded(ASN1Encoding.DER);
+        } catch (GeneralSecurityException | OperatorCreationException | CMSException
+                 | IOException e) {
+            throw new PkiException("cannot sign with the " + kind.caName() + " CA: " + e.getMessage(), e);
+        }
     }
 
     /** Throws {@link PkiException} saying why, unless {@code deviceName} is one a device certificate can carry. */
