@@ -3,6 +3,7 @@ package org.castellan.security.escrow;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The escrow's append-only record ({@value #FILE}): one line per event (an escrow key made, a key
@@ -57,21 +59,22 @@ public final class EscrowAuditLog {
      */
     public record Reading(List<Entry> entries, List<String> findings) {}
 
-    /** Appends {@code entry} after the current last line, synced to disk before returning. */
+    /**
+     * Appends {@code entry} after the current last line, synced to disk before returning. The file
+     * is locked meanwhile: the server (EST) and a command may append at once, and two lines chained
+     * to the same predecessor would read as a broken chain.
+     */
     public synchronized void append(Entry entry) {
-        try {
+        try (FileChannel channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                     StandardOpenOption.APPEND), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+             FileLock lock = channel.lock()) {
             String previous = lastLine().orElse(GENESIS);
             String line = String.join("\t", entry.time().truncatedTo(ChronoUnit.SECONDS).toString(), clean(entry.user()),
                     clean(entry.event()), clean(entry.serial()), Integer.toString(entry.shares()), clean(entry.outcome()),
                     clean(entry.detail()), "prev=" + hash(previous)) + "\n";
-            if (!Files.exists(file)) {
-                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            }
-            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
-                ByteBuffer buffer = ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8));
-                while (buffer.hasRemaining()) channel.write(buffer);
-                channel.force(true);
-            }
+            ByteBuffer buffer = ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8));
+            while (buffer.hasRemaining()) channel.write(buffer);
+            channel.force(true);
         } catch (IOException e) {
             throw new EscrowException("cannot append to the escrow audit log " + file + ": " + e.getMessage(), e);
         }

@@ -196,13 +196,18 @@ public final class KeyEscrow {
      *
      * @return the file written
      * @throws EscrowException if there is no escrow key, the leaf is not an encryption-only
-     *     certificate ({@link #isEncryptionOnly}), or the file cannot be written
+     *     certificate ({@link #isEncryptionOnly}), the key is not the leaf's, a key is escrowed
+     *     under its serial already, or the file cannot be written
      */
     public synchronized Path escrow(List<X509Certificate> chain, PrivateKey key) {
         X509Certificate leaf = chain.get(0);
+        String serial = leaf.getSerialNumber().toString(16);
         if (!isEncryptionOnly(leaf)) {
-            throw new EscrowException("certificate " + leaf.getSerialNumber().toString(16)
-                    + " can sign; signing keys are never escrowed");
+            throw new EscrowException("certificate " + serial + " can sign; signing keys are never escrowed");
+        }
+        if (!matches(leaf, key)) throw new EscrowException("the key given is not the key of certificate " + serial);
+        if (Files.exists(keyFile(leaf.getSerialNumber()))) {
+            throw new EscrowException("a key is escrowed under serial " + serial + " already (" + keyFile(leaf.getSerialNumber()) + ")");
         }
         String id = currentKeyId().orElseThrow(() -> new EscrowException(
                 "there is no escrow key; make one with 'castellan kms escrow init'"));
@@ -255,7 +260,9 @@ public final class KeyEscrow {
         } finally {
             Arrays.fill(secret, (byte) 0);
         }
-        requireMatching(certificate, escrowKey, id);
+        if (!matches(certificate, escrowKey)) {
+            throw new EscrowException("the shares open a key that is not escrow key " + id + "'s; the escrow files were altered");
+        }
         byte[] content;
         try {
             content = recipient.getContent(new JceKeyTransEnvelopedRecipient(escrowKey).setProvider(CmsEnvelope.BC));
@@ -380,22 +387,27 @@ public final class KeyEscrow {
         return ("castellan escrow key " + id).getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** The opened key must be the escrow certificate's: a sign-and-verify with both halves. */
-    private static void requireMatching(X509Certificate certificate, PrivateKey key, String id) {
+    /** Whether {@code key} is the private half of {@code certificate}'s: a signature made with one, checked with the other. */
+    static boolean matches(X509Certificate certificate, PrivateKey key) {
+        String algorithm = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            default -> null;
+        };
+        if (algorithm == null || !key.getAlgorithm().equals(certificate.getPublicKey().getAlgorithm())) return false;
         try {
-            byte[] challenge = ("castellan escrow check " + id).getBytes(StandardCharsets.US_ASCII);
-            Signature signer = Signature.getInstance("SHA256withRSA");
+            byte[] challenge = "castellan escrow key check".getBytes(StandardCharsets.US_ASCII);
+            Signature signer = Signature.getInstance(algorithm);
             signer.initSign(key);
             signer.update(challenge);
             byte[] signature = signer.sign();
-            Signature verifier = Signature.getInstance("SHA256withRSA");
+            Signature verifier = Signature.getInstance(algorithm);
             verifier.initVerify(certificate.getPublicKey());
             verifier.update(challenge);
-            if (verifier.verify(signature)) return;
+            return verifier.verify(signature);
         } catch (GeneralSecurityException e) {
-            // Falls through to the refusal.
+            return false;
         }
-        throw new EscrowException("the shares open a key that is not escrow key " + id + "'s; the escrow files were altered");
     }
 
     private static Recovered read(byte[] content, Path file, String id) {

@@ -127,6 +127,15 @@ class KeyEscrowTest {
     }
 
     @Test
+    void onlyTheCertificatesOwnKeyIsEscrowedAndOnlyOnce() {
+        IssuedCertificate bob = ca.issueUserEncryption(EmailAddress.of("bob@example.org"), Duration.ofDays(30));
+        assertThatThrownBy(() -> escrow.escrow(bob.chain(), alice.privateKey()))
+                .isInstanceOf(EscrowException.class).hasMessageContaining("is not the key of certificate");
+        assertThatThrownBy(() -> escrow.escrow(alice.chain(), alice.privateKey()))
+                .isInstanceOf(EscrowException.class).hasMessageContaining("already");
+    }
+
+    @Test
     void aSecondEscrowKeyNeedsReplaceAndTheFirstKeepsItsKeys() {
         assertThatThrownBy(() -> escrow.initialize(5, 3, false))
                 .isInstanceOf(EscrowException.class).hasMessageContaining("an escrow key exists already");

@@ -9,6 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,8 +31,9 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code castellan kms}: the key escrow of the built-in CA (docs/kms.md, "Key escrow").
- * {@code kms escrow init} makes the escrow key and prints its shares once; {@code kms recover}
- * takes shares on standard input and writes the escrowed key of one certificate as PKCS#12.
+ * {@code kms escrow init} makes the escrow key and prints its shares once; {@code kms escrow
+ * import} escrows the key of an encryption certificate made elsewhere; {@code kms recover} takes
+ * shares on standard input and writes the escrowed key of one certificate as PKCS#12.
  *
  * <p>SECURITY: shares are printed only by {@code init}, never stored or logged; recovered keys go
  * only into the file named with {@code --out} (0600), protected by a password from a file or the
@@ -46,7 +50,7 @@ final class KmsCommand {
     static final int MIN_PASSWORD = 8;
 
     @Command(name = "escrow", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = "Make the escrow key.", subcommands = {EscrowInit.class})
+            description = "Make the escrow key, or escrow a key made elsewhere.", subcommands = {EscrowInit.class, EscrowImport.class})
     static final class Escrow {
     }
 
@@ -89,6 +93,51 @@ final class KmsCommand {
         }
     }
 
+    @Command(name = "import", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = {"Escrow the key of an encryption certificate made elsewhere, from a PKCS#12 file.",
+                    "The certificate must encrypt and not sign (keyUsage keyEncipherment or keyAgreement alone)."})
+    static final class EscrowImport implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Parameters(paramLabel = "FILE.p12", description = "The key and its certificate chain.") Path file;
+        @Option(names = "--password-file", paramLabel = "FILE", description = {"Read the PKCS#12 password from the first line"
+                + " of FILE (default: ask on the terminal)."})
+        Path passwordFile;
+
+        @Override
+        public Integer call() throws Exception {
+            KeyEscrow escrow = escrow(where.load());
+            char[] password = password(passwordFile, false);
+            try {
+                KeyStore store = KeyStore.getInstance("PKCS12");
+                try (var in = Files.newInputStream(file)) {
+                    store.load(in, password);
+                } catch (IOException e) {
+                    throw new Failures.BadInput(file + " cannot be read as PKCS#12 with this password: " + e.getMessage());
+                }
+                for (String alias : java.util.Collections.list(store.aliases())) {
+                    if (!store.isKeyEntry(alias)) continue;
+                    List<X509Certificate> chain = new ArrayList<>();
+                    for (var c : store.getCertificateChain(alias)) chain.add((X509Certificate) c);
+                    String serial = chain.get(0).getSerialNumber().toString(16);
+                    Path escrowed;
+                    try {
+                        escrowed = escrow.escrow(chain, (PrivateKey) store.getKey(alias, password));
+                    } catch (EscrowException e) {
+                        throw new Failures.BadInput(e.getMessage());
+                    }
+                    record(escrow, "escrow", serial, 0, "ok", "castellan kms escrow import of " + file.toAbsolutePath()
+                            + ", to escrow key " + escrow.currentKeyId().orElseThrow());
+                    System.out.println("escrowed the key of certificate " + serial + " ("
+                            + chain.get(0).getSubjectX500Principal().getName() + "): " + escrowed);
+                    return Main.OK;
+                }
+                throw new Failures.BadInput(file + " holds no private key");
+            } finally {
+                Arrays.fill(password, '\0');
+            }
+        }
+    }
+
     @Command(name = "recover", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = {"Recover the escrowed key of a certificate as PKCS#12.",
                     "Reads the shares from standard input, one per line, until an empty line or the end of input.",
@@ -107,7 +156,7 @@ final class KmsCommand {
         public Integer call() throws Exception {
             BigInteger number = CertCommand.serial(serial);
             KeyEscrow escrow = escrow(where.load());
-            char[] password = password(passwordFile);
+            char[] password = password(passwordFile, true);
             try {
                 List<String> lines = shares();
                 KeyEscrow.Recovered recovered;
@@ -187,8 +236,11 @@ final class KmsCommand {
         }
     }
 
-    /** The PKCS#12 password: the first line of {@code file}, or typed twice on the terminal. */
-    static char[] password(Path file) throws IOException {
+    /**
+     * A PKCS#12 password: the first line of {@code file}, or typed on the terminal (twice, and at
+     * least {@link #MIN_PASSWORD} characters, for a file being {@code made}).
+     */
+    static char[] password(Path file, boolean made) throws IOException {
         char[] password;
         if (file != null) {
             try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
@@ -202,13 +254,16 @@ final class KmsCommand {
             if (console == null) {
                 throw new Failures.BadInput("no terminal to ask for the PKCS#12 password on; give --password-file FILE");
             }
-            password = console.readPassword("Password for the PKCS#12 file: ");
-            char[] again = console.readPassword("The same again: ");
-            boolean same = password != null && Arrays.equals(password, again);
-            if (again != null) Arrays.fill(again, '\0');
-            if (!same) throw new Failures.BadInput("the two passwords differ");
+            password = console.readPassword("Password of the PKCS#12 file: ");
+            if (password == null) throw new Failures.BadInput("no password given");
+            if (made) {
+                char[] again = console.readPassword("The same again: ");
+                boolean same = Arrays.equals(password, again);
+                if (again != null) Arrays.fill(again, '\0');
+                if (!same) throw new Failures.BadInput("the two passwords differ");
+            }
         }
-        if (password.length < MIN_PASSWORD) {
+        if (made && password.length < MIN_PASSWORD) {
             Arrays.fill(password, '\0');
             throw new Failures.BadInput("the PKCS#12 password needs at least " + MIN_PASSWORD + " characters");
         }

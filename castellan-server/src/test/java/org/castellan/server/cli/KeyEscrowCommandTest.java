@@ -178,4 +178,46 @@ class KeyEscrowCommandTest {
         assertThat(without.code()).as(without.err()).isZero();
         assertThat(without.out()).doesNotContain("escrowed");
     }
+
+    @Test
+    void aKeyMadeElsewhereIsSubmittedForEscrowAndRecovered() throws Exception {
+        Path out = tmp.resolve("made-without-escrow");
+        Cli.Run made = cli.withStdin("pass phrase 1\n", "cert", "issue", "user", ACCOUNT, "--usage", "encryption",
+                "--without-escrow", "--passphrase-stdin", "--out", out.toString());
+        assertThat(made.code()).as(made.err()).isZero();
+        String serial = CertCommandTest.find(CertCommandTest.SERIAL, made.out());
+        Path p12 = out.resolve(ACCOUNT + ".p12");
+        Path p12Password = tmp.resolve("its-password");
+        Files.writeString(p12Password, "pass phrase 1\n");
+        List<String> shares = escrowInit();
+
+        Cli.Run imported = cli.admin("kms", "escrow", "import", p12.toString(), "--password-file", p12Password.toString());
+        assertThat(imported.code()).as(imported.err()).isZero();
+        assertThat(imported.out()).contains("escrowed the key of certificate " + serial);
+        Cli.Run twice = cli.admin("kms", "escrow", "import", p12.toString(), "--password-file", p12Password.toString());
+        assertThat(twice.code()).isEqualTo(Main.BAD_INPUT);
+        assertThat(twice.err()).contains("escrowed under serial " + serial + " already");
+
+        Path signingOut = tmp.resolve("signing");
+        cli.withStdin("pass phrase 1\n", "cert", "issue", "user", ACCOUNT, "--passphrase-stdin", "--out", signingOut.toString());
+        Cli.Run signing = cli.admin("kms", "escrow", "import", signingOut.resolve(ACCOUNT + ".p12").toString(),
+                "--password-file", p12Password.toString());
+        assertThat(signing.code()).isEqualTo(Main.BAD_INPUT);
+        assertThat(signing.err()).contains("signing keys are never escrowed");
+
+        Path recovered = tmp.resolve("recovered.p12");
+        Cli.Run r = recover(serial, recovered, shares.subList(2, 5));
+        assertThat(r.code()).as(r.err()).isZero();
+        var original = java.security.KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(p12)) {
+            original.load(in, "pass phrase 1".toCharArray());
+        }
+        var back = java.security.KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(recovered)) {
+            back.load(in, "recovered in the strong room".toCharArray());
+        }
+        assertThat(back.getKey(back.aliases().nextElement(), "recovered in the strong room".toCharArray()).getEncoded())
+                .isEqualTo(original.getKey(original.aliases().nextElement(), "pass phrase 1".toCharArray()).getEncoded());
+        assertThat(cli.admin("audit").out()).contains("escrow recoveries: 1");
+    }
 }

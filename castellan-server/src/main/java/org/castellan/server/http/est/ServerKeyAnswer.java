@@ -74,7 +74,11 @@ final class ServerKeyAnswer {
             case CertificationRequest.ToKey k -> {
                 Optional<X509Certificate> peer = connection.tls().flatMap(Connection.TlsInfo::peer);
                 if (peer.isPresent() && MessageDigest.isEqual(k.keyIdentifier(), subjectKeyIdentifier(peer.get()))) {
-                    yield new Recipient(peer);
+                    String algorithm = peer.get().getPublicKey().getAlgorithm();
+                    if (algorithm.equals("EC") || algorithm.equals("RSA")) yield new Recipient(peer);
+                    // Ed25519 signs only; CMS encryption to it would need an X25519 key (RFC 8418).
+                    yield new Refused("the key named by the AsymmetricDecryptKeyIdentifier is " + algorithm
+                            + ", which cannot be encrypted to; present an EC or RSA certificate");
                 }
                 yield new Refused("no certificate with the AsymmetricDecryptKeyIdentifier " + HexFormat.of().formatHex(
                         k.keyIdentifier()) + " was presented; present it as the TLS client certificate (RFC 7030 §4.4.1.2)");
