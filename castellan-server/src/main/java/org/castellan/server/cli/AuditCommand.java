@@ -40,8 +40,8 @@ import picocli.CommandLine.Mixin;
  * TLS policy of {@link StartChecks} (so a configuration that would not start fails here, exit 2,
  * naming file, line and key), AuthService's mechanism lists per listener and TLS version, the
  * policy's session resumption, and the accounts whose password secret SCRAM clients refuse. Exit
- * 1 when a listener takes credentials in cleartext without {@code accept-cleartext-risk}, or a
- * private key is kept under {@code DATA/issued}.
+ * 1 when a listener takes credentials in cleartext without {@code accept-cleartext-risk}, a
+ * private key is kept under {@code DATA/issued}, or the escrow audit log's hash chain is broken.
  */
 @Command(name = "audit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Summarise the security options of the configuration, per listener.",

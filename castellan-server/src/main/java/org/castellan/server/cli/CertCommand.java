@@ -47,7 +47,8 @@ import picocli.CommandLine.Parameters;
  *
  * <p>SECURITY: private keys are written only into the directory the operator names with
  * {@code --out}, in files created 0600 (in a 0700 directory), and nowhere on the server's side:
- * the data directory keeps the certificate and the CA's index only. The PKCS#12 passphrase is
+ * the data directory keeps the certificate and the CA's index only, and for an encryption
+ * certificate the escrowed copy that only the escrow key's shares open ({@link KmsCommand}). The PKCS#12 passphrase is
  * shown once, when it was generated, never logged.
  */
 @Command(name = "cert", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
