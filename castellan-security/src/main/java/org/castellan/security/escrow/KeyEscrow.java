@@ -241,17 +241,10 @@ public final class KeyEscrow {
      *     place among those given), or the shares do not open the escrow key
      */
     public Recovered recover(BigInteger serial, List<String> shareLines) {
-        Path file = keyFile(serial);
-        CMSEnvelopedData enveloped;
-        try {
-            enveloped = new CMSEnvelopedData(Files.readAllBytes(file));
-        } catch (NoSuchFileException e) {
-            throw new EscrowException("no key is escrowed for certificate " + serial.toString(16) + " (" + file + " does not exist)");
-        } catch (IOException | CMSException e) {
-            throw new EscrowException("cannot read the escrowed key " + file + ": " + e.getMessage(), e);
-        }
-        RecipientInformation recipient = enveloped.getRecipientInfos().getRecipients().iterator().next();
-        String id = escrowKeyOf(recipient, file);
+        Escrowed escrowed = escrowed(serial);
+        Path file = escrowed.file();
+        RecipientInformation recipient = escrowed.recipient();
+        String id = escrowed.keyId();
         X509Certificate certificate = certificate(id);
         byte[] secret = combine(id, shareLines);
         PrivateKey escrowKey;
@@ -270,6 +263,34 @@ public final class KeyEscrow {
             throw new EscrowException(file + " cannot be decrypted with escrow key " + id + ": " + e.getMessage(), e);
         }
         return read(content, file, id);
+    }
+
+    /**
+     * How many shares recover the key escrowed under {@code serial}: the threshold of the escrow
+     * key it was escrowed to, so that a recovery asks for no more and fails before asking when
+     * nothing is escrowed.
+     *
+     * @throws EscrowException if no key is escrowed under {@code serial}, or its files cannot be read
+     */
+    public int threshold(BigInteger serial) {
+        return Integer.parseInt(digests(escrowed(serial).keyId()).get(0));
+    }
+
+    /** An escrowed key's file, its recipient (the escrow key) and that key's id. */
+    private record Escrowed(Path file, RecipientInformation recipient, String keyId) {}
+
+    private Escrowed escrowed(BigInteger serial) {
+        Path file = keyFile(serial);
+        CMSEnvelopedData enveloped;
+        try {
+            enveloped = new CMSEnvelopedData(Files.readAllBytes(file));
+        } catch (NoSuchFileException e) {
+            throw new EscrowException("no key is escrowed for certificate " + serial.toString(16) + " (" + file + " does not exist)");
+        } catch (IOException | CMSException e) {
+            throw new EscrowException("cannot read the escrowed key " + file + ": " + e.getMessage(), e);
+        }
+        RecipientInformation recipient = enveloped.getRecipientInfos().getRecipients().iterator().next();
+        return new Escrowed(file, recipient, escrowKeyOf(recipient, file));
     }
 
     /** Which of the escrow keys in the directory {@code recipient} names. */
@@ -292,7 +313,7 @@ public final class KeyEscrow {
     /** Checks each share, then combines them. */
     private byte[] combine(String id, List<String> shareLines) {
         Map<Integer, String> digests = digests(id);
-        int threshold = Integer.parseInt(digests.getOrDefault(0, "0"));
+        int threshold = Integer.parseInt(digests.get(0));
         Map<Integer, byte[]> points = new LinkedHashMap<>();
         Map<Integer, Integer> placeOfIndex = new HashMap<>();
         int place = 0;
@@ -338,7 +359,9 @@ public final class KeyEscrow {
         } catch (IOException e) {
             throw new EscrowException("cannot read " + file + ": " + e.getMessage() + "; restore it from a backup", e);
         }
-        if (!digests.containsKey(0)) throw new EscrowException(file + " names no threshold; restore it from a backup");
+        if (!digests.getOrDefault(0, "").matches("[0-9]{1,3}")) {
+            throw new EscrowException(file + " names no threshold; restore it from a backup");
+        }
         return digests;
     }
 

@@ -140,7 +140,7 @@ final class KmsCommand {
 
     @Command(name = "recover", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = {"Recover the escrowed key of a certificate as PKCS#12.",
-                    "Reads the shares from standard input, one per line, until an empty line or the end of input.",
+                    "Reads the shares the key needs from standard input, one per line (an empty line ends early).",
                     "Every attempt is written to the escrow audit log, which 'castellan audit' shows."})
     static final class Recover implements Callable<Integer> {
         @Mixin DataOptions where;
@@ -158,9 +158,11 @@ final class KmsCommand {
             KeyEscrow escrow = escrow(where.load());
             char[] password = password(passwordFile, true);
             try {
-                List<String> lines = shares();
+                List<String> lines = new ArrayList<>();
                 KeyEscrow.Recovered recovered;
                 try {
+                    // Asked for only when there is something to recover, and no more than needed.
+                    lines = shares(escrow.threshold(number));
                     recovered = escrow.recover(number, lines);
                 } catch (EscrowException e) {
                     String why = e.getMessage();
@@ -184,12 +186,24 @@ final class KmsCommand {
             }
         }
 
-        /** Share lines until an empty line or the end of input; a prompt goes to the terminal only. */
-        private static List<String> shares() throws IOException {
-            System.err.println("Type or paste the shares, one per line; end with an empty line.");
+        /**
+         * {@code threshold} share lines, or fewer when an empty line or the end of input comes
+         * first; the prompts go to standard error, so that they reach the terminal and never a
+         * file the output is redirected to.
+         */
+        private static List<String> shares(int threshold) throws IOException {
+            System.err.println(threshold + " shares are needed: each holder types or pastes theirs on a line"
+                    + " (an empty line ends early).");
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             List<String> lines = new ArrayList<>();
-            for (String line = in.readLine(); line != null && !line.isBlank(); line = in.readLine()) lines.add(line);
+            while (lines.size() < threshold) {
+                System.err.print("share " + (lines.size() + 1) + " of " + threshold + ": ");
+                System.err.flush();
+                String line = in.readLine();
+                if (line == null || line.isBlank()) break;
+                lines.add(line);
+            }
+            System.err.println();
             return lines;
         }
     }
