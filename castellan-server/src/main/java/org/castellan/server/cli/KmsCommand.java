@@ -156,21 +156,22 @@ final class KmsCommand {
         public Integer call() throws Exception {
             BigInteger number = CertCommand.serial(serial);
             KeyEscrow escrow = escrow(where.load());
+            int needed;
+            try {
+                // Before the password and the shares are asked for: is there anything to recover?
+                needed = escrow.threshold(number);
+            } catch (EscrowException e) {
+                throw refused(escrow, number, 0, e);
+            }
             char[] password = password(passwordFile, true);
             try {
                 List<String> lines = new ArrayList<>();
                 KeyEscrow.Recovered recovered;
                 try {
-                    // Asked for only when there is something to recover, and no more than needed.
-                    lines = shares(escrow.threshold(number));
+                    lines = shares(needed);
                     recovered = escrow.recover(number, lines);
                 } catch (EscrowException e) {
-                    String why = e.getMessage();
-                    if (!Files.exists(escrow.keyFile(number))) {
-                        why += "; only keys of encryption certificates are escrowed, never signing keys";
-                    }
-                    record(escrow, "recover", number.toString(16), lines.size(), "refused", why);
-                    throw new Failures.BadInput(why);
+                    throw refused(escrow, number, lines.size(), e);
                 }
                 // The record first: a key recovered without its record is what the log exists to prevent.
                 record(escrow, "recover", number.toString(16), lines.size(), "ok", "escrow key " + recovered.keyId()
@@ -184,6 +185,16 @@ final class KmsCommand {
             } finally {
                 Arrays.fill(password, '\0');
             }
+        }
+
+        /** Records a refused recovery and says why to the operator. */
+        private static Failures.BadInput refused(KeyEscrow escrow, BigInteger serial, int shares, EscrowException e) {
+            String why = e.getMessage();
+            if (!Files.exists(escrow.keyFile(serial))) {
+                why += "; only keys of encryption certificates are escrowed, never signing keys";
+            }
+            record(escrow, "recover", serial.toString(16), shares, "refused", why);
+            return new Failures.BadInput(why);
         }
 
         /**
