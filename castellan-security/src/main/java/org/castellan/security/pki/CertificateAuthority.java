@@ -30,7 +30,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1String;
 import org.bouncycastle.asn1.DERNull;
@@ -57,11 +59,17 @@ import org.bouncycastle.cert.X509v2CRLBuilder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.cms.CMSException;
+import org.bouncycastle.cms.CMSProcessableByteArray;
+import org.bouncycastle.cms.CMSSignedDataGenerator;
+import org.bouncycastle.cms.jcajce.JcaSignerInfoGeneratorBuilder;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.internal.SecureFiles;
 import org.castellan.security.pki.internal.IssuedIndex;
@@ -374,6 +382,19 @@ public final class CertificateAuthority {
     }
 
     /**
+     * Issues a user encryption certificate from the {@code user} CA: S/MIME (emailProtection)
+     * with keyAgreement alone (RFC 5753, RFC 8550 §4.4.2), so that it cannot sign, which is what
+     * allows its key to be escrowed; the user signs with a certificate of {@link #issueUser}.
+     *
+     * @throws PkiException as {@link #issueUser}
+     */
+    public synchronized IssuedCertificate issueUserEncryption(EmailAddress user, Duration validity) {
+        String address = requireAsciiAddress(user);
+        return issue(CertificateKind.USER, leafName(address), address, validity, new KeyUsage(KeyUsage.keyAgreement),
+                List.of(KeyPurposeId.id_kp_emailProtection), List.of(new GeneralName(GeneralName.rfc822Name, address)));
+    }
+
+    /**
      * Issues a device or user certificate for a key its holder made and keeps (an enrollment
      * request, RFC 7030 §4.2): the profile of {@link #issueDevice} or {@link #issueUser}, with a
      * keyUsage that fits the key — keyAgreement for an EC key and keyEncipherment for an RSA key
@@ -406,6 +427,30 @@ public final class CertificateAuthority {
             case SERVER -> throw new PkiException("server certificates are issued by castellan cert, not on request");
         };
         return issued.chain();
+    }
+
+    /**
+     * {@code content} of CMS type {@code type} signed by {@code kind}'s issuing CA as CMS SignedData
+     * (RFC 5652 §5), with the issuing CA's certificate included: the signature of "the party that
+     * generated the private key" on a server-made key (RFC 7030 §4.4.2).
+     *
+     * @return the DER SignedData (not wrapped in a ContentInfo), as an EnvelopedData encapsulates it
+     * @throws PkiException if signing fails
+     */
+    public synchronized byte[] signedData(CertificateKind kind, ASN1ObjectIdentifier type, byte[] content) {
+        Issuer issuer = issuers.get(kind);
+        try {
+            var generator = new CMSSignedDataGenerator();
+            generator.addSignerInfoGenerator(new JcaSignerInfoGeneratorBuilder(
+                    new JcaDigestCalculatorProviderBuilder().build())
+                    .build(signer(issuer.key()), issuer.certificate()));
+            generator.addCertificate(new JcaX509CertificateHolder(issuer.certificate()));
+            var signed = generator.generate(new CMSProcessableByteArray(type, content), true);
+            return signed.toASN1Structure().getContent().toASN1Primitive().getEncoded(ASN1Encoding.DER);
+        } catch (GeneralSecurityException | OperatorCreationException | CMSException
+                 | IOException e) {
+            throw new PkiException("cannot sign with the " + kind.caName() + " CA: " + e.getMessage(), e);
+        }
     }
 
     /** Throws {@link PkiException} saying why, unless {@code deviceName} is one a device certificate can carry. */

@@ -156,6 +156,46 @@ public final class CertificationRequest {
                 + " bits, or Ed25519";
     }
 
+    /** RFC 7030 §4.4.1.2: id-aa-asymmDecryptKeyID, the key the client wants a server-made key encrypted to. */
+    public static final ASN1ObjectIdentifier ASYMMETRIC_DECRYPT_KEY_ID = new ASN1ObjectIdentifier("1.2.840.113549.1.9.16.2.54");
+    /** RFC 7030 §4.4.1.1 (RFC 4108 §2.2.5): id-aa-decryptKeyID, a symmetric key shared beforehand. */
+    public static final ASN1ObjectIdentifier DECRYPT_KEY_ID = new ASN1ObjectIdentifier("1.2.840.113549.1.9.16.2.37");
+    /** A key identifier longer than this is not one: SHA-1 makes 20 octets, SHA-256 32 (RFC 7093). */
+    static final int MAX_KEY_IDENTIFIER = 64;
+
+    /** How a server-made key is to be returned (RFC 7030 §4.4.2). */
+    public sealed interface KeyDelivery {}
+
+    /** No key-encryption attribute: the key is returned inside TLS only. */
+    public record Plain() implements KeyDelivery {}
+
+    /** @param keyIdentifier the AsymmetricDecryptKeyIdentifier: the key to encrypt to */
+    public record ToKey(byte[] keyIdentifier) implements KeyDelivery {}
+
+    /** @param reason why the request's key-encryption attribute cannot be honoured, for the client */
+    public record Undeliverable(String reason) implements KeyDelivery {}
+
+    /**
+     * What the request asks for the server-made key (RFC 7030 §4.4.1.1 and §4.4.1.2). Never throws:
+     * a malformed attribute or a symmetric key identifier is {@link Undeliverable}.
+     */
+    public KeyDelivery keyDelivery() {
+        if (request.getAttributes(DECRYPT_KEY_ID).length > 0) {
+            return new Undeliverable("symmetric encryption of the key (DecryptKeyIdentifier, RFC 7030 §4.4.1.1) is not"
+                    + " supported; ask for it with AsymmetricDecryptKeyIdentifier");
+        }
+        var attributes = request.getAttributes(ASYMMETRIC_DECRYPT_KEY_ID);
+        if (attributes.length == 0) return new Plain();
+        var values = attributes[0].getAttrValues();
+        if (attributes.length != 1 || values.size() != 1
+                || !(values.getObjectAt(0) instanceof org.bouncycastle.asn1.ASN1OctetString id)
+                || id.getOctets().length == 0 || id.getOctets().length > MAX_KEY_IDENTIFIER) {
+            return new Undeliverable("the AsymmetricDecryptKeyIdentifier attribute must hold one OCTET STRING of 1 to "
+                    + MAX_KEY_IDENTIFIER + " octets (RFC 7030 §4.4.1.2)");
+        }
+        return new ToKey(id.getOctets().clone());
+    }
+
     /** The key to certify; null for a request read by {@link #readForServerKey}, whose key is ignored. */
     public PublicKey publicKey() {
         return key;

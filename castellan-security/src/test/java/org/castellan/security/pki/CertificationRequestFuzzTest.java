@@ -19,7 +19,12 @@ class CertificationRequestFuzzTest {
     void requests(FuzzedDataProvider data) {
         byte[] octets = data.consumeRemainingAsBytes();
         for (byte[] body : new byte[][] {Base64.getMimeEncoder().encode(octets), octets}) {
-            assertThat(CertificationRequest.readForServerKey(body)).isNotNull();
+            var serverKey = CertificationRequest.readForServerKey(body);
+            assertThat(serverKey).isNotNull();
+            if (serverKey instanceof CertificationRequest.Accepted accepted) {
+                // RFC 7030 §4.4.1.2: whatever the key-encryption attributes hold, an answer and never an exception.
+                assertThat(accepted.request().keyDelivery()).isNotNull();
+            }
             var result = CertificationRequest.read(body);
             if (result instanceof CertificationRequest.Accepted accepted) {
                 assertThat(accepted.request().publicKey()).isNotNull();

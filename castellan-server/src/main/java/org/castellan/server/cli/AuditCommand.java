@@ -40,13 +40,14 @@ import picocli.CommandLine.Mixin;
  * TLS policy of {@link StartChecks} (so a configuration that would not start fails here, exit 2,
  * naming file, line and key), AuthService's mechanism lists per listener and TLS version, the
  * policy's session resumption, and the accounts whose password secret SCRAM clients refuse. Exit
- * 1 when a listener takes credentials in cleartext without {@code accept-cleartext-risk}, or a
- * private key is kept under {@code DATA/issued}.
+ * 1 when a listener takes credentials in cleartext without {@code accept-cleartext-risk}, a
+ * private key is kept under {@code DATA/issued}, or the escrow audit log's hash chain is broken.
  */
 @Command(name = "audit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Summarise the security options of the configuration, per listener.",
                 "Exit code 1 when a listener accepts cleartext credentials without accept-cleartext-risk = true,",
-                "or a private key of an issued certificate is kept on the server; 2 when the server would not start."})
+                "or a private key of an issued certificate is kept on the server, or the escrow audit log was edited;",
+                "2 when the server would not start."})
 final class AuditCommand implements Callable<Integer> {
 
     /** RFC 8996 deprecates TLS 1.0 and 1.1; 1.2 is the least a listener may allow. */
@@ -146,6 +147,7 @@ final class AuditCommand implements Callable<Integer> {
                 failures.add("private key " + k + " is kept on the server; hand it to its device or user and delete it");
             }
         }
+        KmsCommand.auditEscrow(config, failures);
         if (!warnings.isEmpty()) System.out.println();
         warnings.forEach(w -> System.out.println("WARN: " + w));
         System.out.println();

@@ -23,6 +23,8 @@ import java.util.concurrent.Callable;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.CertificateFingerprint;
 import org.castellan.security.auth.Passwords;
+import org.castellan.security.escrow.EscrowException;
+import org.castellan.security.escrow.KeyEscrow;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.security.pki.IssuedEntry;
@@ -45,7 +47,8 @@ import picocli.CommandLine.Parameters;
  *
  * <p>SECURITY: private keys are written only into the directory the operator names with
  * {@code --out}, in files created 0600 (in a 0700 directory), and nowhere on the server's side:
- * the data directory keeps the certificate and the CA's index only. The PKCS#12 passphrase is
+ * the data directory keeps the certificate and the CA's index only, and for an encryption
+ * certificate the escrowed copy that only the escrow key's shares open ({@link KmsCommand}). The PKCS#12 passphrase is
  * shown once, when it was generated, never logged.
  */
 @Command(name = "cert", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -113,14 +116,57 @@ final class CertCommand {
         @Mixin DataOptions where;
         @Mixin IssueOptions options;
         @Parameters(paramLabel = "ADDRESS", description = "The account's address (must exist).") String address;
+        @Option(names = "--usage", paramLabel = "U", description = {"all (default): TLS client authentication and S/MIME"
+                + " signing and encryption;", "encryption: S/MIME encryption only (keyAgreement), its key escrowed"
+                + " (castellan kms escrow init first)."})
+        UserUsage usage = UserUsage.ALL;
+        @Option(names = "--without-escrow", description = "With --usage encryption: issue although there is no escrow key"
+                + " (the key is then lost with the user's copy).")
+        boolean withoutEscrow;
 
         @Override
         public Integer call() throws Exception {
             Duration validity = options.validity();
             EmailAddress account = existingAccount(where, address);
+            if (usage == UserUsage.ENCRYPTION) {
+                return issue(where, options, escrowed(where.load(), account, validity, withoutEscrow), account.toString(),
+                        Optional.empty());
+            }
             // The certificate names the address (rfc822Name), which EXTERNAL maps without a binding.
             return issue(where, options, ca -> ca.issueUser(account, validity), account.toString(), Optional.empty());
         }
+    }
+
+    /** The profiles of a user certificate. */
+    enum UserUsage { ALL, ENCRYPTION }
+
+    /**
+     * Issues an encryption-only user certificate and escrows its key before anything is written
+     * for the user (docs/kms.md, "Key escrow"). Without an escrow key it refuses, unless
+     * {@code withoutEscrow}: a key that was meant to be recoverable must not silently be otherwise.
+     */
+    private static Issuing escrowed(CastellanConfig config, EmailAddress account, Duration validity, boolean withoutEscrow) {
+        KeyEscrow escrow = KmsCommand.escrow(config);
+        boolean escrowing = escrow.currentKeyId().isPresent();
+        if (!escrowing && !withoutEscrow) {
+            throw new Failures.BadInput("there is no escrow key for the key of an encryption certificate; make one with"
+                    + " 'castellan kms escrow init --shares 5 --threshold 3', or add --without-escrow");
+        }
+        return ca -> {
+            IssuedCertificate issued = ca.issueUserEncryption(account, validity);
+            if (escrowing) {
+                try {
+                    Path file = escrow.escrow(issued.chain(), issued.privateKey());
+                    KmsCommand.record(escrow, "escrow", issued.serialHex(), 0, "ok", "castellan cert issue, to escrow key "
+                            + escrow.currentKeyId().orElseThrow());
+                    System.out.println("escrowed: " + file);
+                } catch (EscrowException e) {
+                    throw new PkiException("certificate " + issued.serialHex() + " was issued but its key could not be"
+                            + " escrowed, so it is not handed out (revoke the certificate): " + e.getMessage());
+                }
+            }
+            return issued;
+        };
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,

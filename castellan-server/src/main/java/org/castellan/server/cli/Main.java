@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 UserCommand.class,
                 AliasCommand.class,
                 CertCommand.class,
+                KmsCommand.class,
                 EnrollCommand.class,
                 DkimCommand.class, DnsCommand.class,
                 SessionsCommand.class,

@@ -4,6 +4,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.security.cert.X509Certificate;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +15,9 @@ import java.util.concurrent.Executor;
 import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.security.escrow.EscrowAuditLog;
+import org.castellan.security.escrow.EscrowException;
+import org.castellan.security.escrow.KeyEscrow;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.CertificateKind;
 import org.castellan.security.pki.CertificationRequest;
@@ -38,7 +42,9 @@ import org.slf4j.LoggerFactory;
  * token store's on a token. Everything in a request is checked by {@link CertificationRequest}
  * (format, key, proof of possession) and {@link EnrollmentPolicy} (names) before the CA signs;
  * with {@code [enroll] approve}, a simpleenroll is signed only after the operator approved it
- * ({@link EnrollmentApprovals}).
+ * ({@link EnrollmentApprovals}). A key made here for an encryption-only certificate
+ * ({@value #ENCRYPTION_LABEL}) is escrowed ({@link KeyEscrow}) before it is answered, and not
+ * made at all without an escrow key.
  * Exposes: the CA certificates to anyone (they are public); certificates only to their owner.
  */
 public final class EstRoutes {
@@ -47,12 +53,15 @@ public final class EstRoutes {
 
     /** RFC 7030 §3.2.2. */
     public static final String BASE = "/.well-known/est/";
+    /** The label (RFC 7030 §3.2.2) of encryption-only user certificates with escrowed keys. */
+    public static final String ENCRYPTION_LABEL = "user-encryption/";
 
     private final CertificateAuthority ca;
     private final EstAuthentication authentication;
     private final EnrollmentPolicy policy;
     private final Executor blocking;
     private final Optional<EnrollmentApprovals> approvals;
+    private final KeyEscrow escrow;
 
     /**
      * @param blocking runs the CA's signing and index writes, which touch the disk
@@ -65,6 +74,7 @@ public final class EstRoutes {
         this.policy = policy;
         this.blocking = blocking;
         this.approvals = approvals;
+        this.escrow = KeyEscrow.at(ca.directory().resolve(KeyEscrow.DIRECTORY));
     }
 
     /** Adds the EST resources to {@code routes}. */
@@ -77,6 +87,11 @@ public final class EstRoutes {
             routes.exact(HttpMethod.POST, BASE + label + "simplereenroll", call -> reenroll(call, kind));
             routes.exact(HttpMethod.POST, BASE + label + "serverkeygen", call -> enroll(call, kind, ServerKey.MADE_HERE));
         }
+        // Encryption-only user certificates, whose keys the CA makes and escrows (docs/kms.md, "Key escrow").
+        routes.exact(HttpMethod.GET, BASE + ENCRYPTION_LABEL + "cacerts", call -> done(cacerts(CertificateKind.USER)));
+        routes.exact(HttpMethod.GET, BASE + ENCRYPTION_LABEL + "csrattrs", call -> done(csrattrs()));
+        routes.exact(HttpMethod.POST, BASE + ENCRYPTION_LABEL + "serverkeygen",
+                call -> enroll(call, CertificateKind.USER, ServerKey.MADE_HERE_FOR_ENCRYPTION));
     }
 
     /** RFC 7030 §4.1.3: the issuing CA and the root, which the client keeps as its trust anchor. */
@@ -98,8 +113,12 @@ public final class EstRoutes {
         }
     }
 
-    /** Whose key is certified: the request's (simpleenroll) or one the CA makes (serverkeygen, RFC 7030 §4.4). */
-    private enum ServerKey { CLIENTS, MADE_HERE }
+    /**
+     * Whose key is certified: the request's (simpleenroll) or one the CA makes (serverkeygen, RFC
+     * 7030 §4.4), for the label's profile or for an encryption-only user certificate whose key is
+     * escrowed before it is answered.
+     */
+    private enum ServerKey { CLIENTS, MADE_HERE, MADE_HERE_FOR_ENCRYPTION }
 
     /**
      * RFC 7030 §4.2.1 and §4.4: authenticated by a password or token; the request's key, or one the
@@ -121,7 +140,13 @@ public final class EstRoutes {
                         + enrollee.kind().get().caName() + " certificate; use " + BASE
                         + enrollee.kind().get().caName() + "/simpleenroll"));
             }
-            if (whose == ServerKey.MADE_HERE && approvals.isPresent()) {
+            if (whose == ServerKey.MADE_HERE_FOR_ENCRYPTION && escrow.currentKeyId().isEmpty()) {
+                // Checked before a token is spent: a key meant to be recoverable is never made otherwise.
+                log.info("{} enrollment refused: no escrow key for an encryption key", call.connection().logId());
+                return done(HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "encryption keys are made here only when they can"
+                        + " be escrowed, and this server has no escrow key yet"));
+            }
+            if (whose != ServerKey.CLIENTS && approvals.isPresent()) {
                 // A held request is found again by its key, and serverkeygen's request carries none that counts.
                 return done(HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "enrollments here wait for approval, which"
                         + " serverkeygen cannot; make a key and send its request to " + BASE + kind.caName() + "/simpleenroll"));
@@ -188,7 +213,17 @@ public final class EstRoutes {
                 return HttpAnswer.text(r.status(), r.reason());
             }
             case EnrollmentPolicy.Issue i -> {
-                if (approvals.isEmpty()) return sign(connection, whose, i, request, consume);
+                Optional<X509Certificate> recipient = Optional.empty();
+                if (whose != ServerKey.CLIENTS) {
+                    switch (ServerKeyAnswer.recipient(request, connection)) {
+                        case ServerKeyAnswer.Refused r -> {
+                            log.info("{} enrollment refused: {}", connection.logId(), r.reason());
+                            return HttpAnswer.text(HttpResponseStatus.BAD_REQUEST, r.reason());
+                        }
+                        case ServerKeyAnswer.Recipient r -> recipient = r.certificate();
+                    }
+                }
+                if (approvals.isEmpty()) return sign(connection, whose, i, request, consume, recipient);
                 if (i.kind() == CertificateKind.DEVICE) {
                     // Before the operator sees it: an approval of a name the CA cannot use would be wasted.
                     try {
@@ -199,7 +234,7 @@ public final class EstRoutes {
                 }
                 EnrollmentApprovals.Verdict verdict = approvals.get().check(i.owner(), i.kind().caName(), i.name(), request, body);
                 if (!(verdict instanceof EnrollmentApprovals.Approved approved)) return held(connection, verdict);
-                HttpAnswer signed = sign(connection, whose, i, request, consume);
+                HttpAnswer signed = sign(connection, whose, i, request, consume, Optional.empty());
                 // Not signed after all (the token spent meanwhile, the CA refusing): the approval stands for the next repeat.
                 if (!signed.status().equals(HttpResponseStatus.OK)) approvals.get().release(approved.id());
                 return signed;
@@ -207,19 +242,35 @@ public final class EstRoutes {
         }
     }
 
-    /** Spends the token ({@code consume}), then signs. */
+    /** Spends the token ({@code consume}), then signs; a server-made key goes to {@code recipient} when present. */
     private HttpAnswer sign(Connection connection, ServerKey whose, EnrollmentPolicy.Issue i, CertificationRequest request,
-                            java.util.function.BooleanSupplier consume) {
+                            java.util.function.BooleanSupplier consume, Optional<X509Certificate> recipient) {
         if (!consume.getAsBoolean()) {
             return HttpAnswer.text(HttpResponseStatus.UNAUTHORIZED, "This enrollment token has been used");
         }
         try {
+            if (whose == ServerKey.MADE_HERE_FOR_ENCRYPTION) {
+                IssuedCertificate made = ca.issueUserEncryption(i.owner(), i.validity());
+                try {
+                    escrow.escrow(made.chain(), made.privateKey());
+                    escrow.audit().append(new EscrowAuditLog.Entry(Instant.now(), i.owner().toString(), "escrow",
+                            made.serialHex(), 0, "ok", "EST serverkeygen, to escrow key " + escrow.currentKeyId().orElse("-")));
+                } catch (EscrowException e) {
+                    // The key is not handed out: it would be an encryption key that cannot be recovered.
+                    log.warn("{} certificate {} issued but its key not escrowed, so not answered: {}", connection.logId(),
+                            made.serialHex(), e.getMessage());
+                    return HttpAnswer.text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "the key could not be escrowed");
+                }
+                log.info("{} enrolled user encryption certificate {} with a key made and escrowed here for {}",
+                        connection.logId(), made.serialHex(), i.owner());
+                return ServerKeyAnswer.answer(made, recipient, ca);
+            }
             if (whose == ServerKey.MADE_HERE) {
                 IssuedCertificate made = i.kind() == CertificateKind.USER ? ca.issueUser(i.owner(), i.validity())
                         : ca.issueDevice(i.name(), i.owner(), i.validity());
                 log.info("{} enrolled {} certificate {} with a key made here for {}", connection.logId(),
                         i.kind().caName(), made.serialHex(), i.owner());
-                return ServerKeyAnswer.answer(made);
+                return ServerKeyAnswer.answer(made, recipient, ca);
             }
             List<X509Certificate> chain = ca.issueForKey(i.kind(), i.name(), i.owner(), request.publicKey(), i.validity());
             log.info("{} enrolled {} certificate {} for {}", connection.logId(), i.kind().caName(),
