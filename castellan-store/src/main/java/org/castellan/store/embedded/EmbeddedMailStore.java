@@ -113,7 +113,7 @@ import org.slf4j.LoggerFactory;
  * <p>Security: the directory is created 0700 and the database 0600 (it holds credential
  * secrets); body files are 0600. Nothing here logs credentials or message content.
  */
-public final class EmbeddedMailStore implements MailStore, OutboundQueue {
+public final class EmbeddedMailStore implements MailStore {
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddedMailStore.class);
 
