@@ -741,21 +741,13 @@ public final class EmbeddedMailStore implements MailStore {
 
     @Override
     public Optional<Account> resolveRecipient(EmailAddress recipient) {
-        return read("resolve recipient " + recipient, c -> resolve(c, recipient));
+        return read("resolve recipient " + recipient, c -> DirectoryRules.resolve(recipient, lookup(c)));
     }
 
     @Override
     public Optional<Route> route(EmailAddress recipient) {
         long generation = routes.generation();
-        Optional<Route> route = read("route mail for " + recipient, c -> {
-            Optional<Account> account = resolve(c, recipient);
-            if (account.isEmpty()) return Optional.<Route>empty();
-            Account a = account.get();
-            long inbox = Sql.one(c, "SELECT id FROM mailboxes WHERE account_id = ? AND name = ?", rs -> rs.getLong(1),
-                    a.id(), MailboxNames.INBOX).orElseThrow(() -> StoreException.unavailable("account " + a.address()
-                    + " has no INBOX", null));
-            return Optional.of(new Route(a.id(), a.address(), inbox, a.quotaBytes()));
-        });
+        Optional<Route> route = read("route mail for " + recipient, c -> DirectoryRules.route(recipient, lookup(c)));
         route.ifPresent(r -> routes.put(recipient.key(), r, generation));
         return route;
     }
@@ -765,9 +757,9 @@ public final class EmbeddedMailStore implements MailStore {
         return routes.get(recipient.key());
     }
 
-    /** Follows aliases from {@code recipient} to an account, within one read. */
-    private static Optional<Account> resolve(Connection c, EmailAddress recipient) throws SQLException {
-        return DirectoryRules.resolve(recipient, new DirectoryRules.Lookup() {
+    /** The directory's look-ups on one read connection, for alias resolution and routes. */
+    private static DirectoryRules.Lookup lookup(Connection c) {
+        return new DirectoryRules.Lookup() {
             @Override
             public Optional<Account> account(String addressKey) throws SQLException {
                 return Sql.one(c, "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE address_key = ?",
@@ -778,7 +770,13 @@ public final class EmbeddedMailStore implements MailStore {
             public Optional<String> aliasTarget(String addressKey) throws SQLException {
                 return Sql.one(c, "SELECT target FROM aliases WHERE address_key = ?", rs -> rs.getString(1), addressKey);
             }
-        });
+
+            @Override
+            public Optional<Long> inbox(long accountId) throws SQLException {
+                return Sql.one(c, "SELECT id FROM mailboxes WHERE account_id = ? AND name = ?", rs -> rs.getLong(1),
+                        accountId, MailboxNames.INBOX);
+            }
+        };
     }
 
     // ------------------------------------------------------------------ mailboxes

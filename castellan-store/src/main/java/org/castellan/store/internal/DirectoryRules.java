@@ -12,6 +12,7 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.store.Account;
 import org.castellan.store.CertificateBinding;
 import org.castellan.store.Directory;
+import org.castellan.store.Route;
 import org.castellan.store.StoreException;
 
 /**
@@ -128,11 +129,28 @@ public final class DirectoryRules {
         return StoreException.notFound("domain " + domain + " does not exist; create the domain first");
     }
 
-    /** The two look-ups alias resolution needs, both by {@link EmailAddress#key()}, within one read. */
+    /** The look-ups alias resolution and routes need, within one read; addresses by {@link EmailAddress#key()}. */
     public interface Lookup {
         Optional<Account> account(String addressKey) throws SQLException;
 
         Optional<String> aliasTarget(String addressKey) throws SQLException;
+
+        /** The id of the account's INBOX. */
+        Optional<Long> inbox(long accountId) throws SQLException;
+    }
+
+    /**
+     * Where mail for {@code recipient} goes ({@link Directory#route}), before the store remembers it.
+     *
+     * @throws StoreException {@code INVALID} as {@link #resolve}; {@code UNAVAILABLE} for an account without INBOX
+     */
+    public static Optional<Route> route(EmailAddress recipient, Lookup lookup) throws SQLException {
+        Optional<Account> account = resolve(recipient, lookup);
+        if (account.isEmpty()) return Optional.empty();
+        Account a = account.get();
+        long inbox = lookup.inbox(a.id()).orElseThrow(() -> StoreException.unavailable("account " + a.address()
+                + " has no INBOX", null));
+        return Optional.of(new Route(a.id(), a.address(), inbox, a.quotaBytes()));
     }
 
     /**

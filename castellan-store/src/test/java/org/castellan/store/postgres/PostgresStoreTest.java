@@ -1,19 +1,24 @@
 package org.castellan.store.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.castellan.store.StoreAssertions.assertFails;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
+import org.castellan.store.Account;
 import org.castellan.store.AuthAttempt;
 import org.castellan.store.AuthLogContract;
 import org.castellan.store.AuthLogStore;
+import org.castellan.store.Directory;
+import org.castellan.store.DirectoryContract;
 import org.castellan.store.StoreException;
 import org.castellan.testkit.Postgres;
 import org.junit.jupiter.api.AfterAll;
@@ -23,11 +28,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The auth log contract on a real PostgreSQL server (one per class, a new database per test), and
- * what only this store shows: its schema survives reopening, and a server that is gone is a
- * temporary failure.
+ * The directory and auth log contracts on a real PostgreSQL server (one per class, a new database
+ * per test), and what only this store shows: data survives reopening, a closed store or a wrong
+ * password is a temporary failure, and one node notices another's directory changes.
  */
-class PostgresAuthLogTest implements AuthLogContract {
+class PostgresStoreTest implements DirectoryContract, AuthLogContract {
 
     private static Postgres server;
     private static int databases;
@@ -47,7 +52,7 @@ class PostgresAuthLogTest implements AuthLogContract {
 
     @BeforeEach
     void open() throws SQLException {
-        String name = "authlog_" + ++databases;
+        String name = "store_" + ++databases;
         try (Connection c = DriverManager.getConnection(server.jdbcUrl(), server.user(), server.password());
                 Statement s = c.createStatement()) {
             s.execute("CREATE DATABASE " + name);
@@ -59,6 +64,11 @@ class PostgresAuthLogTest implements AuthLogContract {
     @AfterEach
     void close() {
         store.close();
+    }
+
+    @Override
+    public Directory directory() {
+        return store;
     }
 
     @Override
@@ -82,5 +92,19 @@ class PostgresAuthLogTest implements AuthLogContract {
         store.close();
         assertFails(StoreException.Kind.UNAVAILABLE, "auth log", () -> store.listAuthAttempts(Optional.empty(), 1));
         assertFails(StoreException.Kind.UNAVAILABLE, "password", () -> PostgresStore.open(url, server.user(), "wrong", 1));
+    }
+
+    /** Two nodes on one database: a route one remembers goes once the other deletes the account. */
+    @Test
+    void aNodeForgetsRoutesAnotherNodeChanged() {
+        Account bob = account("bob@example.org");
+        store.route(bob.address()).orElseThrow();
+        assertThat(store.knownRoute(bob.address())).isPresent();
+
+        try (PostgresStore otherNode = PostgresStore.open(url, server.user(), server.password(), 1)) {
+            otherNode.deleteAccount(bob.id());
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> store.knownRoute(bob.address()).isEmpty());
+        assertThat(store.route(bob.address())).isEmpty();
     }
 }
