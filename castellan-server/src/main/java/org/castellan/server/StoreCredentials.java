@@ -7,7 +7,7 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.CertificateFingerprint;
 import org.castellan.security.auth.CredentialStore;
 import org.castellan.security.pki.CertificateAuthority;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
 
 /**
  * The accounts of the mail store as {@link org.castellan.security.auth.AuthService}'s credential store: a user name is an
@@ -20,15 +20,15 @@ import org.castellan.store.MailStore;
  */
 public final class StoreCredentials implements CredentialStore {
 
-    private final MailStore store;
+    private final Directory store;
     private final Optional<CertificateAuthority> ca;
 
-    public StoreCredentials(MailStore store) {
+    public StoreCredentials(Directory store) {
         this(store, Optional.empty());
     }
 
     /** @param ca the built-in CA, whose index records the owner of each device certificate it issued */
-    public StoreCredentials(MailStore store, Optional<CertificateAuthority> ca) {
+    public StoreCredentials(Directory store, Optional<CertificateAuthority> ca) {
         this.store = store;
         this.ca = ca;
     }
@@ -41,7 +41,7 @@ public final class StoreCredentials implements CredentialStore {
                 .map(a -> new StoredCredential(a.address().toString(), a.credential()));
     }
 
-    /** Compare and set on the account's credential ({@link MailStore#replaceCredential}). */
+    /** Compare and set on the account's credential ({@link Directory#replaceCredential}). */
     @Override
     public boolean replaceSecret(String account, String expected, String replacement) {
         EmailAddress.Parsed parsed = EmailAddress.parse(account);

@@ -1,6 +1,8 @@
 /**
- * The mail model and the {@link org.castellan.store.MailStore} API: domains, accounts, aliases,
- * mailboxes, messages with UIDs and MODSEQs, quotas and change notifications.
+ * The mail model and the store API, in parts by caller: the {@link org.castellan.store.Directory}
+ * (domains, accounts, credentials, aliases, routes), the {@link org.castellan.store.AuthLogStore},
+ * the {@link org.castellan.store.Mailboxes} (mailboxes, messages with UIDs and MODSEQs, quotas and
+ * change notifications), and {@link org.castellan.store.MailStore}, their sum with the outbound queue.
  *
  * <p>Every failure is a {@link org.castellan.store.StoreException} whose
  * {@link org.castellan.store.StoreException.Kind kind} tells a protocol how to answer: a

@@ -5,7 +5,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.castellan.store.AuthAttempt;
-import org.castellan.store.MailStore;
+import org.castellan.store.AuthLogStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,7 +23,7 @@ final class AuthLogCommand implements Callable<Integer> {
     /** A screenful by default; --limit asks for more. */
     static final int DEFAULT_LIMIT = 50;
     /** The store keeps at most this many anyway. */
-    static final int MAX_LIMIT = MailStore.AUTH_LOG_MAX_ROWS;
+    static final int MAX_LIMIT = AuthLogStore.AUTH_LOG_MAX_ROWS;
 
     @Mixin DataOptions where;
     @Option(names = "--account", paramLabel = "A", description = "Only attempts for this account.") String account;
@@ -35,7 +35,8 @@ final class AuthLogCommand implements Callable<Integer> {
         if (limit < 1 || limit > MAX_LIMIT) throw new Failures.BadInput("--limit must be between 1 and " + MAX_LIMIT);
         Optional<String> who = account == null ? Optional.empty() : Optional.of(Admin.address(account).toString());
         try (Admin admin = Admin.open(where)) {
-            List<AuthAttempt> attempts = admin.store.listAuthAttempts(who, limit);
+            AuthLogStore log = admin.store;
+            List<AuthAttempt> attempts = log.listAuthAttempts(who, limit);
             // An address nobody has and nobody tried is most likely a typo; attempts naming an
             // address that has no account (guessing, a deleted account) are still shown.
             if (who.isPresent() && attempts.isEmpty() && admin.store.getAccount(Admin.address(who.get())).isEmpty()) {

@@ -12,7 +12,7 @@ import org.castellan.protocol.imap.Literal;
 import org.castellan.protocol.imap.SequenceSet;
 import org.castellan.store.AppendResult;
 import org.castellan.store.Flags;
-import org.castellan.store.MailStore;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.NewMessage;
 import org.castellan.store.StoreException;
 
@@ -42,7 +42,7 @@ final class Append {
         boolean catenate = c.messages().stream().anyMatch(m -> m.data() instanceof ImapCommand.Append.Data.Catenated);
         ImapUrl base = Catenate.base(s);
         Instant now = Instant.now();
-        MailStore store = s.service().store();
+        Mailboxes store = s.service().store();
         s.blocking(() -> {
             try {
                 var mailbox = store.getMailbox(s.accountId(), c.mailbox()).orElseThrow(() -> StoreException.notFound("no mailbox"));
@@ -80,7 +80,7 @@ final class Append {
         }, e -> s.targetFailure(tag, e));
     }
 
-    private static AppendResult append(MailStore store, long mailbox, NewMessage message) {
+    private static AppendResult append(Mailboxes store, long mailbox, NewMessage message) {
         try (InputStream in = message.content().open()) {
             return store.append(mailbox, in, message.flags(), message.internalDate());
         } catch (IOException e) {

@@ -20,7 +20,7 @@ import org.castellan.protocol.imap.SequenceSet;
 import org.castellan.store.FlagOperation;
 import org.castellan.store.FlagUpdate;
 import org.castellan.store.Flags;
-import org.castellan.store.MailStore;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
@@ -79,7 +79,7 @@ final class Fetch {
             s.finish(tag, "OK FETCH completed", c.uid());
             return;
         }
-        MailStore store = s.service().store();
+        Mailboxes store = s.service().store();
         StructureCache cache = s.service().structures();
         long id = view.mailbox.id();
         s.blocking(() -> {
@@ -152,7 +152,7 @@ final class Fetch {
      * {@code metas} with their new flags and MODSEQ, and returns their UIDs. The view notes the
      * MODSEQs as its own, so no unsolicited FETCH repeats the change.
      */
-    static Set<Long> markSeen(MailStore store, SelectedMailbox view, List<MessageMeta> metas) {
+    static Set<Long> markSeen(Mailboxes store, SelectedMailbox view, List<MessageMeta> metas) {
         Set<Long> seenNow = new HashSet<>();
         List<Long> unseen = metas.stream().filter(m -> !m.flags().contains(Flags.SEEN)).map(MessageMeta::uid).toList();
         if (unseen.isEmpty()) return seenNow;
@@ -168,7 +168,7 @@ final class Fetch {
     }
 
     /** One {@code * msn FETCH (...)} response; stored runs are read when it is sent; blocking. */
-    static FetchOutput response(MailStore store, StructureCache cache, long mailbox, int msn, MessageMeta m,
+    static FetchOutput response(Mailboxes store, StructureCache cache, long mailbox, int msn, MessageMeta m,
             List<FetchAttribute> atts, boolean seenChanged, boolean condStore, ImapSession s, SelectedMailbox view) {
         FetchOutput out = new FetchOutput();
         out.text("* " + msn + " FETCH (");
@@ -286,7 +286,7 @@ final class Fetch {
         };
     }
 
-    private static byte[] read(MailStore store, long mailbox, long uid) {
+    private static byte[] read(Mailboxes store, long mailbox, long uid) {
         try (InputStream in = store.openMessage(mailbox, uid)) {
             return in.readAllBytes();
         } catch (IOException e) {

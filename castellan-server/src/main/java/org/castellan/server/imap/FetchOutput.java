@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.castellan.protocol.imap.FetchAttribute;
 import org.castellan.protocol.imap.MessageStructure;
-import org.castellan.store.MailStore;
+import org.castellan.store.Mailboxes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,12 +101,12 @@ final class FetchOutput {
      */
     static final class Sender {
         private final ImapSession s;
-        private final MailStore store;
+        private final Mailboxes store;
         private final long mailbox;
         private final List<byte[]> batch = new ArrayList<>();
         private long batched;
 
-        Sender(ImapSession s, MailStore store, long mailbox) {
+        Sender(ImapSession s, Mailboxes store, long mailbox) {
             this.s = s;
             this.store = store;
             this.mailbox = mailbox;

@@ -5,8 +5,8 @@ import java.util.List;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.ImapStrings;
 import org.castellan.protocol.imap.ImapUrl;
-import org.castellan.store.MailStore;
 import org.castellan.store.Mailbox;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.UidRange;
 
 /**
@@ -35,7 +35,7 @@ final class GenUrlAuth {
             }
             rumps.add(((ImapUrl.Parsed) ImapUrl.parse(r.url())).url());
         }
-        MailStore store = s.service().store();
+        Mailboxes store = s.service().store();
         s.blocking(tag, () -> {
             List<Mailbox> mailboxes = new ArrayList<>();
             for (ImapUrl url : rumps) {

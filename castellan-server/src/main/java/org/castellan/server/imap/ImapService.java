@@ -10,7 +10,8 @@ import org.castellan.server.config.Listener;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
+import org.castellan.store.Mailboxes;
 
 /**
  * The IMAP server (RFC 9051 IMAP4rev2 and RFC 3501 IMAP4rev1 clients; the extensions listed in
@@ -37,7 +38,9 @@ public final class ImapService implements ProtocolService {
     /** RFC 9051 §5.4: the autologout timer must be at least 30 minutes. */
     public static final Duration AUTOLOGOUT = Duration.ofMinutes(30);
 
-    private final MailStore store;
+    /** The store's mailboxes and, for the accounts they belong to, its directory. */
+    private final Mailboxes store;
+    private final Directory directory;
     private final AuthService auth;
     private final ExecutorService blocking;
     private final Duration autologout;
@@ -54,28 +57,33 @@ public final class ImapService implements ProtocolService {
      * @param submitters the accounts (addresses, any case) that act as message submission
      *     entities for RFC 4467 {@code submit+} URLs
      */
-    public ImapService(MailStore store, AuthService auth, ExecutorService blocking, String hostname,
+    public <S extends Directory & Mailboxes> ImapService(
+            S store, AuthService auth, ExecutorService blocking, String hostname,
             java.util.Set<String> submitters) {
         this(store, auth, blocking, AUTOLOGOUT, hostname, submitters);
     }
 
     /** With another autologout time; below {@link #AUTOLOGOUT} only for tests. */
-    public ImapService(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout, String hostname,
+    public <S extends Directory & Mailboxes> ImapService(
+            S store, AuthService auth, ExecutorService blocking, Duration autologout, String hostname,
             java.util.Set<String> submitters) {
         this(store, auth, blocking, autologout, hostname, submitters, Optional.empty());
     }
 
     /** @param loginTimeout closes a connection that has not authenticated this long after it was accepted */
-    public ImapService(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout, String hostname,
+    public <S extends Directory & Mailboxes> ImapService(
+            S store, AuthService auth, ExecutorService blocking, Duration autologout, String hostname,
             java.util.Set<String> submitters, Optional<Duration> loginTimeout) {
         this(store, auth, blocking, autologout, hostname, submitters, loginTimeout, MessageSpool.SYSTEM_TEMP);
     }
 
     /** @param spoolDirectory where APPEND messages too large for memory are spooled ({@link MessageSpool#prepare}) */
-    public ImapService(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout, String hostname,
+    public <S extends Directory & Mailboxes> ImapService(
+            S store, AuthService auth, ExecutorService blocking, Duration autologout, String hostname,
             java.util.Set<String> submitters, Optional<Duration> loginTimeout, java.nio.file.Path spoolDirectory) {
         this.spoolDirectory = Objects.requireNonNull(spoolDirectory, "spoolDirectory");
         this.store = Objects.requireNonNull(store, "store");
+        this.directory = store;
         this.auth = Objects.requireNonNull(auth, "auth");
         this.blocking = Objects.requireNonNull(blocking, "blocking");
         this.autologout = Objects.requireNonNull(autologout, "autologout");
@@ -101,7 +109,9 @@ public final class ImapService implements ProtocolService {
         return loginTimeout;
     }
 
-    MailStore store() { return store; }
+    Mailboxes store() { return store; }
+
+    Directory directory() { return directory; }
 
     AuthService auth() { return auth; }
 

@@ -552,7 +552,7 @@ final class ImapSession extends LineSession {
 
     /** After successful authentication: finds the account, then enters AUTHENTICATED. */
     void loggedIn(String tag, String address, String mechanism) {
-        blocking(tag, () -> service.store().getAccount(EmailAddress.of(address))
+        blocking(tag, () -> service.directory().getAccount(EmailAddress.of(address))
                 .orElseThrow(() -> StoreException.notFound("account " + address + " is gone")).id(), id -> {
             accountId = id;
             account = address;

@@ -8,9 +8,9 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.castellan.protocol.imap.ImapCommand;
-import org.castellan.store.MailStore;
 import org.castellan.store.Mailbox;
 import org.castellan.store.MailboxNames;
+import org.castellan.store.Mailboxes;
 
 /**
  * RFC 9051 §6.3.9 LIST with the RFC 5258 LIST-EXTENDED selection options SUBSCRIBED,
@@ -62,7 +62,7 @@ final class ListCommand {
             s.ok(tag, "LIST completed");
             return;
         }
-        MailStore store = s.service().store();
+        Mailboxes store = s.service().store();
         boolean nonExistent = s.rev2() || c.extended();
         boolean utf8 = s.utf8Names();
         s.blocking(tag, () -> lines(store, s.accountId(), c, nonExistent, utf8), lines -> {
@@ -71,7 +71,7 @@ final class ListCommand {
         });
     }
 
-    private static List<String> lines(MailStore store, long account, ImapCommand.ListMailboxes c,
+    private static List<String> lines(Mailboxes store, long account, ImapCommand.ListMailboxes c,
             boolean nonExistent, boolean utf8) {
         List<Pattern> patterns = new ArrayList<>();
         for (String p : c.patterns()) {

@@ -8,7 +8,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.castellan.protocol.imap.FetchAttribute;
-import org.castellan.store.MailStore;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.StoreEvent;
 import org.castellan.store.StoreException;
@@ -96,7 +96,7 @@ final class NewMessageFetches {
         }
         List<Long> ready = ready(view);
         if (ready.isEmpty()) return false;
-        MailStore store = session.service().store();
+        Mailboxes store = session.service().store();
         StructureCache cache = session.service().structures();
         boolean condStore = session.condStoreOn(view);
         session.blocking(() -> {
@@ -146,7 +146,7 @@ final class NewMessageFetches {
     }
 
     /** Blocking: one FETCH response; a message that cannot be fetched any more gets just its UID. */
-    private void send(FetchOutput.Sender sender, MailStore store, StructureCache cache, SelectedMailbox view, MessageMeta m,
+    private void send(FetchOutput.Sender sender, Mailboxes store, StructureCache cache, SelectedMailbox view, MessageMeta m,
             boolean seen, boolean condStore) {
         int msn = view.msnOf(m.uid());
         try {

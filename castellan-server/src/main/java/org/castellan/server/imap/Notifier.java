@@ -13,15 +13,15 @@ import org.castellan.protocol.imap.FetchAttribute;
 import org.castellan.protocol.imap.NotifyGroup.Filter;
 import org.castellan.store.AccountEvent;
 import org.castellan.store.EventSubscription;
-import org.castellan.store.MailStore;
 import org.castellan.store.MailboxNames;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.StoreEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * What one session's NOTIFY SET asked for (RFC 5465 §3), and the notifications on their way to
- * the client: the account's store events ({@link MailStore#subscribeAccount}) become untagged
+ * the client: the account's store events ({@link Mailboxes#subscribeAccount}) become untagged
  * STATUS responses for mailboxes other than the selected one (§5.1 - §5.3), LIST responses for
  * created, renamed and deleted mailboxes (§5.4) and subscription changes (§5.5), and, with
  * {@code MessageNew (fetch-att ...)} for the selected mailbox, a FETCH for each new message once
@@ -311,7 +311,7 @@ final class Notifier {
             it.remove();
         }
         long selectedId = session.selected().map(v -> v.mailbox.id()).orElse(-1L);
-        MailStore store = session.service().store();
+        Mailboxes store = session.service().store();
         boolean utf8 = session.utf8Names();
         session.blocking(() -> {
             List<String> lines = new ArrayList<>();

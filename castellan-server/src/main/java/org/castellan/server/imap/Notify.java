@@ -13,9 +13,9 @@ import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.ModifiedUtf7;
 import org.castellan.protocol.imap.NotifyGroup;
 import org.castellan.protocol.imap.NotifyGroup.Filter;
-import org.castellan.store.MailStore;
 import org.castellan.store.Mailbox;
 import org.castellan.store.MailboxNames;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.StoreException;
 
 /**
@@ -104,7 +104,7 @@ final class Notify {
             fetch.add(0, new FetchAttribute.Uid());
         }
         Notifier notifier = new Notifier(s, rules, selected, fetch);
-        MailStore store = s.service().store();
+        Mailboxes store = s.service().store();
         long account = s.accountId();
         boolean utf8 = s.utf8Names();
         boolean condStore = s.condStoreOn(null);
@@ -130,7 +130,7 @@ final class Notify {
     }
 
     /** Blocking: the account's mailboxes and subscriptions, and the STATUS responses SET STATUS asks for. */
-    private static Started start(MailStore store, long account, Notifier notifier, List<Notifier.Rule> rules, boolean status,
+    private static Started start(Mailboxes store, long account, Notifier notifier, List<Notifier.Rule> rules, boolean status,
             long selectedId, boolean condStore, boolean utf8) {
         Map<Long, String> names = new LinkedHashMap<>();
         List<String> lines = new ArrayList<>();

@@ -1,7 +1,7 @@
 package org.castellan.server.imap;
 
 import org.castellan.protocol.imap.ImapCommand;
-import org.castellan.store.MailStore;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.StoreException;
 
 /**
@@ -20,7 +20,7 @@ final class ResetKey {
                 return;
             }
         }
-        MailStore store = s.service().store();
+        Mailboxes store = s.service().store();
         if (c.mailbox().isEmpty()) {
             s.blocking(tag, () -> {
                 store.resetAccessKeys(s.accountId());

@@ -18,7 +18,7 @@ import org.castellan.protocol.imap.SearchKey;
 import org.castellan.protocol.imap.SearchText;
 import org.castellan.store.TextMatches;
 import org.castellan.protocol.imap.SequenceSet;
-import org.castellan.store.MailStore;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
@@ -91,7 +91,7 @@ final class Search {
      * Finds the messages of the selected mailbox matching a key. Made on the event loop (it reads
      * the session's saved result), run on the blocking executor.
      */
-    record Matcher(MailStore store, StructureCache cache, SelectedMailbox view, SearchKey key, java.util.SortedSet<Long> saved) {
+    record Matcher(Mailboxes store, StructureCache cache, SelectedMailbox view, SearchKey key, java.util.SortedSet<Long> saved) {
 
         /** The matching messages in UID order; reads bodies only for keys that need them. */
         List<Hit> matching() {
@@ -219,7 +219,7 @@ final class Search {
 
     /** One message under test; its content is read only when a key needs it. */
     private static final class Candidate {
-        final MailStore store;
+        final Mailboxes store;
         final StructureCache cache;
         final long mailbox;
         final java.util.Map<SearchKey.Text, TextMatches> indexed;

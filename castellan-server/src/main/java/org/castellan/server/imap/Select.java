@@ -6,8 +6,8 @@ import java.util.TreeSet;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.protocol.imap.SequenceSet;
 import org.castellan.store.Flags;
-import org.castellan.store.MailStore;
 import org.castellan.store.MailboxStatus;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
@@ -46,7 +46,7 @@ final class Select {
             return;
         }
         closePrevious(s);
-        MailStore store = s.service().store();
+        Mailboxes store = s.service().store();
         long account = s.accountId();
         boolean rev1 = !s.rev2();
         s.blocking(tag, () -> {

@@ -26,7 +26,7 @@ import org.castellan.store.StoreEvent;
  * notes how far the view has heard ({@link #heardModSeq}). Nothing the client sees changes until
  * {@link #drain}, which the session calls only where RFC 9051 §7 allows untagged responses: at the
  * end of a command and while idling. Before draining at the end of a command the session
- * synchronises with the store ({@link #whenHeard} with {@link org.castellan.store.MailStore#publishedModSeq}),
+ * synchronises with the store ({@link #whenHeard} with {@link org.castellan.store.Mailboxes#publishedModSeq}),
  * so every change committed before the command started is reported by its end (RFC 9051 §5.2).
  * During FETCH, STORE and SEARCH by sequence number expunges are held back in {@link #heldExpunges}
  * (RFC 9051 §7.5.1) while additions and flag changes are told; the next drain that may report

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.castellan.protocol.imap.ImapCommand;
 import org.castellan.store.Flags;
-import org.castellan.store.MailStore;
 import org.castellan.store.Mailbox;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
 
@@ -27,7 +27,7 @@ final class Status {
                 return;
             }
         }
-        MailStore store = s.service().store();
+        Mailboxes store = s.service().store();
         s.blocking(tag, () -> {
             Mailbox m = store.getMailbox(s.accountId(), c.mailbox()).orElseThrow(() -> StoreException.notFound("no mailbox"));
             return line(store, m, c.items(), s.utf8Names());
@@ -38,7 +38,7 @@ final class Status {
     }
 
     /** Blocking: the {@code STATUS name (...)} line. */
-    static String line(MailStore store, Mailbox m, List<String> items, boolean utf8) {
+    static String line(Mailboxes store, Mailbox m, List<String> items, boolean utf8) {
         var st = store.status(m.id());
         List<String> out = new ArrayList<>();
         for (String item : items) {

@@ -3,7 +3,7 @@ package org.castellan.server.imap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.castellan.protocol.imap.MessageStructure;
-import org.castellan.store.MailStore;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.MessageMeta;
 
 /**
@@ -25,7 +25,7 @@ final class StructureCache {
     };
 
     /** The structure of a message whose bytes the caller holds: cached, stored, or parsed from them. */
-    MessageStructure get(MailStore store, long mailbox, MessageMeta m, byte[] message) {
+    MessageStructure get(Mailboxes store, long mailbox, MessageMeta m, byte[] message) {
         MessageStructure s = stored(store, mailbox, m);
         if (s != null) return s;
         s = MessageStructure.parse(message);
@@ -34,7 +34,7 @@ final class StructureCache {
     }
 
     /** The cached or stored structure, or null when the message has to be read and parsed. */
-    MessageStructure stored(MailStore store, long mailbox, MessageMeta m) {
+    MessageStructure stored(Mailboxes store, long mailbox, MessageMeta m) {
         MessageStructure s = peek(m.blobId());
         if (s != null) return s;
         s = store.structure(mailbox, m.uid()).orElse(null);

@@ -17,8 +17,9 @@ import org.castellan.protocol.imap.ImapUrl;
 import org.castellan.protocol.imap.MessageStructure;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.store.Account;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
 import org.castellan.store.Mailbox;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.UidRange;
 
@@ -87,7 +88,7 @@ final class UrlAccess {
      */
     static Optional<Target> reach(ImapSession s, ImapUrl url, boolean plain, Instant now) {
         if (url.form() != ImapUrl.Form.ABSOLUTE || !url.messagePart() || !ourHost(s.service(), url)) return Optional.empty();
-        MailStore store = s.service().store();
+        Mailboxes store = s.service().store();
         Optional<String> user = url.server().orElseThrow().user();
         Optional<Mailbox> mailbox;
         if (url.urlAuth().isPresent()) {
@@ -96,7 +97,7 @@ final class UrlAccess {
             // RFC 4467 §3: an expired URL is not valid.
             if (auth.expire().isPresent() && !now.isBefore(auth.expire().get().toInstant())) return Optional.empty();
             if (!admits(s, auth.access()) || user.isEmpty()) return Optional.empty();
-            Optional<Account> owner = account(store, user.get());
+            Optional<Account> owner = account(s.service().directory(), user.get());
             if (owner.isEmpty()) return Optional.empty();
             mailbox = store.getMailbox(owner.get().id(), url.mailbox().orElseThrow());
             if (mailbox.isEmpty() || !valid(store, mailbox.get(), auth)) return Optional.empty();
@@ -126,7 +127,7 @@ final class UrlAccess {
         };
     }
 
-    private static boolean valid(MailStore store, Mailbox mailbox, ImapUrl.UrlAuth auth) {
+    private static boolean valid(Mailboxes store, Mailbox mailbox, ImapUrl.UrlAuth auth) {
         Optional<byte[]> key = store.accessKey(mailbox.id());
         if (key.isEmpty()) return false;
         byte[] expected = token(key.get(), auth.rump()).getBytes(StandardCharsets.US_ASCII);
@@ -134,9 +135,9 @@ final class UrlAccess {
         return MessageDigest.isEqual(expected, auth.token().orElseThrow().getBytes(StandardCharsets.US_ASCII));
     }
 
-    private static Optional<Account> account(MailStore store, String user) {
+    private static Optional<Account> account(Directory directory, String user) {
         try {
-            return store.getAccount(EmailAddress.of(user));
+            return directory.getAccount(EmailAddress.of(user));
         } catch (IllegalArgumentException notAnAddress) {
             return Optional.empty();
         }
@@ -144,7 +145,7 @@ final class UrlAccess {
 
     /** Reads the target's message and its structure. */
     static Loaded load(ImapSession s, Target t) {
-        MailStore store = s.service().store();
+        Mailboxes store = s.service().store();
         byte[] content;
         try (InputStream in = store.openMessage(t.mailboxId(), t.message().uid())) {
             content = in.readAllBytes();

@@ -18,7 +18,8 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.protocol.smtp.DeliveryReport;
 import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.Route;
 import org.castellan.store.StoreException;
 import org.castellan.store.queue.NewQueuedMessage;
@@ -95,7 +96,9 @@ public final class Notifier implements AutoCloseable {
     /** What one pass did. */
     public record Pass(int notifications, int purged) {}
 
-    private final MailStore store;
+    /** Where a notification to a local sender goes: the sender's route, then its INBOX. */
+    private final Directory directory;
+    private final Mailboxes store;
     private final OutboundQueue queue;
     private final String hostname;
     private final Duration delayWarning;
@@ -111,10 +114,12 @@ public final class Notifier implements AutoCloseable {
      * @param delayWarning how long after arrival a recipient still queued gets a delay warning
      * @param giveUp how long after arrival the engine gives a recipient up, for a delay warning's Will-Retry-Until
      */
-    public Notifier(MailStore store, OutboundQueue queue, String hostname, Duration delayWarning, Duration giveUp, Clock clock) {
+    public <S extends Directory & Mailboxes> Notifier(S store, OutboundQueue queue, String hostname, Duration delayWarning,
+            Duration giveUp, Clock clock) {
         if (!delayWarning.isPositive() || !giveUp.isPositive()) {
             throw new IllegalArgumentException("delay-warning and give-up must be positive");
         }
+        this.directory = store;
         this.store = store;
         this.queue = queue;
         this.hostname = hostname;
@@ -259,8 +264,8 @@ public final class Notifier implements AutoCloseable {
         EmailAddress.Parsed parsed = EmailAddress.parse(sender);
         if (!parsed.ok()) return Optional.empty();
         EmailAddress address = parsed.address().orElseThrow();
-        if (store.getDomain(address.domain()).isEmpty()) return Optional.empty();
-        return store.route(address);
+        if (directory.getDomain(address.domain()).isEmpty()) return Optional.empty();
+        return directory.route(address);
     }
 
     /** Stops the timer; a pass under way finishes first. */

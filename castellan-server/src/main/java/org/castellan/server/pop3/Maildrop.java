@@ -3,8 +3,9 @@ package org.castellan.server.pop3;
 import java.util.ArrayList;
 import java.util.List;
 import org.castellan.protocol.mail.EmailAddress;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
 import org.castellan.store.Mailbox;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.StoreException;
 import org.castellan.store.UidRange;
@@ -46,9 +47,9 @@ final class Maildrop {
      *
      * @throws StoreException if the account or its INBOX is gone, or the store is unavailable
      */
-    static Maildrop load(MailStore store, WireSizes sizes, String account) {
+    static Maildrop load(Directory directory, Mailboxes store, WireSizes sizes, String account) {
         var address = EmailAddress.of(account);
-        long accountId = store.getAccount(address)
+        long accountId = directory.getAccount(address)
                 .orElseThrow(() -> StoreException.notFound("account " + account + " does not exist")).id();
         Mailbox inbox = store.getMailbox(accountId, "INBOX")
                 .orElseThrow(() -> StoreException.notFound("account " + account + " has no INBOX"));

@@ -9,7 +9,8 @@ import org.castellan.security.auth.AuthService;
 import org.castellan.server.config.Listener;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
+import org.castellan.store.Mailboxes;
 
 /**
  * The POP3 server (RFC 1939 with CAPA, RFC 2449; STLS, RFC 2595; AUTH, RFC 5034; response codes,
@@ -34,7 +35,9 @@ public final class Pop3Service implements ProtocolService {
     /** RFC 1939 §3: the autologout timer must be at least 10 minutes. */
     public static final Duration AUTOLOGOUT = Duration.ofMinutes(10);
 
-    private final MailStore store;
+    /** The store's mailboxes and, for the accounts they belong to, its directory. */
+    private final Mailboxes store;
+    private final Directory directory;
     private final AuthService auth;
     private final ExecutorService blocking;
     private final Duration autologout;
@@ -46,19 +49,23 @@ public final class Pop3Service implements ProtocolService {
      * @param blocking runs store calls, which block; shared with the other protocols and shut
      *     down by the caller
      */
-    public Pop3Service(MailStore store, AuthService auth, ExecutorService blocking) {
+    public <S extends Directory & Mailboxes> Pop3Service(
+            S store, AuthService auth, ExecutorService blocking) {
         this(store, auth, blocking, AUTOLOGOUT);
     }
 
     /** With another autologout time; below {@link #AUTOLOGOUT} only for tests. */
-    public Pop3Service(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout) {
+    public <S extends Directory & Mailboxes> Pop3Service(
+            S store, AuthService auth, ExecutorService blocking, Duration autologout) {
         this(store, auth, blocking, autologout, Optional.empty());
     }
 
     /** @param loginTimeout closes a connection that has not authenticated this long after it was accepted */
-    public Pop3Service(MailStore store, AuthService auth, ExecutorService blocking, Duration autologout,
+    public <S extends Directory & Mailboxes> Pop3Service(
+            S store, AuthService auth, ExecutorService blocking, Duration autologout,
                        Optional<Duration> loginTimeout) {
         this.store = Objects.requireNonNull(store, "store");
+        this.directory = store;
         this.auth = Objects.requireNonNull(auth, "auth");
         this.blocking = Objects.requireNonNull(blocking, "blocking");
         this.autologout = Objects.requireNonNull(autologout, "autologout");
@@ -85,7 +92,9 @@ public final class Pop3Service implements ProtocolService {
         return loginTimeout;
     }
 
-    MailStore store() { return store; }
+    Mailboxes store() { return store; }
+
+    Directory directory() { return directory; }
 
     AuthService auth() { return auth; }
 

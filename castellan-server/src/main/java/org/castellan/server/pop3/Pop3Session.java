@@ -191,7 +191,7 @@ final class Pop3Session extends LineSession {
             return;
         }
         lockedAccount = account;
-        blocking(() -> Maildrop.load(service.store(), service.sizes(), account), drop -> {
+        blocking(() -> Maildrop.load(service.directory(), service.store(), service.sizes(), account), drop -> {
             maildrop = drop;
             state = Pop3State.TRANSACTION;
             connection().authenticated(account, mechanism);

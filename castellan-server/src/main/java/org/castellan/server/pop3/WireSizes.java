@@ -6,7 +6,7 @@ import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.castellan.protocol.pop3.MessageEncoder;
-import org.castellan.store.MailStore;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.MessageMeta;
 
 /**
@@ -29,7 +29,7 @@ final class WireSizes {
     };
 
     /** Blocking: may read the message from the store. */
-    long size(MailStore store, long mailboxId, MessageMeta meta) {
+    long size(Mailboxes store, long mailboxId, MessageMeta meta) {
         synchronized (cache) {
             Long known = cache.get(meta.blobId());
             if (known != null) return known;
@@ -41,7 +41,7 @@ final class WireSizes {
         return size;
     }
 
-    private static long count(MailStore store, long mailboxId, long uid) {
+    private static long count(Mailboxes store, long mailboxId, long uid) {
         MessageEncoder encoder = MessageEncoder.whole();
         byte[] in = new byte[CHUNK];
         byte[] out = new byte[MessageEncoder.maxOutput(CHUNK)];

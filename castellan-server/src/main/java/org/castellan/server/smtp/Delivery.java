@@ -19,14 +19,15 @@ import org.castellan.protocol.smtp.SmtpError;
 import org.castellan.security.mailauth.DkimSigner;
 import org.castellan.server.outbound.OutboundEngine;
 import org.castellan.server.transport.MessageSpool;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.StoreException;
 import org.castellan.store.queue.NewQueuedMessage;
 import org.castellan.store.queue.NewQueuedRecipient;
 import org.castellan.store.queue.QueuedMessage;
 
 /**
- * The end of a message: final checks, then one {@link MailStore#deliver} into every recipient's
+ * The end of a message: final checks, then one {@link Mailboxes#deliver} into every recipient's
  * INBOX (one body, one transaction, all or nothing). The 250 is written only after deliver
  * returned, i.e. once the message is durable (docs/design.md §4).
  *
@@ -68,7 +69,8 @@ final class Delivery {
     static void deliver(SmtpSession s) {
         Transaction t = s.transaction();
         MessageSpool spool = s.takeSpool();
-        MailStore store = s.service().store();
+        Mailboxes store = s.service().store();
+        Directory directory = s.service().directory();
         Optional<String> account = s.submission() ? s.connection().account() : Optional.empty();
         String id = s.connection().logId();
         Optional<OutboundEngine> outbound = s.service().outbound();
@@ -80,7 +82,7 @@ final class Delivery {
         InboundChecks.Envelope envelope = InboundChecks.Envelope.of(s);
         s.blocking(() -> {
             try (spool) {
-                return store(store, t, spool, account, checks, envelope, queueing);
+                return store(store, directory, t, spool, account, checks, envelope, queueing);
             }
         }, outcome -> {
             switch (outcome) {
@@ -110,7 +112,7 @@ final class Delivery {
      * (a second From, several authors without a Sender, a header section longer than the part
      * of the message held in memory). Null when the message may go.
      */
-    private static SmtpError originatorProblem(MailStore store, Transaction t, MessageSpool spool, String account) {
+    private static SmtpError originatorProblem(Directory directory, Transaction t, MessageSpool spool, String account) {
         return switch (FromHeader.originators(spool.head(), spool.headLength(), spool.headLength() == spool.size())) {
             case FromHeader.Originators.Malformed m ->
                     new SmtpError(550, "5.6.0", m.field() + ": field is not a valid address list (RFC 5322 3.4)");
@@ -120,7 +122,7 @@ final class Delivery {
                     new SmtpError(550, "5.6.0", "Message has no From: field");
             case FromHeader.Originators.Claims c -> {
                 for (FromHeader.Claim claim : c.claims()) {
-                    if (!owned(store, t, claim.address(), account)) {
+                    if (!owned(directory, t, claim.address(), account)) {
                         String shown = ReceivedHeader.printable(claim.address().length() > MAX_SHOWN
                                 ? claim.address().substring(0, MAX_SHOWN) + "..." : claim.address());
                         yield new SmtpError(550, "5.7.1", claim.field() + ": " + (claim.inDisplayName()
@@ -132,7 +134,7 @@ final class Delivery {
         };
     }
 
-    private static boolean owned(MailStore store, Transaction t, String address, String account) {
+    private static boolean owned(Directory directory, Transaction t, String address, String account) {
         int at = address.lastIndexOf('@');
         if (at <= 0) return false;
         Mailbox mailbox = new Mailbox(address.substring(0, at), address.substring(at + 1));
@@ -140,13 +142,14 @@ final class Delivery {
         if (t.verifiedSenderKey != null && mailbox.address().map(EmailAddress::key).orElse("").equals(t.verifiedSenderKey)) {
             return true;
         }
-        return Mail.belongsTo(store, mailbox, account);
+        return Mail.belongsTo(directory, mailbox, account);
     }
 
-    private static Outcome store(MailStore store, Transaction t, MessageSpool spool, Optional<String> account,
-                                 Optional<InboundChecks> checks, InboundChecks.Envelope envelope, Queueing queueing) {
+    private static Outcome store(Mailboxes store, Directory directory, Transaction t, MessageSpool spool,
+                                 Optional<String> account, Optional<InboundChecks> checks, InboundChecks.Envelope envelope,
+                                 Queueing queueing) {
         if (account.isPresent()) {
-            SmtpError refused = originatorProblem(store, t, spool, account.get());
+            SmtpError refused = originatorProblem(directory, t, spool, account.get());
             if (refused != null) return new Refused(refused);
         }
         for (Transaction.Recipient r : t.recipients) {

@@ -28,7 +28,7 @@ import org.castellan.security.mailauth.SignatureCheck;
 import org.castellan.security.mailauth.Spf;
 import org.castellan.server.config.MailAuth;
 import org.castellan.server.transport.MessageSpool;
-import org.castellan.store.MailStore;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.SpecialUse;
 
 /**
@@ -110,7 +110,7 @@ final class InboundChecks {
         }
     }
 
-    Plan check(Envelope envelope, Transaction t, MessageSpool spool, MailStore store) {
+    Plan check(Envelope envelope, Transaction t, MessageSpool spool, Mailboxes store) {
         boolean whole = spool.headLength() == spool.size();
         Optional<AuthenticationResults.Header> header =
                 AuthenticationResults.withoutOurs(spool.head(), spool.headLength(), whole, authservId);
@@ -173,7 +173,7 @@ final class InboundChecks {
     }
 
     /** Each recipient's mailbox with the RFC 6154 Junk special use; INBOX for an account without one. */
-    private static List<Long> junk(MailStore store, Transaction t) {
+    private static List<Long> junk(Mailboxes store, Transaction t) {
         List<Long> out = new ArrayList<>();
         for (Transaction.Recipient r : t.recipients) {
             out.add(store.listMailboxes(r.accountId()).stream()

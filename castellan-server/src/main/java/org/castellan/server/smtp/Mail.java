@@ -5,7 +5,7 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.protocol.smtp.Mailbox;
 import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.protocol.smtp.SmtpError;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
 import org.castellan.store.Route;
 import org.castellan.store.StoreException;
 
@@ -46,13 +46,13 @@ final class Mail {
             return;
         }
         Mailbox from = c.from().get();
-        MailStore store = s.service().store();
-        Optional<Route> known = from.address().flatMap(store::knownRoute);
+        Directory directory = s.service().directory();
+        Optional<Route> known = from.address().flatMap(directory::knownRoute);
         if (known.isPresent()) {
             senderChecked(s, c, from, isAccount(known.get(), account.get()));
             return;
         }
-        s.blocking(() -> belongsTo(store, from, account.get()), ok -> senderChecked(s, c, from, ok));
+        s.blocking(() -> belongsTo(directory, from, account.get()), ok -> senderChecked(s, c, from, ok));
     }
 
     private static void senderChecked(SmtpSession s, SmtpCommand.Mail c, Mailbox from, boolean ok) {
@@ -75,11 +75,11 @@ final class Mail {
     }
 
     /** Whether mail to {@code address} would reach {@code account}: the account's address or an alias of it. */
-    static boolean belongsTo(MailStore store, Mailbox address, String account) {
+    static boolean belongsTo(Directory directory, Mailbox address, String account) {
         Optional<EmailAddress> parsed = address.address();
         if (parsed.isEmpty()) return false;
         try {
-            return store.route(parsed.get()).filter(r -> isAccount(r, account)).isPresent();
+            return directory.route(parsed.get()).filter(r -> isAccount(r, account)).isPresent();
         } catch (StoreException e) {
             if (e.isTemporary()) throw e;
             return false; // an alias loop leads nowhere, certainly not to this account

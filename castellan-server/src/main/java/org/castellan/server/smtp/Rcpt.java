@@ -7,7 +7,8 @@ import org.castellan.protocol.smtp.Mailbox;
 import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.protocol.smtp.SmtpError;
 import org.castellan.server.outbound.OutboundEngine;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.Quota;
 import org.castellan.store.Route;
 import org.castellan.store.StoreException;
@@ -48,16 +49,17 @@ final class Rcpt {
             return;
         }
         boolean mayLeave = s.submission() && s.connection().account().isPresent();
-        MailStore store = s.service().store();
+        Directory directory = s.service().directory();
         // A route the store already knows, to an account without a quota, needs no lookup: the
         // answer comes at once, without leaving the event loop.
-        Optional<Route> known = c.to().address().flatMap(store::knownRoute);
+        Optional<Route> known = c.to().address().flatMap(directory::knownRoute);
         if (known.isPresent() && known.get().quotaBytes().isEmpty()) {
             answer(s, t, c, new Accepted(known.get().accountId(), known.get().inboxId(), false));
             return;
         }
         Optional<OutboundEngine> outbound = mayLeave ? s.service().outbound() : Optional.empty();
-        s.blocking(() -> check(store, c.to(), t.declaredSize, outbound, mayLeave), verdict -> answer(s, t, c, verdict));
+        s.blocking(() -> check(directory, s.service().store(), c.to(), t.declaredSize, outbound, mayLeave),
+                verdict -> answer(s, t, c, verdict));
     }
 
     private static void answer(SmtpSession s, Transaction t, SmtpCommand.Rcpt c, Verdict verdict) {
@@ -81,16 +83,17 @@ final class Rcpt {
     /** RFC 3463 §3.2: bad destination mailbox address, the answer a harvester is looking for. */
     private static final String NO_SUCH_USER = "5.1.1";
 
-    static Verdict check(MailStore store, Mailbox to, OptionalLong declaredSize, boolean authenticatedSubmission) {
-        return check(store, to, declaredSize, Optional.empty(), authenticatedSubmission);
+    static Verdict check(Directory directory, Mailboxes store, Mailbox to, OptionalLong declaredSize,
+                         boolean authenticatedSubmission) {
+        return check(directory, store, to, declaredSize, Optional.empty(), authenticatedSubmission);
     }
 
     /** @param outbound the delivery engine, for an authenticated submission session when it runs */
-    static Verdict check(MailStore store, Mailbox to, OptionalLong declaredSize, Optional<OutboundEngine> outbound,
-                         boolean authenticatedSubmission) {
+    static Verdict check(Directory directory, Mailboxes store, Mailbox to, OptionalLong declaredSize,
+                         Optional<OutboundEngine> outbound, boolean authenticatedSubmission) {
         // A literal ([192.0.2.1]) is never one of our domains: we do not guess which host we are.
         boolean literal = to.domain().startsWith("[");
-        boolean localDomain = !literal && store.getDomain(to.domainLowerCase()).isPresent();
+        boolean localDomain = !literal && directory.getDomain(to.domainLowerCase()).isPresent();
         if (!localDomain) {
             if (!authenticatedSubmission) {
                 // RFC 5321 §3.6.2: an MX is no open relay, whatever the client's address or PROXY header says.
@@ -110,7 +113,7 @@ final class Rcpt {
         if (address.isEmpty()) return new Refused(new SmtpError(550, "5.1.1", "No such user"));
         Optional<Route> route;
         try {
-            route = store.route(address.get());
+            route = directory.route(address.get());
         } catch (StoreException e) {
             if (e.isTemporary()) throw e;
             return new Refused(new SmtpError(550, "5.4.6", "Alias loop")); // RFC 3463 §3.5

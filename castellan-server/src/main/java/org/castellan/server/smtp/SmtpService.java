@@ -22,7 +22,8 @@ import org.castellan.server.outbound.OutboundEngine;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
+import org.castellan.store.Mailboxes;
 
 /**
  * SMTP for both kinds of listener: inbound mail exchange ({@code smtp}, RFC 5321) and message
@@ -39,7 +40,7 @@ import org.castellan.store.MailStore;
  * window ({@code [smtp]}, {@link UnknownRecipients}), so that reconnecting does not help it.
  *
  * <p>Exposes: delivery into the INBOX of local accounts. A 250 reply after DATA or BDAT LAST
- * means the message is durable in every recipient's mailbox ({@link MailStore#deliver} returned).
+ * means the message is durable in every recipient's mailbox ({@link Mailboxes#deliver} returned).
  *
  * <p>Failure: a store that fails temporarily gets the client a 4xx reply (it retries; nothing was
  * delivered), a permanent failure a 5xx; the log gets the detail, never the content.
@@ -47,7 +48,9 @@ import org.castellan.store.MailStore;
 public final class SmtpService implements ProtocolService {
 
     private final String hostname;
-    private final MailStore store;
+    /** The store's mailboxes and, for the accounts they belong to, its directory. */
+    private final Mailboxes store;
+    private final Directory directory;
     private final AuthService auth;
     private final ExecutorService blocking;
     private final Clock clock;
@@ -64,7 +67,8 @@ public final class SmtpService implements ProtocolService {
      * @param hostname the name in the greeting, EHLO reply and Received fields
      * @param blocking runs store calls, which block; shared and shut down by the caller
      */
-    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+    public <S extends Directory & Mailboxes> SmtpService(
+            String hostname, S store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits) {
         this(hostname, store, auth, blocking, clock, limits, Optional.empty());
     }
@@ -74,7 +78,8 @@ public final class SmtpService implements ProtocolService {
      *     this long after it was accepted; MX listeners take mail without authentication and keep
      *     the idle timeout and the listener's command deadline and data rate
      */
-    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+    public <S extends Directory & Mailboxes> SmtpService(
+            String hostname, S store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits, Optional<Duration> loginTimeout) {
         this(hostname, store, auth, blocking, clock, limits, loginTimeout, MessageSpool.SYSTEM_TEMP, Smtp.DEFAULTS);
     }
@@ -83,7 +88,8 @@ public final class SmtpService implements ProtocolService {
      * @param spoolDirectory where messages too large for memory are spooled ({@link MessageSpool#prepare})
      * @param harvesting the {@code [smtp]} limits on unknown recipients for the MX listeners
      */
-    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+    public <S extends Directory & Mailboxes> SmtpService(
+            String hostname, S store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory, Smtp harvesting) {
         this(hostname, store, auth, blocking, clock, limits, loginTimeout, spoolDirectory, harvesting, MailAuth.DISABLED, null);
     }
@@ -92,7 +98,8 @@ public final class SmtpService implements ProtocolService {
      * @param mailAuth the SPF, DKIM and DMARC checks of MX listeners' mail ({@code [mail-auth]})
      * @param dns what those checks look up; only used when {@code mailAuth} is enabled
      */
-    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+    public <S extends Directory & Mailboxes> SmtpService(
+            String hostname, S store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory, Smtp harvesting,
                        MailAuth mailAuth, DnsLookup dns) {
         this(hostname, store, auth, blocking, clock, limits, loginTimeout, spoolDirectory, harvesting, mailAuth, dns,
@@ -103,7 +110,8 @@ public final class SmtpService implements ProtocolService {
      * @param outbound the delivery engine whose queue takes authenticated submissions' remote
      *     recipients; empty refuses them (550 5.7.1)
      */
-    public SmtpService(String hostname, MailStore store, AuthService auth, ExecutorService blocking, Clock clock,
+    public <S extends Directory & Mailboxes> SmtpService(
+            String hostname, S store, AuthService auth, ExecutorService blocking, Clock clock,
                        SmtpLimits limits, Optional<Duration> loginTimeout, Path spoolDirectory, Smtp harvesting,
                        MailAuth mailAuth, DnsLookup dns, Optional<OutboundEngine> outbound) {
         this.outbound = Objects.requireNonNull(outbound, "outbound");
@@ -115,6 +123,7 @@ public final class SmtpService implements ProtocolService {
         this.loginTimeout = Objects.requireNonNull(loginTimeout, "loginTimeout");
         this.hostname = Objects.requireNonNull(hostname, "hostname");
         this.store = Objects.requireNonNull(store, "store");
+        this.directory = store;
         this.auth = Objects.requireNonNull(auth, "auth");
         this.blocking = Objects.requireNonNull(blocking, "blocking");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -152,7 +161,9 @@ public final class SmtpService implements ProtocolService {
 
     String hostname() { return hostname; }
 
-    MailStore store() { return store; }
+    Mailboxes store() { return store; }
+
+    Directory directory() { return directory; }
 
     AuthService auth() { return auth; }
 

@@ -77,7 +77,6 @@ import org.castellan.store.embedded.internal.EventDispatcher;
 import org.castellan.store.embedded.internal.GroupCommitWriter;
 import org.castellan.store.embedded.internal.QueueTables;
 import org.castellan.store.embedded.internal.ReadPool;
-import org.castellan.store.embedded.internal.RouteCache;
 import org.castellan.store.embedded.internal.Sql;
 import org.castellan.store.embedded.internal.TextIndexer;
 import org.castellan.store.TextMatches;
@@ -85,6 +84,8 @@ import org.castellan.protocol.imap.MessageStructure;
 import org.castellan.protocol.imap.SearchText;
 import org.castellan.store.embedded.internal.SqlErrors;
 import org.castellan.store.embedded.internal.Tx;
+import org.castellan.store.internal.DirectoryRules;
+import org.castellan.store.internal.RouteCache;
 import org.castellan.store.embedded.internal.TxWork;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
@@ -113,7 +114,7 @@ import org.slf4j.LoggerFactory;
  * <p>Security: the directory is created 0700 and the database 0600 (it holds credential
  * secrets); body files are 0600. Nothing here logs credentials or message content.
  */
-public final class EmbeddedMailStore implements MailStore, OutboundQueue {
+public final class EmbeddedMailStore implements MailStore {
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddedMailStore.class);
 
@@ -168,10 +169,6 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
     /** RFC 9051 §2.3.1.1: UIDs and UIDVALIDITY are 32-bit unsigned numbers. */
     static final long MAX_UID = 0xFFFF_FFFFL;
     static final long MAX_UID_VALIDITY = 0xFFFF_FFFFL;
-    /** No RFC limit; the credential is a SCRAM secret of about 150 characters. */
-    static final int MAX_CREDENTIAL_LENGTH = 4096;
-    /** An app password's label is a reminder for its owner, shown in one listing column. */
-    static final int MAX_LABEL_LENGTH = 100;
 
     private final Path directory;
     private final BlobStore blobs;
@@ -315,7 +312,7 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
 
     @Override
     public Domain createDomain(String name) {
-        String domain = validDomain(name);
+        String domain = DirectoryRules.validDomain(name);
         Instant now = now();
         return write("create domain " + domain, tx -> {
             Connection c = tx.connection();
@@ -362,8 +359,8 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
 
     @Override
     public Account createAccount(EmailAddress address, String credential, OptionalLong quotaBytes) {
-        validCredential(credential);
-        validQuota(quotaBytes);
+        DirectoryRules.validCredential(credential);
+        DirectoryRules.validQuota(quotaBytes);
         Instant now = now();
         return write("create account " + address, tx -> {
             Connection c = tx.connection();
@@ -415,7 +412,7 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
 
     @Override
     public void setCredential(long accountId, String credential) {
-        validCredential(credential);
+        DirectoryRules.validCredential(credential);
         write("set the credential of account " + accountId, tx -> {
             if (Sql.update(tx.connection(), "UPDATE accounts SET credential = ? WHERE id = ?", credential, accountId) == 0) {
                 throw noAccount(accountId);
@@ -426,14 +423,14 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
 
     @Override
     public boolean replaceCredential(long accountId, String expected, String credential) {
-        validCredential(credential);
+        DirectoryRules.validCredential(credential);
         return write("replace the credential of account " + accountId, tx -> Sql.update(tx.connection(),
                 "UPDATE accounts SET credential = ? WHERE id = ? AND credential = ?", credential, accountId, expected) == 1);
     }
 
     @Override
     public void setQuota(long accountId, OptionalLong quotaBytes) {
-        validQuota(quotaBytes);
+        DirectoryRules.validQuota(quotaBytes);
         write("set the quota of account " + accountId, tx -> {
             if (Sql.update(tx.connection(), "UPDATE accounts SET quota_bytes = ? WHERE id = ?",
                     quotaBytes.isPresent() ? quotaBytes.getAsLong() : null, accountId) == 0) {
@@ -469,27 +466,17 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
     @Override
     public AppPassword createAppPassword(long accountId, String label, String credential, Optional<String> selector,
             Set<String> scope) {
-        validCredential(credential);
-        selector.ifPresent(EmbeddedMailStore::validSelector);
-        if (label == null || label.isBlank()) throw StoreException.invalid("an app password needs a label");
-        if (label.length() > MAX_LABEL_LENGTH) {
-            throw StoreException.invalid("the label is longer than " + MAX_LABEL_LENGTH + " characters");
-        }
-        if (scope == null || scope.isEmpty()) throw StoreException.invalid("an app password needs at least one protocol in its scope");
-        for (String p : scope) {
-            if (!p.matches("[a-z0-9]{1,16}")) throw StoreException.invalid("'" + p + "' is not a protocol name");
-        }
+        DirectoryRules.validAppPassword(label, credential, selector, scope);
         Instant now = now();
         return write("create an app password for account " + accountId, tx -> {
             Connection c = tx.connection();
             requireAccount(c, accountId);
             if (Sql.count(c, "SELECT COUNT(*) FROM app_passwords WHERE account_id = ?", accountId) >= MAX_APP_PASSWORDS) {
-                throw StoreException.invalid("account " + accountId + " already has " + MAX_APP_PASSWORDS
-                        + " app passwords; revoke one first");
+                throw DirectoryRules.tooManyAppPasswords(accountId);
             }
             if (selector.isPresent() && Sql.count(c, "SELECT COUNT(*) FROM app_passwords WHERE account_id = ? AND selector = ?",
                     accountId, selector.get()) > 0) {
-                throw StoreException.invalid("account " + accountId + " already has an app password with this selector");
+                throw DirectoryRules.selectorTaken(accountId);
             }
             Sql.update(c, "INSERT INTO app_passwords (account_id, label, credential, scope, created_at, selector)"
                             + " VALUES (?, ?, ?, ?, ?, ?)",
@@ -497,12 +484,6 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
                     selector.orElse(null));
             return new AppPassword(Sql.lastId(c), accountId, label, credential, scope, now, selector);
         });
-    }
-
-    private static void validSelector(String selector) {
-        if (selector.isEmpty() || selector.length() > MAX_APP_PASSWORD_SELECTOR) {
-            throw StoreException.invalid("an app password selector has 1 to " + MAX_APP_PASSWORD_SELECTOR + " characters");
-        }
     }
 
     @Override
@@ -531,14 +512,7 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
 
     @Override
     public CertificateBinding bindCertificate(long accountId, String fingerprint, String label) {
-        if (!CertificateBinding.isFingerprint(fingerprint)) {
-            throw StoreException.invalid("a certificate fingerprint is " + CertificateBinding.FINGERPRINT_LENGTH
-                    + " lower-case hex digits (SHA-256)");
-        }
-        if (label == null || label.isBlank()) throw StoreException.invalid("a certificate binding needs a label");
-        if (label.length() > MAX_LABEL_LENGTH) {
-            throw StoreException.invalid("the label is longer than " + MAX_LABEL_LENGTH + " characters");
-        }
+        DirectoryRules.validCertificateBinding(fingerprint, label);
         Instant now = now();
         return write("bind certificate " + fingerprint + " to account " + accountId, tx -> {
             Connection c = tx.connection();
@@ -595,16 +569,8 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
     @Override
     public EnrollmentToken createEnrollmentToken(long accountId, String id, String secretHash, String device, String kind,
             Instant expires) {
-        if (id == null || !id.matches("et-[0-9a-f]{8,32}")) throw StoreException.invalid("an enrollment token id is et- and 8 to 32 hex digits");
-        if (secretHash == null || !secretHash.matches("[0-9a-f]{64}")) {
-            throw StoreException.invalid("an enrollment token's hash is 64 lower-case hex digits (SHA-256)");
-        }
-        if (device == null || device.isBlank() || device.length() > MAX_LABEL_LENGTH) {
-            throw StoreException.invalid("an enrollment token needs a device name of at most " + MAX_LABEL_LENGTH + " characters");
-        }
-        if (!kind.equals("device") && !kind.equals("user")) throw StoreException.invalid("an enrollment token is for a device or user certificate");
         Instant now = now();
-        if (!expires.isAfter(now)) throw StoreException.invalid("an enrollment token must expire after now");
+        DirectoryRules.validEnrollmentToken(id, secretHash, device, kind, expires, now);
         return write("create enrollment token " + id + " for account " + accountId, tx -> {
             Connection c = tx.connection();
             requireAccount(c, accountId);
@@ -647,14 +613,7 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
     @Override
     public EnrollmentRequest createEnrollmentRequest(long accountId, String id, String kind, String device, String keyType,
             String keyHash, byte[] csr) {
-        if (id == null || !id.matches("er-[0-9a-f]{8}")) throw StoreException.invalid("an enrollment request id is er- and 8 hex digits");
-        if (!"device".equals(kind) && !"user".equals(kind)) throw StoreException.invalid("an enrollment request is for a device or user certificate");
-        if (device == null || device.isBlank() || device.length() > MAX_LABEL_LENGTH) {
-            throw StoreException.invalid("an enrollment request needs a device name of at most " + MAX_LABEL_LENGTH + " characters");
-        }
-        if (keyHash == null || !keyHash.matches("[0-9a-f]{64}")) {
-            throw StoreException.invalid("an enrollment request's key hash is 64 lower-case hex digits (SHA-256)");
-        }
+        DirectoryRules.validEnrollmentRequest(id, kind, device, keyHash);
         Instant now = Instant.ofEpochMilli(now().toEpochMilli());
         return write("create enrollment request " + id + " for account " + accountId, tx -> {
             Connection c = tx.connection();
@@ -745,9 +704,7 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
 
     @Override
     public Alias createAlias(EmailAddress address, EmailAddress target) {
-        if (address.key().equals(target.key())) {
-            throw StoreException.invalid("alias " + address + " cannot point to itself");
-        }
+        DirectoryRules.validAlias(address, target);
         Instant now = now();
         return write("create alias " + address, tx -> {
             Connection c = tx.connection();
@@ -784,21 +741,13 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
 
     @Override
     public Optional<Account> resolveRecipient(EmailAddress recipient) {
-        return read("resolve recipient " + recipient, c -> resolve(c, recipient));
+        return read("resolve recipient " + recipient, c -> DirectoryRules.resolve(recipient, lookup(c)));
     }
 
     @Override
     public Optional<Route> route(EmailAddress recipient) {
         long generation = routes.generation();
-        Optional<Route> route = read("route mail for " + recipient, c -> {
-            Optional<Account> account = resolve(c, recipient);
-            if (account.isEmpty()) return Optional.<Route>empty();
-            Account a = account.get();
-            long inbox = Sql.one(c, "SELECT id FROM mailboxes WHERE account_id = ? AND name = ?", rs -> rs.getLong(1),
-                    a.id(), MailboxNames.INBOX).orElseThrow(() -> StoreException.unavailable("account " + a.address()
-                    + " has no INBOX", null));
-            return Optional.of(new Route(a.id(), a.address(), inbox, a.quotaBytes()));
-        });
+        Optional<Route> route = read("route mail for " + recipient, c -> DirectoryRules.route(recipient, lookup(c)));
         route.ifPresent(r -> routes.put(recipient.key(), r, generation));
         return route;
     }
@@ -808,29 +757,26 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
         return routes.get(recipient.key());
     }
 
-    /** Follows aliases from {@code recipient} to an account, within one read. */
-    private static Optional<Account> resolve(Connection c, EmailAddress recipient) throws SQLException {
-        List<String> chain = new ArrayList<>();
-        EmailAddress current = recipient;
-        while (true) {
-            Optional<Account> account = Sql.one(c, "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE address_key = ?",
-                    EmbeddedMailStore::account, current.key());
-            if (account.isPresent()) return account;
-            if (chain.contains(current.key())) {
-                chain.add(current.key());
-                throw StoreException.invalid("aliases form a loop: " + String.join(" -> ", chain)
-                        + "; change one of them to point to an account");
+    /** The directory's look-ups on one read connection, for alias resolution and routes. */
+    private static DirectoryRules.Lookup lookup(Connection c) {
+        return new DirectoryRules.Lookup() {
+            @Override
+            public Optional<Account> account(String addressKey) throws SQLException {
+                return Sql.one(c, "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE address_key = ?",
+                        EmbeddedMailStore::account, addressKey);
             }
-            chain.add(current.key());
-            Optional<String> target = Sql.one(c, "SELECT target FROM aliases WHERE address_key = ?",
-                    rs -> rs.getString(1), current.key());
-            if (target.isEmpty()) return Optional.empty();
-            if (chain.size() > MAX_ALIAS_DEPTH) {
-                throw StoreException.invalid("aliases from " + recipient + " form a chain longer than " + MAX_ALIAS_DEPTH
-                        + ": " + String.join(" -> ", chain) + "; point the first one nearer its account");
+
+            @Override
+            public Optional<String> aliasTarget(String addressKey) throws SQLException {
+                return Sql.one(c, "SELECT target FROM aliases WHERE address_key = ?", rs -> rs.getString(1), addressKey);
             }
-            current = EmailAddress.of(target.get());
-        }
+
+            @Override
+            public Optional<Long> inbox(long accountId) throws SQLException {
+                return Sql.one(c, "SELECT id FROM mailboxes WHERE account_id = ? AND name = ?", rs -> rs.getLong(1),
+                        accountId, MailboxNames.INBOX);
+            }
+        };
     }
 
     // ------------------------------------------------------------------ mailboxes
@@ -1589,12 +1535,12 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
 
     private static void requireDomain(Connection c, String domain) throws SQLException {
         if (!Sql.exists(c, "SELECT 1 FROM domains WHERE name = ?", domain)) {
-            throw StoreException.notFound("domain " + domain + " does not exist; create the domain first");
+            throw DirectoryRules.noDomain(domain);
         }
     }
 
     private static StoreException noAccount(long accountId) {
-        return StoreException.notFound("account " + accountId + " does not exist");
+        return DirectoryRules.noAccount(accountId);
     }
 
     // ------------------------------------------------------------------ row mapping
@@ -1767,25 +1713,5 @@ public final class EmbeddedMailStore implements MailStore, OutboundQueue {
 
     private static Instant now() {
         return Instant.now().truncatedTo(ChronoUnit.MILLIS);
-    }
-
-    private static String validDomain(String name) {
-        if (name == null || !EmailAddress.isValidDomain(name)) {
-            throw StoreException.invalid("'" + name + "' is not a valid domain name (RFC 5321 §4.1.2)");
-        }
-        return name.toLowerCase(Locale.ROOT);
-    }
-
-    private static void validCredential(String credential) {
-        if (credential == null || credential.isBlank()) throw StoreException.invalid("the credential is empty");
-        if (credential.length() > MAX_CREDENTIAL_LENGTH) {
-            throw StoreException.invalid("the credential is longer than " + MAX_CREDENTIAL_LENGTH + " characters");
-        }
-    }
-
-    private static void validQuota(OptionalLong quotaBytes) {
-        if (quotaBytes.isPresent() && quotaBytes.getAsLong() < 0) {
-            throw StoreException.invalid("a quota cannot be negative, got " + quotaBytes.getAsLong());
-        }
     }
 }

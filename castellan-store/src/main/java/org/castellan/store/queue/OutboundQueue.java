@@ -9,7 +9,7 @@ import java.util.Optional;
 
 /**
  * The outbound queue (docs/outbound.md §2). Every write returns only once it is durable, like
- * {@link org.castellan.store.MailStore#deliver}: a message is acknowledged to its submitter only
+ * {@link org.castellan.store.Mailboxes#deliver}: a message is acknowledged to its submitter only
  * after {@link #enqueue} returned (docs/design.md §4), and an attempt's result is recorded before
  * the engine acts on it, so a crash repeats at most the attempt that was under way.
  *

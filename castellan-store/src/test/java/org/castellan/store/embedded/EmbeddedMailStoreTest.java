@@ -7,15 +7,22 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.store.Account;
-import org.castellan.store.MailStore;
-import org.castellan.store.MailStoreContract;
+import org.castellan.store.AuthLogContract;
+import org.castellan.store.AuthLogStore;
+import org.castellan.store.Directory;
+import org.castellan.store.DirectoryContract;
+import org.castellan.store.Mailboxes;
+import org.castellan.store.MailboxesContract;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The store contract on a fresh embedded store per test. */
-class EmbeddedMailStoreTest implements MailStoreContract {
+/**
+ * The directory, auth log and mailbox contracts on a fresh embedded store per test; the queue's
+ * contract runs in {@link EmbeddedOutboundQueueTest}.
+ */
+class EmbeddedMailStoreTest implements DirectoryContract, AuthLogContract, MailboxesContract {
 
     @TempDir
     Path directory;
@@ -33,7 +40,17 @@ class EmbeddedMailStoreTest implements MailStoreContract {
     }
 
     @Override
-    public MailStore store() {
+    public Directory directory() {
+        return store;
+    }
+
+    @Override
+    public AuthLogStore authLog() {
+        return store;
+    }
+
+    @Override
+    public Mailboxes mailboxes() {
         return store;
     }
 

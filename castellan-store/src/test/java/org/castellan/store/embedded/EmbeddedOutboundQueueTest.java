@@ -22,8 +22,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.castellan.store.AppendResult;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
 import org.castellan.store.Mailbox;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.embedded.internal.BlobStore;
 import org.castellan.store.queue.DueMessage;
 import org.castellan.store.queue.OutboundQueue;
@@ -60,7 +61,12 @@ class EmbeddedOutboundQueueTest implements OutboundQueueContract {
     }
 
     @Override
-    public MailStore mailStore() {
+    public Directory directory() {
+        return store;
+    }
+
+    @Override
+    public Mailboxes mailboxes() {
         return store;
     }
 

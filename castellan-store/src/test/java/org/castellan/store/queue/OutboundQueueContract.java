@@ -2,7 +2,7 @@ package org.castellan.store.queue;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.castellan.store.MailStoreContract.assertFails;
+import static org.castellan.store.StoreAssertions.assertFails;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -25,15 +25,16 @@ import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.store.Account;
 import org.castellan.store.AppendResult;
-import org.castellan.store.MailStore;
+import org.castellan.store.Directory;
 import org.castellan.store.Mailbox;
+import org.castellan.store.Mailboxes;
 import org.castellan.store.StoreException;
 import org.castellan.store.queue.OutboundQueue.Report;
 import org.junit.jupiter.api.Test;
 
 /**
  * The behaviour every {@link OutboundQueue} must have (docs/outbound.md §2), in the style of
- * {@code MailStoreContract}: an implementation's test implements this interface and returns a
+ * the other store contracts: an implementation's test implements this interface and returns a
  * fresh, empty store for each test. Times are fixed instants, as the engine's clock gives them;
  * the queue reads no clock of its own.
  */
@@ -42,8 +43,10 @@ public interface OutboundQueueContract {
     /** The queue under test, empty, the same instance for the whole of one test. */
     OutboundQueue queue();
 
-    /** The same store as a {@link MailStore}: a body may be both delivered and queued. */
-    MailStore mailStore();
+    /** The same store's directory and mailboxes: a body may be both delivered and queued. */
+    Directory directory();
+
+    Mailboxes mailboxes();
 
     Instant T0 = Instant.parse("2026-11-30T09:00:00Z");
     Duration LEASE = Duration.ofMinutes(10);
@@ -463,21 +466,21 @@ public interface OutboundQueueContract {
     /** A message for a local and a remote recipient: one body, delivered and queued. */
     default Mailbox localInbox() {
         EmailAddress a = EmailAddress.of("local@example.org");
-        if (mailStore().getDomain(a.domain()).isEmpty()) mailStore().createDomain(a.domain());
-        Account account = mailStore().createAccount(a, "SCRAM-SHA-256$4096:c2FsdA==$stored:server",
+        if (directory().getDomain(a.domain()).isEmpty()) directory().createDomain(a.domain());
+        Account account = directory().createAccount(a, "SCRAM-SHA-256$4096:c2FsdA==$stored:server",
                 java.util.OptionalLong.empty());
-        return mailStore().getMailbox(account.id(), "INBOX").orElseThrow();
+        return mailboxes().getMailbox(account.id(), "INBOX").orElseThrow();
     }
 
     @Test
     default void aBodyDeliveredAndQueuedOutlivesItsMailboxCopy() {
         byte[] body = "Subject: both\r\n\r\nfor local and remote\r\n".getBytes(UTF_8);
         Mailbox inbox = localInbox();
-        AppendResult local = mailStore().append(inbox.id(), body, Set.of(), T0);
+        AppendResult local = mailboxes().append(inbox.id(), body, Set.of(), T0);
         QueuedMessage queued = queue().enqueue(message("local@example.org", T0, rcpt("bob@example.net")),
                 new ByteArrayInputStream(body));
 
-        mailStore().expunge(inbox.id(), List.of(local.uid()));
+        mailboxes().expunge(inbox.id(), List.of(local.uid()));
 
         assertThat(contentOf(queued.id())).isEqualTo(body);
     }
@@ -488,11 +491,11 @@ public interface OutboundQueueContract {
         Mailbox inbox = localInbox();
         QueuedMessage queued = queue().enqueue(message("local@example.org", T0, rcpt("bob@example.net")),
                 new ByteArrayInputStream(body));
-        AppendResult local = mailStore().append(inbox.id(), body, Set.of(), T0);
+        AppendResult local = mailboxes().append(inbox.id(), body, Set.of(), T0);
 
         assertThat(queue().delete(queued.id())).isTrue();
 
-        try (InputStream in = mailStore().openMessage(inbox.id(), local.uid())) {
+        try (InputStream in = mailboxes().openMessage(inbox.id(), local.uid())) {
             assertThat(in.readAllBytes()).isEqualTo(body);
         }
     }

@@ -1,4 +1,4 @@
-package org.castellan.store.embedded.internal;
+package org.castellan.store.internal;
 
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;

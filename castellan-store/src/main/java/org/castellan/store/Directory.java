@@ -1,0 +1,249 @@
+package org.castellan.store;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import org.castellan.protocol.mail.EmailAddress;
+
+/**
+ * Who may receive and who may log in: domains, accounts and their credentials, app passwords,
+ * certificate bindings, enrollment tokens and requests, aliases and the routes they give. What
+ * AuthService, SMTP RCPT and the administration commands ask of the store (docs/store.md,
+ * "Scale-out").
+ *
+ * <p><b>Failures.</b> Every method throws {@link StoreException}: {@code NOT_FOUND} for a missing
+ * domain, account, alias, app password or certificate binding; {@code ALREADY_EXISTS};
+ * {@code INVALID} for a malformed or forbidden request; {@code UNAVAILABLE} (temporary) for an
+ * I/O error, a full disk, a busy database or a closed store. A write that throws has changed
+ * nothing.
+ *
+ * <p><b>Durability.</b> A write returns only once it is durable.
+ */
+public interface Directory {
+
+    /** How many aliases {@link #resolveRecipient} follows before giving up; real chains have 1 or 2. */
+    int MAX_ALIAS_DEPTH = 10;
+
+    /** The mailboxes every new account gets besides INBOX, with their RFC 6154 special use. */
+    List<DefaultMailbox> DEFAULT_MAILBOXES = List.of(
+            new DefaultMailbox("Drafts", SpecialUse.DRAFTS),
+            new DefaultMailbox("Sent", SpecialUse.SENT),
+            new DefaultMailbox("Trash", SpecialUse.TRASH),
+            new DefaultMailbox("Junk", SpecialUse.JUNK),
+            new DefaultMailbox("Archive", SpecialUse.ARCHIVE));
+
+    /** A mailbox created with every account. */
+    record DefaultMailbox(String name, SpecialUse specialUse) {}
+
+    // ---- domains
+
+    /** Adds a domain; the name is validated and lower-cased. */
+    Domain createDomain(String name);
+
+    List<Domain> listDomains();
+
+    Optional<Domain> getDomain(String name);
+
+    /** Removes a domain; fails with {@code INVALID} while accounts or aliases of the domain exist. */
+    void deleteDomain(String name);
+
+    // ---- accounts
+
+    /**
+     * Creates an account with INBOX and the {@link #DEFAULT_MAILBOXES}, all subscribed. The domain
+     * must exist; the address must not already be an account or an alias.
+     *
+     * @param credential opaque to the store (a SCRAM-SHA-256 secret), never logged
+     * @param quotaBytes empty for no limit
+     */
+    Account createAccount(EmailAddress address, String credential, OptionalLong quotaBytes);
+
+    /** Looks an account up by its case-folded address ({@link EmailAddress#key()}). */
+    Optional<Account> getAccount(EmailAddress address);
+
+    Optional<Account> getAccount(long accountId);
+
+    List<Account> listAccounts();
+
+    List<Account> listAccounts(String domain);
+
+    void setCredential(long accountId, String credential);
+
+    /**
+     * Sets the credential only while it is still {@code expected}, in one transaction: a login
+     * that re-derives a password secret must never undo a password change made meanwhile.
+     *
+     * @return whether it was replaced; false when the credential is no longer {@code expected}
+     *     or the account is gone
+     */
+    boolean replaceCredential(long accountId, String expected, String credential);
+
+    /** Sets or removes (empty) the limit; usage may already be above it, new mail is then refused. */
+    void setQuota(long accountId, OptionalLong quotaBytes);
+
+    /** Deletes the account with all its mailboxes and messages. */
+    void deleteAccount(long accountId);
+
+    // ---- app passwords
+
+    /**
+     * How many app passwords one account may hold. A login checks only the one its selector names,
+     * but each one stored without a selector (made before selectors existed) is checked on a
+     * failed login: this bounds that.
+     */
+    int MAX_APP_PASSWORDS = 20;
+
+    /** The longest app password selector: a few characters of the password are enough to tell 20 apart. */
+    int MAX_APP_PASSWORD_SELECTOR = 16;
+
+
+    /**
+     * Adds an app password to an account.
+     *
+     * @param credential opaque to the store (a SCRAM-SHA-256 secret), never logged
+     * @param scope lower-case protocol names, at least one
+     * @throws StoreException {@code NOT_FOUND} without the account; {@code INVALID} for an empty
+     *     label or scope, or when the account already has {@link #MAX_APP_PASSWORDS}
+     */
+    default AppPassword createAppPassword(long accountId, String label, String credential, Set<String> scope) {
+        return createAppPassword(accountId, label, credential, Optional.empty(), scope);
+    }
+
+    /**
+     * Adds an app password whose first characters are {@code selector}, by which logins find it.
+     *
+     * @param selector stored in the clear; at most {@link #MAX_APP_PASSWORD_SELECTOR} characters
+     * @throws StoreException as {@link #createAppPassword(long, String, String, Set)}, and
+     *     {@code INVALID} if another app password of the account has the same selector
+     */
+    AppPassword createAppPassword(long accountId, String label, String credential, Optional<String> selector,
+            Set<String> scope);
+
+    /** The account's app passwords, oldest first; {@code NOT_FOUND} without the account. */
+    List<AppPassword> listAppPasswords(long accountId);
+
+    /** Removes one app password of the account; {@code NOT_FOUND} if the account has no such one. */
+    void revokeAppPassword(long accountId, long appPasswordId);
+
+    // ---- certificate bindings
+
+    /**
+     * Binds a client certificate to an account by its SHA-256 fingerprint.
+     *
+     * @param fingerprint 64 lower-case hex digits ({@link CertificateBinding#isFingerprint})
+     * @throws StoreException {@code NOT_FOUND} without the account; {@code INVALID} for a malformed
+     *     fingerprint or an empty label; {@code ALREADY_EXISTS} when the certificate is already bound
+     *     (to this or another account: one certificate belongs to one account)
+     */
+    CertificateBinding bindCertificate(long accountId, String fingerprint, String label);
+
+    /** The binding of a certificate, if it has one; empty for a malformed fingerprint. */
+    Optional<CertificateBinding> findCertificateBinding(String fingerprint);
+
+    /** The certificates bound to the account, oldest first; {@code NOT_FOUND} without the account. */
+    List<CertificateBinding> listCertificateBindings(long accountId);
+
+    /** Every binding, oldest first. */
+    List<CertificateBinding> listCertificateBindings();
+
+    /** Removes a binding; {@code NOT_FOUND} if the certificate is not bound. */
+    void unbindCertificate(String fingerprint);
+
+    // ---- enrollment tokens
+
+    /**
+     * Keeps a new one-time enrollment token.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the account; {@code ALREADY_EXISTS} for an
+     *     id in use; {@code INVALID} for an id not {@code et-} and 8 to 32 lower-case hex digits, a
+     *     hash not 64 lower-case hex digits, an empty device, a kind other than device or user, or
+     *     an expiry not after now
+     */
+    EnrollmentToken createEnrollmentToken(long accountId, String id, String secretHash, String device, String kind,
+            Instant expires);
+
+    /** The token with this id, used or not, expired or not. */
+    Optional<EnrollmentToken> findEnrollmentToken(String id);
+
+    /**
+     * Marks the token used at {@code now} if it exists, is unused and has not expired; of two
+     * calls at once, one wins. Returns whether this call marked it.
+     */
+    boolean useEnrollmentToken(String id, Instant now);
+
+    // ---- enrollment requests waiting for approval
+
+    /**
+     * Keeps a new pending enrollment request.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the account; {@code ALREADY_EXISTS} for an
+     *     id in use; {@code INVALID} for an id not {@code er-} and 8 lower-case hex digits, a kind
+     *     other than device or user, an empty device, or a key hash not 64 lower-case hex digits
+     */
+    EnrollmentRequest createEnrollmentRequest(long accountId, String id, String kind, String device, String keyType,
+            String keyHash, byte[] csr);
+
+    /** The request with this id, in any state. */
+    Optional<EnrollmentRequest> findEnrollmentRequest(String id);
+
+    /**
+     * The latest request of this account for this kind, device and key that is not yet issued:
+     * what a client's repeat of the same request finds.
+     */
+    Optional<EnrollmentRequest> findOpenEnrollmentRequest(long accountId, String kind, String device, String keyHash);
+
+    /** Every request in {@code state}, oldest first. */
+    List<EnrollmentRequest> listEnrollmentRequests(EnrollmentRequest.State state);
+
+    /**
+     * Moves the request from {@code from} to {@code to} at {@code now}, with {@code reason} (may be
+     * null); of two calls at once, one wins. Returns whether this call moved it.
+     */
+    boolean moveEnrollmentRequest(String id, EnrollmentRequest.State from, EnrollmentRequest.State to, String reason,
+            Instant now);
+
+    // ---- aliases
+
+    /**
+     * Makes mail for {@code address} go to {@code target}. The alias's domain must exist and the
+     * address must not be an account; the target may be anything, even an alias.
+     */
+    Alias createAlias(EmailAddress address, EmailAddress target);
+
+    List<Alias> listAliases();
+
+    void deleteAlias(EmailAddress address);
+
+    /**
+     * The local account mail for {@code recipient} is delivered to, following aliases; empty when
+     * the chain ends at an address that is not a local account.
+     *
+     * @throws StoreException {@code INVALID} when aliases form a loop or a chain longer than
+     *     {@link #MAX_ALIAS_DEPTH}
+     */
+    Optional<Account> resolveRecipient(EmailAddress recipient);
+
+    /**
+     * Where mail for {@code recipient} goes, following aliases as {@link #resolveRecipient} does;
+     * empty when no local account receives it. The store remembers the answer for
+     * {@link #knownRoute}.
+     *
+     * @throws StoreException {@code INVALID} when aliases form a loop or too long a chain
+     */
+    Optional<Route> route(EmailAddress recipient);
+
+    /**
+     * The route {@link #route} last found for {@code recipient}, if nothing it depends on has
+     * changed since; empty when the store would have to look. Answers from memory without
+     * waiting, so an event loop may call it. A change made by another process using the same
+     * database may take up to {@link #DIRECTORY_RECHECK} to be noticed; a delivery along a route
+     * that has just disappeared still fails in the store, never silently.
+     */
+    Optional<Route> knownRoute(EmailAddress recipient);
+
+    /** How often the store looks for changes to domains, accounts, aliases and mailboxes made by another process. */
+    Duration DIRECTORY_RECHECK = Duration.ofMillis(250);
+}

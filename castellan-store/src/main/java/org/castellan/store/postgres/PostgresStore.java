@@ -1,0 +1,740 @@
+package org.castellan.store.postgres;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.store.Account;
+import org.castellan.store.Alias;
+import org.castellan.store.AppPassword;
+import org.castellan.store.AuthAttempt;
+import org.castellan.store.AuthLogStore;
+import org.castellan.store.CertificateBinding;
+import org.castellan.store.Directory;
+import org.castellan.store.Domain;
+import org.castellan.store.EnrollmentRequest;
+import org.castellan.store.EnrollmentToken;
+import org.castellan.store.MailboxNames;
+import org.castellan.store.Route;
+import org.castellan.store.SpecialUse;
+import org.castellan.store.StoreException;
+import org.castellan.store.internal.DirectoryRules;
+import org.castellan.store.internal.RouteCache;
+import org.castellan.store.postgres.internal.Pg;
+import org.castellan.store.postgres.internal.PgErrors;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The PostgreSQL store, for installations one machine cannot carry (docs/store.md, "Scale-out").
+ * It grows one part of the store at a time, each checked by that part's contract: today the
+ * {@link Directory} and the {@link AuthLogStore}. It is not a {@link org.castellan.store.MailStore}
+ * yet, so {@code Stores.open} does not offer it to operators.
+ *
+ * <p>Several nodes may share one database. Rows are locked where two nodes could otherwise both
+ * pass a check (a domain's row while an address is taken, an account's while its app passwords
+ * are counted); one conditional UPDATE spends a token or moves a request, so of two nodes one
+ * wins. Routes are remembered as the embedded store remembers them (docs/store.md, "Routes"), and
+ * a node notices another's directory changes within {@link Directory#DIRECTORY_RECHECK}.
+ *
+ * <p>Durability: a write returns after its transaction committed with the server's
+ * {@code synchronous_commit = on}. Failure: every method throws {@link StoreException}
+ * {@code UNAVAILABLE} when PostgreSQL cannot be reached or fails ({@link PgErrors}); the pool
+ * reconnects without a restart. Security: the password is never logged; the schema comes from
+ * Flyway migrations in {@code db/postgres}, run on every open.
+ */
+public final class PostgresStore implements Directory, AuthLogStore, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PostgresStore.class);
+
+    /** How long a call waits for a free connection before it fails as {@code UNAVAILABLE}. */
+    static final Duration CONNECTION_TIMEOUT = Duration.ofSeconds(10);
+
+    private final HikariDataSource pool;
+    private final RouteCache routes = new RouteCache();
+    private final ScheduledExecutorService recheck;
+
+    private PostgresStore(HikariDataSource pool) {
+        this.pool = pool;
+        this.recheck = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "castellan-postgres-directory-recheck");
+            t.setDaemon(true);
+            return t;
+        });
+        recheck.scheduleWithFixedDelay(this::recheckDirectory, DIRECTORY_RECHECK.toMillis(), DIRECTORY_RECHECK.toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** Another node's directory change retires this node's routes (docs/store.md, "Routes"). */
+    private void recheckDirectory() {
+        try {
+            routes.versionSeen(read("read the directory version", PostgresStore::directoryVersion));
+        } catch (StoreException e) {
+            log.debug("directory recheck failed, trying again in {}: {}", DIRECTORY_RECHECK, e.getMessage());
+        }
+    }
+
+    private static long directoryVersion(Connection c) throws SQLException {
+        return Pg.count(c, "SELECT version FROM directory_version");
+    }
+
+    /**
+     * Connects, brings the schema up to date and returns the store.
+     *
+     * @param poolSize the most connections this process holds open at once
+     * @throws StoreException {@code UNAVAILABLE} when PostgreSQL cannot be reached, refuses the
+     *     login or the schema cannot be migrated (the message says which)
+     */
+    public static PostgresStore open(String jdbcUrl, String user, String password, int poolSize) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(jdbcUrl);
+        config.setUsername(user);
+        config.setPassword(password);
+        config.setMaximumPoolSize(poolSize);
+        config.setConnectionTimeout(CONNECTION_TIMEOUT.toMillis());
+        config.setPoolName("castellan-postgres");
+        HikariDataSource pool;
+        try {
+            pool = new HikariDataSource(config);
+        } catch (HikariPool.PoolInitializationException e) {
+            throw e.getCause() instanceof SQLException sql ? PgErrors.map(sql, "connect to " + jdbcUrl)
+                    : StoreException.unavailable("cannot connect to " + jdbcUrl + ": " + e.getMessage(), e);
+        }
+        try {
+            // Flyway opens connections of its own (it holds one for its lock while another migrates),
+            // so a pool of one connection does not starve it.
+            Flyway.configure(PostgresStore.class.getClassLoader()).dataSource(jdbcUrl, user, password)
+                    .locations("classpath:db/postgres").load().migrate();
+        } catch (FlywayException e) {
+            pool.close();
+            throw StoreException.unavailable("cannot bring the PostgreSQL schema up to date: " + e.getMessage(), e);
+        }
+        PostgresStore store = new PostgresStore(pool);
+        store.recheckDirectory();
+        return store;
+    }
+
+    // ------------------------------------------------------------------ domains
+
+    @Override
+    public Domain createDomain(String name) {
+        String domain = DirectoryRules.validDomain(name);
+        Instant now = now();
+        return directoryWrite("create domain " + domain, c -> {
+            if (Pg.update(c, "INSERT INTO domains (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                    domain, now) == 0) {
+                throw StoreException.alreadyExists("domain " + domain + " already exists");
+            }
+            return new Domain(domain, now);
+        });
+    }
+
+    @Override
+    public List<Domain> listDomains() {
+        return read("list domains", c -> Pg.list(c, "SELECT name, created_at FROM domains ORDER BY name", PostgresStore::domain));
+    }
+
+    @Override
+    public Optional<Domain> getDomain(String name) {
+        String domain = name.toLowerCase(Locale.ROOT);
+        return read("look up domain " + domain,
+                c -> Pg.one(c, "SELECT name, created_at FROM domains WHERE name = ?", PostgresStore::domain, domain));
+    }
+
+    @Override
+    public void deleteDomain(String name) {
+        String domain = name.toLowerCase(Locale.ROOT);
+        directoryWrite("delete domain " + domain, c -> {
+            lockDomain(c, domain);
+            long accounts = Pg.count(c, "SELECT count(*) FROM accounts WHERE domain = ?", domain);
+            long aliases = Pg.count(c, "SELECT count(*) FROM aliases WHERE domain = ?", domain);
+            if (accounts > 0 || aliases > 0) {
+                throw StoreException.invalid("domain " + domain + " still has " + accounts + " account(s) and " + aliases
+                        + " alias(es); delete them first");
+            }
+            Pg.update(c, "DELETE FROM domains WHERE name = ?", domain);
+            return null;
+        });
+    }
+
+    /**
+     * Holds the domain's row until the transaction ends: every write that takes an address of the
+     * domain (account or alias) or removes the domain goes through it, so two nodes cannot both
+     * find an address free.
+     */
+    private static void lockDomain(Connection c, String domain) throws SQLException {
+        if (!Pg.exists(c, "SELECT 1 FROM domains WHERE name = ? FOR UPDATE", domain)) throw DirectoryRules.noDomain(domain);
+    }
+
+    // ------------------------------------------------------------------ accounts
+
+    private static final String ACCOUNT_COLUMNS = "id, local_part, domain, credential, quota_bytes, created_at";
+
+    @Override
+    public Account createAccount(EmailAddress address, String credential, OptionalLong quotaBytes) {
+        DirectoryRules.validCredential(credential);
+        DirectoryRules.validQuota(quotaBytes);
+        Instant now = now();
+        return directoryWrite("create account " + address, c -> {
+            lockDomain(c, address.domain());
+            if (Pg.exists(c, "SELECT 1 FROM accounts WHERE address_key = ?", address.key())) {
+                throw StoreException.alreadyExists("account " + address + " already exists");
+            }
+            if (Pg.exists(c, "SELECT 1 FROM aliases WHERE address_key = ?", address.key())) {
+                throw StoreException.alreadyExists(address + " is an alias; delete the alias before creating an account");
+            }
+            long id = Pg.count(c, "INSERT INTO accounts (address_key, local_part, domain, credential, quota_bytes, created_at)"
+                    + " VALUES (?, ?, ?, ?, ?, ?) RETURNING id", address.key(), address.localPart(), address.domain(), credential,
+                    quotaBytes.isPresent() ? quotaBytes.getAsLong() : null, now);
+            insertSubscribedMailbox(c, id, MailboxNames.INBOX, null, now);
+            for (DefaultMailbox m : DEFAULT_MAILBOXES) insertSubscribedMailbox(c, id, m.name(), m.specialUse(), now);
+            return new Account(id, address, credential, quotaBytes, now);
+        });
+    }
+
+    /** A new mailbox, subscribed; its UIDVALIDITY unique across every mailbox of the database. */
+    private static void insertSubscribedMailbox(Connection c, long accountId, String name, SpecialUse specialUse, Instant now)
+            throws SQLException {
+        // Time-based, so a store rebuilt from scratch does not hand a client a UIDVALIDITY it has
+        // cached (RFC 9051 §2.3.1.1); the counter's row lock orders nodes creating mailboxes at once.
+        long uidValidity = Pg.count(c, "UPDATE counters SET value = GREATEST(value + 1, ?) WHERE name = 'uid_validity'"
+                + " RETURNING value", now.getEpochSecond());
+        if (uidValidity > MAX_UID_VALIDITY) throw StoreException.invalid("no UIDVALIDITY values are left (RFC 9051 §2.3.1.1)");
+        Pg.update(c, "INSERT INTO mailboxes (account_id, name, uid_validity, special_use, created_at) VALUES (?, ?, ?, ?, ?)",
+                accountId, name, uidValidity, specialUse == null ? null : specialUse.name(), now);
+        Pg.update(c, "INSERT INTO subscriptions (account_id, name) VALUES (?, ?)", accountId, name);
+    }
+
+    /** UIDVALIDITY is a 32-bit number (RFC 9051 §2.3.1.1). */
+    static final long MAX_UID_VALIDITY = 0xFFFF_FFFFL;
+
+    @Override
+    public Optional<Account> getAccount(EmailAddress address) {
+        return read("look up account " + address, c -> accountByKey(c, address.key()));
+    }
+
+    private static Optional<Account> accountByKey(Connection c, String addressKey) throws SQLException {
+        return Pg.one(c, "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE address_key = ?", PostgresStore::account, addressKey);
+    }
+
+    @Override
+    public Optional<Account> getAccount(long accountId) {
+        return read("look up account " + accountId, c -> Pg.one(c,
+                "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE id = ?", PostgresStore::account, accountId));
+    }
+
+    @Override
+    public List<Account> listAccounts() {
+        return read("list accounts", c -> Pg.list(c,
+                "SELECT " + ACCOUNT_COLUMNS + " FROM accounts ORDER BY address_key", PostgresStore::account));
+    }
+
+    @Override
+    public List<Account> listAccounts(String domain) {
+        String d = domain.toLowerCase(Locale.ROOT);
+        return read("list accounts of " + d, c -> Pg.list(c,
+                "SELECT " + ACCOUNT_COLUMNS + " FROM accounts WHERE domain = ? ORDER BY address_key", PostgresStore::account, d));
+    }
+
+    @Override
+    public void setCredential(long accountId, String credential) {
+        DirectoryRules.validCredential(credential);
+        write("set the credential of account " + accountId, c -> {
+            if (Pg.update(c, "UPDATE accounts SET credential = ? WHERE id = ?", credential, accountId) == 0) {
+                throw DirectoryRules.noAccount(accountId);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public boolean replaceCredential(long accountId, String expected, String credential) {
+        DirectoryRules.validCredential(credential);
+        return write("replace the credential of account " + accountId, c -> Pg.update(c,
+                "UPDATE accounts SET credential = ? WHERE id = ? AND credential = ?", credential, accountId, expected) == 1);
+    }
+
+    @Override
+    public void setQuota(long accountId, OptionalLong quotaBytes) {
+        DirectoryRules.validQuota(quotaBytes);
+        directoryWrite("set the quota of account " + accountId, c -> {
+            if (Pg.update(c, "UPDATE accounts SET quota_bytes = ? WHERE id = ?",
+                    quotaBytes.isPresent() ? quotaBytes.getAsLong() : null, accountId) == 0) {
+                throw DirectoryRules.noAccount(accountId);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void deleteAccount(long accountId) {
+        // Mailboxes, subscriptions, app passwords, bindings, tokens and requests go with it (V2).
+        directoryWrite("delete account " + accountId, c -> {
+            if (Pg.update(c, "DELETE FROM accounts WHERE id = ?", accountId) == 0) throw DirectoryRules.noAccount(accountId);
+            return null;
+        });
+    }
+
+    /** The account's row, held until the transaction ends, so its limits are counted by one node at a time. */
+    private static void lockAccount(Connection c, long accountId) throws SQLException {
+        if (!Pg.exists(c, "SELECT 1 FROM accounts WHERE id = ? FOR UPDATE", accountId)) throw DirectoryRules.noAccount(accountId);
+    }
+
+    private static void requireAccount(Connection c, long accountId) throws SQLException {
+        if (!Pg.exists(c, "SELECT 1 FROM accounts WHERE id = ?", accountId)) throw DirectoryRules.noAccount(accountId);
+    }
+
+    // ------------------------------------------------------------------ app passwords
+
+    private static final String APP_PASSWORD_COLUMNS = "id, account_id, label, credential, scope, created_at, selector";
+
+    @Override
+    public AppPassword createAppPassword(long accountId, String label, String credential, Optional<String> selector,
+            Set<String> scope) {
+        DirectoryRules.validAppPassword(label, credential, selector, scope);
+        Instant now = now();
+        return write("create an app password for account " + accountId, c -> {
+            lockAccount(c, accountId);
+            if (Pg.count(c, "SELECT count(*) FROM app_passwords WHERE account_id = ?", accountId) >= MAX_APP_PASSWORDS) {
+                throw DirectoryRules.tooManyAppPasswords(accountId);
+            }
+            if (selector.isPresent() && Pg.exists(c, "SELECT 1 FROM app_passwords WHERE account_id = ? AND selector = ?",
+                    accountId, selector.get())) {
+                throw DirectoryRules.selectorTaken(accountId);
+            }
+            long id = Pg.count(c, "INSERT INTO app_passwords (account_id, label, credential, scope, created_at, selector)"
+                    + " VALUES (?, ?, ?, ?, ?, ?) RETURNING id", accountId, label, credential,
+                    String.join(" ", new TreeSet<>(scope)), now, selector.orElse(null));
+            return new AppPassword(id, accountId, label, credential, scope, now, selector);
+        });
+    }
+
+    @Override
+    public List<AppPassword> listAppPasswords(long accountId) {
+        return read("list the app passwords of account " + accountId, c -> {
+            requireAccount(c, accountId);
+            return Pg.list(c, "SELECT " + APP_PASSWORD_COLUMNS + " FROM app_passwords WHERE account_id = ? ORDER BY id",
+                    PostgresStore::appPassword, accountId);
+        });
+    }
+
+    @Override
+    public void revokeAppPassword(long accountId, long appPasswordId) {
+        write("revoke app password " + appPasswordId + " of account " + accountId, c -> {
+            if (Pg.update(c, "DELETE FROM app_passwords WHERE id = ? AND account_id = ?", appPasswordId, accountId) == 0) {
+                throw StoreException.notFound("account " + accountId + " has no app password " + appPasswordId);
+            }
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ certificate bindings
+
+    private static final String BINDING_COLUMNS = "fingerprint, account_id, label, created_at";
+
+    @Override
+    public CertificateBinding bindCertificate(long accountId, String fingerprint, String label) {
+        DirectoryRules.validCertificateBinding(fingerprint, label);
+        Instant now = now();
+        return write("bind certificate " + fingerprint + " to account " + accountId, c -> {
+            requireAccount(c, accountId);
+            if (Pg.update(c, "INSERT INTO certificate_bindings (" + BINDING_COLUMNS + ") VALUES (?, ?, ?, ?)"
+                    + " ON CONFLICT (fingerprint) DO NOTHING", fingerprint, accountId, label, now) == 0) {
+                long owner = Pg.count(c, "SELECT account_id FROM certificate_bindings WHERE fingerprint = ?", fingerprint);
+                throw StoreException.alreadyExists("certificate " + fingerprint + " is already bound to account "
+                        + owner + "; unbind it first");
+            }
+            return new CertificateBinding(fingerprint, accountId, label, now);
+        });
+    }
+
+    @Override
+    public Optional<CertificateBinding> findCertificateBinding(String fingerprint) {
+        if (!CertificateBinding.isFingerprint(fingerprint)) return Optional.empty();
+        return read("find the binding of certificate " + fingerprint, c -> Pg.one(c,
+                "SELECT " + BINDING_COLUMNS + " FROM certificate_bindings WHERE fingerprint = ?",
+                PostgresStore::certificateBinding, fingerprint));
+    }
+
+    @Override
+    public List<CertificateBinding> listCertificateBindings(long accountId) {
+        return read("list the certificates bound to account " + accountId, c -> {
+            requireAccount(c, accountId);
+            return Pg.list(c, "SELECT " + BINDING_COLUMNS + " FROM certificate_bindings WHERE account_id = ?"
+                    + " ORDER BY created_at, fingerprint", PostgresStore::certificateBinding, accountId);
+        });
+    }
+
+    @Override
+    public List<CertificateBinding> listCertificateBindings() {
+        return read("list the certificate bindings", c -> Pg.list(c, "SELECT " + BINDING_COLUMNS
+                + " FROM certificate_bindings ORDER BY created_at, fingerprint", PostgresStore::certificateBinding));
+    }
+
+    @Override
+    public void unbindCertificate(String fingerprint) {
+        write("unbind certificate " + fingerprint, c -> {
+            if (Pg.update(c, "DELETE FROM certificate_bindings WHERE fingerprint = ?", fingerprint) == 0) {
+                throw StoreException.notFound("certificate " + fingerprint + " is not bound to any account");
+            }
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ enrollment tokens
+
+    private static final String ENROLL_TOKEN_COLUMNS = "id, account_id, secret_hash, device, kind, created_at, expires_at, used_at";
+
+    @Override
+    public EnrollmentToken createEnrollmentToken(long accountId, String id, String secretHash, String device, String kind,
+            Instant expires) {
+        Instant now = now();
+        DirectoryRules.validEnrollmentToken(id, secretHash, device, kind, expires, now);
+        Instant expiresAt = expires.truncatedTo(ChronoUnit.MILLIS);
+        return write("create enrollment token " + id + " for account " + accountId, c -> {
+            requireAccount(c, accountId);
+            if (Pg.update(c, "INSERT INTO enroll_tokens (" + ENROLL_TOKEN_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, NULL)"
+                    + " ON CONFLICT (id) DO NOTHING", id, accountId, secretHash, device, kind, now, expiresAt) == 0) {
+                throw StoreException.alreadyExists("enrollment token " + id + " exists already");
+            }
+            return new EnrollmentToken(id, accountId, secretHash, device, kind, now, expiresAt, Optional.empty());
+        });
+    }
+
+    @Override
+    public Optional<EnrollmentToken> findEnrollmentToken(String id) {
+        return read("find enrollment token " + id, c -> Pg.one(c,
+                "SELECT " + ENROLL_TOKEN_COLUMNS + " FROM enroll_tokens WHERE id = ?", PostgresStore::enrollmentToken, id));
+    }
+
+    @Override
+    public boolean useEnrollmentToken(String id, Instant now) {
+        // One conditional UPDATE decides: a second one waits for the first's row lock, then finds used_at set.
+        Instant at = now.truncatedTo(ChronoUnit.MILLIS);
+        return write("use enrollment token " + id, c -> Pg.update(c,
+                "UPDATE enroll_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?", at, id, at) == 1);
+    }
+
+    // ------------------------------------------------------------------ enrollment requests
+
+    private static final String ENROLL_REQUEST_COLUMNS =
+            "id, account_id, kind, device, key_type, key_hash, csr, requested_at, state, reason, decided_at";
+
+    @Override
+    public EnrollmentRequest createEnrollmentRequest(long accountId, String id, String kind, String device, String keyType,
+            String keyHash, byte[] csr) {
+        DirectoryRules.validEnrollmentRequest(id, kind, device, keyHash);
+        Instant now = now();
+        return write("create enrollment request " + id + " for account " + accountId, c -> {
+            requireAccount(c, accountId);
+            if (Pg.update(c, "INSERT INTO enroll_pending (" + ENROLL_REQUEST_COLUMNS + ")"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL) ON CONFLICT (id) DO NOTHING",
+                    id, accountId, kind, device, keyType, keyHash, csr, now, EnrollmentRequest.State.PENDING.sqlName()) == 0) {
+                throw StoreException.alreadyExists("enrollment request " + id + " exists already");
+            }
+            return new EnrollmentRequest(id, accountId, kind, device, keyType, keyHash, csr, now,
+                    EnrollmentRequest.State.PENDING, Optional.empty(), Optional.empty());
+        });
+    }
+
+    @Override
+    public Optional<EnrollmentRequest> findEnrollmentRequest(String id) {
+        return read("find enrollment request " + id, c -> Pg.one(c,
+                "SELECT " + ENROLL_REQUEST_COLUMNS + " FROM enroll_pending WHERE id = ?", PostgresStore::enrollmentRequest, id));
+    }
+
+    @Override
+    public Optional<EnrollmentRequest> findOpenEnrollmentRequest(long accountId, String kind, String device, String keyHash) {
+        return read("find open enrollment request of account " + accountId, c -> Pg.one(c,
+                "SELECT " + ENROLL_REQUEST_COLUMNS + " FROM enroll_pending WHERE account_id = ? AND kind = ? AND device = ?"
+                        + " AND key_hash = ? AND state <> ? ORDER BY requested_at DESC, seq DESC LIMIT 1",
+                PostgresStore::enrollmentRequest, accountId, kind, device, keyHash, EnrollmentRequest.State.ISSUED.sqlName()));
+    }
+
+    @Override
+    public List<EnrollmentRequest> listEnrollmentRequests(EnrollmentRequest.State state) {
+        return read("list enrollment requests", c -> Pg.list(c,
+                "SELECT " + ENROLL_REQUEST_COLUMNS + " FROM enroll_pending WHERE state = ? ORDER BY requested_at, seq",
+                PostgresStore::enrollmentRequest, state.sqlName()));
+    }
+
+    @Override
+    public boolean moveEnrollmentRequest(String id, EnrollmentRequest.State from, EnrollmentRequest.State to, String reason,
+            Instant now) {
+        // One conditional UPDATE decides, as for a token: of an approval and a denial at once, one wins.
+        return write("move enrollment request " + id + " to " + to.sqlName(), c -> Pg.update(c,
+                "UPDATE enroll_pending SET state = ?, reason = ?, decided_at = ? WHERE id = ? AND state = ?",
+                to.sqlName(), reason, now.truncatedTo(ChronoUnit.MILLIS), id, from.sqlName()) == 1);
+    }
+
+    // ------------------------------------------------------------------ aliases and routes
+
+    @Override
+    public Alias createAlias(EmailAddress address, EmailAddress target) {
+        DirectoryRules.validAlias(address, target);
+        Instant now = now();
+        return directoryWrite("create alias " + address, c -> {
+            lockDomain(c, address.domain());
+            if (Pg.exists(c, "SELECT 1 FROM aliases WHERE address_key = ?", address.key())) {
+                throw StoreException.alreadyExists("alias " + address + " already exists");
+            }
+            if (Pg.exists(c, "SELECT 1 FROM accounts WHERE address_key = ?", address.key())) {
+                throw StoreException.alreadyExists(address + " is an account; an alias cannot share its address");
+            }
+            Pg.update(c, "INSERT INTO aliases (address_key, local_part, domain, target, created_at) VALUES (?, ?, ?, ?, ?)",
+                    address.key(), address.localPart(), address.domain(), target.toString(), now);
+            return new Alias(address, target, now);
+        });
+    }
+
+    @Override
+    public List<Alias> listAliases() {
+        return read("list aliases", c -> Pg.list(c,
+                "SELECT local_part, domain, target, created_at FROM aliases ORDER BY address_key",
+                rs -> new Alias(new EmailAddress(rs.getString(1), rs.getString(2)), EmailAddress.of(rs.getString(3)),
+                        Pg.instant(rs, 4).orElseThrow())));
+    }
+
+    @Override
+    public void deleteAlias(EmailAddress address) {
+        directoryWrite("delete alias " + address, c -> {
+            if (Pg.update(c, "DELETE FROM aliases WHERE address_key = ?", address.key()) == 0) {
+                throw StoreException.notFound("alias " + address + " does not exist");
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<Account> resolveRecipient(EmailAddress recipient) {
+        return snapshotRead("resolve recipient " + recipient, c -> DirectoryRules.resolve(recipient, lookup(c)));
+    }
+
+    @Override
+    public Optional<Route> route(EmailAddress recipient) {
+        long generation = routes.generation();
+        Optional<Route> route = snapshotRead("route mail for " + recipient, c -> DirectoryRules.route(recipient, lookup(c)));
+        route.ifPresent(r -> routes.put(recipient.key(), r, generation));
+        return route;
+    }
+
+    @Override
+    public Optional<Route> knownRoute(EmailAddress recipient) {
+        return routes.get(recipient.key());
+    }
+
+    /**
+     * The directory's look-ups on one connection, for alias resolution and routes; the caller
+     * reads in one snapshot ({@link #snapshotRead}), so a chain is followed in one state of the directory.
+     */
+    private static DirectoryRules.Lookup lookup(Connection c) {
+        return new DirectoryRules.Lookup() {
+            @Override
+            public Optional<Account> account(String addressKey) throws SQLException {
+                return accountByKey(c, addressKey);
+            }
+
+            @Override
+            public Optional<String> aliasTarget(String addressKey) throws SQLException {
+                return Pg.one(c, "SELECT target FROM aliases WHERE address_key = ?", rs -> rs.getString(1), addressKey);
+            }
+
+            @Override
+            public Optional<Long> inbox(long accountId) throws SQLException {
+                return Pg.one(c, "SELECT id FROM mailboxes WHERE account_id = ? AND name = ?", rs -> rs.getLong(1),
+                        accountId, MailboxNames.INBOX);
+            }
+        };
+    }
+
+    // ------------------------------------------------------------------ rows
+
+    private static Domain domain(ResultSet rs) throws SQLException {
+        return new Domain(rs.getString(1), Pg.instant(rs, 2).orElseThrow());
+    }
+
+    private static Account account(ResultSet rs) throws SQLException {
+        long quota = rs.getLong(5);
+        OptionalLong quotaBytes = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(quota);
+        return new Account(rs.getLong(1), new EmailAddress(rs.getString(2), rs.getString(3)), rs.getString(4), quotaBytes,
+                Pg.instant(rs, 6).orElseThrow());
+    }
+
+    private static AppPassword appPassword(ResultSet rs) throws SQLException {
+        return new AppPassword(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4),
+                Set.of(rs.getString(5).split(" ")), Pg.instant(rs, 6).orElseThrow(), Optional.ofNullable(rs.getString(7)));
+    }
+
+    private static CertificateBinding certificateBinding(ResultSet rs) throws SQLException {
+        return new CertificateBinding(rs.getString(1), rs.getLong(2), rs.getString(3), Pg.instant(rs, 4).orElseThrow());
+    }
+
+    private static EnrollmentToken enrollmentToken(ResultSet rs) throws SQLException {
+        return new EnrollmentToken(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                Pg.instant(rs, 6).orElseThrow(), Pg.instant(rs, 7).orElseThrow(), Pg.instant(rs, 8));
+    }
+
+    private static EnrollmentRequest enrollmentRequest(ResultSet rs) throws SQLException {
+        return new EnrollmentRequest(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                rs.getString(6), rs.getBytes(7), Pg.instant(rs, 8).orElseThrow(),
+                EnrollmentRequest.State.valueOf(rs.getString(9).toUpperCase(Locale.ROOT)), Optional.ofNullable(rs.getString(10)),
+                Pg.instant(rs, 11));
+    }
+
+    // ------------------------------------------------------------------ auth log
+
+    private static final String AUTH_LOG_COLUMNS = "at, remote, listener, protocol, mechanism, account, result, tls_version,"
+            + " certificate, reason";
+
+    @Override
+    public void recordAuthAttempts(List<AuthAttempt> attempts) {
+        if (attempts.isEmpty()) return;
+        OffsetDateTime oldest = utc(Instant.now().minus(AUTH_LOG_MAX_AGE));
+        write("record " + attempts.size() + " authentication attempts", c -> {
+            try (PreparedStatement insert = c.prepareStatement(
+                    "INSERT INTO auth_log (" + AUTH_LOG_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                for (AuthAttempt a : attempts) {
+                    insert.setObject(1, utc(a.time()));
+                    insert.setString(2, a.remote());
+                    insert.setString(3, a.listener());
+                    insert.setString(4, a.protocol());
+                    insert.setString(5, a.mechanism());
+                    insert.setString(6, a.account().toLowerCase(Locale.ROOT));
+                    insert.setString(7, a.result());
+                    insert.setString(8, a.tlsVersion().orElse(null));
+                    insert.setString(9, a.certificate().orElse(null));
+                    insert.setString(10, a.reason().orElse(null));
+                    insert.addBatch();
+                }
+                insert.executeBatch();
+            }
+            // The newest AUTH_LOG_MAX_ROWS by id, counted rather than computed from the largest id:
+            // identity values have gaps (rolled-back inserts, other nodes' cached ranges).
+            try (PreparedStatement trim = c.prepareStatement("DELETE FROM auth_log WHERE at < ? OR id < "
+                    + "(SELECT id FROM auth_log ORDER BY id DESC OFFSET ? LIMIT 1)")) {
+                trim.setObject(1, oldest);
+                trim.setInt(2, AUTH_LOG_MAX_ROWS - 1);
+                trim.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<AuthAttempt> listAuthAttempts(Optional<String> account, int limit) {
+        if (limit < 1) throw StoreException.invalid("the limit must be at least 1, got " + limit);
+        String sql = "SELECT " + AUTH_LOG_COLUMNS + " FROM auth_log"
+                + (account.isPresent() ? " WHERE account = ?" : "") + " ORDER BY id DESC LIMIT ?";
+        Object[] args = account.isPresent() ? new Object[] {account.get().toLowerCase(Locale.ROOT), limit} : new Object[] {limit};
+        return read("read the auth log", c -> Pg.list(c, sql, PostgresStore::authAttempt, args));
+    }
+
+    private static AuthAttempt authAttempt(ResultSet rs) throws SQLException {
+        return new AuthAttempt(Pg.instant(rs, 1).orElseThrow(), rs.getString(2), rs.getString(3),
+                rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7), Optional.ofNullable(rs.getString(8)),
+                Optional.ofNullable(rs.getString(9)), Optional.ofNullable(rs.getString(10)));
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    /** Closes the pool: calls under way finish, later ones fail as {@code UNAVAILABLE}. */
+    @Override
+    public void close() {
+        recheck.shutdownNow();
+        pool.close();
+    }
+
+    @FunctionalInterface
+    private interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /** One transaction, committed before this returns; rolled back as a whole if anything fails. */
+    private <T> T write(String doing, Work<T> work) {
+        try (Connection c = pool.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    c.rollback();
+                } catch (SQLException rollbackFailed) {
+                    e.addSuppressed(rollbackFailed); // the connection is gone; so is the transaction
+                }
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw PgErrors.map(e, doing);
+        }
+    }
+
+    /**
+     * A write that may change what a route depends on: it reads the directory version before it
+     * commits, and a new value retires this node's remembered routes once the write has committed.
+     */
+    private <T> T directoryWrite(String doing, Work<T> work) {
+        long[] version = new long[1];
+        T result = write(doing, c -> {
+            T r = work.run(c);
+            version[0] = directoryVersion(c);
+            return r;
+        });
+        routes.versionSeen(version[0]);
+        return result;
+    }
+
+    /** Several statements that must see one committed state, as the embedded store's reads do. */
+    private <T> T snapshotRead(String doing, Work<T> work) {
+        try (Connection c = pool.getConnection()) {
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            c.setReadOnly(true);
+            try {
+                return work.run(c);
+            } finally {
+                c.rollback(); // nothing to keep; the pool resets isolation and read-only
+            }
+        } catch (SQLException e) {
+            throw PgErrors.map(e, doing);
+        }
+    }
+
+    private <T> T read(String doing, Work<T> work) {
+        try (Connection c = pool.getConnection()) {
+            return work.run(c);
+        } catch (SQLException e) {
+            throw PgErrors.map(e, doing);
+        }
+    }
+
+    /** Times are kept to the millisecond, as the embedded store keeps them. */
+    private static Instant now() {
+        return Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    private static OffsetDateTime utc(Instant instant) {
+        return instant.atOffset(ZoneOffset.UTC);
+    }
+}
