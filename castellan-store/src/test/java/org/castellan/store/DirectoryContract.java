@@ -66,6 +66,21 @@ public interface DirectoryContract extends DirectoryFixture {
 
     // ------------------------------------------------------------------ accounts
 
+    /**
+     * Sessions, caches and other nodes hold an account by its id: a deleted account's id given to
+     * the next new account would hand the old account's open sessions the new one's mail.
+     */
+    @Test
+    default void anIdOfADeletedAccountIsNeverGivenAgain() {
+        account("alice@example.org");
+        Account newest = account("bob@example.org");
+        directory().deleteAccount(newest.id());
+        Account next = account("carol@example.org");
+        assertThat(next.id()).isGreaterThan(newest.id());
+        directory().deleteAccount(next.id());
+        assertThat(account("bob@example.org").id()).isGreaterThan(next.id());
+    }
+
     @Test
     default void accountNeedsAnExistingDomainAndAFreeAddress() {
         assertFails(StoreException.Kind.NOT_FOUND, "domain example.org",

@@ -177,6 +177,23 @@ public interface MailboxesContract extends DirectoryFixture {
 
     // ------------------------------------------------------------------ mailboxes
 
+    /**
+     * A session holds its selected mailbox by id until it hears of the deletion: the id of the
+     * newest mailbox, deleted, must not become another account's new mailbox meanwhile.
+     */
+    @Test
+    default void anIdOfADeletedMailboxIsNeverGivenAgain() {
+        Account alice = account("alice@example.org");
+        Account bob = account("bob@example.org");
+        Mailbox newest = mailboxes().createMailbox(alice.id(), "Work");
+        mailboxes().deleteMailbox(newest.id());
+        Mailbox bobs = mailboxes().createMailbox(bob.id(), "Work");
+        assertThat(bobs.id()).isGreaterThan(newest.id());
+        directory().deleteAccount(bob.id());
+        Account carol = account("carol@example.org");
+        assertThat(inbox(carol).id()).isGreaterThan(bobs.id());
+    }
+
     @Test
     default void inboxIsCaseInsensitiveAndCannotBeDeleted() {
         Account alice = account("alice@example.org");

@@ -371,10 +371,10 @@ public final class EmbeddedMailStore implements MailStore {
             if (Sql.exists(c, "SELECT 1 FROM aliases WHERE address_key = ?", address.key())) {
                 throw StoreException.alreadyExists(address + " is an alias; delete the alias before creating an account");
             }
-            Sql.update(c, "INSERT INTO accounts (address_key, local_part, domain, credential, quota_bytes, created_at)"
-                    + " VALUES (?, ?, ?, ?, ?, ?)", address.key(), address.localPart(), address.domain(), credential,
+            long id = nextId(c, "account_id");
+            Sql.update(c, "INSERT INTO accounts (id, address_key, local_part, domain, credential, quota_bytes, created_at)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?)", id, address.key(), address.localPart(), address.domain(), credential,
                     quotaBytes.isPresent() ? quotaBytes.getAsLong() : null, now.toEpochMilli());
-            long id = Sql.lastId(c);
             insertMailbox(c, id, MailboxNames.INBOX, null, now);
             Sql.update(c, "INSERT INTO subscriptions (account_id, name) VALUES (?, ?)", id, MailboxNames.INBOX);
             for (DefaultMailbox m : DEFAULT_MAILBOXES) {
@@ -1476,9 +1476,21 @@ public final class EmbeddedMailStore implements MailStore {
             throw StoreException.invalid("no UIDVALIDITY values are left (RFC 9051 §2.3.1.1)");
         }
         Sql.update(c, "UPDATE counters SET value = ? WHERE name = 'uid_validity'", uidValidity);
-        Sql.update(c, "INSERT INTO mailboxes (account_id, name, uid_validity, special_use, created_at) VALUES (?, ?, ?, ?, ?)",
-                accountId, name, uidValidity, specialUse == null ? null : specialUse.name(), now.toEpochMilli());
-        return Sql.lastId(c);
+        long id = nextId(c, "mailbox_id");
+        Sql.update(c, "INSERT INTO mailboxes (id, account_id, name, uid_validity, special_use, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                id, accountId, name, uidValidity, specialUse == null ? null : specialUse.name(), now.toEpochMilli());
+        return id;
+    }
+
+    /**
+     * The next id of a counter that only grows (V22): sessions and caches hold accounts and
+     * mailboxes by id, so an id deleted is never given to another one. Inside the write
+     * transaction, which SQLite runs one at a time.
+     */
+    private static long nextId(Connection c, String counter) throws SQLException {
+        long id = Sql.count(c, "SELECT value FROM counters WHERE name = ?", counter) + 1;
+        Sql.update(c, "UPDATE counters SET value = ? WHERE name = ?", id, counter);
+        return id;
     }
 
     /** A mailbox of an existing account, announced to the account's listeners (RFC 5465 MailboxName). */
