@@ -1,5 +1,8 @@
 package org.castellan.server.cli;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -11,6 +14,7 @@ import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.Passwords;
+import org.castellan.server.admin.AdminClient;
 import org.castellan.store.Account;
 import org.castellan.store.AppPassword;
 import org.castellan.store.Mailbox;
@@ -121,7 +125,8 @@ final class UserCommand {
     }
 
     @Command(name = "remove", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = "Delete an account with all its mailboxes and messages.")
+            description = {"Delete an account with all its mailboxes and messages, and close its live sessions",
+                    "on the running server."})
     static final class Remove implements Callable<Integer> {
         @Mixin DataOptions where;
         @Parameters(paramLabel = "ADDRESS") String address;
@@ -133,8 +138,25 @@ final class UserCommand {
                 Account account = requireAccount(admin.store, a);
                 admin.store.deleteAccount(account.id());
                 System.out.println("user " + account.address() + " removed");
+                closeSessions(admin.config.server().adminSocket(), account.address());
             }
             return Main.OK;
+        }
+
+        /**
+         * A removed account's sessions end with it: left open, a client would go on working on
+         * mail that is gone. Without a running server there is nothing to close.
+         */
+        private static void closeSessions(Path socket, EmailAddress account) {
+            if (!Files.exists(socket)) return;
+            try {
+                int closed = new AdminClient(socket).request(JsonNodeFactory.instance.objectNode()
+                        .put("command", "kick").put("account", account.toString())).path("closed").asInt();
+                if (closed > 0) System.out.println("closed " + closed + " live session(s) of " + account);
+            } catch (AdminClient.AdminException e) {
+                System.err.println("warning: " + e.getMessage() + "; close the account's sessions with"
+                        + " 'castellan sessions kick --account " + account + "'");
+            }
         }
     }
 

@@ -74,6 +74,20 @@ class SessionsCommandTest {
     }
 
     @Test
+    void removingAUserClosesItsLiveSessions() throws Exception {
+        live = LiveServer.start(tmp.resolve("data"));
+        LiveServer.Issued laptop = live.issueDevice("laptop");
+        try (var session = new LiveServer.Pop3(live.clientContext(laptop.p12()), live.address("device")).login()) {
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(live.cli.admin("sessions").out())
+                    .contains(LiveServer.ACCOUNT));
+            Cli.Run removed = live.cli.admin("user", "remove", LiveServer.ACCOUNT);
+            assertThat(removed.code()).as(removed.err()).isZero();
+            assertThat(removed.out()).contains("removed", "closed 1 live session(s) of " + LiveServer.ACCOUNT);
+            assertThat(session.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
     void badRequestsAreRefusedWithOneLine() throws Exception {
         live = LiveServer.start(tmp.resolve("data"));
         for (String[] args : new String[][] {{"sessions", "kick", "--serial", "zz"}, {"sessions", "kick", "no-such!"},
