@@ -9,9 +9,9 @@ import java.util.Optional;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.pki.CertificationRequest;
 import org.castellan.store.Account;
+import org.castellan.store.Directory;
 import org.castellan.store.EnrollmentRequest;
 import org.castellan.store.EnrollmentRequest.State;
-import org.castellan.store.MailStore;
 import org.castellan.store.StoreException;
 
 /**
@@ -44,10 +44,10 @@ public final class EnrollmentApprovals {
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private final MailStore store;
+    private final Directory store;
     private final Clock clock;
 
-    public EnrollmentApprovals(MailStore store, Clock clock) {
+    public EnrollmentApprovals(Directory store, Clock clock) {
         this.store = store;
         this.clock = clock;
     }
@@ -113,12 +113,12 @@ public final class EnrollmentApprovals {
     }
 
     /** {@code castellan enroll approve}: false unless the request exists and is pending. */
-    public static boolean approve(MailStore store, String id, Clock clock) {
+    public static boolean approve(Directory store, String id, Clock clock) {
         return store.moveEnrollmentRequest(id, State.PENDING, State.APPROVED, null, clock.instant());
     }
 
     /** {@code castellan enroll deny}: false unless the request exists and is pending. */
-    public static boolean deny(MailStore store, String id, String reason, Clock clock) {
+    public static boolean deny(Directory store, String id, String reason, Clock clock) {
         return store.moveEnrollmentRequest(id, State.PENDING, State.DENIED, reason, clock.instant());
     }
 

@@ -15,8 +15,8 @@ import java.util.concurrent.Executor;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.pki.CertificateKind;
 import org.castellan.store.Account;
+import org.castellan.store.Directory;
 import org.castellan.store.EnrollmentToken;
-import org.castellan.store.MailStore;
 
 /**
  * Enrollment tokens kept in the store: made by {@code castellan enroll token}, checked and spent
@@ -25,7 +25,7 @@ import org.castellan.store.MailStore;
  * <p>SECURITY: a token is {@code et-<16 hex>.<secret>}, the secret 256 random bits, so guessing
  * one is hopeless and a plain SHA-256 of the secret is as good as a slow hash would be; the
  * comparison takes the same time wherever the hashes differ. A token is good for one certificate:
- * it is marked used in the same write that checks it is still unused ({@link MailStore#useEnrollmentToken}),
+ * it is marked used in the same write that checks it is still unused ({@link Directory#useEnrollmentToken}),
  * just before the CA signs, so a replayed token — or the same token sent twice at once — gets one
  * certificate at most. An expired, used or unknown token, and one whose account is gone, are all
  * refused alike.
@@ -41,11 +41,11 @@ public final class StoreEnrollmentTokens implements EnrollmentTokens {
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private final MailStore store;
+    private final Directory store;
     private final Executor blocking;
     private final Clock clock;
 
-    public StoreEnrollmentTokens(MailStore store, Executor blocking, Clock clock) {
+    public StoreEnrollmentTokens(Directory store, Executor blocking, Clock clock) {
         this.store = store;
         this.blocking = blocking;
         this.clock = clock;
@@ -55,7 +55,7 @@ public final class StoreEnrollmentTokens implements EnrollmentTokens {
     public record Made(String text, EnrollmentToken token) {}
 
     /** Makes and keeps a token for {@code account}'s device {@code device}, valid for {@code validity}. */
-    public static Made make(MailStore store, Account account, String device, CertificateKind kind, Duration validity, Clock clock) {
+    public static Made make(Directory store, Account account, String device, CertificateKind kind, Duration validity, Clock clock) {
         byte[] idBytes = new byte[ID_BYTES];
         byte[] secretBytes = new byte[SECRET_BYTES];
         RANDOM.nextBytes(idBytes);
