@@ -18,6 +18,7 @@ import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.BatchingAuthLog;
 import org.castellan.security.mailauth.DnsLookup;
 import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.CertificateDirectory;
 import org.castellan.security.pki.CertificateKind;
 import org.castellan.security.pki.CrlPublisher;
 import org.castellan.security.pki.OcspResponder;
@@ -42,6 +43,7 @@ import org.castellan.server.http.est.EstRoutes;
 import org.castellan.server.http.est.StoreEnrollmentTokens;
 import org.castellan.server.http.pki.RevocationRoutes;
 import org.castellan.server.imap.ImapService;
+import org.castellan.server.ldap.LdapService;
 import org.castellan.server.outbound.MtaStsFetcher;
 import org.castellan.server.outbound.MtaStsPolicies;
 import org.castellan.server.outbound.Notifier;
@@ -97,6 +99,8 @@ public final class Castellan implements AutoCloseable {
     private final HttpService http;
     /** The plain-HTTP listeners' one service: the built-in CA's public objects only (docs/http.md). */
     private final HttpService plainHttp;
+    /** The ldaps listeners' one service: the certificate directory (docs/kms.md). */
+    private final LdapService ldap;
     /** Sends queued mail to other domains; started once the listeners are bound, stopped before the store closes. */
     private final Optional<OutboundEngine> outbound;
     /** Sends the engine's daily TLS reports; started and stopped with the engine. */
@@ -146,6 +150,9 @@ public final class Castellan implements AutoCloseable {
         HttpRoutes publicRoutes = new HttpRoutes();
         revocation.ifPresent(routes -> routes.register(publicRoutes));
         this.plainHttp = HttpService.plain(publicRoutes);
+        Optional<CertificateDirectory> directory = ca.map(authority -> new CertificateDirectory(authority, Clock.systemUTC()));
+        this.ldap = new LdapService(config.directory(), config.directory().baseDn(config.server().hostname()),
+                () -> directory.map(CertificateDirectory::current).orElse(List.of()), auth, blocking);
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
     }
@@ -362,6 +369,7 @@ public final class Castellan implements AutoCloseable {
             case POP3 -> pop3;
             case HTTPS -> http;
             case HTTP -> plainHttp;
+            case LDAPS -> ldap;
         };
     }
 

@@ -92,6 +92,10 @@ final class AuditCommand implements Callable<Integer> {
                             + " (docs/http.md)");
                 } else if (!l.protocol().takesLogins()) {
                     row("logins", "none: mail exchange from other servers takes no AUTH (RFC 4954 is for submission)");
+                } else if (l.protocol() == org.castellan.server.config.Protocol.LDAPS) {
+                    row("logins", "simple bind inside TLS through AuthService (protocol ldap); without one, searches"
+                            + " as [directory] anonymous = \"" + ConfigKeys.choiceName(config.directory().anonymous())
+                            + "\" allows (docs/kms.md)");
                 } else if (l.protocol() == org.castellan.server.config.Protocol.HTTPS) {
                     row("logins", "per request inside TLS: HTTP Basic through AuthService (protocol enroll), an enrollment"
                             + " token, or the client certificate (docs/http.md)");
@@ -123,7 +127,8 @@ final class AuditCommand implements Callable<Integer> {
                 }
                 row("cleartext credentials", cleartext);
                 row("connections", ConnectionCaps.perListener(l));
-                if (l.protocol().takesLogins() && l.protocol() != org.castellan.server.config.Protocol.HTTPS) row("login within", config.auth().loginTimeout().toSeconds()
+                if (l.protocol().takesLogins() && l.protocol() != org.castellan.server.config.Protocol.HTTPS
+                        && l.protocol() != org.castellan.server.config.Protocol.LDAPS) row("login within", config.auth().loginTimeout().toSeconds()
                         + "s of accept, TLS handshake included ([auth] login-timeout)");
                 if (l.protocol() == org.castellan.server.config.Protocol.SMTP
                         || l.protocol() == org.castellan.server.config.Protocol.SUBMISSION) {

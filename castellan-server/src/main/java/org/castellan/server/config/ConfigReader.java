@@ -225,6 +225,14 @@ final class ConfigReader {
         Duration deviceValidity = enrollTable.duration("device-validity");
         Duration userValidity = enrollTable.duration("user-validity");
         Boolean enrollApprove = enrollTable.bool("approve");
+        Fields directoryTable = new Fields(Section.DIRECTORY, single.get(Section.DIRECTORY));
+        String directoryBase = directoryTable.str(directoryTable.key("base-dn"));
+        if (directoryBase != null && !directoryBase.isEmpty() && !com.unboundid.ldap.sdk.DN.isValidDN(directoryBase)) {
+            directoryTable.problem("base-dn", "expected a distinguished name (RFC 4514) such as \"dc=example,dc=org\","
+                    + " or \"\" for one made from server.hostname");
+        }
+        Directory.Anonymous directoryAnonymous = directoryTable.choice("anonymous", Directory.Anonymous.class);
+        Long directorySizeLimit = directoryTable.integer("size-limit");
         Outbound outbound = readOutbound(new Fields(Section.OUTBOUND, single.get(Section.OUTBOUND)), routeTables, base);
         if (outbound != null) outbound = readTlsPolicies(outbound, tlsPolicyTables, base);
 
@@ -253,7 +261,8 @@ final class ConfigReader {
                 new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
                 new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout), kerberos,
-                outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity, enrollApprove));
+                outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity, enrollApprove),
+                new Directory(directoryBase, directoryAnonymous, directorySizeLimit.intValue()));
     }
 
     /** The [[oauth-issuer]] tables; each issuer once. */
@@ -507,6 +516,11 @@ final class ConfigReader {
                 // plain-HTTP listener would carry passwords and enrollment tokens in the clear (RFC 7030 §3.2.3).
                 f.problem("tls", "protocol = \"https\" needs tls = \"implicit\"; HTTP is served only inside TLS");
             }
+            if (protocol == Protocol.LDAPS && tls != null && tls != TlsMode.IMPLICIT) {
+                // RFC 4513 §3.1.3 and RFC 8314's reasoning: TLS from the first byte, so no bind or search
+                // ever travels in the clear.
+                f.problem("tls", "protocol = \"ldaps\" needs tls = \"implicit\"; the directory is served only inside TLS");
+            }
             if (protocol == Protocol.HTTP && tls != null && tls != TlsMode.NONE) {
                 // The plain-HTTP listener publishes the CA's signed objects where relying parties fetch
                 // them, over http (RFC 5280 §4.2.1.13, RFC 6960 Appendix A.1); HTTP inside TLS is "https".
@@ -556,7 +570,8 @@ final class ConfigReader {
         Long perNetwork = f.integer("max-connections-per-network");
         Duration commandDeadline = f.duration("command-deadline");
         Long minDataRate = f.integer("min-data-rate");
-        if (protocol == Protocol.IMAP || protocol == Protocol.POP3 || protocol == Protocol.HTTPS || protocol == Protocol.HTTP) {
+        if (protocol == Protocol.IMAP || protocol == Protocol.POP3 || protocol == Protocol.HTTPS || protocol == Protocol.HTTP
+                || protocol == Protocol.LDAPS) {
             for (String smtpOnly : List.of("command-deadline", "min-data-rate")) {
                 if (f.table.entries().containsKey(smtpOnly)) {
                     f.problem(smtpOnly, smtpOnly + " applies to protocol \"smtp\" and \"submission\" only; remove it here");

@@ -320,7 +320,7 @@ class ConfigValidationTest {
                                 + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
                         "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [mail-auth],"
-                                + " [kerberos], [enroll], [outbound], [[outbound.route]], [[outbound.tls-policy]], [[listener]],"
+                                + " [kerberos], [enroll], [directory], [outbound], [[outbound.route]], [[outbound.tls-policy]], [[listener]],"
                                 + " [[rule]], [[oauth-issuer]])"),
                 Arguments.of(SERVER + "[[outbound.routes]] # <-\n", "outbound.routes[1]", "unknown table"),
                 Arguments.of(SERVER + "[outbound.route] # <-\n", "outbound.route", "write [[outbound.route]], once per entry"),
@@ -510,7 +510,7 @@ class ConfigValidationTest {
                         "castellan.toml:2: server.hostname: expected a host name in double quotes, such as"
                                 + " \"mail.example.org\", got \"bad_name\"",
                         "castellan.toml:6: listener[1].protocol: expected one of \"smtp\", \"submission\", \"imap\","
-                                + " \"pop3\", \"https\", \"http\", got \"imapx\"",
+                                + " \"pop3\", \"https\", \"http\", \"ldaps\", got \"imapx\"",
                         "castellan.toml:7: listener[1].port: expected an integer from 0 to 65535, got 99999",
                         "castellan.toml:12: rule[1].colour: unknown key (known keys in [[rule]]: cidr, listeners,"
                                 + " action)"));

@@ -1,0 +1,351 @@
+package org.castellan.server.ldap;
+
+import com.unboundid.asn1.ASN1Element;
+import com.unboundid.asn1.ASN1Exception;
+import com.unboundid.asn1.ASN1Sequence;
+import com.unboundid.ldap.protocol.AddResponseProtocolOp;
+import com.unboundid.ldap.protocol.BindRequestProtocolOp;
+import com.unboundid.ldap.protocol.BindResponseProtocolOp;
+import com.unboundid.ldap.protocol.CompareResponseProtocolOp;
+import com.unboundid.ldap.protocol.DeleteResponseProtocolOp;
+import com.unboundid.ldap.protocol.ExtendedResponseProtocolOp;
+import com.unboundid.ldap.protocol.LDAPMessage;
+import com.unboundid.ldap.protocol.ModifyDNResponseProtocolOp;
+import com.unboundid.ldap.protocol.ModifyResponseProtocolOp;
+import com.unboundid.ldap.protocol.ProtocolOp;
+import com.unboundid.ldap.protocol.SearchResultDoneProtocolOp;
+import com.unboundid.ldap.protocol.SearchResultEntryProtocolOp;
+import com.unboundid.ldap.sdk.DN;
+import com.unboundid.ldap.sdk.LDAPException;
+import com.unboundid.ldap.sdk.ResultCode;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.function.Supplier;
+import org.castellan.protocol.sasl.Utf8;
+import org.castellan.security.auth.AuthService;
+import org.castellan.security.auth.SaslStep;
+import org.castellan.security.pki.CertificateDirectory;
+import org.castellan.security.pki.PkiException;
+import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One LDAP connection's operations, answered one at a time and in order (RFC 4511 §4.1.1 lets a
+ * server do so): bind, search, unbind and abandon; StartTLS is refused (TLS is already on), every
+ * operation that would write is unwillingToPerform, an unknown extended operation protocolError
+ * (RFC 4511 §4.12). A message the SDK cannot decode ends the connection with a Notice of
+ * Disconnection (RFC 4511 §4.4.1). Runs on the connection's event loop; searches and binds run
+ * elsewhere and come back to it.
+ */
+final class LdapSession extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(LdapSession.class);
+
+    /** The protocol name AuthService logs and limits binds under. */
+    static final String PROTOCOL = "ldap";
+    /** RFC 4511 §4.4.1: the unsolicited notification that the server is closing the connection. */
+    static final String NOTICE_OF_DISCONNECTION = "1.3.6.1.4.1.1466.20036";
+    /** RFC 4511 §4.14.1. */
+    static final String START_TLS = "1.3.6.1.4.1.1466.20037";
+    /** Operations read ahead of their answers before the session stops reading the socket. */
+    static final int MAX_QUEUED = 16;
+    /** The only LDAP version spoken (RFC 4511 §4.2). */
+    private static final int VERSION = 3;
+
+    private final Connection connection;
+    private final AuthService auth;
+    private final ExecutorService blocking;
+    private final DirectoryTree tree;
+    private final Search search;
+    private final Supplier<List<CertificateDirectory.Listing>> listings;
+    private final ArrayDeque<byte[]> waiting = new ArrayDeque<>();
+    private ChannelHandlerContext ctx;
+    private boolean busy;
+    private boolean closing;
+    /** The account bound to, empty while anonymous (RFC 4513 §5.1). */
+    private Optional<String> bound = Optional.empty();
+
+    LdapSession(Connection connection, AuthService auth, ExecutorService blocking, DirectoryTree tree, Search search,
+                Supplier<List<CertificateDirectory.Listing>> listings) {
+        this.connection = connection;
+        this.auth = auth;
+        this.blocking = blocking;
+        this.tree = tree;
+        this.search = search;
+        this.listings = listings;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (closing) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        switch (msg) {
+            case LdapFrameDecoder.Frame.Refused r -> disconnect(r.tooLarge() ? ResultCode.ADMIN_LIMIT_EXCEEDED
+                    : ResultCode.PROTOCOL_ERROR, r.reason());
+            case LdapFrameDecoder.Frame.Message m -> {
+                waiting.add(m.der());
+                if (waiting.size() >= MAX_QUEUED) ctx.channel().config().setAutoRead(false);
+                if (!busy) next();
+            }
+            default -> ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void next() {
+        while (!closing) {
+            byte[] der = waiting.poll();
+            if (der == null) {
+                busy = false;
+                ctx.channel().config().setAutoRead(true);
+                ctx.flush();
+                return;
+            }
+            busy = true;
+            if (!handle(der)) return; // an answer is on its way; it calls next()
+        }
+    }
+
+    /** Acts on one message; false when its answer will come later (and then call {@link #next}). */
+    private boolean handle(byte[] der) {
+        LDAPMessage message;
+        try {
+            ASN1Element element = ASN1Element.decode(der);
+            if (nesting(element) > LdapService.MAX_NESTING) {
+                return tooDeep(element);
+            }
+            message = LDAPMessage.decode(element);
+        } catch (ASN1Exception | LDAPException e) {
+            disconnect(ResultCode.PROTOCOL_ERROR, "malformed LDAPMessage"); // RFC 4511 §4.1.1
+            return true;
+        }
+        int id = message.getMessageID();
+        switch (message.getProtocolOpType()) {
+            case LDAPMessage.PROTOCOL_OP_TYPE_BIND_REQUEST -> {
+                return bind(id, message.getBindRequestProtocolOp());
+            }
+            case LDAPMessage.PROTOCOL_OP_TYPE_SEARCH_REQUEST -> {
+                var request = message.getSearchRequestProtocolOp();
+                boolean isBound = bound.isPresent();
+                CompletableFuture.supplyAsync(() -> search.run(request, isBound, listings), blocking)
+                        .whenComplete((answer, failure) -> ctx.executor().execute(() -> searched(id, answer, failure)));
+                return false;
+            }
+            case LDAPMessage.PROTOCOL_OP_TYPE_UNBIND_REQUEST -> {
+                // RFC 4511 §4.3: no answer; the connection ends.
+                closing = true;
+                ctx.flush();
+                ctx.close();
+            }
+            case LDAPMessage.PROTOCOL_OP_TYPE_ABANDON_REQUEST -> { } // RFC 4511 §4.11: no answer; ours are done already
+            case LDAPMessage.PROTOCOL_OP_TYPE_EXTENDED_REQUEST -> {
+                String oid = message.getExtendedRequestProtocolOp().getOID();
+                // RFC 4511 §4.14.1: StartTLS on a connection inside TLS is operationsError; an unknown name, protocolError (§4.12).
+                write(id, START_TLS.equals(oid)
+                        ? new ExtendedResponseProtocolOp(ResultCode.OPERATIONS_ERROR_INT_VALUE, null, "TLS is already active", null, null, null)
+                        : new ExtendedResponseProtocolOp(ResultCode.PROTOCOL_ERROR_INT_VALUE, null, "unsupported extended operation", null, null, null));
+            }
+            case LDAPMessage.PROTOCOL_OP_TYPE_ADD_REQUEST -> write(id, new AddResponseProtocolOp(READ_ONLY, null, READ_ONLY_TEXT, null));
+            case LDAPMessage.PROTOCOL_OP_TYPE_DELETE_REQUEST -> write(id, new DeleteResponseProtocolOp(READ_ONLY, null, READ_ONLY_TEXT, null));
+            case LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_REQUEST -> write(id, new ModifyResponseProtocolOp(READ_ONLY, null, READ_ONLY_TEXT, null));
+            case LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_DN_REQUEST -> write(id, new ModifyDNResponseProtocolOp(READ_ONLY, null, READ_ONLY_TEXT, null));
+            case LDAPMessage.PROTOCOL_OP_TYPE_COMPARE_REQUEST -> write(id, new CompareResponseProtocolOp(READ_ONLY, null, "compare is not offered; search instead", null));
+            // A response or anything else from a client: RFC 4511 §4.1.1 treats it as a message it cannot parse.
+            default -> disconnect(ResultCode.PROTOCOL_ERROR, "not a request");
+        }
+        return true;
+    }
+
+    /** The directory cannot be changed over LDAP (RFC 4511 §4.1.9). */
+    private static final int READ_ONLY = ResultCode.UNWILLING_TO_PERFORM_INT_VALUE;
+    private static final String READ_ONLY_TEXT = "the directory is read-only";
+
+    /**
+     * A message nested deeper than {@link LdapService#MAX_NESTING}: a search gets
+     * adminLimitExceeded under its own id, anything else the Notice of Disconnection.
+     */
+    private boolean tooDeep(ASN1Element element) throws ASN1Exception {
+        ASN1Element[] parts = ASN1Sequence.decodeAsSequence(element).elements();
+        if (parts.length >= 2 && parts[1].getType() == LDAPMessage.PROTOCOL_OP_TYPE_SEARCH_REQUEST) {
+            write(parts[0].decodeAsInteger().intValue(), new SearchResultDoneProtocolOp(
+                    ResultCode.ADMIN_LIMIT_EXCEEDED_INT_VALUE, null, "filter nested too deep", null));
+        } else {
+            disconnect(ResultCode.PROTOCOL_ERROR, "message nested too deep");
+        }
+        return true;
+    }
+
+    /**
+     * How deep constructed elements nest in {@code root}, counted without recursion and without
+     * looking further than one level past {@link LdapService#MAX_NESTING}.
+     */
+    static int nesting(ASN1Element root) throws ASN1Exception {
+        record Level(ASN1Element element, int depth) {}
+        ArrayDeque<Level> todo = new ArrayDeque<>();
+        todo.push(new Level(root, 1));
+        int deepest = 0;
+        while (!todo.isEmpty()) {
+            Level level = todo.pop();
+            deepest = Math.max(deepest, level.depth());
+            if (deepest > LdapService.MAX_NESTING) return deepest;
+            if ((level.element().getType() & 0x20) == 0) continue; // primitive: no elements inside
+            for (ASN1Element child : ASN1Sequence.decodeAsSequence(level.element()).elements()) {
+                todo.push(new Level(child, level.depth() + 1));
+            }
+        }
+        return deepest;
+    }
+
+    /**
+     * RFC 4511 §4.2 and RFC 4513 §5.1: a bind first makes the connection anonymous; an empty name
+     * and password stay so; a name with an empty password (unauthenticated bind) is refused; a
+     * name and password are checked by AuthService as the account the name stands for: an entry
+     * of this directory ({@code mail=<address>,ou=people,<base>}) or the address itself. SASL is
+     * not offered.
+     */
+    private boolean bind(int id, BindRequestProtocolOp request) {
+        bound = Optional.empty();
+        if (request.getVersion() != VERSION) {
+            return bindAnswer(id, ResultCode.PROTOCOL_ERROR, "only LDAPv3 is supported");
+        }
+        if (request.getCredentialsType() != BindRequestProtocolOp.CRED_TYPE_SIMPLE) {
+            return bindAnswer(id, ResultCode.AUTH_METHOD_NOT_SUPPORTED, "only simple binds are supported");
+        }
+        String name = request.getBindDN();
+        byte[] password = request.getSimplePassword().getValue();
+        if (name.isEmpty() && password.length == 0) return bindAnswer(id, ResultCode.SUCCESS, null);
+        if (password.length == 0) {
+            return bindAnswer(id, ResultCode.UNWILLING_TO_PERFORM, "unauthenticated binds are not allowed"); // RFC 4513 §5.1.2
+        }
+        // RFC 4513 §6.3.3: a password only where the connection is confidential.
+        if (connection.tls().isEmpty()) {
+            return bindAnswer(id, ResultCode.CONFIDENTIALITY_REQUIRED, "a password needs TLS");
+        }
+        Optional<String> account = account(name);
+        char[] chars = Utf8.decode(password, 0, password.length);
+        Arrays.fill(password, (byte) 0);
+        if (account.isEmpty() || chars == null) return bindAnswer(id, ResultCode.INVALID_CREDENTIALS, null);
+        try {
+            auth.login(connection.authContext(PROTOCOL), account.get(), chars, "SIMPLE")
+                    .whenComplete((step, failure) -> ctx.executor().execute(() -> bound(id, step, failure)));
+        } finally {
+            Arrays.fill(chars, '\0');
+        }
+        return false;
+    }
+
+    private void bound(int id, SaslStep step, Throwable failure) {
+        if (closing) return;
+        ResultCode code;
+        if (step instanceof SaslStep.Success s) {
+            bound = Optional.of(s.account());
+            connection.authenticated(s.account(), s.mechanism());
+            code = ResultCode.SUCCESS;
+        } else if (step instanceof SaslStep.Failure f) {
+            code = switch (f.kind()) {
+                case ENCRYPTION_REQUIRED -> ResultCode.CONFIDENTIALITY_REQUIRED;
+                case TEMPORARY -> ResultCode.BUSY;
+                default -> ResultCode.INVALID_CREDENTIALS;
+            };
+        } else {
+            if (failure != null) log.warn("{} bind failed", connection.logId(), failure);
+            code = ResultCode.OTHER;
+        }
+        bindAnswer(id, code, null);
+        next();
+    }
+
+    private boolean bindAnswer(int id, ResultCode code, String message) {
+        write(id, new BindResponseProtocolOp(code.intValue(), null, message, null, null));
+        return true;
+    }
+
+    /** The account a bind name stands for: an entry's address, or a bare address as Active Directory's UPN form. */
+    private Optional<String> account(String name) {
+        if (DN.isValidDN(name)) {
+            try {
+                Optional<String> address = tree.addressOf(new DN(name));
+                if (address.isPresent()) return address;
+            } catch (LDAPException e) {
+                return Optional.empty();
+            }
+        }
+        return name.indexOf('@') > 0 && name.indexOf('=') < 0 ? Optional.of(name) : Optional.empty();
+    }
+
+    private void searched(int id, Search.Answer answer, Throwable failure) {
+        if (closing) return;
+        if (failure != null) {
+            Throwable cause = failure instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+                    ? c.getCause() : failure;
+            // The client learns that the directory is unavailable, not why: the log has the detail.
+            if (cause instanceof PkiException) {
+                log.warn("{} directory search failed: {}", connection.logId(), cause.getMessage());
+            } else {
+                log.warn("{} directory search failed", connection.logId(), cause);
+            }
+            write(id, new SearchResultDoneProtocolOp(ResultCode.UNAVAILABLE_INT_VALUE, null, "directory unavailable", null));
+        } else {
+            for (SearchResultEntryProtocolOp entry : answer.entries()) write(id, entry);
+            write(id, answer.done());
+        }
+        next();
+    }
+
+    private void write(int id, ProtocolOp op) {
+        ctx.write(Unpooled.wrappedBuffer(new LDAPMessage(id, op).encode().encode()));
+    }
+
+    /** RFC 4511 §4.4.1: the Notice of Disconnection, then the connection is closed. */
+    private void disconnect(ResultCode code, String reason) {
+        if (closing) return;
+        closing = true;
+        waiting.clear();
+        log.info("{} ldap connection closed: {}", connection.logId(), reason);
+        write(0, new ExtendedResponseProtocolOp(code.intValue(), null, reason, null, NOTICE_OF_DISCONNECTION, null));
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            closing = true;
+            ctx.close();
+        } else if (evt == Transport.ShutdownEvent.INSTANCE) {
+            disconnect(ResultCode.UNAVAILABLE, "server shutting down");
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.info("{} ldap connection error: {}", connection.logId(), cause.toString());
+        closing = true;
+        ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closing = true;
+        waiting.clear();
+        ctx.fireChannelInactive();
+    }
+}
