@@ -24,6 +24,7 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.CertificateFingerprint;
 import org.castellan.security.auth.Passwords;
 import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.CertificateKind;
 import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.security.pki.IssuedEntry;
 import org.castellan.security.pki.Pem;
@@ -119,7 +120,10 @@ final class CertCommand {
             Duration validity = options.validity();
             EmailAddress account = existingAccount(where, address);
             // The certificate names the address (rfc822Name), which EXTERNAL maps without a binding.
-            return issue(where, options, ca -> ca.issueUser(account, validity), account.toString(), Optional.empty());
+            int code = issue(where, options, ca -> ca.issueUser(account, validity), account.toString(), Optional.empty());
+            CastellanConfig config = where.load();
+            DirectoryCommand.afterChange(config, ca(config), account.toString());
+            return code;
         }
     }
 
@@ -178,11 +182,14 @@ final class CertCommand {
         public Integer call() throws Exception {
             BigInteger number = serial(serial);
             RevocationReason why = badInput(() -> RevocationReason.fromLabel(reason));
-            CertificateAuthority ca = ca(where.load());
+            CastellanConfig config = where.load();
+            CertificateAuthority ca = ca(config);
             if (ca.find(number).isEmpty()) throw unknown(serial);
             IssuedEntry revoked = badInput(() -> ca.revoke(number, why));
             System.out.println("revoked " + revoked.kind().caName() + " certificate " + revoked.serialHex()
                     + " (" + revoked.subject() + ") for " + why.label());
+            // The certificate directory stops listing it at once; an enterprise directory is told now.
+            if (revoked.kind() == CertificateKind.USER) DirectoryCommand.afterChange(config, ca, revoked.owner());
             return Main.OK;
         }
     }
@@ -301,7 +308,7 @@ final class CertCommand {
         return address;
     }
 
-    private static CertificateAuthority ca(CastellanConfig config) {
+    static CertificateAuthority ca(CastellanConfig config) {
         Path dir = config.tls().pkiDirectory();
         if (!Files.isDirectory(dir)) {
             throw new Failures.BadInput("no certificate authority in " + dir + "; create it with 'castellan init'");

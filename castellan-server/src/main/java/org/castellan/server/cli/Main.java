@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 AliasCommand.class,
                 CertCommand.class,
                 EnrollCommand.class,
+                DirectoryCommand.class,
                 DkimCommand.class, DnsCommand.class,
                 SessionsCommand.class,
                 BlocksCommand.class,

@@ -60,6 +60,11 @@ public final class ConfigKeys {
                 + " the built-in user CA's valid certificates by address, as userCertificate;binary and"
                 + " userSMIMECertificate, for mail clients that look up a recipient's S/MIME certificate. What it"
                 + " reveals and to whom: docs/security.md."),
+        DIRECTORY_PUBLISH("directory.publish", false, "Publishing the user certificates to an existing enterprise"
+                + " directory (OpenLDAP, Active Directory): when the built-in CA issues a user certificate it is added"
+                + " to the userCertificate;binary of the entry (mail=<address>) under base-dn, and a revoked or expired"
+                + " one is removed; castellan directory publish brings every entry up to date. Certificates from other"
+                + " issuers in those entries are left alone. Off unless url is set. docs/kms.md."),
         OUTBOUND("outbound", false, "How mail to other domains is sent (docs/outbound.md): the name given in"
                 + " EHLO, the RFC 5321 §4.5.3.2 timeouts of each session, the retry schedule and the limits per"
                 + " destination (a static route, or the recipient domain)."),
@@ -465,6 +470,23 @@ public final class ConfigKeys {
                     Integer.toString(Directory.DEFAULT_SIZE_LIMIT),
                     "The most entries one search returns; past it the search ends with sizeLimitExceeded"
                             + " (RFC 4511 §4.5.2). A client may ask for fewer."),
+
+            key(Section.DIRECTORY_PUBLISH, "url", Type.STRING, "\"\"",
+                    "The directory, as \"ldaps://ldap.example.org\" (TLS from the first byte) or"
+                            + " \"ldap://ldap.example.org\" (StartTLS, which must succeed); its certificate is verified"
+                            + " against ca-file and its host name. Empty: nothing is published."),
+            key(Section.DIRECTORY_PUBLISH, "bind-dn", Type.STRING, "\"\"",
+                    "The DN the server binds as, allowed to modify userCertificate of the people entries, such as"
+                            + " \"cn=castellan,ou=services,dc=example,dc=org\"."),
+            key(Section.DIRECTORY_PUBLISH, "password-file", Type.PATH, "\"\"",
+                    "File whose first line is bind-dn's password; keep it 0600. Relative to data-dir."),
+            key(Section.DIRECTORY_PUBLISH, "base-dn", Type.STRING, "\"\"",
+                    "Where a user's entry is searched for (subtree), by an equality filter on mail, such as"
+                            + " \"ou=people,dc=example,dc=org\". An address with no entry, or with more than one, is"
+                            + " skipped and reported."),
+            key(Section.DIRECTORY_PUBLISH, "ca-file", Type.PATH, "\"\"",
+                    "PEM certificates that verify the directory's TLS certificate; \"\" for the system's. Relative to"
+                            + " data-dir."),
 
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),

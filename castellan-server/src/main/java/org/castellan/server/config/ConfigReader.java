@@ -233,6 +233,8 @@ final class ConfigReader {
         }
         Directory.Anonymous directoryAnonymous = directoryTable.choice("anonymous", Directory.Anonymous.class);
         Long directorySizeLimit = directoryTable.integer("size-limit");
+        Optional<Directory.Publish> publish = readPublish(new Fields(Section.DIRECTORY_PUBLISH,
+                single.get(Section.DIRECTORY_PUBLISH)), base);
         Outbound outbound = readOutbound(new Fields(Section.OUTBOUND, single.get(Section.OUTBOUND)), routeTables, base);
         if (outbound != null) outbound = readTlsPolicies(outbound, tlsPolicyTables, base);
 
@@ -262,7 +264,48 @@ final class ConfigReader {
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
                 new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout), kerberos,
                 outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity, enrollApprove),
-                new Directory(directoryBase, directoryAnonymous, directorySizeLimit.intValue()));
+                new Directory(directoryBase, directoryAnonymous, directorySizeLimit.intValue(), publish));
+    }
+
+    /**
+     * The {@code [directory.publish]} table: empty without a url; null after a problem. Every
+     * other key is then required, and the URL must name TLS (ldaps, or ldap with StartTLS).
+     */
+    private static Optional<Directory.Publish> readPublish(Fields f, Path base) {
+        String url = f.str(f.key("url"));
+        String bindDn = f.str(f.key("bind-dn"));
+        Optional<Path> passwordFile = f.optionalPath("password-file", base);
+        String baseDn = f.str(f.key("base-dn"));
+        Optional<Path> caFile = f.optionalPath("ca-file", base);
+        if (url == null || bindDn == null || passwordFile == null || baseDn == null || caFile == null) return null;
+        if (url.isEmpty()) return Optional.empty();
+        URI uri = null;
+        try {
+            uri = new URI(url);
+        } catch (URISyntaxException e) {
+            // reported below
+        }
+        boolean ok = true;
+        if (uri == null || uri.getHost() == null || uri.getScheme() == null
+                || !(uri.getScheme().equalsIgnoreCase("ldaps") || uri.getScheme().equalsIgnoreCase("ldap"))
+                || (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/"))
+                || uri.getRawQuery() != null || uri.getRawUserInfo() != null) {
+            f.problem("url", "expected \"ldaps://host[:port]\" or \"ldap://host[:port]\" (StartTLS), or \"\" to publish nothing");
+            ok = false;
+        }
+        if (!com.unboundid.ldap.sdk.DN.isValidDN(bindDn) || bindDn.isEmpty()) {
+            f.problem("bind-dn", "expected the DN to bind as (RFC 4514), such as \"cn=castellan,dc=example,dc=org\"");
+            ok = false;
+        }
+        if (passwordFile.isEmpty()) {
+            f.problem("password-file", "expected the file holding bind-dn's password");
+            ok = false;
+        }
+        if (!com.unboundid.ldap.sdk.DN.isValidDN(baseDn) || baseDn.isEmpty()) {
+            f.problem("base-dn", "expected the DN under which people's entries are, such as \"ou=people,dc=example,dc=org\"");
+            ok = false;
+        }
+        return ok ? Optional.of(new Directory.Publish(uri, bindDn, passwordFile.get(), baseDn, caFile)) : null;
     }
 
     /** The [[oauth-issuer]] tables; each issuer once. */
