@@ -7,11 +7,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
+import org.castellan.server.testing.RawHttps;
 import org.castellan.testkit.Slapd;
 import org.castellan.testkit.TestPki;
 import org.junit.jupiter.api.AfterEach;
@@ -46,13 +49,20 @@ class DirectoryPublishTest {
         slapd.add("dn: " + PEOPLE + "\nobjectClass: organizationalUnit\nou: people\n");
         slapd.add(person("alice", ALICE));
         slapd.add(person("xavier", "xavier@example.org"));
+        Files.writeString(tmp.resolve("directory.pw"), slapd.rootPassword() + "\n");
         cli = Cli.init(tmp.resolve("data"), ALICE);
-        Files.writeString(cli.data.resolve("directory.pw"), slapd.rootPassword() + "\n");
         Path config = cli.data.resolve("castellan.toml");
+        Files.writeString(config, withPublishing(Files.readString(config)));
+    }
+
+    /** The configuration {@code text} with [directory.publish] set to the slapd, over StartTLS. */
+    private String withPublishing(String text) {
         // The template has the table, its keys commented out: the settings go right under its header.
-        Files.writeString(config, Files.readString(config).replace("[directory.publish]\n", String.join("\n", "[directory.publish]",
-                "url = \"" + slapd.url() + "\"", "bind-dn = \"" + slapd.rootDn() + "\"", "password-file = \"directory.pw\"",
-                "base-dn = \"" + PEOPLE + "\"", "ca-file = \"" + slapd.certificateFile() + "\"", "")));
+        assertThat(text).contains("[directory.publish]\n");
+        return text.replace("[directory.publish]\n", String.join("\n", "[directory.publish]",
+                "url = \"" + slapd.url() + "\"", "bind-dn = \"" + slapd.rootDn() + "\"",
+                "password-file = \"" + tmp.resolve("directory.pw") + "\"", "base-dn = \"" + PEOPLE + "\"",
+                "ca-file = \"" + slapd.certificateFile() + "\"", ""));
     }
 
     @AfterEach
@@ -119,6 +129,20 @@ class DirectoryPublishTest {
         Cli.Run publish = cli.admin("directory", "publish");
         assertThat(publish.out()).contains("0 updated").contains("1 without an entry");
         assertThat(certificates("xavier@example.org")).isEmpty();
+    }
+
+    @Test
+    void theRunningServerPublishesACertificateIssuedByEnrollment() throws Exception {
+        try (LiveServer live = LiveServer.start(tmp.resolve("live"), "", this::withPublishing);
+             RawHttps http = new RawHttps(live.clientContext(null), live.address("https"))) {
+            var csr = EstEnrollmentTest.csr("CN=" + ALICE, EstEnrollmentTest.ecKeys(), ALICE);
+            RawHttps.Response enrolled = http.exchange(EstEnrollmentTest.post("/.well-known/est/user/simpleenroll",
+                    EstEnrollmentTest.base64(csr.getEncoded()), EstEnrollmentTest.basic(ALICE, Cli.Pop3Password.VALUE)));
+            assertThat(enrolled.status()).as(enrolled.text()).isEqualTo(200);
+            // Nothing but the server itself publishes here: no command line runs.
+            Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(certificates(ALICE)).hasSize(1));
+            assertThat(certificates(ALICE).getFirst().getSubjectX500Principal().getName()).contains("CN=" + ALICE);
+        }
     }
 
     private Cli.Run issueUser(String address) {
