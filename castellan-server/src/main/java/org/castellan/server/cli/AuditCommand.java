@@ -95,7 +95,10 @@ final class AuditCommand implements Callable<Integer> {
                 } else if (l.protocol() == org.castellan.server.config.Protocol.LDAPS) {
                     row("logins", "simple bind inside TLS through AuthService (protocol ldap); without one, searches"
                             + " as [directory] anonymous = \"" + ConfigKeys.choiceName(config.directory().anonymous())
-                            + "\" allows (docs/kms.md)");
+                            + "\" allows (docs/ldap.md)");
+                    row("directory", "base DN " + config.directory().baseDn(config.server().hostname()) + ", at most "
+                            + config.directory().sizeLimit() + " entries per search"
+                            + config.directory().publish().map(p -> ", published to " + p.url()).orElse(""));
                 } else if (l.protocol() == org.castellan.server.config.Protocol.HTTPS) {
                     row("logins", "per request inside TLS: HTTP Basic through AuthService (protocol enroll), an enrollment"
                             + " token, or the client certificate (docs/http.md)");
