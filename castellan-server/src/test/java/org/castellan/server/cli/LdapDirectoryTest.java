@@ -232,6 +232,25 @@ class LdapDirectoryTest {
         }
     }
 
+    @Test
+    void theDeviceGateAppliesToTheDirectoryToo() throws Exception {
+        live.close();
+        live = LiveServer.start(tmp.resolve("gated"), String.join("\n", "[[listener]]", "name = \"ldaps-device\"",
+                "protocol = \"ldaps\"", "address = \"127.0.0.1\"", "port = 0", "tls = \"implicit\"",
+                "client-cert = \"require\"", ""));
+        int port = live.address("ldaps-device").getPort();
+        // Without a device certificate the handshake fails: not one LDAP octet is read or written.
+        assertThatThrownBy(() -> {
+            try (LDAPConnection ldap = new LDAPConnection(live.clientContext(null).getSocketFactory(), "localhost", port)) {
+                ldap.getRootDSE();
+            }
+        }).isInstanceOf(LDAPException.class);
+        LiveServer.Issued laptop = live.issueDevice("laptop");
+        try (LDAPConnection ldap = new LDAPConnection(live.clientContext(laptop.p12()).getSocketFactory(), "localhost", port)) {
+            assertThat(ldap.getRootDSE().getNamingContextDNs()).containsExactly(BASE);
+        }
+    }
+
     private LDAPConnection connect() throws Exception {
         return new LDAPConnection(live.clientContext(null).getSocketFactory(), "localhost", live.address("ldaps").getPort());
     }
