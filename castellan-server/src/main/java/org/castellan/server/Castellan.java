@@ -381,7 +381,7 @@ public final class Castellan implements AutoCloseable {
             case POP3 -> pop3;
             case HTTPS -> http;
             case HTTP -> plainHttp;
-            case LDAPS -> ldap;
+            case LDAPS, LDAP -> ldap;
         };
     }
 

@@ -56,7 +56,7 @@ public final class ConfigKeys {
         ENROLL("enroll", false, "Certificate enrollment over HTTPS (EST, RFC 7030; docs/http.md): how long the"
                 + " certificates it issues last, and whether they wait for the operator's approval. Enrollment is served on listeners with protocol \"https\" when the"
                 + " built-in CA exists."),
-        DIRECTORY("directory", false, "The certificate directory on listeners with protocol \"ldaps\" (docs/kms.md):"
+        DIRECTORY("directory", false, "The certificate directory on listeners with protocol \"ldaps\" and \"ldap\" (docs/ldap.md):"
                 + " the built-in user CA's valid certificates by address, as userCertificate;binary and"
                 + " userSMIMECertificate, for mail clients that look up a recipient's S/MIME certificate. What it"
                 + " reveals and to whom: docs/security.md."),
@@ -495,7 +495,8 @@ public final class ConfigKeys {
                             + " clients (587, or 465 with implicit TLS); \"imap\" (143, or 993); \"pop3\" (110, or 995); \"https\" (443,"
                             + " implicit TLS only) serves certificate enrollment (docs/http.md); \"http\" (80, tls = \"none\""
                             + " only) serves the built-in CA's OCSP responder, CRLs and CA certificates and nothing else;"
-                            + " \"ldaps\" (636, implicit TLS only) serves the certificate directory ([directory])."),
+                            + " \"ldaps\" (636, implicit TLS only) serves the certificate directory ([directory]); \"ldap\""
+                            + " (389, tls = \"starttls\" only) serves it after the StartTLS operation."),
             key(Section.LISTENER, "address", Type.ADDRESS, "\"0.0.0.0\"",
                     "Local address to listen on: \"0.0.0.0\" for every IPv4 address, \"::\" for every IPv6 (and,"
                             + " on most systems, IPv4) address, a single address, or \"localhost\"."),

@@ -564,6 +564,11 @@ final class ConfigReader {
                 // ever travels in the clear.
                 f.problem("tls", "protocol = \"ldaps\" needs tls = \"implicit\"; the directory is served only inside TLS");
             }
+            if (protocol == Protocol.LDAP && tls != null && tls != TlsMode.STARTTLS) {
+                // RFC 4513 §3: the plain-LDAP port serves the directory only after StartTLS; implicit TLS is "ldaps".
+                f.problem("tls", "protocol = \"ldap\" needs tls = \"starttls\"; the directory is served only inside"
+                        + " TLS, and protocol = \"ldaps\" starts with it");
+            }
             if (protocol == Protocol.HTTP && tls != null && tls != TlsMode.NONE) {
                 // The plain-HTTP listener publishes the CA's signed objects where relying parties fetch
                 // them, over http (RFC 5280 §4.2.1.13, RFC 6960 Appendix A.1); HTTP inside TLS is "https".
@@ -614,7 +619,7 @@ final class ConfigReader {
         Duration commandDeadline = f.duration("command-deadline");
         Long minDataRate = f.integer("min-data-rate");
         if (protocol == Protocol.IMAP || protocol == Protocol.POP3 || protocol == Protocol.HTTPS || protocol == Protocol.HTTP
-                || protocol == Protocol.LDAPS) {
+                || protocol == Protocol.LDAPS || protocol == Protocol.LDAP) {
             for (String smtpOnly : List.of("command-deadline", "min-data-rate")) {
                 if (f.table.entries().containsKey(smtpOnly)) {
                     f.problem(smtpOnly, smtpOnly + " applies to protocol \"smtp\" and \"submission\" only; remove it here");

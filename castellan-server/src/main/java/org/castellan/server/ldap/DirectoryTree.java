@@ -97,13 +97,15 @@ final class DirectoryTree {
 
     /**
      * The root DSE (RFC 4512 §5.1): what a client reads first to learn the naming context and
-     * what the server supports. No extension and no SASL mechanism: binds are simple, inside TLS.
+     * what the server supports: StartTLS where the listener starts without TLS, no SASL mechanism
+     * (binds are simple, inside TLS).
      */
-    Entry rootDse() {
+    Entry rootDse(boolean offerStartTls) {
         Entry entry = new Entry("");
         entry.addAttribute("objectClass", "top");
         entry.addAttribute("namingContexts", base.toString());
         entry.addAttribute("supportedLDAPVersion", "3");
+        if (offerStartTls) entry.addAttribute("supportedExtension", LdapSession.START_TLS);
         entry.addAttribute("vendorName", "Castellan");
         return entry;
     }

@@ -15,15 +15,16 @@ import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
 
 /**
- * The certificate directory on {@code protocol = "ldaps"} listeners (docs/kms.md): LDAPv3
- * (RFC 4511), read-only, the user CA's published certificates by address.
+ * The certificate directory on {@code protocol = "ldaps"} and {@code "ldap"} listeners (docs/ldap.md):
+ * LDAPv3 (RFC 4511), read-only, the user CA's published certificates by address.
  *
  * <p>SECURITY. Trusts: nothing from the client. A message is framed by its outer length within
  * {@link #MAX_MESSAGE} and its nesting is bounded ({@link #MAX_NESTING}) before the UnboundID
  * SDK decodes it; filters are evaluated over the decoded tree, never turned into strings. The
- * listener is implicit TLS only (the configuration refuses anything else), so a session opens
+ * ldaps listener is implicit TLS only (the configuration refuses anything else), so a session opens
  * after the connection rules and the handshake, as every protocol's does (docs/design.md §2), and
- * the device gate applies. Simple binds go to AuthService (protocol {@value LdapSession#PROTOCOL})
+ * the device gate applies; on an ldap listener nothing but StartTLS, an anonymous bind and the root
+ * DSE is served before TLS (confidentialityRequired). Simple binds go to AuthService (protocol {@value LdapSession#PROTOCOL})
  * with its limiter and log. Exposes: the root DSE, the naming context, and for each address with
  * a valid, unrevoked user certificate its entry; a client that has not bound only by naming the
  * address in full ({@code [directory] anonymous}). Nothing can be written.
@@ -42,6 +43,8 @@ public final class LdapService implements ProtocolService {
      * 64 KiB message of nested NOTs could otherwise drive thousands of frames deep.
      */
     public static final int MAX_NESTING = 16;
+    /** The pipeline name of the frame decoder, which StartTLS replaces to drop cleartext read ahead. */
+    static final String FRAMES = "ldap-frames";
     /** A connection without a request this long is closed, as slapd's idletimeout does. */
     public static final Duration IDLE_TIMEOUT = Duration.ofMinutes(5);
 
@@ -68,7 +71,7 @@ public final class LdapService implements ProtocolService {
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
         pipeline.addLast("ldap-idle", new IdleStateHandler(0, 0, IDLE_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
-        pipeline.addLast("ldap-frames", new LdapFrameDecoder());
+        pipeline.addLast(FRAMES, new LdapFrameDecoder());
         pipeline.addLast("ldap-session", new LdapSession(connection, auth, blocking, tree, search, listings));
     }
 }

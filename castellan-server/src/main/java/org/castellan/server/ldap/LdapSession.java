@@ -36,6 +36,7 @@ import org.castellan.security.auth.AuthService;
 import org.castellan.security.auth.SaslStep;
 import org.castellan.security.pki.CertificateDirectory;
 import org.castellan.security.pki.PkiException;
+import org.castellan.server.config.TlsMode;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.Transport;
 import org.slf4j.Logger;
@@ -138,6 +139,10 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
             return true;
         }
         int id = message.getMessageID();
+        if (connection.tls().isEmpty() && !allowedBeforeTls(message)) {
+            refuseBeforeTls(id, message.getProtocolOpType());
+            return true;
+        }
         switch (message.getProtocolOpType()) {
             case LDAPMessage.PROTOCOL_OP_TYPE_BIND_REQUEST -> {
                 return bind(id, message.getBindRequestProtocolOp());
@@ -145,7 +150,8 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
             case LDAPMessage.PROTOCOL_OP_TYPE_SEARCH_REQUEST -> {
                 var request = message.getSearchRequestProtocolOp();
                 boolean isBound = bound.isPresent();
-                CompletableFuture.supplyAsync(() -> search.run(request, isBound, listings), blocking)
+                boolean offerStartTls = connection.listener().tls() == TlsMode.STARTTLS;
+                CompletableFuture.supplyAsync(() -> search.run(request, isBound, offerStartTls, listings), blocking)
                         .whenComplete((answer, failure) -> ctx.executor().execute(() -> searched(id, answer, failure)));
                 return false;
             }
@@ -158,10 +164,17 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
             case LDAPMessage.PROTOCOL_OP_TYPE_ABANDON_REQUEST -> { } // RFC 4511 §4.11: no answer; ours are done already
             case LDAPMessage.PROTOCOL_OP_TYPE_EXTENDED_REQUEST -> {
                 String oid = message.getExtendedRequestProtocolOp().getOID();
-                // RFC 4511 §4.14.1: StartTLS on a connection inside TLS is operationsError; an unknown name, protocolError (§4.12).
-                write(id, START_TLS.equals(oid)
-                        ? new ExtendedResponseProtocolOp(ResultCode.OPERATIONS_ERROR_INT_VALUE, null, "TLS is already active", null, null, null)
-                        : new ExtendedResponseProtocolOp(ResultCode.PROTOCOL_ERROR_INT_VALUE, null, "unsupported extended operation", null, null, null));
+                if (!START_TLS.equals(oid)) {
+                    // RFC 4511 §4.12: an extended operation the server does not know is protocolError.
+                    write(id, new ExtendedResponseProtocolOp(ResultCode.PROTOCOL_ERROR_INT_VALUE, null,
+                            "unsupported extended operation", null, null, null));
+                } else if (connection.tlsStarted()) {
+                    // RFC 4511 §4.14.1: StartTLS where TLS is already on (or on its way) is operationsError.
+                    write(id, new ExtendedResponseProtocolOp(ResultCode.OPERATIONS_ERROR_INT_VALUE, null,
+                            "TLS is already active", null, null, null));
+                } else {
+                    startTls(id);
+                }
             }
             case LDAPMessage.PROTOCOL_OP_TYPE_ADD_REQUEST -> write(id, new AddResponseProtocolOp(READ_ONLY, null, READ_ONLY_TEXT, null));
             case LDAPMessage.PROTOCOL_OP_TYPE_DELETE_REQUEST -> write(id, new DeleteResponseProtocolOp(READ_ONLY, null, READ_ONLY_TEXT, null));
@@ -172,6 +185,51 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
             default -> disconnect(ResultCode.PROTOCOL_ERROR, "not a request");
         }
         return true;
+    }
+
+    /**
+     * RFC 4511 §4.14 and RFC 4513 §3: the TLS handler goes in before the success answer, which is
+     * the last cleartext message; whatever the client sent after the request (RFC 4511 §4.14.1
+     * forbids it) is dropped with the decoder's buffer, never acted upon (docs/design.md §5.4).
+     */
+    private void startTls(int id) {
+        connection.startTls();
+        waiting.clear();
+        write(id, new ExtendedResponseProtocolOp(ResultCode.SUCCESS_INT_VALUE, null, null, null, START_TLS, null));
+        ctx.flush();
+        // The old decoder hands its leftover cleartext on as a ByteBuf, which channelRead drops.
+        ctx.pipeline().replace(LdapService.FRAMES, LdapService.FRAMES, new LdapFrameDecoder());
+    }
+
+    /**
+     * What a connection without TLS may do (RFC 4513 §3, docs/ldap.md §1): StartTLS, an anonymous
+     * bind, unbind, abandon and the root DSE, where the client learns that StartTLS is offered.
+     */
+    private static boolean allowedBeforeTls(LDAPMessage message) {
+        return switch (message.getProtocolOpType()) {
+            case LDAPMessage.PROTOCOL_OP_TYPE_EXTENDED_REQUEST, LDAPMessage.PROTOCOL_OP_TYPE_UNBIND_REQUEST,
+                 LDAPMessage.PROTOCOL_OP_TYPE_ABANDON_REQUEST, LDAPMessage.PROTOCOL_OP_TYPE_BIND_REQUEST -> true;
+            case LDAPMessage.PROTOCOL_OP_TYPE_SEARCH_REQUEST -> {
+                var search = message.getSearchRequestProtocolOp();
+                yield search.getBaseDN().isEmpty() && search.getScope() == com.unboundid.ldap.sdk.SearchScope.BASE;
+            }
+            default -> false;
+        };
+    }
+
+    /** confidentialityRequired (RFC 4511 §4.1.9) in the answer the operation expects. */
+    private void refuseBeforeTls(int id, byte type) {
+        int code = ResultCode.CONFIDENTIALITY_REQUIRED_INT_VALUE;
+        String text = "start TLS first (StartTLS, " + START_TLS + ")";
+        switch (type) {
+            case LDAPMessage.PROTOCOL_OP_TYPE_SEARCH_REQUEST -> write(id, new SearchResultDoneProtocolOp(code, null, text, null));
+            case LDAPMessage.PROTOCOL_OP_TYPE_ADD_REQUEST -> write(id, new AddResponseProtocolOp(code, null, text, null));
+            case LDAPMessage.PROTOCOL_OP_TYPE_DELETE_REQUEST -> write(id, new DeleteResponseProtocolOp(code, null, text, null));
+            case LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_REQUEST -> write(id, new ModifyResponseProtocolOp(code, null, text, null));
+            case LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_DN_REQUEST -> write(id, new ModifyDNResponseProtocolOp(code, null, text, null));
+            case LDAPMessage.PROTOCOL_OP_TYPE_COMPARE_REQUEST -> write(id, new CompareResponseProtocolOp(code, null, text, null));
+            default -> disconnect(ResultCode.PROTOCOL_ERROR, "not a request");
+        }
     }
 
     /** The directory cannot be changed over LDAP (RFC 4511 §4.1.9). */

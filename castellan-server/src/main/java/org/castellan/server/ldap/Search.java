@@ -49,7 +49,12 @@ final class Search {
         this.policy = policy;
     }
 
-    Answer run(SearchRequestProtocolOp request, boolean bound, Supplier<List<CertificateDirectory.Listing>> listings) {
+    /**
+     * @param bound whether the connection is bound as an account
+     * @param offerStartTls whether the root DSE lists StartTLS (a listener that starts without TLS)
+     */
+    Answer run(SearchRequestProtocolOp request, boolean bound, boolean offerStartTls,
+               Supplier<List<CertificateDirectory.Listing>> listings) {
         Filter filter = request.getFilter();
         if (items(filter) > MAX_FILTER_ITEMS) {
             return Answer.done(ResultCode.ADMIN_LIMIT_EXCEEDED, null, "filter of more than " + MAX_FILTER_ITEMS + " items");
@@ -63,7 +68,7 @@ final class Search {
         SearchScope scope = request.getScope();
         // RFC 4512 §5.1: the root DSE is read with a base search of the empty name, by anyone.
         if (base.isNullDN() && scope == SearchScope.BASE) {
-            return answer(request, List.of(tree.rootDse()), false);
+            return answer(request, List.of(tree.rootDse(offerStartTls)), false);
         }
         if (!bound && policy.anonymous() == Directory.Anonymous.NONE) {
             return Answer.done(ResultCode.INSUFFICIENT_ACCESS_RIGHTS, null, "bind as an account to search this directory");

@@ -251,6 +251,37 @@ class LdapDirectoryTest {
         }
     }
 
+    @Test
+    void aPlainLdapListenerServesTheDirectoryOnlyAfterStartTls() throws Exception {
+        live.close();
+        live = LiveServer.start(tmp.resolve("starttls"), String.join("\n", "[[listener]]", "name = \"ldap\"",
+                "protocol = \"ldap\"", "address = \"127.0.0.1\"", "port = 0", "tls = \"starttls\"", ""));
+        issueUser(ALICE);
+        int port = live.address("ldap").getPort();
+        // ldapsearch -ZZ: StartTLS must succeed (RFC 4513 §3), the certificate checked against the root.
+        List<String> command = List.of("ldapsearch", "-LLL", "-x", "-ZZ", "-H", "ldap://127.0.0.1:" + port, "-b", BASE,
+                "(mail=" + ALICE + ")", "mail");
+        assertThat(run(Map.of("LDAPTLS_CACERT", live.rootCertificate().toString(), "LDAPTLS_REQCERT", "demand"),
+                command.toArray(new String[0]))).contains("mail: " + ALICE);
+
+        try (LDAPConnection ldap = new LDAPConnection("127.0.0.1", port)) {
+            // Before TLS: the root DSE, which says StartTLS is offered, and nothing else.
+            assertThat(ldap.getRootDSE().getSupportedExtendedOperationOIDs()).containsExactly("1.3.6.1.4.1.1466.20037");
+            assertThat(code(ldap, BASE, SearchScope.SUB, "(mail=" + ALICE + ")")).isEqualTo(ResultCode.CONFIDENTIALITY_REQUIRED);
+            assertThatThrownBy(() -> ldap.bind(ALICE, Cli.Pop3Password.VALUE)).isInstanceOfSatisfying(LDAPException.class,
+                    e -> assertThat(e.getResultCode()).isEqualTo(ResultCode.CONFIDENTIALITY_REQUIRED));
+
+            assertThat(ldap.processExtendedOperation(new com.unboundid.ldap.sdk.extensions.StartTLSExtendedRequest(
+                    live.clientContext(null))).getResultCode()).isEqualTo(ResultCode.SUCCESS);
+            assertThat(ldap.search(BASE, SearchScope.SUB, "(mail=" + ALICE + ")").getEntryCount()).isOne();
+            assertThat(ldap.bind(ALICE, Cli.Pop3Password.VALUE).getResultCode()).isEqualTo(ResultCode.SUCCESS);
+            // RFC 4511 §4.14.1: StartTLS again, inside TLS, is operationsError.
+            assertThatThrownBy(() -> ldap.processExtendedOperation(new com.unboundid.ldap.sdk.extensions.StartTLSExtendedRequest(
+                    live.clientContext(null)))).isInstanceOfSatisfying(LDAPException.class,
+                    e -> assertThat(e.getResultCode()).isEqualTo(ResultCode.OPERATIONS_ERROR));
+        }
+    }
+
     private LDAPConnection connect() throws Exception {
         return new LDAPConnection(live.clientContext(null).getSocketFactory(), "localhost", live.address("ldaps").getPort());
     }

@@ -371,6 +371,8 @@ class ConfigValidationTest {
                 // The plain-HTTP listener serves the CA's public objects only, never inside TLS (docs/http.md).
                 Arguments.of(SERVER + IMAP.replace("\"imap\"\nport", "\"ldaps\"\nport") + "tls = \"starttls\" # <-\n",
                         "listener[1].tls", "protocol = \"ldaps\" needs tls = \"implicit\""),
+                Arguments.of(SERVER + IMAP.replace("\"imap\"\nport", "\"ldap\"\nport") + "tls = \"none\" # <-\n",
+                        "listener[1].tls", "protocol = \"ldap\" needs tls = \"starttls\""),
                 Arguments.of(SERVER + "[directory]\nbase-dn = \"example.org\" # <-\n", "directory.base-dn",
                         "expected a distinguished name (RFC 4514)"),
                 Arguments.of(SERVER + "[directory]\nsize-limit = 0 # <-\n", "directory.size-limit", "expected an integer from 1"),
@@ -522,7 +524,7 @@ class ConfigValidationTest {
                         "castellan.toml:2: server.hostname: expected a host name in double quotes, such as"
                                 + " \"mail.example.org\", got \"bad_name\"",
                         "castellan.toml:6: listener[1].protocol: expected one of \"smtp\", \"submission\", \"imap\","
-                                + " \"pop3\", \"https\", \"http\", \"ldaps\", got \"imapx\"",
+                                + " \"pop3\", \"https\", \"http\", \"ldaps\", \"ldap\", got \"imapx\"",
                         "castellan.toml:7: listener[1].port: expected an integer from 0 to 65535, got 99999",
                         "castellan.toml:12: rule[1].colour: unknown key (known keys in [[rule]]: cidr, listeners,"
                                 + " action)"));
