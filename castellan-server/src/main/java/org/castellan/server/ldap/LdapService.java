@@ -24,7 +24,7 @@ import org.castellan.server.transport.ProtocolService;
  * ldaps listener is implicit TLS only (the configuration refuses anything else), so a session opens
  * after the connection rules and the handshake, as every protocol's does (docs/design.md §2), and
  * the device gate applies; on an ldap listener nothing but StartTLS, an anonymous bind and the root
- * DSE is served before TLS (confidentialityRequired). Simple binds go to AuthService (protocol {@value LdapSession#PROTOCOL})
+ * DSE is served before TLS (confidentialityRequired). Simple binds go to AuthService (protocol {@value Bind#PROTOCOL})
  * with its limiter and log. Exposes: the root DSE, the naming context, and for each address with
  * a valid, unrevoked user certificate its entry; a client that has not bound only by naming the
  * address in full ({@code [directory] anonymous}). Nothing can be written.

@@ -15,7 +15,6 @@ import com.unboundid.ldap.protocol.ModifyResponseProtocolOp;
 import com.unboundid.ldap.protocol.ProtocolOp;
 import com.unboundid.ldap.protocol.SearchResultDoneProtocolOp;
 import com.unboundid.ldap.protocol.SearchResultEntryProtocolOp;
-import com.unboundid.ldap.sdk.DN;
 import com.unboundid.ldap.sdk.LDAPException;
 import com.unboundid.ldap.sdk.ResultCode;
 import io.netty.buffer.Unpooled;
@@ -25,15 +24,12 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Supplier;
-import org.castellan.protocol.sasl.Utf8;
 import org.castellan.security.auth.AuthService;
-import org.castellan.security.auth.SaslStep;
 import org.castellan.security.pki.CertificateDirectory;
 import org.castellan.security.pki.PkiException;
 import org.castellan.server.config.TlsMode;
@@ -54,21 +50,16 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(LdapSession.class);
 
-    /** The protocol name AuthService logs and limits binds under. */
-    static final String PROTOCOL = "ldap";
     /** RFC 4511 §4.4.1: the unsolicited notification that the server is closing the connection. */
     static final String NOTICE_OF_DISCONNECTION = "1.3.6.1.4.1.1466.20036";
     /** RFC 4511 §4.14.1. */
     static final String START_TLS = "1.3.6.1.4.1.1466.20037";
     /** Operations read ahead of their answers before the session stops reading the socket. */
     static final int MAX_QUEUED = 16;
-    /** The only LDAP version spoken (RFC 4511 §4.2). */
-    private static final int VERSION = 3;
 
     private final Connection connection;
-    private final AuthService auth;
+    private final Bind bind;
     private final ExecutorService blocking;
-    private final DirectoryTree tree;
     private final Search search;
     private final Supplier<List<CertificateDirectory.Listing>> listings;
     private final ArrayDeque<byte[]> waiting = new ArrayDeque<>();
@@ -81,9 +72,8 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
     LdapSession(Connection connection, AuthService auth, ExecutorService blocking, DirectoryTree tree, Search search,
                 Supplier<List<CertificateDirectory.Listing>> listings) {
         this.connection = connection;
-        this.auth = auth;
+        this.bind = new Bind(auth, tree);
         this.blocking = blocking;
-        this.tree = tree;
         this.search = search;
         this.listings = listings;
     }
@@ -272,81 +262,25 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
         return deepest;
     }
 
-    /**
-     * RFC 4511 §4.2 and RFC 4513 §5.1: a bind first makes the connection anonymous; an empty name
-     * and password stay so; a name with an empty password (unauthenticated bind) is refused; a
-     * name and password are checked by AuthService as the account the name stands for: an entry
-     * of this directory ({@code mail=<address>,ou=people,<base>}) or the address itself. SASL is
-     * not offered.
-     */
+    /** RFC 4511 §4.2.1: a bind first makes the connection anonymous; its outcome comes back to the loop. */
     private boolean bind(int id, BindRequestProtocolOp request) {
         bound = Optional.empty();
-        if (request.getVersion() != VERSION) {
-            return bindAnswer(id, ResultCode.PROTOCOL_ERROR, "only LDAPv3 is supported");
-        }
-        if (request.getCredentialsType() != BindRequestProtocolOp.CRED_TYPE_SIMPLE) {
-            return bindAnswer(id, ResultCode.AUTH_METHOD_NOT_SUPPORTED, "only simple binds are supported");
-        }
-        String name = request.getBindDN();
-        byte[] password = request.getSimplePassword().getValue();
-        if (name.isEmpty() && password.length == 0) return bindAnswer(id, ResultCode.SUCCESS, null);
-        if (password.length == 0) {
-            return bindAnswer(id, ResultCode.UNWILLING_TO_PERFORM, "unauthenticated binds are not allowed"); // RFC 4513 §5.1.2
-        }
-        // RFC 4513 §6.3.3: a password only where the connection is confidential.
-        if (connection.tls().isEmpty()) {
-            return bindAnswer(id, ResultCode.CONFIDENTIALITY_REQUIRED, "a password needs TLS");
-        }
-        Optional<String> account = account(name);
-        char[] chars = Utf8.decode(password, 0, password.length);
-        Arrays.fill(password, (byte) 0);
-        if (account.isEmpty() || chars == null) return bindAnswer(id, ResultCode.INVALID_CREDENTIALS, null);
-        try {
-            auth.login(connection.authContext(PROTOCOL), account.get(), chars, "SIMPLE")
-                    .whenComplete((step, failure) -> ctx.executor().execute(() -> bound(id, step, failure)));
-        } finally {
-            Arrays.fill(chars, '\0');
-        }
+        bind.run(connection, request).whenComplete((outcome, failure) -> ctx.executor().execute(() -> bound(id, outcome, failure)));
         return false;
     }
 
-    private void bound(int id, SaslStep step, Throwable failure) {
+    private void bound(int id, Bind.Outcome outcome, Throwable failure) {
         if (closing) return;
-        ResultCode code;
-        if (step instanceof SaslStep.Success s) {
+        if (failure != null) {
+            log.warn("{} bind failed", connection.logId(), failure);
+            outcome = new Bind.Outcome(ResultCode.OTHER, null, Optional.empty());
+        }
+        outcome.account().ifPresent(s -> {
             bound = Optional.of(s.account());
             connection.authenticated(s.account(), s.mechanism());
-            code = ResultCode.SUCCESS;
-        } else if (step instanceof SaslStep.Failure f) {
-            code = switch (f.kind()) {
-                case ENCRYPTION_REQUIRED -> ResultCode.CONFIDENTIALITY_REQUIRED;
-                case TEMPORARY -> ResultCode.BUSY;
-                default -> ResultCode.INVALID_CREDENTIALS;
-            };
-        } else {
-            if (failure != null) log.warn("{} bind failed", connection.logId(), failure);
-            code = ResultCode.OTHER;
-        }
-        bindAnswer(id, code, null);
+        });
+        write(id, new BindResponseProtocolOp(outcome.code().intValue(), null, outcome.message(), null, null));
         next();
-    }
-
-    private boolean bindAnswer(int id, ResultCode code, String message) {
-        write(id, new BindResponseProtocolOp(code.intValue(), null, message, null, null));
-        return true;
-    }
-
-    /** The account a bind name stands for: an entry's address, or a bare address as Active Directory's UPN form. */
-    private Optional<String> account(String name) {
-        if (DN.isValidDN(name)) {
-            try {
-                Optional<String> address = tree.addressOf(new DN(name));
-                if (address.isPresent()) return address;
-            } catch (LDAPException e) {
-                return Optional.empty();
-            }
-        }
-        return name.indexOf('@') > 0 && name.indexOf('=') < 0 ? Optional.of(name) : Optional.empty();
     }
 
     private void searched(int id, Search.Answer answer, Throwable failure) {
