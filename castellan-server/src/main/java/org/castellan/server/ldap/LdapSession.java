@@ -64,7 +64,10 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
     private final Supplier<List<CertificateDirectory.Listing>> listings;
     private final ArrayDeque<byte[]> waiting = new ArrayDeque<>();
     private ChannelHandlerContext ctx;
+    /** Whether the session is not taking new messages: one is being answered, or the client is not reading. */
     private boolean busy;
+    /** Whether an answer is being worked out off the event loop (a search, a bind). */
+    private boolean answering;
     private boolean closing;
     /** The account bound to, empty while anonymous (RFC 4513 §5.1). */
     private Optional<String> bound = Optional.empty();
@@ -103,6 +106,13 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
 
     private void next() {
         while (!closing) {
+            // Answers wait for the client to read the last ones: a client that sends searches and
+            // never reads holds at most one answer beyond the channel's high-water mark.
+            if (!ctx.channel().isWritable()) {
+                busy = true;
+                ctx.flush();
+                return; // channelWritabilityChanged goes on
+            }
             byte[] der = waiting.poll();
             if (der == null) {
                 busy = false;
@@ -111,7 +121,10 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             busy = true;
-            if (!handle(der)) return; // an answer is on its way; it calls next()
+            if (!handle(der)) {
+                answering = true; // an answer is on its way; it calls next()
+                return;
+            }
         }
     }
 
@@ -270,6 +283,7 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
     }
 
     private void bound(int id, Bind.Outcome outcome, Throwable failure) {
+        answering = false;
         if (closing) return;
         if (failure != null) {
             log.warn("{} bind failed", connection.logId(), failure);
@@ -284,6 +298,7 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
     }
 
     private void searched(int id, Search.Answer answer, Throwable failure) {
+        answering = false;
         if (closing) return;
         if (failure != null) {
             Throwable cause = failure instanceof java.util.concurrent.CompletionException c && c.getCause() != null
@@ -314,6 +329,12 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
         log.info("{} ldap connection closed: {}", connection.logId(), reason);
         write(0, new ExtendedResponseProtocolOp(code.intValue(), null, reason, null, NOTICE_OF_DISCONNECTION, null));
         ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && busy && !answering) next();
+        ctx.fireChannelWritabilityChanged();
     }
 
     @Override

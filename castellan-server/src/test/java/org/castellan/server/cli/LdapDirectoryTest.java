@@ -282,6 +282,51 @@ class LdapDirectoryTest {
         }
     }
 
+    @Test
+    void searchesFromAClientThatDoesNotReadWaitForIt() throws Exception {
+        issueUser(ALICE);
+        byte[] one = new com.unboundid.ldap.protocol.LDAPMessage(1, new com.unboundid.ldap.protocol.SearchRequestProtocolOp(
+                BASE, SearchScope.SUB, com.unboundid.ldap.sdk.DereferencePolicy.NEVER, 0, 0, false,
+                Filter.createEqualityFilter("mail", ALICE), List.of())).encode().encode();
+        try (SSLSocket socket = (SSLSocket) live.clientContext(null).getSocketFactory()
+                .createSocket("localhost", live.address("ldaps").getPort())) {
+            socket.setSoTimeout(LiveServer.READ_TIMEOUT_MILLIS);
+            socket.setReceiveBufferSize(64 * 1024);
+            socket.startHandshake();
+            var connection = live.server.sessions().list().stream()
+                    .filter(c -> c.listener().name().equals("ldaps")).findFirst().orElseThrow();
+            // Each answer is an entry of a few KiB: thousands of them are megabytes the client never reads.
+            OutputStream out = socket.getOutputStream();
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    for (int i = 0; i < SEARCHES; i++) out.write(one);
+                    out.flush();
+                } catch (java.io.IOException e) {
+                    // the test's end closes the socket
+                }
+            });
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                    .until(() -> !connection.channel().isWritable());
+            assertThat(connection.peakQueuedOutput()).as("output queued for a client that reads nothing")
+                    .isLessThan(org.castellan.server.transport.Transport.WRITE_HIGH_WATER + 64 * 1024);
+
+            // Reading, the client gets every answer, in order.
+            var reader = new com.unboundid.asn1.ASN1StreamReader(socket.getInputStream());
+            int done = 0;
+            while (done < SEARCHES) {
+                var response = com.unboundid.ldap.protocol.LDAPMessage.readLDAPResponseFrom(reader, true);
+                if (response instanceof com.unboundid.ldap.sdk.LDAPResult r) {
+                    assertThat(r.getResultCode()).isEqualTo(ResultCode.SUCCESS);
+                    done++;
+                }
+            }
+            writer.join();
+        }
+    }
+
+    /** Enough searches that their answers outgrow the socket buffers on both sides. */
+    private static final int SEARCHES = 6000;
+
     private LDAPConnection connect() throws Exception {
         return new LDAPConnection(live.clientContext(null).getSocketFactory(), "localhost", live.address("ldaps").getPort());
     }
