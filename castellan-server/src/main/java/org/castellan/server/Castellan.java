@@ -18,6 +18,7 @@ import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.BatchingAuthLog;
 import org.castellan.security.mailauth.DnsLookup;
 import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.CertificateDirectory;
 import org.castellan.security.pki.CertificateKind;
 import org.castellan.security.pki.CrlPublisher;
 import org.castellan.security.pki.OcspResponder;
@@ -42,6 +43,9 @@ import org.castellan.server.http.est.EstRoutes;
 import org.castellan.server.http.est.StoreEnrollmentTokens;
 import org.castellan.server.http.pki.RevocationRoutes;
 import org.castellan.server.imap.ImapService;
+import org.castellan.server.ldap.DirectoryPublisher;
+import org.castellan.server.ldap.DirectoryPublishing;
+import org.castellan.server.ldap.LdapService;
 import org.castellan.server.outbound.MtaStsFetcher;
 import org.castellan.server.outbound.MtaStsPolicies;
 import org.castellan.server.outbound.Notifier;
@@ -97,6 +101,12 @@ public final class Castellan implements AutoCloseable {
     private final HttpService http;
     /** The plain-HTTP listeners' one service: the built-in CA's public objects only (docs/http.md). */
     private final HttpService plainHttp;
+    /** The ldaps listeners' one service: the certificate directory (docs/kms.md). */
+    private final LdapService ldap;
+    /** The user certificates by address, when the built-in CA exists: served over LDAPS and published. */
+    private final Optional<CertificateDirectory> certificateDirectory;
+    /** Publishes them to [directory.publish]; started with the administration, when configured. */
+    private DirectoryPublishing publishing;
     /** Sends queued mail to other domains; started once the listeners are bound, stopped before the store closes. */
     private final Optional<OutboundEngine> outbound;
     /** Sends the engine's daily TLS reports; started and stopped with the engine. */
@@ -146,6 +156,10 @@ public final class Castellan implements AutoCloseable {
         HttpRoutes publicRoutes = new HttpRoutes();
         revocation.ifPresent(routes -> routes.register(publicRoutes));
         this.plainHttp = HttpService.plain(publicRoutes);
+        Optional<CertificateDirectory> directory = ca.map(authority -> new CertificateDirectory(authority, Clock.systemUTC()));
+        this.certificateDirectory = directory;
+        this.ldap = new LdapService(config.directory(), config.directory().baseDn(config.server().hostname()),
+                () -> directory.map(CertificateDirectory::current).orElse(List.of()), auth, blocking);
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
     }
@@ -267,6 +281,10 @@ public final class Castellan implements AutoCloseable {
     private void startAdministration(Optional<CertificateAuthority> ca) {
         certificates = new CertificateWatcher(tls, config.tls().crlFiles(), sessions()).start();
         if (ca.isPresent()) revocations = new RevocationWatcher(ca.get(), tls, sessions(), Clock.systemUTC()).start();
+        if (ca.isPresent() && certificateDirectory.isPresent() && config.directory().publish().isPresent()) {
+            publishing = new DirectoryPublishing(new DirectoryPublisher(config.directory().publish().get(), ca.get(),
+                    certificateDirectory.get()), certificateDirectory.get(), Clock.systemUTC()).start();
+        }
         admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, outboundQueue(),
                 () -> notifier.ifPresent(Notifier::afterRecord), Clock.systemUTC(), () -> outbound.ifPresent(OutboundEngine::wake));
     }
@@ -289,6 +307,7 @@ public final class Castellan implements AutoCloseable {
     private void stopAdministration() {
         if (admin != null) admin.close();
         if (revocations != null) revocations.close();
+        if (publishing != null) publishing.close();
         if (certificates != null) certificates.close();
     }
 
@@ -362,6 +381,7 @@ public final class Castellan implements AutoCloseable {
             case POP3 -> pop3;
             case HTTPS -> http;
             case HTTP -> plainHttp;
+            case LDAPS, LDAP -> ldap;
         };
     }
 

@@ -3,14 +3,10 @@ package org.castellan.testkit;
 import com.sun.security.auth.module.UnixSystem;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.UserPrincipalLookupService;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -32,8 +28,7 @@ import java.util.stream.Stream;
  * logs in as it will in production, and no other local user can log in by being local.
  *
  * <p>initdb and postgres refuse to run as root. As root (CI), every server command runs as
- * {@code nobody} through util-linux's {@code setpriv} (Essential on Debian, no PAM session, unlike
- * runuser or su), and the directory is given to {@code nobody}; it lives under {@code /tmp}
+ * {@code nobody} through util-linux's {@code setpriv} ({@link ServerDirectories#giveTo}), and the directory is given to {@code nobody}; it lives under {@code /tmp}
  * because a JUnit {@code @TempDir} is 0700 root and {@code nobody} could not reach into it. As
  * anyone else the commands run as that user.
  *
@@ -43,8 +38,6 @@ public final class Postgres implements AutoCloseable {
 
     /** Where Debian's postgresql-NN packages put the server binaries, one directory per major version. */
     static final Path DEBIAN_BINARIES = Path.of("/usr/lib/postgresql");
-    /** The unprivileged account the server runs as when the tests run as root; every Debian has it. */
-    static final String UNPRIVILEGED_USER = "nobody";
     /** The superuser initdb creates, and the user the tests log in as. */
     public static final String USER = "castellan";
     /**
@@ -89,7 +82,7 @@ public final class Postgres implements AutoCloseable {
         List<String> runAs;
         try {
             directory = Files.createTempDirectory("castellan-pg-");
-            runAs = root ? giveTo(directory) : List.of();
+            runAs = root ? ServerDirectories.giveTo(directory) : List.of();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare a directory for PostgreSQL in " + System.getProperty("java.io.tmpdir"), e);
         }
@@ -158,7 +151,7 @@ public final class Postgres implements AutoCloseable {
             if (running()) stop("fast");
             Runtime.getRuntime().removeShutdownHook(shutdownHook);
         } finally {
-            delete(directory);
+            ServerDirectories.delete(directory, "PostgreSQL's directory");
         }
     }
 
@@ -176,22 +169,11 @@ public final class Postgres implements AutoCloseable {
         }
     }
 
-    /** Gives the directory to the unprivileged user; returns the prefix that runs a command as that user. */
-    private static List<String> giveTo(Path directory) throws IOException {
-        String uid = output(List.of("id", "-u", UNPRIVILEGED_USER));
-        String gid = output(List.of("id", "-g", UNPRIVILEGED_USER));
-        UserPrincipalLookupService users = directory.getFileSystem().getUserPrincipalLookupService();
-        PosixFileAttributeView view = Files.getFileAttributeView(directory, PosixFileAttributeView.class);
-        view.setOwner(users.lookupPrincipalByName(uid));
-        view.setGroup(users.lookupPrincipalByGroupName(gid));
-        return List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups", "--");
-    }
-
     private void initdb() {
         Path pwfile = directory.resolve("pwfile");
         try {
             Files.writeString(pwfile, password + "\n", StandardOpenOption.CREATE_NEW);
-            if (!runAs.isEmpty()) chownLike(pwfile, directory);
+            if (!runAs.isEmpty()) ServerDirectories.chownLike(pwfile, directory);
             run(command(bin.resolve("initdb").toString(), "-D", data.toString(), "-U", USER, "--pwfile=" + pwfile,
                     "--auth=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"), "initdb");
             Files.delete(pwfile);
@@ -221,7 +203,7 @@ public final class Postgres implements AutoCloseable {
         IllegalStateException last = null;
         for (int attempt = 0; attempt < PORT_TRIES; attempt++) {
             try {
-                startOn(freePort());
+                startOn(ServerDirectories.freePort());
                 return;
             } catch (IllegalStateException e) {
                 if (!logContains("could not bind")) throw e;
@@ -281,18 +263,6 @@ public final class Postgres implements AutoCloseable {
         }
     }
 
-    private static String output(List<String> command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        try {
-            if (p.waitFor() != 0) throw new IllegalStateException(String.join(" ", command) + " failed: " + out);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(String.join(" ", command) + " interrupted", e);
-        }
-        return out;
-    }
-
     private String logTail() {
         try {
             if (!Files.exists(log)) return "";
@@ -305,29 +275,5 @@ public final class Postgres implements AutoCloseable {
 
     private boolean logContains(String text) {
         return logTail().contains(text);
-    }
-
-    private static void chownLike(Path file, Path like) throws IOException {
-        PosixFileAttributeView from = Files.getFileAttributeView(like, PosixFileAttributeView.class);
-        PosixFileAttributeView to = Files.getFileAttributeView(file, PosixFileAttributeView.class);
-        to.setOwner(from.getOwner());
-        to.setGroup(from.readAttributes().group());
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free port on loopback", e);
-        }
-    }
-
-    private static void delete(Path directory) {
-        if (!Files.exists(directory)) return;
-        try (Stream<Path> paths = Files.walk(directory)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete PostgreSQL's directory " + directory, e);
-        }
     }
 }

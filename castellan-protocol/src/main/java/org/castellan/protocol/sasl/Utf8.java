@@ -7,13 +7,16 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
-/** Strict UTF-8 decoding: SASL strings are UTF-8 (RFC 4422 §3.4.1), and invalid bytes are the client's error. */
-final class Utf8 {
+/**
+ * Strict UTF-8 decoding: SASL strings are UTF-8 (RFC 4422 §3.4.1), and invalid bytes are the
+ * client's error. Also for other passwords sent as UTF-8 octets (HTTP Basic, LDAP simple bind).
+ */
+public final class Utf8 {
 
     private Utf8() {}
 
     /** The decoded characters, or null if {@code bytes[from, to)} is not valid UTF-8. */
-    static char[] decode(byte[] bytes, int from, int to) {
+    public static char[] decode(byte[] bytes, int from, int to) {
         CharBuffer chars;
         try {
             chars = StandardCharsets.UTF_8.newDecoder()

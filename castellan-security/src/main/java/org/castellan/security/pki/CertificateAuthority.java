@@ -101,6 +101,12 @@ public final class CertificateAuthority {
 
     /** The index of issued certificates, in the CA directory. */
     public static final String INDEX_FILE = "issued.tsv";
+    /**
+     * The directory, in the CA directory, of the user certificates issued, one PEM file per serial
+     * ({@code <serial>.crt}): the certificate directory (docs/kms.md) publishes them, and a
+     * certificate is public by nature.
+     */
+    public static final String USER_CERTIFICATES = "user-certs";
     static final String ROOT = "root";
 
     /** Signature algorithm of every certificate and CRL: ECDSA on P-256, as TLS 1.3 requires every client to support (RFC 8446 §9.1). */
@@ -578,6 +584,31 @@ public final class CertificateAuthority {
         return directory.resolve(INDEX_FILE);
     }
 
+    /**
+     * The user certificate {@code serial}, as kept when it was issued; empty for another kind, or
+     * one issued before user certificates were kept ({@value #USER_CERTIFICATES}).
+     *
+     * @throws PkiException if the file exists but cannot be read as a certificate
+     */
+    public Optional<X509Certificate> userCertificate(BigInteger serial) {
+        Path file = userCertificateFile(serial);
+        return Files.exists(file) ? Optional.of(Pem.readCertificate(file)) : Optional.empty();
+    }
+
+    private Path userCertificateFile(BigInteger serial) {
+        return directory.resolve(USER_CERTIFICATES).resolve(serial.toString(16) + ".crt");
+    }
+
+    /** Keeps a user certificate for the directory; after the index, so that one kept is always revocable. */
+    private void keepUserCertificate(BigInteger serial, X509Certificate certificate) {
+        try {
+            SecureFiles.directoryIfAbsent(directory.resolve(USER_CERTIFICATES));
+        } catch (IOException e) {
+            throw new PkiException("cannot create " + directory.resolve(USER_CERTIFICATES) + ": " + e.getMessage(), e);
+        }
+        Pem.writeCertificates(userCertificateFile(serial), List.of(certificate));
+    }
+
     private IssuedCertificate issue(CertificateKind kind, X500Name subject, String owner, Duration validity,
             KeyUsage keyUsage, List<KeyPurposeId> purposes, List<GeneralName> altNames) {
         return issue(kind, subject, owner, validity, keyUsage, purposes, altNames, null);
@@ -624,6 +655,7 @@ public final class CertificateAuthority {
         entries.add(new IssuedEntry(serial, kind, certificate.getSubjectX500Principal().getName(), owner,
                 notBefore, notAfter, Optional.empty()));
         IssuedIndex.write(indexFile(), entries);
+        if (kind == CertificateKind.USER) keepUserCertificate(serial, certificate);
         LOG.info("issued {} certificate {} for {}", kind.caName(), serial.toString(16), subject);
         return new IssuedCertificate(kind, certificate, List.of(certificate, issuer.certificate()), keys.getPrivate());
     }

@@ -93,6 +93,15 @@ final class AuditCommand implements Callable<Integer> {
                             + " (docs/http.md)");
                 } else if (!l.protocol().takesLogins()) {
                     row("logins", "none: mail exchange from other servers takes no AUTH (RFC 4954 is for submission)");
+                } else if (l.protocol() == org.castellan.server.config.Protocol.LDAPS
+                        || l.protocol() == org.castellan.server.config.Protocol.LDAP) {
+                    row("logins", (l.tls() == TlsMode.STARTTLS ? "before StartTLS nothing but the root DSE; after it, " : "")
+                            + "simple bind inside TLS through AuthService (protocol ldap); without one, searches"
+                            + " as [directory] anonymous = \"" + ConfigKeys.choiceName(config.directory().anonymous())
+                            + "\" allows (docs/ldap.md)");
+                    row("directory", "base DN " + config.directory().baseDn(config.server().hostname()) + ", at most "
+                            + config.directory().sizeLimit() + " entries per search"
+                            + config.directory().publish().map(p -> ", published to " + p.url()).orElse(""));
                 } else if (l.protocol() == org.castellan.server.config.Protocol.HTTPS) {
                     row("logins", "per request inside TLS: HTTP Basic through AuthService (protocol enroll), an enrollment"
                             + " token, or the client certificate (docs/http.md)");
@@ -124,7 +133,9 @@ final class AuditCommand implements Callable<Integer> {
                 }
                 row("cleartext credentials", cleartext);
                 row("connections", ConnectionCaps.perListener(l));
-                if (l.protocol().takesLogins() && l.protocol() != org.castellan.server.config.Protocol.HTTPS) row("login within", config.auth().loginTimeout().toSeconds()
+                if (l.protocol().takesLogins() && l.protocol() != org.castellan.server.config.Protocol.HTTPS
+                        && l.protocol() != org.castellan.server.config.Protocol.LDAPS
+                        && l.protocol() != org.castellan.server.config.Protocol.LDAP) row("login within", config.auth().loginTimeout().toSeconds()
                         + "s of accept, TLS handshake included ([auth] login-timeout)");
                 if (l.protocol() == org.castellan.server.config.Protocol.SMTP
                         || l.protocol() == org.castellan.server.config.Protocol.SUBMISSION) {

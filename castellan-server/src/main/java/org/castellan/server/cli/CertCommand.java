@@ -26,6 +26,7 @@ import org.castellan.security.auth.Passwords;
 import org.castellan.security.escrow.EscrowException;
 import org.castellan.security.escrow.KeyEscrow;
 import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.CertificateKind;
 import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.security.pki.IssuedEntry;
 import org.castellan.security.pki.Pem;
@@ -133,7 +134,10 @@ final class CertCommand {
                         Optional.empty());
             }
             // The certificate names the address (rfc822Name), which EXTERNAL maps without a binding.
-            return issue(where, options, ca -> ca.issueUser(account, validity), account.toString(), Optional.empty());
+            int code = issue(where, options, ca -> ca.issueUser(account, validity), account.toString(), Optional.empty());
+            CastellanConfig config = where.load();
+            DirectoryCommand.afterChange(config, ca(config), account.toString());
+            return code;
         }
     }
 
@@ -224,11 +228,14 @@ final class CertCommand {
         public Integer call() throws Exception {
             BigInteger number = serial(serial);
             RevocationReason why = badInput(() -> RevocationReason.fromLabel(reason));
-            CertificateAuthority ca = ca(where.load());
+            CastellanConfig config = where.load();
+            CertificateAuthority ca = ca(config);
             if (ca.find(number).isEmpty()) throw unknown(serial);
             IssuedEntry revoked = badInput(() -> ca.revoke(number, why));
             System.out.println("revoked " + revoked.kind().caName() + " certificate " + revoked.serialHex()
                     + " (" + revoked.subject() + ") for " + why.label());
+            // The certificate directory stops listing it at once; an enterprise directory is told now.
+            if (revoked.kind() == CertificateKind.USER) DirectoryCommand.afterChange(config, ca, revoked.owner());
             return Main.OK;
         }
     }
@@ -347,7 +354,7 @@ final class CertCommand {
         return address;
     }
 
-    private static CertificateAuthority ca(CastellanConfig config) {
+    static CertificateAuthority ca(CastellanConfig config) {
         Path dir = config.tls().pkiDirectory();
         if (!Files.isDirectory(dir)) {
             throw new Failures.BadInput("no certificate authority in " + dir + "; create it with 'castellan init'");

@@ -33,11 +33,12 @@ import org.castellan.server.config.ConfigException.Problem;
  * @param lines the line of every key and table written in the file ({@code tls.certificate},
  *     {@code listener[2].port}, {@code tls}), for errors found after reading (at start)
  * @param enroll what certificate enrollment over HTTPS issues ({@code [enroll]})
+ * @param directory the certificate directory on ldaps listeners ({@code [directory]})
  */
 public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp,
                               Dns dns, MailAuth mailAuth, Kerberos kerberos, Outbound outbound, List<Listener> listeners,
                               List<Rule> rules, List<OAuthIssuer> oauthIssuers, Map<String, Integer> lines,
-                              Enroll enroll) {
+                              Enroll enroll, Directory directory) {
 
     /** A configuration file is a few kilobytes; one this large is the wrong file (a log, an image). */
     private static final long MAX_FILE_SIZE = 1024 * 1024;
@@ -56,6 +57,7 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         Objects.requireNonNull(kerberos, "kerberos");
         Objects.requireNonNull(outbound, "outbound");
         Objects.requireNonNull(enroll, "enroll");
+        Objects.requireNonNull(directory, "directory");
         listeners = List.copyOf(listeners);
         rules = List.copyOf(rules);
         oauthIssuers = List.copyOf(oauthIssuers);

@@ -56,6 +56,15 @@ public final class ConfigKeys {
         ENROLL("enroll", false, "Certificate enrollment over HTTPS (EST, RFC 7030; docs/http.md): how long the"
                 + " certificates it issues last, and whether they wait for the operator's approval. Enrollment is served on listeners with protocol \"https\" when the"
                 + " built-in CA exists."),
+        DIRECTORY("directory", false, "The certificate directory on listeners with protocol \"ldaps\" and \"ldap\" (docs/ldap.md):"
+                + " the built-in user CA's valid certificates by address, as userCertificate;binary and"
+                + " userSMIMECertificate, for mail clients that look up a recipient's S/MIME certificate. What it"
+                + " reveals and to whom: docs/security.md."),
+        DIRECTORY_PUBLISH("directory.publish", false, "Publishing the user certificates to an existing enterprise"
+                + " directory (OpenLDAP, Active Directory): when the built-in CA issues a user certificate it is added"
+                + " to the userCertificate;binary of the entry (mail=<address>) under base-dn, and a revoked or expired"
+                + " one is removed; castellan directory publish brings every entry up to date. Certificates from other"
+                + " issuers in those entries are left alone. Off unless url is set. docs/kms.md."),
         OUTBOUND("outbound", false, "How mail to other domains is sent (docs/outbound.md): the name given in"
                 + " EHLO, the RFC 5321 §4.5.3.2 timeouts of each session, the retry schedule and the limits per"
                 + " destination (a static route, or the recipient domain)."),
@@ -448,13 +457,46 @@ public final class ConfigKeys {
                             + " certificate) or deny (403). Renewals (simplereenroll) are not held; serverkeygen is"
                             + " refused while this is on."),
 
+            key(Section.DIRECTORY, "base-dn", Type.STRING, "\"\"",
+                    "The directory's naming context (RFC 4514), such as \"dc=example,dc=org\"; each address is the"
+                            + " entry mail=<address>,ou=people,<base-dn>. Empty: dc= components of server.hostname"
+                            + " without its first label (mail.example.org gives dc=example,dc=org)."),
+            choice(Section.DIRECTORY, "anonymous", Directory.Anonymous.class, Directory.DEFAULTS.anonymous(),
+                    "What a client that has not bound may search for: \"exact\" only addresses named in full, as"
+                            + " (mail=alice@example.org) (a search by part of a name, or for every entry, is refused"
+                            + " with unwillingToPerform, so the address list cannot be harvested); \"none\" nothing."
+                            + " A client bound as an account (simple bind over TLS) may search by substrings."),
+            new Key(Section.DIRECTORY, "size-limit", Type.INTEGER, List.of(), 1, Directory.MAX_SIZE_LIMIT,
+                    Integer.toString(Directory.DEFAULT_SIZE_LIMIT),
+                    "The most entries one search returns; past it the search ends with sizeLimitExceeded"
+                            + " (RFC 4511 §4.5.2). A client may ask for fewer."),
+
+            key(Section.DIRECTORY_PUBLISH, "url", Type.STRING, "\"\"",
+                    "The directory, as \"ldaps://ldap.example.org\" (TLS from the first byte) or"
+                            + " \"ldap://ldap.example.org\" (StartTLS, which must succeed); its certificate is verified"
+                            + " against ca-file and its host name. Empty: nothing is published."),
+            key(Section.DIRECTORY_PUBLISH, "bind-dn", Type.STRING, "\"\"",
+                    "The DN the server binds as, allowed to modify userCertificate of the people entries, such as"
+                            + " \"cn=castellan,ou=services,dc=example,dc=org\"."),
+            key(Section.DIRECTORY_PUBLISH, "password-file", Type.PATH, "\"\"",
+                    "File whose first line is bind-dn's password; keep it 0600. Relative to data-dir."),
+            key(Section.DIRECTORY_PUBLISH, "base-dn", Type.STRING, "\"\"",
+                    "Where a user's entry is searched for (subtree), by an equality filter on mail, such as"
+                            + " \"ou=people,dc=example,dc=org\". An address with no entry, or with more than one, is"
+                            + " skipped and reported."),
+            key(Section.DIRECTORY_PUBLISH, "ca-file", Type.PATH, "\"\"",
+                    "PEM certificates that verify the directory's TLS certificate; \"\" for the system's. Relative to"
+                            + " data-dir."),
+
             key(Section.LISTENER, "name", Type.NAME, null,
                     "Unique name of the listener, used by [[rule]] listeners, in logs and by castellan sessions."),
             choice(Section.LISTENER, "protocol", Protocol.class, null,
                     "\"smtp\" receives mail from other servers (port 25); \"submission\" takes mail from users'"
                             + " clients (587, or 465 with implicit TLS); \"imap\" (143, or 993); \"pop3\" (110, or 995); \"https\" (443,"
                             + " implicit TLS only) serves certificate enrollment (docs/http.md); \"http\" (80, tls = \"none\""
-                            + " only) serves the built-in CA's OCSP responder, CRLs and CA certificates and nothing else."),
+                            + " only) serves the built-in CA's OCSP responder, CRLs and CA certificates and nothing else;"
+                            + " \"ldaps\" (636, implicit TLS only) serves the certificate directory ([directory]); \"ldap\""
+                            + " (389, tls = \"starttls\" only) serves it after the StartTLS operation."),
             key(Section.LISTENER, "address", Type.ADDRESS, "\"0.0.0.0\"",
                     "Local address to listen on: \"0.0.0.0\" for every IPv4 address, \"::\" for every IPv6 (and,"
                             + " on most systems, IPv4) address, a single address, or \"localhost\"."),

@@ -225,6 +225,16 @@ final class ConfigReader {
         Duration deviceValidity = enrollTable.duration("device-validity");
         Duration userValidity = enrollTable.duration("user-validity");
         Boolean enrollApprove = enrollTable.bool("approve");
+        Fields directoryTable = new Fields(Section.DIRECTORY, single.get(Section.DIRECTORY));
+        String directoryBase = directoryTable.str(directoryTable.key("base-dn"));
+        if (directoryBase != null && !directoryBase.isEmpty() && !com.unboundid.ldap.sdk.DN.isValidDN(directoryBase)) {
+            directoryTable.problem("base-dn", "expected a distinguished name (RFC 4514) such as \"dc=example,dc=org\","
+                    + " or \"\" for one made from server.hostname");
+        }
+        Directory.Anonymous directoryAnonymous = directoryTable.choice("anonymous", Directory.Anonymous.class);
+        Long directorySizeLimit = directoryTable.integer("size-limit");
+        Optional<Directory.Publish> publish = readPublish(new Fields(Section.DIRECTORY_PUBLISH,
+                single.get(Section.DIRECTORY_PUBLISH)), base);
         Outbound outbound = readOutbound(new Fields(Section.OUTBOUND, single.get(Section.OUTBOUND)), routeTables, base);
         if (outbound != null) outbound = readTlsPolicies(outbound, tlsPolicyTables, base);
 
@@ -253,7 +263,49 @@ final class ConfigReader {
                 new Smtp(delayAfter.intValue(), unknownDelay, unknownLimit.intValue(), sourceLimit.intValue(), unknownWindow),
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
                 new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout), kerberos,
-                outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity, enrollApprove));
+                outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity, enrollApprove),
+                new Directory(directoryBase, directoryAnonymous, directorySizeLimit.intValue(), publish));
+    }
+
+    /**
+     * The {@code [directory.publish]} table: empty without a url; null after a problem. Every
+     * other key is then required, and the URL must name TLS (ldaps, or ldap with StartTLS).
+     */
+    private static Optional<Directory.Publish> readPublish(Fields f, Path base) {
+        String url = f.str(f.key("url"));
+        String bindDn = f.str(f.key("bind-dn"));
+        Optional<Path> passwordFile = f.optionalPath("password-file", base);
+        String baseDn = f.str(f.key("base-dn"));
+        Optional<Path> caFile = f.optionalPath("ca-file", base);
+        if (url == null || bindDn == null || passwordFile == null || baseDn == null || caFile == null) return null;
+        if (url.isEmpty()) return Optional.empty();
+        URI uri = null;
+        try {
+            uri = new URI(url);
+        } catch (URISyntaxException e) {
+            // reported below
+        }
+        boolean ok = true;
+        if (uri == null || uri.getHost() == null || uri.getScheme() == null
+                || !(uri.getScheme().equalsIgnoreCase("ldaps") || uri.getScheme().equalsIgnoreCase("ldap"))
+                || (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/"))
+                || uri.getRawQuery() != null || uri.getRawUserInfo() != null) {
+            f.problem("url", "expected \"ldaps://host[:port]\" or \"ldap://host[:port]\" (StartTLS), or \"\" to publish nothing");
+            ok = false;
+        }
+        if (!com.unboundid.ldap.sdk.DN.isValidDN(bindDn) || bindDn.isEmpty()) {
+            f.problem("bind-dn", "expected the DN to bind as (RFC 4514), such as \"cn=castellan,dc=example,dc=org\"");
+            ok = false;
+        }
+        if (passwordFile.isEmpty()) {
+            f.problem("password-file", "expected the file holding bind-dn's password");
+            ok = false;
+        }
+        if (!com.unboundid.ldap.sdk.DN.isValidDN(baseDn) || baseDn.isEmpty()) {
+            f.problem("base-dn", "expected the DN under which people's entries are, such as \"ou=people,dc=example,dc=org\"");
+            ok = false;
+        }
+        return ok ? Optional.of(new Directory.Publish(uri, bindDn, passwordFile.get(), baseDn, caFile)) : null;
     }
 
     /** The [[oauth-issuer]] tables; each issuer once. */
@@ -507,6 +559,16 @@ final class ConfigReader {
                 // plain-HTTP listener would carry passwords and enrollment tokens in the clear (RFC 7030 §3.2.3).
                 f.problem("tls", "protocol = \"https\" needs tls = \"implicit\"; HTTP is served only inside TLS");
             }
+            if (protocol == Protocol.LDAPS && tls != null && tls != TlsMode.IMPLICIT) {
+                // RFC 4513 §3.1.3 and RFC 8314's reasoning: TLS from the first byte, so no bind or search
+                // ever travels in the clear.
+                f.problem("tls", "protocol = \"ldaps\" needs tls = \"implicit\"; the directory is served only inside TLS");
+            }
+            if (protocol == Protocol.LDAP && tls != null && tls != TlsMode.STARTTLS) {
+                // RFC 4513 §3: the plain-LDAP port serves the directory only after StartTLS; implicit TLS is "ldaps".
+                f.problem("tls", "protocol = \"ldap\" needs tls = \"starttls\"; the directory is served only inside"
+                        + " TLS, and protocol = \"ldaps\" starts with it");
+            }
             if (protocol == Protocol.HTTP && tls != null && tls != TlsMode.NONE) {
                 // The plain-HTTP listener publishes the CA's signed objects where relying parties fetch
                 // them, over http (RFC 5280 §4.2.1.13, RFC 6960 Appendix A.1); HTTP inside TLS is "https".
@@ -556,7 +618,8 @@ final class ConfigReader {
         Long perNetwork = f.integer("max-connections-per-network");
         Duration commandDeadline = f.duration("command-deadline");
         Long minDataRate = f.integer("min-data-rate");
-        if (protocol == Protocol.IMAP || protocol == Protocol.POP3 || protocol == Protocol.HTTPS || protocol == Protocol.HTTP) {
+        if (protocol == Protocol.IMAP || protocol == Protocol.POP3 || protocol == Protocol.HTTPS || protocol == Protocol.HTTP
+                || protocol == Protocol.LDAPS || protocol == Protocol.LDAP) {
             for (String smtpOnly : List.of("command-deadline", "min-data-rate")) {
                 if (f.table.entries().containsKey(smtpOnly)) {
                     f.problem(smtpOnly, smtpOnly + " applies to protocol \"smtp\" and \"submission\" only; remove it here");

@@ -2,7 +2,7 @@ package org.castellan.server.config;
 
 /**
  * The protocol a listener speaks. Configuration values: {@code "smtp"} (inbound mail exchange),
- * {@code "submission"}, {@code "imap"}, {@code "pop3"}, {@code "https"}, {@code "http"}.
+ * {@code "submission"}, {@code "imap"}, {@code "pop3"}, {@code "https"}, {@code "http"}, {@code "ldaps"}, {@code "ldap"}.
  */
 public enum Protocol {
     /** Mail exchange from other servers, usually port 25 (RFC 5321). */
@@ -23,7 +23,17 @@ public enum Protocol {
      * public objects (OCSP, CRLs, CA certificates), which relying parties fetch over http (RFC 5280
      * §4.2.1.13, RFC 6960 Appendix A.1); nothing that asks who the client is (docs/http.md).
      */
-    HTTP;
+    HTTP,
+    /**
+     * LDAPv3 over implicit TLS, port 636 (RFC 4511, RFC 4513 §3.1.3): the read-only certificate
+     * directory of docs/kms.md, anonymous or bound as an account.
+     */
+    LDAPS,
+    /**
+     * LDAPv3 on port 389 with the StartTLS operation (RFC 4511 §4.14, RFC 4513 §3): the same
+     * directory for clients that cannot start with TLS; before StartTLS only the root DSE is read.
+     */
+    LDAP;
 
     /**
      * Whether clients log in on this protocol's listeners. Not on SMTP (MX): other servers

@@ -8,13 +8,14 @@ import org.castellan.server.config.TlsMode;
 
 /**
  * The listeners a new data directory gets: every mail protocol with STARTTLS on its classic port and
- * implicit TLS on its RFC 8314 port, and HTTPS (certificate enrollment, docs/http.md) on 443. The implicit-TLS listeners request (never require) a client
+ * implicit TLS on its RFC 8314 port, HTTPS (certificate enrollment, docs/http.md) on 443 and the
+ * certificate directory (LDAPS, docs/kms.md) on 636. The implicit-TLS listeners request (never require) a client
  * certificate, so device and user certificates work out of the box without troubling clients
  * that hold none.
  */
 public final class StandardListeners {
 
-    /** Quickstart's default base: ports 2525, 2587, 2465, 2143, 2993, 2110, 2995, 2443 need no root. */
+    /** Quickstart's default base: ports 2525, 2587, 2465, 2143, 2993, 2110, 2995, 2443, 2636 need no root. */
     public static final int QUICKSTART_PORT_BASE = 2000;
     /** Ports below this need root on Unix; quickstart must run without. */
     private static final int UNPRIVILEGED = 1024;
@@ -33,7 +34,9 @@ public final class StandardListeners {
             new Standard("pop3", Protocol.POP3, 110, 110, TlsMode.STARTTLS, ClientCertMode.NONE),
             new Standard("pop3s", Protocol.POP3, 995, 995, TlsMode.IMPLICIT, ClientCertMode.REQUEST),
             // RFC 9110 §4.2.2; the certificate request lets a device re-enroll with its current one (RFC 7030 §4.2.2).
-            new Standard("https", Protocol.HTTPS, 443, 443, TlsMode.IMPLICIT, ClientCertMode.REQUEST));
+            new Standard("https", Protocol.HTTPS, 443, 443, TlsMode.IMPLICIT, ClientCertMode.REQUEST),
+            // RFC 4513 §3.1.3: the certificate directory (docs/kms.md) on LDAP's implicit-TLS port.
+            new Standard("ldaps", Protocol.LDAPS, 636, 636, TlsMode.IMPLICIT, ClientCertMode.REQUEST));
 
     private StandardListeners() {
     }
@@ -45,7 +48,7 @@ public final class StandardListeners {
 
     /**
      * Unprivileged ports: {@code base} plus each listener's offset (base 2000 gives 2525, 2587, 2465,
-     * 2143, 2993, 2110, 2995, 2443); base 0 lets the system choose free ports.
+     * 2143, 2993, 2110, 2995, 2443, 2636); base 0 lets the system choose free ports.
      */
     public static List<ListenerSpec> fromBase(String address, int base) {
         return ALL.stream().map(s -> spec(s, address, base == 0 ? 0 : base + s.quickstartOffset())).toList();

@@ -45,6 +45,10 @@ class AuditCommandTest {
         // The default provider (BoringSSL) binds TLS 1.3 with tls-exporter, so -PLUS is offered there too.
         assertThat(r.out()).contains("after TLS 1.3: SCRAM-SHA-256-PLUS SCRAM-SHA-256");
         assertThat(r.out()).doesNotContain("FAIL");
+        // The certificate directory: who may search, and where it lives.
+        String ldaps = r.out().substring(r.out().indexOf("listener ldaps"));
+        assertThat(ldaps).contains("simple bind inside TLS through AuthService (protocol ldap)",
+                "[directory] anonymous = \"exact\"", "base DN dc=localhost, at most 100 entries per search");
     }
 
     @Test

@@ -42,7 +42,7 @@ class QuickstartIT {
             assertThat(ca).exists().startsWith(data.toAbsolutePath());
             assertThat(settings.at("/account/username").asText()).isEqualTo("demo@example.test");
             assertThat(settings.at("/account/password").asText()).hasSizeGreaterThanOrEqualTo(16);
-            assertThat(settings.get("ports").size()).isEqualTo(8);
+            assertThat(settings.get("ports").size()).isEqualTo(9);
             assertThat(Files.getPosixFilePermissions(data.resolve("pki/root.key")))
                     .isEqualTo(PosixFilePermissions.fromString("rw-------"));
 

@@ -320,7 +320,7 @@ class ConfigValidationTest {
                                 + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
                         "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [mail-auth],"
-                                + " [kerberos], [enroll], [outbound], [[outbound.route]], [[outbound.tls-policy]], [[listener]],"
+                                + " [kerberos], [enroll], [directory], [directory.publish], [outbound], [[outbound.route]], [[outbound.tls-policy]], [[listener]],"
                                 + " [[rule]], [[oauth-issuer]])"),
                 Arguments.of(SERVER + "[[outbound.routes]] # <-\n", "outbound.routes[1]", "unknown table"),
                 Arguments.of(SERVER + "[outbound.route] # <-\n", "outbound.route", "write [[outbound.route]], once per entry"),
@@ -369,6 +369,20 @@ class ConfigValidationTest {
                 Arguments.of(SERVER + IMAP + "tls = \"none\"\nclient-cert = \"require\" # <-\n",
                         "listener[1].client-cert", "client-cert = \"require\" needs tls = \"implicit\""),
                 // The plain-HTTP listener serves the CA's public objects only, never inside TLS (docs/http.md).
+                Arguments.of(SERVER + IMAP.replace("\"imap\"\nport", "\"ldaps\"\nport") + "tls = \"starttls\" # <-\n",
+                        "listener[1].tls", "protocol = \"ldaps\" needs tls = \"implicit\""),
+                Arguments.of(SERVER + IMAP.replace("\"imap\"\nport", "\"ldap\"\nport") + "tls = \"none\" # <-\n",
+                        "listener[1].tls", "protocol = \"ldap\" needs tls = \"starttls\""),
+                Arguments.of(SERVER + "[directory]\nbase-dn = \"example.org\" # <-\n", "directory.base-dn",
+                        "expected a distinguished name (RFC 4514)"),
+                Arguments.of(SERVER + "[directory]\nsize-limit = 0 # <-\n", "directory.size-limit", "expected an integer from 1"),
+                Arguments.of(SERVER + "[directory]\nanonymous = \"substring\" # <-\n", "directory.anonymous",
+                        "expected one of \"exact\", \"none\""),
+                Arguments.of(SERVER + "[directory.publish]\nurl = \"http://ldap.example.org\" # <-\nbind-dn = \"cn=x,dc=example,dc=org\"\n"
+                        + "password-file = \"pw\"\nbase-dn = \"dc=example,dc=org\"\n", "directory.publish.url",
+                        "expected \"ldaps://host[:port]\" or \"ldap://host[:port]\" (StartTLS)"),
+                Arguments.of(SERVER + "[directory.publish] # <-\nurl = \"ldaps://ldap.example.org\"\nbind-dn = \"cn=x,dc=example,dc=org\"\n"
+                        + "base-dn = \"dc=example,dc=org\"\n", "directory.publish.password-file", "expected the file holding"),
                 Arguments.of(SERVER + IMAP.replace("\"imap\"\nport", "\"http\"\nport") + "tls = \"implicit\" # <-\n",
                         "listener[1].tls", "protocol = \"http\" needs tls = \"none\""),
                 Arguments.of(SERVER + IMAP.replace("\"imap\"\nport", "\"http\"\nport") + "tls = \"starttls\" # <-\n",
@@ -510,7 +524,7 @@ class ConfigValidationTest {
                         "castellan.toml:2: server.hostname: expected a host name in double quotes, such as"
                                 + " \"mail.example.org\", got \"bad_name\"",
                         "castellan.toml:6: listener[1].protocol: expected one of \"smtp\", \"submission\", \"imap\","
-                                + " \"pop3\", \"https\", \"http\", got \"imapx\"",
+                                + " \"pop3\", \"https\", \"http\", \"ldaps\", \"ldap\", got \"imapx\"",
                         "castellan.toml:7: listener[1].port: expected an integer from 0 to 65535, got 99999",
                         "castellan.toml:12: rule[1].colour: unknown key (known keys in [[rule]]: cidr, listeners,"
                                 + " action)"));

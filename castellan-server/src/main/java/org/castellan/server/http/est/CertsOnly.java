@@ -16,7 +16,7 @@ import org.castellan.server.http.HttpAnswer;
  * EST's answer holding certificates: a certs-only CMS SignedData without signers ("degenerate",
  * RFC 5751 §3.6), base64 (RFC 7030 §4.1.3, §4.2.3; RFC 8951 §3.1).
  */
-final class CertsOnly {
+public final class CertsOnly {
 
     static final String CONTENT_TYPE = "application/pkcs7-mime; smime-type=certs-only";
 
@@ -29,7 +29,7 @@ final class CertsOnly {
     }
 
     /** The certs-only SignedData, DER. */
-    static byte[] der(List<X509Certificate> certificates) {
+    public static byte[] der(List<X509Certificate> certificates) {
         try {
             CMSSignedDataGenerator generator = new CMSSignedDataGenerator();
             generator.addCertificates(new JcaCertStore(certificates));

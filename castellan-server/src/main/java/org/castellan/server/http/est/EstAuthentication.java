@@ -2,11 +2,6 @@ package org.castellan.server.http.est;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import java.nio.CharBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Map;
@@ -14,6 +9,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.protocol.sasl.Utf8;
 import org.castellan.security.auth.AuthService;
 import org.castellan.security.auth.SaslStep;
 import org.castellan.server.http.HttpAnswer;
@@ -101,14 +97,7 @@ public final class EstAuthentication {
             return null;
         }
         try {
-            CharBuffer chars = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes));
-            char[] out = new char[chars.remaining()];
-            chars.get(out);
-            Arrays.fill(chars.array(), '\0');
-            return out;
-        } catch (CharacterCodingException e) {
-            return null;
+            return Utf8.decode(bytes, 0, bytes.length);
         } finally {
             Arrays.fill(bytes, (byte) 0);
         }

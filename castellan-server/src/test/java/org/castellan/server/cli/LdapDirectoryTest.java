@@ -1,0 +1,382 @@
+package org.castellan.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.unboundid.ldap.sdk.AddRequest;
+import com.unboundid.ldap.sdk.Attribute;
+import com.unboundid.ldap.sdk.ExtendedRequest;
+import com.unboundid.ldap.sdk.Filter;
+import com.unboundid.ldap.sdk.LDAPConnection;
+import com.unboundid.ldap.sdk.LDAPException;
+import com.unboundid.ldap.sdk.LDAPResult;
+import com.unboundid.ldap.sdk.LDAPSearchException;
+import com.unboundid.ldap.sdk.ResultCode;
+import com.unboundid.ldap.sdk.SearchRequest;
+import com.unboundid.ldap.sdk.SearchResult;
+import com.unboundid.ldap.sdk.SearchResultEntry;
+import com.unboundid.ldap.sdk.SearchScope;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLSocket;
+import org.bouncycastle.cms.CMSSignedData;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The certificate directory on the standard {@code ldaps} listener (RFC 4511 over implicit TLS,
+ * RFC 4513 §3.1.3): {@code ldapsearch} finds alice's S/MIME certificate by her address as
+ * {@code userCertificate;binary} (RFC 4523 §2.1), the same certificate openssl reads; after
+ * {@code castellan cert revoke} the next search finds nothing. Then the harvesting policy and
+ * bad input through the UnboundID client: a client that has not bound may only name whole
+ * addresses; filters that try to widen that ({@code (mail=*)}, an OR with {@code (objectClass=*)},
+ * an escaped {@code \2a}, a NUL byte), an OR of 10,000 terms, deep nesting, a wrong base, the
+ * attribute list, typesOnly, the size limit, writes and unknown operations, and bytes that are not
+ * LDAP at all.
+ */
+class LdapDirectoryTest {
+
+    private static final String BASE = "dc=localhost";
+    private static final String ALICE = LiveServer.ACCOUNT;
+    private static final String BOB = "bob@example.org";
+
+    @TempDir Path tmp;
+    LiveServer live;
+
+    @BeforeEach
+    void start() throws Exception {
+        live = LiveServer.start(tmp.resolve("data"));
+    }
+
+    @AfterEach
+    void stop() {
+        if (live != null) live.close();
+    }
+
+    @Test
+    void ldapsearchFindsAlicesCertificateByAddressUntilItIsRevoked() throws Exception {
+        String serial = issueUser(ALICE);
+        String ldif = ldapsearch("(mail=" + ALICE + ")", "userCertificate;binary");
+        assertThat(ldif).contains("dn: mail=" + ALICE + ",ou=people," + BASE);
+        Matcher value = Pattern.compile("userCertificate;binary:: ((?:[A-Za-z0-9+/=]+\n ?)+)").matcher(ldif);
+        assertThat(value.find()).as(ldif).isTrue();
+        Path der = Files.write(tmp.resolve("alice.der"), Base64.getMimeDecoder().decode(value.group(1).replace("\n ", "")));
+        String text = run(Map.of(), "openssl", "x509", "-inform", "DER", "-in", der.toString(), "-noout", "-serial", "-subject");
+        assertThat(text.toLowerCase()).contains("serial=" + String.format("%32s", serial).replace(' ', '0').replaceFirst("^0+", ""))
+                .contains("cn = " + ALICE);
+        assertThat(ldif).as("only the attribute asked for").doesNotContain("userSMIMECertificate").doesNotContain("cn:");
+
+        Cli.Run revoke = live.cli.admin("cert", "revoke", serial);
+        assertThat(revoke.code()).as(revoke.err()).isZero();
+        assertThat(ldapsearch("(mail=" + ALICE + ")", "userCertificate;binary")).doesNotContain("dn:");
+    }
+
+    @Test
+    void anEntryCarriesTheInetOrgPersonAttributesAndACertsOnlyPkcs7() throws Exception {
+        issueUser(ALICE);
+        try (LDAPConnection ldap = connect()) {
+            SearchResultEntry entry = ldap.searchForEntry(BASE, SearchScope.SUB, Filter.createEqualityFilter("mail", ALICE));
+            assertThat(entry.getDN()).isEqualTo("mail=" + ALICE + ",ou=people," + BASE);
+            assertThat(entry.getAttributeValues("objectClass")).contains("inetOrgPerson");
+            assertThat(entry.getAttributeValue("mail")).isEqualTo(ALICE);
+            X509Certificate certificate = certificate(entry.getAttributeValueBytes("userCertificate;binary"));
+            // RFC 2798 §2.8: a PKCS#7 SignedData holding the certificate.
+            var pkcs7 = new CMSSignedData(entry.getAttributeValueBytes("userSMIMECertificate"));
+            assertThat(pkcs7.getCertificates().getMatches(null)).hasSize(1)
+                    .first().satisfies(h -> assertThat(h.getEncoded()).isEqualTo(certificate.getEncoded()));
+        }
+    }
+
+    @Test
+    void theRootDseNamesTheNamingContext() throws Exception {
+        try (LDAPConnection ldap = connect()) {
+            var root = ldap.getRootDSE();
+            assertThat(root.getNamingContextDNs()).containsExactly(BASE);
+            assertThat(root.getSupportedLDAPVersions()).containsExactly(3);
+        }
+    }
+
+    @Test
+    void anonymousClientsCannotHarvestTheDirectory() throws Exception {
+        issueUser(ALICE);
+        issueUser(BOB);
+        try (LDAPConnection ldap = connect()) {
+            for (String filter : List.of("(mail=*)", "(mail=*@example.org)", "(|(mail=" + ALICE + ")(objectClass=*))",
+                    "(objectClass=*)", "(cn=*ali*)", "(!(mail=" + ALICE + "))", "(|(mail=*ali*)(cn=*ali*)(sn=*ali*))")) {
+                assertThat(code(ldap, BASE, SearchScope.SUB, filter)).as(filter).isEqualTo(ResultCode.UNWILLING_TO_PERFORM);
+            }
+            // An escaped asterisk is a literal one (RFC 4515 §3), not a wildcard: it names no address.
+            SearchResult escaped = ldap.search(BASE, SearchScope.SUB, "(mail=\\2a)");
+            assertThat(escaped.getResultCode()).isEqualTo(ResultCode.SUCCESS);
+            assertThat(escaped.getEntryCount()).isZero();
+            // A NUL byte in the value names an address nobody has.
+            SearchResult nul = ldap.search(BASE, SearchScope.SUB, Filter.createEqualityFilter("mail", ALICE + "\0*"));
+            assertThat(nul.getEntryCount()).isZero();
+            // Whole addresses, alone or ANDed with anything, or an OR of them: answered.
+            assertThat(ldap.search(BASE, SearchScope.SUB, "(&(mail=" + ALICE + ")(objectClass=*))").getEntryCount()).isOne();
+            assertThat(ldap.search(BASE, SearchScope.SUB, "(|(mail=" + ALICE + ")(mail=" + BOB + "))").getEntryCount()).isEqualTo(2);
+            assertThat(ldap.search(BASE, SearchScope.SUB, "(MAIL=ALICE@EXAMPLE.ORG)").getEntryCount()).isOne();
+            // A base read names its entry.
+            assertThat(ldap.search("mail=" + ALICE + ",ou=people," + BASE, SearchScope.BASE, "(objectClass=*)")
+                    .getEntryCount()).isOne();
+        }
+    }
+
+    @Test
+    void aBoundAccountMaySearchBySubstringsWithinTheSizeLimit() throws Exception {
+        issueUser(ALICE);
+        issueUser(BOB);
+        try (LDAPConnection ldap = connect()) {
+            assertThatThrownBy(() -> ldap.bind("mail=" + ALICE + ",ou=people," + BASE, "wrong password"))
+                    .isInstanceOfSatisfying(LDAPException.class,
+                            e -> assertThat(e.getResultCode()).isEqualTo(ResultCode.INVALID_CREDENTIALS));
+            assertThat(ldap.bind("mail=" + ALICE + ",ou=people," + BASE, Cli.Pop3Password.VALUE).getResultCode())
+                    .isEqualTo(ResultCode.SUCCESS);
+            // Thunderbird's address-book filter.
+            SearchResult found = ldap.search(BASE, SearchScope.SUB, "(|(mail=*bob*)(cn=*bob*)(givenName=*bob*)(sn=*bob*))");
+            assertThat(found.getSearchEntries()).extracting(e -> e.getAttributeValue("mail")).containsExactly(BOB);
+            assertThat(ldap.search(BASE, SearchScope.SUB, "(mail=*)").getEntryCount()).isEqualTo(2);
+
+            // RFC 4511 §4.5.1.4: the entries up to the client's limit, then sizeLimitExceeded.
+            SearchRequest one = new SearchRequest(BASE, SearchScope.SUB, "(mail=*)");
+            one.setSizeLimit(1);
+            assertThatThrownBy(() -> ldap.search(one)).isInstanceOfSatisfying(LDAPSearchException.class, e -> {
+                assertThat(e.getResultCode()).isEqualTo(ResultCode.SIZE_LIMIT_EXCEEDED);
+                assertThat(e.getEntryCount()).isOne();
+            });
+        }
+        // The address alone binds too, as Active Directory's user principal names do.
+        try (LDAPConnection ldap = connect()) {
+            assertThat(ldap.bind(BOB.replace("bob", "alice"), Cli.Pop3Password.VALUE).getResultCode()).isEqualTo(ResultCode.SUCCESS);
+        }
+    }
+
+    @Test
+    void attributeSelectionAndTypesOnly() throws Exception {
+        issueUser(ALICE);
+        try (LDAPConnection ldap = connect()) {
+            SearchResultEntry mailOnly = ldap.searchForEntry(BASE, SearchScope.SUB, "(mail=" + ALICE + ")", "mail");
+            assertThat(mailOnly.getAttributes()).extracting(Attribute::getName).containsExactly("mail");
+            SearchResultEntry none = ldap.searchForEntry(BASE, SearchScope.SUB, "(mail=" + ALICE + ")", "1.1");
+            assertThat(none.getAttributes()).isEmpty();
+            SearchRequest types = new SearchRequest(BASE, SearchScope.SUB, "(mail=" + ALICE + ")", "userCertificate", "mail");
+            types.setTypesOnly(true);
+            SearchResultEntry typed = ldap.search(types).getSearchEntries().getFirst();
+            assertThat(typed.getAttributes()).extracting(Attribute::getName).containsExactlyInAnyOrder("mail", "userCertificate;binary");
+            assertThat(typed.getAttributes()).allSatisfy(a -> assertThat(a.hasValue()).isFalse());
+        }
+    }
+
+    @Test
+    void oversizedDeepAndWrongRequestsGetClearAnswers() throws Exception {
+        issueUser(ALICE);
+        try (LDAPConnection ldap = connect()) {
+            assertThat(code(ldap, "dc=example,dc=com", SearchScope.SUB, "(mail=" + ALICE + ")")).isEqualTo(ResultCode.NO_SUCH_OBJECT);
+            assertThat(code(ldap, "not a dn", SearchScope.SUB, "(mail=" + ALICE + ")")).isEqualTo(ResultCode.INVALID_DN_SYNTAX);
+
+            // More filter items than any address book sends: adminLimitExceeded, the connection goes on.
+            List<Filter> hundred = new ArrayList<>();
+            for (int i = 0; i < 100; i++) hundred.add(Filter.createEqualityFilter("mail", "user" + i + "@example.org"));
+            assertThat(code(ldap, BASE, SearchScope.SUB, Filter.createORFilter(hundred)))
+                    .isEqualTo(ResultCode.ADMIN_LIMIT_EXCEEDED);
+            Filter deep = Filter.createEqualityFilter("mail", ALICE);
+            for (int i = 0; i < 200; i++) deep = Filter.createNOTFilter(deep);
+            assertThat(code(ldap, BASE, SearchScope.SUB, deep)).isEqualTo(ResultCode.ADMIN_LIMIT_EXCEEDED);
+
+            // The directory is read-only; unknown extended operations are protocolError (RFC 4511 §4.12).
+            LDAPResult add = ldap.processOperation(new AddRequest("mail=eve@example.org,ou=people," + BASE,
+                    new Attribute("objectClass", "inetOrgPerson")));
+            assertThat(add.getResultCode()).isEqualTo(ResultCode.UNWILLING_TO_PERFORM);
+            assertThatThrownBy(() -> ldap.processExtendedOperation(new ExtendedRequest("1.2.3.4")))
+                    .isInstanceOfSatisfying(LDAPException.class,
+                            e -> assertThat(e.getResultCode()).isEqualTo(ResultCode.PROTOCOL_ERROR));
+            assertThat(ldap.search(BASE, SearchScope.SUB, "(mail=" + ALICE + ")").getEntryCount()).isOne();
+
+            // 10,000 terms are more than a message may hold: the Notice of Disconnection, then the end.
+            List<Filter> many = new ArrayList<>();
+            for (int i = 0; i < 10_000; i++) many.add(Filter.createEqualityFilter("mail", "user" + i + "@example.org"));
+            assertThatThrownBy(() -> ldap.search(BASE, SearchScope.SUB, Filter.createORFilter(many)))
+                    .isInstanceOf(LDAPException.class);
+        }
+        try (LDAPConnection again = connect()) {
+            assertThat(again.search(BASE, SearchScope.SUB, "(mail=" + ALICE + ")").getEntryCount()).isOne();
+        }
+    }
+
+    @Test
+    void bytesThatAreNotLdapGetTheNoticeOfDisconnection() throws Exception {
+        try (SSLSocket socket = (SSLSocket) live.clientContext(null).getSocketFactory()
+                .createSocket("localhost", live.address("ldaps").getPort())) {
+            socket.setSoTimeout(LiveServer.READ_TIMEOUT_MILLIS);
+            OutputStream out = socket.getOutputStream();
+            out.write("a1 LOGIN alice secret\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = socket.getInputStream();
+            byte[] answer = in.readAllBytes(); // up to the server's close
+            assertThat(new String(answer, StandardCharsets.ISO_8859_1)).contains("1.3.6.1.4.1.1466.20036");
+        }
+    }
+
+    @Test
+    void theDeviceGateAppliesToTheDirectoryToo() throws Exception {
+        live.close();
+        live = LiveServer.start(tmp.resolve("gated"), String.join("\n", "[[listener]]", "name = \"ldaps-device\"",
+                "protocol = \"ldaps\"", "address = \"127.0.0.1\"", "port = 0", "tls = \"implicit\"",
+                "client-cert = \"require\"", ""));
+        int port = live.address("ldaps-device").getPort();
+        // Without a device certificate the handshake fails: not one LDAP octet is read or written.
+        assertThatThrownBy(() -> {
+            try (LDAPConnection ldap = new LDAPConnection(live.clientContext(null).getSocketFactory(), "localhost", port)) {
+                ldap.getRootDSE();
+            }
+        }).isInstanceOf(LDAPException.class);
+        LiveServer.Issued laptop = live.issueDevice("laptop");
+        try (LDAPConnection ldap = new LDAPConnection(live.clientContext(laptop.p12()).getSocketFactory(), "localhost", port)) {
+            assertThat(ldap.getRootDSE().getNamingContextDNs()).containsExactly(BASE);
+        }
+    }
+
+    @Test
+    void aPlainLdapListenerServesTheDirectoryOnlyAfterStartTls() throws Exception {
+        live.close();
+        live = LiveServer.start(tmp.resolve("starttls"), String.join("\n", "[[listener]]", "name = \"ldap\"",
+                "protocol = \"ldap\"", "address = \"127.0.0.1\"", "port = 0", "tls = \"starttls\"", ""));
+        issueUser(ALICE);
+        int port = live.address("ldap").getPort();
+        // ldapsearch -ZZ: StartTLS must succeed (RFC 4513 §3), the certificate checked against the root.
+        List<String> command = List.of("ldapsearch", "-LLL", "-x", "-ZZ", "-H", "ldap://127.0.0.1:" + port, "-b", BASE,
+                "(mail=" + ALICE + ")", "mail");
+        assertThat(run(Map.of("LDAPTLS_CACERT", live.rootCertificate().toString(), "LDAPTLS_REQCERT", "demand"),
+                command.toArray(new String[0]))).contains("mail: " + ALICE);
+
+        try (LDAPConnection ldap = new LDAPConnection("127.0.0.1", port)) {
+            // Before TLS: the root DSE, which says StartTLS is offered, and nothing else.
+            assertThat(ldap.getRootDSE().getSupportedExtendedOperationOIDs()).containsExactly("1.3.6.1.4.1.1466.20037");
+            assertThat(code(ldap, BASE, SearchScope.SUB, "(mail=" + ALICE + ")")).isEqualTo(ResultCode.CONFIDENTIALITY_REQUIRED);
+            assertThatThrownBy(() -> ldap.bind(ALICE, Cli.Pop3Password.VALUE)).isInstanceOfSatisfying(LDAPException.class,
+                    e -> assertThat(e.getResultCode()).isEqualTo(ResultCode.CONFIDENTIALITY_REQUIRED));
+
+            assertThat(ldap.processExtendedOperation(new com.unboundid.ldap.sdk.extensions.StartTLSExtendedRequest(
+                    live.clientContext(null))).getResultCode()).isEqualTo(ResultCode.SUCCESS);
+            assertThat(ldap.search(BASE, SearchScope.SUB, "(mail=" + ALICE + ")").getEntryCount()).isOne();
+            assertThat(ldap.bind(ALICE, Cli.Pop3Password.VALUE).getResultCode()).isEqualTo(ResultCode.SUCCESS);
+            // RFC 4511 §4.14.1: StartTLS again, inside TLS, is operationsError.
+            assertThatThrownBy(() -> ldap.processExtendedOperation(new com.unboundid.ldap.sdk.extensions.StartTLSExtendedRequest(
+                    live.clientContext(null)))).isInstanceOfSatisfying(LDAPException.class,
+                    e -> assertThat(e.getResultCode()).isEqualTo(ResultCode.OPERATIONS_ERROR));
+        }
+    }
+
+    @Test
+    void searchesFromAClientThatDoesNotReadWaitForIt() throws Exception {
+        issueUser(ALICE);
+        byte[] one = new com.unboundid.ldap.protocol.LDAPMessage(1, new com.unboundid.ldap.protocol.SearchRequestProtocolOp(
+                BASE, SearchScope.SUB, com.unboundid.ldap.sdk.DereferencePolicy.NEVER, 0, 0, false,
+                Filter.createEqualityFilter("mail", ALICE), List.of())).encode().encode();
+        try (SSLSocket socket = (SSLSocket) live.clientContext(null).getSocketFactory()
+                .createSocket("localhost", live.address("ldaps").getPort())) {
+            socket.setSoTimeout(LiveServer.READ_TIMEOUT_MILLIS);
+            socket.setReceiveBufferSize(64 * 1024);
+            socket.startHandshake();
+            var connection = live.server.sessions().list().stream()
+                    .filter(c -> c.listener().name().equals("ldaps")).findFirst().orElseThrow();
+            // Each answer is an entry of a few KiB: thousands of them are megabytes the client never reads.
+            OutputStream out = socket.getOutputStream();
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    for (int i = 0; i < SEARCHES; i++) out.write(one);
+                    out.flush();
+                } catch (java.io.IOException e) {
+                    // the test's end closes the socket
+                }
+            });
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                    .until(() -> !connection.channel().isWritable());
+            assertThat(connection.peakQueuedOutput()).as("output queued for a client that reads nothing")
+                    .isLessThan(org.castellan.server.transport.Transport.WRITE_HIGH_WATER + 64 * 1024);
+
+            // Reading, the client gets every answer, in order.
+            var reader = new com.unboundid.asn1.ASN1StreamReader(socket.getInputStream());
+            int done = 0;
+            while (done < SEARCHES) {
+                var response = com.unboundid.ldap.protocol.LDAPMessage.readLDAPResponseFrom(reader, true);
+                if (response instanceof com.unboundid.ldap.sdk.LDAPResult r) {
+                    assertThat(r.getResultCode()).isEqualTo(ResultCode.SUCCESS);
+                    done++;
+                }
+            }
+            writer.join();
+        }
+    }
+
+    /** Enough searches that their answers outgrow the socket buffers on both sides. */
+    private static final int SEARCHES = 6000;
+
+    private LDAPConnection connect() throws Exception {
+        return new LDAPConnection(live.clientContext(null).getSocketFactory(), "localhost", live.address("ldaps").getPort());
+    }
+
+    private static ResultCode code(LDAPConnection ldap, String base, SearchScope scope, String filter) throws Exception {
+        return code(ldap, base, scope, Filter.create(filter));
+    }
+
+    private static ResultCode code(LDAPConnection ldap, String base, SearchScope scope, Filter filter) throws Exception {
+        try {
+            return ldap.search(base, scope, filter).getResultCode();
+        } catch (LDAPSearchException e) {
+            return e.getResultCode();
+        }
+    }
+
+    private String issueUser(String address) {
+        if (!address.equals(ALICE)) {
+            Cli.Run user = live.cli.withStdin(Cli.Pop3Password.VALUE + "\n", "user", "add", address, "--password-stdin");
+            assertThat(user.code()).as(user.err()).isZero();
+        }
+        Path out = tmp.resolve("handed-over").resolve(address);
+        Cli.Run r = live.cli.withStdin(LiveServer.P12_PASSPHRASE + "\n", "cert", "issue", "user", address,
+                "--passphrase-stdin", "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Matcher m = Pattern.compile("certificate ([0-9a-f]+)").matcher(r.out());
+        assertThat(m.find()).isTrue();
+        return m.group(1);
+    }
+
+    private String ldapsearch(String filter, String... attributes) throws Exception {
+        List<String> command = new ArrayList<>(List.of("ldapsearch", "-LLL", "-x", "-H",
+                "ldaps://127.0.0.1:" + live.address("ldaps").getPort(), "-b", BASE, filter));
+        command.addAll(List.of(attributes));
+        return run(Map.of("LDAPTLS_CACERT", live.rootCertificate().toString(), "LDAPTLS_REQCERT", "demand"),
+                command.toArray(new String[0]));
+    }
+
+    private static String run(Map<String, String> environment, String... command) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        Process p = builder.start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(String.join(" ", command) + "\n" + out).isZero();
+        return out;
+    }
+
+    private static X509Certificate certificate(byte[] der) throws Exception {
+        return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+    }
+}
