@@ -5,6 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * CPU time of a server's processes, read from /proc (proc(5)), so that a benchmark charges a
@@ -45,10 +47,41 @@ public final class ProcessCpu {
      */
     public static double threadSeconds(long pid, String... prefixes) throws IOException {
         long ticks = 0;
+        for (ThreadTicks t : threads(pid)) {
+            for (String prefix : prefixes) {
+                if (!t.name().startsWith(prefix)) continue;
+                ticks += t.user() + t.system();
+                break;
+            }
+        }
+        return ticks / (double) CLOCK_TICKS;
+    }
+
+    /**
+     * CPU seconds (user, system) of each thread of {@code pid} so far, summed by thread name with
+     * digits dropped ("epollEventLoopGroup-3-1" and "-3-2" together): where a server spends its
+     * time, for the difference of two calls around a measured window.
+     */
+    public static Map<String, double[]> byThreadName(long pid) throws IOException {
+        Map<String, double[]> out = new TreeMap<>();
+        for (ThreadTicks t : threads(pid)) {
+            double[] sum = out.computeIfAbsent(t.name().replaceAll("[0-9]+", "#"), n -> new double[2]);
+            sum[0] += t.user() / (double) CLOCK_TICKS;
+            sum[1] += t.system() / (double) CLOCK_TICKS;
+        }
+        return out;
+    }
+
+    /** One thread's name (as the kernel keeps it, 15 characters at most) and its CPU ticks. */
+    private record ThreadTicks(String name, long user, long system) {}
+
+    /** Every thread of {@code pid} now; threads that end while they are read are left out. */
+    private static List<ThreadTicks> threads(long pid) throws IOException {
         List<Path> tasks;
         try (var list = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
             tasks = list.toList();
         }
+        List<ThreadTicks> out = new ArrayList<>();
         for (Path task : tasks) {
             String stat;
             try {
@@ -56,15 +89,12 @@ public final class ProcessCpu {
             } catch (IOException gone) {
                 continue;
             }
-            String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-            for (String prefix : prefixes) {
-                if (!comm.startsWith(prefix)) continue;
-                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
-                break;
-            }
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // After the command name: state(3) ... utime(14) stime(15).
+            out.add(new ThreadTicks(stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+                    Long.parseLong(f[11]), Long.parseLong(f[12])));
         }
-        return ticks / (double) CLOCK_TICKS;
+        return out;
     }
 
     /** The fields of /proc/PID/stat after the command name; null when the process is gone. */

@@ -64,6 +64,14 @@ public final class CastellanImap implements ServerUnderTest {
                 "[tls]", "certificate = \"" + pki.server().chainFile() + "\"", "key = \"" + pki.server().keyFile() + "\"",
                 "[[listener]]", "name = \"imaps\"", "protocol = \"imap\"", "address = \"127.0.0.1\"",
                 "port = 0", "tls = \"implicit\"", String.join("\n", extraConfig), ""));
+        return launch(config, dir.resolve("server.log"), jvmOptions);
+    }
+
+    /**
+     * Castellan in a child JVM on the configuration file {@code config}, which must have a listener
+     * {@code imaps}, its log in {@code err}; returns once it has printed the ports of its listeners.
+     */
+    public static CastellanImap launch(Path config, Path err, List<String> jvmOptions) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());
         command.add("--enable-native-access=ALL-UNNAMED");
@@ -72,7 +80,6 @@ public final class CastellanImap implements ServerUnderTest {
         String extra = System.getenv(SERVER_JVM_OPTIONS);
         if (extra != null && !extra.isBlank()) command.addAll(List.of(extra.strip().split("\\s+")));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), ImapBenchServer.class.getName(), config.toString()));
-        Path err = dir.resolve("server.log");
         ProcessBuilder server = new ProcessBuilder(command).redirectError(err.toFile());
         server.environment().putIfAbsent("MALLOC_ARENA_MAX", "2"); // as the castellan launcher sets it
         Process child = server.start();

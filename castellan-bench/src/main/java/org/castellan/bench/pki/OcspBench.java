@@ -1,35 +1,33 @@
 package org.castellan.bench.pki;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
+import javax.net.SocketFactory;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
+import org.bouncycastle.cert.ocsp.BasicOCSPResp;
 import org.bouncycastle.cert.ocsp.CertificateID;
 import org.bouncycastle.cert.ocsp.OCSPReqBuilder;
 import org.bouncycastle.cert.ocsp.OCSPResp;
+import org.bouncycastle.cert.ocsp.RevokedStatus;
 import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
 import org.castellan.bench.ProcessCpu;
 import org.castellan.security.pki.CertificateAuthority;
@@ -37,79 +35,189 @@ import org.castellan.security.pki.CertificateKind;
 import org.castellan.security.pki.IssuedEntry;
 import org.castellan.security.pki.OcspResponder;
 import org.castellan.security.pki.RevocationReason;
+import org.castellan.server.http.pki.RevocationRoutes;
 
 /**
- * OCSP responses per server CPU-second: the built-in CA's {@link OcspResponder} (in a child JVM,
- * behind the JDK's HTTP server, {@link OcspServer}) against {@code openssl ocsp -port} serving
- * the same certificates from the CA's index exported in OpenSSL's {@code index.txt} form, signing
- * with the same delegated responder certificate and key, responses valid as long (4 hours).
+ * OCSP responses per server CPU-second: Castellan's responder route ({@code POST /ocsp}) on a
+ * plain-HTTP listener of a real server in a child JVM ({@link PkiServer}: a data directory made by
+ * {@code castellan init}) against {@code openssl ocsp -port} serving the same certificates from
+ * the CA's index exported in OpenSSL's {@code index.txt} form, signing with the same delegated
+ * responder certificate and key, responses valid as long (4 hours).
  *
- * <p>The client is the same for both: {@code clients} threads, each posting one request per
- * connection (HTTP/1.0, as {@code openssl ocsp -port} serves one request per connection) about a
- * random certificate of the index (a tenth of them revoked), reading the whole response; each
- * response is counted once its body has arrived. Without a nonce (what TLS servers fetching a
- * staple and most clients send) Castellan answers from pre-signed responses and OpenSSL signs each;
- * with {@code nonce=yes} both sign each response. Server CPU is the process's user+system time
- * over the measured window, after a warm-up of the same length (the JVM's JIT).
+ * <p>Both servers run for the whole benchmark; the client ({@link HttpLoad}) is the same for both.
+ * For each case (nonce or none; a connection per request or keep-alive) each server gets a warm-up
+ * window, then {@code pairs} measured windows, alternating Castellan and OpenSSL, so that what
+ * else the machine runs falls on both alike; every window is printed with the load average, and
+ * the ratio's median and spread (min–max over the pairs). Server CPU is the process's user and
+ * system time over the window, read from /proc ({@link ProcessCpu}). Without a nonce (what TLS
+ * servers fetching a staple and most clients send) Castellan answers from pre-signed responses
+ * and OpenSSL signs each; with a nonce both sign each response. The requests are about a random
+ * certificate of the index, a tenth of them revoked. A row "responder" is the responder alone in
+ * this JVM, without HTTP, for what the HTTP layer adds.
  *
- * <p>Arguments: {@code [seconds=10] [certificates=1000] [clients=4] [nonce=no|yes]}.
+ * <p>Arguments, each {@code name=value}: {@code seconds=5} per window, {@code certificates=300},
+ * {@code clients=2}, {@code pairs=3}, {@code nonce=both|no|yes}, {@code mode=both|close|keep-alive}, {@code threads=no|yes} (yes: the CPU
+ * of each of the server's threads in each window, by name, user and system).
  */
 public final class OcspBench {
 
     private static final DateTimeFormatter OPENSSL_TIME = DateTimeFormatter.ofPattern("yyMMddHHmmss'Z'", Locale.ROOT)
             .withZone(ZoneOffset.UTC);
     private static final long START_LIMIT_SECONDS = 60;
-    /** A server that does not answer within this is broken, not slow: the run stops instead of hanging. */
-    private static final int READ_TIMEOUT_MILLIS = 10_000;
+    private static final String LISTENER = "pki";
 
-    record Result(String server, long responses, double seconds, double cpuSeconds) {
-        double perSecond() { return responses / seconds; }
+    /** @param mode null for the responder alone, without HTTP */
+    record Window(String server, HttpLoad.Mode mode, boolean nonce, HttpLoad.Counts counts, double seconds,
+                  double cpuSeconds, String load) {
+        double perSecond() { return counts.responses() / seconds; }
 
-        double perCpuSecond() { return responses / cpuSeconds; }
+        double perCpuSecond() { return counts.responses() / cpuSeconds; }
+    }
+
+    /** A server under test: its name, where to send requests, and its CPU time so far. */
+    private record Server(String name, int port, long pid) {
+        double cpuSeconds() {
+            return ProcessCpu.treeSeconds(pid);
+        }
     }
 
     private OcspBench() {}
 
     public static void main(String[] args) throws Exception {
-        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
-        int certificates = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
-        int clients = args.length > 2 ? Integer.parseInt(args[2]) : 4;
-        boolean nonce = args.length > 3 && args[3].equals("nonce=yes");
+        Map<String, String> a = named(args);
+        int seconds = Integer.parseInt(a.getOrDefault("seconds", "5"));
+        int certificates = Integer.parseInt(a.getOrDefault("certificates", "300"));
+        int clients = Integer.parseInt(a.getOrDefault("clients", "2"));
+        int pairs = Integer.parseInt(a.getOrDefault("pairs", "3"));
+        boolean threads = a.getOrDefault("threads", "no").equals("yes");
+        List<Boolean> nonces = switch (a.getOrDefault("nonce", "both")) {
+            case "no" -> List.of(false);
+            case "yes" -> List.of(true);
+            default -> List.of(false, true);
+        };
+        List<HttpLoad.Mode> modes = switch (a.getOrDefault("mode", "both")) {
+            case "close" -> List.of(HttpLoad.Mode.CONNECTION_PER_REQUEST);
+            case "keep-alive" -> List.of(HttpLoad.Mode.KEEP_ALIVE);
+            default -> List.of(HttpLoad.Mode.values());
+        };
+
         Path dir = Files.createTempDirectory("castellan-ocsp-bench");
-        Path pki = dir.resolve("pki");
-        CertificateAuthority ca = CertificateAuthority.initialize(pki, "Bench Org");
+        Path data = dir.resolve("data");
+        PkiServer.init(data);
+        Path pki = data.resolve("pki");
+        CertificateAuthority ca = CertificateAuthority.load(pki);
         for (int i = 0; i < certificates; i++) {
             var issued = ca.issueServer(List.of("host" + i + ".example.org"), List.of(), Duration.ofDays(90));
             if (i % 10 == 0) ca.revoke(issued.certificate().getSerialNumber(), RevocationReason.KEY_COMPROMISE);
         }
-        OcspResponder.open(ca, java.time.Clock.systemUTC()); // writes the delegated responder files both servers use
+        OcspResponder.open(ca, Clock.systemUTC()); // writes the delegated responder files both servers use
         Path index = exportIndex(ca, dir.resolve("index.txt"));
-        List<byte[]> requests = requests(ca, nonce);
+        List<byte[]> plain = requests(ca, false);
+        List<byte[]> withNonce = requests(ca, true);
 
-        System.out.printf(Locale.ROOT, "OCSP: %d certificates (a tenth revoked), %d clients, %d s per server, nonce %s%n",
-                certificates, clients, seconds, nonce ? "yes" : "no");
-        Result alone = inProcess(ca, requests, seconds);
-        Result castellan = castellan(dir, pki, requests, clients, seconds);
-        Result openssl = openssl(dir, pki, index, requests, clients, seconds);
-        for (Result r : List.of(alone, castellan, openssl)) {
-            System.out.printf(Locale.ROOT, "%-9s %9d responses in %.1f s: %8.0f /s, %8.0f per server CPU-second (%.2f CPU-s)%n",
-                    r.server(), r.responses(), r.seconds(), r.perSecond(), r.perCpuSecond(), r.cpuSeconds());
+        System.out.printf(Locale.ROOT, "OCSP: %d certificates of the built-in CA (a tenth revoked), %d clients, %d s per"
+                + " window, %d pairs; %s; %d cores; load %s%n", certificates, clients, seconds, pairs, openSslVersion(),
+                Runtime.getRuntime().availableProcessors(), load());
+        for (boolean nonce : nonces) {
+            Window alone = inProcess(ca, nonce ? withNonce : plain, nonce, seconds);
+            print(alone);
         }
-        System.out.printf(Locale.ROOT, "castellan/openssl: %.2f x per second, %.2f x per CPU-second (goal >= 3 x)%n",
-                castellan.perSecond() / openssl.perSecond(), castellan.perCpuSecond() / openssl.perCpuSecond());
+        try (PkiServer castellan = PkiServer.start(data, PkiServer.httpListener(LISTENER));
+             OpenSsl openssl = OpenSsl.start(dir, pki, index, plain.get(0))) {
+            Server c = new Server("castellan", castellan.port(LISTENER), castellan.pid());
+            Server o = new Server("openssl", openssl.port, openssl.process.pid());
+            for (Server s : List.of(c, o)) checkFirst(s, plain.get(0));
+            List<String> summary = new ArrayList<>();
+            for (boolean nonce : nonces) {
+                for (HttpLoad.Mode mode : modes) {
+                    List<byte[]> requests = nonce ? withNonce : plain;
+                    measure(c, mode, nonce, requests, clients, seconds, "warm-up");
+                    measure(o, mode, nonce, requests, clients, seconds, "warm-up");
+                    List<double[]> ratios = new ArrayList<>();
+                    for (int p = 0; p < pairs; p++) {
+                        Window cw = measureAndPrint(c, mode, nonce, requests, clients, seconds, threads);
+                        Window ow = measureAndPrint(o, mode, nonce, requests, clients, seconds, threads);
+                        ratios.add(new double[] {cw.perSecond() / ow.perSecond(), cw.perCpuSecond() / ow.perCpuSecond()});
+                    }
+                    summary.add(String.format(Locale.ROOT, "%-26s nonce %-3s castellan/openssl: %s per second, %s per"
+                            + " CPU-second", mode.label, nonce ? "yes" : "no", spread(ratios, 0), spread(ratios, 1)));
+                }
+            }
+            System.out.println("castellan/openssl, median (min-max) over " + pairs + " pairs; goal >= 3 x per CPU-second:");
+            summary.forEach(System.out::println);
+        }
+    }
+
+    /** Arguments of the form {@code name=value}; anything else is refused with the usage. */
+    static Map<String, String> named(String[] args) {
+        Map<String, String> named = new HashMap<>();
+        for (String arg : args) {
+            int eq = arg.indexOf('=');
+            if (eq <= 0) throw new IllegalArgumentException("arguments are name=value, not " + arg);
+            named.put(arg.substring(0, eq), arg.substring(eq + 1));
+        }
+        return named;
+    }
+
+    private static String spread(List<double[]> ratios, int column) {
+        double[] values = ratios.stream().mapToDouble(r -> r[column]).sorted().toArray();
+        return String.format(Locale.ROOT, "%.2f x (%.2f-%.2f)", values[values.length / 2], values[0], values[values.length - 1]);
+    }
+
+    private static Window print(Window w) {
+        System.out.printf(Locale.ROOT, "%-9s %-26s nonce %-3s %8d responses in %.1f s (%7d connections): %7.0f /s,"
+                        + " %7.0f per server CPU-second (%.2f CPU-s); load %s%n", w.server(),
+                w.mode() == null ? "in process, no HTTP" : w.mode().label,
+                w.nonce() ? "yes" : "no", w.counts().responses(), w.seconds(), w.counts().connections(), w.perSecond(),
+                w.perCpuSecond(), w.cpuSeconds(), w.load());
+        return w;
+    }
+
+    /** A measured window, printed; with {@code threads} followed by the CPU of each of the server's threads. */
+    private static Window measureAndPrint(Server server, HttpLoad.Mode mode, boolean nonce, List<byte[]> requests,
+                                         int clients, int seconds, boolean threads) throws Exception {
+        var before = threads ? ProcessCpu.byThreadName(server.pid()) : null;
+        Window w = print(measure(server, mode, nonce, requests, clients, seconds, null));
+        if (threads) printThreads(before, ProcessCpu.byThreadName(server.pid()));
+        return w;
+    }
+
+    /** The server's threads that used CPU between two readings, most first: user and system seconds. */
+    static void printThreads(Map<String, double[]> before, Map<String, double[]> after) {
+        after.entrySet().stream()
+                .map(e -> {
+                    double[] b = before.getOrDefault(e.getKey(), new double[2]);
+                    return Map.entry(e.getKey(), new double[] {e.getValue()[0] - b[0], e.getValue()[1] - b[1]});
+                })
+                .filter(e -> e.getValue()[0] + e.getValue()[1] > 0)
+                .sorted((x, y) -> Double.compare(y.getValue()[0] + y.getValue()[1], x.getValue()[0] + x.getValue()[1]))
+                .forEach(e -> System.out.printf(Locale.ROOT, "    %-24s user %5.2f s, system %5.2f s%n", e.getKey(),
+                        e.getValue()[0], e.getValue()[1]));
+    }
+
+    /** The 1-, 5- and 15-minute load averages, as uptime prints them. */
+    static String load() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     /**
-     * The responder alone, without HTTP, on this thread: what the HTTPS listener's route adds its
-     * own cost to. A warm-up, then the measured window; CPU is this thread's.
+     * The responder alone, without HTTP, on this thread: what the server's route adds its own cost
+     * to. A warm-up, then the measured window; CPU is this thread's.
      */
-    private static Result inProcess(CertificateAuthority ca, List<byte[]> requests, int seconds) {
-        OcspResponder responder = OcspResponder.open(ca, java.time.Clock.systemUTC());
+    private static Window inProcess(CertificateAuthority ca, List<byte[]> requests, boolean nonce, int seconds) {
+        OcspResponder responder = OcspResponder.open(ca, Clock.systemUTC());
         var threads = java.lang.management.ManagementFactory.getThreadMXBean();
         long responses = 0;
         double elapsed = 0;
         double cpu = 0;
+        String load = load();
         for (int round = 0; round < 2; round++) {
+            load = load();
             long cpuStart = threads.getCurrentThreadCpuTime();
             long start = System.nanoTime();
             long end = start + TimeUnit.SECONDS.toNanos(seconds);
@@ -123,7 +231,37 @@ public final class OcspBench {
             elapsed = (System.nanoTime() - start) / 1e9;
             cpu = (threads.getCurrentThreadCpuTime() - cpuStart) / 1e9;
         }
-        return new Result("responder", responses, elapsed, cpu);
+        return new Window("responder", null, nonce, new HttpLoad.Counts(responses, 0), elapsed, cpu, load);
+    }
+
+    private static HttpLoad.Target target(Server server, List<byte[]> requests) {
+        return new HttpLoad.Target(SocketFactory.getDefault(), "127.0.0.1", server.port(), RevocationRoutes.OCSP,
+                List.of("Content-Type: application/ocsp-request"), requests);
+    }
+
+    /**
+     * The first request (about a revoked certificate) must be answered successfully and say
+     * revoked: both servers answer from the same index.
+     */
+    private static void checkFirst(Server server, byte[] request) throws Exception {
+        OCSPResp first = new OCSPResp(HttpLoad.once(target(server, List.of(request)), request));
+        if (first.getStatus() != OCSPResp.SUCCESSFUL) {
+            throw new IllegalStateException(server.name() + " answered status " + first.getStatus());
+        }
+        var status = ((BasicOCSPResp) first.getResponseObject()).getResponses()[0].getCertStatus();
+        if (!(status instanceof RevokedStatus)) throw new IllegalStateException(server.name() + " did not say revoked");
+    }
+
+    /** One window of load on {@code server}; {@code warmUp} non-null: not printed by the caller. */
+    private static Window measure(Server server, HttpLoad.Mode mode, boolean nonce, List<byte[]> requests, int clients,
+                                  int seconds, String warmUp) throws InterruptedException {
+        String load = load();
+        double cpuBefore = server.cpuSeconds();
+        long start = System.nanoTime();
+        HttpLoad.Counts counts = HttpLoad.run(target(server, requests), mode, clients, seconds);
+        double elapsed = (System.nanoTime() - start) / 1e9;
+        double cpu = server.cpuSeconds() - cpuBefore;
+        return new Window(warmUp == null ? server.name() : warmUp, mode, nonce, counts, elapsed, cpu, load);
     }
 
     /**
@@ -155,14 +293,18 @@ public final class OcspBench {
         };
     }
 
-    /** One DER request per server certificate, SHA-1 CertIDs as OpenSSL and browsers send them. */
+    /**
+     * One DER request per server certificate (the first revoked), SHA-1 CertIDs as OpenSSL and
+     * browsers send them; with {@code nonce} a 16-octet nonce each (RFC 9654 §2.1).
+     */
     private static List<byte[]> requests(CertificateAuthority ca, boolean nonce) throws Exception {
         var digest = new JcaDigestCalculatorProviderBuilder().build().get(CertificateID.HASH_SHA1);
         var issuer = new JcaX509CertificateHolder(ca.caCertificate(CertificateKind.SERVER));
         SecureRandom random = new SecureRandom();
         List<byte[]> requests = new ArrayList<>();
         for (IssuedEntry e : ca.issued()) {
-            if (e.kind() != CertificateKind.SERVER) continue;
+            // The server certificates issued here; init's own (the first) is not in the benchmark.
+            if (e.kind() != CertificateKind.SERVER || e.owner().equals("localhost")) continue;
             OCSPReqBuilder builder = new OCSPReqBuilder().addRequest(new CertificateID(digest, issuer, e.serial()));
             if (nonce) {
                 byte[] value = new byte[16];
@@ -175,133 +317,50 @@ public final class OcspBench {
         return requests;
     }
 
-    private static Result castellan(Path dir, Path pki, List<byte[]> requests, int clients, int seconds) throws Exception {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Path err = dir.resolve("castellan.err");
-        Process server = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), OcspServer.class.getName(),
-                pki.toString()).redirectError(err.toFile()).start();
-        try {
-            int port = Integer.parseInt(readyLine(server, "READY ", err).split(" ")[1]);
-            return measure("castellan", server, port, requests, clients, seconds);
-        } finally {
-            stop(server);
-        }
+    private static String openSslVersion() throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("openssl", "version").redirectErrorStream(true).start();
+        String version = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+        p.waitFor();
+        return version;
     }
 
-    private static Result openssl(Path dir, Path pki, Path index, List<byte[]> requests, int clients, int seconds)
-            throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        Path err = dir.resolve("openssl.err");
-        Process server = new ProcessBuilder("openssl", "ocsp", "-index", index.toString(), "-port", String.valueOf(port),
-                "-rsigner", pki.resolve("server-ca-ocsp.crt").toString(), "-rkey", pki.resolve("server-ca-ocsp.key").toString(),
-                "-CA", pki.resolve("server-ca.crt").toString(), "-nmin", "240")
-                .redirectError(err.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        try {
+    /** {@code openssl ocsp -port} on the exported index, with the same delegated responder. */
+    private record OpenSsl(Process process, int port) implements AutoCloseable {
+
+        static OpenSsl start(Path dir, Path pki, Path index, byte[] probe) throws Exception {
+            int port;
+            try (ServerSocket s = new ServerSocket(0)) {
+                port = s.getLocalPort();
+            }
+            Path err = dir.resolve("openssl.err");
+            Process server = new ProcessBuilder("openssl", "ocsp", "-index", index.toString(), "-port", String.valueOf(port),
+                    "-rsigner", pki.resolve("server-ca-ocsp.crt").toString(), "-rkey", pki.resolve("server-ca-ocsp.key").toString(),
+                    "-CA", pki.resolve("server-ca.crt").toString(), "-nmin", "240")
+                    .redirectError(err.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            OpenSsl openssl = new OpenSsl(server, port);
+            HttpLoad.Target target = new HttpLoad.Target(SocketFactory.getDefault(), "127.0.0.1", port, RevocationRoutes.OCSP,
+                    List.of("Content-Type: application/ocsp-request"), List.of(probe));
             // A connection closed without a request sends openssl ocsp 3.0 into a busy loop, so
             // readiness is probed with a real request.
             Instant until = Instant.now().plusSeconds(START_LIMIT_SECONDS);
-            while (!answers(port, requests.get(0))) {
-                if (!server.isAlive() || Instant.now().isAfter(until)) {
-                    throw new IllegalStateException("openssl ocsp did not start: " + Files.readString(err));
-                }
-                Thread.sleep(50); // polling a port that is not open yet; nothing to wait on instead
-            }
-            return measure("openssl", server, port, requests, clients, seconds);
-        } finally {
-            stop(server);
-        }
-    }
-
-    private static boolean answers(int port, byte[] request) {
-        try {
-            post(port, request);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /** A warm-up window, then the measured one; the first response of each server is checked. */
-    private static Result measure(String name, Process server, int port, List<byte[]> requests, int clients, int seconds)
-            throws Exception {
-        OCSPResp first = new OCSPResp(post(port, requests.get(0)));
-        if (first.getStatus() != OCSPResp.SUCCESSFUL) {
-            throw new IllegalStateException(name + " answered status " + first.getStatus());
-        }
-        load(port, requests, clients, seconds);
-        double cpuBefore = ProcessCpu.treeSeconds(server.pid());
-        long start = System.nanoTime();
-        long responses = load(port, requests, clients, seconds);
-        double elapsed = (System.nanoTime() - start) / 1e9;
-        double cpu = ProcessCpu.treeSeconds(server.pid()) - cpuBefore;
-        return new Result(name, responses, elapsed, cpu);
-    }
-
-    private static long load(int port, List<byte[]> requests, int clients, int seconds) throws InterruptedException {
-        AtomicLong responses = new AtomicLong();
-        AtomicBoolean stop = new AtomicBoolean();
-        List<Thread> threads = new ArrayList<>();
-        for (int i = 0; i < clients; i++) {
-            threads.add(Thread.ofPlatform().start(() -> {
-                while (!stop.get()) {
-                    try {
-                        post(port, requests.get(ThreadLocalRandom.current().nextInt(requests.size())));
-                        responses.incrementAndGet();
-                    } catch (IOException e) {
-                        throw new IllegalStateException("request failed: " + e, e);
+            while (true) {
+                try {
+                    HttpLoad.once(target, probe);
+                    return openssl;
+                } catch (IOException notYet) {
+                    if (!server.isAlive() || Instant.now().isAfter(until)) {
+                        openssl.close();
+                        throw new IllegalStateException("openssl ocsp did not start: " + Files.readString(err));
                     }
-                }
-            }));
-        }
-        Thread.sleep(TimeUnit.SECONDS.toMillis(seconds)); // the measured window itself
-        stop.set(true);
-        for (Thread t : threads) t.join();
-        return responses.get();
-    }
-
-    /** One HTTP/1.0 POST on its own connection; the response body. */
-    static byte[] post(int port, byte[] request) throws IOException {
-        try (Socket socket = new Socket("127.0.0.1", port)) {
-            socket.setSoTimeout(READ_TIMEOUT_MILLIS);
-            OutputStream out = socket.getOutputStream();
-            out.write(("POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/ocsp-request\r\nContent-Length: "
-                    + request.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.write(request);
-            out.flush();
-            InputStream in = socket.getInputStream();
-            int length = -1;
-            String status = line(in);
-            if (!status.contains(" 200")) throw new IOException("HTTP status " + status);
-            for (String header = line(in); !header.isEmpty(); header = line(in)) {
-                if (header.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
-                    length = Integer.parseInt(header.substring("content-length:".length()).strip());
+                    Thread.sleep(50); // polling a port that is not open yet; nothing to wait on instead
                 }
             }
-            return length >= 0 ? in.readNBytes(length) : in.readAllBytes();
         }
-    }
 
-    private static String line(InputStream in) throws IOException {
-        StringBuilder line = new StringBuilder();
-        for (int c = in.read(); c != -1 && c != '\n'; c = in.read()) {
-            if (c != '\r') line.append((char) c);
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(START_LIMIT_SECONDS, TimeUnit.SECONDS)) process.destroyForcibly();
         }
-        return line.toString();
-    }
-
-    private static String readyLine(Process server, String prefix, Path err) throws IOException {
-        BufferedReader in = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-        for (String line = in.readLine(); line != null; line = in.readLine()) {
-            if (line.startsWith(prefix)) return line;
-        }
-        throw new IllegalStateException("server did not start: " + Files.readString(err));
-    }
-
-    private static void stop(Process server) throws InterruptedException {
-        server.destroy();
-        if (!server.waitFor(START_LIMIT_SECONDS, TimeUnit.SECONDS)) server.destroyForcibly();
     }
 }

@@ -72,6 +72,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.internal.SecureFiles;
+import org.castellan.security.pki.internal.FileStamp;
 import org.castellan.security.pki.internal.IssuedIndex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -133,8 +134,16 @@ public final class CertificateAuthority {
     /** Where the HTTPS listener publishes OCSP, CRLs and CA certificates; empty: nothing is published. */
     private final Optional<URI> publicUrl;
 
+    /**
+     * The index as this instance last read or wrote it, and what identified the file then
+     * ({@link FileStamp}); null before the first reading. Guarded by {@code this}.
+     */
+    private IndexSnapshot index;
+
     /** An issuing CA held in memory. */
     private record Issuer(X509Certificate certificate, PrivateKey key) {}
+
+    private record IndexSnapshot(List<Object> stamp, List<IssuedEntry> entries) {}
 
     private CertificateAuthority(Path directory, String organization, X509Certificate root,
             Map<CertificateKind, Issuer> issuers, Optional<URI> publicUrl) {
@@ -513,7 +522,7 @@ public final class CertificateAuthority {
      * @throws PkiException if no such certificate was issued here or it is already revoked
      */
     public synchronized IssuedEntry revoke(BigInteger serial, RevocationReason reason) {
-        List<IssuedEntry> entries = new ArrayList<>(IssuedIndex.read(indexFile()));
+        List<IssuedEntry> entries = new ArrayList<>(readIndex());
         for (int i = 0; i < entries.size(); i++) {
             IssuedEntry entry = entries.get(i);
             if (!entry.serial().equals(serial)) continue;
@@ -523,7 +532,7 @@ public final class CertificateAuthority {
             }
             IssuedEntry revoked = entry.revoke(Instant.now().truncatedTo(ChronoUnit.SECONDS), reason);
             entries.set(i, revoked);
-            IssuedIndex.write(indexFile(), entries);
+            writeIndex(entries);
             writeCrl(entry.kind());
             LOG.info("revoked {} certificate {} ({}) for {}", entry.kind().caName(), revoked.serialHex(),
                     entry.subject(), reason.label());
@@ -554,7 +563,7 @@ public final class CertificateAuthority {
         try {
             X509v2CRLBuilder builder = new X509v2CRLBuilder(subjectOf(issuer.certificate()), Date.from(now));
             builder.setNextUpdate(Date.from(now.plus(CRL_VALIDITY)));
-            for (IssuedEntry entry : IssuedIndex.read(indexFile())) {
+            for (IssuedEntry entry : readIndex()) {
                 if (entry.kind() != kind || entry.revocation().isEmpty()) continue;
                 IssuedEntry.Revocation r = entry.revocation().orElseThrow();
                 builder.addCRLEntry(entry.serial(), Date.from(r.time()), r.reason().code());
@@ -572,7 +581,7 @@ public final class CertificateAuthority {
 
     /** Everything issued so far, oldest first. */
     public synchronized List<IssuedEntry> issued() {
-        return IssuedIndex.read(indexFile());
+        return readIndex();
     }
 
     /** The index entry for {@code serial}, if this CA issued it. */
@@ -609,6 +618,25 @@ public final class CertificateAuthority {
         Pem.writeCertificates(userCertificateFile(serial), List.of(certificate));
     }
 
+    /**
+     * The index, parsed again only when the file is not the one this instance last read or wrote
+     * (one {@code stat}): another process ({@code castellan cert revoke}) has changed it. Parsing
+     * the whole index on every issuance made an enrollment's cost grow with the number of
+     * certificates ever issued (castellan-bench/results/2026-12-07-est.md).
+     */
+    private List<IssuedEntry> readIndex() {
+        List<Object> stamp = FileStamp.of(indexFile());
+        if (index != null && index.stamp().equals(stamp)) return index.entries();
+        List<IssuedEntry> entries = List.copyOf(IssuedIndex.read(indexFile()));
+        index = new IndexSnapshot(stamp, entries);
+        return entries;
+    }
+
+    private void writeIndex(List<IssuedEntry> entries) {
+        IssuedIndex.write(indexFile(), entries);
+        index = new IndexSnapshot(FileStamp.of(indexFile()), List.copyOf(entries));
+    }
+
     private IssuedCertificate issue(CertificateKind kind, X500Name subject, String owner, Duration validity,
             KeyUsage keyUsage, List<KeyPurposeId> purposes, List<GeneralName> altNames) {
         return issue(kind, subject, owner, validity, keyUsage, purposes, altNames, null);
@@ -629,7 +657,7 @@ public final class CertificateAuthority {
                     + kind.caName() + " CA, which expires " + caEnd + "; choose a shorter validity");
         }
         Instant notBefore = now.minus(BACKDATE);
-        List<IssuedEntry> entries = new ArrayList<>(IssuedIndex.read(indexFile()));
+        List<IssuedEntry> entries = new ArrayList<>(readIndex());
         Set<BigInteger> used = new HashSet<>();
         entries.forEach(e -> used.add(e.serial()));
         BigInteger serial;
@@ -654,7 +682,7 @@ public final class CertificateAuthority {
         // never be revoked.
         entries.add(new IssuedEntry(serial, kind, certificate.getSubjectX500Principal().getName(), owner,
                 notBefore, notAfter, Optional.empty()));
-        IssuedIndex.write(indexFile(), entries);
+        writeIndex(entries);
         if (kind == CertificateKind.USER) keepUserCertificate(serial, certificate);
         LOG.info("issued {} certificate {} for {}", kind.caName(), serial.toString(16), subject);
         return new IssuedCertificate(kind, certificate, List.of(certificate, issuer.certificate()), keys.getPrivate());

@@ -198,25 +198,49 @@ public final class OcspResponder {
      * the path after the responder's URL, the URL-encoded base64 of the DER request.
      */
     public byte[] respondToGet(String encoded) {
+        return respond(getRequest(encoded));
+    }
+
+    /**
+     * The DER request the path of a GET names (RFC 6960 Appendix A.1), for {@link #respond} or
+     * {@link #respondWithoutSigning}; null if it is not URL-encoded base64 (which both answer
+     * with {@code malformedRequest}).
+     */
+    public static byte[] getRequest(String encoded) {
         // Base64 grows the request by 4/3, URL encoding each of '+', '/' and '=' to three characters.
-        if (encoded == null || encoded.length() > MAX_REQUEST_BYTES * 3) return MALFORMED;
+        if (encoded == null || encoded.length() > MAX_REQUEST_BYTES * 3) return null;
         String base64 = percentDecoded(encoded.startsWith("/") ? encoded.substring(1) : encoded);
-        if (base64 == null) return MALFORMED;
-        byte[] der;
+        if (base64 == null) return null;
         try {
-            der = Base64.getDecoder().decode(base64);
+            return Base64.getDecoder().decode(base64);
         } catch (IllegalArgumentException notBase64) {
             try {
-                der = Base64.getUrlDecoder().decode(base64);
+                return Base64.getUrlDecoder().decode(base64);
             } catch (IllegalArgumentException neither) {
-                return MALFORMED;
+                return null;
             }
         }
-        return respond(der);
     }
 
     /** The OCSPResponse (DER) for the OCSPRequest {@code der}, per the class description. */
     public byte[] respond(byte[] der) {
+        return answer(der, true);
+    }
+
+    /**
+     * The response {@link #respond} would give, if it needs neither a signature nor a new
+     * reading of the index: a response signed before and still fresh for an index unchanged (one
+     * {@code stat}), or the fixed answer to a bad request. Empty when {@link #respond} has to do
+     * more (a nonce, several certificates, a first request about a certificate, a changed index),
+     * so that a caller on an event loop can answer the common case at once and hand the rest to
+     * a thread that may block. Never throws for bad input.
+     */
+    public Optional<byte[]> respondWithoutSigning(byte[] der) {
+        return Optional.ofNullable(answer(der, false));
+    }
+
+    /** The response; with {@code maySign} false, null where a signature or a reading of the index is needed. */
+    private byte[] answer(byte[] der, boolean maySign) {
         if (der == null || der.length == 0 || der.length > MAX_REQUEST_BYTES) return MALFORMED;
         OCSPReq request;
         try {
@@ -238,8 +262,10 @@ public final class OcspResponder {
             kind = issuer.get();
         }
         try {
-            Map<BigInteger, IssuedEntry> entries = currentIndex();
-            if (nonce == null && asked.length == 1) return cached(kind, asked[0].getCertID(), entries);
+            Map<BigInteger, IssuedEntry> entries = maySign ? currentIndex() : currentIndexIfRead();
+            if (entries == null) return null;
+            if (nonce == null && asked.length == 1) return cached(kind, asked[0].getCertID(), entries, maySign);
+            if (!maySign) return null;
             List<CertificateID> ids = new ArrayList<>();
             for (Req req : asked) ids.add(req.getCertID());
             return sign(kind, ids, entries, nonce);
@@ -261,7 +287,7 @@ public final class OcspResponder {
         if (kind.isEmpty()) return Optional.empty();
         try {
             CertificateID id = certificateId(kind.get(), OIWObjectIdentifiers.idSHA1, certificate.getSerialNumber());
-            return Optional.of(cached(kind.get(), id, currentIndex()));
+            return Optional.of(cached(kind.get(), id, currentIndex(), true));
         } catch (PkiException | OCSPException | IOException e) {
             LOG.warn("no OCSP staple for certificate {}: {}", certificate.getSerialNumber().toString(16), e.getMessage());
             return Optional.empty();
@@ -283,13 +309,15 @@ public final class OcspResponder {
         return Optional.empty();
     }
 
-    private byte[] cached(CertificateKind kind, CertificateID id, Map<BigInteger, IssuedEntry> entries)
+    /** The response signed before if still good; else signed now, or null if not {@code maySign}. */
+    private byte[] cached(CertificateKind kind, CertificateID id, Map<BigInteger, IssuedEntry> entries, boolean maySign)
             throws OCSPException, IOException {
         CacheKey key = new CacheKey(kind, id.getHashAlgOID(), id.getSerialNumber());
         Optional<IssuedEntry> basis = entryOf(kind, id.getSerialNumber(), entries);
         Signed signed = cache.get(key);
         Instant now = clock.instant();
         if (signed != null && signed.basis().equals(basis) && now.isBefore(signed.refreshAt())) return signed.der();
+        if (!maySign) return null;
         byte[] der = sign(kind, List.of(id), entries, null);
         if (cache.size() >= MAX_CACHED) cache.clear();
         cache.put(key, new Signed(der, basis, now.plus(RESPONSE_REFRESH)));
@@ -344,6 +372,12 @@ public final class OcspResponder {
             }
         }
         return Optional.empty();
+    }
+
+    /** The index as last read if the file has not changed since (one {@code stat}); else null. */
+    private Map<BigInteger, IssuedEntry> currentIndexIfRead() {
+        Snapshot now = index;
+        return now.stamp().equals(FileStamp.of(ca.directory().resolve(CertificateAuthority.INDEX_FILE))) ? now.entries() : null;
     }
 
     /** The index, re-read when the file changed since the last request. */

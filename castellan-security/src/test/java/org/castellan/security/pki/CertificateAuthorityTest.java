@@ -202,6 +202,29 @@ class CertificateAuthorityTest {
         assertThat(reloaded.issued()).extracting(IssuedEntry::serial).containsExactlyInAnyOrderElementsOf(serials);
     }
 
+    /**
+     * The server's CA and {@code castellan cert revoke} are two instances over one directory: what
+     * one writes, the other sees at its next look, and its next issuance keeps it.
+     */
+    @Test
+    void anIndexChangedByAnotherInstanceIsSeenAndKept() {
+        Path dir = temp.resolve("pki");
+        CertificateAuthority server = CertificateAuthority.initialize(dir, "Example Org");
+        EmailAddress bob = EmailAddress.of("bob@example.org");
+        BigInteger laptop = server.issueDevice("laptop", bob, YEAR).certificate().getSerialNumber();
+        assertThat(server.find(laptop).orElseThrow().revoked()).isFalse();
+
+        CertificateAuthority cli = CertificateAuthority.load(dir);
+        cli.revoke(laptop, RevocationReason.KEY_COMPROMISE);
+        BigInteger phone = cli.issueDevice("phone", bob, YEAR).certificate().getSerialNumber();
+
+        assertThat(server.find(laptop).orElseThrow().revoked()).isTrue();
+        assertThat(server.find(phone)).isPresent();
+        BigInteger tablet = server.issueDevice("tablet", bob, YEAR).certificate().getSerialNumber();
+        assertThat(CertificateAuthority.load(dir).issued()).extracting(IssuedEntry::serial).containsExactly(laptop, phone, tablet);
+        assertThat(CertificateAuthority.load(dir).find(laptop).orElseThrow().revoked()).isTrue();
+    }
+
     @Test
     void revocationAppearsInTheCrlWithItsReasonAndFailsValidation() throws Exception {
         Path dir = temp.resolve("pki");

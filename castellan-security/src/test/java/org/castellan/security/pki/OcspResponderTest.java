@@ -180,6 +180,50 @@ class OcspResponderTest {
                 .isEqualTo(new DEROctetString(new byte[OcspResponder.MAX_NONCE_BYTES]).getEncoded());
     }
 
+    /**
+     * What an event loop may answer at once: only a response signed before, for an index not
+     * changed since; everything that needs a signature or a new reading of the index is left to
+     * {@link OcspResponder#respond}, whose answer then serves the next request.
+     */
+    @Test
+    void withoutSigningAnswersOnlyWhatIsSignedAlreadyForAnUnchangedIndex() throws Exception {
+        byte[] request = requestWithoutNonce();
+        assertThat(responder.respondWithoutSigning(request)).as("never signed yet").isEmpty();
+        byte[] signed = responder.respond(request);
+        assertThat(responder.respondWithoutSigning(request)).hasValue(signed);
+
+        // A nonce is echoed in a response signed for it alone (RFC 9654 §2.1).
+        assertThat(responder.respondWithoutSigning(requestWithNonce(16))).isEmpty();
+        // A request that cannot be read needs no signature: malformedRequest (RFC 6960 §2.3).
+        assertThat(responder.respondWithoutSigning(new byte[] {0x30, 0x03, 0x02})
+                .map(OcspResponderTest::statusOf)).hasValue(1);
+        assertThat(responder.respondWithoutSigning(OcspResponder.getRequest("not base64!"))
+                .map(OcspResponderTest::statusOf)).hasValue(1);
+
+        // After a revocation by another process the index has changed: no answer from memory ...
+        CertificateAuthority.load(pki).revoke(server.certificate().getSerialNumber(), RevocationReason.KEY_COMPROMISE);
+        assertThat(responder.respondWithoutSigning(request)).isEmpty();
+        // ... until the index is read again and the response signed anew, saying revoked.
+        byte[] revoked = responder.respond(request);
+        assertThat(responder.respondWithoutSigning(request)).hasValue(revoked);
+        assertThat(((BasicOCSPResp) new OCSPResp(revoked).getResponseObject()).getResponses()[0].getCertStatus())
+                .isInstanceOf(org.bouncycastle.cert.ocsp.RevokedStatus.class);
+    }
+
+    private byte[] requestWithoutNonce() throws Exception {
+        CertificateID id = new CertificateID(new JcaDigestCalculatorProviderBuilder().build().get(CertificateID.HASH_SHA1),
+                new JcaX509CertificateHolder(ca.caCertificate(CertificateKind.SERVER)), server.certificate().getSerialNumber());
+        return new OCSPReqBuilder().addRequest(id).build().getEncoded();
+    }
+
+    private static int statusOf(byte[] der) {
+        try {
+            return status(der);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     private byte[] requestWithNonce(int length) throws Exception {
         CertificateID id = new CertificateID(new JcaDigestCalculatorProviderBuilder().build().get(CertificateID.HASH_SHA1),
                 new JcaX509CertificateHolder(ca.caCertificate(CertificateKind.SERVER)), server.certificate().getSerialNumber());

@@ -6,13 +6,21 @@ import static org.assertj.core.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.File;
+import java.net.InetAddress;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.time.Duration;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.server.Castellan;
+import org.castellan.server.cli.Main;
+import org.castellan.server.config.CastellanConfig;
 import org.castellan.testkit.TestPki;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -21,7 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * testssl.sh, an independent TLS scanner, against a real server's implicit-TLS listener (POP3S)
  * and its STARTTLS listener (POP3 STLS): protocols ({@code -p}), cipher categories
- * ({@code -s}), ciphers per protocol ({@code -E}) and the known vulnerabilities ({@code -U}).
+ * ({@code -s}), ciphers per protocol ({@code -E}) and the known vulnerabilities ({@code -U}); and
+ * its server defaults ({@code -S}) on an IMAPS listener whose certificate comes from the built-in
+ * CA, for the OCSP response stapled to it.
  * Each scan is bounded by {@link #SCAN_LIMIT_SECONDS}; on the project's loaded 2-core machine
  * one takes 20 to 35 seconds, the whole class under a minute.
  */
@@ -38,6 +48,8 @@ class TestsslIT {
     private static final Pattern WEAK_CIPHER = Pattern.compile("NULL|EXP|RC4|DES|IDEA|CBC|MD5|anon|_SHA\\b|-SHA\\b|"
             + "AES128-SHA|AES256-SHA|CAMELLIA|ARIA|SEED|PSK");
     private static final List<String> BAD_SEVERITIES = List.of("CRITICAL", "HIGH");
+    /** Printed into the built-in CA's certificates; never fetched (testssl.sh does not phone out unless asked). */
+    private static final String PUBLIC_URL = "http://pki.example.org";
 
     @TempDir static Path dir;
     private static String testssl;
@@ -65,6 +77,39 @@ class TestsslIT {
                 Files.createDirectories(dir.resolve("starttls-pki"))), "intermediate")) {
             assertStrong(scan("pop3", List.of("-t", "pop3"), server.port("pop3")));
         }
+    }
+
+    /**
+     * A listener whose certificate comes from the built-in CA with {@code [tls] pki-public-url}
+     * set, as {@code castellan init} and an operator make it: testssl.sh's server defaults
+     * ({@code -S}) find the responder's URL in the certificate and its answer stapled in the
+     * handshake (RFC 6066 §8).
+     */
+    @Test
+    void builtInCaCertificateIsOfferedWithItsOcspResponseStapled() throws Exception {
+        Path data = dir.resolve("stapling");
+        assertThat(Main.run("init", "--data", data.toString(), "--hostname", "localhost", "--port-base", "0")).isZero();
+        Path config = data.resolve("castellan.toml");
+        String text = Files.readString(config);
+        assertThat(text).contains("# pki-public-url = \"\"");
+        Files.writeString(config, text.replace("# pki-public-url = \"\"", "pki-public-url = \"" + PUBLIC_URL + "\""));
+        // init's certificate predates the URL; the operator's next one names it (docs/kms.md).
+        CertificateAuthority.load(data.resolve("pki"), Optional.of(URI.create(PUBLIC_URL)))
+                .issueServer(List.of("localhost"), List.of(InetAddress.getLoopbackAddress()), Duration.ofDays(30))
+                .writeTo(data.resolve("tls"));
+        try (Castellan server = Castellan.start(CastellanConfig.load(config))) {
+            JsonNode findings = scan("stapling", List.of("-S"), List.of(), server.addresses().get("imaps").getPort());
+            assertThat(finding(findings, "cert_ocspURL")).contains(PUBLIC_URL + "/ocsp");
+            assertThat(finding(findings, "OCSP_stapling")).startsWith("offered");
+        }
+    }
+
+    /** The finding of testssl.sh's check {@code id} (of the only certificate); fails if it made none. */
+    private static String finding(JsonNode findings, String id) {
+        for (JsonNode f : findings) {
+            if (f.path("id").asText().equals(id)) return f.path("finding").asText();
+        }
+        return fail("testssl.sh reported no " + id + " among " + findings.size() + " findings");
     }
 
     private static void assertStrong(JsonNode findings) {
@@ -96,11 +141,17 @@ class TestsslIT {
     }
 
     private static JsonNode scan(String name, List<String> mode, int port) throws Exception {
+        return scan(name, List.of("-p", "-s", "-E", "-U"), mode, port);
+    }
+
+    /** testssl.sh's {@code checks} against {@code port}, {@code mode} telling how to start TLS; its JSON findings. */
+    private static JsonNode scan(String name, List<String> checks, List<String> mode, int port) throws Exception {
         Path json = dir.resolve(name + ".json");
         Path log = dir.resolve(name + ".log");
         List<String> command = new ArrayList<>(List.of(testssl, "--quiet", "--warnings", "batch", "--color", "0",
                 "--connect-timeout", PROBE_TIMEOUT_SECONDS, "--openssl-timeout", PROBE_TIMEOUT_SECONDS,
-                "--jsonfile", json.toString(), "-p", "-s", "-E", "-U"));
+                "--jsonfile", json.toString()));
+        command.addAll(checks);
         command.addAll(mode);
         command.add("127.0.0.1:" + port);
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
