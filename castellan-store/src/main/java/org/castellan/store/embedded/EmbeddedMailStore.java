@@ -1302,6 +1302,12 @@ public final class EmbeddedMailStore implements MailStore {
         indexer.close(); // first: it reads and writes through this store until it has stopped
         if (!closed.compareAndSet(false, true)) return;
         directoryRecheck.shutdownNow();
+        try {
+            // Its read must end before the read pool closes the connection under it.
+            directoryRecheck.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         writer.close();
         readers.close();
         try {
