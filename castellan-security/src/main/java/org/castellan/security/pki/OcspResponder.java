@@ -71,6 +71,8 @@ import org.slf4j.LoggerFactory;
  * certificate's index entry changes. The index file is looked at (one {@code stat}) on every
  * request, so a revocation from any process ({@code castellan cert revoke}) is answered by the
  * next request. A request with a nonce is signed afresh, with the nonce echoed (RFC 9654 §2.1).
+ * Signatures made for requests are bounded by {@link #MAX_SIGNATURES_PER_SECOND}: past it a
+ * nonce is answered by the pre-signed response and the rest by {@code tryLater}.
  *
  * <p>Failure: {@link #respond} never throws for bad input; malformed, oversized or over-long
  * requests get {@code malformedRequest}, a failure to sign or to read the index
@@ -113,6 +115,16 @@ public final class OcspResponder {
      * cache starts over: requests for made-up serials cannot grow it without bound.
      */
     public static final int MAX_CACHED = 50_000;
+    /**
+     * Signatures per second made for requests: for a nonce, for several certificates at once, or
+     * for a certificate first asked about (made-up serials included). Each costs about 110 µs of
+     * CPU (castellan-bench/results/2026-12-07-ocsp.md) and anyone who reaches the listener can ask,
+     * so past this a nonce is left out of the answer and the pre-signed response is given (RFC 9654
+     * §2.1 lets a responder leave it out), and what has no pre-signed response gets tryLater
+     * (RFC 6960 §2.3). 500 a second is about 5 % of one core and far above what relying parties
+     * ask; staples are not counted.
+     */
+    public static final int MAX_SIGNATURES_PER_SECOND = 500;
 
     /** The hash algorithms of CertIDs that are matched: SHA-1 (what most clients send) and SHA-2. */
     private static final List<ASN1ObjectIdentifier> CERT_ID_HASHES = List.of(OIWObjectIdentifiers.idSHA1,
@@ -122,6 +134,7 @@ public final class OcspResponder {
     private static final byte[] MALFORMED = unsuccessful(OCSPRespBuilder.MALFORMED_REQUEST);
     private static final byte[] UNAUTHORIZED = unsuccessful(OCSPRespBuilder.UNAUTHORIZED);
     private static final byte[] INTERNAL_ERROR = unsuccessful(OCSPRespBuilder.INTERNAL_ERROR);
+    private static final byte[] TRY_LATER = unsuccessful(OCSPRespBuilder.TRY_LATER);
 
     private final CertificateAuthority ca;
     private final Clock clock;
@@ -133,6 +146,7 @@ public final class OcspResponder {
     /** The servers' own certificates whose issuer was looked up for {@link #staple}: a handful. */
     private final Map<X509Certificate, Optional<CertificateKind>> issuedBy = new ConcurrentHashMap<>();
     private volatile Snapshot index = new Snapshot(List.of("none"), Map.of());
+    private final SigningBudget budget;
 
     private record IssuerHashes(CertificateKind kind, byte[] nameHash, byte[] keyHash) {}
 
@@ -147,9 +161,10 @@ public final class OcspResponder {
     /** The index as read, and what identified the file then (inode, modification time, size). */
     private record Snapshot(List<Object> stamp, Map<BigInteger, IssuedEntry> entries) {}
 
-    private OcspResponder(CertificateAuthority ca, Clock clock) {
+    private OcspResponder(CertificateAuthority ca, Clock clock, int signaturesPerSecond) {
         this.ca = ca;
         this.clock = clock;
+        this.budget = new SigningBudget(signaturesPerSecond, clock);
         try {
             this.digests = new JcaDigestCalculatorProviderBuilder().build();
         } catch (OperatorCreationException e) {
@@ -174,7 +189,14 @@ public final class OcspResponder {
      * @throws PkiException if a responder certificate cannot be issued or written
      */
     public static OcspResponder open(CertificateAuthority ca, Clock clock) {
-        OcspResponder responder = new OcspResponder(Objects.requireNonNull(ca, "ca"), Objects.requireNonNull(clock, "clock"));
+        return open(ca, clock, MAX_SIGNATURES_PER_SECOND);
+    }
+
+    /** As {@link #open(CertificateAuthority, Clock)}, signing at most {@code signaturesPerSecond} for requests. */
+    public static OcspResponder open(CertificateAuthority ca, Clock clock, int signaturesPerSecond) {
+        if (signaturesPerSecond < 1) throw new IllegalArgumentException("signaturesPerSecond < 1: " + signaturesPerSecond);
+        OcspResponder responder = new OcspResponder(Objects.requireNonNull(ca, "ca"), Objects.requireNonNull(clock, "clock"),
+                signaturesPerSecond);
         for (CertificateKind kind : CertificateKind.values()) responder.signer(kind);
         return responder;
     }
@@ -264,8 +286,17 @@ public final class OcspResponder {
         try {
             Map<BigInteger, IssuedEntry> entries = maySign ? currentIndex() : currentIndexIfRead();
             if (entries == null) return null;
-            if (nonce == null && asked.length == 1) return cached(kind, asked[0].getCertID(), entries, maySign);
+            if (nonce == null && asked.length == 1) {
+                byte[] answer = cached(kind, asked[0].getCertID(), entries, maySign, true);
+                return answer != null || !maySign ? answer : TRY_LATER;
+            }
             if (!maySign) return null;
+            if (!budget.take()) {
+                // Over the budget: the nonce is left out (RFC 9654 §2.1), several certificates wait.
+                if (asked.length > 1) return TRY_LATER;
+                byte[] presigned = cached(kind, asked[0].getCertID(), entries, true, true);
+                return presigned != null ? presigned : TRY_LATER;
+            }
             List<CertificateID> ids = new ArrayList<>();
             for (Req req : asked) ids.add(req.getCertID());
             return sign(kind, ids, entries, nonce);
@@ -287,7 +318,7 @@ public final class OcspResponder {
         if (kind.isEmpty()) return Optional.empty();
         try {
             CertificateID id = certificateId(kind.get(), OIWObjectIdentifiers.idSHA1, certificate.getSerialNumber());
-            return Optional.of(cached(kind.get(), id, currentIndex(), true));
+            return Optional.of(cached(kind.get(), id, currentIndex(), true, false));
         } catch (PkiException | OCSPException | IOException e) {
             LOG.warn("no OCSP staple for certificate {}: {}", certificate.getSerialNumber().toString(16), e.getMessage());
             return Optional.empty();
@@ -309,15 +340,25 @@ public final class OcspResponder {
         return Optional.empty();
     }
 
-    /** The response signed before if still good; else signed now, or null if not {@code maySign}. */
-    private byte[] cached(CertificateKind kind, CertificateID id, Map<BigInteger, IssuedEntry> entries, boolean maySign)
-            throws OCSPException, IOException {
+    /**
+     * The response signed before if still good; else signed now, or null if not {@code maySign}.
+     * {@code budgeted}: a request's signature is counted against {@link #MAX_SIGNATURES_PER_SECOND};
+     * the budget spent, a response due for refresh but still valid is given, else null.
+     */
+    private byte[] cached(CertificateKind kind, CertificateID id, Map<BigInteger, IssuedEntry> entries, boolean maySign,
+            boolean budgeted) throws OCSPException, IOException {
         CacheKey key = new CacheKey(kind, id.getHashAlgOID(), id.getSerialNumber());
         Optional<IssuedEntry> basis = entryOf(kind, id.getSerialNumber(), entries);
         Signed signed = cache.get(key);
         Instant now = clock.instant();
         if (signed != null && signed.basis().equals(basis) && now.isBefore(signed.refreshAt())) return signed.der();
         if (!maySign) return null;
+        if (budgeted && !budget.take()) {
+            // A response still within its validity says what the index says: good enough to give.
+            boolean stillValid = signed != null && signed.basis().equals(basis)
+                    && now.isBefore(signed.refreshAt().plus(RESPONSE_VALIDITY.minus(RESPONSE_REFRESH)));
+            return stillValid ? signed.der() : null;
+        }
         byte[] der = sign(kind, List.of(id), entries, null);
         if (cache.size() >= MAX_CACHED) cache.clear();
         cache.put(key, new Signed(der, basis, now.plus(RESPONSE_REFRESH)));
@@ -476,6 +517,35 @@ public final class OcspResponder {
             return new OCSPRespBuilder().build(status, null).getEncoded();
         } catch (OCSPException | IOException e) {
             throw new IllegalStateException("cannot encode an OCSP status " + status, e);
+        }
+    }
+
+    /**
+     * A token bucket of signatures: {@code perSecond} tokens, refilled continuously by the clock,
+     * so a burst of one second's worth is allowed and the long-run rate is bounded.
+     */
+    private static final class SigningBudget {
+        private final double perSecond;
+        private final Clock clock;
+        private double tokens;
+        private Instant last;
+
+        SigningBudget(int perSecond, Clock clock) {
+            this.perSecond = perSecond;
+            this.clock = clock;
+            this.tokens = perSecond;
+            this.last = clock.instant();
+        }
+
+        synchronized boolean take() {
+            Instant now = clock.instant();
+            if (now.isAfter(last)) {
+                tokens = Math.min(perSecond, tokens + Duration.between(last, now).toNanos() * perSecond / 1e9);
+                last = now;
+            }
+            if (tokens < 1) return false;
+            tokens -= 1;
+            return true;
         }
     }
 }

@@ -28,6 +28,7 @@ import org.bouncycastle.cert.ocsp.OCSPReqBuilder;
 import org.bouncycastle.cert.ocsp.OCSPResp;
 import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
 import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.testkit.MutableClock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -208,6 +209,45 @@ class OcspResponderTest {
         assertThat(responder.respondWithoutSigning(request)).hasValue(revoked);
         assertThat(((BasicOCSPResp) new OCSPResp(revoked).getResponseObject()).getResponses()[0].getCertStatus())
                 .isInstanceOf(org.bouncycastle.cert.ocsp.RevokedStatus.class);
+    }
+
+    /**
+     * Anyone who reaches the listener can make the responder sign: past its budget a nonce is
+     * left out and the pre-signed answer given (RFC 9654 §2.1), what has none is tryLater (RFC
+     * 6960 §2.3, 3), and a second later signing resumes. Staples are not counted.
+     */
+    @Test
+    void signaturesForRequestsAreBoundedAndANonceIsThenLeftOut() throws Exception {
+        MutableClock clock = new MutableClock(java.time.Instant.now());
+        OcspResponder bounded = OcspResponder.open(ca, clock, 3);
+        byte[] plain = requestWithoutNonce();
+        OCSPResp first = new OCSPResp(bounded.respond(plain)); // signs: 2 left
+        assertThat(first.getStatus()).isZero();
+        assertThat(nonceOf(bounded.respond(requestWithNonce(16)))).isNotNull(); // 1 left
+        assertThat(nonceOf(bounded.respond(requestWithNonce(16)))).isNotNull(); // 0 left
+
+        byte[] over = bounded.respond(requestWithNonce(16));
+        assertThat(statusOf(over)).isZero();
+        assertThat(nonceOf(over)).as("the nonce is left out past the budget").isNull();
+        assertThat(over).isEqualTo(first.getEncoded());
+
+        IssuedCertificate other = ca.issueServer(List.of("other.example.org"), List.of(), YEAR);
+        assertThat(statusOf(bounded.respond(requestFor(other.certificate()))))
+                .as("nothing signed before for it: tryLater").isEqualTo(3);
+        assertThat(bounded.staple(other.certificate())).as("a staple is not counted").isPresent();
+
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(nonceOf(bounded.respond(requestWithNonce(16)))).isNotNull();
+    }
+
+    private static Extension nonceOf(byte[] der) throws Exception {
+        return ((BasicOCSPResp) new OCSPResp(der).getResponseObject()).getExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce);
+    }
+
+    private byte[] requestFor(X509Certificate certificate) throws Exception {
+        CertificateID id = new CertificateID(new JcaDigestCalculatorProviderBuilder().build().get(CertificateID.HASH_SHA1),
+                new JcaX509CertificateHolder(ca.caCertificate(CertificateKind.SERVER)), certificate.getSerialNumber());
+        return new OCSPReqBuilder().addRequest(id).build().getEncoded();
     }
 
     private byte[] requestWithoutNonce() throws Exception {
