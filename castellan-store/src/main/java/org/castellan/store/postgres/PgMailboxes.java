@@ -12,7 +12,6 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -52,9 +51,9 @@ import org.castellan.store.TextMatches;
 import org.castellan.store.UidRange;
 import org.castellan.store.embedded.internal.EventDispatcher;
 import org.castellan.store.internal.DirectoryRules;
+import org.castellan.store.internal.MailboxRules;
 import org.castellan.store.postgres.internal.BodyStore;
 import org.castellan.store.postgres.internal.Pg;
-import org.castellan.store.postgres.internal.PgErrors;
 
 /**
  * The {@link Mailboxes} of the {@link PostgresStore}, with the embedded store's behaviour
@@ -66,9 +65,6 @@ import org.castellan.store.postgres.internal.PgErrors;
  * {@link PgNotifications}.
  */
 final class PgMailboxes implements Mailboxes, AutoCloseable {
-
-    /** UIDs are 32-bit numbers (RFC 9051 §2.3.1.1). */
-    static final long MAX_UID = 0xFFFF_FFFFL;
 
     /** UIDVALIDITY is a 32-bit number (RFC 9051 §2.3.1.1). */
     static final long MAX_UID_VALIDITY = 0xFFFF_FFFFL;
@@ -156,11 +152,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                     source.accountId, source.name, source.name.length() + 1, source.name + MailboxNames.SEPARATOR);
             Map<MailboxRow, String> renamed = new LinkedHashMap<>();
             for (MailboxRow m : moving) {
-                String to = target + m.name.substring(source.name.length());
-                if (to.length() > MailboxNames.MAX_NAME_LENGTH) {
-                    throw StoreException.invalid("renaming would make " + m.name + " longer than "
-                            + MailboxNames.MAX_NAME_LENGTH + " characters");
-                }
+                String to = MailboxRules.renamed(m.name, source.name, target);
                 if (mailboxId(c, source.accountId, to).isPresent()) {
                     throw StoreException.alreadyExists("cannot rename " + m.name + " to " + to + ": that mailbox exists");
                 }
@@ -305,10 +297,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             Map<Long, long[]> charges = new TreeMap<>();
             for (long mailboxId : mailboxIds) {
                 MailboxRow m = locked.get(mailboxId);
-                if (m.uidNext > MAX_UID) {
-                    throw StoreException.invalid("mailbox " + m.name + " has used every UID (RFC 9051 §2.3.1.1);"
-                            + " move its messages to a new mailbox");
-                }
+                MailboxRules.requireUids(m.name, m.uidNext, 1);
                 charges.computeIfAbsent(m.accountId, a -> new long[2])[0] += body.size();
                 charges.get(m.accountId)[1]++;
             }
@@ -326,7 +315,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                         mailboxId);
                 results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, body.size(), body.hash()));
                 tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq,
-                        keywords(normalized)));
+                        MailboxRules.keywords(normalized)));
             }
             return results;
         });
@@ -350,10 +339,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         return write(doing, tx -> {
             Connection c = tx.connection();
             MailboxRow m = lockMailbox(c, mailboxId);
-            if (m.uidNext + prepared.size() - 1 > MAX_UID) {
-                throw StoreException.invalid("mailbox " + m.name + " has too few UIDs left (RFC 9051 §2.3.1.1);"
-                        + " move its messages to a new mailbox");
-            }
+            MailboxRules.requireUids(m.name, m.uidNext, prepared.size());
             long bytes = prepared.stream().mapToLong(p -> p.body().size()).sum();
             chargeQuota(c, m.accountId, bytes, prepared.size(), true); // all of them or none
             Map<String, Body> distinct = new TreeMap<>();
@@ -376,7 +362,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             TreeSet<Long> added = new TreeSet<>();
             for (AppendResult r : results) added.add(r.uid());
             Set<String> keywords = new HashSet<>();
-            for (Prepared p : prepared) keywords.addAll(keywords(p.flags()));
+            for (Prepared p : prepared) keywords.addAll(MailboxRules.keywords(p.flags()));
             tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, added, modSeq, keywords));
             return results;
         });
@@ -456,20 +442,9 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                     notModified.add(uid); // RFC 7162 §3.1.3
                     continue;
                 }
-                TreeSet<String> next = new TreeSet<>(meta.flags());
-                switch (operation) {
-                    case ADD -> next.addAll(given);
-                    case REMOVE -> next.removeAll(given);
-                    case REPLACE -> {
-                        next.clear();
-                        next.addAll(given);
-                    }
-                }
-                if (next.equals(new TreeSet<>(meta.flags()))) continue;
-                if (next.size() > Flags.MAX_FLAGS_PER_MESSAGE) {
-                    throw StoreException.invalid("message " + uid + " would carry more than " + Flags.MAX_FLAGS_PER_MESSAGE
-                            + " flags");
-                }
+                Optional<TreeSet<String>> changes = MailboxRules.changedFlags(uid, meta.flags(), operation, given);
+                if (changes.isEmpty()) continue;
+                TreeSet<String> next = changes.get();
                 Pg.update(c, "UPDATE messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
                         String.join(" ", next), next.contains(Flags.SEEN), modSeq, mailboxId, uid);
                 changed.add(new FlagUpdate.Changed(uid, next, modSeq));
@@ -636,9 +611,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         }
         SortedMap<Long, Long> mapping = new TreeMap<>();
         if (sources.isEmpty()) return new CopyResult(to.id, to.uidValidity, mapping);
-        if (to.uidNext + sources.size() - 1 > MAX_UID) {
-            throw StoreException.invalid("mailbox " + to.name + " has too few UIDs left (RFC 9051 §2.3.1.1)");
-        }
+        MailboxRules.requireUids(to.name, to.uidNext, sources.size());
         long bytes = sources.stream().mapToLong(Source::size).sum();
         // A move within one account adds and removes the same bytes: it must work even at the limit.
         chargeQuota(c, to.accountId, bytes, sources.size(), !(move && from.accountId == to.accountId));
@@ -657,7 +630,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         }
         Pg.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", uid, modSeq, to.id);
         Set<String> keywords = new HashSet<>();
-        for (Source s : sources) keywords.addAll(keywords(storedFlags(s.flags)));
+        for (Source s : sources) keywords.addAll(MailboxRules.keywords(MailboxRules.storedFlags(s.flags)));
         tx.publish(to.accountId, new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq, keywords));
         if (move) expungeMessages(tx, from.id, new TreeSet<>(mapping.keySet()));
         return new CopyResult(to.id, to.uidValidity, mapping);
@@ -797,8 +770,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                     return new Usage(rs.getString(1), l, rs.getLong(3));
                 }, bytes, messages, accountId, bytes).orElseThrow(() -> DirectoryRules.noAccount(accountId));
         if (enforce && u.limit != null && u.usedBefore + bytes > u.limit) {
-            throw StoreException.quotaExceeded("account " + u.address + " is over quota: " + u.usedBefore + " of " + u.limit
-                    + " bytes used, " + bytes + " more needed; raise its quota or remove mail");
+            throw MailboxRules.overQuota(u.address, u.usedBefore, u.limit, bytes);
         }
     }
 
@@ -854,7 +826,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     private static MailboxRow requireMailbox(Connection c, long mailboxId) throws SQLException {
         return Pg.one(c, "SELECT " + MAILBOX_ROW + " FROM mailboxes WHERE id = ?", PgMailboxes::mailboxRow, mailboxId)
-                .orElseThrow(() -> noMailbox(mailboxId));
+                .orElseThrow(() -> MailboxRules.noMailbox(mailboxId));
     }
 
     /**
@@ -863,7 +835,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
      */
     private static MailboxRow lockMailbox(Connection c, long mailboxId) throws SQLException {
         return Pg.one(c, "SELECT " + MAILBOX_ROW + " FROM mailboxes WHERE id = ? FOR UPDATE", PgMailboxes::mailboxRow, mailboxId)
-                .orElseThrow(() -> noMailbox(mailboxId));
+                .orElseThrow(() -> MailboxRules.noMailbox(mailboxId));
     }
 
     /** Locks several mailboxes in the order of their ids, so two writes cannot wait for each other. */
@@ -871,10 +843,6 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         Map<Long, MailboxRow> locked = new TreeMap<>();
         for (long id : new TreeSet<>(mailboxIds)) locked.put(id, lockMailbox(c, id));
         return locked;
-    }
-
-    private static StoreException noMailbox(long mailboxId) {
-        return StoreException.notFound("mailbox " + mailboxId + " does not exist");
     }
 
     private static Optional<Long> mailboxId(Connection c, long accountId, String name) throws SQLException {
@@ -899,21 +867,9 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                 use == null ? Optional.empty() : Optional.of(SpecialUse.valueOf(use)), rs.getBoolean(6));
     }
 
-    /** The flags column: space-separated, empty for none. */
-    private static Set<String> storedFlags(String flags) {
-        return flags.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(flags.split(" ")));
-    }
-
     private static MessageMeta message(ResultSet rs) throws SQLException {
-        return new MessageMeta(rs.getLong(1), storedFlags(rs.getString(2)), Pg.instant(rs, 3).orElseThrow(), rs.getLong(4),
+        return new MessageMeta(rs.getLong(1), MailboxRules.storedFlags(rs.getString(2)), Pg.instant(rs, 3).orElseThrow(), rs.getLong(4),
                 rs.getLong(5), rs.getString(6));
-    }
-
-    /** The keywords among {@code flags}: what a MessageAdded event tells sessions to announce. */
-    private static Set<String> keywords(Set<String> flags) {
-        Set<String> out = new HashSet<>(flags);
-        out.removeAll(Flags.SYSTEM);
-        return out;
     }
 
     private static Instant now() {
@@ -927,38 +883,22 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         T run(PgTx tx) throws SQLException;
     }
 
-    @FunctionalInterface
-    private interface Work<T> {
-        T run(Connection c) throws SQLException;
-    }
-
     /**
      * One transaction. Other nodes are notified inside it; it commits and its events go to this
      * node's listeners as one step, so they hear the changes of a mailbox in commit order.
      */
     private <T> T write(String doing, TxWork<T> work) {
-        try (Connection c = pool.getConnection()) {
-            c.setAutoCommit(false);
-            PgTx tx = new PgTx(c);
-            try {
-                T result = work.run(tx);
-                notifier.beforeCommit(tx);
-                synchronized (commitOrder) {
-                    c.commit();
-                    events.publish(tx.events);
-                }
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                try {
-                    c.rollback();
-                } catch (SQLException rollbackFailed) {
-                    e.addSuppressed(rollbackFailed); // the connection is gone; so is the transaction
-                }
-                throw e;
+        PgTx[] tx = new PgTx[1];
+        return Pg.transaction(pool, doing, c -> {
+            tx[0] = new PgTx(c);
+            return work.run(tx[0]);
+        }, c -> {
+            notifier.beforeCommit(tx[0]);
+            synchronized (commitOrder) {
+                c.commit();
+                events.publish(tx[0].events);
             }
-        } catch (SQLException e) {
-            throw PgErrors.map(e, doing);
-        }
+        });
     }
 
     /** A write that adds, renames or removes mailboxes: the routes of this node learn the directory's new version. */
@@ -973,27 +913,11 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         return result;
     }
 
-    private <T> T read(String doing, Work<T> work) {
-        try (Connection c = pool.getConnection()) {
-            return work.run(c);
-        } catch (SQLException e) {
-            throw PgErrors.map(e, doing);
-        }
+    private <T> T read(String doing, Pg.Work<T> work) {
+        return Pg.read(pool, doing, work);
     }
 
-    /** Several statements that must see one committed state. */
-    private <T> T snapshot(String doing, Work<T> work) {
-        try (Connection c = pool.getConnection()) {
-            c.setAutoCommit(false);
-            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-            c.setReadOnly(true);
-            try {
-                return work.run(c);
-            } finally {
-                c.rollback(); // nothing to keep; the pool resets isolation and read-only
-            }
-        } catch (SQLException e) {
-            throw PgErrors.map(e, doing);
-        }
+    private <T> T snapshot(String doing, Pg.Work<T> work) {
+        return Pg.snapshot(pool, doing, work);
     }
 }

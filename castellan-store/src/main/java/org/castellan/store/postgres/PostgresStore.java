@@ -880,30 +880,11 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
         mailboxes.close();
     }
 
-    @FunctionalInterface
-    private interface Work<T> {
-        T run(Connection c) throws SQLException;
-    }
+    private interface Work<T> extends Pg.Work<T> {}
 
     /** One transaction, committed before this returns; rolled back as a whole if anything fails. */
     private <T> T write(String doing, Work<T> work) {
-        try (Connection c = pool.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                T result = work.run(c);
-                c.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                try {
-                    c.rollback();
-                } catch (SQLException rollbackFailed) {
-                    e.addSuppressed(rollbackFailed); // the connection is gone; so is the transaction
-                }
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw PgErrors.map(e, doing);
-        }
+        return Pg.transaction(pool, doing, work, Connection::commit);
     }
 
     /**
@@ -923,26 +904,11 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
 
     /** Several statements that must see one committed state, as the embedded store's reads do. */
     private <T> T snapshotRead(String doing, Work<T> work) {
-        try (Connection c = pool.getConnection()) {
-            c.setAutoCommit(false);
-            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-            c.setReadOnly(true);
-            try {
-                return work.run(c);
-            } finally {
-                c.rollback(); // nothing to keep; the pool resets isolation and read-only
-            }
-        } catch (SQLException e) {
-            throw PgErrors.map(e, doing);
-        }
+        return Pg.snapshot(pool, doing, work);
     }
 
     private <T> T read(String doing, Work<T> work) {
-        try (Connection c = pool.getConnection()) {
-            return work.run(c);
-        } catch (SQLException e) {
-            throw PgErrors.map(e, doing);
-        }
+        return Pg.read(pool, doing, work);
     }
 
     /** Times are kept to the millisecond, as the embedded store keeps them. */
