@@ -9,6 +9,7 @@ import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -54,17 +55,20 @@ import org.castellan.store.internal.DirectoryRules;
 import org.castellan.store.internal.MailboxRules;
 import org.castellan.store.postgres.internal.BodyStore;
 import org.castellan.store.postgres.internal.Pg;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@link Mailboxes} of the {@link PostgresStore}, with the embedded store's behaviour
  * ({@code MailboxesContract}). Several nodes may write one mailbox at once: every write locks
  * the rows it counts on in one order (mailboxes by id, then accounts by id, then blobs by hash),
  * so UIDs are handed out once, MODSEQs only grow, quotas hold, and two writes never deadlock.
- * Events reach this node's listeners from the committing thread, in commit order (commit and
- * publication are one step under {@link #commitOrder}); other nodes hear them through
- * {@link PgNotifications}.
+ * Events reach this node's listeners from the committing thread, in each mailbox's MODSEQ order
+ * ({@link #publishInOrder}); other nodes hear them through {@link PgNotifications}.
  */
 final class PgMailboxes implements Mailboxes, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PgMailboxes.class);
 
     /** UIDVALIDITY is a 32-bit number (RFC 9051 §2.3.1.1). */
     static final long MAX_UID_VALIDITY = 0xFFFF_FFFFL;
@@ -102,9 +106,58 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     /** Another node's committed events, handed to this node's listeners. */
     void publishRemote(List<AccountEvent> remote) {
-        synchronized (commitOrder) {
-            events.publish(remote);
+        publishInOrder(remote);
+    }
+
+    /**
+     * How long a change waits for the change before it in its mailbox, made by another node and
+     * not heard yet, to be published first. Every change raises the MODSEQ by one, so the gap is
+     * known; the wait ends when the other node's notification arrives, or after this when it is
+     * lost (the LISTEN connection broke), and the change is published anyway.
+     */
+    static final Duration ORDER_WAIT = Duration.ofSeconds(2);
+
+    /**
+     * Publishes a committed batch once every earlier change of its mailboxes has been published
+     * on this node, so listeners hear one mailbox's changes in MODSEQ order whichever node made
+     * them (RFC 7162 §3.1: a MODSEQ reported is never followed by a lower one). A mailbox this node
+     * has heard nothing of yet has nothing to wait for.
+     */
+    private void publishInOrder(List<AccountEvent> batch) {
+        if (batch.isEmpty()) return;
+        Map<Long, Long> first = new TreeMap<>();
+        for (AccountEvent a : batch) {
+            if (a instanceof AccountEvent.MailboxChanged m && StoreEvent.modSeqOf(m.change()) > 0) {
+                first.merge(m.change().mailboxId(), StoreEvent.modSeqOf(m.change()), Math::min);
+            }
         }
+        long deadline = System.nanoTime() + ORDER_WAIT.toNanos();
+        synchronized (commitOrder) {
+            while (!follows(first)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    log.debug("published {} without hearing the changes before it from another node", first);
+                    break;
+                }
+                try {
+                    commitOrder.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            events.publish(batch);
+            commitOrder.notifyAll();
+        }
+    }
+
+    /** Whether the change before each of these (mailbox, first MODSEQ of the batch) has been published, or none of it. */
+    private boolean follows(Map<Long, Long> first) {
+        for (Map.Entry<Long, Long> e : first.entrySet()) {
+            long published = events.publishedModSeq(e.getKey());
+            if (published != 0 && published < e.getValue() - 1) return false;
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ mailboxes
@@ -884,8 +937,8 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     }
 
     /**
-     * One transaction. Other nodes are notified inside it; it commits and its events go to this
-     * node's listeners as one step, so they hear the changes of a mailbox in commit order.
+     * One transaction. Other nodes are notified inside it; once it has committed its events go to
+     * this node's listeners after the changes before them ({@link #publishInOrder}).
      */
     private <T> T write(String doing, TxWork<T> work) {
         PgTx[] tx = new PgTx[1];
@@ -894,10 +947,8 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             return work.run(tx[0]);
         }, c -> {
             notifier.beforeCommit(tx[0]);
-            synchronized (commitOrder) {
-                c.commit();
-                events.publish(tx[0].events);
-            }
+            c.commit();
+            publishInOrder(tx[0].events);
         });
     }
 

@@ -160,7 +160,11 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
         int perThread = 15;
         List<Long> modSeqs = new CopyOnWriteArrayList<>();
         List<Long> uids = new CopyOnWriteArrayList<>();
+        List<Long> heardHere = new CopyOnWriteArrayList<>();
+        List<Long> heardThere = new CopyOnWriteArrayList<>();
         try (PostgresStore otherNode = PostgresStore.open(url, server.user(), server.password(), 2)) {
+            store.subscribe(inbox.id(), e -> heardHere.add(StoreEvent.modSeqOf(e)));
+            otherNode.subscribe(inbox.id(), e -> heardThere.add(StoreEvent.modSeqOf(e)));
             List<Callable<Void>> work = new ArrayList<>();
             for (PostgresStore node : List.of(store, otherNode, store, otherNode)) {
                 work.add(() -> {
@@ -182,7 +186,11 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
             } finally {
                 threads.shutdownNow();
             }
+            // Each node's listeners hear every change, its own and the other's, in MODSEQ order (RFC 7162 §3.1).
+            await().atMost(EVENT_WAIT).until(() -> heardHere.size() == perThread * 8 && heardThere.size() == perThread * 8);
         }
+        assertThat(heardHere).isSorted().doesNotHaveDuplicates();
+        assertThat(heardThere).isSorted().doesNotHaveDuplicates();
         int appended = perThread * 4;
         assertThat(uids).doesNotHaveDuplicates().hasSize(appended);
         assertThat(new TreeSet<>(uids)).containsExactlyElementsOf(LongStream.rangeClosed(1, appended).boxed().toList());
