@@ -70,13 +70,16 @@ import org.slf4j.LoggerFactory;
 /**
  * The PostgreSQL store, for installations one machine cannot carry (docs/store.md, "Scale-out").
  * It grows one part of the store at a time, each checked by that part's contract: today the
- * {@link Directory} and the {@link AuthLogStore}. It is not a {@link org.castellan.store.MailStore}
- * yet, so {@code Stores.open} does not offer it to operators.
+ * {@link Directory}, the {@link AuthLogStore} and the {@link Mailboxes} ({@link PgMailboxes}, bodies
+ * inline behind the {@link org.castellan.store.postgres.internal.BodyStore} seam). It is not a
+ * {@link org.castellan.store.MailStore} yet (no outbound queue), so {@code Stores.open} does not
+ * offer it to operators.
  *
  * <p>Several nodes may share one database. Rows are locked where two nodes could otherwise both
  * pass a check (a domain's row while an address is taken, an account's while its app passwords
- * are counted); one conditional UPDATE spends a token or moves a request, so of two nodes one
- * wins. Routes are remembered as the embedded store remembers them (docs/store.md, "Routes"), and
+ * are counted, a mailbox's while its UIDs and MODSEQs advance); one conditional UPDATE spends a
+ * token or moves a request, so of two nodes one wins. Mailbox events reach other nodes by
+ * NOTIFY ({@link PgNotifications}). Routes are remembered as the embedded store remembers them (docs/store.md, "Routes"), and
  * a node notices another's directory changes within {@link Directory#DIRECTORY_RECHECK}.
  *
  * <p>Durability: a write returns after its transaction committed with the server's
