@@ -548,6 +548,10 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public long claimRecent(long mailboxId, long upToUid) {
+        // Most calls find nothing left to claim (another session was first): a read says so
+        // without taking the mailbox's row.
+        long first = firstRecentUid(mailboxId);
+        if (first > upToUid) return first;
         return write("claim the recent messages of mailbox " + mailboxId, tx -> {
             Connection c = tx.connection();
             lockMailbox(c, mailboxId);

@@ -7,6 +7,7 @@ import static org.castellan.store.StoreAssertions.assertFails;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -281,5 +282,35 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
         assertThat(m.unindexed()).isEmpty();
         assertThat(store.searchText(inbox.id(), true, "0%sure").matching()).isEmpty();
         assertThat(store.searchText(inbox.id(), false, "PLAN").matching()).containsExactly(hit);
+    }
+
+    /** A body is kept once however many messages use it, and goes with the last of them (docs/store.md, "Scale-out"). */
+    @Test
+    void aBodyIsStoredOnceAndGoesWithItsLastMessage() throws SQLException {
+        Mailbox alices = inbox(account("alice@example.org"));
+        Mailbox bobs = inbox(account("bob@example.org"));
+        byte[] body = "Subject: shared\r\n\r\nsame body".getBytes(UTF_8);
+        store.deliver(List.of(alices.id(), bobs.id()), body, Set.of(), null);
+        store.copy(alices.id(), List.of(1L), alices.id());
+        assertThat(storedBodies()).containsExactly(1L, 1L);
+
+        store.expunge(alices.id(), List.of(1L, 2L));
+        assertThat(storedBodies()).containsExactly(1L, 1L);
+        assertThat(read(bobs, 1)).isEqualTo("Subject: shared\r\n\r\nsame body");
+        store.deleteMailbox(store.createMailbox(bobs.accountId(), "Keep").id());
+        store.move(bobs.id(), List.of(1L), store.getMailbox(bobs.accountId(), "Trash").orElseThrow().id());
+        assertThat(storedBodies()).containsExactly(1L, 1L);
+        directory().deleteAccount(bobs.accountId());
+        assertThat(storedBodies()).containsExactly(0L, 0L);
+    }
+
+    /** The rows of {@code blobs} (references) and of {@code blob_data} (bytes). */
+    private List<Long> storedBodies() throws SQLException {
+        try (Connection c = DriverManager.getConnection(url, server.user(), server.password());
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT (SELECT count(*) FROM blobs), (SELECT count(*) FROM blob_data)")) {
+            rs.next();
+            return List.of(rs.getLong(1), rs.getLong(2));
+        }
     }
 }
