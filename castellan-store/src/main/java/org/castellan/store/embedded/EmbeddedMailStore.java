@@ -16,7 +16,6 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -85,6 +84,7 @@ import org.castellan.protocol.imap.SearchText;
 import org.castellan.store.embedded.internal.SqlErrors;
 import org.castellan.store.embedded.internal.Tx;
 import org.castellan.store.internal.DirectoryRules;
+import org.castellan.store.internal.MailboxRules;
 import org.castellan.store.internal.RouteCache;
 import org.castellan.store.embedded.internal.TxWork;
 import org.flywaydb.core.Flyway;
@@ -828,11 +828,7 @@ public final class EmbeddedMailStore implements MailStore {
                     source.accountId, source.name, source.name.length() + 1, source.name + MailboxNames.SEPARATOR);
             Map<MailboxRow, String> renamed = new LinkedHashMap<>();
             for (MailboxRow m : moving) {
-                String to = target + m.name.substring(source.name.length());
-                if (to.length() > MailboxNames.MAX_NAME_LENGTH) {
-                    throw StoreException.invalid("renaming would make " + m.name + " longer than "
-                            + MailboxNames.MAX_NAME_LENGTH + " characters");
-                }
+                String to = MailboxRules.renamed(m.name, source.name, target);
                 if (mailboxId(c, source.accountId, to).isPresent()) {
                     throw StoreException.alreadyExists("cannot rename " + m.name + " to " + to + ": that mailbox exists");
                 }
@@ -1133,20 +1129,9 @@ public final class EmbeddedMailStore implements MailStore {
                     notModified.add(uid); // RFC 7162 §3.1.3
                     continue;
                 }
-                TreeSet<String> next = new TreeSet<>(meta.flags());
-                switch (operation) {
-                    case ADD -> next.addAll(given);
-                    case REMOVE -> next.removeAll(given);
-                    case REPLACE -> {
-                        next.clear();
-                        next.addAll(given);
-                    }
-                }
-                if (next.equals(new TreeSet<>(meta.flags()))) continue;
-                if (next.size() > Flags.MAX_FLAGS_PER_MESSAGE) {
-                    throw StoreException.invalid("message " + uid + " would carry more than " + Flags.MAX_FLAGS_PER_MESSAGE
-                            + " flags");
-                }
+                Optional<TreeSet<String>> changes = MailboxRules.changedFlags(uid, meta.flags(), operation, given);
+                if (changes.isEmpty()) continue;
+                TreeSet<String> next = changes.get();
                 Sql.update(c, "UPDATE messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
                         String.join(" ", next), next.contains(Flags.SEEN), modSeq, mailboxId, uid);
                 changed.add(new FlagUpdate.Changed(uid, next, modSeq));
@@ -1465,8 +1450,7 @@ public final class EmbeddedMailStore implements MailStore {
             return new Usage(rs.getString(1), l, rs.getLong(3));
         }, accountId).orElseThrow(() -> noAccount(accountId));
         if (enforce && u.limit != null && u.used + bytes > u.limit) {
-            throw StoreException.quotaExceeded("account " + u.address + " is over quota: " + u.used + " of " + u.limit
-                    + " bytes used, " + bytes + " more needed; raise its quota or remove mail");
+            throw MailboxRules.overQuota(u.address, u.used, u.limit, bytes);
         }
         Sql.update(c, "UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?",
                 bytes, messages, accountId);
@@ -1600,9 +1584,8 @@ public final class EmbeddedMailStore implements MailStore {
                 use == null ? Optional.empty() : Optional.of(SpecialUse.valueOf(use)), rs.getBoolean(6));
     }
 
-    /** The flags column: space-separated, empty for none. */
     private static Set<String> storedFlags(String flags) {
-        return flags.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(flags.split(" ")));
+        return MailboxRules.storedFlags(flags);
     }
 
     private static MessageMeta message(ResultSet rs) throws SQLException {
@@ -1722,11 +1705,8 @@ public final class EmbeddedMailStore implements MailStore {
         return readers.read(doing, read);
     }
 
-    /** The keywords among {@code flags}: what a MessageAdded event tells sessions to announce. */
     private static Set<String> keywords(Set<String> flags) {
-        Set<String> out = new HashSet<>(flags);
-        out.removeAll(Flags.SYSTEM);
-        return out;
+        return MailboxRules.keywords(flags);
     }
 
     private static Instant now() {

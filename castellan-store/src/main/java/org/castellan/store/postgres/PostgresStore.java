@@ -3,6 +3,7 @@ package org.castellan.store.postgres;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool;
+import java.io.InputStream;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -12,32 +13,53 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.castellan.protocol.imap.MessageStructure;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.store.Account;
+import org.castellan.store.AccountEvent;
 import org.castellan.store.Alias;
 import org.castellan.store.AppPassword;
+import org.castellan.store.AppendResult;
 import org.castellan.store.AuthAttempt;
 import org.castellan.store.AuthLogStore;
 import org.castellan.store.CertificateBinding;
+import org.castellan.store.CopyResult;
 import org.castellan.store.Directory;
 import org.castellan.store.Domain;
 import org.castellan.store.EnrollmentRequest;
 import org.castellan.store.EnrollmentToken;
+import org.castellan.store.EventSubscription;
+import org.castellan.store.ExpungeResult;
+import org.castellan.store.FlagOperation;
+import org.castellan.store.FlagUpdate;
+import org.castellan.store.Mailbox;
 import org.castellan.store.MailboxNames;
+import org.castellan.store.MailboxStatus;
+import org.castellan.store.Mailboxes;
+import org.castellan.store.MessageMeta;
+import org.castellan.store.NewMessage;
+import org.castellan.store.Quota;
 import org.castellan.store.Route;
 import org.castellan.store.SpecialUse;
+import org.castellan.store.StoreEvent;
 import org.castellan.store.StoreException;
+import org.castellan.store.TextMatches;
+import org.castellan.store.UidRange;
 import org.castellan.store.internal.DirectoryRules;
 import org.castellan.store.internal.RouteCache;
+import org.castellan.store.postgres.internal.InlineBodies;
 import org.castellan.store.postgres.internal.Pg;
 import org.castellan.store.postgres.internal.PgErrors;
 import org.flywaydb.core.Flyway;
@@ -48,13 +70,16 @@ import org.slf4j.LoggerFactory;
 /**
  * The PostgreSQL store, for installations one machine cannot carry (docs/store.md, "Scale-out").
  * It grows one part of the store at a time, each checked by that part's contract: today the
- * {@link Directory} and the {@link AuthLogStore}. It is not a {@link org.castellan.store.MailStore}
- * yet, so {@code Stores.open} does not offer it to operators.
+ * {@link Directory}, the {@link AuthLogStore} and the {@link Mailboxes} ({@link PgMailboxes}, bodies
+ * inline behind the {@link org.castellan.store.postgres.internal.BodyStore} seam). It is not a
+ * {@link org.castellan.store.MailStore} yet (no outbound queue), so {@code Stores.open} does not
+ * offer it to operators.
  *
  * <p>Several nodes may share one database. Rows are locked where two nodes could otherwise both
  * pass a check (a domain's row while an address is taken, an account's while its app passwords
- * are counted); one conditional UPDATE spends a token or moves a request, so of two nodes one
- * wins. Routes are remembered as the embedded store remembers them (docs/store.md, "Routes"), and
+ * are counted, a mailbox's while its UIDs and MODSEQs advance); one conditional UPDATE spends a
+ * token or moves a request, so of two nodes one wins. Mailbox events reach other nodes by
+ * NOTIFY ({@link PgNotifications}). Routes are remembered as the embedded store remembers them (docs/store.md, "Routes"), and
  * a node notices another's directory changes within {@link Directory#DIRECTORY_RECHECK}.
  *
  * <p>Durability: a write returns after its transaction committed with the server's
@@ -63,7 +88,7 @@ import org.slf4j.LoggerFactory;
  * reconnects without a restart. Security: the password is never logged; the schema comes from
  * Flyway migrations in {@code db/postgres}, run on every open.
  */
-public final class PostgresStore implements Directory, AuthLogStore, AutoCloseable {
+public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(PostgresStore.class);
 
@@ -73,9 +98,12 @@ public final class PostgresStore implements Directory, AuthLogStore, AutoCloseab
     private final HikariDataSource pool;
     private final RouteCache routes = new RouteCache();
     private final ScheduledExecutorService recheck;
+    private final PgMailboxes mailboxes;
+    private PgNotifications notifications;
 
     private PostgresStore(HikariDataSource pool) {
         this.pool = pool;
+        this.mailboxes = new PgMailboxes(pool, new InlineBodies(), routes::versionSeen);
         this.recheck = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "castellan-postgres-directory-recheck");
             t.setDaemon(true);
@@ -129,10 +157,45 @@ public final class PostgresStore implements Directory, AuthLogStore, AutoCloseab
             pool.close();
             throw StoreException.unavailable("cannot bring the PostgreSQL schema up to date: " + e.getMessage(), e);
         }
+        try {
+            requireDurableCommits(pool);
+        } catch (StoreException e) {
+            pool.close();
+            throw e;
+        }
         PostgresStore store = new PostgresStore(pool);
+        store.notifications = new PgNotifications(jdbcUrl, user, password, store.mailboxes::publishRemote);
+        try {
+            store.notifications.start();
+        } catch (SQLException e) {
+            store.close();
+            throw PgErrors.map(e, "listen for other nodes' changes on " + jdbcUrl);
+        }
+        store.mailboxes.notifier(store.notifications::beforeCommit);
         store.recheckDirectory();
         return store;
     }
+
+    /**
+     * A write returns once it is durable (Mailboxes, "Durability"): PostgreSQL must flush the
+     * commit before it answers, which {@code synchronous_commit = off} or {@code local} with
+     * standbys would not promise. Checked once at open, where an operator sees the refusal.
+     */
+    private static void requireDurableCommits(HikariDataSource pool) {
+        String setting;
+        try (Connection c = pool.getConnection()) {
+            setting = Pg.one(c, "SHOW synchronous_commit", rs -> rs.getString(1)).orElse("");
+        } catch (SQLException e) {
+            throw PgErrors.map(e, "read synchronous_commit");
+        }
+        if (!DURABLE_COMMITS.contains(setting)) {
+            throw StoreException.unavailable("PostgreSQL runs with synchronous_commit = " + setting + ", so a message"
+                    + " acknowledged could be lost in a crash; set it to on", null);
+        }
+    }
+
+    /** The synchronous_commit values that flush a commit before it is acknowledged, here and on synchronous standbys. */
+    static final Set<String> DURABLE_COMMITS = Set.of("on", "remote_apply");
 
     // ------------------------------------------------------------------ domains
 
@@ -212,21 +275,12 @@ public final class PostgresStore implements Directory, AuthLogStore, AutoCloseab
         });
     }
 
-    /** A new mailbox, subscribed; its UIDVALIDITY unique across every mailbox of the database. */
+    /** A new mailbox, subscribed. */
     private static void insertSubscribedMailbox(Connection c, long accountId, String name, SpecialUse specialUse, Instant now)
             throws SQLException {
-        // Time-based, so a store rebuilt from scratch does not hand a client a UIDVALIDITY it has
-        // cached (RFC 9051 §2.3.1.1); the counter's row lock orders nodes creating mailboxes at once.
-        long uidValidity = Pg.count(c, "UPDATE counters SET value = GREATEST(value + 1, ?) WHERE name = 'uid_validity'"
-                + " RETURNING value", now.getEpochSecond());
-        if (uidValidity > MAX_UID_VALIDITY) throw StoreException.invalid("no UIDVALIDITY values are left (RFC 9051 §2.3.1.1)");
-        Pg.update(c, "INSERT INTO mailboxes (account_id, name, uid_validity, special_use, created_at) VALUES (?, ?, ?, ?, ?)",
-                accountId, name, uidValidity, specialUse == null ? null : specialUse.name(), now);
+        PgMailboxes.insertMailbox(c, accountId, name, specialUse, now);
         Pg.update(c, "INSERT INTO subscriptions (account_id, name) VALUES (?, ?)", accountId, name);
     }
-
-    /** UIDVALIDITY is a 32-bit number (RFC 9051 §2.3.1.1). */
-    static final long MAX_UID_VALIDITY = 0xFFFF_FFFFL;
 
     @Override
     public Optional<Account> getAccount(EmailAddress address) {
@@ -288,10 +342,10 @@ public final class PostgresStore implements Directory, AuthLogStore, AutoCloseab
 
     @Override
     public void deleteAccount(long accountId) {
-        // Mailboxes, subscriptions, app passwords, bindings, tokens and requests go with it (V2).
-        directoryWrite("delete account " + accountId, c -> {
+        // The mailboxes release their bodies and tell their listeners; subscriptions, app
+        // passwords, bindings, tokens and requests go with the account (V2).
+        mailboxes.deleteAccount(accountId, c -> {
             if (Pg.update(c, "DELETE FROM accounts WHERE id = ?", accountId) == 0) throw DirectoryRules.noAccount(accountId);
-            return null;
         });
     }
 
@@ -657,37 +711,183 @@ public final class PostgresStore implements Directory, AuthLogStore, AutoCloseab
 
     // ------------------------------------------------------------------ plumbing
 
+    // ------------------------------------------------------------------ mailboxes (PgMailboxes)
+
+    @Override
+    public Mailbox createMailbox(long accountId, String name, Optional<SpecialUse> specialUse) {
+        return mailboxes.createMailbox(accountId, name, specialUse);
+    }
+
+    @Override
+    public Mailbox renameMailbox(long mailboxId, String newName) {
+        return mailboxes.renameMailbox(mailboxId, newName);
+    }
+
+    @Override
+    public void deleteMailbox(long mailboxId) {
+        mailboxes.deleteMailbox(mailboxId);
+    }
+
+    @Override
+    public List<Mailbox> listMailboxes(long accountId) {
+        return mailboxes.listMailboxes(accountId);
+    }
+
+    @Override
+    public Optional<Mailbox> getMailbox(long accountId, String name) {
+        return mailboxes.getMailbox(accountId, name);
+    }
+
+    @Override
+    public Optional<Mailbox> getMailbox(long mailboxId) {
+        return mailboxes.getMailbox(mailboxId);
+    }
+
+    @Override
+    public void subscribeMailbox(long accountId, String name) {
+        mailboxes.subscribeMailbox(accountId, name);
+    }
+
+    @Override
+    public void unsubscribeMailbox(long accountId, String name) {
+        mailboxes.unsubscribeMailbox(accountId, name);
+    }
+
+    @Override
+    public List<String> listSubscriptions(long accountId) {
+        return mailboxes.listSubscriptions(accountId);
+    }
+
+    @Override
+    public MailboxStatus status(long mailboxId) {
+        return mailboxes.status(mailboxId);
+    }
+
+    @Override
+    public AppendResult append(long mailboxId, InputStream content, Set<String> flags, Instant internalDate) {
+        return mailboxes.append(mailboxId, content, flags, internalDate);
+    }
+
+    @Override
+    public List<AppendResult> appendAll(long mailboxId, List<NewMessage> messages) {
+        return mailboxes.appendAll(mailboxId, messages);
+    }
+
+    @Override
+    public List<AppendResult> deliver(List<Long> mailboxIds, InputStream content, Set<String> flags, Instant internalDate) {
+        return mailboxes.deliver(mailboxIds, content, flags, internalDate);
+    }
+
+    @Override
+    public List<MessageMeta> listMessages(long mailboxId, UidRange range) {
+        return mailboxes.listMessages(mailboxId, range);
+    }
+
+    @Override
+    public InputStream openMessage(long mailboxId, long uid) {
+        return mailboxes.openMessage(mailboxId, uid);
+    }
+
+    @Override
+    public Optional<MessageStructure> structure(long mailboxId, long uid) {
+        return mailboxes.structure(mailboxId, uid);
+    }
+
+    @Override
+    public TextMatches searchText(long mailboxId, boolean bodyOnly, String needle) {
+        return mailboxes.searchText(mailboxId, bodyOnly, needle);
+    }
+
+    @Override
+    public FlagUpdate storeFlags(long mailboxId, Collection<Long> uids, FlagOperation operation, Set<String> flags,
+            OptionalLong unchangedSince) {
+        return mailboxes.storeFlags(mailboxId, uids, operation, flags, unchangedSince);
+    }
+
+    @Override
+    public ExpungeResult expunge(long mailboxId, Collection<Long> uids) {
+        return mailboxes.expunge(mailboxId, uids);
+    }
+
+    @Override
+    public SortedSet<Long> expungedSince(long mailboxId, long modSeq) {
+        return mailboxes.expungedSince(mailboxId, modSeq);
+    }
+
+    @Override
+    public CopyResult copy(long fromMailboxId, Collection<Long> uids, long toMailboxId) {
+        return mailboxes.copy(fromMailboxId, uids, toMailboxId);
+    }
+
+    @Override
+    public CopyResult move(long fromMailboxId, Collection<Long> uids, long toMailboxId) {
+        return mailboxes.move(fromMailboxId, uids, toMailboxId);
+    }
+
+    @Override
+    public long claimRecent(long mailboxId, long upToUid) {
+        return mailboxes.claimRecent(mailboxId, upToUid);
+    }
+
+    @Override
+    public long firstRecentUid(long mailboxId) {
+        return mailboxes.firstRecentUid(mailboxId);
+    }
+
+    @Override
+    public Quota quota(long accountId) {
+        return mailboxes.quota(accountId);
+    }
+
+    @Override
+    public Optional<byte[]> accessKey(long mailboxId) {
+        return mailboxes.accessKey(mailboxId);
+    }
+
+    @Override
+    public byte[] ensureAccessKey(long mailboxId) {
+        return mailboxes.ensureAccessKey(mailboxId);
+    }
+
+    @Override
+    public void resetAccessKey(long mailboxId) {
+        mailboxes.resetAccessKey(mailboxId);
+    }
+
+    @Override
+    public void resetAccessKeys(long accountId) {
+        mailboxes.resetAccessKeys(accountId);
+    }
+
+    @Override
+    public EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener) {
+        return mailboxes.subscribe(mailboxId, listener);
+    }
+
+    @Override
+    public EventSubscription subscribeAccount(long accountId, Consumer<AccountEvent> listener) {
+        return mailboxes.subscribeAccount(accountId, listener);
+    }
+
+    @Override
+    public long publishedModSeq(long mailboxId) {
+        return mailboxes.publishedModSeq(mailboxId);
+    }
+
     /** Closes the pool: calls under way finish, later ones fail as {@code UNAVAILABLE}. */
     @Override
     public void close() {
         recheck.shutdownNow();
+        if (notifications != null) notifications.close();
         pool.close();
+        mailboxes.close();
     }
 
-    @FunctionalInterface
-    private interface Work<T> {
-        T run(Connection c) throws SQLException;
-    }
+    private interface Work<T> extends Pg.Work<T> {}
 
     /** One transaction, committed before this returns; rolled back as a whole if anything fails. */
     private <T> T write(String doing, Work<T> work) {
-        try (Connection c = pool.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                T result = work.run(c);
-                c.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                try {
-                    c.rollback();
-                } catch (SQLException rollbackFailed) {
-                    e.addSuppressed(rollbackFailed); // the connection is gone; so is the transaction
-                }
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw PgErrors.map(e, doing);
-        }
+        return Pg.transaction(pool, doing, work, Connection::commit);
     }
 
     /**
@@ -707,26 +907,11 @@ public final class PostgresStore implements Directory, AuthLogStore, AutoCloseab
 
     /** Several statements that must see one committed state, as the embedded store's reads do. */
     private <T> T snapshotRead(String doing, Work<T> work) {
-        try (Connection c = pool.getConnection()) {
-            c.setAutoCommit(false);
-            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-            c.setReadOnly(true);
-            try {
-                return work.run(c);
-            } finally {
-                c.rollback(); // nothing to keep; the pool resets isolation and read-only
-            }
-        } catch (SQLException e) {
-            throw PgErrors.map(e, doing);
-        }
+        return Pg.snapshot(pool, doing, work);
     }
 
     private <T> T read(String doing, Work<T> work) {
-        try (Connection c = pool.getConnection()) {
-            return work.run(c);
-        } catch (SQLException e) {
-            throw PgErrors.map(e, doing);
-        }
+        return Pg.read(pool, doing, work);
     }
 
     /** Times are kept to the millisecond, as the embedded store keeps them. */

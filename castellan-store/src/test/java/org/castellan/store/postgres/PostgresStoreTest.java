@@ -1,25 +1,51 @@
 package org.castellan.store.postgres;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.castellan.store.StoreAssertions.assertFails;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.LongStream;
 import org.castellan.store.Account;
+import org.castellan.store.AccountEvent;
+import org.castellan.store.AppendResult;
 import org.castellan.store.AuthAttempt;
 import org.castellan.store.AuthLogContract;
 import org.castellan.store.AuthLogStore;
 import org.castellan.store.Directory;
 import org.castellan.store.DirectoryContract;
+import org.castellan.store.FlagOperation;
+import org.castellan.store.FlagUpdate;
+import org.castellan.store.Mailbox;
+import org.castellan.store.MailboxStatus;
+import org.castellan.store.Mailboxes;
+import org.castellan.store.MailboxesContract;
+import org.castellan.store.MessageMeta;
+import org.castellan.store.StoreEvent;
 import org.castellan.store.StoreException;
+import org.castellan.store.TextMatches;
+import org.castellan.store.UidRange;
 import org.castellan.testkit.Postgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -32,7 +58,7 @@ import org.junit.jupiter.api.Test;
  * per test), and what only this store shows: data survives reopening, a closed store or a wrong
  * password is a temporary failure, and one node notices another's directory changes.
  */
-class PostgresStoreTest implements DirectoryContract, AuthLogContract {
+class PostgresStoreTest implements DirectoryContract, AuthLogContract, MailboxesContract {
 
     private static Postgres server;
     private static int databases;
@@ -72,6 +98,11 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract {
     }
 
     @Override
+    public Mailboxes mailboxes() {
+        return store;
+    }
+
+    @Override
     public AuthLogStore authLog() {
         return store;
     }
@@ -106,5 +137,180 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract {
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> store.knownRoute(bob.address()).isEmpty());
         assertThat(store.route(bob.address())).isEmpty();
+    }
+
+    /** docs/store.md, "Scale-out": a write returns once durable, so a server that would not flush commits is refused. */
+    @Test
+    void aServerThatDoesNotFlushCommitsIsRefused() throws SQLException {
+        String name = url.substring(url.lastIndexOf('/') + 1);
+        try (Connection c = DriverManager.getConnection(server.jdbcUrl(), server.user(), server.password());
+                Statement s = c.createStatement()) {
+            s.execute("ALTER DATABASE " + name + " SET synchronous_commit = off");
+        }
+        assertFails(StoreException.Kind.UNAVAILABLE, "synchronous_commit",
+                () -> PostgresStore.open(url, server.user(), server.password(), 1));
+    }
+
+    /**
+     * Two nodes append to one mailbox and change its flags at once: every UID is given once and
+     * in order (RFC 9051 §2.3.1.1), every change has its own, higher MODSEQ (RFC 7162 §3.1).
+     */
+    @Test
+    void twoNodesWritingOneMailboxGetDistinctUidsAndEverGrowingModSeqs() throws Exception {
+        Mailbox inbox = inbox(account("shared@example.org"));
+        int perThread = 15;
+        List<Long> modSeqs = new CopyOnWriteArrayList<>();
+        List<Long> uids = new CopyOnWriteArrayList<>();
+        List<Long> heardHere = new CopyOnWriteArrayList<>();
+        List<Long> heardThere = new CopyOnWriteArrayList<>();
+        try (PostgresStore otherNode = PostgresStore.open(url, server.user(), server.password(), 2)) {
+            store.subscribe(inbox.id(), e -> heardHere.add(StoreEvent.modSeqOf(e)));
+            otherNode.subscribe(inbox.id(), e -> heardThere.add(StoreEvent.modSeqOf(e)));
+            List<Callable<Void>> work = new ArrayList<>();
+            for (PostgresStore node : List.of(store, otherNode, store, otherNode)) {
+                work.add(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        AppendResult r = node.append(inbox.id(), ("Subject: " + i + "\r\n\r\nx").getBytes(UTF_8), Set.of(),
+                                null);
+                        uids.add(r.uid());
+                        modSeqs.add(r.modSeq());
+                        FlagUpdate u = node.storeFlags(inbox.id(), List.of(r.uid()), FlagOperation.ADD, Set.of("\\Seen"),
+                                OptionalLong.empty());
+                        u.changed().forEach(c -> modSeqs.add(c.modSeq()));
+                    }
+                    return null;
+                });
+            }
+            ExecutorService threads = Executors.newFixedThreadPool(work.size());
+            try {
+                for (Future<Void> f : threads.invokeAll(work)) f.get();
+            } finally {
+                threads.shutdownNow();
+            }
+            // Each node's listeners hear every change, its own and the other's, in MODSEQ order (RFC 7162 §3.1).
+            await().atMost(EVENT_WAIT).until(() -> heardHere.size() == perThread * 8 && heardThere.size() == perThread * 8);
+        }
+        assertThat(heardHere).isSorted().doesNotHaveDuplicates();
+        assertThat(heardThere).isSorted().doesNotHaveDuplicates();
+        int appended = perThread * 4;
+        assertThat(uids).doesNotHaveDuplicates().hasSize(appended);
+        assertThat(new TreeSet<>(uids)).containsExactlyElementsOf(LongStream.rangeClosed(1, appended).boxed().toList());
+        assertThat(modSeqs).doesNotHaveDuplicates().hasSize(appended * 2);
+        MailboxStatus status = store.status(inbox.id());
+        assertThat(status.messages()).isEqualTo(appended);
+        assertThat(status.unseen()).isZero();
+        assertThat(status.uidNext()).isEqualTo(appended + 1);
+        assertThat(status.highestModSeq()).isEqualTo(Collections.max(modSeqs));
+        List<MessageMeta> messages = store.listMessages(inbox.id(), UidRange.all());
+        assertThat(messages).extracting(MessageMeta::modSeq).doesNotHaveDuplicates();
+    }
+
+    /** docs/store.md, "Change notifications": one node's committed changes reach another node's listeners. */
+    @Test
+    void aNodeHearsTheChangesOfAnother() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        try (PostgresStore otherNode = PostgresStore.open(url, server.user(), server.password(), 1)) {
+            List<StoreEvent> heard = new CopyOnWriteArrayList<>();
+            List<AccountEvent> accountHeard = new CopyOnWriteArrayList<>();
+            otherNode.subscribe(inbox.id(), heard::add);
+            otherNode.subscribeAccount(alice.id(), accountHeard::add);
+
+            AppendResult r = store.append(inbox.id(), "Subject: hi\r\n\r\nx".getBytes(UTF_8), Set.of("$Work"), null);
+            await().atMost(EVENT_WAIT).until(() -> !heard.isEmpty());
+            assertThat(heard).containsExactly(new StoreEvent.MessageAdded(inbox.id(), new TreeSet<>(List.of(r.uid())), r.modSeq(),
+                    Set.of("$Work")));
+            assertThat(otherNode.publishedModSeq(inbox.id())).isEqualTo(r.modSeq());
+
+            // Too long for one NOTIFY payload: it travels through a row.
+            Set<String> keywords = new TreeSet<>();
+            for (int i = 0; i < 40; i++) keywords.add("$K" + i + "x".repeat(230));
+            AppendResult big = store.append(inbox.id(), "Subject: many keywords\r\n\r\nx".getBytes(UTF_8), keywords, null);
+            Mailbox work = store.createMailbox(alice.id(), "Work");
+            await().atMost(EVENT_WAIT).until(() -> heard.size() == 2
+                    && accountHeard.contains(new AccountEvent.MailboxCreated(alice.id(), work.id(), "Work")));
+            assertThat(heard.get(1)).isEqualTo(new StoreEvent.MessageAdded(inbox.id(), new TreeSet<>(List.of(big.uid())),
+                    big.modSeq(), keywords));
+        }
+    }
+
+    /**
+     * PostgreSQL restarted under a running store: calls fail as temporary ({@code UNAVAILABLE}),
+     * never otherwise, until the pool has reconnected by itself; other nodes are heard again.
+     */
+    @Test
+    void theStoreRecoversFromARestartOfPostgresql() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        try (PostgresStore otherNode = PostgresStore.open(url, server.user(), server.password(), 1)) {
+            List<StoreEvent> heard = new CopyOnWriteArrayList<>();
+            otherNode.subscribe(inbox.id(), heard::add);
+            store.append(inbox.id(), "Subject: before\r\n\r\nx".getBytes(UTF_8), Set.of(), null);
+
+            server.restart();
+
+            List<StoreException.Kind> failures = new CopyOnWriteArrayList<>();
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                try {
+                    store.append(inbox.id(), "Subject: after\r\n\r\nx".getBytes(UTF_8), Set.of(), null);
+                    return true;
+                } catch (StoreException e) {
+                    failures.add(e.kind());
+                    return false;
+                }
+            });
+            assertThat(failures).allMatch(k -> k == StoreException.Kind.UNAVAILABLE);
+            assertThat(otherNode.listMessages(inbox.id(), UidRange.all())).hasSizeGreaterThanOrEqualTo(2);
+            // The LISTEN connection is back: a later change reaches the other node again.
+            AtomicInteger tick = new AtomicInteger();
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                store.storeFlags(inbox.id(), List.of(1L), FlagOperation.REPLACE, Set.of("$Tick" + tick.incrementAndGet()),
+                        OptionalLong.empty());
+                return heard.stream().anyMatch(e -> e instanceof StoreEvent.FlagsChanged);
+            });
+        }
+    }
+
+    /** SEARCH TEXT is a substring test (RFC 9051 §6.4.4): LIKE's own wildcards in a needle match only themselves. */
+    @Test
+    void textSearchAnswersFromTheDatabaseAndWildcardsAreLiteral() {
+        Mailbox inbox = inbox(account("text@example.org"));
+        long hit = append(inbox, "Subject: plan\r\n\r\n100% sure_thing\r\n").uid();
+        append(inbox, "Subject: other\r\n\r\n100 percent surely\r\n");
+        TextMatches m = store.searchText(inbox.id(), true, "0% SURE_");
+        assertThat(m.matching()).containsExactly(hit);
+        assertThat(m.unindexed()).isEmpty();
+        assertThat(store.searchText(inbox.id(), true, "0%sure").matching()).isEmpty();
+        assertThat(store.searchText(inbox.id(), false, "PLAN").matching()).containsExactly(hit);
+    }
+
+    /** A body is kept once however many messages use it, and goes with the last of them (docs/store.md, "Scale-out"). */
+    @Test
+    void aBodyIsStoredOnceAndGoesWithItsLastMessage() throws SQLException {
+        Mailbox alices = inbox(account("alice@example.org"));
+        Mailbox bobs = inbox(account("bob@example.org"));
+        byte[] body = "Subject: shared\r\n\r\nsame body".getBytes(UTF_8);
+        store.deliver(List.of(alices.id(), bobs.id()), body, Set.of(), null);
+        store.copy(alices.id(), List.of(1L), alices.id());
+        assertThat(storedBodies()).containsExactly(1L, 1L);
+
+        store.expunge(alices.id(), List.of(1L, 2L));
+        assertThat(storedBodies()).containsExactly(1L, 1L);
+        assertThat(read(bobs, 1)).isEqualTo("Subject: shared\r\n\r\nsame body");
+        store.deleteMailbox(store.createMailbox(bobs.accountId(), "Keep").id());
+        store.move(bobs.id(), List.of(1L), store.getMailbox(bobs.accountId(), "Trash").orElseThrow().id());
+        assertThat(storedBodies()).containsExactly(1L, 1L);
+        directory().deleteAccount(bobs.accountId());
+        assertThat(storedBodies()).containsExactly(0L, 0L);
+    }
+
+    /** The rows of {@code blobs} (references) and of {@code blob_data} (bytes). */
+    private List<Long> storedBodies() throws SQLException {
+        try (Connection c = DriverManager.getConnection(url, server.user(), server.password());
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT (SELECT count(*) FROM blobs), (SELECT count(*) FROM blob_data)")) {
+            rs.next();
+            return List.of(rs.getLong(1), rs.getLong(2));
+        }
     }
 }

@@ -11,6 +11,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import javax.sql.DataSource;
 
 /**
  * The few JDBC shapes the PostgreSQL store uses, without a framework. Times are
@@ -26,6 +27,64 @@ public final class Pg {
     }
 
     private Pg() {}
+
+    /** Work on one connection of the pool. */
+    @FunctionalInterface
+    public interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /** How a transaction ends once its work is done: {@code Connection::commit}, or more around it. */
+    @FunctionalInterface
+    public interface Commit {
+        void commit(Connection c) throws SQLException;
+    }
+
+    /** One statement or several in autocommit; a failure is {@code UNAVAILABLE} ({@link PgErrors}). */
+    public static <T> T read(DataSource pool, String doing, Work<T> work) {
+        try (Connection c = pool.getConnection()) {
+            return work.run(c);
+        } catch (SQLException e) {
+            throw PgErrors.map(e, doing);
+        }
+    }
+
+    /** Several statements that must see one committed state. */
+    public static <T> T snapshot(DataSource pool, String doing, Work<T> work) {
+        try (Connection c = pool.getConnection()) {
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            c.setReadOnly(true);
+            try {
+                return work.run(c);
+            } finally {
+                c.rollback(); // nothing to keep; the pool resets isolation and read-only
+            }
+        } catch (SQLException e) {
+            throw PgErrors.map(e, doing);
+        }
+    }
+
+    /** One transaction, ended by {@code commit} before this returns; rolled back as a whole if anything fails. */
+    public static <T> T transaction(DataSource pool, String doing, Work<T> work, Commit commit) {
+        try (Connection c = pool.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                commit.commit(c);
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    c.rollback();
+                } catch (SQLException rollbackFailed) {
+                    e.addSuppressed(rollbackFailed); // the connection is gone; so is the transaction
+                }
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw PgErrors.map(e, doing);
+        }
+    }
 
     public static int update(Connection c, String sql, Object... args) throws SQLException {
         try (PreparedStatement st = c.prepareStatement(sql)) {

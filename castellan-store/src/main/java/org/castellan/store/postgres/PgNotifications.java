@@ -1,0 +1,268 @@
+package org.castellan.store.postgres;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+import org.castellan.store.AccountEvent;
+import org.castellan.store.StoreEvent;
+import org.castellan.store.postgres.internal.Pg;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The mailbox events of other nodes sharing the database (docs/store.md, "Change
+ * notifications"). A write sends its events with {@code NOTIFY} inside its transaction, so
+ * PostgreSQL delivers them when, and only if, it commits, in commit order; each store holds one
+ * {@code LISTEN} connection, read on its own thread, and hands the events of other nodes to its
+ * dispatcher. Events too long for one notification are kept in {@code event_overflow} and the
+ * notification names the row.
+ *
+ * <p>What a node misses while its {@code LISTEN} connection is down (PostgreSQL restarted) is
+ * lost: its sessions learn of those changes when they next read the mailbox.
+ */
+final class PgNotifications implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PgNotifications.class);
+
+    static final String CHANNEL = "castellan_events";
+
+    /** PostgreSQL refuses a payload of 8000 bytes or more; longer ones go through event_overflow. */
+    static final int MAX_PAYLOAD_BYTES = 7900;
+
+    /** How long a read of the LISTEN connection waits: also how soon the thread notices close(). */
+    private static final int POLL_MILLIS = 500;
+
+    /** Between attempts to connect again after the LISTEN connection broke. */
+    private static final Duration RECONNECT_DELAY = Duration.ofSeconds(1);
+
+    /** How long an overflowing event is kept for nodes to read. */
+    static final Duration OVERFLOW_KEPT = Duration.ofHours(1);
+
+    private final String node = UUID.randomUUID().toString();
+    private final String jdbcUrl;
+    private final String user;
+    private final String password;
+    private final Consumer<List<AccountEvent>> remote;
+    private final Thread thread;
+    private volatile boolean closed;
+
+    PgNotifications(String jdbcUrl, String user, String password, Consumer<List<AccountEvent>> remote) {
+        this.jdbcUrl = jdbcUrl;
+        this.user = user;
+        this.password = password;
+        this.remote = remote;
+        this.thread = Thread.ofPlatform().name("castellan-postgres-listen").daemon(true).unstarted(this::loop);
+    }
+
+    /**
+     * Starts listening and returns once the LISTEN is in place, so every change committed after
+     * this returns is heard.
+     */
+    void start() throws SQLException {
+        initial = listen();
+        thread.start();
+    }
+
+    /** The first LISTEN connection, made by start() before the thread starts (and so visible to it). */
+    private Connection initial;
+
+    /** Sends the transaction's events to the other nodes; PostgreSQL delivers them if it commits. */
+    void beforeCommit(PgTx tx) throws SQLException {
+        if (tx.events.isEmpty()) return;
+        String payload = node + "\n" + encode(tx.events);
+        Connection c = tx.connection();
+        if (payload.getBytes(StandardCharsets.UTF_8).length > MAX_PAYLOAD_BYTES) {
+            Pg.update(c, "DELETE FROM event_overflow WHERE created_at < now() - make_interval(secs => ?)",
+                    OVERFLOW_KEPT.toSeconds());
+            long id = Pg.count(c, "INSERT INTO event_overflow (payload, created_at) VALUES (?, now()) RETURNING id",
+                    encode(tx.events));
+            payload = node + "\n@" + id;
+        }
+        Pg.one(c, "SELECT pg_notify(?, ?)", rs -> Boolean.TRUE, CHANNEL, payload);
+    }
+
+    private Connection listen() throws SQLException {
+        Connection c = DriverManager.getConnection(jdbcUrl, user, password);
+        try (Statement s = c.createStatement()) {
+            s.execute("LISTEN " + CHANNEL);
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
+    private void loop() {
+        Connection c = initial;
+        boolean broken = false;
+        while (!closed) {
+            try {
+                if (c == null) {
+                    c = listen();
+                    if (broken) log.info("The LISTEN connection to PostgreSQL is back; other nodes' mailbox changes are heard again");
+                    broken = false;
+                }
+                PGNotification[] received = c.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
+                if (received == null) continue;
+                for (PGNotification n : received) receive(c, n.getParameter());
+            } catch (SQLException e) {
+                if (closed) break;
+                if (!broken) {
+                    log.warn("The LISTEN connection to PostgreSQL failed ({}); other nodes' mailbox changes are not heard"
+                            + " until it is back", e.getMessage());
+                } else {
+                    log.debug("Still cannot LISTEN on PostgreSQL: {}", e.getMessage());
+                }
+                broken = true;
+                closeQuietly(c);
+                c = null;
+                LockSupport.parkNanos(RECONNECT_DELAY.toNanos());
+            } catch (RuntimeException e) {
+                // One malformed notification must not stop this node hearing the others.
+                log.warn("A mailbox notification from another node could not be read", e);
+            }
+        }
+        closeQuietly(c);
+    }
+
+    private void receive(Connection c, String payload) throws SQLException {
+        int newline = payload.indexOf('\n');
+        if (newline < 0 || payload.substring(0, newline).equals(node)) return; // this node published its own already
+        String body = payload.substring(newline + 1);
+        if (body.startsWith("@")) {
+            body = Pg.one(c, "SELECT payload FROM event_overflow WHERE id = ?", rs -> rs.getString(1),
+                    Long.parseLong(body.substring(1))).orElse("");
+        }
+        List<AccountEvent> events = decode(body);
+        if (!events.isEmpty()) remote.accept(events);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            if (thread.isAlive()) thread.join(POLL_MILLIS * 4L);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(Connection c) {
+        if (c == null) return;
+        try {
+            c.close();
+        } catch (SQLException ignored) {
+            // broken already; nothing to release
+        }
+    }
+
+    // ------------------------------------------------------------------ the payload
+
+    /**
+     * One event a line, fields separated by tabs: mailbox names hold no control character
+     * ({@link org.castellan.store.MailboxNames#normalize}) and keywords are atoms, so neither
+     * needs quoting. UID sets are ranges ({@code 1:5,7}).
+     */
+    static String encode(List<AccountEvent> events) {
+        StringBuilder out = new StringBuilder();
+        for (AccountEvent a : events) {
+            if (!out.isEmpty()) out.append('\n');
+            switch (a) {
+                case AccountEvent.MailboxChanged m -> {
+                    String account = Long.toString(m.accountId());
+                    switch (m.change()) {
+                        case StoreEvent.MessageAdded e -> line(out, "A", account, e.mailboxId(), uids(e.uids()), e.modSeq(),
+                                String.join(" ", new TreeSet<>(e.keywords())));
+                        case StoreEvent.FlagsChanged e -> line(out, "F", account, e.mailboxId(), uids(e.uids()), e.modSeq());
+                        case StoreEvent.MessagesExpunged e -> line(out, "X", account, e.mailboxId(), uids(e.uids()), e.modSeq());
+                        case StoreEvent.MailboxRenamed e -> line(out, "R", account, e.mailboxId(), e.oldName(), e.newName());
+                        case StoreEvent.MailboxDeleted e -> line(out, "D", account, e.mailboxId(), e.name());
+                    }
+                }
+                case AccountEvent.MailboxCreated e -> line(out, "C", e.accountId(), e.mailboxId(), e.name());
+                case AccountEvent.SubscriptionChanged e -> line(out, "S", e.accountId(), e.subscribed() ? 1 : 0, e.name());
+            }
+        }
+        return out.toString();
+    }
+
+    static List<AccountEvent> decode(String payload) {
+        List<AccountEvent> events = new ArrayList<>();
+        if (payload.isEmpty()) return events;
+        for (String line : payload.split("\n")) {
+            String[] f = line.split("\t", -1);
+            long account = Long.parseLong(f[1]);
+            long id = Long.parseLong(f[2]);
+            AccountEvent event = switch (f[0]) {
+                case "A" -> new AccountEvent.MailboxChanged(account, new StoreEvent.MessageAdded(id, uids(f[3]),
+                        Long.parseLong(f[4]), f[5].isEmpty() ? Set.of() : Set.of(f[5].split(" "))));
+                case "F" -> new AccountEvent.MailboxChanged(account, new StoreEvent.FlagsChanged(id, uids(f[3]),
+                        Long.parseLong(f[4])));
+                case "X" -> new AccountEvent.MailboxChanged(account, new StoreEvent.MessagesExpunged(id, uids(f[3]),
+                        Long.parseLong(f[4])));
+                case "R" -> new AccountEvent.MailboxChanged(account, new StoreEvent.MailboxRenamed(id, f[3], f[4]));
+                case "D" -> new AccountEvent.MailboxChanged(account, new StoreEvent.MailboxDeleted(id, f[3]));
+                case "C" -> new AccountEvent.MailboxCreated(account, id, f[3]);
+                case "S" -> new AccountEvent.SubscriptionChanged(account, f[3], id == 1);
+                default -> throw new IllegalArgumentException("unknown event kind " + f[0]);
+            };
+            events.add(event);
+        }
+        return events;
+    }
+
+    private static void line(StringBuilder out, String kind, Object... fields) {
+        out.append(kind);
+        for (Object f : fields) out.append('\t').append(f);
+    }
+
+    /** Ascending UIDs as ranges: {@code 1:5,7}. */
+    static String uids(SortedSet<Long> uids) {
+        StringBuilder out = new StringBuilder();
+        Long start = null;
+        long last = -1;
+        for (long uid : uids) {
+            if (start != null && uid == last + 1) {
+                last = uid;
+                continue;
+            }
+            if (start != null) range(out, start, last);
+            start = uid;
+            last = uid;
+        }
+        if (start != null) range(out, start, last);
+        return out.toString();
+    }
+
+    private static void range(StringBuilder out, long first, long last) {
+        if (!out.isEmpty()) out.append(',');
+        out.append(first);
+        if (last != first) out.append(':').append(last);
+    }
+
+    static SortedSet<Long> uids(String ranges) {
+        SortedSet<Long> out = new TreeSet<>();
+        if (ranges.isEmpty()) return out;
+        for (String r : Arrays.asList(ranges.split(","))) {
+            int colon = r.indexOf(':');
+            long first = Long.parseLong(colon < 0 ? r : r.substring(0, colon));
+            long last = colon < 0 ? first : Long.parseLong(r.substring(colon + 1));
+            for (long uid = first; uid <= last; uid++) out.add(uid);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,31 @@
+package org.castellan.store.postgres;
+
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import org.castellan.store.AccountEvent;
+import org.castellan.store.StoreEvent;
+
+/** One write transaction of the PostgreSQL mailboxes: its connection and the events to publish once it commits. */
+final class PgTx {
+
+    private final Connection connection;
+    final List<AccountEvent> events = new ArrayList<>();
+
+    PgTx(Connection connection) {
+        this.connection = connection;
+    }
+
+    Connection connection() {
+        return connection;
+    }
+
+    /** Publishes {@code event}, a change in a mailbox of {@code accountId}, once the transaction has committed. */
+    void publish(long accountId, StoreEvent event) {
+        events.add(new AccountEvent.MailboxChanged(accountId, event));
+    }
+
+    void publish(AccountEvent event) {
+        events.add(event);
+    }
+}

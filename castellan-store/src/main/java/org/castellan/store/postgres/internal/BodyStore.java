@@ -1,0 +1,24 @@
+package org.castellan.store.postgres.internal;
+
+import java.io.InputStream;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Optional;
+
+/**
+ * Where the PostgreSQL store keeps message bodies, by SHA-256 (hex): the seam an object store
+ * (S3) slots into (docs/store.md, "Scale-out"). The {@code blobs} table counts the references; a
+ * body store only holds bytes. {@link #put} runs before the metadata that references the body
+ * commits (inside that transaction for {@link InlineBodies}, before it for an object store), and
+ * {@link #delete} runs once the last reference is gone.
+ */
+public interface BodyStore {
+
+    /** Stores {@code bytes} under {@code hash}; harmless when they are stored already. */
+    void put(Connection c, String hash, byte[] bytes) throws SQLException;
+
+    /** The body's bytes, empty when it is not stored (removed meanwhile). */
+    Optional<InputStream> open(Connection c, String hash) throws SQLException;
+
+    void delete(Connection c, String hash) throws SQLException;
+}
