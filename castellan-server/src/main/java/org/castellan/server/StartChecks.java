@@ -48,7 +48,7 @@ public final class StartChecks {
     }
 
     /** {@link Castellan#linkTlsPolicy}, its failures named as a start failure. */
-    static Optional<TlsPolicy> linkTlsPolicy(CastellanConfig config, Optional<CertificateAuthority> ca) {
+    public static Optional<TlsPolicy> linkTlsPolicy(CastellanConfig config, Optional<CertificateAuthority> ca) {
         try {
             return Castellan.linkTlsPolicy(config, ca);
         } catch (TlsConfigException | PkiException e) {
