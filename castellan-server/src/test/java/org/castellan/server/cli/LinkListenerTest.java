@@ -84,7 +84,7 @@ class LinkListenerTest {
         IssuedCertificate edge = ca.issueNode(EDGE, List.of(), Duration.ofDays(90));
         SSLContext context = context(edge.privateKey(), edge.chain());
         assertThat(outcome(context, "TLSv1.3", "link")).isInstanceOf(Greeted.class);
-        assertThat(outcome(context, "TLSv1.3", "far")).as("closed at accept, before TLS").isInstanceOf(RefusedByTls.class);
+        assertThat(outcome(context, "TLSv1.3", "far")).as("closed at accept, before TLS").isInstanceOf(ClosedAtAccept.class);
     }
 
     @Test
@@ -159,13 +159,16 @@ class LinkListenerTest {
     }
 
     /** What became of a connection: a greeting, a TLS refusal (an alert), or a close after the handshake. */
-    private sealed interface Outcome permits Greeted, RefusedByTls, ClosedSilently {}
+    private sealed interface Outcome permits Greeted, RefusedByTls, ClosedSilently, ClosedAtAccept {}
 
     private record Greeted(String line) implements Outcome {}
 
     private record RefusedByTls(String alert) implements Outcome {}
 
     private record ClosedSilently() implements Outcome {}
+
+    /** The connection was closed under the ClientHello: a connection rule's deny, before TLS. */
+    private record ClosedAtAccept(String why) implements Outcome {}
 
     private Outcome outcome(SSLContext context, String protocol) throws IOException {
         return outcome(context, protocol, "link");
@@ -176,7 +179,11 @@ class LinkListenerTest {
             return firstLine(socket).<Outcome>map(Greeted::new).orElse(new ClosedSilently());
         } catch (javax.net.ssl.SSLException e) {
             // TLS 1.3: the client learns of a refused certificate from the server's alert, at its first read.
-            return new RefusedByTls(e.getMessage());
+            // A close during the handshake without an alert is a close at accept.
+            return e.getMessage() != null && e.getMessage().contains("Remote host terminated the handshake")
+                    ? new ClosedAtAccept(e.getMessage()) : new RefusedByTls(e.getMessage());
+        } catch (java.net.SocketException e) {
+            return new ClosedAtAccept(e.getMessage());
         }
     }
 
