@@ -121,6 +121,7 @@ public final class Castellan implements AutoCloseable {
     /** The link listeners' TLS (node CA alone, TLS 1.3), when there are any; set once in {@link #start}. */
     private Optional<TlsPolicy> linkTls = Optional.empty();
     private RevocationWatcher linkRevocations;
+    private CertificateWatcher linkCertificates;
     private final LinkService link = new LinkService();
     private CertificateWatcher certificates;
 
@@ -293,6 +294,8 @@ public final class Castellan implements AutoCloseable {
     private void startAdministration(Optional<CertificateAuthority> ca) {
         certificates = new CertificateWatcher(tls, config.tls().crlFiles(), sessions()).start();
         if (ca.isPresent()) revocations = new RevocationWatcher(ca.get(), tls, sessions(), Clock.systemUTC()).start();
+        // A renewed server certificate reaches the links as it reaches every other listener.
+        if (linkTls.isPresent()) linkCertificates = new CertificateWatcher(linkTls.get(), List.of(), sessions()).start();
         if (ca.isPresent() && linkTls.isPresent()) {
             linkRevocations = new RevocationWatcher(ca.get(), linkTls.get(), sessions(), Clock.systemUTC(),
                     List.of(CertificateKind.NODE)).start();
@@ -324,6 +327,7 @@ public final class Castellan implements AutoCloseable {
         if (admin != null) admin.close();
         if (revocations != null) revocations.close();
         if (linkRevocations != null) linkRevocations.close();
+        if (linkCertificates != null) linkCertificates.close();
         if (publishing != null) publishing.close();
         if (certificates != null) certificates.close();
     }

@@ -154,6 +154,26 @@ class LinkListenerTest {
         assertThat(outcome(context, "TLSv1.3")).isInstanceOf(RefusedByTls.class);
     }
 
+    /** A renewed server certificate is what the next link handshake presents, without a restart. */
+    @Test
+    void aRenewedServerCertificateIsPresentedOnTheLinkWithoutARestart() throws Exception {
+        IssuedCertificate edge = ca.issueNode(EDGE, List.of(), Duration.ofDays(90));
+        SSLContext context = context(edge.privateKey(), edge.chain());
+        java.math.BigInteger before = presented(context);
+
+        IssuedCertificate renewed = ca.issueServer(List.of("localhost"), List.of(), Duration.ofDays(30));
+        renewed.writeTo(data.resolve("tls"));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> presented(context).equals(renewed.certificate().getSerialNumber()));
+        assertThat(before).isNotEqualTo(renewed.certificate().getSerialNumber());
+    }
+
+    private java.math.BigInteger presented(SSLContext context) throws IOException {
+        try (SSLSocket socket = connect(context, "TLSv1.3")) {
+            return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
+        }
+    }
+
     private long linkSessions() {
         return server.sessions().list().stream().filter(c -> c.listener().name().equals("link")).count();
     }
