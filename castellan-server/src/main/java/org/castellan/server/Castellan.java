@@ -57,6 +57,8 @@ import org.castellan.server.setup.Stores;
 import org.castellan.server.smtp.SmtpLimits;
 import org.castellan.server.smtp.SmtpService;
 import org.castellan.server.transport.MessageSpool;
+import org.castellan.server.config.Protocol;
+import org.castellan.server.link.LinkService;
 import org.castellan.server.transport.ProtocolService;
 import org.castellan.server.transport.SessionRegistry;
 import org.castellan.server.transport.Transport;
@@ -116,6 +118,11 @@ public final class Castellan implements AutoCloseable {
     /** Delivery status notifications for the outbound queue; empty when the store keeps none. */
     private Optional<Notifier> notifier = Optional.empty();
     private RevocationWatcher revocations;
+    /** The link listeners' TLS (node CA alone, TLS 1.3), when there are any; set once in {@link #start}. */
+    private Optional<TlsPolicy> linkTls = Optional.empty();
+    private RevocationWatcher linkRevocations;
+    private CertificateWatcher linkCertificates;
+    private final LinkService link = new LinkService();
     private CertificateWatcher certificates;
 
     private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport, AuthService auth,
@@ -221,6 +228,7 @@ public final class Castellan implements AutoCloseable {
             // One responder staples the CA's certificates on every listener and answers OCSP over HTTP.
             Optional<OcspResponder> responder = ca.flatMap(Castellan::responder);
             TlsPolicy tls = StartChecks.tlsPolicy(config, ca, responder, true);
+            Optional<TlsPolicy> linkTls = StartChecks.linkTlsPolicy(config, ca);
             Path spool = spoolDirectory(config);
             log.info("TLS provider: {}", tls.provider());
             authLog = new BatchingAuthLog(attempts -> store.recordAuthAttempts(attempts.stream().map(Castellan::stored).toList()));
@@ -236,9 +244,14 @@ public final class Castellan implements AutoCloseable {
             transport = new Transport(new SessionRegistry(), config.connectionRules(), tls, Clock.systemUTC(),
                     ceiling.effective());
             server = new Castellan(config, store, tls, transport, auth, authLog, blocking, spool, ca, responder);
+            server.linkTls = linkTls;
             for (Listener l : config.listeners()) {
                 try {
-                    transport.bind(l, server.service(l));
+                    if (l.protocol() == Protocol.LINK) {
+                        transport.bind(l, server.link, linkTls.orElseThrow());
+                    } else {
+                        transport.bind(l, server.service(l));
+                    }
                 } catch (IllegalStateException e) {
                     throw new StartChecks.StartFailure(config, config.problem(config.listenerKey(l, "port"), e.getMessage()), e);
                 }
@@ -281,6 +294,12 @@ public final class Castellan implements AutoCloseable {
     private void startAdministration(Optional<CertificateAuthority> ca) {
         certificates = new CertificateWatcher(tls, config.tls().crlFiles(), sessions()).start();
         if (ca.isPresent()) revocations = new RevocationWatcher(ca.get(), tls, sessions(), Clock.systemUTC()).start();
+        // A renewed server certificate reaches the links as it reaches every other listener.
+        if (linkTls.isPresent()) linkCertificates = new CertificateWatcher(linkTls.get(), List.of(), sessions()).start();
+        if (ca.isPresent() && linkTls.isPresent()) {
+            linkRevocations = new RevocationWatcher(ca.get(), linkTls.get(), sessions(), Clock.systemUTC(),
+                    List.of(CertificateKind.NODE)).start();
+        }
         if (ca.isPresent() && certificateDirectory.isPresent() && config.directory().publish().isPresent()) {
             publishing = new DirectoryPublishing(new DirectoryPublisher(config.directory().publish().get(), ca.get(),
                     certificateDirectory.get()), certificateDirectory.get(), Clock.systemUTC()).start();
@@ -307,6 +326,8 @@ public final class Castellan implements AutoCloseable {
     private void stopAdministration() {
         if (admin != null) admin.close();
         if (revocations != null) revocations.close();
+        if (linkRevocations != null) linkRevocations.close();
+        if (linkCertificates != null) linkCertificates.close();
         if (publishing != null) publishing.close();
         if (certificates != null) certificates.close();
     }
@@ -360,6 +381,26 @@ public final class Castellan implements AutoCloseable {
     }
 
     /**
+     * The TLS of link listeners (docs/roles.md §2): TLS 1.3 only ({@link TlsPolicy.Preset#MODERN}),
+     * client certificates trusted from the node CA alone with its CRL, so that no device, user or
+     * operator-named CA opens a link. The server presents its own certificate ([tls]). Empty when
+     * no listener is a link.
+     *
+     * @throws PkiException if there is a link listener but no built-in CA to trust
+     */
+    static Optional<TlsPolicy> linkTlsPolicy(CastellanConfig config, Optional<CertificateAuthority> builtIn) {
+        if (config.listeners().stream().noneMatch(l -> l.protocol() == Protocol.LINK)) return Optional.empty();
+        CertificateAuthority ca = builtIn.orElseThrow(() -> new PkiException("a protocol = \"link\" listener trusts the"
+                + " built-in node CA, and " + config.tls().pkiDirectory() + " holds no CA; create it with castellan init"));
+        var t = config.tls();
+        return Optional.of(TlsPolicy.builder(TlsPolicy.Preset.MODERN, t.certificate(), t.key())
+                .clientCaFiles(List.of(ca.caCertificateFile(CertificateKind.NODE)))
+                .crlFiles(List.of(ca.crlFile(CertificateKind.NODE)))
+                .provider(t.provider() == TlsPolicy.Provider.JDK ? TlsPolicy.Provider.JDK : null)
+                .build());
+    }
+
+    /**
      * The built-in CA's OCSP responder, or none if its delegated responder certificate cannot be
      * issued or written: the listeners then serve without staples of their own CA's, and say so
      * in the audit, rather than not start.
@@ -382,6 +423,7 @@ public final class Castellan implements AutoCloseable {
             case HTTPS -> http;
             case HTTP -> plainHttp;
             case LDAPS, LDAP -> ldap;
+            case LINK -> link;
         };
     }
 

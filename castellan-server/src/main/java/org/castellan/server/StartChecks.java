@@ -47,6 +47,15 @@ public final class StartChecks {
         }
     }
 
+    /** {@link Castellan#linkTlsPolicy}, its failures named as a start failure. */
+    public static Optional<TlsPolicy> linkTlsPolicy(CastellanConfig config, Optional<CertificateAuthority> ca) {
+        try {
+            return Castellan.linkTlsPolicy(config, ca);
+        } catch (TlsConfigException | PkiException e) {
+            throw new StartFailure(config, config.problem(keyOf(config, e.getMessage()), e.getMessage()), e);
+        }
+    }
+
     /**
      * Whether the server's user can write {@code [log] file} and rotate it: the file, if it exists,
      * must be a regular file it can write, and the directory (or the nearest one that exists, as

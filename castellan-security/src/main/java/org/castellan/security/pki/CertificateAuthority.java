@@ -78,8 +78,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Castellan's certificate authority: a root CA and three issuing CAs under it ({@code server},
- * {@code device}, {@code user}), all ECDSA P-256, kept as PEM files in one directory.
+ * Castellan's certificate authority: a root CA and four issuing CAs under it ({@code server},
+ * {@code device}, {@code user}, {@code node}), all ECDSA P-256, kept as PEM files in one directory.
  *
  * <p>Trusts: the files in its directory, which only the owner may read (0700 directory, 0600
  * keys). Exposes: certificates signed by the issuing CAs, the index of what was issued
@@ -87,8 +87,8 @@ import org.slf4j.LoggerFactory;
  * only the issuing CAs, so it can be moved offline once they exist.
  *
  * <p>Layout of the directory: {@code root.crt}, {@code root.key}, {@code server-ca.crt},
- * {@code server-ca.key}, {@code server-ca.crl}, the same for {@code device-ca} and
- * {@code user-ca}, and {@value #INDEX_FILE}.
+ * {@code server-ca.key}, {@code server-ca.crl}, the same for {@code device-ca}, {@code user-ca}
+ * and {@code node-ca}, and {@value #INDEX_FILE}.
  *
  * <p>One process at a time may issue or revoke: the methods of an instance are synchronized, but
  * two processes writing the same directory may lose an index line.
@@ -156,7 +156,7 @@ public final class CertificateAuthority {
 
     /**
      * Opens the CA in {@code pkiDir}, first creating whatever is missing: the directory (0700), the
-     * root CA, the three issuing CAs and their empty CRLs. What exists is reused untouched, so
+     * root CA, the four issuing CAs and their empty CRLs. What exists is reused untouched, so
      * running this again is harmless. An existing directory open to others is narrowed to 0700.
      *
      * @param organization the O= of new CA certificates (ignored for CAs that already exist)
@@ -205,23 +205,8 @@ public final class CertificateAuthority {
         }
         requireMatchingKey(root, rootKey, keyFile(pkiDir, ROOT));
 
-        String org = organizationOf(root);
-        Instant rootEnd = root.getNotAfter().toInstant();
         for (CertificateKind kind : CertificateKind.values()) {
-            String base = kind.caName() + "-ca";
-            if (present(pkiDir, base)) continue;
-            KeyPair keys = newKeyPair(random);
-            Instant until = min(now.plus(ISSUING_VALIDITY), rootEnd);
-            X509Certificate ca = certificate(caName(org, org + " " + capitalized(kind.caName()) + " CA"),
-                    subjectOf(root), keys.getPublic(), root.getPublicKey(), rootKey,
-                    now.minus(BACKDATE), until, serial(random), b -> {
-                        // pathLen 0: an issuing CA cannot create further CAs (RFC 5280 §4.2.1.9).
-                        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
-                        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-                    });
-            Pem.writePrivateKey(keyFile(pkiDir, base), keys.getPrivate());
-            Pem.writeCertificates(certificateFile(pkiDir, base), List.of(ca));
-            LOG.info("created issuing CA {} in {}", ca.getSubjectX500Principal(), pkiDir);
+            if (!present(pkiDir, kind.caName() + "-ca")) createIssuer(pkiDir, kind, root, rootKey, random);
         }
 
         CertificateAuthority ca = load(pkiDir);
@@ -231,8 +216,47 @@ public final class CertificateAuthority {
         return ca;
     }
 
+    /** Creates {@code kind}'s issuing CA under the root, with the root's organization, and writes its key and certificate. */
+    private static void createIssuer(Path pkiDir, CertificateKind kind, X509Certificate root, PrivateKey rootKey,
+            SecureRandom random) {
+        String base = kind.caName() + "-ca";
+        String org = organizationOf(root);
+        Instant now = Instant.now();
+        KeyPair keys = newKeyPair(random);
+        Instant until = min(now.plus(ISSUING_VALIDITY), root.getNotAfter().toInstant());
+        X509Certificate ca = certificate(caName(org, org + " " + capitalized(kind.caName()) + " CA"),
+                subjectOf(root), keys.getPublic(), root.getPublicKey(), rootKey,
+                now.minus(BACKDATE), until, serial(random), b -> {
+                    // pathLen 0: an issuing CA cannot create further CAs (RFC 5280 §4.2.1.9).
+                    b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
+                    b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+                });
+        Pem.writePrivateKey(keyFile(pkiDir, base), keys.getPrivate());
+        Pem.writeCertificates(certificateFile(pkiDir, base), List.of(ca));
+        LOG.info("created issuing CA {} in {}", ca.getSubjectX500Principal(), pkiDir);
+    }
+
     /**
-     * Opens an existing CA in {@code pkiDir} without creating anything.
+     * The node CA came after the first data directories were made: one opened without it gets it
+     * now, signed by the root (whose key must then still be here), with its empty CRL, so that an
+     * upgrade needs no step of the operator's. Both its files absent is the only case filled in; one
+     * without the other is a damaged directory, which {@link #present} names.
+     */
+    private static void fillInNodeCa(Path pkiDir) {
+        if (present(pkiDir, CertificateKind.NODE.caName() + "-ca")) return;
+        Path rootKeyFile = keyFile(pkiDir, ROOT);
+        if (!Files.exists(rootKeyFile)) {
+            throw new PkiException(certificateFile(pkiDir, CertificateKind.NODE.caName() + "-ca") + " is missing and the"
+                    + " root key " + rootKeyFile + " is not here to create it: bring the root key back and run castellan init");
+        }
+        X509Certificate root = Pem.readCertificate(requireReadable(certificateFile(pkiDir, ROOT)));
+        PrivateKey rootKey = Pem.readPrivateKey(rootKeyFile);
+        requireMatchingKey(root, rootKey, rootKeyFile);
+        createIssuer(pkiDir, CertificateKind.NODE, root, rootKey, new SecureRandom());
+    }
+
+    /**
+     * Opens an existing CA in {@code pkiDir}, creating nothing but a missing node CA ({@link #fillInNodeCa}).
      *
      * @throws PkiException naming the first missing or unreadable file, or an issuing CA that the
      *     root did not sign, or a key that does not belong to its certificate
@@ -256,6 +280,8 @@ public final class CertificateAuthority {
                     + " (CertificateAuthority.initialize)");
         }
         X509Certificate root = Pem.readCertificate(requireReadable(certificateFile(pkiDir, ROOT)));
+        boolean nodeCaMissing = !present(pkiDir, CertificateKind.NODE.caName() + "-ca");
+        if (nodeCaMissing) fillInNodeCa(pkiDir);
         Map<CertificateKind, Issuer> issuers = new EnumMap<>(CertificateKind.class);
         for (CertificateKind kind : CertificateKind.values()) {
             String base = kind.caName() + "-ca";
@@ -272,8 +298,10 @@ public final class CertificateAuthority {
             requireMatchingKey(certificate, key, keyFile);
             issuers.put(kind, new Issuer(certificate, key));
         }
-        return new CertificateAuthority(pkiDir, organizationOf(root), root, issuers,
+        CertificateAuthority ca = new CertificateAuthority(pkiDir, organizationOf(root), root, issuers,
                 publicUrl.map(CertificateAuthority::withoutTrailingSlash));
+        if (nodeCaMissing) ca.writeCrl(CertificateKind.NODE);
+        return ca;
     }
 
     /**
@@ -346,16 +374,7 @@ public final class CertificateAuthority {
             throw new PkiException("a server certificate needs at least one DNS name or IP address");
         }
         List<GeneralName> names = new ArrayList<>();
-        for (String dns : dnsNames) {
-            String name = dns.toLowerCase(Locale.ROOT);
-            String plain = name.startsWith("*.") ? name.substring(2) : name;
-            if (!plain.isEmpty() && plain.chars().allMatch(c -> c < 0x80) && EmailAddress.isValidDomain(plain)) {
-                names.add(new GeneralName(GeneralName.dNSName, name));
-            } else {
-                throw new PkiException("'" + dns + "' is not a DNS name for a server certificate; use"
-                        + " letters, digits, hyphens and dots (IDNs in their xn-- form), optionally '*.' first");
-            }
-        }
+        for (String dns : dnsNames) names.add(new GeneralName(GeneralName.dNSName, requireHostName(dns)));
         for (InetAddress ip : ips) {
             names.add(new GeneralName(GeneralName.iPAddress, ip.getHostAddress()));
         }
@@ -410,6 +429,50 @@ public final class CertificateAuthority {
     }
 
     /**
+     * Issues a node certificate from the {@code node} CA for the edge ↔ mailbox link
+     * (docs/roles.md §2): serverAuth and clientAuth, since each node is a TLS server to some peers
+     * and a client to others; the node name as CN; as subjectAltNames the node's DNS names and the
+     * URI {@code castellan-node:<role>/<name>} ({@link NodeIdentity}), which is what a peer reads.
+     * The index records the URI as the owner, so that the node list needs nothing else.
+     *
+     * @throws PkiException if a DNS name is malformed, or the validity is not positive or would
+     *     outlast the issuing CA
+     */
+    public synchronized IssuedCertificate issueNode(NodeIdentity node, List<String> dnsNames, Duration validity) {
+        List<GeneralName> names = new ArrayList<>();
+        for (String dns : dnsNames) names.add(new GeneralName(GeneralName.dNSName, requireHostName(dns)));
+        names.add(uri(node.uri()));
+        return issue(CertificateKind.NODE, leafName(node.name()), node.uri(), validity,
+                new KeyUsage(KeyUsage.digitalSignature),
+                List.of(KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth), names);
+    }
+
+    /**
+     * The node a certificate names: the one {@code castellan-node:} URI among its
+     * subjectAltNames; empty when there is none, when it is malformed, or when there are two
+     * (a certificate naming two nodes names none). Checks nothing else: whether the certificate
+     * is trusted is the TLS handshake's business.
+     */
+    public static Optional<NodeIdentity> nodeIdentity(X509Certificate certificate) {
+        List<NodeIdentity> found = new ArrayList<>();
+        try {
+            var names = certificate.getSubjectAlternativeNames();
+            if (names == null) return Optional.empty();
+            for (List<?> name : names) {
+                if (!(name.get(0) instanceof Integer type) || type != GeneralName.uniformResourceIdentifier) continue;
+                String text = String.valueOf(name.get(1));
+                if (!text.startsWith(NodeIdentity.SCHEME + ":")) continue;
+                Optional<NodeIdentity> parsed = NodeIdentity.parse(text);
+                if (parsed.isEmpty()) return Optional.empty();
+                found.add(parsed.get());
+            }
+        } catch (java.security.cert.CertificateParsingException e) {
+            return Optional.empty();
+        }
+        return found.size() == 1 ? Optional.of(found.get(0)) : Optional.empty();
+    }
+
+    /**
      * Issues a device or user certificate for a key its holder made and keeps (an enrollment
      * request, RFC 7030 §4.2): the profile of {@link #issueDevice} or {@link #issueUser}, with a
      * keyUsage that fits the key — keyAgreement for an EC key and keyEncipherment for an RSA key
@@ -440,6 +503,7 @@ public final class CertificateAuthority {
                         List.of(new GeneralName(GeneralName.rfc822Name, address)), key);
             }
             case SERVER -> throw new PkiException("server certificates are issued by castellan cert, not on request");
+            case NODE -> throw new PkiException("node certificates are issued by castellan node add, not on request");
         };
         return issued.chain();
     }
@@ -466,6 +530,17 @@ public final class CertificateAuthority {
                  | IOException e) {
             throw new PkiException("cannot sign with the " + kind.caName() + " CA: " + e.getMessage(), e);
         }
+    }
+
+    /** {@code dns} in lower case (RFC 4343 §3), unless it is no DNS name for a TLS certificate. */
+    private static String requireHostName(String dns) {
+        String name = dns.toLowerCase(Locale.ROOT);
+        String plain = name.startsWith("*.") ? name.substring(2) : name;
+        if (plain.isEmpty() || !plain.chars().allMatch(c -> c < 0x80) || !EmailAddress.isValidDomain(plain)) {
+            throw new PkiException("'" + dns + "' is not a DNS name for a TLS certificate; use"
+                    + " letters, digits, hyphens and dots (IDNs in their xn-- form), optionally '*.' first");
+        }
+        return name;
     }
 
     /** Throws {@link PkiException} saying why, unless {@code deviceName} is one a device certificate can carry. */

@@ -10,7 +10,13 @@ public enum CertificateKind {
     /** Managed machines that may reach a certificate-gated listener: clientAuth. */
     DEVICE("device"),
     /** People: clientAuth and S/MIME (emailProtection), with their address as rfc822Name. */
-    USER("user");
+    USER("user"),
+    /**
+     * Castellan's own nodes on the edge ↔ mailbox link: serverAuth and clientAuth, the node named
+     * by a {@code castellan-node:<role>/<name>} URI ({@link NodeIdentity}). Apart from the device
+     * and user CAs so that a link, which trusts this CA alone, never opens to them (docs/roles.md).
+     */
+    NODE("node");
 
     private final String caName;
 
@@ -28,6 +34,6 @@ public enum CertificateKind {
         for (CertificateKind kind : values()) {
             if (kind.caName.equals(name)) return kind;
         }
-        throw new PkiException("'" + name + "' is not a certificate kind; expected server, device or user");
+        throw new PkiException("'" + name + "' is not a certificate kind; expected server, device, user or node");
     }
 }

@@ -42,12 +42,12 @@ class CertificateAuthorityTest {
     @TempDir Path temp;
 
     @Test
-    void initializeCreatesRootAndThreeIssuingCasWithOwnerOnlyKeys() throws Exception {
+    void initializeCreatesRootAndFourIssuingCasWithOwnerOnlyKeys() throws Exception {
         Path dir = temp.resolve("pki");
         CertificateAuthority ca = CertificateAuthority.initialize(dir, "Example Org");
 
         assertThat(permissions(dir)).isEqualTo("rwx------");
-        for (String base : List.of("root", "server-ca", "device-ca", "user-ca")) {
+        for (String base : List.of("root", "server-ca", "device-ca", "user-ca", "node-ca")) {
             assertThat(permissions(dir.resolve(base + ".key"))).as(base + ".key").isEqualTo("rw-------");
             assertThat(Files.readString(dir.resolve(base + ".crt"))).startsWith("-----BEGIN CERTIFICATE-----");
         }
@@ -184,6 +184,82 @@ class CertificateAuthorityTest {
         assertThat(ca.issued()).extracting(IssuedEntry::kind, IssuedEntry::owner).containsExactly(
                 org.assertj.core.groups.Tuple.tuple(CertificateKind.DEVICE, "alice@example.org"),
                 org.assertj.core.groups.Tuple.tuple(CertificateKind.USER, "alice@example.org"));
+    }
+
+    private static final int SAN_URI = 6;
+
+    @Test
+    void nodeCertificatesServeBothEndsOfTheLinkAndNameTheNodeByUri() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.initialize(temp.resolve("pki"), "Example Org");
+        NodeIdentity node = new NodeIdentity(NodeIdentity.Role.MAILBOX, "mbox-1");
+
+        IssuedCertificate issued = ca.issueNode(node, List.of("MBOX-1.internal.example.org"), Duration.ofDays(90));
+
+        X509Certificate leaf = issued.certificate();
+        validate(issued.chain(), ca.rootCertificate(), List.of());
+        assertThat(leaf.getIssuerX500Principal()).isEqualTo(ca.caCertificate(CertificateKind.NODE).getSubjectX500Principal());
+        assertThat(ca.caCertificate(CertificateKind.NODE).getSubjectX500Principal())
+                .isNotEqualTo(ca.caCertificate(CertificateKind.DEVICE).getSubjectX500Principal());
+        assertThat(leaf.getExtendedKeyUsage()).containsExactlyInAnyOrder(SERVER_AUTH, CLIENT_AUTH);
+        assertThat(leaf.getPublicKey().getAlgorithm()).isEqualTo("EC");
+        assertThat(leaf.getSubjectAlternativeNames()).containsExactly(
+                List.of(SAN_DNS, "mbox-1.internal.example.org"), List.of(SAN_URI, "castellan-node:mailbox/mbox-1"));
+        assertThat(leaf.getSubjectX500Principal().getName()).isEqualTo("CN=mbox-1,O=Example Org");
+        assertThat(Duration.between(leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant()))
+                .isEqualTo(Duration.ofDays(90).plusHours(1));
+        assertThat(CertificateAuthority.nodeIdentity(leaf)).contains(node);
+        assertThat(ca.issued()).extracting(IssuedEntry::kind, IssuedEntry::owner).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(CertificateKind.NODE, "castellan-node:mailbox/mbox-1"));
+
+        assertThat(CertificateAuthority.nodeIdentity(ca.issueDevice("laptop", EmailAddress.of("a@example.org"), YEAR)
+                .certificate())).as("a device certificate names no node").isEmpty();
+        assertThatThrownBy(() -> ca.issueNode(node, List.of("not a name"), YEAR))
+                .isInstanceOf(PkiException.class).hasMessageContaining("'not a name' is not a DNS name");
+    }
+
+    @Test
+    void aNodeCertificateIsRevokedInTheNodeCasOwnCrl() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.initialize(temp.resolve("pki"), "Example Org");
+        IssuedCertificate edge = ca.issueNode(new NodeIdentity(NodeIdentity.Role.EDGE, "edge-a"), List.of(), YEAR);
+
+        ca.revoke(edge.certificate().getSerialNumber(), RevocationReason.KEY_COMPROMISE);
+
+        X509CRL crl = Pem.readCrl(ca.crlFile(CertificateKind.NODE));
+        crl.verify(ca.caCertificate(CertificateKind.NODE).getPublicKey());
+        assertThat(crl.isRevoked(edge.certificate())).isTrue();
+        assertThat(Pem.readCrl(ca.crlFile(CertificateKind.DEVICE)).getRevokedCertificates()).isNull();
+        assertThatThrownBy(() -> validate(edge.chain(), ca.rootCertificate(), List.of(crl)))
+                .isInstanceOf(CertPathValidatorException.class).hasMessageContaining("revoked");
+    }
+
+    /** A data directory made before the node CA existed gets it on opening, without castellan init. */
+    @Test
+    void loadingADirectoryFromBeforeTheNodeCaFillsItIn() throws Exception {
+        Path dir = temp.resolve("pki");
+        CertificateAuthority.initialize(dir, "Example Org");
+        byte[] deviceCa = Files.readAllBytes(dir.resolve("device-ca.crt"));
+        for (String file : List.of("node-ca.crt", "node-ca.key", "node-ca.crl")) Files.delete(dir.resolve(file));
+
+        CertificateAuthority ca = CertificateAuthority.load(dir);
+
+        assertThat(Files.readAllBytes(dir.resolve("device-ca.crt"))).isEqualTo(deviceCa);
+        ca.caCertificate(CertificateKind.NODE).verify(ca.rootCertificate().getPublicKey());
+        assertThat(permissions(dir.resolve("node-ca.key"))).isEqualTo("rw-------");
+        assertThat(ca.crlFile(CertificateKind.NODE)).exists();
+        assertThat(CertificateAuthority.load(dir).caCertificate(CertificateKind.NODE))
+                .as("made once").isEqualTo(ca.caCertificate(CertificateKind.NODE));
+    }
+
+    @Test
+    void aMissingNodeCaWithTheRootKeyOfflineIsNamed() throws Exception {
+        Path dir = temp.resolve("pki");
+        CertificateAuthority.initialize(dir, "Example Org");
+        for (String file : List.of("node-ca.crt", "node-ca.key", "node-ca.crl", "root.key")) Files.delete(dir.resolve(file));
+
+        assertThatThrownBy(() -> CertificateAuthority.load(dir))
+                .isInstanceOf(PkiException.class)
+                .hasMessageContaining("node-ca.crt is missing")
+                .hasMessageContaining("root.key is not here");
     }
 
     @Test

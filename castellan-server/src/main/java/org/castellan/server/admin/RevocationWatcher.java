@@ -59,6 +59,7 @@ public final class RevocationWatcher implements AutoCloseable {
     public static final List<CertificateKind> CLIENT_KINDS = List.of(CertificateKind.DEVICE, CertificateKind.USER);
 
     private final CertificateAuthority ca;
+    private final List<CertificateKind> kinds;
     private final TlsPolicy tls;
     private final SessionRegistry sessions;
     private final Clock clock;
@@ -68,6 +69,16 @@ public final class RevocationWatcher implements AutoCloseable {
     private int sweepsLeft;
 
     public RevocationWatcher(CertificateAuthority ca, TlsPolicy tls, SessionRegistry sessions, Clock clock) {
+        this(ca, tls, sessions, clock, CLIENT_KINDS);
+    }
+
+    /**
+     * A watcher of the CRLs of {@code kinds} only, for a TLS policy that trusts those CAs alone:
+     * the link's, whose node CA the client listeners never trust (docs/roles.md §2).
+     */
+    public RevocationWatcher(CertificateAuthority ca, TlsPolicy tls, SessionRegistry sessions, Clock clock,
+            List<CertificateKind> kinds) {
+        this.kinds = List.copyOf(kinds);
         this.ca = Objects.requireNonNull(ca, "ca");
         this.tls = Objects.requireNonNull(tls, "tls");
         this.sessions = Objects.requireNonNull(sessions, "sessions");
@@ -157,7 +168,7 @@ public final class RevocationWatcher implements AutoCloseable {
      */
     private List<Object> stamp() {
         List<Object> stamp = new ArrayList<>();
-        for (CertificateKind kind : CLIENT_KINDS) {
+        for (CertificateKind kind : kinds) {
             Path file = ca.crlFile(kind);
             try {
                 BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);

@@ -63,6 +63,7 @@ final class AuditCommand implements Callable<Integer> {
         Path pki = config.tls().pkiDirectory();
         Optional<CertificateAuthority> ca = Files.isDirectory(pki) ? Optional.of(CertificateAuthority.load(pki)) : Optional.empty();
         TlsPolicy tls = StartChecks.tlsPolicy(config, ca, false);
+        Optional<TlsPolicy> linkTls = StartChecks.linkTlsPolicy(config, ca);
         StartChecks.logFile(config);
         TlsPolicy.Preset preset = tls.preset();
         String minimum = preset.protocols().stream().min(String::compareTo).orElseThrow();
@@ -85,6 +86,10 @@ final class AuditCommand implements Callable<Integer> {
                 System.out.println("listener " + l.name());
                 row("protocol", ConfigKeys.choiceName(l.protocol()));
                 row("address", l.address() + ":" + l.port() + " (" + reach(l.address()) + ")");
+                if (l.protocol() == org.castellan.server.config.Protocol.LINK) {
+                    LinkAudit.rows(config, l, linkTls.orElseThrow(), ca.orElseThrow(), failures);
+                    continue;
+                }
                 row("tls", ConfigKeys.choiceName(l.tls()) + (l.tls() == TlsMode.NONE ? "" : ", minimum " + minimum));
                 row("client certificate", ConfigKeys.choiceName(l.clientCert()) + raisedBy(config, l));
                 if (l.tls() != TlsMode.NONE) row("session resumption", resumption(tls, l, config));

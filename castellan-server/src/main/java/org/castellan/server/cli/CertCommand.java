@@ -60,6 +60,9 @@ final class CertCommand {
 
     /** A year: long enough not to burden users with renewals, short enough that a lost key expires. */
     static final int DEFAULT_DAYS = 365;
+    /** The help of a --reason option: the CRL reason codes of RFC 5280 §5.3.1 that an operator gives. */
+    static final String REASONS = "unspecified (default), key-compromise, affiliation-changed, superseded,"
+            + " cessation-of-operation or privilege-withdrawn.";
     /** Leaves may not outlast their issuing CA (10 years) anyway; a larger number is a typo. */
     static final int MAX_DAYS = 3650;
 
@@ -220,8 +223,7 @@ final class CertCommand {
     static final class Revoke implements Callable<Integer> {
         @Mixin DataOptions where;
         @Parameters(paramLabel = "SERIAL", description = "The serial number in hex.") String serial;
-        @Option(names = "--reason", paramLabel = "R", description = "unspecified (default), key-compromise,"
-                + " affiliation-changed, superseded, cessation-of-operation or privilege-withdrawn.")
+        @Option(names = "--reason", paramLabel = "R", description = REASONS)
         String reason = RevocationReason.UNSPECIFIED.label();
 
         @Override
@@ -241,12 +243,12 @@ final class CertCommand {
     }
 
     @FunctionalInterface
-    private interface Issuing {
+    interface Issuing {
         IssuedCertificate issue(CertificateAuthority ca);
     }
 
     /** @param bindTo the account to bind the certificate to by fingerprint, for certificates that name none */
-    private static int issue(DataOptions where, IssueOptions options, Issuing issuing, String name,
+    static int issue(DataOptions where, IssueOptions options, Issuing issuing, String name,
                              Optional<EmailAddress> bindTo) throws Exception {
         CastellanConfig config = where.load();
         char[] passphrase = options.passphraseFromStdin ? readPassphrase() : Passwords.generate().toCharArray();
@@ -362,7 +364,7 @@ final class CertCommand {
         return CertificateAuthority.load(dir, config.tls().pkiPublicUrl());
     }
 
-    private static String status(IssuedEntry e, Instant now) {
+    static String status(IssuedEntry e, Instant now) {
         if (e.revoked()) return "revoked";
         return e.notAfter().isBefore(now) ? "expired" : "valid";
     }
@@ -380,12 +382,12 @@ final class CertCommand {
     }
 
     @FunctionalInterface
-    private interface PkiCall<T> {
+    interface PkiCall<T> {
         T call();
     }
 
     /** A PKI refusal caused by what the operator typed (a bad name, a reason, a validity) is bad input. */
-    private static <T> T badInput(PkiCall<T> call) {
+    static <T> T badInput(PkiCall<T> call) {
         try {
             return call.call();
         } catch (PkiException e) {

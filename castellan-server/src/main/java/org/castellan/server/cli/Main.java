@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 CertCommand.class,
                 KmsCommand.class,
                 EnrollCommand.class,
+                NodeCommand.class,
                 DirectoryCommand.class,
                 DkimCommand.class, DnsCommand.class,
                 SessionsCommand.class,

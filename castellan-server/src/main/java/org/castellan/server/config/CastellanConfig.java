@@ -13,7 +13,9 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import org.castellan.security.auth.oauth.OAuthIssuer;
+import org.castellan.security.rules.Cidr;
 import org.castellan.security.rules.ConnectionRules;
+import org.castellan.security.rules.RuleAction;
 import org.castellan.server.config.ConfigException.Problem;
 
 /**
@@ -136,12 +138,27 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         return listeners.stream().anyMatch(l -> l.tls() != TlsMode.NONE);
     }
 
-    /** The rules as the accept path evaluates them. */
+    /**
+     * The rules as the accept path evaluates them. Each link listener's own come first: its edges
+     * must present a certificate, everyone else is refused before TLS. The [[rule]]s follow, so no
+     * rule (an "allow" for every listener, say) can open a link to another address.
+     */
     public ConnectionRules connectionRules() {
-        return new ConnectionRules(rules.stream()
+        List<ConnectionRules.Entry> entries = new ArrayList<>();
+        for (Listener l : listeners) {
+            if (l.protocol() != Protocol.LINK) continue;
+            for (String edge : l.edges()) {
+                entries.add(new ConnectionRules.Entry(Cidr.parse(edge), Set.of(l.name()), RuleAction.REQUIRE_CERT));
+            }
+            for (String everyone : List.of("0.0.0.0/0", "::/0")) {
+                entries.add(new ConnectionRules.Entry(Cidr.parse(everyone), Set.of(l.name()), RuleAction.DENY));
+            }
+        }
+        rules.stream()
                 .map(r -> new ConnectionRules.Entry(r.cidr(),
                         r.appliesToAllListeners() ? Set.of() : Set.copyOf(r.listeners()), r.action()))
-                .toList());
+                .forEach(entries::add);
+        return new ConnectionRules(entries);
     }
 
     private static void checkReferencedFiles(String name, CastellanConfig config, Map<String, Integer> lines)

@@ -211,7 +211,8 @@ public final class ConfigKeys {
             choice(Section.SERVER, "role", Role.class, Role.ALL,
                     "\"all\" runs everything in one process; \"edge\" terminates TLS, pre-authenticates and"
                             + " proxies to mailbox nodes without storing mail; \"mailbox\" stores mail and serves edges."
-                            + " This version runs \"all\" only and refuses to start with another role."),
+                            + " A mailbox node has no client listener (imap, pop3, submission, smtp, https, ldap, ldaps),"
+                            + " only link listeners (and http); \"edge\" is not implemented yet and is refused."),
             new Key(Section.SERVER, "shutdown-grace", Type.DURATION, List.of(), 0, MAX_SHUTDOWN_GRACE.toMillis(),
                     "\"30s\"", "How long a shutdown waits for sessions to finish before closing them."),
             key(Section.SERVER, "admin-socket", Type.PATH, "\"admin.sock\"",
@@ -496,7 +497,9 @@ public final class ConfigKeys {
                             + " implicit TLS only) serves certificate enrollment (docs/http.md); \"http\" (80, tls = \"none\""
                             + " only) serves the built-in CA's OCSP responder, CRLs and CA certificates and nothing else;"
                             + " \"ldaps\" (636, implicit TLS only) serves the certificate directory ([directory]); \"ldap\""
-                            + " (389, tls = \"starttls\" only) serves it after the StartTLS operation."),
+                            + " (389, tls = \"starttls\" only) serves it after the StartTLS operation; \"link\" (mailbox"
+                            + " role only) takes the edge nodes' links: tls = \"implicit\", client-cert = \"require\", TLS 1.3"
+                            + " and a node certificate from the node CA only, from the addresses in edges (docs/roles.md)."),
             key(Section.LISTENER, "address", Type.ADDRESS, "\"0.0.0.0\"",
                     "Local address to listen on: \"0.0.0.0\" for every IPv4 address, \"::\" for every IPv6 (and,"
                             + " on most systems, IPv4) address, a single address, or \"localhost\"."),
@@ -551,6 +554,10 @@ public final class ConfigKeys {
                             + " must average once command-deadline has passed since it began (Postfix's"
                             + " smtpd_min_data_rate); a slower client gets 421 4.4.2 and is closed, so that content"
                             + " trickled a byte at a time cannot hold a connection for hours. 0 for no floor."),
+            key(Section.LISTENER, "edges", Type.CIDRS, "[]",
+                    "On a protocol = \"link\" listener, which it must name: the addresses of the edge nodes. Every"
+                            + " other address is refused at accept, before TLS, whatever the [[rule]]s say. Only on a link"
+                            + " listener."),
 
             key(Section.OUTBOUND, "hostname", Type.STRING, "\"\"",
                     "The name Castellan gives in EHLO to receiving servers, which may check that it resolves to"

@@ -130,9 +130,9 @@ final class ConfigReader {
         Path dataDir = server.path("data-dir", configDir);
         Path base = dataDir != null ? dataDir : configDir;
         Role role = server.choice("role", Role.class);
-        if (role != null && role != Role.ALL) {
-            server.problem("role", "role = \"" + ConfigKeys.choiceName(role) + "\" is not implemented in this version;"
-                    + " use \"all\" (or leave role out)");
+        if (role == Role.EDGE) {
+            server.problem("role", "role = \"edge\" is not implemented in this version; use \"all\" (or leave role"
+                    + " out), or \"mailbox\" for a node that only takes links");
         }
         Duration shutdownGrace = server.duration("shutdown-grace");
         Path adminSocket = server.path("admin-socket", base);
@@ -239,7 +239,7 @@ final class ConfigReader {
         if (outbound != null) outbound = readTlsPolicies(outbound, tlsPolicyTables, base);
 
         Map<String, Listener> listeners = new LinkedHashMap<>();
-        boolean listenersComplete = readListeners(listenerTables, listeners);
+        boolean listenersComplete = readListeners(listenerTables, listeners, role);
         List<Rule> rules = new ArrayList<>();
         for (Table table : ruleTables) {
             Rule rule = readRule(new Fields(Section.RULE, table), listeners, listenersComplete);
@@ -519,7 +519,7 @@ final class ConfigReader {
     }
 
     /** Reads every listener into {@code out}; returns false if any could not be read at all. */
-    private boolean readListeners(List<Table> tables, Map<String, Listener> out) {
+    private boolean readListeners(List<Table> tables, Map<String, Listener> out, Role role) {
         boolean complete = true;
         Map<String, Integer> nameLines = new HashMap<>();
         Map<String, String> boundBy = new LinkedHashMap<>();
@@ -536,7 +536,10 @@ final class ConfigReader {
             CertificateForPassword certificateForPassword =
                     f.choice("require-certificate-for-password", CertificateForPassword.class);
             List<Cidr> proxyFrom = f.cidrs("proxy-from");
+            List<Cidr> edges = f.cidrs("edges");
             ConnectionLimits limits = connectionLimits(f, protocol);
+            if (protocol != null) checkLink(f, protocol, tls, clientCert, edges, proxyFrom);
+            if (protocol != null) checkRole(f, protocol, role);
             if (name != null) {
                 Integer first = nameLines.putIfAbsent(name, f.lineOf("name"));
                 if (first != null) {
@@ -599,14 +602,63 @@ final class ConfigReader {
             }
             if (name == null || protocol == null || address == null || port == null || tls == null
                     || clientCert == null || cleartextAuth == null || proxyFrom == null || acceptCleartextRisk == null
-                    || certificateForPassword == null || limits == null) {
+                    || certificateForPassword == null || limits == null || edges == null) {
                 complete = false;
                 continue;
             }
             out.put(name, new Listener(name, protocol, address, port.intValue(), tls, clientCert, cleartextAuth,
-                    proxyFrom.stream().map(Cidr::toString).toList(), acceptCleartextRisk, certificateForPassword, limits));
+                    proxyFrom.stream().map(Cidr::toString).toList(), acceptCleartextRisk, certificateForPassword, limits,
+                    edges.stream().map(Cidr::toString).toList()));
         }
         return complete;
+    }
+
+    /**
+     * docs/roles.md §1: a mailbox node never accepts an end user's (or another mail server's)
+     * connection, and only a mailbox node takes links; a node of role all has none, its edge and
+     * mailbox halves being one process.
+     */
+    private static void checkRole(Fields f, Protocol protocol, Role role) {
+        if (role == Role.MAILBOX && protocol.servesClients()) {
+            f.problem("protocol", "protocol = \"" + ConfigKeys.choiceName(protocol) + "\" is a client listener, and"
+                    + " role = \"mailbox\" takes no clients: only protocol = \"link\" (and \"http\"); serve clients"
+                    + " from an edge, or use role = \"all\"");
+        } else if (protocol == Protocol.LINK && role != null && role != Role.MAILBOX) {
+            f.problem("protocol", "protocol = \"link\" needs role = \"mailbox\" in [server]: with role = \""
+                    + ConfigKeys.choiceName(role) + "\" no node takes links");
+        }
+    }
+
+    /**
+     * The link's invariants (docs/roles.md §2): TLS from the first byte, a node certificate
+     * required, and a list of the edges' addresses; nothing weaker is accepted, so a mistake
+     * stops the server instead of opening the mailbox tier. {@code edges} belongs to the link alone.
+     */
+    private static void checkLink(Fields f, Protocol protocol, TlsMode tls, ClientCertMode clientCert,
+            List<Cidr> edges, List<Cidr> proxyFrom) {
+        if (protocol != Protocol.LINK) {
+            if (edges != null && !edges.isEmpty()) {
+                f.problem("edges", "edges applies only to a protocol = \"link\" listener; remove it here");
+            }
+            return;
+        }
+        if (tls != null && tls != TlsMode.IMPLICIT) {
+            f.problem("tls", "protocol = \"link\" needs tls = \"implicit\": the link is TLS 1.3 from the first byte");
+        }
+        if (clientCert != null && clientCert != ClientCertMode.REQUIRE) {
+            f.problem("client-cert", "protocol = \"link\" needs client-cert = \"require\": an edge proves itself with"
+                    + " its node certificate before anything is sent, and \"" + ConfigKeys.choiceName(clientCert)
+                    + "\" would let a peer without one in");
+        }
+        if (edges != null && edges.isEmpty()) {
+            f.problem("edges", "protocol = \"link\" needs edges, the addresses of the edge nodes, such as"
+                    + " edges = [\"192.0.2.10/32\"]; without them no edge could connect");
+        }
+        if (proxyFrom != null && !proxyFrom.isEmpty()) {
+            // A PROXY header would let the sender choose the address the edges list is checked against.
+            f.problem("proxy-from", "protocol = \"link\" takes no proxy-from: edges connect directly, and a PROXY"
+                    + " header would choose the address that edges is checked against");
+        }
     }
 
     /**

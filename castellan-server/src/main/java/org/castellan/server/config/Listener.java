@@ -16,13 +16,15 @@ import org.castellan.security.tls.TlsPolicy.ClientCertMode;
  *     {@code castellan audit} reports it but does not fail
  * @param certificateForPassword whether a password login here also needs a verified client certificate
  * @param limits the caps on one client's connections and the SMTP deadlines
+ * @param edges on a {@link Protocol#LINK} listener, the canonical CIDRs of the edge nodes that may
+ *     connect; every other address is refused at accept (CastellanConfig#connectionRules). Empty elsewhere.
  * <p>The constructor throws {@code NullPointerException} if a component is null and
  * {@code IllegalArgumentException} if the port is outside 0-65535.
  */
 public record Listener(String name, Protocol protocol, String address, int port, TlsMode tls,
                        ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom,
                        boolean acceptCleartextRisk, CertificateForPassword certificateForPassword,
-                       ConnectionLimits limits) {
+                       ConnectionLimits limits, List<String> edges) {
 
     /** RFC 793 §3.1: ports are 16-bit. */
     public static final int MAX_PORT = 65_535;
@@ -39,6 +41,16 @@ public record Listener(String name, Protocol protocol, String address, int port,
             throw new IllegalArgumentException("port must be from 0 to " + MAX_PORT + ", got " + port);
         }
         proxyFrom = List.copyOf(proxyFrom);
+        edges = List.copyOf(edges);
+    }
+
+    /** A listener of no link, so with no edges. */
+    public Listener(String name, Protocol protocol, String address, int port, TlsMode tls,
+                    ClientCertMode clientCert, boolean cleartextAuth, List<String> proxyFrom,
+                    boolean acceptCleartextRisk, CertificateForPassword certificateForPassword,
+                    ConnectionLimits limits) {
+        this(name, protocol, address, port, tls, clientCert, cleartextAuth, proxyFrom, acceptCleartextRisk,
+                certificateForPassword, limits, List.of());
     }
 
     /** A listener whose risks, if any, are not accepted. */

@@ -2,7 +2,7 @@ package org.castellan.server.config;
 
 /**
  * The protocol a listener speaks. Configuration values: {@code "smtp"} (inbound mail exchange),
- * {@code "submission"}, {@code "imap"}, {@code "pop3"}, {@code "https"}, {@code "http"}, {@code "ldaps"}, {@code "ldap"}.
+ * {@code "submission"}, {@code "imap"}, {@code "pop3"}, {@code "https"}, {@code "http"}, {@code "ldaps"}, {@code "ldap"}, {@code "link"}.
  */
 public enum Protocol {
     /** Mail exchange from other servers, usually port 25 (RFC 5321). */
@@ -33,14 +33,29 @@ public enum Protocol {
      * LDAPv3 on port 389 with the StartTLS operation (RFC 4511 §4.14, RFC 4513 §3): the same
      * directory for clients that cannot start with TLS; before StartTLS only the root DSE is read.
      */
-    LDAP;
+    LDAP,
+    /**
+     * The edge ↔ mailbox link (docs/roles.md §2): TLS 1.3 with a node certificate on both sides,
+     * trusting the node CA alone, from the addresses listed as edges. Only on a mailbox node.
+     */
+    LINK;
 
     /**
      * Whether clients log in on this protocol's listeners. Not on SMTP (MX): other servers
      * deliver there without AUTH, which RFC 4954 leaves to submission (RFC 6409 §4.3). Not on
-     * plain HTTP, which serves only public objects.
+     * plain HTTP, which serves only public objects. Not on the link, where nodes, not people,
+     * are the peers.
      */
     public boolean takesLogins() {
-        return this != SMTP && this != HTTP;
+        return this != SMTP && this != HTTP && this != LINK;
+    }
+
+    /**
+     * Whether end users' clients or other mail servers connect here: everything but the link and
+     * the plain-HTTP publication of the CA's public objects. A mailbox node has none of these
+     * (docs/roles.md §1).
+     */
+    public boolean servesClients() {
+        return this != LINK && this != HTTP;
     }
 }

@@ -120,6 +120,15 @@ public final class Transport implements AutoCloseable {
      * the listener, address and port.
      */
     public InetSocketAddress bind(Listener listener, ProtocolService service) {
+        return bind(listener, service, tls);
+    }
+
+    /**
+     * Binds one listener whose TLS is {@code listenerTls} rather than the server's: the link,
+     * which trusts the node CA alone over TLS 1.3 (docs/roles.md §2). The accept path (rules,
+     * TLS, the gate) is the same.
+     */
+    public InetSocketAddress bind(Listener listener, ProtocolService service, TlsPolicy listenerTls) {
         List<Cidr> proxyFrom = listener.proxyFrom().stream().map(Cidr::parse).toList();
         var context = new ConnectionGate.ListenerContext(listener, rules, service, registry, new AtomicLong(), counts,
                 new ConnectionCounts.PerListener(listener.limits()), new ConnectionGate.Refusals());
@@ -127,7 +136,7 @@ public final class Transport implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         InetSocketAddress peer = ch.remoteAddress();
-                        var connection = new Connection(ids.incrementAndGet(), listener, ch, peer, clock.instant(), tls);
+                        var connection = new Connection(ids.incrementAndGet(), listener, ch, peer, clock.instant(), listenerTls);
                         boolean proxied = proxyFrom.stream().anyMatch(c -> c.contains(peer.getAddress()));
                         ch.pipeline().addLast(BYTE_COUNTER, new ByteCounter(connection));
                         if (proxied) ch.pipeline().addLast(new HAProxyMessageDecoder());

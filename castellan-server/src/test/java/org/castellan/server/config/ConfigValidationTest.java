@@ -176,7 +176,7 @@ class ConfigValidationTest {
                 [server]
                 hostname = "MX1.example.org"
                 data-dir = "data"          # relative to /etc/castellan
-                role = "all"               # the only role this version runs; "edge" and "mailbox" are refused
+                role = "all"               # "mailbox" takes links only; "edge" is refused
                 shutdown-grace = "250ms"
                 admin-socket = "/run/castellan/admin.sock"
 
@@ -317,7 +317,8 @@ class ConfigValidationTest {
                 Arguments.of(SERVER + IMAP + "adress = \"::\" # <-\n", "listener[1].adress",
                         "unknown key (known keys in [[listener]]: name, protocol, address, port, tls, client-cert,"
                                 + " cleartext-auth, accept-cleartext-risk, require-certificate-for-password, proxy-from,"
-                                + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate)"),
+                                + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate,"
+                                + " edges)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
                         "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [mail-auth],"
                                 + " [kerberos], [enroll], [directory], [directory.publish], [outbound], [[outbound.route]], [[outbound.tls-policy]], [[listener]],"
@@ -524,7 +525,7 @@ class ConfigValidationTest {
                         "castellan.toml:2: server.hostname: expected a host name in double quotes, such as"
                                 + " \"mail.example.org\", got \"bad_name\"",
                         "castellan.toml:6: listener[1].protocol: expected one of \"smtp\", \"submission\", \"imap\","
-                                + " \"pop3\", \"https\", \"http\", \"ldaps\", \"ldap\", got \"imapx\"",
+                                + " \"pop3\", \"https\", \"http\", \"ldaps\", \"ldap\", \"link\", got \"imapx\"",
                         "castellan.toml:7: listener[1].port: expected an integer from 0 to 65535, got 99999",
                         "castellan.toml:12: rule[1].colour: unknown key (known keys in [[rule]]: cidr, listeners,"
                                 + " action)"));
@@ -576,7 +577,7 @@ class ConfigValidationTest {
         assertThat(config.rules()).containsExactly(new Rule(Cidr.parse("::/0"), List.of("*"), RuleAction.ALLOW));
     }
 
-    private static int markedLine(String text) {
+    static int markedLine(String text) {
         List<String> lines = text.lines().toList();
         for (int i = 0; i < lines.size(); i++) {
             if (lines.get(i).endsWith("# <-")) {

@@ -56,6 +56,7 @@ public record EnrollmentPolicy(Duration deviceValidity, Duration userValidity) {
                 yield new Issue(kind, cn.get(), owner, deviceValidity);
             }
             case SERVER -> new Refuse(HttpResponseStatus.FORBIDDEN, "server certificates are not issued by enrollment");
+            case NODE -> new Refuse(HttpResponseStatus.FORBIDDEN, "node certificates are not issued by enrollment yet");
         };
     }
 

@@ -1,0 +1,124 @@
+package org.castellan.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.List;
+import org.castellan.security.rules.RuleAction;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code protocol = "link"} and {@code role = "mailbox"} (docs/roles.md §1–2): anything weaker
+ * than TLS from the first byte, a required node certificate and a list of edges is an error
+ * naming the line and what was expected, and a mailbox node has no client listener.
+ */
+class LinkConfigTest {
+
+    private static final Path FILE = Path.of("/etc/castellan/castellan.toml");
+
+    private static final String MAILBOX = """
+            [server]
+            hostname = "mbox-1.example.org"
+            data-dir = "/var/lib/castellan"
+            role = "mailbox"
+            """;
+
+    private static final String LINK = """
+            [[listener]]
+            name = "link"
+            protocol = "link"
+            port = 4190
+            tls = "implicit"
+            client-cert = "require"
+            edges = ["192.0.2.10/32", "2001:db8::10"]
+            """;
+
+    @Test
+    void aMailboxNodeWithALinkListenerIsValid() throws ConfigException {
+        CastellanConfig config = CastellanConfig.parse(MAILBOX + LINK, FILE);
+        assertThat(config.server().role()).isEqualTo(Role.MAILBOX);
+        Listener link = config.listener("link").orElseThrow();
+        assertThat(link.protocol()).isEqualTo(Protocol.LINK);
+        assertThat(link.edges()).containsExactly("192.0.2.10/32", "2001:db8::10/128");
+        assertThat(link.protocol().takesLogins()).isFalse();
+    }
+
+    /** The edges are the link's own rules, ahead of every [[rule]]: an "allow" for all listeners cannot open it. */
+    @Test
+    void onlyTheEdgesReachTheLinkWhateverTheRulesSay() throws Exception {
+        CastellanConfig config = CastellanConfig.parse(MAILBOX + LINK + """
+                [[listener]]
+                name = "pki"
+                protocol = "http"
+                port = 80
+                tls = "none"
+                [[rule]]
+                cidr = "0.0.0.0/0"
+                listeners = ["*"]
+                action = "allow"
+                """, FILE);
+        var rules = config.connectionRules();
+        assertThat(rules.decide(InetAddress.getByName("192.0.2.10"), "link")).isEqualTo(RuleAction.REQUIRE_CERT);
+        assertThat(rules.decide(InetAddress.getByName("2001:db8::10"), "link")).isEqualTo(RuleAction.REQUIRE_CERT);
+        assertThat(rules.decide(InetAddress.getByName("192.0.2.11"), "link")).isEqualTo(RuleAction.DENY);
+        assertThat(rules.decide(InetAddress.getByName("2001:db8::11"), "link")).isEqualTo(RuleAction.DENY);
+        assertThat(rules.decide(InetAddress.getByName("192.0.2.11"), "pki")).isEqualTo(RuleAction.ALLOW);
+    }
+
+    static List<Arguments> invalid() {
+        return List.of(
+                Arguments.of(MAILBOX + LINK.replace("tls = \"implicit\"", "tls = \"starttls\" # <-"), "listener[1].tls",
+                        "protocol = \"link\" needs tls = \"implicit\""),
+                Arguments.of(MAILBOX + LINK.replace("tls = \"implicit\"\n", ""), "listener[1].tls",
+                        "protocol = \"link\" needs tls = \"implicit\""),
+                Arguments.of(MAILBOX + LINK.replace("client-cert = \"require\"", "client-cert = \"request\" # <-"),
+                        "listener[1].client-cert", "protocol = \"link\" needs client-cert = \"require\""),
+                Arguments.of(MAILBOX + LINK.replace("client-cert = \"require\"\n", ""), "listener[1].client-cert",
+                        "protocol = \"link\" needs client-cert = \"require\""),
+                Arguments.of(MAILBOX + LINK.replace("edges = [\"192.0.2.10/32\", \"2001:db8::10\"]", "edges = [] # <-"),
+                        "listener[1].edges", "protocol = \"link\" needs edges"),
+                Arguments.of(MAILBOX + LINK.replace("edges = [\"192.0.2.10/32\", \"2001:db8::10\"]\n", ""),
+                        "listener[1].edges", "protocol = \"link\" needs edges"),
+                Arguments.of(MAILBOX + LINK.replace("edges = [\"192.0.2.10/32\", \"2001:db8::10\"]",
+                        "edges = [\"edge-1.example.org\"] # <-"), "listener[1].edges", "expected an array of CIDRs"),
+                Arguments.of(MAILBOX + LINK + "proxy-from = [\"192.0.2.1\"] # <-\n", "listener[1].proxy-from",
+                        "protocol = \"link\" takes no proxy-from"),
+                Arguments.of(MAILBOX + LINK + """
+                        [[listener]]
+                        name = "imap"
+                        protocol = "imap" # <-
+                        port = 993
+                        tls = "implicit"
+                        """, "listener[2].protocol", "role = \"mailbox\" takes no clients"),
+                Arguments.of(MAILBOX.replace("role = \"mailbox\"\n", "") + LINK.replace("protocol = \"link\"",
+                        "protocol = \"link\" # <-"), "listener[1].protocol", "protocol = \"link\" needs role = \"mailbox\""),
+                Arguments.of(MAILBOX.replace("role = \"mailbox\"", "role = \"edge\" # <-"), "server.role",
+                        "role = \"edge\" is not implemented"),
+                Arguments.of(MAILBOX.replace("role = \"mailbox\"\n", "") + """
+                        [[listener]]
+                        name = "imap"
+                        protocol = "imap"
+                        port = 993
+                        tls = "implicit"
+                        edges = ["192.0.2.10/32"] # <-
+                        """, "listener[1].edges", "edges applies only to a protocol = \"link\" listener"));
+    }
+
+    @ParameterizedTest(name = "{1}: {2}")
+    @MethodSource("invalid")
+    void anythingWeakerIsAnErrorNamingTheLine(String text, String key, String fragment) {
+        int line = ConfigValidationTest.markedLine(text);
+        assertThatThrownBy(() -> CastellanConfig.parse(text, FILE))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.details()).as(e.getMessage())
+                        .anySatisfy(p -> {
+                            assertThat(p.key()).isEqualTo(key);
+                            if (line > 0) assertThat(p.line()).isEqualTo(line);
+                            assertThat(p.message()).contains(fragment);
+                        }));
+    }
+}
