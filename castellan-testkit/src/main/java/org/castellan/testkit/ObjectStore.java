@@ -30,14 +30,18 @@ public final class ObjectStore implements AutoCloseable {
     /** The bucket that exists from the start (a valid DNS-style name, as AWS requires). */
     public static final String BUCKET = "castellan-test";
 
+    private final Path dir;
     private final BlobStoreContext context;
     private final S3Proxy proxy;
+    private final int port;
     private final String accessKey;
     private final String secretKey;
 
-    private ObjectStore(BlobStoreContext context, S3Proxy proxy, String accessKey, String secretKey) {
+    private ObjectStore(Path dir, BlobStoreContext context, S3Proxy proxy, String accessKey, String secretKey) {
+        this.dir = dir;
         this.context = context;
         this.proxy = proxy;
+        this.port = proxy.getPort();
         this.accessKey = accessKey;
         this.secretKey = secretKey;
     }
@@ -55,18 +59,30 @@ public final class ObjectStore implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the object directory " + dir, e);
         }
-        String accessKey = "castellan-" + RandomHex.of(6);
-        String secretKey = RandomHex.of(20);
+        return start(dir, 0, "castellan-" + RandomHex.of(6), RandomHex.of(20));
+    }
+
+    /**
+     * After {@link #close()}: a new server on this one's directory, port and credentials, so a
+     * client that saw the service go away sees the same service come back, with its objects.
+     *
+     * @throws IllegalStateException if it does not start (the port taken meanwhile, for one)
+     */
+    public ObjectStore startAgain() {
+        return start(dir, port, accessKey, secretKey);
+    }
+
+    private static ObjectStore start(Path dir, int port, String accessKey, String secretKey) {
         Properties properties = new Properties();
         properties.setProperty("jclouds.filesystem.basedir", dir.toAbsolutePath().toString());
         BlobStoreContext context = ContextBuilder.newBuilder("filesystem-nio2")
                 .credentials(accessKey, secretKey)
                 .overrides(properties)
                 .build(BlobStoreContext.class);
-        context.getBlobStore().createContainerInLocation(null, BUCKET);
+        if (!context.getBlobStore().containerExists(BUCKET)) context.getBlobStore().createContainerInLocation(null, BUCKET);
         S3Proxy proxy = S3Proxy.builder()
                 .blobStore(context.getBlobStore())
-                .endpoint(URI.create("http://127.0.0.1:0"))
+                .endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, accessKey, secretKey)
                 .build();
         try {
@@ -75,12 +91,12 @@ public final class ObjectStore implements AutoCloseable {
             context.close();
             throw new IllegalStateException("S3Proxy did not start", e);
         }
-        return new ObjectStore(context, proxy, accessKey, secretKey);
+        return new ObjectStore(dir, context, proxy, accessKey, secretKey);
     }
 
     /** {@code http://127.0.0.1:<port>}: give it to the client as its endpoint, with path-style access. */
     public URI endpoint() {
-        return URI.create("http://127.0.0.1:" + proxy.getPort());
+        return URI.create("http://127.0.0.1:" + port);
     }
 
     public String accessKey() {

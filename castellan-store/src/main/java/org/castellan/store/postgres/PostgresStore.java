@@ -59,6 +59,7 @@ import org.castellan.store.TextMatches;
 import org.castellan.store.UidRange;
 import org.castellan.store.internal.DirectoryRules;
 import org.castellan.store.internal.RouteCache;
+import org.castellan.store.postgres.internal.BodyStore;
 import org.castellan.store.postgres.internal.InlineBodies;
 import org.castellan.store.postgres.internal.Pg;
 import org.castellan.store.postgres.internal.PgErrors;
@@ -99,11 +100,13 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
     private final RouteCache routes = new RouteCache();
     private final ScheduledExecutorService recheck;
     private final PgMailboxes mailboxes;
+    private final BodyStore bodies;
     private PgNotifications notifications;
 
-    private PostgresStore(HikariDataSource pool) {
+    private PostgresStore(HikariDataSource pool, BodyStore bodies) {
         this.pool = pool;
-        this.mailboxes = new PgMailboxes(pool, new InlineBodies(), routes::versionSeen);
+        this.bodies = bodies;
+        this.mailboxes = new PgMailboxes(pool, bodies, routes::versionSeen);
         this.recheck = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "castellan-postgres-directory-recheck");
             t.setDaemon(true);
@@ -111,6 +114,35 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
         });
         recheck.scheduleWithFixedDelay(this::recheckDirectory, DIRECTORY_RECHECK.toMillis(), DIRECTORY_RECHECK.toMillis(),
                 TimeUnit.MILLISECONDS);
+        recheck.scheduleWithFixedDelay(this::collectOrphansNow, ORPHAN_COLLECTION.toMillis(), ORPHAN_COLLECTION.toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** How often released bodies are looked for in the object store (docs/store.md, "Bodies in an object store"). */
+    static final Duration ORPHAN_COLLECTION = Duration.ofMinutes(10);
+
+    private void collectOrphansNow() {
+        try {
+            int collected = collectOrphans(Instant.now());
+            if (collected > 0) log.info("collected {} released bodies from the object store", collected);
+        } catch (StoreException e) {
+            log.warn("collecting released bodies failed, trying again in {}: {}", ORPHAN_COLLECTION, e.getMessage());
+        }
+    }
+
+    /**
+     * Deletes the bodies whose last reference went more than the body store's grace period before
+     * {@code now} and that nothing references again, in batches; returns how many. Every node may
+     * run it at once: each takes the rows the others have not locked.
+     */
+    public int collectOrphans(Instant now) {
+        int total = 0;
+        int collected;
+        do {
+            collected = write("collect released bodies", c -> bodies.collectOrphans(c, now));
+            total += collected;
+        } while (collected > 0);
+        return total;
     }
 
     /** Another node's directory change retires this node's routes (docs/store.md, "Routes"). */
@@ -134,6 +166,14 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
      *     login or the schema cannot be migrated (the message says which)
      */
     public static PostgresStore open(String jdbcUrl, String user, String password, int poolSize) {
+        return open(jdbcUrl, user, password, poolSize, new InlineBodies());
+    }
+
+    /**
+     * As {@link #open(String, String, String, int)}, with the bodies kept by {@code bodies}
+     * ({@code S3Bodies} for an object store); the store closes it.
+     */
+    public static PostgresStore open(String jdbcUrl, String user, String password, int poolSize, BodyStore bodies) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(jdbcUrl);
         config.setUsername(user);
@@ -163,7 +203,7 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
             pool.close();
             throw e;
         }
-        PostgresStore store = new PostgresStore(pool);
+        PostgresStore store = new PostgresStore(pool, bodies);
         store.notifications = new PgNotifications(jdbcUrl, user, password, store.mailboxes::publishRemote);
         try {
             store.notifications.start();
@@ -881,6 +921,7 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
         if (notifications != null) notifications.close();
         pool.close();
         mailboxes.close();
+        bodies.close();
     }
 
     private interface Work<T> extends Pg.Work<T> {}

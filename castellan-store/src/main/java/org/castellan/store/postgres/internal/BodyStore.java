@@ -3,6 +3,7 @@ package org.castellan.store.postgres.internal;
 import java.io.InputStream;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.Optional;
 
 /**
@@ -12,7 +13,7 @@ import java.util.Optional;
  * commits (inside that transaction for {@link InlineBodies}, before it for an object store), and
  * {@link #delete} runs once the last reference is gone.
  */
-public interface BodyStore {
+public interface BodyStore extends AutoCloseable {
 
     /** Stores {@code bytes} under {@code hash}; harmless when they are stored already. */
     void put(Connection c, String hash, byte[] bytes) throws SQLException;
@@ -21,4 +22,17 @@ public interface BodyStore {
     Optional<InputStream> open(Connection c, String hash) throws SQLException;
 
     void delete(Connection c, String hash) throws SQLException;
+
+    /**
+     * Removes bodies released before {@code now} minus the store's grace period that no row
+     * references, inside the caller's transaction; returns how many. Nothing to do where
+     * {@link #delete} removes the bytes at once.
+     */
+    default int collectOrphans(Connection c, Instant now) throws SQLException {
+        return 0;
+    }
+
+    /** Releases what the body store holds open (an object store's HTTP connections). */
+    @Override
+    default void close() {}
 }
