@@ -36,11 +36,20 @@ import org.castellan.server.config.ConfigException.Problem;
  *     {@code listener[2].port}, {@code tls}), for errors found after reading (at start)
  * @param enroll what certificate enrollment over HTTPS issues ({@code [enroll]})
  * @param directory the certificate directory on ldaps listeners ({@code [directory]})
+ * @param objectStorage where the PostgreSQL store keeps message bodies ({@code [store.object-store]}), if not in PostgreSQL
  */
 public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp,
                               Dns dns, MailAuth mailAuth, Kerberos kerberos, Outbound outbound, List<Listener> listeners,
                               List<Rule> rules, List<OAuthIssuer> oauthIssuers, Map<String, Integer> lines,
-                              Enroll enroll, Directory directory) {
+                              Enroll enroll, Directory directory, Optional<ObjectStorage> objectStorage) {
+
+    /** Without {@code [store.object-store]}: every body in the store itself. */
+    public CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp, Dns dns,
+            MailAuth mailAuth, Kerberos kerberos, Outbound outbound, List<Listener> listeners, List<Rule> rules,
+            List<OAuthIssuer> oauthIssuers, Map<String, Integer> lines, Enroll enroll, Directory directory) {
+        this(file, server, store, tls, auth, log, smtp, dns, mailAuth, kerberos, outbound, listeners, rules, oauthIssuers,
+                lines, enroll, directory, Optional.empty());
+    }
 
     /** A configuration file is a few kilobytes; one this large is the wrong file (a log, an image). */
     private static final long MAX_FILE_SIZE = 1024 * 1024;
@@ -60,6 +69,7 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         Objects.requireNonNull(outbound, "outbound");
         Objects.requireNonNull(enroll, "enroll");
         Objects.requireNonNull(directory, "directory");
+        Objects.requireNonNull(objectStorage, "objectStorage");
         listeners = List.copyOf(listeners);
         rules = List.copyOf(rules);
         oauthIssuers = List.copyOf(oauthIssuers);

@@ -12,6 +12,7 @@ import org.castellan.security.mailauth.Dmarc;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.security.tls.TlsPolicy.ClientCertMode;
+import org.castellan.store.objects.ObjectStoreSettings;
 
 /**
  * Every key of {@code castellan.toml}, described once: its table, type, default and meaning.
@@ -27,6 +28,12 @@ public final class ConfigKeys {
     public enum Section {
         SERVER("server", false, "The server's identity, where it keeps its state, and the part it plays."),
         STORE("store", false, "Where mail is stored."),
+        STORE_OBJECT_STORE("store.object-store", false, "Message bodies of the PostgreSQL store in an S3-compatible"
+                + " object store (AWS S3, MinIO, Ceph RGW) instead of PostgreSQL: bodies larger than inline-max are"
+                + " objects named by their SHA-256, written before the message is acknowledged; a body no message"
+                + " uses any more is deleted after a grace period of an hour. Off unless bucket is set; the embedded"
+                + " store keeps its bodies in its own directory."
+                + " docs/store.md, \"Bodies in an object store\"."),
         TLS("tls", false, "One set of TLS settings shared by every listener (and by the link between"
                 + " edge and mailbox nodes)."),
         AUTH("auth", false, "How credentials are stored and checked."),
@@ -231,6 +238,33 @@ public final class ConfigKeys {
                     "\"embedded\": SQLite for metadata and a directory of message files; nothing else to install."),
             key(Section.STORE, "directory", Type.PATH, "\"mail\"",
                     "Where the store keeps its database and message files. Relative to data-dir."),
+
+            key(Section.STORE_OBJECT_STORE, "endpoint", Type.STRING, "\"\"",
+                    "The service's URL, such as \"https://minio.example.org:9000\"; \"\" for AWS S3, whose endpoint"
+                            + " follows from region."),
+            key(Section.STORE_OBJECT_STORE, "region", Type.STRING, "\"us-east-1\"",
+                    "The region requests are signed for (SigV4); MinIO and Ceph RGW accept their configured one."),
+            key(Section.STORE_OBJECT_STORE, "bucket", Type.STRING, "\"\"",
+                    "An existing bucket the credentials may read, write and delete objects in; bodies are kept"
+                            + " under blobs/. Empty: every body stays in PostgreSQL."),
+            key(Section.STORE_OBJECT_STORE, "access-key-file", Type.PATH, "\"\"",
+                    "File whose first line is the access key id. Relative to data-dir."),
+            key(Section.STORE_OBJECT_STORE, "secret-key-file", Type.PATH, "\"\"",
+                    "File whose first line is the secret access key; it is refused if group or others may read"
+                            + " it (chmod 600). Relative to data-dir."),
+            key(Section.STORE_OBJECT_STORE, "path-style", Type.BOOLEAN, "true",
+                    "Requests name the bucket in the path (http://host/bucket/key), as MinIO and Ceph RGW expect;"
+                            + " false for virtual-host names (http://bucket.host/key)."),
+            key(Section.STORE_OBJECT_STORE, "sse", Type.STRING, "\"\"",
+                    "Server-side encryption asked for on every put: \"AES256\" (keys the service manages) or"
+                            + " \"aws:kms\"; \"\" for none. A service that does not offer it refuses the put, and the"
+                            + " delivery fails temporarily."),
+            key(Section.STORE_OBJECT_STORE, "kms-key-id", Type.STRING, "\"\"",
+                    "With sse = \"aws:kms\": the KMS key; \"\" for the bucket's default key."),
+            new Key(Section.STORE_OBJECT_STORE, "inline-max", Type.SIZE, List.of(), 0, ObjectStorage.MAX_INLINE_MAX,
+                    "\"" + formatSize(ObjectStoreSettings.DEFAULT_INLINE_MAX) + "\"",
+                    "Bodies up to this size stay in PostgreSQL, sparing a round trip to the object store for"
+                            + " most mail; \"0KB\" sends every body there."),
 
             choice(Section.TLS, "preset", TlsPolicy.Preset.class, TlsPolicy.Preset.INTERMEDIATE,
                     "\"modern\" allows TLS 1.3 only; \"intermediate\" allows TLS 1.2 and 1.3 with forward-secret"

@@ -35,6 +35,7 @@ import org.castellan.server.config.internal.TomlDocument.Entry;
 import org.castellan.server.config.internal.TomlDocument.Table;
 import org.castellan.server.config.internal.TomlDocument.Value;
 import org.castellan.server.config.internal.TomlParser;
+import org.castellan.store.objects.ObjectStoreSettings;
 
 /**
  * Turns a parsed file into validated records. Every problem is collected, so the operator fixes
@@ -141,6 +142,8 @@ final class ConfigReader {
         Fields store = new Fields(Section.STORE, single.get(Section.STORE));
         StoreKind kind = store.choice("kind", StoreKind.class);
         Path storeDirectory = store.path("directory", base);
+        Optional<ObjectStorage> objectStorage = readObjectStorage(new Fields(Section.STORE_OBJECT_STORE,
+                single.get(Section.STORE_OBJECT_STORE)), base);
 
         Fields tls = new Fields(Section.TLS, single.get(Section.TLS));
         TlsPolicy.Preset preset = tls.choice("preset", TlsPolicy.Preset.class);
@@ -264,7 +267,62 @@ final class ConfigReader {
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
                 new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout), kerberos,
                 outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity, enrollApprove),
-                new Directory(directoryBase, directoryAnonymous, directorySizeLimit.intValue(), publish));
+                new Directory(directoryBase, directoryAnonymous, directorySizeLimit.intValue(), publish), objectStorage);
+    }
+
+    /**
+     * The {@code [store.object-store]} table: empty without a bucket; null after a problem. With a
+     * bucket both key files are required, and sse is one S3 defines.
+     */
+    private static Optional<ObjectStorage> readObjectStorage(Fields f, Path base) {
+        String endpoint = f.str(f.key("endpoint"));
+        String region = f.str(f.key("region"));
+        String bucket = f.str(f.key("bucket"));
+        Optional<Path> accessKeyFile = f.optionalPath("access-key-file", base);
+        Optional<Path> secretKeyFile = f.optionalPath("secret-key-file", base);
+        Boolean pathStyle = f.bool("path-style");
+        String sse = f.str(f.key("sse"));
+        String kmsKeyId = f.str(f.key("kms-key-id"));
+        Long inlineMax = f.size("inline-max");
+        if (endpoint == null || region == null || bucket == null || accessKeyFile == null || secretKeyFile == null
+                || pathStyle == null || sse == null || kmsKeyId == null || inlineMax == null) {
+            return null;
+        }
+        if (bucket.isEmpty()) return Optional.empty();
+        boolean ok = true;
+        URI uri = null;
+        if (!endpoint.isEmpty()) {
+            try {
+                uri = new URI(endpoint);
+            } catch (URISyntaxException e) {
+                // reported below
+            }
+            if (uri == null || uri.getHost() == null || uri.getScheme() == null
+                    || !(uri.getScheme().equals("https") || uri.getScheme().equals("http"))) {
+                f.problem("endpoint", "expected \"https://host[:port]\" (or http on a trusted network), or \"\" for AWS S3");
+                ok = false;
+            }
+        }
+        if (accessKeyFile.isEmpty()) {
+            f.problem("access-key-file", "expected the file holding the access key id");
+            ok = false;
+        }
+        if (secretKeyFile.isEmpty()) {
+            f.problem("secret-key-file", "expected the file holding the secret access key");
+            ok = false;
+        }
+        if (!sse.isEmpty() && !ObjectStorage.SSE_VALUES.contains(sse)) {
+            f.problem("sse", "expected \"AES256\", \"aws:kms\" or \"\"");
+            ok = false;
+        }
+        if (!kmsKeyId.isEmpty() && !sse.equals(ObjectStoreSettings.SSE_KMS)) {
+            f.problem("kms-key-id", "a KMS key needs sse = \"aws:kms\"");
+            ok = false;
+        }
+        if (!ok) return null;
+        return Optional.of(new ObjectStorage(Optional.ofNullable(uri), region, bucket, accessKeyFile.get(),
+                secretKeyFile.get(), pathStyle, Optional.of(sse).filter(s -> !s.isEmpty()),
+                Optional.of(kmsKeyId).filter(s -> !s.isEmpty()), inlineMax.intValue()));
     }
 
     /**

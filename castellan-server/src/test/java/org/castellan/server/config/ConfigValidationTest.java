@@ -67,6 +67,27 @@ class ConfigValidationTest {
     }
 
     @Test
+    void readsTheObjectStoreTableAndLeavesBodiesInTheStoreWithoutABucket() throws ConfigException {
+        CastellanConfig config = CastellanConfig.parse(SERVER + """
+                [store.object-store]
+                endpoint = "https://minio.example.org:9000"
+                bucket = "castellan-mail"
+                access-key-file = "s3/access"
+                secret-key-file = "s3/secret"
+                sse = "aws:kms"
+                kms-key-id = "alias/castellan"
+                inline-max = "64KB"
+                """, FILE);
+        Path data = Path.of("/var/lib/castellan");
+        assertThat(config.objectStorage()).contains(new ObjectStorage(Optional.of(java.net.URI.create(
+                "https://minio.example.org:9000")), "us-east-1", "castellan-mail", data.resolve("s3/access"),
+                data.resolve("s3/secret"), true, Optional.of("aws:kms"), Optional.of("alias/castellan"), 64 * 1024));
+        assertThat(CastellanConfig.parse(SERVER, FILE).objectStorage()).isEmpty();
+        assertThat(CastellanConfig.parse(SERVER + "[store.object-store]\nregion = \"eu-west-1\"\n", FILE).objectStorage())
+                .isEmpty();
+    }
+
+    @Test
     void readsTheLogTable() throws ConfigException {
         CastellanConfig config = CastellanConfig.parse(SERVER + """
                 [log]
@@ -320,7 +341,7 @@ class ConfigValidationTest {
                                 + " max-connections-per-address, max-connections-per-network, command-deadline, min-data-rate,"
                                 + " edges)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
-                        "unknown table (known tables: [server], [store], [tls], [auth], [log], [smtp], [dns], [mail-auth],"
+                        "unknown table (known tables: [server], [store], [store.object-store], [tls], [auth], [log], [smtp], [dns], [mail-auth],"
                                 + " [kerberos], [enroll], [directory], [directory.publish], [outbound], [[outbound.route]], [[outbound.tls-policy]], [[listener]],"
                                 + " [[rule]], [[oauth-issuer]])"),
                 Arguments.of(SERVER + "[[outbound.routes]] # <-\n", "outbound.routes[1]", "unknown table"),
@@ -382,6 +403,16 @@ class ConfigValidationTest {
                 Arguments.of(SERVER + "[directory.publish]\nurl = \"http://ldap.example.org\" # <-\nbind-dn = \"cn=x,dc=example,dc=org\"\n"
                         + "password-file = \"pw\"\nbase-dn = \"dc=example,dc=org\"\n", "directory.publish.url",
                         "expected \"ldaps://host[:port]\" or \"ldap://host[:port]\" (StartTLS)"),
+                Arguments.of(SERVER + "[store.object-store] # <-\nbucket = \"mail\"\nsecret-key-file = \"s3.secret\"\n",
+                        "store.object-store.access-key-file", "expected the file holding the access key id"),
+                Arguments.of(SERVER + "[store.object-store]\nbucket = \"mail\"\naccess-key-file = \"a\"\nsecret-key-file = \"s\"\n"
+                        + "sse = \"aes256\" # <-\n", "store.object-store.sse", "expected \"AES256\", \"aws:kms\" or \"\""),
+                Arguments.of(SERVER + "[store.object-store]\nbucket = \"mail\"\naccess-key-file = \"a\"\nsecret-key-file = \"s\"\n"
+                        + "kms-key-id = \"k1\" # <-\n", "store.object-store.kms-key-id", "a KMS key needs sse = \"aws:kms\""),
+                Arguments.of(SERVER + "[store.object-store]\nbucket = \"mail\"\naccess-key-file = \"a\"\nsecret-key-file = \"s\"\n"
+                        + "endpoint = \"minio:9000\" # <-\n", "store.object-store.endpoint", "expected \"https://host[:port]\""),
+                Arguments.of(SERVER + "[store.object-store]\ninline-max = \"2MB\" # <-\n", "store.object-store.inline-max",
+                        "to 1MB"),
                 Arguments.of(SERVER + "[directory.publish] # <-\nurl = \"ldaps://ldap.example.org\"\nbind-dn = \"cn=x,dc=example,dc=org\"\n"
                         + "base-dn = \"dc=example,dc=org\"\n", "directory.publish.password-file", "expected the file holding"),
                 Arguments.of(SERVER + IMAP.replace("\"imap\"\nport", "\"http\"\nport") + "tls = \"implicit\" # <-\n",
