@@ -72,7 +72,7 @@ import org.slf4j.LoggerFactory;
  * The PostgreSQL store, for installations one machine cannot carry (docs/store.md, "Scale-out").
  * It grows one part of the store at a time, each checked by that part's contract: today the
  * {@link Directory}, the {@link AuthLogStore} and the {@link Mailboxes} ({@link PgMailboxes}, bodies
- * inline behind the {@link org.castellan.store.postgres.internal.BodyStore} seam). It is not a
+ * inline or in an object store behind the {@link BodyStore} seam). It is not a
  * {@link org.castellan.store.MailStore} yet (no outbound queue), so {@code Stores.open} does not
  * offer it to operators.
  *
