@@ -27,6 +27,7 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * Message bodies of the PostgreSQL store in an S3-compatible object store (docs/store.md, "Bodies
@@ -102,6 +103,8 @@ public final class S3Bodies implements BodyStore {
             inline.put(c, hash, bytes);
             return;
         }
+        // Held until this transaction ends, so a sweep never deletes what it is about to reference.
+        Pg.exists(c, "SELECT pg_advisory_xact_lock_shared(?)", lockKey(hash));
         // Taken back from the collector first: its row lock orders this against a collection run.
         Pg.update(c, "DELETE FROM body_orphans WHERE hash = ?", hash);
         String key = key(hash);
@@ -162,6 +165,39 @@ public final class S3Bodies implements BodyStore {
             Pg.update(c, "DELETE FROM body_orphans WHERE hash = ?", hash);
         }
         return deleted;
+    }
+
+    /**
+     * Deletes objects older than {@link #ORPHAN_GRACE} before {@code now} that nothing records:
+     * no {@code blobs} row and no {@code body_orphans} row (those are the collector's). They are
+     * left by a transaction that put a body and then rolled back (a later body of the same append
+     * failed, the commit failed, the process died). A writer holds a shared advisory lock on the
+     * hash from before it looks for the object until it ends; an object whose lock this cannot
+     * take at once is skipped. Lists the whole bucket prefix: run it rarely.
+     */
+    @Override
+    public int sweep(Connection c, Instant now) throws SQLException {
+        Instant before = now.minus(ORPHAN_GRACE);
+        List<S3Object> old = call("list bodies", () -> s3.listObjectsV2Paginator(r -> r.bucket(settings.bucket())
+                .prefix("blobs/")).contents().stream().filter(o -> o.lastModified().isBefore(before)).toList());
+        int deleted = 0;
+        for (S3Object o : old) {
+            String hash = o.key().substring(o.key().lastIndexOf('/') + 1);
+            if (!hash.matches("[0-9a-f]{64}") || !o.key().equals(key(hash))) continue; // not one of ours
+            if (Pg.exists(c, "SELECT 1 FROM blobs WHERE hash = ?", hash)
+                    || Pg.exists(c, "SELECT 1 FROM body_orphans WHERE hash = ?", hash)) continue;
+            if (!Pg.one(c, "SELECT pg_try_advisory_xact_lock(?)", rs -> rs.getBoolean(1), lockKey(hash)).orElse(false)) continue;
+            // Under the lock: a writer that referenced it meanwhile has committed.
+            if (Pg.exists(c, "SELECT 1 FROM blobs WHERE hash = ?", hash)) continue;
+            call("delete body " + hash, () -> s3.deleteObject(r -> r.bucket(settings.bucket()).key(o.key())));
+            deleted++;
+        }
+        return deleted;
+    }
+
+    /** The advisory lock of a body: the hash's first 64 bits (a collision only makes a sweep skip or a writer wait). */
+    private static long lockKey(String hash) {
+        return Long.parseUnsignedLong(hash.substring(0, 16), 16);
     }
 
     @Override

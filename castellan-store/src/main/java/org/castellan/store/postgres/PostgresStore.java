@@ -116,6 +116,7 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
                 TimeUnit.MILLISECONDS);
         recheck.scheduleWithFixedDelay(this::collectOrphansNow, ORPHAN_COLLECTION.toMillis(), ORPHAN_COLLECTION.toMillis(),
                 TimeUnit.MILLISECONDS);
+        recheck.scheduleWithFixedDelay(this::sweepBodiesNow, BODY_SWEEP.toMillis(), BODY_SWEEP.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** How often released bodies are looked for in the object store (docs/store.md, "Bodies in an object store"). */
@@ -143,6 +144,27 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
             total += collected;
         } while (collected > 0);
         return total;
+    }
+
+    /**
+     * Deletes stored bodies that no row records, older than the body store's grace period before
+     * {@code now} (left by transactions that rolled back after storing a body); returns how many.
+     * It reads the whole object store's listing, so it runs every {@link #BODY_SWEEP}.
+     */
+    public int sweepBodies(Instant now) {
+        return write("sweep unrecorded bodies", c -> bodies.sweep(c, now));
+    }
+
+    /** How often the object store's listing is compared with the rows (a day: the listing is long). */
+    static final Duration BODY_SWEEP = Duration.ofDays(1);
+
+    private void sweepBodiesNow() {
+        try {
+            int swept = sweepBodies(Instant.now());
+            if (swept > 0) log.info("deleted {} bodies no message records from the object store", swept);
+        } catch (StoreException e) {
+            log.warn("sweeping the object store failed, trying again in {}: {}", BODY_SWEEP, e.getMessage());
+        }
     }
 
     /** Another node's directory change retires this node's routes (docs/store.md, "Routes"). */

@@ -2,9 +2,11 @@ package org.castellan.store.objects;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.castellan.store.StoreAssertions.assertFails;
 import static org.castellan.store.objects.PostgresS3StoreTest.message;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -32,6 +34,7 @@ import org.castellan.store.AppendResult;
 import org.castellan.store.Mailbox;
 import org.castellan.store.StoreException;
 import org.castellan.store.MessageMeta;
+import org.castellan.store.NewMessage;
 import org.castellan.store.UidRange;
 import org.castellan.store.postgres.PostgresStore;
 import org.castellan.store.postgres.internal.BodyStore;
@@ -244,6 +247,50 @@ class S3BodiesTest implements DirectoryFixture {
         assertThat(objects()).hasSize(1);
     }
 
+    /**
+     * An append whose first body reached the object store and whose second did not is rolled
+     * back whole; the first object, which no row records, is swept once the grace has passed,
+     * while recorded and referenced bodies are left alone.
+     */
+    @Test
+    void aBodyPutByATransactionThatRolledBackIsSweptAfterTheGrace() throws Exception {
+        PausingBodies bodies = new PausingBodies(S3Bodies.open(fixture.settings(0)));
+        store = fixture.open(bodies);
+        Mailbox inbox = inbox("alice@example.org");
+        byte[] kept = message(150_000, 9);
+        byte[] released = message(160_000, 10);
+        append(inbox, kept);
+        append(inbox, released);
+        store.expunge(inbox.id(), List.of(2L));
+
+        ExecutorService threads = Executors.newSingleThreadExecutor();
+        try {
+            bodies.pauseNextPut();
+            Future<List<AppendResult>> writer = threads.submit(() -> store.appendAll(inbox.id(), List.of(
+                    new NewMessage(() -> new ByteArrayInputStream(message(170_000, 11)), Set.of(), null),
+                    new NewMessage(() -> new ByteArrayInputStream(message(180_000, 12)), Set.of(), null))));
+            assertThat(bodies.put.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            fixture.objects.close();
+            try {
+                bodies.proceed.countDown();
+                assertThat(catchThrowable(() -> writer.get(WAIT.toSeconds(), TimeUnit.SECONDS)))
+                        .hasCauseInstanceOf(StoreException.class).hasMessageContaining("cannot be reached");
+            } finally {
+                fixture.objects = fixture.objects.startAgain();
+            }
+        } finally {
+            bodies.proceed.countDown();
+            threads.shutdownNow();
+        }
+        assertThat(store.listMessages(inbox.id(), UidRange.all())).extracting(MessageMeta::uid).containsExactly(1L);
+        assertThat(objects()).hasSize(3);
+
+        assertThat(store.sweepBodies(Instant.now())).isZero();
+        assertThat(store.sweepBodies(AFTER_THE_GRACE)).isEqualTo(1);
+        assertThat(objects()).containsExactlyInAnyOrder(S3Bodies.key(sha256(kept)), S3Bodies.key(sha256(released)));
+        assertThat(read(inbox, 1)).isEqualTo(kept);
+    }
+
     /** S3 bodies whose next put, once asked to, waits after storing the body: the transaction stays open. */
     private static final class PausingBodies implements BodyStore {
         private final S3Bodies bodies;
@@ -285,6 +332,11 @@ class S3BodiesTest implements DirectoryFixture {
         @Override
         public int collectOrphans(Connection c, Instant now) throws SQLException {
             return bodies.collectOrphans(c, now);
+        }
+
+        @Override
+        public int sweep(Connection c, Instant now) throws SQLException {
+            return bodies.sweep(c, now);
         }
 
         @Override

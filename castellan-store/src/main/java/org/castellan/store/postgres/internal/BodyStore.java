@@ -32,6 +32,14 @@ public interface BodyStore extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * Removes stored bodies nothing records (left by transactions that rolled back after
+     * {@link #put}) that are older than the grace period before {@code now}; returns how many.
+     */
+    default int sweep(Connection c, Instant now) throws SQLException {
+        return 0;
+    }
+
     /** Releases what the body store holds open (an object store's HTTP connections). */
     @Override
     default void close() {}
