@@ -196,6 +196,15 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
      * ({@code S3Bodies} for an object store); the store closes it.
      */
     public static PostgresStore open(String jdbcUrl, String user, String password, int poolSize, BodyStore bodies) {
+        try {
+            return connect(jdbcUrl, user, password, poolSize, bodies);
+        } catch (RuntimeException e) {
+            bodies.close(); // idempotent where the store was made and closed already
+            throw e;
+        }
+    }
+
+    private static PostgresStore connect(String jdbcUrl, String user, String password, int poolSize, BodyStore bodies) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(jdbcUrl);
         config.setUsername(user);

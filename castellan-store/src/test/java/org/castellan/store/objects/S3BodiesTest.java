@@ -291,6 +291,37 @@ class S3BodiesTest implements DirectoryFixture {
         assertThat(read(inbox, 1)).isEqualTo(kept);
     }
 
+    /**
+     * A writer found an object no row records (left by a rolled-back append) and counts on it,
+     * its transaction not yet committed, when a sweep runs: the sweep must leave it.
+     */
+    @Test
+    void aSweepLeavesAnUnrecordedObjectATransactionInFlightCountsOn() throws Exception {
+        PausingBodies bodies = new PausingBodies(S3Bodies.open(fixture.settings(0)));
+        store = fixture.open(bodies);
+        Mailbox inbox = inbox("alice@example.org");
+        byte[] body = message(190_000, 13);
+        s3.putObject(r -> r.bucket(ObjectStore.BUCKET).key(S3Bodies.key(sha256(body))), RequestBody.fromBytes(body));
+
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try {
+            bodies.pauseNextPut();
+            Future<AppendResult> writer = threads.submit(() -> append(inbox, body));
+            assertThat(bodies.put.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+
+            Future<Integer> sweep = threads.submit(() -> store.sweepBodies(AFTER_THE_GRACE));
+            assertThat(sweep.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isZero();
+            bodies.proceed.countDown();
+            assertThat(writer.get(WAIT.toSeconds(), TimeUnit.SECONDS).uid()).isEqualTo(1);
+        } finally {
+            bodies.proceed.countDown();
+            threads.shutdownNow();
+        }
+
+        assertThat(store.sweepBodies(AFTER_THE_GRACE)).isZero();
+        assertThat(read(inbox, 1)).isEqualTo(body);
+    }
+
     /** S3 bodies whose next put, once asked to, waits after storing the body: the transaction stays open. */
     private static final class PausingBodies implements BodyStore {
         private final S3Bodies bodies;
