@@ -37,6 +37,7 @@ CREATE TABLE queue_recipients (
     attempts       INTEGER NOT NULL DEFAULT 0,
     next_attempt   TIMESTAMPTZ NOT NULL,
     lease_until    TIMESTAMPTZ,                   -- an engine is attempting it until then
+    lease_owner    TEXT,                          -- which open store leased it: releaseLeases ends only its own
     last_attempt   TIMESTAMPTZ,
     last_reply     TEXT,
     last_host      TEXT,

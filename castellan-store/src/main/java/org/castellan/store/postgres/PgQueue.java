@@ -12,6 +12,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import javax.sql.DataSource;
 import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand;
@@ -40,6 +41,10 @@ import org.castellan.store.queue.TlsSessionCount;
  * operator's delete or a second result leaves them as they are. A queued message holds one
  * reference to its body in {@code blobs}, like a mailbox message ({@link PgMailboxes}).
  *
+ * <p>{@link #releaseLeases} ends only the leases this store took (each open store has an owner
+ * token of its own): an engine starting on one node must not take back the recipients another
+ * node's engine is attempting. The leases of a node that died end when their time passes.
+ *
  * <p>Times are the callers' (the engine's clock), kept to the millisecond as the embedded store
  * keeps them; the store reads no clock. Every write returns once committed.
  */
@@ -64,6 +69,8 @@ final class PgQueue implements OutboundQueue {
 
     private final DataSource pool;
     private final PgMailboxes bodies;
+    /** Marks this store's leases, for {@link #releaseLeases}; random, so a restarted node never takes another's. */
+    private final String owner = UUID.randomUUID().toString();
 
     PgQueue(DataSource pool, PgMailboxes bodies) {
         this.pool = pool;
@@ -100,16 +107,16 @@ final class PgQueue implements OutboundQueue {
             List<Due> due = Pg.list(c, DUE, rs -> new Due(rs.getLong(1), rs.getLong(2), rs.getString(3)), millis(now),
                     millis(now), maxRecipients);
             if (due.isEmpty()) return List.of();
-            Pg.update(c, "UPDATE queue_recipients SET lease_until = ? WHERE id = ANY (?)", millis(leaseUntil),
-                    ids(c, due.stream().map(Due::id).toList()));
+            Pg.update(c, "UPDATE queue_recipients SET lease_until = ?, lease_owner = ? WHERE id = ANY (?)",
+                    millis(leaseUntil), owner, ids(c, due.stream().map(Due::id).toList()));
             return QueueRules.group(due, id -> message(c, id).orElseThrow());
         });
     }
 
     @Override
     public int releaseLeases() {
-        return write("release leases", c -> Pg.update(c,
-                "UPDATE queue_recipients SET lease_until = NULL WHERE lease_until IS NOT NULL"));
+        return write("release leases", c -> Pg.update(c, "UPDATE queue_recipients SET lease_until = NULL,"
+                + " lease_owner = NULL WHERE lease_until IS NOT NULL AND lease_owner = ?", owner));
     }
 
     @Override
@@ -120,7 +127,8 @@ final class PgQueue implements OutboundQueue {
                 Instant retryAt = r.state() == RecipientState.QUEUED ? millis(r.retryAt().orElseThrow()) : null;
                 // A recipient no longer queued (deleted, bounced by the operator, recorded twice) keeps what it has.
                 Pg.update(c, "UPDATE queue_recipients SET state = ?, attempts = attempts + 1, last_attempt = ?,"
-                        + " last_reply = ?, last_host = ?, next_attempt = coalesce(?, next_attempt), lease_until = NULL"
+                        + " last_reply = ?, last_host = ?, next_attempt = coalesce(?, next_attempt), lease_until = NULL,"
+                        + " lease_owner = NULL"
                         + " WHERE id = ? AND state = 'QUEUED'", r.state().name(), millis(r.at()), r.reply(),
                         r.host().orElse(null), retryAt, r.recipientId());
             }

@@ -147,4 +147,18 @@ class PostgresOutboundQueueTest implements OutboundQueueContract {
             assertThat(other.get(m.id())).isEmpty();
         }
     }
+
+    /** An engine starting on one node ends the leases of a process that died there, never another node's. */
+    @Test
+    void releasingLeasesOnOneNodeLeavesTheOtherNodesLeases() {
+        QueuedMessage m = enqueue(T0, "bob@example.net");
+        try (PostgresStore other = PostgresStore.open(url, server.user(), server.password(), 2)) {
+            assertThat(other.lease(T0, T0.plus(LEASE), 10)).hasSize(1);
+            assertThat(store.releaseLeases()).isZero();
+            assertThat(store.lease(T0.plusSeconds(1), T0.plus(LEASE), 10)).isEmpty();
+            assertThat(other.releaseLeases()).isEqualTo(1);
+            assertThat(OutboundQueueContract.shape(store.lease(T0.plusSeconds(1), T0.plus(LEASE), 10)))
+                    .containsExactly(m.id() + " example.net bob@example.net");
+        }
+    }
 }
