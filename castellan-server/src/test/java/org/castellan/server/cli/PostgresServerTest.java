@@ -84,14 +84,7 @@ class PostgresServerTest {
         Path data = tmp.resolve("data");
         Cli.Run init = Cli.raw(null, "init", "--data", data.toString(), "--hostname", "localhost", "--port-base", "0");
         assertThat(init.code()).as(init.err()).isZero();
-        Path passwordFile = data.resolve("postgres.pass");
-        Files.writeString(passwordFile, postgres.password() + "\n");
-        Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-------"));
-        Path config = data.resolve("castellan.toml");
-        String text = Files.readString(config);
-        assertThat(text).contains("\n# kind = \"embedded\"\n");
-        Files.writeString(config, text.replace("\n# kind = \"embedded\"\n", "\nkind = \"postgres\"\nurl = \"" + url
-                + "\"\nuser = \"" + postgres.user() + "\"\npassword-file = \"postgres.pass\"\npool-size = 4\n"));
+        Path config = onPostgres(data, url);
 
         Cli.Run domain = Cli.raw(null, "domain", "add", "example.org", "--data", data.toString());
         assertThat(domain.code()).as(domain.err()).isZero();
@@ -114,6 +107,32 @@ class PostgresServerTest {
                 .contains("other 1 (FLAGS (\\Flagged) UID 1)")
                 .contains("logout BYE BYE");
         assertThat(count("SELECT count(*) FROM messages WHERE flags LIKE '%\\Flagged%'")).isEqualTo(1);
+    }
+
+    /** Switches the configuration castellan init wrote to the database at {@code url}; returns its file. */
+    private static Path onPostgres(Path data, String url) throws Exception {
+        Path passwordFile = data.resolve("postgres.pass");
+        Files.writeString(passwordFile, postgres.password() + "\n");
+        Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-------"));
+        Path config = data.resolve("castellan.toml");
+        String text = Files.readString(config);
+        assertThat(text).contains("\n# kind = \"embedded\"\n");
+        Files.writeString(config, text.replace("\n# kind = \"embedded\"\n", "\nkind = \"postgres\"\nurl = \"" + url
+                + "\"\nuser = \"" + postgres.user() + "\"\npassword-file = \"postgres.pass\"\npool-size = 4\n"));
+        return config;
+    }
+
+    /** The backup command copies an embedded store; on PostgreSQL it would copy an empty directory, and says so instead. */
+    @Test
+    void backupRefusesAPostgresStoreAndNamesTheDatabaseTools() throws Exception {
+        Path data = tmp.resolve("data");
+        Cli.Run init = Cli.raw(null, "init", "--data", data.toString(), "--hostname", "localhost", "--port-base", "0");
+        assertThat(init.code()).as(init.err()).isZero();
+        onPostgres(data, "postgres://127.0.0.1:" + postgres.port() + "/castellan_e2e");
+        Cli.Run backup = Cli.raw(null, "backup", "--to", tmp.resolve("backup.zip").toString(), "--data", data.toString());
+        assertThat(backup.code()).isEqualTo(Main.BAD_INPUT);
+        assertThat(backup.err()).contains("store.kind is \"postgres\"").contains("pg_dump");
+        assertThat(tmp.resolve("backup.zip")).doesNotExist();
     }
 
     private static long count(String sql) throws Exception {
