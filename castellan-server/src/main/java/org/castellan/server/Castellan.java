@@ -213,7 +213,7 @@ public final class Castellan implements AutoCloseable {
      * {@link StartChecks.StartFailure} names the file, line and key at fault.
      */
     public static Castellan start(CastellanConfig config) {
-        MailStore store = Stores.open(config.store());
+        MailStore store = Stores.open(config);
         Transport transport = null;
         AuthService auth = null;
         BatchingAuthLog authLog = null;

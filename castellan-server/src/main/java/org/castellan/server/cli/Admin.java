@@ -25,7 +25,7 @@ final class Admin implements AutoCloseable {
 
     static Admin open(DataOptions where) throws Exception {
         CastellanConfig config = where.load();
-        return new Admin(config, Stores.open(config.store()));
+        return new Admin(config, Stores.open(config));
     }
 
     static EmailAddress address(String text) {

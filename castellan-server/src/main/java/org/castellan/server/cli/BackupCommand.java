@@ -50,6 +50,10 @@ final class BackupCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CastellanConfig config = where.load();
+        if (config.store().kind() != org.castellan.server.config.StoreKind.EMBEDDED) {
+            throw new Failures.BadInput("store.kind is \"postgres\": this command copies the embedded store only; back up"
+                    + " the PostgreSQL database with its own tools (pg_dump, or a base backup with WAL archiving)");
+        }
         Path data = config.server().dataDir().toAbsolutePath().normalize();
         Path store = config.store().directory().toAbsolutePath().normalize();
         Path target = to.toAbsolutePath().normalize();

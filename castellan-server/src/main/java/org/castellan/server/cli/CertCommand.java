@@ -348,7 +348,7 @@ final class CertCommand {
     private static EmailAddress existingAccount(DataOptions where, String text) throws Exception {
         EmailAddress address = Admin.address(text);
         CastellanConfig config = where.load();
-        try (var store = Stores.open(config.store())) {
+        try (var store = Stores.open(config)) {
             if (store.getAccount(address).isEmpty()) {
                 throw new Failures.BadInput("no account " + address + " (create it first: castellan user add " + address + ")");
             }

@@ -235,9 +235,25 @@ public final class ConfigKeys {
                             + " descriptor for a message it spools), and says so in its log and in castellan audit."),
 
             choice(Section.STORE, "kind", StoreKind.class, StoreKind.EMBEDDED,
-                    "\"embedded\": SQLite for metadata and a directory of message files; nothing else to install."),
+                    "\"embedded\": SQLite for metadata and a directory of message files; nothing else to install."
+                            + " \"postgres\": a PostgreSQL database (url, user, password-file, pool-size) that several"
+                            + " nodes may share; it must run with synchronous_commit = on."),
             key(Section.STORE, "directory", Type.PATH, "\"mail\"",
                     "Where the store keeps its database and message files. Relative to data-dir."),
+            key(Section.STORE, "url", Type.STRING, "\"\"",
+                    "kind = \"postgres\" only: the database, as \"jdbc:postgresql://host[:port]/database\" or"
+                            + " \"postgres://host[:port]/database\" (converted), with optional ?parameters such as"
+                            + " sslmode=verify-full. No user or password in it: those are user and password-file."),
+            key(Section.STORE, "user", Type.STRING, "\"\"",
+                    "kind = \"postgres\" only: the PostgreSQL role the server logs in as."),
+            key(Section.STORE, "password-file", Type.PATH, "\"\"",
+                    "kind = \"postgres\" only: file whose first line is the role's password; it must be readable"
+                            + " by the server's user only (0600 or 0400). \"\" for a login without a password."
+                            + " Relative to data-dir."),
+            new Key(Section.STORE, "pool-size", Type.INTEGER, List.of(), 1, Store.MAX_POOL_SIZE,
+                    Integer.toString(Store.DEFAULT_POOL_SIZE),
+                    "kind = \"postgres\" only: the most connections this node holds open to PostgreSQL at once;"
+                            + " each node also holds one more, for the notifications of other nodes' changes."),
 
             key(Section.STORE_OBJECT_STORE, "endpoint", Type.STRING, "\"\"",
                     "The service's URL, such as \"https://minio.example.org:9000\"; \"\" for AWS S3, whose endpoint"

@@ -3,18 +3,23 @@ package org.castellan.server.config;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.castellan.security.tls.TlsPolicy;
 import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import java.util.regex.Matcher;
@@ -144,6 +149,7 @@ final class ConfigReader {
         Path storeDirectory = store.path("directory", base);
         Optional<ObjectStorage> objectStorage = readObjectStorage(new Fields(Section.STORE_OBJECT_STORE,
                 single.get(Section.STORE_OBJECT_STORE)), base);
+        Optional<Store.Postgres> postgres = readPostgres(store, kind, base);
 
         Fields tls = new Fields(Section.TLS, single.get(Section.TLS));
         TlsPolicy.Preset preset = tls.choice("preset", TlsPolicy.Preset.class);
@@ -256,7 +262,7 @@ final class ConfigReader {
         }
         return new CastellanConfig(file.toAbsolutePath().normalize(),
                 new Server(hostname, dataDir, role, shutdownGrace, adminSocket, maxConnections.intValue()),
-                new Store(kind, storeDirectory),
+                new Store(kind, storeDirectory, postgres),
                 new Tls(preset, certificate, key, pkiDirectory, clientCaFiles, crlFiles, sniCertificates, ocsp, provider,
                         pkiPublicUrl),
                 new Auth(scramIterations.intValue(), freeFailures.intValue(), blockAfter.intValue(), firstDelay, maxDelay,
@@ -323,6 +329,78 @@ final class ConfigReader {
         return Optional.of(new ObjectStorage(Optional.ofNullable(uri), region, bucket, accessKeyFile.get(),
                 secretKeyFile.get(), pathStyle, Optional.of(sse).filter(s -> !s.isEmpty()),
                 Optional.of(kmsKeyId).filter(s -> !s.isEmpty()), inlineMax.intValue()));
+    }
+
+    /** The PostgreSQL keys of {@code [store] kind = "postgres"} (docs/configuration.md). */
+    static final List<String> POSTGRES_KEYS = List.of("url", "user", "password-file", "pool-size");
+    /** What PostgreSQL URLs look like: a scheme, one or more hosts, a database; no user information. */
+    private static final Pattern POSTGRES_URL = Pattern.compile(
+            "(?:jdbc:postgresql|postgres|postgresql)://([^/@?#]+)/([^/?#]+)(\\?[^#]*)?");
+
+    /**
+     * The connection of a postgres store; empty for the embedded store, whose table must not
+     * carry PostgreSQL keys (they would silently do nothing); null after a problem.
+     */
+    private static Optional<Store.Postgres> readPostgres(Fields f, StoreKind kind, Path base) {
+        String url = f.str(f.key("url"));
+        String user = f.str(f.key("user"));
+        Optional<Path> passwordFile = f.optionalPath("password-file", base);
+        Long poolSize = f.integer("pool-size");
+        if (kind != StoreKind.POSTGRES) {
+            boolean ok = true;
+            for (String key : POSTGRES_KEYS) {
+                if (f.table.entries().containsKey(key)) {
+                    f.problem(key, key + " applies to kind = \"postgres\" only; remove it, or set kind = \"postgres\"");
+                    ok = false;
+                }
+            }
+            return ok ? Optional.empty() : null;
+        }
+        boolean ok = url != null && user != null && passwordFile != null && poolSize != null; // else reported
+        String jdbcUrl = null;
+        if (url == null) {
+            // reported
+        } else if (url.isEmpty()) {
+            f.problem("url", "kind = \"postgres\" needs the database, such as url = \"postgres://db.example.org/castellan\"");
+            ok = false;
+        } else if (!POSTGRES_URL.matcher(url).matches()) {
+            f.problem("url", "expected \"jdbc:postgresql://host[:port]/database\" or \"postgres://host[:port]/database\""
+                    + " without a user or password in it (those are user and password-file), got \"" + url + "\"");
+            ok = false;
+        } else {
+            jdbcUrl = url.startsWith("jdbc:") ? url : "jdbc:postgresql:" + url.substring(url.indexOf("//"));
+        }
+        if (user != null && user.isEmpty()) {
+            f.problem("user", "kind = \"postgres\" needs the role to log in as, such as user = \"castellan\"");
+            ok = false;
+        }
+        if (passwordFile != null && passwordFile.isPresent()) {
+            String why = secretFileProblem(passwordFile.get());
+            if (why != null) {
+                f.problem("password-file", why);
+                ok = false;
+            }
+        }
+        return ok ? Optional.of(new Store.Postgres(jdbcUrl, user, passwordFile, poolSize.intValue())) : null;
+    }
+
+    /** Why a file holding a secret cannot be used: missing, unreadable, or readable by others than its owner; null when fine. */
+    static String secretFileProblem(Path file) {
+        if (!Files.isRegularFile(file)) return file + " does not exist or is not a file";
+        if (!Files.isReadable(file)) return file + " is not readable by this user; give it to the server's user (chmod 600)";
+        try {
+            Set<PosixFilePermission> open = EnumSet.copyOf(Files.getPosixFilePermissions(file));
+            open.retainAll(EnumSet.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE,
+                    PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE,
+                    PosixFilePermission.OTHERS_EXECUTE));
+            if (!open.isEmpty()) {
+                return file + " holds a password but other users may access it (" + PosixFilePermissions.toString(
+                        Files.getPosixFilePermissions(file)) + "); chmod 600 " + file;
+            }
+        } catch (UnsupportedOperationException | java.io.IOException e) {
+            return null; // no POSIX permissions here (or none readable): nothing more to check
+        }
+        return null;
     }
 
     /**

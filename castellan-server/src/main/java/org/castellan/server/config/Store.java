@@ -2,15 +2,51 @@ package org.castellan.server.config;
 
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The {@code [store]} table.
  *
- * <p>The constructor throws {@code NullPointerException} if a component is null.
+ * <p>The constructor throws {@code NullPointerException} if a component is null, and
+ * {@code IllegalArgumentException} if kind is postgres without its connection.
+ *
+ * @param postgres the connection, present exactly when {@code kind} is {@link StoreKind#POSTGRES}
  */
-public record Store(StoreKind kind, Path directory) {
+public record Store(StoreKind kind, Path directory, Optional<Postgres> postgres) {
+
+    /** The pool size when none is configured: enough for a node's sessions, far below PostgreSQL's default max_connections (100). */
+    public static final int DEFAULT_POOL_SIZE = 10;
+    /**
+     * The largest pool one node may ask for: PostgreSQL's max_connections defaults to 100 and each
+     * connection is a server process; past this a pooler (PgBouncer) belongs in front.
+     */
+    public static final int MAX_POOL_SIZE = 500;
+
     public Store {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(directory, "directory");
+        Objects.requireNonNull(postgres, "postgres");
+        if ((kind == StoreKind.POSTGRES) != postgres.isPresent()) {
+            throw new IllegalArgumentException("a postgres store needs its connection, and only it has one");
+        }
+    }
+
+    /** An embedded store in {@code directory}. */
+    public Store(StoreKind kind, Path directory) {
+        this(kind, directory, Optional.empty());
+    }
+
+    /**
+     * Where the PostgreSQL store connects.
+     *
+     * @param jdbcUrl {@code jdbc:postgresql://host[:port]/database[?parameters]}
+     * @param passwordFile the file whose first line is the password, empty for a login without one
+     */
+    public record Postgres(String jdbcUrl, String user, Optional<Path> passwordFile, int poolSize) {
+        public Postgres {
+            Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+            Objects.requireNonNull(user, "user");
+            Objects.requireNonNull(passwordFile, "passwordFile");
+        }
     }
 }

@@ -9,6 +9,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.IssuedCertificate;
@@ -81,7 +82,7 @@ public final class DataDirectory {
             log.info("issued server certificate {} for {}", server.serialHex(), dnsNames(settings.hostname()));
         }
         createPrivateDirectory(mail());
-        Stores.open(new Store(StoreKind.EMBEDDED, mail())).close(); // creates and migrates the schema now, not on first mail
+        Stores.open(new Store(StoreKind.EMBEDDED, mail()), Optional.empty()).close(); // creates and migrates the schema now, not on first mail
         return new Initialized(wroteConfig, ca.rootCertificateFile());
     }
 

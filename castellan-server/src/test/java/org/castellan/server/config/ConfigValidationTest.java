@@ -475,7 +475,7 @@ class ConfigValidationTest {
                 Arguments.of(SERVER + "[store]\ndirectory = \"\" # <-\n", "store.directory",
                         "expected a path in double quotes, got \"\""),
                 Arguments.of(SERVER + "[store]\nkind = \"postgresql\" # <-\n", "store.kind",
-                        "expected one of \"embedded\", got \"postgresql\""),
+                        "expected one of \"embedded\", \"postgres\", got \"postgresql\""),
                 Arguments.of(SERVER + "[tls]\nclient-ca-files = \"ca.pem\" # <-\n", "tls.client-ca-files",
                         "expected an array of paths on one line, such as [\"ca.pem\"], got \"ca.pem\""),
                 Arguments.of(SERVER + "[tls]\npreset = \"old\" # <-\n", "tls.preset",

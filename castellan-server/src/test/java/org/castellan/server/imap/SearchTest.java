@@ -95,7 +95,7 @@ class SearchTest extends ServerPerTest {
                 + java.util.Base64.getMimeEncoder().encodeToString("Ein Leuchtturm in Köln".getBytes(java.nio.charset.StandardCharsets.UTF_8))
                 + "\r\n");
         // Once indexed and before: the same answers.
-        ((org.castellan.store.embedded.EmbeddedMailStore) imap.store()).catchUpTextIndex();
+        if (imap.store() instanceof org.castellan.store.embedded.EmbeddedMailStore embedded) embedded.catchUpTextIndex();
         try (Transcript t = imap.selected()) {
             t.run("""
                     C: a1 UID SEARCH CHARSET UTF-8 BODY {10+}

@@ -70,6 +70,7 @@ public record TestServer(TestPki pki, Castellan server, long inbox, long otherIn
                     "data-dir = \".\"",
                     "shutdown-grace = \"5s\"",
                     serverLines,
+                    TestStores.table(dir),
                     "[tls]",
                     "certificate = \"" + pki.server().chainFile() + "\"",
                     "key = \"" + pki.server().keyFile() + "\"",

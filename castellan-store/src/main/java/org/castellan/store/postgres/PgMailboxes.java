@@ -968,6 +968,38 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         return result;
     }
 
+    // ------------------------------------------------------------------ the outbound queue's bodies
+
+    /**
+     * A body read for the outbound queue before its transaction ({@link PgQueue}): a queued
+     * message references its body as a message does, so a body delivered and queued is stored once.
+     */
+    record QueuedBody(Body body) {
+        String hash() {
+            return body.hash();
+        }
+
+        long size() {
+            return body.size();
+        }
+    }
+
+    static QueuedBody queuedBody(InputStream content, String doing) {
+        return new QueuedBody(body(content, doing));
+    }
+
+    void referenceQueued(Connection c, QueuedBody body) throws SQLException {
+        referenceBody(c, body.body(), 1);
+    }
+
+    void releaseQueued(Connection c, String hash) throws SQLException {
+        releaseBody(c, hash, 1);
+    }
+
+    Optional<InputStream> openQueued(Connection c, String hash) throws SQLException {
+        return bodies.open(c, hash);
+    }
+
     private <T> T read(String doing, Pg.Work<T> work) {
         return Pg.read(pool, doing, work);
     }

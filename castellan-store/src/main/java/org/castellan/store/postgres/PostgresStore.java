@@ -10,6 +10,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
@@ -47,6 +48,7 @@ import org.castellan.store.FlagUpdate;
 import org.castellan.store.Mailbox;
 import org.castellan.store.MailboxNames;
 import org.castellan.store.MailboxStatus;
+import org.castellan.store.MailStore;
 import org.castellan.store.Mailboxes;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.NewMessage;
@@ -63,6 +65,12 @@ import org.castellan.store.postgres.internal.BodyStore;
 import org.castellan.store.postgres.internal.InlineBodies;
 import org.castellan.store.postgres.internal.Pg;
 import org.castellan.store.postgres.internal.PgErrors;
+import org.castellan.store.queue.AttemptResult;
+import org.castellan.store.queue.DueMessage;
+import org.castellan.store.queue.NewQueuedMessage;
+import org.castellan.store.queue.OutboundQueue;
+import org.castellan.store.queue.QueuedMessage;
+import org.castellan.store.queue.TlsSessionCount;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.slf4j.Logger;
@@ -72,9 +80,9 @@ import org.slf4j.LoggerFactory;
  * The PostgreSQL store, for installations one machine cannot carry (docs/store.md, "Scale-out").
  * It grows one part of the store at a time, each checked by that part's contract: today the
  * {@link Directory}, the {@link AuthLogStore} and the {@link Mailboxes} ({@link PgMailboxes}, bodies
- * inline or in an object store behind the {@link BodyStore} seam). It is not a
- * {@link org.castellan.store.MailStore} yet (no outbound queue), so {@code Stores.open} does not
- * offer it to operators.
+ * inline or in an object store behind the {@link BodyStore} seam) and the
+ * {@link OutboundQueue} ({@link PgQueue}): a whole {@link MailStore}, which {@code Stores.open}
+ * opens for {@code [store] kind = "postgres"}.
  *
  * <p>Several nodes may share one database. Rows are locked where two nodes could otherwise both
  * pass a check (a domain's row while an address is taken, an account's while its app passwords
@@ -89,7 +97,7 @@ import org.slf4j.LoggerFactory;
  * reconnects without a restart. Security: the password is never logged; the schema comes from
  * Flyway migrations in {@code db/postgres}, run on every open.
  */
-public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, AutoCloseable {
+public final class PostgresStore implements MailStore {
 
     private static final Logger log = LoggerFactory.getLogger(PostgresStore.class);
 
@@ -101,12 +109,14 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
     private final ScheduledExecutorService recheck;
     private final PgMailboxes mailboxes;
     private final BodyStore bodies;
+    private final PgQueue queue;
     private PgNotifications notifications;
 
     private PostgresStore(HikariDataSource pool, BodyStore bodies) {
         this.pool = pool;
         this.bodies = bodies;
         this.mailboxes = new PgMailboxes(pool, bodies, routes::versionSeen);
+        this.queue = new PgQueue(pool, mailboxes);
         this.recheck = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "castellan-postgres-directory-recheck");
             t.setDaemon(true);
@@ -189,6 +199,15 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
      */
     public static PostgresStore open(String jdbcUrl, String user, String password, int poolSize) {
         return open(jdbcUrl, user, password, poolSize, new InlineBodies());
+    }
+
+    /**
+     * As {@link #open(String, String, String, int)}, with bodies larger than the settings' inline
+     * limit kept in the object store they name (docs/store.md, "Bodies in an object store").
+     */
+    public static PostgresStore open(String jdbcUrl, String user, String password, int poolSize,
+            org.castellan.store.objects.ObjectStoreSettings objects) {
+        return open(jdbcUrl, user, password, poolSize, org.castellan.store.objects.S3Bodies.open(objects));
     }
 
     /**
@@ -943,6 +962,98 @@ public final class PostgresStore implements Directory, AuthLogStore, Mailboxes, 
     @Override
     public long publishedModSeq(long mailboxId) {
         return mailboxes.publishedModSeq(mailboxId);
+    }
+
+    // ------------------------------------------------------------------ outbound queue (PgQueue)
+
+    @Override
+    public QueuedMessage enqueue(NewQueuedMessage message, InputStream content) {
+        return queue.enqueue(message, content);
+    }
+
+    @Override
+    public List<DueMessage> lease(Instant now, Instant leaseUntil, int maxRecipients) {
+        return queue.lease(now, leaseUntil, maxRecipients);
+    }
+
+    @Override
+    public int releaseLeases() {
+        return queue.releaseLeases();
+    }
+
+    @Override
+    public void record(Collection<AttemptResult> results) {
+        queue.record(results);
+    }
+
+    @Override
+    public void markReported(Collection<Long> recipientIds, Report report) {
+        queue.markReported(recipientIds, report);
+    }
+
+    @Override
+    public List<QueuedMessage> needingNotification(Instant delayCutoff, int limit) {
+        return queue.needingNotification(delayCutoff, limit);
+    }
+
+    @Override
+    public InputStream openContent(long messageId) {
+        return queue.openContent(messageId);
+    }
+
+    @Override
+    public Optional<Instant> nextAttempt() {
+        return queue.nextAttempt();
+    }
+
+    @Override
+    public List<QueuedMessage> list(int limit) {
+        return queue.list(limit);
+    }
+
+    @Override
+    public Optional<QueuedMessage> get(long messageId) {
+        return queue.get(messageId);
+    }
+
+    @Override
+    public boolean hold(long messageId) {
+        return queue.hold(messageId);
+    }
+
+    @Override
+    public boolean release(long messageId) {
+        return queue.release(messageId);
+    }
+
+    @Override
+    public boolean retryNow(long messageId) {
+        return queue.retryNow(messageId);
+    }
+
+    @Override
+    public boolean delete(long messageId) {
+        return queue.delete(messageId);
+    }
+
+    @Override
+    public int purgeFinished() {
+        return queue.purgeFinished();
+    }
+
+    @Override
+    public void countTlsSession(LocalDate day, String policyDomain, String policy, String result) {
+        queue.countTlsSession(day, policyDomain, policy, result);
+    }
+
+    @Override
+    public List<TlsSessionCount> tlsSessions() {
+        return queue.tlsSessions();
+    }
+
+    @Override
+    public List<TlsSessionCount> drainTlsSessions(LocalDate day, String policyDomain) {
+        return queue.drainTlsSessions(day, policyDomain);
     }
 
     /** Closes the pool: calls under way finish, later ones fail as {@code UNAVAILABLE}. */

@@ -10,20 +10,15 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
-import java.util.EnumSet;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.BooleanSupplier;
-import java.util.stream.Collectors;
 import org.castellan.protocol.smtp.Dsn;
 import org.castellan.protocol.smtp.SmtpCommand;
 import org.castellan.store.StoreException;
+import org.castellan.store.internal.QueueRules;
+import org.castellan.store.internal.QueueRules.Due;
 import org.castellan.store.queue.AttemptResult;
 import org.castellan.store.queue.DueMessage;
 import org.castellan.store.queue.NewQueuedMessage;
@@ -48,11 +43,6 @@ import org.castellan.store.queue.TlsSessionCount;
  */
 public final class QueueTables implements OutboundQueue {
 
-    private static final String MESSAGE_COLUMNS = "id, sender, envid, ret, body, smtp_utf8, require_tls, submitter,"
-            + " received_from, arrival, size, held, tls_report";
-    private static final String TLS_COLUMNS = "day, policy_domain, policy, result, sessions";
-    private static final String RECIPIENT_COLUMNS = "id, message_id, address, domain, notify, orcpt, state, attempts,"
-            + " next_attempt, last_attempt, last_reply, last_host, final_reported, delay_reported";
     /**
      * Due recipients, oldest next attempt first, through {@code queue_recipients_due}: the
      * recipients table drives the join (CROSS JOIN fixes SQLite's loop order), so the query reads
@@ -94,12 +84,8 @@ public final class QueueTables implements OutboundQueue {
 
     @Override
     public QueuedMessage enqueue(NewQueuedMessage message, InputStream content) {
-        for (NewQueuedRecipient r : message.recipients()) {
-            if (r.address().isBlank() || r.address().indexOf('@') < 0) {
-                throw StoreException.invalid("'" + r.address() + "' is not a recipient address (RFC 5321 §4.1.2)");
-            }
-        }
-        String doing = "queue a message from <" + message.sender() + "> for " + message.recipients().size() + " recipient(s)";
+        QueueRules.requireAddresses(message);
+        String doing = QueueRules.enqueueing(message);
         BlobRefs.Incoming body;
         try {
             body = BlobRefs.take(blobs, content);
@@ -118,7 +104,7 @@ public final class QueueTables implements OutboundQueue {
             long id = Sql.lastId(c);
             for (NewQueuedRecipient r : message.recipients()) {
                 Sql.update(c, "INSERT INTO queue_recipients (message_id, address, domain, notify, orcpt, state, next_attempt)"
-                        + " VALUES (?, ?, ?, ?, ?, 'QUEUED', ?)", id, r.address(), r.domain(), notifyText(r.notifyOn()),
+                        + " VALUES (?, ?, ?, ?, ?, 'QUEUED', ?)", id, r.address(), r.domain(), QueueRules.notifyText(r.notifyOn()),
                         r.orcpt().orElse(null), arrival);
             }
             return message(c, id).orElseThrow();
@@ -127,32 +113,15 @@ public final class QueueTables implements OutboundQueue {
 
     @Override
     public List<DueMessage> lease(Instant now, Instant leaseUntil, int maxRecipients) {
-        if (maxRecipients < 1) throw StoreException.invalid("a lease needs room for at least one recipient");
-        if (!leaseUntil.isAfter(now)) throw StoreException.invalid("a lease must end after it starts");
-        record Due(long id, long messageId, String domain) {}
-        record Group(long messageId, String domain) {}
+        QueueRules.requireLease(now, leaseUntil, maxRecipients);
         return writer.execute("lease due recipients", List.of(), tx -> {
             Connection c = tx.connection();
             List<Due> due = Sql.list(c, DUE, rs -> new Due(rs.getLong(1), rs.getLong(2), rs.getString(3)),
                     now.toEpochMilli(), now.toEpochMilli(), maxRecipients);
-            Map<Group, List<Long>> groups = new LinkedHashMap<>();
             for (Due d : due) {
                 Sql.update(c, "UPDATE queue_recipients SET lease_until = ? WHERE id = ?", leaseUntil.toEpochMilli(), d.id());
-                groups.computeIfAbsent(new Group(d.messageId(), d.domain()), g -> new ArrayList<>()).add(d.id());
             }
-            Map<Long, QueuedMessage> messages = new HashMap<>();
-            List<DueMessage> leased = new ArrayList<>();
-            for (Map.Entry<Group, List<Long>> g : groups.entrySet()) {
-                QueuedMessage m = messages.get(g.getKey().messageId());
-                if (m == null) {
-                    m = message(c, g.getKey().messageId()).orElseThrow();
-                    messages.put(m.id(), m);
-                }
-                Map<Long, QueuedRecipient> byId = m.recipients().stream()
-                        .collect(Collectors.toMap(QueuedRecipient::id, r -> r));
-                leased.add(new DueMessage(m, g.getKey().domain(), g.getValue().stream().map(byId::get).toList()));
-            }
-            return leased;
+            return QueueRules.group(due, id -> message(c, id).orElseThrow());
         });
     }
 
@@ -195,12 +164,12 @@ public final class QueueTables implements OutboundQueue {
     public InputStream openContent(long messageId) {
         String doing = "open queued message " + messageId;
         String blobId = read(doing, c -> Sql.one(c, "SELECT blob_hash FROM queue_messages WHERE id = ?", rs -> rs.getString(1),
-                messageId)).orElseThrow(() -> noMessage(messageId));
+                messageId)).orElseThrow(() -> QueueRules.noMessage(messageId));
         try {
             return BlobRefs.open(readers, blobs, blobId, doing);
         } catch (NoSuchFileException e) {
             // Deleted (and its body collected) between the lookup and the open.
-            throw StoreException.notFound("queued message " + messageId + " was removed");
+            throw QueueRules.removed(messageId);
         } catch (IOException e) {
             throw SqlErrors.map(e, doing);
         }
@@ -229,7 +198,7 @@ public final class QueueTables implements OutboundQueue {
 
     @Override
     public List<QueuedMessage> list(int limit) {
-        if (limit < 1) throw StoreException.invalid("a listing needs a limit of at least 1");
+        QueueRules.requireLimit(limit, "listing");
         return read("list the queue", c -> {
             List<Long> ids = Sql.list(c, "SELECT id FROM queue_messages m WHERE EXISTS (SELECT 1 FROM queue_recipients r"
                     + " WHERE r.message_id = m.id AND r.final_reported = 0) ORDER BY arrival, id LIMIT ?",
@@ -242,7 +211,7 @@ public final class QueueTables implements OutboundQueue {
 
     @Override
     public List<QueuedMessage> needingNotification(Instant delayCutoff, int limit) {
-        if (limit < 1) throw StoreException.invalid("a search needs a limit of at least 1");
+        QueueRules.requireLimit(limit, "search");
         return read("find queued messages needing a notification", c -> {
             List<Long> ids = Sql.list(c, NEEDING_NOTIFICATION, rs -> rs.getLong(1), delayCutoff.toEpochMilli(), limit);
             List<QueuedMessage> out = new ArrayList<>();
@@ -309,7 +278,7 @@ public final class QueueTables implements OutboundQueue {
 
     @Override
     public List<TlsSessionCount> tlsSessions() {
-        return read("read the TLS session counts", c -> Sql.list(c, "SELECT " + TLS_COLUMNS + " FROM tlsrpt_counts"
+        return read("read the TLS session counts", c -> Sql.list(c, "SELECT " + QueueRules.TLS_COLUMNS + " FROM tlsrpt_counts"
                 + " ORDER BY day, policy_domain, policy, result", QueueTables::tlsCount));
     }
 
@@ -317,7 +286,7 @@ public final class QueueTables implements OutboundQueue {
     public List<TlsSessionCount> drainTlsSessions(LocalDate day, String policyDomain) {
         return writer.execute("drain the TLS session counts of " + policyDomain + " on " + day, List.of(), tx -> {
             Connection c = tx.connection();
-            List<TlsSessionCount> counts = Sql.list(c, "SELECT " + TLS_COLUMNS + " FROM tlsrpt_counts"
+            List<TlsSessionCount> counts = Sql.list(c, "SELECT " + QueueRules.TLS_COLUMNS + " FROM tlsrpt_counts"
                     + " WHERE day = ? AND policy_domain = ? ORDER BY policy, result", QueueTables::tlsCount, day.toString(),
                     policyDomain);
             Sql.update(c, "DELETE FROM tlsrpt_counts WHERE day = ? AND policy_domain = ?", day.toString(), policyDomain);
@@ -351,9 +320,9 @@ public final class QueueTables implements OutboundQueue {
     }
 
     private static Optional<QueuedMessage> message(Connection c, long id) throws SQLException {
-        List<QueuedRecipient> recipients = Sql.list(c, "SELECT " + RECIPIENT_COLUMNS + " FROM queue_recipients"
+        List<QueuedRecipient> recipients = Sql.list(c, "SELECT " + QueueRules.RECIPIENT_COLUMNS + " FROM queue_recipients"
                 + " WHERE message_id = ? ORDER BY id", QueueTables::recipient, id);
-        return Sql.one(c, "SELECT " + MESSAGE_COLUMNS + " FROM queue_messages WHERE id = ?", rs -> new QueuedMessage(
+        return Sql.one(c, "SELECT " + QueueRules.MESSAGE_COLUMNS + " FROM queue_messages WHERE id = ?", rs -> new QueuedMessage(
                 rs.getLong(1), rs.getString(2), Optional.ofNullable(rs.getString(3)), Dsn.Ret.valueOf(rs.getString(4)),
                 SmtpCommand.Body.valueOf(rs.getString(5)), rs.getInt(6) != 0, rs.getInt(7) != 0,
                 Optional.ofNullable(rs.getString(8)), rs.getString(9), Instant.ofEpochMilli(rs.getLong(10)), rs.getLong(11),
@@ -363,23 +332,9 @@ public final class QueueTables implements OutboundQueue {
     private static QueuedRecipient recipient(ResultSet rs) throws SQLException {
         long lastAttempt = rs.getLong(10);
         Optional<Instant> last = rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(lastAttempt));
-        return new QueuedRecipient(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), notifySet(rs.getString(5)),
+        return new QueuedRecipient(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), QueueRules.notifySet(rs.getString(5)),
                 Optional.ofNullable(rs.getString(6)), RecipientState.valueOf(rs.getString(7)), rs.getInt(8),
                 Instant.ofEpochMilli(rs.getLong(9)), last, Optional.ofNullable(rs.getString(11)),
                 Optional.ofNullable(rs.getString(12)), rs.getInt(13) != 0, rs.getInt(14) != 0);
-    }
-
-    /** RFC 3461 §4.1: the names joined by ','; the empty text is NEVER. */
-    private static String notifyText(Set<Dsn.Notify> notifyOn) {
-        return notifyOn.isEmpty() ? "" : EnumSet.copyOf(notifyOn).stream().map(Enum::name).collect(Collectors.joining(","));
-    }
-
-    private static Set<Dsn.Notify> notifySet(String text) {
-        if (text.isEmpty()) return Set.of();
-        return Set.copyOf(Arrays.stream(text.split(",")).map(Dsn.Notify::valueOf).toList());
-    }
-
-    private static StoreException noMessage(long messageId) {
-        return StoreException.notFound("the queue has no message " + messageId);
     }
 }

@@ -132,6 +132,7 @@ public final class Pg {
                 case String s -> st.setString(i + 1, s);
                 case Boolean b -> st.setBoolean(i + 1, b);
                 case byte[] bytes -> st.setBytes(i + 1, bytes);
+                case java.sql.Array array -> st.setArray(i + 1, array);
                 case Instant t -> st.setObject(i + 1, t.atOffset(ZoneOffset.UTC));
                 default -> throw new IllegalArgumentException("unsupported SQL parameter " + args[i].getClass());
             }

@@ -1,0 +1,145 @@
+package org.castellan.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import org.castellan.server.Castellan;
+import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.testing.ExternalClient;
+import org.castellan.testkit.Postgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A whole server on {@code [store] kind = "postgres"} (docs/store.md, "Scale-out"): the operator
+ * adds the domain and the account with {@code castellan}, a message arrives by SMTP (Python's
+ * smtplib), is read back by IMAP (imaplib), and a flag one session sets is seen by another
+ * (RFC 9051 §7.5.2: an untagged FETCH at its next NOOP). The rows are in PostgreSQL, not in the
+ * data directory.
+ */
+class PostgresServerTest {
+
+    private static final String ACCOUNT = "alice@example.org";
+    private static final String PASSWORD = "correct horse battery";
+
+    private static final String SCRIPT = String.join("\n",
+            "import imaplib, smtplib, ssl, sys, time",
+            "mx, imaps, ca, user, pw = sys.argv[1:6]",
+            "with smtplib.SMTP('127.0.0.1', int(mx), timeout=20) as s:",
+            "    s.sendmail('carol@example.net', [user],",
+            "        b'From: carol@example.net\\r\\nTo: ' + user.encode() + b'\\r\\nSubject: over postgres\\r\\n\\r\\nstored in a database\\r\\n')",
+            "print('smtp sent')",
+            "ctx = ssl.create_default_context(cafile=ca)",
+            "a = imaplib.IMAP4_SSL('localhost', int(imaps), ssl_context=ctx, timeout=20)",
+            "b = imaplib.IMAP4_SSL('localhost', int(imaps), ssl_context=ctx, timeout=20)",
+            "print('login', a.login(user, pw)[0], b.login(user, pw)[0])",
+            "print('select', a.select('INBOX')[1][0].decode(), b.select('INBOX')[1][0].decode())",
+            "typ, data = a.fetch('1', '(BODY.PEEK[])')",
+            "print('fetch', typ, data[0][1].decode().replace('\\r\\n', '|'))",
+            "typ, data = a.store('1', '+FLAGS', '(\\\\Flagged)')",
+            "print('store', typ, data[0].decode())",
+            // The other session hears of the change through the store's events: it may take a moment.
+            "seen = None",
+            "for _ in range(100):",
+            "    b.noop()",
+            "    typ, seen = b.response('FETCH')",
+            "    if seen and seen[0]: break",
+            "    time.sleep(0.1)",
+            "print('other', seen[0].decode() if seen and seen[0] else 'nothing')",
+            "print('logout', a.logout()[0], b.logout()[0])");
+
+    private static Postgres postgres;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void start() {
+        ExternalClient.require("python3", "python3");
+        postgres = Postgres.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (postgres != null) postgres.close();
+    }
+
+    @Test
+    void aServerOnPostgresTakesMailBySmtpAndServesItOverImap() throws Exception {
+        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
+                Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE castellan_e2e");
+        }
+        String url = "postgres://127.0.0.1:" + postgres.port() + "/castellan_e2e";
+        Path data = tmp.resolve("data");
+        Cli.Run init = Cli.raw(null, "init", "--data", data.toString(), "--hostname", "localhost", "--port-base", "0");
+        assertThat(init.code()).as(init.err()).isZero();
+        Path config = onPostgres(data, url);
+
+        Cli.Run domain = Cli.raw(null, "domain", "add", "example.org", "--data", data.toString());
+        assertThat(domain.code()).as(domain.err()).isZero();
+        Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", ACCOUNT, "--password-stdin", "--data", data.toString());
+        assertThat(user.code()).as(user.err()).isZero();
+        assertThat(count("SELECT count(*) FROM accounts WHERE local_part = 'alice'")).isEqualTo(1);
+
+        String out;
+        try (Castellan server = Castellan.start(CastellanConfig.load(config))) {
+            out = ExternalClient.runOk(List.of("python3", "-c", SCRIPT,
+                    Integer.toString(server.addresses().get("mx").getPort()),
+                    Integer.toString(server.addresses().get("imaps").getPort()),
+                    data.resolve("pki/root.crt").toString(), ACCOUNT, PASSWORD), Map.of()).output();
+        }
+        assertThat(out).contains("smtp sent")
+                .contains("login OK OK")
+                .contains("select 1 1")
+                .containsPattern("fetch OK .*Subject: over postgres\\|\\|stored in a database\\|")
+                .contains("store OK 1 (FLAGS (\\Flagged \\Recent) UID 1)")
+                .contains("other 1 (FLAGS (\\Flagged) UID 1)")
+                .contains("logout BYE BYE");
+        assertThat(count("SELECT count(*) FROM messages WHERE flags LIKE '%\\Flagged%'")).isEqualTo(1);
+    }
+
+    /** Switches the configuration castellan init wrote to the database at {@code url}; returns its file. */
+    private static Path onPostgres(Path data, String url) throws Exception {
+        Path passwordFile = data.resolve("postgres.pass");
+        Files.writeString(passwordFile, postgres.password() + "\n");
+        Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-------"));
+        Path config = data.resolve("castellan.toml");
+        String text = Files.readString(config);
+        assertThat(text).contains("\n# kind = \"embedded\"\n");
+        Files.writeString(config, text.replace("\n# kind = \"embedded\"\n", "\nkind = \"postgres\"\nurl = \"" + url
+                + "\"\nuser = \"" + postgres.user() + "\"\npassword-file = \"postgres.pass\"\npool-size = 4\n"));
+        return config;
+    }
+
+    /** The backup command copies an embedded store; on PostgreSQL it would copy an empty directory, and says so instead. */
+    @Test
+    void backupRefusesAPostgresStoreAndNamesTheDatabaseTools() throws Exception {
+        Path data = tmp.resolve("data");
+        Cli.Run init = Cli.raw(null, "init", "--data", data.toString(), "--hostname", "localhost", "--port-base", "0");
+        assertThat(init.code()).as(init.err()).isZero();
+        onPostgres(data, "postgres://127.0.0.1:" + postgres.port() + "/castellan_e2e");
+        Cli.Run backup = Cli.raw(null, "backup", "--to", tmp.resolve("backup.zip").toString(), "--data", data.toString());
+        assertThat(backup.code()).isEqualTo(Main.BAD_INPUT);
+        assertThat(backup.err()).contains("store.kind is \"postgres\"").contains("pg_dump");
+        assertThat(tmp.resolve("backup.zip")).doesNotExist();
+    }
+
+    private static long count(String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + postgres.port() + "/castellan_e2e",
+                postgres.user(), postgres.password()); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package org.castellan.server.testing;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.castellan.testkit.Postgres;
+
+/**
+ * Which store the test servers run on. By default the embedded one; with
+ * {@code -Dcastellan.test.store=postgres} every {@link TestServer} gets a fresh database of one
+ * PostgreSQL server (the testkit's, started once for the test JVM and stopped at its exit), so a
+ * protocol suite can be run unchanged against the PostgreSQL store.
+ */
+public final class TestStores {
+
+    /** The system property that selects the store: {@code embedded} (the default) or {@code postgres}. */
+    public static final String PROPERTY = "castellan.test.store";
+
+    private static final AtomicInteger DATABASES = new AtomicInteger();
+    private static Postgres server;
+
+    private TestStores() {}
+
+    /** The {@code [store]} table for a server in {@code dir}: empty for the embedded store. */
+    public static String table(Path dir) throws IOException {
+        if (!"postgres".equals(System.getProperty(PROPERTY, "embedded"))) return "";
+        Postgres pg = server();
+        String name = "test_" + DATABASES.incrementAndGet();
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
+                Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + name);
+        } catch (SQLException e) {
+            throw new IOException("cannot create database " + name + ": " + e.getMessage(), e);
+        }
+        Path password = dir.resolve("postgres.pass");
+        Files.writeString(password, pg.password() + "\n");
+        Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+        return String.join("\n", "[store]", "kind = \"postgres\"",
+                "url = \"postgres://127.0.0.1:" + pg.port() + "/" + name + "\"", "user = \"" + pg.user() + "\"",
+                "password-file = \"" + password + "\"", "pool-size = 4", "");
+    }
+
+    private static synchronized Postgres server() {
+        if (server == null) server = Postgres.start(); // stopped by its shutdown hook when the JVM exits
+        return server;
+    }
+}
