@@ -12,6 +12,7 @@ import org.castellan.store.MailStore;
 import org.castellan.store.StoreException;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.castellan.store.objects.ObjectStoreSettings;
+import org.castellan.store.objects.S3Bodies;
 import org.castellan.store.postgres.PostgresStore;
 
 /**
@@ -41,7 +42,7 @@ public final class Stores {
                 Store.Postgres pg = config.postgres().orElseThrow();
                 String password = pg.passwordFile().map(Stores::password).orElse(null);
                 if (objects.isEmpty()) yield PostgresStore.open(pg.jdbcUrl(), pg.user(), password, pg.poolSize());
-                yield PostgresStore.open(pg.jdbcUrl(), pg.user(), password, pg.poolSize(), settings(objects.get()));
+                yield PostgresStore.open(pg.jdbcUrl(), pg.user(), password, pg.poolSize(), S3Bodies.open(settings(objects.get())));
             }
         };
     }

@@ -14,6 +14,7 @@ import java.util.Map;
 import org.castellan.server.Castellan;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.testing.ExternalClient;
+import org.castellan.testkit.ObjectStore;
 import org.castellan.testkit.Postgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -107,6 +108,65 @@ class PostgresServerTest {
                 .contains("other 1 (FLAGS (\\Flagged) UID 1)")
                 .contains("logout BYE BYE");
         assertThat(count("SELECT count(*) FROM messages WHERE flags LIKE '%\\Flagged%'")).isEqualTo(1);
+    }
+
+    /**
+     * With {@code [store.object-store]} a body over {@code inline-max} is an object named by its
+     * SHA-256 in the bucket, written before the 250, and read back whole over IMAP.
+     */
+    @Test
+    void aLargeBodyIsKeptInTheObjectStoreAndServedWhole() throws Exception {
+        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
+                Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE castellan_s3");
+        }
+        Path data = tmp.resolve("data");
+        Cli.Run init = Cli.raw(null, "init", "--data", data.toString(), "--hostname", "localhost", "--port-base", "0");
+        assertThat(init.code()).as(init.err()).isZero();
+        Path config = onPostgres(data, "postgres://127.0.0.1:" + postgres.port() + "/castellan_s3");
+        Path buckets = tmp.resolve("buckets");
+        try (ObjectStore objects = ObjectStore.start(buckets)) {
+            Path access = data.resolve("s3.access");
+            Path secret = data.resolve("s3.secret");
+            Files.writeString(access, objects.accessKey() + "\n");
+            Files.writeString(secret, objects.secretKey() + "\n");
+            Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+            String text = Files.readString(config);
+            assertThat(text).contains("\n[store.object-store]\n");
+            Files.writeString(config, text.replace("\n[store.object-store]\n", "\n[store.object-store]\nendpoint = \""
+                    + objects.endpoint() + "\"\nbucket = \"" + objects.bucket()
+                    + "\"\naccess-key-file = \"s3.access\"\nsecret-key-file = \"s3.secret\"\n"));
+            Cli.Run domain = Cli.raw(null, "domain", "add", "example.org", "--data", data.toString());
+            assertThat(domain.code()).as(domain.err()).isZero();
+            Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", ACCOUNT, "--password-stdin", "--data", data.toString());
+            assertThat(user.code()).as(user.err()).isZero();
+
+            String script = String.join("\n",
+                    "import imaplib, smtplib, ssl, sys",
+                    "mx, imaps, ca, user, pw = sys.argv[1:6]",
+                    "body = b''.join(b'line %06d of a large message body\\r\\n' % i for i in range(10000))",
+                    "with smtplib.SMTP('127.0.0.1', int(mx), timeout=20) as s:",
+                    "    s.sendmail('carol@example.net', [user], b'From: carol@example.net\\r\\nTo: ' + user.encode()"
+                            + " + b'\\r\\nSubject: large\\r\\n\\r\\n' + body)",
+                    "a = imaplib.IMAP4_SSL('localhost', int(imaps), ssl_context=ssl.create_default_context(cafile=ca), timeout=20)",
+                    "a.login(user, pw); a.select('INBOX')",
+                    "typ, data = a.fetch('1', '(BODY.PEEK[TEXT])')",
+                    "print('text', typ, data[0][1] == body, len(data[0][1]))",
+                    "a.logout()");
+            String out;
+            try (Castellan server = Castellan.start(CastellanConfig.load(config))) {
+                out = ExternalClient.runOk(List.of("python3", "-c", script,
+                        Integer.toString(server.addresses().get("mx").getPort()),
+                        Integer.toString(server.addresses().get("imaps").getPort()),
+                        data.resolve("pki/root.crt").toString(), ACCOUNT, PASSWORD), Map.of()).output();
+            }
+            assertThat(out).contains("text OK True 370000");
+            try (var files = Files.walk(buckets)) {
+                assertThat(files.filter(Files::isRegularFile)
+                        .filter(f -> f.getFileName().toString().matches("[0-9a-f]{64}"))
+                        .filter(f -> f.toFile().length() > 370_000)).hasSize(1);
+            }
+        }
     }
 
     /** Switches the configuration castellan init wrote to the database at {@code url}; returns its file. */

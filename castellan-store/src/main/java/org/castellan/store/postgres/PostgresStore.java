@@ -202,15 +202,6 @@ public final class PostgresStore implements MailStore {
     }
 
     /**
-     * As {@link #open(String, String, String, int)}, with bodies larger than the settings' inline
-     * limit kept in the object store they name (docs/store.md, "Bodies in an object store").
-     */
-    public static PostgresStore open(String jdbcUrl, String user, String password, int poolSize,
-            org.castellan.store.objects.ObjectStoreSettings objects) {
-        return open(jdbcUrl, user, password, poolSize, org.castellan.store.objects.S3Bodies.open(objects));
-    }
-
-    /**
      * As {@link #open(String, String, String, int)}, with the bodies kept by {@code bodies}
      * ({@code S3Bodies} for an object store); the store closes it.
      */
