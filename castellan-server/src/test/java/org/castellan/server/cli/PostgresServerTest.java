@@ -169,6 +169,63 @@ class PostgresServerTest {
         }
     }
 
+    /**
+     * Two servers on one database (docs/store.md, "Events across nodes"): a message delivered by
+     * SMTP to node A reaches a session IDLE on node B (RFC 9051 §6.3.13: an untagged EXISTS while
+     * idling), through PostgreSQL's notifications rather than a poll of the session.
+     */
+    @Test
+    void aDeliveryOnOneNodeReachesAnIdleSessionOnAnother() throws Exception {
+        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
+                Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE castellan_nodes");
+        }
+        Path nodeA = tmp.resolve("a");
+        Cli.Run init = Cli.raw(null, "init", "--data", nodeA.toString(), "--hostname", "localhost", "--port-base", "0");
+        assertThat(init.code()).as(init.err()).isZero();
+        onPostgres(nodeA, "postgres://127.0.0.1:" + postgres.port() + "/castellan_nodes");
+        Path nodeB = tmp.resolve("b");
+        ExternalClient.runOk(List.of("cp", "-a", nodeA.toString(), nodeB.toString()), Map.of());
+        Cli.Run domain = Cli.raw(null, "domain", "add", "example.org", "--data", nodeA.toString());
+        assertThat(domain.code()).as(domain.err()).isZero();
+        Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", ACCOUNT, "--password-stdin", "--data", nodeB.toString());
+        assertThat(user.code()).as(user.err()).isZero();
+
+        String script = String.join("\n",
+                "import smtplib, socket, ssl, sys, time",
+                "mx, imaps, ca, user, pw = sys.argv[1:6]",
+                "ctx = ssl.create_default_context(cafile=ca)",
+                "s = ctx.wrap_socket(socket.create_connection(('localhost', int(imaps)), timeout=20), server_hostname='localhost')",
+                "f = s.makefile('rb')",
+                "def send(line): s.sendall(line.encode() + b'\\r\\n')",
+                "def until(prefix):",
+                "    while True:",
+                "        l = f.readline()",
+                "        if not l: raise SystemExit('closed while waiting for ' + prefix)",
+                "        if l.decode().startswith(prefix): return l.decode().strip()",
+                "f.readline()",
+                "send('a LOGIN \"%s\" \"%s\"' % (user, pw)); print(until('a '))",
+                "send('b SELECT INBOX'); print('select', until('* ') and until('b '))",
+                "send('c IDLE'); print('idle', until('+'))",
+                "started = time.monotonic()",
+                "with smtplib.SMTP('127.0.0.1', int(mx), timeout=20) as m:",
+                "    m.sendmail('carol@example.net', [user], b'From: carol@example.net\\r\\nSubject: across nodes\\r\\n\\r\\nhello\\r\\n')",
+                "print('heard', until('* 1 EXISTS'))",
+                "print('after %.0f ms from the start of the SMTP session' % ((time.monotonic() - started) * 1000), file=sys.stderr)",
+                "send('DONE'); print(until('c '))");
+        String out;
+        try (Castellan a = Castellan.start(CastellanConfig.load(nodeA.resolve("castellan.toml")));
+                Castellan b = Castellan.start(CastellanConfig.load(nodeB.resolve("castellan.toml")))) {
+            ExternalClient.Result result = ExternalClient.runOk(List.of("python3", "-c", script,
+                    Integer.toString(a.addresses().get("mx").getPort()),
+                    Integer.toString(b.addresses().get("imaps").getPort()),
+                    nodeB.resolve("pki/root.crt").toString(), ACCOUNT, PASSWORD), Map.of());
+            out = result.output();
+        }
+        assertThat(out).contains("a OK").contains("idle +").contains("heard * 1 EXISTS").contains("c OK");
+        out.lines().filter(l -> l.contains(" ms from ")).forEach(System.out::println); // for the reader of the test log
+    }
+
     /** Switches the configuration castellan init wrote to the database at {@code url}; returns its file. */
     private static Path onPostgres(Path data, String url) throws Exception {
         Path passwordFile = data.resolve("postgres.pass");
