@@ -77,20 +77,9 @@ class PostgresServerTest {
 
     @Test
     void aServerOnPostgresTakesMailBySmtpAndServesItOverImap() throws Exception {
-        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE castellan_e2e");
-        }
-        String url = "postgres://127.0.0.1:" + postgres.port() + "/castellan_e2e";
         Path data = tmp.resolve("data");
-        Cli.Run init = Cli.raw(null, "init", "--data", data.toString(), "--hostname", "localhost", "--port-base", "0");
-        assertThat(init.code()).as(init.err()).isZero();
-        Path config = onPostgres(data, url);
-
-        Cli.Run domain = Cli.raw(null, "domain", "add", "example.org", "--data", data.toString());
-        assertThat(domain.code()).as(domain.err()).isZero();
-        Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", ACCOUNT, "--password-stdin", "--data", data.toString());
-        assertThat(user.code()).as(user.err()).isZero();
+        Path config = initOnNewDatabase(data, "castellan_e2e");
+        addAccount(data, data);
         assertThat(count("SELECT count(*) FROM accounts WHERE local_part = 'alice'")).isEqualTo(1);
 
         String out;
@@ -116,14 +105,8 @@ class PostgresServerTest {
      */
     @Test
     void aLargeBodyIsKeptInTheObjectStoreAndServedWhole() throws Exception {
-        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE castellan_s3");
-        }
         Path data = tmp.resolve("data");
-        Cli.Run init = Cli.raw(null, "init", "--data", data.toString(), "--hostname", "localhost", "--port-base", "0");
-        assertThat(init.code()).as(init.err()).isZero();
-        Path config = onPostgres(data, "postgres://127.0.0.1:" + postgres.port() + "/castellan_s3");
+        Path config = initOnNewDatabase(data, "castellan_s3");
         Path buckets = tmp.resolve("buckets");
         try (ObjectStore objects = ObjectStore.start(buckets)) {
             Path access = data.resolve("s3.access");
@@ -136,10 +119,7 @@ class PostgresServerTest {
             Files.writeString(config, text.replace("\n[store.object-store]\n", "\n[store.object-store]\nendpoint = \""
                     + objects.endpoint() + "\"\nbucket = \"" + objects.bucket()
                     + "\"\naccess-key-file = \"s3.access\"\nsecret-key-file = \"s3.secret\"\n"));
-            Cli.Run domain = Cli.raw(null, "domain", "add", "example.org", "--data", data.toString());
-            assertThat(domain.code()).as(domain.err()).isZero();
-            Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", ACCOUNT, "--password-stdin", "--data", data.toString());
-            assertThat(user.code()).as(user.err()).isZero();
+            addAccount(data, data);
 
             String script = String.join("\n",
                     "import imaplib, smtplib, ssl, sys",
@@ -176,20 +156,11 @@ class PostgresServerTest {
      */
     @Test
     void aDeliveryOnOneNodeReachesAnIdleSessionOnAnother() throws Exception {
-        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE castellan_nodes");
-        }
         Path nodeA = tmp.resolve("a");
-        Cli.Run init = Cli.raw(null, "init", "--data", nodeA.toString(), "--hostname", "localhost", "--port-base", "0");
-        assertThat(init.code()).as(init.err()).isZero();
-        onPostgres(nodeA, "postgres://127.0.0.1:" + postgres.port() + "/castellan_nodes");
+        initOnNewDatabase(nodeA, "castellan_nodes");
         Path nodeB = tmp.resolve("b");
         ExternalClient.runOk(List.of("cp", "-a", nodeA.toString(), nodeB.toString()), Map.of());
-        Cli.Run domain = Cli.raw(null, "domain", "add", "example.org", "--data", nodeA.toString());
-        assertThat(domain.code()).as(domain.err()).isZero();
-        Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", ACCOUNT, "--password-stdin", "--data", nodeB.toString());
-        assertThat(user.code()).as(user.err()).isZero();
+        addAccount(nodeA, nodeB); // the directory is shared: the domain made on one node, the account on the other
 
         String script = String.join("\n",
                 "import smtplib, socket, ssl, sys, time",
@@ -224,6 +195,25 @@ class PostgresServerTest {
         }
         assertThat(out).contains("a OK").contains("idle +").contains("heard * 1 EXISTS").contains("c OK");
         out.lines().filter(l -> l.contains(" ms from ")).forEach(System.out::println); // for the reader of the test log
+    }
+
+    /** A data directory made by castellan init, on a new database of the test's PostgreSQL; returns its configuration file. */
+    private static Path initOnNewDatabase(Path data, String database) throws Exception {
+        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
+                Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + database);
+        }
+        Cli.Run init = Cli.raw(null, "init", "--data", data.toString(), "--hostname", "localhost", "--port-base", "0");
+        assertThat(init.code()).as(init.err()).isZero();
+        return onPostgres(data, "postgres://127.0.0.1:" + postgres.port() + "/" + database);
+    }
+
+    /** The domain added through {@code domainNode}'s data directory, the account through {@code accountNode}'s. */
+    private static void addAccount(Path domainNode, Path accountNode) {
+        Cli.Run domain = Cli.raw(null, "domain", "add", "example.org", "--data", domainNode.toString());
+        assertThat(domain.code()).as(domain.err()).isZero();
+        Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", ACCOUNT, "--password-stdin", "--data", accountNode.toString());
+        assertThat(user.code()).as(user.err()).isZero();
     }
 
     /** Switches the configuration castellan init wrote to the database at {@code url}; returns its file. */
