@@ -106,7 +106,7 @@ public final class EscrowAuditLog {
                 }
                 try {
                     entries.add(new Entry(Instant.parse(f[0]), f[1], f[2], f[3], Integer.parseInt(f[4]), f[5], f[6]));
-                } catch (RuntimeException e) {
+                } catch (java.time.format.DateTimeParseException | NumberFormatException e) {
                     findings.add(file + " line " + number + " has a malformed time or count (the file was edited)");
                 }
             }

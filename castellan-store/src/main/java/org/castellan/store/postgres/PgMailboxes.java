@@ -121,7 +121,8 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
      * Publishes a committed batch once every earlier change of its mailboxes has been published
      * on this node, so listeners hear one mailbox's changes in MODSEQ order whichever node made
      * them (RFC 7162 §3.1: a MODSEQ reported is never followed by a lower one). A mailbox this node
-     * has heard nothing of yet has nothing to wait for.
+     * has heard nothing of yet, and has no listener of (whose subscription records what was
+     * committed then), has nothing to wait for.
      */
     private void publishInOrder(List<AccountEvent> batch) {
         if (batch.isEmpty()) return;
@@ -627,7 +628,10 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener) {
-        read("watch mailbox " + mailboxId, c -> requireMailbox(c, mailboxId));
+        MailboxRow row = read("watch mailbox " + mailboxId, c -> requireMailbox(c, mailboxId));
+        // From here on the changes other nodes make are published in MODSEQ order: the first one
+        // heard waits for those before it down to what is committed now (publishInOrder).
+        events.committedBefore(mailboxId, row.highestModSeq);
         return events.subscribe(mailboxId, listener);
     }
 

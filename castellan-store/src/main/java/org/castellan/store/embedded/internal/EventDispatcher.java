@@ -95,6 +95,14 @@ public final class EventDispatcher implements AutoCloseable {
         for (AccountEvent a : events) queue.add(new Queued(a, batch));
     }
 
+    /**
+     * Records that the mailbox's changes up to {@code modSeq} are committed and need not be waited
+     * for: the store read it before a listener subscribed, which hears only what follows.
+     */
+    public void committedBefore(long mailboxId, long modSeq) {
+        if (modSeq > 0) published.merge(mailboxId, modSeq, Math::max);
+    }
+
     /** See {@link org.castellan.store.MailStore#publishedModSeq}. */
     public long publishedModSeq(long mailboxId) {
         return published.getOrDefault(mailboxId, 0L);
