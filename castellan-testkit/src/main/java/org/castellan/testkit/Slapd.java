@@ -10,10 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A real OpenLDAP server for tests, Debian's {@code slapd}: a {@code slapd.conf} in a directory of
@@ -146,18 +147,16 @@ public final class Slapd implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot run " + command, e);
         }
-        Instant deadline = Instant.now().plus(START_TIMEOUT);
-        while (!accepts()) {
-            if (!process.isAlive() || Instant.now().isAfter(deadline)) {
-                process.destroyForcibly();
-                throw new IllegalStateException("slapd did not start on port " + port + ":\n" + log());
-            }
-            try {
-                Thread.sleep(PROBE_INTERVAL.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while slapd started", e);
-            }
+        Process started = process;
+        try {
+            Awaitility.await().atMost(START_TIMEOUT).pollInterval(PROBE_INTERVAL)
+                    .until(() -> !started.isAlive() || accepts());
+        } catch (ConditionTimeoutException notYet) {
+            // said below
+        }
+        if (!started.isAlive() || !accepts()) {
+            started.destroyForcibly();
+            throw new IllegalStateException("slapd did not start on port " + port + ":\n" + log());
         }
     }
 

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -18,6 +17,8 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import javax.net.SocketFactory;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
 import org.bouncycastle.asn1.x509.Extension;
@@ -342,18 +343,25 @@ public final class OcspBench {
                     List.of("Content-Type: application/ocsp-request"), List.of(probe));
             // A connection closed without a request sends openssl ocsp 3.0 into a busy loop, so
             // readiness is probed with a real request.
-            Instant until = Instant.now().plusSeconds(START_LIMIT_SECONDS);
-            while (true) {
-                try {
-                    HttpLoad.once(target, probe);
-                    return openssl;
-                } catch (IOException notYet) {
-                    if (!server.isAlive() || Instant.now().isAfter(until)) {
-                        openssl.close();
-                        throw new IllegalStateException("openssl ocsp did not start: " + Files.readString(err));
-                    }
-                    Thread.sleep(50); // polling a port that is not open yet; nothing to wait on instead
-                }
+            try {
+                Awaitility.await().atMost(Duration.ofSeconds(START_LIMIT_SECONDS)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> !server.isAlive() || answers(target, probe));
+            } catch (ConditionTimeoutException notStarted) {
+                // said below
+            }
+            if (!server.isAlive() || !answers(target, probe)) {
+                openssl.close();
+                throw new IllegalStateException("openssl ocsp did not start: " + Files.readString(err));
+            }
+            return openssl;
+        }
+
+        private static boolean answers(HttpLoad.Target target, byte[] probe) {
+            try {
+                HttpLoad.once(target, probe);
+                return true;
+            } catch (IOException notYet) {
+                return false;
             }
         }
 
