@@ -78,7 +78,8 @@ final class SessionsCommand implements Callable<Integer> {
         return new AdminClient(where.load().server().adminSocket());
     }
 
-    private static ObjectNode request(String command) {
+    /** A request to the running server's admin socket (docs/administration.md, "Live sessions"). */
+    static ObjectNode request(String command) {
         return JsonNodeFactory.instance.objectNode().put("command", command);
     }
 

@@ -1,6 +1,5 @@
 package org.castellan.server.cli;
 
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -150,8 +149,8 @@ final class UserCommand {
         private static void closeSessions(Path socket, EmailAddress account) {
             if (!Files.exists(socket)) return;
             try {
-                int closed = new AdminClient(socket).request(JsonNodeFactory.instance.objectNode()
-                        .put("command", "kick").put("account", account.toString())).path("closed").asInt();
+                int closed = new AdminClient(socket).request(SessionsCommand.request("kick").put("account", account.toString()))
+                        .path("closed").asInt();
                 if (closed > 0) System.out.println("closed " + closed + " live session(s) of " + account);
             } catch (AdminClient.AdminException e) {
                 System.err.println("warning: " + e.getMessage() + "; close the account's sessions with"
