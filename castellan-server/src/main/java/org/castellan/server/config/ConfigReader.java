@@ -375,7 +375,7 @@ final class ConfigReader {
             ok = false;
         }
         if (passwordFile != null && passwordFile.isPresent()) {
-            String why = secretFileProblem(passwordFile.get());
+            String why = secretFileProblem(passwordFile.get(), "a password");
             if (why != null) {
                 f.problem("password-file", why);
                 ok = false;
@@ -384,8 +384,11 @@ final class ConfigReader {
         return ok ? Optional.of(new Store.Postgres(jdbcUrl, user, passwordFile, poolSize.intValue())) : null;
     }
 
-    /** Why a file holding a secret cannot be used: missing, unreadable, or readable by others than its owner; null when fine. */
-    static String secretFileProblem(Path file) {
+    /**
+     * Why a file holding a secret ({@code holds}: "a password", "a secret key") cannot be used:
+     * missing, unreadable, or open to others than its owner; null when fine.
+     */
+    static String secretFileProblem(Path file, String holds) {
         if (!Files.isRegularFile(file)) return file + " does not exist or is not a file";
         if (!Files.isReadable(file)) return file + " is not readable by this user; give it to the server's user (chmod 600)";
         try {
@@ -394,7 +397,7 @@ final class ConfigReader {
                     PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE,
                     PosixFilePermission.OTHERS_EXECUTE));
             if (!open.isEmpty()) {
-                return file + " holds a password but other users may access it (" + PosixFilePermissions.toString(
+                return file + " holds " + holds + " but other users may access it (" + PosixFilePermissions.toString(
                         Files.getPosixFilePermissions(file)) + "); chmod 600 " + file;
             }
         } catch (UnsupportedOperationException | java.io.IOException e) {

@@ -5,12 +5,9 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import org.castellan.store.objects.ObjectStoreSettings;
 
 /**
@@ -36,11 +33,6 @@ public record ObjectStorage(Optional<URI> endpoint, String region, String bucket
     /** The values of {@code sse}: SSE-S3 and SSE-KMS, as S3 names them in x-amz-server-side-encryption. */
     public static final List<String> SSE_VALUES = List.of(ObjectStoreSettings.SSE_S3, ObjectStoreSettings.SSE_KMS);
 
-    /** Permissions a key file must not have: the secret is for the server's user alone. */
-    private static final Set<PosixFilePermission> TOO_OPEN = EnumSet.of(PosixFilePermission.GROUP_READ,
-            PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_READ,
-            PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
-
     public ObjectStorage {
         Objects.requireNonNull(endpoint, "endpoint");
         Objects.requireNonNull(region, "region");
@@ -59,12 +51,8 @@ public record ObjectStorage(Optional<URI> endpoint, String region, String bucket
      */
     public ObjectStoreSettings settings() throws IOException {
         String accessKey = firstLine(accessKeyFile);
-        Set<PosixFilePermission> open = EnumSet.copyOf(Files.getPosixFilePermissions(secretKeyFile));
-        open.retainAll(TOO_OPEN);
-        if (!open.isEmpty()) {
-            throw new IOException(secretKeyFile + " is readable or writable by others than the server's user ("
-                    + open + "); chmod 600 it");
-        }
+        String why = ConfigReader.secretFileProblem(secretKeyFile, "a secret key");
+        if (why != null) throw new IOException(why);
         String secretKey = firstLine(secretKeyFile);
         return new ObjectStoreSettings(endpoint, region, bucket, accessKey, secretKey, pathStyle, sse, kmsKeyId, inlineMax);
     }
