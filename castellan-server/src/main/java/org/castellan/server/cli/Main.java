@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
                 AuditCommand.class,
                 BackupCommand.class,
                 RestoreCommand.class,
+                StoreCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

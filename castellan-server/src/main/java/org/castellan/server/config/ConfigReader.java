@@ -333,9 +333,6 @@ final class ConfigReader {
 
     /** The PostgreSQL keys of {@code [store] kind = "postgres"} (docs/configuration.md). */
     static final List<String> POSTGRES_KEYS = List.of("url", "user", "password-file", "pool-size");
-    /** What PostgreSQL URLs look like: a scheme, one or more hosts, a database; no user information. */
-    private static final Pattern POSTGRES_URL = Pattern.compile(
-            "(?:jdbc:postgresql|postgres|postgresql)://([^/@?#]+)/([^/?#]+)(\\?[^#]*)?");
 
     /**
      * The connection of a postgres store; empty for the embedded store, whose table must not
@@ -363,12 +360,12 @@ final class ConfigReader {
         } else if (url.isEmpty()) {
             f.problem("url", "kind = \"postgres\" needs the database, such as url = \"postgres://db.example.org/castellan\"");
             ok = false;
-        } else if (!POSTGRES_URL.matcher(url).matches()) {
+        } else if (Store.Postgres.jdbcUrl(url).isEmpty()) {
             f.problem("url", "expected \"jdbc:postgresql://host[:port]/database\" or \"postgres://host[:port]/database\""
                     + " without a user or password in it (those are user and password-file), got \"" + url + "\"");
             ok = false;
         } else {
-            jdbcUrl = url.startsWith("jdbc:") ? url : "jdbc:postgresql:" + url.substring(url.indexOf("//"));
+            jdbcUrl = Store.Postgres.jdbcUrl(url).orElseThrow();
         }
         if (user != null && user.isEmpty()) {
             f.problem("user", "kind = \"postgres\" needs the role to log in as, such as user = \"castellan\"");

@@ -3,6 +3,7 @@ package org.castellan.server.config;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * The {@code [store]} table.
@@ -43,10 +44,23 @@ public record Store(StoreKind kind, Path directory, Optional<Postgres> postgres)
      * @param passwordFile the file whose first line is the password, empty for a login without one
      */
     public record Postgres(String jdbcUrl, String user, Optional<Path> passwordFile, int poolSize) {
+
+        /** What PostgreSQL URLs look like: a scheme, one or more hosts, a database; no user information. */
+        static final Pattern URL = Pattern.compile("(?:jdbc:postgresql|postgres|postgresql)://([^/@?#]+)/([^/?#]+)(\\?[^#]*)?");
+
         public Postgres {
             Objects.requireNonNull(jdbcUrl, "jdbcUrl");
             Objects.requireNonNull(user, "user");
             Objects.requireNonNull(passwordFile, "passwordFile");
+        }
+
+        /**
+         * The JDBC URL of {@code url} ({@code jdbc:postgresql://}, {@code postgres://} or
+         * {@code postgresql://host[:port]/database[?parameters]}); empty when it is none of them.
+         */
+        public static Optional<String> jdbcUrl(String url) {
+            if (!URL.matcher(url).matches()) return Optional.empty();
+            return Optional.of(url.startsWith("jdbc:") ? url : "jdbc:postgresql:" + url.substring(url.indexOf("//")));
         }
     }
 }

@@ -38,13 +38,15 @@ public final class Stores {
     public static MailStore open(Store config, Optional<ObjectStorage> objects) {
         return switch (config.kind()) {
             case EMBEDDED -> EmbeddedMailStore.open(config.directory());
-            case POSTGRES -> {
-                Store.Postgres pg = config.postgres().orElseThrow();
-                String password = pg.passwordFile().map(Stores::password).orElse(null);
-                if (objects.isEmpty()) yield PostgresStore.open(pg.jdbcUrl(), pg.user(), password, pg.poolSize());
-                yield PostgresStore.open(pg.jdbcUrl(), pg.user(), password, pg.poolSize(), S3Bodies.open(settings(objects.get())));
-            }
+            case POSTGRES -> openPostgres(config.postgres().orElseThrow(), objects);
         };
+    }
+
+    /** The PostgreSQL store {@code pg} names, with its large bodies in {@code objects} when present; the caller closes it. */
+    public static PostgresStore openPostgres(Store.Postgres pg, Optional<ObjectStorage> objects) {
+        String password = pg.passwordFile().map(Stores::password).orElse(null);
+        if (objects.isEmpty()) return PostgresStore.open(pg.jdbcUrl(), pg.user(), password, pg.poolSize());
+        return PostgresStore.open(pg.jdbcUrl(), pg.user(), password, pg.poolSize(), S3Bodies.open(settings(objects.get())));
     }
 
     /** The object store's settings with its keys read now (checked when the configuration was read). */

@@ -751,13 +751,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
      * its hash, its MIME structure and its folded search text (null when PostgreSQL text cannot
      * hold it, and the message is then scanned).
      */
-    private record Body(String hash, byte[] bytes, byte[] structure, SearchText text) {
+    record Body(String hash, byte[] bytes, byte[] structure, SearchText text) {
         long size() {
             return bytes.length;
         }
     }
 
-    private static Body body(InputStream content, String doing) {
+    static Body body(InputStream content, String doing) {
         byte[] bytes;
         try {
             bytes = content.readAllBytes();
@@ -803,7 +803,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
      * update), so a concurrent release of its last reference either finishes before (and this
      * stores the bytes again) or waits for this transaction.
      */
-    private void referenceBody(Connection c, Body body, int references) throws SQLException {
+    void referenceBody(Connection c, Body body, int references) throws SQLException {
         Pg.update(c, "INSERT INTO blobs (hash, size, refcount, header_text, body_text) VALUES (?, ?, ?, ?, ?)"
                 + " ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + EXCLUDED.refcount", body.hash(), body.size(),
                 (long) references, body.text() == null ? null : body.text().header(),

@@ -61,6 +61,7 @@ import org.castellan.store.TextMatches;
 import org.castellan.store.UidRange;
 import org.castellan.store.internal.DirectoryRules;
 import org.castellan.store.internal.RouteCache;
+import org.castellan.store.migrate.MigrationTarget;
 import org.castellan.store.postgres.internal.BodyStore;
 import org.castellan.store.postgres.internal.InlineBodies;
 import org.castellan.store.postgres.internal.Pg;
@@ -277,6 +278,15 @@ public final class PostgresStore implements MailStore {
 
     /** The synchronous_commit values that flush a commit before it is acknowledged, here and on synchronous standbys. */
     static final Set<String> DURABLE_COMMITS = Set.of("on", "remote_apply");
+
+    /**
+     * This store as the target of {@code castellan store migrate} (docs/administration.md, "Moving an
+     * embedded store to PostgreSQL"): writes that keep the source's UIDs, MODSEQs and counters.
+     * Only while no server uses the database; closing this store ends it.
+     */
+    public MigrationTarget migrationTarget() {
+        return new PgImport(pool, bodies, mailboxes);
+    }
 
     // ------------------------------------------------------------------ domains
 

@@ -134,6 +134,7 @@ public final class Pg {
                 case byte[] bytes -> st.setBytes(i + 1, bytes);
                 case java.sql.Array array -> st.setArray(i + 1, array);
                 case Instant t -> st.setObject(i + 1, t.atOffset(ZoneOffset.UTC));
+                case java.time.LocalDate d -> st.setObject(i + 1, d);
                 default -> throw new IllegalArgumentException("unsupported SQL parameter " + args[i].getClass());
             }
         }
