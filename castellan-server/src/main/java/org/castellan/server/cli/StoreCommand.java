@@ -106,6 +106,9 @@ final class StoreCommand {
                     + " --to postgres://HOST[:PORT]/DATABASE"));
             String role = user != null ? user : configured.map(Store.Postgres::user)
                     .orElseThrow(() -> new Failures.BadInput("name the role to log in as with --user"));
+            if (passwordFile != null && !Files.isReadable(passwordFile)) {
+                throw new Failures.BadInput("--password-file " + passwordFile + " does not exist or is not readable by this user");
+            }
             Optional<Path> password = passwordFile != null ? Optional.of(passwordFile)
                     : configured.flatMap(Store.Postgres::passwordFile);
             return new Store.Postgres(url, role, password, POOL_SIZE);

@@ -20,8 +20,8 @@ import java.util.stream.Stream;
 import org.castellan.store.StoreException;
 
 /**
- * Copies an embedded store into the PostgreSQL store and checks the copy (docs/store.md,
- * "Moving an embedded store"). Order: the directory (one transaction), each mailbox with its
+ * Copies an embedded store into the PostgreSQL store and checks the copy (docs/administration.md,
+ * "Moving an embedded store to PostgreSQL"). Order: the directory (one transaction), each mailbox with its
  * counters and then its messages in UID order (transactions of {@link #BATCH_MESSAGES} messages or
  * {@link #BATCH_BYTES} of bodies), the outbound queue with the TLS-RPT counts (one transaction),
  * the auth log if asked (one transaction). A run that was interrupted (even by kill -9) is

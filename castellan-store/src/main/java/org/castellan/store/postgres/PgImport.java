@@ -16,10 +16,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.castellan.protocol.imap.MessageStructure;
 import org.castellan.store.Flags;
@@ -214,9 +216,12 @@ final class PgImport implements MigrationTarget {
             long mailboxId = Pg.one(c, "SELECT id FROM mailboxes WHERE id = " + MAILBOX_BY_NAME + " FOR UPDATE",
                     rs -> rs.getLong(1), m.account(), m.name())
                     .orElseThrow(() -> StoreException.notFound("mailbox " + m.label() + " is not in the target"));
+            // UIDs an earlier run committed, in one query: a repeated batch adds nothing twice.
+            Set<Long> present = new HashSet<>(Pg.list(c, "SELECT uid FROM messages WHERE mailbox_id = ?"
+                    + " AND uid BETWEEN ? AND ?", rs -> rs.getLong(1), mailboxId, messages.getFirst().uid(), messages.getLast().uid()));
             long bytes = 0;
             for (MessageRecord r : messages) {
-                if (Pg.exists(c, "SELECT 1 FROM messages WHERE mailbox_id = ? AND uid = ?", mailboxId, r.uid())) continue;
+                if (present.contains(r.uid())) continue;
                 Copied copied = referenceCopy(c, r.blobHash(), source);
                 bytes += copied.bytes();
                 byte[] structure = r.structure() != null ? r.structure()
