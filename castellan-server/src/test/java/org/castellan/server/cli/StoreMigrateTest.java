@@ -169,9 +169,14 @@ class StoreMigrateTest {
                     + " AND uid > 100");
             execute(url, "UPDATE messages SET flags = '\\Deleted' WHERE uid = " + uid + " AND mailbox_id = (SELECT b.id FROM"
                     + " mailboxes b JOIN accounts a ON a.id = b.account_id WHERE a.address_key = 'bob@example.org' AND b.name = 'INBOX')");
+            String carolInbox = "(SELECT b.id FROM mailboxes b JOIN accounts a ON a.id = b.account_id"
+                    + " WHERE a.address_key = 'carol@example.net' AND b.name = 'INBOX')";
+            execute(url, "DELETE FROM expunged WHERE mailbox_id = " + carolInbox + " AND uid = (SELECT max(uid) FROM expunged"
+                    + " WHERE mailbox_id = " + carolInbox + ")");
             Cli.Run tampered = Cli.raw(null, withVerify(migrateArgs(data, url)));
             assertThat(tampered.code()).isEqualTo(Main.FAILURE);
-            assertThat(tampered.err()).contains("mailbox bob@example.org/INBOX: UID " + uid + " differs");
+            assertThat(tampered.err()).contains("mailbox bob@example.org/INBOX: UID " + uid + " differs")
+                    .contains("mailbox carol@example.net/INBOX: the expunged UIDs QRESYNC reports differ");
 
             Path object;
             try (Stream<Path> files = Files.walk(tmp.resolve("buckets"))) {

@@ -11,7 +11,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.LocalDate;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -95,37 +94,35 @@ public final class StoreExport implements MigrationSource {
 
     @Override
     public List<MailboxRecord> mailboxes() {
-        return read("list the mailboxes", () -> {
-            record Row(long id, MailboxRecord mailbox) {}
-            List<Row> rows = Sql.list(c, "SELECT m.id, a.address_key, m.name, m.uid_validity, m.uid_next, m.highest_modseq,"
+        return read("list the mailboxes", () -> Sql.list(c, "SELECT m.id, a.address_key, m.name, m.uid_validity, m.uid_next, m.highest_modseq,"
                     + " m.first_recent_uid, m.special_use, m.created_at, (SELECT count(*) FROM messages WHERE mailbox_id = m.id),"
                     + " k.access_key, k.created_at FROM mailboxes m JOIN accounts a ON a.id = m.account_id"
                     + " LEFT JOIN mailbox_access_keys k ON k.mailbox_id = m.id ORDER BY a.address_key, m.name", rs -> {
                         byte[] key = rs.getBytes(11);
                         Optional<MailboxRecord.AccessKey> access = key == null ? Optional.empty()
                                 : Optional.of(new MailboxRecord.AccessKey(key, Instant.ofEpochMilli(rs.getLong(12))));
-                        return new Row(rs.getLong(1), new MailboxRecord(rs.getString(2), rs.getString(3), rs.getLong(4),
-                                rs.getLong(5), rs.getLong(6), rs.getLong(7), Optional.ofNullable(rs.getString(8)),
-                                Instant.ofEpochMilli(rs.getLong(9)), rs.getLong(10), access, List.of()));
-                    });
-            List<MailboxRecord> out = new ArrayList<>(rows.size());
-            for (Row r : rows) {
-                List<MailboxRecord.Expunged> expunged = Sql.list(c, "SELECT uid, modseq FROM expunged WHERE mailbox_id = ?"
-                        + " ORDER BY uid", rs -> new MailboxRecord.Expunged(rs.getLong(1), rs.getLong(2)), r.id());
-                MailboxRecord m = r.mailbox();
-                out.add(new MailboxRecord(m.account(), m.name(), m.uidValidity(), m.uidNext(), m.highestModSeq(),
-                        m.firstRecentUid(), m.specialUse(), m.createdAt(), m.messages(), m.accessKey(), expunged));
-            }
-            return out;
-        });
+                        return new MailboxRecord(rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5), rs.getLong(6),
+                                rs.getLong(7), Optional.ofNullable(rs.getString(8)), Instant.ofEpochMilli(rs.getLong(9)),
+                                rs.getLong(10), access);
+                    }));
+    }
+
+    /** The mailbox's id, by its account's address key and its name. */
+    private static final String MAILBOX_BY_NAME = "(SELECT m.id FROM mailboxes m JOIN accounts a ON a.id = m.account_id"
+            + " WHERE a.address_key = ? AND m.name = ?)";
+
+    @Override
+    public List<MailboxRecord.Expunged> expunged(MailboxRecord mailbox) {
+        return read("read the expunged UIDs of " + mailbox.label(), () -> Sql.list(c, "SELECT uid, modseq FROM expunged"
+                + " WHERE mailbox_id = " + MAILBOX_BY_NAME + " ORDER BY uid",
+                rs -> new MailboxRecord.Expunged(rs.getLong(1), rs.getLong(2)), mailbox.account(), mailbox.name()));
     }
 
     @Override
     public Stream<MessageRecord> messages(MailboxRecord mailbox, long afterUid) {
         return MessageRecord.pages(afterUid, after -> read("read the messages of " + mailbox.label(), () -> Sql.list(c,
-                "SELECT uid, modseq, flags, internal_date, size, blob_hash, mime_structure FROM messages WHERE mailbox_id ="
-                        + " (SELECT m.id FROM mailboxes m JOIN accounts a ON a.id = m.account_id WHERE a.address_key = ?"
-                        + " AND m.name = ?) AND uid > ? ORDER BY uid LIMIT " + MessageRecord.PAGE,
+                "SELECT uid, modseq, flags, internal_date, size, blob_hash, mime_structure FROM messages WHERE mailbox_id = "
+                        + MAILBOX_BY_NAME + " AND uid > ? ORDER BY uid LIMIT " + MessageRecord.PAGE,
                 rs -> new MessageRecord(rs.getLong(1), rs.getLong(2), rs.getString(3), Instant.ofEpochMilli(rs.getLong(4)),
                         rs.getLong(5), rs.getString(6), rs.getBytes(7)),
                 mailbox.account(), mailbox.name(), after)));

@@ -1,7 +1,6 @@
 package org.castellan.store.migrate;
 
 import java.time.Instant;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -13,14 +12,14 @@ import java.util.Optional;
  *
  * @param messages how many messages the mailbox holds
  * @param accessKey the URLAUTH key (RFC 4467 §2.2), empty when none was made
- * @param expunged UIDs removed, with the MODSEQ of their removal
  */
 public record MailboxRecord(String account, String name, long uidValidity, long uidNext, long highestModSeq,
                             long firstRecentUid, Optional<String> specialUse, Instant createdAt, long messages,
-                            Optional<AccessKey> accessKey, List<Expunged> expunged) {
+                            Optional<AccessKey> accessKey) {
 
     public record AccessKey(byte[] key, Instant createdAt) {}
 
+    /** A UID removed, with the MODSEQ of its removal. */
     public record Expunged(long uid, long modSeq) {}
 
     /** How the operator reads it: {@code alice@example.org/INBOX}. */

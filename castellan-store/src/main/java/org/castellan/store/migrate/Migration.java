@@ -130,7 +130,7 @@ public final class Migration {
         long total = mailboxes.stream().mapToLong(MailboxRecord::messages).sum();
         Progress p = new Progress(total, started);
         for (MailboxRecord m : mailboxes) {
-            if (target.mailbox(m.account(), m.name()).isEmpty()) target.createMailbox(m);
+            if (target.mailbox(m.account(), m.name()).isEmpty()) target.createMailbox(m, source.expunged(m));
             copyMessages(m, p);
         }
         if (!target.done(QUEUE_STEP)) target.copyRows(QUEUE_STEP, Tables.QUEUE, source);
@@ -260,6 +260,15 @@ public final class Migration {
         if (t.uidValidity() != m.uidValidity() || t.uidNext() != m.uidNext() || t.highestModSeq() != m.highestModSeq()) {
             found.add(new Mismatch(where, "UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ " + m.uidValidity() + "/" + m.uidNext() + "/"
                     + m.highestModSeq() + " here, " + t.uidValidity() + "/" + t.uidNext() + "/" + t.highestModSeq() + " in the target"));
+        }
+        if (!m.accessKey().map(k -> HexFormat.of().formatHex(k.key())).equals(t.accessKey().map(k -> HexFormat.of().formatHex(k.key())))) {
+            found.add(new Mismatch(where, "its URLAUTH access key differs in the target"));
+        }
+        List<MailboxRecord.Expunged> expunged = source.expunged(m);
+        List<MailboxRecord.Expunged> expungedThere = target.expunged(t);
+        if (!expunged.equals(expungedThere)) {
+            found.add(new Mismatch(where, "the expunged UIDs QRESYNC reports differ: " + expunged.size() + " here, "
+                    + expungedThere.size() + " in the target"));
         }
         MessageDigest mine = sha256();
         MessageDigest theirs = sha256();

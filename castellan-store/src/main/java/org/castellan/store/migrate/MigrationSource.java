@@ -19,6 +19,9 @@ public interface MigrationSource extends AutoCloseable {
     /** Every mailbox, by account and name. */
     List<MailboxRecord> mailboxes();
 
+    /** The UIDs expunged from the mailbox, ascending. */
+    List<MailboxRecord.Expunged> expunged(MailboxRecord mailbox);
+
     /** The mailbox's messages above {@code afterUid}, in UID order, read as the stream is; close it. */
     Stream<MessageRecord> messages(MailboxRecord mailbox, long afterUid);
 

@@ -27,11 +27,14 @@ public interface MigrationTarget extends AutoCloseable {
     /** Raises the target's UIDVALIDITY counter to at least {@code last}. */
     void reserveUidValidity(long last);
 
-    /** The mailbox in the target, empty when it was not made yet ({@link MailboxRecord#messages} counts its messages). */
+    /** The mailbox in the target with its access key, empty when it was not made yet ({@link MailboxRecord#messages} counts its messages). */
     Optional<MailboxRecord> mailbox(String account, String name);
 
     /** Makes the mailbox with its counters, access key and expunged UIDs (its account must exist). */
-    void createMailbox(MailboxRecord mailbox);
+    void createMailbox(MailboxRecord mailbox, List<MailboxRecord.Expunged> expunged);
+
+    /** The UIDs expunged from the mailbox, ascending. */
+    List<MailboxRecord.Expunged> expunged(MailboxRecord mailbox);
 
     /** The highest UID copied into the mailbox so far, 0 for none. */
     long lastUid(MailboxRecord mailbox);

@@ -7,6 +7,7 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -176,15 +177,17 @@ final class PgImport implements MigrationTarget {
     public Optional<MailboxRecord> mailbox(String account, String name) {
         return Pg.read(pool, "look up mailbox " + account + "/" + name, c -> Pg.one(c,
                 "SELECT m.uid_validity, m.uid_next, m.highest_modseq, m.first_recent_uid, m.special_use, m.created_at,"
-                        + " (SELECT count(*) FROM messages WHERE mailbox_id = m.id) FROM mailboxes m WHERE m.id = " + MAILBOX_BY_NAME,
+                        + " (SELECT count(*) FROM messages WHERE mailbox_id = m.id), k.access_key, k.created_at FROM mailboxes m"
+                        + " LEFT JOIN mailbox_access_keys k ON k.mailbox_id = m.id WHERE m.id = " + MAILBOX_BY_NAME,
                 rs -> new MailboxRecord(account, name, rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4),
                         Optional.ofNullable(rs.getString(5)), rs.getObject(6, OffsetDateTime.class).toInstant(), rs.getLong(7),
-                        Optional.empty(), List.of()),
+                        rs.getBytes(8) == null ? Optional.empty() : Optional.of(new MailboxRecord.AccessKey(rs.getBytes(8),
+                                rs.getObject(9, OffsetDateTime.class).toInstant()))),
                 account, name));
     }
 
     @Override
-    public void createMailbox(MailboxRecord m) {
+    public void createMailbox(MailboxRecord m, List<MailboxRecord.Expunged> expunged) {
         Pg.transaction(pool, "create mailbox " + m.label(), c -> {
             long account = Pg.one(c, "SELECT id FROM accounts WHERE address_key = ?", rs -> rs.getLong(1), m.account())
                     .orElseThrow(() -> StoreException.invalid("mailbox " + m.label() + " belongs to an account the target lacks"));
@@ -197,11 +200,24 @@ final class PgImport implements MigrationTarget {
                 Pg.update(c, "INSERT INTO mailbox_access_keys (mailbox_id, access_key, created_at) VALUES (?, ?, ?)", id.get(),
                         m.accessKey().get().key(), m.accessKey().get().createdAt());
             }
-            for (MailboxRecord.Expunged e : m.expunged()) {
-                Pg.update(c, "INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)", id.get(), e.uid(), e.modSeq());
+            try (PreparedStatement st = c.prepareStatement("INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)")) {
+                for (MailboxRecord.Expunged e : expunged) {
+                    st.setLong(1, id.get());
+                    st.setLong(2, e.uid());
+                    st.setLong(3, e.modSeq());
+                    st.addBatch(); // one round trip for a mailbox's whole history, however long
+                }
+                st.executeBatch();
             }
             return null;
         }, Connection::commit);
+    }
+
+    @Override
+    public List<MailboxRecord.Expunged> expunged(MailboxRecord m) {
+        return Pg.read(pool, "read the expunged UIDs of " + m.label(), c -> Pg.list(c, "SELECT uid, modseq FROM expunged"
+                + " WHERE mailbox_id = " + MAILBOX_BY_NAME + " ORDER BY uid", rs -> new MailboxRecord.Expunged(rs.getLong(1),
+                rs.getLong(2)), m.account(), m.name()));
     }
 
     @Override
