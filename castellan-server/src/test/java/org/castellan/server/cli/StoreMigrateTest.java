@@ -96,7 +96,9 @@ class StoreMigrateTest {
         try (ObjectStore objects = ObjectStore.start(tmp.resolve("buckets"))) {
             useObjectStore(data, objects);
             String before = clientView(data);
-            assertThat(before).contains("login alice@example.org OK").doesNotContain("UIDVALIDITY 1)");
+            assertThat(before).contains("login alice@example.org OK").doesNotContain("UIDVALIDITY 1)")
+                    .containsPattern("vanished INBOX \\[b'\\(EARLIER\\) \\d+")
+                    .containsPattern("search INBOX \\[b'\\d+ \\d+");
             assertThat(before.lines().filter(l -> l.startsWith("msg "))).hasSize(stored);
 
             String url = newDatabase("migrate_main");
@@ -346,6 +348,7 @@ class StoreMigrateTest {
             "for user in sys.argv[5:]:",
             "    a = imaplib.IMAP4_SSL('localhost', int(imaps), ssl_context=ctx, timeout=60)",
             "    print('login', user, a.login(user, pw)[0])",
+            "    print('enable', a._simple_command('ENABLE', 'QRESYNC')[0])",
             "    names = []",
             "    for l in sorted(a.list()[1]):",
             "        print('list', l.decode())",
@@ -362,6 +365,10 @@ class StoreMigrateTest {
             "            print('msg', name, re.search(r'UID (\\d+)', head).group(1), flags, re.search(r'MODSEQ \\((\\d+)\\)', head).group(1),",
             "                  re.search(r'INTERNALDATE \"(.*?)\"', head).group(1), re.search(r'RFC822.SIZE (\\d+)', head).group(1),",
             "                  hashlib.sha256(part[1]).hexdigest())",
+            // RFC 7162 §3.2.6: what a resynchronising client is told was expunged; RFC 9051 §6.4.4: what SEARCH finds
+            "        a.uid('FETCH', '1:*', '(UID) (CHANGEDSINCE 1 VANISHED)')",
+            "        print('vanished', name, a.response('VANISHED')[1])",
+            "        print('search', name, a.uid('SEARCH', 'BODY', '\"line 7 of message 1\"')[1])",
             "    a.logout()",
             "    p = poplib.POP3_SSL('localhost', int(pop3s), context=ctx, timeout=60)",
             "    p.user(user); p.pass_(pw)",

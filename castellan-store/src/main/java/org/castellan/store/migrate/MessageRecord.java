@@ -38,7 +38,7 @@ public record MessageRecord(long uid, long modSeq, String flags, Instant interna
     public static Stream<MessageRecord> pages(long afterUid, LongFunction<List<MessageRecord>> page) {
         Iterator<MessageRecord> it = new Iterator<>() {
             long after = afterUid;
-            Iterator<MessageRecord> current = page.apply(afterUid).iterator();
+            Iterator<MessageRecord> current = List.<MessageRecord>of().iterator();
             boolean last;
 
             @Override
@@ -46,7 +46,7 @@ public record MessageRecord(long uid, long modSeq, String flags, Instant interna
                 if (current.hasNext()) return true;
                 if (last) return false;
                 List<MessageRecord> next = page.apply(after);
-                last = next.size() < PAGE;
+                last = next.size() < PAGE; // a short page is the mailbox's end
                 current = next.iterator();
                 return current.hasNext();
             }
