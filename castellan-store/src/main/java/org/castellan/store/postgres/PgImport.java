@@ -125,8 +125,9 @@ final class PgImport implements MigrationTarget {
                     case REF -> {
                         Long mapped = ids.getOrDefault(col.references(), Map.of()).get((Long) row[i]);
                         if (mapped == null) {
-                            throw StoreException.invalid(t.name() + " " + Arrays.toString(row) + " refers to " + col.references()
-                                    + " " + row[i] + ", which the source lacks; the source store is damaged");
+                            // Named by its key only: other columns may be secrets (an app password's credential).
+                            throw StoreException.invalid(t.name() + " " + row[t.index(t.key())] + " refers to "
+                                    + col.references() + " " + row[i] + ", which the source lacks; the source store is damaged");
                         }
                         args.add(mapped);
                     }
