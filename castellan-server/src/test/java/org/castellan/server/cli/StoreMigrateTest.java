@@ -39,6 +39,7 @@ import org.castellan.store.NewMessage;
 import org.castellan.store.SpecialUse;
 import org.castellan.store.UidRange;
 import org.castellan.store.embedded.EmbeddedMailStore;
+import org.castellan.store.postgres.PostgresStore;
 import org.castellan.store.queue.NewQueuedMessage;
 import org.castellan.store.queue.NewQueuedRecipient;
 import org.castellan.testkit.ObjectStore;
@@ -224,6 +225,20 @@ class StoreMigrateTest {
         assertThat(run.code()).isEqualTo(Main.BAD_INPUT);
         assertThat(run.err()).contains("the target database holds account alice@example.org, with another secret or"
                 + " creation time than this store's: it holds another store's data; migrate into a new, empty database");
+    }
+
+    /** A database someone set up by hand (or another server used) is not taken for an earlier run's copy. */
+    @Test
+    void refusesATargetWhoseDirectoryItDidNotWrite() throws Exception {
+        String url = newDatabase("migrate_by_hand");
+        try (PostgresStore store = PostgresStore.open(jdbc(url), postgres.user(), postgres.password(), 2)) {
+            store.createDomain("example.org");
+        }
+        Cli.Run run = migrate(copyOfTemplate("by-hand"), url);
+        assertThat(run.code()).isEqualTo(Main.BAD_INPUT);
+        assertThat(run.err()).contains("the target database already holds domains or accounts that castellan store migrate"
+                + " did not write; migrate into a new, empty database");
+        assertThat(count(url, "SELECT count(*) FROM accounts")).isZero();
     }
 
     @Test
