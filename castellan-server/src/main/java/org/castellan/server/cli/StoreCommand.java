@@ -32,7 +32,10 @@ import picocli.CommandLine.Option;
         description = "Move the mail store between kinds.", subcommands = StoreCommand.Migrate.class)
 final class StoreCommand {
 
-    /** Connections the copy holds: one writes, one verifies, one listens (the store's notifications). */
+    /**
+     * Connections the copy may hold: it uses one at a time, and the store's own background work
+     * (directory recheck, body collection) may want one meanwhile; its notification listener has its own.
+     */
     static final int POOL_SIZE = 3;
 
     @Command(name = "migrate", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
