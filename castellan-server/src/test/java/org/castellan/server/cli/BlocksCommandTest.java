@@ -2,10 +2,7 @@ package org.castellan.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import javax.net.ssl.SSLContext;
 import org.castellan.security.auth.AuthSettings;
 import org.junit.jupiter.api.AfterEach;
@@ -37,21 +34,7 @@ class BlocksCommandTest {
         SSLContext tls = live.clientContext(null);
         assertThat(live.cli.admin("blocks", "list").out().strip().split("\n")).hasSize(1);
 
-        // Enough wrong passwords at once to reach the block; each reply may be held back, so the
-        // guesses go out on parallel connections and the replies are read afterwards.
-        List<LiveServer.Pop3> guesses = new ArrayList<>();
-        try {
-            for (int i = 0; i <= AuthSettings.DEFAULT_BLOCK_AFTER; i++) {
-                LiveServer.Pop3 guess = new LiveServer.Pop3(tls, live.address("optional")).greeted();
-                assertThat(guess.command("USER " + LiveServer.ACCOUNT)).startsWith("+OK");
-                guess.out.write(("PASS wrong guess " + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
-                guess.out.flush();
-                guesses.add(guess);
-            }
-            for (LiveServer.Pop3 guess : guesses) assertThat(guess.line()).startsWith("-ERR");
-        } finally {
-            for (LiveServer.Pop3 guess : guesses) guess.close();
-        }
+        LiveServer.wrongPasswords(tls, live.address("optional"), AuthSettings.DEFAULT_BLOCK_AFTER + 1);
 
         Cli.Run list = live.cli.admin("blocks", "list");
         assertThat(list.code()).as(list.err()).isZero();
