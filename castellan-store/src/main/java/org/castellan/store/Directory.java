@@ -11,7 +11,9 @@ import org.castellan.protocol.mail.EmailAddress;
 
 /**
  * Who may receive and who may log in: domains, accounts and their credentials, app passwords,
- * certificate bindings, enrollment tokens and requests, aliases and the routes they give. What
+ * certificate bindings, enrollment tokens and requests, aliases and the routes they give, and the
+ * login blocks and certificate revocations every node must hold (docs/store.md, "What the nodes
+ * share"). What
  * AuthService, SMTP RCPT and the administration commands ask of the store (docs/store.md,
  * "Scale-out").
  *

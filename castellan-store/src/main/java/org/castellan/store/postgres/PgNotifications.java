@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The mailbox events of other nodes sharing the database (docs/store.md, "Change
- * notifications"). A write sends its events with {@code NOTIFY} inside its transaction, so
+ * notifications"), and on a second channel their writes of blocks and revocations (docs/store.md,
+ * "What the nodes share"). A write sends its events with {@code NOTIFY} inside its transaction, so
  * PostgreSQL delivers them when, and only if, it commits, in commit order; each store holds one
  * {@code LISTEN} connection, read on its own thread, and hands the events of other nodes to its
  * dispatcher. Events too long for one notification are kept in {@code event_overflow} and the

@@ -93,7 +93,8 @@ import org.slf4j.LoggerFactory;
  * are counted, a mailbox's while its UIDs and MODSEQs advance); one conditional UPDATE spends a
  * token or moves a request, so of two nodes one wins. Mailbox events reach other nodes by
  * NOTIFY ({@link PgNotifications}). Routes are remembered as the embedded store remembers them (docs/store.md, "Routes"), and
- * a node notices another's directory changes within {@link Directory#DIRECTORY_RECHECK}.
+ * a node notices another's directory changes within {@link Directory#DIRECTORY_RECHECK}; blocks and revocations
+ * are told by NOTIFY as well (docs/store.md, "What the nodes share").
  *
  * <p>Durability: a write returns after its transaction committed with the server's
  * {@code synchronous_commit = on}. Failure: every method throws {@link StoreException}
