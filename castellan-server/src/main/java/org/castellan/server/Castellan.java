@@ -310,7 +310,8 @@ public final class Castellan implements AutoCloseable {
                     certificateDirectory.get()), certificateDirectory.get(), Clock.systemUTC()).start();
         }
         shared = new SharedDirectory(store, auth, Stream.concat(Stream.of(tls), linkTls.stream()).toList(),
-                Stream.of(revocations, linkRevocations).filter(Objects::nonNull).toList(), ca, Clock.systemUTC()).start();
+                Stream.of(revocations, linkRevocations).filter(Objects::nonNull).toList(), ca, sessions(),
+                Clock.systemUTC()).start();
         admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, outboundQueue(),
                 () -> notifier.ifPresent(Notifier::afterRecord), Clock.systemUTC(), () -> outbound.ifPresent(OutboundEngine::wake));
     }

@@ -4,8 +4,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * A change another node made to the shared parts of the directory that a node keeps in memory,
- * heard through {@link Directory#watchDirectory}: it says what to read again, not the rows.
+ * A change another node made to the shared parts of the directory that a node keeps in memory or
+ * in its sessions, heard through {@link Directory#watchDirectory}: it says what to read again, or
+ * whose sessions to close, not the rows.
  */
 public sealed interface DirectoryChange {
 
@@ -20,4 +21,12 @@ public sealed interface DirectoryChange {
 
     /** A revocation was recorded: {@link Directory#listRevocations} has it. */
     record RevocationsAdded() implements DirectoryChange {}
+
+    /**
+     * An account was deleted: the sessions logged in to it, on every node, work on mail that is
+     * gone and are closed.
+     *
+     * @param address the account's address as its sessions hold it (local part, {@code @}, domain)
+     */
+    record AccountRemoved(String address) implements DirectoryChange {}
 }

@@ -19,6 +19,7 @@ import org.castellan.security.auth.BlockSharing;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.IssuedEntry;
 import org.castellan.security.tls.TlsPolicy;
+import org.castellan.server.transport.SessionRegistry;
 import org.castellan.store.CertificateRevocation;
 import org.castellan.store.Directory;
 import org.castellan.store.DirectoryChange;
@@ -33,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * client certificates. It writes this node's blocks, lifted blocks and CA revocations to the
  * directory, and applies the other nodes' as the store tells of them ({@link
  * Directory#watchDirectory}: PostgreSQL's NOTIFY): blocks to {@link AuthService}, revocations to
- * the TLS policies (new handshakes) and their watchers (live sessions).
+ * the TLS policies (new handshakes) and their watchers (live sessions); and closes the sessions of
+ * an account another node deleted.
  *
  * <p>Trusts: the directory, as every node does for accounts and passwords. Exposes nothing.
  *
@@ -50,6 +52,7 @@ public final class SharedDirectory implements AutoCloseable {
     private final List<TlsPolicy> policies;
     private final List<RevocationWatcher> watchers;
     private final Optional<CertificateAuthority> ca;
+    private final SessionRegistry sessions;
     private final Clock clock;
     /** One thread: store writes and reads in the order they were asked for, never on an event loop or a lock. */
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
@@ -64,7 +67,8 @@ public final class SharedDirectory implements AutoCloseable {
      *     tell of this node's own revocations
      */
     public SharedDirectory(Directory directory, AuthService auth, List<TlsPolicy> policies, List<RevocationWatcher> watchers,
-            Optional<CertificateAuthority> ca, Clock clock) {
+            Optional<CertificateAuthority> ca, SessionRegistry sessions, Clock clock) {
+        this.sessions = Objects.requireNonNull(sessions, "sessions");
         this.directory = Objects.requireNonNull(directory, "directory");
         this.auth = Objects.requireNonNull(auth, "auth");
         this.policies = List.copyOf(policies);
@@ -105,6 +109,11 @@ public final class SharedDirectory implements AutoCloseable {
                 readBlocks();
             }
             case DirectoryChange.RevocationsAdded added -> readRevocations();
+            case DirectoryChange.AccountRemoved removed -> {
+                // As `castellan user remove` closes them on the node whose admin socket it reaches.
+                int closed = sessions.closeWhere(c -> c.account().map(a -> a.equalsIgnoreCase(removed.address())).orElse(false));
+                if (closed > 0) log.info("closed {} session(s) of {}, removed on another node", closed, removed.address());
+            }
         }
     }
 

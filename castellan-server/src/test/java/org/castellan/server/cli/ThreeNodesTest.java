@@ -142,6 +142,20 @@ class ThreeNodesTest {
         assertThat(pop3Login(tls, 2, fresh)).startsWith("+OK");
     }
 
+    /** {@code castellan user remove} through node A closes the account's sessions on B as on A. */
+    @Test
+    void anAccountRemovedThroughOneNodeLosesItsSessionsOnAnother() throws Exception {
+        startThreeNodes();
+        SSLContext tls = LiveServer.clientContextTrusting(root(), null);
+        try (var onB = new LiveServer.Pop3(tls, address(1, "optional")).login()) {
+            Cli.Run remove = clis.get(0).admin("user", "remove", ACCOUNT);
+            assertThat(remove.code()).as(remove.err()).isZero();
+            await().atMost(BOUND).until(() -> nodes.get(1).sessions().list().stream().noneMatch(c -> c.account().isPresent()));
+            assertThat(onB.closedByServer()).isTrue();
+        }
+        assertThat(pop3Login(tls, 2, PASSWORD)).startsWith("-ERR");
+    }
+
     @Test
     void aDeliveryOnOneNodeReachesIdleSessionsOnTheOtherTwo() throws Exception {
         startThreeNodes();

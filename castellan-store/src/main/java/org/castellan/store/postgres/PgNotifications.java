@@ -172,6 +172,8 @@ final class PgNotifications implements AutoCloseable {
         String body = switch (change) {
             case DirectoryChange.BlocksAdded b -> "B";
             case DirectoryChange.RevocationsAdded r -> "V";
+            // An address holds no tab or newline (EmailAddress refuses control characters).
+            case DirectoryChange.AccountRemoved a -> "R\t" + a.address();
             // Sources are CIDR prefixes or "certificate sha256:<hex>": no tab, no newline.
             case DirectoryChange.BlocksLifted l -> l.sources().map(sources -> "L\t" + String.join("\t", new TreeSet<>(sources)))
                     .orElse("L");
@@ -186,6 +188,7 @@ final class PgNotifications implements AutoCloseable {
         DirectoryChange change = switch (f[0]) {
             case "B" -> new DirectoryChange.BlocksAdded();
             case "V" -> new DirectoryChange.RevocationsAdded();
+            case "R" -> new DirectoryChange.AccountRemoved(f[1]);
             case "L" -> new DirectoryChange.BlocksLifted(f.length == 1 ? Optional.empty()
                     : Optional.of(Set.of(Arrays.copyOfRange(f, 1, f.length))));
             default -> throw new IllegalArgumentException("unknown directory change " + f[0]);

@@ -433,7 +433,11 @@ public final class PostgresStore implements MailStore {
         // The mailboxes release their bodies and tell their listeners; subscriptions, app
         // passwords, bindings, tokens and requests go with the account (V2).
         mailboxes.deleteAccount(accountId, c -> {
+            Optional<String> address = Pg.one(c, "SELECT local_part || '@' || domain FROM accounts WHERE id = ?",
+                    rs -> rs.getString(1), accountId);
             if (Pg.update(c, "DELETE FROM accounts WHERE id = ?", accountId) == 0) throw DirectoryRules.noAccount(accountId);
+            // The other nodes close the account's sessions (docs/store.md, "What the nodes share").
+            notifications.directoryChanged(c, new DirectoryChange.AccountRemoved(address.orElseThrow()));
         });
     }
 

@@ -209,11 +209,11 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
     }
 
     /**
-     * docs/store.md, "What the nodes share": blocks and revocations one node writes are told to the
-     * others, which read them again; a node is not told of its own.
+     * docs/store.md, "What the nodes share": blocks, revocations and account deletions one node
+     * writes are told to the others; a node is not told of its own.
      */
     @Test
-    void aNodeHearsTheBlocksAndRevocationsOfAnother() {
+    void aNodeHearsTheBlocksRevocationsAndAccountDeletionsOfAnother() {
         List<DirectoryChange> heardHere = new CopyOnWriteArrayList<>();
         store.watchDirectory(heardHere::add);
         try (PostgresStore otherNode = PostgresStore.open(url, server.user(), server.password(), 1)) {
@@ -226,11 +226,13 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
             CertificateRevocation r = new CertificateRevocation("CN=Device CA", "2a", until, "keyCompromise");
             store.recordRevocation(r);
             store.recordRevocation(r); // kept already: nobody is told again
+            store.deleteAccount(account("Carol@example.org").id());
 
-            await().atMost(EVENT_WAIT).until(() -> heard.size() == 4);
+            await().atMost(EVENT_WAIT).until(() -> heard.size() == 5);
             assertThat(heard).containsExactly(new DirectoryChange.BlocksAdded(),
                     new DirectoryChange.BlocksLifted(Optional.of(Set.of("192.0.2.7/32", "192.0.2.0/24"))),
-                    new DirectoryChange.BlocksLifted(Optional.empty()), new DirectoryChange.RevocationsAdded());
+                    new DirectoryChange.BlocksLifted(Optional.empty()), new DirectoryChange.RevocationsAdded(),
+                    new DirectoryChange.AccountRemoved("Carol@example.org"));
             assertThat(otherNode.listRevocations()).containsExactly(r);
             assertThat(heardHere).isEmpty();
         }
