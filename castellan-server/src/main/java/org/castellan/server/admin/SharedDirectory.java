@@ -9,8 +9,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import javax.security.auth.x500.X500Principal;
 import org.castellan.security.auth.AuthService;
@@ -53,6 +55,8 @@ public final class SharedDirectory implements AutoCloseable {
     private final List<RevocationWatcher> watchers;
     private final Optional<CertificateAuthority> ca;
     private final SessionRegistry sessions;
+    /** Issuer and serial of each revocation the directory is known to hold; touched on the worker only. */
+    private final Set<String> published = new HashSet<>();
     private final Clock clock;
     /** One thread: store writes and reads in the order they were asked for, never on an event loop or a lock. */
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
@@ -95,9 +99,19 @@ public final class SharedDirectory implements AutoCloseable {
             }
         });
         for (RevocationWatcher w : watchers) w.afterReload(() -> submit(this::publishRevocations));
-        readBlocks();
-        publishRevocations();
-        readRevocations();
+        // On the worker, so that a change heard meanwhile is applied after, never before, this first read.
+        Future<?> first = worker.submit(() -> {
+            readBlocks();
+            publishRevocations();
+            readRevocations();
+        });
+        try {
+            first.get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot read the shared blocks and revocations", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         return this;
     }
 
@@ -145,19 +159,27 @@ public final class SharedDirectory implements AutoCloseable {
         }
     }
 
-    /** Every revocation in this node's CA index, into the directory; the new ones are told to the other nodes. */
+    /**
+     * Every revocation in this node's CA index that the directory does not hold yet, into it; the
+     * new ones are told to the other nodes. One write per revocation, the first time only.
+     */
     private void publishRevocations() {
         if (ca.isEmpty()) return;
         try {
+            if (published.isEmpty()) {
+                for (CertificateRevocation kept : directory.listRevocations()) published.add(kept.issuer() + " " + kept.serial());
+            }
             int added = 0;
             for (IssuedEntry entry : ca.get().issued()) {
                 if (entry.revocation().isEmpty()) continue;
                 IssuedEntry.Revocation r = entry.revocation().get();
                 String issuer = ca.get().caCertificate(entry.kind()).getSubjectX500Principal().getName();
+                if (published.contains(issuer + " " + entry.serialHex())) continue;
                 if (directory.recordRevocation(new CertificateRevocation(issuer, entry.serialHex(), r.time(),
                         r.reason().label()))) {
                     added++;
                 }
+                published.add(issuer + " " + entry.serialHex());
             }
             if (added > 0) log.info("{} revocation(s) of this node's CA told to the other nodes", added);
         } catch (RuntimeException e) { // StoreException, or PkiException reading the index
