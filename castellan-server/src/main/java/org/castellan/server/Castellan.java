@@ -9,9 +9,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.stream.Stream;
 import org.castellan.security.auth.AuthLog;
 import org.castellan.security.auth.AuthService;
 import org.castellan.security.auth.AuthSettings;
@@ -28,6 +30,7 @@ import org.castellan.security.tls.TlsPolicy;
 import org.castellan.server.admin.AdminServer;
 import org.castellan.server.admin.CertificateWatcher;
 import org.castellan.server.admin.RevocationWatcher;
+import org.castellan.server.admin.SharedDirectory;
 import org.castellan.server.config.CastellanConfig;
 import org.castellan.server.config.Listener;
 import org.castellan.server.dkim.DkimKeys;
@@ -121,6 +124,8 @@ public final class Castellan implements AutoCloseable {
     /** The link listeners' TLS (node CA alone, TLS 1.3), when there are any; set once in {@link #start}. */
     private Optional<TlsPolicy> linkTls = Optional.empty();
     private RevocationWatcher linkRevocations;
+    /** Blocks and revocations to and from the other nodes on the same directory. */
+    private SharedDirectory shared;
     private CertificateWatcher linkCertificates;
     private final LinkService link = new LinkService();
     private CertificateWatcher certificates;
@@ -304,6 +309,9 @@ public final class Castellan implements AutoCloseable {
             publishing = new DirectoryPublishing(new DirectoryPublisher(config.directory().publish().get(), ca.get(),
                     certificateDirectory.get()), certificateDirectory.get(), Clock.systemUTC()).start();
         }
+        shared = new SharedDirectory(store, auth, Stream.concat(Stream.of(tls), linkTls.stream()).toList(),
+                Stream.of(revocations, linkRevocations).filter(Objects::nonNull).toList(), ca, sessions(),
+                Clock.systemUTC()).start();
         admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, outboundQueue(),
                 () -> notifier.ifPresent(Notifier::afterRecord), Clock.systemUTC(), () -> outbound.ifPresent(OutboundEngine::wake));
     }
@@ -325,6 +333,7 @@ public final class Castellan implements AutoCloseable {
 
     private void stopAdministration() {
         if (admin != null) admin.close();
+        if (shared != null) shared.close();
         if (revocations != null) revocations.close();
         if (linkRevocations != null) linkRevocations.close();
         if (linkCertificates != null) linkCertificates.close();

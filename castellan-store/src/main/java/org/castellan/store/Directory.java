@@ -6,11 +6,14 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.castellan.protocol.mail.EmailAddress;
 
 /**
  * Who may receive and who may log in: domains, accounts and their credentials, app passwords,
- * certificate bindings, enrollment tokens and requests, aliases and the routes they give. What
+ * certificate bindings, enrollment tokens and requests, aliases and the routes they give, and the
+ * login blocks and certificate revocations every node must hold (docs/store.md, "What the nodes
+ * share"). What
  * AuthService, SMTP RCPT and the administration commands ask of the store (docs/store.md,
  * "Scale-out").
  *
@@ -243,6 +246,40 @@ public interface Directory {
      * that has just disappeared still fails in the store, never silently.
      */
     Optional<Route> knownRoute(EmailAddress recipient);
+
+    // ---- what every node keeps in memory: login blocks and revocations
+
+    /**
+     * Keeps a block of the login limiter for every node; a block of the same source and account
+     * already kept is replaced by the one that ends later. Blocks that have ended are dropped.
+     */
+    void putBlock(LoginBlock block);
+
+    /** The blocks in force at {@code now}, soonest to end first. */
+    List<LoginBlock> listBlocks(Instant now);
+
+    /** Lifts the blocks of these sources (with any account); returns how many were kept. */
+    int deleteBlocks(Set<String> sources);
+
+    /** Lifts every block; returns how many were kept. */
+    int deleteAllBlocks();
+
+    /**
+     * Keeps a revocation for every node, unless one of the same issuer and serial is kept already.
+     *
+     * @return whether it was new
+     */
+    boolean recordRevocation(CertificateRevocation revocation);
+
+    /** Every revocation kept, oldest first. */
+    List<CertificateRevocation> listRevocations();
+
+    /**
+     * Tells {@code listener} of the blocks, revocations and account deletions other nodes write from now on, on the
+     * store's own thread (hand off anything slow). A store that serves one process alone (the
+     * embedded one) never calls it: the process that writes knows already.
+     */
+    default void watchDirectory(Consumer<DirectoryChange> listener) {}
 
     /** How often the store looks for changes to domains, accounts, aliases and mailboxes made by another process. */
     Duration DIRECTORY_RECHECK = Duration.ofMillis(250);

@@ -64,6 +64,43 @@ public interface DirectoryContract extends DirectoryFixture {
         assertThat(directory().listDomains()).isEmpty();
     }
 
+    // ------------------------------------------------------------------ blocks and revocations
+
+    /** A block of one source is kept until it ends; the same source blocked again keeps the later end. */
+    @Test
+    default void blocksAreKeptUntilTheyEndOrAreLifted() {
+        Instant now = Instant.parse("2026-12-07T10:00:00Z");
+        directory().putBlock(new LoginBlock("192.0.2.7/32", Optional.empty(), 10, now.plusSeconds(900)));
+        directory().putBlock(new LoginBlock("192.0.2.0/24", Optional.of("alice@example.org"), 10, now.plusSeconds(600)));
+        directory().putBlock(new LoginBlock("198.51.100.0/24", Optional.empty(), 40, now.plusSeconds(300)));
+        directory().putBlock(new LoginBlock("192.0.2.7/32", Optional.empty(), 11, now.plusSeconds(60)));
+
+        assertThat(directory().listBlocks(now)).containsExactly(
+                new LoginBlock("198.51.100.0/24", Optional.empty(), 40, now.plusSeconds(300)),
+                new LoginBlock("192.0.2.0/24", Optional.of("alice@example.org"), 10, now.plusSeconds(600)),
+                new LoginBlock("192.0.2.7/32", Optional.empty(), 11, now.plusSeconds(900)));
+        assertThat(directory().listBlocks(now.plusSeconds(601))).extracting(LoginBlock::source).containsExactly("192.0.2.7/32");
+
+        assertThat(directory().deleteBlocks(Set.of("192.0.2.7/32", "192.0.2.0/24"))).isEqualTo(2);
+        assertThat(directory().listBlocks(now)).extracting(LoginBlock::source).containsExactly("198.51.100.0/24");
+        assertThat(directory().deleteAllBlocks()).isEqualTo(1);
+        assertThat(directory().listBlocks(now)).isEmpty();
+    }
+
+    /** A revocation is kept once, however many nodes record it. */
+    @Test
+    default void aRevocationIsKeptOnce() {
+        Instant at = Instant.parse("2026-12-07T10:00:00Z");
+        CertificateRevocation r = new CertificateRevocation("CN=Castellan Device CA,O=Example", "1f3a", at, "keyCompromise");
+        assertThat(directory().recordRevocation(r)).isTrue();
+        assertThat(directory().recordRevocation(new CertificateRevocation(r.issuer(), "1f3a", at.plusSeconds(5), "superseded")))
+                .isFalse();
+        CertificateRevocation other = new CertificateRevocation("CN=Castellan User CA,O=Example", "1f3a", at.plusSeconds(1),
+                "unspecified");
+        assertThat(directory().recordRevocation(other)).isTrue();
+        assertThat(directory().listRevocations()).containsExactly(r, other);
+    }
+
     // ------------------------------------------------------------------ accounts
 
     /**

@@ -134,6 +134,14 @@ public final class AuthService implements AutoCloseable {
     /** OAUTHBEARER and XOAUTH2 tokens; null when no issuer is configured. */
     private final BearerTokenVerifier bearer;
     private final LoginLimiter limiter;
+    /** Nobody to tell until {@link #shareBlocks}: a node alone. */
+    private volatile BlockSharing sharing = new BlockSharing() {
+        @Override
+        public void blocked(Block block) {}
+
+        @Override
+        public void lifted(Optional<Set<String>> sources) {}
+    };
     private final PasswordCache cache;
     /** Credential lookups: store reads, no PBKDF2. */
     private final ExecutorService lookups;
@@ -347,17 +355,47 @@ public final class AuthService implements AutoCloseable {
         return limiter.blocks();
     }
 
-    /** Lifts the blocks, and forgets the failures, of {@code address}'s host, /24 and account pairs; returns how many blocks were lifted. */
+    /**
+     * Lifts the blocks, and forgets the failures, of {@code address}'s host, /24 and account pairs,
+     * here and, through the {@link #shareBlocks sharing}, on every node; returns how many blocks
+     * were lifted here.
+     */
     public int clearBlocks(InetAddress address) {
         int lifted = limiter.clear(address);
         LOG.info("auth blocks cleared for {}: {}", address.getHostAddress(), lifted);
+        sharing.lifted(Optional.of(LoginLimiter.sources(address)));
         return lifted;
     }
 
-    /** Lifts every block and forgets every failure; returns how many blocks were lifted. */
+    /** Lifts every block and forgets every failure, here and on every node; returns how many blocks were lifted here. */
     public int clearBlocks() {
         int lifted = limiter.clearAll();
         LOG.info("auth blocks cleared for all sources: {}", lifted);
+        sharing.lifted(Optional.empty());
+        return lifted;
+    }
+
+    /**
+     * Tells {@code sharing} of every block this node decides and every block an operator lifts
+     * here, from now on (docs/security.md, "Blocks across nodes").
+     */
+    public void shareBlocks(BlockSharing sharing) {
+        this.sharing = Objects.requireNonNull(sharing, "sharing");
+        limiter.onBlock(sharing::blocked);
+    }
+
+    /** Refuses the blocks other nodes decided as this node's own; replaces those imposed before. */
+    public void imposeBlocks(List<Block> blocks) {
+        limiter.impose(blocks);
+    }
+
+    /**
+     * Lifts, here only, what an operator lifted on another node: the blocks and counts of these
+     * sources, or every one when empty. Returns how many blocks were lifted here.
+     */
+    public int liftBlocks(Optional<Set<String>> sources) {
+        int lifted = sources.map(limiter::clear).orElseGet(limiter::clearAll);
+        if (lifted > 0) LOG.info("auth blocks lifted on another node: {} here", lifted);
         return lifted;
     }
 

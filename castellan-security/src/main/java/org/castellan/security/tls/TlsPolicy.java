@@ -15,6 +15,7 @@ import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.internal.tcnative.SSL;
 import io.netty.util.concurrent.ImmediateExecutor;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -35,6 +36,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -270,6 +272,11 @@ public final class TlsPolicy {
     private final ExecutorService verifications;
     /** Null when nothing is stapled. */
     private final OcspStapling stapling;
+    /**
+     * Serials revoked on other nodes, by issuer (docs/kms.md, "Revocation across nodes"): refused
+     * as the CRLs' are, though no CRL of this node lists them. Replaced as a whole.
+     */
+    private volatile Map<X500Principal, Set<BigInteger>> revokedElsewhere = Map.of();
 
     private TlsPolicy(Builder settings, Provider provider, Served served,
             RecordingTrustManager verifier, RecordingTrustManager requiring, List<X509Certificate> anchors,
@@ -286,6 +293,8 @@ public final class TlsPolicy {
         this.ocsp = ocsp;
         this.verifications = verifications;
         this.stapling = settings.stapling;
+        if (verifier != null) verifier.alsoRefuse(this::revokedElsewhere);
+        if (requiring != null) requiring.alsoRefuse(this::revokedElsewhere);
     }
 
     /** Starts a policy from a preset, the server's PEM chain (leaf first) and its PEM private key. */
@@ -922,12 +931,29 @@ public final class TlsPolicy {
      * of a certificate that was revoked after its handshake.
      */
     public boolean revoked(X509Certificate certificate) {
+        if (revokedElsewhere(certificate)) return true;
         for (X509CRL crl : crls) {
             if (crl.getIssuerX500Principal().equals(certificate.getIssuerX500Principal()) && crl.isRevoked(certificate)) {
                 return true;
             }
         }
         return ocsp != null && ocsp.cached(certificate).orElse(null) instanceof OcspClient.Status.Revoked;
+    }
+
+    /**
+     * Refuses, from the next handshake on, the certificates of {@code serials} by issuer besides
+     * those the CRLs list: the revocations other nodes made (docs/kms.md, "Revocation across
+     * nodes"). Replaces the ones given before; {@link #revoked} answers with them too.
+     */
+    public void revokeElsewhere(Map<X500Principal, Set<BigInteger>> serials) {
+        Map<X500Principal, Set<BigInteger>> copy = new HashMap<>();
+        serials.forEach((issuer, set) -> copy.put(issuer, Set.copyOf(set)));
+        revokedElsewhere = Map.copyOf(copy);
+    }
+
+    private boolean revokedElsewhere(X509Certificate certificate) {
+        Set<BigInteger> serials = revokedElsewhere.get(certificate.getIssuerX500Principal());
+        return serials != null && serials.contains(certificate.getSerialNumber());
     }
 
     /**

@@ -67,6 +67,8 @@ public final class RevocationWatcher implements AutoCloseable {
     private List<Object> lastStamp;
     private Instant nextRefreshCheck = Instant.MIN;
     private int sweepsLeft;
+    /** Told after each reload of changed CRL files, on the watcher's thread. */
+    private volatile Runnable afterReload = () -> {};
 
     public RevocationWatcher(CertificateAuthority ca, TlsPolicy tls, SessionRegistry sessions, Clock clock) {
         this(ca, tls, sessions, clock, CLIENT_KINDS);
@@ -139,11 +141,39 @@ public final class RevocationWatcher implements AutoCloseable {
         List<Object> stamp = stamp();
         if (!stamp.equals(lastStamp)) {
             lastStamp = stamp;
-            if (tls.reloadCrls()) sweepsLeft = SWEEPS_AFTER_RELOAD;
+            if (tls.reloadCrls()) {
+                sweepsLeft = SWEEPS_AFTER_RELOAD;
+                afterReload.run();
+            }
         }
         if (sweepsLeft > 0) {
             sweepsLeft--;
             closeRevoked();
+        }
+    }
+
+    /**
+     * Runs {@code action} after each reload of CRL files that changed (a revocation through this
+     * node's data directory), on the watcher's thread: how the revocation reaches the other nodes
+     * (docs/kms.md, "Revocation across nodes").
+     */
+    public RevocationWatcher afterReload(Runnable action) {
+        this.afterReload = Objects.requireNonNull(action, "action");
+        return this;
+    }
+
+    /**
+     * The TLS policy has just been told of revocations made on another node: sweeps the live
+     * sessions now and after, as after a reload of this node's CRLs.
+     */
+    public void revokedElsewhere() {
+        try {
+            timer.execute(() -> {
+                sweepsLeft = SWEEPS_AFTER_RELOAD;
+                closeRevoked();
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // the server is stopping: its sessions close anyway
         }
     }
 

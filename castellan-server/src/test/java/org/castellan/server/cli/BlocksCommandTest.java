@@ -2,12 +2,11 @@ package org.castellan.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import javax.net.ssl.SSLContext;
 import org.castellan.security.auth.AuthSettings;
+import org.castellan.server.Castellan;
+import org.castellan.server.config.CastellanConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,21 +36,7 @@ class BlocksCommandTest {
         SSLContext tls = live.clientContext(null);
         assertThat(live.cli.admin("blocks", "list").out().strip().split("\n")).hasSize(1);
 
-        // Enough wrong passwords at once to reach the block; each reply may be held back, so the
-        // guesses go out on parallel connections and the replies are read afterwards.
-        List<LiveServer.Pop3> guesses = new ArrayList<>();
-        try {
-            for (int i = 0; i <= AuthSettings.DEFAULT_BLOCK_AFTER; i++) {
-                LiveServer.Pop3 guess = new LiveServer.Pop3(tls, live.address("optional")).greeted();
-                assertThat(guess.command("USER " + LiveServer.ACCOUNT)).startsWith("+OK");
-                guess.out.write(("PASS wrong guess " + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
-                guess.out.flush();
-                guesses.add(guess);
-            }
-            for (LiveServer.Pop3 guess : guesses) assertThat(guess.line()).startsWith("-ERR");
-        } finally {
-            for (LiveServer.Pop3 guess : guesses) guess.close();
-        }
+        LiveServer.wrongPasswords(tls, live.address("optional"), AuthSettings.DEFAULT_BLOCK_AFTER + 1);
 
         Cli.Run list = live.cli.admin("blocks", "list");
         assertThat(list.code()).as(list.err()).isZero();
@@ -71,6 +56,31 @@ class BlocksCommandTest {
             assertThat(again.command("QUIT")).startsWith("+OK");
         }
         assertThat(live.cli.admin("blocks", "clear").out()).contains("lifted 0 block(s)");
+    }
+
+    /** docs/security.md, "Blocks across nodes": the store keeps the blocks, so a restart does not lift them. */
+    @Test
+    void aBlockOutlivesARestartOfTheServer() throws Exception {
+        live = LiveServer.start(tmp.resolve("data"));
+        SSLContext tls = live.clientContext(null);
+        LiveServer.wrongPasswords(tls, live.address("optional"), AuthSettings.DEFAULT_BLOCK_AFTER + 1);
+        live.close();
+        live = null;
+
+        Path config = tmp.resolve("data").resolve("castellan.toml");
+        try (Castellan again = Castellan.start(CastellanConfig.load(config))) {
+            Cli cli = Cli.on(tmp.resolve("data"));
+            assertThat(cli.admin("blocks", "list").out()).contains("127.0.0.1/32");
+            try (var blocked = new LiveServer.Pop3(tls, again.addresses().get("optional")).greeted()) {
+                assertThat(blocked.command("USER " + LiveServer.ACCOUNT)).startsWith("+OK");
+                assertThat(blocked.command("PASS " + Cli.Pop3Password.VALUE)).startsWith("-ERR [SYS/TEMP]");
+            }
+            assertThat(cli.admin("blocks", "clear", "127.0.0.1").code()).isZero();
+        }
+        try (Castellan third = Castellan.start(CastellanConfig.load(config))) {
+            assertThat(Cli.on(tmp.resolve("data")).admin("blocks", "list").out()).as("cleared for good")
+                    .doesNotContain("127.0.0.1");
+        }
     }
 
     @Test

@@ -20,6 +20,11 @@ final class Cli {
         this.data = data;
     }
 
+    /** The commands of a data directory made otherwise (another node's copy of one). */
+    static Cli on(Path data) {
+        return new Cli(data);
+    }
+
     /** Initialises a data directory with a domain and one account, the way an operator would. */
     static Cli init(Path data, String account) {
         Cli cli = new Cli(data);

@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -70,6 +72,11 @@ final class LiveServer implements AutoCloseable {
 
     /** Issues a device certificate with {@code castellan cert} into a directory beside the data; returns its files and serial. */
     Issued issueDevice(String name) {
+        return issueDevice(cli, name);
+    }
+
+    /** Issues a device certificate for the account with {@code cli}'s {@code castellan cert}. */
+    static Issued issueDevice(Cli cli, String name) {
         Path out = cli.data.resolveSibling("handed-over").resolve(name);
         Cli.Run r = cli.withStdin(P12_PASSPHRASE + "\n", "cert", "issue", "device", name, "--owner", ACCOUNT,
                 "--passphrase-stdin", "--out", out.toString());
@@ -93,9 +100,14 @@ final class LiveServer implements AutoCloseable {
 
     /** A client context trusting the built-in root, presenting {@code p12} (or nothing when null). */
     SSLContext clientContext(Path p12) throws Exception {
+        return clientContextTrusting(rootCertificate(), p12);
+    }
+
+    /** A client context trusting {@code root}, presenting {@code p12} (or nothing when null). */
+    static SSLContext clientContextTrusting(Path root, Path p12) throws Exception {
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
-        try (InputStream in = Files.newInputStream(rootCertificate())) {
+        try (InputStream in = Files.newInputStream(root)) {
             trust.setCertificateEntry("root", (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in));
         }
         TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
@@ -112,6 +124,27 @@ final class LiveServer implements AutoCloseable {
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
         return context;
+    }
+
+    /**
+     * Sends {@code count} wrong passwords for the account at once, each on its own connection to
+     * {@code at}, then reads every refusal: each reply may be held back, so the guesses go out
+     * together and the replies are read afterwards.
+     */
+    static void wrongPasswords(SSLContext tls, InetSocketAddress at, int count) throws IOException {
+        List<Pop3> guesses = new ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                Pop3 guess = new Pop3(tls, at).greeted();
+                assertThat(guess.command("USER " + ACCOUNT)).startsWith("+OK");
+                guess.out.write(("PASS wrong guess " + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                guess.out.flush();
+                guesses.add(guess);
+            }
+            for (Pop3 guess : guesses) assertThat(guess.line()).startsWith("-ERR");
+        } finally {
+            for (Pop3 guess : guesses) guess.close();
+        }
     }
 
     /** A POP3 client over implicit TLS. */

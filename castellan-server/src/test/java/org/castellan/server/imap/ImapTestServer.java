@@ -7,11 +7,14 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Set;
 import javax.net.ssl.SSLSocket;
 import org.castellan.server.Castellan;
+import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.config.ConfigException;
 import org.castellan.store.MailStore;
 import org.castellan.testkit.TestPki;
 
@@ -45,10 +48,34 @@ final class ImapTestServer implements AutoCloseable {
 
     /** With further lines for the {@code [auth]} table. */
     static ImapTestServer start(Path dir, String auth) {
-        return new ImapTestServer(TestServer.startWith(dir, "", auth,
-                TestServer.listener("imap", "imap", "starttls", true),
-                TestServer.listener("strict", "imap", "starttls", false),
-                TestServer.listener("imaps", "imap", "implicit", false)));
+        return new ImapTestServer(TestServer.startWith(dir, "", auth, LISTENERS));
+    }
+
+    private static final String[] LISTENERS = {
+            TestServer.listener("imap", "imap", "starttls", true),
+            TestServer.listener("strict", "imap", "starttls", false),
+            TestServer.listener("imaps", "imap", "implicit", false)};
+
+    /** The first node of several on one fresh PostgreSQL database; {@link #startNode} starts the others. */
+    static ImapTestServer startOnPostgres(Path dir) {
+        return new ImapTestServer(TestServer.startOnPostgres(dir, LISTENERS));
+    }
+
+    /**
+     * Another node on this one's database, with its own data directory {@code nodeDir} and its own
+     * ports; the caller closes it.
+     */
+    Castellan startNode(Path nodeDir) {
+        try {
+            Files.createDirectories(nodeDir);
+            Path config = nodeDir.resolve("castellan.toml");
+            Files.writeString(config, Files.readString(server.config().file()));
+            return Castellan.start(CastellanConfig.load(config));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (ConfigException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
     }
 
 

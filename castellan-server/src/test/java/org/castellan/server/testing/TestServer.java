@@ -63,6 +63,27 @@ public record TestServer(TestPki pki, Castellan server, long inbox, long otherIn
     /** As {@link #startWith}, with further lines for the {@code [server]} table as well. */
     public static TestServer startWithServer(Path dir, String serverLines, String tls, String auth, String... listeners) {
         try {
+            return startOn(TestStores.table(dir), dir, serverLines, tls, auth, listeners);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * As {@link #start(Path, String...)}, on a fresh PostgreSQL database whatever the test store
+     * is: the first of several nodes, each a server whose configuration is {@code dir}'s
+     * {@code castellan.toml} with its own data directory.
+     */
+    public static TestServer startOnPostgres(Path dir, String... listeners) {
+        try {
+            return startOn(TestStores.postgres(dir), dir, "", "", "", listeners);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static TestServer startOn(String storeTable, Path dir, String serverLines, String tls, String auth, String... listeners) {
+        try {
             TestPki pki = TestPki.create(Files.createDirectories(dir.resolve("test-pki")));
             String config = String.join("\n",
                     "[server]",
@@ -70,7 +91,7 @@ public record TestServer(TestPki pki, Castellan server, long inbox, long otherIn
                     "data-dir = \".\"",
                     "shutdown-grace = \"5s\"",
                     serverLines,
-                    TestStores.table(dir),
+                    storeTable,
                     "[tls]",
                     "certificate = \"" + pki.server().chainFile() + "\"",
                     "key = \"" + pki.server().keyFile() + "\"",

@@ -30,6 +30,11 @@ public final class TestStores {
     /** The {@code [store]} table for a server in {@code dir}: empty for the embedded store. */
     public static String table(Path dir) throws IOException {
         if (!"postgres".equals(System.getProperty(PROPERTY, "embedded"))) return "";
+        return postgres(dir);
+    }
+
+    /** The {@code [store]} table of a fresh PostgreSQL database, whatever {@link #PROPERTY} says: for tests of several nodes. */
+    public static String postgres(Path dir) throws IOException {
         Postgres pg = server();
         String name = "test_" + DATABASES.incrementAndGet();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());

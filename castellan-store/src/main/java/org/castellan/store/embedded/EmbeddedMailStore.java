@@ -41,6 +41,8 @@ import org.castellan.store.AccountEvent;
 import org.castellan.store.Alias;
 import org.castellan.store.AppPassword;
 import org.castellan.store.CertificateBinding;
+import org.castellan.store.CertificateRevocation;
+import org.castellan.store.LoginBlock;
 import org.castellan.store.EnrollmentRequest;
 import org.castellan.store.EnrollmentToken;
 import org.castellan.store.AuthAttempt;
@@ -560,6 +562,59 @@ public final class EmbeddedMailStore implements MailStore {
             }
             return null;
         });
+    }
+
+    // ------------------------------------------------------------------ blocks and revocations
+
+    @Override
+    public void putBlock(LoginBlock block) {
+        write("keep a login block of " + block.source(), tx -> {
+            Sql.update(tx.connection(), "DELETE FROM login_blocks WHERE blocked_until <= ?", now().toEpochMilli());
+            Sql.update(tx.connection(), "INSERT INTO login_blocks (source, account, failures, blocked_until) VALUES (?, ?, ?, ?)"
+                    + " ON CONFLICT (source, account) DO UPDATE SET failures = excluded.failures,"
+                    + " blocked_until = max(blocked_until, excluded.blocked_until)",
+                    block.source(), block.account().orElse(""), block.failures(), block.until().toEpochMilli());
+            return null;
+        });
+    }
+
+    @Override
+    public List<LoginBlock> listBlocks(Instant now) {
+        return read("list the login blocks", c -> Sql.list(c, "SELECT source, account, failures, blocked_until FROM login_blocks"
+                + " WHERE blocked_until > ? ORDER BY blocked_until, source, account", rs -> new LoginBlock(rs.getString(1),
+                        Optional.of(rs.getString(2)).filter(a -> !a.isEmpty()), rs.getInt(3),
+                        Instant.ofEpochMilli(rs.getLong(4))), now.toEpochMilli()));
+    }
+
+    @Override
+    public int deleteBlocks(Set<String> sources) {
+        return write("lift the login blocks of " + sources, tx -> {
+            int lifted = 0;
+            for (String source : sources) {
+                lifted += Sql.update(tx.connection(), "DELETE FROM login_blocks WHERE source = ?", source);
+            }
+            return lifted;
+        });
+    }
+
+    @Override
+    public int deleteAllBlocks() {
+        return write("lift every login block", tx -> Sql.update(tx.connection(), "DELETE FROM login_blocks"));
+    }
+
+    @Override
+    public boolean recordRevocation(CertificateRevocation r) {
+        return write("record the revocation of " + r.serial(), tx -> Sql.update(tx.connection(),
+                "INSERT INTO certificate_revocations (issuer, serial, revoked_at, reason) VALUES (?, ?, ?, ?)"
+                        + " ON CONFLICT (issuer, serial) DO NOTHING",
+                r.issuer(), r.serial(), r.revokedAt().toEpochMilli(), r.reason()) > 0);
+    }
+
+    @Override
+    public List<CertificateRevocation> listRevocations() {
+        return read("list the revocations", c -> Sql.list(c, "SELECT issuer, serial, revoked_at, reason"
+                + " FROM certificate_revocations ORDER BY revoked_at, issuer, serial", rs -> new CertificateRevocation(
+                        rs.getString(1), rs.getString(2), Instant.ofEpochMilli(rs.getLong(3)), rs.getString(4))));
     }
 
     // ------------------------------------------------------------------ enrollment tokens

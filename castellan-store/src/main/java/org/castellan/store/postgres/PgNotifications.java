@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -16,6 +17,7 @@ import java.util.UUID;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.castellan.store.AccountEvent;
+import org.castellan.store.DirectoryChange;
 import org.castellan.store.StoreEvent;
 import org.castellan.store.postgres.internal.Pg;
 import org.postgresql.PGConnection;
@@ -25,7 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The mailbox events of other nodes sharing the database (docs/store.md, "Change
- * notifications"). A write sends its events with {@code NOTIFY} inside its transaction, so
+ * notifications"), and on a second channel their writes of blocks and revocations (docs/store.md,
+ * "What the nodes share"). A write sends its events with {@code NOTIFY} inside its transaction, so
  * PostgreSQL delivers them when, and only if, it commits, in commit order; each store holds one
  * {@code LISTEN} connection, read on its own thread, and hands the events of other nodes to its
  * dispatcher. Events too long for one notification are kept in {@code event_overflow} and the
@@ -39,6 +42,12 @@ final class PgNotifications implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PgNotifications.class);
 
     static final String CHANNEL = "castellan_events";
+
+    /**
+     * Blocks and revocations written (docs/store.md, "What the nodes share"): the payload says what
+     * to read again, and for lifted blocks of which sources.
+     */
+    static final String DIRECTORY_CHANNEL = "castellan_directory";
 
     /** PostgreSQL refuses a payload of 8000 bytes or more; longer ones go through event_overflow. */
     static final int MAX_PAYLOAD_BYTES = 7900;
@@ -57,14 +66,17 @@ final class PgNotifications implements AutoCloseable {
     private final String user;
     private final String password;
     private final Consumer<List<AccountEvent>> remote;
+    private final Consumer<DirectoryChange> directory;
     private final Thread thread;
     private volatile boolean closed;
 
-    PgNotifications(String jdbcUrl, String user, String password, Consumer<List<AccountEvent>> remote) {
+    PgNotifications(String jdbcUrl, String user, String password, Consumer<List<AccountEvent>> remote,
+            Consumer<DirectoryChange> directory) {
         this.jdbcUrl = jdbcUrl;
         this.user = user;
         this.password = password;
         this.remote = remote;
+        this.directory = directory;
         this.thread = Thread.ofPlatform().name("castellan-postgres-listen").daemon(true).unstarted(this::loop);
     }
 
@@ -99,6 +111,7 @@ final class PgNotifications implements AutoCloseable {
         Connection c = DriverManager.getConnection(jdbcUrl, user, password);
         try (Statement s = c.createStatement()) {
             s.execute("LISTEN " + CHANNEL);
+            s.execute("LISTEN " + DIRECTORY_CHANNEL);
         } catch (SQLException e) {
             c.close();
             throw e;
@@ -118,7 +131,10 @@ final class PgNotifications implements AutoCloseable {
                 }
                 PGNotification[] received = c.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
                 if (received == null) continue;
-                for (PGNotification n : received) receive(c, n.getParameter());
+                for (PGNotification n : received) {
+                    if (n.getName().equals(DIRECTORY_CHANNEL)) receiveDirectory(n.getParameter());
+                    else receive(c, n.getParameter());
+                }
             } catch (SQLException e) {
                 if (closed) break;
                 if (!broken) {
@@ -149,6 +165,35 @@ final class PgNotifications implements AutoCloseable {
         }
         List<AccountEvent> events = decode(body);
         if (!events.isEmpty()) remote.accept(events);
+    }
+
+    /** Tells the other nodes of {@code change}; PostgreSQL delivers it if the transaction on {@code c} commits. */
+    void directoryChanged(Connection c, DirectoryChange change) throws SQLException {
+        String body = switch (change) {
+            case DirectoryChange.BlocksAdded b -> "B";
+            case DirectoryChange.RevocationsAdded r -> "V";
+            // An address holds no tab or newline (EmailAddress refuses control characters).
+            case DirectoryChange.AccountRemoved a -> "R\t" + a.address();
+            // Sources are CIDR prefixes or "certificate sha256:<hex>": no tab, no newline.
+            case DirectoryChange.BlocksLifted l -> l.sources().map(sources -> "L\t" + String.join("\t", new TreeSet<>(sources)))
+                    .orElse("L");
+        };
+        Pg.one(c, "SELECT pg_notify(?, ?)", rs -> Boolean.TRUE, DIRECTORY_CHANNEL, node + "\n" + body);
+    }
+
+    private void receiveDirectory(String payload) {
+        int newline = payload.indexOf('\n');
+        if (newline < 0 || payload.substring(0, newline).equals(node)) return; // this node knows its own
+        String[] f = payload.substring(newline + 1).split("\t");
+        DirectoryChange change = switch (f[0]) {
+            case "B" -> new DirectoryChange.BlocksAdded();
+            case "V" -> new DirectoryChange.RevocationsAdded();
+            case "R" -> new DirectoryChange.AccountRemoved(f[1]);
+            case "L" -> new DirectoryChange.BlocksLifted(f.length == 1 ? Optional.empty()
+                    : Optional.of(Set.of(Arrays.copyOfRange(f, 1, f.length))));
+            default -> throw new IllegalArgumentException("unknown directory change " + f[0]);
+        };
+        directory.accept(change);
     }
 
     @Override

@@ -22,6 +22,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +37,9 @@ import org.castellan.store.AppendResult;
 import org.castellan.store.AuthAttempt;
 import org.castellan.store.AuthLogStore;
 import org.castellan.store.CertificateBinding;
+import org.castellan.store.CertificateRevocation;
+import org.castellan.store.DirectoryChange;
+import org.castellan.store.LoginBlock;
 import org.castellan.store.CopyResult;
 import org.castellan.store.Directory;
 import org.castellan.store.Domain;
@@ -90,7 +94,8 @@ import org.slf4j.LoggerFactory;
  * are counted, a mailbox's while its UIDs and MODSEQs advance); one conditional UPDATE spends a
  * token or moves a request, so of two nodes one wins. Mailbox events reach other nodes by
  * NOTIFY ({@link PgNotifications}). Routes are remembered as the embedded store remembers them (docs/store.md, "Routes"), and
- * a node notices another's directory changes within {@link Directory#DIRECTORY_RECHECK}.
+ * a node notices another's directory changes within {@link Directory#DIRECTORY_RECHECK}; blocks and revocations
+ * are told by NOTIFY as well (docs/store.md, "What the nodes share").
  *
  * <p>Durability: a write returns after its transaction committed with the server's
  * {@code synchronous_commit = on}. Failure: every method throws {@link StoreException}
@@ -112,6 +117,7 @@ public final class PostgresStore implements MailStore {
     private final BodyStore bodies;
     private final PgQueue queue;
     private PgNotifications notifications;
+    private final List<Consumer<DirectoryChange>> directoryListeners = new CopyOnWriteArrayList<>();
 
     private PostgresStore(HikariDataSource pool, BodyStore bodies) {
         this.pool = pool;
@@ -246,7 +252,8 @@ public final class PostgresStore implements MailStore {
             throw e;
         }
         PostgresStore store = new PostgresStore(pool, bodies);
-        store.notifications = new PgNotifications(jdbcUrl, user, password, store.mailboxes::publishRemote);
+        store.notifications = new PgNotifications(jdbcUrl, user, password, store.mailboxes::publishRemote,
+                store::directoryChanged);
         try {
             store.notifications.start();
         } catch (SQLException e) {
@@ -436,7 +443,11 @@ public final class PostgresStore implements MailStore {
         // The mailboxes release their bodies and tell their listeners; subscriptions, app
         // passwords, bindings, tokens and requests go with the account (V2).
         mailboxes.deleteAccount(accountId, c -> {
+            Optional<String> address = Pg.one(c, "SELECT local_part || '@' || domain FROM accounts WHERE id = ?",
+                    rs -> rs.getString(1), accountId);
             if (Pg.update(c, "DELETE FROM accounts WHERE id = ?", accountId) == 0) throw DirectoryRules.noAccount(accountId);
+            // The other nodes close the account's sessions (docs/store.md, "What the nodes share").
+            notifications.directoryChanged(c, new DirectoryChange.AccountRemoved(address.orElseThrow()));
         });
     }
 
@@ -544,6 +555,82 @@ public final class PostgresStore implements MailStore {
             }
             return null;
         });
+    }
+
+    // ------------------------------------------------------------------ blocks and revocations
+
+    @Override
+    public void putBlock(LoginBlock block) {
+        write("keep a login block of " + block.source(), c -> {
+            Pg.update(c, "DELETE FROM login_blocks WHERE blocked_until <= now()");
+            Pg.update(c, "INSERT INTO login_blocks (source, account, failures, blocked_until) VALUES (?, ?, ?, ?)"
+                    + " ON CONFLICT (source, account) DO UPDATE SET failures = EXCLUDED.failures,"
+                    + " blocked_until = greatest(login_blocks.blocked_until, EXCLUDED.blocked_until)",
+                    block.source(), block.account().orElse(""), block.failures(), block.until());
+            notifications.directoryChanged(c, new DirectoryChange.BlocksAdded());
+            return null;
+        });
+    }
+
+    @Override
+    public List<LoginBlock> listBlocks(Instant now) {
+        return read("list the login blocks", c -> Pg.list(c, "SELECT source, account, failures, blocked_until FROM login_blocks"
+                + " WHERE blocked_until > ? ORDER BY blocked_until, source, account", rs -> new LoginBlock(rs.getString(1),
+                        Optional.of(rs.getString(2)).filter(a -> !a.isEmpty()), rs.getInt(3),
+                        Pg.instant(rs, 4).orElseThrow()), now));
+    }
+
+    @Override
+    public int deleteBlocks(Set<String> sources) {
+        return write("lift the login blocks of " + sources, c -> {
+            int lifted = 0;
+            for (String source : sources) lifted += Pg.update(c, "DELETE FROM login_blocks WHERE source = ?", source);
+            notifications.directoryChanged(c, new DirectoryChange.BlocksLifted(Optional.of(Set.copyOf(sources))));
+            return lifted;
+        });
+    }
+
+    @Override
+    public int deleteAllBlocks() {
+        return write("lift every login block", c -> {
+            int lifted = Pg.update(c, "DELETE FROM login_blocks");
+            notifications.directoryChanged(c, new DirectoryChange.BlocksLifted(Optional.empty()));
+            return lifted;
+        });
+    }
+
+    @Override
+    public boolean recordRevocation(CertificateRevocation r) {
+        return write("record the revocation of " + r.serial(), c -> {
+            boolean added = Pg.update(c, "INSERT INTO certificate_revocations (issuer, serial, revoked_at, reason)"
+                    + " VALUES (?, ?, ?, ?) ON CONFLICT (issuer, serial) DO NOTHING",
+                    r.issuer(), r.serial(), r.revokedAt(), r.reason()) > 0;
+            if (added) notifications.directoryChanged(c, new DirectoryChange.RevocationsAdded());
+            return added;
+        });
+    }
+
+    @Override
+    public List<CertificateRevocation> listRevocations() {
+        return read("list the revocations", c -> Pg.list(c, "SELECT issuer, serial, revoked_at, reason"
+                + " FROM certificate_revocations ORDER BY revoked_at, issuer, serial", rs -> new CertificateRevocation(
+                        rs.getString(1), rs.getString(2), Pg.instant(rs, 3).orElseThrow(), rs.getString(4))));
+    }
+
+    @Override
+    public void watchDirectory(Consumer<DirectoryChange> listener) {
+        directoryListeners.add(listener);
+    }
+
+    /** On the LISTEN thread: one listener's failure must not keep the change from the others. */
+    private void directoryChanged(DirectoryChange change) {
+        for (Consumer<DirectoryChange> listener : directoryListeners) {
+            try {
+                listener.accept(change);
+            } catch (RuntimeException e) {
+                log.warn("a listener of directory changes failed on {}", change, e);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ enrollment tokens

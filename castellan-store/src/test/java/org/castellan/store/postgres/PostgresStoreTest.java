@@ -33,10 +33,13 @@ import org.castellan.store.AppendResult;
 import org.castellan.store.AuthAttempt;
 import org.castellan.store.AuthLogContract;
 import org.castellan.store.AuthLogStore;
+import org.castellan.store.CertificateRevocation;
 import org.castellan.store.Directory;
+import org.castellan.store.DirectoryChange;
 import org.castellan.store.DirectoryContract;
 import org.castellan.store.FlagOperation;
 import org.castellan.store.FlagUpdate;
+import org.castellan.store.LoginBlock;
 import org.castellan.store.Mailbox;
 import org.castellan.store.MailboxStatus;
 import org.castellan.store.Mailboxes;
@@ -203,6 +206,36 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
         assertThat(status.highestModSeq()).isEqualTo(Collections.max(modSeqs));
         List<MessageMeta> messages = store.listMessages(inbox.id(), UidRange.all());
         assertThat(messages).extracting(MessageMeta::modSeq).doesNotHaveDuplicates();
+    }
+
+    /**
+     * docs/store.md, "What the nodes share": blocks, revocations and account deletions one node
+     * writes are told to the others; a node is not told of its own.
+     */
+    @Test
+    void aNodeHearsTheBlocksRevocationsAndAccountDeletionsOfAnother() {
+        List<DirectoryChange> heardHere = new CopyOnWriteArrayList<>();
+        store.watchDirectory(heardHere::add);
+        try (PostgresStore otherNode = PostgresStore.open(url, server.user(), server.password(), 1)) {
+            List<DirectoryChange> heard = new CopyOnWriteArrayList<>();
+            otherNode.watchDirectory(heard::add);
+            Instant until = Instant.now().plusSeconds(600).truncatedTo(ChronoUnit.MILLIS);
+            store.putBlock(new LoginBlock("192.0.2.7/32", Optional.empty(), 10, until));
+            store.deleteBlocks(Set.of("192.0.2.7/32", "192.0.2.0/24"));
+            store.deleteAllBlocks();
+            CertificateRevocation r = new CertificateRevocation("CN=Device CA", "2a", until, "keyCompromise");
+            store.recordRevocation(r);
+            store.recordRevocation(r); // kept already: nobody is told again
+            store.deleteAccount(account("Carol@example.org").id());
+
+            await().atMost(EVENT_WAIT).until(() -> heard.size() == 5);
+            assertThat(heard).containsExactly(new DirectoryChange.BlocksAdded(),
+                    new DirectoryChange.BlocksLifted(Optional.of(Set.of("192.0.2.7/32", "192.0.2.0/24"))),
+                    new DirectoryChange.BlocksLifted(Optional.empty()), new DirectoryChange.RevocationsAdded(),
+                    new DirectoryChange.AccountRemoved("Carol@example.org"));
+            assertThat(otherNode.listRevocations()).containsExactly(r);
+            assertThat(heardHere).isEmpty();
+        }
     }
 
     /** docs/store.md, "Change notifications": one node's committed changes reach another node's listeners. */

@@ -8,15 +8,20 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.Block;
 import org.castellan.security.auth.CertificateFingerprint;
@@ -51,6 +56,10 @@ import org.castellan.security.auth.CertificateFingerprint;
  * bounded by {@link AuthSettings#maxTracked()}: the least recently touched counters go first.
  * Reservations and lines are kept apart from the counters, so that neither eviction nor
  * forgetting loses one; there are never more than there are attempts in progress.
+ *
+ * <p>Across nodes (docs/security.md, "Blocks across nodes"): each block this limiter decides is
+ * told to {@link #onBlock}'s listener, and the blocks other nodes decided are {@linkplain #impose
+ * imposed} and refuse as its own do. Failures below a block are counted here alone.
  */
 public final class LoginLimiter {
 
@@ -60,6 +69,9 @@ public final class LoginLimiter {
     private static final int MAX_DOUBLINGS = 30;
 
     private enum Scope { HOST, NETWORK, PAIR, CERTIFICATE }
+
+    /** How a certificate holder's source begins ({@link Origin#certificate}). */
+    private static final String CERTIFICATE_SOURCE = "certificate sha256:";
 
     private record Key(Scope scope, String source, String account) {}
 
@@ -129,6 +141,9 @@ public final class LoginLimiter {
      * Only a counter at its cap has a line, so nobody arriving later passes those in it.
      */
     private final Map<Key, TreeMap<Long, Waiter>> lines = new HashMap<>();
+    /** Blocks other nodes decided, by the counter they stand for; replaced as a whole by {@link #impose}. */
+    private Map<Key, Block> imposed = new HashMap<>();
+    private Consumer<Block> onBlock = block -> {};
     private long arrivals;
     private int admitted;
     private int waiting;
@@ -148,7 +163,7 @@ public final class LoginLimiter {
     /** The origin of a connection from {@code remote}, holding {@code certificate} if verified. */
     public static Origin origin(InetAddress remote, Optional<X509Certificate> certificate) {
         if (certificate.isPresent()) {
-            return new Origin(null, null, null, "certificate sha256:" + fingerprint(certificate.get()));
+            return new Origin(null, null, null, CERTIFICATE_SOURCE + fingerprint(certificate.get()));
         }
         byte[] address = remote.getAddress();
         byte[] v4 = ipv4(address);
@@ -168,12 +183,45 @@ public final class LoginLimiter {
     public synchronized Optional<Block> blocked(Origin origin, Optional<String> account) {
         Instant now = clock.instant();
         for (Key key : keys(origin, account)) {
-            Counter counter = current(key, now);
-            if (counter != null && counter.blockedUntil != null) {
-                return Optional.of(block(key, counter));
-            }
+            Block block = blockOf(key, now);
+            if (block != null) return Optional.of(block);
         }
         return Optional.empty();
+    }
+
+    /** The block in force for {@code key}: this limiter's own, else one another node imposed; null if none. */
+    private Block blockOf(Key key, Instant now) {
+        Counter counter = current(key, now);
+        if (counter != null && counter.blockedUntil != null) return block(key, counter);
+        Block block = imposed.get(key);
+        return block != null && block.until().isAfter(now) ? block : null;
+    }
+
+    /**
+     * Tells {@code listener} of each block this limiter decides from now on, as it decides it:
+     * with this limiter's lock held, so the listener must only hand the block on.
+     */
+    public synchronized void onBlock(Consumer<Block> listener) {
+        this.onBlock = Objects.requireNonNull(listener, "listener");
+    }
+
+    /**
+     * Refuses, as if decided here, the blocks other nodes decided: {@code blocks} replaces every
+     * block imposed before. Counts are untouched; a block that has ended refuses nothing.
+     */
+    public synchronized void impose(List<Block> blocks) {
+        Map<Key, Block> fresh = new HashMap<>();
+        for (Block block : blocks) fresh.merge(key(block), block, (a, b) -> a.until().isAfter(b.until()) ? a : b);
+        imposed = fresh;
+    }
+
+    /** The counter a block of another node stands for, from the form {@link #block} gave it. */
+    private static Key key(Block block) {
+        String source = block.source();
+        if (source.startsWith(CERTIFICATE_SOURCE)) return new Key(Scope.CERTIFICATE, source, null);
+        if (block.account().isPresent()) return new Key(Scope.PAIR, source, normalize(block.account().get()));
+        // An IPv4 /24 is a network; an IPv4 /32 and an IPv6 /64 are hosts.
+        return new Key(source.endsWith("/24") ? Scope.NETWORK : Scope.HOST, source, null);
     }
 
     /**
@@ -306,8 +354,8 @@ public final class LoginLimiter {
     /** Why an attempt with {@code keys} is refused whatever it waits for: a block, or a counter's failure budget spent; null if neither. */
     private Admission refusal(List<Key> keys, Instant now) {
         for (Key key : keys) {
-            Counter counter = current(key, now);
-            if (counter != null && counter.blockedUntil != null) return new Blocked(block(key, counter));
+            Block block = blockOf(key, now);
+            if (block != null) return new Blocked(block);
         }
         for (Key key : keys) {
             Counter counter = current(key, now);
@@ -421,6 +469,7 @@ public final class LoginLimiter {
             counter.last = now;
             if (counter.failures >= blockAfter(key.scope()) && counter.blockedUntil == null) {
                 counter.blockedUntil = now.plus(settings.blockDuration());
+                onBlock.accept(block(key, counter));
             }
         }
     }
@@ -448,6 +497,10 @@ public final class LoginLimiter {
             }
             blocks.add(block(entry.getKey(), counter));
         }
+        for (Map.Entry<Key, Block> entry : imposed.entrySet()) {
+            Counter own = counters.get(entry.getKey());
+            if (entry.getValue().until().isAfter(now) && (own == null || own.blockedUntil == null)) blocks.add(entry.getValue());
+        }
         blocks.sort(Comparator.comparing(Block::until).thenComparing(Block::source));
         return blocks;
     }
@@ -457,21 +510,43 @@ public final class LoginLimiter {
      * /24, and its pairs with any account. Returns how many blocks were lifted.
      */
     public synchronized int clear(InetAddress address) {
+        return clear(sources(address));
+    }
+
+    /**
+     * The sources under which {@code address} is counted: its host, its IPv4 /24 and the network
+     * its account pairs are counted under. What {@link #clear(InetAddress)} lifts.
+     */
+    public static Set<String> sources(InetAddress address) {
         Origin origin = origin(address, Optional.empty());
+        Set<String> sources = new TreeSet<>();
+        sources.add(origin.host());
+        if (origin.network() != null) sources.add(origin.network());
+        sources.add(origin.pairNetwork());
+        return sources;
+    }
+
+    /**
+     * Lifts every block, this limiter's or imposed, and forgets every count, under these sources
+     * (with any account); certificates are never among them. Returns how many blocks were lifted.
+     */
+    public synchronized int clear(Set<String> sources) {
         int lifted = 0;
         Instant now = clock.instant();
+        Set<Key> lifting = new HashSet<>();
         for (Iterator<Map.Entry<Key, Counter>> it = counters.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<Key, Counter> entry = it.next();
             Key key = entry.getKey();
-            boolean matches = switch (key.scope()) {
-                case HOST -> key.source().equals(origin.host());
-                case NETWORK -> key.source().equals(origin.network());
-                case PAIR -> key.source().equals(origin.pairNetwork());
-                case CERTIFICATE -> false;
-            };
-            if (!matches) continue;
+            if (key.scope() == Scope.CERTIFICATE || !sources.contains(key.source())) continue;
             Counter counter = entry.getValue();
-            if (counter.blockedUntil != null && counter.blockedUntil.isAfter(now)) lifted++;
+            if (counter.blockedUntil != null && counter.blockedUntil.isAfter(now) && lifting.add(key)) lifted++;
+            it.remove();
+        }
+        for (Iterator<Map.Entry<Key, Block>> it = imposed.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Key, Block> entry = it.next();
+            Key key = entry.getKey();
+            if (key.scope() == Scope.CERTIFICATE || !sources.contains(key.source())) continue;
+            if (entry.getValue().until().isAfter(now) && lifting.add(key)) lifted++;
             it.remove();
         }
         return lifted;
@@ -481,6 +556,7 @@ public final class LoginLimiter {
     public synchronized int clearAll() {
         int lifted = blocks().size();
         counters.clear();
+        imposed = new HashMap<>();
         return lifted;
     }
 

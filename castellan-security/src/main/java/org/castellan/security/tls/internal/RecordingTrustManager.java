@@ -4,6 +4,7 @@ import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.function.Predicate;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
@@ -31,10 +32,24 @@ public final class RecordingTrustManager extends ClientTrustManager {
     // verifies against the new revocation data without rebuilding any context.
     private volatile X509ExtendedTrustManager delegate;
     private final boolean optional;
+    /** Leaves revoked besides those the delegate's CRLs list: other nodes' revocations. */
+    private volatile Predicate<X509Certificate> alsoRevoked = leaf -> false;
 
     public RecordingTrustManager(X509ExtendedTrustManager delegate, boolean optional) {
         this.delegate = delegate;
         this.optional = optional;
+    }
+
+    /** From the next handshake on, also refuses a chain whose leaf {@code revoked} accepts. */
+    public void alsoRefuse(Predicate<X509Certificate> revoked) {
+        this.alsoRevoked = java.util.Objects.requireNonNull(revoked, "revoked");
+    }
+
+    /** A chain the delegate verified is refused still if its leaf is revoked elsewhere. */
+    private void notRevokedElsewhere(X509Certificate[] chain) throws CertificateException {
+        if (chain != null && chain.length > 0 && alsoRevoked.test(chain[0])) {
+            throw new CertificateException("the certificate was revoked (the shared directory lists it)");
+        }
     }
 
     /** Verifies every later handshake with {@code next} instead. */
@@ -48,6 +63,7 @@ public final class RecordingTrustManager extends ClientTrustManager {
         SSLSession session = engine == null ? null : engine.getHandshakeSession();
         try {
             delegate.checkClientTrusted(chain, authType, engine);
+            notRevokedElsewhere(chain);
             record(session, new PeerVerification.Verified(List.of(chain)));
         } catch (CertificateException | RuntimeException e) {
             rejected(session, chain, e);
@@ -60,6 +76,7 @@ public final class RecordingTrustManager extends ClientTrustManager {
         SSLSession session = socket instanceof SSLSocket ssl ? ssl.getHandshakeSession() : null;
         try {
             delegate.checkClientTrusted(chain, authType, socket);
+            notRevokedElsewhere(chain);
             record(session, new PeerVerification.Verified(List.of(chain)));
         } catch (CertificateException | RuntimeException e) {
             rejected(session, chain, e);
@@ -70,6 +87,7 @@ public final class RecordingTrustManager extends ClientTrustManager {
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
         try {
             delegate.checkClientTrusted(chain, authType);
+            notRevokedElsewhere(chain);
         } catch (CertificateException | RuntimeException e) {
             rejected(null, chain, e);
         }
@@ -79,6 +97,7 @@ public final class RecordingTrustManager extends ClientTrustManager {
     public PeerVerification verify(X509Certificate[] chain) {
         try {
             delegate.checkClientTrusted(chain, "UNKNOWN");
+            notRevokedElsewhere(chain);
             return new PeerVerification.Verified(List.of(chain));
         } catch (CertificateException | RuntimeException e) {
             return new PeerVerification.Rejected(List.of(chain), reason(e));

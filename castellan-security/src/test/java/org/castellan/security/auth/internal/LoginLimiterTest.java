@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.castellan.security.auth.AuthSettings;
+import org.castellan.security.auth.Block;
 import org.castellan.security.auth.internal.LoginLimiter.Admission;
 import org.castellan.security.auth.internal.LoginLimiter.Admitted;
 import org.castellan.security.auth.internal.LoginLimiter.Blocked;
@@ -77,6 +78,38 @@ class LoginLimiterTest {
         LoginLimiter slow = new LoginLimiter(settings(0, 1000, Duration.ofMinutes(1), Duration.ofMinutes(1), 16, 8), CLOCK);
         for (int i = 0; i < 100; i++) slow.failure(HOST, ALICE);
         assertThat(slow.delay(HOST, ALICE)).isEqualTo(Duration.ofMinutes(1));
+    }
+
+    // --- blocks across nodes --------------------------------------------------------------------
+
+    /**
+     * A block one limiter decides, handed to another, refuses the same source there as it does
+     * here; a certificate holder from the blocked address is not touched; lifting its sources
+     * there lifts it.
+     */
+    @Test
+    void aBlockDecidedByOneLimiterRefusesOnAnotherUntilLifted() {
+        AuthSettings settings = settings(0, 3, Duration.ZERO, Duration.ZERO, 100, 100);
+        LoginLimiter here = new LoginLimiter(settings, CLOCK);
+        LoginLimiter there = new LoginLimiter(settings, CLOCK);
+        List<Block> decided = new ArrayList<>();
+        here.onBlock(decided::add);
+        for (int i = 0; i < 3; i++) here.failure(HOST, ALICE);
+        assertThat(decided).extracting(Block::source)
+                .containsExactlyInAnyOrder("192.0.2.1/32", "192.0.2.0/24");
+
+        assertThat(there.admit(HOST, BOB)).isInstanceOf(Admitted.class);
+        there.impose(decided);
+        assertThat(there.admit(HOST, BOB)).isInstanceOf(Blocked.class);
+        assertThat(there.blocked(NEIGHBOUR, ALICE)).isPresent(); // the pair's /24 reaches the neighbour, for alice only
+        assertThat(there.blocked(NEIGHBOUR, BOB)).isEmpty();
+        Origin device = new Origin(null, null, null, "certificate sha256:" + "ab".repeat(32)); // from 192.0.2.1 too
+        assertThat(there.admit(device, Optional.empty())).isInstanceOf(Admitted.class);
+        assertThat(there.blocks()).hasSize(2);
+
+        assertThat(there.clear(LoginLimiter.sources(address("192.0.2.1")))).isEqualTo(2);
+        assertThat(there.admit(HOST, BOB)).isInstanceOf(Admitted.class);
+        assertThat(here.admit(HOST, BOB)).isInstanceOf(Blocked.class); // lifted there only
     }
 
     // --- reservations ---------------------------------------------------------------------------

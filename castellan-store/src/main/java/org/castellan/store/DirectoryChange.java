@@ -1,0 +1,32 @@
+package org.castellan.store;
+
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A change another node made to the shared parts of the directory that a node keeps in memory or
+ * in its sessions, heard through {@link Directory#watchDirectory}: it says what to read again, or
+ * whose sessions to close, not the rows.
+ */
+public sealed interface DirectoryChange {
+
+    /** A block was written: {@link Directory#listBlocks} has it. */
+    record BlocksAdded() implements DirectoryChange {}
+
+    /**
+     * Blocks were lifted by an operator: of these sources (hosts, networks, pairs' networks), or of
+     * every source when empty. A node forgets its own counts for them too.
+     */
+    record BlocksLifted(Optional<Set<String>> sources) implements DirectoryChange {}
+
+    /** A revocation was recorded: {@link Directory#listRevocations} has it. */
+    record RevocationsAdded() implements DirectoryChange {}
+
+    /**
+     * An account was deleted: the sessions logged in to it, on every node, work on mail that is
+     * gone and are closed.
+     *
+     * @param address the account's address as its sessions hold it (local part, {@code @}, domain)
+     */
+    record AccountRemoved(String address) implements DirectoryChange {}
+}
