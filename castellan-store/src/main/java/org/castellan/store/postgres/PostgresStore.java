@@ -101,8 +101,28 @@ public final class PostgresStore implements MailStore {
 
     private static final Logger log = LoggerFactory.getLogger(PostgresStore.class);
 
-    /** How long a call waits for a free connection before it fails as {@code UNAVAILABLE}. */
-    static final Duration CONNECTION_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * How long a call waits for a connection before it fails as {@code UNAVAILABLE}. With
+     * PostgreSQL down every call waits this long and the client gets a temporary error (SMTP 451,
+     * IMAP {@code NO [UNAVAILABLE]}): short enough that an IMAP client, which waits for its reply
+     * with no timeout of the protocol's, is told soon; far below the minutes an SMTP client waits
+     * for a reply (RFC 5321 §4.5.3.2.6). HikariCP's default, 30 s, would hold each session that long.
+     */
+    static final Duration CONNECTION_TIMEOUT = Duration.ofSeconds(5);
+
+    /**
+     * How long the pool's check of a connection it hands out ({@code Connection.isValid}) may take.
+     * A connection broken by a restart of PostgreSQL fails the check at once and is replaced; one
+     * to a server that stopped answering is given up after this.
+     */
+    static final Duration VALIDATION_TIMEOUT = Duration.ofSeconds(2);
+
+    /**
+     * The PostgreSQL driver's limit on opening one connection (TCP and login, its
+     * {@code connectTimeout}; its default is 10 s): within {@link #CONNECTION_TIMEOUT}, so a server
+     * that accepts but never answers is one failed attempt, not a hang.
+     */
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
 
     private final HikariDataSource pool;
     private final RouteCache routes = new RouteCache();
@@ -221,6 +241,10 @@ public final class PostgresStore implements MailStore {
         config.setPassword(password);
         config.setMaximumPoolSize(poolSize);
         config.setConnectionTimeout(CONNECTION_TIMEOUT.toMillis());
+        config.setValidationTimeout(VALIDATION_TIMEOUT.toMillis());
+        config.addDataSourceProperty("connectTimeout", Long.toString(CONNECT_TIMEOUT.toSeconds()));
+        // A dead peer (a node of PostgreSQL powered off, not restarted) is noticed by the kernel.
+        config.addDataSourceProperty("tcpKeepAlive", "true");
         config.setPoolName("castellan-postgres");
         HikariDataSource pool;
         try {
