@@ -136,13 +136,61 @@ class PostgresFailureTest {
         node.assertStored(load);
     }
 
+    /**
+     * docs/store.md, "Events across nodes": a change committed while node B's LISTEN connection is
+     * down reaches a session IDLE on B (RFC 9051 §6.3.13: an untagged EXISTS while idling) once
+     * the connection is back, by B reading its watched mailboxes again. B logs in as a role of its
+     * own, refused logins across the restart, so the delivery on node A surely falls in B's gap.
+     */
+    @Test
+    void aDeliveryWhileANodeCannotListenReachesAnIdleSessionThereOnReconnect() throws Exception {
+        Node a = node("listen_a", null);
+        String nodeB = "castellan_node_b";
+        String secret = "node b " + System.nanoTime();
+        sql("CREATE ROLE " + nodeB + " LOGIN PASSWORD '" + secret + "' IN ROLE " + postgres.user());
+        Path configB = config("listen_b", a.database, nodeB, secret, null);
+        try (Castellan serverA = Castellan.start(a.config());
+                Castellan serverB = Castellan.start(CastellanConfig.load(configB));
+                Transcript idle = imap(serverB, "imaps")) {
+            idle.send("i IDLE");
+            idle.expect("\\+ .*");
+            sql("ALTER ROLE " + nodeB + " NOLOGIN");
+            postgres.restart(); // B's LISTEN connection breaks and cannot come back yet
+            int port = serverA.addresses().get("submissions").getPort();
+            await().atMost(PHASE).until(() -> submitted(port, "while B was deaf"));
+            sql("ALTER ROLE " + nodeB + " LOGIN");
+            assertThat(until(idle, "* 1 EXISTS")).isEqualTo("* 1 EXISTS");
+            idle.send("DONE");
+            assertThat(until(idle, "i ")).startsWith("i OK");
+        }
+    }
+
+    /** One message over a new session; whether it got 250. */
+    private boolean submitted(int port, String subject) {
+        try (SmtpClient c = SmtpClient.tls(port, pki)) {
+            c.hello();
+            c.login(SmtpTestServer.ALICE, SmtpTestServer.PASSWORD);
+            for (String command : List.of("MAIL FROM:<alice@example.org>", "RCPT TO:<bob@example.org>")) {
+                if (!c.send(command + "\r\n").reply().startsWith("250")) return false;
+            }
+            if (!c.send("DATA\r\n").reply().startsWith("354")) return false;
+            return c.send(message(subject) + ".\r\n").reply().startsWith("250");
+        } catch (RuntimeException | AssertionError e) {
+            return false; // PostgreSQL not back yet for this node's pool: 4xx, try again
+        }
+    }
+
+    private static void sql(String statement) throws SQLException {
+        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
+                Statement s = c.createStatement()) {
+            s.execute(statement);
+        }
+    }
+
     /** A name for each test's database. */
     private static synchronized String database(String prefix) throws SQLException {
         String name = prefix + "_" + ++databases;
-        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE " + name);
-        }
+        sql("CREATE DATABASE " + name);
         return name;
     }
 
@@ -151,13 +199,15 @@ class PostgresFailureTest {
     /** A server's configuration on a new database, and the second node's view of what it stored. */
     private final class Node {
         final Path config;
+        final String database;
         final String jdbcUrl;
         final ObjectStoreSettings objects;
         final long inbox;
 
-        Node(Path config, String jdbcUrl, ObjectStoreSettings objects, long inbox) {
+        Node(Path config, String database, ObjectStoreSettings objects, long inbox) {
             this.config = config;
-            this.jdbcUrl = jdbcUrl;
+            this.database = database;
+            this.jdbcUrl = "jdbc:postgresql://127.0.0.1:" + postgres.port() + "/" + database;
             this.objects = objects;
             this.inbox = inbox;
         }
@@ -190,37 +240,11 @@ class PostgresFailureTest {
         }
     }
 
+    /** A new database with alice and bob, and a server's configuration on it. */
     private Node node(String name, ObjectStore objectStore) throws Exception {
         String database = database(name);
-        String jdbcUrl = "jdbc:postgresql://127.0.0.1:" + postgres.port() + "/" + database;
-        Path data = Files.createDirectories(dir.resolve(name));
-        Path password = data.resolve("postgres.pass");
-        Files.writeString(password, postgres.password() + "\n");
-        Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
-        List<String> lines = new ArrayList<>(List.of(
-                "[server]", "hostname = \"localhost\"", "data-dir = \".\"",
-                "[tls]", "certificate = \"" + pki.server().chainFile() + "\"", "key = \"" + pki.server().keyFile() + "\"",
-                "[auth]", "scram-iterations = 4096",
-                "[store]", "kind = \"postgres\"", "url = \"postgres://127.0.0.1:" + postgres.port() + "/" + database + "\"",
-                "user = \"" + postgres.user() + "\"", "password-file = \"postgres.pass\"", "pool-size = 4"));
-        ObjectStoreSettings objects = null;
-        if (objectStore != null) {
-            Files.writeString(data.resolve("s3.access"), objectStore.accessKey() + "\n");
-            Files.writeString(data.resolve("s3.secret"), objectStore.secretKey() + "\n");
-            Files.setPosixFilePermissions(data.resolve("s3.secret"), PosixFilePermissions.fromString("rw-------"));
-            lines.addAll(List.of("[store.object-store]", "endpoint = \"" + objectStore.endpoint() + "\"",
-                    "bucket = \"" + objectStore.bucket() + "\"", "access-key-file = \"s3.access\"",
-                    "secret-key-file = \"s3.secret\"", "inline-max = \"" + INLINE_MAX + "\""));
-            objects = ObjectStoreSettings.of(objectStore.endpoint(), ObjectStore.REGION, objectStore.bucket(),
-                    objectStore.accessKey(), objectStore.secretKey());
-        }
-        for (String[] l : new String[][] {{"submissions", "submission"}, {"imaps", "imap"}, {"pop3s", "pop3"}}) {
-            lines.addAll(List.of("[[listener]]", "name = \"" + l[0] + "\"", "protocol = \"" + l[1] + "\"",
-                    "address = \"127.0.0.1\"", "port = 0", "tls = \"implicit\""));
-        }
-        Path config = data.resolve("castellan.toml");
-        Files.writeString(config, String.join("\n", lines) + "\n");
-        Node node = new Node(config, jdbcUrl, objects, 0);
+        Path config = config(name, database, postgres.user(), postgres.password(), objectStore);
+        Node node = new Node(config, database, settings(objectStore), 0);
         long inbox;
         try (PostgresStore store = node.open()) {
             store.createDomain("example.org");
@@ -229,7 +253,41 @@ class PostgresFailureTest {
             long bob = store.createAccount(EmailAddress.of(SmtpTestServer.BOB), secret, OptionalLong.empty()).id();
             inbox = store.getMailbox(bob, "INBOX").orElseThrow().id();
         }
-        return new Node(config, jdbcUrl, objects, inbox);
+        return new Node(config, database, node.objects, inbox);
+    }
+
+    private static ObjectStoreSettings settings(ObjectStore objectStore) {
+        return objectStore == null ? null : ObjectStoreSettings.of(objectStore.endpoint(), ObjectStore.REGION,
+                objectStore.bucket(), objectStore.accessKey(), objectStore.secretKey());
+    }
+
+    /** The configuration of a server in {@code dir/name} on {@code database} as {@code user}; returns its file. */
+    private Path config(String name, String database, String user, String secret, ObjectStore objectStore) throws IOException {
+        Path data = Files.createDirectories(dir.resolve(name));
+        Path password = data.resolve("postgres.pass");
+        Files.writeString(password, secret + "\n");
+        Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+        List<String> lines = new ArrayList<>(List.of(
+                "[server]", "hostname = \"localhost\"", "data-dir = \".\"",
+                "[tls]", "certificate = \"" + pki.server().chainFile() + "\"", "key = \"" + pki.server().keyFile() + "\"",
+                "[auth]", "scram-iterations = 4096",
+                "[store]", "kind = \"postgres\"", "url = \"postgres://127.0.0.1:" + postgres.port() + "/" + database + "\"",
+                "user = \"" + user + "\"", "password-file = \"postgres.pass\"", "pool-size = 4"));
+        if (objectStore != null) {
+            Files.writeString(data.resolve("s3.access"), objectStore.accessKey() + "\n");
+            Files.writeString(data.resolve("s3.secret"), objectStore.secretKey() + "\n");
+            Files.setPosixFilePermissions(data.resolve("s3.secret"), PosixFilePermissions.fromString("rw-------"));
+            lines.addAll(List.of("[store.object-store]", "endpoint = \"" + objectStore.endpoint() + "\"",
+                    "bucket = \"" + objectStore.bucket() + "\"", "access-key-file = \"s3.access\"",
+                    "secret-key-file = \"s3.secret\"", "inline-max = \"" + INLINE_MAX + "\""));
+        }
+        for (String[] l : new String[][] {{"submissions", "submission"}, {"imaps", "imap"}, {"pop3s", "pop3"}}) {
+            lines.addAll(List.of("[[listener]]", "name = \"" + l[0] + "\"", "protocol = \"" + l[1] + "\"",
+                    "address = \"127.0.0.1\"", "port = 0", "tls = \"implicit\""));
+        }
+        Path config = data.resolve("castellan.toml");
+        Files.writeString(config, String.join("\n", lines) + "\n");
+        return config;
     }
 
     // ------------------------------------------------------------------ messages and clients
@@ -341,10 +399,15 @@ class PostgresFailureTest {
     /** Sends a tagged command and returns its tagged completion, passing untagged responses by. */
     private static String tagged(Transcript t, String tag, String command) {
         t.send(tag + " " + command);
+        return until(t, tag + " ");
+    }
+
+    /** The next line starting with {@code prefix}, passing the others by. */
+    private static String until(Transcript t, String prefix) {
         while (true) {
             String line = t.readLine();
-            assertThat(line).as("completion of %s", command).isNotNull();
-            if (line.startsWith(tag + " ")) return line;
+            assertThat(line).as("a line starting with %s", prefix).isNotNull();
+            if (line.startsWith(prefix)) return line;
         }
     }
 }

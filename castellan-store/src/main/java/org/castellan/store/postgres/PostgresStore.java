@@ -269,7 +269,8 @@ public final class PostgresStore implements MailStore {
             throw e;
         }
         PostgresStore store = new PostgresStore(pool, bodies);
-        store.notifications = new PgNotifications(jdbcUrl, user, password, store.mailboxes::publishRemote);
+        store.notifications = new PgNotifications(jdbcUrl, user, password, store.mailboxes::publishRemote,
+                store.mailboxes::catchUp);
         try {
             store.notifications.start();
         } catch (SQLException e) {
