@@ -56,7 +56,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@code NO [UNAVAILABLE]} (RFC 5530 §3) and POP3 {@code -ERR [SYS/TEMP]} (RFC 3206 §4) and their
  * sessions go on; once the service is back 250s come again from the same server, and every
  * message acknowledged is in the mailbox byte for byte, read by another store on the database
- * (a second node's view).
+ * (a second node's view). A node killed with SIGKILL under load loses nothing acknowledged
+ * either, and a node that could not LISTEN for a while catches up with what it missed.
  */
 class PostgresFailureTest {
 
@@ -134,6 +135,89 @@ class PostgresFailureTest {
             load.assertOnlyTemporaryFailures();
         }
         node.assertStored(load);
+    }
+
+    /**
+     * The object store unreachable (S3Proxy stopped, then started again on its port): bodies over
+     * {@code inline-max} cannot be stored or read, so their deliveries get 451 and a FETCH of one
+     * {@code NO [UNAVAILABLE]}; smaller bodies, kept in PostgreSQL, go on being accepted.
+     */
+    @Test
+    void whileTheObjectStoreIsDownLargeBodiesAreRefusedForNowAndNothingAcknowledgedIsLost() throws Exception {
+        ObjectStore objects = ObjectStore.start(dir.resolve("buckets"));
+        try {
+            Node node = node("objects", objects);
+            Load load;
+            try (Castellan server = Castellan.start(node.config())) {
+                load = new Load(pki, server.addresses().get("submissions").getPort());
+                load.awaitAcks(ACKS);
+                Transcript imap = imap(server, "imaps");
+                // UID 1 is some client's first message, and every client's first message is large.
+                objects.close();
+                try {
+                    load.awaitEveryClientToldToRetry();
+                    assertThat(tagged(imap, "f1", "UID FETCH 1 BODY.PEEK[]")).startsWith("f1 NO [UNAVAILABLE] ");
+                    assertThat(tagged(imap, "f2", "NOOP")).startsWith("f2 OK");
+                } finally {
+                    objects = objects.startAgain();
+                }
+                load.awaitAcks(load.acknowledged.size() + ACKS);
+                assertThat(tagged(imap, "f3", "UID FETCH 1 BODY.PEEK[]")).startsWith("f3 OK");
+                imap.close();
+                load.close();
+                load.assertOnlyTemporaryFailures();
+            }
+            node.assertStored(load);
+        } finally {
+            objects.close();
+        }
+    }
+
+    /**
+     * A node killed with SIGKILL (a child JVM) while PostgreSQL restarts as after a crash, under
+     * load with bodies in the object store: the node starts again and takes mail, and every
+     * message acknowledged before the kill is there as another node reads it.
+     */
+    @Test
+    void aNodeKilledUnderLoadAcrossAPostgresCrashLosesNothingAcknowledged() throws Exception {
+        try (ObjectStore objects = ObjectStore.start(dir.resolve("buckets"))) {
+            Node node = node("killed", objects);
+            Process child = child(node, "first");
+            Load load;
+            try {
+                load = new Load(pki, port(child, "first"));
+                load.awaitAcks(ACKS);
+                postgres.restartAfterCrash();
+                load.awaitAcks(load.acknowledged.size() + ACKS);
+                load.serverDies();
+                child.destroyForcibly(); // SIGKILL: no shutdown hooks, no graceful stop
+                assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                load.close();
+                load.assertOnlyTemporaryFailures();
+            } finally {
+                child.destroyForcibly();
+            }
+            try (Castellan again = Castellan.start(node.config())) { // the node started again (in this JVM, warm)
+                int port = again.addresses().get("submissions").getPort();
+                await().atMost(PHASE).until(() -> submitted(port, "after the restart"));
+            }
+            node.assertStored(load);
+        }
+    }
+
+    private Process child(Node node, String name) throws IOException {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                SmtpCrashChild.class.getName(), node.config.toString())
+                .redirectError(dir.resolve(name + ".err").toFile()).start();
+    }
+
+    /** The port the child says its submission listener is on, once it serves. */
+    private int port(Process child, String name) throws IOException {
+        String ready = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        assertThat(ready).as("child said: %s; stderr: %s", ready, Files.readString(dir.resolve(name + ".err")))
+                .startsWith("READY ");
+        return Integer.parseInt(ready.substring(6));
     }
 
     /**
@@ -307,6 +391,7 @@ class PostgresFailureTest {
         final List<String> wrong = new CopyOnWriteArrayList<>();
         private final List<Thread> threads = new ArrayList<>();
         private volatile boolean stopping;
+        private volatile boolean dying;
 
         Load(TestPki pki, int port) {
             for (int t = 0; t < CLIENTS; t++) {
@@ -332,7 +417,7 @@ class PostgresFailureTest {
                     if (!wrong.isEmpty() || step(c, "RSET\r\n", "250", client) == null) return;
                 }
             } catch (RuntimeException e) {
-                if (!stopping) wrong.add("client " + client + ": " + e);
+                if (!stopping && !dying) wrong.add("client " + client + ": " + e);
             }
         }
 
@@ -342,11 +427,16 @@ class PostgresFailureTest {
             if (reply != null && reply.startsWith(expected)) return reply;
             if (reply != null && reply.startsWith("4")) {
                 toldToRetry.add(client);
-            } else if (!stopping) {
+            } else if (!stopping && !dying) {
                 wrong.add("client " + client + " to " + command.lines().findFirst().orElse("") + ": "
                         + (reply == null ? "no reply within " + REPLY_BOUND : reply));
             }
             return null;
+        }
+
+        /** From now on a connection that breaks is expected: the server is about to be killed. */
+        void serverDies() {
+            dying = true;
         }
 
         void awaitAcks(int count) {
