@@ -120,6 +120,15 @@ final class PgQueue implements OutboundQueue {
     }
 
     @Override
+    public int renewLeases(Collection<Long> recipientIds, Instant leaseUntil) {
+        if (recipientIds.isEmpty()) return 0;
+        // Only this store's: a lease that lapsed and was taken by another node's engine stays theirs.
+        return write("renew " + recipientIds.size() + " lease(s)", c -> Pg.update(c, "UPDATE queue_recipients"
+                + " SET lease_until = ? WHERE id = ANY (?) AND state = 'QUEUED' AND lease_owner = ? AND lease_until IS NOT NULL",
+                millis(leaseUntil), ids(c, recipientIds), owner));
+    }
+
+    @Override
     public void record(Collection<AttemptResult> results) {
         if (results.isEmpty()) return;
         write("record " + results.size() + " delivery attempt(s)", c -> {

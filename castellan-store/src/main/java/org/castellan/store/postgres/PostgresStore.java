@@ -998,6 +998,11 @@ public final class PostgresStore implements MailStore {
     }
 
     @Override
+    public int renewLeases(Collection<Long> recipientIds, Instant leaseUntil) {
+        return queue.renewLeases(recipientIds, leaseUntil);
+    }
+
+    @Override
     public void record(Collection<AttemptResult> results) {
         queue.record(results);
     }
