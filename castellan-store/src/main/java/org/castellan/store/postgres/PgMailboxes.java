@@ -160,8 +160,11 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     private void noteAdded(List<AccountEvent> batch) {
         for (AccountEvent a : batch) {
-            if (a instanceof AccountEvent.MailboxChanged m && m.change() instanceof StoreEvent.MessageAdded added) {
-                toldUid.merge(added.mailboxId(), added.uids().last(), Math::max);
+            if (!(a instanceof AccountEvent.MailboxChanged m)) continue;
+            switch (m.change()) {
+                case StoreEvent.MessageAdded added -> toldUid.merge(added.mailboxId(), added.uids().last(), Math::max);
+                case StoreEvent.MailboxDeleted deleted -> toldUid.remove(deleted.mailboxId()); // nothing more to tell of it
+                default -> { }
             }
         }
     }
