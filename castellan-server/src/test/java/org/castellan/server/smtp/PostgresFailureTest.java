@@ -31,6 +31,8 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.auth.ScramSecret;
 import org.castellan.server.Castellan;
 import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.config.LogFormat;
+import org.castellan.server.testing.LogCapture;
 import org.castellan.server.testing.Transcript;
 import org.castellan.store.MessageMeta;
 import org.castellan.store.UidRange;
@@ -235,7 +237,8 @@ class PostgresFailureTest {
         Path configB = config("listen_b", a.database, nodeB, secret, null);
         try (Castellan serverA = Castellan.start(a.config());
                 Castellan serverB = Castellan.start(CastellanConfig.load(configB));
-                Transcript idle = imap(serverB, "imaps")) {
+                Transcript idle = imap(serverB, "imaps");
+                LogCapture log = new LogCapture(LogFormat.TEXT)) {
             idle.send("i IDLE");
             idle.expect("\\+ .*");
             sql("ALTER ROLE " + nodeB + " NOLOGIN");
@@ -246,6 +249,9 @@ class PostgresFailureTest {
             assertThat(until(idle, "* 1 EXISTS")).isEqualTo("* 1 EXISTS");
             idle.send("DONE");
             assertThat(until(idle, "i ")).startsWith("i OK");
+            // Each node says once that it cannot listen, however often B's attempts were refused, and once that it can again.
+            await().atMost(PHASE).until(() -> log.count("The LISTEN connection to PostgreSQL is back") == 2);
+            assertThat(log.count("The LISTEN connection to PostgreSQL failed")).isEqualTo(2);
         }
     }
 
