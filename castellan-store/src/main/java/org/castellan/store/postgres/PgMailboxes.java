@@ -26,6 +26,7 @@ import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import org.castellan.protocol.imap.MessageStructure;
@@ -90,7 +91,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
      * The highest UID of each watched mailbox this node has told its listeners of (at subscribe,
      * the last one committed): what {@link #catchUp} counts as new is above it.
      */
-    private final Map<Long, Long> toldUid = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Long, Long> toldUid = new ConcurrentHashMap<>();
     private volatile Notifier notifier = tx -> {};
 
     /** Tells other nodes of a transaction's events, inside it, before it commits. */
@@ -222,15 +223,14 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         SortedSet<Long> added = new TreeSet<>();
         SortedSet<Long> changed = new TreeSet<>();
         Set<String> keywords = new HashSet<>();
-        for (Object[] r : Pg.list(c, "SELECT uid, flags FROM messages WHERE mailbox_id = ? AND modseq > ?",
-                rs -> new Object[] {rs.getLong(1), rs.getString(2)}, mailboxId, since)) {
-            long uid = (Long) r[0];
-            if (uid > told) {
-                added.add(uid);
-                String flags = (String) r[1];
-                if (!flags.isEmpty()) keywords.addAll(MailboxRules.keywords(Set.of(flags.split(" "))));
+        record Changed(long uid, String flags) {}
+        for (Changed r : Pg.list(c, "SELECT uid, flags FROM messages WHERE mailbox_id = ? AND modseq > ?",
+                rs -> new Changed(rs.getLong(1), rs.getString(2)), mailboxId, since)) {
+            if (r.uid() > told) {
+                added.add(r.uid());
+                if (!r.flags().isEmpty()) keywords.addAll(MailboxRules.keywords(Set.of(r.flags().split(" "))));
             } else {
-                changed.add(uid);
+                changed.add(r.uid());
             }
         }
         SortedSet<Long> gone = new TreeSet<>(Pg.list(c, "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ?",
