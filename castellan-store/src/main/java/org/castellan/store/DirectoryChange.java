@@ -29,4 +29,11 @@ public sealed interface DirectoryChange {
      * @param address the account's address as its sessions hold it (local part, {@code @}, domain)
      */
     record AccountRemoved(String address) implements DirectoryChange {}
+
+    /**
+     * This node could not hear changes for a while (its PostgreSQL LISTEN connection broke and is
+     * back): the blocks and revocations the other nodes wrote meanwhile are read again whole.
+     * Accounts removed meanwhile are not named, so their sessions on this node are not closed by it.
+     */
+    record Missed() implements DirectoryChange {}
 }

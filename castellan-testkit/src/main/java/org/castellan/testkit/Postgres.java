@@ -144,6 +144,24 @@ public final class Postgres implements AutoCloseable {
         startOn(port);
     }
 
+    /**
+     * Stops the server as {@link #restart()} does ({@code pg_ctl stop -m fast}) and leaves it
+     * stopped, refusing connections, until {@link #startAgain()}: for a test that acts during the outage.
+     */
+    public void stop() {
+        stop("fast");
+    }
+
+    /** As {@link #stop()}, but as {@link #restartAfterCrash()} stops it ({@code pg_ctl stop -m immediate}). */
+    public void crash() {
+        stop("immediate");
+    }
+
+    /** After {@link #stop()} or {@link #crash()}: starts the server on its port again; returns once it accepts connections. */
+    public void startAgain() {
+        startOn(port);
+    }
+
     /** Stops the server ({@code pg_ctl stop -m fast}) if it runs, and deletes its directory. */
     @Override
     public void close() {

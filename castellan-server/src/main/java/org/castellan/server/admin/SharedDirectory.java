@@ -123,6 +123,10 @@ public final class SharedDirectory implements AutoCloseable {
                 readBlocks();
             }
             case DirectoryChange.RevocationsAdded added -> readRevocations();
+            case DirectoryChange.Missed missed -> {
+                readBlocks();
+                readRevocations();
+            }
             case DirectoryChange.AccountRemoved removed -> {
                 // As `castellan user remove` closes them on the node whose admin socket it reaches.
                 int closed = sessions.closeWhere(c -> c.account().map(a -> a.equalsIgnoreCase(removed.address())).orElse(false));

@@ -63,15 +63,21 @@ public final class OutboundEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OutboundEngine.class);
 
     /**
-     * How long a lease holds. Longer than the longest attempt with the default timeouts (connect,
-     * greeting, EHLO, STARTTLS, MAIL, RCPT, DATA, data blocks and the final reply add up to about
-     * 40 minutes when every step takes its full RFC 5321 §4.5.3.2 time), since a lease that lapsed
-     * under a running attempt would let a second attempt start.
+     * How long a lease holds unless it is renewed: how long the recipients of an engine that died
+     * (its node killed, on a queue several nodes share) wait before another engine attempts them
+     * (docs/store.md, "Failure"). An attempt may last far longer (connect, greeting, EHLO,
+     * STARTTLS, MAIL, RCPT, DATA, data blocks and the final reply add up to about 40 minutes when
+     * every step takes its full RFC 5321 §4.5.3.2 time), so a running group's leases are renewed
+     * every {@link #LEASE_RENEWAL}; a lease lapses under a live engine only when it cannot reach
+     * the queue for {@code LEASE - LEASE_RENEWAL}, and then at worst a message is sent twice.
      */
-    static final Duration LEASE = Duration.ofHours(1);
+    static final Duration LEASE = Duration.ofMinutes(5);
+    /** How often the leases of running groups are renewed: a fifth of {@link #LEASE}, so four renewals may fail in a row. */
+    static final Duration LEASE_RENEWAL = Duration.ofMinutes(1);
     /**
-     * A group starts no further connection or message once this much of its lease has passed; the
-     * recipients left are made due again at once, so no attempt outlives its lease.
+     * A group starts no further connection or message once this long after it was leased; the
+     * recipients left are made due again at once, so one slow destination cannot hold its
+     * recipients' leases (renewed meanwhile) without end.
      */
     static final Duration ATTEMPT_BUDGET = Duration.ofMinutes(20);
     /** Recipients leased at once: a scheduler round's worth, not the whole queue. */
@@ -100,6 +106,10 @@ public final class OutboundEngine implements AutoCloseable {
     private final Clock clock;
     private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
     private final Set<Thread> running = ConcurrentHashMap.newKeySet();
+    /** The recipients of running groups, whose leases {@link #renewLeases} extends; a group removes its own as it ends. */
+    private final Set<Long> held = ConcurrentHashMap.newKeySet();
+    /** When the leases were last renewed (the scheduler's thread only). */
+    private Instant renewed;
     private final AtomicInteger groups = new AtomicInteger();
     private final Object signal = new Object();
     private boolean woken;
@@ -193,6 +203,7 @@ public final class OutboundEngine implements AutoCloseable {
     public OutboundEngine start() {
         int lapsed = queue.releaseLeases();
         if (lapsed > 0) LOG.info("outbound: {} recipient(s) leased by a previous run are due again", lapsed);
+        renewed = clock.instant();
         scheduler = Thread.ofPlatform().name("outbound-scheduler").daemon().start(this::schedule);
         return this;
     }
@@ -224,6 +235,7 @@ public final class OutboundEngine implements AutoCloseable {
     private void schedule() {
         while (!stopped) {
             try {
+                renewLeases();
                 int leased = groups.get() < MAX_GROUPS ? leaseAndRun() : 0;
                 if (leased == 0) sleep();
             } catch (StoreException | UncheckedIOException e) {
@@ -235,6 +247,24 @@ public final class OutboundEngine implements AutoCloseable {
                 LOG.error("outbound: a scheduler round failed; trying again", e);
                 sleep();
             }
+        }
+    }
+
+    /**
+     * Every {@link #LEASE_RENEWAL}, extends the leases of the running groups' recipients to a
+     * full {@link #LEASE} from now. The scheduler sleeps at most {@link #MAX_SLEEP}, no longer
+     * than the renewal interval, so it comes here in time.
+     */
+    private void renewLeases() {
+        Instant now = clock.instant();
+        if (now.isBefore(renewed.plus(LEASE_RENEWAL))) return;
+        List<Long> ids = List.copyOf(held);
+        try {
+            if (!ids.isEmpty()) queue.renewLeases(ids, now.plus(LEASE));
+            renewed = now;
+        } catch (StoreException e) {
+            // Not marked renewed: the scheduler's next round (after its sleep) tries again.
+            LOG.warn("outbound: cannot renew the leases of {} recipient(s) under way: {}", ids.size(), e.getMessage());
         }
     }
 
@@ -277,10 +307,13 @@ public final class OutboundEngine implements AutoCloseable {
             for (int i = 0; i < all.size(); i += settings.maxMessagesPerConnection()) {
                 List<DueMessage> group = List.copyOf(all.subList(i, Math.min(all.size(), i + settings.maxMessagesPerConnection())));
                 groups.incrementAndGet();
+                List<Long> ids = group.stream().flatMap(m -> m.recipients().stream()).map(QueuedRecipient::id).toList();
+                held.addAll(ids);
                 Thread t = Thread.ofVirtual().name("outbound " + e.getKey()).unstarted(() -> {
                     try {
                         runGroup(e.getKey(), group, now);
                     } finally {
+                        ids.forEach(held::remove);
                         groups.decrementAndGet();
                         running.remove(Thread.currentThread());
                         wake();

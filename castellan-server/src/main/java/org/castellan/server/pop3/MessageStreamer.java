@@ -5,7 +5,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import org.castellan.protocol.pop3.MessageEncoder;
+import org.castellan.store.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,8 +17,10 @@ import org.slf4j.LoggerFactory;
  * read only once the socket has taken the previous one, so a slow client holds at most one chunk
  * of server memory. The session reads no further commands until the terminating "." is out.
  *
- * <p>Failure: after "+OK" there is no way to report an error in the response, so a store or I/O
- * failure closes the connection (the client sees a truncated response and deletes nothing).
+ * <p>Failure: the message is opened before the "+OK" line goes out, so a store that cannot give
+ * it now (PostgreSQL or the object store down) is answered {@code -ERR [SYS/TEMP]} (RFC 3206 §4)
+ * and the session goes on. After "+OK" there is no way to report an error in the response, so a
+ * failure while reading closes the connection (the client sees a truncated response and deletes nothing).
  */
 final class MessageStreamer {
 
@@ -30,21 +34,27 @@ final class MessageStreamer {
     private final Maildrop.Message message;
     private final long mailboxId;
     private final MessageEncoder encoder;
+    /** The "+OK" line, sent with the first chunk once the message is open. */
+    private final String okLine;
     private final byte[] in = new byte[CHUNK];
     private InputStream body;
 
-    private MessageStreamer(Pop3Session session, Maildrop.Message message, MessageEncoder encoder) {
+    private MessageStreamer(Pop3Session session, Maildrop.Message message, MessageEncoder encoder, String okLine) {
         this.session = session;
         this.channel = session.connection().channel();
         this.message = message;
         this.mailboxId = session.maildrop().mailboxId();
         this.encoder = encoder;
+        this.okLine = okLine;
     }
 
-    /** Starts sending; the session is suspended until the message has been sent. */
-    static void send(Pop3Session session, Maildrop.Message message, MessageEncoder encoder) {
+    /**
+     * Opens the message, then answers "+OK {@code ok}" and sends it; the session is suspended until
+     * the message has been sent, or answered with the store's refusal.
+     */
+    static void send(Pop3Session session, Maildrop.Message message, MessageEncoder encoder, String ok) {
         session.suspend();
-        new MessageStreamer(session, message, encoder).next();
+        new MessageStreamer(session, message, encoder, "+OK " + ok + "\r\n").next();
     }
 
     private void next() {
@@ -54,7 +64,18 @@ final class MessageStreamer {
     /** On the blocking executor: read, encode and write one chunk. */
     private void step() {
         try {
-            if (body == null) body = session.service().store().openMessage(mailboxId, message.uid());
+            if (body == null) {
+                try {
+                    body = session.service().store().openMessage(mailboxId, message.uid());
+                } catch (StoreException e) {
+                    channel.eventLoop().execute(() -> {
+                        session.storeFailure(e);
+                        session.resume();
+                    });
+                    return;
+                }
+                channel.write(channel.alloc().buffer(okLine.length()).writeBytes(okLine.getBytes(StandardCharsets.US_ASCII)));
+            }
             int n = encoder.done() ? -1 : body.read(in);
             if (n < 0) {
                 body.close();

@@ -11,8 +11,7 @@ final class Retr {
     static void run(Pop3Session s, Pop3Command.Retr c) {
         switch (s.maildrop().lookup(c.message())) {
             case Maildrop.Lookup.Found f -> {
-                s.ok(f.message().size() + " octets");
-                MessageStreamer.send(s, f.message(), MessageEncoder.whole());
+                MessageStreamer.send(s, f.message(), MessageEncoder.whole(), f.message().size() + " octets");
             }
             case Maildrop.Lookup.Refused r -> s.err(r.reason());
         }

@@ -11,8 +11,7 @@ final class Top {
     static void run(Pop3Session s, Pop3Command.Top c) {
         switch (s.maildrop().lookup(c.message())) {
             case Maildrop.Lookup.Found f -> {
-                s.ok("Top of message follows");
-                MessageStreamer.send(s, f.message(), MessageEncoder.top(c.lines()));
+                MessageStreamer.send(s, f.message(), MessageEncoder.top(c.lines()), "Top of message follows");
             }
             case Maildrop.Lookup.Refused r -> s.err(r.reason());
         }

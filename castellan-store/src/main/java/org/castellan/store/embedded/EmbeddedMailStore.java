@@ -1667,6 +1667,11 @@ public final class EmbeddedMailStore implements MailStore {
     }
 
     @Override
+    public int renewLeases(Collection<Long> recipientIds, Instant leaseUntil) {
+        return queue.renewLeases(recipientIds, leaseUntil);
+    }
+
+    @Override
     public void record(Collection<AttemptResult> results) {
         queue.record(results);
     }

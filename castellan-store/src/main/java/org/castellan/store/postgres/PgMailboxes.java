@@ -26,6 +26,7 @@ import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import org.castellan.protocol.imap.MessageStructure;
@@ -86,6 +87,11 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     private final EventDispatcher events = new EventDispatcher("castellan-postgres-events");
     private final LongConsumer directoryVersionSeen;
     private final Object commitOrder = new Object();
+    /**
+     * The highest UID of each watched mailbox this node has told its listeners of (at subscribe,
+     * the last one committed): what {@link #catchUp} counts as new is above it.
+     */
+    private final Map<Long, Long> toldUid = new ConcurrentHashMap<>();
     private volatile Notifier notifier = tx -> {};
 
     /** Tells other nodes of a transaction's events, inside it, before it commits. */
@@ -133,6 +139,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             }
         }
         long deadline = System.nanoTime() + ORDER_WAIT.toNanos();
+        noteAdded(batch);
         synchronized (commitOrder) {
             while (!follows(first)) {
                 long left = deadline - System.nanoTime();
@@ -150,6 +157,92 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             events.publish(batch);
             commitOrder.notifyAll();
         }
+    }
+
+    private void noteAdded(List<AccountEvent> batch) {
+        for (AccountEvent a : batch) {
+            if (!(a instanceof AccountEvent.MailboxChanged m)) continue;
+            switch (m.change()) {
+                case StoreEvent.MessageAdded added -> toldUid.merge(added.mailboxId(), added.uids().last(), Math::max);
+                case StoreEvent.MailboxDeleted deleted -> toldUid.remove(deleted.mailboxId()); // nothing more to tell of it
+                default -> { }
+            }
+        }
+    }
+
+    /**
+     * Re-reads every mailbox this node has a listener of (directly or through its account) and
+     * publishes what changed since the MODSEQ it last published: run when the LISTEN connection is
+     * back ({@link PgNotifications}), as the notifications of the changes other nodes committed
+     * while it was down are lost (docs/store.md, "Failure"). Once per mailbox, no polling. Each
+     * mailbox gets at most three events, all with its highest MODSEQ: the messages above the
+     * highest UID told ({@code MessageAdded}), the other changed messages ({@code FlagsChanged})
+     * and the UIDs expunged meanwhile ({@code MessagesExpunged}). A change also heard by its
+     * notification (committed between the LISTEN and this read) is then heard twice, which
+     * listeners already allow: a MessageAdded of a UID known, a flag change fetched again, an
+     * expunge of a UID gone. Mailboxes created, renamed or deleted meanwhile are not announced.
+     *
+     * @throws StoreException {@code UNAVAILABLE} when PostgreSQL fails again; nothing is published then
+     */
+    void catchUp() {
+        Set<Long> watched = new TreeSet<>(events.watchedMailboxes());
+        Set<Long> accounts = events.watchedAccounts();
+        if (watched.isEmpty() && accounts.isEmpty()) return;
+        Map<Long, Long> highest = new TreeMap<>();
+        List<AccountEvent> missed = snapshot("read the watched mailboxes again", c -> {
+            for (long account : accounts) {
+                watched.addAll(Pg.list(c, "SELECT id FROM mailboxes WHERE account_id = ?", rs -> rs.getLong(1), account));
+            }
+            List<AccountEvent> out = new ArrayList<>();
+            for (long id : watched) {
+                Optional<MailboxRow> row = Pg.one(c, "SELECT " + MAILBOX_ROW + " FROM mailboxes WHERE id = ?",
+                        PgMailboxes::mailboxRow, id);
+                if (row.isPresent() && row.get().highestModSeq > events.publishedModSeq(id)) {
+                    highest.put(id, row.get().highestModSeq);
+                    missedChanges(c, row.get(), out);
+                }
+            }
+            return out;
+        });
+        noteAdded(missed);
+        synchronized (commitOrder) {
+            // Not publishInOrder: these are the changes it would wait for. A mailbox whose MODSEQ
+            // moved without a message changing is up to date too, so its next change is not held back.
+            highest.forEach(events::committedBefore);
+            events.publish(missed);
+            commitOrder.notifyAll();
+        }
+        log.info("read {} watched mailbox(es) again after the LISTEN connection was back; {} had changed meanwhile",
+                watched.size(), highest.size());
+    }
+
+    private void missedChanges(Connection c, MailboxRow m, List<AccountEvent> out) throws SQLException {
+        long mailboxId = m.id;
+        long since = events.publishedModSeq(mailboxId);
+        long told = toldUid.getOrDefault(mailboxId, 0L);
+        SortedSet<Long> added = new TreeSet<>();
+        SortedSet<Long> changed = new TreeSet<>();
+        Set<String> keywords = new HashSet<>();
+        record Changed(long uid, String flags) {}
+        for (Changed r : Pg.list(c, "SELECT uid, flags FROM messages WHERE mailbox_id = ? AND modseq > ?",
+                rs -> new Changed(rs.getLong(1), rs.getString(2)), mailboxId, since)) {
+            if (r.uid() > told) {
+                added.add(r.uid());
+                if (!r.flags().isEmpty()) keywords.addAll(MailboxRules.keywords(Set.of(r.flags().split(" "))));
+            } else {
+                changed.add(r.uid());
+            }
+        }
+        SortedSet<Long> gone = new TreeSet<>(Pg.list(c, "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ?",
+                rs -> rs.getLong(1), mailboxId, since));
+        long modSeq = m.highestModSeq;
+        if (!added.isEmpty()) out.add(changed(m, new StoreEvent.MessageAdded(mailboxId, added, modSeq, keywords)));
+        if (!changed.isEmpty()) out.add(changed(m, new StoreEvent.FlagsChanged(mailboxId, changed, modSeq)));
+        if (!gone.isEmpty()) out.add(changed(m, new StoreEvent.MessagesExpunged(mailboxId, gone, modSeq)));
+    }
+
+    private static AccountEvent changed(MailboxRow m, StoreEvent change) {
+        return new AccountEvent.MailboxChanged(m.accountId, change);
     }
 
     /** Whether the change before each of these (mailbox, first MODSEQ of the batch) has been published, or none of it. */
@@ -632,6 +725,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         // From here on the changes other nodes make are published in MODSEQ order: the first one
         // heard waits for those before it down to what is committed now (publishInOrder).
         events.committedBefore(mailboxId, row.highestModSeq);
+        toldUid.merge(mailboxId, row.uidNext - 1, Math::max);
         return events.subscribe(mailboxId, listener);
     }
 

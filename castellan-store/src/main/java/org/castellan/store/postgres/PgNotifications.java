@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -19,6 +20,7 @@ import java.util.function.Consumer;
 import org.castellan.store.AccountEvent;
 import org.castellan.store.DirectoryChange;
 import org.castellan.store.StoreEvent;
+import org.castellan.store.StoreException;
 import org.castellan.store.postgres.internal.Pg;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -34,8 +36,12 @@ import org.slf4j.LoggerFactory;
  * dispatcher. Events too long for one notification are kept in {@code event_overflow} and the
  * notification names the row.
  *
- * <p>What a node misses while its {@code LISTEN} connection is down (PostgreSQL restarted) is
- * lost: its sessions learn of those changes when they next read the mailbox.
+ * <p>Failure: when the {@code LISTEN} connection breaks (PostgreSQL restarted) the thread says so
+ * once at WARN and connects again, waiting {@link #RECONNECT_FIRST} doubling up to
+ * {@link #RECONNECT_MAX} between attempts; once it listens again it says so at INFO and runs the
+ * {@code reconnected} callback, which re-reads each watched mailbox once for what the
+ * notifications lost meanwhile ({@link PgMailboxes#catchUp}). A callback that fails counts as
+ * the connection failing: it runs again on the next reconnect.
  */
 final class PgNotifications implements AutoCloseable {
 
@@ -55,8 +61,17 @@ final class PgNotifications implements AutoCloseable {
     /** How long a read of the LISTEN connection waits: also how soon the thread notices close(). */
     private static final int POLL_MILLIS = 500;
 
-    /** Between attempts to connect again after the LISTEN connection broke. */
-    private static final Duration RECONNECT_DELAY = Duration.ofSeconds(1);
+    /**
+     * The first wait before connecting again after the LISTEN connection broke: a restart of
+     * PostgreSQL takes about a second, so the node is deaf for little longer than the restart.
+     */
+    static final Duration RECONNECT_FIRST = Duration.ofMillis(250);
+
+    /**
+     * The longest wait between attempts (each doubles the one before): a node does not knock at a
+     * database that stays down more than once in this, and hears again at most this long after it is back.
+     */
+    static final Duration RECONNECT_MAX = Duration.ofSeconds(5);
 
     /** How long an overflowing event is kept for nodes to read. */
     static final Duration OVERFLOW_KEPT = Duration.ofHours(1);
@@ -67,16 +82,24 @@ final class PgNotifications implements AutoCloseable {
     private final String password;
     private final Consumer<List<AccountEvent>> remote;
     private final Consumer<DirectoryChange> directory;
+    private final Runnable reconnected;
     private final Thread thread;
     private volatile boolean closed;
 
+    /**
+     * @param remote receives the events of other nodes, in the order PostgreSQL delivers them
+     * @param directory receives the directory changes of other nodes
+     * @param reconnected runs on this thread each time the LISTEN connection is back after it broke,
+     *     before any event heard on the new connection is handed on; may throw {@link StoreException}
+     */
     PgNotifications(String jdbcUrl, String user, String password, Consumer<List<AccountEvent>> remote,
-            Consumer<DirectoryChange> directory) {
+            Consumer<DirectoryChange> directory, Runnable reconnected) {
         this.jdbcUrl = jdbcUrl;
         this.user = user;
         this.password = password;
         this.remote = remote;
         this.directory = directory;
+        this.reconnected = reconnected;
         this.thread = Thread.ofPlatform().name("castellan-postgres-listen").daemon(true).unstarted(this::loop);
     }
 
@@ -108,7 +131,12 @@ final class PgNotifications implements AutoCloseable {
     }
 
     private Connection listen() throws SQLException {
-        Connection c = DriverManager.getConnection(jdbcUrl, user, password);
+        Properties properties = new Properties();
+        properties.setProperty("user", user);
+        properties.setProperty("password", password);
+        properties.setProperty("connectTimeout", Long.toString(PostgresStore.CONNECT_TIMEOUT.toSeconds()));
+        properties.setProperty("tcpKeepAlive", "true");
+        Connection c = DriverManager.getConnection(jdbcUrl, properties);
         try (Statement s = c.createStatement()) {
             s.execute("LISTEN " + CHANNEL);
             s.execute("LISTEN " + DIRECTORY_CHANNEL);
@@ -122,12 +150,18 @@ final class PgNotifications implements AutoCloseable {
     private void loop() {
         Connection c = initial;
         boolean broken = false;
+        Duration wait = RECONNECT_FIRST;
         while (!closed) {
             try {
                 if (c == null) {
                     c = listen();
-                    if (broken) log.info("The LISTEN connection to PostgreSQL is back; other nodes' mailbox changes are heard again");
+                    // LISTEN first, then the re-read: a change committed between the two is read
+                    // and heard, never neither (hearing it twice is harmless, see PgMailboxes#catchUp).
+                    reconnected.run();
+                    log.info("The LISTEN connection to PostgreSQL is back; other nodes' mailbox changes are heard again,"
+                            + " and the watched mailboxes were read again for those made meanwhile");
                     broken = false;
+                    wait = RECONNECT_FIRST;
                 }
                 PGNotification[] received = c.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
                 if (received == null) continue;
@@ -135,18 +169,19 @@ final class PgNotifications implements AutoCloseable {
                     if (n.getName().equals(DIRECTORY_CHANNEL)) receiveDirectory(n.getParameter());
                     else receive(c, n.getParameter());
                 }
-            } catch (SQLException e) {
+            } catch (SQLException | StoreException e) {
                 if (closed) break;
                 if (!broken) {
                     log.warn("The LISTEN connection to PostgreSQL failed ({}); other nodes' mailbox changes are not heard"
                             + " until it is back", e.getMessage());
                 } else {
-                    log.debug("Still cannot LISTEN on PostgreSQL: {}", e.getMessage());
+                    log.debug("Still cannot LISTEN on PostgreSQL, next attempt in {}: {}", wait, e.getMessage());
                 }
                 broken = true;
                 closeQuietly(c);
                 c = null;
-                LockSupport.parkNanos(RECONNECT_DELAY.toNanos());
+                LockSupport.parkNanos(wait.toNanos());
+                wait = wait.multipliedBy(2).compareTo(RECONNECT_MAX) > 0 ? RECONNECT_MAX : wait.multipliedBy(2);
             } catch (RuntimeException e) {
                 // One malformed notification must not stop this node hearing the others.
                 log.warn("A mailbox notification from another node could not be read", e);
@@ -177,6 +212,7 @@ final class PgNotifications implements AutoCloseable {
             // Sources are CIDR prefixes or "certificate sha256:<hex>": no tab, no newline.
             case DirectoryChange.BlocksLifted l -> l.sources().map(sources -> "L\t" + String.join("\t", new TreeSet<>(sources)))
                     .orElse("L");
+            case DirectoryChange.Missed m -> throw new IllegalArgumentException("a node's own reconnection is never sent");
         };
         Pg.one(c, "SELECT pg_notify(?, ?)", rs -> Boolean.TRUE, DIRECTORY_CHANNEL, node + "\n" + body);
     }
@@ -199,6 +235,7 @@ final class PgNotifications implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        LockSupport.unpark(thread); // from a wait between reconnection attempts
         try {
             if (thread.isAlive()) thread.join(POLL_MILLIS * 4L);
         } catch (InterruptedException e) {

@@ -120,6 +120,15 @@ final class PgQueue implements OutboundQueue {
     }
 
     @Override
+    public int renewLeases(Collection<Long> recipientIds, Instant leaseUntil) {
+        if (recipientIds.isEmpty()) return 0;
+        // Only this store's: a lease that lapsed and was taken by another node's engine stays theirs.
+        return write("renew " + recipientIds.size() + " lease(s)", c -> Pg.update(c, "UPDATE queue_recipients"
+                + " SET lease_until = ? WHERE id = ANY (?) AND state = 'QUEUED' AND lease_owner = ? AND lease_until IS NOT NULL",
+                millis(leaseUntil), ids(c, recipientIds), owner));
+    }
+
+    @Override
     public void record(Collection<AttemptResult> results) {
         if (results.isEmpty()) return;
         write("record " + results.size() + " delivery attempt(s)", c -> {
@@ -158,13 +167,17 @@ final class PgQueue implements OutboundQueue {
 
     /**
      * The earliest time a queued recipient of a message not held becomes due: its next attempt,
-     * or the end of its lease when that is later (GREATEST ignores a NULL lease).
+     * or the end of its lease when that is later (GREATEST ignores a NULL lease). Read in the order
+     * of that expression's index ({@code queue_recipients_next}, migration V6), stopping at the
+     * first recipient whose message is not held: the scheduler asks before each sleep, and a
+     * min() over the expression read the whole queue each time.
      */
     @Override
     public Optional<Instant> nextAttempt() {
-        return read("find the next delivery attempt", c -> Pg.one(c, "SELECT min(greatest(r.next_attempt, r.lease_until))"
-                + " FROM queue_recipients r JOIN queue_messages m ON m.id = r.message_id"
-                + " WHERE r.state = 'QUEUED' AND NOT m.held", rs -> Pg.instant(rs, 1)).flatMap(t -> t));
+        return read("find the next delivery attempt", c -> Pg.one(c, "SELECT greatest(r.next_attempt, r.lease_until)"
+                + " FROM queue_recipients r WHERE r.state = 'QUEUED'"
+                + " AND NOT (SELECT m.held FROM queue_messages m WHERE m.id = r.message_id)"
+                + " ORDER BY greatest(r.next_attempt, r.lease_until), r.id LIMIT 1", rs -> Pg.instant(rs, 1)).flatMap(t -> t));
     }
 
     @Override

@@ -107,8 +107,28 @@ public final class PostgresStore implements MailStore {
 
     private static final Logger log = LoggerFactory.getLogger(PostgresStore.class);
 
-    /** How long a call waits for a free connection before it fails as {@code UNAVAILABLE}. */
-    static final Duration CONNECTION_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * How long a call waits for a connection before it fails as {@code UNAVAILABLE}. With
+     * PostgreSQL down every call waits this long and the client gets a temporary error (SMTP 451,
+     * IMAP {@code NO [UNAVAILABLE]}): short enough that an IMAP client, which waits for its reply
+     * with no timeout of the protocol's, is told soon; far below the minutes an SMTP client waits
+     * for a reply (RFC 5321 §4.5.3.2.6). HikariCP's default, 30 s, would hold each session that long.
+     */
+    static final Duration CONNECTION_TIMEOUT = Duration.ofSeconds(5);
+
+    /**
+     * How long the pool's check of a connection it hands out ({@code Connection.isValid}) may take.
+     * A connection broken by a restart of PostgreSQL fails the check at once and is replaced; one
+     * to a server that stopped answering is given up after this.
+     */
+    static final Duration VALIDATION_TIMEOUT = Duration.ofSeconds(2);
+
+    /**
+     * The PostgreSQL driver's limit on opening one connection (TCP and login, its
+     * {@code connectTimeout}; its default is 10 s): within {@link #CONNECTION_TIMEOUT}, so a server
+     * that accepts but never answers is one failed attempt, not a hang.
+     */
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
 
     private final HikariDataSource pool;
     private final RouteCache routes = new RouteCache();
@@ -228,6 +248,10 @@ public final class PostgresStore implements MailStore {
         config.setPassword(password);
         config.setMaximumPoolSize(poolSize);
         config.setConnectionTimeout(CONNECTION_TIMEOUT.toMillis());
+        config.setValidationTimeout(VALIDATION_TIMEOUT.toMillis());
+        config.addDataSourceProperty("connectTimeout", Long.toString(CONNECT_TIMEOUT.toSeconds()));
+        // A dead peer (a node of PostgreSQL powered off, not restarted) is noticed by the kernel.
+        config.addDataSourceProperty("tcpKeepAlive", "true");
         config.setPoolName("castellan-postgres");
         HikariDataSource pool;
         try {
@@ -253,7 +277,7 @@ public final class PostgresStore implements MailStore {
         }
         PostgresStore store = new PostgresStore(pool, bodies);
         store.notifications = new PgNotifications(jdbcUrl, user, password, store.mailboxes::publishRemote,
-                store::directoryChanged);
+                store::directoryChanged, store::reconnected);
         try {
             store.notifications.start();
         } catch (SQLException e) {
@@ -623,6 +647,15 @@ public final class PostgresStore implements MailStore {
     }
 
     /** On the LISTEN thread: one listener's failure must not keep the change from the others. */
+    /**
+     * The LISTEN connection is back after it broke: what other nodes changed meanwhile was not
+     * heard, so the watched mailboxes and the directory's shared tables are read again once.
+     */
+    private void reconnected() {
+        mailboxes.catchUp();
+        directoryChanged(new DirectoryChange.Missed());
+    }
+
     private void directoryChanged(DirectoryChange change) {
         for (Consumer<DirectoryChange> listener : directoryListeners) {
             try {
@@ -1067,6 +1100,11 @@ public final class PostgresStore implements MailStore {
     @Override
     public int releaseLeases() {
         return queue.releaseLeases();
+    }
+
+    @Override
+    public int renewLeases(Collection<Long> recipientIds, Instant leaseUntil) {
+        return queue.renewLeases(recipientIds, leaseUntil);
     }
 
     @Override

@@ -40,6 +40,14 @@ public interface OutboundQueue {
      */
     int releaseLeases();
 
+    /**
+     * Extends to {@code leaseUntil} the leases this store holds on these recipients, for attempts
+     * still under way, so a lease can be short (the wait before another engine takes over the
+     * recipients of one that died) and a long attempt keep it. A recipient recorded meanwhile (its
+     * lease ended) or leased by another store is left alone. Returns how many leases were extended.
+     */
+    int renewLeases(Collection<Long> recipientIds, Instant leaseUntil);
+
     /** Records attempts' results and releases their leases; all of them or none. */
     void record(Collection<AttemptResult> results);
 

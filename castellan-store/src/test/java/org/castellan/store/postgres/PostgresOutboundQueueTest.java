@@ -127,6 +127,23 @@ class PostgresOutboundQueueTest implements OutboundQueueContract {
         }
     }
 
+    /**
+     * A lease that lapsed (its node died, or stalled past it) and was taken by another node stays
+     * that node's: the first node's renewal, coming late, does not take it back.
+     */
+    @Test
+    void aNodeRenewsOnlyItsOwnLeases() throws Exception {
+        enqueue(T0, "bob@example.net");
+        List<Long> ids = store.lease(T0, T0.plus(LEASE), 10).get(0).recipients().stream().map(r -> r.id()).toList();
+        try (PostgresStore other = PostgresStore.open(url, server.user(), server.password(), 2)) {
+            Instant lapsed = T0.plus(LEASE).plusSeconds(1);
+            assertThat(other.lease(lapsed, lapsed.plus(LEASE), 10)).hasSize(1);
+            assertThat(store.renewLeases(ids, lapsed.plus(LEASE.multipliedBy(5)))).isZero();
+            assertThat(other.renewLeases(ids, lapsed.plus(LEASE.multipliedBy(2)))).isEqualTo(1);
+            assertThat(store.nextAttempt()).contains(lapsed.plus(LEASE.multipliedBy(2)));
+        }
+    }
+
     @Test
     void aMessageQueuedOnOneNodeIsDeliveredAndPurgedByTheOther() throws Exception {
         byte[] body = "Subject: across\r\n\r\nfrom node one\r\n".getBytes(UTF_8);

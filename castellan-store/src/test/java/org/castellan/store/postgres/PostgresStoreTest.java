@@ -304,6 +304,59 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
         }
     }
 
+    /**
+     * docs/store.md, "Change notifications": a node that could not LISTEN while another node
+     * added, flagged and expunged messages hears each once its connection is back, from reading
+     * its watched mailbox again: the notifications sent meanwhile never reached it. The node logs
+     * in as a role of its own whose logins are refused meanwhile, so the gap is certain.
+     */
+    @Test
+    void aNodeThatCouldNotListenHearsWhatItMissedOnceItIsBack() throws SQLException {
+        Mailbox inbox = inbox(account("alice@example.org"));
+        long kept = store.append(inbox.id(), "Subject: kept\r\n\r\nx".getBytes(UTF_8), Set.of(), null).uid();
+        long gone = store.append(inbox.id(), "Subject: gone\r\n\r\nx".getBytes(UTF_8), Set.of(), null).uid();
+        String role = "deaf_" + databases;
+        admin("CREATE ROLE " + role + " LOGIN PASSWORD 'deaf' IN ROLE " + server.user());
+        try (PostgresStore deaf = PostgresStore.open(url, role, "deaf", 1)) {
+            List<StoreEvent> heard = new CopyOnWriteArrayList<>();
+            deaf.subscribe(inbox.id(), heard::add);
+            List<DirectoryChange> directoryHeard = new CopyOnWriteArrayList<>();
+            deaf.watchDirectory(directoryHeard::add);
+            admin("ALTER ROLE " + role + " NOLOGIN");
+            admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + role + "'");
+            await().atMost(EVENT_WAIT).until(() -> admin("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role + "'") == 0);
+
+            AppendResult added = store.append(inbox.id(), "Subject: new\r\n\r\nx".getBytes(UTF_8), Set.of("$New"), null);
+            store.storeFlags(inbox.id(), List.of(kept), FlagOperation.ADD, Set.of("\\Flagged"), OptionalLong.empty());
+            long last = store.expunge(inbox.id(), List.of(gone)).modSeq();
+            store.putBlock(new LoginBlock("192.0.2.9/32", Optional.empty(), 10, Instant.now().plusSeconds(600)));
+            assertThat(heard).isEmpty();
+            assertThat(directoryHeard).isEmpty();
+
+            admin("ALTER ROLE " + role + " LOGIN");
+            await().atMost(Duration.ofSeconds(30)).until(() -> heard.size() >= 3);
+            assertThat(heard).containsExactly(
+                    new StoreEvent.MessageAdded(inbox.id(), new TreeSet<>(List.of(added.uid())), last, Set.of("$New")),
+                    new StoreEvent.FlagsChanged(inbox.id(), new TreeSet<>(List.of(kept)), last),
+                    new StoreEvent.MessagesExpunged(inbox.id(), new TreeSet<>(List.of(gone)), last));
+            assertThat(deaf.publishedModSeq(inbox.id())).isEqualTo(last);
+            // The block written meanwhile was not heard: the node is told to read the shared tables again.
+            await().atMost(EVENT_WAIT).until(() -> directoryHeard.contains(new DirectoryChange.Missed()));
+            assertThat(deaf.listBlocks(Instant.now())).extracting(LoginBlock::source).contains("192.0.2.9/32");
+        }
+    }
+
+    /** Runs a statement as the test server's superuser; the first column of its first row, or 0. */
+    private static long admin(String sql) throws SQLException {
+        try (Connection c = DriverManager.getConnection(server.jdbcUrl(), server.user(), server.password());
+                Statement s = c.createStatement()) {
+            if (!s.execute(sql)) return 0;
+            try (ResultSet rs = s.getResultSet()) {
+                return rs.next() && rs.getObject(1) instanceof Number n ? n.longValue() : 0;
+            }
+        }
+    }
+
     /** SEARCH TEXT is a substring test (RFC 9051 §6.4.4): LIKE's own wildcards in a needle match only themselves. */
     @Test
     void textSearchAnswersFromTheDatabaseAndWildcardsAreLiteral() {

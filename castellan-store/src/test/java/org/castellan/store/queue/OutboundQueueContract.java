@@ -264,6 +264,27 @@ public interface OutboundQueueContract {
     }
 
     @Test
+    default void aRenewedLeaseOutlastsItsFirstEndAndARecordedRecipientIsNotLeasedAgain() {
+        QueuedMessage m = enqueue(T0, "bob@example.net", "carol@example.net");
+        List<DueMessage> due = queue().lease(T0, T0.plus(LEASE), 10);
+        List<Long> ids = due.get(0).recipients().stream().map(QueuedRecipient::id).toList();
+        assertThat(ids).hasSize(2);
+
+        // The attempt goes on past the lease's first end: renewed, neither recipient is due then.
+        assertThat(queue().renewLeases(ids, T0.plus(LEASE.multipliedBy(3)))).isEqualTo(2);
+        assertThat(queue().lease(T0.plus(LEASE.multipliedBy(2)), T0.plus(LEASE.multipliedBy(4)), 10)).isEmpty();
+        assertThat(queue().nextAttempt()).contains(T0.plus(LEASE.multipliedBy(3)));
+
+        // Bob's attempt is recorded; a renewal after it leaves him without a lease, due at his retry.
+        QueuedRecipient bob = recipient(m.id(), "bob@example.net");
+        queue().record(List.of(deferred(bob, T0.plusSeconds(1), T0.plusSeconds(60))));
+        assertThat(queue().renewLeases(ids, T0.plus(LEASE.multipliedBy(5)))).isEqualTo(1);
+        assertThat(shape(queue().lease(T0.plusSeconds(60), T0.plusSeconds(60).plus(LEASE), 10)))
+                .containsExactly(m.id() + " example.net bob@example.net");
+        assertThat(queue().renewLeases(List.of(), T0.plus(LEASE))).isZero();
+    }
+
+    @Test
     default void nextAttemptIsWhenTheFirstRecipientBecomesDue() {
         assertThat(queue().nextAttempt()).isEmpty();
         QueuedMessage a = enqueue(T0.plusSeconds(30), "a@x.example");

@@ -1,6 +1,7 @@
 package org.castellan.store.embedded.internal;
 
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -101,6 +102,16 @@ public final class EventDispatcher implements AutoCloseable {
      */
     public void committedBefore(long mailboxId, long modSeq) {
         if (modSeq > 0) published.merge(mailboxId, modSeq, Math::max);
+    }
+
+    /** The mailboxes that have a listener now. */
+    public Set<Long> watchedMailboxes() {
+        return Set.copyOf(listeners.keySet());
+    }
+
+    /** The accounts that have a listener now. */
+    public Set<Long> watchedAccounts() {
+        return Set.copyOf(accountListeners.keySet());
     }
 
     /** See {@link org.castellan.store.MailStore#publishedModSeq}. */

@@ -132,6 +132,20 @@ public final class QueueTables implements OutboundQueue {
     }
 
     @Override
+    public int renewLeases(Collection<Long> recipientIds, Instant leaseUntil) {
+        if (recipientIds.isEmpty()) return 0;
+        // One engine serves a data directory, so every lease is its own.
+        return writer.execute("renew " + recipientIds.size() + " lease(s)", List.of(), tx -> {
+            int renewed = 0;
+            for (long id : recipientIds) {
+                renewed += Sql.update(tx.connection(), "UPDATE queue_recipients SET lease_until = ? WHERE id = ?"
+                        + " AND state = 'QUEUED' AND lease_until IS NOT NULL", leaseUntil.toEpochMilli(), id);
+            }
+            return renewed;
+        });
+    }
+
+    @Override
     public void record(Collection<AttemptResult> results) {
         if (results.isEmpty()) return;
         writer.execute("record " + results.size() + " delivery attempt(s)", List.of(), tx -> {
