@@ -37,11 +37,22 @@ import org.castellan.server.config.ConfigException.Problem;
  * @param enroll what certificate enrollment over HTTPS issues ({@code [enroll]})
  * @param directory the certificate directory on ldaps listeners ({@code [directory]})
  * @param objectStorage where the PostgreSQL store keeps message bodies ({@code [store.object-store]}), if not in PostgreSQL
+ * @param edge how an edge reaches the mailbox nodes ({@code [edge]}); present exactly with {@code role = "edge"}
  */
 public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp,
                               Dns dns, MailAuth mailAuth, Kerberos kerberos, Outbound outbound, List<Listener> listeners,
                               List<Rule> rules, List<OAuthIssuer> oauthIssuers, Map<String, Integer> lines,
-                              Enroll enroll, Directory directory, Optional<ObjectStorage> objectStorage) {
+                              Enroll enroll, Directory directory, Optional<ObjectStorage> objectStorage,
+                              Optional<Edge> edge) {
+
+    /** Not an edge. */
+    public CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp, Dns dns,
+            MailAuth mailAuth, Kerberos kerberos, Outbound outbound, List<Listener> listeners, List<Rule> rules,
+            List<OAuthIssuer> oauthIssuers, Map<String, Integer> lines, Enroll enroll, Directory directory,
+            Optional<ObjectStorage> objectStorage) {
+        this(file, server, store, tls, auth, log, smtp, dns, mailAuth, kerberos, outbound, listeners, rules, oauthIssuers,
+                lines, enroll, directory, objectStorage, Optional.empty());
+    }
 
     /** Without {@code [store.object-store]}: every body in the store itself. */
     public CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp, Dns dns,
@@ -70,6 +81,7 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         Objects.requireNonNull(enroll, "enroll");
         Objects.requireNonNull(directory, "directory");
         Objects.requireNonNull(objectStorage, "objectStorage");
+        Objects.requireNonNull(edge, "edge");
         listeners = List.copyOf(listeners);
         rules = List.copyOf(rules);
         oauthIssuers = List.copyOf(oauthIssuers);
