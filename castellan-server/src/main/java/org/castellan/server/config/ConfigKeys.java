@@ -82,7 +82,11 @@ public final class ConfigKeys {
                 + " goes to its MX hosts (no static route), like Postfix's smtp_tls_policy_maps: added to what the"
                 + " domain publishes (DANE, MTA-STS), the stricter applying to each MX host; where TLS is"
                 + " required and not to be had the mail is deferred, never sent in clear. docs/outbound.md §5."),
-        EDGE("edge", false, "role = \"edge\" only: the edge's node certificate, and the mailbox nodes it relays"
+        NODE("node", false, "The node certificate this node presents on the link between edge and mailbox nodes"
+                + " (docs/roles.md), issued by the built-in node CA with castellan node add NAME --role edge|mailbox."
+                + " Required on an edge; on a mailbox node the link listeners present it instead of the server"
+                + " certificate of [tls], so that an edge can check it names the node it meant to reach."),
+        EDGE("edge", false, "role = \"edge\" only: the mailbox nodes it relays"
                 + " logged-in IMAP and POP3 sessions to over the link (docs/roles.md). An account goes to the node"
                 + " its placement in the directory names, or to default-node when it has none."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
@@ -465,11 +469,13 @@ public final class ConfigKeys {
                     Dns.MAX_TIMEOUT.toMillis(), "\"" + Dns.DEFAULT_TIMEOUT.toSeconds() + "s\"",
                     "How long one look-up may take, validation included; then it is a temporary failure, and"
                             + " a message waiting on it stays queued for the next attempt."),
-            key(Section.EDGE, "certificate", Type.PATH, null,
-                    "The edge's node certificate (PEM), from castellan node add NAME --role edge --out DIR, presented"
-                            + " on every link. Relative to data-dir."),
-            key(Section.EDGE, "key", Type.PATH, null,
-                    "Its private key (PEM), readable by the server's user only. Relative to data-dir."),
+            key(Section.NODE, "certificate", Type.PATH, "\"\"",
+                    "This node's certificate (PEM), from castellan node add NAME --role edge|mailbox --out DIR;"
+                            + " \"\" for none (a mailbox node's links then present the server certificate)."
+                            + " Relative to data-dir."),
+            key(Section.NODE, "key", Type.PATH, "\"\"",
+                    "Its private key (PEM), readable by the server's user only; required with certificate."
+                            + " Relative to data-dir."),
             key(Section.EDGE, "nodes", Type.STRINGS, null,
                     "The mailbox nodes, each \"NAME=HOST:PORT\": the node's name as its certificate names it"
                             + " (castellan-node:mailbox/NAME) and the address of its link listener, such as"

@@ -253,6 +253,8 @@ final class ConfigReader {
             }
         }
         List<OAuthIssuer> issuers = readIssuers(issuerTables, base);
+        Optional<NodeCertificate> nodeCertificate = readNodeCertificate(new Fields(Section.NODE, single.get(Section.NODE)),
+                role, base);
         Optional<Edge> edge = readEdge(new Fields(Section.EDGE, single.get(Section.EDGE)), role, base);
         if (!problems.isEmpty()) {
             return null;
@@ -270,7 +272,7 @@ final class ConfigReader {
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
                 new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout), kerberos,
                 outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity, enrollApprove),
-                new Directory(directoryBase, directoryAnonymous, directorySizeLimit.intValue(), publish), objectStorage, edge);
+                new Directory(directoryBase, directoryAnonymous, directorySizeLimit.intValue(), publish), objectStorage, edge, nodeCertificate);
     }
 
     /**
@@ -285,12 +287,10 @@ final class ConfigReader {
             }
             return Optional.empty();
         }
-        Path certificate = f.path("certificate", base);
-        Path key = f.path("key", base);
         List<String> written = f.strings("nodes");
         String defaultNode = f.str(f.key("default-node"));
         Duration openingTimeout = f.duration("opening-timeout");
-        if (certificate == null || key == null || written == null || defaultNode == null || openingTimeout == null) {
+        if (written == null || defaultNode == null || openingTimeout == null) {
             return null;
         }
         Map<String, Outbound.NextHop> nodes = new LinkedHashMap<>();
@@ -315,7 +315,24 @@ final class ConfigReader {
                     + defaultNode + "\"");
             return null;
         }
-        return Optional.of(new Edge(certificate, key, nodes, defaultNode, openingTimeout));
+        return Optional.of(new Edge(nodes, defaultNode, openingTimeout));
+    }
+
+    /** The {@code [node]} table: both paths or neither, and both on an edge; null after a problem. */
+    private Optional<NodeCertificate> readNodeCertificate(Fields f, Role role, Path base) {
+        Optional<Path> certificate = f.optionalPath("certificate", base);
+        Optional<Path> key = f.optionalPath("key", base);
+        if (certificate == null || key == null) return null;
+        if (certificate.isEmpty() && role == Role.EDGE) {
+            f.problem("certificate", "an edge presents its node certificate on every link: set certificate and key to"
+                    + " the files castellan node add NAME --role edge --out DIR wrote");
+            return null;
+        }
+        if (certificate.isPresent() != key.isPresent()) {
+            f.problem(certificate.isPresent() ? "key" : "certificate", "expected both certificate and key, or neither");
+            return null;
+        }
+        return certificate.map(c -> new NodeCertificate(c, key.get()));
     }
 
     /** {@code NAME=HOST:PORT}, NAME a DNS label as in a node certificate's URI; empty if it is not that. */

@@ -1,6 +1,5 @@
 package org.castellan.server.config;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -8,18 +7,16 @@ import java.util.Optional;
 
 /**
  * The {@code [edge]} table: how an edge node reaches the mailbox nodes (docs/roles.md §2).
- * Present only with {@code role = "edge"}.
+ * Present only with {@code role = "edge"}, which also needs its node certificate ({@link NodeCertificate}).
  *
  * <p>The constructor throws {@code NullPointerException} if a component is null and
  * {@code IllegalArgumentException} if the default node is not one of the nodes.
  *
- * @param certificate the edge's node certificate (PEM), from {@code castellan node add NAME --role edge}
- * @param key its private key (PEM)
  * @param nodes each mailbox node's name (as its certificate names it) and the host and port of its link listener
  * @param defaultNode the node of an account without a placement in the directory
  * @param openingTimeout how long connecting, the TLS handshake and the node's answer to the opening line may take
  */
-public record Edge(Path certificate, Path key, Map<String, Outbound.NextHop> nodes, String defaultNode,
+public record Edge(Map<String, Outbound.NextHop> nodes, String defaultNode,
                    Duration openingTimeout) {
 
     /** Connect, handshake and one line from a node on the same network: seconds at most, or it is down. */
@@ -28,8 +25,6 @@ public record Edge(Path certificate, Path key, Map<String, Outbound.NextHop> nod
     public static final Duration MAX_OPENING_TIMEOUT = Duration.ofMinutes(1);
 
     public Edge {
-        Objects.requireNonNull(certificate, "certificate");
-        Objects.requireNonNull(key, "key");
         nodes = Map.copyOf(nodes);
         Objects.requireNonNull(defaultNode, "defaultNode");
         Objects.requireNonNull(openingTimeout, "openingTimeout");

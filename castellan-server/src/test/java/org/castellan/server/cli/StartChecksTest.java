@@ -79,7 +79,7 @@ class StartChecksTest {
     @Test
     void anEdgeWithoutItsNodes() throws Exception {
         Files.writeString(config, Files.readString(config).replace("[server]", "[server]\nrole = \"edge\""));
-        refusedByAuditAndServe("castellan\\.toml:\\d+: edge\\.certificate: missing \\(there is no \\[edge\\] table\\)");
+        refusedByAuditAndServe("castellan\\.toml:\\d+: node\\.certificate: an edge presents its node certificate");
     }
 
     @Test

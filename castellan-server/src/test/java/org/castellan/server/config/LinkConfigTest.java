@@ -43,9 +43,10 @@ class LinkConfigTest {
             hostname = "edge-1.example.org"
             data-dir = "/var/lib/castellan"
             role = "edge"
-            [edge]
+            [node]
             certificate = "node/edge-1.crt"
             key = "node/edge-1.key"
+            [edge]
             nodes = ["mailbox-1=mbox-1.internal:7993", "mailbox-2=10.0.0.3:7993"]
             default-node = "mailbox-1"
             [[listener]]
@@ -61,7 +62,8 @@ class LinkConfigTest {
         CastellanConfig config = CastellanConfig.parse(EDGE, FILE);
         assertThat(config.server().role()).isEqualTo(Role.EDGE);
         Edge edge = config.edge().orElseThrow();
-        assertThat(edge.certificate()).isEqualTo(Path.of("/var/lib/castellan/node/edge-1.crt"));
+        assertThat(config.nodeCertificate().orElseThrow().certificate())
+                .isEqualTo(Path.of("/var/lib/castellan/node/edge-1.crt"));
         assertThat(edge.node("mailbox-1")).hasValue(new Outbound.NextHop("mbox-1.internal", 7993));
         assertThat(edge.node("mailbox-2")).hasValue(new Outbound.NextHop("10.0.0.3", 7993));
         assertThat(edge.defaultNode()).isEqualTo("mailbox-1");
@@ -128,8 +130,12 @@ class LinkConfigTest {
                         """, "listener[2].protocol", "role = \"mailbox\" takes no clients"),
                 Arguments.of(MAILBOX.replace("role = \"mailbox\"\n", "") + LINK.replace("protocol = \"link\"",
                         "protocol = \"link\" # <-"), "listener[1].protocol", "protocol = \"link\" needs role = \"mailbox\""),
-                Arguments.of(MAILBOX.replace("role = \"mailbox\"", "role = \"edge\""), "edge.certificate",
+                Arguments.of(MAILBOX.replace("role = \"mailbox\"", "role = \"edge\""), "edge.nodes",
                         "missing (there is no [edge] table)"),
+                Arguments.of(MAILBOX.replace("role = \"mailbox\"", "role = \"edge\""), "node.certificate",
+                        "an edge presents its node certificate"),
+                Arguments.of(EDGE.replace("key = \"node/edge-1.key\"\n", ""), "node.key",
+                        "expected both certificate and key"),
                 Arguments.of(EDGE.replace("\"mailbox-2=10.0.0.3:7993\"", "\"mailbox-2 10.0.0.3\""), "edge.nodes",
                         "expected \"NAME=HOST:PORT\""),
                 Arguments.of(EDGE.replace("\"mailbox-2=10.0.0.3:7993\"", "\"mailbox_2=10.0.0.3:7993\""), "edge.nodes",
