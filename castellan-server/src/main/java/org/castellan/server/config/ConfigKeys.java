@@ -610,7 +610,9 @@ public final class ConfigKeys {
                     "Live connections to this listener from one client address (an IPv4 address, an IPv6 /64,"
                             + " which one host can fill). One more is refused at once, as for max-connections,"
                             + " before TLS and before any login; a client certificate does not exempt it. 0 for no"
-                            + " cap, which castellan audit reports."),
+                            + " cap, which castellan audit reports. On a protocol = \"link\" listener the default is "
+                            + ConnectionLimits.DEFAULT_LINKS_PER_EDGE + " (one link per session an edge relays), here and"
+                            + " per network."),
             new Key(Section.LISTENER, "max-connections-per-network", Type.INTEGER, List.of(), 0,
                     ConnectionLimits.MAX_CONNECTIONS, Integer.toString(ConnectionLimits.DEFAULT_PER_NETWORK),
                     "Live connections to this listener from one network: an IPv4 /24 or an IPv6 /48, the"

@@ -906,6 +906,11 @@ final class ConfigReader {
             return null;
         }
         if (perAddress == null || perNetwork == null || commandDeadline == null || minDataRate == null) return null;
+        if (protocol == Protocol.LINK) {
+            // Every session an edge relays is a link from the edge's one address: a client's cap would starve it.
+            if (!f.table.entries().containsKey("max-connections-per-address")) perAddress = (long) ConnectionLimits.DEFAULT_LINKS_PER_EDGE;
+            if (!f.table.entries().containsKey("max-connections-per-network")) perNetwork = (long) ConnectionLimits.DEFAULT_LINKS_PER_EDGE;
+        }
         return new ConnectionLimits(perAddress.intValue(), perNetwork.intValue(), commandDeadline, minDataRate.intValue());
     }
 
