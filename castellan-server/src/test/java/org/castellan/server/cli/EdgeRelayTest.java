@@ -197,9 +197,11 @@ class EdgeRelayTest {
             "print('logincaps', a.response('CAPABILITY')[1][0].decode())",
             "print('caps', a.capability()[1][0].decode())",
             "print('select', a.select('INBOX')[1][0].decode())",
-            "typ, data = a.fetch('1', '(BODY.PEEK[])')",
+            "typ, found = a.search(None, 'BODY', marker)",
+            "n = found[0].split()[-1].decode()",
+            "typ, data = a.fetch(n, '(BODY.PEEK[])')",
             "print('fetch', typ, marker in data[0][1].decode())",
-            "print('store', a.store('1', '+FLAGS', '(\\\\Flagged)')[1][0].decode())",
+            "print('store', a.store(n, '+FLAGS', '(\\\\Flagged)')[1][0].decode())",
             // RFC 2177: an idling session hears of a message another session appends, through the link.
             "b.select('INBOX')",
             "tag = b._new_tag().decode()",
@@ -222,7 +224,7 @@ class EdgeRelayTest {
 
         for (String out : List.of(alice, bob)) {
             assertThat(out).contains("login OK OK", "fetch OK True", "idle + idling", "done ", "logout BYE BYE")
-                    .containsPattern("store 1 \\(FLAGS \\(.*\\\\Flagged.*\\)")
+                    .containsPattern("store \\d+ \\(FLAGS \\(.*\\\\Flagged.*\\)")
                     .containsPattern("heard \\* \\d+ EXISTS");
             // RFC 9051 §6.2.3: the OK of LOGIN carries the capabilities after login — the node's.
             String loginCaps = line(out, "logincaps ");
@@ -235,11 +237,84 @@ class EdgeRelayTest {
         assertThat(flagged(1, BOB)).isTrue();
     }
 
+    /**
+     * docs/roles.md §2: the link is TLS from its first byte. tcpdump on the loopback interface,
+     * filtered to mailbox-1's link port, records a session fetching a message with a unique marker:
+     * the capture holds TLS records and not the marker.
+     */
+    @Test
+    void theLinkCarriesNoCleartext() throws Exception {
+        ExternalClient.require("tcpdump", "tcpdump");
+        String marker = "cleartext-marker-" + java.util.UUID.randomUUID();
+        deliver(0, ALICE, "on the wire", marker);
+        Path capture = tmp.resolve("link.pcap");
+        Path log = tmp.resolve("tcpdump.log");
+        // Immediate mode: packets are not held in the kernel's buffer, so none is lost when tcpdump is stopped.
+        Process tcpdump = new ProcessBuilder("tcpdump", "-i", "lo", "--immediate-mode", "-U", "-n", "-w", capture.toString(),
+                "tcp port " + linkPort(0)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        String out;
+        try {
+            await().atMost(Duration.ofSeconds(20)).until(() -> !tcpdump.isAlive()
+                    || Files.readString(log).contains("listening on"));
+            org.junit.jupiter.api.Assumptions.assumeTrue(tcpdump.isAlive(),
+                    () -> "tcpdump cannot capture on lo here (it needs CAP_NET_RAW): " + read(log));
+            out = python(String.join("\n",
+                    "import imaplib, ssl, sys",
+                    "imaps, pop3s, ca, pw, user, marker = sys.argv[1:7]",
+                    "a = imaplib.IMAP4_SSL('localhost', int(imaps), ssl_context=ssl.create_default_context(cafile=ca), timeout=20)",
+                    "a.login(user, pw); a.select('INBOX')",
+                    "typ, found = a.search(None, 'BODY', marker)",
+                    "typ, data = a.fetch(found[0].split()[-1], '(BODY[])')",
+                    "print('fetched', marker in data[0][1].decode())",
+                    "a.logout()"), edge, ALICE, marker);
+            // The session's last packets (logout, the link's close) reach the file: it stops growing.
+            long[] size = {-1};
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).until(() -> {
+                long now = Files.size(capture);
+                boolean stable = now == size[0] && now > 24;
+                size[0] = now;
+                return stable;
+            });
+        } finally {
+            tcpdump.destroy(); // SIGTERM: tcpdump writes what it holds and exits
+            tcpdump.waitFor(20, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertThat(out).contains("fetched True");
+        byte[] packets = Files.readAllBytes(capture);
+        // RFC 8446 §5.1: a handshake record (22) and application data records (23) of TLS 1.2's version on the wire.
+        assertThat(indexOf(packets, new byte[] {22, 3, 1}) >= 0 || indexOf(packets, new byte[] {22, 3, 3}) >= 0)
+                .as("a TLS handshake record in the capture").isTrue();
+        assertThat(indexOf(packets, new byte[] {23, 3, 3})).as("TLS application data in the capture").isNotNegative();
+        assertThat(indexOf(packets, marker.getBytes(StandardCharsets.US_ASCII))).as("the marker in the capture").isNegative();
+        assertThat(indexOf(packets, ALICE.getBytes(StandardCharsets.US_ASCII))).as("the account in the capture").isNegative();
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) if (haystack[i + j] != needle[j]) continue outer;
+            return i;
+        }
+        return -1;
+    }
+
     /** The node's session names the client as the edge asserted it, not the edge. */
     @Test
     void theNodeSeesTheAccountAndTheClientsAddress() throws Exception {
         try (Line client = Line.imap(edge)) {
-            assertThat(client.command("a LOGIN " + BOB + " \"" + PASSWORD + "\"")).startsWith("a OK [CAPABILITY ");
+            // docs/roles.md §3: a command pipelined behind the login is held and answered by the node.
+            client.out.write(("a LOGIN " + BOB + " \"" + PASSWORD + "\"\r\np SELECT INBOX\r\n").getBytes(StandardCharsets.UTF_8));
+            client.out.flush();
+            assertThat(client.until("a ")).startsWith("a OK [CAPABILITY ");
+            assertThat(client.until("p ")).startsWith("p OK [READ-WRITE]");
             await().atMost(Duration.ofSeconds(10)).until(() -> linked(1, BOB).isPresent());
             Connection link = linked(1, BOB).orElseThrow();
             assertThat(link.remote().getPort()).isEqualTo(client.socket.getLocalPort());
@@ -403,6 +478,15 @@ class EdgeRelayTest {
                 String reply = in.readLine();
                 if (reply == null) return "(closed)";
                 if (!imap || reply.startsWith(tag)) return reply;
+            }
+        }
+
+        /** Reads up to the line starting with {@code tag}. */
+        String until(String tag) throws IOException {
+            while (true) {
+                String reply = in.readLine();
+                if (reply == null) return "(closed)";
+                if (reply.startsWith(tag)) return reply;
             }
         }
 
