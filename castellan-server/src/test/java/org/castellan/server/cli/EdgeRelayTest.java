@@ -101,8 +101,8 @@ class EdgeRelayTest {
             String written = Files.readString(mailboxConfig[i]);
             Files.writeString(mailboxConfig[i], written.replace("port = 0", "port = " + linkPort(i)));
         }
-        MailStore directory = mailbox[1].store();
-        directory.setPlacement(directory.getAccount(EmailAddress.of(BOB)).orElseThrow().id(), Optional.of("mailbox-2"));
+        Cli.Run place = Cli.raw(null, "user", "place", BOB, "mailbox-2", "--data", base.toString());
+        assertThat(place.code()).as(place.err()).isZero();
         edge = startEdge("edge-1", nodeCertificate(new NodeIdentity(NodeIdentity.Role.EDGE, "edge-1"), Duration.ofDays(90)));
     }
 
