@@ -31,9 +31,8 @@ final class Relayed {
                     opened.close();
                     log.info("{} imap relay of {} refused by the node: {} {}", client.logId(), address, refused.code(),
                             refused.text());
-                    // RFC 5530 §3: INUSE for a mailbox another session holds; UNAVAILABLE for the rest, temporary.
-                    s.no(tag, refused.code().equals(LinkOpening.Refused.IN_USE) ? "INUSE" : "UNAVAILABLE",
-                            "Mailbox temporarily unavailable, try again later");
+                    // RFC 5530 §3: UNAVAILABLE, temporary; the node knows of no other reason an IMAP login is refused.
+                    s.no(tag, "UNAVAILABLE", "Mailbox temporarily unavailable, try again later");
                 }
             }
         }, e -> {
