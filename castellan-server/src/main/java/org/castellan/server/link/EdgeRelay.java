@@ -152,8 +152,6 @@ public final class EdgeRelay implements Relay {
             received = ctx.alloc().buffer(256, LinkOpening.MAX_LINE);
             deadline = ctx.executor().schedule(() -> fail(ctx, "no answer within " + edge.openingTimeout()),
                     edge.openingTimeout().toNanos(), TimeUnit.NANOSECONDS);
-            // The stage is cancelled when the client goes while the link opens: the link goes too.
-            done.whenComplete((opened, error) -> { if (done.isCancelled()) ctx.close(); });
         }
 
         @Override

@@ -306,6 +306,36 @@ class EdgeRelayTest {
         return -1;
     }
 
+    /**
+     * mbsync (isync, Cyrus SASL) with its defaults logs in at the edge with SCRAM-SHA-256
+     * (RFC 7677, through AUTHENTICATE) and pulls the INBOX of its node.
+     */
+    @Test
+    void mbsyncWithItsDefaultsSyncsThroughTheEdge() throws Exception {
+        ExternalClient.require("mbsync", "isync");
+        deliver(1, BOB, "for mbsync", "marker-mbsync-bob");
+        Path home = Files.createDirectories(tmp.resolve("mbsync-home"));
+        Path maildir = Files.createDirectories(home.resolve("Mail"));
+        Path rc = home.resolve("mbsyncrc");
+        Files.writeString(rc, String.join("\n",
+                "IMAPAccount castellan", "Host localhost", "Port " + edge.addresses().get("imaps").getPort(),
+                "User " + BOB, "Pass \"" + PASSWORD + "\"", "SSLType IMAPS",
+                "CertificateFile " + base.resolve("pki/root.crt"), "",
+                "IMAPStore server", "Account castellan", "",
+                "MaildirStore laptop", "Path " + maildir + "/", "Inbox " + maildir.resolve("INBOX"), "",
+                "Channel inbox", "Far :server:", "Near :laptop:", "Patterns INBOX", "Create Both", "Sync Pull", ""));
+        var run = ExternalClient.run(List.of("mbsync", "-V", "-c", rc.toString(), "inbox"), Map.of("HOME", home.toString()));
+        assertThat(run.exitCode()).as(run.output()).isZero();
+        assertThat(run.output()).contains("Authenticating with SASL mechanism SCRAM-SHA-256");
+        StringBuilder pulled = new StringBuilder();
+        for (String sub : List.of("cur", "new")) {
+            try (var files = Files.list(maildir.resolve("INBOX").resolve(sub))) {
+                for (Path f : files.toList()) pulled.append(Files.readString(f));
+            }
+        }
+        assertThat(pulled.toString()).contains("marker-mbsync-bob");
+    }
+
     /** The node's session names the client as the edge asserted it, not the edge. */
     @Test
     void theNodeSeesTheAccountAndTheClientsAddress() throws Exception {
