@@ -439,6 +439,17 @@ class EdgeRelayTest {
         assertThat(login(edge, ALICE)).as("the real edge is unaffected").startsWith("a OK");
     }
 
+    /** The edge uses a node only if its certificate names that node: mailbox-2 is not taken for mailbox-1. */
+    @Test
+    void theEdgeRefusesANodeWhoseCertificateNamesAnotherNode() throws Exception {
+        Path file = config("edge-crossed", "edge", nodeCertificate(new NodeIdentity(NodeIdentity.Role.EDGE, "edge-crossed"),
+                Duration.ofDays(90)), "[edge]\nnodes = [\"mailbox-1=127.0.0.3:" + linkPort(1) + "\"]\ndefault-node = \"mailbox-1\"\n",
+                "[[listener]]\nname = \"imaps\"\nprotocol = \"imap\"\naddress = \"127.0.0.1\"\nport = 0\ntls = \"implicit\"\n");
+        try (Castellan crossed = Castellan.start(CastellanConfig.load(file))) {
+            assertThat(login(crossed, ALICE)).startsWith("a NO [UNAVAILABLE]");
+        }
+    }
+
     private String login(Castellan through, String account) throws Exception {
         try (Line client = Line.imap(through)) {
             return client.command("a LOGIN " + account + " \"" + PASSWORD + "\"");
