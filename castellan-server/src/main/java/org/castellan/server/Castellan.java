@@ -127,7 +127,8 @@ public final class Castellan implements AutoCloseable {
     /** Blocks and revocations to and from the other nodes on the same directory. */
     private SharedDirectory shared;
     private CertificateWatcher linkCertificates;
-    private final LinkService link = new LinkService();
+    /** The link listeners' one service: relayed IMAP and POP3 sessions on a mailbox node (docs/roles.md §2). */
+    private final LinkService link;
     private CertificateWatcher certificates;
 
     private Castellan(CastellanConfig config, MailStore store, TlsPolicy tls, Transport transport, AuthService auth,
@@ -144,6 +145,7 @@ public final class Castellan implements AutoCloseable {
         this.pop3 = new Pop3Service(store, auth, blocking, Pop3Service.AUTOLOGOUT, loginTimeout);
         this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, config.server().hostname(),
                 java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout, spool);
+        this.link = new LinkService(Map.of("imap", imap, "pop3", pop3));
         // One resolver answers the inbound checks and outbound MX routing (docs/outbound.md §3).
         DnsLookup dns = mailAuthDns(config);
         Optional<MailRouting> mx = dns instanceof MailRouting routing ? Optional.of(routing) : Optional.empty();
@@ -250,6 +252,7 @@ public final class Castellan implements AutoCloseable {
                     ceiling.effective());
             server = new Castellan(config, store, tls, transport, auth, authLog, blocking, spool, ca, responder);
             server.linkTls = linkTls;
+            if (config.server().role() == org.castellan.server.config.Role.EDGE) server.relayToMailboxNodes(ca);
             for (Listener l : config.listeners()) {
                 try {
                     if (l.protocol() == Protocol.LINK) {
@@ -278,6 +281,26 @@ public final class Castellan implements AutoCloseable {
             store.close();
             throw e;
         }
+    }
+
+    /**
+     * On an edge (docs/roles.md §3): IMAP and POP3 sessions go on at the account's mailbox node
+     * after login, over links presenting the [node] certificate. The store is open for the
+     * directory (accounts, credentials, placements, rules) and the auth log; no session of an
+     * edge opens a mailbox, and the listeners that would write mail are refused by the configuration.
+     */
+    private void relayToMailboxNodes(Optional<CertificateAuthority> ca) {
+        try {
+            var relay = new org.castellan.server.link.EdgeRelay(config.edge().orElseThrow(),
+                    config.nodeCertificate().orElseThrow(), store, blocking,
+                    ca.map(authority -> authority.crlFile(CertificateKind.NODE)));
+            imap.relayTo(relay);
+            pop3.relayTo(relay);
+        } catch (org.castellan.security.tls.TlsConfigException e) {
+            throw new StartChecks.StartFailure(config, config.problem("node.certificate", e.getMessage()), e);
+        }
+        log.info("edge: relaying IMAP and POP3 to mailbox nodes {} (default {})", config.edge().get().nodes().keySet(),
+                config.edge().get().defaultNode());
     }
 
     /**
@@ -392,8 +415,8 @@ public final class Castellan implements AutoCloseable {
     /**
      * The TLS of link listeners (docs/roles.md §2): TLS 1.3 only ({@link TlsPolicy.Preset#MODERN}),
      * client certificates trusted from the node CA alone with its CRL, so that no device, user or
-     * operator-named CA opens a link. The server presents its own certificate ([tls]). Empty when
-     * no listener is a link.
+     * operator-named CA opens a link. The server presents its node certificate ([node]) when it
+     * has one, else its server certificate ([tls]). Empty when no listener is a link.
      *
      * @throws PkiException if there is a link listener but no built-in CA to trust
      */
@@ -402,7 +425,9 @@ public final class Castellan implements AutoCloseable {
         CertificateAuthority ca = builtIn.orElseThrow(() -> new PkiException("a protocol = \"link\" listener trusts the"
                 + " built-in node CA, and " + config.tls().pkiDirectory() + " holds no CA; create it with castellan init"));
         var t = config.tls();
-        return Optional.of(TlsPolicy.builder(TlsPolicy.Preset.MODERN, t.certificate(), t.key())
+        Path certificate = config.nodeCertificate().map(n -> n.certificate()).orElse(t.certificate());
+        Path key = config.nodeCertificate().map(n -> n.key()).orElse(t.key());
+        return Optional.of(TlsPolicy.builder(TlsPolicy.Preset.MODERN, certificate, key)
                 .clientCaFiles(List.of(ca.caCertificateFile(CertificateKind.NODE)))
                 .crlFiles(List.of(ca.crlFile(CertificateKind.NODE)))
                 .provider(t.provider() == TlsPolicy.Provider.JDK ? TlsPolicy.Provider.JDK : null)

@@ -90,6 +90,28 @@ public interface Directory {
     /** Deletes the account with all its mailboxes and messages. */
     void deleteAccount(long accountId);
 
+    // ---- placement (docs/roles.md §4)
+
+    /** The longest node name a placement holds: a node name is a DNS label (RFC 1035 §2.3.4). */
+    int MAX_NODE_NAME = 63;
+
+    /**
+     * The mailbox node that holds the account's mail, as edges look it up after a login; empty
+     * when none was set, which sends the account to the edge's default node.
+     *
+     * @throws StoreException {@code NOT_FOUND} if the account does not exist
+     */
+    Optional<String> placement(long accountId);
+
+    /**
+     * Places the account on node {@code node}, or removes its placement (empty). Moves no mail:
+     * that is {@code user move}'s work (docs/roles.md §4).
+     *
+     * @throws StoreException {@code INVALID} if the name is not a DNS label (letters, digits and
+     *     inner hyphens, at most {@link #MAX_NODE_NAME}); {@code NOT_FOUND} if the account does not exist
+     */
+    void setPlacement(long accountId, Optional<String> node);
+
     // ---- app passwords
 
     /**

@@ -164,6 +164,27 @@ public interface DirectoryContract extends DirectoryFixture {
     }
 
     @Test
+    default void anAccountIsPlacedOnANodeAndBackOnTheDefault() {
+        Account alice = account("alice@example.org");
+        Account bob = account("bob@example.org");
+        assertThat(directory().placement(alice.id())).isEmpty();
+
+        directory().setPlacement(alice.id(), java.util.Optional.of("mailbox-2"));
+        assertThat(directory().placement(alice.id())).hasValue("mailbox-2");
+        assertThat(directory().placement(bob.id())).isEmpty();
+
+        directory().setPlacement(alice.id(), java.util.Optional.empty());
+        assertThat(directory().placement(alice.id())).isEmpty();
+        assertFails(StoreException.Kind.INVALID, "DNS label",
+                () -> directory().setPlacement(alice.id(), java.util.Optional.of("node one")));
+        assertFails(StoreException.Kind.INVALID, "DNS label",
+                () -> directory().setPlacement(alice.id(), java.util.Optional.of("-node")));
+        assertFails(StoreException.Kind.NOT_FOUND, "account",
+                () -> directory().setPlacement(alice.id() + 99, java.util.Optional.of("mailbox-1")));
+        assertFails(StoreException.Kind.NOT_FOUND, "account", () -> directory().placement(alice.id() + 99));
+    }
+
+    @Test
     default void credentialAndQuotaCanBeChanged() {
         Account alice = account("alice@example.org");
 

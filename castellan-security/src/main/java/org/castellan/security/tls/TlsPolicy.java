@@ -731,6 +731,38 @@ public final class TlsPolicy {
     }
 
     /**
+     * The client context of an edge's links to mailbox nodes (docs/roles.md §2): TLS 1.3
+     * ({@link Preset#MODERN}), presenting the node certificate in {@code chainFile}/{@code keyFile},
+     * and trusting the CA that issued it — the node CA, the certificates after the leaf in
+     * {@code chainFile} — alone, so that no server, device or user certificate is ever taken for a
+     * node. Host names are not checked: a node is known by the {@code castellan-node:} URI of its
+     * certificate, which the caller checks after the handshake.
+     *
+     * @throws TlsConfigException naming the file at fault, or if the chain holds no issuing CA
+     */
+    public static SslContext nodeClientContext(Path chainFile, Path keyFile) {
+        List<X509Certificate> chain = read(() -> Pem.readCertificates(chainFile), "node certificate chain");
+        if (chain.size() < 2) {
+            throw new TlsConfigException(chainFile + " holds no issuing CA after the node certificate; use the chain.pem"
+                    + " castellan node add wrote");
+        }
+        Provider provider = OpenSsl.isAvailable() ? Provider.BORINGSSL : Provider.JDK;
+        try {
+            return SslContextBuilder.forClient()
+                    .sslProvider(provider == Provider.BORINGSSL ? SslProvider.OPENSSL : SslProvider.JDK)
+                    .protocols(Preset.MODERN.protocols())
+                    .ciphers(Preset.MODERN.ciphers(), SupportedCipherSuiteFilter.INSTANCE)
+                    .trustManager(chain.subList(1, chain.size()))
+                    // Netty checks host names by default; a node is named by its URI, not its address.
+                    .endpointIdentificationAlgorithm(null)
+                    .keyManager(read(() -> Pem.readPrivateKey(keyFile), "node private key"), chain)
+                    .build();
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new TlsConfigException("cannot build the link's client TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * The server context for {@code mode}, for callers that need Netty's context itself (ALPN,
      * SNI mapping). Handlers for connections come from {@link #newHandler}, which also switches
      * off TLS 1.3 session resumption.

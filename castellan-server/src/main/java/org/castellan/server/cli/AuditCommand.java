@@ -154,6 +154,7 @@ final class AuditCommand implements Callable<Integer> {
             System.out.println();
             passwordSecrets(admin.store, config.auth().scramIterations());
         }
+        if (config.edge().isPresent()) LinkAudit.edgeRows(config, ca, java.time.Instant.now(), failures);
         List<Path> keys = keysLeftOnTheServer(config);
         System.out.println();
         if (keys.isEmpty()) {

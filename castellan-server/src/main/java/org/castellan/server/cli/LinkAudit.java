@@ -49,6 +49,53 @@ final class LinkAudit {
                 + ConfigKeys.choiceName(config.server().role()) + "; only a mailbox node takes links");
     }
 
+    /**
+     * Prints an edge's link settings (docs/roles.md §2): TLS 1.3, the node CA its links trust
+     * alone, its own node certificate's name and dates, and the mailbox nodes; adds a failure
+     * for a certificate that does not name an edge, has expired or is not yet valid, or whose
+     * issuer is not the built-in node CA.
+     */
+    static void edgeRows(CastellanConfig config, java.util.Optional<CertificateAuthority> ca, java.time.Instant now,
+                         List<String> failures) {
+        var edge = config.edge().orElseThrow();
+        var node = config.nodeCertificate().orElseThrow();
+        System.out.println();
+        System.out.println("edge links");
+        row("link TLS", String.join(", ", TlsPolicy.Preset.MODERN.protocols()) + " only");
+        List<java.security.cert.X509Certificate> chain;
+        try {
+            chain = org.castellan.security.pki.Pem.readCertificates(node.certificate());
+        } catch (org.castellan.security.pki.PkiException e) {
+            failures.add("node.certificate " + node.certificate() + " cannot be read: " + e.getMessage());
+            return;
+        }
+        var leaf = chain.get(0);
+        String issuer = chain.size() > 1 ? chain.get(1).getSubjectX500Principal().getName() : "none";
+        row("node CA", "pinned: " + issuer + ", the issuer in " + node.certificate().getFileName());
+        var named = CertificateAuthority.nodeIdentity(leaf);
+        row("node certificate", named.map(n -> n.uri()).orElse("no node name") + ", serial "
+                + leaf.getSerialNumber().toString(16) + ", valid " + leaf.getNotBefore().toInstant() + " to "
+                + leaf.getNotAfter().toInstant());
+        java.util.List<String> nodes = new java.util.ArrayList<>();
+        edge.nodes().forEach((name, hop) -> nodes.add(name + " at " + hop + (name.equals(edge.defaultNode()) ? " (default)" : "")));
+        row("mailbox nodes", String.join(", ", nodes) + "; each must present castellan-node:mailbox/<name>");
+        row("placement", "the directory's, else " + edge.defaultNode());
+        if (named.isEmpty() || named.get().role() != org.castellan.security.pki.NodeIdentity.Role.EDGE) {
+            failures.add("node.certificate names " + named.map(n -> n.uri()).orElse("no node") + "; an edge presents"
+                    + " castellan-node:edge/<name> (castellan node add NAME --role edge)");
+        }
+        if (now.isAfter(leaf.getNotAfter().toInstant()) || now.isBefore(leaf.getNotBefore().toInstant())) {
+            failures.add("node.certificate is not valid now (" + leaf.getNotBefore().toInstant() + " to "
+                    + leaf.getNotAfter().toInstant() + "); issue another with castellan node add");
+        }
+        if (chain.size() < 2) {
+            failures.add("node.certificate holds no issuing CA after the certificate; use the chain.pem castellan node add wrote");
+        } else if (ca.isPresent() && !chain.get(1).equals(ca.get().caCertificate(CertificateKind.NODE))) {
+            failures.add("node.certificate was not issued by this data directory's node CA ("
+                    + ca.get().caCertificate(CertificateKind.NODE).getSubjectX500Principal().getName() + ")");
+        }
+    }
+
     private static void row(String name, String value) {
         System.out.printf("  %-22s %s%n", name + ":", value);
     }

@@ -28,7 +28,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "user", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Manage user accounts.",
         subcommands = {UserCommand.Add.class, UserCommand.Passwd.class, UserCommand.ListUsers.class,
-                UserCommand.Show.class, UserCommand.Remove.class, UserCommand.AppPasswords.class,
+                UserCommand.Show.class, UserCommand.Remove.class, UserCommand.Place.class, UserCommand.AppPasswords.class,
                 UserCertCommand.class})
 final class UserCommand {
 
@@ -110,6 +110,7 @@ final class UserCommand {
                 Quota q = admin.store.quota(account.id());
                 System.out.println("address:   " + account.address());
                 System.out.println("created:   " + account.createdAt());
+                System.out.println("node:      " + admin.store.placement(account.id()).orElse("the edges' default node"));
                 System.out.println("quota:     " + (q.limitBytes().isPresent() ? formatSize(q.limitBytes().getAsLong()) : "none"));
                 System.out.println("used:      " + formatSize(q.usedBytes()) + " in " + q.usedMessages() + " messages");
                 System.out.println("mailboxes:");
@@ -119,6 +120,28 @@ final class UserCommand {
                             + "  " + s.messages() + " messages, " + s.unseen() + " unseen");
                 }
             }
+            return Main.OK;
+        }
+    }
+
+    @Command(name = "place", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = {"Set the mailbox node that holds an account's mail, where edges relay its IMAP and POP3",
+                    "sessions (docs/roles.md). Moves no mail: place an account before it has any."})
+    static final class Place implements Callable<Integer> {
+        @Mixin DataOptions where;
+        @Parameters(index = "0", paramLabel = "ADDRESS") String address;
+        @Parameters(index = "1", paramLabel = "NODE", arity = "0..1",
+                description = "The node's name, as in castellan-node:mailbox/NAME; left out, the edges' default-node.")
+        String node;
+
+        @Override
+        public Integer call() throws Exception {
+            EmailAddress a = Admin.address(address);
+            try (Admin admin = Admin.open(where)) {
+                Account account = requireAccount(admin.store, a);
+                admin.store.setPlacement(account.id(), java.util.Optional.ofNullable(node));
+            }
+            System.out.println(node == null ? a + " goes to the edges' default node" : a + " placed on node " + node);
             return Main.OK;
         }
     }

@@ -37,11 +37,23 @@ import org.castellan.server.config.ConfigException.Problem;
  * @param enroll what certificate enrollment over HTTPS issues ({@code [enroll]})
  * @param directory the certificate directory on ldaps listeners ({@code [directory]})
  * @param objectStorage where the PostgreSQL store keeps message bodies ({@code [store.object-store]}), if not in PostgreSQL
+ * @param edge how an edge reaches the mailbox nodes ({@code [edge]}); present exactly with {@code role = "edge"}
+ * @param nodeCertificate what this node presents on links ({@code [node]}); always present on an edge
  */
 public record CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp,
                               Dns dns, MailAuth mailAuth, Kerberos kerberos, Outbound outbound, List<Listener> listeners,
                               List<Rule> rules, List<OAuthIssuer> oauthIssuers, Map<String, Integer> lines,
-                              Enroll enroll, Directory directory, Optional<ObjectStorage> objectStorage) {
+                              Enroll enroll, Directory directory, Optional<ObjectStorage> objectStorage,
+                              Optional<Edge> edge, Optional<NodeCertificate> nodeCertificate) {
+
+    /** Not an edge. */
+    public CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp, Dns dns,
+            MailAuth mailAuth, Kerberos kerberos, Outbound outbound, List<Listener> listeners, List<Rule> rules,
+            List<OAuthIssuer> oauthIssuers, Map<String, Integer> lines, Enroll enroll, Directory directory,
+            Optional<ObjectStorage> objectStorage) {
+        this(file, server, store, tls, auth, log, smtp, dns, mailAuth, kerberos, outbound, listeners, rules, oauthIssuers,
+                lines, enroll, directory, objectStorage, Optional.empty(), Optional.empty());
+    }
 
     /** Without {@code [store.object-store]}: every body in the store itself. */
     public CastellanConfig(Path file, Server server, Store store, Tls tls, Auth auth, Log log, Smtp smtp, Dns dns,
@@ -70,6 +82,8 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
         Objects.requireNonNull(enroll, "enroll");
         Objects.requireNonNull(directory, "directory");
         Objects.requireNonNull(objectStorage, "objectStorage");
+        Objects.requireNonNull(edge, "edge");
+        Objects.requireNonNull(nodeCertificate, "nodeCertificate");
         listeners = List.copyOf(listeners);
         rules = List.copyOf(rules);
         oauthIssuers = List.copyOf(oauthIssuers);

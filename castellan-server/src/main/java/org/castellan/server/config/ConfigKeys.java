@@ -82,6 +82,13 @@ public final class ConfigKeys {
                 + " goes to its MX hosts (no static route), like Postfix's smtp_tls_policy_maps: added to what the"
                 + " domain publishes (DANE, MTA-STS), the stricter applying to each MX host; where TLS is"
                 + " required and not to be had the mail is deferred, never sent in clear. docs/outbound.md §5."),
+        NODE("node", false, "The node certificate this node presents on the link between edge and mailbox nodes"
+                + " (docs/roles.md), issued by the built-in node CA with castellan node add NAME --role edge|mailbox."
+                + " Required on an edge; on a mailbox node the link listeners present it instead of the server"
+                + " certificate of [tls], so that an edge can check it names the node it meant to reach."),
+        EDGE("edge", false, "role = \"edge\" only: the mailbox nodes it relays"
+                + " logged-in IMAP and POP3 sessions to over the link (docs/roles.md). An account goes to the node"
+                + " its placement in the directory names, or to default-node when it has none."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
                 + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
@@ -219,7 +226,9 @@ public final class ConfigKeys {
                     "\"all\" runs everything in one process; \"edge\" terminates TLS, pre-authenticates and"
                             + " proxies to mailbox nodes without storing mail; \"mailbox\" stores mail and serves edges."
                             + " A mailbox node has no client listener (imap, pop3, submission, smtp, https, ldap, ldaps),"
-                            + " only link listeners (and http); \"edge\" is not implemented yet and is refused."),
+                            + " only link listeners (and http). An edge needs [node] and [edge], serves imap and pop3"
+                            + " listeners (and http) and relays their sessions after login to the mailbox nodes; it"
+                            + " writes no mailbox (docs/roles.md)."),
             new Key(Section.SERVER, "shutdown-grace", Type.DURATION, List.of(), 0, MAX_SHUTDOWN_GRACE.toMillis(),
                     "\"30s\"", "How long a shutdown waits for sessions to finish before closing them."),
             key(Section.SERVER, "admin-socket", Type.PATH, "\"admin.sock\"",
@@ -461,6 +470,24 @@ public final class ConfigKeys {
                     Dns.MAX_TIMEOUT.toMillis(), "\"" + Dns.DEFAULT_TIMEOUT.toSeconds() + "s\"",
                     "How long one look-up may take, validation included; then it is a temporary failure, and"
                             + " a message waiting on it stays queued for the next attempt."),
+            key(Section.NODE, "certificate", Type.PATH, "\"\"",
+                    "This node's certificate (PEM), from castellan node add NAME --role edge|mailbox --out DIR;"
+                            + " \"\" for none (a mailbox node's links then present the server certificate)."
+                            + " Relative to data-dir."),
+            key(Section.NODE, "key", Type.PATH, "\"\"",
+                    "Its private key (PEM), readable by the server's user only; required with certificate."
+                            + " Relative to data-dir."),
+            key(Section.EDGE, "nodes", Type.STRINGS, null,
+                    "The mailbox nodes, each \"NAME=HOST:PORT\": the node's name as its certificate names it"
+                            + " (castellan-node:mailbox/NAME) and the address of its link listener, such as"
+                            + " [\"mailbox-1=10.0.0.2:7993\", \"mailbox-2=10.0.0.3:7993\"]. A node's certificate must"
+                            + " come from the node CA and name that node, or the link is not used."),
+            key(Section.EDGE, "default-node", Type.NAME, null,
+                    "The node, one of nodes, of every account without a placement in the directory."),
+            new Key(Section.EDGE, "opening-timeout", Type.DURATION, List.of(), 1000, Edge.MAX_OPENING_TIMEOUT.toMillis(),
+                    "\"" + Edge.DEFAULT_OPENING_TIMEOUT.toSeconds() + "s\"",
+                    "How long connecting to a node, the TLS handshake and the node's answer to the opening line may"
+                            + " take; then the login is answered NO [UNAVAILABLE] (IMAP) or -ERR [SYS/TEMP] (POP3)."),
             key(Section.KERBEROS, "keytab", Type.PATH, "\"\"",
                     "The keytab holding the keys of the service principals (kadmin: ktadd -k FILE"
                             + " imap/mail.example.org pop/mail.example.org smtp/mail.example.org); readable by the"
@@ -584,7 +611,9 @@ public final class ConfigKeys {
                     "Live connections to this listener from one client address (an IPv4 address, an IPv6 /64,"
                             + " which one host can fill). One more is refused at once, as for max-connections,"
                             + " before TLS and before any login; a client certificate does not exempt it. 0 for no"
-                            + " cap, which castellan audit reports."),
+                            + " cap, which castellan audit reports. On a protocol = \"link\" listener the default is "
+                            + ConnectionLimits.DEFAULT_LINKS_PER_EDGE + " (one link per session an edge relays), here and"
+                            + " per network."),
             new Key(Section.LISTENER, "max-connections-per-network", Type.INTEGER, List.of(), 0,
                     ConnectionLimits.MAX_CONNECTIONS, Integer.toString(ConnectionLimits.DEFAULT_PER_NETWORK),
                     "Live connections to this listener from one network: an IPv4 /24 or an IPv6 /48, the"

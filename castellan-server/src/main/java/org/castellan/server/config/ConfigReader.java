@@ -136,10 +136,6 @@ final class ConfigReader {
         Path dataDir = server.path("data-dir", configDir);
         Path base = dataDir != null ? dataDir : configDir;
         Role role = server.choice("role", Role.class);
-        if (role == Role.EDGE) {
-            server.problem("role", "role = \"edge\" is not implemented in this version; use \"all\" (or leave role"
-                    + " out), or \"mailbox\" for a node that only takes links");
-        }
         Duration shutdownGrace = server.duration("shutdown-grace");
         Path adminSocket = server.path("admin-socket", base);
         Long maxConnections = server.integer("max-connections");
@@ -257,6 +253,9 @@ final class ConfigReader {
             }
         }
         List<OAuthIssuer> issuers = readIssuers(issuerTables, base);
+        Optional<NodeCertificate> nodeCertificate = readNodeCertificate(new Fields(Section.NODE, single.get(Section.NODE)),
+                role, base);
+        Optional<Edge> edge = readEdge(new Fields(Section.EDGE, single.get(Section.EDGE)), role, base);
         if (!problems.isEmpty()) {
             return null;
         }
@@ -273,7 +272,85 @@ final class ConfigReader {
                 new Dns(resolvers, trustAnchor, dnssec, dnsTimeout),
                 new MailAuth(mailAuthEnabled, dmarcReject, dmarcQuarantine, mailAuthDnsTimeout), kerberos,
                 outbound, List.copyOf(listeners.values()), rules, issuers, lines, new Enroll(deviceValidity, userValidity, enrollApprove),
-                new Directory(directoryBase, directoryAnonymous, directorySizeLimit.intValue(), publish), objectStorage);
+                new Directory(directoryBase, directoryAnonymous, directorySizeLimit.intValue(), publish), objectStorage, edge, nodeCertificate);
+    }
+
+    /**
+     * The {@code [edge]} table (docs/roles.md §2): required with {@code role = "edge"}, a problem
+     * on any other role; null after a problem.
+     */
+    private Optional<Edge> readEdge(Fields f, Role role, Path base) {
+        if (role != Role.EDGE) {
+            if (f.table.line() > 0) {
+                ConfigReader.this.problem(f.table.line(), f.table.prefix(),
+                        "[edge] belongs to role = \"edge\" only; remove it, or set role = \"edge\" in [server]");
+            }
+            return Optional.empty();
+        }
+        List<String> written = f.strings("nodes");
+        String defaultNode = f.str(f.key("default-node"));
+        Duration openingTimeout = f.duration("opening-timeout");
+        if (written == null || defaultNode == null || openingTimeout == null) {
+            return null;
+        }
+        Map<String, Outbound.NextHop> nodes = new LinkedHashMap<>();
+        for (String entry : written) {
+            Optional<Map.Entry<String, Outbound.NextHop>> node = edgeNode(entry);
+            if (node.isEmpty()) {
+                f.problem("nodes", "expected \"NAME=HOST:PORT\" such as \"mailbox-1=10.0.0.2:7993\" (NAME a DNS label,"
+                        + " as in castellan-node:mailbox/NAME), got \"" + entry + "\"");
+                return null;
+            }
+            if (nodes.put(node.get().getKey(), node.get().getValue()) != null) {
+                f.problem("nodes", "node " + node.get().getKey() + " is named twice; name each node once");
+                return null;
+            }
+        }
+        if (nodes.isEmpty()) {
+            f.problem("nodes", "an edge needs at least one mailbox node, such as [\"mailbox-1=10.0.0.2:7993\"]");
+            return null;
+        }
+        if (!nodes.containsKey(defaultNode)) {
+            f.problem("default-node", "expected one of the nodes (" + String.join(", ", nodes.keySet()) + "), got \""
+                    + defaultNode + "\"");
+            return null;
+        }
+        return Optional.of(new Edge(nodes, defaultNode, openingTimeout));
+    }
+
+    /** The {@code [node]} table: both paths or neither, and both on an edge; null after a problem. */
+    private Optional<NodeCertificate> readNodeCertificate(Fields f, Role role, Path base) {
+        Optional<Path> certificate = f.optionalPath("certificate", base);
+        Optional<Path> key = f.optionalPath("key", base);
+        if (certificate == null || key == null) return null;
+        if (certificate.isEmpty() && role == Role.EDGE) {
+            f.problem("certificate", "an edge presents its node certificate on every link: set certificate and key to"
+                    + " the files castellan node add NAME --role edge --out DIR wrote");
+            return null;
+        }
+        if (certificate.isPresent() != key.isPresent()) {
+            f.problem(certificate.isPresent() ? "key" : "certificate", "expected both certificate and key, or neither");
+            return null;
+        }
+        return certificate.map(c -> new NodeCertificate(c, key.get()));
+    }
+
+    /** {@code NAME=HOST:PORT}, NAME a DNS label as in a node certificate's URI; empty if it is not that. */
+    static Optional<Map.Entry<String, Outbound.NextHop>> edgeNode(String entry) {
+        int eq = entry.indexOf('=');
+        if (eq < 1) return Optional.empty();
+        String name = entry.substring(0, eq);
+        if (!name.matches("[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")) return Optional.empty();
+        String hostPort = entry.substring(eq + 1);
+        int colon = hostPort.lastIndexOf(':');
+        if (colon < 1 || colon == hostPort.length() - 1) return Optional.empty();
+        String host = hostPort.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+        if (host.isEmpty() || !hostPort.substring(colon + 1).matches("[0-9]{1,5}")) return Optional.empty();
+        int port = Integer.parseInt(hostPort.substring(colon + 1));
+        if (port < 1 || port > 65535) return Optional.empty();
+        if (!isHostname(host) && host.indexOf(':') < 0 && !host.matches("[0-9.]+")) return Optional.empty();
+        return Optional.of(Map.entry(name, new Outbound.NextHop(host, port)));
     }
 
     /**
@@ -759,6 +836,11 @@ final class ConfigReader {
             f.problem("protocol", "protocol = \"" + ConfigKeys.choiceName(protocol) + "\" is a client listener, and"
                     + " role = \"mailbox\" takes no clients: only protocol = \"link\" (and \"http\"); serve clients"
                     + " from an edge, or use role = \"all\"");
+        } else if (role == Role.EDGE && protocol.servesClients() && protocol != Protocol.IMAP && protocol != Protocol.POP3) {
+            // An edge writes no mailbox: only what it relays may be served there (docs/roles.md §3).
+            f.problem("protocol", "protocol = \"" + ConfigKeys.choiceName(protocol) + "\" is not relayed by an edge in"
+                    + " this version: role = \"edge\" serves \"imap\" and \"pop3\" (and \"http\"); serve it from"
+                    + " a node of role = \"all\"");
         } else if (protocol == Protocol.LINK && role != null && role != Role.MAILBOX) {
             f.problem("protocol", "protocol = \"link\" needs role = \"mailbox\" in [server]: with role = \""
                     + ConfigKeys.choiceName(role) + "\" no node takes links");
@@ -821,6 +903,11 @@ final class ConfigReader {
             return null;
         }
         if (perAddress == null || perNetwork == null || commandDeadline == null || minDataRate == null) return null;
+        if (protocol == Protocol.LINK) {
+            // Every session an edge relays is a link from the edge's one address: a client's cap would starve it.
+            if (!f.table.entries().containsKey("max-connections-per-address")) perAddress = (long) ConnectionLimits.DEFAULT_LINKS_PER_EDGE;
+            if (!f.table.entries().containsKey("max-connections-per-network")) perNetwork = (long) ConnectionLimits.DEFAULT_LINKS_PER_EDGE;
+        }
         return new ConnectionLimits(perAddress.intValue(), perNetwork.intValue(), commandDeadline, minDataRate.intValue());
     }
 

@@ -81,6 +81,9 @@ public final class ConfigTemplate {
                         Map.of("domain", "\"bank.example\"", "tls", "\"verify-name\""),
                         "No TLS policies are set: each domain gets what it publishes (DANE, MTA-STS), else"
                                 + " opportunistic TLS. For example, to require a verified certificate from a partner's MX hosts:");
+                case EDGE -> renderExample(out, Section.EDGE, Map.of("nodes",
+                        "[\"mailbox-1=10.0.0.2:7993\", \"mailbox-2=10.0.0.3:7993\"]", "default-node", "\"mailbox-1\""),
+                        "This node is not an edge. For an edge (role = \"edge\"), for example:");
                 default -> {
                     out.add(section.header());
                     for (Key key : ConfigKeys.of(section)) {

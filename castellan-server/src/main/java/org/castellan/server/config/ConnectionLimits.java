@@ -43,6 +43,11 @@ public record ConnectionLimits(int perAddress, int perNetwork, Duration commandD
     public static final Duration DEFAULT_COMMAND_DEADLINE = Duration.ofMinutes(5);
     /** Postfix's smtpd_min_data_rate: a 56k modem sends fourteen times as fast. */
     public static final int DEFAULT_MIN_DATA_RATE = 500;
+    /**
+     * A link listener's cap per edge address and network, unless written: an edge opens one link
+     * per session it relays (docs/roles.md §2), so it may hold as many as a whole server serves.
+     */
+    public static final int DEFAULT_LINKS_PER_EDGE = Server.DEFAULT_MAX_CONNECTIONS;
     /** More live connections than this from anyone is no cap at all. */
     public static final int MAX_CONNECTIONS = 1_000_000;
     /** A floor above a fast link's speed would refuse real mail. */

@@ -8,6 +8,7 @@ final class Id {
     private Id() {}
 
     static void run(ImapSession s, String tag, ImapCommand.Id c) {
+        s.clientId(c.fieldsAndValues()); // carried to the mailbox node by an edge (docs/roles.md §2)
         s.untagged("ID (\"name\" \"Castellan\")");
         s.ok(tag, "ID completed");
     }

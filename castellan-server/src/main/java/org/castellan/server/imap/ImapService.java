@@ -98,6 +98,22 @@ public final class ImapService implements ProtocolService {
         new ImapSession(this, connection).open(pipeline, autologout);
     }
 
+    @Override
+    public void openRelayed(Connection connection, ChannelPipeline pipeline, org.castellan.protocol.link.LinkOpening opening) {
+        new ImapSession(this, connection).openRelayed(pipeline, autologout, opening);
+    }
+
+    /** On an edge: where sessions go after login (docs/roles.md §3); empty on every other role. */
+    private Optional<org.castellan.server.transport.Relay> relay = Optional.empty();
+
+    /** Makes this the IMAP service of an edge: each session is relayed to its mailbox node after login. */
+    public ImapService relayTo(org.castellan.server.transport.Relay relay) {
+        this.relay = Optional.of(relay);
+        return this;
+    }
+
+    Optional<org.castellan.server.transport.Relay> relay() { return relay; }
+
     /** RFC 9051 §7.1.5: BYE as the greeting refuses a connection from this client. */
     @Override
     public String refusal(String reason) {

@@ -550,8 +550,15 @@ final class ImapSession extends LineSession {
         }
     }
 
-    /** After successful authentication: finds the account, then enters AUTHENTICATED. */
+    /**
+     * After successful authentication: finds the account, then enters AUTHENTICATED; on an edge,
+     * relays the session to the account's mailbox node instead (docs/roles.md §3).
+     */
     void loggedIn(String tag, String address, String mechanism) {
+        if (service.relay().isPresent()) {
+            Relayed.login(this, service.relay().get(), tag, address, mechanism);
+            return;
+        }
         blocking(tag, () -> service.directory().getAccount(EmailAddress.of(address))
                 .orElseThrow(() -> StoreException.notFound("account " + address + " is gone")).id(), id -> {
             accountId = id;
@@ -560,6 +567,44 @@ final class ImapSession extends LineSession {
             connection().authenticated(address, mechanism);
             write(tag + " OK [CAPABILITY " + Capability.list(this) + "] Logged in\r\n");
         });
+    }
+
+    /**
+     * On a mailbox node's link (docs/roles.md §2): the edge authenticated the client as
+     * {@code opening.account()}; the session starts in AUTHENTICATED and its first line is the
+     * answer to the opening, with the capabilities the edge shows in its tagged OK.
+     */
+    void openRelayed(io.netty.channel.ChannelPipeline pipeline, java.time.Duration autologout,
+                     org.castellan.protocol.link.LinkOpening opening) {
+        openSilently(pipeline, autologout);
+        blocking(() -> service.directory().getAccount(EmailAddress.of(opening.account())), found -> {
+            if (found.isEmpty()) {
+                closeWith(Relayed.refusal(org.castellan.protocol.link.LinkOpening.Refused.NO_ACCOUNT, "No such account here"));
+                return;
+            }
+            accountId = found.get().id();
+            account = opening.account();
+            state = ImapState.AUTHENTICATED;
+            connection().authenticated(account, opening.mechanism());
+            write(new org.castellan.protocol.link.LinkOpening.Ready(Capability.list(this)).line());
+        }, e -> {
+            log.warn("{} imap relayed login of {} failed: {}", connection().logId(), opening.account(), e.toString());
+            closeWith(Relayed.refusal(org.castellan.protocol.link.LinkOpening.Refused.UNAVAILABLE, "Mailbox unavailable"));
+        });
+    }
+
+    /** The fields and values of the client's ID command (RFC 2971), alternating; NIL as "". */
+    private List<String> clientId = List.of();
+
+    void clientId(List<String> fieldsAndValues) {
+        clientId = fieldsAndValues.stream().map(v -> v == null ? "" : v).toList();
+    }
+
+    List<String> clientId() { return clientId; }
+
+    /** Leaves the pipeline to a relay; returns what the client sent behind its login ({@link LineSession#handOver}). */
+    io.netty.buffer.ByteBuf handOverToRelay() {
+        return handOver();
     }
 
     /** Makes {@code view} the selected mailbox. */

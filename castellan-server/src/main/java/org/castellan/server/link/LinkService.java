@@ -1,31 +1,47 @@
 package org.castellan.server.link;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.castellan.protocol.link.LinkOpening;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.NodeIdentity;
+import org.castellan.server.config.Listener;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The mailbox node's end of the edge ↔ mailbox link (docs/roles.md §2), as far as it goes in this
- * version: it names the edge that connected and holds the connection open; the opening exchange
- * and the byte splice of a relayed session come next.
+ * The mailbox node's end of the edge ↔ mailbox link (docs/roles.md §2): it names the edge that
+ * connected, reads the opening line, and hands the connection to the IMAP or POP3 service as a
+ * session already authenticated as the account the edge asserts.
  *
  * <p>SECURITY: trusts only what the accept path established before {@link #open} runs: the
  * address was one of the listener's edges (connection rules), and TLS 1.3 verified a node
  * certificate against the node CA alone, unexpired and unrevoked (the link's own TLS policy).
  * It then requires that certificate to name exactly one node of role edge, so that a mailbox
- * node's certificate never opens a link to another mailbox node. Exposes: one line naming the
- * peer. Reads nothing from the peer yet: what it sends is discarded.
+ * node's certificate never opens a link to another mailbox node. From such an edge it believes
+ * the account, the mechanism and the client's address of the opening line: that is what an edge
+ * is for (docs/roles.md §5). The account must be one of the directory's accounts — an address
+ * only, so never an administrator (docs/design.md §1), and the session reaches that account's
+ * mailboxes only. Exposes: one greeting line naming the peer, then the relayed session.
+ *
+ * <p>Failure: a line that is not an opening, or longer than {@link LinkOpening#MAX_LINE}, is
+ * answered {@code NO PROTOCOL} and closed; no line within {@link #OPENING_DEADLINE} closes the link.
  */
 public final class LinkService implements ProtocolService {
 
@@ -33,6 +49,23 @@ public final class LinkService implements ProtocolService {
 
     /** The first word of the greeting; the peer's node URI follows. */
     public static final String GREETING = "castellan-link";
+    /**
+     * From accept to the opening line: TLS 1.3 and one line from an edge on the same network take
+     * milliseconds, so ten seconds is a stuck or hostile peer holding a link slot.
+     */
+    public static final Duration OPENING_DEADLINE = Duration.ofSeconds(10);
+
+    /** The services a link hands relayed sessions to, by {@link LinkOpening#protocol()}. */
+    private final Map<String, ProtocolService> services;
+
+    /** With no relayed protocols: a link that names its peer and is then held (tests of the accept path). */
+    public LinkService() {
+        this(Map.of());
+    }
+
+    public LinkService(Map<String, ProtocolService> services) {
+        this.services = Map.copyOf(services);
+    }
 
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
@@ -47,18 +80,111 @@ public final class LinkService implements ProtocolService {
         }
         log.info("{} link from edge {} ({})", connection.logId(), peer.get().name(),
                 connection.remote().getAddress().getHostAddress());
-        pipeline.addLast("link", new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelRead(ChannelHandlerContext ctx, Object message) {
-                ReferenceCountUtil.release(message);
-            }
-        });
+        pipeline.addLast("link", new Opening(connection, peer.get()));
         byte[] greeting = (GREETING + " " + peer.get().uri() + "\r\n").getBytes(StandardCharsets.US_ASCII);
         connection.channel().writeAndFlush(Unpooled.wrappedBuffer(greeting));
+    }
+
+    /** The TLS handshake of a link counts against the opening deadline too. */
+    @Override
+    public Optional<Duration> loginTimeout(Listener listener) {
+        return Optional.of(OPENING_DEADLINE);
     }
 
     /** The edge node {@code certificate} names, if it names exactly one edge. */
     static Optional<NodeIdentity> edge(X509Certificate certificate) {
         return CertificateAuthority.nodeIdentity(certificate).filter(n -> n.role() == NodeIdentity.Role.EDGE);
+    }
+
+    /** Reads the opening line, then gives the connection to the protocol's session. */
+    private final class Opening extends ChannelInboundHandlerAdapter {
+
+        private final Connection connection;
+        private final NodeIdentity edge;
+        private ByteBuf line;
+        private ScheduledFuture<?> deadline;
+
+        Opening(Connection connection, NodeIdentity edge) {
+            this.connection = connection;
+            this.edge = edge;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            line = ctx.alloc().buffer(256, LinkOpening.MAX_LINE);
+            deadline = ctx.executor().schedule(() -> {
+                log.info("{} link from edge {}: no opening line within {}", connection.logId(), edge.name(), OPENING_DEADLINE);
+                ctx.close();
+            }, OPENING_DEADLINE.toNanos(), TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            deadline.cancel(false);
+            if (line != null) line.release();
+            line = null;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object message) {
+            if (!(message instanceof ByteBuf in) || line == null) {
+                ReferenceCountUtil.release(message);
+                return;
+            }
+            try {
+                int end = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) '\n');
+                int take = (end < 0 ? in.writerIndex() : end + 1) - in.readerIndex();
+                if (line.readableBytes() + take > LinkOpening.MAX_LINE) {
+                    refuse(ctx, "the opening line is longer than " + LinkOpening.MAX_LINE + " octets");
+                    return;
+                }
+                line.writeBytes(in, take);
+                if (end < 0) return;
+                String text = line.toString(StandardCharsets.UTF_8).stripTrailing();
+                switch (LinkOpening.parse(text)) {
+                    case LinkOpening.Invalid invalid -> refuse(ctx, invalid.reason());
+                    case LinkOpening.Valid valid -> start(ctx, valid.opening(), in);
+                }
+            } finally {
+                in.release();
+            }
+        }
+
+        private void start(ChannelHandlerContext ctx, LinkOpening opening, ByteBuf rest) {
+            ProtocolService service = services.get(opening.protocol());
+            InetAddress client;
+            try {
+                // A literal, checked by the parser: no name is looked up.
+                client = InetAddress.getByName(opening.client());
+            } catch (UnknownHostException e) {
+                refuse(ctx, "client is not an IP address");
+                return;
+            }
+            if (service == null) {
+                refuse(ctx, opening.protocol() + " is not served on this node");
+                return;
+            }
+            // docs/roles.md §2: the client as asserted in logs and rules, the edge as the peer.
+            log.info("{} link session {} for {} from client {}:{} via edge {} ({}) session {} tls={} certificate={}{}",
+                    connection.logId(), opening.protocol(), opening.account(), opening.client(), opening.clientPort(),
+                    edge.name(), connection.remote().getAddress().getHostAddress(), opening.session(),
+                    opening.tls().map(t -> t + "/" + opening.cipher().orElse("-")).orElse("none"),
+                    opening.certificateSerial().orElse("-"),
+                    opening.imapId().isEmpty() ? "" : " id=" + opening.imapId());
+            connection.relayedFor(new InetSocketAddress(client, opening.clientPort()));
+            ChannelPipeline pipeline = ctx.pipeline();
+            pipeline.remove(this);
+            service.openRelayed(connection, pipeline, opening);
+            // Nothing should follow the opening before READY; whatever did is the session's.
+            if (rest.isReadable()) pipeline.fireChannelRead(rest.retain());
+        }
+
+        private void refuse(ChannelHandlerContext ctx, String reason) {
+            log.warn("{} link from edge {}: bad opening line: {}", connection.logId(), edge.name(), reason);
+            ctx.writeAndFlush(Unpooled.copiedBuffer(new LinkOpening.Refused(LinkOpening.Refused.PROTOCOL,
+                    "Bad opening line").line(), StandardCharsets.US_ASCII)).addListener(f -> ctx.close());
+            line.release();
+            line = null;
+        }
     }
 }

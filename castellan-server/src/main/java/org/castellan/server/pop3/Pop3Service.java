@@ -78,6 +78,22 @@ public final class Pop3Service implements ProtocolService {
         new Pop3Session(this, connection).open(pipeline, autologout);
     }
 
+    @Override
+    public void openRelayed(Connection connection, ChannelPipeline pipeline, org.castellan.protocol.link.LinkOpening opening) {
+        new Pop3Session(this, connection).openRelayed(pipeline, autologout, opening);
+    }
+
+    /** On an edge: where sessions go after login (docs/roles.md §3); empty on every other role. */
+    private Optional<org.castellan.server.transport.Relay> relay = Optional.empty();
+
+    /** Makes this the POP3 service of an edge: each session is relayed to its mailbox node after login. */
+    public Pop3Service relayTo(org.castellan.server.transport.Relay relay) {
+        this.relay = Optional.of(relay);
+        return this;
+    }
+
+    Optional<org.castellan.server.transport.Relay> relay() { return relay; }
+
     /**
      * RFC 3206 §4: SYS/TEMP, a temporary problem, so the client tries again later (as it does
      * when the server shuts down).

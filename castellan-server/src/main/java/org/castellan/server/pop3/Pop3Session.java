@@ -2,6 +2,7 @@ package org.castellan.server.pop3;
 
 import java.util.List;
 import java.util.Optional;
+import org.castellan.protocol.link.LinkOpening;
 import org.castellan.protocol.pop3.Pop3Command;
 import org.castellan.protocol.pop3.Pop3Keyword;
 import org.castellan.protocol.pop3.Pop3Parser;
@@ -184,10 +185,16 @@ final class Pop3Session extends LineSession {
      * enters TRANSACTION.
      */
     void openMaildrop(String account, String mechanism) {
+        if (service.relay().isPresent()) {
+            // docs/roles.md §3: on an edge the maildrop is the mailbox node's, locked there.
+            Relayed.login(this, service.relay().get(), account, mechanism);
+            return;
+        }
         if (!service.locks().tryLock(account)) {
             // RFC 2449 §8.1.1: another session has the maildrop.
             log.info("{} pop3 maildrop of {} in use", connection().logId(), account);
-            err("[IN-USE] Maildrop already locked, is another POP3 session running?");
+            if (relayed) closeWith(refusal(LinkOpening.Refused.IN_USE, "Maildrop already locked"));
+            else err("[IN-USE] Maildrop already locked, is another POP3 session running?");
             return;
         }
         lockedAccount = account;
@@ -195,11 +202,42 @@ final class Pop3Session extends LineSession {
             maildrop = drop;
             state = Pop3State.TRANSACTION;
             connection().authenticated(account, mechanism);
-            ok("Maildrop has " + drop.count() + " messages (" + drop.octets() + " octets)");
+            String text = "Maildrop has " + drop.count() + " messages (" + drop.octets() + " octets)";
+            if (relayed) write(new LinkOpening.Ready(text).line());
+            else ok(text);
         }, e -> {
             unlock();
-            storeFailure(e);
+            if (relayed) {
+                log.warn("{} pop3 relayed login of {} failed: {}", connection().logId(), account, e.toString());
+                closeWith(refusal(e instanceof StoreException se && se.kind() == StoreException.Kind.NOT_FOUND
+                        ? LinkOpening.Refused.NO_ACCOUNT : LinkOpening.Refused.UNAVAILABLE, "Maildrop unavailable"));
+            } else {
+                storeFailure(e);
+            }
         });
+    }
+
+    /** Whether this session serves an edge's client on a mailbox node's link (docs/roles.md §2). */
+    private boolean relayed;
+
+    /**
+     * On a mailbox node's link: the edge authenticated the client as {@code opening.account()};
+     * the session takes the maildrop and its first line is the answer to the opening, whose
+     * ready text the edge sends the client after {@code +OK}.
+     */
+    void openRelayed(io.netty.channel.ChannelPipeline pipeline, java.time.Duration autologout, LinkOpening opening) {
+        relayed = true;
+        openSilently(pipeline, autologout);
+        openMaildrop(opening.account(), opening.mechanism());
+    }
+
+    private static String refusal(String code, String text) {
+        return new LinkOpening.Refused(code, text).line().stripTrailing();
+    }
+
+    /** Leaves the pipeline to a relay; returns what the client sent behind its login ({@link LineSession#handOver}). */
+    io.netty.buffer.ByteBuf handOverToRelay() {
+        return handOver();
     }
 
     /** RFC 1939 §6: QUIT from TRANSACTION removes the marked messages, then says goodbye. */

@@ -69,6 +69,13 @@ public final class Connection {
 
     void remote(InetSocketAddress realClient) { this.remote = realClient; }
 
+    /**
+     * On a mailbox node's link: the client an edge relays for, as the edge asserts it in the opening
+     * exchange (docs/roles.md §2). Logs, the session list and AuthService then name the client;
+     * the edge stays the socket's peer, which the link session logs.
+     */
+    public void relayedFor(InetSocketAddress client) { this.remote = client; }
+
     /** The client-certificate demand in force: the listener's, raised by a connection rule. */
     public ClientCertMode clientCertMode() { return clientCertMode; }
 

@@ -97,12 +97,39 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
      * ({@link ProtocolService#loginTimeout}): it runs from accept.
      */
     public final void open(ChannelPipeline pipeline, Duration idleTimeout) {
+        openSilently(pipeline, idleTimeout);
+        write(greeting() + "\r\n");
+        ctx.flush();
+    }
+
+    /**
+     * As {@link #open}, without the greeting: on a mailbox node's link the client was greeted by
+     * the edge, and the session's first line is its answer to the opening exchange (docs/roles.md §2).
+     */
+    public final void openSilently(ChannelPipeline pipeline, Duration idleTimeout) {
         pipeline.addLast(protocol, this);
         idleNanos = idleTimeout.toNanos();
         progress();
         armClock(lastProgress + idleNanos);
-        write(greeting() + "\r\n");
-        ctx.flush();
+    }
+
+    /**
+     * Ends the session without closing the connection, for an edge that relays the rest of it to a
+     * mailbox node (docs/roles.md §3): the session leaves the pipeline, its timers stop, what it
+     * holds is released ({@link #onClose}), and the input it had not acted on yet — commands the
+     * client pipelined behind its login — is returned for the relay to send on. The caller owns
+     * the returned buffer. Call it on the event loop, after the session's last reply is written.
+     */
+    protected final ByteBuf handOver() {
+        closed = true;
+        if (clock != null) clock.cancel(false);
+        if (cancelOnClose != null) cancelOnClose.cancel(false);
+        ByteBuf unread = pending;
+        pending = Unpooled.EMPTY_BUFFER;
+        ctx.pipeline().remove(this);
+        signalWritability();
+        onClose();
+        return unread;
     }
 
     private void loginTimedOut() {

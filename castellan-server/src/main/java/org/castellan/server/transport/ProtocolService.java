@@ -39,4 +39,17 @@ public interface ProtocolService {
     default Optional<Duration> loginTimeout(Listener listener) {
         return Optional.empty();
     }
+
+    /**
+     * On a mailbox node's link, after the opening exchange (docs/roles.md §2): adds the protocol's
+     * session at the end of {@code pipeline}, already authenticated as {@code opening.account()},
+     * which answers the edge with the opening's answer line ({@code READY} and what the client
+     * sees next, or {@code NO} and a code) and then serves the relayed client. Runs on the
+     * connection's event loop.
+     *
+     * @throws UnsupportedOperationException for a protocol an edge does not relay
+     */
+    default void openRelayed(Connection connection, ChannelPipeline pipeline, org.castellan.protocol.link.LinkOpening opening) {
+        throw new UnsupportedOperationException(opening.protocol() + " is not relayed");
+    }
 }

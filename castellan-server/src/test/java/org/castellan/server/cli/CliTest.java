@@ -81,6 +81,13 @@ class CliTest {
         Run show = admin("user", "show", "ALICE@example.com");
         assertThat(show.code()).isZero();
         assertThat(show.out()).contains("quota:     10.0 MiB", "INBOX", "Sent", "Trash");
+        assertThat(show.out()).contains("node:      the edges' default node");
+        // docs/roles.md §4: the node that holds the account's mail, for edges to relay its sessions to.
+        Run place = admin("user", "place", "alice@example.com", "mailbox-2");
+        assertThat(place.out()).as(place.err()).contains("placed on node mailbox-2");
+        assertThat(admin("user", "show", "alice@example.com").out()).contains("node:      mailbox-2");
+        assertThat(admin("user", "place", "alice@example.com").code()).isZero();
+        assertThat(admin("user", "show", "alice@example.com").out()).contains("node:      the edges' default node");
 
         assertThat(admin("alias", "add", "postmaster@example.com", "alice@example.com").code()).isZero();
         assertThat(admin("alias", "list").out()).contains("postmaster@example.com\t-> alice@example.com");
@@ -118,6 +125,8 @@ class CliTest {
                 {"user", "add", "dave@unknown.example"},
                 {"user", "add", "carol@example.com"},
                 {"user", "show", "nobody@example.com"},
+                {"user", "place", "nobody@example.com", "mailbox-1"},
+                {"user", "place", "carol@example.com", "not a node"},
                 {"user", "add", "erin@example.com", "--quota", "lots"},
                 {"alias", "add", "carol@example.com", "x@example.com"},
                 {"domain", "frobnicate"},

@@ -154,6 +154,54 @@ class LinkListenerTest {
         assertThat(outcome(context, "TLSv1.3")).isInstanceOf(RefusedByTls.class);
     }
 
+    /**
+     * docs/roles.md §2, the opening exchange: after the greeting, one line from the edge; the
+     * node answers READY with the capabilities after login and serves the account's session, or
+     * NO with a code for an account it does not have or a line that is not an opening.
+     */
+    @Test
+    void theOpeningExchangeStartsTheAccountsSessionOrRefusesWithACode() throws Exception {
+        IssuedCertificate edge = ca.issueNode(EDGE, List.of(), Duration.ofDays(90));
+        SSLContext context = context(edge.privateKey(), edge.chain());
+        try (SSLSocket socket = connect(context, "TLSv1.3")) {
+            var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(in.readLine()).startsWith("castellan-link ");
+            socket.getOutputStream().write(opening("imap", LiveServer.ACCOUNT).getBytes(StandardCharsets.UTF_8));
+            assertThat(in.readLine()).startsWith("READY IMAP4rev1 IMAP4rev2").contains("IDLE").doesNotContain(" AUTH=");
+            socket.getOutputStream().write("a SELECT INBOX\r\n".getBytes(StandardCharsets.UTF_8));
+            String line;
+            while ((line = in.readLine()) != null && !line.startsWith("a ")) { }
+            assertThat(line).startsWith("a OK [READ-WRITE]");
+            // The session is the account's, and names the client as the edge asserted it.
+            var link = server.sessions().list().stream().filter(c -> c.listener().name().equals("link")).findFirst().orElseThrow();
+            assertThat(link.account()).hasValue(LiveServer.ACCOUNT);
+            assertThat(link.remote().getAddress().getHostAddress()).isEqualTo("192.0.2.77");
+            assertThat(link.remote().getPort()).isEqualTo(50123);
+        }
+        assertThat(exchange(context, opening("pop3", "nobody@example.org"))).startsWith("NO NONEXISTENT");
+        assertThat(exchange(context, opening("imap", "nobody@example.org"))).startsWith("NO NONEXISTENT");
+        assertThat(exchange(context, "a LOGIN alice secret\r\n")).startsWith("NO PROTOCOL");
+        assertThat(exchange(context, opening("smtp", LiveServer.ACCOUNT))).startsWith("NO PROTOCOL");
+        assertThat(exchange(context, "OPEN " + "x".repeat(org.castellan.protocol.link.LinkOpening.MAX_LINE) + "\r\n"))
+                .startsWith("NO PROTOCOL");
+    }
+
+    private static String opening(String protocol, String account) {
+        return new org.castellan.protocol.link.LinkOpening(protocol, account, "SCRAM-SHA-256", "192.0.2.77", 50123,
+                Optional.of("TLSv1.3"), Optional.of("TLS_AES_128_GCM_SHA256"), Optional.empty(), "7", List.of()).format();
+    }
+
+    /** The node's answer to {@code line}, or "(closed)". */
+    private String exchange(SSLContext context, String line) throws IOException {
+        try (SSLSocket socket = connect(context, "TLSv1.3")) {
+            var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            in.readLine();
+            socket.getOutputStream().write(line.getBytes(StandardCharsets.UTF_8));
+            String answer = in.readLine();
+            return answer == null ? "(closed)" : answer;
+        }
+    }
+
     /** A renewed server certificate is what the next link handshake presents, without a restart. */
     @Test
     void aRenewedServerCertificateIsPresentedOnTheLinkWithoutARestart() throws Exception {

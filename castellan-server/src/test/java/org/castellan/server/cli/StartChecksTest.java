@@ -77,9 +77,9 @@ class StartChecksTest {
     }
 
     @Test
-    void aRoleThatIsNotImplemented() throws Exception {
+    void anEdgeWithoutItsNodes() throws Exception {
         Files.writeString(config, Files.readString(config).replace("[server]", "[server]\nrole = \"edge\""));
-        refusedByAuditAndServe("castellan\\.toml:\\d+: server\\.role: role = \"edge\" is not implemented");
+        refusedByAuditAndServe("castellan\\.toml:\\d+: node\\.certificate: an edge presents its node certificate");
     }
 
     @Test

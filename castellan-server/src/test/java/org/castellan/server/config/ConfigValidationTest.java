@@ -342,7 +342,7 @@ class ConfigValidationTest {
                                 + " edges)"),
                 Arguments.of(SERVER + "[servre] # <-\n", "servre",
                         "unknown table (known tables: [server], [store], [store.object-store], [tls], [auth], [log], [smtp], [dns], [mail-auth],"
-                                + " [kerberos], [enroll], [directory], [directory.publish], [outbound], [[outbound.route]], [[outbound.tls-policy]], [[listener]],"
+                                + " [kerberos], [enroll], [directory], [directory.publish], [outbound], [[outbound.route]], [[outbound.tls-policy]], [node], [edge], [[listener]],"
                                 + " [[rule]], [[oauth-issuer]])"),
                 Arguments.of(SERVER + "[[outbound.routes]] # <-\n", "outbound.routes[1]", "unknown table"),
                 Arguments.of(SERVER + "[outbound.route] # <-\n", "outbound.route", "write [[outbound.route]], once per entry"),

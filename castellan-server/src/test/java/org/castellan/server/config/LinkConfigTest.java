@@ -38,6 +38,39 @@ class LinkConfigTest {
             edges = ["192.0.2.10/32", "2001:db8::10"]
             """;
 
+    private static final String EDGE = """
+            [server]
+            hostname = "edge-1.example.org"
+            data-dir = "/var/lib/castellan"
+            role = "edge"
+            [node]
+            certificate = "node/edge-1.crt"
+            key = "node/edge-1.key"
+            [edge]
+            nodes = ["mailbox-1=mbox-1.internal:7993", "mailbox-2=10.0.0.3:7993"]
+            default-node = "mailbox-1"
+            [[listener]]
+            name = "imaps"
+            protocol = "imap"
+            port = 993
+            tls = "implicit"
+            """;
+
+    /** docs/roles.md §1: an edge serves IMAP and POP3 clients and names its mailbox nodes. */
+    @Test
+    void anEdgeWithItsNodesIsValid() throws ConfigException {
+        CastellanConfig config = CastellanConfig.parse(EDGE, FILE);
+        assertThat(config.server().role()).isEqualTo(Role.EDGE);
+        Edge edge = config.edge().orElseThrow();
+        assertThat(config.nodeCertificate().orElseThrow().certificate())
+                .isEqualTo(Path.of("/var/lib/castellan/node/edge-1.crt"));
+        assertThat(edge.node("mailbox-1")).hasValue(new Outbound.NextHop("mbox-1.internal", 7993));
+        assertThat(edge.node("mailbox-2")).hasValue(new Outbound.NextHop("10.0.0.3", 7993));
+        assertThat(edge.defaultNode()).isEqualTo("mailbox-1");
+        assertThat(edge.openingTimeout()).isEqualTo(Edge.DEFAULT_OPENING_TIMEOUT);
+        assertThat(CastellanConfig.parse(MAILBOX + LINK, FILE).edge()).isEmpty();
+    }
+
     @Test
     void aMailboxNodeWithALinkListenerIsValid() throws ConfigException {
         CastellanConfig config = CastellanConfig.parse(MAILBOX + LINK, FILE);
@@ -97,8 +130,28 @@ class LinkConfigTest {
                         """, "listener[2].protocol", "role = \"mailbox\" takes no clients"),
                 Arguments.of(MAILBOX.replace("role = \"mailbox\"\n", "") + LINK.replace("protocol = \"link\"",
                         "protocol = \"link\" # <-"), "listener[1].protocol", "protocol = \"link\" needs role = \"mailbox\""),
-                Arguments.of(MAILBOX.replace("role = \"mailbox\"", "role = \"edge\" # <-"), "server.role",
-                        "role = \"edge\" is not implemented"),
+                Arguments.of(MAILBOX.replace("role = \"mailbox\"", "role = \"edge\""), "edge.nodes",
+                        "missing (there is no [edge] table)"),
+                Arguments.of(MAILBOX.replace("role = \"mailbox\"", "role = \"edge\""), "node.certificate",
+                        "an edge presents its node certificate"),
+                Arguments.of(EDGE.replace("key = \"node/edge-1.key\"\n", ""), "node.key",
+                        "expected both certificate and key"),
+                Arguments.of(EDGE.replace("\"mailbox-2=10.0.0.3:7993\"", "\"mailbox-2 10.0.0.3\""), "edge.nodes",
+                        "expected \"NAME=HOST:PORT\""),
+                Arguments.of(EDGE.replace("\"mailbox-2=10.0.0.3:7993\"", "\"mailbox_2=10.0.0.3:7993\""), "edge.nodes",
+                        "expected \"NAME=HOST:PORT\""),
+                Arguments.of(EDGE.replace("\"mailbox-2=10.0.0.3:7993\"", "\"mailbox-1=10.0.0.3:7993\""), "edge.nodes",
+                        "node mailbox-1 is named twice"),
+                Arguments.of(EDGE.replace("default-node = \"mailbox-1\"", "default-node = \"mailbox-3\" # <-"),
+                        "edge.default-node", "expected one of the nodes (mailbox-1, mailbox-2), got \"mailbox-3\""),
+                Arguments.of(MAILBOX + LINK + EDGE.substring(EDGE.indexOf("[edge]")).replace("[edge]", "[edge] # <-"),
+                        "edge", "[edge] belongs to role = \"edge\" only"),
+                Arguments.of(EDGE + """
+                        [[listener]]
+                        name = "mx"
+                        protocol = "smtp" # <-
+                        port = 25
+                        """, "listener[2].protocol", "protocol = \"smtp\" is not relayed by an edge"),
                 Arguments.of(MAILBOX.replace("role = \"mailbox\"\n", "") + """
                         [[listener]]
                         name = "imap"

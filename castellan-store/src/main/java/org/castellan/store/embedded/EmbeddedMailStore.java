@@ -443,6 +443,26 @@ public final class EmbeddedMailStore implements MailStore {
     }
 
     @Override
+    public Optional<String> placement(long accountId) {
+        // Optional.of(Optional.empty()) is an account without a placement; empty is no account.
+        return read("look up the placement of account " + accountId, c -> Sql.one(c,
+                "SELECT mailbox_node FROM accounts WHERE id = ?", r -> Optional.ofNullable(r.getString(1)), accountId))
+                .orElseThrow(() -> StoreException.notFound("account " + accountId));
+    }
+
+    @Override
+    public void setPlacement(long accountId, Optional<String> node) {
+        DirectoryRules.validNodeName(node);
+        write("place account " + accountId, tx -> {
+            if (Sql.update(tx.connection(), "UPDATE accounts SET mailbox_node = ? WHERE id = ?",
+                    node.orElse(null), accountId) == 0) {
+                throw noAccount(accountId);
+            }
+            return null;
+        });
+    }
+
+    @Override
     public void deleteAccount(long accountId) {
         write("delete account " + accountId, tx -> {
             Connection c = tx.connection();

@@ -45,6 +45,15 @@ public final class DirectoryRules {
         }
     }
 
+    /** A placement's node name: a DNS label, as {@code castellan node add} names nodes. */
+    public static void validNodeName(java.util.Optional<String> node) {
+        if (node.isPresent() && (node.get().length() > org.castellan.store.Directory.MAX_NODE_NAME
+                || !node.get().matches("[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"))) {
+            throw StoreException.invalid("a node name is a DNS label (letters, digits, inner hyphens, at most "
+                    + org.castellan.store.Directory.MAX_NODE_NAME + "), not " + node.get());
+        }
+    }
+
     public static void validQuota(OptionalLong quotaBytes) {
         if (quotaBytes.isPresent() && quotaBytes.getAsLong() < 0) {
             throw StoreException.invalid("a quota cannot be negative, got " + quotaBytes.getAsLong());

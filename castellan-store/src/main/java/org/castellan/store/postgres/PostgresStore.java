@@ -463,6 +463,26 @@ public final class PostgresStore implements MailStore {
     }
 
     @Override
+    public Optional<String> placement(long accountId) {
+        // Optional.of(Optional.empty()) is an account without a placement; empty is no account.
+        return read("look up the placement of account " + accountId, c -> Pg.one(c,
+                "SELECT mailbox_node FROM accounts WHERE id = ?", r -> Optional.ofNullable(r.getString(1)), accountId))
+                .orElseThrow(() -> StoreException.notFound("account " + accountId));
+    }
+
+    @Override
+    public void setPlacement(long accountId, Optional<String> node) {
+        DirectoryRules.validNodeName(node);
+        directoryWrite("place account " + accountId, c -> {
+            if (Pg.update(c, "UPDATE accounts SET mailbox_node = ? WHERE id = ?",
+                    node.orElse(null), accountId) == 0) {
+                throw DirectoryRules.noAccount(accountId);
+            }
+            return null;
+        });
+    }
+
+    @Override
     public void deleteAccount(long accountId) {
         // The mailboxes release their bodies and tell their listeners; subscriptions, app
         // passwords, bindings, tokens and requests go with the account (V2).

@@ -1,0 +1,214 @@
+package org.castellan.protocol.link;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The opening exchange of a relayed session on the edge ↔ mailbox link (docs/roles.md §2): one
+ * line from the edge saying who logged in, how and from where, and one line back from the
+ * mailbox node, {@link Answer}.
+ *
+ * <p>The edge's line is {@code OPEN} followed by {@code name=value} words in any order, each
+ * value percent-encoded as UTF-8 (every octet but letters, digits and {@code -._~}, RFC 3986
+ * §2.1), so that an account, an IMAP ID value or a cipher name can never split the line or a
+ * word. Words the parser does not know are skipped, so an edge newer than the node may add some.
+ * Pure: no I/O, no exceptions for bad input.
+ *
+ * @param protocol {@code imap} or {@code pop3}
+ * @param account the address the client authenticated as, never an administrator (docs/design.md §1)
+ * @param mechanism the SASL mechanism, or {@code LOGIN} / {@code USER} for IMAP LOGIN and POP3 USER/PASS
+ * @param client the client's IP address as the edge saw it
+ * @param clientPort the client's port
+ * @param tls the client's TLS version ("TLSv1.3"), empty on a cleartext connection
+ * @param cipher the client's TLS cipher suite, empty without TLS
+ * @param certificateSerial the serial number (hex) of the client's verified certificate, empty without one
+ * @param session the edge's session id, so the two logs can be joined
+ * @param imapId the fields and values of the client's IMAP ID command (RFC 2971), alternating; empty when it sent none
+ */
+public record LinkOpening(String protocol, String account, String mechanism, String client, int clientPort,
+                          Optional<String> tls, Optional<String> cipher, Optional<String> certificateSerial,
+                          String session, List<String> imapId) {
+
+    /** The first word of the edge's line. */
+    public static final String OPEN = "OPEN";
+    /** The first word of a node's ready answer; what the client sees next follows. */
+    public static final String READY = "READY";
+    /** The first word of a node's refusal; a code and a text follow. */
+    public static final String REFUSED = "NO";
+    /**
+     * The longest line either side sends, CRLF included. An IMAP ID list is at most 30 fields of
+     * 30 octets and values of 1024 (RFC 2971 §3.3), which percent-encoded would not fit: the edge
+     * leaves out what does not ({@link #format}), and the node refuses a longer line.
+     */
+    public static final int MAX_LINE = 8192;
+    /** The protocols a session may be relayed for (docs/roles.md §3). */
+    public static final List<String> PROTOCOLS = List.of("imap", "pop3");
+
+    public LinkOpening {
+        Objects.requireNonNull(protocol, "protocol");
+        Objects.requireNonNull(account, "account");
+        Objects.requireNonNull(mechanism, "mechanism");
+        Objects.requireNonNull(client, "client");
+        Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(cipher, "cipher");
+        Objects.requireNonNull(certificateSerial, "certificateSerial");
+        Objects.requireNonNull(session, "session");
+        imapId = List.copyOf(imapId);
+    }
+
+    /** The edge's line, CRLF included; the IMAP ID fields are left out if the line would be longer than {@link #MAX_LINE}. */
+    public String format() {
+        String line = format(imapId);
+        return line.length() <= MAX_LINE ? line : format(List.of());
+    }
+
+    private String format(List<String> id) {
+        Map<String, String> words = new LinkedHashMap<>();
+        words.put("protocol", protocol);
+        words.put("account", account);
+        words.put("mechanism", mechanism);
+        words.put("client", client);
+        words.put("port", Integer.toString(clientPort));
+        tls.ifPresent(v -> words.put("tls", v));
+        cipher.ifPresent(v -> words.put("cipher", v));
+        certificateSerial.ifPresent(v -> words.put("certificate", v));
+        words.put("session", session);
+        for (int i = 0; i + 1 < id.size(); i += 2) words.put("id." + encode(id.get(i)), id.get(i + 1));
+        StringBuilder b = new StringBuilder(OPEN);
+        words.forEach((k, v) -> b.append(' ').append(k).append('=').append(encode(v)));
+        return b.append("\r\n").toString();
+    }
+
+    /** What parsing a line gives: an opening, or what is wrong with the line. */
+    public sealed interface Parsed permits Valid, Invalid {}
+
+    public record Valid(LinkOpening opening) implements Parsed {}
+
+    public record Invalid(String reason) implements Parsed {}
+
+    /** Parses the edge's line, without its CRLF. */
+    public static Parsed parse(String line) {
+        String[] words = line.split(" ", -1);
+        if (!words[0].equals(OPEN)) return new Invalid("the line does not start with " + OPEN);
+        Map<String, String> values = new LinkedHashMap<>();
+        List<String> id = new ArrayList<>();
+        for (int i = 1; i < words.length; i++) {
+            int eq = words[i].indexOf('=');
+            if (eq < 1) return new Invalid("word " + i + " is not name=value");
+            Optional<String> name = decode(words[i].substring(0, eq));
+            Optional<String> value = decode(words[i].substring(eq + 1));
+            if (name.isEmpty() || value.isEmpty()) return new Invalid("word " + i + " is not percent-encoded UTF-8");
+            if (name.get().startsWith("id.")) {
+                id.add(name.get().substring(3));
+                id.add(value.get());
+            } else if (values.putIfAbsent(name.get(), value.get()) != null) {
+                return new Invalid(name.get() + " is given twice");
+            }
+        }
+        for (String required : List.of("protocol", "account", "mechanism", "client", "port", "session")) {
+            if (!values.containsKey(required) || values.get(required).isEmpty()) return new Invalid("no " + required);
+        }
+        if (!PROTOCOLS.contains(values.get("protocol"))) return new Invalid("protocol " + values.get("protocol") + " is not relayed");
+        if (!values.get("port").matches("[0-9]{1,5}") || Integer.parseInt(values.get("port")) > 65535) {
+            return new Invalid("port is not a port number");
+        }
+        if (!values.get("client").matches("[0-9A-Fa-f.:]+")) return new Invalid("client is not an IP address");
+        return new Valid(new LinkOpening(values.get("protocol"), values.get("account"), values.get("mechanism"),
+                values.get("client"), Integer.parseInt(values.get("port")), Optional.ofNullable(values.get("tls")),
+                Optional.ofNullable(values.get("cipher")), Optional.ofNullable(values.get("certificate")),
+                values.get("session"), id));
+    }
+
+    /**
+     * A mailbox node's answer: {@code READY <text>} (IMAP: the capability list after login, POP3:
+     * the text of the {@code +OK} after authentication) or {@code NO <CODE> <text>}, the code one the
+     * client's protocol knows ({@code UNAVAILABLE}, {@code IN-USE}, {@code AUTHFAILED}).
+     */
+    public sealed interface Answer permits Ready, Refused {
+        /** The answer's line, CRLF included. */
+        String line();
+    }
+
+    public record Ready(String text) implements Answer {
+        public String line() { return READY + " " + oneLine(text) + "\r\n"; }
+    }
+
+    public record Refused(String code, String text) implements Answer {
+        /** RFC 5530 §3 and RFC 3206 §4: the node is there but cannot serve the account now. */
+        public static final String UNAVAILABLE = "UNAVAILABLE";
+        /** RFC 2449 §8.1.1: another POP3 session holds the maildrop. */
+        public static final String IN_USE = "IN-USE";
+        /** The account does not exist on the node (its placement is stale). */
+        public static final String NO_ACCOUNT = "NONEXISTENT";
+        /** The node could not make sense of the opening line. */
+        public static final String PROTOCOL = "PROTOCOL";
+
+        public String line() { return REFUSED + " " + code + " " + oneLine(text) + "\r\n"; }
+    }
+
+    /** Parses a node's answer, without its CRLF; empty if it is neither form. */
+    public static Optional<Answer> parseAnswer(String line) {
+        if (line.startsWith(READY + " ")) return Optional.of(new Ready(line.substring(READY.length() + 1)));
+        if (line.startsWith(REFUSED + " ")) {
+            String rest = line.substring(REFUSED.length() + 1);
+            int space = rest.indexOf(' ');
+            String code = space < 0 ? rest : rest.substring(0, space);
+            if (!code.matches("[A-Z-]+")) return Optional.empty();
+            return Optional.of(new Refused(code, space < 0 ? "" : rest.substring(space + 1)));
+        }
+        return Optional.empty();
+    }
+
+    private static String oneLine(String text) {
+        return text.replaceAll("[\\x00-\\x1f\\x7f]", "?");
+    }
+
+    static String encode(String value) {
+        StringBuilder b = new StringBuilder(value.length());
+        for (byte octet : value.getBytes(StandardCharsets.UTF_8)) {
+            char c = (char) (octet & 0xff);
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "-._~".indexOf(c) >= 0) {
+                b.append(c);
+            } else {
+                b.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+            }
+        }
+        return b.toString();
+    }
+
+    /** The percent-decoded UTF-8 string; empty for a bad escape or octets that are not UTF-8. */
+    static Optional<String> decode(String value) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(value.length());
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '%') {
+                if (i + 2 >= value.length()) return Optional.empty();
+                int hi = Character.digit(value.charAt(i + 1), 16);
+                int lo = Character.digit(value.charAt(i + 2), 16);
+                if (hi < 0 || lo < 0) return Optional.empty();
+                out.write(hi << 4 | lo);
+                i += 2;
+            } else if (c > 0x20 && c < 0x7f) {
+                out.write(c);
+            } else {
+                return Optional.empty();
+            }
+        }
+        try {
+            return Optional.of(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(out.toByteArray())).toString());
+        } catch (CharacterCodingException e) {
+            return Optional.empty();
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package org.castellan.protocol.link;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The opening exchange of docs/roles.md §2: what the edge writes, the node reads back unchanged. */
+class LinkOpeningTest {
+
+    private static final LinkOpening OPENING = new LinkOpening("imap", "zoë@exämple.org", "SCRAM-SHA-256-PLUS",
+            "2001:db8::7", 51234, Optional.of("TLSv1.3"), Optional.of("TLS_AES_128_GCM_SHA256"), Optional.of("1f3a"),
+            "edge-1/3k", List.of("name", "Thunder bird\r\n* OK", "version", "128.0"));
+
+    @Test
+    void everyFieldSurvivesTheLineEvenSpacesLineBreaksAndUtf8() {
+        String line = OPENING.format();
+        assertThat(line).endsWith("\r\n").doesNotContain("\r\n*").startsWith("OPEN protocol=imap account=zo%C3%AB%40");
+        assertThat(line.substring(0, line.length() - 2)).doesNotContain("\r", "\n");
+        assertThat(LinkOpening.parse(line.substring(0, line.length() - 2))).isEqualTo(new LinkOpening.Valid(OPENING));
+    }
+
+    @Test
+    void aCleartextClientWithoutIdHasNoTlsWords() {
+        var plain = new LinkOpening("pop3", "bob@example.org", "USER", "192.0.2.7", 110, Optional.empty(),
+                Optional.empty(), Optional.empty(), "7", List.of());
+        String line = plain.format();
+        assertThat(line).doesNotContain("tls=", "cipher=", "certificate=", "id.");
+        assertThat(LinkOpening.parse(line.strip())).isEqualTo(new LinkOpening.Valid(plain));
+    }
+
+    @Test
+    void anIdListTooLongForTheLineIsLeftOut() {
+        var chatty = new LinkOpening("imap", "a@example.org", "LOGIN", "192.0.2.7", 1, Optional.empty(), Optional.empty(),
+                Optional.empty(), "7", List.of("x", "\u00ff".repeat(LinkOpening.MAX_LINE)));
+        assertThat(chatty.format()).hasSizeLessThanOrEqualTo(LinkOpening.MAX_LINE).doesNotContain("id.");
+    }
+
+    @Test
+    void unknownWordsAreSkipped() {
+        assertThat(LinkOpening.parse("OPEN protocol=pop3 account=a%40b mechanism=USER client=192.0.2.1 port=9 session=1 later=x"))
+                .isInstanceOf(LinkOpening.Valid.class);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "open protocol=imap", "OPEN", "OPEN protocol=imap account=a mechanism=LOGIN client=192.0.2.1 port=9",
+            "OPEN protocol=smtp account=a mechanism=LOGIN client=192.0.2.1 port=9 session=1",
+            "OPEN protocol=imap account=a mechanism=LOGIN client=192.0.2.1 port=70000 session=1",
+            "OPEN protocol=imap account=a mechanism=LOGIN client=host.example port=9 session=1",
+            "OPEN protocol=imap account=a%4 mechanism=LOGIN client=192.0.2.1 port=9 session=1",
+            "OPEN protocol=imap account=%FF mechanism=LOGIN client=192.0.2.1 port=9 session=1",
+            "OPEN protocol=imap account=a account=b mechanism=LOGIN client=192.0.2.1 port=9 session=1",
+            "OPEN protocol=imap  account=a mechanism=LOGIN client=192.0.2.1 port=9 session=1"})
+    void aBrokenLineIsInvalidNotAnException(String line) {
+        assertThat(LinkOpening.parse(line)).isInstanceOf(LinkOpening.Invalid.class);
+    }
+
+    @Test
+    void answers() {
+        assertThat(new LinkOpening.Ready("IMAP4rev1 IMAP4rev2 IDLE").line()).isEqualTo("READY IMAP4rev1 IMAP4rev2 IDLE\r\n");
+        assertThat(new LinkOpening.Refused("IN-USE", "locked\r\n").line()).isEqualTo("NO IN-USE locked??\r\n");
+        assertThat(LinkOpening.parseAnswer("READY IMAP4rev2 IDLE")).hasValue(new LinkOpening.Ready("IMAP4rev2 IDLE"));
+        assertThat(LinkOpening.parseAnswer("NO UNAVAILABLE Try later"))
+                .hasValue(new LinkOpening.Refused("UNAVAILABLE", "Try later"));
+        assertThat(LinkOpening.parseAnswer("* OK hello")).isEmpty();
+        assertThat(LinkOpening.parseAnswer("NO bad")).isEmpty();
+    }
+}

@@ -1,0 +1,384 @@
+package org.castellan.server.link;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import org.castellan.protocol.link.LinkOpening;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.NodeIdentity;
+import org.castellan.security.pki.Pem;
+import org.castellan.security.tls.TlsPolicy;
+import org.castellan.server.config.Edge;
+import org.castellan.server.config.NodeCertificate;
+import org.castellan.server.config.Outbound;
+import org.castellan.server.transport.Connection;
+import org.castellan.server.transport.Relay;
+import org.castellan.server.transport.Transport;
+import org.castellan.store.Directory;
+import org.castellan.store.StoreException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The edge's end of the link (docs/roles.md §2–3): after a client logged in, finds the account's
+ * mailbox node in the directory, opens one link connection to it, makes the opening exchange,
+ * and then splices the client and the link.
+ *
+ * <p>SECURITY: a link is TLS 1.3 presenting this edge's node certificate and trusting the node CA
+ * alone ({@link TlsPolicy#nodeClientContext}); the node's certificate must name exactly
+ * {@code castellan-node:mailbox/<the node it meant to reach>} and, where this data directory has
+ * the node CA's CRL, not be revoked — so neither another node nor anything another CA issued
+ * receives a user's session. The edge asserts the account AuthService authenticated, nothing the
+ * client chose. Reads from the directory only: the account and its placement.
+ *
+ * <p>Failure: no answer within {@code [edge] opening-timeout}, a refused connection, a failed
+ * handshake, a certificate naming another node, or a line that is not an answer all fail the
+ * stage, which the session answers as temporarily unavailable; the link is closed.
+ */
+public final class EdgeRelay implements Relay {
+
+    private static final Logger log = LoggerFactory.getLogger(EdgeRelay.class);
+
+    private final Edge edge;
+    private final SslContext tls;
+    private final Directory directory;
+    private final Executor blocking;
+    /** The node CA's CRL in this data directory, if the built-in CA is here. */
+    private final Optional<Path> nodeCrl;
+    private volatile CachedCrl crl;
+
+    /**
+     * @throws org.castellan.security.tls.TlsConfigException if the node certificate or key cannot be used
+     */
+    public EdgeRelay(Edge edge, NodeCertificate certificate, Directory directory, Executor blocking, Optional<Path> nodeCrl) {
+        this.edge = edge;
+        this.tls = TlsPolicy.nodeClientContext(certificate.certificate(), certificate.key());
+        this.directory = directory;
+        this.blocking = blocking;
+        this.nodeCrl = nodeCrl;
+    }
+
+    @Override
+    public CompletionStage<Opened> open(Connection client, LinkOpening opening) {
+        return CompletableFuture.supplyAsync(() -> node(opening.account()), blocking)
+                .thenComposeAsync(node -> connect(client, node, opening), client.channel().eventLoop());
+    }
+
+    /** The account's node: its placement, or the default node; read from the directory (blocking). */
+    private String node(String account) {
+        long id = directory.getAccount(EmailAddress.of(account))
+                .orElseThrow(() -> StoreException.notFound("account " + account)).id();
+        return directory.placement(id).orElse(edge.defaultNode());
+    }
+
+    private CompletionStage<Opened> connect(Connection client, String node, LinkOpening opening) {
+        CompletableFuture<Opened> done = new CompletableFuture<>();
+        Optional<Outbound.NextHop> address = edge.node(node);
+        if (address.isEmpty()) {
+            // A placement naming a node this edge does not know: an operator's mistake, said in the log.
+            done.completeExceptionally(new LinkFailure("node " + node + " of " + opening.account()
+                    + " is not one of [edge] nodes"));
+            return done;
+        }
+        Channel clientChannel = client.channel();
+        Outbound.NextHop hop = address.get();
+        Bootstrap bootstrap = new Bootstrap()
+                .group(clientChannel.eventLoop())
+                .channel(clientChannel instanceof EpollSocketChannel ? EpollSocketChannel.class : NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) edge.openingTimeout().toMillis())
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                        new WriteBufferWaterMark(Transport.WRITE_LOW_WATER, Transport.WRITE_HIGH_WATER))
+                .handler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void handlerAdded(ChannelHandlerContext ctx) {
+                        SslHandler ssl = tls.newHandler(ctx.alloc(), hop.host(), hop.port());
+                        ctx.pipeline().addLast("tls", ssl).addLast("opening", new Opening(node, opening, done));
+                        ctx.pipeline().remove(this);
+                    }
+                });
+        var connecting = bootstrap.connect(hop.host(), hop.port());
+        // The client gone, at any point: its link goes too (a splice closes both itself; this covers the opening).
+        clientChannel.closeFuture().addListener(f -> connecting.channel().close());
+        connecting.addListener(f -> {
+            if (!f.isSuccess()) done.completeExceptionally(new LinkFailure("node " + node + " at " + hop + ": "
+                    + f.cause().getMessage()));
+        });
+        return done;
+    }
+
+    /** The link's side of the opening exchange: handshake, check the node, send the line, read the answer. */
+    private final class Opening extends ChannelInboundHandlerAdapter {
+
+        private final String node;
+        private final LinkOpening opening;
+        private final CompletableFuture<Opened> done;
+        private ByteBuf received;
+        private boolean greeted;
+        private ScheduledFuture<?> deadline;
+
+        Opening(String node, LinkOpening opening, CompletableFuture<Opened> done) {
+            this.node = node;
+            this.opening = opening;
+            this.done = done;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            received = ctx.alloc().buffer(256, LinkOpening.MAX_LINE);
+            deadline = ctx.executor().schedule(() -> fail(ctx, "no answer within " + edge.openingTimeout()),
+                    edge.openingTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            deadline.cancel(false);
+            if (received != null) received.release();
+            received = null;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (event instanceof SslHandshakeCompletionEvent handshake) {
+                if (!handshake.isSuccess()) {
+                    fail(ctx, "TLS: " + rootMessage(handshake.cause()));
+                    return;
+                }
+                Optional<String> wrong = wrongPeer(ctx.pipeline().get(SslHandler.class));
+                if (wrong.isPresent()) {
+                    fail(ctx, wrong.get());
+                    return;
+                }
+                ctx.writeAndFlush(Unpooled.copiedBuffer(opening.format(), StandardCharsets.UTF_8));
+            }
+            ctx.fireUserEventTriggered(event);
+        }
+
+        /** Why the node's certificate is not the node's, if it is not. */
+        private Optional<String> wrongPeer(SslHandler ssl) {
+            X509Certificate peer;
+            try {
+                peer = (X509Certificate) ssl.engine().getSession().getPeerCertificates()[0];
+            } catch (SSLPeerUnverifiedException e) {
+                return Optional.of("no verified certificate");
+            }
+            NodeIdentity expected = new NodeIdentity(NodeIdentity.Role.MAILBOX, node);
+            Optional<NodeIdentity> named = CertificateAuthority.nodeIdentity(peer);
+            if (!named.equals(Optional.of(expected))) {
+                return Optional.of("the certificate names " + named.map(NodeIdentity::uri).orElse("no node") + ", not "
+                        + expected.uri());
+            }
+            if (revoked(peer)) return Optional.of("its certificate " + peer.getSerialNumber().toString(16) + " is revoked");
+            return Optional.empty();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object message) {
+            if (!(message instanceof ByteBuf in) || received == null) {
+                ReferenceCountUtil.release(message);
+                return;
+            }
+            try {
+                while (in.isReadable() && received != null) {
+                    int end = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) '\n');
+                    int take = (end < 0 ? in.writerIndex() : end + 1) - in.readerIndex();
+                    if (received.readableBytes() + take > LinkOpening.MAX_LINE) {
+                        fail(ctx, "a line longer than " + LinkOpening.MAX_LINE + " octets");
+                        return;
+                    }
+                    received.writeBytes(in, take);
+                    if (end < 0) return;
+                    String line = received.toString(StandardCharsets.UTF_8).stripTrailing();
+                    received.clear();
+                    if (!greeted) {
+                        greeted = line.startsWith(LinkService.GREETING + " ");
+                        if (!greeted) fail(ctx, "no link greeting");
+                        continue;
+                    }
+                    Optional<LinkOpening.Answer> answer = LinkOpening.parseAnswer(line);
+                    if (answer.isEmpty()) {
+                        fail(ctx, "not an answer to the opening");
+                        return;
+                    }
+                    // Hold what follows the answer until the splice takes it: the client's OK goes first.
+                    ctx.channel().config().setAutoRead(false);
+                    ByteBuf rest = in.readRetainedSlice(in.readableBytes());
+                    ctx.pipeline().remove(this);
+                    if (!done.complete(new Link(ctx.channel(), answer.get(), rest))) {
+                        rest.release();
+                        ctx.close();
+                    }
+                    return;
+                }
+            } finally {
+                in.release();
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            fail(ctx, "the node closed the link");
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            fail(ctx, cause.getMessage());
+        }
+
+        private void fail(ChannelHandlerContext ctx, String why) {
+            if (done.completeExceptionally(new LinkFailure("node " + node + ": " + why))) {
+                log.info("link to node {} for {} failed: {}", node, opening.account(), why);
+            }
+            ctx.close();
+        }
+    }
+
+    /** The innermost cause's message: an engine wraps the certificate check's reason in a general one. */
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        return root == e ? String.valueOf(e.getMessage()) : e.getMessage() + ": " + root;
+    }
+
+    /** Whether the node CA's CRL here lists {@code certificate}; false without one. */
+    private boolean revoked(X509Certificate certificate) {
+        if (nodeCrl.isEmpty() || !Files.exists(nodeCrl.get())) return false;
+        try {
+            long modified = Files.getLastModifiedTime(nodeCrl.get()).toMillis();
+            CachedCrl cached = crl;
+            if (cached == null || cached.modified() != modified) {
+                cached = new CachedCrl(modified, Pem.readCrl(nodeCrl.get()));
+                crl = cached;
+            }
+            return cached.crl().isRevoked(certificate);
+        } catch (java.io.IOException | org.castellan.security.pki.PkiException e) {
+            // A CRL that cannot be read cannot clear anyone: the link is not used.
+            log.warn("node CA CRL {} unreadable: {}", nodeCrl.get(), e.getMessage());
+            return true;
+        }
+    }
+
+    private record CachedCrl(long modified, X509CRL crl) {}
+
+    /** Why a link could not be opened; the session answers UNAVAILABLE. */
+    static final class LinkFailure extends RuntimeException {
+        LinkFailure(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** An opened link: the node answered. */
+    private static final class Link implements Opened {
+
+        private final Channel link;
+        private final LinkOpening.Answer answer;
+        private ByteBuf rest;
+
+        Link(Channel link, LinkOpening.Answer answer, ByteBuf rest) {
+            this.link = link;
+            this.answer = answer;
+            this.rest = rest;
+        }
+
+        @Override
+        public LinkOpening.Answer answer() {
+            return answer;
+        }
+
+        @Override
+        public void splice(Connection client, ByteBuf unread) {
+            Channel clientChannel = client.channel();
+            if (!link.isActive() || !clientChannel.isActive()) {
+                unread.release();
+                close();
+                clientChannel.close();
+                return;
+            }
+            clientChannel.pipeline().addLast("splice", new Splice(link));
+            link.pipeline().addLast("splice", new Splice(clientChannel));
+            // What the node sent behind its answer, after the client's OK that is already queued.
+            clientChannel.writeAndFlush(rest);
+            rest = null;
+            if (unread.isReadable()) link.writeAndFlush(unread);
+            else unread.release();
+            clientChannel.flush();
+            clientChannel.config().setAutoRead(link.isWritable());
+            link.config().setAutoRead(clientChannel.isWritable());
+        }
+
+        @Override
+        public void close() {
+            if (rest != null) rest.release();
+            rest = null;
+            link.close();
+        }
+    }
+
+    /**
+     * One direction of a splice: what this channel reads goes to {@code other} unparsed. Reading
+     * stops while {@code other} holds more than its high-water mark and starts again when it
+     * drains (autoRead both ways); either channel closing closes the other.
+     */
+    static final class Splice extends ChannelInboundHandlerAdapter {
+
+        private final Channel other;
+
+        Splice(Channel other) {
+            this.other = other;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object message) {
+            if (!other.isActive()) {
+                ReferenceCountUtil.release(message);
+                return;
+            }
+            other.writeAndFlush(message);
+            if (!other.isWritable()) ctx.channel().config().setAutoRead(false);
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            // This channel drained: the other side may read again.
+            if (ctx.channel().isWritable()) other.config().setAutoRead(true);
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            // Whatever was written reaches the other side before it closes.
+            other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> other.close());
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.info("relayed session closed: {}", cause.toString());
+            ctx.close();
+        }
+    }
+}
