@@ -45,7 +45,7 @@ class AuditMatchesClientsTest {
 
     private void mechanismsAsClientsSeeThem(String provider) throws Exception {
         try (LiveServer live = LiveServer.start(tmp.resolve("data"), "",
-                text -> text.replace("[tls]", "[tls]\nprovider = \"" + provider + "\""))) {
+                text -> text.replace("\n[tls]\n", "\n[tls]\nprovider = \"" + provider + "\"\n"))) {
             Cli.Run audit = live.cli.admin("audit");
             assertThat(audit.code()).as(audit.out() + audit.err()).isZero();
             assertThat(audit.out()).contains("provider " + provider);

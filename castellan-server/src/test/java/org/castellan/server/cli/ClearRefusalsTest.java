@@ -41,7 +41,7 @@ class ClearRefusalsTest {
         assertThat(cli.withStdin(fifteen + "\n", "user", "add", "carol@example.org", "--password-stdin").code()).isZero();
 
         Path config = cli.data.resolve("castellan.toml");
-        Files.writeString(config, Files.readString(config).replace("[auth]", "[auth]\npassword-min-length = 8"));
+        Files.writeString(config, Files.readString(config).replace("\n[auth]\n", "\n[auth]\npassword-min-length = 8\n"));
         Cli.Run eight = cli.withStdin("8 chars!\n", "user", "add", "bob@example.org", "--password-stdin");
         assertThat(eight.code()).as(eight.err()).isZero();
 

@@ -78,7 +78,7 @@ class StartChecksTest {
 
     @Test
     void anEdgeWithoutItsNodes() throws Exception {
-        Files.writeString(config, Files.readString(config).replace("[server]", "[server]\nrole = \"edge\""));
+        Files.writeString(config, Files.readString(config).replace("\n[server]\n", "\n[server]\nrole = \"edge\"\n"));
         refusedByAuditAndServe("castellan\\.toml:\\d+: node\\.certificate: an edge presents its node certificate");
     }
 
