@@ -345,6 +345,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         Instant date = internalDate == null ? now() : internalDate.truncatedTo(ChronoUnit.MILLIS);
         String doing = "store a message in mailbox(es) " + mailboxIds;
         Body body = body(content, doing);
+        bodies.sendAhead(body.hash(), body.bytes()); // not under the mailboxes' locks: see BodyStore
         return write(doing, tx -> {
             Connection c = tx.connection();
             Map<Long, MailboxRow> locked = lockMailboxes(c, mailboxIds);
@@ -390,6 +391,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                 throw unreadable(e, doing);
             }
         }
+        for (Prepared p : prepared) bodies.sendAhead(p.body().hash(), p.body().bytes()); // see deliver
         return write(doing, tx -> {
             Connection c = tx.connection();
             MailboxRow m = lockMailbox(c, mailboxId);
