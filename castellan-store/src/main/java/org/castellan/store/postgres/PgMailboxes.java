@@ -362,12 +362,14 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             referenceBody(c, body, mailboxIds.size()); // before the rows that reference it
             List<AppendResult> results = new ArrayList<>();
             for (long mailboxId : mailboxIds) {
-                MailboxRow m = requireMailbox(c, mailboxId); // again: one delivery may name a mailbox twice
+                // The row as this transaction left it (one delivery may name a mailbox twice): it holds the row's lock.
+                MailboxRow m = locked.get(mailboxId);
                 long modSeq = m.highestModSeq + 1;
                 Pg.update(c, INSERT_MESSAGE, mailboxId, m.uidNext, modSeq, String.join(" ", normalized),
                         normalized.contains(Flags.SEEN), date, body.size(), body.hash(), body.structure());
                 Pg.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", m.uidNext + 1, modSeq,
                         mailboxId);
+                locked.put(mailboxId, m.afterAppend(modSeq));
                 results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, body.size(), body.hash()));
                 tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq,
                         MailboxRules.keywords(normalized)));
@@ -426,10 +428,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public List<MessageMeta> listMessages(long mailboxId, UidRange range) {
-        return snapshot("list messages of mailbox " + mailboxId, c -> {
-            requireMailbox(c, mailboxId);
-            return Pg.list(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ?"
-                    + " ORDER BY uid", PgMailboxes::message, mailboxId, range.first(), range.last());
+        // One statement sees one committed state, and a mailbox's messages go with it (ON DELETE
+        // CASCADE): only an empty answer needs the mailbox looked for, not every call a snapshot.
+        return read("list messages of mailbox " + mailboxId, c -> {
+            List<MessageMeta> found = Pg.list(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ?"
+                    + " AND uid BETWEEN ? AND ? ORDER BY uid", PgMailboxes::message, mailboxId, range.first(), range.last());
+            if (found.isEmpty()) requireMailbox(c, mailboxId);
+            return found;
         });
     }
 
@@ -568,10 +573,9 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public long firstRecentUid(long mailboxId) {
-        return read("read the first recent UID of mailbox " + mailboxId, c -> {
-            requireMailbox(c, mailboxId);
-            return Pg.count(c, "SELECT first_recent_uid FROM mailboxes WHERE id = ?", mailboxId);
-        });
+        return read("read the first recent UID of mailbox " + mailboxId, c -> Pg.one(c,
+                "SELECT first_recent_uid FROM mailboxes WHERE id = ?", rs -> rs.getLong(1), mailboxId)
+                .orElseThrow(() -> MailboxRules.noMailbox(mailboxId)));
     }
 
     @Override
@@ -884,6 +888,11 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     private record MailboxRow(long id, long accountId, String name, long uidValidity, long uidNext, long highestModSeq) {
         boolean isInbox() {
             return MailboxNames.INBOX.equals(name);
+        }
+
+        /** The row once one message was appended with {@code modSeq}. */
+        MailboxRow afterAppend(long modSeq) {
+            return new MailboxRow(id, accountId, name, uidValidity, uidNext + 1, modSeq);
         }
     }
 
