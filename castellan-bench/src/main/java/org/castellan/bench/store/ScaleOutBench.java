@@ -95,7 +95,8 @@ public final class ScaleOutBench {
     }
 
     /** What one window measured; {@code units} are messages (SMTP) or commands (IMAP). */
-    record Window(String tier, String phase, long units, double seconds, long errors, double nodeCpu, double jitCpu, double pgCpu,
+    record Window(String tier, String phase, long units, double seconds, long errors, double nodeCpu, double jitCpu,
+                  double idleNodeCpu, double pgCpu,
                   double s3Cpu, long statements, long transactions, long walBytes, CountingRelay.Traffic pg,
                   CountingRelay.Traffic s3, List<PgStats.StatementCount> top) {
         double perSecond() { return units / seconds; }
@@ -232,11 +233,11 @@ public final class ScaleOutBench {
                 // Alternate: each round starts with the next tier, so no tier always follows the same one.
                 for (int k = 0; k < tiers.size(); k++) {
                     Tier t = tiers.get((k + round - 1) % tiers.size());
-                    Window w = measure(t, "smtp", pg, s3, s3Relay,
+                    Window w = measure(tiers, t, "smtp", pg, s3, s3Relay,
                             () -> smtpLoad(pool, lanes, t, s.smtpClients, Duration.ofSeconds(s.smtpSeconds)));
                     print(round, w);
                     windows.computeIfAbsent(t.name() + " smtp", x -> new ArrayList<>()).add(w);
-                    w = measure(t, "imap", pg, s3, s3Relay, () -> imapLoad(pool, imap, t, imapUsers, s.imapSeconds, s.imapSizes));
+                    w = measure(tiers, t, "imap", pg, s3, s3Relay, () -> imapLoad(pool, imap, t, imapUsers, s.imapSeconds, s.imapSizes));
                     print(round, w);
                     windows.computeIfAbsent(t.name() + " imap", x -> new ArrayList<>()).add(w);
                 }
@@ -273,7 +274,12 @@ public final class ScaleOutBench {
         long[] run() throws Exception;
     }
 
-    private static Window measure(Tier t, String phase, PgStats pg, Process s3, CountingRelay s3Relay, Load load) throws Exception {
+    private static Window measure(List<Tier> tiers, Tier t, String phase, PgStats pg, Process s3, CountingRelay s3Relay, Load load)
+            throws Exception {
+        List<Tier> others = tiers.stream().filter(o -> o != t).toList();
+        int idleNodes = others.stream().mapToInt(o -> o.nodes().size()).sum();
+        double idle = 0;
+        for (Tier o : others) idle -= o.cpuSeconds();
         PgStats.Snapshot pgBefore = t.postgres() ? pg.snapshot(t.database()) : null;
         if (t.postgres()) pg.resetStatements();
         CountingRelay.Traffic pgTraffic = t.postgres() ? t.relay().traffic() : null;
@@ -286,15 +292,20 @@ public final class ScaleOutBench {
         double seconds = (System.nanoTime() - started) / 1e9;
         double nodeCpu = t.cpuSeconds() - nodes;
         jit = t.compilerSeconds() - jit;
+        for (Tier o : others) idle += o.cpuSeconds();
+        // What a node costs with no load at all (timers, the pool's housekeeping, notifications it hears), per second.
+        double idlePerNode = idleNodes == 0 ? Double.NaN : idle / idleNodes / seconds;
         s3Cpu = s3 != null ? ProcessCpu.treeSeconds(s3.pid()) - s3Cpu : 0;
         if (!t.postgres()) {
-            return new Window(t.name(), phase, done[0], seconds, done[1], nodeCpu, jit, 0, s3Cpu, 0, 0, 0, null, null, List.of());
+            return new Window(t.name(), phase, done[0], seconds, done[1], nodeCpu, jit, idlePerNode, 0, s3Cpu, 0, 0, 0, null, null,
+                    List.of());
         }
         List<PgStats.StatementCount> statements = pg.statements(t.database());
         PgStats.Snapshot pgAfter = pg.snapshot(t.database());
         long calls = statements.stream().mapToLong(PgStats.StatementCount::calls).sum();
-        return new Window(t.name(), phase, done[0], seconds, done[1], nodeCpu, jit, pgAfter.cpuSeconds() - pgBefore.cpuSeconds(),
-                s3Cpu, calls, pgAfter.transactions() - pgBefore.transactions(), pgAfter.walBytes() - pgBefore.walBytes(),
+        return new Window(t.name(), phase, done[0], seconds, done[1], nodeCpu, jit, idlePerNode,
+                pgAfter.cpuSeconds() - pgBefore.cpuSeconds(), s3Cpu, calls, pgAfter.transactions() - pgBefore.transactions(),
+                pgAfter.walBytes() - pgBefore.walBytes(),
                 t.relay().traffic().minus(pgTraffic), s3Relay != null ? s3Relay.traffic().minus(s3Traffic) : null,
                 statements.subList(0, Math.min(PgStats.TOP_STATEMENTS, statements.size())));
     }
@@ -341,8 +352,10 @@ public final class ScaleOutBench {
 
     private static void print(int round, Window w) {
         String unit = w.phase().equals("smtp") ? "msg" : "cmd";
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "round %d %-8s %-4s %8.1f %s/s  CPU per 1000 %s: nodes %6.2f s (JIT %2.0f%%)", round,
-                w.tier(), w.phase(), w.perSecond(), unit, unit, 1000 * w.per(w.nodeCpu()), 100 * w.jitCpu() / w.nodeCpu()));
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT,
+                "round %d %-8s %-4s %8.1f %s/s  CPU per 1000 %s: nodes %6.2f s (JIT %2.0f%%; an idle node meanwhile %4.1f ms/s)",
+                round, w.tier(), w.phase(), w.perSecond(), unit, unit, 1000 * w.per(w.nodeCpu()), 100 * w.jitCpu() / w.nodeCpu(),
+                1000 * w.idleNodeCpu()));
         if (w.pg() != null) {
             b.append(String.format(Locale.ROOT, ", postgres %6.2f s", 1000 * w.per(w.pgCpu())));
             if (w.s3() != null) b.append(String.format(Locale.ROOT, ", s3 %5.2f s", 1000 * w.per(w.s3Cpu())));
