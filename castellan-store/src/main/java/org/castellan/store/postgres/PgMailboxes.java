@@ -79,6 +79,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     private static final String MESSAGE_COLUMNS = "uid, flags, internal_date, size, modseq, blob_hash";
     private static final String INSERT_MESSAGE = "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date,"
             + " size, blob_hash, mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    /**
+     * A delivered message and its mailbox's new counters in one statement, one round trip: a
+     * data-modifying WITH runs whether or not the main statement reads it. Parameters: the
+     * mailbox's next UID and MODSEQ, its id, then those of {@link #INSERT_MESSAGE}.
+     */
+    private static final String APPEND_MESSAGE = "WITH counters AS (UPDATE mailboxes SET uid_next = ?, highest_modseq = ?"
+            + " WHERE id = ?) " + INSERT_MESSAGE;
     private static final SecureRandom ACCESS_KEYS = new SecureRandom();
 
     private final HikariDataSource pool;
@@ -365,10 +372,9 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                 // The row as this transaction left it (one delivery may name a mailbox twice): it holds the row's lock.
                 MailboxRow m = locked.get(mailboxId);
                 long modSeq = m.highestModSeq + 1;
-                Pg.update(c, INSERT_MESSAGE, mailboxId, m.uidNext, modSeq, String.join(" ", normalized),
-                        normalized.contains(Flags.SEEN), date, body.size(), body.hash(), body.structure());
-                Pg.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", m.uidNext + 1, modSeq,
-                        mailboxId);
+                Pg.update(c, APPEND_MESSAGE, m.uidNext + 1, modSeq, mailboxId, mailboxId, m.uidNext, modSeq,
+                        String.join(" ", normalized), normalized.contains(Flags.SEEN), date, body.size(), body.hash(),
+                        body.structure());
                 locked.put(mailboxId, m.afterAppend(modSeq));
                 results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, body.size(), body.hash()));
                 tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq,
