@@ -63,7 +63,7 @@ import org.castellan.testkit.TestPki;
  *
  * <p>Arguments, all {@code name=value}: {@code rounds=3 smtpSeconds=8 imapSeconds=8 warmup=5
  * smtpClients=16 lanes=8 perConnection=10 messageBytes=10240 imapClients=20 messages=50
- * imapBytes=4096|mix poolSize=8 tiers=embedded,pg1,pg2,pg3 s3=no|yes inlineMax=131072 jdbc=}
+ * imapBytes=4096|mix poolSize=8 tiers=embedded,pg1,pg2,pg3 s3=no|yes inlineMax=128KB jdbc=}
  * ({@code jdbc}: query parameters for pgjdbc appended to each node's URL, such as
  * {@code prepareThreshold=1}). The load generator runs on the same machine as everything else.
  */
@@ -149,7 +149,7 @@ public final class ScaleOutBench {
                 writeSecret(dir.resolve("s3.secret"), ready[4]);
                 objectStore = String.join("\n", "[store.object-store]", "endpoint = \"http://127.0.0.1:" + s3Relay.port() + "\"",
                         "bucket = \"" + ready[2] + "\"", "access-key-file = \"" + dir.resolve("s3.access") + "\"",
-                        "secret-key-file = \"" + dir.resolve("s3.secret") + "\"", "inline-max = " + s.inlineMax, "");
+                        "secret-key-file = \"" + dir.resolve("s3.secret") + "\"", "inline-max = \"" + s.inlineMax + "\"", "");
             }
             boolean anyPostgres = s.tiers.stream().anyMatch(t -> t.startsWith("pg"));
             if (anyPostgres) {
@@ -537,7 +537,8 @@ public final class ScaleOutBench {
         final int poolSize;
         final List<String> tiers;
         final boolean s3;
-        final int inlineMax;
+        /** As the configuration writes a size: "128KB". */
+        final String inlineMax;
         final String jdbc;
 
         Settings(Map<String, String> a) {
@@ -555,7 +556,7 @@ public final class ScaleOutBench {
             poolSize = Integer.parseInt(a.getOrDefault("poolSize", "8"));
             tiers = List.of(a.getOrDefault("tiers", "embedded,pg1,pg2,pg3").split(","));
             s3 = a.getOrDefault("s3", "no").equals("yes");
-            inlineMax = Integer.parseInt(a.getOrDefault("inlineMax", "131072"));
+            inlineMax = a.getOrDefault("inlineMax", "128KB");
             jdbc = a.getOrDefault("jdbc", "");
             for (String t : tiers) {
                 if (!t.equals("embedded") && !t.matches("pg[1-9]")) {
