@@ -268,10 +268,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public List<Mailbox> listMailboxes(long accountId) {
+        // An account's mailboxes go with it (ON DELETE CASCADE) and it always has its INBOX: the
+        // account is looked for only when the one statement finds nothing.
         return read("list the mailboxes of account " + accountId, c -> {
-            requireAccount(c, accountId);
-            return Pg.list(c, MAILBOX_SELECT + " WHERE m.account_id = ? ORDER BY m.name COLLATE \"C\"", PgMailboxes::mailbox,
-                    accountId);
+            List<Mailbox> found = Pg.list(c, MAILBOX_SELECT + " WHERE m.account_id = ? ORDER BY m.name COLLATE \"C\"",
+                    PgMailboxes::mailbox, accountId);
+            if (found.isEmpty()) requireAccount(c, accountId);
+            return found;
         });
     }
 
@@ -330,12 +333,12 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public MailboxStatus status(long mailboxId) {
-        return snapshot("read the status of mailbox " + mailboxId, c -> {
-            MailboxRow m = requireMailbox(c, mailboxId);
-            return Pg.one(c, "SELECT count(*), count(*) FILTER (WHERE NOT seen), coalesce(sum(size), 0) FROM messages"
-                    + " WHERE mailbox_id = ?", rs -> new MailboxStatus(m.id, rs.getLong(1), rs.getLong(2), m.uidNext,
-                    m.uidValidity, m.highestModSeq, rs.getLong(3)), mailboxId).orElseThrow();
-        });
+        // One statement: the counters and the counts from one committed state, without a snapshot's transaction.
+        return read("read the status of mailbox " + mailboxId, c -> Pg.one(c, "SELECT m.uid_next, m.uid_validity,"
+                + " m.highest_modseq, count(x.uid), count(x.uid) FILTER (WHERE NOT x.seen), coalesce(sum(x.size), 0)"
+                + " FROM mailboxes m LEFT JOIN messages x ON x.mailbox_id = m.id WHERE m.id = ? GROUP BY m.id",
+                rs -> new MailboxStatus(mailboxId, rs.getLong(4), rs.getLong(5), rs.getLong(1), rs.getLong(2), rs.getLong(3),
+                        rs.getLong(6)), mailboxId).orElseThrow(() -> MailboxRules.noMailbox(mailboxId)));
     }
 
     // ------------------------------------------------------------------ messages
