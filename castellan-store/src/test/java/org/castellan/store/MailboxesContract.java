@@ -703,6 +703,29 @@ public interface MailboxesContract extends DirectoryFixture {
         assertFails(StoreException.Kind.INVALID, "at least one", () -> mailboxes().deliver(List.of(), new byte[1], Set.of(), null));
     }
 
+    /**
+     * A recipient named twice in one delivery (two aliases of one mailbox) gets the message twice,
+     * each with its own UID and MODSEQ (RFC 9051 §2.3.1.1: UIDs strictly ascending).
+     */
+    @Test
+    default void aDeliveryNamingOneMailboxTwiceStoresTwoMessagesWithTheirOwnUidsAndModSeqs() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        append(inbox, "older");
+        long before = mailboxes().status(inbox.id()).highestModSeq();
+
+        List<AppendResult> results = mailboxes().deliver(List.of(inbox.id(), inbox.id()),
+                "Subject: twice\r\n\r\nbody".getBytes(UTF_8), Set.of(), null);
+
+        assertThat(results).extracting(AppendResult::uid).containsExactly(2L, 3L);
+        assertThat(results.get(1).modSeq()).isGreaterThan(results.get(0).modSeq());
+        assertThat(results.get(0).modSeq()).isGreaterThan(before);
+        assertThat(mailboxes().status(inbox.id()).messages()).isEqualTo(3);
+        assertThat(mailboxes().status(inbox.id()).uidNext()).isEqualTo(4);
+        assertThat(mailboxes().status(inbox.id()).highestModSeq()).isEqualTo(results.get(1).modSeq());
+        assertThat(read(inbox, 3)).isEqualTo("Subject: twice\r\n\r\nbody");
+    }
+
     // ------------------------------------------------------------------ quota
 
     @Test

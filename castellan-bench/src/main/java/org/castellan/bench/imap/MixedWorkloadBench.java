@@ -128,11 +128,17 @@ public final class MixedWorkloadBench {
     }
 
     /** Everything a run measured; touched only on the client's event loop until the run ends. */
-    static final class Load {
+    public static final class Load {
         long commands;
         long sessions;
         long errors;
         double seconds;
+
+        public long commands() { return commands; }
+
+        public long errors() { return errors; }
+
+        public double seconds() { return seconds; }
         private long[] latencies = new long[1 << 16];
         private int n;
 
@@ -170,7 +176,7 @@ public final class MixedWorkloadBench {
         }
     }
 
-    static Load load(ImapClient client, int port, List<String> users, int seconds, MessageSizes sizes) throws InterruptedException {
+    public static Load load(ImapClient client, int port, List<String> users, int seconds, MessageSizes sizes) throws InterruptedException {
         Load load = new Load();
         long start = System.nanoTime();
         long deadline = start + TimeUnit.SECONDS.toNanos(seconds);

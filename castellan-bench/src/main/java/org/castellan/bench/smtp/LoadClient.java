@@ -61,7 +61,7 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * <p>Failure: a server that does not offer PIPELINING, STARTTLS or AUTH PLAIN makes every
  * conversation fail; the first such error is kept in {@link Load#firstError}.
  */
-final class LoadClient implements AutoCloseable {
+public final class LoadClient implements AutoCloseable {
 
     /** Replies longer than this are a broken server, not a reply (RFC 5321 §4.5.3.1.5 says 512). */
     private static final int MAX_REPLY_LINE = 4096;
@@ -77,7 +77,7 @@ final class LoadClient implements AutoCloseable {
      * @param resumed handshakes that resumed a TLS session
      * @param clientCpuSeconds this JVM's CPU time (user + system) over the run: the load generator's cost
      */
-    record Load(long messages, double seconds, long[] latenciesNanos, long errors, long connections, long resumed,
+    public record Load(long messages, double seconds, long[] latenciesNanos, long errors, long connections, long resumed,
                 double clientCpuSeconds, String firstError) {
     }
 
@@ -88,9 +88,17 @@ final class LoadClient implements AutoCloseable {
      * @param messagesPerConnection messages sent on one connection before QUIT (1 = a mail client's habit)
      * @param resume offer the last session for resumption (when off, every handshake is a full one)
      * @param recipient the RCPT address of every message
+     * @param distinct each message with a header line of its own ({@link #SEQUENCE_LENGTH} bytes more), so
+     *     that a content-addressed store keeps every body rather than one
      */
-    record Options(byte[] message, String user, String password, boolean chunking, int messagesPerConnection,
-                   boolean resume, String recipient) {
+    public record Options(byte[] message, String user, String password, boolean chunking, int messagesPerConnection,
+                   boolean resume, String recipient, boolean distinct) {
+
+        /** The same message, byte for byte, every time. */
+        public Options(byte[] message, String user, String password, boolean chunking, int messagesPerConnection,
+                       boolean resume, String recipient) {
+            this(message, user, password, chunking, messagesPerConnection, resume, recipient, false);
+        }
 
         /** Every message to the submitting user's own mailbox. */
         Options(byte[] message, String user, String password, boolean chunking, int messagesPerConnection, boolean resume) {
@@ -106,9 +114,14 @@ final class LoadClient implements AutoCloseable {
     private final byte[] bdatLine;
     private final byte[] envelope;
     private final ByteBuf dataContent;
+    /** Numbers the messages of {@link Options#distinct}; touched only on the event loop. */
+    private long sequence;
+
+    /** The length of the header line that makes a message distinct: {@code X-Bench-Sequence: <19 digits>CRLF}. */
+    static final int SEQUENCE_LENGTH = 18 + 19 + 2;
 
     /** @param server the certificate the server must present (pinned; see {@link PinnedTrust}) */
-    LoadClient(X509Certificate server, Options options) throws SSLException {
+    public LoadClient(X509Certificate server, Options options) throws SSLException {
         if (!OpenSsl.isAvailable()) {
             throw new IllegalStateException("BoringSSL (netty-tcnative) is not available here: " + OpenSsl.unavailabilityCause());
         }
@@ -122,15 +135,15 @@ final class LoadClient implements AutoCloseable {
                 .protocols("TLSv1.3", "TLSv1.2").build();
         String plain = "\0" + options.user() + "\0" + options.password();
         this.authLine = ascii("AUTH PLAIN " + Base64.getEncoder().encodeToString(plain.getBytes(StandardCharsets.UTF_8)) + "\r\n");
-        this.envelope = ascii("MAIL FROM:<" + options.user() + "> SIZE=" + options.message().length + "\r\nRCPT TO:<"
-                + options.recipient() + ">\r\n");
-        this.bdatLine = ascii("BDAT " + options.message().length + " LAST\r\n");
+        int size = options.message().length + (options.distinct() ? SEQUENCE_LENGTH : 0);
+        this.envelope = ascii("MAIL FROM:<" + options.user() + "> SIZE=" + size + "\r\nRCPT TO:<" + options.recipient() + ">\r\n");
+        this.bdatLine = ascii("BDAT " + size + " LAST\r\n");
         // The content with the end marker, dot-stuffed (RFC 5321 §4.5.2), built once.
         this.dataContent = Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(dotStuffed(options.message()))).asReadOnly();
     }
 
     /** Runs {@code clients} conversations against {@code port} for {@code duration}, then waits for the ones in flight. */
-    Load run(int port, int clients, Duration duration) throws InterruptedException {
+    public Load run(int port, int clients, Duration duration) throws InterruptedException {
         return run(port, clients, duration, Long.MAX_VALUE);
     }
 
@@ -331,6 +344,7 @@ final class LoadClient implements AutoCloseable {
                     }
                 }
                 case DATA -> {
+                    if (options.distinct()) ctx.write(Unpooled.wrappedBuffer(sequenceLine()));
                     ctx.write(dataContent.retainedDuplicate());
                     expected.add(Expect.CONTENT);
                     if (lastMessage) quit();
@@ -357,7 +371,8 @@ final class LoadClient implements AutoCloseable {
             expected.add(Expect.MAIL);
             expected.add(Expect.RCPT);
             if (chunking) {
-                ctx.write(Unpooled.wrappedBuffer(bdatLine, options.message()));
+                ctx.write(options.distinct() ? Unpooled.wrappedBuffer(bdatLine, sequenceLine(), options.message())
+                        : Unpooled.wrappedBuffer(bdatLine, options.message()));
                 expected.add(Expect.CONTENT);
                 if (lastMessage) quit();
             } else {
@@ -365,6 +380,10 @@ final class LoadClient implements AutoCloseable {
                 expected.add(Expect.DATA);
             }
             ctx.flush();
+        }
+
+        private byte[] sequenceLine() {
+            return ascii(String.format(Locale.ROOT, "X-Bench-Sequence: %019d\r\n", ++sequence));
         }
 
         private void quit() {

@@ -271,7 +271,8 @@ public final class SmtpSubmissionBench {
         return ProcessCpu.threadSeconds(pid, "C1 Compiler", "C2 Compiler");
     }
 
-    static String loadAverage() {
+    /** The machine's load averages over 1, 5 and 15 minutes (/proc/loadavg), for the reader of a result. */
+    public static String loadAverage() {
         try {
             String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
             return f[0] + " " + f[1] + " " + f[2];

@@ -107,6 +107,22 @@ public final class S3Bodies implements BodyStore {
         Pg.exists(c, "SELECT pg_advisory_xact_lock_shared(?)", lockKey(hash));
         // Taken back from the collector first: its row lock orders this against a collection run.
         Pg.update(c, "DELETE FROM body_orphans WHERE hash = ?", hash);
+        // Normally sent ahead already (sendAhead), and then only looked for; gone again if collected meanwhile.
+        upload(hash, bytes);
+    }
+
+    /**
+     * The upload without the transaction's locks: an object put here that no transaction comes to
+     * reference is younger than the grace until the sweep, and then swept; one the collector takes
+     * meanwhile is put again by {@link #put}, which looks again under the locks.
+     */
+    @Override
+    public void sendAhead(String hash, byte[] bytes) {
+        if (bytes.length > settings.inlineMax()) upload(hash, bytes);
+    }
+
+    /** Puts the object unless it is there already (HEAD). */
+    private void upload(String hash, byte[] bytes) {
         String key = key(hash);
         call("store body " + hash, () -> {
             if (present(key)) return null;

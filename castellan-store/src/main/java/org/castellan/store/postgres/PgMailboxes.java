@@ -80,6 +80,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     private static final String MESSAGE_COLUMNS = "uid, flags, internal_date, size, modseq, blob_hash";
     private static final String INSERT_MESSAGE = "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date,"
             + " size, blob_hash, mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    /**
+     * A delivered message and its mailbox's new counters in one statement, one round trip: a
+     * data-modifying WITH runs whether or not the main statement reads it. Parameters: the
+     * mailbox's next UID and MODSEQ, its id, then those of {@link #INSERT_MESSAGE}.
+     */
+    private static final String APPEND_MESSAGE = "WITH counters AS (UPDATE mailboxes SET uid_next = ?, highest_modseq = ?"
+            + " WHERE id = ?) " + INSERT_MESSAGE;
     private static final SecureRandom ACCESS_KEYS = new SecureRandom();
 
     private final HikariDataSource pool;
@@ -354,10 +361,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public List<Mailbox> listMailboxes(long accountId) {
+        // An account's mailboxes go with it (ON DELETE CASCADE) and it always has its INBOX: the
+        // account is looked for only when the one statement finds nothing.
         return read("list the mailboxes of account " + accountId, c -> {
-            requireAccount(c, accountId);
-            return Pg.list(c, MAILBOX_SELECT + " WHERE m.account_id = ? ORDER BY m.name COLLATE \"C\"", PgMailboxes::mailbox,
-                    accountId);
+            List<Mailbox> found = Pg.list(c, MAILBOX_SELECT + " WHERE m.account_id = ? ORDER BY m.name COLLATE \"C\"",
+                    PgMailboxes::mailbox, accountId);
+            if (found.isEmpty()) requireAccount(c, accountId);
+            return found;
         });
     }
 
@@ -416,12 +426,12 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public MailboxStatus status(long mailboxId) {
-        return snapshot("read the status of mailbox " + mailboxId, c -> {
-            MailboxRow m = requireMailbox(c, mailboxId);
-            return Pg.one(c, "SELECT count(*), count(*) FILTER (WHERE NOT seen), coalesce(sum(size), 0) FROM messages"
-                    + " WHERE mailbox_id = ?", rs -> new MailboxStatus(m.id, rs.getLong(1), rs.getLong(2), m.uidNext,
-                    m.uidValidity, m.highestModSeq, rs.getLong(3)), mailboxId).orElseThrow();
-        });
+        // One statement: the counters and the counts from one committed state, without a snapshot's transaction.
+        return read("read the status of mailbox " + mailboxId, c -> Pg.one(c, "SELECT m.uid_next, m.uid_validity,"
+                + " m.highest_modseq, count(x.uid), count(x.uid) FILTER (WHERE NOT x.seen), coalesce(sum(x.size), 0)"
+                + " FROM mailboxes m LEFT JOIN messages x ON x.mailbox_id = m.id WHERE m.id = ? GROUP BY m.id",
+                rs -> new MailboxStatus(mailboxId, rs.getLong(4), rs.getLong(5), rs.getLong(1), rs.getLong(2), rs.getLong(3),
+                        rs.getLong(6)), mailboxId).orElseThrow(() -> MailboxRules.noMailbox(mailboxId)));
     }
 
     // ------------------------------------------------------------------ messages
@@ -438,6 +448,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         Instant date = internalDate == null ? now() : internalDate.truncatedTo(ChronoUnit.MILLIS);
         String doing = "store a message in mailbox(es) " + mailboxIds;
         Body body = body(content, doing);
+        bodies.sendAhead(body.hash(), body.bytes()); // not under the mailboxes' locks: see BodyStore
         return write(doing, tx -> {
             Connection c = tx.connection();
             Map<Long, MailboxRow> locked = lockMailboxes(c, mailboxIds);
@@ -454,12 +465,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             referenceBody(c, body, mailboxIds.size()); // before the rows that reference it
             List<AppendResult> results = new ArrayList<>();
             for (long mailboxId : mailboxIds) {
-                MailboxRow m = requireMailbox(c, mailboxId); // again: one delivery may name a mailbox twice
+                // The row as this transaction left it (one delivery may name a mailbox twice): it holds the row's lock.
+                MailboxRow m = locked.get(mailboxId);
                 long modSeq = m.highestModSeq + 1;
-                Pg.update(c, INSERT_MESSAGE, mailboxId, m.uidNext, modSeq, String.join(" ", normalized),
-                        normalized.contains(Flags.SEEN), date, body.size(), body.hash(), body.structure());
-                Pg.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", m.uidNext + 1, modSeq,
-                        mailboxId);
+                Pg.update(c, APPEND_MESSAGE, m.uidNext + 1, modSeq, mailboxId, mailboxId, m.uidNext, modSeq,
+                        String.join(" ", normalized), normalized.contains(Flags.SEEN), date, body.size(), body.hash(),
+                        body.structure());
+                locked.put(mailboxId, m.afterAppend(modSeq));
                 results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, body.size(), body.hash()));
                 tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq,
                         MailboxRules.keywords(normalized)));
@@ -483,6 +495,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                 throw unreadable(e, doing);
             }
         }
+        for (Prepared p : prepared) bodies.sendAhead(p.body().hash(), p.body().bytes()); // see deliver
         return write(doing, tx -> {
             Connection c = tx.connection();
             MailboxRow m = lockMailbox(c, mailboxId);
@@ -517,10 +530,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public List<MessageMeta> listMessages(long mailboxId, UidRange range) {
-        return snapshot("list messages of mailbox " + mailboxId, c -> {
-            requireMailbox(c, mailboxId);
-            return Pg.list(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ?"
-                    + " ORDER BY uid", PgMailboxes::message, mailboxId, range.first(), range.last());
+        // One statement sees one committed state, and a mailbox's messages go with it (ON DELETE
+        // CASCADE): only an empty answer needs the mailbox looked for, not every call a snapshot.
+        return read("list messages of mailbox " + mailboxId, c -> {
+            List<MessageMeta> found = Pg.list(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ?"
+                    + " AND uid BETWEEN ? AND ? ORDER BY uid", PgMailboxes::message, mailboxId, range.first(), range.last());
+            if (found.isEmpty()) requireMailbox(c, mailboxId);
+            return found;
         });
     }
 
@@ -659,10 +675,9 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public long firstRecentUid(long mailboxId) {
-        return read("read the first recent UID of mailbox " + mailboxId, c -> {
-            requireMailbox(c, mailboxId);
-            return Pg.count(c, "SELECT first_recent_uid FROM mailboxes WHERE id = ?", mailboxId);
-        });
+        return read("read the first recent UID of mailbox " + mailboxId, c -> Pg.one(c,
+                "SELECT first_recent_uid FROM mailboxes WHERE id = ?", rs -> rs.getLong(1), mailboxId)
+                .orElseThrow(() -> MailboxRules.noMailbox(mailboxId)));
     }
 
     @Override
@@ -976,6 +991,11 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     private record MailboxRow(long id, long accountId, String name, long uidValidity, long uidNext, long highestModSeq) {
         boolean isInbox() {
             return MailboxNames.INBOX.equals(name);
+        }
+
+        /** The row once one message was appended with {@code modSeq}. */
+        MailboxRow afterAppend(long modSeq) {
+            return new MailboxRow(id, accountId, name, uidValidity, uidNext + 1, modSeq);
         }
     }
 

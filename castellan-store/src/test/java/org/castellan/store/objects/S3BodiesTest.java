@@ -3,6 +3,7 @@ package org.castellan.store.objects;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.awaitility.Awaitility.await;
 import static org.castellan.store.StoreAssertions.assertFails;
 import static org.castellan.store.objects.PostgresS3StoreTest.message;
 
@@ -244,6 +245,34 @@ class S3BodiesTest implements DirectoryFixture {
 
         assertThat(store.collectOrphans(AFTER_THE_GRACE)).isZero();
         assertThat(read(inbox, 2)).isEqualTo(body);
+        assertThat(objects()).hasSize(1);
+    }
+
+    /**
+     * A large body goes to the object store before the append takes its mailbox's row, so appends
+     * to one mailbox do not wait for each other's uploads: while another transaction holds the
+     * row, the object is there already and the append waits; it commits once the row is free.
+     */
+    @Test
+    void aLargeBodyIsUploadedBeforeTheAppendWaitsForItsMailbox() throws Exception {
+        open(fixture.settings(0));
+        Mailbox inbox = inbox("alice@example.org");
+        byte[] body = message(300_000, 14);
+        ExecutorService threads = Executors.newSingleThreadExecutor();
+        try (Connection holder = fixture.connect()) {
+            holder.setAutoCommit(false);
+            try (Statement s = holder.createStatement()) {
+                s.execute("SELECT 1 FROM mailboxes WHERE id = " + inbox.id() + " FOR UPDATE");
+            }
+            Future<AppendResult> writer = threads.submit(() -> append(inbox, body));
+            await().atMost(WAIT).until(() -> objects().contains(S3Bodies.key(sha256(body))));
+            assertThat(writer).isNotDone();
+            holder.rollback();
+            assertThat(writer.get(WAIT.toSeconds(), TimeUnit.SECONDS).uid()).isEqualTo(1);
+        } finally {
+            threads.shutdownNow();
+        }
+        assertThat(read(inbox, 1)).isEqualTo(body);
         assertThat(objects()).hasSize(1);
     }
 

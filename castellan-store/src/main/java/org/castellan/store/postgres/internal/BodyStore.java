@@ -18,6 +18,15 @@ public interface BodyStore extends AutoCloseable {
     /** Stores {@code bytes} under {@code hash}; harmless when they are stored already. */
     void put(Connection c, String hash, byte[] bytes) throws SQLException;
 
+    /**
+     * Sends the bytes ahead, before the transaction that will {@link #put} them takes any row, so
+     * that writers of one mailbox do not wait for each other's uploads; {@code put} still runs in
+     * that transaction, under its rules, and finds them there. Nothing to do where {@code put}
+     * writes inside the transaction. Bytes sent ahead for a transaction that never commits are
+     * left to {@link #sweep}, as those of one that rolls back after {@code put}.
+     */
+    default void sendAhead(String hash, byte[] bytes) {}
+
     /** The body's bytes, empty when it is not stored (removed meanwhile). */
     Optional<InputStream> open(Connection c, String hash) throws SQLException;
 

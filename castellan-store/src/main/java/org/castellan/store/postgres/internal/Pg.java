@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Types;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -49,16 +50,23 @@ public final class Pg {
         }
     }
 
-    /** Several statements that must see one committed state. */
+    /**
+     * Several statements that must see one committed state. The isolation is the transaction's
+     * ({@code SET TRANSACTION}, which pgjdbc sends with its {@code BEGIN READ ONLY} in one round
+     * trip), not the session's: setting the session's costs a round trip before and the pool's
+     * reset a second one after.
+     */
     public static <T> T snapshot(DataSource pool, String doing, Work<T> work) {
         try (Connection c = pool.getConnection()) {
             c.setAutoCommit(false);
-            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             c.setReadOnly(true);
             try {
+                try (Statement st = c.createStatement()) {
+                    st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+                }
                 return work.run(c);
             } finally {
-                c.rollback(); // nothing to keep; the pool resets isolation and read-only
+                c.rollback(); // nothing to keep; the pool resets read-only
             }
         } catch (SQLException e) {
             throw PgErrors.map(e, doing);
