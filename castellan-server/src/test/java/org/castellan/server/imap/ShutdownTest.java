@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import org.castellan.server.testing.TestStores;
 import org.castellan.server.testing.Transcript;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.junit.jupiter.api.Test;
@@ -58,6 +59,7 @@ class ShutdownTest extends ServerPerTest {
                     """.formatted(next));
         }
         stopping.join();
+        if (!TestStores.embedded()) return; // the message is read back from mail.db; a PostgreSQL run checks the acknowledgement above
         try (EmbeddedMailStore store = EmbeddedMailStore.open(dir.resolve("mail"));
                 InputStream in = store.openMessage(imap.inbox, next)) {
             assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo(new String(msg, StandardCharsets.US_ASCII));

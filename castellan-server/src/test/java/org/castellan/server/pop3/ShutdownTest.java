@@ -1,9 +1,10 @@
 package org.castellan.server.pop3;
 
-import org.castellan.server.testing.Transcript;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.concurrent.CompletableFuture;
+import org.castellan.server.testing.TestStores;
+import org.castellan.server.testing.Transcript;
 import org.castellan.store.UidRange;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.junit.jupiter.api.Test;
@@ -26,6 +27,7 @@ class ShutdownTest extends ServerPerTest {
             closing.get();
             stopped = true;
         }
+        if (!TestStores.embedded()) return; // the mailbox is read back from mail.db; a PostgreSQL run checks the replies above
         try (var store = EmbeddedMailStore.open(dir.resolve("mail"))) {
             assertThat(store.listMessages(pop3.inbox, UidRange.all())).hasSize(2);
         }

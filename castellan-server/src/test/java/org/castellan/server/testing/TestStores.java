@@ -27,9 +27,14 @@ public final class TestStores {
 
     private TestStores() {}
 
+    /** Whether the test servers run on the embedded store, the default. */
+    public static boolean embedded() {
+        return !"postgres".equals(System.getProperty(PROPERTY, "embedded"));
+    }
+
     /** The {@code [store]} table for a server in {@code dir}: empty for the embedded store. */
     public static String table(Path dir) throws IOException {
-        if (!"postgres".equals(System.getProperty(PROPERTY, "embedded"))) return "";
+        if (embedded()) return "";
         return postgres(dir);
     }
 
@@ -43,7 +48,7 @@ public final class TestStores {
         } catch (SQLException e) {
             throw new IOException("cannot create database " + name + ": " + e.getMessage(), e);
         }
-        Path password = dir.resolve("postgres.pass");
+        Path password = Files.createDirectories(dir).resolve("postgres.pass");
         Files.writeString(password, pg.password() + "\n");
         Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
         return String.join("\n", "[store]", "kind = \"postgres\"",
