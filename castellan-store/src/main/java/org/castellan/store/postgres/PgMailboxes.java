@@ -544,9 +544,11 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     public InputStream openMessage(long mailboxId, long uid) {
         String doing = "open message " + uid + " of mailbox " + mailboxId;
         return snapshot(doing, c -> {
-            requireMailbox(c, mailboxId);
-            String hash = Pg.one(c, "SELECT blob_hash FROM messages WHERE mailbox_id = ? AND uid = ?", rs -> rs.getString(1),
-                    mailboxId, uid).orElseThrow(() -> StoreException.notFound("mailbox " + mailboxId + " has no message "
+            // The mailbox and the message in one statement: no row without the mailbox, a null hash without the message.
+            Optional<String> found = Pg.one(c, "SELECT x.blob_hash FROM mailboxes m LEFT JOIN messages x"
+                    + " ON x.mailbox_id = m.id AND x.uid = ? WHERE m.id = ?", rs -> Optional.ofNullable(rs.getString(1)),
+                    uid, mailboxId).orElseThrow(() -> MailboxRules.noMailbox(mailboxId));
+            String hash = found.orElseThrow(() -> StoreException.notFound("mailbox " + mailboxId + " has no message "
                     + "with UID " + uid));
             return bodies.open(c, hash).orElseThrow(() -> StoreException.notFound("message " + uid + " of mailbox "
                     + mailboxId + " was removed"));
@@ -662,15 +664,14 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         // without taking the mailbox's row.
         long first = firstRecentUid(mailboxId);
         if (first > upToUid) return first;
-        return write("claim the recent messages of mailbox " + mailboxId, tx -> {
-            Connection c = tx.connection();
-            lockMailbox(c, mailboxId);
-            long unclaimed = Pg.count(c, "SELECT first_recent_uid FROM mailboxes WHERE id = ?", mailboxId);
-            if (unclaimed <= upToUid) {
-                Pg.update(c, "UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?", upToUid + 1, mailboxId);
-            }
-            return unclaimed;
-        });
+        // One statement, committed on its own: the sub-select takes the mailbox's row (as every
+        // write of it does) and reads its latest committed value, which the update moves on and
+        // returns. No row when another session claimed past upToUid since the read above.
+        Optional<Long> claimed = read("claim the recent messages of mailbox " + mailboxId, c -> Pg.one(c,
+                "UPDATE mailboxes m SET first_recent_uid = ? FROM (SELECT id, first_recent_uid FROM mailboxes"
+                        + " WHERE id = ? FOR UPDATE) prev WHERE m.id = prev.id AND prev.first_recent_uid <= ?"
+                        + " RETURNING prev.first_recent_uid", rs -> rs.getLong(1), upToUid + 1, mailboxId, upToUid));
+        return claimed.isPresent() ? claimed.get() : firstRecentUid(mailboxId);
     }
 
     @Override
