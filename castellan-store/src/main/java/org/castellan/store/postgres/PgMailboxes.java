@@ -628,8 +628,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     public ExpungeResult expunge(long mailboxId, Collection<Long> uids) {
         SortedSet<Long> sorted = new TreeSet<>(uids);
         return write("expunge messages of mailbox " + mailboxId, tx -> {
-            lockMailbox(tx.connection(), mailboxId);
-            return expungeMessages(tx, mailboxId, sorted);
+            return expungeMessages(tx, lockMailbox(tx.connection(), mailboxId), sorted);
         });
     }
 
@@ -803,35 +802,34 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         Set<String> keywords = new HashSet<>();
         for (Source s : sources) keywords.addAll(MailboxRules.keywords(MailboxRules.storedFlags(s.flags)));
         tx.publish(to.accountId, new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq, keywords));
-        if (move) expungeMessages(tx, from.id, new TreeSet<>(mapping.keySet()));
+        // Re-read: a move within one mailbox just raised its MODSEQ.
+        if (move) expungeMessages(tx, requireMailbox(tx.connection(), from.id), new TreeSet<>(mapping.keySet()));
         return new CopyResult(to.id, to.uidValidity, mapping);
     }
 
-    /** Expunges from a mailbox this transaction has locked. */
-    private ExpungeResult expungeMessages(PgTx tx, long mailboxId, SortedSet<Long> uids) throws SQLException {
+    /** Removes messages of {@code m}, the mailbox's row as this transaction holds it locked. */
+    private ExpungeResult expungeMessages(PgTx tx, MailboxRow m, SortedSet<Long> uids) throws SQLException {
         Connection c = tx.connection();
-        MailboxRow m = requireMailbox(c, mailboxId); // re-read: a move within one mailbox just raised its MODSEQ
-        record Gone(long uid, long size, String blob) {}
-        List<Gone> gone = new ArrayList<>();
-        for (long uid : uids) {
-            Pg.one(c, "SELECT uid, size, blob_hash FROM messages WHERE mailbox_id = ? AND uid = ?",
-                    rs -> new Gone(rs.getLong(1), rs.getLong(2), rs.getString(3)), mailboxId, uid).ifPresent(gone::add);
-        }
-        if (gone.isEmpty()) return new ExpungeResult(new TreeSet<>(), m.highestModSeq);
+        long mailboxId = m.id;
         long modSeq = m.highestModSeq + 1;
+        record Gone(long uid, String blob) {}
+        // One statement: the rows go, their UIDs are remembered with the new MODSEQ, and only when
+        // one went the mailbox's MODSEQ rises and the account's usage falls.
+        List<Gone> gone = Pg.list(c, "WITH gone AS (DELETE FROM messages WHERE mailbox_id = ? AND uid = ANY (?)"
+                + " RETURNING uid, size, blob_hash), remembered AS (INSERT INTO expunged (mailbox_id, uid, modseq)"
+                + " SELECT ?, uid, ? FROM gone), raised AS (UPDATE mailboxes SET highest_modseq = ? WHERE id = ?"
+                + " AND EXISTS (SELECT 1 FROM gone)), used AS (UPDATE accounts SET used_bytes = used_bytes"
+                + " - (SELECT sum(size) FROM gone), used_messages = used_messages - (SELECT count(*) FROM gone)"
+                + " WHERE id = ? AND EXISTS (SELECT 1 FROM gone)) SELECT uid, blob_hash FROM gone ORDER BY uid",
+                rs -> new Gone(rs.getLong(1), rs.getString(2)), mailboxId, c.createArrayOf("bigint", uids.toArray()),
+                mailboxId, modSeq, modSeq, mailboxId, m.accountId);
+        if (gone.isEmpty()) return new ExpungeResult(new TreeSet<>(), m.highestModSeq);
         SortedSet<Long> removed = new TreeSet<>();
         Map<String, Integer> references = new TreeMap<>();
-        long bytes = 0;
         for (Gone g : gone) {
-            Pg.update(c, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", mailboxId, g.uid);
-            Pg.update(c, "INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)", mailboxId, g.uid, modSeq);
             removed.add(g.uid);
             references.merge(g.blob, 1, Integer::sum);
-            bytes += g.size;
         }
-        Pg.update(c, "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
-        Pg.update(c, "UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?",
-                bytes, (long) gone.size(), m.accountId);
         for (Map.Entry<String, Integer> e : references.entrySet()) releaseBody(c, e.getKey(), e.getValue());
         tx.publish(m.accountId, new StoreEvent.MessagesExpunged(mailboxId, removed, modSeq));
         return new ExpungeResult(removed, modSeq);
