@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -81,12 +82,12 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     private static final String INSERT_MESSAGE = "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date,"
             + " size, blob_hash, mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
     /**
-     * A delivered message and its mailbox's new counters in one statement, one round trip: a
-     * data-modifying WITH runs whether or not the main statement reads it. Parameters: the
-     * mailbox's next UID and MODSEQ, its id, then those of {@link #INSERT_MESSAGE}.
+     * A delivered message's mailbox's new counters, written in the statement of {@link #INSERT_MESSAGE}
+     * ({@link #announcedWrite}), one round trip: a data-modifying WITH runs whether or not the
+     * main statement reads it. Parameters: the mailbox's next UID and MODSEQ, its id.
      */
-    private static final String APPEND_MESSAGE = "WITH counters AS (UPDATE mailboxes SET uid_next = ?, highest_modseq = ?"
-            + " WHERE id = ?) " + INSERT_MESSAGE;
+    private static final String APPEND_COUNTERS = "counters AS (UPDATE mailboxes SET uid_next = ?, highest_modseq = ?"
+            + " WHERE id = ?)";
     private static final SecureRandom ACCESS_KEYS = new SecureRandom();
 
     private final HikariDataSource pool;
@@ -102,9 +103,18 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     private volatile Notifier notifier = tx -> {};
 
     /** Tells other nodes of a transaction's events, inside it, before it commits. */
-    @FunctionalInterface
     interface Notifier {
+        /** Sends the events no write of the transaction has announced. */
         void beforeCommit(PgTx tx) throws SQLException;
+
+        /**
+         * The payload of a {@code pg_notify} on {@link PgNotifications#CHANNEL} announcing
+         * {@code events}, for a write to send with its statement; empty when they are to go by
+         * {@link #beforeCommit}.
+         */
+        default Optional<String> payload(List<AccountEvent> events) {
+            return Optional.empty();
+        }
     }
 
     PgMailboxes(HikariDataSource pool, BodyStore bodies, LongConsumer directoryVersionSeen) {
@@ -464,17 +474,19 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             }
             referenceBody(c, body, mailboxIds.size()); // before the rows that reference it
             List<AppendResult> results = new ArrayList<>();
-            for (long mailboxId : mailboxIds) {
+            for (int i = 0; i < mailboxIds.size(); i++) {
+                long mailboxId = mailboxIds.get(i);
                 // The row as this transaction left it (one delivery may name a mailbox twice): it holds the row's lock.
                 MailboxRow m = locked.get(mailboxId);
                 long modSeq = m.highestModSeq + 1;
-                Pg.update(c, APPEND_MESSAGE, m.uidNext + 1, modSeq, mailboxId, mailboxId, m.uidNext, modSeq,
-                        String.join(" ", normalized), normalized.contains(Flags.SEEN), date, body.size(), body.hash(),
-                        body.structure());
-                locked.put(mailboxId, m.afterAppend(modSeq));
-                results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, body.size(), body.hash()));
                 tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq,
                         MailboxRules.keywords(normalized)));
+                // The last write announces the delivery's events (published above) to the other nodes.
+                announcedWrite(tx, i == mailboxIds.size() - 1, APPEND_COUNTERS, INSERT_MESSAGE, m.uidNext + 1, modSeq,
+                        mailboxId, mailboxId, m.uidNext, modSeq, String.join(" ", normalized), normalized.contains(Flags.SEEN),
+                        date, body.size(), body.hash(), body.structure());
+                locked.put(mailboxId, m.afterAppend(modSeq));
+                results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, body.size(), body.hash()));
             }
             return results;
         });
@@ -615,10 +627,10 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                 changed.add(new FlagUpdate.Changed(uid, next, modSeq));
             }
             if (!changed.isEmpty()) {
-                Pg.update(c, "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
                 SortedSet<Long> changedUids = new TreeSet<>();
                 changed.forEach(ch -> changedUids.add(ch.uid()));
                 tx.publish(m.accountId, new StoreEvent.FlagsChanged(mailboxId, changedUids, modSeq));
+                announcedWrite(tx, true, "", "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
             }
             return new FlagUpdate(changed, notModified);
         });
@@ -996,6 +1008,28 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         MailboxRow afterAppend(long modSeq) {
             return new MailboxRow(id, accountId, name, uidValidity, uidNext + 1, modSeq);
         }
+    }
+
+    /**
+     * Runs {@code write}, a data-modifying statement after the optional WITH queries {@code ctes},
+     * and when {@code announce} also sends the transaction's events published so far to the other
+     * nodes in the same statement, one round trip instead of two: a data-modifying WITH runs
+     * whether or not the main statement reads it, and PostgreSQL delivers the notification only if
+     * the transaction commits. Events too long for one notification, or published after, go by
+     * {@link Notifier#beforeCommit} as before.
+     */
+    private void announcedWrite(PgTx tx, boolean announce, String ctes, String write, Object... args) throws SQLException {
+        Optional<String> payload = announce ? notifier.payload(tx.unannounced()) : Optional.empty();
+        if (payload.isEmpty()) {
+            Pg.update(tx.connection(), (ctes.isEmpty() ? "" : "WITH " + ctes + " ") + write, args);
+            return;
+        }
+        Object[] all = Arrays.copyOf(args, args.length + 2);
+        all[args.length] = PgNotifications.CHANNEL;
+        all[args.length + 1] = payload.get();
+        Pg.one(tx.connection(), "WITH " + (ctes.isEmpty() ? "" : ctes + ", ") + "written AS (" + write + ")"
+                + " SELECT pg_notify(?, ?)", rs -> Boolean.TRUE, all);
+        tx.announcedAll();
     }
 
     private static MailboxRow requireMailbox(Connection c, long mailboxId) throws SQLException {
