@@ -1110,6 +1110,39 @@ public interface MailboxesContract extends DirectoryFixture {
         assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> mailboxes().claimRecent(work.id() + 999, 1));
     }
 
+    /** RFC 3501 §2.3.2: a message is recent in one session only, however many claim it at once. */
+    @Test
+    default void concurrentClaimsOfRecentMessagesTakeEachMessageOnce() throws Exception {
+        Account alice = account("alice@example.org");
+        Mailbox work = mailboxes().createMailbox(alice.id(), "Work");
+        List<Long> uids = new ArrayList<>();
+        for (int i = 0; i < 30; i++) uids.add(append(work, "message " + i).uid());
+        int threads = 6;
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<List<Long>>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    List<Long> mine = new ArrayList<>();
+                    for (long upTo : uids) {
+                        long first = mailboxes().claimRecent(work.id(), upTo);
+                        for (long uid = first; uid <= upTo; uid++) mine.add(uid);
+                    }
+                    return mine;
+                }));
+            }
+            start.countDown();
+            List<Long> claimed = new ArrayList<>();
+            for (Future<List<Long>> f : futures) claimed.addAll(f.get());
+            assertThat(claimed).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(uids);
+            assertThat(mailboxes().firstRecentUid(work.id())).isEqualTo(uids.getLast() + 1);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     // ------------------------------------------------------------------ structure and text
 
     @Test

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -81,12 +82,12 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     private static final String INSERT_MESSAGE = "INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, internal_date,"
             + " size, blob_hash, mime_structure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
     /**
-     * A delivered message and its mailbox's new counters in one statement, one round trip: a
-     * data-modifying WITH runs whether or not the main statement reads it. Parameters: the
-     * mailbox's next UID and MODSEQ, its id, then those of {@link #INSERT_MESSAGE}.
+     * A delivered message's mailbox's new counters, written in the statement of {@link #INSERT_MESSAGE}
+     * ({@link #announcedWrite}), one round trip: a data-modifying WITH runs whether or not the
+     * main statement reads it. Parameters: the mailbox's next UID and MODSEQ, its id.
      */
-    private static final String APPEND_MESSAGE = "WITH counters AS (UPDATE mailboxes SET uid_next = ?, highest_modseq = ?"
-            + " WHERE id = ?) " + INSERT_MESSAGE;
+    private static final String APPEND_COUNTERS = "counters AS (UPDATE mailboxes SET uid_next = ?, highest_modseq = ?"
+            + " WHERE id = ?)";
     private static final SecureRandom ACCESS_KEYS = new SecureRandom();
 
     private final HikariDataSource pool;
@@ -102,9 +103,18 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     private volatile Notifier notifier = tx -> {};
 
     /** Tells other nodes of a transaction's events, inside it, before it commits. */
-    @FunctionalInterface
     interface Notifier {
+        /** Sends the events no write of the transaction has announced. */
         void beforeCommit(PgTx tx) throws SQLException;
+
+        /**
+         * The payload of a {@code pg_notify} on {@link PgNotifications#CHANNEL} announcing
+         * {@code events}, for a write to send with its statement; empty when they are to go by
+         * {@link #beforeCommit}.
+         */
+        default Optional<String> payload(List<AccountEvent> events) {
+            return Optional.empty();
+        }
     }
 
     PgMailboxes(HikariDataSource pool, BodyStore bodies, LongConsumer directoryVersionSeen) {
@@ -464,17 +474,19 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             }
             referenceBody(c, body, mailboxIds.size()); // before the rows that reference it
             List<AppendResult> results = new ArrayList<>();
-            for (long mailboxId : mailboxIds) {
+            for (int i = 0; i < mailboxIds.size(); i++) {
+                long mailboxId = mailboxIds.get(i);
                 // The row as this transaction left it (one delivery may name a mailbox twice): it holds the row's lock.
                 MailboxRow m = locked.get(mailboxId);
                 long modSeq = m.highestModSeq + 1;
-                Pg.update(c, APPEND_MESSAGE, m.uidNext + 1, modSeq, mailboxId, mailboxId, m.uidNext, modSeq,
-                        String.join(" ", normalized), normalized.contains(Flags.SEEN), date, body.size(), body.hash(),
-                        body.structure());
-                locked.put(mailboxId, m.afterAppend(modSeq));
-                results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, body.size(), body.hash()));
                 tx.publish(m.accountId, new StoreEvent.MessageAdded(mailboxId, new TreeSet<>(List.of(m.uidNext)), modSeq,
                         MailboxRules.keywords(normalized)));
+                // The last write announces the delivery's events (published above) to the other nodes.
+                announcedWrite(tx, i == mailboxIds.size() - 1, APPEND_COUNTERS, INSERT_MESSAGE, m.uidNext + 1, modSeq,
+                        mailboxId, mailboxId, m.uidNext, modSeq, String.join(" ", normalized), normalized.contains(Flags.SEEN),
+                        date, body.size(), body.hash(), body.structure());
+                locked.put(mailboxId, m.afterAppend(modSeq));
+                results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, body.size(), body.hash()));
             }
             return results;
         });
@@ -544,9 +556,11 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     public InputStream openMessage(long mailboxId, long uid) {
         String doing = "open message " + uid + " of mailbox " + mailboxId;
         return snapshot(doing, c -> {
-            requireMailbox(c, mailboxId);
-            String hash = Pg.one(c, "SELECT blob_hash FROM messages WHERE mailbox_id = ? AND uid = ?", rs -> rs.getString(1),
-                    mailboxId, uid).orElseThrow(() -> StoreException.notFound("mailbox " + mailboxId + " has no message "
+            // The mailbox and the message in one statement: no row without the mailbox, a null hash without the message.
+            Optional<String> found = Pg.one(c, "SELECT x.blob_hash FROM mailboxes m LEFT JOIN messages x"
+                    + " ON x.mailbox_id = m.id AND x.uid = ? WHERE m.id = ?", rs -> Optional.ofNullable(rs.getString(1)),
+                    uid, mailboxId).orElseThrow(() -> MailboxRules.noMailbox(mailboxId));
+            String hash = found.orElseThrow(() -> StoreException.notFound("mailbox " + mailboxId + " has no message "
                     + "with UID " + uid));
             return bodies.open(c, hash).orElseThrow(() -> StoreException.notFound("message " + uid + " of mailbox "
                     + mailboxId + " was removed"));
@@ -613,10 +627,10 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                 changed.add(new FlagUpdate.Changed(uid, next, modSeq));
             }
             if (!changed.isEmpty()) {
-                Pg.update(c, "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
                 SortedSet<Long> changedUids = new TreeSet<>();
                 changed.forEach(ch -> changedUids.add(ch.uid()));
                 tx.publish(m.accountId, new StoreEvent.FlagsChanged(mailboxId, changedUids, modSeq));
+                announcedWrite(tx, true, "", "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
             }
             return new FlagUpdate(changed, notModified);
         });
@@ -626,8 +640,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     public ExpungeResult expunge(long mailboxId, Collection<Long> uids) {
         SortedSet<Long> sorted = new TreeSet<>(uids);
         return write("expunge messages of mailbox " + mailboxId, tx -> {
-            lockMailbox(tx.connection(), mailboxId);
-            return expungeMessages(tx, mailboxId, sorted);
+            return expungeMessages(tx, lockMailbox(tx.connection(), mailboxId), sorted);
         });
     }
 
@@ -662,15 +675,14 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         // without taking the mailbox's row.
         long first = firstRecentUid(mailboxId);
         if (first > upToUid) return first;
-        return write("claim the recent messages of mailbox " + mailboxId, tx -> {
-            Connection c = tx.connection();
-            lockMailbox(c, mailboxId);
-            long unclaimed = Pg.count(c, "SELECT first_recent_uid FROM mailboxes WHERE id = ?", mailboxId);
-            if (unclaimed <= upToUid) {
-                Pg.update(c, "UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?", upToUid + 1, mailboxId);
-            }
-            return unclaimed;
-        });
+        // One statement, committed on its own: the sub-select takes the mailbox's row (as every
+        // write of it does) and reads its latest committed value, which the update moves on and
+        // returns. No row when another session claimed past upToUid since the read above.
+        Optional<Long> claimed = read("claim the recent messages of mailbox " + mailboxId, c -> Pg.one(c,
+                "UPDATE mailboxes m SET first_recent_uid = ? FROM (SELECT id, first_recent_uid FROM mailboxes"
+                        + " WHERE id = ? FOR UPDATE) prev WHERE m.id = prev.id AND prev.first_recent_uid <= ?"
+                        + " RETURNING prev.first_recent_uid", rs -> rs.getLong(1), upToUid + 1, mailboxId, upToUid));
+        return claimed.isPresent() ? claimed.get() : firstRecentUid(mailboxId);
     }
 
     @Override
@@ -802,35 +814,34 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         Set<String> keywords = new HashSet<>();
         for (Source s : sources) keywords.addAll(MailboxRules.keywords(MailboxRules.storedFlags(s.flags)));
         tx.publish(to.accountId, new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq, keywords));
-        if (move) expungeMessages(tx, from.id, new TreeSet<>(mapping.keySet()));
+        // Re-read: a move within one mailbox just raised its MODSEQ.
+        if (move) expungeMessages(tx, requireMailbox(tx.connection(), from.id), new TreeSet<>(mapping.keySet()));
         return new CopyResult(to.id, to.uidValidity, mapping);
     }
 
-    /** Expunges from a mailbox this transaction has locked. */
-    private ExpungeResult expungeMessages(PgTx tx, long mailboxId, SortedSet<Long> uids) throws SQLException {
+    /** Removes messages of {@code m}, the mailbox's row as this transaction holds it locked. */
+    private ExpungeResult expungeMessages(PgTx tx, MailboxRow m, SortedSet<Long> uids) throws SQLException {
         Connection c = tx.connection();
-        MailboxRow m = requireMailbox(c, mailboxId); // re-read: a move within one mailbox just raised its MODSEQ
-        record Gone(long uid, long size, String blob) {}
-        List<Gone> gone = new ArrayList<>();
-        for (long uid : uids) {
-            Pg.one(c, "SELECT uid, size, blob_hash FROM messages WHERE mailbox_id = ? AND uid = ?",
-                    rs -> new Gone(rs.getLong(1), rs.getLong(2), rs.getString(3)), mailboxId, uid).ifPresent(gone::add);
-        }
-        if (gone.isEmpty()) return new ExpungeResult(new TreeSet<>(), m.highestModSeq);
+        long mailboxId = m.id;
         long modSeq = m.highestModSeq + 1;
+        record Gone(long uid, String blob) {}
+        // One statement: the rows go, their UIDs are remembered with the new MODSEQ, and only when
+        // one went the mailbox's MODSEQ rises and the account's usage falls.
+        List<Gone> gone = Pg.list(c, "WITH gone AS (DELETE FROM messages WHERE mailbox_id = ? AND uid = ANY (?)"
+                + " RETURNING uid, size, blob_hash), remembered AS (INSERT INTO expunged (mailbox_id, uid, modseq)"
+                + " SELECT ?, uid, ? FROM gone), raised AS (UPDATE mailboxes SET highest_modseq = ? WHERE id = ?"
+                + " AND EXISTS (SELECT 1 FROM gone)), used AS (UPDATE accounts SET used_bytes = used_bytes"
+                + " - (SELECT sum(size) FROM gone), used_messages = used_messages - (SELECT count(*) FROM gone)"
+                + " WHERE id = ? AND EXISTS (SELECT 1 FROM gone)) SELECT uid, blob_hash FROM gone ORDER BY uid",
+                rs -> new Gone(rs.getLong(1), rs.getString(2)), mailboxId, c.createArrayOf("bigint", uids.toArray()),
+                mailboxId, modSeq, modSeq, mailboxId, m.accountId);
+        if (gone.isEmpty()) return new ExpungeResult(new TreeSet<>(), m.highestModSeq);
         SortedSet<Long> removed = new TreeSet<>();
         Map<String, Integer> references = new TreeMap<>();
-        long bytes = 0;
         for (Gone g : gone) {
-            Pg.update(c, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", mailboxId, g.uid);
-            Pg.update(c, "INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)", mailboxId, g.uid, modSeq);
             removed.add(g.uid);
             references.merge(g.blob, 1, Integer::sum);
-            bytes += g.size;
         }
-        Pg.update(c, "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
-        Pg.update(c, "UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?",
-                bytes, (long) gone.size(), m.accountId);
         for (Map.Entry<String, Integer> e : references.entrySet()) releaseBody(c, e.getKey(), e.getValue());
         tx.publish(m.accountId, new StoreEvent.MessagesExpunged(mailboxId, removed, modSeq));
         return new ExpungeResult(removed, modSeq);
@@ -997,6 +1008,28 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         MailboxRow afterAppend(long modSeq) {
             return new MailboxRow(id, accountId, name, uidValidity, uidNext + 1, modSeq);
         }
+    }
+
+    /**
+     * Runs {@code write}, a data-modifying statement after the optional WITH queries {@code ctes},
+     * and when {@code announce} also sends the transaction's events published so far to the other
+     * nodes in the same statement, one round trip instead of two: a data-modifying WITH runs
+     * whether or not the main statement reads it, and PostgreSQL delivers the notification only if
+     * the transaction commits. Events too long for one notification, or published after, go by
+     * {@link Notifier#beforeCommit} as before.
+     */
+    private void announcedWrite(PgTx tx, boolean announce, String ctes, String write, Object... args) throws SQLException {
+        Optional<String> payload = announce ? notifier.payload(tx.unannounced()) : Optional.empty();
+        if (payload.isEmpty()) {
+            Pg.update(tx.connection(), (ctes.isEmpty() ? "" : "WITH " + ctes + " ") + write, args);
+            return;
+        }
+        Object[] all = Arrays.copyOf(args, args.length + 2);
+        all[args.length] = PgNotifications.CHANNEL;
+        all[args.length + 1] = payload.get();
+        Pg.one(tx.connection(), "WITH " + (ctes.isEmpty() ? "" : ctes + ", ") + "written AS (" + write + ")"
+                + " SELECT pg_notify(?, ?)", rs -> Boolean.TRUE, all);
+        tx.announcedAll();
     }
 
     private static MailboxRow requireMailbox(Connection c, long mailboxId) throws SQLException {

@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * notifications lost meanwhile ({@link PgMailboxes#catchUp}). A callback that fails counts as
  * the connection failing: it runs again on the next reconnect.
  */
-final class PgNotifications implements AutoCloseable {
+final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
 
     private static final Logger log = LoggerFactory.getLogger(PgNotifications.class);
 
@@ -115,19 +115,31 @@ final class PgNotifications implements AutoCloseable {
     /** The first LISTEN connection, made by start() before the thread starts (and so visible to it). */
     private Connection initial;
 
-    /** Sends the transaction's events to the other nodes; PostgreSQL delivers them if it commits. */
-    void beforeCommit(PgTx tx) throws SQLException {
-        if (tx.events.isEmpty()) return;
-        String payload = node + "\n" + encode(tx.events);
+    /**
+     * Sends the transaction's events no write of it has announced yet ({@link #payload}) to the
+     * other nodes; PostgreSQL delivers them if it commits.
+     */
+    @Override
+    public void beforeCommit(PgTx tx) throws SQLException {
+        List<AccountEvent> events = tx.unannounced();
+        if (events.isEmpty()) return;
+        String payload = node + "\n" + encode(events);
         Connection c = tx.connection();
         if (payload.getBytes(StandardCharsets.UTF_8).length > MAX_PAYLOAD_BYTES) {
             Pg.update(c, "DELETE FROM event_overflow WHERE created_at < now() - make_interval(secs => ?)",
                     OVERFLOW_KEPT.toSeconds());
             long id = Pg.count(c, "INSERT INTO event_overflow (payload, created_at) VALUES (?, now()) RETURNING id",
-                    encode(tx.events));
+                    encode(events));
             payload = node + "\n@" + id;
         }
         Pg.one(c, "SELECT pg_notify(?, ?)", rs -> Boolean.TRUE, CHANNEL, payload);
+    }
+
+    /** The payload on {@link #CHANNEL} announcing {@code events}; empty when it is too long for a notification. */
+    @Override
+    public Optional<String> payload(List<AccountEvent> events) {
+        String payload = node + "\n" + encode(events);
+        return payload.getBytes(StandardCharsets.UTF_8).length > MAX_PAYLOAD_BYTES ? Optional.empty() : Optional.of(payload);
     }
 
     private Connection listen() throws SQLException {

@@ -11,6 +11,8 @@ final class PgTx {
 
     private final Connection connection;
     final List<AccountEvent> events = new ArrayList<>();
+    /** How many of {@link #events} a write of the transaction has already announced to the other nodes. */
+    private int announced;
 
     PgTx(Connection connection) {
         this.connection = connection;
@@ -27,5 +29,15 @@ final class PgTx {
 
     void publish(AccountEvent event) {
         events.add(event);
+    }
+
+    /** The events no statement of the transaction has announced to the other nodes yet. */
+    List<AccountEvent> unannounced() {
+        return events.subList(announced, events.size());
+    }
+
+    /** The events published so far went to the other nodes with a write of the transaction. */
+    void announcedAll() {
+        announced = events.size();
     }
 }

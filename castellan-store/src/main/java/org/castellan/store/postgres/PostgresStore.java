@@ -284,7 +284,7 @@ public final class PostgresStore implements MailStore {
             store.close();
             throw PgErrors.map(e, "listen for other nodes' changes on " + jdbcUrl);
         }
-        store.mailboxes.notifier(store.notifications::beforeCommit);
+        store.mailboxes.notifier(store.notifications);
         store.recheckDirectory();
         return store;
     }

@@ -37,6 +37,7 @@ import org.castellan.store.CertificateRevocation;
 import org.castellan.store.Directory;
 import org.castellan.store.DirectoryChange;
 import org.castellan.store.DirectoryContract;
+import org.castellan.store.ExpungeResult;
 import org.castellan.store.FlagOperation;
 import org.castellan.store.FlagUpdate;
 import org.castellan.store.LoginBlock;
@@ -264,6 +265,16 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
                     && accountHeard.contains(new AccountEvent.MailboxCreated(alice.id(), work.id(), "Work")));
             assertThat(heard.get(1)).isEqualTo(new StoreEvent.MessageAdded(inbox.id(), new TreeSet<>(List.of(big.uid())),
                     big.modSeq(), keywords));
+
+            // A flag change and an expunge, each announced by its own transaction.
+            long flagged = store.storeFlags(inbox.id(), List.of(r.uid()), FlagOperation.ADD, Set.of("\\Seen"),
+                    OptionalLong.empty()).changed().getFirst().modSeq();
+            ExpungeResult gone = store.expunge(inbox.id(), List.of(r.uid(), big.uid() + 1));
+            await().atMost(EVENT_WAIT).until(() -> heard.size() == 4);
+            assertThat(heard.subList(2, 4)).containsExactly(
+                    new StoreEvent.FlagsChanged(inbox.id(), new TreeSet<>(List.of(r.uid())), flagged),
+                    new StoreEvent.MessagesExpunged(inbox.id(), new TreeSet<>(List.of(r.uid())), gone.modSeq()));
+            assertThat(otherNode.publishedModSeq(inbox.id())).isEqualTo(gone.modSeq());
         }
     }
 
