@@ -5,10 +5,12 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
+import org.castellan.protocol.link.LinkOpening;
 import org.castellan.security.auth.AuthService;
 import org.castellan.server.config.Listener;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
+import org.castellan.server.transport.Relay;
 import org.castellan.store.Directory;
 import org.castellan.store.Mailboxes;
 
@@ -79,20 +81,20 @@ public final class Pop3Service implements ProtocolService {
     }
 
     @Override
-    public void openRelayed(Connection connection, ChannelPipeline pipeline, org.castellan.protocol.link.LinkOpening opening) {
+    public void openRelayed(Connection connection, ChannelPipeline pipeline, LinkOpening opening) {
         new Pop3Session(this, connection).openRelayed(pipeline, autologout, opening);
     }
 
     /** On an edge: where sessions go after login (docs/roles.md §3); empty on every other role. */
-    private Optional<org.castellan.server.transport.Relay> relay = Optional.empty();
+    private Optional<Relay> relay = Optional.empty();
 
     /** Makes this the POP3 service of an edge: each session is relayed to its mailbox node after login. */
-    public Pop3Service relayTo(org.castellan.server.transport.Relay relay) {
+    public Pop3Service relayTo(Relay relay) {
         this.relay = Optional.of(relay);
         return this;
     }
 
-    Optional<org.castellan.server.transport.Relay> relay() { return relay; }
+    Optional<Relay> relay() { return relay; }
 
     /**
      * RFC 3206 §4: SYS/TEMP, a temporary problem, so the client tries again later (as it does
