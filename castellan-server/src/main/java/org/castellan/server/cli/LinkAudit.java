@@ -76,8 +76,8 @@ final class LinkAudit {
         row("node certificate", named.map(n -> n.uri()).orElse("no node name") + ", serial "
                 + leaf.getSerialNumber().toString(16) + ", valid " + leaf.getNotBefore().toInstant() + " to "
                 + leaf.getNotAfter().toInstant());
-        java.util.List<String> nodes = new java.util.ArrayList<>();
-        edge.nodes().forEach((name, hop) -> nodes.add(name + " at " + hop + (name.equals(edge.defaultNode()) ? " (default)" : "")));
+        java.util.List<String> nodes = new java.util.ArrayList<>(); // by name: the configuration's map keeps no order
+        new java.util.TreeMap<>(edge.nodes()).forEach((name, hop) -> nodes.add(name + " at " + hop + (name.equals(edge.defaultNode()) ? " (default)" : "")));
         row("mailbox nodes", String.join(", ", nodes) + "; each must present castellan-node:mailbox/<name>");
         row("placement", "the directory's, else " + edge.defaultNode());
         if (named.isEmpty() || named.get().role() != org.castellan.security.pki.NodeIdentity.Role.EDGE) {
