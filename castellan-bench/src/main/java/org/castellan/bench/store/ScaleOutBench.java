@@ -274,6 +274,8 @@ public final class ScaleOutBench {
     static final double QUIET_CPU_PER_SECOND = 0.030;
     /** Bounds the wait for quiet nodes, in seconds of {@link #settle}. */
     static final int MAX_SETTLE_SECONDS = 30;
+    /** One CPU sample of the settling wait: /proc counts in 10 ms ticks, so a second tells quiet from busy. */
+    private static final java.time.Duration SETTLE_SAMPLE = java.time.Duration.ofSeconds(1);
 
     /**
      * Waits after a window until the tier's nodes are quiet, so that work a store defers past the
@@ -285,7 +287,7 @@ public final class ScaleOutBench {
         long start = System.nanoTime();
         double last = t.cpuSeconds();
         for (int i = 0; i < MAX_SETTLE_SECONDS; i++) {
-            Thread.sleep(1000); // /proc counts in 10 ms ticks: a second tells quiet from busy
+            Thread.sleep(SETTLE_SAMPLE); // a measurement interval: the CPU the nodes use over it is the quantity
             double now = t.cpuSeconds();
             if (now - last <= QUIET_CPU_PER_SECOND * t.nodes().size()) break;
             last = now;
