@@ -43,6 +43,8 @@ import org.castellan.server.http.est.EnrollmentApprovals;
 import org.castellan.server.http.est.EnrollmentPolicy;
 import org.castellan.server.http.est.EstAuthentication;
 import org.castellan.server.http.est.EstRoutes;
+import org.castellan.server.http.est.NodeEnrollment;
+import org.castellan.server.http.est.NodeJoinTokens;
 import org.castellan.server.http.est.StoreEnrollmentTokens;
 import org.castellan.server.http.pki.RevocationRoutes;
 import org.castellan.server.imap.ImapService;
@@ -189,6 +191,9 @@ public final class Castellan implements AutoCloseable {
         var tokens = new StoreEnrollmentTokens(store, blocking, Clock.systemUTC());
         ca.ifPresent(authority -> new EstRoutes(authority, new EstAuthentication(auth, Optional.of(tokens)),
                 policy, blocking, approvals).register(routes));
+        // A new node's join (docs/roles.md §4): its own label and its own tokens.
+        ca.ifPresent(authority -> new NodeEnrollment(authority, new NodeJoinTokens(authority.directory(), Clock.systemUTC()),
+                blocking).register(routes));
         revocation.ifPresent(r -> r.register(routes));
         return routes;
     }
