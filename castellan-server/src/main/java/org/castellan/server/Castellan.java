@@ -147,7 +147,7 @@ public final class Castellan implements AutoCloseable {
         this.pop3 = new Pop3Service(store, auth, blocking, Pop3Service.AUTOLOGOUT, loginTimeout);
         this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, config.server().hostname(),
                 java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout, spool);
-        this.link = new LinkService(Map.of("imap", imap, "pop3", pop3));
+        this.link = new LinkService(Map.of("imap", imap, "pop3", pop3), config.clientRules());
         // One resolver answers the inbound checks and outbound MX routing (docs/outbound.md §3).
         DnsLookup dns = mailAuthDns(config);
         Optional<MailRouting> mx = dns instanceof MailRouting routing ? Optional.of(routing) : Optional.empty();
