@@ -126,6 +126,8 @@ public final class Castellan implements AutoCloseable {
     /** The link listeners' TLS (node CA alone, TLS 1.3), when there are any; set once in {@link #start}. */
     private Optional<TlsPolicy> linkTls = Optional.empty();
     private RevocationWatcher linkRevocations;
+    /** An edge's links, whose revocations it watches; null on other roles. */
+    private org.castellan.server.link.EdgeRelay edgeRelay;
     /** Blocks and revocations to and from the other nodes on the same directory. */
     private SharedDirectory shared;
     private CertificateWatcher linkCertificates;
@@ -301,6 +303,8 @@ public final class Castellan implements AutoCloseable {
                     ca.map(authority -> authority.crlFile(CertificateKind.NODE)));
             imap.relayTo(relay);
             pop3.relayTo(relay);
+            // A revoked mailbox node's live links close too, not only its next ones (docs/roles.md §6).
+            edgeRelay = relay.watchRevocations(tls::revoked);
         } catch (org.castellan.security.tls.TlsConfigException e) {
             throw new StartChecks.StartFailure(config, config.problem("node.certificate", e.getMessage()), e);
         }
@@ -364,6 +368,7 @@ public final class Castellan implements AutoCloseable {
         if (shared != null) shared.close();
         if (revocations != null) revocations.close();
         if (linkRevocations != null) linkRevocations.close();
+        if (edgeRelay != null) edgeRelay.close();
         if (linkCertificates != null) linkCertificates.close();
         if (publishing != null) publishing.close();
         if (certificates != null) certificates.close();

@@ -19,12 +19,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.castellan.protocol.link.LinkOpening;
 import org.castellan.protocol.mail.EmailAddress;
@@ -59,7 +65,7 @@ import org.slf4j.LoggerFactory;
  * handshake, a certificate naming another node, or a line that is not an answer all fail the
  * stage, which the session answers as temporarily unavailable; the link is closed.
  */
-public final class EdgeRelay implements Relay {
+public final class EdgeRelay implements Relay, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EdgeRelay.class);
 
@@ -70,6 +76,11 @@ public final class EdgeRelay implements Relay {
     /** The node CA's CRL in this data directory, if the built-in CA is here. */
     private final Optional<Path> nodeCrl;
     private volatile CachedCrl crl;
+    /** The links open now, each with the node certificate it verified: what a revocation closes. */
+    private final Map<Channel, X509Certificate> live = new ConcurrentHashMap<>();
+    /** Revocations the TLS policy knows of besides the CRL here (the shared directory's). */
+    private volatile Predicate<X509Certificate> revokedElsewhere = c -> false;
+    private ScheduledExecutorService watcher;
 
     /**
      * @throws org.castellan.security.tls.TlsConfigException if the node certificate or key cannot be used
@@ -80,6 +91,52 @@ public final class EdgeRelay implements Relay {
         this.directory = directory;
         this.blocking = blocking;
         this.nodeCrl = nodeCrl;
+    }
+
+    /**
+     * Closes, within a second, every live link whose node certificate the node CA's CRL here or
+     * {@code revokedElsewhere} (the shared directory's revocations) lists: a mailbox node revoked
+     * stops serving sessions at once, as an edge revoked does on the mailbox side (docs/roles.md
+     * §6). Polls every {@link #REVOCATION_POLL}; stopped by {@link #close}.
+     */
+    public EdgeRelay watchRevocations(Predicate<X509Certificate> revokedElsewhere) {
+        this.revokedElsewhere = revokedElsewhere;
+        watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "castellan-link-revocation");
+            t.setDaemon(true);
+            return t;
+        });
+        watcher.scheduleWithFixedDelay(this::closeRevoked, REVOCATION_POLL.toMillis(), REVOCATION_POLL.toMillis(),
+                TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    /** A quarter of the second within which a revoked node's links must close (docs/design.md §5). */
+    static final Duration REVOCATION_POLL = Duration.ofMillis(250);
+
+    /** Closes the live links to revoked nodes; returns how many. */
+    int closeRevoked() {
+        int closed = 0;
+        try {
+            for (var e : live.entrySet()) {
+                if (revoked(e.getValue())) {
+                    log.info("closing the link to {}: its certificate {} is revoked", CertificateAuthority.nodeIdentity(
+                            e.getValue()).map(NodeIdentity::uri).orElse("?"), e.getValue().getSerialNumber().toString(16));
+                    e.getKey().close();
+                    live.remove(e.getKey());
+                    closed++;
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("revocation check of the links failed, retrying: {}", e.toString());
+        }
+        return closed;
+    }
+
+    /** Stops the revocation watch; links close with their sessions. */
+    @Override
+    public void close() {
+        if (watcher != null) watcher.shutdownNow();
     }
 
     @Override
@@ -168,14 +225,26 @@ public final class EdgeRelay implements Relay {
                     fail(ctx, "TLS: " + rootMessage(handshake.cause()));
                     return;
                 }
-                Optional<String> wrong = wrongPeer(ctx.pipeline().get(SslHandler.class));
+                SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+                Optional<String> wrong = wrongPeer(ssl);
                 if (wrong.isPresent()) {
                     fail(ctx, wrong.get());
                     return;
                 }
+                watch(ctx.channel(), ssl);
                 ctx.writeAndFlush(Unpooled.copiedBuffer(opening.format(), StandardCharsets.UTF_8));
             }
             ctx.fireUserEventTriggered(event);
+        }
+
+        /** Keeps the link, with the certificate it verified, among the live ones while it is open. */
+        private void watch(Channel link, SslHandler ssl) {
+            try {
+                live.put(link, (X509Certificate) ssl.engine().getSession().getPeerCertificates()[0]);
+                link.closeFuture().addListener(f -> live.remove(link));
+            } catch (SSLPeerUnverifiedException e) {
+                // wrongPeer has refused it already
+            }
         }
 
         /** Why the node's certificate is not the node's, if it is not. */
@@ -266,6 +335,7 @@ public final class EdgeRelay implements Relay {
 
     /** Whether the node CA's CRL here lists {@code certificate}; false without one. */
     private boolean revoked(X509Certificate certificate) {
+        if (revokedElsewhere.test(certificate)) return true;
         if (nodeCrl.isEmpty() || !Files.exists(nodeCrl.get())) return false;
         try {
             long modified = Files.getLastModifiedTime(nodeCrl.get()).toMillis();
