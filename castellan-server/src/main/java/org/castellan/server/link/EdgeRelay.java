@@ -58,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * alone ({@link TlsPolicy#nodeClientContext}); the node's certificate must name exactly
  * {@code castellan-node:mailbox/<the node it meant to reach>} and, where this data directory has
  * the node CA's CRL, not be revoked — so neither another node nor anything another CA issued
- * receives a user's session. The edge asserts the account AuthService authenticated, nothing the
+ * receives a user's session; a link whose node is revoked later is closed within a second
+ * ({@link #watchRevocations}). The edge asserts the account AuthService authenticated, nothing the
  * client chose. Reads from the directory only: the account and its placement.
  *
  * <p>Failure: no answer within {@code [edge] opening-timeout}, a refused connection, a failed
@@ -68,6 +69,9 @@ import org.slf4j.LoggerFactory;
 public final class EdgeRelay implements Relay, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EdgeRelay.class);
+
+    /** A quarter of the second within which a revoked node's links must close (docs/design.md §5). */
+    static final Duration REVOCATION_POLL = Duration.ofMillis(250);
 
     private final Edge edge;
     private final SslContext tls;
@@ -106,29 +110,38 @@ public final class EdgeRelay implements Relay, AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        watcher.scheduleWithFixedDelay(this::closeRevoked, REVOCATION_POLL.toMillis(), REVOCATION_POLL.toMillis(),
-                TimeUnit.MILLISECONDS);
+        watcher.scheduleWithFixedDelay(() -> {
+            try {
+                closeRevoked();
+            } catch (RuntimeException e) {
+                // An exception would end the schedule: the next round tries again.
+                log.warn("revocation check of the links failed, retrying: {}", e.toString());
+            }
+        }, REVOCATION_POLL.toMillis(), REVOCATION_POLL.toMillis(), TimeUnit.MILLISECONDS);
         return this;
     }
 
-    /** A quarter of the second within which a revoked node's links must close (docs/design.md §5). */
-    static final Duration REVOCATION_POLL = Duration.ofMillis(250);
-
     /** Closes the live links to revoked nodes; returns how many. */
     int closeRevoked() {
-        int closed = 0;
+        if (live.isEmpty()) return 0;
+        Optional<X509CRL> current;
         try {
-            for (var e : live.entrySet()) {
-                if (revoked(e.getValue())) {
-                    log.info("closing the link to {}: its certificate {} is revoked", CertificateAuthority.nodeIdentity(
-                            e.getValue()).map(NodeIdentity::uri).orElse("?"), e.getValue().getSerialNumber().toString(16));
-                    e.getKey().close();
-                    live.remove(e.getKey());
-                    closed++;
-                }
+            current = currentCrl();
+        } catch (java.io.IOException | RuntimeException e) {
+            // Sessions are not dropped for a file that could not be read once: the last CRL read stands.
+            log.warn("node CA CRL unreadable, live links checked against the last one read: {}", e.getMessage());
+            current = Optional.ofNullable(crl).map(CachedCrl::crl);
+        }
+        int closed = 0;
+        for (var e : live.entrySet()) {
+            X509Certificate node = e.getValue();
+            if (revokedElsewhere.test(node) || current.map(c -> c.isRevoked(node)).orElse(false)) {
+                log.info("closing the link to {}: its certificate {} is revoked", CertificateAuthority.nodeIdentity(node)
+                        .map(NodeIdentity::uri).orElse("?"), node.getSerialNumber().toString(16));
+                e.getKey().close();
+                live.remove(e.getKey());
+                closed++;
             }
-        } catch (RuntimeException e) {
-            log.warn("revocation check of the links failed, retrying: {}", e.toString());
         }
         return closed;
     }
@@ -336,20 +349,29 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     /** Whether the node CA's CRL here lists {@code certificate}; false without one. */
     private boolean revoked(X509Certificate certificate) {
         if (revokedElsewhere.test(certificate)) return true;
-        if (nodeCrl.isEmpty() || !Files.exists(nodeCrl.get())) return false;
         try {
-            long modified = Files.getLastModifiedTime(nodeCrl.get()).toMillis();
-            CachedCrl cached = crl;
-            if (cached == null || cached.modified() != modified) {
-                cached = new CachedCrl(modified, Pem.readCrl(nodeCrl.get()));
-                crl = cached;
-            }
-            return cached.crl().isRevoked(certificate);
+            return currentCrl().map(c -> c.isRevoked(certificate)).orElse(false);
         } catch (java.io.IOException | org.castellan.security.pki.PkiException e) {
             // A CRL that cannot be read cannot clear anyone: the link is not used.
             log.warn("node CA CRL {} unreadable: {}", nodeCrl.get(), e.getMessage());
             return true;
         }
+    }
+
+    /**
+     * The node CA's CRL here, read again only when the file changed; empty without one.
+     *
+     * @throws java.io.IOException or {@link org.castellan.security.pki.PkiException} if it cannot be read
+     */
+    private Optional<X509CRL> currentCrl() throws java.io.IOException {
+        if (nodeCrl.isEmpty() || !Files.exists(nodeCrl.get())) return Optional.empty();
+        long modified = Files.getLastModifiedTime(nodeCrl.get()).toMillis();
+        CachedCrl cached = crl;
+        if (cached == null || cached.modified() != modified) {
+            cached = new CachedCrl(modified, Pem.readCrl(nodeCrl.get()));
+            crl = cached;
+        }
+        return Optional.of(cached.crl());
     }
 
     private record CachedCrl(long modified, X509CRL crl) {}
