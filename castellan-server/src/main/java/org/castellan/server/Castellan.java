@@ -346,6 +346,7 @@ public final class Castellan implements AutoCloseable {
                 Clock.systemUTC()).start();
         admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, outboundQueue(),
                 () -> notifier.ifPresent(Notifier::afterRecord), Clock.systemUTC(), () -> outbound.ifPresent(OutboundEngine::wake));
+        if (edgeRelay != null) admin.answerLinks(edgeRelay::liveLinks);
     }
 
     private Optional<OutboundQueue> outboundQueue() {

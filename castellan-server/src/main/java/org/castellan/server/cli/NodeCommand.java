@@ -1,5 +1,6 @@
 package org.castellan.server.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -121,6 +122,13 @@ final class NodeCommand {
         @Override
         public Integer call() throws Exception {
             CastellanConfig config = where.load();
+            if (!Files.isDirectory(config.tls().pkiDirectory())) {
+                // An edge or mailbox node need not hold the CA: its links are still worth showing.
+                System.out.println("no certificate authority in " + config.tls().pkiDirectory() + "; the node certificates"
+                        + " are listed where castellan init made it");
+                NodeLinks.print(config);
+                return Main.OK;
+            }
             CertificateAuthority ca = CertCommand.ca(config);
             Instant now = Instant.now();
             String format = "%-24s  %-7s  %-32s  %-41s  %s%n";

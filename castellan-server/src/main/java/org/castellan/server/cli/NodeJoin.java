@@ -69,7 +69,8 @@ final class NodeJoin implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "URL", description = "The CA server's HTTPS listener, https://HOST:PORT.")
     URI url;
-    @Parameters(index = "1", paramLabel = "TOKEN", description = "The join token, as node add printed it.")
+    @Parameters(index = "1", paramLabel = "TOKEN", description = {"The join token, as node add printed it; '-' reads it"
+            + " from the first line of standard input, which other users of the machine cannot see as they can a command line."})
     String token;
     @Option(names = "--name", required = true, paramLabel = "NAME", description = "The node's name, as given to node add.")
     String name;
@@ -86,6 +87,11 @@ final class NodeJoin implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!NodeIdentity.isValidName(name)) throw new Failures.BadInput("'" + name + "' is not a node name");
+        if (token.equals("-")) {
+            String line = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            if (line == null || line.isBlank()) throw new Failures.BadInput("no join token on standard input");
+            token = line.strip();
+        }
         NodeIdentity node = new NodeIdentity(NodeIdentity.Role.fromLabel(role)
                 .orElseThrow(() -> new Failures.BadInput("--role is edge or mailbox, not " + role)), name);
         if (!"https".equalsIgnoreCase(url.getScheme()) || url.getHost() == null) {

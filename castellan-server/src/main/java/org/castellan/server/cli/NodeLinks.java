@@ -33,7 +33,7 @@ import org.castellan.server.link.LinkService;
  * The links part of {@code castellan node list} (docs/roles.md §4): on an edge, each mailbox node
  * of {@code [edge] nodes} probed now — a TLS 1.3 handshake with this edge's node certificate and
  * the node's greeting, timed — with the TLS version and cipher and the node certificate's name and
- * dates; on a mailbox node, the live link sessions of the running server per edge, from its admin
+ * dates, and the running edge's live links to it (its admin socket's {@code links}); on a mailbox node, the live link sessions of the running server per edge, from its admin
  * socket.
  *
  * <p>SECURITY: a probe is a link as the edge would open it, trusting the node CA of its own chain
@@ -51,21 +51,24 @@ final class NodeLinks {
     static void print(CastellanConfig config) {
         if (config.server().role() == Role.EDGE && config.edge().isPresent() && config.nodeCertificate().isPresent()) {
             System.out.println();
-            String format = "%-16s  %-22s  %-6s  %-8s  %-8s  %-24s  %-24s  %-20s  %s%n";
-            System.out.printf(Locale.ROOT, format, "LINK TO", "ADDRESS", "HEALTH", "TIME", "TLS", "CIPHER", "NODE CERTIFICATE",
-                    "NOT BEFORE", "NOT AFTER / REASON");
+            String format = "%-16s  %-22s  %-6s  %-8s  %-4s  %-8s  %-24s  %-24s  %-20s  %s%n";
+            System.out.printf(Locale.ROOT, format, "LINK TO", "ADDRESS", "HEALTH", "TIME", "LIVE", "TLS", "CIPHER",
+                    "NODE CERTIFICATE", "NOT BEFORE", "NOT AFTER / REASON");
             Edge edge = config.edge().get();
+            Map<String, Long> live = liveLinks(config);
             for (Map.Entry<String, Outbound.NextHop> n : new TreeMap<>(edge.nodes()).entrySet()) {
                 Probe p = probe(config, n.getKey(), n.getValue());
+                String count = live == null ? "-" : Long.toString(live.getOrDefault(n.getKey(), 0L));
                 if (p.failure() != null) {
-                    System.out.printf(Locale.ROOT, format, n.getKey(), n.getValue(), "down", p.millis() + "ms", "-", "-", "-",
-                            "-", p.failure());
+                    System.out.printf(Locale.ROOT, format, n.getKey(), n.getValue(), "down", p.millis() + "ms", count, "-", "-",
+                            "-", "-", p.failure());
                 } else {
-                    System.out.printf(Locale.ROOT, format, n.getKey(), n.getValue(), "ok", p.millis() + "ms", p.protocol(),
-                            p.cipher(), p.peer().getSerialNumber().toString(16), p.peer().getNotBefore().toInstant(),
-                            p.peer().getNotAfter().toInstant());
+                    System.out.printf(Locale.ROOT, format, n.getKey(), n.getValue(), "ok", p.millis() + "ms", count,
+                            p.protocol(), p.cipher(), p.peer().getSerialNumber().toString(16),
+                            p.peer().getNotBefore().toInstant(), p.peer().getNotAfter().toInstant());
                 }
             }
+            if (live == null) System.out.println("(LIVE: no running server answers at " + config.server().adminSocket() + ")");
         } else if (config.server().role() == Role.MAILBOX) {
             System.out.println();
             Set<String> links = config.listeners().stream().filter(l -> l.protocol() == Protocol.LINK).map(Listener::name)
@@ -85,6 +88,18 @@ final class NodeLinks {
             System.out.printf(Locale.ROOT, "%-24s  %s%n", "LINKS FROM EDGE", "LIVE SESSIONS");
             perEdge.forEach((edge, count) -> System.out.printf(Locale.ROOT, "%-24s  %d%n", edge, count));
             if (perEdge.isEmpty()) System.out.println("(no live link sessions)");
+        }
+    }
+
+    /** The running edge's live links per node (its admin socket's {@code links}); null when no server answers. */
+    private static Map<String, Long> liveLinks(CastellanConfig config) {
+        try {
+            JsonNode answer = new AdminClient(config.server().adminSocket()).request(SessionsCommand.request("links"));
+            Map<String, Long> perNode = new TreeMap<>();
+            for (JsonNode l : answer.path("links")) perNode.merge(l.path("node").asText(), 1L, Long::sum);
+            return perNode;
+        } catch (AdminClient.AdminException e) {
+            return null;
         }
     }
 

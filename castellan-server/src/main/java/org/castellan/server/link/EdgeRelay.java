@@ -20,6 +20,8 @@ import java.nio.file.Path;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -81,7 +83,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     private final Optional<Path> nodeCrl;
     private volatile CachedCrl crl;
     /** The links open now, each with the node certificate it verified: what a revocation closes. */
-    private final Map<Channel, X509Certificate> live = new ConcurrentHashMap<>();
+    private final Map<Channel, LiveLink> live = new ConcurrentHashMap<>();
     /** Revocations the TLS policy knows of besides the CRL here (the shared directory's). */
     private volatile Predicate<X509Certificate> revokedElsewhere = c -> false;
     private ScheduledExecutorService watcher;
@@ -134,7 +136,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
         }
         int closed = 0;
         for (var e : live.entrySet()) {
-            X509Certificate node = e.getValue();
+            X509Certificate node = e.getValue().certificate();
             if (revokedElsewhere.test(node) || current.map(c -> c.isRevoked(node)).orElse(false)) {
                 log.info("closing the link to {}: its certificate {} is revoked", CertificateAuthority.nodeIdentity(node)
                         .map(NodeIdentity::uri).orElse("?"), node.getSerialNumber().toString(16));
@@ -144,6 +146,20 @@ public final class EdgeRelay implements Relay, AutoCloseable {
             }
         }
         return closed;
+    }
+
+    /**
+     * A link open now, for {@code castellan node list} (docs/roles.md §4).
+     *
+     * @param node the mailbox node's name in {@code [edge] nodes}
+     * @param certificate the node certificate the handshake verified
+     */
+    public record LiveLink(String node, String address, String protocol, String cipher, X509Certificate certificate,
+                           Instant opened) {}
+
+    /** The links open now. */
+    public List<LiveLink> liveLinks() {
+        return List.copyOf(live.values());
     }
 
     /** Stops the revocation watch; links close with their sessions. */
@@ -253,7 +269,9 @@ public final class EdgeRelay implements Relay, AutoCloseable {
         /** Keeps the link, with the certificate it verified, among the live ones while it is open. */
         private void watch(Channel link, SslHandler ssl) {
             try {
-                live.put(link, (X509Certificate) ssl.engine().getSession().getPeerCertificates()[0]);
+                var session = ssl.engine().getSession();
+                live.put(link, new LiveLink(node, String.valueOf(link.remoteAddress()), session.getProtocol(),
+                        session.getCipherSuite(), (X509Certificate) session.getPeerCertificates()[0], Instant.now()));
                 link.closeFuture().addListener(f -> live.remove(link));
             } catch (SSLPeerUnverifiedException e) {
                 // wrongPeer has refused it already
