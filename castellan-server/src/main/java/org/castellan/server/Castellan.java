@@ -43,6 +43,8 @@ import org.castellan.server.http.est.EnrollmentApprovals;
 import org.castellan.server.http.est.EnrollmentPolicy;
 import org.castellan.server.http.est.EstAuthentication;
 import org.castellan.server.http.est.EstRoutes;
+import org.castellan.server.http.est.NodeEnrollment;
+import org.castellan.server.http.est.NodeJoinTokens;
 import org.castellan.server.http.est.StoreEnrollmentTokens;
 import org.castellan.server.http.pki.RevocationRoutes;
 import org.castellan.server.imap.ImapService;
@@ -124,6 +126,8 @@ public final class Castellan implements AutoCloseable {
     /** The link listeners' TLS (node CA alone, TLS 1.3), when there are any; set once in {@link #start}. */
     private Optional<TlsPolicy> linkTls = Optional.empty();
     private RevocationWatcher linkRevocations;
+    /** An edge's links, whose revocations it watches; null on other roles. */
+    private org.castellan.server.link.EdgeRelay edgeRelay;
     /** Blocks and revocations to and from the other nodes on the same directory. */
     private SharedDirectory shared;
     private CertificateWatcher linkCertificates;
@@ -145,7 +149,7 @@ public final class Castellan implements AutoCloseable {
         this.pop3 = new Pop3Service(store, auth, blocking, Pop3Service.AUTOLOGOUT, loginTimeout);
         this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, config.server().hostname(),
                 java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout, spool);
-        this.link = new LinkService(Map.of("imap", imap, "pop3", pop3));
+        this.link = new LinkService(Map.of("imap", imap, "pop3", pop3), config.clientRules());
         // One resolver answers the inbound checks and outbound MX routing (docs/outbound.md §3).
         DnsLookup dns = mailAuthDns(config);
         Optional<MailRouting> mx = dns instanceof MailRouting routing ? Optional.of(routing) : Optional.empty();
@@ -189,6 +193,9 @@ public final class Castellan implements AutoCloseable {
         var tokens = new StoreEnrollmentTokens(store, blocking, Clock.systemUTC());
         ca.ifPresent(authority -> new EstRoutes(authority, new EstAuthentication(auth, Optional.of(tokens)),
                 policy, blocking, approvals).register(routes));
+        // A new node's join (docs/roles.md §4): its own label and its own tokens.
+        ca.ifPresent(authority -> new NodeEnrollment(authority, new NodeJoinTokens(authority.directory(), Clock.systemUTC()),
+                blocking).register(routes));
         revocation.ifPresent(r -> r.register(routes));
         return routes;
     }
@@ -296,6 +303,8 @@ public final class Castellan implements AutoCloseable {
                     ca.map(authority -> authority.crlFile(CertificateKind.NODE)));
             imap.relayTo(relay);
             pop3.relayTo(relay);
+            // A revoked mailbox node's live links close too, not only its next ones (docs/roles.md §6).
+            edgeRelay = relay.watchRevocations(tls::revoked);
         } catch (org.castellan.security.tls.TlsConfigException e) {
             throw new StartChecks.StartFailure(config, config.problem("node.certificate", e.getMessage()), e);
         }
@@ -337,6 +346,7 @@ public final class Castellan implements AutoCloseable {
                 Clock.systemUTC()).start();
         admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, outboundQueue(),
                 () -> notifier.ifPresent(Notifier::afterRecord), Clock.systemUTC(), () -> outbound.ifPresent(OutboundEngine::wake));
+        if (edgeRelay != null) admin.answerLinks(edgeRelay::liveLinks);
     }
 
     private Optional<OutboundQueue> outboundQueue() {
@@ -359,6 +369,7 @@ public final class Castellan implements AutoCloseable {
         if (shared != null) shared.close();
         if (revocations != null) revocations.close();
         if (linkRevocations != null) linkRevocations.close();
+        if (edgeRelay != null) edgeRelay.close();
         if (linkCertificates != null) linkCertificates.close();
         if (publishing != null) publishing.close();
         if (certificates != null) certificates.close();

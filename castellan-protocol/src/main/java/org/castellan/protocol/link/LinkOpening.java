@@ -151,6 +151,8 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
         public static final String NO_ACCOUNT = "NONEXISTENT";
         /** The node could not make sense of the opening line. */
         public static final String PROTOCOL = "PROTOCOL";
+        /** The node's connection rules refuse the client's address as the edge asserted it (docs/roles.md §2). */
+        public static final String DENIED = "DENIED";
 
         public String line() { return REFUSED + " " + code + " " + oneLine(text) + "\r\n"; }
     }

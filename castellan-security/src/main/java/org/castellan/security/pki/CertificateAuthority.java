@@ -439,12 +439,30 @@ public final class CertificateAuthority {
      *     outlast the issuing CA
      */
     public synchronized IssuedCertificate issueNode(NodeIdentity node, List<String> dnsNames, Duration validity) {
+        return issueNode(node, dnsNames, validity, null);
+    }
+
+    /** A node certificate for {@code requested}, or for a key the CA makes when it is null. */
+    private IssuedCertificate issueNode(NodeIdentity node, List<String> dnsNames, Duration validity, PublicKey requested) {
         List<GeneralName> names = new ArrayList<>();
         for (String dns : dnsNames) names.add(new GeneralName(GeneralName.dNSName, requireHostName(dns)));
         names.add(uri(node.uri()));
         return issue(CertificateKind.NODE, leafName(node.name()), node.uri(), validity,
                 new KeyUsage(KeyUsage.digitalSignature),
-                List.of(KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth), names);
+                List.of(KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth), names, requested);
+    }
+
+    /**
+     * Issues a node certificate for a key the node made and keeps: the profile of
+     * {@link #issueNode}, for a join over EST (docs/roles.md §4), so that a node key never leaves
+     * its node. Who may have which node name is the caller's policy (a join token).
+     *
+     * @return the certificate followed by the node CA certificate
+     * @throws PkiException as {@link #issueNode}
+     */
+    public synchronized List<X509Certificate> issueNodeForKey(NodeIdentity node, List<String> dnsNames, PublicKey key,
+            Duration validity) {
+        return issueNode(node, dnsNames, validity, java.util.Objects.requireNonNull(key, "key")).chain();
     }
 
     /**
@@ -532,8 +550,12 @@ public final class CertificateAuthority {
         }
     }
 
-    /** {@code dns} in lower case (RFC 4343 §3), unless it is no DNS name for a TLS certificate. */
-    private static String requireHostName(String dns) {
+    /**
+     * {@code dns} in lower case (RFC 4343 §3), unless it is no DNS name for a TLS certificate.
+     *
+     * @throws PkiException saying why it is not
+     */
+    public static String requireHostName(String dns) {
         String name = dns.toLowerCase(Locale.ROOT);
         String plain = name.startsWith("*.") ? name.substring(2) : name;
         if (plain.isEmpty() || !plain.chars().allMatch(c -> c < 0x80) || !EmailAddress.isValidDomain(plain)) {

@@ -25,13 +25,16 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.castellan.security.auth.AuthService;
 import org.castellan.security.auth.Block;
+import org.castellan.server.link.EdgeRelay;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.SessionRegistry;
 import org.castellan.store.queue.OutboundQueue;
@@ -206,13 +209,35 @@ public final class AdminServer implements AutoCloseable {
         String command = request.path("command").asText("");
         return switch (command) {
             case "sessions" -> listing();
+            case "links" -> links();
             case "kick" -> kick(request);
             case "blocks" -> blocks();
             case "clear-blocks" -> clearBlocks(request);
             case "queue-list", "queue-show", "queue-retry", "queue-hold", "queue-release", "queue-delete", "queue-bounce" ->
                     queue.map(q -> q.answer(command, request)).orElseGet(() -> error("this server keeps no outbound queue"));
-            default -> error("unknown command '" + command + "'; expected sessions, kick, blocks, clear-blocks or queue-*");
+            default -> error("unknown command '" + command + "'; expected sessions, links, kick, blocks, clear-blocks or queue-*");
         };
+    }
+
+    /** An edge's live links to its mailbox nodes (docs/roles.md §4); none on other roles. */
+    private volatile Supplier<List<EdgeRelay.LiveLink>> links = List::of;
+
+    /** Answers {@code links} from {@code links}. */
+    public AdminServer answerLinks(Supplier<List<EdgeRelay.LiveLink>> links) {
+        this.links = links;
+        return this;
+    }
+
+    private ObjectNode links() {
+        ObjectNode answer = JSON.createObjectNode().put("ok", true);
+        ArrayNode list = answer.putArray("links");
+        for (EdgeRelay.LiveLink l : links.get()) {
+            list.addObject().put("node", l.node()).put("address", l.address()).put("tls", l.protocol())
+                    .put("cipher", l.cipher()).put("certificateSerial", l.certificate().getSerialNumber().toString(16))
+                    .put("notAfter", l.certificate().getNotAfter().toInstant().toString())
+                    .put("ageSeconds", Duration.between(l.opened(), clock.instant()).toSeconds());
+        }
+        return answer;
     }
 
     private ObjectNode listing() {

@@ -1,6 +1,8 @@
 package org.castellan.server.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -10,9 +12,13 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.CertificateKind;
+import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.security.pki.IssuedEntry;
 import org.castellan.security.pki.NodeIdentity;
 import org.castellan.security.pki.RevocationReason;
+import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.config.Protocol;
+import org.castellan.server.http.est.NodeJoinTokens;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,13 +29,15 @@ import picocli.CommandLine.Parameters;
  * (docs/roles.md §4), issued by the node CA. The CA's index is the list of nodes: a node is the
  * owner {@code castellan-node:<role>/<name>} of its certificates.
  *
- * <p>SECURITY: as {@code castellan cert issue}, the private key is written only into the
- * directory named by {@code --out} (0700, files 0600), to be carried to the node; the data
- * directory keeps the certificate and the index entry.
+ * <p>SECURITY: {@code add} makes a one-time join token (only its hash is kept) and prints it with
+ * the root's fingerprint; the node makes its own key and fetches its certificate over EST
+ * ({@link NodeJoin}), so the key never leaves it. With {@code --out}, as {@code castellan cert
+ * issue}, the key is made here and written only into that directory (0700, files 0600), to be
+ * carried to the node; the data directory keeps the certificate and the index entry.
  */
 @Command(name = "node", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Node certificates for the edge/mailbox link, from the node CA (docs/roles.md).",
-        subcommands = {NodeCommand.Add.class, NodeCommand.ListNodes.class, NodeCommand.Revoke.class})
+        subcommands = {NodeCommand.Add.class, NodeJoin.class, NodeCommand.ListNodes.class, NodeCommand.Revoke.class})
 final class NodeCommand {
 
     /**
@@ -39,8 +47,10 @@ final class NodeCommand {
     static final int DEFAULT_DAYS = 90;
 
     @Command(name = "add", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = {"Issue the certificate of a new node: serverAuth and clientAuth, named by the URI",
-                    "castellan-node:ROLE/NAME and by its DNS names (--dns)."})
+            description = {"Make a one-time join token for a new node: the node makes its key and fetches its",
+                    "certificate over EST with it (castellan node join), so the key never travels. The",
+                    "certificate is serverAuth and clientAuth, named by the URI castellan-node:ROLE/NAME and by",
+                    "its DNS names (--dns). With --out, the certificate and key are made here and written there."})
     static final class Add implements Callable<Integer> {
         @Mixin DataOptions where;
         @Parameters(paramLabel = "NAME", description = "The node's name: one DNS label in lower case (a-z, 0-9, '-').")
@@ -51,11 +61,14 @@ final class NodeCommand {
         List<String> dns = new ArrayList<>();
         @Option(names = "--days", paramLabel = "N", description = "Validity in days (default: " + DEFAULT_DAYS + ").")
         int days = DEFAULT_DAYS;
-        @Option(names = "--out", paramLabel = "DIR", required = true, description = "Where to write the node's key,"
-                + " chain and NAME.p12 (created 0700); carry them to the node, then delete them.")
+        @Option(names = "--hours", paramLabel = "N", description = "How long the join token is good for (default: 24).")
+        int hours = (int) NodeJoinTokens.DEFAULT_VALIDITY.toHours();
+        @Option(names = "--out", paramLabel = "DIR", description = "Instead of a join token: issue the certificate"
+                + " here and write the node's key, chain and NAME.p12 into DIR (created 0700); carry them to the node,"
+                + " then delete them.")
         Path out;
-        @Option(names = "--passphrase-stdin", description = "Read the PKCS#12 passphrase from the first line of"
-                + " standard input (default: generate one and show it once).")
+        @Option(names = "--passphrase-stdin", description = "With --out: read the PKCS#12 passphrase from the first line"
+                + " of standard input (default: generate one and show it once).")
         boolean passphraseFromStdin;
 
         @Override
@@ -66,32 +79,77 @@ final class NodeCommand {
             options.out = out;
             options.passphraseFromStdin = passphraseFromStdin;
             Duration validity = options.validity();
-            CertificateAuthority ca = CertCommand.ca(where.load());
+            CastellanConfig config = where.load();
+            CertificateAuthority ca = CertCommand.ca(config);
             Optional<IssuedEntry> current = current(ca, name, Instant.now());
             if (current.isPresent()) {
                 throw new Failures.BadInput("node " + name + " already has a valid certificate, " + current.get().serialHex()
                         + " (" + current.get().owner() + "); revoke it first: castellan node revoke " + name);
             }
-            return CertCommand.issue(where, options, c -> c.issueNode(node, dns, validity), name, Optional.empty());
+            if (out != null) {
+                return CertCommand.issue(where, options, c -> c.issueNode(node, dns, validity), name, Optional.empty());
+            }
+            if (hours < 1 || hours > EnrollCommand.MAX_HOURS) {
+                throw new Failures.BadInput("--hours must be from 1 to " + EnrollCommand.MAX_HOURS + ", not " + hours);
+            }
+            List<String> names = CertCommand.badInput(() -> dns.stream().map(CertificateAuthority::requireHostName).toList());
+            var made = new NodeJoinTokens(ca.directory(), Clock.systemUTC()).make(node, names, validity, Duration.ofHours(hours));
+            String fingerprint = NodeJoin.fingerprint(ca.rootCertificate());
+            System.out.println("token: " + made.text());
+            System.out.println("ca-fingerprint: " + fingerprint);
+            System.out.println("join: castellan node join " + estUrl(config) + " " + made.text() + " --name " + name
+                    + " --role " + node.role().label() + " --ca-fingerprint " + fingerprint + " --out DIR");
+            System.err.println("join token " + made.grant().id() + " for " + node.uri() + ", good once until "
+                    + made.grant().expiresAt() + "; the node's key stays on the node. Then name DIR/"
+                    + IssuedCertificate.CHAIN_FILE + " and DIR/" + IssuedCertificate.KEY_FILE + " in its [node] table.");
+            return Main.OK;
+        }
+
+        /** Where this server's EST is: its first HTTPS listener, or a placeholder naming what is missing. */
+        private static String estUrl(CastellanConfig config) {
+            return config.listeners().stream().filter(l -> l.protocol() == Protocol.HTTPS).findFirst()
+                    .map(l -> "https://" + config.server().hostname() + ":" + l.port())
+                    .orElse("https://" + config.server().hostname() + ":PORT-OF-AN-HTTPS-LISTENER");
         }
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = "List the nodes' certificates, oldest first.")
+            description = {"List the nodes' certificates, oldest first, and the join tokens; then the local node's",
+                    "links: on an edge, each mailbox node probed now; on a mailbox node, the live links per edge."})
     static final class ListNodes implements Callable<Integer> {
         @Mixin DataOptions where;
 
         @Override
         public Integer call() throws Exception {
-            CertificateAuthority ca = CertCommand.ca(where.load());
+            CastellanConfig config = where.load();
+            if (!Files.isDirectory(config.tls().pkiDirectory())) {
+                // An edge or mailbox node need not hold the CA: its links are still worth showing.
+                System.out.println("no certificate authority in " + config.tls().pkiDirectory() + "; the node certificates"
+                        + " are listed where castellan init made it");
+                NodeLinks.print(config);
+                return Main.OK;
+            }
+            CertificateAuthority ca = CertCommand.ca(config);
             Instant now = Instant.now();
-            String format = "%-24s  %-7s  %-32s  %-20s  %s%n";
-            System.out.printf(Locale.ROOT, format, "NAME", "ROLE", "SERIAL", "EXPIRES", "STATUS");
+            String format = "%-24s  %-7s  %-32s  %-41s  %s%n";
+            System.out.printf(Locale.ROOT, format, "NAME", "ROLE", "SERIAL", "VALIDITY", "STATUS");
             for (IssuedEntry e : nodes(ca)) {
                 NodeIdentity node = NodeIdentity.parse(e.owner()).orElseThrow();
-                System.out.printf(Locale.ROOT, format, node.name(), node.role().label(), e.serialHex(), e.notAfter(),
-                        CertCommand.status(e, now));
+                // ISO 8601 interval: one word, so that the columns stay split by spaces.
+                System.out.printf(Locale.ROOT, format, node.name(), node.role().label(), e.serialHex(),
+                        e.notBefore() + "/" + e.notAfter(), CertCommand.status(e, now));
             }
+            List<NodeJoinTokens.Grant> tokens = new NodeJoinTokens(ca.directory(), Clock.systemUTC()).list();
+            if (!tokens.isEmpty()) {
+                System.out.println();
+                String tokenFormat = "%-20s  %-40s  %-20s  %s%n";
+                System.out.printf(Locale.ROOT, tokenFormat, "JOIN TOKEN", "FOR", "EXPIRES", "STATE");
+                for (NodeJoinTokens.Grant t : tokens) {
+                    System.out.printf(Locale.ROOT, tokenFormat, t.id(), t.node().uri(), t.expiresAt(),
+                            t.used() ? "used" : t.expiresAt().isAfter(now) ? "unused" : "expired");
+                }
+            }
+            NodeLinks.print(config);
             return Main.OK;
         }
     }

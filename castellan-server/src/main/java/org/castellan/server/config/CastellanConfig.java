@@ -178,11 +178,19 @@ public record CastellanConfig(Path file, Server server, Store store, Tls tls, Au
                 entries.add(new ConnectionRules.Entry(Cidr.parse(everyone), Set.of(l.name()), RuleAction.DENY));
             }
         }
-        rules.stream()
+        entries.addAll(clientRules().entries());
+        return new ConnectionRules(entries);
+    }
+
+    /**
+     * The [[rule]]s alone, without the link listeners' own: what a mailbox node applies to the
+     * client address an edge asserts (docs/roles.md §2).
+     */
+    public ConnectionRules clientRules() {
+        return new ConnectionRules(rules.stream()
                 .map(r -> new ConnectionRules.Entry(r.cidr(),
                         r.appliesToAllListeners() ? Set.of() : Set.copyOf(r.listeners()), r.action()))
-                .forEach(entries::add);
-        return new ConnectionRules(entries);
+                .toList());
     }
 
     private static void checkReferencedFiles(String name, CastellanConfig config, Map<String, Integer> lines)

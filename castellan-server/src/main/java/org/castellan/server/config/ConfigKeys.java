@@ -471,7 +471,8 @@ public final class ConfigKeys {
                     "How long one look-up may take, validation included; then it is a temporary failure, and"
                             + " a message waiting on it stays queued for the next attempt."),
             key(Section.NODE, "certificate", Type.PATH, "\"\"",
-                    "This node's certificate (PEM), from castellan node add NAME --role edge|mailbox --out DIR;"
+                    "This node's certificate (PEM), from castellan node join --out DIR"
+                            + " (or node add NAME --role edge|mailbox --out DIR);"
                             + " \"\" for none (a mailbox node's links then present the server certificate)."
                             + " Relative to data-dir."),
             key(Section.NODE, "key", Type.PATH, "\"\"",

@@ -31,8 +31,13 @@ final class Relayed {
                     opened.close();
                     log.info("{} imap relay of {} refused by the node: {} {}", client.logId(), address, refused.code(),
                             refused.text());
-                    // RFC 5530 §3: UNAVAILABLE, temporary; the node knows of no other reason an IMAP login is refused.
-                    s.no(tag, "UNAVAILABLE", "Mailbox temporarily unavailable, try again later");
+                    if (refused.code().equals(LinkOpening.Refused.DENIED)) {
+                        // RFC 5530 §3: CONTACTADMIN; the node's rules refuse the client's network, retrying will not help.
+                        s.no(tag, "CONTACTADMIN", "Not allowed from your network");
+                    } else {
+                        // RFC 5530 §3: UNAVAILABLE, temporary.
+                        s.no(tag, "UNAVAILABLE", "Mailbox temporarily unavailable, try again later");
+                    }
                 }
             }
         }, e -> {

@@ -19,12 +19,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.castellan.protocol.link.LinkOpening;
 import org.castellan.protocol.mail.EmailAddress;
@@ -52,16 +60,20 @@ import org.slf4j.LoggerFactory;
  * alone ({@link TlsPolicy#nodeClientContext}); the node's certificate must name exactly
  * {@code castellan-node:mailbox/<the node it meant to reach>} and, where this data directory has
  * the node CA's CRL, not be revoked — so neither another node nor anything another CA issued
- * receives a user's session. The edge asserts the account AuthService authenticated, nothing the
+ * receives a user's session; a link whose node is revoked later is closed within a second
+ * ({@link #watchRevocations}). The edge asserts the account AuthService authenticated, nothing the
  * client chose. Reads from the directory only: the account and its placement.
  *
  * <p>Failure: no answer within {@code [edge] opening-timeout}, a refused connection, a failed
  * handshake, a certificate naming another node, or a line that is not an answer all fail the
  * stage, which the session answers as temporarily unavailable; the link is closed.
  */
-public final class EdgeRelay implements Relay {
+public final class EdgeRelay implements Relay, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EdgeRelay.class);
+
+    /** A quarter of the second within which a revoked node's links must close (docs/design.md §5). */
+    static final Duration REVOCATION_POLL = Duration.ofMillis(250);
 
     private final Edge edge;
     private final SslContext tls;
@@ -70,6 +82,11 @@ public final class EdgeRelay implements Relay {
     /** The node CA's CRL in this data directory, if the built-in CA is here. */
     private final Optional<Path> nodeCrl;
     private volatile CachedCrl crl;
+    /** The links open now, each with the node certificate it verified: what a revocation closes. */
+    private final Map<Channel, LiveLink> live = new ConcurrentHashMap<>();
+    /** Revocations the TLS policy knows of besides the CRL here (the shared directory's). */
+    private volatile Predicate<X509Certificate> revokedElsewhere = c -> false;
+    private ScheduledExecutorService watcher;
 
     /**
      * @throws org.castellan.security.tls.TlsConfigException if the node certificate or key cannot be used
@@ -80,6 +97,75 @@ public final class EdgeRelay implements Relay {
         this.directory = directory;
         this.blocking = blocking;
         this.nodeCrl = nodeCrl;
+    }
+
+    /**
+     * Closes, within a second, every live link whose node certificate the node CA's CRL here or
+     * {@code revokedElsewhere} (the shared directory's revocations) lists: a mailbox node revoked
+     * stops serving sessions at once, as an edge revoked does on the mailbox side (docs/roles.md
+     * §6). Polls every {@link #REVOCATION_POLL}; stopped by {@link #close}.
+     */
+    public EdgeRelay watchRevocations(Predicate<X509Certificate> revokedElsewhere) {
+        this.revokedElsewhere = revokedElsewhere;
+        watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "castellan-link-revocation");
+            t.setDaemon(true);
+            return t;
+        });
+        watcher.scheduleWithFixedDelay(() -> {
+            try {
+                closeRevoked();
+            } catch (RuntimeException e) {
+                // An exception would end the schedule: the next round tries again.
+                log.warn("revocation check of the links failed, retrying: {}", e.toString());
+            }
+        }, REVOCATION_POLL.toMillis(), REVOCATION_POLL.toMillis(), TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    /** Closes the live links to revoked nodes; returns how many. */
+    int closeRevoked() {
+        if (live.isEmpty()) return 0;
+        Optional<X509CRL> current;
+        try {
+            current = currentCrl();
+        } catch (java.io.IOException | RuntimeException e) {
+            // Sessions are not dropped for a file that could not be read once: the last CRL read stands.
+            log.warn("node CA CRL unreadable, live links checked against the last one read: {}", e.getMessage());
+            current = Optional.ofNullable(crl).map(CachedCrl::crl);
+        }
+        int closed = 0;
+        for (var e : live.entrySet()) {
+            X509Certificate node = e.getValue().certificate();
+            if (revokedElsewhere.test(node) || current.map(c -> c.isRevoked(node)).orElse(false)) {
+                log.info("closing the link to {}: its certificate {} is revoked", CertificateAuthority.nodeIdentity(node)
+                        .map(NodeIdentity::uri).orElse("?"), node.getSerialNumber().toString(16));
+                e.getKey().close();
+                live.remove(e.getKey());
+                closed++;
+            }
+        }
+        return closed;
+    }
+
+    /**
+     * A link open now, for {@code castellan node list} (docs/roles.md §4).
+     *
+     * @param node the mailbox node's name in {@code [edge] nodes}
+     * @param certificate the node certificate the handshake verified
+     */
+    public record LiveLink(String node, String address, String protocol, String cipher, X509Certificate certificate,
+                           Instant opened) {}
+
+    /** The links open now. */
+    public List<LiveLink> liveLinks() {
+        return List.copyOf(live.values());
+    }
+
+    /** Stops the revocation watch; links close with their sessions. */
+    @Override
+    public void close() {
+        if (watcher != null) watcher.shutdownNow();
     }
 
     @Override
@@ -168,14 +254,28 @@ public final class EdgeRelay implements Relay {
                     fail(ctx, "TLS: " + rootMessage(handshake.cause()));
                     return;
                 }
-                Optional<String> wrong = wrongPeer(ctx.pipeline().get(SslHandler.class));
+                SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+                Optional<String> wrong = wrongPeer(ssl);
                 if (wrong.isPresent()) {
                     fail(ctx, wrong.get());
                     return;
                 }
+                watch(ctx.channel(), ssl);
                 ctx.writeAndFlush(Unpooled.copiedBuffer(opening.format(), StandardCharsets.UTF_8));
             }
             ctx.fireUserEventTriggered(event);
+        }
+
+        /** Keeps the link, with the certificate it verified, among the live ones while it is open. */
+        private void watch(Channel link, SslHandler ssl) {
+            try {
+                var session = ssl.engine().getSession();
+                live.put(link, new LiveLink(node, String.valueOf(link.remoteAddress()), session.getProtocol(),
+                        session.getCipherSuite(), (X509Certificate) session.getPeerCertificates()[0], Instant.now()));
+                link.closeFuture().addListener(f -> live.remove(link));
+            } catch (SSLPeerUnverifiedException e) {
+                // wrongPeer has refused it already
+            }
         }
 
         /** Why the node's certificate is not the node's, if it is not. */
@@ -266,20 +366,30 @@ public final class EdgeRelay implements Relay {
 
     /** Whether the node CA's CRL here lists {@code certificate}; false without one. */
     private boolean revoked(X509Certificate certificate) {
-        if (nodeCrl.isEmpty() || !Files.exists(nodeCrl.get())) return false;
+        if (revokedElsewhere.test(certificate)) return true;
         try {
-            long modified = Files.getLastModifiedTime(nodeCrl.get()).toMillis();
-            CachedCrl cached = crl;
-            if (cached == null || cached.modified() != modified) {
-                cached = new CachedCrl(modified, Pem.readCrl(nodeCrl.get()));
-                crl = cached;
-            }
-            return cached.crl().isRevoked(certificate);
+            return currentCrl().map(c -> c.isRevoked(certificate)).orElse(false);
         } catch (java.io.IOException | org.castellan.security.pki.PkiException e) {
             // A CRL that cannot be read cannot clear anyone: the link is not used.
             log.warn("node CA CRL {} unreadable: {}", nodeCrl.get(), e.getMessage());
             return true;
         }
+    }
+
+    /**
+     * The node CA's CRL here, read again only when the file changed; empty without one.
+     *
+     * @throws java.io.IOException or {@link org.castellan.security.pki.PkiException} if it cannot be read
+     */
+    private Optional<X509CRL> currentCrl() throws java.io.IOException {
+        if (nodeCrl.isEmpty() || !Files.exists(nodeCrl.get())) return Optional.empty();
+        long modified = Files.getLastModifiedTime(nodeCrl.get()).toMillis();
+        CachedCrl cached = crl;
+        if (cached == null || cached.modified() != modified) {
+            cached = new CachedCrl(modified, Pem.readCrl(nodeCrl.get()));
+            crl = cached;
+        }
+        return Optional.of(cached.crl());
     }
 
     private record CachedCrl(long modified, X509CRL crl) {}

@@ -19,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 import org.castellan.protocol.link.LinkOpening;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.NodeIdentity;
+import org.castellan.security.rules.ConnectionRules;
+import org.castellan.security.rules.RuleAction;
 import org.castellan.server.config.Listener;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
@@ -38,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * the account, the mechanism and the client's address of the opening line: that is what an edge
  * is for (docs/roles.md §5). The account must be one of the directory's accounts — an address
  * only, so never an administrator (docs/design.md §1), and the session reaches that account's
- * mailboxes only. Exposes: one greeting line naming the peer, then the relayed session.
+ * mailboxes only. The node's own [[rule]]s still hold for that client address: a client they deny
+ * is refused {@code NO DENIED}, as it would be at the node's own accept. Exposes: one greeting
+ * line naming the peer, then the relayed session.
  *
  * <p>Failure: a line that is not an opening, or longer than {@link LinkOpening#MAX_LINE}, is
  * answered {@code NO PROTOCOL} and closed; no line within {@link #OPENING_DEADLINE} closes the link.
@@ -58,13 +62,21 @@ public final class LinkService implements ProtocolService {
     /** The services a link hands relayed sessions to, by {@link LinkOpening#protocol()}. */
     private final Map<String, ProtocolService> services;
 
+    /** The node's [[rule]]s, applied to the client's address as the edge asserts it. */
+    private final ConnectionRules clientRules;
+
     /** With no relayed protocols: a link that names its peer and is then held (tests of the accept path). */
     public LinkService() {
-        this(Map.of());
+        this(Map.of(), ConnectionRules.none());
     }
 
-    public LinkService(Map<String, ProtocolService> services) {
+    /**
+     * @param clientRules the node's [[rule]]s, decided for the asserted client's address and the
+     *     link listener's name: a rule for every listener or naming the link applies
+     */
+    public LinkService(Map<String, ProtocolService> services, ConnectionRules clientRules) {
         this.services = Map.copyOf(services);
+        this.clientRules = clientRules;
     }
 
     @Override
@@ -164,6 +176,15 @@ public final class LinkService implements ProtocolService {
                 refuse(ctx, opening.protocol() + " is not served on this node");
                 return;
             }
+            // docs/roles.md §2: the node's rules hold for the client as asserted, as they would at its own accept.
+            RuleAction action = clientRules.decide(client, connection.listener().name());
+            if (action == RuleAction.DENY || action == RuleAction.REQUIRE_CERT && opening.certificateSerial().isEmpty()) {
+                log.info("{} link session {} for {} from client {} via edge {} denied by connection rules ({})",
+                        connection.logId(), opening.protocol(), opening.account(), opening.client(), edge.name(),
+                        action.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+                answer(ctx, new LinkOpening.Refused(LinkOpening.Refused.DENIED, "Not allowed from the client's address"));
+                return;
+            }
             // docs/roles.md §2: the client as asserted in logs and rules, the edge as the peer.
             log.info("{} link session {} for {} from client {}:{} via edge {} ({}) session {} tls={} certificate={}{}",
                     connection.logId(), opening.protocol(), opening.account(), opening.client(), opening.clientPort(),
@@ -181,8 +202,12 @@ public final class LinkService implements ProtocolService {
 
         private void refuse(ChannelHandlerContext ctx, String reason) {
             log.warn("{} link from edge {}: bad opening line: {}", connection.logId(), edge.name(), reason);
-            ctx.writeAndFlush(Unpooled.copiedBuffer(new LinkOpening.Refused(LinkOpening.Refused.PROTOCOL,
-                    "Bad opening line").line(), StandardCharsets.US_ASCII)).addListener(f -> ctx.close());
+            answer(ctx, new LinkOpening.Refused(LinkOpening.Refused.PROTOCOL, "Bad opening line"));
+        }
+
+        /** Answers the opening with a refusal and closes the link. */
+        private void answer(ChannelHandlerContext ctx, LinkOpening.Refused refused) {
+            ctx.writeAndFlush(Unpooled.copiedBuffer(refused.line(), StandardCharsets.US_ASCII)).addListener(f -> ctx.close());
             line.release();
             line = null;
         }

@@ -32,9 +32,12 @@ final class Relayed {
                     opened.close();
                     log.info("{} pop3 relay of {} refused by the node: {} {}", client.logId(), address, refused.code(),
                             refused.text());
-                    s.err(refused.code().equals(LinkOpening.Refused.IN_USE)
-                            ? "[IN-USE] Maildrop already locked, is another POP3 session running?"
-                            : "[SYS/TEMP] Maildrop temporarily unavailable, try again later");
+                    s.err(switch (refused.code()) {
+                        case LinkOpening.Refused.IN_USE -> "[IN-USE] Maildrop already locked, is another POP3 session running?";
+                        // RFC 3206 §5: AUTH covers an attempt in violation of policy, such as from an invalid location.
+                        case LinkOpening.Refused.DENIED -> "[AUTH] Not allowed from your network";
+                        default -> "[SYS/TEMP] Maildrop temporarily unavailable, try again later";
+                    });
                 }
             }
         }, e -> {

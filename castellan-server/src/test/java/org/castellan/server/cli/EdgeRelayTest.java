@@ -10,12 +10,9 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -60,6 +57,7 @@ class EdgeRelayTest {
 
     Path tmp;
     Postgres postgres;
+    SharedBase shared;
     Path base;
     CertificateAuthority ca;
     final Castellan[] mailbox = new Castellan[2];
@@ -71,23 +69,9 @@ class EdgeRelayTest {
         tmp = dir;
         ExternalClient.require("python3", "python3");
         postgres = Postgres.start();
-        try (var c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE castellan_edge");
-        }
         // One castellan init: its CA (with the node CA) and server certificate serve every node here.
-        base = tmp.resolve("base");
-        Cli.Run init = Cli.raw(null, "init", "--data", base.toString(), "--hostname", "localhost", "--port-base", "0");
-        assertThat(init.code()).as(init.err()).isZero();
-        Files.writeString(base.resolve("postgres.pass"), postgres.password() + "\n");
-        Files.setPosixFilePermissions(base.resolve("postgres.pass"), PosixFilePermissions.fromString("rw-------"));
-        String text = Files.readString(base.resolve("castellan.toml"));
-        Files.writeString(base.resolve("castellan.toml"), text.replace("\n# kind = \"embedded\"\n", store()));
-        assertThat(Cli.raw(null, "domain", "add", "example.org", "--data", base.toString()).code()).isZero();
-        for (String account : List.of(ALICE, BOB)) {
-            Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", account, "--password-stdin", "--data", base.toString());
-            assertThat(user.code()).as(user.err()).isZero();
-        }
+        shared = SharedBase.init(tmp, postgres, "castellan_edge", PASSWORD, ALICE, BOB);
+        base = shared.base();
         ca = CertificateAuthority.load(base.resolve("pki"));
 
         for (int i = 0; i < 2; i++) {
@@ -113,11 +97,6 @@ class EdgeRelayTest {
         if (postgres != null) postgres.close();
     }
 
-    private String store() {
-        return "\nkind = \"postgres\"\nurl = \"postgres://127.0.0.1:" + postgres.port() + "/castellan_edge\"\nuser = \""
-                + postgres.user() + "\"\npassword-file = \"" + base.resolve("postgres.pass") + "\"\npool-size = 4\n";
-    }
-
     /** A node certificate from the node CA, written where a [node] table names it; returns its directory. */
     private Path nodeCertificate(NodeIdentity node, Duration validity) {
         IssuedCertificate issued = ca.issueNode(node, List.of("localhost"), validity);
@@ -128,16 +107,7 @@ class EdgeRelayTest {
 
     /** A node's configuration: its own data directory; the store, CA and server certificate shared. */
     private Path config(String name, String role, Path nodeCertificate, String tables, String listeners) throws IOException {
-        Path data = Files.createDirectories(tmp.resolve(name));
-        Path file = data.resolve("castellan.toml");
-        Files.writeString(file, "[server]\nhostname = \"localhost\"\ndata-dir = \"" + data + "\"\nrole = \"" + role + "\"\n"
-                + "[store]" + store()
-                + "[tls]\ncertificate = \"" + base.resolve("tls/chain.pem") + "\"\nkey = \"" + base.resolve("tls/key.pem")
-                + "\"\npki-directory = \"" + base.resolve("pki") + "\"\n"
-                + "[node]\ncertificate = \"" + nodeCertificate.resolve(IssuedCertificate.CHAIN_FILE) + "\"\nkey = \""
-                + nodeCertificate.resolve(IssuedCertificate.KEY_FILE) + "\"\n"
-                + tables + listeners);
-        return file;
+        return shared.nodeConfig(tmp, name, role, nodeCertificate, tables, listeners);
     }
 
     private Castellan startEdge(String name, Path nodeCertificate) throws Exception {
@@ -497,7 +467,16 @@ class EdgeRelayTest {
             return new Line(connect(edge, "pop3s"), false);
         }
 
+        /** A client whose source address is {@code local} (any 127.0.0.0/8 address on the loopback interface). */
+        static Line from(Castellan edge, String listener, java.net.InetAddress local) throws Exception {
+            return new Line(connect(edge, listener, local), listener.startsWith("imap"));
+        }
+
         private static SSLSocket connect(Castellan edge, String listener) throws Exception {
+            return connect(edge, listener, null);
+        }
+
+        private static SSLSocket connect(Castellan edge, String listener, java.net.InetAddress local) throws Exception {
             KeyStore trust = KeyStore.getInstance("PKCS12");
             trust.load(null, null);
             Path root = edge.config().tls().pkiDirectory().resolve("root.crt");
@@ -508,7 +487,9 @@ class EdgeRelayTest {
             tmf.init(trust);
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(null, tmf.getTrustManagers(), null);
-            return (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", edge.addresses().get(listener).getPort());
+            int port = edge.addresses().get(listener).getPort();
+            return (SSLSocket) (local == null ? context.getSocketFactory().createSocket("127.0.0.1", port)
+                    : context.getSocketFactory().createSocket(java.net.InetAddress.getByName("127.0.0.1"), port, local, 0));
         }
 
         String command(String line) throws IOException {

@@ -56,15 +56,26 @@ public final class StoreEnrollmentTokens implements EnrollmentTokens {
 
     /** Makes and keeps a token for {@code account}'s device {@code device}, valid for {@code validity}. */
     public static Made make(Directory store, Account account, String device, CertificateKind kind, Duration validity, Clock clock) {
+        Fresh fresh = fresh(ID_PREFIX);
+        EnrollmentToken token = store.createEnrollmentToken(account.id(), fresh.id(), hash(fresh.secret()), device,
+                kind.caName(), clock.instant().plus(validity));
+        return new Made(fresh.text(), token);
+    }
+
+    /** A new token's random id (after {@code prefix}) and secret; {@link #text} is what its holder gets. */
+    record Fresh(String id, String secret) {
+        String text() {
+            return id + SEPARATOR + secret;
+        }
+    }
+
+    static Fresh fresh(String prefix) {
         byte[] idBytes = new byte[ID_BYTES];
         byte[] secretBytes = new byte[SECRET_BYTES];
         RANDOM.nextBytes(idBytes);
         RANDOM.nextBytes(secretBytes);
-        String id = ID_PREFIX + HexFormat.of().formatHex(idBytes);
-        String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(secretBytes);
-        EnrollmentToken token = store.createEnrollmentToken(account.id(), id, hash(secret), device, kind.caName(),
-                clock.instant().plus(validity));
-        return new Made(id + SEPARATOR + secret, token);
+        return new Fresh(prefix + HexFormat.of().formatHex(idBytes),
+                Base64.getUrlEncoder().withoutPadding().encodeToString(secretBytes));
     }
 
     @Override
@@ -93,7 +104,7 @@ public final class StoreEnrollmentTokens implements EnrollmentTokens {
         return store.useEnrollmentToken(id, clock.instant());
     }
 
-    private static String hash(String secret) {
+    static String hash(String secret) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
