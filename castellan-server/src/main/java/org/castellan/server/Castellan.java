@@ -123,6 +123,8 @@ public final class Castellan implements AutoCloseable {
     private RevocationWatcher revocations;
     /** The link listeners' TLS (node CA alone, TLS 1.3), when there are any; set once in {@link #start}. */
     private Optional<TlsPolicy> linkTls = Optional.empty();
+    /** On an edge, the relay its IMAP and POP3 sessions use after login; set once in {@link #start}. */
+    private org.castellan.server.link.EdgeRelay edgeRelay;
     private RevocationWatcher linkRevocations;
     /** Blocks and revocations to and from the other nodes on the same directory. */
     private SharedDirectory shared;
@@ -296,6 +298,7 @@ public final class Castellan implements AutoCloseable {
                     ca.map(authority -> authority.crlFile(CertificateKind.NODE)));
             imap.relayTo(relay);
             pop3.relayTo(relay);
+            edgeRelay = relay;
         } catch (org.castellan.security.tls.TlsConfigException e) {
             throw new StartChecks.StartFailure(config, config.problem("node.certificate", e.getMessage()), e);
         }
@@ -431,6 +434,8 @@ public final class Castellan implements AutoCloseable {
                 .clientCaFiles(List.of(ca.caCertificateFile(CertificateKind.NODE)))
                 .crlFiles(List.of(ca.crlFile(CertificateKind.NODE)))
                 .provider(t.provider() == TlsPolicy.Provider.JDK ? TlsPolicy.Provider.JDK : null)
+                // docs/roles.md §2: an edge's next link resumes by ticket; its certificate is verified again.
+                .resumeVerifiedSessions()
                 .build());
     }
 
@@ -464,6 +469,9 @@ public final class Castellan implements AutoCloseable {
     public CastellanConfig config() { return config; }
 
     public MailStore store() { return store; }
+
+    /** On an edge, its end of the links to mailbox nodes; empty on other roles. */
+    public Optional<org.castellan.server.link.EdgeRelay> edgeRelay() { return Optional.ofNullable(edgeRelay); }
 
     /** The delivery engine, when the store keeps an outbound queue. */
     public Optional<OutboundEngine> outbound() { return outbound; }

@@ -25,6 +25,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.castellan.protocol.link.LinkOpening;
 import org.castellan.protocol.mail.EmailAddress;
@@ -70,6 +71,8 @@ public final class EdgeRelay implements Relay {
     /** The node CA's CRL in this data directory, if the built-in CA is here. */
     private final Optional<Path> nodeCrl;
     private volatile CachedCrl crl;
+    /** Links whose TLS handshake resumed an earlier session by ticket (RFC 8446 §2.2). */
+    private final LongAdder resumed = new LongAdder();
 
     /**
      * @throws org.castellan.security.tls.TlsConfigException if the node certificate or key cannot be used
@@ -86,6 +89,15 @@ public final class EdgeRelay implements Relay {
     public CompletionStage<Opened> open(Connection client, LinkOpening opening) {
         return CompletableFuture.supplyAsync(() -> node(opening.account()), blocking)
                 .thenComposeAsync(node -> connect(client, node, opening), client.channel().eventLoop());
+    }
+
+    /**
+     * How many links so far resumed the TLS session of an earlier link to their node (one round
+     * trip, no certificate signature): the link client's session cache keeps each node's last
+     * ticket (docs/roles.md §2).
+     */
+    public long resumedLinks() {
+        return resumed.sum();
     }
 
     /** The account's node: its placement, or the default node; read from the directory (blocking). */
@@ -168,11 +180,14 @@ public final class EdgeRelay implements Relay {
                     fail(ctx, "TLS: " + rootMessage(handshake.cause()));
                     return;
                 }
-                Optional<String> wrong = wrongPeer(ctx.pipeline().get(SslHandler.class));
+                SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+                // A resumed session is checked as a full one: the certificate it carries names the node and is not revoked.
+                Optional<String> wrong = wrongPeer(ssl);
                 if (wrong.isPresent()) {
                     fail(ctx, wrong.get());
                     return;
                 }
+                if (TlsPolicy.resumed(ssl)) resumed.increment();
                 ctx.writeAndFlush(Unpooled.copiedBuffer(opening.format(), StandardCharsets.UTF_8));
             }
             ctx.fireUserEventTriggered(event);
