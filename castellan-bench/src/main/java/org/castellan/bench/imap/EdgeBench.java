@@ -115,6 +115,8 @@ public final class EdgeBench {
                     List.of("[edge]", "nodes = [\"mailbox-1=127.0.0.1:" + mailbox.port("link") + "\"]",
                             "default-node = \"mailbox-1\"", imaps()));
             open.add(edge);
+            // For a profile (CASTELLAN_BENCH_SERVER_JVM with a JFR file name holding %p): which JVM is which.
+            System.out.printf("pids: direct %d, edge %d, mailbox %d%n", direct.pid(), edge.pid(), mailbox.pid());
             List<Target> targets = new ArrayList<>(List.of(new Target("direct", direct.port(), direct.pid(), -1),
                     new Target("edge", edge.port(), edge.pid(), mailbox.pid())));
             if (dovecot) {
