@@ -442,6 +442,8 @@ public final class Castellan implements AutoCloseable {
                 .clientCaFiles(List.of(ca.caCertificateFile(CertificateKind.NODE)))
                 .crlFiles(List.of(ca.crlFile(CertificateKind.NODE)))
                 .provider(t.provider() == TlsPolicy.Provider.JDK ? TlsPolicy.Provider.JDK : null)
+                // docs/roles.md §2: an edge's next link resumes by ticket; its certificate is verified again.
+                .resumeVerifiedSessions()
                 .build());
     }
 
@@ -475,6 +477,9 @@ public final class Castellan implements AutoCloseable {
     public CastellanConfig config() { return config; }
 
     public MailStore store() { return store; }
+
+    /** On an edge, its end of the links to mailbox nodes; empty on other roles. */
+    public Optional<org.castellan.server.link.EdgeRelay> edgeRelay() { return Optional.ofNullable(edgeRelay); }
 
     /** The delivery engine, when the store keeps an outbound queue. */
     public Optional<OutboundEngine> outbound() { return outbound; }

@@ -46,6 +46,27 @@ final class Dovecot implements ServerUnderTest {
      *     limits above Dovecot's defaults (1,000 connections per login process, 1,024 imap processes)
      */
     static Dovecot start(Path dir, TestPki pki, List<String> users, String password, int sessions) throws IOException, InterruptedException {
+        return start(dir, pki, users, password, sessions, "");
+    }
+
+    /**
+     * Dovecot's own IMAP proxy in front of {@code backend}: the same instance, but its passdb
+     * answers each login with {@code proxy=y} and the back end's address, so imap-login checks the
+     * password, logs in at the back end over TLS and then copies bytes both ways; no imap process
+     * runs here. {@code ssl=any-cert}: TLS to the back end without verifying its certificate —
+     * Dovecot 2.3.19's imap-login refused the test CA's chain with {@code ssl_client_ca_file} and
+     * with {@code ssl_client_ca_dir} alike ("unable to get local issuer certificate"), so the proxy
+     * is spared a chain verification per login that Castellan's edge makes.
+     */
+    static Dovecot startProxy(Path dir, TestPki pki, List<String> users, String password, int sessions, Dovecot backend)
+            throws IOException, InterruptedException {
+        // hostip spares the name lookup at each login.
+        String fields = "proxy=y host=localhost hostip=127.0.0.1 port=" + backend.port() + " ssl=any-cert";
+        return start(dir, pki, users, password, sessions, fields);
+    }
+
+    private static Dovecot start(Path dir, TestPki pki, List<String> users, String password, int sessions,
+                                 String passdbFields) throws IOException, InterruptedException {
         if (!Files.isExecutable(Path.of(BINARY))) {
             throw new IllegalStateException(BINARY + " is missing: apt-get install dovecot-imapd");
         }
@@ -58,7 +79,7 @@ final class Dovecot implements ServerUnderTest {
         Path mail = Files.createDirectories(dir.resolve("mail"));
         Path users0 = dir.resolve("users");
         StringBuilder passwd = new StringBuilder();
-        for (String u : users) passwd.append(u).append(":{PLAIN}").append(password).append("::::::\n");
+        for (String u : users) passwd.append(u).append(":{PLAIN}").append(password).append("::::::").append(passdbFields).append('\n');
         Files.createFile(users0, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(users0, passwd);
         exec(List.of("chown", "dovecot", users0.toString())); // the auth service reads it as dovecot

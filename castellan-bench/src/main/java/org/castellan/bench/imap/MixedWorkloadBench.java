@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntUnaryOperator;
+import java.util.function.LongFunction;
 import org.castellan.testkit.TestPki;
 
 /**
@@ -177,11 +179,24 @@ public final class MixedWorkloadBench {
     }
 
     public static Load load(ImapClient client, int port, List<String> users, int seconds, MessageSizes sizes) throws InterruptedException {
+        return load(client, port, users, seconds, sizes, deadline -> step -> step + 1, true);
+    }
+
+    /**
+     * {@code users.size()} clients for {@code seconds}, each running sessions of the mix's commands
+     * in the order {@code script} gives: given the deadline, a function from the step just answered
+     * to the next one (steps of {@link #COMMANDS}, from LOGIN to LOGOUT); with {@code again} a
+     * client connects again after its LOGOUT until the deadline, otherwise it ends there.
+     */
+    static Load load(ImapClient client, int port, List<String> users, int seconds, MessageSizes sizes,
+                     LongFunction<IntUnaryOperator> script, boolean again) throws InterruptedException {
         Load load = new Load();
         long start = System.nanoTime();
         long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
         CountDownLatch done = new CountDownLatch(users.size());
-        for (String user : users) new Session(client, port, user, sizes, deadline, load, done).connect();
+        for (String user : users) {
+            new Session(client, port, user, sizes, deadline, load, done, script.apply(deadline), again).connect();
+        }
         if (!done.await(seconds + STUCK_SECONDS, TimeUnit.SECONDS)) {
             throw new IllegalStateException(done.getCount() + " sessions did not finish; the server is stuck");
         }
@@ -189,8 +204,10 @@ public final class MixedWorkloadBench {
         return load;
     }
 
-    /** One client: sessions back to back until the deadline, each the same command script. */
+    /** One client: sessions back to back until the deadline, each the script's commands. */
     private static final class Session implements ImapClient.Handler {
+        private static final int LOGOUT = COMMANDS.size();
+
         private final ImapClient client;
         private final int port;
         private final String user;
@@ -198,11 +215,14 @@ public final class MixedWorkloadBench {
         private final long deadline;
         private final Load load;
         private final CountDownLatch done;
+        private final IntUnaryOperator script;
+        private final boolean again;
         private int step;
         private int exists;
         private boolean failed;
 
-        Session(ImapClient client, int port, String user, MessageSizes sizes, long deadline, Load load, CountDownLatch done) {
+        Session(ImapClient client, int port, String user, MessageSizes sizes, long deadline, Load load, CountDownLatch done,
+                IntUnaryOperator script, boolean again) {
             this.client = client;
             this.port = port;
             this.user = user;
@@ -210,6 +230,8 @@ public final class MixedWorkloadBench {
             this.deadline = deadline;
             this.load = load;
             this.done = done;
+            this.script = script;
+            this.again = again;
         }
 
         void connect() {
@@ -226,7 +248,7 @@ public final class MixedWorkloadBench {
 
         @Override
         public void greeted(ImapClient.Connection c, String greeting) {
-            next(c);
+            next(c, 1);
         }
 
         @Override
@@ -239,10 +261,7 @@ public final class MixedWorkloadBench {
             long took = System.nanoTime() - c.sentNanos;
             if (step == 1 && line.contains("[UNAVAILABLE]")) {
                 // RFC 5530 §3: a temporary refusal, such as a busy login limiter; log in again, as Fill does.
-                c.later(() -> {
-                    step = 0;
-                    next(c);
-                }, Fill.RETRY_MILLIS);
+                c.later(() -> next(c, 1), Fill.RETRY_MILLIS);
                 return;
             }
             if (!status.equals("OK")) {
@@ -252,44 +271,51 @@ public final class MixedWorkloadBench {
                 return;
             }
             load.latency(step, took);
-            if (step == SCRIPT_LENGTH) {
+            if (step == LOGOUT) {
                 load.sessions++;
                 c.close();
             } else {
-                next(c);
+                next(c, script.applyAsInt(step));
             }
         }
 
         @Override
         public void closed(ImapClient.Connection c, Throwable cause) {
             if (cause != null && !failed) load.error(user + ": " + cause);
-            if (step < SCRIPT_LENGTH && !failed && cause == null) load.error(user + ": server closed at step " + step);
-            if (System.nanoTime() < deadline) connect();
+            if (step != LOGOUT && !failed && cause == null) load.error(user + ": server closed at step " + step);
+            if (again && System.nanoTime() < deadline) connect();
             else done.countDown();
         }
 
-        private static final int SCRIPT_LENGTH = COMMANDS.size();
+        /** Sends command number {@code next}, tagged with it. */
+        private void next(ImapClient.Connection c, int next) {
+            step = next;
+            send(c, step, user, exists, sizes);
+        }
+    }
 
-        /** Sends command number {@code step}, tagged with it. */
-        private void next(ImapClient.Connection c) {
-            ThreadLocalRandom r = ThreadLocalRandom.current();
-            int msg = exists > 0 ? 1 + r.nextInt(exists) : 1;
-            String tag = "a" + (++step) + " ";
-            switch (step) {
-                case 1 -> c.send(tag + "LOGIN " + user + " \"" + PASSWORD + "\"\r\n");
-                case 2 -> c.send(tag + "LIST \"\" \"*\"\r\n");
-                case 3 -> c.send(tag + "STATUS INBOX (MESSAGES UNSEEN UIDNEXT)\r\n");
-                case 4 -> c.send(tag + "SELECT INBOX\r\n");
-                case 5 -> c.send(tag + "FETCH 1:* (FLAGS)\r\n");
-                case 6 -> c.send(tag + "FETCH " + Math.max(1, msg - 9) + ":" + msg + " (ENVELOPE)\r\n");
-                case 7 -> c.send(tag + "FETCH " + msg + " (BODY.PEEK[])\r\n");
-                case 8 -> c.send(tag + "STORE " + msg + (r.nextBoolean() ? " +" : " -") + "FLAGS (\\Seen)\r\n");
-                case 9 -> c.send(append(tag + "APPEND INBOX (\\Flagged)", message(user, sizes.next())));
-                case 10 -> c.send(tag + "STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
-                case 11 -> c.send(tag + "EXPUNGE\r\n");
-                case 12 -> c.send(tag + "LOGOUT\r\n");
-                default -> throw new IllegalStateException("step " + step);
-            }
+    /**
+     * Sends the mix's command number {@code step} (1 = LOGIN ... 12 = LOGOUT, {@link #COMMANDS}),
+     * tagged {@code a<step>}, for {@code user} whose selected INBOX has {@code exists} messages.
+     */
+    static void send(ImapClient.Connection c, int step, String user, int exists, MessageSizes sizes) {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        int msg = exists > 0 ? 1 + r.nextInt(exists) : 1;
+        String tag = "a" + step + " ";
+        switch (step) {
+            case 1 -> c.send(tag + "LOGIN " + user + " \"" + PASSWORD + "\"\r\n");
+            case 2 -> c.send(tag + "LIST \"\" \"*\"\r\n");
+            case 3 -> c.send(tag + "STATUS INBOX (MESSAGES UNSEEN UIDNEXT)\r\n");
+            case 4 -> c.send(tag + "SELECT INBOX\r\n");
+            case 5 -> c.send(tag + "FETCH 1:* (FLAGS)\r\n");
+            case 6 -> c.send(tag + "FETCH " + Math.max(1, msg - 9) + ":" + msg + " (ENVELOPE)\r\n");
+            case 7 -> c.send(tag + "FETCH " + msg + " (BODY.PEEK[])\r\n");
+            case 8 -> c.send(tag + "STORE " + msg + (r.nextBoolean() ? " +" : " -") + "FLAGS (\\Seen)\r\n");
+            case 9 -> c.send(append(tag + "APPEND INBOX (\\Flagged)", message(user, sizes.next())));
+            case 10 -> c.send(tag + "STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
+            case 11 -> c.send(tag + "EXPUNGE\r\n");
+            case 12 -> c.send(tag + "LOGOUT\r\n");
+            default -> throw new IllegalStateException("step " + step);
         }
     }
 }

@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslContextOption;
+import io.netty.handler.ssl.OpenSslSessionTicketKey;
 import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import io.netty.handler.ssl.SslContext;
@@ -92,7 +93,9 @@ import org.slf4j.LoggerFactory;
  * protocols and cipher suites (one WARN line says why). Where a client certificate is asked for,
  * session resumption is off with both (BoringSSL: no session cache and no tickets; JDK: each
  * session is invalidated once its handshake is done), so every such connection verifies its
- * client certificate, and its revocation, anew. Where none is asked for, BoringSSL resumes TLS
+ * client certificate, and its revocation, anew — unless the policy is built with
+ * {@link Builder#resumeVerifiedSessions} (the links between nodes), whose resumed certificates are
+ * verified again and whose ticket keys a CRL reload replaces. Where none is asked for, BoringSSL resumes TLS
  * 1.3 sessions by ticket (RFC 8446 §2.2): nothing about the client is verified, so nothing is
  * skipped, and the ticket keys of that context open no session of another. Take handlers from
  * {@link #newServerHandler} (or {@link #newHandler} for the default certificate only): a handler
@@ -115,6 +118,7 @@ import org.slf4j.LoggerFactory;
 public final class TlsPolicy {
 
     private static final Logger LOG = LoggerFactory.getLogger(TlsPolicy.class);
+    private static final java.security.SecureRandom TICKET_KEYS = new java.security.SecureRandom();
 
     /** A client that stalls mid-handshake must not hold a connection (and its memory) for long. */
     public static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
@@ -314,6 +318,7 @@ public final class TlsPolicy {
         private Clock clock = Clock.systemUTC();
         private Provider provider;
         private OcspStapling stapling;
+        private boolean resumeVerified;
 
         private Builder(Preset preset, Path chainFile, Path keyFile) {
             this.preset = Objects.requireNonNull(preset, "preset");
@@ -380,6 +385,19 @@ public final class TlsPolicy {
         /** Forces a provider; by default BoringSSL if it loads, else the JDK. */
         public Builder provider(Provider provider) {
             this.provider = provider;
+            return this;
+        }
+
+        /**
+         * TLS 1.3 resumption by session ticket (RFC 8446 §2.2) even where a client certificate is
+         * required, for the links between nodes (docs/roles.md §2): a resumed session's
+         * certificate chain is verified again against the CRLs in force ({@link #peerVerification}),
+         * and {@link TlsPolicy#reloadCrls} replaces the ticket keys, so that no ticket issued
+         * before a revocation resumes after it. Off by default: every such connection then makes
+         * a full handshake.
+         */
+        public Builder resumeVerifiedSessions() {
+            this.resumeVerified = true;
             return this;
         }
 
@@ -822,7 +840,7 @@ public final class TlsPolicy {
             List<X509Certificate> chain = now.chains().get(context);
             if (chain != null) stapling.staple(chain).ifPresent(openSsl::setOcspResponse);
         }
-        if (engine instanceof ReferenceCountedOpenSslEngine openSsl && mode != ClientCertMode.NONE) {
+        if (engine instanceof ReferenceCountedOpenSslEngine openSsl && mode != ClientCertMode.NONE && !settings.resumeVerified) {
             // Netty turns TLS 1.3 session tickets back on for every new engine (unless the JVM-wide
             // jdk.tls.server.enableSessionTicketExtension is false); a resumed session would skip
             // client certificate verification, so switch them off again before the handshake.
@@ -836,7 +854,7 @@ public final class TlsPolicy {
                 ? new ExportingSslHandler(engine, startTls, tasks, ExporterKeyLog.expect(openSsl))
                 : new SslHandler(engine, startTls, tasks);
         handler.setHandshakeTimeout(HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        if (provider == Provider.JDK && mode != ClientCertMode.NONE) {
+        if (provider == Provider.JDK && mode != ClientCertMode.NONE && !settings.resumeVerified) {
             // The JDK offers no switch against resumption; a session invalidated once its
             // handshake is done cannot be resumed, so the next connection verifies afresh.
             handler.handshakeFuture().addListener(done -> {
@@ -869,7 +887,7 @@ public final class TlsPolicy {
         // BoringSSL hands every certificate presented in a full handshake to the trust manager,
         // and resumes no session where one was asked for: no record means no certificate. Asking
         // the session instead throws (with a stack trace) on every handshake without one.
-        if (recorded == null && provider == Provider.BORINGSSL) return new PeerVerification.None();
+        if (recorded == null && provider == Provider.BORINGSSL && !settings.resumeVerified) return new PeerVerification.None();
         X509Certificate[] presented = peerCertificates(session);
         if (presented.length == 0) return new PeerVerification.None();
         if (recorded instanceof PeerVerification.Verified verified
@@ -877,7 +895,8 @@ public final class TlsPolicy {
             return verified;
         }
         if (recorded instanceof PeerVerification.Rejected rejected) return rejected;
-        // A resumed session (JDK provider) carries certificates but no record: verify them now.
+        // A resumed session (the JDK, or BoringSSL resuming verified sessions) carries certificates
+        // but no record: verify them now, against the CRLs in force.
         if (verifier == null) return new PeerVerification.Rejected(List.of(presented), "no client CA configured");
         return verifier.verify(presented);
     }
@@ -907,8 +926,36 @@ public final class TlsPolicy {
         verifier.replaceDelegate(pkix);
         requiring.replaceDelegate(pkix);
         crls = List.copyOf(fresh);
+        if (settings.resumeVerified) replaceTicketKeys();
         LOG.info("reloaded {} CRLs", fresh.size());
         return true;
+    }
+
+    /** New random ticket keys for every context served: no ticket issued until now resumes. */
+    private void replaceTicketKeys() {
+        Served now = served;
+        List<Map<ClientCertMode, SslContext>> all = new ArrayList<>(now.byName().values());
+        all.add(now.fallback());
+        for (Map<ClientCertMode, SslContext> contexts : all) {
+            for (SslContext context : contexts.values()) {
+                if (!(context instanceof ReferenceCountedOpenSslContext openSsl)) continue;
+                byte[] name = new byte[OpenSslSessionTicketKey.NAME_SIZE];
+                byte[] hmac = new byte[OpenSslSessionTicketKey.HMAC_KEY_SIZE];
+                byte[] aes = new byte[OpenSslSessionTicketKey.AES_KEY_SIZE];
+                TICKET_KEYS.nextBytes(name);
+                TICKET_KEYS.nextBytes(hmac);
+                TICKET_KEYS.nextBytes(aes);
+                openSsl.sessionContext().setTicketKeys(new OpenSslSessionTicketKey(name, hmac, aes));
+            }
+        }
+    }
+
+    /**
+     * Whether the handshake of {@code handler} resumed an earlier session (RFC 8446 §2.2); false
+     * with the JDK provider, which does not tell.
+     */
+    public static boolean resumed(SslHandler handler) {
+        return handler.engine() instanceof ReferenceCountedOpenSslEngine openSsl && SSL.isSessionReused(openSsl.sslPointer());
     }
 
     /**
@@ -1034,10 +1081,11 @@ public final class TlsPolicy {
 
     /**
      * Whether handshakes in {@code mode} resume earlier sessions: TLS 1.3 tickets where no client
-     * certificate is asked for; never where one is, so every such connection verifies it.
+     * certificate is asked for; where one is, only with {@link Builder#resumeVerifiedSessions},
+     * whose resumed certificates are verified again, otherwise never.
      */
     public boolean resumesSessions(ClientCertMode mode) {
-        return mode == ClientCertMode.NONE;
+        return mode == ClientCertMode.NONE || settings.resumeVerified;
     }
 
     public OcspMode ocsp() {

@@ -32,6 +32,10 @@ final class LinkAudit {
                 d.clientCertificateAnchors()) + " (" + d.crls() + " CRL)");
         row("edges", l.edges().isEmpty() ? "none" : String.join(", ", l.edges())
                 + "; every other address is refused before TLS");
+        row("session resumption", link.resumesSessions(l.clientCert())
+                ? "TLS 1.3 session tickets: a resumed edge certificate is verified again against the node CA's CRL,"
+                        + " and a CRL change replaces the ticket keys"
+                : "off: every link verifies the edge's certificate and its revocation");
         String name = "listener " + l.name() + " (link)";
         if (!d.protocols().equals(List.of("TLSv1.3"))) {
             failures.add(name + " allows " + d.protocols() + "; the link is TLS 1.3 only");
@@ -80,6 +84,8 @@ final class LinkAudit {
         new java.util.TreeMap<>(edge.nodes()).forEach((name, hop) -> nodes.add(name + " at " + hop + (name.equals(edge.defaultNode()) ? " (default)" : "")));
         row("mailbox nodes", String.join(", ", nodes) + "; each must present castellan-node:mailbox/<name>");
         row("placement", "the directory's, else " + edge.defaultNode());
+        row("session resumption", "each node's last TLS session, by ticket; a resumed link is checked as a new one"
+                + " (the node's name, the node CA's CRL)");
         if (named.isEmpty() || named.get().role() != org.castellan.security.pki.NodeIdentity.Role.EDGE) {
             failures.add("node.certificate names " + named.map(n -> n.uri()).orElse("no node") + "; an edge presents"
                     + " castellan-node:edge/<name> (castellan node add NAME --role edge)");

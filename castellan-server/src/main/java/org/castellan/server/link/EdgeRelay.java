@@ -33,6 +33,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.castellan.protocol.link.LinkOpening;
 import org.castellan.protocol.mail.EmailAddress;
@@ -87,6 +88,8 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     /** Revocations the TLS policy knows of besides the CRL here (the shared directory's). */
     private volatile Predicate<X509Certificate> revokedElsewhere = c -> false;
     private ScheduledExecutorService watcher;
+    /** Links whose TLS handshake resumed an earlier session by ticket (RFC 8446 §2.2). */
+    private final LongAdder resumed = new LongAdder();
 
     /**
      * @throws org.castellan.security.tls.TlsConfigException if the node certificate or key cannot be used
@@ -174,6 +177,15 @@ public final class EdgeRelay implements Relay, AutoCloseable {
                 .thenComposeAsync(node -> connect(client, node, opening), client.channel().eventLoop());
     }
 
+    /**
+     * How many links so far resumed the TLS session of an earlier link to their node (one round
+     * trip, no certificate signature): the link client's session cache keeps each node's last
+     * ticket (docs/roles.md §2).
+     */
+    public long resumedLinks() {
+        return resumed.sum();
+    }
+
     /** The account's node: its placement, or the default node; read from the directory (blocking). */
     private String node(String account) {
         long id = directory.getAccount(EmailAddress.of(account))
@@ -255,12 +267,14 @@ public final class EdgeRelay implements Relay, AutoCloseable {
                     return;
                 }
                 SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+                // A resumed session is checked as a full one: the certificate it carries names the node and is not revoked.
                 Optional<String> wrong = wrongPeer(ssl);
                 if (wrong.isPresent()) {
                     fail(ctx, wrong.get());
                     return;
                 }
                 watch(ctx.channel(), ssl);
+                if (TlsPolicy.resumed(ssl)) resumed.increment();
                 ctx.writeAndFlush(Unpooled.copiedBuffer(opening.format(), StandardCharsets.UTF_8));
             }
             ctx.fireUserEventTriggered(event);

@@ -409,6 +409,33 @@ class EdgeRelayTest {
         assertThat(login(edge, ALICE)).as("the real edge is unaffected").startsWith("a OK");
     }
 
+    /**
+     * RFC 8446 §2.2, docs/roles.md §2: an edge's next link to a node resumes the last one's TLS
+     * session by ticket. Once the edge's certificate is revoked no link is accepted, and none
+     * resumes: the node verifies a resumed certificate again and replaces its ticket keys.
+     */
+    @Test
+    void linksResumeByTicketUntilTheEdgesCertificateIsRevoked() throws Exception {
+        Path certificate = nodeCertificate(new NodeIdentity(NodeIdentity.Role.EDGE, "edge-resuming"), Duration.ofDays(90));
+        X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificates(Files.newInputStream(certificate.resolve(IssuedCertificate.CHAIN_FILE))).iterator().next();
+        try (Castellan resuming = startEdge("edge-resuming", certificate)) {
+            var relay = resuming.edgeRelay().orElseThrow();
+            assertThat(login(resuming, ALICE)).startsWith("a OK");
+            assertThat(relay.resumedLinks()).as("the first link makes a full handshake").isZero();
+            assertThat(login(resuming, ALICE)).startsWith("a OK");
+            assertThat(login(resuming, ALICE)).startsWith("a OK");
+            assertThat(relay.resumedLinks()).as("the next links resume").isEqualTo(2);
+
+            ca.revoke(leaf.getSerialNumber(), RevocationReason.KEY_COMPROMISE);
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(login(resuming, ALICE)).startsWith("a NO [UNAVAILABLE]"));
+            long resumedBefore = relay.resumedLinks();
+            assertThat(login(resuming, ALICE)).startsWith("a NO [UNAVAILABLE]");
+            assertThat(relay.resumedLinks()).as("no ticket from before the revocation resumes").isEqualTo(resumedBefore);
+        }
+    }
+
     /** The edge uses a node only if its certificate names that node: mailbox-2 is not taken for mailbox-1. */
     @Test
     void theEdgeRefusesANodeWhoseCertificateNamesAnotherNode() throws Exception {
