@@ -72,6 +72,9 @@ public final class AdminServer implements AutoCloseable {
      */
     static final Duration DEPARTURE_GRACE = Duration.ofSeconds(5);
 
+    /** A kick's {@code goodbye}: the account moved to another node ({@link ClusterRequests#MOVED}). */
+    public static final String MOVED = "moved";
+
     /** RFC 4291 §2.2 text forms, with an IPv4 tail, fit in 45 characters. */
     private static final int MAX_ADDRESS_LITERAL = 45;
     private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})(\\.\\d{1,3}){3}");
@@ -277,8 +280,10 @@ public final class AdminServer implements AutoCloseable {
         }
         int closed;
         if (request.hasNonNull("goodbye")) {
+            // A reason by name, never text from the request: it goes to clients in their protocol.
+            if (!request.get("goodbye").asText().equals(MOVED)) return error("the only goodbye is '" + MOVED + "'");
             // The sessions say why they end (an IMAP BYE) and finish the command they are in.
-            closed = sessions.departWhere(which, request.get("goodbye").asText(), DEPARTURE_GRACE);
+            closed = sessions.departWhere(which, ClusterRequests.MOVED, DEPARTURE_GRACE);
         } else {
             closed = sessions.closeWhere(which);
         }

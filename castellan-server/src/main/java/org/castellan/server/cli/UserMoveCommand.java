@@ -8,7 +8,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.castellan.protocol.mail.EmailAddress;
-import org.castellan.server.admin.ClusterRequests;
+import org.castellan.server.admin.AdminServer;
 import org.castellan.store.Account;
 import org.castellan.store.ClusterNode;
 import org.castellan.store.Mailbox;
@@ -82,7 +82,7 @@ final class UserMoveCommand implements Callable<Integer> {
             try {
                 // (3) The account's live sessions leave, on every node.
                 NodeRequests.Answers kicked = NodeRequests.ask(store, SessionsCommand.request("kick").put("account", a.toString())
-                        .put("goodbye", ClusterRequests.MOVED), NodeRequests.ANSWER_WAIT);
+                        .put("goodbye", AdminServer.MOVED), NodeRequests.ANSWER_WAIT);
                 // Per node: on an edge, a relayed session is the same client's session as on its mailbox node.
                 for (JsonNode answer : kicked.answers().values()) {
                     int closed = answer.path("closed").asInt();

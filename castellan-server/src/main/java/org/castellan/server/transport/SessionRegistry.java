@@ -40,7 +40,12 @@ public final class SessionRegistry {
      * The event a session gets when it is asked to leave, with the reason its goodbye carries
      * (an IMAP BYE): it ends as on a shutdown, as soon as it is not in the middle of a command.
      */
-    public record Departure(String reason) {}
+    public record Departure(String reason) {
+        public Departure {
+            // It ends a protocol line: a line break would let it write a second one.
+            if (reason.indexOf('\r') >= 0 || reason.indexOf('\n') >= 0) throw new IllegalArgumentException("a reason is one line");
+        }
+    }
 
     /**
      * Asks every connection the predicate selects to leave for {@code reason} (its protocol says
