@@ -15,11 +15,14 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code castellan sessions}: the running server's live connections, over its admin socket, and
- * {@code sessions kick} to close some of them. Without a running server: one line, exit 1.
+ * {@code sessions kick} to close some of them. Without a running server: one line, exit 1. On a
+ * store the nodes share, both ask every node over the store's change channel instead ({@link
+ * NodeRequests}, docs/roles.md §4) and need no server on this node.
  */
 @Command(name = "sessions", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"List the running server's live connections: listener, remote address, TLS,",
-                "client certificate, account, mechanism, age and bytes."},
+                "client certificate, account, mechanism, age and bytes. On a store the nodes share",
+                "(PostgreSQL), those of every node that answers, and the nodes that did not."},
         subcommands = SessionsCommand.Kick.class)
 final class SessionsCommand implements Callable<Integer> {
 
