@@ -361,7 +361,8 @@ public interface Directory {
     List<CertificateRevocation> listRevocations();
 
     /**
-     * Tells {@code listener} of the blocks, revocations and account deletions other nodes write from now on, on the
+     * Tells {@code listener} of the blocks, revocations, account deletions, placement switches
+     * ({@code user move}) and cluster requests other nodes write from now on, on the
      * store's own thread (hand off anything slow). A store that serves one process alone (the
      * embedded one) never calls it: the process that writes knows already.
      */

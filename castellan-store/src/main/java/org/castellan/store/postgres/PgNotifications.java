@@ -51,7 +51,8 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
 
     /**
      * Blocks and revocations written (docs/store.md, "What the nodes share"): the payload says what
-     * to read again, and for lifted blocks of which sources.
+     * to read again, and for lifted blocks of which sources; also accounts removed or moved, and
+     * the cluster requests of docs/roles.md §4.
      */
     static final String DIRECTORY_CHANNEL = "castellan_directory";
 
