@@ -46,6 +46,7 @@ class ClusterOperationsTest {
     private static final String BOB = "bob@example.org"; // placed on mailbox-2
     private static final String CAROL = "carol@example.org"; // moved from mailbox-1 to mailbox-2
     private static final String DAVE = "dave@example.org"; // held by a move's lock
+    private static final String ERIN = "erin@example.org"; // a POP3 client, moved from mailbox-1 to mailbox-2
     private static final String PASSWORD = "correct horse battery";
 
     Path tmp;
@@ -73,7 +74,7 @@ class ClusterOperationsTest {
         String text = Files.readString(base.resolve("castellan.toml"));
         Files.writeString(base.resolve("castellan.toml"), text.replace("\n# kind = \"embedded\"\n", store()));
         assertThat(Cli.raw(null, "domain", "add", "example.org", "--data", base.toString()).code()).isZero();
-        for (String account : List.of(ALICE, BOB, CAROL, DAVE)) {
+        for (String account : List.of(ALICE, BOB, CAROL, DAVE, ERIN)) {
             Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", account, "--password-stdin", "--data", base.toString());
             assertThat(user.code()).as(user.err()).isZero();
         }
@@ -230,6 +231,31 @@ class ClusterOperationsTest {
         }
         try (Line imap = Line.imap(edge)) {
             assertThat(imap.command("a LOGIN " + DAVE + " \"" + PASSWORD + "\"")).startsWith("a OK");
+        }
+    }
+
+    /**
+     * A POP3 session of a moved account has no BYE: it gets RFC 3206's SYS/TEMP, the temporary
+     * failure its client retries, and its next login lands on the new node with the maildrop.
+     */
+    @Test
+    void aPop3SessionOfAMovedAccountIsToldToComeBack() throws Exception {
+        deliver(0, ERIN, "before the move");
+        try (Line pop = Line.pop3(edge)) {
+            assertThat(pop.command("USER " + ERIN)).startsWith("+OK");
+            assertThat(pop.command("PASS " + PASSWORD)).startsWith("+OK");
+            await().atMost(Duration.ofSeconds(10)).until(() -> linked(0, ERIN).isPresent());
+
+            Cli.Run move = cli(mailboxConfig[1], "user", "move", ERIN, "--to", "mailbox-2");
+            assertThat(move.code()).as(move.out() + move.err()).isZero();
+
+            assertThat(pop.in.readLine()).isEqualTo("-ERR [SYS/TEMP] " + org.castellan.server.admin.ClusterRequests.MOVED);
+            assertThat(pop.untilClosed()).isTrue();
+        }
+        try (Line pop = Line.pop3(edge)) {
+            assertThat(pop.command("USER " + ERIN)).startsWith("+OK");
+            assertThat(pop.command("PASS " + PASSWORD)).startsWith("+OK Maildrop has 1 messages");
+            assertThat(linked(1, ERIN)).isPresent();
         }
     }
 
