@@ -130,6 +130,8 @@ public final class Castellan implements AutoCloseable {
     private org.castellan.server.link.EdgeRelay edgeRelay;
     /** Blocks and revocations to and from the other nodes on the same directory. */
     private SharedDirectory shared;
+    /** Cluster-wide sessions, kicks and moves on a shared store (docs/roles.md §4). */
+    private org.castellan.server.admin.ClusterRequests cluster;
     private CertificateWatcher linkCertificates;
     /** The link listeners' one service: relayed IMAP and POP3 sessions on a mailbox node (docs/roles.md §2). */
     private final LinkService link;
@@ -347,6 +349,10 @@ public final class Castellan implements AutoCloseable {
         admin = AdminServer.start(config.server().adminSocket(), sessions(), auth, outboundQueue(),
                 () -> notifier.ifPresent(Notifier::afterRecord), Clock.systemUTC(), () -> outbound.ifPresent(OutboundEngine::wake));
         if (edgeRelay != null) admin.answerLinks(edgeRelay::liveLinks);
+        if (config.store().kind() == org.castellan.server.config.StoreKind.POSTGRES) {
+            cluster = new org.castellan.server.admin.ClusterRequests(store,
+                    org.castellan.server.admin.ClusterRequests.nodeName(config), config.server().role(), sessions(), admin, shared).start();
+        }
     }
 
     private Optional<OutboundQueue> outboundQueue() {

@@ -3,6 +3,7 @@ package org.castellan.store;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -111,6 +112,69 @@ public interface Directory {
      *     inner hyphens, at most {@link #MAX_NODE_NAME}); {@code NOT_FOUND} if the account does not exist
      */
     void setPlacement(long accountId, Optional<String> node);
+
+    // ---- moves and cluster operations (docs/roles.md §4); a store shared by nodes keeps them
+
+    /**
+     * Until when the account's logins are refused because {@code user move} is switching its
+     * node; empty when it is not being moved (or the lock ran out). Read by edges at each login.
+     *
+     * @throws StoreException {@code NOT_FOUND} if the account does not exist
+     */
+    default Optional<Instant> moveLock(long accountId) {
+        return Optional.empty();
+    }
+
+    /**
+     * Takes the move lock of the account until {@code until}, unless another move holds it.
+     *
+     * @return whether this caller holds it now
+     * @throws StoreException {@code INVALID} on a store no other node shares; {@code NOT_FOUND} if the account does not exist
+     */
+    default boolean lockForMove(long accountId, Instant until) {
+        throw StoreException.invalid("moving an account between nodes needs a store the nodes share (PostgreSQL)");
+    }
+
+    /**
+     * Ends a move: places the account on {@code node} (empty: leaves its placement as it was) and
+     * lifts its move lock in one transaction, and tells the other nodes ({@link
+     * DirectoryChange.PlacementChanged}) when the placement changed.
+     */
+    default void finishMove(long accountId, Optional<String> node) {
+        throw StoreException.invalid("moving an account between nodes needs a store the nodes share (PostgreSQL)");
+    }
+
+    /** Names this node among those that answer cluster requests; called when it starts. */
+    default void announceNode(String name, String role) {}
+
+    /** The nodes that named themselves, by name. */
+    default List<ClusterNode> clusterNodes() {
+        return List.of();
+    }
+
+    /**
+     * The longest request {@link #askNodes} carries: PostgreSQL refuses a notification payload of
+     * 8000 bytes or more, and the request shares it with the node's id and the request id.
+     */
+    int MAX_CLUSTER_REQUEST = 7000;
+
+    /**
+     * Asks every node listening ({@link DirectoryChange.NodesAsked}); they answer with {@link
+     * #answerNodes}.
+     *
+     * @throws StoreException {@code INVALID} on a store no other node shares, or a request longer than {@link #MAX_CLUSTER_REQUEST}
+     */
+    default void askNodes(String requestId, String request) {
+        throw StoreException.invalid("cluster requests need a store the nodes share (PostgreSQL)");
+    }
+
+    /** This node's answer to a request heard through {@link #watchDirectory}. */
+    default void answerNodes(String requestId, String node, String answer) {}
+
+    /** The answers to the request so far, by node name; the request's answers are deleted when {@code forget}. */
+    default Map<String, String> nodeAnswers(String requestId, boolean forget) {
+        return Map.of();
+    }
 
     // ---- app passwords
 
@@ -297,7 +361,8 @@ public interface Directory {
     List<CertificateRevocation> listRevocations();
 
     /**
-     * Tells {@code listener} of the blocks, revocations and account deletions other nodes write from now on, on the
+     * Tells {@code listener} of the blocks, revocations, account deletions, placement switches
+     * ({@code user move}) and cluster requests other nodes write from now on, on the
      * store's own thread (hand off anything slow). A store that serves one process alone (the
      * embedded one) never calls it: the process that writes knows already.
      */

@@ -31,6 +31,24 @@ public sealed interface DirectoryChange {
     record AccountRemoved(String address) implements DirectoryChange {}
 
     /**
+     * An account was placed on another mailbox node by {@code user move} (docs/roles.md §4): its
+     * sessions elsewhere are closed, so that they log in again and land there.
+     *
+     * @param address the account's address as its sessions hold it
+     * @param node the node it is on now
+     */
+    record PlacementChanged(String address, String node) implements DirectoryChange {}
+
+    /**
+     * A cluster-wide request (docs/roles.md §4): {@code castellan sessions}, {@code sessions kick}
+     * or a step of {@code user move} asks every node, and each answers with {@link
+     * Directory#answerNodes} under {@code requestId}.
+     *
+     * @param request one JSON object, as the admin socket takes it
+     */
+    record NodesAsked(String requestId, String request) implements DirectoryChange {}
+
+    /**
      * This node could not hear changes for a while (its PostgreSQL LISTEN connection broke and is
      * back): the blocks and revocations the other nodes wrote meanwhile are read again whole.
      * Accounts removed meanwhile are not named, so their sessions on this node are not closed by it.

@@ -69,6 +69,15 @@ public final class AdminServer implements AutoCloseable {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * How long a session asked to leave with a goodbye may take to finish the command it is in
+     * before it is closed without one: an APPEND or FETCH under way ends in well under this.
+     */
+    static final Duration DEPARTURE_GRACE = Duration.ofSeconds(5);
+
+    /** A kick's {@code goodbye}: the account moved to another node ({@link ClusterRequests#MOVED}). */
+    public static final String MOVED = "moved";
+
     /** RFC 4291 §2.2 text forms, with an IPv4 tail, fit in 45 characters. */
     private static final int MAX_ADDRESS_LITERAL = 45;
     private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})(\\.\\d{1,3}){3}");
@@ -262,6 +271,12 @@ public final class AdminServer implements AutoCloseable {
         });
         c.account().ifPresent(a -> s.put("account", a));
         c.mechanism().ifPresent(m -> s.put("mechanism", m));
+        // docs/roles.md §4: an edge's relayed session names its mailbox node, a node's link session its edge.
+        c.relayNode().ifPresent(n -> s.put("via", "mailbox/" + n));
+        if (c.listener().protocol() == org.castellan.server.config.Protocol.LINK) {
+            peer(c).flatMap(org.castellan.security.pki.CertificateAuthority::nodeIdentity)
+                    .ifPresent(n -> s.put("via", "edge/" + n.name()));
+        }
         s.put("started", c.started().toString());
         s.put("ageSeconds", Math.max(0, Duration.between(c.started(), clock.instant()).toSeconds()));
         s.put("bytesIn", c.bytesIn());
@@ -288,7 +303,15 @@ public final class AdminServer implements AutoCloseable {
         } else {
             return error("kick needs an id, an account or a serial");
         }
-        int closed = sessions.closeWhere(which);
+        int closed;
+        if (request.hasNonNull("goodbye")) {
+            // A reason by name, never text from the request: it goes to clients in their protocol.
+            if (!request.get("goodbye").asText().equals(MOVED)) return error("the only goodbye is '" + MOVED + "'");
+            // The sessions say why they end (an IMAP BYE) and finish the command they are in.
+            closed = sessions.departWhere(which, ClusterRequests.MOVED, DEPARTURE_GRACE);
+        } else {
+            closed = sessions.closeWhere(which);
+        }
         log.info("admin channel: closed {} session(s) on request", closed);
         return JSON.createObjectNode().put("ok", true).put("closed", closed);
     }

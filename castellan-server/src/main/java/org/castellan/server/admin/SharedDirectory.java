@@ -127,6 +127,9 @@ public final class SharedDirectory implements AutoCloseable {
                 readBlocks();
                 readRevocations();
             }
+            // ClusterRequests' work (docs/roles.md §4).
+            case DirectoryChange.PlacementChanged placed -> { }
+            case DirectoryChange.NodesAsked asked -> { }
             case DirectoryChange.AccountRemoved removed -> {
                 // As `castellan user remove` closes them on the node whose admin socket it reaches.
                 int closed = sessions.closeWhere(c -> c.account().map(a -> a.equalsIgnoreCase(removed.address())).orElse(false));
@@ -205,7 +208,8 @@ public final class SharedDirectory implements AutoCloseable {
         for (RevocationWatcher w : watchers) w.revokedElsewhere();
     }
 
-    private void submit(Runnable task) {
+    /** Runs {@code task} on this node's one directory worker (also {@link ClusterRequests}'), in order. */
+    void submit(Runnable task) {
         try {
             worker.execute(task);
         } catch (RejectedExecutionException closing) {

@@ -24,7 +24,10 @@ final class Admin implements AutoCloseable {
     }
 
     static Admin open(DataOptions where) throws Exception {
-        CastellanConfig config = where.load();
+        return open(where.load());
+    }
+
+    static Admin open(CastellanConfig config) {
         return new Admin(config, Stores.open(config));
     }
 

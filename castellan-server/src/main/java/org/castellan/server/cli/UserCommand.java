@@ -28,7 +28,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "user", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Manage user accounts.",
         subcommands = {UserCommand.Add.class, UserCommand.Passwd.class, UserCommand.ListUsers.class,
-                UserCommand.Show.class, UserCommand.Remove.class, UserCommand.Place.class, UserCommand.AppPasswords.class,
+                UserCommand.Show.class, UserCommand.Remove.class, UserCommand.Place.class, UserMoveCommand.class, UserCommand.AppPasswords.class,
                 UserCertCommand.class})
 final class UserCommand {
 

@@ -664,6 +664,12 @@ final class ImapSession extends LineSession {
         return "* BYE Server shutting down, try again later";
     }
 
+    /** RFC 9051 §7.1.5: BYE, the server closes the connection; the client logs in again. */
+    @Override
+    protected String goodbyeOnDeparture(String reason) {
+        return "* BYE " + reason;
+    }
+
     /** RFC 9051 §5.4: a timer before authentication may be shorter than the 30-minute autologout. */
     @Override
     protected String goodbyeOnLoginTimeout() {
@@ -681,7 +687,7 @@ final class ImapSession extends LineSession {
 
     @Override
     protected void onShutdownRequested() {
-        if (idleTag != null || (!busy() && !parser.inCommand() && state != ImapState.LOGOUT)) closeWith(goodbyeOnShutdown());
+        if (idleTag != null || (!busy() && !parser.inCommand() && state != ImapState.LOGOUT)) closeWith(leavingGoodbye());
     }
 
     @Override

@@ -186,10 +186,15 @@ public final class EdgeRelay implements Relay, AutoCloseable {
         return resumed.sum();
     }
 
-    /** The account's node: its placement, or the default node; read from the directory (blocking). */
+    /**
+     * The account's node: its placement, or the default node; read from the directory (blocking).
+     * While {@code user move} switches the account's node it has none: the login is refused for
+     * now, and the client's next one lands on the new node (docs/roles.md §4).
+     */
     private String node(String account) {
         long id = directory.getAccount(EmailAddress.of(account))
                 .orElseThrow(() -> StoreException.notFound("account " + account)).id();
+        if (directory.moveLock(id).isPresent()) throw new LinkFailure(account + " is being moved to another node");
         return directory.placement(id).orElse(edge.defaultNode());
     }
 
@@ -203,6 +208,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
             return done;
         }
         Channel clientChannel = client.channel();
+        client.relayedTo(node);
         Outbound.NextHop hop = address.get();
         Bootstrap bootstrap = new Bootstrap()
                 .group(clientChannel.eventLoop())

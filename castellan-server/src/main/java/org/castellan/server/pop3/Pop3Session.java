@@ -281,6 +281,11 @@ final class Pop3Session extends LineSession {
     }
 
     @Override
+    protected String goodbyeOnDeparture(String reason) {
+        return "-ERR [SYS/TEMP] " + reason; // RFC 3206 §4: temporary, try again
+    }
+
+    @Override
     protected String goodbyeOnShutdown() {
         return "-ERR [SYS/TEMP] Server shutting down, try again later"; // RFC 2449 §8.1.2
     }

@@ -40,6 +40,7 @@ public final class Connection {
     private volatile List<X509Certificate> peerChain = List.of();
     private volatile String account;
     private volatile String mechanism;
+    private volatile String relayNode;
     private final TlsPolicy tlsPolicy;
 
     Connection(long id, Listener listener, Channel channel, InetSocketAddress remote, Instant started,
@@ -75,6 +76,11 @@ public final class Connection {
      * the edge stays the socket's peer, which the link session logs.
      */
     public void relayedFor(InetSocketAddress client) { this.remote = client; }
+
+    /** On an edge: the mailbox node this session is relayed to once its link is open (docs/roles.md §3). */
+    public Optional<String> relayNode() { return Optional.ofNullable(relayNode); }
+
+    public void relayedTo(String node) { this.relayNode = node; }
 
     /** The client-certificate demand in force: the listener's, raised by a connection rule. */
     public ClientCertMode clientCertMode() { return clientCertMode; }

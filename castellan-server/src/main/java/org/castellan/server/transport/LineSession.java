@@ -64,6 +64,8 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     private boolean closed;
     private boolean awaitingHandshake;
     private boolean shutdownRequested;
+    /** Why the session is asked to leave ({@link SessionRegistry.Departure}); null on a shutdown or none. */
+    private String departure;
     private int errors;
     private long idleNanos;
     /**
@@ -180,6 +182,19 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
         return goodbyeOnIdle();
     }
 
+    /**
+     * The session is asked to leave for {@code reason} (an account moved to another node):
+     * by default the words of a shutdown.
+     */
+    protected String goodbyeOnDeparture(String reason) {
+        return goodbyeOnShutdown();
+    }
+
+    /** The goodbye of a session that ends because it was asked to: a shutdown, or a departure. */
+    protected final String leavingGoodbye() {
+        return departure == null ? goodbyeOnShutdown() : goodbyeOnDeparture(departure);
+    }
+
     /** Whether a requested shutdown may end the session now, before the next {@link #step}. */
     protected boolean readyToStop() {
         return true;
@@ -232,7 +247,7 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
         // writability: above the high-water mark no further command runs until it drains.
         while (!busy && !closed && !awaitingHandshake && ctx.channel().isWritable()) {
             if (shutdownRequested && readyToStop()) {
-                closeWith(goodbyeOnShutdown());
+                closeWith(leavingGoodbye());
                 return;
             }
             if (!step()) break;
@@ -528,6 +543,11 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
         } else if (evt == ConnectionGate.LoginDeadline.PASSED) {
             loginTimedOut();
         } else if (evt == Transport.ShutdownEvent.INSTANCE) {
+            shutdownRequested = true;
+            onShutdownRequested();
+        } else if (evt instanceof SessionRegistry.Departure leave) {
+            // As a shutdown, with its own words: the session ends as soon as it is not waiting.
+            departure = leave.reason();
             shutdownRequested = true;
             onShutdownRequested();
         }

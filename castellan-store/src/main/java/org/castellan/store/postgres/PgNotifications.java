@@ -51,7 +51,8 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
 
     /**
      * Blocks and revocations written (docs/store.md, "What the nodes share"): the payload says what
-     * to read again, and for lifted blocks of which sources.
+     * to read again, and for lifted blocks of which sources; also accounts removed or moved, and
+     * the cluster requests of docs/roles.md §4.
      */
     static final String DIRECTORY_CHANNEL = "castellan_directory";
 
@@ -224,6 +225,9 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
             // Sources are CIDR prefixes or "certificate sha256:<hex>": no tab, no newline.
             case DirectoryChange.BlocksLifted l -> l.sources().map(sources -> "L\t" + String.join("\t", new TreeSet<>(sources)))
                     .orElse("L");
+            // An address or a node name holds no tab; a request is one line of JSON, whose strings escape tabs.
+            case DirectoryChange.PlacementChanged p -> "P\t" + p.address() + "\t" + p.node();
+            case DirectoryChange.NodesAsked q -> "Q\t" + q.requestId() + "\t" + q.request();
             case DirectoryChange.Missed m -> throw new IllegalArgumentException("a node's own reconnection is never sent");
         };
         Pg.one(c, "SELECT pg_notify(?, ?)", rs -> Boolean.TRUE, DIRECTORY_CHANNEL, node + "\n" + body);
@@ -232,11 +236,13 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
     private void receiveDirectory(String payload) {
         int newline = payload.indexOf('\n');
         if (newline < 0 || payload.substring(0, newline).equals(node)) return; // this node knows its own
-        String[] f = payload.substring(newline + 1).split("\t");
+        String[] f = payload.substring(newline + 1).split("\t", payload.startsWith("Q\t", newline + 1) ? 3 : -1);
         DirectoryChange change = switch (f[0]) {
             case "B" -> new DirectoryChange.BlocksAdded();
             case "V" -> new DirectoryChange.RevocationsAdded();
             case "R" -> new DirectoryChange.AccountRemoved(f[1]);
+            case "P" -> new DirectoryChange.PlacementChanged(f[1], f[2]);
+            case "Q" -> new DirectoryChange.NodesAsked(f[1], f[2]);
             case "L" -> new DirectoryChange.BlocksLifted(f.length == 1 ? Optional.empty()
                     : Optional.of(Set.of(Arrays.copyOfRange(f, 1, f.length))));
             default -> throw new IllegalArgumentException("unknown directory change " + f[0]);

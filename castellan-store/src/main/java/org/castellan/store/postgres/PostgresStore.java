@@ -17,6 +17,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -38,6 +39,7 @@ import org.castellan.store.AuthAttempt;
 import org.castellan.store.AuthLogStore;
 import org.castellan.store.CertificateBinding;
 import org.castellan.store.CertificateRevocation;
+import org.castellan.store.ClusterNode;
 import org.castellan.store.DirectoryChange;
 import org.castellan.store.LoginBlock;
 import org.castellan.store.CopyResult;
@@ -479,6 +481,90 @@ public final class PostgresStore implements MailStore {
                 throw DirectoryRules.noAccount(accountId);
             }
             return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ moves and cluster operations
+
+    @Override
+    public Optional<Instant> moveLock(long accountId) {
+        return read("look up the move lock of account " + accountId, c -> Pg.one(c,
+                "SELECT move_locked_until FROM accounts WHERE id = ?", r -> Pg.instant(r, 1), accountId))
+                .orElseThrow(() -> StoreException.notFound("account " + accountId))
+                .filter(until -> until.isAfter(now()));
+    }
+
+    @Override
+    public boolean lockForMove(long accountId, Instant until) {
+        return write("lock account " + accountId + " for a move", c -> {
+            requireAccount(c, accountId);
+            return Pg.update(c, "UPDATE accounts SET move_locked_until = ? WHERE id = ?"
+                    + " AND (move_locked_until IS NULL OR move_locked_until <= ?)", until, accountId, now()) == 1;
+        });
+    }
+
+    @Override
+    public void finishMove(long accountId, Optional<String> node) {
+        DirectoryRules.validNodeName(node);
+        directoryWrite("end the move of account " + accountId, c -> {
+            Optional<String> address = Pg.one(c, "SELECT local_part || '@' || domain FROM accounts WHERE id = ?",
+                    rs -> rs.getString(1), accountId);
+            if (address.isEmpty()) throw DirectoryRules.noAccount(accountId);
+            if (node.isPresent()) {
+                Pg.update(c, "UPDATE accounts SET mailbox_node = ?, move_locked_until = NULL WHERE id = ?", node.get(), accountId);
+                // Delivered at commit, with the lock lifted: a node closes what is left of the account's sessions.
+                notifications.directoryChanged(c, new DirectoryChange.PlacementChanged(address.get(), node.get()));
+            } else {
+                Pg.update(c, "UPDATE accounts SET move_locked_until = NULL WHERE id = ?", accountId);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void announceNode(String name, String role) {
+        write("name node " + name, c -> Pg.update(c, "INSERT INTO cluster_nodes (name, role, seen_at) VALUES (?, ?, ?)"
+                + " ON CONFLICT (name) DO UPDATE SET role = excluded.role, seen_at = excluded.seen_at", name, role, now()));
+    }
+
+    @Override
+    public List<ClusterNode> clusterNodes() {
+        return read("list the nodes", c -> Pg.list(c, "SELECT name, role, seen_at FROM cluster_nodes ORDER BY name",
+                rs -> new ClusterNode(rs.getString(1), rs.getString(2), Pg.instant(rs, 3).orElseThrow())));
+    }
+
+    /** Answers older than this belong to a command that is long gone; the next request deletes them. */
+    static final java.time.Duration CLUSTER_ANSWERS_KEPT = java.time.Duration.ofMinutes(5);
+
+    @Override
+    public void askNodes(String requestId, String request) {
+        if (request.length() > MAX_CLUSTER_REQUEST || request.indexOf('\n') >= 0) {
+            throw StoreException.invalid("a cluster request is one line of at most " + MAX_CLUSTER_REQUEST + " characters");
+        }
+        write("ask the nodes", c -> {
+            Pg.update(c, "DELETE FROM cluster_answers WHERE created_at < ?", now().minus(CLUSTER_ANSWERS_KEPT));
+            notifications.directoryChanged(c, new DirectoryChange.NodesAsked(requestId, request));
+            return null;
+        });
+    }
+
+    @Override
+    public void answerNodes(String requestId, String node, String answer) {
+        write("answer request " + requestId, c -> Pg.update(c, "INSERT INTO cluster_answers (request_id, node, answer, created_at)"
+                + " VALUES (?, ?, ?, ?) ON CONFLICT (request_id, node) DO UPDATE SET answer = excluded.answer",
+                requestId, node, answer, now()));
+    }
+
+    @Override
+    public Map<String, String> nodeAnswers(String requestId, boolean forget) {
+        return write("read the answers to request " + requestId, c -> {
+            Map<String, String> answers = new java.util.TreeMap<>();
+            for (String[] row : Pg.list(c, "SELECT node, answer FROM cluster_answers WHERE request_id = ?",
+                    rs -> new String[] {rs.getString(1), rs.getString(2)}, requestId)) {
+                answers.put(row[0], row[1]);
+            }
+            if (forget) Pg.update(c, "DELETE FROM cluster_answers WHERE request_id = ?", requestId);
+            return answers;
         });
     }
 

@@ -16,6 +16,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -34,6 +35,7 @@ import org.castellan.store.AuthAttempt;
 import org.castellan.store.AuthLogContract;
 import org.castellan.store.AuthLogStore;
 import org.castellan.store.CertificateRevocation;
+import org.castellan.store.ClusterNode;
 import org.castellan.store.Directory;
 import org.castellan.store.DirectoryChange;
 import org.castellan.store.DirectoryContract;
@@ -236,6 +238,44 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
                     new DirectoryChange.AccountRemoved("Carol@example.org"));
             assertThat(otherNode.listRevocations()).containsExactly(r);
             assertThat(heardHere).isEmpty();
+        }
+    }
+
+    /**
+     * docs/roles.md §4: one move holds an account's lock at a time, until it ends or its time
+     * runs out; the switch lifts it and is heard by another node with the account and its node;
+     * a request one node asks is heard by another, whose answer the first reads once.
+     */
+    @Test
+    void aMoveLocksTheAccountOnceAndAnotherNodeHearsTheSwitchAndTheRequests() {
+        long dave = account("dave@example.org").id();
+        try (PostgresStore otherNode = PostgresStore.open(url, server.user(), server.password(), 1)) {
+            List<DirectoryChange> heard = new CopyOnWriteArrayList<>();
+            otherNode.watchDirectory(heard::add);
+            Instant until = Instant.now().plusSeconds(60);
+            assertThat(store.lockForMove(dave, until)).isTrue();
+            assertThat(otherNode.lockForMove(dave, until)).as("a second move").isFalse();
+            assertThat(otherNode.moveLock(dave)).isPresent();
+            store.finishMove(dave, Optional.of("mailbox-2"));
+            assertThat(otherNode.moveLock(dave)).isEmpty();
+            assertThat(otherNode.placement(dave)).hasValue("mailbox-2");
+            // A lock whose time ran out (a move that died) holds no more.
+            assertThat(store.lockForMove(dave, Instant.now().minusSeconds(1))).isTrue();
+            assertThat(otherNode.moveLock(dave)).isEmpty();
+            assertThat(otherNode.lockForMove(dave, until)).isTrue();
+            otherNode.finishMove(dave, Optional.empty());
+            assertThat(store.placement(dave)).as("a move given up keeps the placement").hasValue("mailbox-2");
+
+            otherNode.announceNode("mailbox-2", "mailbox");
+            assertThat(store.clusterNodes()).extracting(ClusterNode::name, ClusterNode::role)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple("mailbox-2", "mailbox"));
+            store.askNodes("r1", "{\"command\":\"sessions\",\"text\":\"a\\tb\"}");
+            await().atMost(EVENT_WAIT).until(() -> heard.size() == 2);
+            assertThat(heard).containsExactly(new DirectoryChange.PlacementChanged("dave@example.org", "mailbox-2"),
+                    new DirectoryChange.NodesAsked("r1", "{\"command\":\"sessions\",\"text\":\"a\\tb\"}"));
+            otherNode.answerNodes("r1", "mailbox-2", "{\"ok\":true}");
+            assertThat(store.nodeAnswers("r1", true)).containsExactly(Map.entry("mailbox-2", "{\"ok\":true}"));
+            assertThat(store.nodeAnswers("r1", false)).as("read once").isEmpty();
         }
     }
 
