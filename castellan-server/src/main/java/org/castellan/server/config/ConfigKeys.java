@@ -226,9 +226,10 @@ public final class ConfigKeys {
                     "\"all\" runs everything in one process; \"edge\" terminates TLS, pre-authenticates and"
                             + " proxies to mailbox nodes without storing mail; \"mailbox\" stores mail and serves edges."
                             + " A mailbox node has no client listener (imap, pop3, submission, smtp, https, ldap, ldaps),"
-                            + " only link listeners (and http). An edge needs [node] and [edge], serves imap and pop3"
-                            + " listeners (and http) and relays their sessions after login to the mailbox nodes; it"
-                            + " writes no mailbox (docs/roles.md)."),
+                            + " only link listeners (and http). An edge needs [node] and [edge], serves imap, pop3,"
+                            + " submission and smtp listeners (and http) and relays their sessions after login to the"
+                            + " mailbox nodes; it writes no mailbox: mail its smtp listeners take waits in its relay"
+                            + " queue (data-dir/relay-queue) until the recipient's node takes it (docs/roles.md)."),
             new Key(Section.SERVER, "shutdown-grace", Type.DURATION, List.of(), 0, MAX_SHUTDOWN_GRACE.toMillis(),
                     "\"30s\"", "How long a shutdown waits for sessions to finish before closing them."),
             key(Section.SERVER, "admin-socket", Type.PATH, "\"admin.sock\"",
