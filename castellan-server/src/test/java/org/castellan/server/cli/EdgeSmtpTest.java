@@ -1,0 +1,378 @@
+package org.castellan.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import org.castellan.protocol.mail.EmailAddress;
+import org.castellan.security.pki.CertificateAuthority;
+import org.castellan.security.pki.IssuedCertificate;
+import org.castellan.security.pki.NodeIdentity;
+import org.castellan.server.Castellan;
+import org.castellan.server.config.CastellanConfig;
+import org.castellan.server.link.RelayQueue;
+import org.castellan.server.testing.ExternalClient;
+import org.castellan.server.transport.Connection;
+import org.castellan.store.MailStore;
+import org.castellan.store.UidRange;
+import org.castellan.testkit.Postgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Submission and MX through an edge (docs/roles.md §3), with one edge and two mailbox nodes on one
+ * PostgreSQL as in {@link EdgeRelayTest}: swaks submits with AUTH at the edge and the session goes
+ * on at the user's node; the edge's MX checks recipients against the directory, keeps what it
+ * accepted in its relay queue on its own disk while a node is down, and delivers it when the node
+ * is back, across a restart of the edge.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class EdgeSmtpTest {
+
+    private static final String ALICE = "alice@example.org"; // no placement: the edge's default node, mailbox-1
+    private static final String BOB = "bob@example.org"; // placed on mailbox-2
+    private static final String PASSWORD = "correct horse battery";
+
+    Path tmp;
+    Postgres postgres;
+    Path base;
+    CertificateAuthority ca;
+    final Castellan[] mailbox = new Castellan[2];
+    final Path[] mailboxConfig = new Path[2];
+    Path edgeConfig;
+    Castellan edge;
+
+    @BeforeAll
+    void start(@TempDir Path dir) throws Exception {
+        tmp = dir;
+        ExternalClient.require("swaks", "swaks");
+        ExternalClient.require("python3", "python3");
+        postgres = Postgres.start();
+        try (var c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
+                Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE castellan_edge_smtp");
+        }
+        base = tmp.resolve("base");
+        Cli.Run init = Cli.raw(null, "init", "--data", base.toString(), "--hostname", "localhost", "--port-base", "0");
+        assertThat(init.code()).as(init.err()).isZero();
+        Files.writeString(base.resolve("postgres.pass"), postgres.password() + "\n");
+        Files.setPosixFilePermissions(base.resolve("postgres.pass"), PosixFilePermissions.fromString("rw-------"));
+        String text = Files.readString(base.resolve("castellan.toml"));
+        Files.writeString(base.resolve("castellan.toml"), text.replace("\n# kind = \"embedded\"\n", store()));
+        assertThat(Cli.raw(null, "domain", "add", "example.org", "--data", base.toString()).code()).isZero();
+        for (String account : List.of(ALICE, BOB)) {
+            Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", account, "--password-stdin", "--data", base.toString());
+            assertThat(user.code()).as(user.err()).isZero();
+        }
+        ca = CertificateAuthority.load(base.resolve("pki"));
+        for (int i = 0; i < 2; i++) {
+            String name = "mailbox-" + (i + 1);
+            mailboxConfig[i] = config(name, "mailbox", nodeCertificate(new NodeIdentity(NodeIdentity.Role.MAILBOX, name)), "",
+                    "[[listener]]\nname = \"link\"\nprotocol = \"link\"\naddress = \"127.0.0." + (i + 2) + "\"\nport = 0\n"
+                            + "tls = \"implicit\"\nclient-cert = \"require\"\nedges = [\"127.0.0.0/8\"]\n");
+            mailbox[i] = Castellan.start(CastellanConfig.load(mailboxConfig[i]));
+            String written = Files.readString(mailboxConfig[i]);
+            Files.writeString(mailboxConfig[i], written.replace("port = 0", "port = " + linkPort(i)));
+        }
+        Cli.Run place = Cli.raw(null, "user", "place", BOB, "mailbox-2", "--data", base.toString());
+        assertThat(place.code()).as(place.err()).isZero();
+        edgeConfig = config("edge-1", "edge", nodeCertificate(new NodeIdentity(NodeIdentity.Role.EDGE, "edge-1")),
+                "[edge]\nnodes = [\"mailbox-1=127.0.0.2:" + linkPort(0) + "\", \"mailbox-2=127.0.0.3:" + linkPort(1)
+                        + "\"]\ndefault-node = \"mailbox-1\"\n",
+                "[[listener]]\nname = \"imaps\"\nprotocol = \"imap\"\naddress = \"127.0.0.1\"\nport = 0\ntls = \"implicit\"\n"
+                        + "[[listener]]\nname = \"submissions\"\nprotocol = \"submission\"\naddress = \"127.0.0.1\"\nport = 0\n"
+                        + "tls = \"implicit\"\n"
+                        + "[[listener]]\nname = \"submission\"\nprotocol = \"submission\"\naddress = \"127.0.0.1\"\nport = 0\n"
+                        + "tls = \"starttls\"\n"
+                        + "[[listener]]\nname = \"mx\"\nprotocol = \"smtp\"\naddress = \"127.0.0.1\"\nport = 0\n"
+                        + "tls = \"starttls\"\n");
+        edge = Castellan.start(CastellanConfig.load(edgeConfig));
+        // Restarted on the same ports.
+        String written = Files.readString(edgeConfig);
+        for (String listener : List.of("imaps", "submissions", "submission", "mx")) {
+            written = written.replace("name = \"" + listener + "\"\nprotocol", "name = \"" + listener + "\"\nport = "
+                    + edge.addresses().get(listener).getPort() + "\nprotocol");
+        }
+        Files.writeString(edgeConfig, written.replace("\nport = 0\n", "\n"));
+    }
+
+    @AfterAll
+    void stop() {
+        if (edge != null) edge.close();
+        for (Castellan m : mailbox) if (m != null) m.close();
+        if (postgres != null) postgres.close();
+    }
+
+    private String store() {
+        return "\nkind = \"postgres\"\nurl = \"postgres://127.0.0.1:" + postgres.port() + "/castellan_edge_smtp\"\nuser = \""
+                + postgres.user() + "\"\npassword-file = \"" + base.resolve("postgres.pass") + "\"\npool-size = 4\n";
+    }
+
+    private Path nodeCertificate(NodeIdentity node) {
+        IssuedCertificate issued = ca.issueNode(node, List.of("localhost"), Duration.ofDays(90));
+        Path out = tmp.resolve("certs").resolve(node.role().name().toLowerCase() + "-" + node.name());
+        issued.writeTo(out);
+        return out;
+    }
+
+    private Path config(String name, String role, Path nodeCertificate, String tables, String listeners) throws IOException {
+        Path data = Files.createDirectories(tmp.resolve(name));
+        Path file = data.resolve("castellan.toml");
+        Files.writeString(file, "[server]\nhostname = \"localhost\"\ndata-dir = \"" + data + "\"\nrole = \"" + role + "\"\n"
+                + "[store]" + store()
+                + "[tls]\ncertificate = \"" + base.resolve("tls/chain.pem") + "\"\nkey = \"" + base.resolve("tls/key.pem")
+                + "\"\npki-directory = \"" + base.resolve("pki") + "\"\n"
+                + "[node]\ncertificate = \"" + nodeCertificate.resolve(IssuedCertificate.CHAIN_FILE) + "\"\nkey = \""
+                + nodeCertificate.resolve(IssuedCertificate.KEY_FILE) + "\"\n"
+                + tables + listeners);
+        return file;
+    }
+
+    private int linkPort(int node) {
+        return mailbox[node].addresses().get("link").getPort();
+    }
+
+    private String port(String listener) {
+        return Integer.toString(edge.addresses().get(listener).getPort());
+    }
+
+    /** A message with a unique marker in its subject and body. */
+    private Path message(String from, String to, String marker) throws IOException {
+        Path data = tmp.resolve(marker + ".eml");
+        // swaks ends the data with its own CRLF before the dot.
+        Files.writeString(data, "From: " + from + "\r\nTo: " + to + "\r\nSubject: " + marker + "\r\n\r\nbody " + marker);
+        return data;
+    }
+
+    /** Whether the account's INBOX holds a message with {@code marker} (one shared store: any node's handle reads it). */
+    private boolean inInbox(String account, String marker) {
+        MailStore store = (mailbox[0] != null ? mailbox[0] : mailbox[1]).store();
+        long id = store.getAccount(EmailAddress.of(account)).orElseThrow().id();
+        long inbox = store.getMailbox(id, "INBOX").orElseThrow().id();
+        return store.listMessages(inbox, UidRange.all()).stream().anyMatch(m -> {
+            try (var content = store.openMessage(inbox, m.uid())) {
+                return new String(content.readAllBytes(), StandardCharsets.UTF_8).contains(marker);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
+    private ExternalClient.Result swaks(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("swaks", "--server", "127.0.0.1"));
+        command.addAll(List.of(args));
+        return ExternalClient.run(command, Map.of());
+    }
+
+    /**
+     * docs/roles.md §3: AUTH at the edge (RFC 4954, over implicit TLS per RFC 8314 and STARTTLS per
+     * RFC 3207), then the session — sender checks, recipients, the message — at the user's node.
+     */
+    @Test
+    void swaksSubmitsThroughTheEdgeForUsersOnBothNodes() throws Exception {
+        String forAlice = "submitted-alice-" + UUID.randomUUID();
+        String forBob = "submitted-bob-" + UUID.randomUUID();
+        var alice = swaks("--port", port("submissions"), "--tls-on-connect", "--tls-verify", "--tls-ca-path",
+                base.resolve("pki/root.crt").toString(), "--tls-sni", "localhost", "--auth", "PLAIN", "--auth-user", ALICE,
+                "--auth-password", PASSWORD, "--from", ALICE, "--to", ALICE, "--data", message(ALICE, ALICE, forAlice).toString());
+        var bob = swaks("--port", port("submission"), "--tls", "--pipeline", "--tls-ca-path",
+                base.resolve("pki/root.crt").toString(), "--auth", "PLAIN", "--auth-user", BOB, "--auth-password", PASSWORD,
+                "--from", BOB, "--to", BOB, "--data", message(BOB, BOB, forBob).toString());
+        assertThat(alice.exitCode()).as(alice.output()).isZero();
+        assertThat(bob.exitCode()).as(bob.output()).isZero();
+        assertThat(alice.output()).contains("235 2.7.0", "250 2.0.0 Ok: delivered");
+        assertThat(bob.output()).contains("235 2.7.0", "250-PIPELINING", "250 2.0.0 Ok: delivered");
+        assertThat(inInbox(ALICE, forAlice)).isTrue();
+        assertThat(inInbox(BOB, forBob)).isTrue();
+    }
+
+    /** The node runs the session after MAIL: the account's node, as the edge asserted it, applies the sender check. */
+    @Test
+    void theSubmissionGoesOnAtTheUsersNodeWithItsSenderChecks() throws Exception {
+        try (SmtpLine client = SmtpLine.implicit(edge, "submissions")) {
+            client.command("EHLO laptop.example");
+            assertThat(client.command("AUTH PLAIN " + plain(BOB))).startsWith("235 2.7.0");
+            // RFC 6409 §8.1: another account's address is not the sender's own; the node refuses it.
+            assertThat(client.command("MAIL FROM:<" + ALICE + ">")).startsWith("550 5.7.1");
+            assertThat(linked(1, BOB)).isPresent();
+            assertThat(linked(0, BOB)).isEmpty();
+            assertThat(linked(1, BOB).get().remote().getPort()).isEqualTo(client.socket.getLocalPort());
+            assertThat(client.command("MAIL FROM:<" + BOB + ">")).startsWith("250 2.1.0");
+            assertThat(client.command("RCPT TO:<" + ALICE + ">")).startsWith("250 2.1.5");
+            assertThat(client.command("QUIT")).startsWith("221");
+        }
+    }
+
+    /**
+     * A user whose node is down gets 451 4.4.1 (RFC 5321 §4.3.2, RFC 3463 X.4.1) to MAIL and may
+     * try again; a user on the other node submits meanwhile, and once the node is back, so does she.
+     */
+    @Test
+    void aStoppedNodeFailsItsOwnUsersSubmissionsOnlyAndTemporarily() throws Exception {
+        mailbox[0].close();
+        mailbox[0] = null;
+        try {
+            try (SmtpLine alice = SmtpLine.implicit(edge, "submissions")) {
+                alice.command("EHLO laptop.example");
+                assertThat(alice.command("AUTH PLAIN " + plain(ALICE))).startsWith("235 2.7.0");
+                assertThat(alice.command("MAIL FROM:<" + ALICE + ">")).startsWith("451 4.4.1");
+            }
+            String marker = "while-mailbox-1-is-down-" + UUID.randomUUID();
+            var bob = swaks("--port", port("submissions"), "--tls-on-connect", "--auth", "PLAIN", "--auth-user", BOB,
+                    "--auth-password", PASSWORD, "--from", BOB, "--to", BOB, "--data", message(BOB, BOB, marker).toString());
+            assertThat(bob.exitCode()).as(bob.output()).isZero();
+            assertThat(inInbox(BOB, marker)).isTrue();
+        } finally {
+            mailbox[0] = Castellan.start(CastellanConfig.load(mailboxConfig[0]));
+        }
+        try (SmtpLine alice = SmtpLine.implicit(edge, "submissions")) {
+            alice.command("EHLO laptop.example");
+            assertThat(alice.command("AUTH PLAIN " + plain(ALICE))).startsWith("235 2.7.0");
+            assertThat(alice.command("MAIL FROM:<" + ALICE + ">")).startsWith("250 2.1.0");
+        }
+    }
+
+    /**
+     * The edge as MX (docs/roles.md §3): an existing user's mail is taken (250) and reaches her
+     * INBOX, read back through the edge with imaplib; an unknown user is refused at RCPT with 550
+     * 5.1.1 (RFC 3463), never accepted and bounced.
+     */
+    @Test
+    void mxMailReachesTheInboxAndUnknownUsersAreRefusedAtRcpt() throws Exception {
+        String marker = "mx-alice-" + UUID.randomUUID();
+        var sent = swaks("--port", port("mx"), "--ehlo", "mail.example.net", "--from", "carol@example.net", "--to", ALICE,
+                "--data", message("carol@example.net", ALICE, marker).toString());
+        assertThat(sent.exitCode()).as(sent.output()).isZero();
+        assertThat(sent.output()).contains("250 2.0.0 Ok: queued as");
+        await().atMost(Duration.ofSeconds(30)).until(() -> inInbox(ALICE, marker));
+        String read = ExternalClient.runOk(List.of("python3", "-c", String.join("\n",
+                "import imaplib, ssl, sys",
+                "a = imaplib.IMAP4_SSL('localhost', int(sys.argv[1]), ssl_context=ssl.create_default_context(cafile=sys.argv[2]))",
+                "a.login(sys.argv[3], sys.argv[4]); a.select('INBOX')",
+                "typ, found = a.search(None, 'SUBJECT', sys.argv[5])",
+                "typ, data = a.fetch(found[0].split()[-1], '(BODY.PEEK[])')",
+                "print('found', sys.argv[5] in data[0][1].decode(), 'received-by-edge', 'by localhost' in data[0][1].decode())",
+                "a.logout()"), port("imaps"), base.resolve("pki/root.crt").toString(), ALICE, PASSWORD, marker), Map.of()).output();
+        assertThat(read).contains("found True received-by-edge True");
+
+        var unknown = swaks("--port", port("mx"), "--from", "carol@example.net", "--to", "nobody@example.org",
+                "--data", message("carol@example.net", "nobody@example.org", "unknown").toString());
+        assertThat(unknown.exitCode()).isNotZero();
+        assertThat(unknown.output()).contains("<** 550 5.1.1");
+        var relaying = swaks("--port", port("mx"), "--from", "carol@example.net", "--to", "dave@example.com",
+                "--data", message("carol@example.net", "dave@example.com", "relaying").toString());
+        assertThat(relaying.output()).contains("<** 550 5.7.1");
+    }
+
+    /**
+     * docs/roles.md §3 and §5: while bob's node is down the edge's MX still answers 250, the
+     * message waiting on the edge's disk; the edge restarts meanwhile; once the node is back the
+     * message is in bob's INBOX, nothing done by an operator.
+     */
+    @Test
+    void mxMailWaitsAtTheEdgeWhileTheNodeIsDownAndAcrossARestart() throws Exception {
+        String marker = "mx-bob-queued-" + UUID.randomUUID();
+        mailbox[1].close();
+        mailbox[1] = null;
+        try {
+            var sent = swaks("--port", port("mx"), "--ehlo", "mail.example.net", "--from", "carol@example.net", "--to", BOB,
+                    "--data", message("carol@example.net", BOB, marker).toString());
+            assertThat(sent.exitCode()).as(sent.output()).isZero();
+            assertThat(sent.output()).contains("250 2.0.0 Ok: queued as");
+            Path queue = edge.config().server().dataDir().resolve(RelayQueue.DIRECTORY);
+            assertThat(queue).isDirectory();
+
+            edge.close();
+            edge = null;
+            assertThat(inInbox(BOB, marker)).isFalse();
+            edge = Castellan.start(CastellanConfig.load(edgeConfig));
+        } finally {
+            if (edge == null) edge = Castellan.start(CastellanConfig.load(edgeConfig));
+            mailbox[1] = Castellan.start(CastellanConfig.load(mailboxConfig[1]));
+        }
+        await().atMost(Duration.ofSeconds(90)).until(() -> inInbox(BOB, marker));
+    }
+
+    private static String plain(String account) {
+        return Base64.getEncoder().encodeToString(("\0" + account + "\0" + PASSWORD).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private Optional<Connection> linked(int node, String account) {
+        return mailbox[node].sessions().list().stream()
+                .filter(c -> c.listener().name().equals("link") && c.account().equals(Optional.of(account))).findFirst();
+    }
+
+    /** An SMTP client over implicit TLS: a command, then its reply's last line. */
+    static final class SmtpLine implements AutoCloseable {
+        final Socket socket;
+        final BufferedReader in;
+        final OutputStream out;
+
+        private SmtpLine(Socket socket) throws IOException {
+            this.socket = socket;
+            socket.setSoTimeout(20_000);
+            this.in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            this.out = socket.getOutputStream();
+            reply(); // the greeting
+        }
+
+        static SmtpLine implicit(Castellan edge, String listener) throws Exception {
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            try (var stream = Files.newInputStream(edge.config().tls().pkiDirectory().resolve("root.crt"))) {
+                trust.setCertificateEntry("root", CertificateFactory.getInstance("X.509").generateCertificate(stream));
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, tmf.getTrustManagers(), null);
+            SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1",
+                    edge.addresses().get(listener).getPort());
+            return new SmtpLine(socket);
+        }
+
+        String command(String line) throws IOException {
+            out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            return reply();
+        }
+
+        private String reply() throws IOException {
+            while (true) {
+                String line = in.readLine();
+                if (line == null) return "(closed)";
+                if (line.length() < 4 || line.charAt(3) != '-') return line;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+}
