@@ -269,7 +269,10 @@ public final class Castellan implements AutoCloseable {
             server.startAdministration(ca);
             server.outbound.ifPresent(OutboundEngine::start);
             server.tlsReports.ifPresent(TlsRptSender::start);
-            if (server.relayQueue != null) server.relayQueue.start();
+            if (server.relayQueue != null) {
+                server.relayNotifier.start();
+                server.relayQueue.start();
+            }
             return server;
         } catch (RuntimeException e) {
             if (server != null) server.stopAdministration();
@@ -316,7 +319,13 @@ public final class Castellan implements AutoCloseable {
     private void relayMail(org.castellan.server.link.EdgeRelay relay) {
         Path directory = config.server().dataDir().resolve(org.castellan.server.link.RelayQueue.DIRECTORY);
         relayQueueStore = org.castellan.store.embedded.EmbeddedMailStore.open(directory);
-        relayQueue = new org.castellan.server.link.RelayQueue(relayQueueStore, relay, store, Clock.systemUTC());
+        relayQueue = new org.castellan.server.link.RelayQueue(relayQueueStore, relay, store, config.server().hostname(),
+                Clock.systemUTC());
+        // Bounces are made as the outbound queue's are, into the relay queue: its delivery takes them to the sender's node.
+        relayNotifier = new Notifier(relayQueueStore, relayQueueStore, config.server().hostname(),
+                config.outbound().delayWarning(), org.castellan.server.link.RelayQueue.MAX_LIFETIME, Clock.systemUTC());
+        // On the queue's own thread, so the bounce it enqueues is leased at the queue's next look, at once.
+        relayQueue.afterRecord(relayNotifier::runOnce);
         smtp.relayMailTo(relayQueueStore, relayQueue::wake);
         log.info("edge: MX mail waits in {} until its mailbox node takes it", directory);
     }
@@ -324,6 +333,8 @@ public final class Castellan implements AutoCloseable {
     /** Ends the delivery (its attempt under way is made again at the next start), then closes the queue. */
     private void closeRelayQueue() {
         if (relayQueue != null) relayQueue.close();
+        if (relayNotifier != null) relayNotifier.close();
+        relayNotifier = null;
         if (relayQueueStore != null) relayQueueStore.close();
         relayQueue = null;
         relayQueueStore = null;
@@ -332,6 +343,7 @@ public final class Castellan implements AutoCloseable {
     /** An edge's MX relay queue and its delivery; null elsewhere. */
     private org.castellan.store.embedded.EmbeddedMailStore relayQueueStore;
     private org.castellan.server.link.RelayQueue relayQueue;
+    private Notifier relayNotifier;
 
     /**
      * {@code DATA/spool}, where messages too large for memory wait while they arrive, ready for

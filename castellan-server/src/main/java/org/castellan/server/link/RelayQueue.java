@@ -77,7 +77,7 @@ public final class RelayQueue implements AutoCloseable {
     /** The longest wait between attempts: a node back from a long outage gets its mail within this. */
     static final Duration MAX_RETRY = Duration.ofMinutes(5);
     /** Postfix's maximal_queue_lifetime: a message still undelivered after five days fails. */
-    static final Duration MAX_LIFETIME = Duration.ofDays(5);
+    public static final Duration MAX_LIFETIME = Duration.ofDays(5);
     /** The lease of an attempt; a crashed edge's leases end as the next one starts ({@link OutboundQueue#releaseLeases}). */
     private static final Duration LEASE = Duration.ofMinutes(15);
     /** Recipients leased at once. */
@@ -94,18 +94,35 @@ public final class RelayQueue implements AutoCloseable {
     private final OutboundQueue queue;
     private final EdgeRelay relay;
     private final Directory directory;
+    private final String hostname;
     private final Clock clock;
     private final EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final Object signal = new Object();
     private boolean woken;
     private volatile boolean closed;
     private Thread worker;
+    private Runnable afterRecord = () -> { };
 
-    public RelayQueue(OutboundQueue queue, EdgeRelay relay, Directory directory, Clock clock) {
+    /**
+     * @param directory where recipients are looked up: the shared directory, for their accounts and placements
+     * @param hostname this edge's name, the EHLO domain asserted for its own notifications
+     */
+    public RelayQueue(OutboundQueue queue, EdgeRelay relay, Directory directory, String hostname, Clock clock) {
         this.queue = queue;
         this.relay = relay;
         this.directory = directory;
+        this.hostname = hostname;
         this.clock = clock;
+    }
+
+    /**
+     * Runs {@code hook} on the queue's thread after each attempt's results are recorded: the delivery status
+     * notifications of the queue ({@link org.castellan.server.outbound.Notifier}), whose bounces
+     * go into this queue and so to the sender's node, as any local delivery does.
+     */
+    public RelayQueue afterRecord(Runnable hook) {
+        this.afterRecord = hook;
+        return this;
     }
 
     /** Starts delivering; recipients a stopped edge had leased are due at once. */
@@ -200,19 +217,19 @@ public final class RelayQueue implements AutoCloseable {
             log.info("relay queue: message {} recipient {} {} via {}: {}", message.id(), r.recipientId(), r.state(),
                     r.host().orElse("-"), r.reply());
         }
-        List<Long> done = results.stream().filter(r -> r.state() != RecipientState.QUEUED).map(AttemptResult::recipientId).toList();
-        if (!done.isEmpty()) {
-            // No delivery status notification is made at the edge yet: a failure is in its log.
-            queue.markReported(done, OutboundQueue.Report.FINAL);
-            queue.purgeFinished();
-        }
+        afterRecord.run();
     }
 
-    /** The mailbox node of the account {@code address} leads to; empty when it leads to none. */
+    /**
+     * The mailbox node of the account {@code address} leads to; empty when it leads to none — as
+     * for a bounce to a sender in another domain: the edge sends no mail out of the site.
+     */
     private Optional<String> node(String address) {
         Optional<Route> route;
         try {
-            route = directory.route(EmailAddress.of(address));
+            EmailAddress to = EmailAddress.of(address);
+            if (directory.getDomain(to.domain()).isEmpty()) return Optional.empty();
+            route = directory.route(to);
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         } catch (StoreException e) {
@@ -227,9 +244,11 @@ public final class RelayQueue implements AutoCloseable {
         Instant now = clock.instant();
         Optional<String> host = Optional.of(node);
         String[] from = message.receivedFrom().split(" ", 3);
-        LinkOpening opening = new LinkOpening(LinkOpening.MX, "", "", from[0], from.length > 1 ? Integer.parseInt(from[1]) : 0,
-                Optional.empty(), Optional.empty(), Optional.empty(), "relay-" + message.id(), List.of(),
-                Optional.ofNullable(from.length > 2 ? from[2] : null));
+        // A client the MX took the message from ("ADDRESS PORT EHLO"), or this edge for its own notifications.
+        boolean client = from.length == 3 && from[0].matches("[0-9A-Fa-f.:]+") && from[1].matches("[0-9]{1,5}");
+        LinkOpening opening = new LinkOpening(LinkOpening.MX, "", "", client ? from[0] : "127.0.0.1",
+                client ? Integer.parseInt(from[1]) : 0, Optional.empty(), Optional.empty(), Optional.empty(),
+                "relay-" + message.id(), List.of(), Optional.of(client ? from[2] : hostname));
         Relay.Opened opened;
         try {
             opened = relay.open(loop.next(), node, opening).toCompletableFuture().get(relay.openingTimeout().toMillis() + 5_000,

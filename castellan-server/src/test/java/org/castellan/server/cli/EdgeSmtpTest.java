@@ -57,6 +57,7 @@ class EdgeSmtpTest {
     private static final String ALICE = "alice@example.org"; // no placement: the edge's default node, mailbox-1
     private static final String BOB = "bob@example.org"; // placed on mailbox-2
     private static final String PASSWORD = "correct horse battery";
+    private static final String DAVE = "dave@example.org"; // a 1 KiB quota: his node refuses anything larger
 
     Path tmp;
     Postgres postgres;
@@ -89,6 +90,9 @@ class EdgeSmtpTest {
             Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", account, "--password-stdin", "--data", base.toString());
             assertThat(user.code()).as(user.err()).isZero();
         }
+        Cli.Run dave = Cli.raw(PASSWORD + "\n", "user", "add", DAVE, "--password-stdin", "--quota", "1K", "--data",
+                base.toString());
+        assertThat(dave.code()).as(dave.err()).isZero();
         ca = CertificateAuthority.load(base.resolve("pki"));
         for (int i = 0; i < 2; i++) {
             String name = "mailbox-" + (i + 1);
@@ -316,6 +320,53 @@ class EdgeSmtpTest {
             mailbox[1] = Castellan.start(CastellanConfig.load(mailboxConfig[1]));
         }
         await().atMost(Duration.ofSeconds(90)).until(() -> inInbox(BOB, marker));
+    }
+
+    /**
+     * The edge checks no quota (docs/roles.md §6): dave's node refuses the message at its end with
+     * 552 5.2.2 (RFC 3463), a permanent failure; the edge's queue makes the bounce (RFC 3464) as
+     * the outbound queue does, and delivers it to the sender's node: alice finds it in her INBOX.
+     */
+    @Test
+    void aPermanentRefusalByTheNodeBouncesToTheSender() throws Exception {
+        String marker = "too-big-for-dave-" + UUID.randomUUID();
+        Path data = tmp.resolve(marker + ".eml");
+        Files.writeString(data, "From: " + ALICE + "\r\nTo: " + DAVE + "\r\nSubject: " + marker + "\r\n\r\n"
+                + ("0123456789abcdef".repeat(4) + "\r\n").repeat(64) + marker);
+        var sent = swaks("--port", port("mx"), "--ehlo", "mail.example.org", "--from", ALICE, "--to", DAVE,
+                "--data", data.toString());
+        assertThat(sent.exitCode()).as(sent.output()).isZero();
+        assertThat(sent.output()).contains("250 2.0.0 Ok: queued as");
+        await().atMost(Duration.ofSeconds(60)).until(() -> inInbox(ALICE, "Status: 5.2.2"));
+        assertThat(inInbox(ALICE, "Final-Recipient: rfc822;" + DAVE)).isTrue();
+        assertThat(inInbox(DAVE, marker)).isFalse();
+    }
+
+    /**
+     * docs/roles.md §2: a submission and an MX delivery cross the link in TLS only. tcpdump on the
+     * links of both nodes: TLS records, and neither the message's marker nor the account.
+     */
+    @Test
+    void theLinkCarriesNoCleartextOfSubmittedOrRelayedMail() throws Exception {
+        String submitted = "cleartext-submitted-" + UUID.randomUUID();
+        String relayed = "cleartext-relayed-" + UUID.randomUUID();
+        byte[] packets;
+        try (LinkCapture capture = LinkCapture.start(tmp.resolve("smtp-link.pcap"), linkPort(0), linkPort(1))) {
+            var sub = swaks("--port", port("submissions"), "--tls-on-connect", "--auth", "PLAIN", "--auth-user", BOB,
+                    "--auth-password", PASSWORD, "--from", BOB, "--to", BOB, "--data", message(BOB, BOB, submitted).toString());
+            assertThat(sub.exitCode()).as(sub.output()).isZero();
+            var mx = swaks("--port", port("mx"), "--from", "carol@example.net", "--to", ALICE,
+                    "--data", message("carol@example.net", ALICE, relayed).toString());
+            assertThat(mx.exitCode()).as(mx.output()).isZero();
+            await().atMost(Duration.ofSeconds(30)).until(() -> inInbox(ALICE, relayed));
+            packets = capture.packets();
+        }
+        assertThat(inInbox(BOB, submitted)).isTrue();
+        // RFC 8446 §5.1: application data records (23) of TLS 1.2's version on the wire.
+        assertThat(LinkCapture.indexOf(packets, new byte[] {23, 3, 3})).as("TLS application data").isNotNegative();
+        for (String cleartext : List.of(submitted, relayed, BOB, ALICE)) {
+            assertThat(LinkCapture.indexOf(packets, cleartext.getBytes(StandardCharsets.US_ASCII))).as(cleartext).isNegative();
+        }
     }
 
     private static String plain(String account) {
