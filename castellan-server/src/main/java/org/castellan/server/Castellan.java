@@ -290,10 +290,11 @@ public final class Castellan implements AutoCloseable {
     }
 
     /**
-     * On an edge (docs/roles.md §3): IMAP and POP3 sessions go on at the account's mailbox node
-     * after login, over links presenting the [node] certificate. The store is open for the
-     * directory (accounts, credentials, placements, rules) and the auth log; no session of an
-     * edge opens a mailbox, and the listeners that would write mail are refused by the configuration.
+     * On an edge (docs/roles.md §3): IMAP, POP3 and submission sessions go on at the account's
+     * mailbox node after login, over links presenting the [node] certificate, and MX mail goes there
+     * from the edge's relay queue. The store is open for the directory (accounts, credentials,
+     * placements, aliases, domains, rules) and the auth log; no session of an edge opens a mailbox,
+     * and the listeners that would write one (HTTPS, LDAP) are refused by the configuration.
      */
     private void relayToMailboxNodes(Optional<CertificateAuthority> ca) {
         try {
@@ -307,7 +308,7 @@ public final class Castellan implements AutoCloseable {
         } catch (org.castellan.security.tls.TlsConfigException e) {
             throw new StartChecks.StartFailure(config, config.problem("node.certificate", e.getMessage()), e);
         }
-        log.info("edge: relaying IMAP and POP3 to mailbox nodes {} (default {})", config.edge().get().nodes().keySet(),
+        log.info("edge: relaying IMAP, POP3 and SMTP to mailbox nodes {} (default {})", config.edge().get().nodes().keySet(),
                 config.edge().get().defaultNode());
     }
 

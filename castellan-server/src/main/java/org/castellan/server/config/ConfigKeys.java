@@ -87,7 +87,7 @@ public final class ConfigKeys {
                 + " Required on an edge; on a mailbox node the link listeners present it instead of the server"
                 + " certificate of [tls], so that an edge can check it names the node it meant to reach."),
         EDGE("edge", false, "role = \"edge\" only: the mailbox nodes it relays"
-                + " logged-in IMAP and POP3 sessions to over the link (docs/roles.md). An account goes to the node"
+                + " logged-in IMAP, POP3 and submission sessions and its MX mail to over the link (docs/roles.md). An account goes to the node"
                 + " its placement in the directory names, or to default-node when it has none."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
