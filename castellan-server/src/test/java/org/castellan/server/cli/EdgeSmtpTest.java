@@ -11,11 +11,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -27,8 +24,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 import org.castellan.protocol.mail.EmailAddress;
-import org.castellan.security.pki.CertificateAuthority;
-import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.security.pki.NodeIdentity;
 import org.castellan.server.Castellan;
 import org.castellan.server.config.CastellanConfig;
@@ -37,7 +32,6 @@ import org.castellan.server.testing.ExternalClient;
 import org.castellan.server.transport.Connection;
 import org.castellan.store.MailStore;
 import org.castellan.store.UidRange;
-import org.castellan.testkit.Postgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,17 +48,14 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EdgeSmtpTest {
 
-    private static final String ALICE = "alice@example.org"; // no placement: the edge's default node, mailbox-1
-    private static final String BOB = "bob@example.org"; // placed on mailbox-2
-    private static final String PASSWORD = "correct horse battery";
+    private static final String ALICE = EdgeCluster.ALICE; // no placement: the edge's default node, mailbox-1
+    private static final String BOB = EdgeCluster.BOB; // placed on mailbox-2
+    private static final String PASSWORD = EdgeCluster.PASSWORD;
     private static final String DAVE = "dave@example.org"; // a 1 KiB quota: his node refuses anything larger
 
     Path tmp;
-    Postgres postgres;
-    Path base;
-    CertificateAuthority ca;
-    final Castellan[] mailbox = new Castellan[2];
-    final Path[] mailboxConfig = new Path[2];
+    EdgeCluster cluster;
+    Castellan[] mailbox;
     Path edgeConfig;
     Castellan edge;
 
@@ -73,41 +64,11 @@ class EdgeSmtpTest {
         tmp = dir;
         ExternalClient.require("swaks", "swaks");
         ExternalClient.require("python3", "python3");
-        postgres = Postgres.start();
-        try (var c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE castellan_edge_smtp");
-        }
-        base = tmp.resolve("base");
-        Cli.Run init = Cli.raw(null, "init", "--data", base.toString(), "--hostname", "localhost", "--port-base", "0");
-        assertThat(init.code()).as(init.err()).isZero();
-        Files.writeString(base.resolve("postgres.pass"), postgres.password() + "\n");
-        Files.setPosixFilePermissions(base.resolve("postgres.pass"), PosixFilePermissions.fromString("rw-------"));
-        String text = Files.readString(base.resolve("castellan.toml"));
-        Files.writeString(base.resolve("castellan.toml"), text.replace("\n# kind = \"embedded\"\n", store()));
-        assertThat(Cli.raw(null, "domain", "add", "example.org", "--data", base.toString()).code()).isZero();
-        for (String account : List.of(ALICE, BOB)) {
-            Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", account, "--password-stdin", "--data", base.toString());
-            assertThat(user.code()).as(user.err()).isZero();
-        }
-        Cli.Run dave = Cli.raw(PASSWORD + "\n", "user", "add", DAVE, "--password-stdin", "--quota", "1K", "--data",
-                base.toString());
-        assertThat(dave.code()).as(dave.err()).isZero();
-        ca = CertificateAuthority.load(base.resolve("pki"));
-        for (int i = 0; i < 2; i++) {
-            String name = "mailbox-" + (i + 1);
-            mailboxConfig[i] = config(name, "mailbox", nodeCertificate(new NodeIdentity(NodeIdentity.Role.MAILBOX, name)), "",
-                    "[[listener]]\nname = \"link\"\nprotocol = \"link\"\naddress = \"127.0.0." + (i + 2) + "\"\nport = 0\n"
-                            + "tls = \"implicit\"\nclient-cert = \"require\"\nedges = [\"127.0.0.0/8\"]\n");
-            mailbox[i] = Castellan.start(CastellanConfig.load(mailboxConfig[i]));
-            String written = Files.readString(mailboxConfig[i]);
-            Files.writeString(mailboxConfig[i], written.replace("port = 0", "port = " + linkPort(i)));
-        }
-        Cli.Run place = Cli.raw(null, "user", "place", BOB, "mailbox-2", "--data", base.toString());
-        assertThat(place.code()).as(place.err()).isZero();
-        edgeConfig = config("edge-1", "edge", nodeCertificate(new NodeIdentity(NodeIdentity.Role.EDGE, "edge-1")),
-                "[edge]\nnodes = [\"mailbox-1=127.0.0.2:" + linkPort(0) + "\", \"mailbox-2=127.0.0.3:" + linkPort(1)
-                        + "\"]\ndefault-node = \"mailbox-1\"\n",
+        cluster = EdgeCluster.start(tmp, "castellan_edge_smtp");
+        mailbox = cluster.mailbox;
+        cluster.addUser(DAVE, "--quota", "1K");
+        edgeConfig = cluster.config("edge-1", "edge", cluster.nodeCertificate(new NodeIdentity(NodeIdentity.Role.EDGE, "edge-1"),
+                Duration.ofDays(90)), cluster.edgeTable(),
                 "[[listener]]\nname = \"imaps\"\nprotocol = \"imap\"\naddress = \"127.0.0.1\"\nport = 0\ntls = \"implicit\"\n"
                         + "[[listener]]\nname = \"submissions\"\nprotocol = \"submission\"\naddress = \"127.0.0.1\"\nport = 0\n"
                         + "tls = \"implicit\"\n"
@@ -128,37 +89,11 @@ class EdgeSmtpTest {
     @AfterAll
     void stop() {
         if (edge != null) edge.close();
-        for (Castellan m : mailbox) if (m != null) m.close();
-        if (postgres != null) postgres.close();
-    }
-
-    private String store() {
-        return "\nkind = \"postgres\"\nurl = \"postgres://127.0.0.1:" + postgres.port() + "/castellan_edge_smtp\"\nuser = \""
-                + postgres.user() + "\"\npassword-file = \"" + base.resolve("postgres.pass") + "\"\npool-size = 4\n";
-    }
-
-    private Path nodeCertificate(NodeIdentity node) {
-        IssuedCertificate issued = ca.issueNode(node, List.of("localhost"), Duration.ofDays(90));
-        Path out = tmp.resolve("certs").resolve(node.role().name().toLowerCase() + "-" + node.name());
-        issued.writeTo(out);
-        return out;
-    }
-
-    private Path config(String name, String role, Path nodeCertificate, String tables, String listeners) throws IOException {
-        Path data = Files.createDirectories(tmp.resolve(name));
-        Path file = data.resolve("castellan.toml");
-        Files.writeString(file, "[server]\nhostname = \"localhost\"\ndata-dir = \"" + data + "\"\nrole = \"" + role + "\"\n"
-                + "[store]" + store()
-                + "[tls]\ncertificate = \"" + base.resolve("tls/chain.pem") + "\"\nkey = \"" + base.resolve("tls/key.pem")
-                + "\"\npki-directory = \"" + base.resolve("pki") + "\"\n"
-                + "[node]\ncertificate = \"" + nodeCertificate.resolve(IssuedCertificate.CHAIN_FILE) + "\"\nkey = \""
-                + nodeCertificate.resolve(IssuedCertificate.KEY_FILE) + "\"\n"
-                + tables + listeners);
-        return file;
+        if (cluster != null) cluster.close();
     }
 
     private int linkPort(int node) {
-        return mailbox[node].addresses().get("link").getPort();
+        return cluster.linkPort(node);
     }
 
     private String port(String listener) {
@@ -202,10 +137,10 @@ class EdgeSmtpTest {
         String forAlice = "submitted-alice-" + UUID.randomUUID();
         String forBob = "submitted-bob-" + UUID.randomUUID();
         var alice = swaks("--port", port("submissions"), "--tls-on-connect", "--tls-verify", "--tls-ca-path",
-                base.resolve("pki/root.crt").toString(), "--tls-sni", "localhost", "--auth", "PLAIN", "--auth-user", ALICE,
+                cluster.base.resolve("pki/root.crt").toString(), "--tls-sni", "localhost", "--auth", "PLAIN", "--auth-user", ALICE,
                 "--auth-password", PASSWORD, "--from", ALICE, "--to", ALICE, "--data", message(ALICE, ALICE, forAlice).toString());
         var bob = swaks("--port", port("submission"), "--tls", "--pipeline", "--tls-ca-path",
-                base.resolve("pki/root.crt").toString(), "--auth", "PLAIN", "--auth-user", BOB, "--auth-password", PASSWORD,
+                cluster.base.resolve("pki/root.crt").toString(), "--auth", "PLAIN", "--auth-user", BOB, "--auth-password", PASSWORD,
                 "--from", BOB, "--to", BOB, "--data", message(BOB, BOB, forBob).toString());
         assertThat(alice.exitCode()).as(alice.output()).isZero();
         assertThat(bob.exitCode()).as(bob.output()).isZero();
@@ -252,7 +187,7 @@ class EdgeSmtpTest {
             assertThat(bob.exitCode()).as(bob.output()).isZero();
             assertThat(inInbox(BOB, marker)).isTrue();
         } finally {
-            mailbox[0] = Castellan.start(CastellanConfig.load(mailboxConfig[0]));
+            mailbox[0] = Castellan.start(CastellanConfig.load(cluster.mailboxConfig[0]));
         }
         try (SmtpLine alice = SmtpLine.implicit(edge, "submissions")) {
             alice.command("EHLO laptop.example");
@@ -281,7 +216,7 @@ class EdgeSmtpTest {
                 "typ, found = a.search(None, 'SUBJECT', sys.argv[5])",
                 "typ, data = a.fetch(found[0].split()[-1], '(BODY.PEEK[])')",
                 "print('found', sys.argv[5] in data[0][1].decode(), 'received-by-edge', 'by localhost' in data[0][1].decode())",
-                "a.logout()"), port("imaps"), base.resolve("pki/root.crt").toString(), ALICE, PASSWORD, marker), Map.of()).output();
+                "a.logout()"), port("imaps"), cluster.base.resolve("pki/root.crt").toString(), ALICE, PASSWORD, marker), Map.of()).output();
         assertThat(read).contains("found True received-by-edge True");
 
         var unknown = swaks("--port", port("mx"), "--from", "carol@example.net", "--to", "nobody@example.org",
@@ -317,7 +252,7 @@ class EdgeSmtpTest {
             edge = Castellan.start(CastellanConfig.load(edgeConfig));
         } finally {
             if (edge == null) edge = Castellan.start(CastellanConfig.load(edgeConfig));
-            mailbox[1] = Castellan.start(CastellanConfig.load(mailboxConfig[1]));
+            mailbox[1] = Castellan.start(CastellanConfig.load(cluster.mailboxConfig[1]));
         }
         await().atMost(Duration.ofSeconds(90)).until(() -> inInbox(BOB, marker));
     }
