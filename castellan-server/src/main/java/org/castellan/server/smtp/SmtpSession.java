@@ -506,6 +506,7 @@ final class SmtpSession extends LineSession {
         greeted(opening.ehlo().orElse(opening.client()), true);
         state = SmtpState.READY;
         if (kind == Protocol.SMTP) {
+            relayedMx = true;
             write(new org.castellan.protocol.link.LinkOpening.Ready("mx").line());
             connection().channel().flush();
             return;
@@ -525,6 +526,18 @@ final class SmtpSession extends LineSession {
                             org.castellan.protocol.link.LinkOpening.Refused.UNAVAILABLE, "Mailbox unavailable").line().stripTrailing());
                 });
     }
+
+    /**
+     * An edge's delivery from its relay queue asserts no account: the link's opening deadline
+     * ({@code LinkService.OPENING_DEADLINE}) was met by the opening line, and a message that takes
+     * longer than it to arrive and be checked must not be cut off by it.
+     */
+    @Override
+    protected boolean needsNoLogin() {
+        return relayedMx;
+    }
+
+    private boolean relayedMx;
 
     /** Leaves the pipeline to a relay; returns what the client sent behind the command being relayed ({@link LineSession#handOver}). */
     io.netty.buffer.ByteBuf handOverToRelay() {

@@ -20,6 +20,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
@@ -27,6 +30,10 @@ import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.pki.NodeIdentity;
 import org.castellan.server.Castellan;
 import org.castellan.server.config.CastellanConfig;
+import org.castellan.protocol.link.LinkOpening;
+import org.castellan.security.pki.IssuedCertificate;
+import org.castellan.security.pki.Pem;
+import org.castellan.server.link.LinkService;
 import org.castellan.server.link.RelayQueue;
 import org.castellan.server.testing.ExternalClient;
 import org.castellan.server.transport.Connection;
@@ -304,6 +311,46 @@ class EdgeSmtpTest {
         }
     }
 
+    /**
+     * An MX delivery on the link asserts no account, and may take longer than the link's opening
+     * deadline (a large message, the node's DNS checks): the node keeps the session once the
+     * opening was made in time. As an edge would, with an edge certificate, straight to mailbox-1.
+     */
+    @Test
+    void anMxDeliveryOnTheLinkOutlastsTheOpeningDeadline() throws Exception {
+        Path certificate = cluster.nodeCertificate(new NodeIdentity(NodeIdentity.Role.EDGE, "edge-raw"), Duration.ofDays(1));
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        keys.load(null, null);
+        char[] secret = "x".toCharArray();
+        keys.setKeyEntry("edge", Pem.readPrivateKey(certificate.resolve(IssuedCertificate.KEY_FILE)), secret,
+                Pem.readCertificates(certificate.resolve(IssuedCertificate.CHAIN_FILE)).toArray(new X509Certificate[0]));
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
+        kmf.init(keys, secret);
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("root", cluster.ca.rootCertificate());
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+        tmf.init(trust);
+        SSLContext context = SSLContext.getInstance("TLSv1.3");
+        context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        String marker = "slow-mx-" + UUID.randomUUID();
+        byte[] content = ("From: carol@example.net\r\nTo: " + ALICE + "\r\nSubject: " + marker + "\r\n\r\n" + marker + "\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        Instant accepted = Instant.now();
+        try (SmtpLine link = new SmtpLine(context.getSocketFactory().createSocket("127.0.0.2", linkPort(0)))) {
+            link.out.write(new LinkOpening(LinkOpening.MX, "", "", "198.51.100.4", 25, Optional.empty(), Optional.empty(),
+                    Optional.empty(), "t1", List.of(), Optional.of("mail.example.net")).format().getBytes(StandardCharsets.UTF_8));
+            assertThat(link.in.readLine()).isEqualTo("READY mx");
+            assertThat(link.command("MAIL FROM:<carol@example.net>")).startsWith("250");
+            assertThat(link.command("RCPT TO:<" + ALICE + ">")).startsWith("250");
+            Instant past = accepted.plus(LinkService.OPENING_DEADLINE).plusSeconds(1);
+            await().atMost(LinkService.OPENING_DEADLINE.multipliedBy(2)).until(() -> Instant.now().isAfter(past));
+            link.out.write(("BDAT " + content.length + " LAST\r\n").getBytes(StandardCharsets.US_ASCII));
+            assertThat(link.command(new String(content, StandardCharsets.US_ASCII).stripTrailing())).startsWith("250 2.0.0");
+        }
+        assertThat(inInbox(ALICE, marker)).isTrue();
+    }
+
     private static String plain(String account) {
         return Base64.getEncoder().encodeToString(("\0" + account + "\0" + PASSWORD).getBytes(StandardCharsets.UTF_8));
     }
@@ -319,6 +366,7 @@ class EdgeSmtpTest {
         final BufferedReader in;
         final OutputStream out;
 
+        /** After the greeting: an SMTP server's 220, or a mailbox node's link greeting. */
         private SmtpLine(Socket socket) throws IOException {
             this.socket = socket;
             socket.setSoTimeout(20_000);
