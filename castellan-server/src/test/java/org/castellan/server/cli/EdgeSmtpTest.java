@@ -203,6 +203,14 @@ class EdgeSmtpTest {
         }
     }
 
+    /** castellan audit on the edge names its relay queue, the one mail it holds at rest (docs/roles.md §5). */
+    @Test
+    void theAuditNamesTheRelayQueue() {
+        Cli.Run audit = Cli.raw(null, "audit", "--config", edgeConfig.toString());
+        assertThat(audit.out().replaceAll(" +", " ")).as(audit.err())
+                .contains("MX relay queue: " + edgeConfig.getParent().resolve(RelayQueue.DIRECTORY) + " (this edge's disk)");
+    }
+
     /**
      * The edge as MX (docs/roles.md §3): an existing user's mail is taken (250) and reaches her
      * INBOX, read back through the edge with imaplib; an unknown user is refused at RCPT with 550
