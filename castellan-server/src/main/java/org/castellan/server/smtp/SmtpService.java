@@ -41,6 +41,12 @@ import org.castellan.store.Mailboxes;
  * client that guesses recipients is slowed, then closed with 421, per session and per host over a
  * window ({@code [smtp]}, {@link UnknownRecipients}), so that reconnecting does not help it.
  *
+ * <p>On an edge (docs/roles.md §3) nothing here opens a mailbox: a submission session goes on at
+ * the account's mailbox node from its first MAIL ({@link #relayTo}), and MX mail, its recipients
+ * checked against the directory, goes into the edge's relay queue before the 250
+ * ({@link #relayMailTo}). On a mailbox node's link the same sessions run for the edge
+ * ({@link #openRelayed}).
+ *
  * <p>Exposes: delivery into the INBOX of local accounts. A 250 reply after DATA or BDAT LAST
  * means the message is durable in every recipient's mailbox ({@link Mailboxes#deliver} returned).
  *
