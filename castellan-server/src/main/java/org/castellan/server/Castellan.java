@@ -62,6 +62,7 @@ import org.castellan.server.setup.Stores;
 import org.castellan.server.smtp.SmtpLimits;
 import org.castellan.server.smtp.SmtpService;
 import org.castellan.server.transport.MessageSpool;
+import org.castellan.protocol.link.LinkOpening;
 import org.castellan.server.config.Protocol;
 import org.castellan.server.link.LinkService;
 import org.castellan.server.transport.ProtocolService;
@@ -151,7 +152,6 @@ public final class Castellan implements AutoCloseable {
         this.pop3 = new Pop3Service(store, auth, blocking, Pop3Service.AUTOLOGOUT, loginTimeout);
         this.imap = new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, config.server().hostname(),
                 java.util.Set.copyOf(config.auth().submissionAccounts()), loginTimeout, spool);
-        this.link = new LinkService(Map.of("imap", imap, "pop3", pop3), config.clientRules());
         // One resolver answers the inbound checks and outbound MX routing (docs/outbound.md §3).
         DnsLookup dns = mailAuthDns(config);
         Optional<MailRouting> mx = dns instanceof MailRouting routing ? Optional.of(routing) : Optional.empty();
@@ -182,6 +182,8 @@ public final class Castellan implements AutoCloseable {
                 () -> directory.map(CertificateDirectory::current).orElse(List.of()), auth, blocking);
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
+        this.link = new LinkService(Map.of("imap", imap, "pop3", pop3, LinkOpening.SUBMISSION, smtp, LinkOpening.MX, smtp),
+                config.clientRules());
     }
 
     /**
@@ -277,12 +279,17 @@ public final class Castellan implements AutoCloseable {
             server.startAdministration(ca);
             server.outbound.ifPresent(OutboundEngine::start);
             server.tlsReports.ifPresent(TlsRptSender::start);
+            if (server.relayQueue != null) {
+                server.relayNotifier.start();
+                server.relayQueue.start();
+            }
             return server;
         } catch (RuntimeException e) {
             if (server != null) server.stopAdministration();
             if (server != null) server.tlsReports.ifPresent(TlsRptSender::close);
             if (server != null) server.outbound.ifPresent(OutboundEngine::close);
             if (server != null) server.stopNotifier();
+            if (server != null) server.closeRelayQueue();
             if (transport != null) transport.close();
             if (blocking != null) blocking.close();
             if (auth != null) auth.close();
@@ -293,10 +300,11 @@ public final class Castellan implements AutoCloseable {
     }
 
     /**
-     * On an edge (docs/roles.md §3): IMAP and POP3 sessions go on at the account's mailbox node
-     * after login, over links presenting the [node] certificate. The store is open for the
-     * directory (accounts, credentials, placements, rules) and the auth log; no session of an
-     * edge opens a mailbox, and the listeners that would write mail are refused by the configuration.
+     * On an edge (docs/roles.md §3): IMAP, POP3 and submission sessions go on at the account's
+     * mailbox node after login, over links presenting the [node] certificate, and MX mail goes there
+     * from the edge's relay queue. The store is open for the directory (accounts, credentials,
+     * placements, aliases, domains, rules) and the auth log; no session of an edge opens a mailbox,
+     * and the listeners that would write one (HTTPS, LDAP) are refused by the configuration.
      */
     private void relayToMailboxNodes(Optional<CertificateAuthority> ca) {
         try {
@@ -305,14 +313,50 @@ public final class Castellan implements AutoCloseable {
                     ca.map(authority -> authority.crlFile(CertificateKind.NODE)));
             imap.relayTo(relay);
             pop3.relayTo(relay);
+            smtp.relayTo(relay);
+            if (config.listeners().stream().anyMatch(l -> l.protocol() == Protocol.SMTP)) relayMail(relay);
             // A revoked mailbox node's live links close too, not only its next ones (docs/roles.md §6).
             edgeRelay = relay.watchRevocations(tls::revoked);
         } catch (org.castellan.security.tls.TlsConfigException e) {
             throw new StartChecks.StartFailure(config, config.problem("node.certificate", e.getMessage()), e);
         }
-        log.info("edge: relaying IMAP and POP3 to mailbox nodes {} (default {})", config.edge().get().nodes().keySet(),
+        log.info("edge: relaying IMAP, POP3 and SMTP to mailbox nodes {} (default {})", config.edge().get().nodes().keySet(),
                 config.edge().get().defaultNode());
     }
+
+    /**
+     * An edge's MX (docs/roles.md §3 and §5): the relay queue is an embedded store of its own in
+     * {@code DATA/relay-queue}, on the edge's disk, so that it takes mail while the shared store's
+     * mailbox part or the nodes cannot be reached; its delivery starts once the listeners are bound.
+     */
+    private void relayMail(org.castellan.server.link.EdgeRelay relay) {
+        Path directory = config.server().dataDir().resolve(org.castellan.server.link.RelayQueue.DIRECTORY);
+        relayQueueStore = org.castellan.store.embedded.EmbeddedMailStore.open(directory);
+        relayQueue = new org.castellan.server.link.RelayQueue(relayQueueStore, relay, store, config.server().hostname(),
+                Clock.systemUTC());
+        // Bounces are made as the outbound queue's are, into the relay queue: its delivery takes them to the sender's node.
+        relayNotifier = new Notifier(relayQueueStore, relayQueueStore, config.server().hostname(),
+                config.outbound().delayWarning(), org.castellan.server.link.RelayQueue.MAX_LIFETIME, Clock.systemUTC());
+        // On the queue's own thread, so the bounce it enqueues is leased at the queue's next look, at once.
+        relayQueue.afterRecord(relayNotifier::runOnce);
+        smtp.relayMailTo(relayQueueStore, relayQueue::wake);
+        log.info("edge: MX mail waits in {} until its mailbox node takes it", directory);
+    }
+
+    /** Ends the delivery (its attempt under way is made again at the next start), then closes the queue. */
+    private void closeRelayQueue() {
+        if (relayQueue != null) relayQueue.close();
+        if (relayNotifier != null) relayNotifier.close();
+        relayNotifier = null;
+        if (relayQueueStore != null) relayQueueStore.close();
+        relayQueue = null;
+        relayQueueStore = null;
+    }
+
+    /** An edge's MX relay queue and its delivery; null elsewhere. */
+    private org.castellan.store.embedded.EmbeddedMailStore relayQueueStore;
+    private org.castellan.server.link.RelayQueue relayQueue;
+    private Notifier relayNotifier;
 
     /**
      * {@code DATA/spool}, where messages too large for memory wait while they arrive, ready for
@@ -522,6 +566,7 @@ public final class Castellan implements AutoCloseable {
             // Attempts under way end; their leases lapse and the recipients are due again at the next start.
             tlsReports.ifPresent(TlsRptSender::close);
             outbound.ifPresent(OutboundEngine::close);
+            closeRelayQueue();
             auth.close();
             authLog.close();
             store.close();

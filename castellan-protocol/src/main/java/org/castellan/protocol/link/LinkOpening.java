@@ -23,9 +23,9 @@ import java.util.Optional;
  * word. Words the parser does not know are skipped, so an edge newer than the node may add some.
  * Pure: no I/O, no exceptions for bad input.
  *
- * @param protocol {@code imap} or {@code pop3}
- * @param account the address the client authenticated as, never an administrator (docs/design.md §1)
- * @param mechanism the SASL mechanism, or {@code LOGIN} / {@code USER} for IMAP LOGIN and POP3 USER/PASS
+ * @param protocol one of {@link #PROTOCOLS}
+ * @param account the address the client authenticated as, never an administrator (docs/design.md §1); empty for {@code mx}
+ * @param mechanism the SASL mechanism, or {@code LOGIN} / {@code USER} for IMAP LOGIN and POP3 USER/PASS; empty for {@code mx}
  * @param client the client's IP address as the edge saw it
  * @param clientPort the client's port
  * @param tls the client's TLS version ("TLSv1.3"), empty on a cleartext connection
@@ -33,10 +33,12 @@ import java.util.Optional;
  * @param certificateSerial the serial number (hex) of the client's verified certificate, empty without one
  * @param session the edge's session id, so the two logs can be joined
  * @param imapId the fields and values of the client's IMAP ID command (RFC 2971), alternating; empty when it sent none
+ * @param ehlo the domain the client gave in EHLO (RFC 5321 §4.1.1.1), for {@code submission} and {@code mx}: the
+ *     node's Received field and mail checks name it; empty for IMAP and POP3
  */
 public record LinkOpening(String protocol, String account, String mechanism, String client, int clientPort,
                           Optional<String> tls, Optional<String> cipher, Optional<String> certificateSerial,
-                          String session, List<String> imapId) {
+                          String session, List<String> imapId, Optional<String> ehlo) {
 
     /** The first word of the edge's line. */
     public static final String OPEN = "OPEN";
@@ -50,8 +52,16 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
      * leaves out what does not ({@link #format}), and the node refuses a longer line.
      */
     public static final int MAX_LINE = 8192;
-    /** The protocols a session may be relayed for (docs/roles.md §3). */
-    public static final List<String> PROTOCOLS = List.of("imap", "pop3");
+    /** {@link #protocol()} of an authenticated submission session relayed after AUTH. */
+    public static final String SUBMISSION = "submission";
+    /** {@link #protocol()} of a delivery from the edge's MX relay queue; it asserts no account. */
+    public static final String MX = "mx";
+    /**
+     * The protocols a session may be relayed for (docs/roles.md §3): {@code submission} is an
+     * authenticated client's SMTP session after AUTH; {@code mx} is the edge delivering a message
+     * of its MX relay queue, an SMTP transaction for the client the edge took it from.
+     */
+    public static final List<String> PROTOCOLS = List.of("imap", "pop3", SUBMISSION, MX);
 
     public LinkOpening {
         Objects.requireNonNull(protocol, "protocol");
@@ -63,6 +73,15 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
         Objects.requireNonNull(certificateSerial, "certificateSerial");
         Objects.requireNonNull(session, "session");
         imapId = List.copyOf(imapId);
+        Objects.requireNonNull(ehlo, "ehlo");
+    }
+
+    /** An opening without an EHLO domain: IMAP and POP3. */
+    public LinkOpening(String protocol, String account, String mechanism, String client, int clientPort,
+                       Optional<String> tls, Optional<String> cipher, Optional<String> certificateSerial,
+                       String session, List<String> imapId) {
+        this(protocol, account, mechanism, client, clientPort, tls, cipher, certificateSerial, session, imapId,
+                Optional.empty());
     }
 
     /** The edge's line, CRLF included; the IMAP ID fields are left out if the line would be longer than {@link #MAX_LINE}. */
@@ -74,21 +93,28 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
     private String format(List<String> id) {
         Map<String, String> words = new LinkedHashMap<>();
         words.put("protocol", protocol);
-        words.put("account", account);
-        words.put("mechanism", mechanism);
+        if (!account.isEmpty()) words.put("account", account);
+        if (!mechanism.isEmpty()) words.put("mechanism", mechanism);
         words.put("client", client);
         words.put("port", Integer.toString(clientPort));
         tls.ifPresent(v -> words.put("tls", v));
         cipher.ifPresent(v -> words.put("cipher", v));
         certificateSerial.ifPresent(v -> words.put("certificate", v));
         words.put("session", session);
+        ehlo.ifPresent(v -> words.put("ehlo", v));
         for (int i = 0; i + 1 < id.size(); i += 2) words.put("id." + encode(id.get(i)), id.get(i + 1));
         StringBuilder b = new StringBuilder(OPEN);
         words.forEach((k, v) -> b.append(' ').append(k).append('=').append(encode(v)));
         return b.append("\r\n").toString();
     }
 
-    /** What parsing a line gives: an opening, or what is wrong with the line. */
+    /** This opening with the client's EHLO domain (SMTP). */
+    public LinkOpening withEhlo(String domain) {
+        return new LinkOpening(protocol, account, mechanism, client, clientPort, tls, cipher, certificateSerial, session,
+                imapId, Optional.ofNullable(domain));
+    }
+
+        /** What parsing a line gives: an opening, or what is wrong with the line. */
     public sealed interface Parsed permits Valid, Invalid {}
 
     public record Valid(LinkOpening opening) implements Parsed {}
@@ -114,18 +140,22 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
                 return new Invalid(name.get() + " is given twice");
             }
         }
-        for (String required : List.of("protocol", "account", "mechanism", "client", "port", "session")) {
-            if (!values.containsKey(required) || values.get(required).isEmpty()) return new Invalid("no " + required);
+        // A delivery from the MX relay queue is for whoever the recipients are: no one logged in.
+        List<String> required = MX.equals(values.get("protocol")) ? List.of("protocol", "client", "port", "session")
+                : List.of("protocol", "account", "mechanism", "client", "port", "session");
+        for (String name : required) {
+            if (!values.containsKey(name) || values.get(name).isEmpty()) return new Invalid("no " + name);
         }
         if (!PROTOCOLS.contains(values.get("protocol"))) return new Invalid("protocol " + values.get("protocol") + " is not relayed");
         if (!values.get("port").matches("[0-9]{1,5}") || Integer.parseInt(values.get("port")) > 65535) {
             return new Invalid("port is not a port number");
         }
         if (!values.get("client").matches("[0-9A-Fa-f.:]+")) return new Invalid("client is not an IP address");
-        return new Valid(new LinkOpening(values.get("protocol"), values.get("account"), values.get("mechanism"),
-                values.get("client"), Integer.parseInt(values.get("port")), Optional.ofNullable(values.get("tls")),
-                Optional.ofNullable(values.get("cipher")), Optional.ofNullable(values.get("certificate")),
-                values.get("session"), id));
+        return new Valid(new LinkOpening(values.get("protocol"), values.getOrDefault("account", ""),
+                values.getOrDefault("mechanism", ""), values.get("client"), Integer.parseInt(values.get("port")),
+                Optional.ofNullable(values.get("tls")), Optional.ofNullable(values.get("cipher")),
+                Optional.ofNullable(values.get("certificate")), values.get("session"), id,
+                Optional.ofNullable(values.get("ehlo"))));
     }
 
     /**

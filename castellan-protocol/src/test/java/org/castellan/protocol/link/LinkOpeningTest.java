@@ -40,6 +40,27 @@ class LinkOpeningTest {
     }
 
     @Test
+    void aSubmissionCarriesTheEhloDomain() {
+        var submission = new LinkOpening(LinkOpening.SUBMISSION, "bob@example.org", "PLAIN", "192.0.2.7", 51000,
+                Optional.of("TLSv1.3"), Optional.of("TLS_AES_256_GCM_SHA384"), Optional.empty(), "9", List.of(),
+                Optional.of("[192.0.2.7] laptop"));
+        String line = submission.format();
+        assertThat(line).contains(" ehlo=%5B192.0.2.7%5D%20laptop");
+        assertThat(LinkOpening.parse(line.strip())).isEqualTo(new LinkOpening.Valid(submission));
+    }
+
+    /** A delivery from the MX relay queue asserts no account: the recipients are the transaction's. */
+    @Test
+    void anMxDeliveryNeedsNoAccountButOthersDo() {
+        var mx = new LinkOpening(LinkOpening.MX, "", "", "198.51.100.4", 25, Optional.empty(), Optional.empty(),
+                Optional.empty(), "q17", List.of(), Optional.of("mail.example.net"));
+        assertThat(mx.format()).doesNotContain("account=", "mechanism=");
+        assertThat(LinkOpening.parse(mx.format().strip())).isEqualTo(new LinkOpening.Valid(mx));
+        assertThat(LinkOpening.parse("OPEN protocol=submission client=192.0.2.1 port=9 session=1"))
+                .isEqualTo(new LinkOpening.Invalid("no account"));
+    }
+
+    @Test
     void unknownWordsAreSkipped() {
         assertThat(LinkOpening.parse("OPEN protocol=pop3 account=a%40b mechanism=USER client=192.0.2.1 port=9 session=1 later=x"))
                 .isInstanceOf(LinkOpening.Valid.class);

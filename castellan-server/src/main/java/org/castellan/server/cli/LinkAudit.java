@@ -86,6 +86,10 @@ final class LinkAudit {
         row("placement", "the directory's, else " + edge.defaultNode());
         row("session resumption", "each node's last TLS session, by ticket; a resumed link is checked as a new one"
                 + " (the node's name, the node CA's CRL)");
+        // docs/roles.md §5: the one mail an edge holds at rest, and where.
+        boolean mx = config.listeners().stream().anyMatch(l -> l.protocol() == org.castellan.server.config.Protocol.SMTP);
+        row("MX relay queue", mx ? config.server().dataDir().resolve(org.castellan.server.link.RelayQueue.DIRECTORY)
+                + " (this edge's disk), delivered to the recipients' nodes" : "none: no smtp listener");
         if (named.isEmpty() || named.get().role() != org.castellan.security.pki.NodeIdentity.Role.EDGE) {
             failures.add("node.certificate names " + named.map(n -> n.uri()).orElse("no node") + "; an edge presents"
                     + " castellan-node:edge/<name> (castellan node add NAME --role edge)");

@@ -125,8 +125,8 @@ final class UserCommand {
     }
 
     @Command(name = "place", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = {"Set the mailbox node that holds an account's mail, where edges relay its IMAP and POP3",
-                    "sessions (docs/roles.md). Moves no mail: place an account before it has any."})
+            description = {"Set the mailbox node that holds an account's mail, where edges relay its IMAP, POP3 and",
+                    "submission sessions and its MX mail (docs/roles.md). Moves no mail: place an account before it has any."})
     static final class Place implements Callable<Integer> {
         @Mixin DataOptions where;
         @Parameters(index = "0", paramLabel = "ADDRESS") String address;

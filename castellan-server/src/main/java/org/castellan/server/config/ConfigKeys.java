@@ -87,7 +87,7 @@ public final class ConfigKeys {
                 + " Required on an edge; on a mailbox node the link listeners present it instead of the server"
                 + " certificate of [tls], so that an edge can check it names the node it meant to reach."),
         EDGE("edge", false, "role = \"edge\" only: the mailbox nodes it relays"
-                + " logged-in IMAP and POP3 sessions to over the link (docs/roles.md). An account goes to the node"
+                + " logged-in IMAP, POP3 and submission sessions and its MX mail to over the link (docs/roles.md). An account goes to the node"
                 + " its placement in the directory names, or to default-node when it has none."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
@@ -226,9 +226,10 @@ public final class ConfigKeys {
                     "\"all\" runs everything in one process; \"edge\" terminates TLS, pre-authenticates and"
                             + " proxies to mailbox nodes without storing mail; \"mailbox\" stores mail and serves edges."
                             + " A mailbox node has no client listener (imap, pop3, submission, smtp, https, ldap, ldaps),"
-                            + " only link listeners (and http). An edge needs [node] and [edge], serves imap and pop3"
-                            + " listeners (and http) and relays their sessions after login to the mailbox nodes; it"
-                            + " writes no mailbox (docs/roles.md)."),
+                            + " only link listeners (and http). An edge needs [node] and [edge], serves imap, pop3,"
+                            + " submission and smtp listeners (and http) and relays their sessions after login to the"
+                            + " mailbox nodes; it writes no mailbox: mail its smtp listeners take waits in its relay"
+                            + " queue (data-dir/relay-queue) until the recipient's node takes it (docs/roles.md)."),
             new Key(Section.SERVER, "shutdown-grace", Type.DURATION, List.of(), 0, MAX_SHUTDOWN_GRACE.toMillis(),
                     "\"30s\"", "How long a shutdown waits for sessions to finish before closing them."),
             key(Section.SERVER, "admin-socket", Type.PATH, "\"admin.sock\"",

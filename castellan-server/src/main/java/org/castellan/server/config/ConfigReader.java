@@ -831,16 +831,20 @@ final class ConfigReader {
      * connection, and only a mailbox node takes links; a node of role all has none, its edge and
      * mailbox halves being one process.
      */
+    /** The client protocols an edge relays to the mailbox nodes (docs/roles.md §3). */
+    private static final java.util.Set<Protocol> EDGE_RELAYS =
+            java.util.EnumSet.of(Protocol.IMAP, Protocol.POP3, Protocol.SUBMISSION, Protocol.SMTP);
+
     private static void checkRole(Fields f, Protocol protocol, Role role) {
         if (role == Role.MAILBOX && protocol.servesClients()) {
             f.problem("protocol", "protocol = \"" + ConfigKeys.choiceName(protocol) + "\" is a client listener, and"
                     + " role = \"mailbox\" takes no clients: only protocol = \"link\" (and \"http\"); serve clients"
                     + " from an edge, or use role = \"all\"");
-        } else if (role == Role.EDGE && protocol.servesClients() && protocol != Protocol.IMAP && protocol != Protocol.POP3) {
+        } else if (role == Role.EDGE && protocol.servesClients() && !EDGE_RELAYS.contains(protocol)) {
             // An edge writes no mailbox: only what it relays may be served there (docs/roles.md §3).
             f.problem("protocol", "protocol = \"" + ConfigKeys.choiceName(protocol) + "\" is not relayed by an edge in"
-                    + " this version: role = \"edge\" serves \"imap\" and \"pop3\" (and \"http\"); serve it from"
-                    + " a node of role = \"all\"");
+                    + " this version: role = \"edge\" serves \"imap\", \"pop3\", \"submission\" and \"smtp\""
+                    + " (and \"http\"); serve it from a node of role = \"all\"");
         } else if (protocol == Protocol.LINK && role != null && role != Role.MAILBOX) {
             f.problem("protocol", "protocol = \"link\" needs role = \"mailbox\" in [server]: with role = \""
                     + ConfigKeys.choiceName(role) + "\" no node takes links");

@@ -186,12 +186,22 @@ public final class EdgeRelay implements Relay, AutoCloseable {
         return resumed.sum();
     }
 
+    /** The node of an account without a placement. */
+    String defaultNode() {
+        return edge.defaultNode();
+    }
+
+    /** How long a link's connect, handshake and opening exchange may take ({@code [edge] opening-timeout}). */
+    java.time.Duration openingTimeout() {
+        return edge.openingTimeout();
+    }
+
     /**
      * The account's node: its placement, or the default node; read from the directory (blocking).
      * While {@code user move} switches the account's node it has none: the login is refused for
      * now, and the client's next one lands on the new node (docs/roles.md §4).
      */
-    private String node(String account) {
+    String node(String account) {
         long id = directory.getAccount(EmailAddress.of(account))
                 .orElseThrow(() -> StoreException.notFound("account " + account)).id();
         if (directory.moveLock(id).isPresent()) throw new LinkFailure(account + " is being moved to another node");
@@ -199,6 +209,22 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     }
 
     private CompletionStage<Opened> connect(Connection client, String node, LinkOpening opening) {
+        Channel clientChannel = client.channel();
+        client.relayedTo(node);
+        return connect(clientChannel.eventLoop(), clientChannel instanceof EpollSocketChannel, node, opening,
+                Optional.of(clientChannel));
+    }
+
+    /**
+     * Opens a link to {@code node} for a session no client connection carries: the edge's own
+     * delivery from its MX relay queue ({@link RelayQueue}). The stage completes on {@code loop}.
+     */
+    CompletionStage<Opened> open(io.netty.channel.EventLoop loop, String node, LinkOpening opening) {
+        return connect(loop, false, node, opening, Optional.empty());
+    }
+
+    private CompletionStage<Opened> connect(io.netty.channel.EventLoop loop, boolean epoll, String node, LinkOpening opening,
+                                            Optional<Channel> client) {
         CompletableFuture<Opened> done = new CompletableFuture<>();
         Optional<Outbound.NextHop> address = edge.node(node);
         if (address.isEmpty()) {
@@ -207,12 +233,10 @@ public final class EdgeRelay implements Relay, AutoCloseable {
                     + " is not one of [edge] nodes"));
             return done;
         }
-        Channel clientChannel = client.channel();
-        client.relayedTo(node);
         Outbound.NextHop hop = address.get();
         Bootstrap bootstrap = new Bootstrap()
-                .group(clientChannel.eventLoop())
-                .channel(clientChannel instanceof EpollSocketChannel ? EpollSocketChannel.class : NioSocketChannel.class)
+                .group(loop)
+                .channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) edge.openingTimeout().toMillis())
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
@@ -227,7 +251,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
                 });
         var connecting = bootstrap.connect(hop.host(), hop.port());
         // The client gone, at any point: its link goes too (a splice closes both itself; this covers the opening).
-        clientChannel.closeFuture().addListener(f -> connecting.channel().close());
+        client.ifPresent(c -> c.closeFuture().addListener(f -> connecting.channel().close()));
         connecting.addListener(f -> {
             if (!f.isSuccess()) done.completeExceptionally(new LinkFailure("node " + node + " at " + hop + ": "
                     + f.cause().getMessage()));
@@ -422,7 +446,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     }
 
     /** An opened link: the node answered. */
-    private static final class Link implements Opened {
+    static final class Link implements Opened {
 
         private final Channel link;
         private final LinkOpening.Answer answer;
@@ -437,6 +461,18 @@ public final class EdgeRelay implements Relay, AutoCloseable {
         @Override
         public LinkOpening.Answer answer() {
             return answer;
+        }
+
+        /** The link, reads paused; for a conversation the edge holds itself rather than a splice. */
+        Channel channel() {
+            return link;
+        }
+
+        /** What the node sent behind its answer; the caller owns it. */
+        ByteBuf takeRest() {
+            ByteBuf r = rest;
+            rest = Unpooled.EMPTY_BUFFER;
+            return r;
         }
 
         @Override

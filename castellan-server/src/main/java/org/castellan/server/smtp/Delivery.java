@@ -67,6 +67,10 @@ final class Delivery {
     }
 
     static void deliver(SmtpSession s) {
+        if (!s.submission() && s.service().relayQueue().isPresent()) {
+            EdgeQueueing.queue(s, s.service().relayQueue().get()); // an edge's MX: docs/roles.md §3
+            return;
+        }
         Transaction t = s.transaction();
         MessageSpool spool = s.takeSpool();
         Mailboxes store = s.service().store();

@@ -58,7 +58,9 @@ final class Rcpt {
             return;
         }
         Optional<OutboundEngine> outbound = mayLeave ? s.service().outbound() : Optional.empty();
-        s.blocking(() -> check(directory, s.service().store(), c.to(), t.declaredSize, outbound, mayLeave),
+        // An edge reads the directory only: the quota is the mailbox node's, checked when it delivers.
+        Mailboxes quotas = s.service().relayQueue().isPresent() ? null : s.service().store();
+        s.blocking(() -> check(directory, quotas, c.to(), t.declaredSize, outbound, mayLeave),
                 verdict -> answer(s, t, c, verdict));
     }
 
@@ -88,7 +90,10 @@ final class Rcpt {
         return check(directory, store, to, declaredSize, Optional.empty(), authenticatedSubmission);
     }
 
-    /** @param outbound the delivery engine, for an authenticated submission session when it runs */
+    /**
+     * @param store the quotas to check; null on an edge, whose node checks them
+     * @param outbound the delivery engine, for an authenticated submission session when it runs
+     */
     static Verdict check(Directory directory, Mailboxes store, Mailbox to, OptionalLong declaredSize,
                          Optional<OutboundEngine> outbound, boolean authenticatedSubmission) {
         // A literal ([192.0.2.1]) is never one of our domains: we do not guess which host we are.
@@ -120,7 +125,7 @@ final class Rcpt {
         }
         if (route.isEmpty()) return new Refused(new SmtpError(550, "5.1.1", "No such user"));
         Route r = route.get();
-        if (r.quotaBytes().isPresent()) {
+        if (r.quotaBytes().isPresent() && store != null) {
             SmtpError quota = quotaProblem(store.quota(r.accountId()), declaredSize.orElse(0));
             if (quota != null) return new Refused(quota);
         }

@@ -22,6 +22,8 @@ import org.castellan.server.outbound.OutboundEngine;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.ProtocolService;
+import org.castellan.server.transport.Relay;
+import org.castellan.store.queue.OutboundQueue;
 import org.castellan.store.Directory;
 import org.castellan.store.Mailboxes;
 
@@ -38,6 +40,12 @@ import org.castellan.store.Mailboxes;
  * only at CRLF.CRLF; messages with bare CR or LF are refused (CVE-2023-51766). On MX listeners a
  * client that guesses recipients is slowed, then closed with 421, per session and per host over a
  * window ({@code [smtp]}, {@link UnknownRecipients}), so that reconnecting does not help it.
+ *
+ * <p>On an edge (docs/roles.md §3) nothing here opens a mailbox: a submission session goes on at
+ * the account's mailbox node from its first MAIL ({@link #relayTo}), and MX mail, its recipients
+ * checked against the directory, goes into the edge's relay queue before the 250
+ * ({@link #relayMailTo}). On a mailbox node's link the same sessions run for the edge
+ * ({@link #openRelayed}).
  *
  * <p>Exposes: delivery into the INBOX of local accounts. A 250 reply after DATA or BDAT LAST
  * means the message is durable in every recipient's mailbox ({@link Mailboxes#deliver} returned).
@@ -146,6 +154,42 @@ public final class SmtpService implements ProtocolService {
         }
         new SmtpSession(this, connection).open(pipeline, limits.idleTimeout());
     }
+
+    /**
+     * On a mailbox node's link (docs/roles.md §3): {@code submission} goes on as the edge's
+     * client's session after AUTH, as the account the edge asserts; {@code mx} is the edge
+     * delivering a message of its relay queue, an MX transaction for the client it came from.
+     */
+    @Override
+    public void openRelayed(Connection connection, ChannelPipeline pipeline, org.castellan.protocol.link.LinkOpening opening) {
+        new SmtpSession(this, connection).openRelayed(pipeline, limits.idleTimeout(), opening);
+    }
+
+    private Optional<Relay> relay = Optional.empty();
+    private Optional<RelayQueueing> relayQueue = Optional.empty();
+
+    /** Makes this the SMTP service of an edge: a submission session goes on at the account's node from its MAIL. */
+    public SmtpService relayTo(Relay relay) {
+        this.relay = Optional.of(relay);
+        return this;
+    }
+
+    /**
+     * Makes this the SMTP service of an edge: MX mail, its recipients checked against the
+     * directory, goes durably into {@code queue} before the 250, and {@code wake} tells its
+     * delivery that there is more (docs/roles.md §3).
+     */
+    public SmtpService relayMailTo(OutboundQueue queue, Runnable wake) {
+        this.relayQueue = Optional.of(new RelayQueueing(queue, wake));
+        return this;
+    }
+
+    /** The edge's MX relay queue and the wake-up of its delivery. */
+    record RelayQueueing(OutboundQueue queue, Runnable wake) {}
+
+    Optional<Relay> relay() { return relay; }
+
+    Optional<RelayQueueing> relayQueue() { return relayQueue; }
 
     /** RFC 5321 §3.1 and §4.2.3: 421 may stand in for the greeting when the server will not serve. */
     @Override

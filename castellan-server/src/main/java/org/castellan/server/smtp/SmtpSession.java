@@ -68,7 +68,11 @@ final class SmtpSession extends LineSession {
     SmtpSession(SmtpService service, Connection connection) {
         super(connection, "smtp", service.blocking(), false);
         this.service = service;
+        this.kind = connection.listener().protocol();
     }
+
+    /** Submission or MX: the listener's, or on a link what the edge relays ({@link #openRelayed}). */
+    private Protocol kind;
 
     @Override
     protected String greeting() {
@@ -213,6 +217,11 @@ final class SmtpSession extends LineSession {
         if (refusal != null) {
             if (command instanceof SmtpCommand.Bdat c) discardChunk(c.size(), refusal);
             else error(refusal);
+            return;
+        }
+        if (command instanceof SmtpCommand.Mail && service.relay().isPresent() && submission()
+                && connection().account().isPresent()) {
+            Relayed.mail(this, service.relay().get(), line); // docs/roles.md §3: the node takes it from here
             return;
         }
         switch (command) {
@@ -483,7 +492,56 @@ final class SmtpSession extends LineSession {
     }
 
     boolean submission() {
-        return connection().listener().protocol() == Protocol.SUBMISSION;
+        return kind == Protocol.SUBMISSION;
+    }
+
+    /**
+     * On a mailbox node's link (docs/roles.md §2): the session the edge's client began, without a
+     * greeting, as after its EHLO (and, for submission, its AUTH as the asserted account); answers
+     * the edge {@code READY} once the account is found, or {@code NO NONEXISTENT}.
+     */
+    void openRelayed(io.netty.channel.ChannelPipeline pipeline, Duration idleTimeout, org.castellan.protocol.link.LinkOpening opening) {
+        kind = opening.protocol().equals(org.castellan.protocol.link.LinkOpening.SUBMISSION) ? Protocol.SUBMISSION : Protocol.SMTP;
+        openSilently(pipeline, idleTimeout);
+        greeted(opening.ehlo().orElse(opening.client()), true);
+        state = SmtpState.READY;
+        if (kind == Protocol.SMTP) {
+            relayedMx = true;
+            write(new org.castellan.protocol.link.LinkOpening.Ready("mx").line());
+            connection().channel().flush();
+            return;
+        }
+        blocking(() -> service.directory().getAccount(org.castellan.protocol.mail.EmailAddress.of(opening.account())).isPresent(),
+                exists -> {
+                    if (!exists) {
+                        closeWith(new org.castellan.protocol.link.LinkOpening.Refused(
+                                org.castellan.protocol.link.LinkOpening.Refused.NO_ACCOUNT, "No such account here").line().stripTrailing());
+                        return;
+                    }
+                    connection().authenticated(opening.account(), opening.mechanism());
+                    write(new org.castellan.protocol.link.LinkOpening.Ready("submission").line());
+                }, e -> {
+                    log.warn("{} smtp relayed submission of {} failed: {}", connection().logId(), opening.account(), e.toString());
+                    closeWith(new org.castellan.protocol.link.LinkOpening.Refused(
+                            org.castellan.protocol.link.LinkOpening.Refused.UNAVAILABLE, "Mailbox unavailable").line().stripTrailing());
+                });
+    }
+
+    /**
+     * An edge's delivery from its relay queue asserts no account: the link's opening deadline
+     * ({@code LinkService.OPENING_DEADLINE}) was met by the opening line, and a message that takes
+     * longer than it to arrive and be checked must not be cut off by it.
+     */
+    @Override
+    protected boolean needsNoLogin() {
+        return relayedMx;
+    }
+
+    private boolean relayedMx;
+
+    /** Leaves the pipeline to a relay; returns what the client sent behind the command being relayed ({@link LineSession#handOver}). */
+    io.netty.buffer.ByteBuf handOverToRelay() {
+        return handOver();
     }
 
     SmtpService service() { return service; }

@@ -135,13 +135,21 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
     }
 
     private void loginTimedOut() {
-        if (closed || connection.account().isPresent()) return;
+        if (closed || connection.account().isPresent() || needsNoLogin()) return;
         log.info("{} {} login timeout: no authentication since the connection opened", connection.logId(), protocol);
         // Silent also when STARTTLS was answered and TLS never came up: nothing can be said in the clear then.
         timedOut(goodbyeOnLoginTimeout());
     }
 
     // ---- what a protocol supplies
+
+    /**
+     * Whether this session is past the point a login deadline guards without an account: an
+     * edge's delivery on a mailbox node's link, whose opening was that point (docs/roles.md §3).
+     */
+    protected boolean needsNoLogin() {
+        return false;
+    }
 
     /** The first line the server sends, without CRLF. */
     protected abstract String greeting();

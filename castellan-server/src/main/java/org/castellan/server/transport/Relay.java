@@ -6,7 +6,7 @@ import org.castellan.protocol.link.LinkOpening;
 
 /**
  * An edge's way to a user's mailbox node (docs/roles.md §3): what IMAP and POP3 sessions call
- * after a successful login on a node of role {@code edge}, instead of opening the mailbox
+ * after a successful login, and submission sessions at their first MAIL, on a node of role {@code edge}, instead of opening the mailbox
  * themselves. Implemented by the link package; sessions see only this.
  */
 public interface Relay {

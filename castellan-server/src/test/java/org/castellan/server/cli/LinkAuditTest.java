@@ -51,7 +51,7 @@ class LinkAuditTest {
         String edge = r.out().replaceAll(" +", " ").substring(r.out().replaceAll(" +", " ").indexOf("edge links"));
         assertThat(edge).contains("link TLS: TLSv1.3 only", "node CA: pinned: CN=Castellan Node CA,O=Castellan",
                         "mailbox nodes: mailbox-1 at 10.0.0.2:7993, mailbox-2 at 10.0.0.3:7993 (default)",
-                        "placement: the directory's, else mailbox-2")
+                        "placement: the directory's, else mailbox-2", "MX relay queue: none: no smtp listener")
                 .containsPattern("node certificate: castellan-node:edge/edge-1, serial [0-9a-f]+, valid \\S+ to \\S+")
                 .doesNotContain("FAIL");
 

@@ -71,6 +71,23 @@ class LinkConfigTest {
         assertThat(CastellanConfig.parse(MAILBOX + LINK, FILE).edge()).isEmpty();
     }
 
+    /** docs/roles.md §3: an edge relays submission after AUTH and is the perimeter MX with its relay queue. */
+    @Test
+    void anEdgeMayServeSubmissionAndMx() throws ConfigException {
+        CastellanConfig config = CastellanConfig.parse(EDGE + """
+                [[listener]]
+                name = "submissions"
+                protocol = "submission"
+                port = 465
+                tls = "implicit"
+                [[listener]]
+                name = "mx"
+                protocol = "smtp"
+                port = 25
+                """, FILE);
+        assertThat(config.listeners()).extracting(l -> l.protocol()).contains(Protocol.SUBMISSION, Protocol.SMTP);
+    }
+
     @Test
     void aMailboxNodeWithALinkListenerIsValid() throws ConfigException {
         CastellanConfig config = CastellanConfig.parse(MAILBOX + LINK, FILE);
@@ -148,10 +165,11 @@ class LinkConfigTest {
                         "edge", "[edge] belongs to role = \"edge\" only"),
                 Arguments.of(EDGE + """
                         [[listener]]
-                        name = "mx"
-                        protocol = "smtp" # <-
-                        port = 25
-                        """, "listener[2].protocol", "protocol = \"smtp\" is not relayed by an edge"),
+                        name = "ldaps"
+                        protocol = "ldaps" # <-
+                        port = 636
+                        tls = "implicit"
+                        """, "listener[2].protocol", "protocol = \"ldaps\" is not relayed by an edge"),
                 Arguments.of(MAILBOX.replace("role = \"mailbox\"\n", "") + """
                         [[listener]]
                         name = "imap"
