@@ -507,7 +507,9 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     /**
      * One direction of a splice: what this channel reads goes to {@code other} unparsed. Reading
      * stops while {@code other} holds more than its high-water mark and starts again when it
-     * drains (autoRead both ways); either channel closing closes the other.
+     * drains (autoRead both ways); either channel closing closes the other. What one read loop of
+     * the event loop brings is flushed once, at its end: one TLS record and one system call for a
+     * burst (a FETCH of many messages arrives as many reads), rather than one per read.
      */
     static final class Splice extends ChannelInboundHandlerAdapter {
 
@@ -523,8 +525,17 @@ public final class EdgeRelay implements Relay, AutoCloseable {
                 ReferenceCountUtil.release(message);
                 return;
             }
-            other.writeAndFlush(message);
-            if (!other.isWritable()) ctx.channel().config().setAutoRead(false);
+            other.write(message);
+            if (!other.isWritable()) {
+                other.flush();
+                ctx.channel().config().setAutoRead(false);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            other.flush();
+            ctx.fireChannelReadComplete();
         }
 
         @Override

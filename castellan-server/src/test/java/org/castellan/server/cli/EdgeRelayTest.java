@@ -306,6 +306,46 @@ class EdgeRelayTest {
         assertThat(pulled.toString()).contains("marker-mbsync-bob");
     }
 
+    /**
+     * curl with its defaults (libcurl's IMAP, RFC 5092 URLs) lists the INBOX and fetches a message
+     * by UID through the edge, and uploads one with APPEND; what it appends is in the node's store.
+     */
+    @Test
+    void curlReadsAndAppendsThroughTheEdge() throws Exception {
+        ExternalClient.require("curl", "curl");
+        deliver(1, BOB, "for curl", "marker-curl-bob");
+        String url = "imaps://localhost:" + edge.addresses().get("imaps").getPort() + "/INBOX";
+        List<String> common = List.of("curl", "-sS", "--max-time", "60", "--cacert", base.resolve("pki/root.crt").toString(),
+                "--user", BOB + ":" + PASSWORD);
+        var search = ExternalClient.run(concat(common, List.of("--request", "UID SEARCH BODY marker-curl-bob", url)), Map.of());
+        assertThat(search.exitCode()).as(search.output()).isZero();
+        String uid = search.output().replaceAll("(?s).*\\* SEARCH ([0-9]+).*", "$1").trim();
+        assertThat(uid).as(search.output()).matches("[0-9]+");
+        var fetch = ExternalClient.run(concat(common, List.of(url + ";UID=" + uid)), Map.of());
+        assertThat(fetch.exitCode()).as(fetch.output()).isZero();
+        assertThat(fetch.output()).contains("marker-curl-bob");
+
+        Path upload = tmp.resolve("curl-upload.eml");
+        Files.writeString(upload, "From: " + BOB + "\r\nTo: " + BOB + "\r\nSubject: from curl\r\n\r\nmarker-curl-append\r\n");
+        var append = ExternalClient.run(concat(common, List.of("-T", upload.toString(), url)), Map.of());
+        assertThat(append.exitCode()).as(append.output()).isZero();
+        MailStore store = mailbox[1].store();
+        long inbox = store.getMailbox(store.getAccount(EmailAddress.of(BOB)).orElseThrow().id(), "INBOX").orElseThrow().id();
+        assertThat(store.listMessages(inbox, org.castellan.store.UidRange.all())).anySatisfy(m -> {
+            try (var in = store.openMessage(inbox, m.uid())) {
+                assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).contains("marker-curl-append");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new java.util.ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
     /** The node's session names the client as the edge asserted it, not the edge. */
     @Test
     void theNodeSeesTheAccountAndTheClientsAddress() throws Exception {
