@@ -7,9 +7,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -17,7 +14,6 @@ import java.util.Optional;
 import java.util.Set;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.pki.CertificateAuthority;
-import org.castellan.security.pki.IssuedCertificate;
 import org.castellan.security.pki.NodeIdentity;
 import org.castellan.server.Castellan;
 import org.castellan.server.cli.EdgeRelayTest.Line;
@@ -51,6 +47,7 @@ class ClusterOperationsTest {
 
     Path tmp;
     Postgres postgres;
+    SharedBase shared;
     Path base;
     CertificateAuthority ca;
     final Castellan[] mailbox = new Castellan[2];
@@ -62,22 +59,8 @@ class ClusterOperationsTest {
     void start(@TempDir Path dir) throws Exception {
         tmp = dir;
         postgres = Postgres.start();
-        try (var c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE castellan_cluster");
-        }
-        base = tmp.resolve("base");
-        Cli.Run init = Cli.raw(null, "init", "--data", base.toString(), "--hostname", "localhost", "--port-base", "0");
-        assertThat(init.code()).as(init.err()).isZero();
-        Files.writeString(base.resolve("postgres.pass"), postgres.password() + "\n");
-        Files.setPosixFilePermissions(base.resolve("postgres.pass"), PosixFilePermissions.fromString("rw-------"));
-        String text = Files.readString(base.resolve("castellan.toml"));
-        Files.writeString(base.resolve("castellan.toml"), text.replace("\n# kind = \"embedded\"\n", store()));
-        assertThat(Cli.raw(null, "domain", "add", "example.org", "--data", base.toString()).code()).isZero();
-        for (String account : List.of(ALICE, BOB, CAROL, DAVE, ERIN)) {
-            Cli.Run user = Cli.raw(PASSWORD + "\n", "user", "add", account, "--password-stdin", "--data", base.toString());
-            assertThat(user.code()).as(user.err()).isZero();
-        }
+        shared = SharedBase.init(tmp, postgres, "castellan_cluster", PASSWORD, ALICE, BOB, CAROL, DAVE, ERIN);
+        base = shared.base();
         ca = CertificateAuthority.load(base.resolve("pki"));
         for (int i = 0; i < 2; i++) {
             String name = "mailbox-" + (i + 1);
@@ -106,25 +89,11 @@ class ClusterOperationsTest {
         if (postgres != null) postgres.close();
     }
 
-    private String store() {
-        return "\nkind = \"postgres\"\nurl = \"postgres://127.0.0.1:" + postgres.port() + "/castellan_cluster\"\nuser = \""
-                + postgres.user() + "\"\npassword-file = \"" + base.resolve("postgres.pass") + "\"\npool-size = 4\n";
-    }
-
     /** A node's configuration: its own data directory and node certificate; the store, CA and server certificate shared. */
     private Path config(String name, String role, NodeIdentity identity, String tables, String listeners) throws IOException {
         Path certificate = tmp.resolve("certs").resolve(name);
         ca.issueNode(identity, List.of("localhost"), Duration.ofDays(90)).writeTo(certificate);
-        Path data = Files.createDirectories(tmp.resolve(name));
-        Path file = data.resolve("castellan.toml");
-        Files.writeString(file, "[server]\nhostname = \"localhost\"\ndata-dir = \"" + data + "\"\nrole = \"" + role + "\"\n"
-                + "[store]" + store()
-                + "[tls]\ncertificate = \"" + base.resolve("tls/chain.pem") + "\"\nkey = \"" + base.resolve("tls/key.pem")
-                + "\"\npki-directory = \"" + base.resolve("pki") + "\"\n"
-                + "[node]\ncertificate = \"" + certificate.resolve(IssuedCertificate.CHAIN_FILE) + "\"\nkey = \""
-                + certificate.resolve(IssuedCertificate.KEY_FILE) + "\"\n"
-                + tables + listeners);
-        return file;
+        return shared.nodeConfig(tmp, name, role, certificate, tables, listeners);
     }
 
     /** A message delivered into the account's INBOX through node {@code node}'s store, as its delivery would. */

@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import org.castellan.security.pki.CertificateAuthority;
@@ -33,28 +30,16 @@ final class EdgeCluster implements AutoCloseable {
     final Path base;
     final Postgres postgres;
     final CertificateAuthority ca;
-    private final String database;
     final Castellan[] mailbox = new Castellan[2];
     final Path[] mailboxConfig = new Path[2];
+
+    private final SharedBase shared;
 
     private EdgeCluster(Path tmp, Postgres postgres, String database) throws Exception {
         this.tmp = tmp;
         this.postgres = postgres;
-        this.database = database;
-        try (var c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE " + database);
-        }
-        base = tmp.resolve("base");
-        Cli.Run init = Cli.raw(null, "init", "--data", base.toString(), "--hostname", "localhost", "--port-base", "0");
-        assertThat(init.code()).as(init.err()).isZero();
-        Files.writeString(base.resolve("postgres.pass"), postgres.password() + "\n");
-        Files.setPosixFilePermissions(base.resolve("postgres.pass"), PosixFilePermissions.fromString("rw-------"));
-        String text = Files.readString(base.resolve("castellan.toml"));
-        Files.writeString(base.resolve("castellan.toml"), text.replace("\n# kind = \"embedded\"\n", store()));
-        assertThat(Cli.raw(null, "domain", "add", "example.org", "--data", base.toString()).code()).isZero();
-        addUser(ALICE);
-        addUser(BOB);
+        shared = SharedBase.init(tmp, postgres, database, PASSWORD, ALICE, BOB);
+        base = shared.base();
         ca = CertificateAuthority.load(base.resolve("pki"));
     }
 
@@ -97,11 +82,6 @@ final class EdgeCluster implements AutoCloseable {
         assertThat(user.code()).as(user.err()).isZero();
     }
 
-    String store() {
-        return "\nkind = \"postgres\"\nurl = \"postgres://127.0.0.1:" + postgres.port() + "/" + database + "\"\nuser = \""
-                + postgres.user() + "\"\npassword-file = \"" + base.resolve("postgres.pass") + "\"\npool-size = 4\n";
-    }
-
     /** A node certificate from the node CA, written where a [node] table names it; returns its directory. */
     Path nodeCertificate(NodeIdentity node, Duration validity) {
         IssuedCertificate issued = ca.issueNode(node, List.of("localhost"), validity);
@@ -112,16 +92,7 @@ final class EdgeCluster implements AutoCloseable {
 
     /** A node's configuration: its own data directory; the store, CA and server certificate shared. */
     Path config(String name, String role, Path nodeCertificate, String tables, String listeners) throws IOException {
-        Path data = Files.createDirectories(tmp.resolve(name));
-        Path file = data.resolve("castellan.toml");
-        Files.writeString(file, "[server]\nhostname = \"localhost\"\ndata-dir = \"" + data + "\"\nrole = \"" + role + "\"\n"
-                + "[store]" + store()
-                + "[tls]\ncertificate = \"" + base.resolve("tls/chain.pem") + "\"\nkey = \"" + base.resolve("tls/key.pem")
-                + "\"\npki-directory = \"" + base.resolve("pki") + "\"\n"
-                + "[node]\ncertificate = \"" + nodeCertificate.resolve(IssuedCertificate.CHAIN_FILE) + "\"\nkey = \""
-                + nodeCertificate.resolve(IssuedCertificate.KEY_FILE) + "\"\n"
-                + tables + listeners);
-        return file;
+        return shared.nodeConfig(tmp, name, role, nodeCertificate, tables, listeners);
     }
 
     /** An edge's [edge] table naming both nodes, mailbox-1 the default. */
