@@ -77,6 +77,13 @@ final class PgListings {
     /** What changed in a mailbox since a MODSEQ: its messages with a higher MODSEQ, and the UIDs expunged meanwhile. */
     record Changes(long highestModSeq, List<MessageMeta> changed, Collection<Long> expunged) {}
 
+    /**
+     * One committed change of a mailbox's messages made by this node, under the mailbox's row: it
+     * took the mailbox from MODSEQ {@code before} to {@code after}, writing these messages (added
+     * or with new flags) and expunging these UIDs.
+     */
+    record Write(long mailboxId, long before, long after, List<MessageMeta> written, Collection<Long> expunged) {}
+
     /** The messages of {@code range}, when this node holds a listing of the mailbox with every change heard. */
     synchronized Optional<List<MessageMeta>> fresh(long mailboxId, UidRange range) {
         if (deaf) return Optional.empty();
@@ -105,17 +112,14 @@ final class PgListings {
 
     /** The whole listing {@code r} read, at the mailbox's {@code highestModSeq}: kept, and its range answered. */
     List<MessageMeta> read(Reading r, long highestModSeq, List<MessageMeta> all) {
-        TreeMap<Long, MessageMeta> byUid = new TreeMap<>();
-        for (MessageMeta m : all) byUid.put(m.uid(), m);
+        NavigableMap<Long, MessageMeta> byUid = applied(Collections.emptyNavigableMap(), List.of(), all);
         keep(r, highestModSeq, byUid);
         return slice(byUid, r.range);
     }
 
     /** What changed since the listing {@code r} started from: applied to it, kept, and its range answered. */
     List<MessageMeta> read(Reading r, Changes changes) {
-        TreeMap<Long, MessageMeta> byUid = new TreeMap<>(r.base);
-        for (long uid : changes.expunged()) byUid.remove(uid);
-        for (MessageMeta m : changes.changed()) byUid.put(m.uid(), m);
+        NavigableMap<Long, MessageMeta> byUid = applied(r.base, changes.expunged(), changes.changed());
         keep(r, changes.highestModSeq(), byUid);
         return slice(byUid, r.range);
     }
@@ -123,15 +127,42 @@ final class PgListings {
     private synchronized void keep(Reading r, long modSeq, NavigableMap<Long, MessageMeta> byUid) {
         Listing l = held.get(r.mailboxId);
         // Dropped meanwhile (deaf, trimmed, deleted), or a read with a later snapshot was kept first.
-        if (l != r.listing || (l.byUid != null && l.modSeq > modSeq)) return;
+        if (l == r.listing && (l.byUid == null || l.modSeq <= modSeq)) replace(r.mailboxId, l, byUid, modSeq);
+    }
+
+    /** {@code l}, the listing of {@code mailboxId}, now holds {@code byUid} at {@code modSeq}; or none, when too large. */
+    private void replace(long mailboxId, Listing l, NavigableMap<Long, MessageMeta> byUid, long modSeq) {
         if (byUid.size() > MAX_MAILBOX_MESSAGES) {
-            drop(r.mailboxId);
+            drop(mailboxId);
             return;
         }
         messages += byUid.size() - (l.byUid == null ? 0 : l.byUid.size());
         l.byUid = byUid;
         l.modSeq = modSeq;
         trim(l);
+    }
+
+    private static NavigableMap<Long, MessageMeta> applied(NavigableMap<Long, MessageMeta> base, Collection<Long> expunged,
+            List<MessageMeta> written) {
+        TreeMap<Long, MessageMeta> byUid = new TreeMap<>(base);
+        for (long uid : expunged) byUid.remove(uid);
+        for (MessageMeta m : written) byUid.put(m.uid(), m);
+        return byUid;
+    }
+
+    /**
+     * This node's committed writes, before {@link #changed} hears their events: a listing that
+     * held the mailbox just as a write found it takes the write and stays fresh. Writes of one
+     * mailbox are made one after the other under its row, and MODSEQ {@code before} names the
+     * state each started from, so a listing at that MODSEQ and the write are the state after it.
+     */
+    synchronized void wrote(List<Write> writes) {
+        for (Write w : writes) {
+            Listing l = held.get(w.mailboxId());
+            if (l != null && l.byUid != null && l.modSeq == w.before()) {
+                replace(w.mailboxId(), l, applied(l.byUid, w.expunged(), w.written()), w.after());
+            }
+        }
     }
 
     /**

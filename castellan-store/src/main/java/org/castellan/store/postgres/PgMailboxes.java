@@ -500,6 +500,8 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                         mailboxId, mailboxId, m.uidNext, modSeq, String.join(" ", normalized), normalized.contains(Flags.SEEN),
                         date, body.size(), body.hash(), body.structure());
                 locked.put(mailboxId, m.afterAppend(modSeq));
+                tx.wrote(new PgListings.Write(mailboxId, m.highestModSeq, modSeq,
+                        List.of(new MessageMeta(m.uidNext, normalized, date, body.size(), modSeq, body.hash())), List.of()));
                 results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, body.size(), body.hash()));
             }
             return results;
@@ -538,12 +540,15 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             long modSeq = m.highestModSeq + 1;
             long uid = m.uidNext;
             List<AppendResult> results = new ArrayList<>();
+            List<MessageMeta> written = new ArrayList<>();
             for (Prepared p : prepared) {
                 Pg.update(c, INSERT_MESSAGE, mailboxId, uid, modSeq, String.join(" ", p.flags()), p.flags().contains(Flags.SEEN),
                         p.date(), p.body().size(), p.body().hash(), p.body().structure());
                 results.add(new AppendResult(mailboxId, m.uidValidity, uid, modSeq, p.body().size(), p.body().hash()));
+                written.add(new MessageMeta(uid, p.flags(), p.date(), p.body().size(), modSeq, p.body().hash()));
                 uid++;
             }
+            tx.wrote(new PgListings.Write(mailboxId, m.highestModSeq, modSeq, written, List.of()));
             Pg.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", uid, modSeq, mailboxId);
             TreeSet<Long> added = new TreeSet<>();
             for (AppendResult r : results) added.add(r.uid());
@@ -679,6 +684,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             MailboxRow m = lockMailbox(c, mailboxId);
             long modSeq = m.highestModSeq + 1;
             List<FlagUpdate.Changed> changed = new ArrayList<>();
+            List<MessageMeta> written = new ArrayList<>();
             SortedSet<Long> notModified = new TreeSet<>();
             for (long uid : sorted) {
                 Optional<MessageMeta> found = Pg.one(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages"
@@ -695,11 +701,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                 Pg.update(c, "UPDATE messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
                         String.join(" ", next), next.contains(Flags.SEEN), modSeq, mailboxId, uid);
                 changed.add(new FlagUpdate.Changed(uid, next, modSeq));
+                written.add(new MessageMeta(uid, next, meta.internalDate(), meta.size(), modSeq, meta.blobId()));
             }
             if (!changed.isEmpty()) {
                 SortedSet<Long> changedUids = new TreeSet<>();
                 changed.forEach(ch -> changedUids.add(ch.uid()));
                 tx.publish(m.accountId, new StoreEvent.FlagsChanged(mailboxId, changedUids, modSeq));
+                tx.wrote(new PgListings.Write(mailboxId, m.highestModSeq, modSeq, written, List.of()));
                 announcedWrite(tx, true, "", "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
             }
             return new FlagUpdate(changed, notModified);
@@ -875,11 +883,14 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         for (Map.Entry<String, Integer> e : references.entrySet()) {
             Pg.update(c, "UPDATE blobs SET refcount = refcount + ? WHERE hash = ?", (long) e.getValue(), e.getKey());
         }
+        List<MessageMeta> written = new ArrayList<>();
         for (Source s : sources) {
             Pg.update(c, INSERT_MESSAGE, to.id, uid, modSeq, s.flags, s.seen, s.internalDate, s.size, s.blob, s.mime);
+            written.add(new MessageMeta(uid, MailboxRules.storedFlags(s.flags), s.internalDate, s.size, modSeq, s.blob));
             mapping.put(s.uid, uid);
             uid++;
         }
+        tx.wrote(new PgListings.Write(to.id, to.highestModSeq, modSeq, written, List.of()));
         Pg.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", uid, modSeq, to.id);
         Set<String> keywords = new HashSet<>();
         for (Source s : sources) keywords.addAll(MailboxRules.keywords(MailboxRules.storedFlags(s.flags)));
@@ -914,6 +925,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         }
         for (Map.Entry<String, Integer> e : references.entrySet()) releaseBody(c, e.getKey(), e.getValue());
         tx.publish(m.accountId, new StoreEvent.MessagesExpunged(mailboxId, removed, modSeq));
+        tx.wrote(new PgListings.Write(mailboxId, m.highestModSeq, modSeq, List.of(), removed));
         return new ExpungeResult(removed, modSeq);
     }
 
@@ -1183,6 +1195,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                 listings.unknown(tx[0].events); // it may have committed all the same
                 throw e;
             }
+            listings.wrote(tx[0].writes);
             publishInOrder(tx[0].events);
         });
     }
