@@ -25,7 +25,8 @@ import org.castellan.store.UidRange;
  * time under the mailbox's row, so a statement that sees a MODSEQ sees every change up to it).
  * Every change this node commits, and every change of another node it hears by its {@code LISTEN}
  * connection, raises the MODSEQ heard of its mailbox before any listener is told of it; a listing
- * is answered from only while nothing above its own MODSEQ was heard. A stale listing is brought
+ * is answered from only while nothing above its own MODSEQ was heard, nor read since by another
+ * statement of this node ({@link #observed}). A stale listing is brought
  * up to date by one read of what changed since its MODSEQ (messages with a higher MODSEQ and UIDs
  * expunged since: the {@code expunged} table keeps them all while the mailbox exists).
  *
@@ -61,7 +62,7 @@ final class PgListings {
     private static final class Listing {
         /** The listing holds every change up to this MODSEQ; meaningless while {@link #byUid} is null. */
         long modSeq;
-        /** The highest MODSEQ of a change of the mailbox heard since this object was made. */
+        /** The highest MODSEQ of the mailbox heard of (a change) or read (a status) since this object was made. */
         long heard;
         /** Never modified once set. */
         NavigableMap<Long, MessageMeta> byUid;
@@ -180,6 +181,17 @@ final class PgListings {
             Listing l = held.get(mailboxId);
             if (l != null) l.heard = Math.max(l.heard, StoreEvent.modSeqOf(m.change()));
         }
+    }
+
+    /**
+     * A read of PostgreSQL found the mailbox at {@code modSeq}: a listing answered after it must
+     * show at least that, so one that holds less is read again, though its changes are not heard
+     * yet (a caller reads the mailbox's counters, then lists it, and counts on the listing holding
+     * every UID below the UIDNEXT it read).
+     */
+    synchronized void observed(long mailboxId, long modSeq) {
+        Listing l = held.get(mailboxId);
+        if (l != null) l.heard = Math.max(l.heard, modSeq);
     }
 
     /**

@@ -451,11 +451,14 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     @Override
     public MailboxStatus status(long mailboxId) {
         // One statement: the counters and the counts from one committed state, without a snapshot's transaction.
-        return read("read the status of mailbox " + mailboxId, c -> Pg.one(c, "SELECT m.uid_next, m.uid_validity,"
+        MailboxStatus status = read("read the status of mailbox " + mailboxId, c -> Pg.one(c, "SELECT m.uid_next, m.uid_validity,"
                 + " m.highest_modseq, count(x.uid), count(x.uid) FILTER (WHERE NOT x.seen), coalesce(sum(x.size), 0)"
                 + " FROM mailboxes m LEFT JOIN messages x ON x.mailbox_id = m.id WHERE m.id = ? GROUP BY m.id",
                 rs -> new MailboxStatus(mailboxId, rs.getLong(4), rs.getLong(5), rs.getLong(1), rs.getLong(2), rs.getLong(3),
                         rs.getLong(6)), mailboxId).orElseThrow(() -> MailboxRules.noMailbox(mailboxId)));
+        // A listing answered after this shows at least what it counted (IMAP SELECT lists after its STATUS).
+        listings.observed(mailboxId, status.highestModSeq());
+        return status;
     }
 
     // ------------------------------------------------------------------ messages
@@ -827,6 +830,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     @Override
     public EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener) {
         MailboxRow row = read("watch mailbox " + mailboxId, c -> requireMailbox(c, mailboxId));
+        listings.observed(mailboxId, row.highestModSeq);
         // From here on the changes other nodes make are published in MODSEQ order: the first one
         // heard waits for those before it down to what is committed now (publishInOrder).
         events.committedBefore(mailboxId, row.highestModSeq);
