@@ -28,12 +28,13 @@ import org.castellan.store.UidRange;
  * is answered from only while nothing above its own MODSEQ was heard, nor read since by another
  * statement of this node ({@link #observed}). A stale listing is brought
  * up to date by one read of what changed since its MODSEQ (messages with a higher MODSEQ and UIDs
- * expunged since: the {@code expunged} table keeps them all while the mailbox exists).
+ * expunged since: the {@code expunged} table keeps them all while the mailbox exists); a write of
+ * this node made from a listing's MODSEQ is applied to it ({@link #wrote}).
  *
  * <p>So a listing is never older than what this node's sessions were told, and is as fresh as
  * their untagged responses are. While the {@code LISTEN} connection is broken changes of other
  * nodes go unheard: the listings are dropped when this is noticed, none is kept until it is back
- * ({@link #deaf}), and those read meanwhile are dropped again then ({@link #listening}).
+ * ({@link #deaf}), and any whose read began before are dropped again then ({@link #listening}).
  *
  * <p>Thread-safe: one monitor; what it guards is in memory only.
  */
