@@ -100,6 +100,8 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
      * the last one committed): what {@link #catchUp} counts as new is above it.
      */
     private final Map<Long, Long> toldUid = new ConcurrentHashMap<>();
+    /** The listings of messages this node holds (docs/store.md, "Listings held by a node"). */
+    private final PgListings listings = new PgListings();
     private volatile Notifier notifier = tx -> {};
 
     /** Tells other nodes of a transaction's events, inside it, before it commits. */
@@ -125,6 +127,16 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     void notifier(Notifier notifier) {
         this.notifier = notifier;
+    }
+
+    /** The LISTEN connection broke: until it is back and {@link #catchUp} ran, no listing is held. */
+    void listenLost() {
+        listings.deaf();
+    }
+
+    /** A notification of another node could not be read: which mailboxes it changed is not known. */
+    void notificationUnread() {
+        listings.forgetAll();
     }
 
     /** Another node's committed events, handed to this node's listeners. */
@@ -156,6 +168,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             }
         }
         long deadline = System.nanoTime() + ORDER_WAIT.toNanos();
+        listings.changed(batch); // committed: no listing is answered from without it, even while the batch waits its turn
         noteAdded(batch);
         synchronized (commitOrder) {
             while (!follows(first)) {
@@ -202,6 +215,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
      * @throws StoreException {@code UNAVAILABLE} when PostgreSQL fails again; nothing is published then
      */
     void catchUp() {
+        listings.listening(); // before the re-read: a listing read from here on hears every later change
         Set<Long> watched = new TreeSet<>(events.watchedMailboxes());
         Set<Long> accounts = events.watchedAccounts();
         if (watched.isEmpty() && accounts.isEmpty()) return;
@@ -437,11 +451,14 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     @Override
     public MailboxStatus status(long mailboxId) {
         // One statement: the counters and the counts from one committed state, without a snapshot's transaction.
-        return read("read the status of mailbox " + mailboxId, c -> Pg.one(c, "SELECT m.uid_next, m.uid_validity,"
+        MailboxStatus status = read("read the status of mailbox " + mailboxId, c -> Pg.one(c, "SELECT m.uid_next, m.uid_validity,"
                 + " m.highest_modseq, count(x.uid), count(x.uid) FILTER (WHERE NOT x.seen), coalesce(sum(x.size), 0)"
                 + " FROM mailboxes m LEFT JOIN messages x ON x.mailbox_id = m.id WHERE m.id = ? GROUP BY m.id",
                 rs -> new MailboxStatus(mailboxId, rs.getLong(4), rs.getLong(5), rs.getLong(1), rs.getLong(2), rs.getLong(3),
                         rs.getLong(6)), mailboxId).orElseThrow(() -> MailboxRules.noMailbox(mailboxId)));
+        // A listing answered after this shows at least what it counted (IMAP SELECT lists after its STATUS).
+        listings.observed(mailboxId, status.highestModSeq());
+        return status;
     }
 
     // ------------------------------------------------------------------ messages
@@ -486,6 +503,8 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                         mailboxId, mailboxId, m.uidNext, modSeq, String.join(" ", normalized), normalized.contains(Flags.SEEN),
                         date, body.size(), body.hash(), body.structure());
                 locked.put(mailboxId, m.afterAppend(modSeq));
+                tx.wrote(new PgListings.Write(mailboxId, m.highestModSeq, modSeq,
+                        List.of(new MessageMeta(m.uidNext, normalized, date, body.size(), modSeq, body.hash())), List.of()));
                 results.add(new AppendResult(mailboxId, m.uidValidity, m.uidNext, modSeq, body.size(), body.hash()));
             }
             return results;
@@ -524,12 +543,15 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             long modSeq = m.highestModSeq + 1;
             long uid = m.uidNext;
             List<AppendResult> results = new ArrayList<>();
+            List<MessageMeta> written = new ArrayList<>();
             for (Prepared p : prepared) {
                 Pg.update(c, INSERT_MESSAGE, mailboxId, uid, modSeq, String.join(" ", p.flags()), p.flags().contains(Flags.SEEN),
                         p.date(), p.body().size(), p.body().hash(), p.body().structure());
                 results.add(new AppendResult(mailboxId, m.uidValidity, uid, modSeq, p.body().size(), p.body().hash()));
+                written.add(new MessageMeta(uid, p.flags(), p.date(), p.body().size(), modSeq, p.body().hash()));
                 uid++;
             }
+            tx.wrote(new PgListings.Write(mailboxId, m.highestModSeq, modSeq, written, List.of()));
             Pg.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", uid, modSeq, mailboxId);
             TreeSet<Long> added = new TreeSet<>();
             for (AppendResult r : results) added.add(r.uid());
@@ -542,14 +564,70 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public List<MessageMeta> listMessages(long mailboxId, UidRange range) {
-        // One statement sees one committed state, and a mailbox's messages go with it (ON DELETE
-        // CASCADE): only an empty answer needs the mailbox looked for, not every call a snapshot.
-        return read("list messages of mailbox " + mailboxId, c -> {
-            List<MessageMeta> found = Pg.list(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ?"
-                    + " AND uid BETWEEN ? AND ? ORDER BY uid", PgMailboxes::message, mailboxId, range.first(), range.last());
-            if (found.isEmpty()) requireMailbox(c, mailboxId);
-            return found;
-        });
+        Optional<List<MessageMeta>> held = listings.fresh(mailboxId, range);
+        if (held.isPresent()) return held.get();
+        Optional<PgListings.Reading> reading = listings.reading(mailboxId, range);
+        String doing = "list messages of mailbox " + mailboxId;
+        if (reading.isEmpty()) {
+            // One statement sees one committed state, and a mailbox's messages go with it (ON DELETE
+            // CASCADE): only an empty answer needs the mailbox looked for, not every call a snapshot.
+            return read(doing, c -> {
+                List<MessageMeta> found = Pg.list(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ?"
+                        + " AND uid BETWEEN ? AND ? ORDER BY uid", PgMailboxes::message, mailboxId, range.first(), range.last());
+                if (found.isEmpty()) requireMailbox(c, mailboxId);
+                return found;
+            });
+        }
+        PgListings.Reading r = reading.get();
+        return read(doing, c -> r.since().isPresent()
+                ? listings.read(r, changesSince(c, mailboxId, r.since().get()))
+                : wholeListing(c, r));
+    }
+
+    /**
+     * A mailbox's messages and its HIGHESTMODSEQ in one statement, so the listing holds every
+     * change up to that MODSEQ ({@link PgListings}); no row when there is no such mailbox.
+     */
+    private List<MessageMeta> wholeListing(Connection c, PgListings.Reading r) throws SQLException {
+        long[] highest = {-1};
+        List<MessageMeta> all = new ArrayList<>();
+        Pg.list(c, "SELECT m.highest_modseq, x.uid, x.flags, x.internal_date, x.size, x.modseq, x.blob_hash"
+                + " FROM mailboxes m LEFT JOIN messages x ON x.mailbox_id = m.id WHERE m.id = ? ORDER BY x.uid", rs -> {
+                    highest[0] = rs.getLong(1);
+                    rs.getLong(2);
+                    if (!rs.wasNull()) all.add(messageAfter(rs, 1));
+                    return Boolean.TRUE;
+                }, r.mailboxId());
+        if (highest[0] < 0) throw MailboxRules.noMailbox(r.mailboxId());
+        return listings.read(r, highest[0], all);
+    }
+
+    /**
+     * What changed in a mailbox since {@code modSeq}, in one statement (one snapshot): its
+     * HIGHESTMODSEQ, the messages written after it, and the UIDs expunged after it (the rows
+     * with no HIGHESTMODSEQ).
+     */
+    private static PgListings.Changes changesSince(Connection c, long mailboxId, long modSeq) throws SQLException {
+        long[] highest = {-1};
+        List<MessageMeta> changed = new ArrayList<>();
+        List<Long> expunged = new ArrayList<>();
+        Pg.list(c, "SELECT m.highest_modseq, x.uid, x.flags, x.internal_date, x.size, x.modseq, x.blob_hash"
+                + " FROM mailboxes m LEFT JOIN messages x ON x.mailbox_id = m.id AND x.modseq > ? WHERE m.id = ?"
+                + " UNION ALL SELECT NULL, uid, NULL, NULL, NULL, NULL, NULL FROM expunged WHERE mailbox_id = ? AND modseq > ?",
+                rs -> {
+                    long h = rs.getLong(1);
+                    boolean gone = rs.wasNull();
+                    long uid = rs.getLong(2);
+                    if (gone) {
+                        expunged.add(uid);
+                    } else {
+                        highest[0] = h;
+                        if (!rs.wasNull()) changed.add(messageAfter(rs, 1));
+                    }
+                    return Boolean.TRUE;
+                }, modSeq, mailboxId, mailboxId, modSeq);
+        if (highest[0] < 0) throw MailboxRules.noMailbox(mailboxId);
+        return new PgListings.Changes(highest[0], changed, expunged);
     }
 
     @Override
@@ -609,6 +687,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             MailboxRow m = lockMailbox(c, mailboxId);
             long modSeq = m.highestModSeq + 1;
             List<FlagUpdate.Changed> changed = new ArrayList<>();
+            List<MessageMeta> written = new ArrayList<>();
             SortedSet<Long> notModified = new TreeSet<>();
             for (long uid : sorted) {
                 Optional<MessageMeta> found = Pg.one(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages"
@@ -625,11 +704,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
                 Pg.update(c, "UPDATE messages SET flags = ?, seen = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
                         String.join(" ", next), next.contains(Flags.SEEN), modSeq, mailboxId, uid);
                 changed.add(new FlagUpdate.Changed(uid, next, modSeq));
+                written.add(new MessageMeta(uid, next, meta.internalDate(), meta.size(), modSeq, meta.blobId()));
             }
             if (!changed.isEmpty()) {
                 SortedSet<Long> changedUids = new TreeSet<>();
                 changed.forEach(ch -> changedUids.add(ch.uid()));
                 tx.publish(m.accountId, new StoreEvent.FlagsChanged(mailboxId, changedUids, modSeq));
+                tx.wrote(new PgListings.Write(mailboxId, m.highestModSeq, modSeq, written, List.of()));
                 announcedWrite(tx, true, "", "UPDATE mailboxes SET highest_modseq = ? WHERE id = ?", modSeq, mailboxId);
             }
             return new FlagUpdate(changed, notModified);
@@ -749,6 +830,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     @Override
     public EventSubscription subscribe(long mailboxId, Consumer<StoreEvent> listener) {
         MailboxRow row = read("watch mailbox " + mailboxId, c -> requireMailbox(c, mailboxId));
+        listings.observed(mailboxId, row.highestModSeq);
         // From here on the changes other nodes make are published in MODSEQ order: the first one
         // heard waits for those before it down to what is committed now (publishInOrder).
         events.committedBefore(mailboxId, row.highestModSeq);
@@ -805,11 +887,14 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         for (Map.Entry<String, Integer> e : references.entrySet()) {
             Pg.update(c, "UPDATE blobs SET refcount = refcount + ? WHERE hash = ?", (long) e.getValue(), e.getKey());
         }
+        List<MessageMeta> written = new ArrayList<>();
         for (Source s : sources) {
             Pg.update(c, INSERT_MESSAGE, to.id, uid, modSeq, s.flags, s.seen, s.internalDate, s.size, s.blob, s.mime);
+            written.add(new MessageMeta(uid, MailboxRules.storedFlags(s.flags), s.internalDate, s.size, modSeq, s.blob));
             mapping.put(s.uid, uid);
             uid++;
         }
+        tx.wrote(new PgListings.Write(to.id, to.highestModSeq, modSeq, written, List.of()));
         Pg.update(c, "UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?", uid, modSeq, to.id);
         Set<String> keywords = new HashSet<>();
         for (Source s : sources) keywords.addAll(MailboxRules.keywords(MailboxRules.storedFlags(s.flags)));
@@ -844,6 +929,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         }
         for (Map.Entry<String, Integer> e : references.entrySet()) releaseBody(c, e.getKey(), e.getValue());
         tx.publish(m.accountId, new StoreEvent.MessagesExpunged(mailboxId, removed, modSeq));
+        tx.wrote(new PgListings.Write(mailboxId, m.highestModSeq, modSeq, List.of(), removed));
         return new ExpungeResult(removed, modSeq);
     }
 
@@ -1076,8 +1162,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     }
 
     private static MessageMeta message(ResultSet rs) throws SQLException {
-        return new MessageMeta(rs.getLong(1), MailboxRules.storedFlags(rs.getString(2)), Pg.instant(rs, 3).orElseThrow(), rs.getLong(4),
-                rs.getLong(5), rs.getString(6));
+        return messageAfter(rs, 0);
+    }
+
+    /** A message of {@link #MESSAGE_COLUMNS} in the columns after the first {@code skip}. */
+    private static MessageMeta messageAfter(ResultSet rs, int skip) throws SQLException {
+        return new MessageMeta(rs.getLong(skip + 1), MailboxRules.storedFlags(rs.getString(skip + 2)),
+                Pg.instant(rs, skip + 3).orElseThrow(), rs.getLong(skip + 4), rs.getLong(skip + 5), rs.getString(skip + 6));
     }
 
     private static Instant now() {
@@ -1102,7 +1193,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
             return work.run(tx[0]);
         }, c -> {
             notifier.beforeCommit(tx[0]);
-            c.commit();
+            try {
+                c.commit();
+            } catch (SQLException e) {
+                listings.unknown(tx[0].events); // it may have committed all the same
+                throw e;
+            }
+            listings.wrote(tx[0].writes);
             publishInOrder(tx[0].events);
         });
     }

@@ -84,6 +84,8 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
     private final Consumer<List<AccountEvent>> remote;
     private final Consumer<DirectoryChange> directory;
     private final Runnable reconnected;
+    private final Runnable lost;
+    private final Runnable unread;
     private final Thread thread;
     private volatile boolean closed;
 
@@ -92,15 +94,20 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
      * @param directory receives the directory changes of other nodes
      * @param reconnected runs on this thread each time the LISTEN connection is back after it broke,
      *     before any event heard on the new connection is handed on; may throw {@link StoreException}
+     * @param lost runs on this thread each time the LISTEN connection is found broken (or could
+     *     not be made again): other nodes' changes go unheard until {@code reconnected} has run
+     * @param unread runs on this thread when a notification could not be read: its changes went unheard
      */
     PgNotifications(String jdbcUrl, String user, String password, Consumer<List<AccountEvent>> remote,
-            Consumer<DirectoryChange> directory, Runnable reconnected) {
+            Consumer<DirectoryChange> directory, Runnable reconnected, Runnable lost, Runnable unread) {
         this.jdbcUrl = jdbcUrl;
         this.user = user;
         this.password = password;
         this.remote = remote;
         this.directory = directory;
         this.reconnected = reconnected;
+        this.lost = lost;
+        this.unread = unread;
         this.thread = Thread.ofPlatform().name("castellan-postgres-listen").daemon(true).unstarted(this::loop);
     }
 
@@ -184,6 +191,7 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
                 }
             } catch (SQLException | StoreException e) {
                 if (closed) break;
+                lost.run(); // every time: a reconnection whose re-read failed is deaf again
                 if (!broken) {
                     log.warn("The LISTEN connection to PostgreSQL failed ({}); other nodes' mailbox changes are not heard"
                             + " until it is back", e.getMessage());
@@ -198,6 +206,7 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
             } catch (RuntimeException e) {
                 // One malformed notification must not stop this node hearing the others.
                 log.warn("A mailbox notification from another node could not be read", e);
+                unread.run();
             }
         }
         closeQuietly(c);

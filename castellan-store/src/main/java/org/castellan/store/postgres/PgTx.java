@@ -11,6 +11,8 @@ final class PgTx {
 
     private final Connection connection;
     final List<AccountEvent> events = new ArrayList<>();
+    /** What the transaction wrote to mailboxes' messages, for this node's listings once it has committed. */
+    final List<PgListings.Write> writes = new ArrayList<>();
     /** How many of {@link #events} a write of the transaction has already announced to the other nodes. */
     private int announced;
 
@@ -25,6 +27,11 @@ final class PgTx {
     /** Publishes {@code event}, a change in a mailbox of {@code accountId}, once the transaction has committed. */
     void publish(long accountId, StoreEvent event) {
         events.add(new AccountEvent.MailboxChanged(accountId, event));
+    }
+
+    /** Records {@code write}, one change of a mailbox's messages under its locked row. */
+    void wrote(PgListings.Write write) {
+        writes.add(write);
     }
 
     void publish(AccountEvent event) {

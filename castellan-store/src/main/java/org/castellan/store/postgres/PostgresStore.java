@@ -279,7 +279,7 @@ public final class PostgresStore implements MailStore {
         }
         PostgresStore store = new PostgresStore(pool, bodies);
         store.notifications = new PgNotifications(jdbcUrl, user, password, store.mailboxes::publishRemote,
-                store::directoryChanged, store::reconnected);
+                store::directoryChanged, store::reconnected, store.mailboxes::listenLost, store.mailboxes::notificationUnread);
         try {
             store.notifications.start();
         } catch (SQLException e) {

@@ -367,8 +367,7 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
         long kept = store.append(inbox.id(), "Subject: kept\r\n\r\nx".getBytes(UTF_8), Set.of(), null).uid();
         long gone = store.append(inbox.id(), "Subject: gone\r\n\r\nx".getBytes(UTF_8), Set.of(), null).uid();
         String role = "deaf_" + databases;
-        admin("CREATE ROLE " + role + " LOGIN PASSWORD 'deaf' IN ROLE " + server.user());
-        try (PostgresStore deaf = PostgresStore.open(url, role, "deaf", 1)) {
+        try (PostgresStore deaf = nodeOfItsOwnRole(role)) {
             List<StoreEvent> heard = new CopyOnWriteArrayList<>();
             deaf.subscribe(inbox.id(), heard::add);
             List<DirectoryChange> directoryHeard = new CopyOnWriteArrayList<>();
@@ -395,6 +394,86 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
             await().atMost(EVENT_WAIT).until(() -> directoryHeard.contains(new DirectoryChange.Missed()));
             assertThat(deaf.listBlocks(Instant.now())).extracting(LoginBlock::source).contains("192.0.2.9/32");
         }
+    }
+
+    /**
+     * docs/store.md, "Listings held by a node": a node answers a listing of a mailbox from its
+     * memory while it has heard no change since; a flag change, an expunge and an append made on
+     * another node show in its next listing once it has heard of them, and before any of its
+     * listeners is told. The node that wrote them shows the same.
+     */
+    @Test
+    void aListingHeldByANodeShowsWhatAnotherNodeChangedOnceHeard() {
+        Mailbox inbox = inbox(account("alice@example.org"));
+        long first = store.append(inbox.id(), "Subject: one\r\n\r\nx".getBytes(UTF_8), Set.of(), null).uid();
+        long second = store.append(inbox.id(), "Subject: two\r\n\r\nx".getBytes(UTF_8), Set.of(), null).uid();
+        store.listMessages(inbox.id(), UidRange.all()); // the writing node holds it too, and keeps it with its own writes
+        try (PostgresStore otherNode = PostgresStore.open(url, server.user(), server.password(), 1)) {
+            List<List<MessageMeta>> seenWhenTold = new CopyOnWriteArrayList<>();
+            otherNode.subscribe(inbox.id(), e -> seenWhenTold.add(otherNode.listMessages(inbox.id(), UidRange.all())));
+            assertThat(otherNode.listMessages(inbox.id(), UidRange.all())).extracting(MessageMeta::uid).containsExactly(first, second);
+            assertThat(otherNode.listMessages(inbox.id(), UidRange.of(second))).extracting(MessageMeta::uid).containsExactly(second);
+
+            store.storeFlags(inbox.id(), List.of(first), FlagOperation.ADD, Set.of("\\Flagged"), OptionalLong.empty());
+            await().atMost(EVENT_WAIT).until(() -> seenWhenTold.size() == 1);
+            assertThat(seenWhenTold.getLast().getFirst().flags()).contains("\\Flagged");
+            assertThat(otherNode.listMessages(inbox.id(), UidRange.of(first)).getFirst().flags()).contains("\\Flagged");
+
+            store.expunge(inbox.id(), List.of(second));
+            await().atMost(EVENT_WAIT).until(() -> seenWhenTold.size() == 2);
+            assertThat(seenWhenTold.getLast()).extracting(MessageMeta::uid).containsExactly(first);
+            assertThat(otherNode.listMessages(inbox.id(), UidRange.of(second))).isEmpty();
+
+            long third = store.append(inbox.id(), "Subject: three\r\n\r\nx".getBytes(UTF_8), Set.of("$New"), null).uid();
+            await().atMost(EVENT_WAIT).until(() -> seenWhenTold.size() == 3);
+            assertThat(seenWhenTold.getLast()).extracting(MessageMeta::uid).containsExactly(first, third);
+            assertThat(otherNode.listMessages(inbox.id(), UidRange.of(third)).getFirst().flags()).containsExactly("$New");
+            assertThat(otherNode.listMessages(inbox.id(), UidRange.all()))
+                    .isEqualTo(store.listMessages(inbox.id(), UidRange.all()));
+        }
+    }
+
+    /**
+     * docs/store.md, "Listings held by a node": while a node cannot LISTEN it holds no listing (the
+     * changes of other nodes go unheard), and once it listens again it reads afresh what changed
+     * meanwhile. Only the LISTEN connection is cut: the node's pooled connection still reads.
+     */
+    @Test
+    void aNodeThatCannotListenReadsItsListingsAfreshUntilItIsBack() throws SQLException {
+        Mailbox inbox = inbox(account("alice@example.org"));
+        long kept = store.append(inbox.id(), "Subject: kept\r\n\r\nx".getBytes(UTF_8), Set.of(), null).uid();
+        long gone = store.append(inbox.id(), "Subject: gone\r\n\r\nx".getBytes(UTF_8), Set.of(), null).uid();
+        String role = "deaf_" + databases;
+        try (PostgresStore deaf = nodeOfItsOwnRole(role)) {
+            List<StoreEvent> heard = new CopyOnWriteArrayList<>();
+            deaf.subscribe(inbox.id(), heard::add);
+            assertThat(deaf.listMessages(inbox.id(), UidRange.all())).extracting(MessageMeta::uid).containsExactly(kept, gone);
+            admin("ALTER ROLE " + role + " NOLOGIN");
+            String listening = "SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role + "' AND query LIKE 'LISTEN%'";
+            admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + role + "' AND query LIKE 'LISTEN%'");
+            await().atMost(EVENT_WAIT).until(() -> admin(listening) == 0);
+
+            store.storeFlags(inbox.id(), List.of(kept), FlagOperation.ADD, Set.of("\\Flagged"), OptionalLong.empty());
+            await().atMost(EVENT_WAIT).until(() -> deaf.listMessages(inbox.id(), UidRange.of(kept)).getFirst().flags()
+                    .contains("\\Flagged"));
+            store.expunge(inbox.id(), List.of(gone));
+            assertThat(deaf.listMessages(inbox.id(), UidRange.all())).extracting(MessageMeta::uid).containsExactly(kept);
+            assertThat(heard).isEmpty();
+
+            admin("ALTER ROLE " + role + " LOGIN");
+            await().atMost(Duration.ofSeconds(30)).until(() -> heard.size() >= 2);
+            assertThat(deaf.listMessages(inbox.id(), UidRange.all())).extracting(MessageMeta::uid).containsExactly(kept);
+            // Listening again: a listing is held, and what another node changes next shows once heard.
+            store.storeFlags(inbox.id(), List.of(kept), FlagOperation.ADD, Set.of("\\Seen"), OptionalLong.empty());
+            await().atMost(EVENT_WAIT).until(() -> heard.size() >= 3);
+            assertThat(deaf.listMessages(inbox.id(), UidRange.all()).getFirst().flags()).contains("\\Flagged", "\\Seen");
+        }
+    }
+
+    /** Another node, logging in as a role of its own, whose logins a test can refuse ({@code ALTER ROLE ... NOLOGIN}). */
+    private PostgresStore nodeOfItsOwnRole(String role) throws SQLException {
+        admin("CREATE ROLE " + role + " LOGIN PASSWORD 'deaf' IN ROLE " + server.user());
+        return PostgresStore.open(url, role, "deaf", 1);
     }
 
     /** Runs a statement as the test server's superuser; the first column of its first row, or 0. */
