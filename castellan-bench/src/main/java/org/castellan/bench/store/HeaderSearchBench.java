@@ -25,8 +25,8 @@ import org.castellan.testkit.Postgres;
 import org.castellan.testkit.TestPki;
 
 /**
- * Statements per IMAP SEARCH on header keys (SUBJECT, FROM, HEADER, SENTSINCE) over one
- * PostgreSQL mailbox: the figure docs/store.md ("Scale-out", header search) quotes.
+ * Statements per IMAP SEARCH on header keys (SUBJECT, FROM, HEADER, SENTSINCE), and per SORT by
+ * SUBJECT, over one PostgreSQL mailbox: the figure docs/store.md ("Scale-out", header search) quotes.
  *
  * <p>One testkit PostgreSQL with pg_stat_statements ({@link PgStats}); the mailbox is filled
  * through {@link PostgresStore#appendAll} in one transaction; a Castellan server runs in this JVM
@@ -52,7 +52,8 @@ public final class HeaderSearchBench {
             "SEARCH SENTSINCE 1-Feb-2024",
             "SEARCH UNSEEN SUBJECT \"message 12\"",
             "SEARCH OR SUBJECT \"message 99\" NOT FROM sender3",
-            "SEARCH BODY \"message 4321\"");
+            "SEARCH BODY \"message 4321\"",
+            "SORT (SUBJECT) UTF-8 ALL");
 
     private HeaderSearchBench() {}
 
@@ -110,7 +111,7 @@ public final class HeaderSearchBench {
                     long ms = (System.nanoTime() - s) / 1_000_000;
                     List<PgStats.StatementCount> statements = pg.statements(DATABASE);
                     long calls = statements.stream().mapToLong(PgStats.StatementCount::calls).sum();
-                    int found = reply.stream().filter(l -> l.startsWith("* SEARCH")).findFirst()
+                    int found = reply.stream().filter(l -> l.startsWith("* SEARCH") || l.startsWith("* SORT")).findFirst()
                             .map(l -> l.split(" ").length - 2).orElse(0);
                     System.out.printf("%-52s %10d %8d %10d%n", search, calls, found, ms);
                     for (PgStats.StatementCount st : statements.subList(0, Math.min(TOP, statements.size()))) {
