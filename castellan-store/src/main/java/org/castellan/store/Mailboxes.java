@@ -135,6 +135,23 @@ public interface Mailboxes {
     Optional<MessageStructure> structure(long mailboxId, long uid);
 
     /**
+     * The stored structures of the messages with these UIDs, by UID, each what {@link #structure}
+     * gives: what SEARCH on header fields reads for a set of messages at once, where asking for each
+     * would cost a round trip apiece. A UID without a message, or whose message has no stored
+     * structure (or one of another version), is left out and the caller parses that body. The
+     * answer is held in memory: callers ask for a bounded number of UIDs at a time.
+     *
+     * <p>This default asks for each message in turn.
+     *
+     * @throws StoreException {@code NOT_FOUND} without the mailbox, when any UID is asked for
+     */
+    default java.util.Map<Long, MessageStructure> structures(long mailboxId, SortedSet<Long> uids) {
+        java.util.Map<Long, MessageStructure> found = new java.util.HashMap<>();
+        for (long uid : uids) structure(mailboxId, uid).ifPresent(s -> found.put(uid, s));
+        return found;
+    }
+
+    /**
      * SEARCH TEXT ({@code bodyOnly} false) or BODY: the messages of the mailbox whose
      * {@link MessageStructure#searchText} contains {@code needle} (folded by
      * {@link org.castellan.protocol.imap.SearchText#fold}), as far as the full-text index knows;

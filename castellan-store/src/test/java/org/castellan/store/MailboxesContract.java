@@ -1161,6 +1161,52 @@ public interface MailboxesContract extends DirectoryFixture {
         assertThat(mailboxes().structure(inbox.id(), uid + 100)).isEmpty();
     }
 
+    /**
+     * What SEARCH on header fields reads (RFC 9051 §6.4.4): the structures of many messages in one
+     * call are those read one by one, top-level fields only, with encoded words, groups and dates
+     * as they came; a UID without a message is left out, and a missing mailbox is NOT_FOUND.
+     */
+    @Test
+    default void structuresReadTogetherAreThoseReadOneByOne() {
+        Mailbox inbox = inbox(account("headers@example.com"));
+        long encoded = append(inbox, "Subject: =?UTF-8?Q?Gr=C3=BC?=\r\n =?UTF-8?Q?=C3=9Fe?= aus\r\n\tK=?ISO-8859-1?Q?=F6ln?=\r\n"
+                + "Date: Thu, 1 Feb 2024 23:30:00 -0800 (PST)\r\n\r\nSubject: not a header\r\n").uid();
+        long twice = append(inbox, "Subject: first\r\nsubject: second\r\nDate: yesterday\r\n\r\nbody\r\n").uid();
+        long gone = append(inbox, "Subject: expunged\r\n\r\nx\r\n").uid();
+        long group = append(inbox, "From: Team: \"Eve, E.\" <eve@example.com> (work), =?UTF-8?Q?J=C3=B6rg?= <j@example.net>;\r\n"
+                + "To: undisclosed-recipients:;\r\n\r\nbody\r\n").uid();
+        // A forwarded message: its Subject and From are the inner message's, not the outer's.
+        long nested = append(inbox, "From: outer@example.org\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n"
+                + "Content-Type: message/rfc822\r\n\r\nFrom: inner@example.net\r\nSubject: inner\r\n\r\ninside\r\n--B--\r\n").uid();
+        long noHeaders = append(inbox, "\r\njust a body\r\n").uid();
+        mailboxes().expunge(inbox.id(), List.of(gone));
+
+        java.util.SortedSet<Long> asked = new TreeSet<>(List.of(encoded, twice, gone, group, nested, noHeaders, noHeaders + 100));
+        Map<Long, org.castellan.protocol.imap.MessageStructure> read = mailboxes().structures(inbox.id(), asked);
+        assertThat(read.keySet()).containsExactlyInAnyOrder(encoded, twice, group, nested, noHeaders);
+        for (long uid : read.keySet()) {
+            var one = mailboxes().structure(inbox.id(), uid).orElseThrow();
+            var together = read.get(uid);
+            assertThat(together.envelope(false)).isEqualTo(one.envelope(false));
+            assertThat(together.bodyStructure(true, false)).isEqualTo(one.bodyStructure(true, false));
+            for (String field : List.of("Subject", "Date", "From", "To")) {
+                assertThat(together.headers(field)).as("%s of %d", field, uid).isEqualTo(one.headers(field));
+            }
+        }
+        var decode = (java.util.function.Function<String, String>) org.castellan.protocol.imap.MessageStructure::decodeWords;
+        assertThat(read.get(encoded).headers("Subject")).map(decode).singleElement().asString().contains("Grüße aus").contains("Köln");
+        assertThat(read.get(encoded).header("Date")).hasValueSatisfying(d -> assertThat(d).startsWith("Thu, 1 Feb 2024 23:30:00 -0800"));
+        assertThat(read.get(twice).headers("SUBJECT")).containsExactly("first", "second");
+        assertThat(read.get(group).addressText("FROM")).containsExactly("Team: Eve, E. <eve@example.com>, Jörg <j@example.net>;");
+        assertThat(read.get(nested).headers("Subject")).isEmpty();
+        assertThat(read.get(nested).addressText("FROM")).containsExactly("outer@example.org");
+        assertThat(read.get(noHeaders).headers("Subject")).isEmpty();
+        assertThat(read.get(noHeaders).header("Date")).isEmpty();
+
+        assertThat(mailboxes().structures(inbox.id(), new TreeSet<>())).isEmpty();
+        assertFails(StoreException.Kind.NOT_FOUND, "mailbox", () -> mailboxes().structures(inbox.id() + 1000, new TreeSet<>(List.of(encoded))));
+    }
+
     @Test
     default void textSearchTogetherWithItsScanListMatchesEveryMessageOnce() {
         Mailbox inbox = inbox(account("text@example.com"));

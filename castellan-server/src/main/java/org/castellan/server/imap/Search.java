@@ -33,7 +33,8 @@ import org.castellan.store.UidRange;
  * ENVELOPE reads them ({@link MessageStructure#addressText}), TEXT and BODY with
  * {@link MessageStructure#searchText}.
  * TEXT and BODY ask the store's full-text index first and scan only the messages it does not
- * cover, so a body search does not read every message.
+ * cover, so a body search does not read every message. Header keys read the stored structures
+ * of the messages they test {@link #STRUCTURE_BATCH} at a time, one store call each.
  */
 final class Search {
 
@@ -123,14 +124,20 @@ final class Search {
             List<MessageMeta> metas = listed.stream().filter(m -> view.msnOf(m.uid()) > 0).toList();
             long count = view.count();
             long maxUid = view.maxUid();
+            boolean headers = readsHeaders(key);
             List<Hit> hits = new ArrayList<>();
-            for (MessageMeta m : metas) {
-                Candidate cand = new Candidate(this, indexed, m, view.msnOf(m.uid()), count, maxUid);
-                try {
-                    if (matches(key, cand)) hits.add(new Hit(cand.msn, m));
-                } catch (StoreException e) {
-                    // Expunged by another session since it was listed: it matches nothing now.
-                    if (e.kind() != StoreException.Kind.NOT_FOUND) throw e;
+            for (int from = 0; from < metas.size(); from += STRUCTURE_BATCH) {
+                List<MessageMeta> batch = metas.subList(from, Math.min(metas.size(), from + STRUCTURE_BATCH));
+                java.util.Map<Long, MessageStructure> structures = headers ? cache.stored(store, mailbox, batch) : java.util.Map.of();
+                for (MessageMeta m : batch) {
+                    Candidate cand = new Candidate(this, indexed, m, view.msnOf(m.uid()), count, maxUid);
+                    if (headers) cand.structureRead(structures.get(m.uid()));
+                    try {
+                        if (matches(key, cand)) hits.add(new Hit(cand.msn, m));
+                    } catch (StoreException e) {
+                        // Expunged by another session since it was listed: it matches nothing now.
+                        if (e.kind() != StoreException.Kind.NOT_FOUND) throw e;
+                    }
                 }
             }
             return hits;
@@ -151,6 +158,27 @@ final class Search {
      * metadata is read one by one; above it, the whole mailbox is listed at once, which is cheaper.
      */
     static final int LIST_ALL_ABOVE = 256;
+
+    /**
+     * A key on header fields reads the stored structures of this many messages in one store call
+     * ({@link StructureCache#stored(Mailboxes, long, List)}): on PostgreSQL one statement per
+     * batch instead of one per message, while a batch's structures (a few KiB each) stay a few
+     * megabytes in memory.
+     */
+    static final int STRUCTURE_BATCH = 1000;
+
+    /** Whether the key reads header fields (SUBJECT, FROM, HEADER, SENT*): the structure of every message it tests. */
+    private static boolean readsHeaders(SearchKey k) {
+        return switch (k) {
+            case SearchKey.Text t -> t.field() != SearchKey.Field.TEXT && t.field() != SearchKey.Field.BODY;
+            case SearchKey.Header h -> true;
+            case SearchKey.Date d -> d.sent();
+            case SearchKey.Not n -> readsHeaders(n.key());
+            case SearchKey.Or o -> readsHeaders(o.left()) || readsHeaders(o.right());
+            case SearchKey.And a -> a.keys().stream().anyMatch(Search::readsHeaders);
+            default -> false;
+        };
+    }
 
     /** The UIDs a key can match at most, from its top-level TEXT and BODY keys; null for any message. */
     private static java.util.SortedSet<Long> candidates(SearchKey k, java.util.Map<SearchKey.Text, TextMatches> indexed) {
@@ -258,10 +286,19 @@ final class Search {
             return content;
         }
 
+        /** Whether the store was already asked for the structure ({@link #structureRead}). */
+        boolean structureAsked;
+
+        /** The structure read with others of its batch; null when the store keeps none for this message. */
+        void structureRead(MessageStructure read) {
+            structure = read;
+            structureAsked = true;
+        }
+
         MessageStructure structure() {
             if (structure == null) {
-                structure = cache.stored(store, mailbox, meta);
-                if (structure == null) structure = cache.get(store, mailbox, meta, content());
+                if (!structureAsked) structure = cache.stored(store, mailbox, meta);
+                if (structure == null) structure = cache.parse(meta, content());
             }
             return structure;
         }

@@ -27,7 +27,14 @@ final class Sort {
         if (esearch.isPresent() && !esearch.get().accepted(s, tag)) return;
         s.blocking(() -> {
             List<Keyed> keyed = new ArrayList<>();
-            for (Search.Hit h : matcher.matching()) keyed.add(keyed(matcher, h, c.criteria()));
+            List<Search.Hit> hits = matcher.matching();
+            for (int from = 0; from < hits.size(); from += Search.STRUCTURE_BATCH) {
+                List<Search.Hit> batch = hits.subList(from, Math.min(hits.size(), from + Search.STRUCTURE_BATCH));
+                // The batch's structures in one store call (one statement on PostgreSQL, not one per
+                // message), left in the cache, which holds more than a batch, for keyed() to find.
+                matcher.cache().stored(matcher.store(), matcher.view().mailbox.id(), batch.stream().map(Search.Hit::meta).toList());
+                for (Search.Hit h : batch) keyed.add(keyed(matcher, h, c.criteria()));
+            }
             keyed.sort(order(c.criteria()));
             return keyed;
         }, results -> {

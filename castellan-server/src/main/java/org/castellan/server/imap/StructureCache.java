@@ -1,7 +1,11 @@
 package org.castellan.server.imap;
 
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import org.castellan.protocol.imap.MessageStructure;
 import org.castellan.store.Mailboxes;
 import org.castellan.store.MessageMeta;
@@ -28,9 +32,7 @@ final class StructureCache {
     MessageStructure get(Mailboxes store, long mailbox, MessageMeta m, byte[] message) {
         MessageStructure s = stored(store, mailbox, m);
         if (s != null) return s;
-        s = MessageStructure.parse(message);
-        put(m.blobId(), s);
-        return s;
+        return parse(m, message);
     }
 
     /** The cached or stored structure, or null when the message has to be read and parsed. */
@@ -39,6 +41,36 @@ final class StructureCache {
         if (s != null) return s;
         s = store.structure(mailbox, m.uid()).orElse(null);
         if (s != null) put(m.blobId(), s);
+        return s;
+    }
+
+    /**
+     * The cached or stored structures of these messages, by UID, the stored ones read in one call
+     * ({@link Mailboxes#structures}); a message left out has to be read and {@link #parse parsed}.
+     */
+    Map<Long, MessageStructure> stored(Mailboxes store, long mailbox, List<MessageMeta> messages) {
+        Map<Long, MessageStructure> found = new HashMap<>();
+        SortedSet<Long> missing = new TreeSet<>();
+        for (MessageMeta m : messages) {
+            MessageStructure s = peek(m.blobId());
+            if (s != null) found.put(m.uid(), s);
+            else missing.add(m.uid());
+        }
+        if (missing.isEmpty()) return found;
+        Map<Long, MessageStructure> read = store.structures(mailbox, missing);
+        for (MessageMeta m : messages) {
+            MessageStructure s = read.get(m.uid());
+            if (s == null) continue;
+            put(m.blobId(), s);
+            found.put(m.uid(), s);
+        }
+        return found;
+    }
+
+    /** Parses a message the store keeps no structure for, and remembers the result. */
+    MessageStructure parse(MessageMeta m, byte[] message) {
+        MessageStructure s = MessageStructure.parse(message);
+        put(m.blobId(), s);
         return s;
     }
 

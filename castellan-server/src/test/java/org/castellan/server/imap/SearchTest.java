@@ -1,7 +1,21 @@
 package org.castellan.server.imap;
 
-import org.castellan.server.testing.Transcript;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.castellan.server.imap.SharedMailboxTest.reply;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.IntPredicate;
+import java.util.stream.Collectors;
+import org.castellan.server.testing.Transcript;
+import org.castellan.store.AppendResult;
+import org.castellan.store.NewMessage;
 import org.junit.jupiter.api.Test;
 
 /** RFC 9051 §6.4.4 SEARCH, UID SEARCH, RFC 4731 ESEARCH, RFC 5182 SEARCHRES. */
@@ -121,6 +135,72 @@ class SearchTest extends ServerPerTest {
                     S: a6 OK SEARCH completed
                     """.formatted(uid));
         }
+    }
+
+    /**
+     * RFC 9051 §6.4.4 header keys over more messages than one read of structures holds
+     * ({@link Search#STRUCTURE_BATCH}), with expunged gaps, alone and with flags, UID sets, OR,
+     * NOT and MODSEQ (RFC 7162 §3.1.5): every answer is computed from the messages themselves.
+     */
+    @Test
+    void headerKeysOverMoreThanABatchOfMessages() {
+        int n = 2 * Search.STRUCTURE_BATCH + 37;
+        int badDate = Search.STRUCTURE_BATCH + 500;
+        List<NewMessage> messages = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String date = i == badDate ? "garbage" : (i % 28 + 1) + " Feb 2024 12:00:00 +0000";
+            byte[] content = ("Date: " + date + "\r\nFrom: s" + i % 7 + "@example.net\r\nSubject: batch " + i + "\r\n\r\nbody\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            Set<String> flags = i % 5 == 0 ? Set.of("\\Flagged") : Set.of();
+            messages.add(new NewMessage(() -> new ByteArrayInputStream(content), flags, Instant.parse("2024-03-01T10:00:00Z")));
+        }
+        List<Long> appended = imap.store().appendAll(imap.inbox, messages).stream().map(AppendResult::uid).toList();
+        List<Long> holes = new ArrayList<>();
+        Map<Integer, Long> uid = new TreeMap<>(); // message i's UID, for the messages left
+        for (int i = 0; i < n; i++) {
+            if (i % 10 == 4) holes.add(appended.get(i));
+            else uid.put(i, appended.get(i));
+        }
+        imap.store().expunge(imap.inbox, holes);
+        IntPredicate sent3Feb = i -> i != badDate && i % 28 + 1 == 3;
+        IntPredicate sentBefore2Feb = i -> i != badDate && i % 28 + 1 == 1;
+        long from = uid.get(500);
+        long to = uid.get(1500);
+
+        try (Transcript t = imap.selected()) {
+            t.send("a1 UID SEARCH SUBJECT \"batch 1999\"");
+            assertThat(reply(t, "a1")).containsExactly("* SEARCH " + uid.get(1999), "a1 OK SEARCH completed");
+            t.send("a2 UID SEARCH FROM s3 FLAGGED");
+            assertThat(reply(t, "a2")).containsExactly(found(uid, List.of(), i -> i % 7 == 3 && i % 5 == 0), "a2 OK SEARCH completed");
+            // Both seeded messages have another Subject; SECOND has no Date, and a Date that does not parse is never on a day.
+            t.send("a3 UID SEARCH OR SENTON 3-Feb-2024 NOT SUBJECT batch");
+            assertThat(reply(t, "a3")).containsExactly(found(uid, List.of(firstUid, secondUid), sent3Feb), "a3 OK SEARCH completed");
+            t.send("a4 UID SEARCH UID %d:%d SUBJECT \"batch 10\"".formatted(from, to));
+            assertThat(reply(t, "a4")).containsExactly(found(uid, List.of(),
+                    i -> uid.get(i) >= from && uid.get(i) <= to && ("batch " + i).contains("batch 10")), "a4 OK SEARCH completed");
+            t.send("a5 UID SEARCH SENTBEFORE 2-Feb-2024");
+            assertThat(reply(t, "a5")).containsExactly(found(uid, List.of(firstUid), sentBefore2Feb), "a5 OK SEARCH completed");
+            // Without a Date that parses a message is sent on no day: no SENT* key matches it, and so NOT does.
+            t.send("a6 UID SEARCH NOT SENTSINCE 1-Jan-2000");
+            assertThat(reply(t, "a6")).containsExactly("* SEARCH %d %d".formatted(secondUid, uid.get(badDate)), "a6 OK SEARCH completed");
+
+            long modSeq = imap.store().status(imap.inbox).highestModSeq() + 1;
+            t.send("a7 UID STORE %d,%d +FLAGS.SILENT (\\Seen)".formatted(uid.get(7), uid.get(n - 1)));
+            assertThat(reply(t, "a7")).containsExactly("a7 OK STORE completed");
+            t.send("a8 UID SEARCH MODSEQ %d SUBJECT batch".formatted(modSeq));
+            // The MODSEQ key enables CONDSTORE, whose HIGHESTMODSEQ comes with the answer (RFC 7162 §3.1).
+            assertThat(reply(t, "a8")).containsExactly("* SEARCH %d %d (MODSEQ %d)".formatted(uid.get(7), uid.get(n - 1), modSeq),
+                    "* OK [HIGHESTMODSEQ %d] Highest".formatted(modSeq), "a8 OK SEARCH completed");
+        }
+    }
+
+    /** The {@code * SEARCH} line of {@code first} and the UIDs of the messages {@code i} that {@code matches}, ascending. */
+    private static String found(Map<Integer, Long> uid, List<Long> first, IntPredicate matches) {
+        List<Long> uids = new ArrayList<>(first);
+        uid.forEach((i, u) -> {
+            if (matches.test(i)) uids.add(u);
+        });
+        return uids.stream().sorted().map(String::valueOf).collect(Collectors.joining(" ", "* SEARCH ", "")).strip();
     }
 
     /** RFC 9051 §6.4.4: once IMAP4rev2 is enabled, SEARCH always answers ESEARCH (no RETURN means ALL). */

@@ -29,15 +29,18 @@ import org.castellan.server.config.Protocol;
 import org.castellan.server.config.Smtp;
 import org.castellan.server.config.TlsMode;
 import org.castellan.server.testing.TestServer;
+import org.castellan.server.testing.TestStores;
 import org.castellan.server.transport.MessageSpool;
 import org.castellan.server.transport.SessionRegistry;
 import org.castellan.server.transport.Transport;
 import org.castellan.store.MailStore;
 import org.castellan.store.embedded.EmbeddedMailStore;
+import org.castellan.store.postgres.PostgresStore;
 import org.castellan.testkit.TestPki;
 
 /**
- * The SMTP service over real sockets, real TLS and a real store in a temporary directory, wired as
+ * The SMTP service over real sockets, real TLS and a real store (embedded in a temporary directory,
+ * or a fresh PostgreSQL database with {@code -Dcastellan.test.store=postgres}), wired as
  * {@code Castellan.start} wires it, but with limits and store options a test may choose. Listeners:
  * {@code mx} (smtp, STARTTLS), {@code submission} (STARTTLS, no credentials before TLS),
  * {@code submissions} (implicit TLS). Accounts alice and bob in example.org, their mailboxes
@@ -53,7 +56,9 @@ final class SmtpTestServer implements AutoCloseable {
 
     final Path dir;
     final TestPki pki;
-    final EmbeddedMailStore store;
+    final MailStore store;
+    /** The PostgreSQL database the store is on; null on the embedded store. */
+    private final TestStores.Database database;
     final AuthService auth;
     final ExecutorService blocking = Executors.newVirtualThreadPerTaskExecutor();
     final Transport transport;
@@ -75,8 +80,12 @@ final class SmtpTestServer implements AutoCloseable {
         try {
             this.dir = dir;
             this.pki = TestPki.create(Files.createDirectories(dir.resolve("pki")));
-            this.store = EmbeddedMailStore.open(Files.createDirectories(dir.resolve("mail")),
-                    new EmbeddedMailStore.Options(BUSY_TIMEOUT, 2, EmbeddedMailStore.Options.defaults().maxBatch()));
+            // TestStores.PROPERTY chooses the store, as for the IMAP and POP3 test servers.
+            this.database = TestStores.embedded() ? null : TestStores.database();
+            this.store = database == null
+                    ? EmbeddedMailStore.open(Files.createDirectories(dir.resolve("mail")),
+                            new EmbeddedMailStore.Options(BUSY_TIMEOUT, 2, EmbeddedMailStore.Options.defaults().maxBatch()))
+                    : openAgain();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -105,6 +114,15 @@ final class SmtpTestServer implements AutoCloseable {
         Listener l = new Listener(name, protocol, "127.0.0.1", 0, tls, ClientCertMode.NONE, false, List.of());
         listeners.add(l);
         transport.bind(l, smtp);
+    }
+
+    /**
+     * Another handle on the server's store, as the command line or another node opens it: the
+     * embedded store's directory, or the same PostgreSQL database. The caller closes it.
+     */
+    MailStore openAgain() {
+        if (database == null) return EmbeddedMailStore.open(dir.resolve("mail"));
+        return PostgresStore.open(database.jdbcUrl(), database.user(), database.password(), 2);
     }
 
     long account(String address, OptionalLong quota) {

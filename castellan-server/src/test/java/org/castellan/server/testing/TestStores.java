@@ -40,6 +40,24 @@ public final class TestStores {
 
     /** The {@code [store]} table of a fresh PostgreSQL database, whatever {@link #PROPERTY} says: for tests of several nodes. */
     public static String postgres(Path dir) throws IOException {
+        Database db = database();
+        Path password = Files.createDirectories(dir).resolve("postgres.pass");
+        Files.writeString(password, db.password() + "\n");
+        Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+        return String.join("\n", "[store]", "kind = \"postgres\"",
+                "url = \"postgres://127.0.0.1:" + db.port() + "/" + db.name() + "\"", "user = \"" + db.user() + "\"",
+                "password-file = \"" + password + "\"", "pool-size = 4", "");
+    }
+
+    /** A fresh database of the test PostgreSQL, for a test that opens the store itself. */
+    public record Database(String name, int port, String user, String password) {
+        public String jdbcUrl() {
+            return "jdbc:postgresql://127.0.0.1:" + port + "/" + name;
+        }
+    }
+
+    /** Creates a fresh database on the testkit PostgreSQL (started at the first call). */
+    public static Database database() throws IOException {
         Postgres pg = server();
         String name = "test_" + DATABASES.incrementAndGet();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
@@ -48,12 +66,7 @@ public final class TestStores {
         } catch (SQLException e) {
             throw new IOException("cannot create database " + name + ": " + e.getMessage(), e);
         }
-        Path password = Files.createDirectories(dir).resolve("postgres.pass");
-        Files.writeString(password, pg.password() + "\n");
-        Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
-        return String.join("\n", "[store]", "kind = \"postgres\"",
-                "url = \"postgres://127.0.0.1:" + pg.port() + "/" + name + "\"", "user = \"" + pg.user() + "\"",
-                "password-file = \"" + password + "\"", "pool-size = 4", "");
+        return new Database(name, pg.port(), pg.user(), pg.password());
     }
 
     private static synchronized Postgres server() {

@@ -1137,6 +1137,22 @@ public final class EmbeddedMailStore implements MailStore {
         return stored.flatMap(MessageStructure::decode);
     }
 
+    /** One read transaction, a statement per message: in process, SQLite's statements cost no round trip. */
+    @Override
+    public Map<Long, MessageStructure> structures(long mailboxId, SortedSet<Long> uids) {
+        Map<Long, MessageStructure> found = new HashMap<>();
+        if (uids.isEmpty()) return found;
+        read("read the structures of " + uids.size() + " messages of mailbox " + mailboxId, c -> {
+            requireMailbox(c, mailboxId);
+            for (long uid : uids) {
+                Sql.one(c, "SELECT mime_structure FROM messages WHERE mailbox_id = ? AND uid = ?", rs -> rs.getBytes(1),
+                        mailboxId, uid).flatMap(MessageStructure::decode).ifPresent(st -> found.put(uid, st));
+            }
+            return null;
+        });
+        return found;
+    }
+
     @Override
     public TextMatches searchText(long mailboxId, boolean bodyOnly, String needle) {
         String folded = SearchText.fold(needle);

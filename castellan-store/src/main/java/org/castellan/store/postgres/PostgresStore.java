@@ -16,6 +16,7 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -1108,6 +1109,11 @@ public final class PostgresStore implements MailStore {
     @Override
     public Optional<MessageStructure> structure(long mailboxId, long uid) {
         return mailboxes.structure(mailboxId, uid);
+    }
+
+    @Override
+    public Map<Long, MessageStructure> structures(long mailboxId, SortedSet<Long> uids) {
+        return mailboxes.structures(mailboxId, uids);
     }
 
     @Override
