@@ -208,6 +208,51 @@ class EdgeRelayTest {
     }
 
     /**
+     * Issue "Edge and mailbox roles", failure: a mailbox node killed with SIGKILL (a process of its
+     * own) during sessions. Its user's session idling through the edge ends; the user's next login
+     * is told to come back later (RFC 5530 UNAVAILABLE) while the other node's user goes on; once
+     * the node runs again its user is served, with no operator action at the edge.
+     */
+    @Test
+    void aKilledNodeEndsItsUsersSessionsOnlyAndServesThemWhenItIsBack() throws Exception {
+        mailbox[0].close();
+        mailbox[0] = null;
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Path err = tmp.resolve("mailbox-1-child.err");
+        Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                NodeChild.class.getName(), mailboxConfig[0].toString()).redirectError(err.toFile()).start();
+        try (Line alice = Line.imap(edge); Line bob = Line.imap(edge)) {
+            String ready = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8)).readLine();
+            assertThat(ready).as("the child said %s; stderr: %s", ready, read(err)).isEqualTo("READY");
+            assertThat(alice.command("a LOGIN " + ALICE + " \"" + PASSWORD + "\"")).startsWith("a OK [CAPABILITY");
+            assertThat(alice.command("b SELECT INBOX")).startsWith("b OK");
+            alice.out.write("c IDLE\r\n".getBytes(StandardCharsets.US_ASCII));
+            alice.out.flush();
+            assertThat(alice.in.readLine()).startsWith("+ ");
+            assertThat(bob.command("a LOGIN " + BOB + " \"" + PASSWORD + "\"")).startsWith("a OK");
+
+            child.destroyForcibly(); // SIGKILL: no shutdown hooks, no goodbye on the link
+            assertThat(child.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+            assertThat(alice.untilClosed()).as("alice's idling session ends with her node").isTrue();
+            assertThat(bob.command("b SELECT INBOX")).startsWith("b OK");
+            try (Line again = Line.imap(edge)) {
+                assertThat(again.command("a LOGIN " + ALICE + " \"" + PASSWORD + "\"")).startsWith("a NO [UNAVAILABLE]");
+            }
+
+            mailbox[0] = Castellan.start(CastellanConfig.load(mailboxConfig[0]));
+            try (Line again = Line.imap(edge)) {
+                assertThat(again.command("a LOGIN " + ALICE + " \"" + PASSWORD + "\"")).startsWith("a OK [CAPABILITY");
+                assertThat(again.command("b SELECT INBOX")).startsWith("b OK");
+            }
+            assertThat(bob.command("c NOOP")).startsWith("c OK");
+        } finally {
+            child.destroyForcibly();
+            if (mailbox[0] == null) mailbox[0] = Castellan.start(CastellanConfig.load(mailboxConfig[0]));
+        }
+    }
+
+    /**
      * docs/roles.md §2: the link is TLS from its first byte. tcpdump on the loopback interface,
      * filtered to mailbox-1's link port, records a session fetching a message with a unique marker:
      * the capture holds TLS records and not the marker.
