@@ -217,9 +217,9 @@ class EdgeRelayTest {
     void aKilledNodeEndsItsUsersSessionsOnlyAndServesThemWhenItIsBack() throws Exception {
         mailbox[0].close();
         mailbox[0] = null;
-        String java = ProcessHandle.current().info().command().orElseThrow();
+        String javaCommand = ProcessHandle.current().info().command().orElseThrow();
         Path err = tmp.resolve("mailbox-1-child.err");
-        Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+        Process child = new ProcessBuilder(javaCommand, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 NodeChild.class.getName(), mailboxConfig[0].toString()).redirectError(err.toFile()).start();
         try (Line alice = Line.imap(edge); Line bob = Line.imap(edge)) {
             String ready = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8)).readLine();
