@@ -178,8 +178,16 @@ public interface Mailboxes {
     FlagUpdate storeFlags(long mailboxId, Collection<Long> uids, FlagOperation operation, Set<String> flags,
             OptionalLong unchangedSince);
 
-    /** Removes messages (IMAP UID EXPUNGE, POP3 DELE+QUIT); UIDs that do not exist are ignored. */
+    /** Removes messages (POP3 DELE+QUIT, whatever their flags); UIDs that do not exist are ignored. */
     ExpungeResult expunge(long mailboxId, Collection<Long> uids);
+
+    /**
+     * Removes those of {@code uids} whose flags hold {@code \Deleted} as the removal commits (IMAP
+     * EXPUNGE, UID EXPUNGE and CLOSE: RFC 9051 §6.4.3, §6.4.9, §6.4.2). The caller lists the
+     * candidates first; a message whose {@code \Deleted} another session (or another node) cleared
+     * in between stays. UIDs that do not exist are ignored.
+     */
+    ExpungeResult expungeDeleted(long mailboxId, Collection<Long> uids);
 
     /**
      * The UIDs expunged (or moved out) from the mailbox by changes whose MODSEQ is above

@@ -589,6 +589,30 @@ public interface MailboxesContract extends DirectoryFixture {
         assertThat(mailboxes().status(inbox.id()).highestModSeq()).isEqualTo(r.modSeq());
     }
 
+    /**
+     * RFC 9051 §6.4.3: EXPUNGE removes the messages that have \Deleted set. A session lists them
+     * first; one whose \Deleted another session cleared since then stays, and keywords that merely
+     * contain the word do not count.
+     */
+    @Test
+    default void expungeDeletedRemovesOnlyMessagesStillMarkedDeleted() {
+        Account alice = account("alice@example.org");
+        Mailbox inbox = inbox(alice);
+        for (int i = 1; i <= 4; i++) append(inbox, "m" + i);
+        mailboxes().storeFlags(inbox.id(), List.of(1L, 2L), FlagOperation.ADD, Set.of(Flags.DELETED), OptionalLong.empty());
+        mailboxes().storeFlags(inbox.id(), List.of(3L), FlagOperation.ADD, Set.of("$NotDeleted", "Deleted"), OptionalLong.empty());
+        // Listed as deleted by one session; another clears message 2's \Deleted before the expunge.
+        List<Long> listed = List.of(1L, 2L, 3L);
+        mailboxes().storeFlags(inbox.id(), List.of(2L), FlagOperation.REMOVE, Set.of(Flags.DELETED), OptionalLong.empty());
+
+        ExpungeResult r = mailboxes().expungeDeleted(inbox.id(), listed);
+
+        assertThat(r.uids()).containsExactly(1L);
+        assertThat(uids(inbox)).containsExactly(2L, 3L, 4L);
+        // POP3's DELE removes whatever the flags say.
+        assertThat(mailboxes().expunge(inbox.id(), List.of(4L)).uids()).containsExactly(4L);
+    }
+
     @Test
     default void expungedSinceListsTheUidsRemovedAfterAModSeq() {
         Account alice = account("alice@example.org");

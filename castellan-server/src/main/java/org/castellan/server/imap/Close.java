@@ -24,7 +24,7 @@ final class Close {
         s.blocking(tag, () -> {
             var deleted = store.listMessages(id, UidRange.all()).stream()
                     .filter(m -> m.flags().contains(Flags.DELETED)).map(MessageMeta::uid).toList();
-            return deleted.isEmpty() ? null : store.expunge(id, deleted);
+            return deleted.isEmpty() ? null : store.expungeDeleted(id, deleted);
         }, r -> s.ok(tag, "CLOSE completed"));
     }
 }

@@ -31,7 +31,7 @@ final class Expunge {
             var uids = store.listMessages(view.mailbox.id(), UidRange.all()).stream()
                     .filter(m -> m.flags().contains(Flags.DELETED) && view.msnOf(m.uid()) > 0)
                     .map(MessageMeta::uid).filter(u -> only == null || only.contains(u)).toList();
-            return uids.isEmpty() ? null : store.expunge(view.mailbox.id(), uids);
+            return uids.isEmpty() ? null : store.expungeDeleted(view.mailbox.id(), uids);
         }, removed -> {
             if (removed == null || removed.uids().isEmpty()) {
                 s.ok(tag, "EXPUNGE completed");

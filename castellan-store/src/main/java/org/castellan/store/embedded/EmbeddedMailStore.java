@@ -1242,7 +1242,16 @@ public final class EmbeddedMailStore implements MailStore {
         SortedSet<Long> sorted = new TreeSet<>(uids);
         return write("expunge messages of mailbox " + mailboxId, tx -> {
             requireMailbox(tx.connection(), mailboxId);
-            return expungeMessages(tx, mailboxId, sorted);
+            return expungeMessages(tx, mailboxId, sorted, false);
+        });
+    }
+
+    @Override
+    public ExpungeResult expungeDeleted(long mailboxId, Collection<Long> uids) {
+        SortedSet<Long> sorted = new TreeSet<>(uids);
+        return write("expunge deleted messages of mailbox " + mailboxId, tx -> {
+            requireMailbox(tx.connection(), mailboxId);
+            return expungeMessages(tx, mailboxId, sorted, true);
         });
     }
 
@@ -1435,18 +1444,20 @@ public final class EmbeddedMailStore implements MailStore {
         Set<String> keywords = new HashSet<>();
         for (Source s : sources) keywords.addAll(keywords(storedFlags(s.flags)));
         tx.publish(to.accountId, new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq, keywords));
-        if (move) expungeMessages(tx, from.id, new TreeSet<>(mapping.keySet()));
+        if (move) expungeMessages(tx, from.id, new TreeSet<>(mapping.keySet()), false);
         return new CopyResult(to.id, to.uidValidity, mapping);
     }
 
-    private ExpungeResult expungeMessages(Tx tx, long mailboxId, SortedSet<Long> uids) throws SQLException {
+    /** @param onlyDeleted whether a message must hold {@code \Deleted} (flags are stored space-separated) */
+    private ExpungeResult expungeMessages(Tx tx, long mailboxId, SortedSet<Long> uids, boolean onlyDeleted) throws SQLException {
         Connection c = tx.connection();
         MailboxRow m = requireMailbox(c, mailboxId); // re-read: a move within one mailbox just raised its MODSEQ
         record Gone(long uid, long size, String blob) {}
         List<Gone> gone = new ArrayList<>();
+        String select = "SELECT uid, size, blob_hash FROM messages WHERE mailbox_id = ? AND uid = ?"
+                + (onlyDeleted ? " AND instr(' ' || flags || ' ', ' " + Flags.DELETED + " ') > 0" : "");
         for (long uid : uids) {
-            Sql.one(c, "SELECT uid, size, blob_hash FROM messages WHERE mailbox_id = ? AND uid = ?",
-                    rs -> new Gone(rs.getLong(1), rs.getLong(2), rs.getString(3)), mailboxId, uid).ifPresent(gone::add);
+            Sql.one(c, select, rs -> new Gone(rs.getLong(1), rs.getLong(2), rs.getString(3)), mailboxId, uid).ifPresent(gone::add);
         }
         if (gone.isEmpty()) return new ExpungeResult(new TreeSet<>(), m.highestModSeq);
         long modSeq = m.highestModSeq + 1;

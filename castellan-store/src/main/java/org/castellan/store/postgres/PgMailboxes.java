@@ -743,7 +743,15 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
     public ExpungeResult expunge(long mailboxId, Collection<Long> uids) {
         SortedSet<Long> sorted = new TreeSet<>(uids);
         return write("expunge messages of mailbox " + mailboxId, tx -> {
-            return expungeMessages(tx, lockMailbox(tx.connection(), mailboxId), sorted);
+            return expungeMessages(tx, lockMailbox(tx.connection(), mailboxId), sorted, false);
+        });
+    }
+
+    @Override
+    public ExpungeResult expungeDeleted(long mailboxId, Collection<Long> uids) {
+        SortedSet<Long> sorted = new TreeSet<>(uids);
+        return write("expunge deleted messages of mailbox " + mailboxId, tx -> {
+            return expungeMessages(tx, lockMailbox(tx.connection(), mailboxId), sorted, true);
         });
     }
 
@@ -922,12 +930,13 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         for (Source s : sources) keywords.addAll(MailboxRules.keywords(MailboxRules.storedFlags(s.flags)));
         tx.publish(to.accountId, new StoreEvent.MessageAdded(to.id, new TreeSet<>(mapping.values()), modSeq, keywords));
         // Re-read: a move within one mailbox just raised its MODSEQ.
-        if (move) expungeMessages(tx, requireMailbox(tx.connection(), from.id), new TreeSet<>(mapping.keySet()));
+        if (move) expungeMessages(tx, requireMailbox(tx.connection(), from.id), new TreeSet<>(mapping.keySet()), false);
         return new CopyResult(to.id, to.uidValidity, mapping);
     }
 
     /** Removes messages of {@code m}, the mailbox's row as this transaction holds it locked. */
-    private ExpungeResult expungeMessages(PgTx tx, MailboxRow m, SortedSet<Long> uids) throws SQLException {
+    /** @param onlyDeleted whether a row must hold {@code \Deleted} (flags are stored space-separated) */
+    private ExpungeResult expungeMessages(PgTx tx, MailboxRow m, SortedSet<Long> uids, boolean onlyDeleted) throws SQLException {
         Connection c = tx.connection();
         long mailboxId = m.id;
         long modSeq = m.highestModSeq + 1;
@@ -935,6 +944,7 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         // One statement: the rows go, their UIDs are remembered with the new MODSEQ, and only when
         // one went the mailbox's MODSEQ rises and the account's usage falls.
         List<Gone> gone = Pg.list(c, "WITH gone AS (DELETE FROM messages WHERE mailbox_id = ? AND uid = ANY (?)"
+                + (onlyDeleted ? " AND position(' " + Flags.DELETED + " ' in ' ' || flags || ' ') > 0" : "")
                 + " RETURNING uid, size, blob_hash), remembered AS (INSERT INTO expunged (mailbox_id, uid, modseq)"
                 + " SELECT ?, uid, ? FROM gone), raised AS (UPDATE mailboxes SET highest_modseq = ? WHERE id = ?"
                 + " AND EXISTS (SELECT 1 FROM gone)), used AS (UPDATE accounts SET used_bytes = used_bytes"

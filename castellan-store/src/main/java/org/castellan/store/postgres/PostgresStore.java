@@ -1133,6 +1133,11 @@ public final class PostgresStore implements MailStore {
     }
 
     @Override
+    public ExpungeResult expungeDeleted(long mailboxId, Collection<Long> uids) {
+        return mailboxes.expungeDeleted(mailboxId, uids);
+    }
+
+    @Override
     public SortedSet<Long> expungedSince(long mailboxId, long modSeq) {
         return mailboxes.expungedSince(mailboxId, modSeq);
     }
