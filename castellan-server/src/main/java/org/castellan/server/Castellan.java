@@ -155,9 +155,9 @@ public final class Castellan implements AutoCloseable {
         // One resolver answers the inbound checks and outbound MX routing (docs/outbound.md §3).
         DnsLookup dns = mailAuthDns(config);
         Optional<MailRouting> mx = dns instanceof MailRouting routing ? Optional.of(routing) : Optional.empty();
-        // The embedded store is also the outbound queue (docs/outbound.md §2).
-        this.outbound = store instanceof OutboundQueue queue
-                ? Optional.of(new OutboundEngine(queue, mx, config.outbound(),
+        // The embedded store is also the outbound queue (docs/outbound.md §2); an edge delivers none of it.
+        this.outbound = outboundQueue().isPresent()
+                ? Optional.of(new OutboundEngine(outboundQueue().get(), mx, config.outbound(),
                         config.outbound().hostname().orElse(config.server().hostname()), Clock.systemUTC())
                         .signWith(new DkimKeys(config.server().dataDir()))
                         .applyMtaSts(new MtaStsPolicies(dns, new MtaStsFetcher(Optional.empty(),
@@ -399,7 +399,13 @@ public final class Castellan implements AutoCloseable {
         }
     }
 
+    /**
+     * The outbound queue this node delivers from and reports on: the store's, except on an edge,
+     * whose store access is the directory alone (docs/roles.md §5); the mailbox nodes deliver
+     * what is queued there, and an edge's own mail waits in its relay queue.
+     */
     private Optional<OutboundQueue> outboundQueue() {
+        if (config.server().role() == org.castellan.server.config.Role.EDGE) return Optional.empty();
         return store instanceof OutboundQueue queue ? Optional.of(queue) : Optional.empty();
     }
 

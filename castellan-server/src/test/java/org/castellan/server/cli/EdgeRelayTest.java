@@ -396,6 +396,18 @@ class EdgeRelayTest {
         return all;
     }
 
+    /**
+     * docs/roles.md §5: an edge's store access is the directory. It runs no delivery engine and no
+     * delivery reports on the shared store's outbound queue; the mailbox nodes do.
+     */
+    @Test
+    void anEdgeDeliversNothingFromTheSharedQueue() {
+        assertThat(edge.outbound()).isEmpty();
+        assertThat(edge.notifier()).isEmpty();
+        assertThat(mailbox[0].outbound()).isPresent();
+        assertThat(mailbox[1].notifier()).isPresent();
+    }
+
     /** The node's session names the client as the edge asserted it, not the edge. */
     @Test
     void theNodeSeesTheAccountAndTheClientsAddress() throws Exception {
