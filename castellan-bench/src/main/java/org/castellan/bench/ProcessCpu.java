@@ -28,6 +28,21 @@ public final class ProcessCpu {
     }
 
     /**
+     * Binds {@code root}, every thread of it and every process below it to CPU {@code cpu}
+     * ({@code taskset -a -p -c}, sched_setaffinity(2)); what they start later inherits the binding.
+     */
+    public static void pinTree(long root, int cpu) throws IOException, InterruptedException {
+        for (long pid : tree(root)) {
+            Process p = new ProcessBuilder("taskset", "-a", "-p", "-c", Integer.toString(cpu), Long.toString(pid))
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            // A process that ended meanwhile is nothing to bind; any other failure is.
+            if (p.waitFor() != 0 && ProcessHandle.of(pid).isPresent()) {
+                throw new IOException("taskset could not bind process " + pid + " to CPU " + cpu);
+            }
+        }
+    }
+
+    /**
      * CPU seconds of {@code root} and its descendants: utime + stime of each, plus cutime + cstime,
      * so that what children used before they were reaped is not lost.
      */

@@ -30,16 +30,24 @@ import org.castellan.testkit.TestPki;
  * </ul>
  * Each Castellan node is a child JVM on an embedded store of its own with the same accounts (the
  * edge reads only its directory: credentials and placement); the mailbox node and the direct node
- * are filled the same way through their client paths. Two loads: {@code open}, sessions kept open
+ * are filled the same way through their client paths. Three loads: {@code open}, sessions kept open
  * (LOGIN once, then the mix of {@link MixedWorkloadBench} from LIST to EXPUNGE over and over,
- * LOGOUT at the end), and {@code login}, the hop's worst case (connect, LOGIN, SELECT, FETCH
+ * LOGOUT at the end), {@code mix}, {@link MixedWorkloadBench}'s own sessions (connect, LOGIN,
+ * LIST … EXPUNGE, LOGOUT, again), and {@code login}, the hop's worst case (connect, LOGIN, SELECT, FETCH
  * ENVELOPE of ten, LOGOUT, again). Per window: commands/s, sessions/s, p99 latency, CPU-seconds
  * of the front process (the edge, the proxy, the direct node) and of the back end separately
  * from /proc ({@link ProcessCpu}, children included); then per load the median and range over the
  * rounds, the hop cost {@code 1 − edge/direct} of each round, and commands per front CPU-second and
  * per total CPU-second against Dovecot's proxy.
  *
- * <p>Arguments: {@code [rounds=3] [seconds=10] [clients=20] [messages=50] [warmup=5] [dovecot=yes]}.
+ * <p>With {@code split}, each side gets a CPU of its own, as the edge in a DMZ has a host of its
+ * own: the load generator and the front process (the edge, Dovecot's proxy) on CPU 0, the back end
+ * (the direct node, the mailbox node, Dovecot's back end) on CPU 1; so the hop's cost is what it
+ * takes from the mailbox node's throughput and adds to each command's latency, not the edge's own
+ * CPU taken from the same two cores ({@code shared}, the default).
+ *
+ * <p>Arguments: {@code [rounds=3] [seconds=10] [clients=20] [messages=50] [warmup=5] [dovecot=yes]
+ * [cpus=shared|split]}.
  */
 public final class EdgeBench {
 
@@ -53,7 +61,7 @@ public final class EdgeBench {
 
     private EdgeBench() {}
 
-    enum Mode { OPEN, LOGIN }
+    enum Mode { OPEN, MIX, LOGIN }
 
     /** A path through which clients reach mail: the port they connect to, the front and back processes. */
     record Target(String name, int port, long frontPid, long backPid) {}
@@ -83,6 +91,7 @@ public final class EdgeBench {
         int messages = args.length > 3 ? Integer.parseInt(args[3]) : 50;
         int warmup = args.length > 4 ? Integer.parseInt(args[4]) : 5;
         boolean dovecot = args.length <= 5 || !args[5].equals("no");
+        boolean split = args.length > 6 && args[6].equals("split");
         MessageSizes sizes = MessageSizes.parse("4096");
         Path dir = Files.createTempDirectory("castellan-bench-edge");
         TestPki pki = TestPki.create(Files.createDirectories(dir.resolve("test-pki")));
@@ -90,6 +99,10 @@ public final class EdgeBench {
         for (int i = 1; i <= clients; i++) users.add("bench" + i + "@bench.test");
         System.out.printf("IMAP through the edge: %d rounds of %d s windows, %d clients, INBOX of %d messages of %s,"
                 + " implicit TLS, embedded stores, in %s%n", rounds, seconds, clients, messages, sizes.name(), dir);
+        if (split) {
+            System.out.println("CPUs split: the load generator and the front (the edge, Dovecot's proxy) on CPU 0,"
+                    + " the back end (the direct node, the mailbox node, Dovecot's back end) on CPU 1");
+        }
         System.out.printf("machine: %d CPUs, %s %s, load average %s%n", Runtime.getRuntime().availableProcessors(),
                 System.getProperty("os.name"), System.getProperty("os.version"), loadAverage());
 
@@ -126,6 +139,17 @@ public final class EdgeBench {
                         clients, backend);
                 open.add(proxy);
                 targets.add(new Target("dovecot-proxy", proxy.port(), proxy.pid(), backend.pid()));
+            }
+            if (split) {
+                ProcessCpu.pinTree(ProcessHandle.current().pid(), 0);
+                for (Target t : targets) {
+                    if (t.backPid() < 0) {
+                        ProcessCpu.pinTree(t.frontPid(), 1);
+                    } else {
+                        ProcessCpu.pinTree(t.frontPid(), 0);
+                        ProcessCpu.pinTree(t.backPid(), 1);
+                    }
+                }
             }
             run(pki, users, targets, rounds, seconds, messages, warmup, sizes);
         } finally {
@@ -205,9 +229,10 @@ public final class EdgeBench {
         double back = t.backPid() < 0 ? 0 : ProcessCpu.treeSeconds(t.backPid());
         MixedWorkloadBench.Load load = MixedWorkloadBench.load(client, t.port(), users, seconds, sizes, deadline -> step -> {
             if (mode == Mode.LOGIN) return Arrays.stream(LOGIN_SCRIPT).filter(s -> s > step).findFirst().orElseThrow();
+            if (mode == Mode.MIX) return step + 1;
             if (step != 1 && step != LAST_REPEATED) return step + 1;
             return System.nanoTime() < deadline ? FIRST_REPEATED : LOGOUT;
-        }, mode == Mode.LOGIN);
+        }, mode != Mode.OPEN);
         double frontCpu = ProcessCpu.treeSeconds(t.frontPid()) - front;
         double backCpu = t.backPid() < 0 ? 0 : ProcessCpu.treeSeconds(t.backPid()) - back;
         long[] sorted = load.sorted();
