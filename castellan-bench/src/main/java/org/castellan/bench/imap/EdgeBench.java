@@ -104,7 +104,7 @@ public final class EdgeBench {
                     + " the back end (the direct node, the mailbox node, Dovecot's back end) on CPU 1");
         }
         System.out.printf("machine: %d CPUs, %s %s, load average %s%n", Runtime.getRuntime().availableProcessors(),
-                System.getProperty("os.name"), System.getProperty("os.version"), loadAverage());
+                System.getProperty("os.name"), System.getProperty("os.version"), MixedWorkloadBench.loadAverage());
 
         // castellan init: the built-in CA with its node CA, which issues the edge's and the mailbox node's certificates.
         Path base = dir.resolve("init");
@@ -166,7 +166,7 @@ public final class EdgeBench {
                 // JIT, caches, Dovecot's first indexes; not counted.
                 for (Mode m : Mode.values()) window(client, t, m, users, warmup, sizes);
             }
-            System.out.printf("filled and warmed up; load average %s%n", loadAverage());
+            System.out.printf("filled and warmed up; load average %s%n", MixedWorkloadBench.loadAverage());
             for (int round = 1; round <= rounds; round++) {
                 for (Mode m : Mode.values()) {
                     for (Target t : targets) {
@@ -177,7 +177,7 @@ public final class EdgeBench {
                 }
             }
         }
-        System.out.printf("load average at the end %s%n%n", loadAverage());
+        System.out.printf("load average at the end %s%n%n", MixedWorkloadBench.loadAverage());
         for (Mode m : Mode.values()) summary(m, targets, windows, rounds);
     }
 
@@ -196,7 +196,7 @@ public final class EdgeBench {
         List<Window> edge = windows.get(m + " edge");
         double[] hop = new double[rounds];
         for (int i = 0; i < rounds; i++) hop[i] = 100 * (1 - edge.get(i).perSecond() / direct.get(i).perSecond());
-        System.out.printf("  hop cost 1 - edge/direct cmd/s: %s %% (goal <= 15 %%)%n", spread(hop, "%.1f"));
+        System.out.printf("  hop cost 1 - edge/direct cmd/s: %s %% (goal <= 15 %%)%n", MixedWorkloadBench.spread(hop, "%.1f"));
         List<Window> proxy = windows.get(m + " dovecot-proxy");
         if (proxy != null) {
             double[] front = new double[rounds];
@@ -206,21 +206,13 @@ public final class EdgeBench {
                 total[i] = edge.get(i).perTotalCpu() / proxy.get(i).perTotalCpu();
             }
             System.out.printf("  edge/dovecot-proxy: commands per proxy CPU-s %sx (goal >= 1.5x), per total CPU-s %sx%n",
-                    spread(front, "%.2f"), spread(total, "%.2f"));
+                    MixedWorkloadBench.spread(front, "%.2f"), MixedWorkloadBench.spread(total, "%.2f"));
         }
         System.out.println();
     }
 
     private static String spread(List<Window> windows, java.util.function.ToDoubleFunction<Window> f, String format) {
-        return spread(windows.stream().mapToDouble(f).toArray(), format);
-    }
-
-    /** median [min-max] */
-    private static String spread(double[] values, String format) {
-        double[] v = values.clone();
-        Arrays.sort(v);
-        double median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-        return String.format(format + " [" + format + "-" + format + "]", median, v[0], v[v.length - 1]);
+        return MixedWorkloadBench.spread(windows.stream().mapToDouble(f).toArray(), format);
     }
 
     private static Window window(ImapClient client, Target t, Mode mode, List<String> users, int seconds, MessageSizes sizes)
@@ -243,14 +235,6 @@ public final class EdgeBench {
     private static double percentile(long[] sorted, double p) {
         if (sorted.length == 0) return Double.NaN;
         return sorted[(int) Math.min(sorted.length - 1, Math.floor(p * sorted.length))] / 1e6;
-    }
-
-    private static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).strip();
-        } catch (java.io.IOException e) {
-            return "unknown";
-        }
     }
 
     private static String imaps() {

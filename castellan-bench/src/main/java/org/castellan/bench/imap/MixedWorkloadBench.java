@@ -25,8 +25,15 @@ import org.castellan.testkit.TestPki;
  * and the ratios. The load generator ({@link ImapClient}: one Netty thread, BoringSSL) shares the
  * machine and is kept cheap; its CPU is not counted.
  *
- * <p>Arguments: {@code [clients=50] [seconds=20] [messages=100] [messageBytes=4096|mix] [dovecot=yes|no]}:
- * {@code mix} fills and APPENDs messages of mixed sizes up to 400 KB ({@link MessageSizes}).
+ * <p>Two modes: {@code mix}, the sessions above back to back (a login per twelve commands), and
+ * {@code open}, sessions kept open as mail programs keep them: LOGIN once, then LIST … EXPUNGE over
+ * and over, LOGOUT when the window ends. Both servers run for the whole invocation and take turns
+ * window by window, {@code pairs} times; the summary gives each figure as median [min-max] over the
+ * pairs and Castellan's ratios to Dovecot pair by pair.
+ *
+ * <p>Arguments: {@code [clients=50] [seconds=20] [messages=100] [messageBytes=4096|mix] [dovecot=yes|no]
+ * [mode=mix|open] [pairs=3]}: {@code mix} as the message size fills and APPENDs messages of mixed sizes up
+ * to 400 KB ({@link MessageSizes}).
  */
 public final class MixedWorkloadBench {
 
@@ -61,48 +68,108 @@ public final class MixedWorkloadBench {
         }
     }
 
+    /** How sessions run: {@code mix} connects, logs in and out per script; {@code open} logs in once and keeps going. */
+    enum Mode { MIX, OPEN }
+
+    /** The open mode repeats LIST … EXPUNGE between its one LOGIN and its LOGOUT. */
+    private static final int FIRST_REPEATED = 2;
+    private static final int LAST_REPEATED = 11;
+
     public static void main(String[] args) throws Exception {
         int clients = args.length > 0 ? Integer.parseInt(args[0]) : 50;
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
         int messages = args.length > 2 ? Integer.parseInt(args[2]) : 100;
         MessageSizes sizes = MessageSizes.parse(args.length > 3 ? args[3] : "4096");
         boolean dovecot = args.length <= 4 || !args[4].equals("no");
+        Mode mode = args.length > 5 ? Mode.valueOf(args[5].toUpperCase(java.util.Locale.ROOT)) : Mode.MIX;
+        int pairs = args.length > 6 ? Integer.parseInt(args[6]) : 3;
         Path dir = Files.createTempDirectory("castellan-bench-imap");
         TestPki pki = TestPki.create(Files.createDirectories(dir.resolve("test-pki")));
         List<String> users = new ArrayList<>();
         for (int i = 1; i <= clients; i++) users.add("bench" + i + "@bench.test");
-        System.out.printf("IMAP mixed workload: %d clients, %d s, INBOX of %d messages of %s, implicit TLS, in %s%n",
-                clients, seconds, messages, sizes.name(), dir);
-        System.out.printf("machine: %d CPUs, %s %s%n", Runtime.getRuntime().availableProcessors(),
-                System.getProperty("os.name"), System.getProperty("os.version"));
+        System.out.printf("IMAP mixed workload, %s: %d clients, %d pairs of %d s windows, INBOX of %d messages of %s,"
+                + " implicit TLS, in %s%n", mode == Mode.OPEN ? "sessions kept open" : "a session per script", clients,
+                pairs, seconds, messages, sizes.name(), dir);
+        System.out.printf("machine: %d CPUs, %s %s, load average %s%n", Runtime.getRuntime().availableProcessors(),
+                System.getProperty("os.name"), System.getProperty("os.version"), loadAverage());
 
-        Result castellan;
-        try (CastellanImap server = CastellanImap.start(dir.resolve("castellan"), pki, users, PASSWORD, List.of())) {
-            castellan = run(server, pki, users, seconds, messages, sizes);
+        List<ServerUnderTest> servers = new ArrayList<>();
+        try (ImapClient client = new ImapClient(pki.trustFile())) {
+            servers.add(CastellanImap.start(dir.resolve("castellan"), pki, users, PASSWORD, List.of()));
+            if (dovecot) servers.add(Dovecot.start(dir.resolve("dovecot"), pki, users, PASSWORD, clients));
+            for (ServerUnderTest server : servers) {
+                Fill.run(client, server.port(), users, messages, sizes);
+                window(server, client, users, WARM_UP_SECONDS, sizes, mode); // JIT, caches, Dovecot's first indexes
+            }
+            // Window by window, the servers take turns, so that the machine's drift falls on both.
+            List<List<Result>> results = new ArrayList<>();
+            for (int pair = 1; pair <= pairs; pair++) {
+                List<Result> round = new ArrayList<>();
+                for (ServerUnderTest server : servers) {
+                    Result r = window(server, client, users, seconds, sizes, mode);
+                    System.out.printf("pair %d ", pair);
+                    r.print();
+                    round.add(r);
+                }
+                results.add(round);
+            }
+            summary(results, servers.size());
+        } finally {
+            for (ServerUnderTest server : servers) server.close();
         }
-        castellan.print();
-        if (!dovecot) return;
-        Result reference;
-        try (Dovecot server = Dovecot.start(dir.resolve("dovecot"), pki, users, PASSWORD, clients)) {
-            reference = run(server, pki, users, seconds, messages, sizes);
-        }
-        reference.print();
-        System.out.printf("ratio castellan/dovecot: commands/s %.2fx, p50 %.2fx, p99 %.2fx, CPU per command %.2fx%n",
-                castellan.perSecond() / reference.perSecond(),
-                castellan.percentileMillis(0.5) / reference.percentileMillis(0.5),
-                castellan.percentileMillis(0.99) / reference.percentileMillis(0.99),
-                castellan.cpuPerCommandMillis() / reference.cpuPerCommandMillis());
+        System.out.printf("load average at the end %s%n", loadAverage());
     }
 
-    private static Result run(ServerUnderTest server, TestPki pki, List<String> users, int seconds, int messages,
-                              MessageSizes sizes) throws Exception {
-        try (ImapClient client = new ImapClient(pki.trustFile())) {
-            Fill.run(client, server.port(), users, messages, sizes);
-            load(client, server.port(), users, WARM_UP_SECONDS, sizes); // JIT, caches, Dovecot's first indexes
-            double before = server.cpuSeconds();
-            Load l = load(client, server.port(), users, seconds, sizes);
-            double cpu = server.cpuSeconds() - before;
-            return new Result(server.name(), l.commands, l.sessions, l.seconds, l.sorted(), cpu, l.errors, l.medians());
+    private static Result window(ServerUnderTest server, ImapClient client, List<String> users, int seconds,
+                                 MessageSizes sizes, Mode mode) throws Exception {
+        double before = server.cpuSeconds();
+        Load l = mode == Mode.MIX ? load(client, server.port(), users, seconds, sizes)
+                : load(client, server.port(), users, seconds, sizes, deadline -> step -> {
+                    if (step != 1 && step != LAST_REPEATED) return step + 1;
+                    return System.nanoTime() < deadline ? FIRST_REPEATED : COMMANDS.size();
+                }, false);
+        double cpu = server.cpuSeconds() - before;
+        return new Result(server.name(), l.commands, l.sessions, l.seconds, l.sorted(), cpu, l.errors, l.medians());
+    }
+
+    /** Per server, median [min-max] over the pairs; then Castellan's ratios to Dovecot, pair by pair. */
+    private static void summary(List<List<Result>> results, int servers) {
+        System.out.printf("%nmedian [min-max] over %d pairs%n", results.size());
+        for (int s = 0; s < servers; s++) {
+            int i = s;
+            List<Result> w = results.stream().map(r -> r.get(i)).toList();
+            System.out.printf("  %-10s cmd/s %s  p99 ms %s  server CPU ms/cmd %s  cmd per CPU-s %s  errors %d%n",
+                    w.get(0).name(), spread(w, Result::perSecond, "%.0f"), spread(w, r -> r.percentileMillis(0.99), "%.2f"),
+                    spread(w, Result::cpuPerCommandMillis, "%.3f"), spread(w, r -> 1000 / r.cpuPerCommandMillis(), "%.0f"),
+                    w.stream().mapToLong(Result::errors).sum());
+        }
+        if (servers < 2) return;
+        double[] perSecond = results.stream().mapToDouble(r -> r.get(0).perSecond() / r.get(1).perSecond()).toArray();
+        double[] perCpu = results.stream()
+                .mapToDouble(r -> r.get(1).cpuPerCommandMillis() / r.get(0).cpuPerCommandMillis()).toArray();
+        double[] p99 = results.stream()
+                .mapToDouble(r -> r.get(0).percentileMillis(0.99) / r.get(1).percentileMillis(0.99)).toArray();
+        System.out.printf("  castellan/dovecot: commands/s %sx (goal >= 1.5x), commands per server CPU-s %sx"
+                + " (goal >= 1.5x), p99 %sx%n", spread(perSecond, "%.2f"), spread(perCpu, "%.2f"), spread(p99, "%.2f"));
+    }
+
+    private static String spread(List<Result> windows, java.util.function.ToDoubleFunction<Result> f, String format) {
+        return spread(windows.stream().mapToDouble(f).toArray(), format);
+    }
+
+    /** median [min-max] */
+    static String spread(double[] values, String format) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        double median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        return String.format(format + " [" + format + "-" + format + "]", median, v[0], v[v.length - 1]);
+    }
+
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (java.io.IOException e) {
+            return "unknown";
         }
     }
 
