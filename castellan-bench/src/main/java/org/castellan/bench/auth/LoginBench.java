@@ -88,14 +88,14 @@ import org.castellan.testkit.TestPki;
  */
 public final class LoginBench {
 
-    private static final String ACCOUNT = "bench@example.org";
-    private static final String PASSWORD = "correct horse battery staple";
+    static final String ACCOUNT = "bench@example.org";
+    static final String PASSWORD = "correct horse battery staple";
     private static final int WARM_UP_SECONDS = 2;
     /**
      * The first pass over the IMAPS cases, each this long: with 2 s, the case measured first was
      * still the slowest per CPU-second in each of three runs (the server compiling its TLS path).
      */
-    private static final int TLS_WARM_UP_SECONDS = 8;
+    static final int TLS_WARM_UP_SECONDS = 8;
     private static final InetAddress CLIENT = loopback("127.0.0.1");
     /** Any loopback address on Linux; blocked after its first failure in the IMAP runs. */
     private static final InetAddress BLOCKED = loopback("127.0.0.66");
@@ -209,7 +209,7 @@ public final class LoginBench {
         return new Result(path, kind, count, wall, (processCpuNanos() - cpuBefore) / 1e9);
     }
 
-    private static long measure(int seconds, int threads, Login login) throws Exception {
+    static long measure(int seconds, int threads, Login login) throws Exception {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         AtomicLong count = new AtomicLong();
         try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
@@ -245,7 +245,7 @@ public final class LoginBench {
      * it, as a client that caches it does: the server's cost is what is measured, not the
      * client's PBKDF2.
      */
-    private static final class FastScram {
+    static final class FastScram {
         private static final String NO_BINDING = "n,,";
 
         private record Keys(String salt, byte[] clientKey, byte[] storedKey) {}
@@ -437,7 +437,7 @@ public final class LoginBench {
      * refused as temporarily unavailable (RFC 5530 §3), such as by a busy login limiter: what a
      * client does, rather than an error.
      */
-    private static String untilAvailable(InetSocketAddress at, FreshTls tls, Opening opening) throws Exception {
+    static String untilAvailable(InetSocketAddress at, FreshTls tls, Opening opening) throws Exception {
         while (true) {
             String reply = imap(at, CLIENT, tls, opening);
             if (!reply.startsWith("a NO [UNAVAILABLE]")) return reply;
@@ -452,6 +452,9 @@ public final class LoginBench {
     private static String imap(InetSocketAddress at, InetAddress from, FreshTls tls, Opening opening) throws Exception {
         try (Socket raw = new Socket()) {
             raw.bind(new InetSocketAddress(from, 0));
+            // Without it the command that follows the handshake's last flight waits for that flight's
+            // ACK (Nagle), which the server delays: 40 ms a login, the kernel's, not the server's.
+            raw.setTcpNoDelay(true);
             raw.connect(at, 10_000);
             raw.setSoTimeout(30_000);
             return tls == null ? dialogue(raw, opening) : dialogue(tls.over(raw), opening);
@@ -484,7 +487,7 @@ public final class LoginBench {
     }
 
     /** Answers the first challenge with {@code answer}, later ones (SCRAM's server-final) with nothing. */
-    private static UnaryOperator<byte[]> firstOnly(UnaryOperator<byte[]> answer) {
+    static UnaryOperator<byte[]> firstOnly(UnaryOperator<byte[]> answer) {
         boolean[] answered = {false};
         return challenge -> {
             if (answered[0]) return new byte[0];
@@ -497,7 +500,7 @@ public final class LoginBench {
      * TLS client connections that never resume: a new context per connection, trusting the test
      * PKI's root, so that every login pays a full TLS 1.3 handshake.
      */
-    private static final class FreshTls {
+    static final class FreshTls {
         private final TrustManager[] trust;
 
         FreshTls(TestPki pki) throws GeneralSecurityException {
@@ -558,7 +561,7 @@ public final class LoginBench {
         return Subject.callAs(subject, action);
     }
 
-    private static String b64(byte[] bytes) {
+    static String b64(byte[] bytes) {
         return Base64.getEncoder().encodeToString(bytes);
     }
 

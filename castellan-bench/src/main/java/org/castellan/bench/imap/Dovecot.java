@@ -25,7 +25,7 @@ import org.castellan.testkit.TestPki;
  * everything else at Dovecot's defaults (one imap process per session). Needs root, like
  * Dovecot itself, to start its services under their own users.
  */
-final class Dovecot implements ServerUnderTest {
+public final class Dovecot implements ServerUnderTest {
 
     private static final String BINARY = "/usr/sbin/dovecot";
     /** Dovecot's own deadline for starting is seconds; this is for a slow, loaded machine. */
@@ -46,7 +46,25 @@ final class Dovecot implements ServerUnderTest {
      *     limits above Dovecot's defaults (1,000 connections per login process, 1,024 imap processes)
      */
     static Dovecot start(Path dir, TestPki pki, List<String> users, String password, int sessions) throws IOException, InterruptedException {
-        return start(dir, pki, users, password, sessions, "");
+        return start(dir, pki, passwd(users, "{PLAIN}" + password, ""), sessions);
+    }
+
+    /**
+     * For login cycles (docs/performance.md): {@code plainUser} with its password stored in the
+     * clear, so that LOGIN costs Dovecot a comparison as a cached LOGIN costs Castellan, and
+     * {@code scramUser} with SCRAM-SHA-256 keys as {@code doveadm pw} derives them, so that SCRAM
+     * costs it no PBKDF2 per login, as Castellan's stored keys do not.
+     */
+    public static Dovecot startForLogins(Path dir, TestPki pki, String plainUser, String scramUser, String password,
+                                         int sessions) throws IOException, InterruptedException {
+        String scram = run(List.of("doveadm", "pw", "-s", "SCRAM-SHA-256", "-p", password)).strip();
+        List<String> lines = new java.util.ArrayList<>(passwd(List.of(plainUser), "{PLAIN}" + password, ""));
+        lines.addAll(passwd(List.of(scramUser), scram, ""));
+        return start(dir, pki, lines, sessions);
+    }
+
+    private static List<String> passwd(List<String> users, String credential, String passdbFields) {
+        return users.stream().map(u -> u + ":" + credential + "::::::" + passdbFields).toList();
     }
 
     /**
@@ -62,11 +80,11 @@ final class Dovecot implements ServerUnderTest {
             throws IOException, InterruptedException {
         // hostip spares the name lookup at each login.
         String fields = "proxy=y host=localhost hostip=127.0.0.1 port=" + backend.port() + " ssl=any-cert";
-        return start(dir, pki, users, password, sessions, fields);
+        return start(dir, pki, passwd(users, "{PLAIN}" + password, fields), sessions);
     }
 
-    private static Dovecot start(Path dir, TestPki pki, List<String> users, String password, int sessions,
-                                 String passdbFields) throws IOException, InterruptedException {
+    private static Dovecot start(Path dir, TestPki pki, List<String> passwdLines, int sessions)
+            throws IOException, InterruptedException {
         if (!Files.isExecutable(Path.of(BINARY))) {
             throw new IllegalStateException(BINARY + " is missing: apt-get install dovecot-imapd");
         }
@@ -78,12 +96,10 @@ final class Dovecot implements ServerUnderTest {
         }
         Path mail = Files.createDirectories(dir.resolve("mail"));
         Path users0 = dir.resolve("users");
-        StringBuilder passwd = new StringBuilder();
-        for (String u : users) passwd.append(u).append(":{PLAIN}").append(password).append("::::::").append(passdbFields).append('\n');
         Files.createFile(users0, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(users0, passwd);
-        exec(List.of("chown", "dovecot", users0.toString())); // the auth service reads it as dovecot
-        exec(List.of("chown", "-R", "mail:mail", mail.toString()));
+        Files.writeString(users0, String.join("\n", passwdLines) + "\n");
+        run(List.of("chown", "dovecot", users0.toString())); // the auth service reads it as dovecot
+        run(List.of("chown", "-R", "mail:mail", mail.toString()));
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -103,10 +119,10 @@ final class Dovecot implements ServerUnderTest {
                 "ssl_key = <" + pki.server().keyFile(),
                 "ssl_min_protocol = TLSv1.2",
                 "disable_plaintext_auth = yes",
-                "auth_mechanisms = plain login",
+                "auth_mechanisms = plain login scram-sha-256",
                 "mail_location = maildir:" + mail + "/%u",
                 "first_valid_uid = 8",
-                "passdb {", "  driver = passwd-file", "  args = scheme=PLAIN username_format=%u " + users0, "}",
+                "passdb {", "  driver = passwd-file", "  args = username_format=%u " + users0, "}",
                 "userdb {", "  driver = static", "  args = uid=mail gid=mail home=" + mail + "/%u", "}",
                 "service imap-login {",
                 "  inet_listener imap {", "    port = 0", "  }",
@@ -163,9 +179,11 @@ final class Dovecot implements ServerUnderTest {
         }
     }
 
-    private static void exec(List<String> command) throws IOException, InterruptedException {
+    /** Runs {@code command}; its output, or IllegalStateException with it if it failed. */
+    private static String run(List<String> command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) throw new IllegalStateException(String.join(" ", command) + " failed: " + out.strip());
+        return out;
     }
 }

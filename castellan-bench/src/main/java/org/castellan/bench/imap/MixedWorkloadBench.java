@@ -158,14 +158,14 @@ public final class MixedWorkloadBench {
     }
 
     /** median [min-max] */
-    static String spread(double[] values, String format) {
+    public static String spread(double[] values, String format) {
         double[] v = values.clone();
         Arrays.sort(v);
         double median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
         return String.format(format + " [" + format + "-" + format + "]", median, v[0], v[v.length - 1]);
     }
 
-    static String loadAverage() {
+    public static String loadAverage() {
         try {
             return Files.readString(Path.of("/proc/loadavg")).strip();
         } catch (java.io.IOException e) {

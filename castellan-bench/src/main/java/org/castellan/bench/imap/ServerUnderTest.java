@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import org.castellan.bench.ProcessCpu;
 
 /** A server the IMAP benchmarks load: where it listens and what its processes cost, from /proc. */
-interface ServerUnderTest extends AutoCloseable {
+public interface ServerUnderTest extends AutoCloseable {
 
     String name();
 
