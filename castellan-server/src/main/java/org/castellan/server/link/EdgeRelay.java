@@ -251,7 +251,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
                 });
         var connecting = bootstrap.connect(hop.host(), hop.port());
         // The client gone, at any point: its link goes too (a splice closes both itself; this covers the opening).
-        client.ifPresent(c -> c.closeFuture().addListener(f -> connecting.channel().close()));
+        client.ifPresent(c -> c.closeFuture().addListener(f -> closeLater(connecting.channel())));
         connecting.addListener(f -> {
             if (!f.isSuccess()) done.completeExceptionally(new LinkFailure("node " + node + " at " + hop + ": "
                     + f.cause().getMessage()));
@@ -401,6 +401,19 @@ public final class EdgeRelay implements Relay, AutoCloseable {
         }
     }
 
+    /**
+     * Closes {@code channel} from a task of its event loop, never inside the handling of another
+     * channel's event. Netty 4.2.18's epoll loop dispatches each ready event by descriptor number:
+     * a channel closed in the middle of a batch frees its number, the listener accepting later in
+     * the same batch may hand that number to a new client registered at once, and the closed
+     * channel's event still waiting in the batch then reaches the new client (a peer's half-close
+     * it never sent, after which pausing and resuming its reads fails with ENOENT). Closing from a
+     * task runs after the batch. A channel still closes itself at once on its own event.
+     */
+    static void closeLater(Channel channel) {
+        channel.eventLoop().execute(channel::close);
+    }
+
     /** The innermost cause's message: an engine wraps the certificate check's reason in a general one. */
     private static String rootMessage(Throwable e) {
         Throwable root = e;
@@ -480,8 +493,10 @@ public final class EdgeRelay implements Relay, AutoCloseable {
             Channel clientChannel = client.channel();
             if (!link.isActive() || !clientChannel.isActive()) {
                 unread.release();
-                close();
-                clientChannel.close();
+                if (rest != null) rest.release();
+                rest = null;
+                closeLater(link);
+                closeLater(clientChannel);
                 return;
             }
             clientChannel.pipeline().addLast("splice", new Splice(link));
@@ -548,7 +563,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             // Whatever was written reaches the other side before it closes.
-            other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> other.close());
+            other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> closeLater(other));
             ctx.fireChannelInactive();
         }
 
