@@ -327,6 +327,60 @@ class ImapParserTest {
         assertThat(SequenceSet.compact(List.of(1L, 2L, 3L, 7L, 9L, 10L))).isEqualTo("1:3,7,9:10");
     }
 
+    /** RFC 9051 §9 seq-range: both ends included, in either order, "*" the largest number in use even below the other end. */
+    @Test
+    void sequenceRangesIncludeBothEndsAndStarIsTheLargestInUse() {
+        SequenceSet s = SequenceSet.of(new SequenceSet.Range(4, 2));
+        assertThat(List.of(1L, 2L, 3L, 4L, 5L).stream().filter(n -> s.contains(n, 10)).toList()).containsExactly(2L, 3L, 4L);
+        SequenceSet star = SequenceSet.of(new SequenceSet.Range(5, SequenceSet.STAR));
+        assertThat(List.of(2L, 3L, 4L, 5L, 6L).stream().filter(star.matcher(3)::test).toList()).containsExactly(3L, 4L, 5L);
+        assertThat(star.usesStar()).isTrue();
+        assertThat(SequenceSet.of(new SequenceSet.Range(SequenceSet.STAR, 1)).usesStar()).isTrue();
+        assertThat(s.usesStar()).isFalse();
+        assertThat(SequenceSet.of(new SequenceSet.Range(SequenceSet.STAR, SequenceSet.STAR), new SequenceSet.Range(7, 7)))
+                .hasToString("*,7");
+        assertThat(SequenceSet.SAVED).hasToString("$");
+    }
+
+    /** RFC 4315 §3 and RFC 4731 §3.1: the compact form keeps the given order and joins only runs going up by one. */
+    @Test
+    void compactSetsJoinOnlyRunsGoingUpByOne() {
+        assertThat(SequenceSet.compact(List.of())).isEmpty();
+        assertThat(SequenceSet.compact(List.of(4L))).isEqualTo("4");
+        assertThat(SequenceSet.compact(List.of(5L, 3L, 4L))).isEqualTo("5,3:4");
+        assertThat(SequenceSet.compact(List.of(1L, 3L, 4L, 5L))).isEqualTo("1,3:5");
+        assertThat(SequenceSet.compact(List.of(3L, 2L, 1L))).isEqualTo("3,2,1");
+    }
+
+    /** RFC 9051 §4.3: a quoted string escapes only '"' and '\\' and holds no CR, LF or NUL; anything else is a literal. */
+    @Test
+    void stringsAreQuotedWhenTheyCanBeAndLiteralsOtherwise() {
+        assertThat(ImapStrings.string("a \"b\" \\c", false)).isEqualTo("\"a \\\"b\\\" \\\\c\"");
+        assertThat(ImapStrings.string("a\r\nb", false)).isEqualTo("{4}\r\na\r\nb");
+        assertThat(ImapStrings.string("a\u0000b", false)).isEqualTo("{3}\r\na\u0000b");
+        assertThat(ImapStrings.string("a\nb", false)).isEqualTo("{3}\r\na\nb");
+        // RFC 9051 §4.3: 8-bit only in a literal, unless UTF8=ACCEPT (RFC 9051 §6.3.1) lets quoted strings carry UTF-8.
+        assertThat(ImapStrings.string("grüß", false)).isEqualTo("{6}\r\ngrüß");
+        assertThat(ImapStrings.string("grüß", true)).isEqualTo("\"grüß\"");
+        assertThat(ImapStrings.string("\u007f", false)).isEqualTo("\"\u007f\"");
+        assertThat(ImapStrings.string("q".repeat(1024), false)).isEqualTo("\"" + "q".repeat(1024) + "\"");
+        assertThat(ImapStrings.string("q".repeat(1025), false)).startsWith("{1025}\r\n");
+        assertThat(ImapStrings.nstring(null, false)).isEqualTo("NIL");
+        assertThat(ImapStrings.nstring("x", false)).isEqualTo("\"x\"");
+    }
+
+    /** RFC 9051 §9 astring = 1*ASTRING-CHAR / string: an atom (']' included) goes bare; "NIL" and the empty string cannot. */
+    @Test
+    void astringsGoBareOnlyWhenTheyAreAtoms() {
+        assertThat(ImapStrings.astring("INBOX.a]b", false)).isEqualTo("INBOX.a]b");
+        assertThat(ImapStrings.astring("", false)).isEqualTo("\"\"");
+        assertThat(ImapStrings.astring("NIL", false)).isEqualTo("\"NIL\"");
+        assertThat(ImapStrings.astring("nil", false)).isEqualTo("\"nil\"");
+        assertThat(ImapStrings.astring("a b", false)).isEqualTo("\"a b\"");
+        assertThat(ImapStrings.astring("ab(", false)).isEqualTo("\"ab(\"");
+        assertThat(ImapStrings.dateTime(java.time.Instant.parse("1996-07-07T02:44:25Z"))).isEqualTo("\"07-Jul-1996 02:44:25 +0000\"");
+    }
+
     private static ByteBuffer buf(String s) {
         return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
     }
