@@ -381,6 +381,80 @@ class ImapParserTest {
         assertThat(ImapStrings.dateTime(java.time.Instant.parse("1996-07-07T02:44:25Z"))).isEqualTo("\"07-Jul-1996 02:44:25 +0000\"");
     }
 
+    static Stream<Arguments> searchKeys() {
+        return Stream.of(
+                Arguments.of("ALL", new SearchKey.All()),
+                Arguments.of("answered", new SearchKey.Flag("\\Answered", true)),
+                Arguments.of("DELETED", new SearchKey.Flag("\\Deleted", true)),
+                Arguments.of("DRAFT", new SearchKey.Flag("\\Draft", true)),
+                Arguments.of("FLAGGED", new SearchKey.Flag("\\Flagged", true)),
+                Arguments.of("SEEN", new SearchKey.Flag("\\Seen", true)),
+                Arguments.of("UNANSWERED", new SearchKey.Flag("\\Answered", false)),
+                Arguments.of("UNDELETED", new SearchKey.Flag("\\Deleted", false)),
+                Arguments.of("UNDRAFT", new SearchKey.Flag("\\Draft", false)),
+                Arguments.of("UNFLAGGED", new SearchKey.Flag("\\Flagged", false)),
+                Arguments.of("UNSEEN", new SearchKey.Flag("\\Seen", false)),
+                Arguments.of("KEYWORD $Junk", new SearchKey.Flag("$Junk", true)),
+                Arguments.of("UNKEYWORD $Junk", new SearchKey.Flag("$Junk", false)),
+                Arguments.of("RECENT", new SearchKey.Recent()),
+                Arguments.of("BCC b", new SearchKey.Text(SearchKey.Field.BCC, "b")),
+                Arguments.of("BODY \"b c\"", new SearchKey.Text(SearchKey.Field.BODY, "b c")),
+                Arguments.of("CC c", new SearchKey.Text(SearchKey.Field.CC, "c")),
+                Arguments.of("FROM f", new SearchKey.Text(SearchKey.Field.FROM, "f")),
+                Arguments.of("SUBJECT s", new SearchKey.Text(SearchKey.Field.SUBJECT, "s")),
+                Arguments.of("TEXT t", new SearchKey.Text(SearchKey.Field.TEXT, "t")),
+                Arguments.of("TO t", new SearchKey.Text(SearchKey.Field.TO, "t")),
+                Arguments.of("HEADER List-Id \"<a.example>\"", new SearchKey.Header("List-Id", "<a.example>")),
+                Arguments.of("BEFORE 1-Feb-1994", new SearchKey.Date(false, SearchKey.Comparison.BEFORE, LocalDate.of(1994, 2, 1))),
+                Arguments.of("ON 1-Feb-1994", new SearchKey.Date(false, SearchKey.Comparison.ON, LocalDate.of(1994, 2, 1))),
+                Arguments.of("SINCE 1-Feb-1994", new SearchKey.Date(false, SearchKey.Comparison.SINCE, LocalDate.of(1994, 2, 1))),
+                Arguments.of("SENTBEFORE 1-Feb-1994", new SearchKey.Date(true, SearchKey.Comparison.BEFORE, LocalDate.of(1994, 2, 1))),
+                Arguments.of("SENTON 1-Feb-1994", new SearchKey.Date(true, SearchKey.Comparison.ON, LocalDate.of(1994, 2, 1))),
+                Arguments.of("SENTSINCE 1-Feb-1994", new SearchKey.Date(true, SearchKey.Comparison.SINCE, LocalDate.of(1994, 2, 1))),
+                Arguments.of("LARGER 10", new SearchKey.Size(true, 10)),
+                Arguments.of("SMALLER 10", new SearchKey.Size(false, 10)),
+                Arguments.of("UID 2:4", new SearchKey.Numbers(true, SequenceSet.of(new SequenceSet.Range(2, 4)))),
+                Arguments.of("2:4", new SearchKey.Numbers(false, SequenceSet.of(new SequenceSet.Range(2, 4)))),
+                Arguments.of("NOT SEEN", new SearchKey.Not(new SearchKey.Flag("\\Seen", true))),
+                Arguments.of("OR SEEN DRAFT", new SearchKey.Or(new SearchKey.Flag("\\Seen", true), new SearchKey.Flag("\\Draft", true))),
+                // RFC 7162 §3.1.5: the entry name and type are read and passed over.
+                Arguments.of("MODSEQ \"/flags/\\\\draft\" all 620162338", new SearchKey.ModSeq(620162338)));
+    }
+
+    /** RFC 9051 §6.4.4: every search key, each to its own flag, field, comparison or sense. */
+    @ParameterizedTest
+    @MethodSource("searchKeys")
+    void everySearchKeyParsesToItsMeaning(String key, SearchKey expected) {
+        assertThat(parse("a1 SEARCH " + key + "\r\n"))
+                .isEqualTo(new ImapCommand.Search(false, Optional.empty(), Optional.empty(), expected));
+    }
+
+    static Stream<Arguments> fetchAttributes() {
+        return Stream.of(
+                Arguments.of("FLAGS", new FetchAttribute.Flags()),
+                Arguments.of("uid", new FetchAttribute.Uid()),
+                Arguments.of("INTERNALDATE", new FetchAttribute.InternalDate()),
+                Arguments.of("RFC822.SIZE", new FetchAttribute.Rfc822Size()),
+                Arguments.of("ENVELOPE", new FetchAttribute.Envelope()),
+                Arguments.of("BODYSTRUCTURE", new FetchAttribute.BodyStructure(true)),
+                Arguments.of("BODY", new FetchAttribute.BodyStructure(false)),
+                Arguments.of("MODSEQ", new FetchAttribute.ModSeq()),
+                Arguments.of("RFC822", new FetchAttribute.Rfc822(Section.Kind.ALL)),
+                Arguments.of("RFC822.HEADER", new FetchAttribute.Rfc822(Section.Kind.HEADER)),
+                Arguments.of("RFC822.TEXT", new FetchAttribute.Rfc822(Section.Kind.TEXT)),
+                Arguments.of("BINARY.SIZE[2]", new FetchAttribute.BinarySize(List.of(2))),
+                Arguments.of("BINARY[1.2]<0.10>", new FetchAttribute.Binary(false, List.of(1, 2), OptionalLong.of(0), OptionalLong.of(10))),
+                Arguments.of("BINARY.PEEK[]", new FetchAttribute.Binary(true, List.of(), OptionalLong.empty(), OptionalLong.empty())));
+    }
+
+    /** RFC 9051 §6.4.5 and RFC 3516 §4.1: every fetch attribute, each to its own item. */
+    @ParameterizedTest
+    @MethodSource("fetchAttributes")
+    void everyFetchAttributeParsesToItsItem(String attribute, FetchAttribute expected) {
+        ImapCommand.Fetch f = (ImapCommand.Fetch) parse("a1 FETCH 1 " + attribute + "\r\n");
+        assertThat(f.attributes()).containsExactly(expected);
+    }
+
     private static ByteBuffer buf(String s) {
         return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
     }
