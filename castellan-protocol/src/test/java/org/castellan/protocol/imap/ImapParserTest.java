@@ -455,6 +455,28 @@ class ImapParserTest {
         assertThat(f.attributes()).containsExactly(expected);
     }
 
+    /** RFC 9051 §4.3 and §9: a literal's count is any number of digits "0" to "9", zero included, with "+" for LITERAL+. */
+    @Test
+    void literalCountsTakeEveryDigitAndZero() {
+        ImapCommand.Login login = (ImapCommand.Login) parse("a1 LOGIN {9}\r\n123456789 {0}\r\n\r\n");
+        assertThat(login.user()).isEqualTo("123456789");
+        assertThat(login.password()).isEmpty();
+        ImapCommand.Login plus = (ImapCommand.Login) parse("a1 LOGIN {10+}\r\n1234567890 {1}\r\n9\r\n");
+        assertThat(plus.user()).isEqualTo("1234567890");
+        assertThat(plus.password()).containsExactly('9');
+    }
+
+    /** RFC 9051 §9 ATOM-CHAR: any CHAR but atom-specials, so "!" and "~" are atom characters and DEL is not. */
+    @Test
+    void atomsRunFromExclamationMarkToTilde() {
+        assertThat(parse("a1 CREATE !a~\r\n")).isEqualTo(new ImapCommand.Create("!a~", List.of()));
+        assertThat(ImapParser.isAtomChar('!')).isTrue();
+        assertThat(ImapParser.isAtomChar('~')).isTrue();
+        assertThat(ImapParser.isAtomChar(0x7f)).isFalse();
+        assertThat(ImapParser.isAtomChar(' ')).isFalse();
+        assertThat(ImapParser.isAtomChar(']')).isFalse();
+    }
+
     private static ByteBuffer buf(String s) {
         return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
     }
