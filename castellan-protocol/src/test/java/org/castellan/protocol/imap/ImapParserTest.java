@@ -477,6 +477,39 @@ class ImapParserTest {
         assertThat(ImapParser.isAtomChar(']')).isFalse();
     }
 
+    /** {@link ImapParser#MAX_LINE} counts the octets before LF, CR included: a line of exactly that many is taken, one more refused. */
+    @Test
+    void theLineLimitIsExact() {
+        String prefix = "a1 LOGIN \"";
+        int n = ImapParser.MAX_LINE - prefix.length() - "\" p\r".length();
+        ImapParser.Result exact = whole(prefix + "u".repeat(n) + "\" p\r\n").get(0);
+        assertThat(((ImapCommand.Login) ((ImapParser.Command) exact).command()).user()).hasSize(n);
+        assertThat(whole(prefix + "u".repeat(n + 1) + "\" p\r\n").get(0)).isEqualTo(new ImapParser.Error(Optional.of("a1"),
+                "Line too long", false, Optional.of("TOOBIG"), Optional.of("MAX_LINE")));
+    }
+
+    /** RFC 9051 §7.1 TOOBIG: a literal of exactly the limit is taken (a continuation follows), one octet more refused. */
+    @Test
+    void aLiteralOfExactlyTheLimitIsTaken() {
+        ImapParser p = new ImapParser();
+        assertThat(p.next(buf("a1 APPEND INBOX {1000}\r\n"), ImapParser.Mode.COMMAND, 1000)).isEqualTo(new ImapParser.Continue());
+        ImapParser q = new ImapParser();
+        assertThat(q.next(buf("a1 LOGIN {1000}\r\n"), ImapParser.Mode.COMMAND, 1000)).isEqualTo(new ImapParser.Continue());
+        assertThat(((ImapParser.Error) new ImapParser().next(buf("a1 LOGIN {1001}\r\n"), ImapParser.Mode.COMMAND, 1000)).limit())
+                .hasValue("maxLiteral");
+    }
+
+    /** {@link ImapParser#MAX_LITERALS} literals in one command are taken; one more is refused as too many. */
+    @Test
+    void theLiteralCountLimitIsExact() {
+        String most = "a1 SEARCH" + " TEXT {1+}\r\nx".repeat(ImapParser.MAX_LITERALS) + "\r\n";
+        List<ImapParser.Result> taken = whole(most);
+        assertThat(taken.get(taken.size() - 1)).isInstanceOf(ImapParser.Command.class);
+        String over = "a1 SEARCH" + " TEXT {1}\r\nx".repeat(ImapParser.MAX_LITERALS + 1) + "\r\n";
+        assertThat(whole(over)).anySatisfy(r -> assertThat(r).isInstanceOfSatisfying(ImapParser.Error.class,
+                e -> assertThat(e.message()).isEqualTo("Too many literals")));
+    }
+
     private static ByteBuffer buf(String s) {
         return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
     }
