@@ -407,6 +407,17 @@ class DeliveryReportTest {
         assertThat(compose(original(Dsn.Ret.HDRS), List.of(r))).contains("Final-Recipient: utf-8;j\\x{F6}!~@elsewhere.example\r\n");
     }
 
+    /** RFC 5322 §2.1.1: a line of exactly 78 characters is not folded; one more character and the last word moves on. */
+    @Test
+    void aFieldLineOfExactly78CharactersStaysWhole() {
+        String report = compose(original(Dsn.Ret.HDRS), List.of(failed("550 " + "w".repeat(51) + " next")));
+        String exact = "Diagnostic-Code: smtp; 550 " + "w".repeat(51);
+        assertThat(exact).hasSize(78);
+        assertThat(report).contains(exact + "\r\n next\r\n");
+        String over = compose(original(Dsn.Ret.HDRS), List.of(failed("550 " + "w".repeat(52) + " next")));
+        assertThat(over).contains("Diagnostic-Code: smtp; 550\r\n " + "w".repeat(52) + " next\r\n");
+    }
+
     // ---- helpers
 
     private static FetchAttribute.Section section(int part) {

@@ -356,6 +356,8 @@ class SmtpParserTest {
         assertThat(ok("RCPT TO:<!x~@example.org>")).isEqualTo(new SmtpCommand.Rcpt(new Mailbox("!x~", "example.org"), Optional.empty(), Optional.empty()));
         assertThat(ok("RCPT TO:<\"a\\\"b~\"@example.org>")).isEqualTo(
                 new SmtpCommand.Rcpt(new Mailbox("\"a\\\"b~\"", "example.org"), Optional.empty(), Optional.empty()));
+        assertThat(ok("RCPT TO:<\"a\\ b\\~\"@example.org>")).isEqualTo(
+                new SmtpCommand.Rcpt(new Mailbox("\"a\\ b\\~\"", "example.org"), Optional.empty(), Optional.empty()));
         assertThat(error("RCPT TO:<\"a\\", false)).isEqualTo("501 5.1.3");
         assertThat(error("RCPT TO:<\"a\\\u0080b\"@example.org>", false)).isEqualTo("501 5.1.3");
         assertThat(error("RCPT TO:<\"a\tb\"@example.org>", false)).isEqualTo("501 5.1.3");
