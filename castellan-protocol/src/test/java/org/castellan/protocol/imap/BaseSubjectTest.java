@@ -37,4 +37,25 @@ class BaseSubjectTest {
     void comparesWithAsciiCasemap(String a, String b, int sign) {
         assertThat(Integer.signum(BaseSubject.compare(a, b))).isEqualTo(sign);
     }
+
+    /** RFC 5256 §2.1: leading white space alone is no reply marker; an unclosed "[" is no blob; a lone "re" without ":" stays. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "' \tHello'|Hello|false",
+        "[a] [b]|[b]|false",
+        "[unclosed Re: x|[unclosed Re: x|false",
+        "Re|Re|false",
+        "Fwd [x]|Fwd [x]|false",
+        "Re: [|[|true",
+    })
+    void extractsAtTheEdgesOfTheGrammar(String raw, String base, boolean refwd) {
+        assertThat(BaseSubject.of(raw)).isEqualTo(new BaseSubject(base, refwd));
+    }
+
+    /** RFC 4790 §9.2 i;ascii-casemap: "a" to "z" fold to "A" to "Z", and nothing next to them does. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"a|A|0", "z|Z|0", "`|@|1", "{|[|1", "{|Z|1"})
+    void asciiCasemapFoldsExactlyTheLowerCaseLetters(String a, String b, int sign) {
+        assertThat(Integer.signum(BaseSubject.compare(a, b))).isEqualTo(sign);
+    }
 }

@@ -327,6 +327,189 @@ class ImapParserTest {
         assertThat(SequenceSet.compact(List.of(1L, 2L, 3L, 7L, 9L, 10L))).isEqualTo("1:3,7,9:10");
     }
 
+    /** RFC 9051 §9 seq-range: both ends included, in either order, "*" the largest number in use even below the other end. */
+    @Test
+    void sequenceRangesIncludeBothEndsAndStarIsTheLargestInUse() {
+        SequenceSet s = SequenceSet.of(new SequenceSet.Range(4, 2));
+        assertThat(List.of(1L, 2L, 3L, 4L, 5L).stream().filter(n -> s.contains(n, 10)).toList()).containsExactly(2L, 3L, 4L);
+        SequenceSet star = SequenceSet.of(new SequenceSet.Range(5, SequenceSet.STAR));
+        assertThat(List.of(2L, 3L, 4L, 5L, 6L).stream().filter(star.matcher(3)::test).toList()).containsExactly(3L, 4L, 5L);
+        assertThat(star.usesStar()).isTrue();
+        assertThat(SequenceSet.of(new SequenceSet.Range(SequenceSet.STAR, 1)).usesStar()).isTrue();
+        assertThat(s.usesStar()).isFalse();
+        assertThat(SequenceSet.of(new SequenceSet.Range(SequenceSet.STAR, SequenceSet.STAR), new SequenceSet.Range(7, 7)))
+                .hasToString("*,7");
+        assertThat(SequenceSet.SAVED).hasToString("$");
+    }
+
+    /** RFC 4315 §3 and RFC 4731 §3.1: the compact form keeps the given order and joins only runs going up by one. */
+    @Test
+    void compactSetsJoinOnlyRunsGoingUpByOne() {
+        assertThat(SequenceSet.compact(List.of())).isEmpty();
+        assertThat(SequenceSet.compact(List.of(4L))).isEqualTo("4");
+        assertThat(SequenceSet.compact(List.of(5L, 3L, 4L))).isEqualTo("5,3:4");
+        assertThat(SequenceSet.compact(List.of(1L, 3L, 4L, 5L))).isEqualTo("1,3:5");
+        assertThat(SequenceSet.compact(List.of(3L, 2L, 1L))).isEqualTo("3,2,1");
+    }
+
+    /** RFC 9051 §4.3: a quoted string escapes only '"' and '\\' and holds no CR, LF or NUL; anything else is a literal. */
+    @Test
+    void stringsAreQuotedWhenTheyCanBeAndLiteralsOtherwise() {
+        assertThat(ImapStrings.string("a \"b\" \\c", false)).isEqualTo("\"a \\\"b\\\" \\\\c\"");
+        assertThat(ImapStrings.string("a\r\nb", false)).isEqualTo("{4}\r\na\r\nb");
+        assertThat(ImapStrings.string("a\u0000b", false)).isEqualTo("{3}\r\na\u0000b");
+        assertThat(ImapStrings.string("a\nb", false)).isEqualTo("{3}\r\na\nb");
+        // RFC 9051 §4.3: 8-bit only in a literal, unless UTF8=ACCEPT (RFC 9051 §6.3.1) lets quoted strings carry UTF-8.
+        assertThat(ImapStrings.string("grüß", false)).isEqualTo("{6}\r\ngrüß");
+        assertThat(ImapStrings.string("grüß", true)).isEqualTo("\"grüß\"");
+        assertThat(ImapStrings.string("\u007f", false)).isEqualTo("\"\u007f\"");
+        assertThat(ImapStrings.string("q".repeat(1024), false)).isEqualTo("\"" + "q".repeat(1024) + "\"");
+        assertThat(ImapStrings.string("q".repeat(1025), false)).startsWith("{1025}\r\n");
+        assertThat(ImapStrings.nstring(null, false)).isEqualTo("NIL");
+        assertThat(ImapStrings.nstring("x", false)).isEqualTo("\"x\"");
+    }
+
+    /** RFC 9051 §9 astring = 1*ASTRING-CHAR / string: an atom (']' included) goes bare; "NIL" and the empty string cannot. */
+    @Test
+    void astringsGoBareOnlyWhenTheyAreAtoms() {
+        assertThat(ImapStrings.astring("INBOX.a]b", false)).isEqualTo("INBOX.a]b");
+        assertThat(ImapStrings.astring("", false)).isEqualTo("\"\"");
+        assertThat(ImapStrings.astring("NIL", false)).isEqualTo("\"NIL\"");
+        assertThat(ImapStrings.astring("nil", false)).isEqualTo("\"nil\"");
+        assertThat(ImapStrings.astring("a b", false)).isEqualTo("\"a b\"");
+        assertThat(ImapStrings.astring("ab(", false)).isEqualTo("\"ab(\"");
+        assertThat(ImapStrings.dateTime(java.time.Instant.parse("1996-07-07T02:44:25Z"))).isEqualTo("\"07-Jul-1996 02:44:25 +0000\"");
+    }
+
+    static Stream<Arguments> searchKeys() {
+        return Stream.of(
+                Arguments.of("ALL", new SearchKey.All()),
+                Arguments.of("answered", new SearchKey.Flag("\\Answered", true)),
+                Arguments.of("DELETED", new SearchKey.Flag("\\Deleted", true)),
+                Arguments.of("DRAFT", new SearchKey.Flag("\\Draft", true)),
+                Arguments.of("FLAGGED", new SearchKey.Flag("\\Flagged", true)),
+                Arguments.of("SEEN", new SearchKey.Flag("\\Seen", true)),
+                Arguments.of("UNANSWERED", new SearchKey.Flag("\\Answered", false)),
+                Arguments.of("UNDELETED", new SearchKey.Flag("\\Deleted", false)),
+                Arguments.of("UNDRAFT", new SearchKey.Flag("\\Draft", false)),
+                Arguments.of("UNFLAGGED", new SearchKey.Flag("\\Flagged", false)),
+                Arguments.of("UNSEEN", new SearchKey.Flag("\\Seen", false)),
+                Arguments.of("KEYWORD $Junk", new SearchKey.Flag("$Junk", true)),
+                Arguments.of("UNKEYWORD $Junk", new SearchKey.Flag("$Junk", false)),
+                Arguments.of("RECENT", new SearchKey.Recent()),
+                Arguments.of("BCC b", new SearchKey.Text(SearchKey.Field.BCC, "b")),
+                Arguments.of("BODY \"b c\"", new SearchKey.Text(SearchKey.Field.BODY, "b c")),
+                Arguments.of("CC c", new SearchKey.Text(SearchKey.Field.CC, "c")),
+                Arguments.of("FROM f", new SearchKey.Text(SearchKey.Field.FROM, "f")),
+                Arguments.of("SUBJECT s", new SearchKey.Text(SearchKey.Field.SUBJECT, "s")),
+                Arguments.of("TEXT t", new SearchKey.Text(SearchKey.Field.TEXT, "t")),
+                Arguments.of("TO t", new SearchKey.Text(SearchKey.Field.TO, "t")),
+                Arguments.of("HEADER List-Id \"<a.example>\"", new SearchKey.Header("List-Id", "<a.example>")),
+                Arguments.of("BEFORE 1-Feb-1994", new SearchKey.Date(false, SearchKey.Comparison.BEFORE, LocalDate.of(1994, 2, 1))),
+                Arguments.of("ON 1-Feb-1994", new SearchKey.Date(false, SearchKey.Comparison.ON, LocalDate.of(1994, 2, 1))),
+                Arguments.of("SINCE 1-Feb-1994", new SearchKey.Date(false, SearchKey.Comparison.SINCE, LocalDate.of(1994, 2, 1))),
+                Arguments.of("SENTBEFORE 1-Feb-1994", new SearchKey.Date(true, SearchKey.Comparison.BEFORE, LocalDate.of(1994, 2, 1))),
+                Arguments.of("SENTON 1-Feb-1994", new SearchKey.Date(true, SearchKey.Comparison.ON, LocalDate.of(1994, 2, 1))),
+                Arguments.of("SENTSINCE 1-Feb-1994", new SearchKey.Date(true, SearchKey.Comparison.SINCE, LocalDate.of(1994, 2, 1))),
+                Arguments.of("LARGER 10", new SearchKey.Size(true, 10)),
+                Arguments.of("SMALLER 10", new SearchKey.Size(false, 10)),
+                Arguments.of("UID 2:4", new SearchKey.Numbers(true, SequenceSet.of(new SequenceSet.Range(2, 4)))),
+                Arguments.of("2:4", new SearchKey.Numbers(false, SequenceSet.of(new SequenceSet.Range(2, 4)))),
+                Arguments.of("NOT SEEN", new SearchKey.Not(new SearchKey.Flag("\\Seen", true))),
+                Arguments.of("OR SEEN DRAFT", new SearchKey.Or(new SearchKey.Flag("\\Seen", true), new SearchKey.Flag("\\Draft", true))),
+                // RFC 7162 §3.1.5: the entry name and type are read and passed over.
+                Arguments.of("MODSEQ \"/flags/\\\\draft\" all 620162338", new SearchKey.ModSeq(620162338)));
+    }
+
+    /** RFC 9051 §6.4.4: every search key, each to its own flag, field, comparison or sense. */
+    @ParameterizedTest
+    @MethodSource("searchKeys")
+    void everySearchKeyParsesToItsMeaning(String key, SearchKey expected) {
+        assertThat(parse("a1 SEARCH " + key + "\r\n"))
+                .isEqualTo(new ImapCommand.Search(false, Optional.empty(), Optional.empty(), expected));
+    }
+
+    static Stream<Arguments> fetchAttributes() {
+        return Stream.of(
+                Arguments.of("FLAGS", new FetchAttribute.Flags()),
+                Arguments.of("uid", new FetchAttribute.Uid()),
+                Arguments.of("INTERNALDATE", new FetchAttribute.InternalDate()),
+                Arguments.of("RFC822.SIZE", new FetchAttribute.Rfc822Size()),
+                Arguments.of("ENVELOPE", new FetchAttribute.Envelope()),
+                Arguments.of("BODYSTRUCTURE", new FetchAttribute.BodyStructure(true)),
+                Arguments.of("BODY", new FetchAttribute.BodyStructure(false)),
+                Arguments.of("MODSEQ", new FetchAttribute.ModSeq()),
+                Arguments.of("RFC822", new FetchAttribute.Rfc822(Section.Kind.ALL)),
+                Arguments.of("RFC822.HEADER", new FetchAttribute.Rfc822(Section.Kind.HEADER)),
+                Arguments.of("RFC822.TEXT", new FetchAttribute.Rfc822(Section.Kind.TEXT)),
+                Arguments.of("BINARY.SIZE[2]", new FetchAttribute.BinarySize(List.of(2))),
+                Arguments.of("BINARY[1.2]<0.10>", new FetchAttribute.Binary(false, List.of(1, 2), OptionalLong.of(0), OptionalLong.of(10))),
+                Arguments.of("BINARY.PEEK[]", new FetchAttribute.Binary(true, List.of(), OptionalLong.empty(), OptionalLong.empty())));
+    }
+
+    /** RFC 9051 §6.4.5 and RFC 3516 §4.1: every fetch attribute, each to its own item. */
+    @ParameterizedTest
+    @MethodSource("fetchAttributes")
+    void everyFetchAttributeParsesToItsItem(String attribute, FetchAttribute expected) {
+        ImapCommand.Fetch f = (ImapCommand.Fetch) parse("a1 FETCH 1 " + attribute + "\r\n");
+        assertThat(f.attributes()).containsExactly(expected);
+    }
+
+    /** RFC 9051 §4.3 and §9: a literal's count is any number of digits "0" to "9", zero included, with "+" for LITERAL+. */
+    @Test
+    void literalCountsTakeEveryDigitAndZero() {
+        ImapCommand.Login login = (ImapCommand.Login) parse("a1 LOGIN {9}\r\n123456789 {0}\r\n\r\n");
+        assertThat(login.user()).isEqualTo("123456789");
+        assertThat(login.password()).isEmpty();
+        ImapCommand.Login plus = (ImapCommand.Login) parse("a1 LOGIN {10+}\r\n1234567890 {1}\r\n9\r\n");
+        assertThat(plus.user()).isEqualTo("1234567890");
+        assertThat(plus.password()).containsExactly('9');
+    }
+
+    /** RFC 9051 §9 ATOM-CHAR: any CHAR but atom-specials, so "!" and "~" are atom characters and DEL is not. */
+    @Test
+    void atomsRunFromExclamationMarkToTilde() {
+        assertThat(parse("a1 CREATE !a~\r\n")).isEqualTo(new ImapCommand.Create("!a~", List.of()));
+        assertThat(ImapParser.isAtomChar('!')).isTrue();
+        assertThat(ImapParser.isAtomChar('~')).isTrue();
+        assertThat(ImapParser.isAtomChar(0x7f)).isFalse();
+        assertThat(ImapParser.isAtomChar(' ')).isFalse();
+        assertThat(ImapParser.isAtomChar(']')).isFalse();
+    }
+
+    /** {@link ImapParser#MAX_LINE} counts the octets before LF, CR included: a line of exactly that many is taken, one more refused. */
+    @Test
+    void theLineLimitIsExact() {
+        String prefix = "a1 LOGIN \"";
+        int n = ImapParser.MAX_LINE - prefix.length() - "\" p\r".length();
+        ImapParser.Result exact = whole(prefix + "u".repeat(n) + "\" p\r\n").get(0);
+        assertThat(((ImapCommand.Login) ((ImapParser.Command) exact).command()).user()).hasSize(n);
+        assertThat(whole(prefix + "u".repeat(n + 1) + "\" p\r\n").get(0)).isEqualTo(new ImapParser.Error(Optional.of("a1"),
+                "Line too long", false, Optional.of("TOOBIG"), Optional.of("MAX_LINE")));
+    }
+
+    /** RFC 9051 §7.1 TOOBIG: a literal of exactly the limit is taken (a continuation follows), one octet more refused. */
+    @Test
+    void aLiteralOfExactlyTheLimitIsTaken() {
+        ImapParser p = new ImapParser();
+        assertThat(p.next(buf("a1 APPEND INBOX {1000}\r\n"), ImapParser.Mode.COMMAND, 1000)).isEqualTo(new ImapParser.Continue());
+        ImapParser q = new ImapParser();
+        assertThat(q.next(buf("a1 LOGIN {1000}\r\n"), ImapParser.Mode.COMMAND, 1000)).isEqualTo(new ImapParser.Continue());
+        assertThat(((ImapParser.Error) new ImapParser().next(buf("a1 LOGIN {1001}\r\n"), ImapParser.Mode.COMMAND, 1000)).limit())
+                .hasValue("maxLiteral");
+    }
+
+    /** {@link ImapParser#MAX_LITERALS} literals in one command are taken; one more is refused as too many. */
+    @Test
+    void theLiteralCountLimitIsExact() {
+        String most = "a1 SEARCH" + " TEXT {1+}\r\nx".repeat(ImapParser.MAX_LITERALS) + "\r\n";
+        List<ImapParser.Result> taken = whole(most);
+        assertThat(taken.get(taken.size() - 1)).isInstanceOf(ImapParser.Command.class);
+        String over = "a1 SEARCH" + " TEXT {1}\r\nx".repeat(ImapParser.MAX_LITERALS + 1) + "\r\n";
+        assertThat(whole(over)).anySatisfy(r -> assertThat(r).isInstanceOfSatisfying(ImapParser.Error.class,
+                e -> assertThat(e.message()).isEqualTo("Too many literals")));
+    }
+
     private static ByteBuffer buf(String s) {
         return ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
     }

@@ -125,6 +125,63 @@ class ImapUrlTest {
                 .isEqualTo(new Access(AccessKind.USER, Optional.of("joe@example.com")));
     }
 
+    private static String invalidReason(String text) {
+        ImapUrl.Result r = ImapUrl.parse(text);
+        assertThat(r).as(text).isInstanceOf(ImapUrl.Invalid.class);
+        return ((ImapUrl.Invalid) r).reason();
+    }
+
+    /** RFC 3986 §3.2.3: a port is at most 65535; RFC 5092 §3.2: ";AUTH=" names a mechanism or "*". */
+    @Test
+    void portsRunTo65535AndAuthNeedsAType() {
+        assertThat(ok("imap://h:65535/INBOX").server().orElseThrow().port()).isEqualTo(OptionalInt.of(65535));
+        assertThat(ok("imap://h:0/INBOX").server().orElseThrow().port()).isEqualTo(OptionalInt.of(0));
+        assertThat(invalidReason("imap://h:65536/INBOX")).isEqualTo("invalid port");
+        assertThat(invalidReason("imap://h:123456/INBOX")).isEqualTo("invalid port");
+        assertThat(invalidReason("imap://;AUTH=@h/INBOX")).isEqualTo("empty ;AUTH=");
+        assertThat(ok("imap://fred;auth=*@h/INBOX").server().orElseThrow())
+                .isEqualTo(new ImapUrl.Server(Optional.of("fred"), Optional.of("*"), "h", OptionalInt.empty()));
+        assertThat(ok("imap://[2001:db8::1]:993/INBOX").server().orElseThrow())
+                .isEqualTo(new ImapUrl.Server(Optional.empty(), Optional.empty(), "[2001:db8::1]", OptionalInt.of(993)));
+    }
+
+    /** RFC 5092 §11 achar and bchar: letters and digits to their ends, the listed marks, and "%" with two hex digits for the rest. */
+    @Test
+    void urlCharactersAreTheRfcClassesToTheirEnds() {
+        assertThat(ok("imap://aAzZ09-._~!$'()*+,&=@h/INBOX").server().orElseThrow().user()).hasValue("aAzZ09-._~!$'()*+,&=");
+        assertThat(ok("imap://h/aAzZ09:@").mailbox()).hasValue("aAzZ09:@");
+        assertThat(ok("imap://h/a%41").mailbox()).hasValue("aA");
+        assertThat(invalidReason("imap://h/a%4")).isEqualTo("truncated percent-encoding");
+        assertThat(invalidReason("imap://h/a%zz")).isEqualTo("invalid percent-encoding");
+        assertThat(ImapUrl.parse("imap://h/a[b")).isInstanceOf(ImapUrl.Invalid.class);
+        assertThat(ImapUrl.parse("imap://h/a`b")).isInstanceOf(ImapUrl.Invalid.class);
+        assertThat(ImapUrl.parse("imap://h/a{b")).isInstanceOf(ImapUrl.Invalid.class);
+        assertThat(ImapUrl.parse("imap://h/a/b\u007f")).isInstanceOf(ImapUrl.Invalid.class);
+        assertThat(ImapUrl.parse("imap://h/a b")).isInstanceOf(ImapUrl.Invalid.class);
+        assertThat(ImapUrl.parse("imap://h/" + "a".repeat(ImapUrl.MAX_LENGTH))).isInstanceOf(ImapUrl.Invalid.class);
+        assertThat(ImapUrl.parse("imap://h/" + "a".repeat(ImapUrl.MAX_LENGTH - "imap://h/".length()))).isInstanceOf(ImapUrl.Parsed.class);
+    }
+
+    /** RFC 4467 §3: the token is 32 to 256 hex digits; it authorizes whoever holds it, so it never shows in a log line. */
+    @Test
+    void urlAuthTokensHaveTheirLengthsAndStayOutOfLogs() {
+        String base = "imap://joe@example.com/INBOX/;uid=20;urlauth=anonymous:internal:";
+        assertThat(ok(base + "a".repeat(ImapUrl.MIN_TOKEN_HEX)).urlAuth().orElseThrow().verified()).isTrue();
+        ImapUrl.UrlAuth longest = ok(base + "B".repeat(ImapUrl.MAX_TOKEN_HEX)).urlAuth().orElseThrow();
+        assertThat(longest.token()).hasValue("b".repeat(ImapUrl.MAX_TOKEN_HEX));
+        assertThat(longest.toString()).doesNotContain("bbbb").contains("***");
+        assertThat(invalidReason(base + "a".repeat(ImapUrl.MIN_TOKEN_HEX - 1))).isEqualTo("invalid URLAUTH token");
+        assertThat(invalidReason(base + "a".repeat(ImapUrl.MAX_TOKEN_HEX + 1))).isEqualTo("invalid URLAUTH token");
+    }
+
+    /** RFC 5092 imessagepart: a mailbox and a UID, and no search; anything less names no message. */
+    @Test
+    void onlyAMailboxWithAUidAndNoSearchNamesAMessage() {
+        assertThat(ok("imap://h/INBOX/;UID=1").messagePart()).isTrue();
+        assertThat(ok("imap://h/INBOX").messagePart()).isFalse();
+        assertThat(ok("imap://h/INBOX?SEEN").messagePart()).isFalse();
+    }
+
     @Test
     void relativeUrlsResolveAgainstTheSelectedMailbox() {
         ImapUrl base = ok("imap://alice@h/Lists/ietf");

@@ -74,6 +74,62 @@ class MessageStructureTest {
                 + "(NIL NIL NIL NIL)) NIL NIL NIL NIL)");
     }
 
+    /** The octets a FETCH sends straight from the store are those the section names, for every part and kind (RFC 9051 §6.4.5). */
+    @Test
+    void sectionRangesCutTheSameOctetsAsSections() {
+        byte[] bytes = NESTED.getBytes(StandardCharsets.UTF_8);
+        MessageStructure m = MessageStructure.parse(bytes);
+        for (List<Integer> part : List.of(List.<Integer>of(), List.of(1), List.of(2), List.of(2, 1), List.of(2, 2), List.of(3))) {
+            for (Section.Kind kind : List.of(Section.Kind.ALL, Section.Kind.MIME, Section.Kind.HEADER, Section.Kind.TEXT)) {
+                if (part.isEmpty() && kind == Section.Kind.MIME) continue; // RFC 9051 §6.4.5: MIME names a part
+                Section section = new Section(part, kind, List.of());
+                java.util.Optional<String> cut = m.section(bytes, section).map(b -> new String(b, StandardCharsets.UTF_8));
+                java.util.Optional<String> ranged = m.sectionRange(section, bytes.length)
+                        .map(r -> new String(bytes, (int) r.from(), (int) r.length(), StandardCharsets.UTF_8));
+                assertThat(ranged).as(part + " " + kind).isEqualTo(cut);
+            }
+        }
+        assertThat(m.sectionRange(new Section(List.of(2), Section.Kind.TEXT, List.of()), bytes.length).orElseThrow().length())
+                .isEqualTo(section(NESTED, "2", Section.Kind.TEXT).length());
+    }
+
+    /** RFC 2183 §2 in RFC 9051 §7.5.2 body-fld-dsp: the disposition in upper case with its parameters; none gives NIL. */
+    @Test
+    void extensibleBodyStructureCarriesTheDisposition() {
+        String attachment = "Content-Type: text/plain; charset=utf-8; flowed\r\nContent-Disposition: attachment; filename=\"a.txt\"\r\n\r\nx\r\n";
+        assertThat(MessageStructure.parse(attachment.getBytes(StandardCharsets.UTF_8)).bodyStructure(true, false))
+                .contains("(\"CHARSET\" \"utf-8\")")
+                .contains("(\"ATTACHMENT\" (\"FILENAME\" \"a.txt\"))");
+        String inline = "Content-Type: text/plain\r\nContent-Disposition: inline\r\n\r\nx\r\n";
+        assertThat(MessageStructure.parse(inline.getBytes(StandardCharsets.UTF_8)).bodyStructure(true, false))
+                .contains("(\"INLINE\" NIL)");
+        String none = "Content-Type: text/plain\r\n\r\nx\r\n";
+        assertThat(MessageStructure.parse(none.getBytes(StandardCharsets.UTF_8)).bodyStructure(true, false))
+                .doesNotContain("INLINE").doesNotContain("ATTACHMENT");
+    }
+
+    /** RFC 5322 §2.2 and §3.6.8: a field name is printable ASCII from "!" to "~" but ":", and not empty; anything else starts the body. */
+    @Test
+    void fieldNamesAreThePrintableRangeAndNotEmpty() {
+        String edges = "!X~: 1\r\n\r\nbody\r\n";
+        assertThat(section(edges, "", Section.Kind.HEADER)).isEqualTo("!X~: 1\r\n\r\n");
+        assertThat(MessageStructure.parse(edges.getBytes(StandardCharsets.UTF_8)).header("!X~")).hasValue("1");
+        assertThat(MessageStructure.parse(edges.getBytes(StandardCharsets.UTF_8)).bodyOffset()).isEqualTo("!X~: 1\r\n\r\n".length());
+        String emptyName = ": no name\r\nX-A: 1\r\n\r\nbody\r\n";
+        assertThat(section(emptyName, "", Section.Kind.TEXT)).isEqualTo(emptyName);
+        String del = "X\u007fA: 1\r\n\r\nbody\r\n";
+        assertThat(section(del, "", Section.Kind.TEXT)).isEqualTo(del);
+    }
+
+    /** RFC 5322 §2.2.3: a field continues on lines starting with space or tab; a bare-LF message is read the same way. */
+    @Test
+    void foldedFieldsAndBareLfHeadersAreRead() {
+        MessageStructure m = MessageStructure.parse("Subject: a\n\tb\nX-A: 1\n\nX-B: body\n".getBytes(StandardCharsets.UTF_8));
+        assertThat(m.header("Subject")).hasValue("a\tb");
+        assertThat(m.header("X-A")).hasValue("1");
+        assertThat(m.header("X-B")).isEmpty();
+    }
+
     @Test
     void malformedMimeNeverThrows() {
         for (String bad : List.of("", "no header end", "Content-Type: multipart/mixed; boundary=Z\r\n\r\n--Z\r\nunterminated",

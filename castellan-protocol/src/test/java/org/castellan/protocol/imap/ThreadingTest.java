@@ -101,4 +101,20 @@ class ThreadingTest {
                 m(4, 4, "[list] ALPHA (fwd)", "<4>", null), m(5, 5, "Gamma", null, null), m(6, 6, "Re: Gamma", null, null)));
         assertThat(Threading.render(threads)).isEqualTo("(1 (2)(4))(3)(5 6)");
     }
+
+    /** RFC 5256 §3 ORDEREDSUBJECT: each group sorted by sent date, whatever the numbers say; groups by their first message's date. */
+    @Test
+    void orderedSubjectSortsByDateNotByNumber() {
+        List<Threading.Node> threads = Threading.orderedSubject(List.of(
+                m(1, 5, "Beta", "<1>", null), m(2, 1, "Alpha", "<2>", null), m(3, 3, "Re: beta", "<3>", null),
+                m(4, 2, "re: Beta", "<4>", null)));
+        assertThat(Threading.render(threads)).isEqualTo("(2)(4 (3)(1))");
+    }
+
+    /** RFC 5256 §3 REFERENCES step 6: siblings are sorted by sent date at every depth, not only below the root. */
+    @Test
+    void grandchildrenAreOrderedBySentDate() {
+        assertThat(references(m(1, 1, "T", "<1>", null), m(2, 2, "Re: T", "<2>", "<1>"), m(3, 5, "Re: T", "<3>", "<1> <2>"),
+                m(4, 4, "Re: T", "<4>", "<1> <2>"))).isEqualTo("(1 2 (4)(3))");
+    }
 }

@@ -189,6 +189,18 @@ class Pop3ParserTest {
         return out;
     }
 
+    /** A password or an initial response never shows in a command's text form, which logs print; equal commands still compare equal. */
+    @Test
+    void secretsStayOutOfTheTextForm() {
+        Pop3Command.Pass pass = new Pop3Command.Pass("s3cret pass".toCharArray());
+        assertThat(pass.toString()).doesNotContain("s3cret").isEqualTo("Pass[***]");
+        assertThat(pass).isEqualTo(new Pop3Command.Pass("s3cret pass".toCharArray())).isNotEqualTo(new Pop3Command.Pass("other".toCharArray()));
+        Pop3Command.Auth auth = new Pop3Command.Auth(Optional.of("PLAIN"), Optional.of("\0u\0s3cret".getBytes(StandardCharsets.UTF_8)));
+        assertThat(auth.toString()).isEqualTo("Auth[PLAIN ***]");
+        assertThat(new Pop3Command.Auth(Optional.of("PLAIN"), Optional.empty())).hasToString("Auth[PLAIN]")
+                .isNotEqualTo(auth);
+    }
+
     private static Result cmd(Pop3Command c) {
         return new Command(c);
     }

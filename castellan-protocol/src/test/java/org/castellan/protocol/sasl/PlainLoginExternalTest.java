@@ -23,6 +23,39 @@ class PlainLoginExternalTest {
         assertThat(credentials.toString()).doesNotContain(password);
     }
 
+    /**
+     * RFC 4616 §2 asks that at least 255 octets be taken in each field; Castellan takes up to
+     * {@link PlainServer#MAX_FIELD} in each of the three, and refuses one octet more in any of them.
+     */
+    @Test
+    void plainFieldsAreTakenUpToTheirLimitEach() {
+        String most = "z".repeat(PlainServer.MAX_FIELD);
+        String over = most + "z";
+        String user = "u".repeat(PlainServer.MAX_FIELD);
+        String password = "p".repeat(PlainServer.MAX_FIELD);
+        assertCredentials(new PlainServer().start(Optional.of(bytes(most + "\0" + user + "\0" + password))), most, user, password);
+        for (String message : new String[] {over + "\0u\0p", "\0" + over + "\0p", "\0u\0" + over}) {
+            assertThat(new PlainServer().start(Optional.of(bytes(message)))).isEqualTo(new SaslResult.Failed(SaslFailure.MALFORMED));
+        }
+    }
+
+    /** The LOGIN username and password, and EXTERNAL's authzid, are each taken up to their limit and refused past it. */
+    @Test
+    void loginAndExternalFieldsAreTakenUpToTheirLimit() {
+        String most = "y".repeat(LoginServer.MAX_FIELD);
+        LoginServer login = new LoginServer();
+        assertThat(login.start(Optional.of(bytes(most)))).isInstanceOf(SaslResult.Challenge.class);
+        String password = "p".repeat(LoginServer.MAX_FIELD);
+        assertCredentials(login.respond(bytes(password)), "", most, password);
+        assertThat(new LoginServer().start(Optional.of(bytes(most + "y")))).isInstanceOf(SaslResult.Failed.class);
+        LoginServer longPassword = new LoginServer();
+        longPassword.start(Optional.of(bytes("u")));
+        assertThat(longPassword.respond(bytes(most + "y"))).isInstanceOf(SaslResult.Failed.class);
+        String authzid = "x".repeat(ExternalServer.MAX_AUTHZID);
+        assertThat(new ExternalServer().start(Optional.of(bytes(authzid)))).isEqualTo(new SaslResult.ExternalIdentity(authzid));
+        assertThat(new ExternalServer().start(Optional.of(bytes(authzid + "x")))).isEqualTo(new SaslResult.Failed(SaslFailure.MALFORMED));
+    }
+
     @Test
     void plainWithInitialResponse() {
         // RFC 4616 §4 examples.

@@ -124,4 +124,43 @@ class DataDecoderTest {
         // What follows the end of data is the next command, not content.
         assertThat(nul("x\r\n.\r\n\u0000", 100)).isFalse();
     }
+
+    /**
+     * RFC 5321 §4.5.2 removes only the leading dot: a CR that is not followed by LF, at the start of a line
+     * after the dot or inside it, stays in the content (and is reported as a bare line break).
+     */
+    @Test
+    void aBareCrStaysInTheContent() {
+        assertSameAnyway("a\rb\r\n.\r\n", new Decoded("a\rb\r\n", "", true, true, false));
+        assertSameAnyway(".\rX\r\n.\r\n", new Decoded("\rX\r\n", "", true, true, false));
+    }
+
+    /** RFC 1870 §6: the size a message is held to is that of its content, dots unstuffed, CRLFs counted. */
+    @Test
+    void countsTheOctetsOfTheUnstuffedContent() {
+        DataDecoder d = new DataDecoder();
+        ByteBuffer out = ByteBuffer.allocate(8192);
+        assertThat(d.decode(ByteBuffer.wrap("..ab\r\nc\r\n.\r\n".getBytes(StandardCharsets.US_ASCII)), out)).isEqualTo(DataDecoder.Status.END);
+        assertThat(d.contentBytes()).isEqualTo(".ab\r\nc\r\n".length());
+        assertThat(out.position()).isEqualTo(".ab\r\nc\r\n".length());
+    }
+
+    /** A full output buffer stops the decoder with OUTPUT_FULL and nothing lost; it goes on once drained. */
+    @Test
+    void aFullOutputBufferIsReportedAndNothingIsLost() {
+        DataDecoder d = new DataDecoder();
+        ByteBuffer in = ByteBuffer.wrap("abc\r\n.\r\n".getBytes(StandardCharsets.US_ASCII));
+        ByteBuffer out = ByteBuffer.allocate(3);
+        StringBuilder content = new StringBuilder();
+        java.util.List<DataDecoder.Status> statuses = new java.util.ArrayList<>();
+        DataDecoder.Status s;
+        do {
+            s = d.decode(in, out);
+            statuses.add(s);
+            content.append(new String(out.array(), 0, out.position(), StandardCharsets.US_ASCII));
+            out.clear();
+        } while (s == DataDecoder.Status.OUTPUT_FULL);
+        assertThat(statuses).startsWith(DataDecoder.Status.OUTPUT_FULL).endsWith(DataDecoder.Status.END);
+        assertThat(content).hasToString("abc\r\n");
+    }
 }

@@ -272,6 +272,152 @@ class DeliveryReportTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
+    /** The third part of a report: its header and body, up to the closing boundary. */
+    private static String returnedPart(String report) {
+        int third = report.indexOf("--=_castellan_report_0\r\n", report.indexOf("Content-Type: message/delivery-status"));
+        return report.substring(third + "--=_castellan_report_0\r\n".length(), report.lastIndexOf("\r\n--=_castellan_report_0--"));
+    }
+
+    private static String returned(String original, Dsn.Ret ret) {
+        Original o = new Original("alice@example.org", Optional.empty(), ret, ARRIVAL, false, original.getBytes(StandardCharsets.UTF_8));
+        return returnedPart(compose(o, List.of(failed("550 no such user"))));
+    }
+
+    /** RFC 5322 §2.1.1: a message whose lines are at most 998 octets is returned whole (RFC 3461 §4.3); a longer line, its header only. */
+    @Test
+    void aLineOfExactly998OctetsStillReturnsTheWholeMessage() {
+        String head = "Subject: x\r\n\r\n";
+        assertThat(returned(head + "b".repeat(998) + "\r\n", Dsn.Ret.FULL))
+                .isEqualTo("Content-Type: message/rfc822\r\n\r\n" + head + "b".repeat(998) + "\r\n");
+        assertThat(returned(head + "b".repeat(999) + "\r\n", Dsn.Ret.FULL)).isEqualTo("Content-Type: text/rfc822-headers\r\n\r\nSubject: x\r\n");
+        assertThat(returned(head + "b".repeat(999), Dsn.Ret.FULL)).isEqualTo("Content-Type: text/rfc822-headers\r\n\r\nSubject: x\r\n");
+    }
+
+    /** RFC 5322 §2.3: CR and LF occur only together; a bare CR, a bare LF and a missing last line end all become CRLF. */
+    @Test
+    void everyLineEndOfTheReturnedMessageBecomesCrlf() {
+        assertThat(returned("Subject: x\rX-A: 1\r\n\nbody\n\nend", Dsn.Ret.FULL))
+                .isEqualTo("Content-Type: message/rfc822\r\n\r\nSubject: x\r\nX-A: 1\r\n\r\nbody\r\n\r\nend\r\n");
+    }
+
+    /** RFC 6522 §3 text/rfc822-headers: the header section with each field's CRLF, and nothing of the body. */
+    @Test
+    void theReturnedHeaderSectionEndsWhereTheBodyBegins() {
+        assertThat(returned("Subject: x\r\nX-A: 1\r\n\r\n", Dsn.Ret.HDRS)).isEqualTo("Content-Type: text/rfc822-headers\r\n\r\nSubject: x\r\nX-A: 1\r\n");
+        assertThat(returned("Subject: x\r\n\r\n\r\nbody\r\n", Dsn.Ret.HDRS)).isEqualTo("Content-Type: text/rfc822-headers\r\n\r\nSubject: x\r\n");
+        assertThat(returned("\r\nbody only\r\n", Dsn.Ret.HDRS)).isEqualTo("Content-Type: text/rfc822-headers\r\n\r\n");
+        assertThat(returned("Subject: no body", Dsn.Ret.HDRS)).isEqualTo("Content-Type: text/rfc822-headers\r\n\r\nSubject: no body\r\n");
+    }
+
+    /** RFC 5322 §2.1.1: a returned header line over 998 octets is cut to 998, never inside a UTF-8 character; others are kept. */
+    @Test
+    void longHeaderLinesAreCutTo998OctetsAtACharacterBoundary() {
+        String exact = "X-A: " + "a".repeat(993);
+        String over = "X-B: " + "b".repeat(994);
+        String utf8 = "X-C: " + "c".repeat(992) + "é";
+        String part = returned(exact + "\r\n" + over + "\r\n" + utf8 + "\r\n\r\nbody\r\n", Dsn.Ret.HDRS);
+        assertThat(part).isEqualTo("Content-Type: text/rfc822-headers\r\n\r\n" + exact + "\r\n" + over.substring(0, 998) + "\r\n"
+                + utf8.substring(0, 997) + "\r\n");
+    }
+
+    /** RFC 2045 §6.4: a multipart holding an 8bit part is itself labelled 8bit. */
+    @Test
+    void aReportReturningEightBitContentSaysSo() {
+        Original o = new Original("alice@example.org", Optional.empty(), Dsn.Ret.FULL, ARRIVAL, false,
+                "Subject: x\r\n\r\nGrüße\r\n".getBytes(StandardCharsets.UTF_8));
+        DeliveryReport.Composed c = DeliveryReport.compose(HOST, "r1", NOW, o, List.of(failed("550 no")), "x");
+        assertThat(c.eightBit()).isTrue();
+        assertThat(header(new String(c.message(), StandardCharsets.UTF_8))).contains("Content-Transfer-Encoding: 8bit\r\n");
+        assertThat(header(compose(original(Dsn.Ret.FULL), List.of(failed("550 no"))))).doesNotContain("Content-Transfer-Encoding");
+    }
+
+    /** RFC 2046 §5.1.1: the boundary occurs nowhere in a part, its first octets included. */
+    @Test
+    void aPartStartingWithTheBoundaryMovesItOn() {
+        String report = new String(DeliveryReport.compose(HOST, "r1", NOW, original(Dsn.Ret.HDRS), List.of(failed("550 no")),
+                "=_castellan_report_0 is taken").message(), StandardCharsets.UTF_8);
+        assertThat(report).contains("boundary=\"=_castellan_report_1\"");
+    }
+
+    /** The explanation says what happened to each recipient: the host and its reply, and for a delay until when it is tried. */
+    @Test
+    void theExplanationNamesTheHostTheReplyAndTheRetryTime() {
+        Recipient delayed = new Recipient("carol@elsewhere.example", Optional.empty(), Action.DELAYED, "4.4.1",
+                Optional.of("mx2.elsewhere.example"), Optional.of("421 4.4.1 try later"), Optional.of(NOW),
+                Optional.of(Instant.parse("2026-12-06T09:15:00Z")));
+        String both = DeliveryReport.explanation(HOST, List.of(failed("550 5.1.1 no such user"), delayed));
+        assertThat(both).startsWith("This is the mail system at host mail.example.org.\r\n\r\nI'm sorry to have to inform you")
+                .contains("<bob@elsewhere.example>: failed, host mx1.elsewhere.example said: 550 5.1.1 no such user\r\n")
+                .contains("<carol@elsewhere.example>: delayed, host mx2.elsewhere.example said: 421 4.4.1 try later"
+                        + " (trying until Sun, 6 Dec 2026 09:15:00 +0000)\r\n");
+        assertThat(DeliveryReport.explanation(HOST, List.of(delayed))).contains("could not be delivered yet").doesNotContain("sorry");
+        Recipient delivered = new Recipient("dave@elsewhere.example", Optional.empty(), Action.DELIVERED, "2.0.0",
+                Optional.empty(), Optional.empty(), Optional.empty(), Optional.of(NOW));
+        assertThat(DeliveryReport.explanation(HOST, List.of(delivered)))
+                .contains("successfully delivered").endsWith("<dave@elsewhere.example>: delivered\r\n");
+    }
+
+    /** An explanation with a line of at most 998 octets goes as it is; a longer line is sent quoted-printable (RFC 2045 §6.7). */
+    @Test
+    void anExplanationLineOver998OctetsIsQuotedPrintable() {
+        String fits = compose(original(Dsn.Ret.HDRS), List.of(failed("550 no")));
+        assertThat(fits).contains("Content-Type: text/plain; charset=us-ascii\r\n\r\nYour message could not be delivered.\r\n");
+        String exact = new String(DeliveryReport.compose(HOST, "r1", NOW, original(Dsn.Ret.HDRS), List.of(failed("550 no")),
+                "e".repeat(998)).message(), StandardCharsets.UTF_8);
+        assertThat(exact).contains("charset=us-ascii\r\n\r\n" + "e".repeat(998) + "\r\n");
+        String over = new String(DeliveryReport.compose(HOST, "r1", NOW, original(Dsn.Ret.HDRS), List.of(failed("550 no")),
+                "e".repeat(999)).message(), StandardCharsets.UTF_8);
+        assertThat(over).contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n");
+    }
+
+    /** RFC 3464 §2.3.6: a reply of exactly {@link DeliveryReport#MAX_DIAGNOSTIC} characters is kept whole. */
+    @Test
+    void aDiagnosticOfExactlyTheLimitIsNotCut() {
+        String reply = "550 " + "x".repeat(DeliveryReport.MAX_DIAGNOSTIC - 4);
+        String report = compose(original(Dsn.Ret.HDRS), List.of(failed(reply)));
+        String diagnostic = report.substring(report.indexOf("Diagnostic-Code: "), report.indexOf("\r\nLast-Attempt-Date"));
+        // The long word is split across lines; without the folds it is the whole reply, with no "..." of a cut.
+        assertThat(diagnostic.replace("\r\n ", "")).isEqualTo("Diagnostic-Code: smtp; 550" + "x".repeat(DeliveryReport.MAX_DIAGNOSTIC - 4));
+    }
+
+    /**
+     * RFC 5322 §2.2.3 and §2.1.1: fields fold at spaces to keep lines within 78 characters, and only where the next word
+     * would pass 78; unfolded, the value is as it was.
+     */
+    @Test
+    void fieldsFoldOnlyWhereTheNextWordWouldPass78Characters() {
+        StringBuilder words = new StringBuilder("550");
+        for (int i = 0; i < 60; i++) words.append(' ').append("w".repeat(1 + i * 7 % 11));
+        String report = compose(original(Dsn.Ret.HDRS), List.of(failed(words.toString())));
+        String field = report.substring(report.indexOf("Diagnostic-Code: "), report.indexOf("\r\nLast-Attempt-Date"));
+        List<String> lines = List.of(field.split("\r\n"));
+        assertThat(lines).hasSizeGreaterThan(2).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(78));
+        for (int i = 0; i + 1 < lines.size(); i++) {
+            String next = lines.get(i + 1).substring(1).split(" ")[0];
+            assertThat(lines.get(i).length() + 1 + next.length()).as(lines.get(i)).isGreaterThan(78);
+        }
+        assertThat(field.replace("\r\n", "")).isEqualTo("Diagnostic-Code: smtp; " + words);
+    }
+
+    /** RFC 6533 §3: in a plain report a non-ASCII address is utf-8-addr-xtext: printable ASCII but "+", "=" and "\\" as it is. */
+    @Test
+    void utf8AddrXtextKeepsThePrintableRangeToItsEnds() {
+        Recipient r = new Recipient("jö!~@elsewhere.example", Optional.empty(), Action.FAILED, "5.1.1", Optional.empty(),
+                Optional.of("550 no"), Optional.empty(), Optional.empty());
+        assertThat(compose(original(Dsn.Ret.HDRS), List.of(r))).contains("Final-Recipient: utf-8;j\\x{F6}!~@elsewhere.example\r\n");
+    }
+
+    /** RFC 5322 §2.1.1: a line of exactly 78 characters is not folded; one more character and the last word moves on. */
+    @Test
+    void aFieldLineOfExactly78CharactersStaysWhole() {
+        String report = compose(original(Dsn.Ret.HDRS), List.of(failed("550 " + "w".repeat(51) + " next")));
+        String exact = "Diagnostic-Code: smtp; 550 " + "w".repeat(51);
+        assertThat(exact).hasSize(78);
+        assertThat(report).contains(exact + "\r\n next\r\n");
+        String over = compose(original(Dsn.Ret.HDRS), List.of(failed("550 " + "w".repeat(52) + " next")));
+        assertThat(over).contains("Diagnostic-Code: smtp; 550\r\n " + "w".repeat(52) + " next\r\n");
+    }
+
     // ---- helpers
 
     private static FetchAttribute.Section section(int part) {

@@ -137,4 +137,29 @@ class FromHeaderTest {
                 .getBytes(StandardCharsets.UTF_8);
         assertThat(FromHeader.originators(huge, huge.length, true)).isInstanceOf(Originators.HeaderTooLong.class);
     }
+
+    /** RFC 5322 §3.5: a message may be a header section alone; its last field counts as much as the others. */
+    @Test
+    void theLastFieldOfAMessageWithoutBodyCounts() {
+        assertThat(from("Subject: x\r\nFrom: bob@example.test")).containsExactly("bob@example.test");
+        assertThat(((Originators.Claims) originators("From: bob@example.test\r\nFrom: ceo@bank.example")).misuse())
+                .hasValue("From: field appears more than once (RFC 5322 3.6)");
+    }
+
+    /** A whole message of exactly the searched size is read to its end; one octet more and it is refused. */
+    @Test
+    void aWholeMessageOfExactlyTheSearchedSizeIsRead() {
+        String head = "From: bob@example.test\r\nX-Pad: ";
+        byte[] exact = (head + "x".repeat(FromHeader.MAX_HEADER_SECTION - head.length())).getBytes(StandardCharsets.UTF_8);
+        assertThat(FromHeader.originators(exact, exact.length, true)).isInstanceOf(Originators.Claims.class);
+        byte[] over = (head + "x".repeat(FromHeader.MAX_HEADER_SECTION + 1 - head.length())).getBytes(StandardCharsets.UTF_8);
+        assertThat(FromHeader.originators(over, over.length, true)).isEqualTo(new Originators.HeaderTooLong(FromHeader.MAX_HEADER_SECTION));
+    }
+
+    /** The quotes around a display name frame the address it shows; they are not part of it. */
+    @Test
+    void quotesAroundAShownAddressAreNotPartOfIt() {
+        assertThat(claims("From: \"ceo@bank.example\" <bob@example.test>\r\n\r\n")).allSatisfy(
+                c -> assertThat(c.address()).isIn("bob@example.test", "ceo@bank.example"));
+    }
 }

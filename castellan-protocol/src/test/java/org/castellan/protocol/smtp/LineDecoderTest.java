@@ -82,4 +82,26 @@ class LineDecoderTest {
         assertThat(describe(d.next(ByteBuffer.wrap("EHLO x\r\n".getBytes(StandardCharsets.US_ASCII)), 512)))
                 .isEqualTo("line:EHLO x");
     }
+
+    /** RFC 3207 §4.2: nothing received before the TLS handshake is used after it, a partial line included. */
+    @Test
+    void resetForgetsTheBytesOfALineAlreadyConsumed() {
+        LineDecoder d = new LineDecoder();
+        assertThat(d.next(ByteBuffer.wrap("MAIL FROM:<evil@example.org>".getBytes(StandardCharsets.US_ASCII)), 512))
+                .isInstanceOf(LineDecoder.NeedMore.class);
+        d.reset();
+        assertThat(describe(d.next(ByteBuffer.wrap("EHLO x\r\n".getBytes(StandardCharsets.US_ASCII)), 512))).isEqualTo("line:EHLO x");
+        assertThat(d.next(ByteBuffer.wrap("X".repeat(600).getBytes(StandardCharsets.US_ASCII)), 512))
+                .isInstanceOf(LineDecoder.NeedMore.class);
+        d.reset();
+        assertThat(describe(d.next(ByteBuffer.wrap("QUIT\r\n".getBytes(StandardCharsets.US_ASCII)), 512))).isEqualTo("line:QUIT");
+    }
+
+    /** RFC 5321 §4.5.3.1.4: the limit counts a CRLF even when the client ended the line with a bare LF. */
+    @Test
+    void aBareLfLineIsCountedAsIfItEndedWithCrlf() {
+        assertThat(whole("X".repeat(510) + "\nNOOP\n", 512)).containsExactly("line:" + "X".repeat(510), "line:NOOP");
+        assertThat(whole("X".repeat(511) + "\nNOOP\n", 512)).containsExactly("too long", "line:NOOP");
+        assertThat(byteAtATime("X".repeat(511) + "\nNOOP\n", 512)).containsExactly("too long", "line:NOOP");
+    }
 }

@@ -259,6 +259,190 @@ class SmtpParserTest {
         assertThat(new Mailbox("a", "[192.0.2.1]").address()).isEmpty();
     }
 
+    /** RFC 5321 §4.1.3: an IPv4 literal is four Snum of 1 to 3 digits, each at most 255; IPv6 is "IPv6:" and hex. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "[192.0.2.255]|true",
+            "[255.255.255.255]|true",
+            "[IPv6:::ffff:192.0.2.1]|true",
+            "[192.0.2.256]|false",
+            "[0192.0.2.1]|false",
+            "[192.0.2]|false",
+            "[192.0.2.1.5]|false",
+            "[192.0.2.1|false",
+            "[IPv6:zz::1]|false",
+            "[IPv6:]|false",
+    })
+    void addressLiteralsFollowRfc5321(String literal, boolean valid) {
+        SmtpParser.Result rcpt = parse("RCPT TO:<postmaster@" + literal + ">");
+        SmtpParser.Result ehlo = parse("EHLO " + literal);
+        if (valid) {
+            assertThat(rcpt).isEqualTo(new SmtpParser.Ok(new SmtpCommand.Rcpt(new Mailbox("postmaster", literal), Optional.empty(), Optional.empty())));
+            assertThat(ehlo).isEqualTo(new SmtpParser.Ok(new SmtpCommand.Ehlo(literal)));
+        } else {
+            assertThat(error("RCPT TO:<postmaster@" + literal + ">", false)).isEqualTo("501 5.1.3");
+            assertThat(error("EHLO " + literal, false)).isEqualTo("501 5.5.4");
+        }
+    }
+
+    /** RFC 4422 §3.1: sasl-mech = 1*20mech-char, mech-char = UPPER-ALPHA / DIGIT / HYPHEN / UNDERSCORE (case folded, RFC 4954 §4). */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "SCRAM-SHA-256|true",
+            "XOAUTH2|true",
+            "AZ_az09|true",
+            "ABCDEFGHIJKLMNOPQRST|true",
+            "ABCDEFGHIJKLMNOPQRSTU|false",
+            "PL@IN|false",
+            "PLAIN[|false",
+            "PLAIN`|false",
+            "PLAIN{|false",
+            "PLAIN/|false",
+            "PLAIN:|false",
+            "PLAIN.|false",
+    })
+    void saslMechanismNamesFollowRfc4422(String mechanism, boolean valid) {
+        if (valid) {
+            assertThat(((SmtpCommand.Auth) ok("AUTH " + mechanism)).mechanism()).isEqualTo(mechanism.toUpperCase(java.util.Locale.ROOT));
+        } else {
+            assertThat(parse("AUTH " + mechanism))
+                    .isEqualTo(new SmtpParser.Bad(new SmtpError(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]")));
+        }
+    }
+
+    /** RFC 5321 §4.1.2: esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-"); a well-formed unknown one is 555 (§4.1.1.11). */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "AZ=1|555 5.5.4",
+            "az09-Z=1|555 5.5.4",
+            "0X=1|555 5.5.4",
+            "9=1|555 5.5.4",
+            "@X=1|501 5.5.4",
+            "X[=1|501 5.5.4",
+            "X`=1|501 5.5.4",
+            "X{=1|501 5.5.4",
+            "X/=1|501 5.5.4",
+            "X:=1|501 5.5.4",
+            "X_Y=1|501 5.5.4",
+    })
+    void parameterKeywordsAreAlphaDigitAndHyphen(String parameter, String expected) {
+        assertThat(error("MAIL FROM:<a@b.example> " + parameter, false)).isEqualTo(expected);
+    }
+
+    /** RFC 1870 §3 and RFC 3030 §2: a SIZE or BDAT count is digits; up to 18 of them fit, more are refused, not overflowed. */
+    @Test
+    void countsOfEighteenDigitsAreTakenAndLongerOnesRefused() {
+        assertThat(ok("BDAT 999999999999999999 LAST")).isEqualTo(new SmtpCommand.Bdat(999_999_999_999_999_999L, true));
+        assertThat(((SmtpCommand.Mail) ok("MAIL FROM:<a@b.example> SIZE=999999999999999999")).size())
+                .isEqualTo(OptionalLong.of(999_999_999_999_999_999L));
+        assertThat(error("BDAT 9999999999999999999", false)).isEqualTo("501 5.5.4");
+        assertThat(error("MAIL FROM:<a@b.example> SIZE=9999999999999999999", false)).isEqualTo("501 5.5.4");
+    }
+
+    /** RFC 5321 §4.5.3.1.3: the path, brackets included, is at most 256 octets. */
+    @Test
+    void aPathOfExactly256OctetsIsTaken() {
+        String local = "l".repeat(64);
+        String domain = "a".repeat(63) + "." + "b".repeat(63) + "." + "c".repeat(53) + ".example";
+        assertThat(("<" + local + "@" + domain + ">").length()).isEqualTo(SmtpParser.MAX_PATH);
+        assertThat(ok("RCPT TO:<" + local + "@" + domain + ">")).isEqualTo(
+                new SmtpCommand.Rcpt(new Mailbox(local, domain), Optional.empty(), Optional.empty()));
+        assertThat(error("RCPT TO:<" + local + "@" + domain.replace(".c", ".cc") + ">", false)).isEqualTo("501 5.1.3");
+    }
+
+    /** RFC 5321 §4.1.2: Atom takes every atext, "!" and "~" included; a quoted local part takes quoted pairs and printable ASCII. */
+    @Test
+    void localPartsTakeEveryAtextAndQuotedPairs() {
+        assertThat(ok("RCPT TO:<!x~@example.org>")).isEqualTo(new SmtpCommand.Rcpt(new Mailbox("!x~", "example.org"), Optional.empty(), Optional.empty()));
+        assertThat(ok("RCPT TO:<\"a\\\"b~\"@example.org>")).isEqualTo(
+                new SmtpCommand.Rcpt(new Mailbox("\"a\\\"b~\"", "example.org"), Optional.empty(), Optional.empty()));
+        assertThat(ok("RCPT TO:<\"a\\ b\\~\"@example.org>")).isEqualTo(
+                new SmtpCommand.Rcpt(new Mailbox("\"a\\ b\\~\"", "example.org"), Optional.empty(), Optional.empty()));
+        assertThat(error("RCPT TO:<\"a\\", false)).isEqualTo("501 5.1.3");
+        assertThat(error("RCPT TO:<\"a\\\u0080b\"@example.org>", false)).isEqualTo("501 5.1.3");
+        assertThat(error("RCPT TO:<\"a\tb\"@example.org>", false)).isEqualTo("501 5.1.3");
+    }
+
+    /** RFC 5321 §3.3 and §4.1.1.3: a space after "TO:" is tolerated; "RCPT" without "TO:" is a syntax error naming the form. */
+    @Test
+    void rcptToleratesASpaceAfterTheColonAndNeedsTo() {
+        assertThat(ok("RCPT TO: <user@example.org>")).isEqualTo(
+                new SmtpCommand.Rcpt(new Mailbox("user", "example.org"), Optional.empty(), Optional.empty()));
+        assertThat(parse("RCPT FROM:<user@example.org>"))
+                .isEqualTo(new SmtpParser.Bad(new SmtpError(501, "5.5.4", "Syntax: RCPT TO:<address>")));
+    }
+
+    /** RFC 3463 §3.2: X.1.7 is a bad sender address, X.1.3 a bad recipient address; the text says which. */
+    @Test
+    void badPathsNameTheSenderOrTheRecipient() {
+        assertThat(parse("MAIL FROM:<a b@example.org>"))
+                .isEqualTo(new SmtpParser.Bad(new SmtpError(501, "5.1.7", "Bad sender address syntax")));
+        assertThat(parse("RCPT TO:<a b@example.org>"))
+                .isEqualTo(new SmtpParser.Bad(new SmtpError(501, "5.1.3", "Bad recipient address syntax")));
+    }
+
+    /** RFC 5321 §4.1.2 A-d-l and §C: a source route ends with ":" inside the brackets, or the path is malformed. */
+    @Test
+    void aSourceRouteWithoutItsColonIsRefused() {
+        assertThat(error("RCPT TO:<@relay.example>", false)).isEqualTo("501 5.1.3");
+        assertThat(error("RCPT TO:<@relay.example> X:y@example.org", false)).isEqualTo("501 5.1.3");
+        assertThat(ok("RCPT TO:<@a.example,@b.example:user@example.org>")).isEqualTo(
+                new SmtpCommand.Rcpt(new Mailbox("user", "example.org"), Optional.empty(), Optional.empty()));
+    }
+
+    /** RFC 6531 §3.4: SMTPUTF8 and REQUIRETLS take no value; RFC 4954 §5: AUTH= needs one. */
+    @Test
+    void valuelessParametersRefuseAValueAndAuthNeedsOne() {
+        assertThat(parse("MAIL FROM:<a@b.example> SMTPUTF8=YES"))
+                .isEqualTo(new SmtpParser.Bad(new SmtpError(501, "5.5.4", "SMTPUTF8 takes no value")));
+        assertThat(parse("MAIL FROM:<a@b.example> AUTH"))
+                .isEqualTo(new SmtpParser.Bad(new SmtpError(501, "5.5.4", "Syntax: AUTH=mailbox or AUTH=<>")));
+    }
+
+    /**
+     * RFC 6533 §3: a utf-8 ORCPT's "\\x{HEXPOINT}" has 1 to 6 hex digits; its QCHARs are "!" to "~" but "+" and "=";
+     * the address is not empty.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "utf-8;a\\x{1}@example.org|true",
+            "utf-8;a\\x{10FFFF}@example.org|true",
+            "utf-8;!~@example.org|true",
+            "utf-8;a\\x{1000000}@example.org|false",
+            "utf-8;a\\x{G}@example.org|false",
+            "utf-8;a\\x{1@example.org|false",
+            "utf-8;a+b@example.org|false",
+            "utf-8;a=b@example.org|false",
+            "utf-8;|false",
+    })
+    void utf8OrcptFollowsRfc6533(String orcpt, boolean valid) {
+        if (valid) {
+            assertThat(((SmtpCommand.Rcpt) ok("RCPT TO:<user@example.org> ORCPT=" + orcpt)).orcpt()).hasValue(orcpt);
+        } else {
+            assertThat(error("RCPT TO:<user@example.org> ORCPT=" + orcpt, false)).isEqualTo("501 5.5.4");
+        }
+    }
+
+    /** RFC 3461 §4: every octet from "!" to "~" but "+" and "=" stands for itself, the others as "+" and two hex digits. */
+    @Test
+    void xtextCoversThePrintableRangeToItsEnds() {
+        assertThat(Xtext.decode("!~")).hasValue("!~");
+        assertThat(Xtext.decode("+21+7E+20")).hasValue("!~ ");
+        assertThat(Xtext.encode("! ~")).isEqualTo("!+20~");
+        assertThat(Xtext.decode("+1F")).isEmpty();
+    }
+
+    /** RFC 5321 §4.2.1: 4yz is a transient failure, 5yz a permanent one; nothing else is an error reply. */
+    @Test
+    void errorRepliesAreFourOrFiveHundreds() {
+        assertThat(new SmtpError(400, "4.0.0", "x").temporary()).isTrue();
+        assertThat(new SmtpError(499, "4.0.0", "x").temporary()).isTrue();
+        assertThat(new SmtpError(500, "5.0.0", "x").temporary()).isFalse();
+        assertThat(new SmtpError(599, "5.0.0", "x")).hasToString("599 5.0.0 x");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new SmtpError(399, "3.0.0", "x")).isInstanceOf(IllegalArgumentException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new SmtpError(600, "5.0.0", "x")).isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void randomLinesAlwaysGiveAResultAndNeverThrow() {
         Random random = new Random(2920);

@@ -355,6 +355,31 @@ class CertificateAuthorityTest {
         assertThat(ca.issued()).isEmpty();
     }
 
+    /**
+     * RFC 5280 §4.2.1.6: a dNSName is an IA5String in the preferred name syntax, so an IDN goes in its
+     * xn-- form (RFC 5890 §2.3.2.1) and a U-label is refused; names are kept in lower case (RFC 4343 §3).
+     */
+    @Test
+    void hostNamesAreAsciiAndLowerCase() {
+        assertThat(CertificateAuthority.requireHostName("*.Mail.Example.ORG")).isEqualTo("*.mail.example.org");
+        assertThat(CertificateAuthority.requireHostName("xn--exmple-cua.org")).isEqualTo("xn--exmple-cua.org");
+        for (String bad : List.of("exämple.org", "*.exämple.org", "", "*.", "mail example.org")) {
+            assertThatThrownBy(() -> CertificateAuthority.requireHostName(bad)).as(bad)
+                    .isInstanceOf(PkiException.class).hasMessageContaining("is not a DNS name for a TLS certificate");
+        }
+    }
+
+    /** RFC 5280 §4.2.1.6: an rfc822Name is an IA5String; a user certificate for a non-ASCII address is refused, not mangled. */
+    @Test
+    void userCertificatesNeedAnAsciiAddress() {
+        CertificateAuthority ca = CertificateAuthority.initialize(temp.resolve("pki"), "Example Org");
+        assertThatThrownBy(() -> ca.issueUser(EmailAddress.of("jösé@example.org"), YEAR))
+                .isInstanceOf(PkiException.class).hasMessageContaining("is not an ASCII address");
+        assertThatThrownBy(() -> ca.issueUser(EmailAddress.of("jose@exämple.org"), YEAR))
+                .isInstanceOf(PkiException.class).hasMessageContaining("is not an ASCII address");
+        assertThat(ca.issued()).isEmpty();
+    }
+
     @Test
     void pemErrorsNameTheFile() throws Exception {
         Path notPem = Files.writeString(temp.resolve("notes.txt"), "hello\n");

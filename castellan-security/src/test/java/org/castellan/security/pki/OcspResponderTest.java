@@ -240,6 +240,21 @@ class OcspResponderTest {
         assertThat(nonceOf(bounded.respond(requestWithNonce(16)))).isNotNull();
     }
 
+    /** RFC 6960 Appendix A.1: the GET path is the URL-encoding of the request's base64, '+', '/' and '=' as %XX in either case. */
+    @Test
+    void theGetPathIsPercentDecodedBase64() {
+        byte[] der = {(byte) 0xfb, (byte) 0xff, (byte) 0xbf, 0x01};
+        String base64 = Base64.getEncoder().encodeToString(der);
+        assertThat(base64).contains("+").contains("/").contains("=");
+        String encoded = base64.replace("+", "%2B").replace("/", "%2f").replace("=", "%3D");
+        assertThat(OcspResponder.getRequest("/" + encoded)).containsExactly(der);
+        assertThat(OcspResponder.getRequest(encoded)).containsExactly(der);
+        assertThat(OcspResponder.getRequest(base64)).containsExactly(der);
+        assertThat(OcspResponder.getRequest(encoded.substring(0, encoded.length() - 1))).isNull();
+        assertThat(OcspResponder.getRequest(encoded.substring(0, encoded.length() - 2))).isNull();
+        assertThat(OcspResponder.getRequest(encoded.replace("%3D", "%zz"))).isNull();
+    }
+
     private static Extension nonceOf(byte[] der) throws Exception {
         return ((BasicOCSPResp) new OCSPResp(der).getResponseObject()).getExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce);
     }
