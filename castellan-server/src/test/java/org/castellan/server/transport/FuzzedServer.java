@@ -5,10 +5,12 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
@@ -25,6 +27,9 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -58,6 +63,7 @@ import org.castellan.security.tls.TlsPolicy.ClientCertMode;
 import org.castellan.server.StoreCredentials;
 import org.castellan.server.config.Listener;
 import org.castellan.server.config.Protocol;
+import org.castellan.server.config.Smtp;
 import org.castellan.server.config.TlsMode;
 import org.castellan.server.imap.ImapService;
 import org.castellan.server.pop3.Pop3Service;
@@ -68,6 +74,7 @@ import org.castellan.store.MailStore;
 import org.castellan.store.NewMessage;
 import org.castellan.store.embedded.EmbeddedMailStore;
 import org.castellan.testkit.TestPki;
+import org.sqlite.SQLiteConfig;
 
 /**
  * A real server without sockets, for fuzz targets that drive whole sessions: the embedded store
@@ -76,6 +83,13 @@ import org.castellan.testkit.TestPki;
  * the path a TCP connection takes ({@link ByteCounter}, {@link ConnectionGate}, the protocol's
  * session). One per JVM, since fuzzing runs many thousands of sessions; each starts with
  * {@link #reset} and {@link #connect}.
+ *
+ * <p>What makes a session cheap enough for millions: the account is made afresh only when an
+ * earlier session committed anything to the store (SQLite's {@code PRAGMA data_version}, read
+ * on a connection of its own, changes with every commit of another connection), and the client
+ * waits for the server by being woken when anything happens on the connection or the store
+ * work ends, then asking the session whether it is done, instead of asking every few
+ * microseconds.
  */
 final class FuzzedServer {
 
@@ -109,14 +123,26 @@ final class FuzzedServer {
                     + "MIME-Version: 1.0\r\nContent-Type: message/rfc822\r\n\r\nFrom: carol@example.net\r\nSubject: one\r\n\r\n"
                     + "inner body\r\n");
 
-    private static final InetSocketAddress REMOTE = new InetSocketAddress(InetAddress.getLoopbackAddress(), 40_000);
+    /**
+     * The MX listeners' limits on unknown recipients ({@code [smtp]}): the defaults' counts, so a
+     * session is slowed after three and closed after ten, but a delay of a millisecond instead
+     * of a second, which still takes the event loop's timer.
+     */
+    private static final Smtp HARVESTING = new Smtp(Smtp.DEFAULT_DELAY_AFTER, Duration.ofMillis(1), Smtp.DEFAULT_LIMIT,
+            Smtp.DEFAULT_SOURCE_LIMIT, Smtp.DEFAULT_WINDOW);
+    /**
+     * The longest the client sleeps between two looks at the session when nothing woke it: a
+     * bound on what a wake-up the probes do not send would cost, not a wait for anything.
+     */
+    private static final long RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private static FuzzedServer instance;
 
     private final Path directory;
     private final EmbeddedMailStore store;
     private final AuthService auth;
-    private final CountingExecutor blocking = new CountingExecutor();
+    private final Wakeups wakeups = new Wakeups();
+    private final CountingExecutor blocking = new CountingExecutor(wakeups);
     private final EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
     private final String secret = ScramSecret.derive(PASSWORD.toCharArray(), ScramSecret.MIN_ITERATIONS).encode();
     private final Map<Kind, LocalAddress> addresses = new EnumMap<>(Kind.class);
@@ -125,6 +151,11 @@ final class FuzzedServer {
     /** The server side of the connection accepted last: one session runs at a time. */
     private final AtomicReference<Channel> accepted = new AtomicReference<>();
     private long accountId = -1;
+    private long inboxId = -1;
+    /** A read-only connection to the store's database that sees whether anything was committed since it last looked. */
+    private final java.sql.Connection watcher;
+    /** {@link #dataVersion} right after the last {@link #reset}: the store as a session starts from. */
+    private long resetVersion = Long.MIN_VALUE;
 
     static synchronized FuzzedServer get() {
         if (instance == null) {
@@ -144,16 +175,21 @@ final class FuzzedServer {
             // The text index is off: it would index on a thread of its own, at times no input decides.
             store = EmbeddedMailStore.open(directory.resolve("data"), EmbeddedMailStore.Options.defaults().withTextIndex(false));
             store.createDomain("example.org");
+            SQLiteConfig readOnly = new SQLiteConfig();
+            readOnly.setReadOnly(true);
+            watcher = readOnly.createConnection("jdbc:sqlite:" + directory.resolve("data").resolve("mail.db").toAbsolutePath());
             AuthSettings d = AuthSettings.defaults();
-            // No delays or blocks: every session fails logins on purpose, all from one address.
+            // No delays or blocks: every session fails logins on purpose, all for one account.
             auth = new AuthService(new StoreCredentials(store), new AuthSettings(ScramSecret.MIN_ITERATIONS, d.plainCacheSize(),
                     Integer.MAX_VALUE - 1, Integer.MAX_VALUE, Integer.MAX_VALUE - 1, Integer.MAX_VALUE, Duration.ZERO,
                     Duration.ZERO, d.blockDuration(), d.failureMemory(), d.maxTracked(), 1), Clock.systemUTC(), AuthLog.NONE);
             Map<Kind, ProtocolService> services = Map.of(
                     Kind.IMAP, new ImapService(store, auth, blocking, ImapService.AUTOLOGOUT, "localhost", Set.of(USER), Optional.empty()),
                     Kind.POP3, new Pop3Service(store, auth, blocking),
-                    Kind.SMTP, new SmtpService("localhost", store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS),
-                    Kind.SUBMISSION, new SmtpService("localhost", store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS));
+                    Kind.SMTP, new SmtpService("localhost", store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
+                            Optional.empty(), MessageSpool.SYSTEM_TEMP, HARVESTING),
+                    Kind.SUBMISSION, new SmtpService("localhost", store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
+                            Optional.empty(), MessageSpool.SYSTEM_TEMP, HARVESTING));
             SessionRegistry registry = new SessionRegistry();
             ConnectionCounts counts = new ConnectionCounts(Integer.MAX_VALUE);
             for (Kind kind : Kind.values()) {
@@ -170,16 +206,35 @@ final class FuzzedServer {
                             @Override
                             protected void initChannel(LocalChannel ch) {
                                 // What Transport.bind does for a TCP connection, without a PROXY header.
-                                var connection = new Connection(ids.incrementAndGet(), listener, ch, REMOTE, Instant.now(), tls);
+                                long id = ids.incrementAndGet();
+                                var connection = new Connection(id, listener, ch, remote(id), Instant.now(), tls);
+                                ch.pipeline().addLast("fuzz-probe", new Probe());
                                 ch.pipeline().addLast(Transport.BYTE_COUNTER, new ByteCounter(connection));
                                 ch.pipeline().addLast("gate", new ConnectionGate(connection, context, false));
                                 accepted.set(ch);
+                                wakeups.wake();
                             }
                         }).bind(address).syncUninterruptibly().channel());
                 addresses.put(kind, address);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot open the store's database to watch it", e);
+        }
+    }
+
+    /**
+     * Each connection comes from an address of its own in 127.0.0.0/8 (16 million before one
+     * repeats): what the server remembers per client address (unknown recipients, failed logins)
+     * carries nothing from one input to the next.
+     */
+    private static InetSocketAddress remote(long id) {
+        byte[] address = {127, (byte) (id >> 16), (byte) (id >> 8), (byte) id};
+        try {
+            return new InetSocketAddress(InetAddress.getByAddress(address), 40_000);
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError("four octets are an address", e);
         }
     }
 
@@ -192,23 +247,45 @@ final class FuzzedServer {
     }
 
     long inbox() {
-        return store.getMailbox(accountId, "INBOX").orElseThrow().id();
+        return inboxId;
+    }
+
+    /**
+     * Whether nothing has been committed to the store since the last {@link #reset}: the account
+     * is exactly as it left it. SQLite changes {@code PRAGMA data_version} on a connection
+     * whenever another connection commits (sqlite.org/pragma.html#pragma_data_version).
+     */
+    boolean untouched() {
+        return dataVersion() == resetVersion;
+    }
+
+    private long dataVersion() {
+        try (Statement st = watcher.createStatement(); ResultSet rs = st.executeQuery("PRAGMA data_version")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the store's data version", e);
+        }
     }
 
     /**
      * A fresh account {@link #USER} with {@link #MESSAGES} in its INBOX: what earlier sessions
-     * created, flagged or deleted is gone (UIDVALIDITY and mailbox ids are new).
+     * created, flagged or deleted is gone (UIDVALIDITY and mailbox ids are new). When no session
+     * committed anything since the last reset, the account is already that and stays.
      */
     void reset() {
+        if (untouched()) return;
         store.getAccount(EmailAddress.of(USER)).ifPresent(a -> store.deleteAccount(a.id()));
         Account account = store.createAccount(EmailAddress.of(USER), secret, OptionalLong.of(QUOTA));
         accountId = account.id();
+        inboxId = store.getMailbox(accountId, "INBOX").orElseThrow().id();
         List<NewMessage> seeds = MESSAGES.stream().map(m -> new NewMessage(
                 () -> new java.io.ByteArrayInputStream(m.getBytes(StandardCharsets.UTF_8)), Set.of(),
                 Instant.parse("2024-02-01T10:00:00Z"))).toList();
         store.appendAll(inbox(), seeds);
         // Seen by an earlier session, so no session gets them as \Recent by chance of timing.
         store.claimRecent(inbox(), MESSAGES.size());
+        resetVersion = dataVersion();
     }
 
     /** Opens a connection to {@code kind}'s listener and waits for the greeting. */
@@ -219,9 +296,11 @@ final class FuzzedServer {
                 .connect(addresses.get(kind)).syncUninterruptibly().channel();
         session.client = client;
         long deadline = System.nanoTime() + QUIET_LIMIT.toNanos();
-        while (accepted.get() == null || session.received().length == 0) {
+        while (true) {
+            long seen = wakeups.count();
+            if (accepted.get() != null && session.received().length > 0) break;
             if (System.nanoTime() > deadline) throw new AssertionError("no greeting from " + kind);
-            LockSupport.parkNanos(20_000);
+            wakeups.await(seen);
         }
         session.server = accepted.get();
         session.awaitQuiet();
@@ -230,6 +309,11 @@ final class FuzzedServer {
 
     private void close() {
         listening.forEach(c -> c.close().syncUninterruptibly());
+        try {
+            watcher.close();
+        } catch (SQLException e) {
+            // closing a read-only connection; the store closes next
+        }
         loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         blocking.shutdownNow();
         auth.close();
@@ -261,6 +345,7 @@ final class FuzzedServer {
                     }
                     b.readBytes(received, b.readableBytes());
                 }
+                wakeups.wake();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             } finally {
@@ -271,6 +356,7 @@ final class FuzzedServer {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             closed = true;
+            wakeups.wake();
             ctx.fireChannelInactive();
         }
 
@@ -325,11 +411,13 @@ final class FuzzedServer {
          */
         void awaitQuiet() {
             long deadline = System.nanoTime() + QUIET_LIMIT.toNanos();
-            while (!quiet()) {
+            while (true) {
+                long seen = wakeups.count();
+                if (quiet()) return;
                 if (System.nanoTime() > deadline) {
                     throw new AssertionError("the session neither answered nor closed within " + QUIET_LIMIT + " (" + state() + ")");
                 }
-                LockSupport.parkNanos(20_000);
+                wakeups.await(seen);
             }
         }
 
@@ -365,17 +453,87 @@ final class FuzzedServer {
 
         private void awaitIdleExecutor() {
             long deadline = System.nanoTime() + QUIET_LIMIT.toNanos();
-            while (!blocking.idle()) {
+            while (true) {
+                long seen = wakeups.count();
+                if (blocking.idle()) return;
                 if (System.nanoTime() > deadline) throw new AssertionError("store work still running after the session ended");
-                LockSupport.parkNanos(20_000);
+                wakeups.await(seen);
             }
         }
     }
 
-    /** The blocking executor, counting the work it has not finished. */
+    /**
+     * The server side's first handler: every read, flush, close or user event on the connection wakes
+     * the client, which then asks the session whether it is done (its question runs on the event
+     * loop after the event's own work).
+     */
+    private final class Probe extends ChannelDuplexHandler {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ctx.fireChannelRead(msg);
+            wakeups.wake();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            ctx.fireChannelInactive();
+            wakeups.wake();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            ctx.fireUserEventTriggered(evt);
+            wakeups.wake();
+        }
+
+        @Override
+        public void flush(ChannelHandlerContext ctx) {
+            ctx.flush();
+            wakeups.wake();
+        }
+
+        @Override
+        public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+            ctx.close(promise);
+            wakeups.wake();
+        }
+    }
+
+    /** Something happened that may have ended what the client waits for: one client thread waits at a time. */
+    private static final class Wakeups {
+        private final AtomicLong count = new AtomicLong();
+        private volatile Thread waiter;
+
+        long count() {
+            return count.get();
+        }
+
+        void wake() {
+            count.incrementAndGet();
+            Thread t = waiter;
+            if (t != null) LockSupport.unpark(t);
+        }
+
+        /** Returns when anything happened after {@code seen} was read, or after {@link #RECHECK_NANOS} in any case. */
+        void await(long seen) {
+            waiter = Thread.currentThread();
+            try {
+                if (count.get() == seen) LockSupport.parkNanos(this, RECHECK_NANOS);
+            } finally {
+                waiter = null;
+            }
+        }
+    }
+
+    /** The blocking executor, counting the work it has not finished and waking the client when the last ends. */
     private static final class CountingExecutor extends AbstractExecutorService {
         private final ExecutorService delegate = Executors.newVirtualThreadPerTaskExecutor();
         private final AtomicInteger running = new AtomicInteger();
+        private final Wakeups wakeups;
+
+        CountingExecutor(Wakeups wakeups) {
+            this.wakeups = wakeups;
+        }
 
         @Override
         public void execute(Runnable task) {
@@ -385,7 +543,7 @@ final class FuzzedServer {
                     try {
                         task.run();
                     } finally {
-                        running.decrementAndGet();
+                        if (running.decrementAndGet() == 0) wakeups.wake();
                     }
                 });
             } catch (RejectedExecutionException e) {

@@ -43,7 +43,13 @@ class SessionFuzzTest {
     static {
         // Jazzer's sanitizer hooks go into every class it loads; the libraries under the server
         // are not what these targets test, and hooking them costs seconds before the first session.
-        System.setProperty("jazzer.custom_hook_excludes", "org.bouncycastle.**:org.flywaydb.**:org.sqlite.**:io.netty.**");
+        // Nor is the client side here: hooked, its reading of replies (regular expressions) and
+        // its look at the store's data version (SQL parsed again by the SQL injection hook)
+        // cost a third of the client thread's time on every session.
+        System.setProperty("jazzer.custom_hook_excludes", "org.bouncycastle.**:org.flywaydb.**:org.sqlite.**:io.netty.**"
+                + ":org.castellan.server.transport.SessionFuzzTest**:org.castellan.server.transport.FuzzedServer**"
+                + ":org.castellan.server.transport.ImapReplies**:org.castellan.server.transport.Pop3Replies**"
+                + ":org.castellan.server.transport.SmtpReplies**:org.castellan.server.transport.LogCapture**");
     }
 
     @BeforeAll
@@ -496,7 +502,8 @@ class SessionFuzzTest {
     }
 
     /**
-     * Runs one session on a fresh account, then checks the store and the log. A finding's report
+     * Runs one session on a fresh account (or the account as the last reset left it, when no
+     * session since has committed anything), then checks the store and the log. A finding's report
      * ends with what the client sent and received, and so does every session's output with
      * {@code -Dcastellan.fuzz.transcript=true}.
      */
@@ -507,7 +514,8 @@ class SessionFuzzTest {
             server.reset();
             logs.drain();
             target.run(server, data, session);
-            checkStore(server);
+            // A store nothing was committed to since the reset holds the fresh account, which agrees with itself.
+            if (!server.untouched()) checkStore(server);
             assertThat(logs.drain()).as("log lines").isEmpty();
             if (Boolean.getBoolean("castellan.fuzz.transcript")) System.out.println(transcript(session[0]));
         } catch (AssertionError e) {
