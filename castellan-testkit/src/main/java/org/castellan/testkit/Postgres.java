@@ -64,8 +64,9 @@ public final class Postgres implements AutoCloseable {
         this.log = directory.resolve("postgres.log");
         this.runAs = runAs;
         this.password = password;
-        // A test that dies before close() would leave a server running until the machine stops.
-        this.shutdownHook = new Thread(this::stopImmediately, "postgres-stop-" + directory.getFileName());
+        // A test that dies before close(), or a fixture shared by a JVM's tests, would otherwise leave a
+        // server running until the machine stops, and its directory (gigabytes after a large mailbox) behind.
+        this.shutdownHook = new Thread(this::stopImmediatelyAndDelete, "postgres-stop-" + directory.getFileName());
     }
 
     /**
@@ -250,8 +251,16 @@ public final class Postgres implements AutoCloseable {
         return Files.exists(data.resolve("postmaster.pid"));
     }
 
-    private void stopImmediately() {
-        if (running()) stop("immediate");
+    private void stopImmediatelyAndDelete() {
+        try {
+            if (running()) stop("immediate");
+        } finally {
+            try {
+                ServerDirectories.delete(directory, "PostgreSQL's directory");
+            } catch (RuntimeException e) {
+                System.err.println("postgres: " + e.getMessage());
+            }
+        }
     }
 
     private List<String> command(String... args) {

@@ -70,7 +70,7 @@ public final class TestStores {
     }
 
     private static synchronized Postgres server() {
-        if (server == null) server = Postgres.start(); // stopped by its shutdown hook when the JVM exits
+        if (server == null) server = Postgres.start(); // stopped and deleted by its shutdown hook when the JVM exits
         return server;
     }
 }
