@@ -95,9 +95,10 @@ import org.slf4j.LoggerFactory;
  * session is invalidated once its handshake is done), so every such connection verifies its
  * client certificate, and its revocation, anew — unless the policy is built with
  * {@link Builder#resumeVerifiedSessions} (the links between nodes), whose resumed certificates are
- * verified again and whose ticket keys a CRL reload or a new revocation made elsewhere replaces. Where none is asked for, BoringSSL resumes TLS
- * 1.3 sessions by ticket (RFC 8446 §2.2): nothing about the client is verified, so nothing is
- * skipped, and the ticket keys of that context open no session of another. Take handlers from
+ * verified again and whose ticket keys a CRL reload or a new revocation made elsewhere replaces.
+ * Where none is asked for, BoringSSL resumes TLS 1.3 sessions by ticket (RFC 8446 §2.2): nothing
+ * about the client is verified, so nothing is skipped, and the ticket keys of that context open no
+ * session of another. Take handlers from
  * {@link #newServerHandler} (or {@link #newHandler} for the default certificate only): a handler
  * made directly from {@link #context} would allow TLS 1.3 resumption with BoringSSL.
  *
@@ -392,9 +393,10 @@ public final class TlsPolicy {
          * TLS 1.3 resumption by session ticket (RFC 8446 §2.2) even where a client certificate is
          * required, for the links between nodes (docs/roles.md §2): a resumed session's
          * certificate chain is verified again against the CRLs in force ({@link #peerVerification}),
-         * and {@link TlsPolicy#reloadCrls} and a new revocation given to {@link TlsPolicy#revokeElsewhere}
-         * replace the ticket keys, so that no ticket issued before a revocation resumes after it. Off by default: every such connection then makes
-         * a full handshake.
+         * and {@link TlsPolicy#reloadCrls} and a new revocation given to
+         * {@link TlsPolicy#revokeElsewhere} replace the ticket keys, so that no ticket issued before
+         * a revocation resumes after it. Off by default: every such connection then makes a full
+         * handshake.
          */
         public Builder resumeVerifiedSessions() {
             this.resumeVerified = true;

@@ -1239,19 +1239,19 @@ public final class EmbeddedMailStore implements MailStore {
 
     @Override
     public ExpungeResult expunge(long mailboxId, Collection<Long> uids) {
-        SortedSet<Long> sorted = new TreeSet<>(uids);
-        return write("expunge messages of mailbox " + mailboxId, tx -> {
-            requireMailbox(tx.connection(), mailboxId);
-            return expungeMessages(tx, mailboxId, sorted, false);
-        });
+        return expunge(mailboxId, uids, false);
     }
 
     @Override
     public ExpungeResult expungeDeleted(long mailboxId, Collection<Long> uids) {
+        return expunge(mailboxId, uids, true);
+    }
+
+    private ExpungeResult expunge(long mailboxId, Collection<Long> uids, boolean onlyDeleted) {
         SortedSet<Long> sorted = new TreeSet<>(uids);
-        return write("expunge deleted messages of mailbox " + mailboxId, tx -> {
+        return write("expunge " + (onlyDeleted ? "deleted " : "") + "messages of mailbox " + mailboxId, tx -> {
             requireMailbox(tx.connection(), mailboxId);
-            return expungeMessages(tx, mailboxId, sorted, true);
+            return expungeMessages(tx, mailboxId, sorted, onlyDeleted);
         });
     }
 

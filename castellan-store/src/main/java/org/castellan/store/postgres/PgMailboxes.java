@@ -741,18 +741,18 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
 
     @Override
     public ExpungeResult expunge(long mailboxId, Collection<Long> uids) {
-        SortedSet<Long> sorted = new TreeSet<>(uids);
-        return write("expunge messages of mailbox " + mailboxId, tx -> {
-            return expungeMessages(tx, lockMailbox(tx.connection(), mailboxId), sorted, false);
-        });
+        return expunge(mailboxId, uids, false);
     }
 
     @Override
     public ExpungeResult expungeDeleted(long mailboxId, Collection<Long> uids) {
+        return expunge(mailboxId, uids, true);
+    }
+
+    private ExpungeResult expunge(long mailboxId, Collection<Long> uids, boolean onlyDeleted) {
         SortedSet<Long> sorted = new TreeSet<>(uids);
-        return write("expunge deleted messages of mailbox " + mailboxId, tx -> {
-            return expungeMessages(tx, lockMailbox(tx.connection(), mailboxId), sorted, true);
-        });
+        return write("expunge " + (onlyDeleted ? "deleted " : "") + "messages of mailbox " + mailboxId,
+                tx -> expungeMessages(tx, lockMailbox(tx.connection(), mailboxId), sorted, onlyDeleted));
     }
 
     @Override
@@ -934,8 +934,11 @@ final class PgMailboxes implements Mailboxes, AutoCloseable {
         return new CopyResult(to.id, to.uidValidity, mapping);
     }
 
-    /** Removes messages of {@code m}, the mailbox's row as this transaction holds it locked. */
-    /** @param onlyDeleted whether a row must hold {@code \Deleted} (flags are stored space-separated) */
+    /**
+     * Removes messages of {@code m}, the mailbox's row as this transaction holds it locked.
+     *
+     * @param onlyDeleted whether a row must hold {@code \Deleted} (flags are stored space-separated)
+     */
     private ExpungeResult expungeMessages(PgTx tx, MailboxRow m, SortedSet<Long> uids, boolean onlyDeleted) throws SQLException {
         Connection c = tx.connection();
         long mailboxId = m.id;
