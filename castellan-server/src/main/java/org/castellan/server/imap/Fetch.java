@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -47,6 +48,12 @@ final class Fetch {
      */
     static final int WRITE_BATCH_BYTES = 32 * 1024;
 
+    /**
+     * Structures of the messages a FETCH answers are looked up this many at a time, the ones
+     * neither cached nor yet decoded read in one store call: FETCH 1:* (ENVELOPE) of a large
+     * mailbox then holds one batch of decoded structures at a time, not the mailbox's.
+     */
+    static final int STRUCTURE_BATCH = 256;
 
     /** RFC 3516 §4.3: a part whose transfer encoding the server cannot undo fails the FETCH. */
     static final class UnknownCte extends RuntimeException {
@@ -103,12 +110,19 @@ final class Fetch {
             }
             Set<Long> seenNow = setSeen ? markSeen(store, view, metas) : Set.of();
             FetchOutput.Sender sender = new FetchOutput.Sender(s, store, id);
+            boolean structured = needsStructure(atts);
+            Map<Long, MessageStructure> structures = Map.of();
             try {
-                for (MessageMeta m : metas) {
+                for (int i = 0; i < metas.size(); i++) {
+                    MessageMeta m = metas.get(i);
+                    if (structured && i % STRUCTURE_BATCH == 0) {
+                        structures = cache.stored(store, id, metas.subList(i, Math.min(metas.size(), i + STRUCTURE_BATCH)));
+                    }
                     int msn = view.msnOf(m.uid());
                     if (msn == 0) continue;
                     try {
-                        sender.send(response(store, cache, id, msn, m, atts, seenNow.contains(m.uid()), condStore, s, view));
+                        sender.send(response(store, cache, id, msn, m, structures.get(m.uid()), atts, seenNow.contains(m.uid()),
+                                condStore, s, view));
                     } catch (StoreException e) {
                         if (e.kind() != StoreException.Kind.NOT_FOUND) throw e;
                         // Expunged by another session since it was listed: as if it had not been
@@ -167,13 +181,27 @@ final class Fetch {
         return seenNow;
     }
 
-    /** One {@code * msn FETCH (...)} response; stored runs are read when it is sent; blocking. */
+    /**
+     * One {@code * msn FETCH (...)} response; stored runs are read when it is sent; blocking. The
+     * message's structure is looked up only when an attribute needs it.
+     */
     static FetchOutput response(Mailboxes store, StructureCache cache, long mailbox, int msn, MessageMeta m,
             List<FetchAttribute> atts, boolean seenChanged, boolean condStore, ImapSession s, SelectedMailbox view) {
+        MessageStructure structure = needsStructure(atts) ? cache.stored(store, mailbox, m) : null;
+        return response(store, cache, mailbox, msn, m, structure, atts, seenChanged, condStore, s, view);
+    }
+
+    /**
+     * One response, given the message's cached or stored structure: null when it has none or no
+     * attribute needs one (a message stored without a structure is read and parsed here).
+     */
+    private static FetchOutput response(Mailboxes store, StructureCache cache, long mailbox, int msn, MessageMeta m,
+            MessageStructure known, List<FetchAttribute> atts, boolean seenChanged, boolean condStore, ImapSession s,
+            SelectedMailbox view) {
         FetchOutput out = new FetchOutput();
         out.text("* " + msn + " FETCH (");
         byte[] content = null;
-        MessageStructure structure = cache.stored(store, mailbox, m);
+        MessageStructure structure = known;
         boolean first = true;
         boolean flagsSent = false;
         boolean modSeqSent = false;
@@ -270,6 +298,22 @@ final class Fetch {
             case MessageStructure.BinaryContent.Missing m -> null;
             case MessageStructure.BinaryContent.UnknownEncoding u -> throw new UnknownCte(u.encoding());
         };
+    }
+
+    /**
+     * Whether any of {@code atts} is answered from the message's MIME structure: FLAGS, UID,
+     * INTERNALDATE, RFC822.SIZE and MODSEQ come from the message's row alone.
+     */
+    static boolean needsStructure(List<FetchAttribute> atts) {
+        return atts.stream().anyMatch(a -> switch (a) {
+            case FetchAttribute.Envelope e -> true;
+            case FetchAttribute.BodyStructure b -> true;
+            case FetchAttribute.Body b -> true;
+            case FetchAttribute.Rfc822 r -> true;
+            case FetchAttribute.Binary b -> true;
+            case FetchAttribute.BinarySize b -> true;
+            default -> false;
+        });
     }
 
     private static boolean needsContent(FetchAttribute a, MessageStructure cached) {
