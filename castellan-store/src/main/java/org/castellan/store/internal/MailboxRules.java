@@ -2,9 +2,11 @@ package org.castellan.store.internal;
 
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import org.castellan.store.FlagOperation;
 import org.castellan.store.Flags;
 import org.castellan.store.MailboxNames;
@@ -20,6 +22,11 @@ public final class MailboxRules {
 
     /** UIDs are 32-bit numbers (RFC 9051 §2.3.1.1). */
     public static final long MAX_UID = 0xFFFF_FFFFL;
+
+    /** Flags columns seen, with their sets ({@link #storedFlags}); bounded, as keywords are the clients' to choose. */
+    private static final Map<String, Set<String>> SHARED_FLAGS = new ConcurrentHashMap<>();
+    static final int SHARED_FLAGS_MAX = 4096;
+    static final int SHARED_FLAGS_MAX_LENGTH = 256;
 
     private MailboxRules() {}
 
@@ -48,9 +55,21 @@ public final class MailboxRules {
         return Optional.of(next);
     }
 
-    /** The flags column: space-separated, empty for none. */
+    /**
+     * The flags column: space-separated, empty for none. A server's messages carry few distinct
+     * combinations (\Seen, \Seen \Answered, ...), so every row read with the same text gets the
+     * same immutable set rather than a new one; texts past {@link #SHARED_FLAGS_MAX_LENGTH}, and
+     * any once {@link #SHARED_FLAGS_MAX} are known, get a set of their own.
+     */
     public static Set<String> storedFlags(String flags) {
-        return flags.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(flags.split(" ")));
+        if (flags.isEmpty()) return Set.of();
+        Set<String> shared = SHARED_FLAGS.get(flags);
+        if (shared != null) return shared;
+        Set<String> set = Set.copyOf(Arrays.asList(flags.split(" ")));
+        if (flags.length() <= SHARED_FLAGS_MAX_LENGTH && SHARED_FLAGS.size() < SHARED_FLAGS_MAX) {
+            SHARED_FLAGS.putIfAbsent(flags, set);
+        }
+        return set;
     }
 
     /** The keywords among {@code flags}: what a MessageAdded event tells sessions to announce. */

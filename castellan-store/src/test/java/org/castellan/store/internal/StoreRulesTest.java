@@ -96,4 +96,17 @@ class StoreRulesTest {
                 .hasMessage("a lease needs room for at least one recipient");
         assertThatCode(() -> QueueRules.requireLease(Instant.EPOCH, Instant.EPOCH.plusSeconds(1), 1)).doesNotThrowAnyException();
     }
+
+    /** Rows with the same flags column share one set; a long column still reads right, unshared. */
+    @Test
+    void storedFlagsAreReadOnceAndSharedByRowsWithTheSameColumn() {
+        Set<String> first = MailboxRules.storedFlags("\\Seen \\Answered $Label1");
+        assertThat(first).containsExactlyInAnyOrder("\\Seen", "\\Answered", "$Label1");
+        assertThat(MailboxRules.storedFlags("\\Seen \\Answered $Label1")).isSameAs(first);
+        assertThat(MailboxRules.storedFlags("")).isEmpty();
+        String keyword = "k".repeat(MailboxRules.SHARED_FLAGS_MAX_LENGTH);
+        Set<String> own = MailboxRules.storedFlags("\\Seen " + keyword);
+        assertThat(own).containsExactlyInAnyOrder("\\Seen", keyword);
+        assertThat(MailboxRules.storedFlags("\\Seen " + keyword)).isEqualTo(own).isNotSameAs(own);
+    }
 }
