@@ -1105,19 +1105,23 @@ public final class EmbeddedMailStore implements MailStore {
     @Override
     public List<MessageMeta> listMessages(long mailboxId, UidRange range) {
         return read("list messages of mailbox " + mailboxId, c -> {
-            requireMailbox(c, mailboxId);
-            return Sql.list(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ?"
-                    + " ORDER BY uid", EmbeddedMailStore::message, mailboxId, range.first(), range.last());
+            List<MessageMeta> found = Sql.list(c, "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ?"
+                    + " AND uid BETWEEN ? AND ? ORDER BY uid", EmbeddedMailStore::message, mailboxId, range.first(), range.last());
+            // A mailbox's messages go in the transaction that deletes it, and a read sees one snapshot:
+            // only an empty answer can come from a mailbox that does not exist.
+            if (found.isEmpty()) requireMailbox(c, mailboxId);
+            return found;
         });
     }
 
     @Override
     public InputStream openMessage(long mailboxId, long uid) {
         String blobId = read("open message " + uid + " of mailbox " + mailboxId, c -> {
+            Optional<String> hash = Sql.one(c, "SELECT blob_hash FROM messages WHERE mailbox_id = ? AND uid = ?",
+                    rs -> rs.getString(1), mailboxId, uid);
+            if (hash.isPresent()) return hash.get();
             requireMailbox(c, mailboxId);
-            return Sql.one(c, "SELECT blob_hash FROM messages WHERE mailbox_id = ? AND uid = ?", rs -> rs.getString(1),
-                    mailboxId, uid).orElseThrow(() -> StoreException.notFound("mailbox " + mailboxId + " has no message "
-                    + "with UID " + uid));
+            throw StoreException.notFound("mailbox " + mailboxId + " has no message with UID " + uid);
         });
         try {
             return BlobRefs.open(readers, blobs, blobId, "open message " + uid + " of mailbox " + mailboxId);
@@ -1143,11 +1147,11 @@ public final class EmbeddedMailStore implements MailStore {
         Map<Long, MessageStructure> found = new HashMap<>();
         if (uids.isEmpty()) return found;
         read("read the structures of " + uids.size() + " messages of mailbox " + mailboxId, c -> {
-            requireMailbox(c, mailboxId);
             for (long uid : uids) {
                 Sql.one(c, "SELECT mime_structure FROM messages WHERE mailbox_id = ? AND uid = ?", rs -> rs.getBytes(1),
                         mailboxId, uid).flatMap(MessageStructure::decode).ifPresent(st -> found.put(uid, st));
             }
+            if (found.isEmpty()) requireMailbox(c, mailboxId);
             return null;
         });
         return found;
