@@ -264,7 +264,8 @@ final class Fetch {
                 case FetchAttribute.Body b -> {
                     String origin = b.partialOffset().isPresent() ? "<" + b.partialOffset().getAsLong() + ">" : "";
                     out.text("BODY[" + b.section().spec() + "]" + origin + " ");
-                    var data = content == null ? null : structure.section(content, b.section());
+                    var data = content != null ? structure.section(content, b.section())
+                            : picksHeaderFields(b) ? headerFields(store, mailbox, m, structure, b.section()) : null;
                     if (data == null) {
                         out.stored(m.uid(), b, structure, m.size());
                     } else if (data.isEmpty()) {
@@ -320,14 +321,39 @@ final class Fetch {
         return switch (a) {
             case FetchAttribute.Envelope e -> cached == null;
             case FetchAttribute.BodyStructure b -> cached == null;
-            // A run of the stored message is sent from the store; header fields are picked from the bytes.
-            case FetchAttribute.Body b -> cached == null || b.section().kind() == FetchAttribute.Section.Kind.HEADER_FIELDS
-                    || b.section().kind() == FetchAttribute.Section.Kind.HEADER_FIELDS_NOT;
+            // A run of the stored message is sent from the store; header fields are picked from
+            // the header's octets alone (headerFields).
+            case FetchAttribute.Body b -> cached == null;
             case FetchAttribute.Rfc822 r -> cached == null;
             case FetchAttribute.Binary b -> true;
             case FetchAttribute.BinarySize b -> true;
             default -> false;
         };
+    }
+
+    private static boolean picksHeaderFields(FetchAttribute.Body b) {
+        return b.section().kind() == FetchAttribute.Section.Kind.HEADER_FIELDS
+                || b.section().kind() == FetchAttribute.Section.Kind.HEADER_FIELDS_NOT;
+    }
+
+    /**
+     * HEADER.FIELDS (or .NOT) of a message whose structure is known, cut from the stored
+     * message's first octets up to the end of the header it picks from, not from the whole
+     * message: mail programs fetch a few fields of every message when they synchronise, and a
+     * message's header is a small part of it. Empty when the part does not exist (NIL).
+     */
+    private static java.util.Optional<byte[]> headerFields(Mailboxes store, long mailbox, MessageMeta m,
+            MessageStructure structure, FetchAttribute.Section section) {
+        var header = new FetchAttribute.Section(section.part(), FetchAttribute.Section.Kind.HEADER, List.of());
+        var range = structure.sectionRange(header, m.size());
+        if (range.isEmpty()) return java.util.Optional.empty();
+        byte[] head;
+        try (InputStream in = store.openMessage(mailbox, m.uid())) {
+            head = in.readNBytes(Math.toIntExact(range.get().to()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return structure.section(head, section);
     }
 
     private static byte[] read(Mailboxes store, long mailbox, long uid) {

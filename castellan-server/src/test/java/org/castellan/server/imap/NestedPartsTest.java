@@ -43,6 +43,29 @@ class NestedPartsTest extends ServerPerTest {
         }
     }
 
+    /**
+     * HEADER.FIELDS of an encapsulated message deep in the body, alone in its FETCH, so that it is
+     * cut from the stored octets up to that header's end (not from a whole read): the fields, the
+     * .NOT form, and NIL for a part that is no message.
+     */
+    @Test
+    void headerFieldsOfAnEncapsulatedMessageAlone() {
+        imap.append(TestMessages.load("rfc3501-example"));
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 FETCH 3 (BODY.PEEK[3.HEADER.FIELDS (SUBJECT)] BODY.PEEK[3.HEADER.FIELDS.NOT (SUBJECT)] BODY.PEEK[1.HEADER.FIELDS (SUBJECT)])
+                    S: \\* 3 FETCH \\(BODY\\[3.HEADER.FIELDS \\(SUBJECT\\)\\] \\{18\\}
+                    S: Subject: three
+                    S:
+                    S:  BODY\\[3.HEADER.FIELDS.NOT \\(SUBJECT\\)\\] \\{47\\}
+                    S: Content-Type: MULTIPART/MIXED; BOUNDARY="b"
+                    S:
+                    S:  BODY\\[1.HEADER.FIELDS \\(SUBJECT\\)\\] NIL\\)
+                    S: a1 OK FETCH completed
+                    """);
+        }
+    }
+
     @Test
     void partsOfAMessageWhoseBodyIsAMessage() {
         imap.append(TestMessages.load("top-level-rfc822-multipart"));
