@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -76,6 +78,41 @@ class TlsPolicyReloadTest {
             assertThat(policy.reloadCrls()).isTrue();
             assertThat(greeting(server, deviceClient)).contains("peer=rejected");
             assertThat(greeting(server, other.clientContext(other.client()))).contains("peer=verified:");
+        }
+    }
+
+    /**
+     * With verified sessions resumable (the links between nodes, docs/roles.md §2), a revocation
+     * learnt from the shared directory ends resumption as a CRL reload does: the next connection
+     * makes a full handshake, whatever ticket the client holds. The same revocations given again
+     * change nothing.
+     */
+    @Test
+    void aRevocationFromElsewhereEndsTheResumptionOfEarlierTickets() throws Exception {
+        TestPki other = TestPki.create(Files.createDirectories(dir.resolve("other")));
+        CertificateAuthority ca = CertificateAuthority.initialize(dir.resolve("pki"), "Test");
+        TlsPolicy policy = TlsPolicy.builder(TlsPolicy.Preset.INTERMEDIATE, other.server().chainFile(),
+                        other.server().keyFile())
+                .clientCaFiles(List.of(ca.caCertificateFile(CertificateKind.DEVICE)))
+                .crlFiles(List.of(ca.crlFile(CertificateKind.DEVICE)))
+                .provider(TlsPolicy.Provider.BORINGSSL)
+                .resumeVerifiedSessions()
+                .build();
+        IssuedCertificate laptop = ca.issueDevice("laptop", EmailAddress.of("a@example.org"), Duration.ofDays(30));
+        IssuedCertificate phone = ca.issueDevice("phone", EmailAddress.of("a@example.org"), Duration.ofDays(30));
+        var revoked = Map.of(phone.certificate().getIssuerX500Principal(), Set.of(phone.certificate().getSerialNumber()));
+        SSLContext laptopClient = client(other, laptop);
+        try (TlsTestServer server = TlsTestServer.reportingResumption(policy, TlsPolicy.ClientCertMode.REQUIRE)) {
+            assertThat(greeting(server, laptopClient)).contains("peer=verified:CN=laptop").endsWith(" resumed=no");
+            assertThat(greeting(server, laptopClient)).contains("peer=verified:CN=laptop").endsWith(" resumed=yes");
+
+            policy.revokeElsewhere(revoked);
+            assertThat(greeting(server, laptopClient)).as("no ticket from before the revocation resumes")
+                    .contains("peer=verified:CN=laptop").endsWith(" resumed=no");
+            assertThat(greeting(server, laptopClient)).endsWith(" resumed=yes");
+
+            policy.revokeElsewhere(revoked);
+            assertThat(greeting(server, laptopClient)).as("nothing newly revoked").endsWith(" resumed=yes");
         }
     }
 

@@ -23,7 +23,8 @@ import javax.net.ssl.SSLSession;
  * A Netty server on 127.0.0.1 that completes a TLS handshake with the policy's handler, then
  * sends one line describing the session and closes:
  * {@code OK <protocol> <cipher> peer=<none|verified:CN|rejected>}, and with {@link #reportingExporter}
- * {@code  exporter=<hex|none>}: the tls-exporter value the policy derived for the connection.
+ * {@code  exporter=<hex|none>}: the tls-exporter value the policy derived for the connection, with
+ * {@link #reportingResumption} {@code  resumed=<yes|no>}: whether the handshake resumed a session.
  */
 final class TlsTestServer implements AutoCloseable {
 
@@ -35,20 +36,25 @@ final class TlsTestServer implements AutoCloseable {
     }
 
     TlsTestServer(TlsPolicy policy, TlsPolicy.ClientCertMode mode, boolean startTls) throws InterruptedException {
-        this(policy, mode, startTls, false);
+        this(policy, mode, startTls, false, false);
     }
 
     /** A server whose line ends with the connection's {@link TlsPolicy#tlsExporter} value. */
     static TlsTestServer reportingExporter(TlsPolicy policy, TlsPolicy.ClientCertMode mode) throws InterruptedException {
-        return new TlsTestServer(policy, mode, false, true);
+        return new TlsTestServer(policy, mode, false, true, false);
+    }
+
+    /** A server whose line ends with whether the handshake resumed a session ({@link TlsPolicy#resumed}). */
+    static TlsTestServer reportingResumption(TlsPolicy policy, TlsPolicy.ClientCertMode mode) throws InterruptedException {
+        return new TlsTestServer(policy, mode, false, false, true);
     }
 
     /**
      * With {@code startTls}, the server first sends {@code GO} in plaintext, as a STARTTLS reply
      * would be sent, from a pipeline where the TLS handler is already installed.
      */
-    private TlsTestServer(TlsPolicy policy, TlsPolicy.ClientCertMode mode, boolean startTls, boolean exporter)
-            throws InterruptedException {
+    private TlsTestServer(TlsPolicy policy, TlsPolicy.ClientCertMode mode, boolean startTls, boolean exporter,
+            boolean resumption) throws InterruptedException {
         channel = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
@@ -56,7 +62,7 @@ final class TlsTestServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast(policy.newHandler(ch.alloc(), mode, startTls));
-                        ch.pipeline().addLast(new Greeter(policy, exporter));
+                        ch.pipeline().addLast(new Greeter(policy, exporter, resumption));
                         if (startTls) ch.writeAndFlush(Unpooled.copiedBuffer("GO\n", StandardCharsets.US_ASCII));
                     }
                 })
@@ -78,10 +84,12 @@ final class TlsTestServer implements AutoCloseable {
     private static final class Greeter extends ChannelInboundHandlerAdapter {
         private final TlsPolicy policy;
         private final boolean exporter;
+        private final boolean resumption;
 
-        Greeter(TlsPolicy policy, boolean exporter) {
+        Greeter(TlsPolicy policy, boolean exporter, boolean resumption) {
             this.policy = policy;
             this.exporter = exporter;
+            this.resumption = resumption;
         }
 
         @Override
@@ -100,6 +108,7 @@ final class TlsTestServer implements AutoCloseable {
             };
             String line = "OK " + session.getProtocol() + " " + session.getCipherSuite() + " peer=" + peer
                     + (exporter ? " exporter=" + TlsPolicy.tlsExporter(tls).map(HexFormat.of()::formatHex).orElse("none") : "")
+                    + (resumption ? " resumed=" + (TlsPolicy.resumed(tls) ? "yes" : "no") : "")
                     + "\n";
             ctx.writeAndFlush(Unpooled.copiedBuffer(line, StandardCharsets.US_ASCII))
                     .addListener(ChannelFutureListener.CLOSE);
