@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Where an IMAP server's Java CPU samples went, by command and by what the command was doing:
+# Where an IMAP server's Java CPU samples and allocation went, by command and by what the command was doing:
 # each sample is charged to the innermost IMAP command class on its stack (Fetch, StoreCommand,
 # Append, ...) or, with none, to the event loop's own work (TLS, reading and parsing, writing), the
 # group-commit writer or the authentication pool; then to the layer its innermost recognised frame
 # belongs to (store reads, store writes, MIME structures, response encoding, notifications, SQL).
 # These are Java samples only: time in native code (BoringSSL, SQLite's C, the kernel) is not in
-# them (perf record shows that split, docs/performance.md).
+# them (perf record shows that split, docs/performance.md). Allocation (jdk.ObjectAllocationSample,
+# each sample standing for its weight in bytes) is charged to commands the same way.
 #
 #   jfr-by-command.sh RECORDING.jfr [FROM_HH:MM:SS]
 #
@@ -16,7 +17,8 @@
 set -euo pipefail
 file=${1:?usage: jfr-by-command.sh RECORDING.jfr [FROM_HH:MM:SS]}
 from=${2:-00:00:00}
-jfr print --stack-depth 96 --events jdk.ExecutionSample "$file" | awk -v from="$from" '
+for events in jdk.ExecutionSample jdk.ObjectAllocationSample; do
+jfr print --stack-depth 96 --events "$events" "$file" | awk -v from="$from" -v events="$events" '
 function command_of(f,   c) {
   if (f !~ /^org\.castellan\.server\.imap\./) return ""
   c = f; sub(/^org\.castellan\.server\.imap\./, "", c); sub(/[.$(].*/, "", c)
@@ -49,20 +51,25 @@ function flush(   who, what) {
       if (who == "") who = "(other)"
     }
     if (what == "") what = "other"
-    total++; by[who]++; cell[who SUBSEP what]++; layers[what] = 1
+    total += w; by[who] += w; cell[who SUBSEP what] += w; layers[what] = 1
   }
-  n = 0; ok = 0
+  n = 0; ok = 0; w = 1
 }
-/^jdk\.ExecutionSample/ { flush(); next }
+/^jdk\.(ExecutionSample|ObjectAllocationSample)/ { flush(); next }
 /startTime =/ { ok = ($3 >= from); next }
+/weight =/ { w = $3; if ($4 == "kB") w *= 1e3; else if ($4 == "MB") w *= 1e6; else if ($4 == "GB") w *= 1e9; next }
 /line:/ { f = $0; sub(/^[ \t]+/, "", f); sub(/[ \t]+line:.*/, "", f); st[++n] = f }
+BEGIN { w = 1 }
 END {
   flush()
-  printf "%d samples from %s on, by command (%% of all), then by layer (%% of the command)\n", total, from
-  for (w in by) {
-    line = sprintf("%6d %5.1f%%  %-18s", by[w], 100 * by[w] / total, w)
-    for (l in layers) if (cell[w SUBSEP l] > 0) line = line sprintf("  %s %d%%", l, 100 * cell[w SUBSEP l] / by[w] + 0.5)
+  alloc = events == "jdk.ObjectAllocationSample"
+  if (alloc) printf "\n%.0f MB allocated from %s on, by command (%% of all), then by layer (%% of the command)\n", total / 1e6, from
+  else printf "%d CPU samples from %s on, by command (%% of all), then by layer (%% of the command)\n", total, from
+  for (c in by) {
+    line = sprintf("%8.0f %5.1f%%  %-18s", alloc ? by[c] / 1e6 : by[c], 100 * by[c] / total, c)
+    for (l in layers) if (cell[c SUBSEP l] > 0) line = line sprintf("  %s %d%%", l, 100 * cell[c SUBSEP l] / by[c] + 0.5)
     print line | "sort -rn"
   }
   close("sort -rn")
 }'
+done
