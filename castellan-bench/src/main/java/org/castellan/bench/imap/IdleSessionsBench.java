@@ -117,9 +117,10 @@ public final class IdleSessionsBench {
                         + " (127.0.0.2-%s), then a delivery to %d accounts and %d s of new logins, in %s%n",
                 o.sessions(), accounts, sources, source(o.sessions() - 1, o.perSource()).getHostAddress(),
                 Math.min(o.wakeAccounts(), accounts), o.loginSeconds(), dir);
-        System.out.printf("machine: %d CPUs, %s %s; file descriptors: %d per process (both JVMs), fs.nr_open %s, fs.file-max %s%n",
+        System.out.printf("machine: %d CPUs, %s %s, load average %s; file descriptors: %d per process (both JVMs),"
+                        + " fs.nr_open %s, fs.file-max %s%n",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("os.name"), System.getProperty("os.version"),
-                descriptors, sysctl("fs/nr_open"), sysctl("fs/file-max"));
+                MixedWorkloadBench.loadAverage(), descriptors, sysctl("fs/nr_open"), sysctl("fs/file-max"));
         List<String> serverConfig = List.of("max-connections = " + (o.sessions() + HEADROOM));
         List<String> imapsConfig = List.of("max-connections-per-address = 0", "max-connections-per-network = 0");
         System.out.println("castellan configured for the benchmark: [server] " + String.join(", ", serverConfig)
@@ -217,7 +218,8 @@ public final class IdleSessionsBench {
             wake(client, server.port(), users.subList(0, Math.min(o.wakeAccounts(), users.size())), opened);
             logins(server, pki, users, o.loginSeconds());
             long stillIdling = opened.idling.stream().filter(i -> !i.closed).count();
-            System.out.printf("%-10s %d of %d sessions still open at the end%n", "", stillIdling, opened.idling.size());
+            System.out.printf("%-10s %d of %d sessions still open at the end; load average %s%n", "", stillIdling,
+                    opened.idling.size(), MixedWorkloadBench.loadAverage());
         }
     }
 
