@@ -146,9 +146,9 @@ public final class IdleSessionsBench {
         if (descriptors >= needed) return null;
         return String.format("%d sessions need a file-descriptor limit of at least %d in each process (Castellan serves at"
                         + " most half its limit, and %d more connections run beside the sessions); this process has %d, its"
-                        + " hard limit, and may not raise it (that takes root with CAP_SYS_RESOURCE; fs.nr_open is %s)."
-                        + " Raise the hard limit before castellan-bench/run (ulimit -Hn %d, or LimitNOFILE= for a service),"
-                        + " or run at most %d sessions.",
+                        + " hard limit, which castellan-bench/run raises only where it may (root with CAP_SYS_RESOURCE; fs.nr_open"
+                        + " is %s). Raise the hard limit before castellan-bench/run (ulimit -Hn %d, or LimitNOFILE= for a"
+                        + " service), or run at most %d sessions.",
                 sessions, needed, HEADROOM, descriptors, sysctl("fs/nr_open"), needed,
                 Math.max(0, descriptors / DESCRIPTORS_PER_SERVER_CONNECTION - HEADROOM));
     }
