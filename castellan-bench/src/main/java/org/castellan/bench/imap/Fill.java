@@ -21,6 +21,11 @@ public final class Fill {
 
     private Fill() {}
 
+    /** Sends LOGIN, tagged {@code l}, for {@code user} with the benchmarks' password. */
+    static void login(ImapClient.Connection c, String user) {
+        c.send("l LOGIN " + user + " \"" + MixedWorkloadBench.PASSWORD + "\"\r\n");
+    }
+
     public static void run(ImapClient client, int port, List<String> users, int messages, MessageSizes sizes) throws InterruptedException {
         run(client, port, users, messages, sizes, user -> { });
     }
@@ -40,7 +45,7 @@ public final class Fill {
 
                 @Override
                 public void greeted(ImapClient.Connection c, String greeting) {
-                    c.send("l LOGIN " + user + " \"" + MixedWorkloadBench.PASSWORD + "\"\r\n");
+                    login(c, user);
                 }
 
                 @Override

@@ -280,7 +280,7 @@ public final class IdleSessionsBench {
 
                 @Override
                 public void greeted(ImapClient.Connection c, String greeting) {
-                    c.send("l LOGIN " + user + " \"" + MixedWorkloadBench.PASSWORD + "\"\r\n");
+                    Fill.login(c, user);
                 }
 
                 @Override
@@ -395,7 +395,7 @@ public final class IdleSessionsBench {
 
                     @Override
                     public void greeted(ImapClient.Connection c, String greeting) {
-                        c.send("l LOGIN " + user + " \"" + MixedWorkloadBench.PASSWORD + "\"\r\n");
+                        Fill.login(c, user);
                     }
 
                     @Override
