@@ -102,15 +102,23 @@ public final class IdleSessionsBench {
             System.exit(2);
         }
         Path dir = Files.createTempDirectory("castellan-bench-idle");
+        // Also when the run is interrupted (Ctrl-C, kill), which skips the finally below.
+        Thread cleanUp = new Thread(() -> delete(dir));
+        Runtime.getRuntime().addShutdownHook(cleanUp);
         try {
             run(o, dir, descriptors);
         } finally {
-            try {
-                StoreDeliveryBench.deleteTree(dir);
-            } catch (IOException e) {
-                // Not the run's failure, which this must not hide.
-                System.err.println("could not delete " + dir + ": " + e);
-            }
+            delete(dir);
+            Runtime.getRuntime().removeShutdownHook(cleanUp);
+        }
+    }
+
+    /** Deletes the run's directory; a failure is reported, not thrown, so that it hides no failure of the run. */
+    private static void delete(Path dir) {
+        try {
+            if (Files.exists(dir)) StoreDeliveryBench.deleteTree(dir);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("could not delete " + dir + ": " + e);
         }
     }
 
