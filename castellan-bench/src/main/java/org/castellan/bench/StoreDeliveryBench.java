@@ -135,7 +135,7 @@ public final class StoreDeliveryBench {
         return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
     }
 
-    static void deleteTree(Path dir) throws IOException {
+    public static void deleteTree(Path dir) throws IOException {
         try (var walk = Files.walk(dir)) {
             walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }

@@ -52,6 +52,18 @@ public final class CastellanImap implements ServerUnderTest {
      */
     public static CastellanImap start(Path dir, TestPki pki, List<String> users, String password, List<String> jvmOptions,
                                       List<String> extraConfig) throws IOException {
+        return start(dir, pki, users, password, jvmOptions, List.of(), List.of(), extraConfig);
+    }
+
+    /**
+     * The same with {@code serverConfig} lines in the {@code [server]} table (such as
+     * {@code max-connections}) and {@code imapsConfig} lines in the {@code imaps} listener's (such
+     * as {@code max-connections-per-address}), for a benchmark that needs more than the defaults
+     * allow and says so in its output.
+     */
+    public static CastellanImap start(Path dir, TestPki pki, List<String> users, String password, List<String> jvmOptions,
+                                      List<String> serverConfig, List<String> imapsConfig, List<String> extraConfig)
+            throws IOException {
         Path mail = Files.createDirectories(dir.resolve("mail"));
         try (EmbeddedMailStore store = EmbeddedMailStore.open(mail)) {
             store.createDomain(users.get(0).substring(users.get(0).indexOf('@') + 1));
@@ -60,10 +72,10 @@ public final class CastellanImap implements ServerUnderTest {
         }
         Path config = dir.resolve("castellan.toml");
         Files.writeString(config, String.join("\n",
-                "[server]", "hostname = \"localhost\"", "data-dir = \".\"",
+                "[server]", "hostname = \"localhost\"", "data-dir = \".\"", String.join("\n", serverConfig),
                 "[tls]", "certificate = \"" + pki.server().chainFile() + "\"", "key = \"" + pki.server().keyFile() + "\"",
                 "[[listener]]", "name = \"imaps\"", "protocol = \"imap\"", "address = \"127.0.0.1\"",
-                "port = 0", "tls = \"implicit\"", String.join("\n", extraConfig), ""));
+                "port = 0", "tls = \"implicit\"", String.join("\n", imapsConfig), String.join("\n", extraConfig), ""));
         return launch(config, dir.resolve("server.log"), jvmOptions);
     }
 
@@ -83,6 +95,8 @@ public final class CastellanImap implements ServerUnderTest {
         ProcessBuilder server = new ProcessBuilder(command).redirectError(err.toFile());
         server.environment().putIfAbsent("MALLOC_ARENA_MAX", "2"); // as the castellan launcher sets it
         Process child = server.start();
+        // A benchmark that fails, or is interrupted, must not leave a server holding its port and memory.
+        Runtime.getRuntime().addShutdownHook(new Thread(child::destroyForcibly));
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         String ready = out.readLine();
         // JVM options such as -XX:StartFlightRecording print their own lines first.

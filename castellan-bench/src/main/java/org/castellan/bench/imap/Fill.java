@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * Fills each account's INBOX over IMAP before a run, the same way for every server: LOGIN, then
@@ -20,16 +21,31 @@ public final class Fill {
 
     private Fill() {}
 
+    /** Sends LOGIN, tagged {@code l}, for {@code user} with the benchmarks' password. */
+    static void login(ImapClient.Connection c, String user) {
+        c.send("l LOGIN " + user + " \"" + MixedWorkloadBench.PASSWORD + "\"\r\n");
+    }
+
     public static void run(ImapClient client, int port, List<String> users, int messages, MessageSizes sizes) throws InterruptedException {
+        run(client, port, users, messages, sizes, user -> { });
+    }
+
+    /**
+     * The same, calling {@code appended} with each account on the client's event loop as soon as
+     * the OK of its last APPEND is read, before its LOGOUT: the moment a delivery is committed
+     * as far as the client can tell.
+     */
+    public static void run(ImapClient client, int port, List<String> users, int messages, MessageSizes sizes,
+                           Consumer<String> appended) throws InterruptedException {
         CountDownLatch done = new CountDownLatch(users.size());
         AtomicReference<String> error = new AtomicReference<>();
         for (String user : users) {
             client.connect(port, new ImapClient.Handler() {
-                int appended;
+                int count;
 
                 @Override
                 public void greeted(ImapClient.Connection c, String greeting) {
-                    c.send("l LOGIN " + user + " \"" + MixedWorkloadBench.PASSWORD + "\"\r\n");
+                    login(c, user);
                 }
 
                 @Override
@@ -53,7 +69,8 @@ public final class Fill {
                         }
                         if (messages == 0) c.send("q LOGOUT\r\n");
                         else c.send(out.toByteArray());
-                    } else if (tag.startsWith("p") && ++appended == messages) {
+                    } else if (tag.startsWith("p") && ++count == messages) {
+                        appended.accept(user);
                         c.send("q LOGOUT\r\n");
                     } else if (tag.equals("q")) {
                         c.close();

@@ -15,6 +15,9 @@ public final class ImapBenchServer {
     private ImapBenchServer() {}
 
     public static void main(String[] args) throws Exception {
+        // Ends with the benchmark that started it, even one killed outright, which runs no
+        // shutdown hook: no server is left holding its port, its descriptors and its memory.
+        ProcessHandle.current().parent().ifPresent(p -> p.onExit().thenRun(() -> Runtime.getRuntime().halt(1)));
         Path file = Path.of(args[0]);
         Castellan server = Castellan.start(CastellanConfig.parse(Files.readString(file), file));
         var imaps = server.addresses().get("imaps");

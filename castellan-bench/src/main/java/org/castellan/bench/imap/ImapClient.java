@@ -150,19 +150,28 @@ public final class ImapClient implements AutoCloseable {
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
             channel = ctx.channel();
-            in = ctx.alloc().buffer(4096);
         }
 
+        /**
+         * Holds an input buffer only while a response is incomplete: a benchmark that keeps
+         * 100,000 idle connections would otherwise hold 100,000 buffers that are empty.
+         */
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ByteBuf b = (ByteBuf) msg;
             try {
+                if (in == null) in = ctx.alloc().buffer(Math.max(4096, b.readableBytes()));
                 in.writeBytes(b);
             } finally {
                 b.release();
             }
             parse();
-            in.discardSomeReadBytes();
+            if (in.isReadable()) {
+                in.discardSomeReadBytes();
+            } else {
+                in.release();
+                in = null;
+            }
         }
 
         private void parse() {
@@ -215,7 +224,8 @@ public final class ImapClient implements AutoCloseable {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            in.release();
+            if (in != null) in.release();
+            in = null;
             end(null);
         }
 

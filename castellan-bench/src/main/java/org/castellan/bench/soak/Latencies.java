@@ -6,20 +6,20 @@ import java.util.Arrays;
  * The latencies of one sampling interval: clients add from their event loop, the sampler takes
  * them all at the end of the interval and starts afresh.
  */
-final class Latencies {
+public final class Latencies {
 
     /** What one interval's latencies come to, in milliseconds; NaN when there were none. */
-    record Summary(long count, double p50, double p99, double max) {}
+    public record Summary(long count, double p50, double p99, double max) {}
 
     private long[] nanos = new long[1 << 12];
     private int n;
 
-    synchronized void add(long took) {
+    public synchronized void add(long took) {
         if (n == nanos.length) nanos = Arrays.copyOf(nanos, n * 2);
         nanos[n++] = took;
     }
 
-    synchronized Summary take() {
+    public synchronized Summary take() {
         long[] sorted = Arrays.copyOf(nanos, n);
         n = 0;
         Arrays.sort(sorted);
