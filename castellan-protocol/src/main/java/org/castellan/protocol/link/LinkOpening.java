@@ -106,13 +106,18 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
                 Optional.empty());
     }
 
-    /** The edge's line, CRLF included; the IMAP ID fields are left out if the line would be longer than {@link #MAX_LINE}. */
+    /**
+     * The edge's line, CRLF included; the IMAP ID fields, and then the client's certificate itself
+     * (its serial stays), are left out if the line would be longer than {@link #MAX_LINE}.
+     */
     public String format() {
-        String line = format(imapId);
-        return line.length() <= MAX_LINE ? line : format(List.of());
+        String line = format(imapId, clientCertificate);
+        if (line.length() <= MAX_LINE) return line;
+        line = format(List.of(), clientCertificate);
+        return line.length() <= MAX_LINE ? line : format(List.of(), Optional.empty());
     }
 
-    private String format(List<String> id) {
+    private String format(List<String> id, Optional<String> certificateDer) {
         Map<String, String> words = new LinkedHashMap<>();
         words.put("protocol", protocol);
         if (!account.isEmpty()) words.put("account", account);
@@ -124,7 +129,7 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
         certificateSerial.ifPresent(v -> words.put("certificate", v));
         words.put("session", session);
         ehlo.ifPresent(v -> words.put("ehlo", v));
-        clientCertificate.ifPresent(v -> words.put("certificate-der", v));
+        certificateDer.ifPresent(v -> words.put("certificate-der", v));
         for (int i = 0; i + 1 < id.size(); i += 2) words.put("id." + encode(id.get(i)), id.get(i + 1));
         StringBuilder b = new StringBuilder(OPEN);
         words.forEach((k, v) -> b.append(' ').append(k).append('=').append(encode(v)));
@@ -180,7 +185,7 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
         }
         // A delivery from the MX relay queue is for whoever the recipients are, and HTTPS and LDAP
         // authenticate at the node: no one logged in at the edge.
-        List<String> required = WITHOUT_ACCOUNT.contains(values.get("protocol")) ? List.of("protocol", "client", "port", "session")
+        List<String> required = WITHOUT_ACCOUNT.contains(values.getOrDefault("protocol", "")) ? List.of("protocol", "client", "port", "session")
                 : List.of("protocol", "account", "mechanism", "client", "port", "session");
         for (String name : required) {
             if (!values.containsKey(name) || values.get(name).isEmpty()) return new Invalid("no " + name);

@@ -62,6 +62,9 @@ class LinkOpeningTest {
         assertThat(parsed).isEqualTo(new LinkOpening.Valid(https));
         assertThat(((LinkOpening.Valid) parsed).opening().clientCertificateDer().orElseThrow()).isEqualTo(der);
         assertThat(LinkOpening.parse("OPEN protocol=ldap client=192.0.2.1 port=9 session=1")).isInstanceOf(LinkOpening.Valid.class);
+        // A certificate too large for the line goes as its serial alone.
+        String huge = https.withClientCertificate(new byte[LinkOpening.MAX_LINE]).format();
+        assertThat(huge).hasSizeLessThanOrEqualTo(LinkOpening.MAX_LINE).doesNotContain("certificate-der=").contains(" certificate=5e");
     }
 
     /** A delivery from the MX relay queue asserts no account: the recipients are the transaction's. */

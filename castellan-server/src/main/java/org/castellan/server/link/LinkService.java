@@ -37,8 +37,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The mailbox node's end of the edge ↔ mailbox link (docs/roles.md §2): it names the edge that
- * connected, reads the opening line, and hands the connection to the IMAP or POP3 service as a
- * session already authenticated as the account the edge asserts.
+ * connected, reads the opening line, and hands the connection to the IMAP, POP3 or SMTP service as
+ * a session already authenticated as the account the edge asserts, or to the HTTPS or LDAP service
+ * as a connection that authenticates here (docs/roles.md §3).
  *
  * <p>SECURITY: trusts only what the accept path established before {@link #open} runs: the
  * address was one of the listener's edges (connection rules), and TLS 1.3 verified a node
@@ -49,7 +50,9 @@ import org.slf4j.LoggerFactory;
  * is for (docs/roles.md §5). The account must be one of the directory's accounts — an address
  * only, so never an administrator (docs/design.md §1), and the session reaches that account's
  * mailboxes only. The node's own [[rule]]s still hold for that client address: a client they deny
- * is refused {@code NO DENIED}, as it would be at the node's own accept. Exposes: one greeting
+ * is refused {@code NO DENIED}, as it would be at the node's own accept. A client certificate the
+ * edge asserts whole (HTTPS, LDAP) counts only if it verifies against this node's own TLS policy:
+ * the edge may say who the client is, not make a certificate this CA did not issue count as one. Exposes: one greeting
  * line naming the peer, then the relayed session.
  *
  * <p>Failure: a line that is not an opening, or longer than {@link LinkOpening#MAX_LINE}, is
