@@ -8,12 +8,10 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.ReferenceCountUtil;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Objects;
@@ -133,8 +131,7 @@ public final class HttpService implements ProtocolService {
      */
     @Override
     public void openRelayed(Connection connection, ChannelPipeline pipeline, LinkOpening opening) {
-        connection.channel().writeAndFlush(Unpooled.copiedBuffer(new LinkOpening.Ready("HTTP/1.1").line(),
-                StandardCharsets.US_ASCII));
+        RelayedFromFirstByte.ready(connection, "HTTP/1.1");
         serve(connection, pipeline);
     }
 

@@ -7,7 +7,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.timeout.IdleStateHandler;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -104,8 +103,7 @@ public final class LdapService implements ProtocolService {
      */
     @Override
     public void openRelayed(Connection connection, ChannelPipeline pipeline, LinkOpening opening) {
-        connection.channel().writeAndFlush(Unpooled.copiedBuffer(new LinkOpening.Ready("LDAPv3").line(),
-                StandardCharsets.US_ASCII));
+        RelayedFromFirstByte.ready(connection, "LDAPv3");
         serve(connection, pipeline);
     }
 

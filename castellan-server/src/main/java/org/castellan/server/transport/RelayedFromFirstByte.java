@@ -7,9 +7,11 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Optional;
-import java.security.cert.CertificateEncodingException;
 import org.castellan.protocol.link.LinkOpening;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * the node ahead of the splice. When no link can be had, the protocol answers the client itself
  * ({@link Unavailable}) from the bytes held.
  *
- * <p>Holds at most {@link #MAX_HELD} octets: beyond, reading pauses until the link is there.
+ * <p>Once it holds {@link #MAX_HELD} octets, reading pauses until the link is there.
  */
 public final class RelayedFromFirstByte extends ChannelInboundHandlerAdapter {
 
@@ -31,7 +33,7 @@ public final class RelayedFromFirstByte extends ChannelInboundHandlerAdapter {
     /** The pipeline name of the holding handler. */
     static final String NAME = "relay-hold";
     /** Enough for a request of the largest HTTPS body and headers, or an LDAP message, before the link is up. */
-    public static final int MAX_HELD = 128 * 1024;
+    static final int MAX_HELD = 128 * 1024;
 
     /** How a protocol answers its client when the node cannot take the session. */
     @FunctionalInterface
@@ -63,7 +65,7 @@ public final class RelayedFromFirstByte extends ChannelInboundHandlerAdapter {
         RelayedFromFirstByte hold = new RelayedFromFirstByte(connection);
         pipeline.addLast(NAME, hold);
         LinkOpening opening = Relay.opening(connection, protocol, "", "", List.of());
-        Optional<java.security.cert.X509Certificate> peer = connection.tls().flatMap(Connection.TlsInfo::peer);
+        Optional<X509Certificate> peer = connection.tls().flatMap(Connection.TlsInfo::peer);
         if (peer.isPresent()) {
             try {
                 // EST's re-enrolment and server-made keys need the certificate itself (docs/roles.md §3).
@@ -74,6 +76,15 @@ public final class RelayedFromFirstByte extends ChannelInboundHandlerAdapter {
         }
         relay.open(connection, opening).whenComplete((opened, failure) -> connection.channel().eventLoop().execute(
                 () -> hold.opened(pipeline, opened, failure, protocol, unavailable)));
+    }
+
+    /**
+     * On a mailbox node's link: answers the edge's opening {@code READY} with {@code text}, ahead of
+     * anything the session then writes to the client.
+     */
+    public static void ready(Connection connection, String text) {
+        connection.channel().writeAndFlush(Unpooled.copiedBuffer(new LinkOpening.Ready(text).line(),
+                StandardCharsets.US_ASCII));
     }
 
     private void opened(ChannelPipeline pipeline, Relay.Opened opened, Throwable failure, String protocol,
