@@ -323,8 +323,8 @@ public final class Castellan implements AutoCloseable {
         } catch (org.castellan.security.tls.TlsConfigException e) {
             throw new StartChecks.StartFailure(config, config.problem("node.certificate", e.getMessage()), e);
         }
-        log.info("edge: relaying IMAP, POP3, SMTP, HTTPS and LDAPS to mailbox nodes {} (default {})", config.edge().get().nodes().keySet(),
-                config.edge().get().defaultNode());
+        log.info("edge: relaying IMAP, POP3, SMTP, HTTPS and LDAPS to mailbox nodes {} (default {})",
+                config.edge().get().nodes().keySet(), config.edge().get().defaultNode());
     }
 
     /**

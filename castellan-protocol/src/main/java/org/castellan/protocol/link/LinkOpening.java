@@ -185,7 +185,8 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
         }
         // A delivery from the MX relay queue is for whoever the recipients are, and HTTPS and LDAP
         // authenticate at the node: no one logged in at the edge.
-        List<String> required = WITHOUT_ACCOUNT.contains(values.getOrDefault("protocol", "")) ? List.of("protocol", "client", "port", "session")
+        List<String> required = WITHOUT_ACCOUNT.contains(values.getOrDefault("protocol", ""))
+                ? List.of("protocol", "client", "port", "session")
                 : List.of("protocol", "account", "mechanism", "client", "port", "session");
         for (String name : required) {
             if (!values.containsKey(name) || values.get(name).isEmpty()) return new Invalid("no " + name);

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledFuture;
@@ -52,8 +53,8 @@ import org.slf4j.LoggerFactory;
  * mailboxes only. The node's own [[rule]]s still hold for that client address: a client they deny
  * is refused {@code NO DENIED}, as it would be at the node's own accept. A client certificate the
  * edge asserts whole (HTTPS, LDAP) counts only if it verifies against this node's own TLS policy:
- * the edge may say who the client is, not make a certificate this CA did not issue count as one. Exposes: one greeting
- * line naming the peer, then the relayed session.
+ * the edge may say who the client is, not make a certificate this CA did not issue count as one.
+ * Exposes: one greeting line naming the peer, then the relayed session.
  *
  * <p>Failure: a line that is not an opening, or longer than {@link LinkOpening#MAX_LINE}, is
  * answered {@code NO PROTOCOL} and closed; no line within {@link #OPENING_DEADLINE} closes the link.
@@ -71,7 +72,7 @@ public final class LinkService implements ProtocolService {
     public static final Duration OPENING_DEADLINE = Duration.ofSeconds(10);
 
     /** The relayed protocols whose sessions read the client's TLS and certificate themselves. */
-    private static final java.util.Set<String> READS_CLIENT_TLS = java.util.Set.of(LinkOpening.HTTPS, LinkOpening.LDAP);
+    private static final Set<String> READS_CLIENT_TLS = Set.of(LinkOpening.HTTPS, LinkOpening.LDAP);
 
     /** The services a link hands relayed sessions to, by {@link LinkOpening#protocol()}. */
     private final Map<String, ProtocolService> services;
@@ -212,7 +213,8 @@ public final class LinkService implements ProtocolService {
                 return;
             }
             if (opening.clientCertificate().isPresent()) {
-                // HTTPS and LDAP: the session reads the certificate itself, which the node checks as its own handshake would.
+                // HTTPS and LDAP: the session reads the certificate itself, which the node checks as its own
+                // handshake would. The edge sends nothing more before READY, so nothing waits meanwhile.
                 Optional<byte[]> der = opening.clientCertificateDer();
                 line.release();
                 line = null;
