@@ -182,8 +182,8 @@ public final class Castellan implements AutoCloseable {
                 () -> directory.map(CertificateDirectory::current).orElse(List.of()), auth, blocking);
         this.smtp = new SmtpService(config.server().hostname(), store, auth, blocking, Clock.systemUTC(), SmtpLimits.DEFAULTS,
                 loginTimeout, spool, config.smtp(), config.mailAuth(), dns, outbound);
-        this.link = new LinkService(Map.of("imap", imap, "pop3", pop3, LinkOpening.SUBMISSION, smtp, LinkOpening.MX, smtp),
-                config.clientRules());
+        this.link = new LinkService(Map.of("imap", imap, "pop3", pop3, LinkOpening.SUBMISSION, smtp, LinkOpening.MX, smtp,
+                LinkOpening.HTTPS, http, LinkOpening.LDAP, ldap), config.clientRules(), tls::verifyPresented, blocking);
     }
 
     /**
@@ -303,8 +303,9 @@ public final class Castellan implements AutoCloseable {
      * On an edge (docs/roles.md §3): IMAP, POP3 and submission sessions go on at the account's
      * mailbox node after login, over links presenting the [node] certificate, and MX mail goes there
      * from the edge's relay queue. The store is open for the directory (accounts, credentials,
-     * placements, aliases, domains, rules) and the auth log; no session of an edge opens a mailbox,
-     * and the listeners that would write one (HTTPS, LDAP) are refused by the configuration.
+     * placements, aliases, domains, rules) and the auth log; no session of an edge opens a mailbox.
+     * HTTPS and LDAPS, which need the CA and its directory, go to the default node from their first
+     * byte; plain HTTP is served here, from what this data directory holds.
      */
     private void relayToMailboxNodes(Optional<CertificateAuthority> ca) {
         try {
@@ -314,14 +315,16 @@ public final class Castellan implements AutoCloseable {
             imap.relayTo(relay);
             pop3.relayTo(relay);
             smtp.relayTo(relay);
+            http.relayTo(relay);
+            ldap.relayTo(relay);
             if (config.listeners().stream().anyMatch(l -> l.protocol() == Protocol.SMTP)) relayMail(relay);
             // A revoked mailbox node's live links close too, not only its next ones (docs/roles.md §6).
             edgeRelay = relay.watchRevocations(tls::revoked);
         } catch (org.castellan.security.tls.TlsConfigException e) {
             throw new StartChecks.StartFailure(config, config.problem("node.certificate", e.getMessage()), e);
         }
-        log.info("edge: relaying IMAP, POP3 and SMTP to mailbox nodes {} (default {})", config.edge().get().nodes().keySet(),
-                config.edge().get().defaultNode());
+        log.info("edge: relaying IMAP, POP3, SMTP, HTTPS and LDAPS to mailbox nodes {} (default {})",
+                config.edge().get().nodes().keySet(), config.edge().get().defaultNode());
     }
 
     /**

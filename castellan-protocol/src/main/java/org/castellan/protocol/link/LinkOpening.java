@@ -35,10 +35,13 @@ import java.util.Optional;
  * @param imapId the fields and values of the client's IMAP ID command (RFC 2971), alternating; empty when it sent none
  * @param ehlo the domain the client gave in EHLO (RFC 5321 §4.1.1.1), for {@code submission} and {@code mx}: the
  *     node's Received field and mail checks name it; empty for IMAP and POP3
+ * @param clientCertificate the client's verified certificate itself, DER in unpadded base64url (RFC 4648 §5, whose
+ *     alphabet needs no percent-encoding), for {@code https} and {@code ldap}: EST's re-enrolment and server-made keys
+ *     need the whole certificate, not its serial (RFC 7030 §4.2.2, §4.4.1.2); empty without one and for the others
  */
 public record LinkOpening(String protocol, String account, String mechanism, String client, int clientPort,
                           Optional<String> tls, Optional<String> cipher, Optional<String> certificateSerial,
-                          String session, List<String> imapId, Optional<String> ehlo) {
+                          String session, List<String> imapId, Optional<String> ehlo, Optional<String> clientCertificate) {
 
     /** The first word of the edge's line. */
     public static final String OPEN = "OPEN";
@@ -49,19 +52,29 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
     /**
      * The longest line either side sends, CRLF included. An IMAP ID list is at most 30 fields of
      * 30 octets and values of 1024 (RFC 2971 §3.3), which percent-encoded would not fit: the edge
-     * leaves out what does not ({@link #format}), and the node refuses a longer line.
+     * leaves out what does not ({@link #format}), and the node refuses a longer line. A client's
+     * certificate of up to 5 KiB of DER (an RSA-4096 one with a long chain of names is under 2) fits
+     * with the other words.
      */
     public static final int MAX_LINE = 8192;
     /** {@link #protocol()} of an authenticated submission session relayed after AUTH. */
     public static final String SUBMISSION = "submission";
     /** {@link #protocol()} of a delivery from the edge's MX relay queue; it asserts no account. */
     public static final String MX = "mx";
+    /** {@link #protocol()} of an HTTPS connection relayed from its first request; it asserts no account. */
+    public static final String HTTPS = "https";
+    /** {@link #protocol()} of an LDAPS connection relayed from its first message; it asserts no account. */
+    public static final String LDAP = "ldap";
     /**
      * The protocols a session may be relayed for (docs/roles.md §3): {@code submission} is an
      * authenticated client's SMTP session after AUTH; {@code mx} is the edge delivering a message
-     * of its MX relay queue, an SMTP transaction for the client the edge took it from.
+     * of its MX relay queue, an SMTP transaction for the client the edge took it from; {@code https}
+     * and {@code ldap} are relayed from their first byte, their own authentication (EST's, LDAP's
+     * bind) being the node's.
      */
-    public static final List<String> PROTOCOLS = List.of("imap", "pop3", SUBMISSION, MX);
+    public static final List<String> PROTOCOLS = List.of("imap", "pop3", SUBMISSION, MX, HTTPS, LDAP);
+    /** The protocols whose opening asserts no account: nobody has logged in at the edge. */
+    public static final List<String> WITHOUT_ACCOUNT = List.of(MX, HTTPS, LDAP);
 
     public LinkOpening {
         Objects.requireNonNull(protocol, "protocol");
@@ -74,6 +87,15 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
         Objects.requireNonNull(session, "session");
         imapId = List.copyOf(imapId);
         Objects.requireNonNull(ehlo, "ehlo");
+        Objects.requireNonNull(clientCertificate, "clientCertificate");
+    }
+
+    /** An opening without the client's certificate itself: every protocol but HTTPS and LDAP. */
+    public LinkOpening(String protocol, String account, String mechanism, String client, int clientPort,
+                       Optional<String> tls, Optional<String> cipher, Optional<String> certificateSerial,
+                       String session, List<String> imapId, Optional<String> ehlo) {
+        this(protocol, account, mechanism, client, clientPort, tls, cipher, certificateSerial, session, imapId, ehlo,
+                Optional.empty());
     }
 
     /** An opening without an EHLO domain: IMAP and POP3. */
@@ -84,13 +106,18 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
                 Optional.empty());
     }
 
-    /** The edge's line, CRLF included; the IMAP ID fields are left out if the line would be longer than {@link #MAX_LINE}. */
+    /**
+     * The edge's line, CRLF included; the IMAP ID fields, and then the client's certificate itself
+     * (its serial stays), are left out if the line would be longer than {@link #MAX_LINE}.
+     */
     public String format() {
-        String line = format(imapId);
-        return line.length() <= MAX_LINE ? line : format(List.of());
+        String line = format(imapId, clientCertificate);
+        if (line.length() <= MAX_LINE) return line;
+        line = format(List.of(), clientCertificate);
+        return line.length() <= MAX_LINE ? line : format(List.of(), Optional.empty());
     }
 
-    private String format(List<String> id) {
+    private String format(List<String> id, Optional<String> certificateDer) {
         Map<String, String> words = new LinkedHashMap<>();
         words.put("protocol", protocol);
         if (!account.isEmpty()) words.put("account", account);
@@ -102,6 +129,7 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
         certificateSerial.ifPresent(v -> words.put("certificate", v));
         words.put("session", session);
         ehlo.ifPresent(v -> words.put("ehlo", v));
+        certificateDer.ifPresent(v -> words.put("certificate-der", v));
         for (int i = 0; i + 1 < id.size(); i += 2) words.put("id." + encode(id.get(i)), id.get(i + 1));
         StringBuilder b = new StringBuilder(OPEN);
         words.forEach((k, v) -> b.append(' ').append(k).append('=').append(encode(v)));
@@ -111,7 +139,22 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
     /** This opening with the client's EHLO domain (SMTP). */
     public LinkOpening withEhlo(String domain) {
         return new LinkOpening(protocol, account, mechanism, client, clientPort, tls, cipher, certificateSerial, session,
-                imapId, Optional.ofNullable(domain));
+                imapId, Optional.ofNullable(domain), clientCertificate);
+    }
+
+    /** This opening with the client's certificate itself, {@code der} as it was presented. */
+    public LinkOpening withClientCertificate(byte[] der) {
+        return new LinkOpening(protocol, account, mechanism, client, clientPort, tls, cipher, certificateSerial, session,
+                imapId, ehlo, Optional.of(java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(der)));
+    }
+
+    /** The client's certificate as DER, if the opening carries it and it is base64url; empty otherwise. */
+    public Optional<byte[]> clientCertificateDer() {
+        try {
+            return clientCertificate.map(v -> java.util.Base64.getUrlDecoder().decode(v));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
     }
 
         /** What parsing a line gives: an opening, or what is wrong with the line. */
@@ -140,8 +183,10 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
                 return new Invalid(name.get() + " is given twice");
             }
         }
-        // A delivery from the MX relay queue is for whoever the recipients are: no one logged in.
-        List<String> required = MX.equals(values.get("protocol")) ? List.of("protocol", "client", "port", "session")
+        // A delivery from the MX relay queue is for whoever the recipients are, and HTTPS and LDAP
+        // authenticate at the node: no one logged in at the edge.
+        List<String> required = WITHOUT_ACCOUNT.contains(values.getOrDefault("protocol", ""))
+                ? List.of("protocol", "client", "port", "session")
                 : List.of("protocol", "account", "mechanism", "client", "port", "session");
         for (String name : required) {
             if (!values.containsKey(name) || values.get(name).isEmpty()) return new Invalid("no " + name);
@@ -155,7 +200,7 @@ public record LinkOpening(String protocol, String account, String mechanism, Str
                 values.getOrDefault("mechanism", ""), values.get("client"), Integer.parseInt(values.get("port")),
                 Optional.ofNullable(values.get("tls")), Optional.ofNullable(values.get("cipher")),
                 Optional.ofNullable(values.get("certificate")), values.get("session"), id,
-                Optional.ofNullable(values.get("ehlo"))));
+                Optional.ofNullable(values.get("ehlo")), Optional.ofNullable(values.get("certificate-der"))));
     }
 
     /**

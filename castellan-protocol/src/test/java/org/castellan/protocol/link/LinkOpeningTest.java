@@ -49,6 +49,24 @@ class LinkOpeningTest {
         assertThat(LinkOpening.parse(line.strip())).isEqualTo(new LinkOpening.Valid(submission));
     }
 
+    /** HTTPS and LDAP authenticate at the node: no account; the certificate itself travels, for EST. */
+    @Test
+    void anHttpsOpeningCarriesTheClientsCertificateWithoutAnAccount() {
+        byte[] der = new byte[1500];
+        for (int i = 0; i < der.length; i++) der[i] = (byte) (i * 31);
+        var https = new LinkOpening(LinkOpening.HTTPS, "", "", "192.0.2.7", 50443, Optional.of("TLSv1.3"),
+                Optional.of("TLS_AES_128_GCM_SHA256"), Optional.of("5e"), "w1", List.of()).withClientCertificate(der);
+        String line = https.format();
+        assertThat(line).doesNotContain("account=", "%").contains(" certificate-der=").hasSizeLessThan(LinkOpening.MAX_LINE);
+        var parsed = LinkOpening.parse(line.strip());
+        assertThat(parsed).isEqualTo(new LinkOpening.Valid(https));
+        assertThat(((LinkOpening.Valid) parsed).opening().clientCertificateDer().orElseThrow()).isEqualTo(der);
+        assertThat(LinkOpening.parse("OPEN protocol=ldap client=192.0.2.1 port=9 session=1")).isInstanceOf(LinkOpening.Valid.class);
+        // A certificate too large for the line goes as its serial alone.
+        String huge = https.withClientCertificate(new byte[LinkOpening.MAX_LINE]).format();
+        assertThat(huge).hasSizeLessThanOrEqualTo(LinkOpening.MAX_LINE).doesNotContain("certificate-der=").contains(" certificate=5e");
+    }
+
     /** A delivery from the MX relay queue asserts no account: the recipients are the transaction's. */
     @Test
     void anMxDeliveryNeedsNoAccountButOthersDo() {

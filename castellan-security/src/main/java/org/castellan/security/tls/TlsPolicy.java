@@ -903,6 +903,18 @@ public final class TlsPolicy {
         return verifier.verify(presented);
     }
 
+    /**
+     * What becomes of {@code chain} (leaf first), presented to another server and asserted to this
+     * one: the client certificate an edge relays on a link (docs/roles.md §3), checked as a
+     * handshake here would check it: trust anchors, dates, clientAuth, CRLs, revocations elsewhere
+     * and, when on, OCSP (so it may block on HTTP: call it off any event loop).
+     */
+    public PeerVerification verifyPresented(List<X509Certificate> chain) {
+        if (chain.isEmpty()) return new PeerVerification.None();
+        if (verifier == null) return new PeerVerification.Rejected(chain, "no client CA configured");
+        return verifier.verify(chain.toArray(new X509Certificate[0]));
+    }
+
     /** The client's verified certificate, if it presented one that verified. */
     public Optional<X509Certificate> verifiedPeer(SSLSession session) {
         return peerVerification(session) instanceof PeerVerification.Verified v ? Optional.of(v.leaf()) : Optional.empty();

@@ -88,7 +88,8 @@ public final class ConfigKeys {
                 + " certificate of [tls], so that an edge can check it names the node it meant to reach."),
         EDGE("edge", false, "role = \"edge\" only: the mailbox nodes it relays"
                 + " logged-in IMAP, POP3 and submission sessions and its MX mail to over the link (docs/roles.md). An account goes to the node"
-                + " its placement in the directory names, or to default-node when it has none."),
+                + " its placement in the directory names, or to default-node when it has none; HTTPS and LDAPS"
+                + " connections, which need the built-in CA, go to default-node."),
         LISTENER("listener", true, "One [[listener]] table per socket. Each needs name, protocol and port."),
         RULE("rule", true, "Connection rules, evaluated in file order for every accepted connection, before"
                 + " TLS: the first rule whose cidr contains the remote address and whose listeners include"
@@ -227,8 +228,10 @@ public final class ConfigKeys {
                             + " proxies to mailbox nodes without storing mail; \"mailbox\" stores mail and serves edges."
                             + " A mailbox node has no client listener (imap, pop3, submission, smtp, https, ldap, ldaps),"
                             + " only link listeners (and http). An edge needs [node] and [edge], serves imap, pop3,"
-                            + " submission and smtp listeners (and http) and relays their sessions after login to the"
-                            + " mailbox nodes; it writes no mailbox: mail its smtp listeners take waits in its relay"
+                            + " submission and smtp listeners and relays their sessions after login to the mailbox"
+                            + " nodes, and https and ldaps listeners, relayed to the default node from their first byte"
+                            + " (and http, served by itself; not ldap, whose StartTLS it does not relay); it writes no"
+                            + " mailbox: mail its smtp listeners take waits in its relay"
                             + " queue (data-dir/relay-queue) until the recipient's node takes it (docs/roles.md)."),
             new Key(Section.SERVER, "shutdown-grace", Type.DURATION, List.of(), 0, MAX_SHUTDOWN_GRACE.toMillis(),
                     "\"30s\"", "How long a shutdown waits for sessions to finish before closing them."),
@@ -485,11 +488,13 @@ public final class ConfigKeys {
                             + " [\"mailbox-1=10.0.0.2:7993\", \"mailbox-2=10.0.0.3:7993\"]. A node's certificate must"
                             + " come from the node CA and name that node, or the link is not used."),
             key(Section.EDGE, "default-node", Type.NAME, null,
-                    "The node, one of nodes, of every account without a placement in the directory."),
+                    "The node, one of nodes, of every account without a placement in the directory, and of every"
+                            + " HTTPS and LDAPS connection: the node whose data directory holds the built-in CA."),
             new Key(Section.EDGE, "opening-timeout", Type.DURATION, List.of(), 1000, Edge.MAX_OPENING_TIMEOUT.toMillis(),
                     "\"" + Edge.DEFAULT_OPENING_TIMEOUT.toSeconds() + "s\"",
                     "How long connecting to a node, the TLS handshake and the node's answer to the opening line may"
-                            + " take; then the login is answered NO [UNAVAILABLE] (IMAP) or -ERR [SYS/TEMP] (POP3)."),
+                            + " take; then the login is answered NO [UNAVAILABLE] (IMAP) or -ERR [SYS/TEMP] (POP3), an"
+                            + " HTTPS request 503, an LDAPS client the Notice of Disconnection."),
             key(Section.KERBEROS, "keytab", Type.PATH, "\"\"",
                     "The keytab holding the keys of the service principals (kadmin: ktadd -k FILE"
                             + " imap/mail.example.org pop/mail.example.org smtp/mail.example.org); readable by the"

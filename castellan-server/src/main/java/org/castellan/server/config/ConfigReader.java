@@ -832,8 +832,8 @@ final class ConfigReader {
      * mailbox halves being one process.
      */
     /** The client protocols an edge relays to the mailbox nodes (docs/roles.md §3). */
-    private static final java.util.Set<Protocol> EDGE_RELAYS =
-            java.util.EnumSet.of(Protocol.IMAP, Protocol.POP3, Protocol.SUBMISSION, Protocol.SMTP);
+    private static final java.util.Set<Protocol> EDGE_RELAYS = java.util.EnumSet.of(Protocol.IMAP, Protocol.POP3,
+            Protocol.SUBMISSION, Protocol.SMTP, Protocol.HTTPS, Protocol.LDAPS);
 
     private static void checkRole(Fields f, Protocol protocol, Role role) {
         if (role == Role.MAILBOX && protocol.servesClients()) {
@@ -841,10 +841,11 @@ final class ConfigReader {
                     + " role = \"mailbox\" takes no clients: only protocol = \"link\" (and \"http\"); serve clients"
                     + " from an edge, or use role = \"all\"");
         } else if (role == Role.EDGE && protocol.servesClients() && !EDGE_RELAYS.contains(protocol)) {
-            // An edge writes no mailbox: only what it relays may be served there (docs/roles.md §3).
+            // An edge writes no mailbox: only what it relays may be served there (docs/roles.md §3). LDAP's
+            // StartTLS would start TLS on the link rather than with the client: an edge relays LDAPS only.
             f.problem("protocol", "protocol = \"" + ConfigKeys.choiceName(protocol) + "\" is not relayed by an edge in"
-                    + " this version: role = \"edge\" serves \"imap\", \"pop3\", \"submission\" and \"smtp\""
-                    + " (and \"http\"); serve it from a node of role = \"all\"");
+                    + " this version: role = \"edge\" serves \"imap\", \"pop3\", \"submission\", \"smtp\","
+                    + " \"https\" and \"ldaps\" (and \"http\"); use \"ldaps\", or serve it from a node of role = \"all\"");
         } else if (protocol == Protocol.LINK && role != null && role != Role.MAILBOX) {
             f.problem("protocol", "protocol = \"link\" needs role = \"mailbox\" in [server]: with role = \""
                     + ConfigKeys.choiceName(role) + "\" no node takes links");

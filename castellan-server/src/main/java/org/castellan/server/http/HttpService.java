@@ -8,10 +8,18 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.Objects;
 import org.castellan.server.transport.Connection;
+import org.castellan.protocol.link.LinkOpening;
 import org.castellan.server.transport.ProtocolService;
+import org.castellan.server.transport.Relay;
+import org.castellan.server.transport.RelayedFromFirstByte;
 
 /**
  * HTTP/1.1 (RFC 9110, RFC 9112) on the HTTPS and plain-HTTP listeners: Netty's codec, keep-alive handler and
@@ -64,7 +72,12 @@ public final class HttpService implements ProtocolService {
     /** Requests a client may send ahead of the answers (pipelining, RFC 9112 §9.3.2); more closes the connection. */
     static final int MAX_PIPELINED = 16;
 
+    /** How long a client is asked to wait when no mailbox node takes its connection (RFC 9110 §10.2.3). */
+    static final Duration RETRY_AFTER = Duration.ofSeconds(30);
+
     private final HttpRoutes routes;
+    /** On an edge, the way to the mailbox node; null where this node serves the routes itself. */
+    private volatile Relay relay;
     private final Duration idleTimeout;
     private final Duration requestTimeout;
     /** Whether the connections are inside TLS, so that answers may carry HSTS (RFC 6797 §7.2). */
@@ -94,21 +107,94 @@ public final class HttpService implements ProtocolService {
         return new HttpService(routes, IDLE_TIMEOUT, REQUEST_TIMEOUT, false);
     }
 
+    /**
+     * On an edge (docs/roles.md §3): HTTPS connections go on at the default mailbox node over a
+     * link, from their first byte; the edge parses no request unless the node cannot be had.
+     */
+    public void relayTo(Relay relay) {
+        this.relay = relay;
+    }
+
     @Override
     public void open(Connection connection, ChannelPipeline pipeline) {
-        HttpDecoderConfig limits = new HttpDecoderConfig()
+        Relay to = relay;
+        if (to != null) {
+            RelayedFromFirstByte.open(connection, pipeline, to, LinkOpening.HTTPS, this::unavailable);
+            return;
+        }
+        serve(connection, pipeline);
+    }
+
+    /**
+     * On a mailbox node's link: tells the edge the node is ready, then serves the client's requests
+     * as on its own listener, the client's address and TLS as the edge asserted them.
+     */
+    @Override
+    public void openRelayed(Connection connection, ChannelPipeline pipeline, LinkOpening opening) {
+        RelayedFromFirstByte.ready(connection, "HTTP/1.1");
+        serve(connection, pipeline);
+    }
+
+    /**
+     * No mailbox node takes the connection: each request is answered 503 with Retry-After (RFC 9110
+     * §15.6.4, §10.2.3), after which the connection closes; the node's connection rules refusing
+     * the client's address is 403 (RFC 9110 §15.5.4).
+     */
+    private boolean unavailable(Connection connection, ChannelPipeline pipeline, Optional<LinkOpening.Refused> refused) {
+        HttpAnswer answer = refused.filter(r -> r.code().equals(LinkOpening.Refused.DENIED)).isPresent()
+                ? HttpAnswer.text(HttpResponseStatus.FORBIDDEN, "Not allowed from your address")
+                : HttpAnswer.text(HttpResponseStatus.SERVICE_UNAVAILABLE, "The service is not available now, try again later")
+                        .with(HttpHeaderNames.RETRY_AFTER.toString(), Long.toString(RETRY_AFTER.toSeconds()));
+        RequestClock clock = new RequestClock(idleTimeout, requestTimeout);
+        clock.onRequestTimeout(connection::close);
+        pipeline.addLast(RequestClock.NAME, clock);
+        pipeline.addLast("http", new HttpServerCodec(limits()));
+        pipeline.addLast("http-unavailable", new Unavailable(answer, overTls));
+        return true;
+    }
+
+    /** The decoder's bounds: request line, headers, chunks, and RFC 9112's strict parsing. */
+    private static HttpDecoderConfig limits() {
+        return new HttpDecoderConfig()
                 .setMaxInitialLineLength(MAX_REQUEST_LINE)
                 .setMaxHeaderSize(MAX_HEADER_SIZE)
                 .setMaxChunkSize(MAX_CHUNK)
                 // RFC 9112 §6.3: a request with both Transfer-Encoding and Content-Length is refused, not guessed at.
                 .setUseRfc9112TransferEncoding(true)
                 .setStrictLineParsing(true);
+    }
+
+    private void serve(Connection connection, ChannelPipeline pipeline) {
         RequestClock clock = new RequestClock(idleTimeout, requestTimeout);
         pipeline.addLast(RequestClock.NAME, clock);
-        pipeline.addLast("http", new HttpServerCodec(limits));
+        pipeline.addLast("http", new HttpServerCodec(limits()));
         pipeline.addLast("http-keep-alive", new HttpServerKeepAliveHandler());
         pipeline.addLast("http-aggregator", new Aggregator(overTls));
         pipeline.addLast("http-session", new HttpSession(connection, routes, clock, overTls));
+    }
+
+    /** Answers the first request, whole or not, with one answer and closes. */
+    private static final class Unavailable extends ChannelInboundHandlerAdapter {
+        private final HttpAnswer answer;
+        private final boolean overTls;
+        private boolean answered;
+
+        Unavailable(HttpAnswer answer, boolean overTls) {
+            this.answer = answer;
+            this.overTls = overTls;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (msg instanceof HttpRequest request && !answered) {
+                    answered = true;
+                    HttpSession.refuseAndClose(ctx, overTls, request.protocolVersion(), answer);
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
     }
 
     /** Netty's aggregator, answering an oversized request with the server's own 413. */

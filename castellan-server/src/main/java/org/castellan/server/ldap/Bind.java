@@ -55,7 +55,7 @@ final class Bind {
             return Outcome.now(ResultCode.UNWILLING_TO_PERFORM, "unauthenticated binds are not allowed"); // RFC 4513 §5.1.2
         }
         // RFC 4513 §6.3.3: a password only where the connection is confidential.
-        if (connection.tls().isEmpty()) return Outcome.now(ResultCode.CONFIDENTIALITY_REQUIRED, "a password needs TLS");
+        if (connection.clientTls().isEmpty()) return Outcome.now(ResultCode.CONFIDENTIALITY_REQUIRED, "a password needs TLS");
         Optional<String> account = account(name);
         char[] chars = Utf8.decode(password, 0, password.length);
         Arrays.fill(password, (byte) 0);

@@ -142,7 +142,7 @@ final class LdapSession extends ChannelInboundHandlerAdapter {
             return true;
         }
         int id = message.getMessageID();
-        if (connection.tls().isEmpty() && !allowedBeforeTls(message)) {
+        if (connection.clientTls().isEmpty() && !allowedBeforeTls(message)) {
             refuseBeforeTls(id, message.getProtocolOpType());
             return true;
         }

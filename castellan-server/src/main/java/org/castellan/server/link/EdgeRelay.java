@@ -171,8 +171,14 @@ public final class EdgeRelay implements Relay, AutoCloseable {
         if (watcher != null) watcher.shutdownNow();
     }
 
+    /**
+     * {@inheritDoc} An opening without an account (HTTPS and LDAP, relayed from their first byte)
+     * goes to the default node: the built-in CA's keys are in one data directory, not in the
+     * shared store, and the default node is the one an operator gives it (docs/roles.md §3).
+     */
     @Override
     public CompletionStage<Opened> open(Connection client, LinkOpening opening) {
+        if (opening.account().isEmpty()) return connect(client, edge.defaultNode(), opening);
         return CompletableFuture.supplyAsync(() -> node(opening.account()), blocking)
                 .thenComposeAsync(node -> connect(client, node, opening), client.channel().eventLoop());
     }

@@ -6,21 +6,30 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.util.ReferenceCountUtil;
+import java.io.ByteArrayInputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.castellan.protocol.link.LinkOpening;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.NodeIdentity;
 import org.castellan.security.rules.ConnectionRules;
 import org.castellan.security.rules.RuleAction;
+import org.castellan.security.tls.PeerVerification;
 import org.castellan.server.config.Listener;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
@@ -29,8 +38,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The mailbox node's end of the edge ↔ mailbox link (docs/roles.md §2): it names the edge that
- * connected, reads the opening line, and hands the connection to the IMAP or POP3 service as a
- * session already authenticated as the account the edge asserts.
+ * connected, reads the opening line, and hands the connection to the IMAP, POP3 or SMTP service as
+ * a session already authenticated as the account the edge asserts, or to the HTTPS or LDAP service
+ * as a connection that authenticates here (docs/roles.md §3).
  *
  * <p>SECURITY: trusts only what the accept path established before {@link #open} runs: the
  * address was one of the listener's edges (connection rules), and TLS 1.3 verified a node
@@ -41,8 +51,10 @@ import org.slf4j.LoggerFactory;
  * is for (docs/roles.md §5). The account must be one of the directory's accounts — an address
  * only, so never an administrator (docs/design.md §1), and the session reaches that account's
  * mailboxes only. The node's own [[rule]]s still hold for that client address: a client they deny
- * is refused {@code NO DENIED}, as it would be at the node's own accept. Exposes: one greeting
- * line naming the peer, then the relayed session.
+ * is refused {@code NO DENIED}, as it would be at the node's own accept. A client certificate the
+ * edge asserts whole (HTTPS, LDAP) counts only if it verifies against this node's own TLS policy:
+ * the edge may say who the client is, not make a certificate this CA did not issue count as one.
+ * Exposes: one greeting line naming the peer, then the relayed session.
  *
  * <p>Failure: a line that is not an opening, or longer than {@link LinkOpening#MAX_LINE}, is
  * answered {@code NO PROTOCOL} and closed; no line within {@link #OPENING_DEADLINE} closes the link.
@@ -59,24 +71,39 @@ public final class LinkService implements ProtocolService {
      */
     public static final Duration OPENING_DEADLINE = Duration.ofSeconds(10);
 
+    /** The relayed protocols whose sessions read the client's TLS and certificate themselves. */
+    private static final Set<String> READS_CLIENT_TLS = Set.of(LinkOpening.HTTPS, LinkOpening.LDAP);
+
     /** The services a link hands relayed sessions to, by {@link LinkOpening#protocol()}. */
     private final Map<String, ProtocolService> services;
 
     /** The node's [[rule]]s, applied to the client's address as the edge asserts it. */
     private final ConnectionRules clientRules;
 
+    /** The node's own check of a client certificate an edge asserts whole (HTTPS, LDAP): its TLS policy's. */
+    private final Function<List<X509Certificate>, PeerVerification> clientCertificates;
+
+    /** Where that check runs: it may ask an OCSP responder. */
+    private final Executor blocking;
+
     /** With no relayed protocols: a link that names its peer and is then held (tests of the accept path). */
     public LinkService() {
-        this(Map.of(), ConnectionRules.none());
+        this(Map.of(), ConnectionRules.none(), chain -> new PeerVerification.Rejected(chain, "no client CA"), Runnable::run);
     }
 
     /**
      * @param clientRules the node's [[rule]]s, decided for the asserted client's address and the
      *     link listener's name: a rule for every listener or naming the link applies
+     * @param clientCertificates verifies a client certificate an edge asserts, as the node's own
+     *     listeners would ({@link org.castellan.security.tls.TlsPolicy#verifyPresented})
+     * @param blocking runs {@code clientCertificates}
      */
-    public LinkService(Map<String, ProtocolService> services, ConnectionRules clientRules) {
+    public LinkService(Map<String, ProtocolService> services, ConnectionRules clientRules,
+                       Function<List<X509Certificate>, PeerVerification> clientCertificates, Executor blocking) {
         this.services = Map.copyOf(services);
         this.clientRules = clientRules;
+        this.clientCertificates = clientCertificates;
+        this.blocking = blocking;
     }
 
     @Override
@@ -185,6 +212,51 @@ public final class LinkService implements ProtocolService {
                 answer(ctx, new LinkOpening.Refused(LinkOpening.Refused.DENIED, "Not allowed from the client's address"));
                 return;
             }
+            if (opening.clientCertificate().isPresent()) {
+                // HTTPS and LDAP: the session reads the certificate itself, which the node checks as its own
+                // handshake would. The edge sends nothing more before READY, so nothing waits meanwhile.
+                Optional<byte[]> der = opening.clientCertificateDer();
+                line.release();
+                line = null;
+                CompletableFuture.supplyAsync(() -> verified(der), blocking).whenComplete((peer, failure) ->
+                        ctx.executor().execute(() -> {
+                            if (!ctx.channel().isActive()) return;
+                            if (failure != null) {
+                                log.warn("{} link session {}: the client certificate could not be checked: {}",
+                                        connection.logId(), opening.protocol(), failure.toString());
+                            }
+                            hand(ctx, service, opening, client, failure == null ? peer : Optional.empty(), Unpooled.EMPTY_BUFFER);
+                        }));
+                return;
+            }
+            hand(ctx, service, opening, client, Optional.empty(), rest);
+        }
+
+        /**
+         * The client's certificate as the edge asserted it, if it verifies here: one that does not
+         * (revoked since, or of a CA this node does not trust) is no peer, as in {@code request} mode.
+         */
+        private Optional<X509Certificate> verified(Optional<byte[]> der) {
+            if (der.isEmpty()) return Optional.empty();
+            X509Certificate certificate;
+            try {
+                certificate = (X509Certificate) CertificateFactory.getInstance("X.509")
+                        .generateCertificate(new ByteArrayInputStream(der.get()));
+            } catch (CertificateException | ClassCastException e) {
+                log.info("{} link: the asserted client certificate is not one: {}", connection.logId(), e.getMessage());
+                return Optional.empty();
+            }
+            PeerVerification verification = clientCertificates.apply(List.of(certificate));
+            if (verification instanceof PeerVerification.Verified v) return Optional.of(v.leaf());
+            log.info("{} link: the asserted client certificate {} does not verify here: {}", connection.logId(),
+                    certificate.getSerialNumber().toString(16), verification instanceof PeerVerification.Rejected r
+                            ? r.reason() : "none");
+            return Optional.empty();
+        }
+
+        /** Logs the session and gives the link to {@code service}, with the client as asserted. */
+        private void hand(ChannelHandlerContext ctx, ProtocolService service, LinkOpening opening, InetAddress client,
+                          Optional<X509Certificate> peer, ByteBuf rest) {
             // docs/roles.md §2: the client as asserted in logs and rules, the edge as the peer.
             log.info("{} link session {} for {} from client {}:{} via edge {} ({}) session {} tls={} certificate={}{}",
                     connection.logId(), opening.protocol(), opening.account(), opening.client(), opening.clientPort(),
@@ -192,7 +264,14 @@ public final class LinkService implements ProtocolService {
                     opening.tls().map(t -> t + "/" + opening.cipher().orElse("-")).orElse("none"),
                     opening.certificateSerial().orElse("-"),
                     opening.imapId().isEmpty() ? "" : " id=" + opening.imapId());
-            connection.relayedFor(new InetSocketAddress(client, opening.clientPort()));
+            InetSocketAddress from = new InetSocketAddress(client, opening.clientPort());
+            if (READS_CLIENT_TLS.contains(opening.protocol())) {
+                // HTTPS and LDAP read the client's TLS themselves (EST, LDAP's bind): the asserted one, not the link's.
+                connection.relayedFor(from, opening.tls().map(version -> new Connection.TlsInfo(version,
+                        opening.cipher().orElse(""), peer)));
+            } else {
+                connection.relayedFor(from);
+            }
             ChannelPipeline pipeline = ctx.pipeline();
             pipeline.remove(this);
             service.openRelayed(connection, pipeline, opening);

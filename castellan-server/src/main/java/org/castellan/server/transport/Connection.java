@@ -41,6 +41,8 @@ public final class Connection {
     private volatile String account;
     private volatile String mechanism;
     private volatile String relayNode;
+    /** On a link of HTTPS or LDAP: the client's TLS as the edge asserted it; null elsewhere. */
+    private volatile Optional<TlsInfo> assertedTls;
     private final TlsPolicy tlsPolicy;
 
     Connection(long id, Listener listener, Channel channel, InetSocketAddress remote, Instant started,
@@ -77,6 +79,17 @@ public final class Connection {
      */
     public void relayedFor(InetSocketAddress client) { this.remote = client; }
 
+    /**
+     * On a mailbox node's link of HTTPS or LDAP: the client as {@link #relayedFor(InetSocketAddress)},
+     * and the client's TLS as the edge asserted it, its certificate only if it verified here too.
+     * {@link #clientTls} answers with it; {@link #tls} stays the link's own, which the node's
+     * revocation watch of edges reads.
+     */
+    public void relayedFor(InetSocketAddress client, Optional<TlsInfo> clientTls) {
+        this.remote = client;
+        this.assertedTls = clientTls;
+    }
+
     /** On an edge: the mailbox node this session is relayed to once its link is open (docs/roles.md §3). */
     public Optional<String> relayNode() { return Optional.ofNullable(relayNode); }
 
@@ -89,6 +102,16 @@ public final class Connection {
 
     /** TLS parameters once a handshake has completed; empty on a cleartext channel. */
     public Optional<TlsInfo> tls() { return Optional.ofNullable(tls); }
+
+    /**
+     * What protects the client's connection, as the routes of HTTPS and the LDAP session read it:
+     * the channel's own TLS, or on a link the client's TLS with the edge as asserted there
+     * ({@link #relayedFor(InetSocketAddress, Optional)}).
+     */
+    public Optional<TlsInfo> clientTls() {
+        Optional<TlsInfo> asserted = assertedTls;
+        return asserted != null ? asserted : tls();
+    }
 
     /** The authenticated account, once a protocol session has authenticated one. */
     public Optional<String> account() { return Optional.ofNullable(account); }
@@ -189,9 +212,12 @@ public final class Connection {
      * verified client certificate, and whether the listener allows credentials without TLS.
      */
     public AuthContext authContext(String protocol) {
-        var info = tls();
+        var info = clientTls();
+        // On a link the channel's TLS is the edge's, not the client's: nothing to bind to.
+        var binding = assertedTls != null ? Optional.<org.castellan.security.auth.ChannelBinding>empty()
+                : ChannelBindings.of(channel.pipeline().get(SslHandler.class));
         return new AuthContext(listener.name(), protocol, remote.getAddress(), info.isPresent(), listener.cleartextAuth(),
-                ChannelBindings.of(channel.pipeline().get(SslHandler.class)), info.flatMap(TlsInfo::peer),
+                binding, info.flatMap(TlsInfo::peer),
                 info.map(TlsInfo::protocol), listener.certificateForPassword(), logId());
     }
 

@@ -7,12 +7,14 @@ import org.castellan.protocol.link.LinkOpening;
 /**
  * An edge's way to a user's mailbox node (docs/roles.md §3): what IMAP and POP3 sessions call
  * after a successful login, and submission sessions at their first MAIL, on a node of role {@code edge}, instead of opening the mailbox
- * themselves. Implemented by the link package; sessions see only this.
+ * themselves, and HTTPS and LDAPS connections at once ({@link RelayedFromFirstByte}). Implemented by
+ * the link package; sessions see only this.
  */
 public interface Relay {
 
     /**
-     * Finds the account's node, opens a link to it and makes the opening exchange. The stage
+     * Finds the account's node (the default node for an opening without an account), opens a link
+     * to it and makes the opening exchange. The stage
      * completes on the client connection's event loop with the node's answer; it fails when the
      * node cannot be reached, its certificate is not the node's, or it does not answer in time
      * (the caller answers as for {@code UNAVAILABLE}).

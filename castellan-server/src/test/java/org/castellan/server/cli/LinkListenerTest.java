@@ -186,6 +186,41 @@ class LinkListenerTest {
                 .startsWith("NO PROTOCOL");
     }
 
+    /**
+     * docs/roles.md §3: an HTTPS opening carries the client's certificate itself, which the node
+     * believes only if it verifies against its own trust anchors: a certificate another CA issued,
+     * asserted by an edge, is no certificate, and EST's renewal asks for one.
+     */
+    @Test
+    void anHttpsOpeningsCertificateCountsOnlyIfItVerifiesAtTheNode() throws Exception {
+        IssuedCertificate edge = ca.issueNode(EDGE, List.of(), Duration.ofDays(90));
+        SSLContext context = context(edge.privateKey(), edge.chain());
+        X509Certificate device = ca.issueDevice("laptop", org.castellan.protocol.mail.EmailAddress.of(LiveServer.ACCOUNT),
+                Duration.ofDays(30)).certificate();
+        X509Certificate foreign = TestPki.create(Files.createDirectories(tmp.resolve("foreign"))).client().certificate();
+
+        assertThat(reenrollStatus(context, device)).as("the CA's own device certificate").doesNotContain("401");
+        assertThat(reenrollStatus(context, foreign)).as("a foreign certificate asserted by the edge").contains("401");
+    }
+
+    /** The status line of an EST renewal with a placeholder body, over a link opened for {@code certificate}'s client. */
+    private String reenrollStatus(SSLContext context, X509Certificate certificate) throws Exception {
+        String opening = new org.castellan.protocol.link.LinkOpening("https", "", "", "192.0.2.77", 50124,
+                Optional.of("TLSv1.3"), Optional.of("TLS_AES_128_GCM_SHA256"),
+                Optional.of(certificate.getSerialNumber().toString(16)), "8", List.of())
+                .withClientCertificate(certificate.getEncoded()).format();
+        try (SSLSocket socket = connect(context, "TLSv1.3")) {
+            var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(in.readLine()).startsWith("castellan-link ");
+            socket.getOutputStream().write(opening.getBytes(StandardCharsets.UTF_8));
+            assertThat(in.readLine()).isEqualTo("READY HTTP/1.1");
+            socket.getOutputStream().write(("POST /.well-known/est/simplereenroll HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/pkcs10\r\nContent-Length: 4\r\nConnection: close\r\n\r\nAAAA")
+                    .getBytes(StandardCharsets.UTF_8));
+            return in.readLine();
+        }
+    }
+
     private static String opening(String protocol, String account) {
         return new org.castellan.protocol.link.LinkOpening(protocol, account, "SCRAM-SHA-256", "192.0.2.77", 50123,
                 Optional.of("TLSv1.3"), Optional.of("TLS_AES_128_GCM_SHA256"), Optional.empty(), "7", List.of()).format();

@@ -88,6 +88,24 @@ class LinkConfigTest {
         assertThat(config.listeners()).extracting(l -> l.protocol()).contains(Protocol.SUBMISSION, Protocol.SMTP);
     }
 
+    /** docs/roles.md §3: an edge relays HTTPS and LDAPS to its default node from their first byte. */
+    @Test
+    void anEdgeMayServeHttpsAndLdaps() throws ConfigException {
+        CastellanConfig config = CastellanConfig.parse(EDGE + """
+                [[listener]]
+                name = "https"
+                protocol = "https"
+                port = 443
+                tls = "implicit"
+                [[listener]]
+                name = "ldaps"
+                protocol = "ldaps"
+                port = 636
+                tls = "implicit"
+                """, FILE);
+        assertThat(config.listeners()).extracting(l -> l.protocol()).contains(Protocol.HTTPS, Protocol.LDAPS);
+    }
+
     @Test
     void aMailboxNodeWithALinkListenerIsValid() throws ConfigException {
         CastellanConfig config = CastellanConfig.parse(MAILBOX + LINK, FILE);
@@ -165,11 +183,11 @@ class LinkConfigTest {
                         "edge", "[edge] belongs to role = \"edge\" only"),
                 Arguments.of(EDGE + """
                         [[listener]]
-                        name = "ldaps"
-                        protocol = "ldaps" # <-
-                        port = 636
-                        tls = "implicit"
-                        """, "listener[2].protocol", "protocol = \"ldaps\" is not relayed by an edge"),
+                        name = "ldap"
+                        protocol = "ldap" # <-
+                        port = 389
+                        tls = "starttls"
+                        """, "listener[2].protocol", "protocol = \"ldap\" is not relayed by an edge"),
                 Arguments.of(MAILBOX.replace("role = \"mailbox\"\n", "") + """
                         [[listener]]
                         name = "imap"

@@ -162,7 +162,7 @@ public final class EstRoutes {
      * and the CRL; the index is checked again here, since the CRL is re-read only when it changes).
      */
     private CompletionStage<HttpAnswer> reenroll(HttpCall call, CertificateKind kind) {
-        Optional<X509Certificate> current = call.connection().tls().flatMap(Connection.TlsInfo::peer);
+        Optional<X509Certificate> current = call.connection().clientTls().flatMap(Connection.TlsInfo::peer);
         if (current.isEmpty()) {
             return done(HttpAnswer.text(HttpResponseStatus.UNAUTHORIZED,
                     "A renewal needs the current certificate as the TLS client certificate"));

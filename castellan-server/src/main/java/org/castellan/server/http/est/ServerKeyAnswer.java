@@ -72,7 +72,7 @@ final class ServerKeyAnswer {
             case CertificationRequest.Plain p -> new Recipient(Optional.empty());
             case CertificationRequest.Undeliverable u -> new Refused(u.reason());
             case CertificationRequest.ToKey k -> {
-                Optional<X509Certificate> peer = connection.tls().flatMap(Connection.TlsInfo::peer);
+                Optional<X509Certificate> peer = connection.clientTls().flatMap(Connection.TlsInfo::peer);
                 if (peer.isPresent() && MessageDigest.isEqual(k.keyIdentifier(), subjectKeyIdentifier(peer.get()))) {
                     String algorithm = peer.get().getPublicKey().getAlgorithm();
                     if (algorithm.equals("EC") || algorithm.equals("RSA")) yield new Recipient(peer);
