@@ -37,8 +37,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class HttpServiceTest {
 
-    /** Short, so that the test waits for the server's 408 and close rather than for the defaults. */
-    private static final Duration TIMEOUT = Duration.ofMillis(500);
+    /** Short, so that the tests of the timeouts wait for the server's 408 and close rather than for the defaults. */
+    private static final Duration SHORT = Duration.ofMillis(500);
+    /** For every other test: longer than any pause a loaded machine puts between a test's requests. */
+    private static final Duration PATIENT = Duration.ofSeconds(30);
 
     @TempDir static Path pkiDir;
     static TestPki pki;
@@ -54,6 +56,11 @@ class HttpServiceTest {
 
     @BeforeEach
     void start() {
+        start(PATIENT);
+    }
+
+    /** Serves the routes with {@code timeout} for a request to complete and for an idle connection. */
+    private void start(Duration timeout) {
         HttpRoutes routes = new HttpRoutes()
                 .exact(HttpMethod.GET, "/throws", call -> {
                     throw new IllegalStateException("secret internal detail");
@@ -65,12 +72,17 @@ class HttpServiceTest {
                         HttpAnswer.text(HttpResponseStatus.OK, "long " + call.path())));
         transport = new Transport(new SessionRegistry(), new ConnectionRules(List.of()), policy, Clock.systemUTC());
         at = transport.bind(new Listener("web", Protocol.HTTPS, "127.0.0.1", 0, TlsMode.IMPLICIT, ClientCertMode.NONE,
-                false, List.of()), new HttpService(routes, TIMEOUT, TIMEOUT));
+                false, List.of()), new HttpService(routes, timeout, timeout));
     }
 
     @AfterEach
     void stop() {
         transport.close();
+    }
+
+    private void restart(Duration timeout) {
+        transport.close();
+        start(timeout);
     }
 
     @Test
@@ -98,6 +110,7 @@ class HttpServiceTest {
 
     @Test
     void aRequestNotCompleteInTimeGets408AndTheConnectionCloses() throws Exception {
+        restart(SHORT);
         try (RawHttps c = client()) {
             c.send("GET /p/x HTTP/1.1\r\nHost: x\r\n");
             assertThat(c.read(false).statusLine()).startsWith("HTTP/1.1 408");
@@ -107,6 +120,7 @@ class HttpServiceTest {
 
     @Test
     void anIdleConnectionIsClosedWithoutAWord() throws Exception {
+        restart(SHORT);
         try (RawHttps c = client()) {
             assertThat(c.exchange("GET /p/x HTTP/1.1\r\nHost: x\r\n\r\n").statusLine()).startsWith("HTTP/1.1 200");
             assertThat(c.closedByServer()).isTrue();
