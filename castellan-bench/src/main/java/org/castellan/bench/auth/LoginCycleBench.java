@@ -48,14 +48,20 @@ import org.castellan.testkit.TestPki;
  *       certificate of the account. Castellan's comes from its own CA, as an operator gets it:
  *       {@code castellan init} makes the CA, {@code castellan cert issue user} the certificate
  *       (its CN and rfc822Name the address), the listener {@code imaps-cert} has
- *       {@code client-cert = "request"}, and the server verifies the chain against the user CA
- *       and that CA's CRL at each handshake (no OCSP: {@code tls.ocsp} is off), then maps the
+ *       {@code client-cert = "request"}. Each handshake checks the client's signature
+ *       (CertificateVerify); the chain is path-validated against the user CA and its CRL at the
+ *       first one and the success remembered for at most five minutes (docs/architecture.md; a
+ *       CRL reload, within a second of {@code castellan cert revoke}, starts afresh), so later
+ *       logins pay a lookup by the chain's SHA-256 and the check against revocations learnt
+ *       from other nodes, not the certificate's signature and CRL; no OCSP ({@code tls.ocsp} is
+ *       off). The server then looks the certificate up among the bound ones and maps its
  *       address to the account. Dovecot, an instance of its own
- *       ({@link Dovecot#startForCertificateLogins}), asks for the certificate and verifies it
- *       against the same CA, root and CRLs ({@code ssl_verify_client_cert}, its default
- *       {@code ssl_require_crl = yes}), takes the user name from its CN and finds it in its
- *       passwd-file. Both check revocation against a local CRL at every login; neither asks a
- *       responder.</li>
+ *       ({@link Dovecot#startForCertificateLogins}), asks for the certificate and has OpenSSL
+ *       verify it at every handshake against the same user CA, the root and a CRL of each
+ *       ({@code ssl_verify_client_cert}, its default {@code ssl_require_crl = yes}): two
+ *       certificate signatures and two CRLs per login. It takes the user name from the CN and
+ *       finds it in its passwd-file. Neither asks a responder; Castellan refuses a revoked
+ *       certificate within a second, Dovecot once its CRL file is replaced and reloaded.</li>
  * </ul>
  *
  * <p>Both servers run for the whole invocation and take turns window by window, login by login,
