@@ -16,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,6 +37,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.UnaryOperator;
 import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
@@ -53,6 +57,7 @@ import org.castellan.security.auth.AuthService;
 import org.castellan.security.auth.AuthSettings;
 import org.castellan.security.auth.CredentialStore;
 import org.castellan.security.auth.SaslStep;
+import org.castellan.security.pki.Pem;
 import org.castellan.security.auth.ScramSecret;
 import org.castellan.testkit.ScramClient;
 import org.castellan.testkit.TestPki;
@@ -498,21 +503,41 @@ public final class LoginBench {
 
     /**
      * TLS client connections that never resume: a new context per connection, trusting the test
-     * PKI's root, so that every login pays a full TLS 1.3 handshake.
+     * PKI's root, so that every login pays a full TLS 1.3 handshake; made by {@link #presenting},
+     * with a client certificate too.
      */
     static final class FreshTls {
         private final TrustManager[] trust;
+        /** The client certificate offered when the server asks for one; null: none. */
+        private final KeyManager[] keys;
 
         FreshTls(TestPki pki) throws GeneralSecurityException {
+            this(pki, null);
+        }
+
+        private FreshTls(TestPki pki, KeyManager[] keys) throws GeneralSecurityException {
             TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             factory.init(pki.trustStore());
             trust = factory.getTrustManagers();
+            this.keys = keys;
+        }
+
+        /** The same, presenting the certificate chain in {@code chainFile} with the PEM key in {@code keyFile}. */
+        static FreshTls presenting(TestPki pki, Path chainFile, Path keyFile) throws GeneralSecurityException, IOException {
+            char[] none = new char[0];
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            store.setKeyEntry("client", Pem.readPrivateKey(keyFile), none,
+                    Pem.readCertificates(chainFile).toArray(new X509Certificate[0]));
+            KeyManagerFactory factory = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            factory.init(store, none);
+            return new FreshTls(pki, factory.getKeyManagers());
         }
 
         /** TLS to localhost over the connected {@code raw}. */
         Socket over(Socket raw) throws GeneralSecurityException, IOException {
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, trust, null);
+            context.init(keys, trust, null);
             return context.getSocketFactory().createSocket(raw, "localhost", raw.getPort(), true);
         }
 

@@ -30,6 +30,8 @@ public final class Dovecot implements ServerUnderTest {
     private static final String BINARY = "/usr/sbin/dovecot";
     /** Dovecot's own deadline for starting is seconds; this is for a slow, loaded machine. */
     private static final Duration START_LIMIT = Duration.ofSeconds(30);
+    /** Every benchmark's Dovecot but the EXTERNAL one offers these. */
+    private static final List<String> PASSWORD_MECHANISMS = List.of("auth_mechanisms = plain login scram-sha-256");
 
     private final Path dir;
     private final Process master;
@@ -46,7 +48,7 @@ public final class Dovecot implements ServerUnderTest {
      *     limits above Dovecot's defaults (1,000 connections per login process, 1,024 imap processes)
      */
     static Dovecot start(Path dir, TestPki pki, List<String> users, String password, int sessions) throws IOException, InterruptedException {
-        return start(dir, pki, passwd(users, "{PLAIN}" + password, ""), sessions);
+        return start(dir, pki, passwd(users, "{PLAIN}" + password, ""), PASSWORD_MECHANISMS, sessions);
     }
 
     /**
@@ -60,7 +62,32 @@ public final class Dovecot implements ServerUnderTest {
         String scram = run(List.of("doveadm", "pw", "-s", "SCRAM-SHA-256", "-p", password)).strip();
         List<String> lines = new java.util.ArrayList<>(passwd(List.of(plainUser), "{PLAIN}" + password, ""));
         lines.addAll(passwd(List.of(scramUser), scram, ""));
-        return start(dir, pki, lines, sessions);
+        return start(dir, pki, lines, PASSWORD_MECHANISMS, sessions);
+    }
+
+    /**
+     * For SASL EXTERNAL (RFC 4422 Appendix A) with TLS client certificates: {@code user} logs in
+     * with the verified certificate whose subject CN is its address and nothing else. Every
+     * handshake asks for a certificate ({@code ssl_verify_client_cert}) and verifies its chain
+     * against {@code caFile} (the issuing CA and the root, each followed by its CRL: with
+     * Dovecot's default {@code ssl_require_crl = yes} OpenSSL checks every certificate of the chain
+     * against its issuer's CRL, at each handshake); the login is refused without a valid one
+     * ({@code auth_ssl_require_client_cert}); the user name is the certificate's
+     * ({@code auth_ssl_username_from_cert}, {@code ssl_cert_username_field = commonName}). The
+     * user stays in the passwd-file, without a password and marked {@code nopassword}, since
+     * Dovecot's EXTERNAL asks the passdb to verify an empty password: an account that is not
+     * there is still refused. EXTERNAL is the only mechanism offered, so that no password-less
+     * login is possible, which is why this is an instance of its own.
+     */
+    public static Dovecot startForCertificateLogins(Path dir, TestPki pki, Path caFile, String user, int sessions)
+            throws IOException, InterruptedException {
+        return start(dir, pki, passwd(List.of(user), "", "nopassword=y"), List.of(
+                "auth_mechanisms = external",
+                "ssl_ca = <" + caFile,
+                "ssl_verify_client_cert = yes",
+                "auth_ssl_require_client_cert = yes",
+                "auth_ssl_username_from_cert = yes",
+                "ssl_cert_username_field = commonName"), sessions);
     }
 
     private static List<String> passwd(List<String> users, String credential, String passdbFields) {
@@ -80,10 +107,11 @@ public final class Dovecot implements ServerUnderTest {
             throws IOException, InterruptedException {
         // hostip spares the name lookup at each login.
         String fields = "proxy=y host=localhost hostip=127.0.0.1 port=" + backend.port() + " ssl=any-cert";
-        return start(dir, pki, passwd(users, "{PLAIN}" + password, fields), sessions);
+        return start(dir, pki, passwd(users, "{PLAIN}" + password, fields), PASSWORD_MECHANISMS, sessions);
     }
 
-    private static Dovecot start(Path dir, TestPki pki, List<String> passwdLines, int sessions)
+    /** @param authLines the mechanisms and whatever else they need, as lines of dovecot.conf */
+    private static Dovecot start(Path dir, TestPki pki, List<String> passwdLines, List<String> authLines, int sessions)
             throws IOException, InterruptedException {
         if (!Files.isExecutable(Path.of(BINARY))) {
             throw new IllegalStateException(BINARY + " is missing: apt-get install dovecot-imapd");
@@ -108,7 +136,7 @@ public final class Dovecot implements ServerUnderTest {
         // Each TLS session holds two descriptors in imap-login (client and imap process).
         int perLogin = Math.max(1000, 2 * sessions / cpus + 100);
         Path conf = dir.resolve("dovecot.conf");
-        Files.writeString(conf, String.join("\n",
+        List<String> config = new java.util.ArrayList<>(List.of(
                 "protocols = imap",
                 "listen = 127.0.0.1",
                 "base_dir = " + dir.resolve("run"),
@@ -118,8 +146,9 @@ public final class Dovecot implements ServerUnderTest {
                 "ssl_cert = <" + pki.server().chainFile(),
                 "ssl_key = <" + pki.server().keyFile(),
                 "ssl_min_protocol = TLSv1.2",
-                "disable_plaintext_auth = yes",
-                "auth_mechanisms = plain login scram-sha-256",
+                "disable_plaintext_auth = yes"));
+        config.addAll(authLines);
+        config.addAll(List.of(
                 "mail_location = maildir:" + mail + "/%u",
                 "first_valid_uid = 8",
                 "passdb {", "  driver = passwd-file", "  args = username_format=%u " + users0, "}",
@@ -139,6 +168,7 @@ public final class Dovecot implements ServerUnderTest {
                 "default_client_limit = " + Math.max(1000, sessions + 100),
                 "default_process_limit = " + Math.max(100, sessions + 100),
                 ""));
+        Files.writeString(conf, String.join("\n", config));
         Process master = new ProcessBuilder(BINARY, "-F", "-c", conf.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("dovecot.out").toFile()).start();
         Dovecot d = new Dovecot(dir, master, port);
