@@ -1,6 +1,7 @@
 package org.castellan.security.mailauth;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.castellan.security.mailauth.DkimTestKeys.RFC8463_BRISBANE;
 import static org.castellan.security.mailauth.DkimTestKeys.RFC8463_MESSAGE;
 import static org.castellan.security.mailauth.DkimTestKeys.RFC8463_SIGNATURES;
 import static org.castellan.security.mailauth.DkimTestKeys.rfc8463Signed;
@@ -119,6 +120,22 @@ class DkimVerifierTest {
         String foreignIdentity = new String(rfc8463Signed(), StandardCharsets.ISO_8859_1)
                 .replaceFirst("i=@football.example.com", "i=@example.net");
         assertThat(verifier.verify(bytes(foreignIdentity)).get(0).status()).isEqualTo(Status.PERMERROR);
+    }
+
+    /**
+     * RFC 6376 §3.6.1, t=s: "the "i=" domain MUST NOT be a subdomain of "d="". Without the flag a
+     * subdomain is the signer's own; with it only d= itself passes the check.
+     */
+    @Test
+    void aStrictKeyRefusesAnIdentityInASubdomainOfTheSigningDomain() {
+        String subdomain = new String(rfc8463Signed(), StandardCharsets.ISO_8859_1)
+                .replaceFirst("i=@football.example.com", "i=@news.football.example.com");
+        Zone strict = Zone.rfc8463().with("brisbane._domainkey.football.example.com", RFC8463_BRISBANE + "; t=s");
+        assertThat(new DkimVerifier(strict).verify(bytes(subdomain)).get(0))
+                .extracting(DkimResult::status, DkimResult::reason)
+                .containsExactly(Status.PERMERROR, "key record requires i= in d= itself (t=s)");
+        assertThat(new DkimVerifier(strict).verify(rfc8463Signed()).get(0).status()).isEqualTo(Status.PASS);
+        assertThat(verifier.verify(bytes(subdomain)).get(0).reason()).isNotEqualTo("key record requires i= in d= itself (t=s)");
     }
 
     @Test

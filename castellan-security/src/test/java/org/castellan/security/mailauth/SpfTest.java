@@ -179,6 +179,10 @@ class SpfTest {
                 v=spf1 ip6:192.0.2.1 -all           | PERMERROR
                 v=spf1 include -all                 | PERMERROR
                 v=spf1 exists: -all                 | PERMERROR
+                v=spf1 a: -all                      | PERMERROR
+                v=spf1 mx:/24 -all                  | PERMERROR
+                v=spf1 -all redirect=               | PERMERROR
+                v=spf1 -all exp=                    | PERMERROR
                 v=spf1 all:example.com              | PERMERROR
                 v=spf1 a/024 -all                   | PERMERROR
                 v=spf1 redirect=a.example redirect=b.example | PERMERROR

@@ -93,6 +93,34 @@ class StartChecksTest {
         }
     }
 
+    /**
+     * A start that fails after its listeners are bound, here at the administration socket, stops
+     * what it had started (Castellan.start's contract): the listener's port is free again and the
+     * same configuration, once corrected, starts in the same process.
+     */
+    @Test
+    void aStartThatFailsAfterBindingReleasesItsListeners() throws Exception {
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        Path notADirectory = Files.writeString(tmp.resolve("not-a-directory"), "");
+        String text = Files.readString(config).replaceFirst("\\[server\\]\n",
+                "[server]\nadmin-socket = \"" + notADirectory.resolve("admin.sock") + "\"\n");
+        Files.writeString(config, text.substring(0, text.indexOf("\n[[listener]]") + 1) + String.join("\n", "[[listener]]",
+                "name = \"fixed\"", "protocol = \"pop3\"", "address = \"127.0.0.1\"", "port = " + port, ""));
+        assertThatThrownBy(() -> Castellan.start(CastellanConfig.load(config)))
+                .hasMessageContaining("cannot open the admin socket");
+        try (ServerSocket again = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            assertThat(again.getLocalPort()).isEqualTo(port);
+        }
+        Files.writeString(config, Files.readString(config).replace(notADirectory.resolve("admin.sock").toString(),
+                tmp.resolve("admin.sock").toString()));
+        try (Castellan server = Castellan.start(CastellanConfig.load(config))) {
+            assertThat(server.addresses().get("fixed").getPort()).isEqualTo(port);
+        }
+    }
+
     @Test
     void theIpv4WildcardBindsIpv4Only() throws Exception {
         String text = Files.readString(config);

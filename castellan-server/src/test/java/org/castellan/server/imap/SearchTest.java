@@ -138,6 +138,37 @@ class SearchTest extends ServerPerTest {
     }
 
     /**
+     * RFC 9051 §6.4.4: BODY looks in the message's body only, TEXT in its header and its body;
+     * alike for a needle the text index answers and for one too short for it, which is scanned.
+     */
+    @Test
+    void bodyLeavesTheHeaderOutWhereTextTakesItIn() {
+        long uid = imap.append("Subject: zebra zq crossing\r\n\r\nNo stripes down here.\r\n");
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 UID SEARCH BODY zebra
+                    S: \\* SEARCH
+                    S: a1 OK SEARCH completed
+                    C: a2 UID SEARCH TEXT zebra
+                    S: \\* SEARCH %1$d
+                    S: a2 OK SEARCH completed
+                    C: a3 UID SEARCH BODY stripes
+                    S: \\* SEARCH %1$d
+                    S: a3 OK SEARCH completed
+                    C: a4 UID SEARCH BODY zq
+                    S: \\* SEARCH
+                    S: a4 OK SEARCH completed
+                    C: a5 UID SEARCH TEXT zq
+                    S: \\* SEARCH %1$d
+                    S: a5 OK SEARCH completed
+                    C: a6 UID SEARCH BODY st
+                    S: \\* SEARCH %1$d
+                    S: a6 OK SEARCH completed
+                    """.formatted(uid));
+        }
+    }
+
+    /**
      * RFC 9051 §6.4.4 header keys over more messages than one read of structures holds
      * ({@link Search#STRUCTURE_BATCH}), with expunged gaps, alone and with flags, UID sets, OR,
      * NOT and MODSEQ (RFC 7162 §3.1.5): every answer is computed from the messages themselves.
