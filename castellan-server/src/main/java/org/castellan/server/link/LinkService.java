@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.io.ByteArrayInputStream;
 import java.net.InetAddress;
@@ -275,8 +276,14 @@ public final class LinkService implements ProtocolService {
             ChannelPipeline pipeline = ctx.pipeline();
             pipeline.remove(this);
             service.openRelayed(connection, pipeline, opening);
-            // Nothing should follow the opening before READY; whatever did is the session's.
-            if (rest.isReadable()) pipeline.fireChannelRead(rest.retain());
+            // Nothing should follow the opening before READY; whatever did is the session's. It goes on
+            // from the TLS handler, as octets just decrypted would: the pipeline's head would give it to
+            // the TLS handler to decrypt, and this handler's own context, removed, to the tail only.
+            if (rest.isReadable()) {
+                ChannelHandlerContext tls = pipeline.context(SslHandler.class);
+                if (tls != null) tls.fireChannelRead(rest.retain());
+                else pipeline.fireChannelRead(rest.retain());
+            }
         }
 
         private void refuse(ChannelHandlerContext ctx, String reason) {

@@ -187,6 +187,26 @@ class LinkListenerTest {
     }
 
     /**
+     * docs/roles.md §2: a command that arrives with the opening line, in the same read, belongs to
+     * the session the opening starts: it is answered after READY, in order.
+     */
+    @Test
+    void aCommandInTheSameWriteAsTheOpeningIsTheSessionsFirst() throws Exception {
+        IssuedCertificate edge = ca.issueNode(EDGE, List.of(), Duration.ofDays(90));
+        SSLContext context = context(edge.privateKey(), edge.chain());
+        try (SSLSocket socket = connect(context, "TLSv1.3")) {
+            var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(in.readLine()).startsWith("castellan-link ");
+            socket.getOutputStream().write((opening("imap", LiveServer.ACCOUNT) + "a SELECT INBOX\r\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            assertThat(in.readLine()).startsWith("READY IMAP4rev1");
+            String line;
+            while ((line = in.readLine()) != null && !line.startsWith("a ")) { }
+            assertThat(line).startsWith("a OK [READ-WRITE]");
+        }
+    }
+
+    /**
      * docs/roles.md §3: an HTTPS opening carries the client's certificate itself, which the node
      * believes only if it verifies against its own trust anchors: a certificate another CA issued,
      * asserted by an edge, is no certificate, and EST's renewal asks for one.
