@@ -17,7 +17,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.castellan.bench.StoreDeliveryBench;
-import org.castellan.bench.soak.Latencies;
 import org.castellan.testkit.TestPki;
 
 /**

@@ -8,6 +8,7 @@ import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.castellan.bench.imap.ImapClient;
+import org.castellan.bench.imap.Latencies;
 import org.castellan.bench.imap.MessageSizes;
 import org.castellan.bench.imap.MixedWorkloadBench;
 

@@ -1,5 +1,7 @@
 package org.castellan.bench.soak;
 
+import org.castellan.bench.imap.Latencies;
+
 /**
  * One sampling interval: the server as it was at its end, the well-behaved clients' latencies over
  * it, and the counters (per interval; gauges at its end) in the order of {@link Counters#names()}.

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.castellan.bench.imap.CastellanImap;
 import org.castellan.bench.imap.Fill;
 import org.castellan.bench.imap.ImapClient;
+import org.castellan.bench.imap.Latencies;
 import org.castellan.bench.imap.MessageSizes;
 import org.castellan.bench.imap.MixedWorkloadBench;
 import org.castellan.testkit.TestPki;

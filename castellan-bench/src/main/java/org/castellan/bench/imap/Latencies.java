@@ -1,4 +1,4 @@
-package org.castellan.bench.soak;
+package org.castellan.bench.imap;
 
 import java.util.Arrays;
 
