@@ -110,4 +110,33 @@ class FetchTest extends ServerPerTest {
                     """);
         }
     }
+
+    /**
+     * HEADER.FIELDS of a multi-megabyte message, whose body the store keeps in a file of its own:
+     * the fields come from the stored header alone, the .NOT form too, and the whole message is
+     * still there after them, to its last octet.
+     */
+    @Test
+    void headerFieldsOfAMultiMegabyteMessage() {
+        String body = ("x".repeat(76) + "\r\n").repeat(5 * 1024 * 1024 / 78);
+        String message = "From: Carol <carol@example.net>\r\nSubject: big\r\nX-Tail: last\r\n\r\n" + body;
+        imap.append(message);
+        try (Transcript t = imap.selected()) {
+            t.run("""
+                    C: a1 FETCH 3 (BODY.PEEK[HEADER.FIELDS (SUBJECT X-TAIL)] BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT X-TAIL)] RFC822.SIZE)
+                    S: \\* 3 FETCH \\(BODY\\[HEADER.FIELDS \\(SUBJECT X-TAIL\\)\\] \\{30\\}
+                    S: Subject: big
+                    S: X-Tail: last
+                    S:
+                    S:  BODY\\[HEADER.FIELDS.NOT \\(SUBJECT X-TAIL\\)\\] \\{35\\}
+                    S: From: Carol <carol@example.net>
+                    S:
+                    S:  RFC822.SIZE %d\\)
+                    S: a1 OK FETCH completed
+                    """.formatted(size(message)));
+            t.send("a2 FETCH 3 BODY.PEEK[TEXT]<%d.10>".formatted(size(body) - 10));
+            assertThat(t.readLine()).isEqualTo("* 3 FETCH (BODY[TEXT]<%d> {10}".formatted(size(body) - 10));
+            assertThat(t.readLine()).isEqualTo("xxxxxxxx");
+        }
+    }
 }
