@@ -244,7 +244,8 @@ public final class AdminServer implements AutoCloseable {
             list.addObject().put("node", l.node()).put("address", l.address()).put("tls", l.protocol())
                     .put("cipher", l.cipher()).put("certificateSerial", l.certificate().getSerialNumber().toString(16))
                     .put("notAfter", l.certificate().getNotAfter().toInstant().toString())
-                    .put("ageSeconds", Duration.between(l.opened(), clock.instant()).toSeconds());
+                    .put("ageSeconds", Duration.between(l.opened(), clock.instant()).toSeconds())
+                    .put("idle", l.idle());
         }
         return answer;
     }
@@ -252,7 +253,11 @@ public final class AdminServer implements AutoCloseable {
     private ObjectNode listing() {
         ObjectNode answer = JSON.createObjectNode().put("ok", true);
         ArrayNode list = answer.putArray("sessions");
-        for (Connection c : sessions.list()) list.add(describe(c));
+        for (Connection c : sessions.list()) {
+            // docs/roles.md §2: a link is no session; the sessions it carries are listed, each on its own.
+            if (c.listener().protocol() == org.castellan.server.config.Protocol.LINK && c.carrier().isEmpty()) continue;
+            list.add(describe(c));
+        }
         return answer;
     }
 

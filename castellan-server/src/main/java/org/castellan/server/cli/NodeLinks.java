@@ -33,7 +33,7 @@ import org.castellan.server.link.LinkService;
  * The links part of {@code castellan node list} (docs/roles.md §4): on an edge, each mailbox node
  * of {@code [edge] nodes} probed now — a TLS 1.3 handshake with this edge's node certificate and
  * the node's greeting, timed — with the TLS version and cipher and the node certificate's name and
- * dates, and the running edge's live links to it (its admin socket's {@code links}); on a mailbox node, the live link sessions of the running server per edge, from its admin
+ * dates, and the running edge's links to it carrying a session (LIVE) and kept open for the next (IDLE), from its admin socket's {@code links}; on a mailbox node, the live link sessions of the running server per edge, from its admin
  * socket.
  *
  * <p>SECURITY: a probe is a link as the edge would open it, trusting the node CA of its own chain
@@ -51,19 +51,21 @@ final class NodeLinks {
     static void print(CastellanConfig config) {
         if (config.server().role() == Role.EDGE && config.edge().isPresent() && config.nodeCertificate().isPresent()) {
             System.out.println();
-            String format = "%-16s  %-22s  %-6s  %-8s  %-4s  %-8s  %-24s  %-24s  %-20s  %s%n";
-            System.out.printf(Locale.ROOT, format, "LINK TO", "ADDRESS", "HEALTH", "TIME", "LIVE", "TLS", "CIPHER",
+            String format = "%-16s  %-22s  %-6s  %-8s  %-4s  %-4s  %-8s  %-24s  %-24s  %-20s  %s%n";
+            System.out.printf(Locale.ROOT, format, "LINK TO", "ADDRESS", "HEALTH", "TIME", "LIVE", "IDLE", "TLS", "CIPHER",
                     "NODE CERTIFICATE", "NOT BEFORE", "NOT AFTER / REASON");
             Edge edge = config.edge().get();
-            Map<String, Long> live = liveLinks(config);
+            Map<String, Long> live = liveLinks(config, false);
+            Map<String, Long> idle = liveLinks(config, true);
             for (Map.Entry<String, Outbound.NextHop> n : new TreeMap<>(edge.nodes()).entrySet()) {
                 Probe p = probe(config, n.getKey(), n.getValue());
                 String count = live == null ? "-" : Long.toString(live.getOrDefault(n.getKey(), 0L));
+                String kept = idle == null ? "-" : Long.toString(idle.getOrDefault(n.getKey(), 0L));
                 if (p.failure() != null) {
-                    System.out.printf(Locale.ROOT, format, n.getKey(), n.getValue(), "down", p.millis() + "ms", count, "-", "-",
-                            "-", "-", p.failure());
+                    System.out.printf(Locale.ROOT, format, n.getKey(), n.getValue(), "down", p.millis() + "ms", count, kept,
+                            "-", "-", "-", "-", p.failure());
                 } else {
-                    System.out.printf(Locale.ROOT, format, n.getKey(), n.getValue(), "ok", p.millis() + "ms", count,
+                    System.out.printf(Locale.ROOT, format, n.getKey(), n.getValue(), "ok", p.millis() + "ms", count, kept,
                             p.protocol(), p.cipher(), p.peer().getSerialNumber().toString(16),
                             p.peer().getNotBefore().toInstant(), p.peer().getNotAfter().toInstant());
                 }
@@ -91,12 +93,18 @@ final class NodeLinks {
         }
     }
 
-    /** The running edge's live links per node (its admin socket's {@code links}); null when no server answers. */
-    private static Map<String, Long> liveLinks(CastellanConfig config) {
+    /**
+     * The running edge's live links per node (its admin socket's {@code links}), those carrying a
+     * session or, with {@code idle}, those kept open for the next (docs/roles.md §2); null when no
+     * server answers.
+     */
+    private static Map<String, Long> liveLinks(CastellanConfig config, boolean idle) {
         try {
             JsonNode answer = new AdminClient(config.server().adminSocket()).request(SessionsCommand.request("links"));
             Map<String, Long> perNode = new TreeMap<>();
-            for (JsonNode l : answer.path("links")) perNode.merge(l.path("node").asText(), 1L, Long::sum);
+            for (JsonNode l : answer.path("links")) {
+                if (l.path("idle").asBoolean() == idle) perNode.merge(l.path("node").asText(), 1L, Long::sum);
+            }
             return perNode;
         } catch (AdminClient.AdminException e) {
             return null;

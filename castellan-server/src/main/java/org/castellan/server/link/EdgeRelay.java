@@ -73,6 +73,16 @@ public final class EdgeRelay implements Relay, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EdgeRelay.class);
 
+    /** The decoder of the node's frames, behind which a session's handler goes. */
+    static final String FRAMES_IN = "frames-in";
+    /**
+     * How long a link waits for its next session before it is closed: long enough to carry the
+     * logins of a busy minute, short enough that a node restarted is not held by links it forgot.
+     */
+    static final Duration IDLE_LINK = Duration.ofSeconds(60);
+    /** Links each event loop keeps open to one node between sessions; enough for the peak of sessions starting together. */
+    static final int IDLE_LINKS_PER_NODE = 256;
+
     /** A quarter of the second within which a revoked node's links must close (docs/design.md §5). */
     static final Duration REVOCATION_POLL = Duration.ofMillis(250);
 
@@ -88,6 +98,9 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     /** Revocations the TLS policy knows of besides the CRL here (the shared directory's). */
     private volatile Predicate<X509Certificate> revokedElsewhere = c -> false;
     private ScheduledExecutorService watcher;
+    /** The links kept open between sessions, per event loop (docs/roles.md §2). */
+    private final Map<io.netty.channel.EventLoop, IdleLinks> idle = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger idleCount = new java.util.concurrent.atomic.AtomicInteger();
     /** Links whose TLS handshake resumed an earlier session by ticket (RFC 8446 §2.2). */
     private final LongAdder resumed = new LongAdder();
 
@@ -156,13 +169,18 @@ public final class EdgeRelay implements Relay, AutoCloseable {
      *
      * @param node the mailbox node's name in {@code [edge] nodes}
      * @param certificate the node certificate the handshake verified
+     * @param idle whether it carries no session now, kept open for the next (docs/roles.md §2)
      */
     public record LiveLink(String node, String address, String protocol, String cipher, X509Certificate certificate,
-                           Instant opened) {}
+                           Instant opened, boolean idle) {}
 
     /** The links open now. */
     public List<LiveLink> liveLinks() {
-        return List.copyOf(live.values());
+        return live.entrySet().stream().map(e -> {
+            LiveLink l = e.getValue();
+            return new LiveLink(l.node(), l.address(), l.protocol(), l.cipher(), l.certificate(), l.opened(),
+                    e.getKey().pipeline().get(IdleLink.class) != null);
+        }).toList();
     }
 
     /** Stops the revocation watch; links close with their sessions. */
@@ -190,6 +208,11 @@ public final class EdgeRelay implements Relay, AutoCloseable {
      */
     public long resumedLinks() {
         return resumed.sum();
+    }
+
+    /** How many links carry no session now, kept open for the next ones (docs/roles.md §2). */
+    public int idleLinks() {
+        return idleCount.get();
     }
 
     /** The node of an account without a placement. */
@@ -232,12 +255,32 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     private CompletionStage<Opened> connect(io.netty.channel.EventLoop loop, boolean epoll, String node, LinkOpening opening,
                                             Optional<Channel> client) {
         CompletableFuture<Opened> done = new CompletableFuture<>();
+        if (client.isPresent()) {
+            Channel idle = idleLinks(loop).take(node);
+            if (idle != null) {
+                // docs/roles.md §2: the session goes on a link kept open; should the node have closed it
+                // meanwhile, a new link is tried once.
+                Runnable fresh = () -> connect(loop, epoll, node, opening, client, done);
+                idle.pipeline().addLast("opening", new Opening(node, opening, done, Optional.of(fresh), true));
+                client.get().closeFuture().addListener(f -> {
+                    if (!done.isDone()) closeLater(idle);
+                });
+                return done;
+            }
+        }
+        connect(loop, epoll, node, opening, client, done);
+        return done;
+    }
+
+    /** Opens a new link to {@code node} for {@code opening}; completes {@code done}. */
+    private void connect(io.netty.channel.EventLoop loop, boolean epoll, String node, LinkOpening opening,
+                         Optional<Channel> client, CompletableFuture<Opened> done) {
         Optional<Outbound.NextHop> address = edge.node(node);
         if (address.isEmpty()) {
             // A placement naming a node this edge does not know: an operator's mistake, said in the log.
             done.completeExceptionally(new LinkFailure("node " + node + " of " + opening.account()
                     + " is not one of [edge] nodes"));
-            return done;
+            return;
         }
         Outbound.NextHop hop = address.get();
         Bootstrap bootstrap = new Bootstrap()
@@ -251,34 +294,49 @@ public final class EdgeRelay implements Relay, AutoCloseable {
                     @Override
                     public void handlerAdded(ChannelHandlerContext ctx) {
                         SslHandler ssl = tls.newHandler(ctx.alloc(), hop.host(), hop.port());
-                        ctx.pipeline().addLast("tls", ssl).addLast("opening", new Opening(node, opening, done));
+                        ctx.pipeline().addLast("tls", ssl)
+                                .addLast(FRAMES_IN, new LinkFrames.Decoder())
+                                .addLast("frames-out", new LinkFrames.Encoder())
+                                .addLast("opening", new Opening(node, opening, done, Optional.empty(), client.isPresent()));
                         ctx.pipeline().remove(this);
                     }
                 });
         var connecting = bootstrap.connect(hop.host(), hop.port());
         // The client gone, at any point: its link goes too (a splice closes both itself; this covers the opening).
-        client.ifPresent(c -> c.closeFuture().addListener(f -> closeLater(connecting.channel())));
+        client.ifPresent(c -> c.closeFuture().addListener(f -> {
+            if (!done.isDone()) closeLater(connecting.channel());
+        }));
         connecting.addListener(f -> {
             if (!f.isSuccess()) done.completeExceptionally(new LinkFailure("node " + node + " at " + hop + ": "
                     + f.cause().getMessage()));
         });
-        return done;
     }
 
-    /** The link's side of the opening exchange: handshake, check the node, send the line, read the answer. */
+    /**
+     * The link's side of the opening exchange: on a new link the handshake and the check of the
+     * node; then the opening line, and the node's answer read from its frames. What the node sends
+     * behind the answer is held for whoever takes the link ({@link Link#handTo}).
+     */
     private final class Opening extends ChannelInboundHandlerAdapter {
 
         private final String node;
         private final LinkOpening opening;
         private final CompletableFuture<Opened> done;
+        /** On a link kept open: how to try a new one if this one fails before the node answers. */
+        private final Optional<Runnable> fresh;
+        /** Whether the link may carry further sessions after this one (a client's session's, not the relay queue's). */
+        private final boolean keep;
         private ByteBuf received;
-        private boolean greeted;
         private ScheduledFuture<?> deadline;
+        /** The answer's link, once the node has answered; what follows is held for its taker. */
+        private Link answered;
 
-        Opening(String node, LinkOpening opening, CompletableFuture<Opened> done) {
+        Opening(String node, LinkOpening opening, CompletableFuture<Opened> done, Optional<Runnable> fresh, boolean keep) {
             this.node = node;
             this.opening = opening;
             this.done = done;
+            this.fresh = fresh;
+            this.keep = keep;
         }
 
         @Override
@@ -286,6 +344,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
             received = ctx.alloc().buffer(256, LinkOpening.MAX_LINE);
             deadline = ctx.executor().schedule(() -> fail(ctx, "no answer within " + edge.openingTimeout()),
                     edge.openingTimeout().toNanos(), TimeUnit.NANOSECONDS);
+            if (fresh.isPresent()) send(ctx);
         }
 
         @Override
@@ -293,6 +352,11 @@ public final class EdgeRelay implements Relay, AutoCloseable {
             deadline.cancel(false);
             if (received != null) received.release();
             received = null;
+            if (answered != null) answered.releaseHeld();
+        }
+
+        private void send(ChannelHandlerContext ctx) {
+            ctx.writeAndFlush(new LinkFrames.Line(opening.format()));
         }
 
         @Override
@@ -311,7 +375,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
                 }
                 watch(ctx.channel(), ssl);
                 if (TlsPolicy.resumed(ssl)) resumed.increment();
-                ctx.writeAndFlush(Unpooled.copiedBuffer(opening.format(), StandardCharsets.UTF_8));
+                send(ctx);
             }
             ctx.fireUserEventTriggered(event);
         }
@@ -321,7 +385,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
             try {
                 var session = ssl.engine().getSession();
                 live.put(link, new LiveLink(node, String.valueOf(link.remoteAddress()), session.getProtocol(),
-                        session.getCipherSuite(), (X509Certificate) session.getPeerCertificates()[0], Instant.now()));
+                        session.getCipherSuite(), (X509Certificate) session.getPeerCertificates()[0], Instant.now(), false));
                 link.closeFuture().addListener(f -> live.remove(link));
             } catch (SSLPeerUnverifiedException e) {
                 // wrongPeer has refused it already
@@ -348,42 +412,39 @@ public final class EdgeRelay implements Relay, AutoCloseable {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object message) {
+            if (answered != null) {
+                answered.hold(message);
+                return;
+            }
+            if (message == LinkFrames.END) {
+                fail(ctx, "the node ended the session without an answer");
+                return;
+            }
             if (!(message instanceof ByteBuf in) || received == null) {
                 ReferenceCountUtil.release(message);
                 return;
             }
             try {
-                while (in.isReadable() && received != null) {
-                    int end = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) '\n');
-                    int take = (end < 0 ? in.writerIndex() : end + 1) - in.readerIndex();
-                    if (received.readableBytes() + take > LinkOpening.MAX_LINE) {
-                        fail(ctx, "a line longer than " + LinkOpening.MAX_LINE + " octets");
-                        return;
-                    }
-                    received.writeBytes(in, take);
-                    if (end < 0) return;
-                    String line = received.toString(StandardCharsets.UTF_8).stripTrailing();
-                    received.clear();
-                    if (!greeted) {
-                        greeted = line.startsWith(LinkService.GREETING + " ");
-                        if (!greeted) fail(ctx, "no link greeting");
-                        continue;
-                    }
-                    Optional<LinkOpening.Answer> answer = LinkOpening.parseAnswer(line);
-                    if (answer.isEmpty()) {
-                        fail(ctx, "not an answer to the opening");
-                        return;
-                    }
-                    // Hold what follows the answer until the splice takes it: the client's OK goes first.
-                    ctx.channel().config().setAutoRead(false);
-                    ByteBuf rest = in.readRetainedSlice(in.readableBytes());
-                    ctx.pipeline().remove(this);
-                    if (!done.complete(new Link(ctx.channel(), answer.get(), rest))) {
-                        rest.release();
-                        ctx.close();
-                    }
+                int end = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) '\n');
+                int take = (end < 0 ? in.writerIndex() : end + 1) - in.readerIndex();
+                if (received.readableBytes() + take > LinkOpening.MAX_LINE) {
+                    fail(ctx, "a line longer than " + LinkOpening.MAX_LINE + " octets");
                     return;
                 }
+                received.writeBytes(in, take);
+                if (end < 0) return;
+                Optional<LinkOpening.Answer> answer = LinkOpening.parseAnswer(received.toString(StandardCharsets.UTF_8)
+                        .stripTrailing());
+                if (answer.isEmpty()) {
+                    fail(ctx, "not an answer to the opening");
+                    return;
+                }
+                deadline.cancel(false);
+                // Hold what follows the answer until the session takes the link: the client's OK goes first.
+                ctx.channel().config().setAutoRead(false);
+                answered = new Link(ctx.channel(), node, answer.get(), keep);
+                if (in.isReadable()) answered.hold(in.retain());
+                if (!done.complete(answered)) answered.close();
             } finally {
                 in.release();
             }
@@ -392,6 +453,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             fail(ctx, "the node closed the link");
+            ctx.fireChannelInactive();
         }
 
         @Override
@@ -400,6 +462,18 @@ public final class EdgeRelay implements Relay, AutoCloseable {
         }
 
         private void fail(ChannelHandlerContext ctx, String why) {
+            if (answered != null) {
+                ctx.close();
+                return;
+            }
+            if (fresh.isPresent() && !done.isDone()) {
+                // A link kept open that the node has let go: this session tries a new one.
+                log.debug("link to node {} kept open failed ({}), opening a new one", node, why);
+                ctx.pipeline().remove(this);
+                ctx.close();
+                fresh.get().run();
+                return;
+            }
             if (done.completeExceptionally(new LinkFailure("node " + node + ": " + why))) {
                 log.info("link to node {} for {} failed: {}", node, opening.account(), why);
             }
@@ -465,16 +539,20 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     }
 
     /** An opened link: the node answered. */
-    static final class Link implements Opened {
+    final class Link implements Opened {
 
         private final Channel link;
+        private final String node;
         private final LinkOpening.Answer answer;
-        private ByteBuf rest;
+        private final boolean keep;
+        /** What the node sent behind its answer, until the session takes the link. */
+        private final java.util.ArrayDeque<Object> held = new java.util.ArrayDeque<>();
 
-        Link(Channel link, LinkOpening.Answer answer, ByteBuf rest) {
+        Link(Channel link, String node, LinkOpening.Answer answer, boolean keep) {
             this.link = link;
+            this.node = node;
             this.answer = answer;
-            this.rest = rest;
+            this.keep = keep;
         }
 
         @Override
@@ -487,11 +565,26 @@ public final class EdgeRelay implements Relay, AutoCloseable {
             return link;
         }
 
-        /** What the node sent behind its answer; the caller owns it. */
-        ByteBuf takeRest() {
-            ByteBuf r = rest;
-            rest = Unpooled.EMPTY_BUFFER;
-            return r;
+        void hold(Object message) {
+            held.add(message);
+        }
+
+        void releaseHeld() {
+            while (!held.isEmpty()) ReferenceCountUtil.release(held.poll());
+        }
+
+        /**
+         * Puts {@code next} where the opening exchange was, and gives it first what the node sent
+         * behind its answer: octets and, should the session have ended already, {@link LinkFrames#END}.
+         * Reads stay paused; the caller starts them.
+         */
+        void handTo(String name, io.netty.channel.ChannelHandler next) {
+            java.util.List<Object> pending = new java.util.ArrayList<>(held);
+            held.clear();
+            link.pipeline().replace("opening", name, next);
+            ChannelHandlerContext frames = link.pipeline().context(FRAMES_IN);
+            for (Object message : pending) frames.fireChannelRead(message);
+            if (!pending.isEmpty()) frames.fireChannelReadComplete();
         }
 
         @Override
@@ -499,19 +592,18 @@ public final class EdgeRelay implements Relay, AutoCloseable {
             Channel clientChannel = client.channel();
             if (!link.isActive() || !clientChannel.isActive()) {
                 unread.release();
-                if (rest != null) rest.release();
-                rest = null;
+                releaseHeld();
                 closeLater(link);
                 closeLater(clientChannel);
                 return;
             }
-            clientChannel.pipeline().addLast("splice", new Splice(link));
-            link.pipeline().addLast("splice", new Splice(clientChannel));
-            // What the node sent behind its answer, after the client's OK that is already queued.
-            clientChannel.writeAndFlush(rest);
-            rest = null;
-            if (unread.isReadable()) link.writeAndFlush(unread);
+            Session session = new Session(clientChannel, link, node, keep);
+            clientChannel.pipeline().addLast("splice", new ClientSide(session));
+            if (unread.isReadable()) link.write(unread);
             else unread.release();
+            // What the node sent behind its answer, after the client's OK that is already queued.
+            handTo("splice", new LinkSide(session));
+            link.flush();
             clientChannel.flush();
             clientChannel.config().setAutoRead(link.isWritable());
             link.config().setAutoRead(clientChannel.isWritable());
@@ -519,63 +611,245 @@ public final class EdgeRelay implements Relay, AutoCloseable {
 
         @Override
         public void close() {
-            if (rest != null) rest.release();
-            rest = null;
+            releaseHeld();
             link.close();
         }
     }
 
     /**
-     * One direction of a splice: what this channel reads goes to {@code other} unparsed. Reading
-     * stops while {@code other} holds more than its high-water mark and starts again when it
-     * drains (autoRead both ways); either channel closing closes the other. What one read loop of
-     * the event loop brings is flushed once, at its end: one TLS record and one system call for a
-     * burst (a FETCH of many messages arrives as many reads), rather than one per read.
+     * One client's session on a link: the two channels, and which side has ended it. The edge ends
+     * it when the client goes ({@link LinkFrames#END}); the node, when its session does. Once both
+     * have, the link goes back among the idle ones for its node (docs/roles.md §2), or is closed.
      */
-    static final class Splice extends ChannelInboundHandlerAdapter {
+    private final class Session {
 
-        private final Channel other;
+        final Channel client;
+        final Channel link;
+        final String node;
+        final boolean keep;
+        boolean edgeEnded;
+        boolean nodeEnded;
 
-        Splice(Channel other) {
-            this.other = other;
+        Session(Channel client, Channel link, String node, boolean keep) {
+            this.client = client;
+            this.link = link;
+            this.node = node;
+            this.keep = keep;
+        }
+
+        /** The client has gone: the node is told, and the link waits for the node's end. */
+        void clientGone() {
+            if (edgeEnded) return;
+            edgeEnded = true;
+            if (link.isActive()) link.writeAndFlush(LinkFrames.END);
+            if (nodeEnded) over();
+        }
+
+        /** The node ended the session: the client gets what was written, then is closed. */
+        void nodeEnded() {
+            nodeEnded = true;
+            if (client.isActive()) client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> closeLater(client));
+            if (edgeEnded) over();
+        }
+
+        private void over() {
+            if (link.pipeline().get(LinkSide.class) != null) link.pipeline().remove(LinkSide.class);
+            if (keep && link.isActive()) idleLinks(link.eventLoop()).put(node, link);
+            else closeLater(link);
+        }
+    }
+
+    /**
+     * The client's direction of a session: what the client sends goes to the node as frames,
+     * unparsed. Reading stops while the link holds more than its high-water mark and starts again
+     * when it drains (autoRead both ways). What one read loop of the event loop brings is flushed
+     * once, at its end: one TLS record and one system call for a burst rather than one per read.
+     */
+    private static final class ClientSide extends ChannelInboundHandlerAdapter {
+
+        private final Session session;
+
+        ClientSide(Session session) {
+            this.session = session;
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object message) {
-            if (!other.isActive()) {
+            if (session.edgeEnded || !session.link.isActive()) {
                 ReferenceCountUtil.release(message);
                 return;
             }
-            other.write(message);
-            if (!other.isWritable()) {
-                other.flush();
+            session.link.write(message);
+            if (!session.link.isWritable()) {
+                session.link.flush();
                 ctx.channel().config().setAutoRead(false);
             }
         }
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            other.flush();
+            session.link.flush();
             ctx.fireChannelReadComplete();
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            // This channel drained: the other side may read again.
-            if (ctx.channel().isWritable()) other.config().setAutoRead(true);
+            // The client drained: the link may read again.
+            if (ctx.channel().isWritable() && session.link.pipeline().get(LinkSide.class) != null) {
+                session.link.config().setAutoRead(true);
+            }
             ctx.fireChannelWritabilityChanged();
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            // Whatever was written reaches the other side before it closes.
-            other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> closeLater(other));
+            session.clientGone();
             ctx.fireChannelInactive();
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             log.info("relayed session closed: {}", cause.toString());
+            ctx.close();
+        }
+    }
+
+    /** The node's direction of a session: the octets of its frames go to the client; its end frame ends the client's connection. */
+    private static final class LinkSide extends ChannelInboundHandlerAdapter {
+
+        private final Session session;
+
+        LinkSide(Session session) {
+            this.session = session;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object message) {
+            if (message == LinkFrames.END) {
+                session.nodeEnded();
+                return;
+            }
+            if (session.nodeEnded || !session.client.isActive()) {
+                ReferenceCountUtil.release(message);
+                return;
+            }
+            session.client.write(message);
+            if (!session.client.isWritable()) {
+                session.client.flush();
+                ctx.channel().config().setAutoRead(false);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            session.client.flush();
+            ctx.fireChannelReadComplete();
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            // The link drained: the client may send again.
+            if (ctx.channel().isWritable() && !session.edgeEnded) session.client.config().setAutoRead(true);
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            // Whatever was written reaches the client before it closes.
+            session.client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> closeLater(session.client));
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.info("relayed session's link closed: {}", cause.toString());
+            ctx.close();
+        }
+    }
+
+    /** The links each event loop keeps open to each node between sessions; used on that loop only. */
+    private IdleLinks idleLinks(io.netty.channel.EventLoop loop) {
+        return idle.computeIfAbsent(loop, l -> new IdleLinks());
+    }
+
+    /**
+     * One event loop's links kept open between sessions, by node, the most recently used first
+     * (its TLS and TCP state warmest). A link idle for {@link #IDLE_LINK} is closed, as is one
+     * beyond {@link #IDLE_LINKS_PER_NODE}; a link the node closes, or that brings any octet while
+     * idle, leaves at once.
+     */
+    private final class IdleLinks {
+
+        private final Map<String, java.util.ArrayDeque<Channel>> byNode = new java.util.HashMap<>();
+
+        /** An idle link to {@code node} that is still open, or null. */
+        Channel take(String node) {
+            var links = byNode.get(node);
+            while (links != null && !links.isEmpty()) {
+                Channel link = links.pollFirst();
+                IdleLink holder = link.pipeline().get(IdleLink.class);
+                if (holder != null) {
+                    link.pipeline().remove(holder);
+                    if (link.isActive()) return link;
+                }
+            }
+            return null;
+        }
+
+        void put(String node, Channel link) {
+            var links = byNode.computeIfAbsent(node, n -> new java.util.ArrayDeque<>());
+            if (links.size() >= IDLE_LINKS_PER_NODE) {
+                closeLater(link);
+                return;
+            }
+            link.pipeline().addLast("idle", new IdleLink(() -> links.remove(link)));
+            link.config().setAutoRead(true);
+            links.addFirst(link);
+        }
+    }
+
+    /** Holds a link while it carries no session: closes it when idle too long or when anything arrives. */
+    private final class IdleLink extends ChannelInboundHandlerAdapter {
+
+        private final Runnable leave;
+        private ScheduledFuture<?> timeout;
+
+        IdleLink(Runnable leave) {
+            this.leave = leave;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            idleCount.incrementAndGet();
+            timeout = ctx.executor().schedule(() -> {
+                leave.run();
+                ctx.close();
+            }, IDLE_LINK.toNanos(), TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            idleCount.decrementAndGet();
+            timeout.cancel(false);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object message) {
+            // Between sessions the node sends nothing.
+            ReferenceCountUtil.release(message);
+            leave.run();
+            ctx.close();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            leave.run();
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            leave.run();
             ctx.close();
         }
     }

@@ -5,7 +5,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import java.io.ByteArrayInputStream;
 import java.net.InetAddress;
@@ -32,8 +33,11 @@ import org.castellan.security.rules.ConnectionRules;
 import org.castellan.security.rules.RuleAction;
 import org.castellan.security.tls.PeerVerification;
 import org.castellan.server.config.Listener;
+import org.castellan.server.transport.CarriedChannel;
 import org.castellan.server.transport.Connection;
 import org.castellan.server.transport.ProtocolService;
+import org.castellan.server.transport.SessionRegistry;
+import org.castellan.server.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -120,7 +124,7 @@ public final class LinkService implements ProtocolService {
         }
         log.info("{} link from edge {} ({})", connection.logId(), peer.get().name(),
                 connection.remote().getAddress().getHostAddress());
-        pipeline.addLast("link", new Opening(connection, peer.get()));
+        pipeline.addLast("link", new Sessions(connection, peer.get()));
         byte[] greeting = (GREETING + " " + peer.get().uri() + "\r\n").getBytes(StandardCharsets.US_ASCII);
         connection.channel().writeAndFlush(Unpooled.wrappedBuffer(greeting));
     }
@@ -136,24 +140,39 @@ public final class LinkService implements ProtocolService {
         return CertificateAuthority.nodeIdentity(certificate).filter(n -> n.role() == NodeIdentity.Role.EDGE);
     }
 
-    /** Reads the opening line, then gives the connection to the protocol's session. */
-    private final class Opening extends ChannelInboundHandlerAdapter {
+    /**
+     * The sessions of one link, one after another (docs/roles.md §2, {@link LinkFrames}): reads an
+     * opening line, checks it, gives a session of its own ({@link CarriedChannel}) to the
+     * protocol's service, then carries frames both ways until each side has ended the session, and
+     * reads the next opening line.
+     */
+    private final class Sessions extends ChannelInboundHandlerAdapter implements CarriedChannel.Carrier {
 
-        private final Connection connection;
+        private final Connection link;
         private final NodeIdentity edge;
-        private ByteBuf line;
+        private ChannelHandlerContext ctx;
+        private ByteBuf received;
         private ScheduledFuture<?> deadline;
+        private State state = State.OPENING;
+        /** The session carried now; null between sessions and after a refused opening. */
+        private CarriedChannel session;
+        private boolean edgeEnded;
+        private boolean nodeEnded;
+        /** Reads stopped because the session holds octets it has not read yet. */
+        private boolean paused;
+        /** The server is stopping: the link closes once no session is on it. */
+        private boolean closeWhenIdle;
 
-        Opening(Connection connection, NodeIdentity edge) {
-            this.connection = connection;
+        Sessions(Connection link, NodeIdentity edge) {
+            this.link = link;
             this.edge = edge;
         }
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
-            line = ctx.alloc().buffer(256, LinkOpening.MAX_LINE);
+            this.ctx = ctx;
             deadline = ctx.executor().schedule(() -> {
-                log.info("{} link from edge {}: no opening line within {}", connection.logId(), edge.name(), OPENING_DEADLINE);
+                log.info("{} link from edge {}: no opening line within {}", link.logId(), edge.name(), OPENING_DEADLINE);
                 ctx.close();
             }, OPENING_DEADLINE.toNanos(), TimeUnit.NANOSECONDS);
         }
@@ -161,76 +180,122 @@ public final class LinkService implements ProtocolService {
         @Override
         public void handlerRemoved(ChannelHandlerContext ctx) {
             deadline.cancel(false);
-            if (line != null) line.release();
-            line = null;
+            if (received != null) received.release();
+            received = null;
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object message) {
-            if (!(message instanceof ByteBuf in) || line == null) {
+            if (!(message instanceof ByteBuf in)) {
                 ReferenceCountUtil.release(message);
                 return;
             }
+            received = received == null ? in
+                    : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), received, in);
+            decodeReceived();
+        }
+
+        /** Acts on what has been received, and keeps what is not whole yet. */
+        private void decodeReceived() {
             try {
-                int end = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) '\n');
-                int take = (end < 0 ? in.writerIndex() : end + 1) - in.readerIndex();
-                if (line.readableBytes() + take > LinkOpening.MAX_LINE) {
-                    refuse(ctx, "the opening line is longer than " + LinkOpening.MAX_LINE + " octets");
-                    return;
-                }
-                line.writeBytes(in, take);
-                if (end < 0) return;
-                String text = line.toString(StandardCharsets.UTF_8).stripTrailing();
-                switch (LinkOpening.parse(text)) {
-                    case LinkOpening.Invalid invalid -> refuse(ctx, invalid.reason());
-                    case LinkOpening.Valid valid -> start(ctx, valid.opening(), in);
-                }
-            } finally {
-                in.release();
+                decode();
+            } catch (DecoderException e) {
+                log.warn("{} link from edge {}: {}", link.logId(), edge.name(), e.getMessage());
+                received.skipBytes(received.readableBytes());
+                ctx.close();
+            }
+            if (received != null && !received.isReadable()) {
+                received.release();
+                received = null;
+            } else if (received != null) {
+                received.discardSomeReadBytes();
             }
         }
 
-        private void start(ChannelHandlerContext ctx, LinkOpening opening, ByteBuf rest) {
+        /** Acts on every whole line or frame received. */
+        private void decode() {
+            while (received != null && received.isReadable() && ctx.channel().isActive()) {
+                if (state == State.OPENING) {
+                    int end = received.indexOf(received.readerIndex(), received.writerIndex(), (byte) '\n');
+                    if (end < 0) {
+                        if (received.readableBytes() >= LinkOpening.MAX_LINE) {
+                            refuse("the opening line is longer than " + LinkOpening.MAX_LINE + " octets");
+                        }
+                        return;
+                    }
+                    if (end + 1 - received.readerIndex() > LinkOpening.MAX_LINE) {
+                        refuse("the opening line is longer than " + LinkOpening.MAX_LINE + " octets");
+                        return;
+                    }
+                    String text = received.readCharSequence(end + 1 - received.readerIndex(), StandardCharsets.UTF_8)
+                            .toString().stripTrailing();
+                    switch (LinkOpening.parse(text)) {
+                        case LinkOpening.Invalid invalid -> refuse(invalid.reason());
+                        case LinkOpening.Valid valid -> start(valid.opening());
+                    }
+                } else if (state == State.CHECKING) {
+                    return; // the edge sends nothing before READY; whatever it did waits for the session
+                } else {
+                    int length = LinkFrames.length(received);
+                    if (length < 0 || received.readableBytes() < LinkFrames.HEADER + length) return;
+                    received.skipBytes(LinkFrames.HEADER);
+                    if (length == 0) {
+                        edgeEnded();
+                    } else if (session != null && session.isOpen()) {
+                        session.receive(received.readRetainedSlice(length));
+                        if (session != null && session.holdsInput() && !paused) {
+                            paused = true;
+                            ctx.channel().config().setAutoRead(false);
+                        }
+                    } else {
+                        received.skipBytes(length); // the session here has ended; the edge has not seen it yet
+                    }
+                }
+            }
+        }
+
+        private void start(LinkOpening opening) {
+            deadline.cancel(false);
             ProtocolService service = services.get(opening.protocol());
             InetAddress client;
             try {
                 // A literal, checked by the parser: no name is looked up.
                 client = InetAddress.getByName(opening.client());
             } catch (UnknownHostException e) {
-                refuse(ctx, "client is not an IP address");
+                refuse("client is not an IP address");
                 return;
             }
             if (service == null) {
-                refuse(ctx, opening.protocol() + " is not served on this node");
+                refuse(opening.protocol() + " is not served on this node");
                 return;
             }
             // docs/roles.md §2: the node's rules hold for the client as asserted, as they would at its own accept.
-            RuleAction action = clientRules.decide(client, connection.listener().name());
+            RuleAction action = clientRules.decide(client, link.listener().name());
             if (action == RuleAction.DENY || action == RuleAction.REQUIRE_CERT && opening.certificateSerial().isEmpty()) {
                 log.info("{} link session {} for {} from client {} via edge {} denied by connection rules ({})",
-                        connection.logId(), opening.protocol(), opening.account(), opening.client(), edge.name(),
+                        link.logId(), opening.protocol(), opening.account(), opening.client(), edge.name(),
                         action.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
-                answer(ctx, new LinkOpening.Refused(LinkOpening.Refused.DENIED, "Not allowed from the client's address"));
+                answer(new LinkOpening.Refused(LinkOpening.Refused.DENIED, "Not allowed from the client's address"));
                 return;
             }
             if (opening.clientCertificate().isPresent()) {
                 // HTTPS and LDAP: the session reads the certificate itself, which the node checks as its own
-                // handshake would. The edge sends nothing more before READY, so nothing waits meanwhile.
+                // handshake would.
+                state = State.CHECKING;
                 Optional<byte[]> der = opening.clientCertificateDer();
-                line.release();
-                line = null;
                 CompletableFuture.supplyAsync(() -> verified(der), blocking).whenComplete((peer, failure) ->
                         ctx.executor().execute(() -> {
                             if (!ctx.channel().isActive()) return;
                             if (failure != null) {
                                 log.warn("{} link session {}: the client certificate could not be checked: {}",
-                                        connection.logId(), opening.protocol(), failure.toString());
+                                        link.logId(), opening.protocol(), failure.toString());
                             }
-                            hand(ctx, service, opening, client, failure == null ? peer : Optional.empty(), Unpooled.EMPTY_BUFFER);
+                            hand(service, opening, client, failure == null ? peer : Optional.empty());
+                            if (received != null) decodeReceived();
                         }));
                 return;
             }
-            hand(ctx, service, opening, client, Optional.empty(), rest);
+            hand(service, opening, client, Optional.empty());
         }
 
         /**
@@ -244,58 +309,137 @@ public final class LinkService implements ProtocolService {
                 certificate = (X509Certificate) CertificateFactory.getInstance("X.509")
                         .generateCertificate(new ByteArrayInputStream(der.get()));
             } catch (CertificateException | ClassCastException e) {
-                log.info("{} link: the asserted client certificate is not one: {}", connection.logId(), e.getMessage());
+                log.info("{} link: the asserted client certificate is not one: {}", link.logId(), e.getMessage());
                 return Optional.empty();
             }
             PeerVerification verification = clientCertificates.apply(List.of(certificate));
             if (verification instanceof PeerVerification.Verified v) return Optional.of(v.leaf());
-            log.info("{} link: the asserted client certificate {} does not verify here: {}", connection.logId(),
+            log.info("{} link: the asserted client certificate {} does not verify here: {}", link.logId(),
                     certificate.getSerialNumber().toString(16), verification instanceof PeerVerification.Rejected r
                             ? r.reason() : "none");
             return Optional.empty();
         }
 
-        /** Logs the session and gives the link to {@code service}, with the client as asserted. */
-        private void hand(ChannelHandlerContext ctx, ProtocolService service, LinkOpening opening, InetAddress client,
-                          Optional<X509Certificate> peer, ByteBuf rest) {
+        /** Logs the session and gives it, on a channel of its own, to {@code service} with the client as asserted. */
+        private void hand(ProtocolService service, LinkOpening opening, InetAddress client, Optional<X509Certificate> peer) {
+            InetSocketAddress from = new InetSocketAddress(client, opening.clientPort());
+            CarriedChannel channel = new CarriedChannel(ctx.channel(), this, from);
+            ctx.channel().eventLoop().register(channel);
+            session = channel;
+            state = State.CARRYING;
+            Connection carried = link.carry(channel, from);
             // docs/roles.md §2: the client as asserted in logs and rules, the edge as the peer.
-            log.info("{} link session {} for {} from client {}:{} via edge {} ({}) session {} tls={} certificate={}{}",
-                    connection.logId(), opening.protocol(), opening.account(), opening.client(), opening.clientPort(),
-                    edge.name(), connection.remote().getAddress().getHostAddress(), opening.session(),
+            log.info("{} link session {} for {} from client {}:{} via edge {} ({}) link {} session {} tls={} certificate={}{}",
+                    carried.logId(), opening.protocol(), opening.account(), opening.client(), opening.clientPort(),
+                    edge.name(), link.remote().getAddress().getHostAddress(), link.logId(), opening.session(),
                     opening.tls().map(t -> t + "/" + opening.cipher().orElse("-")).orElse("none"),
                     opening.certificateSerial().orElse("-"),
                     opening.imapId().isEmpty() ? "" : " id=" + opening.imapId());
-            InetSocketAddress from = new InetSocketAddress(client, opening.clientPort());
+            channel.closeFuture().addListener(f -> log.info("{} link session end: {} octets in, {} out", carried.logId(),
+                    carried.bytesIn(), carried.bytesOut()));
             if (READS_CLIENT_TLS.contains(opening.protocol())) {
                 // HTTPS and LDAP read the client's TLS themselves (EST, LDAP's bind): the asserted one, not the link's.
-                connection.relayedFor(from, opening.tls().map(version -> new Connection.TlsInfo(version,
+                carried.relayedFor(from, opening.tls().map(version -> new Connection.TlsInfo(version,
                         opening.cipher().orElse(""), peer)));
-            } else {
-                connection.relayedFor(from);
             }
-            ChannelPipeline pipeline = ctx.pipeline();
-            pipeline.remove(this);
-            service.openRelayed(connection, pipeline, opening);
-            // Nothing should follow the opening before READY; whatever did is the session's. It goes on
-            // from the TLS handler, as octets just decrypted would: the pipeline's head would give it to
-            // the TLS handler to decrypt, and this handler's own context, removed, to the tail only.
-            if (rest.isReadable()) {
-                ChannelHandlerContext tls = pipeline.context(SslHandler.class);
-                if (tls != null) tls.fireChannelRead(rest.retain());
-                else pipeline.fireChannelRead(rest.retain());
-            }
+            service.openRelayed(carried, channel.pipeline(), opening);
         }
 
-        private void refuse(ChannelHandlerContext ctx, String reason) {
-            log.warn("{} link from edge {}: bad opening line: {}", connection.logId(), edge.name(), reason);
-            answer(ctx, new LinkOpening.Refused(LinkOpening.Refused.PROTOCOL, "Bad opening line"));
+        private void refuse(String reason) {
+            log.warn("{} link from edge {}: bad opening line: {}", link.logId(), edge.name(), reason);
+            received.skipBytes(received.readableBytes());
+            send(Unpooled.copiedBuffer(new LinkOpening.Refused(LinkOpening.Refused.PROTOCOL, "Bad opening line").line(),
+                    StandardCharsets.US_ASCII));
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> ctx.close());
+            state = State.CARRYING;
         }
 
-        /** Answers the opening with a refusal and closes the link. */
-        private void answer(ChannelHandlerContext ctx, LinkOpening.Refused refused) {
-            ctx.writeAndFlush(Unpooled.copiedBuffer(refused.line(), StandardCharsets.US_ASCII)).addListener(f -> ctx.close());
-            line.release();
-            line = null;
+        /** Answers the opening with a refusal, which ends the session on this side. */
+        private void answer(LinkOpening.Refused refused) {
+            state = State.CARRYING;
+            send(Unpooled.copiedBuffer(refused.line(), StandardCharsets.US_ASCII));
+            ended();
         }
+
+        /** The edge ended the session: the client has gone, or the session is over on both sides. */
+        private void edgeEnded() {
+            edgeEnded = true;
+            if (session != null) session.close();
+            if (nodeEnded) between();
+        }
+
+        @Override
+        public void send(ByteBuf payload) {
+            LinkFrames.writeFrames(ctx, payload, ctx.voidPromise());
+        }
+
+        @Override
+        public void flush() {
+            ctx.flush();
+        }
+
+        @Override
+        public boolean writable() {
+            return ctx.channel().isWritable();
+        }
+
+        @Override
+        public void ended() {
+            if (nodeEnded) return;
+            nodeEnded = true;
+            LinkFrames.writeEnd(ctx, ctx.voidPromise());
+            ctx.flush();
+            if (edgeEnded) between();
+        }
+
+        @Override
+        public void drained() {
+            if (!paused) return;
+            paused = false;
+            ctx.channel().config().setAutoRead(true);
+        }
+
+        /** Both sides ended the session: the link waits for the next opening line. */
+        private void between() {
+            session = null;
+            edgeEnded = false;
+            nodeEnded = false;
+            state = State.OPENING;
+            drained();
+            if (closeWhenIdle) ctx.close();
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable() && session != null) session.linkWritable();
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (session != null) session.close();
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (event instanceof Transport.ShutdownEvent || event instanceof SessionRegistry.Departure) {
+                // The sessions on the link get their own event; the link goes when it carries none.
+                closeWhenIdle = true;
+                if (state == State.OPENING && session == null) ctx.close();
+                return;
+            }
+            ctx.fireUserEventTriggered(event);
+        }
+    }
+
+    /** Where a link is in its current session. */
+    private enum State {
+        /** Waiting for the edge's opening line. */
+        OPENING,
+        /** Checking the client certificate an opening asserts. */
+        CHECKING,
+        /** Carrying a session's frames, until both sides have ended it. */
+        CARRYING
     }
 }

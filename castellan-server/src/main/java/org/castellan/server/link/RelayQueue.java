@@ -269,9 +269,7 @@ public final class RelayQueue implements AutoCloseable {
         Replies replies = new Replies();
         Channel channel = link.channel();
         try {
-            channel.pipeline().addLast("replies", replies);
-            ByteBuf rest = link.takeRest();
-            channel.pipeline().fireChannelRead(rest);
+            channel.eventLoop().submit(() -> link.handTo("replies", replies)).syncUninterruptibly();
             channel.config().setAutoRead(true);
             return transaction(message, recipients, channel, replies, host);
         } catch (IOException e) {
@@ -371,6 +369,11 @@ public final class RelayQueue implements AutoCloseable {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object message) {
+            if (message == LinkFrames.END) {
+                // The node ended the session: no reply follows.
+                replies.add(CLOSED);
+                return;
+            }
             if (!(message instanceof ByteBuf in)) {
                 ReferenceCountUtil.release(message);
                 return;

@@ -44,10 +44,26 @@ public final class Connection {
     /** On a link of HTTPS or LDAP: the client's TLS as the edge asserted it; null elsewhere. */
     private volatile Optional<TlsInfo> assertedTls;
     private final TlsPolicy tlsPolicy;
+    /** The connection a carried session travels on ({@link #carry}); null for a socket's own. */
+    private final Connection carrier;
+    /** Where {@link #carry} registers the sessions it makes; null where none are carried. */
+    private final SessionRegistry registry;
 
     Connection(long id, Listener listener, Channel channel, InetSocketAddress remote, Instant started,
                TlsPolicy tlsPolicy) {
+        this(id, listener, channel, remote, started, tlsPolicy, null, null);
+    }
+
+    Connection(long id, Listener listener, Channel channel, InetSocketAddress remote, Instant started,
+               TlsPolicy tlsPolicy, SessionRegistry registry) {
+        this(id, listener, channel, remote, started, tlsPolicy, null, registry);
+    }
+
+    private Connection(long id, Listener listener, Channel channel, InetSocketAddress remote, Instant started,
+                       TlsPolicy tlsPolicy, Connection carrier, SessionRegistry registry) {
         this.id = id;
+        this.carrier = carrier;
+        this.registry = registry;
         this.tlsPolicy = tlsPolicy;
         this.listener = listener;
         this.channel = channel;
@@ -57,6 +73,32 @@ public final class Connection {
     }
 
     public long id() { return id; }
+
+    /**
+     * A session carried on this connection (a link kept open by an edge, docs/roles.md §2): a
+     * connection of its own, on {@code channel}, for the client the edge names, with this
+     * connection's listener and TLS (the link's, which the node's revocation watch of edges
+     * reads), in the session registry until the channel closes, so that the session list, kicks
+     * and revocations reach it as they reach one on a socket. Call on the event loop, once the
+     * channel is registered.
+     *
+     * @throws IllegalStateException if this connection is not in a registry
+     */
+    public Connection carry(CarriedChannel channel, InetSocketAddress client) {
+        if (registry == null) throw new IllegalStateException("connection " + logId() + " carries no sessions");
+        Connection session = new Connection(registry.nextId(), listener, channel, client, Instant.now(), tlsPolicy,
+                this, registry);
+        session.tls = tls;
+        session.peerChain = peerChain;
+        session.clientCertMode = clientCertMode;
+        channel.pipeline().addFirst(Transport.BYTE_COUNTER, new ByteCounter(session));
+        registry.register(session);
+        channel.closeFuture().addListener(f -> registry.unregister(session));
+        return session;
+    }
+
+    /** The connection this session is carried on; empty for a socket's own session. */
+    public Optional<Connection> carrier() { return Optional.ofNullable(carrier); }
 
     /** The session id as it appears in logs: short, unique within a server run. */
     public String logId() { return Long.toString(id, 36); }
@@ -157,7 +199,7 @@ public final class Connection {
      */
     public void startTls() {
         var pipeline = channel.pipeline();
-        if (pipeline.get("tls") != null) throw new IllegalStateException("TLS is already active");
+        if (tlsStarted()) throw new IllegalStateException("TLS is already active");
         pipeline.addAfter(Transport.BYTE_COUNTER, "tls", newTlsHandler(true));
     }
 
@@ -172,7 +214,9 @@ public final class Connection {
     public void startCompression() {
         var pipeline = channel.pipeline();
         if (compressionActive()) throw new IllegalStateException("compression is already active");
-        pipeline.addAfter(pipeline.context(ConnectionGate.class).name(), DeflateCodec.NAME, new DeflateCodec());
+        // A carried session's pipeline has no gate: its octets are the client's from the first.
+        var gate = pipeline.context(ConnectionGate.class);
+        pipeline.addAfter(gate != null ? gate.name() : Transport.BYTE_COUNTER, DeflateCodec.NAME, new DeflateCodec());
     }
 
     /** Whether {@link #startCompression} has run on this connection. */
@@ -223,6 +267,7 @@ public final class Connection {
 
     /** Whether TLS is active or being negotiated on this connection. */
     public boolean tlsStarted() {
+        if (carrier != null) return carrier.tlsStarted();
         return channel.pipeline().get("tls") != null;
     }
 

@@ -14,6 +14,12 @@ import java.util.function.Predicate;
 public final class SessionRegistry {
 
     private final ConcurrentMap<Long, Connection> live = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong ids = new java.util.concurrent.atomic.AtomicLong();
+
+    /** A connection id not given before in this server run. */
+    long nextId() {
+        return ids.incrementAndGet();
+    }
 
     void register(Connection connection) {
         live.put(connection.id(), connection);

@@ -82,7 +82,6 @@ public final class Transport implements AutoCloseable {
     private final ConnectionRules rules;
     private final TlsPolicy tls;
     private final Clock clock;
-    private final AtomicLong ids = new AtomicLong();
     private final Map<String, Bound> bound = new LinkedHashMap<>();
     private final ConnectionCounts counts;
 
@@ -136,7 +135,8 @@ public final class Transport implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         InetSocketAddress peer = ch.remoteAddress();
-                        var connection = new Connection(ids.incrementAndGet(), listener, ch, peer, clock.instant(), listenerTls);
+                        var connection = new Connection(registry.nextId(), listener, ch, peer, clock.instant(), listenerTls,
+                                registry);
                         boolean proxied = proxyFrom.stream().anyMatch(c -> c.contains(peer.getAddress()));
                         ch.pipeline().addLast(BYTE_COUNTER, new ByteCounter(connection));
                         if (proxied) ch.pipeline().addLast(new HAProxyMessageDecoder());

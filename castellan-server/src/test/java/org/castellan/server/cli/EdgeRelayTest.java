@@ -260,11 +260,19 @@ class EdgeRelayTest {
     /**
      * docs/roles.md §2: the link is TLS from its first byte. tcpdump on the loopback interface,
      * filtered to mailbox-1's link port, records a session fetching a message with a unique marker:
-     * the capture holds TLS records and not the marker.
+     * the capture holds TLS records and not the marker. The edge is a new one, so that its link is
+     * opened, handshake and all, while the capture runs.
      */
     @Test
     void theLinkCarriesNoCleartext() throws Exception {
         ExternalClient.require("tcpdump", "tcpdump");
+        try (Castellan fresh = startEdge("edge-capture", nodeCertificate(new NodeIdentity(NodeIdentity.Role.EDGE,
+                "edge-capture"), Duration.ofDays(90)))) {
+            captureOfASessionThrough(fresh);
+        }
+    }
+
+    private void captureOfASessionThrough(Castellan edge) throws Exception {
         String marker = "cleartext-marker-" + java.util.UUID.randomUUID();
         deliver(0, ALICE, "on the wire", marker);
         Path capture = tmp.resolve("link.pcap");
@@ -519,9 +527,23 @@ class EdgeRelayTest {
             var relay = resuming.edgeRelay().orElseThrow();
             assertThat(login(resuming, ALICE)).startsWith("a OK");
             assertThat(relay.resumedLinks()).as("the first link makes a full handshake").isZero();
+            // docs/roles.md §2: sessions one after another travel on links kept open, one pool per event
+            // loop; a session takes a link of its own loop, so there are at most as many links as loops.
+            int loops = 2 * io.netty.util.NettyRuntime.availableProcessors();
+            for (int i = 0; i < loops + 4; i++) {
+                await().atMost(Duration.ofSeconds(10)).until(() -> relay.idleLinks() == relay.liveLinks().size());
+                assertThat(login(resuming, ALICE)).startsWith("a OK");
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> relay.idleLinks() == relay.liveLinks().size());
+            int links = relay.liveLinks().size();
+            assertThat(links).as("links kept open carried " + (loops + 5) + " sessions").isLessThanOrEqualTo(loops);
+            assertThat(relay.resumedLinks()).as("every link after the first resumes").isEqualTo(links - 1);
+            // The node closes the links: the next session opens a new one, which resumes too.
+            mailbox[0].sessions().list().stream().filter(c -> c.listener().name().equals("link") && c.carrier().isEmpty())
+                    .forEach(Connection::close);
+            await().atMost(Duration.ofSeconds(10)).until(() -> relay.liveLinks().isEmpty());
             assertThat(login(resuming, ALICE)).startsWith("a OK");
-            assertThat(login(resuming, ALICE)).startsWith("a OK");
-            assertThat(relay.resumedLinks()).as("the next links resume").isEqualTo(2);
+            assertThat(relay.resumedLinks()).as("a link replacing one the node closed resumes").isEqualTo(links);
 
             ca.revoke(leaf.getSerialNumber(), RevocationReason.KEY_COMPROMISE);
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->

@@ -348,6 +348,7 @@ class EdgeSmtpTest {
         try (SmtpLine link = new SmtpLine(context.getSocketFactory().createSocket("127.0.0.2", linkPort(0)))) {
             link.out.write(new LinkOpening(LinkOpening.MX, "", "", "198.51.100.4", 25, Optional.empty(), Optional.empty(),
                     Optional.empty(), "t1", List.of(), Optional.of("mail.example.net")).format().getBytes(StandardCharsets.UTF_8));
+            link.framed();
             assertThat(link.in.readLine()).isEqualTo("READY mx");
             assertThat(link.command("MAIL FROM:<carol@example.net>")).startsWith("250");
             assertThat(link.command("RCPT TO:<" + ALICE + ">")).startsWith("250");
@@ -371,8 +372,8 @@ class EdgeSmtpTest {
     /** An SMTP client over implicit TLS: a command, then its reply's last line. */
     static final class SmtpLine implements AutoCloseable {
         final Socket socket;
-        final BufferedReader in;
-        final OutputStream out;
+        BufferedReader in;
+        OutputStream out;
 
         /** After the greeting: an SMTP server's 220, or a mailbox node's link greeting. */
         private SmtpLine(Socket socket) throws IOException {
@@ -396,6 +397,12 @@ class EdgeSmtpTest {
             SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1",
                     edge.addresses().get(listener).getPort());
             return new SmtpLine(socket);
+        }
+
+        /** On a link, after the opening line: the session's octets travel in frames (docs/roles.md §2). */
+        void framed() throws IOException {
+            in = new BufferedReader(new InputStreamReader(LinkFraming.unframed(socket.getInputStream()), StandardCharsets.UTF_8));
+            out = LinkFraming.framed(socket.getOutputStream());
         }
 
         String command(String line) throws IOException {

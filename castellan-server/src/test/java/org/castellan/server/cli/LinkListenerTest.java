@@ -164,16 +164,18 @@ class LinkListenerTest {
         IssuedCertificate edge = ca.issueNode(EDGE, List.of(), Duration.ofDays(90));
         SSLContext context = context(edge.privateKey(), edge.chain());
         try (SSLSocket socket = connect(context, "TLSv1.3")) {
-            var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-            assertThat(in.readLine()).startsWith("castellan-link ");
+            assertThat(greeting(socket)).startsWith("castellan-link ");
             socket.getOutputStream().write(opening("imap", LiveServer.ACCOUNT).getBytes(StandardCharsets.UTF_8));
+            var in = sessionReader(socket);
             assertThat(in.readLine()).startsWith("READY IMAP4rev1 IMAP4rev2").contains("IDLE").doesNotContain(" AUTH=");
-            socket.getOutputStream().write("a SELECT INBOX\r\n".getBytes(StandardCharsets.UTF_8));
+            var out = LinkFraming.framed(socket.getOutputStream());
+            out.write("a SELECT INBOX\r\n".getBytes(StandardCharsets.UTF_8));
             String line;
             while ((line = in.readLine()) != null && !line.startsWith("a ")) { }
             assertThat(line).startsWith("a OK [READ-WRITE]");
             // The session is the account's, and names the client as the edge asserted it.
-            var link = server.sessions().list().stream().filter(c -> c.listener().name().equals("link")).findFirst().orElseThrow();
+            var link = server.sessions().list().stream().filter(c -> c.carrier().isPresent()).findFirst().orElseThrow();
+            assertThat(link.listener().name()).isEqualTo("link");
             assertThat(link.account()).hasValue(LiveServer.ACCOUNT);
             assertThat(link.remote().getAddress().getHostAddress()).isEqualTo("192.0.2.77");
             assertThat(link.remote().getPort()).isEqualTo(50123);
@@ -187,6 +189,50 @@ class LinkListenerTest {
     }
 
     /**
+     * docs/roles.md §2, sessions one after another on a link kept open: after the opening, both
+     * directions are frames, and a frame of length 0 ends the session in its sender's direction.
+     * The first session ends at the node (LOGOUT), the second at the edge (its client went); each
+     * is a session of its own at the node, and the link reads the next opening after both ends.
+     */
+    @Test
+    void aLinkCarriesSessionsOneAfterAnother() throws Exception {
+        IssuedCertificate edge = ca.issueNode(EDGE, List.of(), Duration.ofDays(90));
+        SSLContext context = context(edge.privateKey(), edge.chain());
+        try (SSLSocket socket = connect(context, "TLSv1.3")) {
+            assertThat(greeting(socket)).startsWith("castellan-link ");
+            var out = LinkFraming.framed(socket.getOutputStream());
+
+            socket.getOutputStream().write(opening("imap", LiveServer.ACCOUNT).getBytes(StandardCharsets.UTF_8));
+            var first = sessionReader(socket);
+            assertThat(first.readLine()).startsWith("READY IMAP4rev1");
+            long firstId = carried().orElseThrow().id();
+            out.write("a LOGOUT\r\n".getBytes(StandardCharsets.UTF_8));
+            assertThat(first.readLine()).startsWith("* BYE");
+            assertThat(first.readLine()).startsWith("a OK");
+            assertThat(first.readLine()).as("the node's end of the session").isNull();
+            LinkFraming.end(socket.getOutputStream());
+
+            socket.getOutputStream().write(opening("imap", LiveServer.ACCOUNT).getBytes(StandardCharsets.UTF_8));
+            var second = sessionReader(socket);
+            assertThat(second.readLine()).startsWith("READY IMAP4rev1");
+            out.write("b SELECT INBOX\r\n".getBytes(StandardCharsets.UTF_8));
+            String line;
+            while ((line = second.readLine()) != null && !line.startsWith("b ")) { }
+            assertThat(line).startsWith("b OK [READ-WRITE]");
+            assertThat(carried().orElseThrow().id()).as("a session of its own").isNotEqualTo(firstId);
+            LinkFraming.end(socket.getOutputStream());
+            assertThat(second.readLine()).as("the node ends the session the edge ended").isNull();
+            await().atMost(Duration.ofSeconds(10)).until(() -> carried().isEmpty());
+            assertThat(linkSessions()).as("the link itself stays open").isEqualTo(1);
+        }
+    }
+
+    /** The session a link carries now, if any. */
+    private Optional<org.castellan.server.transport.Connection> carried() {
+        return server.sessions().list().stream().filter(c -> c.carrier().isPresent()).findFirst();
+    }
+
+    /**
      * docs/roles.md §2: a command that arrives with the opening line, in the same read, belongs to
      * the session the opening starts: it is answered after READY, in order.
      */
@@ -195,10 +241,13 @@ class LinkListenerTest {
         IssuedCertificate edge = ca.issueNode(EDGE, List.of(), Duration.ofDays(90));
         SSLContext context = context(edge.privateKey(), edge.chain());
         try (SSLSocket socket = connect(context, "TLSv1.3")) {
-            var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-            assertThat(in.readLine()).startsWith("castellan-link ");
-            socket.getOutputStream().write((opening("imap", LiveServer.ACCOUNT) + "a SELECT INBOX\r\n")
-                    .getBytes(StandardCharsets.UTF_8));
+            assertThat(greeting(socket)).startsWith("castellan-link ");
+            byte[] command = "a SELECT INBOX\r\n".getBytes(StandardCharsets.UTF_8);
+            var write = new java.io.ByteArrayOutputStream();
+            write.write(opening("imap", LiveServer.ACCOUNT).getBytes(StandardCharsets.UTF_8));
+            LinkFraming.framed(write).write(command);
+            socket.getOutputStream().write(write.toByteArray());
+            var in = sessionReader(socket);
             assertThat(in.readLine()).startsWith("READY IMAP4rev1");
             String line;
             while ((line = in.readLine()) != null && !line.startsWith("a ")) { }
@@ -230,11 +279,11 @@ class LinkListenerTest {
                 Optional.of(certificate.getSerialNumber().toString(16)), "8", List.of())
                 .withClientCertificate(certificate.getEncoded()).format();
         try (SSLSocket socket = connect(context, "TLSv1.3")) {
-            var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-            assertThat(in.readLine()).startsWith("castellan-link ");
+            assertThat(greeting(socket)).startsWith("castellan-link ");
             socket.getOutputStream().write(opening.getBytes(StandardCharsets.UTF_8));
+            var in = sessionReader(socket);
             assertThat(in.readLine()).isEqualTo("READY HTTP/1.1");
-            socket.getOutputStream().write(("POST /.well-known/est/simplereenroll HTTP/1.1\r\nHost: localhost\r\n"
+            LinkFraming.framed(socket.getOutputStream()).write(("POST /.well-known/est/simplereenroll HTTP/1.1\r\nHost: localhost\r\n"
                     + "Content-Type: application/pkcs10\r\nContent-Length: 4\r\nConnection: close\r\n\r\nAAAA")
                     .getBytes(StandardCharsets.UTF_8));
             return in.readLine();
@@ -249,12 +298,28 @@ class LinkListenerTest {
     /** The node's answer to {@code line}, or "(closed)". */
     private String exchange(SSLContext context, String line) throws IOException {
         try (SSLSocket socket = connect(context, "TLSv1.3")) {
-            var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-            in.readLine();
+            greeting(socket);
             socket.getOutputStream().write(line.getBytes(StandardCharsets.UTF_8));
-            String answer = in.readLine();
+            String answer;
+            try {
+                answer = sessionReader(socket).readLine();
+            } catch (java.io.EOFException e) {
+                answer = null;
+            }
             return answer == null ? "(closed)" : answer;
         }
+    }
+
+    /** The node's greeting line, read an octet at a time so that nothing after it is taken. */
+    private static String greeting(SSLSocket socket) throws IOException {
+        var line = new java.io.ByteArrayOutputStream();
+        for (int c; (c = socket.getInputStream().read()) >= 0 && c != '\n'; ) line.write(c);
+        return line.toString(StandardCharsets.US_ASCII).stripTrailing();
+    }
+
+    /** The session's lines from the node's frames, after the opening line. */
+    private static BufferedReader sessionReader(SSLSocket socket) throws IOException {
+        return new BufferedReader(new InputStreamReader(LinkFraming.unframed(socket.getInputStream()), StandardCharsets.UTF_8));
     }
 
     /** A renewed server certificate is what the next link handshake presents, without a restart. */

@@ -263,14 +263,14 @@ class NodeJoinTest {
             // Sessions of earlier tests close a moment after their clients: counted until then.
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
                 String links = Cli.raw(null, "node", "list", "--config", edgeConfig.toString()).out().replaceAll(" +", " ");
-                assertThat(links).containsPattern("(?m)^LINK TO ADDRESS HEALTH TIME LIVE TLS CIPHER NODE CERTIFICATE NOT BEFORE"
+                assertThat(links).containsPattern("(?m)^LINK TO ADDRESS HEALTH TIME LIVE IDLE TLS CIPHER NODE CERTIFICATE NOT BEFORE"
                         + " NOT AFTER / REASON$");
                 for (int i = 0; i < 2; i++) {
                     String serial = Pem.readCertificates(tmp.resolve("joined/mailbox-" + (i + 1))
                             .resolve(IssuedCertificate.CHAIN_FILE)).get(0).getSerialNumber().toString(16);
                     assertThat(links).containsPattern("(?m)^mailbox-" + (i + 1) + " 127\\.0\\.0\\." + (i + 2) + ":"
                             + mailbox[i].addresses().get("link").getPort() + " ok \\d+ms " + (i == 0 ? 2 : 0)
-                            + " TLSv1\\.3 TLS_\\S+ " + serial + " \\S+Z \\S+Z$");
+                            + " \\d+ TLSv1\\.3 TLS_\\S+ " + serial + " \\S+Z \\S+Z$");
                 }
             });
             // The probes above were links too, from the edge's address: counted until they close.
