@@ -242,7 +242,8 @@ public final class LinkService implements ProtocolService {
                     if (length == 0) {
                         edgeEnded();
                     } else if (session != null && session.isOpen()) {
-                        session.receive(received.readRetainedSlice(length));
+                        // A copy, not a slice: the octets around it here move as frames come and go.
+                        session.receive(received.readBytes(length));
                         if (session != null && session.holdsInput() && !paused) {
                             paused = true;
                             ctx.channel().config().setAutoRead(false);
@@ -370,6 +371,10 @@ public final class LinkService implements ProtocolService {
 
         @Override
         public void send(ByteBuf payload) {
+            if (!ctx.channel().isActive()) {
+                payload.release(); // the link is gone, and the session with it
+                return;
+            }
             LinkFrames.writeFrames(ctx, payload, ctx.voidPromise());
         }
 
@@ -387,6 +392,7 @@ public final class LinkService implements ProtocolService {
         public void ended() {
             if (nodeEnded) return;
             nodeEnded = true;
+            if (!ctx.channel().isActive()) return;
             LinkFrames.writeEnd(ctx, ctx.voidPromise());
             ctx.flush();
             if (edgeEnded) between();

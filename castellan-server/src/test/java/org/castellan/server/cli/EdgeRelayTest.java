@@ -258,6 +258,79 @@ class EdgeRelayTest {
     }
 
     /**
+     * docs/roles.md §2: a session's octets cross the link in frames of at most 64 KiB, with reads
+     * paused on either side while the other has not taken what came. A message of about 7 MB (a
+     * 5 MiB attachment, base64) is appended through the edge and fetched back whole, and the link
+     * then carries the next session.
+     */
+    @Test
+    void aMultiMegabyteMessageCrossesTheEdgeBothWays() throws Exception {
+        String out = python(String.join("\n",
+                "import imaplib, ssl, sys, hashlib, base64, os",
+                "imaps, pop3s, ca, pw, user = sys.argv[1:6]",
+                "ctx = ssl.create_default_context(cafile=ca)",
+                "body = base64.encodebytes(os.urandom(5 * 1024 * 1024)).replace(b'\\n', b'\\r\\n')",
+                "msg = (b'From: ' + user.encode() + b'\\r\\nTo: ' + user.encode() + b'\\r\\nSubject: attachment\\r\\n'",
+                "       b'MIME-Version: 1.0\\r\\nContent-Type: application/octet-stream\\r\\n'",
+                "       b'Content-Transfer-Encoding: base64\\r\\n\\r\\n' + body)",
+                "a = imaplib.IMAP4_SSL('localhost', int(imaps), ssl_context=ctx, timeout=60)",
+                "a.login(user, pw)",
+                "typ, data = a.append('INBOX', None, None, msg)",
+                "print('append', typ)",
+                "uid = data[0].decode().split('APPENDUID ')[1].split()[1].rstrip(']')",
+                "a.select('INBOX')",
+                "typ, got = a.uid('FETCH', uid, '(BODY.PEEK[])')",
+                "print('size', len(msg), 'same', hashlib.sha256(got[0][1]).digest() == hashlib.sha256(msg).digest())",
+                "a.logout()",
+                "b = imaplib.IMAP4_SSL('localhost', int(imaps), ssl_context=ctx, timeout=60)",
+                "b.login(user, pw)",
+                "print('next', b.select('INBOX')[0])",
+                "b.logout()"), edge, ALICE);
+        assertThat(out).contains("append OK").contains("same True").contains("next OK");
+    }
+
+    /**
+     * docs/roles.md §2: while the node's session runs a command it reads no more, and the frames
+     * that arrive meanwhile wait for it, in order and unchanged. Two hundred APPENDs with
+     * non-synchronising literals (RFC 7888) written at once through the edge are each answered
+     * OK, and every message reads back as it was sent.
+     */
+    @Test
+    void pipelinedAppendsArriveWholeAndInOrder() throws Exception {
+        int count = 200;
+        String subject = "pipelined";
+        try (Line client = Line.imap(edge)) {
+            assertThat(client.command("a LOGIN " + BOB + " \"" + PASSWORD + "\"")).startsWith("a OK");
+            StringBuilder burst = new StringBuilder();
+            for (int i = 0; i < count; i++) {
+                String message = "Subject: " + subject + "\r\n\r\nmessage " + i + " " + "x".repeat(i * 7) + "\r\n";
+                burst.append("p").append(i).append(" APPEND INBOX {").append(message.length()).append("+}\r\n")
+                        .append(message).append("\r\n");
+            }
+            client.out.write(burst.toString().getBytes(StandardCharsets.US_ASCII));
+            client.out.flush();
+            String[] uids = new String[count];
+            for (int i = 0; i < count; i++) {
+                // RFC 4315 §3: the OK names the message's UID.
+                String ok = client.until("p" + i + " ");
+                assertThat(ok).startsWith("p" + i + " OK [APPENDUID ");
+                uids[i] = ok.split(" ")[4].replace("]", "");
+            }
+            assertThat(client.command("s SELECT INBOX")).startsWith("s OK");
+            for (int i = 0; i < count; i++) {
+                String expected = "message " + i + " " + "x".repeat(i * 7);
+                client.out.write(("g" + i + " UID FETCH " + uids[i] + " BODY.PEEK[TEXT]\r\n").getBytes(StandardCharsets.US_ASCII));
+                client.out.flush();
+                String line;
+                StringBuilder text = new StringBuilder();
+                while (!(line = client.in.readLine()).startsWith("g" + i + " ")) text.append(line).append('\n');
+                assertThat(line).startsWith("g" + i + " OK");
+                assertThat(text.toString()).as("message " + i).contains(expected);
+            }
+        }
+    }
+
+    /**
      * docs/roles.md §2: the link is TLS from its first byte. tcpdump on the loopback interface,
      * filtered to mailbox-1's link port, records a session fetching a message with a unique marker:
      * the capture holds TLS records and not the marker. The edge is a new one, so that its link is
