@@ -660,17 +660,41 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     }
 
     /**
-     * The client's direction of a session: what the client sends goes to the node as frames,
-     * unparsed. Reading stops while the link holds more than its high-water mark and starts again
-     * when it drains (autoRead both ways). What one read loop of the event loop brings is flushed
-     * once, at its end: one TLS record and one system call for a burst rather than one per read.
+     * One direction of a session: what this channel reads is written to the other, unparsed.
+     * Reading stops while the other holds more than its high-water mark and starts again when it
+     * drains (autoRead both ways). What one read loop of the event loop brings is flushed once, at
+     * its end: one TLS record and one system call for a burst rather than one per read.
      */
-    private static final class ClientSide extends ChannelInboundHandlerAdapter {
+    private abstract static class Direction extends ChannelInboundHandlerAdapter {
 
-        private final Session session;
+        final Session session;
+        private final Channel to;
+
+        Direction(Session session, Channel to) {
+            this.session = session;
+            this.to = to;
+        }
+
+        void copy(ChannelHandlerContext ctx, Object message) {
+            to.write(message);
+            if (!to.isWritable()) {
+                to.flush();
+                ctx.channel().config().setAutoRead(false);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            to.flush();
+            ctx.fireChannelReadComplete();
+        }
+    }
+
+    /** The client's direction: what the client sends goes to the node as frames. */
+    private static final class ClientSide extends Direction {
 
         ClientSide(Session session) {
-            this.session = session;
+            super(session, session.link);
         }
 
         @Override
@@ -679,17 +703,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
                 ReferenceCountUtil.release(message);
                 return;
             }
-            session.link.write(message);
-            if (!session.link.isWritable()) {
-                session.link.flush();
-                ctx.channel().config().setAutoRead(false);
-            }
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            session.link.flush();
-            ctx.fireChannelReadComplete();
+            copy(ctx, message);
         }
 
         @Override
@@ -714,13 +728,11 @@ public final class EdgeRelay implements Relay, AutoCloseable {
         }
     }
 
-    /** The node's direction of a session: the octets of its frames go to the client; its end frame ends the client's connection. */
-    private static final class LinkSide extends ChannelInboundHandlerAdapter {
-
-        private final Session session;
+    /** The node's direction: the octets of its frames go to the client; its end frame ends the client's connection. */
+    private static final class LinkSide extends Direction {
 
         LinkSide(Session session) {
-            this.session = session;
+            super(session, session.client);
         }
 
         @Override
@@ -733,17 +745,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
                 ReferenceCountUtil.release(message);
                 return;
             }
-            session.client.write(message);
-            if (!session.client.isWritable()) {
-                session.client.flush();
-                ctx.channel().config().setAutoRead(false);
-            }
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            session.client.flush();
-            ctx.fireChannelReadComplete();
+            copy(ctx, message);
         }
 
         @Override
