@@ -182,6 +182,7 @@ class SpfTest {
         @CsvSource(delimiter = '|', textBlock = """
                 v=spf1 foo -all                     | PERMERROR
                 v=spf1 a:1.2.3.4 -all               | PERMERROR
+                v=spf1 a:localhost -all             | PERMERROR
                 v=spf1 ip4:192.0.2.1/33 -all        | PERMERROR
                 v=spf1 ip4:192.0.2.01 -all          | PERMERROR
                 v=spf1 ip4:192.0.2.256 -all         | PERMERROR
