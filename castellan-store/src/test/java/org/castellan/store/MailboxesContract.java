@@ -417,6 +417,17 @@ public interface MailboxesContract extends DirectoryFixture {
         assertThat(ours.get()).singleElement().satisfies(e -> assertThat(e.uids()).containsExactly(2L, 3L, 4L));
     }
 
+    /** A batch's flags are those a single APPEND would store: system flags in their one spelling. */
+    @Test
+    default void appendAllNormalizesFlagsAsAppendDoes() {
+        Mailbox inbox = inbox(account("alice@example.org"));
+        mailboxes().appendAll(inbox.id(), List.of(new NewMessage(
+                () -> new ByteArrayInputStream("Subject: a\r\n\r\none".getBytes(UTF_8)), Set.of("\\seen", "\\FLAGGED"), null)));
+        append(inbox, "two", "\\seen", "\\FLAGGED");
+        assertThat(mailboxes().listMessages(inbox.id(), UidRange.all())).extracting(MessageMeta::flags)
+                .containsOnly(Set.of(Flags.FLAGGED, Flags.SEEN));
+    }
+
     @Test
     default void appendAllStoresNothingWhenOneMessageFails() {
         Account alice = account("alice@example.org");

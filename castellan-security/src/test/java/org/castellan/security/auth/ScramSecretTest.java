@@ -136,6 +136,45 @@ class ScramSecretTest {
         assertThat(secret.verifyPassword("cafe\u0301".toCharArray())).isTrue();
     }
 
+    /** The first and last code point of each range of RFC 3454's tables that SASLprep uses (RFC 4013 §2). */
+    @ParameterizedTest(name = "U+{0}: {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            180B  | nothing
+            180D  | nothing
+            200B  | nothing
+            200D  | nothing
+            FE00  | nothing
+            FE0F  | nothing
+            2000  | space
+            200A  | space
+            1D173 | a control character
+            1D17A | a control character
+            2060  | nothing
+            2063  | a control character
+            FFF9  | a control character
+            FFFC  | a control character
+            FDD0  | a non-character
+            FDEF  | a non-character
+            2FF0  | not plain text
+            2FFB  | not plain text
+            202A  | a display-changing character
+            202E  | a display-changing character
+            206A  | a display-changing character
+            206F  | a display-changing character
+            E0020 | a tagging character
+            E007F | a tagging character
+            """)
+    void saslPrepTakesEachRangeOfItsTablesWhole(String hex, String expected) {
+        String c = Character.toString(Integer.parseInt(hex, 16));
+        switch (expected) {
+            case "nothing" -> assertThat(SaslPrep.prepare("a" + c + "b", true)).isEqualTo("ab"); // B.1
+            case "space" -> assertThat(SaslPrep.prepare("a" + c + "b", true)).isEqualTo("a b"); // C.1.2
+            default -> assertThatThrownBy(() -> SaslPrep.prepare("a" + c + "b", true))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("character 2 (U+" + hex + ") is " + expected);
+        }
+    }
+
     @Test
     void generatedPasswordsAreLongUnambiguousAndDistinct() {
         Set<String> seen = new HashSet<>();

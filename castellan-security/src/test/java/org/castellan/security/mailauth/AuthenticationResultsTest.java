@@ -110,5 +110,12 @@ class AuthenticationResultsTest {
         assertThat(AuthenticationResults.authservId(" (a (nested) comment) example.org 1; none")).contains("example.org");
         assertThat(AuthenticationResults.authservId(" \"quoted\\\"id\";")).contains("quoted\"id");
         assertThat(AuthenticationResults.authservId(" (unclosed")).isEmpty();
+        // RFC 8601 §2.2: authserv-id is a value (token or quoted-string) after CFWS; nothing else is one.
+        assertThat(AuthenticationResults.authservId("")).isEmpty();
+        assertThat(AuthenticationResults.authservId(" \t ")).isEmpty();
+        assertThat(AuthenticationResults.authservId(" ; spf=pass")).isEmpty();
+        assertThat(AuthenticationResults.authservId(" \"unterminated\\")).isEmpty();
+        assertThat(AuthenticationResults.authservId("\texample.org(comment); none")).contains("example.org");
+        assertThat(AuthenticationResults.authservId(" (a \\) still comment) example.org; none")).contains("example.org");
     }
 }

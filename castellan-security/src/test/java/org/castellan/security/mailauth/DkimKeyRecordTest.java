@@ -6,6 +6,8 @@ import java.security.KeyPair;
 import java.security.interfaces.RSAPublicKey;
 import java.util.Base64;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Key records as RFC 6376 §3.6.1 and RFC 8463 §4.2 define them, written and read. */
 class DkimKeyRecordTest {
@@ -45,5 +47,30 @@ class DkimKeyRecordTest {
         assertThat(DkimKeyRecord.parse("v=DKIM1; k=rsa; p=!!!")).isInstanceOf(DkimKeyRecord.Invalid.class);
         assertThat(DkimKeyRecord.parse("v=DKIM1; p=")).isInstanceOfSatisfying(DkimKeyRecord.Valid.class,
                 v -> assertThat(v.record().key()).isEmpty()); // revoked
+    }
+
+    /**
+     * RFC 6376 §3.6.1's h=, s= and k= on a record whose key is good, so that each refusal is the
+     * tag's own: h= must list sha256 among its algorithms, s= "email" or "*" among its services.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            h=sha256        | valid
+            h=sha1:sha256   | valid
+            h=sha1          | key record does not allow sha256
+            s=email         | valid
+            s=tlsrpt:*      | valid
+            s=web           | key not for email
+            k=dsa           | unknown key type k=dsa
+            k=rsa           | valid
+            """)
+    void eachTagIsJudgedOnAGoodKey(String tag, String expected) throws Exception {
+        String key = Base64.getEncoder().encodeToString(DkimTestKeys.rsa2048().getPublic().getEncoded());
+        DkimKeyRecord.Parsed parsed = DkimKeyRecord.parse("v=DKIM1; " + tag + "; p=" + key);
+        if (expected.equals("valid")) {
+            assertThat(parsed).isInstanceOf(DkimKeyRecord.Valid.class);
+        } else {
+            assertThat(parsed).isEqualTo(new DkimKeyRecord.Invalid(expected));
+        }
     }
 }

@@ -138,6 +138,15 @@ class DkimVerifierTest {
         assertThat(verifier.verify(bytes(subdomain)).get(0).reason()).isNotEqualTo("key record requires i= in d= itself (t=s)");
     }
 
+    /** RFC 6376 §3.6.1, t=y: the domain is testing DKIM, which the result must carry for whoever weighs it. */
+    @Test
+    void aPassUnderAKeyInTestingModeSaysSo() {
+        Zone testing = Zone.rfc8463().with("brisbane._domainkey.football.example.com", RFC8463_BRISBANE + "; t=y");
+        assertThat(new DkimVerifier(testing).verify(rfc8463Signed())).extracting(DkimResult::status, DkimResult::testing)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(Status.PASS, true),
+                        org.assertj.core.groups.Tuple.tuple(Status.PASS, false));
+    }
+
     @Test
     void atMostFiveSignaturesAreChecked() {
         String many = RFC8463_SIGNATURES.repeat(3) + RFC8463_MESSAGE;

@@ -3,6 +3,7 @@ package org.castellan.security.mailauth;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.random.RandomGenerator;
 import org.castellan.security.mailauth.Dmarc.Policy;
 import org.castellan.security.mailauth.Dmarc.Result;
@@ -143,6 +144,8 @@ class DmarcTest {
             v=DMARC1; p=none; rua=mailto:d@example.com; fo=1; rf=afrf; ri=86400; future=x | NONE | NONE | 100
             v=DMARC1; rua=mailto:d@example.com                   | NONE       | NONE       | 100
             v=DMARC1; p=bogus; rua=mailto:d@example.com          | NONE       | NONE       | 100
+            v=DMARC1; p=reject; pct=100                          | REJECT     | REJECT     | 100
+            v=DMARC1; p=reject; pct=0                            | REJECT     | REJECT     | 0
             """)
     void parses(String txt, Policy p, Policy sp, int pct) {
         Dmarc.PolicyRecord r = ((Dmarc.Parsed.Valid) Dmarc.parse(txt)).record();
@@ -158,6 +161,9 @@ class DmarcTest {
         assertThat(Dmarc.parse("v=dmarc1; p=reject")).isInstanceOf(Dmarc.Parsed.NotDmarc.class);
         assertThat(Dmarc.parse("v=DMARC1; p=reject; pct=101")).isInstanceOf(Dmarc.Parsed.Invalid.class);
         assertThat(Dmarc.parse("v=DMARC1; p=reject; p=none")).isInstanceOf(Dmarc.Parsed.Invalid.class);
+        assertThat(Dmarc.parse("v=DMARC1; p=reject; =none")).isInstanceOf(Dmarc.Parsed.Invalid.class); // §6.4: a tag has a name
+        // §6.6.3 step 6: only a valid rua (a mailto: URI, §6.2) turns a record without a valid p into p=none.
+        assertThat(Dmarc.parse("v=DMARC1; p=bogus; rua=https://reports.example.com/")).isInstanceOf(Dmarc.Parsed.NotDmarc.class);
         Dmarc.PolicyRecord r = ((Dmarc.Parsed.Valid) Dmarc.parse("v=DMARC1; p=reject; rua=mailto:a@example.com,mailto:b@example.net!10m"))
                 .record();
         assertThat(r.aggregateReports()).containsExactly("mailto:a@example.com", "mailto:b@example.net!10m");
@@ -174,6 +180,18 @@ class DmarcTest {
         assertThat(v.result()).isEqualTo(Result.FAIL);
         assertThat(v.fromDomain()).contains("example.org");
         assertThat(v.apply()).isEqualTo(Policy.REJECT);
+    }
+
+    /** Which of the no-policy cases it was, and which identifier aligned, is said: the log line of each message gives it. */
+    @Test
+    void eachNoneSaysWhyAndEachPassWhichIdentifierAligned() {
+        ZoneDns dns = new ZoneDns().txt("_dmarc.example.com", "v=DMARC1; p=reject");
+        assertThat(verdict(new ZoneDns(), "example.com", Spf.Result.FAIL, "example.com"))
+                .extracting(Verdict::detail, Verdict::fromDomain).containsExactly("no DMARC record", Optional.of("example.com"));
+        assertThat(verdict(dns, "localhost", Spf.Result.FAIL, "example.com"))
+                .extracting(Verdict::detail, Verdict::fromDomain).containsExactly("not a domain name", Optional.of("localhost"));
+        assertThat(verdict(dns, "example.com", Spf.Result.PASS, "example.com").detail()).isEqualTo("SPF aligned");
+        assertThat(verdict(dns, "example.com", Spf.Result.FAIL, "x.example", "example.com").detail()).isEqualTo("DKIM aligned");
     }
 
     @Test

@@ -155,6 +155,16 @@ class SpfTest {
         }
 
         @Test
+        void labelsOf63AndNamesOf253OctetsAreStillDomains() { // RFC 7208 §4.3, RFC 1035 §2.3.4
+            String label63 = "x".repeat(63) + ".example";
+            String name253 = "a".repeat(63) + "." + "b".repeat(63) + "." + "c".repeat(63) + "." + "d".repeat(61);
+            ZoneDns dns = appendixA().txt(label63, "v=spf1 +all").txt(name253, "v=spf1 +all").txt("e" + name253, "v=spf1 +all");
+            assertThat(check(dns, "192.0.2.10", "a@" + label63).result()).isEqualTo(Result.PASS);
+            assertThat(check(dns, "192.0.2.10", "a@" + name253).result()).isEqualTo(Result.PASS);
+            assertThat(check(dns, "192.0.2.10", "a@e" + name253).result()).isEqualTo(Result.NONE); // 254 octets
+        }
+
+        @Test
         void noMatchIsNeutral() { // RFC 7208 §4.7
             assertThat(result("v=spf1 ip4:198.51.100.1", "192.0.2.10")).isEqualTo(Result.NEUTRAL);
         }
@@ -172,6 +182,7 @@ class SpfTest {
         @CsvSource(delimiter = '|', textBlock = """
                 v=spf1 foo -all                     | PERMERROR
                 v=spf1 a:1.2.3.4 -all               | PERMERROR
+                v=spf1 a:localhost -all             | PERMERROR
                 v=spf1 ip4:192.0.2.1/33 -all        | PERMERROR
                 v=spf1 ip4:192.0.2.01 -all          | PERMERROR
                 v=spf1 ip4:192.0.2.256 -all         | PERMERROR
@@ -200,6 +211,12 @@ class SpfTest {
                 v=spf1 a:example.com/24 -all        | PASS
                 v=spf1 a:example.com. -all          | PASS
                 v=spf1 -ip4:192.0.2.0/24 ip4:0.0.0.0/0 | FAIL
+                v=spf1 ip4:192.0.2.10/32 -all       | PASS
+                v=spf1 ip4:192.0.2.255 -all         | FAIL
+                v=spf1 ip6:2001:db8::/128 -all      | FAIL
+                v=spf1 a:!~.example.com -all        | FAIL
+                v=spf1 exists:example.com% -all     | PERMERROR
+                v=spf1 exists:%{d}% -all            | PERMERROR
                 """)
         void record(String record, Result expected) {
             assertThat(result(record, "192.0.2.10")).isEqualTo(expected);
@@ -231,6 +248,21 @@ class SpfTest {
         void ipv4MappedClientIsIpv4() { // RFC 7208 §5
             assertThat(check(appendixA().txt("example.com", "v=spf1 ip4:192.0.2.0/24 -all"), "::ffff:192.0.2.7", "a@example.com")
                     .result()).isEqualTo(Result.PASS);
+        }
+
+        /** Only ::ffff:0:0/96 is IPv4 (RFC 4291 §2.5.5.2): an address that merely ends like one stays IPv6. */
+        @ParameterizedTest
+        @CsvSource({"2001:db8::ffff:192.0.2.7", "::1:ffff:c000:207", "::ff:c000:207", "::ff00:c000:207"})
+        void anIpv6ClientThatOnlyLooksMappedIsNotIpv4(String client) { // RFC 7208 §5
+            assertThat(check(appendixA().txt("example.com", "v=spf1 ip4:192.0.2.0/24 -all"), client, "a@example.com")
+                    .result()).isEqualTo(Result.FAIL);
+        }
+
+        @Test
+        void existsNeedsAnAddressRecordNotAnAaaa() { // RFC 7208 §5.7: an A query whatever the client's family
+            ZoneDns dns = appendixA().a("v6only.example", "2001:db8::1")
+                    .txt("example.com", "v=spf1 exists:v6only.example -all");
+            assertThat(check(dns, "192.0.2.1", "a@example.com").result()).isEqualTo(Result.FAIL);
         }
 
         @Test
@@ -337,6 +369,35 @@ class SpfTest {
             assertThat(check(dns, "192.0.2.77", "a@three.example").result()).isEqualTo(Result.PERMERROR);
         }
 
+        /** Each term that queries the DNS counts, not only a and include: here the eleventh would match. */
+        @ParameterizedTest(name = "{0} from {1}")
+        @CsvSource(delimiter = '|', textBlock = """
+                mx:example.com      | 192.0.2.129
+                ptr:example.com     | 192.0.2.65
+                exists:example.com  | 192.0.2.1
+                a:example.com       | 192.0.2.10
+                include:ok.example  | 192.0.2.1
+                """)
+        void theEleventhTermOfAnyKindIsPermerror(String term, String client) { // RFC 7208 §4.6.4
+            String nine = " a:mail-c.example.org".repeat(9);
+            ZoneDns dns = appendixA().txt("ok.example", "v=spf1 +all")
+                    .txt("ten.example", "v=spf1" + nine + " " + term + " -all")
+                    .txt("eleven.example", "v=spf1" + nine + " a:mail-c.example.org " + term + " -all");
+            assertThat(check(dns, client, "a@ten.example").result()).isEqualTo(Result.PASS);
+            assertThat(check(dns, client, "a@eleven.example").result()).isEqualTo(Result.PERMERROR);
+        }
+
+        /** An A query of a name that has only AAAA records answers nothing: a void lookup (RFC 7208 §4.6.4). */
+        @Test
+        void aNameWithAddressesOfTheOtherFamilyOnlyIsAVoidLookup() {
+            ZoneDns dns = appendixA()
+                    .a("v6a.example", "2001:db8::a").a("v6b.example", "2001:db8::b").a("v6c.example", "2001:db8::c")
+                    .txt("two.example", "v=spf1 a:v6a.example a:v6b.example ip4:192.0.2.77 -all")
+                    .txt("three.example", "v=spf1 a:v6a.example a:v6b.example a:v6c.example ip4:192.0.2.77 -all");
+            assertThat(check(dns, "192.0.2.77", "a@two.example").result()).isEqualTo(Result.PASS);
+            assertThat(check(dns, "192.0.2.77", "a@three.example").result()).isEqualTo(Result.PERMERROR);
+        }
+
         @Test
         void moreThanTenMxNamesIsPermerror() { // RFC 7208 §4.6.4
             ZoneDns dns = appendixA().txt("many.example", "v=spf1 mx -all");
@@ -410,6 +471,15 @@ class SpfTest {
     void macroExamples(String macro, String expected) {
         Macro m = Macro.parse(macro, Macro.Use.DOMAIN).orElseThrow();
         assertThat(context("192.0.2.3").expand(m)).isEqualTo(expected);
+    }
+
+    /** RFC 7208 §7.3: an upper-case macro letter URL-escapes all but RFC 3986 §2.3's unreserved characters. */
+    @Test
+    void upperCaseMacrosEscapeAllButTheUnreservedCharacters() {
+        Macro m = Macro.parse("%{L}", Macro.Use.DOMAIN).orElseThrow();
+        Macro.Context c = new Macro.Context("AZaz09-._~/:@[`{é@email.example.com", "email.example.com", ip("192.0.2.3"),
+                "helo.example.com", "mx.example.net", 0, d -> "unknown");
+        assertThat(c.expand(m)).isEqualTo("AZaz09-._~%2F%3A%40%5B%60%7B%C3%A9");
     }
 
     @Test

@@ -111,6 +111,16 @@ class LdapDirectoryTest {
         }
     }
 
+    /** RFC 4512 §2.3.1: an entry holds the value its RDN names, so the naming context's entry says dc: localhost. */
+    @Test
+    void theNamingContextsEntryHoldsItsOwnName() throws Exception {
+        try (LDAPConnection ldap = connect()) {
+            SearchResultEntry base = ldap.getEntry(BASE);
+            assertThat(base).isNotNull();
+            assertThat(base.getAttributeValue("dc")).isEqualTo("localhost");
+        }
+    }
+
     @Test
     void anonymousClientsCannotHarvestTheDirectory() throws Exception {
         issueUser(ALICE);

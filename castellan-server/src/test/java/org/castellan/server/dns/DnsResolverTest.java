@@ -193,6 +193,13 @@ class DnsResolverTest {
         assertThat(resolver.tlsa("mx.insecure.test", 25)).isEqualTo(new MailRouting.NoTlsa());
     }
 
+    /** RFC 7672 §2.2: only a validated denial means "no TLSA"; a name that cannot be asked about is a failure. */
+    @Test
+    void aHostThatIsNoNameInALabelsIsATlsaFailureNotAnAbsence() {
+        assertThat(resolver.tlsa("mx.exämple.test", 25)).isInstanceOf(MailRouting.TlsaFailure.class);
+        assertThat(resolver.tlsa("mx one.example.test", 25)).isInstanceOf(MailRouting.TlsaFailure.class);
+    }
+
     @Test
     void lookupsForMailAuthentication() throws Exception {
         assertThat(resolver.txt("example.test")).isEqualTo(new DnsLookup.Found<>(List.of("v=spf1 ip4:192.0.2.0/24 -all")));
