@@ -619,7 +619,7 @@ public final class ConfigKeys {
                             + " which one host can fill). One more is refused at once, as for max-connections,"
                             + " before TLS and before any login; a client certificate does not exempt it. 0 for no"
                             + " cap, which castellan audit reports. On a protocol = \"link\" listener the default is "
-                            + ConnectionLimits.DEFAULT_LINKS_PER_EDGE + " (one link per session an edge relays), here and"
+                            + ConnectionLimits.DEFAULT_LINKS_PER_EDGE + " (a link carries one relayed session at a time), here and"
                             + " per network."),
             new Key(Section.LISTENER, "max-connections-per-network", Type.INTEGER, List.of(), 0,
                     ConnectionLimits.MAX_CONNECTIONS, Integer.toString(ConnectionLimits.DEFAULT_PER_NETWORK),
