@@ -100,7 +100,6 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     private ScheduledExecutorService watcher;
     /** The links kept open between sessions, per event loop (docs/roles.md §2). */
     private final Map<io.netty.channel.EventLoop, IdleLinks> idle = new ConcurrentHashMap<>();
-    private final java.util.concurrent.atomic.AtomicInteger idleCount = new java.util.concurrent.atomic.AtomicInteger();
     /** Links whose TLS handshake resumed an earlier session by ticket (RFC 8446 §2.2). */
     private final LongAdder resumed = new LongAdder();
 
@@ -178,8 +177,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     public List<LiveLink> liveLinks() {
         return live.entrySet().stream().map(e -> {
             LiveLink l = e.getValue();
-            return new LiveLink(l.node(), l.address(), l.protocol(), l.cipher(), l.certificate(), l.opened(),
-                    e.getKey().pipeline().get(IdleLink.class) != null);
+            return new LiveLink(l.node(), l.address(), l.protocol(), l.cipher(), l.certificate(), l.opened(), idle(e.getKey()));
         }).toList();
     }
 
@@ -212,7 +210,12 @@ public final class EdgeRelay implements Relay, AutoCloseable {
 
     /** How many links carry no session now, kept open for the next ones (docs/roles.md §2). */
     public int idleLinks() {
-        return idleCount.get();
+        return (int) live.keySet().stream().filter(EdgeRelay::idle).count();
+    }
+
+    /** Whether {@code link} waits among the idle ones for its next session. */
+    private static boolean idle(Channel link) {
+        return link.pipeline().get(IdleLink.class) != null;
     }
 
     /** The node of an account without a placement. */
@@ -259,8 +262,11 @@ public final class EdgeRelay implements Relay, AutoCloseable {
             Channel idle = idleLinks(loop).take(node);
             if (idle != null) {
                 // docs/roles.md §2: the session goes on a link kept open; should the node have closed it
-                // meanwhile, a new link is tried once.
-                Runnable fresh = () -> connect(loop, epoll, node, opening, client, done);
+                // meanwhile, a new link is tried once, if the client is still there to use it.
+                Runnable fresh = () -> {
+                    if (client.get().isActive()) connect(loop, epoll, node, opening, client, done);
+                    else done.completeExceptionally(new LinkFailure("the client left before node " + node + " answered"));
+                };
                 idle.pipeline().addLast("opening", new Opening(node, opening, done, Optional.of(fresh), true));
                 client.get().closeFuture().addListener(f -> {
                     if (!done.isDone()) closeLater(idle);
@@ -811,7 +817,7 @@ public final class EdgeRelay implements Relay, AutoCloseable {
     }
 
     /** Holds a link while it carries no session: closes it when idle too long or when anything arrives. */
-    private final class IdleLink extends ChannelInboundHandlerAdapter {
+    private static final class IdleLink extends ChannelInboundHandlerAdapter {
 
         private final Runnable leave;
         private ScheduledFuture<?> timeout;
@@ -822,7 +828,6 @@ public final class EdgeRelay implements Relay, AutoCloseable {
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
-            idleCount.incrementAndGet();
             timeout = ctx.executor().schedule(() -> {
                 leave.run();
                 ctx.close();
@@ -831,7 +836,6 @@ public final class EdgeRelay implements Relay, AutoCloseable {
 
         @Override
         public void handlerRemoved(ChannelHandlerContext ctx) {
-            idleCount.decrementAndGet();
             timeout.cancel(false);
         }
 

@@ -120,8 +120,7 @@ final class LinkFrames {
             if (message == END) {
                 writeEnd(ctx, promise);
             } else if (message instanceof Line line) {
-                ctx.write(ctx.alloc().buffer(line.text().length()).writeBytes(line.text().getBytes(StandardCharsets.UTF_8)),
-                        promise);
+                ctx.write(io.netty.buffer.Unpooled.wrappedBuffer(line.text().getBytes(StandardCharsets.UTF_8)), promise);
             } else if (message instanceof ByteBuf payload) {
                 writeFrames(ctx, payload, promise);
             } else {

@@ -170,9 +170,7 @@ class LinkListenerTest {
             assertThat(in.readLine()).startsWith("READY IMAP4rev1 IMAP4rev2").contains("IDLE").doesNotContain(" AUTH=");
             var out = LinkFraming.framed(socket.getOutputStream());
             out.write("a SELECT INBOX\r\n".getBytes(StandardCharsets.UTF_8));
-            String line;
-            while ((line = in.readLine()) != null && !line.startsWith("a ")) { }
-            assertThat(line).startsWith("a OK [READ-WRITE]");
+            assertThat(tagged(in, "a")).startsWith("a OK [READ-WRITE]");
             // The session is the account's, and names the client as the edge asserted it.
             var link = server.sessions().list().stream().filter(c -> c.carrier().isPresent()).findFirst().orElseThrow();
             assertThat(link.listener().name()).isEqualTo("link");
@@ -216,15 +214,20 @@ class LinkListenerTest {
             var second = sessionReader(socket);
             assertThat(second.readLine()).startsWith("READY IMAP4rev1");
             out.write("b SELECT INBOX\r\n".getBytes(StandardCharsets.UTF_8));
-            String line;
-            while ((line = second.readLine()) != null && !line.startsWith("b ")) { }
-            assertThat(line).startsWith("b OK [READ-WRITE]");
+            assertThat(tagged(second, "b")).startsWith("b OK [READ-WRITE]");
             assertThat(carried().orElseThrow().id()).as("a session of its own").isNotEqualTo(firstId);
             LinkFraming.end(socket.getOutputStream());
             assertThat(second.readLine()).as("the node ends the session the edge ended").isNull();
             await().atMost(Duration.ofSeconds(10)).until(() -> carried().isEmpty());
             assertThat(linkSessions()).as("the link itself stays open").isEqualTo(1);
         }
+    }
+
+    /** The tagged answer of {@code tag}, after the untagged lines before it; null if the session ends first. */
+    private static String tagged(BufferedReader in, String tag) throws IOException {
+        String line;
+        while ((line = in.readLine()) != null && !line.startsWith(tag + " ")) { }
+        return line;
     }
 
     /** The session a link carries now, if any. */
@@ -249,9 +252,7 @@ class LinkListenerTest {
             socket.getOutputStream().write(write.toByteArray());
             var in = sessionReader(socket);
             assertThat(in.readLine()).startsWith("READY IMAP4rev1");
-            String line;
-            while ((line = in.readLine()) != null && !line.startsWith("a ")) { }
-            assertThat(line).startsWith("a OK [READ-WRITE]");
+            assertThat(tagged(in, "a")).startsWith("a OK [READ-WRITE]");
         }
     }
 
