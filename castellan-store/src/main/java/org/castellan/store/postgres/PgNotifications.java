@@ -59,7 +59,7 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
     /** PostgreSQL refuses a payload of 8000 bytes or more; longer ones go through event_overflow. */
     static final int MAX_PAYLOAD_BYTES = 7900;
 
-    /** How long a read of the LISTEN connection waits: also how soon the thread notices close(). */
+    /** How long a read of the LISTEN connection waits before it looks at {@code closed} again (close() also aborts the read). */
     private static final int POLL_MILLIS = 500;
 
     /**
@@ -116,12 +116,16 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
      * this returns is heard.
      */
     void start() throws SQLException {
-        initial = listen();
+        listening = listen();
         thread.start();
     }
 
-    /** The first LISTEN connection, made by start() before the thread starts (and so visible to it). */
-    private Connection initial;
+    /**
+     * The LISTEN connection the thread reads, null while it has none: the first made by start()
+     * before the thread starts, later ones by the thread. close() aborts it, so that a read in
+     * progress ends at once rather than at its timeout.
+     */
+    private volatile Connection listening;
 
     /**
      * Sends the transaction's events no write of it has announced yet ({@link #payload}) to the
@@ -168,13 +172,15 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
     }
 
     private void loop() {
-        Connection c = initial;
+        Connection c = listening;
         boolean broken = false;
         Duration wait = RECONNECT_FIRST;
         while (!closed) {
             try {
                 if (c == null) {
                     c = listen();
+                    listening = c;
+                    if (closed) break;
                     // LISTEN first, then the re-read: a change committed between the two is read
                     // and heard, never neither (hearing it twice is harmless, see PgMailboxes#catchUp).
                     reconnected.run();
@@ -201,6 +207,7 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
                 broken = true;
                 closeQuietly(c);
                 c = null;
+                listening = null;
                 LockSupport.parkNanos(wait.toNanos());
                 wait = wait.multipliedBy(2).compareTo(RECONNECT_MAX) > 0 ? RECONNECT_MAX : wait.multipliedBy(2);
             } catch (RuntimeException e) {
@@ -263,6 +270,14 @@ final class PgNotifications implements AutoCloseable, PgMailboxes.Notifier {
     public void close() {
         closed = true;
         LockSupport.unpark(thread); // from a wait between reconnection attempts
+        Connection c = listening;
+        if (c != null) {
+            try {
+                c.abort(Runnable::run); // JDBC 4.1: from another thread; the read fails and the loop sees closed
+            } catch (SQLException ignored) {
+                // closed already
+            }
+        }
         try {
             if (thread.isAlive()) thread.join(POLL_MILLIS * 4L);
         } catch (InterruptedException e) {
