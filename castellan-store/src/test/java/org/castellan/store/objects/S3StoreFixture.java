@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
+import org.castellan.store.postgres.MigratedDatabases;
 import org.castellan.store.postgres.PostgresStore;
 import org.castellan.store.postgres.internal.BodyStore;
 import org.castellan.testkit.ObjectStore;
@@ -36,12 +36,7 @@ final class S3StoreFixture implements AutoCloseable {
 
     /** A new, empty database. */
     void newDatabase() throws SQLException {
-        String name = "s3store_" + ++databases;
-        try (Connection c = DriverManager.getConnection(postgres.jdbcUrl(), postgres.user(), postgres.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE " + name);
-        }
-        url = "jdbc:postgresql://127.0.0.1:" + postgres.port() + "/" + name;
+        url = MigratedDatabases.create(postgres, "s3store_" + ++databases);
     }
 
     /** The store on the current database, its bodies kept by {@code bodies}. */

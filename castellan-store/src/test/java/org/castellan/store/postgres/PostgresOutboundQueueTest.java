@@ -4,10 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,12 +52,7 @@ class PostgresOutboundQueueTest implements OutboundQueueContract {
 
     @BeforeEach
     void open() throws SQLException {
-        String name = "queue_" + ++databases;
-        try (Connection c = DriverManager.getConnection(server.jdbcUrl(), server.user(), server.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE " + name);
-        }
-        url = "jdbc:postgresql://127.0.0.1:" + server.port() + "/" + name;
+        url = MigratedDatabases.create(server, "queue_" + ++databases);
         store = PostgresStore.open(url, server.user(), server.password(), 2);
     }
 

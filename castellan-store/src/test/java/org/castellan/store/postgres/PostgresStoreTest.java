@@ -84,12 +84,7 @@ class PostgresStoreTest implements DirectoryContract, AuthLogContract, Mailboxes
 
     @BeforeEach
     void open() throws SQLException {
-        String name = "store_" + ++databases;
-        try (Connection c = DriverManager.getConnection(server.jdbcUrl(), server.user(), server.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE " + name);
-        }
-        url = "jdbc:postgresql://127.0.0.1:" + server.port() + "/" + name;
+        url = MigratedDatabases.create(server, "store_" + ++databases);
         store = PostgresStore.open(url, server.user(), server.password(), 2);
     }
 
