@@ -97,8 +97,9 @@ record DkimSignature(String field, DkimAlgorithm algorithm, String domain, Strin
                 default -> expires = Optional.of(Instant.ofEpochSecond(value));
             }
         }
-        if (expires.isPresent() && t.isPresent() && expires.get().getEpochSecond() < t.getAsLong()) {
-            return early(DkimResult.Status.NEUTRAL, domain, selector, identity, algorithm, "x= before t="); // RFC 6376 §3.5
+        if (expires.isPresent() && t.isPresent() && expires.get().getEpochSecond() <= t.getAsLong()) {
+            // RFC 6376 §3.5: x= MUST be greater than t=.
+            return early(DkimResult.Status.NEUTRAL, domain, selector, identity, algorithm, "x= not after t=");
         }
         if (expires.isPresent() && now.isAfter(expires.get())) {
             return early(DkimResult.Status.NEUTRAL, domain, selector, identity, algorithm, "signature expired");

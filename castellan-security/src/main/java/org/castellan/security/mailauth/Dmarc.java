@@ -107,7 +107,8 @@ public final class Dmarc {
      *     each is evaluated and the strictest policy among those that fail applies; with none there
      *     is nothing to evaluate (result none)
      * @param spf the SPF result of the MAIL FROM identity, {@code spfDomain} the domain it checked
-     * @param dkimPassDomains the d= of every DKIM signature that verified
+     * @param dkimPassDomains the d= of every DKIM signature that verified under a key not in testing
+     *     mode (RFC 6376 §3.6.1: the messages of a domain testing DKIM count as unsigned)
      */
     public Verdict evaluate(Collection<String> fromDomains, Spf.Result spf, String spfDomain, List<String> dkimPassDomains) {
         Set<String> domains = new LinkedHashSet<>();

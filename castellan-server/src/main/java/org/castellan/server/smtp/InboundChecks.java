@@ -102,12 +102,17 @@ final class InboundChecks {
         try (InputStream content = spool.open()) {
             return new DkimVerifier(lookups, clock).verify(content).stream()
                     .map(r -> new SignatureCheck(r.status().keyword(), r.domain(),
-                            r.selector().isEmpty() ? Optional.empty() : Optional.of(r.selector()),
-                            r.status() == DkimResult.Status.PASS || r.reason().isEmpty() ? Optional.empty() : Optional.of(r.reason())))
+                            r.selector().isEmpty() ? Optional.empty() : Optional.of(r.selector()), reason(r), r.testing()))
                     .toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the spooled message: " + e.getMessage(), e);
         }
+    }
+
+    /** The comment of a result: why it is not a pass, or that a pass was under a key in testing mode. */
+    private static Optional<String> reason(DkimResult r) {
+        if (r.status() != DkimResult.Status.PASS) return r.reason().isEmpty() ? Optional.empty() : Optional.of(r.reason());
+        return r.testing() ? Optional.of("key in testing mode, t=y") : Optional.empty();
     }
 
     Plan check(Envelope envelope, Transaction t, MessageSpool spool, Mailboxes store) {
@@ -120,7 +125,8 @@ final class InboundChecks {
         DnsLookup lookups = new Deadline(dns, clock, config.dnsTimeout());
         Spf.Outcome spf = new Spf(lookups, authservId, clock).checkMailFrom(envelope.client(), envelope.helo(), envelope.mailFrom());
         List<SignatureCheck> signatures = dkim(spool, lookups);
-        List<String> passed = signatures.stream().filter(SignatureCheck::passed).map(SignatureCheck::domain).toList();
+        // RFC 6376 §3.6.1: a pass under a key in testing mode counts for DMARC as no signature.
+        List<String> passed = signatures.stream().filter(SignatureCheck::vouches).map(SignatureCheck::domain).toList();
         Dmarc.Verdict dmarc = new Dmarc(lookups, random).evaluate(fromDomains(spool, whole), spf.result(), spf.domain(), passed);
 
         Dmarc.Policy action = dmarc.result() == Dmarc.Result.FAIL ? config.action(dmarc.apply()) : Dmarc.Policy.NONE;

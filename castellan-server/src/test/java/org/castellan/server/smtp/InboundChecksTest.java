@@ -114,6 +114,32 @@ class InboundChecksTest {
     }
 
     @Test
+    void aPassUnderAKeyInTestingModeCountsForDmarcAsNoSignature() throws Exception { // RFC 6376 §3.6.1
+        KeyPair key = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        Map<String, List<String>> txt = new java.util.HashMap<>(ZONE.txt());
+        txt.put("s1._domainkey.quarantine.example",
+                List.of(DkimKeyRecord.format(key.getPublic()).replace("v=DKIM1; ", "v=DKIM1; t=y; ")));
+        server = new SmtpTestServer(dir, SmtpLimits.DEFAULTS, MailAuth.DEFAULTS, TxtZone.of(txt));
+        byte[] message = "From: a@quarantine.example\r\nTo: bob@example.org\r\nSubject: signed\r\n\r\nbody\r\n"
+                .getBytes(StandardCharsets.UTF_8);
+        String signature = new String(new DkimSigner(List.of(new DkimSigner.Key("quarantine.example", "s1", key.getPrivate())))
+                .sign(message, Instant.now()), StandardCharsets.US_ASCII);
+        try (SmtpClient c = server.connect("mx")) {
+            c.hello();
+            c.command("MAIL FROM:<a@quarantine.example>", "250.*");
+            c.command("RCPT TO:<bob@example.org>", "250.*");
+            c.command("DATA", "354.*");
+            c.send(signature + new String(message, StandardCharsets.UTF_8) + ".\r\n");
+            assertThat(c.reply()).startsWith("250 ");
+        }
+        // The signature verifies and is reported so; DMARC, with SPF failing, finds nothing aligned.
+        assertThat(stored(server.bobInbox)).isEmpty();
+        assertThat(stored(junk())).singleElement().asString()
+                .contains("dkim=pass (key in testing mode, t=y) header.d=quarantine.example header.s=s1")
+                .contains("dmarc=fail (p=quarantine dis=quarantine) header.from=quarantine.example");
+    }
+
+    @Test
     void spfFailUnderPQuarantineLandsInJunk() {
         start(MailAuth.DEFAULTS);
         assertThat(send(server, "a@quarantine.example", "From: a@quarantine.example\r\n", "")).startsWith("250 ");
