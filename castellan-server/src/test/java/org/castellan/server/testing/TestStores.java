@@ -4,11 +4,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.castellan.store.postgres.MigratedDatabases;
 import org.castellan.testkit.Postgres;
 
 /**
@@ -56,13 +54,15 @@ public final class TestStores {
         }
     }
 
-    /** Creates a fresh database on the testkit PostgreSQL (started at the first call). */
+    /**
+     * Creates a fresh database on the testkit PostgreSQL (started at the first call), the store's
+     * schema already in it ({@link MigratedDatabases}).
+     */
     public static Database database() throws IOException {
         Postgres pg = server();
         String name = "test_" + DATABASES.incrementAndGet();
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password());
-                Statement s = c.createStatement()) {
-            s.execute("CREATE DATABASE " + name);
+        try {
+            MigratedDatabases.create(pg, name);
         } catch (SQLException e) {
             throw new IOException("cannot create database " + name + ": " + e.getMessage(), e);
         }

@@ -25,6 +25,8 @@ import org.castellan.testkit.TestPki;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * testssl.sh, an independent TLS scanner, against a real server's implicit-TLS listener (POP3S)
@@ -32,9 +34,11 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@code -s}), ciphers per protocol ({@code -E}) and the known vulnerabilities ({@code -U}); and
  * its server defaults ({@code -S}) on an IMAPS listener whose certificate comes from the built-in
  * CA, for the OCSP response stapled to it.
- * Each scan is bounded by {@link #SCAN_LIMIT_SECONDS}; on the project's loaded 2-core machine
- * one takes 20 to 35 seconds, the whole class under a minute.
+ * Each scan is bounded by {@link #SCAN_LIMIT_SECONDS}; on the project's 2-core machine one takes
+ * 40 to 65 seconds, most of it testssl.sh's own shell and openssl processes, so the three run at
+ * once (failsafe enables JUnit's parallel execution; every other class stays on one thread).
  */
+@Execution(ExecutionMode.CONCURRENT)
 class TestsslIT {
 
     /** A scan that has not finished in this time is hung, not slow; the test then fails. */
