@@ -22,6 +22,9 @@ import java.util.stream.Stream;
  * <p>Durable as in production: {@code fsync = on}, {@code synchronous_commit = on},
  * {@code full_page_writes = on}. Only {@code initdb} runs with {@code --no-sync}: a test never
  * survives a power cut of the machine, and the cluster's first files are not what it tests.
+ * {@code autovacuum = off}: a test JVM makes hundreds of short-lived databases on one server, and
+ * the launcher would start a worker for each of them in turn all the time; no test waits for a
+ * vacuum, and durability does not depend on one.
  *
  * <p>Authentication is by password, SCRAM-SHA-256 (the default of PostgreSQL 14 and later), for TCP
  * on 127.0.0.1 and the Unix socket alike, with a random password per instance: the store's code
@@ -210,6 +213,7 @@ public final class Postgres implements AutoCloseable {
                     fsync = on
                     synchronous_commit = on
                     full_page_writes = on
+                    autovacuum = off
                     max_connections = 40
                     shared_buffers = 32MB
                     """.formatted(directory), StandardOpenOption.APPEND);
