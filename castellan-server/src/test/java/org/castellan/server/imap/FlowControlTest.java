@@ -36,20 +36,10 @@ class FlowControlTest extends ServerPerTest {
     void pipelinedFetchesOfALargeMessageWaitForTheClient() throws IOException {
         byte[] message = largeMessage(4 * 1024 * 1024);
         long uid = imap.store().append(imap.inbox, message, java.util.Set.of(), null).uid();
-        try (Socket socket = new Socket("127.0.0.1", imap.port("imap"))) {
-            socket.setSoTimeout(20_000);
-            socket.setReceiveBufferSize(64 * 1024);
-            InputStream in = new BufferedInputStream(socket.getInputStream());
-            OutputStream out = socket.getOutputStream();
-            line(in);
-            out.write(("l1 LOGIN " + ImapTestServer.USER + " \"" + ImapTestServer.PASSWORD + "\"\r\ns1 EXAMINE INBOX\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            while (!line(in).startsWith("s1 OK")) {
-                // login and EXAMINE responses
-            }
-            Connection connection = imap.server.sessions().list().stream()
-                    .filter(c -> c.account().isPresent()).findFirst().orElseThrow();
+        try (Client client = examined()) {
+            InputStream in = client.in();
+            OutputStream out = client.out();
+            Connection connection = client.connection();
             StringBuilder fetches = new StringBuilder();
             for (int i = 0; i < FETCHES; i++) fetches.append("f").append(i).append(" UID FETCH ").append(uid).append(" BODY.PEEK[]\r\n");
             out.write(fetches.toString().getBytes(StandardCharsets.US_ASCII));
@@ -78,21 +68,11 @@ class FlowControlTest extends ServerPerTest {
      */
     @Test
     void aFetchsResponsesLeaveWithItsTaggedReply() throws IOException {
-        try (Socket socket = new Socket("127.0.0.1", imap.port("imap"))) {
-            socket.setSoTimeout(20_000);
-            InputStream in = new BufferedInputStream(socket.getInputStream());
-            OutputStream out = socket.getOutputStream();
-            line(in);
-            out.write(("l1 LOGIN " + ImapTestServer.USER + " \"" + ImapTestServer.PASSWORD + "\"\r\ns1 EXAMINE INBOX\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            while (!line(in).startsWith("s1 OK")) {
-                // login and EXAMINE responses
-            }
-            Connection connection = imap.server.sessions().list().stream()
-                    .filter(c -> c.account().isPresent()).findFirst().orElseThrow();
+        try (Client client = examined()) {
+            InputStream in = client.in();
+            OutputStream out = client.out();
             Flushes flushes = new Flushes();
-            connection.channel().pipeline().addFirst(flushes);
+            client.connection().channel().pipeline().addFirst(flushes);
 
             out.write("f1 FETCH 1:* (UID FLAGS)\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
@@ -110,6 +90,32 @@ class FlowControlTest extends ServerPerTest {
             assertThat(flushes.take()).as("the message with the text before it, then the rest with the tagged reply")
                     .isEqualTo(2);
         }
+    }
+
+    /** A cleartext client logged in with INBOX examined, and its connection at the server. */
+    private record Client(Socket socket, InputStream in, OutputStream out, Connection connection) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    private Client examined() throws IOException {
+        Socket socket = new Socket("127.0.0.1", imap.port("imap"));
+        socket.setSoTimeout(20_000);
+        socket.setReceiveBufferSize(64 * 1024);
+        InputStream in = new BufferedInputStream(socket.getInputStream());
+        OutputStream out = socket.getOutputStream();
+        line(in);
+        out.write(("l1 LOGIN " + ImapTestServer.USER + " \"" + ImapTestServer.PASSWORD + "\"\r\ns1 EXAMINE INBOX\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        while (!line(in).startsWith("s1 OK")) {
+            // login and EXAMINE responses
+        }
+        Connection connection = imap.server.sessions().list().stream()
+                .filter(c -> c.account().isPresent()).findFirst().orElseThrow();
+        return new Client(socket, in, out, connection);
     }
 
     /** Counts the flushes that send something, at the socket's end of a live connection's pipeline. */
