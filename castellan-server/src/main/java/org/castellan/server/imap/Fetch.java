@@ -133,8 +133,9 @@ final class Fetch {
                     }
                 }
             } finally {
-                // Also when a message fails: the client gets the responses before it, then the NO.
-                sender.flush();
+                // Also when a message fails: the client gets the responses before it, then the NO;
+                // flushed with the tagged reply.
+                sender.finish();
             }
             return found;
         }, found -> {

@@ -1,5 +1,6 @@
 package org.castellan.server.imap;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
@@ -93,7 +94,10 @@ final class FetchOutput {
     /**
      * Hands responses to the connection from the blocking executor: text in batches of
      * {@link Fetch#WRITE_BATCH_BYTES}, stored runs in chunks of {@link #STREAM_CHUNK}, each only
-     * once the connection takes output again ({@link ImapSession#awaitWritable}).
+     * once the connection takes output again ({@link ImapSession#awaitWritable}). Each hand-over
+     * is flushed, and so costs a TLS record and a system call (through an edge, a frame, a record
+     * and a system call more each way), so text waiting before a stored run goes with the run's
+     * first chunk, and the last batch ({@link #finish}) goes unflushed for the tagged reply to take.
      *
      * <p>Failure: a stored message that cannot be read once its literal's length is out closes
      * the connection (the response can be neither finished nor taken back) and throws
@@ -132,7 +136,7 @@ final class FetchOutput {
                         batched += bytes.length;
                         if (batched >= Fetch.WRITE_BATCH_BYTES) flush();
                     } else {
-                        flush();
+                        // The text before the run goes with its first chunk.
                         stream((Stored) piece, opened.get(next++));
                     }
                 }
@@ -150,9 +154,27 @@ final class FetchOutput {
         void flush() {
             if (batch.isEmpty()) return;
             awaitWritable();
-            s.write(Unpooled.wrappedBuffer(batch.toArray(byte[][]::new)));
+            s.write(taken());
+        }
+
+        /**
+         * Hands over the last batch without a flush: the command's completion, on the event loop
+         * after it, writes the tagged reply and flushes both ({@link ImapSession#writeBeforeCompletion}).
+         * Nothing waits for writability after it, so the unflushed octets cannot hold the sender.
+         */
+        void finish() {
+            if (batch.isEmpty()) return;
+            awaitWritable();
+            s.writeBeforeCompletion(taken());
+        }
+
+        /** The batch so far, and {@code then} after it, as one buffer; the batch is empty after. */
+        private ByteBuf taken(byte[]... then) {
+            if (then.length > 0) batch.addAll(java.util.Arrays.asList(then));
+            ByteBuf out = Unpooled.wrappedBuffer(batch.toArray(byte[][]::new));
             batch.clear();
             batched = 0;
+            return out;
         }
 
         private void stream(Stored run, InputStream in) {
@@ -164,7 +186,7 @@ final class FetchOutput {
                     if (chunk.length == 0) throw new EOFException("the stored message ends early");
                     left -= chunk.length;
                     awaitWritable();
-                    s.write(Unpooled.wrappedBuffer(chunk));
+                    s.write(taken(chunk));
                 }
             } catch (Broken b) {
                 throw b;

@@ -109,7 +109,8 @@ final class NewMessageFetches {
             // notifications wait (bounded), until a large response is on its way.
             FetchOutput.Sender sender = new FetchOutput.Sender(session, store, view.mailbox.id());
             for (MessageMeta m : metas) send(sender, store, cache, view, m, seen.contains(m.uid()), condStore);
-            sender.flush();
+            // Flushed on the event loop when the blocking work is done (LineSession#await).
+            sender.finish();
             return null;
         }, done -> { }, e -> log.warn("{} imap notification FETCH failed: {}", session.connection().logId(), e.toString()));
         return true;

@@ -681,9 +681,14 @@ public final class EdgeRelay implements Relay, AutoCloseable {
             this.to = to;
         }
 
+        /** Written to the other channel since its last flush. */
+        private boolean unflushed;
+
         void copy(ChannelHandlerContext ctx, Object message) {
             to.write(message);
+            unflushed = true;
             if (!to.isWritable()) {
+                unflushed = false;
                 to.flush();
                 ctx.channel().config().setAutoRead(false);
             }
@@ -691,7 +696,12 @@ public final class EdgeRelay implements Relay, AutoCloseable {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            to.flush();
+            // A read loop that brought nothing to pass on (part of a TLS record) flushes nothing: an
+            // empty flush still costs the TLS handler a pass and the socket a write attempt.
+            if (unflushed) {
+                unflushed = false;
+                to.flush();
+            }
             ctx.fireChannelReadComplete();
         }
     }

@@ -2,12 +2,12 @@ package org.castellan.server.link;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.DecoderException;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import org.castellan.protocol.link.LinkOpening;
 
 /**
@@ -42,20 +42,25 @@ final class LinkFrames {
 
     private LinkFrames() {}
 
-    /** Writes {@code payload} as frames of at most {@link #MAX_FRAME} octets; takes ownership. */
+    /**
+     * Writes {@code payload} as frames of at most {@link #MAX_FRAME} octets; takes ownership. Each
+     * frame is one direct buffer, its header and its octets together, which the TLS handler below
+     * seals as it is: with the header apart it copied both into a new buffer first.
+     */
     static void writeFrames(ChannelHandlerContext ctx, ByteBuf payload, ChannelPromise promise) {
-        int length = payload.readableBytes();
-        if (length == 0) {
+        try {
+            if (!payload.isReadable()) {
+                promise.setSuccess();
+                return;
+            }
+            while (payload.isReadable()) {
+                int length = Math.min(payload.readableBytes(), MAX_FRAME);
+                ByteBuf frame = ctx.alloc().ioBuffer(HEADER + length).writeInt(length).writeBytes(payload, length);
+                ctx.write(frame, payload.isReadable() ? ctx.voidPromise() : promise);
+            }
+        } finally {
             payload.release();
-            promise.setSuccess();
-            return;
         }
-        while (payload.readableBytes() > MAX_FRAME) {
-            ctx.write(header(ctx, MAX_FRAME), ctx.voidPromise());
-            ctx.write(payload.readRetainedSlice(MAX_FRAME), ctx.voidPromise());
-        }
-        ctx.write(header(ctx, payload.readableBytes()), ctx.voidPromise());
-        ctx.write(payload, promise);
     }
 
     /** Writes the frame that ends this side of the session. */
@@ -86,29 +91,104 @@ final class LinkFrames {
 
     /**
      * The edge's decoder: the node's greeting line, checked once, then frames; it passes on each
-     * frame's octets and {@link #END}.
+     * frame's octets as they arrive, a frame longer than one read in pieces, and {@link #END}.
+     * Passing pieces on rather than a frame whole is what a splice needs (the client reads a
+     * stream), and it spares the copy of a frame that spans reads into one buffer.
      */
-    static final class Decoder extends ByteToMessageDecoder {
+    static final class Decoder extends ChannelInboundHandlerAdapter {
 
+        /** The greeting line so far; null once it has come (or before its first octet). */
+        private ByteBuf greeting;
         private boolean greeted;
+        /** A length beyond {@link #MAX_FRAME} came: nothing after it is read as frames. */
+        private boolean broken;
+        /** Octets of the current frame not passed on yet. */
+        private int left;
+        /** Octets of the next frame's header read so far, and their value. */
+        private int headerRead;
+        private int header;
+        /** Whether this read loop passed anything on (as {@link ByteToMessageDecoder}, for reads paused meanwhile). */
+        private boolean passed;
 
         @Override
-        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-            if (!greeted) {
-                int end = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) '\n');
-                if (end < 0) {
-                    if (in.readableBytes() >= LinkOpening.MAX_LINE) throw new DecoderException("no link greeting");
-                    return;
+        public void channelRead(ChannelHandlerContext ctx, Object message) {
+            if (!(message instanceof ByteBuf in)) {
+                ctx.fireChannelRead(message);
+                return;
+            }
+            ByteBuf data = in;
+            try {
+                if (broken) return;
+                if (!greeted) {
+                    data = greeting == null ? ctx.alloc().buffer(in.readableBytes()) : greeting;
+                    greeting = null;
+                    data.writeBytes(in);
+                    in.release();
+                    int end = data.indexOf(data.readerIndex(), data.writerIndex(), (byte) '\n');
+                    if (end < 0) {
+                        if (data.readableBytes() >= LinkOpening.MAX_LINE) throw broken("no link greeting");
+                        greeting = data;
+                        data = null;
+                        return;
+                    }
+                    String line = data.readCharSequence(end + 1 - data.readerIndex(), StandardCharsets.US_ASCII).toString();
+                    if (!line.startsWith(LinkService.GREETING + " ")) throw broken("no link greeting");
+                    greeted = true;
                 }
-                String line = in.readCharSequence(end + 1 - in.readerIndex(), StandardCharsets.US_ASCII).toString();
-                if (!line.startsWith(LinkService.GREETING + " ")) throw new DecoderException("no link greeting");
-                greeted = true;
+                frames(ctx, data);
+            } finally {
+                if (data != null) data.release();
             }
-            int length;
-            while ((length = length(in)) >= 0 && in.readableBytes() >= HEADER + length) {
-                in.skipBytes(HEADER);
-                out.add(length == 0 ? END : in.readRetainedSlice(length));
+        }
+
+        /** Passes on the frames' octets in {@code in} and the ends among them. */
+        private void frames(ChannelHandlerContext ctx, ByteBuf in) {
+            while (in.isReadable()) {
+                if (left > 0) {
+                    int n = Math.min(left, in.readableBytes());
+                    left -= n;
+                    passed = true;
+                    ctx.fireChannelRead(in.readRetainedSlice(n));
+                    continue;
+                }
+                while (headerRead < HEADER && in.isReadable()) {
+                    header = header << 8 | in.readUnsignedByte();
+                    headerRead++;
+                }
+                if (headerRead < HEADER) return;
+                int length = header;
+                headerRead = 0;
+                header = 0;
+                if (length < 0 || length > MAX_FRAME) {
+                    throw broken("a link frame of " + Integer.toUnsignedString(length) + " octets, above " + MAX_FRAME);
+                }
+                if (length == 0) {
+                    passed = true;
+                    ctx.fireChannelRead(END);
+                } else {
+                    left = length;
+                }
             }
+        }
+
+        private DecoderException broken(String why) {
+            broken = true;
+            return new DecoderException(why);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            // A read that brought only part of a header while reads are paused asks for the rest, as
+            // ByteToMessageDecoder does: whoever paused them waits for octets this decoder holds back.
+            if (!passed && !ctx.channel().config().isAutoRead()) ctx.read();
+            passed = false;
+            ctx.fireChannelReadComplete();
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            if (greeting != null) greeting.release();
+            greeting = null;
         }
     }
 

@@ -207,7 +207,8 @@ public final class LinkService implements ProtocolService {
             if (received != null && !received.isReadable()) {
                 received.release();
                 received = null;
-            } else if (received != null) {
+            } else if (received != null && received.refCnt() == 1) {
+                // Only while no frame's octets are out as slices of it: discarding moves the bytes under them.
                 received.discardSomeReadBytes();
             }
         }
@@ -242,8 +243,9 @@ public final class LinkService implements ProtocolService {
                     if (length == 0) {
                         edgeEnded();
                     } else if (session != null && session.isOpen()) {
-                        // A copy, not a slice: the octets around it here move as frames come and go.
-                        session.receive(received.readBytes(length));
+                        // A slice, not a copy: received is discarded and grown only while no slice of it is out
+                        // (decodeReceived, and the cumulator copying to a new buffer rather than growing a shared one).
+                        session.receive(received.readRetainedSlice(length));
                         if (session != null && session.holdsInput() && !paused) {
                             paused = true;
                             ctx.channel().config().setAutoRead(false);

@@ -12,6 +12,8 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import java.net.SocketAddress;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One session carried on a connection that outlives it: on a mailbox node, a relayed client's
@@ -46,12 +48,17 @@ public final class CarriedChannel extends AbstractChannel {
     }
 
     private static final ChannelMetadata METADATA = new ChannelMetadata(false);
+    /** The most octets of several writes that go to the carrier together: a link frame's most. */
+    static final int GATHER = 64 * 1024;
 
     private final Carrier carrier;
     private final SocketAddress local;
     private final SocketAddress remote;
     private final ChannelConfig config = new DefaultChannelConfig(this);
     private final ArrayDeque<ByteBuf> inbound = new ArrayDeque<>();
+    /** Octets of the session's writes taken for the carrier and not sent yet ({@link #doWrite}). */
+    private final List<ByteBuf> taken = new ArrayList<>();
+    private int takenBytes;
     private boolean open = true;
     private boolean readPending;
     private boolean delivering;
@@ -131,6 +138,8 @@ public final class CarriedChannel extends AbstractChannel {
     protected void doClose() {
         if (!open) return;
         open = false;
+        // A write's listener closing the session during doWrite: what was written before goes before the end.
+        sendTaken();
         while (!inbound.isEmpty()) inbound.poll().release();
         carrier.ended();
         carrier.drained();
@@ -167,25 +176,51 @@ public final class CarriedChannel extends AbstractChannel {
     @Override
     protected void doWrite(ChannelOutboundBuffer in) {
         boolean sent = false;
-        while (open) {
+        // Kept here while the connection is full: the session's writability follows, and
+        // linkWritable sends the rest.
+        while (open && carrier.writable()) {
             Object message = in.current();
             if (message == null) break;
-            // Kept here while the connection is full: the session's writability follows, and
-            // linkWritable sends the rest.
-            if (!carrier.writable()) break;
             if (message instanceof ByteBuf buffer) {
-                if (buffer.isReadable()) {
-                    carrier.send(buffer.retain());
-                    sent = true;
-                }
+                if (takenBytes + buffer.readableBytes() > GATHER) sent |= sendTaken();
+                take(buffer.retain());
+                // Completes the write's promise, whose listeners may write more (taken next) or
+                // close the session (doClose sends what was taken before the end).
                 in.remove();
             } else {
+                sent |= sendTaken();
                 // Fails the write and releases the message.
                 in.remove(new UnsupportedOperationException("a carried session writes octets only, not "
                         + message.getClass().getSimpleName()));
             }
         }
+        sent |= sendTaken();
         if (sent) carrier.flush();
+    }
+
+    /**
+     * Keeps a write's octets to go with the others of the same flush: the lines of a response,
+     * each a write of its own, cross the link as one payload of at most {@link #GATHER} octets, so
+     * one frame, rather than a frame each (a single larger write goes alone).
+     */
+    private void take(ByteBuf buffer) {
+        if (!buffer.isReadable()) {
+            buffer.release();
+            return;
+        }
+        taken.add(buffer);
+        takenBytes += buffer.readableBytes();
+    }
+
+    /** Gives the carrier what {@link #take} kept; false if nothing was kept. */
+    private boolean sendTaken() {
+        if (taken.isEmpty()) return false;
+        ByteBuf payload = taken.size() == 1 ? taken.get(0)
+                : alloc().compositeBuffer(taken.size()).addComponents(true, taken);
+        taken.clear();
+        takenBytes = 0;
+        carrier.send(payload);
+        return true;
     }
 
     @Override

@@ -410,6 +410,19 @@ public abstract class LineSession extends ChannelInboundHandlerAdapter {
         else ctx.writeAndFlush(buf);
     }
 
+    /**
+     * As {@link #write(ByteBuf)}, but not flushed from another thread either: for the last output
+     * of blocking work that {@link #await} waits for. The work's completion runs on the event loop
+     * after this write (the loop takes tasks in order) and ends in a flush, which sends both: one
+     * TLS record and one system call where a flush here made two, and through an edge one frame
+     * each way rather than two. Nothing may wait for writability after it on that thread, since
+     * nothing flushes these octets before the completion.
+     */
+    public void writeBeforeCompletion(ByteBuf buf) {
+        progress();
+        ctx.write(buf);
+    }
+
     /** Sends the last line and closes once it has left. */
     public void closeWith(String line) {
         if (closed) return;

@@ -331,6 +331,76 @@ class EdgeRelayTest {
     }
 
     /**
+     * docs/roles.md §2: a client that stops reading holds back its own session and no one else's.
+     * Alice's client asks for 32 MiB (eight messages of 4 MiB, more than the sockets between it
+     * and the node hold) and reads nothing: her connection at the edge fills to its high-water mark,
+     * the edge stops reading her link, the link at the node fills, her session there stops being
+     * writable and its FETCH waits. Meanwhile another client of the same node through the same
+     * edge is served; no connection of hers, on either node, ever queued more than a few windows;
+     * and when she reads again every message arrives whole, in order.
+     */
+    @Test
+    void aClientThatStopsReadingHoldsBackItsOwnSessionOnly() throws Exception {
+        int count = 8;
+        int size = 4 * 1024 * 1024;
+        String subject = "held back " + System.nanoTime();
+        List<String> messages = new ArrayList<>();
+        MailStore store = mailbox[0].store();
+        long inbox = store.getMailbox(store.getAccount(EmailAddress.of(ALICE)).orElseThrow().id(), "INBOX").orElseThrow().id();
+        java.util.Random random = new java.util.Random(7);
+        for (int i = 0; i < count; i++) {
+            StringBuilder message = new StringBuilder("From: carol@example.net\r\nTo: " + ALICE + "\r\nSubject: " + subject
+                    + "\r\n\r\n");
+            while (message.length() < size - 80) {
+                for (int j = 0; j < 76; j++) message.append((char) ('a' + random.nextInt(26)));
+                message.append("\r\n");
+            }
+            messages.add(message.toString());
+            store.append(inbox, message.toString().getBytes(StandardCharsets.US_ASCII), Set.of(), Instant.now());
+        }
+        try (Line slow = Line.imap(edge); Line other = Line.imap(edge)) {
+            assertThat(slow.command("a LOGIN " + ALICE + " \"" + PASSWORD + "\"")).startsWith("a OK");
+            slow.out.write(("s EXAMINE INBOX\r\nu UID SEARCH SUBJECT \"" + subject + "\"\r\n").getBytes(StandardCharsets.US_ASCII));
+            slow.out.flush();
+            String uids = slow.until("* SEARCH ").substring("* SEARCH ".length()).trim().replace(' ', ',');
+            assertThat(slow.until("u ")).startsWith("u OK");
+            assertThat(uids.split(",")).hasSize(count);
+            slow.out.write(("f UID FETCH " + uids + " BODY.PEEK[]\r\n").getBytes(StandardCharsets.US_ASCII));
+            slow.out.flush();
+
+            // Backpressure has reached the node: her session there takes no more output.
+            Connection atNode = await().atMost(Duration.ofSeconds(30)).until(() -> heldBack(ALICE), Optional::isPresent)
+                    .orElseThrow();
+
+            assertThat(other.command("b LOGIN " + ALICE + " \"" + PASSWORD + "\"")).startsWith("b OK");
+            assertThat(other.command("c SELECT INBOX")).startsWith("c OK");
+            assertThat(other.command("d UID FETCH " + uids.split(",")[0] + " (UID RFC822.SIZE)")).startsWith("d OK");
+            assertThat(atNode.bytesOut()).as("what the slow session has produced meanwhile").isLessThan((long) count * size);
+
+            // Each of her connections: the edge's to her client, the node's session and the link carrying it.
+            long bound = 1024 * 1024;
+            assertThat(atNode.peakQueuedOutput()).as("the node's session").isLessThan(bound);
+            assertThat(atNode.carrier().orElseThrow().peakQueuedOutput()).as("the link at the node").isLessThan(bound);
+            assertThat(edge.sessions().list()).filteredOn(c -> c.account().equals(Optional.of(ALICE)))
+                    .allSatisfy(c -> assertThat(c.peakQueuedOutput()).as("the edge's connection to a client").isLessThan(bound));
+
+            char[] octets = new char[size];
+            for (int i = 0; i < count; i++) {
+                String head = slow.in.readLine();
+                int length = Integer.parseInt(head.substring(head.lastIndexOf('{') + 1, head.length() - 1));
+                assertThat(length).isEqualTo(messages.get(i).length());
+                for (int read = 0, n; read < length; read += n) {
+                    n = slow.in.read(octets, read, length - read);
+                    if (n < 0) throw new AssertionError("closed after " + read + " of message " + i);
+                }
+                assertThat(new String(octets, 0, length)).as("message " + i).isEqualTo(messages.get(i));
+                assertThat(slow.in.readLine()).isEqualTo(")");
+            }
+            assertThat(slow.in.readLine()).startsWith("f OK");
+        }
+    }
+
+    /**
      * docs/roles.md §2: the link is TLS from its first byte. tcpdump on the loopback interface,
      * filtered to mailbox-1's link port, records a session fetching a message with a unique marker:
      * the capture holds TLS records and not the marker. The edge is a new one, so that its link is
@@ -647,6 +717,12 @@ class EdgeRelayTest {
     private Optional<Connection> linked(int node, String account) {
         return mailbox[node].sessions().list().stream()
                 .filter(c -> c.listener().name().equals("link") && c.account().equals(Optional.of(account))).findFirst();
+    }
+
+    /** The account's session carried at mailbox-1 that takes no more output now, if one is held back. */
+    private Optional<Connection> heldBack(String account) {
+        return mailbox[0].sessions().list().stream().filter(c -> c.carrier().isPresent()
+                && c.account().equals(Optional.of(account)) && !c.channel().isWritable()).findFirst();
     }
 
     private boolean flagged(int node, String account) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -25,6 +26,8 @@ class CarriedChannelTest {
     /** The link's side, recording. */
     private static final class Link implements CarriedChannel.Carrier {
         final List<String> sent = new ArrayList<>();
+        /** What was sent and the end, in order. */
+        final List<String> events = new ArrayList<>();
         boolean writable = true;
         int flushes;
         int ended;
@@ -33,6 +36,7 @@ class CarriedChannelTest {
         @Override
         public void send(ByteBuf payload) {
             sent.add(payload.toString(StandardCharsets.US_ASCII));
+            events.add(payload.toString(StandardCharsets.US_ASCII));
             payload.release();
         }
 
@@ -49,6 +53,7 @@ class CarriedChannelTest {
         @Override
         public void ended() {
             ended++;
+            events.add("end");
         }
 
         @Override
@@ -124,6 +129,25 @@ class CarriedChannelTest {
         assertThat(carrier.sent.get(1)).hasSize(big.length);
         assertThat(session.isWritable()).isTrue();
         assertThat(carrier.flushes).isPositive();
+    }
+
+    @Test
+    void theWritesOfOneFlushGoToTheLinkTogether() {
+        session.write(octets("* 1 EXISTS\r\n"));
+        session.write(octets("* 0 RECENT\r\n"));
+        session.writeAndFlush(octets("a OK done\r\n"));
+
+        assertThat(carrier.sent).as("one frame for the response, not one per line")
+                .containsExactly("* 1 EXISTS\r\n* 0 RECENT\r\na OK done\r\n");
+        assertThat(carrier.flushes).isEqualTo(1);
+    }
+
+    @Test
+    void aSessionClosedWhenItsLastLineIsWrittenEndsAfterThatLine() {
+        session.write(octets("* BYE logging out\r\n"));
+        session.writeAndFlush(octets("a OK LOGOUT completed\r\n")).addListener(ChannelFutureListener.CLOSE);
+
+        assertThat(carrier.events).containsExactly("* BYE logging out\r\na OK LOGOUT completed\r\n", "end");
     }
 
     @Test
