@@ -192,6 +192,73 @@ class LdapDirectoryTest {
         }
     }
 
+    /**
+     * RFC 4511 §4.5.1.2: each scope from each of the three kinds of entry: a base search is the
+     * entry itself, singleLevel its children only, wholeSubtree the entry and all below it, and
+     * subordinateSubtree (draft-sermersheim-ldap-subordinate-scope) all below it without it. An
+     * empty base with a wider scope searches the naming context.
+     */
+    @Test
+    void everyScopeFromTheBaseThePeopleAndAnAddress() throws Exception {
+        issueUser(ALICE);
+        issueUser(BOB);
+        String people = "ou=people," + BASE;
+        String alice = "mail=" + ALICE + "," + people;
+        String bob = "mail=" + BOB + "," + people;
+        try (LDAPConnection ldap = connect()) {
+            ldap.bind(alice, Cli.Pop3Password.VALUE);
+            assertThat(dns(ldap, BASE, SearchScope.BASE)).containsExactly(BASE);
+            assertThat(dns(ldap, BASE, SearchScope.ONE)).containsExactly(people);
+            assertThat(dns(ldap, BASE, SearchScope.SUB)).containsExactlyInAnyOrder(BASE, people, alice, bob);
+            assertThat(dns(ldap, BASE, SearchScope.SUBORDINATE_SUBTREE)).containsExactlyInAnyOrder(people, alice, bob);
+            assertThat(dns(ldap, "", SearchScope.SUB)).containsExactlyInAnyOrder(BASE, people, alice, bob);
+
+            assertThat(dns(ldap, people, SearchScope.BASE)).containsExactly(people);
+            assertThat(dns(ldap, people, SearchScope.ONE)).containsExactlyInAnyOrder(alice, bob);
+            assertThat(dns(ldap, people, SearchScope.SUB)).containsExactlyInAnyOrder(people, alice, bob);
+            assertThat(dns(ldap, people, SearchScope.SUBORDINATE_SUBTREE)).containsExactlyInAnyOrder(alice, bob);
+
+            assertThat(dns(ldap, alice, SearchScope.BASE)).containsExactly(alice);
+            assertThat(dns(ldap, alice, SearchScope.ONE)).isEmpty();
+            assertThat(dns(ldap, alice, SearchScope.SUB)).containsExactly(alice);
+            assertThat(dns(ldap, alice, SearchScope.SUBORDINATE_SUBTREE)).isEmpty();
+        }
+    }
+
+    /**
+     * RFC 4511 §4.1.9: a search whose base does not exist answers noSuchObject with the matchedDN
+     * of the deepest entry that does: the people container for an address nobody has, the naming
+     * context for another container under it, nothing for a name outside the directory.
+     */
+    @Test
+    void aMissingBaseNamesTheDeepestEntryThatExists() throws Exception {
+        issueUser(ALICE);
+        try (LDAPConnection ldap = connect()) {
+            ldap.bind("mail=" + ALICE + ",ou=people," + BASE, Cli.Pop3Password.VALUE);
+            assertThat(matched(ldap, "mail=carol@example.org,ou=people," + BASE)).isEqualTo("ou=people," + BASE);
+            assertThat(matched(ldap, "cn=" + ALICE + ",ou=people," + BASE)).isEqualTo("ou=people," + BASE);
+            assertThat(matched(ldap, "ou=groups," + BASE)).isEqualTo(BASE);
+            assertThat(matched(ldap, "dc=example,dc=com")).isNullOrEmpty();
+        }
+    }
+
+    /**
+     * RFC 3673: {@code +} asks for the operational attributes, which on the root DSE are all it
+     * has (RFC 4512 §5.1); the directory's other entries have none, so {@code +} alone returns
+     * them bare.
+     */
+    @Test
+    void plusReadsTheRootDseButNoAttributeOfAnotherEntry() throws Exception {
+        issueUser(ALICE);
+        try (LDAPConnection ldap = connect()) {
+            SearchResultEntry root = ldap.searchForEntry("", SearchScope.BASE, "(objectClass=*)", "+");
+            assertThat(root.getAttributeValues("namingContexts")).containsExactly(BASE);
+            SearchResultEntry entry = ldap.searchForEntry(BASE, SearchScope.SUB, "(mail=" + ALICE + ")", "+");
+            assertThat(entry.getDN()).isEqualTo("mail=" + ALICE + ",ou=people," + BASE);
+            assertThat(entry.getAttributes()).isEmpty();
+        }
+    }
+
     @Test
     void oversizedDeepAndWrongRequestsGetClearAnswers() throws Exception {
         issueUser(ALICE);
@@ -351,6 +418,22 @@ class LdapDirectoryTest {
         } catch (LDAPSearchException e) {
             return e.getResultCode();
         }
+    }
+
+    private static List<String> dns(LDAPConnection ldap, String base, SearchScope scope) throws Exception {
+        SearchResult result = ldap.search(base, scope, "(objectClass=*)", "1.1");
+        assertThat(result.getResultCode()).isEqualTo(ResultCode.SUCCESS);
+        return result.getSearchEntries().stream().map(SearchResultEntry::getDN).toList();
+    }
+
+    private static String matched(LDAPConnection ldap, String base) {
+        try {
+            ldap.search(base, SearchScope.SUB, "(objectClass=*)");
+        } catch (LDAPSearchException e) {
+            assertThat(e.getResultCode()).isEqualTo(ResultCode.NO_SUCH_OBJECT);
+            return e.getMatchedDN();
+        }
+        throw new AssertionError(base + " was found");
     }
 
     private String issueUser(String address) {
