@@ -419,6 +419,7 @@ class ConfigValidationTest {
                         "listener[1].tls", "protocol = \"http\" needs tls = \"none\""),
                 Arguments.of(SERVER + IMAP.replace("\"imap\"\nport", "\"http\"\nport") + "tls = \"starttls\" # <-\n",
                         "listener[1].tls", "protocol = \"http\" needs tls = \"none\""),
+                Arguments.of(SERVER + IMAP + "tls = \"ssl\" # <-\n", "listener[1].tls", "got \"ssl\""),
                 Arguments.of(SERVER + IMAP + "cleartext-auth = \"yes\" # <-\n", "listener[1].cleartext-auth",
                         "expected true or false, got \"yes\""),
                 Arguments.of(SERVER + IMAP + "proxy-from = [\"10.0.0.0/33\"] # <-\n", "listener[1].proxy-from",
