@@ -295,6 +295,48 @@ class LdapDirectoryTest {
         }
     }
 
+    /**
+     * RFC 4511 §4.6 to §4.10: every operation that would write, and compare, is answered with its
+     * own response type, unwillingToPerform (the directory is read-only), under its message ID; an
+     * answer of another operation's type is a protocol error to a strict client. Read off the wire,
+     * since the SDK's own client takes any result under the right message ID.
+     */
+    @Test
+    void everyWriteIsAnsweredWithItsOwnResponse() throws Exception {
+        issueUser(ALICE);
+        String alice = "mail=" + ALICE + ",ou=people," + BASE;
+        List<com.unboundid.ldap.protocol.ProtocolOp> requests = List.of(
+                new com.unboundid.ldap.protocol.ModifyRequestProtocolOp(alice, List.of(new com.unboundid.ldap.sdk.Modification(
+                        com.unboundid.ldap.sdk.ModificationType.REPLACE, "cn", "Eve"))),
+                new com.unboundid.ldap.protocol.DeleteRequestProtocolOp(alice),
+                new com.unboundid.ldap.protocol.ModifyDNRequestProtocolOp(alice, "mail=eve@example.org", true, null),
+                new com.unboundid.ldap.protocol.AddRequestProtocolOp("mail=eve@example.org,ou=people," + BASE,
+                        List.of(new Attribute("objectClass", "inetOrgPerson"))),
+                new com.unboundid.ldap.protocol.CompareRequestProtocolOp(alice, "mail",
+                        new com.unboundid.asn1.ASN1OctetString(ALICE)));
+        List<Byte> expected = List.of(com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_RESPONSE,
+                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_DELETE_RESPONSE,
+                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_DN_RESPONSE,
+                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_ADD_RESPONSE,
+                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_COMPARE_RESPONSE);
+        try (SSLSocket socket = (SSLSocket) live.clientContext(null).getSocketFactory()
+                .createSocket("localhost", live.address("ldaps").getPort())) {
+            socket.setSoTimeout(LiveServer.READ_TIMEOUT_MILLIS);
+            OutputStream out = socket.getOutputStream();
+            var reader = new com.unboundid.asn1.ASN1StreamReader(socket.getInputStream());
+            for (int i = 0; i < requests.size(); i++) {
+                out.write(new com.unboundid.ldap.protocol.LDAPMessage(i + 1, requests.get(i)).encode().encode());
+                out.flush();
+                var response = com.unboundid.ldap.protocol.LDAPMessage.readFrom(reader, true);
+                assertThat(response.getMessageID()).isEqualTo(i + 1);
+                assertThat(response.getProtocolOpType()).as(requests.get(i).getClass().getSimpleName())
+                        .isEqualTo(expected.get(i));
+                assertThat(((com.unboundid.ldap.protocol.GenericResponseProtocolOp) response.getProtocolOp()).getResultCode())
+                        .isEqualTo(ResultCode.UNWILLING_TO_PERFORM_INT_VALUE);
+            }
+        }
+    }
+
     @Test
     void bytesThatAreNotLdapGetTheNoticeOfDisconnection() throws Exception {
         try (SSLSocket socket = (SSLSocket) live.clientContext(null).getSocketFactory()
