@@ -91,5 +91,16 @@ class BlocksCommandTest {
             assertThat(r.code()).as(bad + " -> " + r.err()).isNotZero();
             assertThat(r.err()).contains("not an IPv4 or IPv6 address").doesNotContain("Exception");
         }
+        // The server's own reading: an octet of 256 would send the address to a name lookup; 255 is an octet.
+        for (String bad : new String[] {"256.1.1.1", "1.2.3.256", "1:2:3:4:5:6:7:8:9"}) {
+            Cli.Run r = live.cli.admin("blocks", "clear", bad);
+            assertThat(r.code()).as(bad + " -> " + r.err()).isNotZero();
+            assertThat(r.err()).contains("not an IPv4 or IPv6 address").doesNotContain("Exception");
+        }
+        for (String good : new String[] {"255.255.255.255", "0.0.0.0", "::1", "2001:DB8::1", "::ffff:192.0.2.1"}) {
+            Cli.Run r = live.cli.admin("blocks", "clear", good);
+            assertThat(r.code()).as(good + " -> " + r.err()).isZero();
+            assertThat(r.out()).contains("lifted 0 block(s) for " + good);
+        }
     }
 }

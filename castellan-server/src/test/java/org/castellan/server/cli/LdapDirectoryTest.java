@@ -192,6 +192,73 @@ class LdapDirectoryTest {
         }
     }
 
+    /**
+     * RFC 4511 §4.5.1.2: each scope from each of the three kinds of entry: a base search is the
+     * entry itself, singleLevel its children only, wholeSubtree the entry and all below it, and
+     * subordinateSubtree (draft-sermersheim-ldap-subordinate-scope) all below it without it. An
+     * empty base with a wider scope searches the naming context.
+     */
+    @Test
+    void everyScopeFromTheBaseThePeopleAndAnAddress() throws Exception {
+        issueUser(ALICE);
+        issueUser(BOB);
+        String people = "ou=people," + BASE;
+        String alice = "mail=" + ALICE + "," + people;
+        String bob = "mail=" + BOB + "," + people;
+        try (LDAPConnection ldap = connect()) {
+            ldap.bind(alice, Cli.Pop3Password.VALUE);
+            assertThat(dns(ldap, BASE, SearchScope.BASE)).containsExactly(BASE);
+            assertThat(dns(ldap, BASE, SearchScope.ONE)).containsExactly(people);
+            assertThat(dns(ldap, BASE, SearchScope.SUB)).containsExactlyInAnyOrder(BASE, people, alice, bob);
+            assertThat(dns(ldap, BASE, SearchScope.SUBORDINATE_SUBTREE)).containsExactlyInAnyOrder(people, alice, bob);
+            assertThat(dns(ldap, "", SearchScope.SUB)).containsExactlyInAnyOrder(BASE, people, alice, bob);
+
+            assertThat(dns(ldap, people, SearchScope.BASE)).containsExactly(people);
+            assertThat(dns(ldap, people, SearchScope.ONE)).containsExactlyInAnyOrder(alice, bob);
+            assertThat(dns(ldap, people, SearchScope.SUB)).containsExactlyInAnyOrder(people, alice, bob);
+            assertThat(dns(ldap, people, SearchScope.SUBORDINATE_SUBTREE)).containsExactlyInAnyOrder(alice, bob);
+
+            assertThat(dns(ldap, alice, SearchScope.BASE)).containsExactly(alice);
+            assertThat(dns(ldap, alice, SearchScope.ONE)).isEmpty();
+            assertThat(dns(ldap, alice, SearchScope.SUB)).containsExactly(alice);
+            assertThat(dns(ldap, alice, SearchScope.SUBORDINATE_SUBTREE)).isEmpty();
+        }
+    }
+
+    /**
+     * RFC 4511 §4.1.9: a search whose base does not exist answers noSuchObject with the matchedDN
+     * of the deepest entry that does: the people container for an address nobody has, the naming
+     * context for another container under it, nothing for a name outside the directory.
+     */
+    @Test
+    void aMissingBaseNamesTheDeepestEntryThatExists() throws Exception {
+        issueUser(ALICE);
+        try (LDAPConnection ldap = connect()) {
+            ldap.bind("mail=" + ALICE + ",ou=people," + BASE, Cli.Pop3Password.VALUE);
+            assertThat(matched(ldap, "mail=carol@example.org,ou=people," + BASE)).isEqualTo("ou=people," + BASE);
+            assertThat(matched(ldap, "cn=" + ALICE + ",ou=people," + BASE)).isEqualTo("ou=people," + BASE);
+            assertThat(matched(ldap, "ou=groups," + BASE)).isEqualTo(BASE);
+            assertThat(matched(ldap, "dc=example,dc=com")).isNullOrEmpty();
+        }
+    }
+
+    /**
+     * RFC 3673: {@code +} asks for the operational attributes, which on the root DSE are all it
+     * has (RFC 4512 §5.1); the directory's other entries have none, so {@code +} alone returns
+     * them bare.
+     */
+    @Test
+    void plusReadsTheRootDseButNoAttributeOfAnotherEntry() throws Exception {
+        issueUser(ALICE);
+        try (LDAPConnection ldap = connect()) {
+            SearchResultEntry root = ldap.searchForEntry("", SearchScope.BASE, "(objectClass=*)", "+");
+            assertThat(root.getAttributeValues("namingContexts")).containsExactly(BASE);
+            SearchResultEntry entry = ldap.searchForEntry(BASE, SearchScope.SUB, "(mail=" + ALICE + ")", "+");
+            assertThat(entry.getDN()).isEqualTo("mail=" + ALICE + ",ou=people," + BASE);
+            assertThat(entry.getAttributes()).isEmpty();
+        }
+    }
+
     @Test
     void oversizedDeepAndWrongRequestsGetClearAnswers() throws Exception {
         issueUser(ALICE);
@@ -225,6 +292,48 @@ class LdapDirectoryTest {
         }
         try (LDAPConnection again = connect()) {
             assertThat(again.search(BASE, SearchScope.SUB, "(mail=" + ALICE + ")").getEntryCount()).isOne();
+        }
+    }
+
+    /**
+     * RFC 4511 §4.6 to §4.10: every operation that would write, and compare, is answered with its
+     * own response type, unwillingToPerform (the directory is read-only), under its message ID; an
+     * answer of another operation's type is a protocol error to a strict client. Read off the wire,
+     * since the SDK's own client takes any result under the right message ID.
+     */
+    @Test
+    void everyWriteIsAnsweredWithItsOwnResponse() throws Exception {
+        issueUser(ALICE);
+        String alice = "mail=" + ALICE + ",ou=people," + BASE;
+        List<com.unboundid.ldap.protocol.ProtocolOp> requests = List.of(
+                new com.unboundid.ldap.protocol.ModifyRequestProtocolOp(alice, List.of(new com.unboundid.ldap.sdk.Modification(
+                        com.unboundid.ldap.sdk.ModificationType.REPLACE, "cn", "Eve"))),
+                new com.unboundid.ldap.protocol.DeleteRequestProtocolOp(alice),
+                new com.unboundid.ldap.protocol.ModifyDNRequestProtocolOp(alice, "mail=eve@example.org", true, null),
+                new com.unboundid.ldap.protocol.AddRequestProtocolOp("mail=eve@example.org,ou=people," + BASE,
+                        List.of(new Attribute("objectClass", "inetOrgPerson"))),
+                new com.unboundid.ldap.protocol.CompareRequestProtocolOp(alice, "mail",
+                        new com.unboundid.asn1.ASN1OctetString(ALICE)));
+        List<Byte> expected = List.of(com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_RESPONSE,
+                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_DELETE_RESPONSE,
+                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_DN_RESPONSE,
+                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_ADD_RESPONSE,
+                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_COMPARE_RESPONSE);
+        try (SSLSocket socket = (SSLSocket) live.clientContext(null).getSocketFactory()
+                .createSocket("localhost", live.address("ldaps").getPort())) {
+            socket.setSoTimeout(LiveServer.READ_TIMEOUT_MILLIS);
+            OutputStream out = socket.getOutputStream();
+            var reader = new com.unboundid.asn1.ASN1StreamReader(socket.getInputStream());
+            for (int i = 0; i < requests.size(); i++) {
+                out.write(new com.unboundid.ldap.protocol.LDAPMessage(i + 1, requests.get(i)).encode().encode());
+                out.flush();
+                var response = com.unboundid.ldap.protocol.LDAPMessage.readFrom(reader, true);
+                assertThat(response.getMessageID()).isEqualTo(i + 1);
+                assertThat(response.getProtocolOpType()).as(requests.get(i).getClass().getSimpleName())
+                        .isEqualTo(expected.get(i));
+                assertThat(((com.unboundid.ldap.protocol.GenericResponseProtocolOp) response.getProtocolOp()).getResultCode())
+                        .isEqualTo(ResultCode.UNWILLING_TO_PERFORM_INT_VALUE);
+            }
         }
     }
 
@@ -351,6 +460,22 @@ class LdapDirectoryTest {
         } catch (LDAPSearchException e) {
             return e.getResultCode();
         }
+    }
+
+    private static List<String> dns(LDAPConnection ldap, String base, SearchScope scope) throws Exception {
+        SearchResult result = ldap.search(base, scope, "(objectClass=*)", "1.1");
+        assertThat(result.getResultCode()).isEqualTo(ResultCode.SUCCESS);
+        return result.getSearchEntries().stream().map(SearchResultEntry::getDN).toList();
+    }
+
+    private static String matched(LDAPConnection ldap, String base) {
+        try {
+            ldap.search(base, SearchScope.SUB, "(objectClass=*)");
+        } catch (LDAPSearchException e) {
+            assertThat(e.getResultCode()).isEqualTo(ResultCode.NO_SUCH_OBJECT);
+            return e.getMatchedDN();
+        }
+        throw new AssertionError(base + " was found");
     }
 
     private String issueUser(String address) {

@@ -193,6 +193,48 @@ class NodeJoinTest {
         assertThat(fromStdin.code()).as(fromStdin.err()).isZero();
     }
 
+    /**
+     * A node certificate names the node (its URI) and the DNS names `node add --dns` gave, nothing
+     * else: a request with an IP address beside them is refused with the reason, and spends nothing.
+     */
+    @Test
+    void aNodeRequestNamingAnythingButItsNodeAndDnsNamesIsRefused() throws Exception {
+        Added added = add("mailbox-12", "mailbox");
+        NodeIdentity node = new NodeIdentity(NodeIdentity.Role.MAILBOX, "mailbox-12");
+        var generator = java.security.KeyPairGenerator.getInstance("EC");
+        generator.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+        var keys = generator.generateKeyPair();
+        var extensions = new org.bouncycastle.asn1.x509.ExtensionsGenerator();
+        extensions.addExtension(org.bouncycastle.asn1.x509.Extension.subjectAlternativeName, false,
+                new org.bouncycastle.asn1.x509.GeneralNames(new org.bouncycastle.asn1.x509.GeneralName[] {
+                        new org.bouncycastle.asn1.x509.GeneralName(org.bouncycastle.asn1.x509.GeneralName.uniformResourceIdentifier, node.uri()),
+                        new org.bouncycastle.asn1.x509.GeneralName(org.bouncycastle.asn1.x509.GeneralName.iPAddress, "127.0.0.1")}));
+        byte[] csr = new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+                new org.bouncycastle.asn1.x500.X500Name("CN=mailbox-12"), keys.getPublic())
+                .addAttribute(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, extensions.generate())
+                .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate()))
+                .getEncoded();
+        var trust = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+        var store = java.security.KeyStore.getInstance("PKCS12");
+        store.load(null, null);
+        store.setCertificateEntry("root", Pem.readCertificates(base.resolve("pki/root.crt")).get(0));
+        trust.init(store);
+        var tls = javax.net.ssl.SSLContext.getInstance("TLS");
+        tls.init(null, trust.getTrustManagers(), null);
+        try (var client = java.net.http.HttpClient.newBuilder().sslContext(tls).build()) {
+            var response = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(estUrl()
+                            + "/.well-known/est/node/simpleenroll"))
+                    .header("Authorization", "Bearer " + added.token())
+                    .header("Content-Type", "application/pkcs10")
+                    .header("Content-Transfer-Encoding", "base64")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(java.util.Base64.getMimeEncoder().encode(csr)))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(403);
+            assertThat(response.body()).contains("a node certificate names its node and DNS names only");
+        }
+        assertThat(joinWith(added, "mailbox-12", "mailbox", tmp.resolve("j/after-refusal")).code()).isZero();
+    }
+
     /** A device token is no join token, and a join token opens no device enrollment. */
     @Test
     void deviceTokensAndJoinTokensDoNotMix() throws Exception {

@@ -72,9 +72,13 @@ class QueueCommandTest {
         String[] lines = list.out().strip().split("\n");
         assertThat(lines).hasSize(3);
         assertThat(lines[0]).contains("ID", "SENDER", "QUEUED", "NEXT ATTEMPT", "HELD");
+        // The next attempt a message shows is the earliest of its recipients': carol's, not bob's in two hours.
+        Instant carolsNext = recipient(queue.get(report.id()).orElseThrow(), "carol@" + REMOTE).nextAttempt();
         assertThat(lines[1].split("\\s+")).startsWith(Long.toString(report.id()), report.arrival().toString(),
-                Long.toString(report.size()), "<" + LiveServer.ACCOUNT + ">", "2", "0", "0");
+                Long.toString(report.size()), "<" + LiveServer.ACCOUNT + ">", "2", "0", "0", carolsNext.toString());
         assertThat(lines[2].split("\\s+")).startsWith(Long.toString(bounce.id())).contains("<>");
+        Cli.Run one = live.cli.admin("queue", "list", "--limit", "1");
+        assertThat(one.out().strip().split("\n")).as(one.err()).hasSize(2);
 
         Cli.Run show = live.cli.admin("queue", "show", Long.toString(report.id()));
         assertThat(show.code()).as(show.err()).isZero();
@@ -117,6 +121,10 @@ class QueueCommandTest {
         queue.record(List.of(new AttemptResult(recipient(m, "carol@" + REMOTE).id(), RecipientState.DELIVERED, at,
                 Optional.empty(), "250 2.0.0 Ok", Optional.of("mx1." + REMOTE))));
 
+        assertThat(live.cli.admin("queue", "list").out().strip().split("\n")[1].split("\\s+"))
+                .as("one recipient queued, one delivered, none failed")
+                .startsWith(Long.toString(m.id()), m.arrival().toString(), Long.toString(m.size()),
+                        "<" + LiveServer.ACCOUNT + ">", "1", "1", "0");
         Cli.Run bounce = live.cli.admin("queue", "bounce", Long.toString(m.id()));
         assertThat(bounce.code()).as(bounce.err()).isZero();
         assertThat(bounce.out()).contains("bounced 1 recipient(s) of message " + m.id());

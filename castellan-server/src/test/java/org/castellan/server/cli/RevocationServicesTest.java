@@ -82,6 +82,44 @@ class RevocationServicesTest {
                 pemOf(ca).toString())).contains("verify OK");
     }
 
+    /**
+     * RFC 6960 Appendix A.1: a request may come as a GET too, its DER base64-encoded and then
+     * URL-encoded in the path, and is answered as a POST is.
+     */
+    @Test
+    void theGetFormOfAnOcspRequestIsAnsweredAsThePostForm() throws Exception {
+        LiveServer.Issued laptop = live.issueDevice("laptop");
+        Path certificate = pem(laptop.p12());
+        Path issuer = live.cli.data.resolve("pki").resolve("device-ca.crt");
+        Path request = work.resolve("request.der");
+        run("openssl", "ocsp", "-issuer", issuer.toString(), "-cert", certificate.toString(), "-no_nonce",
+                "-reqout", request.toString());
+        String encoded = java.net.URLEncoder.encode(Base64.getEncoder().encodeToString(Files.readAllBytes(request)),
+                StandardCharsets.US_ASCII);
+        assertThat(encoded).as("the request needs its escapes").contains("%");
+        Path response = work.resolve("response.der");
+        assertThat(curl("/ocsp/" + encoded, response)).isEqualTo("200 application/ocsp-response");
+        assertThat(run("openssl", "ocsp", "-respin", response.toString(), "-issuer", issuer.toString(),
+                "-cert", certificate.toString(), "-no_nonce", "-CAfile", live.rootCertificate().toString()))
+                .contains(certificate + ": good");
+    }
+
+    /** Each issuing CA publishes its own CRL and certificate under its own name (RFC 5280 §4.2.1.13, §4.2.2.1). */
+    @Test
+    void everyIssuingCaHasItsCrlAndCertificateUnderItsName() throws Exception {
+        for (String kind : List.of("server", "user", "node")) {
+            String subject = "CN = Castellan " + Character.toUpperCase(kind.charAt(0)) + kind.substring(1) + " CA";
+            Path crl = work.resolve(kind + "-ca.crl");
+            assertThat(curl("/crl/" + kind + "-ca.crl", crl)).isEqualTo("200 application/pkix-crl");
+            assertThat(run("openssl", "crl", "-inform", "DER", "-in", crl.toString(), "-noout", "-issuer")).contains(subject);
+            Path ca = work.resolve(kind + "-ca.crt");
+            assertThat(curl("/ca/" + kind + "-ca.crt", ca)).isEqualTo("200 application/pkix-cert");
+            assertThat(run("openssl", "x509", "-inform", "DER", "-in", ca.toString(), "-noout", "-subject")).contains(subject);
+        }
+        assertThat(curl("/crl/user-ca.crt", work.resolve("z"))).startsWith("404 ");
+        assertThat(curl("/ca/user.crt", work.resolve("w"))).startsWith("404 ");
+    }
+
     @Test
     void unknownNamesAreNotFoundAndAnUnreadableRequestGetsMalformedRequest() throws Exception {
         assertThat(curl("/crl/root-ca.crl", work.resolve("x"))).startsWith("404 ");

@@ -419,6 +419,7 @@ class ConfigValidationTest {
                         "listener[1].tls", "protocol = \"http\" needs tls = \"none\""),
                 Arguments.of(SERVER + IMAP.replace("\"imap\"\nport", "\"http\"\nport") + "tls = \"starttls\" # <-\n",
                         "listener[1].tls", "protocol = \"http\" needs tls = \"none\""),
+                Arguments.of(SERVER + IMAP + "tls = \"ssl\" # <-\n", "listener[1].tls", "got \"ssl\""),
                 Arguments.of(SERVER + IMAP + "cleartext-auth = \"yes\" # <-\n", "listener[1].cleartext-auth",
                         "expected true or false, got \"yes\""),
                 Arguments.of(SERVER + IMAP + "proxy-from = [\"10.0.0.0/33\"] # <-\n", "listener[1].proxy-from",
@@ -468,6 +469,15 @@ class ConfigValidationTest {
                         "server.hostname", "got \"mail..example.org\""),
                 Arguments.of(SERVER.replace("\"mail.example.org\"", "\"" + "a".repeat(64) + ".org\" # <-"),
                         "server.hostname", "expected a host name"),
+                Arguments.of(SERVER.replace("\"mail.example.org\"", "\"" + String.join(".", "a".repeat(63), "b".repeat(63),
+                        "c".repeat(63), "d".repeat(62)) + "\" # <-"), "server.hostname", "expected a host name"),
+                Arguments.of(SERVER + "[auth]\nfree-failures = 3\nblock-after = 3 # <-\n", "auth.block-after",
+                        "block-after (3) must be larger than free-failures (3)"),
+                Arguments.of(SERVER + "[dns]\nresolvers = [\"192.0.2.53:65536\"] # <-\n", "dns.resolvers",
+                        "the port must be from 1 to 65535"),
+                Arguments.of(SERVER + "[dns]\nresolvers = [\"[2001:db8::53\"] # <-\n", "dns.resolvers", "missing ]"),
+                Arguments.of(SERVER + "[[outbound.route]]\ndomain = \"a.example\"\nnext-hop = \"relay.example:0\" # <-\n",
+                        "outbound.route[1].next-hop", "expected \"host:port\""),
                 Arguments.of(SERVER + "[auth]\nscram-iterations = 1000 # <-\n", "auth.scram-iterations",
                         "expected an integer from 4096 to 65536, got 1000"),
                 Arguments.of(SERVER + "[auth]\nscram-iterations = 600000 # <-\n", "auth.scram-iterations",
@@ -533,6 +543,41 @@ class ConfigValidationTest {
                             .startsWith(FILE + (line > 0 ? ":" + line : "") + ": " + key + ": ")
                             .contains(fragment);
                 });
+    }
+
+    /**
+     * Values at the edges of their ranges are taken: a host name of 253 characters in labels of
+     * 63 (RFC 1035 §2.3.4), ports 1 and 65535 of a resolver and a next hop, an IPv6 resolver with
+     * and without its port, block-after one above free-failures, max-delay equal to first-delay,
+     * and a network cap equal to the address cap. The first step beyond each is in
+     * {@link #invalid()}.
+     */
+    @Test
+    void valuesAtTheEdgesOfTheirRangesAreTaken() throws ConfigException {
+        String longest = String.join(".", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61));
+        CastellanConfig config = CastellanConfig.parse(SERVER.replace("mail.example.org", longest) + """
+                [auth]
+                free-failures = 3
+                block-after = 4
+                first-delay = "2s"
+                max-delay = "2s"
+                [dns]
+                resolvers = ["192.0.2.53:1", "192.0.2.54:65535", "[2001:db8::53]:5353", "2001:db8::54"]
+                [[outbound.route]]
+                domain = "a.example"
+                next-hop = ["relay.example:1", "relay.example:65535"]
+                """ + IMAP + """
+                max-connections-per-address = 5
+                max-connections-per-network = 5
+                """, FILE);
+        assertThat(config.server().hostname()).isEqualTo(longest);
+        assertThat(config.auth().blockAfter()).isEqualTo(4);
+        assertThat(config.auth().maxDelay()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(config.dns().resolvers()).extracting(a -> a.getAddress().getHostAddress() + " " + a.getPort())
+                .containsExactly("192.0.2.53 1", "192.0.2.54 65535", "2001:db8:0:0:0:0:0:53 5353", "2001:db8:0:0:0:0:0:54 53");
+        assertThat(config.outbound().routes().getFirst().nextHops())
+                .containsExactly(new Outbound.NextHop("relay.example", 1), new Outbound.NextHop("relay.example", 65535));
+        assertThat(config.listeners().getFirst().limits().perNetwork()).isEqualTo(5);
     }
 
     @Test

@@ -71,6 +71,29 @@ class LinkConfigTest {
         assertThat(CastellanConfig.parse(MAILBOX + LINK, FILE).edge()).isEmpty();
     }
 
+    /**
+     * An edge's node is {@code NAME=HOST:PORT}: a name of one to 63 characters of a DNS label, a
+     * host name or an address (an IPv6 one in brackets), a port from 1 to 65535. Each form at its
+     * edges is taken, and the first step beyond is refused naming the entry.
+     */
+    @Test
+    void nodesAreTakenAtTheEdgesOfTheirFormAndRefusedBeyond() throws ConfigException {
+        String longest = "m".repeat(63);
+        Edge edge = CastellanConfig.parse(EDGE.replace("nodes = [\"mailbox-1=mbox-1.internal:7993\", \"mailbox-2=10.0.0.3:7993\"]",
+                "nodes = [\"a=h:1\", \"" + longest + "=mbox-1.internal:65535\", \"v6=[2001:db8::2]:7993\"]")
+                .replace("default-node = \"mailbox-1\"", "default-node = \"a\""), FILE).edge().orElseThrow();
+        assertThat(edge.node("a")).hasValue(new Outbound.NextHop("h", 1));
+        assertThat(edge.node(longest)).hasValue(new Outbound.NextHop("mbox-1.internal", 65535));
+        assertThat(edge.node("v6")).hasValue(new Outbound.NextHop("2001:db8::2", 7993));
+
+        for (String bad : List.of("=h:1", "m" + longest + "=h:1", "m=h:0", "m=h:65536", "m=:7993", "m=h:", "m=h",
+                "m=bad_host:7993", "-m=h:7993")) {
+            assertThatThrownBy(() -> CastellanConfig.parse(EDGE.replace("\"mailbox-2=10.0.0.3:7993\"", "\"" + bad + "\""), FILE))
+                    .as(bad).isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("edge.nodes: expected \"NAME=HOST:PORT\"").hasMessageContaining("got \"" + bad + "\"");
+        }
+    }
+
     /** docs/roles.md §3: an edge relays submission after AUTH and is the perimeter MX with its relay queue. */
     @Test
     void anEdgeMayServeSubmissionAndMx() throws ConfigException {

@@ -1,5 +1,6 @@
 package org.castellan.server.http;
 
+import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.handler.codec.http.HttpMethod;
@@ -69,7 +70,15 @@ class HttpServiceTest {
                 .prefix(HttpMethod.GET, "/p/", call -> CompletableFuture.completedFuture(
                         HttpAnswer.text(HttpResponseStatus.OK, "short " + call.path())))
                 .prefix(HttpMethod.GET, "/p/long/", call -> CompletableFuture.completedFuture(
-                        HttpAnswer.text(HttpResponseStatus.OK, "long " + call.path())));
+                        HttpAnswer.text(HttpResponseStatus.OK, "long " + call.path())))
+                .exact(HttpMethod.GET, "/p/exact", call -> CompletableFuture.completedFuture(
+                        HttpAnswer.text(HttpResponseStatus.OK, "exact " + call.path())))
+                .exact(HttpMethod.GET, "/", call -> CompletableFuture.completedFuture(
+                        HttpAnswer.text(HttpResponseStatus.OK, "root " + call.path())))
+                .exact(HttpMethod.POST, "/form", call -> CompletableFuture.completedFuture(
+                        HttpAnswer.text(HttpResponseStatus.OK, call.method() + " " + new String(call.body(), US_ASCII))))
+                .exact(HttpMethod.PUT, "/form", call -> CompletableFuture.completedFuture(
+                        HttpAnswer.text(HttpResponseStatus.OK, call.method() + " " + call.path())));
         transport = new Transport(new SessionRegistry(), new ConnectionRules(List.of()), policy, Clock.systemUTC());
         at = transport.bind(new Listener("web", Protocol.HTTPS, "127.0.0.1", 0, TlsMode.IMPLICIT, ClientCertMode.NONE,
                 false, List.of()), new HttpService(routes, timeout, timeout));
@@ -105,6 +114,48 @@ class HttpServiceTest {
             assertThat(c.exchange("GET /p/a HTTP/1.1\r\nHost: x\r\n\r\n").text()).isEqualTo("short /p/a\n");
             assertThat(c.exchange("GET /px HTTP/1.1\r\nHost: x\r\n\r\n").statusLine()).startsWith("HTTP/1.1 404");
             assertThat(c.exchange("GET https://x/p/b HTTP/1.1\r\nHost: x\r\n\r\n").text()).isEqualTo("short /p/b\n"); // RFC 9112 §3.2.2
+        }
+    }
+
+    /**
+     * An exact path wins over every prefix but names that path only; the absolute form without a
+     * path is the path {@code /} (RFC 9112 §3.2.2), and the asterisk form, which names no
+     * resource here, is 404.
+     */
+    @Test
+    void anExactPathWinsOverAPrefixAndTheOtherRequestTargetForms() throws Exception {
+        try (RawHttps c = client()) {
+            assertThat(c.exchange("GET /p/exact HTTP/1.1\r\nHost: x\r\n\r\n").text()).isEqualTo("exact /p/exact\n");
+            assertThat(c.exchange("GET /p/exact/a HTTP/1.1\r\nHost: x\r\n\r\n").text()).isEqualTo("short /p/exact/a\n");
+            assertThat(c.exchange("GET /p/exact?q=1 HTTP/1.1\r\nHost: x\r\n\r\n").text()).isEqualTo("exact /p/exact\n");
+            assertThat(c.exchange("GET https://x HTTP/1.1\r\nHost: x\r\n\r\n").text()).isEqualTo("root /\n");
+            assertThat(c.exchange("GET https://x/?q=1 HTTP/1.1\r\nHost: x\r\n\r\n").text()).isEqualTo("root /\n");
+            assertThat(c.exchange("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n").statusLine()).startsWith("HTTP/1.1 404");
+            assertThat(c.exchange("GET /p/%2Fa HTTP/1.1\r\nHost: x\r\n\r\n").text()).isEqualTo("short /p/%2Fa\n");
+        }
+    }
+
+    /**
+     * A path with routes for other methods is 405 with an Allow header listing them (RFC 9110
+     * §15.5.6), HEAD beside GET only where there is a GET (RFC 9110 §9.3.2); a route gets the
+     * method it serves and the body that came with it.
+     */
+    @Test
+    void aMethodWithoutARouteIs405NamingTheMethodsThePathHas() throws Exception {
+        try (RawHttps c = client()) {
+            RawHttps.Response get = c.exchange("GET /form HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(get.status()).isEqualTo(405);
+            assertThat(get.header("Allow")).isEqualTo("POST, PUT");
+            RawHttps.Response head = c.send("HEAD /form HTTP/1.1\r\nHost: x\r\n\r\n").read(true);
+            assertThat(head.status()).isEqualTo(405);
+            assertThat(head.header("Allow")).isEqualTo("POST, PUT");
+            RawHttps.Response delete = c.exchange("DELETE /p/a HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(delete.status()).isEqualTo(405);
+            assertThat(delete.header("Allow")).isEqualTo("GET, HEAD");
+            assertThat(c.exchange("POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").text())
+                    .isEqualTo("POST hello\n");
+            assertThat(c.exchange("PUT /form HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").text())
+                    .isEqualTo("PUT /form\n");
         }
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -125,5 +126,28 @@ class LinkFramesTest {
         assertThat(written.get(2).readInt()).isEqualTo(10);
         assertThat(written.get(2).readableBytes()).isEqualTo(10);
         written.forEach(ByteBuf::release);
+    }
+
+    @Test
+    void aWriteOfTheMostIsOneFrameAnEmptyWriteNoneAndTheOpeningLineGoesUnframed() {
+        EmbeddedChannel node = new EmbeddedChannel(new LinkFrames.Encoder());
+        node.writeOutbound(Unpooled.wrappedBuffer(new byte[LinkFrames.MAX_FRAME]));
+        ByteBuf whole = node.readOutbound();
+        assertThat(whole.readInt()).isEqualTo(LinkFrames.MAX_FRAME);
+        assertThat(whole.readableBytes()).isEqualTo(LinkFrames.MAX_FRAME);
+        whole.release();
+
+        node.writeOutbound(Unpooled.EMPTY_BUFFER);
+        assertThat((Object) node.readOutbound()).as("an empty write is no frame: length 0 would end the session").isNull();
+
+        node.writeOutbound(LinkFrames.END);
+        ByteBuf end = node.readOutbound();
+        assertThat(ByteBufUtil.getBytes(end)).containsExactly(0, 0, 0, 0);
+        end.release();
+
+        node.writeOutbound(new LinkFrames.Line("OPEN imap\r\n"));
+        ByteBuf line = node.readOutbound();
+        assertThat(line.toString(StandardCharsets.UTF_8)).isEqualTo("OPEN imap\r\n");
+        line.release();
     }
 }

@@ -31,6 +31,29 @@ class UserPassTest extends ServerPerTest {
         }
     }
 
+    /** RFC 1939 §7: PASS is given only immediately after a successful USER; any command between ends that. */
+    @Test
+    void passOnlyRightAfterUser() {
+        try (Transcript t = pop3.connect("pop3")) {
+            t.run("""
+                    S: \\+OK .*
+                    C: USER %s
+                    S: \\+OK.*
+                    C: CAPA
+                    S: \\+OK Capability list follows
+                    """.formatted(Pop3TestServer.USER));
+            t.readMultiline();
+            t.run("""
+                    C: PASS %s
+                    S: -ERR USER first
+                    C: USER %s
+                    S: \\+OK.*
+                    C: PASS %s
+                    S: \\+OK Maildrop has 2 messages .*
+                    """.formatted(Pop3TestServer.PASSWORD, Pop3TestServer.USER, Pop3TestServer.PASSWORD));
+        }
+    }
+
     @Test
     void userAddressIsCaseInsensitive() {
         try (Transcript t = pop3.connect("pop3")) {

@@ -156,6 +156,24 @@ class InboundChecksTest {
         assertThat(stored(server.bobInbox)).isEmpty();
     }
 
+    /**
+     * RFC 7489 §6.6.1: the domain DMARC judges is that of the From field's mailbox, the field's
+     * name in any case (RFC 5322 §1.2.2); an address shown in its display name, or named by a
+     * Sender field, is not the author's domain.
+     */
+    @Test
+    void dmarcJudgesTheFromMailboxWhateverTheCaseOfTheFieldAndNotTheAddressesShownBesideIt() {
+        start(MailAuth.DEFAULTS);
+        assertThat(send(server, "a@reject.example", "from: a@reject.example\r\n", ""))
+                .isEqualTo("550 5.7.1 Message rejected by the DMARC policy of reject.example");
+        assertThat(send(server, "a@reject.example", "From: \"a@pass.example\" <a@reject.example>\r\n", ""))
+                .isEqualTo("550 5.7.1 Message rejected by the DMARC policy of reject.example");
+        assertThat(send(server, "a@pass.example", "From: \"a@reject.example\" <a@pass.example>\r\nSender: a@reject.example\r\n", ""))
+                .startsWith("250 ");
+        assertThat(stored(server.bobInbox)).singleElement().asString()
+                .contains("dmarc=pass (p=reject dis=none) header.from=pass.example");
+    }
+
     @Test
     void spfPassGetsAuthenticationResultsAfterReceived() { // RFC 8601 §2.2
         start(MailAuth.DEFAULTS);
