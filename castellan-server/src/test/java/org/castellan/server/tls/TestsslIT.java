@@ -36,9 +36,10 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * CA, for the OCSP response stapled to it.
  * Each scan is bounded by {@link #SCAN_LIMIT_SECONDS}; on the project's 2-core machine one takes
  * 40 to 65 seconds, most of it testssl.sh's own shell and openssl processes, so the three run at
- * once (failsafe enables JUnit's parallel execution; every other class stays on one thread).
+ * once: each test is {@code CONCURRENT} (failsafe enables JUnit's parallel execution), the class
+ * itself is not, so no other class runs beside it (PackagedServiceIT's privileged port, a
+ * quickstart's listeners).
  */
-@Execution(ExecutionMode.CONCURRENT)
 class TestsslIT {
 
     /** A scan that has not finished in this time is hung, not slow; the test then fails. */
@@ -68,6 +69,7 @@ class TestsslIT {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void implicitTlsOffersOnlyStrongProtocolsAndCiphersAndNoKnownVulnerability() throws Exception {
         try (TlsServer server = TlsServer.start(dir.resolve("implicit"), TestPki.create(
                 Files.createDirectories(dir.resolve("implicit-pki"))), "intermediate")) {
@@ -76,6 +78,7 @@ class TestsslIT {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void starttlsOffersOnlyStrongProtocolsAndCiphersAndNoKnownVulnerability() throws Exception {
         try (TlsServer server = TlsServer.start(dir.resolve("starttls"), TestPki.create(
                 Files.createDirectories(dir.resolve("starttls-pki"))), "intermediate")) {
@@ -90,6 +93,7 @@ class TestsslIT {
      * handshake (RFC 6066 §8).
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void builtInCaCertificateIsOfferedWithItsOcspResponseStapled() throws Exception {
         Path data = dir.resolve("stapling");
         assertThat(Main.run("init", "--data", data.toString(), "--hostname", "localhost", "--port-base", "0")).isZero();
