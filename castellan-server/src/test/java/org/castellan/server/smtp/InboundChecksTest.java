@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import org.castellan.security.mailauth.DkimKeyRecord;
 import org.castellan.security.mailauth.DkimSigner;
 import org.castellan.security.mailauth.Dmarc;
@@ -80,58 +81,51 @@ class InboundChecksTest {
         assertThat(stored(junk())).isEmpty();
     }
 
-    @Test
-    void anAlignedDkimSignaturePassesDmarcWhereSpfFails() throws Exception { // RFC 7489 §4.2, RFC 6376
+    /**
+     * Starts the server with an Ed25519 key published for selector s1 of {@code domain}, its
+     * record as {@code record} rewrites it, and returns a message from a@{@code domain} signed
+     * with that key: its DKIM-Signature field, then the message.
+     */
+    private String signedMessage(String domain, UnaryOperator<String> record) throws Exception {
         KeyPair key = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         Map<String, List<String>> txt = new java.util.HashMap<>(ZONE.txt());
-        txt.put("s1._domainkey.reject.example", List.of(DkimKeyRecord.format(key.getPublic())));
+        txt.put("s1._domainkey." + domain, List.of(record.apply(DkimKeyRecord.format(key.getPublic()))));
         server = new SmtpTestServer(dir, SmtpLimits.DEFAULTS, MailAuth.DEFAULTS, TxtZone.of(txt));
-        byte[] message = "From: a@reject.example\r\nTo: bob@example.org\r\nSubject: signed\r\n\r\nbody\r\n"
+        byte[] message = ("From: a@" + domain + "\r\nTo: bob@example.org\r\nSubject: signed\r\n\r\nbody\r\n")
                 .getBytes(StandardCharsets.UTF_8);
-        String signature = new String(new DkimSigner(List.of(new DkimSigner.Key("reject.example", "s1", key.getPrivate())))
+        String signature = new String(new DkimSigner(List.of(new DkimSigner.Key(domain, "s1", key.getPrivate())))
                 .sign(message, Instant.now()), StandardCharsets.US_ASCII);
+        return signature + new String(message, StandardCharsets.UTF_8);
+    }
+
+    /** Sends {@code message} from {@code sender} to bob over the MX listener; the reply to its end of data. */
+    private String sendWhole(String sender, String message) {
         try (SmtpClient c = server.connect("mx")) {
             c.hello();
-            c.command("MAIL FROM:<a@reject.example>", "250.*");
+            c.command("MAIL FROM:<" + sender + ">", "250.*");
             c.command("RCPT TO:<bob@example.org>", "250.*");
             c.command("DATA", "354.*");
-            c.send(signature + new String(message, StandardCharsets.UTF_8) + ".\r\n");
-            assertThat(c.reply()).startsWith("250 ");
+            c.send(message + ".\r\n");
+            return c.reply();
         }
+    }
+
+    @Test
+    void anAlignedDkimSignaturePassesDmarcWhereSpfFails() throws Exception { // RFC 7489 §4.2, RFC 6376
+        String signed = signedMessage("reject.example", UnaryOperator.identity());
+        assertThat(sendWhole("a@reject.example", signed)).startsWith("250 ");
         assertThat(stored(server.bobInbox)).singleElement().asString()
                 .contains("spf=fail smtp.mailfrom=a@reject.example")
                 .contains("dkim=pass header.d=reject.example header.s=s1")
                 .contains("dmarc=pass (p=reject dis=none) header.from=reject.example");
         // The same message with its body changed after signing fails DKIM, and DMARC rejects it.
-        try (SmtpClient c = server.connect("mx")) {
-            c.hello();
-            c.command("MAIL FROM:<a@reject.example>", "250.*");
-            c.command("RCPT TO:<bob@example.org>", "250.*");
-            c.command("DATA", "354.*");
-            c.send(signature + new String(message, StandardCharsets.UTF_8).replace("body", "b0dy") + ".\r\n");
-            assertThat(c.reply()).matches("550 5\\.7\\.1 .*");
-        }
+        assertThat(sendWhole("a@reject.example", signed.replace("\r\nbody\r\n", "\r\nb0dy\r\n"))).matches("550 5\\.7\\.1 .*");
     }
 
     @Test
     void aPassUnderAKeyInTestingModeCountsForDmarcAsNoSignature() throws Exception { // RFC 6376 §3.6.1
-        KeyPair key = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-        Map<String, List<String>> txt = new java.util.HashMap<>(ZONE.txt());
-        txt.put("s1._domainkey.quarantine.example",
-                List.of(DkimKeyRecord.format(key.getPublic()).replace("v=DKIM1; ", "v=DKIM1; t=y; ")));
-        server = new SmtpTestServer(dir, SmtpLimits.DEFAULTS, MailAuth.DEFAULTS, TxtZone.of(txt));
-        byte[] message = "From: a@quarantine.example\r\nTo: bob@example.org\r\nSubject: signed\r\n\r\nbody\r\n"
-                .getBytes(StandardCharsets.UTF_8);
-        String signature = new String(new DkimSigner(List.of(new DkimSigner.Key("quarantine.example", "s1", key.getPrivate())))
-                .sign(message, Instant.now()), StandardCharsets.US_ASCII);
-        try (SmtpClient c = server.connect("mx")) {
-            c.hello();
-            c.command("MAIL FROM:<a@quarantine.example>", "250.*");
-            c.command("RCPT TO:<bob@example.org>", "250.*");
-            c.command("DATA", "354.*");
-            c.send(signature + new String(message, StandardCharsets.UTF_8) + ".\r\n");
-            assertThat(c.reply()).startsWith("250 ");
-        }
+        String signed = signedMessage("quarantine.example", r -> r.replace("v=DKIM1; ", "v=DKIM1; t=y; "));
+        assertThat(sendWhole("a@quarantine.example", signed)).startsWith("250 ");
         // The signature verifies and is reported so; DMARC, with SPF failing, finds nothing aligned.
         assertThat(stored(server.bobInbox)).isEmpty();
         assertThat(stored(junk())).singleElement().asString()
