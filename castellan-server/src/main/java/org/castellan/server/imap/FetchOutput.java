@@ -168,9 +168,8 @@ final class FetchOutput {
             s.writeBeforeCompletion(taken());
         }
 
-        /** The batch so far, and {@code then} after it, as one buffer; the batch is empty after. */
-        private ByteBuf taken(byte[]... then) {
-            if (then.length > 0) batch.addAll(java.util.Arrays.asList(then));
+        /** The batch so far as one buffer; the batch is empty after. */
+        private ByteBuf taken() {
             ByteBuf out = Unpooled.wrappedBuffer(batch.toArray(byte[][]::new));
             batch.clear();
             batched = 0;
@@ -186,7 +185,8 @@ final class FetchOutput {
                     if (chunk.length == 0) throw new EOFException("the stored message ends early");
                     left -= chunk.length;
                     awaitWritable();
-                    s.write(taken(chunk));
+                    batch.add(chunk);
+                    s.write(taken());
                 }
             } catch (Broken b) {
                 throw b;

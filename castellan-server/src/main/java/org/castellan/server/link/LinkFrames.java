@@ -1,6 +1,7 @@
 package org.castellan.server.link;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
@@ -200,7 +201,7 @@ final class LinkFrames {
             if (message == END) {
                 writeEnd(ctx, promise);
             } else if (message instanceof Line line) {
-                ctx.write(io.netty.buffer.Unpooled.wrappedBuffer(line.text().getBytes(StandardCharsets.UTF_8)), promise);
+                ctx.write(Unpooled.wrappedBuffer(line.text().getBytes(StandardCharsets.UTF_8)), promise);
             } else if (message instanceof ByteBuf payload) {
                 writeFrames(ctx, payload, promise);
             } else {
