@@ -4,10 +4,8 @@ import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.castellan.server.config.Dns;
 import org.castellan.server.testing.ExternalClient;
+import org.castellan.testkit.Ports;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
@@ -75,6 +74,8 @@ public final class DnsFixture implements AutoCloseable {
 
     /** A server that answers nothing in this time did not start. */
     private static final Duration START_LIMIT = Duration.ofSeconds(30);
+    /** Ports tried before a server that finds its port taken is given up on. */
+    private static final int PORT_TRIES = 5;
     /** The address every NS record names; the resolver reaches NSD through stub zones instead. */
     private static final String HOST = "127.0.0.1";
     private static final String NAMESERVER = "ns.nic.";
@@ -192,42 +193,65 @@ public final class DnsFixture implements AutoCloseable {
             }
         }
 
-        authoritativePort = freePort();
-        List<String> nsd = new ArrayList<>(List.of("server:",
-                "  ip-address: " + HOST, "  port: " + authoritativePort, "  username: \"\"", "  chroot: \"\"",
-                "  zonesdir: \"" + dir + "\"", "  database: \"\"", "  zonelistfile: \"" + dir.resolve("zone.list") + "\"",
-                "  xfrdfile: \"" + dir.resolve("xfrd.state") + "\"", "  xfrdir: \"" + dir + "\"",
-                "  pidfile: \"" + dir.resolve("nsd.pid") + "\"", "  server-count: 1", "  do-ip6: no",
-                "  verbosity: 1", "remote-control:", "  control-enable: no"));
-        for (String zone : served) {
-            String[] parts = zone.split(" ");
-            nsd.addAll(List.of("zone:", "  name: \"" + parts[0] + "\"", "  zonefile: \"" + parts[1] + "\""));
-        }
-        Files.write(dir.resolve("nsd.conf"), nsd);
-        startServer("nsd", List.of("nsd", "-d", "-c", dir.resolve("nsd.conf").toString()), authoritativePort, ".");
+        authoritativePort = startOnAFreePort("nsd", port -> {
+            List<String> nsd = new ArrayList<>(List.of("server:",
+                    "  ip-address: " + HOST, "  port: " + port, "  username: \"\"", "  chroot: \"\"",
+                    "  zonesdir: \"" + dir + "\"", "  database: \"\"", "  zonelistfile: \"" + dir.resolve("zone.list") + "\"",
+                    "  xfrdfile: \"" + dir.resolve("xfrd.state") + "\"", "  xfrdir: \"" + dir + "\"",
+                    "  pidfile: \"" + dir.resolve("nsd.pid") + "\"", "  server-count: 1", "  do-ip6: no",
+                    "  verbosity: 1", "remote-control:", "  control-enable: no"));
+            for (String zone : served) {
+                String[] parts = zone.split(" ");
+                nsd.addAll(List.of("zone:", "  name: \"" + parts[0] + "\"", "  zonefile: \"" + parts[1] + "\""));
+            }
+            Files.write(dir.resolve("nsd.conf"), nsd);
+            return List.of("nsd", "-d", "-c", dir.resolve("nsd.conf").toString());
+        });
 
-        resolverPort = freePort();
-        List<String> unbound = new ArrayList<>(List.of("server:",
-                "  interface: " + HOST, "  port: " + resolverPort, "  do-ip6: no", "  do-daemonize: no",
-                "  username: \"\"", "  chroot: \"\"", "  directory: \"" + dir + "\"", "  pidfile: \"" + dir.resolve("unbound.pid") + "\"",
-                "  use-syslog: no", "  logfile: \"\"", "  verbosity: 1", "  num-threads: 1",
-                "  outgoing-range: 64", "  num-queries-per-thread: 32", "  access-control: 127.0.0.0/8 allow",
-                "  do-not-query-localhost: no", "  module-config: \"validator iterator\"",
-                "  trust-anchor-file: \"" + trustAnchor() + "\"", "  qname-minimisation: no",
-                "  unblock-lan-zones: yes", "remote-control:", "  control-enable: no"));
-        for (String zone : served) {
-            // Unbound answers the special-use names (RFC 6761: test., the TEST-NET reverse zones) itself unless told not to.
-            unbound.add(1, "  local-zone: \"" + zone.split(" ")[0] + "\" nodefault");
+        resolverPort = startOnAFreePort("unbound", port -> {
+            List<String> unbound = new ArrayList<>(List.of("server:",
+                    "  interface: " + HOST, "  port: " + port, "  do-ip6: no", "  do-daemonize: no",
+                    "  username: \"\"", "  chroot: \"\"", "  directory: \"" + dir + "\"", "  pidfile: \"" + dir.resolve("unbound.pid") + "\"",
+                    "  use-syslog: no", "  logfile: \"\"", "  verbosity: 1", "  num-threads: 1",
+                    "  outgoing-range: 64", "  num-queries-per-thread: 32", "  access-control: 127.0.0.0/8 allow",
+                    "  do-not-query-localhost: no", "  module-config: \"validator iterator\"",
+                    "  trust-anchor-file: \"" + trustAnchor() + "\"", "  qname-minimisation: no",
+                    "  unblock-lan-zones: yes", "remote-control:", "  control-enable: no"));
+            for (String zone : served) {
+                // Unbound answers the special-use names (RFC 6761: test., the TEST-NET reverse zones) itself unless told not to.
+                unbound.add(1, "  local-zone: \"" + zone.split(" ")[0] + "\" nodefault");
+            }
+            for (String reverse : TEST_NET_REVERSE) {
+                unbound.add(1, "  local-zone: \"" + reverse + "\" nodefault");
+            }
+            for (String zone : served) {
+                unbound.addAll(List.of("stub-zone:", "  name: \"" + zone.split(" ")[0] + "\"",
+                        "  stub-addr: " + HOST + "@" + authoritativePort));
+            }
+            Files.write(dir.resolve("unbound.conf"), unbound);
+            return List.of("unbound", "-d", "-c", dir.resolve("unbound.conf").toString());
+        });
+    }
+
+    /** Writes a server's configuration for a port and returns the command that starts it. */
+    private interface Configuration {
+        List<String> forPort(int port) throws IOException;
+    }
+
+    /**
+     * Starts a server on a port free for UDP and TCP, and on another one if the port was taken
+     * before the server bound it (another process's ephemeral socket can land on it).
+     */
+    private int startOnAFreePort(String name, Configuration configuration) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            int port = Ports.freeForUdpAndTcp(InetAddress.getByName(HOST));
+            try {
+                startServer(name, configuration.forPort(port), port, ".");
+                return port;
+            } catch (IOException | IllegalStateException e) {
+                if (attempt == PORT_TRIES || !String.valueOf(e.getMessage()).contains("already in use")) throw e;
+            }
         }
-        for (String reverse : TEST_NET_REVERSE) {
-            unbound.add(1, "  local-zone: \"" + reverse + "\" nodefault");
-        }
-        for (String zone : served) {
-            unbound.addAll(List.of("stub-zone:", "  name: \"" + zone.split(" ")[0] + "\"",
-                    "  stub-addr: " + HOST + "@" + authoritativePort));
-        }
-        Files.write(dir.resolve("unbound.conf"), unbound);
-        startServer("unbound", List.of("unbound", "-d", "-c", dir.resolve("unbound.conf").toString()), resolverPort, ".");
     }
 
     /** The closest zone above {@code name}. */
@@ -297,20 +321,6 @@ public final class DnsFixture implements AutoCloseable {
                     });
         } catch (org.awaitility.core.ConditionTimeoutException e) {
             throw new IOException(name + " did not answer within " + START_LIMIT + ":\n" + Files.readString(log), e);
-        }
-    }
-
-    /** A port free on the loopback address for UDP and TCP both, as both servers listen on both. */
-    private static int freePort() throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            try (DatagramSocket udp = new DatagramSocket(new InetSocketAddress(InetAddress.getByName(HOST), 0))) {
-                int port = udp.getLocalPort();
-                try (ServerSocket tcp = new ServerSocket(port, 1, InetAddress.getByName(HOST))) {
-                    return port;
-                } catch (IOException e) {
-                    if (attempt > 20) throw e;
-                }
-            }
         }
     }
 

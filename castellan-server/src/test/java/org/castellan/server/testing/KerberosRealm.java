@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +15,8 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntSupplier;
+import org.castellan.testkit.Ports;
 
 /**
  * A real MIT Kerberos realm in a temporary directory: its own database (kdb5_util with a master
@@ -36,8 +38,13 @@ public final class KerberosRealm implements AutoCloseable {
     /** MIT programs that have not finished in this time are hung. */
     private static final Duration LIMIT = Duration.ofSeconds(60);
 
+    /** Ports tried before a KDC that finds its port taken is given up on. */
+    private static final int PORT_TRIES = 5;
+    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+
     private final Path dir;
     private final Process kdc;
+    private int port;
 
     private KerberosRealm(Path dir, Process kdc) {
         this.dir = dir;
@@ -46,54 +53,87 @@ public final class KerberosRealm implements AutoCloseable {
 
     /** Creates the realm in {@code dir} and starts its KDC. */
     public static KerberosRealm create(Path dir) {
+        return create(dir, () -> Ports.freeForUdpAndTcp(LOOPBACK));
+    }
+
+    /** As {@link #create(Path)}, with the KDC's ports drawn from {@code ports}. */
+    static KerberosRealm create(Path dir, IntSupplier ports) {
         ExternalClient.require("krb5kdc", "krb5-kdc");
         ExternalClient.require("kadmin.local", "krb5-admin-server");
         ExternalClient.require("kinit", "krb5-user");
         try {
             Files.createDirectories(dir);
-            int port = freePort();
-            Files.writeString(dir.resolve("kdc.conf"), String.join("\n",
-                    "[kdcdefaults]",
-                    " kdc_ports = " + port,
-                    " kdc_tcp_ports = " + port,
-                    "[realms]",
-                    " " + REALM + " = {",
-                    "  database_name = " + dir.resolve("principal"),
-                    "  key_stash_file = " + dir.resolve("stash"),
-                    "  acl_file = " + dir.resolve("kadm5.acl"),
-                    "  max_life = 10h",
-                    " }",
-                    "[logging]",
-                    " kdc = FILE:" + dir.resolve("kdc.log"),
-                    ""));
-            Files.writeString(dir.resolve("krb5.conf"), String.join("\n",
-                    "[libdefaults]",
-                    " default_realm = " + REALM,
-                    " dns_lookup_kdc = false",
-                    " dns_lookup_realm = false",
-                    " rdns = false",
-                    " clockskew = 1",
-                    " dns_canonicalize_hostname = false",
-                    " udp_preference_limit = 1",
-                    "[realms]",
-                    " " + REALM + " = {",
-                    "  kdc = 127.0.0.1:" + port,
-                    " }",
-                    ""));
             KerberosRealm realm = new KerberosRealm(dir, null);
+            realm.configure(ports.getAsInt());
             byte[] master = new byte[16];
             new SecureRandom().nextBytes(master);
             realm.run(List.of("kdb5_util", "create", "-s", "-r", REALM, "-P", HexFormat.of().formatHex(master)), Map.of());
-            ProcessBuilder pb = new ProcessBuilder("krb5kdc", "-n").redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("krb5kdc.out").toFile());
-            pb.environment().putAll(realm.env());
-            Process kdc = pb.start();
-            await().atMost(LIMIT).until(() -> !kdc.isAlive() || listening(port));
-            assertThat(kdc.isAlive()).as("krb5kdc: %s", Files.readString(dir.resolve("krb5kdc.out"))).isTrue();
-            return new KerberosRealm(dir, kdc);
+            for (int attempt = 1; ; attempt++) {
+                Process kdc = realm.startKdc();
+                if (kdc.isAlive()) return new KerberosRealm(dir, kdc);
+                // The port was found free, but another process's socket may have taken it since.
+                String log = Files.exists(realm.kdcLog()) ? Files.readString(realm.kdcLog()) : "";
+                if (attempt == PORT_TRIES || !log.contains("Address already in use")) {
+                    throw new AssertionError("krb5kdc exited with " + kdc.exitValue() + ": "
+                            + Files.readString(dir.resolve("krb5kdc.out")) + log);
+                }
+                realm.configure(ports.getAsInt());
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Writes kdc.conf and krb5.conf for a KDC on {@code port} of the loopback address only, UDP
+     * and TCP (MIT's {@code kdc_ports} would bind every address).
+     */
+    private void configure(int port) throws IOException {
+        String address = LOOPBACK.getHostAddress() + ":" + port;
+        Files.writeString(dir.resolve("kdc.conf"), String.join("\n",
+                "[kdcdefaults]",
+                " kdc_listen = " + address,
+                " kdc_tcp_listen = " + address,
+                "[realms]",
+                " " + REALM + " = {",
+                "  database_name = " + dir.resolve("principal"),
+                "  key_stash_file = " + dir.resolve("stash"),
+                "  acl_file = " + dir.resolve("kadm5.acl"),
+                "  max_life = 10h",
+                " }",
+                "[logging]",
+                " kdc = FILE:" + kdcLog(),
+                ""));
+        Files.writeString(dir.resolve("krb5.conf"), String.join("\n",
+                "[libdefaults]",
+                " default_realm = " + REALM,
+                " dns_lookup_kdc = false",
+                " dns_lookup_realm = false",
+                " rdns = false",
+                " clockskew = 1",
+                " dns_canonicalize_hostname = false",
+                " udp_preference_limit = 1",
+                "[realms]",
+                " " + REALM + " = {",
+                "  kdc = " + address,
+                " }",
+                ""));
+        this.port = port;
+    }
+
+    /** Starts {@code krb5kdc -n} and waits until it listens or has exited. */
+    private Process startKdc() throws IOException {
+        Files.deleteIfExists(kdcLog());
+        ProcessBuilder pb = new ProcessBuilder("krb5kdc", "-n").redirectErrorStream(true)
+                .redirectOutput(dir.resolve("krb5kdc.out").toFile());
+        pb.environment().putAll(env());
+        Process kdc = pb.start();
+        await().atMost(LIMIT).until(() -> !kdc.isAlive() || listening(port));
+        return kdc;
+    }
+
+    private Path kdcLog() {
+        return dir.resolve("kdc.log");
     }
 
     /** The krb5.conf clients and the JVM must use. */
@@ -161,15 +201,9 @@ public final class KerberosRealm implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
     private static boolean listening(int port) {
         try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+            s.connect(new InetSocketAddress(LOOPBACK, port), 1000);
             return true;
         } catch (IOException e) {
             return false;
