@@ -9,8 +9,8 @@ import org.castellan.store.Route;
  * Routes found by lookups, kept while the directory they were read from is unchanged.
  *
  * <p>Every entry carries the generation it was read under. A new generation starts whenever the
- * database's {@code directory_version} (moved by triggers on domains, accounts, aliases and
- * mailboxes, V8) is seen to differ from the last one seen: after each administrative write of
+ * database's {@code directory_version} (raised by triggers on domains, accounts, aliases and
+ * mailboxes, V8) is seen above the last one seen: after each administrative write of
  * this store, and on the periodic recheck that notices other processes' writes. A reader takes
  * the generation before it starts looking, so a change committed while it looks retires its
  * answer as soon as the change is seen.
@@ -43,9 +43,14 @@ public final class RouteCache {
         entries.put(addressKey, new Entry(route, readUnder));
     }
 
-    /** The database's directory version as just read: a different one retires every entry. */
+    /**
+     * The database's directory version as just read: a higher one retires every entry. The version
+     * only grows (each trigger adds one), so a lower one is a read that started before a write this
+     * cache has already seen, such as the periodic recheck's snapshot taken just before an
+     * administrative write committed: it retires nothing.
+     */
     public synchronized void versionSeen(long version) {
-        if (version == seenVersion) return;
+        if (version <= seenVersion) return;
         seenVersion = version;
         generation.incrementAndGet();
         entries.clear();
