@@ -21,7 +21,6 @@ import org.castellan.store.NewMessage;
 import org.castellan.store.UidRange;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,11 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the holes, SEARCH and UID EXPUNGE must answer as RFC 9051 says for any mailbox; every expectation
  * is computed from the UIDs that survive.
  *
- * <p>Tagged {@code long}: the whole test takes 35-50 s on two cores (seeding 100,000 messages
- * in one transaction about 15 s of it), more than a test of the normal run may, so it runs in
- * the long mode of docs/testing.md.
+ * <p>It runs in every run, on both stores (docs/testing.md, "The 100,000-message mailbox").
  */
-@Tag("long")
 class LargeMailboxTest {
 
     /** Large but not rare: long-lived accounts that never delete reach this many messages. */
