@@ -3,8 +3,10 @@ package org.castellan.security.escrow;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,26 +14,51 @@ import java.util.List;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.security.pki.CertificateAuthority;
 import org.castellan.security.pki.IssuedCertificate;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The escrow directory: a key escrowed to a 3-of-5 escrow key, recovered, and every way recovery is refused. */
+/**
+ * The escrow directory: a key escrowed to a 3-of-5 escrow key, recovered, and every way recovery is refused.
+ *
+ * <p>The CA, the escrow key and alice's escrowed key are made once per class, since an RSA-3072
+ * escrow key takes seconds to generate; each test works on its own copy of those files, permissions
+ * included, the CA and the escrow opened from the copy.
+ */
 class KeyEscrowTest {
+
+    @TempDir static Path made;
+    static KeyEscrow.Created created;
+    static IssuedCertificate alice;
 
     @TempDir Path tmp;
     CertificateAuthority ca;
     KeyEscrow escrow;
-    KeyEscrow.Created created;
-    IssuedCertificate alice;
 
-    @BeforeEach
-    void setUp() {
-        ca = CertificateAuthority.initialize(tmp.resolve("pki"), "Example");
-        escrow = KeyEscrow.at(tmp.resolve("pki").resolve(KeyEscrow.DIRECTORY));
+    @BeforeAll
+    static void makeTheEscrow() {
+        CertificateAuthority ca = CertificateAuthority.initialize(made.resolve("pki"), "Example");
+        KeyEscrow escrow = KeyEscrow.at(made.resolve("pki").resolve(KeyEscrow.DIRECTORY));
         created = escrow.initialize(5, 3, false);
         alice = ca.issueUserEncryption(EmailAddress.of("alice@example.org"), Duration.ofDays(30));
         escrow.escrow(alice.chain(), alice.privateKey());
+    }
+
+    @BeforeEach
+    void copyTheEscrow() throws IOException {
+        copy(made.resolve("pki"), tmp.resolve("pki"));
+        ca = CertificateAuthority.load(tmp.resolve("pki"));
+        escrow = KeyEscrow.at(tmp.resolve("pki").resolve(KeyEscrow.DIRECTORY));
+    }
+
+    /** Copies a directory tree with each file's and directory's permissions. */
+    private static void copy(Path from, Path to) throws IOException {
+        try (var paths = Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Files.copy(p, to.resolve(from.relativize(p).toString()), StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        }
     }
 
     private List<String> lines(int... indexes) {
