@@ -405,6 +405,8 @@ class ConfigValidationTest {
                         "expected \"ldaps://host[:port]\" or \"ldap://host[:port]\" (StartTLS)"),
                 Arguments.of(SERVER + "[store.object-store] # <-\nbucket = \"mail\"\nsecret-key-file = \"s3.secret\"\n",
                         "store.object-store.access-key-file", "expected the file holding the access key id"),
+                Arguments.of(SERVER + "[store.object-store] # <-\nbucket = \"mail\"\naccess-key-file = \"s3.access\"\n",
+                        "store.object-store.secret-key-file", "expected the file holding the secret access key"),
                 Arguments.of(SERVER + "[store.object-store]\nbucket = \"mail\"\naccess-key-file = \"a\"\nsecret-key-file = \"s\"\n"
                         + "sse = \"aes256\" # <-\n", "store.object-store.sse", "expected \"AES256\", \"aws:kms\" or \"\""),
                 Arguments.of(SERVER + "[store.object-store]\nbucket = \"mail\"\naccess-key-file = \"a\"\nsecret-key-file = \"s\"\n"
