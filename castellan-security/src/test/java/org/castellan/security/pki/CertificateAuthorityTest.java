@@ -338,6 +338,47 @@ class CertificateAuthorityTest {
                 .isInstanceOf(PkiException.class).hasMessageContaining("no certificate with serial a");
     }
 
+    /**
+     * Each reason an operator may give, in any case and with '_' for '-', reaches the CRL entry as
+     * its own code of RFC 5280 §5.3.1 (unspecified may be left out, as §5.3.1 advises) and the index
+     * as itself; anything else is refused naming the reasons.
+     */
+    @Test
+    void everyReasonReachesTheCrlAsItsOwnCodeAndTheIndexAsItself() throws Exception {
+        Path dir = temp.resolve("pki");
+        CertificateAuthority ca = CertificateAuthority.initialize(dir, "Example Org");
+        EmailAddress alice = EmailAddress.of("alice@example.org");
+        java.util.Map<String, java.security.cert.CRLReason> codes = new java.util.LinkedHashMap<>();
+        codes.put("unspecified", java.security.cert.CRLReason.UNSPECIFIED);
+        codes.put("KEY-COMPROMISE", java.security.cert.CRLReason.KEY_COMPROMISE);
+        codes.put("affiliation_changed", java.security.cert.CRLReason.AFFILIATION_CHANGED);
+        codes.put("Superseded", java.security.cert.CRLReason.SUPERSEDED);
+        codes.put("cessation-of-operation", java.security.cert.CRLReason.CESSATION_OF_OPERATION);
+        codes.put("privilege-withdrawn", java.security.cert.CRLReason.PRIVILEGE_WITHDRAWN);
+        java.util.Map<String, IssuedCertificate> issued = new java.util.LinkedHashMap<>();
+        for (String label : codes.keySet()) {
+            IssuedCertificate c = ca.issueDevice("device-" + issued.size(), alice, YEAR);
+            issued.put(label, c);
+            ca.revoke(c.certificate().getSerialNumber(), RevocationReason.fromLabel(label));
+        }
+        X509CRL crl = Pem.readCrl(ca.crlFile(CertificateKind.DEVICE));
+        CertificateAuthority reloaded = CertificateAuthority.load(dir);
+        for (var e : issued.entrySet()) {
+            java.security.cert.CRLReason code = crl.getRevokedCertificate(e.getValue().certificate()).getRevocationReason();
+            if (codes.get(e.getKey()) == java.security.cert.CRLReason.UNSPECIFIED) {
+                assertThat(code).as(e.getKey()).isIn(null, java.security.cert.CRLReason.UNSPECIFIED);
+            } else {
+                assertThat(code).as(e.getKey()).isEqualTo(codes.get(e.getKey()));
+            }
+            assertThat(reloaded.find(e.getValue().certificate().getSerialNumber()).orElseThrow().revocation())
+                    .as(e.getKey()).hasValueSatisfying(r -> assertThat(r.reason().label())
+                            .isEqualTo(e.getKey().toLowerCase(java.util.Locale.ROOT).replace('_', '-')));
+        }
+        assertThatThrownBy(() -> RevocationReason.fromLabel("ca-compromise")).isInstanceOf(PkiException.class)
+                .hasMessage("'ca-compromise' is not a revocation reason; expected one of unspecified, key-compromise,"
+                        + " affiliation-changed, superseded, cessation-of-operation, privilege-withdrawn");
+    }
+
     @Test
     void badRequestsAreRefusedWithTheReason() {
         CertificateAuthority ca = CertificateAuthority.initialize(temp.resolve("pki"), "Example Org");

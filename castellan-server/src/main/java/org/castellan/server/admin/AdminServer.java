@@ -67,6 +67,9 @@ public final class AdminServer implements AutoCloseable {
     /** A request is a command and one argument; anything longer is not from our command line. */
     static final int MAX_REQUEST_BYTES = 4096;
 
+    /** How much of an over-long request is read and dropped before its answer (see {@link #readLine}). */
+    private static final int MAX_DISCARDED_BYTES = 1 << 20;
+
     static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -201,12 +204,20 @@ public final class AdminServer implements AutoCloseable {
         }
     }
 
+    /**
+     * The request line; null when it is longer than {@link #MAX_REQUEST_BYTES}. The rest of such a
+     * line is read and dropped, up to {@link #MAX_DISCARDED_BYTES}: a socket closed with octets
+     * unread is reset, and the client would lose the answer that says why it was refused.
+     */
     private static String readLine(SocketChannel client) throws IOException {
         var in = Channels.newInputStream(client);
         var buffer = new java.io.ByteArrayOutputStream();
         int b;
         while ((b = in.read()) != -1 && b != '\n') {
-            if (buffer.size() >= MAX_REQUEST_BYTES) return null;
+            if (buffer.size() >= MAX_REQUEST_BYTES) {
+                for (long dropped = 0; dropped < MAX_DISCARDED_BYTES && b != -1 && b != '\n'; dropped++) b = in.read();
+                return null;
+            }
             buffer.write(b);
         }
         return buffer.toString(StandardCharsets.UTF_8);

@@ -66,6 +66,19 @@ class AuditCommandTest {
                 "castellan user passwd", "alice@example.org (600000)");
     }
 
+    /** A secret that is no SCRAM secret this server can read is named for the operator to set again; the audit goes on. */
+    @Test
+    void anUnreadableSecretIsNamedAndTheAuditGoesOn() throws Exception {
+        try (var store = EmbeddedMailStore.open(cli.data.resolve("mail"))) {
+            long id = store.getAccount(EmailAddress.of("alice@example.org")).orElseThrow().id();
+            store.setCredential(id, "{SSHA}bm90IGEgc2NyYW0gc2VjcmV0");
+        }
+        Cli.Run r = audit();
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("alice@example.org (unreadable: set it again)");
+        assertThat(r.err()).doesNotContain("Exception");
+    }
+
     @Test
     void cleartextCredentialsFailTheAuditUnlessTheRiskIsAccepted() throws Exception {
         append("[[listener]]", "name = \"legacy\"", "protocol = \"pop3\"", "address = \"127.0.0.1\"", "port = 0",

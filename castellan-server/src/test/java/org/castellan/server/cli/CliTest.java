@@ -140,6 +140,60 @@ class CliTest {
         assertThat(admin("user", "add", "dave@unknown.example").err()).contains("unknown domain unknown.example");
     }
 
+    /**
+     * Each option and argument outside what it takes is refused before anything is done, with the
+     * reason (exit 2, one line, no stack trace): ranges of days and hours, a limit, a queue id,
+     * a scope, a size, an alias leaving the local domains, a fingerprint without a label, a domain
+     * for the DNS records, a backup inside what it backs up, a restore over a data directory, and
+     * init's host name and port base.
+     */
+    @Test
+    void eachValueOutsideWhatItTakesIsRefusedWithTheReason() {
+        admin("domain", "add", "example.com");
+        admin("user", "add", "carol@example.com");
+        String out = tmp.resolve("out").toString();
+        String[][] bad = {
+                {"cert", "issue", "device", "laptop", "--owner", "carol@example.com", "--days", "0", "--out", out},
+                {"--days must be from 1 to"},
+                {"enroll", "token", "--owner", "carol@example.com", "--device", "phone", "--hours", "0"},
+                {"--hours must be from 1 to"},
+                {"enroll", "token", "--owner", "carol@example.com", "--device", "phone", "--kind", "server"},
+                {"--kind is device or user, not server"},
+                {"enroll", "deny", "1", "--reason", "one\ntwo"}, {"--reason is one line of at most"},
+                {"node", "add", "mailbox-2", "--role", "mailbox", "--hours", "0"}, {"--hours must be from 1 to"},
+                {"node", "add", "mailbox-2", "--role", "mailbox", "--days", "0"}, {"--days must be from 1 to"},
+                {"queue", "list", "--limit", "0"}, {"--limit must be at least 1"},
+                {"queue", "show", "0"}, {"'0' is not a queue message id"},
+                {"queue", "hold", "x7"}, {"'x7' is not a queue message id"},
+                {"user", "app-password", "add", "carol@example.com", "--label", "phone", "--scope", "imap,ftp"},
+                {"unknown protocol 'ftp' in --scope"},
+                {"user", "add", "erin@example.com", "--quota", "1.5G"}, {"invalid size '1.5G'"},
+                {"alias", "add", "c@example.com", "carol@elsewhere.example"}, {"is outside the local domains"},
+                {"user", "cert", "bind", "carol@example.com", "--fingerprint", "ab".repeat(32)},
+                {"--label is needed with --fingerprint"},
+                {"dns", "--domain", "not a domain"}, {"invalid domain name 'not a domain'"},
+                {"backup", "--to", data.resolve("backup.zip").toString()}, {"is inside the data directory"},
+                {"restore", "--from", data.resolve("castellan.toml").toString()},
+                {"is not empty; restore into a new directory"},
+        };
+        for (int i = 0; i < bad.length; i += 2) {
+            Run r = admin(bad[i]);
+            String args = String.join(" ", bad[i]);
+            assertThat(r.code()).as(args + " -> " + r.err()).isEqualTo(Main.BAD_INPUT);
+            assertThat(r.err()).as(args).contains(bad[i + 1][0]).doesNotContain("Exception", "\tat ");
+            assertThat(r.err().strip()).as(args).doesNotContain("\n");
+        }
+        assertThat(Files.exists(tmp.resolve("out"))).isFalse();
+        Path fresh = tmp.resolve("fresh");
+        Run host = run(null, "init", "--data", fresh.toString(), "--hostname", "mail_1.example.com");
+        assertThat(host.code()).isEqualTo(Main.BAD_INPUT);
+        assertThat(host.err()).contains("invalid host name 'mail_1.example.com'");
+        Run ports = run(null, "init", "--data", fresh.toString(), "--hostname", "mail.example.com", "--port-base", "65000");
+        assertThat(ports.code()).isEqualTo(Main.BAD_INPUT);
+        assertThat(ports.err()).contains("--port-base 65000 puts ports out of range");
+        assertThat(Files.exists(fresh.resolve("castellan.toml"))).isFalse();
+    }
+
     @Test
     void commandsWithoutADataDirectorySayHowToMakeOne() {
         Run r = run(null, "user", "list", "--data", tmp.resolve("nowhere").toString());

@@ -75,6 +75,49 @@ class HttpsListenerTest {
         }
     }
 
+    /**
+     * Every resource of the listener with the methods it serves, as RFC 7030 §3.2.2 and RFC 6960
+     * Appendix A.1 give them: the CA certificates and CSR attributes by GET (with HEAD, RFC 9110
+     * §9.3.2), enrollment by POST under every label, OCSP by POST on {@code /ocsp} and by GET below
+     * it, the CRLs and CA certificates by GET. A method the resource does not serve is 405 with
+     * exactly those methods in Allow (RFC 9110 §15.5.6), on one connection that goes on.
+     */
+    @Test
+    void everyResourceAllowsExactlyTheMethodsItServes() throws Exception {
+        java.util.Map<String, String> allow = new java.util.LinkedHashMap<>();
+        for (String label : java.util.List.of("", "device/", "user/", "user-encryption/", "node/")) {
+            allow.put("/.well-known/est/" + label + "cacerts", "GET, HEAD");
+        }
+        for (String label : java.util.List.of("", "device/", "user/", "user-encryption/")) {
+            allow.put("/.well-known/est/" + label + "csrattrs", "GET, HEAD");
+            allow.put("/.well-known/est/" + label + "serverkeygen", "POST");
+        }
+        for (String label : java.util.List.of("", "device/", "user/", "node/")) {
+            allow.put("/.well-known/est/" + label + "simpleenroll", "POST");
+        }
+        for (String label : java.util.List.of("", "device/", "user/")) {
+            allow.put("/.well-known/est/" + label + "simplereenroll", "POST");
+        }
+        allow.put("/ocsp", "POST");
+        allow.put("/ocsp/MEMwQTA_MD0wOzAJBgUrDgMCGgUABBQ", "GET, HEAD");
+        allow.put("/crl/device-ca.crl", "GET, HEAD");
+        allow.put("/ca/user-ca.crt", "GET, HEAD");
+        try (RawHttps http = connect()) {
+            for (java.util.Map.Entry<String, String> resource : allow.entrySet()) {
+                RawHttps.Response r = http.exchange("PUT " + resource.getKey()
+                        + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n");
+                assertThat(r.status()).as(resource.getKey()).isEqualTo(405);
+                assertThat(r.header("Allow")).as(resource.getKey()).isEqualTo(resource.getValue());
+            }
+            // Those under the node label and user-encryption/ that are not there at all.
+            for (String path : java.util.List.of("/.well-known/est/node/simplereenroll", "/.well-known/est/node/serverkeygen",
+                    "/.well-known/est/user-encryption/simpleenroll", "/.well-known/est/node/csrattrs")) {
+                assertThat(http.exchange("PUT " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
+                        .status()).as(path).isEqualTo(404);
+            }
+        }
+    }
+
     @Test
     void headHasTheLengthOfGetAndNoBodyAndTheConnectionGoesOn() throws Exception {
         try (RawHttps http = connect()) {

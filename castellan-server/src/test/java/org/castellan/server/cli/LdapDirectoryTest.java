@@ -305,35 +305,13 @@ class LdapDirectoryTest {
     void everyWriteIsAnsweredWithItsOwnResponse() throws Exception {
         issueUser(ALICE);
         String alice = "mail=" + ALICE + ",ou=people," + BASE;
-        List<com.unboundid.ldap.protocol.ProtocolOp> requests = List.of(
-                new com.unboundid.ldap.protocol.ModifyRequestProtocolOp(alice, List.of(new com.unboundid.ldap.sdk.Modification(
-                        com.unboundid.ldap.sdk.ModificationType.REPLACE, "cn", "Eve"))),
-                new com.unboundid.ldap.protocol.DeleteRequestProtocolOp(alice),
-                new com.unboundid.ldap.protocol.ModifyDNRequestProtocolOp(alice, "mail=eve@example.org", true, null),
-                new com.unboundid.ldap.protocol.AddRequestProtocolOp("mail=eve@example.org,ou=people," + BASE,
-                        List.of(new Attribute("objectClass", "inetOrgPerson"))),
-                new com.unboundid.ldap.protocol.CompareRequestProtocolOp(alice, "mail",
-                        new com.unboundid.asn1.ASN1OctetString(ALICE)));
-        List<Byte> expected = List.of(com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_RESPONSE,
-                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_DELETE_RESPONSE,
-                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_DN_RESPONSE,
-                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_ADD_RESPONSE,
-                com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_COMPARE_RESPONSE);
         try (SSLSocket socket = (SSLSocket) live.clientContext(null).getSocketFactory()
                 .createSocket("localhost", live.address("ldaps").getPort())) {
             socket.setSoTimeout(LiveServer.READ_TIMEOUT_MILLIS);
             OutputStream out = socket.getOutputStream();
             var reader = new com.unboundid.asn1.ASN1StreamReader(socket.getInputStream());
-            for (int i = 0; i < requests.size(); i++) {
-                out.write(new com.unboundid.ldap.protocol.LDAPMessage(i + 1, requests.get(i)).encode().encode());
-                out.flush();
-                var response = com.unboundid.ldap.protocol.LDAPMessage.readFrom(reader, true);
-                assertThat(response.getMessageID()).isEqualTo(i + 1);
-                assertThat(response.getProtocolOpType()).as(requests.get(i).getClass().getSimpleName())
-                        .isEqualTo(expected.get(i));
-                assertThat(((com.unboundid.ldap.protocol.GenericResponseProtocolOp) response.getProtocolOp()).getResultCode())
-                        .isEqualTo(ResultCode.UNWILLING_TO_PERFORM_INT_VALUE);
-            }
+            eachAnsweredInItsOwnType(out, reader, writesAndCompare(alice), WRITE_AND_COMPARE_RESPONSES,
+                    ResultCode.UNWILLING_TO_PERFORM_INT_VALUE);
         }
     }
 
@@ -401,6 +379,57 @@ class LdapDirectoryTest {
         }
     }
 
+    /**
+     * The plain LDAP listener before StartTLS (RFC 4513 §3, RFC 4511 §4.1.9): every write, a
+     * compare and a search below the root DSE are answered confidentialityRequired, each in its own
+     * response type under its message ID; an abandon gets no answer at all (RFC 4511 §4.11) and the
+     * connection goes on; a response sent by the client is a message the server cannot take, and
+     * gets the Notice of Disconnection (RFC 4511 §4.1.1, §4.4.1). Read off the wire.
+     */
+    @Test
+    void beforeStartTlsEachRequestIsRefusedInItsOwnResponseAndAnAbandonIsNotAnswered() throws Exception {
+        live.close();
+        live = LiveServer.start(tmp.resolve("starttls"), String.join("\n", "[[listener]]", "name = \"ldap\"",
+                "protocol = \"ldap\"", "address = \"127.0.0.1\"", "port = 0", "tls = \"starttls\"", ""));
+        String alice = "mail=" + ALICE + ",ou=people," + BASE;
+        List<com.unboundid.ldap.protocol.ProtocolOp> requests = new ArrayList<>(writesAndCompare(alice));
+        requests.add(new com.unboundid.ldap.protocol.SearchRequestProtocolOp(BASE, SearchScope.SUB,
+                com.unboundid.ldap.sdk.DereferencePolicy.NEVER, 0, 0, false, Filter.createEqualityFilter("mail", ALICE),
+                List.of()));
+        List<Byte> expected = new ArrayList<>(WRITE_AND_COMPARE_RESPONSES);
+        expected.add(com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_SEARCH_RESULT_DONE);
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", live.address("ldap").getPort())) {
+            socket.setSoTimeout(LiveServer.READ_TIMEOUT_MILLIS);
+            OutputStream out = socket.getOutputStream();
+            var reader = new com.unboundid.asn1.ASN1StreamReader(socket.getInputStream());
+            eachAnsweredInItsOwnType(out, reader, requests, expected, ResultCode.CONFIDENTIALITY_REQUIRED_INT_VALUE);
+
+            // The abandon (7) has no answer: the first message after it is the root DSE search's (8).
+            out.write(new com.unboundid.ldap.protocol.LDAPMessage(7,
+                    new com.unboundid.ldap.protocol.AbandonRequestProtocolOp(6)).encode().encode());
+            out.write(new com.unboundid.ldap.protocol.LDAPMessage(8, new com.unboundid.ldap.protocol.SearchRequestProtocolOp(
+                    "", SearchScope.BASE, com.unboundid.ldap.sdk.DereferencePolicy.NEVER, 0, 0, false,
+                    Filter.createPresenceFilter("objectClass"), List.of())).encode().encode());
+            out.flush();
+            var entry = com.unboundid.ldap.protocol.LDAPMessage.readFrom(reader, true);
+            assertThat(entry.getMessageID()).isEqualTo(8);
+            assertThat(entry.getProtocolOpType()).isEqualTo(com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_SEARCH_RESULT_ENTRY);
+            var done = com.unboundid.ldap.protocol.LDAPMessage.readFrom(reader, true);
+            assertThat(done.getMessageID()).isEqualTo(8);
+            assertThat(done.getSearchResultDoneProtocolOp().getResultCode()).isEqualTo(ResultCode.SUCCESS_INT_VALUE);
+
+            // A response from the client: the Notice of Disconnection under message ID 0, then the end.
+            out.write(new com.unboundid.ldap.protocol.LDAPMessage(9, new com.unboundid.ldap.protocol.AddResponseProtocolOp(
+                    ResultCode.SUCCESS_INT_VALUE, null, null, null)).encode().encode());
+            out.flush();
+            var notice = com.unboundid.ldap.protocol.LDAPMessage.readFrom(reader, true);
+            assertThat(notice.getMessageID()).isZero();
+            assertThat(notice.getExtendedResponseProtocolOp().getResponseOID()).isEqualTo("1.3.6.1.4.1.1466.20036");
+            assertThat(notice.getExtendedResponseProtocolOp().getResultCode()).isEqualTo(ResultCode.PROTOCOL_ERROR_INT_VALUE);
+            assertThat(com.unboundid.ldap.protocol.LDAPMessage.readFrom(reader, true)).isNull();
+        }
+    }
+
     @Test
     void searchesFromAClientThatDoesNotReadWaitForIt() throws Exception {
         issueUser(ALICE);
@@ -445,6 +474,44 @@ class LdapDirectoryTest {
 
     /** Enough searches that their answers outgrow the socket buffers on both sides. */
     private static final int SEARCHES = 6000;
+
+    /** A modify, a delete, a modify DN and an add about {@code entry}, and a compare: what a read-only directory refuses. */
+    private static List<com.unboundid.ldap.protocol.ProtocolOp> writesAndCompare(String entry) {
+        return List.of(
+                new com.unboundid.ldap.protocol.ModifyRequestProtocolOp(entry, List.of(new com.unboundid.ldap.sdk.Modification(
+                        com.unboundid.ldap.sdk.ModificationType.REPLACE, "cn", "Eve"))),
+                new com.unboundid.ldap.protocol.DeleteRequestProtocolOp(entry),
+                new com.unboundid.ldap.protocol.ModifyDNRequestProtocolOp(entry, "mail=eve@example.org", true, null),
+                new com.unboundid.ldap.protocol.AddRequestProtocolOp("mail=eve@example.org,ou=people," + BASE,
+                        List.of(new Attribute("objectClass", "inetOrgPerson"))),
+                new com.unboundid.ldap.protocol.CompareRequestProtocolOp(entry, "mail",
+                        new com.unboundid.asn1.ASN1OctetString(ALICE)));
+    }
+
+    /** The response type of each request of {@link #writesAndCompare}, in order (RFC 4511 §4.6 to §4.10). */
+    private static final List<Byte> WRITE_AND_COMPARE_RESPONSES = List.of(
+            com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_RESPONSE,
+            com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_DELETE_RESPONSE,
+            com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_MODIFY_DN_RESPONSE,
+            com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_ADD_RESPONSE,
+            com.unboundid.ldap.protocol.LDAPMessage.PROTOCOL_OP_TYPE_COMPARE_RESPONSE);
+
+    /**
+     * Sends each request under the message IDs from 1 on, one at a time, and reads its answer off
+     * the wire: under its ID, of its type in {@code types}, with the result {@code code}.
+     */
+    private static void eachAnsweredInItsOwnType(OutputStream out, com.unboundid.asn1.ASN1StreamReader reader,
+            List<com.unboundid.ldap.protocol.ProtocolOp> requests, List<Byte> types, int code) throws Exception {
+        for (int i = 0; i < requests.size(); i++) {
+            out.write(new com.unboundid.ldap.protocol.LDAPMessage(i + 1, requests.get(i)).encode().encode());
+            out.flush();
+            var response = com.unboundid.ldap.protocol.LDAPMessage.readFrom(reader, true);
+            assertThat(response.getMessageID()).isEqualTo(i + 1);
+            assertThat(response.getProtocolOpType()).as(requests.get(i).getClass().getSimpleName()).isEqualTo(types.get(i));
+            assertThat(((com.unboundid.ldap.protocol.GenericResponseProtocolOp) response.getProtocolOp()).getResultCode())
+                    .isEqualTo(code);
+        }
+    }
 
     private LDAPConnection connect() throws Exception {
         return new LDAPConnection(live.clientContext(null).getSocketFactory(), "localhost", live.address("ldaps").getPort());

@@ -405,6 +405,8 @@ class ConfigValidationTest {
                         "expected \"ldaps://host[:port]\" or \"ldap://host[:port]\" (StartTLS)"),
                 Arguments.of(SERVER + "[store.object-store] # <-\nbucket = \"mail\"\nsecret-key-file = \"s3.secret\"\n",
                         "store.object-store.access-key-file", "expected the file holding the access key id"),
+                Arguments.of(SERVER + "[store.object-store] # <-\nbucket = \"mail\"\naccess-key-file = \"s3.access\"\n",
+                        "store.object-store.secret-key-file", "expected the file holding the secret access key"),
                 Arguments.of(SERVER + "[store.object-store]\nbucket = \"mail\"\naccess-key-file = \"a\"\nsecret-key-file = \"s\"\n"
                         + "sse = \"aes256\" # <-\n", "store.object-store.sse", "expected \"AES256\", \"aws:kms\" or \"\""),
                 Arguments.of(SERVER + "[store.object-store]\nbucket = \"mail\"\naccess-key-file = \"a\"\nsecret-key-file = \"s\"\n"
@@ -422,6 +424,23 @@ class ConfigValidationTest {
                 Arguments.of(SERVER + IMAP + "tls = \"ssl\" # <-\n", "listener[1].tls", "got \"ssl\""),
                 Arguments.of(SERVER + IMAP + "cleartext-auth = \"yes\" # <-\n", "listener[1].cleartext-auth",
                         "expected true or false, got \"yes\""),
+                // Keys no other row gives a wrong value: each is refused with its line, none reaches a listener unread.
+                Arguments.of(SERVER + IMAP + "client-cert = \"optional\" # <-\n", "listener[1].client-cert",
+                        "expected one of \"none\", \"request\", \"require\", got \"optional\""),
+                Arguments.of(SERVER + IMAP + "accept-cleartext-risk = 1 # <-\n", "listener[1].accept-cleartext-risk",
+                        "expected true or false, got 1"),
+                Arguments.of(SERVER + IMAP + "edges = \"192.0.2.10/32\" # <-\n", "listener[1].edges",
+                        "expected an array of CIDRs on one line"),
+                Arguments.of(SERVER + IMAP.replace("port = 143", "port = \"143\" # <-"), "listener[1].port",
+                        "expected an integer from 0 to 65535, got \"143\""),
+                Arguments.of(SERVER + "[tls]\nocsp = \"on\" # <-\n", "tls.ocsp",
+                        "expected one of \"off\", \"soft-fail\", \"hard-fail\", got \"on\""),
+                Arguments.of(SERVER + "[tls]\nprovider = \"openssl\" # <-\n", "tls.provider",
+                        "expected one of \"boringssl\", \"jdk\", got \"openssl\""),
+                Arguments.of(SERVER + "[mail-auth]\ndmarc-quarantine = \"drop\" # <-\n", "mail-auth.dmarc-quarantine",
+                        "got \"drop\""),
+                Arguments.of(SERVER + "[[outbound.route]]\ndomain = \"a.example\"\nnext-hop = \"relay.example:25\"\n"
+                        + "tls = \"starttls\" # <-\n", "outbound.route[1].tls", "got \"starttls\""),
                 Arguments.of(SERVER + IMAP + "proxy-from = [\"10.0.0.0/33\"] # <-\n", "listener[1].proxy-from",
                         "the prefix length after / must be a number from 0 to 32"),
                 Arguments.of(SERVER + IMAP + "proxy-from = \"10.0.0.0/8\" # <-\n", "listener[1].proxy-from",

@@ -50,6 +50,19 @@ class CondStoreEnablingTest extends ServerPerTest {
     }
 
     /**
+     * RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ, also in a FETCH that names neither MODSEQ
+     * nor FLAGS, the item to which CONDSTORE adds MODSEQ anyway (§3.1.4).
+     */
+    @Test
+    void changedSinceImpliesModSeqWhateverTheItems() {
+        try (Transcript t = imap.selected()) {
+            t.send("a1 FETCH 1 (UID) (CHANGEDSINCE 0)");
+            assertThat(reply(t, "a1")).containsExactly("* 1 FETCH (UID %d MODSEQ (%d))".formatted(firstUid, modSeq(firstUid)),
+                    "* OK [HIGHESTMODSEQ %d] Highest".formatted(highest()), "a1 OK FETCH completed");
+        }
+    }
+
+    /**
      * An expunge that reaches the session during the enabling FETCH is held back until it ends
      * (RFC 9051 §7.5.1), so the HIGHESTMODSEQ that FETCH reports must lie below it: a client that
      * kept that value and lost the connection would otherwise never hear of the expunge.

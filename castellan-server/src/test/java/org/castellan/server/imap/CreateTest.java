@@ -29,6 +29,12 @@ class CreateTest extends ServerPerTest {
                     S: a7 NO \\[CANNOT\\] .*
                     C: a8 CREATE
                     S: a8 BAD Missing argument
+                    C: a9 CREATE Twice (USE (\\Flagged \\Junk))
+                    S: a9 NO \\[USEATTR\\] Only one special use per mailbox
+                    C: a10 CREATE INBOX/
+                    S: a10 NO \\[ALREADYEXISTS\\] INBOX always exists
+                    C: a11 LIST "" Twice
+                    S: a11 OK LIST completed
                     """);
         }
         long account = imap.store().getMailbox(imap.inbox).orElseThrow().accountId();

@@ -11,6 +11,7 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.OptionalLong;
 import org.castellan.protocol.mail.EmailAddress;
 import org.castellan.server.testing.TestStores;
@@ -56,6 +57,36 @@ class SmtpSessionTest {
         String received = SmtpTestServer.received(server.messages(server.aliceInbox).get(0));
         assertThat(received).startsWith("Received: from client.example ([127.0.0.1])\r\n\tby mail.example.org (Castellan) with ESMTP id ")
                 .contains("\tfor <alice@example.org>;");
+    }
+
+    /**
+     * RFC 5321 §4.1.1.1 and §4.1.3: HELO instead of EHLO, and address literals for the client's
+     * name. HELO's reply is the one line of the server's name and its mail is received "with SMTP"
+     * (RFC 3848 §2: the ESMTP types only after EHLO); EHLO without a name is 501 and changes
+     * nothing; an IPv6 literal after EHLO is greeted and kept as written, "with ESMTP".
+     */
+    @Test
+    void heloAndAddressLiteralsAsTheClientsName() {
+        try (SmtpClient c = server.connect("mx")) {
+            c.expect("220 .*");
+            c.command("HELO [192.0.2.7]", "250 mail\\.example\\.org");
+            c.command("EHLO", "501 5\\.5\\.4 .*");
+            c.command("MAIL FROM:<someone@elsewhere.example>", "250 2\\.1\\.0 .*");
+            c.command("RCPT TO:<alice@example.org>", "250 2\\.1\\.5 .*");
+            c.command("DATA", "354 .*");
+            c.send(MESSAGE + ".\r\n").expect("250 2\\.0\\.0 .*");
+            c.command("EHLO [IPv6:2001:db8::7]", "250-mail\\.example\\.org greets \\[IPv6:2001:db8::7\\]\n.*250 STARTTLS");
+            c.command("MAIL FROM:<someone@elsewhere.example>", "250 2\\.1\\.0 .*");
+            c.command("RCPT TO:<alice@example.org>", "250 2\\.1\\.5 .*");
+            c.command("DATA", "354 .*");
+            c.send(MESSAGE + ".\r\n").expect("250 2\\.0\\.0 .*");
+        }
+        List<String> received = server.messages(server.aliceInbox).stream().map(SmtpTestServer::received).toList();
+        assertThat(received).hasSize(2);
+        assertThat(received.get(0)).startsWith("Received: from [192.0.2.7] ([127.0.0.1])\r\n\tby mail.example.org"
+                + " (Castellan) with SMTP id ");
+        assertThat(received.get(1)).startsWith("Received: from [IPv6:2001:db8::7] ([127.0.0.1])\r\n\tby mail.example.org"
+                + " (Castellan) with ESMTP id ");
     }
 
     @Test
