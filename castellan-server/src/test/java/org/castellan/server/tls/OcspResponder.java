@@ -14,6 +14,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.DERBitString;
+import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.DERSequence;
+import org.bouncycastle.asn1.ocsp.BasicOCSPResponse;
+import org.bouncycastle.asn1.ocsp.OCSPObjectIdentifiers;
+import org.bouncycastle.asn1.ocsp.OCSPResponse;
+import org.bouncycastle.asn1.ocsp.OCSPResponseStatus;
+import org.bouncycastle.asn1.ocsp.ResponseBytes;
 import org.bouncycastle.asn1.x509.CRLReason;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
@@ -46,6 +55,7 @@ final class OcspResponder implements AutoCloseable {
     private volatile CountDownLatch held = new CountDownLatch(0);
     /** Signs the answers instead of the CA, sending its certificate along; null for the CA itself. */
     private volatile ExternalCa.Issued signer;
+    private volatile boolean malformed;
 
     OcspResponder(ExternalCa ca) {
         this.ca = ca;
@@ -101,6 +111,14 @@ final class OcspResponder implements AutoCloseable {
         this.signer = delegate;
     }
 
+    /**
+     * From now on each answer's signature is zeros and its {@code certs} (RFC 6960 §4.2.1) holds an
+     * INTEGER where certificates belong: well-formed DER, but no OCSP response.
+     */
+    void malformed() {
+        this.malformed = true;
+    }
+
     void release() {
         held.countDown();
     }
@@ -127,6 +145,13 @@ final class OcspResponder implements AutoCloseable {
         var basic = builder.build(ExternalCa.signer(delegate == null ? ca.privateKey() : delegate.key()),
                 new X509CertificateHolder[] {issuer},
                 Date.from(now));
+        if (malformed) {
+            BasicOCSPResponse signed = BasicOCSPResponse.getInstance(basic.getEncoded());
+            BasicOCSPResponse broken = new BasicOCSPResponse(signed.getTbsResponseData(), signed.getSignatureAlgorithm(),
+                    new DERBitString(new byte[signed.getSignature().getOctets().length]), new DERSequence(new ASN1Integer(1)));
+            return new OCSPResponse(new OCSPResponseStatus(OCSPResponseStatus.SUCCESSFUL),
+                    new ResponseBytes(OCSPObjectIdentifiers.id_pkix_ocsp_basic, new DEROctetString(broken))).getEncoded();
+        }
         return new OCSPRespBuilder().build(OCSPRespBuilder.SUCCESSFUL, basic).getEncoded();
     }
 

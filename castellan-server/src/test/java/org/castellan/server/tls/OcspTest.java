@@ -69,6 +69,23 @@ class OcspTest {
         }
     }
 
+    /**
+     * An answer that is DER but no OCSP response (a zero signature, an INTEGER among the
+     * certificates) is no answer: unavailable, said to be malformed, and never an exception out of
+     * the check, which runs inside a TLS handshake.
+     */
+    @Test
+    void aMalformedAnswerIsUnavailableAndNoException() {
+        try (OcspResponder responder = new OcspResponder(ca)) {
+            ExternalCa.Issued device = ca.client("odd", responder.uri());
+            responder.malformed();
+            assertThat(new OcspClient(Clock.systemUTC()).check(device.certificate(), ca.certificate()))
+                    .isInstanceOfSatisfying(OcspClient.Status.Unavailable.class,
+                            u -> assertThat(u.reason()).contains("malformed exchange"));
+            assertThat(responder.requests()).isEqualTo(1);
+        }
+    }
+
     @Test
     void aRevokedCertificateIsRefusedByRequireAndIsNoPeerForRequest() throws Exception {
         try (OcspResponder responder = new OcspResponder(ca);
