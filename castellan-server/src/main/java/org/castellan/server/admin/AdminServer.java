@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
@@ -210,7 +211,9 @@ public final class AdminServer implements AutoCloseable {
      * unread is reset, and the client would lose the answer that says why it was refused.
      */
     private static String readLine(SocketChannel client) throws IOException {
-        var in = Channels.newInputStream(client);
+        // Buffered: a connection carries one request, so reading ahead takes nothing from a next one,
+        // and an octet at a time from the channel would be a system call each.
+        var in = new BufferedInputStream(Channels.newInputStream(client));
         var buffer = new java.io.ByteArrayOutputStream();
         int b;
         while ((b = in.read()) != -1 && b != '\n') {
